@@ -1,0 +1,147 @@
+"""The command-line interface: a thin layer that parses options, calls the library, and renders.
+
+Commands: ``list``, ``info``, ``compute``. Exit codes: 0 ok; 1 a check failed (``--fail-above``);
+2 usage or input error (one line on stderr, ``--debug`` for a traceback); 3 an internal error.
+"""
+
+from __future__ import annotations
+
+import sys
+import traceback
+
+import click
+
+from .errors import LossCliError
+
+EXIT_CHECK_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+class _Group(click.Group):
+    """Turns every LossCliError into ``Error: ...`` on stderr and exit 2, nothing on stdout."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except LossCliError as exc:
+            _fail(ctx, f"Error: {exc}", exc.exit_code)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except KeyboardInterrupt:
+            _fail(ctx, "Aborted.", 130)
+        except Exception as exc:  # a bug in losscli or in a user's loss: say so, in one line
+            _fail(ctx, f"Error: internal error: {type(exc).__name__}: {exc} "
+                       "(rerun with --debug for a traceback)", EXIT_INTERNAL)
+
+
+def _fail(ctx: click.Context, message: str, code: int):
+    if ctx.find_root().params.get("debug"):
+        traceback.print_exc(file=sys.stderr)
+    click.echo(message, err=True)
+    ctx.exit(code)
+
+
+class _InputsCommand(click.Command):
+    """Lets ``-:SEL`` (a selector on stdin) through as an input instead of an unknown option."""
+
+    def parse_args(self, ctx, args):
+        from .readers import STDIN_PREFIX
+
+        args = [STDIN_PREFIX + a[1:] if a.startswith("-:") else a for a in args]
+        return super().parse_args(ctx, args)
+
+
+def _load_plugins(ctx: click.Context, param, values):
+    from .plugins import load_plugin
+
+    for spec in values:
+        try:
+            load_plugin(spec)
+        except LossCliError as exc:
+            raise click.BadParameter(str(exc).removeprefix(f"--plugin {spec}: "), ctx, param) from None
+    return values
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(version=None, package_name="losscli", prog_name="losscli",
+                      message="%(prog)s %(version)s")
+@click.option("--debug", is_flag=True, help="Show a traceback with errors.")
+@click.option("--plugin", "plugins", multiple=True, metavar="PATH|MODULE", callback=_load_plugins,
+              expose_value=True, help="Load a Python file or module that registers losses (repeatable).")
+def main(debug: bool, plugins):
+    """Evaluate and verify loss functions from the command line.
+
+    \b
+    losscli list                                  every loss, with inputs and parameters
+    losscli info huber                            formula, gradient, conventions, references
+    losscli compute mse,mae preds.csv labels.csv  values, statistics, worst samples
+    """
+
+
+# -- list / info ---------------------------------------------------------------------------------
+@main.command("list")
+@click.option("--category", type=click.Choice(["regression", "classification", "embedding", "custom"]),
+              help="Only losses of this category.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "names"]), default="table",
+              show_default=True, help="Output format.")
+def list_cmd(category, fmt):
+    """List every registered loss: name, aliases, category, inputs, parameters."""
+    from .formats import LIST_FORMATS, emit
+    from .registry import list_losses
+
+    emit(LIST_FORMATS[fmt](list_losses(category)))
+
+
+@main.command("info")
+@click.argument("loss")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="Output format.")
+def info_cmd(loss, fmt):
+    """Show a loss's formula, gradient, inputs, parameters, conventions and references."""
+    from .formats import INFO_FORMATS, emit
+    from .registry import get_loss
+
+    emit(INFO_FORMATS[fmt](get_loss(loss)))
+
+
+# -- compute -------------------------------------------------------------------------------------
+@main.command("compute", cls=_InputsCommand)
+@click.argument("losses")
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
+              help="Set a loss parameter (repeatable).")
+@click.option("--reduction", type=click.Choice(["mean", "sum", "none"]), default="mean", show_default=True,
+              help="How per-sample losses are reduced (mean with --weights: Σ w·l / Σ w).")
+@click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,), >= 0, not all zero.")
+@click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
+              help="How many worst samples to show.")
+@click.option("--per-sample", is_flag=True, help="Include every sample's loss in the output.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "ndjson", "value"]),
+              default="table", show_default=True, help="Output format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the output to FILE (atomically).")
+@click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz",
+              help="Save the gradient of the reported value w.r.t. each differentiable input.")
+@click.option("--fail-above", type=float, metavar="X", help="Exit 1 if a reduced loss exceeds X.")
+@click.option("--nan-policy", type=click.Choice(["raise", "omit", "propagate"]), default="raise",
+              show_default=True, help="NaN/inf in inputs: error, drop the rows, or let them through.")
+def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
+                fail_above, nan_policy):
+    """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
+
+    \b
+    An INPUT is PATH or PATH:SELECTOR; '-' reads CSV from stdin:
+      preds.csv:pred      a CSV column by name      eval.csv:p0,p1,p2   several columns
+      eval.csv:2-11       columns by 0-based index   out.npz:logits      an NPZ array
+    """
+    from .compute import run_compute
+
+    code = run_compute(
+        losses, inputs, params=params, reduction=reduction, weights=weights, top=top,
+        per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
+        nan_policy=nan_policy)
+    sys.exit(code)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name="losscli")

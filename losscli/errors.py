@@ -1,0 +1,29 @@
+"""Exceptions that become a one-line message on stderr and exit code 2.
+
+Everything a user can get wrong (a file, a column, a parameter, a loss name) raises a
+:class:`LossCliError` subclass whose message is complete on its own: it names the file,
+row/column or parameter, what was found and what was expected. The CLI prints it as
+``Error: <message>`` and exits 2; ``--debug`` adds the traceback.
+"""
+
+
+class LossCliError(Exception):
+    """Base class of the errors a user can cause. Exit code 2."""
+
+    exit_code = 2
+
+
+class InputError(LossCliError):
+    """An input file or array is missing, unreadable, or not what the loss expects."""
+
+
+class ParameterError(LossCliError):
+    """A loss parameter is unknown, of the wrong type, or outside its domain."""
+
+
+class UnknownLossError(LossCliError):
+    """No loss is registered under the given name."""
+
+
+class RegistrationError(Exception):
+    """A loss definition itself is malformed (a programming error in a loss module or plugin)."""

@@ -1,0 +1,127 @@
+"""Evaluate a loss on validated inputs: per-sample losses, reduction, statistics, gradients.
+
+This module knows nothing of files or formats; ``cli.py`` reads, ``validation.py`` checks,
+``formats.py`` renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import InputError
+from .registry import Loss
+
+REDUCTIONS = ("mean", "sum", "none")
+STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
+
+
+@dataclass
+class Evaluation:
+    loss: Loss
+    params: dict
+    reduction: str
+    per_sample: np.ndarray  # (N,) unweighted per-sample losses of the evaluated rows
+    value: float | None  # None for reduction "none"
+    rows: np.ndarray | None = None  # file row of each evaluated sample (None: 0..N-1)
+    weights: np.ndarray | None = None
+    gradients: dict[str, np.ndarray] | None = None
+    omitted: int = 0
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def count(self) -> int:
+        return int(self.per_sample.shape[0])
+
+    def row_of(self, i: int) -> int:
+        return int(self.rows[i]) if self.rows is not None else int(i)
+
+
+def reduce(per_sample: np.ndarray, reduction: str, weights: np.ndarray | None = None) -> float | None:
+    """mean: Σ w_i l_i / Σ w_i (plain mean without weights); sum: Σ w_i l_i; none: None.
+
+    numpy's sum is pairwise, so its rounding error grows like log N, not N."""
+    if reduction == "none":
+        return None
+    if weights is None:
+        total = float(np.sum(per_sample))
+        return total / per_sample.shape[0] if reduction == "mean" else total
+    total = float(np.sum(weights * per_sample))
+    return total / float(np.sum(weights)) if reduction == "mean" else total
+
+
+def cotangent(n: int, reduction: str, weights: np.ndarray | None) -> np.ndarray | None:
+    """d(reported value)/d(l_i); None means all ones (the gradient of the plain sum)."""
+    if reduction == "none":
+        return None
+    if reduction == "sum":
+        return weights
+    if weights is None:
+        return np.full(n, 1.0 / n)
+    return weights / float(np.sum(weights))
+
+
+def evaluate(loss: Loss, arrays: dict[str, np.ndarray], params: dict, reduction: str = "mean",
+             weights: np.ndarray | None = None, gradient: bool = False,
+             rows: np.ndarray | None = None, omitted: int = 0, strict: bool = True) -> Evaluation:
+    """Per-sample losses, the reduced value and (optionally) the gradient of that value.
+
+    ``strict``: a floating-point overflow, division by zero or invalid operation inside the loss
+    is a bug in the loss (inputs are finite here), reported as such rather than as a silent
+    inf/NaN. ``--nan-policy propagate`` turns it off, since non-finite inputs are then allowed."""
+    params = loss.resolve_params(params)
+    args = [arrays[r.name] for r in loss.inputs if r.name in arrays]
+    fp = dict(over="raise", divide="raise", invalid="raise", under="ignore") if strict else dict(all="ignore")
+    with np.errstate(**fp):
+        try:
+            per_sample = np.asarray(loss.fn(*args, **params), dtype=np.float64)
+        except FloatingPointError as exc:  # a loss that warns is a bug in the loss, not the input
+            raise RuntimeError(f"{loss.name}: floating-point error in the loss: {exc}") from exc
+    n = args[0].shape[0]
+    if per_sample.shape != (n,):
+        raise InputError(f"{loss.name}: the loss function returned shape {per_sample.shape}, "
+                         f"expected one value per sample ({n},)")
+    ev = Evaluation(loss, params, reduction, per_sample, reduce(per_sample, reduction, weights),
+                    rows=rows, weights=weights, omitted=omitted)
+    if gradient:
+        ct = cotangent(n, reduction, weights)
+        with np.errstate(**fp):
+            try:
+                grads = loss.grad(*args, cotangent=ct, **params)
+            except FloatingPointError as exc:
+                raise RuntimeError(f"{loss.name}: floating-point error in the gradient: {exc}") from exc
+        ev.gradients = {k: np.asarray(v, dtype=np.float64) for k, v in grads.items()}
+        for role, g in ev.gradients.items():
+            if role not in arrays or g.shape != arrays[role].shape:
+                raise InputError(f"{loss.name}: the gradient for {role!r} has shape {g.shape}, "
+                                 f"expected the input's shape {arrays.get(role, np.empty(0)).shape}")
+    return ev
+
+
+def stats(per_sample: np.ndarray) -> dict[str, float]:
+    """Distribution of the per-sample losses (unweighted; std is the population std)."""
+    p50, p90, p99 = np.percentile(per_sample, [50, 90, 99])
+    return {
+        "mean": float(np.mean(per_sample)), "std": float(np.std(per_sample)),
+        "min": float(np.min(per_sample)), "p50": float(p50), "p90": float(p90),
+        "p99": float(p99), "max": float(np.max(per_sample)),
+    }
+
+
+def worst(per_sample: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest per-sample losses, largest first; ties go to the lower index,
+    so the answer is unique (and the same however the rows were chunked)."""
+    n = per_sample.shape[0]
+    k = min(k, n)
+    if k <= 0:
+        return np.empty(0, dtype=np.intp)
+    key = np.where(np.isnan(per_sample), np.inf, per_sample)  # NaN losses count as worst
+    if k < n:
+        threshold = np.partition(key, n - k)[n - k]  # the k-th largest value
+        above = np.flatnonzero(key > threshold)
+        tied = np.flatnonzero(key == threshold)[: k - above.size]
+        candidates = np.concatenate([above, tied])
+    else:
+        candidates = np.arange(n)
+    return candidates[np.lexsort((candidates, -key[candidates]))]

@@ -1,0 +1,294 @@
+"""Output formats. Every command first builds plain records (dicts of JSON types); each format
+renders those records, so the formats can never disagree about a number.
+
+Add a format: write a function that returns text (machine formats) or a list of rich
+renderables (human formats) and list it in the command's ``*_FORMATS`` mapping below; the CLI's
+``--format`` choices come from those mappings and :func:`emit` prints or writes either kind.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from typing import Any
+
+import numpy as np
+
+from .evaluate import STAT_KEYS, Evaluation, stats, worst
+from .registry import DOMAINS, Loss
+
+
+# -- records --------------------------------------------------------------------------------------
+def number(x: Any) -> float | None:
+    """A JSON-safe float: NaN and ±inf become null (JSON has no spelling for them)."""
+    x = float(x)
+    return x if math.isfinite(x) else None
+
+
+def result_record(ev: Evaluation, top: int, per_sample: bool) -> dict:
+    rec = {
+        "loss": ev.loss.name,
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in ev.params.items()},
+        "reduction": ev.reduction,
+        "value": None if ev.value is None else number(ev.value),
+        "count": ev.count,
+        "omitted": ev.omitted,
+        "stats": {k: number(v) for k, v in stats(ev.per_sample).items()},
+        "worst": [{"index": ev.row_of(i), "loss": number(ev.per_sample[i])}
+                  for i in worst(ev.per_sample, top)],
+    }
+    if per_sample or ev.reduction == "none":
+        rec["per_sample"] = [number(v) for v in ev.per_sample]
+    return rec
+
+
+def loss_record(loss: Loss) -> dict:
+    return {
+        "name": loss.name, "aliases": list(loss.aliases), "category": loss.category,
+        "summary": loss.summary, "coupling": loss.coupling,
+        "inputs": [{"name": i.name, "shape": i.shape_text(), "domain": i.domain,
+                    "expects": DOMAINS[i.domain], "optional": i.optional,
+                    "differentiable": i.name in loss.differentiable, "description": i.description}
+                   for i in loss.inputs],
+        "params": {k: {"default": (list(p.default) if isinstance(p.default, tuple) else p.default),
+                       "type": p.kind, "constraint": p.constraint or None,
+                       "choices": list(p.choices) or None, "help": p.help}
+                   for k, p in loss.params.items()},
+        "differentiable": loss.has_gradient,
+        "not_differentiable_reason": loss.not_differentiable_reason or None,
+        "formula": loss.formula, "gradient": loss.gradient_formula,
+        "conventions": list(loss.conventions), "references": list(loss.references),
+        "source": loss.source,
+    }
+
+
+def fmt(x: float | None, digits: int = 6) -> str:
+    if x is None:
+        return "-"
+    return f"{x:.{digits}g}"
+
+
+def params_text(params: dict) -> str:
+    return ", ".join(f"{k}={_param_value(v)}" for k, v in params.items()) or "-"
+
+
+def _param_value(v) -> str:
+    if isinstance(v, (list, tuple)):
+        return ",".join(f"{x:g}" for x in v)
+    if isinstance(v, bool):
+        return str(v).lower()
+    if isinstance(v, float):
+        return f"{v:g}"
+    return str(v)
+
+
+# -- rich plumbing --------------------------------------------------------------------------------
+def console(file=None, width: int | None = None):
+    """A rich Console: colour only on a terminal and never with NO_COLOR; files get plain text."""
+    from rich.console import Console
+
+    if file is not None:
+        return Console(file=file, width=width or 120, color_system=None, highlight=False,
+                       force_terminal=False, soft_wrap=False)
+    import sys
+
+    if width is None and not sys.stdout.isatty():
+        width = 160  # a pipe or file has no width; 80 columns would wrap the tables
+    return Console(highlight=False, width=width, no_color="NO_COLOR" in os.environ or None)
+
+
+def render_rich(renderables, width: int | None = None) -> str:
+    """Render rich objects to plain text (for ``--output`` files and tests)."""
+    buf = io.StringIO()
+    con = console(buf, width)
+    for r in renderables:
+        con.print(r)
+    return buf.getvalue()
+
+
+def emit(rendered, output: str | None = None) -> None:
+    """Print to stdout (rich objects through a console: colour only on a terminal), or write
+    atomically to ``output`` as plain text."""
+    if output is not None:
+        from .atomic import write_text_atomic
+
+        text = rendered if isinstance(rendered, str) else render_rich(rendered, width=160)
+        write_text_atomic(output, text)
+        return
+    if isinstance(rendered, str):
+        import sys
+
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+        return
+    con = console()
+    for r in rendered:
+        con.print(r)
+
+
+# -- compute -------------------------------------------------------------------------------------
+def _cell_text(values: np.ndarray, limit: int = 4) -> str:
+    flat = np.ravel(values)
+    shown = ", ".join(f"{v:.4g}" for v in flat[:limit])
+    if flat.size == 1:
+        return shown
+    return f"[{shown}{', …' if flat.size > limit else ''}]"
+
+
+def compute_tables(payload: dict, context: dict) -> list:
+    from rich.table import Table
+
+    out = []
+    summary = Table(title="Loss", title_justify="left")
+    for col in ("loss", "value", "reduction", "params", "N") + STAT_KEYS:
+        summary.add_column(col, justify="left" if col in ("loss", "reduction", "params") else "right")
+    for rec in payload["results"]:
+        n = str(rec["count"]) + (f" ({rec['omitted']} omitted)" if rec["omitted"] else "")
+        summary.add_row(rec["loss"], fmt(rec["value"], 10), rec["reduction"], params_text(rec["params"]),
+                        n, *(fmt(rec["stats"][k]) for k in STAT_KEYS))
+    out.append(summary)
+    inputs = context.get("inputs", {})
+    for rec in payload["results"]:
+        if not rec["worst"]:
+            continue
+        roles = inputs.get(rec["loss"], {})
+        t = Table(title=f"{rec['loss']}: worst {len(rec['worst'])} samples", title_justify="left")
+        t.add_column("rank", justify="right")
+        t.add_column("index", justify="right")
+        t.add_column("loss", justify="right")
+        for role in roles:
+            t.add_column(role)
+        for rank, w in enumerate(rec["worst"], 1):
+            t.add_row(str(rank), str(w["index"]), fmt(w["loss"]),
+                      *(_cell_text(a[w["index"]]) for a in roles.values()))
+        out.append(t)
+    if "gradient_file" in context:
+        from rich.text import Text
+
+        out.append(Text(f"gradients written to {context['gradient_file']}"))
+    return out
+
+
+def _compute_json(payload: dict, context: dict) -> str:
+    return json.dumps(payload, indent=2, allow_nan=False) + "\n"
+
+
+def _compute_ndjson(payload: dict, context: dict) -> str:
+    return "".join(json.dumps(rec, allow_nan=False) + "\n" for rec in payload["results"])
+
+
+def _compute_csv(payload: dict, context: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    results = payload["results"]
+    if any("per_sample" in r for r in results):  # one row per sample, one column per loss
+        cols = [r for r in results if "per_sample" in r]
+        index = [w_ for w_ in context["rows"]]
+        w.writerow(["index"] + [r["loss"] for r in cols])
+        for i, row in enumerate(index):
+            w.writerow([row] + [_csv_num(r["per_sample"][i]) for r in cols])
+        return buf.getvalue()
+    w.writerow(["loss", "reduction", "value", "count", "omitted", *STAT_KEYS, "params"])
+    for r in results:
+        w.writerow([r["loss"], r["reduction"], _csv_num(r["value"]), r["count"], r["omitted"],
+                    *(_csv_num(r["stats"][k]) for k in STAT_KEYS), params_text(r["params"])])
+    return buf.getvalue()
+
+
+def _csv_num(x) -> str:
+    return "" if x is None else repr(float(x))
+
+
+def _compute_value(payload: dict, context: dict) -> str:
+    lines = []
+    for r in payload["results"]:
+        values = r["per_sample"] if r["value"] is None else [r["value"]]
+        lines.extend("nan" if v is None else repr(float(v)) for v in values)
+    return "\n".join(lines) + "\n"
+
+
+COMPUTE_FORMATS = {
+    "table": compute_tables,
+    "json": _compute_json,
+    "csv": _compute_csv,
+    "ndjson": _compute_ndjson,
+    "value": _compute_value,
+}
+
+
+# -- list / info ---------------------------------------------------------------------------------
+def _params_with_defaults(loss: Loss) -> str:
+    return ", ".join(f"{k}={_param_value(p.default)}" for k, p in loss.params.items()) or "-"
+
+
+def list_table(losses: list[Loss]):
+    from rich.table import Table
+
+    t = Table(title=f"{len(losses)} losses", title_justify="left")
+    for col in ("name", "aliases", "category", "inputs", "parameters", "gradient"):
+        t.add_column(col)
+    for l in losses:
+        t.add_row(l.name, ", ".join(l.aliases) or "-", l.category, l.describe_inputs(),
+                  _params_with_defaults(l), "yes" if l.has_gradient else "no")
+    return [t]
+
+
+LIST_FORMATS = {
+    "table": list_table,
+    "json": lambda losses: json.dumps({"losses": [loss_record(l) for l in losses]}, indent=2) + "\n",
+    "names": lambda losses: "".join(l.name + "\n" for l in losses),
+}
+
+
+def info_renderables(loss: Loss) -> list:
+    from rich.table import Table
+    from rich.text import Text
+
+    rec = loss_record(loss)
+    head = Text()
+    head.append(f"{loss.name}", style="bold")
+    head.append(f"  ({loss.category}; {loss.coupling} coupling)\n")
+    head.append(loss.summary + "\n")
+    if loss.aliases:
+        head.append("aliases: " + ", ".join(loss.aliases) + "\n")
+    head.append("\nformula:   " + (loss.formula or "-") + "\n")
+    if loss.has_gradient:
+        head.append("gradient:  " + (loss.gradient_formula or "(analytic gradient registered)") + "\n")
+    else:
+        head.append("gradient:  none — " + loss.no_gradient_message() + "\n")
+    roles = Table(title="inputs (in order)", title_justify="left")
+    for col in ("role", "shape", "expects", "differentiable", "description"):
+        roles.add_column(col)
+    for i in rec["inputs"]:
+        roles.add_row(i["name"] + (" (optional)" if i["optional"] else ""), i["shape"],
+                      i["expects"], "yes" if i["differentiable"] else "no", i["description"])
+    out = [head, roles]
+    if loss.params:
+        params = Table(title="parameters (-p NAME=VALUE)", title_justify="left")
+        for col in ("name", "default", "type", "help"):
+            params.add_column(col)
+        for k, p in loss.params.items():
+            params.add_row(k, _param_value(p.default), p.describe(), p.help)
+        out.append(params)
+    tail = Text()
+    if loss.conventions:
+        tail.append("conventions:\n")
+        for c in loss.conventions:
+            tail.append(f"  - {c}\n")
+    if loss.references:
+        tail.append("references:\n")
+        for r in loss.references:
+            tail.append(f"  - {r}\n")
+    if loss.source != "built-in":
+        tail.append(f"defined in: {loss.source}\n")
+    out.append(tail)
+    return out
+
+
+INFO_FORMATS = {
+    "text": info_renderables,
+    "json": lambda loss: json.dumps(loss_record(loss), indent=2) + "\n",
+}

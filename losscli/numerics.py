@@ -1,0 +1,72 @@
+"""Numerically careful building blocks shared by the loss modules.
+
+Every function here is vectorised, float64-friendly and raises no RuntimeWarning for finite
+input: exponentials only ever see non-positive arguments, logarithms only positive ones.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: Default clipping constant for probabilities fed to a logarithm (bce, ce): 1e-7, as Keras.
+PROB_EPS = 1e-7
+
+
+def rows(x: np.ndarray) -> np.ndarray:
+    """View (N, ...) as (N, M): one row per sample, the trailing dimensions flattened."""
+    return x.reshape(x.shape[0], -1)
+
+
+def expand_like(v: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """Reshape a per-sample vector (N,) so it broadcasts against x of shape (N, ...)."""
+    return v.reshape((-1,) + (1,) * (x.ndim - 1))
+
+
+def softplus(x: np.ndarray) -> np.ndarray:
+    """log(1 + e^x) as max(x, 0) + log1p(e^{-|x|}): no overflow for large |x|."""
+    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    """1 / (1 + e^{-x}) computed from e^{-|x|} <= 1 on both branches: no overflow."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
+
+
+def log_sigmoid(x: np.ndarray) -> np.ndarray:
+    """log σ(x) = -softplus(-x), accurate for very negative x where σ(x) underflows."""
+    return -softplus(-x)
+
+
+def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """log Σ exp(z) with the row maximum subtracted first, so exp never overflows."""
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    return z - logsumexp(z, axis=axis, keepdims=True)
+
+
+def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
+    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def one_hot(index: np.ndarray, num_classes: int) -> np.ndarray:
+    out = np.zeros((index.shape[0], num_classes))
+    out[np.arange(index.shape[0]), index.astype(np.intp)] = 1.0
+    return out
+
+
+def xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """x·log(y) with 0·log(anything) = 0 (the information-theory convention), no warnings."""
+    safe = np.where(x == 0, 1.0, y)
+    return np.where(x == 0, 0.0, x * np.log(safe))
+
+
+def target_rows(labels: np.ndarray, num_classes: int) -> np.ndarray:
+    """Class-index labels (N,) as one-hot rows; rows (N, C) are returned as they are."""
+    return one_hot(labels, num_classes) if labels.ndim == 1 else labels

@@ -1,0 +1,60 @@
+"""Users' own losses: a Python file or module named with ``--plugin``, or an installed package
+that declares the entry-point group ``losscli.losses``. Either registers its losses with
+:func:`losscli.register_loss` when imported; nothing else is ever executed or evaluated."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+from pathlib import Path
+
+from .errors import LossCliError
+
+ENTRY_POINT_GROUP = "losscli.losses"
+_loaded_paths: set[str] = set()
+
+
+def load_plugin(spec: str) -> None:
+    """Import a plugin given as a path to a ``.py`` file or as an importable module name."""
+    path = Path(spec)
+    if spec.endswith(".py") or path.exists():
+        if not path.is_file():
+            raise LossCliError(f"--plugin {spec}: no such file")
+        key = str(path.resolve())
+        if key in _loaded_paths:
+            return
+        module_name = f"losscli_plugin_{len(_loaded_paths)}_{path.stem}"
+        module_spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(module_spec)
+        sys.modules[module_name] = module
+        try:
+            module_spec.loader.exec_module(module)
+        except LossCliError:
+            raise
+        except Exception as exc:  # a broken plugin is the user's input: report it in one line
+            sys.modules.pop(module_name, None)
+            raise LossCliError(f"--plugin {spec}: failed to load: {type(exc).__name__}: {exc}") from exc
+        _loaded_paths.add(key)
+        return
+    try:
+        importlib.import_module(spec)
+    except ModuleNotFoundError as exc:
+        raise LossCliError(f"--plugin {spec}: no such file or importable module ({exc})") from exc
+    except LossCliError:
+        raise
+    except Exception as exc:
+        raise LossCliError(f"--plugin {spec}: failed to import: {type(exc).__name__}: {exc}") from exc
+
+
+def load_entry_points() -> None:
+    """Import every installed package registered under the ``losscli.losses`` group."""
+    from importlib.metadata import entry_points
+
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        try:
+            ep.load()
+        except Exception as exc:
+            raise LossCliError(
+                f"plugin entry point {ep.name} ({ep.value}) failed to load: "
+                f"{type(exc).__name__}: {exc}") from exc

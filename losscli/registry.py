@@ -1,0 +1,438 @@
+"""The loss registry: one place that maps canonical names and aliases to loss definitions.
+
+Built-in losses (``losscli/losses/*.py``) and users' own losses go through the same door,
+:func:`register_loss`::
+
+    @register_loss("my_l2", inputs=("predictions", "labels"), params={"scale": 1.0})
+    def my_l2(predictions, labels, scale=1.0):          # per-sample losses, shape (N,)
+        return scale * ((predictions - labels) ** 2).reshape(len(predictions), -1).sum(axis=1)
+
+    @my_l2.gradient
+    def _(predictions, labels, scale=1.0):              # gradient of the SUM of per-sample losses
+        return {"predictions": 2 * scale * (predictions - labels)}
+
+A definition declares everything the rest of the tool needs: input roles with their shapes and
+domains (the validator reads them), which roles are differentiable, typed parameters with
+constraints (the CLI parses and checks them), and how the loss couples elements (gradcheck uses
+it to choose how many evaluations it needs).
+"""
+
+from __future__ import annotations
+
+import difflib
+import inspect
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .errors import ParameterError, RegistrationError, UnknownLossError
+
+CATEGORIES = ("regression", "classification", "embedding", "custom")
+
+#: How a loss couples the elements of its inputs.
+#: ``elementwise``: each per-sample loss is a sum/mean of terms that each depend on one element
+#: of each input, at the same position; ``row``: sample i's loss depends on row i of every input
+#: only; ``batch``: a sample's loss may depend on other rows (InfoNCE, GE2E).
+COUPLINGS = ("elementwise", "row", "batch")
+
+#: Domains an input role can declare; the validator (``losscli/validation.py``) enforces them.
+DOMAINS = {
+    "real": "finite real numbers",
+    "probability": "probabilities in [0, 1]",
+    "prob_rows": "rows of probabilities in [0, 1] that sum to 1",
+    "binary": "labels in {0, 1}",
+    "sign": "labels in {-1, +1}",
+    "sign_or_binary": "labels in {-1, +1} (or {0, 1}, read as 0 -> -1)",
+    "class_index": "integer class indices in [0, C)",
+    "target": "class indices (N,) or probability rows (N, C) (one-hot or soft)",
+    "unit_interval_signed": "values in [-1, 1]",
+    "nonnegative": "values >= 0",
+    "positive": "values > 0",
+}
+
+_SHAPE_RE = re.compile(r"^(\.\.\.|[A-Z][A-Za-z0-9_]*|=[a-z][a-z0-9_]*)$")
+
+
+@dataclass(frozen=True)
+class Input:
+    """One input role of a loss.
+
+    ``shape`` is a small language: comma-separated dimensions, where ``N`` is the sample
+    count, other capitalised symbols (``C``, ``D``) must agree across roles, ``...`` means any
+    trailing dimensions; ``=role`` means "the same shape as that role"; ``|`` separates
+    alternatives (``"N|N,C"``: class indices or rows).
+    """
+
+    name: str
+    shape: str = "N,..."
+    domain: str = "real"
+    optional: bool = False
+    description: str = ""
+
+    def shape_text(self) -> str:
+        """Readable shape: ``(N, C)``, ``(N,) or (N, C)``, ``same as predictions``."""
+        out = []
+        for alt in self.alternatives():
+            if len(alt) == 1 and alt[0].startswith("="):
+                out.append(f"same as {alt[0][1:]}")
+            else:
+                out.append("(" + ", ".join(alt) + ("," if len(alt) == 1 else "") + ")")
+        return " or ".join(out)
+
+    def alternatives(self) -> list[tuple[str, ...]]:
+        return [tuple(d.strip() for d in alt.split(",")) for alt in self.shape.split("|")]
+
+
+_TRUE = {"true", "1", "yes", "on", "y", "t"}
+_FALSE = {"false", "0", "no", "off", "n", "f"}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A typed loss parameter.
+
+    ``kind`` is one of ``float``, ``int``, ``bool``, ``str``, ``floats`` (a comma list or a file,
+    e.g. class weights). ``constraint`` is a readable rule that is also checked: ``>0``,
+    ``>=0``, ``<1``, ``[0,1]``, ``(0,1]``, ... ``choices`` restricts a ``str`` parameter.
+    """
+
+    default: Any
+    kind: str = ""
+    constraint: str = ""
+    choices: tuple = ()
+    help: str = ""
+
+    def __post_init__(self):
+        if not self.kind:
+            kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(self.default))
+            if kind is None:
+                raise RegistrationError(f"cannot infer the type of parameter default {self.default!r}")
+            object.__setattr__(self, "kind", kind)
+        if self.kind not in ("float", "int", "bool", "str", "floats"):
+            raise RegistrationError(f"unknown parameter kind {self.kind!r}")
+        if self.constraint:
+            _parse_constraint(self.constraint)  # fail at registration, not at use
+
+    def describe(self) -> str:
+        parts = [self.kind]
+        if self.constraint:
+            parts.append(self.constraint)
+        if self.choices:
+            parts.append("one of " + "|".join(map(str, self.choices)))
+        return ", ".join(parts)
+
+    def parse(self, text: str, where: str) -> Any:
+        """Parse a command-line string into a typed value (never evaluated as code)."""
+        raw = text.strip()
+        try:
+            if self.kind == "bool":
+                low = raw.lower()
+                if low in _TRUE:
+                    value: Any = True
+                elif low in _FALSE:
+                    value = False
+                else:
+                    raise ValueError
+            elif self.kind == "int":
+                value = int(raw)
+            elif self.kind == "float":
+                value = float(raw)
+            elif self.kind == "floats":
+                value = tuple(float(v) for v in raw.split(",") if v.strip() != "")
+                if not value:
+                    raise ValueError
+            else:
+                value = raw
+        except ValueError:
+            expected = {"bool": "true or false", "int": "an integer", "float": "a number",
+                        "floats": "a comma-separated list of numbers", "str": "a string"}[self.kind]
+            raise ParameterError(f"{where}: expected {expected}, got {text!r}") from None
+        return self.check(value, where)
+
+    def check(self, value: Any, where: str) -> Any:
+        """Check a typed value against the declared constraint; return it normalised."""
+        if self.kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = float(value)
+        if self.kind in ("float", "int") and isinstance(value, float) and not math.isfinite(value):
+            raise ParameterError(f"{where}: expected a finite number, got {value!r}")
+        if self.choices and value not in self.choices:
+            raise ParameterError(
+                f"{where}: expected one of {', '.join(map(str, self.choices))}, got {value!r}")
+        if self.constraint:
+            values = value if self.kind == "floats" else (value,)
+            test = _parse_constraint(self.constraint)
+            for v in values:
+                if not test(v):
+                    raise ParameterError(f"{where}: must be {self.constraint}, got {v!r}")
+        return value
+
+
+def _parse_constraint(text: str) -> Callable[[float], bool]:
+    t = text.replace(" ", "")
+    m = re.fullmatch(r"(>=|<=|>|<|!=)(-?[0-9.eE+-]+)", t)
+    if m:
+        op, bound = m.group(1), float(m.group(2))
+        return {
+            ">": lambda v: v > bound, ">=": lambda v: v >= bound,
+            "<": lambda v: v < bound, "<=": lambda v: v <= bound, "!=": lambda v: v != bound,
+        }[op]
+    m = re.fullmatch(r"([\[(])(-?[0-9.eE+-]+|-inf),(-?[0-9.eE+-]+|inf)([\])])", t)
+    if m:
+        lo, hi = float(m.group(2)), float(m.group(3))
+        lo_ok = (lambda v: v >= lo) if m.group(1) == "[" else (lambda v: v > lo)
+        hi_ok = (lambda v: v <= hi) if m.group(4) == "]" else (lambda v: v < hi)
+        return lambda v: lo_ok(v) and hi_ok(v)
+    raise RegistrationError(f"cannot read parameter constraint {text!r}")
+
+
+@dataclass
+class Loss:
+    """A registered loss. Call it for per-sample losses; ``.grad`` for the analytic gradient."""
+
+    name: str
+    fn: Callable
+    aliases: tuple[str, ...] = ()
+    category: str = "custom"
+    summary: str = ""
+    inputs: tuple[Input, ...] = ()
+    differentiable: tuple[str, ...] = ()
+    params: dict[str, Param] = field(default_factory=dict)
+    coupling: str = "row"
+    formula: str = ""
+    gradient_formula: str = ""
+    references: tuple[str, ...] = ()
+    conventions: tuple[str, ...] = ()
+    nonnegative: bool = True
+    not_differentiable_reason: str = ""
+    validate: Callable | None = None
+    sampler: Callable | None = None
+    grad_fn: Callable | None = None
+    source: str = "built-in"
+
+    def __repr__(self) -> str:
+        return f"<Loss {self.name} ({self.describe_inputs()})>"
+
+    # -- user-facing -------------------------------------------------------------------------
+    def __call__(self, *arrays, **params):
+        """Per-sample losses, shape (N,). Parameters not given take their defaults."""
+        return self.fn(*arrays, **self.resolve_params(params))
+
+    def gradient(self, fn: Callable) -> Callable:
+        """Decorator: register the analytic gradient (of the SUM of per-sample losses).
+
+        The function takes the same arguments as the loss and returns a dict mapping each
+        differentiable role to an array of that input's shape. It may also accept a keyword
+        ``cotangent`` (shape (N,)) and then return the gradient of ``sum(cotangent * losses)``;
+        batch-coupled losses need that for weighted reductions.
+        """
+        self.grad_fn = fn
+        return fn
+
+    @property
+    def has_gradient(self) -> bool:
+        return self.grad_fn is not None and bool(self.differentiable)
+
+    def grad(self, *arrays, cotangent=None, **params) -> dict:
+        """Gradient of ``sum(cotangent * per_sample)`` (cotangent defaults to ones)."""
+        if not self.has_gradient:
+            raise ParameterError(self.no_gradient_message())
+        params = self.resolve_params(params)
+        if cotangent is not None and self._grad_takes_cotangent():
+            return self.grad_fn(*arrays, cotangent=cotangent, **params)
+        grads = self.grad_fn(*arrays, **params)
+        if cotangent is None:
+            return grads
+        if self.coupling == "batch":
+            raise ParameterError(
+                f"{self.name}: weights need a gradient that accepts 'cotangent'; this loss couples "
+                "samples across the batch, so per-sample weights cannot be applied row by row")
+        return {role: g * cotangent.reshape((-1,) + (1,) * (g.ndim - 1)) for role, g in grads.items()}
+
+    def no_gradient_message(self) -> str:
+        if self.not_differentiable_reason:
+            return f"{self.name} is not differentiable: {self.not_differentiable_reason}"
+        return f"{self.name} has no analytic gradient registered"
+
+    def _grad_takes_cotangent(self) -> bool:
+        return "cotangent" in inspect.signature(self.grad_fn).parameters
+
+    # -- declarations ------------------------------------------------------------------------
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        return tuple(i.name for i in self.inputs)
+
+    @property
+    def required_inputs(self) -> tuple[Input, ...]:
+        return tuple(i for i in self.inputs if not i.optional)
+
+    def resolve_params(self, given: dict) -> dict:
+        """Defaults filled in, unknown names refused, every value type- and range-checked."""
+        unknown = [k for k in given if k not in self.params]
+        if unknown:
+            valid = ", ".join(self.params) or "none"
+            raise ParameterError(
+                f"{self.name}: unknown parameter {unknown[0]!r} (valid parameters: {valid})")
+        out = {}
+        for name, spec in self.params.items():
+            if name in given:
+                out[name] = spec.check(given[name], f"parameter {self.name}.{name}")
+            else:
+                out[name] = spec.default
+        return out
+
+    def describe_inputs(self) -> str:
+        return ", ".join(i.name + ("?" if i.optional else "") for i in self.inputs)
+
+
+# ---------------------------------------------------------------------------------------------
+_LOSSES: dict[str, Loss] = {}
+_ALIASES: dict[str, str] = {}
+_builtins_loaded = False
+_entry_points_loaded = False
+
+
+def _normalise(name: str) -> str:
+    return name.strip().lower().replace("-", "_")
+
+
+def _as_input(spec) -> Input:
+    if isinstance(spec, Input):
+        return spec
+    if isinstance(spec, str):
+        return Input(spec)
+    raise RegistrationError(f"an input role must be a name or an Input, got {spec!r}")
+
+
+def _as_param(value) -> Param:
+    return value if isinstance(value, Param) else Param(value)
+
+
+def register_loss(
+    name: str,
+    *,
+    inputs=("predictions", "labels"),
+    differentiable=None,
+    params: dict | None = None,
+    aliases=(),
+    category: str = "custom",
+    coupling: str = "row",
+    summary: str = "",
+    formula: str = "",
+    gradient_formula: str = "",
+    references=(),
+    conventions=(),
+    nonnegative: bool = True,
+    not_differentiable_reason: str = "",
+    validate: Callable | None = None,
+    sampler: Callable | None = None,
+    replace: bool = False,
+) -> Callable[[Callable], Loss]:
+    """Register a loss under ``name`` (and ``aliases``); used as a decorator on the per-sample
+    function. Returns the :class:`Loss`, whose ``.gradient`` decorator attaches the gradient.
+
+    ``inputs`` are role names or :class:`Input` objects; ``differentiable`` defaults to the
+    first role; ``params`` maps names to defaults or :class:`Param` objects. ``validate``
+    (arrays -> arrays, raising InputError) checks what no domain expresses; ``sampler`` draws
+    valid random inputs when the domains alone cannot (see ``losscli/sampling.py``).
+    """
+
+    def decorator(fn: Callable) -> Loss:
+        canonical = _normalise(name)
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", canonical):
+            raise RegistrationError(f"loss name {name!r}: use letters, digits and underscores")
+        if category not in CATEGORIES:
+            raise RegistrationError(f"{name}: category must be one of {', '.join(CATEGORIES)}")
+        if coupling not in COUPLINGS:
+            raise RegistrationError(f"{name}: coupling must be one of {', '.join(COUPLINGS)}")
+        roles = tuple(_as_input(i) for i in inputs)
+        role_names = [r.name for r in roles]
+        if len(set(role_names)) != len(role_names) or not roles:
+            raise RegistrationError(f"{name}: input roles must be distinct and non-empty")
+        for r in roles:
+            if r.domain not in DOMAINS:
+                raise RegistrationError(f"{name}: role {r.name}: unknown domain {r.domain!r}")
+            for alt in r.alternatives():
+                for dim in alt:
+                    if not _SHAPE_RE.match(dim):
+                        raise RegistrationError(f"{name}: role {r.name}: bad shape {r.shape!r}")
+        diff = (role_names[0],) if differentiable is None else tuple(differentiable)
+        if not_differentiable_reason:
+            diff = ()
+        for d in diff:
+            if d not in role_names:
+                raise RegistrationError(f"{name}: differentiable role {d!r} is not an input")
+        param_specs = {k: _as_param(v) for k, v in (params or {}).items()}
+        sig = inspect.signature(fn).parameters
+        for k in param_specs:
+            if k not in sig:
+                raise RegistrationError(f"{name}: parameter {k!r} is not an argument of {fn.__name__}")
+        doc = inspect.getdoc(fn) or ""
+        loss = Loss(
+            name=canonical, fn=fn, aliases=tuple(_normalise(a) for a in aliases), category=category,
+            summary=summary or (doc.splitlines()[0] if doc else ""), inputs=roles,
+            differentiable=diff, params=param_specs, coupling=coupling, formula=formula,
+            gradient_formula=gradient_formula, references=tuple(references),
+            conventions=tuple(conventions), nonnegative=nonnegative,
+            not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
+            source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",
+        )
+        _add(loss, replace)
+        return loss
+
+    return decorator
+
+
+def _add(loss: Loss, replace: bool) -> None:
+    names = (loss.name,) + loss.aliases
+    for n in names:
+        owner = _LOSSES[n].name if n in _LOSSES else _ALIASES.get(n)
+        if owner is not None and not (replace and owner == loss.name):
+            raise RegistrationError(f"loss name {n!r} is already registered (by {owner})")
+    if replace and loss.name in _LOSSES:
+        for a in _LOSSES[loss.name].aliases:
+            _ALIASES.pop(a, None)
+    _LOSSES[loss.name] = loss
+    for a in loss.aliases:
+        _ALIASES[a] = loss.name
+
+
+def unregister_loss(name: str) -> None:
+    """Remove a loss and its aliases (for tests and interactive use)."""
+    loss = get_loss(name)
+    _LOSSES.pop(loss.name, None)
+    for a in loss.aliases:
+        _ALIASES.pop(a, None)
+
+
+def _ensure_loaded() -> None:
+    global _builtins_loaded, _entry_points_loaded
+    if not _builtins_loaded:
+        _builtins_loaded = True
+        from . import losses  # noqa: F401  (registers the built-ins)
+    if not _entry_points_loaded:
+        _entry_points_loaded = True
+        from .plugins import load_entry_points
+
+        load_entry_points()
+
+
+def get_loss(name: str) -> Loss:
+    """The loss registered as ``name`` or as an alias of it; the error lists close matches."""
+    _ensure_loaded()
+    key = _normalise(name)
+    if key in _LOSSES:
+        return _LOSSES[key]
+    if key in _ALIASES:
+        return _LOSSES[_ALIASES[key]]
+    candidates = list(_LOSSES) + list(_ALIASES)
+    close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
+    hint = f"; did you mean {', '.join(close)}?" if close else ""
+    raise UnknownLossError(
+        f"unknown loss {name!r}{hint} (run 'losscli list' for all {len(_LOSSES)} losses)")
+
+
+def list_losses(category: str | None = None) -> list[Loss]:
+    """Every registered loss, built-ins first in catalogue order, then users' own."""
+    _ensure_loaded()
+    return [l for l in _LOSSES.values() if category is None or l.category == category]

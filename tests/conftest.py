@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from losscli.cli import main
+
+
+@pytest.fixture
+def run():
+    """Invoke the real CLI; returns the click Result (stdout and stderr kept apart)."""
+
+    def invoke(*args, input=None):
+        return CliRunner().invoke(main, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return invoke
+
+
+@pytest.fixture
+def run_json(run):
+    def invoke(*args, input=None):
+        result = run(*args, "--format", "json", input=input)
+        assert result.exit_code == 0, result.stderr
+        return json.loads(result.stdout)
+
+    return invoke
+
+
+def write_csv(path, header, rows):
+    lines = [",".join(header)] if header else []
+    lines += [",".join(str(v) for v in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Independent numeric gradient of a scalar function, one element at a time (slow, simple)."""
+    g = np.zeros_like(x, dtype=np.float64)
+    flat = x.reshape(-1)
+    gflat = g.reshape(-1)
+    for i in range(flat.size):
+        step = h * max(1.0, abs(flat[i]))
+        old = flat[i]
+        flat[i] = old + step
+        up = f(x)
+        flat[i] = old - step
+        down = f(x)
+        flat[i] = old
+        gflat[i] = (up - down) / (2 * step)
+    return g

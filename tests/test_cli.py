@@ -1,0 +1,291 @@
+"""The CLI end to end through CliRunner: commands, formats, selectors, stdin, exit codes, errors."""
+
+import csv
+import io
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from losscli.cli import main
+
+from .conftest import write_csv
+
+
+@pytest.fixture
+def reg(tmp_path):
+    write_csv(tmp_path / "preds.csv", ["pred"], [[1], [2], [3]])
+    write_csv(tmp_path / "labels.csv", ["label"], [[0], [1], [5]])
+    write_csv(tmp_path / "eval.csv", ["id", "pred", "label"], [["a", 1, 0], ["b", 2, 1], ["c", 3, 5]])
+    return tmp_path
+
+
+@pytest.fixture
+def multi(tmp_path):
+    logits = np.array([[4.0, -4.0, 3.0], [2.0, 3.0, 4.0]])
+    np.save(tmp_path / "logits.npy", logits)
+    np.savez(tmp_path / "eval.npz", logits=logits, labels=np.array([2, 1]))
+    write_csv(tmp_path / "idx.csv", ["label"], [[2], [1]])
+    write_csv(tmp_path / "onehot.csv", ["y0", "y1", "y2"], [[0, 0, 1], [0, 1, 0]])
+    write_csv(tmp_path / "probs.csv", ["p0", "p1", "p2"], [[0.2, 0.5, 0.3], [0.1, 0.1, 0.8]])
+    return tmp_path
+
+
+# -- commands and help ---------------------------------------------------------------------------
+def test_every_command_has_help(run):
+    for name, cmd in main.commands.items():
+        assert cmd.help, name
+        result = run(name, "--help")
+        assert result.exit_code == 0 and "Usage:" in result.stdout
+
+
+def test_version_reads_package_metadata(run):
+    from importlib.metadata import version
+
+    result = run("--version")
+    assert result.exit_code == 0
+    assert result.stdout == f"losscli {version('losscli')}\n"
+
+
+def test_python_dash_m_works():
+    out = subprocess.run([sys.executable, "-m", "losscli", "list", "--format", "names"],
+                         capture_output=True, text=True, check=True)
+    assert "mse\n" in out.stdout and out.stderr == ""
+
+
+def test_list_table_and_json(run):
+    result = run("list")
+    assert result.exit_code == 0
+    for name in ("mse", "huber", "softmax_ce", "delta=1"):
+        assert name in result.stdout
+    data = json.loads(run("list", "--format", "json").stdout)
+    huber = next(l for l in data["losses"] if l["name"] == "huber")
+    assert huber["params"]["delta"] == {"default": 1.0, "type": "float", "constraint": ">0",
+                                        "choices": None, "help": "where the quadratic turns linear"}
+    assert [i["name"] for i in huber["inputs"]] == ["predictions", "labels"]
+    assert run("list", "--category", "regression", "--format", "names").stdout.split() == [
+        "mse", "l2", "mae", "huber", "smooth_l1"]
+
+
+def test_info_text_and_json(run):
+    result = run("info", "smooth-l1")
+    assert result.exit_code == 0
+    assert "SmoothL1Loss" in result.stdout and "beta" in result.stdout and "Girshick" in result.stdout
+    data = json.loads(run("info", "softmax_cross_entropy", "--format", "json").stdout)
+    assert data["name"] == "softmax_ce" and data["coupling"] == "row"
+    assert data["inputs"][1]["shape"] == "(N,) or (N, C)"
+
+
+# -- compute ---------------------------------------------------------------------------------------
+def test_compute_several_losses_json_schema(run_json, reg):
+    data = run_json("compute", "mse,mae,huber", reg / "preds.csv", reg / "labels.csv", "--top", "2")
+    assert [r["loss"] for r in data["results"]] == ["mse", "mae", "huber"]
+    mse = data["results"][0]
+    assert set(mse) == {"loss", "params", "reduction", "value", "count", "omitted", "stats", "worst"}
+    assert mse["value"] == 2.0 and mse["count"] == 3 and mse["reduction"] == "mean"
+    assert set(mse["stats"]) == {"mean", "std", "min", "p50", "p90", "p99", "max"}
+    assert mse["worst"] == [{"index": 2, "loss": 4.0}, {"index": 0, "loss": 1.0}]
+    assert data["results"][2]["params"] == {"delta": 1.0}
+
+
+def test_compute_table_is_plain_when_piped(run, reg):
+    result = run("compute", "mse", reg / "preds.csv", reg / "labels.csv")
+    assert result.exit_code == 0
+    assert "\x1b[" not in result.stdout
+    assert "mse" in result.stdout and "worst 3 samples" in result.stdout
+    assert result.stderr == ""
+
+
+def test_selectors_by_name_and_index(run_json, reg):
+    by_name = run_json("compute", "mse", f"{reg}/eval.csv:pred", f"{reg}/eval.csv:label")
+    by_index = run_json("compute", "mse", f"{reg}/eval.csv:1", f"{reg}/eval.csv:2")
+    assert by_name["results"][0]["value"] == by_index["results"][0]["value"] == 2.0
+
+
+def test_multiclass_forms_agree(run, multi):
+    values = set()
+    for args in ([f"{multi}/logits.npy", f"{multi}/idx.csv"], [f"{multi}/logits.npy", f"{multi}/onehot.csv"],
+                 [f"{multi}/eval.npz:logits", f"{multi}/eval.npz:labels"]):
+        result = run("compute", "softmax_ce", *args, "--format", "value")
+        assert result.exit_code == 0, result.stderr
+        values.add(result.stdout)
+    assert len(values) == 1
+    result = run("compute", "ce", f"{multi}/probs.csv:0-2", f"{multi}/idx.csv", "--format", "value")
+    assert float(result.stdout) == pytest.approx((-np.log(0.3) - np.log(0.1)) / 2)
+
+
+def test_stdin_with_selectors(run, reg):
+    text = (reg / "eval.csv").read_text()
+    result = run("compute", "mse", "-:pred", "-:label", "--format", "value", input=text)
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout == "2.0\n"
+
+
+def test_formats_csv_ndjson_value(run, reg):
+    args = ["compute", "mse,mae", reg / "preds.csv", reg / "labels.csv"]
+    rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
+    assert [r["loss"] for r in rows] == ["mse", "mae"] and float(rows[0]["value"]) == 2.0
+    lines = run(*args, "--format", "ndjson").stdout.splitlines()
+    assert [json.loads(l)["loss"] for l in lines] == ["mse", "mae"]
+    assert run(*args, "--format", "value").stdout == "2.0\n1.3333333333333333\n"
+    per = list(csv.reader(io.StringIO(run(*args, "--format", "csv", "--per-sample").stdout)))
+    assert per == [["index", "mse", "mae"], ["0", "1.0", "1.0"], ["1", "1.0", "1.0"], ["2", "4.0", "2.0"]]
+
+
+def test_reductions_weights_and_per_sample(run_json, run, reg):
+    write_csv(reg / "w.csv", ["w"], [[1], [1], [2]])
+    mean_w = run_json("compute", "mse", reg / "preds.csv", reg / "labels.csv", "--weights", reg / "w.csv")
+    assert mean_w["results"][0]["value"] == pytest.approx((1 + 1 + 8) / 4)
+    total = run_json("compute", "mse", reg / "preds.csv", reg / "labels.csv", "--reduction", "sum")
+    assert total["results"][0]["value"] == 6.0
+    none = run_json("compute", "mse", reg / "preds.csv", reg / "labels.csv", "--reduction", "none")
+    assert none["results"][0]["value"] is None and none["results"][0]["per_sample"] == [1.0, 1.0, 4.0]
+    assert run("compute", "mse", reg / "preds.csv", reg / "labels.csv", "--reduction", "none",
+               "--format", "value").stdout == "1.0\n1.0\n4.0\n"
+    per = run_json("compute", "mse", reg / "preds.csv", reg / "labels.csv", "--per-sample")
+    assert per["results"][0]["per_sample"] == [1.0, 1.0, 4.0]
+
+
+def test_params_global_and_targeted(run_json, reg):
+    data = run_json("compute", "huber,smooth_l1", reg / "preds.csv", reg / "labels.csv",
+                    "-p", "huber.delta=2", "-p", "beta=0")
+    assert data["results"][0]["params"] == {"delta": 2.0}
+    assert data["results"][1]["params"] == {"beta": 0.0}
+    assert data["results"][1]["value"] == pytest.approx(4 / 3)  # beta=0 is L1
+
+
+def test_fail_above_gate(run, reg):
+    args = ["compute", "mse", reg / "preds.csv", reg / "labels.csv", "--format", "value"]
+    ok = run(*args, "--fail-above", "2.0")
+    assert ok.exit_code == 0 and ok.stdout == "2.0\n"
+    bad = run(*args, "--fail-above", "1.5")
+    assert bad.exit_code == 1 and bad.stdout == "2.0\n"
+    assert bad.stderr == "losscli: mse: mean loss 2 is above --fail-above 1.5\n"
+
+
+def test_output_and_save_grad(run, reg):
+    out, grad = reg / "out.json", reg / "grad.npz"
+    result = run("compute", "mse", reg / "preds.csv", reg / "labels.csv", "--format", "json",
+                 "-o", out, "--save-grad", grad)
+    assert result.exit_code == 0 and result.stdout == ""
+    assert json.loads(out.read_text())["results"][0]["value"] == 2.0
+    with np.load(grad) as g:
+        assert g.files == ["predictions"]
+        np.testing.assert_allclose(g["predictions"], [2 * 1 / 3, 2 * 1 / 3, 2 * -2 / 3])
+    run("compute", "mse,mae", reg / "preds.csv", reg / "labels.csv", "--save-grad", grad)
+    with np.load(grad) as g:
+        assert sorted(g.files) == ["mae.predictions", "mse.predictions"]
+    assert [p.name for p in reg.iterdir() if p.name.startswith(".")] == []  # no temp files left
+
+
+def test_table_output_file_is_plain_text(run, reg):
+    out = reg / "report.txt"
+    assert run("compute", "mse", reg / "preds.csv", reg / "labels.csv", "-o", out).exit_code == 0
+    text = out.read_text()
+    assert "mse" in text and "\x1b[" not in text
+
+
+# -- errors: exit 2, one line on stderr, nothing on stdout -------------------------------------------
+def _error(result):
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == ""
+    assert "Traceback" not in result.stderr
+    return result.stderr
+
+
+def test_error_missing_file(run, reg):
+    err = _error(run("compute", "mse", reg / "nope.csv", reg / "labels.csv"))
+    assert err == f"Error: {reg}/nope.csv: no such file\n"
+
+
+def test_error_unknown_loss_lists_close_matches(run, reg):
+    err = _error(run("compute", "hubber", reg / "preds.csv", reg / "labels.csv"))
+    assert err == "Error: unknown loss 'hubber'; did you mean huber? (run 'losscli list' for all 8 losses)\n"
+
+
+def test_error_unknown_parameter(run, reg):
+    err = _error(run("compute", "huber", reg / "preds.csv", reg / "labels.csv", "-p", "delt=2"))
+    assert err == "Error: -p 'delt=2': huber has no parameter 'delt' (valid: delta)\n"
+    err = _error(run("compute", "mse,huber", reg / "preds.csv", reg / "labels.csv", "-p", "beta=2"))
+    assert err == "Error: -p 'beta=2': no selected loss has parameter 'beta' (valid: huber.delta)\n"
+
+
+def test_error_parameter_domain_and_type(run, reg):
+    err = _error(run("compute", "huber", reg / "preds.csv", reg / "labels.csv", "-p", "delta=0"))
+    assert err == "Error: parameter huber.delta: must be >0, got 0.0\n"
+    err = _error(run("compute", "huber", reg / "preds.csv", reg / "labels.csv", "-p", "delta=abc"))
+    assert err == "Error: parameter huber.delta: expected a number, got 'abc'\n"
+
+
+def test_error_shape_mismatch(run, reg):
+    write_csv(reg / "short.csv", ["label"], [[0], [1]])
+    err = _error(run("compute", "mse", reg / "preds.csv", reg / "short.csv"))
+    assert err == (f"Error: {reg}/short.csv (mse labels): expected the shape of "
+                   f"{reg}/preds.csv (3,), got (2,)\n")
+
+
+def test_error_class_columns_mismatch(run, multi):
+    err = _error(run("compute", "softmax_ce", multi / "logits.npy", multi / "probs.csv:0-1"))
+    assert "has 2 columns but" in err and "logits.npy has 3" in err
+
+
+def test_error_non_numeric_cell(run, reg):
+    write_csv(reg / "bad.csv", ["pred"], [[1], ["x1"], [3]])
+    err = _error(run("compute", "mse", reg / "bad.csv", reg / "labels.csv"))
+    assert err == f"Error: {reg}/bad.csv, line 3, column 'pred': expected a number, found 'x1'\n"
+
+
+def test_error_text_column_selected(run, reg):
+    err = _error(run("compute", "mse", f"{reg}/eval.csv:id", f"{reg}/eval.csv:label"))
+    assert err == f"Error: {reg}/eval.csv, line 2, column 'id': expected a number, found 'a' (the column is text)\n"
+
+
+def test_error_wrong_input_count(run, reg):
+    err = _error(run("compute", "mse", reg / "preds.csv"))
+    assert err == "Error: mse takes 2 inputs (predictions, labels), got 1\n"
+
+
+def test_error_probability_out_of_range(run, reg):
+    err = _error(run("compute", "bce", reg / "preds.csv", reg / "labels.csv"))
+    assert err == f"Error: {reg}/preds.csv, line 3, column 'pred': found 2 (bce predictions expects probabilities in [0, 1])\n"
+
+
+def test_error_class_index_out_of_range(run, multi):
+    write_csv(multi / "bad_idx.csv", ["label"], [[2], [3]])
+    err = _error(run("compute", "softmax_ce", multi / "logits.npy", multi / "bad_idx.csv"))
+    assert err == (f"Error: {multi}/bad_idx.csv, line 3, column 'label': found 3 "
+                   "(softmax_ce labels expects an integer class index in 0..2)\n")
+
+
+def test_error_nan_and_nan_policy(run, reg):
+    write_csv(reg / "gap.csv", ["pred"], [[1], [""], [3]])
+    err = _error(run("compute", "mse", reg / "gap.csv", reg / "labels.csv"))
+    assert err == (f"Error: {reg}/gap.csv, line 3, column 'pred': found NaN (an empty or missing value), "
+                   "expected a finite number (--nan-policy omit drops such rows)\n")
+    result = run("compute", "mse", reg / "gap.csv", reg / "labels.csv", "--nan-policy", "omit", "--format", "json")
+    assert result.exit_code == 0
+    rec = json.loads(result.stdout)["results"][0]
+    assert rec["count"] == 2 and rec["omitted"] == 1 and rec["value"] == 2.5
+    assert rec["worst"][0] == {"index": 2, "loss": 4.0}
+    assert "dropped 1 of 3 rows" in result.stderr
+
+
+def test_error_output_is_an_input(run, reg):
+    before = (reg / "labels.csv").read_text()
+    err = _error(run("compute", "mse", reg / "preds.csv", reg / "labels.csv", "-o", reg / "labels.csv"))
+    assert "refusing to overwrite an input" in err
+    assert (reg / "labels.csv").read_text() == before
+
+
+def test_error_save_grad_on_missing_selector_leaves_old_file(run, reg):
+    grad = reg / "g.npz"
+    grad.write_bytes(b"old")
+    _error(run("compute", "mse", f"{reg}/eval.csv:nope", reg / "labels.csv", "--save-grad", grad))
+    assert grad.read_bytes() == b"old"
+
+
+def test_debug_shows_traceback(run, reg):
+    result = run("--debug", "compute", "mse", reg / "nope.csv", reg / "labels.csv")
+    assert result.exit_code == 2 and "Traceback" in result.stderr

@@ -1,0 +1,95 @@
+"""Registry-driven tests: every registered loss gets them the moment it is registered."""
+
+import numpy as np
+import pytest
+
+from losscli import list_losses
+from losscli.evaluate import evaluate
+from losscli.formats import loss_record
+from losscli.sampling import random_inputs
+
+from .conftest import central_difference
+
+LOSSES = list_losses()
+IDS = [l.name for l in LOSSES]
+DIFFERENTIABLE = [l for l in LOSSES if l.has_gradient]
+SHAPES = [dict(samples=1, classes=2, dim=1), dict(samples=7, classes=4, dim=3),
+          dict(samples=5, classes=3, dim=2, trailing=(2, 3)), dict(samples=6, classes=5, dim=4, label_rows=True)]
+
+
+def _args(loss, inputs):
+    return [inputs[r.name] for r in loss.inputs if r.name in inputs]
+
+
+def test_catalogue_is_not_empty():
+    assert len(LOSSES) >= 8
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=IDS)
+def test_declaration_is_complete(loss):
+    rec = loss_record(loss)
+    assert rec["formula"] and rec["summary"], "formula and summary are required"
+    assert loss.references, "every loss cites a reference"
+    assert loss.fn.__doc__, "the per-sample function has a docstring"
+    if loss.has_gradient:
+        assert loss.gradient_formula
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "-".join(f"{k}{v}" for k, v in s.items()))
+@pytest.mark.parametrize("loss", LOSSES, ids=IDS)
+def test_per_sample_shape_and_finite(loss, shape):
+    for seed in range(3):
+        inputs = random_inputs(loss, seed=seed, **shape)
+        values = loss(*_args(loss, inputs))
+        assert values.shape == (shape["samples"],)
+        assert np.all(np.isfinite(values))
+        if loss.nonnegative:
+            assert np.all(values >= 0)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=IDS)
+def test_reductions_and_weights(loss):
+    inputs = random_inputs(loss, samples=9, seed=1)
+    per = loss(*_args(loss, inputs))
+    mean = evaluate(loss, inputs, {}, "mean").value
+    total = evaluate(loss, inputs, {}, "sum").value
+    assert total == pytest.approx(float(np.sum(per)), rel=1e-12)
+    assert mean == pytest.approx(total / 9, rel=1e-12)
+    assert evaluate(loss, inputs, {}, "none").value is None
+    ones = np.ones(9)
+    assert evaluate(loss, inputs, {}, "mean", ones).value == pytest.approx(mean, rel=1e-12)
+    w = np.arange(1.0, 10.0)
+    assert evaluate(loss, inputs, {}, "mean", w).value == pytest.approx(np.sum(w * per) / np.sum(w), rel=1e-12)
+    assert evaluate(loss, inputs, {}, "sum", w).value == pytest.approx(np.sum(w * per), rel=1e-12)
+
+
+@pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "-".join(f"{k}{v}" for k, v in s.items()))
+@pytest.mark.parametrize("loss", DIFFERENTIABLE, ids=[l.name for l in DIFFERENTIABLE])
+def test_gradient_matches_central_difference(loss, shape):
+    for seed in range(2):
+        inputs = random_inputs(loss, seed=100 + seed, **shape)
+        grads = loss.grad(*_args(loss, inputs))
+        assert set(grads) == set(loss.differentiable)
+        for role in loss.differentiable:
+            assert grads[role].shape == inputs[role].shape
+
+            def f(x, role=role):
+                return float(np.sum(loss(*_args(loss, {**inputs, role: x}))))
+
+            numeric = central_difference(f, inputs[role].astype(float).copy())
+            np.testing.assert_allclose(grads[role], numeric, rtol=1e-6, atol=1e-7,
+                                       err_msg=f"{loss.name} d/d{role}")
+
+
+@pytest.mark.parametrize("loss", DIFFERENTIABLE, ids=[l.name for l in DIFFERENTIABLE])
+def test_weighted_gradient_is_gradient_of_weighted_value(loss):
+    inputs = random_inputs(loss, samples=6, seed=7)
+    w = np.linspace(0.5, 3.0, 6)
+    ev = evaluate(loss, inputs, {}, "mean", w, gradient=True)
+    role = loss.differentiable[0]
+
+    def f(x):
+        return evaluate(loss, {**inputs, role: x}, {}, "mean", w).value
+
+    numeric = central_difference(f, inputs[role].astype(float).copy())
+    np.testing.assert_allclose(ev.gradients[role], numeric, rtol=1e-6, atol=1e-8)
