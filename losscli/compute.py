@@ -80,12 +80,14 @@ class Prepared:
     checked: Validated
 
 
-def prepare(losses: list[Loss], specs, cache: InputCache, nan_policy: str) -> list[Prepared]:
+def prepare(losses: list[Loss], specs, cache: InputCache, nan_policy: str,
+            params: dict[str, dict]) -> list[Prepared]:
     arrays = [cache.load(spec) for spec in specs]
     out = []
     for loss in losses:
         bound = bind(loss, arrays)
-        out.append(Prepared(loss, bound, validate_inputs(loss, bound, nan_policy)))
+        checked = validate_inputs(loss, bound, nan_policy, params.get(loss.name))
+        out.append(Prepared(loss, bound, checked))
     return out
 
 
@@ -103,7 +105,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             if not loss.has_gradient:
                 raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
     cache = InputCache(stdin=stdin)
-    prepared = prepare(selected, inputs, cache, nan_policy)
+    prepared = prepare(selected, inputs, cache, nan_policy, by_loss)
     weight_array = cache.load(weights) if weights else None
 
     evaluations: list[Evaluation] = []

@@ -38,28 +38,36 @@ class Evaluation:
         return int(self.rows[i]) if self.rows is not None else int(i)
 
 
-def reduce(per_sample: np.ndarray, reduction: str, weights: np.ndarray | None = None) -> float | None:
-    """mean: Σ w_i l_i / Σ w_i (plain mean without weights); sum: Σ w_i l_i; none: None.
+def _denominator(n: int, weights: np.ndarray | None, normaliser: np.ndarray | None) -> float:
+    if weights is None and normaliser is None:
+        return float(n)
+    w = np.ones(n) if weights is None else weights
+    return float(np.sum(w if normaliser is None else w * normaliser))
+
+
+def reduce(per_sample: np.ndarray, reduction: str, weights: np.ndarray | None = None,
+           normaliser: np.ndarray | None = None) -> float | None:
+    """mean: Σ w_i l_i / Σ w_i n_i; sum: Σ w_i l_i; none: None. w are the user's sample
+    weights (default 1), n the loss's own normaliser (default 1; PyTorch's class weights w[y_i]).
 
     numpy's sum is pairwise, so its rounding error grows like log N, not N."""
     if reduction == "none":
         return None
-    if weights is None:
-        total = float(np.sum(per_sample))
-        return total / per_sample.shape[0] if reduction == "mean" else total
-    total = float(np.sum(weights * per_sample))
-    return total / float(np.sum(weights)) if reduction == "mean" else total
+    total = float(np.sum(per_sample if weights is None else weights * per_sample))
+    if reduction == "sum":
+        return total
+    return total / _denominator(per_sample.shape[0], weights, normaliser)
 
 
-def cotangent(n: int, reduction: str, weights: np.ndarray | None) -> np.ndarray | None:
+def cotangent(n: int, reduction: str, weights: np.ndarray | None,
+              normaliser: np.ndarray | None = None) -> np.ndarray | None:
     """d(reported value)/d(l_i); None means all ones (the gradient of the plain sum)."""
     if reduction == "none":
         return None
     if reduction == "sum":
         return weights
-    if weights is None:
-        return np.full(n, 1.0 / n)
-    return weights / float(np.sum(weights))
+    w = np.ones(n) if weights is None else weights
+    return w / _denominator(n, weights, normaliser)
 
 
 def evaluate(loss: Loss, arrays: dict[str, np.ndarray], params: dict, reduction: str = "mean",
@@ -82,10 +90,14 @@ def evaluate(loss: Loss, arrays: dict[str, np.ndarray], params: dict, reduction:
     if per_sample.shape != (n,):
         raise InputError(f"{loss.name}: the loss function returned shape {per_sample.shape}, "
                          f"expected one value per sample ({n},)")
-    ev = Evaluation(loss, params, reduction, per_sample, reduce(per_sample, reduction, weights),
+    normaliser = None
+    if loss.mean_normaliser is not None:
+        normaliser = loss.mean_normaliser(dict(zip([r.name for r in loss.inputs], args)), params)
+    ev = Evaluation(loss, params, reduction, per_sample,
+                    reduce(per_sample, reduction, weights, normaliser),
                     rows=rows, weights=weights, omitted=omitted)
     if gradient:
-        ct = cotangent(n, reduction, weights)
+        ct = cotangent(n, reduction, weights, normaliser)
         with np.errstate(**fp):
             try:
                 grads = loss.grad(*args, cotangent=ct, **params)

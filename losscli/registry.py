@@ -26,6 +26,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from .errors import ParameterError, RegistrationError, UnknownLossError
 
 CATEGORIES = ("regression", "classification", "embedding", "custom")
@@ -46,6 +48,8 @@ DOMAINS = {
     "sign_or_binary": "labels in {-1, +1} (or {0, 1}, read as 0 -> -1)",
     "class_index": "integer class indices in [0, C)",
     "target": "class indices (N,) or probability rows (N, C) (one-hot or soft)",
+    "sign_or_class": "labels in {-1, +1} (or {0, 1}) for (N,) scores; class indices for (N, C) scores",
+    "integer": "integer ids",
     "unit_interval_signed": "values in [-1, 1]",
     "nonnegative": "values >= 0",
     "positive": "values > 0",
@@ -139,9 +143,7 @@ class Param:
             elif self.kind == "float":
                 value = float(raw)
             elif self.kind == "floats":
-                value = tuple(float(v) for v in raw.split(",") if v.strip() != "")
-                if not value:
-                    raise ValueError
+                value = _floats(raw, where)
             else:
                 value = raw
         except ValueError:
@@ -166,6 +168,24 @@ class Param:
                 if not test(v):
                     raise ParameterError(f"{where}: must be {self.constraint}, got {v!r}")
         return value
+
+
+def _floats(raw: str, where: str) -> tuple:
+    """A comma list of numbers, or the name of a file (CSV/NPY...) holding one number per class."""
+    import os
+
+    if os.path.exists(raw.split(":")[0]) or os.path.exists(raw):
+        from .readers import InputCache
+
+        data = InputCache().load(raw).data
+        if data.ndim != 1 or not np.all(np.isfinite(data)):
+            raise ParameterError(f"{where}: {raw} must hold one finite number per class, "
+                                 f"got shape {data.shape}")
+        return tuple(float(v) for v in data)
+    value = tuple(float(v) for v in raw.split(",") if v.strip() != "")
+    if not value:
+        raise ValueError
+    return value
 
 
 def _parse_constraint(text: str) -> Callable[[float], bool]:
@@ -207,6 +227,7 @@ class Loss:
     not_differentiable_reason: str = ""
     validate: Callable | None = None
     sampler: Callable | None = None
+    mean_normaliser: Callable | None = None
     grad_fn: Callable | None = None
     source: str = "built-in"
 
@@ -326,6 +347,7 @@ def register_loss(
     not_differentiable_reason: str = "",
     validate: Callable | None = None,
     sampler: Callable | None = None,
+    mean_normaliser: Callable | None = None,
     replace: bool = False,
 ) -> Callable[[Callable], Loss]:
     """Register a loss under ``name`` (and ``aliases``); used as a decorator on the per-sample
@@ -333,8 +355,11 @@ def register_loss(
 
     ``inputs`` are role names or :class:`Input` objects; ``differentiable`` defaults to the
     first role; ``params`` maps names to defaults or :class:`Param` objects. ``validate``
-    (arrays -> arrays, raising InputError) checks what no domain expresses; ``sampler`` draws
-    valid random inputs when the domains alone cannot (see ``losscli/sampling.py``).
+    ``(arrays, params) -> arrays`` (raising InputError) checks what no domain expresses;
+    ``sampler`` draws valid random inputs when the domains alone cannot (see
+    ``losscli/sampling.py``); ``mean_normaliser`` ``(arrays, params) -> (N,) or None`` gives
+    each sample's share of the ``mean`` denominator (PyTorch's class-weighted mean divides by
+    Σ w[y_i], not by N).
     """
 
     def decorator(fn: Callable) -> Loss:
@@ -375,6 +400,7 @@ def register_loss(
             gradient_formula=gradient_formula, references=tuple(references),
             conventions=tuple(conventions), nonnegative=nonnegative,
             not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
+            mean_normaliser=mean_normaliser,
             source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",
         )
         _add(loss, replace)

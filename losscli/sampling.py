@@ -31,6 +31,8 @@ def _draw(domain: str, shape: tuple[int, ...], rng: np.random.Generator, num_cla
         return rng.uniform(-0.9, 0.9, shape)
     if domain in ("nonnegative", "positive"):
         return rng.uniform(0.1, 2.0, shape)
+    if domain == "integer":
+        return rng.integers(0, max(num_classes, 2), shape).astype(np.float64)
     raise ValueError(f"no sampler for domain {domain!r}")
 
 
@@ -59,5 +61,8 @@ def random_inputs(loss: Loss, *, samples: int = 8, classes: int = 4, dim: int = 
             shape = ()
             for d in alt:
                 shape += tuple(trailing) if d == "..." else (sizes.get(d, dim),)
-        out[role.name] = _draw(role.domain, shape, rng, classes)
+        domain = role.domain
+        if domain == "sign_or_class":  # class indices next to (N, C) scores, else ±1
+            domain = "class_index" if any(v.ndim == 2 for v in out.values()) else "sign"
+        out[role.name] = _draw(domain, shape, rng, classes)
     return out

@@ -139,6 +139,13 @@ def _check_domain(loss: Loss, role_name: str, domain: str, arr: Array, data: np.
                              f"expects {DOMAINS[sub if domain == 'prob_rows' else 'target']}; "
                              f"tolerance {ROW_SUM_TOL:g})")
         return data
+    if domain == "sign_or_class":
+        domain = "class_index" if num_classes is not None else "sign_or_binary"
+    if domain == "integer":
+        bad = data != np.round(data)
+        if bad.any():
+            fail(bad)
+        return data
     if domain in ("class_index", "target"):
         bad = (data != np.round(data)) | (data < 0)
         if num_classes is not None:
@@ -171,13 +178,15 @@ def _num_classes(loss: Loss, shaped: dict[str, np.ndarray]) -> int | None:
     """C for class-index checks: the column count of the first (N, C) input."""
     for role in loss.inputs:
         data = shaped.get(role.name)
-        if data is not None and data.ndim == 2 and role.domain not in ("class_index", "target"):
+        if data is not None and data.ndim == 2 and role.domain not in ("class_index", "target", "sign_or_class"):
             return data.shape[1]
     return None
 
 
-def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "raise") -> Validated:
+def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "raise",
+                    params: dict | None = None) -> Validated:
     """Shapes, non-finite values and domains of every role; returns arrays ready for the loss."""
+    params = loss.resolve_params(params or {})
     shaped = _check_shapes(loss, bound)
     n = next(iter(shaped.values())).shape[0]
     bad_rows = np.zeros(n, dtype=bool)
@@ -208,7 +217,7 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
             arrays[role.name] = _check_domain(loss, role.name, role.domain, bound[role.name],
                                               shaped[role.name], num_classes, kept)
     if loss.validate is not None:
-        arrays = loss.validate(arrays) or arrays
+        arrays = loss.validate(arrays, params) or arrays
     return Validated(arrays, kept, omitted, n)
 
 

@@ -41,7 +41,8 @@ def test_per_sample_shape_and_finite(loss, shape):
     for seed in range(3):
         inputs = random_inputs(loss, seed=seed, **shape)
         values = loss(*_args(loss, inputs))
-        assert values.shape == (shape["samples"],)
+        n = next(iter(inputs.values())).shape[0]  # a sampler with group constraints may round N
+        assert values.shape == (n,)
         assert np.all(np.isfinite(values))
         if loss.nonnegative:
             assert np.all(values >= 0)
@@ -51,14 +52,15 @@ def test_per_sample_shape_and_finite(loss, shape):
 def test_reductions_and_weights(loss):
     inputs = random_inputs(loss, samples=9, seed=1)
     per = loss(*_args(loss, inputs))
+    n = per.shape[0]
     mean = evaluate(loss, inputs, {}, "mean").value
     total = evaluate(loss, inputs, {}, "sum").value
     assert total == pytest.approx(float(np.sum(per)), rel=1e-12)
-    assert mean == pytest.approx(total / 9, rel=1e-12)
+    assert mean == pytest.approx(total / n, rel=1e-12)
     assert evaluate(loss, inputs, {}, "none").value is None
-    ones = np.ones(9)
+    ones = np.ones(n)
     assert evaluate(loss, inputs, {}, "mean", ones).value == pytest.approx(mean, rel=1e-12)
-    w = np.arange(1.0, 10.0)
+    w = np.arange(1.0, n + 1.0)
     assert evaluate(loss, inputs, {}, "mean", w).value == pytest.approx(np.sum(w * per) / np.sum(w), rel=1e-12)
     assert evaluate(loss, inputs, {}, "sum", w).value == pytest.approx(np.sum(w * per), rel=1e-12)
 
@@ -69,8 +71,9 @@ def test_gradient_matches_central_difference(loss, shape):
     for seed in range(2):
         inputs = random_inputs(loss, seed=100 + seed, **shape)
         grads = loss.grad(*_args(loss, inputs))
-        assert set(grads) == set(loss.differentiable)
-        for role in loss.differentiable:
+        present = [r for r in loss.differentiable if r in inputs]
+        assert set(grads) == set(present)
+        for role in present:
             assert grads[role].shape == inputs[role].shape
 
             def f(x, role=role):
@@ -84,7 +87,7 @@ def test_gradient_matches_central_difference(loss, shape):
 @pytest.mark.parametrize("loss", DIFFERENTIABLE, ids=[l.name for l in DIFFERENTIABLE])
 def test_weighted_gradient_is_gradient_of_weighted_value(loss):
     inputs = random_inputs(loss, samples=6, seed=7)
-    w = np.linspace(0.5, 3.0, 6)
+    w = np.linspace(0.5, 3.0, next(iter(inputs.values())).shape[0])
     ev = evaluate(loss, inputs, {}, "mean", w, gradient=True)
     role = loss.differentiable[0]
 

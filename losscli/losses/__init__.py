@@ -4,3 +4,4 @@
 # Import order is catalogue order.
 from . import regression  # noqa: F401  isort: skip
 from . import classification  # noqa: F401  isort: skip
+from . import embedding  # noqa: F401  isort: skip

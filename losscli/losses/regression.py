@@ -9,9 +9,11 @@ Conventions (``losscli info NAME`` repeats them):
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..numerics import rows
+from ..numerics import rows, softplus
 from ..registry import Input, Param, register_loss
 
 _PRED = Input("predictions", "N,...", "real", description="model outputs")
@@ -132,3 +134,137 @@ def _smooth_l1_grad(predictions, labels, beta=1.0):
     if beta == 0:
         return {"predictions": _per_element(np.sign(d))}
     return {"predictions": _per_element(np.clip(d / beta, -1.0, 1.0))}
+
+
+@register_loss(
+    "log_cosh", aliases=("logcosh",), **_REGRESSION,
+    summary="Log-cosh loss",
+    formula="l_i = (1/M) Σ_j log cosh(d_ij),  computed as d + softplus(-2d) - ln 2,  d = p - t",
+    gradient_formula="∂L/∂p_ij = tanh(d_ij) / M",
+    conventions=("cosh overflows for |d| > 710; the form d + softplus(-2d) - ln 2 does not.",),
+    references=("Chen et al., Log Hyperbolic Cosine Loss Improves Variational Auto-Encoder, 2019",
+                "Keras keras.losses.LogCosh"),
+)
+def log_cosh(predictions, labels):
+    """Log-cosh: log(cosh(d)) = d + softplus(-2d) - ln 2 (Keras LogCosh; Chen et al. 2019)."""
+    d = predictions - labels
+    return _row_mean(d + softplus(-2.0 * d) - math.log(2.0))
+
+
+@log_cosh.gradient
+def _log_cosh_grad(predictions, labels):
+    return {"predictions": _per_element(np.tanh(predictions - labels))}
+
+
+@register_loss(
+    "quantile", aliases=("pinball",), **_REGRESSION,
+    params={"tau": Param(0.5, constraint="(0,1)", help="the quantile level")},
+    summary="Quantile (pinball) loss",
+    formula="l_i = (1/M) Σ_j max(τ r_ij, (τ - 1) r_ij),  r = t - p",
+    gradient_formula="∂L/∂p_ij = (-τ if r > 0, 1 - τ if r < 0, 0 at r = 0) / M",
+    conventions=("r = t - p (target minus prediction), so τ > 0.5 penalises under-prediction more; "
+                 "τ = 0.5 is half the absolute error. At r = 0 the subgradient 0 is used.",),
+    references=("Koenker & Bassett, Regression Quantiles, Econometrica 46(1), 1978",
+                "scikit-learn sklearn.metrics.mean_pinball_loss (alpha = τ)"),
+)
+def quantile(predictions, labels, tau=0.5):
+    """Pinball loss: max(τr, (τ-1)r), r = t - p (Koenker & Bassett 1978)."""
+    r = labels - predictions
+    return _row_mean(np.maximum(tau * r, (tau - 1.0) * r))
+
+
+@quantile.gradient
+def _quantile_grad(predictions, labels, tau=0.5):
+    r = labels - predictions
+    return {"predictions": _per_element(np.where(r > 0, -tau, np.where(r < 0, 1.0 - tau, 0.0)))}
+
+
+@register_loss(
+    "mbe", aliases=("mean_bias_error", "bias"), **_REGRESSION, nonnegative=False,
+    summary="Mean bias error (signed; a bias measure, not a risk)",
+    formula="l_i = (1/M) Σ_j (t_ij - p_ij)",
+    gradient_formula="∂L/∂p_ij = -1 / M",
+    conventions=("Signed: positive when the model under-predicts on average. Errors of opposite "
+                 "sign cancel, so it measures bias, not accuracy; do not minimise it.",),
+    references=("Willmott, On the validation of models, Physical Geography 2(2), 1981",),
+)
+def mbe(predictions, labels):
+    """Mean bias error: mean of r = t - p (Willmott 1981)."""
+    return _row_mean(labels - predictions)
+
+
+@mbe.gradient
+def _mbe_grad(predictions, labels):
+    return {"predictions": _per_element(-np.ones_like(predictions))}
+
+
+def _poisson_validate(arrays, params):
+    if not params["log_input"] and (arrays["predictions"] < 0).any():
+        from ..errors import InputError
+
+        i = int(np.argwhere(arrays["predictions"] < 0)[0][0])
+        raise InputError(f"poisson_nll predictions, row {i}: found a negative rate "
+                         f"{float(rows(arrays['predictions'])[i].min()):g}; with log_input=false the "
+                         "predictions are rates >= 0 (use log_input=true for log-rates)")
+    return arrays
+
+
+@register_loss(
+    "poisson_nll", aliases=("poisson",),
+    inputs=(Input("predictions", "N,...", "real", description="log-rates (log_input=true) or rates"),
+            Input("labels", "=predictions", "nonnegative", description="observed counts >= 0")),
+    differentiable=("predictions",), category="regression", coupling="elementwise",
+    params={"log_input": Param(True, help="predictions are log-rates"),
+            "eps": Param(1e-8, constraint=">0", help="added to the rate inside log when log_input=false")},
+    validate=_poisson_validate, nonnegative=False,
+    summary="Poisson negative log-likelihood (PyTorch PoissonNLLLoss, full=false)",
+    formula="l_i = (1/M) Σ_j [exp(p) - t·p]  (log_input);  [p - t·log(p + eps)]  (rates)",
+    gradient_formula="∂L/∂p = (exp(p) - t) / M  (log_input);  (1 - t/(p + eps)) / M  (rates)",
+    conventions=("As PyTorch PoissonNLLLoss with full=false: the constant log(t!) is left out, so "
+                 "values can be negative.",),
+    references=("McCullagh & Nelder, Generalized Linear Models, 2nd ed., 1989, ch. 6",
+                "PyTorch torch.nn.PoissonNLLLoss"),
+)
+def poisson_nll(predictions, labels, log_input=True, eps=1e-8):
+    """Poisson NLL: exp(p) - t·p, or p - t·log(p + eps) (torch.nn.PoissonNLLLoss, full=False)."""
+    if log_input:
+        return _row_mean(np.exp(predictions) - labels * predictions)
+    return _row_mean(predictions - labels * np.log(predictions + eps))
+
+
+@poisson_nll.gradient
+def _poisson_nll_grad(predictions, labels, log_input=True, eps=1e-8):
+    if log_input:
+        return {"predictions": _per_element(np.exp(predictions) - labels)}
+    return {"predictions": _per_element(1.0 - labels / (predictions + eps))}
+
+
+@register_loss(
+    "gaussian_nll", aliases=("gaussian", "normal_nll"),
+    inputs=(Input("mean", "N,...", "real", description="predicted means"),
+            Input("target", "=mean", "real", description="observed values"),
+            Input("var", "=mean", "nonnegative", description="predicted variances >= 0")),
+    differentiable=("mean", "var"), category="regression", coupling="elementwise",
+    params={"eps": Param(1e-6, constraint=">0", help="variances are clamped below at eps")},
+    nonnegative=False,
+    summary="Gaussian negative log-likelihood (PyTorch GaussianNLLLoss, full=false)",
+    formula="l_i = (1/M) Σ_j ½[log v + (t - μ)²/v],  v = max(var, eps)",
+    gradient_formula="∂L/∂μ = (μ - t)/(v M);  ∂L/∂var = ½(1/v - (t - μ)²/v²)/M where var > eps, else 0",
+    conventions=("As PyTorch GaussianNLLLoss with full=false (no ½log 2π). Where var < eps the "
+                 "clamp is active and losscli's gradient w.r.t. var is 0, the clamped function's; "
+                 "PyTorch passes the gradient through its clamp.",),
+    references=("Nix & Weigend, Estimating the mean and variance of the target probability "
+                "distribution, ICNN 1994", "PyTorch torch.nn.GaussianNLLLoss"),
+)
+def gaussian_nll(mean, target, var, eps=1e-6):
+    """Gaussian NLL: ½(log v + (t-μ)²/v), v = max(var, eps) (Nix & Weigend 1994; torch GaussianNLLLoss)."""
+    v = np.maximum(var, eps)
+    return _row_mean(0.5 * (np.log(v) + (target - mean) ** 2 / v))
+
+
+@gaussian_nll.gradient
+def _gaussian_nll_grad(mean, target, var, eps=1e-6):
+    v = np.maximum(var, eps)
+    d = mean - target
+    return {"mean": _per_element(d / v),
+            "var": _per_element(np.where(var > eps, 0.5 * (1.0 / v - d * d / (v * v)), 0.0))}
