@@ -214,8 +214,9 @@ def _focal_grad(logits, labels, alpha=0.25, gamma=2.0):
     # γ·CE·q^(γ-1)·σσ' assembled in log space: CE and σσ' vanish where q^(γ-1) would overflow
     with np.errstate(divide="ignore"):
         second = gamma * np.exp(_log_pos(ce) + log_s + (gamma - 1.0) * log_q) if gamma else 0.0
-    g = _alpha_t(labels, alpha) * ((sigmoid(logits) - labels) * np.exp(gamma * log_q)
-                                   + second * (1.0 - 2.0 * labels))
+    # σ(x) - y written as (1 - y)σ(x) - yσ(-x): no cancellation where σ(x) rounds to y
+    residual = (1.0 - labels) * sigmoid(logits) - labels * sigmoid(-logits)
+    g = _alpha_t(labels, alpha) * (residual * np.exp(gamma * log_q) + second * (1.0 - 2.0 * labels))
     return {"logits": g / rows(g).shape[1]}
 
 
@@ -517,7 +518,7 @@ def _dice_grad(predictions, labels, smooth=1.0):
     summary="Tversky loss (Dice with separate false-positive / false-negative weights)",
     formula="l_i = 1 - (TP + s)/(TP + α FP + β FN + s),  TP = Σ p y, FP = Σ p (1 - y), FN = Σ (1 - p) y",
     gradient_formula="∂L/∂p_j = -[y_j B - A (y_j + α(1 - y_j) - β y_j)] / B²,  A = TP + s, B = TP + αFP + βFN + s",
-    conventions=("α = β = 0.5 is the Dice loss; α = β = 1 is the Jaccard (IoU) loss.",),
+    conventions=("α = β = 0.5 is the Dice loss with smooth halved; α = β = 1 is the Jaccard (IoU) loss.",),
     references=("Salehi et al., Tversky loss function for image segmentation using 3D fully "
                 "convolutional deep networks, MLMI 2017, arXiv:1706.05721",),
 )
