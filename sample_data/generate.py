@@ -57,7 +57,75 @@ def multiclass() -> None:
     write_csv(d / "labels_onehot.csv", [f"y{k}" for k in range(c)], [onehot[:, k] for k in range(c)], fmt="%d")
 
 
+def embeddings() -> None:
+    # Sentence embeddings: 64 anchors, a paraphrase of each (positive), an unrelated sentence (negative),
+    # plus similar/dissimilar pair labels for contrastive and cosine-embedding losses.
+    n, d = 64, 16
+    anchor = rng.normal(size=(n, d))
+    positive = anchor + rng.normal(0, 0.6, (n, d))
+    negative = rng.normal(size=(n, d))
+    similar = (rng.uniform(size=n) < 0.5).astype(np.int64)
+    other = np.where(similar[:, None] == 1, positive, negative)
+    out = HERE / "embeddings"
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "triplets.npz", anchor=anchor, positive=positive, negative=negative,
+             other=other, similar=similar, sign=2 * similar - 1)
+
+
+def speakers() -> None:
+    # Speaker verification: 8 speakers x 6 utterances, 32-dim embeddings, shuffled.
+    k, m, d = 8, 6, 32
+    centres = rng.normal(size=(k, d))
+    labels = np.repeat(np.arange(100, 100 + k), m)
+    rng.shuffle(labels)
+    emb = centres[labels - 100] + rng.normal(0, 0.8, (k * m, d))
+    np.savez(HERE / "embeddings" / "speakers.npz", embeddings=emb, speakers=labels)
+
+
+def segmentation() -> None:
+    # 12 predicted 16x16 foreground masks (probabilities) and their binary ground truth.
+    n, h = 12, 16
+    yy, xx = np.mgrid[0:h, 0:h]
+    masks, probs = [], []
+    for _ in range(n):
+        cy, cx, r = rng.uniform(4, 12), rng.uniform(4, 12), rng.uniform(2, 5)
+        truth = ((yy - cy) ** 2 + (xx - cx) ** 2 <= r * r).astype(float)
+        shifted = ((yy - cy - rng.normal(0, 1)) ** 2 + (xx - cx - rng.normal(0, 1)) ** 2) / (r * r)
+        probs.append(1 / (1 + np.exp(4 * (shifted - 1))))
+        masks.append(truth)
+    out = HERE / "segmentation"
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "masks.npz", probs=np.array(probs), masks=np.array(masks))
+
+
+def faces() -> None:
+    # ArcFace head outputs: cosines between 40 face embeddings and 10 identity centres.
+    n, c, d = 40, 10, 24
+    centres = rng.normal(size=(c, d))
+    centres /= np.linalg.norm(centres, axis=1, keepdims=True)
+    labels = rng.integers(0, c, n)
+    emb = centres[labels] + rng.normal(0, 0.15, (n, d))
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    np.savez(HERE / "embeddings" / "faces.npz", cosine=emb @ centres.T, labels=labels)
+
+
+def counts() -> None:
+    # Daily bike rentals (counts) with a model's log-rate and a predicted mean/variance.
+    n = 120
+    log_rate = rng.normal(3.0, 0.5, n)
+    observed = rng.poisson(np.exp(log_rate + rng.normal(0, 0.1, n)))
+    mean = np.exp(log_rate)
+    var = mean * rng.uniform(0.8, 1.5, n)
+    write_csv(HERE / "regression" / "counts.csv", ["log_rate", "mean", "var", "observed"],
+              [log_rate, mean, var, observed], fmt="%.6g")
+
+
 if __name__ == "__main__":
     regression()
     binary()
     multiclass()
+    embeddings()
+    speakers()
+    segmentation()
+    faces()
+    counts()
