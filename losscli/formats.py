@@ -292,3 +292,54 @@ INFO_FORMATS = {
     "text": info_renderables,
     "json": lambda loss: json.dumps(loss_record(loss), indent=2) + "\n",
 }
+
+
+# -- gradcheck -----------------------------------------------------------------------------------
+def gradcheck_tables(payload: dict) -> list:
+    from rich.table import Table
+    from rich.text import Text
+
+    summary = Table(title="Gradient check", title_justify="left")
+    for col in ("loss", "inputs", "checked", "evaluations", "max abs err", "max rel err", "kinks",
+                "below noise", "status"):
+        summary.add_column(col, justify="left" if col in ("loss", "inputs", "status") else "right")
+    out = [summary]
+    for r in payload["results"]:
+        inputs = ", ".join(f"{k}{tuple(v)}" for k, v in r["inputs"].items())
+        checked = f"{r['checked']}/{r['elements']}"
+        summary.add_row(r["loss"], inputs, checked, str(r["evaluations"]), fmt(r["max_abs_error"], 3),
+                        fmt(r["max_rel_error"], 3), str(r["kinks"]), str(r["below_noise"]),
+                        "PASS" if r["passed"] else "FAIL")
+    for r in payload["results"]:
+        lines = Text()
+        for c in r["consistency"]:
+            lines.append(f"{r['loss']}: {c['check']}: residual {c['residual']:.3g} "
+                         f"{'ok' if c['passed'] else 'FAIL'}\n")
+        for t in r["taylor"]:
+            order = "-" if t["order"] is None else f"{t['order']:.2f}"
+            lines.append(f"{r['loss']}: Taylor remainder order for {t['role']}: {order} (2 = right, 1 = wrong)"
+                         f"{' ' + t['note'] if t.get('note') else ''} {'ok' if t['passed'] else 'FAIL'}\n")
+        for p in r["probes"]:
+            if not p["passed"]:
+                lines.append(f"{r['loss']}: probe {p['probe']} of {p['role']} failed: analytic "
+                             f"{p['analytic']:.6g}, numeric {p['numeric']:.6g}; localised to "
+                             f"{p.get('localised')}\n")
+        for n in r["notes"]:
+            lines.append(f"{r['loss']}: note: {n}\n")
+        if lines:
+            out.append(lines)
+        if r["worst"] and (not r["passed"] or r["kinks"]):
+            t = Table(title=f"{r['loss']}: worst elements", title_justify="left")
+            for col in ("role", "index", "analytic", "numeric", "abs err", "rel err", "err est", "status"):
+                t.add_column(col, justify="left" if col in ("role", "index", "status") else "right")
+            for w in r["worst"]:
+                t.add_row(w["role"], str(tuple(w["index"])), fmt(w["analytic"], 10), fmt(w["numeric"], 10),
+                          fmt(w["abs_error"], 3), fmt(w["rel_error"], 3), fmt(w["error_estimate"], 3), w["status"])
+            out.append(t)
+    return out
+
+
+GRADCHECK_FORMATS = {
+    "table": gradcheck_tables,
+    "json": lambda payload: json.dumps(payload, indent=2, allow_nan=False) + "\n",
+}

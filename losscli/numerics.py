@@ -70,3 +70,31 @@ def xlogy(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def target_rows(labels: np.ndarray, num_classes: int) -> np.ndarray:
     """Class-index labels (N,) as one-hot rows; rows (N, C) are returned as they are."""
     return one_hot(labels, num_classes) if labels.ndim == 1 else labels
+
+
+def nll_at(z: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """-log softmax(z_i)[index_i] without cancellation when the loss is tiny.
+
+    lse(z) - z_y loses all digits when z_y dominates (the loss is then ~e^{-(z_y - z_k)} but
+    lse and z_y are large). Where z_y is the row maximum we use log1p(Σ_{k≠y} e^{z_k - z_y});
+    elsewhere (m - z_y) + log Σ e^{z - m}, a sum of non-negative terms."""
+    n = z.shape[0]
+    idx = np.arange(n), index.astype(np.intp)
+    zy = z[idx]
+    m = np.max(z, axis=1)
+    shifted = np.exp(z - m[:, None])
+    total = shifted.sum(axis=1)
+    shifted[idx] = 0.0
+    others = shifted.sum(axis=1)  # Σ_{k≠y} e^{z_k - m}, summed without the target's 1
+    return np.where(zy >= m, np.log1p(others), (m - zy) + np.log(total))
+
+
+def softmax_minus_onehot(z: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """softmax(z) - onehot(index), with the target entry computed as -Σ_{k≠y} softmax_k."""
+    s = softmax(z, axis=1)
+    n = z.shape[0]
+    idx = np.arange(n), index.astype(np.intp)
+    s_other = s.copy()
+    s_other[idx] = 0.0
+    s[idx] = -np.sum(s_other, axis=1)
+    return s

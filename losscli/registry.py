@@ -228,6 +228,7 @@ class Loss:
     validate: Callable | None = None
     sampler: Callable | None = None
     mean_normaliser: Callable | None = None
+    grad_checks: tuple[str, ...] = ()
     grad_fn: Callable | None = None
     source: str = "built-in"
 
@@ -348,6 +349,7 @@ def register_loss(
     validate: Callable | None = None,
     sampler: Callable | None = None,
     mean_normaliser: Callable | None = None,
+    grad_checks=(),
     replace: bool = False,
 ) -> Callable[[Callable], Loss]:
     """Register a loss under ``name`` (and ``aliases``); used as a decorator on the per-sample
@@ -359,7 +361,10 @@ def register_loss(
     ``sampler`` draws valid random inputs when the domains alone cannot (see
     ``losscli/sampling.py``); ``mean_normaliser`` ``(arrays, params) -> (N,) or None`` gives
     each sample's share of the ``mean`` denominator (PyTorch's class-weighted mean divides by
-    Σ w[y_i], not by N).
+    Σ w[y_i], not by N). ``grad_checks`` declares identities the gradient must satisfy, which
+    gradcheck verifies without a tolerance: ``rows_sum_to_zero:ROLE`` (softmax-type losses are
+    invariant to adding a constant to a row), ``roles_sum_to_zero:R1,R2,...`` (invariance to
+    translating all those inputs together).
     """
 
     def decorator(fn: Callable) -> Loss:
@@ -400,7 +405,7 @@ def register_loss(
             gradient_formula=gradient_formula, references=tuple(references),
             conventions=tuple(conventions), nonnegative=nonnegative,
             not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
-            mean_normaliser=mean_normaliser,
+            mean_normaliser=mean_normaliser, grad_checks=tuple(grad_checks),
             source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",
         )
         _add(loss, replace)

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ParameterError
-from ..numerics import (PROB_EPS, log_sigmoid, log_softmax, logsumexp, rows, sigmoid, softmax,
-                        softplus, target_rows, xlogy)
+from ..numerics import (PROB_EPS, log_sigmoid, log_softmax, logsumexp, nll_at, rows, sigmoid, softmax,
+                        softmax_minus_onehot, softplus, target_rows, xlogy)
 from ..registry import Input, Param, register_loss
 
 _TARGET = Input("labels", "N|N,C", "target",
@@ -111,7 +111,7 @@ def _ce_grad(predictions, labels, eps=PROB_EPS, label_smoothing=0.0, class_weigh
     "softmax_ce", aliases=("softmax_cross_entropy", "softmax_loss", "cross_entropy_with_logits"),
     inputs=(Input("logits", "N,C", "real", description="unnormalised class scores"), _TARGET),
     params={"label_smoothing": _SMOOTHING, "class_weights": _CLASS_WEIGHTS},
-    category="classification", coupling="row", mean_normaliser=_class_weight_normaliser,
+    grad_checks=("rows_sum_to_zero:logits",), category="classification", coupling="row", mean_normaliser=_class_weight_normaliser,
     summary="Softmax cross-entropy on logits (log-sum-exp form)",
     formula="l_i = Σ_k w_k y_ik (logsumexp(z_i) - z_ik)",
     gradient_formula="∂L/∂z_ik = softmax(z_i)_k Σ_j a_ij - a_ik,  a = w·y   (= softmax(z_i) - y_i "
@@ -124,12 +124,17 @@ def _ce_grad(predictions, labels, eps=PROB_EPS, label_smoothing=0.0, class_weigh
 def softmax_ce(logits, labels, label_smoothing=0.0, class_weights=()):
     """Softmax cross-entropy: logsumexp(z) - z_y, via log_softmax (Bridle 1990)."""
     a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce")
+    if labels.ndim == 1 and not label_smoothing:  # one target per row: the cancellation-free form
+        return a[np.arange(labels.shape[0]), labels.astype(np.intp)] * nll_at(logits, labels)
     return -np.sum(a * log_softmax(logits, axis=1), axis=1)
 
 
 @softmax_ce.gradient
 def _softmax_ce_grad(logits, labels, label_smoothing=0.0, class_weights=()):
     a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce")
+    if labels.ndim == 1 and not label_smoothing:  # w_y (softmax - onehot), target entry exact
+        w_y = a[np.arange(labels.shape[0]), labels.astype(np.intp)]
+        return {"logits": w_y[:, None] * softmax_minus_onehot(logits, labels)}
     return {"logits": softmax(logits, axis=1) * a.sum(axis=1, keepdims=True) - a}
 
 
@@ -230,7 +235,7 @@ def _true_class_logs(logits, labels):
     n = logits.shape[0]
     lse = logsumexp(logits, axis=1)
     idx = np.arange(n), labels.astype(np.intp)
-    log_p = logits[idx] - lse
+    log_p = -nll_at(logits, labels)
     others = logits.copy()
     others[idx] = -np.inf
     with np.errstate(invalid="ignore"):  # a row with one class has no "others": log(1 - p_t) = -inf
@@ -243,7 +248,7 @@ def _true_class_logs(logits, labels):
     inputs=(_MC_LOGITS, _CLASS),
     params={"alpha": Param(1.0, constraint=">0", help="overall weight"),
             "gamma": Param(2.0, constraint=">=0", help="focusing exponent")},
-    category="classification", coupling="row",
+    grad_checks=("rows_sum_to_zero:logits",), category="classification", coupling="row",
     summary="Multi-class (softmax) focal loss on logits",
     formula="l_i = -α (1 - p_t)^γ log p_t,  p_t = softmax(z_i)_{y_i}",
     gradient_formula="∂L/∂z_ij = A_i (δ_{j,y_i} - softmax(z_i)_j),  A = α[γ p_t log p_t (1 - p_t)^(γ-1) - (1 - p_t)^γ]",
@@ -276,7 +281,7 @@ def _softmax_focal_grad(logits, labels, alpha=1.0, gamma=2.0):
     "poly1", aliases=("polyloss", "poly_loss"),
     inputs=(_MC_LOGITS, _TARGET),
     params={"epsilon": Param(2.0, constraint=">=-1", help="weight of the first polynomial term")},
-    category="classification", coupling="row",
+    grad_checks=("rows_sum_to_zero:logits",), category="classification", coupling="row",
     summary="Poly-1 loss: softmax cross-entropy plus ε(1 - p_t)",
     formula="l_i = CE(z_i, y_i) + ε (1 - p_t),  p_t = Σ_k y_ik softmax(z_i)_k",
     gradient_formula="∂L/∂z_ik = s_k Σ_j y_ij - y_ik - ε s_k (y_ik - p_t)",
@@ -287,6 +292,9 @@ def _softmax_focal_grad(logits, labels, alpha=1.0, gamma=2.0):
 )
 def poly1(logits, labels, epsilon=2.0):
     """Poly-1: CE + ε(1 - p_t) (Leng et al. 2022, arXiv:2204.12511)."""
+    if labels.ndim == 1:
+        nll = nll_at(logits, labels)
+        return nll - epsilon * np.expm1(-nll)  # 1 - p_t = -expm1(-CE), exact near p_t = 1
     y = target_rows(labels, logits.shape[1])
     ls = log_softmax(logits, axis=1)
     return -np.sum(y * ls, axis=1) + epsilon * (1.0 - np.sum(y * np.exp(ls), axis=1))

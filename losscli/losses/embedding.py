@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..numerics import log_softmax, sigmoid, softmax
+from ..numerics import nll_at, sigmoid, softmax, softmax_minus_onehot
 from ..registry import Input, Param, register_loss
 
 NORM_FLOOR = 1e-12
@@ -42,7 +42,7 @@ _VEC = dict(shape="N,D", domain="real")
 @register_loss(
     "triplet", aliases=("triplet_margin",),
     inputs=(Input("anchor", **_VEC), Input("positive", **_VEC), Input("negative", **_VEC)),
-    differentiable=("anchor", "positive", "negative"), category="embedding", coupling="row",
+    differentiable=("anchor", "positive", "negative"), grad_checks=("roles_sum_to_zero:anchor,positive,negative",), category="embedding", coupling="row",
     params={"margin": Param(1.0, constraint=">=0"),
             "eps": Param(1e-6, constraint=">=0", help="added to the difference before the norm")},
     summary="Triplet margin loss (PyTorch TripletMarginLoss, p = 2)",
@@ -76,7 +76,7 @@ def _triplet_grad(anchor, positive, negative, margin=1.0, eps=1e-6):
     "contrastive", aliases=("contrastive_loss", "siamese"),
     inputs=(Input("x1", **_VEC), Input("x2", **_VEC),
             Input("labels", "N", "binary", description="1 = similar pair, 0 = dissimilar")),
-    differentiable=("x1", "x2"), category="embedding", coupling="row",
+    differentiable=("x1", "x2"), grad_checks=("roles_sum_to_zero:x1,x2",), category="embedding", coupling="row",
     params={"margin": Param(1.0, constraint=">=0")},
     summary="Contrastive loss for pairs (Hadsell, Chopra & LeCun 2006)",
     formula="l_i = ½[y_i d_i² + (1 - y_i) max(0, m - d_i)²],  d_i = ‖x1_i - x2_i‖₂",
@@ -108,7 +108,7 @@ _SIGN = Input("labels", "N", "sign", description="+1: x1 should rank higher (or 
 @register_loss(
     "margin_ranking", aliases=("ranking", "margin_ranking_loss"),
     inputs=(Input("x1", "N", "real"), Input("x2", "N", "real"), _SIGN),
-    differentiable=("x1", "x2"), category="embedding", coupling="elementwise",
+    differentiable=("x1", "x2"), grad_checks=("roles_sum_to_zero:x1,x2",), category="embedding", coupling="elementwise",
     params={"margin": Param(0.0, constraint=">=0")},
     summary="Margin ranking loss (PyTorch MarginRankingLoss)",
     formula="l_i = max(0, -y_i (x1_i - x2_i) + m)",
@@ -166,17 +166,14 @@ def _in_batch_ce(anchors, candidates, scale):
     ua, na = _unit(anchors)
     uc, nc = _unit(candidates)
     logits = scale * (ua @ uc.T)
-    n = anchors.shape[0]
-    per_sample = -log_softmax(logits, axis=1)[np.arange(n), np.arange(n)]
+    per_sample = nll_at(logits, np.arange(anchors.shape[0]))
     return per_sample, (ua, na, uc, nc, logits)
 
 
 def _in_batch_ce_grad(anchors, candidates, scale, cotangent):
     _, (ua, na, uc, nc, logits) = _in_batch_ce(anchors, candidates, scale)
     n = anchors.shape[0]
-    g_logits = softmax(logits, axis=1)
-    g_logits[np.arange(n), np.arange(n)] -= 1.0
-    g_logits *= _ones(cotangent, n)[:, None] * scale
+    g_logits = softmax_minus_onehot(logits, np.arange(n)) * (_ones(cotangent, n)[:, None] * scale)
     return _unit_backward(g_logits @ uc, ua, na), _unit_backward(g_logits.T @ ua, uc, nc)
 
 
@@ -311,7 +308,7 @@ def ge2e(embeddings, labels, w=10.0, b=-5.0, method="softmax"):
     s, (idx, *_rest) = _ge2e_forward(embeddings, labels, w, b)
     n = np.arange(s.shape[0])
     if method == "softmax":
-        return -log_softmax(s, axis=1)[n, idx]
+        return nll_at(s, idx)
     sig = sigmoid(s)
     others = sig.copy()
     others[n, idx] = -np.inf
@@ -324,8 +321,7 @@ def _ge2e_grad(embeddings, labels, w=10.0, b=-5.0, method="softmax", cotangent=N
     n = s.shape[0]
     rows_ = np.arange(n)
     if method == "softmax":
-        g_s = softmax(s, axis=1)
-        g_s[rows_, idx] -= 1.0
+        g_s = softmax_minus_onehot(s, idx)
     else:
         sig = sigmoid(s)
         dsig = sig * sigmoid(-s)
@@ -392,14 +388,12 @@ def _arcface_logits(cosine, labels, scale, margin):
 def arcface(cosine, labels, scale=64.0, margin=0.5):
     """ArcFace: softmax CE with target logit s·cos(θ_y + m) (Deng et al. 2019, arXiv:1801.07698)."""
     logits, _, idx = _arcface_logits(cosine, labels, scale, margin)
-    return -log_softmax(logits, axis=1)[idx]
+    return nll_at(logits, labels)
 
 
 @arcface.gradient
 def _arcface_grad(cosine, labels, scale=64.0, margin=0.5):
     logits, dphi, idx = _arcface_logits(cosine, labels, scale, margin)
-    g = softmax(logits, axis=1)
-    g[idx] -= 1.0
-    g *= scale
+    g = scale * softmax_minus_onehot(logits, labels)
     g[idx] *= dphi
     return {"cosine": g}
