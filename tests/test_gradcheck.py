@@ -1,0 +1,232 @@
+"""gradcheck: negative controls are caught and localised, kinks are classified, the CLI reports."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from losscli import Input, get_loss, register_loss, unregister_loss
+from losscli.gradcheck import Options, check_loss
+
+ROOT = Path(__file__).parent.parent
+MSE = get_loss("mse")
+
+
+@pytest.fixture
+def custom():
+    """Register throw-away losses for a test and remove them afterwards."""
+    names = []
+
+    def make(name, fn, grad, **kw):
+        loss = register_loss(name, **kw)(fn)
+        loss.gradient(grad)
+        names.append(name)
+        return loss
+
+    yield make
+    for n in names:
+        unregister_loss(n)
+
+
+def _sq(p, t):
+    """Squared error per sample (test loss)."""
+    return ((p - t) ** 2).reshape(len(p), -1).sum(axis=1)
+
+
+def _mutated(k, fn):
+    def grad(p, t):
+        g = 2 * (p - t)
+        g.reshape(-1)[k] = fn(g.reshape(-1)[k])
+        return {"predictions": g}
+
+    return grad
+
+
+def _fails(result):
+    return [(w["role"], tuple(w["index"])) for w in result.worst(50) if w["status"] == "FAIL"]
+
+
+def test_sign_error_in_one_element_of_a_million_is_localised(custom):
+    rng = np.random.default_rng(0)
+    p, t = rng.normal(size=1_000_000), rng.normal(size=1_000_000)
+    loss = custom("bad_sign", _sq, _mutated(123_456, lambda v: -v), coupling="elementwise",
+                  references=("test",), formula="test")
+    r = check_loss(loss, {"predictions": p, "labels": t}, {}, Options())
+    assert not r.passed
+    assert r.counts["FAIL"] == 1 and _fails(r) == [("predictions", (123_456,))]
+    assert r.checked == 1_000_000 and r.evaluations <= 20  # every element, a constant number of evaluations
+
+
+def test_relative_error_1e4_in_one_element_fails(custom):
+    rng = np.random.default_rng(1)
+    p, t = rng.normal(size=(500, 3)), rng.normal(size=(500, 3))
+    loss = custom("bad_1e4", _sq, _mutated(777, lambda v: v * (1 + 1e-4)), coupling="row")
+    r = check_loss(loss, {"predictions": p, "labels": t}, {}, Options())
+    assert _fails(r) == [("predictions", (259, 0))]  # flat 777 of (500, 3)
+    assert r.max_rel_error == pytest.approx(1e-4, rel=1e-2)
+
+
+def test_gradient_of_the_mean_declared_as_sum_fails_everywhere(custom):
+    rng = np.random.default_rng(2)
+    p, t = rng.normal(size=50), rng.normal(size=50)
+    loss = custom("bad_mean", _sq, lambda p, t: {"predictions": 2 * (p - t) / len(p)}, coupling="elementwise")
+    r = check_loss(loss, {"predictions": p, "labels": t}, {}, Options())
+    assert r.counts["FAIL"] == 50
+    assert all(t_["passed"] is False for t_ in r.taylor)  # the Taylor test agrees, with no tolerance
+
+
+@pytest.mark.parametrize("n, c", [(6, 4), (4, 4)])
+def test_transposed_gradient_fails(custom, n, c):
+    ce = get_loss("softmax_ce")
+    loss = custom(f"bad_transpose_{n}", lambda z, y: ce(z, y),
+                  lambda z, y: {"logits": ce.grad(z, y)["logits"].T.copy()},
+                  inputs=(Input("logits", "N,C"), Input("labels", "N", "class_index")), coupling="row")
+    rng = np.random.default_rng(3)
+    r = check_loss(loss, {"logits": rng.normal(size=(n, c)), "labels": rng.integers(0, c, n)}, {}, Options())
+    assert not r.passed and r.counts["FAIL"] > 0
+    if n != c:
+        assert r.notes == [f"logits: the analytic gradient returned shape ({c}, {n}), expected shape ({n}, {c})"]
+
+
+def test_batch_coupled_sampling_and_probes_localise_a_bad_element(custom):
+    info = get_loss("infonce")
+    bad = 37
+
+    def grad(q, k):
+        g = info.grad(q, k)
+        g["query"].reshape(-1)[bad] *= -1
+        return g
+
+    loss = custom("bad_infonce", lambda q, k: info(q, k), grad, inputs=(Input("query", "N,D"), Input("key", "N,D")),
+                  differentiable=("query", "key"), coupling="batch")
+    rng = np.random.default_rng(4)
+    arrays = {"query": rng.normal(size=(40, 8)), "key": rng.normal(size=(40, 8))}
+    r = check_loss(loss, arrays, {}, Options(max_elements=30, probes=4, seed=1))
+    assert not r.passed
+    assert any("stratified sample of" in n for n in r.notes)
+    failed = [p for p in r.probes if not p["passed"]]
+    assert failed and all(p["role"] == "query" for p in failed)
+    assert all(list(np.unravel_index(bad, (40, 8))) in p["localised"] for p in failed)
+
+
+# -- kinks ------------------------------------------------------------------------------------------
+def test_kinks_are_classified_when_the_subgradient_is_valid():
+    huber = check_loss(get_loss("huber"), {"predictions": np.array([1.0, -1.0, 0.4]), "labels": np.zeros(3)},
+                       {}, Options())
+    mae = check_loss(get_loss("mae"), {"predictions": np.array([0.0, 2.0]), "labels": np.zeros(2)}, {}, Options())
+    hinge = check_loss(get_loss("hinge"), {"scores": np.array([1.0, -1.0, 3.0]),
+                                           "labels": np.array([1.0, -1.0, 1.0])}, {}, Options())
+    assert (huber.passed, huber.counts["kink"]) == (True, 2)  # at ±delta
+    assert (mae.passed, mae.counts["kink"]) == (True, 1)  # at 0
+    assert (hinge.passed, hinge.counts["kink"]) == (True, 2)  # at the margin
+
+
+def test_an_invalid_subgradient_at_a_kink_fails(custom):
+    def abs_loss(p, t):
+        """|p - t| (test loss)."""
+        return np.abs(p - t)
+
+    loss = custom("bad_kink", abs_loss, lambda p, t: {"predictions": np.where(p == t, 2.0, np.sign(p - t))},
+                  coupling="elementwise")
+    r = check_loss(loss, {"predictions": np.array([0.0, 1.0]), "labels": np.zeros(2)}, {}, Options())
+    assert _fails(r) == [("predictions", (0,))]
+
+
+def test_complex_step_where_it_applies_and_a_note_where_it_does_not():
+    rng = np.random.default_rng(5)
+    arrays = {"predictions": rng.normal(size=20), "labels": rng.normal(size=20)}
+    r = check_loss(MSE, arrays, {}, Options(method="complex"))
+    assert r.passed and r.notes == [] and r.max_rel_error < 1e-13
+    r = check_loss(get_loss("mae"), arrays, {}, Options(method="complex"))
+    assert r.passed and "complex-step does not apply" in r.notes[0] and "used richardson" in r.notes[0]
+
+
+def test_consistency_checks_are_reported():
+    from losscli.sampling import random_inputs
+
+    r = check_loss(get_loss("triplet"), random_inputs(get_loss("triplet"), seed=2), {}, Options())
+    assert r.consistency == [{"check": "gradients of anchor + positive + negative sum to 0",
+                              "residual": pytest.approx(0, abs=1e-15), "passed": True}]
+
+
+# -- CLI ----------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("extra", [[], ["--samples", "20", "--classes", "6", "--dim", "5", "--seed", "3"],
+                                   ["--samples", "3", "--classes", "2", "--dim", "1", "--seed", "9"]])
+def test_all_builtins_pass(run, extra):
+    result = run("gradcheck", "--all", "--format", "json", *extra)
+    data = json.loads(result.stdout)
+    failing = [(r["loss"], r["worst"][:2]) for r in data["results"] if not r["passed"]]
+    assert result.exit_code == 0 and data["passed"], failing
+    assert {r["loss"] for r in data["results"]} >= {"mse", "softmax_ce", "focal", "infonce", "ge2e", "arcface"}
+
+
+def test_json_schema(run):
+    data = json.loads(run("gradcheck", "softmax_ce", "--format", "json", "--top", "2").stdout)
+    assert set(data) == {"passed", "results"}
+    rec = data["results"][0]
+    assert {"loss", "passed", "checked", "evaluations", "max_abs_error", "max_rel_error", "kinks",
+            "worst"} <= set(rec)
+    assert rec["checked"] == 32 and rec["evaluations"] == 24  # 4·C + ... per column, not per element
+    assert set(rec["worst"][0]) >= {"role", "index", "analytic", "numeric", "abs_error", "rel_error",
+                                    "error_estimate", "status"}
+
+
+def test_plugin_losses_are_checked_and_failures_exit_1(run):
+    plugin = ROOT / "examples" / "my_losses.py"
+    ok = run("--plugin", plugin, "gradcheck", "pseudo_huber")
+    assert ok.exit_code == 0, ok.stdout
+    bad = run("--plugin", plugin, "gradcheck", "pseudo_huber", "cauchy", "--format", "json")
+    assert bad.exit_code == 1
+    data = json.loads(bad.stdout)
+    assert [r["passed"] for r in data["results"]] == [True, False]
+    assert data["results"][1]["failures"] == 8 and data["results"][1]["max_rel_error"] == pytest.approx(0.5)
+
+
+def test_gradcheck_at_user_files(run, tmp_path):
+    np.save(tmp_path / "logits.npy", np.array([[1.0, 2.0, 0.5], [0.1, -1.0, 2.0]]))
+    (tmp_path / "y.csv").write_text("label\n1\n2\n")
+    result = run("gradcheck", "softmax_ce", tmp_path / "logits.npy", tmp_path / "y.csv", "--format", "json")
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["results"][0]["inputs"] == {"logits": [2, 3], "labels": [2]}
+
+
+def test_gradcheck_usage_errors(run):
+    result = run("gradcheck", "zero_one")
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr.startswith("Error: gradcheck: zero_one is not differentiable: the 0-1 loss is piecewise")
+    assert run("gradcheck").stderr == "Error: name at least one loss, or use --all\n"
+    assert run("gradcheck", "mse", "--all").exit_code == 2
+    assert "unknown loss 'msee'" in run("gradcheck", "msee").stderr
+
+
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None, reason="torch is not installed")
+def test_torch_fast_mode_misses_what_losscli_catches(custom):
+    """torch.autograd.gradcheck(fast_mode=True) checks one projection vᵀJu; a 1e-4 relative error
+    in one element of 10,000 hides in it. losscli's per-element check finds and localises it."""
+    import torch
+
+    rng = np.random.default_rng(6)
+    p, t = rng.normal(size=10_000), rng.normal(size=10_000)
+    k = 4321
+
+    class Sq(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return ((x - torch.from_numpy(t)) ** 2).sum()
+
+        @staticmethod
+        def backward(ctx, grad_out):
+            (x,) = ctx.saved_tensors
+            g = 2 * (x - torch.from_numpy(t))
+            g[k] = g[k] * (1 + 1e-4)
+            return grad_out * g
+
+    x = torch.tensor(p, requires_grad=True)
+    assert torch.autograd.gradcheck(Sq.apply, (x,), fast_mode=True, raise_exception=False)  # missed
+
+    loss = custom("bad_fast", _sq, _mutated(k, lambda v: v * (1 + 1e-4)), coupling="elementwise")
+    r = check_loss(loss, {"predictions": p, "labels": t}, {}, Options())
+    assert _fails(r) == [("predictions", (k,))]
