@@ -149,12 +149,15 @@ def _steps(x: np.ndarray) -> np.ndarray:
     return H_SCALE * np.maximum(1.0, np.abs(x))
 
 
-def _richardson(f0, fp, fm, fp2, fm2, h):
-    """Estimate, error bound and one-sided slopes from f(x), f(x±h), f(x±h/2) (elementwise)."""
+def _richardson(f0, fp, fm, fp2, fm2, h, sensitivity=0.0):
+    """Estimate, error bound and one-sided slopes from f(x), f(x±h), f(x±h/2) (elementwise).
+
+    ``sensitivity`` (|x|·|∂f/∂x|) is a floor for the magnitude of what f is computed from: the
+    rounding of f is at least that of its inputs, even when f itself is small (|p - t| in L1)."""
     d1 = (fp - fm) / (2 * h)
     d2 = (fp2 - fm2) / h
     estimate = (4 * d2 - d1) / 3
-    scale = np.maximum.reduce([np.abs(f0), np.abs(fp), np.abs(fm)])
+    scale = np.maximum.reduce([np.abs(f0), np.abs(fp), np.abs(fm), sensitivity + 0 * f0])
     rounding = EPS * scale / h
     err = ERR_SAFETY * (np.abs(d2 - d1) / 3 + 4 * rounding)
     right, left = (fp2 - f0) / (h / 2), (f0 - fm2) / (h / 2)
@@ -171,9 +174,9 @@ def _richardson(f0, fp, fm, fp2, fm2, h):
     return estimate, err, left, right, kink
 
 
-def _central(f0, fp, fm, h):
+def _central(f0, fp, fm, h, sensitivity=0.0):
     estimate = (fp - fm) / (2 * h)
-    scale = np.maximum.reduce([np.abs(f0), np.abs(fp), np.abs(fm)])
+    scale = np.maximum.reduce([np.abs(f0), np.abs(fp), np.abs(fm), sensitivity + 0 * f0])
     rounding = EPS * scale / h
     right, left = (fp - f0) / h, (f0 - fm) / h
     # truncation of a central difference is ~h²f'''/6: bounded here by the one-sided spread·h
@@ -182,10 +185,12 @@ def _central(f0, fp, fm, h):
     return estimate, err, left, right, kink
 
 
-def _estimate_columns(ev: _Counter, role: str, x: np.ndarray, method: str, base: np.ndarray):
+def _estimate_columns(ev: _Counter, role: str, x: np.ndarray, method: str, base: np.ndarray,
+                      analytic: np.ndarray):
     """Row/elementwise coupling: perturb one trailing position of every row at a time."""
     n = x.shape[0]
     flat = x.reshape(n, -1)
+    sens = np.abs(flat * analytic.reshape(n, -1))
     k = flat.shape[1]
     est = np.empty((n, k))
     err = np.empty((n, k))
@@ -210,9 +215,9 @@ def _estimate_columns(ev: _Counter, role: str, x: np.ndarray, method: str, base:
             continue
         fp, fm = at(h), at(-h)
         if method == "central":
-            e, r, lo, hi, kk = _central(base, fp, fm, h)
+            e, r, lo, hi, kk = _central(base, fp, fm, h, sens[:, j])
         else:
-            e, r, lo, hi, kk = _richardson(base, fp, fm, at(h / 2), at(-h / 2), h)
+            e, r, lo, hi, kk = _richardson(base, fp, fm, at(h / 2), at(-h / 2), h, sens[:, j])
         est[:, j], err[:, j], left[:, j], right[:, j], kinks[:, j] = e, r, lo, hi, kk
     return [a.reshape(x.shape) for a in (est, err, left, right, kinks)]
 
@@ -317,7 +322,7 @@ def check_loss(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossChe
                 method = "richardson"
         result.total_elements += x.size
         if loss.coupling in ("elementwise", "row"):
-            est, err, left, right, kinks = _estimate_columns(ev, role, x, method, base)
+            est, err, left, right, kinks = _estimate_columns(ev, role, x, method, base, g)
             flat_idx = np.arange(x.size)
             rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1), est.reshape(-1), err.reshape(-1),
                             left.reshape(-1), right.reshape(-1))
