@@ -127,12 +127,23 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
 
         write_npz_atomic(save_grad, gradient_arrays(evaluations, prepared))
         context["gradient_file"] = save_grad
-    for p in prepared:
-        if p.checked.omitted:
-            print(f"losscli: {p.loss.name}: --nan-policy omit dropped {p.checked.omitted} of "
-                  f"{p.checked.n_rows} rows with NaN or infinite values", file=sys.stderr)
+    report_warnings(prepared)
     emit(COMPUTE_FORMATS[fmt](payload, context), output)
     return threshold_exit_code(evaluations, fail_above)
+
+
+def report_warnings(prepared: list[Prepared]) -> None:
+    """Warnings that are not errors go to stderr, each once however many losses share an input."""
+    seen = set()
+    for p in prepared:
+        messages = list(p.checked.warnings or ())
+        if p.checked.omitted:
+            messages.append(f"--nan-policy omit dropped {p.checked.omitted} of {p.checked.n_rows} rows "
+                            "with NaN or infinite values")
+        for m in messages:
+            if m not in seen:
+                seen.add(m)
+                print(f"losscli: warning: {m}", file=sys.stderr)
 
 
 def gradient_arrays(evaluations: list[Evaluation], prepared: list[Prepared]) -> dict[str, np.ndarray]:

@@ -75,21 +75,19 @@ def evaluate(loss: Loss, arrays: dict[str, np.ndarray], params: dict, reduction:
              rows: np.ndarray | None = None, omitted: int = 0, strict: bool = True) -> Evaluation:
     """Per-sample losses, the reduced value and (optionally) the gradient of that value.
 
-    ``strict``: a floating-point overflow, division by zero or invalid operation inside the loss
-    is a bug in the loss (inputs are finite here), reported as such rather than as a silent
-    inf/NaN. ``--nan-policy propagate`` turns it off, since non-finite inputs are then allowed."""
+    ``strict``: the inputs are finite here, so a non-finite loss or gradient means the values
+    are beyond float64 for this loss (exp(1e4) in the exponential loss): an InputError naming
+    the row, never a silent inf/NaN. ``--nan-policy propagate`` turns it off."""
     params = loss.resolve_params(params)
     args = [arrays[r.name] for r in loss.inputs if r.name in arrays]
-    fp = dict(over="raise", divide="raise", invalid="raise", under="ignore") if strict else dict(all="ignore")
-    with np.errstate(**fp):
-        try:
-            per_sample = np.asarray(loss.fn(*args, **params), dtype=np.float64)
-        except FloatingPointError as exc:  # a loss that warns is a bug in the loss, not the input
-            raise RuntimeError(f"{loss.name}: floating-point error in the loss: {exc}") from exc
+    with np.errstate(all="ignore"):  # judged by the results below, row by row
+        per_sample = np.asarray(loss.fn(*args, **params), dtype=np.float64)
     n = args[0].shape[0]
     if per_sample.shape != (n,):
         raise InputError(f"{loss.name}: the loss function returned shape {per_sample.shape}, "
                          f"expected one value per sample ({n},)")
+    if strict:
+        _require_finite(loss, per_sample, "loss", rows)
     normaliser = None
     if loss.mean_normaliser is not None:
         normaliser = loss.mean_normaliser(dict(zip([r.name for r in loss.inputs], args)), params)
@@ -98,17 +96,26 @@ def evaluate(loss: Loss, arrays: dict[str, np.ndarray], params: dict, reduction:
                     rows=rows, weights=weights, omitted=omitted)
     if gradient:
         ct = cotangent(n, reduction, weights, normaliser)
-        with np.errstate(**fp):
-            try:
-                grads = loss.grad(*args, cotangent=ct, **params)
-            except FloatingPointError as exc:
-                raise RuntimeError(f"{loss.name}: floating-point error in the gradient: {exc}") from exc
+        with np.errstate(all="ignore"):
+            grads = loss.grad(*args, cotangent=ct, **params)
         ev.gradients = {k: np.asarray(v, dtype=np.float64) for k, v in grads.items()}
         for role, g in ev.gradients.items():
             if role not in arrays or g.shape != arrays[role].shape:
                 raise InputError(f"{loss.name}: the gradient for {role!r} has shape {g.shape}, "
                                  f"expected the input's shape {arrays.get(role, np.empty(0)).shape}")
+            if strict:
+                _require_finite(loss, g.reshape(n, -1).sum(axis=1), f"gradient w.r.t. {role}", rows)
     return ev
+
+
+def _require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | None) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        row = int(rows[i]) if rows is not None else i
+        kind = "overflows float64" if np.isinf(values[i]) else "is undefined (NaN)"
+        raise InputError(f"{loss.name}: the {what} {kind} at row {row} ({int(bad.sum())} of {values.size} rows) "
+                         "although the inputs are finite: the values are too extreme for this loss")
 
 
 def stats(per_sample: np.ndarray) -> dict[str, float]:

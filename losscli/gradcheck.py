@@ -399,7 +399,7 @@ def result_record(r: LossCheck, top: int) -> dict:
 def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, classes=4, dim=3,
                   seed=0, opts: Options | None = None, fmt="table", output=None, stdin=None) -> int:
     """The ``gradcheck`` command: returns 0 when every loss passes, 1 otherwise."""
-    from .compute import parse_param_options, prepare, select_losses
+    from .compute import parse_param_options, prepare, report_warnings, select_losses
     from .formats import GRADCHECK_FORMATS, emit
     from .readers import InputCache
     from .registry import list_losses
@@ -418,6 +418,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
     results = []
     if inputs:
         prepared = prepare(losses, inputs, InputCache(stdin=stdin), "raise", by_loss)
+        report_warnings(prepared)
         for p in prepared:
             results.append(check_loss(p.loss, p.checked.arrays, by_loss[p.loss.name], opts))
     else:

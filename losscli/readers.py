@@ -79,14 +79,18 @@ class Source:
         if selector is None:
             chosen = [n for n in order if n in self.columns]
             if not chosen:
-                raise InputError(f"{self.label}: no numeric columns (columns: {_names(order)})")
+                first = order[0]
+                raise InputError(f"{self.label}: no numeric columns (columns: {_names(order)}); line "
+                                 f"{self.first_line}, column {first!r} holds {self.text_columns[first]!r}"
+                                 f"{_decimal_comma_hint(self.text_columns[first])}")
         else:
             chosen = _resolve_columns(selector, order, self.label)
         for n in chosen:
             if n in self.text_columns:
                 raise InputError(
                     f"{self.label}, line {self.first_line}, column {n!r}: expected a number, "
-                    f"found {self.text_columns[n]!r} (the column is text)")
+                    f"found {self.text_columns[n]!r} (the column is text)"
+                    f"{_decimal_comma_hint(self.text_columns[n])}")
         data = self.columns[chosen[0]] if len(chosen) == 1 else np.column_stack(
             [self.columns[n] for n in chosen])
         label = self.label if selector is None else f"{self.label}:{selector}"
@@ -114,6 +118,12 @@ class Source:
         if selector not in arrays:
             raise InputError(f"{self.label}: no array named {selector!r} (keys: {_names(arrays)})")
         return Array(arrays[selector], f"{self.label}:{selector}")
+
+
+def _decimal_comma_hint(value: str) -> str:
+    if re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value):
+        return "; it looks like a decimal comma: losscli reads '.' as the decimal separator"
+    return ""
 
 
 def _names(items) -> str:

@@ -16,8 +16,10 @@ from .readers import Array
 from .registry import DOMAINS, Input, Loss
 
 #: How far a probability row's sum may be from 1 (absolute): values written with 6 decimals
-#: over 100 classes stay inside it, a row that is not a distribution does not.
+#: over 100 classes stay inside it, a row that is not a distribution does not. Rows inside it
+#: but further than RENORMALISE_ABOVE from 1 are divided by their sum, with one warning.
 ROW_SUM_TOL = 1e-4
+RENORMALISE_ABOVE = 1e-12
 
 NAN_POLICIES = ("raise", "omit", "propagate")
 
@@ -28,6 +30,7 @@ class Validated:
     kept: np.ndarray | None  # original row numbers kept after --nan-policy omit (None: all)
     omitted: int
     n_rows: int  # rows in the files, before any were omitted
+    warnings: list = None  # messages for stderr, each printed once
 
 
 def bind(loss: Loss, inputs: list[Array]) -> dict[str, Array]:
@@ -93,7 +96,7 @@ def _check_shapes(loss: Loss, bound: dict[str, Array]) -> dict[str, np.ndarray]:
 
 
 def _check_domain(loss: Loss, role_name: str, domain: str, arr: Array, data: np.ndarray,
-                  num_classes: int | None, kept: np.ndarray | None) -> np.ndarray:
+                  num_classes: int | None, kept: np.ndarray | None, warnings: list) -> np.ndarray:
     expected = DOMAINS[domain]
     what = f"({loss.name} {role_name} expects {expected})"
     finite = np.isfinite(data)
@@ -138,6 +141,12 @@ def _check_domain(loss: Loss, role_name: str, domain: str, arr: Array, data: np.
             raise InputError(f"{where(r)}: row sums to {sums[r]:.6g} ({loss.name} {role_name} "
                              f"expects {DOMAINS[sub if domain == 'prob_rows' else 'target']}; "
                              f"tolerance {ROW_SUM_TOL:g})")
+        drift = np.abs(sums - 1.0) > RENORMALISE_ABOVE
+        if drift.any():
+            warnings.append(f"{arr.label}: renormalised {int(drift.sum())} probability rows whose sums "
+                            f"differed from 1 by up to {float(np.max(np.abs(sums - 1.0))):.2g} "
+                            f"(within the tolerance {ROW_SUM_TOL:g})")
+            data = np.where(drift[:, None], data / np.where(drift, sums, 1.0)[:, None], data)
         return data
     if domain == "sign_or_class":
         domain = "class_index" if num_classes is not None else "sign_or_binary"
@@ -212,13 +221,14 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
         shaped = {k: v[kept] for k, v in shaped.items()}
     num_classes = _num_classes(loss, shaped)
     arrays = {}
+    warnings: list[str] = []
     for role in loss.inputs:
         if role.name in shaped:
             arrays[role.name] = _check_domain(loss, role.name, role.domain, bound[role.name],
-                                              shaped[role.name], num_classes, kept)
+                                              shaped[role.name], num_classes, kept, warnings)
     if loss.validate is not None:
         arrays = loss.validate(arrays, params) or arrays
-    return Validated(arrays, kept, omitted, n)
+    return Validated(arrays, kept, omitted, n, warnings)
 
 
 def validate_weights(arr: Array, n: int, kept: np.ndarray | None) -> np.ndarray:

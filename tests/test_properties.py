@@ -1,0 +1,177 @@
+"""Hypothesis properties over every registered loss, extreme values against mpmath, long sums
+against math.fsum, and a fuzz test of the readers and the CLI."""
+
+import io
+import math
+
+import mpmath
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from losscli import get_loss, list_losses
+from losscli.evaluate import evaluate, reduce
+from losscli.sampling import random_inputs
+
+LOSSES = list_losses()
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+cases = st.fixed_dictionaries({"seed": st.integers(0, 10_000), "samples": st.integers(2, 12),
+                               "classes": st.integers(2, 6), "dim": st.integers(1, 5),
+                               "label_rows": st.booleans()})
+
+
+def _args(loss, inputs):
+    return [inputs[r.name] for r in loss.inputs if r.name in inputs]
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=[l.name for l in LOSSES])
+@SETTINGS
+@given(case=cases)
+def test_reductions_weights_nonnegativity(loss, case):
+    inputs = random_inputs(loss, **case)
+    per = loss(*_args(loss, inputs))
+    n = per.shape[0]
+    assert np.all(np.isfinite(per))
+    if loss.nonnegative:
+        assert np.all(per >= 0)
+    total = evaluate(loss, inputs, {}, "sum").value
+    assert total == pytest.approx(math.fsum(per), rel=1e-12, abs=1e-12)
+    if loss.mean_normaliser is None:
+        assert evaluate(loss, inputs, {}, "mean").value == pytest.approx(total / n, rel=1e-12, abs=1e-12)
+    assert evaluate(loss, inputs, {}, "mean", np.ones(n)).value == pytest.approx(
+        evaluate(loss, inputs, {}, "mean").value, rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=[l.name for l in LOSSES])
+@SETTINGS
+@given(case=cases, perm_seed=st.integers(0, 1000))
+def test_permuting_rows_permutes_per_sample_losses(loss, case, perm_seed):
+    inputs = random_inputs(loss, **case)
+    n = next(iter(inputs.values())).shape[0]
+    perm = np.random.default_rng(perm_seed).permutation(n)
+    # roles whose rows are samples move together; others (mnrl's hard negatives) stay
+    permuted = {k: (v[perm] if v.shape[0] == n else v) for k, v in inputs.items()}
+    before, after = loss(*_args(loss, inputs)), loss(*_args(loss, permuted))
+    np.testing.assert_allclose(after, before[perm], rtol=1e-10, atol=1e-12)
+    assert evaluate(loss, permuted, {}, "sum").value == pytest.approx(
+        evaluate(loss, inputs, {}, "sum").value, rel=1e-12, abs=1e-12)
+
+
+SHIFT_INVARIANT = [l for l in LOSSES if any(c.startswith("rows_sum_to_zero") for c in l.grad_checks)]
+
+
+@pytest.mark.parametrize("loss", SHIFT_INVARIANT, ids=[l.name for l in SHIFT_INVARIANT])
+@SETTINGS
+@given(case=cases, shift=st.floats(-50, 50))
+def test_softmax_losses_are_invariant_to_a_constant_per_row(loss, case, shift):
+    inputs = random_inputs(loss, **case)
+    shifted = dict(inputs, logits=inputs["logits"] + shift * np.arange(1, inputs["logits"].shape[0] + 1)[:, None])
+    np.testing.assert_allclose(loss(*_args(loss, shifted)), loss(*_args(loss, inputs)), rtol=1e-9, atol=1e-12)
+
+
+DIFF = [l for l in LOSSES if l.has_gradient]
+
+
+@pytest.mark.parametrize("loss", DIFF, ids=[l.name for l in DIFF])
+@settings(max_examples=10, deadline=None)
+@given(case=cases)
+def test_gradient_matches_finite_differences_at_random_points(loss, case):
+    from losscli.gradcheck import Options, check_loss
+
+    result = check_loss(loss, random_inputs(loss, optional=True, **case), {}, Options(seed=case["seed"]))
+    assert result.passed, result.worst(3)
+
+
+# -- extremes against a high-precision reference ------------------------------------------------------
+mpmath.mp.dps = 200  # exp(z_y - lse) - 1 can be ~1e-50: the reference needs the digits
+
+
+def _mp_lse(row):
+    return mpmath.log(mpmath.fsum(mpmath.exp(mpmath.mpf(float(v))) for v in row))
+
+
+@pytest.mark.parametrize("scale", [1.0, 100.0, 1e4])
+def test_softmax_ce_and_gradient_at_extreme_logits(scale):
+    rng = np.random.default_rng(int(scale))
+    z = np.round(rng.normal(0, scale, (6, 4)), 3)
+    z[0] = [1e4, -1e4, 0.0, 5.0]
+    y = np.array([0, 1, 2, 3, 0, 1])
+    loss = get_loss("softmax_ce")
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        v = loss(z, y)
+        g = loss.grad(z, y)["logits"]
+    for i in range(6):
+        lse = _mp_lse(z[i])
+        assert v[i] == pytest.approx(float(lse - mpmath.mpf(float(z[i, y[i]]))), rel=1e-12, abs=1e-300)
+        for k in range(4):
+            ref = mpmath.exp(mpmath.mpf(float(z[i, k])) - lse) - (1 if k == y[i] else 0)
+            assert g[i, k] == pytest.approx(float(ref), rel=1e-12, abs=1e-300)
+
+
+@pytest.mark.parametrize("x", [-1e4, -745.0, -40.0, -1e-8, 0.0, 30.0, 745.0, 1e4])
+@pytest.mark.parametrize("y", [0.0, 1.0])
+def test_bce_logits_at_extremes(x, y):
+    loss = get_loss("bce_logits")
+    xs = mpmath.mpf(x)
+    sp = lambda t: mpmath.log1p(mpmath.exp(t))  # noqa: E731
+    ref = y * sp(-xs) + (1 - y) * sp(xs)
+    dref = (1 - y) / (1 + mpmath.exp(-xs)) - y / (1 + mpmath.exp(xs))
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        assert loss(np.array([x]), np.array([y]))[0] == pytest.approx(float(ref), rel=1e-12, abs=1e-300)
+        assert loss.grad(np.array([x]), np.array([y]))["logits"][0] == pytest.approx(float(dref), rel=1e-12, abs=1e-300)
+
+
+def test_probabilities_exactly_zero_and_one_are_finite():
+    p = np.array([[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]])
+    y = np.array([1, 0])
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        for name, args in (("ce", (p, y)), ("kl", (p, p[::-1].copy())), ("bce", (p.ravel(), 1 - p.ravel())),
+                           ("dice", (p, p)), ("tversky", (p, 1 - p))):
+            loss = get_loss(name)
+            assert np.all(np.isfinite(loss(*args))), name
+            assert all(np.all(np.isfinite(g)) for g in loss.grad(*args).values()), name
+    assert get_loss("ce")(p, y).tolist() == [0.0, 0.0]
+    assert get_loss("ce")(p, np.array([0, 1])).tolist() == pytest.approx([-math.log(1e-7)] * 2)
+
+
+def test_sums_of_ten_million_samples_are_accurate():
+    rng = np.random.default_rng(0)
+    per = rng.exponential(1.0, 10_000_000) * 10.0 ** rng.integers(-6, 6, 10_000_000)
+    exact = math.fsum(per)
+    assert reduce(per, "sum") == pytest.approx(exact, rel=1e-12)
+    assert reduce(per, "mean") == pytest.approx(exact / per.size, rel=1e-12)
+
+
+# -- fuzzing: only a result or a clean exit 2 ------------------------------------------------------------
+VALID_CSV = b"pred,label\n0.1,0\n0.7,1\n0.4,1\n"
+
+
+def _npy_bytes():
+    buf = io.BytesIO()
+    np.save(buf, np.array([0.1, 0.7, 0.4]))
+    return buf.getvalue()
+
+
+seeds = st.sampled_from([VALID_CSV, _npy_bytes()])
+mutations = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=6)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=seeds, cut=st.integers(0, 300), muts=mutations, suffix=st.sampled_from([".csv", ".npy", ".txt"]))
+def test_fuzz_reader_and_cli(run, tmp_path, seed, cut, muts, suffix):
+    data = bytearray(seed[: max(cut, 0)] if cut < len(seed) else seed)
+    for pos, byte in muts:
+        if data:
+            data[pos % len(data)] = byte
+    path = tmp_path / f"fuzz{suffix}"
+    path.write_bytes(bytes(data))
+    labels = tmp_path / "labels.csv"
+    labels.write_text("label\n0\n1\n1\n")
+    for args in (["compute", "mse", path, labels], ["compute", "bce", f"{path}:0", labels],
+                 ["compute", "mse", "-", labels]):
+        result = run(*args, input=bytes(data) if args[2] == "-" else None)
+        assert result.exit_code in (0, 2), (bytes(data), result.stderr)
+        if result.exit_code == 2:
+            assert result.stdout == "" and len(result.stderr.splitlines()) == 1
+            assert "internal error" not in result.stderr
