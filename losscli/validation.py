@@ -70,7 +70,11 @@ def _check_shapes(loss: Loss, bound: dict[str, Array]) -> dict[str, np.ndarray]:
                     data = data.reshape(ref.shape)  # (N,) vs (N, 1): the same values
                 if data.shape == ref.shape:
                     break
-                errors.append(f"expected the shape of {bound[alt[0][1:]].label} {ref.shape}, got {data.shape}")
+                other = bound[alt[0][1:]].label
+                if data.shape[0] != ref.shape[0]:
+                    errors.append(f"has {data.shape[0]} rows but {other} has {ref.shape[0]}")
+                else:
+                    errors.append(f"has shape {data.shape} but {other} has {ref.shape} (expected the same shape)")
                 continue
             fixed = [d for d in alt if d != "..."]
             if ("..." in alt and data.ndim < len(fixed)) or ("..." not in alt and data.ndim != len(alt)):

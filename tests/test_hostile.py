@@ -59,9 +59,9 @@ CASES = {
     "selector names a missing column": (lambda d: ["compute", "mse", f"{d}/p.csv:prd", d / "y.csv"],
                                         "{d}/p.csv: no column 'prd' (columns: pred)"),
     "row-count mismatch": (lambda d: ["compute", "mse", d / "p.csv", write_csv(d / "s.csv", ["l"], [[1], [2]])],
-                           "{d}/s.csv (mse labels): expected the shape of {d}/p.csv (3,), got (2,)"),
+                           "{d}/s.csv (mse labels): has 2 rows but {d}/p.csv has 3"),
     "column-count mismatch": (lambda d: ["compute", "kl", d / "probs.csv", f"{d}/probs.csv:a,b"],
-                              "{d}/probs.csv:a,b (kl labels): expected the shape of {d}/probs.csv (3, 3), got (3, 2)"),
+                              "{d}/probs.csv:a,b (kl labels): has shape (3, 2) but {d}/probs.csv has (3, 3) (expected the same shape)"),
     "probability outside [0, 1]": (
         lambda d: ["compute", "bce", write_csv(d / "pp.csv", ["p"], [[0.5], [1.5], [0.1]]), d / "y.csv"],
         "{d}/pp.csv, line 3, column 'p': found 1.5 (bce predictions expects probabilities in [0, 1])"),
