@@ -125,8 +125,12 @@ def info_cmd(loss, fmt):
 @click.option("--fail-above", type=float, metavar="X", help="Exit 1 if a reduced loss exceeds X.")
 @click.option("--nan-policy", type=click.Choice(["raise", "omit", "propagate"]), default="raise",
               show_default=True, help="NaN/inf in inputs: error, drop the rows, or let them through.")
+@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
+              help="Precision inputs are read in; float32 halves memory (reductions stay float64).")
+@click.option("--block-rows", type=click.IntRange(min=1), default=None,
+              help="Rows read per block (default: about 64 MB of input per block).")
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
-                fail_above, nan_policy):
+                fail_above, nan_policy, dtype, block_rows):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
 
     \b
@@ -139,7 +143,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
     code = run_compute(
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
-        nan_policy=nan_policy)
+        nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto")
     sys.exit(code)
 
 

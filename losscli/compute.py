@@ -9,9 +9,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import LossCliError, ParameterError
-from .evaluate import Evaluation, evaluate
-from .readers import Array, InputCache, split_spec
+from .errors import InputError, LossCliError, ParameterError
+from .evaluate import Accumulator, Evaluation, block_gradient, block_losses
+from .readers import BLOCK_BYTES, Array, InputCache, split_spec
 from .registry import Loss, get_loss
 from .validation import Validated, bind, validate_inputs, validate_weights
 
@@ -73,7 +73,7 @@ def refuse_overwriting_inputs(outputs, specs) -> None:
 
 @dataclass
 class Prepared:
-    """One loss's inputs, read and validated."""
+    """One loss's inputs, read whole and validated (gradcheck; batch-coupled checks)."""
 
     loss: Loss
     bound: dict[str, Array]
@@ -91,9 +91,95 @@ def prepare(losses: list[Loss], specs, cache: InputCache, nan_policy: str,
     return out
 
 
+class Warnings:
+    """Warnings that are not errors: gathered over all blocks and losses, printed once each."""
+
+    def __init__(self):
+        self.renormalised: dict[str, dict] = {}  # label -> {block start: (rows, deviation)}
+        self.omitted: dict[str, list] = {}
+
+    def add(self, loss: Loss, checked: Validated, start: int = 0) -> None:
+        for label, count, dev in checked.warnings or ():
+            self.renormalised.setdefault(label, {})[start] = (count, dev)  # once per block, any loss
+        o = self.omitted.setdefault(loss.name, [0, 0])
+        o[0] += checked.omitted
+        o[1] += checked.n_rows
+
+    def print(self) -> None:
+        from .validation import ROW_SUM_TOL
+
+        for label, blocks in self.renormalised.items():
+            count = sum(c for c, _ in blocks.values())
+            dev = max(d for _, d in blocks.values())
+            print(f"losscli: warning: {label}: renormalised {count} probability rows whose sums "
+                  f"differed from 1 by up to {dev:.2g} (within the tolerance {ROW_SUM_TOL:g})", file=sys.stderr)
+        for dropped, total in dict.fromkeys(tuple(v) for v in self.omitted.values()):
+            if dropped:
+                print(f"losscli: warning: --nan-policy omit dropped {dropped} of {total} rows with NaN "
+                      "or infinite values", file=sys.stderr)
+
+
+def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:
+    """Rows per block: None (everything at once) when a loss couples the whole batch; else as
+    many rows as keep one block of all inputs near readers.BLOCK_BYTES."""
+    if any(l.coupling == "batch" for l in losses):
+        return None
+    width = sum(cache.reader(split_spec(s)[0]).row_width() for s in dict.fromkeys(specs))
+    itemsize = np.dtype(cache.dtype).itemsize
+    return int(min(max(BLOCK_BYTES // max(1, width * itemsize), 4096), 4_000_000))
+
+
+def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",
+                       weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
+                       chunk_rows: int | None | str = "auto", warnings: Warnings | None = None
+                       ) -> list[Evaluation]:
+    """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block."""
+    specs = list(inputs) + ([weights] if weights else [])
+    if chunk_rows == "auto" or any(l.coupling == "batch" for l in selected):
+        chunk_rows = block_rows(selected, cache, specs)  # batch-coupled losses see every row at once
+    params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
+    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample) for l in selected}
+    omitted = {l.name: 0 for l in selected}
+    warnings = warnings if warnings is not None else Warnings()
+    strict = nan_policy != "propagate"
+    n_inputs = len(inputs)
+    for start, arrays in cache.lockstep(specs, chunk_rows):
+        weight_block = arrays[n_inputs] if weights else None
+        for loss in selected:
+            bound = bind(loss, arrays[:n_inputs])
+            checked = validate_inputs(loss, bound, nan_policy, params[loss.name])
+            warnings.add(loss, checked, start)
+            kept = checked.kept
+            rows = start + (np.arange(checked.n_rows) if kept is None else kept)
+            w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
+            values, normaliser = block_losses(loss, checked.arrays, params[loss.name], rows, strict)
+            shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
+            accs[loss.name].add(values, rows, w, normaliser, inputs=shown)
+            omitted[loss.name] += checked.omitted
+            if gradients:
+                cot = None if reduction == "none" else w
+                g = block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict)
+                if kept is not None:  # rows dropped by --nan-policy omit get NaN
+                    g = {k: _fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
+                accs[loss.name].add_gradient(g)
+    results = []
+    for loss in selected:
+        acc = accs[loss.name]
+        if weights and reduction != "none" and acc.count and acc.denominator == 0:
+            raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
+        results.append(acc.finish(omitted[loss.name]))
+    return results
+
+
+def _fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
+    full = np.full((n,) + g.shape[1:], np.nan)
+    full[kept] = g
+    return full
+
+
 def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=None, top=5,
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
-                nan_policy="raise", stdin=None) -> int:
+                nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto") -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
     from .formats import COMPUTE_FORMATS, emit, result_record
 
@@ -104,60 +190,40 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         for loss in selected:
             if not loss.has_gradient:
                 raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
-    cache = InputCache(stdin=stdin)
-    prepared = prepare(selected, inputs, cache, nan_policy, by_loss)
-    weight_array = cache.load(weights) if weights else None
-
-    evaluations: list[Evaluation] = []
-    for p in prepared:
-        w = None
-        if weight_array is not None:
-            w = validate_weights(weight_array, p.checked.n_rows, p.checked.kept)
-        evaluations.append(evaluate(
-            p.loss, p.checked.arrays, by_loss[p.loss.name], reduction, w, gradient=bool(save_grad),
-            rows=p.checked.kept, omitted=p.checked.omitted, strict=nan_policy != "propagate"))
-
-    payload = {"results": [result_record(ev, top, per_sample) for ev in evaluations]}
-    context = {
-        "inputs": {p.loss.name: {r: a.data for r, a in p.bound.items()} for p in prepared},
-        "rows": [evaluations[0].row_of(i) for i in range(evaluations[0].count)],
-    }
+    warnings = Warnings()
+    cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type)
+    evaluations = stream_evaluations(
+        selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights, top=top,
+        per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy, chunk_rows=chunk_rows,
+        warnings=warnings)
+    payload = {"results": [result_record(ev, top) for ev in evaluations]}
+    context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations},
+               "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist()}
     if save_grad:
         from .atomic import write_npz_atomic
 
-        write_npz_atomic(save_grad, gradient_arrays(evaluations, prepared))
+        write_npz_atomic(save_grad, gradient_arrays(evaluations))
         context["gradient_file"] = save_grad
-    report_warnings(prepared)
+    warnings.print()
     emit(COMPUTE_FORMATS[fmt](payload, context), output)
     return threshold_exit_code(evaluations, fail_above)
 
 
 def report_warnings(prepared: list[Prepared]) -> None:
-    """Warnings that are not errors go to stderr, each once however many losses share an input."""
-    seen = set()
+    """Warnings of whole-input validations (gradcheck at files), printed once each."""
+    w = Warnings()
     for p in prepared:
-        messages = list(p.checked.warnings or ())
-        if p.checked.omitted:
-            messages.append(f"--nan-policy omit dropped {p.checked.omitted} of {p.checked.n_rows} rows "
-                            "with NaN or infinite values")
-        for m in messages:
-            if m not in seen:
-                seen.add(m)
-                print(f"losscli: warning: {m}", file=sys.stderr)
+        w.add(p.loss, p.checked)
+    w.print()
 
 
-def gradient_arrays(evaluations: list[Evaluation], prepared: list[Prepared]) -> dict[str, np.ndarray]:
+def gradient_arrays(evaluations: list[Evaluation]) -> dict[str, np.ndarray]:
     """One array per differentiable role (``LOSS.ROLE`` when several losses are computed), in
-    the shape of the file's input; rows dropped by --nan-policy omit get NaN."""
+    the shape of the file's input; rows dropped by --nan-policy omit hold NaN."""
     out = {}
-    for ev, p in zip(evaluations, prepared):
+    for ev in evaluations:
         for role, g in ev.gradients.items():
-            key = role if len(evaluations) == 1 else f"{ev.loss.name}.{role}"
-            if ev.rows is not None:
-                full = np.full((p.checked.n_rows,) + g.shape[1:], np.nan)
-                full[ev.rows] = g
-                g = full
-            out[key] = g
+            out[role if len(evaluations) == 1 else f"{ev.loss.name}.{role}"] = g
     return out
 
 
@@ -166,7 +232,7 @@ def threshold_exit_code(evaluations: list[Evaluation], fail_above: float | None)
         return 0
     failed = False
     for ev in evaluations:
-        worst_value = float(np.max(ev.per_sample)) if ev.value is None else ev.value
+        worst_value = ev.stats["max"] if ev.value is None else ev.value
         what = "largest per-sample loss" if ev.value is None else f"{ev.reduction} loss"
         if not worst_value <= fail_above:  # NaN fails too
             print(f"losscli: {ev.loss.name}: {what} {worst_value:.10g} is above --fail-above "

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from .evaluate import STAT_KEYS, Evaluation, stats, worst
+from .evaluate import STAT_KEYS, Evaluation
 from .registry import DOMAINS, Loss
 
 
@@ -28,7 +28,7 @@ def number(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def result_record(ev: Evaluation, top: int, per_sample: bool) -> dict:
+def result_record(ev: Evaluation, top: int) -> dict:
     rec = {
         "loss": ev.loss.name,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in ev.params.items()},
@@ -36,11 +36,13 @@ def result_record(ev: Evaluation, top: int, per_sample: bool) -> dict:
         "value": None if ev.value is None else number(ev.value),
         "count": ev.count,
         "omitted": ev.omitted,
-        "stats": {k: number(v) for k, v in stats(ev.per_sample).items()},
-        "worst": [{"index": ev.row_of(i), "loss": number(ev.per_sample[i])}
-                  for i in worst(ev.per_sample, top)],
+        "stats": {k: number(v) for k, v in ev.stats.items()},
+        "worst": [{"index": row, "loss": number(v)} for row, v in ev.worst[:top]],
     }
-    if per_sample or ev.reduction == "none":
+    if not ev.quantiles_exact:
+        rec["quantiles"] = {"exact": False, "method": "Apache DataSketches KLL",
+                            "normalized_rank_error": ev.quantile_rank_error}
+    if ev.per_sample is not None:
         rec["per_sample"] = [number(v) for v in ev.per_sample]
     return rec
 
@@ -163,7 +165,7 @@ def compute_tables(payload: dict, context: dict) -> list:
             t.add_column(role)
         for rank, w in enumerate(rec["worst"], 1):
             t.add_row(str(rank), str(w["index"]), fmt(w["loss"]),
-                      *(_cell_text(a[w["index"]]) for a in roles.values()))
+                      *(_cell_text(np.asarray(a[rank - 1])) for a in roles.values()))
         out.append(t)
     if "gradient_file" in context:
         from rich.text import Text

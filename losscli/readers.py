@@ -1,23 +1,30 @@
-"""Input formats: where ``PATH[:SELECTOR]`` becomes a float64 array.
+"""Input formats: where ``PATH[:SELECTOR]`` becomes blocks of float64 rows.
 
-Add a format: write a ``_read_xxx(raw, label) -> Source`` function and list it in ``READERS``
-(by file suffix) and, if it has a magic number, in ``_MAGIC``.
+Add a format: write a ``_xxx_blocks(opener, label, chunk_rows, dtype)`` generator of
+:class:`Source` blocks and list it in ``READERS`` (by file suffix) and, if it has a magic number,
+in ``_MAGIC``. Everything else (selectors, shards, stdin, lockstep reading, caching) is shared.
 
 - CSV/TSV/TXT: delimiter sniffed (comma, tab, semicolon, pipe, whitespace), header detected
-  (a first line with any non-numeric field is a header), UTF-8 with or without BOM, CRLF.
-  Without a selector a table contributes its numeric columns; a column is *text* when its first
-  value is not a number, and a column that starts numeric but holds a non-number is an error
-  naming the line and column.
-- NPY: ``np.load(allow_pickle=False)``, memory-mapped; object arrays are refused, never unpickled.
-- NPZ: one array per selector (``out.npz:logits``).
+  (a first line with any non-numeric field is a header), UTF-8 with or without BOM, CRLF; read
+  in blocks of rows by pandas' C parser. Without a selector a table contributes its numeric
+  columns; a column is *text* when its first value is not a number, and a column that starts
+  numeric but holds a non-number is an error naming the line and column. Blank lines inside the
+  data are missing values; blank lines at the end are not data.
+- NPY: ``np.load(allow_pickle=False)``, memory-mapped and sliced in blocks; object arrays are
+  refused, never unpickled.
+- NPZ: one array per selector (``out.npz:logits``), loaded whole (NPZ members cannot be mapped).
+- Parquet (``pip install 'losscli[parquet]'``): columns like CSV, read in record batches.
 - ``-``: standard input (CSV, or NPY/NPZ recognised by their magic bytes).
+- A directory, or a path with ``*``/``?``/``[``, is a sharded input: its files in sorted order,
+  read as one input.
 
-A selector picks CSV columns by name or 0-based index (``pred``, ``p0,p1``, ``2-11``), the same
-for the columns of a 2-D NPY, or the array of an NPZ.
+A selector picks columns by name or 0-based index (``pred``, ``p0,p1``, ``2-11``), the same for
+the columns of a 2-D NPY, or the array of an NPZ.
 """
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import re
@@ -25,6 +32,7 @@ import sys
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -32,20 +40,25 @@ from .errors import InputError
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
+PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", "\t", ";", "|")
+#: bytes of one input's block; rows per block = this / bytes per row
+BLOCK_BYTES = 64 * 2**20
 
 
 @dataclass
 class Array:
-    """A selected input: float64 data plus what is needed to point at a cell in an error."""
+    """A selected input (or one block of it): data plus what is needed to point at a cell."""
 
     data: np.ndarray
     label: str
     columns: tuple[str, ...] | None = None  # names of the selected table columns
-    first_line: int | None = None  # file line of data row 0 (tables only)
+    first_line: int | None = None  # file line of data row 0 of the file (tables only)
+    row_offset: int = 0  # row of the file (or shard) that this block's row 0 is
 
     def where(self, row: int, col: int | None = None) -> str:
-        """'preds.csv, line 4, column "p1"' or 'x.npy, index [3, 1]'."""
+        """'preds.csv, line 4, column "p1"' or 'x.npy, index [3, 1]' (row: within the block)."""
+        row = row + self.row_offset
         if self.first_line is not None:
             text = f"{self.label}, line {row + self.first_line}"
             if self.columns and (self.data.ndim == 1 or col is not None):
@@ -59,65 +72,70 @@ class Array:
 
 @dataclass
 class Source:
-    """A file as read once: a table of named columns or a mapping of named arrays."""
+    """One block of rows of a file: a table of named columns or a mapping of named arrays."""
 
     label: str
+    rows: int
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # tables: numeric columns
     text_columns: dict[str, str] = field(default_factory=dict)  # tables: name -> first value
     order: list[str] = field(default_factory=list)  # tables: every column name, in file order
     first_line: int | None = None
     arrays: dict[str, np.ndarray] | None = None  # NPY ("" key) / NPZ
+    row_offset: int = 0
+
+    def _at_first_row(self) -> str:
+        if self.first_line is not None:
+            return f"line {self.first_line + self.row_offset}"
+        return f"row {self.row_offset}"
 
     def select(self, selector: str | None) -> Array:
         if self.arrays is not None:
             return self._select_array(selector)
         return self._select_columns(selector)
 
-    # -- tables ------------------------------------------------------------------------------
     def _select_columns(self, selector: str | None) -> Array:
         order = self.order
         if selector is None:
             chosen = [n for n in order if n in self.columns]
             if not chosen:
                 first = order[0]
-                raise InputError(f"{self.label}: no numeric columns (columns: {_names(order)}); line "
-                                 f"{self.first_line}, column {first!r} holds {self.text_columns[first]!r}"
-                                 f"{_decimal_comma_hint(self.text_columns[first])}")
+                raise InputError(f"{self.label}: no numeric columns (columns: {_names(order)}); "
+                                 f"{self._at_first_row()}, column {first!r} holds "
+                                 f"{self.text_columns[first]!r}{_decimal_comma_hint(self.text_columns[first])}")
         else:
             chosen = _resolve_columns(selector, order, self.label)
         for n in chosen:
             if n in self.text_columns:
                 raise InputError(
-                    f"{self.label}, line {self.first_line}, column {n!r}: expected a number, "
-                    f"found {self.text_columns[n]!r} (the column is text)"
+                    f"{self.label}, {self._at_first_row()}, column {n!r}: expected a "
+                    f"number, found {self.text_columns[n]!r} (the column is text)"
                     f"{_decimal_comma_hint(self.text_columns[n])}")
         data = self.columns[chosen[0]] if len(chosen) == 1 else np.column_stack(
             [self.columns[n] for n in chosen])
         label = self.label if selector is None else f"{self.label}:{selector}"
-        return Array(data, label, tuple(chosen), self.first_line)
+        return Array(data, label, tuple(chosen), self.first_line, self.row_offset)
 
-    # -- arrays ------------------------------------------------------------------------------
     def _select_array(self, selector: str | None) -> Array:
         arrays = self.arrays
         if "" in arrays:  # NPY: the selector, if any, picks columns of a 2-D array
             data = arrays[""]
             if selector is None:
-                return Array(data, self.label)
+                return Array(data, self.label, row_offset=self.row_offset)
             if data.ndim != 2:
                 raise InputError(f"{self.label}: a column selector needs a 2-D array, "
                                  f"this one has shape {data.shape}")
             names = [str(i) for i in range(data.shape[1])]
             idx = [int(c) for c in _resolve_columns(selector, names, self.label)]
             picked = data[:, idx[0]] if len(idx) == 1 else data[:, idx]
-            return Array(picked, f"{self.label}:{selector}")
+            return Array(picked, f"{self.label}:{selector}", row_offset=self.row_offset)
         if selector is None:
             if len(arrays) == 1:
-                return Array(next(iter(arrays.values())), self.label)
+                return Array(next(iter(arrays.values())), self.label, row_offset=self.row_offset)
             raise InputError(f"{self.label}: holds several arrays, name one as "
                              f"{self.label}:KEY (keys: {_names(arrays)})")
         if selector not in arrays:
             raise InputError(f"{self.label}: no array named {selector!r} (keys: {_names(arrays)})")
-        return Array(arrays[selector], f"{self.label}:{selector}")
+        return Array(arrays[selector], f"{self.label}:{selector}", row_offset=self.row_offset)
 
 
 def _decimal_comma_hint(value: str) -> str:
@@ -153,9 +171,10 @@ def _resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
     return chosen
 
 
-# ------------------------------------------------------------------------------------------------
+# -- specs, files, shards ------------------------------------------------------------------------------
 #: ``-:SEL`` on the command line looks like an option to click; the CLI rewrites it to this.
 STDIN_PREFIX = "\x00stdin"
+_GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
@@ -168,86 +187,235 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     return path, (selector if selector != "" else None)
 
 
-class InputCache:
-    """Reads each file once, however many roles select from it (``-`` included)."""
+def _shards(path: str) -> list[str] | None:
+    """The files of a sharded input (a directory or a glob), sorted; None for a plain path."""
+    if os.path.isdir(path):
+        files = sorted(str(p) for p in Path(path).iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise InputError(f"{path}: is a directory with no files (a sharded input needs at least one)")
+        return files
+    if _GLOB_CHARS.search(path) and not os.path.exists(path):
+        files = sorted(f for f in glob.glob(path) if os.path.isfile(f))
+        if not files:
+            raise InputError(f"{path}: no files match this pattern")
+        return files
+    return None
 
-    def __init__(self, stdin=None):
-        self._sources: dict[str, Source] = {}
+
+class FileReader:
+    """One input file (or shard set, or stdin), read once however many selectors use it."""
+
+    def __init__(self, path: str, stdin=None, dtype=np.float64):
+        self.path, self.dtype = path, dtype
         self._stdin = stdin
+        self._raw: bytes | None = None
+        self.shards = None if path == "-" else _shards(path)
+        if path != "-" and self.shards is None:
+            _check_file(path)
+        self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
 
-    def load(self, spec: str) -> Array:
-        path, selector = split_spec(spec)
-        key = "-" if path == "-" else os.path.realpath(path)
-        if key not in self._sources:
-            self._sources[key] = read_source(path, self._stdin)
-        return self._sources[key].select(selector)
+    @property
+    def label(self) -> str:
+        return "<stdin>" if self.path == "-" else self.path
 
-    def paths(self) -> set[str]:
-        return {k for k in self._sources if k != "-"}
+    def row_width(self) -> int:
+        """Numbers per row, from the first file's header (to size blocks); 1 when unknown."""
+        path = (self.shards or [self.path])[0]
+        try:
+            if path == "-":
+                return 1
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
+            if head.startswith(NPY_MAGIC):
+                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+                return int(np.prod(shape[1:])) if len(shape) > 1 else 1
+            if head.startswith((ZIP_MAGIC, PARQUET_MAGIC)) or b"\x00" in head[:8192]:
+                return 1
+            lines = [ln for ln in head.decode("utf-8-sig", errors="ignore").splitlines()[:20] if ln.strip()]
+            sep = _sniff_delimiter(lines) or ","
+            return max(1, len(re.split(sep, lines[0].strip()) if sep == r"\s+" else lines[0].split(sep)))
+        except Exception:  # the real read reports what is wrong with the file
+            return 1
+
+    def blocks(self, chunk_rows: int | None) -> Iterator[Source]:
+        """Blocks of at most chunk_rows rows (None: whole files), shard after shard. A block's
+        label and row_offset are those of its own file, so errors point into the right shard."""
+        for f in self.shards or [self.path]:
+            yield from self._file_blocks(f, chunk_rows)
+
+    def _file_blocks(self, path: str, chunk_rows: int | None) -> Iterator[Source]:
+        if path == "-":
+            if self._raw is None:
+                stream = self._stdin if self._stdin is not None else sys.stdin.buffer
+                raw = stream.read()
+                self._raw = raw.encode() if isinstance(raw, str) else raw
+            raw = self._raw
+            opener: Callable = lambda: io.BytesIO(raw)  # noqa: E731
+            label, suffix = "<stdin>", ""
+        else:
+            opener = lambda: open(path, "rb")  # noqa: E731
+            label, suffix = path, Path(path).suffix.lower()
+        try:
+            with opener() as fh:
+                head = fh.read(65536)
+        except PermissionError:
+            raise InputError(f"{label}: permission denied (cannot read the file)") from None
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        if not head:
+            raise InputError(f"{label}: empty file")
+        reader = next((r for magic, r in _MAGIC if head.startswith(magic)), None) or READERS.get(
+            suffix, _text_blocks)
+        produced = False
+        for block in reader(opener, label, chunk_rows, self.dtype, head):
+            produced = True
+            yield block
+        if not produced:
+            raise InputError(f"{label}: has a header but no data rows")
 
 
-def read_source(path: str, stdin=None) -> Source:
-    if path == "-":
-        stream = stdin if stdin is not None else sys.stdin.buffer
-        raw = stream.read()
-        if isinstance(raw, str):
-            raw = raw.encode()
-        return _dispatch(raw, "<stdin>", suffix="")
+def _check_file(path: str) -> None:
     p = Path(path)
     if not p.exists():
         raise InputError(f"{path}: no such file")
     if p.is_dir():
         raise InputError(f"{path}: is a directory, expected a file")
-    try:
-        with open(p, "rb") as fh:
-            raw = fh.read()
-    except PermissionError:
-        raise InputError(f"{path}: permission denied (cannot read the file)") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    return _dispatch(raw, path, suffix=p.suffix.lower())
 
 
-def _dispatch(raw: bytes, label: str, suffix: str) -> Source:
-    if not raw:
-        raise InputError(f"{label}: empty file")
-    for magic, reader in _MAGIC:
-        if raw.startswith(magic):
-            return reader(raw, label)
-    reader = READERS.get(suffix, _read_text_table)
-    return reader(raw, label)
+class InputCache:
+    """Reads each file once, however many roles select from it (``-`` included)."""
+
+    def __init__(self, stdin=None, dtype=np.float64):
+        self._readers: dict[str, FileReader] = {}
+        self._stdin = stdin
+        self.dtype = dtype
+
+    def reader(self, path: str) -> FileReader:
+        key = "-" if path == "-" else os.path.realpath(path)
+        if key not in self._readers:
+            self._readers[key] = FileReader(path, self._stdin, self.dtype)
+        return self._readers[key]
+
+    def load(self, spec: str) -> Array:
+        """The whole input as one Array (blocks concatenated)."""
+        path, selector = split_spec(spec)
+        parts = [b.select(selector) for b in self.reader(path).blocks(None)]
+        if len(parts) == 1:
+            return parts[0]
+        first = parts[0]
+        try:
+            data = np.concatenate([p.data for p in parts])
+        except ValueError:
+            shapes = ", ".join(f"{p.label} {p.data.shape}" for p in parts[:4])
+            raise InputError(f"{path}: the shards' shapes do not stack ({shapes})") from None
+        return Array(data, path if selector is None else f"{path}:{selector}", first.columns, None, 0)
+
+    def lockstep(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
+        """(first global row, one block of every spec), advanced together: row i of each block
+        is the same sample. Different files are read concurrently (pandas' parser releases the
+        GIL); a row-count mismatch is an error naming the files or shards where it happens."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        parsed = [split_spec(s) for s in specs]
+        readers = [self.reader(path) for path, _ in parsed]
+        distinct = list({id(r): r for r in readers}.values())
+        iters = {id(r): r.blocks(chunk_rows) for r in distinct}
+        done = object()
+        start = 0
+        with ThreadPoolExecutor(max_workers=min(len(distinct), 4)) as pool:
+            while True:
+                futures = {k: pool.submit(next, it, done) for k, it in iters.items()}
+                blocks = {k: f.result() for k, f in futures.items()}
+                ended = [r for r in distinct if blocks[id(r)] is done]
+                if len(ended) == len(distinct):
+                    return
+                if ended:
+                    longer = next(r for r in distinct if blocks[id(r)] is not done)
+                    raise InputError(f"{ended[0].label} ends after {start} rows but {longer.label} has "
+                                     "more (inputs must have the same number of rows)")
+                first = blocks[id(distinct[0])]
+                for r in distinct[1:]:
+                    b = blocks[id(r)]
+                    if b.rows != first.rows:
+                        raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
+                yield start, [_select_locked(r, blocks[id(r)], sel) for r, (_, sel) in zip(readers, parsed)]
+                start += first.rows
 
 
-# -- NPY / NPZ -----------------------------------------------------------------------------------
-def _numeric(array: np.ndarray, label: str) -> np.ndarray:
+def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:
+    """A row-count mismatch found in one block: say which file (or shard) is short and both sizes
+    (the longer one is read on to its end, or to the end of its shard, to count it)."""
+    (rs, small, _), (rl, big, it) = sorted([(ra, a, ita), (rb, b, itb)], key=lambda t: t[1].rows)
+    big_rows = big.row_offset + big.rows
+    for block in it:  # count the rest of the longer file / shard
+        if block.label != big.label:
+            break
+        big_rows = block.row_offset + block.rows
+    if ra.shards or rb.shards:
+        return InputError(f"shards do not line up: {small.label} has {small.row_offset + small.rows} rows "
+                          f"but {big.label} has {big_rows} (the shards of sharded inputs must have the "
+                          "same sizes, in sorted order)")
+    return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
+                      f"{big_rows} (every input needs one row per sample)")
+
+
+def _select_locked(reader: FileReader, block: Source, selector: str | None) -> Array:
+    """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
+    an error at its line rather than a silently dropped column."""
+    if selector is None and block.arrays is None:
+        if reader.locked_columns is None:
+            arr = block.select(None)
+            reader.locked_columns = list(arr.columns)
+            return arr
+        arr = block.select(",".join(reader.locked_columns))
+        return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
+    return block.select(selector)
+
+
+def rows_per_block(specs_cols: int, itemsize: int = 8) -> int:
+    return max(1024, BLOCK_BYTES // max(1, specs_cols * itemsize))
+
+
+# -- NPY / NPZ -----------------------------------------------------------------------------------------
+def _numeric(array: np.ndarray, label: str, dtype) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         kind = "an object (pickled) array" if array.dtype.kind == "O" else f"dtype {array.dtype}"
         raise InputError(f"{label}: holds {kind}, expected a numeric array")
     if array.ndim == 0:
         raise InputError(f"{label}: holds a scalar, expected an array with one row per sample")
-    return np.asarray(array, dtype=np.float64)
+    return np.asarray(array, dtype=dtype)
 
 
 def _npy_error(label: str, exc: Exception) -> InputError:
     text = str(exc)
-    if "allow_pickle" in text or "Object arrays" in text:
+    if "allow_pickle" in text or "Object arrays" in text or "Python objects" in text:
         return InputError(f"{label}: holds an object (pickled) array; refused, losscli never "
                           "unpickles (save a numeric array instead)")
     return InputError(f"{label}: not a valid NPY array ({text.splitlines()[0] if text else type(exc).__name__})")
 
 
-def _read_npy(raw: bytes, label: str) -> Source:
+def _npy_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     try:
-        array = np.load(io.BytesIO(raw), allow_pickle=False)
+        if label == "<stdin>":
+            with opener() as fh:
+                array = np.load(fh, allow_pickle=False)
+        else:  # memory-mapped: a block is read from disk when it is converted
+            array = np.load(label, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # numpy raises ValueError, EOFError, OSError... for corrupt files
         raise _npy_error(label, exc) from None
-    return Source(label, arrays={"": _numeric(array, label)})
+    if array.dtype.kind not in "biuf" or array.ndim == 0:
+        _numeric(array, label, dtype)
+    n = array.shape[0]
+    step = n if not chunk_rows else chunk_rows
+    for start in range(0, max(n, 1), max(step, 1)):
+        block = _numeric(array[start:start + step], label, dtype)
+        yield Source(label, block.shape[0], arrays={"": block}, row_offset=start)
 
 
-def _read_npz(raw: bytes, label: str) -> Source:
+def _npz_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     arrays = {}
     try:
-        with np.load(io.BytesIO(raw), allow_pickle=False) as npz:
+        with opener() as fh, np.load(fh, allow_pickle=False) as npz:
             for key in npz.files:
                 try:
                     arrays[key] = npz[key]
@@ -259,19 +427,46 @@ def _read_npz(raw: bytes, label: str) -> Source:
         raise InputError(f"{label}: not a valid NPZ archive ({exc})") from None
     if not arrays:
         raise InputError(f"{label}: the NPZ archive holds no arrays")
-    return Source(label, arrays={k: _numeric(v, f"{label}:{k}") for k, v in arrays.items()})
+    arrays = {k: _numeric(v, f"{label}:{k}", dtype) for k, v in arrays.items()}
+    # NPZ members may differ in length (hard negatives): one block, the whole archive
+    yield Source(label, max(v.shape[0] for v in arrays.values()), arrays=arrays)
 
 
-# -- CSV / TSV -----------------------------------------------------------------------------------
-def _decode(raw: bytes, label: str) -> str:
-    if b"\x00" in raw[:8192]:
-        raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
+# -- Parquet -------------------------------------------------------------------------------------------
+def _parquet_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     try:
-        return raw.decode("utf-8-sig")
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise InputError(f"{label}: reading Parquet needs pyarrow: pip install 'losscli[parquet]'") from None
+    try:
+        pf = pq.ParquetFile(label if label != "<stdin>" else opener())
+        names = pf.schema_arrow.names
+        offset = 0
+        for batch in pf.iter_batches(batch_size=chunk_rows or 1_000_000):
+            src = Source(label, batch.num_rows, order=list(names), first_line=None, row_offset=offset)
+            for name, col in zip(batch.schema.names, batch.columns):
+                if col.type.num_fields == 0 and (str(col.type).startswith(("int", "uint", "float", "double",
+                                                                           "bool", "halffloat"))):
+                    src.columns[name] = col.to_numpy(zero_copy_only=False).astype(dtype)
+                else:
+                    src.text_columns[name] = str(col[0]) if len(col) else ""
+            offset += batch.num_rows
+            yield src
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{label}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+
+
+# -- CSV / TSV -----------------------------------------------------------------------------------------
+def _decode_error(raw: bytes, label: str) -> InputError | None:
+    try:
+        raw.decode("utf-8-sig")
+        return None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError(f"{label}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-                         "expected a UTF-8 CSV file") from None
+        return InputError(f"{label}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                          "expected a UTF-8 CSV file")
 
 
 def _is_number(text: str) -> bool:
@@ -298,22 +493,47 @@ def _sniff_delimiter(lines: list[str]) -> str | None:
     return best
 
 
-def _read_text_table(raw: bytes, label: str) -> Source:
+def _text_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     import pandas as pd  # heavy: imported only when a text table is read
 
-    text = _decode(raw, label)
-    head = [ln for ln in text.splitlines()[:50] if ln.strip()]
-    if not head:
+    if b"\x00" in head[:8192]:
+        raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
+    text = head.decode("utf-8-sig", errors="ignore")  # for sniffing only
+    lines = text.splitlines()
+    if len(head) == 65536:
+        lines = lines[:-1]  # the last line may be cut
+    lines = [ln for ln in lines[:50] if ln.strip()]
+    if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
-    sep = _sniff_delimiter(head) or ","
-    first = re.split(sep, head[0].strip()) if sep == r"\s+" else head[0].split(sep)
+    sep = _sniff_delimiter(lines) or ","
+    first = re.split(sep, lines[0].strip()) if sep == r"\s+" else lines[0].split(sep)
     has_header = any(f.strip() != "" and not _is_number(f.strip()) for f in first)
+    first_line = 2 if has_header else 1
     try:
-        # blank lines inside the data are missing values (and keep line numbers right);
-        # blank lines at the end are not data
-        frame = pd.read_csv(io.StringIO(text.rstrip() + "\n"), sep=sep, header=0 if has_header else None,
-                            engine="c" if sep != r"\s+" else "python", skipinitialspace=True,
-                            skip_blank_lines=False)
+        with opener() as fh:
+            reader = pd.read_csv(fh, sep=sep, header=0 if has_header else None, encoding="utf-8-sig",
+                                 engine="c" if sep != r"\s+" else "python", skipinitialspace=True,
+                                 skip_blank_lines=False, chunksize=chunk_rows or 2**40)
+            offset = 0
+            carry = None  # trailing blank rows of a block: data only if more rows follow
+            names = None
+            for frame in reader:
+                if carry is not None:
+                    frame = pd.concat([carry, frame])
+                    carry = None
+                blank = frame.isna().all(axis=1).to_numpy()
+                if blank.any() and blank[-1]:
+                    keep = len(blank) - int(np.argmin(blank[::-1])) if not blank.all() else 0
+                    carry, frame = frame.iloc[keep:], frame.iloc[:keep]
+                if len(frame) == 0:
+                    continue
+                if names is None:
+                    names = ([str(c).strip() for c in frame.columns] if has_header
+                             else [str(i) for i in range(frame.shape[1])])
+                yield _frame_block(frame, names, label, first_line, offset, dtype)
+                offset += len(frame)
+    except InputError:
+        raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{label}: empty file (no data rows)") from None
     except pd.errors.ParserError as exc:
@@ -322,34 +542,43 @@ def _read_text_table(raw: bytes, label: str) -> Source:
             raise InputError(f"{label}, line {m.group(2)}: expected {m.group(1)} fields, found "
                              f"{m.group(3)} (ragged rows, or a delimiter other than {sep!r})") from None
         raise InputError(f"{label}: cannot parse as CSV ({str(exc).strip()})") from None
-    if len(frame) == 0:
-        raise InputError(f"{label}: has a header but no data rows")
-    first_line = 2 if has_header else 1
-    names = [str(c).strip() for c in frame.columns] if has_header else [str(i) for i in range(frame.shape[1])]
-    source = Source(label, first_line=first_line, order=names)
-    for name, col in zip(names, (frame.iloc[:, i] for i in range(frame.shape[1]))):
+    except UnicodeDecodeError:
+        with opener() as fh:
+            err = _decode_error(fh.read(), label)
+        raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
+
+
+def _frame_block(frame, names, label, first_line, offset, dtype) -> Source:
+    import pandas as pd
+
+    src = Source(label, len(frame), first_line=first_line, order=names, row_offset=offset)
+    for name, i in zip(names, range(frame.shape[1])):
+        col = frame.iloc[:, i]
         if col.dtype.kind in "biuf":
-            source.columns[name] = col.to_numpy(dtype=np.float64)
+            src.columns[name] = col.to_numpy(dtype=dtype)
             continue
         values = pd.to_numeric(col, errors="coerce")
-        bad = values.isna().to_numpy() & col.notna().to_numpy()
-        present = np.flatnonzero(col.notna().to_numpy())
-        if present.size and bad[present[0]]:  # starts with a non-number: a text column
-            source.text_columns[name] = str(col.iloc[present[0]])
+        present = col.notna().to_numpy()
+        bad = values.isna().to_numpy() & present
+        firsts = np.flatnonzero(present)
+        if firsts.size and bad[firsts[0]]:  # starts with a non-number: a text column
+            src.text_columns[name] = str(col.iloc[firsts[0]])
             continue
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{label}, line {row + first_line}, column {name!r}: expected a "
+            raise InputError(f"{label}, line {offset + row + first_line}, column {name!r}: expected a "
                              f"number, found {str(col.iloc[row])!r}")
-        source.columns[name] = values.to_numpy(dtype=np.float64)
-    return source
+        src.columns[name] = values.to_numpy(dtype=dtype)
+    return src
 
 
 READERS = {
-    ".csv": _read_text_table,
-    ".tsv": _read_text_table,
-    ".txt": _read_text_table,
-    ".npy": _read_npy,
-    ".npz": _read_npz,
+    ".csv": _text_blocks,
+    ".tsv": _text_blocks,
+    ".txt": _text_blocks,
+    ".npy": _npy_blocks,
+    ".npz": _npz_blocks,
+    ".parquet": _parquet_blocks,
+    ".pq": _parquet_blocks,
 }
-_MAGIC = ((NPY_MAGIC, _read_npy), (ZIP_MAGIC, _read_npz))
+_MAGIC = ((NPY_MAGIC, _npy_blocks), (ZIP_MAGIC, _npz_blocks), (PARQUET_MAGIC, _parquet_blocks))

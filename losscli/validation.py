@@ -30,7 +30,7 @@ class Validated:
     kept: np.ndarray | None  # original row numbers kept after --nan-policy omit (None: all)
     omitted: int
     n_rows: int  # rows in the files, before any were omitted
-    warnings: list = None  # messages for stderr, each printed once
+    warnings: list = None  # (label, rows renormalised, largest deviation) for stderr
 
 
 def bind(loss: Loss, inputs: list[Array]) -> dict[str, Array]:
@@ -147,9 +147,7 @@ def _check_domain(loss: Loss, role_name: str, domain: str, arr: Array, data: np.
                              f"tolerance {ROW_SUM_TOL:g})")
         drift = np.abs(sums - 1.0) > RENORMALISE_ABOVE
         if drift.any():
-            warnings.append(f"{arr.label}: renormalised {int(drift.sum())} probability rows whose sums "
-                            f"differed from 1 by up to {float(np.max(np.abs(sums - 1.0))):.2g} "
-                            f"(within the tolerance {ROW_SUM_TOL:g})")
+            warnings.append((arr.label, int(drift.sum()), float(np.max(np.abs(sums - 1.0)))))
             data = np.where(drift[:, None], data / np.where(drift, sums, 1.0)[:, None], data)
         return data
     if domain == "sign_or_class":
@@ -252,8 +250,4 @@ def validate_weights(arr: Array, n: int, kept: np.ndarray | None) -> np.ndarray:
     if neg.any():
         r = int(np.flatnonzero(neg)[0])
         raise InputError(f"{arr.where(r)}: found {w[r]:g} (weights must be finite and >= 0)")
-    if kept is not None:
-        w = w[kept]
-    if not (w > 0).any():
-        raise InputError(f"{arr.label} (weights): all weights are zero; the weighted mean is undefined")
-    return w
+    return w if kept is None else w[kept]  # all-zero weights are judged once all blocks are in

@@ -225,7 +225,7 @@ def test_error_parameter_domain_and_type(run, reg):
 def test_error_shape_mismatch(run, reg):
     write_csv(reg / "short.csv", ["label"], [[0], [1]])
     err = _error(run("compute", "mse", reg / "preds.csv", reg / "short.csv"))
-    assert err == f"Error: {reg}/short.csv (mse labels): has 2 rows but {reg}/preds.csv has 3\n"
+    assert err == f"Error: {reg}/short.csv has 2 rows but {reg}/preds.csv has 3 (every input needs one row per sample)\n"
 
 
 def test_error_class_columns_mismatch(run, multi):

@@ -34,7 +34,8 @@ def raw(path, content: bytes):
 
 CASES = {
     "missing file": (lambda d: ["compute", "mse", d / "nope.csv", d / "y.csv"], "{d}/nope.csv: no such file"),
-    "directory": (lambda d: ["compute", "mse", d, d / "y.csv"], "{d}: is a directory, expected a file"),
+    "empty directory": (lambda d: ["compute", "mse", _empty_dir(d), d / "y.csv"],
+                        "{d}/empty: is a directory with no files (a sharded input needs at least one)"),
     "empty file": (lambda d: ["compute", "mse", raw(d / "e.csv", b""), d / "y.csv"], "{d}/e.csv: empty file"),
     "header only": (lambda d: ["compute", "mse", raw(d / "h.csv", b"pred\n"), d / "y.csv"],
                     "{d}/h.csv: has a header but no data rows"),
@@ -59,7 +60,7 @@ CASES = {
     "selector names a missing column": (lambda d: ["compute", "mse", f"{d}/p.csv:prd", d / "y.csv"],
                                         "{d}/p.csv: no column 'prd' (columns: pred)"),
     "row-count mismatch": (lambda d: ["compute", "mse", d / "p.csv", write_csv(d / "s.csv", ["l"], [[1], [2]])],
-                           "{d}/s.csv (mse labels): has 2 rows but {d}/p.csv has 3"),
+                           "{d}/s.csv has 2 rows but {d}/p.csv has 3 (every input needs one row per sample)"),
     "column-count mismatch": (lambda d: ["compute", "kl", d / "probs.csv", f"{d}/probs.csv:a,b"],
                               "{d}/probs.csv:a,b (kl labels): has shape (3, 2) but {d}/probs.csv has (3, 3) (expected the same shape)"),
     "probability outside [0, 1]": (
@@ -115,6 +116,11 @@ CASES = {
         "exponential: the loss overflows float64 at row 1 (1 of 3 rows) although the inputs are finite: "
         "the values are too extreme for this loss"),
 }
+
+
+def _empty_dir(d):
+    (d / "empty").mkdir()
+    return d / "empty"
 
 
 def _pickled(d):

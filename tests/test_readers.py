@@ -80,24 +80,24 @@ def test_bad_files(tmp_path, content, message):
 
 
 def test_directory_and_missing(tmp_path):
-    with pytest.raises(InputError, match="is a directory, expected a file"):
-        load(tmp_path)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="is a directory with no files"):
+        load(tmp_path / "empty")
     with pytest.raises(InputError, match="no such file"):
         load(tmp_path / "missing.csv")
 
 
 def test_same_file_is_read_once(tmp_path, monkeypatch):
-    import losscli.readers as readers
+    from losscli.readers import FileReader
 
     p = tmp_path / "t.csv"
     p.write_text("a,b\n1,2\n")
     calls = []
-    real = readers.read_source
-    monkeypatch.setattr(readers, "read_source", lambda *a: calls.append(a) or real(*a))
-    cache = InputCache()
-    cache.load(f"{p}:a")
-    cache.load(f"{p}:b")
+    real = FileReader._file_blocks
+    monkeypatch.setattr(FileReader, "_file_blocks", lambda self, *a: calls.append(a) or real(self, *a))
+    blocks = list(InputCache().lockstep([f"{p}:a", f"{p}:b"], None))
     assert len(calls) == 1
+    assert [a.data.tolist() for a in blocks[0][1]] == [[1.0], [2.0]]
 
 
 def test_split_spec_keeps_existing_paths_whole(tmp_path):

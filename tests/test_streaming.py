@@ -1,0 +1,161 @@
+"""Block-by-block evaluation gives the one-shot answers: reductions to 1e-12, identical top-K and
+per-sample values; quantiles exact within the budget and within the sketch's bound beyond it;
+sharded inputs, NPY memory-mapping, Parquet, float32."""
+
+import json
+
+import numpy as np
+import pytest
+
+from losscli import get_loss
+from losscli.compute import stream_evaluations
+from losscli.evaluate import Accumulator
+from losscli.readers import InputCache
+
+from .conftest import write_csv
+
+
+@pytest.fixture
+def data(tmp_path):
+    rng = np.random.default_rng(0)
+    n = 5003
+    p, t = rng.normal(size=n), rng.normal(size=n)
+    p[[17, 4000]] = 40.0  # clear worst samples, and ties below
+    t[100:110] = p[100:110] + 3.0
+    write_csv(tmp_path / "p.csv", ["pred"], [[f"{v:.17g}"] for v in p])
+    write_csv(tmp_path / "t.csv", ["label"], [[f"{v:.17g}"] for v in t])
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "t.npy", t)
+    w = rng.uniform(0, 2, n)
+    np.save(tmp_path / "w.npy", w)
+    logits = rng.normal(size=(n, 7))
+    np.save(tmp_path / "z.npy", logits)
+    np.save(tmp_path / "y.npy", rng.integers(0, 7, n).astype(float))
+    return tmp_path
+
+
+def _run(losses, specs, chunk, **kw):
+    return stream_evaluations([get_loss(n) for n in losses], specs, {}, cache=InputCache(), top=8,
+                              per_sample=True, chunk_rows=chunk, **kw)
+
+
+@pytest.mark.parametrize("chunk", [7, 1000, 4096])
+@pytest.mark.parametrize("fmt", ["csv", "npy"])
+def test_blocks_equal_one_shot(data, chunk, fmt):
+    specs = [str(data / f"p.{fmt}"), str(data / f"t.{fmt}")]
+    names = ["mse", "mae", "huber", "log_cosh"]
+    one = _run(names, specs, None, weights=str(data / "w.npy"))
+    many = _run(names, specs, chunk, weights=str(data / "w.npy"))
+    for a, b in zip(one, many):
+        assert b.value == pytest.approx(a.value, rel=1e-12)
+        assert b.count == a.count
+        for k in a.stats:
+            assert b.stats[k] == pytest.approx(a.stats[k], rel=1e-12), k
+        assert b.worst == a.worst  # identical rows, values and order
+        np.testing.assert_array_equal(b.per_sample, a.per_sample)
+
+
+def test_row_coupled_loss_in_blocks(data):
+    specs = [str(data / "z.npy"), str(data / "y.npy")]
+    one, many = _run(["softmax_ce", "poly1"], specs, None), _run(["softmax_ce", "poly1"], specs, 333)
+    for a, b in zip(one, many):
+        assert b.value == pytest.approx(a.value, rel=1e-12) and b.worst == a.worst
+
+
+def test_gradients_in_blocks_equal_one_shot(data):
+    specs = [str(data / "p.npy"), str(data / "t.npy")]
+    kw = dict(weights=str(data / "w.npy"), gradients=True)
+    one, many = _run(["huber"], specs, None, **kw)[0], _run(["huber"], specs, 100, **kw)[0]
+    np.testing.assert_allclose(many.gradients["predictions"], one.gradients["predictions"], rtol=1e-13)
+
+
+def test_quantiles_exact_within_budget_and_sketched_beyond():
+    rng = np.random.default_rng(1)
+    values = rng.exponential(size=200_000)
+    exact = np.percentile(values, [50, 90, 99])
+    loss = get_loss("mse")
+    acc = Accumulator(loss, {}, quantile_budget=50_000)
+    for i in range(0, values.size, 10_000):
+        acc.add(values[i:i + 10_000], np.arange(i, min(i + 10_000, values.size)))
+    ev = acc.finish()
+    assert not ev.quantiles_exact and ev.quantile_rank_error < 0.001
+    for q, got, want in zip((0.5, 0.9, 0.99), (ev.stats["p50"], ev.stats["p90"], ev.stats["p99"]), exact):
+        rank = np.mean(values <= got)
+        assert abs(rank - q) <= 3 * ev.quantile_rank_error, (q, got, want)
+    assert ev.stats["mean"] == pytest.approx(values.mean(), rel=1e-12)
+    assert ev.stats["max"] == values.max()
+
+
+def test_cli_reports_sketched_quantiles(run, data, monkeypatch):
+    import losscli.evaluate as E
+
+    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    out = run("compute", "mse", data / "p.npy", data / "t.npy", "--format", "json", "--block-rows", "500")
+    rec = json.loads(out.stdout)["results"][0]
+    assert rec["quantiles"]["exact"] is False and rec["quantiles"]["method"] == "Apache DataSketches KLL"
+
+
+def test_sharded_directory_and_glob(run, data, tmp_path):
+    p = np.load(data / "p.npy")
+    t = np.load(data / "t.npy")
+    for name, arr in (("preds", p), ("labels", t)):
+        (tmp_path / name).mkdir()
+        for i, part in enumerate(np.array_split(arr, 4)):
+            write_csv(tmp_path / name / f"part-{i:03d}.csv", [name], [[f"{v:.17g}"] for v in part])
+    whole = json.loads(run("compute", "mse", data / "p.csv", data / "t.csv", "--format", "json").stdout)
+    by_dir = json.loads(run("compute", "mse", tmp_path / "preds", tmp_path / "labels", "--format", "json",
+                            "--block-rows", "300").stdout)
+    by_glob = run("compute", "mse", f"{tmp_path}/preds/part-*.csv", f"{tmp_path}/labels/part-*.csv", "--format", "json")
+    assert by_dir["results"][0]["value"] == pytest.approx(whole["results"][0]["value"], rel=1e-12)
+    assert by_dir["results"][0]["worst"] == whole["results"][0]["worst"]
+    assert json.loads(by_glob.stdout)["results"][0]["value"] == pytest.approx(whole["results"][0]["value"], rel=1e-12)
+
+
+def test_misaligned_shards_are_named(run, tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    write_csv(tmp_path / "a" / "0.csv", ["p"], [[1], [2], [3]])
+    write_csv(tmp_path / "a" / "1.csv", ["p"], [[1], [2]])
+    write_csv(tmp_path / "b" / "0.csv", ["t"], [[1], [2]])
+    write_csv(tmp_path / "b" / "1.csv", ["t"], [[1], [2], [3]])
+    result = run("compute", "mse", tmp_path / "a", tmp_path / "b")
+    assert result.exit_code == 2
+    assert result.stderr == (f"Error: shards do not line up: {tmp_path}/b/0.csv has 2 rows but {tmp_path}/a/0.csv "
+                             "has 3 (the shards of sharded inputs must have the same sizes, in sorted order)\n")
+
+
+def test_row_count_mismatch_in_a_later_block(run, tmp_path):
+    write_csv(tmp_path / "a.csv", ["p"], [[i] for i in range(1000)])
+    write_csv(tmp_path / "b.csv", ["t"], [[i] for i in range(999)])
+    result = run("compute", "mse", tmp_path / "a.csv", tmp_path / "b.csv", "--block-rows", "100")
+    assert result.exit_code == 2
+    assert result.stderr == f"Error: {tmp_path}/b.csv has 999 rows but {tmp_path}/a.csv has 1000 (every input needs one row per sample)\n"
+
+
+def test_error_lines_are_file_lines_in_later_blocks(run, tmp_path):
+    write_csv(tmp_path / "a.csv", ["p"], [[i] for i in range(500)] + [["x"]] + [[1]] * 10)
+    write_csv(tmp_path / "b.csv", ["t"], [[i] for i in range(511)])
+    result = run("compute", "mse", tmp_path / "a.csv", tmp_path / "b.csv", "--block-rows", "64")
+    assert result.stderr == f"Error: {tmp_path}/a.csv, line 502, column 'p': expected a number, found 'x'\n"
+
+
+def test_parquet_input(run, data, tmp_path):
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    p, t = np.load(data / "p.npy"), np.load(data / "t.npy")
+    pq.write_table(pa.table({"pred": p, "label": t, "id": [f"r{i}" for i in range(p.size)]}),
+                   tmp_path / "eval.parquet", row_group_size=1000)
+    res = json.loads(run("compute", "mse", f"{tmp_path}/eval.parquet:pred", f"{tmp_path}/eval.parquet:label",
+                         "--format", "json", "--block-rows", "777").stdout)
+    assert res["results"][0]["value"] == pytest.approx(float(np.mean((p - t) ** 2)), rel=1e-12)
+    bad = run("compute", "mse", f"{tmp_path}/eval.parquet:id", f"{tmp_path}/eval.parquet:label")
+    assert bad.exit_code == 2 and "column 'id'" in bad.stderr
+
+
+def test_float32_dtype(run, data):
+    res64 = json.loads(run("compute", "mse", data / "p.npy", data / "t.npy", "--format", "json").stdout)
+    res32 = json.loads(run("compute", "mse", data / "p.npy", data / "t.npy", "--format", "json",
+                           "--dtype", "float32").stdout)
+    assert res32["results"][0]["value"] == pytest.approx(res64["results"][0]["value"], rel=1e-6)
+    assert res32["results"][0]["value"] != res64["results"][0]["value"]
