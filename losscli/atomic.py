@@ -43,6 +43,23 @@ def write_text_atomic(path: str, text: str) -> None:
 
 
 def write_npz_atomic(path: str, arrays: dict) -> None:
-    import numpy as np
+    """An NPZ (uncompressed) whose members are arrays or lists of row blocks; blocks are written
+    one after another and released, so no concatenated copy is ever made."""
+    import zipfile
 
-    write_atomic(path, lambda fh: np.savez(fh, **arrays))
+    import numpy as np
+    from numpy.lib import format as npformat
+
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, blocks in arrays.items():
+                blocks = blocks if isinstance(blocks, list) else [blocks]
+                first = blocks[0]
+                shape = (sum(b.shape[0] for b in blocks),) + first.shape[1:]
+                header = {"descr": npformat.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
+                with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                    npformat.write_array_header_2_0(member, header)
+                    while blocks:
+                        member.write(np.ascontiguousarray(blocks.pop(0)).data)
+
+    write_atomic(path, write)

@@ -126,19 +126,23 @@ def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:
         return None
     width = sum(cache.reader(split_spec(s)[0]).row_width() for s in dict.fromkeys(specs))
     itemsize = np.dtype(cache.dtype).itemsize
-    return int(min(max(BLOCK_BYTES // max(1, width * itemsize), 4096), 4_000_000))
+    return int(min(max(BLOCK_BYTES // max(1, width * itemsize), 4096), 1_000_000))
 
 
 def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",
                        weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
-                       chunk_rows: int | None | str = "auto", warnings: Warnings | None = None
-                       ) -> list[Evaluation]:
+                       chunk_rows: int | None | str = "auto", warnings: Warnings | None = None,
+                       quantile_budget: int | None = None) -> list[Evaluation]:
     """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block."""
     specs = list(inputs) + ([weights] if weights else [])
     if chunk_rows == "auto" or any(l.coupling == "batch" for l in selected):
         chunk_rows = block_rows(selected, cache, specs)  # batch-coupled losses see every row at once
     params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
-    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample) for l in selected}
+    from . import evaluate as _ev
+
+    # the exact-quantile budget is shared by the losses of one run: memory stays bounded
+    share = (_ev.QUANTILE_BUDGET if quantile_budget is None else quantile_budget) // len(selected)
+    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share) for l in selected}
     omitted = {l.name: 0 for l in selected}
     warnings = warnings if warnings is not None else Warnings()
     strict = nan_policy != "propagate"
@@ -167,7 +171,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
         acc = accs[loss.name]
         if weights and reduction != "none" and acc.count and acc.denominator == 0:
             raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
-        results.append(acc.finish(omitted[loss.name]))
+        results.append(acc.finish(omitted[loss.name], join_gradients=False))
     return results
 
 
@@ -179,7 +183,8 @@ def _fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
 
 def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=None, top=5,
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
-                nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto") -> int:
+                nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
+                quantile_budget=None) -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
     from .formats import COMPUTE_FORMATS, emit, result_record
 
@@ -195,7 +200,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     evaluations = stream_evaluations(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy, chunk_rows=chunk_rows,
-        warnings=warnings)
+        warnings=warnings, quantile_budget=quantile_budget)
     payload = {"results": [result_record(ev, top) for ev in evaluations]}
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations},
                "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist()}

@@ -23,12 +23,13 @@ _REGRESSION = dict(inputs=(_PRED, _LABELS), differentiable=("predictions",), cat
 
 
 def _row_mean(term: np.ndarray) -> np.ndarray:
-    return rows(term).mean(axis=1)
+    # one element per sample (the common case) needs no reduction: skip the (N, 1) mean
+    return term if term.ndim == 1 else rows(term).mean(axis=1)
 
 
 def _per_element(grad_term: np.ndarray) -> np.ndarray:
     """Gradient of a row mean: each element's derivative divided by the elements in its row."""
-    return grad_term / rows(grad_term).shape[1]
+    return grad_term if grad_term.ndim == 1 else grad_term / rows(grad_term).shape[1]
 
 
 @register_loss(
