@@ -147,7 +147,8 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     warnings = warnings if warnings is not None else Warnings()
     strict = nan_policy != "propagate"
     n_inputs = len(inputs)
-    for start, arrays in cache.lockstep(specs, chunk_rows):
+    progress = _progress(cache, specs)
+    for start, arrays in progress(cache.lockstep(specs, chunk_rows)):
         weight_block = arrays[n_inputs] if weights else None
         for loss in selected:
             bound = bind(loss, arrays[:n_inputs])
@@ -173,6 +174,32 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
         results.append(acc.finish(omitted[loss.name], join_gradients=False))
     return results
+
+
+def _progress(cache: InputCache, specs):
+    """A rich progress bar (rows, rows/s, ETA) on stderr when stderr is a terminal; in pipes and
+    CI nothing at all. The total is known for NPY inputs; for text it is estimated from bytes."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return lambda blocks: blocks
+
+    def wrap(blocks):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        total = cache.reader(split_spec(specs[0])[0]).row_estimate()
+        columns = (TextColumn("rows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True, console=_stderr_console()) as bar:
+            task = bar.add_task("rows", total=total)
+            for start, arrays in blocks:
+                yield start, arrays
+                bar.update(task, completed=start + (arrays[0].data.shape[0] if arrays else 0))
+
+    return wrap
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)
 
 
 def _fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:

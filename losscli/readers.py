@@ -218,6 +218,24 @@ class FileReader:
     def label(self) -> str:
         return "<stdin>" if self.path == "-" else self.path
 
+    def row_estimate(self) -> int | None:
+        """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
+        total = 0
+        for path in self.shards or [self.path]:
+            if path == "-":
+                return None
+            try:
+                with open(path, "rb") as fh:
+                    head = fh.read(65536)
+                if head.startswith(NPY_MAGIC):
+                    total += np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
+                    continue
+                lines = head.count(b"\n")
+                total += int(os.path.getsize(path) / (len(head) / max(lines, 1)))
+            except Exception:
+                return None
+        return total
+
     def row_width(self) -> int:
         """Numbers per row, from the first file's header (to size blocks); 1 when unknown."""
         path = (self.shards or [self.path])[0]
