@@ -117,7 +117,7 @@ def info_cmd(loss, fmt):
 @click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
               help="How many worst samples to show.")
 @click.option("--per-sample", is_flag=True, help="Include every sample's loss in the output.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "ndjson", "value"]),
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "ndjson", "value", "junit", "markdown"]),
               default="table", show_default=True, help="Output format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the output to FILE (atomically).")
 @click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz",
@@ -132,8 +132,12 @@ def info_cmd(loss, fmt):
 @click.option("--exact-quantiles", "quantile_budget", type=click.IntRange(min=0), default=None,
               metavar="N", help="Keep up to N per-sample values (shared by the losses) for exact "
               "p50/p90/p99 (8 bytes each; default 10,000,000); beyond, a KLL sketch (rank error 0.036%).")
+@click.option("--params", "model_params", metavar="FILE[:SEL]",
+              help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
+@click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
+@click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
-                fail_above, nan_policy, dtype, block_rows, quantile_budget):
+                fail_above, nan_policy, dtype, block_rows, quantile_budget, model_params, l1, l2):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
 
     \b
@@ -147,7 +151,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
-        quantile_budget=quantile_budget)
+        quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2)
     sys.exit(code)
 
 
@@ -170,7 +174,8 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 @click.option("--probes", type=click.IntRange(min=0), default=8, show_default=True,
               help="Random-direction probes per role when sampling.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Worst elements shown.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
+              show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
 def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method, rtol, atol, max_elements,
                   probes, top, fmt, output):
@@ -189,6 +194,67 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
                    seed=seed, top=top)
     sys.exit(run_gradcheck(names, inputs, all_losses=all_losses, params=params, samples=samples,
                            classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output))
+
+
+@main.command("compare", cls=_InputsCommand)
+@click.argument("losses")
+@click.argument("baseline")
+@click.argument("candidate")
+@click.argument("others", nargs=-1, required=True, metavar="LABELS...")
+@click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE", help="Set a loss parameter.")
+@click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True)
+@click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,).")
+@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True,
+              help="Paired bootstrap resamples for the confidence interval (0: none).")
+@click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level of the interval.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--fail-if-worse", "fail_if_worse", is_flag=False, flag_value="0", default=None,
+              metavar="[TOLERANCE]", help="Exit 1 when the candidate is worse by more than TOLERANCE "
+              "(absolute, or relative with %; default 0).")
+@click.option("--significant", is_flag=True, help="With --fail-if-worse: only when the whole interval is worse.")
+@click.option("--top", type=click.IntRange(min=0), default=5, show_default=True, help="Worst regressions shown.")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
+def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
+                fail_if_worse, significant, top, fmt, output):
+    """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
+
+    \b
+    losscli compare mse,mae old.csv:pred new.csv:pred labels.csv --fail-if-worse 1%
+    Per loss: both values, the change, the share of samples better/worse/equal, and a paired
+    bootstrap confidence interval of the change. Exit 1 when --fail-if-worse trips.
+    """
+    from .compare import run_compare
+
+    if significant and fail_if_worse is None:
+        raise click.UsageError("--significant goes with --fail-if-worse")
+    sys.exit(run_compare(losses, baseline, candidate, others, params=params, reduction=reduction,
+                         weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
+                         fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
+                         output=output))
+
+
+@main.command("check")
+@click.argument("config", required=False)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
+              show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
+def check_cmd(config, fmt, output):
+    """Run the loss gates of CONFIG (default: losscli.toml, else [tool.losscli] in pyproject.toml).
+
+    \b
+    [[gate]]
+    loss = "mse"
+    inputs = ["preds.csv:pred", "labels.csv:label"]
+    max = 0.5                                  # and/or min, and/or:
+    baseline = "old_preds.csv:pred"            # compared against, with
+    max_increase = "2%"                        # absolute or relative; significant = true
+    Exit 0 when every gate passes, 1 when one fails, 2 for a malformed config.
+    """
+    from .check import run_check
+
+    sys.exit(run_check(config, fmt=fmt, output=output))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -211,13 +211,15 @@ def _fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
 def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=None, top=5,
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
-                quantile_budget=None) -> int:
+                quantile_budget=None, model_params=None, l1=0.0, l2=0.0) -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
     from .formats import COMPUTE_FORMATS, emit, result_record
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    refuse_overwriting_inputs((output, save_grad), tuple(inputs) + (weights,))
+    refuse_overwriting_inputs((output, save_grad), tuple(inputs) + (weights, model_params))
+    if (l1 or l2) and not model_params:
+        raise LossCliError("--l1/--l2 need --params FILE (the model's parameters to penalise)")
     if save_grad:
         for loss in selected:
             if not loss.has_gradient:
@@ -228,13 +230,24 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy, chunk_rows=chunk_rows,
         warnings=warnings, quantile_budget=quantile_budget)
-    payload = {"results": [result_record(ev, top) for ev in evaluations]}
-    context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations},
+    penalty = None
+    if model_params:
+        from .penalty import Penalty
+
+        arr = cache.load(model_params).data
+        if not np.all(np.isfinite(arr)):
+            raise InputError(f"{model_params} (--params): holds NaN or infinite values")
+        penalty = Penalty(float(l1), float(l2), np.asarray(arr, dtype=np.float64).ravel(), model_params)
+    payload = {"results": [result_record(ev, top, penalty) for ev in evaluations]}
+    context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist()}
     if save_grad:
         from .atomic import write_npz_atomic
 
-        write_npz_atomic(save_grad, gradient_arrays(evaluations))
+        arrays = gradient_arrays(evaluations)
+        if penalty is not None:
+            arrays["params"] = penalty.gradient().reshape(cache.load(model_params).data.shape)
+        write_npz_atomic(save_grad, arrays)
         context["gradient_file"] = save_grad
     warnings.print()
     emit(COMPUTE_FORMATS[fmt](payload, context), output)
@@ -264,7 +277,7 @@ def threshold_exit_code(evaluations: list[Evaluation], fail_above: float | None)
         return 0
     failed = False
     for ev in evaluations:
-        worst_value = ev.stats["max"] if ev.value is None else ev.value
+        worst_value = ev.stats["max"] if ev.value is None else ev.value + ev.extra.get("penalty", 0.0)
         what = "largest per-sample loss" if ev.value is None else f"{ev.reduction} loss"
         if not worst_value <= fail_above:  # NaN fails too
             print(f"losscli: {ev.loss.name}: {what} {worst_value:.10g} is above --fail-above "

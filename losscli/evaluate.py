@@ -50,6 +50,9 @@ class Evaluation:
     gradients: dict[str, np.ndarray] | None = None
     quantiles_exact: bool = True
     quantile_rank_error: float | None = None
+    weights: np.ndarray | None = None  # per kept sample: w_i (1 without --weights)
+    shares: np.ndarray | None = None  # per kept sample: w_i·n_i, its part of the mean's denominator
+    extra: dict = field(default_factory=dict)  # command-specific additions (penalty, comparison)
 
 
 class Accumulator:
@@ -80,6 +83,8 @@ class Accumulator:
         self._sketch = None
         self._per_sample: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
+        self._weights: list[np.ndarray] = []  # w_i of kept samples
+        self._shares: list[np.ndarray] = []  # w_i·n_i: each sample's part of the mean's denominator
         self._grads: dict[str, list] = {}
 
     # -- feeding ----------------------------------------------------------------------------------
@@ -114,6 +119,10 @@ class Accumulator:
         if self.keep:
             self._per_sample.append(np.asarray(per_sample, dtype=np.float64))
             self._rows.append(rows)
+            ones = np.ones(n)
+            w_ = ones if w is None else np.asarray(w, dtype=np.float64)
+            self._weights.append(w_)
+            self._shares.append(w_ * (ones if normaliser is None else normaliser))
 
     def _add_top(self, per_sample, rows, inputs) -> None:
         if self.top <= 0:
@@ -204,14 +213,16 @@ class Accumulator:
                     b *= scale
             grads = ({k: np.concatenate(v) for k, v in self._grads.items()} if join_gradients
                      else self._grads)
-        per = rows = None
+        per = rows = weights = shares = None
         if self.keep:
-            per = np.concatenate(self._per_sample) if self._per_sample else np.empty(0)
-            rows = np.concatenate(self._rows) if self._rows else np.empty(0, dtype=np.int64)
+            join = lambda parts, dt=np.float64: np.concatenate(parts) if parts else np.empty(0, dtype=dt)  # noqa: E731
+            per, rows = join(self._per_sample), join(self._rows, np.int64)
+            weights, shares = join(self._weights), join(self._shares)
         return Evaluation(
             self.loss, self.params, self.reduction, self.value(), self.count, omitted, stats,
             [(int(r), float(v)) for r, v in zip(self._top_rows, self._top_vals)],
-            {k: list(v) for k, v in self._top_inputs.items()}, per, rows, grads, exact, err)
+            {k: list(v) for k, v in self._top_inputs.items()}, per, rows, grads, exact, err,
+            weights, shares)
 
 
 # -- one block ---------------------------------------------------------------------------------------

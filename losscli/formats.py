@@ -28,7 +28,7 @@ def number(x: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def result_record(ev: Evaluation, top: int) -> dict:
+def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
     rec = {
         "loss": ev.loss.name,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in ev.params.items()},
@@ -44,6 +44,11 @@ def result_record(ev: Evaluation, top: int) -> dict:
                             "normalized_rank_error": ev.quantile_rank_error}
     if ev.per_sample is not None:
         rec["per_sample"] = [number(v) for v in ev.per_sample]
+    if penalty is not None and ev.value is not None:  # structural risk = empirical risk + penalty
+        ev.extra["penalty"] = penalty.value
+        rec["empirical_risk"] = rec["value"]
+        rec["penalty"] = {k: (number(v) if isinstance(v, float) else v) for k, v in penalty.record().items()}
+        rec["objective"] = number(ev.value + penalty.value)
     return rec
 
 
@@ -147,10 +152,15 @@ def compute_tables(payload: dict, context: dict) -> list:
     summary = Table(title="Loss", title_justify="left")
     for col in ("loss", "value", "reduction", "params", "N") + STAT_KEYS:
         summary.add_column(col, justify="left" if col in ("loss", "reduction", "params") else "right")
+    penalised = any("objective" in r for r in payload["results"])
+    if penalised:
+        summary.add_column("penalty", justify="right")
+        summary.add_column("objective", justify="right")
     for rec in payload["results"]:
         n = str(rec["count"]) + (f" ({rec['omitted']} omitted)" if rec["omitted"] else "")
+        extra = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
         summary.add_row(rec["loss"], fmt(rec["value"], 10), rec["reduction"], params_text(rec["params"]),
-                        n, *(fmt(rec["stats"][k]) for k in STAT_KEYS))
+                        n, *(fmt(rec["stats"][k]) for k in STAT_KEYS), *extra)
     out.append(summary)
     inputs = context.get("inputs", {})
     for rec in payload["results"]:
@@ -193,10 +203,13 @@ def _compute_csv(payload: dict, context: dict) -> str:
         for i, row in enumerate(index):
             w.writerow([row] + [_csv_num(r["per_sample"][i]) for r in cols])
         return buf.getvalue()
-    w.writerow(["loss", "reduction", "value", "count", "omitted", *STAT_KEYS, "params"])
+    penalised = any("objective" in r for r in results)
+    extra_cols = ["penalty", "objective"] if penalised else []
+    w.writerow(["loss", "reduction", "value", "count", "omitted", *STAT_KEYS, "params", *extra_cols])
     for r in results:
+        extra = [_csv_num(r["penalty"]["value"]), _csv_num(r["objective"])] if penalised else []
         w.writerow([r["loss"], r["reduction"], _csv_num(r["value"]), r["count"], r["omitted"],
-                    *(_csv_num(r["stats"][k]) for k in STAT_KEYS), params_text(r["params"])])
+                    *(_csv_num(r["stats"][k]) for k in STAT_KEYS), params_text(r["params"]), *extra])
     return buf.getvalue()
 
 
@@ -208,6 +221,8 @@ def _compute_value(payload: dict, context: dict) -> str:
     lines = []
     for r in payload["results"]:
         values = r["per_sample"] if r["value"] is None else [r["value"]]
+        if "objective" in r:  # empirical risk, penalty, objective: one per line
+            values = [r["value"], r["penalty"]["value"], r["objective"]]
         lines.extend("nan" if v is None else repr(float(v)) for v in values)
     return "\n".join(lines) + "\n"
 
@@ -345,3 +360,180 @@ GRADCHECK_FORMATS = {
     "table": gradcheck_tables,
     "json": lambda payload: json.dumps(payload, indent=2, allow_nan=False) + "\n",
 }
+
+
+# -- reports CI systems read: JUnit XML and GitHub-flavoured Markdown -----------------------------------
+def junit_xml(suite: str, cases: list[dict]) -> str:
+    """JUnit XML as CI servers parse it: <testsuites><testsuite><testcase> with <failure> carrying
+    the numbers. Each case: {"name", "classname", "failure": None | (message, details),
+    "output": text for <system-out>}."""
+    import xml.etree.ElementTree as ET
+
+    failures = sum(1 for c in cases if c.get("failure"))
+    root = ET.Element("testsuites", name="losscli", tests=str(len(cases)), failures=str(failures), errors="0")
+    ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(cases)), failures=str(failures),
+                       errors="0", skipped="0", time="0")
+    for c in cases:
+        tc = ET.SubElement(ts, "testcase", classname=c["classname"], name=c["name"], time="0")
+        if c.get("failure"):
+            message, details = c["failure"]
+            f = ET.SubElement(tc, "failure", message=message, type="LossCheckFailed")
+            f.text = details
+        if c.get("output"):
+            ET.SubElement(tc, "system-out").text = c["output"]
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def _compute_junit(payload: dict, context: dict) -> str:
+    limit = context.get("fail_above")
+    cases = []
+    for r in payload["results"]:
+        value = r.get("objective", r["value"]) if r["value"] is not None else r["stats"]["max"]
+        failed = limit is not None and not (value is not None and value <= limit)
+        cases.append({"classname": "losscli.compute", "name": f"{r['loss']} ({params_text(r['params'])})",
+                      "failure": (f"{r['loss']} = {value!r} > --fail-above {limit!r}",
+                                  json.dumps(r, allow_nan=False)) if failed else None,
+                      "output": f"value={r['value']!r} count={r['count']}"})
+    return junit_xml("compute", cases)
+
+
+def _compute_markdown(payload: dict, context: dict) -> str:
+    rows = [[f"`{r['loss']}`", fmt(r["value"], 10), r["reduction"], params_text(r["params"]), r["count"],
+             *(fmt(r["stats"][k]) for k in STAT_KEYS)] for r in payload["results"]]
+    return markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS], rows)
+
+
+COMPUTE_FORMATS["junit"] = _compute_junit
+COMPUTE_FORMATS["markdown"] = _compute_markdown
+
+
+def _pct(x) -> str:
+    return "-" if x is None else f"{100 * x:+.2f}%"
+
+
+def compare_tables(payload: dict) -> list:
+    from rich.table import Table
+
+    t = Table(title=f"candidate {payload['candidate']} vs baseline {payload['baseline']}", title_justify="left")
+    for col in ("loss", "baseline", "candidate", "change", "rel", "better", "worse", "equal", "CI of change", "gate"):
+        t.add_column(col, justify="left" if col in ("loss", "gate") else "right")
+    out = [t]
+    for r in payload["results"]:
+        lo, hi = r["bootstrap"]["interval"]
+        gate = "-" if "gate" not in r else ("PASS" if r["gate"]["passed"] else "FAIL")
+        t.add_row(r["loss"], fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
+                  _pct(r["relative_change"]), f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%",
+                  f"{100 * r['equal']:.1f}%", f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * r['bootstrap']['confidence']:g}%)",
+                  gate)
+        if r["worst_regressions"]:
+            w = Table(title=f"{r['loss']}: worst regressions", title_justify="left")
+            for col in ("index", "baseline", "candidate"):
+                w.add_column(col, justify="right")
+            for x in r["worst_regressions"]:
+                w.add_row(str(x["index"]), fmt(x["baseline"]), fmt(x["candidate"]))
+            out.append(w)
+    return out
+
+
+def _compare_junit(payload: dict) -> str:
+    cases = []
+    for r in payload["results"]:
+        gate = r.get("gate")
+        failed = gate is not None and not gate["passed"]
+        msg = (f"{r['loss']}: candidate {r['candidate']!r} vs baseline {r['baseline']!r}, change {r['change']!r}, "
+               f"{100 * r['bootstrap']['confidence']:g}% CI {r['bootstrap']['interval']}, allowed "
+               f"{gate['allowed_increase'] if gate else None!r}")
+        cases.append({"classname": "losscli.compare", "name": r["loss"],
+                      "failure": (msg, json.dumps(r, allow_nan=False)) if failed else None, "output": msg})
+    return junit_xml("compare", cases)
+
+
+def _compare_markdown(payload: dict) -> str:
+    rows = []
+    for r in payload["results"]:
+        lo, hi = r["bootstrap"]["interval"]
+        gate = "" if "gate" not in r else ("✅" if r["gate"]["passed"] else "❌")
+        rows.append([f"`{r['loss']}`", fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
+                     _pct(r["relative_change"]), f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
+                     f"[{fmt(lo, 4)}, {fmt(hi, 4)}]", gate])
+    return markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
+                           f"{100 * payload['results'][0]['bootstrap']['confidence']:g}% CI", "gate"], rows)
+
+
+COMPARE_FORMATS = {
+    "table": compare_tables,
+    "json": lambda payload: json.dumps(payload, indent=2, allow_nan=False) + "\n",
+    "junit": _compare_junit,
+    "markdown": _compare_markdown,
+}
+
+
+def check_tables(payload: dict) -> list:
+    from rich.table import Table
+
+    t = Table(title=f"gates from {payload['config']}", title_justify="left")
+    for col in ("gate", "loss", "value", "checks", "status"):
+        t.add_column(col, justify="right" if col == "value" else "left")
+    for g in payload["gates"]:
+        checks = "; ".join(f"{c['check']} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
+        t.add_row(g["gate"], g["loss"], fmt(g["value"], 8), checks, "PASS" if g["passed"] else "FAIL")
+    return [t]
+
+
+def _check_junit(payload: dict) -> str:
+    cases = []
+    for g in payload["gates"]:
+        failed = [c["check"] for c in g["checks"] if not c["passed"]]
+        msg = f"{g['loss']} = {g['value']!r}; failed: {', '.join(failed)}" if failed else None
+        cases.append({"classname": "losscli.check", "name": g["gate"],
+                      "failure": (msg, json.dumps(g, allow_nan=False)) if failed else None,
+                      "output": f"{g['loss']} = {g['value']!r}"})
+    return junit_xml("check", cases)
+
+
+def _check_markdown(payload: dict) -> str:
+    rows = [[g["gate"], f"`{g['loss']}`", fmt(g["value"], 8),
+             "<br>".join(f"{'✅' if c['passed'] else '❌'} {c['check']}" for c in g["checks"])]
+            for g in payload["gates"]]
+    return markdown_table(["gate", "loss", "value", "checks"], rows)
+
+
+CHECK_FORMATS = {
+    "table": check_tables,
+    "json": lambda payload: json.dumps(payload, indent=2, allow_nan=False) + "\n",
+    "junit": _check_junit,
+    "markdown": _check_markdown,
+}
+
+
+def _gradcheck_junit(payload: dict) -> str:
+    cases = []
+    for r in payload["results"]:
+        worst = "\n".join(f"{w['role']}{tuple(w['index'])}: analytic {w['analytic']!r} numeric {w['numeric']!r} "
+                          f"rel {w['rel_error']!r} {w['status']}" for w in r["worst"])
+        msg = (f"{r['loss']}: {r['failures']} of {r['checked']} elements fail; max rel error "
+               f"{r['max_rel_error']!r}")
+        cases.append({"classname": "losscli.gradcheck", "name": r["loss"],
+                      "failure": (msg, worst) if not r["passed"] else None,
+                      "output": f"checked {r['checked']} elements with {r['evaluations']} evaluations"})
+    return junit_xml("gradcheck", cases)
+
+
+def _gradcheck_markdown(payload: dict) -> str:
+    rows = [[f"`{r['loss']}`", f"{r['checked']}/{r['elements']}", r["evaluations"], fmt(r["max_abs_error"], 3),
+             fmt(r["max_rel_error"], 3), r["kinks"], "✅" if r["passed"] else "❌"] for r in payload["results"]]
+    return markdown_table(["loss", "checked", "evaluations", "max abs err", "max rel err", "kinks", "status"], rows)
+
+
+GRADCHECK_FORMATS["junit"] = _gradcheck_junit
+GRADCHECK_FORMATS["markdown"] = _gradcheck_markdown

@@ -303,10 +303,12 @@ def _check_file(path: str) -> None:
 class InputCache:
     """Reads each file once, however many roles select from it (``-`` included)."""
 
-    def __init__(self, stdin=None, dtype=np.float64):
+    def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False):
         self._readers: dict[str, FileReader] = {}
         self._stdin = stdin
         self.dtype = dtype
+        self.memoize = memoize  # keep whole inputs for reuse (check: many gates, same files)
+        self._memo: dict[str, Array] = {}
 
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" else os.path.realpath(path)
@@ -331,6 +333,17 @@ class InputCache:
     def lockstep(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
         """(first global row, one block of every spec), advanced together: row i of each block
         is the same sample. A row-count mismatch is an error naming the files or shards."""
+        if self.memoize and chunk_rows is None:
+            for s in specs:
+                if s not in self._memo:
+                    self._memo[s] = self.load(s)
+            arrays = [self._memo[s] for s in specs]
+            for a in arrays[1:]:
+                if a.data.shape[0] != arrays[0].data.shape[0]:
+                    raise InputError(f"{a.label} has {a.data.shape[0]} rows but {arrays[0].label} has "
+                                     f"{arrays[0].data.shape[0]} (every input needs one row per sample)")
+            yield 0, arrays
+            return
         parsed = [split_spec(s) for s in specs]
         readers = [self.reader(path) for path, _ in parsed]
         distinct = list({id(r): r for r in readers}.values())

@@ -1,0 +1,143 @@
+"""``check``: declarative loss gates from ``losscli.toml`` or ``[tool.losscli]`` in pyproject.toml.
+
+    [[gate]]
+    name = "house prices"                    # optional
+    loss = "huber"
+    inputs = ["preds.csv:pred", "labels.csv:label"]
+    params = { delta = 2.0 }                 # optional
+    reduction = "mean"                       # optional: mean | sum
+    weights = "weights.csv"                  # optional
+    max = 0.5                                # a bound: max and/or min ...
+    baseline = "old_preds.csv:pred"          # ... and/or a comparison: the baseline replaces inputs[0]
+    max_increase = "2%"                      # absolute, or relative with %
+    significant = true                       # only fail when the bootstrap interval is wholly worse
+    bootstrap = 1000                         # optional, with confidence = 0.95, seed = 0
+
+Paths are relative to the config file. Every distinct input is read once for all gates.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .errors import LossCliError
+
+KEYS = {
+    "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
+    "max": (int, float), "min": (int, float), "baseline": str, "max_increase": (str, int, float),
+    "significant": bool, "bootstrap": int, "confidence": (int, float), "seed": int,
+}
+REQUIRED = ("loss", "inputs")
+
+
+class ConfigError(LossCliError):
+    """A malformed gate config (exit 2)."""
+
+
+def find_config(path: str | None) -> tuple[Path, list]:
+    import tomllib
+
+    if path is None:
+        for candidate in ("losscli.toml", "pyproject.toml"):
+            if os.path.exists(candidate):
+                path = candidate
+                break
+        else:
+            raise ConfigError("no losscli.toml or pyproject.toml here; give the config file as CHECK CONFIG")
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{path}: no such file")
+    try:
+        data = tomllib.loads(p.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    if p.name == "pyproject.toml":
+        data = data.get("tool", {}).get("losscli")
+        if data is None:
+            raise ConfigError(f"{path}: no [tool.losscli] table")
+    gates = data.get("gate", data.get("gates"))
+    if not isinstance(gates, list) or not gates:
+        raise ConfigError(f"{path}: no gates: add [[gate]] tables (see 'losscli check --help')")
+    return p, gates
+
+
+def validate_gate(i: int, gate, where: str) -> dict:
+    label = f"{where}: gate {i + 1}" + (f" ({gate.get('name')!r})" if isinstance(gate, dict) and gate.get("name") else "")
+    if not isinstance(gate, dict):
+        raise ConfigError(f"{label}: expected a table of keys")
+    for key, value in gate.items():
+        if key not in KEYS:
+            raise ConfigError(f"{label}: unknown key {key!r} (valid: {', '.join(KEYS)})")
+        types = KEYS[key] if isinstance(KEYS[key], tuple) else (KEYS[key],)
+        if isinstance(value, bool) and bool not in types or not isinstance(value, types):
+            kinds = " or ".join(t.__name__ for t in types)
+            raise ConfigError(f"{label}: key {key!r} must be {kinds}, got {value!r}")
+    for key in REQUIRED:
+        if key not in gate:
+            raise ConfigError(f"{label}: missing key {key!r}")
+    if not gate["inputs"] or not all(isinstance(x, str) for x in gate["inputs"]):
+        raise ConfigError(f"{label}: key 'inputs' must be a non-empty list of PATH[:SELECTOR] strings")
+    if not any(k in gate for k in ("max", "min", "baseline")):
+        raise ConfigError(f"{label}: needs a bound ('max' and/or 'min') or a 'baseline' to compare with")
+    if "max_increase" in gate and "baseline" not in gate:
+        raise ConfigError(f"{label}: key 'max_increase' needs a 'baseline'")
+    if gate.get("reduction", "mean") not in ("mean", "sum"):
+        raise ConfigError(f"{label}: key 'reduction' must be 'mean' or 'sum', got {gate['reduction']!r}")
+    return {**gate, "_label": label}
+
+
+def _resolve(base: Path, spec: str) -> str:
+    """A gate's PATH[:SELECTOR], relative to the config file's directory."""
+    return spec if spec == "-" or os.path.isabs(spec) else str(base / spec)
+
+
+def run_check(config: str | None, *, fmt="table", output=None) -> int:
+    from .compare import Tolerance, compare_record
+    from .compute import parse_param_options, select_losses, stream_evaluations
+    from .formats import CHECK_FORMATS, emit, number
+    from .readers import InputCache
+
+    path, raw_gates = find_config(config)
+    gates = [validate_gate(i, g, str(path)) for i, g in enumerate(raw_gates)]
+    base_dir = path.parent
+    cache = InputCache(memoize=True)  # each distinct input is read once for all gates
+    results = []
+    for gate in gates:
+        try:
+            losses = select_losses(gate["loss"])
+            if len(losses) != 1:
+                raise ConfigError("key 'loss' names one loss per gate")
+            loss = losses[0]
+            by_loss = parse_param_options(losses, [f"{k}={v}" if not isinstance(v, list) else
+                                                   f"{k}={','.join(map(str, v))}" for k, v in gate.get("params", {}).items()])
+            inputs = [_resolve(base_dir, s) for s in gate["inputs"]]
+            weights = _resolve(base_dir, gate["weights"]) if "weights" in gate else None
+            reduction = gate.get("reduction", "mean")
+            kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
+                      per_sample="baseline" in gate)
+            ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
+        except LossCliError as exc:
+            raise type(exc)(f"{gate['_label']}: {exc}") from None
+        rec = {"gate": gate.get("name") or f"{loss.name} on {gate['inputs'][0]}", "loss": loss.name,
+               "value": number(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
+        if "max" in gate:
+            rec["checks"].append({"check": f"value <= {gate['max']:g}", "passed": bool(ev.value <= gate["max"])})
+        if "min" in gate:
+            rec["checks"].append({"check": f"value >= {gate['min']:g}", "passed": bool(ev.value >= gate["min"])})
+        if "baseline" in gate:
+            base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
+            base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
+            tol = Tolerance.parse(gate.get("max_increase", 0), f"{gate['_label']}: key 'max_increase'")
+            cmp = compare_record(base, ev, n_boot=gate.get("bootstrap", 1000),
+                                 confidence=gate.get("confidence", 0.95), seed=gate.get("seed", 0),
+                                 tolerance=tol, significant=gate.get("significant", False), top=3)
+            rec["comparison"] = cmp
+            rec["checks"].append({"check": f"increase over baseline <= {tol.text()}"
+                                  + (" (significant)" if gate.get("significant") else ""),
+                                  "passed": cmp["gate"]["passed"]})
+        rec["passed"] = all(c["passed"] for c in rec["checks"])
+        results.append(rec)
+    payload = {"config": str(path), "passed": all(r["passed"] for r in results), "gates": results}
+    emit(CHECK_FORMATS[fmt](payload), output)
+    return 0 if payload["passed"] else 1

@@ -1,0 +1,128 @@
+"""``compare``: did the candidate's loss get worse than the baseline's, beyond noise?
+
+Both prediction files are evaluated against the same labels (and other inputs). Per loss: both
+values, the absolute and relative change, the share of samples where the candidate is better /
+worse / equal, and a paired bootstrap confidence interval of the change in the reported value
+(the same resampled rows for both models, so shared difficulty cancels). The gate
+(``--fail-if-worse``) is absolute, or relative with a ``%`` suffix, and with ``--significant``
+trips only when the whole interval is worse.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import LossCliError
+from .evaluate import Evaluation
+
+#: rows drawn at once when bootstrapping (bounds the index matrix to ~64 MB)
+BOOTSTRAP_CELLS = 8_000_000
+
+
+@dataclass
+class Tolerance:
+    value: float
+    relative: bool
+
+    @classmethod
+    def parse(cls, text: str | float | int | None, where: str = "--fail-if-worse") -> "Tolerance":
+        if text is None or text == "":
+            return cls(0.0, False)
+        raw = str(text).strip()
+        relative = raw.endswith("%")
+        try:
+            value = float(raw[:-1] if relative else raw)
+        except ValueError:
+            raise LossCliError(f"{where}: expected a number or a percentage like 2%, got {text!r}") from None
+        if not math.isfinite(value) or value < 0:
+            raise LossCliError(f"{where}: expected a tolerance >= 0, got {text!r}")
+        return cls(value / 100.0 if relative else value, relative)
+
+    def allowed(self, baseline: float) -> float:
+        """The largest increase of the reported value that is not a regression."""
+        return self.value * abs(baseline) if self.relative else self.value
+
+    def text(self) -> str:
+        return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
+
+
+def bootstrap_interval(diff_num: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
+                       confidence: float, seed: int) -> tuple[float, float]:
+    """Percentile interval of Σ a_i / Σ s_i (mean) or Σ a_i (sum) over rows resampled with
+    replacement, a_i = w_i (l_cand - l_base)."""
+    n = diff_num.shape[0]
+    if n_boot <= 0 or n == 0:
+        return math.nan, math.nan
+    rng = np.random.default_rng(seed)
+    stats = np.empty(n_boot)
+    per = max(1, BOOTSTRAP_CELLS // n)
+    for start in range(0, n_boot, per):
+        b = min(per, n_boot - start)
+        idx = rng.integers(0, n, size=(b, n))
+        num = diff_num[idx].sum(axis=1)
+        stats[start:start + b] = num if reduction == "sum" else num / shares[idx].sum(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
+    return float(lo), float(hi)
+
+
+def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidence: float, seed: int,
+                   tolerance: Tolerance | None, significant: bool, top: int) -> dict:
+    from .formats import number
+
+    if base.count != cand.count or not np.array_equal(base.rows, cand.rows):
+        raise LossCliError(f"{base.loss.name}: baseline and candidate kept different rows (NaN omitted "
+                           "in one of them); compare needs the same samples")
+    d = cand.per_sample - base.per_sample
+    change = cand.value - base.value
+    rel = change / abs(base.value) if base.value else (0.0 if change == 0 else math.copysign(math.inf, change))
+    lo, hi = bootstrap_interval(base.weights * d, base.shares, base.reduction, n_boot, confidence, seed)
+    order = np.lexsort((base.rows, -d))[:top]
+    rec = {
+        "loss": base.loss.name, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.params.items()},
+        "reduction": base.reduction, "count": base.count,
+        "baseline": number(base.value), "candidate": number(cand.value),
+        "change": number(change), "relative_change": number(rel),
+        "better": float(np.mean(d < 0)), "worse": float(np.mean(d > 0)), "equal": float(np.mean(d == 0)),
+        "bootstrap": {"samples": n_boot, "confidence": confidence, "seed": seed,
+                      "interval": [number(lo), number(hi)]},
+        "worst_regressions": [{"index": int(base.rows[i]), "baseline": number(base.per_sample[i]),
+                               "candidate": number(cand.per_sample[i])} for i in order if d[i] > 0],
+    }
+    if tolerance is not None:
+        allowed = tolerance.allowed(base.value)
+        measure = lo if significant else change
+        regressed = bool(measure > allowed) if not math.isnan(measure) else False
+        rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": number(allowed),
+                       "significant": significant, "passed": not regressed}
+    return rec
+
+
+def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",
+                weights=None, n_boot=1000, confidence=0.95, seed=0, fail_if_worse=None,
+                significant=False, top=5, fmt="table", output=None, nan_policy="raise") -> int:
+    from .compute import parse_param_options, refuse_overwriting_inputs, select_losses, stream_evaluations
+    from .formats import COMPARE_FORMATS, emit
+    from .readers import InputCache
+
+    if reduction == "none":
+        raise LossCliError("compare needs --reduction mean or sum (a single value per model)")
+    if not 0 < confidence < 1:
+        raise LossCliError(f"--confidence: expected a number in (0, 1), got {confidence:g}")
+    tolerance = None if fail_if_worse is None else Tolerance.parse(fail_if_worse)
+    selected = select_losses(losses)
+    by_loss = parse_param_options(selected, params)
+    refuse_overwriting_inputs((output,), (baseline, candidate, *others, weights))
+    cache = InputCache()
+    kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy)
+    base = stream_evaluations(selected, [baseline, *others], by_loss, **kw)
+    cand = stream_evaluations(selected, [candidate, *others], by_loss, **kw)
+    records = [compare_record(b, c, n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance,
+                              significant=significant, top=top) for b, c in zip(base, cand)]
+    passed = all(r.get("gate", {}).get("passed", True) for r in records)
+    payload = {"baseline": baseline, "candidate": candidate, "passed": passed, "results": records}
+    emit(COMPARE_FORMATS[fmt](payload), output)
+    return 0 if passed else 1
