@@ -257,5 +257,83 @@ def check_cmd(config, fmt, output):
     sys.exit(run_check(config, fmt=fmt, output=output))
 
 
+@main.command("plot")
+@click.argument("losses")
+@click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE", help="Set a loss parameter.")
+@click.option("--range", "span", metavar="LO:HI", help="The axis range (default -3:3; 0.001:0.999 for probabilities).")
+@click.option("--points", type=click.IntRange(min=2), default=301, show_default=True, help="Points per curve.")
+@click.option("--sweep", metavar="NAME=V1,V2,...", help="One curve per value of a parameter, e.g. gamma=0,0.5,1,2,5.")
+@click.option("--format", "fmt", type=click.Choice(["terminal", "csv", "json"]), default="terminal", show_default=True,
+              help="A terminal chart, or the sampled points.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write to FILE; .png/.svg/.pdf draw an image (needs losscli[plot]).")
+def plot_cmd(losses, params, span, points, sweep, fmt, output):
+    """Draw LOSSES and their derivatives against the natural axis of their family.
+
+    \b
+    losscli plot mse,mae,huber,log_cosh          against the residual y - f(x)
+    losscli plot hinge,squared_hinge,exponential,bce_logits,zero_one   against the margin y·f(x)
+    losscli plot bce                              against the predicted probability, y = 1 and 0
+    losscli plot focal --sweep gamma=0,0.5,1,2,5 -o focal.png
+    """
+    from .compute import parse_param_options, select_losses
+    from .formats import PLOT_FORMATS, emit
+    from .plot import sample, save_image
+
+    selected = select_losses(losses)
+    by_loss = parse_param_options(selected, params)
+    lo = hi = None
+    if span:
+        try:
+            lo, hi = (float(v) for v in span.split(":"))
+        except ValueError:
+            raise click.BadParameter(f"expected LO:HI, got {span!r}", param_hint="--range") from None
+        if not lo < hi:
+            raise click.BadParameter(f"expected LO < HI, got {span!r}", param_hint="--range")
+    sw = None
+    if sweep:
+        if "=" not in sweep:
+            raise click.BadParameter(f"expected NAME=V1,V2,..., got {sweep!r}", param_hint="--sweep")
+        name, values = sweep.split("=", 1)
+        sw = (name.strip(), [v for v in values.split(",") if v.strip()])
+    data = sample(selected, by_loss, sw, lo, hi, points)
+    if output and output.rsplit(".", 1)[-1].lower() in ("png", "svg", "pdf"):
+        save_image(data, output)
+        return
+    emit(PLOT_FORMATS[fmt](data), output)
+
+
+@main.command("fit")
+@click.argument("loss")
+@click.argument("data")
+@click.option("--target", help="Target column (default: the last numeric column).")
+@click.option("--features", help="Feature columns, comma-separated (default: every other numeric column).")
+@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a loss parameter.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True, help="Base learning rate.")
+@click.option("--epochs", type=click.IntRange(min=1), default=500, show_default=True, help="Gradient steps.")
+@click.option("--schedule", type=click.Choice(["constant", "step", "exponential", "inverse"]), default="constant",
+              show_default=True, help="Learning-rate schedule.")
+@click.option("--step-size", type=click.IntRange(min=1), default=10, show_default=True, help="step: epochs per decay.")
+@click.option("--factor", type=click.FloatRange(min=0, max=1), default=0.1, show_default=True, help="step: decay factor.")
+@click.option("--decay", type=click.FloatRange(min=0), default=0.01, show_default=True, help="exponential / inverse: k.")
+@click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁.")
+@click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖².")
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("-o", "--output", type=click.Path(dir_okay=False),
+              help="Write the result (.json) or the loss curve (.csv, .png/.svg/.pdf).")
+def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_size, factor, decay, l1, l2, fmt, output):
+    """Fit a linear model to DATA (a CSV) by gradient descent on LOSS, with its analytic gradient.
+
+    \b
+    losscli fit huber sample_data/regression/outliers.csv --target price --lr 0.5
+    losscli fit hinge data.csv --schedule step --step-size 50 --factor 0.5
+    """
+    from .fit import run_fit
+
+    sys.exit(run_fit(loss, data, target=target, features=features, params=params, lr=lr, epochs=epochs,
+                     schedule=schedule, step_size=step_size, factor=factor, decay=decay, l1=l1, l2=l2,
+                     fmt=fmt, output=output))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main(prog_name="losscli")

@@ -537,3 +537,70 @@ def _gradcheck_markdown(payload: dict) -> str:
 
 GRADCHECK_FORMATS["junit"] = _gradcheck_junit
 GRADCHECK_FORMATS["markdown"] = _gradcheck_markdown
+
+
+# -- plot / fit ---------------------------------------------------------------------------------------
+def _plot_csv(data: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["series", "loss", "x", "loss_value", "derivative"])
+    for s in data["series"]:
+        deriv = s["derivative"] or [None] * len(s["x"])
+        for x, v, g in zip(s["x"], s["loss_values"], deriv):
+            w.writerow([s["label"], s["loss"], repr(x), _csv_num(v), "" if g is None else _csv_num(g)])
+    return buf.getvalue()
+
+
+def _plot_json(data: dict) -> str:
+    clean = {**data, "series": [{**s, "loss_values": [number(v) for v in s["loss_values"]],
+                                 "derivative": None if s["derivative"] is None else [number(v) for v in s["derivative"]]}
+                                for s in data["series"]]}
+    return json.dumps(clean, indent=1, allow_nan=False) + "\n"
+
+
+def _plot_terminal(data: dict) -> str:
+    from .plot import terminal_chart
+
+    return terminal_chart(data)
+
+
+PLOT_FORMATS = {"terminal": _plot_terminal, "csv": _plot_csv, "json": _plot_json}
+
+
+def fit_tables(payload: dict) -> list:
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=f"fit: {payload['loss']}, {payload['epochs']} epochs, {payload['schedule']} lr {payload['lr']:g}",
+              title_justify="left")
+    t.add_column("parameter")
+    t.add_column("value", justify="right")
+    for name, c in zip(payload["features"], payload["coef"]):
+        t.add_row(escape(f"coef[{name}]"), ", ".join(f"{v:.8g}" for v in c) if isinstance(c, list) else f"{c:.8g}")
+    icpt = payload["intercept"]
+    t.add_row("intercept", ", ".join(f"{v:.8g}" for v in icpt) if isinstance(icpt, list) else f"{icpt:.8g}")
+    t.add_row("final loss", f"{payload['final_loss']:.10g}")
+    from .plot import terminal_chart
+
+    h = payload["history"]
+    chart = terminal_chart({"axis": "epoch", "series": [{
+        "label": payload["loss"], "x": [e["epoch"] for e in h], "loss_values": [e["risk"] + e["penalty"] for e in h],
+        "derivative": [e["lr"] for e in h]}]}, height=16, titles=("loss", "learning rate"), color=False)
+    return [t, Text(chart)]
+
+
+def _fit_csv(payload: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["epoch", "lr", "risk", "penalty", "objective"])
+    for e in payload["history"]:
+        w.writerow([e["epoch"], repr(e["lr"]), repr(e["risk"]), repr(e["penalty"]), repr(e["risk"] + e["penalty"])])
+    return buf.getvalue()
+
+
+FIT_FORMATS = {
+    "table": fit_tables,
+    "json": lambda payload: json.dumps(payload, indent=1, allow_nan=False) + "\n",
+    "csv": _fit_csv,
+}

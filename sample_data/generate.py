@@ -120,6 +120,17 @@ def counts() -> None:
               [log_rate, mean, var, observed], fmt="%.6g")
 
 
+def outliers() -> None:
+    # Flat prices ($100k) against size (m²): true line price = 0.02·size + 0.5, noise 0.1, and 6
+    # gross data-entry errors on the largest flats (prices entered in the wrong unit).
+    n = 120
+    size = rng.uniform(30, 200, n)
+    price = 0.02 * size + 0.5 + rng.normal(0, 0.1, n)
+    big = np.argsort(size)[-6:]
+    price[big] = price[big] / 10.0
+    write_csv(HERE / "regression" / "outliers.csv", ["size_m2", "price"], [size, price], fmt="%.6g")
+
+
 if __name__ == "__main__":
     regression()
     binary()
@@ -129,3 +140,4 @@ if __name__ == "__main__":
     segmentation()
     faces()
     counts()
+    outliers()
