@@ -92,9 +92,9 @@ def _resolve(base: Path, spec: str) -> str:
     return spec if spec == "-" or os.path.isabs(spec) else str(base / spec)
 
 
-def run_check(config: str | None, *, fmt="table", output=None) -> int:
+def run_check(config: str | None, *, fmt="table", output=None, engine="local", scheduler=None) -> int:
     from .compare import Tolerance, compare_record
-    from .compute import parse_param_options, select_losses, stream_evaluations
+    from .compute import engine_function, parse_param_options, select_losses
     from .formats import CHECK_FORMATS, emit, number
     from .readers import InputCache
 
@@ -102,6 +102,7 @@ def run_check(config: str | None, *, fmt="table", output=None) -> int:
     gates = [validate_gate(i, g, str(path)) for i, g in enumerate(raw_gates)]
     base_dir = path.parent
     cache = InputCache(memoize=True)  # each distinct input is read once for all gates
+    stream_evaluations = engine_function(engine, scheduler)
     results = []
     for gate in gates:
         try:

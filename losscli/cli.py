@@ -136,8 +136,12 @@ def info_cmd(loss, fmt):
               help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
 @click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
 @click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask]).")
+@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler (tcp://host:8786); "
+              "default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine.")
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
-                fail_above, nan_policy, dtype, block_rows, quantile_budget, model_params, l1, l2):
+                fail_above, nan_policy, dtype, block_rows, quantile_budget, model_params, l1, l2, engine, scheduler):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
 
     \b
@@ -151,7 +155,8 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
-        quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2)
+        quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2, engine=engine,
+        scheduler=scheduler)
     sys.exit(code)
 
 
@@ -216,8 +221,12 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask]).")
+@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler (tcp://host:8786); "
+              "default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine.")
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
-                fail_if_worse, significant, top, fmt, output):
+                fail_if_worse, significant, top, fmt, output, engine, scheduler):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
 
     \b
@@ -232,7 +241,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     sys.exit(run_compare(losses, baseline, candidate, others, params=params, reduction=reduction,
                          weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
-                         output=output))
+                         output=output, engine=engine, scheduler=scheduler))
 
 
 @main.command("check")
@@ -240,7 +249,11 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
-def check_cmd(config, fmt, output):
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask]).")
+@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler (tcp://host:8786); "
+              "default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine.")
+def check_cmd(config, fmt, output, engine, scheduler):
     """Run the loss gates of CONFIG (default: losscli.toml, else [tool.losscli] in pyproject.toml).
 
     \b
@@ -254,7 +267,7 @@ def check_cmd(config, fmt, output):
     """
     from .check import run_check
 
-    sys.exit(run_check(config, fmt=fmt, output=output))
+    sys.exit(run_check(config, fmt=fmt, output=output, engine=engine, scheduler=scheduler))
 
 
 @main.command("plot")

@@ -103,8 +103,9 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
 
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",
                 weights=None, n_boot=1000, confidence=0.95, seed=0, fail_if_worse=None,
-                significant=False, top=5, fmt="table", output=None, nan_policy="raise") -> int:
-    from .compute import parse_param_options, refuse_overwriting_inputs, select_losses, stream_evaluations
+                significant=False, top=5, fmt="table", output=None, nan_policy="raise", engine="local",
+                scheduler=None) -> int:
+    from .compute import engine_function, parse_param_options, refuse_overwriting_inputs, select_losses
     from .formats import COMPARE_FORMATS, emit
     from .readers import InputCache
 
@@ -118,8 +119,9 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     refuse_overwriting_inputs((output,), (baseline, candidate, *others, weights))
     cache = InputCache()
     kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy)
-    base = stream_evaluations(selected, [baseline, *others], by_loss, **kw)
-    cand = stream_evaluations(selected, [candidate, *others], by_loss, **kw)
+    evaluate = engine_function(engine, scheduler)
+    base = evaluate(selected, [baseline, *others], by_loss, **kw)
+    cand = evaluate(selected, [candidate, *others], by_loss, **kw)
     records = [compare_record(b, c, n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance,
                               significant=significant, top=top) for b, c in zip(base, cand)]
     passed = all(r.get("gate", {}).get("passed", True) for r in records)

@@ -176,6 +176,19 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     return results
 
 
+def engine_function(engine: str, scheduler: str | None = None):
+    """The evaluation engine: the embedded single-process one, or Dask (one partition per shard)."""
+    if engine == "local":
+        if scheduler:
+            raise LossCliError("--scheduler goes with --engine dask")
+        return stream_evaluations
+    from functools import partial
+
+    from .dask_engine import dask_evaluations
+
+    return partial(dask_evaluations, scheduler=scheduler)
+
+
 def _progress(cache: InputCache, specs):
     """A rich progress bar (rows, rows/s, ETA) on stderr when stderr is a terminal; in pipes and
     CI nothing at all. The total is known for NPY inputs; for text it is estimated from bytes."""
@@ -211,7 +224,8 @@ def _fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
 def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=None, top=5,
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
-                quantile_budget=None, model_params=None, l1=0.0, l2=0.0) -> int:
+                quantile_budget=None, model_params=None, l1=0.0, l2=0.0, engine="local",
+                scheduler=None) -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
     from .formats import COMPUTE_FORMATS, emit, result_record
 
@@ -226,7 +240,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
     warnings = Warnings()
     cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type)
-    evaluations = stream_evaluations(
+    evaluations = engine_function(engine, scheduler)(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy, chunk_rows=chunk_rows,
         warnings=warnings, quantile_budget=quantile_budget)

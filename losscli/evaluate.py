@@ -158,6 +158,70 @@ class Accumulator:
             self._values = None
         self._sketch.update(np.ascontiguousarray(per_sample[np.isfinite(per_sample)], dtype=np.float64))
 
+    # -- partial results, for engines that evaluate partitions elsewhere (dask) -------------------
+    _STATE = ("count", "_plain", "_num", "_den", "_mean", "_m2", "_min", "_max", "_nan", "_top_vals",
+              "_top_rows", "_top_inputs", "_values", "_stored", "_per_sample", "_rows", "_weights", "_shares")
+
+    def state(self) -> dict:
+        """A picklable snapshot (the KLL sketch serialised); the loss itself is not included."""
+        out = {k: getattr(self, k) for k in self._STATE}
+        out["_sketch"] = None if self._sketch is None else bytes(self._sketch.serialize())
+        return out
+
+    def load_state(self, state: dict) -> "Accumulator":
+        for k in self._STATE:
+            setattr(self, k, state[k])
+        if state["_sketch"] is not None:
+            from datasketches import kll_doubles_sketch
+
+            self._sketch = kll_doubles_sketch.deserialize(state["_sketch"])
+        return self
+
+    def merge(self, other: "Accumulator") -> "Accumulator":
+        """Fold in the partial result of rows that come after this one's (order matters only for
+        the kept per-sample values; sums, moments, top-K and sketches are order-free)."""
+        if other.count == 0:
+            return self
+        n, m = self.count, other.count
+        total = n + m
+        delta = other._mean - self._mean
+        self._m2 += other._m2 + delta * delta * n * m / total
+        self._mean += delta * m / total
+        self.count = total
+        self._plain += other._plain
+        self._num += other._num
+        self._den += other._den
+        self._min, self._max = min(self._min, other._min), max(self._max, other._max)
+        self._nan = self._nan or other._nan
+        if self.top > 0:
+            vals = np.concatenate([self._top_vals, other._top_vals])
+            rws = np.concatenate([self._top_rows, other._top_rows])
+            key = np.where(np.isnan(vals), np.inf, vals)
+            order = np.lexsort((rws, -key))[: self.top]
+            for role in set(self._top_inputs) | set(other._top_inputs):
+                parts = [x[role] for x in (self, other) if role in x._top_inputs]
+                self._top_inputs[role] = np.concatenate(parts)[order]
+            self._top_vals, self._top_rows = vals[order], rws[order]
+        if self.quantiles:
+            if (self._values is not None and other._values is not None
+                    and self._stored + other._stored <= self.budget):
+                self._values += other._values
+                self._stored += other._stored
+            else:
+                for acc in (self, other):
+                    if acc._sketch is None:  # move stored values into a sketch
+                        acc._values, vals_ = [], acc._values or []
+                        acc._stored, acc.budget = 0, 0
+                        for v in vals_:
+                            acc._add_quantiles(v)
+                self._sketch.merge(other._sketch)
+                self._values = None
+        self._per_sample += other._per_sample
+        self._rows += other._rows
+        self._weights += other._weights
+        self._shares += other._shares
+        return self
+
     def add_gradient(self, grads: dict) -> None:
         for role, g in grads.items():
             self._grads.setdefault(role, []).append(np.asarray(g, dtype=np.float64))

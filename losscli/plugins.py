@@ -13,6 +13,13 @@ from .errors import LossCliError
 
 ENTRY_POINT_GROUP = "losscli.losses"
 _loaded_paths: set[str] = set()
+_loaded_specs: list[str] = []
+
+
+def loaded_plugins() -> list[str]:
+    """The --plugin specs loaded in this process (absolute paths or module names), in order: an
+    engine that evaluates elsewhere (dask workers) loads the same ones."""
+    return list(_loaded_specs)
 
 
 def load_plugin(spec: str) -> None:
@@ -36,9 +43,12 @@ def load_plugin(spec: str) -> None:
             sys.modules.pop(module_name, None)
             raise LossCliError(f"--plugin {spec}: failed to load: {type(exc).__name__}: {exc}") from exc
         _loaded_paths.add(key)
+        _loaded_specs.append(key)
         return
     try:
         importlib.import_module(spec)
+        if spec not in _loaded_specs:
+            _loaded_specs.append(spec)
     except ModuleNotFoundError as exc:
         raise LossCliError(f"--plugin {spec}: no such file or importable module ({exc})") from exc
     except LossCliError:

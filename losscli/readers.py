@@ -303,7 +303,8 @@ def _check_file(path: str) -> None:
 class InputCache:
     """Reads each file once, however many roles select from it (``-`` included)."""
 
-    def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False):
+    def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False, as_shards: bool = False):
+        self.as_shards = as_shards  # the files are shards of larger inputs (an engine's partition)
         self._readers: dict[str, FileReader] = {}
         self._stdin = stdin
         self.dtype = dtype
@@ -313,7 +314,10 @@ class InputCache:
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" else os.path.realpath(path)
         if key not in self._readers:
-            self._readers[key] = FileReader(path, self._stdin, self.dtype)
+            reader = FileReader(path, self._stdin, self.dtype)
+            if self.as_shards and reader.shards is None:
+                reader.shards = [path]
+            self._readers[key] = reader
         return self._readers[key]
 
     def load(self, spec: str) -> Array:

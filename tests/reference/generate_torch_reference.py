@@ -329,6 +329,9 @@ def cases() -> list[dict]:
 
 
 def compute(all_cases: list[dict]) -> tuple[dict, list[dict]]:
+    import torch
+
+    torch.set_num_threads(1)  # one thread: reductions in a fixed order, so the output is reproducible
     arrays, index = {}, []
     for case in all_cases:
         per_sample, leaves, mean = torch_per_sample(case["loss"], case["inputs"], case["params"])
