@@ -183,12 +183,55 @@ def split_spec(spec: str) -> tuple[str, str | None]:
         spec = "-" + spec[len(STDIN_PREFIX):]
     if spec == "-" or os.path.exists(spec) or ":" not in spec:
         return spec, None
+    if is_url(spec) and ":" not in spec.split("://", 1)[1]:
+        return spec, None  # s3://bucket/x.csv: the scheme's colon is not a selector
     path, selector = spec.rsplit(":", 1)
     return path, (selector if selector != "" else None)
 
 
+def is_url(path: str) -> bool:
+    """A URL for fsspec (s3://, gs://, memory://, file://...): opened through fsspec."""
+    return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+://", path) is not None
+
+
+def _fs(path: str):
+    try:
+        from fsspec.core import url_to_fs
+    except ImportError:
+        raise InputError(f"{path}: URLs are read through fsspec: pip install fsspec (and the filesystem's "
+                         "package, e.g. s3fs)") from None
+    try:
+        return url_to_fs(path)
+    except (ImportError, ValueError) as exc:
+        raise InputError(f"{path}: no fsspec filesystem for this URL ({exc})") from None
+
+
+def _url_shards(path: str):
+    fs, inner = _fs(path)
+    proto = path.split("://", 1)[0]
+
+    def url(f: str) -> str:
+        return f"{proto}://{f.split('://', 1)[-1]}"
+
+    if _GLOB_CHARS.search(inner):
+        files = sorted(f for f in fs.glob(inner) if fs.isfile(f))
+        if not files:
+            raise InputError(f"{path}: no files match this pattern")
+        return [url(f) for f in files]
+    if fs.isdir(inner):
+        files = sorted(f for f in fs.ls(inner, detail=False) if fs.isfile(f))
+        if not files:
+            raise InputError(f"{path}: is a directory with no files (a sharded input needs at least one)")
+        return [url(f) for f in files]
+    if not fs.exists(inner):
+        raise InputError(f"{path}: no such file")
+    return None
+
+
 def _shards(path: str) -> list[str] | None:
     """The files of a sharded input (a directory or a glob), sorted; None for a plain path."""
+    if is_url(path):
+        return _url_shards(path)
     if os.path.isdir(path):
         files = sorted(str(p) for p in Path(path).iterdir() if p.is_file() and not p.name.startswith("."))
         if not files:
@@ -210,7 +253,7 @@ class FileReader:
         self._stdin = stdin
         self._raw: bytes | None = None
         self.shards = None if path == "-" else _shards(path)
-        if path != "-" and self.shards is None:
+        if path != "-" and self.shards is None and not is_url(path):
             _check_file(path)
         self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
 
@@ -271,7 +314,12 @@ class FileReader:
             opener: Callable = lambda: io.BytesIO(raw)  # noqa: E731
             label, suffix = "<stdin>", ""
         else:
-            opener = lambda: open(path, "rb")  # noqa: E731
+            if is_url(path):
+                import fsspec
+
+                opener = lambda: fsspec.open(path, "rb").open()  # noqa: E731
+            else:
+                opener = lambda: open(path, "rb")  # noqa: E731
             label, suffix = path, Path(path).suffix.lower()
         try:
             with opener() as fh:
@@ -312,7 +360,7 @@ class InputCache:
         self._memo: dict[str, Array] = {}
 
     def reader(self, path: str) -> FileReader:
-        key = "-" if path == "-" else os.path.realpath(path)
+        key = "-" if path == "-" else path if is_url(path) else os.path.realpath(path)
         if key not in self._readers:
             reader = FileReader(path, self._stdin, self.dtype)
             if self.as_shards and reader.shards is None:
@@ -427,15 +475,16 @@ def _npy_error(label: str, exc: Exception) -> InputError:
 
 
 def _npy_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
-    if label != "<stdin>" and chunk_rows:
+    local = label != "<stdin>" and os.path.isfile(label)
+    if local and chunk_rows:
         plain = _npy_layout(label)
         if plain is not None:  # read block by block: memory is one block, not the whole file
             yield from _npy_file_blocks(label, *plain, chunk_rows, dtype)
             return
     try:
-        if label == "<stdin>":
+        if not local:  # stdin or a URL: read through the opener
             with opener() as fh:
-                array = np.load(fh, allow_pickle=False)
+                array = np.load(io.BytesIO(fh.read()), allow_pickle=False)
         else:  # memory-mapped: a block is read from disk when it is converted
             array = np.load(label, mmap_mode="r", allow_pickle=False)
     except Exception as exc:  # numpy raises ValueError, EOFError, OSError... for corrupt files
@@ -512,7 +561,7 @@ def _parquet_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     except ImportError:
         raise InputError(f"{label}: reading Parquet needs pyarrow: pip install 'losscli[parquet]'") from None
     try:
-        pf = pq.ParquetFile(label if label != "<stdin>" else opener())
+        pf = pq.ParquetFile(label if os.path.isfile(label) else opener())
         names = pf.schema_arrow.names
         offset = 0
         for batch in pf.iter_batches(batch_size=chunk_rows or 1_000_000):

@@ -90,3 +90,10 @@ def test_engine_errors(run, shards):
     assert out.exit_code == 2 and "couple samples across the whole batch" in out.stderr
     out = run("compute", "mse", shards / "preds", shards / "labels", "--scheduler", "tcp://127.0.0.1:1")
     assert out.exit_code == 2 and out.stderr == "Error: --scheduler goes with --engine dask\n"
+
+
+def test_dask_reads_fsspec_urls(run, shards, scheduler):
+    local = _json(run, "compute", "mse", shards / "preds", shards / "labels")
+    url = _json(run, "compute", "mse", f"file://{shards}/preds", f"file://{shards}/labels/part-*.csv",
+                "--engine", "dask", "--scheduler", scheduler)
+    assert url["results"][0]["value"] == pytest.approx(local["results"][0]["value"], rel=1e-12)

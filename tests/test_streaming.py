@@ -161,3 +161,21 @@ def test_float32_dtype(run, data):
                            "--dtype", "float32").stdout)
     assert res32["results"][0]["value"] == pytest.approx(res64["results"][0]["value"], rel=1e-6)
     assert res32["results"][0]["value"] != res64["results"][0]["value"]
+
+
+def test_fsspec_urls(run, tmp_path):
+    fsspec = pytest.importorskip("fsspec")
+    fs = fsspec.filesystem("memory")
+    for i, (p, t) in enumerate((([1, 2], [0, 0]), ([3], [1]))):
+        with fs.open(f"/u/p/part-{i}.csv", "w") as f:
+            f.write("pred\n" + "\n".join(map(str, p)) + "\n")
+        with fs.open(f"/u/t/part-{i}.csv", "w") as f:
+            f.write("label\n" + "\n".join(map(str, t)) + "\n")
+    out = run("compute", "mse", "memory:///u/p", "memory:///u/t/part-*.csv:label", "--format", "value")
+    assert out.exit_code == 0 and out.stdout == f"{(1 + 4 + 4) / 3!r}\n"
+    np.save(tmp_path / "x.npy", np.array([1.0, 2.0, 3.0]))
+    np.save(tmp_path / "y.npy", np.zeros(3))
+    out = run("compute", "mae", f"file://{tmp_path}/x.npy", f"file://{tmp_path}/y.npy", "--format", "value")
+    assert out.stdout == "2.0\n"
+    missing = run("compute", "mse", "memory:///u/nope.csv", "memory:///u/p")
+    assert missing.exit_code == 2 and missing.stderr == "Error: memory:///u/nope.csv: no such file\n"
