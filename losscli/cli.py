@@ -63,6 +63,33 @@ def _load_plugins(ctx: click.Context, param, values):
     return values
 
 
+def _stack(*decorators):
+    """One decorator for an option family many commands share (sqlite-utils' way)."""
+
+    def apply(f):
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+
+    return apply
+
+
+engine_options = _stack(
+    click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+                 help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask])."),
+    click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler "
+                 "(tcp://host:8786); default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine."))
+output_option = click.option("-o", "--output", type=click.Path(dir_okay=False),
+                             help="Write the report to FILE (atomically).")
+param_option = click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
+                            help="Set a loss parameter (repeatable).")
+
+
+def format_option(*choices: str):
+    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True,
+                        help="Output format.")
+
+
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=None, package_name="losscli", prog_name="losscli",
                       message="%(prog)s %(version)s")
@@ -83,8 +110,7 @@ def main(debug: bool, plugins):
 @main.command("list")
 @click.option("--category", type=click.Choice(["regression", "classification", "embedding", "custom"]),
               help="Only losses of this category.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "names"]), default="table",
-              show_default=True, help="Output format.")
+@format_option("table", "json", "names")
 def list_cmd(category, fmt):
     """List every registered loss: name, aliases, category, inputs, parameters."""
     from .formats import LIST_FORMATS, emit
@@ -95,8 +121,7 @@ def list_cmd(category, fmt):
 
 @main.command("info")
 @click.argument("loss")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="Output format.")
+@format_option("text", "json")
 def info_cmd(loss, fmt):
     """Show a loss's formula, gradient, inputs, parameters, conventions and references."""
     from .formats import INFO_FORMATS, emit
@@ -109,17 +134,15 @@ def info_cmd(loss, fmt):
 @main.command("compute", cls=_InputsCommand)
 @click.argument("losses")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
-              help="Set a loss parameter (repeatable).")
+@param_option
 @click.option("--reduction", type=click.Choice(["mean", "sum", "none"]), default="mean", show_default=True,
               help="How per-sample losses are reduced (mean with --weights: Σ w·l / Σ w).")
 @click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,), >= 0, not all zero.")
 @click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
               help="How many worst samples to show.")
 @click.option("--per-sample", is_flag=True, help="Include every sample's loss in the output.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "ndjson", "value", "junit", "markdown"]),
-              default="table", show_default=True, help="Output format.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the output to FILE (atomically).")
+@format_option("table", "json", "csv", "ndjson", "value", "junit", "markdown")
+@output_option
 @click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz",
               help="Save the gradient of the reported value w.r.t. each differentiable input.")
 @click.option("--fail-above", type=float, metavar="X", help="Exit 1 if a reduced loss exceeds X.")
@@ -136,10 +159,7 @@ def info_cmd(loss, fmt):
               help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
 @click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
 @click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask]).")
-@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler (tcp://host:8786); "
-              "default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine.")
+@engine_options
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
                 fail_above, nan_policy, dtype, block_rows, quantile_budget, model_params, l1, l2, engine, scheduler):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
@@ -163,8 +183,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 @main.command("gradcheck", cls=_InputsCommand)
 @click.argument("args", nargs=-1, metavar="[LOSS...] [INPUT...]")
 @click.option("--all", "all_losses", is_flag=True, help="Check every differentiable loss in the registry.")
-@click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
-              help="Set a loss parameter (repeatable).")
+@param_option
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random inputs and probes.")
 @click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True, help="N of random inputs.")
 @click.option("--classes", type=click.IntRange(min=2), default=4, show_default=True, help="C of random inputs.")
@@ -179,9 +198,8 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 @click.option("--probes", type=click.IntRange(min=0), default=8, show_default=True,
               help="Random-direction probes per role when sampling.")
 @click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Worst elements shown.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
+@format_option("table", "json", "junit", "markdown")
+@output_option
 def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method, rtol, atol, max_elements,
                   probes, top, fmt, output):
     """Compare each loss's analytic gradient with numeric derivatives, element by element.
@@ -206,7 +224,7 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @click.argument("baseline")
 @click.argument("candidate")
 @click.argument("others", nargs=-1, required=True, metavar="LABELS...")
-@click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE", help="Set a loss parameter.")
+@param_option
 @click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True)
 @click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,).")
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True,
@@ -218,13 +236,9 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
               "(absolute, or relative with %; default 0).")
 @click.option("--significant", is_flag=True, help="With --fail-if-worse: only when the whole interval is worse.")
 @click.option("--top", type=click.IntRange(min=0), default=5, show_default=True, help="Worst regressions shown.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask]).")
-@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler (tcp://host:8786); "
-              "default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine.")
+@format_option("table", "json", "junit", "markdown")
+@output_option
+@engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
                 fail_if_worse, significant, top, fmt, output, engine, scheduler):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
@@ -246,13 +260,9 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
 
 @main.command("check")
 @click.argument("config", required=False)
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "junit", "markdown"]), default="table",
-              show_default=True)
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the report to FILE (atomically).")
-@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-              help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask]).")
-@click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler (tcp://host:8786); "
-              "default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine.")
+@format_option("table", "json", "junit", "markdown")
+@output_option
+@engine_options
 def check_cmd(config, fmt, output, engine, scheduler):
     """Run the loss gates of CONFIG (default: losscli.toml, else [tool.losscli] in pyproject.toml).
 
@@ -272,7 +282,7 @@ def check_cmd(config, fmt, output, engine, scheduler):
 
 @main.command("plot")
 @click.argument("losses")
-@click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE", help="Set a loss parameter.")
+@param_option
 @click.option("--range", "span", metavar="LO:HI", help="The axis range (default -3:3; 0.001:0.999 for probabilities).")
 @click.option("--points", type=click.IntRange(min=2), default=301, show_default=True, help="Points per curve.")
 @click.option("--sweep", metavar="NAME=V1,V2,...", help="One curve per value of a parameter, e.g. gamma=0,0.5,1,2,5.")
@@ -321,7 +331,7 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 @click.argument("data")
 @click.option("--target", help="Target column (default: the last numeric column).")
 @click.option("--features", help="Feature columns, comma-separated (default: every other numeric column).")
-@click.option("-p", "--param", "params", multiple=True, metavar="NAME=VALUE", help="Set a loss parameter.")
+@param_option
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True, help="Base learning rate.")
 @click.option("--epochs", type=click.IntRange(min=1), default=500, show_default=True, help="Gradient steps.")
 @click.option("--schedule", type=click.Choice(["constant", "step", "exponential", "inverse"]), default="constant",
@@ -331,7 +341,7 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 @click.option("--decay", type=click.FloatRange(min=0), default=0.01, show_default=True, help="exponential / inverse: k.")
 @click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁.")
 @click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖².")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@format_option("table", "json", "csv")
 @click.option("-o", "--output", type=click.Path(dir_okay=False),
               help="Write the result (.json) or the loss curve (.csv, .png/.svg/.pdf).")
 def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_size, factor, decay, l1, l2, fmt, output):

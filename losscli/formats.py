@@ -22,6 +22,11 @@ from .registry import DOMAINS, Loss
 
 
 # -- records --------------------------------------------------------------------------------------
+def dump_json(payload) -> str:
+    """Indented JSON; NaN/inf were already turned into null (JSON has no spelling for them)."""
+    return json.dumps(payload, indent=2, allow_nan=False) + "\n"
+
+
 def number(x: Any) -> float | None:
     """A JSON-safe float: NaN and ±inf become null (JSON has no spelling for them)."""
     x = float(x)
@@ -185,7 +190,7 @@ def compute_tables(payload: dict, context: dict) -> list:
 
 
 def _compute_json(payload: dict, context: dict) -> str:
-    return json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    return dump_json(payload)
 
 
 def _compute_ndjson(payload: dict, context: dict) -> str:
@@ -358,7 +363,7 @@ def gradcheck_tables(payload: dict) -> list:
 
 GRADCHECK_FORMATS = {
     "table": gradcheck_tables,
-    "json": lambda payload: json.dumps(payload, indent=2, allow_nan=False) + "\n",
+    "json": dump_json,
 }
 
 
@@ -472,7 +477,7 @@ def _compare_markdown(payload: dict) -> str:
 
 COMPARE_FORMATS = {
     "table": compare_tables,
-    "json": lambda payload: json.dumps(payload, indent=2, allow_nan=False) + "\n",
+    "json": dump_json,
     "junit": _compare_junit,
     "markdown": _compare_markdown,
 }
@@ -510,7 +515,7 @@ def _check_markdown(payload: dict) -> str:
 
 CHECK_FORMATS = {
     "table": check_tables,
-    "json": lambda payload: json.dumps(payload, indent=2, allow_nan=False) + "\n",
+    "json": dump_json,
     "junit": _check_junit,
     "markdown": _check_markdown,
 }
@@ -601,6 +606,6 @@ def _fit_csv(payload: dict) -> str:
 
 FIT_FORMATS = {
     "table": fit_tables,
-    "json": lambda payload: json.dumps(payload, indent=1, allow_nan=False) + "\n",
+    "json": dump_json,
     "csv": _fit_csv,
 }

@@ -49,6 +49,12 @@ def _bce_grad(predictions, labels, eps=PROB_EPS):
     return {"predictions": g / rows(g).shape[1]}
 
 
+def _log_grad(weight: np.ndarray, p: np.ndarray, eps: float) -> np.ndarray:
+    """∂/∂p of -Σ weight·log(max(p, eps)): -weight/p where p > eps, 0 where the clip holds it."""
+    active = p > eps
+    return np.where(active, -weight / np.where(active, p, 1.0), 0.0)
+
+
 _SMOOTHING = Param(0.0, constraint="[0,1]", help="targets become (1 - ε)·y + ε/C")
 _CLASS_WEIGHTS = Param((), kind="floats", constraint=">=0",
                        help="one weight per class (comma list or a file); empty: none")
@@ -103,8 +109,7 @@ def ce(predictions, labels, eps=PROB_EPS, label_smoothing=0.0, class_weights=())
 @ce.gradient
 def _ce_grad(predictions, labels, eps=PROB_EPS, label_smoothing=0.0, class_weights=()):
     a = _class_targets(labels, predictions.shape[1], label_smoothing, class_weights, "ce")
-    safe = np.where(predictions > eps, predictions, 1.0)
-    return {"predictions": np.where(predictions > eps, -a / safe, 0.0)}
+    return {"predictions": _log_grad(a, predictions, eps)}
 
 
 @register_loss(
@@ -469,18 +474,37 @@ def kl(predictions, labels, eps=PROB_EPS):
 
 @kl.gradient
 def _kl_grad(predictions, labels, eps=PROB_EPS):
-    safe = np.where(predictions > eps, predictions, 1.0)
-    return {"predictions": np.where(predictions > eps, -labels / safe, 0.0)}
+    return {"predictions": _log_grad(labels, predictions, eps)}
 
 
 _MASK_P = Input("predictions", "N,...", "probability", description="predicted foreground probabilities")
 _MASK_Y = Input("labels", "=predictions", "binary", description="binary masks {0, 1}")
 
 
+def _confusion(predictions, labels, keepdims=False):
+    """Soft true positives, false positives and false negatives per sample (row)."""
+    p, y = rows(predictions), rows(labels)
+    return (np.sum(p * y, axis=1, keepdims=keepdims), np.sum(p * (1 - y), axis=1, keepdims=keepdims),
+            np.sum((1 - p) * y, axis=1, keepdims=keepdims))
+
+
+def _positive_denominator(name, denominator):
+    """A validate hook: an empty prediction of an empty mask with smooth = 0 is 0/0."""
+
+    def check(arrays, params):
+        if np.any(denominator(*_confusion(arrays["predictions"], arrays["labels"]), params) <= 0):
+            raise ParameterError(f"{name}: a sample with an empty prediction and an empty mask "
+                                 f"needs smooth > 0 (got smooth={params['smooth']:g})")
+        return arrays
+
+    return check
+
+
 @register_loss(
     "dice", aliases=("dice_loss", "soft_dice"),
     inputs=(_MASK_P, _MASK_Y), params={"smooth": Param(1.0, constraint=">=0")},
     category="classification", coupling="row",
+    validate=_positive_denominator("dice", lambda tp, fp, fn, prm: 2 * tp + fp + fn + prm["smooth"]),
     summary="Soft Dice loss, one sample per row (trailing dimensions flattened)",
     formula="l_i = 1 - (2 Σ_j p_ij y_ij + s) / (Σ_j p_ij + Σ_j y_ij + s)",
     gradient_formula="∂L/∂p_ij = -(2 y_ij (U_i + s) - (2 I_i + s)) / (U_i + s)²,  I = Σ p y, U = Σ p + Σ y",
@@ -494,17 +518,6 @@ def dice(predictions, labels, smooth=1.0):
     p, y = rows(predictions), rows(labels)
     inter, union = np.sum(p * y, axis=1), np.sum(p, axis=1) + np.sum(y, axis=1)
     return 1.0 - (2.0 * inter + smooth) / (union + smooth)
-
-
-def _nonzero_denominator(loss_name, denom, smooth):
-    if np.any(denom <= 0):
-        raise ParameterError(f"{loss_name}: a sample with an empty prediction and an empty mask "
-                             f"needs smooth > 0 (got smooth={smooth:g})")
-
-
-dice.validate = lambda arrays, params: (_nonzero_denominator(
-    "dice", rows(arrays["predictions"]).sum(1) + rows(arrays["labels"]).sum(1) + params["smooth"],
-    params["smooth"]), arrays)[1]
 
 
 @dice.gradient
@@ -523,6 +536,8 @@ def _dice_grad(predictions, labels, smooth=1.0):
             "beta": Param(0.5, constraint=">=0", help="weight of false negatives"),
             "smooth": Param(1.0, constraint=">=0")},
     category="classification", coupling="row",
+    validate=_positive_denominator(
+        "tversky", lambda tp, fp, fn, prm: tp + prm["alpha"] * fp + prm["beta"] * fn + prm["smooth"]),
     summary="Tversky loss (Dice with separate false-positive / false-negative weights)",
     formula="l_i = 1 - (TP + s)/(TP + α FP + β FN + s),  TP = Σ p y, FP = Σ p (1 - y), FN = Σ (1 - p) y",
     gradient_formula="∂L/∂p_j = -[y_j B - A (y_j + α(1 - y_j) - β y_j)] / B²,  A = TP + s, B = TP + αFP + βFN + s",
@@ -532,24 +547,14 @@ def _dice_grad(predictions, labels, smooth=1.0):
 )
 def tversky(predictions, labels, alpha=0.5, beta=0.5, smooth=1.0):
     """Tversky: 1 - (TP + s)/(TP + αFP + βFN + s) (Salehi et al. 2017, arXiv:1706.05721)."""
-    p, y = rows(predictions), rows(labels)
-    tp, fp, fn = np.sum(p * y, axis=1), np.sum(p * (1 - y), axis=1), np.sum((1 - p) * y, axis=1)
+    tp, fp, fn = _confusion(predictions, labels)
     return 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)
-
-
-tversky.validate = lambda arrays, params: (_nonzero_denominator(
-    "tversky", np.sum(rows(arrays["predictions"]) * rows(arrays["labels"]), 1) + params["smooth"]
-    + params["alpha"] * np.sum(rows(arrays["predictions"]) * (1 - rows(arrays["labels"])), 1)
-    + params["beta"] * np.sum((1 - rows(arrays["predictions"])) * rows(arrays["labels"]), 1),
-    params["smooth"]), arrays)[1]
 
 
 @tversky.gradient
 def _tversky_grad(predictions, labels, alpha=0.5, beta=0.5, smooth=1.0):
-    p, y = rows(predictions), rows(labels)
-    tp = np.sum(p * y, axis=1, keepdims=True)
-    fp = np.sum(p * (1 - y), axis=1, keepdims=True)
-    fn = np.sum((1 - p) * y, axis=1, keepdims=True)
+    y = rows(labels)
+    tp, fp, fn = _confusion(predictions, labels, keepdims=True)
     a, b = tp + smooth, tp + alpha * fp + beta * fn + smooth
     g = -(y * b - a * (y + alpha * (1 - y) - beta * y)) / (b * b)
     return {"predictions": g.reshape(predictions.shape)}
