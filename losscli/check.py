@@ -44,7 +44,7 @@ def find_config(path: str | None) -> tuple[Path, list]:
                 path = candidate
                 break
         else:
-            raise ConfigError("no losscli.toml or pyproject.toml here; give the config file as CHECK CONFIG")
+            raise ConfigError("no losscli.toml or pyproject.toml here; name the config file: losscli check CONFIG")
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"{path}: no such file")

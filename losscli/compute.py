@@ -252,6 +252,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         if not np.all(np.isfinite(arr)):
             raise InputError(f"{model_params} (--params): holds NaN or infinite values")
         penalty = Penalty(float(l1), float(l2), np.asarray(arr, dtype=np.float64).ravel(), model_params)
+        for ev in evaluations:
+            ev.extra["penalty"] = penalty.value  # the objective is judged by --fail-above
     payload = {"results": [result_record(ev, top, penalty) for ev in evaluations]}
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist()}

@@ -50,7 +50,6 @@ def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
     if ev.per_sample is not None:
         rec["per_sample"] = [number(v) for v in ev.per_sample]
     if penalty is not None and ev.value is not None:  # structural risk = empirical risk + penalty
-        ev.extra["penalty"] = penalty.value
         rec["empirical_risk"] = rec["value"]
         rec["penalty"] = {k: (number(v) if isinstance(v, float) else v) for k, v in penalty.record().items()}
         rec["objective"] = number(ev.value + penalty.value)
