@@ -230,3 +230,40 @@ def test_torch_fast_mode_misses_what_losscli_catches(custom):
     loss = custom("bad_fast", _sq, _mutated(k, lambda v: v * (1 + 1e-4)), coupling="elementwise")
     r = check_loss(loss, {"predictions": p, "labels": t}, {}, Options())
     assert _fails(r) == [("predictions", (k,))]
+
+
+def test_entry_point_plugins_are_loaded(monkeypatch, tmp_path):
+    """Installed packages register through the entry-point group losscli.losses."""
+    import importlib.metadata as md
+    import importlib.util
+
+    import losscli.registry as registry
+    from losscli import list_losses
+
+    plugin = tmp_path / "ep_losses.py"
+    plugin.write_text(
+        "import numpy as np\nfrom losscli import register_loss\n\n"
+        "@register_loss('ep_test_sq', coupling='elementwise', formula='(p - t)^2', references=('test',))\n"
+        "def ep_test_sq(predictions, labels):\n    \"\"\"Squared error (entry-point test).\"\"\"\n"
+        "    return (predictions - labels) ** 2\n\n"
+        "@ep_test_sq.gradient\ndef _(predictions, labels):\n    return {'predictions': 2 * (predictions - labels)}\n")
+
+    class EP:
+        name, value = "ep", "ep_losses"
+
+        def load(self):
+            spec = importlib.util.spec_from_file_location("ep_losses", plugin)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            return module
+
+    monkeypatch.setattr(md, "entry_points", lambda group=None: [EP()] if group == "losscli.losses" else [])
+    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    try:
+        assert "ep_test_sq" in [l.name for l in list_losses()]
+        loss = get_loss("ep_test_sq")
+        assert loss.source == "ep_losses"
+        r = check_loss(loss, {"predictions": np.array([1.0, 2.0]), "labels": np.zeros(2)}, {}, Options())
+        assert r.passed
+    finally:
+        unregister_loss("ep_test_sq")
