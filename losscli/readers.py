@@ -448,6 +448,7 @@ def _forked_blocks(reader: "FileReader", chunk_rows: int) -> Iterator[Source]:
     """reader.blocks(chunk_rows), produced by a forked child while this process works on the
     other input; blocks travel through a pipe (two in flight), errors are re-raised here."""
     import multiprocessing
+    from queue import Empty
 
     ctx = multiprocessing.get_context("fork")
     queue = ctx.Queue(maxsize=2)
@@ -464,7 +465,13 @@ def _forked_blocks(reader: "FileReader", chunk_rows: int) -> Iterator[Source]:
     child.start()
     try:
         while True:
-            kind, item = queue.get()
+            try:
+                kind, item = queue.get(timeout=1.0)
+            except Empty:
+                if child.is_alive():
+                    continue
+                raise InputError(f"{reader.label}: the parser process stopped unexpectedly "
+                                 f"(exit code {child.exitcode}); LOSSCLI_NO_FORK=1 parses in this process") from None
             if kind == "block":
                 yield item
             elif kind == "end":
