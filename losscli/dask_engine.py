@@ -169,16 +169,18 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
                 cluster.close()
     if "error" in result:
         raise InputError(result["error"])
-    offsets, acc_rows = {}, 0
-    for shard in sorted(result["shards"]):
-        offsets[shard] = acc_rows
-        acc_rows += result["shards"][shard]
+    shards = sorted(result["shards"])
+    offsets = np.zeros(shards[-1] + 1, dtype=np.int64)
+    offsets[shards] = np.cumsum([0] + [result["shards"][k] for k in shards[:-1]])
+
+    def to_global(keys) -> np.ndarray:  # (shard << ROW_BITS | row) -> row of the whole input
+        keys = np.asarray(keys, dtype=np.int64)
+        return offsets[keys >> ROW_BITS] + (keys & ((1 << ROW_BITS) - 1))
+
     out = []
     for loss in selected:
         acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, quantile_budget=0)
         acc.load_state(result["states"][loss.name])
-        to_global = lambda keys: np.array([offsets[int(k) >> ROW_BITS] + (int(k) & ((1 << ROW_BITS) - 1))  # noqa: E731
-                                          for k in np.asarray(keys).ravel()], dtype=np.int64)
         acc._top_rows = to_global(acc._top_rows)
         acc._rows = [to_global(r) for r in acc._rows]
         if weights and reduction != "none" and acc.count and acc.denominator == 0:

@@ -22,7 +22,6 @@ import numpy as np
 from .errors import InputError
 from .registry import Loss
 
-REDUCTIONS = ("mean", "sum", "none")
 STAT_KEYS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 QUANTILES = (0.5, 0.9, 0.99)
 #: per-sample values kept, per loss, for exact quantiles (8 bytes each: 80 MB); beyond it an

@@ -17,11 +17,6 @@ def rows(x: np.ndarray) -> np.ndarray:
     return x.reshape(x.shape[0], -1)
 
 
-def expand_like(v: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """Reshape a per-sample vector (N,) so it broadcasts against x of shape (N, ...)."""
-    return v.reshape((-1,) + (1,) * (x.ndim - 1))
-
-
 def softplus(x: np.ndarray) -> np.ndarray:
     """log(1 + e^x) as max(x, 0) + log1p(e^{-|x|}): no overflow for large |x|."""
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))

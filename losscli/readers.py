@@ -514,10 +514,6 @@ def _select_locked(reader: FileReader, block: Source, selector: str | None) -> A
     return block.select(selector)
 
 
-def rows_per_block(specs_cols: int, itemsize: int = 8) -> int:
-    return max(1024, BLOCK_BYTES // max(1, specs_cols * itemsize))
-
-
 # -- NPY / NPZ -----------------------------------------------------------------------------------------
 def _numeric(array: np.ndarray, label: str, dtype) -> np.ndarray:
     if array.dtype.kind not in "biuf":

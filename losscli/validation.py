@@ -21,8 +21,6 @@ from .registry import DOMAINS, Input, Loss
 ROW_SUM_TOL = 1e-4
 RENORMALISE_ABOVE = 1e-12
 
-NAN_POLICIES = ("raise", "omit", "propagate")
-
 
 @dataclass
 class Validated:
