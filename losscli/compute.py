@@ -132,8 +132,9 @@ def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:
 def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",
                        weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
                        chunk_rows: int | None | str = "auto", warnings: Warnings | None = None,
-                       quantile_budget: int | None = None) -> list[Evaluation]:
-    """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block."""
+                       quantile_budget: int | None = None, summary: bool = True) -> list[Evaluation]:
+    """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block.
+    summary=False skips the standard deviation and quantiles (outputs that print the loss only)."""
     specs = list(inputs) + ([weights] if weights else [])
     if chunk_rows == "auto" or any(l.coupling == "batch" for l in selected):
         chunk_rows = block_rows(selected, cache, specs)  # batch-coupled losses see every row at once
@@ -142,7 +143,8 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
 
     # the exact-quantile budget is shared by the losses of one run: memory stays bounded
     share = (_ev.QUANTILE_BUDGET if quantile_budget is None else quantile_budget) // len(selected)
-    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share) for l in selected}
+    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary)
+            for l in selected}
     omitted = {l.name: 0 for l in selected}
     warnings = warnings if warnings is not None else Warnings()
     strict = nan_policy != "propagate"
@@ -155,7 +157,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             checked = validate_inputs(loss, bound, nan_policy, params[loss.name])
             warnings.add(loss, checked, start)
             kept = checked.kept
-            rows = start + (np.arange(checked.n_rows) if kept is None else kept)
+            rows = range(start, start + checked.n_rows) if kept is None else start + kept
             w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
             values, normaliser = block_losses(loss, checked.arrays, params[loss.name], rows, strict)
             shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
@@ -227,7 +229,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 quantile_budget=None, model_params=None, l1=0.0, l2=0.0, engine="local",
                 scheduler=None) -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
-    from .formats import COMPUTE_FORMATS, emit, result_record
+    from .formats import COMPUTE_FORMATS, LOSS_ONLY_FORMATS, emit, result_record
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
@@ -240,10 +242,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
     warnings = Warnings()
     cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type)
+    summary = fmt not in LOSS_ONLY_FORMATS  # statistics and worst samples are printed
     evaluations = engine_function(engine, scheduler)(
-        selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights, top=top,
-        per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy, chunk_rows=chunk_rows,
-        warnings=warnings, quantile_budget=quantile_budget)
+        selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
+        top=top if summary else 0, per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy,
+        chunk_rows=chunk_rows, warnings=warnings, quantile_budget=quantile_budget, summary=summary)
     penalty = None
     if model_params:
         from .penalty import Penalty

@@ -59,11 +59,11 @@ class Accumulator:
 
     def __init__(self, loss: Loss, params: dict, reduction: str = "mean", top: int = 5,
                  keep_per_sample: bool = False, quantile_budget: int | None = None,
-                 quantiles: bool = True):
+                 summary: bool = True):
         self.loss, self.params, self.reduction, self.top = loss, params, reduction, top
         self.keep = keep_per_sample or reduction == "none"
         self.budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget
-        self.quantiles = quantiles
+        self.summary = summary  # std and quantiles (off for outputs that print the loss only)
         self.count = 0
         self.omitted = 0
         self._plain: list[float] = []  # Σ l per block (the statistics are unweighted)
@@ -87,8 +87,10 @@ class Accumulator:
         self._grads: dict[str, list] = {}
 
     # -- feeding ----------------------------------------------------------------------------------
-    def add(self, per_sample: np.ndarray, rows: np.ndarray, weights: np.ndarray | None = None,
+    def add(self, per_sample: np.ndarray, rows: np.ndarray | range, weights: np.ndarray | None = None,
             normaliser: np.ndarray | None = None, inputs: dict | None = None) -> None:
+        """One block: its per-sample losses and their file rows (an array, or a range for a
+        block of consecutive rows, turned into an array only where rows are kept)."""
         n = per_sample.shape[0]
         if n == 0:
             return
@@ -100,24 +102,23 @@ class Accumulator:
         else:
             self._den.append(float(np.sum((np.ones(n) if w is None else w) *
                                           (1.0 if normaliser is None else normaliser))))
-        # Chan et al.'s parallel update of the mean and the sum of squared deviations
-        block_mean = float(np.mean(per_sample))
-        block_m2 = float(np.sum((per_sample - block_mean) ** 2))
-        total = self.count + n
-        delta = block_mean - self._mean
-        self._m2 += block_m2 + delta * delta * self.count * n / total
-        self._mean += delta * n / total
-        self.count = total
-        if np.isnan(per_sample).any():
+        if self.summary:  # Chan et al.'s parallel update of the mean and the sum of squared deviations
+            block_mean = self._plain[-1] / n
+            block_m2 = float(np.sum(np.square(per_sample - block_mean)))
+            delta = block_mean - self._mean
+            self._m2 += block_m2 + delta * delta * self.count * n / (self.count + n)
+            self._mean += delta * n / (self.count + n)
+        self.count += n
+        lo, hi = float(np.min(per_sample)), float(np.max(per_sample))
+        if math.isnan(lo):  # min and max propagate NaN
             self._nan = True
         else:
-            self._min = min(self._min, float(np.min(per_sample)))
-            self._max = max(self._max, float(np.max(per_sample)))
+            self._min, self._max = min(self._min, lo), max(self._max, hi)
         self._add_top(per_sample, rows, inputs or {})
         self._add_quantiles(per_sample)
         if self.keep:
             self._per_sample.append(np.asarray(per_sample, dtype=np.float64))
-            self._rows.append(rows)
+            self._rows.append(_rows_at(rows, slice(None)))
             ones = np.ones(n)
             w_ = ones if w is None else np.asarray(w, dtype=np.float64)
             self._weights.append(w_)
@@ -128,7 +129,7 @@ class Accumulator:
             return
         idx = worst(per_sample, self.top)
         vals = np.concatenate([self._top_vals, per_sample[idx]])
-        rws = np.concatenate([self._top_rows, rows[idx]])
+        rws = np.concatenate([self._top_rows, _rows_at(rows, idx)])
         key = np.where(np.isnan(vals), np.inf, vals)
         order = np.lexsort((rws, -key))[: self.top]  # largest first, then the lower row
         for role, arr in inputs.items():
@@ -139,7 +140,7 @@ class Accumulator:
         self._top_vals, self._top_rows = vals[order], rws[order]
 
     def _add_quantiles(self, per_sample) -> None:
-        if not self.quantiles:
+        if not self.summary:
             return
         if self._values is not None and self._stored + per_sample.size <= self.budget:
             self._values.append(np.array(per_sample, dtype=np.float64))
@@ -201,7 +202,7 @@ class Accumulator:
                 parts = [x[role] for x in (self, other) if role in x._top_inputs]
                 self._top_inputs[role] = np.concatenate(parts)[order]
             self._top_vals, self._top_rows = vals[order], rws[order]
-        if self.quantiles:
+        if self.summary:
             if (self._values is not None and other._values is not None
                     and self._stored + other._stored <= self.budget):
                 self._values += other._values
@@ -248,8 +249,10 @@ class Accumulator:
             mean = std = lo = hi = nan
         else:
             mean, lo, hi = math.fsum(self._plain) / self.count, self._min, self._max
-            std = math.sqrt(max(self._m2, 0.0) / self.count)
-        if self._values is not None:
+            std = math.sqrt(max(self._m2, 0.0) / self.count) if self.summary else nan
+        if not self.summary:  # not asked for (an output that prints the loss only)
+            qs, exact, err = [nan] * len(QUANTILES), True, None
+        elif self._values is not None:
             allv = np.empty(self._stored)  # gathered block by block: peak = total + one block
             pos = 0
             while self._values:
@@ -286,6 +289,12 @@ class Accumulator:
             [(int(r), float(v)) for r, v in zip(self._top_rows, self._top_vals)],
             {k: list(v) for k, v in self._top_inputs.items()}, per, rows, grads, exact, err,
             weights, shares)
+
+
+def _rows_at(rows: np.ndarray | range, idx) -> np.ndarray:
+    if isinstance(rows, range):
+        return np.arange(rows.start, rows.stop)[idx] if isinstance(idx, slice) else rows.start + np.asarray(idx)
+    return np.asarray(rows)[idx]
 
 
 # -- one block ---------------------------------------------------------------------------------------
@@ -355,7 +364,7 @@ def reduce(per_sample: np.ndarray, reduction: str, weights: np.ndarray | None = 
            normaliser: np.ndarray | None = None) -> float | None:
     """mean: Σ w_i l_i / Σ w_i n_i; sum: Σ w_i l_i; none: None. w are the user's sample
     weights (default 1), n the loss's own normaliser (default 1; PyTorch's class weights w[y_i])."""
-    acc = Accumulator(None, {}, reduction, top=0, quantiles=False)
+    acc = Accumulator(None, {}, reduction, top=0, summary=False)
     acc.add(per_sample, np.arange(per_sample.shape[0]), weights, normaliser)
     return acc.value()
 

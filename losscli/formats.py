@@ -231,6 +231,9 @@ def _compute_value(payload: dict, context: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: formats that print the loss values only: quantiles and worst samples are not computed for them
+LOSS_ONLY_FORMATS = frozenset({"value"})
+
 COMPUTE_FORMATS = {
     "table": compute_tables,
     "json": _compute_json,

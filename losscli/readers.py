@@ -5,13 +5,14 @@ Add a format: write a ``_xxx_blocks(opener, label, chunk_rows, dtype)`` generato
 in ``_MAGIC``. Everything else (selectors, shards, stdin, lockstep reading, caching) is shared.
 
 - CSV/TSV/TXT: delimiter sniffed (comma, tab, semicolon, pipe, whitespace), header detected
-  (a first line with any non-numeric field is a header), UTF-8 with or without BOM, CRLF; read
-  in blocks of rows by pandas' C parser. Without a selector a table contributes its numeric
-  columns; a column is *text* when its first value is not a number, and a column that starts
-  numeric but holds a non-number is an error naming the line and column. Blank lines inside the
-  data are missing values; blank lines at the end are not data.
-- NPY: ``np.load(allow_pickle=False)``, memory-mapped and sliced in blocks; object arrays are
-  refused, never unpickled.
+  (a first line with any non-numeric field is a header), UTF-8 with or without BOM, CRLF; cut
+  into pieces at line ends and parsed on a thread pool by pandas' C parser (``textparse.py``),
+  then regrouped into blocks of exactly the rows asked for. Without a selector a table
+  contributes its numeric columns; a column is *text* when its first value is not a number, and
+  a column that starts numeric but holds a non-number is an error naming the line and column.
+  Blank lines inside the data are missing values; blank lines at the end are not data.
+- NPY: the header read with ``allow_pickle=False``, then blocks of rows read explicitly; object
+  arrays are refused, never unpickled.
 - NPZ: one array per selector (``out.npz:logits``), loaded whole (NPZ members cannot be mapped).
 - Parquet (``pip install 'losscli[parquet]'``): columns like CSV, read in record batches.
 - ``-``: standard input (CSV, or NPY/NPZ recognised by their magic bytes).
@@ -30,6 +31,7 @@ import os
 import re
 import sys
 import zipfile
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
@@ -261,18 +263,6 @@ class FileReader:
     def label(self) -> str:
         return "<stdin>" if self.path == "-" else self.path
 
-    def is_text(self) -> bool:
-        """Whether this input is a text table (the format worth parsing in parallel)."""
-        path = (self.shards or [self.path])[0]
-        if path == "-" or is_url(path):
-            return False
-        try:
-            with open(path, "rb") as fh:
-                head = fh.read(8)
-        except OSError:
-            return False
-        return not head.startswith((NPY_MAGIC, ZIP_MAGIC, PARQUET_MAGIC))
-
     def row_estimate(self) -> int | None:
         """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
         total = 0
@@ -411,11 +401,8 @@ class InputCache:
         parsed = [split_spec(s) for s in specs]
         readers = [self.reader(path) for path, _ in parsed]
         distinct = list({id(r): r for r in readers}.values())
-        # pandas' parser holds the GIL, so a second text file is parsed in a forked helper process
-        # (threads gave no speed-up, and their malloc arenas kept freed blocks resident)
-        parallel = chunk_rows is not None and _can_fork() and sum(r.is_text() for r in distinct) >= 2
-        iters = {id(r): (_forked_blocks(r, chunk_rows) if parallel and i > 0 and r.is_text()
-                         else r.blocks(chunk_rows)) for i, r in enumerate(distinct)}
+        # text inputs are parsed ahead on textparse's thread pool while this loop evaluates
+        iters = {id(r): r.blocks(chunk_rows) for r in distinct}
         done = object()
         start = 0
         while True:
@@ -434,54 +421,6 @@ class InputCache:
                     raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
             yield start, [_select_locked(r, blocks[id(r)], sel) for r, (_, sel) in zip(readers, parsed)]
             start += first.rows
-
-
-def _can_fork() -> bool:
-    import multiprocessing
-
-    return ("fork" in multiprocessing.get_all_start_methods() and (os.cpu_count() or 1) >= 2
-            and not multiprocessing.current_process().daemon  # e.g. a dask worker
-            and not os.environ.get("LOSSCLI_NO_FORK"))
-
-
-def _forked_blocks(reader: "FileReader", chunk_rows: int) -> Iterator[Source]:
-    """reader.blocks(chunk_rows), produced by a forked child while this process works on the
-    other input; blocks travel through a pipe (two in flight), errors are re-raised here."""
-    import multiprocessing
-    from queue import Empty
-
-    ctx = multiprocessing.get_context("fork")
-    queue = ctx.Queue(maxsize=2)
-
-    def produce():
-        try:
-            for block in reader.blocks(chunk_rows):
-                queue.put(("block", block))
-            queue.put(("end", None))
-        except BaseException as exc:  # noqa: BLE001 - handed to the parent, which raises it
-            queue.put(("error", exc if isinstance(exc, InputError) else InputError(f"{reader.label}: {exc}")))
-
-    child = ctx.Process(target=produce, daemon=True)
-    child.start()
-    try:
-        while True:
-            try:
-                kind, item = queue.get(timeout=1.0)
-            except Empty:
-                if child.is_alive():
-                    continue
-                raise InputError(f"{reader.label}: the parser process stopped unexpectedly "
-                                 f"(exit code {child.exitcode}); LOSSCLI_NO_FORK=1 parses in this process") from None
-            if kind == "block":
-                yield item
-            elif kind == "end":
-                return
-            else:
-                raise item
-    finally:
-        if child.is_alive():
-            child.terminate()
-        child.join()
 
 
 def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:
@@ -676,6 +615,8 @@ def _sniff_delimiter(lines: list[str]) -> str | None:
 def _text_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     import pandas as pd  # heavy: imported only when a text table is read
 
+    from . import textparse
+
     if b"\x00" in head[:8192]:
         raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
     text = head.decode("utf-8-sig", errors="ignore")  # for sniffing only
@@ -688,67 +629,124 @@ def _text_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     sep = _sniff_delimiter(lines) or ","
     first = re.split(sep, lines[0].strip()) if sep == r"\s+" else lines[0].split(sep)
     has_header = any(f.strip() != "" and not _is_number(f.strip()) for f in first)
-    first_line = 2 if has_header else 1
     try:
         with opener() as fh:
-            reader = pd.read_csv(fh, sep=sep, header=0 if has_header else None, encoding="utf-8-sig",
-                                 engine="c" if sep != r"\s+" else "python", skipinitialspace=True,
-                                 skip_blank_lines=False, chunksize=chunk_rows or 2**40)
-            offset = 0
-            carry = None  # trailing blank rows of a block: data only if more rows follow
-            names = None
-            for frame in reader:
-                if carry is not None:
-                    frame = pd.concat([carry, frame])
-                    carry = None
-                blank = frame.isna().all(axis=1).to_numpy()
-                if blank.any() and blank[-1]:
-                    keep = len(blank) - int(np.argmin(blank[::-1])) if not blank.all() else 0
-                    carry, frame = frame.iloc[keep:], frame.iloc[:keep]
-                if len(frame) == 0:
-                    continue
-                if names is None:
-                    names = ([str(c).strip() for c in frame.columns] if has_header
-                             else [str(i) for i in range(frame.shape[1])])
-                yield _frame_block(frame, names, label, first_line, offset, dtype)
-                offset += len(frame)
+            names, first_line, rest = _text_preamble(fh, label, sep, has_header)
+            pieces = textparse.parse_pieces(textparse.file_pieces(fh, fh.tell() - len(rest)), sep, len(names))
+            yield from _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep)
     except InputError:
         raise
     except pd.errors.EmptyDataError:
         raise InputError(f"{label}: empty file (no data rows)") from None
-    except pd.errors.ParserError as exc:
-        m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", str(exc))
-        if m:
-            raise InputError(f"{label}, line {m.group(2)}: expected {m.group(1)} fields, found "
-                             f"{m.group(3)} (ragged rows, or a delimiter other than {sep!r})") from None
-        raise InputError(f"{label}: cannot parse as CSV ({str(exc).strip()})") from None
     except UnicodeDecodeError:
         with opener() as fh:
             err = _decode_error(fh.read(), label)
         raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
 
 
-def _frame_block(frame, names, label, first_line, offset, dtype) -> Source:
+def _text_preamble(fh, label: str, sep: str, has_header: bool) -> tuple[list[str], int, bytes]:
+    """(column names, file line of the first data row, the bytes read past the header). Names
+    come from the header (pandas' rules: duplicates get .1, blanks 'Unnamed: i'), or are the
+    0-based indices of the fields of the first non-blank line."""
     import pandas as pd
 
-    src = Source(label, len(frame), first_line=first_line, order=names, row_offset=offset)
-    for name, i in zip(names, range(frame.shape[1])):
-        col = frame.iloc[:, i]
+    data = fh.read(65536)
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    start = len(data) - len(data.lstrip(b" \t\r\n"))  # leading blank lines
+    start = data.rfind(b"\n", 0, start) + 1
+    while b"\n" not in data[start:]:  # a first line longer than what was read
+        more = fh.read(65536)
+        if not more:
+            break
+        data += more
+    end = data.find(b"\n", start) + 1 or len(data)
+    line = data[start:end]
+    kw = dict(sep=sep, engine="c", skipinitialspace=True, encoding="utf-8")
+    at = data[:start].count(b"\n") + 1  # the file line of the header / first data line
+    try:
+        if has_header:
+            columns = pd.read_csv(io.BytesIO(line), header=0, nrows=0, **kw).columns
+            return [str(c).strip() for c in columns], at + 1, data[end:]
+        width = pd.read_csv(io.BytesIO(line), header=None, **kw).shape[1]
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, label, at, sep) from None
+    return [str(i) for i in range(width)], 1, data
+
+
+def _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep) -> Iterator[Source]:
+    """Parsed pieces regrouped into blocks of exactly chunk_rows rows (the last one shorter;
+    None: one block), so every input of a lockstep read cuts its blocks at the same rows."""
+    import pandas as pd
+
+    buffered: deque = deque()
+    have = offset = parsed = 0
+
+    def take(k: int) -> list[np.ndarray]:
+        parts: list[list] = [[] for _ in names]
+        while k:
+            cols = buffered[0]
+            n = cols[0].shape[0]
+            if n <= k:
+                buffered.popleft()
+            else:
+                buffered[0] = [c[k:] for c in cols]
+                cols = [c[:k] for c in cols]
+            for part, c in zip(parts, cols):
+                part.append(c)
+            k -= min(n, k)
+        return [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
+
+    try:
+        for cols in pieces:
+            n = cols[0].shape[0]
+            parsed += n
+            buffered.append(cols)
+            have += n
+            while chunk_rows and have >= chunk_rows:
+                yield _columns_block(take(chunk_rows), names, label, first_line, offset, dtype)
+                offset += chunk_rows
+                have -= chunk_rows
+    except pd.errors.ParserError as exc:
+        raise _parser_error(exc, label, first_line + parsed, sep) from None
+    if have:
+        yield _columns_block(take(have), names, label, first_line, offset, dtype)
+
+
+def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
+    """pandas' message, with the line counted from the piece that failed (line0 is its first
+    line in the file)."""
+    text = str(exc)
+    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
+    if m:
+        return InputError(f"{label}, line {line0 + int(m.group(2)) - 1}: expected {m.group(1)} fields, "
+                          f"found {m.group(3)} (ragged rows, or a delimiter other than {sep!r})")
+    m = re.search(r"EOF inside string starting at row (\d+)", text)
+    if m:
+        return InputError(f"{label}, line {line0 + int(m.group(1))}: a quoted field is never closed")
+    return InputError(f"{label}: cannot parse as CSV ({text.strip()})")
+
+
+def _columns_block(cols, names, label, first_line, offset, dtype) -> Source:
+    src = Source(label, cols[0].shape[0], first_line=first_line, order=names, row_offset=offset)
+    for name, col in zip(names, cols):
         if col.dtype.kind in "biuf":
-            src.columns[name] = col.to_numpy(dtype=dtype)
+            src.columns[name] = col.astype(dtype, copy=False)
             continue
-        values = pd.to_numeric(col, errors="coerce")
-        present = col.notna().to_numpy()
-        bad = values.isna().to_numpy() & present
+        import pandas as pd
+
+        values = np.asarray(pd.to_numeric(col, errors="coerce"), dtype=np.float64)
+        present = ~pd.isna(col)
+        bad = np.isnan(values) & present
         firsts = np.flatnonzero(present)
         if firsts.size and bad[firsts[0]]:  # starts with a non-number: a text column
-            src.text_columns[name] = str(col.iloc[firsts[0]])
+            src.text_columns[name] = str(col[firsts[0]])
             continue
         if bad.any():
             row = int(np.flatnonzero(bad)[0])
             raise InputError(f"{label}, line {offset + row + first_line}, column {name!r}: expected a "
-                             f"number, found {str(col.iloc[row])!r}")
-        src.columns[name] = values.to_numpy(dtype=dtype)
+                             f"number, found {str(col[row])!r}")
+        src.columns[name] = values.astype(dtype, copy=False)
     return src
 
 

@@ -179,18 +179,3 @@ def test_fsspec_urls(run, tmp_path):
     assert out.stdout == "2.0\n"
     missing = run("compute", "mse", "memory:///u/nope.csv", "memory:///u/p")
     assert missing.exit_code == 2 and missing.stderr == "Error: memory:///u/nope.csv: no such file\n"
-
-
-def test_parser_helper_process_dying_is_an_error(tmp_path, monkeypatch):
-    import os
-
-    import losscli.readers as readers
-    from losscli.errors import InputError
-
-    write_csv(tmp_path / "a.csv", ["p"], [[i] for i in range(100)])
-    write_csv(tmp_path / "b.csv", ["t"], [[i] for i in range(100)])
-    if not readers._can_fork():
-        pytest.skip("no fork here")
-    monkeypatch.setattr(readers.FileReader, "blocks", lambda self, chunk: os._exit(7))
-    with pytest.raises(InputError, match="the parser process stopped unexpectedly \\(exit code 7\\)"):
-        list(readers._forked_blocks(readers.FileReader(str(tmp_path / "b.csv")), 10))

@@ -1,0 +1,132 @@
+"""CSV/TSV read in pieces on the parse pool: the pieces (any size), the two parsers (pandas'
+GIL-free buffer parser and the read_csv fallback), and the block sizes never change a value, a
+column or an error message."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import losscli.textparse as tp
+from losscli.errors import InputError
+from losscli.readers import FileReader, InputCache
+
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+
+number = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False, width=64).map(repr),
+    st.integers(-10**6, 10**6).map(str),
+    st.sampled_from(["", "nan", "NaN", "inf", "-inf", " 2.5", "  -1e-3", "1e308", "0x1", '"7"']),
+)
+text = st.sampled_from(["abc", '"a,b"', '"two\nlines"', '"say ""hi"""', " x"])
+
+
+@st.composite
+def tables(draw):
+    width = draw(st.integers(1, 3))
+    kinds = draw(st.lists(st.sampled_from(["num", "num", "text"]), min_size=width, max_size=width))
+    rows = []
+    for _ in range(draw(st.integers(1, 40))):
+        if draw(st.integers(0, 9)) == 0:
+            rows.append("")  # a blank line inside the data
+        else:
+            rows.append(",".join(draw(number if k == "num" else text) for k in kinds))
+    header = [",".join(f"c{i}" for i in range(width))] if draw(st.booleans()) else []
+    end = draw(st.sampled_from(["\n", "\r\n"]))
+    tail = draw(st.sampled_from(["", end, end * 3, " " + end]))
+    return end.join(header + rows) + end + tail
+
+
+def outcome(path):
+    try:
+        arr = InputCache().load(str(path))
+        return "ok", arr.columns, arr.data.tolist()
+    except InputError as exc:
+        return "error", str(exc)
+
+
+def same(a, b) -> bool:
+    if a[0] != b[0] or a[:2] != b[:2]:
+        return False
+    if a[0] == "error":
+        return True
+    x, y = np.asarray(a[2], dtype=float), np.asarray(b[2], dtype=float)
+    return x.shape == y.shape and bool(np.all((x == y) | (np.isnan(x) & np.isnan(y))))
+
+
+@SETTINGS
+@given(content=tables(), piece=st.integers(1, 40), fast=st.booleans())
+def test_any_piece_size_and_either_parser_reads_the_same(tmp_path, monkeypatch, content, piece, fast):
+    path = tmp_path / "t.csv"
+    path.write_bytes(content.encode())
+    whole = outcome(path)  # one piece: the file at once
+    monkeypatch.setattr(tp, "PIECE_BYTES", piece)
+    monkeypatch.setattr(tp, "_fast_ok", fast if fast is False else tp._fast_ok)
+    pieces = outcome(path)
+    if "\n" in content.replace("\r\n", "\n").split('"two', 1)[-1] and '"two' in content and whole[0] == "error":
+        assert pieces[0] == "error"  # a quoted line break: error lines count rows, not lines
+    else:
+        assert same(whole, pieces), (content, whole, pieces)
+
+
+def test_pieces_never_cut_inside_a_quoted_field(tmp_path, monkeypatch):
+    monkeypatch.setattr(tp, "PIECE_BYTES", 3)
+    path = tmp_path / "q.csv"
+    path.write_text('id,x\n"a\nb,c",1\n"d",2\n"e\n\nf",3\n')
+    arr = InputCache().load(f"{path}:x")
+    assert arr.data.tolist() == [1.0, 2.0, 3.0]
+
+
+def test_blank_lines_inside_are_missing_values_at_the_end_not_data(tmp_path, monkeypatch):
+    monkeypatch.setattr(tp, "PIECE_BYTES", 2)
+    path = tmp_path / "b.csv"
+    path.write_text("x\n1\n\n2\n\n\n \n")
+    data = InputCache().load(str(path)).data
+    assert data[0] == 1 and np.isnan(data[1]) and data[2] == 2 and data.shape == (3,)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+@pytest.mark.parametrize("piece", [7, 64, 4096])
+def test_error_lines_are_counted_across_pieces(tmp_path, monkeypatch, piece, fast):
+    monkeypatch.setattr(tp, "PIECE_BYTES", piece)
+    if not fast:
+        monkeypatch.setattr(tp, "_fast_ok", False)
+    ragged = tmp_path / "r.csv"
+    ragged.write_text("a,b\n" + "1,2\n" * 500 + "3,4,5\n")
+    with pytest.raises(InputError, match=r"r.csv, line 502: expected 2 fields, found 3"):
+        InputCache().load(str(ragged))
+    word = tmp_path / "w.csv"
+    word.write_text("a,b\n" + "1,2\n" * 300 + "x,2\n")
+    with pytest.raises(InputError, match=r"w.csv, line 302, column 'a': expected a number, found 'x'"):
+        InputCache().load(f"{word}:a")
+    quote = tmp_path / "q.csv"
+    quote.write_text("a\n" + "1\n" * 200 + '"2\n3\n')
+    with pytest.raises(InputError, match=r"q.csv, line 202: a quoted field is never closed"):
+        InputCache().load(str(quote))
+
+
+def test_blocks_have_exactly_the_asked_rows(tmp_path, monkeypatch):
+    monkeypatch.setattr(tp, "PIECE_BYTES", 50)
+    path = tmp_path / "n.csv"
+    path.write_text("x\n" + "".join(f"{i}\n" for i in range(1000)))
+    blocks = list(FileReader(str(path)).blocks(64))
+    assert [b.rows for b in blocks] == [64] * 15 + [40]
+    assert [b.row_offset for b in blocks][:3] == [0, 64, 128]
+    assert np.concatenate([b.columns["x"] for b in blocks]).tolist() == list(range(1000))
+
+
+def test_spaces_after_delimiters_are_skipped_as_pandas_does(tmp_path):
+    path = tmp_path / "s.csv"
+    path.write_text("a, b\n1,  2.5\n3,  nan\n4, -inf\n")
+    arr = InputCache().load(str(path))
+    assert arr.columns == ("a", "b")
+    assert arr.data[0, 1] == 2.5 and np.isnan(arr.data[1, 1]) and arr.data[2, 1] == -np.inf
+
+
+def test_the_fast_parser_is_checked_and_used_here():
+    """pandas >= 3.1 has the GIL-free buffer parser; a pandas without it falls back (tested above
+    with fast=False), but on this project's pinned pandas the fast one must be the one used."""
+    tp._fast_ok = None
+    assert tp.parser() is tp._parse_fast
