@@ -143,7 +143,9 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
 
     # the exact-quantile budget is shared by the losses of one run: memory stays bounded
     share = (_ev.QUANTILE_BUDGET if quantile_budget is None else quantile_budget) // len(selected)
-    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary)
+    expected = cache.reader(split_spec(specs[0])[0]).row_estimate()  # sizes the exact-quantile buffer
+    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
+                                None if expected is None else int(expected * 1.02) + 1024)
             for l in selected}
     omitted = {l.name: 0 for l in selected}
     warnings = warnings if warnings is not None else Warnings()
@@ -152,9 +154,10 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     progress = _progress(cache, specs)
     for start, arrays in progress(cache.lockstep(specs, chunk_rows)):
         weight_block = arrays[n_inputs] if weights else None
+        finite: set = set()  # input blocks found finite, checked once for all the losses
         for loss in selected:
             bound = bind(loss, arrays[:n_inputs])
-            checked = validate_inputs(loss, bound, nan_policy, params[loss.name])
+            checked = validate_inputs(loss, bound, nan_policy, params[loss.name], finite)
             warnings.add(loss, checked, start)
             kept = checked.kept
             rows = range(start, start + checked.n_rows) if kept is None else start + kept

@@ -59,7 +59,7 @@ class Accumulator:
 
     def __init__(self, loss: Loss, params: dict, reduction: str = "mean", top: int = 5,
                  keep_per_sample: bool = False, quantile_budget: int | None = None,
-                 summary: bool = True):
+                 summary: bool = True, expected_rows: int | None = None):
         self.loss, self.params, self.reduction, self.top = loss, params, reduction, top
         self.keep = keep_per_sample or reduction == "none"
         self.budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget
@@ -77,8 +77,12 @@ class Accumulator:
         self._top_vals = np.empty(0)
         self._top_rows = np.empty(0, dtype=np.int64)
         self._top_inputs: dict[str, np.ndarray] = {}
-        self._values: list[np.ndarray] | None = []  # for exact quantiles
+        # exact quantiles: the per-sample values in one buffer (sized from expected_rows when
+        # known, so it is neither regathered nor regrown), partitioned in place at the end
+        self._exact = True
+        self._buf: np.ndarray | None = None
         self._stored = 0
+        self._expected = expected_rows
         self._sketch = None
         self._per_sample: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
@@ -104,7 +108,8 @@ class Accumulator:
                                           (1.0 if normaliser is None else normaliser))))
         if self.summary:  # Chan et al.'s parallel update of the mean and the sum of squared deviations
             block_mean = self._plain[-1] / n
-            block_m2 = float(np.sum(np.square(per_sample - block_mean)))
+            dev = per_sample - block_mean
+            block_m2 = float(dev @ dev)
             delta = block_mean - self._mean
             self._m2 += block_m2 + delta * delta * self.count * n / (self.count + n)
             self._mean += delta * n / (self.count + n)
@@ -127,7 +132,19 @@ class Accumulator:
     def _add_top(self, per_sample, rows, inputs) -> None:
         if self.top <= 0:
             return
-        idx = worst(per_sample, self.top)
+        if self._top_vals.size >= self.top:
+            # only a loss above the current k-th largest (or NaN) can enter; an equal one too when
+            # these rows are not all after the kept ones (ties go to the lower row)
+            thr = self._top_vals[-1]
+            if np.isnan(thr):
+                return
+            after = int(_rows_at(rows, [0])[0]) > int(self._top_rows.max())
+            cand = np.flatnonzero(~(per_sample <= thr) if after else ~(per_sample < thr))
+            if cand.size == 0:
+                return
+            idx = cand[worst(per_sample[cand], self.top)]
+        else:
+            idx = worst(per_sample, self.top)
         vals = np.concatenate([self._top_vals, per_sample[idx]])
         rws = np.concatenate([self._top_rows, _rows_at(rows, idx)])
         key = np.where(np.isnan(vals), np.inf, vals)
@@ -142,35 +159,53 @@ class Accumulator:
     def _add_quantiles(self, per_sample) -> None:
         if not self.summary:
             return
-        if self._values is not None and self._stored + per_sample.size <= self.budget:
-            self._values.append(np.array(per_sample, dtype=np.float64))
-            self._stored += per_sample.size
+        if self._exact and self._stored + per_sample.size <= self.budget:
+            self._store(per_sample)
             return
-        if self._sketch is None:
-            try:
-                from datasketches import kll_doubles_sketch
-            except ImportError:  # pragma: no cover - a declared dependency
-                raise InputError("more per-sample values than the exact-quantile budget and the "
-                                 "datasketches package is not installed (pip install datasketches)")
-            self._sketch = kll_doubles_sketch(KLL_K)
-            for v in self._values or ():
-                self._sketch.update(v[np.isfinite(v)])
-            self._values = None
+        self._to_sketch()
         self._sketch.update(np.ascontiguousarray(per_sample[np.isfinite(per_sample)], dtype=np.float64))
+
+    def _store(self, values: np.ndarray) -> None:
+        end = self._stored + values.size
+        if self._buf is None or end > self._buf.size:
+            grown = int(1.5 * self._buf.size) if self._buf is not None else max(self._expected or 0, 0)
+            new = np.empty(min(self.budget, max(end, grown)))
+            if self._stored:
+                new[: self._stored] = self._buf[: self._stored]
+            self._buf = new
+        self._buf[self._stored:end] = values
+        self._stored = end
+
+    def _to_sketch(self) -> None:
+        """From here on quantiles come from the KLL sketch; the values stored so far go into it."""
+        if self._sketch is not None:
+            return
+        try:
+            from datasketches import kll_doubles_sketch
+        except ImportError:  # pragma: no cover - a declared dependency
+            raise InputError("more per-sample values than the exact-quantile budget and the "
+                             "datasketches package is not installed (pip install datasketches)")
+        self._sketch = kll_doubles_sketch(KLL_K)
+        if self._stored:
+            v = self._buf[: self._stored]
+            self._sketch.update(np.ascontiguousarray(v[np.isfinite(v)]))
+        self._exact, self._buf, self._stored = False, None, 0
 
     # -- partial results, for engines that evaluate partitions elsewhere (dask) -------------------
     _STATE = ("count", "_plain", "_num", "_den", "_mean", "_m2", "_min", "_max", "_nan", "_top_vals",
-              "_top_rows", "_top_inputs", "_values", "_stored", "_per_sample", "_rows", "_weights", "_shares")
+              "_top_rows", "_top_inputs", "_exact", "_per_sample", "_rows", "_weights", "_shares")
 
     def state(self) -> dict:
         """A picklable snapshot (the KLL sketch serialised); the loss itself is not included."""
         out = {k: getattr(self, k) for k in self._STATE}
+        out["_values"] = None if self._buf is None else self._buf[: self._stored].copy()
         out["_sketch"] = None if self._sketch is None else bytes(self._sketch.serialize())
         return out
 
     def load_state(self, state: dict) -> "Accumulator":
         for k in self._STATE:
             setattr(self, k, state[k])
+        self._buf, self._stored = state["_values"], 0 if state["_values"] is None else state["_values"].size
         if state["_sketch"] is not None:
             from datasketches import kll_doubles_sketch
 
@@ -203,19 +238,13 @@ class Accumulator:
                 self._top_inputs[role] = np.concatenate(parts)[order]
             self._top_vals, self._top_rows = vals[order], rws[order]
         if self.summary:
-            if (self._values is not None and other._values is not None
-                    and self._stored + other._stored <= self.budget):
-                self._values += other._values
-                self._stored += other._stored
+            if self._exact and other._exact and self._stored + other._stored <= self.budget:
+                if other._stored:
+                    self._store(other._buf[: other._stored])
             else:
-                for acc in (self, other):
-                    if acc._sketch is None:  # move stored values into a sketch
-                        acc._values, vals_ = [], acc._values or []
-                        acc._stored, acc.budget = 0, 0
-                        for v in vals_:
-                            acc._add_quantiles(v)
+                self._to_sketch()
+                other._to_sketch()
                 self._sketch.merge(other._sketch)
-                self._values = None
         self._per_sample += other._per_sample
         self._rows += other._rows
         self._weights += other._weights
@@ -252,15 +281,8 @@ class Accumulator:
             std = math.sqrt(max(self._m2, 0.0) / self.count) if self.summary else nan
         if not self.summary:  # not asked for (an output that prints the loss only)
             qs, exact, err = [nan] * len(QUANTILES), True, None
-        elif self._values is not None:
-            allv = np.empty(self._stored)  # gathered block by block: peak = total + one block
-            pos = 0
-            while self._values:
-                v = self._values.pop(0)
-                allv[pos:pos + v.size] = v
-                pos += v.size
-            # the stored values are ours (copies): partition them in place, no further copy
-            qs = [float(q) for q in np.quantile(allv, QUANTILES, overwrite_input=True)]
+        elif self._exact:
+            qs = [nan] * len(QUANTILES) if self._nan else exact_quantiles(self._buf[: self._stored], QUANTILES)
             exact, err = True, None
         else:
             qs = [float(self._sketch.get_quantile(q)) for q in QUANTILES]
@@ -289,6 +311,56 @@ class Accumulator:
             [(int(r), float(v)) for r, v in zip(self._top_rows, self._top_vals)],
             {k: list(v) for k, v in self._top_inputs.items()}, per, rows, grads, exact, err,
             weights, shares)
+
+
+def exact_quantiles(x: np.ndarray, qs) -> list[float]:
+    """``np.quantile(x, qs)`` (its default, linear interpolation, with the same arithmetic) of
+    values without NaN, which the caller lets this function reorder. Each order statistic needed
+    is bracketed from a strided sample of ~65,000 values; one pass counts the values below the
+    bracket and keeps those inside (a few tens of thousands), and only those are partitioned. A
+    bracket that misses (or a small x) falls back to partitioning x itself: exact either way."""
+    n = x.size
+    virtual = (n - 1) * np.asarray(qs, dtype=np.float64)
+    below_i = np.floor(virtual).astype(np.intp)
+    above_i = np.minimum(below_i + 1, n - 1)
+    gamma = virtual - np.floor(virtual)
+    found = _order_statistics(x, sorted(set(below_i.tolist()) | set(above_i.tolist())))
+    a = np.array([found[k] for k in below_i.tolist()])
+    b = np.array([found[k] for k in above_i.tolist()])
+    with np.errstate(invalid="ignore"):  # between -inf and inf the quantile is NaN, as numpy's
+        diff = b - a
+        out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)  # numpy's _lerp
+    return [float(v) for v in out]
+
+
+def _order_statistics(x: np.ndarray, ks: list[int]) -> dict[int, float]:
+    """{k: the k-th smallest value of x (0-based)} for sorted ks; reorders x."""
+    n, found = x.size, {}
+    if n >= 1 << 20:
+        sample = np.sort(x[:: n // 65536])
+        m = sample.size
+        for k in ks:
+            if k in found:
+                continue
+            p = k / max(n - 1, 1)
+            spread = 6 * math.sqrt(m * p * (1 - p)) + 32  # binomial sd of the sample rank, x6
+            lo_i, hi_i = int(p * (m - 1) - spread), int(p * (m - 1) + spread) + 1
+            lo = sample[lo_i] if lo_i > 0 else -np.inf
+            hi = sample[hi_i] if hi_i < m - 1 else np.inf
+            below = int(np.count_nonzero(x < lo))
+            mask = x >= lo
+            mask &= x <= hi
+            inside = x[mask]
+            wanted = [j - below for j in ks if j not in found and 0 <= j - below < inside.size]
+            if k - below not in wanted:
+                break  # the sample misled us: partition everything below
+            inside.partition(wanted)
+            found.update({j + below: float(inside[j]) for j in wanted})
+    rest = [k for k in ks if k not in found]
+    if rest:
+        x.partition(rest)
+        found.update({k: float(x[k]) for k in rest})
+    return found
 
 
 def _rows_at(rows: np.ndarray | range, idx) -> np.ndarray:

@@ -193,16 +193,23 @@ def _num_classes(loss: Loss, shaped: dict[str, np.ndarray]) -> int | None:
 
 
 def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "raise",
-                    params: dict | None = None) -> Validated:
-    """Shapes, non-finite values and domains of every role; returns arrays ready for the loss."""
+                    params: dict | None = None, finite: set | None = None) -> Validated:
+    """Shapes, non-finite values and domains of every role; returns arrays ready for the loss.
+    ``finite``: ids of input blocks already known to be all finite (several losses on the same
+    block check each input once); this call adds the ones it finds."""
     params = loss.resolve_params(params or {})
     shaped = _check_shapes(loss, bound)
     n = next(iter(shaped.values())).shape[0]
     bad_rows = np.zeros(n, dtype=bool)
     for name, data in shaped.items():
-        nonfinite = ~np.isfinite(data)
-        if not nonfinite.any():
+        if finite is not None and id(bound[name]) in finite:
             continue
+        ok = np.isfinite(data)
+        if ok.all():
+            if finite is not None:
+                finite.add(id(bound[name]))
+            continue
+        nonfinite = ~ok
         if nan_policy == "raise":
             r, c = _first(nonfinite.reshape(n, -1))
             v = data.reshape(n, -1)[r, c]

@@ -179,3 +179,25 @@ def test_fsspec_urls(run, tmp_path):
     assert out.stdout == "2.0\n"
     missing = run("compute", "mse", "memory:///u/nope.csv", "memory:///u/p")
     assert missing.exit_code == 2 and missing.stderr == "Error: memory:///u/nope.csv: no such file\n"
+
+
+@pytest.mark.parametrize("kind", ["normal", "few distinct", "sorted", "reversed", "periodic", "heavy tail",
+                                  "infinities", "sample misleads"])
+@pytest.mark.parametrize("n", [1, 2, 17, 1000, (1 << 20) + 7])
+def test_exact_quantiles_are_numpys_bit_for_bit(kind, n):
+    from losscli.evaluate import QUANTILES, exact_quantiles
+
+    rng = np.random.default_rng(n)
+    x = {"normal": lambda: rng.normal(size=n),
+         "few distinct": lambda: rng.integers(0, 5, n).astype(float),
+         "sorted": lambda: np.sort(rng.random(n)),
+         "reversed": lambda: np.sort(rng.random(n))[::-1].copy(),
+         "periodic": lambda: np.tile(rng.random(1000), n // 1000 + 1)[:n],
+         "heavy tail": lambda: rng.pareto(0.5, n),
+         "infinities": lambda: np.r_[[np.inf, -np.inf], np.full(n, 2.0)][:n],
+         # the strided sample sees only zeros, the rest is positive: every bracket misses
+         "sample misleads": lambda: np.where(np.arange(n) % max(n // 65536, 1) == 0, 0.0, rng.random(n) + 1),
+         }[kind]()
+    with np.errstate(invalid="ignore"):
+        expected = np.quantile(x, QUANTILES)
+    assert np.array_equal(exact_quantiles(x.copy(), QUANTILES), expected, equal_nan=True)
