@@ -8,10 +8,11 @@ to block size). Slow to generate the first time (about 1 GB of CSV per file, cac
 import json
 import sys
 
-from common import PY, cached_csv, run, table
+from common import PY, cached_csv, compile_package, run, table
 
 rows = int(sys.argv[1]) if len(sys.argv) > 1 else 50_000_000
 a, b = cached_csv("preds", rows, 5, "pred"), cached_csv("labels", rows, 6, "label")
+compile_package()
 cmd = [PY, "-m", "losscli", "compute", "mse,huber", str(a), str(b), "--format", "json"]
 r1 = run(cmd, repeat=1)
 r2 = run(cmd + ["--block-rows", "100000"], repeat=1)

@@ -5,7 +5,7 @@ forward + backward.
     pip install torch==2.13.0 && python benchmarks/bench_softmax.py
 """
 
-from common import CACHE, PY, cached_npy, run, table
+from common import CACHE, PY, cached_npy, compare, compile_package, table
 
 z = cached_npy("logits", (1_000_000, 100), 3)
 y = cached_npy("classes", (1_000_000, 100), 4, kind="int")
@@ -21,12 +21,13 @@ loss = torch.nn.functional.cross_entropy(z, y); loss.backward(); g = z.grad.nump
 print(float(loss))
 """
 grad = CACHE / "softmax_grad.npz"
-rows = [("torch cross_entropy", *run([PY, "-c", TORCH])),
-        ("losscli compute softmax_ce", *run([PY, "-m", "losscli", "compute", "softmax_ce", str(z), str(y),
-                                             "--format", "value"]))]
-table(rows, "torch cross_entropy")
-rows = [("torch forward + backward", *run([PY, "-c", TORCH_BW])),
-        ("losscli softmax_ce --save-grad", *run([PY, "-m", "losscli", "compute", "softmax_ce", str(z), str(y),
-                                                 "--format", "value", "--save-grad", str(grad)]))]
+compile_package()
+LOSSCLI = [PY, "-m", "losscli", "compute", "softmax_ce", str(z), str(y), "--format", "value"]
+rows = compare({"torch cross_entropy": [PY, "-c", TORCH],
+                "losscli compute softmax_ce": LOSSCLI,
+                "torch forward + backward": [PY, "-c", TORCH_BW],
+                "losscli softmax_ce --save-grad": LOSSCLI + ["--save-grad", str(grad)]}, repeat=5)
+print("softmax_ce, 1,000,000 x 100 float64 logits (NPY), median of 5 interleaved runs")
+table(rows[:2], "torch cross_entropy")
 print()
-table(rows, "torch forward + backward")
+table(rows[2:], "torch forward + backward")

@@ -159,6 +159,8 @@ class Accumulator:
     def _add_quantiles(self, per_sample) -> None:
         if not self.summary:
             return
+        if self._exact and (self._expected or 0) > 1.1 * self.budget:
+            self._to_sketch()  # the input is known to be larger than the budget: sketch from the start
         if self._exact and self._stored + per_sample.size <= self.budget:
             self._store(per_sample)
             return
