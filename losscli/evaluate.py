@@ -108,8 +108,9 @@ class Accumulator:
                                           (1.0 if normaliser is None else normaliser))))
         if self.summary:  # Chan et al.'s parallel update of the mean and the sum of squared deviations
             block_mean = self._plain[-1] / n
-            dev = per_sample - block_mean
-            block_m2 = float(dev @ dev)
+            dev = np.subtract(per_sample, block_mean)
+            block_m2 = float(np.sum(np.square(dev, out=dev)))  # not dev @ dev: BLAS threads would
+            # compete with the parser threads for the cores
             delta = block_mean - self._mean
             self._m2 += block_m2 + delta * delta * self.count * n / (self.count + n)
             self._mean += delta * n / (self.count + n)

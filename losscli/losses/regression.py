@@ -101,8 +101,11 @@ def _mae_grad(predictions, labels):
 )
 def huber(predictions, labels, delta=1.0):
     """Huber loss: ½d² if |d| < δ else δ(|d| - ½δ) (Huber 1964; torch.nn.HuberLoss)."""
-    a = np.abs(predictions - labels)
-    return _row_mean(np.where(a < delta, 0.5 * a * a, delta * (a - 0.5 * delta)))
+    a = np.abs(np.subtract(predictions, labels))
+    q = np.minimum(a, delta)  # q(a - q/2) is ½a² below δ and δ(a - δ/2) above, bit for bit
+    a -= 0.5 * q
+    a *= q
+    return _row_mean(a)
 
 
 @huber.gradient
