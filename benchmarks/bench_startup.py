@@ -6,9 +6,10 @@ pair <= 0.25 s; and which heavy modules each command imports.
 
 import subprocess
 
-from common import PY, cached_npy, run
+from common import PY, cached_npy, compile_package, run
 
 a, b = cached_npy("preds", (1000,), 1), cached_npy("labels", (1000,), 2)
+compile_package()
 cases = [("--help", ["--help"]), ("list", ["list"]), ("info huber", ["info", "huber"]),
          ("compute mse (1,000-row NPY)", ["compute", "mse", str(a), str(b), "--format", "value"]),
          ("gradcheck mse", ["gradcheck", "mse", "--format", "json"])]

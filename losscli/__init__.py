@@ -12,10 +12,16 @@ Public Python API::
 """
 
 from .errors import InputError, LossCliError, ParameterError, UnknownLossError
-from .registry import Input, Loss, Param, get_loss, list_losses, register_loss, unregister_loss
+
+_REGISTRY_NAMES = ("Input", "Loss", "Param", "get_loss", "list_losses", "register_loss", "unregister_loss")
 
 
 def __getattr__(name):
+    # the registry (and numpy with it) is imported on first use: `losscli --help` never needs it
+    if name in _REGISTRY_NAMES:
+        from . import registry
+
+        return getattr(registry, name)
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
