@@ -143,9 +143,14 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
 
     # the exact-quantile budget is shared by the losses of one run: memory stays bounded
     share = (_ev.QUANTILE_BUDGET if quantile_budget is None else quantile_budget) // len(selected)
-    expected = cache.reader(split_spec(specs[0])[0]).row_estimate()  # sizes the exact-quantile buffer
+    readers = [cache.reader(split_spec(s)[0]) for s in specs]
+    expected = readers[0].row_estimate()  # sizes the exact-quantile buffer
+    # inputs that are binary files can be read again cheaply: exact quantiles from a second pass,
+    # whatever their size, instead of 8 bytes a row held in memory
+    again = chunk_rows is not None and all(r.rereadable() for r in readers)
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
-                                None if expected is None else int(expected * 1.02) + 1024)
+                                None if expected is None else int(expected * (1 if again else 1.02)) + 1024,
+                                two_pass=again)
             for l in selected}
     omitted = {l.name: 0 for l in selected}
     warnings = warnings if warnings is not None else Warnings()
@@ -172,6 +177,9 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
                 if kept is not None:  # rows dropped by --nan-policy omit get NaN
                     g = {k: _fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
                 accs[loss.name].add_gradient(g)
+    while again and any(a.wants_pass() for a in accs.values()):
+        _quantile_pass([l for l in selected if accs[l.name].wants_pass()], accs, cache, specs, n_inputs,
+                       chunk_rows, params, nan_policy)
     results = []
     for loss in selected:
         acc = accs[loss.name]
@@ -179,6 +187,23 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
         results.append(acc.finish(omitted[loss.name], join_gradients=False))
     return results
+
+
+def _quantile_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inputs: int, chunk_rows,
+                   params: dict, nan_policy: str) -> None:
+    """Read the inputs again and feed each loss's per-sample values to its quantile selection
+    (validated as in the first pass; warnings were given then)."""
+    for loss in losses:
+        accs[loss.name].begin_pass()
+    for start, arrays in cache.lockstep(specs, chunk_rows):
+        finite: set = set()
+        for loss in losses:
+            checked = validate_inputs(loss, bind(loss, arrays[:n_inputs]), nan_policy, params[loss.name], finite)
+            rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
+            values, _ = block_losses(loss, checked.arrays, params[loss.name], rows, nan_policy != "propagate")
+            accs[loss.name].feed_pass(values)
+    for loss in losses:
+        accs[loss.name].end_pass()
 
 
 def engine_function(engine: str, scheduler: str | None = None):

@@ -6,7 +6,8 @@ and an in-memory array take the same path, and the results do not depend on the 
 sums are combined with ``math.fsum`` over numpy's pairwise block sums, the standard deviation
 with Chan's parallel update, the top-K with a total order (largest loss, then lowest row), and
 quantiles are exact while the per-sample values fit ``QUANTILE_BUDGET``, then come from an
-Apache DataSketches KLL sketch.
+Apache DataSketches KLL sketch; for inputs that can be read again (``two_pass``) they are exact
+at any size, selected in a second pass (:class:`Selection`) with memory for a sample only.
 
 This module knows nothing of files or formats; ``readers.py`` reads, ``validation.py`` checks,
 ``formats.py`` renders.
@@ -59,7 +60,7 @@ class Accumulator:
 
     def __init__(self, loss: Loss, params: dict, reduction: str = "mean", top: int = 5,
                  keep_per_sample: bool = False, quantile_budget: int | None = None,
-                 summary: bool = True, expected_rows: int | None = None):
+                 summary: bool = True, expected_rows: int | None = None, two_pass: bool = False):
         self.loss, self.params, self.reduction, self.top = loss, params, reduction, top
         self.keep = keep_per_sample or reduction == "none"
         self.budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget
@@ -84,6 +85,14 @@ class Accumulator:
         self._stored = 0
         self._expected = expected_rows
         self._sketch = None
+        # two_pass (inputs that can be read again, of a known row count): keep a strided sample
+        # now, select the exact order statistics in a later pass (see passes_wanted)
+        self.two_pass = bool(two_pass and summary and expected_rows and quantile_budget != 0)
+        self._sample: list[np.ndarray] = []
+        self._seen = 0
+        self._selection: Selection | None = None
+        self._passes = 0
+        self._found: dict[int, float] | None = None
         self._per_sample: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
         self._weights: list[np.ndarray] = []  # w_i of kept samples
@@ -160,6 +169,11 @@ class Accumulator:
     def _add_quantiles(self, per_sample) -> None:
         if not self.summary:
             return
+        if self.two_pass:
+            stride = max(1, self._expected // 131072)
+            self._sample.append(per_sample[(-self._seen) % stride::stride].copy())
+            self._seen += per_sample.size
+            return
         if self._exact and (self._expected or 0) > 1.1 * self.budget:
             self._to_sketch()  # the input is known to be larger than the budget: sketch from the start
         if self._exact and self._stored + per_sample.size <= self.budget:
@@ -193,6 +207,39 @@ class Accumulator:
             v = self._buf[: self._stored]
             self._sketch.update(np.ascontiguousarray(v[np.isfinite(v)]))
         self._exact, self._buf, self._stored = False, None, 0
+
+    # -- later passes: exact quantiles of inputs read again --------------------------------------
+    def wants_pass(self) -> bool:
+        """Whether the inputs must be read once more for the exact quantiles."""
+        return self.two_pass and self.count > 0 and not self._nan and self._found is None
+
+    def begin_pass(self) -> None:
+        """Brackets from the sample (wider each time one missed); after three misses, a pass that
+        feeds the KLL sketch instead, and the quantiles are reported as not exact."""
+        below, above, _ = quantile_ranks(self.count, QUANTILES)
+        ks = sorted(set(below.tolist()) | set(above.tolist()))
+        if self._passes < 3:
+            self._selection = Selection(ks, self.count, np.sort(np.concatenate(self._sample)), 4.0 ** self._passes)
+        else:
+            self._selection = None
+            self.two_pass = False
+            self._to_sketch()
+
+    def feed_pass(self, per_sample: np.ndarray) -> None:
+        if self._selection is not None:
+            self._selection.feed(per_sample)
+        else:
+            self._sketch.update(np.ascontiguousarray(per_sample[np.isfinite(per_sample)], dtype=np.float64))
+
+    def end_pass(self) -> None:
+        self._passes += 1
+        if self._selection is None:
+            return
+        below, above, _ = quantile_ranks(self.count, QUANTILES)
+        found = self._selection.resolve()
+        if all(k in found for k in below.tolist() + above.tolist()):
+            self._found, self._sample = found, []
+        self._selection = None
 
     # -- partial results, for engines that evaluate partitions elsewhere (dask) -------------------
     _STATE = ("count", "_plain", "_num", "_den", "_mean", "_m2", "_min", "_max", "_nan", "_top_vals",
@@ -284,6 +331,10 @@ class Accumulator:
             std = math.sqrt(max(self._m2, 0.0) / self.count) if self.summary else nan
         if not self.summary:  # not asked for (an output that prints the loss only)
             qs, exact, err = [nan] * len(QUANTILES), True, None
+        elif self.two_pass:
+            qs = [nan] * len(QUANTILES) if self._nan else interpolate(
+                self._found, *quantile_ranks(self.count, QUANTILES))
+            exact, err = True, None
         elif self._exact:
             qs = [nan] * len(QUANTILES) if self._nan else exact_quantiles(self._buf[: self._stored], QUANTILES)
             exact, err = True, None
@@ -316,54 +367,79 @@ class Accumulator:
             weights, shares)
 
 
-def exact_quantiles(x: np.ndarray, qs) -> list[float]:
-    """``np.quantile(x, qs)`` (its default, linear interpolation, with the same arithmetic) of
-    values without NaN, which the caller lets this function reorder. Each order statistic needed
-    is bracketed from a strided sample of ~65,000 values; one pass counts the values below the
-    bracket and keeps those inside (a few tens of thousands), and only those are partitioned. A
-    bracket that misses (or a small x) falls back to partitioning x itself: exact either way."""
-    n = x.size
+def quantile_ranks(n: int, qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """np.quantile's linear method: the order statistics below and above each quantile, and the
+    weight between them."""
     virtual = (n - 1) * np.asarray(qs, dtype=np.float64)
-    below_i = np.floor(virtual).astype(np.intp)
-    above_i = np.minimum(below_i + 1, n - 1)
-    gamma = virtual - np.floor(virtual)
-    found = _order_statistics(x, sorted(set(below_i.tolist()) | set(above_i.tolist())))
-    a = np.array([found[k] for k in below_i.tolist()])
-    b = np.array([found[k] for k in above_i.tolist()])
+    below = np.floor(virtual)
+    return below.astype(np.intp), np.minimum(below.astype(np.intp) + 1, n - 1), virtual - below
+
+
+def interpolate(found: dict[int, float], below: np.ndarray, above: np.ndarray, gamma: np.ndarray) -> list[float]:
+    """The quantiles from their order statistics, with numpy's arithmetic (its ``_lerp``)."""
+    a = np.array([found[k] for k in below.tolist()])
+    b = np.array([found[k] for k in above.tolist()])
     with np.errstate(invalid="ignore"):  # between -inf and inf the quantile is NaN, as numpy's
         diff = b - a
-        out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)  # numpy's _lerp
+        out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
     return [float(v) for v in out]
 
 
-def _order_statistics(x: np.ndarray, ks: list[int]) -> dict[int, float]:
-    """{k: the k-th smallest value of x (0-based)} for sorted ks; reorders x."""
-    n, found = x.size, {}
-    if n >= 1 << 20:
-        sample = np.sort(x[:: n // 65536])
-        m = sample.size
-        for k in ks:
-            if k in found:
-                continue
-            p = k / max(n - 1, 1)
-            spread = 6 * math.sqrt(m * p * (1 - p)) + 32  # binomial sd of the sample rank, x6
-            lo_i, hi_i = int(p * (m - 1) - spread), int(p * (m - 1) + spread) + 1
-            lo = sample[lo_i] if lo_i > 0 else -np.inf
-            hi = sample[hi_i] if hi_i < m - 1 else np.inf
-            below = int(np.count_nonzero(x < lo))
-            mask = x >= lo
-            mask &= x <= hi
-            inside = x[mask]
-            wanted = [j - below for j in ks if j not in found and 0 <= j - below < inside.size]
-            if k - below not in wanted:
-                break  # the sample misled us: partition everything below
-            inside.partition(wanted)
-            found.update({j + below: float(inside[j]) for j in wanted})
+def exact_quantiles(x: np.ndarray, qs) -> list[float]:
+    """``np.quantile(x, qs)`` (linear interpolation, bit for bit) of values without NaN, which
+    the caller lets this function reorder. The order statistics are bracketed from a strided
+    sample of ~65,000 values and selected among the few inside (:class:`Selection`); a bracket
+    that misses, or a small x, falls back to partitioning x itself: exact either way."""
+    below, above, gamma = quantile_ranks(x.size, qs)
+    ks = sorted(set(below.tolist()) | set(above.tolist()))
+    found: dict[int, float] = {}
+    if x.size >= 1 << 20:
+        found = Selection(ks, x.size, np.sort(x[:: x.size // 65536])).feed(x).resolve()
     rest = [k for k in ks if k not in found]
     if rest:
         x.partition(rest)
         found.update({k: float(x[k]) for k in rest})
-    return found
+    return interpolate(found, below, above, gamma)
+
+
+class Selection:
+    """The k-th smallest (0-based) of n values seen block by block, with memory for a few tens
+    of thousands: each k gets a bracket [lo, hi] of values from a sorted sample of the data
+    (its expected sample rank ± 6 binomial standard deviations × ``widen``); feeding a block
+    counts its values below each bracket and keeps those inside. ``resolve`` gives every k whose
+    rank fell inside its bracket (a bracket misses only when the sample misrepresents the data)."""
+
+    def __init__(self, ks: list[int], n: int, sample: np.ndarray, widen: float = 1.0):
+        m = sample.size
+        by_bounds: dict[tuple, list[int]] = {}
+        for k in ks:
+            p = k / max(n - 1, 1)
+            spread = widen * (6 * math.sqrt(m * p * (1 - p)) + 32)
+            lo_i, hi_i = int(p * (m - 1) - spread), int(p * (m - 1) + spread) + 1
+            lo = float(sample[lo_i]) if lo_i > 0 else -math.inf
+            hi = float(sample[hi_i]) if hi_i < m - 1 else math.inf
+            by_bounds.setdefault((lo, hi), []).append(k)
+        self.brackets = [(lo, hi, group) for (lo, hi), group in by_bounds.items()]
+        self.below = [0] * len(self.brackets)
+        self.inside: list[list[np.ndarray]] = [[] for _ in self.brackets]
+
+    def feed(self, x: np.ndarray) -> "Selection":
+        for i, (lo, hi, _) in enumerate(self.brackets):
+            self.below[i] += int(np.count_nonzero(x < lo))
+            mask = x >= lo
+            mask &= x <= hi
+            self.inside[i].append(x[mask])
+        return self
+
+    def resolve(self) -> dict[int, float]:
+        found = {}
+        for (_, _, group), below, parts in zip(self.brackets, self.below, self.inside):
+            inside = np.concatenate(parts) if parts else np.empty(0)
+            wanted = [k - below for k in group if 0 <= k - below < inside.size]
+            if wanted:
+                inside.partition(wanted)
+                found.update({j + below: float(inside[j]) for j in wanted})
+        return found
 
 
 def _rows_at(rows: np.ndarray | range, idx) -> np.ndarray:

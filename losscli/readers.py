@@ -263,6 +263,20 @@ class FileReader:
     def label(self) -> str:
         return "<stdin>" if self.path == "-" else self.path
 
+    def rereadable(self) -> bool:
+        """Local NPY or Parquet files (or shards of them): a second pass over them is cheap and
+        their row counts are exact."""
+        for path in self.shards or [self.path]:
+            if path == "-" or is_url(path):
+                return False
+            try:
+                with open(path, "rb") as fh:
+                    if not fh.read(8).startswith((NPY_MAGIC, PARQUET_MAGIC)):
+                        return False
+            except OSError:
+                return False
+        return True
+
     def row_estimate(self) -> int | None:
         """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
         total = 0
@@ -274,6 +288,11 @@ class FileReader:
                     head = fh.read(65536)
                 if head.startswith(NPY_MAGIC):
                     total += np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
+                    continue
+                if head.startswith(PARQUET_MAGIC):
+                    import pyarrow.parquet as pq
+
+                    total += pq.ParquetFile(path).metadata.num_rows
                     continue
                 lines = head.count(b"\n")
                 total += int(os.path.getsize(path) / (len(head) / max(lines, 1)))

@@ -92,9 +92,37 @@ def test_cli_reports_sketched_quantiles(run, data, monkeypatch):
     import losscli.evaluate as E
 
     monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
-    out = run("compute", "mse", data / "p.npy", data / "t.npy", "--format", "json", "--block-rows", "500")
+    out = run("compute", "mse", data / "p.csv", data / "t.csv", "--format", "json", "--block-rows", "500")
     rec = json.loads(out.stdout)["results"][0]
     assert rec["quantiles"]["exact"] is False and rec["quantiles"]["method"] == "Apache DataSketches KLL"
+
+
+@pytest.mark.parametrize("misses", [0, 1, 3])
+def test_binary_inputs_get_exact_quantiles_from_a_second_pass(run, data, monkeypatch, misses):
+    """NPY inputs are read again instead of held: exact (np.quantile's bits) beyond the budget.
+    A sample that misleads widens the brackets; after three misses the sketch answers."""
+    import losscli.evaluate as E
+
+    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    real = E.Selection.resolve
+    calls = []
+
+    def resolve(self):
+        calls.append(1)
+        return {} if len(calls) <= misses else real(self)
+
+    monkeypatch.setattr(E.Selection, "resolve", resolve)
+    p, t = np.load(data / "p.npy"), np.load(data / "t.npy")
+    losses = "mse,mae" if misses == 0 else "mse"  # misses are counted per resolve, i.e. per loss and pass
+    out = run("compute", losses, data / "p.npy", data / "t.npy", "--format", "json", "--block-rows", "300")
+    recs = json.loads(out.stdout)["results"]
+    assert len(recs) == len(losses.split(","))
+    for rec, per in zip(recs, ((p - t) ** 2, np.abs(p - t))):
+        if misses < 3:
+            assert "quantiles" not in rec  # exact
+            assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(per, [0.5, 0.9, 0.99]).tolist()
+        else:
+            assert rec["quantiles"]["exact"] is False
 
 
 def test_sharded_directory_and_glob(run, data, tmp_path):
