@@ -142,12 +142,15 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     from . import evaluate as _ev
 
     # the exact-quantile budget is shared by the losses of one run: memory stays bounded
-    share = (_ev.QUANTILE_BUDGET if quantile_budget is None else quantile_budget) // len(selected)
+    budget = _ev.QUANTILE_BUDGET if quantile_budget is None else quantile_budget
+    share = budget // len(selected)
     readers = [cache.reader(split_spec(s)[0]) for s in specs]
     expected = readers[0].row_estimate()  # sizes the exact-quantile buffer
-    # inputs that are binary files can be read again cheaply: exact quantiles from a second pass,
-    # whatever their size, instead of 8 bytes a row held in memory
-    again = chunk_rows is not None and all(r.rereadable() for r in readers)
+    # exact quantiles from a second pass (memory: a sample) for files that can be read again:
+    # always for NPY/Parquet, for text when the values would not fit the budget (parsing again
+    # costs less than a sketch of several losses); stdin and URLs keep the budget, then the sketch
+    again = chunk_rows is not None and all(r.rereadable() for r in readers) and (
+        all(r.binary() for r in readers) or (expected or 0) * len(selected) > budget)
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
                                 None if expected is None else int(expected * (1 if again else 1.02)) + 1024,
                                 two_pass=again)

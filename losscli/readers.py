@@ -264,11 +264,15 @@ class FileReader:
         return "<stdin>" if self.path == "-" else self.path
 
     def rereadable(self) -> bool:
-        """Local NPY or Parquet files (or shards of them): a second pass over them is cheap and
+        """Local files (not standard input, not URLs): a second pass can read them again."""
+        return all(p != "-" and not is_url(p) for p in self.shards or [self.path])
+
+    def binary(self) -> bool:
+        """Local NPY or Parquet files: a second pass costs little next to parsing text, and
         their row counts are exact."""
+        if not self.rereadable():
+            return False
         for path in self.shards or [self.path]:
-            if path == "-" or is_url(path):
-                return False
             try:
                 with open(path, "rb") as fh:
                     if not fh.read(8).startswith((NPY_MAGIC, PARQUET_MAGIC)):

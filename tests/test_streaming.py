@@ -92,9 +92,17 @@ def test_cli_reports_sketched_quantiles(run, data, monkeypatch):
     import losscli.evaluate as E
 
     monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
-    out = run("compute", "mse", data / "p.csv", data / "t.csv", "--format", "json", "--block-rows", "500")
+    # standard input cannot be read twice: beyond the budget, the sketch
+    out = run("compute", "mse", "-", data / "t.csv", "--format", "json", "--block-rows", "500",
+              input=(data / "p.csv").read_bytes())
     rec = json.loads(out.stdout)["results"][0]
     assert rec["quantiles"]["exact"] is False and rec["quantiles"]["method"] == "Apache DataSketches KLL"
+    # a local CSV is parsed again instead: exact
+    out = run("compute", "mse", data / "p.csv", data / "t.csv", "--format", "json", "--block-rows", "500")
+    rec = json.loads(out.stdout)["results"][0]
+    per = (np.load(data / "p.npy") - np.load(data / "t.npy")) ** 2
+    assert "quantiles" not in rec
+    assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(per, [0.5, 0.9, 0.99]).tolist()
 
 
 @pytest.mark.parametrize("misses", [0, 1, 3])
