@@ -151,7 +151,7 @@ def info_cmd(loss, fmt):
 @click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
               help="Precision inputs are read in; float32 halves memory (reductions stay float64).")
 @click.option("--block-rows", type=click.IntRange(min=1), default=None,
-              help="Rows read per block (default: about 16 MB of input per block).")
+              help="Rows read per block (default: about 2 MB of input per block, at least 16,384 rows).")
 @click.option("--exact-quantiles", "quantile_budget", type=click.IntRange(min=0), default=None,
               metavar="N", help="Hold up to N per-sample values (shared by the losses) for exact "
               "p50/p90/p99 (8 bytes each; default 10,000,000). Beyond, local files are read a second "

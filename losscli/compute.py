@@ -11,7 +11,7 @@ import numpy as np
 
 from .errors import InputError, LossCliError, ParameterError
 from .evaluate import Accumulator, Evaluation, block_gradient, block_losses
-from .readers import BLOCK_BYTES, Array, InputCache, split_spec
+from .readers import BLOCK_BYTES, MIN_BLOCK_ROWS, Array, InputCache, split_spec
 from .registry import Loss, get_loss
 from .validation import Validated, bind, validate_inputs, validate_weights
 
@@ -126,7 +126,7 @@ def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:
         return None
     width = sum(cache.reader(split_spec(s)[0]).row_width() for s in dict.fromkeys(specs))
     itemsize = np.dtype(cache.dtype).itemsize
-    return int(min(max(BLOCK_BYTES // max(1, width * itemsize), 4096), 1_000_000))
+    return int(min(max(BLOCK_BYTES // max(1, width * itemsize), MIN_BLOCK_ROWS), 1_000_000))
 
 
 def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",

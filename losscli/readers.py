@@ -44,8 +44,11 @@ NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 PARQUET_MAGIC = b"PAR1"
 _DELIMITERS = (",", "\t", ";", "|")
-#: bytes of one block of all inputs together; rows per block = this / bytes per row
-BLOCK_BYTES = 16 * 2**20
+#: bytes of one block of all inputs together; rows per block = this / bytes per row, at least
+#: MIN_BLOCK_ROWS. Small blocks stay in the CPU caches (two 10M-row inputs: 16 MB blocks took the
+#: same time with 50 MB more peak memory); wide rows keep enough rows to amortise a block's overhead
+BLOCK_BYTES = 2 * 2**20
+MIN_BLOCK_ROWS = 16384
 
 
 @dataclass
