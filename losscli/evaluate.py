@@ -92,6 +92,7 @@ class Accumulator:
         self._seen = 0
         self._selection: Selection | None = None
         self._passes = 0
+        self._fed = 0
         self._found: dict[int, float] | None = None
         self._per_sample: list[np.ndarray] = []
         self._rows: list[np.ndarray] = []
@@ -218,6 +219,7 @@ class Accumulator:
         feeds the KLL sketch instead, and the quantiles are reported as not exact."""
         below, above, _ = quantile_ranks(self.count, QUANTILES)
         ks = sorted(set(below.tolist()) | set(above.tolist()))
+        self._fed = 0
         if self._passes < 3:
             self._selection = Selection(ks, self.count, np.sort(np.concatenate(self._sample)), 4.0 ** self._passes)
         else:
@@ -226,6 +228,7 @@ class Accumulator:
             self._to_sketch()
 
     def feed_pass(self, per_sample: np.ndarray) -> None:
+        self._fed += per_sample.size
         if self._selection is not None:
             self._selection.feed(per_sample)
         else:
@@ -233,6 +236,9 @@ class Accumulator:
 
     def end_pass(self) -> None:
         self._passes += 1
+        if self._fed != self.count:
+            raise InputError(f"the inputs changed while losscli read them ({self.count} rows the first "
+                             f"time, {self._fed} the next): quantiles would be wrong")
         if self._selection is None:
             return
         below, above, _ = quantile_ranks(self.count, QUANTILES)

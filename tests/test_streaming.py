@@ -237,3 +237,18 @@ def test_exact_quantiles_are_numpys_bit_for_bit(kind, n):
     with np.errstate(invalid="ignore"):
         expected = np.quantile(x, QUANTILES)
     assert np.array_equal(exact_quantiles(x.copy(), QUANTILES), expected, equal_nan=True)
+
+
+def test_an_input_that_changes_between_the_two_reads_is_an_error(run, data, monkeypatch):
+    import losscli.compute as C
+
+    real = C._quantile_pass
+
+    def shrink_then_pass(losses, accs, cache, specs, *rest):
+        for spec in specs:  # another process truncates both files
+            np.save(spec, np.load(spec)[:-10])
+        real(losses, accs, cache, specs, *rest)
+
+    monkeypatch.setattr(C, "_quantile_pass", shrink_then_pass)
+    result = run("compute", "mse", data / "p.npy", data / "t.npy", "--format", "json")
+    assert result.exit_code == 2 and "the inputs changed while losscli read them" in result.stderr
