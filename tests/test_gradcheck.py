@@ -234,9 +234,6 @@ def test_torch_fast_mode_misses_what_losscli_catches(custom):
 
 def test_entry_point_plugins_are_loaded(monkeypatch, tmp_path):
     """Installed packages register through the entry-point group losscli.losses."""
-    import importlib.metadata as md
-    import importlib.util
-
     import losscli.registry as registry
     from losscli import list_losses
 
@@ -248,16 +245,13 @@ def test_entry_point_plugins_are_loaded(monkeypatch, tmp_path):
         "    return (predictions - labels) ** 2\n\n"
         "@ep_test_sq.gradient\ndef _(predictions, labels):\n    return {'predictions': 2 * (predictions - labels)}\n")
 
-    class EP:
-        name, value = "ep", "ep_losses"
-
-        def load(self):
-            spec = importlib.util.spec_from_file_location("ep_losses", plugin)
-            module = importlib.util.module_from_spec(spec)
-            spec.loader.exec_module(module)
-            return module
-
-    monkeypatch.setattr(md, "entry_points", lambda group=None: [EP()] if group == "losscli.losses" else [])
+    # a real installed distribution on sys.path that declares the group, found by
+    # importlib.metadata exactly as pip's would be
+    dist = tmp_path / "ep_losses-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-losses\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[losscli.losses]\nep = ep_losses\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(registry, "_entry_points_loaded", False)
     try:
         assert "ep_test_sq" in [l.name for l in list_losses()]
