@@ -18,7 +18,7 @@ for name, args in cases:
     wall, rss, _ = run([PY, "-m", "losscli", *args], repeat=5)
     probe = ("import sys, runpy; sys.argv = ['losscli', *%r]\n"
              "try:\n    runpy.run_module('losscli', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-             "print(sorted(m for m in ('pandas', 'pyarrow', 'matplotlib', 'torch', 'datasketches', 'rich.table')"
+             "print(sorted(m for m in ('pandas', 'pyarrow', 'matplotlib', 'torch', 'datasketches', 'rich.table', 'importlib.metadata')"
              " if m in sys.modules), file=sys.stderr)") % (args,)
     heavy = subprocess.run([PY, "-c", probe], capture_output=True, text=True).stderr.strip().splitlines()[-1]
     print(f"{name:<30} {wall:>20.3f}  {heavy}")

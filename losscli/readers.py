@@ -11,8 +11,8 @@ in ``_MAGIC``. Everything else (selectors, shards, stdin, lockstep reading, cach
   contributes its numeric columns; a column is *text* when its first value is not a number, and
   a column that starts numeric but holds a non-number is an error naming the line and column.
   Blank lines inside the data are missing values; blank lines at the end are not data.
-- NPY: the header read with ``allow_pickle=False``, then blocks of rows read explicitly; object
-  arrays are refused, never unpickled.
+- NPY: the header read with ``allow_pickle=False``, then blocks of rows as views of a memory
+  map whose pages are released block by block; object arrays are refused, never unpickled.
 - NPZ: one array per selector (``out.npz:logits``), loaded whole (NPZ members cannot be mapped).
 - Parquet (``pip install 'losscli[parquet]'``): columns like CSV, read in record batches.
 - ``-``: standard input (CSV, or NPY/NPZ recognised by their magic bytes).
@@ -546,15 +546,29 @@ def _npy_layout(path: str):
 
 
 def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype) -> Iterator[Source]:
-    """Explicit reads of chunk_rows rows at a time (a memory map would keep every page it
-    touched resident, so peak memory would grow with the file)."""
+    """chunk_rows rows at a time, as read-only views of a memory map (no copy); the pages of a
+    block are released from this process once the next one is asked for, so peak memory stays
+    a block, not the file. (As with any memory map, a file truncated by another process while
+    it is read ends this one with SIGBUS.)"""
+    import mmap
+
     width = int(np.prod(shape[1:], dtype=np.int64))
+    rowbytes = width * file_dtype.itemsize
     with open(path, "rb") as fh:
-        for start in range(0, shape[0], chunk_rows):
-            n = min(chunk_rows, shape[0] - start)
-            fh.seek(offset + start * width * file_dtype.itemsize)
-            block = np.fromfile(fh, dtype=file_dtype, count=n * width).reshape((n,) + tuple(shape[1:]))
-            yield Source(path, n, arrays={"": np.asarray(block, dtype=dtype)}, row_offset=start)
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if shape[0] and rowbytes else None
+    for start in range(0, shape[0], chunk_rows):
+        n = min(chunk_rows, shape[0] - start)
+        if mapped is None:
+            block = np.zeros((n,) + tuple(shape[1:]), dtype=file_dtype)
+        else:
+            block = np.frombuffer(mapped, dtype=file_dtype, count=n * width, offset=offset + start * rowbytes)
+        yield Source(path, n, arrays={"": np.asarray(block.reshape((n,) + tuple(shape[1:])), dtype=dtype)},
+                     row_offset=start)
+        if mapped is not None and hasattr(mapped, "madvise"):
+            lo = (offset + start * rowbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+            hi = (offset + (start + n) * rowbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+            if hi > lo:
+                mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
 
 def _npz_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
