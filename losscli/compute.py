@@ -198,7 +198,7 @@ def _quantile_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_i
     (validated as in the first pass; warnings were given then)."""
     for loss in losses:
         accs[loss.name].begin_pass()
-    for start, arrays in cache.lockstep(specs, chunk_rows):
+    for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(cache.lockstep(specs, chunk_rows)):
         finite: set = set()
         for loss in losses:
             checked = validate_inputs(loss, bind(loss, arrays[:n_inputs]), nan_policy, params[loss.name], finite)
@@ -222,7 +222,7 @@ def engine_function(engine: str, scheduler: str | None = None):
     return partial(dask_evaluations, scheduler=scheduler)
 
 
-def _progress(cache: InputCache, specs):
+def _progress(cache: InputCache, specs, label: str = "rows"):
     """A rich progress bar (rows, rows/s, ETA) on stderr when stderr is a terminal; in pipes and
     CI nothing at all. The total is known for NPY inputs; for text it is estimated from bytes."""
     if not sys.stderr.isatty() or os.environ.get("CI"):
@@ -232,7 +232,7 @@ def _progress(cache: InputCache, specs):
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
         total = cache.reader(split_spec(specs[0])[0]).row_estimate()
-        columns = (TextColumn("rows"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
         with Progress(*columns, transient=True, console=_stderr_console()) as bar:
             task = bar.add_task("rows", total=total)
             for start, arrays in blocks:

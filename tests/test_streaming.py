@@ -252,3 +252,37 @@ def test_an_input_that_changes_between_the_two_reads_is_an_error(run, data, monk
     monkeypatch.setattr(C, "_quantile_pass", shrink_then_pass)
     result = run("compute", "mse", data / "p.npy", data / "t.npy", "--format", "json")
     assert result.exit_code == 2 and "the inputs changed while losscli read them" in result.stderr
+
+
+def test_progress_bar_goes_to_a_terminal_stderr_only(tmp_path):
+    """A rich bar on stderr when stderr is a terminal (rows, ETA); stdout stays the bare value;
+    with stderr in a pipe, nothing at all."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    rng = np.random.default_rng(3)
+    np.save(tmp_path / "p.npy", rng.normal(size=200_000))
+    np.save(tmp_path / "t.npy", rng.normal(size=200_000))
+    cmd = [sys.executable, "-m", "losscli", "compute", "mse", str(tmp_path / "p.npy"), str(tmp_path / "t.npy"),
+           "--format", "value", "--block-rows", "2000"]
+    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    primary, secondary = pty.openpty()
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=secondary, env=env, timeout=120)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert proc.returncode == 0
+    assert proc.stdout.decode().strip() == repr(float(np.mean((np.load(tmp_path / "p.npy") - np.load(tmp_path / "t.npy")) ** 2)))
+    assert b"rows" in seen and b"/200000" in seen.replace(b",", b"")
+    piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
+    assert piped.returncode == 0 and piped.stderr == b""
