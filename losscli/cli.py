@@ -153,10 +153,9 @@ def info_cmd(loss, fmt):
 @click.option("--block-rows", type=click.IntRange(min=1), default=None,
               help="Rows read per block (default: about 2 MB of input per block, at least 16,384 rows).")
 @click.option("--exact-quantiles", "quantile_budget", type=click.IntRange(min=0), default=None,
-              metavar="N", help="Hold up to N per-sample values (shared by the losses) for exact "
-              "p50/p90/p99 (8 bytes each; default 10,000,000). Beyond, local files are read a second "
-              "time (still exact; NPY/Parquet always are), stdin/URLs use a KLL sketch (rank error "
-              "0.036%); 0: always the sketch.")
+              metavar="N", help="Standard input/URLs: hold up to N per-sample values (shared by the "
+              "losses) for exact p50/p90/p99 (8 bytes each; default 10,000,000), beyond it a KLL sketch "
+              "(rank error 0.036%). Local files are exact in bounded memory. 0: always the sketch.")
 @click.option("--params", "model_params", metavar="FILE[:SEL]",
               help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
 @click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")

@@ -146,14 +146,12 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     share = budget // len(selected)
     readers = [cache.reader(split_spec(s)[0]) for s in specs]
     expected = readers[0].row_estimate()  # sizes the exact-quantile buffer
-    # exact quantiles from a second pass (memory: a sample) for files that can be read again:
-    # always for NPY/Parquet, for text when the values would not fit the budget (parsing again
-    # costs less than a sketch of several losses); stdin and URLs keep the budget, then the sketch
-    again = chunk_rows is not None and all(r.rereadable() for r in readers) and (
-        all(r.binary() for r in readers) or (expected or 0) * len(selected) > budget)
+    # files that can be read again get exact quantiles in bounded memory: bracketed after a
+    # warm-up, read a second time only if the data drifted out of a bracket; standard input and
+    # URLs hold the values up to the budget, then sketch
+    again = chunk_rows is not None and all(r.rereadable() for r in readers)
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
-                                None if expected is None else int(expected * (1 if again else 1.02)) + 1024,
-                                two_pass=again)
+                                None if expected is None else int(expected * 1.02) + 1024, two_pass=again)
             for l in selected}
     omitted = {l.name: 0 for l in selected}
     warnings = warnings if warnings is not None else Warnings()

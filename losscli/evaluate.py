@@ -7,7 +7,8 @@ sums are combined with ``math.fsum`` over numpy's pairwise block sums, the stand
 with Chan's parallel update, the top-K with a total order (largest loss, then lowest row), and
 quantiles are exact while the per-sample values fit ``QUANTILE_BUDGET``, then come from an
 Apache DataSketches KLL sketch; for inputs that can be read again (``two_pass``) they are exact
-at any size, selected in a second pass (:class:`Selection`) with memory for a sample only.
+at any size in bounded memory: bracketed after a warm-up and selected among the values inside
+the brackets (:class:`Selection`), with a second read only when the data drifted out of one.
 
 This module knows nothing of files or formats; ``readers.py`` reads, ``validation.py`` checks,
 ``formats.py`` renders.
@@ -30,6 +31,8 @@ QUANTILES = (0.5, 0.9, 0.99)
 QUANTILE_BUDGET = 10_000_000
 #: KLL accuracy parameter: normalised rank error 0.036% (99% confidence) at k = 8192
 KLL_K = 8192
+#: per-sample values held before the quantiles are bracketed, for inputs that can be read again
+WARMUP = 1 << 20
 
 
 @dataclass
@@ -85,9 +88,11 @@ class Accumulator:
         self._stored = 0
         self._expected = expected_rows
         self._sketch = None
-        # two_pass (inputs that can be read again, of a known row count): keep a strided sample
-        # now, select the exact order statistics in a later pass (see passes_wanted)
-        self.two_pass = bool(two_pass and summary and expected_rows and quantile_budget != 0)
+        # two_pass (inputs that can be read again): hold the first WARMUP values, bracket each
+        # quantile from them, then keep only the values inside the brackets (Selection) as the
+        # rest streams by; a bracket that missed (data that drifts) means reading the inputs again
+        self.two_pass = bool(two_pass and summary and self.budget > 0)
+        self._warmup = min(WARMUP, self.budget)
         self._sample: list[np.ndarray] = []
         self._seen = 0
         self._selection: Selection | None = None
@@ -171,9 +176,20 @@ class Accumulator:
         if not self.summary:
             return
         if self.two_pass:
-            stride = max(1, self._expected // 131072)
+            stride = max(1, (self._expected or 0) // 131072)  # a sample of it all, for a later pass
             self._sample.append(per_sample[(-self._seen) % stride::stride].copy())
             self._seen += per_sample.size
+            if self._selection is not None:
+                self._selection.feed(per_sample)
+            elif self._stored + per_sample.size <= self._warmup:
+                self._store(per_sample)
+            else:  # the warm-up is full: bracket the quantiles from it, keep only what falls inside
+                head = self._buf[: self._stored] if self._stored else per_sample
+                self._selection = Selection(QUANTILES, _sample_of(head))
+                if self._stored:
+                    self._selection.feed(self._buf[: self._stored])
+                self._selection.feed(per_sample)
+                self._buf, self._stored = None, 0
             return
         if self._exact and (self._expected or 0) > 1.1 * self.budget:
             self._to_sketch()  # the input is known to be larger than the budget: sketch from the start
@@ -187,7 +203,7 @@ class Accumulator:
         end = self._stored + values.size
         if self._buf is None or end > self._buf.size:
             grown = int(1.5 * self._buf.size) if self._buf is not None else max(self._expected or 0, 0)
-            new = np.empty(min(self.budget, max(end, grown)))
+            new = np.empty(min(self._warmup if self.two_pass else self.budget, max(end, grown)))
             if self._stored:
                 new[: self._stored] = self._buf[: self._stored]
             self._buf = new
@@ -210,18 +226,35 @@ class Accumulator:
         self._exact, self._buf, self._stored = False, None, 0
 
     # -- later passes: exact quantiles of inputs read again --------------------------------------
+    def _ranks(self) -> list[int]:
+        below, above, _ = quantile_ranks(self.count, QUANTILES)
+        return sorted(set(below.tolist()) | set(above.tolist()))
+
     def wants_pass(self) -> bool:
-        """Whether the inputs must be read once more for the exact quantiles."""
-        return self.two_pass and self.count > 0 and not self._nan and self._found is None
+        """Whether the inputs must be read once more for the exact quantiles: at the end of the
+        first pass, when a bracket set from the warm-up missed (the data drifted)."""
+        if not self.two_pass or self.count == 0 or self._nan or self._found is not None:
+            return False
+        if self._passes == 0:  # the first pass just ended
+            if self._selection is None:
+                return False  # every value is held: exact in memory
+            found = self._selection.resolve(self._ranks())
+            self._selection = None
+            self._passes = 1
+            if all(k in found for k in self._ranks()):
+                self._found, self._sample = found, []
+                return False
+        return True
 
     def begin_pass(self) -> None:
-        """Brackets from the sample (wider each time one missed); after three misses, a pass that
-        feeds the KLL sketch instead, and the quantiles are reported as not exact."""
-        below, above, _ = quantile_ranks(self.count, QUANTILES)
-        ks = sorted(set(below.tolist()) | set(above.tolist()))
+        """Brackets from a sample of all the values (wider each time one missed); after three
+        misses, a pass that feeds the KLL sketch instead, and the quantiles are reported as not
+        exact."""
+        ks = self._ranks()
         self._fed = 0
-        if self._passes < 3:
-            self._selection = Selection(ks, self.count, np.sort(np.concatenate(self._sample)), 4.0 ** self._passes)
+        if self._passes < 4:
+            self._selection = Selection([k / max(self.count - 1, 1) for k in ks],
+                                        np.sort(np.concatenate(self._sample)), 4.0 ** (self._passes - 1))
         else:
             self._selection = None
             self.two_pass = False
@@ -241,9 +274,8 @@ class Accumulator:
                              f"time, {self._fed} the next): quantiles would be wrong")
         if self._selection is None:
             return
-        below, above, _ = quantile_ranks(self.count, QUANTILES)
-        found = self._selection.resolve()
-        if all(k in found for k in below.tolist() + above.tolist()):
+        found = self._selection.resolve(self._ranks())
+        if all(k in found for k in self._ranks()):
             self._found, self._sample = found, []
         self._selection = None
 
@@ -338,8 +370,12 @@ class Accumulator:
         if not self.summary:  # not asked for (an output that prints the loss only)
             qs, exact, err = [nan] * len(QUANTILES), True, None
         elif self.two_pass:
-            qs = [nan] * len(QUANTILES) if self._nan else interpolate(
-                self._found, *quantile_ranks(self.count, QUANTILES))
+            if self._nan:
+                qs = [nan] * len(QUANTILES)
+            elif self._found is not None:
+                qs = interpolate(self._found, *quantile_ranks(self.count, QUANTILES))
+            else:  # fewer values than the warm-up: all held
+                qs = exact_quantiles(self._buf[: self._stored], QUANTILES)
             exact, err = True, None
         elif self._exact:
             qs = [nan] * len(QUANTILES) if self._nan else exact_quantiles(self._buf[: self._stored], QUANTILES)
@@ -400,7 +436,8 @@ def exact_quantiles(x: np.ndarray, qs) -> list[float]:
     ks = sorted(set(below.tolist()) | set(above.tolist()))
     found: dict[int, float] = {}
     if x.size >= 1 << 20:
-        found = Selection(ks, x.size, np.sort(x[:: x.size // 65536])).feed(x).resolve()
+        ps = [k / (x.size - 1) for k in ks]
+        found = Selection(ps, _sample_of(x)).feed(x).resolve(ks)
     rest = [k for k in ks if k not in found]
     if rest:
         x.partition(rest)
@@ -408,40 +445,45 @@ def exact_quantiles(x: np.ndarray, qs) -> list[float]:
     return interpolate(found, below, above, gamma)
 
 
-class Selection:
-    """The k-th smallest (0-based) of n values seen block by block, with memory for a few tens
-    of thousands: each k gets a bracket [lo, hi] of values from a sorted sample of the data
-    (its expected sample rank ± 6 binomial standard deviations × ``widen``); feeding a block
-    counts its values below each bracket and keeps those inside. ``resolve`` gives every k whose
-    rank fell inside its bracket (a bracket misses only when the sample misrepresents the data)."""
+def _sample_of(x: np.ndarray) -> np.ndarray:
+    """A sorted strided sample of ~65,000 of x's values (all of them if fewer)."""
+    return np.sort(x[:: max(1, x.size // 65536)])
 
-    def __init__(self, ks: list[int], n: int, sample: np.ndarray, widen: float = 1.0):
+
+class Selection:
+    """Order statistics of values seen block by block, with memory for a few tens of thousands:
+    each probability p gets a bracket [lo, hi] of values from a sorted sample of the data (its
+    sample rank ± 6 binomial standard deviations × ``widen``); feeding a block counts its
+    values below each bracket and keeps those inside. ``resolve(ks)`` gives every k-th smallest
+    (0-based) whose rank fell inside a bracket: all of them unless the sample misrepresents the
+    data (then the caller looks again, wider, or otherwise)."""
+
+    def __init__(self, ps, sample: np.ndarray, widen: float = 1.0):
         m = sample.size
-        by_bounds: dict[tuple, list[int]] = {}
-        for k in ks:
-            p = k / max(n - 1, 1)
+        bounds = []
+        for p in ps:
             spread = widen * (6 * math.sqrt(m * p * (1 - p)) + 32)
             lo_i, hi_i = int(p * (m - 1) - spread), int(p * (m - 1) + spread) + 1
             lo = float(sample[lo_i]) if lo_i > 0 else -math.inf
             hi = float(sample[hi_i]) if hi_i < m - 1 else math.inf
-            by_bounds.setdefault((lo, hi), []).append(k)
-        self.brackets = [(lo, hi, group) for (lo, hi), group in by_bounds.items()]
+            bounds.append((lo, hi))
+        self.brackets = list(dict.fromkeys(bounds))
         self.below = [0] * len(self.brackets)
         self.inside: list[list[np.ndarray]] = [[] for _ in self.brackets]
 
     def feed(self, x: np.ndarray) -> "Selection":
-        for i, (lo, hi, _) in enumerate(self.brackets):
+        for i, (lo, hi) in enumerate(self.brackets):
             self.below[i] += int(np.count_nonzero(x < lo))
             mask = x >= lo
             mask &= x <= hi
             self.inside[i].append(x[mask])
         return self
 
-    def resolve(self) -> dict[int, float]:
-        found = {}
-        for (_, _, group), below, parts in zip(self.brackets, self.below, self.inside):
+    def resolve(self, ks) -> dict[int, float]:
+        found: dict[int, float] = {}
+        for below, parts in zip(self.below, self.inside):
             inside = np.concatenate(parts) if parts else np.empty(0)
-            wanted = [k - below for k in group if 0 <= k - below < inside.size]
+            wanted = sorted({k - below for k in ks if k not in found and 0 <= k - below < inside.size})
             if wanted:
                 inside.partition(wanted)
                 found.update({j + below: float(inside[j]) for j in wanted})

@@ -270,20 +270,6 @@ class FileReader:
         """Local files (not standard input, not URLs): a second pass can read them again."""
         return all(p != "-" and not is_url(p) for p in self.shards or [self.path])
 
-    def binary(self) -> bool:
-        """Local NPY or Parquet files: a second pass costs little next to parsing text, and
-        their row counts are exact."""
-        if not self.rereadable():
-            return False
-        for path in self.shards or [self.path]:
-            try:
-                with open(path, "rb") as fh:
-                    if not fh.read(8).startswith((NPY_MAGIC, PARQUET_MAGIC)):
-                        return False
-            except OSError:
-                return False
-        return True
-
     def row_estimate(self) -> int | None:
         """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
         total = 0

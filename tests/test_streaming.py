@@ -105,32 +105,54 @@ def test_cli_reports_sketched_quantiles(run, data, monkeypatch):
     assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(per, [0.5, 0.9, 0.99]).tolist()
 
 
-@pytest.mark.parametrize("misses", [0, 1, 3])
-def test_binary_inputs_get_exact_quantiles_from_a_second_pass(run, data, monkeypatch, misses):
-    """NPY inputs are read again instead of held: exact (np.quantile's bits) beyond the budget.
-    A sample that misleads widens the brackets; after three misses the sketch answers."""
+@pytest.mark.parametrize("misses, passes", [(0, 0), (1, 1), (3, 3), (4, 4)])
+def test_local_files_get_exact_quantiles_in_bounded_memory(run, data, monkeypatch, misses, passes):
+    """Beyond the warm-up (here the budget, 1000 values) each quantile is bracketed and only the
+    values inside are kept: exact (np.quantile's bits) in one pass. A bracket that misses (data
+    that drifts) means reading the files again with wider brackets; after three more misses the
+    sketch answers."""
+    import losscli.compute as C
     import losscli.evaluate as E
 
     monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
-    real = E.Selection.resolve
-    calls = []
+    real_resolve, real_pass = E.Selection.resolve, C._quantile_pass
+    resolves, reads = [], []
 
-    def resolve(self):
-        calls.append(1)
-        return {} if len(calls) <= misses else real(self)
+    def resolve(self, ks):
+        resolves.append(1)
+        return {} if len(resolves) <= misses else real_resolve(self, ks)
+
+    def counted_pass(*args):
+        reads.append(1)
+        real_pass(*args)
 
     monkeypatch.setattr(E.Selection, "resolve", resolve)
+    monkeypatch.setattr(C, "_quantile_pass", counted_pass)
     p, t = np.load(data / "p.npy"), np.load(data / "t.npy")
-    losses = "mse,mae" if misses == 0 else "mse"  # misses are counted per resolve, i.e. per loss and pass
-    out = run("compute", losses, data / "p.npy", data / "t.npy", "--format", "json", "--block-rows", "300")
-    recs = json.loads(out.stdout)["results"]
-    assert len(recs) == len(losses.split(","))
-    for rec, per in zip(recs, ((p - t) ** 2, np.abs(p - t))):
-        if misses < 3:
+    for inputs in ((data / "p.npy", data / "t.npy"), (data / "p.csv", data / "t.csv")):
+        resolves.clear()
+        reads.clear()
+        out = run("compute", "mse", *inputs, "--format", "json", "--block-rows", "300")
+        rec = json.loads(out.stdout)["results"][0]
+        assert len(reads) == passes
+        if misses < 4:
             assert "quantiles" not in rec  # exact
-            assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(per, [0.5, 0.9, 0.99]).tolist()
+            assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile((p - t) ** 2, [0.5, 0.9, 0.99]).tolist()
         else:
             assert rec["quantiles"]["exact"] is False
+
+
+def test_several_losses_share_the_reads(run, data, monkeypatch):
+    import losscli.evaluate as E
+
+    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    p, t = np.load(data / "p.npy"), np.load(data / "t.npy")
+    out = run("compute", "mse,mae,huber", data / "p.csv", data / "t.csv", "--format", "json")
+    recs = json.loads(out.stdout)["results"]
+    d = p - t
+    a = np.abs(d)
+    for rec, per in zip(recs, (d * d, a, np.where(a < 1, 0.5 * a * a, a - 0.5))):
+        assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(per, [0.5, 0.9, 0.99]).tolist()
 
 
 def test_sharded_directory_and_glob(run, data, tmp_path):
@@ -241,7 +263,10 @@ def test_exact_quantiles_are_numpys_bit_for_bit(kind, n):
 
 def test_an_input_that_changes_between_the_two_reads_is_an_error(run, data, monkeypatch):
     import losscli.compute as C
+    import losscli.evaluate as E
 
+    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    monkeypatch.setattr(E.Selection, "resolve", lambda self, ks: {})  # every bracket misses: read again
     real = C._quantile_pass
 
     def shrink_then_pass(losses, accs, cache, specs, *rest):
