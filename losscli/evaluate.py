@@ -473,9 +473,10 @@ class Selection:
 
     def feed(self, x: np.ndarray) -> "Selection":
         for i, (lo, hi) in enumerate(self.brackets):
-            self.below[i] += int(np.count_nonzero(x < lo))
-            mask = x >= lo
-            mask &= x <= hi
+            below = x < lo
+            self.below[i] += int(np.count_nonzero(below))
+            mask = x <= hi
+            mask ^= below  # lo <= x <= hi, as lo <= hi (x < lo implies x <= hi)
             self.inside[i].append(x[mask])
         return self
 
