@@ -94,6 +94,7 @@ class Accumulator:
         self.two_pass = bool(two_pass and summary and self.budget > 0)
         self._warmup = min(WARMUP, self.budget)
         self._sample: list[np.ndarray] = []
+        self._stride = max(1, (expected_rows or 0) // 131072)
         self._seen = 0
         self._selection: Selection | None = None
         self._passes = 0
@@ -176,9 +177,11 @@ class Accumulator:
         if not self.summary:
             return
         if self.two_pass:
-            stride = max(1, (self._expected or 0) // 131072)  # a sample of it all, for a later pass
-            self._sample.append(per_sample[(-self._seen) % stride::stride].copy())
+            # a sample of it all (every stride-th value), for a later pass: ~131,072 values
+            self._sample.append(per_sample[(-self._seen) % self._stride::self._stride].copy())
             self._seen += per_sample.size
+            if sum(s.size for s in self._sample) > 1 << 18:  # more rows than expected: thin it
+                self._sample, self._stride = [np.concatenate(self._sample)[::2]], 2 * self._stride
             if self._selection is not None:
                 self._selection.feed(per_sample)
             elif self._stored + per_sample.size <= self._warmup:
