@@ -151,7 +151,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     # URLs hold the values up to the budget, then sketch
     again = chunk_rows is not None and all(r.rereadable() for r in readers)
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
-                                None if expected is None else int(expected * 1.02) + 1024, two_pass=again)
+                                expected, two_pass=again)
             for l in selected}
     omitted = {l.name: 0 for l in selected}
     warnings = warnings if warnings is not None else Warnings()
@@ -162,13 +162,11 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
         weight_block = arrays[n_inputs] if weights else None
         finite: set = set()  # input blocks found finite, checked once for all the losses
         for loss in selected:
-            bound = bind(loss, arrays[:n_inputs])
-            checked = validate_inputs(loss, bound, nan_policy, params[loss.name], finite)
+            bound, checked, rows, values, normaliser = _block(loss, arrays[:n_inputs], start, params[loss.name],
+                                                              nan_policy, finite)
             warnings.add(loss, checked, start)
             kept = checked.kept
-            rows = range(start, start + checked.n_rows) if kept is None else start + kept
             w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
-            values, normaliser = block_losses(loss, checked.arrays, params[loss.name], rows, strict)
             shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
             accs[loss.name].add(values, rows, w, normaliser, inputs=shown)
             omitted[loss.name] += checked.omitted
@@ -190,6 +188,16 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     return results
 
 
+def _block(loss: Loss, arrays: list, start: int, params: dict, nan_policy: str, finite: set):
+    """One loss on one block: (bound inputs, validated ones, file rows, per-sample losses,
+    the loss's mean normaliser). ``finite``: input blocks already checked, shared by the losses."""
+    bound = bind(loss, arrays)
+    checked = validate_inputs(loss, bound, nan_policy, params, finite)
+    rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
+    values, normaliser = block_losses(loss, checked.arrays, params, rows, nan_policy != "propagate")
+    return bound, checked, rows, values, normaliser
+
+
 def _quantile_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inputs: int, chunk_rows,
                    params: dict, nan_policy: str) -> None:
     """Read the inputs again and feed each loss's per-sample values to its quantile selection
@@ -199,10 +207,7 @@ def _quantile_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_i
     for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(cache.lockstep(specs, chunk_rows)):
         finite: set = set()
         for loss in losses:
-            checked = validate_inputs(loss, bind(loss, arrays[:n_inputs]), nan_policy, params[loss.name], finite)
-            rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
-            values, _ = block_losses(loss, checked.arrays, params[loss.name], rows, nan_policy != "propagate")
-            accs[loss.name].feed_pass(values)
+            accs[loss.name].feed_pass(_block(loss, arrays[:n_inputs], start, params[loss.name], nan_policy, finite)[3])
     for loss in losses:
         accs[loss.name].end_pass()
 

@@ -82,7 +82,7 @@ class Accumulator:
         self._top_rows = np.empty(0, dtype=np.int64)
         self._top_inputs: dict[str, np.ndarray] = {}
         # exact quantiles: the per-sample values in one buffer (sized from expected_rows when
-        # known, so it is neither regathered nor regrown), partitioned in place at the end
+        # known, grown by half when not), selected in place at the end
         self._exact = True
         self._buf: np.ndarray | None = None
         self._stored = 0
@@ -194,8 +194,6 @@ class Accumulator:
                 self._selection.feed(per_sample)
                 self._buf, self._stored = None, 0
             return
-        if self._exact and (self._expected or 0) > 1.1 * self.budget:
-            self._to_sketch()  # the input is known to be larger than the budget: sketch from the start
         if self._exact and self._stored + per_sample.size <= self.budget:
             self._store(per_sample)
             return

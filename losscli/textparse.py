@@ -149,16 +149,23 @@ def _body_end(data) -> int:
         window *= 16
 
 
-def _cut(data: bytes) -> int:
-    """Where to end a piece: after the last line end that is outside quotes and is followed by
-    something other than blank lines (those wait: at the end of the file they are not data).
-    0 when there is no such place yet."""
-    body = _body_end(data)
-    if body == 0:
-        return 0
-    cut = data.find(b"\n", body) + 1  # the line end of the last line with data...
+def _line_cut(data, lo: int, hi: int) -> int:
+    """In data[lo:hi] (data: bytes, bytearray or mmap): the position after the last line end that
+    is followed by something other than blank lines (those wait: at the end of the file they are
+    not data); lo when there is none yet."""
+    body = lo + _body_end(memoryview(data)[lo:hi])
+    if body == lo:
+        return lo
+    cut = data.find(b"\n", body, hi) + 1  # the line end of the last line with data...
     if cut == 0:  # ...unless that line is not complete yet
-        cut = data.rfind(b"\n", 0, body) + 1
+        cut = data.rfind(b"\n", lo, body) + 1
+    return max(cut, lo)
+
+
+def _cut(data: bytes) -> int:
+    """_line_cut of a whole buffer, stepped back to a line end outside quotes; 0 when there is
+    no such place yet."""
+    cut = _line_cut(data, 0, len(data))
     if cut == 0 or data.find(QUOTE, 0, cut) < 0 or data.count(QUOTE, 0, cut) % 2 == 0:
         return cut
     odd = True  # the cut is inside a quoted field: step back line by line until the quotes pair up
@@ -228,10 +235,9 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[memoryview]
             fh.seek(pos)
             yield from line_pieces(fh, b"", size)
             return
-        body = _body_end(view[pos:end])
-        cut = (m.find(b"\n", pos + body, end) + 1 or (end if end == n else 0)) if body else 0
-        if cut == 0 and body:
-            cut = m.rfind(b"\n", pos, pos + body) + 1
+        cut = _line_cut(m, pos, end)
+        if end == n and _body_end(view[cut:n]):  # the last line, without a line end
+            cut = n
         if cut <= pos:
             if end == n:  # only blank lines are left: not data
                 return
