@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 
 from losscli import get_loss
-from losscli.gradcheck import Options, check_loss
+from losscli.gradcheck import Options
+from losscli.gradcheck.check import check_loss
 
 
 def best_of(fn, repeat=3):

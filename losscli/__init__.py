@@ -1,27 +1,36 @@
-"""losscli: evaluate and verify loss functions from the command line.
+"""losscli: evaluate and verify loss functions from the command line, and from Python.
 
 Public Python API::
 
     import losscli
+    result = losscli.evaluate("huber", predictions, labels, delta=2.0)   # validated, as the CLI
+    result.value, result.per_sample, result.stats, result.worst, result.gradients
+
     mse = losscli.get_loss("mse")
-    per_sample = mse(predictions, labels)
+    per_sample = mse(predictions, labels)          # validated: shapes, domains, non-finite values
     grads = mse.grad(predictions, labels)          # gradient of the sum of per-sample losses
 
     @losscli.register_loss("my_loss", inputs=("predictions", "labels"))
     def my_loss(predictions, labels): ...
+
+Bad input raises :class:`losscli.InputError` (a ``ValueError``) with the CLI's message text.
 """
 
 from .errors import InputError, LossCliError, ParameterError, UnknownLossError
 
-_REGISTRY_NAMES = ("Input", "Loss", "Param", "get_loss", "list_losses", "register_loss", "unregister_loss")
+#: name -> module that defines it; imported on first use, so `losscli --help` needs no numpy
+_LAZY = {
+    "Input": "registry", "Loss": "registry", "Param": "registry", "register_loss": "registry",
+    "get_loss": "catalogue", "list_losses": "catalogue", "unregister_loss": "catalogue",
+    "evaluate": "api", "Result": "api",
+}
 
 
 def __getattr__(name):
-    # the registry (and numpy with it) is imported on first use: `losscli --help` never needs it
-    if name in _REGISTRY_NAMES:
-        from . import registry
+    if name in _LAZY:
+        from importlib import import_module
 
-        return getattr(registry, name)
+        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
     if name == "__version__":
         from importlib.metadata import PackageNotFoundError, version
 
@@ -33,6 +42,6 @@ def __getattr__(name):
 
 
 __all__ = [
-    "Input", "InputError", "Loss", "LossCliError", "Param", "ParameterError", "UnknownLossError",
-    "get_loss", "list_losses", "register_loss", "unregister_loss",
+    "Input", "InputError", "Loss", "LossCliError", "Param", "ParameterError", "Result", "UnknownLossError",
+    "evaluate", "get_loss", "list_losses", "register_loss", "unregister_loss",
 ]

@@ -1,6 +1,7 @@
-"""The command-line interface: a thin layer that parses options, calls the library, and renders.
+"""The command-line interface: a thin layer that declares options and calls a command
+(``losscli/commands/``); every choice and default comes from the declaration that implements it.
 
-Commands: ``list``, ``info``, ``compute``. Exit codes: 0 ok; 1 a check failed (``--fail-above``);
+Commands: ``list``, ``info``, ``compute``, ``compare``, ``check``, ``gradcheck``, ``plot``, ``fit``. Exit codes: 0 ok; 1 a check failed (``--fail-above``);
 2 usage or input error (one line on stderr, ``--debug`` for a traceback); 3 an internal error.
 """
 
@@ -11,7 +12,14 @@ import traceback
 
 import click
 
+from . import options as opt
 from .errors import LossCliError
+from .gradcheck import Options as GradcheckOptions
+from .gradcheck.methods import METHODS
+from .schedules import SCHEDULES
+from .vocabulary import CATEGORIES, QUANTILE_BUDGET, REDUCTIONS
+
+_GRADCHECK = GradcheckOptions()  # the defaults gradcheck's options show
 
 EXIT_CHECK_FAILED = 1
 EXIT_USAGE = 2
@@ -46,7 +54,7 @@ class _InputsCommand(click.Command):
     """Lets ``-:SEL`` (a selector on stdin) through as an input instead of an unknown option."""
 
     def parse_args(self, ctx, args):
-        from .readers import STDIN_PREFIX
+        from .io.spec import STDIN_PREFIX
 
         args = [STDIN_PREFIX + a[1:] if a.startswith("-:") else a for a in args]
         return super().parse_args(ctx, args)
@@ -61,33 +69,6 @@ def _load_plugins(ctx: click.Context, param, values):
         except LossCliError as exc:
             raise click.BadParameter(str(exc).removeprefix(f"--plugin {spec}: "), ctx, param) from None
     return values
-
-
-def _stack(*decorators):
-    """One decorator for an option family many commands share (sqlite-utils' way)."""
-
-    def apply(f):
-        for d in reversed(decorators):
-            f = d(f)
-        return f
-
-    return apply
-
-
-engine_options = _stack(
-    click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
-                 help="local: this process; dask: one partition per shard on a Dask cluster (losscli[dask])."),
-    click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler "
-                 "(tcp://host:8786); default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine."))
-output_option = click.option("-o", "--output", type=click.Path(dir_okay=False),
-                             help="Write the report to FILE (atomically).")
-param_option = click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
-                            help="Set a loss parameter (repeatable).")
-
-
-def format_option(*choices: str):
-    return click.option("--format", "fmt", type=click.Choice(list(choices)), default=choices[0], show_default=True,
-                        help="Output format.")
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -108,59 +89,52 @@ def main(debug: bool, plugins):
 
 # -- list / info ---------------------------------------------------------------------------------
 @main.command("list")
-@click.option("--category", type=click.Choice(["regression", "classification", "embedding", "custom"]),
-              help="Only losses of this category.")
-@format_option("table", "json", "names")
+@click.option("--category", type=click.Choice(list(CATEGORIES)), help="Only losses of this category.")
+@opt.format_option("list")
 def list_cmd(category, fmt):
     """List every registered loss: name, aliases, category, inputs, parameters."""
-    from .formats import LIST_FORMATS, emit
-    from .registry import list_losses
+    from .commands.catalogue import run_list
 
-    emit(LIST_FORMATS[fmt](list_losses(category)))
+    sys.exit(run_list(category, fmt))
 
 
 @main.command("info")
 @click.argument("loss")
-@format_option("text", "json")
+@opt.format_option("info")
 def info_cmd(loss, fmt):
     """Show a loss's formula, gradient, inputs, parameters, conventions and references."""
-    from .formats import INFO_FORMATS, emit
-    from .registry import get_loss
+    from .commands.catalogue import run_info
 
-    emit(INFO_FORMATS[fmt](get_loss(loss)))
+    sys.exit(run_info(loss, fmt))
 
 
 # -- compute -------------------------------------------------------------------------------------
 @main.command("compute", cls=_InputsCommand)
 @click.argument("losses")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
-@param_option
-@click.option("--reduction", type=click.Choice(["mean", "sum", "none"]), default="mean", show_default=True,
-              help="How per-sample losses are reduced (mean with --weights: Σ w·l / Σ w).")
-@click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,), >= 0, not all zero.")
-@click.option("--top", type=click.IntRange(min=0), default=5, show_default=True,
-              help="How many worst samples to show.")
+@opt.param_option
+@opt.reduction_option()
+@opt.weights_option
+@opt.top_option()
 @click.option("--per-sample", is_flag=True, help="Include every sample's loss in the output.")
-@format_option("table", "json", "csv", "ndjson", "value", "junit", "markdown")
-@output_option
+@opt.format_option("compute")
+@opt.output_option()
 @click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz",
               help="Save the gradient of the reported value w.r.t. each differentiable input.")
 @click.option("--fail-above", type=float, metavar="X", help="Exit 1 if a reduced loss exceeds X.")
-@click.option("--nan-policy", type=click.Choice(["raise", "omit", "propagate"]), default="raise",
-              show_default=True, help="NaN/inf in inputs: error, drop the rows, or let them through.")
-@click.option("--dtype", type=click.Choice(["float64", "float32"]), default="float64", show_default=True,
-              help="Precision inputs are read in; float32 halves memory (reductions stay float64).")
+@opt.nan_policy_option
+@opt.dtype_option
 @click.option("--block-rows", type=click.IntRange(min=1), default=None,
               help="Rows read per block (default: about 2 MB of input per block, at least 16,384 rows).")
 @click.option("--exact-quantiles", "quantile_budget", type=click.IntRange(min=0), default=None,
               metavar="N", help="Standard input/URLs: hold up to N per-sample values (shared by the "
-              "losses) for exact p50/p90/p99 (8 bytes each; default 10,000,000), beyond it a KLL sketch "
+              f"losses) for exact p50/p90/p99 (8 bytes each; default {QUANTILE_BUDGET:,}), beyond it a KLL sketch "
               "(rank error 0.036%). Local files are exact in bounded memory. 0: always the sketch.")
 @click.option("--params", "model_params", metavar="FILE[:SEL]",
               help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
 @click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
 @click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
-@engine_options
+@opt.engine_options
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
                 fail_above, nan_policy, dtype, block_rows, quantile_budget, model_params, l1, l2, engine, scheduler):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
@@ -170,7 +144,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
       preds.csv:pred      a CSV column by name      eval.csv:p0,p1,p2   several columns
       eval.csv:2-11       columns by 0-based index   out.npz:logits      an NPZ array
     """
-    from .compute import run_compute
+    from .commands.compute import run_compute
 
     code = run_compute(
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,
@@ -184,23 +158,23 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 @main.command("gradcheck", cls=_InputsCommand)
 @click.argument("args", nargs=-1, metavar="[LOSS...] [INPUT...]")
 @click.option("--all", "all_losses", is_flag=True, help="Check every differentiable loss in the registry.")
-@param_option
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random inputs and probes.")
+@opt.param_option
+@click.option("--seed", type=int, default=_GRADCHECK.seed, show_default=True, help="Seed of the random inputs and probes.")
 @click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True, help="N of random inputs.")
 @click.option("--classes", type=click.IntRange(min=2), default=4, show_default=True, help="C of random inputs.")
 @click.option("--dim", type=click.IntRange(min=1), default=3, show_default=True, help="D of random inputs.")
-@click.option("--method", type=click.Choice(["richardson", "central", "complex"]), default="richardson",
-              show_default=True, help="Numeric derivative: Richardson-extrapolated, plain central, complex-step.")
-@click.option("--rtol", type=float, default=1e-6, show_default=True, help="Relative tolerance per element.")
-@click.option("--atol", type=float, default=1e-12, show_default=True,
+@click.option("--method", type=click.Choice(list(METHODS)), default=_GRADCHECK.method, show_default=True,
+              help="Numeric derivative: " + "; ".join(f"{k}: {text}" for k, (_, text) in METHODS.items()) + ".")
+@click.option("--rtol", type=float, default=_GRADCHECK.rtol, show_default=True, help="Relative tolerance per element.")
+@click.option("--atol", type=float, default=_GRADCHECK.atol, show_default=True,
               help="Gradients below this are not told apart from 0.")
-@click.option("--max-elements", type=click.IntRange(min=1), default=2000, show_default=True,
+@click.option("--max-elements", type=click.IntRange(min=1), default=_GRADCHECK.max_elements, show_default=True,
               help="Per role, for batch-coupled losses: check a stratified sample beyond this.")
-@click.option("--probes", type=click.IntRange(min=0), default=8, show_default=True,
+@click.option("--probes", type=click.IntRange(min=0), default=_GRADCHECK.probes, show_default=True,
               help="Random-direction probes per role when sampling.")
-@click.option("--top", type=click.IntRange(min=0), default=10, show_default=True, help="Worst elements shown.")
-@format_option("table", "json", "junit", "markdown")
-@output_option
+@opt.top_option(_GRADCHECK.top, "Worst elements shown.")
+@opt.format_option("gradcheck")
+@opt.output_option()
 def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method, rtol, atol, max_elements,
                   probes, top, fmt, output):
     """Compare each loss's analytic gradient with numeric derivatives, element by element.
@@ -211,10 +185,10 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
     losscli gradcheck focal logits.npy y.csv    at your data
     Exit 0 when every element passes, 1 when any fails, 2 on a usage or input error.
     """
-    from .gradcheck import Options, run_gradcheck, split_names_and_inputs
+    from .commands.gradcheck import run_gradcheck, split_names_and_inputs
 
     names, inputs = split_names_and_inputs(args)
-    opts = Options(method=method, rtol=rtol, atol=atol, max_elements=max_elements, probes=probes,
+    opts = GradcheckOptions(method=method, rtol=rtol, atol=atol, max_elements=max_elements, probes=probes,
                    seed=seed, top=top)
     sys.exit(run_gradcheck(names, inputs, all_losses=all_losses, params=params, samples=samples,
                            classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output))
@@ -225,9 +199,9 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @click.argument("baseline")
 @click.argument("candidate")
 @click.argument("others", nargs=-1, required=True, metavar="LABELS...")
-@param_option
-@click.option("--reduction", type=click.Choice(["mean", "sum"]), default="mean", show_default=True)
-@click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,).")
+@opt.param_option
+@opt.reduction_option([r for r in REDUCTIONS if r != "none"], "How per-sample losses are reduced.")
+@opt.weights_option
 @click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True,
               help="Paired bootstrap resamples for the confidence interval (0: none).")
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level of the interval.")
@@ -236,10 +210,10 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
               metavar="[TOLERANCE]", help="Exit 1 when the candidate is worse by more than TOLERANCE "
               "(absolute, or relative with %; default 0).")
 @click.option("--significant", is_flag=True, help="With --fail-if-worse: only when the whole interval is worse.")
-@click.option("--top", type=click.IntRange(min=0), default=5, show_default=True, help="Worst regressions shown.")
-@format_option("table", "json", "junit", "markdown")
-@output_option
-@engine_options
+@opt.top_option(help="Worst regressions shown.")
+@opt.format_option("compare")
+@opt.output_option()
+@opt.engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
                 fail_if_worse, significant, top, fmt, output, engine, scheduler):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
@@ -249,7 +223,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     Per loss: both values, the change, the share of samples better/worse/equal, and a paired
     bootstrap confidence interval of the change. Exit 1 when --fail-if-worse trips.
     """
-    from .compare import run_compare
+    from .commands.compare import run_compare
 
     if significant and fail_if_worse is None:
         raise click.UsageError("--significant goes with --fail-if-worse")
@@ -261,9 +235,9 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
 
 @main.command("check")
 @click.argument("config", required=False)
-@format_option("table", "json", "junit", "markdown")
-@output_option
-@engine_options
+@opt.format_option("check")
+@opt.output_option()
+@opt.engine_options
 def check_cmd(config, fmt, output, engine, scheduler):
     """Run the loss gates of CONFIG (default: losscli.toml, else [tool.losscli] in pyproject.toml).
 
@@ -276,21 +250,19 @@ def check_cmd(config, fmt, output, engine, scheduler):
     max_increase = "2%"                        # absolute or relative; significant = true
     Exit 0 when every gate passes, 1 when one fails, 2 for a malformed config.
     """
-    from .check import run_check
+    from .commands.check import run_check
 
     sys.exit(run_check(config, fmt=fmt, output=output, engine=engine, scheduler=scheduler))
 
 
 @main.command("plot")
 @click.argument("losses")
-@param_option
+@opt.param_option
 @click.option("--range", "span", metavar="LO:HI", help="The axis range (default -3:3; 0.001:0.999 for probabilities).")
 @click.option("--points", type=click.IntRange(min=2), default=301, show_default=True, help="Points per curve.")
 @click.option("--sweep", metavar="NAME=V1,V2,...", help="One curve per value of a parameter, e.g. gamma=0,0.5,1,2,5.")
-@click.option("--format", "fmt", type=click.Choice(["terminal", "csv", "json"]), default="terminal", show_default=True,
-              help="A terminal chart, or the sampled points.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write to FILE; .png/.svg/.pdf draw an image (needs losscli[plot]).")
+@opt.format_option("plot", "A terminal chart, or the sampled points.")
+@opt.output_option("Write to FILE; .png/.svg/.pdf draw an image (needs losscli[plot]).")
 def plot_cmd(losses, params, span, points, sweep, fmt, output):
     """Draw LOSSES and their derivatives against the natural axis of their family.
 
@@ -300,31 +272,9 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
     losscli plot bce                              against the predicted probability, y = 1 and 0
     losscli plot focal --sweep gamma=0,0.5,1,2,5 -o focal.png
     """
-    from .compute import parse_param_options, select_losses
-    from .formats import PLOT_FORMATS, emit
-    from .plot import sample, save_image
+    from .commands.plot import run_plot
 
-    selected = select_losses(losses)
-    by_loss = parse_param_options(selected, params)
-    lo = hi = None
-    if span:
-        try:
-            lo, hi = (float(v) for v in span.split(":"))
-        except ValueError:
-            raise click.BadParameter(f"expected LO:HI, got {span!r}", param_hint="--range") from None
-        if not lo < hi:
-            raise click.BadParameter(f"expected LO < HI, got {span!r}", param_hint="--range")
-    sw = None
-    if sweep:
-        if "=" not in sweep:
-            raise click.BadParameter(f"expected NAME=V1,V2,..., got {sweep!r}", param_hint="--sweep")
-        name, values = sweep.split("=", 1)
-        sw = (name.strip(), [v for v in values.split(",") if v.strip()])
-    data = sample(selected, by_loss, sw, lo, hi, points)
-    if output and output.rsplit(".", 1)[-1].lower() in ("png", "svg", "pdf"):
-        save_image(data, output)
-        return
-    emit(PLOT_FORMATS[fmt](data), output)
+    sys.exit(run_plot(losses, params=params, span=span, points=points, sweep=sweep, fmt=fmt, output=output))
 
 
 @main.command("fit")
@@ -332,19 +282,18 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 @click.argument("data")
 @click.option("--target", help="Target column (default: the last numeric column).")
 @click.option("--features", help="Feature columns, comma-separated (default: every other numeric column).")
-@param_option
+@opt.param_option
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True, help="Base learning rate.")
 @click.option("--epochs", type=click.IntRange(min=1), default=500, show_default=True, help="Gradient steps.")
-@click.option("--schedule", type=click.Choice(["constant", "step", "exponential", "inverse"]), default="constant",
+@click.option("--schedule", type=click.Choice(list(SCHEDULES)), default=next(iter(SCHEDULES)),
               show_default=True, help="Learning-rate schedule.")
 @click.option("--step-size", type=click.IntRange(min=1), default=10, show_default=True, help="step: epochs per decay.")
 @click.option("--factor", type=click.FloatRange(min=0, max=1), default=0.1, show_default=True, help="step: decay factor.")
 @click.option("--decay", type=click.FloatRange(min=0), default=0.01, show_default=True, help="exponential / inverse: k.")
 @click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁.")
 @click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖².")
-@format_option("table", "json", "csv")
-@click.option("-o", "--output", type=click.Path(dir_okay=False),
-              help="Write the result (.json) or the loss curve (.csv, .png/.svg/.pdf).")
+@opt.format_option("fit")
+@opt.output_option("Write the result (.json) or the loss curve (.csv, .png/.svg/.pdf).")
 def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_size, factor, decay, l1, l2, fmt, output):
     """Fit a linear model to DATA (a CSV) by gradient descent on LOSS, with its analytic gradient.
 
@@ -352,7 +301,7 @@ def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_siz
     losscli fit huber sample_data/regression/outliers.csv --target price --lr 0.5
     losscli fit hinge data.csv --schedule step --step-size 50 --factor 0.5
     """
-    from .fit import run_fit
+    from .commands.fit import run_fit
 
     sys.exit(run_fit(loss, data, target=target, features=features, params=params, lr=lr, epochs=epochs,
                      schedule=schedule, step_size=step_size, factor=factor, decay=decay, l1=l1, l2=l2,

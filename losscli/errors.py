@@ -7,8 +7,8 @@ row/column or parameter, what was found and what was expected. The CLI prints it
 """
 
 
-class LossCliError(Exception):
-    """Base class of the errors a user can cause. Exit code 2."""
+class LossCliError(ValueError):
+    """Base class of the errors a user can cause (a ``ValueError``: a bad value). Exit code 2."""
 
     exit_code = 2
 

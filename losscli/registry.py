@@ -28,34 +28,10 @@ from typing import Any, Callable
 
 import numpy as np
 
+from . import shapes
+from .domains import DOMAIN_TEXT
 from .errors import ParameterError, RegistrationError, UnknownLossError
-
-CATEGORIES = ("regression", "classification", "embedding", "custom")
-
-#: How a loss couples the elements of its inputs.
-#: ``elementwise``: each per-sample loss is a sum/mean of terms that each depend on one element
-#: of each input, at the same position; ``row``: sample i's loss depends on row i of every input
-#: only; ``batch``: a sample's loss may depend on other rows (InfoNCE, GE2E).
-COUPLINGS = ("elementwise", "row", "batch")
-
-#: Domains an input role can declare; the validator (``losscli/validation.py``) enforces them.
-DOMAINS = {
-    "real": "finite real numbers",
-    "probability": "probabilities in [0, 1]",
-    "prob_rows": "rows of probabilities in [0, 1] that sum to 1",
-    "binary": "labels in {0, 1}",
-    "sign": "labels in {-1, +1}",
-    "sign_or_binary": "labels in {-1, +1} (or {0, 1}, read as 0 -> -1)",
-    "class_index": "integer class indices in [0, C)",
-    "target": "class indices (N,) or probability rows (N, C) (one-hot or soft)",
-    "sign_or_class": "labels in {-1, +1} (or {0, 1}) for (N,) scores; class indices for (N, C) scores",
-    "integer": "integer ids",
-    "unit_interval_signed": "values in [-1, 1]",
-    "nonnegative": "values >= 0",
-    "positive": "values > 0",
-}
-
-_SHAPE_RE = re.compile(r"^(\.\.\.|[A-Z][A-Za-z0-9_]*|=[a-z][a-z0-9_]*)$")
+from .vocabulary import CATEGORIES, COUPLINGS
 
 
 @dataclass(frozen=True)
@@ -76,16 +52,12 @@ class Input:
 
     def shape_text(self) -> str:
         """Readable shape: ``(N, C)``, ``(N,) or (N, C)``, ``same as predictions``."""
-        out = []
-        for alt in self.alternatives():
-            if len(alt) == 1 and alt[0].startswith("="):
-                out.append(f"same as {alt[0][1:]}")
-            else:
-                out.append("(" + ", ".join(alt) + ("," if len(alt) == 1 else "") + ")")
-        return " or ".join(out)
+        return shapes.shape_text(self.shape)
 
-    def alternatives(self) -> list[tuple[str, ...]]:
-        return [tuple(d.strip() for d in alt.split(",")) for alt in self.shape.split("|")]
+    @property
+    def expects(self) -> str:
+        """The declared domain, in words."""
+        return DOMAIN_TEXT[self.domain]
 
 
 _TRUE = {"true", "1", "yes", "on", "y", "t"}
@@ -96,8 +68,8 @@ _FALSE = {"false", "0", "no", "off", "n", "f"}
 class Param:
     """A typed loss parameter.
 
-    ``kind`` is one of ``float``, ``int``, ``bool``, ``str``, ``floats`` (a comma list or a file,
-    e.g. class weights). ``constraint`` is a readable rule that is also checked: ``>0``,
+    ``kind`` is one of ``float``, ``int``, ``bool``, ``str``, ``floats`` (a comma list, e.g.
+    class weights; the command line also accepts a file, read before the value reaches here). ``constraint`` is a readable rule that is also checked: ``>0``,
     ``>=0``, ``<1``, ``[0,1]``, ``(0,1]``, ... ``choices`` restricts a ``str`` parameter.
     """
 
@@ -171,17 +143,7 @@ class Param:
 
 
 def _floats(raw: str, where: str) -> tuple:
-    """A comma list of numbers, or the name of a file (CSV/NPY...) holding one number per class."""
-    import os
-
-    if os.path.exists(raw.split(":")[0]) or os.path.exists(raw):
-        from .readers import InputCache
-
-        data = InputCache().load(raw).data
-        if data.ndim != 1 or not np.all(np.isfinite(data)):
-            raise ParameterError(f"{where}: {raw} must hold one finite number per class, "
-                                 f"got shape {data.shape}")
-        return tuple(float(v) for v in data)
+    """A comma list of numbers."""
     value = tuple(float(v) for v in raw.split(",") if v.strip() != "")
     if not value:
         raise ValueError
@@ -236,9 +198,30 @@ class Loss:
         return f"<Loss {self.name} ({self.describe_inputs()})>"
 
     # -- user-facing -------------------------------------------------------------------------
-    def __call__(self, *arrays, **params):
-        """Per-sample losses, shape (N,). Parameters not given take their defaults."""
-        return self.fn(*arrays, **self.resolve_params(params))
+    def __call__(self, *arrays, nan_policy: str = "raise", **params):
+        """Per-sample losses, shape (N,), of validated inputs (numpy arrays, lists, pandas or
+        pyarrow objects, in role order); hyper-parameters by keyword, defaults for the rest.
+        Shapes, domains and non-finite values are checked as the CLI checks files: a mismatch
+        raises :class:`losscli.InputError` (no silent broadcasting)."""
+        checked, params = self.validated(arrays, params, nan_policy)
+        return self.fn(*checked.values(), **params)
+
+    def grad(self, *arrays, cotangent=None, nan_policy: str = "raise", **params) -> dict:
+        """Gradient of ``sum(cotangent * per_sample)`` (cotangent defaults to ones) w.r.t. each
+        differentiable role, of validated inputs (as for calling the loss)."""
+        checked, params = self.validated(arrays, params, nan_policy)
+        c = None if cotangent is None else np.asarray(cotangent, dtype=np.float64)
+        return self.gradient_of(checked, params, c)
+
+    def validated(self, arrays, params: dict, nan_policy: str = "raise") -> tuple[dict, dict]:
+        """(role -> validated array, resolved parameters) for a Python caller's inputs."""
+        from .arrays import as_array
+        from .validation import bind, validate_inputs
+
+        params = self.resolve_params(params)
+        labelled = [as_array(a, role.name) for a, role in zip(arrays, self.inputs)]
+        checked = validate_inputs(self, bind(self, labelled + list(arrays[len(labelled):])), nan_policy, params)
+        return checked.arrays, params
 
     def gradient(self, fn: Callable) -> Callable:
         """Decorator: register the analytic gradient (of the SUM of per-sample losses).
@@ -255,14 +238,15 @@ class Loss:
     def has_gradient(self) -> bool:
         return self.grad_fn is not None and bool(self.differentiable)
 
-    def grad(self, *arrays, cotangent=None, **params) -> dict:
-        """Gradient of ``sum(cotangent * per_sample)`` (cotangent defaults to ones)."""
+    def gradient_of(self, arrays: dict, params: dict, cotangent=None) -> dict:
+        """The analytic gradient at inputs already validated (role -> array) with resolved
+        parameters: of ``sum(cotangent * per_sample)``, cotangent defaulting to ones."""
         if not self.has_gradient:
             raise ParameterError(self.no_gradient_message())
-        params = self.resolve_params(params)
+        args = [arrays[r.name] for r in self.inputs if r.name in arrays]
         if cotangent is not None and self._grad_takes_cotangent():
-            return self.grad_fn(*arrays, cotangent=cotangent, **params)
-        grads = self.grad_fn(*arrays, **params)
+            return self.grad_fn(*args, cotangent=cotangent, **params)
+        grads = self.grad_fn(*args, **params)
         if cotangent is None:
             return grads
         if self.coupling == "batch":
@@ -310,8 +294,6 @@ class Loss:
 # ---------------------------------------------------------------------------------------------
 _LOSSES: dict[str, Loss] = {}
 _ALIASES: dict[str, str] = {}
-_builtins_loaded = False
-_entry_points_loaded = False
 
 
 def _normalise(name: str) -> str:
@@ -380,12 +362,11 @@ def register_loss(
         if len(set(role_names)) != len(role_names) or not roles:
             raise RegistrationError(f"{name}: input roles must be distinct and non-empty")
         for r in roles:
-            if r.domain not in DOMAINS:
-                raise RegistrationError(f"{name}: role {r.name}: unknown domain {r.domain!r}")
-            for alt in r.alternatives():
-                for dim in alt:
-                    if not _SHAPE_RE.match(dim):
-                        raise RegistrationError(f"{name}: role {r.name}: bad shape {r.shape!r}")
+            if r.domain not in DOMAIN_TEXT:
+                raise RegistrationError(f"{name}: role {r.name}: unknown domain {r.domain!r} "
+                                        f"(domains: {', '.join(DOMAIN_TEXT)})")
+            if not shapes.valid(r.shape):
+                raise RegistrationError(f"{name}: role {r.name}: bad shape {r.shape!r}")
         diff = (role_names[0],) if differentiable is None else tuple(differentiable)
         if not_differentiable_reason:
             diff = ()
@@ -428,29 +409,9 @@ def _add(loss: Loss, replace: bool) -> None:
         _ALIASES[a] = loss.name
 
 
-def unregister_loss(name: str) -> None:
-    """Remove a loss and its aliases (for tests and interactive use)."""
-    loss = get_loss(name)
-    _LOSSES.pop(loss.name, None)
-    for a in loss.aliases:
-        _ALIASES.pop(a, None)
-
-
-def _ensure_loaded() -> None:
-    global _builtins_loaded, _entry_points_loaded
-    if not _builtins_loaded:
-        _builtins_loaded = True
-        from . import losses  # noqa: F401  (registers the built-ins)
-    if not _entry_points_loaded:
-        _entry_points_loaded = True
-        from .plugins import load_entry_points
-
-        load_entry_points()
-
-
-def get_loss(name: str) -> Loss:
-    """The loss registered as ``name`` or as an alias of it; the error lists close matches."""
-    _ensure_loaded()
+def lookup(name: str) -> Loss:
+    """The loss registered as ``name`` or as an alias of it (of those registered so far); the
+    error lists close matches. ``losscli.get_loss`` loads the catalogue first."""
     key = _normalise(name)
     if key in _LOSSES:
         return _LOSSES[key]
@@ -463,7 +424,12 @@ def get_loss(name: str) -> Loss:
         f"unknown loss {name!r}{hint} (run 'losscli list' for all {len(_LOSSES)} losses)")
 
 
-def list_losses(category: str | None = None) -> list[Loss]:
-    """Every registered loss, built-ins first in catalogue order, then users' own."""
-    _ensure_loaded()
-    return [l for l in _LOSSES.values() if category is None or l.category == category]
+def registered() -> list[Loss]:
+    """Every registered loss, in registration order."""
+    return list(_LOSSES.values())
+
+
+def remove(loss: Loss) -> None:
+    _LOSSES.pop(loss.name, None)
+    for a in loss.aliases:
+        _ALIASES.pop(a, None)

@@ -7,19 +7,18 @@ own inputs; they can add a ``validate`` hook for constraints no domain expresses
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 
+from . import domains
 from .errors import InputError, LossCliError
-from .readers import Array
-from .registry import DOMAINS, Input, Loss
+from .shapes import check_shapes
 
-#: How far a probability row's sum may be from 1 (absolute): values written with 6 decimals
-#: over 100 classes stay inside it, a row that is not a distribution does not. Rows inside it
-#: but further than RENORMALISE_ABOVE from 1 are divided by their sum, with one warning.
-ROW_SUM_TOL = 1e-4
-RENORMALISE_ABOVE = 1e-12
+if TYPE_CHECKING:  # the validator reads declarations; it needs no registry at run time
+    from .arrays import Array
+    from .registry import Loss
 
 
 @dataclass
@@ -28,7 +27,7 @@ class Validated:
     kept: np.ndarray | None  # original row numbers kept after --nan-policy omit (None: all)
     omitted: int
     n_rows: int  # rows in the files, before any were omitted
-    warnings: list = None  # (label, rows renormalised, largest deviation) for stderr
+    warnings: list = field(default_factory=list)  # (label, rows renormalised, largest deviation) for stderr
 
 
 def bind(loss: Loss, inputs: list[Array]) -> dict[str, Array]:
@@ -47,142 +46,6 @@ def _first(mask: np.ndarray) -> tuple[int, int | None]:
     return int(idx[0]), (int(idx[1]) if len(idx) > 1 else None)
 
 
-def _check_shapes(loss: Loss, bound: dict[str, Array]) -> dict[str, np.ndarray]:
-    symbols: dict[str, tuple[int, str]] = {}  # symbol -> (size, which input fixed it)
-    out: dict[str, np.ndarray] = {}
-    for role in loss.inputs:
-        if role.name not in bound:
-            continue
-        arr = bound[role.name]
-        data = arr.data
-        what = f"{arr.label} ({loss.name} {role.name})"
-        if data.ndim == 0 or data.shape[0] == 0:
-            raise InputError(f"{what}: no samples, expected at least one row")
-        alternatives = role.alternatives()
-        errors = []
-        for alt in alternatives:
-            if len(alt) == 1 and alt[0].startswith("="):
-                ref = out[alt[0][1:]]
-                if data.shape != ref.shape and data.size == ref.size and data.shape[0] == ref.shape[0] \
-                        and [d for d in data.shape if d != 1] == [d for d in ref.shape if d != 1]:
-                    data = data.reshape(ref.shape)  # (N,) vs (N, 1): the same values
-                if data.shape == ref.shape:
-                    break
-                other = bound[alt[0][1:]].label
-                if data.shape[0] != ref.shape[0]:
-                    errors.append(f"has {data.shape[0]} rows but {other} has {ref.shape[0]}")
-                else:
-                    errors.append(f"has shape {data.shape} but {other} has {ref.shape} (expected the same shape)")
-                continue
-            fixed = [d for d in alt if d != "..."]
-            if ("..." in alt and data.ndim < len(fixed)) or ("..." not in alt and data.ndim != len(alt)):
-                errors.append(f"expected shape {Input(role.name, ','.join(alt)).shape_text()}, got {data.shape}")
-                continue
-            mismatch = None
-            for axis, sym in enumerate(fixed):
-                if sym in symbols and symbols[sym][0] != data.shape[axis]:
-                    size, by = symbols[sym]
-                    noun = "rows" if axis == 0 else "columns" if axis == 1 else f"entries on axis {axis}"
-                    mismatch = f"has {data.shape[axis]} {noun} but {by} has {size}"
-                    break
-            if mismatch:
-                errors.append(mismatch)
-                continue
-            for axis, sym in enumerate(fixed):
-                symbols.setdefault(sym, (data.shape[axis], arr.label))
-            break
-        else:
-            raise InputError(f"{what}: {'; or '.join(dict.fromkeys(errors))}")
-        out[role.name] = data
-    return out
-
-
-def _check_domain(loss: Loss, role_name: str, domain: str, arr: Array, data: np.ndarray,
-                  num_classes: int | None, kept: np.ndarray | None, warnings: list) -> np.ndarray:
-    expected = DOMAINS[domain]
-    what = f"({loss.name} {role_name} expects {expected})"
-    finite = np.isfinite(data)
-
-    def where(r: int, c: int | None = None) -> str:  # row numbers of the file, not of the kept rows
-        return arr.where(int(kept[r]) if kept is not None else r, c)
-
-    def fail(mask: np.ndarray, found: str | None = None):
-        flat = (mask & finite).reshape(data.shape[0], -1)
-        r, c = _first(flat)
-        value = data.reshape(data.shape[0], -1)[r, c]
-        raise InputError(f"{where(r, c if data.ndim > 1 else None)}: found "
-                         f"{found or f'{float(value):g}'} {what}")
-
-    if domain == "real":
-        return data
-    if domain == "probability":
-        bad = (data < 0) | (data > 1)
-        if bad.any():
-            fail(bad)
-        return data
-    if domain == "unit_interval_signed":
-        bad = (data < -1) | (data > 1)
-        if bad.any():
-            fail(bad)
-        return data
-    if domain in ("nonnegative", "positive"):
-        bad = data < 0 if domain == "nonnegative" else data <= 0
-        if bad.any():
-            fail(bad)
-        return data
-    if domain == "prob_rows" or (domain == "target" and data.ndim == 2):
-        sub = "prob_rows"
-        bad = (data < 0) | (data > 1)
-        if bad.any():
-            fail(bad)
-        sums = data.sum(axis=1)
-        off = np.abs(sums - 1.0) > ROW_SUM_TOL
-        off &= np.isfinite(sums)
-        if off.any():
-            r = int(np.flatnonzero(off)[0])
-            raise InputError(f"{where(r)}: row sums to {sums[r]:.6g} ({loss.name} {role_name} "
-                             f"expects {DOMAINS[sub if domain == 'prob_rows' else 'target']}; "
-                             f"tolerance {ROW_SUM_TOL:g})")
-        drift = np.abs(sums - 1.0) > RENORMALISE_ABOVE
-        if drift.any():
-            warnings.append((arr.label, int(drift.sum()), float(np.max(np.abs(sums - 1.0)))))
-            data = np.where(drift[:, None], data / np.where(drift, sums, 1.0)[:, None], data)
-        return data
-    if domain == "sign_or_class":
-        domain = "class_index" if num_classes is not None else "sign_or_binary"
-    if domain == "integer":
-        bad = data != np.round(data)
-        if bad.any():
-            fail(bad)
-        return data
-    if domain in ("class_index", "target"):
-        bad = (data != np.round(data)) | (data < 0)
-        if num_classes is not None:
-            bad |= data >= num_classes
-        if bad.any():
-            rng = f"0..{num_classes - 1}" if num_classes is not None else "0, 1, 2, ..."
-            r, c = _first(bad & finite)
-            raise InputError(f"{where(r, c)}: found {float(data[r]):g} ({loss.name} {role_name} "
-                             f"expects an integer class index in {rng})")
-        return np.where(finite, data, 0).astype(np.intp) if finite.all() else data
-    if domain == "binary":
-        bad = (data != 0) & (data != 1)
-        if bad.any():
-            fail(bad)
-        return data
-    if domain in ("sign", "sign_or_binary"):
-        is_sign = (data == -1) | (data == 1)
-        if is_sign[finite].all():
-            return data
-        is_binary = (data == 0) | (data == 1)
-        if domain == "sign_or_binary" and is_binary[finite].all():
-            return np.where(data == 0, -1.0, data)
-        if domain == "sign_or_binary" and (is_sign | is_binary)[finite].all():
-            fail(data == 0, "a mix of -1 and 0 labels")
-        fail(~is_sign if domain == "sign" else ~(is_sign | is_binary))
-    raise AssertionError(f"domain {domain} has no check")  # registry refuses unknown domains
-
-
 def _num_classes(loss: Loss, shaped: dict[str, np.ndarray]) -> int | None:
     """C for class-index checks: the column count of the first (N, C) input."""
     for role in loss.inputs:
@@ -198,7 +61,7 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
     ``finite``: ids of input blocks already known to be all finite (several losses on the same
     block check each input once); this call adds the ones it finds."""
     params = loss.resolve_params(params or {})
-    shaped = _check_shapes(loss, bound)
+    shaped = check_shapes(loss.name, loss.inputs, bound)
     n = next(iter(shaped.values())).shape[0]
     bad_rows = np.zeros(n, dtype=bool)
     for name, data in shaped.items():
@@ -228,11 +91,11 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
         shaped = {k: v[kept] for k, v in shaped.items()}
     num_classes = _num_classes(loss, shaped)
     arrays = {}
-    warnings: list[str] = []
+    warnings: list = []
     for role in loss.inputs:
         if role.name in shaped:
-            arrays[role.name] = _check_domain(loss, role.name, role.domain, bound[role.name],
-                                              shaped[role.name], num_classes, kept, warnings)
+            where = domains.Where(bound[role.name], loss.name, role.name, kept, num_classes, warnings)
+            arrays[role.name] = domains.check(role.domain, shaped[role.name], where)
     if loss.validate is not None:
         arrays = loss.validate(arrays, params) or arrays
     return Validated(arrays, kept, omitted, n, warnings)

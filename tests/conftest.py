@@ -51,3 +51,11 @@ def central_difference(f, x: np.ndarray, h: float = 1e-6) -> np.ndarray:
         flat[i] = old
         gflat[i] = (up - down) / (2 * step)
     return g
+
+
+def evaluate_dict(loss, arrays: dict, params: dict, reduction: str = "mean", weights=None, gradient: bool = False):
+    """losscli.evaluate with the inputs as a role -> array dict (in the loss's role order)."""
+    import losscli
+
+    return losscli.evaluate(loss, *[arrays[r.name] for r in loss.inputs if r.name in arrays],
+                            reduction=reduction, weights=weights, gradients=gradient, **params)

@@ -62,7 +62,7 @@ def test_bootstrap_is_reproducible_with_the_seed(run_json, models):
 
 def test_bootstrap_interval_covers_the_sampling_spread():
     """With per-sample differences ~ N(0.1, 1), the 95% interval of the mean has half-width ~1.96/sqrt(n)."""
-    from losscli.compare import bootstrap_interval
+    from losscli.commands.compare import bootstrap_interval
 
     rng = np.random.default_rng(1)
     d = rng.normal(0.1, 1.0, 2000)

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from losscli import list_losses
-from losscli.evaluate import evaluate
-from losscli.formats import loss_record
+from .conftest import evaluate_dict as evaluate
+from losscli.commands.catalogue import loss_record
 from losscli.sampling import random_inputs
 
 from .conftest import central_difference
@@ -76,8 +76,8 @@ def test_gradient_matches_central_difference(loss, shape):
         for role in present:
             assert grads[role].shape == inputs[role].shape
 
-            def f(x, role=role):
-                return float(np.sum(loss(*_args(loss, {**inputs, role: x}))))
+            def f(x, role=role):  # the raw function: a perturbed probability row is not renormalised
+                return float(np.sum(loss.fn(*_args(loss, {**inputs, role: x}), **loss.resolve_params({}))))
 
             numeric = central_difference(f, inputs[role].astype(float).copy())
             np.testing.assert_allclose(grads[role], numeric, rtol=1e-6, atol=1e-7,
@@ -91,8 +91,9 @@ def test_weighted_gradient_is_gradient_of_weighted_value(loss):
     ev = evaluate(loss, inputs, {}, "mean", w, gradient=True)
     role = loss.differentiable[0]
 
-    def f(x):
-        return evaluate(loss, {**inputs, role: x}, {}, "mean", w).value
+    def f(x):  # the raw function's weighted mean (no renormalisation of perturbed rows)
+        per = loss.fn(*_args(loss, {**inputs, role: x}), **loss.resolve_params({}))
+        return float(np.sum(w * per) / np.sum(w))
 
     numeric = central_difference(f, inputs[role].astype(float).copy())
     np.testing.assert_allclose(ev.gradients[role], numeric, rtol=1e-6, atol=1e-8)

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from losscli import Input, get_loss, register_loss, unregister_loss
-from losscli.gradcheck import Options, check_loss
+from losscli.gradcheck import Options
+from losscli.gradcheck.check import check_loss
 
 ROOT = Path(__file__).parent.parent
 MSE = get_loss("mse")
@@ -234,7 +235,7 @@ def test_torch_fast_mode_misses_what_losscli_catches(custom):
 
 def test_entry_point_plugins_are_loaded(monkeypatch, tmp_path):
     """Installed packages register through the entry-point group losscli.losses."""
-    import losscli.registry as registry
+    import losscli.catalogue as catalogue
     from losscli import list_losses
 
     plugin = tmp_path / "ep_losses.py"
@@ -252,7 +253,7 @@ def test_entry_point_plugins_are_loaded(monkeypatch, tmp_path):
     (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: ep-losses\nVersion: 1.0\n")
     (dist / "entry_points.txt").write_text("[losscli.losses]\nep = ep_losses\n")
     monkeypatch.syspath_prepend(str(tmp_path))
-    monkeypatch.setattr(registry, "_entry_points_loaded", False)
+    monkeypatch.setattr(catalogue, "_loaded", False)
     try:
         assert "ep_test_sq" in [l.name for l in list_losses()]
         loss = get_loss("ep_test_sq")

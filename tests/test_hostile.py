@@ -151,7 +151,7 @@ def test_bad_input_case(run, d, case):
 
 
 def test_unreadable_file(run, d, monkeypatch):
-    import losscli.readers as readers
+    import losscli.io.cache as readers
 
     def deny(*a, **k):
         raise PermissionError(13, "Permission denied")
@@ -183,7 +183,7 @@ def test_failed_run_leaves_previous_output_and_no_temp_files(run, d):
 
 
 def test_interrupted_write_leaves_previous_file(d, monkeypatch):
-    from losscli.atomic import write_text_atomic
+    from losscli.io.atomic import write_text_atomic
 
     target = d / "report.txt"
     target.write_text("previous")
@@ -195,7 +195,7 @@ def test_interrupted_write_leaves_previous_file(d, monkeypatch):
         fh.write(b"partial")
         raise Interrupt
 
-    from losscli import atomic
+    from losscli.io import atomic
 
     with pytest.raises(Interrupt):
         atomic.write_atomic(str(target), write)

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 from losscli import get_loss
-from losscli.fit import fit, learning_rate
+from losscli.schedules import learning_rate
+from losscli.training import fit
 
 from .conftest import write_csv
 

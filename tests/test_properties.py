@@ -11,7 +11,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from losscli import get_loss, list_losses
-from losscli.evaluate import evaluate, reduce
+from losscli.stats.reduction import reduce
+
+from .conftest import evaluate_dict as evaluate
 from losscli.sampling import random_inputs
 
 LOSSES = list_losses()
@@ -77,7 +79,8 @@ DIFF = [l for l in LOSSES if l.has_gradient]
 @settings(max_examples=10, deadline=None)
 @given(case=cases)
 def test_gradient_matches_finite_differences_at_random_points(loss, case):
-    from losscli.gradcheck import Options, check_loss
+    from losscli.gradcheck import Options
+    from losscli.gradcheck.check import check_loss
 
     result = check_loss(loss, random_inputs(loss, optional=True, **case), {}, Options(seed=case["seed"]))
     assert result.passed, result.worst(3)

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from losscli.errors import InputError
-from losscli.readers import InputCache, split_spec
+from losscli.io.cache import InputCache
+from losscli.io.spec import split_spec
 
 
 def load(path, selector=None):
@@ -88,7 +89,7 @@ def test_directory_and_missing(tmp_path):
 
 
 def test_same_file_is_read_once(tmp_path, monkeypatch):
-    from losscli.readers import FileReader
+    from losscli.io.cache import FileReader
 
     p = tmp_path / "t.csv"
     p.write_text("a,b\n1,2\n")

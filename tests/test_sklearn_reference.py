@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from losscli import get_loss
-from losscli.evaluate import evaluate
-from losscli.readers import Array
+from .conftest import evaluate_dict as evaluate
+from losscli.arrays import Array
 from losscli.validation import bind, validate_inputs
 
 CASES = json.loads((Path(__file__).parent / "data" / "sklearn_reference.json").read_text())["cases"]

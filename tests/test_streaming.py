@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 from losscli import get_loss
-from losscli.compute import stream_evaluations
-from losscli.evaluate import Accumulator
-from losscli.readers import InputCache
+from losscli.engine.local import stream_evaluations
+from losscli.stats.accumulator import Accumulator
+from losscli.io.cache import InputCache
 
 from .conftest import write_csv
 
@@ -89,9 +89,9 @@ def test_quantiles_exact_within_budget_and_sketched_beyond():
 
 
 def test_cli_reports_sketched_quantiles(run, data, monkeypatch):
-    import losscli.evaluate as E
+    import losscli.stats.quantiles as E
 
-    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
     # standard input cannot be read twice: beyond the budget, the sketch
     out = run("compute", "mse", "-", data / "t.csv", "--format", "json", "--block-rows", "500",
               input=(data / "p.csv").read_bytes())
@@ -111,10 +111,10 @@ def test_local_files_get_exact_quantiles_in_bounded_memory(run, data, monkeypatc
     values inside are kept: exact (np.quantile's bits) in one pass. A bracket that misses (data
     that drifts) means reading the files again with wider brackets; after three more misses the
     sketch answers."""
-    import losscli.compute as C
-    import losscli.evaluate as E
+    import losscli.engine.local as C
+    import losscli.stats.quantiles as E
 
-    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
     real_resolve, real_pass = E.Selection.resolve, C._quantile_pass
     resolves, reads = [], []
 
@@ -143,9 +143,9 @@ def test_local_files_get_exact_quantiles_in_bounded_memory(run, data, monkeypatc
 
 
 def test_several_losses_share_the_reads(run, data, monkeypatch):
-    import losscli.evaluate as E
+    import losscli.stats.quantiles as E
 
-    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
     p, t = np.load(data / "p.npy"), np.load(data / "t.npy")
     out = run("compute", "mse,mae,huber", data / "p.csv", data / "t.csv", "--format", "json")
     recs = json.loads(out.stdout)["results"]
@@ -243,7 +243,7 @@ def test_fsspec_urls(run, tmp_path):
                                   "infinities", "sample misleads"])
 @pytest.mark.parametrize("n", [1, 2, 17, 1000, (1 << 20) + 7])
 def test_exact_quantiles_are_numpys_bit_for_bit(kind, n):
-    from losscli.evaluate import QUANTILES, exact_quantiles
+    from losscli.stats.quantiles import QUANTILES, exact_quantiles
 
     rng = np.random.default_rng(n)
     x = {"normal": lambda: rng.normal(size=n),
@@ -262,10 +262,10 @@ def test_exact_quantiles_are_numpys_bit_for_bit(kind, n):
 
 
 def test_an_input_that_changes_between_the_two_reads_is_an_error(run, data, monkeypatch):
-    import losscli.compute as C
-    import losscli.evaluate as E
+    import losscli.engine.local as C
+    import losscli.stats.quantiles as E
 
-    monkeypatch.setattr(E, "QUANTILE_BUDGET", 1000)
+    monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
     monkeypatch.setattr(E.Selection, "resolve", lambda self, ks: {})  # every bracket misses: read again
     real = C._quantile_pass
 

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import losscli.textparse as tp
+import losscli.io.textparse as tp
 from losscli.errors import InputError
-from losscli.readers import FileReader, InputCache
+from losscli.io.cache import FileReader, InputCache
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

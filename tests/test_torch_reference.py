@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from losscli import get_loss, list_losses
-from losscli.evaluate import evaluate
+from .conftest import evaluate_dict as evaluate
 
 DATA = Path(__file__).parent / "data"
 META = json.loads((DATA / "torch_reference.json").read_text())

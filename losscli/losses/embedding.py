@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
-from ..numerics import nll_at, sigmoid, softmax, softmax_minus_onehot
+from ..numerics import nll_at, sigmoid, softmax_minus_onehot
 from ..registry import Input, Param, register_loss
 
 NORM_FLOOR = 1e-12

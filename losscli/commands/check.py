@@ -1,4 +1,4 @@
-"""``check``: declarative loss gates from ``losscli.toml`` or ``[tool.losscli]`` in pyproject.toml.
+"""The ``check`` command: declarative loss gates from ``losscli.toml`` or ``[tool.losscli]`` in pyproject.toml.
 
     [[gate]]
     name = "house prices"                    # optional
@@ -21,7 +21,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .errors import LossCliError
+from ..errors import LossCliError
 
 KEYS = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
@@ -36,7 +36,10 @@ class ConfigError(LossCliError):
 
 
 def find_config(path: str | None) -> tuple[Path, list]:
-    import tomllib
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib
 
     if path is None:
         for candidate in ("losscli.toml", "pyproject.toml"):
@@ -93,10 +96,12 @@ def _resolve(base: Path, spec: str) -> str:
 
 
 def run_check(config: str | None, *, fmt="table", output=None, engine="local", scheduler=None) -> int:
+    from ..engine import engine_function
+    from ..io.cache import InputCache
+    from ..render import emit, renderer
+    from ..render.values import number
+    from .common import parse_param_options, select_losses
     from .compare import Tolerance, compare_record
-    from .compute import engine_function, parse_param_options, select_losses
-    from .formats import CHECK_FORMATS, emit, number
-    from .readers import InputCache
 
     path, raw_gates = find_config(config)
     gates = [validate_gate(i, g, str(path)) for i, g in enumerate(raw_gates)]
@@ -140,5 +145,5 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
         rec["passed"] = all(c["passed"] for c in rec["checks"])
         results.append(rec)
     payload = {"config": str(path), "passed": all(r["passed"] for r in results), "gates": results}
-    emit(CHECK_FORMATS[fmt](payload), output)
+    emit(renderer("check", fmt)(payload), output)
     return 0 if payload["passed"] else 1

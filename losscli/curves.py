@@ -1,4 +1,4 @@
-"""``plot``: a loss and its derivative over the natural axis of its family.
+"""The curves ``plot`` draws: a loss and its derivative over the natural axis of its family.
 
 - regression losses against the residual r = y - f(x) (labels = r, predictions = 0);
 - margin losses (hinge, squared hinge, exponential, logistic = bce_logits, 0-1) against the
@@ -7,9 +7,7 @@
 - focal loss against p_t, the probability of the true class (logit log(p/(1-p)), label 1).
 
 Derivatives come from the registry's analytic gradients through the chain rule, so the picture
-shows the gradient a model would receive. Terminal plots use plotext (maintained, no
-dependencies, draws several labelled series with axes in any terminal); image files use
-matplotlib, an optional extra imported only here.
+shows the gradient a model would receive. Drawing them is ``render/chart.py``'s job.
 """
 
 from __future__ import annotations
@@ -52,32 +50,36 @@ def curves(loss: Loss, params: dict, x: np.ndarray) -> list[tuple[str, np.ndarra
         if axis == "residual":
             zero = np.zeros_like(x)
             v = loss.fn(zero, x, **params)
-            g = -loss.grad(zero, x, **params)["predictions"] if loss.has_gradient else None  # L(p - r)
+            g = -_grad(loss, (zero, x), params)["predictions"] if loss.has_gradient else None  # L(p - r)
             out.append((loss.name, v, g))
         elif axis == "margin":
             ones = np.ones_like(x)
             v = loss.fn(x, ones, **params)
             g = None
             if loss.has_gradient:
-                g = next(iter(loss.grad(x, ones, **params).values()))
+                g = next(iter(_grad(loss, (x, ones), params).values()))
             out.append((loss.name if loss.name != "bce_logits" else "logistic (bce_logits)", v, g))
         elif axis == "probability":
             for y in (1.0, 0.0):
                 labels = np.full_like(x, y)
                 v = loss.fn(x, labels, **params)
-                g = loss.grad(x, labels, **params)["predictions"] if loss.has_gradient else None
+                g = _grad(loss, (x, labels), params)["predictions"] if loss.has_gradient else None
                 out.append((f"{loss.name} y={y:g}", v, g))
         else:  # pt: focal on the logit of p_t with label 1
             logits = np.log(x) - np.log1p(-x)
             ones = np.ones_like(x)
             v = loss.fn(logits, ones, **params)
-            g = loss.grad(logits, ones, **params)["logits"] / (x * (1 - x))
+            g = _grad(loss, (logits, ones), params)["logits"] / (x * (1 - x))
             out.append((loss.name, v, g))
     return out
 
 
+def _grad(loss: Loss, arrays: tuple, params: dict) -> dict:
+    return loss.gradient_of(dict(zip(loss.input_names, arrays)), params)
+
+
 def _all():
-    from .registry import list_losses
+    from .catalogue import list_losses
 
     return list_losses()
 
@@ -112,63 +114,3 @@ def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo
                                "x": x.tolist(), "loss_values": np.asarray(v, float).tolist(),
                                "derivative": None if g is None else np.asarray(g, float).tolist()})
     return {"axis": AXIS_LABELS[next(iter(axes))], "series": series}
-
-
-def terminal_chart(data: dict, width: int | None = None, height: int | None = None,
-                   titles=("loss", "derivative"), color: bool | None = None) -> str:
-    """Two charts, one above the other: the losses, then their derivatives. Colour only on a
-    terminal without NO_COLOR (or when asked)."""
-    import os
-    import re
-    import sys
-
-    import plotext as plt
-
-    if color is None:
-        color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    parts = []
-    for key, title in (("loss_values", titles[0]), ("derivative", titles[1])):
-        plt.clear_figure()
-        plt.title(title)
-        plt.xlabel(data["axis"])
-        drawn = False
-        for s in data["series"]:
-            if s[key] is None:
-                continue
-            pts = [(x, v) for x, v in zip(s["x"], s[key]) if v is not None and np.isfinite(v)]
-            if pts:
-                plt.plot([p[0] for p in pts], [p[1] for p in pts], label=s["label"])
-                drawn = True
-        if not drawn:
-            continue
-        plt.plotsize(width or 100, height or 22)
-        plt.theme("clear" if not color else "default")
-        text = plt.build()
-        parts.append(text if color else re.sub(r"\x1b\[[0-9;]*m", "", text))
-    return "\n".join(parts) + "\n"
-
-
-def save_image(data: dict, path: str, titles=("loss", "derivative")) -> None:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise LossCliError("image output needs matplotlib: pip install 'losscli[plot]'") from None
-    from .atomic import write_atomic
-
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    for s in data["series"]:
-        ax1.plot(s["x"], s["loss_values"], label=s["label"])
-        if s["derivative"] is not None:
-            ax2.plot(s["x"], s["derivative"], label=s["label"])
-    for ax, title in zip((ax1, ax2), titles):
-        ax.set_title(title)
-        ax.set_xlabel(data["axis"])
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
-    fmt = path.rsplit(".", 1)[-1].lower()
-    write_atomic(path, lambda fh: fig.savefig(fh, format=fmt, dpi=110))
-    plt.close(fig)

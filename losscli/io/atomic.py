@@ -9,7 +9,7 @@ import tempfile
 from pathlib import Path
 from typing import Callable
 
-from .errors import LossCliError
+from ..errors import LossCliError
 
 
 def write_atomic(path: str, write: Callable) -> None:

@@ -1,8 +1,8 @@
 """``--engine dask``: evaluate sharded inputs on a Dask cluster (``pip install 'losscli[dask]'``).
 
 Each input is a list of shards (a directory, a glob, or one file); shard i of every input forms
-partition i. A partition is evaluated by the same code as the local engine (readers, validation,
-losses, :class:`~losscli.evaluate.Accumulator`) and returns its partial result: block sums,
+partition i. A partition is evaluated by the same per-block step as the local engine
+(:func:`~losscli.engine.block.evaluate_block`, then :class:`~losscli.stats.accumulator.Accumulator`) and returns its partial result: block sums,
 counts, Chan moments, min/max, top-K candidates keyed by (shard, row) and a KLL quantile sketch.
 Dask's reduction tree merges partials pairwise (``Bag.reduction`` with ``split_every``), never
 averaging means, so reductions agree with the local engine to ~1e-15 and the top-K exactly, with
@@ -17,16 +17,19 @@ import sys
 
 import numpy as np
 
-from .errors import InputError, LossCliError
-from .evaluate import Accumulator, Evaluation, block_losses
-from .registry import get_loss
+from ..catalogue import get_loss
+from ..errors import InputError, LossCliError
+from ..stats.accumulator import Accumulator, Evaluation
+from ..stats.topk import rows_at
+from .block import block_rows, evaluate_block, finish
 
 ROW_BITS = 40  # top-K rows are keyed shard << 40 | row: global order without knowing offsets
 
 
 def shard_lists(specs: list[str]) -> list[list[str]]:
     """Per spec, its shard files (with the selector re-attached); all specs must have as many."""
-    from .readers import FileReader, split_spec
+    from ..io.cache import FileReader
+    from ..io.spec import split_spec
 
     out = []
     for spec in specs:
@@ -44,11 +47,9 @@ def shard_lists(specs: list[str]) -> list[list[str]]:
 
 def _partition(task: dict) -> dict:
     """Evaluate every loss on one shard group; runs on a worker."""
-    from .readers import InputCache
-    from .validation import bind, validate_inputs
-
-    from .compute import block_rows
-    from .plugins import load_plugin
+    from ..io.cache import InputCache
+    from ..plugins import load_plugin
+    from ..validation import validate_weights
 
     for spec in task["plugins"]:  # a user's losses must exist on the worker too
         load_plugin(spec)
@@ -64,20 +65,16 @@ def _partition(task: dict) -> dict:
         chunk = task["chunk_rows"] or block_rows(losses, cache, files)
         for start, arrays in cache.lockstep(files, chunk):
             weight_block = arrays[n_inputs] if len(files) > n_inputs else None
+            finite: set = set()
             for loss in losses:
                 params = task["params"][loss.name]
-                checked = validate_inputs(loss, bind(loss, arrays[:n_inputs]), task["nan_policy"], params)
+                bound, checked, rows, values, normaliser = evaluate_block(
+                    loss, arrays[:n_inputs], start, params, task["nan_policy"], finite)
                 kept = checked.kept
-                local = start + (np.arange(checked.n_rows) if kept is None else kept)
-                keys = (np.int64(shard) << ROW_BITS) + local
-                w = None
-                if weight_block is not None:
-                    from .validation import validate_weights
-
-                    w = validate_weights(weight_block, checked.n_rows, kept)
-                values, normaliser = block_losses(loss, checked.arrays, params, local,
-                                                  task["nan_policy"] != "propagate")
-                accs[loss.name].add(values, keys, w, normaliser)
+                keys = (np.int64(shard) << ROW_BITS) + rows_at(rows, slice(None))
+                w = None if weight_block is None else validate_weights(weight_block, checked.n_rows, kept)
+                shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
+                accs[loss.name].add(values, keys, w, normaliser, inputs=shown)
                 omitted[loss.name] += checked.omitted
             rows_seen = start + arrays[0].data.shape[0]
     except InputError as exc:  # shipped back as data: the client raises it with its message
@@ -144,7 +141,7 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
     specs = list(inputs) + ([weights] if weights else [])
     groups = list(zip(*shard_lists(specs)))
     params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
-    from .plugins import loaded_plugins
+    from ..plugins import loaded_plugins
 
     tasks = [{"shard": i, "files": list(g), "plugins": loaded_plugins(), "losses": [l.name for l in selected], "params": params,
               "n_inputs": len(inputs), "reduction": reduction, "top": top, "keep": per_sample,
@@ -181,9 +178,6 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
     for loss in selected:
         acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, quantile_budget=0)
         acc.load_state(result["states"][loss.name])
-        acc._top_rows = to_global(acc._top_rows)
-        acc._rows = [to_global(r) for r in acc._rows]
-        if weights and reduction != "none" and acc.count and acc.denominator == 0:
-            raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
-        out.append(acc.finish(result["omitted"].get(loss.name, 0)))
+        acc.map_rows(to_global)
+        out.append(finish(acc, result["omitted"].get(loss.name, 0), weights))
     return out

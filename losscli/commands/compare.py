@@ -1,4 +1,4 @@
-"""``compare``: did the candidate's loss get worse than the baseline's, beyond noise?
+"""The ``compare`` command: did the candidate's loss get worse than the baseline's, beyond noise?
 
 Both prediction files are evaluated against the same labels (and other inputs). Per loss: both
 values, the absolute and relative change, the share of samples where the candidate is better /
@@ -15,8 +15,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import LossCliError
-from .evaluate import Evaluation
+from ..errors import LossCliError
+from ..render.values import number
+from ..stats.accumulator import Evaluation
 
 #: rows drawn at once when bootstrapping (bounds the index matrix to ~64 MB)
 BOOTSTRAP_CELLS = 8_000_000
@@ -71,8 +72,6 @@ def bootstrap_interval(diff_num: np.ndarray, shares: np.ndarray, reduction: str,
 
 def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidence: float, seed: int,
                    tolerance: Tolerance | None, significant: bool, top: int) -> dict:
-    from .formats import number
-
     if base.count != cand.count or not np.array_equal(base.rows, cand.rows):
         raise LossCliError(f"{base.loss.name}: baseline and candidate kept different rows (NaN omitted "
                            "in one of them); compare needs the same samples")
@@ -105,9 +104,10 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                 weights=None, n_boot=1000, confidence=0.95, seed=0, fail_if_worse=None,
                 significant=False, top=5, fmt="table", output=None, nan_policy="raise", engine="local",
                 scheduler=None) -> int:
-    from .compute import engine_function, parse_param_options, refuse_overwriting_inputs, select_losses
-    from .formats import COMPARE_FORMATS, emit
-    from .readers import InputCache
+    from ..engine import engine_function
+    from ..io.cache import InputCache
+    from ..render import emit, renderer
+    from .common import parse_param_options, refuse_overwriting_inputs, select_losses
 
     if reduction == "none":
         raise LossCliError("compare needs --reduction mean or sum (a single value per model)")
@@ -126,5 +126,5 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                               significant=significant, top=top) for b, c in zip(base, cand)]
     passed = all(r.get("gate", {}).get("passed", True) for r in records)
     payload = {"baseline": baseline, "candidate": candidate, "passed": passed, "results": records}
-    emit(COMPARE_FORMATS[fmt](payload), output)
+    emit(renderer("compare", fmt)(payload), output)
     return 0 if passed else 1

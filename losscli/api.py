@@ -1,0 +1,96 @@
+"""The Python API for notebooks and scripts: :func:`evaluate` gives the numbers the CLI prints,
+through the same validation and the same per-block step, for arrays already in memory.
+
+    >>> import numpy as np, losscli
+    >>> r = losscli.evaluate("mse", np.array([1.0, 2.0]), np.array([0.0, 1.0]))
+    >>> r.value, r.per_sample.tolist(), r.worst[0]
+    (1.0, [1.0, 1.0], (0, 1.0))
+"""
+
+from __future__ import annotations
+
+import warnings as _warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from .arrays import Array, as_array
+from .catalogue import get_loss
+from .engine.block import Warnings, block_gradient, evaluate_block, fill_rows, finish
+from .errors import InputError
+from .registry import Loss
+from .stats.accumulator import Accumulator, Evaluation
+from .validation import validate_weights
+from .vocabulary import DEFAULT_TOP, NAN_POLICIES, REDUCTIONS
+
+
+@dataclass(frozen=True)
+class Result:
+    """One loss evaluated on in-memory inputs: the same numbers as ``losscli compute --format json``.
+
+    ``value``: the reduced loss (None for ``reduction="none"``); ``per_sample``: every kept
+    sample's loss (N,); ``rows``: the input row of each (rows with NaN are dropped by
+    ``nan_policy="omit"``); ``stats``: mean, std, min, p50, p90, p99, max of the per-sample
+    losses; ``worst``: [(row, loss)], largest first; ``gradients``: role -> gradient of
+    ``value`` w.r.t. that input (of the sum for ``reduction="none"``; NaN in omitted rows)."""
+
+    loss: str
+    params: dict
+    reduction: str
+    value: float | None
+    count: int
+    omitted: int
+    per_sample: np.ndarray
+    rows: np.ndarray
+    stats: dict
+    worst: list
+    gradients: dict
+
+    def to_dict(self) -> dict:
+        """The result as the CLI's JSON record (``losscli compute --format json --per-sample``)."""
+        from .commands.compute import result_record
+
+        ev = Evaluation(get_loss(self.loss), self.params, self.reduction, self.value, self.count,
+                        self.omitted, self.stats, self.worst, {}, self.per_sample, self.rows)
+        return result_record(ev, len(self.worst))
+
+
+def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, top: int = DEFAULT_TOP,
+             nan_policy: str = "raise", gradients: bool = True, **params) -> Result:
+    """Evaluate ``loss`` (a name, an alias or a :class:`Loss`) on ``inputs`` given in the loss's
+    role order (``losscli info NAME`` lists them): numpy arrays, lists, pandas Series or
+    DataFrames, pyarrow arrays or tables. Hyper-parameters are keywords (``delta=2.0``).
+
+    Runs the validation the CLI runs (shapes, domains, non-finite values per ``nan_policy``) and
+    raises :class:`losscli.InputError` (a ``ValueError``) with the same message text.
+    ``gradients=False`` skips the gradient (losses without one need it off)."""
+    loss = loss if isinstance(loss, Loss) else get_loss(loss)
+    if reduction not in REDUCTIONS:
+        raise InputError(f"reduction: expected one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+    if nan_policy not in NAN_POLICIES:
+        raise InputError(f"nan_policy: expected one of {', '.join(NAN_POLICIES)}, got {nan_policy!r}")
+    if top < 0:
+        raise InputError(f"top: expected a count >= 0, got {top!r}")
+    params = loss.resolve_params(params)
+    arrays: list[Array] = [as_array(x, role.name) for x, role in zip(inputs, loss.inputs)]
+    arrays += [as_array(x, f"input {i + 1}") for i, x in enumerate(inputs[len(arrays):], len(arrays))]
+    bound, checked, rows, values, normaliser = evaluate_block(loss, arrays, 0, params, nan_policy, set())
+    found = Warnings()
+    found.add(loss, checked)
+    for message in found.messages():
+        _warnings.warn(message, UserWarning, stacklevel=2)
+    w = None
+    if weights is not None:
+        w = validate_weights(as_array(weights, "weights"), checked.n_rows, checked.kept)
+    acc = Accumulator(loss, params, reduction, top, keep_per_sample=True)
+    shown = {role: (a.data if checked.kept is None else a.data[checked.kept]) for role, a in bound.items()}
+    acc.add(values, rows, w, normaliser, inputs=shown)
+    if gradients:
+        g = block_gradient(loss, checked.arrays, params, None if reduction == "none" else w, rows,
+                           nan_policy != "propagate")
+        if checked.kept is not None:
+            g = {k: fill_rows(v, checked.kept, checked.n_rows) for k, v in g.items()}
+        acc.add_gradient(g)
+    ev = finish(acc, checked.omitted, "weights" if weights is not None else None)
+    return Result(loss.name, ev.params, reduction, ev.value, ev.count, ev.omitted, ev.per_sample, ev.rows,
+                  ev.stats, ev.worst, ev.gradients or {})

@@ -1,0 +1,70 @@
+"""Labelled arrays: an input's values plus what is needed to point at a cell in an error message
+("preds.csv, line 4, column 'p1'", "x.npy, index [3, 1]", "predictions, row 3"), and the
+conversion of what Python users pass (numpy arrays, lists, pandas Series/DataFrames, pyarrow
+arrays and tables) into them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .errors import InputError
+
+
+@dataclass
+class Array:
+    """A selected input (or one block of it): data plus what is needed to point at a cell."""
+
+    data: np.ndarray
+    label: str
+    columns: tuple[str, ...] | None = None  # names of the selected table columns
+    first_line: int | None = None  # file line of data row 0 of the file (tables only)
+    row_offset: int = 0  # row of the file (or shard) that this block's row 0 is
+
+    def where(self, row: int, col: int | None = None) -> str:
+        """'preds.csv, line 4, column "p1"' or 'x.npy, index [3, 1]' (row: within the block)."""
+        row = row + self.row_offset
+        if self.first_line is not None:
+            text = f"{self.label}, line {row + self.first_line}"
+            if self.columns and (self.data.ndim == 1 or col is not None):
+                name = self.columns[col] if self.data.ndim > 1 else self.columns[0]
+                text += f", column {name!r}"
+            return text
+        if col is None or self.data.ndim == 1:
+            return f"{self.label}, row {row}"
+        return f"{self.label}, index [{row}, {col}]"
+
+
+def as_array(value, label: str, dtype=np.float64) -> Array:
+    """A user's value as a labelled float array (class indices stay exact: they are validated
+    as integers). pandas and pyarrow objects are converted through their public ``to_numpy``;
+    a DataFrame or Table keeps its column names for messages."""
+    if isinstance(value, Array):
+        return value
+    columns = None
+    if hasattr(value, "columns") and hasattr(value, "to_numpy"):  # pandas DataFrame
+        columns = tuple(str(c) for c in value.columns)
+        value = value.to_numpy()
+    elif hasattr(value, "column_names") and hasattr(value, "to_pandas"):  # pyarrow Table / RecordBatch
+        columns = tuple(value.column_names)
+        value = np.column_stack([_arrow_numpy(c) for c in value.columns]) if columns else np.empty((0, 0))
+    elif hasattr(value, "to_numpy") and type(value).__module__.startswith("pyarrow"):  # pyarrow Array
+        value = _arrow_numpy(value)
+    elif hasattr(value, "to_numpy"):  # pandas Series / Index
+        value = value.to_numpy()
+    try:
+        data = np.asarray(value)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{label}: cannot be read as an array of numbers ({exc})") from None
+    if data.dtype.kind == "b":
+        data = data.astype(dtype)
+    if data.dtype.kind not in "iuf":
+        raise InputError(f"{label}: expected numbers, got an array of dtype {data.dtype}")
+    if data.ndim == 0:
+        raise InputError(f"{label}: got a scalar, expected an array with one row per sample")
+    return Array(np.asarray(data, dtype=dtype), label, columns)
+
+
+def _arrow_numpy(col) -> np.ndarray:
+    return col.to_numpy(zero_copy_only=False)

@@ -1,0 +1,114 @@
+"""What the commands share: selecting losses by a comma list, parsing ``-p`` parameters,
+refusing outputs that would overwrite inputs, reading and validating whole inputs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..arrays import Array
+from ..catalogue import get_loss
+from ..engine.block import Warnings
+from ..errors import LossCliError, ParameterError
+from ..io.cache import InputCache
+from ..io.spec import split_spec
+from ..registry import Loss
+from ..validation import Validated, bind, validate_inputs
+
+
+def select_losses(names: str) -> list[Loss]:
+    """``mse,mae,huber`` -> the losses, in order, each once (aliases collapse)."""
+    out: list[Loss] = []
+    for name in names.split(","):
+        if not name.strip():
+            raise LossCliError(f"empty loss name in {names!r}")
+        loss = get_loss(name)
+        if loss not in out:
+            out.append(loss)
+    return out
+
+
+def parse_param_options(losses: list[Loss], items) -> dict[str, dict]:
+    """``-p NAME=VALUE`` sets NAME on every selected loss that has it; ``-p LOSS.NAME=VALUE``
+    on that loss only. A name no selected loss has is an error listing the valid ones."""
+    by_loss: dict[str, dict] = {l.name: {} for l in losses}
+    names = {n: l for l in losses for n in (l.name,) + l.aliases}
+    for item in items:
+        if "=" not in item:
+            raise ParameterError(f"-p {item!r}: expected NAME=VALUE or LOSS.NAME=VALUE")
+        key, text = item.split("=", 1)
+        key = key.strip()
+        targets = losses
+        if "." in key:
+            loss_name, key = key.rsplit(".", 1)
+            target = names.get(loss_name.strip().lower().replace("-", "_"))
+            if target is None:
+                raise ParameterError(f"-p {item!r}: {loss_name!r} is not one of the selected losses "
+                                     f"({', '.join(by_loss)})")
+            targets = [target]
+        matched = [l for l in targets if key in l.params]
+        if not matched:
+            many = len(targets) > 1
+            valid = sorted({f"{l.name}.{p}" if many else p for l in targets for p in l.params})
+            where = "no selected loss has" if many else f"{targets[0].name} has no"
+            raise ParameterError(f"-p {item!r}: {where} parameter {key!r} "
+                                 f"(valid: {', '.join(valid) or 'none'})")
+        for l in matched:
+            spec = l.params[key]
+            value = _file_values(text, f"parameter {l.name}.{key}") if spec.kind == "floats" else text
+            by_loss[l.name][key] = spec.parse(value, f"parameter {l.name}.{key}")
+    return by_loss
+
+
+def _file_values(text: str, where: str) -> str:
+    """A list-valued parameter may name a file (CSV/NPY... with one number per class): its values
+    as a comma list; any other text is returned as it is."""
+    if not (os.path.exists(text.split(":")[0]) or os.path.exists(text)):
+        return text
+    data = InputCache().load(text).data
+    if data.ndim != 1 or not np.all(np.isfinite(data)):
+        raise ParameterError(f"{where}: {text} must hold one finite number per class, got shape {data.shape}")
+    return ",".join(repr(float(v)) for v in data)
+
+
+def refuse_overwriting_inputs(outputs, specs) -> None:
+    """``--output`` or ``--save-grad`` naming one of the inputs is refused before anything runs."""
+    for out in filter(None, outputs):
+        for spec in filter(None, specs):
+            path = split_spec(spec)[0]
+            try:
+                same = os.path.exists(out) and os.path.exists(path) and os.path.samefile(out, path)
+            except OSError:
+                same = False
+            if same:
+                raise LossCliError(f"{out}: is also an input ({spec}); refusing to overwrite an input")
+
+
+@dataclass
+class Prepared:
+    """One loss's inputs, read whole and validated (gradcheck; batch-coupled checks)."""
+
+    loss: Loss
+    bound: dict[str, Array]
+    checked: Validated
+
+
+def prepare(losses: list[Loss], specs, cache: InputCache, nan_policy: str,
+            params: dict[str, dict]) -> list[Prepared]:
+    arrays = [cache.load(spec) for spec in specs]
+    out = []
+    for loss in losses:
+        bound = bind(loss, arrays)
+        checked = validate_inputs(loss, bound, nan_policy, params.get(loss.name))
+        out.append(Prepared(loss, bound, checked))
+    return out
+
+
+def report_warnings(prepared: list[Prepared]) -> None:
+    """Warnings of whole-input validations (gradcheck at files), printed once each."""
+    w = Warnings()
+    for p in prepared:
+        w.add(p.loss, p.checked)
+    w.print()

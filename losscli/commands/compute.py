@@ -1,0 +1,114 @@
+"""The ``compute`` command: evaluate losses on inputs, render the results, write gradients;
+and its result record (the JSON object every format renders)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..engine import engine_function
+from ..engine.block import Warnings
+from ..errors import InputError, LossCliError
+from ..io.cache import InputCache
+from ..render.values import number
+from ..stats.accumulator import Evaluation
+from .common import parse_param_options, refuse_overwriting_inputs, select_losses
+
+
+def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
+    """One loss's result as JSON types (the schema in the README)."""
+    rec = {
+        "loss": ev.loss.name,
+        "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in ev.params.items()},
+        "reduction": ev.reduction,
+        "value": None if ev.value is None else number(ev.value),
+        "count": ev.count,
+        "omitted": ev.omitted,
+        "stats": {k: number(v) for k, v in ev.stats.items()},
+        "worst": [{"index": row, "loss": number(v)} for row, v in ev.worst[:top]],
+    }
+    if not ev.quantiles_exact:
+        rec["quantiles"] = {"exact": False, "method": "Apache DataSketches KLL",
+                            "normalized_rank_error": ev.quantile_rank_error}
+    if ev.per_sample is not None:
+        rec["per_sample"] = [number(v) for v in ev.per_sample]
+    if penalty is not None and ev.value is not None:  # structural risk = empirical risk + penalty
+        rec["empirical_risk"] = rec["value"]
+        rec["penalty"] = {k: (number(v) if isinstance(v, float) else v) for k, v in penalty.record().items()}
+        rec["objective"] = number(ev.value + penalty.value)
+    return rec
+
+
+def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=None, top=5,
+                per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
+                nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
+                quantile_budget=None, model_params=None, l1=0.0, l2=0.0, engine="local",
+                scheduler=None) -> int:
+    """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
+    from ..render import LOSS_ONLY_FORMATS, emit, renderer
+
+    selected = select_losses(losses)
+    by_loss = parse_param_options(selected, params)
+    refuse_overwriting_inputs((output, save_grad), tuple(inputs) + (weights, model_params))
+    if (l1 or l2) and not model_params:
+        raise LossCliError("--l1/--l2 need --params FILE (the model's parameters to penalise)")
+    if save_grad:
+        for loss in selected:
+            if not loss.has_gradient:
+                raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
+    warnings = Warnings()
+    cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type)
+    summary = fmt not in LOSS_ONLY_FORMATS  # statistics and worst samples are printed
+    evaluations = engine_function(engine, scheduler)(
+        selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
+        top=top if summary else 0, per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy,
+        chunk_rows=chunk_rows, warnings=warnings, quantile_budget=quantile_budget, summary=summary)
+    penalty = None
+    if model_params:
+        from ..penalty import Penalty
+
+        arr = cache.load(model_params).data
+        if not np.all(np.isfinite(arr)):
+            raise InputError(f"{model_params} (--params): holds NaN or infinite values")
+        penalty = Penalty(float(l1), float(l2), np.asarray(arr, dtype=np.float64).ravel(), model_params)
+        for ev in evaluations:
+            ev.extra["penalty"] = penalty.value  # the objective is judged by --fail-above
+    payload = {"results": [result_record(ev, top, penalty) for ev in evaluations]}
+    context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
+               "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist()}
+    if save_grad:
+        from ..io.atomic import write_npz_atomic
+
+        arrays = gradient_arrays(evaluations)
+        if penalty is not None:
+            arrays["params"] = penalty.gradient().reshape(cache.load(model_params).data.shape)
+        write_npz_atomic(save_grad, arrays)
+        context["gradient_file"] = save_grad
+    warnings.print()
+    emit(renderer("compute", fmt)(payload, context), output)
+    return threshold_exit_code(evaluations, fail_above)
+
+
+def gradient_arrays(evaluations: list[Evaluation]) -> dict[str, np.ndarray]:
+    """One array per differentiable role (``LOSS.ROLE`` when several losses are computed), in
+    the shape of the file's input; rows dropped by --nan-policy omit hold NaN."""
+    out = {}
+    for ev in evaluations:
+        for role, g in ev.gradients.items():
+            out[role if len(evaluations) == 1 else f"{ev.loss.name}.{role}"] = g
+    return out
+
+
+def threshold_exit_code(evaluations: list[Evaluation], fail_above: float | None) -> int:
+    if fail_above is None:
+        return 0
+    failed = False
+    for ev in evaluations:
+        worst_value = ev.stats["max"] if ev.value is None else ev.value + ev.extra.get("penalty", 0.0)
+        what = "largest per-sample loss" if ev.value is None else f"{ev.reduction} loss"
+        if not worst_value <= fail_above:  # NaN fails too
+            print(f"losscli: {ev.loss.name}: {what} {worst_value:.10g} is above --fail-above "
+                  f"{fail_above:g}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0

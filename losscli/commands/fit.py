@@ -1,0 +1,106 @@
+"""The ``fit`` command: read a table, fit by gradient descent (``losscli/training.py``), report;
+and its result record."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..errors import InputError, LossCliError
+from ..registry import Loss
+from ..shapes import is_class_table
+from ..training import FitResult, fit, require_fittable
+
+
+def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss, params: dict):
+    """Features X (N, F) and validated labels y from one CSV/NPY table."""
+    from ..arrays import Array
+    from ..io.cache import InputCache
+    from ..io.spec import split_spec
+    from ..validation import bind, validate_inputs
+
+    cache = InputCache()
+    path, _ = split_spec(spec)
+    block = next(cache.reader(path).blocks(None))
+    if block.arrays is not None:
+        raise InputError(f"{path}: fit needs a table with named columns (CSV or Parquet)")
+    names = [n for n in block.order if n in block.columns]
+    tgt = target or names[-1]
+    if tgt not in block.order:
+        raise InputError(f"{path}: no target column {tgt!r} (columns: {', '.join(block.order)})")
+    feats = feature_sel.split(",") if feature_sel else [n for n in names if n != tgt]
+    whole = cache.load(f"{path}:{','.join(feats)}")
+    X = whole.data.reshape(whole.data.shape[0], -1)
+    labels = cache.load(f"{path}:{tgt}")
+    if not np.all(np.isfinite(X)):
+        r = int(np.argwhere(~np.isfinite(X))[0][0])
+        raise InputError(f"{whole.where(r)}: a feature is NaN or infinite")
+    if is_class_table(loss.inputs[0].shape):
+        classes = int(np.nanmax(labels.data)) + 1 if labels.data.size else 1
+        dummy = np.zeros((X.shape[0], max(classes, 2)))
+    else:
+        dummy = np.zeros(X.shape[0])
+    checked = validate_inputs(loss, bind(loss, [Array(dummy, "predictions"), labels]), "raise", params)
+    return X, checked.arrays[loss.inputs[1].name], list(whole.columns or feats)
+
+
+def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(), lr=0.1, epochs=200,
+            schedule="constant", step_size=10, factor=0.1, decay=0.01, l1=0.0, l2=0.0, fmt="table",
+            output=None) -> int:
+    from ..render import emit, renderer
+    from ..render.chart import save_curve
+    from .common import parse_param_options, select_losses
+
+    losses = select_losses(loss_name)
+    if len(losses) != 1:
+        raise LossCliError("fit takes one loss")
+    loss = losses[0]
+    require_fittable(loss)
+    by_loss = parse_param_options(losses, params)[loss.name]
+    X, y, names = load_data(data, target, features, loss, by_loss)
+    progress = _progress(epochs)
+    with progress as tick:
+        result = fit(loss, X, y, by_loss, lr=lr, epochs=epochs, schedule=schedule, step_size=step_size,
+                     factor=factor, decay=decay, l1=l1, l2=l2, features=names, progress=tick)
+    payload = fit_record(result, schedule, lr)
+    if output and output.rsplit(".", 1)[-1].lower() in ("png", "svg", "pdf"):
+        save_curve(payload, output)
+        emit(renderer("fit", fmt)(payload))
+    elif output and output.lower().endswith(".csv"):
+        emit(renderer("fit", "csv")(payload), output)
+        emit(renderer("fit", fmt)(payload))
+    else:
+        emit(renderer("fit", fmt)(payload), output)
+    return 0
+
+
+def fit_record(r: FitResult, schedule: str, lr: float) -> dict:
+    coef = r.coef.tolist()
+    return {"loss": r.loss, "features": r.features, "coef": coef, "intercept": r.intercept.tolist(),
+            "final_loss": r.final_loss, "epochs": len(r.history) - 1, "schedule": schedule, "lr": lr,
+            "history": [{"epoch": t, "lr": rate, "risk": risk, "penalty": pen} for t, rate, risk, pen in r.history]}
+
+
+class _progress:
+    """A rich progress bar over epochs on stderr, only on a terminal."""
+
+    def __init__(self, epochs: int):
+        self.epochs = epochs
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("epochs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                            transient=True, console=Console(stderr=True))
+        self.bar.__enter__()
+        task = self.bar.add_task("fit", total=self.epochs)
+        return lambda t: self.bar.update(task, completed=t)
+
+    def __exit__(self, *exc):
+        if hasattr(self, "bar"):
+            self.bar.__exit__(*exc)
+        return False

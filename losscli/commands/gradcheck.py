@@ -1,0 +1,91 @@
+"""The ``gradcheck`` command: choose losses and inputs (files, or random valid inputs), check,
+report; and its result record."""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import LossCliError
+from ..gradcheck.check import LossCheck, Options, check_loss
+
+
+def split_names_and_inputs(args) -> tuple[list[str], list[str]]:
+    """Leading arguments that name registered losses (and are not files) are losses; the rest
+    are inputs: ``gradcheck focal softmax_ce`` vs ``gradcheck focal logits.npy labels.csv``."""
+    import os
+
+    from ..catalogue import get_loss
+    from ..errors import UnknownLossError
+    from ..io.spec import STDIN_PREFIX
+
+    names: list[str] = []
+    for i, arg in enumerate(args):
+        if arg == "-" or arg.startswith(STDIN_PREFIX) or os.path.exists(arg.split(":")[0]) or (
+                names and (":" in arg or "." in arg or "/" in arg)):
+            return names, list(args[i:])
+        try:
+            for part in arg.split(","):
+                get_loss(part)
+        except UnknownLossError:
+            if names:  # not a loss, not a file: let the reader say "no such file"
+                return names, list(args[i:])
+            raise
+        names.append(arg)
+    return names, []
+
+
+def result_record(r: LossCheck, top: int) -> dict:
+    from ..render.values import number
+
+    counts = r.counts
+    return {
+        "loss": r.loss, "passed": r.passed, "params": {k: (list(v) if isinstance(v, tuple) else v)
+                                                       for k, v in r.params.items()},
+        "inputs": {k: list(v) for k, v in r.inputs.items()}, "method": r.method,
+        "checked": r.checked, "elements": r.total_elements, "evaluations": r.evaluations,
+        "max_abs_error": number(r.max_abs_error) if math.isfinite(r.max_abs_error) else None,
+        "max_rel_error": number(r.max_rel_error) if math.isfinite(r.max_rel_error) else None,
+        "kinks": counts["kink"], "failures": counts["FAIL"], "below_noise": counts["below-noise"],
+        "consistency": r.consistency, "taylor": r.taylor, "probes": r.probes, "notes": r.notes,
+        "worst": [{k: (number(v) if isinstance(v, float) else v) for k, v in w.items()}
+                  for w in r.worst(top)],
+    }
+
+
+def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, classes=4, dim=3,
+                  seed=0, opts: Options | None = None, fmt="table", output=None, stdin=None) -> int:
+    """The ``gradcheck`` command: returns 0 when every loss passes, 1 otherwise."""
+    from ..catalogue import list_losses
+    from ..io.cache import InputCache
+    from ..render import emit, renderer
+    from ..sampling import random_inputs
+    from .common import parse_param_options, prepare, report_warnings, select_losses
+
+    opts = opts or Options(seed=seed)
+    if all_losses:
+        if names:
+            raise LossCliError("give loss names or --all, not both")
+        losses = [l for l in list_losses() if l.has_gradient]
+    else:
+        if not names:
+            raise LossCliError("name at least one loss, or use --all")
+        losses = select_losses(",".join(names))
+    by_loss = parse_param_options(losses, params)
+    results = []
+    if inputs:
+        prepared = prepare(losses, inputs, InputCache(stdin=stdin), "raise", by_loss)
+        report_warnings(prepared)
+        for p in prepared:
+            results.append(check_loss(p.loss, p.checked.arrays, by_loss[p.loss.name], opts))
+    else:
+        for loss in losses:
+            if not loss.has_gradient:
+                raise LossCliError(f"gradcheck: {loss.no_gradient_message()}")
+            arrays = random_inputs(loss, samples=samples, classes=classes, dim=dim, seed=seed, optional=True)
+            results.append(check_loss(loss, arrays, by_loss[loss.name], opts))
+    payload = {"passed": all(r.passed for r in results),
+               "results": [result_record(r, opts.top) for r in results]}
+    emit(renderer("gradcheck", fmt)(payload), output)
+    return 0 if payload["passed"] else 1
+
+

@@ -1,0 +1,45 @@
+"""The ``plot`` command: sample the curves of losses along their natural axis, draw or write them."""
+
+from __future__ import annotations
+
+from ..curves import sample
+from ..errors import LossCliError
+from ..render import emit, renderer
+from .common import parse_param_options, select_losses
+
+IMAGE_SUFFIXES = ("png", "svg", "pdf")
+
+
+def parse_range(span: str | None) -> tuple[float | None, float | None]:
+    if not span:
+        return None, None
+    try:
+        lo, hi = (float(v) for v in span.split(":"))
+    except ValueError:
+        raise LossCliError(f"--range: expected LO:HI, got {span!r}") from None
+    if not lo < hi:
+        raise LossCliError(f"--range: expected LO < HI, got {span!r}")
+    return lo, hi
+
+
+def parse_sweep(sweep: str | None) -> tuple[str, list[str]] | None:
+    if not sweep:
+        return None
+    if "=" not in sweep:
+        raise LossCliError(f"--sweep: expected NAME=V1,V2,..., got {sweep!r}")
+    name, values = sweep.split("=", 1)
+    return name.strip(), [v for v in values.split(",") if v.strip()]
+
+
+def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="terminal", output=None) -> int:
+    selected = select_losses(losses)
+    by_loss = parse_param_options(selected, params)
+    lo, hi = parse_range(span)
+    data = sample(selected, by_loss, parse_sweep(sweep), lo, hi, points)
+    if output and output.rsplit(".", 1)[-1].lower() in IMAGE_SUFFIXES:
+        from ..render.chart import save_image
+
+        save_image(data, output)
+        return 0
+    emit(renderer("plot", fmt)(data), output)
+    return 0

@@ -1,0 +1,138 @@
+"""One block of rows: the step every engine runs (this process, a Dask worker, the Python API).
+
+Bind the inputs to the loss's roles, validate them, evaluate the per-sample losses (and, when
+asked, the gradient), and refuse a non-finite result of finite inputs with an error naming the
+row. Also: how many rows a block holds, and the warnings gathered over blocks.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..domains import ROW_SUM_TOL
+from ..errors import InputError
+from ..io.cache import BLOCK_BYTES, MIN_BLOCK_ROWS
+from ..io.spec import split_spec
+from ..stats.accumulator import Accumulator, Evaluation
+from ..validation import Validated, bind, validate_inputs
+
+if TYPE_CHECKING:
+    from ..io.cache import InputCache
+    from ..registry import Loss
+
+
+def _require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray) -> None:
+    bad = ~np.isfinite(values)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        kind = "overflows float64" if np.isinf(values[i]) else "is undefined (NaN)"
+        raise InputError(f"{loss.name}: the {what} {kind} at row {int(rows[i])} ({int(bad.sum())} of "
+                         f"{values.size} rows) although the inputs are finite: the values are too "
+                         "extreme for this loss")
+
+
+def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray, strict: bool = True):
+    """Per-sample losses of one block, and the loss's mean normaliser for it (or None).
+
+    ``strict``: the inputs are finite here, so a non-finite loss means the values are beyond
+    float64 for this loss (exp(1e4) in the exponential loss): an InputError naming the row,
+    never a silent inf/NaN. ``--nan-policy propagate`` turns it off."""
+    args = [arrays[r.name] for r in loss.inputs if r.name in arrays]
+    with np.errstate(all="ignore"):  # judged by the results, row by row
+        per_sample = np.asarray(loss.fn(*args, **params), dtype=np.float64)
+    n = args[0].shape[0]
+    if per_sample.shape != (n,):
+        raise InputError(f"{loss.name}: the loss function returned shape {per_sample.shape}, "
+                         f"expected one value per sample ({n},)")
+    if strict:
+        _require_finite(loss, per_sample, "loss", rows)
+    normaliser = loss.mean_normaliser(arrays, params) if loss.mean_normaliser is not None else None
+    return per_sample, normaliser
+
+
+def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray | None,
+                   rows: np.ndarray, strict: bool = True) -> dict:
+    """Gradient of Σ c_i l_i over one block (c = cotangent, default ones)."""
+    with np.errstate(all="ignore"):
+        grads = loss.gradient_of(arrays, params, cotangent)
+    out = {}
+    for role, g in grads.items():
+        g = np.asarray(g, dtype=np.float64)
+        if role not in arrays or g.shape != arrays[role].shape:
+            raise InputError(f"{loss.name}: the gradient for {role!r} has shape {g.shape}, "
+                             f"expected the input's shape {arrays.get(role, np.empty(0)).shape}")
+        if strict:
+            _require_finite(loss, g.reshape(g.shape[0], -1).sum(axis=1), f"gradient w.r.t. {role}", rows)
+        out[role] = g
+    return out
+
+
+def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_policy: str, finite: set):
+    """One loss on one block of inputs (in role order): bind, validate, evaluate. Returns (bound
+    inputs, validated ones, file rows, per-sample losses, the loss's mean normaliser).
+    ``finite``: input blocks already checked, shared by the losses of one block. Every engine
+    (this process, a Dask worker, the Python API) evaluates through here."""
+    bound = bind(loss, arrays)
+    checked = validate_inputs(loss, bound, nan_policy, params, finite)
+    rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
+    values, normaliser = block_losses(loss, checked.arrays, params, rows, nan_policy != "propagate")
+    return bound, checked, rows, values, normaliser
+
+
+def finish(acc: Accumulator, omitted: int, weights: str | None, join_gradients: bool = True) -> Evaluation:
+    """An accumulator's results, once every block is in; all-zero weights are refused here (a
+    block of zeros is fine, a weighted mean over zeros only is undefined)."""
+    if weights and acc.reduction.reduction != "none" and acc.count and acc.denominator == 0:
+        raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
+    return acc.finish(omitted, join_gradients)
+
+
+def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:
+    """Rows per block: None (everything at once) when a loss couples the whole batch; else as
+    many rows as keep one block of all inputs near readers.BLOCK_BYTES."""
+    if any(l.coupling == "batch" for l in losses):
+        return None
+    width = sum(cache.reader(split_spec(s)[0]).row_width() for s in dict.fromkeys(specs))
+    itemsize = np.dtype(cache.dtype).itemsize
+    return int(min(max(BLOCK_BYTES // max(1, width * itemsize), MIN_BLOCK_ROWS), 1_000_000))
+
+
+class Warnings:
+    """Warnings that are not errors: gathered over all blocks and losses, printed once each."""
+
+    def __init__(self):
+        self.renormalised: dict[str, dict] = {}  # label -> {block start: (rows, deviation)}
+        self.omitted: dict[str, list] = {}
+
+    def add(self, loss: Loss, checked: Validated, start: int = 0) -> None:
+        for label, count, dev in checked.warnings or ():
+            self.renormalised.setdefault(label, {})[start] = (count, dev)  # once per block, any loss
+        o = self.omitted.setdefault(loss.name, [0, 0])
+        o[0] += checked.omitted
+        o[1] += checked.n_rows
+
+    def messages(self) -> list[str]:
+        out = []
+        for label, blocks in self.renormalised.items():
+            count = sum(c for c, _ in blocks.values())
+            dev = max(d for _, d in blocks.values())
+            out.append(f"{label}: renormalised {count} probability rows whose sums differed from 1 by up "
+                       f"to {dev:.2g} (within the tolerance {ROW_SUM_TOL:g})")
+        for dropped, total in dict.fromkeys(tuple(v) for v in self.omitted.values()):
+            if dropped:
+                out.append(f"--nan-policy omit dropped {dropped} of {total} rows with NaN or infinite values")
+        return out
+
+    def print(self) -> None:
+        for message in self.messages():
+            print(f"losscli: warning: {message}", file=sys.stderr)
+
+
+def fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
+    """A block's gradient for its n file rows: rows dropped by --nan-policy omit hold NaN."""
+    full = np.full((n,) + g.shape[1:], np.nan)
+    full[kept] = g
+    return full

@@ -1,0 +1,111 @@
+"""The local engine: read the inputs block by block, in lockstep, in this process (text parsed on
+a thread pool), evaluate every selected loss on each block, and accumulate; read local files a
+second time when exact quantiles need it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import TYPE_CHECKING
+
+
+from ..io.cache import InputCache
+from ..io.spec import split_spec
+from ..stats.accumulator import Accumulator, Evaluation
+from ..validation import validate_weights
+from ..vocabulary import QUANTILE_BUDGET
+from .block import Warnings, block_gradient, block_rows, evaluate_block, fill_rows, finish
+
+if TYPE_CHECKING:
+    from ..registry import Loss
+
+
+def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",
+                       weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
+                       chunk_rows: int | None | str = "auto", warnings: Warnings | None = None,
+                       quantile_budget: int | None = None, summary: bool = True) -> list[Evaluation]:
+    """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block.
+    summary=False skips the standard deviation and quantiles (outputs that print the loss only)."""
+    specs = list(inputs) + ([weights] if weights else [])
+    if chunk_rows == "auto" or any(l.coupling == "batch" for l in selected):
+        chunk_rows = block_rows(selected, cache, specs)  # batch-coupled losses see every row at once
+    params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
+    # the exact-quantile budget is shared by the losses of one run: memory stays bounded
+    budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget
+    share = budget // len(selected)
+    readers = [cache.reader(split_spec(s)[0]) for s in specs]
+    expected = readers[0].row_estimate()  # sizes the exact-quantile buffer
+    # files that can be read again get exact quantiles in bounded memory: bracketed after a
+    # warm-up, read a second time only if the data drifted out of a bracket; standard input and
+    # URLs hold the values up to the budget, then sketch
+    again = chunk_rows is not None and all(r.rereadable() for r in readers)
+    accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
+                                expected, two_pass=again)
+            for l in selected}
+    omitted = {l.name: 0 for l in selected}
+    warnings = warnings if warnings is not None else Warnings()
+    strict = nan_policy != "propagate"
+    n_inputs = len(inputs)
+    progress = _progress(cache, specs)
+    for start, arrays in progress(cache.lockstep(specs, chunk_rows)):
+        weight_block = arrays[n_inputs] if weights else None
+        finite: set = set()  # input blocks found finite, checked once for all the losses
+        for loss in selected:
+            bound, checked, rows, values, normaliser = evaluate_block(loss, arrays[:n_inputs], start, params[loss.name],
+                                                              nan_policy, finite)
+            warnings.add(loss, checked, start)
+            kept = checked.kept
+            w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
+            shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
+            accs[loss.name].add(values, rows, w, normaliser, inputs=shown)
+            omitted[loss.name] += checked.omitted
+            if gradients:
+                cot = None if reduction == "none" else w
+                g = block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict)
+                if kept is not None:  # rows dropped by --nan-policy omit get NaN
+                    g = {k: fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
+                accs[loss.name].add_gradient(g)
+    while again and any(a.wants_pass() for a in accs.values()):
+        _quantile_pass([l for l in selected if accs[l.name].wants_pass()], accs, cache, specs, n_inputs,
+                       chunk_rows, params, nan_policy)
+    return [finish(accs[l.name], omitted[l.name], weights, join_gradients=False) for l in selected]
+
+
+def _quantile_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inputs: int, chunk_rows,
+                   params: dict, nan_policy: str) -> None:
+    """Read the inputs again and feed each loss's per-sample values to its quantile selection
+    (validated as in the first pass; warnings were given then)."""
+    for loss in losses:
+        accs[loss.name].begin_pass()
+    for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(cache.lockstep(specs, chunk_rows)):
+        finite: set = set()
+        for loss in losses:
+            accs[loss.name].feed_pass(evaluate_block(loss, arrays[:n_inputs], start, params[loss.name], nan_policy, finite)[3])
+    for loss in losses:
+        accs[loss.name].end_pass()
+
+
+def _progress(cache: InputCache, specs, label: str = "rows"):
+    """A rich progress bar (rows, rows/s, ETA) on stderr when stderr is a terminal; in pipes and
+    CI nothing at all. The total is known for NPY inputs; for text it is estimated from bytes."""
+    if not sys.stderr.isatty() or os.environ.get("CI"):
+        return lambda blocks: blocks
+
+    def wrap(blocks):
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        total = cache.reader(split_spec(specs[0])[0]).row_estimate()
+        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+        with Progress(*columns, transient=True, console=_stderr_console()) as bar:
+            task = bar.add_task("rows", total=total)
+            for start, arrays in blocks:
+                yield start, arrays
+                bar.update(task, completed=start + (arrays[0].data.shape[0] if arrays else 0))
+
+    return wrap
+
+
+def _stderr_console():
+    from rich.console import Console
+
+    return Console(stderr=True)

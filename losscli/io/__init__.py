@@ -1,0 +1,9 @@
+"""Where bytes become arrays (and results become files).
+
+- ``spec.py``: ``PATH[:SELECTOR]``, standard input, URLs, sharded inputs;
+- ``table.py``: a block of a file and the columns or arrays a selector picks from it;
+- ``formats.py``: which reader reads which file (by suffix and magic number): ``csv.py`` (with
+  ``textparse.py``, parsing on a thread pool), ``npy.py`` (NPY/NPZ), ``parquet.py``;
+- ``cache.py``: each file read once, several inputs advanced in lockstep blocks;
+- ``atomic.py``: outputs written through a temporary file and a rename.
+"""

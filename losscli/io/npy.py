@@ -1,0 +1,134 @@
+"""NPY and NPZ inputs, read with ``allow_pickle=False``: object arrays are refused, never unpickled.
+
+- NPY: the header read first, then blocks of rows as views of a memory map whose pages are
+  released block by block.
+- NPZ: one array per selector (``out.npz:logits``), loaded whole (NPZ members cannot be mapped).
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from typing import Iterator
+
+import numpy as np
+
+from ..errors import InputError
+from .table import Source
+
+NPY_MAGIC = b"\x93NUMPY"
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+def _numeric(array: np.ndarray, label: str, dtype) -> np.ndarray:
+    if array.dtype.kind not in "biuf":
+        kind = "an object (pickled) array" if array.dtype.kind == "O" else f"dtype {array.dtype}"
+        raise InputError(f"{label}: holds {kind}, expected a numeric array")
+    if array.ndim == 0:
+        raise InputError(f"{label}: holds a scalar, expected an array with one row per sample")
+    return np.asarray(array, dtype=dtype)
+
+
+def _npy_error(label: str, exc: Exception) -> InputError:
+    text = str(exc)
+    if "allow_pickle" in text or "Object arrays" in text or "Python objects" in text:
+        return InputError(f"{label}: holds an object (pickled) array; refused, losscli never "
+                          "unpickles (save a numeric array instead)")
+    return InputError(f"{label}: not a valid NPY array ({text.splitlines()[0] if text else type(exc).__name__})")
+
+
+def npy_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+    local = label != "<stdin>" and os.path.isfile(label)
+    if local and chunk_rows:
+        plain = _npy_layout(label)
+        if plain is not None:  # read block by block: memory is one block, not the whole file
+            yield from _npy_file_blocks(label, *plain, chunk_rows, dtype)
+            return
+    try:
+        if not local:  # stdin or a URL: read through the opener
+            with opener() as fh:
+                array = np.load(io.BytesIO(fh.read()), allow_pickle=False)
+        else:  # memory-mapped: a block is read from disk when it is converted
+            array = np.load(label, mmap_mode="r", allow_pickle=False)
+    except Exception as exc:  # numpy raises ValueError, EOFError, OSError... for corrupt files
+        raise _npy_error(label, exc) from None
+    if array.dtype.kind not in "biuf" or array.ndim == 0:
+        _numeric(array, label, dtype)
+    n = array.shape[0]
+    step = n if not chunk_rows else chunk_rows
+    for start in range(0, max(n, 1), max(step, 1)):
+        block = _numeric(array[start:start + step], label, dtype)
+        yield Source(label, block.shape[0], arrays={"": block}, row_offset=start)
+
+
+def _npy_layout(path: str):
+    """(shape, dtype, data offset) of a C-ordered numeric NPY file, or None (then np.load
+    handles it, including its errors)."""
+    from numpy.lib import format as npformat
+
+    try:
+        with open(path, "rb") as fh:
+            version = npformat.read_magic(fh)
+            read_header = {(1, 0): npformat.read_array_header_1_0,
+                           (2, 0): npformat.read_array_header_2_0}.get(version)
+            if read_header is None:
+                return None
+            shape, fortran, dtype = read_header(fh)
+            offset = fh.tell()
+    except Exception:
+        return None
+    if fortran or dtype.kind not in "biuf" or len(shape) == 0 or dtype.hasobject:
+        return None
+    rowbytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
+    if os.path.getsize(path) < offset + shape[0] * rowbytes:
+        return None  # truncated: np.load says so
+    return shape, dtype, offset
+
+
+def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype) -> Iterator[Source]:
+    """chunk_rows rows at a time, as read-only views of a memory map (no copy); the pages of a
+    block are released from this process once the next one is asked for, so peak memory stays
+    a block, not the file. (As with any memory map, a file truncated by another process while
+    it is read ends this one with SIGBUS.)"""
+    import mmap
+
+    width = int(np.prod(shape[1:], dtype=np.int64))
+    rowbytes = width * file_dtype.itemsize
+    with open(path, "rb") as fh:
+        mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if shape[0] and rowbytes else None
+    for start in range(0, shape[0], chunk_rows):
+        n = min(chunk_rows, shape[0] - start)
+        if mapped is None:
+            block = np.zeros((n,) + tuple(shape[1:]), dtype=file_dtype)
+        else:
+            block = np.frombuffer(mapped, dtype=file_dtype, count=n * width, offset=offset + start * rowbytes)
+        yield Source(path, n, arrays={"": np.asarray(block.reshape((n,) + tuple(shape[1:])), dtype=dtype)},
+                     row_offset=start)
+        if mapped is not None and hasattr(mapped, "madvise"):
+            lo = (offset + start * rowbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+            hi = (offset + (start + n) * rowbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+            if hi > lo:
+                mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
+
+
+def npz_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+    arrays = {}
+    try:
+        with opener() as fh, np.load(fh, allow_pickle=False) as npz:
+            for key in npz.files:
+                try:
+                    arrays[key] = npz[key]
+                except Exception as exc:
+                    raise _npy_error(f"{label}:{key}", exc) from None
+    except InputError:
+        raise
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
+        raise InputError(f"{label}: not a valid NPZ archive ({exc})") from None
+    if not arrays:
+        raise InputError(f"{label}: the NPZ archive holds no arrays")
+    arrays = {k: _numeric(v, f"{label}:{k}", dtype) for k, v in arrays.items()}
+    # NPZ members may differ in length (hard negatives): one block, the whole archive
+    yield Source(label, max(v.shape[0] for v in arrays.values()), arrays=arrays)
+
+

@@ -1,0 +1,94 @@
+"""Input specs: ``PATH[:SELECTOR]``, standard input, URLs (fsspec) and sharded inputs (a directory
+or a glob: its files in sorted order, read as one input)."""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from pathlib import Path
+
+from ..errors import InputError
+
+#: ``-:SEL`` on the command line looks like an option to click; the CLI rewrites it to this.
+STDIN_PREFIX = "\x00stdin"
+_GLOB_CHARS = re.compile(r"[*?\[]")
+
+
+def split_spec(spec: str) -> tuple[str, str | None]:
+    """``PATH[:SELECTOR]`` -> (path, selector). A path that exists as given is never split."""
+    if spec.startswith(STDIN_PREFIX):
+        spec = "-" + spec[len(STDIN_PREFIX):]
+    if spec == "-" or os.path.exists(spec) or ":" not in spec:
+        return spec, None
+    if is_url(spec) and ":" not in spec.split("://", 1)[1]:
+        return spec, None  # s3://bucket/x.csv: the scheme's colon is not a selector
+    path, selector = spec.rsplit(":", 1)
+    return path, (selector if selector != "" else None)
+
+
+def is_url(path: str) -> bool:
+    """A URL for fsspec (s3://, gs://, memory://, file://...): opened through fsspec."""
+    return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+://", path) is not None
+
+
+def url_fs(path: str):
+    try:
+        from fsspec.core import url_to_fs
+    except ImportError:
+        raise InputError(f"{path}: URLs are read through fsspec: pip install fsspec (and the filesystem's "
+                         "package, e.g. s3fs)") from None
+    try:
+        return url_to_fs(path)
+    except (ImportError, ValueError) as exc:
+        raise InputError(f"{path}: no fsspec filesystem for this URL ({exc})") from None
+
+
+def _url_shards(path: str):
+    fs, inner = url_fs(path)
+    proto = path.split("://", 1)[0]
+
+    def url(f: str) -> str:
+        return f"{proto}://{f.split('://', 1)[-1]}"
+
+    if _GLOB_CHARS.search(inner):
+        files = sorted(f for f in fs.glob(inner) if fs.isfile(f))
+        if not files:
+            raise InputError(f"{path}: no files match this pattern")
+        return [url(f) for f in files]
+    if fs.isdir(inner):
+        files = sorted(f for f in fs.ls(inner, detail=False) if fs.isfile(f))
+        if not files:
+            raise InputError(f"{path}: is a directory with no files (a sharded input needs at least one)")
+        return [url(f) for f in files]
+    if not fs.exists(inner):
+        raise InputError(f"{path}: no such file")
+    return None
+
+
+def shards_of(path: str) -> list[str] | None:
+    """The files of a sharded input (a directory or a glob), sorted; None for a plain path."""
+    if is_url(path):
+        return _url_shards(path)
+    if os.path.isdir(path):
+        files = sorted(str(p) for p in Path(path).iterdir() if p.is_file() and not p.name.startswith("."))
+        if not files:
+            raise InputError(f"{path}: is a directory with no files (a sharded input needs at least one)")
+        return files
+    if _GLOB_CHARS.search(path) and not os.path.exists(path):
+        files = sorted(f for f in glob.glob(path) if os.path.isfile(f))
+        if not files:
+            raise InputError(f"{path}: no files match this pattern")
+        return files
+    return None
+
+
+
+def check_file(path: str) -> None:
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"{path}: no such file")
+    if p.is_dir():
+        raise InputError(f"{path}: is a directory, expected a file")
+
+

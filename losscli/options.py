@@ -1,0 +1,65 @@
+"""The option families commands share, each declared once (sqlite-utils' way), with their
+choices and defaults taken from the declarations that implement them: output formats from
+``render.FORMATS``, engines from ``engine.ENGINES``, reductions and policies from
+``vocabulary``. Nothing here imports numpy: ``losscli --help`` stays fast."""
+
+from __future__ import annotations
+
+import click
+
+from .engine import ENGINES
+from .render import FORMATS
+from .vocabulary import DEFAULT_TOP, DTYPES, NAN_POLICIES, REDUCTIONS
+
+
+def stack(*decorators):
+    """One decorator for an option family many commands share."""
+
+    def apply(f):
+        for d in reversed(decorators):
+            f = d(f)
+        return f
+
+    return apply
+
+
+def format_option(command: str, help: str = "Output format."):
+    """``--format`` with the formats ``render.FORMATS`` declares for ``command`` (the first is the default)."""
+    choices = list(FORMATS[command])
+    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True,
+                        help=help)
+
+
+def output_option(help: str = "Write the report to FILE (atomically)."):
+    return click.option("-o", "--output", type=click.Path(dir_okay=False), help=help)
+
+
+param_option = click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
+                            help="Set a loss parameter (repeatable).")
+
+engine_options = stack(
+    click.option("--engine", type=click.Choice(list(ENGINES)), default=next(iter(ENGINES)), show_default=True,
+                 help="; ".join(f"{name}: {text}" for name, (_, _, text) in ENGINES.items()) + "."),
+    click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler "
+                 "(tcp://host:8786); default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine."))
+
+
+def reduction_option(choices=REDUCTIONS, help: str = "How per-sample losses are reduced "
+                     "(mean with --weights: Σ w·l / Σ w)."):
+    return click.option("--reduction", type=click.Choice(list(choices)), default=choices[0], show_default=True,
+                        help=help)
+
+
+weights_option = click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,), >= 0, not all zero.")
+
+nan_policy_option = click.option(
+    "--nan-policy", type=click.Choice(list(NAN_POLICIES)), default=NAN_POLICIES[0], show_default=True,
+    help="NaN/inf in inputs: error, drop the rows, or let them through.")
+
+dtype_option = click.option(
+    "--dtype", type=click.Choice(list(DTYPES)), default=DTYPES[0], show_default=True,
+    help="Precision inputs are read in; float32 halves memory (reductions stay float64).")
+
+
+def top_option(default: int = DEFAULT_TOP, help: str = "How many worst samples to show."):
+    return click.option("--top", type=click.IntRange(min=0), default=default, show_default=True, help=help)

@@ -1,0 +1,45 @@
+"""How a result is shown. Every command builds a plain record (JSON types); each format renders
+that record, so the formats can never disagree about a number.
+
+``FORMATS`` declares, per command, every output format and the function that renders it (as
+``module:function`` in this package, imported only when used, so ``--help`` stays light). The
+CLI's ``--format`` choices and defaults (the first listed) come from it. Add a format: a function
+in the module of its kind (``table.py`` for rich tables, ``text.py`` for JSON/CSV/plain text,
+``junit.py``, ``markdown.py``, ``chart.py``) and a line here.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Callable
+
+FORMATS: dict[str, dict[str, str]] = {
+    "compute": {"table": "table:compute_tables", "json": "text:compute_json", "csv": "text:compute_csv",
+                "ndjson": "text:compute_ndjson", "value": "text:compute_value", "junit": "junit:compute",
+                "markdown": "markdown:compute"},
+    "compare": {"table": "table:compare_tables", "json": "text:to_json", "junit": "junit:compare",
+                "markdown": "markdown:compare"},
+    "check": {"table": "table:check_tables", "json": "text:to_json", "junit": "junit:check",
+              "markdown": "markdown:check"},
+    "gradcheck": {"table": "table:gradcheck_tables", "json": "text:to_json", "junit": "junit:gradcheck",
+                  "markdown": "markdown:gradcheck"},
+    "list": {"table": "table:list_table", "json": "text:list_json", "names": "text:list_names"},
+    "info": {"text": "table:info_renderables", "json": "text:info_json"},
+    "plot": {"terminal": "text:plot_terminal", "csv": "text:plot_csv", "json": "text:plot_json"},
+    "fit": {"table": "table:fit_tables", "json": "text:to_json", "csv": "text:fit_csv"},
+}
+#: formats that print the loss values only: quantiles and worst samples are not computed for them
+LOSS_ONLY_FORMATS = frozenset({"value"})
+
+
+def renderer(command: str, fmt: str) -> Callable:
+    """The function that renders ``command``'s record as ``fmt``: text, or rich renderables."""
+    module, name = FORMATS[command][fmt].split(":")
+    return getattr(import_module(f"{__name__}.{module}"), name)
+
+
+def emit(rendered, output: str | None = None) -> None:
+    """Print to stdout, or write atomically to ``output``."""
+    from .console import emit as _emit
+
+    _emit(rendered, output)

@@ -1,0 +1,50 @@
+"""Printing and writing: rich renderables through a console (colour only on a terminal and never
+with NO_COLOR), text as it is; ``-o FILE`` written atomically as plain text."""
+
+from __future__ import annotations
+
+import io
+import os
+
+
+def console(file=None, width: int | None = None):
+    """A rich Console: colour only on a terminal and never with NO_COLOR; files get plain text."""
+    from rich.console import Console
+
+    if file is not None:
+        return Console(file=file, width=width or 120, color_system=None, highlight=False,
+                       force_terminal=False, soft_wrap=False)
+    import sys
+
+    if width is None and not sys.stdout.isatty():
+        width = 160  # a pipe or file has no width; 80 columns would wrap the tables
+    return Console(highlight=False, width=width, no_color="NO_COLOR" in os.environ or None)
+
+
+def render_rich(renderables, width: int | None = None) -> str:
+    """Render rich objects to plain text (for ``--output`` files and tests)."""
+    buf = io.StringIO()
+    con = console(buf, width)
+    for r in renderables:
+        con.print(r)
+    return buf.getvalue()
+
+
+def emit(rendered, output: str | None = None) -> None:
+    """Print to stdout (rich objects through a console: colour only on a terminal), or write
+    atomically to ``output`` as plain text."""
+    if output is not None:
+        from ..io.atomic import write_text_atomic
+
+        text = rendered if isinstance(rendered, str) else render_rich(rendered, width=160)
+        write_text_atomic(output, text)
+        return
+    if isinstance(rendered, str):
+        import sys
+
+        sys.stdout.write(rendered)
+        sys.stdout.flush()
+        return
+    con = console()
+    for r in rendered:
+        con.print(r)

@@ -1,0 +1,80 @@
+"""JUnit XML, as CI servers parse it: one ``<testcase>`` per loss or gate, failures carrying the
+numbers."""
+
+from __future__ import annotations
+
+import json
+
+from .values import params_text
+
+
+def junit_xml(suite: str, cases: list[dict]) -> str:
+    """JUnit XML as CI servers parse it: <testsuites><testsuite><testcase> with <failure> carrying
+    the numbers. Each case: {"name", "classname", "failure": None | (message, details),
+    "output": text for <system-out>}."""
+    import xml.etree.ElementTree as ET
+
+    failures = sum(1 for c in cases if c.get("failure"))
+    root = ET.Element("testsuites", name="losscli", tests=str(len(cases)), failures=str(failures), errors="0")
+    ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(cases)), failures=str(failures),
+                       errors="0", skipped="0", time="0")
+    for c in cases:
+        tc = ET.SubElement(ts, "testcase", classname=c["classname"], name=c["name"], time="0")
+        if c.get("failure"):
+            message, details = c["failure"]
+            f = ET.SubElement(tc, "failure", message=message, type="LossCheckFailed")
+            f.text = details
+        if c.get("output"):
+            ET.SubElement(tc, "system-out").text = c["output"]
+    ET.indent(root)
+    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+def compute(payload: dict, context: dict) -> str:
+    limit = context.get("fail_above")
+    cases = []
+    for r in payload["results"]:
+        value = r.get("objective", r["value"]) if r["value"] is not None else r["stats"]["max"]
+        failed = limit is not None and not (value is not None and value <= limit)
+        cases.append({"classname": "losscli.compute", "name": f"{r['loss']} ({params_text(r['params'])})",
+                      "failure": (f"{r['loss']} = {value!r} > --fail-above {limit!r}",
+                                  json.dumps(r, allow_nan=False)) if failed else None,
+                      "output": f"value={r['value']!r} count={r['count']}"})
+    return junit_xml("compute", cases)
+
+
+def compare(payload: dict) -> str:
+    cases = []
+    for r in payload["results"]:
+        gate = r.get("gate")
+        failed = gate is not None and not gate["passed"]
+        msg = (f"{r['loss']}: candidate {r['candidate']!r} vs baseline {r['baseline']!r}, change {r['change']!r}, "
+               f"{100 * r['bootstrap']['confidence']:g}% CI {r['bootstrap']['interval']}, allowed "
+               f"{gate['allowed_increase'] if gate else None!r}")
+        cases.append({"classname": "losscli.compare", "name": r["loss"],
+                      "failure": (msg, json.dumps(r, allow_nan=False)) if failed else None, "output": msg})
+    return junit_xml("compare", cases)
+
+
+def check(payload: dict) -> str:
+    cases = []
+    for g in payload["gates"]:
+        failed = [c["check"] for c in g["checks"] if not c["passed"]]
+        msg = f"{g['loss']} = {g['value']!r}; failed: {', '.join(failed)}" if failed else None
+        cases.append({"classname": "losscli.check", "name": g["gate"],
+                      "failure": (msg, json.dumps(g, allow_nan=False)) if failed else None,
+                      "output": f"{g['loss']} = {g['value']!r}"})
+    return junit_xml("check", cases)
+
+
+def gradcheck(payload: dict) -> str:
+    cases = []
+    for r in payload["results"]:
+        worst = "\n".join(f"{w['role']}{tuple(w['index'])}: analytic {w['analytic']!r} numeric {w['numeric']!r} "
+                          f"rel {w['rel_error']!r} {w['status']}" for w in r["worst"])
+        msg = (f"{r['loss']}: {r['failures']} of {r['checked']} elements fail; max rel error "
+               f"{r['max_rel_error']!r}")
+        cases.append({"classname": "losscli.gradcheck", "name": r["loss"],
+                      "failure": (msg, worst) if not r["passed"] else None,
+                      "output": f"checked {r['checked']} elements with {r['evaluations']} evaluations"})
+    return junit_xml("gradcheck", cases)

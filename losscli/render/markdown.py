@@ -1,0 +1,46 @@
+"""GitHub-flavoured Markdown tables (a CI job summary)."""
+
+from __future__ import annotations
+
+from ..stats.accumulator import STAT_KEYS
+from .values import fmt, params_text, pct
+
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    def cell(v) -> str:
+        return str(v).replace("|", "\\|").replace("\n", " ")
+
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def compute(payload: dict, context: dict) -> str:
+    rows = [[f"`{r['loss']}`", fmt(r["value"], 10), r["reduction"], params_text(r["params"]), r["count"],
+             *(fmt(r["stats"][k]) for k in STAT_KEYS)] for r in payload["results"]]
+    return markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS], rows)
+
+
+def compare(payload: dict) -> str:
+    rows = []
+    for r in payload["results"]:
+        lo, hi = r["bootstrap"]["interval"]
+        gate = "" if "gate" not in r else ("✅" if r["gate"]["passed"] else "❌")
+        rows.append([f"`{r['loss']}`", fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
+                     pct(r["relative_change"]), f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
+                     f"[{fmt(lo, 4)}, {fmt(hi, 4)}]", gate])
+    return markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
+                           f"{100 * payload['results'][0]['bootstrap']['confidence']:g}% CI", "gate"], rows)
+
+
+def check(payload: dict) -> str:
+    rows = [[g["gate"], f"`{g['loss']}`", fmt(g["value"], 8),
+             "<br>".join(f"{'✅' if c['passed'] else '❌'} {c['check']}" for c in g["checks"])]
+            for g in payload["gates"]]
+    return markdown_table(["gate", "loss", "value", "checks"], rows)
+
+
+def gradcheck(payload: dict) -> str:
+    rows = [[f"`{r['loss']}`", f"{r['checked']}/{r['elements']}", r["evaluations"], fmt(r["max_abs_error"], 3),
+             fmt(r["max_rel_error"], 3), r["kinks"], "✅" if r["passed"] else "❌"] for r in payload["results"]]
+    return markdown_table(["loss", "checked", "evaluations", "max abs err", "max rel err", "kinks", "status"], rows)

@@ -1,0 +1,226 @@
+"""Human output: rich tables, one function per command (``--format table``, ``info``'s text)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..stats.accumulator import STAT_KEYS
+from .values import fmt, param_value, params_text, pct
+
+if TYPE_CHECKING:
+    from ..registry import Loss
+
+
+def _cell_text(values: np.ndarray, limit: int = 4) -> str:
+    flat = np.ravel(values)
+    shown = ", ".join(f"{v:.4g}" for v in flat[:limit])
+    if flat.size == 1:
+        return shown
+    return f"[{shown}{', …' if flat.size > limit else ''}]"
+
+
+def compute_tables(payload: dict, context: dict) -> list:
+    from rich.table import Table
+
+    out = []
+    summary = Table(title="Loss", title_justify="left")
+    for col in ("loss", "value", "reduction", "params", "N") + STAT_KEYS:
+        summary.add_column(col, justify="left" if col in ("loss", "reduction", "params") else "right")
+    penalised = any("objective" in r for r in payload["results"])
+    if penalised:
+        summary.add_column("penalty", justify="right")
+        summary.add_column("objective", justify="right")
+    for rec in payload["results"]:
+        n = str(rec["count"]) + (f" ({rec['omitted']} omitted)" if rec["omitted"] else "")
+        extra = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
+        summary.add_row(rec["loss"], fmt(rec["value"], 10), rec["reduction"], params_text(rec["params"]),
+                        n, *(fmt(rec["stats"][k]) for k in STAT_KEYS), *extra)
+    out.append(summary)
+    inputs = context.get("inputs", {})
+    for rec in payload["results"]:
+        if not rec["worst"]:
+            continue
+        roles = inputs.get(rec["loss"], {})
+        t = Table(title=f"{rec['loss']}: worst {len(rec['worst'])} samples", title_justify="left")
+        t.add_column("rank", justify="right")
+        t.add_column("index", justify="right")
+        t.add_column("loss", justify="right")
+        for role in roles:
+            t.add_column(role)
+        for rank, w in enumerate(rec["worst"], 1):
+            t.add_row(str(rank), str(w["index"]), fmt(w["loss"]),
+                      *(_cell_text(np.asarray(a[rank - 1])) for a in roles.values()))
+        out.append(t)
+    if "gradient_file" in context:
+        from rich.text import Text
+
+        out.append(Text(f"gradients written to {context['gradient_file']}"))
+    return out
+
+
+def _params_with_defaults(loss: Loss) -> str:
+    return ", ".join(f"{k}={param_value(p.default)}" for k, p in loss.params.items()) or "-"
+
+
+def list_table(losses: list[Loss]):
+    from rich.table import Table
+
+    t = Table(title=f"{len(losses)} losses", title_justify="left")
+    for col in ("name", "aliases", "category", "inputs", "parameters", "gradient"):
+        t.add_column(col)
+    for l in losses:
+        t.add_row(l.name, ", ".join(l.aliases) or "-", l.category, l.describe_inputs(),
+                  _params_with_defaults(l), "yes" if l.has_gradient else "no")
+    return [t]
+
+
+def info_renderables(loss: Loss) -> list:
+    from rich.table import Table
+    from rich.text import Text
+
+    from ..commands.catalogue import loss_record
+
+    rec = loss_record(loss)
+    head = Text()
+    head.append(f"{loss.name}", style="bold")
+    head.append(f"  ({loss.category}; {loss.coupling} coupling)\n")
+    head.append(loss.summary + "\n")
+    if loss.aliases:
+        head.append("aliases: " + ", ".join(loss.aliases) + "\n")
+    head.append("\nformula:   " + (loss.formula or "-") + "\n")
+    if loss.has_gradient:
+        head.append("gradient:  " + (loss.gradient_formula or "(analytic gradient registered)") + "\n")
+    else:
+        head.append("gradient:  none — " + loss.no_gradient_message() + "\n")
+    roles = Table(title="inputs (in order)", title_justify="left")
+    for col in ("role", "shape", "expects", "differentiable", "description"):
+        roles.add_column(col)
+    for i in rec["inputs"]:
+        roles.add_row(i["name"] + (" (optional)" if i["optional"] else ""), i["shape"],
+                      i["expects"], "yes" if i["differentiable"] else "no", i["description"])
+    out = [head, roles]
+    if loss.params:
+        params = Table(title="parameters (-p NAME=VALUE)", title_justify="left")
+        for col in ("name", "default", "type", "help"):
+            params.add_column(col)
+        for k, p in loss.params.items():
+            params.add_row(k, param_value(p.default), p.describe(), p.help)
+        out.append(params)
+    tail = Text()
+    if loss.conventions:
+        tail.append("conventions:\n")
+        for c in loss.conventions:
+            tail.append(f"  - {c}\n")
+    if loss.references:
+        tail.append("references:\n")
+        for r in loss.references:
+            tail.append(f"  - {r}\n")
+    if loss.source != "built-in":
+        tail.append(f"defined in: {loss.source}\n")
+    out.append(tail)
+    return out
+
+
+def gradcheck_tables(payload: dict) -> list:
+    from rich.table import Table
+    from rich.text import Text
+
+    summary = Table(title="Gradient check", title_justify="left")
+    for col in ("loss", "inputs", "checked", "evaluations", "max abs err", "max rel err", "kinks",
+                "below noise", "status"):
+        summary.add_column(col, justify="left" if col in ("loss", "inputs", "status") else "right")
+    out = [summary]
+    for r in payload["results"]:
+        inputs = ", ".join(f"{k}{tuple(v)}" for k, v in r["inputs"].items())
+        checked = f"{r['checked']}/{r['elements']}"
+        summary.add_row(r["loss"], inputs, checked, str(r["evaluations"]), fmt(r["max_abs_error"], 3),
+                        fmt(r["max_rel_error"], 3), str(r["kinks"]), str(r["below_noise"]),
+                        "PASS" if r["passed"] else "FAIL")
+    for r in payload["results"]:
+        lines = Text()
+        for c in r["consistency"]:
+            lines.append(f"{r['loss']}: {c['check']}: residual {c['residual']:.3g} "
+                         f"{'ok' if c['passed'] else 'FAIL'}\n")
+        for t in r["taylor"]:
+            order = "-" if t["order"] is None else f"{t['order']:.2f}"
+            lines.append(f"{r['loss']}: Taylor remainder order for {t['role']}: {order} (2 = right, 1 = wrong)"
+                         f"{' ' + t['note'] if t.get('note') else ''} {'ok' if t['passed'] else 'FAIL'}\n")
+        for p in r["probes"]:
+            if not p["passed"]:
+                lines.append(f"{r['loss']}: probe {p['probe']} of {p['role']} failed: analytic "
+                             f"{p['analytic']:.6g}, numeric {p['numeric']:.6g}; localised to "
+                             f"{p.get('localised')}\n")
+        for n in r["notes"]:
+            lines.append(f"{r['loss']}: note: {n}\n")
+        if lines:
+            out.append(lines)
+        if r["worst"] and (not r["passed"] or r["kinks"]):
+            t = Table(title=f"{r['loss']}: worst elements", title_justify="left")
+            for col in ("role", "index", "analytic", "numeric", "abs err", "rel err", "err est", "status"):
+                t.add_column(col, justify="left" if col in ("role", "index", "status") else "right")
+            for w in r["worst"]:
+                t.add_row(w["role"], str(tuple(w["index"])), fmt(w["analytic"], 10), fmt(w["numeric"], 10),
+                          fmt(w["abs_error"], 3), fmt(w["rel_error"], 3), fmt(w["error_estimate"], 3), w["status"])
+            out.append(t)
+    return out
+
+
+def compare_tables(payload: dict) -> list:
+    from rich.table import Table
+
+    t = Table(title=f"candidate {payload['candidate']} vs baseline {payload['baseline']}", title_justify="left")
+    for col in ("loss", "baseline", "candidate", "change", "rel", "better", "worse", "equal", "CI of change", "gate"):
+        t.add_column(col, justify="left" if col in ("loss", "gate") else "right")
+    out = [t]
+    for r in payload["results"]:
+        lo, hi = r["bootstrap"]["interval"]
+        gate = "-" if "gate" not in r else ("PASS" if r["gate"]["passed"] else "FAIL")
+        t.add_row(r["loss"], fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
+                  pct(r["relative_change"]), f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%",
+                  f"{100 * r['equal']:.1f}%", f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * r['bootstrap']['confidence']:g}%)",
+                  gate)
+        if r["worst_regressions"]:
+            w = Table(title=f"{r['loss']}: worst regressions", title_justify="left")
+            for col in ("index", "baseline", "candidate"):
+                w.add_column(col, justify="right")
+            for x in r["worst_regressions"]:
+                w.add_row(str(x["index"]), fmt(x["baseline"]), fmt(x["candidate"]))
+            out.append(w)
+    return out
+
+
+def check_tables(payload: dict) -> list:
+    from rich.table import Table
+
+    t = Table(title=f"gates from {payload['config']}", title_justify="left")
+    for col in ("gate", "loss", "value", "checks", "status"):
+        t.add_column(col, justify="right" if col == "value" else "left")
+    for g in payload["gates"]:
+        checks = "; ".join(f"{c['check']} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
+        t.add_row(g["gate"], g["loss"], fmt(g["value"], 8), checks, "PASS" if g["passed"] else "FAIL")
+    return [t]
+
+
+def fit_tables(payload: dict) -> list:
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(title=f"fit: {payload['loss']}, {payload['epochs']} epochs, {payload['schedule']} lr {payload['lr']:g}",
+              title_justify="left")
+    t.add_column("parameter")
+    t.add_column("value", justify="right")
+    for name, c in zip(payload["features"], payload["coef"]):
+        t.add_row(escape(f"coef[{name}]"), ", ".join(f"{v:.8g}" for v in c) if isinstance(c, list) else f"{c:.8g}")
+    icpt = payload["intercept"]
+    t.add_row("intercept", ", ".join(f"{v:.8g}" for v in icpt) if isinstance(icpt, list) else f"{icpt:.8g}")
+    t.add_row("final loss", f"{payload['final_loss']:.10g}")
+    from .chart import terminal_chart
+
+    h = payload["history"]
+    chart = terminal_chart({"axis": "epoch", "series": [{
+        "label": payload["loss"], "x": [e["epoch"] for e in h], "loss_values": [e["risk"] + e["penalty"] for e in h],
+        "derivative": [e["lr"] for e in h]}]}, height=16, titles=("loss", "learning rate"), color=False)
+    return [t, Text(chart)]

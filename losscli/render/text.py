@@ -1,0 +1,107 @@
+"""Machine output: JSON, NDJSON, CSV and bare values, one function per command and format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+from ..stats.accumulator import STAT_KEYS
+from .values import dump_json, number, params_text
+
+
+def to_json(payload) -> str:
+    """Any command's record, as indented JSON."""
+    return dump_json(payload)
+
+
+def compute_json(payload: dict, context: dict) -> str:
+    return dump_json(payload)
+
+
+def compute_ndjson(payload: dict, context: dict) -> str:
+    return "".join(json.dumps(rec, allow_nan=False) + "\n" for rec in payload["results"])
+
+
+def compute_csv(payload: dict, context: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    results = payload["results"]
+    if any("per_sample" in r for r in results):  # one row per sample, one column per loss
+        cols = [r for r in results if "per_sample" in r]
+        index = [w_ for w_ in context["rows"]]
+        w.writerow(["index"] + [r["loss"] for r in cols])
+        for i, row in enumerate(index):
+            w.writerow([row] + [_csv_num(r["per_sample"][i]) for r in cols])
+        return buf.getvalue()
+    penalised = any("objective" in r for r in results)
+    extra_cols = ["penalty", "objective"] if penalised else []
+    w.writerow(["loss", "reduction", "value", "count", "omitted", *STAT_KEYS, "params", *extra_cols])
+    for r in results:
+        extra = [_csv_num(r["penalty"]["value"]), _csv_num(r["objective"])] if penalised else []
+        w.writerow([r["loss"], r["reduction"], _csv_num(r["value"]), r["count"], r["omitted"],
+                    *(_csv_num(r["stats"][k]) for k in STAT_KEYS), params_text(r["params"]), *extra])
+    return buf.getvalue()
+
+
+def _csv_num(x) -> str:
+    return "" if x is None else repr(float(x))
+
+
+def compute_value(payload: dict, context: dict) -> str:
+    lines = []
+    for r in payload["results"]:
+        values = r["per_sample"] if r["value"] is None else [r["value"]]
+        if "objective" in r:  # empirical risk, penalty, objective: one per line
+            values = [r["value"], r["penalty"]["value"], r["objective"]]
+        lines.extend("nan" if v is None else repr(float(v)) for v in values)
+    return "\n".join(lines) + "\n"
+
+
+def plot_csv(data: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["series", "loss", "x", "loss_value", "derivative"])
+    for s in data["series"]:
+        deriv = s["derivative"] or [None] * len(s["x"])
+        for x, v, g in zip(s["x"], s["loss_values"], deriv):
+            w.writerow([s["label"], s["loss"], repr(x), _csv_num(v), "" if g is None else _csv_num(g)])
+    return buf.getvalue()
+
+
+def plot_json(data: dict) -> str:
+    clean = {**data, "series": [{**s, "loss_values": [number(v) for v in s["loss_values"]],
+                                 "derivative": None if s["derivative"] is None else [number(v) for v in s["derivative"]]}
+                                for s in data["series"]]}
+    return json.dumps(clean, indent=1, allow_nan=False) + "\n"
+
+
+def plot_terminal(data: dict) -> str:
+    from .chart import terminal_chart
+
+    return terminal_chart(data)
+
+
+def fit_csv(payload: dict) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["epoch", "lr", "risk", "penalty", "objective"])
+    for e in payload["history"]:
+        w.writerow([e["epoch"], repr(e["lr"]), repr(e["risk"]), repr(e["penalty"]), repr(e["risk"] + e["penalty"])])
+    return buf.getvalue()
+
+
+def list_json(losses) -> str:
+    from ..commands.catalogue import loss_record
+
+    return json.dumps({"losses": [loss_record(l) for l in losses]}, indent=2) + "\n"
+
+
+def list_names(losses) -> str:
+    return "".join(l.name + "\n" for l in losses)
+
+
+def info_json(loss) -> str:
+    from ..commands.catalogue import loss_record
+
+    return json.dumps(loss_record(loss), indent=2) + "\n"

@@ -1,0 +1,164 @@
+"""Everything accumulated for one loss over its rows, and the :class:`Evaluation` it produces."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .moments import Moments
+from .quantiles import QUANTILE_KEYS, Quantiles
+from .reduction import Reduction
+from .store import GradientBlocks, PerSample
+from .topk import TopK
+
+if TYPE_CHECKING:
+    from ..registry import Loss
+
+#: the statistics of the per-sample losses, in the order every output shows them
+STAT_KEYS = ("mean", "std", "min", *QUANTILE_KEYS, "max")
+
+
+@dataclass
+class Evaluation:
+    """What one loss produced over all its rows."""
+
+    loss: Loss
+    params: dict
+    reduction: str
+    value: float | None  # None for reduction "none"
+    count: int
+    omitted: int
+    stats: dict
+    worst: list  # [(file row, loss)], largest first
+    worst_inputs: dict  # role -> [values of that worst row]
+    per_sample: np.ndarray | None = None  # kept with --per-sample / reduction none
+    rows: np.ndarray | None = None  # file row of each kept per-sample value
+    gradients: dict | None = None
+    quantiles_exact: bool = True
+    quantile_rank_error: float | None = None
+    weights: np.ndarray | None = None  # per kept sample: w_i (1 without --weights)
+    shares: np.ndarray | None = None  # per kept sample: w_i·n_i, its part of the mean's denominator
+    extra: dict = field(default_factory=dict)  # command-specific additions (penalty, comparison)
+
+
+class Accumulator:
+    """Streams per-sample losses of one loss into its reduction, statistics, top-K and (when
+    kept) per-sample values and gradients. ``summary=False`` skips the spread and quantiles
+    (outputs that print the loss only); ``two_pass``: the inputs can be read again, so the
+    quantiles are exact at any size (see ``quantiles.py``)."""
+
+    def __init__(self, loss: Loss | None, params: dict, reduction: str = "mean", top: int = 5,
+                 keep_per_sample: bool = False, quantile_budget: int | None = None,
+                 summary: bool = True, expected_rows: int | None = None, two_pass: bool = False):
+        self.loss, self.params, self.top = loss, params, top
+        self.reduction = Reduction(reduction)
+        self.moments = Moments(spread=summary)
+        self.topk = TopK(top)
+        self.quantiles = Quantiles(quantile_budget, expected_rows, two_pass) if summary else None
+        self.per_sample = PerSample() if keep_per_sample or reduction == "none" else None
+        self.gradients = GradientBlocks()
+
+    @property
+    def count(self) -> int:
+        return self.moments.count
+
+    # -- feeding ----------------------------------------------------------------------------------
+    def add(self, per_sample: np.ndarray, rows: np.ndarray | range, weights: np.ndarray | None = None,
+            normaliser: np.ndarray | None = None, inputs: dict | None = None) -> None:
+        """One block: its per-sample losses and their file rows (an array, or a range for a
+        block of consecutive rows, turned into an array only where rows are kept)."""
+        if per_sample.shape[0] == 0:
+            return
+        total = self.moments.add(per_sample)
+        self.reduction.add(per_sample, total, weights, normaliser)
+        self.topk.add(per_sample, rows, inputs)
+        if self.quantiles is not None:
+            self.quantiles.add(per_sample)
+        if self.per_sample is not None:
+            self.per_sample.add(per_sample, rows, weights, normaliser)
+
+    def add_gradient(self, grads: dict) -> None:
+        self.gradients.add(grads)
+
+    # -- reading the inputs again for exact quantiles -----------------------------------------------
+    def wants_pass(self) -> bool:
+        return self.quantiles is not None and self.quantiles.wants_pass(self.moments.nan)
+
+    def begin_pass(self) -> None:
+        self.quantiles.begin_pass()
+
+    def feed_pass(self, per_sample: np.ndarray) -> None:
+        self.quantiles.feed_pass(per_sample)
+
+    def end_pass(self) -> None:
+        self.quantiles.end_pass()
+
+    # -- partial results, for engines that evaluate partitions elsewhere (dask) -------------------
+    def state(self) -> dict:
+        """A picklable snapshot; the loss itself is not included."""
+        return {"reduction": self.reduction.state(), "moments": self.moments.state(),
+                "topk": self.topk.state(),
+                "quantiles": None if self.quantiles is None else self.quantiles.state(),
+                "per_sample": None if self.per_sample is None else self.per_sample.state()}
+
+    def load_state(self, state: dict) -> "Accumulator":
+        self.reduction = Reduction.from_state(state["reduction"], self.reduction.reduction)
+        self.moments = Moments.from_state(state["moments"], self.moments.spread)
+        self.topk = TopK.from_state(state["topk"], self.top)
+        if state["quantiles"] is not None:
+            self.quantiles = Quantiles.from_state(state["quantiles"], self.quantiles.budget
+                                                  if self.quantiles is not None else None)
+        if state["per_sample"] is not None:
+            self.per_sample = PerSample.from_state(state["per_sample"])
+        return self
+
+    def merge(self, other: "Accumulator") -> "Accumulator":
+        """Fold in the partial result of rows that come after this one's (order matters only for
+        the kept per-sample values; sums, moments, top-K and sketches are order-free)."""
+        if other.count == 0:
+            return self
+        self.moments.merge(other.moments)
+        self.reduction.merge(other.reduction)
+        self.topk.merge(other.topk)
+        if self.quantiles is not None and other.quantiles is not None:
+            self.quantiles.merge(other.quantiles)
+        if self.per_sample is not None and other.per_sample is not None:
+            self.per_sample.merge(other.per_sample)
+        return self
+
+    def map_rows(self, fn) -> None:
+        """Renumber every kept row (partition-local keys -> rows of the whole input)."""
+        self.topk.map_rows(fn)
+        if self.per_sample is not None:
+            self.per_sample.map_rows(fn)
+
+    # -- results ----------------------------------------------------------------------------------
+    @property
+    def denominator(self) -> float:
+        return self.reduction.denominator
+
+    def value(self) -> float | None:
+        return self.reduction.value()
+
+    def stats(self) -> tuple[dict, bool, float | None]:
+        mean, std, lo, hi = self.moments.result()
+        if self.quantiles is None:  # not asked for (an output that prints the loss only)
+            qs, exact, err = [np.nan] * len(QUANTILE_KEYS), True, None
+        else:
+            qs, exact, err = self.quantiles.result(self.moments.nan)
+        return dict(zip(STAT_KEYS, [mean, std, lo, *qs, hi])), exact, err
+
+    def finish(self, omitted: int = 0, join_gradients: bool = True) -> Evaluation:
+        """The results. join_gradients=False leaves the gradient as scaled blocks (a dict of
+        lists) for writers that stream them, instead of one concatenated copy."""
+        stats, exact, err = self.stats()
+        grads = self.gradients.scaled(self.reduction.gradient_scale(), join_gradients)
+        per = rows = weights = shares = None
+        if self.per_sample is not None:
+            per, rows, weights, shares = self.per_sample.joined()
+        return Evaluation(
+            self.loss, self.params, self.reduction.reduction, self.value(), self.count, omitted, stats,
+            self.topk.items(), {k: list(v) for k, v in self.topk.inputs.items()}, per, rows, grads, exact,
+            err, weights, shares)

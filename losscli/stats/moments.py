@@ -1,0 +1,77 @@
+"""Count, mean, standard deviation, min and max of per-sample losses, streamed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+
+class Moments:
+    """Sums are combined with ``math.fsum`` over numpy's pairwise block sums; the spread with
+    Chan et al.'s parallel update of the mean and the sum of squared deviations (``spread``:
+    off for outputs that print the loss only)."""
+
+    _STATE = ("count", "sums", "mean", "m2", "lo", "hi", "nan")
+
+    def __init__(self, spread: bool = True):
+        self.spread = spread
+        self.count = 0
+        self.sums: list[float] = []  # Σ l per block
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.lo = math.inf
+        self.hi = -math.inf
+        self.nan = False
+
+    def add(self, x: np.ndarray) -> float:
+        """One block; returns its sum (the unweighted reduction reuses it)."""
+        n = x.shape[0]
+        total = float(np.sum(x))
+        self.sums.append(total)
+        if self.spread:
+            block_mean = total / n
+            dev = np.subtract(x, block_mean)
+            block_m2 = float(np.sum(np.square(dev, out=dev)))  # not dev @ dev: BLAS threads would
+            # compete with the parser threads for the cores
+            self._combine(n, block_mean, block_m2)
+        self.count += n
+        lo, hi = float(np.min(x)), float(np.max(x))
+        if math.isnan(lo):  # min and max propagate NaN
+            self.nan = True
+        else:
+            self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
+        return total
+
+    def _combine(self, m: int, mean: float, m2: float) -> None:
+        n = self.count
+        delta = mean - self.mean
+        self.m2 += m2 + delta * delta * n * m / (n + m)
+        self.mean += delta * m / (n + m)
+
+    def merge(self, other: "Moments") -> None:
+        if other.count == 0:
+            return
+        self._combine(other.count, other.mean, other.m2)
+        self.count += other.count
+        self.sums += other.sums
+        self.lo, self.hi = min(self.lo, other.lo), max(self.hi, other.hi)
+        self.nan = self.nan or other.nan
+
+    def result(self) -> tuple[float, float, float, float]:
+        """(mean, std, min, max); NaN when a value was NaN (std NaN when not asked for)."""
+        nan = math.nan
+        if self.count == 0 or self.nan:
+            return nan, nan, nan, nan
+        std = math.sqrt(max(self.m2, 0.0) / self.count) if self.spread else nan
+        return math.fsum(self.sums) / self.count, std, self.lo, self.hi
+
+    def state(self) -> dict:
+        return {k: getattr(self, k) for k in self._STATE}
+
+    @classmethod
+    def from_state(cls, state: dict, spread: bool = True) -> "Moments":
+        m = cls(spread)
+        for k in cls._STATE:
+            setattr(m, k, state[k])
+        return m

@@ -1,0 +1,69 @@
+"""The reported value of a loss: mean (Σ w_i l_i / Σ w_i n_i), sum (Σ w_i l_i) or none.
+
+w are the user's sample weights (default 1), n the loss's own normaliser (default 1; PyTorch's
+class-weighted cross-entropy divides by Σ w[y_i])."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..vocabulary import REDUCTIONS
+
+
+class Reduction:
+    _STATE = ("num", "den")
+
+    def __init__(self, reduction: str = "mean"):
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
+        self.reduction = reduction
+        self.num: list[float] = []  # Σ w·l per block
+        self.den: list[float] = []  # Σ w·n per block
+
+    def add(self, x: np.ndarray, plain_sum: float, weights: np.ndarray | None = None,
+            normaliser: np.ndarray | None = None) -> None:
+        n = x.shape[0]
+        self.num.append(plain_sum if weights is None else float(np.sum(weights * x)))
+        if weights is None and normaliser is None:
+            self.den.append(float(n))
+        else:
+            self.den.append(float(np.sum((np.ones(n) if weights is None else weights) *
+                                         (1.0 if normaliser is None else normaliser))))
+
+    def merge(self, other: "Reduction") -> None:
+        self.num += other.num
+        self.den += other.den
+
+    @property
+    def denominator(self) -> float:
+        return math.fsum(self.den)
+
+    def value(self) -> float | None:
+        if self.reduction == "none" or not self.num:
+            return None
+        total = math.fsum(self.num)
+        return total if self.reduction == "sum" else total / self.denominator
+
+    def gradient_scale(self) -> float:
+        """Blocks hold the gradient of Σ w·l; the reported mean divides by Σ w·n."""
+        return 1.0 / self.denominator if self.reduction == "mean" else 1.0
+
+    def state(self) -> dict:
+        return {k: getattr(self, k) for k in self._STATE}
+
+    @classmethod
+    def from_state(cls, state: dict, reduction: str) -> "Reduction":
+        r = cls(reduction)
+        r.num, r.den = state["num"], state["den"]
+        return r
+
+
+def reduce(per_sample: np.ndarray, reduction: str, weights: np.ndarray | None = None,
+           normaliser: np.ndarray | None = None) -> float | None:
+    """One-shot reduction of in-memory per-sample losses."""
+    r = Reduction(reduction)
+    if per_sample.shape[0]:
+        r.add(per_sample, float(np.sum(per_sample)), weights, normaliser)
+    return r.value()

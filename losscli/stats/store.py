@@ -1,0 +1,75 @@
+"""Per-sample values and gradient blocks, kept when asked for (``--per-sample``, ``--reduction
+none``, ``compare``'s paired bootstrap, ``--save-grad``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .topk import rows_at
+
+
+class PerSample:
+    """Each kept sample's loss, file row, weight w_i and share w_i·n_i of the mean's denominator."""
+
+    _STATE = ("values", "rows", "weights", "shares")
+
+    def __init__(self):
+        self.values: list[np.ndarray] = []
+        self.rows: list[np.ndarray] = []
+        self.weights: list[np.ndarray] = []
+        self.shares: list[np.ndarray] = []
+
+    def add(self, x: np.ndarray, rows, weights: np.ndarray | None, normaliser: np.ndarray | None) -> None:
+        n = x.shape[0]
+        self.values.append(np.asarray(x, dtype=np.float64))
+        self.rows.append(rows_at(rows, slice(None)))
+        ones = np.ones(n)
+        w = ones if weights is None else np.asarray(weights, dtype=np.float64)
+        self.weights.append(w)
+        self.shares.append(w * (ones if normaliser is None else normaliser))
+
+    def merge(self, other: "PerSample") -> None:
+        """Rows of ``other`` come after these (the order of the kept values is the file's)."""
+        for k in self._STATE:
+            getattr(self, k).extend(getattr(other, k))
+
+    def map_rows(self, fn) -> None:
+        self.rows = [fn(r) for r in self.rows]
+
+    def joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(values, rows, weights, shares), each one array."""
+        def join(parts, dtype=np.float64):
+            return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+
+        return join(self.values), join(self.rows, np.int64), join(self.weights), join(self.shares)
+
+    def state(self) -> dict:
+        return {k: getattr(self, k) for k in self._STATE}
+
+    @classmethod
+    def from_state(cls, state: dict) -> "PerSample":
+        p = cls()
+        for k in cls._STATE:
+            setattr(p, k, state[k])
+        return p
+
+
+class GradientBlocks:
+    """The gradient of Σ w·l, block by block, per differentiable role."""
+
+    def __init__(self):
+        self.blocks: dict[str, list[np.ndarray]] = {}
+
+    def add(self, grads: dict) -> None:
+        for role, g in grads.items():
+            self.blocks.setdefault(role, []).append(np.asarray(g, dtype=np.float64))
+
+    def scaled(self, scale: float, join: bool = True) -> dict | None:
+        """Scaled in place (the reported mean divides by its denominator); joined into one array
+        per role, or left as blocks (a dict of lists) for writers that stream them."""
+        if not self.blocks:
+            return None
+        for blocks in self.blocks.values():
+            for b in blocks:
+                b *= scale
+        return {k: np.concatenate(v) for k, v in self.blocks.items()} if join else self.blocks

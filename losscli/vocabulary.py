@@ -1,0 +1,29 @@
+"""The words and defaults the command line and the library share, declared once. Light on purpose:
+the CLI reads these to build its options without importing numpy."""
+
+from __future__ import annotations
+
+#: loss families (``losscli list --category``)
+CATEGORIES = ("regression", "classification", "embedding", "custom")
+
+#: How a loss couples the elements of its inputs.
+#: ``elementwise``: each per-sample loss is a sum/mean of terms that each depend on one element
+#: of each input, at the same position; ``row``: sample i's loss depends on row i of every input
+#: only; ``batch``: a sample's loss may depend on other rows (InfoNCE, GE2E).
+COUPLINGS = ("elementwise", "row", "batch")
+
+#: mean (Σ w·l / Σ w·n), sum (Σ w·l), none (per-sample)
+REDUCTIONS = ("mean", "sum", "none")
+
+#: what NaN/inf in the inputs do: an error, the rows dropped, or passed through
+NAN_POLICIES = ("raise", "omit", "propagate")
+
+#: precisions the inputs can be read in (reductions are accumulated in float64 either way)
+DTYPES = ("float64", "float32")
+
+#: worst samples shown by default
+DEFAULT_TOP = 5
+
+#: per-sample values held, per run, for exact quantiles of inputs that cannot be read twice (8
+#: bytes each: 80 MB); beyond it an Apache DataSketches KLL sketch takes over
+QUANTILE_BUDGET = 10_000_000
