@@ -287,6 +287,28 @@ class Loss:
                 out[name] = spec.default
         return out
 
+    def help_text(self) -> str:
+        """What ``help(loss)`` shows: formula, gradient, inputs, parameters, conventions, references."""
+        lines = [f"{self.name}: {self.summary}", ""]
+        if self.aliases:
+            lines += [f"Aliases: {', '.join(self.aliases)}", ""]
+        lines += [f"Formula:  {self.formula or '-'}",
+                  f"Gradient: {self.gradient_formula or ('-' if self.has_gradient else self.no_gradient_message())}",
+                  "", "Inputs (in order):"]
+        lines += [f"    {i.name}{' (optional)' if i.optional else ''}: {i.shape_text()}, {i.expects}"
+                  + (f" -- {i.description}" if i.description else "") for i in self.inputs]
+        lines += ["", "Parameters (keyword-only):" if self.params else "Parameters: none"]
+        lines += [f"    {k} = {p.default!r} ({p.describe()})" + (f": {p.help}" if p.help else "")
+                  for k, p in self.params.items()]
+        if self.conventions:
+            lines += ["", "Conventions:"] + [f"    - {c}" for c in self.conventions]
+        if self.references:
+            lines += ["", "References:"] + [f"    - {r}" for r in self.references]
+        sig = ", ".join(self.input_names) + "".join(f", {k}={p.default!r}" for k, p in self.params.items())
+        lines += ["", f"Call: loss({sig}) -> per-sample losses (N,), validated as the CLI validates files;",
+                  "      loss.grad(...) -> {role: gradient of the sum}; losscli.evaluate(loss, ...) for everything."]
+        return "\n".join(lines)
+
     def describe_inputs(self) -> str:
         return ", ".join(i.name + ("?" if i.optional else "") for i in self.inputs)
 
@@ -389,6 +411,10 @@ def register_loss(
             mean_normaliser=mean_normaliser, grad_checks=tuple(grad_checks),
             source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",
         )
+        # each loss is an instance of its own subclass, so help(loss) shows its own text
+        type_ = type(canonical, (Loss,), {"__module__": fn.__module__, "__qualname__": canonical})
+        loss.__class__ = type_
+        type_.__doc__ = loss.help_text()
         _add(loss, replace)
         return loss
 

@@ -35,14 +35,14 @@ _EPS = Param(PROB_EPS, constraint="(0,0.5)", help="probabilities are clipped to 
     references=("Cox, The Regression Analysis of Binary Sequences, JRSS-B 20(2), 1958",
                 "PyTorch torch.nn.BCELoss; scikit-learn sklearn.metrics.log_loss"),
 )
-def bce(predictions, labels, eps=PROB_EPS):
+def bce(predictions, labels, *, eps=PROB_EPS):
     """Binary cross-entropy: -(y log p + (1-y) log(1-p)), p clipped to [eps, 1-eps] (Cox 1958)."""
     c = np.clip(predictions, eps, 1.0 - eps)
     return -rows(labels * np.log(c) + (1.0 - labels) * np.log1p(-c)).mean(axis=1)
 
 
 @bce.gradient
-def _bce_grad(predictions, labels, eps=PROB_EPS):
+def _bce_grad(predictions, labels, *, eps=PROB_EPS):
     c = np.clip(predictions, eps, 1.0 - eps)
     active = (predictions > eps) & (predictions < 1.0 - eps)
     g = np.where(active, (c - labels) / (c * (1.0 - c)), 0.0)
@@ -100,14 +100,14 @@ def _class_weight_normaliser(arrays, params):
     references=("Shannon, A Mathematical Theory of Communication, 1948 (cross-entropy)",
                 "Keras categorical_crossentropy (from_logits=False)"),
 )
-def ce(predictions, labels, eps=PROB_EPS, label_smoothing=0.0, class_weights=()):
+def ce(predictions, labels, *, eps=PROB_EPS, label_smoothing=0.0, class_weights=()):
     """Cross-entropy on probabilities: -Σ_k w_k y_k log(clip(p_k, eps, 1)) (Shannon 1948)."""
     a = _class_targets(labels, predictions.shape[1], label_smoothing, class_weights, "ce")
     return -np.sum(a * np.log(np.clip(predictions, eps, 1.0)), axis=1)
 
 
 @ce.gradient
-def _ce_grad(predictions, labels, eps=PROB_EPS, label_smoothing=0.0, class_weights=()):
+def _ce_grad(predictions, labels, *, eps=PROB_EPS, label_smoothing=0.0, class_weights=()):
     a = _class_targets(labels, predictions.shape[1], label_smoothing, class_weights, "ce")
     return {"predictions": _log_grad(a, predictions, eps)}
 
@@ -126,7 +126,7 @@ def _ce_grad(predictions, labels, eps=PROB_EPS, label_smoothing=0.0, class_weigh
     references=("Bridle, Probabilistic Interpretation of Feedforward Classification Network "
                 "Outputs, 1990", "PyTorch torch.nn.CrossEntropyLoss"),
 )
-def softmax_ce(logits, labels, label_smoothing=0.0, class_weights=()):
+def softmax_ce(logits, labels, *, label_smoothing=0.0, class_weights=()):
     """Softmax cross-entropy: logsumexp(z) - z_y, via log_softmax (Bridle 1990)."""
     a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce")
     if labels.ndim == 1 and not label_smoothing:  # one target per row: the cancellation-free form
@@ -135,7 +135,7 @@ def softmax_ce(logits, labels, label_smoothing=0.0, class_weights=()):
 
 
 @softmax_ce.gradient
-def _softmax_ce_grad(logits, labels, label_smoothing=0.0, class_weights=()):
+def _softmax_ce_grad(logits, labels, *, label_smoothing=0.0, class_weights=()):
     a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce")
     if labels.ndim == 1 and not label_smoothing:  # w_y (softmax - onehot), target entry exact
         w_y = a[np.arange(labels.shape[0]), labels.astype(np.intp)]
@@ -161,13 +161,13 @@ _BIN_LABELS = Input("labels", "=logits", "probability", description="targets in 
     references=("Cox, The Regression Analysis of Binary Sequences, JRSS-B 20(2), 1958",
                 "PyTorch torch.nn.BCEWithLogitsLoss"),
 )
-def bce_logits(logits, labels, pos_weight=1.0):
+def bce_logits(logits, labels, *, pos_weight=1.0):
     """BCE on logits: w_p·y·softplus(-x) + (1-y)·softplus(x) (torch BCEWithLogitsLoss)."""
     return rows(pos_weight * labels * softplus(-logits) + (1.0 - labels) * softplus(logits)).mean(axis=1)
 
 
 @bce_logits.gradient
-def _bce_logits_grad(logits, labels, pos_weight=1.0):
+def _bce_logits_grad(logits, labels, *, pos_weight=1.0):
     g = (1.0 - labels) * sigmoid(logits) - pos_weight * labels * sigmoid(-logits)
     return {"logits": g / rows(g).shape[1]}
 
@@ -211,14 +211,14 @@ def _alpha_t(labels, alpha):
     references=("Lin et al., Focal Loss for Dense Object Detection, ICCV 2017, arXiv:1708.02002",
                 "torchvision.ops.sigmoid_focal_loss"),
 )
-def focal(logits, labels, alpha=0.25, gamma=2.0):
+def focal(logits, labels, *, alpha=0.25, gamma=2.0):
     """Focal loss: -α_t (1 - p_t)^γ log p_t (Lin et al. 2017, arXiv:1708.02002; torchvision)."""
     ce, log_q = _focal_parts(logits, labels)
     return rows(_alpha_t(labels, alpha) * ce * np.exp(gamma * log_q)).mean(axis=1)
 
 
 @focal.gradient
-def _focal_grad(logits, labels, alpha=0.25, gamma=2.0):
+def _focal_grad(logits, labels, *, alpha=0.25, gamma=2.0):
     ce, log_q = _focal_parts(logits, labels)
     log_s = log_sigmoid(logits) + log_sigmoid(-logits)  # log σ(x)σ(-x)
     # γ·CE·q^(γ-1)·σσ' assembled in log space: CE and σσ' vanish where q^(γ-1) would overflow
@@ -261,14 +261,14 @@ def _true_class_logs(logits, labels):
                  "1 - p_t is computed as Σ_{k≠y} softmax_k in log space (no cancellation near p_t = 1)."),
     references=("Lin et al., Focal Loss for Dense Object Detection, ICCV 2017, arXiv:1708.02002",),
 )
-def softmax_focal(logits, labels, alpha=1.0, gamma=2.0):
+def softmax_focal(logits, labels, *, alpha=1.0, gamma=2.0):
     """Softmax focal loss: -α (1 - p_t)^γ log p_t, p_t = softmax(z)_y (Lin et al. 2017)."""
     log_p, log_q = _true_class_logs(logits, labels)
     return -alpha * np.exp(gamma * log_q) * log_p
 
 
 @softmax_focal.gradient
-def _softmax_focal_grad(logits, labels, alpha=1.0, gamma=2.0):
+def _softmax_focal_grad(logits, labels, *, alpha=1.0, gamma=2.0):
     log_p, log_q = _true_class_logs(logits, labels)
     p = np.exp(log_p)
     with np.errstate(divide="ignore"):
@@ -295,7 +295,7 @@ def _softmax_focal_grad(logits, labels, alpha=1.0, gamma=2.0):
     references=("Leng et al., PolyLoss: A Polynomial Expansion Perspective of Classification Loss "
                 "Functions, ICLR 2022, arXiv:2204.12511",),
 )
-def poly1(logits, labels, epsilon=2.0):
+def poly1(logits, labels, *, epsilon=2.0):
     """Poly-1: CE + ε(1 - p_t) (Leng et al. 2022, arXiv:2204.12511)."""
     if labels.ndim == 1:
         nll = nll_at(logits, labels)
@@ -306,7 +306,7 @@ def poly1(logits, labels, epsilon=2.0):
 
 
 @poly1.gradient
-def _poly1_grad(logits, labels, epsilon=2.0):
+def _poly1_grad(logits, labels, *, epsilon=2.0):
     y = target_rows(labels, logits.shape[1])
     s = softmax(logits, axis=1)
     pt = np.sum(y * s, axis=1, keepdims=True)
@@ -360,14 +360,14 @@ def _margin_grad(scores, labels, dloss):
                 "Crammer & Singer, On the Algorithmic Implementation of Multiclass Kernel-based "
                 "Vector Machines, JMLR 2, 2001", "scikit-learn sklearn.metrics.hinge_loss"),
 )
-def hinge(scores, labels, margin=1.0):
+def hinge(scores, labels, *, margin=1.0):
     """Hinge: max(0, m - y f); Crammer-Singer for (N, C) scores (Cortes & Vapnik 1995)."""
     v, _ = _margin_violation(scores, labels, margin)
     return np.maximum(v, 0.0)
 
 
 @hinge.gradient
-def _hinge_grad(scores, labels, margin=1.0):
+def _hinge_grad(scores, labels, *, margin=1.0):
     v, _ = _margin_violation(scores, labels, margin)
     return {"scores": _margin_grad(scores, labels, (v > 0).astype(np.float64))}
 
@@ -383,14 +383,14 @@ def _hinge_grad(scores, labels, margin=1.0):
     references=("Keras keras.losses.SquaredHinge",
                 "Lee & Mangasarian, SSVM: A Smooth Support Vector Machine, 2001"),
 )
-def squared_hinge(scores, labels, margin=1.0):
+def squared_hinge(scores, labels, *, margin=1.0):
     """Squared hinge: max(0, m - y f)^2 (Keras SquaredHinge; Lee & Mangasarian 2001)."""
     v, _ = _margin_violation(scores, labels, margin)
     return np.maximum(v, 0.0) ** 2
 
 
 @squared_hinge.gradient
-def _squared_hinge_grad(scores, labels, margin=1.0):
+def _squared_hinge_grad(scores, labels, *, margin=1.0):
     v, _ = _margin_violation(scores, labels, margin)
     return {"scores": _margin_grad(scores, labels, 2.0 * np.maximum(v, 0.0))}
 
@@ -434,7 +434,7 @@ def _exponential_grad(scores, labels):
     references=("Duda, Hart & Stork, Pattern Classification, 2nd ed., 2001, §2.3",
                 "scikit-learn sklearn.metrics.zero_one_loss"),
 )
-def zero_one(scores, labels, mode="auto", threshold=0.5):
+def zero_one(scores, labels, *, mode="auto", threshold=0.5):
     """Zero-one loss 1[prediction ≠ label] (Duda, Hart & Stork 2001)."""
     if mode == "auto":
         mode = "argmax" if scores.ndim == 2 else (
@@ -466,14 +466,14 @@ def zero_one(scores, labels, mode="auto", threshold=0.5):
     references=("Kullback & Leibler, On Information and Sufficiency, Ann. Math. Statist. 22(1), 1951",
                 "PyTorch torch.nn.KLDivLoss (reduction='batchmean')"),
 )
-def kl(predictions, labels, eps=PROB_EPS):
+def kl(predictions, labels, *, eps=PROB_EPS):
     """KL(p ‖ q) = Σ p (ln p - ln q), 0 ln 0 = 0 (Kullback & Leibler 1951)."""
     q = np.maximum(predictions, eps)
     return np.sum(xlogy(labels, labels) - xlogy(labels, q), axis=1)
 
 
 @kl.gradient
-def _kl_grad(predictions, labels, eps=PROB_EPS):
+def _kl_grad(predictions, labels, *, eps=PROB_EPS):
     return {"predictions": _log_grad(labels, predictions, eps)}
 
 
@@ -513,7 +513,7 @@ def _positive_denominator(name, denominator):
     references=("Milletari et al., V-Net, 3DV 2016, arXiv:1606.04797",
                 "Sudre et al., Generalised Dice overlap, DLMIA 2017, arXiv:1707.03237"),
 )
-def dice(predictions, labels, smooth=1.0):
+def dice(predictions, labels, *, smooth=1.0):
     """Soft Dice: 1 - (2Σpy + s)/(Σp + Σy + s) (Milletari et al. 2016, arXiv:1606.04797)."""
     p, y = rows(predictions), rows(labels)
     inter, union = np.sum(p * y, axis=1), np.sum(p, axis=1) + np.sum(y, axis=1)
@@ -521,7 +521,7 @@ def dice(predictions, labels, smooth=1.0):
 
 
 @dice.gradient
-def _dice_grad(predictions, labels, smooth=1.0):
+def _dice_grad(predictions, labels, *, smooth=1.0):
     p, y = rows(predictions), rows(labels)
     inter = np.sum(p * y, axis=1, keepdims=True)
     denom = np.sum(p, axis=1, keepdims=True) + np.sum(y, axis=1, keepdims=True) + smooth
@@ -545,14 +545,14 @@ def _dice_grad(predictions, labels, smooth=1.0):
     references=("Salehi et al., Tversky loss function for image segmentation using 3D fully "
                 "convolutional deep networks, MLMI 2017, arXiv:1706.05721",),
 )
-def tversky(predictions, labels, alpha=0.5, beta=0.5, smooth=1.0):
+def tversky(predictions, labels, *, alpha=0.5, beta=0.5, smooth=1.0):
     """Tversky: 1 - (TP + s)/(TP + αFP + βFN + s) (Salehi et al. 2017, arXiv:1706.05721)."""
     tp, fp, fn = _confusion(predictions, labels)
     return 1.0 - (tp + smooth) / (tp + alpha * fp + beta * fn + smooth)
 
 
 @tversky.gradient
-def _tversky_grad(predictions, labels, alpha=0.5, beta=0.5, smooth=1.0):
+def _tversky_grad(predictions, labels, *, alpha=0.5, beta=0.5, smooth=1.0):
     y = rows(labels)
     tp, fp, fn = _confusion(predictions, labels, keepdims=True)
     a, b = tp + smooth, tp + alpha * fp + beta * fn + smooth

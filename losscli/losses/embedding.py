@@ -56,7 +56,7 @@ _VEC = dict(shape="N,D", domain="real")
                 "Weinberger & Saul, Distance Metric Learning for Large Margin Nearest Neighbor "
                 "Classification, JMLR 10, 2009", "PyTorch torch.nn.TripletMarginLoss"),
 )
-def triplet(anchor, positive, negative, margin=1.0, eps=1e-6):
+def triplet(anchor, positive, negative, *, margin=1.0, eps=1e-6):
     """Triplet loss max(0, ‖a-p+eps‖ - ‖a-n+eps‖ + m) (Schroff et al. 2015, arXiv:1503.03832)."""
     d_ap = np.linalg.norm(anchor - positive + eps, axis=1)
     d_an = np.linalg.norm(anchor - negative + eps, axis=1)
@@ -64,7 +64,7 @@ def triplet(anchor, positive, negative, margin=1.0, eps=1e-6):
 
 
 @triplet.gradient
-def _triplet_grad(anchor, positive, negative, margin=1.0, eps=1e-6):
+def _triplet_grad(anchor, positive, negative, *, margin=1.0, eps=1e-6):
     u, v = anchor - positive + eps, anchor - negative + eps
     nu, nv = _norms(u), _norms(v)
     active = ((nu - nv)[:, 0] + margin > 0)[:, None]
@@ -87,14 +87,14 @@ def _triplet_grad(anchor, positive, negative, margin=1.0, eps=1e-6):
     references=("Hadsell, Chopra & LeCun, Dimensionality Reduction by Learning an Invariant "
                 "Mapping, CVPR 2006",),
 )
-def contrastive(x1, x2, labels, margin=1.0):
+def contrastive(x1, x2, labels, *, margin=1.0):
     """Contrastive: ½[y d² + (1-y) max(0, m - d)²] (Hadsell, Chopra & LeCun 2006)."""
     d = np.linalg.norm(x1 - x2, axis=1)
     return 0.5 * (labels * d * d + (1.0 - labels) * np.maximum(margin - d, 0.0) ** 2)
 
 
 @contrastive.gradient
-def _contrastive_grad(x1, x2, labels, margin=1.0):
+def _contrastive_grad(x1, x2, labels, *, margin=1.0):
     diff = x1 - x2
     d = np.linalg.norm(diff, axis=1)
     push = np.where(d > 0, np.maximum(margin - d, 0.0) / np.where(d > 0, d, 1.0), 0.0)
@@ -117,13 +117,13 @@ _SIGN = Input("labels", "N", "sign", description="+1: x1 should rank higher (or 
     references=("Herbrich, Graepel & Obermayer, Large Margin Rank Boundaries for Ordinal "
                 "Regression, 2000", "PyTorch torch.nn.MarginRankingLoss"),
 )
-def margin_ranking(x1, x2, labels, margin=0.0):
+def margin_ranking(x1, x2, labels, *, margin=0.0):
     """Margin ranking: max(0, -y(x1 - x2) + m) (torch.nn.MarginRankingLoss)."""
     return np.maximum(-labels * (x1 - x2) + margin, 0.0)
 
 
 @margin_ranking.gradient
-def _margin_ranking_grad(x1, x2, labels, margin=0.0):
+def _margin_ranking_grad(x1, x2, labels, *, margin=0.0):
     active = (-labels * (x1 - x2) + margin > 0).astype(np.float64)
     return {"x1": -labels * active, "x2": labels * active}
 
@@ -147,14 +147,14 @@ def _cosine(x1, x2):
     references=("PyTorch torch.nn.CosineEmbeddingLoss",
                 "Bromley et al., Signature Verification using a Siamese Time Delay Neural Network, NIPS 1993"),
 )
-def cosine_embedding(x1, x2, labels, margin=0.0):
+def cosine_embedding(x1, x2, labels, *, margin=0.0):
     """Cosine embedding: 1 - cos for y = 1; max(0, cos - m) for y = -1 (torch CosineEmbeddingLoss)."""
     cos, _ = _cosine(x1, x2)
     return np.where(labels > 0, 1.0 - cos, np.maximum(cos - margin, 0.0))
 
 
 @cosine_embedding.gradient
-def _cosine_embedding_grad(x1, x2, labels, margin=0.0):
+def _cosine_embedding_grad(x1, x2, labels, *, margin=0.0):
     cos, (u1, n1, u2, n2) = _cosine(x1, x2)
     dcos = np.where(labels > 0, -1.0, (cos > margin).astype(np.float64))[:, None]
     return {"x1": dcos * (u2 - cos[:, None] * u1) / n1, "x2": dcos * (u1 - cos[:, None] * u2) / n2}
@@ -191,13 +191,13 @@ def _in_batch_ce_grad(anchors, candidates, scale, cotangent):
     references=("van den Oord, Li & Vinyals, Representation Learning with Contrastive Predictive "
                 "Coding, 2018, arXiv:1807.03748", "He et al., MoCo, CVPR 2020, arXiv:1911.05722"),
 )
-def infonce(query, key, temperature=0.07):
+def infonce(query, key, *, temperature=0.07):
     """InfoNCE: -log softmax(cos(q_i, k_j)/τ)_i over the batch (van den Oord et al. 2018)."""
     return _in_batch_ce(query, key, 1.0 / temperature)[0]
 
 
 @infonce.gradient
-def _infonce_grad(query, key, temperature=0.07, cotangent=None):
+def _infonce_grad(query, key, *, temperature=0.07, cotangent=None):
     gq, gk = _in_batch_ce_grad(query, key, 1.0 / temperature, cotangent)
     return {"query": gq, "key": gk}
 
@@ -222,13 +222,13 @@ def _mnrl_candidates(positives, negatives):
     references=("Henderson et al., Efficient Natural Language Response Suggestion for Smart Reply, "
                 "2017, arXiv:1705.00652", "sentence-transformers MultipleNegativesRankingLoss"),
 )
-def mnrl(anchors, positives, negatives=None, scale=20.0):
+def mnrl(anchors, positives, negatives=None, *, scale=20.0):
     """MNRL: CE over scale·cos(a_i, [p; n]) with target p_i (Henderson et al. 2017)."""
     return _in_batch_ce(anchors, _mnrl_candidates(positives, negatives), scale)[0]
 
 
 @mnrl.gradient
-def _mnrl_grad(anchors, positives, negatives=None, scale=20.0, cotangent=None):
+def _mnrl_grad(anchors, positives, negatives=None, *, scale=20.0, cotangent=None):
     ga, gc = _in_batch_ce_grad(anchors, _mnrl_candidates(positives, negatives), scale, cotangent)
     n = positives.shape[0]
     out = {"anchors": ga, "positives": gc[:n]}
@@ -303,7 +303,7 @@ def _ge2e_forward(embeddings, labels, w, b):
     references=("Wan, Wang, Papir & Lopez Moreno, Generalized End-to-End Loss for Speaker "
                 "Verification, ICASSP 2018, arXiv:1710.10467",),
 )
-def ge2e(embeddings, labels, w=10.0, b=-5.0, method="softmax"):
+def ge2e(embeddings, labels, *, w=10.0, b=-5.0, method="softmax"):
     """GE2E loss (Wan et al. 2018, arXiv:1710.10467), softmax or contrast form."""
     s, (idx, *_rest) = _ge2e_forward(embeddings, labels, w, b)
     n = np.arange(s.shape[0])
@@ -316,7 +316,7 @@ def ge2e(embeddings, labels, w=10.0, b=-5.0, method="softmax"):
 
 
 @ge2e.gradient
-def _ge2e_grad(embeddings, labels, w=10.0, b=-5.0, method="softmax", cotangent=None):
+def _ge2e_grad(embeddings, labels, *, w=10.0, b=-5.0, method="softmax", cotangent=None):
     s, (idx, k, m, ue, ne, uc, nc, cos) = _ge2e_forward(embeddings, labels, w, b)
     n = s.shape[0]
     rows_ = np.arange(n)
@@ -385,14 +385,14 @@ def _arcface_logits(cosine, labels, scale, margin):
     references=("Deng et al., ArcFace: Additive Angular Margin Loss for Deep Face Recognition, "
                 "CVPR 2019, arXiv:1801.07698",),
 )
-def arcface(cosine, labels, scale=64.0, margin=0.5):
+def arcface(cosine, labels, *, scale=64.0, margin=0.5):
     """ArcFace: softmax CE with target logit s·cos(θ_y + m) (Deng et al. 2019, arXiv:1801.07698)."""
     logits, _, idx = _arcface_logits(cosine, labels, scale, margin)
     return nll_at(logits, labels)
 
 
 @arcface.gradient
-def _arcface_grad(cosine, labels, scale=64.0, margin=0.5):
+def _arcface_grad(cosine, labels, *, scale=64.0, margin=0.5):
     logits, dphi, idx = _arcface_logits(cosine, labels, scale, margin)
     g = scale * softmax_minus_onehot(logits, labels)
     g[idx] *= dphi

@@ -60,14 +60,14 @@ def _mse_grad(predictions, labels):
                  "whose gradient is simply (y - t).",),
     references=("Bishop, Pattern Recognition and Machine Learning, 2006, eq. 1.2",),
 )
-def l2(predictions, labels, half=False):
+def l2(predictions, labels, *, half=False):
     """Sum of squared errors: l_i = s Σ_j (p_ij - t_ij)^2, s = 1/2 when half (Bishop 2006, eq. 1.2)."""
     scale = 0.5 if half else 1.0
     return scale * rows((predictions - labels) ** 2).sum(axis=1)
 
 
 @l2.gradient
-def _l2_grad(predictions, labels, half=False):
+def _l2_grad(predictions, labels, *, half=False):
     return {"predictions": (1.0 if half else 2.0) * (predictions - labels)}
 
 
@@ -99,7 +99,7 @@ def _mae_grad(predictions, labels):
     references=("Huber, Robust Estimation of a Location Parameter, Ann. Math. Statist. 35(1), 1964",
                 "PyTorch torch.nn.HuberLoss"),
 )
-def huber(predictions, labels, delta=1.0):
+def huber(predictions, labels, *, delta=1.0):
     """Huber loss: ½d² if |d| < δ else δ(|d| - ½δ) (Huber 1964; torch.nn.HuberLoss)."""
     a = np.abs(np.subtract(predictions, labels))
     q = np.minimum(a, delta)  # q(a - q/2) is ½a² below δ and δ(a - δ/2) above, bit for bit
@@ -109,7 +109,7 @@ def huber(predictions, labels, delta=1.0):
 
 
 @huber.gradient
-def _huber_grad(predictions, labels, delta=1.0):
+def _huber_grad(predictions, labels, *, delta=1.0):
     d = predictions - labels
     return {"predictions": _per_element(np.clip(d, -delta, delta))}
 
@@ -124,7 +124,7 @@ def _huber_grad(predictions, labels, delta=1.0):
                  "smooth_l1(β) = huber(δ=β)/β; β = 0 is exactly the L1 loss.",),
     references=("Girshick, Fast R-CNN, ICCV 2015, arXiv:1504.08083", "PyTorch torch.nn.SmoothL1Loss"),
 )
-def smooth_l1(predictions, labels, beta=1.0):
+def smooth_l1(predictions, labels, *, beta=1.0):
     """Smooth L1: ½d²/β if |d| < β else |d| - ½β (Girshick 2015; torch.nn.SmoothL1Loss)."""
     a = np.abs(predictions - labels)
     if beta == 0:
@@ -133,7 +133,7 @@ def smooth_l1(predictions, labels, beta=1.0):
 
 
 @smooth_l1.gradient
-def _smooth_l1_grad(predictions, labels, beta=1.0):
+def _smooth_l1_grad(predictions, labels, *, beta=1.0):
     d = predictions - labels
     if beta == 0:
         return {"predictions": _per_element(np.sign(d))}
@@ -171,14 +171,14 @@ def _log_cosh_grad(predictions, labels):
     references=("Koenker & Bassett, Regression Quantiles, Econometrica 46(1), 1978",
                 "scikit-learn sklearn.metrics.mean_pinball_loss (alpha = τ)"),
 )
-def quantile(predictions, labels, tau=0.5):
+def quantile(predictions, labels, *, tau=0.5):
     """Pinball loss: max(τr, (τ-1)r), r = t - p (Koenker & Bassett 1978)."""
     r = labels - predictions
     return _row_mean(np.maximum(tau * r, (tau - 1.0) * r))
 
 
 @quantile.gradient
-def _quantile_grad(predictions, labels, tau=0.5):
+def _quantile_grad(predictions, labels, *, tau=0.5):
     r = labels - predictions
     return {"predictions": _per_element(np.where(r > 0, -tau, np.where(r < 0, 1.0 - tau, 0.0)))}
 
@@ -229,7 +229,7 @@ def _poisson_validate(arrays, params):
     references=("McCullagh & Nelder, Generalized Linear Models, 2nd ed., 1989, ch. 6",
                 "PyTorch torch.nn.PoissonNLLLoss"),
 )
-def poisson_nll(predictions, labels, log_input=True, eps=1e-8):
+def poisson_nll(predictions, labels, *, log_input=True, eps=1e-8):
     """Poisson NLL: exp(p) - t·p, or p - t·log(p + eps) (torch.nn.PoissonNLLLoss, full=False)."""
     if log_input:
         return _row_mean(np.exp(predictions) - labels * predictions)
@@ -237,7 +237,7 @@ def poisson_nll(predictions, labels, log_input=True, eps=1e-8):
 
 
 @poisson_nll.gradient
-def _poisson_nll_grad(predictions, labels, log_input=True, eps=1e-8):
+def _poisson_nll_grad(predictions, labels, *, log_input=True, eps=1e-8):
     if log_input:
         return {"predictions": _per_element(np.exp(predictions) - labels)}
     return {"predictions": _per_element(1.0 - labels / (predictions + eps))}
@@ -260,14 +260,14 @@ def _poisson_nll_grad(predictions, labels, log_input=True, eps=1e-8):
     references=("Nix & Weigend, Estimating the mean and variance of the target probability "
                 "distribution, ICNN 1994", "PyTorch torch.nn.GaussianNLLLoss"),
 )
-def gaussian_nll(mean, target, var, eps=1e-6):
+def gaussian_nll(mean, target, var, *, eps=1e-6):
     """Gaussian NLL: ½(log v + (t-μ)²/v), v = max(var, eps) (Nix & Weigend 1994; torch GaussianNLLLoss)."""
     v = np.maximum(var, eps)
     return _row_mean(0.5 * (np.log(v) + (target - mean) ** 2 / v))
 
 
 @gaussian_nll.gradient
-def _gaussian_nll_grad(mean, target, var, eps=1e-6):
+def _gaussian_nll_grad(mean, target, var, *, eps=1e-6):
     v = np.maximum(var, eps)
     d = mean - target
     return {"mean": _per_element(d / v),
