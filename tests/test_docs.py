@@ -36,3 +36,14 @@ def test_sample_data_commands_run(run, command, monkeypatch):
         args += ["--format", "value"]
     result = run(*args)
     assert result.exit_code == 0, (command, result.stderr)
+
+
+def test_readme_python_api_example_runs_as_shown():
+    import doctest
+
+    start = README.index(">>> import numpy as np, pandas as pd, losscli")
+    example = README[start:README.index("```", start)]
+    test = doctest.DocTestParser().get_doctest(example, {}, "README Python API", None, 0)
+    runner = doctest.DocTestRunner()
+    runner.run(test)
+    assert runner.summarize(verbose=False).failed == 0
