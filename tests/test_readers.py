@@ -58,36 +58,6 @@ def test_npy_and_npz(tmp_path):
         load(tmp_path / "z.npz")
 
 
-def test_pickled_npy_is_refused_not_unpickled(tmp_path):
-    p = tmp_path / "obj.npy"
-    np.save(p, np.array([{"a": 1}, None], dtype=object), allow_pickle=True)
-    with pytest.raises(InputError, match="object \\(pickled\\) array; refused, losscli never unpickles"):
-        load(p)
-
-
-@pytest.mark.parametrize("content, message", [
-    (b"", "empty file"),
-    (b"pred,label\n", "has a header but no data rows"),
-    (b"a,b\n1,2\n3,4,5\n", "line 3: expected 2 fields, found 3"),
-    (b"a\n\xff\xfe1\n", r"line 2: not UTF-8 text \(byte 0xff\)"),
-    (b"\x00\x01\x02junk", "looks like a binary file"),
-    (b"\x93NUMPY\x01\x00garbage", "not a valid NPY array"),
-])
-def test_bad_files(tmp_path, content, message):
-    p = tmp_path / "f.csv"
-    p.write_bytes(content)
-    with pytest.raises(InputError, match=message):
-        load(p)
-
-
-def test_directory_and_missing(tmp_path):
-    (tmp_path / "empty").mkdir()
-    with pytest.raises(InputError, match="is a directory with no files"):
-        load(tmp_path / "empty")
-    with pytest.raises(InputError, match="no such file"):
-        load(tmp_path / "missing.csv")
-
-
 def test_same_file_is_read_once(tmp_path, monkeypatch):
     from losscli.io.cache import FileReader
 

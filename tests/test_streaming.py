@@ -89,7 +89,6 @@ def test_quantiles_exact_within_budget_and_sketched_beyond():
 
 
 def test_cli_reports_sketched_quantiles(run, data, monkeypatch):
-    import losscli.stats.quantiles as E
 
     monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
     # standard input cannot be read twice: beyond the budget, the sketch
@@ -143,7 +142,6 @@ def test_local_files_get_exact_quantiles_in_bounded_memory(run, data, monkeypatc
 
 
 def test_several_losses_share_the_reads(run, data, monkeypatch):
-    import losscli.stats.quantiles as E
 
     monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
     p, t = np.load(data / "p.npy"), np.load(data / "t.npy")

@@ -1,0 +1,83 @@
+"""Bugs found while writing test_mutations.py / test_clamps.py / test_bad_input.py. Each test states
+the behaviour that should hold and is marked xfail(strict=True): it fails today, and the suite will
+say so (XPASS -> failure) the day the bug is fixed, so the marker gets removed with the fix."""
+
+from __future__ import annotations
+
+import json
+import re
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import losscli
+
+from .conftest import write_csv
+
+README = (Path(__file__).parent.parent / "README.md").read_text()
+
+
+@pytest.mark.xfail(strict=True, reason="softmax_focal with a single class: 0·(-inf) gives NaN (value at gamma=0, "
+                                       "gradient for 0 < gamma <= 1)")
+@pytest.mark.parametrize("gamma", [0.0, 0.5, 1.0])
+def test_softmax_focal_single_class_is_zero_with_zero_gradient(gamma):
+    loss = losscli.get_loss("softmax_focal")
+    z, y = np.array([[0.7], [-2.0]]), np.array([0, 0])
+    with np.errstate(all="ignore"):
+        value = loss(z, y, gamma=gamma)
+        grad = loss.grad(z, y, gamma=gamma)["logits"]
+    assert value.tolist() == [0.0, 0.0]  # p_t = 1: -α (1 - 1)^γ log 1 = 0 (softmax_ce gives 0 here too)
+    assert np.all(grad == 0.0)
+
+
+NAN_IDENTITY = """
+    import numpy as np
+    from losscli import Input, register_loss
+
+    @register_loss("kb_nan_rows", inputs=(Input("logits", "N,C"), Input("labels", "N", "class_index")),
+                   differentiable=("logits",), coupling="row", grad_checks=("rows_sum_to_zero:logits",),
+                   formula="0", references=("test",))
+    def kb_nan_rows(logits, labels):
+        \"\"\"Zero loss whose (wrong) gradient holds a NaN.\"\"\"
+        return np.zeros(logits.shape[0])
+
+    @kb_nan_rows.gradient
+    def _(logits, labels):
+        g = np.zeros_like(logits)
+        g[0, 0] = np.nan
+        return {"logits": g}
+"""
+
+
+@pytest.mark.xfail(strict=True, reason="gradcheck --format json: a NaN consistency residual is not made JSON-safe "
+                                       "-> 'internal error: ValueError: Out of range float values' and exit 3")
+def test_gradcheck_json_reports_a_nan_gradient_as_a_failure(run, tmp_path):
+    path = tmp_path / "kb_nan.py"
+    path.write_text(textwrap.dedent(NAN_IDENTITY))
+    try:
+        result = run("--plugin", path, "gradcheck", "kb_nan_rows", "--format", "json")
+    finally:
+        losscli.unregister_loss("kb_nan_rows")
+    assert result.exit_code == 1, result.stderr
+    rec = json.loads(result.stdout)["results"][0]
+    assert rec["passed"] is False and rec["failures"] >= 1
+
+
+@pytest.mark.xfail(strict=True, reason="poisson_nll's negative-rate error gives a block-relative array row "
+                                       "('row 0' with --block-rows 2) and no file/line")
+def test_negative_rate_error_names_the_same_place_whatever_the_block_size(run, tmp_path):
+    write_csv(tmp_path / "r.csv", ["p"], [[1], [2], [3], [4], [-5], [6]])
+    write_csv(tmp_path / "c.csv", ["y"], [[1]] * 6)
+    args = ["compute", "poisson_nll", tmp_path / "r.csv", tmp_path / "c.csv", "-p", "log_input=false"]
+    whole, blocks = run(*args), run(*args, "--block-rows", "2")
+    assert whole.exit_code == blocks.exit_code == 2
+    assert blocks.stderr == whole.stderr
+    assert "line 6" in whole.stderr  # the file's line, as every other input error gives it
+
+
+@pytest.mark.xfail(strict=True, reason="README's exit-code example says 'for all 8 losses'; the catalogue has 32")
+def test_readme_quotes_one_catalogue_size(run):
+    n = len(run("list", "--format", "names").stdout.split())
+    assert set(re.findall(r"for all (\d+) losses", README)) == {str(n)}
