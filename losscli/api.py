@@ -92,5 +92,6 @@ def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, t
             g = {k: fill_rows(v, checked.kept, checked.n_rows) for k, v in g.items()}
         acc.add_gradient(g)
     ev = finish(acc, checked.omitted, "weights" if weights is not None else None)
+    assert ev.per_sample is not None and ev.rows is not None  # keep_per_sample=True
     return Result(loss.name, ev.params, reduction, ev.value, ev.count, ev.omitted, ev.per_sample, ev.rows,
                   ev.stats, ev.worst, ev.gradients or {})

@@ -28,7 +28,7 @@ class Array:
         if self.first_line is not None:
             text = f"{self.label}, line {row + self.first_line}"
             if self.columns and (self.data.ndim == 1 or col is not None):
-                name = self.columns[col] if self.data.ndim > 1 else self.columns[0]
+                name = self.columns[col] if col is not None and self.data.ndim > 1 else self.columns[0]
                 text += f", column {name!r}"
             return text
         if col is None or self.data.ndim == 1:

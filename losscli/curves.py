@@ -113,4 +113,6 @@ def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo
                 series.append({"loss": loss.name, "label": label + suffix, "params": st, "axis": axis,
                                "x": x.tolist(), "loss_values": np.asarray(v, float).tolist(),
                                "derivative": None if g is None else np.asarray(g, float).tolist()})
-    return {"axis": AXIS_LABELS[next(iter(axes))], "series": series}
+    drawn = next(iter(axes))
+    assert drawn is not None  # curves() refused every loss without an axis
+    return {"axis": AXIS_LABELS[drawn], "series": series}

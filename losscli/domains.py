@@ -9,11 +9,14 @@ tests). Add a domain here, once; a loss names it in ``Input(..., domain="name")`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
 from .errors import InputError
+
+if TYPE_CHECKING:
+    from .arrays import Array
 
 #: How far a probability row's sum may be from 1 (absolute): values written with 6 decimals
 #: over 100 classes stay inside it, a row that is not a distribution does not. Rows inside it
@@ -27,7 +30,7 @@ class Where:
     """What a domain check needs to report a bad value: the input, the loss and role, the rows
     kept by ``--nan-policy omit``, the class count, and a list to add warnings to."""
 
-    array: object  # io.table.Array: .label and .where(row, col)
+    array: Array  # .label and .where(row, col)
     loss: str
     role: str
     kept: np.ndarray | None = None

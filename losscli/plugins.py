@@ -34,6 +34,8 @@ def load_plugin(spec: str) -> None:
             return
         module_name = f"losscli_plugin_{len(_loaded_paths)}_{path.stem}"
         module_spec = importlib.util.spec_from_file_location(module_name, path)
+        if module_spec is None or module_spec.loader is None:  # not a Python source file (e.g. .txt)
+            raise LossCliError(f"--plugin {spec}: not a Python file (name a .py file or a module)")
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
         try:

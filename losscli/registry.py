@@ -241,12 +241,13 @@ class Loss:
     def gradient_of(self, arrays: dict, params: dict, cotangent=None) -> dict:
         """The analytic gradient at inputs already validated (role -> array) with resolved
         parameters: of ``sum(cotangent * per_sample)``, cotangent defaulting to ones."""
-        if not self.has_gradient:
+        grad_fn = self.grad_fn
+        if not self.has_gradient or grad_fn is None:  # (has_gradient implies a grad_fn)
             raise ParameterError(self.no_gradient_message())
         args = [arrays[r.name] for r in self.inputs if r.name in arrays]
         if cotangent is not None and self._grad_takes_cotangent():
-            return self.grad_fn(*args, cotangent=cotangent, **params)
-        grads = self.grad_fn(*args, **params)
+            return grad_fn(*args, cotangent=cotangent, **params)
+        grads = grad_fn(*args, **params)
         if cotangent is None:
             return grads
         if self.coupling == "batch":
@@ -261,6 +262,7 @@ class Loss:
         return f"{self.name} has no analytic gradient registered"
 
     def _grad_takes_cotangent(self) -> bool:
+        assert self.grad_fn is not None  # asked only of a loss with a gradient
         return "cotangent" in inspect.signature(self.grad_fn).parameters
 
     # -- declarations ------------------------------------------------------------------------

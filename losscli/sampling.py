@@ -27,9 +27,10 @@ def random_inputs(loss: Loss, *, samples: int = 8, classes: int = 4, dim: int = 
     roles; ``trailing`` is what ``...`` in a shape stands for. A loss with a ``sampler`` hook
     gets it called with the same arguments instead."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
-    if getattr(loss, "sampler", None) is not None:
-        return loss.sampler(rng=rng, samples=samples, classes=classes, dim=dim,
-                            label_rows=label_rows, optional=optional)
+    sampler = getattr(loss, "sampler", None)
+    if sampler is not None:
+        return sampler(rng=rng, samples=samples, classes=classes, dim=dim,
+                       label_rows=label_rows, optional=optional)
     sizes = {"N": samples, "C": classes}
     out: dict[str, np.ndarray] = {}
     for role in loss.inputs:

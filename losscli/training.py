@@ -53,6 +53,8 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     sd = np.where(sd > 0, sd, 1.0)
     Z = (X - mu) / sd
     multiclass = is_class_table(loss.inputs[0].shape)
+    W: np.ndarray  # (F,) or (F, C)
+    b: np.ndarray | float
     if multiclass:
         classes = int(y.max()) + 1
         W, b = np.zeros((f, classes)), np.zeros(classes)

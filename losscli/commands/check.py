@@ -19,11 +19,12 @@ Paths are relative to the config file. Every distinct input is read once for all
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from ..errors import LossCliError
 
-KEYS = {
+KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
     "max": (int, float), "min": (int, float), "baseline": str, "max_increase": (str, int, float),
     "significant": bool, "bootstrap": int, "confidence": (int, float), "seed": int,
@@ -36,9 +37,9 @@ class ConfigError(LossCliError):
 
 
 def find_config(path: str | None) -> tuple[Path, list]:
-    try:
+    if sys.version_info >= (3, 11):
         import tomllib
-    except ModuleNotFoundError:  # Python 3.10
+    else:  # Python 3.10
         import tomli as tomllib
 
     if path is None:
@@ -72,7 +73,8 @@ def validate_gate(i: int, gate, where: str) -> dict:
     for key, value in gate.items():
         if key not in KEYS:
             raise ConfigError(f"{label}: unknown key {key!r} (valid: {', '.join(KEYS)})")
-        types = KEYS[key] if isinstance(KEYS[key], tuple) else (KEYS[key],)
+        expected = KEYS[key]
+        types = expected if isinstance(expected, tuple) else (expected,)
         if isinstance(value, bool) and bool not in types or not isinstance(value, types):
             kinds = " or ".join(t.__name__ for t in types)
             raise ConfigError(f"{label}: key {key!r} must be {kinds}, got {value!r}")

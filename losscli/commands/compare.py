@@ -72,6 +72,11 @@ def bootstrap_interval(diff_num: np.ndarray, shares: np.ndarray, reduction: str,
 
 def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidence: float, seed: int,
                    tolerance: Tolerance | None, significant: bool, top: int) -> dict:
+    # both evaluated (run_compare, check's baseline gates) with per-sample values kept and a mean
+    # or sum reduction, on inputs with rows: every one of these is there
+    assert base.per_sample is not None and base.rows is not None and base.weights is not None
+    assert base.shares is not None and cand.per_sample is not None and cand.rows is not None
+    assert base.value is not None and cand.value is not None
     if base.count != cand.count or not np.array_equal(base.rows, cand.rows):
         raise LossCliError(f"{base.loss.name}: baseline and candidate kept different rows (NaN omitted "
                            "in one of them); compare needs the same samples")

@@ -4,6 +4,7 @@ and its result record (the JSON object every format renders)."""
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import numpy as np
 
@@ -18,7 +19,7 @@ from .common import parse_param_options, refuse_overwriting_inputs, select_losse
 
 def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
     """One loss's result as JSON types (the schema in the README)."""
-    rec = {
+    rec: dict[str, Any] = {
         "loss": ev.loss.name,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in ev.params.items()},
         "reduction": ev.reduction,
@@ -95,7 +96,7 @@ def gradient_arrays(evaluations: list[Evaluation]) -> dict[str, np.ndarray]:
     the shape of the file's input; rows dropped by --nan-policy omit hold NaN."""
     out = {}
     for ev in evaluations:
-        for role, g in ev.gradients.items():
+        for role, g in (ev.gradients or {}).items():  # None: the gradient named no role
             out[role if len(evaluations) == 1 else f"{ev.loss.name}.{role}"] = g
     return out
 

@@ -36,6 +36,7 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
     if not np.all(np.isfinite(X)):
         r = int(np.argwhere(~np.isfinite(X))[0][0])
         raise InputError(f"{whole.where(r)}: a feature is NaN or infinite")
+    dummy: np.ndarray  # predictions of the loss's shape: (N, C) class scores or (N,)
     if is_class_table(loss.inputs[0].shape):
         classes = int(np.nanmax(labels.data)) + 1 if labels.data.size else 1
         dummy = np.zeros((X.shape[0], max(classes, 2)))

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..registry import Loss
 
 
-def _require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray) -> None:
+def _require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | range) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -34,7 +34,7 @@ def _require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray)
                          "extreme for this loss")
 
 
-def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray, strict: bool = True):
+def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | range, strict: bool = True):
     """Per-sample losses of one block, and the loss's mean normaliser for it (or None).
 
     ``strict``: the inputs are finite here, so a non-finite loss means the values are beyond
@@ -54,7 +54,7 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray, stric
 
 
 def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray | None,
-                   rows: np.ndarray, strict: bool = True) -> dict:
+                   rows: np.ndarray | range, strict: bool = True) -> dict:
     """Gradient of Σ c_i l_i over one block (c = cotangent, default ones)."""
     with np.errstate(all="ignore"):
         grads = loss.gradient_of(arrays, params, cotangent)
@@ -103,7 +103,7 @@ def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:
 class Warnings:
     """Warnings that are not errors: gathered over all blocks and losses, printed once each."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.renormalised: dict[str, dict] = {}  # label -> {block start: (rows, deviation)}
         self.omitted: dict[str, list] = {}
 

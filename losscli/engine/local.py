@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 
 from ..io.cache import InputCache
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",
                        weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
-                       chunk_rows: int | None | str = "auto", warnings: Warnings | None = None,
+                       chunk_rows: int | None | Literal["auto"] = "auto", warnings: Warnings | None = None,
                        quantile_budget: int | None = None, summary: bool = True) -> list[Evaluation]:
     """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block.
     summary=False skips the standard deviation and quantiles (outputs that print the loss only)."""

@@ -48,9 +48,9 @@ class RoleResult:
     err_est: np.ndarray
     left: np.ndarray
     right: np.ndarray
-    status: np.ndarray = None  # filled by _classify
-    rel_err: np.ndarray = None
-    abs_err: np.ndarray = None
+    status: np.ndarray | None = None  # filled by _classify
+    rel_err: np.ndarray | None = None
+    abs_err: np.ndarray | None = None
 
 
 @dataclass

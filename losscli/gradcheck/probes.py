@@ -29,7 +29,8 @@ def _directional(ev, role: str, x: np.ndarray, v: np.ndarray, base_sum: float):
     """Richardson estimate of the directional derivative of the total along v, and its error."""
     h = H_SCALE * max(1.0, float(np.max(np.abs(x))))
     vals = [float(np.sum(ev(role, x + s * v))) for s in (h, -h, h / 2, -h / 2)]
-    e, err, *_ = richardson_from(np.array([base_sum]), *(np.array([v_]) for v_ in vals), np.array([h]))
+    fp, fm, fp2, fm2 = (np.array([v_]) for v_ in vals)
+    e, err, *_ = richardson_from(np.array([base_sum]), fp, fm, fp2, fm2, np.array([h]))
     return float(e[0]), float(err[0])
 
 

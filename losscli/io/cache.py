@@ -187,17 +187,17 @@ class InputCache:
         distinct = list({id(r): r for r in readers}.values())
         # text inputs are parsed ahead on textparse's thread pool while this loop evaluates
         iters = {id(r): r.blocks(chunk_rows) for r in distinct}
-        done = object()
         start = 0
         while True:
-            blocks = {k: next(it, done) for k, it in iters.items()}
-            ended = [r for r in distinct if blocks[id(r)] is done]
+            next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended
+            ended = [r for r in distinct if next_blocks[id(r)] is None]
             if len(ended) == len(distinct):
                 return
             if ended:
-                longer = next(r for r in distinct if blocks[id(r)] is not done)
+                longer = next(r for r in distinct if next_blocks[id(r)] is not None)
                 raise InputError(f"{ended[0].label} ends after {start} rows but {longer.label} has "
                                  "more (inputs must have the same number of rows)")
+            blocks = {k: b for k, b in next_blocks.items() if b is not None}  # all of them
             first = blocks[id(distinct[0])]
             for r in distinct[1:]:
                 b = blocks[id(r)]
@@ -230,6 +230,7 @@ def _select_locked(reader: FileReader, block: Source, selector: str | None) -> A
     if selector is None and block.arrays is None:
         if reader.locked_columns is None:
             arr = block.select(None)
+            assert arr.columns is not None  # a table's selection names its columns
             reader.locked_columns = list(arr.columns)
             return arr
         arr = block.select(",".join(reader.locked_columns))

@@ -62,7 +62,7 @@ def npy_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
         yield Source(label, block.shape[0], arrays={"": block}, row_offset=start)
 
 
-def _npy_layout(path: str):
+def _npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int] | None:
     """(shape, dtype, data offset) of a C-ordered numeric NPY file, or None (then np.load
     handles it, including its errors)."""
     from numpy.lib import format as npformat

@@ -36,7 +36,7 @@ class Source:
 
     def select(self, selector: str | None) -> Array:
         if self.arrays is not None:
-            return self._select_array(selector)
+            return self._select_array(self.arrays, selector)
         return self._select_columns(selector)
 
     def _select_columns(self, selector: str | None) -> Array:
@@ -61,8 +61,7 @@ class Source:
         label = self.label if selector is None else f"{self.label}:{selector}"
         return Array(data, label, tuple(chosen), self.first_line, self.row_offset)
 
-    def _select_array(self, selector: str | None) -> Array:
-        arrays = self.arrays
+    def _select_array(self, arrays: dict[str, np.ndarray], selector: str | None) -> Array:
         if "" in arrays:  # NPY: the selector, if any, picks columns of a 2-D array
             data = arrays[""]
             if selector is None:

@@ -162,7 +162,7 @@ def _line_cut(data, lo: int, hi: int) -> int:
     return max(cut, lo)
 
 
-def _cut(data: bytes) -> int:
+def _cut(data: bytes | bytearray) -> int:
     """_line_cut of a whole buffer, stepped back to a line end outside quotes; 0 when there is
     no such place yet."""
     cut = _line_cut(data, 0, len(data))
@@ -195,7 +195,7 @@ def _read_after(fh, rest, want: int) -> bytearray:
     return buf
 
 
-def line_pieces(fh, rest: bytes = b"", size: int | None = None) -> Iterator[memoryview]:
+def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None) -> Iterator[memoryview]:
     """``rest`` and then the rest of ``fh`` in pieces that each end at a line end; blank lines at
     the very end of the file are dropped."""
     size = size or PIECE_BYTES

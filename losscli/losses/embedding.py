@@ -8,6 +8,8 @@ Conventions (``losscli info NAME`` repeats them):
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 import numpy as np
 
 from ..errors import InputError
@@ -35,7 +37,14 @@ def _ones(cotangent, n):
     return np.ones(n) if cotangent is None else cotangent
 
 
-_VEC = dict(shape="N,D", domain="real")
+class _InputKind(TypedDict):
+    """The Input keywords of a vector role."""
+
+    shape: str
+    domain: str
+
+
+_VEC: _InputKind = dict(shape="N,D", domain="real")
 
 
 # -- triplet / contrastive / ranking ---------------------------------------------------------------

@@ -10,6 +10,7 @@ Conventions (``losscli info NAME`` repeats them):
 from __future__ import annotations
 
 import math
+from typing import TypedDict
 
 import numpy as np
 
@@ -18,8 +19,19 @@ from ..registry import Input, Param, register_loss
 
 _PRED = Input("predictions", "N,...", "real", description="model outputs")
 _LABELS = Input("labels", "=predictions", "real", description="targets, same shape as predictions")
-_REGRESSION = dict(inputs=(_PRED, _LABELS), differentiable=("predictions",), category="regression",
-                   coupling="elementwise")
+
+
+class _Declaration(TypedDict):
+    """The register_loss keywords every regression loss shares."""
+
+    inputs: tuple[Input, ...]
+    differentiable: tuple[str, ...]
+    category: str
+    coupling: str
+
+
+_REGRESSION: _Declaration = dict(inputs=(_PRED, _LABELS), differentiable=("predictions",),
+                                 category="regression", coupling="elementwise")
 
 
 def _row_mean(term: np.ndarray) -> np.ndarray:

@@ -10,6 +10,8 @@ from ..stats.accumulator import STAT_KEYS
 from .values import fmt, param_value, params_text, pct
 
 if TYPE_CHECKING:
+    from rich.console import RenderableType
+
     from ..registry import Loss
 
 
@@ -24,7 +26,7 @@ def _cell_text(values: np.ndarray, limit: int = 4) -> str:
 def compute_tables(payload: dict, context: dict) -> list:
     from rich.table import Table
 
-    out = []
+    out: list[RenderableType] = []
     summary = Table(title="Loss", title_justify="left")
     for col in ("loss", "value", "reduction", "params", "N") + STAT_KEYS:
         summary.add_column(col, justify="left" if col in ("loss", "reduction", "params") else "right")
@@ -131,7 +133,7 @@ def gradcheck_tables(payload: dict) -> list:
     for col in ("loss", "inputs", "checked", "evaluations", "max abs err", "max rel err", "kinks",
                 "below noise", "status"):
         summary.add_column(col, justify="left" if col in ("loss", "inputs", "status") else "right")
-    out = [summary]
+    out: list[RenderableType] = [summary]
     for r in payload["results"]:
         inputs = ", ".join(f"{k}{tuple(v)}" for k, v in r["inputs"].items())
         checked = f"{r['checked']}/{r['elements']}"

@@ -49,7 +49,7 @@ def _csv_num(x) -> str:
 
 
 def compute_value(payload: dict, context: dict) -> str:
-    lines = []
+    lines: list[str] = []
     for r in payload["results"]:
         values = r["per_sample"] if r["value"] is None else [r["value"]]
         if "objective" in r:  # empirical risk, penalty, objective: one per line

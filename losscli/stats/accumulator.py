@@ -86,13 +86,17 @@ class Accumulator:
     def wants_pass(self) -> bool:
         return self.quantiles is not None and self.quantiles.wants_pass(self.moments.nan)
 
+    # (called only after wants_pass() said yes, which needs quantiles)
     def begin_pass(self) -> None:
+        assert self.quantiles is not None
         self.quantiles.begin_pass()
 
     def feed_pass(self, per_sample: np.ndarray) -> None:
+        assert self.quantiles is not None
         self.quantiles.feed_pass(per_sample)
 
     def end_pass(self) -> None:
+        assert self.quantiles is not None
         self.quantiles.end_pass()
 
     # -- partial results, for engines that evaluate partitions elsewhere (dask) -------------------
@@ -153,6 +157,7 @@ class Accumulator:
     def finish(self, omitted: int = 0, join_gradients: bool = True) -> Evaluation:
         """The results. join_gradients=False leaves the gradient as scaled blocks (a dict of
         lists) for writers that stream them, instead of one concatenated copy."""
+        assert self.loss is not None  # an accumulator without a loss only merges partial states (dask)
         stats, exact, err = self.stats()
         grads = self.gradients.scaled(self.reduction.gradient_scale(), join_gradients)
         per = rows = weights = shares = None

@@ -11,6 +11,7 @@ sample of all of it, wider each time (``wants_pass`` / ``begin_pass`` / ``feed_p
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class Quantiles:
         self._buf: np.ndarray | None = None
         self._stored = 0
         self._expected = expected_rows
-        self._sketch = None
+        self._sketch: Any | None = None  # a datasketches kll_doubles_sketch, once not exact
         self.two_pass = bool(two_pass and self.budget > 0)
         self._warmup = min(WARMUP, self.budget)
         self._sample: list[np.ndarray] = []
@@ -59,10 +60,10 @@ class Quantiles:
             elif self._stored + x.size <= self._warmup:
                 self._store(x)
             else:  # the warm-up is full: bracket the quantiles from it, keep only what falls inside
-                head = self._buf[: self._stored] if self._stored else x
+                head = self._held() if self._stored else x
                 self._selection = Selection(QUANTILES, sample_of(head))
                 if self._stored:
-                    self._selection.feed(self._buf[: self._stored])
+                    self._selection.feed(self._held())
                 self._selection.feed(x)
                 self._buf, self._stored = None, 0
             return
@@ -70,8 +71,13 @@ class Quantiles:
         if self.exact and self._stored + x.size <= self.budget:
             self._store(x)
             return
-        self._to_sketch()
-        self._sketch.update(np.ascontiguousarray(x[np.isfinite(x)], dtype=np.float64))
+        self._to_sketch().update(np.ascontiguousarray(x[np.isfinite(x)], dtype=np.float64))
+
+    def _held(self) -> np.ndarray:
+        """The values stored so far (called only when there is a buffer: ``_stored`` > 0, or
+        every value of an exact result is held)."""
+        assert self._buf is not None
+        return self._buf[: self._stored]
 
     def _store(self, values: np.ndarray) -> None:
         end = self._stored + values.size
@@ -79,15 +85,16 @@ class Quantiles:
             grown = int(1.5 * self._buf.size) if self._buf is not None else max(self._expected or 0, 0)
             new = np.empty(min(self._warmup if self.two_pass else self.budget, max(end, grown)))
             if self._stored:
-                new[: self._stored] = self._buf[: self._stored]
+                new[: self._stored] = self._held()
             self._buf = new
         self._buf[self._stored:end] = values
         self._stored = end
 
-    def _to_sketch(self) -> None:
-        """From here on quantiles come from the KLL sketch; the values stored so far go into it."""
+    def _to_sketch(self) -> Any:
+        """From here on quantiles come from the KLL sketch; the values stored so far go into it.
+        Returns the sketch."""
         if self._sketch is not None:
-            return
+            return self._sketch
         try:
             from datasketches import kll_doubles_sketch
         except ImportError:  # pragma: no cover - a declared dependency
@@ -95,9 +102,10 @@ class Quantiles:
                              "datasketches package is not installed (pip install datasketches)")
         self._sketch = kll_doubles_sketch(KLL_K)
         if self._stored:
-            v = self._buf[: self._stored]
+            v = self._held()
             self._sketch.update(np.ascontiguousarray(v[np.isfinite(v)]))
         self.exact, self._buf, self._stored = False, None, 0
+        return self._sketch
 
     # -- later passes: exact quantiles of inputs read again ---------------------------------------
     def _ranks(self) -> list[int]:
@@ -140,6 +148,7 @@ class Quantiles:
         if self._selection is not None:
             self._selection.feed(x)
         else:
+            assert self._sketch is not None  # begin_pass went to the sketch
             self._sketch.update(np.ascontiguousarray(x[np.isfinite(x)], dtype=np.float64))
 
     def end_pass(self) -> None:
@@ -159,11 +168,9 @@ class Quantiles:
         self.count += other.count
         if self.exact and other.exact and self._stored + other._stored <= self.budget:
             if other._stored:
-                self._store(other._buf[: other._stored])
+                self._store(other._held())
         else:
-            self._to_sketch()
-            other._to_sketch()
-            self._sketch.merge(other._sketch)
+            self._to_sketch().merge(other._to_sketch())
 
     def state(self) -> dict:
         """A picklable snapshot (the KLL sketch serialised)."""
@@ -190,11 +197,13 @@ class Quantiles:
         if self.two_pass:
             if self._found is not None:
                 return interpolate(self._found, *quantile_ranks(self.count, QUANTILES)), True, None
-            return exact_quantiles(self._buf[: self._stored], QUANTILES), True, None  # all held
+            return exact_quantiles(self._held(), QUANTILES), True, None  # all held
         if self.exact:
-            return exact_quantiles(self._buf[: self._stored], QUANTILES), True, None
-        return ([float(self._sketch.get_quantile(q)) for q in QUANTILES], False,
-                float(self._sketch.normalized_rank_error(False)))
+            return exact_quantiles(self._held(), QUANTILES), True, None
+        sketch = self._sketch
+        assert sketch is not None  # not exact: the values went to the sketch
+        return ([float(sketch.get_quantile(q)) for q in QUANTILES], False,
+                float(sketch.normalized_rank_error(False)))
 
 
 def quantile_ranks(n: int, qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ class PerSample:
 
     _STATE = ("values", "rows", "weights", "shares")
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.values: list[np.ndarray] = []
         self.rows: list[np.ndarray] = []
         self.weights: list[np.ndarray] = []
@@ -57,7 +57,7 @@ class PerSample:
 class GradientBlocks:
     """The gradient of Σ w·l, block by block, per differentiable role."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.blocks: dict[str, list[np.ndarray]] = {}
 
     def add(self, grads: dict) -> None:

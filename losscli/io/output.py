@@ -1,0 +1,151 @@
+"""Writing outputs without harming what the user owns.
+
+- ``-`` is standard output.
+- A regular file is replaced atomically: written to a temporary file in the target's directory,
+  flushed to disk, then renamed over it; a failure, Ctrl-C, SIGTERM or SIGHUP part-way leaves the
+  previous file and no temporary one. An existing file keeps its mode (and, when losscli runs as
+  root, its owner); a new file is created with the mode the umask gives (0666 & ~umask).
+- A symbolic link is followed: its target is replaced, the link stays a link.
+- Anything that is not a regular file (a device such as ``/dev/null``, a FIFO, a socket,
+  ``/dev/stdout``) and a file with other hard links is written in place, as a shell's ``>`` would:
+  replacing it would destroy the device or cut the other names off.
+- Which paths a command may not write (its own inputs, its other outputs) is decided before
+  anything runs: :func:`refuse_clobbering`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+import tempfile
+from typing import BinaryIO, Callable, Iterable
+
+from ..errors import LossCliError
+
+STDOUT = "-"
+
+
+def write_output(path: str, write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write(binary_file)`` for ``path`` by the rules above."""
+    if path == STDOUT:
+        out = sys.stdout.buffer
+        write(out)
+        out.flush()
+        return
+    try:
+        st: os.stat_result | None = os.stat(path)  # through symbolic links
+    except FileNotFoundError:
+        st = None  # a new file (or a link to one that does not exist yet)
+    except OSError as exc:
+        raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise LossCliError(f"{path}: is a directory, expected a file name to write")
+    if st is not None and (not stat.S_ISREG(st.st_mode) or st.st_nlink > 1):
+        _write_in_place(path, write)
+        return
+    _replace(os.path.realpath(path), path, st, write)
+
+
+def _write_in_place(path: str, write: Callable[[BinaryIO], object]) -> None:
+    try:
+        with open(path, "wb") as fh:
+            write(fh)
+    except OSError as exc:
+        raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _replace(target: str, path: str, st: os.stat_result | None, write: Callable[[BinaryIO], object]) -> None:
+    directory = os.path.dirname(target) or "."
+    if not os.path.isdir(directory):
+        raise LossCliError(f"{path}: cannot write, directory {directory} does not exist")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
+    except OSError as exc:
+        raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    try:
+        if st is not None:
+            os.fchmod(fd, stat.S_IMODE(st.st_mode))
+            if os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0):
+                os.fchown(fd, st.st_uid, st.st_gid)
+        else:
+            os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if isinstance(exc, OSError):
+            raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        raise
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def write_text(path: str, text: str) -> None:
+    write_output(path, lambda fh: fh.write(text.encode("utf-8")))
+
+
+def write_npz(path: str, arrays: dict) -> None:
+    """An NPZ (uncompressed) whose members are arrays or lists of row blocks; blocks are written
+    one after another and released, so no concatenated copy is ever made."""
+    import zipfile
+
+    import numpy as np
+    from numpy.lib import format as npformat
+
+    def write(fh):
+        with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
+            for name, blocks in arrays.items():
+                blocks = blocks if isinstance(blocks, list) else [blocks]
+                first = blocks[0]
+                shape = (sum(b.shape[0] for b in blocks),) + first.shape[1:]
+                header = {"descr": npformat.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
+                with zf.open(name + ".npy", "w", force_zip64=True) as member:
+                    npformat.write_array_header_2_0(member, header)
+                    while blocks:
+                        member.write(np.ascontiguousarray(blocks.pop(0)).data)
+
+    write_output(path, write)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
+
+
+def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[tuple[str, str]]) -> None:
+    """Refuse, before anything runs, an output that is one of the inputs (the same file by its
+    path, a symbolic link or a hard link) or the same file as another output. ``outputs``:
+    (option, path or None); ``inputs``: (what the user wrote, a path it reads)."""
+    ins = [(label, _identity(p)) for label, p in inputs]
+    seen: dict[object, tuple[str, str]] = {}
+    for option, path in outputs:
+        if path is None or path == STDOUT:
+            continue
+        ident: object = _identity(path)
+        if ident is not None:
+            for label, other in ins:
+                if other == ident:
+                    raise LossCliError(f"{path}: is also an input ({label}); refusing to overwrite an input")
+        elif not os.path.exists(path):
+            ident = os.path.realpath(path)  # two outputs about to create the same new file
+        else:
+            continue  # a device, a FIFO: written in place, nobody reads it back as a file
+        if ident in seen:
+            first_option, first_path = seen[ident]
+            raise LossCliError(f"{option} {path}: is the same file as {first_option} {first_path}; "
+                               "give two different files")
+        seen[ident] = (option, path)
