@@ -38,6 +38,7 @@ class _Group(click.Group):
             raise
         except KeyboardInterrupt:
             _fail(ctx, "Aborted.", 130)
+
         except Exception as exc:  # a bug in losscli or in a user's loss: say so, in one line
             _fail(ctx, f"Error: internal error: {type(exc).__name__}: {exc} "
                        "(rerun with --debug for a traceback)", EXIT_INTERNAL)
@@ -58,6 +59,25 @@ class _InputsCommand(click.Command):
 
         args = [STDIN_PREFIX + a[1:] if a.startswith("-:") else a for a in args]
         return super().parse_args(ctx, args)
+
+
+def _terminate_on_signals() -> None:
+    """SIGTERM and SIGHUP end the process at once, with one line and exit 128 + the signal
+    number, after removing the temporary files of outputs being written (their targets keep
+    their previous content). Raising instead could land anywhere, even inside a library's
+    constructor."""
+    import os
+    import signal
+
+    def handler(signum, frame):
+        from .io.output import abandon
+
+        abandon()
+        os.write(2, f"losscli: terminated by {signal.Signals(signum).name}\n".encode())
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
 
 
 def _load_plugins(ctx: click.Context, param, values):
@@ -85,6 +105,7 @@ def main(debug: bool, plugins):
     losscli info huber                            formula, gradient, conventions, references
     losscli compute mse,mae preds.csv labels.csv  values, statistics, worst samples
     """
+    _terminate_on_signals()
 
 
 # -- list / info ---------------------------------------------------------------------------------

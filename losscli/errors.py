@@ -27,3 +27,4 @@ class UnknownLossError(LossCliError):
 
 class RegistrationError(Exception):
     """A loss definition itself is malformed (a programming error in a loss module or plugin)."""
+

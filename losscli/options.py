@@ -30,7 +30,7 @@ def format_option(command: str, help: str = "Output format."):
                         help=help)
 
 
-def output_option(help: str = "Write the report to FILE (atomically)."):
+def output_option(help: str = "Write the report to FILE (- for standard output)."):
     return click.option("-o", "--output", type=click.Path(dir_okay=False), help=help)
 
 

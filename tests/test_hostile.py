@@ -42,7 +42,7 @@ def test_bom_and_crlf_simply_work(run, d):
 
 
 def test_interrupted_write_leaves_previous_file(d, monkeypatch):
-    from losscli.io.atomic import write_text_atomic
+    from losscli.io.output import write_output, write_text
 
     target = d / "report.txt"
     target.write_text("previous")
@@ -54,13 +54,12 @@ def test_interrupted_write_leaves_previous_file(d, monkeypatch):
         fh.write(b"partial")
         raise Interrupt
 
-    from losscli.io import atomic
 
     with pytest.raises(Interrupt):
-        atomic.write_atomic(str(target), write)
+        write_output(str(target), write)
     assert target.read_text() == "previous"
     assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
-    write_text_atomic(str(target), "new")
+    write_text(str(target), "new")
     assert target.read_text() == "new"
 
 

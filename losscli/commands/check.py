@@ -97,17 +97,25 @@ def _resolve(base: Path, spec: str) -> str:
     return spec if spec == "-" or os.path.isabs(spec) else str(base / spec)
 
 
+def _param_items(gate: dict) -> list[str]:
+    """A gate's ``params`` table as ``-p`` items."""
+    return [f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in gate.get("params", {}).items()]
+
+
 def run_check(config: str | None, *, fmt="table", output=None, engine="local", scheduler=None) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
     from ..render import emit, renderer
     from ..render.values import number
-    from .common import parse_param_options, select_losses
+    from .common import parse_param_options, refuse_overwriting_inputs, select_losses
     from .compare import Tolerance, compare_record
 
     path, raw_gates = find_config(config)
     gates = [validate_gate(i, g, str(path)) for i, g in enumerate(raw_gates)]
     base_dir = path.parent
+    read = [str(path)] + [_resolve(base_dir, s) for g in gates for s in (*g["inputs"], g.get("baseline"), g.get("weights"))
+                          if s is not None]
+    refuse_overwriting_inputs([("--output", output)], read, [item for g in gates for item in _param_items(g)])
     cache = InputCache(memoize=True)  # each distinct input is read once for all gates
     stream_evaluations = engine_function(engine, scheduler)
     results = []
@@ -117,8 +125,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             if len(losses) != 1:
                 raise ConfigError("key 'loss' names one loss per gate")
             loss = losses[0]
-            by_loss = parse_param_options(losses, [f"{k}={v}" if not isinstance(v, list) else
-                                                   f"{k}={','.join(map(str, v))}" for k, v in gate.get("params", {}).items()])
+            by_loss = parse_param_options(losses, _param_items(gate))
             inputs = [_resolve(base_dir, s) for s in gate["inputs"]]
             weights = _resolve(base_dir, gate["weights"]) if "weights" in gate else None
             reduction = gate.get("reduction", "mean")

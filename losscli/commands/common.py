@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from typing import Iterable
 
 import numpy as np
 
@@ -13,7 +14,8 @@ from ..catalogue import get_loss
 from ..engine.block import Warnings
 from ..errors import LossCliError, ParameterError
 from ..io.cache import InputCache
-from ..io.spec import split_spec
+from ..io.output import refuse_clobbering
+from ..io.spec import is_url, shards_of, split_spec
 from ..registry import Loss
 from ..validation import Validated, bind, validate_inputs
 
@@ -73,17 +75,27 @@ def _file_values(text: str, where: str) -> str:
     return ",".join(repr(float(v)) for v in data)
 
 
-def refuse_overwriting_inputs(outputs, specs) -> None:
-    """``--output`` or ``--save-grad`` naming one of the inputs is refused before anything runs."""
-    for out in filter(None, outputs):
-        for spec in filter(None, specs):
-            path = split_spec(spec)[0]
-            try:
-                same = os.path.exists(out) and os.path.exists(path) and os.path.samefile(out, path)
-            except OSError:
-                same = False
-            if same:
-                raise LossCliError(f"{out}: is also an input ({spec}); refusing to overwrite an input")
+def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),
+                              params: Iterable[str] = ()) -> None:
+    """Before anything runs: refuse an output (``(option, path)``) that is one of the files the
+    command reads (input specs, with the files of sharded inputs; ``-p NAME=FILE`` values) or
+    the same file as another output, by path, symbolic link or hard link."""
+    inputs: list[tuple[str, str]] = []
+    for spec in filter(None, specs):
+        path = split_spec(spec)[0]
+        if path == "-" or is_url(path):
+            continue
+        try:
+            files = shards_of(path) or [path]
+        except LossCliError:
+            files = [path]  # an empty shard directory: the read reports it
+        inputs += [(spec, f) for f in files]
+    for item in params:
+        text = item.split("=", 1)[-1].strip()
+        path = split_spec(text)[0]
+        if os.path.exists(path):
+            inputs.append((item, path))
+    refuse_clobbering(outputs, inputs)
 
 
 @dataclass

@@ -51,7 +51,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    refuse_overwriting_inputs((output, save_grad), tuple(inputs) + (weights, model_params))
+    refuse_overwriting_inputs([("--output", output), ("--save-grad", save_grad)],
+                              [*inputs, weights, model_params], params)
     if (l1 or l2) and not model_params:
         raise LossCliError("--l1/--l2 need --params FILE (the model's parameters to penalise)")
     if save_grad:
@@ -79,12 +80,12 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist()}
     if save_grad:
-        from ..io.atomic import write_npz_atomic
+        from ..io.output import write_npz
 
         arrays = gradient_arrays(evaluations)
         if penalty is not None:
             arrays["params"] = penalty.gradient().reshape(cache.load(model_params).data.shape)
-        write_npz_atomic(save_grad, arrays)
+        write_npz(save_grad, arrays)
         context["gradient_file"] = save_grad
     warnings.print()
     emit(renderer("compute", fmt)(payload, context), output)

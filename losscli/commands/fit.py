@@ -51,13 +51,14 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
             output=None) -> int:
     from ..render import emit, renderer
     from ..render.chart import save_curve
-    from .common import parse_param_options, select_losses
+    from .common import parse_param_options, refuse_overwriting_inputs, select_losses
 
     losses = select_losses(loss_name)
     if len(losses) != 1:
         raise LossCliError("fit takes one loss")
     loss = losses[0]
     require_fittable(loss)
+    refuse_overwriting_inputs([("--output", output)], [data], params)
     by_loss = parse_param_options(losses, params)[loss.name]
     X, y, names = load_data(data, target, features, loss, by_loss)
     progress = _progress(epochs)

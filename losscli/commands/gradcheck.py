@@ -59,7 +59,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
     from ..io.cache import InputCache
     from ..render import emit, renderer
     from ..sampling import random_inputs
-    from .common import parse_param_options, prepare, report_warnings, select_losses
+    from .common import parse_param_options, prepare, refuse_overwriting_inputs, report_warnings, select_losses
 
     opts = opts or Options(seed=seed)
     if all_losses:
@@ -70,6 +70,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
         if not names:
             raise LossCliError("name at least one loss, or use --all")
         losses = select_losses(",".join(names))
+    refuse_overwriting_inputs([("--output", output)], inputs, params)
     by_loss = parse_param_options(losses, params)
     results = []
     if inputs:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..curves import sample
 from ..errors import LossCliError
 from ..render import emit, renderer
-from .common import parse_param_options, select_losses
+from .common import parse_param_options, refuse_overwriting_inputs, select_losses
 
 IMAGE_SUFFIXES = ("png", "svg", "pdf")
 
@@ -33,6 +33,7 @@ def parse_sweep(sweep: str | None) -> tuple[str, list[str]] | None:
 
 def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="terminal", output=None) -> int:
     selected = select_losses(losses)
+    refuse_overwriting_inputs([("--output", output)], params=params)
     by_loss = parse_param_options(selected, params)
     lo, hi = parse_range(span)
     data = sample(selected, by_loss, parse_sweep(sweep), lo, hi, points)

@@ -5,5 +5,6 @@
 - ``formats.py``: which reader reads which file (by suffix and magic number): ``csv.py`` (with
   ``textparse.py``, parsing on a thread pool), ``npy.py`` (NPY/NPZ), ``parquet.py``;
 - ``cache.py``: each file read once, several inputs advanced in lockstep blocks;
-- ``atomic.py``: outputs written through a temporary file and a rename.
+- ``output.py``: outputs: regular files replaced atomically, modes kept; devices, FIFOs and
+  links written in place or followed; an output that is an input refused.
 """

@@ -16,14 +16,16 @@
 from __future__ import annotations
 
 import os
+import secrets
 import stat
 import sys
-import tempfile
 from typing import BinaryIO, Callable, Iterable
 
 from ..errors import LossCliError
 
 STDOUT = "-"
+#: temporary files being written, removed by :func:`abandon` when a signal ends the process
+_IN_FLIGHT: set[str] = set()
 
 
 def write_output(path: str, write: Callable[[BinaryIO], object]) -> None:
@@ -59,11 +61,9 @@ def _replace(target: str, path: str, st: os.stat_result | None, write: Callable[
     directory = os.path.dirname(target) or "."
     if not os.path.isdir(directory):
         raise LossCliError(f"{path}: cannot write, directory {directory} does not exist")
+    tmp: str | None = None
     try:
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.", suffix=".tmp")
-    except OSError as exc:
-        raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
+        fd, tmp = _create_temporary(directory, os.path.basename(target), path)
         if st is not None:
             os.fchmod(fd, stat.S_IMODE(st.st_mode))
             if os.geteuid() == 0 and (st.st_uid, st.st_gid) != (0, 0):
@@ -75,20 +75,51 @@ def _replace(target: str, path: str, st: os.stat_result | None, write: Callable[
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
+        _IN_FLIGHT.discard(tmp)
     except BaseException as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            _IN_FLIGHT.discard(tmp)
         if isinstance(exc, OSError):
             raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
         raise
+
+
+def _create_temporary(directory: str, name: str, path: str) -> tuple[int, str]:
+    """A new file ``.NAME.XXXXXXXX.tmp`` beside the target, opened exclusively. Its name is
+    registered *before* it is created, so a signal at any moment finds it (a signal handler runs
+    between any two steps, whichever thread the kernel delivered it to)."""
+    for _ in range(100):
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        _IN_FLIGHT.add(tmp)
+        try:
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+        except FileExistsError:
+            _IN_FLIGHT.discard(tmp)
+        except OSError as exc:
+            _IN_FLIGHT.discard(tmp)
+            raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+    raise LossCliError(f"{path}: cannot write: no free temporary name in {directory}")
 
 
 def _umask() -> int:
     mask = os.umask(0o022)
     os.umask(mask)
     return mask
+
+
+def abandon() -> None:
+    """Remove the temporary files of writes under way (a signal handler's last act before the
+    process exits): the targets keep their previous content."""
+    for tmp in list(_IN_FLIGHT):
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+    _IN_FLIGHT.clear()
 
 
 def write_text(path: str, text: str) -> None:

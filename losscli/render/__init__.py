@@ -39,7 +39,7 @@ def renderer(command: str, fmt: str) -> Callable:
 
 
 def emit(rendered, output: str | None = None) -> None:
-    """Print to stdout, or write atomically to ``output``."""
+    """Print to stdout, or write to ``output`` (see ``io/output.py``: regular files atomically)."""
     from .console import emit as _emit
 
     _emit(rendered, output)

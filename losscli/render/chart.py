@@ -51,7 +51,7 @@ def save_image(data: dict, path: str, titles=("loss", "derivative")) -> None:
         import matplotlib.pyplot as plt
     except ImportError:
         raise LossCliError("image output needs matplotlib: pip install 'losscli[plot]'") from None
-    from ..io.atomic import write_atomic
+    from ..io.output import write_output
 
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
     for s in data["series"]:
@@ -65,7 +65,7 @@ def save_image(data: dict, path: str, titles=("loss", "derivative")) -> None:
         ax.legend(fontsize=8)
     fig.tight_layout()
     fmt = path.rsplit(".", 1)[-1].lower()
-    write_atomic(path, lambda fh: fig.savefig(fh, format=fmt, dpi=110))
+    write_output(path, lambda fh: fig.savefig(fh, format=fmt, dpi=110))
     plt.close(fig)
 
 

@@ -1,5 +1,5 @@
 """Printing and writing: rich renderables through a console (colour only on a terminal and never
-with NO_COLOR), text as it is; ``-o FILE`` written atomically as plain text."""
+with NO_COLOR), text as it is; ``-o FILE`` written as plain text (``io/output.py``)."""
 
 from __future__ import annotations
 
@@ -32,12 +32,12 @@ def render_rich(renderables, width: int | None = None) -> str:
 
 def emit(rendered, output: str | None = None) -> None:
     """Print to stdout (rich objects through a console: colour only on a terminal), or write
-    atomically to ``output`` as plain text."""
-    if output is not None:
-        from ..io.atomic import write_text_atomic
+    ``output`` as plain text (``-`` is standard output)."""
+    if output is not None and output != "-":
+        from ..io.output import write_text
 
         text = rendered if isinstance(rendered, str) else render_rich(rendered, width=160)
-        write_text_atomic(output, text)
+        write_text(output, text)
         return
     if isinstance(rendered, str):
         import sys

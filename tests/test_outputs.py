@@ -1,0 +1,215 @@
+"""Nothing the user owns is destroyed by an output: regular files are replaced atomically with
+their mode kept, devices, FIFOs and ``/dev/stdout`` are written in place, symlinks are followed,
+and no command writes onto one of its own inputs or its other output, for every command."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from .conftest import write_csv
+
+ROWS = [(0.5, 0.0), (2.0, 1.0), (-1.0, 1.0)]
+
+
+@pytest.fixture
+def d(tmp_path):
+    write_csv(tmp_path / "p.csv", ["pred"], [(r[0],) for r in ROWS])
+    write_csv(tmp_path / "y.csv", ["label"], [(r[1],) for r in ROWS])
+    write_csv(tmp_path / "b.csv", ["pred"], [(r[0] + 0.1,) for r in ROWS])
+    write_csv(tmp_path / "fit.csv", ["x", "y"], [(i, 2 * i + 1) for i in range(6)])
+    (tmp_path / "g.toml").write_text('[[gate]]\nloss = "mse"\ninputs = ["p.csv", "y.csv"]\nmax = 10\n')
+    np.save(tmp_path / "logits.npy", np.array([0.3, -1.2, 2.0]))
+    np.save(tmp_path / "lab.npy", np.array([1.0, 0.0, 1.0]))
+    return tmp_path
+
+
+def commands(d):
+    """Every command that writes ``-o``, with its arguments, and the files it reads."""
+    return {
+        "compute": (["compute", "mse", d / "p.csv", d / "y.csv", "--format", "json"], [d / "p.csv", d / "y.csv"]),
+        "compare": (["compare", "mse", d / "b.csv", d / "p.csv", d / "y.csv", "--format", "json"],
+                    [d / "b.csv", d / "p.csv", d / "y.csv"]),
+        "check": (["check", d / "g.toml", "--format", "json"], [d / "g.toml", d / "p.csv", d / "y.csv"]),
+        "gradcheck": (["gradcheck", "bce_logits", d / "logits.npy", d / "lab.npy", "--format", "json"],
+                      [d / "logits.npy", d / "lab.npy"]),
+        "plot": (["plot", "mse", "--format", "csv", "--points", "3"], []),
+        "fit": (["fit", "mse", d / "fit.csv", "--format", "json", "--epochs", "3"], [d / "fit.csv"]),
+    }
+
+
+NAMES = ["compute", "compare", "check", "gradcheck", "plot", "fit"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_output_through_a_symlink_replaces_the_target_and_keeps_the_link(run, d, name):
+    args, _ = commands(d)[name]
+    target = d / "real.out"
+    target.write_text("old")
+    link = d / "link.out"
+    link.symlink_to(target)
+    out = run(*args, "-o", link)
+    assert out.exit_code == 0, out.stderr
+    assert link.is_symlink() and os.readlink(link) == str(target)
+    assert target.read_text() != "old" and target.read_text().strip()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_output_to_a_fifo_is_written_in_place(run, d, name):
+    args, _ = commands(d)[name]
+    fifo = d / "pipe"
+    os.mkfifo(fifo)
+    got = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    out = run(*args, "-o", fifo)
+    reader.join(10)
+    assert out.exit_code == 0, out.stderr
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert got and got[0].strip()
+
+
+def test_output_to_a_character_device_is_written_in_place(run, d):
+    dev = d / "null"
+    try:
+        os.mknod(dev, stat.S_IFCHR | 0o666, os.makedev(1, 3))  # a /dev/null of our own
+    except (PermissionError, OSError):
+        pytest.skip("cannot create a device node here")
+    for name in NAMES:
+        args, _ = commands(d)[name]
+        out = run(*args, "-o", dev)
+        assert out.exit_code == 0, (name, out.stderr)
+        assert stat.S_ISCHR(os.stat(dev).st_mode), name
+    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+
+
+def test_output_dash_is_standard_output(run, d):
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "-o", "-")
+    assert out.exit_code == 0
+    assert float(out.stdout) == pytest.approx(np.mean([(a - b) ** 2 for a, b in ROWS]))
+    assert not (d / "-").exists() and not os.path.exists("-")
+
+
+def test_dev_stdout_is_written_not_replaced(d):
+    """A real process: /dev/stdout is a link to fd 1, a pipe here; it must stay what it is."""
+    before = os.lstat("/dev/stdout")
+    proc = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", str(d / "p.csv"), str(d / "y.csv"),
+                           "--format", "value", "-o", "/dev/stdout"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert float(proc.stdout) == pytest.approx(np.mean([(a - b) ** 2 for a, b in ROWS]))
+    after = os.lstat("/dev/stdout")
+    assert stat.S_ISLNK(after.st_mode) == stat.S_ISLNK(before.st_mode) and after.st_ino == before.st_ino
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_an_existing_file_keeps_its_mode(run, d, name):
+    args, _ = commands(d)[name]
+    target = d / "report.out"
+    target.write_text("old")
+    target.chmod(0o644)
+    out = run(*args, "-o", target)
+    assert out.exit_code == 0, out.stderr
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o644
+    assert target.read_text() != "old"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600), (0o002, 0o664)])
+def test_a_new_file_is_created_per_the_umask(run, d, umask, mode):
+    old = os.umask(umask)
+    try:
+        out = run("compute", "mse", d / "p.csv", d / "y.csv", "-o", d / "new.txt",
+                  "--save-grad", d / "new.npz")
+    finally:
+        os.umask(old)
+    assert out.exit_code == 0, out.stderr
+    assert stat.S_IMODE(os.stat(d / "new.txt").st_mode) == mode
+    assert stat.S_IMODE(os.stat(d / "new.npz").st_mode) == mode
+
+
+def test_a_hard_linked_output_updates_every_name(run, d):
+    target = d / "report.json"
+    target.write_text("old")
+    other = d / "also.json"
+    os.link(target, other)
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "json", "-o", target)
+    assert out.exit_code == 0, out.stderr
+    assert other.read_text() == target.read_text() != "old"
+    assert os.stat(other).st_ino == os.stat(target).st_ino
+
+
+def _aliases(d, path):
+    """The same file by its path, a symlink and a hard link."""
+    link = d / f"{path.name}.symlink"
+    link.symlink_to(path)
+    hard = d / f"{path.name}.hardlink"
+    os.link(path, hard)
+    return [path, link, hard]
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "plot"])
+def test_no_command_overwrites_one_of_its_inputs(run, d, name):
+    args, inputs = commands(d)[name]
+    for source in inputs:
+        before = source.read_bytes()
+        for alias in _aliases(d, source):
+            out = run(*args, "-o", alias)
+            assert out.exit_code == 2, (name, alias, out.stdout)
+            assert out.stdout == ""
+            assert out.stderr.startswith(f"Error: {alias}: is also an input ("), out.stderr
+            assert out.stderr.rstrip().endswith("refusing to overwrite an input")
+            assert source.read_bytes() == before
+        for p in d.glob(f"{source.name}.*link"):
+            p.unlink()
+
+
+def test_compute_refuses_to_overwrite_a_parameter_file(run, d):
+    np.save(d / "logits2.npy", np.array([[0.1, 0.2], [1.0, -1.0]]))
+    np.save(d / "idx.npy", np.array([0.0, 1.0]))
+    write_csv(d / "cw.csv", ["w"], [(1.0,), (2.0,)])
+    before = (d / "cw.csv").read_bytes()
+    out = run("compute", "softmax_ce", d / "logits2.npy", d / "idx.npy", "-p", f"class_weights={d / 'cw.csv'}",
+              "-o", d / "cw.csv")
+    assert out.exit_code == 2
+    assert out.stderr.strip() == (f"Error: {d / 'cw.csv'}: is also an input (class_weights={d / 'cw.csv'}); "
+                                  "refusing to overwrite an input")
+    assert (d / "cw.csv").read_bytes() == before
+
+
+def test_output_and_save_grad_must_differ(run, d):
+    (d / "same.npz").write_text("old")
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "-o", d / "same.npz", "--save-grad", d / "same.npz")
+    assert out.exit_code == 2
+    assert out.stderr.strip() == (f"Error: --save-grad {d / 'same.npz'}: is the same file as --output "
+                                  f"{d / 'same.npz'}; give two different files")
+    assert (d / "same.npz").read_text() == "old"
+
+
+def test_sigterm_during_a_write_leaves_no_temporary_file(d):
+    n = 4_000_000
+    np.save(d / "big_p.npy", np.linspace(-1, 1, n))
+    np.save(d / "big_t.npy", np.zeros(n))
+    proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(d / "big_p.npy"),
+                             str(d / "big_t.npy"), "--format", "value", "--save-grad", str(d / "g.npz")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and proc.poll() is None:
+        if any(p.startswith(".g.npz.") for p in os.listdir(d)):
+            proc.send_signal(signal.SIGTERM)
+            break
+        time.sleep(0.001)
+    out, err = proc.communicate(timeout=60)
+    if proc.returncode == 0:
+        pytest.skip("the write finished before the signal could be sent")
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines()[-1] == "losscli: terminated by SIGTERM"
+    assert len(err.strip().splitlines()) == 1
+    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+    assert not (d / "g.npz").exists()
