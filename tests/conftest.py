@@ -9,6 +9,21 @@ from click.testing import CliRunner
 from losscli.cli import main
 
 
+@pytest.fixture(autouse=True)
+def _registry_restored():
+    """Each test starts from the built-in catalogue: losses a test's plugin registered are
+    removed afterwards, so no test depends on the order the tests run in."""
+    from losscli import catalogue, registry
+
+    catalogue.list_losses()
+    losses, aliases = dict(registry._LOSSES), dict(registry._ALIASES)
+    yield
+    registry._LOSSES.clear()
+    registry._LOSSES.update(losses)
+    registry._ALIASES.clear()
+    registry._ALIASES.update(aliases)
+
+
 @pytest.fixture
 def run():
     """Invoke the real CLI; returns the click Result (stdout and stderr kept apart)."""

@@ -1,6 +1,7 @@
 """Bugs found while writing test_mutations.py / test_clamps.py / test_bad_input.py. Each test states
 the behaviour that should hold and is marked xfail(strict=True): it fails today, and the suite will
-say so (XPASS -> failure) the day the bug is fixed, so the marker gets removed with the fix."""
+say so (XPASS -> failure) the day the bug is fixed, so the marker gets removed with the fix; the
+tests without a marker are such bugs, fixed since."""
 
 from __future__ import annotations
 
@@ -51,8 +52,6 @@ NAN_IDENTITY = """
 """
 
 
-@pytest.mark.xfail(strict=True, reason="gradcheck --format json: a NaN consistency residual is not made JSON-safe "
-                                       "-> 'internal error: ValueError: Out of range float values' and exit 3")
 def test_gradcheck_json_reports_a_nan_gradient_as_a_failure(run, tmp_path):
     path = tmp_path / "kb_nan.py"
     path.write_text(textwrap.dedent(NAN_IDENTITY))
@@ -77,7 +76,6 @@ def test_negative_rate_error_names_the_same_place_whatever_the_block_size(run, t
     assert "line 6" in whole.stderr  # the file's line, as every other input error gives it
 
 
-@pytest.mark.xfail(strict=True, reason="README's exit-code example says 'for all 8 losses'; the catalogue has 32")
 def test_readme_quotes_one_catalogue_size(run):
     n = len(run("list", "--format", "names").stdout.split())
     assert set(re.findall(r"for all (\d+) losses", README)) == {str(n)}

@@ -111,6 +111,6 @@ def threshold_exit_code(evaluations: list[Evaluation], fail_above: float | None)
         what = "largest per-sample loss" if ev.value is None else f"{ev.reduction} loss"
         if not worst_value <= fail_above:  # NaN fails too
             print(f"losscli: {ev.loss.name}: {what} {worst_value:.10g} is above --fail-above "
-                  f"{fail_above:g}", file=sys.stderr)
+                  f"{fail_above:g}", file=sys.stderr, flush=True)
             failed = True
     return 1 if failed else 0

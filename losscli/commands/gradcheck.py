@@ -35,7 +35,7 @@ def split_names_and_inputs(args) -> tuple[list[str], list[str]]:
 
 
 def result_record(r: LossCheck, top: int) -> dict:
-    from ..render.values import number
+    from ..render.values import json_safe, number
 
     counts = r.counts
     return {
@@ -46,7 +46,8 @@ def result_record(r: LossCheck, top: int) -> dict:
         "max_abs_error": number(r.max_abs_error) if math.isfinite(r.max_abs_error) else None,
         "max_rel_error": number(r.max_rel_error) if math.isfinite(r.max_rel_error) else None,
         "kinks": counts["kink"], "failures": counts["FAIL"], "below_noise": counts["below-noise"],
-        "consistency": r.consistency, "taylor": r.taylor, "probes": r.probes, "notes": r.notes,
+        "consistency": json_safe(r.consistency), "taylor": json_safe(r.taylor), "probes": json_safe(r.probes),
+        "notes": r.notes,
         "worst": [{k: (number(v) if isinstance(v, float) else v) for k, v in w.items()}
                   for w in r.worst(top)],
     }

@@ -128,7 +128,7 @@ class Warnings:
 
     def print(self) -> None:
         for message in self.messages():
-            print(f"losscli: warning: {message}", file=sys.stderr)
+            print(f"losscli: warning: {message}", file=sys.stderr, flush=True)
 
 
 def fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:

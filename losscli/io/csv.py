@@ -190,6 +190,10 @@ def _columns_block(cols, names, label, first_line, offset, dtype) -> Source:
             row = int(np.flatnonzero(bad)[0])
             raise InputError(f"{label}, line {offset + row + first_line}, column {name!r}: expected a "
                              f"number, found {str(col[row])!r}")
+        from .textparse import exact_floats
+
+        if not exact_floats():  # pandas < 3.1: to_numeric's converter is not round-trip, Python's is
+            values[present] = [float(v) for v in col[present]]
         src.columns[name] = values.astype(dtype, copy=False)
     return src
 

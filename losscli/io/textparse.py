@@ -19,6 +19,7 @@ from __future__ import annotations
 import io
 import mmap
 import os
+import re
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -35,6 +36,7 @@ AHEAD = 4
 QUOTE = b'"'
 _BLANK = b" \t\r\n"
 _READ = dict(header=None, engine="c", skip_blank_lines=False, low_memory=False)
+_exact: bool | None = None
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -46,9 +48,30 @@ def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8)),
+            # before pandas 3.1 the exact converter takes the GIL for every value: threads would
+            # only contend for it (two: ~1.5x the wall of one), so one thread parses
+            workers = max(1, min(os.cpu_count() or 1, 8)) if exact_floats() else 1
+            _pool = ThreadPoolExecutor(max_workers=workers,
                                        thread_name_prefix="losscli-parse")
         return _pool
+
+
+def exact_floats() -> bool:
+    """Whether this pandas' default float converter is round-trip exact (3.1 and later). Before
+    3.1 about half of all 17-digit values come back 1 ulp off, in read_csv and to_numeric alike."""
+    global _exact
+    if _exact is None:
+        import pandas as pd
+
+        m = re.match(r"(\d+)\.(\d+)", pd.__version__)
+        _exact = m is None or (int(m.group(1)), int(m.group(2))) >= (3, 1)
+    return _exact
+
+
+def _read() -> dict:
+    """read_csv's keywords for a piece: before pandas 3.1, with its round-trip float converter
+    (exact, but it takes the GIL per value; 3.1 deprecates the option, its default is exact)."""
+    return _READ if exact_floats() else dict(_READ, float_precision="round_trip")
 
 
 def _names(ncols: int) -> list[str]:
@@ -67,7 +90,7 @@ def _as_columns(cols) -> list[np.ndarray]:
 def _parse_slow(piece, sep: str, ncols: int, spaces: bool = True) -> list[np.ndarray]:
     import pandas as pd
 
-    frame = pd.read_csv(io.BytesIO(bytes(piece)), sep=sep, names=_names(ncols), skipinitialspace=spaces, **_READ)
+    frame = pd.read_csv(io.BytesIO(bytes(piece)), sep=sep, names=_names(ncols), skipinitialspace=spaces, **_read())
     if not isinstance(frame.index, pd.RangeIndex):
         # a first line with more fields than the table has columns became an "implicit index":
         # the ragged row that the buffer parser reports
@@ -85,7 +108,7 @@ def _engine(key: tuple):
 
         sep, ncols, spaces = key
         eng = pd.read_csv(io.BytesIO(b""), sep=sep, names=_names(ncols), skipinitialspace=spaces,
-                          iterator=True, **_READ)._engine
+                          iterator=True, **_read())._engine
         eng._reader.trim_after_read = False  # keep the buffers: the next piece is the same size
         engines[key] = eng
     return eng

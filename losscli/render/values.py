@@ -41,3 +41,15 @@ def param_value(v) -> str:
 def pct(x) -> str:
     """A relative change as a signed percentage."""
     return "-" if x is None else f"{100 * x:+.2f}%"
+
+
+def json_safe(obj: Any) -> Any:
+    """A record with every float made JSON-safe by :func:`number` (NaN and ±inf become null),
+    at any depth of dicts, lists and tuples."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if isinstance(obj, float):
+        return number(obj)
+    return obj
