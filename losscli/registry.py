@@ -21,16 +21,16 @@ from __future__ import annotations
 
 import difflib
 import inspect
-import math
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Callable
 
 import numpy as np
 
 from . import shapes
 from .domains import DOMAIN_TEXT
 from .errors import ParameterError, RegistrationError, UnknownLossError
+from .params import Param
 from .vocabulary import CATEGORIES, COUPLINGS
 
 
@@ -58,114 +58,6 @@ class Input:
     def expects(self) -> str:
         """The declared domain, in words."""
         return DOMAIN_TEXT[self.domain]
-
-
-_TRUE = {"true", "1", "yes", "on", "y", "t"}
-_FALSE = {"false", "0", "no", "off", "n", "f"}
-
-
-@dataclass(frozen=True)
-class Param:
-    """A typed loss parameter.
-
-    ``kind`` is one of ``float``, ``int``, ``bool``, ``str``, ``floats`` (a comma list, e.g.
-    class weights; the command line also accepts a file, read before the value reaches here). ``constraint`` is a readable rule that is also checked: ``>0``,
-    ``>=0``, ``<1``, ``[0,1]``, ``(0,1]``, ... ``choices`` restricts a ``str`` parameter.
-    """
-
-    default: Any
-    kind: str = ""
-    constraint: str = ""
-    choices: tuple = ()
-    help: str = ""
-
-    def __post_init__(self):
-        if not self.kind:
-            kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(self.default))
-            if kind is None:
-                raise RegistrationError(f"cannot infer the type of parameter default {self.default!r}")
-            object.__setattr__(self, "kind", kind)
-        if self.kind not in ("float", "int", "bool", "str", "floats"):
-            raise RegistrationError(f"unknown parameter kind {self.kind!r}")
-        if self.constraint:
-            _parse_constraint(self.constraint)  # fail at registration, not at use
-
-    def describe(self) -> str:
-        parts = [self.kind]
-        if self.constraint:
-            parts.append(self.constraint)
-        if self.choices:
-            parts.append("one of " + "|".join(map(str, self.choices)))
-        return ", ".join(parts)
-
-    def parse(self, text: str, where: str) -> Any:
-        """Parse a command-line string into a typed value (never evaluated as code)."""
-        raw = text.strip()
-        try:
-            if self.kind == "bool":
-                low = raw.lower()
-                if low in _TRUE:
-                    value: Any = True
-                elif low in _FALSE:
-                    value = False
-                else:
-                    raise ValueError
-            elif self.kind == "int":
-                value = int(raw)
-            elif self.kind == "float":
-                value = float(raw)
-            elif self.kind == "floats":
-                value = _floats(raw, where)
-            else:
-                value = raw
-        except ValueError:
-            expected = {"bool": "true or false", "int": "an integer", "float": "a number",
-                        "floats": "a comma-separated list of numbers", "str": "a string"}[self.kind]
-            raise ParameterError(f"{where}: expected {expected}, got {text!r}") from None
-        return self.check(value, where)
-
-    def check(self, value: Any, where: str) -> Any:
-        """Check a typed value against the declared constraint; return it normalised."""
-        if self.kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = float(value)
-        if self.kind in ("float", "int") and isinstance(value, float) and not math.isfinite(value):
-            raise ParameterError(f"{where}: expected a finite number, got {value!r}")
-        if self.choices and value not in self.choices:
-            raise ParameterError(
-                f"{where}: expected one of {', '.join(map(str, self.choices))}, got {value!r}")
-        if self.constraint:
-            values = value if self.kind == "floats" else (value,)
-            test = _parse_constraint(self.constraint)
-            for v in values:
-                if not test(v):
-                    raise ParameterError(f"{where}: must be {self.constraint}, got {v!r}")
-        return value
-
-
-def _floats(raw: str, where: str) -> tuple:
-    """A comma list of numbers."""
-    value = tuple(float(v) for v in raw.split(",") if v.strip() != "")
-    if not value:
-        raise ValueError
-    return value
-
-
-def _parse_constraint(text: str) -> Callable[[float], bool]:
-    t = text.replace(" ", "")
-    m = re.fullmatch(r"(>=|<=|>|<|!=)(-?[0-9.eE+-]+)", t)
-    if m:
-        op, bound = m.group(1), float(m.group(2))
-        return {
-            ">": lambda v: v > bound, ">=": lambda v: v >= bound,
-            "<": lambda v: v < bound, "<=": lambda v: v <= bound, "!=": lambda v: v != bound,
-        }[op]
-    m = re.fullmatch(r"([\[(])(-?[0-9.eE+-]+|-inf),(-?[0-9.eE+-]+|inf)([\])])", t)
-    if m:
-        lo, hi = float(m.group(2)), float(m.group(3))
-        lo_ok = (lambda v: v >= lo) if m.group(1) == "[" else (lambda v: v > lo)
-        hi_ok = (lambda v: v <= hi) if m.group(4) == "]" else (lambda v: v < hi)
-        return lambda v: lo_ok(v) and hi_ok(v)
-    raise RegistrationError(f"cannot read parameter constraint {text!r}")
 
 
 @dataclass
