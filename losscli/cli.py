@@ -7,11 +7,13 @@ Commands: ``list``, ``info``, ``compute``, ``compare``, ``check``, ``gradcheck``
 
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 
 import click
 
+from . import exits
 from . import options as opt
 from .errors import LossCliError
 from .gradcheck import Options as GradcheckOptions
@@ -21,34 +23,57 @@ from .vocabulary import CATEGORIES, QUANTILE_BUDGET, REDUCTIONS
 
 _GRADCHECK = GradcheckOptions()  # the defaults gradcheck's options show
 
-EXIT_CHECK_FAILED = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
 
 
 class _Group(click.Group):
-    """Turns every LossCliError into ``Error: ...`` on stderr and exit 2, nothing on stdout."""
+    """Every way a run can end becomes one line on stderr and the exit code of ``exits.py``;
+    nothing on stdout but results."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as exc:  # usage errors, in one line with the way to help
+            hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
+            _say(exits.one_line(f"Error: {exc.format_message()}{hint}"))
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            _say("Aborted.")
+            sys.exit(exits.INTERRUPTED)
+        if not standalone_mode:
+            return rv
+        sys.exit(rv if isinstance(rv, int) else 0)
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except LossCliError as exc:
-            _fail(ctx, f"Error: {exc}", exc.exit_code)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
+        except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
             raise
-        except KeyboardInterrupt:
-            _fail(ctx, "Aborted.", 130)
+        except BaseException as exc:
+            code, message = exits.classify(exc)
+            if ctx.find_root().params.get("debug"):
+                traceback.print_exc(file=sys.stderr)
+            if code == exits.BROKEN_PIPE:
+                _silence_stdout()
+            if message:
+                _say(exits.one_line(message))
+            sys.exit(code)
 
-        except Exception as exc:  # a bug in losscli or in a user's loss: say so, in one line
-            _fail(ctx, f"Error: internal error: {type(exc).__name__}: {exc} "
-                       "(rerun with --debug for a traceback)", EXIT_INTERNAL)
+
+def _say(line: str) -> None:
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # stderr itself is gone: the exit code says it
+        pass
 
 
-def _fail(ctx: click.Context, message: str, code: int):
-    if ctx.find_root().params.get("debug"):
-        traceback.print_exc(file=sys.stderr)
-    click.echo(message, err=True)
-    ctx.exit(code)
+def _silence_stdout() -> None:
+    """The reader went away: later flushes of stdout (at exit) must not complain."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test runner's buffer)
+        pass
 
 
 class _InputsCommand(click.Command):
@@ -91,7 +116,7 @@ def _load_plugins(ctx: click.Context, param, values):
     return values
 
 
-@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="losscli", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=None, package_name="losscli", prog_name="losscli",
                       message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show a traceback with errors.")

@@ -3,8 +3,10 @@ with NO_COLOR), text as it is; ``-o FILE`` written as plain text (``io/output.py
 
 from __future__ import annotations
 
+import errno
 import io
 import os
+import sys
 
 
 def console(file=None, width: int | None = None):
@@ -14,8 +16,6 @@ def console(file=None, width: int | None = None):
     if file is not None:
         return Console(file=file, width=width or 120, color_system=None, highlight=False,
                        force_terminal=False, soft_wrap=False)
-    import sys
-
     if width is None and not sys.stdout.isatty():
         width = 160  # a pipe or file has no width; 80 columns would wrap the tables
     return Console(highlight=False, width=width, no_color="NO_COLOR" in os.environ or None)
@@ -39,12 +39,20 @@ def emit(rendered, output: str | None = None) -> None:
         text = rendered if isinstance(rendered, str) else render_rich(rendered, width=160)
         write_text(output, text)
         return
-    if isinstance(rendered, str):
-        import sys
+    try:
+        _print(rendered)
+    except OSError as exc:
+        if exc.errno == errno.EPIPE or exc.filename is not None:
+            raise
+        raise OSError(exc.errno, exc.strerror, "standard output") from None
 
+
+def _print(rendered) -> None:
+    if isinstance(rendered, str):
         sys.stdout.write(rendered)
         sys.stdout.flush()
         return
     con = console()
     for r in rendered:
         con.print(r)
+    con.file.flush()

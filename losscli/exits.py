@@ -1,0 +1,63 @@
+"""The exit-code contract, in one place: which exception ends a run with which code and which one
+line on stderr. The CLI (``cli.py``) calls :func:`classify` for anything a command raises.
+
+| code | meaning |
+|---|---|
+| 0 | success |
+| 1 | a check failed (``--fail-above``, ``gradcheck``, ``compare --fail-if-worse``, a ``check`` gate) |
+| 2 | usage or input error, including what the environment refused (permissions, a full disk, an
+|   | output encoding that cannot print the result) |
+| 3 | internal error: a bug, please report it (``--debug`` shows the traceback) |
+| 130 | interrupted (Ctrl-C) |
+| 141 | the reader of standard output went away (a closed pipe, as ``| head``): nothing more to say |
+| 128 + N | ended by signal N (SIGTERM 143, SIGHUP 129), temporary files removed |
+"""
+
+from __future__ import annotations
+
+import errno
+import re
+
+from .errors import LossCliError
+
+OK = 0
+CHECK_FAILED = 1
+USAGE = 2
+INTERNAL = 3
+INTERRUPTED = 130
+BROKEN_PIPE = 141
+
+#: a message longer than this is cut in the middle (echoed content can be any size)
+MESSAGE_LIMIT = 1000
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
+    """A message as one printable line: line breaks folded, control characters escaped
+    (``\\x1b``), cut in the middle beyond ``limit`` characters."""
+    text = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
+    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    if len(text) > limit:
+        head, tail = text[: limit * 2 // 3], text[-(limit // 3):]
+        text = f"{head} … [{len(text) - len(head) - len(tail)} characters cut] … {tail}"
+    return text
+
+
+def classify(exc: BaseException) -> tuple[int, str | None]:
+    """(exit code, the line for stderr or None) for an exception a command raised."""
+    if isinstance(exc, LossCliError):
+        return exc.exit_code, f"Error: {exc}"
+    if isinstance(exc, KeyboardInterrupt):
+        return INTERRUPTED, "Aborted."
+    if isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE):
+        return BROKEN_PIPE, None
+    if isinstance(exc, UnicodeEncodeError):
+        return USAGE, (f"Error: the output cannot be written in the {exc.encoding} encoding (it holds "
+                       f"{exc.object[exc.start:exc.end]!r}): set PYTHONIOENCODING=utf-8, or write a file with -o")
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        return USAGE, f"Error: {where}{exc.strerror or exc}"
+    if isinstance(exc, MemoryError):
+        return USAGE, "Error: out of memory: the inputs or options ask for more memory than this machine has"
+    return INTERNAL, (f"Error: internal error: {type(exc).__name__}: {exc} "
+                      "(rerun with --debug for a traceback)")
