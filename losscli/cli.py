@@ -19,7 +19,7 @@ from .errors import LossCliError
 from .gradcheck import Options as GradcheckOptions
 from .gradcheck.methods import METHODS
 from .schedules import SCHEDULES
-from .vocabulary import CATEGORIES, QUANTILE_BUDGET, REDUCTIONS
+from .vocabulary import CATEGORIES, MAX_BOOTSTRAP, QUANTILE_BUDGET, REDUCTIONS
 
 _GRADCHECK = GradcheckOptions()  # the defaults gradcheck's options show
 
@@ -46,8 +46,12 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (SystemExit, click.exceptions.Exit, click.ClickException, click.Abort):
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
             raise
+        except SystemExit as exc:  # commands return their code: this came from a user's loss
+            _say(exits.one_line(f"Error: a loss called sys.exit({exc.code!r}) while losscli ran; a plugin "
+                                "cannot end losscli or choose its exit code"))
+            sys.exit(exits.USAGE)
         except BaseException as exc:
             code, message = exits.classify(exc)
             if ctx.find_root().params.get("debug"):
@@ -106,20 +110,45 @@ def _terminate_on_signals() -> None:
 
 
 def _load_plugins(ctx: click.Context, param, values):
+    if not values:
+        return values
+    from . import registry
     from .plugins import load_plugin
 
+    before = dict(registry.OVERRIDES)
     for spec in values:
         try:
             load_plugin(spec)
         except LossCliError as exc:
             raise click.BadParameter(str(exc).removeprefix(f"--plugin {spec}: "), ctx, param) from None
+    for name, source in registry.OVERRIDES.items():
+        if name not in before:
+            _say(f"losscli: warning: {source} replaces the built-in loss {name} (--allow-override)")
     return values
+
+
+def _allow_override(ctx: click.Context, param, value):
+    if value:
+        from . import registry
+
+        registry.ALLOW_OVERRIDE = True
+    return value
+
+
+def _no_plugins(ctx: click.Context, param, value):
+    if value:
+        os.environ["LOSSCLI_NO_PLUGINS"] = "1"
+    return value
 
 
 @click.group(name="losscli", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=None, package_name="losscli", prog_name="losscli",
                       message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show a traceback with errors.")
+@click.option("--allow-override", is_flag=True, is_eager=True, expose_value=False, callback=_allow_override,
+              help="Let a plugin replace a built-in loss (said on stderr and in the JSON).")
+@click.option("--no-plugins", is_flag=True, is_eager=True, expose_value=False, callback=_no_plugins,
+              help="Do not load installed plugins (as LOSSCLI_NO_PLUGINS=1).")
 @click.option("--plugin", "plugins", multiple=True, metavar="PATH|MODULE", callback=_load_plugins,
               expose_value=True, help="Load a Python file or module that registers losses (repeatable).")
 def main(debug: bool, plugins):
@@ -141,7 +170,7 @@ def list_cmd(category, fmt):
     """List every registered loss: name, aliases, category, inputs, parameters."""
     from .commands.catalogue import run_list
 
-    sys.exit(run_list(category, fmt))
+    return run_list(category, fmt)
 
 
 @main.command("info")
@@ -151,7 +180,7 @@ def info_cmd(loss, fmt):
     """Show a loss's formula, gradient, inputs, parameters, conventions and references."""
     from .commands.catalogue import run_info
 
-    sys.exit(run_info(loss, fmt))
+    return run_info(loss, fmt)
 
 
 # -- compute -------------------------------------------------------------------------------------
@@ -167,7 +196,7 @@ def info_cmd(loss, fmt):
 @opt.output_option()
 @click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz",
               help="Save the gradient of the reported value w.r.t. each differentiable input.")
-@click.option("--fail-above", type=float, metavar="X", help="Exit 1 if a reduced loss exceeds X.")
+@click.option("--fail-above", type=opt.Finite(), metavar="X", help="Exit 1 if a reduced loss exceeds X.")
 @opt.nan_policy_option
 @opt.dtype_option
 @click.option("--block-rows", type=click.IntRange(min=1), default=None,
@@ -178,8 +207,8 @@ def info_cmd(loss, fmt):
               "(rank error 0.036%). Local files are exact in bounded memory. 0: always the sketch.")
 @click.option("--params", "model_params", metavar="FILE[:SEL]",
               help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
-@click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
-@click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
+@click.option("--l1", type=opt.Finite(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
+@click.option("--l2", type=opt.Finite(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
 @opt.engine_options
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
                 fail_above, nan_policy, dtype, block_rows, quantile_budget, model_params, l1, l2, engine, scheduler):
@@ -198,21 +227,21 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
         quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2, engine=engine,
         scheduler=scheduler)
-    sys.exit(code)
+    return code
 
 
 @main.command("gradcheck", cls=_InputsCommand)
 @click.argument("args", nargs=-1, metavar="[LOSS...] [INPUT...]")
 @click.option("--all", "all_losses", is_flag=True, help="Check every differentiable loss in the registry.")
 @opt.param_option
-@click.option("--seed", type=int, default=_GRADCHECK.seed, show_default=True, help="Seed of the random inputs and probes.")
+@click.option("--seed", type=click.IntRange(min=0), default=_GRADCHECK.seed, show_default=True, help="Seed of the random inputs and probes.")
 @click.option("--samples", type=click.IntRange(min=1), default=8, show_default=True, help="N of random inputs.")
 @click.option("--classes", type=click.IntRange(min=2), default=4, show_default=True, help="C of random inputs.")
 @click.option("--dim", type=click.IntRange(min=1), default=3, show_default=True, help="D of random inputs.")
 @click.option("--method", type=click.Choice(list(METHODS)), default=_GRADCHECK.method, show_default=True,
               help="Numeric derivative: " + "; ".join(f"{k}: {text}" for k, (_, text) in METHODS.items()) + ".")
-@click.option("--rtol", type=float, default=_GRADCHECK.rtol, show_default=True, help="Relative tolerance per element.")
-@click.option("--atol", type=float, default=_GRADCHECK.atol, show_default=True,
+@click.option("--rtol", type=opt.Finite(min=0, min_open=True), default=_GRADCHECK.rtol, show_default=True, help="Relative tolerance per element.")
+@click.option("--atol", type=opt.Finite(min=0), default=_GRADCHECK.atol, show_default=True,
               help="Gradients below this are not told apart from 0.")
 @click.option("--max-elements", type=click.IntRange(min=1), default=_GRADCHECK.max_elements, show_default=True,
               help="Per role, for batch-coupled losses: check a stratified sample beyond this.")
@@ -236,8 +265,8 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
     names, inputs = split_names_and_inputs(args)
     opts = GradcheckOptions(method=method, rtol=rtol, atol=atol, max_elements=max_elements, probes=probes,
                    seed=seed, top=top)
-    sys.exit(run_gradcheck(names, inputs, all_losses=all_losses, params=params, samples=samples,
-                           classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output))
+    return run_gradcheck(names, inputs, all_losses=all_losses, params=params, samples=samples,
+                           classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output)
 
 
 @main.command("compare", cls=_InputsCommand)
@@ -248,10 +277,10 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @opt.param_option
 @opt.reduction_option([r for r in REDUCTIONS if r != "none"], "How per-sample losses are reduced.")
 @opt.weights_option
-@click.option("--bootstrap", "n_boot", type=click.IntRange(min=0), default=1000, show_default=True,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(0, MAX_BOOTSTRAP), default=1000, show_default=True,
               help="Paired bootstrap resamples for the confidence interval (0: none).")
-@click.option("--confidence", type=float, default=0.95, show_default=True, help="Confidence level of the interval.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--confidence", type=opt.Finite(0, 1, min_open=True, max_open=True), default=0.95, show_default=True, help="Confidence level of the interval.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap.")
 @click.option("--fail-if-worse", "fail_if_worse", is_flag=False, flag_value="0", default=None,
               metavar="[TOLERANCE]", help="Exit 1 when the candidate is worse by more than TOLERANCE "
               "(absolute, or relative with %; default 0).")
@@ -273,10 +302,10 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
 
     if significant and fail_if_worse is None:
         raise click.UsageError("--significant goes with --fail-if-worse")
-    sys.exit(run_compare(losses, baseline, candidate, others, params=params, reduction=reduction,
+    return run_compare(losses, baseline, candidate, others, params=params, reduction=reduction,
                          weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
-                         output=output, engine=engine, scheduler=scheduler))
+                         output=output, engine=engine, scheduler=scheduler)
 
 
 @main.command("check")
@@ -298,7 +327,7 @@ def check_cmd(config, fmt, output, engine, scheduler):
     """
     from .commands.check import run_check
 
-    sys.exit(run_check(config, fmt=fmt, output=output, engine=engine, scheduler=scheduler))
+    return run_check(config, fmt=fmt, output=output, engine=engine, scheduler=scheduler)
 
 
 @main.command("plot")
@@ -320,7 +349,7 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
     """
     from .commands.plot import run_plot
 
-    sys.exit(run_plot(losses, params=params, span=span, points=points, sweep=sweep, fmt=fmt, output=output))
+    return run_plot(losses, params=params, span=span, points=points, sweep=sweep, fmt=fmt, output=output)
 
 
 @main.command("fit")
@@ -329,15 +358,15 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 @click.option("--target", help="Target column (default: the last numeric column).")
 @click.option("--features", help="Feature columns, comma-separated (default: every other numeric column).")
 @opt.param_option
-@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.1, show_default=True, help="Base learning rate.")
+@click.option("--lr", type=opt.Finite(min=0, min_open=True), default=0.1, show_default=True, help="Base learning rate.")
 @click.option("--epochs", type=click.IntRange(min=1), default=500, show_default=True, help="Gradient steps.")
 @click.option("--schedule", type=click.Choice(list(SCHEDULES)), default=next(iter(SCHEDULES)),
               show_default=True, help="Learning-rate schedule.")
 @click.option("--step-size", type=click.IntRange(min=1), default=10, show_default=True, help="step: epochs per decay.")
-@click.option("--factor", type=click.FloatRange(min=0, max=1), default=0.1, show_default=True, help="step: decay factor.")
-@click.option("--decay", type=click.FloatRange(min=0), default=0.01, show_default=True, help="exponential / inverse: k.")
-@click.option("--l1", type=click.FloatRange(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁.")
-@click.option("--l2", type=click.FloatRange(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖².")
+@click.option("--factor", type=opt.Finite(min=0, max=1), default=0.1, show_default=True, help="step: decay factor.")
+@click.option("--decay", type=opt.Finite(min=0), default=0.01, show_default=True, help="exponential / inverse: k.")
+@click.option("--l1", type=opt.Finite(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁.")
+@click.option("--l2", type=opt.Finite(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖².")
 @opt.format_option("fit")
 @opt.output_option("Write the result (.json) or the loss curve (.csv, .png/.svg/.pdf).")
 def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_size, factor, decay, l1, l2, fmt, output):
@@ -349,9 +378,9 @@ def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_siz
     """
     from .commands.fit import run_fit
 
-    sys.exit(run_fit(loss, data, target=target, features=features, params=params, lr=lr, epochs=epochs,
+    return run_fit(loss, data, target=target, features=features, params=params, lr=lr, epochs=epochs,
                      schedule=schedule, step_size=step_size, factor=factor, decay=decay, l1=l1, l2=l2,
-                     fmt=fmt, output=output))
+                     fmt=fmt, output=output)
 
 
 if __name__ == "__main__":  # pragma: no cover

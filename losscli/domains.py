@@ -95,6 +95,12 @@ def _integer(data, where, domain):
 
 def _class_index(data, where, domain):
     finite = np.isfinite(data)
+    if not finite.all():  # only --nan-policy propagate lets a missing label get this far
+        idx = np.argwhere(~finite)[0]
+        r, c = int(idx[0]), (int(idx[1]) if len(idx) > 1 else None)
+        raise InputError(f"{where.at(r, c)}: found {data.reshape(data.shape[0], -1)[r, c or 0]}, a missing class "
+                         f"label ({where.loss} {where.role} expects {domain.text}; --nan-policy propagate cannot "
+                         "pass it on: --nan-policy omit drops such rows)")
     bad = (data != np.round(data)) | (data < 0)
     if where.num_classes is not None:
         bad |= data >= where.num_classes

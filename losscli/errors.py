@@ -25,6 +25,7 @@ class UnknownLossError(LossCliError):
     """No loss is registered under the given name."""
 
 
-class RegistrationError(Exception):
-    """A loss definition itself is malformed (a programming error in a loss module or plugin)."""
+class RegistrationError(LossCliError):
+    """A loss definition is malformed or clashes with a registered one (in a plugin: the user's
+    input, exit 2)."""
 

@@ -5,11 +5,26 @@ choices and defaults taken from the declarations that implement them: output for
 
 from __future__ import annotations
 
+import math
+
 import click
 
 from .engine import ENGINES
 from .render import FORMATS
 from .vocabulary import DEFAULT_TOP, DTYPES, NAN_POLICIES, REDUCTIONS
+
+
+class Finite(click.FloatRange):
+    """A float option that refuses NaN and ±inf (which would compare False with everything and
+    make a gate pass or fail silently), with optional bounds as ``click.FloatRange``."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        rv = super().convert(value, param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"expected a finite number, got {value!r}", param, ctx)
+        return rv
 
 
 def stack(*decorators):

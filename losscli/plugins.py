@@ -13,6 +13,8 @@ from pathlib import Path
 from .errors import LossCliError
 
 ENTRY_POINT_GROUP = "losscli.losses"
+#: entry points that failed to load: name -> why (reported once on stderr)
+FAILED: dict[str, str] = {}
 _loaded_paths: set[str] = set()
 _loaded_specs: list[str] = []
 
@@ -40,11 +42,12 @@ def load_plugin(spec: str) -> None:
         sys.modules[module_name] = module
         try:
             module_spec.loader.exec_module(module)
-        except LossCliError:
-            raise
-        except Exception as exc:  # a broken plugin is the user's input: report it in one line
+        except LossCliError as exc:
             sys.modules.pop(module_name, None)
-            raise LossCliError(f"--plugin {spec}: failed to load: {type(exc).__name__}: {exc}") from exc
+            raise LossCliError(f"--plugin {spec}: {exc}") from exc
+        except (Exception, SystemExit) as exc:  # a broken plugin is the user's input: one line
+            sys.modules.pop(module_name, None)
+            raise LossCliError(f"--plugin {spec}: failed to load: {_describe(exc)}") from exc
         _loaded_paths.add(key)
         _loaded_specs.append(key)
         return
@@ -54,10 +57,21 @@ def load_plugin(spec: str) -> None:
             _loaded_specs.append(spec)
     except ModuleNotFoundError as exc:
         raise LossCliError(f"--plugin {spec}: no such file or importable module ({exc})") from exc
-    except LossCliError:
-        raise
-    except Exception as exc:
-        raise LossCliError(f"--plugin {spec}: failed to import: {type(exc).__name__}: {exc}") from exc
+    except LossCliError as exc:
+        raise LossCliError(f"--plugin {spec}: {exc}") from exc
+    except (Exception, SystemExit) as exc:
+        raise LossCliError(f"--plugin {spec}: failed to import: {_describe(exc)}") from exc
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SystemExit):
+        return f"it called sys.exit({exc.code!r}) (a plugin cannot end losscli or choose its exit code)"
+    return f"{type(exc).__name__}: {exc}"
+
+
+def disabled() -> bool:
+    """Installed plugins are off with ``LOSSCLI_NO_PLUGINS=1`` (or ``losscli --no-plugins``)."""
+    return os.environ.get("LOSSCLI_NO_PLUGINS", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def _group_declared() -> bool:
@@ -83,15 +97,17 @@ def _group_declared() -> bool:
 
 
 def load_entry_points() -> None:
-    """Import every installed package registered under the ``losscli.losses`` group."""
-    if not _group_declared():
+    """Import every installed package registered under the ``losscli.losses`` group; one that
+    fails is reported once on stderr and left out."""
+    if disabled() or not _group_declared():
         return
     from importlib.metadata import entry_points
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
             ep.load()
-        except Exception as exc:
-            raise LossCliError(
-                f"plugin entry point {ep.name} ({ep.value}) failed to load: "
-                f"{type(exc).__name__}: {exc}") from exc
+        except (Exception, SystemExit) as exc:  # one broken package must not stop every command
+            FAILED[ep.name] = _describe(exc)
+            print(f"losscli: warning: plugin entry point {ep.name} ({ep.value}) failed to load: "
+                  f"{_describe(exc)}; its losses are unavailable (LOSSCLI_NO_PLUGINS=1 turns installed "
+                  "plugins off)", file=sys.stderr, flush=True)

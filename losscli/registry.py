@@ -315,12 +315,24 @@ def register_loss(
     return decorator
 
 
+#: whether a user's loss may replace a built-in one (``--allow-override``); each replacement is
+#: recorded in ``OVERRIDES`` (name -> the module that replaced it) for stderr and the JSON
+ALLOW_OVERRIDE = False
+OVERRIDES: dict[str, str] = {}
+
+
 def _add(loss: Loss, replace: bool) -> None:
     names = (loss.name,) + loss.aliases
     for n in names:
         owner = _LOSSES[n].name if n in _LOSSES else _ALIASES.get(n)
         if owner is not None and not (replace and owner == loss.name):
             raise RegistrationError(f"loss name {n!r} is already registered (by {owner})")
+    previous = _LOSSES.get(loss.name)
+    if previous is not None and previous.source == "built-in" and loss.source != "built-in":
+        if not ALLOW_OVERRIDE:
+            raise RegistrationError(f"{loss.source} replaces the built-in loss {loss.name!r}; "
+                                    "allow it with losscli --allow-override")
+        OVERRIDES[loss.name] = loss.source
     if replace and loss.name in _LOSSES:
         for a in _LOSSES[loss.name].aliases:
             _ALIASES.pop(a, None)

@@ -27,3 +27,7 @@ DEFAULT_TOP = 5
 #: per-sample values held, per run, for exact quantiles of inputs that cannot be read twice (8
 #: bytes each: 80 MB); beyond it an Apache DataSketches KLL sketch takes over
 QUANTILE_BUDGET = 10_000_000
+
+#: bootstrap resamples at the most (``compare --bootstrap``, a gate's ``bootstrap``): the interval's
+#: percentiles are stable to ~1e-3 long before, and each resample costs a pass over the rows
+MAX_BOOTSTRAP = 1_000_000

@@ -13,15 +13,21 @@ from losscli.cli import main
 def _registry_restored():
     """Each test starts from the built-in catalogue: losses a test's plugin registered are
     removed afterwards, so no test depends on the order the tests run in."""
-    from losscli import catalogue, registry
+    from losscli import catalogue, plugins, registry
 
     catalogue.list_losses()
     losses, aliases = dict(registry._LOSSES), dict(registry._ALIASES)
+    specs, paths = list(plugins._loaded_specs), set(plugins._loaded_paths)
     yield
     registry._LOSSES.clear()
     registry._LOSSES.update(losses)
     registry._ALIASES.clear()
     registry._ALIASES.update(aliases)
+    registry.ALLOW_OVERRIDE = False
+    registry.OVERRIDES.clear()
+    plugins._loaded_specs[:] = specs
+    plugins._loaded_paths.clear()
+    plugins._loaded_paths.update(paths)
 
 
 @pytest.fixture

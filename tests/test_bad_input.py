@@ -247,7 +247,7 @@ CASES = {
                                "--fail-if-worse: expected a number or a percentage like 2%, got 'x%'"),
     "compare: confidence outside (0, 1)": (
         lambda d: ["compare", "mse", d / "p.csv", d / "p.csv", d / "y.csv", "--confidence", "1.5"],
-        "--confidence: expected a number in (0, 1), got 1.5"),
+        "Invalid value for '--confidence': 1.5 is not in the range 0<x<1. (see 'losscli compare --help')"),
     "check: missing config": (lambda d: ["check", d / "nope.toml"], "{d}/nope.toml: no such file"),
     "gradcheck: nothing to check": (lambda d: ["gradcheck"], "name at least one loss, or use --all"),
     "gradcheck: names and --all": (lambda d: ["gradcheck", "mse", "--all"], "give loss names or --all, not both"),

@@ -423,7 +423,7 @@ def test_help_documents_the_defaults(run):
     assert "[default: 5;" in compute.split("--top", 1)[1].split("--", 1)[0]
     assert "default 10,000,000" in compute
     grad = " ".join(run("gradcheck", "--help").stdout.split())
-    assert "[default: 1e-06]" in grad.split("--rtol", 1)[1].split("--", 1)[0]
+    assert "[default: 1e-06" in grad.split("--rtol", 1)[1].split("--", 1)[0]
 
 
 # -- 9. gaussian_nll through its variance clamp ----------------------------------------------------

@@ -18,11 +18,13 @@ Paths are relative to the config file. Every distinct input is read once for all
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from pathlib import Path
 
 from ..errors import LossCliError
+from ..vocabulary import MAX_BOOTSTRAP
 
 KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
@@ -89,7 +91,22 @@ def validate_gate(i: int, gate, where: str) -> dict:
         raise ConfigError(f"{label}: key 'max_increase' needs a 'baseline'")
     if gate.get("reduction", "mean") not in ("mean", "sum"):
         raise ConfigError(f"{label}: key 'reduction' must be 'mean' or 'sum', got {gate['reduction']!r}")
+    for key, ok, must in _RANGES:
+        value = gate.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool) and not ok(value):
+            raise ConfigError(f"{label}: key {key!r} must be {must}, got {value!r}")
     return {**gate, "_label": label}
+
+
+#: (key, test, what it must be): numbers a gate may hold, checked before anything runs
+_RANGES = (
+    ("max", math.isfinite, "a finite number"),
+    ("min", math.isfinite, "a finite number"),
+    ("max_increase", lambda v: math.isfinite(v) and v >= 0, "a finite number >= 0"),
+    ("confidence", lambda v: 0 < v < 1, "in (0, 1)"),
+    ("bootstrap", lambda v: 0 <= v <= MAX_BOOTSTRAP, f"an integer in [0, {MAX_BOOTSTRAP:,}]"),
+    ("seed", lambda v: v >= 0, "an integer >= 0"),
+)
 
 
 def _resolve(base: Path, spec: str) -> str:

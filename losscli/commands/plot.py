@@ -28,7 +28,10 @@ def parse_sweep(sweep: str | None) -> tuple[str, list[str]] | None:
     if "=" not in sweep:
         raise LossCliError(f"--sweep: expected NAME=V1,V2,..., got {sweep!r}")
     name, values = sweep.split("=", 1)
-    return name.strip(), [v for v in values.split(",") if v.strip()]
+    listed = [v for v in values.split(",") if v.strip()]
+    if not name.strip() or not listed:
+        raise LossCliError(f"--sweep: expected NAME=V1,V2,... with at least one value, got {sweep!r}")
+    return name.strip(), listed
 
 
 def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="terminal", output=None) -> int:

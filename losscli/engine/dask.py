@@ -51,6 +51,9 @@ def _partition(task: dict) -> dict:
     from ..plugins import load_plugin
     from ..validation import validate_weights
 
+    from .. import registry
+
+    registry.ALLOW_OVERRIDE = task["allow_override"]
     for spec in task["plugins"]:  # a user's losses must exist on the worker too
         load_plugin(spec)
     shard, files = task["shard"], task["files"]
@@ -121,6 +124,9 @@ def _client(scheduler: str | None):
             return Client(address, timeout="20s"), None
         except OSError as exc:
             raise LossCliError(f"--scheduler {address}: cannot connect ({exc})") from None
+        except (ValueError, TypeError) as exc:  # distributed's word for an address it cannot parse
+            raise LossCliError(f"--scheduler {address}: not a Dask scheduler address ({exc}); expected "
+                               "tcp://HOST:PORT") from None
     cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
                            dashboard_address=None, host="127.0.0.1")
     return Client(cluster), cluster
@@ -143,7 +149,9 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
     params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
     from ..plugins import loaded_plugins
 
-    tasks = [{"shard": i, "files": list(g), "plugins": loaded_plugins(), "losses": [l.name for l in selected], "params": params,
+    from .. import registry
+
+    tasks = [{"shard": i, "files": list(g), "plugins": loaded_plugins(), "allow_override": registry.ALLOW_OVERRIDE, "losses": [l.name for l in selected], "params": params,
               "n_inputs": len(inputs), "reduction": reduction, "top": top, "keep": per_sample,
               "nan_policy": nan_policy, "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows}
              for i, g in enumerate(groups)]

@@ -118,9 +118,13 @@ def npz_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
         with opener() as fh, np.load(fh, allow_pickle=False) as npz:
             for key in npz.files:
                 try:
-                    arrays[key] = npz[key]
+                    member = npz[key]
                 except Exception as exc:
                     raise _npy_error(f"{label}:{key}", exc) from None
+                if not isinstance(member, np.ndarray):  # a ZIP member that is not an .npy file
+                    raise InputError(f"{label}: not an NPZ archive: its member {key!r} is not an .npy array "
+                                     "(a ZIP of other files, such as a torch.save checkpoint?)")
+                arrays[key] = member
     except InputError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:

@@ -4,6 +4,7 @@ with NO_COLOR), text as it is; ``-o FILE`` written as plain text (``io/output.py
 from __future__ import annotations
 
 import errno
+import functools
 import io
 import os
 import sys
@@ -11,14 +12,28 @@ import sys
 
 def console(file=None, width: int | None = None):
     """A rich Console: colour only on a terminal and never with NO_COLOR; files get plain text."""
-    from rich.console import Console
-
+    Console = _console_type()
     if file is not None:
         return Console(file=file, width=width or 120, color_system=None, highlight=False,
                        force_terminal=False, soft_wrap=False)
     if width is None and not sys.stdout.isatty():
         width = 160  # a pipe or file has no width; 80 columns would wrap the tables
     return Console(highlight=False, width=width, no_color="NO_COLOR" in os.environ or None)
+
+
+@functools.lru_cache(maxsize=None)
+def _console_type():
+    """rich's Console (imported on first use), answering a closed pipe as the contract says."""
+    from rich.console import Console
+
+    class Quiet(Console):
+        """rich's own answer to a closed pipe is ``SystemExit(1)`` (1 means a failed check here):
+        raise the error instead, for the exit-code contract to answer (``exits.py``)."""
+
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError(errno.EPIPE, "Broken pipe")
+
+    return Quiet
 
 
 def render_rich(renderables, width: int | None = None) -> str:
@@ -47,10 +62,16 @@ def emit(rendered, output: str | None = None) -> None:
         raise OSError(exc.errno, exc.strerror, "standard output") from None
 
 
+#: text goes out in pieces: a reader that went away is noticed at the next piece (one huge write
+#: can be taken whole by the kernel however little of it the reader read)
+CHUNK = 1 << 16
+
+
 def _print(rendered) -> None:
     if isinstance(rendered, str):
-        sys.stdout.write(rendered)
-        sys.stdout.flush()
+        for i in range(0, len(rendered), CHUNK):
+            sys.stdout.write(rendered[i:i + CHUNK])
+            sys.stdout.flush()
         return
     con = console()
     for r in rendered:

@@ -4,8 +4,17 @@ numbers."""
 from __future__ import annotations
 
 import json
+import re
 
 from .values import params_text
+
+
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """Text XML 1.0 can hold: characters it forbids (ESC, NUL, ...) written as ``\\x1b``."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", str(text))
 
 
 def junit_xml(suite: str, cases: list[dict]) -> str:
@@ -19,13 +28,13 @@ def junit_xml(suite: str, cases: list[dict]) -> str:
     ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(cases)), failures=str(failures),
                        errors="0", skipped="0", time="0")
     for c in cases:
-        tc = ET.SubElement(ts, "testcase", classname=c["classname"], name=c["name"], time="0")
+        tc = ET.SubElement(ts, "testcase", classname=c["classname"], name=_xml_text(c["name"]), time="0")
         if c.get("failure"):
             message, details = c["failure"]
-            f = ET.SubElement(tc, "failure", message=message, type="LossCheckFailed")
-            f.text = details
+            f = ET.SubElement(tc, "failure", message=_xml_text(message), type="LossCheckFailed")
+            f.text = _xml_text(details)
         if c.get("output"):
-            ET.SubElement(tc, "system-out").text = c["output"]
+            ET.SubElement(tc, "system-out").text = _xml_text(c["output"])
     ET.indent(root)
     return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
 

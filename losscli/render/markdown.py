@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+import re
+
 from ..stats.accumulator import STAT_KEYS
 from .values import fmt, params_text, pct
 
 
+#: characters Markdown would read as table cells, HTML or emphasis, escaped in every cell
+_MARKUP = re.compile(r"[|<>*_`\\\[\]]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+class Md(str):
+    """Markdown written here on purpose (a code span, a line break): a table cell keeps it as is."""
+
+
+def escape(text) -> str:
+    """Text as one line of literal Markdown: its markup characters escaped."""
+    escaped = _MARKUP.sub(lambda m: "\\" + m.group(), " ".join(str(text).split()))
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", escaped)
+
+
+def code(name: str) -> Md:
+    return Md(f"`{name}`" if "`" not in name else escape(name))
+
+
 def markdown_table(header: list[str], rows: list[list]) -> str:
     def cell(v) -> str:
-        return str(v).replace("|", "\\|").replace("\n", " ")
+        return v if isinstance(v, Md) else escape(v)
 
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in rows]
@@ -16,7 +37,7 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 
 def compute(payload: dict, context: dict) -> str:
-    rows = [[f"`{r['loss']}`", fmt(r["value"], 10), r["reduction"], params_text(r["params"]), r["count"],
+    rows = [[code(r["loss"]), fmt(r["value"], 10), r["reduction"], params_text(r["params"]), r["count"],
              *(fmt(r["stats"][k]) for k in STAT_KEYS)] for r in payload["results"]]
     return markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS], rows)
 
@@ -26,7 +47,7 @@ def compare(payload: dict) -> str:
     for r in payload["results"]:
         lo, hi = r["bootstrap"]["interval"]
         gate = "" if "gate" not in r else ("✅" if r["gate"]["passed"] else "❌")
-        rows.append([f"`{r['loss']}`", fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
+        rows.append([code(r["loss"]), fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
                      pct(r["relative_change"]), f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
                      f"[{fmt(lo, 4)}, {fmt(hi, 4)}]", gate])
     return markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
@@ -34,13 +55,13 @@ def compare(payload: dict) -> str:
 
 
 def check(payload: dict) -> str:
-    rows = [[g["gate"], f"`{g['loss']}`", fmt(g["value"], 8),
-             "<br>".join(f"{'✅' if c['passed'] else '❌'} {c['check']}" for c in g["checks"])]
+    rows = [[g["gate"], code(g["loss"]), fmt(g["value"], 8),
+             Md("<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(c['check'])}" for c in g["checks"]))]
             for g in payload["gates"]]
     return markdown_table(["gate", "loss", "value", "checks"], rows)
 
 
 def gradcheck(payload: dict) -> str:
-    rows = [[f"`{r['loss']}`", f"{r['checked']}/{r['elements']}", r["evaluations"], fmt(r["max_abs_error"], 3),
+    rows = [[code(r["loss"]), f"{r['checked']}/{r['elements']}", r["evaluations"], fmt(r["max_abs_error"], 3),
              fmt(r["max_rel_error"], 3), r["kinks"], "✅" if r["passed"] else "❌"] for r in payload["results"]]
     return markdown_table(["loss", "checked", "evaluations", "max abs err", "max rel err", "kinks", "status"], rows)

@@ -1,0 +1,266 @@
+"""The exit-code contract for every command, file and environment: a usage, input or environment
+problem is one line on stderr and exit 2, never 3 (a bug) nor 1 (a failed check); nonsense values
+are refused; plugins cannot take losscli over; pipes, full disks and encodings end cleanly."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import xml.etree.ElementTree as ET
+import zipfile
+
+import numpy as np
+import pytest
+
+from .conftest import write_csv
+
+
+@pytest.fixture
+def d(tmp_path):
+    write_csv(tmp_path / "p.csv", ["pred"], [[0.1], [0.2], [0.9]])
+    write_csv(tmp_path / "y.csv", ["label"], [[0], [1], [1]])
+    write_csv(tmp_path / "pr.csv", ["a", "b"], [[0.1, 0.9], [0.5, 0.5], [0.2, 0.8]])
+    write_csv(tmp_path / "yn.csv", ["label"], [[""], [1], [1]])
+    with zipfile.ZipFile(tmp_path / "model.pt", "w") as z:  # what torch.save writes: a ZIP of pickles
+        z.writestr("archive/data.pkl", b"\x80\x04N.")
+    return tmp_path
+
+
+def gate(d, name, body):
+    path = d / f"{name}.toml"
+    path.write_text('[[gate]]\nloss = "mse"\ninputs = ["p.csv", "y.csv"]\n' + body)
+    return path
+
+
+def plugin(d, name, body):
+    path = d / (name if "." in name else f"{name}.py")
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+SQUARED = """
+from losscli import register_loss
+
+@register_loss({name!r}, coupling="elementwise"{extra})
+def f(predictions, labels):
+    \"\"\"Squared error (a plugin).\"\"\"
+    {body}
+    return 10.0 * (predictions - labels) ** 2
+"""
+
+CASES = {
+    # -- nonsense values: refused, not compared with NaN -------------------------------------------
+    "compute --fail-above nan": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--fail-above", "nan"],
+                                 "Error: Invalid value for '--fail-above': expected a finite number, got 'nan' "
+                                 "(see 'losscli compute --help')"),
+    "gradcheck --rtol nan": (lambda d: ["gradcheck", "mse", "--rtol", "nan"],
+                             "Error: Invalid value for '--rtol': expected a finite number, got 'nan' "
+                             "(see 'losscli gradcheck --help')"),
+    "gradcheck --atol inf": (lambda d: ["gradcheck", "mse", "--atol", "inf"],
+                             "Error: Invalid value for '--atol': expected a finite number, got 'inf' "
+                             "(see 'losscli gradcheck --help')"),
+    "compare --seed -1": (lambda d: ["compare", "mse", d / "p.csv", d / "p.csv", d / "y.csv", "--seed", "-1"],
+                          "Error: Invalid value for '--seed': -1 is not in the range x>=0. "
+                          "(see 'losscli compare --help')"),
+    "compare --bootstrap beyond the bound": (
+        lambda d: ["compare", "mse", d / "p.csv", d / "p.csv", d / "y.csv", "--bootstrap", "1000000000000"],
+        "Error: Invalid value for '--bootstrap': 1000000000000 is not in the range 0<=x<=1000000. "
+        "(see 'losscli compare --help')"),
+    "plot --sweep with no values": (lambda d: ["plot", "focal", "--sweep", "gamma="],
+                                    "Error: --sweep: expected NAME=V1,V2,... with at least one value, got 'gamma='"),
+    "check: max = nan": (lambda d: ["check", gate(d, "g1", "max = nan\n")],
+                         "Error: {d}/g1.toml: gate 1: key 'max' must be a finite number, got nan"),
+    "check: bootstrap = -5": (lambda d: ["check", gate(d, "g2", 'baseline = "p.csv"\nbootstrap = -5\n')],
+                              "Error: {d}/g2.toml: gate 1: key 'bootstrap' must be an integer in [0, 1,000,000], "
+                              "got -5"),
+    "check: confidence = 2.0": (lambda d: ["check", gate(d, "g3", 'baseline = "p.csv"\nconfidence = 2.0\n')],
+                                "Error: {d}/g3.toml: gate 1: key 'confidence' must be in (0, 1), got 2.0"),
+    # -- inputs that used to end as internal errors ------------------------------------------------
+    "a ZIP that is not an NPZ": (lambda d: ["compute", "mse", d / "model.pt", d / "y.csv"],
+                                 "Error: {d}/model.pt: not an NPZ archive: its member 'archive/data.pkl' is not an "
+                                 ".npy array (a ZIP of other files, such as a torch.save checkpoint?)"),
+    "a missing class label with --nan-policy propagate": (
+        lambda d: ["compute", "ce", d / "pr.csv", d / "yn.csv", "--nan-policy", "propagate"],
+        "Error: {d}/yn.csv, line 2, column 'label': found nan, a missing class label (ce labels expects class "
+        "indices (N,) or probability rows (N, C) (one-hot or soft); --nan-policy propagate cannot pass it on: "
+        "--nan-policy omit drops such rows)"),
+    "a malformed --scheduler": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--engine", "dask",
+                                           "--scheduler", "tcp://::::"],
+                                "Error: --scheduler tcp://::::: not a Dask scheduler address (invalid address "
+                                "'::::'; maybe: ipv6 needs brackets like [::1]); expected tcp://HOST:PORT"),
+    "a file name too long": (lambda d: ["compute", "mse", d / ("a" * 300 + ".csv"), d / "y.csv"],
+                             "Error: {d}/" + "a" * 300 + ".csv: File name too long"),
+    # -- plugins -----------------------------------------------------------------------------------
+    "--plugin that is not Python": (lambda d: ["--plugin", plugin(d, "notes.md", "# notes\n"), "list"],
+                                    "Error: Invalid value for '--plugin': not a Python file (name a .py file or a "
+                                    "module) (see 'losscli --help')"),
+    "--plugin that calls sys.exit(0) when loaded": (
+        lambda d: ["--plugin", plugin(d, "quits", "import sys\nsys.exit(0)\n"), "list"],
+        "Error: Invalid value for '--plugin': failed to load: it called sys.exit(0) (a plugin cannot end losscli "
+        "or choose its exit code) (see 'losscli --help')"),
+    "--plugin replacing a built-in without --allow-override": (
+        lambda d: ["--plugin", plugin(d, "shadow", SQUARED.format(name="mse", extra=", replace=True", body="")),
+                   "list"],
+        "Error: Invalid value for '--plugin': losscli_plugin_{n}_shadow replaces the built-in loss 'mse'; allow it "
+        "with losscli --allow-override (see 'losscli --help')"),
+    "a loss that calls sys.exit(0) while a gate fails": (
+        lambda d: ["--plugin", plugin(d, "exits", SQUARED.format(name="exits_sq", extra="",
+                                                                  body="import sys; sys.exit(0)")),
+                   "check", _gate_with(d, "g4", "exits_sq")],
+        "Error: a loss called sys.exit(0) while losscli ran; a plugin cannot end losscli or choose its exit code"),
+}
+
+
+def _gate_with(d, name, loss):
+    path = d / f"{name}.toml"
+    path.write_text(f'[[gate]]\nloss = "{loss}"\ninputs = ["p.csv", "y.csv"]\nmax = 0.0\n')
+    return path
+
+
+@pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
+def test_problem_is_one_line_and_exit_2(run, d, case):
+    make_args, expected = CASES[case]
+    args = make_args(d)
+    result = run(*args)
+    assert (result.exit_code, result.stdout) == (2, ""), result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    if "{n}" in expected:  # the plugin's module name carries a counter
+        prefix, suffix = expected.split("{n}")
+        assert lines[0].startswith(prefix) and lines[0].endswith(suffix.split("_", 1)[1]), lines[0]
+    else:
+        assert lines[0] == expected.format(d=d)
+
+
+def test_allow_override_says_so_and_uses_the_plugin(run, d):
+    path = plugin(d, "shadow2", SQUARED.format(name="mse", extra=", replace=True", body=""))
+    result = run("--allow-override", "--plugin", path, "compute", "mse", d / "p.csv", d / "y.csv",
+                 "--format", "value")
+    assert result.exit_code == 0, result.stderr
+    assert float(result.stdout) == pytest.approx(10 * np.mean([0.01, 0.64, 0.01]))
+    assert result.stderr.splitlines() == [
+        f"losscli: warning: {result.stderr.split('warning: ')[1].split(' ')[0]} replaces the built-in loss mse "
+        "(--allow-override)"]
+
+
+def _installed_plugin(tmp_path, body):
+    """A real installed distribution declaring the entry-point group, on PYTHONPATH."""
+    (tmp_path / "broken_losses.py").write_text(body)
+    dist = tmp_path / "broken_losses-1.0.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: broken-losses\nVersion: 1.0\n")
+    (dist / "entry_points.txt").write_text("[losscli.losses]\nbroken = broken_losses\n")
+    return {**os.environ, "PYTHONPATH": str(tmp_path)}
+
+
+def _cli(*args, env=None, **kw):
+    return subprocess.run([sys.executable, "-m", "losscli", *map(str, args)], capture_output=True, text=True,
+                          env=env, timeout=120, **kw)
+
+
+def test_a_broken_installed_plugin_is_reported_once_and_stops_nothing(tmp_path, d):
+    env = _installed_plugin(tmp_path, "raise RuntimeError('half-installed')\n")
+    out = _cli("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", env=env)
+    assert out.returncode == 0
+    assert float(out.stdout) == pytest.approx(np.mean([0.01, 0.64, 0.01]))
+    assert out.stderr.splitlines() == [
+        "losscli: warning: plugin entry point broken (broken_losses) failed to load: RuntimeError: half-installed; "
+        "its losses are unavailable (LOSSCLI_NO_PLUGINS=1 turns installed plugins off)"]
+    quiet = _cli("list", "--format", "names", env={**env, "LOSSCLI_NO_PLUGINS": "1"})
+    assert quiet.returncode == 0 and quiet.stderr == "" and "mse" in quiet.stdout.split()
+    flag = _cli("--no-plugins", "list", "--format", "names", env=env)
+    assert flag.returncode == 0 and flag.stderr == ""
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "ndjson", "value"])
+def test_a_closed_pipe_exits_141_silently(tmp_path, fmt):
+    np.save(tmp_path / "p.npy", np.linspace(0, 1, 200_000))
+    np.save(tmp_path / "t.npy", np.zeros(200_000))
+    proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", tmp_path / "p.npy", tmp_path / "t.npy",
+                             "--reduction", "none", "--per-sample", "--format", fmt],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+    proc.stdout.read(1)
+    proc.stdout.close()  # the reader goes away, as `| head -c 1` does, with megabytes still to come
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=60) == 141
+    assert err == ""
+
+
+def test_a_full_disk_on_stdout_is_exit_2(d):
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv"],
+                             stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert out.returncode == 2
+    assert out.stderr == "Error: standard output: No space left on device\n"
+
+
+def test_an_encoding_that_cannot_print_the_output_is_exit_2():
+    out = _cli("info", "huber", env={**os.environ, "PYTHONIOENCODING": "latin-1"})
+    assert out.returncode == 2 and out.stdout == ""
+    assert out.stderr == ("Error: the output cannot be written in the latin-1 encoding (it holds '\\u03a3'): "
+                          "set PYTHONIOENCODING=utf-8, or write a file with -o\n")
+
+
+def test_unreadable_files_are_exit_2(d, tmp_path):
+    """Real permission checks: root without the capabilities that let it read any file (setpriv
+    drops CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH), so the files' own modes apply."""
+    import shutil
+
+    if os.geteuid() != 0 or not shutil.which("setpriv"):
+        pytest.skip("needs root and setpriv to drop the capability to read every file")
+    unreadable = tmp_path / "unreadable.csv"
+    write_csv(unreadable, ["pred"], [[0.1], [0.2], [0.9]])
+    unreadable.chmod(0o000)
+    shut = tmp_path / "shut"  # a directory that cannot be searched
+    shut.mkdir()
+    write_csv(shut / "p.csv", ["pred"], [[0.1], [0.2], [0.9]])
+    shards = tmp_path / "shards"  # a shard directory that cannot be listed
+    shards.mkdir()
+    write_csv(shards / "part-0.csv", ["pred"], [[0.1], [0.2], [0.9]])
+    config = tmp_path / "gates.toml"
+    config.write_text(f'[[gate]]\nloss = "mse"\ninputs = ["{d}/p.csv", "{d}/y.csv"]\nmax = 1\n')
+    config.chmod(0o000)
+    shut.chmod(0o600)
+    shards.chmod(0o300)
+    cases = {
+        "an unreadable file": (["compute", "mse", unreadable, d / "y.csv"],
+                               f"Error: {unreadable}: permission denied (cannot read the file)"),
+        "a file in a directory that cannot be searched": (["compute", "mse", shut / "p.csv", d / "y.csv"],
+                                                           f"Error: {shut}/p.csv: Permission denied"),
+        "a shard directory that cannot be listed": (["compute", "mse", shards, d / "y.csv"],
+                                                    f"Error: {shards}: Permission denied"),
+        "an unreadable config": (["check", config], f"Error: {config}: Permission denied"),
+    }
+    try:
+        for name, (args, expected) in cases.items():
+            out = subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-m",
+                                  "losscli", *map(str, args)], capture_output=True, text=True, timeout=60)
+            assert (out.returncode, out.stdout, out.stderr) == (2, "", expected + "\n"), name
+    finally:
+        shut.chmod(0o700)
+        shards.chmod(0o700)
+
+
+def test_echoed_content_is_escaped_and_cut(run, d):
+    (d / "big.csv").write_text("pred\n" + "9" * 5000 + "x\n0.2\n0.9\n")
+    out = run("compute", "mse", d / "big.csv", d / "y.csv")
+    assert out.exit_code == 2 and len(out.stderr.splitlines()) == 1
+    assert len(out.stderr) < 1200 and "characters cut" in out.stderr
+    out = run("info", "x" * 100_000)
+    assert out.exit_code == 2 and len(out.stderr) < 1200 and len(out.stderr.splitlines()) == 1
+    out = run("compute", "mse", d / "a\x1b[31mb.csv", d / "y.csv")
+    assert out.stderr == f"Error: {d}/a\\x1b[31mb.csv: no files match this pattern\n"
+
+
+def test_junit_is_valid_xml_and_markdown_escapes_whatever_the_names(run, d):
+    (d / "g.toml").write_text('[[gate]]\nname = "a\\u001b|b <i>*c*_d_"\nloss = "mse"\n'
+                              'inputs = ["p.csv", "y.csv"]\nmax = 0.01\n')
+    junit = run("check", d / "g.toml", "--format", "junit")
+    assert junit.exit_code == 1
+    case = ET.fromstring(junit.stdout.split("\n", 1)[1]).find(".//testcase")
+    assert case.get("name") == "a\\x1b|b <i>*c*_d_"
+    md = run("check", d / "g.toml", "--format", "markdown")
+    row = md.stdout.splitlines()[2]
+    assert row.startswith("| a\\x1b\\|b \\<i\\>\\*c\\*\\_d\\_ | `mse` |"), row
