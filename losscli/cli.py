@@ -135,6 +135,17 @@ def _allow_override(ctx: click.Context, param, value):
     return value
 
 
+def _max_memory(ctx: click.Context, param, value):
+    if value is not None:
+        from .resources import parse_size, set_limit
+
+        try:
+            set_limit(parse_size(value))
+        except LossCliError as exc:
+            raise click.BadParameter(str(exc).removeprefix("--max-memory: "), ctx, param) from None
+    return value
+
+
 def _no_plugins(ctx: click.Context, param, value):
     if value:
         os.environ["LOSSCLI_NO_PLUGINS"] = "1"
@@ -147,6 +158,9 @@ def _no_plugins(ctx: click.Context, param, value):
 @click.option("--debug", is_flag=True, help="Show a traceback with errors.")
 @click.option("--allow-override", is_flag=True, is_eager=True, expose_value=False, callback=_allow_override,
               help="Let a plugin replace a built-in loss (said on stderr and in the JSON).")
+@click.option("--max-memory", metavar="SIZE", expose_value=False, callback=_max_memory,
+              help="Memory a run may plan for (512M, 4G; default 80% of what is available); options that would "
+                   "need more are refused before anything is allocated.")
 @click.option("--no-plugins", is_flag=True, is_eager=True, expose_value=False, callback=_no_plugins,
               help="Do not load installed plugins (as LOSSCLI_NO_PLUGINS=1).")
 @click.option("--plugin", "plugins", multiple=True, metavar="PATH|MODULE", callback=_load_plugins,

@@ -264,3 +264,37 @@ def test_junit_is_valid_xml_and_markdown_escapes_whatever_the_names(run, d):
     md = run("check", d / "g.toml", "--format", "markdown")
     row = md.stdout.splitlines()[2]
     assert row.startswith("| a\\x1b\\|b \\<i\\>\\*c\\*\\_d\\_ | `mse` |"), row
+
+
+RESOURCES = {
+    "gradcheck --samples": (["gradcheck", "mse", "--samples", "100000000"],
+                            "Error: --samples/--classes/--dim: checking mse at random inputs of N=100000000, C=4, D=3 "
+                            "would take about 23.8 GB, more than the 1.0 GB this run may use (lower it, or raise "
+                            "--max-memory)"),
+    "gradcheck infonce --samples": (["gradcheck", "infonce", "--samples", "100000"],
+                                    "Error: --samples/--classes/--dim: checking infonce at random inputs of N=100000, "
+                                    "C=4, D=3 would take about 596.1 GB, more than the 1.0 GB this run may use "
+                                    "(lower it, or raise --max-memory)"),
+    "plot --points": (["plot", "mse", "--points", "100000000"],
+                      "Error: --points: 2 curves of 100,000,000 points would take about 26.8 GB, more than the "
+                      "1.0 GB this run may use (lower it, or raise --max-memory)"),
+    "fit --epochs": (["fit", "mse", "{d}/fit.csv", "--epochs", "100000000"],
+                     "Error: --epochs: the history of 100,000,000 epochs would take about 29.8 GB, more than the "
+                     "1.0 GB this run may use (lower it, or raise --max-memory)"),
+    "compute --top": (["compute", "mse", "{d}/big_p.npy", "{d}/big_t.npy", "--top", "5000000"],
+                      "Error: --top: the 3,000,000 worst samples with their inputs would take about 1.5 GB, more "
+                      "than the 1.0 GB this run may use (lower it, or raise --max-memory)"),
+}
+
+
+@pytest.mark.parametrize("case", list(RESOURCES), ids=list(RESOURCES))
+def test_memory_an_option_implies_is_refused_before_it_is_spent(run, d, case):
+    write_csv(d / "fit.csv", ["x", "y"], [(i, 2 * i + 1) for i in range(6)])
+    if case == "compute --top":
+        np.save(d / "big_p.npy", np.zeros(3_000_000))
+        np.save(d / "big_t.npy", np.zeros(3_000_000))
+    args, expected = RESOURCES[case]
+    started = __import__("time").perf_counter()
+    result = run("--max-memory", "1G", *[a.format(d=d) for a in args])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", expected + "\n")
+    assert __import__("time").perf_counter() - started < 5  # refused before anything is allocated

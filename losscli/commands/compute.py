@@ -13,6 +13,7 @@ from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
 from ..render.values import number
+from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation
 from .common import parse_param_options, refuse_overwriting_inputs, select_losses
 
@@ -41,6 +42,16 @@ def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
     return rec
 
 
+def _require_top(top: int, cache: InputCache, specs) -> None:
+    from ..io.spec import split_spec
+
+    readers = [cache.reader(split_spec(s)[0]) for s in specs if s]
+    rows = readers[0].row_estimate() if readers else None
+    kept = top if rows is None else min(top, rows)
+    width = sum(r.row_width() for r in readers)
+    require(kept * (400 + 2 * PY_FLOAT * width), "--top", f"the {kept:,} worst samples with their inputs")
+
+
 def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=None, top=5,
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
@@ -61,6 +72,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
     warnings = Warnings()
     cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type)
+    if top > 1000:  # each worst sample keeps its inputs' values for the table and a JSON record
+        _require_top(top, cache, [*inputs, weights])
     summary = fmt not in LOSS_ONLY_FORMATS  # statistics and worst samples are printed
     evaluations = engine_function(engine, scheduler)(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,

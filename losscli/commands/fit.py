@@ -10,6 +10,7 @@ import numpy as np
 from ..errors import InputError, LossCliError
 from ..registry import Loss
 from ..shapes import is_class_table
+from ..resources import PY_FLOAT, require
 from ..training import FitResult, fit, require_fittable
 
 
@@ -60,6 +61,7 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     require_fittable(loss)
     refuse_overwriting_inputs([("--output", output)], [data], params)
     by_loss = parse_param_options(losses, params)[loss.name]
+    require(epochs * 10 * PY_FLOAT, "--epochs", f"the history of {epochs:,} epochs")
     X, y, names = load_data(data, target, features, loss, by_loss)
     progress = _progress(epochs)
     with progress as tick:

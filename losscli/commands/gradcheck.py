@@ -6,6 +6,8 @@ from __future__ import annotations
 import math
 
 from ..errors import LossCliError
+from ..registry import Loss
+from ..resources import require
 from ..gradcheck.check import LossCheck, Options, check_loss
 
 
@@ -53,6 +55,20 @@ def result_record(r: LossCheck, top: int) -> dict:
     }
 
 
+def _random_input_bytes(loss: Loss, samples: int, classes: int, dim: int) -> float:
+    """A generous bound of the memory a check at random inputs takes: the inputs, the copies the
+    numeric derivatives perturb, and N×N similarity matrices for batch-coupled losses."""
+    from ..shapes import concrete
+
+    resolved: dict[str, tuple] = {}
+    elements = 0
+    for role in loss.inputs:
+        resolved[role.name] = concrete(role.shape, {"N": samples, "C": classes}, resolved, default=dim)
+        elements += math.prod(resolved[role.name])
+    extra = 8.0 * 8 * samples * samples if loss.coupling == "batch" else 0.0
+    return 8.0 * 16 * elements + extra
+
+
 def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, classes=4, dim=3,
                   seed=0, opts: Options | None = None, fmt="table", output=None, stdin=None) -> int:
     """The ``gradcheck`` command: returns 0 when every loss passes, 1 otherwise."""
@@ -83,6 +99,8 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
         for loss in losses:
             if not loss.has_gradient:
                 raise LossCliError(f"gradcheck: {loss.no_gradient_message()}")
+            require(_random_input_bytes(loss, samples, classes, dim), "--samples/--classes/--dim",
+                    f"checking {loss.name} at random inputs of N={samples}, C={classes}, D={dim}")
             arrays = random_inputs(loss, samples=samples, classes=classes, dim=dim, seed=seed, optional=True)
             results.append(check_loss(loss, arrays, by_loss[loss.name], opts))
     payload = {"passed": all(r.passed for r in results),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..curves import sample
 from ..errors import LossCliError
 from ..render import emit, renderer
+from ..resources import PY_FLOAT, require
 from .common import parse_param_options, refuse_overwriting_inputs, select_losses
 
 IMAGE_SUFFIXES = ("png", "svg", "pdf")
@@ -39,7 +40,10 @@ def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="
     refuse_overwriting_inputs([("--output", output)], params=params)
     by_loss = parse_param_options(selected, params)
     lo, hi = parse_range(span)
-    data = sample(selected, by_loss, parse_sweep(sweep), lo, hi, points)
+    sweep_ = parse_sweep(sweep)
+    curves = len(selected) * (len(sweep_[1]) if sweep_ else 1) * 2  # bce draws y = 1 and y = 0
+    require(curves * points * (6 * 8 + 3 * PY_FLOAT), "--points", f"{curves} curves of {points:,} points")
+    data = sample(selected, by_loss, sweep_, lo, hi, points)
     if output and output.rsplit(".", 1)[-1].lower() in IMAGE_SUFFIXES:
         from ..render.chart import save_image
 
