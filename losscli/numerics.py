@@ -93,3 +93,19 @@ def softmax_minus_onehot(z: np.ndarray, index: np.ndarray) -> np.ndarray:
     s_other[idx] = 0.0
     s[idx] = -np.sum(s_other, axis=1)
     return s
+
+
+def norm(x: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
+    """Euclidean norm along ``axis`` that neither overflows nor underflows: rows whose plain
+    sqrt(Σx²) is not finite or below 1e-150 (|x| beyond ~1e154, or tiny) are recomputed scaled by
+    their largest magnitude; every other row is bit for bit ``np.linalg.norm``."""
+    with np.errstate(over="ignore", under="ignore"):
+        r = np.sqrt(np.sum(x * x, axis=axis, keepdims=True))
+    bad = ~np.isfinite(r) | ((r < 1e-150) & (r >= 0))
+    if bad.any():
+        m = np.max(np.abs(x), axis=axis, keepdims=True)
+        safe = np.where(np.isfinite(m) & (m > 0), m, 1.0)
+        with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+            scaled = safe * np.sqrt(np.sum((x / safe) ** 2, axis=axis, keepdims=True))
+        r = np.where(bad & np.isfinite(m), scaled, r)
+    return r if keepdims else np.squeeze(r, axis=axis)

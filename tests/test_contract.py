@@ -298,3 +298,33 @@ def test_memory_an_option_implies_is_refused_before_it_is_spent(run, d, case):
     result = run("--max-memory", "1G", *[a.format(d=d) for a in args])
     assert (result.exit_code, result.stdout, result.stderr) == (2, "", expected + "\n")
     assert __import__("time").perf_counter() - started < 5  # refused before anything is allocated
+
+
+def test_numbers_at_the_extremes_stay_finite_and_accurate(run_json, tmp_path):
+    def save(name, array):
+        np.save(tmp_path / name, np.asarray(array, dtype=np.float64))
+        return tmp_path / name
+
+    # the standard deviation of per-sample losses beyond 1e154 (their squares overflow)
+    big = [1e200, 3e200, -2e200]
+    rec = run_json("compute", "mae", save("p.npy", big), save("t.npy", np.zeros(3)))["results"][0]
+    assert rec["stats"]["std"] == pytest.approx(np.std([1.0, 3.0, 2.0]) * 1e200, rel=1e-14, abs=0)
+    # weights of 1e308: the weighted mean is a ratio, and stays one
+    w = [1e308, 1e308, 5e307]
+    rec = run_json("compute", "mae", save("p3.npy", [0.1, 0.8, 0.1]), save("t3.npy", np.zeros(3)), "--weights",
+                   save("w.npy", w))["results"][0]
+    assert rec["value"] == pytest.approx((0.1 + 0.8 + 0.05) / 2.5, rel=1e-14, abs=0)
+    # log_cosh near 0, where the stable form cancels: the series (mpmath: 5e-17 and 4.5e-18)
+    rec = run_json("compute", "log_cosh", save("d.npy", [1e-8, -3e-9]), save("z.npy", np.zeros(2)),
+                   "--per-sample")["results"][0]
+    assert rec["per_sample"] == pytest.approx([5e-17, 4.5e-18], rel=1e-14, abs=0)
+    # embeddings whose norms pass 1e154: distances and cosines as for the same vectors scaled down
+    a, p, n = np.array([[1.0, 0.0], [0.0, 1.0]]), np.array([[2.0, 1.0], [0.0, 3.0]]), np.array([[5.0, 0.0], [0.0, -1.0]])
+    for loss, extra in (("triplet", [n]), ("cosine_embedding", [np.array([1.0, -1.0])])):
+        scaled = run_json("compute", loss, save("a.npy", a * 1e200), save("b.npy", p * 1e200),
+                          save("c.npy", extra[0] * (1e200 if extra[0].ndim == 2 else 1)), "--per-sample",
+                          "-p", "margin=0" if loss == "triplet" else "margin=0.5")["results"][0]
+        plain = run_json("compute", loss, save("a1.npy", a), save("b1.npy", p), save("c1.npy", extra[0]),
+                         "--per-sample", "-p", "margin=0" if loss == "triplet" else "margin=0.5")["results"][0]
+        factor = 1e200 if loss == "triplet" else 1.0
+        assert scaled["per_sample"] == pytest.approx([v * factor for v in plain["per_sample"]], rel=1e-14, abs=0), loss

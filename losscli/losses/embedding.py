@@ -13,14 +13,14 @@ from typing import TypedDict
 import numpy as np
 
 from ..errors import InputError
-from ..numerics import nll_at, sigmoid, softmax_minus_onehot
+from ..numerics import nll_at, norm, sigmoid, softmax_minus_onehot
 from ..registry import Input, Param, register_loss
 
 NORM_FLOOR = 1e-12
 
 
 def _norms(x: np.ndarray) -> np.ndarray:
-    return np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), NORM_FLOOR)
+    return np.maximum(norm(x, axis=-1, keepdims=True), NORM_FLOOR)
 
 
 def _unit(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -67,8 +67,8 @@ _VEC: _InputKind = dict(shape="N,D", domain="real")
 )
 def triplet(anchor, positive, negative, *, margin=1.0, eps=1e-6):
     """Triplet loss max(0, ‖a-p+eps‖ - ‖a-n+eps‖ + m) (Schroff et al. 2015, arXiv:1503.03832)."""
-    d_ap = np.linalg.norm(anchor - positive + eps, axis=1)
-    d_an = np.linalg.norm(anchor - negative + eps, axis=1)
+    d_ap = norm(anchor - positive + eps, axis=1)
+    d_an = norm(anchor - negative + eps, axis=1)
     return np.maximum(d_ap - d_an + margin, 0.0)
 
 
@@ -98,14 +98,14 @@ def _triplet_grad(anchor, positive, negative, *, margin=1.0, eps=1e-6):
 )
 def contrastive(x1, x2, labels, *, margin=1.0):
     """Contrastive: ½[y d² + (1-y) max(0, m - d)²] (Hadsell, Chopra & LeCun 2006)."""
-    d = np.linalg.norm(x1 - x2, axis=1)
+    d = norm(x1 - x2, axis=1)
     return 0.5 * (labels * d * d + (1.0 - labels) * np.maximum(margin - d, 0.0) ** 2)
 
 
 @contrastive.gradient
 def _contrastive_grad(x1, x2, labels, *, margin=1.0):
     diff = x1 - x2
-    d = np.linalg.norm(diff, axis=1)
+    d = norm(diff, axis=1)
     push = np.where(d > 0, np.maximum(margin - d, 0.0) / np.where(d > 0, d, 1.0), 0.0)
     g = (labels - (1.0 - labels) * push)[:, None] * diff
     return {"x1": g, "x2": -g}

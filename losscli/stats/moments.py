@@ -12,14 +12,15 @@ class Moments:
     Chan et al.'s parallel update of the mean and the sum of squared deviations (``spread``:
     off for outputs that print the loss only)."""
 
-    _STATE = ("count", "sums", "mean", "m2", "lo", "hi", "nan")
+    _STATE = ("count", "sums", "mean", "m2", "scale", "lo", "hi", "nan")
 
     def __init__(self, spread: bool = True):
         self.spread = spread
         self.count = 0
         self.sums: list[float] = []  # Σ l per block
         self.mean = 0.0
-        self.m2 = 0.0
+        self.m2 = 0.0  # Σ (x - mean)², divided by scale² (scale is 1 unless deviations pass 1e150)
+        self.scale = 1.0
         self.lo = math.inf
         self.hi = -math.inf
         self.nan = False
@@ -32,6 +33,11 @@ class Moments:
         if self.spread:
             block_mean = total / n
             dev = np.subtract(x, block_mean)
+            big = float(np.max(np.abs(dev))) if n else 0.0
+            if big > 1e150 and math.isfinite(big):  # squares would overflow: keep M2 scaled
+                self._rescale(math.ldexp(1.0, math.frexp(big)[1] - 1))  # a power of two <= big
+            if self.scale != 1.0:
+                dev /= self.scale
             block_m2 = float(np.sum(np.square(dev, out=dev)))  # not dev @ dev: BLAS threads would
             # compete with the parser threads for the cores
             self._combine(n, block_mean, block_m2)
@@ -43,16 +49,24 @@ class Moments:
             self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
         return total
 
+    def _rescale(self, scale: float) -> None:
+        if scale > self.scale:
+            self.m2 *= (self.scale / scale) ** 2
+            self.scale = scale
+
     def _combine(self, m: int, mean: float, m2: float) -> None:
+        """Chan et al.'s update with a block of m values, its mean and its (scaled) M2."""
         n = self.count
-        delta = mean - self.mean
+        delta = (mean - self.mean) / self.scale
         self.m2 += m2 + delta * delta * n * m / (n + m)
-        self.mean += delta * m / (n + m)
+        self.mean += (mean - self.mean) * m / (n + m)
 
     def merge(self, other: "Moments") -> None:
         if other.count == 0:
             return
-        self._combine(other.count, other.mean, other.m2)
+        scale = max(self.scale, other.scale)
+        self._rescale(scale)
+        self._combine(other.count, other.mean, other.m2 * (other.scale / scale) ** 2)
         self.count += other.count
         self.sums += other.sums
         self.lo, self.hi = min(self.lo, other.lo), max(self.hi, other.hi)
@@ -63,7 +77,7 @@ class Moments:
         nan = math.nan
         if self.count == 0 or self.nan:
             return nan, nan, nan, nan
-        std = math.sqrt(max(self.m2, 0.0) / self.count) if self.spread else nan
+        std = self.scale * math.sqrt(max(self.m2, 0.0) / self.count) if self.spread else nan
         return math.fsum(self.sums) / self.count, std, self.lo, self.hi
 
     def state(self) -> dict:

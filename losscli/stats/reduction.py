@@ -13,18 +13,29 @@ from ..vocabulary import REDUCTIONS
 
 
 class Reduction:
-    _STATE = ("num", "den")
+    """Σ w·l and Σ w·n per block. Weights beyond 1e150 (whose products would overflow) are scaled
+    by a power of two per block, recorded in ``scales``: the mean, a ratio, stays exact."""
+
+    _STATE = ("num", "den", "scales")
 
     def __init__(self, reduction: str = "mean"):
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be one of {', '.join(REDUCTIONS)}, got {reduction!r}")
         self.reduction = reduction
-        self.num: list[float] = []  # Σ w·l per block
-        self.den: list[float] = []  # Σ w·n per block
+        self.num: list[float] = []  # Σ w·l per block, divided by its scale
+        self.den: list[float] = []  # Σ w·n per block, divided by its scale
+        self.scales: list[float] = []  # 1, or a power of two for blocks of huge weights
 
     def add(self, x: np.ndarray, plain_sum: float, weights: np.ndarray | None = None,
             normaliser: np.ndarray | None = None) -> None:
         n = x.shape[0]
+        scale = 1.0
+        if weights is not None:
+            big = float(np.max(weights)) if n else 0.0
+            if big > 1e150 and math.isfinite(big):
+                scale = math.ldexp(1.0, math.frexp(big)[1] - 1)  # a power of two <= big
+                weights = weights / scale
+        self.scales.append(scale)
         self.num.append(plain_sum if weights is None else float(np.sum(weights * x)))
         if weights is None and normaliser is None:
             self.den.append(float(n))
@@ -35,16 +46,27 @@ class Reduction:
     def merge(self, other: "Reduction") -> None:
         self.num += other.num
         self.den += other.den
+        self.scales += other.scales
+
+    def _sums(self) -> tuple[float, float, float]:
+        """(Σ w·l, Σ w·n) both divided by the largest scale, and that scale (powers of two:
+        the rescaling is exact)."""
+        top = max(self.scales, default=1.0)
+        if top == 1.0:
+            return math.fsum(self.num), math.fsum(self.den), 1.0
+        return (math.fsum(v * (s / top) for v, s in zip(self.num, self.scales)),
+                math.fsum(v * (s / top) for v, s in zip(self.den, self.scales)), top)
 
     @property
     def denominator(self) -> float:
-        return math.fsum(self.den)
+        _, den, top = self._sums()
+        return den * top
 
     def value(self) -> float | None:
         if self.reduction == "none" or not self.num:
             return None
-        total = math.fsum(self.num)
-        return total if self.reduction == "sum" else total / self.denominator
+        num, den, top = self._sums()
+        return num * top if self.reduction == "sum" else num / den
 
     def gradient_scale(self) -> float:
         """Blocks hold the gradient of Σ w·l; the reported mean divides by Σ w·n."""
@@ -56,7 +78,7 @@ class Reduction:
     @classmethod
     def from_state(cls, state: dict, reduction: str) -> "Reduction":
         r = cls(reduction)
-        r.num, r.den = state["num"], state["den"]
+        r.num, r.den, r.scales = state["num"], state["den"], state["scales"]
         return r
 
 
