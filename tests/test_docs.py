@@ -47,3 +47,9 @@ def test_readme_python_api_example_runs_as_shown():
     runner = doctest.DocTestRunner()
     runner.run(test)
     assert runner.summarize(verbose=False).failed == 0
+
+
+def test_readme_bad_input_table_is_the_tests_table():
+    from .bad_input_table import table
+
+    assert table() in README, "regenerate with: python -m tests.bad_input_table"
