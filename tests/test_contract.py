@@ -28,6 +28,11 @@ def d(tmp_path):
     return tmp_path
 
 
+def _npy(d, name, values):
+    np.save(d / name, np.asarray(values, dtype=np.float64))
+    return d / name
+
+
 def gate(d, name, body):
     path = d / f"{name}.toml"
     path.write_text('[[gate]]\nloss = "mse"\ninputs = ["p.csv", "y.csv"]\n' + body)
@@ -92,6 +97,11 @@ CASES = {
                                 "'::::'; maybe: ipv6 needs brackets like [::1]); expected tcp://HOST:PORT"),
     "a file name too long": (lambda d: ["compute", "mse", d / ("a" * 300 + ".csv"), d / "y.csv"],
                              "Error: {d}/" + "a" * 300 + ".csv: File name too long"),
+    "class weights that are all zero, with the mean": (
+        lambda d: ["compute", "softmax_ce", _npy(d, "lg.npy", [[1.0, 2.0], [0.5, 0.1]]), _npy(d, "ix.npy", [0.0, 1.0]),
+                   "-p", "class_weights=0,0"],
+        "Error: softmax_ce: the mean's denominator is 0 (every sample's share of it, such as the class weight of "
+        "its class, is 0); the mean is undefined: give non-zero weights, or use --reduction sum"),
     # -- plugins -----------------------------------------------------------------------------------
     "--plugin that is not Python": (lambda d: ["--plugin", plugin(d, "notes.md", "# notes\n"), "list"],
                                     "Error: Invalid value for '--plugin': not a Python file (name a .py file or a "
@@ -328,3 +338,13 @@ def test_numbers_at_the_extremes_stay_finite_and_accurate(run_json, tmp_path):
                          "--per-sample", "-p", "margin=0" if loss == "triplet" else "margin=0.5")["results"][0]
         factor = 1e200 if loss == "triplet" else 1.0
         assert scaled["per_sample"] == pytest.approx([v * factor for v in plain["per_sample"]], rel=1e-14, abs=0), loss
+
+
+def test_propagated_nan_prints_nan_in_every_machine_format(run, d):
+    write_csv(d / "pn.csv", ["pred"], [[0.1], [""], [0.9]])
+    args = ["compute", "mse", d / "pn.csv", d / "y.csv", "--nan-policy", "propagate"]
+    value = run(*args, "--format", "value")
+    assert (value.exit_code, value.stdout, value.stderr) == (0, "nan\n", "")
+    for fmt in ("json", "csv", "ndjson", "junit", "markdown", "table"):
+        out = run(*args, "--format", fmt)
+        assert out.exit_code == 0 and out.stderr == "", (fmt, out.stderr)

@@ -85,8 +85,12 @@ def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_polic
 def finish(acc: Accumulator, omitted: int, weights: str | None, join_gradients: bool = True) -> Evaluation:
     """An accumulator's results, once every block is in; all-zero weights are refused here (a
     block of zeros is fine, a weighted mean over zeros only is undefined)."""
-    if weights and acc.reduction.reduction != "none" and acc.count and acc.denominator == 0:
-        raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
+    if acc.reduction.reduction == "mean" and acc.count and acc.denominator == 0:
+        if weights:
+            raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
+        raise InputError(f"{acc.loss.name if acc.loss else 'the loss'}: the mean's denominator is 0 (every sample's "
+                         "share of it, such as the class weight of its class, is 0); the mean is undefined: "
+                         "give non-zero weights, or use --reduction sum")
     return acc.finish(omitted, join_gradients)
 
 
