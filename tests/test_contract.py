@@ -147,9 +147,11 @@ def test_problem_is_one_line_and_exit_2(run, d, case):
 def test_allow_override_says_so_and_uses_the_plugin(run, d):
     path = plugin(d, "shadow2", SQUARED.format(name="mse", extra=", replace=True", body=""))
     result = run("--allow-override", "--plugin", path, "compute", "mse", d / "p.csv", d / "y.csv",
-                 "--format", "value")
+                 "--format", "json")
     assert result.exit_code == 0, result.stderr
-    assert float(result.stdout) == pytest.approx(10 * np.mean([0.01, 0.64, 0.01]))
+    record = __import__("json").loads(result.stdout)["results"][0]
+    assert record["value"] == pytest.approx(10 * np.mean([0.01, 0.64, 0.01]))
+    assert record["source"].endswith("_shadow2")
     assert result.stderr.splitlines() == [
         f"losscli: warning: {result.stderr.split('warning: ')[1].split(' ')[0]} replaces the built-in loss mse "
         "(--allow-override)"]

@@ -30,6 +30,8 @@ def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
         "stats": {k: number(v) for k, v in ev.stats.items()},
         "worst": [{"index": row, "loss": number(v)} for row, v in ev.worst[:top]],
     }
+    if ev.loss.source != "built-in":  # a user's loss; with --allow-override it may carry a built-in's name
+        rec["source"] = ev.loss.source
     if not ev.quantiles_exact:
         rec["quantiles"] = {"exact": False, "method": "Apache DataSketches KLL",
                             "normalized_rank_error": ev.quantile_rank_error}
