@@ -163,7 +163,8 @@ mutations = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_si
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=seeds, cut=st.integers(0, 300), muts=mutations, suffix=st.sampled_from([".csv", ".npy", ".txt"]))
-def test_fuzz_reader_and_cli(run, tmp_path, seed, cut, muts, suffix):
+def _fuzzed(tmp_path, seed: bytes, cut: int, muts, suffix: str):
+    """The seed cut at ``cut`` and mutated byte by byte, written as fuzz<suffix>, with a labels file."""
     data = bytearray(seed[: max(cut, 0)] if cut < len(seed) else seed)
     for pos, byte in muts:
         if data:
@@ -172,13 +173,22 @@ def test_fuzz_reader_and_cli(run, tmp_path, seed, cut, muts, suffix):
     path.write_bytes(bytes(data))
     labels = tmp_path / "labels.csv"
     labels.write_text("label\n0\n1\n1\n")
+    return bytes(data), path, labels
+
+
+def _clean(result, allowed, context) -> None:
+    """A result or a verdict in ``allowed``; an error is exit 2, one line, not an internal error."""
+    assert result.exit_code in allowed, (context, result.stderr)
+    if result.exit_code == 2:
+        assert result.stdout == "" and len(result.stderr.splitlines()) == 1, (context, result.stderr)
+        assert "internal error" not in result.stderr, (context, result.stderr)
+
+
+def test_fuzz_reader_and_cli(run, tmp_path, seed, cut, muts, suffix):
+    data, path, labels = _fuzzed(tmp_path, seed, cut, muts, suffix)
     for args in (["compute", "mse", path, labels], ["compute", "bce", f"{path}:0", labels],
                  ["compute", "mse", "-", labels]):
-        result = run(*args, input=bytes(data) if args[2] == "-" else None)
-        assert result.exit_code in (0, 2), (bytes(data), result.stderr)
-        if result.exit_code == 2:
-            assert result.stdout == "" and len(result.stderr.splitlines()) == 1
-            assert "internal error" not in result.stderr
+        _clean(run(*args, input=data if args[2] == "-" else None), (0, 2), (args, data))
 
 
 def _npz_bytes():
@@ -207,15 +217,7 @@ def test_fuzz_every_command_and_format(run, tmp_path, suffix, cut, muts):
     """Truncated or mutated files of every format, through every command that reads them: a
     result (0), a check's verdict (1, where a command judges) or one clean line and exit 2; never
     an internal error."""
-    seed = FORMATS[suffix]
-    data = bytearray(seed[:cut] if cut < len(seed) else seed)
-    for pos, byte in muts:
-        if data:
-            data[pos % len(data)] = byte
-    path = tmp_path / f"fuzz{suffix}"
-    path.write_bytes(bytes(data))
-    labels = tmp_path / "labels.csv"
-    labels.write_text("label\n0\n1\n1\n")
+    data, path, labels = _fuzzed(tmp_path, FORMATS[suffix], cut, muts, suffix)
     if suffix == ".toml":
         runs = [(["check", path], (0, 1, 2)), (["check", path, "--format", "junit"], (0, 1, 2))]
     else:
@@ -226,8 +228,4 @@ def test_fuzz_every_command_and_format(run, tmp_path, suffix, cut, muts):
                 (["gradcheck", "mse", sel, labels, "--format", "json"], (0, 1, 2)),
                 (["fit", "mse", path, "--epochs", "3"], (0, 2))]
     for args, allowed in runs:
-        result = run(*args)
-        assert result.exit_code in allowed, (args, bytes(data), result.stderr)
-        if result.exit_code == 2:
-            assert result.stdout == "" and len(result.stderr.splitlines()) == 1, (args, result.stderr)
-            assert "internal error" not in result.stderr, (args, bytes(data), result.stderr)
+        _clean(run(*args), allowed, (args, data))

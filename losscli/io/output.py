@@ -89,7 +89,7 @@ def _replace(target: str, path: str, st: os.stat_result | None, write: Callable[
 
 
 def _create_temporary(directory: str, name: str, path: str) -> tuple[int, str]:
-    """A new file ``.NAME.XXXXXXXX.tmp`` beside the target, opened exclusively. Its name is
+    """A new file ``.NAME.<8 hex digits>.tmp`` beside the target, opened exclusively. Its name is
     registered *before* it is created, so a signal at any moment finds it (a signal handler runs
     between any two steps, whichever thread the kernel delivered it to)."""
     for _ in range(100):
