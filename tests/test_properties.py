@@ -161,8 +161,6 @@ seeds = st.sampled_from([VALID_CSV, _npy_bytes()])
 mutations = st.lists(st.tuples(st.integers(0, 200), st.integers(0, 255)), max_size=6)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=seeds, cut=st.integers(0, 300), muts=mutations, suffix=st.sampled_from([".csv", ".npy", ".txt"]))
 def _fuzzed(tmp_path, seed: bytes, cut: int, muts, suffix: str):
     """The seed cut at ``cut`` and mutated byte by byte, written as fuzz<suffix>, with a labels file."""
     data = bytearray(seed[: max(cut, 0)] if cut < len(seed) else seed)
@@ -184,6 +182,8 @@ def _clean(result, allowed, context) -> None:
         assert "internal error" not in result.stderr, (context, result.stderr)
 
 
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=seeds, cut=st.integers(0, 300), muts=mutations, suffix=st.sampled_from([".csv", ".npy", ".txt"]))
 def test_fuzz_reader_and_cli(run, tmp_path, seed, cut, muts, suffix):
     data, path, labels = _fuzzed(tmp_path, seed, cut, muts, suffix)
     for args in (["compute", "mse", path, labels], ["compute", "bce", f"{path}:0", labels],
