@@ -26,11 +26,15 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
     block = next(cache.reader(path).blocks(None))
     if block.arrays is not None:
         raise InputError(f"{path}: fit needs a table with named columns (CSV or Parquet)")
+    block.select(None)  # a table without numeric columns is refused here, with the reader's hint
     names = [n for n in block.order if n in block.columns]
     tgt = target or names[-1]
     if tgt not in block.order:
         raise InputError(f"{path}: no target column {tgt!r} (columns: {', '.join(block.order)})")
     feats = feature_sel.split(",") if feature_sel else [n for n in names if n != tgt]
+    if not feats:
+        raise InputError(f"{path}: fit needs a feature column beside the target {tgt!r} "
+                         f"(numeric columns: {', '.join(names)})")
     whole = cache.load(f"{path}:{','.join(feats)}")
     X = whole.data.reshape(whole.data.shape[0], -1)
     labels = cache.load(f"{path}:{tgt}")
