@@ -350,3 +350,17 @@ def test_propagated_nan_prints_nan_in_every_machine_format(run, d):
     for fmt in ("json", "csv", "ndjson", "junit", "markdown", "table"):
         out = run(*args, "--format", fmt)
         assert out.exit_code == 0 and out.stderr == "", (fmt, out.stderr)
+
+
+def test_gradcheck_at_inputs_of_1e300_says_what_it_can(d):
+    """No RuntimeWarning reaches stderr; a loss that overflows at the inputs is an input error, as
+    in compute; one that stays finite is checked."""
+    np.save(d / "g1.npy", np.array([1e300, -2e300, 3.0]))
+    np.save(d / "g0.npy", np.zeros(3))
+    out = _cli("gradcheck", "mse", d / "g1.npy", d / "g0.npy")
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == ("Error: mse: the loss overflows float64 at row 0 (2 of 3 rows) although the inputs are "
+                          "finite: the values are too extreme for this loss\n")
+    for loss in ("huber", "mae", "log_cosh"):
+        out = _cli("gradcheck", loss, d / "g1.npy", d / "g0.npy", "--format", "json")
+        assert out.returncode == 0 and out.stderr == "", (loss, out.stderr)

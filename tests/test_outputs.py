@@ -68,7 +68,7 @@ def test_output_to_a_fifo_is_written_in_place(run, d, name):
     fifo = d / "pipe"
     os.mkfifo(fifo)
     got = []
-    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()), daemon=True)
     reader.start()
     out = run(*args, "-o", fifo)
     reader.join(10)

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from ..registry import Loss
 
 
-def _require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | range) -> None:
+def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | range) -> None:
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -48,7 +48,7 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
         raise InputError(f"{loss.name}: the loss function returned shape {per_sample.shape}, "
                          f"expected one value per sample ({n},)")
     if strict:
-        _require_finite(loss, per_sample, "loss", rows)
+        require_finite(loss, per_sample, "loss", rows)
     normaliser = loss.mean_normaliser(arrays, params) if loss.mean_normaliser is not None else None
     return per_sample, normaliser
 
@@ -65,7 +65,7 @@ def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray
             raise InputError(f"{loss.name}: the gradient for {role!r} has shape {g.shape}, "
                              f"expected the input's shape {arrays.get(role, np.empty(0)).shape}")
         if strict:
-            _require_finite(loss, g.reshape(g.shape[0], -1).sum(axis=1), f"gradient w.r.t. {role}", rows)
+            require_finite(loss, g.reshape(g.shape[0], -1).sum(axis=1), f"gradient w.r.t. {role}", rows)
         out[role] = g
     return out
 
