@@ -33,13 +33,19 @@ class Moments:
         if self.spread:
             block_mean = total / n
             dev = np.subtract(x, block_mean)
-            big = float(np.max(np.abs(dev))) if n else 0.0
-            if big > 1e150 and math.isfinite(big):  # squares would overflow: keep M2 scaled
-                self._rescale(math.ldexp(1.0, math.frexp(big)[1] - 1))  # a power of two <= big
             if self.scale != 1.0:
                 dev /= self.scale
-            block_m2 = float(np.sum(np.square(dev, out=dev)))  # not dev @ dev: BLAS threads would
-            # compete with the parser threads for the cores
+            with np.errstate(over="ignore"):
+                block_m2 = float(np.sum(np.square(dev, out=dev)))  # not dev @ dev: BLAS threads would
+                # compete with the parser threads for the cores
+            if not math.isfinite(block_m2) and math.isfinite(block_mean):
+                # the squares overflowed (deviations beyond ~1e154): keep M2 scaled by a power of two
+                dev = np.subtract(x, block_mean)
+                big = float(np.max(np.abs(dev)))
+                if math.isfinite(big):  # (a deviation beyond float64 itself leaves the spread infinite)
+                    self._rescale(math.ldexp(1.0, math.frexp(big)[1] - 1))  # a power of two <= big
+                    dev /= self.scale
+                    block_m2 = float(np.sum(np.square(dev, out=dev)))
             self._combine(n, block_mean, block_m2)
         self.count += n
         lo, hi = float(np.min(x)), float(np.max(x))
