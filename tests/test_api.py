@@ -42,10 +42,10 @@ def test_evaluate_gives_the_numbers_of_the_cli_json(run, tmp_path, loss, reducti
     assert result.to_dict() == record  # the same numbers, bit for bit, through the same record
     assert result.value == record["value"] and result.worst == [(w["index"], w["loss"]) for w in record["worst"]]
     if loss.has_gradient:
-        saved = np.load(tmp_path / "g.npz")
-        assert set(saved.files) == set(result.gradients)
-        for role, g in result.gradients.items():
-            np.testing.assert_array_equal(g, saved[role])
+        with np.load(tmp_path / "g.npz") as saved:
+            assert set(saved.files) == set(result.gradients)
+            for role, g in result.gradients.items():
+                np.testing.assert_array_equal(g, saved[role])
 
 
 def test_evaluate_accepts_lists_pandas_and_pyarrow():
