@@ -6,8 +6,10 @@ import math
 
 import numpy as np
 
+from .snapshot import Snapshot
 
-class Moments:
+
+class Moments(Snapshot):
     """Sums are combined with ``math.fsum`` over numpy's pairwise block sums; the spread with
     Chan et al.'s parallel update of the mean and the sum of squared deviations (``spread``:
     off for outputs that print the loss only)."""
@@ -86,12 +88,4 @@ class Moments:
         std = self.scale * math.sqrt(max(self.m2, 0.0) / self.count) if self.spread else nan
         return math.fsum(self.sums) / self.count, std, self.lo, self.hi
 
-    def state(self) -> dict:
-        return {k: getattr(self, k) for k in self._STATE}
 
-    @classmethod
-    def from_state(cls, state: dict, spread: bool = True) -> "Moments":
-        m = cls(spread)
-        for k in cls._STATE:
-            setattr(m, k, state[k])
-        return m

@@ -10,9 +10,10 @@ import math
 import numpy as np
 
 from ..vocabulary import REDUCTIONS
+from .snapshot import Snapshot
 
 
-class Reduction:
+class Reduction(Snapshot):
     """Σ w·l and Σ w·n per block. Weights beyond 1e150 (whose products would overflow) are scaled
     by a power of two per block, recorded in ``scales``: the mean, a ratio, stays exact."""
 
@@ -72,14 +73,7 @@ class Reduction:
         """Blocks hold the gradient of Σ w·l; the reported mean divides by Σ w·n."""
         return 1.0 / self.denominator if self.reduction == "mean" else 1.0
 
-    def state(self) -> dict:
-        return {k: getattr(self, k) for k in self._STATE}
 
-    @classmethod
-    def from_state(cls, state: dict, reduction: str) -> "Reduction":
-        r = cls(reduction)
-        r.num, r.den, r.scales = state["num"], state["den"], state["scales"]
-        return r
 
 
 def reduce(per_sample: np.ndarray, reduction: str, weights: np.ndarray | None = None,

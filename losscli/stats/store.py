@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from .snapshot import Snapshot
+
 from .topk import rows_at
 
 
-class PerSample:
+class PerSample(Snapshot):
     """Each kept sample's loss, file row, weight w_i and share w_i·n_i of the mean's denominator."""
 
     _STATE = ("values", "rows", "weights", "shares")
@@ -43,15 +45,7 @@ class PerSample:
 
         return join(self.values), join(self.rows, np.int64), join(self.weights), join(self.shares)
 
-    def state(self) -> dict:
-        return {k: getattr(self, k) for k in self._STATE}
 
-    @classmethod
-    def from_state(cls, state: dict) -> "PerSample":
-        p = cls()
-        for k in cls._STATE:
-            setattr(p, k, state[k])
-        return p
 
 
 class GradientBlocks:

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .snapshot import Snapshot
+
 
 def rows_at(rows: np.ndarray | range, idx) -> np.ndarray:
     """File rows at positions ``idx`` of a block (a range for consecutive rows)."""
@@ -31,7 +33,7 @@ def worst(per_sample: np.ndarray, k: int) -> np.ndarray:
     return candidates[np.lexsort((candidates, -key[candidates]))]
 
 
-class TopK:
+class TopK(Snapshot):
     _STATE = ("values", "rows", "inputs")
 
     def __init__(self, k: int):
@@ -80,11 +82,4 @@ class TopK:
     def items(self) -> list[tuple[int, float]]:
         return [(int(r), float(v)) for r, v in zip(self.rows, self.values)]
 
-    def state(self) -> dict:
-        return {k: getattr(self, k) for k in self._STATE}
 
-    @classmethod
-    def from_state(cls, state: dict, k: int) -> "TopK":
-        t = cls(k)
-        t.values, t.rows, t.inputs = state["values"], state["rows"], state["inputs"]
-        return t
