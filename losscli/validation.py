@@ -8,7 +8,7 @@ own inputs; they can add a ``validate`` hook for constraints no domain expresses
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
 import numpy as np
 
@@ -16,9 +16,43 @@ from . import domains
 from .errors import InputError, LossCliError
 from .shapes import check_shapes
 
-if TYPE_CHECKING:  # the validator reads declarations; it needs no registry at run time
+if TYPE_CHECKING:
     from .arrays import Array
-    from .registry import Loss
+
+
+class Role(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def shape(self) -> str: ...
+
+    @property
+    def domain(self) -> str: ...
+
+    @property
+    def optional(self) -> bool: ...
+
+
+class Loss(Protocol):
+    """What the validator reads of a loss's declaration (``registry.Loss`` has it): the validator
+    depends on the declarations, not on the registry that holds them."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def inputs(self) -> Sequence[Role]: ...
+
+    @property
+    def validate(self) -> Callable | None: ...
+
+    @property
+    def required_inputs(self) -> Sequence[Role]: ...
+
+    def describe_inputs(self) -> str: ...
+
+    def resolve_params(self, given: dict) -> dict[str, Any]: ...
 
 
 @dataclass

@@ -193,10 +193,11 @@ def test_a_closed_pipe_exits_141_silently(tmp_path, fmt):
     proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", tmp_path / "p.npy", tmp_path / "t.npy",
                              "--reduction", "none", "--per-sample", "--format", fmt],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
-    proc.stdout.read(1)
-    proc.stdout.close()  # the reader goes away, as `| head -c 1` does, with megabytes still to come
-    err = proc.stderr.read().decode()
-    assert proc.wait(timeout=60) == 141
+    with proc:
+        proc.stdout.read(1)
+        proc.stdout.close()  # the reader goes away, as `| head -c 1` does, with megabytes still to come
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=60) == 141
     assert err == ""
 
 
