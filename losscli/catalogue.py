@@ -9,7 +9,8 @@ from .registry import Loss
 _loaded = False
 
 
-def _ensure_loaded() -> None:
+def load_catalogue() -> None:
+    """Register the built-in losses and the installed plugins' (once per process)."""
     global _loaded
     if not _loaded:
         _loaded = True
@@ -21,13 +22,13 @@ def _ensure_loaded() -> None:
 
 def get_loss(name: str) -> Loss:
     """The loss registered as ``name`` or as an alias of it; the error lists close matches."""
-    _ensure_loaded()
+    load_catalogue()
     return registry.lookup(name)
 
 
 def list_losses(category: str | None = None) -> list[Loss]:
     """Every registered loss, built-ins first in catalogue order, then users' own."""
-    _ensure_loaded()
+    load_catalogue()
     return [l for l in registry.registered() if category is None or l.category == category]
 
 

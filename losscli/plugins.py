@@ -26,7 +26,12 @@ def loaded_plugins() -> list[str]:
 
 
 def load_plugin(spec: str) -> None:
-    """Import a plugin given as a path to a ``.py`` file or as an importable module name."""
+    """Import a plugin given as a path to a ``.py`` file or as an importable module name. The
+    built-in losses are registered first, so that a plugin's loss of the same name replaces
+    them (with ``--allow-override``) instead of colliding with them later."""
+    from .catalogue import load_catalogue
+
+    load_catalogue()
     path = Path(spec)
     if spec.endswith(".py") or path.exists():
         if not path.is_file():

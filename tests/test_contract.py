@@ -365,3 +365,16 @@ def test_gradcheck_at_inputs_of_1e300_says_what_it_can(d):
     for loss in ("huber", "mae", "log_cosh"):
         out = _cli("gradcheck", loss, d / "g1.npy", d / "g0.npy", "--format", "json")
         assert out.returncode == 0 and out.stderr == "", (loss, out.stderr)
+
+
+def test_allow_override_works_from_the_real_command_line(tmp_path, d):
+    """In a fresh process the built-ins are registered before the plugin (not after it, which
+    made every override collide); without the flag the same plugin is refused."""
+    path = plugin(d, "shadow3", SQUARED.format(name="mse", extra=", replace=True", body=""))
+    out = _cli("--allow-override", "--plugin", path, "compute", "mse", d / "p.csv", d / "y.csv", "--format", "value")
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == pytest.approx(10 * np.mean([0.01, 0.64, 0.01]))
+    assert out.stderr.endswith("replaces the built-in loss mse (--allow-override)\n")
+    refused = _cli("--plugin", path, "compute", "mse", d / "p.csv", d / "y.csv", "--format", "value")
+    assert refused.returncode == 2 and refused.stdout == ""
+    assert "replaces the built-in loss 'mse'; allow it with losscli --allow-override" in refused.stderr
