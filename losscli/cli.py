@@ -32,6 +32,9 @@ class _Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # bare `losscli`: the help, as --help shows it
+            _say(exc.ctx.get_help())
+            sys.exit(exc.exit_code)
         except click.ClickException as exc:  # usage errors, in one line with the way to help
             hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
             _say(exits.one_line(f"Error: {exc.format_message()}{hint}"))

@@ -203,3 +203,12 @@ def test_nan_policy_omit_drops_the_rows(run, reg):
 def test_debug_shows_traceback(run, reg):
     result = run("--debug", "compute", "mse", reg / "nope.csv", reg / "labels.csv")
     assert result.exit_code == 2 and "Traceback" in result.stderr
+
+
+def test_bare_losscli_shows_the_help_as_help_does(run):
+    """No command: the help itself on stderr (stdout stays clean), laid out as --help lays it
+    out, exit 2; not folded into one error line."""
+    bare, helped = run(), run("--help")
+    assert (bare.exit_code, bare.stdout) == (2, "")
+    assert bare.stderr == helped.stdout
+    assert bare.stderr.startswith("Usage: losscli [OPTIONS] COMMAND [ARGS]...\n\n")
