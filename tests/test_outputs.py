@@ -4,6 +4,8 @@ and no command writes onto one of its own inputs or its other output, for every 
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import signal
 import stat
@@ -190,6 +192,22 @@ def test_output_and_save_grad_must_differ(run, d):
     assert out.stderr.strip() == (f"Error: --save-grad {d / 'same.npz'}: is the same file as --output "
                                   f"{d / 'same.npz'}; give two different files")
     assert (d / "same.npz").read_text() == "old"
+
+
+@pytest.mark.parametrize("report", [[], ["-o", "-"]])
+def test_one_stream_carries_one_output(run, d, report):
+    """The binary gradients and the report cannot share standard output; a file for either works."""
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", *report, "--save-grad", "-")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == ("Error: --save-grad -: standard output is already taken by --output; send one of them "
+                          "to a file\n")
+    piped = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv",
+                            "-o", d / "report.json", "--format", "json", "--save-grad", "-"],
+                           capture_output=True, timeout=60)
+    assert piped.returncode == 0, piped.stderr
+    with np.load(io.BytesIO(piped.stdout)) as grads:
+        assert grads["predictions"].shape == (3,)
+    assert json.loads((d / "report.json").read_text())["results"][0]["loss"] == "mse"
 
 
 def test_sigterm_during_a_write_leaves_no_temporary_file(d):

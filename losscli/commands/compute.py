@@ -12,6 +12,7 @@ from ..engine import engine_function
 from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
+from ..io.output import STDOUT
 from ..render.values import number
 from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation
@@ -64,8 +65,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    refuse_overwriting_inputs([("--output", output), ("--save-grad", save_grad)],
+    refuse_overwriting_inputs([("--output", output or STDOUT), ("--save-grad", save_grad)],
                               [*inputs, weights, model_params], params)
+    if save_grad == STDOUT and sys.stdout.isatty():
+        raise LossCliError("--save-grad -: the gradients are a binary NPZ file; redirect standard output to "
+                           "a file or a pipe, or name a file")
     if (l1 or l2) and not model_params:
         raise LossCliError("--l1/--l2 need --params FILE (the model's parameters to penalise)")
     if save_grad:

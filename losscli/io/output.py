@@ -159,12 +159,20 @@ def _identity(path: str) -> tuple[int, int] | None:
 
 def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[tuple[str, str]]) -> None:
     """Refuse, before anything runs, an output that is one of the inputs (the same file by its
-    path, a symbolic link or a hard link) or the same file as another output. ``outputs``:
-    (option, path or None); ``inputs``: (what the user wrote, a path it reads)."""
+    path, a symbolic link or a hard link) or the same file or stream as another output.
+    ``outputs``: (option, path, ``-`` for standard output, or None when not asked for);
+    ``inputs``: (what the user wrote, a path it reads)."""
     ins = [(label, _identity(p)) for label, p in inputs]
     seen: dict[object, tuple[str, str]] = {}
     for option, path in outputs:
-        if path is None or path == STDOUT:
+        if path is None:
+            continue
+        if path == STDOUT:  # one stream cannot carry two outputs (a report and an NPZ, say)
+            if STDOUT in seen:
+                first_option = seen[STDOUT][0]
+                raise LossCliError(f"{option} -: standard output is already taken by {first_option}; send one "
+                                   "of them to a file")
+            seen[STDOUT] = (option, path)
             continue
         ident: object = _identity(path)
         if ident is not None:
