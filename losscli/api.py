@@ -9,6 +9,7 @@ through the same validation and the same per-block step, for arrays already in m
 
 from __future__ import annotations
 
+import numbers
 import warnings as _warnings
 from dataclasses import dataclass
 
@@ -69,8 +70,10 @@ def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, t
         raise InputError(f"reduction: expected one of {', '.join(REDUCTIONS)}, got {reduction!r}")
     if nan_policy not in NAN_POLICIES:
         raise InputError(f"nan_policy: expected one of {', '.join(NAN_POLICIES)}, got {nan_policy!r}")
-    if top < 0:
+    if not (isinstance(top, numbers.Integral) and not isinstance(top, bool) and top >= 0):
         raise InputError(f"top: expected a count >= 0, got {top!r}")
+    if not isinstance(gradients, bool):
+        raise InputError(f"gradients: expected True or False, got {gradients!r}")
     params = loss.resolve_params(params)
     arrays: list[Array] = [as_array(x, role.name) for x, role in zip(inputs, loss.inputs)]
     arrays += [as_array(x, f"input {i + 1}") for i, x in enumerate(inputs[len(arrays):], len(arrays))]

@@ -5,6 +5,7 @@ typed values (never evaluated) and checked against a declared constraint such as
 from __future__ import annotations
 
 import math
+import numbers
 import re
 from dataclasses import dataclass
 from typing import Any, Callable
@@ -70,17 +71,18 @@ class Param:
             else:
                 value = raw
         except ValueError:
-            expected = {"bool": "true or false", "int": "an integer", "float": "a number",
-                        "floats": "a comma-separated list of numbers", "str": "a string"}[self.kind]
-            raise ParameterError(f"{where}: expected {expected}, got {text!r}") from None
+            raise ParameterError(f"{where}: expected {_EXPECTED[self.kind]}, got {text!r}") from None
         return self.check(value, where)
 
     def check(self, value: Any, where: str) -> Any:
-        """Check a typed value against the declared constraint; return it normalised."""
-        if self.kind == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
-            value = float(value)
-        if self.kind in ("float", "int") and isinstance(value, float) and not math.isfinite(value):
+        """Check a typed value (from ``parse`` or from Python) against the declared kind and
+        constraint; return it normalised (numpy scalars become Python ones). A value of another
+        type is refused, never converted: ``top_k=1.5`` for an int, ``"yes"`` or ``1`` for a bool."""
+        value = self._typed(value, where)
+        if self.kind == "float" and not math.isfinite(value):
             raise ParameterError(f"{where}: expected a finite number, got {value!r}")
+        if self.kind == "floats" and not all(math.isfinite(v) for v in value):
+            raise ParameterError(f"{where}: expected finite numbers, got {value!r}")
         if self.choices and value not in self.choices:
             raise ParameterError(
                 f"{where}: expected one of {', '.join(map(str, self.choices))}, got {value!r}")
@@ -91,6 +93,28 @@ class Param:
                 if not test(v):
                     raise ParameterError(f"{where}: must be {self.constraint}, got {v!r}")
         return value
+
+
+    def _typed(self, value: Any, where: str) -> Any:
+        if hasattr(value, "tolist") and not isinstance(value, (list, tuple)):
+            value = value.tolist()  # numpy scalars and arrays (and pandas Series) as Python values
+        if isinstance(value, bool):
+            if self.kind == "bool":
+                return value
+        elif self.kind == "int" and isinstance(value, numbers.Integral):
+            return int(value)
+        elif self.kind == "float" and isinstance(value, numbers.Real):
+            return float(value)
+        elif self.kind == "str" and isinstance(value, str):
+            return value
+        elif self.kind == "floats" and isinstance(value, (tuple, list)):
+            if all(isinstance(v, numbers.Real) and not isinstance(v, bool) for v in value):
+                return tuple(float(v) for v in value)  # () is the default: none given
+        raise ParameterError(f"{where}: expected {_EXPECTED[self.kind]}, got {value!r}")
+
+
+_EXPECTED = {"bool": "true or false", "int": "an integer", "float": "a number",
+             "floats": "a comma-separated list of numbers", "str": "a string"}
 
 
 def _floats(raw: str, where: str) -> tuple:

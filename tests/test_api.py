@@ -131,3 +131,45 @@ def test_help_shows_formula_parameters_conventions_and_references(loss):
         assert f"{name} = {p.default!r}" in text
     for item in (*loss.conventions, *loss.references):
         assert item[:40] in text
+
+
+WRONG_TYPES = [  # (loss, keyword, value, the message's tail): refused, never converted
+    ("huber", "delta", "2", "parameter huber.delta: expected a number, got '2'"),
+    ("huber", "delta", True, "parameter huber.delta: expected a number, got True"),
+    ("huber", "delta", np.bool_(True), "parameter huber.delta: expected a number, got True"),
+    ("huber", "delta", [2.0], "parameter huber.delta: expected a number, got [2.0]"),
+    ("huber", "delta", float("nan"), "parameter huber.delta: expected a finite number, got nan"),
+    ("l2", "half", 1, "parameter l2.half: expected true or false, got 1"),
+    ("l2", "half", "yes", "parameter l2.half: expected true or false, got 'yes'"),
+    ("softmax_ce", "class_weights", [1.0, "2"], "parameter softmax_ce.class_weights: expected a comma-separated "
+                                                "list of numbers, got [1.0, '2']"),
+    ("softmax_ce", "class_weights", [1.0, np.inf], "parameter softmax_ce.class_weights: expected finite numbers, "
+                                                   "got (1.0, inf)"),
+]
+
+
+@pytest.mark.parametrize("loss, key, value, message", WRONG_TYPES, ids=[f"{c[1]}={c[2]!r}" for c in WRONG_TYPES])
+def test_a_parameter_of_the_wrong_type_is_refused(loss, key, value, message):
+    inputs = ([[1.0, 2.0], [0.0, 1.0]], [0, 1]) if loss == "softmax_ce" else ([1.0, 2.0], [0.0, 0.0])
+    with pytest.raises(losscli.ParameterError) as info:
+        losscli.evaluate(loss, *inputs, **{key: value})
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(top=1.5), "top: expected a count >= 0, got 1.5"),
+    (dict(top=True), "top: expected a count >= 0, got True"),
+    (dict(top=-1), "top: expected a count >= 0, got -1"),
+    (dict(gradients="no"), "gradients: expected True or False, got 'no'"),
+])
+def test_evaluate_options_of_the_wrong_type_are_refused(kw, message):
+    with pytest.raises(losscli.InputError) as info:
+        losscli.evaluate("mse", [1.0, 2.0], [0.0, 0.0], **kw)
+    assert str(info.value) == message
+
+
+def test_numpy_scalars_and_arrays_are_parameters_like_python_values():
+    a = losscli.evaluate("huber", [1.0, 3.0], [0.0, 0.0], delta=np.float32(2.0), top=np.int64(1))
+    assert a.value == losscli.evaluate("huber", [1.0, 3.0], [0.0, 0.0], delta=2.0).value == (0.5 + 4.0) / 2
+    b = losscli.evaluate("softmax_ce", [[1.0, 2.0], [0.0, 1.0]], [0, 1], class_weights=np.array([1, 2]))
+    assert b.value == losscli.evaluate("softmax_ce", [[1.0, 2.0], [0.0, 1.0]], [0, 1], class_weights=(1.0, 2.0)).value
