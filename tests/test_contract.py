@@ -327,6 +327,15 @@ def test_numbers_at_the_extremes_stay_finite_and_accurate(run_json, tmp_path):
     rec = run_json("compute", "mae", save("p3.npy", [0.1, 0.8, 0.1]), save("t3.npy", np.zeros(3)), "--weights",
                    save("w.npy", w))["results"][0]
     assert rec["value"] == pytest.approx((0.1 + 0.8 + 0.05) / 2.5, rel=1e-14, abs=0)
+    # per-sample losses near the top of float64: their sum overflows, their mean does not
+    near_max = [1.7e308, 1.6e308, 1.0]
+    rec = run_json("compute", "mae", save("p4.npy", near_max), save("t4.npy", np.zeros(3)))["results"][0]
+    assert rec["value"] == rec["stats"]["mean"] == pytest.approx(1.1e308, rel=1e-15, abs=0)
+    assert rec["stats"]["std"] == pytest.approx(float(np.std(np.array(near_max) / 1e200)) * 1e200, rel=1e-14, abs=0)
+    # ... and with weights that multiply them past it
+    rec = run_json("compute", "mae", save("p5.npy", near_max), save("t5.npy", np.zeros(3)), "--weights",
+                   save("w5.npy", [4.0, 4.0, 8.0]))["results"][0]
+    assert rec["value"] == pytest.approx(1.7e308 / 4 + 1.6e308 / 4 + 8.0 / 16, rel=1e-15, abs=0)
     # log_cosh near 0, where the stable form cancels: the series (mpmath: 5e-17 and 4.5e-18)
     rec = run_json("compute", "log_cosh", save("d.npy", [1e-8, -3e-9]), save("z.npy", np.zeros(2)),
                    "--per-sample")["results"][0]
@@ -351,6 +360,22 @@ def test_propagated_nan_prints_nan_in_every_machine_format(run, d):
     for fmt in ("json", "csv", "ndjson", "junit", "markdown", "table"):
         out = run(*args, "--format", fmt)
         assert out.exit_code == 0 and out.stderr == "", (fmt, out.stderr)
+
+
+def test_a_sum_beyond_float64_is_refused_and_inf_is_printed_as_inf(run, d):
+    np.save(d / "p.npy", np.array([1.7e308, 1.7e308, 1.0]))
+    np.save(d / "t.npy", np.zeros(3))
+    out = run("compute", "mae", d / "p.npy", d / "t.npy", "--reduction", "sum", "--format", "value")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == ("Error: mae: the sum of the per-sample losses overflows float64 (beyond 1.8e308) although "
+                          "each of them is finite; use --reduction mean, or none for the per-sample values\n")
+    # an infinite input, propagated on purpose, is printed as what it is (not as nan)
+    np.save(d / "inf.npy", np.array([np.inf, 1.0]))
+    for reduction, expected in [("sum", "inf\n"), ("mean", "inf\n"), ("none", "inf\n1.0\n")]:
+        np.save(d / "t2.npy", np.zeros(2))
+        out = run("compute", "mae", d / "inf.npy", d / "t2.npy", "--nan-policy", "propagate", "--reduction",
+                  reduction, "--format", "value")
+        assert (out.exit_code, out.stdout) == (0, expected), out.stderr
 
 
 def test_gradcheck_at_inputs_of_1e300_says_what_it_can(d):

@@ -45,6 +45,17 @@ def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
     return rec
 
 
+def raw_values(ev: Evaluation, penalty=None) -> list[float]:
+    """What ``--format value`` prints for one loss, unrounded and not made JSON-safe (``inf`` for
+    a sum beyond float64 stays ``inf``): the per-sample losses with reduction none, else the
+    value, and with a penalty the empirical risk, the penalty and the objective."""
+    if ev.value is None:
+        return [] if ev.per_sample is None else ev.per_sample.tolist()
+    if penalty is not None:
+        return [ev.value, penalty.value, ev.value + penalty.value]
+    return [ev.value]
+
+
 def _require_top(top: int, cache: InputCache, specs) -> None:
     from ..io.spec import split_spec
 
@@ -97,7 +108,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             ev.extra["penalty"] = penalty.value  # the objective is judged by --fail-above
     payload = {"results": [result_record(ev, top, penalty) for ev in evaluations]}
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
-               "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist()}
+               "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist(),
+               "values": [raw_values(ev, penalty) for ev in evaluations]}
     if save_grad:
         from ..io.output import write_npz
 

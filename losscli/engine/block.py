@@ -7,6 +7,8 @@ row. Also: how many rows a block holds, and the warnings gathered over blocks.
 
 from __future__ import annotations
 
+import math
+
 import sys
 from typing import TYPE_CHECKING
 
@@ -91,12 +93,17 @@ def finish(acc: Accumulator, omitted: int, weights: str | None, join_gradients: 
         raise InputError(f"{acc.loss.name if acc.loss else 'the loss'}: the mean's denominator is 0 (every sample's "
                          "share of it, such as the class weight of its class, is 0); the mean is undefined: "
                          "give non-zero weights, or use --reduction sum")
+    value = acc.reduction.value()
+    if value is not None and math.isinf(value) and math.isfinite(acc.moments.lo) and math.isfinite(acc.moments.hi):
+        raise InputError(f"{acc.loss.name if acc.loss else 'the loss'}: the {acc.reduction.reduction} of the "
+                         "per-sample losses overflows float64 (beyond 1.8e308) although each of them is finite; "
+                         "use --reduction mean, or none for the per-sample values")
     return acc.finish(omitted, join_gradients)
 
 
 def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:
     """Rows per block: None (everything at once) when a loss couples the whole batch; else as
-    many rows as keep one block of all inputs near readers.BLOCK_BYTES."""
+    many rows as keep one block of all inputs near io.cache.BLOCK_BYTES."""
     if any(l.coupling == "batch" for l in losses):
         return None
     width = sum(cache.reader(split_spec(s)[0]).row_width() for s in dict.fromkeys(specs))

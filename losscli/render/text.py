@@ -49,13 +49,8 @@ def _csv_num(x) -> str:
 
 
 def compute_value(payload: dict, context: dict) -> str:
-    lines: list[str] = []
-    for r in payload["results"]:
-        values = r["per_sample"] if r["reduction"] == "none" else [r["value"]]
-        if "objective" in r:  # empirical risk, penalty, objective: one per line
-            values = [r["value"], r["penalty"]["value"], r["objective"]]
-        lines.extend("nan" if v is None else repr(float(v)) for v in values)
-    return "\n".join(lines) + "\n"
+    """One number per line, as Python writes a float (``inf``, ``nan`` included)."""
+    return "".join(repr(float(v)) + "\n" for values in context["values"] for v in values)
 
 
 def plot_csv(data: dict) -> str:

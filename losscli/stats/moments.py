@@ -7,10 +7,12 @@ import math
 import numpy as np
 
 from .snapshot import Snapshot
+from .sums import Part, block_sum, ratio, total
 
 
 class Moments(Snapshot):
-    """Sums are combined with ``math.fsum`` over numpy's pairwise block sums; the spread with
+    """Sums are combined with ``math.fsum`` over numpy's pairwise block sums, scaled where they
+    would overflow (``sums.py``); the spread with
     Chan et al.'s parallel update of the mean and the sum of squared deviations (``spread``:
     off for outputs that print the loss only)."""
 
@@ -19,7 +21,7 @@ class Moments(Snapshot):
     def __init__(self, spread: bool = True):
         self.spread = spread
         self.count = 0
-        self.sums: list[float] = []  # Σ l per block
+        self.sums: list[Part] = []  # Σ l per block
         self.mean = 0.0
         self.m2 = 0.0  # Σ (x - mean)², divided by scale² (scale is 1 unless deviations pass 1e150)
         self.scale = 1.0
@@ -27,13 +29,13 @@ class Moments(Snapshot):
         self.hi = -math.inf
         self.nan = False
 
-    def add(self, x: np.ndarray) -> float:
+    def add(self, x: np.ndarray) -> Part:
         """One block; returns its sum (the unweighted reduction reuses it)."""
         n = x.shape[0]
-        total = float(np.sum(x))
-        self.sums.append(total)
+        part = block_sum(x)
+        self.sums.append(part)
         if self.spread:
-            block_mean = total / n
+            block_mean = ratio(part, (n, 0))
             dev = np.subtract(x, block_mean)
             if self.scale != 1.0:
                 dev /= self.scale
@@ -55,7 +57,7 @@ class Moments(Snapshot):
             self.nan = True
         else:
             self.lo, self.hi = min(self.lo, lo), max(self.hi, hi)
-        return total
+        return part
 
     def _rescale(self, scale: float) -> None:
         if scale > self.scale:
@@ -86,6 +88,6 @@ class Moments(Snapshot):
         if self.count == 0 or self.nan:
             return nan, nan, nan, nan
         std = self.scale * math.sqrt(max(self.m2, 0.0) / self.count) if self.spread else nan
-        return math.fsum(self.sums) / self.count, std, self.lo, self.hi
+        return ratio(total(self.sums), (self.count, 0)), std, self.lo, self.hi
 
 

@@ -1,0 +1,72 @@
+"""Sums that do not overflow: a sum is kept as ``(m, e)``, meaning m·2^e. ``e`` is 0 unless the
+plain float64 sum overflows (per-sample losses near 1e308, or huge weights times losses); then
+the terms are scaled by powers of two, which is exact, and summed again. A mean, a ratio of two
+such sums, is exact whenever it is itself a float64; a sum beyond float64 is ±inf, honestly."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Part = tuple[float, int]  # m·2^e
+
+
+def block_sum(x: np.ndarray, weights: np.ndarray | None = None) -> Part:
+    """Σ x, or Σ w·x, of one block (numpy's pairwise sum), scaled only when it overflows."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = float(np.sum(x if weights is None else weights * x))
+    if math.isfinite(s) or math.isnan(s) and _has_nan(x, weights):
+        return s, 0
+    ex = _exponent(x)
+    ew = 0 if weights is None else _exponent(weights)
+    if ex is None or ew is None:  # an infinite term: the sum is infinite (or NaN) for real
+        return s, 0
+    xs = np.ldexp(x, -ex)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = float(np.sum(xs if weights is None else np.ldexp(weights, -ew) * xs))
+    return s, ex + ew
+
+
+def total(parts: list[Part]) -> Part:
+    """The exactly rounded sum of parts (``math.fsum``), at the largest part's scale."""
+    if not parts:
+        return 0.0, 0
+    top = max(e for _, e in parts)
+    values = [math.ldexp(m, e - top) for m, e in parts]
+    if not all(math.isfinite(v) for v in values):
+        return sum(values), top  # inf (or NaN for inf - inf), as the terms say
+    try:
+        return math.fsum(values), top
+    except OverflowError:  # the parts are finite, their sum is not: one more scaling step
+        return math.fsum(math.ldexp(v, -64) for v in values), top + 64
+
+
+def value(part: Part) -> float:
+    """m·2^e as a float (±inf beyond the float64 range)."""
+    m, e = part
+    try:
+        return math.ldexp(m, e)
+    except OverflowError:
+        return math.copysign(math.inf, m)
+
+
+def ratio(num: Part, den: Part) -> float:
+    """(m1·2^e1) / (m2·2^e2), rounded once, whatever the scales."""
+    (m1, e1), (m2, e2) = num, den
+    if not (math.isfinite(m1) and math.isfinite(m2)) or m1 == 0 or m2 == 0:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return float(np.float64(value(num)) / np.float64(value(den)))
+    f1, x1 = math.frexp(m1)
+    f2, x2 = math.frexp(m2)
+    return value((f1 / f2, x1 + e1 - x2 - e2))
+
+
+def _exponent(a: np.ndarray) -> int | None:
+    """The power of two at or above the largest magnitude in ``a`` (None if it is infinite)."""
+    big = float(np.max(np.abs(a))) if a.size else 0.0
+    return math.frexp(big)[1] if math.isfinite(big) else None
+
+
+def _has_nan(x: np.ndarray, weights: np.ndarray | None) -> bool:
+    return bool(np.isnan(x).any() or (weights is not None and np.isnan(weights).any()))
