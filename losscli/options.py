@@ -14,9 +14,9 @@ from .render import FORMATS
 from .vocabulary import DEFAULT_TOP, DTYPES, NAN_POLICIES, REDUCTIONS
 
 
-class Finite(click.FloatRange):
+class _FiniteRange(click.FloatRange):
     """A float option that refuses NaN and ±inf (which would compare False with everything and
-    make a gate pass or fail silently), with optional bounds as ``click.FloatRange``."""
+    make a gate pass or fail silently), within bounds as ``click.FloatRange``."""
 
     name = "number"
 
@@ -25,6 +25,29 @@ class Finite(click.FloatRange):
         if not math.isfinite(rv):
             self.fail(f"expected a finite number, got {value!r}", param, ctx)
         return rv
+
+
+class _FiniteFloat(click.ParamType):
+    """The same without bounds (a FloatRange without any would show ``[x<=None]`` in --help)."""
+
+    name = "number"
+
+    def convert(self, value, param, ctx):
+        try:
+            rv = float(value)
+        except (TypeError, ValueError):
+            self.fail(f"{value!r} is not a valid float.", param, ctx)
+        if not math.isfinite(rv):
+            self.fail(f"expected a finite number, got {value!r}", param, ctx)
+        return rv
+
+
+def Finite(min: float | None = None, max: float | None = None, min_open: bool = False,
+           max_open: bool = False) -> click.ParamType:
+    """A finite float option, with optional bounds (as ``click.FloatRange`` takes them)."""
+    if min is None and max is None:
+        return _FiniteFloat()
+    return _FiniteRange(min, max, min_open=min_open, max_open=max_open)
 
 
 def stack(*decorators):

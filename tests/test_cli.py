@@ -212,3 +212,11 @@ def test_bare_losscli_shows_the_help_as_help_does(run):
     assert (bare.exit_code, bare.stdout) == (2, "")
     assert bare.stderr == helped.stdout
     assert bare.stderr.startswith("Usage: losscli [OPTIONS] COMMAND [ARGS]...\n\n")
+
+
+def test_no_help_text_shows_a_placeholder_bound(run):
+    """Every command's --help states real defaults and bounds: never ``None`` (an unbounded
+    range once showed ``[x<=None]``)."""
+    for name in main.commands:
+        text = run(name, "--help").stdout
+        assert "None" not in text, (name, [line for line in text.splitlines() if "None" in line])
