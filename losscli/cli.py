@@ -19,7 +19,8 @@ from .errors import LossCliError
 from .gradcheck import Options as GradcheckOptions
 from .gradcheck.methods import METHODS
 from .schedules import SCHEDULES
-from .vocabulary import CATEGORIES, MAX_BOOTSTRAP, QUANTILE_BUDGET, REDUCTIONS
+from .vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CATEGORIES, CONFIDENCE, MAX_BOOTSTRAP, QUANTILE_BUDGET,
+                         SCALAR_REDUCTIONS)
 
 _GRADCHECK = GradcheckOptions()  # the defaults gradcheck's options show
 
@@ -292,12 +293,12 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @click.argument("candidate")
 @click.argument("others", nargs=-1, required=True, metavar="LABELS...")
 @opt.param_option
-@opt.reduction_option([r for r in REDUCTIONS if r != "none"], "How per-sample losses are reduced.")
+@opt.reduction_option(SCALAR_REDUCTIONS, "How per-sample losses are reduced.")
 @opt.weights_option
-@click.option("--bootstrap", "n_boot", type=click.IntRange(0, MAX_BOOTSTRAP), default=1000, show_default=True,
+@click.option("--bootstrap", "n_boot", type=click.IntRange(0, MAX_BOOTSTRAP), default=BOOTSTRAP, show_default=True,
               help="Paired bootstrap resamples for the confidence interval (0: none).")
-@click.option("--confidence", type=opt.Finite(0, 1, min_open=True, max_open=True), default=0.95, show_default=True, help="Confidence level of the interval.")
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Seed of the bootstrap.")
+@click.option("--confidence", type=opt.Finite(0, 1, min_open=True, max_open=True), default=CONFIDENCE, show_default=True, help="Confidence level of the interval.")
+@click.option("--seed", type=click.IntRange(min=0), default=BOOTSTRAP_SEED, show_default=True, help="Seed of the bootstrap.")
 @click.option("--fail-if-worse", "fail_if_worse", is_flag=False, flag_value="0", default=None,
               metavar="[TOLERANCE]", help="Exit 1 when the candidate is worse by more than TOLERANCE "
               "(absolute, or relative with %; default 0).")

@@ -14,6 +14,8 @@ COUPLINGS = ("elementwise", "row", "batch")
 
 #: mean (Σ w·l / Σ w·n), sum (Σ w·l), none (per-sample)
 REDUCTIONS = ("mean", "sum", "none")
+#: the reductions that give one number (what compare and a check gate compare)
+SCALAR_REDUCTIONS = tuple(r for r in REDUCTIONS if r != "none")
 
 #: what NaN/inf in the inputs do: an error, the rows dropped, or passed through
 NAN_POLICIES = ("raise", "omit", "propagate")
@@ -31,3 +33,7 @@ QUANTILE_BUDGET = 10_000_000
 #: bootstrap resamples at the most (``compare --bootstrap``, a gate's ``bootstrap``): the interval's
 #: percentiles are stable to ~1e-3 long before, and each resample costs a pass over the rows
 MAX_BOOTSTRAP = 1_000_000
+#: the paired bootstrap's defaults (``compare --bootstrap/--confidence/--seed``, a gate's keys)
+BOOTSTRAP = 1000
+CONFIDENCE = 0.95
+BOOTSTRAP_SEED = 0

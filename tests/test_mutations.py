@@ -322,7 +322,8 @@ try:
     main([{args}], prog_name="losscli")
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
-heavy = ("numpy", "pandas", "losscli.registry", "losscli.readers", "losscli.compute", "losscli.evaluate")
+heavy = ("numpy", "pandas", "pyarrow", "losscli.registry", "losscli.catalogue", "losscli.io.cache", "losscli.engine.local",
+         "losscli.commands.compute", "losscli.stats.accumulator")
 print(",".join(m for m in heavy if m in sys.modules), file=sys.stderr)
 """
 

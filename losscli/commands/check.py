@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from ..errors import LossCliError
-from ..vocabulary import MAX_BOOTSTRAP
+from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, SCALAR_REDUCTIONS
 
 KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
@@ -89,8 +89,9 @@ def validate_gate(i: int, gate, where: str) -> dict:
         raise ConfigError(f"{label}: needs a bound ('max' and/or 'min') or a 'baseline' to compare with")
     if "max_increase" in gate and "baseline" not in gate:
         raise ConfigError(f"{label}: key 'max_increase' needs a 'baseline'")
-    if gate.get("reduction", "mean") not in ("mean", "sum"):
-        raise ConfigError(f"{label}: key 'reduction' must be 'mean' or 'sum', got {gate['reduction']!r}")
+    if gate.get("reduction", SCALAR_REDUCTIONS[0]) not in SCALAR_REDUCTIONS:
+        raise ConfigError(f"{label}: key 'reduction' must be {' or '.join(map(repr, SCALAR_REDUCTIONS))}, "
+                          f"got {gate['reduction']!r}")
     for key, ok, must in _RANGES:
         value = gate.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not ok(value):
@@ -145,7 +146,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             by_loss = parse_param_options(losses, _param_items(gate))
             inputs = [_resolve(base_dir, s) for s in gate["inputs"]]
             weights = _resolve(base_dir, gate["weights"]) if "weights" in gate else None
-            reduction = gate.get("reduction", "mean")
+            reduction = gate.get("reduction", SCALAR_REDUCTIONS[0])
             kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
                       per_sample="baseline" in gate)
             ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
@@ -161,8 +162,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
             base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
             tol = Tolerance.parse(gate.get("max_increase", 0), f"{gate['_label']}: key 'max_increase'")
-            cmp = compare_record(base, ev, n_boot=gate.get("bootstrap", 1000),
-                                 confidence=gate.get("confidence", 0.95), seed=gate.get("seed", 0),
+            cmp = compare_record(base, ev, n_boot=gate.get("bootstrap", BOOTSTRAP),
+                                 confidence=gate.get("confidence", CONFIDENCE), seed=gate.get("seed", BOOTSTRAP_SEED),
                                  tolerance=tol, significant=gate.get("significant", False), top=3)
             rec["comparison"] = cmp
             rec["checks"].append({"check": f"increase over baseline <= {tol.text()}"
