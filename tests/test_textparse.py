@@ -57,13 +57,12 @@ def same(a, b) -> bool:
 
 
 @SETTINGS
-@given(content=tables(), piece=st.integers(1, 40), fast=st.booleans())
-def test_any_piece_size_and_either_parser_reads_the_same(tmp_path, monkeypatch, content, piece, fast):
+@given(content=tables(), piece=st.integers(1, 40))
+def test_any_piece_size_reads_the_same(tmp_path, monkeypatch, content, piece):
     path = tmp_path / "t.csv"
     path.write_bytes(content.encode())
     whole = outcome(path)  # one piece: the file at once
     monkeypatch.setattr(tp, "PIECE_BYTES", piece)
-    monkeypatch.setattr(tp, "_fast_ok", fast if fast is False else tp._fast_ok)
     pieces = outcome(path)
     if "\n" in content.replace("\r\n", "\n").split('"two', 1)[-1] and '"two' in content and whole[0] == "error":
         assert pieces[0] == "error"  # a quoted line break: error lines count rows, not lines
@@ -87,12 +86,9 @@ def test_blank_lines_inside_are_missing_values_at_the_end_not_data(tmp_path, mon
     assert data[0] == 1 and np.isnan(data[1]) and data[2] == 2 and data.shape == (3,)
 
 
-@pytest.mark.parametrize("fast", [True, False])
 @pytest.mark.parametrize("piece", [7, 64, 4096])
-def test_error_lines_are_counted_across_pieces(tmp_path, monkeypatch, piece, fast):
+def test_error_lines_are_counted_across_pieces(tmp_path, monkeypatch, piece):
     monkeypatch.setattr(tp, "PIECE_BYTES", piece)
-    if not fast:
-        monkeypatch.setattr(tp, "_fast_ok", False)
     ragged = tmp_path / "r.csv"
     ragged.write_text("a,b\n" + "1,2\n" * 500 + "3,4,5\n")
     with pytest.raises(InputError, match=r"r.csv, line 502: expected 2 fields, found 3"):
@@ -125,31 +121,17 @@ def test_spaces_after_delimiters_are_skipped_as_pandas_does(tmp_path):
     assert arr.data[0, 1] == 2.5 and np.isnan(arr.data[1, 1]) and arr.data[2, 1] == -np.inf
 
 
-def test_the_fast_parser_is_used_wherever_pandas_has_it():
-    """pandas 3.1 has the GIL-free buffer parser and the self-check must accept it; an older
-    pandas (the project supports 2.x) falls back to read_csv per piece (tested above with
-    fast=False)."""
-    from pandas._libs.parsers import TextReader
-
-    tp._fast_ok = None
-    expected = tp._parse_fast if hasattr(TextReader, "load_buffer") else tp._parse_slow
-    assert tp.parser() is expected
-
-
-@pytest.mark.parametrize("fast", [True, False])
-def test_values_are_exactly_pythons_floats(tmp_path, monkeypatch, fast):
-    """Every value is Python's float() of its text on every supported pandas (before 3.1 pandas'
-    default converter is 1 ulp off for about half of all 17-digit values): in numeric columns,
-    and in those pandas leaves as text (integers past 64 bits, overlong decimals)."""
+@pytest.mark.parametrize("sep", [",", " "])
+def test_values_are_exactly_pythons_floats(tmp_path, monkeypatch, sep):
+    """Every value is Python's float() of its text, on every supported dependency version
+    (pandas before 3.1 is 1 ulp off for about half of all 17-digit values; the whitespace
+    parser reads strings and converts them as the comma one does): integers past 64 bits and
+    overlong decimals too."""
     monkeypatch.setattr(tp, "PIECE_BYTES", 4096)
-    if not fast:
-        monkeypatch.setattr(tp, "_fast_ok", False)
     rng = np.random.default_rng(3)
     values = [f"{v:.17g}" for v in rng.normal(size=2000) * 10.0 ** rng.integers(-30, 30, 2000)]
+    values += ["-9223372036854775809", "18446744073709551617", "99999999999999999999.5", "0.88389003096620206",
+               "4.9e-324", "1e-400", "1.7976931348623157e308"]
     path = tmp_path / "f.csv"
-    path.write_text("x\n" + "\n".join(values) + "\n")
-    assert InputCache().load(str(path)).data.tolist() == [float(v) for v in values]
-    wide = ["-9223372036854775809", "18446744073709551617", "99999999999999999999.5", "0.88389003096620206"]
-    path = tmp_path / "w.csv"
-    path.write_text("x\n" + "\n".join(wide) + "\n")
-    assert InputCache().load(str(path)).data.tolist() == [float(v) for v in wide]
+    path.write_text("x" + sep + "y\n" + "".join(f"{v}{sep}{i}\n" for i, v in enumerate(values)))
+    assert InputCache().load(f"{path}:x").data.tolist() == [float(v) for v in values]

@@ -1,15 +1,16 @@
 """Delimited text (CSV, TSV, TXT): delimiter sniffed (comma, tab, semicolon, pipe, whitespace),
 header detected (a first line with any non-numeric field is a header), UTF-8 with or without BOM,
-CRLF; cut into pieces at line ends and parsed on a thread pool by pandas' C parser
+CRLF; cut into pieces at line ends and parsed on a thread pool by Arrow's CSV reader
 (``textparse.py``), then regrouped into blocks of exactly the rows asked for. Without a selector
 a table contributes its numeric columns; a column is *text* when its first value is not a number,
 and a column that starts numeric but holds a non-number is an error naming the line and column.
-Blank lines inside the data are missing values; blank lines at the end are not data.
+Blank lines inside the data are missing values; blank lines at the end are not data; a row with
+too few or too many fields is an error naming its line.
 """
 
 from __future__ import annotations
 
-import io
+import csv
 import re
 from collections import deque
 from typing import Iterator
@@ -57,8 +58,6 @@ def sniff_delimiter(lines: list[str]) -> str | None:
 
 
 def text_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
-    import pandas as pd  # heavy: imported only when a text table is read
-
     from . import textparse
 
     if b"\x00" in head[:8192]:
@@ -71,29 +70,45 @@ def text_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
     sep = sniff_delimiter(lines) or ","
-    first = re.split(sep, lines[0].strip()) if sep == r"\s+" else lines[0].split(sep)
-    has_header = any(f.strip() != "" and not _is_number(f.strip()) for f in first)
+    has_header = any(f.strip() != "" and not _is_number(f.strip()) for f in _fields(lines[0], sep))
     try:
         with opener() as fh:
-            names, first_line, rest = _text_preamble(fh, label, sep, has_header)
+            names, first_line, rest = _text_preamble(fh, sep, has_header)
             pieces = textparse.parse_pieces(textparse.file_pieces(fh, fh.tell() - len(rest)), sep, len(names))
             yield from _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep)
-    except InputError:
-        raise
-    except pd.errors.EmptyDataError:
-        raise InputError(f"{label}: empty file (no data rows)") from None
-    except UnicodeDecodeError:
+    except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
             err = _decode_error(fh.read(), label)
         raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
 
 
-def _text_preamble(fh, label: str, sep: str, has_header: bool) -> tuple[list[str], int, bytes]:
-    """(column names, file line of the first data row, the bytes read past the header). Names
-    come from the header (pandas' rules: duplicates get .1, blanks 'Unnamed: i'), or are the
-    0-based indices of the fields of the first non-blank line."""
-    import pandas as pd
+def _fields(line: str, sep: str) -> list[str]:
+    """The fields of one line (quotes as CSV has them; spaces after a delimiter skipped)."""
+    if sep == r"\s+":
+        return line.split()
+    return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
 
+
+def _column_names(fields: list[str]) -> list[str]:
+    """Header names by pandas' rules: stripped, a blank one is 'Unnamed: i', a repeated one gets
+    '.1', '.2', ... (so a file pandas wrote reads with the names pandas gives it)."""
+    names: list[str] = []
+    counts: dict[str, int] = {}
+    for i, raw in enumerate(fields):
+        name = raw.strip() or f"Unnamed: {i}"
+        seen = counts.get(name, 0)
+        while seen:
+            counts[name] = seen + 1
+            name = f"{name}.{seen}"
+            seen = counts.get(name, 0)
+        counts[name] = seen + 1
+        names.append(name)
+    return names
+
+
+def _text_preamble(fh, sep: str, has_header: bool) -> tuple[list[str], int, bytes]:
+    """(column names, file line of the first data row, the bytes read past the header). Names
+    come from the header, or are the 0-based indices of the fields of the first non-blank line."""
     data = fh.read(65536)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
@@ -105,32 +120,26 @@ def _text_preamble(fh, label: str, sep: str, has_header: bool) -> tuple[list[str
             break
         data += more
     end = data.find(b"\n", start) + 1 or len(data)
-    line = data[start:end]
-    kw = dict(sep=sep, engine="c", skipinitialspace=True, encoding="utf-8")
+    fields = _fields(data[start:end].decode("utf-8").rstrip("\r\n"), sep)
     at = data[:start].count(b"\n") + 1  # the file line of the header / first data line
-    try:
-        if has_header:
-            columns = pd.read_csv(io.BytesIO(line), header=0, nrows=0, **kw).columns
-            return [str(c).strip() for c in columns], at + 1, data[end:]
-        width = pd.read_csv(io.BytesIO(line), header=None, **kw).shape[1]
-    except pd.errors.ParserError as exc:
-        raise _parser_error(exc, label, at, sep) from None
-    return [str(i) for i in range(width)], 1, data
+    if has_header:
+        return _column_names(fields), at + 1, data[end:]
+    return [str(i) for i in range(len(fields))], 1, data
 
 
 def _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep) -> Iterator[Source]:
     """Parsed pieces regrouped into blocks of exactly chunk_rows rows (the last one shorter;
     None: one block), so every input of a lockstep read cuts its blocks at the same rows."""
-    import pandas as pd
+    from .textparse import ParseError, concat
 
     buffered: deque = deque()
     have = offset = parsed = 0
 
-    def take(k: int) -> list[np.ndarray]:
+    def take(k: int) -> list:
         parts: list[list] = [[] for _ in names]
         while k:
             cols = buffered[0]
-            n = cols[0].shape[0]
+            n = len(cols[0])
             if n <= k:
                 buffered.popleft()
             else:
@@ -139,11 +148,11 @@ def _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep) -> Ite
             for part, c in zip(parts, cols):
                 part.append(c)
             k -= min(n, k)
-        return [p[0] if len(p) == 1 else np.concatenate(p) for p in parts]
+        return [concat(p) for p in parts]
 
     try:
         for cols in pieces:
-            n = cols[0].shape[0]
+            n = len(cols[0])
             parsed += n
             buffered.append(cols)
             have += n
@@ -151,49 +160,33 @@ def _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep) -> Ite
                 yield _columns_block(take(chunk_rows), names, label, first_line, offset, dtype)
                 offset += chunk_rows
                 have -= chunk_rows
-    except pd.errors.ParserError as exc:
+    except ParseError as exc:
         raise _parser_error(exc, label, first_line + parsed, sep) from None
     if have:
         yield _columns_block(take(have), names, label, first_line, offset, dtype)
 
 
 def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
-    """pandas' message, with the line counted from the piece that failed (line0 is its first
-    line in the file)."""
-    text = str(exc)
-    m = re.search(r"Expected (\d+) fields in line (\d+), saw (\d+)", text)
-    if m:
-        return InputError(f"{label}, line {line0 + int(m.group(2)) - 1}: expected {m.group(1)} fields, "
-                          f"found {m.group(3)} (ragged rows, or a delimiter other than {sep!r})")
-    m = re.search(r"EOF inside string starting at row (\d+)", text)
-    if m:
-        return InputError(f"{label}, line {line0 + int(m.group(1))}: a quoted field is never closed")
-    return InputError(f"{label}: cannot parse as CSV ({text.strip()})")
+    """What is wrong with a piece, at its line in the file (line0: the piece's first line)."""
+    where = f"{label}, line {line0 + exc.line - 1}" if exc.line is not None else label
+    if exc.kind == "quote":
+        return InputError(f"{where}: a quoted field is never closed")
+    return InputError(f"{where}: expected {exc.expected} fields, found {exc.found} (ragged rows, or a "
+                      f"delimiter other than {sep!r})")
 
 
 def _columns_block(cols, names, label, first_line, offset, dtype) -> Source:
-    src = Source(label, cols[0].shape[0], first_line=first_line, order=names, row_offset=offset)
+    from .textparse import Text, classify
+
+    src = Source(label, len(cols[0]), first_line=first_line, order=names, row_offset=offset)
     for name, col in zip(names, cols):
-        if col.dtype.kind in "biuf":
-            src.columns[name] = col.astype(dtype, copy=False)
-            continue
-        import pandas as pd
-
-        values = np.asarray(pd.to_numeric(col, errors="coerce"), dtype=np.float64)
-        present = ~pd.isna(col)
-        bad = np.isnan(values) & present
-        firsts = np.flatnonzero(present)
-        if firsts.size and bad[firsts[0]]:  # starts with a non-number: a text column
-            src.text_columns[name] = str(col[firsts[0]])
-            continue
-        if bad.any():
-            row = int(np.flatnonzero(bad)[0])
-            raise InputError(f"{label}, line {offset + row + first_line}, column {name!r}: expected a "
-                             f"number, found {str(col[row])!r}")
-        from .textparse import exact_floats
-
-        if not exact_floats():  # pandas < 3.1: to_numeric's converter is not round-trip, Python's is
-            values[present] = [float(v) for v in col[present]]
+        values = col if isinstance(col, np.ndarray) else classify(col)
+        if isinstance(values, Text):
+            if values.row is None:  # starts with a non-number: a text column
+                src.text_columns[name] = values.first
+                continue
+            raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
+                             f"number, found {values.value!r}")
         src.columns[name] = values.astype(dtype, copy=False)
     return src
 

@@ -1,4 +1,4 @@
-"""Parquet inputs (``pip install 'losscli[parquet]'``): columns like CSV, read in record batches."""
+"""Parquet inputs: columns like CSV, read in record batches."""
 
 from __future__ import annotations
 
@@ -12,10 +12,7 @@ PARQUET_MAGIC = b"PAR1"
 
 
 def parquet_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
-    try:
-        import pyarrow.parquet as pq
-    except ImportError:
-        raise InputError(f"{label}: reading Parquet needs pyarrow: pip install 'losscli[parquet]'") from None
+    import pyarrow.parquet as pq
     try:
         pf = pq.ParquetFile(label if os.path.isfile(label) else opener())
         names = pf.schema_arrow.names

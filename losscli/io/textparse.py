@@ -1,21 +1,27 @@
-"""Delimited text parsed on a thread pool, in file order.
+"""Delimited text parsed on a thread pool, in file order, with public parser APIs only.
 
 A file is cut into pieces of about ``PIECE_BYTES`` at line ends (never inside a quoted field,
 never before a run of blank lines that may turn out to be the end of the file); each piece is
-parsed by pandas' C tokenizer on a small pool of threads while the caller works on the pieces
-before it. pandas (3.1 and later) tokenises and converts a byte buffer it is handed without
-holding the GIL (``TextReader.load_buffer``, what its own parallel ``read_csv`` uses), so the
-pieces of one file, or of the two files of a ``compute`` run, are parsed on every core of one
-process. Where that interface is missing or misbehaves (checked once, on a small sample), each
-piece goes through ``pd.read_csv`` on a BytesIO instead: the same parser and the same values,
-on one core at a time.
+parsed by Apache Arrow's CSV reader (``pyarrow.csv.read_csv``, which converts every value with a
+correctly rounded parser and releases the GIL) on a small pool of threads while the caller works
+on the pieces before it: the pieces of one file, or of the two files of a ``compute`` run, are
+parsed on every core of one process. Whitespace-delimited text (``\\s+``, which Arrow has no
+delimiter for) goes through pandas' public ``read_csv`` instead.
 
-``readers.py`` decides what a file is (delimiter, header, names); this module only turns bytes
-into columns.
+What a piece gives, per column: a float64 array when every value is a number or missing, else
+the column as an Arrow string array, which :func:`classify` turns into numbers (quoted numbers,
+``True``/``False``), a text column (its first value is not a number) or the first cell that is
+not a number. Missing: an empty field, whitespace, or one of pandas' NA spellings
+(``NA_VALUES``). A blank line inside the data is a row of missing values; a row with too few or
+too many fields is an error (:class:`ParseError`, its line counted from the piece).
+
+``csv.py`` decides what a file is (delimiter, header, names); this module only turns bytes into
+columns.
 """
 
 from __future__ import annotations
 
+import csv
 import io
 import mmap
 import os
@@ -23,141 +29,245 @@ import re
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Iterator
 
 import numpy as np
 
 #: bytes per parsed piece: large enough to amortise a parse call (~50,000 rows of one number),
-#: small enough that the pieces in flight (``AHEAD`` per file) and each thread's tokenizer
-#: buffers stay a few MB (4 MB pieces: as fast, ~55 MB more peak memory for two files)
+#: small enough that the pieces in flight (``AHEAD`` per file) stay a few MB
 PIECE_BYTES = 2**20
 #: pieces of one file parsed ahead of the one being consumed
 AHEAD = 4
 QUOTE = b'"'
+WHITESPACE = r"\s+"
 _BLANK = b" \t\r\n"
-_READ = dict(header=None, engine="c", skip_blank_lines=False, low_memory=False)
-_exact: bool | None = None
+#: the spellings of a missing value, as pandas' read_csv has them by default
+NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
+#: what a number looks like (RE2 syntax, as Arrow's cast to float64 reads it; no "1_000", no hex)
+NUMBER = r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))$"
+#: the spellings of a boolean read as 1 or 0 (pandas reads these three spellings)
+TRUE, FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_local = threading.local()
-_fast_ok: bool | None = None
+
+
+class Utf8Error(Exception):
+    """A piece that is not UTF-8 text (the caller finds the byte and its line)."""
+
+
+class ParseError(Exception):
+    """A piece that is not a table: ``line`` is 1-based within the piece (None if unknown);
+    ``kind`` is ``fields`` (then ``expected``/``found`` say how many) or ``quote``."""
+
+    def __init__(self, kind: str, line: int | None, expected: int = 0, found: int = 0):
+        super().__init__(kind)
+        self.kind, self.line, self.expected, self.found = kind, line, expected, found
 
 
 def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            # before pandas 3.1 the exact converter takes the GIL for every value: threads would
-            # only contend for it (two: ~1.5x the wall of one), so one thread parses
-            workers = max(1, min(os.cpu_count() or 1, 8)) if exact_floats() else 1
-            _pool = ThreadPoolExecutor(max_workers=workers,
+            _pool = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8)),
                                        thread_name_prefix="losscli-parse")
         return _pool
-
-
-def exact_floats() -> bool:
-    """Whether this pandas' default float converter is round-trip exact (3.1 and later). Before
-    3.1 about half of all 17-digit values come back 1 ulp off, in read_csv and to_numeric alike."""
-    global _exact
-    if _exact is None:
-        import pandas as pd
-
-        m = re.match(r"(\d+)\.(\d+)", pd.__version__)
-        _exact = m is None or (int(m.group(1)), int(m.group(2))) >= (3, 1)
-    return _exact
-
-
-def _read() -> dict:
-    """read_csv's keywords for a piece: before pandas 3.1, with its round-trip float converter
-    (exact, but it takes the GIL per value; 3.1 deprecates the option, its default is exact)."""
-    return _READ if exact_floats() else dict(_READ, float_precision="round_trip")
 
 
 def _names(ncols: int) -> list[str]:
     return [f"c{i}" for i in range(ncols)]
 
 
-def _as_columns(cols) -> list[np.ndarray]:
-    """Numeric columns as they are; anything else (strings, mixed) as an object array."""
-    out = []
-    for c in cols:
-        kind = getattr(c, "dtype", np.dtype(object)).kind
-        out.append(c if isinstance(c, np.ndarray) and kind in "biuf" else np.asarray(c, dtype=object))
-    return out
+def _arrow_piece(piece, sep: str, ncols: int, text: set) -> list[Any]:
+    """One piece through Arrow: every column read as float64 except those known to hold text
+    (``text``, shared by the pieces of a file); a column that turns out to hold text is read
+    again as strings, and remembered."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
 
-
-def _parse_slow(piece, sep: str, ncols: int, spaces: bool = True) -> list[np.ndarray]:
-    import pandas as pd
-
-    frame = pd.read_csv(io.BytesIO(bytes(piece)), sep=sep, names=_names(ncols), skipinitialspace=spaces, **_read())
-    if not isinstance(frame.index, pd.RangeIndex):
-        # a first line with more fields than the table has columns became an "implicit index":
-        # the ragged row that the buffer parser reports
-        raise pd.errors.ParserError(f"Error tokenizing data. C error: Expected {ncols} fields in "
-                                    f"line 1, saw {ncols + frame.index.nlevels}")
-    return _as_columns(frame[c].to_numpy() for c in frame.columns)
-
-
-def _engine(key: tuple):
-    """This thread's pandas C parser for (sep, ncols, spaces): reused from piece to piece."""
-    engines = _local.__dict__.setdefault("engines", {})
-    eng = engines.get(key)
-    if eng is None:
-        import pandas as pd
-
-        sep, ncols, spaces = key
-        eng = pd.read_csv(io.BytesIO(b""), sep=sep, names=_names(ncols), skipinitialspace=spaces,
-                          iterator=True, **_read())._engine
-        eng._reader.trim_after_read = False  # keep the buffers: the next piece is the same size
-        engines[key] = eng
-    return eng
-
-
-def _parse_fast(piece, sep: str, ncols: int, spaces: bool = True) -> list[np.ndarray]:
-    key = (sep, ncols, spaces)
-    eng = _engine(key)
-    try:
-        eng._reader.load_buffer(piece)
-        eng._first_chunk = True
-        _, names, data = eng.read()
-    except Exception:
-        # a reused parser counts lines across pieces: drop it, and let a fresh one say what is
-        # wrong with line numbers counted from this piece
-        _local.engines.pop(key, None)
-        return _parse_slow(piece, sep, ncols, spaces)
-    return _as_columns(data[n] for n in names)
-
-
-def _parse_piece(parse: Callable, piece, sep: str, ncols: int, state: dict) -> list[np.ndarray]:
-    """Parse as pandas does with ``skipinitialspace=True`` (spaces after a delimiter are not part
-    of a value). Skipping them costs the tokenizer ~7%, and only matters when a column does not
-    come out numeric; so a piece is parsed without it first, and again with it if any column is
-    not numeric (from then on, the whole file is parsed with it)."""
-    if not state["spaces"]:
-        cols = parse(piece, sep, ncols, False)
-        if all(c.dtype.kind in "biuf" for c in cols):
-            return cols
-        state["spaces"] = True
-    return parse(piece, sep, ncols, True)
-
-
-_SAMPLE = b'1,x\n\n2.5,"3"\n-inf,nan\n'
-
-
-def parser() -> Callable:
-    """The piece parser: the GIL-free one if this pandas has it and it agrees with read_csv on a
-    sample (blank line, quotes, text, inf, NaN), else read_csv per piece."""
-    global _fast_ok
-    if _fast_ok is None:
+    names = _names(ncols)
+    data = original = bytes(piece)  # (a memoryview's `in` compares single bytes, not substrings)
+    quoted = QUOTE in data
+    if quoted and data.count(QUOTE) % 2:  # only the last piece can end inside quotes
+        raise _locate(data, sep, ncols)
+    read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=max(len(piece) + 1, 1 << 20))
+    parse = pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False, newlines_in_values=quoted)
+    blanks_filled = False
+    as_text = set(text)  # this piece's own view: other pieces of the file may add to ``text`` meanwhile
+    while True:
+        types = {n: (pa.string() if n in as_text else pa.float64()) for n in names}
+        convert = pacsv.ConvertOptions(column_types=types, null_values=list(NA_VALUES), strings_can_be_null=True,
+                                       quoted_strings_can_be_null=True)
         try:
-            a, b = _parse_fast(memoryview(_SAMPLE), ",", 2), _parse_slow(_SAMPLE, ",", 2)
-            _fast_ok = all(x.dtype == y.dtype and x.shape == y.shape and
-                           all(u == v or (u != u and v != v) for u, v in zip(x.tolist(), y.tolist()))
-                           for x, y in zip(a, b))
-        except Exception:  # noqa: BLE001 - a private interface that changed: use the public one
-            _fast_ok = False
-    return _parse_fast if _fast_ok else _parse_slow
+            table = pacsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
+                                   convert_options=convert)
+            break
+        except pa.ArrowInvalid as exc:
+            message = str(exc)
+        m = re.search(r"column #(\d+): (?:Row #\d+: )?CSV conversion error to double", message)
+        if m and names[int(m.group(1))] not in as_text:
+            as_text.add(names[int(m.group(1))])
+            text.add(names[int(m.group(1))])  # later pieces start with it as text
+            continue
+        if "conversion error" in message and "double" in message and len(as_text) < ncols:
+            as_text.update(names)  # an Arrow that does not say which column
+            continue
+        if "UTF8" in message or "UTF-8" in message:
+            raise Utf8Error()
+        if not blanks_filled and ncols > 1 and re.search(r"Expected \d+ columns, got 1\b", message):
+            filled = _fill_blank_lines(original, sep, ncols)
+            blanks_filled = True
+            if filled is not None:
+                data = filled
+                continue
+        raise _locate(original, sep, ncols)
+    return [c.combine_chunks() if c.type == pa.string() else floats(c.combine_chunks()) for c in table.columns]
+
+
+def _fill_blank_lines(data: bytes, sep: str, ncols: int) -> bytes | None:
+    """The piece with each blank line (outside quotes) given ncols empty fields, so that it reads
+    as a row of missing values, as pandas reads it; None if there is no blank line."""
+    lines = data.split(b"\n")
+    quoted, changed = False, False
+    filler = (sep * (ncols - 1)).encode()
+    for i, line in enumerate(lines[:-1]):  # the piece ends with a line end: the last item is b""
+        if not quoted and not line.strip(_BLANK):
+            lines[i] = filler + (b"\r" if line.endswith(b"\r") else b"")
+            changed = True
+        quoted ^= line.count(QUOTE) % 2 == 1
+    return b"\n".join(lines) if changed else None
+
+
+def _locate(data: bytes, sep: str, ncols: int) -> ParseError:
+    """Where a piece Arrow refused stops being a table: an unclosed quote, or the first row with
+    the wrong number of fields (blank lines are fine)."""
+    if data.count(QUOTE) % 2:
+        quoted, opened = False, None
+        for number, line in enumerate(data.split(b"\n"), 1):
+            if line.count(QUOTE) % 2:
+                quoted = not quoted
+                opened = number if quoted else None
+        return ParseError("quote", opened)
+    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""), delimiter=sep)
+    line = 1
+    for fields in reader:
+        if fields and any(f.strip() for f in fields) and len(fields) != ncols:
+            return ParseError("fields", line, ncols, len(fields))
+        line = reader.line_num + 1
+    return ParseError("fields", None, ncols, 0)
+
+
+def _pandas_piece(piece, ncols: int) -> list[Any]:
+    """Whitespace-delimited text, through pandas' public read_csv."""
+    import pandas as pd
+    import pyarrow as pa
+
+    try:
+        frame = pd.read_csv(io.BytesIO(bytes(piece)), sep=WHITESPACE, header=None, names=_names(ncols),
+                            engine="c", skip_blank_lines=False, dtype=str, keep_default_na=False,
+                            na_filter=False)
+    except pd.errors.ParserError:
+        raise _locate_whitespace(bytes(piece), ncols) from None
+    return [pa.array(frame[c].to_numpy(), type=pa.string(), from_pandas=True) for c in frame.columns]
+
+
+def _locate_whitespace(data: bytes, ncols: int) -> ParseError:
+    for number, line in enumerate(data.split(b"\n"), 1):
+        fields = line.split()
+        if fields and len(fields) != ncols:
+            return ParseError("fields", number, ncols, len(fields))
+    return ParseError("fields", None, ncols, 0)
+
+
+@dataclass
+class Text:
+    """A column that is not numeric: the first present value, at ``at``; and when the column
+    starts with a number, the first cell that is not one (``row``, its ``value``)."""
+
+    first: str
+    at: int
+    row: int | None = None
+    value: str = ""
+
+
+def classify(col) -> np.ndarray | Text:
+    """An Arrow string column as numbers (float64, NaN where missing) when each present value is
+    a number, or each is a boolean spelling; else what :class:`Text` says. (Arrow's compute
+    functions only: converting Arrow arrays to numpy through ``to_numpy`` would import pandas.)"""
+    import pyarrow.compute as pc
+
+    stripped = pc.utf8_trim_whitespace(col)
+    missing_np = bits(pc.match_substring_regex(stripped, _NA_PATTERN), null=True)
+    present = np.flatnonzero(~missing_np)
+    if present.size == 0:
+        return np.full(len(col), np.nan)
+    first = stripped[int(present[0])].as_py()
+    if first in TRUE + FALSE:
+        flags = bits(pc.match_substring_regex(stripped, _BOOL_PATTERN))
+        if flags[present].all():
+            out = np.full(len(col), np.nan)
+            out[present] = bits(pc.match_substring_regex(stripped, _TRUE_PATTERN))[present]
+            return out
+    if not _NUMBER.fullmatch(first):
+        return Text(first, int(present[0]))
+    is_number = bits(pc.match_substring_regex(stripped, NUMBER))
+    if is_number[present].all():
+        import pyarrow as pa
+
+        values = floats(pc.cast(pc.replace_substring_regex(stripped, _NA_PATTERN, "nan"), pa.float64()))
+        values[missing_np] = np.nan
+        return values
+    bad = int(present[np.flatnonzero(~is_number[present])[0]])
+    return Text(first, int(present[0]), bad, stripped[bad].as_py())
+
+
+def _alternatives(words) -> str:
+    return "^(?:" + "|".join(re.escape(w) for w in words) + ")$"
+
+
+_NA_PATTERN = _alternatives(NA_VALUES)
+_BOOL_PATTERN = _alternatives(TRUE + FALSE)
+_TRUE_PATTERN = _alternatives(TRUE)
+_NUMBER = re.compile(NUMBER)  # the same pattern, for one value in Python
+
+
+def floats(arr) -> np.ndarray:
+    """A float64 Arrow array as numpy (NaN where null), from its buffers: no copy without nulls."""
+    values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=arr.offset + len(arr))[arr.offset:]
+    if arr.null_count:
+        values = np.where(_validity(arr), values, np.nan)
+    return values
+
+
+def bits(arr, null: bool = False) -> np.ndarray:
+    """A boolean Arrow array as a numpy bool array, ``null`` where it is null."""
+    packed = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
+    values = np.unpackbits(packed, bitorder="little")[arr.offset:arr.offset + len(arr)].astype(bool)
+    if arr.null_count:
+        values = np.where(_validity(arr), values, null)
+    return values
+
+
+def _validity(arr) -> np.ndarray:
+    packed = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
+    return np.unpackbits(packed, bitorder="little")[arr.offset:arr.offset + len(arr)].astype(bool)
+
+
+def concat(parts: list) -> Any:
+    """Pieces of one column joined: float64 arrays, Arrow string arrays, or (a column that
+    turned to text part-way) both, as strings (Arrow writes float64 in shortest round-trip form)."""
+    if all(isinstance(p, np.ndarray) for p in parts):
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+    import pyarrow as pa
+
+    strings = [pa.array(p).cast(pa.string()) if isinstance(p, np.ndarray) else p for p in parts]
+    return strings[0] if len(strings) == 1 else pa.concat_arrays(strings)
+
+
+def _parse_piece(piece, sep: str, ncols: int, text: set) -> list[Any]:
+    return _pandas_piece(piece, ncols) if sep == WHITESPACE else _arrow_piece(piece, sep, ncols, text)
 
 
 def _body_end(data) -> int:
@@ -276,15 +386,15 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[memoryview]
         pos, want = cut, size
 
 
-def parse_pieces(pieces: Iterator, sep: str, ncols: int) -> Iterator[list[np.ndarray]]:
-    """The columns of each piece, in order, parsed ``AHEAD`` pieces ahead on the pool. A parse
-    error is raised when its piece's turn comes."""
-    parse, pool = parser(), _executor()
-    state = {"spaces": False}
+def parse_pieces(pieces: Iterator, sep: str, ncols: int) -> Iterator[list[Any]]:
+    """The columns of each piece, in order (float64 arrays, or :class:`Text`), parsed ``AHEAD``
+    pieces ahead on the pool. A parse error is raised when its piece's turn comes."""
+    pool = _executor()
+    text: set = set()  # the columns found to hold text so far: later pieces read them as strings
     pending: deque = deque()
     try:
         for piece in pieces:
-            pending.append(pool.submit(_parse_piece, parse, piece, sep, ncols, state))
+            pending.append(pool.submit(_parse_piece, piece, sep, ncols, text))
             if len(pending) >= AHEAD:
                 yield pending.popleft().result()
         while pending:
