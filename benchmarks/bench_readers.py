@@ -41,13 +41,13 @@ for rows in sizes:
                "pl.when(d.abs() <= 1).then(0.5 * d ** 2).otherwise(d.abs() - 0.5).mean().alias('huber'), "
                "(d.abs() + (-2 * d.abs()).exp().log1p() - 0.6931471805599453).mean().alias('log_cosh')).collect().row(0))")
     DUCK = (f"import duckdb; print(duckdb.sql(\"select avg((p.pred - t.label) ** 2) from read_csv('{a}') p "
-            f"positional join read_csv('{b}') t\").fetchone()[0])")
+            f"positional join read_csv('{b}') t\").fetchall()[0][0])")
     PYARROW = (f"import pyarrow.csv as c, numpy as np; p = c.read_csv('{a}')['pred'].to_numpy(); "
                f"t = c.read_csv('{b}')['label'].to_numpy(); print(float(np.mean((p - t) ** 2)))")
     PANDAS = (f"import pandas as pd, numpy as np; p = pd.read_csv('{a}')['pred'].to_numpy(); "
               f"t = pd.read_csv('{b}')['label'].to_numpy(); print(float(np.mean((p - t) ** 2)))")
     DUCK_PQ = (f"import duckdb; print(duckdb.sql(\"select avg((p.pred - t.label) ** 2) from '{pa_}' p "
-               f"positional join '{pb}' t\").fetchone()[0])")
+               f"positional join '{pb}' t\").fetchall()[0][0])")
     POLARS_PQ = (f"import polars as pl; p = pl.scan_parquet('{pa_}'); t = pl.scan_parquet('{pb}'); "
                  "print(pl.concat([p, t], how='horizontal').select(((pl.col('pred') - pl.col('label')) ** 2)"
                  ".mean()).collect().item())")

@@ -15,10 +15,11 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError
-from .formats import reader_for
+from .csv import sniff_delimiter, text_blocks
+from .formats import codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
+from .ipc import ARROW_MAGIC, ipc_rows
 from .parquet import PARQUET_MAGIC
-from .csv import sniff_delimiter
 from .spec import check_file, is_url, shards_of, split_spec
 from ..arrays import Array
 from .table import Source
@@ -67,6 +68,11 @@ class FileReader:
 
                     total += pq.ParquetFile(path).metadata.num_rows
                     continue
+                if head.startswith(ARROW_MAGIC):
+                    total += ipc_rows(path)
+                    continue
+                if b"\x00" in head[:8192]:
+                    return None  # another binary format: unknown
                 lines = head.count(b"\n")
                 total += int(os.path.getsize(path) / (len(head) / max(lines, 1)))
             except Exception:
@@ -124,7 +130,14 @@ class FileReader:
             raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
         if not head:
             raise InputError(f"{label}: empty file")
+        codec = codec_of(head)
+        if codec is not None:
+            opener, head = _decompressing(opener, label, *codec)
+            suffix = Path(path).with_suffix("").suffix.lower() if path != "-" else ""
         reader = reader_for(head, suffix)
+        if codec is not None and reader is not text_blocks:
+            raise InputError(f"{label}: a {codec[0]}-compressed binary file; only text (CSV, TSV) is read "
+                             "compressed: NPY/NPZ/Parquet/Arrow files carry their own compression")
         produced = False
         for block in reader(opener, label, chunk_rows, self.dtype, head):
             produced = True
@@ -132,6 +145,22 @@ class FileReader:
         if not produced:
             raise InputError(f"{label}: has a header but no data rows")
 
+
+
+def _decompressing(opener: Callable, label: str, name: str, wrap: Callable) -> tuple[Callable, bytes]:
+    """An opener that decompresses as it reads, and the first decompressed bytes."""
+
+    def open_decompressed():
+        return wrap(opener())
+
+    try:
+        with open_decompressed() as fh:
+            head = fh.read(65536)
+    except Exception as exc:  # noqa: BLE001 - a damaged archive: one line, what the codec said
+        raise InputError(f"{label}: not a readable {name} file ({type(exc).__name__}: {exc})") from None
+    if not head:
+        raise InputError(f"{label}: empty file (nothing after decompressing it)")
+    return open_decompressed, head
 
 
 class InputCache:

@@ -11,6 +11,7 @@ too few or too many fields is an error naming its line.
 from __future__ import annotations
 
 import csv
+import io
 import re
 from collections import deque
 from typing import Iterator
@@ -74,7 +75,11 @@ def text_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
     try:
         with opener() as fh:
             names, first_line, rest = _text_preamble(fh, sep, has_header)
-            pieces = textparse.parse_pieces(textparse.file_pieces(fh, fh.tell() - len(rest)), sep, len(names))
+            if isinstance(fh, (io.BufferedReader, io.FileIO)):  # a local file: cut from a memory map
+                raw = textparse.file_pieces(fh, fh.tell() - len(rest))
+            else:  # standard input, a URL, a decompressing stream: read on from what the header left
+                raw = textparse.line_pieces(fh, rest)
+            pieces = textparse.parse_pieces(raw, sep, len(names))
             yield from _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:

@@ -5,9 +5,10 @@ standard input, lockstep reading and caching are shared (``cache.py``)."""
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import BinaryIO, Callable
 
 from .csv import text_blocks
+from .ipc import ARROW_MAGIC, FEATHER_V1_MAGIC, STREAM_MAGIC, ipc_blocks
 from .npy import NPY_MAGIC, ZIP_MAGIC, npy_blocks, npz_blocks
 from .parquet import PARQUET_MAGIC, parquet_blocks
 
@@ -20,12 +21,61 @@ READERS: dict[str, Callable] = {
     ".npz": npz_blocks,
     ".parquet": parquet_blocks,
     ".pq": parquet_blocks,
+    ".arrow": ipc_blocks,
+    ".arrows": ipc_blocks,
+    ".feather": ipc_blocks,
+    ".ipc": ipc_blocks,
 }
 #: magic numbers win over the suffix (and identify binary data on standard input)
 MAGIC: tuple[tuple[bytes, Callable], ...] = (
-    (NPY_MAGIC, npy_blocks), (ZIP_MAGIC, npz_blocks), (PARQUET_MAGIC, parquet_blocks))
+    (NPY_MAGIC, npy_blocks), (ZIP_MAGIC, npz_blocks), (PARQUET_MAGIC, parquet_blocks), (ARROW_MAGIC, ipc_blocks),
+    (FEATHER_V1_MAGIC, ipc_blocks), (STREAM_MAGIC, ipc_blocks))
 
 
 def reader_for(head: bytes, suffix: str) -> Callable:
     """The block generator for a file that starts with ``head`` and ends in ``suffix``."""
     return next((r for magic, r in MAGIC if head.startswith(magic)), None) or READERS.get(suffix, text_blocks)
+
+
+def _gzip(fh: BinaryIO) -> BinaryIO:
+    import gzip
+
+    return gzip.GzipFile(fileobj=fh, mode="rb")  # type: ignore[return-value]
+
+
+def _bzip2(fh: BinaryIO) -> BinaryIO:
+    import bz2
+
+    return bz2.BZ2File(fh, "rb")  # type: ignore[return-value]
+
+
+def _xz(fh: BinaryIO) -> BinaryIO:
+    import lzma
+
+    return lzma.LZMAFile(fh, "rb")  # type: ignore[return-value]
+
+
+def _zstd(fh: BinaryIO) -> BinaryIO:
+    import pyarrow as pa
+
+    return pa.CompressedInputStream(pa.PythonFile(fh, mode="r"), "zstd")
+
+
+#: compressed text, recognised by magic bytes whatever the suffix: (magic, name, a function that
+#: wraps a binary file in a decompressing one, read as a stream: never unpacked whole). The
+#: decompressed bytes are read as text; binary formats carry their own compression.
+CODECS: tuple[tuple[bytes, str, Callable[[BinaryIO], BinaryIO]], ...] = (
+    (b"\x1f\x8b\x08", "gzip", _gzip),
+    (b"BZh", "bzip2", _bzip2),  # (with a block signature, checked by codec_of)
+    (b"\xfd7zXZ\x00", "xz", _xz),
+    (b"\x28\xb5\x2f\xfd", "zstd", _zstd),
+)
+
+
+def codec_of(head: bytes) -> tuple[str, Callable[[BinaryIO], BinaryIO]] | None:
+    """The compression a file that starts with ``head`` is in, if any."""
+    for magic, name, wrap in CODECS:
+        if head.startswith(magic) and (name != "bzip2" or head[3:4] in b"123456789" and
+                                       head[4:10] == b"\x31\x41\x59\x26\x53\x59"):
+            return name, wrap
+    return None

@@ -1,0 +1,52 @@
+"""Arrow IPC inputs: the file format (``.arrow``, Feather v2 ``.feather``: memory-mapped, no
+copy), the stream format (``.arrows``, and standard input) and Feather v1. Columns like
+Parquet's, by the same selectors."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+from ..errors import InputError
+from .arrow import table_blocks
+from .table import Source
+
+ARROW_MAGIC = b"ARROW1"  # the IPC file format (Feather v2)
+STREAM_MAGIC = b"\xff\xff\xff\xff"  # the IPC stream format's first message
+FEATHER_V1_MAGIC = b"FEA1"
+
+
+def ipc_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+    import pyarrow as pa
+    import pyarrow.ipc
+
+    try:
+        if head.startswith(ARROW_MAGIC):
+            source = pa.memory_map(label) if os.path.isfile(label) else pa.BufferReader(opener().read())
+            reader = pyarrow.ipc.open_file(source)
+            batches: Iterator = (reader.get_batch(i) for i in range(reader.num_record_batches))
+        elif head.startswith(FEATHER_V1_MAGIC):
+            import warnings
+
+            import pyarrow.feather
+
+            with warnings.catch_warnings():  # (pyarrow 25 deprecates reading them; the file is the user's)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                table = pyarrow.feather.read_table(label if os.path.isfile(label) else opener())
+            batches = iter(table.to_batches())
+        else:
+            batches = iter(pyarrow.ipc.open_stream(opener()))
+        yield from table_blocks(batches, label, chunk_rows, dtype)
+    except InputError:
+        raise
+    except Exception as exc:
+        raise InputError(f"{label}: not a readable Arrow IPC / Feather file ({type(exc).__name__}: {exc})") from None
+
+
+def ipc_rows(path: str) -> int:
+    """Rows of an IPC file, from its batches' headers (memory-mapped: nothing is read)."""
+    import pyarrow as pa
+    import pyarrow.ipc
+
+    reader = pyarrow.ipc.open_file(pa.memory_map(path))
+    return sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))

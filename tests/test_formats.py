@@ -1,0 +1,193 @@
+"""Every input format, in files written by the libraries users write them with (pyarrow,
+pandas, numpy), read through the CLI with the value checked against the same data from NPY."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.feather as feather
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+import pytest
+
+RNG = np.random.default_rng(14)
+N, C = 257, 5
+LOGITS = RNG.normal(size=(N, C)) * 3
+LABELS = RNG.integers(0, C, N)
+PRED = RNG.normal(size=N)
+TRUE = RNG.normal(size=N)
+
+
+def _value(run, *args):
+    out = run("compute", *args, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    return json.loads(out.stdout)["results"][0]["value"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ref")
+    for name, arr in (("logits", LOGITS), ("labels", LABELS), ("pred", PRED), ("true", TRUE)):
+        np.save(d / f"{name}.npy", arr)
+    return d
+
+
+def _table(list_type="list"):
+    values = pa.array(LOGITS.ravel())
+    if list_type == "fixed":
+        logits = pa.FixedSizeListArray.from_arrays(values, C)
+    else:
+        logits = pa.ListArray.from_arrays(pa.array(np.arange(0, N * C + 1, C, dtype=np.int32)), values)
+    return pa.table({"id": [f"s{i}" for i in range(N)], "pred": PRED, "true": TRUE, "logits": logits,
+                     "label": pa.array(LABELS, pa.int64())})
+
+
+WRITERS = {
+    "arrow IPC file": ("t.arrow", lambda t, p: _ipc_file(t, p)),
+    "arrow IPC stream": ("t.arrows", lambda t, p: _ipc_stream(t, p)),
+    "feather v2 (pyarrow)": ("t.feather", lambda t, p: feather.write_feather(t, p)),
+    "feather v2, lz4 in 3 chunks": ("t.feather", lambda t, p: feather.write_feather(t, p, compression="lz4",
+                                                                                    chunksize=100)),
+    "feather v1": ("t.feather", lambda t, p: feather.write_feather(t.drop_columns(["logits"]), p, version=1)),
+    "parquet, row groups of 100": ("t.parquet", lambda t, p: pq.write_table(t, p, row_group_size=100)),
+}
+
+
+def _ipc_file(table, path):
+    with ipc.new_file(path, table.schema) as w:
+        for batch in table.to_batches(max_chunksize=60):
+            w.write_batch(batch)
+
+
+def _ipc_stream(table, path):
+    with ipc.new_stream(path, table.schema) as w:
+        w.write_table(table, max_chunksize=70)
+
+
+@pytest.mark.filterwarnings("ignore:Feather V1 files are deprecated:DeprecationWarning")
+@pytest.mark.parametrize("writer", list(WRITERS), ids=list(WRITERS))
+def test_arrow_and_parquet_files_read_as_the_same_numbers(run, tmp_path, reference, writer):
+    name, write = WRITERS[writer]
+    path = tmp_path / name
+    write(_table(), path)
+    expected = _value(run, "mse", reference / "pred.npy", reference / "true.npy")
+    assert _value(run, "mse", f"{path}:pred", f"{path}:true") == expected
+    # in lockstep with a CSV and at a block size that cuts through batches and row groups
+    pd.DataFrame({"true": TRUE}).to_csv(tmp_path / "true.csv", index=False)
+    assert _value(run, "mse", f"{path}:pred", tmp_path / "true.csv", "--block-rows", "37") == _value(
+        run, "mse", reference / "pred.npy", reference / "true.npy", "--block-rows", "37")
+    if writer != "feather v1":  # (Feather v1 has no list columns)
+        logits = _value(run, "softmax_ce", reference / "logits.npy", reference / "labels.npy")
+        assert _value(run, "softmax_ce", f"{path}:logits", f"{path}:label") == logits
+
+
+@pytest.mark.parametrize("kind", ["list", "fixed"])
+def test_list_columns_are_n_by_c(run, tmp_path, reference, kind):
+    path = tmp_path / "l.parquet"
+    pq.write_table(_table(kind), path)
+    expected = _value(run, "softmax_ce", reference / "logits.npy", reference / "labels.npy", "--block-rows", "50")
+    assert _value(run, "softmax_ce", f"{path}:logits", f"{path}:label", "--block-rows", "50") == expected
+
+
+def test_pandas_written_feather_and_parquet(run, tmp_path, reference):
+    frame = pd.DataFrame({"pred": PRED, "true": TRUE})
+    frame.to_feather(tmp_path / "f.feather")
+    frame.to_parquet(tmp_path / "f.parquet")
+    expected = _value(run, "mae", reference / "pred.npy", reference / "true.npy")
+    for path in ("f.feather", "f.parquet"):
+        assert _value(run, "mae", f"{tmp_path / path}:pred", f"{tmp_path / path}:true") == expected
+
+
+def test_an_arrow_stream_on_standard_input(tmp_path, reference):
+    _ipc_stream(_table(), tmp_path / "s.arrows")
+    out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", "-:pred", "-:true", "--format", "value"],
+                         stdin=open(tmp_path / "s.arrows", "rb"), capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == float(np.mean((PRED - TRUE) ** 2))
+
+
+def test_a_ragged_list_column_names_its_row(run, tmp_path):
+    lists = [[0.1, 0.2, 0.7]] * 4 + [[0.5, 0.5]] + [[0.2, 0.2, 0.6]]
+    pq.write_table(pa.table({"p": lists, "y": [0, 1, 2, 0, 1, 2]}), tmp_path / "r.parquet")
+    out = run("compute", "softmax_ce", f"{tmp_path}/r.parquet:p", f"{tmp_path}/r.parquet:y")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: {tmp_path}/r.parquet, row 4, column 'p': a list of 2 values where row 0 has 3 "
+                          "(a list column must have one length to be read as an (N, C) array)\n")
+    pq.write_table(pa.table({"p": lists[:2] + [None] + lists[3:4], "y": [0, 1, 2, 0]}), tmp_path / "m.parquet")
+    out = run("compute", "softmax_ce", f"{tmp_path}/m.parquet:p", f"{tmp_path}/m.parquet:y")
+    assert out.stderr == (f"Error: {tmp_path}/m.parquet, row 2, column 'p': a missing list (expected a list of "
+                          "numbers in every row)\n")
+
+
+def test_a_damaged_arrow_file_is_one_clean_error(run, tmp_path):
+    path = tmp_path / "bad.arrow"
+    _ipc_file(_table(), path)
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    out = run("compute", "mse", f"{path}:pred", f"{path}:true")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr.startswith(f"Error: {path}: not a readable Arrow IPC / Feather file (")
+    assert len(out.stderr.splitlines()) == 1
+
+
+def _zstd_compress(data: bytes) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.CompressedOutputStream(sink, "zstd") as out:
+        out.write(data)
+    return sink.getvalue().to_pybytes()
+
+
+@pytest.mark.parametrize("codec", ["gzip", "bz2", "xz", "zstd", "gzip, no suffix"])
+def test_compressed_text_by_its_magic_bytes(run, tmp_path, reference, codec):
+    """pandas' own compressed to_csv (gzip, bz2, xz), and zstd; the value is the NPY one. A
+    gzip file named .csv is recognised by its magic bytes."""
+    frame = pd.DataFrame({"pred": PRED, "true": TRUE})
+    if codec == "zstd":
+        path = tmp_path / "d.csv.zst"
+        path.write_bytes(_zstd_compress(frame.to_csv(index=False).encode()))
+    elif codec == "gzip, no suffix":
+        path = tmp_path / "d.csv"
+        frame.to_csv(path, index=False, compression="gzip")
+    else:
+        path = tmp_path / f"d.csv.{ {'gzip': 'gz', 'bz2': 'bz2', 'xz': 'xz'}[codec] }"
+        frame.to_csv(path, index=False)  # pandas infers the compression from the suffix
+    assert path.read_bytes()[:2] != b"pr"  # really compressed
+    expected = _value(run, "mse", reference / "pred.npy", reference / "true.npy")
+    assert _value(run, "mse", f"{path}:pred", f"{path}:true", "--block-rows", "40") == expected
+
+
+def test_compressed_text_is_streamed(tmp_path):
+    """A gzip CSV of 80 MB uncompressed (20M rows: 320 MB as two float64 columns) is read in
+    blocks: the process never holds it."""
+    import gzip
+
+    (tmp_path / "big.csv.gz").write_bytes(gzip.compress(b"p,t\n" + b"0,1\n" * 20_000_000, compresslevel=1))
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "losscli", "compute", "mse",
+                          f"{tmp_path}/big.csv.gz:p", f"{tmp_path}/big.csv.gz:t", "--format", "value"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout == "1.0\n"
+    peak_mb = int(out.stderr.strip().splitlines()[-1]) / 1024
+    assert peak_mb < 200, peak_mb
+
+
+def test_a_damaged_or_binary_compressed_file_is_one_clean_error(run, tmp_path):
+    good = tmp_path / "d.csv.gz"
+    pd.DataFrame({"p": PRED}).to_csv(good, index=False)
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(good.read_bytes()[:40])
+    out = run("compute", "mse", f"{cut}:p", f"{cut}:p")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr.startswith(f"Error: {cut}: ") and len(out.stderr.splitlines()) == 1
+    import gzip
+
+    npy = tmp_path / "x.npy.gz"
+    with gzip.open(npy, "wb") as fh:
+        np.save(fh, PRED)
+    out = run("compute", "mse", npy, npy)
+    assert out.stderr == (f"Error: {npy}: a gzip-compressed binary file; only text (CSV, TSV) is read compressed: "
+                          "NPY/NPZ/Parquet/Arrow files carry their own compression\n")
