@@ -191,3 +191,58 @@ def test_a_damaged_or_binary_compressed_file_is_one_clean_error(run, tmp_path):
     out = run("compute", "mse", npy, npy)
     assert out.stderr == (f"Error: {npy}: a gzip-compressed binary file; only text (CSV, TSV) is read compressed: "
                           "NPY/NPZ/Parquet/Arrow files carry their own compression\n")
+
+
+def _per_sample(run, *args):
+    out = run("compute", "mae", *args, "--reduction", "none", "--format", "value")
+    assert out.exit_code == 0, out.stderr
+    return [float(v) for v in out.stdout.split()]
+
+
+def test_a_spark_style_directory(run, tmp_path):
+    """part files in order, and none of what Spark writes beside them: _SUCCESS, .crc checksums,
+    _temporary/, an empty partition (no bytes, or a header only)."""
+    d = tmp_path / "spark"
+    (d / "_temporary" / "0").mkdir(parents=True)
+    (d / "_temporary" / "0" / "part-00009.csv").write_text("p,t\n99,0\n")
+    (d / "_SUCCESS").write_text("")
+    chunks = np.array_split(np.arange(10.0), 3)
+    for i, chunk in enumerate(chunks):
+        pd.DataFrame({"p": chunk, "t": 0.0}).to_csv(d / f"part-{i:05d}-c000.csv", index=False)
+        (d / f".part-{i:05d}-c000.csv.crc").write_bytes(b"crc\x00\x01")
+    (d / "part-00003-c000.csv").write_text("p,t\n")  # an empty partition, header only
+    (d / "part-00004-c000.csv").write_text("")
+    assert _per_sample(run, f"{d}:p", f"{d}:t") == list(np.arange(10.0))
+
+
+def test_dask_to_csv_partitions_in_order(run, tmp_path):
+    """Dask names its partitions 0.part ... 11.part (older releases) or 00.part ... 11.part:
+    either way they are read in order (10.part after 9.part, not after 1.part)."""
+    import dask.dataframe as dd
+
+    frame = pd.DataFrame({"p": np.arange(24.0), "t": np.zeros(24)})
+    dd.from_pandas(frame, npartitions=12).to_csv(str(tmp_path / "dask"), index=False)
+    assert _per_sample(run, f"{tmp_path}/dask:p", f"{tmp_path}/dask:t") == list(np.arange(24.0))
+    for i in range(12):  # the unpadded names, whatever this Dask wrote
+        pd.DataFrame({"p": [2.0 * i, 2.0 * i + 1], "t": 0.0}).to_csv(tmp_path / f"shard-{i}.csv", index=False)
+    assert _per_sample(run, f"{tmp_path}/shard-*.csv:p", f"{tmp_path}/shard-*.csv:t") == list(np.arange(24.0))
+
+
+def test_hive_partitioned_parquet_with_metadata_files(run, tmp_path):
+    """pandas' partition_cols (key=value/ folders, recursively) and pyarrow's _metadata and
+    _common_metadata files: the partitions in order, the metadata files not read as data."""
+    frame = pd.DataFrame({"fold": np.repeat([0, 1, 2], 4), "split": np.tile(["a", "b"], 6),
+                          "p": np.arange(12.0), "t": np.zeros(12)})
+    frame.to_parquet(tmp_path / "hive", partition_cols=["fold", "split"])
+    pq.write_metadata(pa.schema([("p", pa.float64()), ("t", pa.float64())]), tmp_path / "hive" / "_common_metadata")
+    pq.write_metadata(pa.schema([("p", pa.float64()), ("t", pa.float64())]), tmp_path / "hive" / "_metadata")
+    expected = frame.sort_values(["fold", "split"], kind="stable")["p"].tolist()
+    assert _per_sample(run, f"{tmp_path}/hive:p", f"{tmp_path}/hive:t") == expected
+
+
+def test_a_directory_without_data_files(run, tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "_SUCCESS").write_text("")
+    out = run("compute", "mse", tmp_path / "empty", tmp_path / "empty")
+    assert out.stderr == (f"Error: {tmp_path}/empty: is a directory with no data files (a sharded input needs at "
+                          "least one; names starting with . or _ are not data)\n")

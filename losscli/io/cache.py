@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import re
+import stat
 import sys
 from pathlib import Path
 from typing import Callable, Iterator
@@ -16,7 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from .csv import sniff_delimiter, text_blocks
-from .formats import codec_of, reader_for
+from .formats import STREAMED, codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .ipc import ARROW_MAGIC, ipc_rows
 from .parquet import PARQUET_MAGIC
@@ -37,7 +38,8 @@ class FileReader:
     def __init__(self, path: str, stdin=None, dtype=np.float64):
         self.path, self.dtype = path, dtype
         self._stdin = stdin
-        self._raw: bytes | None = None
+        self._stream: Stream | None = None  # standard input, a FIFO, a /dev/fd/N pipe: opened once
+        self._whole: list[Source] | None = None  # such a stream's blocks when it was read whole
         self.shards = None if path == "-" else shards_of(path)
         if path != "-" and self.shards is None and not is_url(path):
             check_file(path)
@@ -48,14 +50,14 @@ class FileReader:
         return "<stdin>" if self.path == "-" else self.path
 
     def rereadable(self) -> bool:
-        """Local files (not standard input, not URLs): a second pass can read them again."""
-        return all(p != "-" and not is_url(p) for p in self.shards or [self.path])
+        """Local files (not standard input, pipes or URLs): a second pass can read them again."""
+        return all(p != "-" and not is_url(p) and not is_stream(p) for p in self.shards or [self.path])
 
     def row_estimate(self) -> int | None:
         """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
         total = 0
         for path in self.shards or [self.path]:
-            if path == "-":
+            if path == "-" or is_stream(path):  # (a look at a pipe would take its bytes)
                 return None
             try:
                 with open(path, "rb") as fh:
@@ -83,7 +85,7 @@ class FileReader:
         """Numbers per row, from the first file's header (to size blocks); 1 when unknown."""
         path = (self.shards or [self.path])[0]
         try:
-            if path == "-":
+            if path == "-" or is_stream(path):
                 return 1
             with open(path, "rb") as fh:
                 head = fh.read(65536)
@@ -101,18 +103,34 @@ class FileReader:
     def blocks(self, chunk_rows: int | None) -> Iterator[Source]:
         """Blocks of at most chunk_rows rows (None: whole files), shard after shard. A block's
         label and row_offset are those of its own file, so errors point into the right shard."""
-        for f in self.shards or [self.path]:
-            yield from self._file_blocks(f, chunk_rows)
+        files = self.shards or [self.path]
+        produced = False
+        for f in files:
+            for block in self._file_blocks(f, chunk_rows, empty_ok=len(files) > 1):
+                produced = True
+                yield block
+        if not produced:  # (every shard of a dataset had a header only)
+            raise InputError(f"{self.label}: has a header but no data rows")
 
-    def _file_blocks(self, path: str, chunk_rows: int | None) -> Iterator[Source]:
-        if path == "-":
-            if self._raw is None:
-                stream = self._stdin if self._stdin is not None else sys.stdin.buffer
-                raw = stream.read()
-                self._raw = raw.encode() if isinstance(raw, str) else raw
-            raw = self._raw
-            opener: Callable = lambda: io.BytesIO(raw)  # noqa: E731
-            label, suffix = "<stdin>", ""
+    def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False) -> Iterator[Source]:
+        """One file's blocks; a shard of a dataset may hold a header only (an empty partition)."""
+        stream: Stream | None = None
+        if path == "-" or is_stream(path):  # read once, as it comes: never opened twice
+            if self._stream is None:
+                if path == "-":
+                    source = self._stdin if self._stdin is not None else sys.stdin.buffer
+                else:
+                    try:
+                        source = open(path, "rb")
+                    except OSError as exc:
+                        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+                self._stream = Stream(source, self.label)
+            elif chunk_rows is None and self._whole is not None:
+                yield from self._whole  # a stream read whole once already (several selectors)
+                return
+            stream = self._stream
+            opener: Callable = stream.open
+            label, suffix = self.label, "" if path == "-" else Path(path).suffix.lower()
         else:
             if is_url(path):
                 import fsspec
@@ -138,13 +156,93 @@ class FileReader:
         if codec is not None and reader is not text_blocks:
             raise InputError(f"{label}: a {codec[0]}-compressed binary file; only text (CSV, TSV) is read "
                              "compressed: NPY/NPZ/Parquet/Arrow files carry their own compression")
+        if stream is not None and reader not in STREAMED:  # needs random access: held in memory
+            opener = stream.whole
+        keep = stream is not None and chunk_rows is None
+        kept: list[Source] = []
         produced = False
         for block in reader(opener, label, chunk_rows, self.dtype, head):
             produced = True
+            if keep:
+                kept.append(block)
             yield block
-        if not produced:
+        if not produced and not empty_ok:
             raise InputError(f"{label}: has a header but no data rows")
+        if keep:
+            self._whole = kept
 
+
+
+def is_stream(path: str) -> bool:
+    """A named pipe, a character device or a socket (``<(cmd)``, ``/dev/stdin`` on a pipe): bytes
+    that can be read once only."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
+
+
+class Stream:
+    """A stream opened once. Each ``open()`` starts from its first byte again, as long as no
+    more than ``REPLAY`` bytes have been taken from it (looking at the head, the header, a
+    compressed head); the last reader streams on from there, holding nothing."""
+
+    REPLAY = 1 << 20
+
+    def __init__(self, source, label: str):
+        self.source, self.label = source, label
+        self.kept = bytearray()  # the first bytes taken, while there are at most REPLAY of them
+        self.taken = 0  # bytes taken from the source so far
+        self.spent = False  # more than REPLAY taken: no new start
+
+    def open(self) -> "_Replay":
+        if self.spent:
+            raise InputError(f"{self.label}: a pipe or standard input can be read only once, and a second "
+                             "read was needed; save it to a file first")
+        return _Replay(self)
+
+    def whole(self) -> io.BytesIO:
+        """All of it, in memory (for formats that need random access: NPY, NPZ, Parquet)."""
+        with self.open() as fh:
+            return io.BytesIO(fh.read())
+
+    def take(self, n: int) -> bytes:
+        data = self.source.read(n)
+        data = data.encode() if isinstance(data, str) else (data or b"")
+        self.taken += len(data)
+        if not self.spent:
+            if self.taken <= self.REPLAY:
+                self.kept += data
+            else:
+                self.spent, self.kept = True, bytearray()
+        return data
+
+
+class _Replay(io.RawIOBase):
+    """One reading of a Stream: its kept bytes, then on into the stream (only the reading that
+    is at the front may take more)."""
+
+    def __init__(self, stream: Stream):
+        self.stream, self.pos = stream, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        stream = self.stream
+        if self.pos < stream.taken:
+            if stream.spent:
+                raise InputError(f"{stream.label}: a pipe or standard input can be read only once, and two "
+                                 "reads were needed; save it to a file first")
+            n = min(len(buffer), stream.taken - self.pos)
+            buffer[:n] = stream.kept[self.pos:self.pos + n]
+        else:
+            data = stream.take(len(buffer))
+            n = len(data)
+            buffer[:n] = data
+        self.pos += n
+        return n
 
 
 def _decompressing(opener: Callable, label: str, name: str, wrap: Callable) -> tuple[Callable, bytes]:

@@ -1,7 +1,8 @@
 """The input formats, in one table: add a format by writing a block generator
 ``blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]`` in a module of its own
-and listing it here, by file suffix and (if it has one) by magic number. Selectors, shards,
-standard input, lockstep reading and caching are shared (``cache.py``)."""
+and listing it here, by file suffix and (if it has one) by magic number; a compression, in
+``CODECS``. Selectors, shards, standard input, lockstep reading and caching are shared
+(``cache.py``)."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ READERS: dict[str, Callable] = {
 MAGIC: tuple[tuple[bytes, Callable], ...] = (
     (NPY_MAGIC, npy_blocks), (ZIP_MAGIC, npz_blocks), (PARQUET_MAGIC, parquet_blocks), (ARROW_MAGIC, ipc_blocks),
     (FEATHER_V1_MAGIC, ipc_blocks), (STREAM_MAGIC, ipc_blocks))
+
+#: readers that read their file front to back: standard input and pipes are streamed to them
+#: (the others get such an input's bytes in memory: NPY, NPZ and Parquet need random access)
+STREAMED: tuple[Callable, ...] = (text_blocks, ipc_blocks)
 
 
 def reader_for(head: bytes, suffix: str) -> Callable:

@@ -1,5 +1,5 @@
-"""Input specs: ``PATH[:SELECTOR]``, standard input, URLs (fsspec) and sharded inputs (a directory
-or a glob: its files in sorted order, read as one input)."""
+"""Input specs: ``PATH[:SELECTOR]``, standard input, URLs (fsspec) and sharded inputs (a dataset
+directory or a glob: its data files in natural order, read as one input)."""
 
 from __future__ import annotations
 
@@ -71,17 +71,40 @@ def shards_of(path: str) -> list[str] | None:
     if is_url(path):
         return _url_shards(path)
     if os.path.isdir(path):
-        files = sorted(str(p) for p in Path(path).iterdir() if p.is_file() and not p.name.startswith("."))
+        files = dataset_files(Path(path))
         if not files:
-            raise InputError(f"{path}: is a directory with no files (a sharded input needs at least one)")
+            raise InputError(f"{path}: is a directory with no data files (a sharded input needs at least one; "
+                             "names starting with . or _ are not data)")
         return files
     if _GLOB_CHARS.search(path) and not os.path.exists(path):
-        files = sorted(f for f in glob.glob(path) if os.path.isfile(f))
+        files = sorted((f for f in glob.glob(path) if os.path.isfile(f)), key=natural)
         if not files:
             raise InputError(f"{path}: no files match this pattern")
         return files
     return None
 
+
+
+def dataset_files(root: Path) -> list[str]:
+    """The data files of a dataset directory as Spark, Hadoop, Dask, pandas and pyarrow write
+    them: recursively (Hive partitions, ``key=value/``), in natural order at every level (``2.part``
+    before ``10.part``), without what is not data: names starting with ``.`` or ``_``
+    (``_SUCCESS``, ``_metadata``, ``_common_metadata``, ``.part-0.crc``, ``_temporary/``) and
+    empty files (a partition with no rows)."""
+    files: list[str] = []
+    for entry in sorted(root.iterdir(), key=lambda p: natural(p.name)):
+        if entry.name.startswith((".", "_")):
+            continue
+        if entry.is_dir():
+            files += dataset_files(entry)
+        elif entry.is_file() and entry.stat().st_size > 0:
+            files.append(str(entry))
+    return files
+
+
+def natural(name: str) -> list:
+    """A sort key that orders the numbers in names by value: part-2 before part-10."""
+    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t]
 
 
 def check_file(path: str) -> None:

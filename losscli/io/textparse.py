@@ -59,6 +59,10 @@ _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
 
 
+#: a piece of text (ending at a line end) and whether it holds a quote character
+Piece = tuple[memoryview, bool]
+
+
 class Utf8Error(Exception):
     """A piece that is not UTF-8 text (the caller finds the byte and its line)."""
 
@@ -85,7 +89,7 @@ def _names(ncols: int) -> list[str]:
     return [f"c{i}" for i in range(ncols)]
 
 
-def _arrow_piece(piece, sep: str, ncols: int, text: set) -> list[Any]:
+def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set) -> list[Any]:
     """One piece through Arrow: every column read as float64 except those known to hold text
     (``text``, shared by the pieces of a file); a column that turns out to hold text is read
     again as strings, and remembered."""
@@ -93,10 +97,9 @@ def _arrow_piece(piece, sep: str, ncols: int, text: set) -> list[Any]:
     import pyarrow.csv as pacsv
 
     names = _names(ncols)
-    data = original = bytes(piece)  # (a memoryview's `in` compares single bytes, not substrings)
-    quoted = QUOTE in data
-    if quoted and data.count(QUOTE) % 2:  # only the last piece can end inside quotes
-        raise _locate(data, sep, ncols)
+    data = piece  # parsed where it lies (a memory map's pages, a read buffer): no copy
+    if quoted and bytes(piece).count(QUOTE) % 2:  # only the last piece can end inside quotes
+        raise _locate(bytes(piece), sep, ncols)
     read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=max(len(piece) + 1, 1 << 20))
     # (a piece without quotes is tokenised without looking for them: ~8% faster)
     parse = pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False, newlines_in_values=quoted,
@@ -128,12 +131,12 @@ def _arrow_piece(piece, sep: str, ncols: int, text: set) -> list[Any]:
         if "UTF8" in message or "UTF-8" in message:
             raise Utf8Error()
         if not blanks_filled and ncols > 1 and re.search(r"Expected \d+ columns, got 1\b", message):
-            filled = _fill_blank_lines(original, sep, ncols)
+            filled = _fill_blank_lines(bytes(piece), sep, ncols)
             blanks_filled = True
             if filled is not None:
                 data = filled
                 continue
-        raise _locate(original, sep, ncols)
+        raise _locate(bytes(piece), sep, ncols)
     return [c.combine_chunks() if c.type == pa.string() else floats(c) for c in table.columns]
 
 
@@ -255,8 +258,8 @@ def concat(parts: list) -> Any:
     return strings[0] if len(strings) == 1 else pa.concat_arrays(strings)
 
 
-def _parse_piece(piece, sep: str, ncols: int, text: set) -> list[Any]:
-    return _pandas_piece(piece, ncols) if sep == WHITESPACE else _arrow_piece(piece, sep, ncols, text)
+def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set) -> list[Any]:
+    return _pandas_piece(piece, ncols) if sep == WHITESPACE else _arrow_piece(piece, quoted, sep, ncols, text)
 
 
 def _body_end(data) -> int:
@@ -317,7 +320,7 @@ def _read_after(fh, rest, want: int) -> bytearray:
     return buf
 
 
-def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None) -> Iterator[memoryview]:
+def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None) -> Iterator[Piece]:
     """``rest`` and then the rest of ``fh`` in pieces that each end at a line end; blank lines at
     the very end of the file are dropped."""
     size = size or PIECE_BYTES
@@ -327,18 +330,19 @@ def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None) -> I
         if len(data) == len(rest):  # end of file
             body = _body_end(rest)
             if body:
-                yield memoryview(rest)[: rest.find(b"\n", body) + 1 or len(rest)]
+                end = rest.find(b"\n", body) + 1 or len(rest)
+                yield memoryview(rest)[:end], rest.find(QUOTE, 0, end) >= 0
             return
         cut = _cut(data)
         if cut == 0:  # one line longer than a piece, or a quoted field across it: read on
             rest, want = data, max(size, len(data))
             continue
         want = size
-        yield memoryview(data)[:cut]
+        yield memoryview(data)[:cut], data.find(QUOTE, 0, cut) >= 0
         rest = data[cut:]
 
 
-def file_pieces(fh, start: int, size: int | None = None) -> Iterator[memoryview]:
+def file_pieces(fh, start: int, size: int | None = None) -> Iterator[Piece]:
     """line_pieces of a local file from byte ``start``, cut from a read-only memory map instead
     of read into buffers (no copy; pages already parsed are released from this process), as
     long as no quote character turns up; from there on, line_pieces."""
@@ -367,7 +371,7 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[memoryview]
                 return
             want *= 2  # one line longer than a piece: look further
             continue
-        yield view[pos:cut]
+        yield view[pos:cut], False  # (no quote in it: it was looked for)
         starts.append(pos)
         if len(starts) > AHEAD + 1:  # pieces that far back are parsed: drop their pages from RSS
             done = starts.popleft() // mmap.PAGESIZE * mmap.PAGESIZE
@@ -384,8 +388,8 @@ def parse_pieces(pieces: Iterator, sep: str, ncols: int) -> Iterator[list[Any]]:
     text: set = set()  # the columns found to hold text so far: later pieces read them as strings
     pending: deque = deque()
     try:
-        for piece in pieces:
-            pending.append(pool.submit(_parse_piece, piece, sep, ncols, text))
+        for piece, quoted in pieces:
+            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text))
             if len(pending) >= AHEAD:
                 yield pending.popleft().result()
         while pending:
