@@ -64,7 +64,8 @@ CASES = {
     "missing weights file": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--weights", d / "nope.csv"],
                              "{d}/nope.csv: no such file"),
     "empty directory": (lambda d: ["compute", "mse", _empty_dir(d), d / "y.csv"],
-                        "{d}/empty: is a directory with no files (a sharded input needs at least one)"),
+                        "{d}/empty: is a directory with no data files (a sharded input needs at least one; names "
+                        "starting with . or _ are not data)"),
     "empty file": (lambda d: ["compute", "mse", raw(d / "e.csv", b""), d / "y.csv"], "{d}/e.csv: empty file"),
     "header only": (lambda d: ["compute", "mse", raw(d / "h.csv", b"pred\n"), d / "y.csv"],
                     "{d}/h.csv: has a header but no data rows"),

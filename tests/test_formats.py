@@ -246,3 +246,49 @@ def test_a_directory_without_data_files(run, tmp_path):
     out = run("compute", "mse", tmp_path / "empty", tmp_path / "empty")
     assert out.stderr == (f"Error: {tmp_path}/empty: is a directory with no data files (a sharded input needs at "
                           "least one; names starting with . or _ are not data)\n")
+
+
+def _npz_with_a_huge_member(path, arrays, huge_bytes):
+    """An NPZ as np.savez_compressed writes one, plus a member of huge_bytes zeros that compresses
+    to almost nothing (written in pieces, never held)."""
+    import zipfile
+
+    np.savez_compressed(path, **arrays)
+    with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+        with zf.open("huge.npy", "w", force_zip64=True) as fh:
+            np.lib.format.write_array_header_1_0(fh, {"descr": "<f8", "fortran_order": False,
+                                                      "shape": (huge_bytes // 8,)})
+            zeros = bytes(1 << 24)
+            for _ in range(huge_bytes // len(zeros)):
+                fh.write(zeros)
+        zf.writestr("notes.txt", "not an array")
+
+
+def test_npz_reads_only_the_selected_members(tmp_path):
+    path = tmp_path / "a.npz"
+    _npz_with_a_huge_member(path, {"p": PRED, "t": TRUE, "negatives": np.zeros((3 * N, 4))}, 1 << 30)
+    assert path.stat().st_size < 5_000_000
+    out = subprocess.run(["/usr/bin/time", "-f", "%M", sys.executable, "-m", "losscli", "compute", "mse",
+                          f"{path}:p", f"{path}:t", "--format", "value", "--block-rows", "100"],
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert float(out.stdout) == pytest.approx(float(np.mean((PRED - TRUE) ** 2)), rel=1e-15)
+    assert int(out.stderr.strip().splitlines()[-1]) / 1024 < 300  # the 1 GB member is never read
+
+
+def test_npz_in_lockstep_with_a_csv_at_any_block_size(run, tmp_path, reference):
+    np.savez(tmp_path / "a.npz", p=PRED, other=np.zeros(3))
+    pd.DataFrame({"t": TRUE}).to_csv(tmp_path / "t.csv", index=False)
+    for rows in ("16", "100", "1000"):
+        assert _value(run, "mse", f"{tmp_path}/a.npz:p", tmp_path / "t.csv", "--block-rows", rows) == _value(
+            run, "mse", reference / "pred.npy", reference / "true.npy", "--block-rows", rows)
+
+
+def test_npz_members_that_differ_or_are_not_arrays(run, tmp_path):
+    path = tmp_path / "b.npz"
+    _npz_with_a_huge_member(path, {"p": PRED, "short": PRED[:10]}, 1 << 24)
+    out = run("compute", "mse", f"{path}:p", f"{path}:short")
+    assert out.stderr == f"Error: {path}:short has 10 rows but {path}:p has {N} (every input needs one row per sample)\n"
+    out = run("compute", "mse", f"{path}:p", f"{path}:notes.txt")
+    assert out.stderr == (f"Error: {path}: not an NPZ archive: its member 'notes.txt' is not an .npy array (a ZIP "
+                          "of other files, such as a torch.save checkpoint?)\n")

@@ -100,20 +100,22 @@ class FileReader:
         except Exception:  # the real read reports what is wrong with the file
             return 1
 
-    def blocks(self, chunk_rows: int | None) -> Iterator[Source]:
+    def blocks(self, chunk_rows: int | None, wanted: frozenset | None = None) -> Iterator[Source]:
         """Blocks of at most chunk_rows rows (None: whole files), shard after shard. A block's
         label and row_offset are those of its own file, so errors point into the right shard."""
         files = self.shards or [self.path]
         produced = False
         for f in files:
-            for block in self._file_blocks(f, chunk_rows, empty_ok=len(files) > 1):
+            for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted):
                 produced = True
                 yield block
         if not produced:  # (every shard of a dataset had a header only)
             raise InputError(f"{self.label}: has a header but no data rows")
 
-    def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False) -> Iterator[Source]:
-        """One file's blocks; a shard of a dataset may hold a header only (an empty partition)."""
+    def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False,
+                     wanted: frozenset | None = None) -> Iterator[Source]:
+        """One file's blocks; a shard of a dataset may hold a header only (an empty partition).
+        ``wanted``: the selectors it is read with (None: all of it)."""
         stream: Stream | None = None
         if path == "-" or is_stream(path):  # read once, as it comes: never opened twice
             if self._stream is None:
@@ -129,6 +131,7 @@ class FileReader:
                 yield from self._whole  # a stream read whole once already (several selectors)
                 return
             stream = self._stream
+            wanted = None  # (read once: everything in it, for whatever selects from it later)
             opener: Callable = stream.open
             label, suffix = self.label, "" if path == "-" else Path(path).suffix.lower()
         else:
@@ -161,7 +164,7 @@ class FileReader:
         keep = stream is not None and chunk_rows is None
         kept: list[Source] = []
         produced = False
-        for block in reader(opener, label, chunk_rows, self.dtype, head):
+        for block in reader(opener, label, chunk_rows, self.dtype, head, wanted):
             produced = True
             if keep:
                 kept.append(block)
@@ -284,7 +287,8 @@ class InputCache:
     def load(self, spec: str) -> Array:
         """The whole input as one Array (blocks concatenated)."""
         path, selector = split_spec(spec)
-        parts = [b.select(selector) for b in self.reader(path).blocks(None)]
+        wanted = None if selector is None else frozenset([selector])
+        parts = [b.select(selector) for b in self.reader(path).blocks(None, wanted)]
         if len(parts) == 1:
             return parts[0]
         first = parts[0]
@@ -313,7 +317,11 @@ class InputCache:
         readers = [self.reader(path) for path, _ in parsed]
         distinct = list({id(r): r for r in readers}.values())
         # text inputs are parsed ahead on textparse's thread pool while this loop evaluates
-        iters = {id(r): r.blocks(chunk_rows) for r in distinct}
+        selectors: dict[int, set] = {}
+        for r, (_, sel) in zip(readers, parsed):
+            selectors.setdefault(id(r), set()).add(sel)
+        iters = {id(r): r.blocks(chunk_rows, None if None in selectors[id(r)] else frozenset(selectors[id(r)]))
+                 for r in distinct}
         start = 0
         while True:
             next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended

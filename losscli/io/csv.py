@@ -58,7 +58,7 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     return best
 
 
-def text_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
     from . import textparse
 
     if b"\x00" in head[:8192]:

@@ -16,7 +16,7 @@ STREAM_MAGIC = b"\xff\xff\xff\xff"  # the IPC stream format's first message
 FEATHER_V1_MAGIC = b"FEA1"
 
 
-def ipc_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
     import pyarrow as pa
     import pyarrow.ipc
 

@@ -2,7 +2,8 @@
 
 - NPY: the header read first, then blocks of rows as views of a memory map whose pages are
   released block by block.
-- NPZ: one array per selector (``out.npz:logits``), loaded whole (NPZ members cannot be mapped).
+- NPZ: one array per selector (``out.npz:logits``): only the selected members are read, each
+  whole (NPZ members cannot be mapped), then cut into blocks of rows.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .table import Source
+from .table import Source, names_text
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -38,7 +39,7 @@ def _npy_error(label: str, exc: Exception) -> InputError:
     return InputError(f"{label}: not a valid NPY array ({text.splitlines()[0] if text else type(exc).__name__})")
 
 
-def npy_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
     local = label != "<stdin>" and os.path.isfile(label)
     if local and chunk_rows:
         plain = _npy_layout(label)
@@ -112,11 +113,20 @@ def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype) -> Iter
                 mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
 
-def npz_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+def npz_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
+    """The selected members only (``wanted``; None: all of them), each read and decompressed
+    when selected and never otherwise; blocks of rows when every selected member has as many."""
     arrays = {}
     try:
         with opener() as fh, np.load(fh, allow_pickle=False) as npz:
-            for key in npz.files:
+            keys = list(npz.files)
+            if not keys:
+                raise InputError(f"{label}: the NPZ archive holds no arrays")
+            if wanted is None and len(keys) > 1:
+                raise InputError(f"{label}: holds several arrays, name one as {label}:KEY (keys: {names_text(keys)})")
+            for key in keys if wanted is None else sorted(wanted):
+                if key not in keys:
+                    raise InputError(f"{label}: no array named {key!r} (keys: {names_text(keys)})")
                 try:
                     member = npz[key]
                 except Exception as exc:
@@ -124,15 +134,22 @@ def npz_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
                 if not isinstance(member, np.ndarray):  # a ZIP member that is not an .npy file
                     raise InputError(f"{label}: not an NPZ archive: its member {key!r} is not an .npy array "
                                      "(a ZIP of other files, such as a torch.save checkpoint?)")
-                arrays[key] = member
+                arrays[key] = _numeric(member, f"{label}:{key}", dtype)
     except InputError:
         raise
     except (zipfile.BadZipFile, ValueError, OSError, EOFError) as exc:
         raise InputError(f"{label}: not a valid NPZ archive ({exc})") from None
-    if not arrays:
-        raise InputError(f"{label}: the NPZ archive holds no arrays")
-    arrays = {k: _numeric(v, f"{label}:{k}", dtype) for k, v in arrays.items()}
-    # NPZ members may differ in length (hard negatives): one block, the whole archive
-    yield Source(label, max(v.shape[0] for v in arrays.values()), arrays=arrays)
+    rows = {k: v.shape[0] for k, v in arrays.items()}
+    if chunk_rows is None:  # members may differ in length (hard negatives): one block, all of them
+        yield Source(label, max(rows.values()), arrays=arrays)
+        return
+    (a, n), *others = rows.items()
+    for b, m in others:
+        if m != n:
+            raise InputError(f"{label}:{b} has {m} rows but {label}:{a} has {n} (every input needs one row per "
+                             "sample)")
+    for start in range(0, n, chunk_rows):
+        k = min(chunk_rows, n - start)
+        yield Source(label, k, arrays={key: v[start:start + k] for key, v in arrays.items()}, row_offset=start)
 
 

@@ -8,17 +8,21 @@ from typing import Iterator
 
 from ..errors import InputError
 from .arrow import table_blocks
-from .table import Source
+from .table import Source, resolve_columns
 
 PARQUET_MAGIC = b"PAR1"
 
 
-def parquet_blocks(opener, label, chunk_rows, dtype, head) -> Iterator[Source]:
+def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
+    """Only the columns the selectors name (``wanted``) are read and decompressed."""
     import pyarrow.parquet as pq
 
     try:
         pf = pq.ParquetFile(label if os.path.isfile(label) else opener())
-        batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000)
+        names = pf.schema_arrow.names
+        columns = None if wanted is None else sorted(
+            {n for selector in wanted for n in resolve_columns(selector, names, label)}, key=names.index)
+        batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns)
         yield from table_blocks(batches, label, chunk_rows, dtype)
     except InputError:
         raise
