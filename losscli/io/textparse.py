@@ -165,11 +165,11 @@ def _locate(data: bytes, sep: str, ncols: int) -> ParseError:
                 opened = number if quoted else None
         return ParseError("quote", opened)
     reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""), delimiter=sep)
-    line = 1
+    at = 1  # the line the next row starts on
     for fields in reader:
         if fields and any(f.strip() for f in fields) and len(fields) != ncols:
-            return ParseError("fields", line, ncols, len(fields))
-        line = reader.line_num + 1
+            return ParseError("fields", at, ncols, len(fields))
+        at = reader.line_num + 1
     return ParseError("fields", None, ncols, 0)
 
 

@@ -30,10 +30,8 @@ class Reduction(Snapshot):
         """One block; ``plain_sum`` is Σ l (Moments computed it)."""
         n = x.shape[0]
         self.num.append(plain_sum if weights is None else block_sum(x, weights))
-        if weights is None and normaliser is None:
-            self.den.append((float(n), 0))
-        elif normaliser is None:
-            self.den.append(block_sum(weights))
+        if normaliser is None:
+            self.den.append((float(n), 0) if weights is None else block_sum(weights))
         else:
             self.den.append(block_sum(normaliser, weights))
 
