@@ -14,7 +14,7 @@ from typing import TypedDict
 
 import numpy as np
 
-from ..numerics import rows, softplus
+from ..numerics import rows
 from ..registry import Input, Param, register_loss
 
 _PRED = Input("predictions", "N,...", "real", description="model outputs")
@@ -166,12 +166,21 @@ LOG_COSH_SERIES_BELOW = 1e-3
                 "Keras keras.losses.LogCosh"),
 )
 def log_cosh(predictions, labels):
-    """Log-cosh: log(cosh(d)) = d + softplus(-2d) - ln 2 (Keras LogCosh; Chen et al. 2019)."""
-    d = predictions - labels
+    """Log-cosh: log(cosh(d)) = d + softplus(-2d) - ln 2 (Keras LogCosh; Chen et al. 2019),
+    evaluated as |d| + log1p(e^{-2|d|}) - ln 2 (the same, with e^x only for x <= 0), in place."""
+    d = np.subtract(predictions, labels)
+    a = np.abs(d)
+    out = np.multiply(a, -2.0)
+    np.exp(out, out=out)
+    np.log1p(out, out=out)
+    out += a
+    out -= math.log(2.0)
     # near 0 the stable form cancels (1e-16 absolute where the loss is ~d²/2): the series there
-    d2 = d * d
-    series = d2 * (0.5 - d2 * (1.0 / 12.0 - d2 / 45.0))
-    return _row_mean(np.where(np.abs(d) < LOG_COSH_SERIES_BELOW, series, d + softplus(-2.0 * d) - math.log(2.0)))
+    small = a < LOG_COSH_SERIES_BELOW
+    if small.any():
+        d2 = np.square(d[small])
+        out[small] = d2 * (0.5 - d2 * (1.0 / 12.0 - d2 / 45.0))
+    return _row_mean(out)
 
 
 @log_cosh.gradient
