@@ -292,3 +292,34 @@ def test_npz_members_that_differ_or_are_not_arrays(run, tmp_path):
     out = run("compute", "mse", f"{path}:p", f"{path}:notes.txt")
     assert out.stderr == (f"Error: {path}: not an NPZ archive: its member 'notes.txt' is not an .npy array (a ZIP "
                           "of other files, such as a torch.save checkpoint?)\n")
+
+
+def test_lines_of_any_length(run, tmp_path):
+    """np.savetxt's 4096-d embeddings (~100 kB lines, whitespace-delimited) and a 100,000-column
+    CSV read with a selector (only the selected columns are converted)."""
+    emb = RNG.normal(size=(40, 4096))
+    np.savetxt(tmp_path / "emb.txt", emb)
+    np.save(tmp_path / "emb.npy", emb)
+    np.save(tmp_path / "other.npy", emb[::-1])
+    np.save(tmp_path / "y.npy", np.ones(40))
+    assert _value(run, "mse", tmp_path / "emb.txt", tmp_path / "emb.npy") == 0.0
+    assert _value(run, "cosine_embedding", tmp_path / "emb.txt", tmp_path / "other.npy", tmp_path / "y.npy") == \
+        _value(run, "cosine_embedding", tmp_path / "emb.npy", tmp_path / "other.npy", tmp_path / "y.npy")
+    wide = RNG.normal(size=(6, 100_000))
+    with open(tmp_path / "wide.csv", "w") as fh:
+        fh.write(",".join(f"c{i}" for i in range(100_000)) + "\n")
+        for row in wide.tolist():
+            fh.write(",".join(map(repr, row)) + "\n")
+    np.save(tmp_path / "wide.npy", wide)
+    np.save(tmp_path / "zeros.npy", np.zeros((6, 10)))
+    assert _value(run, "mae", f"{tmp_path}/wide.csv:c5,c99999", f"{tmp_path}/wide.npy:5,99999") == 0.0
+    assert _value(run, "mae", f"{tmp_path}/wide.csv:99990-99999", tmp_path / "zeros.npy") == pytest.approx(
+        float(np.mean(np.abs(wide[:, 99990:]))), rel=1e-15)
+
+
+def test_aligned_whitespace_columns(run, tmp_path):
+    """Columns aligned with runs of spaces and tabs, spaces at the start and end of lines."""
+    rows = "".join(f"  {p!r:>24}\t  {t!r:>24}   \n" for p, t in zip(PRED.tolist(), TRUE.tolist()))
+    (tmp_path / "aligned.txt").write_text("  pred\t   label  \n" + rows)
+    assert _value(run, "mse", f"{tmp_path}/aligned.txt:pred", f"{tmp_path}/aligned.txt:label") == pytest.approx(
+        float(np.mean((PRED - TRUE) ** 2)), rel=1e-15)

@@ -191,7 +191,7 @@ class Stream:
     more than ``REPLAY`` bytes have been taken from it (looking at the head, the header, a
     compressed head); the last reader streams on from there, holding nothing."""
 
-    REPLAY = 1 << 20
+    REPLAY = 16 << 20  # (what sniffing the first lines of a very wide table may read)
 
     def __init__(self, source, label: str):
         self.source, self.label = source, label

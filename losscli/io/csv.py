@@ -19,7 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .table import Source
+from .table import Source, resolve_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
 
@@ -63,9 +63,10 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
 
     if b"\x00" in head[:8192]:
         raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
+    head = _sniffing_head(opener, head)
     text = head.decode("utf-8-sig", errors="ignore")  # for sniffing only
     lines = text.splitlines()
-    if len(head) == 65536:
+    if not head.endswith(b"\n") and len(head) >= 65536:
         lines = lines[:-1]  # the last line may be cut
     lines = [ln for ln in lines[:50] if ln.strip()]
     if not lines:
@@ -79,12 +80,33 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
                 raw = textparse.file_pieces(fh, fh.tell() - len(rest))
             else:  # standard input, a URL, a decompressing stream: read on from what the header left
                 raw = textparse.line_pieces(fh, rest)
-            pieces = textparse.parse_pieces(raw, sep, len(names))
-            yield from _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep)
+            chosen = names if wanted is None else _wanted_columns(wanted, names, label)
+            include = None if chosen is names else [names.index(n) for n in chosen]
+            pieces = textparse.parse_pieces(raw, sep, len(names), include)
+            yield from _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
             err = _decode_error(fh.read(), label)
         raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
+
+
+#: bytes looked at to find the delimiter and the header: the first lines, as long as they are
+SNIFF_LINES, SNIFF_BYTES = 2, 16 * 2**20
+
+
+def _sniffing_head(opener, head: bytes) -> bytes:
+    """``head`` (the first 64 kB), read on while it holds fewer than SNIFF_LINES whole lines
+    (a line of 4096 numbers is ~100 kB; a 100,000-column header ~700 kB), up to SNIFF_BYTES."""
+    if head.count(b"\n") >= SNIFF_LINES or len(head) < 65536:
+        return head
+    with opener() as fh:
+        data = fh.read(len(head))
+        while data.count(b"\n") < SNIFF_LINES and len(data) < SNIFF_BYTES:
+            more = fh.read(len(data))
+            if not more:
+                break
+            data += more
+    return data
 
 
 def _fields(line: str, sep: str) -> list[str]:
@@ -132,7 +154,13 @@ def _text_preamble(fh, sep: str, has_header: bool) -> tuple[list[str], int, byte
     return [str(i) for i in range(len(fields))], 1, data
 
 
-def _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep) -> Iterator[Source]:
+def _wanted_columns(wanted, names: list[str], label: str) -> list[str]:
+    """The columns the selectors name, in file order: only those are converted."""
+    chosen = {n for selector in wanted for n in resolve_columns(selector, names, label)}
+    return [n for n in names if n in chosen]
+
+
+def _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep) -> Iterator[Source]:
     """Parsed pieces regrouped into blocks of exactly chunk_rows rows (the last one shorter;
     None: one block), so every input of a lockstep read cuts its blocks at the same rows."""
     from .textparse import ParseError, concat
@@ -141,7 +169,7 @@ def _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep) -> Ite
     have = offset = parsed = 0
 
     def take(k: int) -> list:
-        parts: list[list] = [[] for _ in names]
+        parts: list[list] = [[] for _ in chosen]
         while k:
             cols = buffered[0]
             n = len(cols[0])
@@ -162,13 +190,13 @@ def _row_blocks(pieces, chunk_rows, names, label, first_line, dtype, sep) -> Ite
             buffered.append(cols)
             have += n
             while chunk_rows and have >= chunk_rows:
-                yield _columns_block(take(chunk_rows), names, label, first_line, offset, dtype)
+                yield _columns_block(take(chunk_rows), names, chosen, label, first_line, offset, dtype)
                 offset += chunk_rows
                 have -= chunk_rows
     except ParseError as exc:
         raise _parser_error(exc, label, first_line + parsed, sep) from None
     if have:
-        yield _columns_block(take(have), names, label, first_line, offset, dtype)
+        yield _columns_block(take(have), names, chosen, label, first_line, offset, dtype)
 
 
 def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
@@ -180,11 +208,11 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
                       f"delimiter other than {sep!r})")
 
 
-def _columns_block(cols, names, label, first_line, offset, dtype) -> Source:
+def _columns_block(cols, names, chosen, label, first_line, offset, dtype) -> Source:
     from .textparse import Text, classify
 
     src = Source(label, len(cols[0]), first_line=first_line, order=names, row_offset=offset)
-    for name, col in zip(names, cols):
+    for name, col in zip(chosen, cols):
         values = col if isinstance(col, np.ndarray) else classify(col)
         if isinstance(values, Text):
             if values.row is None:  # starts with a non-number: a text column

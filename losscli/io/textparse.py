@@ -6,7 +6,8 @@ parsed by Apache Arrow's CSV reader (``pyarrow.csv.read_csv``, which converts ev
 correctly rounded parser and releases the GIL) on a small pool of threads while the caller works
 on the pieces before it: the pieces of one file, or of the two files of a ``compute`` run, are
 parsed on every core of one process. Whitespace-delimited text (``\\s+``, which Arrow has no
-delimiter for) goes through pandas' public ``read_csv`` instead.
+delimiter for) is read with one space as the delimiter, runs of spaces and tabs made one first
+where there are any.
 
 What a piece gives, per column: a float64 array when every value is a number or missing, else
 the column as an Arrow string array, which :func:`classify` turns into numbers (quoted numbers,
@@ -89,10 +90,11 @@ def _names(ncols: int) -> list[str]:
     return [f"c{i}" for i in range(ncols)]
 
 
-def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set) -> list[Any]:
+def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=None) -> list[Any]:
     """One piece through Arrow: every column read as float64 except those known to hold text
     (``text``, shared by the pieces of a file); a column that turns out to hold text is read
-    again as strings, and remembered."""
+    again as strings, and remembered. ``include``: the indices of the columns to convert (None:
+    all); the others are only counted."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -110,9 +112,11 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set) -> list[A
         # only "" is looked up as missing at first (each lookup costs every value ~10%; "nan" is a
         # number to Arrow); a value that is not a number brings in pandas' other NA spellings
         # (``ALL_NA`` in ``text``), and only then is the column read as strings
-        types = {n: (pa.string() if n in as_text else pa.float64()) for n in names}
+        kept = names if include is None else [names[i] for i in include]
+        types = {n: (pa.string() if n in as_text else pa.float64()) for n in kept}
         convert = pacsv.ConvertOptions(column_types=types, null_values=list(NA_VALUES if ALL_NA in as_text else ("",)),
-                                       strings_can_be_null=True, quoted_strings_can_be_null=True)
+                                       strings_can_be_null=True, quoted_strings_can_be_null=True,
+                                       include_columns=None if include is None else kept)
         try:
             table = pacsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
                                    convert_options=convert)
@@ -125,8 +129,8 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set) -> list[A
             as_text.add(learned)
             text.add(learned)  # later pieces start from what this one learned
             continue
-        if "conversion error" in message and "double" in message and not as_text.issuperset(names):
-            as_text.update((ALL_NA, *names))  # an Arrow that does not say which column
+        if "conversion error" in message and "double" in message and not as_text.issuperset(kept):
+            as_text.update((ALL_NA, *kept))  # an Arrow that does not say which column
             continue
         if "UTF8" in message or "UTF-8" in message:
             raise Utf8Error()
@@ -173,26 +177,19 @@ def _locate(data: bytes, sep: str, ncols: int) -> ParseError:
     return ParseError("fields", None, ncols, 0)
 
 
-def _pandas_piece(piece, ncols: int) -> list[Any]:
-    """Whitespace-delimited text, through pandas' public read_csv."""
-    import pandas as pd
-    import pyarrow as pa
-
-    try:
-        frame = pd.read_csv(io.BytesIO(bytes(piece)), sep=WHITESPACE, header=None, names=_names(ncols),
-                            engine="c", skip_blank_lines=False, dtype=str, keep_default_na=False,
-                            na_filter=False)
-    except pd.errors.ParserError:
-        raise _locate_whitespace(bytes(piece), ncols) from None
-    return [pa.array(frame[c].to_numpy(), type=pa.string(), from_pandas=True) for c in frame.columns]
+def _single_spaced(piece) -> bytes | memoryview:
+    """Whitespace-delimited text as Arrow can read it: fields one space apart, no space at the
+    start or end of a line (``np.savetxt`` output already is, and is not copied)."""
+    data = bytes(piece)
+    if b"  " not in data and b"\t" not in data and b" \n" not in data and b"\n " not in data \
+            and b" \r" not in data and not data.startswith(b" "):
+        return piece
+    data = _AROUND_LINE_ENDS.sub(rb"\1", data)
+    return _RUNS.sub(b" ", data).lstrip(b" \t")
 
 
-def _locate_whitespace(data: bytes, ncols: int) -> ParseError:
-    for number, line in enumerate(data.split(b"\n"), 1):
-        fields = line.split()
-        if fields and len(fields) != ncols:
-            return ParseError("fields", number, ncols, len(fields))
-    return ParseError("fields", None, ncols, 0)
+_AROUND_LINE_ENDS = re.compile(rb"[ \t]*(\r?\n)[ \t]*")
+_RUNS = re.compile(rb"[ \t]+")
 
 
 @dataclass
@@ -258,8 +255,10 @@ def concat(parts: list) -> Any:
     return strings[0] if len(strings) == 1 else pa.concat_arrays(strings)
 
 
-def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set) -> list[Any]:
-    return _pandas_piece(piece, ncols) if sep == WHITESPACE else _arrow_piece(piece, quoted, sep, ncols, text)
+def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include) -> list[Any]:
+    if sep == WHITESPACE:
+        piece, sep = _single_spaced(piece), " "
+    return _arrow_piece(piece, quoted, sep, ncols, text, include)
 
 
 def _body_end(data) -> int:
@@ -381,15 +380,16 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[Piece]:
         pos, want = cut, size
 
 
-def parse_pieces(pieces: Iterator, sep: str, ncols: int) -> Iterator[list[Any]]:
-    """The columns of each piece, in order (float64 arrays, or :class:`Text`), parsed ``AHEAD``
-    pieces ahead on the pool. A parse error is raised when its piece's turn comes."""
+def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None) -> Iterator[list[Any]]:
+    """The columns of each piece, in order (float64 arrays, or Arrow strings), parsed ``AHEAD``
+    pieces ahead on the pool; only those at ``include`` (indices; None: all). A parse error is
+    raised when its piece's turn comes."""
     pool = _executor()
     text: set = set()  # the columns found to hold text so far: later pieces read them as strings
     pending: deque = deque()
     try:
         for piece, quoted in pieces:
-            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text))
+            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text, include))
             if len(pending) >= AHEAD:
                 yield pending.popleft().result()
         while pending:
