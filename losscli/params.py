@@ -104,7 +104,10 @@ class Param:
         elif self.kind == "int" and isinstance(value, numbers.Integral):
             return int(value)
         elif self.kind == "float" and isinstance(value, numbers.Real):
-            return float(value)
+            try:
+                return float(value)
+            except OverflowError:  # an int beyond float64 (10**400)
+                raise ParameterError(f"{where}: expected a finite number, got {value!r}") from None
         elif self.kind == "str" and isinstance(value, str):
             return value
         elif self.kind == "floats" and isinstance(value, (tuple, list)):

@@ -173,3 +173,9 @@ def test_numpy_scalars_and_arrays_are_parameters_like_python_values():
     assert a.value == losscli.evaluate("huber", [1.0, 3.0], [0.0, 0.0], delta=2.0).value == (0.5 + 4.0) / 2
     b = losscli.evaluate("softmax_ce", [[1.0, 2.0], [0.0, 1.0]], [0, 1], class_weights=np.array([1, 2]))
     assert b.value == losscli.evaluate("softmax_ce", [[1.0, 2.0], [0.0, 1.0]], [0, 1], class_weights=(1.0, 2.0)).value
+
+
+def test_a_parameter_beyond_float64_is_a_parameter_error():
+    with pytest.raises(losscli.ParameterError) as info:
+        losscli.evaluate("huber", [1.0], [0.0], delta=10**400)
+    assert str(info.value).startswith("parameter huber.delta: expected a finite number, got 1000")

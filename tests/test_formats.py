@@ -323,3 +323,97 @@ def test_aligned_whitespace_columns(run, tmp_path):
     (tmp_path / "aligned.txt").write_text("  pred\t   label  \n" + rows)
     assert _value(run, "mse", f"{tmp_path}/aligned.txt:pred", f"{tmp_path}/aligned.txt:label") == pytest.approx(
         float(np.mean((PRED - TRUE) ** 2)), rel=1e-15)
+
+
+# -- found by review: each of these gave a wrong number or an internal error -------------------------
+def test_parquet_selectors_count_in_the_whole_file(run, tmp_path):
+    """Only the selected columns are read, but an index still counts in all of the file's."""
+    pq.write_table(pa.table({"a": [0.0, 0.0], "b": [1.0, 2.0], "c": [3.0, 5.0]}), tmp_path / "abc.parquet")
+    assert _value(run, "mse", f"{tmp_path}/abc.parquet:1", f"{tmp_path}/abc.parquet:c") == 6.5
+    assert _value(run, "mse", f"{tmp_path}/abc.parquet:1", f"{tmp_path}/abc.parquet:2") == 6.5
+
+
+def test_repeated_header_names_are_numbered_as_pandas_numbers_them(run, tmp_path):
+    """a,a,a.1 is a, a.2, a.1 to pandas (a name the header holds is skipped); a blank name is
+    'Unnamed: i', numbered after the names given."""
+    (tmp_path / "dup.csv").write_text("a,a,a.1,,Unnamed: 3\n1,2,3,4,5\n")
+    assert list(pd.read_csv(tmp_path / "dup.csv").columns) == ["a", "a.2", "a.1", "Unnamed: 3.1", "Unnamed: 3"]
+    assert _value(run, "mse", f"{tmp_path}/dup.csv:a.1", f"{tmp_path}/dup.csv:a") == 4.0
+    assert _value(run, "mse", f"{tmp_path}/dup.csv:a.2", f"{tmp_path}/dup.csv:4") == 9.0  # Unnamed: 3
+    assert _value(run, "mse", f"{tmp_path}/dup.csv:3", f"{tmp_path}/dup.csv:a") == 9.0  # Unnamed: 3.1
+    out = run("compute", "mse", f"{tmp_path}/dup.csv:nope", f"{tmp_path}/dup.csv:a")
+    assert out.stderr == (f"Error: {tmp_path}/dup.csv: no column 'nope' (columns: a, a.2, a.1, Unnamed: 3.1, "
+                          "Unnamed: 3)\n")
+
+
+def test_decimal_and_big_integer_columns_are_read_exactly(run, tmp_path):
+    from decimal import Decimal
+
+    decimals = [Decimal("0.1"), Decimal("2.675"), Decimal("-1234567.8901234567890123")]
+    big = [2**53 + 1, 5, -(2**62) - 3]
+    table = pa.table({"d": pa.array(decimals, pa.decimal128(38, 20)), "i": pa.array(big, pa.int64()),
+                      "z": [0.0, 0.0, 0.0]})
+    pq.write_table(table, tmp_path / "d.parquet")
+    feather.write_feather(table, tmp_path / "d.feather")
+    for path in ("d.parquet", "d.feather"):
+        got = _per_sample(run, f"{tmp_path}/{path}:d", f"{tmp_path}/{path}:z")
+        assert got == [abs(float(str(d))) for d in decimals]
+        assert _per_sample(run, f"{tmp_path}/{path}:i", f"{tmp_path}/{path}:z") == [abs(float(v)) for v in big]
+
+
+def test_a_list_column_has_one_width_in_the_whole_file(run, tmp_path):
+    lists = [[0.5, 0.5]] * 5 + [[0.2, 0.3, 0.5]] * 5
+    pq.write_table(pa.table({"p": lists, "y": [0] * 10}), tmp_path / "w.parquet")
+    for rows in ("5", "16"):
+        out = run("compute", "softmax_ce", f"{tmp_path}/w.parquet:p", f"{tmp_path}/w.parquet:y", "--block-rows", rows)
+        assert out.stderr == (f"Error: {tmp_path}/w.parquet, row 5, column 'p': a list of 3 values where row 0 has "
+                              "2 (a list column must have one length to be read as an (N, C) array)\n")
+
+
+def test_a_dataset_directory_with_a_symbolic_link_loop(run, tmp_path):
+    d = tmp_path / "ds"
+    d.mkdir()
+    pd.DataFrame({"p": [1.0, 2.0], "t": 0.0}).to_csv(d / "part-1.csv", index=False)
+    (d / "loop").symlink_to(d)
+    assert _per_sample(run, f"{d}:p", f"{d}:t") == [1.0, 2.0]
+
+
+def test_cut_or_damaged_compressed_text_is_one_clean_error(run, tmp_path):
+    import bz2
+    import gzip
+    import lzma
+
+    data = b"p,t\n" + b"".join(b"%d.5,0\n" % i for i in range(100_000))
+    for name, packed in (("c.csv.gz", gzip.compress(data)), ("c.csv.xz", lzma.compress(data)),
+                         ("c.csv.bz2", bz2.compress(data))):
+        (tmp_path / name).write_bytes(packed[: len(packed) // 2])
+        out = run("compute", "mse", f"{tmp_path}/{name}:p", f"{tmp_path}/{name}:t")
+        assert (out.exit_code, out.stdout) == (2, "")
+        assert out.stderr.startswith(f"Error: {tmp_path}/{name}: not a readable ") and "EOFError" in out.stderr
+    (tmp_path / "g.csv.gz").write_bytes(gzip.compress(data) + b"garbage")
+    out = run("compute", "mse", f"{tmp_path}/g.csv.gz:p", f"{tmp_path}/g.csv.gz:t")
+    assert out.exit_code == 2 and out.stderr.startswith(f"Error: {tmp_path}/g.csv.gz: not a readable gzip file")
+
+
+def test_carriage_return_line_ends(run, tmp_path):
+    (tmp_path / "cr.csv").write_bytes(b"p,t\r1,2\r3,5\r")
+    (tmp_path / "cr2.csv").write_bytes(b"1,2\r3,4\r")
+    assert _value(run, "mse", f"{tmp_path}/cr.csv:p", f"{tmp_path}/cr.csv:t") == 2.5
+    assert _value(run, "mse", f"{tmp_path}/cr2.csv:0", f"{tmp_path}/cr2.csv:1") == 1.0
+
+
+def test_an_npz_and_a_feather_v1_through_a_pipe(tmp_path):
+    np.savez(tmp_path / "m.npz", a=np.array([1.0, 2.0]), b=np.array([0.0, 4.0]))
+    with pytest.warns(DeprecationWarning):
+        feather.write_feather(pa.table({"a": [1.0, 2.0], "b": [0.0, 4.0]}), tmp_path / "v1.feather", version=1)
+    for name in ("m.npz", "v1.feather"):
+        out = subprocess.run(["bash", "-c", f"cat {tmp_path / name} | {sys.executable} -m losscli compute mse -:a -:b "
+                              "--format value"], capture_output=True, text=True, timeout=60)
+        assert (out.returncode, out.stdout, out.stderr) == (0, "2.5\n", ""), name
+
+
+def test_a_row_of_empty_fields_too_many_is_named(run, tmp_path):
+    (tmp_path / "e.csv").write_text("a,b\n1,2\n,,\n3,4\n")
+    out = run("compute", "mse", f"{tmp_path}/e.csv:a", f"{tmp_path}/e.csv:b")
+    assert out.stderr == (f"Error: {tmp_path}/e.csv, line 3: expected 2 fields, found 3 (ragged rows, or a "
+                          "delimiter other than ',')\n")

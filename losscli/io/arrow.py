@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .table import Source
+from .table import Source, wanted_columns
 
 #: Arrow types read as numbers (cast to float64); anything else is text
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
@@ -28,7 +28,10 @@ def floats(arr) -> np.ndarray:
     if arr.type != pa.float64():
         if pa.types.is_null(arr.type):
             return np.full(len(arr), np.nan)
-        arr = arr.cast(pa.float64())  # ints, bools, float32, decimals: exact or correctly rounded
+        if pa.types.is_decimal(arr.type):  # (Arrow's decimal -> float64 cast is not correctly rounded;
+            arr = arr.cast(pa.string())    # its string -> float64 parse is)
+        # ints beyond 2**53 round to the nearest float64 (a "safe" cast would refuse them)
+        arr = arr.cast(pa.float64(), safe=False)
     values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=arr.offset + len(arr))[arr.offset:]
     if arr.null_count:
         values = np.where(_validity(arr), values, np.nan)
@@ -49,14 +52,18 @@ def _validity(arr) -> np.ndarray:
     return np.unpackbits(packed, bitorder="little")[arr.offset:arr.offset + len(arr)].astype(bool)
 
 
-def table_blocks(batches, label: str, chunk_rows: int | None, dtype) -> Iterator[Source]:
+def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
+                 wanted=None) -> Iterator[Source]:
     """Arrow record batches (Parquet row groups, IPC batches: any sizes) as blocks of exactly
     ``chunk_rows`` rows (the last shorter; None: one block), so that they advance in lockstep
-    with any other input. Numeric columns become float arrays, list and fixed-size-list columns
-    of numbers ``(N, C)`` arrays (one length per column, else an error naming the row), any
-    other column is text."""
+    with any other input. ``names``: every column of the file, in order (what selectors count
+    in); only the columns the ``wanted`` selectors name are converted. Numeric columns become
+    float arrays, list and fixed-size-list columns of numbers ``(N, C)`` arrays (one length per
+    column in the whole file, else an error naming the row), any other column is text."""
     import pyarrow as pa
 
+    columns = wanted_columns(wanted, names, label)
+    widths: dict[str, tuple[int, int]] = {}  # list column -> (its width, the row that set it)
     pending: list = []
     have = offset = 0
     for batch in batches:
@@ -66,22 +73,23 @@ def table_blocks(batches, label: str, chunk_rows: int | None, dtype) -> Iterator
         have += batch.num_rows
         while chunk_rows and have >= chunk_rows:
             table = pa.Table.from_batches(pending)
-            yield _source(table.slice(0, chunk_rows), label, offset, dtype)
+            yield _source(table.slice(0, chunk_rows), label, offset, dtype, names, columns, widths)
             rest = table.slice(chunk_rows)
             pending = rest.to_batches() if rest.num_rows else []
             have -= chunk_rows
             offset += chunk_rows
     if have:
-        yield _source(pa.Table.from_batches(pending), label, offset, dtype)
+        yield _source(pa.Table.from_batches(pending), label, offset, dtype, names, columns, widths)
 
 
-def _source(table, label: str, offset: int, dtype) -> Source:
-    src = Source(label, table.num_rows, order=list(table.column_names), first_line=None, row_offset=offset)
-    for name, col in zip(table.column_names, table.columns):
+def _source(table, label: str, offset: int, dtype, names, columns, widths) -> Source:
+    src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset)
+    for name in columns:
+        col = table.column(name)
         if is_numeric(col.type):
             src.columns[name] = floats(col).astype(dtype, copy=False)
         elif _is_list_of_numbers(col.type):
-            src.columns[name] = _matrix(col, label, name, offset).astype(dtype, copy=False)
+            src.columns[name] = _matrix(col, label, name, offset, widths).astype(dtype, copy=False)
         else:
             first = next((v for v in col.chunk(0).to_pylist()[:1] if v is not None), None) if col.num_chunks else None
             src.text_columns[name] = "" if first is None else str(first)
@@ -95,8 +103,8 @@ def _is_list_of_numbers(type_) -> bool:
         and is_numeric(type_.value_type)
 
 
-def _matrix(col, label: str, name: str, offset: int) -> np.ndarray:
-    """A list column as (N, C): every row a list of the same length C, none missing."""
+def _matrix(col, label: str, name: str, offset: int, widths: dict) -> np.ndarray:
+    """A list column as (N, C): every row of the file a list of the same length C, none missing."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -106,14 +114,14 @@ def _matrix(col, label: str, name: str, offset: int) -> np.ndarray:
         raise InputError(f"{label}, row {offset + row}, column {name!r}: a missing list (expected a list of "
                          "numbers in every row)")
     if pa.types.is_fixed_size_list(arr.type):
-        width = arr.type.list_size
+        lengths = np.full(len(arr), arr.type.list_size)
     else:
         lengths = floats(pc.list_value_length(arr))
-        width = int(lengths[0]) if len(lengths) else 0
-        ragged = np.flatnonzero(lengths != width)
-        if ragged.size:
-            row = int(ragged[0])
-            raise InputError(f"{label}, row {offset + row}, column {name!r}: a list of {int(lengths[row])} values "
-                             f"where row {offset} has {width} (a list column must have one length to be read "
-                             "as an (N, C) array)")
+    width, first = widths.setdefault(name, (int(lengths[0]) if len(lengths) else 0, offset))
+    ragged = np.flatnonzero(lengths != width)
+    if ragged.size:
+        row = int(ragged[0])
+        raise InputError(f"{label}, row {offset + row}, column {name!r}: a list of {int(lengths[row])} values "
+                         f"where row {first} has {width} (a list column must have one length to be read "
+                         "as an (N, C) array)")
     return floats(arr.flatten()).reshape(len(arr), width)

@@ -249,19 +249,44 @@ class _Replay(io.RawIOBase):
 
 
 def _decompressing(opener: Callable, label: str, name: str, wrap: Callable) -> tuple[Callable, bytes]:
-    """An opener that decompresses as it reads, and the first decompressed bytes."""
+    """An opener that decompresses as it reads (a damaged or cut archive is an InputError naming
+    the file, wherever the damage is), and the first decompressed bytes."""
 
     def open_decompressed():
-        return wrap(opener())
+        return _Checked(wrap(opener()), f"{label}: not a readable {name} file")
 
-    try:
-        with open_decompressed() as fh:
-            head = fh.read(65536)
-    except Exception as exc:  # noqa: BLE001 - a damaged archive: one line, what the codec said
-        raise InputError(f"{label}: not a readable {name} file ({type(exc).__name__}: {exc})") from None
+    with open_decompressed() as fh:
+        head = fh.read(65536)
     if not head:
         raise InputError(f"{label}: empty file (nothing after decompressing it)")
     return open_decompressed, head
+
+
+class _Checked(io.RawIOBase):
+    """A decompressing file whose errors (EOFError for a cut archive, OSError, zlib/lzma/bz2 and
+    Arrow errors for damaged bytes) become an InputError naming the file."""
+
+    def __init__(self, inner, what: str):
+        self.inner, self.what = inner, what
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        try:
+            data = self.inner.read(len(buffer))
+        except InputError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - any codec's complaint about the bytes
+            raise InputError(f"{self.what} ({type(exc).__name__}: {exc})") from None
+        buffer[:len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        try:
+            self.inner.close()
+        finally:
+            super().close()
 
 
 class InputCache:

@@ -19,7 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .table import Source, resolve_columns
+from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
 
@@ -63,6 +63,8 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
 
     if b"\x00" in head[:8192]:
         raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
+    if b"\r" in head and b"\n" not in head:  # classic Mac OS line ends (CR only), as pandas reads them
+        opener, head = _cr_to_lf(opener), head.replace(b"\r", b"\n")
     head = _sniffing_head(opener, head)
     text = head.decode("utf-8-sig", errors="ignore")  # for sniffing only
     lines = text.splitlines()
@@ -80,14 +82,38 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
                 raw = textparse.file_pieces(fh, fh.tell() - len(rest))
             else:  # standard input, a URL, a decompressing stream: read on from what the header left
                 raw = textparse.line_pieces(fh, rest)
-            chosen = names if wanted is None else _wanted_columns(wanted, names, label)
-            include = None if chosen is names else [names.index(n) for n in chosen]
+            chosen = wanted_columns(wanted, names, label)
+            include = None if wanted is None else [names.index(n) for n in chosen]
             pieces = textparse.parse_pieces(raw, sep, len(names), include)
             yield from _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
             err = _decode_error(fh.read(), label)
         raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
+
+
+def _cr_to_lf(opener):
+    """An opener whose files read CR line ends as LF (the same length: offsets stay right)."""
+
+    class CrToLf(io.RawIOBase):
+        def __init__(self, inner):
+            self.inner = inner
+
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer) -> int:
+            data = self.inner.read(len(buffer)).replace(b"\r", b"\n")
+            buffer[:len(data)] = data
+            return len(data)
+
+        def close(self) -> None:
+            try:
+                self.inner.close()
+            finally:
+                super().close()
+
+    return lambda: CrToLf(opener())
 
 
 #: bytes looked at to find the delimiter and the header: the first lines, as long as they are
@@ -117,19 +143,24 @@ def _fields(line: str, sep: str) -> list[str]:
 
 
 def _column_names(fields: list[str]) -> list[str]:
-    """Header names by pandas' rules: stripped, a blank one is 'Unnamed: i', a repeated one gets
-    '.1', '.2', ... (so a file pandas wrote reads with the names pandas gives it)."""
-    names: list[str] = []
+    """Header names by pandas' rules (its C parser's): stripped, a blank one is 'Unnamed: i', a
+    repeated one gets '.1', '.2', ..., skipping any name the header itself holds (``a,a,a.1`` is
+    a, a.2, a.1), so a file pandas wrote reads with the names pandas gives it."""
+    header = [raw.strip() or f"Unnamed: {i}" for i, raw in enumerate(fields)]
+    names = list(header)
     counts: dict[str, int] = {}
-    for i, raw in enumerate(fields):
-        name = raw.strip() or f"Unnamed: {i}"
+    # the named columns first, then the unnamed ones: a given name keeps its spelling
+    for i in sorted(range(len(header)), key=lambda i: not fields[i].strip()):
+        name = header[i]
         seen = counts.get(name, 0)
-        while seen:
-            counts[name] = seen + 1
-            name = f"{name}.{seen}"
-            seen = counts.get(name, 0)
+        if seen:
+            base = name
+            while seen:
+                counts[base] = seen + 1
+                name = f"{base}.{seen}"
+                seen = seen + 1 if name in header else counts.get(name, 0)
         counts[name] = seen + 1
-        names.append(name)
+        names[i] = name
     return names
 
 
@@ -152,12 +183,6 @@ def _text_preamble(fh, sep: str, has_header: bool) -> tuple[list[str], int, byte
     if has_header:
         return _column_names(fields), at + 1, data[end:]
     return [str(i) for i in range(len(fields))], 1, data
-
-
-def _wanted_columns(wanted, names: list[str], label: str) -> list[str]:
-    """The columns the selectors name, in file order: only those are converted."""
-    chosen = {n for selector in wanted for n in resolve_columns(selector, names, label)}
-    return [n for n in names if n in chosen]
 
 
 def _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep) -> Iterator[Source]:

@@ -24,6 +24,7 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[
         if head.startswith(ARROW_MAGIC):
             source = pa.memory_map(label) if os.path.isfile(label) else pa.BufferReader(opener().read())
             reader = pyarrow.ipc.open_file(source)
+            schema = reader.schema
             batches: Iterator = (reader.get_batch(i) for i in range(reader.num_record_batches))
         elif head.startswith(FEATHER_V1_MAGIC):
             import warnings
@@ -32,11 +33,13 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[
 
             with warnings.catch_warnings():  # (pyarrow 25 deprecates reading them; the file is the user's)
                 warnings.simplefilter("ignore", DeprecationWarning)
-                table = pyarrow.feather.read_table(label if os.path.isfile(label) else opener())
-            batches = iter(table.to_batches())
+                table = pyarrow.feather.read_table(label if os.path.isfile(label) else
+                                                   pa.BufferReader(opener().read()))
+            schema, batches = table.schema, iter(table.to_batches())
         else:
-            batches = iter(pyarrow.ipc.open_stream(opener()))
-        yield from table_blocks(batches, label, chunk_rows, dtype)
+            stream = pyarrow.ipc.open_stream(opener())
+            schema, batches = stream.schema, iter(stream)
+        yield from table_blocks(batches, label, chunk_rows, dtype, schema.names, wanted)
     except InputError:
         raise
     except Exception as exc:

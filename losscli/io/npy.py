@@ -122,8 +122,6 @@ def npz_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[
             keys = list(npz.files)
             if not keys:
                 raise InputError(f"{label}: the NPZ archive holds no arrays")
-            if wanted is None and len(keys) > 1:
-                raise InputError(f"{label}: holds several arrays, name one as {label}:KEY (keys: {names_text(keys)})")
             for key in keys if wanted is None else sorted(wanted):
                 if key not in keys:
                     raise InputError(f"{label}: no array named {key!r} (keys: {names_text(keys)})")

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from ..errors import InputError
 from .arrow import table_blocks
-from .table import Source, resolve_columns
+from .table import Source, wanted_columns
 
 PARQUET_MAGIC = b"PAR1"
 
@@ -22,10 +22,9 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Itera
         # file, against 125 MB without it, and slower
         pf = pq.ParquetFile(label if os.path.isfile(label) else opener(), pre_buffer=False)
         names = pf.schema_arrow.names
-        columns = None if wanted is None else sorted(
-            {n for selector in wanted for n in resolve_columns(selector, names, label)}, key=names.index)
+        columns = None if wanted is None else wanted_columns(wanted, names, label)
         batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns)
-        yield from table_blocks(batches, label, chunk_rows, dtype)
+        yield from table_blocks(batches, label, chunk_rows, dtype, names, wanted)
     except InputError:
         raise
     except Exception as exc:

@@ -85,26 +85,34 @@ def shards_of(path: str) -> list[str] | None:
 
 
 
-def dataset_files(root: Path) -> list[str]:
+def dataset_files(root: Path, _seen: set | None = None) -> list[str]:
     """The data files of a dataset directory as Spark, Hadoop, Dask, pandas and pyarrow write
     them: recursively (Hive partitions, ``key=value/``), in natural order at every level (``2.part``
     before ``10.part``), without what is not data: names starting with ``.`` or ``_``
     (``_SUCCESS``, ``_metadata``, ``_common_metadata``, ``.part-0.crc``, ``_temporary/``) and
-    empty files (a partition with no rows)."""
+    empty files (a partition with no rows). A directory reached twice (through a symbolic link)
+    is read once."""
+    seen = _seen if _seen is not None else set()
+    info = root.stat()
+    if (info.st_dev, info.st_ino) in seen:
+        return []
+    seen.add((info.st_dev, info.st_ino))
     files: list[str] = []
     for entry in sorted(root.iterdir(), key=lambda p: natural(p.name)):
         if entry.name.startswith((".", "_")):
             continue
         if entry.is_dir():
-            files += dataset_files(entry)
+            files += dataset_files(entry, seen)
         elif entry.is_file() and entry.stat().st_size > 0:
             files.append(str(entry))
     return files
 
 
 def natural(name: str) -> list:
-    """A sort key that orders the numbers in names by value: part-2 before part-10."""
-    return [(0, int(t), "") if t.isdigit() else (1, 0, t) for t in re.split(r"(\d+)", name) if t]
+    """A sort key that orders the numbers in names by value: part-2 before part-10 (and the
+    name itself last, so that part-01 and part-1 have an order too)."""
+    parts = [(0, int(t), "") if t.isascii() and t.isdigit() else (1, 0, t) for t in re.split(r"([0-9]+)", name) if t]
+    return [*parts, (2, 0, name)]
 
 
 def check_file(path: str) -> None:

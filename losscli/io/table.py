@@ -116,3 +116,12 @@ def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
     return chosen
 
 
+
+
+def wanted_columns(wanted, names: list[str], label: str) -> list[str]:
+    """The columns a set of selectors names (``wanted``; None: all of them), in file order: what a
+    reader converts."""
+    if wanted is None:
+        return list(names)
+    chosen = {n for selector in wanted for n in resolve_columns(selector, names, label)}
+    return [n for n in names if n in chosen]

@@ -171,7 +171,7 @@ def _locate(data: bytes, sep: str, ncols: int) -> ParseError:
     reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""), delimiter=sep)
     at = 1  # the line the next row starts on
     for fields in reader:
-        if fields and any(f.strip() for f in fields) and len(fields) != ncols:
+        if len(fields) > 1 and len(fields) != ncols or len(fields) == 1 and fields[0].strip() and ncols != 1:
             return ParseError("fields", at, ncols, len(fields))
         at = reader.line_num + 1
     return ParseError("fields", None, ncols, 0)

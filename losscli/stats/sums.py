@@ -1,7 +1,8 @@
 """Sums that do not overflow: a sum is kept as ``(m, e)``, meaning m·2^e. ``e`` is 0 unless the
 plain float64 sum overflows (per-sample losses near 1e308, or huge weights times losses); then
 the terms are scaled by powers of two, which is exact, and summed again. A mean, a ratio of two
-such sums, is exact whenever it is itself a float64; a sum beyond float64 is ±inf, honestly."""
+such sums, is a float64 whenever the true mean is one (within an ulp or two of it, as an
+unscaled mean is); a sum beyond float64 is ±inf, honestly."""
 
 from __future__ import annotations
 
@@ -13,19 +14,23 @@ Part = tuple[float, int]  # m·2^e
 
 
 def block_sum(x: np.ndarray, weights: np.ndarray | None = None) -> Part:
-    """Σ x, or Σ w·x, of one block (numpy's pairwise sum), scaled only when it overflows."""
+    """Σ x, or Σ w·x, of one block (numpy's pairwise sum), scaled only when it overflows: the
+    weights by their largest power of two (each w·x then stays within |x|), and the terms by
+    2^-k for a block of fewer than 2^k rows (their sum then stays within float64)."""
     with np.errstate(over="ignore", invalid="ignore"):
         s = float(np.sum(x if weights is None else weights * x))
     if math.isfinite(s) or math.isnan(s) and _has_nan(x, weights):
         return s, 0
-    ex = _exponent(x)
-    ew = 0 if weights is None else _exponent(weights)
-    if ex is None or ew is None:  # an infinite term: the sum is infinite (or NaN) for real
-        return s, 0
-    xs = np.ldexp(x, -ex)
-    with np.errstate(over="ignore", invalid="ignore"):
-        s = float(np.sum(xs if weights is None else np.ldexp(weights, -ew) * xs))
-    return s, ex + ew
+    if _exponent(x) is None or weights is not None and _exponent(weights) is None:
+        return s, 0  # an infinite term: the sum is infinite (or NaN) for real
+    terms, e = x, 0
+    if weights is not None:
+        e = _exponent(weights) or 0
+        terms = np.ldexp(weights, -e) * x
+    k = max(1, int(x.shape[0]).bit_length())
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        s = float(np.sum(np.ldexp(terms, -k)))
+    return s, e + k
 
 
 def total(parts: list[Part]) -> Part:
