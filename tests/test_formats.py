@@ -417,3 +417,9 @@ def test_a_row_of_empty_fields_too_many_is_named(run, tmp_path):
     out = run("compute", "mse", f"{tmp_path}/e.csv:a", f"{tmp_path}/e.csv:b")
     assert out.stderr == (f"Error: {tmp_path}/e.csv, line 3: expected 2 fields, found 3 (ragged rows, or a "
                           "delimiter other than ',')\n")
+
+
+def test_a_single_line_file_longer_than_64_kb(run, tmp_path):
+    (tmp_path / "one.csv").write_text(",".join(["1.5"] * 20_000))  # 80 kB, no line end
+    (tmp_path / "zero.csv").write_text(",".join(["0.5"] * 20_000) + "\n")
+    assert _value(run, "mse", tmp_path / "one.csv", tmp_path / "zero.csv") == 1.0

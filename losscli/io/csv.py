@@ -65,10 +65,10 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
         raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
     if b"\r" in head and b"\n" not in head:  # classic Mac OS line ends (CR only), as pandas reads them
         opener, head = _cr_to_lf(opener), head.replace(b"\r", b"\n")
-    head = _sniffing_head(opener, head)
+    head, whole = _sniffing_head(opener, head)
     text = head.decode("utf-8-sig", errors="ignore")  # for sniffing only
     lines = text.splitlines()
-    if not head.endswith(b"\n") and len(head) >= 65536:
+    if not whole and not head.endswith(b"\n"):
         lines = lines[:-1]  # the last line may be cut
     lines = [ln for ln in lines[:50] if ln.strip()]
     if not lines:
@@ -120,19 +120,22 @@ def _cr_to_lf(opener):
 SNIFF_LINES, SNIFF_BYTES = 2, 16 * 2**20
 
 
-def _sniffing_head(opener, head: bytes) -> bytes:
+def _sniffing_head(opener, head: bytes) -> tuple[bytes, bool]:
     """``head`` (the first 64 kB), read on while it holds fewer than SNIFF_LINES whole lines
-    (a line of 4096 numbers is ~100 kB; a 100,000-column header ~700 kB), up to SNIFF_BYTES."""
-    if head.count(b"\n") >= SNIFF_LINES or len(head) < 65536:
-        return head
+    (a line of 4096 numbers is ~100 kB; a 100,000-column header ~700 kB), up to SNIFF_BYTES; and
+    whether it is the whole file."""
+    if head.count(b"\n") >= SNIFF_LINES:
+        return head, False
+    if len(head) < 65536:
+        return head, True
     with opener() as fh:
         data = fh.read(len(head))
         while data.count(b"\n") < SNIFF_LINES and len(data) < SNIFF_BYTES:
             more = fh.read(len(data))
             if not more:
-                break
+                return data, True
             data += more
-    return data
+    return data, False
 
 
 def _fields(line: str, sep: str) -> list[str]:
