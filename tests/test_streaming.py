@@ -259,22 +259,32 @@ def test_exact_quantiles_are_numpys_bit_for_bit(kind, n):
     assert np.array_equal(exact_quantiles(x.copy(), QUANTILES), expected, equal_nan=True)
 
 
-def test_an_input_that_changes_between_the_two_reads_is_an_error(run, data, monkeypatch):
-    import losscli.engine.local as C
-    import losscli.stats.quantiles as E
+def test_when_brackets_miss_the_inputs_are_read_once(run, tmp_path, monkeypatch):
+    """A CSV sorted by loss (the first values' brackets miss) is parsed once: the second pass reads the per-sample values back from a temporary file, and the quantiles are
+    exactly np.quantile's."""
+    import losscli.engine.local as local
+    import losscli.io.cache as cache_module
 
-    monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
-    monkeypatch.setattr(E.Selection, "resolve", lambda self, ks: {})  # every bracket misses: read again
-    real = C._quantile_pass
+    monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)  # brackets from the smallest values
+    passes = []
+    real_pass = local._quantile_pass
+    monkeypatch.setattr(local, "_quantile_pass", lambda *a: passes.append(1) or real_pass(*a))
+    reads = []
+    real = cache_module.InputCache.lockstep
 
-    def shrink_then_pass(losses, accs, cache, specs, *rest):
-        for spec in specs:  # another process truncates both files
-            np.save(spec, np.load(spec)[:-10])
-        real(losses, accs, cache, specs, *rest)
+    def counted(self, specs, chunk_rows):
+        reads.append(list(specs))
+        return real(self, specs, chunk_rows)
 
-    monkeypatch.setattr(C, "_quantile_pass", shrink_then_pass)
-    result = run("compute", "mse", data / "p.npy", data / "t.npy", "--format", "json")
-    assert result.exit_code == 2 and "the inputs changed while losscli read them" in result.stderr
+    monkeypatch.setattr(cache_module.InputCache, "lockstep", counted)
+    p = np.sort(np.random.default_rng(5).normal(size=50_000)) * 3
+    (tmp_path / "sorted.csv").write_text("p,t\n" + "".join(f"{v!r},0.0\n" for v in p.tolist()))
+    result = run("compute", "mse,mae", f"{tmp_path}/sorted.csv:p", f"{tmp_path}/sorted.csv:t", "--format", "json",
+                 "--block-rows", "4096")
+    assert result.exit_code == 0, result.stderr
+    assert len(reads) == 1 and len(passes) >= 1  # a second pass, and yet the inputs were read once
+    for rec, per_sample in zip(json.loads(result.stdout)["results"], (p ** 2, np.abs(p))):
+        assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(per_sample, [0.5, 0.9, 0.99]).tolist()
 
 
 def test_progress_bar_goes_to_a_terminal_stderr_only(tmp_path):

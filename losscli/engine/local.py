@@ -1,6 +1,7 @@
 """The local engine: read the inputs block by block, in lockstep, in this process (text parsed on
-a thread pool), evaluate every selected loss on each block, and accumulate; read local files a
-second time when exact quantiles need it."""
+a thread pool), evaluate every selected loss on each block, and accumulate; when exact quantiles
+need a second pass, it reads the per-sample values back from a temporary file (``Spill``), never
+the inputs."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 
 from ..io.cache import InputCache
 from ..io.spec import split_spec
@@ -42,6 +44,8 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
                                 expected, two_pass=again)
             for l in selected}
+    again = again and summary  # (only exact quantiles ever need a second pass)
+    spill = Spill([l.name for l in selected]) if again else None
     omitted = {l.name: 0 for l in selected}
     warnings = warnings if warnings is not None else Warnings()
     strict = nan_policy != "propagate"
@@ -65,23 +69,52 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
                 if kept is not None:  # rows dropped by --nan-policy omit get NaN
                     g = {k: fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
                 accs[loss.name].add_gradient(g)
-    while again and any(a.wants_pass() for a in accs.values()):
-        _quantile_pass([l for l in selected if accs[l.name].wants_pass()], accs, cache, specs, n_inputs,
-                       chunk_rows, params, nan_policy)
+            if spill is not None:
+                spill.write(loss.name, values)
+    try:
+        while spill is not None and any(a.wants_pass() for a in accs.values()):
+            _quantile_pass([l for l in selected if accs[l.name].wants_pass()], accs, spill)
+    finally:
+        if spill is not None:
+            spill.close()
     return [finish(accs[l.name], omitted[l.name], weights, join_gradients=False) for l in selected]
 
 
-def _quantile_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inputs: int, chunk_rows,
-                   params: dict, nan_policy: str) -> None:
-    """Read the inputs again and feed each loss's per-sample values to its quantile selection
-    (validated as in the first pass; warnings were given then)."""
+class Spill:
+    """Each loss's per-sample values, written to an unnamed temporary file (``TMPDIR``) as the
+    first pass computes them: a second pass for exact quantiles (a file sorted by loss) reads
+    these back instead of parsing the inputs again. 8 bytes per row and loss, on disk."""
+
+    BLOCK = 1 << 20  # values read back at a time
+
+    def __init__(self, names):
+        import tempfile
+
+        self.files = {name: tempfile.TemporaryFile(prefix="losscli-per-sample-") for name in names}
+
+    def write(self, name: str, values) -> None:
+        self.files[name].write(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+
+    def read(self, name: str):
+        fh = self.files[name]
+        fh.seek(0)
+        while True:
+            data = fh.read(self.BLOCK * 8)
+            if not data:
+                return
+            yield np.frombuffer(data, dtype=np.float64)
+
+    def close(self) -> None:
+        for fh in self.files.values():
+            fh.close()
+
+
+def _quantile_pass(losses: list[Loss], accs: dict, spill: Spill) -> None:
+    """Feed each loss's per-sample values, read back from the spill, to its quantile selection."""
     for loss in losses:
         accs[loss.name].begin_pass()
-    for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(cache.lockstep(specs, chunk_rows)):
-        finite: set = set()
-        for loss in losses:
-            accs[loss.name].feed_pass(evaluate_block(loss, arrays[:n_inputs], start, params[loss.name], nan_policy, finite)[3])
-    for loss in losses:
+        for values in spill.read(loss.name):
+            accs[loss.name].feed_pass(values)
         accs[loss.name].end_pass()
 
 
