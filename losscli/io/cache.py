@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from .csv import sniff_delimiter, text_blocks
+from .filtered import Filtered
 from .formats import STREAMED, codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .ipc import ARROW_MAGIC, ipc_rows
@@ -253,7 +254,7 @@ def _decompressing(opener: Callable, label: str, name: str, wrap: Callable) -> t
     the file, wherever the damage is), and the first decompressed bytes."""
 
     def open_decompressed():
-        return _Checked(wrap(opener()), f"{label}: not a readable {name} file")
+        return Filtered(wrap(opener()), _checked(f"{label}: not a readable {name} file"))
 
     with open_decompressed() as fh:
         head = fh.read(65536)
@@ -262,31 +263,19 @@ def _decompressing(opener: Callable, label: str, name: str, wrap: Callable) -> t
     return open_decompressed, head
 
 
-class _Checked(io.RawIOBase):
-    """A decompressing file whose errors (EOFError for a cut archive, OSError, zlib/lzma/bz2 and
-    Arrow errors for damaged bytes) become an InputError naming the file."""
+def _checked(what: str) -> Callable:
+    """A read whose errors (EOFError for a cut archive, OSError, zlib/lzma/bz2 and Arrow errors
+    for damaged bytes) become an InputError saying ``what``."""
 
-    def __init__(self, inner, what: str):
-        self.inner, self.what = inner, what
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
+    def read(inner, n: int) -> bytes:
         try:
-            data = self.inner.read(len(buffer))
+            return inner.read(n)
         except InputError:
             raise
         except Exception as exc:  # noqa: BLE001 - any codec's complaint about the bytes
-            raise InputError(f"{self.what} ({type(exc).__name__}: {exc})") from None
-        buffer[:len(data)] = data
-        return len(data)
+            raise InputError(f"{what} ({type(exc).__name__}: {exc})") from None
 
-    def close(self) -> None:
-        try:
-            self.inner.close()
-        finally:
-            super().close()
+    return read
 
 
 class InputCache:

@@ -19,6 +19,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from .filtered import Filtered
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -94,26 +95,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
 
 def _cr_to_lf(opener):
     """An opener whose files read CR line ends as LF (the same length: offsets stay right)."""
-
-    class CrToLf(io.RawIOBase):
-        def __init__(self, inner):
-            self.inner = inner
-
-        def readable(self) -> bool:
-            return True
-
-        def readinto(self, buffer) -> int:
-            data = self.inner.read(len(buffer)).replace(b"\r", b"\n")
-            buffer[:len(data)] = data
-            return len(data)
-
-        def close(self) -> None:
-            try:
-                self.inner.close()
-            finally:
-                super().close()
-
-    return lambda: CrToLf(opener())
+    return lambda: Filtered(opener(), lambda inner, n: inner.read(n).replace(b"\r", b"\n"))
 
 
 #: bytes looked at to find the delimiter and the header: the first lines, as long as they are
