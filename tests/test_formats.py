@@ -423,3 +423,10 @@ def test_a_single_line_file_longer_than_64_kb(run, tmp_path):
     (tmp_path / "one.csv").write_text(",".join(["1.5"] * 20_000))  # 80 kB, no line end
     (tmp_path / "zero.csv").write_text(",".join(["0.5"] * 20_000) + "\n")
     assert _value(run, "mse", tmp_path / "one.csv", tmp_path / "zero.csv") == 1.0
+
+
+def test_a_text_column_after_missing_values_is_named_at_its_line(run, tmp_path):
+    (tmp_path / "lat.csv").write_text("p,t\n,0\n,0\nabc,0\n")
+    (tmp_path / "t.csv").write_text("t\n0\n0\n0\n")
+    out = run("compute", "mse", f"{tmp_path}/lat.csv:p", tmp_path / "t.csv")
+    assert out.stderr == f"Error: {tmp_path}/lat.csv, line 4, column 'p': expected a number, found 'abc' (the column is text)\n"

@@ -226,7 +226,7 @@ def _columns_block(cols, names, chosen, label, first_line, offset, dtype) -> Sou
         values = col if isinstance(col, np.ndarray) else classify(col)
         if isinstance(values, Text):
             if values.row is None:  # starts with a non-number: a text column
-                src.text_columns[name] = values.first
+                src.text_columns[name], src.text_rows[name] = values.first, values.at
                 continue
             raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
                              f"number, found {values.value!r}")

@@ -24,15 +24,16 @@ class Source:
     rows: int
     columns: dict[str, np.ndarray] = field(default_factory=dict)  # tables: numeric columns
     text_columns: dict[str, str] = field(default_factory=dict)  # tables: name -> first value
+    text_rows: dict[str, int] = field(default_factory=dict)  # ... and its row in the block (if not 0)
     order: list[str] = field(default_factory=list)  # tables: every column name, in file order
     first_line: int | None = None
     arrays: dict[str, np.ndarray] | None = None  # NPY ("" key) / NPZ
     row_offset: int = 0
 
-    def _at_first_row(self) -> str:
-        if self.first_line is not None:
-            return f"line {self.first_line + self.row_offset}"
-        return f"row {self.row_offset}"
+    def _at(self, column: str) -> str:
+        """Where a text column's first value is (its line, or its row)."""
+        row = self.row_offset + self.text_rows.get(column, 0)
+        return f"line {self.first_line + row}" if self.first_line is not None else f"row {row}"
 
     def select(self, selector: str | None) -> Array:
         if self.arrays is not None:
@@ -46,14 +47,14 @@ class Source:
             if not chosen:
                 first = order[0]
                 raise InputError(f"{self.label}: no numeric columns (columns: {names_text(order)}); "
-                                 f"{self._at_first_row()}, column {first!r} holds "
+                                 f"{self._at(first)}, column {first!r} holds "
                                  f"{self.text_columns[first]!r}{_decimal_comma_hint(self.text_columns[first])}")
         else:
             chosen = resolve_columns(selector, order, self.label)
         for n in chosen:
             if n in self.text_columns:
                 raise InputError(
-                    f"{self.label}, {self._at_first_row()}, column {n!r}: expected a "
+                    f"{self.label}, {self._at(n)}, column {n!r}: expected a "
                     f"number, found {self.text_columns[n]!r} (the column is text)"
                     f"{_decimal_comma_hint(self.text_columns[n])}")
         data = self.columns[chosen[0]] if len(chosen) == 1 else np.column_stack(
