@@ -430,3 +430,36 @@ def test_a_text_column_after_missing_values_is_named_at_its_line(run, tmp_path):
     (tmp_path / "t.csv").write_text("t\n0\n0\n0\n")
     out = run("compute", "mse", f"{tmp_path}/lat.csv:p", tmp_path / "t.csv")
     assert out.stderr == f"Error: {tmp_path}/lat.csv, line 4, column 'p': expected a number, found 'abc' (the column is text)\n"
+
+
+def test_line_ends_at_the_64_kb_boundary(run, tmp_path):
+    """CRLF whose first CR falls on the 65,536th byte is CRLF (not CR only: no blank rows), and a
+    CR-only file whose header is longer than 64 kB is CR only."""
+    names = [f"c{i}" for i in range(10_949)]
+    header = ",".join(names)
+    header += "y" * (65_535 - len(header))  # the last name padded: the CR is byte 65,536
+    rows = "".join(",".join(["1"] * (len(names) - 1) + [str(i)]) + "\r\n" for i in range(5))
+    (tmp_path / "crlf.csv").write_bytes((header + "\r\n" + rows).encode())
+    assert _per_sample(run, f"{tmp_path}/crlf.csv:c0", f"{tmp_path}/crlf.csv:c1") == [0.0] * 5
+    wide = ",".join(f"c{i}" for i in range(12_000))
+    (tmp_path / "cr.csv").write_bytes((wide + "\r" + "".join(",".join(["2"] * 11_999 + ["0"]) + "\r"
+                                                              for _ in range(3))).encode())
+    assert _value(run, "mse", f"{tmp_path}/cr.csv:c0", f"{tmp_path}/cr.csv:c11999") == 4.0
+
+
+def test_a_parquet_text_column_is_named_at_its_first_value(run, tmp_path):
+    pq.write_table(pa.table({"p": [None, None, "abc"], "t": [0.0, 0.0, 0.0]}), tmp_path / "txt.parquet")
+    out = run("compute", "mse", f"{tmp_path}/txt.parquet:p", f"{tmp_path}/txt.parquet:t")
+    assert out.stderr == (f"Error: {tmp_path}/txt.parquet, row 2, column 'p': expected a number, found 'abc' "
+                          "(the column is text)\n")
+
+
+def test_shards_with_different_row_shapes(run, tmp_path):
+    """A list column 2 wide in one shard and 3 in the next: an error naming both, never a loss
+    over rows of different widths."""
+    (tmp_path / "ds").mkdir()
+    pq.write_table(pa.table({"p": [[0.5, 0.5]] * 3, "y": [0, 1, 0]}), tmp_path / "ds" / "part-0.parquet")
+    pq.write_table(pa.table({"p": [[0.2, 0.3, 0.5]] * 3, "y": [0, 1, 2]}), tmp_path / "ds" / "part-1.parquet")
+    out = run("compute", "softmax_ce", f"{tmp_path}/ds:p", f"{tmp_path}/ds:y")
+    assert out.stderr == (f"Error: {tmp_path}/ds/part-1.parquet:p: rows of shape (3,) from row 3 on, where "
+                          f"{tmp_path}/ds/part-0.parquet:p has rows of shape (2,) (one input has one row shape)\n")

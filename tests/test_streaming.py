@@ -114,7 +114,7 @@ def test_local_files_get_exact_quantiles_in_bounded_memory(run, data, monkeypatc
     import losscli.stats.quantiles as E
 
     monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
-    real_resolve, real_pass = E.Selection.resolve, C._quantile_pass
+    real_resolve, real_pass = E.Selection.resolve, C._spilled_pass
     resolves, reads = [], []
 
     def resolve(self, ks):
@@ -126,7 +126,7 @@ def test_local_files_get_exact_quantiles_in_bounded_memory(run, data, monkeypatc
         real_pass(*args)
 
     monkeypatch.setattr(E.Selection, "resolve", resolve)
-    monkeypatch.setattr(C, "_quantile_pass", counted_pass)
+    monkeypatch.setattr(C, "_spilled_pass", counted_pass)
     p, t = np.load(data / "p.npy"), np.load(data / "t.npy")
     for inputs in ((data / "p.npy", data / "t.npy"), (data / "p.csv", data / "t.csv")):
         resolves.clear()
@@ -266,9 +266,10 @@ def test_when_brackets_miss_the_inputs_are_read_once(run, tmp_path, monkeypatch)
     import losscli.io.cache as cache_module
 
     monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)  # brackets from the smallest values
+    monkeypatch.setattr(local.Spill, "HELD", 1000)  # (past it, the values go to a temporary file)
     passes = []
-    real_pass = local._quantile_pass
-    monkeypatch.setattr(local, "_quantile_pass", lambda *a: passes.append(1) or real_pass(*a))
+    real_pass = local._spilled_pass
+    monkeypatch.setattr(local, "_spilled_pass", lambda *a: passes.append(1) or real_pass(*a))
     reads = []
     real = cache_module.InputCache.lockstep
 
@@ -285,6 +286,25 @@ def test_when_brackets_miss_the_inputs_are_read_once(run, tmp_path, monkeypatch)
     assert len(reads) == 1 and len(passes) >= 1  # a second pass, and yet the inputs were read once
     for rec, per_sample in zip(json.loads(result.stdout)["results"], (p ** 2, np.abs(p))):
         assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(per_sample, [0.5, 0.9, 0.99]).tolist()
+
+
+def test_without_room_for_the_spill_the_inputs_are_read_again(run, tmp_path, monkeypatch):
+    """TMPDIR unusable (full, or missing): the second pass reads the inputs; the same exact
+    quantiles, no error."""
+    import tempfile
+
+    import losscli.engine.local as local
+
+    monkeypatch.setattr("losscli.engine.local.QUANTILE_BUDGET", 1000)
+    monkeypatch.setattr(local.Spill, "HELD", 1000)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no such directory"))
+    p = np.sort(np.random.default_rng(6).normal(size=20_000))
+    (tmp_path / "sorted.csv").write_text("p,t\n" + "".join(f"{v!r},0.0\n" for v in p.tolist()))
+    result = run("compute", "mse", f"{tmp_path}/sorted.csv:p", f"{tmp_path}/sorted.csv:t", "--format", "json",
+                 "--block-rows", "4096")
+    assert result.exit_code == 0, result.stderr
+    rec = json.loads(result.stdout)["results"][0]
+    assert [rec["stats"][k] for k in ("p50", "p90", "p99")] == np.quantile(p ** 2, [0.5, 0.9, 0.99]).tolist()
 
 
 def test_progress_bar_goes_to_a_terminal_stderr_only(tmp_path):

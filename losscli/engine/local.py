@@ -72,8 +72,12 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             if spill is not None:
                 spill.write(loss.name, values)
     try:
-        while spill is not None and any(a.wants_pass() for a in accs.values()):
-            _quantile_pass([l for l in selected if accs[l.name].wants_pass()], accs, spill)
+        while again and any(a.wants_pass() for a in accs.values()):
+            losses = [l for l in selected if accs[l.name].wants_pass()]
+            if spill is not None and spill.usable:
+                _spilled_pass(losses, accs, spill)
+            else:  # the spill could not be written (TMPDIR full): the inputs are read again
+                _reread_pass(losses, accs, cache, specs, n_inputs, chunk_rows, params, nan_policy)
     finally:
         if spill is not None:
             spill.close()
@@ -81,21 +85,45 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
 
 
 class Spill:
-    """Each loss's per-sample values, written to an unnamed temporary file (``TMPDIR``) as the
-    first pass computes them: a second pass for exact quantiles (a file sorted by loss) reads
-    these back instead of parsing the inputs again. 8 bytes per row and loss, on disk."""
+    """Each loss's per-sample values as the first pass computes them, for a second pass of exact
+    quantiles (a file sorted by loss) that then reads these instead of parsing the inputs again.
+    The first ``HELD`` values of each loss stay in memory (a run of fewer rows touches no disk);
+    beyond them all go to an unnamed temporary file in ``TMPDIR`` (8 bytes a row and loss). A
+    write that fails (a full disk) ends the spill: a second pass then reads the inputs."""
 
+    HELD = 1 << 20  # values per loss kept in memory before anything is written
     BLOCK = 1 << 20  # values read back at a time
 
     def __init__(self, names):
-        import tempfile
-
-        self.files = {name: tempfile.TemporaryFile(prefix="losscli-per-sample-") for name in names}
+        self.held: dict[str, list] = {name: [] for name in names}
+        self.count = {name: 0 for name in names}
+        self.files: dict = {}
+        self.usable = True
 
     def write(self, name: str, values) -> None:
-        self.files[name].write(np.ascontiguousarray(values, dtype=np.float64).tobytes())
+        if not self.usable:
+            return
+        self.count[name] += values.shape[0]
+        if name not in self.files and self.count[name] <= self.HELD:
+            self.held[name].append(np.array(values, dtype=np.float64))
+            return
+        values = np.ascontiguousarray(values, dtype=np.float64)
+        try:
+            if name not in self.files:
+                import tempfile
+
+                self.files[name] = tempfile.TemporaryFile(prefix="losscli-per-sample-")
+                for block in self.held.pop(name):
+                    self.files[name].write(block.tobytes())
+            self.files[name].write(values.tobytes())
+        except OSError:
+            self.close()
+            self.usable = False
 
     def read(self, name: str):
+        if name not in self.files:
+            yield from self.held[name]
+            return
         fh = self.files[name]
         fh.seek(0)
         while True:
@@ -107,14 +135,30 @@ class Spill:
     def close(self) -> None:
         for fh in self.files.values():
             fh.close()
+        self.files, self.held = {}, {name: [] for name in self.held}
 
 
-def _quantile_pass(losses: list[Loss], accs: dict, spill: Spill) -> None:
+def _spilled_pass(losses: list[Loss], accs: dict, spill: Spill) -> None:
     """Feed each loss's per-sample values, read back from the spill, to its quantile selection."""
     for loss in losses:
         accs[loss.name].begin_pass()
         for values in spill.read(loss.name):
             accs[loss.name].feed_pass(values)
+        accs[loss.name].end_pass()
+
+
+def _reread_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inputs: int, chunk_rows,
+                 params: dict, nan_policy: str) -> None:
+    """Read the inputs again and feed each loss's per-sample values to its quantile selection
+    (validated as in the first pass; warnings were given then)."""
+    for loss in losses:
+        accs[loss.name].begin_pass()
+    for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(cache.lockstep(specs, chunk_rows)):
+        finite: set = set()
+        for loss in losses:
+            accs[loss.name].feed_pass(evaluate_block(loss, arrays[:n_inputs], start, params[loss.name], nan_policy,
+                                                     finite)[3])
+    for loss in losses:
         accs[loss.name].end_pass()
 
 

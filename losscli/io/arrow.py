@@ -90,9 +90,12 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths) -> So
             src.columns[name] = floats(col).astype(dtype, copy=False)
         elif _is_list_of_numbers(col.type):
             src.columns[name] = _matrix(col, label, name, offset, widths).astype(dtype, copy=False)
-        else:
-            first = next((v for v in col.chunk(0).to_pylist()[:1] if v is not None), None) if col.num_chunks else None
-            src.text_columns[name] = "" if first is None else str(first)
+        else:  # text: its first present value, and where it is
+            arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+            present = np.flatnonzero(_validity(arr)) if arr.null_count else np.arange(min(len(arr), 1))
+            row = int(present[0]) if present.size else 0
+            src.text_columns[name] = str(arr[row].as_py()) if present.size else ""
+            src.text_rows[name] = row
     return src
 
 

@@ -337,6 +337,7 @@ class InputCache:
         iters = {id(r): r.blocks(chunk_rows, None if None in selectors[id(r)] else frozenset(selectors[id(r)]))
                  for r in distinct}
         start = 0
+        shapes: dict[int, tuple] = {}
         while True:
             next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
@@ -352,7 +353,13 @@ class InputCache:
                 b = blocks[id(r)]
                 if b.rows != first.rows:
                     raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
-            yield start, [_select_locked(r, blocks[id(r)], sel) for r, (_, sel) in zip(readers, parsed)]
+            arrays = [_select_locked(r, blocks[id(r)], sel) for r, (_, sel) in zip(readers, parsed)]
+            for i, a in enumerate(arrays):  # a row's shape is the same in every block and shard
+                if shapes.setdefault(i, (a.data.shape[1:], a.label))[0] != a.data.shape[1:]:
+                    shape, where = shapes[i]
+                    raise InputError(f"{a.label}: rows of shape {a.data.shape[1:]} from row {start} on, where "
+                                     f"{where} has rows of shape {shape} (one input has one row shape)")
+            yield start, arrays
             start += first.rows
 
 

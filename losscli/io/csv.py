@@ -64,9 +64,10 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
 
     if b"\x00" in head[:8192]:
         raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
-    if b"\r" in head and b"\n" not in head:  # classic Mac OS line ends (CR only), as pandas reads them
-        opener, head = _cr_to_lf(opener), head.replace(b"\r", b"\n")
     head, whole = _sniffing_head(opener, head)
+    if b"\n" not in head and (_LONE_CR.search(head[:-1]) or whole and head.endswith(b"\r")):
+        # classic Mac OS line ends (CR only), as pandas reads them
+        opener, head = _cr_to_lf(opener), head.replace(b"\r", b"\n")
     text = head.decode("utf-8-sig", errors="ignore")  # for sniffing only
     lines = text.splitlines()
     if not whole and not head.endswith(b"\n"):
@@ -91,6 +92,9 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
         with opener() as fh:
             err = _decode_error(fh.read(), label)
         raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
+
+
+_LONE_CR = re.compile(rb"\r(?!\n)")
 
 
 def _cr_to_lf(opener):
