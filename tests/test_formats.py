@@ -162,7 +162,9 @@ def test_compressed_text_by_its_magic_bytes(run, tmp_path, reference, codec):
 
 def test_compressed_text_is_streamed(tmp_path):
     """A gzip CSV of 80 MB uncompressed (20M rows: 320 MB as two float64 columns) is read in
-    blocks: the process never holds it."""
+    blocks: the process never holds it (holding the text and the columns would pass 470 MB with
+    the ~75 MB the interpreter, numpy and pyarrow take; streamed it peaks near 200 MB: the 2 MB
+    pieces of such short rows parse into 8 MB of numbers each, 4 ahead)."""
     import gzip
 
     (tmp_path / "big.csv.gz").write_bytes(gzip.compress(b"p,t\n" + b"0,1\n" * 20_000_000, compresslevel=1))
@@ -172,7 +174,7 @@ def test_compressed_text_is_streamed(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout == "1.0\n"
     peak_mb = int(out.stderr.strip().splitlines()[-1]) / 1024
-    assert peak_mb < 200, peak_mb
+    assert peak_mb < 300, peak_mb
 
 
 def test_a_damaged_or_binary_compressed_file_is_one_clean_error(run, tmp_path):
