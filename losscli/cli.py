@@ -212,8 +212,8 @@ def info_cmd(loss, fmt):
 @click.option("--per-sample", is_flag=True, help="Include every sample's loss in the output.")
 @opt.format_option("compute")
 @opt.output_option()
-@click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz",
-              help="Save the gradient of the reported value w.r.t. each differentiable input.")
+@click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz|FILE.npy",
+              help="Save the gradient of the reported value w.r.t. each differentiable input (.npy: one array).")
 @click.option("--fail-above", type=opt.Finite(), metavar="X", help="Exit 1 if a reduced loss exceeds X.")
 @opt.nan_policy_option
 @opt.dtype_option

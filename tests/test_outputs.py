@@ -231,3 +231,19 @@ def test_sigterm_during_a_write_leaves_no_temporary_file(d):
     assert len(err.strip().splitlines()) == 1
     assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
     assert not (d / "g.npz").exists()
+
+
+def test_save_grad_as_npy_is_the_npz_member(run, tmp_path):
+    np.save(tmp_path / "lg.npy", np.random.default_rng(2).normal(size=(50, 4)))
+    np.save(tmp_path / "ix.npy", np.arange(50) % 4)
+    args = ("compute", "softmax_ce", tmp_path / "lg.npy", tmp_path / "ix.npy", "--format", "value")
+    assert run(*args, "--save-grad", tmp_path / "g.npy").exit_code == 0
+    assert run(*args, "--save-grad", tmp_path / "g.npz").exit_code == 0
+    with np.load(tmp_path / "g.npz") as npz:
+        np.testing.assert_array_equal(np.load(tmp_path / "g.npy"), npz["logits"])
+    out = run("compute", "softmax_ce,softmax_focal", tmp_path / "lg.npy", tmp_path / "ix.npy", "--save-grad",
+              tmp_path / "two.npy")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: --save-grad {tmp_path / 'two.npy'}: an .npy file holds one array, and this run "
+                          "has a gradient per loss; name an .npz file\n")
+    assert not (tmp_path / "two.npy").exists()

@@ -87,6 +87,9 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         for loss in selected:
             if not loss.has_gradient:
                 raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
+        if save_grad.lower().endswith(".npy") and (len(selected) > 1 or model_params):
+            raise LossCliError(f"--save-grad {save_grad}: an .npy file holds one array, and this run has a gradient "
+                               f"per loss{' and one for --params' if model_params else ''}; name an .npz file")
     warnings = Warnings()
     cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type)
     if top > 1000:  # each worst sample keeps its inputs' values for the table and a JSON record
@@ -111,12 +114,12 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist(),
                "values": [raw_values(ev, penalty) for ev in evaluations]}
     if save_grad:
-        from ..io.output import write_npz
+        from ..io.output import write_gradients
 
         arrays = gradient_arrays(evaluations)
         if penalty is not None:
             arrays["params"] = penalty.gradient().reshape(cache.load(model_params).data.shape)
-        write_npz(save_grad, arrays)
+        write_gradients(save_grad, arrays)
         context["gradient_file"] = save_grad
     warnings.print()
     emit(renderer("compute", fmt)(payload, context), output)

@@ -126,25 +126,57 @@ def write_text(path: str, text: str) -> None:
     write_output(path, lambda fh: fh.write(text.encode("utf-8")))
 
 
+def write_gradients(path: str, arrays: dict) -> None:
+    """``--save-grad``: an NPZ of the arrays; or, for a path ending in ``.npy``, the one array as
+    NPY (no ZIP container, no CRC-32 over every byte); several arrays need the NPZ."""
+    if not path.lower().endswith(".npy"):
+        write_npz(path, arrays)
+        return
+    if len(arrays) != 1:
+        raise LossCliError(f"--save-grad {path}: an .npy file holds one array, and there are {len(arrays)} "
+                           f"gradients ({', '.join(arrays)}); name an .npz file")
+    from numpy.lib import format as npformat
+
+    blocks = next(iter(arrays.values()))
+
+    def write(fh):
+        npformat.write_array_header_2_0(fh, _npy_header(blocks))
+        _write_blocks(fh, blocks)
+
+    write_output(path, write)
+
+
+def _npy_header(blocks) -> dict:
+    from numpy.lib import format as npformat
+
+    blocks = blocks if isinstance(blocks, list) else [blocks]
+    first = blocks[0]
+    shape = (sum(b.shape[0] for b in blocks),) + first.shape[1:]
+    return {"descr": npformat.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
+
+
+def _write_blocks(fh, blocks) -> None:
+    """The blocks one after another, each released once written (no joined copy is ever made)."""
+    import numpy as np
+
+    blocks = blocks if isinstance(blocks, list) else [blocks]
+    while blocks:
+        fh.write(np.ascontiguousarray(blocks.pop(0)).data)
+
+
 def write_npz(path: str, arrays: dict) -> None:
     """An NPZ (uncompressed) whose members are arrays or lists of row blocks; blocks are written
     one after another and released, so no concatenated copy is ever made."""
     import zipfile
 
-    import numpy as np
     from numpy.lib import format as npformat
 
     def write(fh):
         with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
             for name, blocks in arrays.items():
-                blocks = blocks if isinstance(blocks, list) else [blocks]
-                first = blocks[0]
-                shape = (sum(b.shape[0] for b in blocks),) + first.shape[1:]
-                header = {"descr": npformat.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
                 with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                    npformat.write_array_header_2_0(member, header)
-                    while blocks:
-                        member.write(np.ascontiguousarray(blocks.pop(0)).data)
+                    npformat.write_array_header_2_0(member, _npy_header(blocks))
+                    _write_blocks(member, blocks)
 
     write_output(path, write)
 
