@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import re
 import stat
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError
-from .csv import sniff_delimiter, text_blocks
+from .csv import sniff_delimiter, split_fields, text_blocks
 from .filtered import Filtered
 from .formats import STREAMED, codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
@@ -97,7 +96,7 @@ class FileReader:
                 return 1
             lines = [ln for ln in head.decode("utf-8-sig", errors="ignore").splitlines()[:20] if ln.strip()]
             sep = sniff_delimiter(lines) or ","
-            return max(1, len(re.split(sep, lines[0].strip()) if sep == r"\s+" else lines[0].split(sep)))
+            return max(1, len(split_fields(lines[0], sep)))
         except Exception:  # the real read reports what is wrong with the file
             return 1
 

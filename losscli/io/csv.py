@@ -20,6 +20,7 @@ import numpy as np
 
 from ..errors import InputError
 from .filtered import Filtered
+from .textparse import WHITESPACE
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -52,7 +53,7 @@ def sniff_delimiter(lines: list[str]) -> str | None:
             best, best_fields = d, n + 1
     if best is None:
         if all(len(line.split()) == len(lines[0].split()) > 1 for line in lines):
-            return r"\s+"
+            return WHITESPACE
         for d in _DELIMITERS:  # inconsistent counts: let the parser report the ragged line
             if d in lines[0]:
                 return d
@@ -76,7 +77,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
     sep = sniff_delimiter(lines) or ","
-    has_header = any(f.strip() != "" and not _is_number(f.strip()) for f in _fields(lines[0], sep))
+    has_header = any(f.strip() != "" and not _is_number(f.strip()) for f in split_fields(lines[0], sep))
     try:
         with opener() as fh:
             names, first_line, rest = _text_preamble(fh, sep, has_header)
@@ -124,9 +125,9 @@ def _sniffing_head(opener, head: bytes) -> tuple[bytes, bool]:
     return data, False
 
 
-def _fields(line: str, sep: str) -> list[str]:
+def split_fields(line: str, sep: str) -> list[str]:
     """The fields of one line (quotes as CSV has them; spaces after a delimiter skipped)."""
-    if sep == r"\s+":
+    if sep == WHITESPACE:
         return line.split()
     return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
 
@@ -167,7 +168,7 @@ def _text_preamble(fh, sep: str, has_header: bool) -> tuple[list[str], int, byte
             break
         data += more
     end = data.find(b"\n", start) + 1 or len(data)
-    fields = _fields(data[start:end].decode("utf-8").rstrip("\r\n"), sep)
+    fields = split_fields(data[start:end].decode("utf-8").rstrip("\r\n"), sep)
     at = data[:start].count(b"\n") + 1  # the file line of the header / first data line
     if has_header:
         return _column_names(fields), at + 1, data[end:]
