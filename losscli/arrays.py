@@ -21,10 +21,11 @@ class Array:
     columns: tuple[str, ...] | None = None  # names of the selected table columns
     first_line: int | None = None  # file line of data row 0 of the file (tables only)
     row_offset: int = 0  # row of the file (or shard) that this block's row 0 is
+    file_rows: np.ndarray | None = None  # rows matched by key (--on): the file row of each row
 
     def where(self, row: int, col: int | None = None) -> str:
         """'preds.csv, line 4, column "p1"' or 'x.npy, index [3, 1]' (row: within the block)."""
-        row = row + self.row_offset
+        row = int(self.file_rows[row]) if self.file_rows is not None else row + self.row_offset
         if self.first_line is not None:
             text = f"{self.label}, line {row + self.first_line}"
             if self.columns and (self.data.ndim == 1 or col is not None):

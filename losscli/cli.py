@@ -216,6 +216,7 @@ def info_cmd(loss, fmt):
               help="Save the gradient of the reported value w.r.t. each differentiable input (.npy: one array).")
 @click.option("--fail-above", type=opt.Finite(), metavar="X", help="Exit 1 if a reduced loss exceeds X.")
 @opt.nan_policy_option
+@opt.reading_options
 @opt.dtype_option
 @click.option("--block-rows", type=click.IntRange(min=1), default=None,
               help="Rows read per block (default: about 2 MB of input per block, at least 16,384 rows).")
@@ -229,7 +230,8 @@ def info_cmd(loss, fmt):
 @click.option("--l2", type=opt.Finite(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
 @opt.engine_options
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
-                fail_above, nan_policy, dtype, block_rows, quantile_budget, model_params, l1, l2, engine, scheduler):
+                fail_above, nan_policy, header, on, on_missing, classes, prob_tol, dtype, block_rows, quantile_budget,
+                model_params, l1, l2, engine, scheduler):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
 
     \b
@@ -237,6 +239,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
       preds.csv:pred      a CSV column by name      eval.csv:p0,p1,p2   several columns
       eval.csv:2-11       columns by 0-based index   out.npz:logits      an NPZ array
     """
+    from .commands.common import reading_rules
     from .commands.compute import run_compute
 
     code = run_compute(
@@ -244,7 +247,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
         quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2, engine=engine,
-        scheduler=scheduler)
+        scheduler=scheduler, rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol)
     return code
 
 
@@ -304,11 +307,13 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
               "(absolute, or relative with %; default 0).")
 @click.option("--significant", is_flag=True, help="With --fail-if-worse: only when the whole interval is worse.")
 @opt.top_option(help="Worst regressions shown.")
+@opt.reading_options
 @opt.format_option("compare")
 @opt.output_option()
 @opt.engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
-                fail_if_worse, significant, top, fmt, output, engine, scheduler):
+                fail_if_worse, significant, top, header, on, on_missing, classes, prob_tol, fmt, output, engine,
+                scheduler):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
 
     \b
@@ -316,6 +321,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     Per loss: both values, the change, the share of samples better/worse/equal, and a paired
     bootstrap confidence interval of the change. Exit 1 when --fail-if-worse trips.
     """
+    from .commands.common import reading_rules
     from .commands.compare import run_compare
 
     if significant and fail_if_worse is None:
@@ -323,7 +329,8 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     return run_compare(losses, baseline, candidate, others, params=params, reduction=reduction,
                          weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
-                         output=output, engine=engine, scheduler=scheduler)
+                         output=output, engine=engine, scheduler=scheduler,
+                         rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol)
 
 
 @main.command("check")

@@ -18,10 +18,10 @@ from .errors import InputError
 if TYPE_CHECKING:
     from .arrays import Array
 
-#: How far a probability row's sum may be from 1 (absolute): values written with 6 decimals
-#: over 100 classes stay inside it, a row that is not a distribution does not. Rows inside it
-#: but further than RENORMALISE_ABOVE from 1 are divided by their sum, with one warning.
-ROW_SUM_TOL = 1e-4
+from .vocabulary import ROW_SUM_TOL
+
+#: Rows within ROW_SUM_TOL (``--prob-tol``) of 1 but further than this are divided by their sum,
+#: with one warning.
 RENORMALISE_ABOVE = 1e-12
 
 
@@ -36,6 +36,7 @@ class Where:
     kept: np.ndarray | None = None
     num_classes: int | None = None
     warnings: list | None = None
+    prob_tol: float = ROW_SUM_TOL  # --prob-tol
 
     def at(self, r: int, c: int | None = None) -> str:
         """File position of row r (of the kept rows), column c."""
@@ -46,8 +47,25 @@ class Where:
         flat = (mask & finite).reshape(data.shape[0], -1)
         r, c = (int(i) for i in np.argwhere(flat)[0])
         value = data.reshape(data.shape[0], -1)[r, c]
+        hint = _logits_hint(data, self) if domain.name in ("probability", "prob_rows") else ""
         raise InputError(f"{self.at(r, c if data.ndim > 1 else None)}: found "
-                         f"{found or f'{float(value):g}'} ({self.loss} {self.role} expects {domain.text})")
+                         f"{found or f'{float(value):g}'} ({self.loss} {self.role} expects {domain.text}){hint}")
+
+
+#: the logit form of a loss that takes probabilities, for the hint when it is given logits
+LOGIT_FORMS = {"prob_rows": "softmax_ce (logits, one row per sample)", "probability": "bce_logits (logits)"}
+
+
+def _logits_hint(data: np.ndarray, where: Where) -> str:
+    """When probabilities look like logits (values outside [0, 1], or rows that do not sum to 1
+    at all), the loss that takes them."""
+    finite = data[np.isfinite(data)]
+    outside = bool(((finite < 0) | (finite > 1)).any())
+    rows = data.ndim == 2 and data.shape[1] > 1
+    if not outside and not (rows and np.nanmax(np.abs(np.nansum(data, axis=1) - 1)) > 0.5):
+        return ""
+    form = LOGIT_FORMS["prob_rows" if rows else "probability"]
+    return f"; these look like logits: {form} takes them"
 
 
 @dataclass(frozen=True)
@@ -73,15 +91,18 @@ def _prob_rows(data, where, domain):
     if bad.any():
         where.fail(data, bad, domain)
     sums = data.sum(axis=1)
-    off = (np.abs(sums - 1.0) > ROW_SUM_TOL) & np.isfinite(sums)
+    # (a few ulps of slack: three values rounded to 3 decimals that sum to 0.999 are within 1e-3)
+    off = (np.abs(sums - 1.0) > where.prob_tol + 1e-12) & np.isfinite(sums)
     if off.any():
         r = int(np.flatnonzero(off)[0])
         raise InputError(f"{where.at(r)}: row sums to {sums[r]:.6g} ({where.loss} {where.role} "
-                         f"expects {domain.text}; tolerance {ROW_SUM_TOL:g})")
+                         f"expects {domain.text}; tolerance {where.prob_tol:g}, --prob-tol sets it)"
+                         f"{_logits_hint(data, where)}")
     drift = np.abs(sums - 1.0) > RENORMALISE_ABOVE
     if drift.any():
         if where.warnings is not None:
-            where.warnings.append((where.array.label, int(drift.sum()), float(np.max(np.abs(sums - 1.0)))))
+            where.warnings.append((where.array.label, int(drift.sum()), float(np.max(np.abs(sums - 1.0))),
+                                   where.prob_tol))
         data = np.where(drift[:, None], data / np.where(drift, sums, 1.0)[:, None], data)
     return data
 

@@ -11,7 +11,8 @@ import click
 
 from .engine import ENGINES
 from .render import FORMATS
-from .vocabulary import DEFAULT_TOP, DTYPES, NAN_POLICIES, REDUCTIONS
+from .io.rules import HEADER_CHOICES, ON_MISSING
+from .vocabulary import DEFAULT_TOP, DTYPES, NAN_POLICIES, REDUCTIONS, ROW_SUM_TOL
 
 
 class _FiniteRange(click.FloatRange):
@@ -97,6 +98,21 @@ nan_policy_option = click.option(
 dtype_option = click.option(
     "--dtype", type=click.Choice(list(DTYPES)), default=DTYPES[0], show_default=True,
     help="Precision inputs are read in; float32 halves memory (reductions stay float64).")
+
+
+#: how inputs are read and paired (compute, compare; a check gate has the same keys)
+reading_options = stack(
+    click.option("--header", type=click.Choice(list(HEADER_CHOICES)), default=HEADER_CHOICES[0], show_default=True,
+                 help="Text inputs: is the first line a header? auto: yes when a field is not a number, or "
+                 "when it is pandas' numeric header (0,1,...) above values that are not integers."),
+    click.option("--on", metavar="COLUMN", help="Pair the rows of the inputs by this key column (text or "
+                 "integers) instead of by position; rows come in the first input's order."),
+    click.option("--on-missing", type=click.Choice(list(ON_MISSING)), default=ON_MISSING[0], show_default=True,
+                 help="With --on: keys that are not in every input are an error, or their rows are dropped."),
+    click.option("--classes", metavar="NAME,...", help="Class names in index order, for labels written as "
+                 "names (default: the predictions' column names)."),
+    click.option("--prob-tol", type=Finite(min=0, max=1), default=ROW_SUM_TOL, show_default=True,
+                 help="How far a probability row's sum may be from 1."))
 
 
 def top_option(default: int = DEFAULT_TOP, help: str = "How many worst samples to show."):

@@ -90,10 +90,12 @@ def _num_classes(loss: Loss, shaped: dict[str, np.ndarray]) -> int | None:
 
 
 def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "raise",
-                    params: dict | None = None, finite: set | None = None) -> Validated:
+                    params: dict | None = None, finite: set | None = None,
+                    prob_tol: float = domains.ROW_SUM_TOL) -> Validated:
     """Shapes, non-finite values and domains of every role; returns arrays ready for the loss.
     ``finite``: ids of input blocks already known to be all finite (several losses on the same
-    block check each input once); this call adds the ones it finds."""
+    block check each input once); this call adds the ones it finds. ``prob_tol``: how far a
+    probability row's sum may be from 1."""
     params = loss.resolve_params(params or {})
     shaped = check_shapes(loss.name, loss.inputs, bound)
     n = next(iter(shaped.values())).shape[0]
@@ -128,7 +130,7 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
     warnings: list = []
     for role in loss.inputs:
         if role.name in shaped:
-            where = domains.Where(bound[role.name], loss.name, role.name, kept, num_classes, warnings)
+            where = domains.Where(bound[role.name], loss.name, role.name, kept, num_classes, warnings, prob_tol)
             arrays[role.name] = domains.check(role.domain, shaped[role.name], where)
     if loss.validate is not None:
         arrays = loss.validate(arrays, params) or arrays

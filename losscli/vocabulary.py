@@ -20,6 +20,14 @@ SCALAR_REDUCTIONS = tuple(r for r in REDUCTIONS if r != "none")
 #: what NaN/inf in the inputs do: an error, the rows dropped, or passed through
 NAN_POLICIES = ("raise", "omit", "propagate")
 
+#: How far a probability row's sum may be from 1 (absolute; ``--prob-tol``): values written with
+#: 6 decimals over 100 classes stay inside it, a row that is not a distribution does not
+#: (probabilities rounded to 3-4 decimals need about 1e-3)
+ROW_SUM_TOL = 1e-4
+
+#: the version of the JSON records' layout (``schema_version``): raised when a key is added
+JSON_SCHEMA_VERSION = 2
+
 #: precisions the inputs can be read in (reductions are accumulated in float64 either way)
 DTYPES = ("float64", "float32")
 

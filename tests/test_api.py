@@ -68,7 +68,8 @@ def test_evaluate_accepts_lists_pandas_and_pyarrow():
     (lambda: losscli.get_loss("mse")(np.ones(3), np.ones((3, 2))),
      "labels (mse labels): has shape (3, 2) but predictions has (3,) (expected the same shape)"),
     (lambda: losscli.get_loss("bce")(np.array([0.2, 2.0]), np.array([0.0, 1.0])),
-     "predictions, row 1: found 2 (bce predictions expects probabilities in [0, 1])"),
+     "predictions, row 1: found 2 (bce predictions expects probabilities in [0, 1]); these look like logits: "
+     "bce_logits (logits) takes them"),
     (lambda: losscli.get_loss("softmax_ce")(np.zeros((2, 3)), np.array([0, 3])),
      "labels, row 1: found 3 (softmax_ce labels expects an integer class index in 0..2)"),
     (lambda: losscli.evaluate("mse", [1.0, np.nan], [1.0, 2.0]),

@@ -13,6 +13,9 @@ import pytest
 
 from .conftest import write_csv
 
+#: what an error about a selected text column adds
+CLASS_HINT = '; if it holds class names, --classes NAME,... (or predictions whose columns are named after the classes) reads them as class indices'
+
 
 @pytest.fixture
 def d(tmp_path):
@@ -72,15 +75,17 @@ CASES = {
     "non-numeric cell": (lambda d: ["compute", "mse", raw(d / "n.csv", b"pred\n1\n2\nabc\n"), d / "y.csv"],
                          "{d}/n.csv, line 4, column 'pred': expected a number, found 'abc'"),
     "text column selected": (lambda d: ["compute", "mse", f"{d}/eval.csv:id", f"{d}/eval.csv:label"],
-                             "{d}/eval.csv, line 2, column 'id': expected a number, found 'a' (the column is text)"),
+                             "{d}/eval.csv, line 2, column 'id': expected a number, found 'a' (the column is text)"
+                             + CLASS_HINT),
     "ragged rows": (lambda d: ["compute", "mse", raw(d / "r.csv", b"a,b\n1,2\n3,4,5\n6,7\n"), d / "y.csv"],
                     "{d}/r.csv, line 3: expected 2 fields, found 3 (ragged rows, or a delimiter other than ',')"),
     "quoted field never closed": (lambda d: ["compute", "mse", raw(d / "q.csv", b'a\n1\n"2\n3\n'), d / "y.csv"],
                                   "{d}/q.csv, line 3: a quoted field is never closed"),
     "wrong delimiter (decimal commas)": (
         lambda d: ["compute", "mse", raw(d / "w.csv", b"pred;label\n0,5;1,0\n1,5;2,0\n2,5;3,0\n"), d / "y.csv"],
-        "{d}/w.csv: no numeric columns (columns: pred, label); line 2, column 'pred' holds '0,5'; it looks "
-        "like a decimal comma: losscli reads '.' as the decimal separator"),
+        "{d}/w.csv, line 2, column 'pred': found '0,5', which is not read as a number; it looks like a decimal "
+        "comma: losscli reads '.' as the decimal separator; convert the file, e.g. pandas: "
+        "pd.read_csv(f, sep=';', decimal=',').to_csv(out, index=False)"),
     "non-UTF-8": (lambda d: ["compute", "mse", raw(d / "u.csv", b"pred\n1\n\xe9\n"), d / "y.csv"],
                   "{d}/u.csv, line 3: not UTF-8 text (byte 0xe9); expected a UTF-8 CSV file"),
     "UTF-16 BOM bytes": (lambda d: ["compute", "mse", raw(d / "u16.csv", b"a\n\xff\xfe1\n"), d / "y.csv"],
@@ -121,11 +126,12 @@ CASES = {
     # -- domains ----------------------------------------------------------------------------------
     "probability outside [0, 1]": (
         lambda d: ["compute", "bce", write_csv(d / "pp.csv", ["p"], [[0.5], [1.5], [0.1]]), d / "y.csv"],
-        "{d}/pp.csv, line 3, column 'p': found 1.5 (bce predictions expects probabilities in [0, 1])"),
+        "{d}/pp.csv, line 3, column 'p': found 1.5 (bce predictions expects probabilities in [0, 1]); these look "
+        "like logits: bce_logits (logits) takes them"),
     "rows not summing to 1": (
         lambda d: ["compute", "ce", write_csv(d / "rs.csv", ["a", "b"], [[0.5, 0.5], [0.5, 0.3], [1, 0]]), d / "y.csv"],
         "{d}/rs.csv, line 3: row sums to 0.8 (ce predictions expects rows of probabilities in [0, 1] that "
-        "sum to 1; tolerance 0.0001)"),
+        "sum to 1; tolerance 0.0001, --prob-tol sets it)"),
     "class index out of range": (
         lambda d: ["compute", "softmax_ce", d / "logits.npy", write_csv(d / "ci.csv", ["y"], [[0], [5], [1]])],
         "{d}/ci.csv, line 3, column 'y': found 5 (softmax_ce labels expects an integer class index in 0..2)"),

@@ -16,6 +16,8 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
+from .test_bad_input import CLASS_HINT
+
 RNG = np.random.default_rng(14)
 N, C = 257, 5
 LOGITS = RNG.normal(size=(N, C)) * 3
@@ -433,7 +435,8 @@ def test_a_text_column_after_missing_values_is_named_at_its_line(run, tmp_path):
     (tmp_path / "lat.csv").write_text("p,t\n,0\n,0\nabc,0\n")
     (tmp_path / "t.csv").write_text("t\n0\n0\n0\n")
     out = run("compute", "mse", f"{tmp_path}/lat.csv:p", tmp_path / "t.csv")
-    assert out.stderr == f"Error: {tmp_path}/lat.csv, line 4, column 'p': expected a number, found 'abc' (the column is text)\n"
+    assert out.stderr == (f"Error: {tmp_path}/lat.csv, line 4, column 'p': expected a number, found 'abc' "
+                          f"(the column is text){CLASS_HINT}\n")
 
 
 def test_line_ends_at_the_64_kb_boundary(run, tmp_path):
@@ -455,7 +458,7 @@ def test_a_parquet_text_column_is_named_at_its_first_value(run, tmp_path):
     pq.write_table(pa.table({"p": [None, None, "abc"], "t": [0.0, 0.0, 0.0]}), tmp_path / "txt.parquet")
     out = run("compute", "mse", f"{tmp_path}/txt.parquet:p", f"{tmp_path}/txt.parquet:t")
     assert out.stderr == (f"Error: {tmp_path}/txt.parquet, row 2, column 'p': expected a number, found 'abc' "
-                          "(the column is text)\n")
+                          f"(the column is text){CLASS_HINT}\n")
 
 
 def test_shards_with_different_row_shapes(run, tmp_path):

@@ -12,6 +12,8 @@
     max_increase = "2%"                      # absolute, or relative with %
     significant = true                       # only fail when the bootstrap interval is wholly worse
     bootstrap = 1000                         # optional, with confidence = 0.95, seed = 0
+    on = "id"                                # optional: rows paired by this key column (on_missing = "drop")
+    header = "auto"                          # optional, as --header; classes = ["cat", "dog"]; prob_tol = 1e-3
 
 Paths are relative to the config file. Every distinct input is read once for all gates.
 """
@@ -24,12 +26,14 @@ import sys
 from pathlib import Path
 
 from ..errors import LossCliError
-from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, SCALAR_REDUCTIONS
+from ..io.rules import HEADER_CHOICES, ON_MISSING
+from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, ROW_SUM_TOL, SCALAR_REDUCTIONS
 
 KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
     "max": (int, float), "min": (int, float), "baseline": str, "max_increase": (str, int, float),
     "significant": bool, "bootstrap": int, "confidence": (int, float), "seed": int,
+    "on": str, "on_missing": str, "header": str, "classes": list, "prob_tol": (int, float),
 }
 REQUIRED = ("loss", "inputs")
 
@@ -92,6 +96,11 @@ def validate_gate(i: int, gate, where: str) -> dict:
     if gate.get("reduction", SCALAR_REDUCTIONS[0]) not in SCALAR_REDUCTIONS:
         raise ConfigError(f"{label}: key 'reduction' must be {' or '.join(map(repr, SCALAR_REDUCTIONS))}, "
                           f"got {gate['reduction']!r}")
+    for key, words in _CHOICES:
+        if key in gate and gate[key] not in words:
+            raise ConfigError(f"{label}: key {key!r} must be {' or '.join(map(repr, words))}, got {gate[key]!r}")
+    if "classes" in gate and not all(isinstance(c, str) for c in gate["classes"]):
+        raise ConfigError(f"{label}: key 'classes' must be a list of class names (strings)")
     for key, ok, must in _RANGES:
         value = gate.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not ok(value):
@@ -107,7 +116,10 @@ _RANGES = (
     ("confidence", lambda v: 0 < v < 1, "in (0, 1)"),
     ("bootstrap", lambda v: 0 <= v <= MAX_BOOTSTRAP, f"an integer in [0, {MAX_BOOTSTRAP:,}]"),
     ("seed", lambda v: v >= 0, "an integer >= 0"),
+    ("prob_tol", lambda v: 0 <= v <= 1, "in [0, 1]"),
 )
+#: keys whose value is one of a list of words
+_CHOICES = (("header", HEADER_CHOICES), ("on_missing", ON_MISSING))
 
 
 def _resolve(base: Path, spec: str) -> str:
@@ -125,7 +137,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
     from ..io.cache import InputCache
     from ..render import emit, renderer
     from ..render.values import number
-    from .common import parse_param_options, refuse_overwriting_inputs, select_losses
+    from .common import parse_param_options, provenance, reading_rules, refuse_overwriting_inputs, select_losses
     from .compare import Tolerance, compare_record
 
     path, raw_gates = find_config(config)
@@ -134,11 +146,17 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
     read = [str(path)] + [_resolve(base_dir, s) for g in gates for s in (*g["inputs"], g.get("baseline"), g.get("weights"))
                           if s is not None]
     refuse_overwriting_inputs([("--output", output)], read, [item for g in gates for item in _param_items(g)])
-    cache = InputCache(memoize=True)  # each distinct input is read once for all gates
+    caches: dict = {}  # each distinct input is read once for all gates (that read it by the same rules)
     stream_evaluations = engine_function(engine, scheduler)
     results = []
+    roles: dict[str, list[str]] = {}
     for gate in gates:
         try:
+            classes = gate.get("classes")
+            rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
+                                  None if classes is None else ",".join(classes), where="key ")
+            order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
+            cache = caches.setdefault((rules, order_by), InputCache(memoize=True, rules=rules, order_by=order_by))
             losses = select_losses(gate["loss"])
             if len(losses) != 1:
                 raise ConfigError("key 'loss' names one loss per gate")
@@ -148,7 +166,11 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             weights = _resolve(base_dir, gate["weights"]) if "weights" in gate else None
             reduction = gate.get("reduction", SCALAR_REDUCTIONS[0])
             kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
-                      per_sample="baseline" in gate)
+                      per_sample="baseline" in gate, prob_tol=gate.get("prob_tol", ROW_SUM_TOL))
+            for i, spec in enumerate(inputs):
+                role = loss.inputs[i].name if i < len(loss.inputs) else "input"
+                if role not in roles.setdefault(spec, []):
+                    roles[spec].append(role)
             ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
         except LossCliError as exc:
             raise type(exc)(f"{gate['_label']}: {exc}") from None
@@ -160,6 +182,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             rec["checks"].append({"check": f"value >= {gate['min']:g}", "passed": bool(ev.value >= gate["min"])})
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
+            roles.setdefault(base_inputs[0], []).append("baseline")
             base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
             tol = Tolerance.parse(gate.get("max_increase", 0), f"{gate['_label']}: key 'max_increase'")
             cmp = compare_record(base, ev, n_boot=gate.get("bootstrap", BOOTSTRAP),
@@ -171,6 +194,6 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
                                   "passed": cmp["gate"]["passed"]})
         rec["passed"] = all(c["passed"] for c in rec["checks"])
         results.append(rec)
-    payload = {"config": str(path), "passed": all(r["passed"] for r in results), "gates": results}
+    payload = {**provenance(list(caches.values()), roles), "config": str(path), "passed": all(r["passed"] for r in results), "gates": results}
     emit(renderer("check", fmt)(payload), output)
     return 0 if payload["passed"] else 1

@@ -15,9 +15,11 @@ from ..engine.block import Warnings
 from ..errors import LossCliError, ParameterError
 from ..io.cache import InputCache
 from ..io.output import refuse_clobbering
+from ..io.rules import ReadRules
 from ..io.spec import is_url, shards_of, split_spec
 from ..registry import Loss
 from ..validation import Validated, bind, validate_inputs
+from ..vocabulary import JSON_SCHEMA_VERSION
 
 
 def select_losses(names: str) -> list[Loss]:
@@ -73,6 +75,36 @@ def _file_values(text: str, where: str) -> str:
     if data.ndim != 1 or not np.all(np.isfinite(data)):
         raise ParameterError(f"{where}: {text} must hold one finite number per class, got shape {data.shape}")
     return ",".join(repr(float(v)) for v in data)
+
+
+def reading_rules(header: str = "auto", on: str | None = None, on_missing: str = "error",
+                  classes: str | None = None, where: str = "--") -> ReadRules:
+    """The options of ``options.reading_options`` (or a gate's keys: ``where`` prefixes the
+    names in messages) as the rules inputs are read by."""
+    names = None
+    if classes is not None:
+        names = tuple(c.strip() for c in classes.split(","))
+        if not all(names):
+            raise LossCliError(f"{where}classes {classes!r}: expected NAME,NAME,... with no empty name")
+        repeated = [n for n in names if names.count(n) > 1]
+        if repeated:
+            raise LossCliError(f"{where}classes: the class {repeated[0]!r} is named twice")
+    if on is not None and not on.strip():
+        raise LossCliError(f"{where}on: expected a column name")
+    if on_missing != "error" and on is None:
+        raise LossCliError(f"{where}on-missing goes with {where}on")
+    return ReadRules(header=header, on=on.strip() if on else None, on_missing=on_missing, classes=names)
+
+
+def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]]) -> dict:
+    """The JSON's top-level keys besides the results: the layout's version, losscli's, and what
+    was read of each input (in the order first read), with the roles it was given."""
+    import losscli
+
+    inputs = [{"path": rec["path"], "selector": rec["selector"], "roles": roles.get(spec, []),
+               **{k: v for k, v in rec.items() if k not in ("path", "selector")}}
+              for cache in (caches if isinstance(caches, list) else [caches]) for spec, rec in cache.inputs.items()]
+    return {"schema_version": JSON_SCHEMA_VERSION, "version": losscli.__version__, "inputs": inputs}
 
 
 def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),

@@ -108,11 +108,13 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",
                 weights=None, n_boot=1000, confidence=0.95, seed=0, fail_if_worse=None,
                 significant=False, top=5, fmt="table", output=None, nan_policy="raise", engine="local",
-                scheduler=None) -> int:
+                scheduler=None, rules=None, prob_tol=None) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
     from ..render import emit, renderer
-    from .common import parse_param_options, refuse_overwriting_inputs, select_losses
+    from ..io.rules import ReadRules
+    from ..vocabulary import ROW_SUM_TOL
+    from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
 
     if reduction == "none":
         raise LossCliError("compare needs --reduction mean or sum (a single value per model)")
@@ -122,14 +124,20 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     refuse_overwriting_inputs([("--output", output)], [baseline, candidate, *others, weights], params)
-    cache = InputCache()
-    kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy)
+    # with --on, both models' rows come in the labels' order: the paired bootstrap pairs them
+    cache = InputCache(rules=rules or ReadRules(), order_by=others[0])
+    kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy,
+              prob_tol=ROW_SUM_TOL if prob_tol is None else prob_tol)
     evaluate = engine_function(engine, scheduler)
     base = evaluate(selected, [baseline, *others], by_loss, **kw)
     cand = evaluate(selected, [candidate, *others], by_loss, **kw)
     records = [compare_record(b, c, n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance,
                               significant=significant, top=top) for b, c in zip(base, cand)]
     passed = all(r.get("gate", {}).get("passed", True) for r in records)
-    payload = {"baseline": baseline, "candidate": candidate, "passed": passed, "results": records}
+    roles = {baseline: ["baseline"], candidate: ["candidate"], **{s: ["labels"] for s in others}}
+    if weights:
+        roles[weights] = ["weights"]
+    payload = {**provenance(cache, roles), "baseline": baseline, "candidate": candidate, "passed": passed,
+               "results": records}
     emit(renderer("compare", fmt)(payload), output)
     return 0 if passed else 1

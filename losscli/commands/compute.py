@@ -16,7 +16,9 @@ from ..io.output import STDOUT
 from ..render.values import number
 from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation
-from .common import parse_param_options, refuse_overwriting_inputs, select_losses
+from ..io.rules import ReadRules
+from ..vocabulary import ROW_SUM_TOL
+from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
 
 
 def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
@@ -70,7 +72,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
                 quantile_budget=None, model_params=None, l1=0.0, l2=0.0, engine="local",
-                scheduler=None) -> int:
+                scheduler=None, rules: ReadRules = ReadRules(), prob_tol: float = ROW_SUM_TOL) -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
     from ..render import LOSS_ONLY_FORMATS, emit, renderer
 
@@ -91,14 +93,15 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             raise LossCliError(f"--save-grad {save_grad}: an .npy file holds one array, and this run has a gradient "
                                f"per loss{' and one for --params' if model_params else ''}; name an .npz file")
     warnings = Warnings()
-    cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type)
+    cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type, rules=rules)
     if top > 1000:  # each worst sample keeps its inputs' values for the table and a JSON record
         _require_top(top, cache, [*inputs, weights])
     summary = fmt not in LOSS_ONLY_FORMATS  # statistics and worst samples are printed
     evaluations = engine_function(engine, scheduler)(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
         top=top if summary else 0, per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy,
-        chunk_rows=chunk_rows, warnings=warnings, quantile_budget=quantile_budget, summary=summary)
+        chunk_rows=chunk_rows, warnings=warnings, quantile_budget=quantile_budget, summary=summary,
+        prob_tol=prob_tol)
     penalty = None
     if model_params:
         from ..penalty import Penalty
@@ -109,7 +112,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         penalty = Penalty(float(l1), float(l2), np.asarray(arr, dtype=np.float64).ravel(), model_params)
         for ev in evaluations:
             ev.extra["penalty"] = penalty.value  # the objective is judged by --fail-above
-    payload = {"results": [result_record(ev, top, penalty) for ev in evaluations]}
+    roles = {spec: list(dict.fromkeys(l.inputs[i].name for l in selected if i < len(l.inputs)))
+             for i, spec in enumerate(inputs)}
+    if weights:
+        roles.setdefault(weights, []).append("weights")
+    payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty) for ev in evaluations]}
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist(),
                "values": [raw_values(ev, penalty) for ev in evaluations]}

@@ -72,13 +72,14 @@ def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray
     return out
 
 
-def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_policy: str, finite: set):
+def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_policy: str, finite: set,
+                   prob_tol: float = ROW_SUM_TOL):
     """One loss on one block of inputs (in role order): bind, validate, evaluate. Returns (bound
     inputs, validated ones, file rows, per-sample losses, the loss's mean normaliser).
     ``finite``: input blocks already checked, shared by the losses of one block. Every engine
     (this process, a Dask worker, the Python API) evaluates through here."""
     bound = bind(loss, arrays)
-    checked = validate_inputs(loss, bound, nan_policy, params, finite)
+    checked = validate_inputs(loss, bound, nan_policy, params, finite, prob_tol)
     rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
     values, normaliser = block_losses(loss, checked.arrays, params, rows, nan_policy != "propagate")
     return bound, checked, rows, values, normaliser
@@ -119,8 +120,8 @@ class Warnings:
         self.omitted: dict[str, list] = {}
 
     def add(self, loss: Loss, checked: Validated, start: int = 0) -> None:
-        for label, count, dev in checked.warnings or ():
-            self.renormalised.setdefault(label, {})[start] = (count, dev)  # once per block, any loss
+        for label, count, dev, tol in checked.warnings or ():
+            self.renormalised.setdefault(label, {})[start] = (count, dev, tol)  # once per block, any loss
         o = self.omitted.setdefault(loss.name, [0, 0])
         o[0] += checked.omitted
         o[1] += checked.n_rows
@@ -128,10 +129,11 @@ class Warnings:
     def messages(self) -> list[str]:
         out = []
         for label, blocks in self.renormalised.items():
-            count = sum(c for c, _ in blocks.values())
-            dev = max(d for _, d in blocks.values())
+            count = sum(c for c, _, _ in blocks.values())
+            dev = max(d for _, d, _ in blocks.values())
+            tol = next(iter(blocks.values()))[2]
             out.append(f"{label}: renormalised {count} probability rows whose sums differed from 1 by up "
-                       f"to {dev:.2g} (within the tolerance {ROW_SUM_TOL:g})")
+                       f"to {dev:.2g} (within the tolerance {tol:g})")
         for dropped, total in dict.fromkeys(tuple(v) for v in self.omitted.values()):
             if dropped:
                 out.append(f"--nan-policy omit dropped {dropped} of {total} rows with NaN or infinite values")

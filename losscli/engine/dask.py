@@ -18,7 +18,9 @@ import sys
 import numpy as np
 
 from ..catalogue import get_loss
+from ..domains import ROW_SUM_TOL
 from ..errors import InputError, LossCliError
+from ..io.rules import ReadRules
 from ..stats.accumulator import Accumulator, Evaluation
 from ..stats.topk import rows_at
 from .block import block_rows, evaluate_block, finish
@@ -62,7 +64,7 @@ def _partition(task: dict) -> dict:
     accs = {l.name: Accumulator(l, task["params"][l.name], task["reduction"], task["top"], task["keep"],
                                 quantile_budget=0) for l in losses}
     omitted = {l.name: 0 for l in losses}
-    cache = InputCache(as_shards=True)
+    cache = InputCache(as_shards=True, rules=task["rules"])
     rows_seen = 0
     try:
         chunk = task["chunk_rows"] or block_rows(losses, cache, files)
@@ -72,7 +74,7 @@ def _partition(task: dict) -> dict:
             for loss in losses:
                 params = task["params"][loss.name]
                 bound, checked, rows, values, normaliser = evaluate_block(
-                    loss, arrays[:n_inputs], start, params, task["nan_policy"], finite)
+                    loss, arrays[:n_inputs], start, params, task["nan_policy"], finite, task["prob_tol"])
                 kept = checked.kept
                 keys = (np.int64(shard) << ROW_BITS) + rows_at(rows, slice(None))
                 w = None if weight_block is None else validate_weights(weight_block, checked.n_rows, kept)
@@ -134,13 +136,17 @@ def _client(scheduler: str | None):
 
 def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=None, top=5, per_sample=False,
                      gradients=False, nan_policy="raise", chunk_rows="auto", scheduler=None, client=None,
-                     **_ignored) -> list[Evaluation]:
+                     cache=None, prob_tol=ROW_SUM_TOL, **_ignored) -> list[Evaluation]:
     """The local engine's ``stream_evaluations``, one partition per shard group on Dask."""
     import dask.bag as db
 
     if gradients:
         raise LossCliError("--save-grad is not available with --engine dask (gradients would be "
                            "gathered whole on the client); use the local engine")
+    rules = cache.rules if cache is not None else ReadRules()
+    if rules.on:
+        raise LossCliError("--on is not available with --engine dask (the inputs are matched whole, in one "
+                           "process); use the local engine")
     if any(l.coupling == "batch" for l in selected):
         raise LossCliError("--engine dask: " + ", ".join(l.name for l in selected if l.coupling == "batch")
                            + " couple samples across the whole batch; use the local engine")
@@ -153,7 +159,7 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
 
     tasks = [{"shard": i, "files": list(g), "plugins": loaded_plugins(), "allow_override": registry.ALLOW_OVERRIDE, "losses": [l.name for l in selected], "params": params,
               "n_inputs": len(inputs), "reduction": reduction, "top": top, "keep": per_sample,
-              "nan_policy": nan_policy, "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows}
+              "nan_policy": nan_policy, "prob_tol": prob_tol, "rules": rules, "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows}
              for i, g in enumerate(groups)]
     own, cluster = (client, None) if client is not None else _client(scheduler)
     try:

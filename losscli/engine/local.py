@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from ..domains import ROW_SUM_TOL
 from ..io.cache import InputCache
 from ..io.spec import split_spec
 from ..stats.accumulator import Accumulator, Evaluation
@@ -25,7 +26,8 @@ if TYPE_CHECKING:
 def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",
                        weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
                        chunk_rows: int | None | Literal["auto"] = "auto", warnings: Warnings | None = None,
-                       quantile_budget: int | None = None, summary: bool = True) -> list[Evaluation]:
+                       quantile_budget: int | None = None, summary: bool = True,
+                       prob_tol: float = ROW_SUM_TOL) -> list[Evaluation]:
     """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block.
     summary=False skips the standard deviation and quantiles (outputs that print the loss only)."""
     specs = list(inputs) + ([weights] if weights else [])
@@ -56,7 +58,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
         finite: set = set()  # input blocks found finite, checked once for all the losses
         for loss in selected:
             bound, checked, rows, values, normaliser = evaluate_block(loss, arrays[:n_inputs], start, params[loss.name],
-                                                              nan_policy, finite)
+                                                                      nan_policy, finite, prob_tol)
             warnings.add(loss, checked, start)
             kept = checked.kept
             w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
@@ -77,7 +79,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             if spill is not None and spill.usable:
                 _spilled_pass(losses, accs, spill)
             else:  # the spill could not be written (TMPDIR full): the inputs are read again
-                _reread_pass(losses, accs, cache, specs, n_inputs, chunk_rows, params, nan_policy)
+                _reread_pass(losses, accs, cache, specs, n_inputs, chunk_rows, params, nan_policy, prob_tol)
     finally:
         if spill is not None:
             spill.close()
@@ -148,7 +150,7 @@ def _spilled_pass(losses: list[Loss], accs: dict, spill: Spill) -> None:
 
 
 def _reread_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inputs: int, chunk_rows,
-                 params: dict, nan_policy: str) -> None:
+                 params: dict, nan_policy: str, prob_tol: float) -> None:
     """Read the inputs again and feed each loss's per-sample values to its quantile selection
     (validated as in the first pass; warnings were given then)."""
     for loss in losses:
@@ -157,7 +159,7 @@ def _reread_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inp
         finite: set = set()
         for loss in losses:
             accs[loss.name].feed_pass(evaluate_block(loss, arrays[:n_inputs], start, params[loss.name], nan_policy,
-                                                     finite)[3])
+                                                     finite, prob_tol)[3])
     for loss in losses:
         accs[loss.name].end_pass()
 

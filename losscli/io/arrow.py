@@ -9,6 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from .rules import ReadRules, is_id_name, pandas_index_columns
 from .table import Source, wanted_columns
 
 #: Arrow types read as numbers (cast to float64); anything else is text
@@ -52,8 +53,21 @@ def _validity(arr) -> np.ndarray:
     return np.unpackbits(packed, bitorder="little")[arr.offset:arr.offset + len(arr)].astype(bool)
 
 
+def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str], dict[str, str], set[str]]:
+    """What a Parquet/Arrow file is read with: the columns to convert (those the selectors name,
+    and id and key columns), the index columns pandas recorded in its metadata, and the key
+    columns (kept exactly as well)."""
+    names = list(schema.names)
+    index = {n: "pandas' index (recorded in the file's metadata)" for n in pandas_index_columns(schema.metadata)
+             if n in names}
+    if rules.on is not None and rules.on in names:
+        index[rules.on] = "the --on key"
+    keys = {n for n in names if is_id_name(n) or n in index}
+    return wanted_columns(wanted, names, label, extra=sorted(keys)), index, keys
+
+
 def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
-                 wanted=None) -> Iterator[Source]:
+                 columns: list[str], index: dict | None = None, keys: set | None = None) -> Iterator[Source]:
     """Arrow record batches (Parquet row groups, IPC batches: any sizes) as blocks of exactly
     ``chunk_rows`` rows (the last shorter; None: one block), so that they advance in lockstep
     with any other input. ``names``: every column of the file, in order (what selectors count
@@ -62,7 +76,6 @@ def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list
     column in the whole file, else an error naming the row), any other column is text."""
     import pyarrow as pa
 
-    columns = wanted_columns(wanted, names, label)
     widths: dict[str, tuple[int, int]] = {}  # list column -> (its width, the row that set it)
     pending: list = []
     have = offset = 0
@@ -73,19 +86,21 @@ def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list
         have += batch.num_rows
         while chunk_rows and have >= chunk_rows:
             table = pa.Table.from_batches(pending)
-            yield _source(table.slice(0, chunk_rows), label, offset, dtype, names, columns, widths)
+            yield _source(table.slice(0, chunk_rows), label, offset, dtype, names, columns, widths, index, keys)
             rest = table.slice(chunk_rows)
             pending = rest.to_batches() if rest.num_rows else []
             have -= chunk_rows
             offset += chunk_rows
     if have:
-        yield _source(pa.Table.from_batches(pending), label, offset, dtype, names, columns, widths)
+        yield _source(pa.Table.from_batches(pending), label, offset, dtype, names, columns, widths, index, keys)
 
 
-def _source(table, label: str, offset: int, dtype, names, columns, widths) -> Source:
-    src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset)
+def _source(table, label: str, offset: int, dtype, names, columns, widths, index, keys) -> Source:
+    src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset, index=index or {})
     for name in columns:
         col = table.column(name)
+        if keys and name in keys:
+            src.keys[name] = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
         if is_numeric(col.type):
             src.columns[name] = floats(col).astype(dtype, copy=False)
         elif _is_list_of_numbers(col.type):
@@ -96,6 +111,7 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths) -> So
             row = int(present[0]) if present.size else 0
             src.text_columns[name] = str(arr[row].as_py()) if present.size else ""
             src.text_rows[name] = row
+            src.text_values[name] = arr
     return src
 
 

@@ -21,9 +21,10 @@ from .formats import STREAMED, codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .ipc import ARROW_MAGIC, ipc_rows
 from .parquet import PARQUET_MAGIC
+from .rules import AMBIGUOUS, ReadRules
 from .spec import check_file, is_url, shards_of, split_spec
 from ..arrays import Array
-from .table import Source
+from .table import Classes, Source
 
 #: bytes of one block of all inputs together; rows per block = this / bytes per row, at least
 #: MIN_BLOCK_ROWS. Small blocks stay in the CPU caches (two 10M-row inputs: 16 MB blocks took the
@@ -35,8 +36,11 @@ MIN_BLOCK_ROWS = 16384
 class FileReader:
     """One input file (or shard set, or stdin), read once however many selectors use it."""
 
-    def __init__(self, path: str, stdin=None, dtype=np.float64):
-        self.path, self.dtype = path, dtype
+    def __init__(self, path: str, stdin=None, dtype=np.float64, rules: ReadRules = ReadRules(),
+                 memoize: bool = False):
+        self.path, self.dtype, self.rules = path, dtype, rules
+        self.memoize = memoize  # whole reads are kept (check: many gates, same files)
+        self._memo: list[Source] | None = None
         self._stdin = stdin
         self._stream: Stream | None = None  # standard input, a FIFO, a /dev/fd/N pipe: opened once
         self._whole: list[Source] | None = None  # such a stream's blocks when it was read whole
@@ -103,6 +107,15 @@ class FileReader:
     def blocks(self, chunk_rows: int | None, wanted: frozenset | None = None) -> Iterator[Source]:
         """Blocks of at most chunk_rows rows (None: whole files), shard after shard. A block's
         label and row_offset are those of its own file, so errors point into the right shard."""
+        if self.memoize and chunk_rows is None:
+            if self._memo is None:
+                self.memoize = False
+                try:
+                    self._memo = list(self.blocks(None))
+                finally:
+                    self.memoize = True
+            yield from self._memo
+            return
         files = self.shards or [self.path]
         produced = False
         for f in files:
@@ -164,7 +177,7 @@ class FileReader:
         keep = stream is not None and chunk_rows is None
         kept: list[Source] = []
         produced = False
-        for block in reader(opener, label, chunk_rows, self.dtype, head, wanted):
+        for block in reader(opener, label, chunk_rows, self.dtype, head, wanted, self.rules):
             produced = True
             if keep:
                 kept.append(block)
@@ -278,20 +291,26 @@ def _checked(what: str) -> Callable:
 
 
 class InputCache:
-    """Reads each file once, however many roles select from it (``-`` included)."""
+    """Reads each file once, however many roles select from it (``-`` included), by the run's
+    ``rules`` (header, key column, class names); keeps what it read of each input for the JSON
+    (``inputs``) and says on stderr what it left out."""
 
-    def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False, as_shards: bool = False):
+    def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False, as_shards: bool = False,
+                 rules: ReadRules = ReadRules(), order_by: str | None = None):
         self.as_shards = as_shards  # the files are shards of larger inputs (an engine's partition)
         self._readers: dict[str, FileReader] = {}
         self._stdin = stdin
         self.dtype = dtype
         self.memoize = memoize  # keep whole inputs for reuse (check: many gates, same files)
-        self._memo: dict[str, Array] = {}
+        self.rules = rules
+        self.order_by = order_by  # with rules.on: the input whose order matched rows come in (default the first)
+        self.inputs: dict[str, dict] = {}  # spec -> what was read of it (provenance)
+        self._noted: set = set()
 
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" else path if is_url(path) else os.path.realpath(path)
         if key not in self._readers:
-            reader = FileReader(path, self._stdin, self.dtype)
+            reader = FileReader(path, self._stdin, self.dtype, self.rules, self.memoize)
             if self.as_shards and reader.shards is None:
                 reader.shards = [path]
             self._readers[key] = reader
@@ -301,7 +320,11 @@ class InputCache:
         """The whole input as one Array (blocks concatenated)."""
         path, selector = split_spec(spec)
         wanted = None if selector is None else frozenset([selector])
-        parts = [b.select(selector) for b in self.reader(path).blocks(None, wanted)]
+        reader = self.reader(path)
+        parts = []
+        for b in reader.blocks(None, wanted):
+            parts.append(_select_locked(reader, b, selector))
+            self._record(spec, reader, b, parts[-1])
         if len(parts) == 1:
             return parts[0]
         first = parts[0]
@@ -312,31 +335,50 @@ class InputCache:
             raise InputError(f"{path}: the shards' shapes do not stack ({shapes})") from None
         return Array(data, path if selector is None else f"{path}:{selector}", first.columns, None, 0)
 
+    def _classes(self, first: Array | None) -> Classes | None:
+        """The class names text labels are read with: --classes, else the predictions' columns."""
+        if self.rules.classes:
+            return Classes(tuple(self.rules.classes), "--classes")
+        if first is not None and first.data.ndim == 2 and first.columns and \
+                not all(c.isdigit() for c in first.columns):
+            return Classes(tuple(first.columns), f"the columns of {first.label}")
+        return None
+
+    def _record(self, spec: str, reader: FileReader, block: Source, arr: Array) -> None:
+        """What was read of an input (for the JSON), and a note on stderr for each column left
+        out that is not text (an index, an id), once per file."""
+        rec = self.inputs.get(spec)
+        if rec is None:
+            path, selector = split_spec(spec)
+            skipped = block.skipped() if selector is None and block.arrays is None else {}
+            rec = self.inputs[spec] = {
+                "path": reader.label, "selector": selector,
+                "format": "table" if block.arrays is None else "arrays",
+                "columns": list(arr.columns) if arr.columns else None,
+                "skipped": skipped, "rows": 0, "shape": list(arr.data.shape[1:]),
+                "dtype": np.dtype(self.dtype).name, "header": block.header, "on": self.rules.on}
+            for name, why in skipped.items():
+                if why != "text" and why != "the --on key" and (reader.label, name) not in self._noted:
+                    self._noted.add((reader.label, name))
+                    print(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "
+                          "selector naming it reads it", file=sys.stderr, flush=True)
+        rec["rows"] += arr.data.shape[0]
+
     def lockstep(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
         """(first global row, one block of every spec), advanced together: row i of each block
-        is the same sample. A row-count mismatch is an error naming the files or shards."""
-        if self.memoize and chunk_rows is None:
-            for s in specs:
-                if s not in self._memo:
-                    self._memo[s] = self.load(s)
-            arrays = [self._memo[s] for s in specs]
-            for a in arrays[1:]:
-                if a.data.shape[0] != arrays[0].data.shape[0]:
-                    raise InputError(f"{a.label} has {a.data.shape[0]} rows but {arrays[0].label} has "
-                                     f"{arrays[0].data.shape[0]} (every input needs one row per sample)")
-            yield 0, arrays
+        is the same sample (by position, or by key with ``rules.on``). A row-count mismatch, or
+        id columns that disagree, is an error naming the files or shards."""
+        if self.rules.on:
+            yield from self._joined(specs, chunk_rows)
             return
         parsed = [split_spec(s) for s in specs]
         readers = [self.reader(path) for path, _ in parsed]
         distinct = list({id(r): r for r in readers}.values())
         # text inputs are parsed ahead on textparse's thread pool while this loop evaluates
-        selectors: dict[int, set] = {}
-        for r, (_, sel) in zip(readers, parsed):
-            selectors.setdefault(id(r), set()).add(sel)
-        iters = {id(r): r.blocks(chunk_rows, None if None in selectors[id(r)] else frozenset(selectors[id(r)]))
-                 for r in distinct}
+        iters = {id(r): r.blocks(chunk_rows, _wanted(r, readers, parsed)) for r in distinct}
         start = 0
         shapes: dict[int, tuple] = {}
+        guard = _IdGuard()
         while True:
             next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
@@ -352,7 +394,8 @@ class InputCache:
                 b = blocks[id(r)]
                 if b.rows != first.rows:
                     raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
-            arrays = [_select_locked(r, blocks[id(r)], sel) for r, (_, sel) in zip(readers, parsed)]
+            guard.check([(r.label, blocks[id(r)]) for r in distinct], start)
+            arrays = self._select(specs, readers, parsed, blocks)
             for i, a in enumerate(arrays):  # a row's shape is the same in every block and shard
                 if shapes.setdefault(i, (a.data.shape[1:], a.label))[0] != a.data.shape[1:]:
                     shape, where = shapes[i]
@@ -360,6 +403,108 @@ class InputCache:
                                      f"{where} has rows of shape {shape} (one input has one row shape)")
             yield start, arrays
             start += first.rows
+
+    def _select(self, specs, readers, parsed, blocks) -> list[Array]:
+        arrays: list[Array] = []
+        for spec, r, (_, sel) in zip(specs, readers, parsed):
+            block = blocks[id(r)]
+            arrays.append(_select_locked(r, block, sel, self._classes(arrays[0] if arrays else None)))
+            self._record(spec, r, block, arrays[-1])
+        return arrays
+
+    def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
+        """The inputs read whole, their rows matched by the key column ``rules.on``, in blocks."""
+        import pyarrow as pa
+
+        from .join import key_text, match
+
+        on = self.rules.on
+        assert on is not None
+        parsed = [split_spec(s) for s in specs]
+        readers = [self.reader(path) for path, _ in parsed]
+        distinct = list({id(r): r for r in readers}.values())
+        if self.order_by is not None:  # the reference order first
+            ref = self.reader(split_spec(self.order_by)[0])
+            distinct.sort(key=lambda r: r is not ref)
+        keys, parts = {}, {}
+        for r in distinct:
+            blocks = list(r.blocks(None, _wanted(r, readers, parsed)))
+            found = [b.keys.get(on) for b in blocks]
+            if any(k is None for k in found):
+                b = blocks[0]
+                if b.arrays is not None:
+                    raise InputError(f"{r.label}: --on {on} matches the rows of tables (CSV, Parquet, Arrow); "
+                                     "this input has no columns")
+                raise InputError(f"{b.label}: no column {on!r} to match rows by (--on; columns: "
+                                 f"{', '.join(b.order[:20])})")
+            keys[id(r)] = key_text(pa.concat_arrays(found) if len(found) > 1 else found[0])
+            parts[id(r)] = blocks
+        matched = match([keys[id(r)] for r in distinct], [r.label for r in distinct], on,
+                        self.rules.on_missing == "drop")
+        rows = {id(r): m for r, m in zip(distinct, matched.rows)}
+        if any(matched.dropped):
+            dropped = "; ".join(f"{n} of {len(keys[id(r)])} rows of {r.label}" for r, n in zip(distinct, matched.dropped))
+            print(f"losscli: note: --on {on}: dropped the rows whose key is not in every input: {dropped}",
+                  file=sys.stderr, flush=True)
+        whole: list[Array] = []
+        for spec, r, (_, sel) in zip(specs, readers, parsed):
+            blocks = parts[id(r)]
+            pieces = [_select_locked(r, b, sel, self._classes(whole[0] if whole else None)) for b in blocks]
+            for b, p in zip(blocks, pieces):
+                self._record(spec, r, b, p)
+            data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
+            take = rows[id(r)]
+            single = len(blocks) == 1
+            whole.append(Array(data[take], pieces[0].label, pieces[0].columns,
+                               pieces[0].first_line if single else None, 0, take))
+            rec = self.inputs[spec]
+            rec["on"] = on
+            rec["unmatched"] = dict(zip((id(x) for x in distinct), matched.dropped))[id(r)]
+            rec["rows"] = int(take.shape[0])
+        n = whole[0].data.shape[0]
+        step = chunk_rows or n
+        for start in range(0, n, step):
+            stop = min(n, start + step)
+            yield start, [Array(a.data[start:stop], a.label, a.columns, a.first_line, 0,
+                                None if a.file_rows is None else a.file_rows[start:stop]) for a in whole]
+
+
+def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset | None:
+    """The selectors one reader is read with (None: all of its columns)."""
+    sels = {sel for r, (_, sel) in zip(readers, parsed) if r is reader}
+    return None if None in sels else frozenset(sels)
+
+
+class _IdGuard:
+    """Positional pairing is refused when two inputs carry id columns (the same name in both, or
+    one id-named column each: ``id``, ``key``, ``index``, ``*_id``) that disagree row by row."""
+
+    def __init__(self):
+        self.pairs: list | None = None
+
+    def check(self, blocks: list[tuple[str, Source]], start: int) -> None:
+        from .join import first_difference, key_text
+
+        if self.pairs is None:
+            self.pairs = []
+            for i, (la, a) in enumerate(blocks):
+                for lb, b in blocks[i + 1:]:
+                    common = [n for n in a.keys if n in b.keys]
+                    if common:
+                        self.pairs += [(i, n, blocks.index((lb, b)), n) for n in common]
+                    elif len(a.keys) == 1 and len(b.keys) == 1:
+                        self.pairs.append((i, next(iter(a.keys)), blocks.index((lb, b)), next(iter(b.keys))))
+        for i, na, j, nb in self.pairs:
+            (la, a), (lb, b) = blocks[i], blocks[j]
+            ka, kb = key_text(a.keys[na]), key_text(b.keys[nb])
+            row = first_difference(ka, kb)
+            if row is not None:
+                on = f"--on {na}" if na == nb else f"--on NAME (after giving the key column one name in both; " \
+                                                  f"here {na!r} and {nb!r})"
+                raise InputError(
+                    f"{la} and {lb}: their id columns disagree at row {start + row} ({na} {ka[row].as_py()!r}, "
+                    f"{nb} {kb[row].as_py()!r}): rows are paired by position, so these are not the same samples; "
+                    f"{on} pairs them by key")
 
 
 def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:
@@ -371,25 +516,27 @@ def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, st
         if block.label != big.label:
             break
         big_rows = block.row_offset + block.rows
+    hint = "".join(f"; {s.label}'s first line was read as data, though it may be pandas' numeric header "
+                   "(--header yes reads it as a header)" for s in (big,) if s.header == AMBIGUOUS)
     if ra.shards or rb.shards:
         return InputError(f"shards do not line up: {small.label} has {small.row_offset + small.rows} rows "
                           f"but {big.label} has {big_rows} (the shards of sharded inputs must have the "
                           "same sizes, in sorted order)")
     return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
-                      f"{big_rows} (every input needs one row per sample)")
+                      f"{big_rows} (every input needs one row per sample){hint}")
 
 
-def _select_locked(reader: FileReader, block: Source, selector: str | None) -> Array:
+def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None) -> Array:
     """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
     an error at its line rather than a silently dropped column."""
     if selector is None and block.arrays is None:
         if reader.locked_columns is None:
-            arr = block.select(None)
+            arr = block.select(None, classes)
             assert arr.columns is not None  # a table's selection names its columns
             reader.locked_columns = list(arr.columns)
             return arr
-        arr = block.select(",".join(reader.locked_columns))
+        arr = block.select(",".join(reader.locked_columns), classes)
         return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
-    return block.select(selector)
+    return block.select(selector, classes)
 
 

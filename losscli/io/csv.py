@@ -14,6 +14,7 @@ import csv
 import io
 import re
 from collections import deque
+from dataclasses import dataclass
 from typing import Iterator
 
 import numpy as np
@@ -21,6 +22,7 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
+from .rules import ReadRules, header_decision, is_id_name, is_unnamed, numeric_text_hint, range_index
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -36,14 +38,6 @@ def _decode_error(raw: bytes, label: str) -> InputError | None:
                           "expected a UTF-8 CSV file")
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-        return True
-    except ValueError:
-        return False
-
-
 def sniff_delimiter(lines: list[str]) -> str | None:
     """The delimiter that splits the first lines into the same number (> 1) of fields."""
     best, best_fields = None, 1
@@ -54,13 +48,16 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     if best is None:
         if all(len(line.split()) == len(lines[0].split()) > 1 for line in lines):
             return WHITESPACE
+        if len(lines) > 2:  # a header with fewer fields than the rows (an implicit index): the rows decide
+            return sniff_delimiter(lines[1:])
         for d in _DELIMITERS:  # inconsistent counts: let the parser report the ragged line
             if d in lines[0]:
                 return d
     return best
 
 
-def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
+def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules()
+                ) -> Iterator[Source]:
     from . import textparse
 
     if b"\x00" in head[:8192]:
@@ -77,22 +74,78 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
     sep = sniff_delimiter(lines) or ","
-    has_header = any(f.strip() != "" and not _is_number(f.strip()) for f in split_fields(lines[0], sep))
+    first, below = split_fields(lines[0], sep), [split_fields(ln, sep) for ln in lines[1:]]
+    has_header, decision = header_decision(first, below, rules.header)
+    implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
+    if implicit_index:
+        _check_implicit_index(first, below, label, sep)
     try:
         with opener() as fh:
-            names, first_line, rest = _text_preamble(fh, sep, has_header)
+            names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index)
             if isinstance(fh, (io.BufferedReader, io.FileIO)):  # a local file: cut from a memory map
                 raw = textparse.file_pieces(fh, fh.tell() - len(rest))
             else:  # standard input, a URL, a decompressing stream: read on from what the header left
                 raw = textparse.line_pieces(fh, rest)
-            chosen = wanted_columns(wanted, names, label)
+            counted = not has_header and len(lines) >= 3 and range_index([row[0] for row in [first, *below]])
+            index = _index_columns(names, implicit_index, rules, counted)
+            keys = [n for n in names if is_id_name(n) or n in index]  # (the --on key is in index)
+            chosen = wanted_columns(wanted, names, label, extra=keys)
             include = None if wanted is None else [names.index(n) for n in chosen]
-            pieces = textparse.parse_pieces(raw, sep, len(names), include)
-            yield from _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep)
+            pieces = textparse.parse_pieces(raw, sep, len(names), include, as_text=[names.index(n) for n in keys])
+            layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision)
+            yield from _row_blocks(pieces, chunk_rows, layout, sep)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
             err = _decode_error(fh.read(), label)
         raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
+
+
+@dataclass
+class _Layout:
+    """What every block of a text file shares: its columns, the ones converted, where its data
+    starts, its index and key columns, and the header decision."""
+
+    names: list[str]
+    chosen: list[str]
+    label: str
+    first_line: int
+    dtype: type
+    index: dict[str, str]
+    keys: set[str]
+    header: str
+
+
+def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, counted: bool) -> dict[str, str]:
+    """The columns that are an index, not data (unless a selector names them). ``counted``: a
+    file without a header whose first column reads 0, 1, 2, ... (pandas' ``to_csv(header=False)``)."""
+    index = {}
+    if implicit_index:
+        index[names[0]] = "pandas' index (every row has one field more than the header)"
+    elif len(names) > 1 and is_unnamed(names[0]):
+        index[names[0]] = "pandas' index (an unnamed first column)"
+    elif len(names) > 1 and counted:
+        index[names[0]] = "pandas' index (a first column that counts 0, 1, 2, ... in a file without a header)"
+    if rules.on is not None and rules.on in names:
+        index[rules.on] = "the --on key"
+    return index
+
+
+def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:
+    """Rows with one field more than the header are read as pandas reads them (the first field
+    is the index: ``to_csv(index_label=False)``) when that field counts 0, 1, 2, ...; anything else
+    is refused: the extra field is more likely a thousands or decimal separator (``1,000``)."""
+    if range_index([row[0] for row in below]) and not (
+            sep == "," and all(f.strip().isdigit() for row in below for f in row[1:])):
+        return
+    what = f"{len(first) + 1} fields under a header of {len(first)} ({', '.join(first)})"
+    if sep == ",":
+        sample = ",".join(below[0])
+        raise InputError(f"{label}, line 2: {what}: if {sample!r} is one number written with a thousands or "
+                         "decimal separator, losscli does not read those (write plain numbers, e.g. pandas: "
+                         "pd.read_csv(f, thousands=',') or decimal=','); if the first field is an index, "
+                         "give it a header cell")
+    raise InputError(f"{label}, line 2: {what}: if the first field is an index, give it a header cell "
+                     "(pandas: to_csv() without index_label=False)")
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
@@ -154,7 +207,7 @@ def _column_names(fields: list[str]) -> list[str]:
     return names
 
 
-def _text_preamble(fh, sep: str, has_header: bool) -> tuple[list[str], int, bytes]:
+def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False) -> tuple[list[str], int, bytes]:
     """(column names, file line of the first data row, the bytes read past the header). Names
     come from the header, or are the 0-based indices of the fields of the first non-blank line."""
     data = fh.read(65536)
@@ -171,11 +224,11 @@ def _text_preamble(fh, sep: str, has_header: bool) -> tuple[list[str], int, byte
     fields = split_fields(data[start:end].decode("utf-8").rstrip("\r\n"), sep)
     at = data[:start].count(b"\n") + 1  # the file line of the header / first data line
     if has_header:
-        return _column_names(fields), at + 1, data[end:]
+        return _column_names([""] * implicit_index + fields), at + 1, data[end:]
     return [str(i) for i in range(len(fields))], 1, data
 
 
-def _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep) -> Iterator[Source]:
+def _row_blocks(pieces, chunk_rows, layout: _Layout, sep) -> Iterator[Source]:
     """Parsed pieces regrouped into blocks of exactly chunk_rows rows (the last one shorter;
     None: one block), so every input of a lockstep read cuts its blocks at the same rows."""
     from .textparse import ParseError, concat
@@ -184,7 +237,7 @@ def _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep
     have = offset = parsed = 0
 
     def take(k: int) -> list:
-        parts: list[list] = [[] for _ in chosen]
+        parts: list[list] = [[] for _ in layout.chosen]
         while k:
             cols = buffered[0]
             n = len(cols[0])
@@ -205,13 +258,13 @@ def _row_blocks(pieces, chunk_rows, names, chosen, label, first_line, dtype, sep
             buffered.append(cols)
             have += n
             while chunk_rows and have >= chunk_rows:
-                yield _columns_block(take(chunk_rows), names, chosen, label, first_line, offset, dtype)
+                yield _columns_block(take(chunk_rows), layout, offset)
                 offset += chunk_rows
                 have -= chunk_rows
     except ParseError as exc:
-        raise _parser_error(exc, label, first_line + parsed, sep) from None
+        raise _parser_error(exc, layout.label, layout.first_line + parsed, sep) from None
     if have:
-        yield _columns_block(take(have), names, chosen, label, first_line, offset, dtype)
+        yield _columns_block(take(have), layout, offset)
 
 
 def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
@@ -223,19 +276,27 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
                       f"delimiter other than {sep!r})")
 
 
-def _columns_block(cols, names, chosen, label, first_line, offset, dtype) -> Source:
+def _columns_block(cols, layout: _Layout, offset: int) -> Source:
     from .textparse import Text, classify
 
-    src = Source(label, len(cols[0]), first_line=first_line, order=names, row_offset=offset)
-    for name, col in zip(chosen, cols):
+    label, first_line = layout.label, layout.first_line
+    src = Source(label, len(cols[0]), first_line=first_line, order=layout.names, row_offset=offset,
+                 index=layout.index, header=layout.header)
+    for name, col in zip(layout.chosen, cols):
+        if name in layout.keys:
+            src.keys[name] = col
         values = col if isinstance(col, np.ndarray) else classify(col)
         if isinstance(values, Text):
-            if values.row is None:  # starts with a non-number: a text column
+            if values.row is None or name in layout.keys:  # starts with a non-number: a text column
                 src.text_columns[name], src.text_rows[name] = values.first, values.at
+                src.text_values[name] = col
                 continue
             raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
-                             f"number, found {values.value!r}")
-        src.columns[name] = values.astype(dtype, copy=False)
+                             f"number, found {values.value!r}{_hint(values.value)}")
+        src.columns[name] = values.astype(layout.dtype, copy=False)
     return src
 
 
+def _hint(value: str) -> str:
+    hint = numeric_text_hint(value)
+    return f"; {hint}" if hint else ""

@@ -1,7 +1,7 @@
 """The input formats, in one table: add a format by writing a block generator
-``blocks(opener, label, chunk_rows, dtype, head, wanted) -> Iterator[Source]`` in a module of its own
-(``wanted``: the selectors the command reads the file with, None for all of it; a reader may read
-only those)
+``blocks(opener, label, chunk_rows, dtype, head, wanted, rules) -> Iterator[Source]`` in a module of
+its own (``wanted``: the selectors the command reads the file with, None for all of it; a reader may
+read only those; ``rules``: the run's ``rules.ReadRules``, for tables: header, key column)
 and listing it here, by file suffix and (if it has one) by magic number; a compression, in
 ``CODECS``. Selectors, shards, standard input, lockstep reading and caching are shared
 (``cache.py``)."""

@@ -8,7 +8,8 @@ import os
 from typing import Iterator
 
 from ..errors import InputError
-from .arrow import table_blocks
+from .arrow import read_columns, table_blocks
+from .rules import ReadRules
 from .table import Source
 
 ARROW_MAGIC = b"ARROW1"  # the IPC file format (Feather v2)
@@ -16,7 +17,8 @@ STREAM_MAGIC = b"\xff\xff\xff\xff"  # the IPC stream format's first message
 FEATHER_V1_MAGIC = b"FEA1"
 
 
-def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
+def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules()
+               ) -> Iterator[Source]:
     import pyarrow as pa
     import pyarrow.ipc
 
@@ -39,7 +41,8 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[
         else:
             stream = pyarrow.ipc.open_stream(opener())
             schema, batches = stream.schema, iter(stream)
-        yield from table_blocks(batches, label, chunk_rows, dtype, schema.names, wanted)
+        columns, index, keys = read_columns(schema, label, wanted, rules)
+        yield from table_blocks(batches, label, chunk_rows, dtype, schema.names, columns, index, keys)
     except InputError:
         raise
     except Exception as exc:

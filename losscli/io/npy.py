@@ -39,7 +39,7 @@ def _npy_error(label: str, exc: Exception) -> InputError:
     return InputError(f"{label}: not a valid NPY array ({text.splitlines()[0] if text else type(exc).__name__})")
 
 
-def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
+def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None) -> Iterator[Source]:
     local = label != "<stdin>" and os.path.isfile(label)
     if local and chunk_rows:
         plain = _npy_layout(label)
@@ -113,7 +113,7 @@ def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype) -> Iter
                 mapped.madvise(mmap.MADV_DONTNEED, lo, hi - lo)
 
 
-def npz_blocks(opener, label, chunk_rows, dtype, head, wanted=None) -> Iterator[Source]:
+def npz_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None) -> Iterator[Source]:
     """The selected members only (``wanted``; None: all of them), each read and decompressed
     when selected and never otherwise; blocks of rows when every selected member has as many."""
     arrays = {}

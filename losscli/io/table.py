@@ -14,6 +14,7 @@ import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
+from .rules import is_id_name, numeric_text_hint
 
 
 @dataclass
@@ -29,37 +30,69 @@ class Source:
     first_line: int | None = None
     arrays: dict[str, np.ndarray] | None = None  # NPY ("" key) / NPZ
     row_offset: int = 0
+    index: dict[str, str] = field(default_factory=dict)  # tables: columns that are not data -> why
+    keys: dict[str, object] = field(default_factory=dict)  # tables: id/key columns' exact values (Arrow)
+    text_values: dict[str, object] = field(default_factory=dict)  # tables: text columns' values (Arrow)
+    header: str | None = None  # text: whether the first line was a header, and why
 
     def _at(self, column: str) -> str:
         """Where a text column's first value is (its line, or its row)."""
         row = self.row_offset + self.text_rows.get(column, 0)
         return f"line {self.first_line + row}" if self.first_line is not None else f"row {row}"
 
-    def select(self, selector: str | None) -> Array:
+    def select(self, selector: str | None, classes: Classes | None = None) -> Array:
+        """The selected data; with ``classes``, one text column of class names as class indices."""
         if self.arrays is not None:
             return self._select_array(self.arrays, selector)
-        return self._select_columns(selector)
+        return self._select_columns(selector, classes)
 
-    def _select_columns(self, selector: str | None) -> Array:
+    def skipped(self) -> dict[str, str]:
+        """The columns that are not data without a selector naming them, and why."""
+        out = dict(self.index)
+        for n in self.order:
+            if n not in out and is_id_name(n):
+                out[n] = "an id column (rows are paired by position; --on NAME pairs them by key)"
+        for n in self.order:
+            if n not in out and n in self.text_columns:
+                out[n] = "text"
+        return out
+
+    def _select_columns(self, selector: str | None, classes: Classes | None = None) -> Array:
         order = self.order
         if selector is None:
-            chosen = [n for n in order if n in self.columns]
-            if not chosen:
-                first = order[0]
+            skipped = self.skipped()
+            for n in order:  # text that looks like numbers is never skipped silently
+                if skipped.get(n) == "text" and numeric_text_hint(self.text_columns[n]):
+                    raise InputError(f"{self.label}, {self._at(n)}, column {n!r}: found "
+                                     f"{self.text_columns[n]!r}, which is not read as a number; "
+                                     f"{numeric_text_hint(self.text_columns[n])}")
+            chosen = [n for n in order if n in self.columns and n not in skipped]
+            text = [n for n in order if skipped.get(n) == "text"]
+            if not chosen and classes is not None and len(text) == 1:  # a column of class names
+                chosen = text
+            elif not chosen:
+                if not any(n in self.text_columns for n in order):
+                    raise InputError(f"{self.label}: no data columns (columns: {names_text(order)}; "
+                                     f"{', '.join(f'{n!r} is {why}' for n, why in skipped.items())}); "
+                                     "name the column to read: FILE:COLUMN")
+                first = next(n for n in order if n in self.text_columns)
+                hint = _decimal_comma_hint(self.text_columns[first]) or (_CLASS_HINT if len(text) == 1 else "")
                 raise InputError(f"{self.label}: no numeric columns (columns: {names_text(order)}); "
-                                 f"{self._at(first)}, column {first!r} holds "
-                                 f"{self.text_columns[first]!r}{_decimal_comma_hint(self.text_columns[first])}")
+                                 f"{self._at(first)}, column {first!r} holds {self.text_columns[first]!r}{hint}")
         else:
             chosen = resolve_columns(selector, order, self.label)
+        label = self.label if selector is None else f"{self.label}:{selector}"
+        if len(chosen) == 1 and chosen[0] in self.text_columns and classes is not None:
+            return Array(classes.indices(self.text_values[chosen[0]], self, chosen[0]), label, tuple(chosen),
+                         self.first_line, self.row_offset)
         for n in chosen:
             if n in self.text_columns:
+                hint = _decimal_comma_hint(self.text_columns[n]) or (_CLASS_HINT if len(chosen) == 1 else "")
                 raise InputError(
                     f"{self.label}, {self._at(n)}, column {n!r}: expected a "
-                    f"number, found {self.text_columns[n]!r} (the column is text)"
-                    f"{_decimal_comma_hint(self.text_columns[n])}")
+                    f"number, found {self.text_columns[n]!r} (the column is text){hint}")
         data = self.columns[chosen[0]] if len(chosen) == 1 else np.column_stack(
             [self.columns[n] for n in chosen])
-        label = self.label if selector is None else f"{self.label}:{selector}"
         return Array(data, label, tuple(chosen), self.first_line, self.row_offset)
 
     def _select_array(self, arrays: dict[str, np.ndarray], selector: str | None) -> Array:
@@ -84,10 +117,42 @@ class Source:
         return Array(arrays[selector], f"{self.label}:{selector}", row_offset=self.row_offset)
 
 
+_CLASS_HINT = ("; if it holds class names, --classes NAME,... (or predictions whose columns are named after the "
+               "classes) reads them as class indices")
+
+
+@dataclass(frozen=True)
+class Classes:
+    """Class names in index order (from ``--classes``, or the predictions' columns: ``source``)."""
+
+    names: tuple[str, ...]
+    source: str
+
+    def indices(self, values, src: Source, column: str) -> np.ndarray:
+        """Text labels as class indices (NaN where missing); an unknown name is an error naming
+        it and its line."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from .arrow import bits, floats
+
+        if pa.types.is_dictionary(values.type):  # a categorical column
+            values = values.dictionary_decode()
+        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+        found = pc.index_in(text, value_set=pa.array(list(self.names), pa.string()))
+        unknown = np.flatnonzero(bits(pc.and_(pc.is_null(found), pc.is_valid(text))))
+        if unknown.size:
+            row = int(unknown[0])
+            at = f"line {src.first_line + src.row_offset + row}" if src.first_line is not None else \
+                f"row {src.row_offset + row}"
+            raise InputError(f"{src.label}, {at}, column {column!r}: {text[row].as_py()!r} is not a class name "
+                             f"(classes, {self.source}: {names_text(self.names)})")
+        return floats(found)
+
+
 def _decimal_comma_hint(value: str) -> str:
-    if re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value):
-        return "; it looks like a decimal comma: losscli reads '.' as the decimal separator"
-    return ""
+    hint = numeric_text_hint(value)
+    return f"; {hint}" if hint else ""
 
 
 def names_text(items) -> str:
@@ -119,10 +184,10 @@ def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
 
 
 
-def wanted_columns(wanted, names: list[str], label: str) -> list[str]:
-    """The columns a set of selectors names (``wanted``; None: all of them), in file order: what a
-    reader converts."""
+def wanted_columns(wanted, names: list[str], label: str, extra=()) -> list[str]:
+    """The columns a set of selectors names (``wanted``; None: all of them) and the ``extra``
+    ones, in file order: what a reader converts."""
     if wanted is None:
         return list(names)
-    chosen = {n for selector in wanted for n in resolve_columns(selector, names, label)}
+    chosen = {n for selector in wanted for n in resolve_columns(selector, names, label)} | set(extra)
     return [n for n in names if n in chosen]

@@ -380,12 +380,13 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[Piece]:
         pos, want = cut, size
 
 
-def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None) -> Iterator[list[Any]]:
+def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, as_text=()) -> Iterator[list[Any]]:
     """The columns of each piece, in order (float64 arrays, or Arrow strings), parsed ``AHEAD``
-    pieces ahead on the pool; only those at ``include`` (indices; None: all). A parse error is
-    raised when its piece's turn comes."""
+    pieces ahead on the pool; only those at ``include`` (indices; None: all); those at ``as_text``
+    as strings, exactly as written (keys). A parse error is raised when its piece's turn comes."""
     pool = _executor()
-    text: set = set()  # the columns found to hold text so far: later pieces read them as strings
+    # the columns found to hold text so far: later pieces read them as strings
+    text: set = {_names(ncols)[i] for i in as_text}
     pending: deque = deque()
     try:
         for piece, quoted in pieces:

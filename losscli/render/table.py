@@ -23,6 +23,26 @@ def _cell_text(values: np.ndarray, limit: int = 4) -> str:
     return f"[{shown}{', …' if flat.size > limit else ''}]"
 
 
+def input_lines(payload: dict) -> list:
+    """One dim line per input: its roles, the columns read, what was left out (not text) and the
+    key rows were paired by."""
+    from rich.text import Text
+
+    out = []
+    for rec in payload.get("inputs", []):
+        where = rec["path"] + (f":{rec['selector']}" if rec["selector"] else "")
+        used = f"columns {', '.join(rec['columns'])}" if rec.get("columns") else "the array"
+        left = [f"{n} ({why.split(' (')[0]})" for n, why in rec.get("skipped", {}).items()
+                if why not in ("text", "the --on key")]
+        line = f"{', '.join(rec['roles']) or 'input'}: {where}, {used}, {rec['rows']:,} rows"
+        if rec.get("on"):
+            line += f", matched on {rec['on']}"
+        if left:
+            line += f"; not data: {', '.join(left)}"
+        out.append(Text(line, style="dim"))
+    return out
+
+
 def compute_tables(payload: dict, context: dict) -> list:
     from rich.table import Table
 
@@ -59,7 +79,7 @@ def compute_tables(payload: dict, context: dict) -> list:
         from rich.text import Text
 
         out.append(Text(f"gradients written to {context['gradient_file']}"))
-    return out
+    return out + input_lines(payload)
 
 
 def _params_with_defaults(loss: Loss) -> str:
@@ -190,7 +210,7 @@ def compare_tables(payload: dict) -> list:
             for x in r["worst_regressions"]:
                 w.add_row(str(x["index"]), fmt(x["baseline"]), fmt(x["candidate"]))
             out.append(w)
-    return out
+    return out + input_lines(payload)
 
 
 def check_tables(payload: dict) -> list:

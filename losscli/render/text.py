@@ -20,7 +20,9 @@ def compute_json(payload: dict, context: dict) -> str:
 
 
 def compute_ndjson(payload: dict, context: dict) -> str:
-    return "".join(json.dumps(rec, allow_nan=False) + "\n" for rec in payload["results"])
+    """One line per loss, each carrying the top-level keys (schema_version, version, inputs)."""
+    top = {k: v for k, v in payload.items() if k != "results"}
+    return "".join(json.dumps({**top, **rec}, allow_nan=False) + "\n" for rec in payload["results"])
 
 
 def compute_csv(payload: dict, context: dict) -> str:
