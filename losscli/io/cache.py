@@ -499,12 +499,14 @@ class _IdGuard:
             ka, kb = key_text(a.keys[na]), key_text(b.keys[nb])
             row = first_difference(ka, kb)
             if row is not None:
-                on = f"--on {na}" if na == nb else f"--on NAME (after giving the key column one name in both; " \
-                                                  f"here {na!r} and {nb!r})"
+                import shlex
+
+                on = f"--on {shlex.quote(na)}" if na == nb else \
+                    f"--on NAME (after giving the key column one name in both; here {na!r} and {nb!r})"
                 raise InputError(
-                    f"{la} and {lb}: their id columns disagree at row {start + row} ({na} {ka[row].as_py()!r}, "
-                    f"{nb} {kb[row].as_py()!r}): rows are paired by position, so these are not the same samples; "
-                    f"{on} pairs them by key")
+                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} {ka[row].as_py()!r}, "
+                    f"{lb} {nb} {kb[row].as_py()!r}): rows are paired by position, so these are not the same "
+                    f"samples; {on} pairs them by key")
 
 
 def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:

@@ -1,0 +1,372 @@
+"""How rows and columns are chosen (issue "No silent wrong numbers"): files as pandas writes them
+by default, numeric headers, index and id columns, pairing by key, class names, tolerances and
+the provenance in the JSON. Every case goes through the CLI and checks the value or the exact
+error; expected values are computed from the arrays in memory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+RNG = np.random.default_rng(15)
+N = 100
+X, Y = RNG.random(N), RNG.random(N)
+MSE = float(np.mean((X - Y) ** 2))
+LOGITS = RNG.standard_normal((N, 4))
+CLASSES = RNG.integers(0, 4, N)
+
+
+def softmax_ce(z, y):
+    z = z - z.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+
+
+def _result(run, *args):
+    out = run("compute", *args, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    return json.loads(out.stdout), out.stderr
+
+
+def _value(run, *args):
+    return _result(run, *args)[0]["results"][0]["value"]
+
+
+def _note(path, column, why):
+    return f"losscli: note: {path}: column {column!r} is not read as data: {why}; a selector naming it reads it\n"
+
+
+# -- index columns ---------------------------------------------------------------------------------
+
+def test_to_csv_with_its_default_index_is_read_without_it(run, tmp_path):
+    pd.DataFrame(LOGITS).to_csv(tmp_path / "logits.csv")
+    pd.Series(CLASSES, name="y").to_csv(tmp_path / "y.csv")
+    data, err = _result(run, "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv")
+    assert data["results"][0]["value"] == pytest.approx(softmax_ce(LOGITS, CLASSES), rel=1e-12)
+    assert err == (_note(tmp_path / "logits.csv", "Unnamed: 0", "pandas' index (an unnamed first column)")
+                   + _note(tmp_path / "y.csv", "Unnamed: 0", "pandas' index (an unnamed first column)"))
+    pd.DataFrame({"pred": X}).to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv")
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "l.csv") == pytest.approx(MSE, rel=1e-12)
+
+
+def test_a_selector_naming_the_index_reads_it(run, tmp_path):
+    pd.DataFrame({"pred": X}).to_csv(tmp_path / "p.csv")
+    out = run("compute", "mae", f"{tmp_path}/p.csv:0", f"{tmp_path}/p.csv:pred", "--format", "value")
+    assert float(out.stdout) == pytest.approx(np.mean(np.abs(np.arange(N) - X)), rel=1e-12)
+    assert out.stderr == ""
+
+
+def test_parquet_and_arrow_files_leave_the_pandas_index_out(run, tmp_path):
+    df = pd.DataFrame({"pred": X, "label": Y})
+    kept = df[df.pred > 0.3]  # a filtered frame: its index is stored as __index_level_0__
+    kept.to_parquet(tmp_path / "f.parquet")
+    expected = float(np.mean((kept.pred - kept.label) ** 2))
+    data, err = _result(run, "mse", f"{tmp_path}/f.parquet:pred", f"{tmp_path}/f.parquet:label")
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    table = pa.Table.from_pandas(kept[["pred"]].set_index(kept.index.rename("row")))
+    with ipc.new_file(tmp_path / "p.arrow", table.schema) as writer:
+        writer.write_table(table)
+    pd.DataFrame({"label": kept.label.to_numpy()}).to_csv(tmp_path / "l.csv", index=False)
+    data, err = _result(run, "mse", tmp_path / "p.arrow", tmp_path / "l.csv")
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    assert err == _note(tmp_path / "p.arrow", "row", "pandas' index (recorded in the file's metadata)")
+    assert data["inputs"][0]["skipped"] == {"row": "pandas' index (recorded in the file's metadata)"}
+
+
+def test_without_header_a_counting_first_column_is_the_index(run, tmp_path):
+    pd.DataFrame({"p": X}).to_csv(tmp_path / "p.csv", header=False)
+    pd.DataFrame({"y": Y}).to_csv(tmp_path / "y.csv", header=False)
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv") == pytest.approx(MSE, rel=1e-12)
+
+
+# -- headers ---------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("write", [
+    lambda df, p: df.to_csv(p, index=False),  # header 0,1,2,3
+    lambda df, p: df.to_csv(p),  # ,0,1,2,3 above an index
+])
+def test_pandas_numeric_headers(run, tmp_path, write):
+    write(pd.DataFrame(LOGITS), tmp_path / "logits.csv")
+    pd.Series(CLASSES).to_csv(tmp_path / "y.csv", index=False)  # header "0" above integers: ambiguous
+    out = run("compute", "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv", "--format", "value")
+    assert out.exit_code == 2
+    assert out.stderr.endswith(
+        f"has {N} rows but {tmp_path}/y.csv has {N + 1} (every input needs one row per sample); {tmp_path}/y.csv's "
+        "first line was read as data, though it may be pandas' numeric header (--header yes reads it as a header)\n")
+    data, _ = _result(run, "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv", "--header", "yes")
+    assert data["results"][0]["value"] == pytest.approx(softmax_ce(LOGITS, CLASSES), rel=1e-12)
+    assert data["results"][0]["count"] == N
+
+
+def test_a_series_header_above_floats_is_a_header(run, tmp_path):
+    pd.Series(X).to_csv(tmp_path / "x.csv", index=False)
+    pd.Series(Y).to_csv(tmp_path / "y.csv", index=False)
+    data, err = _result(run, "mse", tmp_path / "x.csv", tmp_path / "y.csv")
+    assert (data["results"][0]["count"], err) == (N, "")
+    assert data["results"][0]["value"] == pytest.approx(MSE, rel=1e-12)
+    assert data["inputs"][0]["header"] == "yes (pandas' numeric header: 0, 1, ... above values that are not integers)"
+    data, _ = _result(run, "mse", tmp_path / "x.csv", tmp_path / "y.csv", "--header", "no")
+    assert data["results"][0]["count"] == N + 1
+    assert data["inputs"][0]["header"] == "no (--header no)"
+
+
+def test_one_field_more_than_the_header(run, tmp_path):
+    (tmp_path / "t.csv").write_text("pred\n1,000\n2,500\n3,250\n")
+    (tmp_path / "y.csv").write_text("y\n1\n2\n3\n")
+    out = run("compute", "mse", tmp_path / "t.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stderr) == (2, (
+        f"Error: {tmp_path}/t.csv, line 2: 2 fields under a header of 1 (pred): if '1,000' is one number written "
+        "with a thousands or decimal separator, losscli does not read those (write plain numbers, e.g. pandas: "
+        "pd.read_csv(f, thousands=',') or decimal=','); if the first field is an index, give it a header cell\n"))
+    pd.DataFrame({"pred": X}).to_csv(tmp_path / "p.csv", index_label=False)  # pandas' implicit index
+    pd.DataFrame({"y": Y}).to_csv(tmp_path / "l.csv", index=False)
+    data, err = _result(run, "mse", tmp_path / "p.csv", tmp_path / "l.csv")
+    assert data["results"][0]["value"] == pytest.approx(MSE, rel=1e-12)
+    assert err == _note(tmp_path / "p.csv", "Unnamed: 0", "pandas' index (every row has one field more than the header)")
+
+
+# -- text that looks numeric -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("cell, hint", [
+    ("0,2", "it looks like a decimal comma"),
+    ('"1,234.5"', "it looks like a number with thousands separators"),
+    ("12%", "it looks like a percentage"),
+])
+def test_numeric_looking_text_is_never_skipped(run, tmp_path, cell, hint):
+    sep = ";" if cell == "0,2" else ","
+    (tmp_path / "p.csv").write_text(f"id{sep}pred{sep}n\n1{sep}{cell}{sep}3\n2{sep}{cell}{sep}4\n")
+    (tmp_path / "y.csv").write_text("y\n1\n2\n")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert out.exit_code == 2
+    assert out.stderr.startswith(f"Error: {tmp_path}/p.csv, line 2, column 'pred': found {cell.strip(chr(34))!r}, "
+                                 f"which is not read as a number; {hint}")
+
+
+# -- pairing by key --------------------------------------------------------------------------------
+
+@pytest.fixture
+def kaggle(tmp_path):
+    """A submission sorted differently from the truth file, and the pandas merge's answer."""
+    ids = RNG.permutation(np.arange(1000, 1000 + N))
+    truth = pd.DataFrame({"id": ids, "label": (RNG.random(N) < 0.4).astype(int)})
+    p = np.clip(truth.label * 0.5 + RNG.random(N) * 0.5, 0.01, 0.99)
+    sub = pd.DataFrame({"id": ids, "pred": p}).sample(frac=1, random_state=3)
+    truth.to_csv(tmp_path / "truth.csv", index=False)
+    sub.to_csv(tmp_path / "sub.csv", index=False)
+    m = sub.merge(truth, on="id")
+    bce = float(-np.mean(m.label * np.log(m.pred) + (1 - m.label) * np.log(1 - m.pred)))
+    return tmp_path, sub, truth, bce
+
+
+def test_positional_pairing_is_refused_when_ids_disagree(run, kaggle):
+    d, sub, truth, _ = kaggle
+    out = run("compute", "bce", f"{d}/sub.csv:pred", f"{d}/truth.csv:label")
+    assert out.exit_code == 2
+    assert out.stderr == (
+        f"Error: {d}/sub.csv and {d}/truth.csv: their id columns disagree at row 0 ({d}/sub.csv id "
+        f"{str(sub.id.iloc[0])!r}, {d}/truth.csv id {str(truth.id.iloc[0])!r}): rows are paired by position, so "
+        "these are not the same samples; --on id pairs them by key\n")
+
+
+def test_ids_that_agree_say_nothing(run, kaggle):
+    d, sub, truth, _ = kaggle
+    truth.set_index("id").loc[sub.id].reset_index().to_csv(d / "aligned.csv", index=False)
+    data, err = _result(run, "bce", f"{d}/sub.csv:pred", f"{d}/aligned.csv:label")
+    assert err == ""
+
+
+def test_on_pairs_rows_by_key(run, kaggle):
+    d, sub, truth, bce = kaggle
+    assert _value(run, "bce", f"{d}/sub.csv:pred", f"{d}/truth.csv:label", "--on", "id") == pytest.approx(bce, rel=1e-12)
+    data, err = _result(run, "bce", f"{d}/sub.csv", f"{d}/truth.csv", "--on", "id")  # the key is not data
+    assert data["results"][0]["value"] == pytest.approx(bce, rel=1e-12)
+    assert err == ""
+    assert [(i["columns"], i["on"], i["unmatched"]) for i in data["inputs"]] == [(["pred"], "id", 0), (["label"], "id", 0)]
+    sub.to_parquet(d / "sub.parquet")  # int64 ids meet a CSV's text ids
+    assert _value(run, "bce", f"{d}/sub.parquet:pred", f"{d}/truth.csv:label", "--on", "id") == pytest.approx(bce, rel=1e-12)
+
+
+def test_on_with_different_keys(run, kaggle):
+    d, sub, truth, _ = kaggle
+    short = sub.iloc[3:]
+    short.to_csv(d / "short.csv", index=False)
+    out = run("compute", "bce", f"{d}/short.csv:pred", f"{d}/truth.csv:label", "--on", "id")
+    missing = [k for k in truth.id if k not in set(short.id)]
+    assert (out.exit_code, out.stderr) == (2, (
+        f"Error: --on id: the inputs hold different keys: 3 only in {d}/truth.csv ("
+        + ", ".join(repr(str(k)) for k in missing) + "). --on-missing drop evaluates the keys they share\n"))
+    data, err = _result(run, "bce", f"{d}/short.csv:pred", f"{d}/truth.csv:label", "--on", "id", "--on-missing", "drop")
+    m = short.merge(truth, on="id")
+    expected = float(-np.mean(m.label * np.log(m.pred) + (1 - m.label) * np.log(1 - m.pred)))
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    assert err == (f"losscli: note: --on id: dropped the rows whose key is not in every input: 0 of {N - 3} rows of "
+                   f"{d}/short.csv; 3 of {N} rows of {d}/truth.csv\n")
+    assert [i["unmatched"] for i in data["inputs"]] == [0, 3]
+
+
+def test_on_refuses_duplicate_and_missing_keys_and_columns(run, kaggle, tmp_path):
+    d, sub, truth, _ = kaggle
+    dup = pd.concat([sub, sub.iloc[[5]]])
+    dup.to_csv(d / "dup.csv", index=False)
+    out = run("compute", "bce", f"{d}/dup.csv:pred", f"{d}/truth.csv:label", "--on", "id")
+    assert out.stderr == (f"Error: {d}/dup.csv, column 'id': the key {str(sub.id.iloc[5])!r} is in rows 5 and {N} "
+                          "(--on needs each key once per input)\n")
+    out = run("compute", "bce", f"{d}/sub.csv:pred", f"{d}/truth.csv:label", "--on", "key")
+    assert out.stderr == f"Error: {d}/sub.csv: no column 'key' to match rows by (--on; columns: id, pred)\n"
+    np.save(d / "p.npy", sub.pred.to_numpy())
+    out = run("compute", "bce", d / "p.npy", f"{d}/truth.csv:label", "--on", "id")
+    assert out.stderr == (f"Error: {d}/p.npy: --on id matches the rows of tables (CSV, Parquet, Arrow); this input "
+                          "has no columns\n")
+    out = run("compute", "bce", d / "sub.csv", d / "truth.csv", "--on-missing", "drop")
+    assert (out.exit_code, out.stderr) == (2, "Error: --on-missing goes with --on\n")
+
+
+def test_compare_and_check_pair_by_key(run, kaggle):
+    d, sub, truth, bce = kaggle
+    other = sub.sample(frac=1, random_state=9).assign(pred=lambda f: np.clip(f.pred * 0.9 + 0.05, 0.01, 0.99))
+    other.to_csv(d / "other.csv", index=False)
+    m = other.merge(truth, on="id")
+    bce2 = float(-np.mean(m.label * np.log(m.pred) + (1 - m.label) * np.log(1 - m.pred)))
+    out = run("compare", "bce", f"{d}/sub.csv:pred", f"{d}/other.csv:pred", f"{d}/truth.csv:label", "--on", "id",
+              "--format", "json")
+    rec = json.loads(out.stdout)["results"][0]
+    assert (rec["baseline"], rec["candidate"]) == (pytest.approx(bce, rel=1e-12), pytest.approx(bce2, rel=1e-12))
+    # paired by key: the share of samples where the candidate is better is the merged frame's
+    both = sub.merge(other, on="id", suffixes=("_a", "_b")).merge(truth, on="id")
+    la = -(both.label * np.log(both.pred_a) + (1 - both.label) * np.log(1 - both.pred_a))
+    lb = -(both.label * np.log(both.pred_b) + (1 - both.label) * np.log(1 - both.pred_b))
+    assert rec["better"] == pytest.approx(float(np.mean(lb < la)), abs=1e-12)
+    (d / "losscli.toml").write_text(f'[[gate]]\nloss = "bce"\ninputs = ["sub.csv:pred", "truth.csv:label"]\n'
+                                    f'on = "id"\nmax = {bce + 1e-9}\n')
+    out = run("check", d / "losscli.toml", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["gates"][0]["value"] == pytest.approx(bce, rel=1e-12)
+    (d / "bad.toml").write_text('[[gate]]\nloss = "bce"\ninputs = ["sub.csv:pred", "truth.csv:label"]\nmax = 1\n')
+    out = run("check", d / "bad.toml")
+    assert out.exit_code == 2 and "their id columns disagree at row 0" in out.stderr
+
+
+# -- class names, tolerances, hints ----------------------------------------------------------------
+
+NAMES = np.array(["cat", "dog", "bird"])
+
+
+@pytest.fixture
+def named(tmp_path):
+    z = LOGITS[:, :3]
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    y = CLASSES % 3
+    pd.DataFrame(p, columns=NAMES).to_csv(tmp_path / "probs.csv", index=False)
+    pd.DataFrame(p).to_csv(tmp_path / "plain.csv", index=False)
+    pd.DataFrame({"label": NAMES[y]}).to_csv(tmp_path / "y.csv", index=False)
+    return tmp_path, p, y
+
+
+def test_class_names_map_to_the_predictions_columns(run, named):
+    d, p, y = named
+    expected = float(-np.mean(np.log(p[np.arange(N), y])))
+    assert _value(run, "ce", d / "probs.csv", d / "y.csv") == pytest.approx(expected, rel=1e-12)
+    assert _value(run, "ce", d / "plain.csv", d / "y.csv", "--classes", "cat,dog,bird") == pytest.approx(expected, rel=1e-12)
+    out = run("compute", "ce", d / "probs.csv", d / "y.csv", "--classes", "cat,dog")
+    first_bird = int(np.flatnonzero(y == 2)[0])
+    assert out.stderr == (f"Error: {d}/y.csv, line {first_bird + 2}, column 'label': 'bird' is not a class name "
+                          "(classes, --classes: cat, dog)\n")
+    out = run("compute", "ce", d / "plain.csv", d / "y.csv")
+    assert out.stderr == (f"Error: {d}/y.csv: no numeric columns (columns: label); line 2, column 'label' holds "
+                          f"{str(NAMES[y[0]])!r}; if it holds class names, --classes NAME,... (or predictions whose columns "
+                          "are named after the classes) reads them as class indices\n")
+    out = run("compute", "ce", d / "plain.csv", d / "y.csv", "--classes", "cat,dog,cat")
+    assert out.stderr == "Error: --classes: the class 'cat' is named twice\n"
+
+
+def test_prob_tol_and_logit_hints(run, named):
+    d, p, y = named
+    rounded = p.round(3)
+    pd.DataFrame(rounded, columns=NAMES).to_csv(d / "r.csv", index=False)
+    out = run("compute", "ce", d / "r.csv", d / "y.csv")
+    row = int(np.flatnonzero(np.abs(rounded.sum(axis=1) - 1) > 1e-4)[0])
+    assert out.stderr.startswith(f"Error: {d}/r.csv, line {row + 2}: row sums to ")
+    assert out.stderr.endswith("tolerance 0.0001, --prob-tol sets it)\n")
+    data, err = _result(run, "ce", d / "r.csv", d / "y.csv", "--prob-tol", "2e-3")
+    renorm = rounded / rounded.sum(axis=1, keepdims=True)
+    assert data["results"][0]["value"] == pytest.approx(float(-np.mean(np.log(renorm[np.arange(N), y]))), rel=1e-12)
+    assert err.endswith("(within the tolerance 0.002)\n")
+    pd.DataFrame(LOGITS[:, :3], columns=NAMES).to_csv(d / "z.csv", index=False)
+    out = run("compute", "cross_entropy", d / "z.csv", d / "y.csv")
+    assert out.stderr.endswith("; these look like logits: softmax_ce (logits, one row per sample) takes them\n")
+    assert _value(run, "softmax_ce", d / "z.csv", d / "y.csv") == pytest.approx(softmax_ce(LOGITS[:, :3], y % 3), rel=1e-12)
+
+
+# -- provenance ------------------------------------------------------------------------------------
+
+def test_json_and_ndjson_name_what_was_read(run, tmp_path):
+    import losscli
+
+    pd.DataFrame({"id": np.arange(N), "pred": X, "note": ["x"] * N}).to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
+    data, _ = _result(run, "mse,mae", tmp_path / "p.csv", f"{tmp_path}/l.csv:label")
+    assert (data["schema_version"], data["version"]) == (2, losscli.__version__)
+    assert data["inputs"] == [
+        {"path": f"{tmp_path}/p.csv", "selector": None, "roles": ["predictions"], "format": "table",
+         "columns": ["pred"], "rows": N, "shape": [], "dtype": "float64", "on": None,
+         "header": "yes (a field of the first line is not a number)",
+         "skipped": {"Unnamed: 0": "pandas' index (an unnamed first column)",
+                     "id": "an id column (rows are paired by position; --on NAME pairs them by key)", "note": "text"}},
+        {"path": f"{tmp_path}/l.csv", "selector": "label", "roles": ["labels"], "format": "table",
+         "columns": ["label"], "rows": N, "shape": [], "dtype": "float64", "on": None, "skipped": {},
+         "header": "yes (a field of the first line is not a number)"}]
+    out = run("compute", "mse,mae", tmp_path / "p.csv", f"{tmp_path}/l.csv:label", "--format", "ndjson")
+    lines = [json.loads(x) for x in out.stdout.splitlines()]
+    assert [(x["loss"], x["schema_version"], x["inputs"]) for x in lines] == [
+        ("mse", 2, data["inputs"]), ("mae", 2, data["inputs"])]
+    out = run("compute", "mse", tmp_path / "p.csv", f"{tmp_path}/l.csv:label", "--top", "0")
+    tail = " ".join(out.stdout.split("└")[-1].split("\n", 1)[1].split())  # after the table, lines unwrapped
+    assert tail == (f"predictions: {tmp_path}/p.csv, columns pred, {N} rows; not data: Unnamed: 0 (pandas' index), "
+                    f"id (an id column) labels: {tmp_path}/l.csv:label, columns label, {N} rows")
+
+
+# -- the property: any way pandas writes a frame, the value of the frame in memory ---------------
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(index=st.booleans(), header=st.booleans(), named_columns=st.booleans(), integer_labels=st.booleans(),
+       shuffled=st.booleans(), parquet=st.booleans(), n=st.integers(3, 40), seed=st.integers(0, 2**31))
+def test_any_pandas_export_gives_the_in_memory_value(run, tmp_path_factory, index, header, named_columns,
+                                                     integer_labels, shuffled, parquet, n, seed):
+    d = tmp_path_factory.mktemp("prop")
+    rng = np.random.default_rng(seed)
+    preds = pd.DataFrame(rng.standard_normal((n, 2)) * 10, columns=["a", "b"] if named_columns else None)
+    labels = pd.DataFrame(rng.integers(-5, 5, (n, 2)) if integer_labels else rng.standard_normal((n, 2)),
+                          columns=preds.columns)
+    expected = float(np.mean((preds.to_numpy() - labels.to_numpy()) ** 2))
+    args = []
+    if shuffled:  # rows in another order, matched by an id column
+        ids = rng.permutation(n) + 100
+        preds.insert(0, "id", ids)
+        labels.insert(0, "id", ids)
+        labels = labels.sample(frac=1, random_state=seed % 1000)
+        args = ["--on", "id"]
+        header = True  # (a key is named)
+    paths = []
+    for name, frame in (("p", preds), ("l", labels)):
+        if parquet and name == "p":
+            frame.columns = [str(c) for c in frame.columns]
+            frame.to_parquet(d / "p.parquet", index=index)
+            paths.append(d / "p.parquet")
+        else:
+            frame.to_csv(d / f"{name}.csv", index=index, header=header)
+            paths.append(d / f"{name}.csv")
+    if integer_labels and not header and not index and not shuffled:
+        args += ["--header", "no"]  # (integers under no header: nothing to tell them from data by)
+    if integer_labels and header and not named_columns and not shuffled:
+        args += ["--header", "yes"]  # 0,1 above integers: pandas' header or data, the user says which
+    out = run("compute", "mse", *paths, *args, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    result = json.loads(out.stdout)["results"][0]
+    assert (result["count"], result["value"]) == (n, pytest.approx(expected, rel=1e-12, abs=1e-12))
