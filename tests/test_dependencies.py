@@ -80,7 +80,7 @@ print(",".join(m for m in ("pandas", "pyarrow.compute", "torch", "polars", "duck
 @pytest.mark.parametrize("content, selector, expected", [
     ("p,t\n0.5,1\n0.25,0\n", ":p", ""),
     ("name,p,t\na,0.5,1\nb,0.25,0\n", ":p", ""),  # a text column that is not selected is not even converted
-    ("id,p,t\na,0.5,1\nb,0.25,0\n", ":p", "pyarrow.compute"),  # an id column is (the pairing is checked)
+    ("id,p,t\na,0.5,1\nb,0.25,0\n", ":p", ""),  # nor is an id column: kept as text, compared if paired
     ("name,p\na,0.5\nb,0.25\n", "", "pyarrow.compute"),  # all numeric columns: the text one is looked at
 ])
 def test_reading_a_csv_does_not_import_pandas(tmp_path, content, selector, expected):
@@ -92,3 +92,18 @@ def test_reading_a_csv_does_not_import_pandas(tmp_path, content, selector, expec
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"{(0.25 + 0.0625) / 2!r}\n"
     assert proc.stderr.strip().splitlines()[-1:] == ([expected] if expected else [])
+
+
+@pytest.mark.parametrize("files, options", [
+    ({"p.csv": "id,p\n2,0.5\n1,0.25\n", "t.csv": "id,t\n1,0\n2,1\n"}, ["--on", "id"]),
+    ({"p.csv": "k,p\nb,0.5\na,0.25\n", "t.csv": "k,t\na,0\nb,1\n"}, ["--on", "k"]),
+    ({"p.csv": "cat,dog\n0.5,0.5\n0.25,0.75\n", "t.csv": "t\ndog\ncat\n"}, []),
+])
+def test_joins_and_class_names_do_not_import_pandas(tmp_path, files, options):
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    loss = "ce" if "cat" in files["p.csv"] else "mse"
+    args = ["compute", loss, str(tmp_path / "p.csv"), str(tmp_path / "t.csv"), *options, "--format", "value"]
+    proc = subprocess.run([sys.executable, "-c", PROBE.format(args=args)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "pandas" not in proc.stderr.strip().splitlines()[-1].split(",")

@@ -370,3 +370,33 @@ def test_any_pandas_export_gives_the_in_memory_value(run, tmp_path_factory, inde
     assert out.exit_code == 0, out.stderr
     result = json.loads(out.stdout)["results"][0]
     assert (result["count"], result["value"]) == (n, pytest.approx(expected, rel=1e-12, abs=1e-12))
+
+
+def test_keys_compare_as_integers_or_as_text(run, tmp_path):
+    """Integer keys as integers (007 is 7, as pandas, polars and DuckDB read them); other keys as
+    text, trimmed; a key column that turns to text part-way (past the first 2 MB piece) is text."""
+    (tmp_path / "p.csv").write_text("id,p\n007,0.5\n8,0.25\n")
+    (tmp_path / "y.csv").write_text("id,y\n8,0\n7,1\n")
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id") == pytest.approx((0.25 + 0.0625) / 2)
+    (tmp_path / "tp.csv").write_text("id,p\nb7 ,0.5\n a8,0.25\n")
+    (tmp_path / "ty.csv").write_text("id,y\na8,0\nb7,1\n")
+    assert _value(run, "mse", tmp_path / "tp.csv", tmp_path / "ty.csv", "--on", "id") == pytest.approx((0.25 + 0.0625) / 2)
+    n = 300_000  # ~3.6 MB: integers first, a text key at the very end
+    ids = [str(i) for i in range(n - 1)] + ["last"]
+    (tmp_path / "lp.csv").write_text("id,p\n" + "".join(f"{k},{i % 7}\n" for i, k in enumerate(ids)))
+    (tmp_path / "ly.csv").write_text("id,y\n" + "".join(f"{k},{i % 7}\n" for i, k in reversed(list(enumerate(ids)))))
+    data, _ = _result(run, "mse", tmp_path / "lp.csv", tmp_path / "ly.csv", "--on", "id")
+    assert (data["results"][0]["value"], data["results"][0]["count"]) == (0.0, n)
+
+
+@pytest.mark.parametrize("first", [True, False])
+@pytest.mark.parametrize("kind", ["int", "text"])
+def test_a_repeated_key_in_either_input(run, tmp_path, first, kind):
+    keys = [f"k{i}" if kind == "text" else str(i) for i in range(5)]
+    twice = keys[:3] + [keys[1]] + keys[4:]
+    (tmp_path / "a.csv").write_text("id,p\n" + "".join(f"{k},0.5\n" for k in (twice if first else keys)))
+    (tmp_path / "b.csv").write_text("id,y\n" + "".join(f"{k},1\n" for k in (keys if first else twice)))
+    out = run("compute", "mse", tmp_path / "a.csv", tmp_path / "b.csv", "--on", "id")
+    name = "a.csv" if first else "b.csv"
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path}/{name}, column 'id': the key {keys[1]!r} is in rows 1 "
+                                              "and 3 (--on needs each key once per input)\n")

@@ -39,6 +39,16 @@ def floats(arr) -> np.ndarray:
     return values
 
 
+def strings(values) -> object:
+    """Python strings as an Arrow string array, from buffers (``pa.array`` of Python objects
+    imports pandas to look for its types)."""
+    import pyarrow as pa
+
+    encoded = [v.encode() for v in values]
+    offsets = np.cumsum([0] + [len(b) for b in encoded], dtype=np.int32)
+    return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded)))
+
+
 def bits(arr, null: bool = False) -> np.ndarray:
     """A boolean Arrow array as a numpy bool array, ``null`` where it is null."""
     packed = np.frombuffer(arr.buffers()[1], dtype=np.uint8)

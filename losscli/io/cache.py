@@ -321,10 +321,10 @@ class InputCache:
         path, selector = split_spec(spec)
         wanted = None if selector is None else frozenset([selector])
         reader = self.reader(path)
-        parts = []
+        parts: list[Array] = []
         for b in reader.blocks(None, wanted):
             parts.append(_select_locked(reader, b, selector))
-            self._record(spec, reader, b, parts[-1])
+            self._record(spec, reader, b, parts[-1], sum(p.data.shape[0] for p in parts))
         if len(parts) == 1:
             return parts[0]
         first = parts[0]
@@ -344,9 +344,10 @@ class InputCache:
             return Classes(tuple(first.columns), f"the columns of {first.label}")
         return None
 
-    def _record(self, spec: str, reader: FileReader, block: Source, arr: Array) -> None:
-        """What was read of an input (for the JSON), and a note on stderr for each column left
-        out that is not text (an index, an id), once per file."""
+    def _record(self, spec: str, reader: FileReader, block: Source, arr: Array, rows: int) -> None:
+        """What was read of an input (for the JSON; ``rows``: read so far in this pass, the same
+        in every pass), and a note on stderr for each column left out that is not text (an index,
+        an id), once per file."""
         rec = self.inputs.get(spec)
         if rec is None:
             path, selector = split_spec(spec)
@@ -362,7 +363,7 @@ class InputCache:
                     self._noted.add((reader.label, name))
                     print(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "
                           "selector naming it reads it", file=sys.stderr, flush=True)
-        rec["rows"] += arr.data.shape[0]
+        rec["rows"] = max(rec["rows"], rows)
 
     def lockstep(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
         """(first global row, one block of every spec), advanced together: row i of each block
@@ -395,7 +396,7 @@ class InputCache:
                 if b.rows != first.rows:
                     raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
             guard.check([(r.label, blocks[id(r)]) for r in distinct], start)
-            arrays = self._select(specs, readers, parsed, blocks)
+            arrays = self._select(specs, readers, parsed, blocks, start)
             for i, a in enumerate(arrays):  # a row's shape is the same in every block and shard
                 if shapes.setdefault(i, (a.data.shape[1:], a.label))[0] != a.data.shape[1:]:
                     shape, where = shapes[i]
@@ -404,19 +405,17 @@ class InputCache:
             yield start, arrays
             start += first.rows
 
-    def _select(self, specs, readers, parsed, blocks) -> list[Array]:
+    def _select(self, specs, readers, parsed, blocks, start: int) -> list[Array]:
         arrays: list[Array] = []
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             block = blocks[id(r)]
             arrays.append(_select_locked(r, block, sel, self._classes(arrays[0] if arrays else None)))
-            self._record(spec, r, block, arrays[-1])
+            self._record(spec, r, block, arrays[-1], start + block.rows)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
         """The inputs read whole, their rows matched by the key column ``rules.on``, in blocks."""
-        import pyarrow as pa
-
-        from .join import key_text, match
+        from .join import match
 
         on = self.rules.on
         assert on is not None
@@ -437,7 +436,7 @@ class InputCache:
                                      "this input has no columns")
                 raise InputError(f"{b.label}: no column {on!r} to match rows by (--on; columns: "
                                  f"{', '.join(b.order[:20])})")
-            keys[id(r)] = key_text(pa.concat_arrays(found) if len(found) > 1 else found[0])
+            keys[id(r)] = _joined_arrays(found)
             parts[id(r)] = blocks
         matched = match([keys[id(r)] for r in distinct], [r.label for r in distinct], on,
                         self.rules.on_missing == "drop")
@@ -451,7 +450,7 @@ class InputCache:
             blocks = parts[id(r)]
             pieces = [_select_locked(r, b, sel, self._classes(whole[0] if whole else None)) for b in blocks]
             for b, p in zip(blocks, pieces):
-                self._record(spec, r, b, p)
+                self._record(spec, r, b, p, 0)
             data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
             take = rows[id(r)]
             single = len(blocks) == 1
@@ -469,6 +468,18 @@ class InputCache:
                                 None if a.file_rows is None else a.file_rows[start:stop]) for a in whole]
 
 
+def _joined_arrays(parts: list):
+    """One Arrow array of a key column's blocks (as strings when the blocks differ in type)."""
+    import pyarrow as pa
+
+    parts = [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]
+    if len({p.type for p in parts}) > 1:
+        from .join import key_text
+
+        parts = [key_text(p) for p in parts]
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
 def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset | None:
     """The selectors one reader is read with (None: all of its columns)."""
     sels = {sel for r, (_, sel) in zip(readers, parsed) if r is reader}
@@ -483,7 +494,7 @@ class _IdGuard:
         self.pairs: list | None = None
 
     def check(self, blocks: list[tuple[str, Source]], start: int) -> None:
-        from .join import first_difference, key_text
+        from .join import comparable, first_difference
 
         if self.pairs is None:
             self.pairs = []
@@ -496,7 +507,7 @@ class _IdGuard:
                         self.pairs.append((i, next(iter(a.keys)), blocks.index((lb, b)), next(iter(b.keys))))
         for i, na, j, nb in self.pairs:
             (la, a), (lb, b) = blocks[i], blocks[j]
-            ka, kb = key_text(a.keys[na]), key_text(b.keys[nb])
+            ka, kb = comparable([a.keys[na], b.keys[nb]])
             row = first_difference(ka, kb)
             if row is not None:
                 import shlex
@@ -504,8 +515,8 @@ class _IdGuard:
                 on = f"--on {shlex.quote(na)}" if na == nb else \
                     f"--on NAME (after giving the key column one name in both; here {na!r} and {nb!r})"
                 raise InputError(
-                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} {ka[row].as_py()!r}, "
-                    f"{lb} {nb} {kb[row].as_py()!r}): rows are paired by position, so these are not the same "
+                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} "
+                    f"{str(ka[row].as_py())!r}, {lb} {nb} {str(kb[row].as_py())!r}): rows are paired by position, so these are not the same "
                     f"samples; {on} pairs them by key")
 
 

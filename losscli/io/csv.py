@@ -15,6 +15,7 @@ import io
 import re
 from collections import deque
 from dataclasses import dataclass
+from functools import partial
 from typing import Iterator
 
 import numpy as np
@@ -91,7 +92,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
             keys = [n for n in names if is_id_name(n) or n in index]  # (the --on key is in index)
             chosen = wanted_columns(wanted, names, label, extra=keys)
             include = None if wanted is None else [names.index(n) for n in chosen]
-            pieces = textparse.parse_pieces(raw, sep, len(names), include, as_text=[names.index(n) for n in keys])
+            pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys])
             layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision)
             yield from _row_blocks(pieces, chunk_rows, layout, sep)
     except (UnicodeDecodeError, textparse.Utf8Error):
@@ -277,24 +278,34 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
 
 
 def _columns_block(cols, layout: _Layout, offset: int) -> Source:
-    from .textparse import Text, classify
-
     label, first_line = layout.label, layout.first_line
     src = Source(label, len(cols[0]), first_line=first_line, order=layout.names, row_offset=offset,
                  index=layout.index, header=layout.header)
     for name, col in zip(layout.chosen, cols):
-        if name in layout.keys:
+        if name in layout.keys:  # read as text; as numbers only if a selector names it
             src.keys[name] = col
-        values = col if isinstance(col, np.ndarray) else classify(col)
-        if isinstance(values, Text):
-            if values.row is None or name in layout.keys:  # starts with a non-number: a text column
-                src.text_columns[name], src.text_rows[name] = values.first, values.at
-                src.text_values[name] = col
-                continue
-            raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
-                             f"number, found {values.value!r}{_hint(values.value)}")
-        src.columns[name] = values.astype(layout.dtype, copy=False)
+            src.pending[name] = partial(_column, src, layout, offset, name, col)
+            continue
+        _column(src, layout, offset, name, col)
     return src
+
+
+def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
+    """One parsed column into the block: numbers, or a text column (its first value and where)."""
+    from .textparse import Text, classify
+
+    from .arrow import floats
+
+    label, first_line = layout.label, layout.first_line
+    values = col if isinstance(col, np.ndarray) else floats(col) if str(col.type) == "int64" else classify(col)
+    if isinstance(values, Text):
+        if values.row is None or name in layout.keys:  # starts with a non-number: a text column
+            src.text_columns[name], src.text_rows[name] = values.first, values.at
+            src.text_values[name] = col
+            return
+        raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
+                         f"number, found {values.value!r}{_hint(values.value)}")
+    src.columns[name] = values.astype(layout.dtype, copy=False)
 
 
 def _hint(value: str) -> str:

@@ -1,10 +1,12 @@
 """Rows matched by a key column (``--on NAME``) instead of by position, and the guard that
 refuses positional pairing when the inputs' id columns disagree row by row.
 
-Keys are compared as text, exactly as written (a CSV's ``007`` is not ``7``); integer columns of
-Parquet/Arrow files as their decimal digits, so a Parquet ``int64`` id meets a CSV's. Matching is
-a hash join in Arrow (``pyarrow.compute.index_in``): memory is the keys plus the selected values
-of every input, held whole; the rows come out in the order of the first input.
+Keys are compared as integers when every input's key column holds integers (as pandas, polars
+and DuckDB read a CSV: ``007`` is 7; a float column of whole numbers, as pandas writes ids with
+NaN, counts), else as text, trimmed, exactly as written. Matching is a hash join in Arrow
+(``pyarrow.compute.index_in``): one hash table of the first input's keys, probed by each other
+input's (integer keys: sorted, in numpy); memory is the keys and the selected values of every input, held whole, and one row
+index per input; the rows come out in the order of the first input.
 """
 
 from __future__ import annotations
@@ -17,23 +19,40 @@ from ..errors import InputError
 
 
 def key_text(arr):
-    """An Arrow array of keys as comparable strings (see the module's docstring)."""
+    """An Arrow array of keys as comparable text (integers in decimal digits)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if pa.types.is_floating(arr.type):
-        whole = pc.fill_null(pc.equal(pc.floor(arr), arr), True)
-        if pc.all(whole).as_py():  # 3.0 as "3": a float column of integer ids (pandas with NaN)
-            arr = arr.cast(pa.int64(), safe=False)
+    ints = _as_int(arr)
+    if ints is not None:
+        return ints.cast(pa.string())
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         return pc.utf8_trim_whitespace(arr.cast(pa.string()))
+    if pa.types.is_dictionary(arr.type):
+        return key_text(arr.dictionary_decode())
     return arr.cast(pa.string())
 
 
-def _shown(keys, n: int = 5) -> str:
-    return ", ".join(repr(k) for k in keys[:n]) + (", ..." if len(keys) > n else "")
+def _as_int(arr):
+    """The keys as int64 when they are integers (an integer column, or a float column of whole
+    numbers); None when they are not."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_integer(arr.type):
+        return arr.cast(pa.int64())
+    # (numpy, not pc.all: Arrow's first aggregate call cost 0.3 s of start-up)
+    if pa.types.is_floating(arr.type) and _valid(pc.equal(pc.floor(arr), arr), fill=True).all():
+        return arr.cast(pa.int64())
+    return None
+
+
+def comparable(arrays: list) -> list:
+    """Every input's keys in one type: int64 when all of them are integers, else text."""
+    ints = [_as_int(a) for a in arrays]
+    return ints if all(i is not None for i in ints) else [key_text(a) for a in arrays]
 
 
 def first_difference(a, b) -> int | None:
@@ -42,42 +61,53 @@ def first_difference(a, b) -> int | None:
 
     from .arrow import bits
 
-    same = pc.fill_null(pc.equal(a, b), False)
-    both_null = pc.and_(pc.is_null(a), pc.is_null(b))
-    differ = ~(bits(same) | bits(both_null))
+    same = bits(pc.equal(a, b), null=False)
+    both_null = bits(pc.and_(pc.is_null(a), pc.is_null(b)))
+    differ = ~(same | both_null)
     rows = np.flatnonzero(differ)
     return int(rows[0]) if rows.size else None
 
 
-def check_unique(keys, label: str, on: str) -> None:
-    """Duplicate or missing keys are an error naming the first one and its rows."""
+def _shown(keys, n: int = 5) -> str:
+    return ", ".join(repr(str(k)) for k in keys[:n]) + (", ..." if len(keys) > n else "")
+
+
+def _first_repeat(keys, label: str, on: str) -> None:
+    """A repeated key is an error naming the first one (in file order) and two of its rows."""
     import pyarrow.compute as pc
 
+    if len(pc.unique(keys)) == len(keys):
+        return
+    pos = _ints(pc.index_in(keys, value_set=keys))  # each row: the first row holding its key
+    row = int(np.flatnonzero(pos != np.arange(len(keys)))[0])
+    raise InputError(f"{label}, column {on!r}: the key {str(keys[row].as_py())!r} is in rows {int(pos[row])} and "
+                     f"{row} (--on needs each key once per input)")
+
+
+def _missing(keys, label: str, on: str) -> None:
     if keys.null_count:
         row = int(np.flatnonzero(~_valid(keys))[0])
         raise InputError(f"{label}, row {row}, column {on!r}: a missing key (every row needs one to be matched "
                          "with --on)")
-    if len(pc.unique(keys)) == len(keys):
-        return
-    counts = pc.value_counts(keys)
-    repeated = counts.field("values").filter(pc.greater(counts.field("counts"), 1))
-    rows = np.flatnonzero(_bits(pc.is_in(keys, value_set=repeated)))
-    first = keys[int(rows[0])].as_py()
-    same = np.flatnonzero(_bits(pc.equal(keys, first)))
-    raise InputError(f"{label}, column {on!r}: the key {first!r} is in rows {int(same[0])} and {int(same[1])} "
-                     "(--on needs each key once per input)")
 
 
-def _bits(arr) -> np.ndarray:
-    from .arrow import bits
+def _ints(arr) -> np.ndarray:
+    """An Arrow array of row numbers (nulls as -1) as int64 numpy. (No Python scalar goes into
+    Arrow's compute functions: converting one imports pandas.)"""
+    from .arrow import floats
 
-    return bits(arr)
+    values = floats(arr)  # (int32 row numbers are exact in float64)
+    return np.where(np.isnan(values), -1, values).astype(np.int64)
 
 
-def _valid(arr) -> np.ndarray:
+def _valid(arr, fill: bool | None = None) -> np.ndarray:
+    """Where an Arrow array is not null; with ``fill``, a boolean array's values, ``fill`` where
+    it is null."""
     import pyarrow.compute as pc
 
-    return _bits(pc.is_valid(arr))
+    from .arrow import bits
+
+    return bits(pc.is_valid(arr)) if fill is None else bits(arr, null=fill)
 
 
 @dataclass
@@ -89,36 +119,80 @@ class Matched:
     dropped: list[int]
 
 
+def _int64(arr) -> np.ndarray:
+    """An int64 Arrow array without nulls as numpy (its buffer, no copy)."""
+    return np.frombuffer(arr.buffers()[1], dtype=np.int64, count=arr.offset + len(arr))[arr.offset:]
+
+
+class _SortedKeys:
+    """Integer keys found by sorting (numpy): the reference keys sorted once, each other input's
+    sorted too and merged in by a binary search that walks the sorted array in order (a random
+    probe of a hash table of 10M keys cost 3x more here)."""
+
+    def __init__(self, keys: np.ndarray, label: str, on: str):
+        self.order = np.argsort(keys)
+        self.sorted = keys[self.order]
+        same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
+        if same.size:
+            key = self.sorted[same[0]]
+            rows = np.flatnonzero(keys == key)[:2]
+            raise InputError(f"{label}, column {on!r}: the key {str(key)!r} is in rows {int(rows[0])} and "
+                             f"{int(rows[1])} (--on needs each key once per input)")
+
+    def rows_of(self, keys: np.ndarray) -> np.ndarray:
+        """For each key, the reference row that holds it (-1: none)."""
+        order = np.argsort(keys)
+        wanted = keys[order]
+        at = np.minimum(np.searchsorted(self.sorted, wanted), len(self.sorted) - 1)
+        hit = self.sorted[at] == wanted
+        out = np.full(len(keys), -1, dtype=np.int64)
+        out[order[hit]] = self.order[at[hit]]
+        return out
+
+
 def match(keys: list, labels: list[str], on: str, drop: bool) -> Matched:
-    """Row indices that put every input's rows in the order of the first's, by key."""
+    """Row indices that put every input's rows in the order of the first's, by key: integer
+    keys sorted (``_SortedKeys``), text keys through one Arrow hash table of the first input's
+    keys, probed by each other input's."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     for k, label in zip(keys, labels):
-        check_unique(k, label, on)
+        _missing(k, label, on)
+    keys = comparable(keys)
     ref = keys[0]
-    keep = np.ones(len(ref), dtype=bool)
-    positions = []
+    n = len(ref)
+    index = _SortedKeys(_int64(ref), labels[0], on) if pa.types.is_integer(ref.type) and len(keys) > 1 else None
+    keep = np.ones(n, dtype=bool)
+    inverse = []  # per other input: for each reference row, its row there (-1: none)
     for k, label in zip(keys[1:], labels[1:]):
-        pos = pc.index_in(ref, value_set=k)
-        found = _valid(pos)
-        extra = ~_bits(pc.is_in(k, value_set=ref))
+        # each of its rows: the reference row with its key
+        pos = index.rows_of(_int64(k)) if index is not None else _ints(pc.index_in(k, value_set=ref))
+        hits = np.bincount(pos[pos >= 0], minlength=n)
+        if (hits > 1).any():  # a key twice in this input
+            _first_repeat(k, label, on)
+        extra = pos < 0
+        found = hits == 1
+        if not found.all() and index is None:  # (a reference key twice leaves its second row
+            _first_repeat(ref, labels[0], on)  # unhit: every row hit once means they are distinct)
         if not drop and (not found.all() or extra.any()):
-            only_ref = [ref[int(i)].as_py() for i in np.flatnonzero(~found)[:5]]
-            only_k = [k[int(i)].as_py() for i in np.flatnonzero(extra)[:5]]
             parts = []
             if not found.all():
-                parts.append(f"{int((~found).sum())} keys only in {labels[0]} ({_shown(only_ref)})")
+                parts.append(f"{int((~found).sum())} keys only in {labels[0]} "
+                             f"({_shown([ref[int(i)].as_py() for i in np.flatnonzero(~found)[:6]])})")
             if extra.any():
-                parts.append(f"{int(extra.sum())} only in {label} ({_shown(only_k)})")
+                parts.append(f"{int(extra.sum())} only in {label} "
+                             f"({_shown([k[int(i)].as_py() for i in np.flatnonzero(extra)[:6]])})")
             raise InputError(f"--on {on}: the inputs hold different keys: {'; '.join(parts)}. "
                              "--on-missing drop evaluates the keys they share")
+        where = np.full(n, -1, dtype=np.int64)
+        where[pos[~extra]] = np.flatnonzero(~extra)
+        del pos, hits, extra
+        inverse.append(where)
         keep &= found
-        positions.append(pos)
-    from .arrow import floats
-
-    rows = [np.flatnonzero(keep)] + [floats(pos)[keep].astype(np.intp) for pos in positions]
+    rows = [np.flatnonzero(keep)] + [w[keep] for w in inverse]
     dropped = [len(k) - len(rows[0]) for k in keys]
     if not len(rows[0]):
-        raise InputError(f"--on {on}: the inputs share no key ({labels[0]}: {_shown(ref.to_pylist())}; "
-                         f"{labels[1]}: {_shown(keys[1].to_pylist())})")
+        raise InputError(f"--on {on}: the inputs share no key ({labels[0]}: {_shown(ref[:6].to_pylist())}; "
+                         f"{labels[1]}: {_shown(keys[1][:6].to_pylist())})")
     return Matched(rows, dropped)

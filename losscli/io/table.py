@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -33,6 +34,7 @@ class Source:
     index: dict[str, str] = field(default_factory=dict)  # tables: columns that are not data -> why
     keys: dict[str, object] = field(default_factory=dict)  # tables: id/key columns' exact values (Arrow)
     text_values: dict[str, object] = field(default_factory=dict)  # tables: text columns' values (Arrow)
+    pending: dict[str, Callable[[], None]] = field(default_factory=dict)  # key columns read as numbers when named
     header: str | None = None  # text: whether the first line was a header, and why
 
     def _at(self, column: str) -> str:
@@ -81,6 +83,9 @@ class Source:
                                  f"{self._at(first)}, column {first!r} holds {self.text_columns[first]!r}{hint}")
         else:
             chosen = resolve_columns(selector, order, self.label)
+        for n in chosen:
+            if n in self.pending:
+                self.pending.pop(n)()
         label = self.label if selector is None else f"{self.label}:{selector}"
         if len(chosen) == 1 and chosen[0] in self.text_columns and classes is not None:
             return Array(classes.indices(self.text_values[chosen[0]], self, chosen[0]), label, tuple(chosen),
@@ -134,12 +139,12 @@ class Classes:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from .arrow import bits, floats
+        from .arrow import bits, floats, strings
 
         if pa.types.is_dictionary(values.type):  # a categorical column
             values = values.dictionary_decode()
         text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-        found = pc.index_in(text, value_set=pa.array(list(self.names), pa.string()))
+        found = pc.index_in(text, value_set=strings(self.names))
         unknown = np.flatnonzero(bits(pc.and_(pc.is_null(found), pc.is_valid(text))))
         if unknown.size:
             row = int(unknown[0])

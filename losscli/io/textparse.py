@@ -90,11 +90,12 @@ def _names(ncols: int) -> list[str]:
     return [f"c{i}" for i in range(ncols)]
 
 
-def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=None) -> list[Any]:
+def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=None, keys=frozenset()) -> list[Any]:
     """One piece through Arrow: every column read as float64 except those known to hold text
     (``text``, shared by the pieces of a file); a column that turns out to hold text is read
     again as strings, and remembered. ``include``: the indices of the columns to convert (None:
-    all); the others are only counted."""
+    all); the others are only counted. ``keys``: names of key columns, read as int64 (an Arrow
+    array) unless they hold something else, then as strings."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -113,7 +114,7 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
         # number to Arrow); a value that is not a number brings in pandas' other NA spellings
         # (``ALL_NA`` in ``text``), and only then is the column read as strings
         kept = names if include is None else [names[i] for i in include]
-        types = {n: (pa.string() if n in as_text else pa.float64()) for n in kept}
+        types = {n: (pa.string() if n in as_text else pa.int64() if n in keys else pa.float64()) for n in kept}
         convert = pacsv.ConvertOptions(column_types=types, null_values=list(NA_VALUES if ALL_NA in as_text else ("",)),
                                        strings_can_be_null=True, quoted_strings_can_be_null=True,
                                        include_columns=None if include is None else kept)
@@ -123,13 +124,15 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
             break
         except pa.ArrowInvalid as exc:
             message = str(exc)
-        m = re.search(r"column #(\d+): (?:Row #\d+: )?CSV conversion error to double", message)
+        m = re.search(r"column #(\d+): (?:Row #\d+: )?CSV conversion error to (double|int64)", message)
         if m and names[int(m.group(1))] not in as_text:
-            learned = ALL_NA if ALL_NA not in as_text else names[int(m.group(1))]
+            name = names[int(m.group(1))]
+            learned = ALL_NA if ALL_NA not in as_text and name not in keys else name
             as_text.add(learned)
             text.add(learned)  # later pieces start from what this one learned
             continue
-        if "conversion error" in message and "double" in message and not as_text.issuperset(kept):
+        if "conversion error" in message and ("double" in message or "int64" in message) \
+                and not as_text.issuperset(kept):
             as_text.update((ALL_NA, *kept))  # an Arrow that does not say which column
             continue
         if "UTF8" in message or "UTF-8" in message:
@@ -141,7 +144,7 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
                 data = filled
                 continue
         raise _locate(bytes(piece), sep, ncols)
-    return [c.combine_chunks() if c.type == pa.string() else floats(c) for c in table.columns]
+    return [c.combine_chunks() if c.type in (pa.string(), pa.int64()) else floats(c) for c in table.columns]
 
 
 def _fill_blank_lines(data: bytes, sep: str, ncols: int) -> bytes | None:
@@ -245,20 +248,23 @@ _NUMBER = re.compile(NUMBER)  # the same pattern, for one value in Python
 
 
 def concat(parts: list) -> Any:
-    """Pieces of one column joined: float64 arrays, Arrow string arrays, or (a column that
-    turned to text part-way) both, as strings (Arrow writes float64 in shortest round-trip form)."""
+    """Pieces of one column joined: float64 arrays, Arrow string (or int64 key) arrays, or (a
+    column that turned to text part-way) a mix, as strings (Arrow writes float64 in shortest
+    round-trip form)."""
     if all(isinstance(p, np.ndarray) for p in parts):
         return parts[0] if len(parts) == 1 else np.concatenate(parts)
     import pyarrow as pa
 
-    strings = [pa.array(p).cast(pa.string()) if isinstance(p, np.ndarray) else p for p in parts]
-    return strings[0] if len(strings) == 1 else pa.concat_arrays(strings)
+    arrays = [pa.array(p) if isinstance(p, np.ndarray) else p for p in parts]
+    if len({a.type for a in arrays}) > 1:
+        arrays = [a.cast(pa.string()) for a in arrays]
+    return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
 
 
-def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include) -> list[Any]:
+def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include, keys) -> list[Any]:
     if sep == WHITESPACE:
         piece, sep = _single_spaced(piece), " "
-    return _arrow_piece(piece, quoted, sep, ncols, text, include)
+    return _arrow_piece(piece, quoted, sep, ncols, text, include, keys)
 
 
 def _body_end(data) -> int:
@@ -380,17 +386,18 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[Piece]:
         pos, want = cut, size
 
 
-def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, as_text=()) -> Iterator[list[Any]]:
+def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, keys=()) -> Iterator[list[Any]]:
     """The columns of each piece, in order (float64 arrays, or Arrow strings), parsed ``AHEAD``
-    pieces ahead on the pool; only those at ``include`` (indices; None: all); those at ``as_text``
-    as strings, exactly as written (keys). A parse error is raised when its piece's turn comes."""
+    pieces ahead on the pool; only those at ``include`` (indices; None: all); those at ``keys``
+    (indices) as Arrow int64 when they hold integers, else as strings exactly as written. A
+    parse error is raised when its piece's turn comes."""
     pool = _executor()
-    # the columns found to hold text so far: later pieces read them as strings
-    text: set = {_names(ncols)[i] for i in as_text}
+    key_names = frozenset(_names(ncols)[i] for i in keys)
+    text: set = set()  # the columns found to hold text so far: later pieces read them as strings
     pending: deque = deque()
     try:
         for piece, quoted in pieces:
-            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text, include))
+            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text, include, key_names))
             if len(pending) >= AHEAD:
                 yield pending.popleft().result()
         while pending:
