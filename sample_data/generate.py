@@ -131,6 +131,21 @@ def outliers() -> None:
     write_csv(HERE / "regression" / "outliers.csv", ["size_m2", "price"], [size, price], fmt="%.6g")
 
 
+def submission() -> None:
+    # A Kaggle-style pair: the truth sorted by id, a submission as pandas wrote it from a shuffled
+    # frame (its default index on), rows in another order: pair them with --on id.
+    import pandas as pd
+
+    r = np.random.default_rng(15)  # (its own generator: the files above do not change)
+    n = 300
+    ids = np.sort(r.choice(np.arange(10_000, 99_999), n, replace=False))
+    labels = (r.uniform(size=n) < 0.4).astype(int)
+    probs = np.clip(1 / (1 + np.exp(-r.normal(1.5 * (2 * labels - 1), 1.2))), 1e-4, 1 - 1e-4).round(6)
+    d = HERE / "binary"
+    pd.DataFrame({"id": ids, "label": labels}).to_csv(d / "truth.csv", index=False)
+    pd.DataFrame({"id": ids, "prob": probs}).sample(frac=1, random_state=7).to_csv(d / "submission.csv")
+
+
 if __name__ == "__main__":
     regression()
     binary()
@@ -141,3 +156,4 @@ if __name__ == "__main__":
     faces()
     counts()
     outliers()
+    submission()
