@@ -5,6 +5,9 @@ command a whole process, interleaved round-robin (medians; peak RSS from /usr/bi
 
     python benchmarks/bench_join.py [ROWS ...]      # default: 1000000 10000000
 
+Two kinds of ids: 7 apart (losscli sorts them) and consecutive (looked up in a table); both
+shuffled in the submission.
+
 What losscli holds: every input whole, its key column as Arrow strings (a CSV's keys are
 compared as written) plus its selected values as float64, and one int64 row index per input.
 """
@@ -19,12 +22,13 @@ sizes = [int(a) for a in sys.argv[1:]] or [1_000_000, 10_000_000]
 compile_package()
 
 
-def files(rows: int):
-    sub, truth = CACHE / f"join-sub-{rows}.csv", CACHE / f"join-truth-{rows}.csv"
+def files(rows: int, step: int):
+    kind = "" if step == 7 else f"-step{step}"
+    sub, truth = CACHE / f"join-sub-{rows}{kind}.csv", CACHE / f"join-truth-{rows}{kind}.csv"
     if not truth.exists():
         CACHE.mkdir(exist_ok=True)
         rng = np.random.default_rng(15)
-        ids = np.arange(rows) * 7 + 1_000_003
+        ids = np.arange(rows) * step + 1_000_003
         label, pred = rng.normal(size=rows), rng.normal(size=rows)
         order = rng.permutation(rows)
         for path, idx, name, values in ((truth, np.arange(rows), "label", label), (sub, order, "pred", pred)):
@@ -38,8 +42,8 @@ def files(rows: int):
     return sub, truth
 
 
-for rows in sizes:
-    s, t = files(rows)
+for rows, step in [(r, st) for r in sizes for st in (7, 1)]:
+    s, t = files(rows, step)
     PANDAS = (f"import pandas as pd; m = pd.read_csv('{s}').merge(pd.read_csv('{t}'), on='id'); "
               "print(float(((m.pred - m.label) ** 2).mean()))")
     DUCK = (f"import duckdb; duckdb.sql('set enable_progress_bar = false'); print(duckdb.sql(\"select avg((s.pred - t.label) ** 2) from read_csv('{s}') s "
@@ -54,7 +58,8 @@ for rows in sizes:
     }
     results = compare(cmds, repeat=5)
     mb = (s.stat().st_size + t.stat().st_size) / 1e6
-    print(f"\n{rows:,} rows: two id,value CSVs of {mb:.0f} MB together, shuffled; median of 5 interleaved runs")
+    print(f"\n{rows:,} rows: two id,value CSVs of {mb:.0f} MB together, ids {step} apart, shuffled; median of 5 "
+          "interleaved runs")
     table(results, "pandas merge")
     values = {float(out) for _, _, _, out in results}
     assert max(values) - min(values) <= 1e-9 * max(abs(v) for v in values), values

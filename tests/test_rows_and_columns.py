@@ -400,3 +400,40 @@ def test_a_repeated_key_in_either_input(run, tmp_path, first, kind):
     name = "a.csv" if first else "b.csv"
     assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path}/{name}, column 'id': the key {keys[1]!r} is in rows 1 "
                                               "and 3 (--on needs each key once per input)\n")
+
+
+def test_the_worst_samples_carry_their_key_with_on(run, kaggle):
+    d, sub, truth, _ = kaggle
+    data, _ = _result(run, "bce", f"{d}/sub.csv", f"{d}/truth.csv", "--on", "id", "--top", "3")
+    m = sub.merge(truth, on="id")
+    m["loss"] = -(m.label * np.log(m.pred) + (1 - m.label) * np.log(1 - m.pred))
+    top = m.sort_values("loss", ascending=False).head(3)
+    assert [(w["key"], w["index"]) for w in data["results"][0]["worst"]] == list(zip(top.id.tolist(), top.index.tolist()))
+
+
+def test_fit_leaves_the_index_out_of_the_features(run, tmp_path):
+    x = RNG.uniform(20, 100, 80)
+    frame = pd.DataFrame({"size": x, "price": 0.02 * x + 0.5}).sample(frac=1, random_state=2)
+    frame.to_csv(tmp_path / "flats.csv")
+    out = run("fit", "mse", tmp_path / "flats.csv", "--target", "price", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["features"] == ["size"]
+
+
+@pytest.mark.parametrize("spread", [1, 3, 1000, 10**12])  # a table of keys (narrow ranges), or sorting
+def test_integer_keys_dense_or_sparse(run, tmp_path, spread):
+    ids = RNG.permutation(N) * spread - 7 * spread
+    order = RNG.permutation(N)
+    pd.DataFrame({"id": ids, "p": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"id": ids[order], "y": Y[order]}).iloc[:-2].to_csv(tmp_path / "y.csv", index=False)
+    extra = pd.DataFrame({"id": [ids.max() + spread, ids.min() - spread], "y": [0.5, 0.5]})
+    pd.concat([pd.read_csv(tmp_path / "y.csv"), extra]).to_csv(tmp_path / "y.csv", index=False)
+    keep = np.isin(ids, ids[order][:-2])
+    data, err = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id", "--on-missing", "drop")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((X[keep] - Y[keep]) ** 2)), rel=1e-12)
+    assert [i["unmatched"] for i in data["inputs"]] == [2, 2]
+    twice = pd.DataFrame({"id": np.r_[ids, ids[4]], "p": np.r_[X, 0.5]})
+    twice.to_csv(tmp_path / "t.csv", index=False)
+    out = run("compute", "mse", tmp_path / "t.csv", tmp_path / "y.csv", "--on", "id")
+    assert out.stderr == (f"Error: {tmp_path}/t.csv, column 'id': the key {str(ids[4])!r} is in rows 4 and {N} "
+                          "(--on needs each key once per input)\n")

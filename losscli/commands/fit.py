@@ -26,8 +26,8 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
     block = next(cache.reader(path).blocks(None))
     if block.arrays is not None:
         raise InputError(f"{path}: fit needs a table with named columns (CSV or Parquet)")
-    block.select(None)  # a table without numeric columns is refused here, with the reader's hint
-    names = [n for n in block.order if n in block.columns]
+    # the data columns (not an index or id column); a table without them is refused here, with the hint
+    names = list(block.select(None).columns or ())
     tgt = target or names[-1]
     if tgt not in block.order:
         raise InputError(f"{path}: no target column {tgt!r} (columns: {', '.join(block.order)})")

@@ -305,6 +305,7 @@ class InputCache:
         self.rules = rules
         self.order_by = order_by  # with rules.on: the input whose order matched rows come in (default the first)
         self.inputs: dict[str, dict] = {}  # spec -> what was read of it (provenance)
+        self.row_keys = None  # with rules.on: the key of each evaluated row (Arrow), as written
         self._noted: set = set()
 
     def reader(self, path: str) -> FileReader:
@@ -441,6 +442,7 @@ class InputCache:
         matched = match([keys[id(r)] for r in distinct], [r.label for r in distinct], on,
                         self.rules.on_missing == "drop")
         rows = {id(r): m for r, m in zip(distinct, matched.rows)}
+        self.row_keys = keys[id(distinct[0])].take(matched.rows[0])
         if any(matched.dropped):
             dropped = "; ".join(f"{n} of {len(keys[id(r)])} rows of {r.label}" for r, n in zip(distinct, matched.dropped))
             print(f"losscli: note: --on {on}: dropped the rows whose key is not in every input: {dropped}",

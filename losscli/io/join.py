@@ -124,6 +124,38 @@ def _int64(arr) -> np.ndarray:
     return np.frombuffer(arr.buffers()[1], dtype=np.int64, count=arr.offset + len(arr))[arr.offset:]
 
 
+def _repeated(keys: np.ndarray, key, label: str, on: str) -> InputError:
+    rows = np.flatnonzero(keys == key)[:2]
+    return InputError(f"{label}, column {on!r}: the key {str(key)!r} is in rows {int(rows[0])} and {int(rows[1])} "
+                      "(--on needs each key once per input)")
+
+
+#: integer keys spanning at most this many values per row are looked up in a table indexed by
+#: the key itself (4 bytes a value: at most 16 bytes a row); others are sorted
+DENSE_SPAN = 4
+
+
+class _DenseKeys:
+    """Integer keys in a narrow range (ids 0..N-1, 1..N, ...): a table from key to reference row,
+    looked up directly (0.1 s for 10M keys where sorting them takes 2 s)."""
+
+    def __init__(self, keys: np.ndarray, lo: int, hi: int, label: str, on: str):
+        self.lo = lo
+        self.table = np.full(hi - lo + 1, -1, dtype=np.int32)
+        self.table[keys - lo] = np.arange(len(keys), dtype=np.int32)
+        kept = self.table[keys - lo]  # a key twice: its slot holds its last row only
+        clash = np.flatnonzero(kept != np.arange(len(keys)))
+        if clash.size:
+            raise _repeated(keys, keys[clash[0]], label, on)
+
+    def rows_of(self, keys: np.ndarray) -> np.ndarray:
+        at = keys - self.lo
+        inside = (at >= 0) & (at < len(self.table))
+        out = np.full(len(keys), -1, dtype=np.int64)
+        out[inside] = self.table[at[inside]]
+        return out
+
+
 class _SortedKeys:
     """Integer keys found by sorting (numpy): the reference keys sorted once, each other input's
     sorted too and merged in by a binary search that walks the sorted array in order (a random
@@ -134,10 +166,7 @@ class _SortedKeys:
         self.sorted = keys[self.order]
         same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
         if same.size:
-            key = self.sorted[same[0]]
-            rows = np.flatnonzero(keys == key)[:2]
-            raise InputError(f"{label}, column {on!r}: the key {str(key)!r} is in rows {int(rows[0])} and "
-                             f"{int(rows[1])} (--on needs each key once per input)")
+            raise _repeated(keys, self.sorted[same[0]], label, on)
 
     def rows_of(self, keys: np.ndarray) -> np.ndarray:
         """For each key, the reference row that holds it (-1: none)."""
@@ -150,9 +179,16 @@ class _SortedKeys:
         return out
 
 
+def _integer_index(keys: np.ndarray, label: str, on: str):
+    lo, hi = int(keys.min()), int(keys.max())
+    if hi - lo < DENSE_SPAN * len(keys) and len(keys) < 2**31:
+        return _DenseKeys(keys, lo, hi, label, on)
+    return _SortedKeys(keys, label, on)
+
+
 def match(keys: list, labels: list[str], on: str, drop: bool) -> Matched:
     """Row indices that put every input's rows in the order of the first's, by key: integer
-    keys sorted (``_SortedKeys``), text keys through one Arrow hash table of the first input's
+    keys by a table (``_DenseKeys``) or sorted (``_SortedKeys``), text keys through one Arrow hash table of the first input's
     keys, probed by each other input's."""
     import pyarrow as pa
     import pyarrow.compute as pc
@@ -162,7 +198,7 @@ def match(keys: list, labels: list[str], on: str, drop: bool) -> Matched:
     keys = comparable(keys)
     ref = keys[0]
     n = len(ref)
-    index = _SortedKeys(_int64(ref), labels[0], on) if pa.types.is_integer(ref.type) and len(keys) > 1 else None
+    index = _integer_index(_int64(ref), labels[0], on) if pa.types.is_integer(ref.type) and len(keys) > 1 else None
     keep = np.ones(n, dtype=bool)
     inverse = []  # per other input: for each reference row, its row there (-1: none)
     for k, label in zip(keys[1:], labels[1:]):

@@ -66,13 +66,16 @@ def compute_tables(payload: dict, context: dict) -> list:
             continue
         roles = inputs.get(rec["loss"], {})
         t = Table(title=f"{rec['loss']}: worst {len(rec['worst'])} samples", title_justify="left")
+        keyed = "key" in rec["worst"][0]  # --on: the key of each row
         t.add_column("rank", justify="right")
         t.add_column("index", justify="right")
+        if keyed:
+            t.add_column("key", justify="right")
         t.add_column("loss", justify="right")
         for role in roles:
             t.add_column(role)
         for rank, w in enumerate(rec["worst"], 1):
-            t.add_row(str(rank), str(w["index"]), fmt(w["loss"]),
+            t.add_row(str(rank), str(w["index"]), *([str(w["key"])] if keyed else []), fmt(w["loss"]),
                       *(_cell_text(np.asarray(a[rank - 1])) for a in roles.values()))
         out.append(t)
     if "gradient_file" in context:
