@@ -437,3 +437,15 @@ def test_integer_keys_dense_or_sparse(run, tmp_path, spread):
     out = run("compute", "mse", tmp_path / "t.csv", tmp_path / "y.csv", "--on", "id")
     assert out.stderr == (f"Error: {tmp_path}/t.csv, column 'id': the key {str(ids[4])!r} is in rows 4 and {N} "
                           "(--on needs each key once per input)\n")
+
+
+def test_id_named_columns_of_different_names_are_no_pair(run, tmp_path):
+    """A label column named like an id (``class_id``) is a file's data when it is its only column,
+    and is not compared with another file's ``sample_id``."""
+    pd.DataFrame({"sample_id": np.arange(N) + 500, "p0": X, "p1": 1 - X}).to_csv(tmp_path / "p.csv", index=False)
+    y = (Y > 0.5).astype(int)
+    pd.DataFrame({"class_id": y}).to_csv(tmp_path / "y.csv", index=False)
+    data, err = _result(run, "ce", tmp_path / "p.csv", tmp_path / "y.csv")
+    p = np.column_stack([X, 1 - X])
+    assert data["results"][0]["value"] == pytest.approx(float(-np.mean(np.log(p[np.arange(N), y]))), rel=1e-12)
+    assert data["inputs"][1]["columns"] == ["class_id"]

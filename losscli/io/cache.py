@@ -489,37 +489,31 @@ def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset 
 
 
 class _IdGuard:
-    """Positional pairing is refused when two inputs carry id columns (the same name in both, or
-    one id-named column each: ``id``, ``key``, ``index``, ``*_id``) that disagree row by row."""
+    """Positional pairing is refused when two inputs carry an id column of the same name (``id``,
+    ``key``, ``index``, ``*_id``, or pandas' index) whose values disagree row by row. (Columns of
+    different names are not compared: ``sample_id`` beside a label column ``class_id`` is no
+    pair.)"""
 
     def __init__(self):
         self.pairs: list | None = None
 
     def check(self, blocks: list[tuple[str, Source]], start: int) -> None:
+        import shlex
+
         from .join import comparable, first_difference
 
-        if self.pairs is None:
-            self.pairs = []
-            for i, (la, a) in enumerate(blocks):
-                for lb, b in blocks[i + 1:]:
-                    common = [n for n in a.keys if n in b.keys]
-                    if common:
-                        self.pairs += [(i, n, blocks.index((lb, b)), n) for n in common]
-                    elif len(a.keys) == 1 and len(b.keys) == 1:
-                        self.pairs.append((i, next(iter(a.keys)), blocks.index((lb, b)), next(iter(b.keys))))
-        for i, na, j, nb in self.pairs:
+        if self.pairs is None:  # (input, input, column), fixed by the first blocks
+            self.pairs = [(i, j, n) for i, (_, a) in enumerate(blocks) for j, (_, b) in enumerate(blocks)
+                          if i < j for n in a.keys if n in b.keys]
+        for i, j, name in self.pairs:
             (la, a), (lb, b) = blocks[i], blocks[j]
-            ka, kb = comparable([a.keys[na], b.keys[nb]])
+            ka, kb = comparable([a.keys[name], b.keys[name]])
             row = first_difference(ka, kb)
             if row is not None:
-                import shlex
-
-                on = f"--on {shlex.quote(na)}" if na == nb else \
-                    f"--on NAME (after giving the key column one name in both; here {na!r} and {nb!r})"
                 raise InputError(
-                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} "
-                    f"{str(ka[row].as_py())!r}, {lb} {nb} {str(kb[row].as_py())!r}): rows are paired by position, so these are not the same "
-                    f"samples; {on} pairs them by key")
+                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {name} "
+                    f"{str(ka[row].as_py())!r}, {lb} {name} {str(kb[row].as_py())!r}): rows are paired by position, "
+                    f"so these are not the same samples; --on {shlex.quote(name)} pairs them by key")
 
 
 def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:

@@ -51,8 +51,9 @@ class Source:
     def skipped(self) -> dict[str, str]:
         """The columns that are not data without a selector naming them, and why."""
         out = dict(self.index)
-        for n in self.order:
-            if n not in out and is_id_name(n):
+        rest = [n for n in self.order if n not in out]
+        for n in rest if len(rest) > 1 else ():  # (a file's only column is its data, whatever its name)
+            if is_id_name(n):
                 out[n] = "an id column (rows are paired by position; --on NAME pairs them by key)"
         for n in self.order:
             if n not in out and n in self.text_columns:
@@ -62,6 +63,8 @@ class Source:
     def _select_columns(self, selector: str | None, classes: Classes | None = None) -> Array:
         order = self.order
         if selector is None:
+            for n in [n for n in self.pending if n not in self.skipped()]:  # a file's only column, say
+                self.pending.pop(n)()
             skipped = self.skipped()
             for n in order:  # text that looks like numbers is never skipped silently
                 if skipped.get(n) == "text" and numeric_text_hint(self.text_columns[n]):
@@ -74,8 +77,11 @@ class Source:
                 chosen = text
             elif not chosen:
                 if not any(n in self.text_columns for n in order):
-                    raise InputError(f"{self.label}: no data columns (columns: {names_text(order)}; "
-                                     f"{', '.join(f'{n!r} is {why}' for n, why in skipped.items())}); "
+                    reasons: dict[str, list[str]] = {}
+                    for n, reason in skipped.items():
+                        reasons.setdefault(reason, []).append(n)
+                    why = "".join(f"; not data: {', '.join(ns)}, {reason}" for reason, ns in reasons.items())
+                    raise InputError(f"{self.label}: no data columns (columns: {names_text(order)}{why}); "
                                      "name the column to read: FILE:COLUMN")
                 first = next(n for n in order if n in self.text_columns)
                 hint = _decimal_comma_hint(self.text_columns[first]) or (_CLASS_HINT if len(text) == 1 else "")
