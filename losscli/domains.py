@@ -52,19 +52,17 @@ class Where:
                          f"{found or f'{float(value):g}'} ({self.loss} {self.role} expects {domain.text}){hint}")
 
 
-#: the logit form of a loss that takes probabilities, for the hint when it is given logits
-LOGIT_FORMS = {"prob_rows": "softmax_ce (logits, one row per sample)", "probability": "bce_logits (logits)"}
+#: the loss that takes logits where a loss takes probabilities as its predictions, for the hint
+#: when it is given values outside [0, 1]
+LOGIT_FORMS = {"ce": "softmax_ce (logits, one row per sample)", "bce": "bce_logits (logits)"}
 
 
 def _logits_hint(data: np.ndarray, where: Where) -> str:
-    """When probabilities look like logits (values outside [0, 1], or rows that do not sum to 1
-    at all), the loss that takes them."""
+    """When predictions given to a loss that has a logit form hold values outside [0, 1]."""
+    form = LOGIT_FORMS.get(where.loss) if where.role == "predictions" else None
     finite = data[np.isfinite(data)]
-    outside = bool(((finite < 0) | (finite > 1)).any())
-    rows = data.ndim == 2 and data.shape[1] > 1
-    if not outside and not (rows and np.nanmax(np.abs(np.nansum(data, axis=1) - 1)) > 0.5):
+    if form is None or not ((finite < 0) | (finite > 1)).any():
         return ""
-    form = LOGIT_FORMS["prob_rows" if rows else "probability"]
     return f"; these look like logits: {form} takes them"
 
 

@@ -85,7 +85,7 @@ CASES = {
         lambda d: ["compute", "mse", raw(d / "w.csv", b"pred;label\n0,5;1,0\n1,5;2,0\n2,5;3,0\n"), d / "y.csv"],
         "{d}/w.csv, line 2, column 'pred': found '0,5', which is not read as a number; it looks like a decimal "
         "comma: losscli reads '.' as the decimal separator; convert the file, e.g. pandas: "
-        "pd.read_csv(f, sep=';', decimal=',').to_csv(out, index=False)"),
+        "pd.read_csv(f, sep=';', decimal=',', thousands='.').to_csv(out, index=False)"),
     "non-UTF-8": (lambda d: ["compute", "mse", raw(d / "u.csv", b"pred\n1\n\xe9\n"), d / "y.csv"],
                   "{d}/u.csv, line 3: not UTF-8 text (byte 0xe9); expected a UTF-8 CSV file"),
     "UTF-16 BOM bytes": (lambda d: ["compute", "mse", raw(d / "u16.csv", b"a\n\xff\xfe1\n"), d / "y.csv"],

@@ -88,30 +88,50 @@ def test_without_header_a_counting_first_column_is_the_index(run, tmp_path):
 
 # -- headers ---------------------------------------------------------------------------------------
 
+GUESS_NOTE = ("losscli: note: {}: its first line (0, 1, ...) is read as pandas' numeric header; --header no reads it "
+              "as data, --header yes says it is a header\n")
+
+
 @pytest.mark.parametrize("write", [
     lambda df, p: df.to_csv(p, index=False),  # header 0,1,2,3
     lambda df, p: df.to_csv(p),  # ,0,1,2,3 above an index
 ])
 def test_pandas_numeric_headers(run, tmp_path, write):
     write(pd.DataFrame(LOGITS), tmp_path / "logits.csv")
-    pd.Series(CLASSES).to_csv(tmp_path / "y.csv", index=False)  # header "0" above integers: ambiguous
-    out = run("compute", "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv", "--format", "value")
-    assert out.exit_code == 2
-    assert out.stderr.endswith(
-        f"has {N} rows but {tmp_path}/y.csv has {N + 1} (every input needs one row per sample); {tmp_path}/y.csv's "
-        "first line was read as data, though it may be pandas' numeric header (--header yes reads it as a header)\n")
-    data, _ = _result(run, "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv", "--header", "yes")
+    pd.Series(CLASSES).to_csv(tmp_path / "y.csv", index=False)  # header "0" above integers that do not count on
+    data, err = _result(run, "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv")
     assert data["results"][0]["value"] == pytest.approx(softmax_ce(LOGITS, CLASSES), rel=1e-12)
     assert data["results"][0]["count"] == N
+    assert GUESS_NOTE.format(f"{tmp_path}/y.csv") in err
+    data, err = _result(run, "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv", "--header", "yes")
+    assert data["results"][0]["count"] == N and "first line" not in err
+
+
+def test_a_guessed_header_is_named_when_the_rows_do_not_add_up(run, tmp_path):
+    """np.savetxt of integer labels starting with 0 and predictions without a header: the labels'
+    first line taken for pandas' header shows in the row-count error, with the way out."""
+    y = np.r_[0, CLASSES[1:]]
+    np.savetxt(tmp_path / "y.csv", y, fmt="%d")
+    np.savetxt(tmp_path / "p.csv", LOGITS)
+    out = run("compute", "softmax_ce", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert out.stderr.endswith(f"{tmp_path}/y.csv has {N - 1} rows but {tmp_path}/p.csv has {N} (every input needs "
+                               f"one row per sample); {tmp_path}/y.csv's first line was read as pandas' numeric header "
+                               "(--header no reads it as data)\n")
+    assert _value(run, "softmax_ce", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "no") == \
+        pytest.approx(softmax_ce(LOGITS, y), rel=1e-12)
+    (tmp_path / "count.csv").write_text("".join(f"{i}\n" for i in range(10)))  # counts on from 0: data
+    data, err = _result(run, "mae", tmp_path / "count.csv", tmp_path / "count.csv")
+    assert (data["results"][0]["count"], err) == (10, "")
 
 
 def test_a_series_header_above_floats_is_a_header(run, tmp_path):
     pd.Series(X).to_csv(tmp_path / "x.csv", index=False)
     pd.Series(Y).to_csv(tmp_path / "y.csv", index=False)
     data, err = _result(run, "mse", tmp_path / "x.csv", tmp_path / "y.csv")
-    assert (data["results"][0]["count"], err) == (N, "")
+    assert (data["results"][0]["count"], err) == (N, GUESS_NOTE.format(tmp_path / "x.csv") + GUESS_NOTE.format(tmp_path / "y.csv"))
     assert data["results"][0]["value"] == pytest.approx(MSE, rel=1e-12)
-    assert data["inputs"][0]["header"] == "yes (pandas' numeric header: 0, 1, ... above values that are not integers)"
+    assert data["inputs"][0]["header"] == ("yes (the first line reads 0, 1, ... as pandas' numeric header does; "
+                                           "--header no reads it as data)")
     data, _ = _result(run, "mse", tmp_path / "x.csv", tmp_path / "y.csv", "--header", "no")
     assert data["results"][0]["count"] == N + 1
     assert data["inputs"][0]["header"] == "no (--header no)"
@@ -279,7 +299,7 @@ def test_class_names_map_to_the_predictions_columns(run, named):
     assert out.stderr == (f"Error: {d}/y.csv, line {first_bird + 2}, column 'label': 'bird' is not a class name "
                           "(classes, --classes: cat, dog)\n")
     out = run("compute", "ce", d / "plain.csv", d / "y.csv")
-    assert out.stderr == (f"Error: {d}/y.csv: no numeric columns (columns: label); line 2, column 'label' holds "
+    assert out.stderr.splitlines(keepends=True)[-1] == (f"Error: {d}/y.csv: no numeric columns (columns: label); line 2, column 'label' holds "
                           f"{str(NAMES[y[0]])!r}; if it holds class names, --classes NAME,... (or predictions whose columns "
                           "are named after the classes) reads them as class indices\n")
     out = run("compute", "ce", d / "plain.csv", d / "y.csv", "--classes", "cat,dog,cat")
@@ -449,3 +469,156 @@ def test_id_named_columns_of_different_names_are_no_pair(run, tmp_path):
     p = np.column_stack([X, 1 - X])
     assert data["results"][0]["value"] == pytest.approx(float(-np.mean(np.log(p[np.arange(N), y]))), rel=1e-12)
     assert data["inputs"][1]["columns"] == ["class_id"]
+
+
+# -- cases from review: each a silent wrong number, a false alarm or a crash before ---------------
+
+def test_integer_series_with_pandas_header_on_both_sides(run, tmp_path):
+    y, p = (RNG.random(N) < 0.4).astype(int), (RNG.random(N) < 0.5).astype(int)
+    pd.Series(p).to_csv(tmp_path / "p.csv", index=False)
+    pd.Series(y).to_csv(tmp_path / "y.csv", index=False)
+    data, err = _result(run, "zero_one", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(float(np.mean(p != y))))
+    assert err == GUESS_NOTE.format(tmp_path / "p.csv") + GUESS_NOTE.format(tmp_path / "y.csv")
+
+
+@pytest.mark.parametrize("write", [
+    lambda s, path: s.to_csv(path, header=False),  # a filtered Series, its index on, no header
+    lambda s, path: s.rename_axis("idx").reset_index().to_csv(path, index=False),  # a named index column
+    lambda s, path: s.to_frame().to_csv(path, index_label=False),  # one field more than the header
+])
+def test_index_columns_of_filtered_frames(run, tmp_path, write):
+    frame = pd.DataFrame({"pred": X, "label": Y})
+    kept = frame[frame.pred > 0.2]
+    write(kept.pred, tmp_path / "p.csv")
+    write(kept.label, tmp_path / "y.csv")
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv") == \
+        pytest.approx(float(np.mean((kept.pred - kept.label) ** 2)), rel=1e-12)
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_a_reordered_pandas_index_beside_inputs_without_one(run, tmp_path, suffix):
+    frame = pd.DataFrame({"pred": X, "label": Y})
+    shuffled = frame.sample(frac=1, random_state=4)
+    if suffix == "csv":
+        shuffled[["pred"]].to_csv(tmp_path / "p.csv")
+        frame[["label"]].to_csv(tmp_path / "y.csv", index=False)
+        column = "Unnamed: 0"
+    else:
+        shuffled[["pred"]].to_parquet(tmp_path / "p.parquet")
+        frame[["label"]].to_parquet(tmp_path / "y.parquet")  # a RangeIndex: metadata only
+        column = "__index_level_0__"
+    out = run("compute", "mse", tmp_path / f"p.{suffix}", tmp_path / f"y.{suffix}")
+    idx = shuffled.index.to_numpy()
+    k = int(np.flatnonzero(idx[1:] < idx[:-1])[0])
+    assert (out.exit_code, out.stderr.splitlines()[-1]) == (2, (
+        f"Error: {tmp_path}/p.{suffix}, row {k + 1}: its pandas index (column {column!r}) goes down from {idx[k]} to "
+        f"{idx[k + 1]}: the rows were reordered after pandas numbered them, and the other inputs carry no index to "
+        "pair them by; write every input in the same order (or each with its index, and pair them with --on)"))
+    frame[["pred"]].to_csv(tmp_path / "in_order.csv")  # in order: fine
+    if suffix == "csv":
+        assert _value(run, "mse", tmp_path / "in_order.csv", tmp_path / "y.csv") == pytest.approx(MSE, rel=1e-12)
+
+
+@pytest.mark.parametrize("names", [("Id", "id"), ("sample_id", "id")])
+def test_id_columns_spelled_differently_are_compared(run, kaggle, names):
+    d, sub, truth, _ = kaggle
+    sub.rename(columns={"id": names[0]}).to_csv(d / "s.csv", index=False)
+    truth.rename(columns={"id": names[1]}).to_csv(d / "t.csv", index=False)
+    out = run("compute", "bce", d / "s.csv", d / "t.csv")
+    assert out.exit_code == 2 and "their id columns disagree at row 0" in out.stderr
+    assert out.stderr.endswith(f"--on NAME, once the key column has one name in every input ({names[0]!r}, "
+                               f"{names[1]!r}) pairs them by key\n")
+
+
+def test_a_selected_id_named_column_is_data_not_a_key(run, tmp_path):
+    a, b = RNG.integers(0, 2, N), RNG.integers(0, 2, N)
+    pd.DataFrame({"class_id": a, "x": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"class_id": b}).to_csv(tmp_path / "y.csv", index=False)
+    assert _value(run, "zero_one", f"{tmp_path}/p.csv:class_id", f"{tmp_path}/y.csv:class_id") == \
+        pytest.approx(float(np.mean(a != b)))
+
+
+def test_ids_beyond_int64_and_whole_floats(run, tmp_path):
+    big = np.arange(N) * 1e17 + 1e19  # floats that are whole numbers, beyond int64
+    pd.DataFrame({"id": big, "p": X}).to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame({"id": big, "y": Y}).to_parquet(tmp_path / "y.parquet")
+    assert _value(run, "mse", tmp_path / "p.parquet", tmp_path / "y.parquet") == pytest.approx(MSE, rel=1e-12)
+    ids = np.arange(N) + 10
+    order = RNG.permutation(N)
+    pd.DataFrame({"id": ids[order], "p": X[order]}).to_csv(tmp_path / "p.csv", index=False)
+    (tmp_path / "y.csv").write_text("id,y\n" + "".join(f"{float(i)},{float(v)!r}\n" for i, v in zip(ids, Y)))  # 10.0
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id") == pytest.approx(MSE, rel=1e-12)
+
+
+@pytest.mark.parametrize("rows, cell", [
+    ("week;pred\n1;1.234,5\n2;2.345,5\n", "1.234,5"),  # German
+    ("week;pred\n1;1 234,5\n2;2 345,5\n", "1 234,5"),  # French
+    ('week,pred\n1,?\n2,"0,25"\n', "0,25"),  # the first value is not the one that looks numeric
+])
+def test_numbers_written_for_people_anywhere_in_a_column(run, tmp_path, rows, cell):
+    (tmp_path / "p.csv").write_text(rows)
+    (tmp_path / "y.csv").write_text("y\n1\n2\n")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    line = 2 if cell != "0,25" else 3
+    assert out.stderr.startswith(f"Error: {tmp_path}/p.csv, line {line}, column 'pred': found {cell!r}, which is not "
+                                 "read as a number; it looks like a decimal comma")
+
+
+def test_no_logits_hint_for_probabilities_that_do_not_sum_to_one(run, tmp_path):
+    pd.DataFrame(1 / (1 + np.exp(-LOGITS[:, :3]))).to_csv(tmp_path / "sig.csv", index=False, header=["a", "b", "c"])
+    pd.DataFrame({"y": CLASSES % 3}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "ce", tmp_path / "sig.csv", tmp_path / "y.csv")
+    assert out.exit_code == 2 and "row sums to" in out.stderr and "look like logits" not in out.stderr
+
+
+def test_more_messages(run, kaggle, tmp_path):
+    d, sub, truth, _ = kaggle
+    other = truth.assign(id=truth.id + 10**6)
+    other.to_csv(d / "other.csv", index=False)
+    out = run("compute", "bce", f"{d}/sub.csv", f"{d}/other.csv", "--on", "id", "--on-missing", "drop")
+    assert out.stderr.startswith(f"Error: --on id: the inputs share no key ({d}/sub.csv: ")
+    (d / "gap.csv").write_text("id,pred\n1,0.5\n,0.25\n")
+    out = run("compute", "bce", d / "gap.csv", f"{d}/truth.csv", "--on", "id")
+    assert out.stderr == f"Error: {d}/gap.csv, row 1, column 'id': a missing key (every row needs one to be matched with --on)\n"
+    assert run("compute", "bce", d / "sub.csv", d / "truth.csv", "--on", " ").stderr == "Error: --on: expected a column name\n"
+    assert run("compute", "ce", d / "sub.csv", d / "truth.csv", "--classes", "a,,b").stderr == \
+        "Error: --classes 'a,,b': expected class names, none of them empty\n"
+    (tmp_path / "ids.csv").write_text("sample_id,user_id\n1,2\n3,4\n")
+    out = run("compute", "mse", tmp_path / "ids.csv", tmp_path / "ids.csv")
+    assert out.stderr == (f"Error: {tmp_path}/ids.csv: no data columns (columns: sample_id, user_id; not data: "
+                          "sample_id, user_id, an id column (rows are paired by position; --on NAME pairs them by key)); "
+                          "name the column to read: FILE:COLUMN\n")
+    (tmp_path / "cur.csv").write_text("n,pred\n1,$12.50\n")
+    out = run("compute", "mse", tmp_path / "cur.csv", tmp_path / "cur.csv")
+    assert out.stderr.endswith("found '$12.50', which is not read as a number; it looks like an amount with a currency "
+                               "sign, which losscli does not read; write plain numbers\n")
+    out = run("compute", "bce", d / "sub.csv", d / "truth.csv", "--on", "id", "--engine", "dask")
+    assert out.stderr == ("Error: --on is not available with --engine dask (the inputs are matched whole, in one process); "
+                          "use the local engine\n")
+    (d / "g.toml").write_text('[[gate]]\nloss = "bce"\ninputs = ["sub.csv:pred", "truth.csv:label"]\n'
+                              'on_missing = "drop"\nmax = 1\n')
+    assert run("check", d / "g.toml").stderr == f"Error: {d}/g.toml: gate 1: key 'on_missing' goes with key 'on'\n"
+    (d / "g.toml").write_text('[[gate]]\nloss = "bce"\ninputs = ["sub.csv:pred", "truth.csv:label"]\n'
+                              'on = "id"\nmax = 1\n')
+    out = run("check", d / "g.toml")
+    assert out.stdout.splitlines()[-2:] == [f"predictions: {d}/sub.csv:pred, columns pred, {N} rows, matched on id",
+                                            f"labels: {d}/truth.csv:label, columns label, {N} rows, matched on id"]
+
+
+def test_compare_drops_the_keys_any_input_lacks(run, kaggle):
+    d, sub, truth, _ = kaggle
+    other = sub.assign(pred=lambda f: np.clip(f.pred * 0.8 + 0.1, 0.01, 0.99))
+    sub.iloc[3:].to_csv(d / "a.csv", index=False)
+    other.iloc[:-3].sample(frac=1, random_state=5).to_csv(d / "b.csv", index=False)
+    out = run("compare", "bce", d / "a.csv", d / "b.csv", d / "truth.csv", "--on", "id", "--on-missing", "drop",
+              "--format", "json")
+    shared = set(sub.id.iloc[3:]) & set(other.id.iloc[:-3])
+    m = truth[truth.id.isin(shared)].merge(sub, on="id").merge(other, on="id", suffixes=("_a", "_b"))
+
+    def bce(p):
+        return float(-np.mean(m.label * np.log(p) + (1 - m.label) * np.log(1 - p)))
+
+    rec = json.loads(out.stdout)["results"][0]
+    assert (rec["baseline"], rec["candidate"]) == (pytest.approx(bce(m.pred_a), rel=1e-12), pytest.approx(bce(m.pred_b), rel=1e-12))
+    assert out.stderr.count("dropped the rows") == 1

@@ -152,11 +152,13 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
     roles: dict[str, list[str]] = {}
     for gate in gates:
         try:
-            classes = gate.get("classes")
             rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
-                                  None if classes is None else ",".join(classes), where="key ")
+                                  gate.get("classes"), gate=True)
             order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
-            cache = caches.setdefault((rules, order_by), InputCache(memoize=True, rules=rules, order_by=order_by))
+            models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
+                if rules.on and "baseline" in gate else ()  # (compared on the keys both share)
+            cache = caches.setdefault((rules, order_by, models),
+                                      InputCache(memoize=True, rules=rules, order_by=order_by, companions=models))
             losses = select_losses(gate["loss"])
             if len(losses) != 1:
                 raise ConfigError("key 'loss' names one loss per gate")

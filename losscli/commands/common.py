@@ -78,21 +78,24 @@ def _file_values(text: str, where: str) -> str:
 
 
 def reading_rules(header: str = "auto", on: str | None = None, on_missing: str = "error",
-                  classes: str | None = None, where: str = "--") -> ReadRules:
-    """The options of ``options.reading_options`` (or a gate's keys: ``where`` prefixes the
-    names in messages) as the rules inputs are read by."""
+                  classes: str | list[str] | None = None, gate: bool = False) -> ReadRules:
+    """The options of ``options.reading_options`` (or a gate's keys, ``gate``: then messages
+    name the keys) as the rules inputs are read by."""
+    def name(option: str) -> str:
+        return f"key {option.replace('-', '_')!r}" if gate else f"--{option}"
+
     names = None
     if classes is not None:
-        names = tuple(c.strip() for c in classes.split(","))
+        names = tuple(c.strip() for c in (classes.split(",") if isinstance(classes, str) else classes))
         if not all(names):
-            raise LossCliError(f"{where}classes {classes!r}: expected NAME,NAME,... with no empty name")
+            raise LossCliError(f"{name('classes')} {classes!r}: expected class names, none of them empty")
         repeated = [n for n in names if names.count(n) > 1]
         if repeated:
-            raise LossCliError(f"{where}classes: the class {repeated[0]!r} is named twice")
+            raise LossCliError(f"{name('classes')}: the class {repeated[0]!r} is named twice")
     if on is not None and not on.strip():
-        raise LossCliError(f"{where}on: expected a column name")
+        raise LossCliError(f"{name('on')}: expected a column name")
     if on_missing != "error" and on is None:
-        raise LossCliError(f"{where}on-missing goes with {where}on")
+        raise LossCliError(f"{name('on-missing')} goes with {name('on')}")
     return ReadRules(header=header, on=on.strip() if on else None, on_missing=on_missing, classes=names)
 
 

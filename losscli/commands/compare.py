@@ -124,8 +124,9 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     refuse_overwriting_inputs([("--output", output)], [baseline, candidate, *others, weights], params)
-    # with --on, both models' rows come in the labels' order: the paired bootstrap pairs them
-    cache = InputCache(rules=rules or ReadRules(), order_by=others[0])
+    # with --on, both models' rows come in the labels' order, over the keys all three share: the
+    # paired bootstrap pairs them
+    cache = InputCache(rules=rules or ReadRules(), order_by=others[0], companions=(baseline, candidate))
     kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy,
               prob_tol=ROW_SUM_TOL if prob_tol is None else prob_tol)
     evaluate = engine_function(engine, scheduler)
@@ -133,6 +134,10 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     cand = evaluate(selected, [candidate, *others], by_loss, **kw)
     records = [compare_record(b, c, n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance,
                               significant=significant, top=top) for b, c in zip(base, cand)]
+    if cache.row_keys is not None:  # --on: each row's key (the rows come in the labels' order)
+        for rec in records:
+            for w in rec["worst_regressions"]:
+                w["key"] = cache.row_keys[w["index"]].as_py()
     passed = all(r.get("gate", {}).get("passed", True) for r in records)
     roles = {baseline: ["baseline"], candidate: ["candidate"], **{s: ["labels"] for s in others}}
     if weights:

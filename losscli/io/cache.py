@@ -21,10 +21,10 @@ from .formats import STREAMED, codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .ipc import ARROW_MAGIC, ipc_rows
 from .parquet import PARQUET_MAGIC
-from .rules import AMBIGUOUS, ReadRules
+from .rules import GUESSED, ReadRules
 from .spec import check_file, is_url, shards_of, split_spec
 from ..arrays import Array
-from .table import Classes, Source
+from .table import Classes, Source, resolve_columns
 
 #: bytes of one block of all inputs together; rows per block = this / bytes per row, at least
 #: MIN_BLOCK_ROWS. Small blocks stay in the CPU caches (two 10M-row inputs: 16 MB blocks took the
@@ -296,7 +296,7 @@ class InputCache:
     (``inputs``) and says on stderr what it left out."""
 
     def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False, as_shards: bool = False,
-                 rules: ReadRules = ReadRules(), order_by: str | None = None):
+                 rules: ReadRules = ReadRules(), order_by: str | None = None, companions: tuple[str, ...] = ()):
         self.as_shards = as_shards  # the files are shards of larger inputs (an engine's partition)
         self._readers: dict[str, FileReader] = {}
         self._stdin = stdin
@@ -304,6 +304,9 @@ class InputCache:
         self.memoize = memoize  # keep whole inputs for reuse (check: many gates, same files)
         self.rules = rules
         self.order_by = order_by  # with rules.on: the input whose order matched rows come in (default the first)
+        # with rules.on: inputs whose keys every join is restricted to, read or not (compare: both models,
+        # so that --on-missing drop evaluates them on the same keys)
+        self.companions = companions
         self.inputs: dict[str, dict] = {}  # spec -> what was read of it (provenance)
         self.row_keys = None  # with rules.on: the key of each evaluated row (Arrow), as written
         self._noted: set = set()
@@ -359,6 +362,10 @@ class InputCache:
                 "columns": list(arr.columns) if arr.columns else None,
                 "skipped": skipped, "rows": 0, "shape": list(arr.data.shape[1:]),
                 "dtype": np.dtype(self.dtype).name, "header": block.header, "on": self.rules.on}
+            if block.header == GUESSED and (reader.label, None) not in self._noted:
+                self._noted.add((reader.label, None))
+                print(f"losscli: note: {reader.label}: its first line (0, 1, ...) is read as pandas' numeric header; "
+                      "--header no reads it as data, --header yes says it is a header", file=sys.stderr, flush=True)
             for name, why in skipped.items():
                 if why != "text" and why != "the --on key" and (reader.label, name) not in self._noted:
                     self._noted.add((reader.label, name))
@@ -396,7 +403,7 @@ class InputCache:
                 b = blocks[id(r)]
                 if b.rows != first.rows:
                     raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
-            guard.check([(r.label, blocks[id(r)]) for r in distinct], start)
+            guard.check([(r.label, blocks[id(r)], _named(r, readers, parsed, blocks[id(r)])) for r in distinct], start)
             arrays = self._select(specs, readers, parsed, blocks, start)
             for i, a in enumerate(arrays):  # a row's shape is the same in every block and shard
                 if shapes.setdefault(i, (a.data.shape[1:], a.label))[0] != a.data.shape[1:]:
@@ -427,8 +434,10 @@ class InputCache:
             ref = self.reader(split_spec(self.order_by)[0])
             distinct.sort(key=lambda r: r is not ref)
         keys, parts = {}, {}
-        for r in distinct:
-            blocks = list(r.blocks(None, _wanted(r, readers, parsed)))
+        others = [self.reader(split_spec(c)[0]) for c in self.companions]
+        matched_by = distinct + [r for r in dict.fromkeys(others) if r not in distinct]
+        for r in matched_by:
+            blocks = list(r.blocks(None, _wanted(r, readers, parsed) if r in distinct else frozenset()))
             found = [b.keys.get(on) for b in blocks]
             if any(k is None for k in found):
                 b = blocks[0]
@@ -439,12 +448,16 @@ class InputCache:
                                  f"{', '.join(b.order[:20])})")
             keys[id(r)] = _joined_arrays(found)
             parts[id(r)] = blocks
-        matched = match([keys[id(r)] for r in distinct], [r.label for r in distinct], on,
+        matched = match([keys[id(r)] for r in matched_by], [r.label for r in matched_by], on,
                         self.rules.on_missing == "drop")
-        rows = {id(r): m for r, m in zip(distinct, matched.rows)}
-        self.row_keys = keys[id(distinct[0])].take(matched.rows[0])
-        if any(matched.dropped):
-            dropped = "; ".join(f"{n} of {len(keys[id(r)])} rows of {r.label}" for r, n in zip(distinct, matched.dropped))
+        rows = {id(r): m for r, m in zip(matched_by, matched.rows)}
+        from .arrow import indices
+
+        self.row_keys = keys[id(distinct[0])].take(indices(matched.rows[0]))
+        told = ("dropped", frozenset((r.label, n) for r, n in zip(matched_by, matched.dropped)))
+        if any(matched.dropped) and told not in self._noted:  # (once: compare joins twice)
+            self._noted.add(told)
+            dropped = "; ".join(f"{n} of {len(keys[id(r)])} rows of {r.label}" for r, n in zip(matched_by, matched.dropped))
             print(f"losscli: note: --on {on}: dropped the rows whose key is not in every input: {dropped}",
                   file=sys.stderr, flush=True)
         whole: list[Array] = []
@@ -460,7 +473,7 @@ class InputCache:
                                pieces[0].first_line if single else None, 0, take))
             rec = self.inputs[spec]
             rec["on"] = on
-            rec["unmatched"] = dict(zip((id(x) for x in distinct), matched.dropped))[id(r)]
+            rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
         n = whole[0].data.shape[0]
         step = chunk_rows or n
@@ -488,32 +501,82 @@ def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset 
     return None if None in sels else frozenset(sels)
 
 
+def _named(reader: FileReader, readers: list[FileReader], parsed, block: Source) -> set[str]:
+    """The columns of one reader's block that its selectors name (data, whatever their names)."""
+    if block.arrays is not None:
+        return set()
+    return {n for r, (_, sel) in zip(readers, parsed) if r is reader and sel is not None
+            for n in resolve_columns(sel, block.order, block.label)}
+
+
 class _IdGuard:
-    """Positional pairing is refused when two inputs carry an id column of the same name (``id``,
-    ``key``, ``index``, ``*_id``, or pandas' index) whose values disagree row by row. (Columns of
-    different names are not compared: ``sample_id`` beside a label column ``class_id`` is no
-    pair.)"""
+    """Positional pairing is refused when two inputs carry id columns that disagree row by row:
+    an id or index column of the same name (case aside) in both, or the one id column of each
+    (``sample_id`` and ``id``). A column a selector names, or a file's only column, is data, not
+    an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
+    inputs without one, was reordered after it was numbered: its row i is not theirs."""
 
     def __init__(self):
         self.pairs: list | None = None
+        self.ordered: list = []  # (input, column) of pandas indexes that must not go down
+        self.last: dict = {}
 
-    def check(self, blocks: list[tuple[str, Source]], start: int) -> None:
+    def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
+        ids = [{n.lower(): n for n in b.keys if n in b.skipped() and n not in named} for _, b, named in blocks]
+        self.pairs = []
+        for i in range(len(blocks)):
+            for j in range(i + 1, len(blocks)):
+                common = [(ids[i][k], ids[j][k]) for k in ids[i] if k in ids[j]]
+                if not common and len(ids[i]) == len(ids[j]) == 1 and not _is_index(blocks[i][1], *ids[i].values()) \
+                        and not _is_index(blocks[j][1], *ids[j].values()):
+                    common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
+                self.pairs += [(i, j, a, b) for a, b in common]
+        paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
+        others_without = [not ids[k] for k in range(len(blocks))]
+        self.ordered = [(i, n) for i, (_, b, _) in enumerate(blocks) for n in ids[i].values()
+                        if _is_index(b, n) and (i, n) not in paired and any(others_without[:i] + others_without[i + 1:])]
+
+    def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
         import shlex
 
         from .join import comparable, first_difference
 
-        if self.pairs is None:  # (input, input, column), fixed by the first blocks
-            self.pairs = [(i, j, n) for i, (_, a) in enumerate(blocks) for j, (_, b) in enumerate(blocks)
-                          if i < j for n in a.keys if n in b.keys]
-        for i, j, name in self.pairs:
-            (la, a), (lb, b) = blocks[i], blocks[j]
-            ka, kb = comparable([a.keys[name], b.keys[name]])
+        if self.pairs is None:  # fixed by the first blocks
+            self._plan(blocks)
+        for i, j, na, nb in self.pairs or ():
+            (la, a, _), (lb, b, _) = blocks[i], blocks[j]
+            ka, kb = comparable([a.keys[na], b.keys[nb]])
             row = first_difference(ka, kb)
             if row is not None:
+                on = f"--on {shlex.quote(na)}" if na == nb else \
+                    f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r})"
                 raise InputError(
-                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {name} "
-                    f"{str(ka[row].as_py())!r}, {lb} {name} {str(kb[row].as_py())!r}): rows are paired by position, "
-                    f"so these are not the same samples; --on {shlex.quote(name)} pairs them by key")
+                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} "
+                    f"{str(ka[row].as_py())!r}, {lb} {nb} {str(kb[row].as_py())!r}): rows are paired by position, "
+                    f"so these are not the same samples; {on} pairs them by key")
+        for i, name in self.ordered:
+            label, block, _ = blocks[i]
+            values = comparable([block.keys[name]])[0]
+            if str(values.type) != "int64":  # text: nothing to order by
+                continue
+            from .arrow import floats
+
+            prev = self.last.get((i, name))
+            seq = floats(values) if prev is None else np.r_[prev, floats(values)]
+            down = np.flatnonzero(seq[1:] < seq[:-1])
+            if down.size:
+                k = int(down[0])
+                raise InputError(
+                    f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
+                    f"from {int(seq[k])} to {int(seq[k + 1])}: the rows were reordered after pandas numbered them, "
+                    "and the other inputs carry no index to pair them by; write every input in the same order "
+                    "(or each with its index, and pair them with --on)")
+            if len(seq):
+                self.last[(i, name)] = seq[-1]
+
+
+def _is_index(block: Source, name: str) -> bool:
+    return block.index.get(name, "").startswith("pandas' index")
 
 
 def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:
@@ -525,8 +588,8 @@ def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, st
         if block.label != big.label:
             break
         big_rows = block.row_offset + block.rows
-    hint = "".join(f"; {s.label}'s first line was read as data, though it may be pandas' numeric header "
-                   "(--header yes reads it as a header)" for s in (big,) if s.header == AMBIGUOUS)
+    hint = "".join(f"; {s.label}'s first line was read as pandas' numeric header (--header no reads it as data)"
+                   for s in (small,) if s.header == GUESSED)
     if ra.shards or rb.shards:
         return InputError(f"shards do not line up: {small.label} has {small.row_offset + small.rows} rows "
                           f"but {big.label} has {big_rows} (the shards of sharded inputs must have the "

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import ReadRules, header_decision, is_id_name, is_unnamed, numeric_text_hint, range_index
+from .rules import ReadRules, first_column_index, header_decision, hint_suffix, is_id_name, range_index
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -87,8 +87,8 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
                 raw = textparse.file_pieces(fh, fh.tell() - len(rest))
             else:  # standard input, a URL, a decompressing stream: read on from what the header left
                 raw = textparse.line_pieces(fh, rest)
-            counted = not has_header and len(lines) >= 3 and range_index([row[0] for row in [first, *below]])
-            index = _index_columns(names, implicit_index, rules, counted)
+            rows = below if has_header else [first, *below]  # the first data lines
+            index = _index_columns(names, implicit_index, rules, first_column_index(names, has_header, rows))
             keys = [n for n in names if is_id_name(n) or n in index]  # (the --on key is in index)
             chosen = wanted_columns(wanted, names, label, extra=keys)
             include = None if wanted is None else [names.index(n) for n in chosen]
@@ -116,16 +116,14 @@ class _Layout:
     header: str
 
 
-def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, counted: bool) -> dict[str, str]:
-    """The columns that are an index, not data (unless a selector names them). ``counted``: a
-    file without a header whose first column reads 0, 1, 2, ... (pandas' ``to_csv(header=False)``)."""
+def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, first: str | None) -> dict[str, str]:
+    """The columns that are an index, not data (unless a selector names them). ``first``: why the
+    first column is one (``rules.first_column_index``), if it is."""
     index = {}
     if implicit_index:
         index[names[0]] = "pandas' index (every row has one field more than the header)"
-    elif len(names) > 1 and is_unnamed(names[0]):
-        index[names[0]] = "pandas' index (an unnamed first column)"
-    elif len(names) > 1 and counted:
-        index[names[0]] = "pandas' index (a first column that counts 0, 1, 2, ... in a file without a header)"
+    elif first is not None:
+        index[names[0]] = first
     if rules.on is not None and rules.on in names:
         index[rules.on] = "the --on key"
     return index
@@ -133,13 +131,15 @@ def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, cou
 
 def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:
     """Rows with one field more than the header are read as pandas reads them (the first field
-    is the index: ``to_csv(index_label=False)``) when that field counts 0, 1, 2, ...; anything else
-    is refused: the extra field is more likely a thousands or decimal separator (``1,000``)."""
-    if range_index([row[0] for row in below]) and not (
-            sep == "," and all(f.strip().isdigit() for row in below for f in row[1:])):
+    is the index: ``to_csv(index_label=False)``) when those first fields are distinct integers
+    >= 0; not when every other field is digits only under a comma (``1,000``: more likely a
+    thousands or decimal separator), nor anything else."""
+    index = [row[0].strip() for row in below]
+    separated = sep == "," and all(f.strip().isdigit() for row in below for f in row[1:])
+    if all(v.isdigit() for v in index) and len(set(index)) == len(index) and not separated:
         return
     what = f"{len(first) + 1} fields under a header of {len(first)} ({', '.join(first)})"
-    if sep == ",":
+    if separated:
         sample = ",".join(below[0])
         raise InputError(f"{label}, line 2: {what}: if {sample!r} is one number written with a thousands or "
                          "decimal separator, losscli does not read those (write plain numbers, e.g. pandas: "
@@ -304,10 +304,5 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
             src.text_values[name] = col
             return
         raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
-                         f"number, found {values.value!r}{_hint(values.value)}")
+                         f"number, found {values.value!r}{hint_suffix(values.value)}")
     src.columns[name] = values.astype(layout.dtype, copy=False)
-
-
-def _hint(value: str) -> str:
-    hint = numeric_text_hint(value)
-    return f"; {hint}" if hint else ""

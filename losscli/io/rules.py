@@ -25,7 +25,7 @@ HEADER_CHOICES = ("auto", "yes", "no")
 #: the choices of ``--on-missing``: keys found in some inputs only are an error, or dropped
 ON_MISSING = ("error", "drop")
 #: names of id columns (case-insensitive); and any name ending in ``_id``
-ID_NAMES = ("id", "key", "index")
+ID_NAMES = ("id", "key", "index", "idx")
 
 
 @dataclass(frozen=True)
@@ -48,13 +48,12 @@ def is_unnamed(name: str) -> bool:
     return re.fullmatch(r"Unnamed: \d+", name) is not None
 
 
-_INT = re.compile(r"[+-]?\d+")
-_FLOAT_ONLY = re.compile(r"[+-]?(?:\d*\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|(?i:inf|infinity|nan))")
+_WHOLE = re.compile(r"\+?\d+")  # a non-negative integer as written
 
 
 def header_decision(first: list[str], below: list[list[str]], mode: str) -> tuple[bool, str]:
-    """Whether the first line of a text file is its header, and why (for the JSON and notes).
-    ``first``: its fields; ``below``: the fields of the next lines (a sample)."""
+    """Whether the first line of a text file is its header, and why (for the JSON; a guess is
+    also a note on stderr). ``first``: its fields; ``below``: the fields of the next lines (a sample)."""
     if mode == "yes":
         return True, "yes (--header yes)"
     if mode == "no":
@@ -62,24 +61,47 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     cells = [f.strip() for f in first]
     if any(c and not _is_number(c) for c in cells):
         return True, "yes (a field of the first line is not a number)"
-    numbered = cells[1:] if cells and cells[0] == "" and len(cells) > 1 else cells
-    if not (numbered and [c for c in numbered] == [str(i) for i in range(len(numbered))]):
+    index_cell = len(cells) > 1 and cells[0] == ""
+    numbered = cells[1:] if index_cell else cells
+    if numbered != [str(i) for i in range(len(numbered))]:
         return False, "no (the first line holds numbers)"
     # pandas' header of a frame with unnamed columns: 0,1,...,k-1 (,0,1,... above an index)
-    if numbered is not cells:
-        filled = [row for row in below if row and row[0].strip()]
-        if filled and len(filled) == len(below):
-            return True, "yes (pandas' header: a blank cell above an index, then 0, 1, ...)"
-    if any(_FLOAT_ONLY.fullmatch(c.strip()) for row in below for c in row[-len(numbered):]):
-        return True, "yes (pandas' numeric header: 0, 1, ... above values that are not integers)"
+    if index_cell and below and all(row and row[0].strip() for row in below):
+        return True, "yes (pandas' header: a blank cell above an index, then 0, 1, ...)"
     if not below:
         return False, "no (a single line of numbers)"
-    return False, AMBIGUOUS
+    if [row[0].strip() if row else "" for row in below] == [str(i) for i in range(1, len(below) + 1)]:
+        return False, "no (its first column counts 0, 1, 2, ... from the first line)"
+    return True, GUESSED
 
 
-#: the header decision for a first line that may be pandas' numeric header or integer data
-AMBIGUOUS = ("no (the first line reads 0, 1, ... like pandas' header, but the rows below are integers too; "
-             "--header yes if it is a header)")
+#: the header decision for a first line that reads 0, 1, ... above rows that do not count on
+#: from it: pandas' header of unnamed columns, or data; a note on stderr says which was taken
+GUESSED = "yes (the first line reads 0, 1, ... as pandas' numeric header does; --header no reads it as data)"
+
+
+def first_column_index(names: list[str], header: bool, below: list[list[str]]) -> str | None:
+    """Why the first column of a text file is an index (pandas') and not data, or None. ``below``:
+    the fields of the first data lines (a sample)."""
+    if len(names) < 2:
+        return None
+    if is_unnamed(names[0]):
+        return "pandas' index (an unnamed first column)"
+    column = [row[0].strip() for row in below if row]
+    # a named first column is the user's data (or an id, by its name: ``is_id_name``); without a
+    # header, pandas' index is told by its values
+    if header or len(column) < 3 or not all(_WHOLE.fullmatch(v) for v in column):
+        return None
+    if range_index(column):
+        return "pandas' index (a first column that counts 0, 1, 2, ... in a file without a header)"
+    others = [v.strip() for row in below for v in row[1:]]
+    if len(set(column)) == len(column) and any(_FLOAT_ONLY.fullmatch(v) for v in others):
+        return ("pandas' index (in a file without a header, a first column of distinct integers beside "
+                "values that are not integers)")
+    return None
+
+
+_FLOAT_ONLY = re.compile(r"[+-]?(?:\d*\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|(?i:inf|infinity|nan))")
 
 
 def _is_number(text: str) -> bool:
@@ -95,26 +117,38 @@ def range_index(values: list[str]) -> bool:
     return bool(values) and [v.strip() for v in values] == [str(i) for i in range(len(values))]
 
 
+#: numbers written for people, which losscli does not read: (pattern, why and the fix); the
+#: patterns are RE2 as well (Arrow looks for them in whole columns)
 _HINTS = (
-    (re.compile(r"[-+]?\d+,\d+"), "it looks like a decimal comma: losscli reads '.' as the decimal separator; "
-     "convert the file, e.g. pandas: pd.read_csv(f, sep=';', decimal=',').to_csv(out, index=False)"),
-    (re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?"), "it looks like a number with thousands separators, "
-     "which losscli does not read; write plain numbers, e.g. pandas: pd.read_csv(f, thousands=',')"
+    (r"[-+]?\d{1,3}(?:[. ']\d{3})+,\d+|[-+]?\d+,\d+", "it looks like a decimal comma: losscli reads '.' as the "
+     "decimal separator; convert the file, e.g. pandas: pd.read_csv(f, sep=';', decimal=',', thousands='.')"
      ".to_csv(out, index=False)"),
-    (re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%"), "it looks like a percentage, which losscli does not read; "
+    (r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?|[-+]?\d{1,3}(?: \d{3})+(?:\.\d*)?", "it looks like a number with "
+     "thousands separators, which losscli does not read; write plain numbers, e.g. pandas: "
+     "pd.read_csv(f, thousands=',').to_csv(out, index=False)"),
+    (r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", "it looks like a percentage, which losscli does not read; "
      "write fractions (12% as 0.12)"),
-    (re.compile(r"[$€£¥]\s*[-+]?\d[\d,]*(?:\.\d*)?|[-+]?\d[\d,]*(?:\.\d*)?\s*[$€£¥]"),
+    (r"[$€£¥]\s*[-+]?\d[\d,]*(?:\.\d*)?|[-+]?\d[\d,]*(?:\.\d*)?\s*[$€£¥]",
      "it looks like an amount with a currency sign, which losscli does not read; write plain numbers"),
 )
+_COMPILED = tuple((re.compile(p), hint) for p, hint in _HINTS)
+#: any of them, for a whole column (RE2 syntax)
+NUMERIC_TEXT = r"^\s*(?:" + "|".join(p for p, _ in _HINTS) + r")\s*$"
 
 
 def numeric_text_hint(value: str) -> str | None:
     """Why a text value that looks like a number is not read as one, and how to fix the file."""
     text = value.strip()
-    for pattern, hint in _HINTS:
+    for pattern, hint in _COMPILED:
         if pattern.fullmatch(text):
             return hint
     return None
+
+
+def hint_suffix(value: str) -> str:
+    """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or nothing."""
+    hint = numeric_text_hint(value)
+    return f"; {hint}" if hint else ""
 
 
 def pandas_index_columns(metadata: dict | None) -> list[str]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .rules import is_id_name, numeric_text_hint
+from .rules import NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
 
 
 @dataclass
@@ -32,8 +32,8 @@ class Source:
     arrays: dict[str, np.ndarray] | None = None  # NPY ("" key) / NPZ
     row_offset: int = 0
     index: dict[str, str] = field(default_factory=dict)  # tables: columns that are not data -> why
-    keys: dict[str, object] = field(default_factory=dict)  # tables: id/key columns' exact values (Arrow)
-    text_values: dict[str, object] = field(default_factory=dict)  # tables: text columns' values (Arrow)
+    keys: dict[str, Any] = field(default_factory=dict)  # tables: id/key columns' exact values (Arrow)
+    text_values: dict[str, Any] = field(default_factory=dict)  # tables: text columns' values (Arrow)
     pending: dict[str, Callable[[], None]] = field(default_factory=dict)  # key columns read as numbers when named
     header: str | None = None  # text: whether the first line was a header, and why
 
@@ -60,6 +60,25 @@ class Source:
                 out[n] = "text"
         return out
 
+    def _refuse_numeric_text(self, name: str) -> None:
+        """A text column with a value written as a number for people (``1.234,5``, ``12%``) is an
+        error naming the first such value, not a column silently left out."""
+        import pyarrow.compute as pc
+
+        from .arrow import bits
+
+        values = self.text_values.get(name)
+        if values is None:
+            return
+        looks = np.flatnonzero(bits(pc.match_substring_regex(values.cast("string"), NUMERIC_TEXT), null=False))
+        if looks.size:
+            row = int(looks[0])
+            value = str(values[row].as_py())
+            at = f"line {self.first_line + self.row_offset + row}" if self.first_line is not None else \
+                f"row {self.row_offset + row}"
+            raise InputError(f"{self.label}, {at}, column {name!r}: found {value!r}, which is not read as a number; "
+                             f"{numeric_text_hint(value)}")
+
     def _select_columns(self, selector: str | None, classes: Classes | None = None) -> Array:
         order = self.order
         if selector is None:
@@ -67,10 +86,8 @@ class Source:
                 self.pending.pop(n)()
             skipped = self.skipped()
             for n in order:  # text that looks like numbers is never skipped silently
-                if skipped.get(n) == "text" and numeric_text_hint(self.text_columns[n]):
-                    raise InputError(f"{self.label}, {self._at(n)}, column {n!r}: found "
-                                     f"{self.text_columns[n]!r}, which is not read as a number; "
-                                     f"{numeric_text_hint(self.text_columns[n])}")
+                if skipped.get(n) == "text":
+                    self._refuse_numeric_text(n)
             chosen = [n for n in order if n in self.columns and n not in skipped]
             text = [n for n in order if skipped.get(n) == "text"]
             if not chosen and classes is not None and len(text) == 1:  # a column of class names
@@ -84,7 +101,7 @@ class Source:
                     raise InputError(f"{self.label}: no data columns (columns: {names_text(order)}{why}); "
                                      "name the column to read: FILE:COLUMN")
                 first = next(n for n in order if n in self.text_columns)
-                hint = _decimal_comma_hint(self.text_columns[first]) or (_CLASS_HINT if len(text) == 1 else "")
+                hint = hint_suffix(self.text_columns[first]) or (_CLASS_HINT if len(text) == 1 else "")
                 raise InputError(f"{self.label}: no numeric columns (columns: {names_text(order)}); "
                                  f"{self._at(first)}, column {first!r} holds {self.text_columns[first]!r}{hint}")
         else:
@@ -98,7 +115,7 @@ class Source:
                          self.first_line, self.row_offset)
         for n in chosen:
             if n in self.text_columns:
-                hint = _decimal_comma_hint(self.text_columns[n]) or (_CLASS_HINT if len(chosen) == 1 else "")
+                hint = hint_suffix(self.text_columns[n]) or (_CLASS_HINT if len(chosen) == 1 else "")
                 raise InputError(
                     f"{self.label}, {self._at(n)}, column {n!r}: expected a "
                     f"number, found {self.text_columns[n]!r} (the column is text){hint}")
@@ -161,9 +178,6 @@ class Classes:
         return floats(found)
 
 
-def _decimal_comma_hint(value: str) -> str:
-    hint = numeric_text_hint(value)
-    return f"; {hint}" if hint else ""
 
 
 def names_text(items) -> str:

@@ -208,10 +208,11 @@ def compare_tables(payload: dict) -> list:
                   gate)
         if r["worst_regressions"]:
             w = Table(title=f"{r['loss']}: worst regressions", title_justify="left")
-            for col in ("index", "baseline", "candidate"):
+            keyed = "key" in r["worst_regressions"][0]  # --on: the key of each row
+            for col in ("index", "key", "baseline", "candidate") if keyed else ("index", "baseline", "candidate"):
                 w.add_column(col, justify="right")
             for x in r["worst_regressions"]:
-                w.add_row(str(x["index"]), fmt(x["baseline"]), fmt(x["candidate"]))
+                w.add_row(str(x["index"]), *([str(x["key"])] if keyed else []), fmt(x["baseline"]), fmt(x["candidate"]))
             out.append(w)
     return out + input_lines(payload)
 
@@ -225,7 +226,7 @@ def check_tables(payload: dict) -> list:
     for g in payload["gates"]:
         checks = "; ".join(f"{c['check']} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
         t.add_row(g["gate"], g["loss"], fmt(g["value"], 8), checks, "PASS" if g["passed"] else "FAIL")
-    return [t]
+    return [t, *input_lines(payload)]
 
 
 def fit_tables(payload: dict) -> list:
