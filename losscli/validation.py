@@ -15,6 +15,7 @@ import numpy as np
 from . import domains
 from .errors import InputError, LossCliError
 from .shapes import check_shapes
+from .vocabulary import ROW_SUM_TOL
 
 if TYPE_CHECKING:
     from .arrays import Array
@@ -91,7 +92,7 @@ def _num_classes(loss: Loss, shaped: dict[str, np.ndarray]) -> int | None:
 
 def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "raise",
                     params: dict | None = None, finite: set | None = None,
-                    prob_tol: float = domains.ROW_SUM_TOL) -> Validated:
+                    prob_tol: float = ROW_SUM_TOL) -> Validated:
     """Shapes, non-finite values and domains of every role; returns arrays ready for the loss.
     ``finite``: ids of input blocks already known to be all finite (several losses on the same
     block check each input once); this call adds the ones it finds. ``prob_tol``: how far a

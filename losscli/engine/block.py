@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from ..domains import ROW_SUM_TOL
 from ..errors import InputError
 from ..io.cache import BLOCK_BYTES, MIN_BLOCK_ROWS
 from ..io.spec import split_spec
 from ..stats.accumulator import Accumulator, Evaluation
 from ..validation import Validated, bind, validate_inputs
+from ..vocabulary import ROW_SUM_TOL
 
 if TYPE_CHECKING:
     from ..io.cache import InputCache

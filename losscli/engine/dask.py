@@ -18,7 +18,7 @@ import sys
 import numpy as np
 
 from ..catalogue import get_loss
-from ..domains import ROW_SUM_TOL
+from ..vocabulary import ROW_SUM_TOL
 from ..errors import InputError, LossCliError
 from ..io.rules import ReadRules
 from ..stats.accumulator import Accumulator, Evaluation

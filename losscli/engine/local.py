@@ -11,12 +11,11 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
-from ..domains import ROW_SUM_TOL
 from ..io.cache import InputCache
 from ..io.spec import split_spec
 from ..stats.accumulator import Accumulator, Evaluation
 from ..validation import validate_weights
-from ..vocabulary import QUANTILE_BUDGET
+from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
 from .block import Warnings, block_gradient, block_rows, evaluate_block, fill_rows, finish
 
 if TYPE_CHECKING:

@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .rules import ReadRules, is_id_name, pandas_index_columns
+from .rules import ReadRules, key_columns, pandas_index_columns
 from .table import Source, wanted_columns
 
 #: Arrow types read as numbers (cast to float64); anything else is text
@@ -81,7 +81,7 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
              if n in names}
     if rules.on is not None and rules.on in names:
         index[rules.on] = "the --on key"
-    keys = {n for n in names if is_id_name(n) or n in index}
+    keys = set(key_columns(names, index))
     return wanted_columns(wanted, names, label, extra=sorted(keys)), index, keys
 
 

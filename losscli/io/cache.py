@@ -387,7 +387,9 @@ class InputCache:
         iters = {id(r): r.blocks(chunk_rows, _wanted(r, readers, parsed)) for r in distinct}
         start = 0
         shapes: dict[int, tuple] = {}
-        guard = _IdGuard()
+        from .join import IdGuard
+
+        guard = IdGuard()
         while True:
             next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
@@ -507,76 +509,6 @@ def _named(reader: FileReader, readers: list[FileReader], parsed, block: Source)
         return set()
     return {n for r, (_, sel) in zip(readers, parsed) if r is reader and sel is not None
             for n in resolve_columns(sel, block.order, block.label)}
-
-
-class _IdGuard:
-    """Positional pairing is refused when two inputs carry id columns that disagree row by row:
-    an id or index column of the same name (case aside) in both, or the one id column of each
-    (``sample_id`` and ``id``). A column a selector names, or a file's only column, is data, not
-    an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
-    inputs without one, was reordered after it was numbered: its row i is not theirs."""
-
-    def __init__(self):
-        self.pairs: list | None = None
-        self.ordered: list = []  # (input, column) of pandas indexes that must not go down
-        self.last: dict = {}
-
-    def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
-        ids = [{n.lower(): n for n in b.keys if n in b.skipped() and n not in named} for _, b, named in blocks]
-        self.pairs = []
-        for i in range(len(blocks)):
-            for j in range(i + 1, len(blocks)):
-                common = [(ids[i][k], ids[j][k]) for k in ids[i] if k in ids[j]]
-                if not common and len(ids[i]) == len(ids[j]) == 1 and not _is_index(blocks[i][1], *ids[i].values()) \
-                        and not _is_index(blocks[j][1], *ids[j].values()):
-                    common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
-                self.pairs += [(i, j, a, b) for a, b in common]
-        paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
-        others_without = [not ids[k] for k in range(len(blocks))]
-        self.ordered = [(i, n) for i, (_, b, _) in enumerate(blocks) for n in ids[i].values()
-                        if _is_index(b, n) and (i, n) not in paired and any(others_without[:i] + others_without[i + 1:])]
-
-    def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
-        import shlex
-
-        from .join import comparable, first_difference
-
-        if self.pairs is None:  # fixed by the first blocks
-            self._plan(blocks)
-        for i, j, na, nb in self.pairs or ():
-            (la, a, _), (lb, b, _) = blocks[i], blocks[j]
-            ka, kb = comparable([a.keys[na], b.keys[nb]])
-            row = first_difference(ka, kb)
-            if row is not None:
-                on = f"--on {shlex.quote(na)}" if na == nb else \
-                    f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r})"
-                raise InputError(
-                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} "
-                    f"{str(ka[row].as_py())!r}, {lb} {nb} {str(kb[row].as_py())!r}): rows are paired by position, "
-                    f"so these are not the same samples; {on} pairs them by key")
-        for i, name in self.ordered:
-            label, block, _ = blocks[i]
-            values = comparable([block.keys[name]])[0]
-            if str(values.type) != "int64":  # text: nothing to order by
-                continue
-            from .arrow import floats
-
-            prev = self.last.get((i, name))
-            seq = floats(values) if prev is None else np.r_[prev, floats(values)]
-            down = np.flatnonzero(seq[1:] < seq[:-1])
-            if down.size:
-                k = int(down[0])
-                raise InputError(
-                    f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
-                    f"from {int(seq[k])} to {int(seq[k + 1])}: the rows were reordered after pandas numbered them, "
-                    "and the other inputs carry no index to pair them by; write every input in the same order "
-                    "(or each with its index, and pair them with --on)")
-            if len(seq):
-                self.last[(i, name)] = seq[-1]
-
-
-def _is_index(block: Source, name: str) -> bool:
-    return block.index.get(name, "").startswith("pandas' index")
 
 
 def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import ReadRules, first_column_index, header_decision, hint_suffix, is_id_name, range_index
+from .rules import ReadRules, first_column_index, header_decision, hint_suffix, key_columns
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -89,7 +89,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
                 raw = textparse.line_pieces(fh, rest)
             rows = below if has_header else [first, *below]  # the first data lines
             index = _index_columns(names, implicit_index, rules, first_column_index(names, has_header, rows))
-            keys = [n for n in names if is_id_name(n) or n in index]  # (the --on key is in index)
+            keys = key_columns(names, index)
             chosen = wanted_columns(wanted, names, label, extra=keys)
             include = None if wanted is None else [names.index(n) for n in chosen]
             pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys])

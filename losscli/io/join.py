@@ -1,11 +1,13 @@
-"""Rows matched by a key column (``--on NAME``) instead of by position, and the guard that
-refuses positional pairing when the inputs' id columns disagree row by row.
+"""How rows are paired: by a key column (``--on NAME``, :func:`match`) instead of by position,
+and the guard that refuses positional pairing when the inputs' id columns say the rows are not
+the same samples (:class:`IdGuard`).
 
 Keys are compared as integers when every input's key column holds integers (as pandas, polars
 and DuckDB read a CSV: ``007`` is 7; a float column of whole numbers, as pandas writes ids with
-NaN, counts), else as text, trimmed, exactly as written. Matching is a hash join in Arrow
-(``pyarrow.compute.index_in``): one hash table of the first input's keys, probed by each other
-input's (integer keys: sorted, in numpy); memory is the keys and the selected values of every input, held whole, and one row
+NaN, counts), else as text, trimmed, exactly as written. Integer keys are matched in numpy:
+through a table indexed by the key when they span a narrow range (``DENSE_SPAN``), else by
+sorting; text keys by one Arrow hash table of the first input's keys (``index_in``), probed by
+each other input's. Memory is the keys and the selected values of every input, held whole, and one row
 index per input; the rows come out in the order of the first input.
 """
 
@@ -16,6 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
+from .arrow import floats
+from .table import Source
 
 
 def key_text(arr):
@@ -50,8 +54,6 @@ def _as_int(arr):
             return None
     # (numpy, not pc.all: Arrow's first aggregate call cost 0.3 s of start-up)
     if pa.types.is_floating(arr.type):
-        from .arrow import floats
-
         v = floats(arr)
         with np.errstate(invalid="ignore"):
             if np.all(np.isnan(v) | ((np.floor(v) == v) & (np.abs(v) < 2.0**63))):  # whole, within int64
@@ -90,8 +92,7 @@ def _first_repeat(keys, label: str, on: str) -> None:
         return
     pos = _ints(pc.index_in(keys, value_set=keys))  # each row: the first row holding its key
     row = int(np.flatnonzero(pos != np.arange(len(keys)))[0])
-    raise InputError(f"{label}, column {on!r}: the key {str(keys[row].as_py())!r} is in rows {int(pos[row])} and "
-                     f"{row} (--on needs each key once per input)")
+    raise _repeated(keys[row].as_py(), int(pos[row]), row, label, on)
 
 
 def _missing(keys, label: str, on: str) -> None:
@@ -104,8 +105,6 @@ def _missing(keys, label: str, on: str) -> None:
 def _ints(arr) -> np.ndarray:
     """An Arrow array of row numbers (nulls as -1) as int64 numpy. (No Python scalar goes into
     Arrow's compute functions: converting one imports pandas.)"""
-    from .arrow import floats
-
     values = floats(arr)  # (int32 row numbers are exact in float64)
     return np.where(np.isnan(values), -1, values).astype(np.int64)
 
@@ -134,10 +133,14 @@ def _int64(arr) -> np.ndarray:
     return np.frombuffer(arr.buffers()[1], dtype=np.int64, count=arr.offset + len(arr))[arr.offset:]
 
 
-def _repeated(keys: np.ndarray, key, label: str, on: str) -> InputError:
-    rows = np.flatnonzero(keys == key)[:2]
-    return InputError(f"{label}, column {on!r}: the key {str(key)!r} is in rows {int(rows[0])} and {int(rows[1])} "
+def _repeated(key, first: int, second: int, label: str, on: str) -> InputError:
+    return InputError(f"{label}, column {on!r}: the key {str(key)!r} is in rows {first} and {second} "
                       "(--on needs each key once per input)")
+
+
+def _repeated_int(keys: np.ndarray, key, label: str, on: str) -> InputError:
+    rows = np.flatnonzero(keys == key)[:2]
+    return _repeated(key, int(rows[0]), int(rows[1]), label, on)
 
 
 #: integer keys spanning at most this many values per row are looked up in a table indexed by
@@ -156,7 +159,7 @@ class _DenseKeys:
         kept = self.table[keys - lo]  # a key twice: its slot holds its last row only
         clash = np.flatnonzero(kept != np.arange(len(keys)))
         if clash.size:
-            raise _repeated(keys, keys[clash[0]], label, on)
+            raise _repeated_int(keys, keys[clash[0]], label, on)
 
     def rows_of(self, keys: np.ndarray) -> np.ndarray:
         at = keys - self.lo
@@ -176,7 +179,7 @@ class _SortedKeys:
         self.sorted = keys[self.order]
         same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
         if same.size:
-            raise _repeated(keys, self.sorted[same[0]], label, on)
+            raise _repeated_int(keys, self.sorted[same[0]], label, on)
 
     def rows_of(self, keys: np.ndarray) -> np.ndarray:
         """For each key, the reference row that holds it (-1: none)."""
@@ -242,3 +245,69 @@ def match(keys: list, labels: list[str], on: str, drop: bool) -> Matched:
         raise InputError(f"--on {on}: the inputs share no key ({labels[0]}: {_shown(ref[:6].to_pylist())}; "
                          f"{labels[1]}: {_shown(keys[1][:6].to_pylist())})")
     return Matched(rows, dropped)
+
+
+class IdGuard:
+    """Positional pairing is refused when two inputs carry id columns that disagree row by row:
+    an id or index column of the same name (case aside) in both, or the one id column of each
+    (``sample_id`` and ``id``). A column a selector names, or a file's only column, is data, not
+    an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
+    inputs without one, was reordered after it was numbered: its row i is not theirs."""
+
+    def __init__(self):
+        self.pairs: list | None = None
+        self.ordered: list = []  # (input, column) of pandas indexes that must not go down
+        self.last: dict = {}
+
+    def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
+        ids = [{n.lower(): n for n in b.keys if n in b.skipped() and n not in named} for _, b, named in blocks]
+        self.pairs = []
+        for i in range(len(blocks)):
+            for j in range(i + 1, len(blocks)):
+                common = [(ids[i][k], ids[j][k]) for k in ids[i] if k in ids[j]]
+                if not common and len(ids[i]) == len(ids[j]) == 1 and not _is_index(blocks[i][1], *ids[i].values()) \
+                        and not _is_index(blocks[j][1], *ids[j].values()):
+                    common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
+                self.pairs += [(i, j, a, b) for a, b in common]
+        paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
+        others_without = [not ids[k] for k in range(len(blocks))]
+        self.ordered = [(i, n) for i, (_, b, _) in enumerate(blocks) for n in ids[i].values()
+                        if _is_index(b, n) and (i, n) not in paired and any(others_without[:i] + others_without[i + 1:])]
+
+    def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
+        import shlex
+
+        if self.pairs is None:  # fixed by the first blocks
+            self._plan(blocks)
+        for i, j, na, nb in self.pairs or ():
+            (la, a, _), (lb, b, _) = blocks[i], blocks[j]
+            ka, kb = comparable([a.keys[na], b.keys[nb]])
+            row = first_difference(ka, kb)
+            if row is not None:
+                on = f"--on {shlex.quote(na)}" if na == nb else \
+                    f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r})"
+                raise InputError(
+                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} "
+                    f"{str(ka[row].as_py())!r}, {lb} {nb} {str(kb[row].as_py())!r}): rows are paired by position, "
+                    f"so these are not the same samples; {on} pairs them by key")
+        for i, name in self.ordered:
+            label, block, _ = blocks[i]
+            values = comparable([block.keys[name]])[0]
+            if str(values.type) != "int64":  # text: nothing to order by
+                continue
+            prev = self.last.get((i, name))
+            seq = floats(values) if prev is None else np.r_[prev, floats(values)]
+            down = np.flatnonzero(seq[1:] < seq[:-1])
+            if down.size:
+                k = int(down[0])
+                raise InputError(
+                    f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
+                    f"from {int(seq[k])} to {int(seq[k + 1])}: the rows were reordered after pandas numbered them, "
+                    "and the other inputs carry no index to pair them by; write every input in the same order "
+                    "(or each with its index, and pair them with --on)")
+            if len(seq):
+                self.last[(i, name)] = seq[-1]
+
+
+def _is_index(block: Source, name: str) -> bool:
+    return block.index.get(name, "").startswith("pandas' index")

@@ -2,16 +2,18 @@
 
 - **Header** of a text file (``--header auto|yes|no``): a first line with a field that is not a
   number is a header; so is pandas' numeric header (``0``, ``0,1,...``, or ``,0,1,...`` above an
-  index) when the rows below are not integers like it. :func:`header_decision`.
+  index) unless the first column below counts on from it (a guess, said on stderr).
+  :func:`header_decision`.
 - **Index columns** are not data unless a selector names them: an unnamed first column (pandas'
-  ``to_csv()`` index, read back as ``Unnamed: 0``), the index columns pandas records in a
-  Parquet/Arrow file's metadata, and the extra first field of rows that have one field more than
-  their header (pandas' ``index_label=False``).
-- **Id columns** (``id``, ``key``, ``index``, ``*_id``) are not data unless named either; rows are
-  paired by position, or by a key column with ``--on``, and two inputs whose id columns disagree
-  row by row are refused (``cache.py``).
-- **Text that looks numeric** (decimal commas, thousands separators, percent signs) is never
-  skipped as text: :func:`numeric_text_hint`.
+  ``to_csv()`` index, read back as ``Unnamed: 0``), without a header a first column that counts
+  0, 1, 2, ... or holds distinct integers beside non-integers (:func:`first_column_index`), the
+  index columns pandas records in a Parquet/Arrow file's metadata (:func:`pandas_index_columns`),
+  and the extra first field of rows that have one field more than their header (``csv.py``).
+- **Id columns** (``ID_NAMES``, ``*_id``) are not data unless named, or a file's only column
+  (``table.Source.skipped``); rows are paired by position, or by a key column with ``--on``, and
+  inputs whose id columns disagree row by row are refused (``join.py``).
+- **Text that looks numeric** (decimal commas, thousands separators, percent and currency signs)
+  is never skipped as text: :func:`numeric_text_hint`.
 """
 
 from __future__ import annotations
@@ -41,6 +43,12 @@ class ReadRules:
 def is_id_name(name: str) -> bool:
     low = name.strip().lower()
     return low in ID_NAMES or low.endswith("_id")
+
+
+def key_columns(names: list[str], index: dict[str, str]) -> list[str]:
+    """The columns a reader keeps exactly (as keys): id columns, index columns and the ``--on``
+    key (which readers put among the index columns)."""
+    return [n for n in names if is_id_name(n) or n in index]
 
 
 def is_unnamed(name: str) -> bool:
