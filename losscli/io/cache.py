@@ -390,6 +390,7 @@ class InputCache:
         from .join import IdGuard
 
         guard = IdGuard()
+        named: dict | None = None
         while True:
             next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
@@ -405,7 +406,9 @@ class InputCache:
                 b = blocks[id(r)]
                 if b.rows != first.rows:
                     raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
-            guard.check([(r.label, blocks[id(r)], _named(r, readers, parsed, blocks[id(r)])) for r in distinct], start)
+            if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
+                named = {id(r): _named(r, readers, parsed, blocks[id(r)]) for r in distinct}
+            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in distinct], start)
             arrays = self._select(specs, readers, parsed, blocks, start)
             for i, a in enumerate(arrays):  # a row's shape is the same in every block and shard
                 if shapes.setdefault(i, (a.data.shape[1:], a.label))[0] != a.data.shape[1:]:
