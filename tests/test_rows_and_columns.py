@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 RNG = np.random.default_rng(15)
@@ -354,16 +354,24 @@ def test_json_and_ndjson_name_what_was_read(run, tmp_path):
 
 # -- the property: any way pandas writes a frame, the value of the frame in memory ---------------
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(index=st.booleans(), header=st.booleans(), named_columns=st.booleans(), integer_labels=st.booleans(),
-       shuffled=st.booleans(), parquet=st.booleans(), n=st.integers(3, 40), seed=st.integers(0, 2**31))
+       shuffled=st.booleans(), filtered=st.booleans(), parquet=st.booleans(), n=st.integers(3, 40),
+       seed=st.integers(0, 2**31))
 def test_any_pandas_export_gives_the_in_memory_value(run, tmp_path_factory, index, header, named_columns,
-                                                     integer_labels, shuffled, parquet, n, seed):
+                                                     integer_labels, shuffled, filtered, parquet, n, seed):
     d = tmp_path_factory.mktemp("prop")
     rng = np.random.default_rng(seed)
     preds = pd.DataFrame(rng.standard_normal((n, 2)) * 10, columns=["a", "b"] if named_columns else None)
     labels = pd.DataFrame(rng.integers(-5, 5, (n, 2)) if integer_labels else rng.standard_normal((n, 2)),
                           columns=preds.columns)
+    if filtered:  # rows dropped before writing: the index has gaps
+        more = pd.DataFrame(rng.standard_normal((2 * n, 2)) * 10, columns=preds.columns)
+        preds = more[np.arange(2 * n) % 4 != 1][:n]
+        labels = labels.set_axis(preds.index)
+        # (integers beside an index with gaps, without a header: nothing tells the index from data;
+        # losscli stops there on the shapes, it does not guess)
+        assume(not (integer_labels and index and not header and not shuffled))
     expected = float(np.mean((preds.to_numpy() - labels.to_numpy()) ** 2))
     args = []
     if shuffled:  # rows in another order, matched by an id column
