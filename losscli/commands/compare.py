@@ -134,10 +134,10 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     cand = evaluate(selected, [candidate, *others], by_loss, **kw)
     records = [compare_record(b, c, n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance,
                               significant=significant, top=top) for b, c in zip(base, cand)]
-    if cache.row_keys is not None:  # --on: each row's key (the rows come in the labels' order)
+    if cache.rules.on:  # each row's key (the rows come in the labels' order)
         for rec in records:
             for w in rec["worst_regressions"]:
-                w["key"] = cache.row_keys[w["index"]].as_py()
+                w["key"] = cache.key_of(w["index"])
     passed = all(r.get("gate", {}).get("passed", True) for r in records)
     roles = {baseline: ["baseline"], candidate: ["candidate"], **{s: ["labels"] for s in others}}
     if weights:

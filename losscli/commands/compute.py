@@ -117,10 +117,10 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     if weights:
         roles.setdefault(weights, []).append("weights")
     payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty) for ev in evaluations]}
-    if cache.row_keys is not None:  # --on: each worst sample's key
+    if cache.rules.on:  # each worst sample's key
         for rec in payload["results"]:
             for w in rec["worst"]:
-                w["key"] = cache.row_keys[w["index"]].as_py()
+                w["key"] = cache.key_of(w["index"])
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist(),
                "values": [raw_values(ev, penalty) for ev in evaluations]}

@@ -49,15 +49,6 @@ def strings(values) -> object:
     return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded)))
 
 
-def indices(rows: np.ndarray):
-    """Row numbers (numpy) as an Arrow int64 array, from the buffer (``pa.array`` of a numpy
-    array looks for pandas first)."""
-    import pyarrow as pa
-
-    rows = np.ascontiguousarray(rows, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(rows), [None, pa.py_buffer(rows)])
-
-
 def bits(arr, null: bool = False) -> np.ndarray:
     """A boolean Arrow array as a numpy bool array, ``null`` where it is null."""
     packed = np.frombuffer(arr.buffers()[1], dtype=np.uint8)

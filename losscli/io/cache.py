@@ -308,7 +308,7 @@ class InputCache:
         # so that --on-missing drop evaluates them on the same keys)
         self.companions = companions
         self.inputs: dict[str, dict] = {}  # spec -> what was read of it (provenance)
-        self.row_keys = None  # with rules.on: the key of each evaluated row (Arrow), as written
+        self._row_keys: tuple | None = None  # with rules.on: the first input's keys, and its row of each row
         self._noted: set = set()
 
     def reader(self, path: str) -> FileReader:
@@ -338,6 +338,13 @@ class InputCache:
             shapes = ", ".join(f"{p.label} {p.data.shape}" for p in parts[:4])
             raise InputError(f"{path}: the shards' shapes do not stack ({shapes})") from None
         return Array(data, path if selector is None else f"{path}:{selector}", first.columns, None, 0)
+
+    def key_of(self, row: int):
+        """With ``rules.on``: the key of an evaluated row (as the first input holds it); else None."""
+        if self._row_keys is None:
+            return None
+        keys, rows = self._row_keys
+        return keys[int(rows[row])].as_py()
 
     def _classes(self, first: Array | None) -> Classes | None:
         """The class names text labels are read with: --classes, else the predictions' columns."""
@@ -456,13 +463,19 @@ class InputCache:
         matched = match([keys[id(r)] for r in matched_by], [r.label for r in matched_by], on,
                         self.rules.on_missing == "drop")
         rows = {id(r): m for r, m in zip(matched_by, matched.rows)}
-        from .arrow import indices
-
-        self.row_keys = keys[id(distinct[0])].take(indices(matched.rows[0]))
+        self._row_keys = (keys[id(distinct[0])], matched.rows[0])
+        counts = {id(r): len(keys[id(r)]) for r in matched_by}
+        for r in matched_by:  # the keys are not needed any more (but the first input's, to name rows)
+            named = set().union(*(_named(r, readers, parsed, b) for b in parts[id(r)][:1]))
+            for b in parts[id(r)]:
+                b.keys.clear()
+                if on not in named:
+                    b.pending.pop(on, None)
+        del keys
         told = ("dropped", frozenset((r.label, n) for r, n in zip(matched_by, matched.dropped)))
         if any(matched.dropped) and told not in self._noted:  # (once: compare joins twice)
             self._noted.add(told)
-            dropped = "; ".join(f"{n} of {len(keys[id(r)])} rows of {r.label}" for r, n in zip(matched_by, matched.dropped))
+            dropped = "; ".join(f"{n} of {counts[id(r)]} rows of {r.label}" for r, n in zip(matched_by, matched.dropped))
             print(f"losscli: note: --on {on}: dropped the rows whose key is not in every input: {dropped}",
                   file=sys.stderr, flush=True)
         whole: list[Array] = []
@@ -480,6 +493,7 @@ class InputCache:
             rec["on"] = on
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
+        del parts, pieces, data, blocks  # (the generator's frame lives on while the blocks are used)
         n = whole[0].data.shape[0]
         step = chunk_rows or n
         for start in range(0, n, step):

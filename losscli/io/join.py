@@ -185,9 +185,13 @@ class _SortedKeys:
         """For each key, the reference row that holds it (-1: none)."""
         order = np.argsort(keys)
         wanted = keys[order]
+        out = np.full(len(keys), -1, dtype=np.int64)
+        if len(wanted) == len(self.sorted) and np.array_equal(wanted, self.sorted):  # the same keys
+            out[order] = self.order
+            return out
         at = np.minimum(np.searchsorted(self.sorted, wanted), len(self.sorted) - 1)
         hit = self.sorted[at] == wanted
-        out = np.full(len(keys), -1, dtype=np.int64)
+        del wanted
         out[order[hit]] = self.order[at[hit]]
         return out
 
