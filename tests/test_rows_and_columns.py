@@ -462,9 +462,10 @@ def test_integer_keys_dense_or_sparse(run, tmp_path, spread):
     assert [i["unmatched"] for i in data["inputs"]] == [2, 2]
     twice = pd.DataFrame({"id": np.r_[ids, ids[4]], "p": np.r_[X, 0.5]})
     twice.to_csv(tmp_path / "t.csv", index=False)
-    out = run("compute", "mse", tmp_path / "t.csv", tmp_path / "y.csv", "--on", "id")
-    assert out.stderr == (f"Error: {tmp_path}/t.csv, column 'id': the key {str(ids[4])!r} is in rows 4 and {N} "
-                          "(--on needs each key once per input)\n")
+    for first, second in (("t.csv", "y.csv"), ("y.csv", "t.csv")):  # in the reference, or in the other
+        out = run("compute", "mse", tmp_path / first, tmp_path / second, "--on", "id")
+        assert out.stderr == (f"Error: {tmp_path}/t.csv, column 'id': the key {str(ids[4])!r} is in rows 4 and {N} "
+                              "(--on needs each key once per input)\n")
 
 
 def test_id_named_columns_of_different_names_are_no_pair(run, tmp_path):

@@ -153,7 +153,7 @@ class _DenseKeys:
     looked up directly (0.1 s for 10M keys where sorting them takes 2 s)."""
 
     def __init__(self, keys: np.ndarray, lo: int, hi: int, label: str, on: str):
-        self.lo = lo
+        self.lo, self.n, self.on = lo, len(keys), on
         self.table = np.full(hi - lo + 1, -1, dtype=np.int32)
         self.table[keys - lo] = np.arange(len(keys), dtype=np.int32)
         kept = self.table[keys - lo]  # a key twice: its slot holds its last row only
@@ -161,12 +161,22 @@ class _DenseKeys:
         if clash.size:
             raise _repeated_int(keys, keys[clash[0]], label, on)
 
-    def rows_of(self, keys: np.ndarray) -> np.ndarray:
+    def partners(self, keys: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """(for each reference row, the row of ``keys`` with its key, -1 for none; the rows of
+        ``keys`` whose key the reference does not hold). A key twice in ``keys`` is an error."""
         at = keys - self.lo
-        inside = (at >= 0) & (at < len(self.table))
-        out = np.full(len(keys), -1, dtype=np.int64)
-        out[inside] = self.table[at[inside]]
-        return out
+        inside = np.flatnonzero((at >= 0) & (at < len(self.table)))
+        ref_rows = self.table[at[inside]]
+        hit = ref_rows >= 0
+        where = np.full(self.n, -1, dtype=np.int64)
+        rows, ref_rows = inside[hit], ref_rows[hit]
+        where[ref_rows] = rows
+        twice = np.flatnonzero(where[ref_rows] != rows)
+        if twice.size:
+            raise _repeated_int(keys, keys[rows[twice[0]]], label, self.on)
+        extra = np.ones(len(keys), dtype=bool)
+        extra[rows] = False
+        return where, np.flatnonzero(extra)
 
 
 class _SortedKeys:
@@ -175,25 +185,42 @@ class _SortedKeys:
     probe of a hash table of 10M keys cost 3x more here)."""
 
     def __init__(self, keys: np.ndarray, label: str, on: str):
+        self.on = on
         self.order = np.argsort(keys)
         self.sorted = keys[self.order]
         same = np.flatnonzero(self.sorted[1:] == self.sorted[:-1])
         if same.size:
             raise _repeated_int(keys, self.sorted[same[0]], label, on)
 
-    def rows_of(self, keys: np.ndarray) -> np.ndarray:
-        """For each key, the reference row that holds it (-1: none)."""
+    def partners(self, keys: np.ndarray, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """As ``_DenseKeys.partners``."""
         order = np.argsort(keys)
         wanted = keys[order]
-        out = np.full(len(keys), -1, dtype=np.int64)
+        where = np.full(len(self.sorted), -1, dtype=np.int64)
         if len(wanted) == len(self.sorted) and np.array_equal(wanted, self.sorted):  # the same keys
-            out[order] = self.order
-            return out
+            where[self.order] = order
+            return where, np.empty(0, dtype=np.int64)
+        same = np.flatnonzero(wanted[1:] == wanted[:-1])
+        if same.size:
+            raise _repeated_int(keys, wanted[same[0]], label, self.on)
         at = np.minimum(np.searchsorted(self.sorted, wanted), len(self.sorted) - 1)
         hit = self.sorted[at] == wanted
         del wanted
-        out[order[hit]] = self.order[at[hit]]
-        return out
+        where[self.order[at[hit]]] = order[hit]
+        return where, np.sort(order[~hit])
+
+
+def _hashed_partners(ref, keys, label: str, on: str) -> tuple[np.ndarray, np.ndarray]:
+    """``_DenseKeys.partners`` for text keys: one Arrow hash table of the reference keys."""
+    import pyarrow.compute as pc
+
+    pos = _ints(pc.index_in(keys, value_set=ref))  # each row of keys: the reference row with its key
+    found = np.flatnonzero(pos >= 0)
+    if (np.bincount(pos[found], minlength=len(ref)) > 1).any():  # a key twice in this input
+        _first_repeat(keys, label, on)
+    where = np.full(len(ref), -1, dtype=np.int64)
+    where[pos[found]] = found
+    return where, np.flatnonzero(pos < 0)
 
 
 def _integer_index(keys: np.ndarray, label: str, on: str):
@@ -205,10 +232,9 @@ def _integer_index(keys: np.ndarray, label: str, on: str):
 
 def match(keys: list, labels: list[str], on: str, drop: bool) -> Matched:
     """Row indices that put every input's rows in the order of the first's, by key: integer
-    keys by a table (``_DenseKeys``) or sorted (``_SortedKeys``), text keys through one Arrow hash table of the first input's
-    keys, probed by each other input's."""
+    keys by a table (``_DenseKeys``) or sorted (``_SortedKeys``), text keys through one Arrow hash
+    table of the first input's keys, probed by each other input's."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     for k, label in zip(keys, labels):
         _missing(k, label, on)
@@ -219,28 +245,19 @@ def match(keys: list, labels: list[str], on: str, drop: bool) -> Matched:
     keep = np.ones(n, dtype=bool)
     inverse = []  # per other input: for each reference row, its row there (-1: none)
     for k, label in zip(keys[1:], labels[1:]):
-        # each of its rows: the reference row with its key
-        pos = index.rows_of(_int64(k)) if index is not None else _ints(pc.index_in(k, value_set=ref))
-        hits = np.bincount(pos[pos >= 0], minlength=n)
-        if (hits > 1).any():  # a key twice in this input
-            _first_repeat(k, label, on)
-        extra = pos < 0
-        found = hits == 1
+        where, extra = index.partners(_int64(k), label) if index is not None else _hashed_partners(ref, k, label, on)
+        found = where >= 0
         if not found.all() and index is None:  # (a reference key twice leaves its second row
-            _first_repeat(ref, labels[0], on)  # unhit: every row hit once means they are distinct)
-        if not drop and (not found.all() or extra.any()):
+            _first_repeat(ref, labels[0], on)  # unfound: every row found means they are distinct)
+        if not drop and (not found.all() or extra.size):
             parts = []
             if not found.all():
                 parts.append(f"{int((~found).sum())} keys only in {labels[0]} "
                              f"({_shown([ref[int(i)].as_py() for i in np.flatnonzero(~found)[:6]])})")
-            if extra.any():
-                parts.append(f"{int(extra.sum())} only in {label} "
-                             f"({_shown([k[int(i)].as_py() for i in np.flatnonzero(extra)[:6]])})")
+            if extra.size:
+                parts.append(f"{extra.size} only in {label} ({_shown([k[int(i)].as_py() for i in extra[:6]])})")
             raise InputError(f"--on {on}: the inputs hold different keys: {'; '.join(parts)}. "
                              "--on-missing drop evaluates the keys they share")
-        where = np.full(n, -1, dtype=np.int64)
-        where[pos[~extra]] = np.flatnonzero(~extra)
-        del pos, hits, extra
         inverse.append(where)
         keep &= found
     rows = [np.flatnonzero(keep)] + [w[keep] for w in inverse]
