@@ -165,10 +165,18 @@ class _DenseKeys:
         """(for each reference row, the row of ``keys`` with its key, -1 for none; the rows of
         ``keys`` whose key the reference does not hold). A key twice in ``keys`` is an error."""
         at = keys - self.lo
+        where = np.full(self.n, -1, dtype=np.int64)
+        if len(keys) == self.n and at.min() >= 0 and at.max() < len(self.table):
+            ref_rows = self.table[at]
+            del at
+            where[ref_rows] = np.arange(len(keys))
+            if (where >= 0).all() and (ref_rows >= 0).all():  # the same keys: a one-to-one map
+                return where, np.empty(0, dtype=np.int64)
+            where[:] = -1
+            at = keys - self.lo
         inside = np.flatnonzero((at >= 0) & (at < len(self.table)))
         ref_rows = self.table[at[inside]]
         hit = ref_rows >= 0
-        where = np.full(self.n, -1, dtype=np.int64)
         rows, ref_rows = inside[hit], ref_rows[hit]
         where[ref_rows] = rows
         twice = np.flatnonzero(where[ref_rows] != rows)
