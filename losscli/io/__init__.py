@@ -6,7 +6,10 @@
   ``textparse.py``: Arrow's CSV reader on a thread pool), ``npy.py`` (NPY/NPZ), ``parquet.py``,
   ``ipc.py`` (Arrow IPC / Feather), all Arrow tables through ``arrow.py``; compressed text (``CODECS``,
   read through ``filtered.py``);
-- ``cache.py``: each file read once, several inputs advanced in lockstep blocks;
+- ``cache.py``: each file read once, several inputs advanced in lockstep blocks (``streams.py``:
+  standard input and pipes read once, compressed files decompressed as they are read);
+- ``rules.py``: how rows and columns are chosen (header, index and id columns, numbers written for
+  people); ``join.py``: rows paired by key (``--on``), and the guard on positional pairing;
 - ``output.py``: outputs: regular files replaced atomically, modes kept; devices, FIFOs and
   links written in place or followed; an output that is an input refused.
 """

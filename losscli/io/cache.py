@@ -5,9 +5,7 @@ so that row i of every block is the same sample. The format of a file is chosen 
 
 from __future__ import annotations
 
-import io
 import os
-import stat
 import sys
 from pathlib import Path
 from typing import Callable, Iterator
@@ -16,13 +14,13 @@ import numpy as np
 
 from ..errors import InputError
 from .csv import sniff_delimiter, split_fields, text_blocks
-from .filtered import Filtered
 from .formats import STREAMED, codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .ipc import ARROW_MAGIC, ipc_rows
 from .parquet import PARQUET_MAGIC
 from .rules import GUESSED, ReadRules
 from .spec import check_file, is_url, shards_of, split_spec
+from .streams import Stream, decompressing, is_stream
 from ..arrays import Array
 from .table import Classes, Source, resolve_columns
 
@@ -166,7 +164,7 @@ class FileReader:
             raise InputError(f"{label}: empty file")
         codec = codec_of(head)
         if codec is not None:
-            opener, head = _decompressing(opener, label, *codec)
+            opener, head = decompressing(opener, label, *codec)
             suffix = Path(path).with_suffix("").suffix.lower() if path != "-" else ""
         reader = reader_for(head, suffix)
         if codec is not None and reader is not text_blocks:
@@ -187,107 +185,6 @@ class FileReader:
         if keep:
             self._whole = kept
 
-
-
-def is_stream(path: str) -> bool:
-    """A named pipe, a character device or a socket (``<(cmd)``, ``/dev/stdin`` on a pipe): bytes
-    that can be read once only."""
-    try:
-        mode = os.stat(path).st_mode
-    except (OSError, ValueError):
-        return False
-    return stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode)
-
-
-class Stream:
-    """A stream opened once. Each ``open()`` starts from its first byte again, as long as no
-    more than ``REPLAY`` bytes have been taken from it (looking at the head, the header, a
-    compressed head); the last reader streams on from there, holding nothing."""
-
-    REPLAY = 16 << 20  # (what sniffing the first lines of a very wide table may read)
-
-    def __init__(self, source, label: str):
-        self.source, self.label = source, label
-        self.kept = bytearray()  # the first bytes taken, while there are at most REPLAY of them
-        self.taken = 0  # bytes taken from the source so far
-        self.spent = False  # more than REPLAY taken: no new start
-
-    def open(self) -> "_Replay":
-        if self.spent:
-            raise InputError(f"{self.label}: a pipe or standard input can be read only once, and a second "
-                             "read was needed; save it to a file first")
-        return _Replay(self)
-
-    def whole(self) -> io.BytesIO:
-        """All of it, in memory (for formats that need random access: NPY, NPZ, Parquet)."""
-        with self.open() as fh:
-            return io.BytesIO(fh.read())
-
-    def take(self, n: int) -> bytes:
-        data = self.source.read(n)
-        data = data.encode() if isinstance(data, str) else (data or b"")
-        self.taken += len(data)
-        if not self.spent:
-            if self.taken <= self.REPLAY:
-                self.kept += data
-            else:
-                self.spent, self.kept = True, bytearray()
-        return data
-
-
-class _Replay(io.RawIOBase):
-    """One reading of a Stream: its kept bytes, then on into the stream (only the reading that
-    is at the front may take more)."""
-
-    def __init__(self, stream: Stream):
-        self.stream, self.pos = stream, 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer) -> int:
-        stream = self.stream
-        if self.pos < stream.taken:
-            if stream.spent:
-                raise InputError(f"{stream.label}: a pipe or standard input can be read only once, and two "
-                                 "reads were needed; save it to a file first")
-            n = min(len(buffer), stream.taken - self.pos)
-            buffer[:n] = stream.kept[self.pos:self.pos + n]
-        else:
-            data = stream.take(len(buffer))
-            n = len(data)
-            buffer[:n] = data
-        self.pos += n
-        return n
-
-
-def _decompressing(opener: Callable, label: str, name: str, wrap: Callable) -> tuple[Callable, bytes]:
-    """An opener that decompresses as it reads (a damaged or cut archive is an InputError naming
-    the file, wherever the damage is), and the first decompressed bytes."""
-
-    def open_decompressed():
-        return Filtered(wrap(opener()), _checked(f"{label}: not a readable {name} file"))
-
-    with open_decompressed() as fh:
-        head = fh.read(65536)
-    if not head:
-        raise InputError(f"{label}: empty file (nothing after decompressing it)")
-    return open_decompressed, head
-
-
-def _checked(what: str) -> Callable:
-    """A read whose errors (EOFError for a cut archive, OSError, zlib/lzma/bz2 and Arrow errors
-    for damaged bytes) become an InputError saying ``what``."""
-
-    def read(inner, n: int) -> bytes:
-        try:
-            return inner.read(n)
-        except InputError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - any codec's complaint about the bytes
-            raise InputError(f"{what} ({type(exc).__name__}: {exc})") from None
-
-    return read
 
 
 class InputCache:
@@ -435,7 +332,7 @@ class InputCache:
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
         """The inputs read whole, their rows matched by the key column ``rules.on``, in blocks."""
-        from .join import match
+        from .join import concat_keys, match
 
         on = self.rules.on
         assert on is not None
@@ -458,7 +355,7 @@ class InputCache:
                                      "this input has no columns")
                 raise InputError(f"{b.label}: no column {on!r} to match rows by (--on; columns: "
                                  f"{', '.join(b.order[:20])})")
-            keys[id(r)] = _joined_arrays(found)
+            keys[id(r)] = concat_keys(found)
             parts[id(r)] = blocks
         matched = match([keys[id(r)] for r in matched_by], [r.label for r in matched_by], on,
                         self.rules.on_missing == "drop")
@@ -500,18 +397,6 @@ class InputCache:
             stop = min(n, start + step)
             yield start, [Array(a.data[start:stop], a.label, a.columns, a.first_line, 0,
                                 None if a.file_rows is None else a.file_rows[start:stop]) for a in whole]
-
-
-def _joined_arrays(parts: list):
-    """One Arrow array of a key column's blocks (as strings when the blocks differ in type)."""
-    import pyarrow as pa
-
-    parts = [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]
-    if len({p.type for p in parts}) > 1:
-        from .join import key_text
-
-        parts = [key_text(p) for p in parts]
-    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
 def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset | None:

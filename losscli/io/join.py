@@ -67,6 +67,16 @@ def comparable(arrays: list) -> list:
     return ints if all(i is not None for i in ints) else [key_text(a) for a in arrays]
 
 
+def concat_keys(parts: list):
+    """One Arrow array of a key column's blocks (as strings when the blocks differ in type)."""
+    import pyarrow as pa
+
+    parts = [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]
+    if len({p.type for p in parts}) > 1:
+        parts = [key_text(p) for p in parts]
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
 def first_difference(a, b) -> int | None:
     """The first row where two key arrays of the same length differ (missing equals missing)."""
     import pyarrow.compute as pc
