@@ -4,7 +4,8 @@
 - ``table.py``: a block of a file and the columns or arrays a selector picks from it;
 - ``formats.py``: which reader reads which file (by suffix and magic number): ``csv.py`` (with
   ``textparse.py``: Arrow's CSV reader on a thread pool), ``npy.py`` (NPY/NPZ), ``parquet.py``,
-  ``ipc.py`` (Arrow IPC / Feather), all Arrow tables through ``arrow.py``; compressed text (``CODECS``,
+  ``ipc.py`` (Arrow IPC / Feather), all Arrow tables through ``arrow.py`` (``buffers.py``: Arrow
+  arrays to numpy and back through their buffers, without pandas); compressed text (``CODECS``,
   read through ``filtered.py``);
 - ``cache.py``: each file read once, several inputs advanced in lockstep blocks (``streams.py``:
   standard input and pipes read once, compressed files decompressed as they are read);

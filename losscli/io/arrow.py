@@ -1,6 +1,6 @@
-"""Arrow arrays as numpy, from their buffers: ``Array.to_numpy`` goes through pyarrow's pandas
-conversion and imports pandas (0.3 s) on the first call; reading the buffers costs nothing and
-copies nothing for a float64 column without nulls."""
+"""Parquet and Arrow IPC tables as blocks of rows (:func:`table_blocks`): numeric columns as
+float arrays, list columns as ``(N, C)``, text kept for messages, keys and class names; the
+columns a run reads (:func:`read_columns`)."""
 
 from __future__ import annotations
 
@@ -9,59 +9,9 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from .buffers import validity, floats, is_numeric
 from .rules import ReadRules, key_columns, pandas_index_columns
 from .table import Source, wanted_columns
-
-#: Arrow types read as numbers (cast to float64); anything else is text
-NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
-
-
-def is_numeric(type_) -> bool:
-    return str(type_).startswith(NUMERIC_PREFIXES) or str(type_) == "null"
-
-
-def floats(arr) -> np.ndarray:
-    """A numeric Arrow array (or chunked array) as float64 numpy, NaN where null."""
-    import pyarrow as pa
-
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
-    if arr.type != pa.float64():
-        if pa.types.is_null(arr.type):
-            return np.full(len(arr), np.nan)
-        if pa.types.is_decimal(arr.type):  # (Arrow's decimal -> float64 cast is not correctly rounded;
-            arr = arr.cast(pa.string())    # its string -> float64 parse is)
-        # ints beyond 2**53 round to the nearest float64 (a "safe" cast would refuse them)
-        arr = arr.cast(pa.float64(), safe=False)
-    values = np.frombuffer(arr.buffers()[1], dtype=np.float64, count=arr.offset + len(arr))[arr.offset:]
-    if arr.null_count:
-        values = np.where(_validity(arr), values, np.nan)
-    return values
-
-
-def strings(values) -> object:
-    """Python strings as an Arrow string array, from buffers (``pa.array`` of Python objects
-    imports pandas to look for its types)."""
-    import pyarrow as pa
-
-    encoded = [v.encode() for v in values]
-    offsets = np.cumsum([0] + [len(b) for b in encoded], dtype=np.int32)
-    return pa.StringArray.from_buffers(len(encoded), pa.py_buffer(offsets.tobytes()), pa.py_buffer(b"".join(encoded)))
-
-
-def bits(arr, null: bool = False) -> np.ndarray:
-    """A boolean Arrow array as a numpy bool array, ``null`` where it is null."""
-    packed = np.frombuffer(arr.buffers()[1], dtype=np.uint8)
-    values = np.unpackbits(packed, bitorder="little")[arr.offset:arr.offset + len(arr)].astype(bool)
-    if arr.null_count:
-        values = np.where(_validity(arr), values, null)
-    return values
-
-
-def _validity(arr) -> np.ndarray:
-    packed = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
-    return np.unpackbits(packed, bitorder="little")[arr.offset:arr.offset + len(arr)].astype(bool)
-
 
 def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str], dict[str, str], set[str]]:
     """What a Parquet/Arrow file is read with: the columns to convert (those the selectors name,
@@ -117,7 +67,7 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths, index
             src.columns[name] = _matrix(col, label, name, offset, widths).astype(dtype, copy=False)
         else:  # text: its first present value, and where it is
             arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-            present = np.flatnonzero(_validity(arr)) if arr.null_count else np.arange(min(len(arr), 1))
+            present = np.flatnonzero(validity(arr)) if arr.null_count else np.arange(min(len(arr), 1))
             row = int(present[0]) if present.size else 0
             src.text_columns[name] = str(arr[row].as_py()) if present.size else ""
             src.text_rows[name] = row
@@ -139,7 +89,7 @@ def _matrix(col, label: str, name: str, offset: int, widths: dict) -> np.ndarray
 
     arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if arr.null_count:
-        row = int(np.flatnonzero(~_validity(arr))[0])
+        row = int(np.flatnonzero(~validity(arr))[0])
         raise InputError(f"{label}, row {offset + row}, column {name!r}: a missing list (expected a list of "
                          "numbers in every row)")
     if pa.types.is_fixed_size_list(arr.type):

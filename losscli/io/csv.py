@@ -294,7 +294,7 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
     """One parsed column into the block: numbers, or a text column (its first value and where)."""
     from .textparse import Text, classify
 
-    from .arrow import floats
+    from .buffers import floats
 
     label, first_line = layout.label, layout.first_line
     values = col if isinstance(col, np.ndarray) else floats(col) if str(col.type) == "int64" else classify(col)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .arrow import floats
+from .buffers import floats
 from .table import Source
 
 
@@ -81,7 +81,7 @@ def first_difference(a, b) -> int | None:
     """The first row where two key arrays of the same length differ (missing equals missing)."""
     import pyarrow.compute as pc
 
-    from .arrow import bits
+    from .buffers import bits
 
     same = bits(pc.equal(a, b), null=False)
     both_null = bits(pc.and_(pc.is_null(a), pc.is_null(b)))
@@ -124,7 +124,7 @@ def _valid(arr, fill: bool | None = None) -> np.ndarray:
     it is null."""
     import pyarrow.compute as pc
 
-    from .arrow import bits
+    from .buffers import bits
 
     return bits(pc.is_valid(arr)) if fill is None else bits(arr, null=fill)
 

@@ -65,7 +65,7 @@ class Source:
         error naming the first such value, not a column silently left out."""
         import pyarrow.compute as pc
 
-        from .arrow import bits
+        from .buffers import bits
 
         values = self.text_values.get(name)
         if values is None:
@@ -162,7 +162,7 @@ class Classes:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        from .arrow import bits, floats, strings
+        from .buffers import bits, floats, strings
 
         if pa.types.is_dictionary(values.type):  # a categorical column
             values = values.dictionary_decode()

@@ -35,7 +35,7 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .arrow import bits, floats
+from .buffers import bits, floats
 
 #: bytes per parsed piece: large enough to amortise a parse call (~100,000 rows of one number),
 #: small enough that the pieces in flight (``AHEAD`` per file) stay a few MB (10M-row pair: 1 MB
