@@ -5,6 +5,7 @@ error; expected values are computed from the arrays in memory."""
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
@@ -49,8 +50,8 @@ def test_to_csv_with_its_default_index_is_read_without_it(run, tmp_path):
     pd.Series(CLASSES, name="y").to_csv(tmp_path / "y.csv")
     data, err = _result(run, "softmax_ce", tmp_path / "logits.csv", tmp_path / "y.csv")
     assert data["results"][0]["value"] == pytest.approx(softmax_ce(LOGITS, CLASSES), rel=1e-12)
-    assert err == (_note(tmp_path / "logits.csv", "Unnamed: 0", "pandas' index (an unnamed first column)")
-                   + _note(tmp_path / "y.csv", "Unnamed: 0", "pandas' index (an unnamed first column)"))
+    assert err == (_note(tmp_path / "logits.csv", "Unnamed: 0", "pandas' index (an unnamed column)")
+                   + _note(tmp_path / "y.csv", "Unnamed: 0", "pandas' index (an unnamed column)"))
     pd.DataFrame({"pred": X}).to_csv(tmp_path / "p.csv")
     pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv")
     assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "l.csv") == pytest.approx(MSE, rel=1e-12)
@@ -88,7 +89,7 @@ def test_without_header_a_counting_first_column_is_the_index(run, tmp_path):
 
 # -- headers ---------------------------------------------------------------------------------------
 
-GUESS_NOTE = ("losscli: note: {}: its first line (0, 1, ...) is read as pandas' numeric header; --header no reads it "
+GUESS_NOTE = ("losscli: note: {}: its first line, all numbers, is read as pandas' header of numbered columns; --header no reads it "
               "as data, --header yes says it is a header\n")
 
 
@@ -130,7 +131,7 @@ def test_a_series_header_above_floats_is_a_header(run, tmp_path):
     data, err = _result(run, "mse", tmp_path / "x.csv", tmp_path / "y.csv")
     assert (data["results"][0]["count"], err) == (N, GUESS_NOTE.format(tmp_path / "x.csv") + GUESS_NOTE.format(tmp_path / "y.csv"))
     assert data["results"][0]["value"] == pytest.approx(MSE, rel=1e-12)
-    assert data["inputs"][0]["header"] == ("yes (the first line reads 0, 1, ... as pandas' numeric header does; "
+    assert data["inputs"][0]["header"] == ("yes (the first line reads like pandas' header of numbered columns; "
                                            "--header no reads it as data)")
     data, _ = _result(run, "mse", tmp_path / "x.csv", tmp_path / "y.csv", "--header", "no")
     assert data["results"][0]["count"] == N + 1
@@ -192,7 +193,8 @@ def test_positional_pairing_is_refused_when_ids_disagree(run, kaggle):
     assert out.stderr == (
         f"Error: {d}/sub.csv and {d}/truth.csv: their id columns disagree at row 0 ({d}/sub.csv id "
         f"{str(sub.id.iloc[0])!r}, {d}/truth.csv id {str(truth.id.iloc[0])!r}): rows are paired by position, so "
-        "these are not the same samples; --on id pairs them by key\n")
+        "these are not the same samples; --on id pairs them by key (if these columns are data, name them in a "
+        "selector)\n")
 
 
 def test_ids_that_agree_say_nothing(run, kaggle):
@@ -220,7 +222,7 @@ def test_on_with_different_keys(run, kaggle):
     out = run("compute", "bce", f"{d}/short.csv:pred", f"{d}/truth.csv:label", "--on", "id")
     missing = [k for k in truth.id if k not in set(short.id)]
     assert (out.exit_code, out.stderr) == (2, (
-        f"Error: --on id: the inputs hold different keys: 3 only in {d}/truth.csv ("
+        f"Error: --on id: the inputs hold different keys: 3 keys of {d}/truth.csv not in {d}/short.csv ("
         + ", ".join(repr(str(k)) for k in missing) + "). --on-missing drop evaluates the keys they share\n"))
     data, err = _result(run, "bce", f"{d}/short.csv:pred", f"{d}/truth.csv:label", "--on", "id", "--on-missing", "drop")
     m = short.merge(truth, on="id")
@@ -294,10 +296,13 @@ def test_class_names_map_to_the_predictions_columns(run, named):
     expected = float(-np.mean(np.log(p[np.arange(N), y])))
     assert _value(run, "ce", d / "probs.csv", d / "y.csv") == pytest.approx(expected, rel=1e-12)
     assert _value(run, "ce", d / "plain.csv", d / "y.csv", "--classes", "cat,dog,bird") == pytest.approx(expected, rel=1e-12)
-    out = run("compute", "ce", d / "probs.csv", d / "y.csv", "--classes", "cat,dog")
+    out = run("compute", "ce", d / "plain.csv", d / "y.csv", "--classes", "cat,dog")
     first_bird = int(np.flatnonzero(y == 2)[0])
-    assert out.stderr == (f"Error: {d}/y.csv, line {first_bird + 2}, column 'label': 'bird' is not a class name "
-                          "(classes, --classes: cat, dog)\n")
+    assert out.stderr.splitlines()[-1] == (f"Error: {d}/y.csv, line {first_bird + 2}, column 'label': 'bird' is not "
+                                           "a class name (classes, --classes: cat, dog)")
+    out = run("compute", "ce", d / "probs.csv", d / "y.csv", "--classes", "bird,cat,dog")  # the columns say otherwise
+    assert out.stderr == (f"Error: --classes bird,cat,dog: the columns of {d}/probs.csv name the classes otherwise "
+                          "(cat, dog, bird); give the classes in the order of the columns, or leave --classes out\n")
     out = run("compute", "ce", d / "plain.csv", d / "y.csv")
     assert out.stderr.splitlines(keepends=True)[-1] == (f"Error: {d}/y.csv: no numeric columns (columns: label); line 2, column 'label' holds "
                           f"{str(NAMES[y[0]])!r}; if it holds class names, --classes NAME,... (or predictions whose columns "
@@ -337,7 +342,7 @@ def test_json_and_ndjson_name_what_was_read(run, tmp_path):
         {"path": f"{tmp_path}/p.csv", "selector": None, "roles": ["predictions"], "format": "table",
          "columns": ["pred"], "rows": N, "shape": [], "dtype": "float64", "on": None,
          "header": "yes (a field of the first line is not a number)",
-         "skipped": {"Unnamed: 0": "pandas' index (an unnamed first column)",
+         "skipped": {"Unnamed: 0": "pandas' index (an unnamed column)",
                      "id": "an id column (rows are paired by position; --on NAME pairs them by key)", "note": "text"}},
         {"path": f"{tmp_path}/l.csv", "selector": "label", "roles": ["labels"], "format": "table",
          "columns": ["label"], "rows": N, "shape": [], "dtype": "float64", "on": None, "skipped": {},
@@ -522,8 +527,9 @@ def test_a_reordered_pandas_index_beside_inputs_without_one(run, tmp_path, suffi
     k = int(np.flatnonzero(idx[1:] < idx[:-1])[0])
     assert (out.exit_code, out.stderr.splitlines()[-1]) == (2, (
         f"Error: {tmp_path}/p.{suffix}, row {k + 1}: its pandas index (column {column!r}) goes down from {idx[k]} to "
-        f"{idx[k + 1]}: the rows were reordered after pandas numbered them, and the other inputs carry no index to "
-        "pair them by; write every input in the same order (or each with its index, and pair them with --on)"))
+        f"{idx[k + 1]}: the rows were reordered after pandas numbered them, and the other inputs carry no index of "
+        "that name to pair them by; write every input in the same order (or each with its index, and pair them with "
+        "--on)"))
     frame[["pred"]].to_csv(tmp_path / "in_order.csv")  # in order: fine
     if suffix == "csv":
         assert _value(run, "mse", tmp_path / "in_order.csv", tmp_path / "y.csv") == pytest.approx(MSE, rel=1e-12)
@@ -537,7 +543,7 @@ def test_id_columns_spelled_differently_are_compared(run, kaggle, names):
     out = run("compute", "bce", d / "s.csv", d / "t.csv")
     assert out.exit_code == 2 and "their id columns disagree at row 0" in out.stderr
     assert out.stderr.endswith(f"--on NAME, once the key column has one name in every input ({names[0]!r}, "
-                               f"{names[1]!r}) pairs them by key\n")
+                               f"{names[1]!r}) pairs them by key (if these columns are data, name them in a selector)\n")
 
 
 def test_a_selected_id_named_column_is_data_not_a_key(run, tmp_path):
@@ -593,11 +599,14 @@ def test_more_messages(run, kaggle, tmp_path):
     assert run("compute", "bce", d / "sub.csv", d / "truth.csv", "--on", " ").stderr == "Error: --on: expected a column name\n"
     assert run("compute", "ce", d / "sub.csv", d / "truth.csv", "--classes", "a,,b").stderr == \
         "Error: --classes 'a,,b': expected class names, none of them empty\n"
-    (tmp_path / "ids.csv").write_text("sample_id,user_id\n1,2\n3,4\n")
+    (tmp_path / "ids.csv").write_text("file_name,category_id\na.png,2\nb.png,4\n")
     out = run("compute", "mse", tmp_path / "ids.csv", tmp_path / "ids.csv")
-    assert out.stderr == (f"Error: {tmp_path}/ids.csv: no data columns (columns: sample_id, user_id; not data: "
-                          "sample_id, user_id, an id column (rows are paired by position; --on NAME pairs them by key)); "
-                          "name the column to read: FILE:COLUMN\n")
+    assert out.stderr.splitlines()[-1] == (f"Error: {tmp_path}/ids.csv: no data column beside its id columns "
+                                           f"(category_id) and text (file_name); name the column to read: "
+                                           f"{tmp_path}/ids.csv:COLUMN")
+    (tmp_path / "labels.csv").write_text("image_id,class_id\n7,2\n9,4\n")  # id columns only: the last is data
+    data, _ = _result(run, "mae", tmp_path / "labels.csv", tmp_path / "labels.csv")
+    assert data["inputs"][0]["columns"] == ["class_id"]
     (tmp_path / "cur.csv").write_text("n,pred\n1,$12.50\n")
     out = run("compute", "mse", tmp_path / "cur.csv", tmp_path / "cur.csv")
     assert out.stderr.endswith("found '$12.50', which is not read as a number; it looks like an amount with a currency "
@@ -631,3 +640,88 @@ def test_compare_drops_the_keys_any_input_lacks(run, kaggle):
     rec = json.loads(out.stdout)["results"][0]
     assert (rec["baseline"], rec["candidate"]) == (pytest.approx(bce(m.pred_a), rel=1e-12), pytest.approx(bce(m.pred_b), rel=1e-12))
     assert out.stderr.count("dropped the rows") == 1
+
+
+# -- second review --------------------------------------------------------------------------------
+
+def test_check_and_compare_join_the_same_files_twice(run, kaggle):
+    d, sub, truth, bce = kaggle
+    sub.sample(frac=1, random_state=8).to_csv(d / "old.csv", index=False)
+    (d / "two.toml").write_text('[[gate]]\nloss = "bce"\ninputs = ["sub.csv", "truth.csv"]\non = "id"\nmax = 9\n'
+                                '[[gate]]\nloss = "bce"\ninputs = ["sub.csv", "truth.csv"]\non = "id"\n'
+                                'baseline = "old.csv"\nmax_increase = "1%"\n')
+    out = run("check", d / "two.toml", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert [g["value"] for g in json.loads(out.stdout)["gates"]] == [pytest.approx(bce, rel=1e-12)] * 2
+    out = run("compare", "bce", "-", d / "sub.csv", d / "truth.csv", "--on", "id", "--format", "json",
+              input=(d / "old.csv").read_text())
+    rec = json.loads(out.stdout)["results"][0]
+    assert (rec["baseline"], rec["candidate"]) == (pytest.approx(bce, rel=1e-12), pytest.approx(bce, rel=1e-12))
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_numbered_columns_other_than_0_1_2(run, tmp_path, index):
+    pd.DataFrame(LOGITS[:, :3], columns=[1, 2, 3]).to_csv(tmp_path / "p.csv", index=index)
+    pd.DataFrame(LOGITS[:, 1:], columns=[1, 2, 3]).to_csv(tmp_path / "y.csv", index=index)
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == \
+        (N, pytest.approx(float(np.mean((LOGITS[:, :3] - LOGITS[:, 1:]) ** 2)), rel=1e-12))
+
+
+@pytest.mark.parametrize("write", [
+    lambda f, p: f.set_index(pd.MultiIndex.from_arrays([np.arange(N) % 3, np.arange(N)])).to_csv(p),  # Unnamed: 0, 1
+    lambda f, p: pd.read_csv(io.StringIO(f.to_csv())).to_parquet(p.with_suffix(".parquet")),  # a real Unnamed: 0
+    lambda f, p: f.rename_axis("row").to_csv(p),
+    lambda f, p: f.reset_index().reset_index().to_csv(p, index=False),  # level_0, index
+])
+def test_more_index_columns(run, tmp_path, write):
+    for name, values in (("p", X), ("y", Y)):
+        write(pd.DataFrame({name: values}), tmp_path / f"{name}.csv")
+    suffix = "parquet" if (tmp_path / "p.parquet").exists() else "csv"
+    assert _value(run, "mse", tmp_path / f"p.{suffix}", tmp_path / f"y.{suffix}") == pytest.approx(MSE, rel=1e-12)
+
+
+def test_a_shuffled_export_beside_a_truth_file_with_ids(run, tmp_path):
+    pd.DataFrame({"pred": X}).sample(frac=1, random_state=6).to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"id": np.arange(N), "label": Y}).to_csv(tmp_path / "t.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "t.csv")
+    assert out.exit_code == 2 and "its pandas index (column 'Unnamed: 0') goes down" in out.stderr
+
+
+def test_shards_each_numbered_from_zero_are_in_order(run, tmp_path):
+    (tmp_path / "p").mkdir()
+    (tmp_path / "y").mkdir()
+    for k in range(3):
+        pd.DataFrame({"pred": X[k * 30:(k + 1) * 30]}).to_csv(tmp_path / "p" / f"part-{k}.csv")
+        pd.DataFrame({"label": Y[k * 30:(k + 1) * 30]}).to_csv(tmp_path / "y" / f"part-{k}.csv", index=False)
+    assert _value(run, "mse", tmp_path / "p", tmp_path / "y") == pytest.approx(float(np.mean((X[:90] - Y[:90]) ** 2)))
+
+
+def test_a_headerless_text_index_is_data(run, tmp_path):
+    names = [f"img_{i:03d}.png" for i in range(N)]
+    pd.Series(X, index=names).to_csv(tmp_path / "p.csv", header=False)
+    pd.Series(Y, index=names).to_csv(tmp_path / "y.csv", header=False)
+    data, err = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(MSE, rel=1e-12))
+    assert err == "".join(f"losscli: note: {tmp_path}/{f}: column '0' holds text ('img_000.png'), not numbers: it "
+                          "is not read\n" for f in ("p.csv", "y.csv"))
+
+
+@pytest.mark.parametrize("cell, hint", [("1'038.5", "thousands separators"), ("0,38E-3", "decimal comma"),
+                                        ("\u22120.38", "minus sign"), ("(0.38)", "in parentheses")])
+def test_more_numbers_written_for_people(run, tmp_path, cell, hint):
+    (tmp_path / "p.csv").write_text(f"score;pred\n1;{cell}\n2;{cell}\n", encoding="utf-8")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "p.csv")
+    assert out.exit_code == 2 and f"found {cell!r}, which is not read as a number; it looks like" in out.stderr
+    assert hint in out.stderr
+
+
+def test_dropped_keys_leave_file_rows_as_indices(run, tmp_path):
+    (tmp_path / "p.csv").write_text("id,p\n9,0.5\n3,0.0\n5,0.25\n7,1.0\n")
+    (tmp_path / "y.csv").write_text("id,y\n3,1.0\n5,0.0\n7,1.0\n")
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id", "--on-missing", "drop", "--top", "1")
+    assert data["results"][0]["worst"] == [{"index": 1, "loss": 1.0, "key": 3}]
+    (tmp_path / "q.csv").write_text("id,p\n3,0.5\n,0.0\n")
+    (tmp_path / "z.csv").write_text("id,y\n3,1.0\n4,0.0\n")
+    out = run("compute", "mse", tmp_path / "q.csv", tmp_path / "z.csv")
+    assert "(" + f"{tmp_path}/q.csv id a missing value, {tmp_path}/z.csv id '4')" in out.stderr

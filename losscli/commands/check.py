@@ -185,7 +185,10 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
             roles.setdefault(base_inputs[0], []).append("baseline")
-            base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
+            try:
+                base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
+            except LossCliError as exc:
+                raise type(exc)(f"{gate['_label']}: {exc}") from None
             tol = Tolerance.parse(gate.get("max_increase", 0), f"{gate['_label']}: key 'max_increase'")
             cmp = compare_record(base, ev, n_boot=gate.get("bootstrap", BOOTSTRAP),
                                  confidence=gate.get("confidence", CONFIDENCE), seed=gate.get("seed", BOOTSTRAP_SEED),

@@ -137,7 +137,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     if cache.rules.on:  # each row's key (the rows come in the labels' order)
         for rec in records:
             for w in rec["worst_regressions"]:
-                w["key"] = cache.key_of(w["index"])
+                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
     passed = all(r.get("gate", {}).get("passed", True) for r in records)
     roles = {baseline: ["baseline"], candidate: ["candidate"], **{s: ["labels"] for s in others}}
     if weights:

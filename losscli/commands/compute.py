@@ -117,12 +117,12 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     if weights:
         roles.setdefault(weights, []).append("weights")
     payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty) for ev in evaluations]}
-    if cache.rules.on:  # each worst sample's key
+    if cache.rules.on:  # each worst sample's key, and its row in the first input
         for rec in payload["results"]:
             for w in rec["worst"]:
-                w["key"] = cache.key_of(w["index"])
+                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
-               "rows": [] if evaluations[0].rows is None else evaluations[0].rows.tolist(),
+               "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
                "values": [raw_values(ev, penalty) for ev in evaluations]}
     if save_grad:
         from ..io.output import write_gradients

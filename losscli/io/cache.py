@@ -243,9 +243,20 @@ class InputCache:
         keys, rows = self._row_keys
         return keys[int(rows[row])].as_py()
 
+    def file_row(self, row: int) -> int:
+        """With ``rules.on``: the row of the first input an evaluated row is (rows come in its
+        order, less those ``--on-missing drop`` dropped); else ``row`` itself."""
+        return row if self._row_keys is None else int(self._row_keys[1][row])
+
     def _classes(self, first: Array | None) -> Classes | None:
         """The class names text labels are read with: --classes, else the predictions' columns."""
         if self.rules.classes:
+            named = first is not None and first.data.ndim == 2 and first.columns and \
+                not all(c.isdigit() for c in first.columns)
+            if named and first is not None and first.columns != tuple(self.rules.classes):
+                raise InputError(f"--classes {','.join(self.rules.classes)}: the columns of {first.label} name the "
+                                 f"classes otherwise ({', '.join(first.columns or ())}); give the classes in the "
+                                 "order of the columns, or leave --classes out")
             return Classes(tuple(self.rules.classes), "--classes")
         if first is not None and first.data.ndim == 2 and first.columns and \
                 not all(c.isdigit() for c in first.columns):
@@ -259,7 +270,9 @@ class InputCache:
         rec = self.inputs.get(spec)
         if rec is None:
             path, selector = split_spec(spec)
-            skipped = block.skipped() if selector is None and block.arrays is None else {}
+            used = set(arr.columns or ())
+            skipped = {n: why for n, why in block.skipped().items() if n not in used} \
+                if selector is None and block.arrays is None else {}
             rec = self.inputs[spec] = {
                 "path": reader.label, "selector": selector,
                 "format": "table" if block.arrays is None else "arrays",
@@ -268,11 +281,16 @@ class InputCache:
                 "dtype": np.dtype(self.dtype).name, "header": block.header, "on": self.rules.on}
             if block.header == GUESSED and (reader.label, None) not in self._noted:
                 self._noted.add((reader.label, None))
-                print(f"losscli: note: {reader.label}: its first line (0, 1, ...) is read as pandas' numeric header; "
+                print(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of numbered columns; "
                       "--header no reads it as data, --header yes says it is a header", file=sys.stderr, flush=True)
             for name, why in skipped.items():
-                if why != "text" and why != "the --on key" and (reader.label, name) not in self._noted:
-                    self._noted.add((reader.label, name))
+                if why == "the --on key" or (reader.label, name) in self._noted:
+                    continue
+                self._noted.add((reader.label, name))
+                if why == "text":
+                    print(f"losscli: note: {reader.label}: column {name!r} holds text "
+                          f"({block.text_columns[name]!r}), not numbers: it is not read", file=sys.stderr, flush=True)
+                else:
                     print(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "
                           "selector naming it reads it", file=sys.stderr, flush=True)
         rec["rows"] = max(rec["rows"], rows)
@@ -364,6 +382,8 @@ class InputCache:
         counts = {id(r): len(keys[id(r)]) for r in matched_by}
         for r in matched_by:  # the keys are not needed any more (but the first input's, to name rows)
             named = set().union(*(_named(r, readers, parsed, b) for b in parts[id(r)][:1]))
+            if r._memo is not None or r._whole is not None:  # (blocks kept for the next read: keep them whole)
+                continue
             for b in parts[id(r)]:
                 b.keys.clear()
                 if on not in named:

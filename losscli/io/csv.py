@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import ReadRules, first_column_index, header_decision, hint_suffix, key_columns
+from .rules import ReadRules, first_column_index, header_decision, hint_suffix, key_columns, unnamed_index
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -119,10 +119,10 @@ class _Layout:
 def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, first: str | None) -> dict[str, str]:
     """The columns that are an index, not data (unless a selector names them). ``first``: why the
     first column is one (``rules.first_column_index``), if it is."""
-    index = {}
+    index = {n: "pandas' index (an unnamed column)" for n in unnamed_index(names)}
     if implicit_index:
         index[names[0]] = "pandas' index (every row has one field more than the header)"
-    elif first is not None:
+    elif first is not None and not index:
         index[names[0]] = first
     if rules.on is not None and rules.on in names:
         index[rules.on] = "the --on key"

@@ -90,6 +90,10 @@ def first_difference(a, b) -> int | None:
     return int(rows[0]) if rows.size else None
 
 
+def _count(n: int) -> str:
+    return "1 key" if n == 1 else f"{n} keys"
+
+
 def _shown(keys, n: int = 5) -> str:
     return ", ".join(repr(str(k)) for k in keys[:n]) + (", ..." if len(keys) > n else "")
 
@@ -270,10 +274,11 @@ def match(keys: list, labels: list[str], on: str, drop: bool) -> Matched:
         if not drop and (not found.all() or extra.size):
             parts = []
             if not found.all():
-                parts.append(f"{int((~found).sum())} keys only in {labels[0]} "
+                parts.append(f"{_count(int((~found).sum()))} of {labels[0]} not in {label} "
                              f"({_shown([ref[int(i)].as_py() for i in np.flatnonzero(~found)[:6]])})")
             if extra.size:
-                parts.append(f"{extra.size} only in {label} ({_shown([k[int(i)].as_py() for i in extra[:6]])})")
+                parts.append(f"{_count(extra.size)} of {label} not in {labels[0]} "
+                             f"({_shown([k[int(i)].as_py() for i in extra[:6]])})")
             raise InputError(f"--on {on}: the inputs hold different keys: {'; '.join(parts)}. "
                              "--on-missing drop evaluates the keys they share")
         inverse.append(where)
@@ -309,9 +314,8 @@ class IdGuard:
                     common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
                 self.pairs += [(i, j, a, b) for a, b in common]
         paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
-        others_without = [not ids[k] for k in range(len(blocks))]
         self.ordered = [(i, n) for i, (_, b, _) in enumerate(blocks) for n in ids[i].values()
-                        if _is_index(b, n) and (i, n) not in paired and any(others_without[:i] + others_without[i + 1:])]
+                        if _is_index(b, n) and (i, n) not in paired] if len(blocks) > 1 else []
 
     def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
         import shlex
@@ -327,14 +331,15 @@ class IdGuard:
                     f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r})"
                 raise InputError(
                     f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} "
-                    f"{str(ka[row].as_py())!r}, {lb} {nb} {str(kb[row].as_py())!r}): rows are paired by position, "
-                    f"so these are not the same samples; {on} pairs them by key")
+                    f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
+                    f"so these are not the same samples; {on} pairs them by key (if these columns are data, name "
+                    "them in a selector)")
         for i, name in self.ordered:
             label, block, _ = blocks[i]
             values = comparable([block.keys[name]])[0]
             if str(values.type) != "int64":  # text: nothing to order by
                 continue
-            prev = self.last.get((i, name))
+            prev = self.last.get((i, name, block.label))  # (each shard numbers its rows from 0)
             seq = floats(values) if prev is None else np.r_[prev, floats(values)]
             down = np.flatnonzero(seq[1:] < seq[:-1])
             if down.size:
@@ -342,10 +347,14 @@ class IdGuard:
                 raise InputError(
                     f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
                     f"from {int(seq[k])} to {int(seq[k + 1])}: the rows were reordered after pandas numbered them, "
-                    "and the other inputs carry no index to pair them by; write every input in the same order "
-                    "(or each with its index, and pair them with --on)")
+                    "and the other inputs carry no index of that name to pair them by; write every input in the same "
+                    "order (or each with its index, and pair them with --on)")
             if len(seq):
-                self.last[(i, name)] = seq[-1]
+                self.last[(i, name, block.label)] = seq[-1]
+
+
+def _cell(value) -> str:
+    return "a missing value" if value is None else repr(str(value))
 
 
 def _is_index(block: Source, name: str) -> bool:

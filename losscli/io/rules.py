@@ -27,7 +27,7 @@ HEADER_CHOICES = ("auto", "yes", "no")
 #: the choices of ``--on-missing``: keys found in some inputs only are an error, or dropped
 ON_MISSING = ("error", "drop")
 #: names of id columns (case-insensitive); and any name ending in ``_id``
-ID_NAMES = ("id", "key", "index", "idx")
+ID_NAMES = ("id", "key", "index", "idx", "row")
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class ReadRules:
 
 def is_id_name(name: str) -> bool:
     low = name.strip().lower()
-    return low in ID_NAMES or low.endswith("_id")
+    return low in ID_NAMES or low.endswith("_id") or re.fullmatch(r"level_\d+", low) is not None
 
 
 def key_columns(names: list[str], index: dict[str, str]) -> list[str]:
@@ -53,7 +53,18 @@ def key_columns(names: list[str], index: dict[str, str]) -> list[str]:
 
 def is_unnamed(name: str) -> bool:
     """A column pandas names itself because its header cell was blank (``Unnamed: 0``)."""
-    return re.fullmatch(r"Unnamed: \d+", name) is not None
+    return re.fullmatch(r"Unnamed: \d+(?:\.\d+)?", name) is not None
+
+
+def unnamed_index(names: list[str]) -> list[str]:
+    """The leading columns pandas named itself (``Unnamed: 0``, ``Unnamed: 1`` of a MultiIndex):
+    its index, written by ``to_csv()`` (and kept by a ``read_csv`` round trip)."""
+    out = []
+    for name in names[:-1]:  # (a table's last column is data)
+        if not is_unnamed(name):
+            break
+        out.append(name)
+    return out
 
 
 _WHOLE = re.compile(r"\+?\d+")  # a non-negative integer as written
@@ -61,31 +72,39 @@ _WHOLE = re.compile(r"\+?\d+")  # a non-negative integer as written
 
 def header_decision(first: list[str], below: list[list[str]], mode: str) -> tuple[bool, str]:
     """Whether the first line of a text file is its header, and why (for the JSON; a guess is
-    also a note on stderr). ``first``: its fields; ``below``: the fields of the next lines (a sample)."""
+    also a note on stderr). ``first``: its fields; ``below``: the fields of the next lines (a
+    sample). ``mode`` (``--header``) decides a first line of numbers only: a line with text is a
+    header, and a line with text beside numbers with a fraction is data, whatever it says."""
+    cells = [f.strip() for f in first]
+    fraction = any(_FLOAT_ONLY.fullmatch(c) for c in cells)
+    if any(c and not _is_number(c) for c in cells):
+        if fraction:
+            return False, "no (the first line holds text beside numbers with a fraction: a row of data)"
+        return True, "yes (a field of the first line is not a number)"
     if mode == "yes":
         return True, "yes (--header yes)"
     if mode == "no":
         return False, "no (--header no)"
-    cells = [f.strip() for f in first]
-    if any(c and not _is_number(c) for c in cells):
-        return True, "yes (a field of the first line is not a number)"
     index_cell = len(cells) > 1 and cells[0] == ""
-    numbered = cells[1:] if index_cell else cells
-    if numbered != [str(i) for i in range(len(numbered))]:
+    names = cells[1:] if index_cell else cells
+    if index_cell and all(names) and below and all(row and row[0].strip() for row in below):
+        return True, "yes (pandas' header: a blank cell above an index, then the column names)"
+    if not below or fraction or not all(_WHOLE.fullmatch(c) for c in names) or len(set(names)) < len(names):
         return False, "no (the first line holds numbers)"
-    # pandas' header of a frame with unnamed columns: 0,1,...,k-1 (,0,1,... above an index)
-    if index_cell and below and all(row and row[0].strip() for row in below):
-        return True, "yes (pandas' header: a blank cell above an index, then 0, 1, ...)"
-    if not below:
-        return False, "no (a single line of numbers)"
-    if [row[0].strip() if row else "" for row in below] == [str(i) for i in range(1, len(below) + 1)]:
-        return False, "no (its first column counts 0, 1, 2, ... from the first line)"
-    return True, GUESSED
+    column = [row[0].strip() if row else "" for row in below]
+    if _WHOLE.fullmatch(cells[0]) and column == [str(int(cells[0]) + i) for i in range(1, len(below) + 1)]:
+        return False, "no (its first column counts on from the first line)"
+    if names == [str(i) for i in range(len(names))] or \
+            any(_FLOAT_ONLY.fullmatch(c.strip()) for row in below for c in row[-len(names):]):
+        return True, GUESSED
+    return False, "no (the first line holds numbers)"
 
 
-#: the header decision for a first line that reads 0, 1, ... above rows that do not count on
-#: from it: pandas' header of unnamed columns, or data; a note on stderr says which was taken
-GUESSED = "yes (the first line reads 0, 1, ... as pandas' numeric header does; --header no reads it as data)"
+#: the header decision for a first line of distinct integers that reads 0, 1, ... (pandas' header
+#: of unnamed columns) or stands above numbers with a fraction (``1,2,3`` horizons, years), and
+#: does not count on down its first column: a header, or data; a note on stderr says which was taken
+GUESSED = ("yes (the first line reads like pandas' header of numbered columns; --header no reads it as "
+           "data)")
 
 
 def first_column_index(names: list[str], header: bool, below: list[list[str]]) -> str | None:
@@ -93,8 +112,6 @@ def first_column_index(names: list[str], header: bool, below: list[list[str]]) -
     the fields of the first data lines (a sample)."""
     if len(names) < 2:
         return None
-    if is_unnamed(names[0]):
-        return "pandas' index (an unnamed first column)"
     column = [row[0].strip() for row in below if row]
     # a named first column is the user's data (or an id, by its name: ``is_id_name``); without a
     # header, pandas' index is told by its values
@@ -131,13 +148,19 @@ _HINTS = (
     (r"[-+]?\d{1,3}(?:[. ']\d{3})+,\d+|[-+]?\d+,\d+", "it looks like a decimal comma: losscli reads '.' as the "
      "decimal separator; convert the file, e.g. pandas: pd.read_csv(f, sep=';', decimal=',', thousands='.')"
      ".to_csv(out, index=False)"),
-    (r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?|[-+]?\d{1,3}(?: \d{3})+(?:\.\d*)?", "it looks like a number with "
+    (r"[-+]?\d+,\d+[eE][-+]?\d+", "it looks like a decimal comma: losscli reads '.' as the decimal separator; "
+     "convert the file, e.g. pandas: pd.read_csv(f, decimal=',').to_csv(out, index=False)"),
+    (r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?|[-+]?\d{1,3}(?:[ ']\d{3})+(?:\.\d*)?", "it looks like a number with "
      "thousands separators, which losscli does not read; write plain numbers, e.g. pandas: "
      "pd.read_csv(f, thousands=',').to_csv(out, index=False)"),
     (r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", "it looks like a percentage, which losscli does not read; "
      "write fractions (12% as 0.12)"),
     (r"[$€£¥]\s*[-+]?\d[\d,]*(?:\.\d*)?|[-+]?\d[\d,]*(?:\.\d*)?\s*[$€£¥]",
      "it looks like an amount with a currency sign, which losscli does not read; write plain numbers"),
+    ("[\u2212\u2013]\\s*\\d+(?:[.,]\\d+)?(?:[eE][-+]?\\d+)?", "it looks like a number with a minus sign that is not "
+     "'-' (U+2212 or a dash), which losscli does not read; write '-'"),
+    (r"\(\s*\d[\d,]*(?:\.\d+)?\s*\)", "it looks like a negative number in parentheses (accounting style), "
+     "which losscli does not read; write '-0.38'"),
 )
 _COMPILED = tuple((re.compile(p), hint) for p, hint in _HINTS)
 #: any of them, for a whole column (RE2 syntax)

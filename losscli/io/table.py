@@ -90,8 +90,16 @@ class Source:
                     self._refuse_numeric_text(n)
             chosen = [n for n in order if n in self.columns and n not in skipped]
             text = [n for n in order if skipped.get(n) == "text"]
+            ids = [n for n in order if skipped.get(n, "").startswith("an id column")]
+            if not chosen and not text and ids:  # id columns only (image_id, class_id): the last is the data
+                for n in [n for n in ids if n in self.pending]:
+                    self.pending.pop(n)()
+                chosen = [n for n in ids if n in self.columns][-1:]
             if not chosen and classes is not None and len(text) == 1:  # a column of class names
                 chosen = text
+            elif not chosen and ids:
+                raise InputError(f"{self.label}: no data column beside its id columns ({', '.join(ids)}) and text "
+                                 f"({', '.join(text)}); name the column to read: {self.label}:COLUMN")
             elif not chosen:
                 if not any(n in self.text_columns for n in order):
                     reasons: dict[str, list[str]] = {}
