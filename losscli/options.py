@@ -104,7 +104,7 @@ dtype_option = click.option(
 reading_options = stack(
     click.option("--header", type=click.Choice(list(HEADER_CHOICES)), default=HEADER_CHOICES[0], show_default=True,
                  help="Text inputs whose first line is all numbers: is it a header? auto: when it reads like "
-                 "pandas' header of numbered columns (a note says so). A line with text is always a header."),
+                 "pandas' header of numbered columns (a note says so). A line with words is decided without it."),
     click.option("--on", metavar="COLUMN", help="Pair the rows of the inputs by this key column (text or "
                  "integers) instead of by position; rows come in the first input's order."),
     click.option("--on-missing", type=click.Choice(list(ON_MISSING)), default=ON_MISSING[0], show_default=True,
