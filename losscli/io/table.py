@@ -70,6 +70,8 @@ class Source:
         values = self.text_values.get(name)
         if values is None:
             return
+        if hasattr(values, "dictionary_decode"):  # a categorical column
+            values = values.dictionary_decode()
         looks = np.flatnonzero(bits(pc.match_substring_regex(values.cast("string"), NUMERIC_TEXT), null=False))
         if looks.size:
             row = int(looks[0])
