@@ -116,8 +116,8 @@ def test_a_guessed_header_is_named_when_the_rows_do_not_add_up(run, tmp_path):
     np.savetxt(tmp_path / "p.csv", LOGITS)
     out = run("compute", "softmax_ce", tmp_path / "p.csv", tmp_path / "y.csv")
     assert out.stderr.endswith(f"{tmp_path}/y.csv has {N - 1} rows but {tmp_path}/p.csv has {N} (every input needs "
-                               f"one row per sample); {tmp_path}/y.csv's first line was read as pandas' numeric header "
-                               "(--header no reads it as data)\n")
+                               f"one row per sample); {tmp_path}/y.csv's first line was read as pandas' header of "
+                               "numbered columns (--header no reads it as data)\n")
     assert _value(run, "softmax_ce", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "no") == \
         pytest.approx(softmax_ce(LOGITS, y), rel=1e-12)
     (tmp_path / "count.csv").write_text("".join(f"{i}\n" for i in range(10)))  # counts on from 0: data

@@ -18,11 +18,12 @@ from .formats import STREAMED, codec_of, reader_for
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .ipc import ARROW_MAGIC, ipc_rows
 from .parquet import PARQUET_MAGIC
+from .join import named_columns, row_count_mismatch
 from .rules import GUESSED, ReadRules
 from .spec import check_file, is_url, shards_of, split_spec
 from .streams import Stream, decompressing, is_stream
 from ..arrays import Array
-from .table import Classes, Source, resolve_columns
+from .table import Classes, Source
 
 #: bytes of one block of all inputs together; rows per block = this / bytes per row, at least
 #: MIN_BLOCK_ROWS. Small blocks stay in the CPU caches (two 10M-row inputs: 16 MB blocks took the
@@ -327,9 +328,10 @@ class InputCache:
             for r in distinct[1:]:
                 b = blocks[id(r)]
                 if b.rows != first.rows:
-                    raise _mismatch(distinct[0], first, iters[id(distinct[0])], r, b, iters[id(r)], start)
+                    raise row_count_mismatch(first, iters[id(distinct[0])], b, iters[id(r)],
+                                             bool(distinct[0].shards or r.shards))
             if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
-                named = {id(r): _named(r, readers, parsed, blocks[id(r)]) for r in distinct}
+                named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
             guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in distinct], start)
             arrays = self._select(specs, readers, parsed, blocks, start)
             for i, a in enumerate(arrays):  # a row's shape is the same in every block and shard
@@ -381,7 +383,7 @@ class InputCache:
         self._row_keys = (keys[id(distinct[0])], matched.rows[0])
         counts = {id(r): len(keys[id(r)]) for r in matched_by}
         for r in matched_by:  # the keys are not needed any more (but the first input's, to name rows)
-            named = set().union(*(_named(r, readers, parsed, b) for b in parts[id(r)][:1]))
+            named = set().union(*(named_columns(r, readers, parsed, b) for b in parts[id(r)][:1]))
             if r._memo is not None or r._whole is not None:  # (blocks kept for the next read: keep them whole)
                 continue
             for b in parts[id(r)]:
@@ -423,33 +425,6 @@ def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset 
     """The selectors one reader is read with (None: all of its columns)."""
     sels = {sel for r, (_, sel) in zip(readers, parsed) if r is reader}
     return None if None in sels else frozenset(sels)
-
-
-def _named(reader: FileReader, readers: list[FileReader], parsed, block: Source) -> set[str]:
-    """The columns of one reader's block that its selectors name (data, whatever their names)."""
-    if block.arrays is not None:
-        return set()
-    return {n for r, (_, sel) in zip(readers, parsed) if r is reader and sel is not None
-            for n in resolve_columns(sel, block.order, block.label)}
-
-
-def _mismatch(ra: FileReader, a: Source, ita, rb: FileReader, b: Source, itb, start: int) -> InputError:
-    """A row-count mismatch found in one block: say which file (or shard) is short and both sizes
-    (the longer one is read on to its end, or to the end of its shard, to count it)."""
-    (rs, small, _), (rl, big, it) = sorted([(ra, a, ita), (rb, b, itb)], key=lambda t: t[1].rows)
-    big_rows = big.row_offset + big.rows
-    for block in it:  # count the rest of the longer file / shard
-        if block.label != big.label:
-            break
-        big_rows = block.row_offset + block.rows
-    hint = "".join(f"; {s.label}'s first line was read as pandas' numeric header (--header no reads it as data)"
-                   for s in (small,) if s.header == GUESSED)
-    if ra.shards or rb.shards:
-        return InputError(f"shards do not line up: {small.label} has {small.row_offset + small.rows} rows "
-                          f"but {big.label} has {big_rows} (the shards of sharded inputs must have the "
-                          "same sizes, in sorted order)")
-    return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
-                      f"{big_rows} (every input needs one row per sample){hint}")
 
 
 def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None) -> Array:

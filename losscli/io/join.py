@@ -19,7 +19,8 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import floats
-from .table import Source
+from .rules import GUESSED
+from .table import Source, resolve_columns
 
 
 def key_text(arr):
@@ -65,6 +66,33 @@ def comparable(arrays: list) -> list:
     """Every input's keys in one type: int64 when all of them are integers, else text."""
     ints = [_as_int(a) for a in arrays]
     return ints if all(i is not None for i in ints) else [key_text(a) for a in arrays]
+
+
+def named_columns(reader, readers: list, parsed, block: Source) -> set[str]:
+    """The columns of one reader's block that its selectors name (data, whatever their names)."""
+    if block.arrays is not None:
+        return set()
+    return {n for r, (_, sel) in zip(readers, parsed) if r is reader and sel is not None
+            for n in resolve_columns(sel, block.order, block.label)}
+
+
+def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputError:
+    """Positional pairing, two blocks of different sizes: say which file (or shard) is short and
+    both sizes (the longer one is read on to its end, or to the end of its shard, to count it)."""
+    (small, _), (big, it) = sorted([(a, ita), (b, itb)], key=lambda t: t[0].rows)
+    big_rows = big.row_offset + big.rows
+    for block in it:  # count the rest of the longer file / shard
+        if block.label != big.label:
+            break
+        big_rows = block.row_offset + block.rows
+    if sharded:
+        return InputError(f"shards do not line up: {small.label} has {small.row_offset + small.rows} rows "
+                          f"but {big.label} has {big_rows} (the shards of sharded inputs must have the "
+                          "same sizes, in sorted order)")
+    hint = "".join(f"; {s.label}'s first line was read as pandas' header of numbered columns (--header no reads "
+                   "it as data)" for s in (small,) if s.header == GUESSED)
+    return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
+                      f"{big_rows} (every input needs one row per sample){hint}")
 
 
 def concat_keys(parts: list):
