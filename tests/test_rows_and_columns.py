@@ -725,3 +725,13 @@ def test_dropped_keys_leave_file_rows_as_indices(run, tmp_path):
     (tmp_path / "z.csv").write_text("id,y\n3,1.0\n4,0.0\n")
     out = run("compute", "mse", tmp_path / "q.csv", tmp_path / "z.csv")
     assert "(" + f"{tmp_path}/q.csv id a missing value, {tmp_path}/z.csv id '4')" in out.stderr
+
+
+def test_per_sample_csv_names_each_rows_key_with_on(run, tmp_path):
+    (tmp_path / "p.csv").write_text("id,p\nb,0.5\na,0.25\nc,1.0\n")
+    (tmp_path / "y.csv").write_text("id,y\na,0\nb,1\n")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id", "--on-missing", "drop",
+              "--per-sample", "--format", "csv")
+    assert out.stdout == "index,key,mse\n0,b,0.25\n1,a,0.0625\n"
+    out = run("compute", "mse", f"{tmp_path}/p.csv:p", f"{tmp_path}/p.csv:p", "--per-sample", "--format", "csv")
+    assert out.stdout.splitlines()[0] == "index,mse"

@@ -123,6 +123,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
+               "keys": None if evaluations[0].rows is None or not cache.rules.on else
+               [cache.key_of(r) for r in evaluations[0].rows.tolist()],
                "values": [raw_values(ev, penalty) for ev in evaluations]}
     if save_grad:
         from ..io.output import write_gradients

@@ -32,9 +32,10 @@ def compute_csv(payload: dict, context: dict) -> str:
     if any("per_sample" in r for r in results):  # one row per sample, one column per loss
         cols = [r for r in results if "per_sample" in r]
         index = [w_ for w_ in context["rows"]]
-        w.writerow(["index"] + [r["loss"] for r in cols])
+        keys = context.get("keys")  # --on: each row's key
+        w.writerow(["index"] + (["key"] if keys else []) + [r["loss"] for r in cols])
         for i, row in enumerate(index):
-            w.writerow([row] + [_csv_num(r["per_sample"][i]) for r in cols])
+            w.writerow([row] + ([keys[i]] if keys else []) + [_csv_num(r["per_sample"][i]) for r in cols])
         return buf.getvalue()
     penalised = any("objective" in r for r in results)
     extra_cols = ["penalty", "objective"] if penalised else []
