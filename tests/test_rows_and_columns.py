@@ -735,3 +735,22 @@ def test_per_sample_csv_names_each_rows_key_with_on(run, tmp_path):
     assert out.stdout == "index,key,mse\n0,b,0.25\n1,a,0.0625\n"
     out = run("compute", "mse", f"{tmp_path}/p.csv:p", f"{tmp_path}/p.csv:p", "--per-sample", "--format", "csv")
     assert out.stdout.splitlines()[0] == "index,mse"
+
+
+def test_keys_beyond_int64_stay_apart(run, tmp_path):
+    """20-digit ids (unsigned 64-bit hashes) are not int64: compared as text, never through a
+    float64 that would make neighbours one id; uint64 Parquet ids likewise."""
+    ids = [str(18_000_000_000_000_000_000 + k) for k in range(4)]  # neighbours: one float64
+    (tmp_path / "p.csv").write_text("id,p\n" + "".join(f"{k},{v}\n" for k, v in zip(ids, [0.0, 1.0, 2.0, 3.0])))
+    (tmp_path / "y.csv").write_text("id,y\n" + "".join(f"{k},{v}\n" for k, v in zip(ids[::-1], [3.0, 2.0, 1.0, 0.0])))
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id") == 0.0
+    near = [f"{2**53 + k}.0" for k in range(4)]  # text (".0") past 2**53: a float64 would merge neighbours
+    (tmp_path / "p.csv").write_text("id,p\n" + "".join(f"{k},{v}\n" for k, v in zip(near, [0.0, 1.0, 2.0, 3.0])))
+    (tmp_path / "y.csv").write_text("id,y\n" + "".join(f"{k},{v}\n" for k, v in zip(near[::-1], [3.0, 2.0, 1.0, 0.0])))
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id") == 0.0
+    u = pa.array([int(k) for k in ids], pa.uint64())
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"id": u, "p": [0.0, 1.0, 2.0, 3.0]}), tmp_path / "p.parquet")
+    pq.write_table(pa.table({"id": u[::-1], "y": [3.0, 2.0, 1.0, 0.0]}), tmp_path / "y.parquet")
+    assert _value(run, "mse", tmp_path / "p.parquet", tmp_path / "y.parquet", "--on", "id") == 0.0

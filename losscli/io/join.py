@@ -42,22 +42,29 @@ def key_text(arr):
 
 def _as_int(arr):
     """The keys as int64 when they are integers (an integer column, or a float or text column of
-    whole numbers: ``2518.0``, as pandas writes ids beside a NaN); None when they are not."""
+    whole numbers: ``2518.0``, as pandas writes ids beside a NaN); None when they are not, or
+    when they cannot be exact in int64 (uint64 beyond it; text beyond 2**53, which a float64 on
+    the way would round: two ids could become one)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_integer(arr.type):
-        return arr.cast(pa.int64())
+        try:
+            return arr.cast(pa.int64())
+        except pa.ArrowInvalid:  # uint64 beyond int64: compared as text
+            return None
+    limit = 2.0**63
     if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
         try:
             arr = pc.utf8_trim_whitespace(arr).cast(pa.float64())
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
+        limit = 2.0**53
     # (numpy, not pc.all: Arrow's first aggregate call cost 0.3 s of start-up)
     if pa.types.is_floating(arr.type):
         v = floats(arr)
         with np.errstate(invalid="ignore"):
-            if np.all(np.isnan(v) | ((np.floor(v) == v) & (np.abs(v) < 2.0**63))):  # whole, within int64
+            if np.all(np.isnan(v) | ((np.floor(v) == v) & (np.abs(v) < limit))):  # whole, exact in int64
                 return arr.cast(pa.int64())
     return None
 
