@@ -228,10 +228,15 @@ def info_cmd(loss, fmt):
               help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
 @click.option("--l1", type=opt.Finite(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
 @click.option("--l2", type=opt.Finite(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
+@opt.slice_options
+@click.option("--ci", is_flag=True, help="A bootstrap confidence interval of each value (overall and per slice); "
+              "keeps every sample's loss in memory (8 bytes a row).")
+@opt.bootstrap_options
 @opt.engine_options
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
                 fail_above, nan_policy, header, on, on_missing, classes, prob_tol, dtype, block_rows, quantile_budget,
-                model_params, l1, l2, engine, scheduler):
+                model_params, l1, l2, by, by_file, min_slice_size, top_slices, ci, n_boot, confidence, seed,
+                engine, scheduler):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
 
     \b
@@ -239,15 +244,17 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
       preds.csv:pred      a CSV column by name      eval.csv:p0,p1,p2   several columns
       eval.csv:2-11       columns by 0-based index   out.npz:logits      an NPZ array
     """
-    from .commands.common import reading_rules
+    from .commands.common import bootstrap, reading_rules, slicing
     from .commands.compute import run_compute
 
+    slices, view = slicing(by, by_file, min_slice_size, top_slices, fmt)
     code = run_compute(
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
         quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2, engine=engine,
-        scheduler=scheduler, rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol)
+        scheduler=scheduler, rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
+        slices=slices, view=view, ci=bootstrap(ci, n_boot, confidence, seed))
     return code
 
 
@@ -298,22 +305,20 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @opt.param_option
 @opt.reduction_option(SCALAR_REDUCTIONS, "How per-sample losses are reduced.")
 @opt.weights_option
-@click.option("--bootstrap", "n_boot", type=click.IntRange(0, MAX_BOOTSTRAP), default=BOOTSTRAP, show_default=True,
-              help="Paired bootstrap resamples for the confidence interval (0: none).")
-@click.option("--confidence", type=opt.Finite(0, 1, min_open=True, max_open=True), default=CONFIDENCE, show_default=True, help="Confidence level of the interval.")
-@click.option("--seed", type=click.IntRange(min=0), default=BOOTSTRAP_SEED, show_default=True, help="Seed of the bootstrap.")
+@opt.bootstrap_options
 @click.option("--fail-if-worse", "fail_if_worse", is_flag=False, flag_value="0", default=None,
               metavar="[TOLERANCE]", help="Exit 1 when the candidate is worse by more than TOLERANCE "
               "(absolute, or relative with %; default 0).")
 @click.option("--significant", is_flag=True, help="With --fail-if-worse: only when the whole interval is worse.")
 @opt.top_option(help="Worst regressions shown.")
 @opt.reading_options
+@opt.slice_options
 @opt.format_option("compare")
 @opt.output_option()
 @opt.engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
-                fail_if_worse, significant, top, header, on, on_missing, classes, prob_tol, fmt, output, engine,
-                scheduler):
+                fail_if_worse, significant, top, header, on, on_missing, classes, prob_tol, by, by_file,
+                min_slice_size, top_slices, fmt, output, engine, scheduler):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
 
     \b
@@ -321,7 +326,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     Per loss: both values, the change, the share of samples better/worse/equal, and a paired
     bootstrap confidence interval of the change. Exit 1 when --fail-if-worse trips.
     """
-    from .commands.common import reading_rules
+    from .commands.common import reading_rules, slicing
     from .commands.compare import run_compare
 
     if significant and fail_if_worse is None:
@@ -330,7 +335,8 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
                          weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
                          output=output, engine=engine, scheduler=scheduler,
-                         rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol)
+                         rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
+                         slicing=slicing(by, by_file, min_slice_size, top_slices, fmt))
 
 
 @main.command("check")

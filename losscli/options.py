@@ -12,7 +12,8 @@ import click
 from .engine import ENGINES
 from .render import FORMATS
 from .io.rules import HEADER_CHOICES, ON_MISSING
-from .vocabulary import DEFAULT_TOP, DTYPES, NAN_POLICIES, REDUCTIONS, ROW_SUM_TOL
+from .vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_TOP, DTYPES, MAX_BOOTSTRAP, MIN_SLICE_SIZE,
+                         NAN_POLICIES, REDUCTIONS, ROW_SUM_TOL, TABLE_TOP_SLICES)
 
 
 class _FiniteRange(click.FloatRange):
@@ -117,3 +118,25 @@ reading_options = stack(
 
 def top_option(default: int = DEFAULT_TOP, help: str = "How many worst samples to show."):
     return click.option("--top", type=click.IntRange(min=0), default=default, show_default=True, help=help)
+
+
+#: slices: the loss by group (compute, compare; a check gate has the keys by, by_file, min_slice_size)
+slice_options = stack(
+    click.option("--by", metavar="COLUMN[,COLUMN...]", help="Report the loss per slice: per value of these key "
+                 "columns (text, integers, booleans) of the inputs (or of --by-file), beside the overall value."),
+    click.option("--by-file", metavar="FILE[:COLUMNS]", help="The --by columns from this file, one row per sample "
+                 "(lined up by position, or by --on)."),
+    click.option("--min-slice-size", type=click.IntRange(min=1), default=MIN_SLICE_SIZE, show_default=True,
+                 help="Slices with fewer rows are reported, but neither ranked nor gated."),
+    click.option("--top-slices", type=click.IntRange(min=0), default=None, metavar="K",
+                 help=f"List the K worst slices (0: all; default all, {TABLE_TOP_SLICES} in the table); a slice "
+                 "that fails a gate is always listed."))
+
+#: the bootstrap of a confidence interval (compare; compute --ci)
+bootstrap_options = stack(
+    click.option("--bootstrap", "n_boot", type=click.IntRange(0, MAX_BOOTSTRAP), default=BOOTSTRAP, show_default=True,
+                 help="Bootstrap resamples for the confidence interval (0: none)."),
+    click.option("--confidence", type=Finite(0, 1, min_open=True, max_open=True), default=CONFIDENCE,
+                 show_default=True, help="Confidence level of the interval."),
+    click.option("--seed", type=click.IntRange(min=0), default=BOOTSTRAP_SEED, show_default=True,
+                 help="Seed of the bootstrap."))

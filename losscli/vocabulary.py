@@ -45,3 +45,10 @@ MAX_BOOTSTRAP = 1_000_000
 BOOTSTRAP = 1000
 CONFIDENCE = 0.95
 BOOTSTRAP_SEED = 0
+
+#: --min-slice-size: slices of fewer rows are reported, not ranked or gated (a mean of fewer
+#: than ~30 values has a standard error too large to compare slices by)
+MIN_SLICE_SIZE = 30
+
+#: slices the table lists without --top-slices (machine formats list every slice)
+TABLE_TOP_SLICES = 10

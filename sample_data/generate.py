@@ -27,6 +27,26 @@ def regression() -> None:
     write_csv(d / "labels.csv", ["label"], [labels])
     ids = np.arange(1000, 1000 + n)
     write_csv(d / "eval.csv", ["id", "size_m2", "pred", "label"], [ids, size, preds, labels], fmt="%.6g")
+    with_slices(d / "eval.csv", region=regions(n, outliers))
+
+
+def regions(n: int, outliers: np.ndarray) -> np.ndarray:
+    """Where each house is (a slice column, --by region): four districts; the five outliers are the
+    harbour's (a slice too small to rank)."""
+    r = np.random.default_rng(19)  # (its own generator: the values above do not change)
+    out = r.choice(np.array(["north", "south", "east", "west"], dtype=object), n, p=[0.3, 0.3, 0.2, 0.2])
+    out[outliers] = "harbour"
+    return out
+
+
+def with_slices(path: Path, **columns: np.ndarray) -> None:
+    """Add text columns (slice keys) to a CSV written above, as pandas writes them."""
+    import pandas as pd
+
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)  # the numbers stay as written
+    for name, values in columns.items():
+        df[name] = values
+    df.to_csv(path, index=False)
 
 
 def binary() -> None:
@@ -36,6 +56,12 @@ def binary() -> None:
     logits = rng.normal(1.6 * (2 * labels - 1), 1.4)
     probs = 1 / (1 + np.exp(-logits))
     write_csv(HERE / "binary" / "eval.csv", ["logit", "prob", "label"], [logits, probs, labels], fmt="%.8g")
+    # the device each message was read on (--by device); the filter is weakest on watches
+    r = np.random.default_rng(20)
+    device = r.choice(np.array(["phone", "desktop", "tablet"], dtype=object), n, p=[0.5, 0.35, 0.15])
+    hard = np.abs(logits) < 1.0  # the messages it is least sure of
+    device[hard & (r.uniform(size=n) < 0.6)] = "watch"
+    with_slices(HERE / "binary" / "eval.csv", device=device)
 
 
 def multiclass() -> None:

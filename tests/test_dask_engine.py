@@ -97,3 +97,31 @@ def test_dask_reads_fsspec_urls(run, shards, scheduler):
     url = _json(run, "compute", "mse", f"file://{shards}/preds", f"file://{shards}/labels/part-*.csv",
                 "--engine", "dask", "--scheduler", scheduler)
     assert url["results"][0]["value"] == pytest.approx(local["results"][0]["value"], rel=1e-12)
+
+
+def test_dask_slices_equal_local(run, shards, scheduler, tmp_path):
+    """--by on Dask: each partition groups its rows, the reduction tree merges the slices (keys met
+    in any order on any worker); values, counts, moments and worst samples as the local engine's,
+    and compare per slice too. The slice column comes from a sharded --by-file."""
+    (tmp_path / "slices").mkdir()
+    rng = np.random.default_rng(3)
+    for i in range(7):
+        n = 500 + 61 * i
+        keys = rng.choice(["a", "b", "c", f"only-in-{i}"], n, p=[0.4, 0.3, 0.29, 0.01])
+        write_csv(tmp_path / "slices" / f"part-{i:03d}.csv", ["region"], [[k] for k in keys])
+    args = ["compute", "mse", shards / "preds", shards / "labels", "--by-file", f"{tmp_path / 'slices'}:region",
+            "--top", "4", "--min-slice-size", "1"]
+    local = _json(run, *args)["results"][0]
+    dask = _json(run, *args, "--engine", "dask", "--scheduler", scheduler)["results"][0]
+    assert [s["key"] for s in dask["slices"]] == [s["key"] for s in local["slices"]]
+    assert len(local["slices"]) == 3 + 7
+    for a, b in zip(local["slices"], dask["slices"]):
+        assert a["count"] == b["count"] and a["worst"] == b["worst"]
+        assert b["value"] == pytest.approx(a["value"], rel=1e-12)
+        for k in ("mean", "std", "min", "max"):
+            assert b["stats"][k] == pytest.approx(a["stats"][k], rel=1e-12)
+        assert b["quantiles_exact"] is False  # sketched on Dask, as the overall quantiles
+    cmp = ["compare", "mse", shards / "preds", shards / "labels", shards / "labels", "--by-file",
+           f"{tmp_path / 'slices'}:region"]
+    cl, cd = _json(run, *cmp)["results"][0], _json(run, *cmp, "--engine", "dask", "--scheduler", scheduler)["results"][0]
+    assert [(s["key"], s["bootstrap"]) for s in cd["slices"]] == [(s["key"], s["bootstrap"]) for s in cl["slices"]]

@@ -13,6 +13,8 @@
     significant = true                       # only fail when the bootstrap interval is wholly worse
     bootstrap = 1000                         # optional, with confidence = 0.95, seed = 0
     on = "id"                                # optional: rows paired by this key column (on_missing = "drop")
+    by = "region"                            # optional: every bound also holds for each slice (by_file = "FILE",
+                                             # min_slice_size = 30: smaller slices are reported, not gated)
     header = "auto"                          # optional, as --header; classes = ["cat", "dog"]; prob_tol = 1e-3
 
 Paths are relative to the config file. Every distinct input is read once for all gates.
@@ -27,13 +29,15 @@ from pathlib import Path
 
 from ..errors import LossCliError
 from ..io.rules import HEADER_CHOICES, ON_MISSING
-from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, ROW_SUM_TOL, SCALAR_REDUCTIONS
+from ..vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, MIN_SLICE_SIZE, ROW_SUM_TOL,
+                          SCALAR_REDUCTIONS)
 
 KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
     "max": (int, float), "min": (int, float), "baseline": str, "max_increase": (str, int, float),
     "significant": bool, "bootstrap": int, "confidence": (int, float), "seed": int,
     "on": str, "on_missing": str, "header": str, "classes": list, "prob_tol": (int, float),
+    "by": (str, list), "by_file": str, "min_slice_size": int,
 }
 REQUIRED = ("loss", "inputs")
 
@@ -117,6 +121,7 @@ _RANGES = (
     ("bootstrap", lambda v: 0 <= v <= MAX_BOOTSTRAP, f"an integer in [0, {MAX_BOOTSTRAP:,}]"),
     ("seed", lambda v: v >= 0, "an integer >= 0"),
     ("prob_tol", lambda v: 0 <= v <= 1, "in [0, 1]"),
+    ("min_slice_size", lambda v: v >= 1, "an integer >= 1"),
 )
 #: keys whose value is one of a list of words
 _CHOICES = (("header", HEADER_CHOICES), ("on_missing", ON_MISSING))
@@ -139,12 +144,14 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
     from ..render.values import number
     from .common import parse_param_options, provenance, reading_rules, refuse_overwriting_inputs, select_losses
     from .compare import Tolerance, compare_record
+    from .common import slicing
+    from .slicing import gate_slices, slice_header
 
     path, raw_gates = find_config(config)
     gates = [validate_gate(i, g, str(path)) for i, g in enumerate(raw_gates)]
     base_dir = path.parent
-    read = [str(path)] + [_resolve(base_dir, s) for g in gates for s in (*g["inputs"], g.get("baseline"), g.get("weights"))
-                          if s is not None]
+    read = [str(path)] + [_resolve(base_dir, s) for g in gates
+                          for s in (*g["inputs"], g.get("baseline"), g.get("weights"), g.get("by_file")) if s is not None]
     refuse_overwriting_inputs([("--output", output)], read, [item for g in gates for item in _param_items(g)])
     caches: dict = {}  # each distinct input is read once for all gates (that read it by the same rules)
     stream_evaluations = engine_function(engine, scheduler)
@@ -154,11 +161,14 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
         try:
             rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
                                   gate.get("classes"), gate=True)
+            by_file = _resolve(base_dir, gate["by_file"]) if "by_file" in gate else None
+            slices, view = slicing(gate.get("by"), by_file, gate.get("min_slice_size", MIN_SLICE_SIZE), gate=True)
             order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
             models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
                 if rules.on and "baseline" in gate else ()  # (compared on the keys both share)
-            cache = caches.setdefault((rules, order_by, models),
-                                      InputCache(memoize=True, rules=rules, order_by=order_by, companions=models))
+            cache = caches.setdefault((rules, order_by, models, slices),
+                                      InputCache(memoize=True, rules=rules, order_by=order_by, companions=models,
+                                                 slices=slices))
             losses = select_losses(gate["loss"])
             if len(losses) != 1:
                 raise ConfigError("key 'loss' names one loss per gate")
@@ -169,6 +179,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             reduction = gate.get("reduction", SCALAR_REDUCTIONS[0])
             kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
                       per_sample="baseline" in gate, prob_tol=gate.get("prob_tol", ROW_SUM_TOL))
+            if by_file is not None:
+                roles.setdefault(by_file, []).append("slices")
             for i, spec in enumerate(inputs):
                 role = loss.inputs[i].name if i < len(loss.inputs) else "input"
                 if role not in roles.setdefault(spec, []):
@@ -182,6 +194,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             rec["checks"].append({"check": f"value <= {gate['max']:g}", "passed": bool(ev.value <= gate["max"])})
         if "min" in gate:
             rec["checks"].append({"check": f"value >= {gate['min']:g}", "passed": bool(ev.value >= gate["min"])})
+        base = None
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
             roles.setdefault(base_inputs[0], []).append("baseline")
@@ -190,13 +203,23 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             except LossCliError as exc:
                 raise type(exc)(f"{gate['_label']}: {exc}") from None
             tol = Tolerance.parse(gate.get("max_increase", 0), f"{gate['_label']}: key 'max_increase'")
-            cmp = compare_record(base, ev, n_boot=gate.get("bootstrap", BOOTSTRAP),
-                                 confidence=gate.get("confidence", CONFIDENCE), seed=gate.get("seed", BOOTSTRAP_SEED),
-                                 tolerance=tol, significant=gate.get("significant", False), top=3)
+            settings = dict(n_boot=gate.get("bootstrap", BOOTSTRAP), confidence=gate.get("confidence", CONFIDENCE),
+                            seed=gate.get("seed", BOOTSTRAP_SEED), tolerance=tol,
+                            significant=gate.get("significant", False), top=3)
+            cmp = compare_record(base, ev, **settings)  # type: ignore[arg-type]
             rec["comparison"] = cmp
             rec["checks"].append({"check": f"increase over baseline <= {tol.text()}"
                                   + (" (significant)" if gate.get("significant") else ""),
                                   "passed": cmp["gate"]["passed"]})
+        if slices is not None:  # every gate holds for each slice big enough to rank
+            assert view is not None
+            bounds = {k: gate[k] for k in ("max", "min") if k in gate}
+            rec["slices"], rec["slice_counts"] = gate_slices(ev, cache, view, bounds, base,
+                                                             **(settings if base is not None else {}))
+            rec["by"] = slice_header(slices, view)
+            counts = rec["slice_counts"]
+            rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): "
+                                  f"{counts['failed']} of {counts['ranked']} failed", "passed": counts["failed"] == 0})
         rec["passed"] = all(c["passed"] for c in rec["checks"])
         results.append(rec)
     payload = {**provenance(list(caches.values()), roles), "config": str(path), "passed": all(r["passed"] for r in results), "gates": results}

@@ -108,13 +108,14 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",
                 weights=None, n_boot=1000, confidence=0.95, seed=0, fail_if_worse=None,
                 significant=False, top=5, fmt="table", output=None, nan_policy="raise", engine="local",
-                scheduler=None, rules=None, prob_tol=None) -> int:
+                scheduler=None, rules=None, prob_tol=None, slicing=(None, None)) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
     from ..render import emit, renderer
     from ..io.rules import ReadRules
     from ..vocabulary import ROW_SUM_TOL
     from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
+    from .slicing import compare_slices, failed, slice_header
 
     if reduction == "none":
         raise LossCliError("compare needs --reduction mean or sum (a single value per model)")
@@ -123,26 +124,34 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     tolerance = None if fail_if_worse is None else Tolerance.parse(fail_if_worse)
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    refuse_overwriting_inputs([("--output", output)], [baseline, candidate, *others, weights], params)
+    slices, view = slicing
+    refuse_overwriting_inputs([("--output", output)], [baseline, candidate, *others, weights, slices and slices.file],
+                              params)
     # with --on, both models' rows come in the labels' order, over the keys all three share: the
     # paired bootstrap pairs them
-    cache = InputCache(rules=rules or ReadRules(), order_by=others[0], companions=(baseline, candidate))
+    cache = InputCache(rules=rules or ReadRules(), order_by=others[0], companions=(baseline, candidate), slices=slices)
     kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy,
               prob_tol=ROW_SUM_TOL if prob_tol is None else prob_tol)
     evaluate = engine_function(engine, scheduler)
     base = evaluate(selected, [baseline, *others], by_loss, **kw)
     cand = evaluate(selected, [candidate, *others], by_loss, **kw)
-    records = [compare_record(b, c, n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance,
-                              significant=significant, top=top) for b, c in zip(base, cand)]
+    settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,
+                    top=top)
+    records = [compare_record(b, c, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]
+    for rec, b, c in zip(records, base, cand) if slices is not None else ():
+        rec["slices"], rec["slice_counts"] = compare_slices(b, c, cache, view, **settings)
     if cache.rules.on:  # each row's key (the rows come in the labels' order)
         for rec in records:
             for w in rec["worst_regressions"]:
                 w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
-    passed = all(r.get("gate", {}).get("passed", True) for r in records)
+    passed = all(r.get("gate", {}).get("passed", True) and not any(failed(s) for s in r.get("slices", []))
+                 for r in records)
     roles = {baseline: ["baseline"], candidate: ["candidate"], **{s: ["labels"] for s in others}}
     if weights:
         roles[weights] = ["weights"]
+    if slices is not None and slices.file:
+        roles.setdefault(slices.file, []).append("slices")
     payload = {**provenance(cache, roles), "baseline": baseline, "candidate": candidate, "passed": passed,
-               "results": records}
+               "results": records, **({"by": slice_header(slices, view)} if slices is not None else {})}
     emit(renderer("compare", fmt)(payload), output)
     return 0 if passed else 1

@@ -13,15 +13,17 @@ from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
 from ..io.output import STDOUT
-from ..render.values import number
+from ..render.values import key_text, number
 from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation
 from ..io.rules import ReadRules
 from ..vocabulary import ROW_SUM_TOL
+from ..io.slices import SliceSpec
 from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
+from .slicing import Bootstrap, SliceView, compute_slices, failed, slice_header
 
 
-def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
+def result_record(ev: Evaluation, top: int, penalty=None, per_sample: bool = True) -> dict:
     """One loss's result as JSON types (the schema in the README)."""
     rec: dict[str, Any] = {
         "loss": ev.loss.name,
@@ -38,7 +40,7 @@ def result_record(ev: Evaluation, top: int, penalty=None) -> dict:
     if not ev.quantiles_exact:
         rec["quantiles"] = {"exact": False, "method": "Apache DataSketches KLL",
                             "normalized_rank_error": ev.quantile_rank_error}
-    if ev.per_sample is not None:
+    if ev.per_sample is not None and (per_sample or ev.value is None):  # (--ci keeps them too)
         rec["per_sample"] = [number(v) for v in ev.per_sample]
     if penalty is not None and ev.value is not None:  # structural risk = empirical risk + penalty
         rec["empirical_risk"] = rec["value"]
@@ -72,14 +74,18 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
                 quantile_budget=None, model_params=None, l1=0.0, l2=0.0, engine="local",
-                scheduler=None, rules: ReadRules = ReadRules(), prob_tol: float = ROW_SUM_TOL) -> int:
-    """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips)."""
+                scheduler=None, rules: ReadRules = ReadRules(), prob_tol: float = ROW_SUM_TOL,
+                slices: SliceSpec | None = None, view: SliceView | None = None, ci: Bootstrap | None = None) -> int:
+    """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips, overall
+    or in a slice)."""
     from ..render import LOSS_ONLY_FORMATS, emit, renderer
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     refuse_overwriting_inputs([("--output", output or STDOUT), ("--save-grad", save_grad)],
-                              [*inputs, weights, model_params], params)
+                              [*inputs, weights, model_params, slices and slices.file], params)
+    if ci is not None and reduction == "none":
+        raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
     if save_grad == STDOUT and sys.stdout.isatty():
         raise LossCliError("--save-grad -: the gradients are a binary NPZ file; redirect standard output to "
                            "a file or a pipe, or name a file")
@@ -93,13 +99,14 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             raise LossCliError(f"--save-grad {save_grad}: an .npy file holds one array, and this run has a gradient "
                                f"per loss{' and one for --params' if model_params else ''}; name an .npz file")
     warnings = Warnings()
-    cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type, rules=rules)
+    cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type, rules=rules, slices=slices)
     if top > 1000:  # each worst sample keeps its inputs' values for the table and a JSON record
         _require_top(top, cache, [*inputs, weights])
     summary = fmt not in LOSS_ONLY_FORMATS  # statistics and worst samples are printed
     evaluations = engine_function(engine, scheduler)(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
-        top=top if summary else 0, per_sample=per_sample, gradients=bool(save_grad), nan_policy=nan_policy,
+        top=top if summary else 0, per_sample=per_sample or ci is not None, gradients=bool(save_grad),
+        nan_policy=nan_policy,
         chunk_rows=chunk_rows, warnings=warnings, quantile_budget=quantile_budget, summary=summary,
         prob_tol=prob_tol)
     penalty = None
@@ -116,11 +123,22 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
              for i, spec in enumerate(inputs)}
     if weights:
         roles.setdefault(weights, []).append("weights")
-    payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty) for ev in evaluations]}
+    if slices is not None and slices.file:
+        roles.setdefault(slices.file, []).append("slices")
+    payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty, per_sample)
+                                                       for ev in evaluations]}
     if cache.rules.on:  # each worst sample's key, and its row in the first input
         for rec in payload["results"]:
             for w in rec["worst"]:
                 w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
+    for rec, ev in zip(payload["results"], evaluations):
+        if ci is not None:
+            rec["ci"] = interval_record(ev, ci)
+        if slices is not None and summary:
+            assert view is not None
+            rec["slices"], rec["slice_counts"] = compute_slices(ev, cache, view, top, ci, fail_above)
+    if slices is not None:
+        payload["by"] = slice_header(slices, view)
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
                "keys": None if evaluations[0].rows is None or not cache.rules.on else
@@ -136,7 +154,26 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         context["gradient_file"] = save_grad
     warnings.print()
     emit(renderer("compute", fmt)(payload, context), output)
-    return threshold_exit_code(evaluations, fail_above)
+    code = threshold_exit_code(evaluations, fail_above)
+    for rec in payload["results"] if fail_above is not None else ():
+        for s in rec.get("slices", []):
+            if failed(s):
+                what = f"{rec['reduction']} loss" if s["value"] is not None else "largest per-sample loss"
+                measured = s["value"] if s["value"] is not None else s["stats"]["max"]
+                print(f"losscli: {rec['loss']}: slice {key_text(s['key'])}: {what} {measured:.10g} is above "
+                      f"--fail-above {fail_above:g}", file=sys.stderr, flush=True)
+                code = 1
+    return code
+
+
+def interval_record(ev: Evaluation, ci: Bootstrap) -> dict:
+    """``--ci``: the bootstrap interval of the reported value over all kept rows."""
+    from .compare import bootstrap_interval
+
+    assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
+    lo, hi = bootstrap_interval(ev.weights * ev.per_sample, ev.shares, ev.reduction, ci.samples, ci.confidence,
+                                ci.seed)
+    return {"samples": ci.samples, "confidence": ci.confidence, "seed": ci.seed, "interval": [number(lo), number(hi)]}
 
 
 def gradient_arrays(evaluations: list[Evaluation]) -> dict[str, np.ndarray]:

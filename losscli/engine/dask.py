@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from ..catalogue import get_loss
 from ..vocabulary import ROW_SUM_TOL
 from ..errors import InputError, LossCliError
 from ..io.rules import ReadRules
+from ..io.slices import SliceKeys
 from ..stats.accumulator import Accumulator, Evaluation
 from ..stats.topk import rows_at
 from .block import block_rows, evaluate_block, finish
@@ -61,15 +63,19 @@ def _partition(task: dict) -> dict:
     shard, files = task["shard"], task["files"]
     losses = [get_loss(n) for n in task["losses"]]
     n_inputs = task["n_inputs"]
+    slices = task["slices"]
+    if slices is not None and slices.file is not None:  # this partition's shard of the --by-file
+        files, slices = files[:-1], replace(slices, file=files[-1])
     accs = {l.name: Accumulator(l, task["params"][l.name], task["reduction"], task["top"], task["keep"],
-                                quantile_budget=0) for l in losses}
+                                quantile_budget=0, sliced=slices is not None) for l in losses}
     omitted = {l.name: 0 for l in losses}
-    cache = InputCache(as_shards=True, rules=task["rules"])
+    cache = InputCache(as_shards=True, rules=task["rules"], slices=slices)
     rows_seen = 0
     try:
         chunk = task["chunk_rows"] or block_rows(losses, cache, files)
         for start, arrays in cache.lockstep(files, chunk):
             weight_block = arrays[n_inputs] if len(files) > n_inputs else None
+            codes = arrays[-1].data if slices is not None else None
             finite: set = set()
             for loss in losses:
                 params = task["params"][loss.name]
@@ -79,13 +85,15 @@ def _partition(task: dict) -> dict:
                 keys = (np.int64(shard) << ROW_BITS) + rows_at(rows, slice(None))
                 w = None if weight_block is None else validate_weights(weight_block, checked.n_rows, kept)
                 shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
-                accs[loss.name].add(values, keys, w, normaliser, inputs=shown)
+                accs[loss.name].add(values, keys, w, normaliser, inputs=shown,
+                                    codes=None if codes is None else codes if kept is None else codes[kept])
                 omitted[loss.name] += checked.omitted
             rows_seen = start + arrays[0].data.shape[0]
     except InputError as exc:  # shipped back as data: the client raises it with its message
         return {"error": str(exc)}
     return {"shards": {shard: rows_seen}, "omitted": omitted, "top": task["top"], "keep": task["keep"],
-            "states": {name: acc.state() for name, acc in accs.items()}, "first": shard}
+            "states": {name: acc.state() for name, acc in accs.items()}, "first": shard,
+            "keys": None if cache.slice_keys is None else cache.slice_keys.keys, "slices": task["slices"]}
 
 
 def _merge(parts) -> dict:
@@ -96,23 +104,31 @@ def _merge(parts) -> dict:
         return errors[0]
     parts.sort(key=lambda p: p["first"])
     out = {"shards": {}, "omitted": {}, "states": {}, "first": parts[0]["first"],
-           "top": parts[0]["top"], "keep": parts[0]["keep"]}
+           "top": parts[0]["top"], "keep": parts[0]["keep"], "slices": parts[0]["slices"], "keys": None}
+    merged = None if out["slices"] is None else SliceKeys(out["slices"])
     for p in parts:
+        remap = None if merged is None else merged.remap(p["keys"], ["--by"])  # its codes as the merged ones
         out["shards"].update(p["shards"])
         for name, o in p["omitted"].items():
             out["omitted"][name] = out["omitted"].get(name, 0) + o
         for name, st in p["states"].items():
             if name not in out["states"]:
-                out["states"][name] = st
+                out["states"][name] = st if remap is None else _merge_states({}, st, out["top"], out["keep"], remap)
             else:
-                out["states"][name] = _merge_states(name, out["states"][name], st, out["top"], out["keep"])
+                out["states"][name] = _merge_states(out["states"][name], st, out["top"], out["keep"], remap)
+    if merged is not None:
+        out["keys"] = merged.keys
     return out
 
 
-def _merge_states(name: str, a: dict, b: dict, top: int, keep: bool) -> dict:
-    acc_a = Accumulator(None, {}, top=top, keep_per_sample=keep, quantile_budget=0).load_state(a)
-    acc_b = Accumulator(None, {}, top=top, keep_per_sample=keep, quantile_budget=0).load_state(b)
-    return acc_a.merge(acc_b).state()
+def _merge_states(a: dict, b: dict, top: int, keep: bool, remap: np.ndarray | None = None) -> dict:
+    """Two partial states as one (``a`` empty: ``b`` with its slice codes remapped)."""
+    sliced = remap is not None
+    acc_a = Accumulator(None, {}, top=top, keep_per_sample=keep, quantile_budget=0, sliced=sliced)
+    if a:
+        acc_a.load_state(a)
+    acc_b = Accumulator(None, {}, top=top, keep_per_sample=keep, quantile_budget=0, sliced=sliced).load_state(b)
+    return acc_a.merge(acc_b, remap).state()
 
 
 def _client(scheduler: str | None):
@@ -150,7 +166,8 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
     if any(l.coupling == "batch" for l in selected):
         raise LossCliError("--engine dask: " + ", ".join(l.name for l in selected if l.coupling == "batch")
                            + " couple samples across the whole batch; use the local engine")
-    specs = list(inputs) + ([weights] if weights else [])
+    slices = None if cache is None or cache.slice_keys is None else cache.slice_keys.spec
+    specs = list(inputs) + ([weights] if weights else []) + ([slices.file] if slices and slices.file else [])
     groups = list(zip(*shard_lists(specs)))
     params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
     from ..plugins import loaded_plugins
@@ -159,7 +176,8 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
 
     tasks = [{"shard": i, "files": list(g), "plugins": loaded_plugins(), "allow_override": registry.ALLOW_OVERRIDE, "losses": [l.name for l in selected], "params": params,
               "n_inputs": len(inputs), "reduction": reduction, "top": top, "keep": per_sample,
-              "nan_policy": nan_policy, "prob_tol": prob_tol, "rules": rules, "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows}
+              "nan_policy": nan_policy, "prob_tol": prob_tol, "rules": rules, "slices": slices,
+              "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows}
              for i, g in enumerate(groups)]
     own, cluster = (client, None) if client is not None else _client(scheduler)
     try:
@@ -188,10 +206,18 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
         keys = np.asarray(keys, dtype=np.int64)
         return offsets[keys >> ROW_BITS] + (keys & ((1 << ROW_BITS) - 1))
 
+    # the run's codes (compare evaluates twice: both models' slices share them)
+    remap = None if slices is None or cache is None or cache.slice_keys is None else \
+        cache.slice_keys.remap(result["keys"], ["--by"])
     out = []
     for loss in selected:
-        acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, quantile_budget=0)
-        acc.load_state(result["states"][loss.name])
+        acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, quantile_budget=0,
+                          sliced=remap is not None)
+        if remap is None:
+            acc.load_state(result["states"][loss.name])
+        else:
+            acc.merge(Accumulator(None, {}, top=top, keep_per_sample=per_sample, quantile_budget=0,
+                                  sliced=True).load_state(result["states"][loss.name]), remap)
         acc.map_rows(to_global)
         out.append(finish(acc, result["omitted"].get(loss.name, 0), weights))
     return out

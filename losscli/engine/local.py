@@ -42,8 +42,9 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     # warm-up, read a second time only if the data drifted out of a bracket; standard input and
     # URLs hold the values up to the budget, then sketch
     again = chunk_rows is not None and all(r.rereadable() for r in readers)
+    sliced = cache.slice_keys is not None  # --by: each block ends with its rows' slice codes
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
-                                expected, two_pass=again)
+                                expected, two_pass=again, sliced=sliced)
             for l in selected}
     again = again and summary  # (only exact quantiles ever need a second pass)
     spill = Spill([l.name for l in selected]) if again else None
@@ -54,6 +55,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     progress = _progress(cache, specs)
     for start, arrays in progress(cache.lockstep(specs, chunk_rows)):
         weight_block = arrays[n_inputs] if weights else None
+        codes = arrays[-1].data if sliced else None
         finite: set = set()  # input blocks found finite, checked once for all the losses
         for loss in selected:
             bound, checked, rows, values, normaliser = evaluate_block(loss, arrays[:n_inputs], start, params[loss.name],
@@ -62,7 +64,8 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             kept = checked.kept
             w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
             shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
-            accs[loss.name].add(values, rows, w, normaliser, inputs=shown)
+            accs[loss.name].add(values, rows, w, normaliser, inputs=shown,
+                                codes=None if codes is None else codes if kept is None else codes[kept])
             omitted[loss.name] += checked.omitted
             if gradients:
                 cot = None if reduction == "none" else w

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import validity, floats, is_numeric
-from .rules import ReadRules, key_columns, pandas_index_columns, unnamed_index
+from .rules import ReadRules, key_columns, pandas_index_columns, slice_columns, unnamed_index
 from .table import Source, wanted_columns
 
 def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str], dict[str, str], set[str]]:
@@ -23,6 +23,7 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
     index.update({n: "pandas' index (an unnamed column)" for n in unnamed_index(names) if n not in index})
     if rules.on is not None and rules.on in names:
         index[rules.on] = "the --on key"
+    index.update(slice_columns(names, rules, index))
     keys = set(key_columns(names, index))
     return wanted_columns(wanted, names, label, extra=sorted(keys)), index, keys
 

@@ -56,3 +56,11 @@ def bits(arr, null: bool = False) -> np.ndarray:
 def validity(arr) -> np.ndarray:
     packed = np.frombuffer(arr.buffers()[0], dtype=np.uint8)
     return np.unpackbits(packed, bitorder="little")[arr.offset:arr.offset + len(arr)].astype(bool)
+
+
+def int64s(values: np.ndarray):
+    """A numpy integer array as an Arrow int64 array, from its buffer (``take`` indices)."""
+    import pyarrow as pa
+
+    data = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), data.shape[0], [None, pa.py_buffer(data)])

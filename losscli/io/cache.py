@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,6 +24,7 @@ from .rules import GUESSED, ReadRules
 from .spec import check_file, is_url, shards_of, split_spec
 from .streams import Stream, decompressing, is_stream
 from ..arrays import Array
+from .slices import SliceKeys, SliceSpec, block_codes
 from .table import Classes, Source
 
 #: bytes of one block of all inputs together; rows per block = this / bytes per row, at least
@@ -194,7 +196,12 @@ class InputCache:
     (``inputs``) and says on stderr what it left out."""
 
     def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False, as_shards: bool = False,
-                 rules: ReadRules = ReadRules(), order_by: str | None = None, companions: tuple[str, ...] = ()):
+                 rules: ReadRules = ReadRules(), order_by: str | None = None, companions: tuple[str, ...] = (),
+                 slices: SliceSpec | None = None):
+        if slices is not None:  # the readers keep the --by columns exactly, not as data
+            rules = replace(rules, by=slices.columns)
+        # --by: the run's slice keys; lockstep adds each block's codes after its arrays
+        self.slice_keys = None if slices is None else SliceKeys(slices)
         self.as_shards = as_shards  # the files are shards of larger inputs (an engine's partition)
         self._readers: dict[str, FileReader] = {}
         self._stdin = stdin
@@ -285,7 +292,7 @@ class InputCache:
                 print(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of numbered columns; "
                       "--header no reads it as data, --header yes says it is a header", file=sys.stderr, flush=True)
             for name, why in skipped.items():
-                if why == "the --on key" or (reader.label, name) in self._noted:
+                if why == "the --on key" or name in self.rules.by or (reader.label, name) in self._noted:
                     continue
                 self._noted.add((reader.label, name))
                 if why == "text":
@@ -306,6 +313,9 @@ class InputCache:
         parsed = [split_spec(s) for s in specs]
         readers = [self.reader(path) for path, _ in parsed]
         distinct = list({id(r): r for r in readers}.values())
+        by_file = self._by_file()
+        if by_file is not None and by_file not in distinct:  # read in lockstep, for its --by columns only
+            distinct.append(by_file)
         # text inputs are parsed ahead on textparse's thread pool while this loop evaluates
         iters = {id(r): r.blocks(chunk_rows, _wanted(r, readers, parsed)) for r in distinct}
         start = 0
@@ -334,6 +344,11 @@ class InputCache:
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
             guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in distinct], start)
             arrays = self._select(specs, readers, parsed, blocks, start)
+            if self.slice_keys is not None:
+                holders = [by_file] if by_file is not None else distinct
+                arrays.append(Array(block_codes(self.slice_keys, [blocks[id(r)] for r in holders]), "--by"))
+                if by_file is not None:
+                    self._record_by_file(blocks[id(by_file)], start + first.rows)
             for i, a in enumerate(arrays):  # a row's shape is the same in every block and shard
                 if shapes.setdefault(i, (a.data.shape[1:], a.label))[0] != a.data.shape[1:]:
                     shape, where = shapes[i]
@@ -364,6 +379,9 @@ class InputCache:
             distinct.sort(key=lambda r: r is not ref)
         keys, parts = {}, {}
         others = [self.reader(split_spec(c)[0]) for c in self.companions]
+        by_file = self._by_file()
+        if by_file is not None:  # matched by key too, read for its --by columns only
+            others.append(by_file)
         matched_by = distinct + [r for r in dict.fromkeys(others) if r not in distinct]
         for r in matched_by:
             blocks = list(r.blocks(None, _wanted(r, readers, parsed) if r in distinct else frozenset()))
@@ -382,6 +400,13 @@ class InputCache:
         rows = {id(r): m for r, m in zip(matched_by, matched.rows)}
         self._row_keys = (keys[id(distinct[0])], matched.rows[0])
         counts = {id(r): len(keys[id(r)]) for r in matched_by}
+        codes = None
+        if self.slice_keys is not None:  # each matched row's slice, from the whole of the file that holds it
+            holders = [by_file] if by_file is not None else distinct
+            whole_blocks = [_joined_keys(parts[id(r)], self.slice_keys.spec.columns) for r in holders]
+            codes = block_codes(self.slice_keys, whole_blocks, [rows[id(r)] for r in holders])
+            if by_file is not None:
+                self._record_by_file(whole_blocks[0], len(codes))
         for r in matched_by:  # the keys are not needed any more (but the first input's, to name rows)
             named = set().union(*(named_columns(r, readers, parsed, b) for b in parts[id(r)][:1]))
             if r._memo is not None or r._whole is not None:  # (blocks kept for the next read: keep them whole)
@@ -417,8 +442,30 @@ class InputCache:
         step = chunk_rows or n
         for start in range(0, n, step):
             stop = min(n, start + step)
-            yield start, [Array(a.data[start:stop], a.label, a.columns, a.first_line, 0,
-                                None if a.file_rows is None else a.file_rows[start:stop]) for a in whole]
+            arrays = [Array(a.data[start:stop], a.label, a.columns, a.first_line, 0,
+                            None if a.file_rows is None else a.file_rows[start:stop]) for a in whole]
+            if codes is not None:
+                arrays.append(Array(codes[start:stop], "--by"))
+            yield start, arrays
+
+    def _record_by_file(self, block: Source, rows: int) -> None:
+        assert self.slice_keys is not None and self.slice_keys.spec.file is not None
+        spec = self.slice_keys.spec
+        self._record(spec.file, self.reader(spec.path), block, Array(np.empty(0), block.label, spec.columns), rows)
+        self.inputs[spec.file]["rows"] = rows
+
+    def _by_file(self) -> FileReader | None:
+        spec = None if self.slice_keys is None else self.slice_keys.spec
+        return None if spec is None or spec.path is None else self.reader(spec.path)
+
+
+def _joined_keys(blocks: list[Source], columns: tuple[str, ...]) -> Source:
+    """A file's blocks as one, for its ``--by`` columns: each column's keys concatenated."""
+    from .join import concat_keys
+
+    first = blocks[0]
+    keys = {n: concat_keys([b.keys[n] for b in blocks]) for n in columns if n in first.keys}
+    return Source(first.label, sum(b.rows for b in blocks), order=first.order, arrays=first.arrays, keys=keys)
 
 
 def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset | None:

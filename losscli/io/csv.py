@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import ReadRules, first_column_index, header_decision, hint_suffix, key_columns, unnamed_index
+from .rules import ReadRules, first_column_index, header_decision, hint_suffix, key_columns, slice_columns, unnamed_index
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -126,6 +126,7 @@ def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, fir
         index[names[0]] = first
     if rules.on is not None and rules.on in names:
         index[rules.on] = "the --on key"
+    index.update(slice_columns(names, rules, index))
     return index
 
 

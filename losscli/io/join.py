@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import floats
-from .rules import GUESSED
+from .rules import BY_REASON, GUESSED
 from .table import Source, resolve_columns
 
 
@@ -339,7 +339,9 @@ class IdGuard:
         self.last: dict = {}
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
-        ids = [{n.lower(): n for n in b.keys if n in b.skipped() and n not in named} for _, b, named in blocks]
+        skips = [b.skipped() for _, b, _ in blocks]
+        ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}
+               for i, (_, b, named) in enumerate(blocks)]
         self.pairs = []
         for i in range(len(blocks)):
             for j in range(i + 1, len(blocks)):

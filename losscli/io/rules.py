@@ -26,6 +26,8 @@ from dataclasses import dataclass
 HEADER_CHOICES = ("auto", "yes", "no")
 #: the choices of ``--on-missing``: keys found in some inputs only are an error, or dropped
 ON_MISSING = ("error", "drop")
+#: why a --by column is not read as data (its reason among the index columns; ``io/slices.py``)
+BY_REASON = "a --by slice column"
 #: names of id columns (case-insensitive); and any name ending in ``_id``
 ID_NAMES = ("id", "key", "index", "idx", "row")
 
@@ -38,11 +40,18 @@ class ReadRules:
     on: str | None = None  # the key column rows are matched by (None: by position)
     on_missing: str = "error"
     classes: tuple[str, ...] | None = None  # class names for text labels (None: the predictions' columns)
+    by: tuple[str, ...] = ()  # --by: slice key columns, kept exactly and not read as data (io/slices.py)
 
 
 def is_id_name(name: str) -> bool:
     low = name.strip().lower()
     return low in ID_NAMES or low.endswith("_id") or re.fullmatch(r"level_\d+", low) is not None
+
+
+def slice_columns(names: list[str], rules: ReadRules, index: dict[str, str]) -> dict[str, str]:
+    """The ``--by`` columns a table holds, as index entries (kept exactly, not data unless a
+    selector names them or no other column is data: ``table.Source.skipped``)."""
+    return {n: BY_REASON for n in rules.by if n in names and n not in index}
 
 
 def key_columns(names: list[str], index: dict[str, str]) -> list[str]:

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .rules import NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
+from .rules import BY_REASON, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
 
 
 @dataclass
@@ -50,7 +50,7 @@ class Source:
 
     def skipped(self) -> dict[str, str]:
         """The columns that are not data without a selector naming them, and why."""
-        out = dict(self.index)
+        out = {n: why for n, why in self.index.items() if why != BY_REASON}
         rest = [n for n in self.order if n not in out]
         for n in rest if len(rest) > 1 else ():  # (a file's only column is its data, whatever its name)
             if is_id_name(n):
@@ -58,6 +58,9 @@ class Source:
         for n in self.order:
             if n not in out and n in self.text_columns:
                 out[n] = "text"
+        by = [n for n, why in self.index.items() if why == BY_REASON and n not in out]
+        if any(n not in out and n not in by for n in self.order):  # (--by label: the only data is data)
+            out.update((n, BY_REASON) for n in by)
         return out
 
     def _refuse_numeric_text(self, name: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from .values import params_text
+from .values import key_text, params_text
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -49,7 +49,18 @@ def compute(payload: dict, context: dict) -> str:
                       "failure": (f"{r['loss']} = {value!r} > --fail-above {limit!r}",
                                   json.dumps(r, allow_nan=False)) if failed else None,
                       "output": f"value={r['value']!r} count={r['count']}"})
+        cases += [slice_case("losscli.compute", f"{r['loss']} ({params_text(r['params'])})", sl,
+                             f"{r['loss']} = {sl['value']!r} > --fail-above {limit!r}") for sl in r.get("slices", [])]
     return junit_xml("compute", cases)
+
+
+def slice_case(classname: str, name: str, sl: dict, message: str) -> dict:
+    """One slice's testcase (``NAME [region=EU]``), failed when its gate failed."""
+    passed = sl.get("passed", sl.get("gate", {}).get("passed", True))
+    small = "" if sl["ranked"] else " (too few rows to rank or gate)"
+    return {"classname": classname, "name": f"{name} [{key_text(sl['key'])}]",
+            "failure": (f"[{key_text(sl['key'])}] {message}", json.dumps(sl, allow_nan=False)) if not passed else None,
+            "output": f"value={sl.get('value', sl.get('candidate'))!r} count={sl['count']}{small}"}
 
 
 def compare(payload: dict) -> str:
@@ -57,12 +68,18 @@ def compare(payload: dict) -> str:
     for r in payload["results"]:
         gate = r.get("gate")
         failed = gate is not None and not gate["passed"]
-        msg = (f"{r['loss']}: candidate {r['candidate']!r} vs baseline {r['baseline']!r}, change {r['change']!r}, "
-               f"{100 * r['bootstrap']['confidence']:g}% CI {r['bootstrap']['interval']}, allowed "
-               f"{gate['allowed_increase'] if gate else None!r}")
+        msg = _change_text(r["loss"], r)
         cases.append({"classname": "losscli.compare", "name": r["loss"],
                       "failure": (msg, json.dumps(r, allow_nan=False)) if failed else None, "output": msg})
+        cases += [slice_case("losscli.compare", r["loss"], sl, _change_text(r["loss"], sl)) for sl in r.get("slices", [])]
     return junit_xml("compare", cases)
+
+
+def _change_text(loss: str, r: dict) -> str:
+    gate = r.get("gate")
+    return (f"{loss}: candidate {r['candidate']!r} vs baseline {r['baseline']!r}, change {r['change']!r}, "
+            f"{100 * r['bootstrap']['confidence']:g}% CI {r['bootstrap']['interval']}, allowed "
+            f"{gate['allowed_increase'] if gate else None!r}")
 
 
 def check(payload: dict) -> str:
@@ -71,8 +88,13 @@ def check(payload: dict) -> str:
         failed = [c["check"] for c in g["checks"] if not c["passed"]]
         msg = f"{g['loss']} = {g['value']!r}; failed: {', '.join(failed)}" if failed else None
         cases.append({"classname": "losscli.check", "name": g["gate"],
-                      "failure": (msg, json.dumps(g, allow_nan=False)) if failed else None,
+                      "failure": (msg, json.dumps({k: v for k, v in g.items() if k != "slices"}, allow_nan=False))
+                      if failed else None,
                       "output": f"{g['loss']} = {g['value']!r}"})
+        for sl in g.get("slices", []):
+            failed_checks = [c["check"] for c in sl["checks"] if not c["passed"]]
+            cases.append(slice_case("losscli.check", g["gate"], sl,
+                                    f"{g['loss']} = {sl['value']!r}; failed: {', '.join(failed_checks)}"))
     return junit_xml("check", cases)
 
 

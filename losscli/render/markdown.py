@@ -39,7 +39,24 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 def compute(payload: dict, context: dict) -> str:
     rows = [[code(r["loss"]), fmt(r["value"], 10), r["reduction"], params_text(r["params"]), r["count"],
              *(fmt(r["stats"][k]) for k in STAT_KEYS)] for r in payload["results"]]
-    return markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS], rows)
+    out = markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS], rows)
+    for r in payload["results"]:
+        if "slices" in r:
+            out += "\n" + _slices(r["loss"], r["slices"], payload["by"], ["value", "p50", "p90", "max"],
+                                   lambda s: [fmt(s["value"], 10), *(fmt(s["stats"][k]) for k in ("p50", "p90", "max"))])
+    return out
+
+
+def _slices(loss: str, slices: list[dict], by: dict, header: list[str], cells) -> str:
+    """One table of slices: key, N, ``cells(slice)``, and its gate when it has one."""
+    gated = any("passed" in s or "gate" in s for s in slices)
+    rows = []
+    for s in slices:
+        passed = s.get("passed", s.get("gate", {}).get("passed"))
+        rows.append([*(s["key"][c] for c in by["columns"]), f"{s['count']:,}" + ("" if s["ranked"] else " (not ranked)"),
+                     *cells(s), *([("" if passed is None else "✅" if passed else "❌")] if gated else [])])
+    return f"{code(loss)} by {escape(', '.join(by['columns']))}\n\n" + markdown_table(
+        [*(escape(c) for c in by["columns"]), "N", *header, *(["gate"] if gated else [])], rows)
 
 
 def compare(payload: dict) -> str:
@@ -50,8 +67,14 @@ def compare(payload: dict) -> str:
         rows.append([code(r["loss"]), fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
                      pct(r["relative_change"]), f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
                      f"[{fmt(lo, 4)}, {fmt(hi, 4)}]", gate])
-    return markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
-                           f"{100 * payload['results'][0]['bootstrap']['confidence']:g}% CI", "gate"], rows)
+    out = markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
+                          f"{100 * payload['results'][0]['bootstrap']['confidence']:g}% CI", "gate"], rows)
+    for r in payload["results"]:
+        if "slices" in r:
+            out += "\n" + _slices(r["loss"], r["slices"], payload["by"], ["baseline", "candidate", "change", "CI"],
+                                   lambda s: [fmt(s["baseline"], 8), fmt(s["candidate"], 8), fmt(s["change"], 4),
+                                              "[{}, {}]".format(*(fmt(x, 4) for x in s["bootstrap"]["interval"]))])
+    return out
 
 
 def check(payload: dict) -> str:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..stats.accumulator import STAT_KEYS
-from .values import fmt, param_value, params_text, pct
+from .values import fmt, key_text, param_value, params_text, pct
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -54,9 +54,15 @@ def compute_tables(payload: dict, context: dict) -> list:
     if penalised:
         summary.add_column("penalty", justify="right")
         summary.add_column("objective", justify="right")
+    with_ci = any("ci" in r for r in payload["results"])
+    if with_ci:
+        summary.add_column("CI", justify="right")
     for rec in payload["results"]:
         n = str(rec["count"]) + (f" ({rec['omitted']} omitted)" if rec["omitted"] else "")
         extra = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
+        if with_ci:
+            lo, hi = rec["ci"]["interval"]
+            extra += (f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * rec['ci']['confidence']:g}%)",)
         summary.add_row(rec["loss"], fmt(rec["value"], 10), rec["reduction"], params_text(rec["params"]),
                         n, *(fmt(rec["stats"][k]) for k in STAT_KEYS), *extra)
     out.append(summary)
@@ -78,11 +84,57 @@ def compute_tables(payload: dict, context: dict) -> list:
             t.add_row(str(rank), str(w["index"]), *([str(w["key"])] if keyed else []), fmt(w["loss"]),
                       *(_cell_text(np.asarray(a[rank - 1])) for a in roles.values()))
         out.append(t)
+    for rec in payload["results"]:
+        if "slices" in rec:
+            out += slice_table(rec["loss"], rec["slices"], rec["slice_counts"], payload["by"],
+                               [("value", 10, lambda s: s["value"] if s["value"] is not None else s["stats"]["mean"]),
+                                *(((k, 6, lambda s, k=k: s["stats"][k]) for k in ("p50", "p90", "max")))],
+                               ci="ci" in rec)
     if "gradient_file" in context:
         from rich.text import Text
 
         out.append(Text(f"gradients written to {context['gradient_file']}"))
     return out + input_lines(payload)
+
+
+def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: list, ci: bool = False,
+                title: str = "") -> list:
+    """One row per slice listed: its key, its row count and ``columns`` ((name, digits, value of
+    a slice record)); slices too small to rank are dim; a line says what is not listed."""
+    from rich.table import Table
+    from rich.text import Text
+
+    names = by["columns"]
+    t = Table(title=title or f"{loss} by {', '.join(names)}", title_justify="left")
+    for n in names:
+        t.add_column(n)
+    t.add_column("N", justify="right")
+    for name, _, _ in columns:
+        t.add_column(name, justify="right")
+    if ci:
+        t.add_column("CI", justify="right")
+    gated = any("passed" in s or "gate" in s for s in slices)
+    if gated:
+        t.add_column("gate")
+    for s in slices:
+        cells = [str(s["key"][n]) for n in names] + [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
+        if ci:
+            lo, hi = s["ci"] if "ci" in s else s["bootstrap"]["interval"]
+            cells.append(f"[{fmt(lo, 4)}, {fmt(hi, 4)}]")
+        if gated:
+            passed = s.get("passed", s.get("gate", {}).get("passed"))
+            cells.append("-" if passed is None else "PASS" if passed else "FAIL")
+        t.add_row(*cells, style=None if s["ranked"] else "dim")
+    out: list = [t]
+    notes = []
+    if counts["small"]:
+        notes.append(f"{counts['small']:,} slice{'s' if counts['small'] != 1 else ''} of fewer than "
+                     f"{by['min_slice_size']:,} rows (dim) not ranked")
+    if counts["shown"] < counts["total"]:
+        notes.append(f"{counts['total'] - counts['shown']:,} more not listed (--top-slices 0 lists all)")
+    if notes:
+        out.append(Text("; ".join(notes), style="dim"))
+    return out
 
 
 def _params_with_defaults(loss: Loss) -> str:
@@ -206,6 +258,11 @@ def compare_tables(payload: dict) -> list:
                   pct(r["relative_change"]), f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%",
                   f"{100 * r['equal']:.1f}%", f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * r['bootstrap']['confidence']:g}%)",
                   gate)
+        if "slices" in r:
+            out += slice_table(r["loss"], r["slices"], r["slice_counts"], payload["by"],
+                               [("baseline", 6, lambda s: s["baseline"]), ("candidate", 6, lambda s: s["candidate"]),
+                                ("change", 4, lambda s: s["change"])], ci=True,
+                               title=f"{r['loss']} by {', '.join(payload['by']['columns'])}, largest change first")
         if r["worst_regressions"]:
             w = Table(title=f"{r['loss']}: worst regressions", title_justify="left")
             keyed = "key" in r["worst_regressions"][0]  # --on: the key of each row
@@ -226,7 +283,17 @@ def check_tables(payload: dict) -> list:
     for g in payload["gates"]:
         checks = "; ".join(f"{c['check']} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
         t.add_row(g["gate"], g["loss"], fmt(g["value"], 8), checks, "PASS" if g["passed"] else "FAIL")
-    return [t, *input_lines(payload)]
+    out: list = [t]
+    failing = [(g, sl) for g in payload["gates"] for sl in g.get("slices", []) if sl.get("passed") is False]
+    if failing:
+        f = Table(title="slices that failed", title_justify="left")
+        for col in ("gate", "slice", "N", "value", "failed checks"):
+            f.add_column(col, justify="right" if col in ("N", "value") else "left")
+        for g, sl in failing:
+            f.add_row(g["gate"], key_text(sl["key"]), f"{sl['count']:,}", fmt(sl["value"], 8),
+                      "; ".join(c["check"] for c in sl["checks"] if not c["passed"]))
+        out.append(f)
+    return out + input_lines(payload)
 
 
 def fit_tables(payload: dict) -> list:

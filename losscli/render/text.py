@@ -7,7 +7,7 @@ import io
 import json
 
 from ..stats.accumulator import STAT_KEYS
-from .values import dump_json, number, params_text
+from .values import dump_json, key_text, number, params_text
 
 
 def to_json(payload) -> str:
@@ -39,12 +39,29 @@ def compute_csv(payload: dict, context: dict) -> str:
         return buf.getvalue()
     penalised = any("objective" in r for r in results)
     extra_cols = ["penalty", "objective"] if penalised else []
-    w.writerow(["loss", "reduction", "value", "count", "omitted", *STAT_KEYS, "params", *extra_cols])
+    by = payload["by"]["columns"] if "by" in payload else []
+    with_ci = any("ci" in r for r in results)
+    # --by: after each loss's overall row (slice "all"), one row per slice listed, its key in the
+    # by columns; ranked says whether it had --min-slice-size rows
+    slice_cols = ["slice", *by, "ranked"] if by else []
+    w.writerow(["loss", *slice_cols, "reduction", "value", "count", "omitted", *STAT_KEYS,
+                *(["ci_low", "ci_high"] if with_ci else []), "params", *extra_cols])
     for r in results:
         extra = [_csv_num(r["penalty"]["value"]), _csv_num(r["objective"])] if penalised else []
-        w.writerow([r["loss"], r["reduction"], _csv_num(r["value"]), r["count"], r["omitted"],
-                    *(_csv_num(r["stats"][k]) for k in STAT_KEYS), params_text(r["params"]), *extra])
+        rows = [(["all", *[""] * len(by), ""] if by else [], r, r.get("ci", {}).get("interval"), extra)]
+        rows += [([key_text(s["key"], ";"), *(_csv_key(s["key"][c]) for c in by), str(s["ranked"]).lower()], s,
+                  s.get("ci"), [""] * len(extra)) for s in r.get("slices", [])]
+        for key_cells, rec, ci, more in rows:
+            omitted = rec.get("omitted", "")
+            w.writerow([r["loss"], *key_cells, r["reduction"], _csv_num(rec["value"]), rec["count"], omitted,
+                        *(_csv_num(rec["stats"][k]) for k in STAT_KEYS),
+                        *([_csv_num(x) for x in ci or (None, None)] if with_ci else []), params_text(r["params"]), *more])
     return buf.getvalue()
+
+
+def _csv_key(value) -> str:
+    """A slice key's value in a CSV cell: as written; a missing value is an empty cell."""
+    return "" if value is None else str(value)
 
 
 def _csv_num(x) -> str:

@@ -53,3 +53,8 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, float):
         return number(obj)
     return obj
+
+
+def key_text(key: dict, sep: str = ", ") -> str:
+    """A slice's key for people: ``region=EU, device=phone``."""
+    return sep.join(f"{k}={v}" for k, v in key.items())

@@ -10,8 +10,9 @@ import numpy as np
 from .moments import Moments
 from .quantiles import QUANTILE_KEYS, Quantiles
 from .reduction import Reduction
+from .slices import SliceResult, SliceStats
 from .store import GradientBlocks, PerSample
-from .topk import TopK
+from .topk import TopK, rows_at
 
 if TYPE_CHECKING:
     from ..registry import Loss
@@ -40,6 +41,8 @@ class Evaluation:
     quantile_rank_error: float | None = None
     weights: np.ndarray | None = None  # per kept sample: w_i (1 without --weights)
     shares: np.ndarray | None = None  # per kept sample: w_i·n_i, its part of the mean's denominator
+    slices: list[SliceResult] | None = None  # --by: every slice's results, in code order
+    codes: np.ndarray | None = None  # --by, per kept sample: its slice's code
     extra: dict = field(default_factory=dict)  # command-specific additions (penalty, comparison)
 
 
@@ -51,7 +54,8 @@ class Accumulator:
 
     def __init__(self, loss: Loss | None, params: dict, reduction: str = "mean", top: int = 5,
                  keep_per_sample: bool = False, quantile_budget: int | None = None,
-                 summary: bool = True, expected_rows: int | None = None, two_pass: bool = False):
+                 summary: bool = True, expected_rows: int | None = None, two_pass: bool = False,
+                 sliced: bool = False):
         self.loss, self.params, self.top = loss, params, top
         self.reduction = Reduction(reduction)
         self.moments = Moments(spread=summary)
@@ -59,6 +63,7 @@ class Accumulator:
         self.quantiles = Quantiles(quantile_budget, expected_rows, two_pass) if summary else None
         self.per_sample = PerSample() if keep_per_sample or reduction == "none" else None
         self.gradients = GradientBlocks()
+        self.slices = SliceStats(reduction, top, summary, quantile_budget) if sliced else None
 
     @property
     def count(self) -> int:
@@ -66,9 +71,11 @@ class Accumulator:
 
     # -- feeding ----------------------------------------------------------------------------------
     def add(self, per_sample: np.ndarray, rows: np.ndarray | range, weights: np.ndarray | None = None,
-            normaliser: np.ndarray | None = None, inputs: dict | None = None) -> None:
+            normaliser: np.ndarray | None = None, inputs: dict | None = None,
+            codes: np.ndarray | None = None) -> None:
         """One block: its per-sample losses and their file rows (an array, or a range for a
-        block of consecutive rows, turned into an array only where rows are kept)."""
+        block of consecutive rows, turned into an array only where rows are kept); with
+        ``--by``, each row's slice code."""
         if per_sample.shape[0] == 0:
             return
         total = self.moments.add(per_sample)
@@ -77,7 +84,10 @@ class Accumulator:
         if self.quantiles is not None:
             self.quantiles.add(per_sample)
         if self.per_sample is not None:
-            self.per_sample.add(per_sample, rows, weights, normaliser)
+            self.per_sample.add(per_sample, rows, weights, normaliser, codes)
+        if self.slices is not None:
+            assert codes is not None  # (a sliced run gives every block's codes)
+            self.slices.add(per_sample, codes, rows_at(rows, slice(None)), weights, normaliser)
 
     def add_gradient(self, grads: dict) -> None:
         self.gradients.add(grads)
@@ -105,7 +115,8 @@ class Accumulator:
         return {"reduction": self.reduction.state(), "moments": self.moments.state(),
                 "topk": self.topk.state(),
                 "quantiles": None if self.quantiles is None else self.quantiles.state(),
-                "per_sample": None if self.per_sample is None else self.per_sample.state()}
+                "per_sample": None if self.per_sample is None else self.per_sample.state(),
+                "slices": self.slices}
 
     def load_state(self, state: dict) -> "Accumulator":
         self.reduction = Reduction.from_state(state["reduction"], self.reduction.reduction)
@@ -116,13 +127,20 @@ class Accumulator:
                                                   if self.quantiles is not None else None)
         if state["per_sample"] is not None:
             self.per_sample = PerSample.from_state(state["per_sample"])
+        self.slices = state["slices"]
         return self
 
-    def merge(self, other: "Accumulator") -> "Accumulator":
+    def merge(self, other: "Accumulator", remap: np.ndarray | None = None) -> "Accumulator":
         """Fold in the partial result of rows that come after this one's (order matters only for
-        the kept per-sample values; sums, moments, top-K and sketches are order-free)."""
+        the kept per-sample values; sums, moments, top-K and sketches are order-free). ``remap``:
+        with ``--by``, the other's slice codes as this one's."""
         if other.count == 0:
             return self
+        if self.slices is not None and other.slices is not None:
+            assert remap is not None
+            self.slices.merge(other.slices, remap)
+            if other.per_sample is not None:
+                other.per_sample.map_codes(remap)
         self.moments.merge(other.moments)
         self.reduction.merge(other.reduction)
         self.topk.merge(other.topk)
@@ -135,6 +153,8 @@ class Accumulator:
     def map_rows(self, fn) -> None:
         """Renumber every kept row (partition-local keys -> rows of the whole input)."""
         self.topk.map_rows(fn)
+        if self.slices is not None:
+            self.slices.map_rows(fn)
         if self.per_sample is not None:
             self.per_sample.map_rows(fn)
 
@@ -160,10 +180,10 @@ class Accumulator:
         assert self.loss is not None  # an accumulator without a loss only merges partial states (dask)
         stats, exact, err = self.stats()
         grads = self.gradients.scaled(self.reduction.gradient_scale(), join_gradients)
-        per = rows = weights = shares = None
+        per = rows = weights = shares = codes = None
         if self.per_sample is not None:
-            per, rows, weights, shares = self.per_sample.joined()
+            per, rows, weights, shares, codes = self.per_sample.joined()
         return Evaluation(
             self.loss, self.params, self.reduction.reduction, self.value(), self.count, omitted, stats,
             self.topk.items(), {k: list(v) for k, v in self.topk.inputs.items()}, per, rows, grads, exact,
-            err, weights, shares)
+            err, weights, shares, None if self.slices is None else self.slices.results(self.loss.name), codes)

@@ -13,16 +13,20 @@ from .topk import rows_at
 class PerSample(Snapshot):
     """Each kept sample's loss, file row, weight w_i and share w_i·n_i of the mean's denominator."""
 
-    _STATE = ("values", "rows", "weights", "shares")
+    _STATE = ("values", "rows", "weights", "shares", "codes")
 
     def __init__(self) -> None:
         self.values: list[np.ndarray] = []
         self.rows: list[np.ndarray] = []
         self.weights: list[np.ndarray] = []
         self.shares: list[np.ndarray] = []
+        self.codes: list[np.ndarray] = []  # --by: each sample's slice code
 
-    def add(self, x: np.ndarray, rows, weights: np.ndarray | None, normaliser: np.ndarray | None) -> None:
+    def add(self, x: np.ndarray, rows, weights: np.ndarray | None, normaliser: np.ndarray | None,
+            codes: np.ndarray | None = None) -> None:
         n = x.shape[0]
+        if codes is not None:
+            self.codes.append(codes)
         self.values.append(np.asarray(x, dtype=np.float64))
         self.rows.append(rows_at(rows, slice(None)))
         ones = np.ones(n)
@@ -38,12 +42,16 @@ class PerSample(Snapshot):
     def map_rows(self, fn) -> None:
         self.rows = [fn(r) for r in self.rows]
 
-    def joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(values, rows, weights, shares), each one array."""
+    def map_codes(self, remap: np.ndarray) -> None:
+        self.codes = [remap[c] for c in self.codes]
+
+    def joined(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """(values, rows, weights, shares, slice codes or None), each one array."""
         def join(parts, dtype=np.float64):
             return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
 
-        return join(self.values), join(self.rows, np.int64), join(self.weights), join(self.shares)
+        codes = join(self.codes, np.int64) if self.codes else None
+        return join(self.values), join(self.rows, np.int64), join(self.weights), join(self.shares), codes
 
 
 

@@ -1,0 +1,187 @@
+"""Slices in the commands' records (``--by``): each slice's value, count, statistics, worst
+samples and, with ``--ci``, a bootstrap interval (``compute``); each slice's comparison
+(``compare``, ``check``'s baselines); the order they are shown in and the gates they are held to.
+
+One rule for every command: a slice of fewer than ``--min-slice-size`` rows is reported but not
+ranked and not gated (too few rows to say much about a model); the others are ranked worst first
+(by value, or by the change in ``compare``) and every gate of the run holds for each of them as
+it does for the overall value.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..io.cache import InputCache
+from ..io.slices import SliceSpec
+from ..render.values import number
+from ..stats.accumulator import Evaluation
+
+
+@dataclass(frozen=True)
+class SliceView:
+    """How slices are reported: the smallest ranked slice, and how many of each kind are listed
+    (0: all)."""
+
+    min_size: int
+    top_slices: int = 0
+
+
+@dataclass(frozen=True)
+class Bootstrap:
+    samples: int
+    confidence: float
+    seed: int
+
+
+def slice_header(spec: SliceSpec, view: SliceView | None) -> dict:
+    """The JSON's top-level ``by``: what the run grouped by, and how slices are listed."""
+    return {"columns": list(spec.columns), "file": spec.file, "min_slice_size": None if view is None else view.min_size,
+            "top_slices": None if view is None else view.top_slices or None}
+
+
+def segments(codes: np.ndarray) -> dict[int, np.ndarray]:
+    """Each slice's positions among the kept samples, in file order."""
+    order = np.argsort(codes, kind="stable")
+    sorted_codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, sorted_codes[1:] != sorted_codes[:-1]]) if codes.size else np.empty(0, int)
+    ends = np.r_[starts[1:], codes.size].astype(int)
+    return {int(sorted_codes[a]): order[a:b] for a, b in zip(starts.tolist(), ends.tolist())}
+
+
+def _worst_first(value) -> tuple:
+    """Sort key: NaN first (worst), then the largest value."""
+    return (0, 0.0) if value is None or math.isnan(value) else (1, -value)
+
+
+def failed(rec: dict) -> bool:
+    """Whether a slice's record failed its gate (compute's ``passed``, compare's ``gate``)."""
+    return rec.get("passed", rec.get("gate", {}).get("passed", True)) is False
+
+
+def _listed(records: list[dict], measure: str, view: SliceView) -> list[dict]:
+    """Ranked slices worst first, then those too small to rank (largest first), each list cut to
+    ``top_slices``; a slice that failed a gate is always listed."""
+    ranked = sorted((r for r in records if r["ranked"]), key=lambda r: _worst_first(r[measure]))
+    small = sorted((r for r in records if not r["ranked"]), key=lambda r: -r["count"])
+    k = view.top_slices or len(records)
+    return ranked[:k] + [r for r in ranked[k:] if failed(r)] + small[:k]
+
+
+def slice_summary(records: list[dict], shown: list[dict]) -> dict:
+    return {"total": len(records), "ranked": sum(r["ranked"] for r in records),
+            "small": sum(not r["ranked"] for r in records), "shown": len(shown),
+            "failed": sum(failed(r) for r in records)}
+
+
+def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
+                   ci: Bootstrap | None = None, limit: float | None = None) -> tuple[list[dict], dict]:
+    """(the slices listed, their summary) of one loss: key, count, value, statistics, worst
+    samples (with their keys under ``--on``), with ``ci`` the bootstrap interval of the value
+    over the slice's own rows, and with ``limit`` (``--fail-above``) whether each ranked slice
+    passed it (its value; with reduction none its largest per-sample loss)."""
+    from .compare import bootstrap_interval
+
+    assert ev.slices is not None and cache.slice_keys is not None
+    segs = segments(ev.codes) if ci is not None and ev.codes is not None else {}
+    records = []
+    for s in ev.slices:
+        rec = {"key": cache.slice_keys.key_record(s.code), "count": s.count, "value": None if s.value is None else number(s.value),
+               "ranked": s.count >= view.min_size, "stats": {k: number(v) for k, v in s.stats.items()},
+               "worst": [_worst(row, v, cache) for row, v in s.worst[:top]]}
+        if not s.quantiles_exact:
+            rec["quantiles_exact"] = False
+        if ci is not None and s.value is not None:
+            idx = segs[s.code]
+            assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
+            lo, hi = bootstrap_interval(ev.weights[idx] * ev.per_sample[idx], ev.shares[idx], ev.reduction,
+                                        ci.samples, ci.confidence, ci.seed)
+            rec["ci"] = [number(lo), number(hi)]
+        if limit is not None and rec["ranked"]:
+            measured = rec["value"] if s.value is not None else rec["stats"]["max"]
+            rec["passed"] = measured is not None and measured <= limit
+        records.append(rec)
+    measure = "value" if ev.value is not None else "mean"
+    if measure == "mean":
+        for r in records:
+            r["mean"] = r["stats"]["mean"]
+    shown = _listed(records, measure, view)
+    for r in records:
+        r.pop("mean", None)
+    return shown, slice_summary(records, shown)
+
+
+def _worst(row: int, value: float, cache: InputCache) -> dict:
+    if cache.rules.on:
+        return {"index": cache.file_row(row), "key": cache.key_of(row), "loss": number(value)}
+    return {"index": row, "loss": number(value)}
+
+
+def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: SliceView,
+                   **compare: object) -> tuple[list[dict], dict]:
+    """Each slice compared as ``compare`` compares the whole (``compare_record`` on the slice's
+    rows alone: the same bootstrap, seed and gate), ranked by the change."""
+    from .compare import compare_record
+
+    assert base.slices is not None and cand.slices is not None and base.codes is not None
+    assert cache.slice_keys is not None
+    segs = segments(base.codes)
+    cand_by_code = {s.code: s for s in cand.slices}
+    records = []
+    for s in base.slices:
+        idx = segs[s.code]
+        ranked = s.count >= view.min_size
+        kw = dict(compare)
+        if not ranked:
+            kw["tolerance"] = None  # too few rows to gate
+        b, c = _subset(base, idx, s.value, s.count), _subset(cand, idx, cand_by_code[s.code].value, s.count)
+        rec = compare_record(b, c, **kw)  # type: ignore[arg-type]
+        for k in ("loss", "params", "reduction"):
+            rec.pop(k)
+        for w in rec["worst_regressions"]:
+            if cache.rules.on:
+                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
+        records.append({"key": cache.slice_keys.key_record(s.code), "ranked": ranked, **rec})
+    shown = _listed(records, "change", view)
+    return shown, slice_summary(records, shown)
+
+
+def _subset(ev: Evaluation, idx: np.ndarray, value: float | None, count: int) -> Evaluation:
+    assert ev.per_sample is not None and ev.rows is not None and ev.weights is not None and ev.shares is not None
+    return replace(ev, value=value, count=count, per_sample=ev.per_sample[idx], rows=ev.rows[idx],
+                   weights=ev.weights[idx], shares=ev.shares[idx], slices=None, codes=None)
+
+
+def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict, base: Evaluation | None = None,
+                **compare: object) -> tuple[list[dict], dict]:
+    """A ``check`` gate's slices: each ranked slice held to the gate's ``bounds`` (``max``,
+    ``min``) and, with a ``base`` evaluation, to its ``max_increase`` over the baseline's slice."""
+    assert ev.slices is not None and cache.slice_keys is not None
+    records = {}
+    for s in ev.slices:
+        rec = {"key": cache.slice_keys.key_record(s.code), "count": s.count, "value": None if s.value is None else number(s.value),
+               "ranked": s.count >= view.min_size, "checks": []}
+        if rec["ranked"] and "max" in bounds:
+            rec["checks"].append({"check": f"value <= {bounds['max']:g}", "passed": bool(s.value <= bounds["max"])})
+        if rec["ranked"] and "min" in bounds:
+            rec["checks"].append({"check": f"value >= {bounds['min']:g}", "passed": bool(s.value >= bounds["min"])})
+        records[s.code] = rec
+    if base is not None:
+        compared, _ = compare_slices(base, ev, cache, SliceView(view.min_size), **compare)
+        codes = {tuple(r["key"].values()): code for code, r in
+                 ((s.code, records[s.code]) for s in ev.slices)}
+        for cmp in compared:
+            rec = records[codes[tuple(cmp["key"].values())]]
+            rec["comparison"] = {k: v for k, v in cmp.items() if k not in ("key", "ranked", "count")}
+            if "gate" in cmp:
+                rec["checks"].append({"check": f"increase over baseline <= {cmp['gate']['tolerance']}"
+                                      + (" (significant)" if cmp["gate"]["significant"] else ""),
+                                      "passed": cmp["gate"]["passed"]})
+    for rec in records.values():
+        if rec["ranked"]:
+            rec["passed"] = all(c["passed"] for c in rec["checks"])
+    listed = _listed(list(records.values()), "value", view)
+    return listed, slice_summary(list(records.values()), listed)

@@ -1,0 +1,395 @@
+"""Slices (``--by``): the loss by group in compute, compare and check. Every value, count and
+statistic is checked against pandas ``groupby`` on the same data (1e-12 relative), every interval
+against the command run on the slice's rows alone, every error by its exact text; inputs are
+written by pandas and pyarrow as users write them."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+RNG = np.random.default_rng(19)
+N = 600
+STATS = ("mean", "std", "min", "p50", "p90", "p99", "max")
+
+
+def _frame(n=N, rng=RNG) -> pd.DataFrame:
+    df = pd.DataFrame({"pred": rng.normal(size=n), "label": rng.normal(size=n),
+                       "region": rng.choice(["EU", "US", "APAC"], n), "device": rng.integers(0, 3, n),
+                       "w": rng.uniform(0, 2, n)})
+    df.loc[:4, "region"] = "MARS"  # a slice of 5 rows: too small to rank
+    return df
+
+
+def _json(run, *args, code=0):
+    out = run(*args, "--format", "json")
+    assert out.exit_code == code, out.stderr
+    return json.loads(out.stdout)
+
+
+def _expected(df: pd.DataFrame, by: list[str], loss, weights=None) -> dict:
+    """pandas' groupby of the per-sample losses: key tuple -> count, value, statistics."""
+    df = df.assign(l=loss(df))
+    out = {}
+    for key, g in df.groupby(by, dropna=False, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        l = g["l"].to_numpy()
+        value = float((g[weights] * g["l"]).sum() / g[weights].sum()) if weights else float(g["l"].mean())
+        q = g["l"].quantile([0.5, 0.9, 0.99]).to_numpy()
+        out[tuple(None if isinstance(k, float) and math.isnan(k) else k for k in key)] = {
+            "count": len(g), "value": value,
+            "stats": dict(zip(STATS, [g["l"].mean(), g["l"].std(ddof=0), l.min(), *q, l.max()]))}
+    return out
+
+
+def _mse(df):
+    return (df["pred"] - df["label"]) ** 2
+
+
+def _close(a, b, rel=1e-12):
+    assert a == pytest.approx(b, rel=rel, abs=1e-300), (a, b)
+
+
+def _check_against(slices: list[dict], expected: dict, by: list[str]):
+    assert len(slices) == len(expected)
+    for s in slices:
+        e = expected[tuple(s["key"][c] for c in by)]
+        assert s["count"] == e["count"]
+        _close(s["value"], e["value"])
+        for k in STATS:
+            _close(s["stats"][k], e["stats"][k])
+
+
+# -- values against pandas groupby ------------------------------------------------------------------
+@pytest.mark.parametrize("by", [["region"], ["device"], ["region", "device"]])
+def test_slices_equal_pandas_groupby(run, tmp_path, by):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    out = _json(run, "compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label",
+                "--by", ",".join(by))
+    rec = out["results"][0]
+    _check_against(rec["slices"], _expected(df, by, _mse), by)
+    _close(rec["value"], float(_mse(df).mean()))  # the overall value stays beside the slices
+    assert out["by"] == {"columns": by, "file": None, "min_slice_size": 30, "top_slices": None}
+
+
+def test_weights_nan_omit_and_blocks(run, tmp_path):
+    """Weighted means, rows dropped by --nan-policy omit, and blocks of 7 rows (slices spread
+    over many blocks): still pandas' numbers."""
+    df = _frame()
+    df.loc[[10, 50, 51], "pred"] = np.nan
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    out = _json(run, "compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by",
+                "region,device", "--weights", f"{tmp_path}/eval.csv:w", "--nan-policy", "omit", "--block-rows", "7")
+    kept = df.dropna(subset=["pred"])
+    _check_against(out["results"][0]["slices"], _expected(kept, ["region", "device"], _mse, "w"), ["region", "device"])
+
+
+def test_per_class_loss_of_a_classifier(run, tmp_path):
+    """--by label: the loss of each class, from the label column that is also the data."""
+    logits = RNG.standard_normal((N, 3))
+    y = RNG.integers(0, 3, N)
+    pd.DataFrame(logits, columns=["a", "b", "c"]).to_csv(tmp_path / "logits.csv", index=False)
+    pd.DataFrame({"label": y}).to_csv(tmp_path / "labels.csv", index=False)
+    out = _json(run, "compute", "softmax_ce", tmp_path / "logits.csv", tmp_path / "labels.csv", "--by", "label")
+    z = logits - logits.max(axis=1, keepdims=True)
+    per = np.log(np.exp(z).sum(axis=1)) - z[np.arange(N), y]
+    for s in out["results"][0]["slices"]:
+        _close(s["value"], float(per[y == s["key"]["label"]].mean()))
+        assert s["count"] == int((y == s["key"]["label"]).sum())
+    _close(out["results"][0]["value"], float(per.mean()))
+
+
+def test_reduction_sum_and_none(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    args = ["compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region"]
+    sums = _json(run, *args, "--reduction", "sum")["results"][0]["slices"]
+    e = df.assign(l=_mse(df)).groupby("region")["l"].sum()
+    for s in sums:
+        _close(s["value"], float(e[s["key"]["region"]]))
+    none = _json(run, *args, "--reduction", "none")["results"][0]["slices"]
+    assert all(s["value"] is None for s in none)
+    means = df.assign(l=_mse(df)).groupby("region")["l"].mean()
+    ranked = [s["key"]["region"] for s in none if s["ranked"]]
+    assert ranked == sorted(ranked, key=lambda r: -means[r])  # by the mean, with reduction none
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_property_any_keys_any_blocks(run, tmp_path, data):
+    """Keys of any text, integers and missing values, in any block size: pandas' groupby."""
+    n = data.draw(st.integers(1, 60))
+    keys = data.draw(st.lists(st.sampled_from(["a", "b", " c", "d e", "", "ünï", "1x"]), min_size=n, max_size=n))
+    ints = data.draw(st.lists(st.integers(-3, 3), min_size=n, max_size=n))
+    rng = np.random.default_rng(data.draw(st.integers(0, 1000)))
+    df = pd.DataFrame({"pred": rng.normal(size=n), "label": rng.normal(size=n), "k": keys, "i": ints})
+    df.to_csv(tmp_path / "p.csv", index=False)
+    block = data.draw(st.integers(1, 70))
+    out = _json(run, "compute", "mse", f"{tmp_path}/p.csv:pred", f"{tmp_path}/p.csv:label", "--by", "k,i",
+                "--block-rows", block, "--min-slice-size", 1)
+    back = pd.read_csv(tmp_path / "p.csv", keep_default_na=False, na_values=[""])  # as the file holds them
+    _check_against(out["results"][0]["slices"], _expected(back, ["k", "i"], _mse), ["k", "i"])
+
+
+# -- ranking, small slices, listing ---------------------------------------------------------------
+def test_worst_first_small_slices_not_ranked_top_slices(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    args = ["compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region,device"]
+    rec = _json(run, *args)["results"][0]
+    values = [s["value"] for s in rec["slices"] if s["ranked"]]
+    assert values == sorted(values, reverse=True)
+    small = [s for s in rec["slices"] if not s["ranked"]]
+    assert small and all(s["count"] < 30 for s in small) and all(s["key"]["region"] == "MARS" for s in small)
+    assert rec["slices"][-len(small):] == small  # after the ranked ones
+    sizes = df.groupby(["region", "device"]).size()
+    assert rec["slice_counts"] == {"total": len(sizes), "ranked": int((sizes >= 30).sum()),
+                                   "small": int((sizes < 30).sum()), "shown": len(sizes), "failed": 0}
+    top = _json(run, *args, "--top-slices", "2", "--min-slice-size", "60")["results"][0]
+    ranked = [s for s in top["slices"] if s["ranked"]]
+    big = [s["value"] for s in rec["slices"] if s["count"] >= 60]
+    assert [s["value"] for s in ranked] == big[:2] and all(s["count"] >= 60 for s in ranked)
+    assert top["slice_counts"]["shown"] == len(top["slices"]) == 2 + min(2, int((sizes < 60).sum()))
+
+
+def test_worst_samples_of_each_slice(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    rec = _json(run, "compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region",
+                "--top", "3", "--block-rows", "50")["results"][0]
+    l = _mse(df).to_numpy()
+    for s in rec["slices"]:
+        rows = np.flatnonzero(df["region"].to_numpy() == s["key"]["region"])
+        best = rows[np.lexsort((rows, -l[rows]))][:3]
+        assert [w["index"] for w in s["worst"]] == best.tolist()
+        assert [w["loss"] for w in s["worst"]] == l[best].tolist()
+
+
+# -- intervals: the slice's rows alone ---------------------------------------------------------------
+def test_ci_per_slice_equals_the_slice_alone(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    rec = _json(run, "compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region",
+                "--ci", "--bootstrap", "300", "--weights", f"{tmp_path}/eval.csv:w")["results"][0]
+    assert "per_sample" not in rec and rec["ci"]["samples"] == 300
+    for s in rec["slices"]:
+        part = df[df["region"] == s["key"]["region"]]
+        part.to_csv(tmp_path / "part.csv", index=False)
+        alone = _json(run, "compute", "mse", f"{tmp_path}/part.csv:pred", f"{tmp_path}/part.csv:label", "--ci",
+                      "--bootstrap", "300", "--weights", f"{tmp_path}/part.csv:w")["results"][0]
+        assert s["ci"] == alone["ci"]["interval"]
+        _close(s["value"], alone["value"])
+
+
+def test_compare_per_slice_equals_compare_on_the_slice_alone(run, tmp_path):
+    df = _frame()
+    df["cand"] = df["pred"] + np.where(df["region"] == "EU", 0.6, 0.0) * RNG.normal(size=N)
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    e = f"{tmp_path}/eval.csv"
+    out = _json(run, "compare", "mse", f"{e}:pred", f"{e}:cand", f"{e}:label", "--by", "region",
+                "--fail-if-worse", "5%", code=1)
+    rec = out["results"][0]
+    assert rec["gate"]["passed"] and not out["passed"]  # the whole passes, a slice does not
+    assert rec["slices"][0]["key"] == {"region": "EU"} and not rec["slices"][0]["gate"]["passed"]
+    changes = [s["change"] for s in rec["slices"] if s["ranked"]]
+    assert changes == sorted(changes, reverse=True)
+    for s in rec["slices"]:
+        part = df[df["region"] == s["key"]["region"]]
+        part.to_csv(tmp_path / "part.csv", index=False)
+        p = f"{tmp_path}/part.csv"
+        alone = _json(run, "compare", "mse", f"{p}:pred", f"{p}:cand", f"{p}:label", "--fail-if-worse", "5%",
+                      code=0 if s["key"]["region"] != "EU" else 1)["results"][0]
+        assert s["bootstrap"] == alone["bootstrap"]
+        for k in ("baseline", "candidate", "change", "better", "worse"):
+            _close(s[k], alone[k])
+        assert ("gate" in s) == s["ranked"]  # too small: not gated
+
+
+# -- where the key columns come from -------------------------------------------------------------------
+def test_by_file_by_position_and_by_key(run, tmp_path):
+    df = _frame()
+    df[["pred"]].to_csv(tmp_path / "preds.csv", index=False)
+    df[["label"]].to_csv(tmp_path / "labels.csv", index=False)
+    df[["region"]].to_csv(tmp_path / "slices.csv")  # with pandas' index, as to_csv() writes it
+    expected = _expected(df, ["region"], _mse)
+    out = _json(run, "compute", "mse", tmp_path / "preds.csv", tmp_path / "labels.csv",
+                "--by-file", f"{tmp_path}/slices.csv:region")
+    _check_against(out["results"][0]["slices"], expected, ["region"])
+    assert out["by"]["file"] == f"{tmp_path}/slices.csv:region"
+    assert {"path": f"{tmp_path}/slices.csv", "roles": ["slices"]}.items() <= {
+        "path": out["inputs"][-1]["path"], "roles": out["inputs"][-1]["roles"]}.items()
+    # by key: every file in its own order, the slices' file too
+    df["id"] = np.arange(N) * 7 + 1000
+    df.sample(frac=1, random_state=1)[["id", "pred"]].to_csv(tmp_path / "preds.csv", index=False)
+    df.sample(frac=1, random_state=2)[["id", "label"]].to_csv(tmp_path / "labels.csv", index=False)
+    df.sample(frac=1, random_state=3)[["id", "region"]].to_csv(tmp_path / "slices.csv", index=False)
+    out = _json(run, "compute", "mse", f"{tmp_path}/preds.csv:pred", f"{tmp_path}/labels.csv:label", "--on", "id",
+                "--by", "region", "--by-file", tmp_path / "slices.csv")
+    _check_against(out["results"][0]["slices"], expected, ["region"])
+    worst = out["results"][0]["slices"][0]["worst"][0]
+    assert df.loc[df["id"] == worst["key"], "region"].item() == out["results"][0]["slices"][0]["key"]["region"]
+
+
+def test_key_column_in_the_labels_with_on(run, tmp_path):
+    df = _frame()
+    df["id"] = np.arange(N)
+    df.sample(frac=1, random_state=4)[["id", "pred"]].to_csv(tmp_path / "preds.csv", index=False)
+    df[["id", "label", "region"]].to_csv(tmp_path / "labels.csv", index=False)
+    out, = [_json(run, "compute", "mse", f"{tmp_path}/preds.csv:pred", f"{tmp_path}/labels.csv:label",
+                  "--on", "id", "--by", "region")]
+    _check_against(out["results"][0]["slices"], _expected(df, ["region"], _mse), ["region"])
+
+
+def test_parquet_categorical_bool_and_missing_keys(run, tmp_path):
+    df = _frame()
+    df["region"] = df["region"].astype("category")
+    df["flag"] = df["device"] == 1
+    df.loc[7:9, "region"] = None
+    df.to_parquet(tmp_path / "eval.parquet")
+    out = _json(run, "compute", "mse", f"{tmp_path}/eval.parquet:pred", f"{tmp_path}/eval.parquet:label",
+                "--by", "region,flag", "--min-slice-size", "1")
+    slices = out["results"][0]["slices"]
+    assert {(s["key"]["region"], s["key"]["flag"]) for s in slices} >= {(None, True), ("EU", False)}
+    plain = df.assign(region=df["region"].astype(object))
+    _check_against(slices, _expected(plain, ["region", "flag"], _mse), ["region", "flag"])
+
+
+def test_numeric_slice_column_is_not_read_as_data(run, tmp_path):
+    """An integer --by column beside the predictions is a key, not a second column of data."""
+    df = _frame()
+    df[["pred", "device"]].to_csv(tmp_path / "preds.csv", index=False)
+    df[["label"]].to_csv(tmp_path / "labels.csv", index=False)
+    out = run("compute", "mse", tmp_path / "preds.csv", tmp_path / "labels.csv", "--by", "device", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert "device" not in out.stderr  # no note: the user named it
+    _check_against(json.loads(out.stdout)["results"][0]["slices"], _expected(df, ["device"], _mse), ["device"])
+
+
+# -- errors -------------------------------------------------------------------------------------------
+def test_missing_column_and_bad_options(run, tmp_path):
+    df = _frame()
+    df[["pred"]].to_csv(tmp_path / "preds.csv", index=False)
+    df[["label"]].to_csv(tmp_path / "labels.csv", index=False)
+    p, l = tmp_path / "preds.csv", tmp_path / "labels.csv"
+    out = run("compute", "mse", p, l, "--by", "country")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert out.stderr == (f"Error: --by country: no column 'country' in the inputs ({p}: pred; {l}: label); "
+                          "--by-file FILE[:COLUMN] groups by a column of another file with one row per sample\n")
+    out = run("compute", "mse", p, l, "--by", "region,region")
+    assert out.exit_code == 2 and out.stderr == "Error: --by: the column 'region' is named twice\n"
+    out = run("compute", "mse", p, l, "--top-slices", "3")
+    assert out.exit_code == 2 and out.stderr == "Error: --top-slices goes with --by\n"
+    out = run("compute", "mse", p, l, "--by-file", l)
+    assert out.exit_code == 2 and "name the columns to group by" in out.stderr
+    df[["region"]].iloc[:-1].to_csv(tmp_path / "short.csv", index=False)
+    out = run("compute", "mse", p, l, "--by", "region", "--by-file", tmp_path / "short.csv")
+    assert out.exit_code == 2 and "rows" in out.stderr and "short.csv" in out.stderr
+
+
+def test_too_many_distinct_keys_names_the_column(run, tmp_path, monkeypatch):
+    """A float column given by mistake: an error naming it, before memory runs out."""
+    import losscli.io.slices
+
+    monkeypatch.setattr(losscli.io.slices, "MAX_SLICES", 100)
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    out = run("compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "w")
+    assert out.exit_code == 2
+    assert out.stderr == (f"Error: --by w ({tmp_path}/eval.csv): more than 100 distinct keys; slices are groups of "
+                          "rows that share a value (a country, a device, a class), not a value per row: is it the "
+                          "column you meant?\n")
+
+
+# -- gates and reports ----------------------------------------------------------------------------------
+def test_fail_above_holds_for_each_ranked_slice(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    e = f"{tmp_path}/eval.csv"
+    per = df.assign(l=_mse(df)).groupby("region")["l"].mean()
+    limit = float(per.drop("MARS").sort_values().iloc[1])  # between the ranked slices
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--fail-above", limit,
+              "--format", "json")
+    assert out.exit_code == 1
+    worst = per.drop("MARS").idxmax()
+    assert f"losscli: mse: slice region={worst}: mean loss {per[worst]:.10g} is above --fail-above {limit:g}" \
+        in out.stderr
+    slices = json.loads(out.stdout)["results"][0]["slices"]
+    assert [s.get("passed") for s in slices if s["ranked"]] == [False, True, True]
+    junit = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--fail-above", limit,
+                "--format", "junit").stdout
+    assert f'name="mse (-) [region={worst}]"' in junit and 'failures="1"' in junit
+
+
+def test_csv_one_row_per_slice(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    out = run("compute", "mse,mae", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by",
+              "region,device", "--format", "csv")
+    table = pd.read_csv(__import__("io").StringIO(out.stdout), keep_default_na=False)
+    assert list(table.columns[:5]) == ["loss", "slice", "region", "device", "ranked"]
+    assert len(table) == 2 * (1 + len(df.groupby(["region", "device"]).size()))
+    row = table[(table["loss"] == "mse") & (table["slice"] == "region=EU;device=1")].iloc[0]
+    _close(float(row["value"]), _expected(df, ["region", "device"], _mse)[("EU", 1)]["value"])
+    assert table[table["slice"] == "all"]["region"].tolist() == ["", ""]
+
+
+def test_check_gates_every_slice(run, tmp_path):
+    df = _frame()
+    df["cand"] = df["pred"] + np.where(df["region"] == "US", 0.8, 0.0) * RNG.normal(size=N)
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    per = df.assign(l=(df["cand"] - df["label"]) ** 2).groupby("region")["l"].mean()
+    (tmp_path / "losscli.toml").write_text(f'''
+[[gate]]
+name = "per region"
+loss = "mse"
+inputs = ["eval.csv:cand", "eval.csv:label"]
+max = {float(per.drop(["MARS", "US"]).max()) + 1e-9}
+by = "region"
+
+[[gate]]
+name = "no regression"
+loss = "mse"
+inputs = ["eval.csv:cand", "eval.csv:label"]
+baseline = "eval.csv:pred"
+max_increase = "5%"
+by = ["region"]
+min_slice_size = 10
+''')
+    out = run("check", tmp_path / "losscli.toml", "--format", "json")
+    assert out.exit_code == 1, out.stderr
+    gates = json.loads(out.stdout)["gates"]
+    for g in gates:
+        failing = [s["key"]["region"] for s in g["slices"] if s.get("passed") is False]
+        assert failing == ["US"], g
+        assert g["checks"][-1] == {"check": f"slices by region ({g['by']['min_slice_size']}+ rows): 1 of 3 failed",
+                                   "passed": False}
+    assert all("passed" not in s for s in gates[0]["slices"] if s["key"]["region"] == "MARS")
+    junit = run("check", tmp_path / "losscli.toml", "--format", "junit").stdout
+    assert 'name="per region [region=US]"' in junit and 'name="no regression [region=US]"' in junit
+    assert 'failures="4"' in junit  # two gates, and one slice in each
+
+
+@pytest.mark.parametrize("line, message", [
+    ('by = [1]', "key 'by' [1]: expected column names, none of them empty"),
+    ('by = ""', "key 'by' '': expected column names, none of them empty"),
+    ('by_file = "eval.csv"', "key 'by_file' {d}/eval.csv: name the columns to group by: key 'by' COLUMN, or "
+                             "{d}/eval.csv:COLUMN[,COLUMN...]"),
+    ('by = "region"\nmin_slice_size = 0', "key 'min_slice_size' must be an integer >= 1, got 0"),
+    ('by = 3', "key 'by' must be str or list, got 3"),
+])
+def test_gate_slice_keys_are_checked(run, tmp_path, line, message):
+    _frame().to_csv(tmp_path / "eval.csv", index=False)
+    (tmp_path / "losscli.toml").write_text(
+        f'[[gate]]\nloss = "mse"\ninputs = ["eval.csv:pred", "eval.csv:label"]\nmax = 9\n{line}\n')
+    out = run("check", tmp_path / "losscli.toml")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert out.stderr == f"Error: {tmp_path}/losscli.toml: gate 1: {message.format(d=tmp_path)}\n"
