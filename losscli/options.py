@@ -126,8 +126,8 @@ slice_options = stack(
                  "columns (text, integers, booleans) of the inputs (or of --by-file), beside the overall value."),
     click.option("--by-file", metavar="FILE[:COLUMNS]", help="The --by columns from this file, one row per sample "
                  "(lined up by position, or by --on)."),
-    click.option("--min-slice-size", type=click.IntRange(min=1), default=MIN_SLICE_SIZE, show_default=True,
-                 help="Slices with fewer rows are reported, but neither ranked nor gated."),
+    click.option("--min-slice-size", type=click.IntRange(min=1), default=None, metavar="N",
+                 help=f"Slices with fewer rows are reported, but neither ranked nor gated (default {MIN_SLICE_SIZE})."),
     click.option("--top-slices", type=click.IntRange(min=0), default=None, metavar="K",
                  help=f"List the K worst slices (0: all; default all, {TABLE_TOP_SLICES} in the table); a slice "
                  "that fails a gate is always listed."))

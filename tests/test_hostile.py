@@ -26,7 +26,7 @@ def check(run, args, expected):
 
 
 def test_unreadable_file(run, d, monkeypatch):
-    import losscli.io.cache as readers
+    import losscli.io.files as readers
 
     def deny(*a, **k):
         raise PermissionError(13, "Permission denied")

@@ -5,6 +5,7 @@ written by pandas and pyarrow as users write them."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 
@@ -263,12 +264,16 @@ def test_parquet_categorical_bool_and_missing_keys(run, tmp_path):
     _check_against(slices, _expected(plain, ["region", "flag"], _mse), ["region", "flag"])
 
 
-def test_numeric_slice_column_is_not_read_as_data(run, tmp_path):
-    """An integer --by column beside the predictions is a key, not a second column of data."""
+def test_naming_a_slice_column_never_changes_what_is_read(run, tmp_path):
+    """A --by column is data as it would be without --by: a file read whole keeps it (an error
+    when it makes two columns, never a different column silently), a selector picks around it."""
     df = _frame()
     df[["pred", "device"]].to_csv(tmp_path / "preds.csv", index=False)
-    df[["label"]].to_csv(tmp_path / "labels.csv", index=False)
-    out = run("compute", "mse", tmp_path / "preds.csv", tmp_path / "labels.csv", "--by", "device", "--format", "json")
+    df[["label", "device"]].to_csv(tmp_path / "labels.csv", index=False)
+    out = run("compute", "mse", f"{tmp_path}/preds.csv:pred", tmp_path / "labels.csv", "--by", "label")
+    assert out.exit_code == 2 and "labels.csv (mse labels): has shape (600, 2) but" in out.stderr
+    out = run("compute", "mse", f"{tmp_path}/preds.csv:pred", f"{tmp_path}/labels.csv:label", "--by", "device",
+              "--format", "json")
     assert out.exit_code == 0, out.stderr
     assert "device" not in out.stderr  # no note: the user named it
     _check_against(json.loads(out.stdout)["results"][0]["slices"], _expected(df, ["device"], _mse), ["device"])
@@ -393,3 +398,146 @@ def test_gate_slice_keys_are_checked(run, tmp_path, line, message):
     out = run("check", tmp_path / "losscli.toml")
     assert out.exit_code == 2 and out.stdout == ""
     assert out.stderr == f"Error: {tmp_path}/losscli.toml: gate 1: {message.format(d=tmp_path)}\n"
+
+
+# -- found by review: each a class of silent or misleading result -------------------------------------
+def test_value_format_still_gates_every_slice(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    per = df.assign(l=_mse(df)).groupby("region")["l"].mean().drop("MARS")
+    out = run("compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region",
+              "--fail-above", float(per.min()), "--format", "value")
+    assert out.exit_code == 1 and float(out.stdout) == pytest.approx(float(_mse(df).mean()), rel=1e-12)
+    assert out.stderr.count("losscli: mse: slice region=") == len(per) - 1
+
+
+def test_integer_keys_in_one_shard_and_text_in_another_are_one_slice(run, tmp_path):
+    (tmp_path / "d").mkdir()
+    df = _frame(200)
+    df["k"] = np.where(np.arange(200) % 2, "1", "2").astype(object)
+    df.loc[150, "k"] = "x"
+    df.iloc[:100][["pred", "label", "k"]].to_csv(tmp_path / "d" / "part-0.csv", index=False)  # integers only
+    df.iloc[100:][["pred", "label", "k"]].to_csv(tmp_path / "d" / "part-1.csv", index=False)  # and an x
+    out = _json(run, "compute", "mse", f"{tmp_path}/d:pred", f"{tmp_path}/d:label", "--by", "k",
+                "--min-slice-size", 1)
+    counts = {str(s["key"]["k"]): s["count"] for s in out["results"][0]["slices"]}
+    assert counts == {"1": 100, "2": 99, "x": 1}
+
+
+def test_nan_and_unweighted_slices(run, tmp_path):
+    df = _frame()
+    df.loc[df.index[df["region"] == "US"][:1], "pred"] = np.nan
+    df["w0"] = np.where(df["region"] == "EU", 0.0, 1.0)
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    e = f"{tmp_path}/eval.csv"
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--nan-policy", "propagate",
+              "--fail-above", 100, "--format", "json")
+    assert out.exit_code == 1  # NaN fails, as it does overall
+    assert "losscli: mse: slice region=US: mean loss NaN is above --fail-above 100" in out.stderr
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--nan-policy", "omit",
+              "--weights", f"{e}:w0", "--fail-above", 100, "--format", "json")
+    assert out.exit_code == 0, out.stderr  # a slice without weight is reported, not judged
+    eu = next(s for s in json.loads(out.stdout)["results"][0]["slices"] if s["key"]["region"] == "EU")
+    assert eu["value"] is None and not eu["ranked"] and "every weight is 0" in eu["note"]
+
+
+def test_slices_whose_rows_were_all_omitted_are_reported(run, tmp_path):
+    df = _frame()
+    df.loc[df["region"] == "MARS", "pred"] = np.nan
+    df.loc[[10, 11], "pred"] = np.nan
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    rec = _json(run, "compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region",
+                "--nan-policy", "omit", "--block-rows", 64)["results"][0]
+    mars = next(s for s in rec["slices"] if s["key"]["region"] == "MARS")
+    assert mars["count"] == 0 and mars["omitted"] == 5 and mars["value"] is None and not mars["ranked"]
+    assert sum(s["omitted"] for s in rec["slices"]) == rec["omitted"] == 7
+
+
+def test_keys_held_by_several_inputs_must_agree(run, tmp_path):
+    df = _frame()
+    df[["pred", "region"]].to_csv(tmp_path / "p.csv", index=False)
+    df[["label", "region"]].to_csv(tmp_path / "l.csv", index=False)
+    moved = df.assign(region=df["region"].str.lower())
+    moved[["pred", "region"]].to_csv(tmp_path / "c.csv", index=False)
+    out = _json(run, "compute", "mse", f"{tmp_path}/p.csv:pred", f"{tmp_path}/l.csv:label", "--by", "region")
+    _check_against(out["results"][0]["slices"], _expected(df, ["region"], _mse), ["region"])
+    out = run("compute", "mse", f"{tmp_path}/c.csv:pred", f"{tmp_path}/l.csv:label", "--by", "region")
+    assert out.exit_code == 2
+    assert out.stderr == (f"Error: --by region: {tmp_path}/c.csv and {tmp_path}/l.csv both hold column 'region' and "
+                          f"disagree at row 0 ('mars' and 'MARS'); name the file the slices come from: "
+                          "--by-file FILE:region\n")
+    df[["label"]].to_csv(tmp_path / "l.csv", index=False)  # the models' files only hold it
+    out = run("compare", "mse", f"{tmp_path}/p.csv:pred", f"{tmp_path}/c.csv:pred", tmp_path / "l.csv", "--by", "region")
+    assert out.exit_code == 2 and "the baseline's and the candidate's files both hold the slice column and disagree " \
+        "at row 0" in out.stderr
+
+
+def test_keys_of_any_type_in_every_format(run, tmp_path):
+    n = 90
+    rng = np.random.default_rng(5)
+    t = pa.table({"pred": rng.normal(size=n), "label": rng.normal(size=n),
+                  "f": pa.array([float("nan") if i % 3 == 0 else float(i % 2) for i in range(n)]),
+                  "day": pa.array([datetime.date(2026, 1, 1 + i % 2) for i in range(n)]),
+                  "raw": pa.array([b"ab" if i % 2 else b"\xff" for i in range(n)]),
+                  "markup": pa.array(["[/]" if i % 2 else "[bold]US" for i in range(n)])})
+    pq.write_table(t, tmp_path / "k.parquet")
+    p = f"{tmp_path}/k.parquet"
+    out = _json(run, "compute", "mse", f"{p}:pred", f"{p}:label", "--by", "f", "--block-rows", 7)
+    assert {json.dumps(s["key"]["f"]): s["count"] for s in out["results"][0]["slices"]} == \
+        {"null": 30, "0.0": 30, "1.0": 30}  # NaN is one slice (missing), in every block
+    out = _json(run, "compute", "mse", f"{p}:pred", f"{p}:label", "--by", "day,raw")
+    assert {(s["key"]["day"], s["key"]["raw"]) for s in out["results"][0]["slices"]} == \
+        {("2026-01-01", "\\xff"), ("2026-01-02", "ab")}
+    table = run("compute", "mse", f"{p}:pred", f"{p}:label", "--by", "markup", "--min-slice-size", 1)
+    assert table.exit_code == 0, table.stderr
+    assert "[/]" in table.stdout and "[bold]US" in table.stdout  # text, never rich markup
+
+
+def test_bad_slice_files_are_named(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    df[["region"]].to_csv(tmp_path / "reg.csv", index=False)
+    np.savez(tmp_path / "keys.npz", dev=df["device"].to_numpy())
+    e = f"{tmp_path}/eval.csv"
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by-file", f"{tmp_path}/reg.csv:country")
+    assert out.exit_code == 2 and out.stderr == f"Error: {tmp_path}/reg.csv: no column 'country' (columns: region)\n"
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by-file", f"{tmp_path}/keys.npz:dev")
+    assert out.exit_code == 2 and "it holds arrays, not columns" in out.stderr
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--min-slice-size", 5)
+    assert out.exit_code == 2 and out.stderr == "Error: --min-slice-size goes with --by\n"
+
+
+def test_csv_never_writes_a_column_name_twice(run, tmp_path):
+    df = _frame().rename(columns={"region": "count", "device": "slice"})
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    out = run("compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "count,slice",
+              "--format", "csv")
+    header = out.stdout.splitlines()[0].split(",")
+    assert len(header) == len(set(header)) and header[:5] == ["loss", "slice", "by.count", "by.slice", "ranked"]
+
+
+def test_check_lists_failing_slices_first_and_inputs_once(run, tmp_path):
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    values = {s["key"]["region"]: s["value"] for s in _json(
+        run, "compute", "mbe", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region")[
+        "results"][0]["slices"] if s["ranked"]}
+    bias = pd.Series(values)
+    (tmp_path / "losscli.toml").write_text(f'''
+[[gate]]
+loss = "mbe"
+inputs = ["eval.csv:pred", "eval.csv:label"]
+min = {float(bias.sort_values().iloc[1]) - 1e-12}
+by = "region"
+
+[[gate]]
+loss = "mse"
+inputs = ["eval.csv:pred", "eval.csv:label"]
+max = 100
+''')
+    out = run("check", tmp_path / "losscli.toml", "--format", "json")
+    assert out.exit_code == 1
+    payload = json.loads(out.stdout)
+    first = payload["gates"][0]["slices"][0]
+    assert first["key"]["region"] == bias.idxmin() and first["passed"] is False
+    assert len(payload["inputs"]) == len({(i["path"], i["selector"]) for i in payload["inputs"]}) == 2

@@ -29,8 +29,7 @@ from pathlib import Path
 
 from ..errors import LossCliError
 from ..io.rules import HEADER_CHOICES, ON_MISSING
-from ..vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, MIN_SLICE_SIZE, ROW_SUM_TOL,
-                          SCALAR_REDUCTIONS)
+from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, ROW_SUM_TOL, SCALAR_REDUCTIONS
 
 KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
@@ -162,7 +161,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
             rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
                                   gate.get("classes"), gate=True)
             by_file = _resolve(base_dir, gate["by_file"]) if "by_file" in gate else None
-            slices, view = slicing(gate.get("by"), by_file, gate.get("min_slice_size", MIN_SLICE_SIZE), gate=True)
+            slices, view = slicing(gate.get("by"), by_file, gate.get("min_slice_size"), gate=True)
             order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
             models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
                 if rules.on and "baseline" in gate else ()  # (compared on the keys both share)

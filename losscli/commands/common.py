@@ -99,7 +99,7 @@ def reading_rules(header: str = "auto", on: str | None = None, on_missing: str =
     return ReadRules(header=header, on=on.strip() if on else None, on_missing=on_missing, classes=names)
 
 
-def slicing(by: str | list | None, by_file: str | None, min_size: int = MIN_SLICE_SIZE,
+def slicing(by: str | list | None, by_file: str | None, min_size: int | None = None,
             top_slices: int | None = None, fmt: str = "json", gate: bool = False):
     """``--by``/``--by-file`` (or a gate's keys) as what is grouped by and how slices are
     listed: (SliceSpec, SliceView), or (None, None) without slices."""
@@ -108,9 +108,13 @@ def slicing(by: str | list | None, by_file: str | None, min_size: int = MIN_SLIC
 
     spec = SliceSpec.parse(by, by_file, "key 'by'" if gate else "--by")
     if spec is None:
-        if top_slices is not None:
-            raise LossCliError("--top-slices goes with --by")
+        for given, name in ((top_slices, "top-slices"), (min_size, "min-slice-size")):
+            if given is not None:
+                raise LossCliError(f"key {name.replace('-', '_')!r} goes with key 'by'" if gate else
+                                   f"--{name} goes with --by")
         return None, None
+    if min_size is None:
+        min_size = MIN_SLICE_SIZE
     if top_slices is None:
         top_slices = TABLE_TOP_SLICES if fmt == "table" else 0
     return spec, SliceView(min_size, top_slices)
@@ -128,9 +132,12 @@ def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]
     was read of each input (in the order first read), with the roles it was given."""
     import losscli
 
-    inputs = [{"path": rec["path"], "selector": rec["selector"], "roles": roles.get(spec, []),
-               **{k: v for k, v in rec.items() if k not in ("path", "selector")}}
-              for cache in (caches if isinstance(caches, list) else [caches]) for spec, rec in cache.inputs.items()]
+    seen: dict[str, dict] = {}  # (check: an input read by the caches of several gates is listed once)
+    for cache in caches if isinstance(caches, list) else [caches]:
+        for spec, rec in cache.inputs.items():
+            seen.setdefault(spec, {"path": rec["path"], "selector": rec["selector"], "roles": roles.get(spec, []),
+                                   **{k: v for k, v in rec.items() if k not in ("path", "selector")}})
+    inputs = list(seen.values())
     return {"schema_version": JSON_SCHEMA_VERSION, "version": losscli.__version__, "inputs": inputs}
 
 

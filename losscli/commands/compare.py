@@ -11,6 +11,7 @@ trips only when the whole interval is worse.
 from __future__ import annotations
 
 import math
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,6 +116,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     from ..io.rules import ReadRules
     from ..vocabulary import ROW_SUM_TOL
     from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
+    from ..render.values import key_text
     from .slicing import compare_slices, failed, slice_header
 
     if reduction == "none":
@@ -125,7 +127,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     slices, view = slicing
-    refuse_overwriting_inputs([("--output", output)], [baseline, candidate, *others, weights, slices and slices.file],
+    refuse_overwriting_inputs([("--output", output)], [baseline, candidate, *others, weights, slices.file if slices else None],
                               params)
     # with --on, both models' rows come in the labels' order, over the keys all three share: the
     # paired bootstrap pairs them
@@ -146,6 +148,11 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                 w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
     passed = all(r.get("gate", {}).get("passed", True) and not any(failed(s) for s in r.get("slices", []))
                  for r in records)
+    for r in records:  # each slice that regressed, named
+        for s in (s for s in r.get("slices", []) if failed(s)):
+            print(f"losscli: {r['loss']}: slice {key_text(s['key'])}: candidate {s['candidate']!r} vs baseline "
+                  f"{s['baseline']!r}, change {s['change']!r} (allowed {s['gate']['allowed_increase']!r}"
+                  f"{', significant' if significant else ''})", file=sys.stderr, flush=True)
     roles = {baseline: ["baseline"], candidate: ["candidate"], **{s: ["labels"] for s in others}}
     if weights:
         roles[weights] = ["weights"]

@@ -83,7 +83,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     refuse_overwriting_inputs([("--output", output or STDOUT), ("--save-grad", save_grad)],
-                              [*inputs, weights, model_params, slices and slices.file], params)
+                              [*inputs, weights, model_params, slices.file if slices else None], params)
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
     if save_grad == STDOUT and sys.stdout.isatty():
@@ -102,7 +102,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     cache = InputCache(stdin=stdin, dtype=np.dtype(dtype).type, rules=rules, slices=slices)
     if top > 1000:  # each worst sample keeps its inputs' values for the table and a JSON record
         _require_top(top, cache, [*inputs, weights])
-    summary = fmt not in LOSS_ONLY_FORMATS  # statistics and worst samples are printed
+    # statistics and worst samples are printed (slices are gated whatever the format)
+    summary = fmt not in LOSS_ONLY_FORMATS or slices is not None
     evaluations = engine_function(engine, scheduler)(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
         top=top if summary else 0, per_sample=per_sample or ci is not None, gradients=bool(save_grad),
@@ -158,10 +159,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     for rec in payload["results"] if fail_above is not None else ():
         for s in rec.get("slices", []):
             if failed(s):
-                what = f"{rec['reduction']} loss" if s["value"] is not None else "largest per-sample loss"
-                measured = s["value"] if s["value"] is not None else s["stats"]["max"]
-                print(f"losscli: {rec['loss']}: slice {key_text(s['key'])}: {what} {measured:.10g} is above "
-                      f"--fail-above {fail_above:g}", file=sys.stderr, flush=True)
+                what = "largest per-sample loss" if rec["reduction"] == "none" else f"{rec['reduction']} loss"
+                measured = s["stats"]["max"] if rec["reduction"] == "none" else s["value"]
+                print(f"losscli: {rec['loss']}: slice {key_text(s['key'])}: {what} "
+                      f"{'NaN' if measured is None else format(measured, '.10g')} is above --fail-above "
+                      f"{fail_above:g}", file=sys.stderr, flush=True)
                 code = 1
     return code
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
+from ..errors import InputError
 from ..io.cache import InputCache
 from ..io.slices import SliceSpec
 from ..render.values import number
@@ -35,6 +37,17 @@ class Bootstrap:
     samples: int
     confidence: float
     seed: int
+
+
+def ranked(s, view: SliceView) -> bool:
+    """Whether a slice is ranked and gated: it has ``min_size`` rows, and weight (a weighted
+    mean over weights that are all 0 is undefined: such a slice is reported, not judged)."""
+    return s.count >= view.min_size and not unweighted(s)
+
+
+def unweighted(s) -> bool:
+    """A slice whose weights are all 0 (its weighted mean, NaN, is undefined)."""
+    return s.denominator == 0 and s.value is not None and math.isnan(s.value)
 
 
 def slice_header(spec: SliceSpec, view: SliceView | None) -> dict:
@@ -63,12 +76,13 @@ def failed(rec: dict) -> bool:
 
 
 def _listed(records: list[dict], measure: str, view: SliceView) -> list[dict]:
-    """Ranked slices worst first, then those too small to rank (largest first), each list cut to
-    ``top_slices``; a slice that failed a gate is always listed."""
-    ranked = sorted((r for r in records if r["ranked"]), key=lambda r: _worst_first(r[measure]))
+    """Ranked slices worst first (those that failed a gate first of all), then those too small
+    to rank (largest first), each list cut to ``top_slices``; a slice that failed a gate is
+    always listed."""
+    judged = sorted((r for r in records if r["ranked"]), key=lambda r: (not failed(r), _worst_first(r[measure])))
     small = sorted((r for r in records if not r["ranked"]), key=lambda r: -r["count"])
     k = view.top_slices or len(records)
-    return ranked[:k] + [r for r in ranked[k:] if failed(r)] + small[:k]
+    return judged[:k] + [r for r in judged[k:] if failed(r)] + small[:k]
 
 
 def slice_summary(records: list[dict], shown: list[dict]) -> dict:
@@ -89,19 +103,23 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
     segs = segments(ev.codes) if ci is not None and ev.codes is not None else {}
     records = []
     for s in ev.slices:
-        rec = {"key": cache.slice_keys.key_record(s.code), "count": s.count, "value": None if s.value is None else number(s.value),
-               "ranked": s.count >= view.min_size, "stats": {k: number(v) for k, v in s.stats.items()},
+        rec: dict[str, Any] = {
+               "key": cache.slice_keys.key_record(s.code), "count": s.count, "omitted": s.omitted,
+               "value": None if s.value is None else number(s.value),
+               "ranked": ranked(s, view), "stats": {k: number(v) for k, v in s.stats.items()},
                "worst": [_worst(row, v, cache) for row, v in s.worst[:top]]}
         if not s.quantiles_exact:
             rec["quantiles_exact"] = False
+        if unweighted(s):
+            rec["note"] = "every weight is 0: the weighted mean is undefined"
         if ci is not None and s.value is not None:
             idx = segs[s.code]
             assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
             lo, hi = bootstrap_interval(ev.weights[idx] * ev.per_sample[idx], ev.shares[idx], ev.reduction,
                                         ci.samples, ci.confidence, ci.seed)
             rec["ci"] = [number(lo), number(hi)]
-        if limit is not None and rec["ranked"]:
-            measured = rec["value"] if s.value is not None else rec["stats"]["max"]
+        if limit is not None and rec["ranked"]:  # (NaN fails, as it does overall)
+            measured = rec["stats"]["max"] if ev.reduction == "none" else rec["value"]
             rec["passed"] = measured is not None and measured <= limit
         records.append(rec)
     measure = "value" if ev.value is not None else "mean"
@@ -127,15 +145,21 @@ def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: 
     from .compare import compare_record
 
     assert base.slices is not None and cand.slices is not None and base.codes is not None
-    assert cache.slice_keys is not None
+    assert cache.slice_keys is not None and cand.codes is not None
+    if not np.array_equal(base.codes, cand.codes):  # each model's file held the column, differently
+        row = int(np.flatnonzero(base.codes != cand.codes)[0]) if base.codes.shape == cand.codes.shape else 0
+        raise InputError(f"--by {cache.slice_keys.spec.text()}: the baseline's and the candidate's files both hold the "
+                         f"slice column{'s' if len(cache.slice_keys.spec.columns) > 1 else ''} and disagree at row "
+                         f"{cache.file_row(int(base.rows[row])) if base.rows is not None else row}; name the file the "
+                         "slices come from: --by-file FILE:COLUMN (or keep the column in the labels only)")
     segs = segments(base.codes)
     cand_by_code = {s.code: s for s in cand.slices}
     records = []
     for s in base.slices:
         idx = segs[s.code]
-        ranked = s.count >= view.min_size
+        big = ranked(s, view)
         kw = dict(compare)
-        if not ranked:
+        if not big:
             kw["tolerance"] = None  # too few rows to gate
         b, c = _subset(base, idx, s.value, s.count), _subset(cand, idx, cand_by_code[s.code].value, s.count)
         rec = compare_record(b, c, **kw)  # type: ignore[arg-type]
@@ -144,7 +168,7 @@ def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: 
         for w in rec["worst_regressions"]:
             if cache.rules.on:
                 w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
-        records.append({"key": cache.slice_keys.key_record(s.code), "ranked": ranked, **rec})
+        records.append({"key": cache.slice_keys.key_record(s.code), "ranked": big, **rec})
     shown = _listed(records, "change", view)
     return shown, slice_summary(records, shown)
 
@@ -160,10 +184,11 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
     """A ``check`` gate's slices: each ranked slice held to the gate's ``bounds`` (``max``,
     ``min``) and, with a ``base`` evaluation, to its ``max_increase`` over the baseline's slice."""
     assert ev.slices is not None and cache.slice_keys is not None
-    records = {}
+    records: dict[int, dict[str, Any]] = {}
     for s in ev.slices:
-        rec = {"key": cache.slice_keys.key_record(s.code), "count": s.count, "value": None if s.value is None else number(s.value),
-               "ranked": s.count >= view.min_size, "checks": []}
+        rec: dict[str, Any] = {"key": cache.slice_keys.key_record(s.code), "count": s.count,
+                               "value": None if s.value is None else number(s.value),
+                               "ranked": ranked(s, view), "checks": []}
         if rec["ranked"] and "max" in bounds:
             rec["checks"].append({"check": f"value <= {bounds['max']:g}", "passed": bool(s.value <= bounds["max"])})
         if rec["ranked"] and "min" in bounds:
@@ -171,10 +196,9 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
         records[s.code] = rec
     if base is not None:
         compared, _ = compare_slices(base, ev, cache, SliceView(view.min_size), **compare)
-        codes = {tuple(r["key"].values()): code for code, r in
-                 ((s.code, records[s.code]) for s in ev.slices)}
+        by_key = {tuple(r["key"].values()): r for r in records.values()}
         for cmp in compared:
-            rec = records[codes[tuple(cmp["key"].values())]]
+            rec = by_key[tuple(cmp["key"].values())]
             rec["comparison"] = {k: v for k, v in cmp.items() if k not in ("key", "ranked", "count")}
             if "gate" in cmp:
                 rec["checks"].append({"check": f"increase over baseline <= {cmp['gate']['tolerance']}"

@@ -87,6 +87,8 @@ def _partition(task: dict) -> dict:
                 shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
                 accs[loss.name].add(values, keys, w, normaliser, inputs=shown,
                                     codes=None if codes is None else codes if kept is None else codes[kept])
+                if codes is not None and kept is not None:
+                    accs[loss.name].add_omitted(codes, kept)
                 omitted[loss.name] += checked.omitted
             rows_seen = start + arrays[0].data.shape[0]
     except InputError as exc:  # shipped back as data: the client raises it with its message

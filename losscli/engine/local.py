@@ -66,6 +66,8 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
             accs[loss.name].add(values, rows, w, normaliser, inputs=shown,
                                 codes=None if codes is None else codes if kept is None else codes[kept])
+            if codes is not None and kept is not None:
+                accs[loss.name].add_omitted(codes, kept)
             omitted[loss.name] += checked.omitted
             if gradients:
                 cot = None if reduction == "none" else w

@@ -1,193 +1,33 @@
-"""Reading inputs: one :class:`FileReader` per file (or shard set, or stdin), read once however
-many selectors use it, and :class:`InputCache`, which advances several inputs in lockstep blocks
-so that row i of every block is the same sample. The format of a file is chosen in
-``formats.py``."""
+"""Reading inputs: :class:`InputCache` reads each file once (a :class:`~losscli.io.files.FileReader`
+per file, shard set or stdin), however many selectors use it, and advances several inputs in
+lockstep blocks so that row i of every block is the same sample (by position, or by key with
+``--on``); with ``--by``, each block also carries its rows' slice codes."""
 
 from __future__ import annotations
 
 import os
 import sys
 from dataclasses import replace
-from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 
 import numpy as np
 
+from ..arrays import Array
 from ..errors import InputError
-from .csv import sniff_delimiter, split_fields, text_blocks
-from .formats import STREAMED, codec_of, reader_for
-from .npy import NPY_MAGIC, ZIP_MAGIC
-from .ipc import ARROW_MAGIC, ipc_rows
-from .parquet import PARQUET_MAGIC
+from .files import FileReader
 from .join import named_columns, row_count_mismatch
 from .rules import GUESSED, ReadRules
-from .spec import check_file, is_url, shards_of, split_spec
-from .streams import Stream, decompressing, is_stream
-from ..arrays import Array
 from .slices import SliceKeys, SliceSpec, block_codes
+from .spec import is_url, split_spec
 from .table import Classes, Source
+
+__all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
 
 #: bytes of one block of all inputs together; rows per block = this / bytes per row, at least
 #: MIN_BLOCK_ROWS. Small blocks stay in the CPU caches (two 10M-row inputs: 16 MB blocks took the
 #: same time with 50 MB more peak memory); wide rows keep enough rows to amortise a block's overhead
 BLOCK_BYTES = 2 * 2**20
 MIN_BLOCK_ROWS = 16384
-
-
-class FileReader:
-    """One input file (or shard set, or stdin), read once however many selectors use it."""
-
-    def __init__(self, path: str, stdin=None, dtype=np.float64, rules: ReadRules = ReadRules(),
-                 memoize: bool = False):
-        self.path, self.dtype, self.rules = path, dtype, rules
-        self.memoize = memoize  # whole reads are kept (check: many gates, same files)
-        self._memo: list[Source] | None = None
-        self._stdin = stdin
-        self._stream: Stream | None = None  # standard input, a FIFO, a /dev/fd/N pipe: opened once
-        self._whole: list[Source] | None = None  # such a stream's blocks when it was read whole
-        self.shards = None if path == "-" else shards_of(path)
-        if path != "-" and self.shards is None and not is_url(path):
-            check_file(path)
-        self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
-
-    @property
-    def label(self) -> str:
-        return "<stdin>" if self.path == "-" else self.path
-
-    def rereadable(self) -> bool:
-        """Local files (not standard input, pipes or URLs): a second pass can read them again."""
-        return all(p != "-" and not is_url(p) and not is_stream(p) for p in self.shards or [self.path])
-
-    def row_estimate(self) -> int | None:
-        """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
-        total = 0
-        for path in self.shards or [self.path]:
-            if path == "-" or is_stream(path):  # (a look at a pipe would take its bytes)
-                return None
-            try:
-                with open(path, "rb") as fh:
-                    head = fh.read(65536)
-                if head.startswith(NPY_MAGIC):
-                    total += np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
-                    continue
-                if head.startswith(PARQUET_MAGIC):
-                    import pyarrow.parquet as pq
-
-                    total += pq.ParquetFile(path).metadata.num_rows
-                    continue
-                if head.startswith(ARROW_MAGIC):
-                    total += ipc_rows(path)
-                    continue
-                if b"\x00" in head[:8192]:
-                    return None  # another binary format: unknown
-                lines = head.count(b"\n")
-                total += int(os.path.getsize(path) / (len(head) / max(lines, 1)))
-            except Exception:
-                return None
-        return total
-
-    def row_width(self) -> int:
-        """Numbers per row, from the first file's header (to size blocks); 1 when unknown."""
-        path = (self.shards or [self.path])[0]
-        try:
-            if path == "-" or is_stream(path):
-                return 1
-            with open(path, "rb") as fh:
-                head = fh.read(65536)
-            if head.startswith(NPY_MAGIC):
-                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
-                return int(np.prod(shape[1:])) if len(shape) > 1 else 1
-            if head.startswith((ZIP_MAGIC, PARQUET_MAGIC)) or b"\x00" in head[:8192]:
-                return 1
-            lines = [ln for ln in head.decode("utf-8-sig", errors="ignore").splitlines()[:20] if ln.strip()]
-            sep = sniff_delimiter(lines) or ","
-            return max(1, len(split_fields(lines[0], sep)))
-        except Exception:  # the real read reports what is wrong with the file
-            return 1
-
-    def blocks(self, chunk_rows: int | None, wanted: frozenset | None = None) -> Iterator[Source]:
-        """Blocks of at most chunk_rows rows (None: whole files), shard after shard. A block's
-        label and row_offset are those of its own file, so errors point into the right shard."""
-        if self.memoize and chunk_rows is None:
-            if self._memo is None:
-                self.memoize = False
-                try:
-                    self._memo = list(self.blocks(None))
-                finally:
-                    self.memoize = True
-            yield from self._memo
-            return
-        files = self.shards or [self.path]
-        produced = False
-        for f in files:
-            for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted):
-                produced = True
-                yield block
-        if not produced:  # (every shard of a dataset had a header only)
-            raise InputError(f"{self.label}: has a header but no data rows")
-
-    def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False,
-                     wanted: frozenset | None = None) -> Iterator[Source]:
-        """One file's blocks; a shard of a dataset may hold a header only (an empty partition).
-        ``wanted``: the selectors it is read with (None: all of it)."""
-        stream: Stream | None = None
-        if path == "-" or is_stream(path):  # read once, as it comes: never opened twice
-            if self._stream is None:
-                if path == "-":
-                    source = self._stdin if self._stdin is not None else sys.stdin.buffer
-                else:
-                    try:
-                        source = open(path, "rb")
-                    except OSError as exc:
-                        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
-                self._stream = Stream(source, self.label)
-            elif chunk_rows is None and self._whole is not None:
-                yield from self._whole  # a stream read whole once already (several selectors)
-                return
-            stream = self._stream
-            wanted = None  # (read once: everything in it, for whatever selects from it later)
-            opener: Callable = stream.open
-            label, suffix = self.label, "" if path == "-" else Path(path).suffix.lower()
-        else:
-            if is_url(path):
-                import fsspec
-
-                opener = lambda: fsspec.open(path, "rb").open()  # noqa: E731
-            else:
-                opener = lambda: open(path, "rb")  # noqa: E731
-            label, suffix = path, Path(path).suffix.lower()
-        try:
-            with opener() as fh:
-                head = fh.read(65536)
-        except PermissionError:
-            raise InputError(f"{label}: permission denied (cannot read the file)") from None
-        except OSError as exc:
-            raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
-        if not head:
-            raise InputError(f"{label}: empty file")
-        codec = codec_of(head)
-        if codec is not None:
-            opener, head = decompressing(opener, label, *codec)
-            suffix = Path(path).with_suffix("").suffix.lower() if path != "-" else ""
-        reader = reader_for(head, suffix)
-        if codec is not None and reader is not text_blocks:
-            raise InputError(f"{label}: a {codec[0]}-compressed binary file; only text (CSV, TSV) is read "
-                             "compressed: NPY/NPZ/Parquet/Arrow files carry their own compression")
-        if stream is not None and reader not in STREAMED:  # needs random access: held in memory
-            opener = stream.whole
-        keep = stream is not None and chunk_rows is None
-        kept: list[Source] = []
-        produced = False
-        for block in reader(opener, label, chunk_rows, self.dtype, head, wanted, self.rules):
-            produced = True
-            if keep:
-                kept.append(block)
-            yield block
-        if not produced and not empty_ok:
-            raise InputError(f"{label}: has a header but no data rows")
-        if keep:
-            self._whole = kept
-
 
 
 class InputCache:
@@ -317,7 +157,7 @@ class InputCache:
         if by_file is not None and by_file not in distinct:  # read in lockstep, for its --by columns only
             distinct.append(by_file)
         # text inputs are parsed ahead on textparse's thread pool while this loop evaluates
-        iters = {id(r): r.blocks(chunk_rows, _wanted(r, readers, parsed)) for r in distinct}
+        iters = {id(r): r.blocks(chunk_rows, self._wanted(r, readers, parsed)) for r in distinct}
         start = 0
         shapes: dict[int, tuple] = {}
         from .join import IdGuard
@@ -384,7 +224,8 @@ class InputCache:
             others.append(by_file)
         matched_by = distinct + [r for r in dict.fromkeys(others) if r not in distinct]
         for r in matched_by:
-            blocks = list(r.blocks(None, _wanted(r, readers, parsed) if r in distinct else frozenset()))
+            blocks = list(r.blocks(None, self._wanted(r, readers, parsed) if r in distinct or r is by_file
+                                   else frozenset()))
             found = [b.keys.get(on) for b in blocks]
             if any(k is None for k in found):
                 b = blocks[0]
@@ -449,10 +290,19 @@ class InputCache:
             yield start, arrays
 
     def _record_by_file(self, block: Source, rows: int) -> None:
-        assert self.slice_keys is not None and self.slice_keys.spec.file is not None
+        assert self.slice_keys is not None
         spec = self.slice_keys.spec
+        assert spec.file is not None and spec.path is not None
         self._record(spec.file, self.reader(spec.path), block, Array(np.empty(0), block.label, spec.columns), rows)
         self.inputs[spec.file]["rows"] = rows
+
+    def _wanted(self, reader: FileReader, readers: list[FileReader], parsed) -> frozenset | None:
+        """The selectors a reader is read with; the --by-file's names the --by columns (a
+        missing one is an error naming the file's columns)."""
+        if reader is self._by_file() and reader not in readers:
+            assert self.slice_keys is not None
+            return frozenset([self.slice_keys.spec.text()])
+        return _wanted(reader, readers, parsed)
 
     def _by_file(self) -> FileReader | None:
         spec = None if self.slice_keys is None else self.slice_keys.spec

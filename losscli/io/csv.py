@@ -92,7 +92,8 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
             keys = key_columns(names, index)
             chosen = wanted_columns(wanted, names, label, extra=keys)
             include = None if wanted is None else [names.index(n) for n in chosen]
-            pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys])
+            pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys],
+                                            categories=[names.index(n) for n in rules.by if n in names])
             layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision)
             yield from _row_blocks(pieces, chunk_rows, layout, sep)
     except (UnicodeDecodeError, textparse.Utf8Error):
@@ -293,11 +294,13 @@ def _columns_block(cols, layout: _Layout, offset: int) -> Source:
 
 def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
     """One parsed column into the block: numbers, or a text column (its first value and where)."""
-    from .textparse import Text, classify
+    from .textparse import Text, classify, plain_text
 
     from .buffers import floats
 
     label, first_line = layout.label, layout.first_line
+    if not isinstance(col, np.ndarray):
+        col = plain_text(col)  # (a --by column, read as a dictionary, named as data too)
     values = col if isinstance(col, np.ndarray) else floats(col) if str(col.type) == "int64" else classify(col)
     if isinstance(values, Text):
         if values.row is None or name in layout.keys:  # starts with a non-number: a text column

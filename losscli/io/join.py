@@ -106,7 +106,9 @@ def concat_keys(parts: list):
     """One Arrow array of a key column's blocks (as strings when the blocks differ in type)."""
     import pyarrow as pa
 
-    parts = [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in parts]
+    from .textparse import plain_text
+
+    parts = [plain_text(p) for p in parts]
     if len({p.type for p in parts}) > 1:
         parts = [key_text(p) for p in parts]
     return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)

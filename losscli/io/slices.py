@@ -11,7 +11,9 @@ column given by mistake does not fill the machine.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -68,20 +70,92 @@ class SliceKeys:
         self.spec = spec
         self.keys: list[tuple] = []
         self._code: dict[tuple, int] = {}
+        # one key column: its keys in code order as an Arrow array (None: none yet; False: the
+        # column's type changed between blocks, looked up in Python)
+        self._known: Any = None
 
     def __len__(self) -> int:
         return len(self.keys)
 
     def codes(self, columns: list, labels: list[str]) -> np.ndarray:
         """One block's key columns (Arrow arrays, one per ``spec.columns``; ``labels``: the files
-        they come from) as int64 codes."""
-        local, values = _factorize(columns)
+        they come from) as int64 codes. One column: looked up by Arrow (``index_in``) in the
+        keys met so far, each dictionary of a categorical column as a whole; in Python only the
+        distinct values of a block that holds new keys."""
+        import pyarrow as pa
+
+        from .textparse import plain_text
+
+        if len(columns) == 1:
+            col = columns[0]
+            parts = [self._chunk_codes(c, labels) for c in (col.chunks if isinstance(col, pa.ChunkedArray) else [col])]
+            return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        local, dictionaries = _factorize([plain_text(c) for c in columns])
+        values = _combinations(local, dictionaries)
+        local = values.pop()  # (the row codes of the combinations, last)
         lut = np.array([self.code_of(key, labels) for key in values], dtype=np.int64)
         return lut[local]
 
+    def _chunk_codes(self, chunk, labels: list[str]) -> np.ndarray:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not pa.types.is_dictionary(chunk.type):
+            found = self._lookup(chunk)
+            if found is not None:
+                return found
+            chunk = pc.dictionary_encode(chunk, null_encoding="encode")
+        lut = self._dictionary_codes(chunk.dictionary, labels)
+        idx = chunk.indices.cast(pa.int64())
+        local = np.frombuffer(idx.buffers()[1], dtype=np.int64, count=idx.offset + len(idx))[idx.offset:]
+        if idx.null_count:  # a missing value: the key None
+            from .buffers import validity
+
+            local = np.where(validity(idx), local, lut.size)
+            lut = np.append(lut, self.code_of((None,), labels))
+        return lut[local]
+
+    def _dictionary_codes(self, dictionary, labels: list[str]) -> np.ndarray:
+        """The codes of distinct values (an Arrow array), new ones given codes (and added to the
+        Arrow lookup)."""
+        import pyarrow as pa
+
+        found = self._lookup(dictionary)
+        if found is not None:
+            return found
+        before = len(self.keys)
+        lut = np.array([self.code_of((v,), labels) for v in dictionary.to_pylist()], dtype=np.int64)
+        if self._known is not False:
+            new = dictionary.filter(_bools(lut >= before))
+            if self._known is None:
+                self._known = new
+            elif self._known.type == new.type:
+                self._known = pa.concat_arrays([self._known, new])
+            else:  # (key types that differ between blocks: Python compares them)
+                self._known = False
+        return lut
+
+    def _lookup(self, values) -> np.ndarray | None:
+        """The codes of ``values`` (Arrow) when every one is a known key, else None."""
+        import pyarrow.compute as pc
+
+        known = self._known
+        if known is None or known is False or known.type != values.type:
+            return None
+        found = pc.index_in(values, value_set=known, skip_nulls=False)
+        if found.null_count:
+            return None
+        found = found.cast("int64")
+        return np.frombuffer(found.buffers()[1], dtype=np.int64, count=found.offset + len(found))[found.offset:]
+
     def code_of(self, key: tuple, labels: list[str]) -> int:
         """A key's code, given to it when it is new (``labels``: where keys are read, for the error)."""
+        key = tuple(None if isinstance(v, float) and v != v else v for v in key)  # NaN: missing, one slice
         code = self._code.get(key)
+        if code is None:  # an integer and its decimal text are one key (a column read as integers in one
+            code = self._code.get(_alias(key))  # shard or block and as text in another)
+            if code is not None:
+                self._code[key] = code
         if code is None:
             if len(self.keys) >= MAX_SLICES:
                 files = ", ".join(dict.fromkeys(labels))
@@ -97,28 +171,31 @@ class SliceKeys:
         return np.array([self.code_of(k, labels) for k in keys], dtype=np.int64)
 
     def key_record(self, code: int) -> dict:
-        """A slice's key as JSON: {column: value}."""
-        return dict(zip(self.spec.columns, self.keys[code]))
+        """A slice's key as JSON: {column: value}; values JSON has no type for (dates, bytes,
+        decimals) as text."""
+        return {c: _json_value(v) for c, v in zip(self.spec.columns, self.keys[code])}
 
 
-def _factorize(columns: list) -> tuple[np.ndarray, list[tuple]]:
-    """(local code of each row, the key tuple of each local code) for one block."""
+def _factorize(columns: list) -> tuple[list[np.ndarray], list]:
+    """Key columns (plain Arrow arrays): per column, the local code of each row and the Arrow
+    dictionary of its distinct values."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     indices, dictionaries = [], []
     for arr in columns:
-        if isinstance(arr, pa.ChunkedArray):
-            arr = arr.combine_chunks()
-        if pa.types.is_dictionary(arr.type):
-            arr = arr.dictionary_decode()
         enc = pc.dictionary_encode(arr, null_encoding="encode")
         idx = enc.indices.cast(pa.int64())
         indices.append(np.frombuffer(idx.buffers()[1], dtype=np.int64, count=idx.offset + len(idx))[idx.offset:])
-        dictionaries.append(enc.dictionary.to_pylist())
-    if len(columns) == 1:
-        return indices[0], [(v,) for v in dictionaries[0]]
-    sizes = [max(1, len(d)) for d in dictionaries]
+        dictionaries.append(enc.dictionary)
+    return indices, dictionaries
+
+
+def _combinations(indices: list[np.ndarray], dictionaries: list) -> list:
+    """Several key columns: the key tuple of each combination met, then (last) each row's
+    combination."""
+    values = [d.to_pylist() for d in dictionaries]
+    sizes = [max(1, len(d)) for d in values]
     if float(np.prod(np.array(sizes, dtype=np.float64))) < 2.0**62:  # one integer per combination
         combined = np.zeros_like(indices[0])
         for idx, size in zip(indices, sizes):
@@ -132,34 +209,80 @@ def _factorize(columns: list) -> tuple[np.ndarray, list[tuple]]:
     else:  # (too many combinations for one integer: rows of codes)
         rows, local = np.unique(np.column_stack(indices), axis=0, return_inverse=True)
         parts = [rows[:, j] for j in range(rows.shape[1])]
-    keys = [tuple(d[int(i)] for d, i in zip(dictionaries, combo)) for combo in zip(*parts)]
-    return local.reshape(-1).astype(np.int64, copy=False), keys
+    keys: list = [tuple(d[int(i)] for d, i in zip(values, combo)) for combo in zip(*parts)]
+    return keys + [local.reshape(-1).astype(np.int64, copy=False)]
+
+
+_DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
+
+
+def _alias(key: tuple) -> tuple:
+    """The other spelling of a key's integers: 7 as "7" and "7" as 7 (not "007", which an integer
+    column would not have written)."""
+    return tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else
+                 int(v) if isinstance(v, str) and _DECIMAL.fullmatch(v) else v for v in key)
+
+
+def _json_value(v):
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return v if v == v and abs(v) != float("inf") else str(v)
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="backslashreplace")
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _bools(mask: np.ndarray):
+    """A numpy bool array as an Arrow boolean array (a filter), from its bits."""
+    import pyarrow as pa
+
+    bits = np.packbits(mask, bitorder="little")
+    return pa.Array.from_buffers(pa.bool_(), mask.size, [None, pa.py_buffer(bits)])
 
 
 def block_codes(keys: SliceKeys, blocks: list, taken=None) -> np.ndarray:
     """The codes of rows read together: each ``--by`` column from the first of ``blocks``
-    (:class:`~losscli.io.table.Source`; the ``--by-file`` first, then the inputs in order) that
-    holds it. ``taken``: per block, the rows to take (``--on``: matched rows), or None."""
+    (:class:`~losscli.io.table.Source`; the ``--by-file``, or the inputs in order) that holds
+    it, and the others that hold it must agree row by row. ``taken``: per block, the rows to
+    take (``--on``: matched rows), or None."""
+    from .buffers import int64s
+
+    def column(i: int, name: str):
+        col = blocks[i].keys[name]
+        return col if taken is None or taken[i] is None else col.take(int64s(taken[i]))
+
     columns, labels = [], []
     for name in keys.spec.columns:
-        at = next((i for i, b in enumerate(blocks) if name in b.keys), None)
-        if at is None:
+        holders = [i for i, b in enumerate(blocks) if name in b.keys]
+        if not holders:
             raise missing_column(name, blocks, keys.spec)
-        col = blocks[at].keys[name]
-        if taken is not None and taken[at] is not None:
-            from .buffers import int64s
-
-            col = col.take(int64s(taken[at]))
-        columns.append(col)
-        labels.append(blocks[at].label)
+        columns.append(column(holders[0], name))
+        labels.append(blocks[holders[0]].label)
+        for other in holders[1:]:  # several inputs hold the column: they must agree row by row
+            _same_keys(name, blocks[holders[0]], columns[-1], blocks[other], column(other, name), taken is not None)
     return keys.codes(columns, labels)
+
+
+def _same_keys(name: str, a, ka, b, kb, matched: bool) -> None:
+    from .join import comparable, first_difference
+    from .textparse import plain_text
+
+    ka, kb = comparable([plain_text(ka), plain_text(kb)])
+    row = first_difference(ka, kb)
+    if row is not None:
+        where = f"matched row {row}" if matched else f"row {a.row_offset + row}"
+        raise InputError(f"--by {name}: {a.label} and {b.label} both hold column {name!r} and disagree at {where} "
+                         f"({ka[row].as_py()!r} and {kb[row].as_py()!r}); name the file the slices come from: "
+                         f"--by-file FILE:{name}")
 
 
 def missing_column(name: str, blocks: list, spec: SliceSpec) -> InputError:
     from .table import names_text
 
     tables = [b for b in blocks if b.arrays is None]
-    seen = "; ".join(f"{b.label}: {names_text(b.order)}" for b in tables) or "the inputs are arrays, without columns"
+    seen = "; ".join(f"{b.label}: {names_text(b.order)}" for b in tables) or \
+        ("it holds arrays, not columns" if spec.file else "the inputs are arrays, without columns")
     where = f"--by-file {spec.file}" if spec.file else "the inputs"
     return InputError(f"--by {name}: no column {name!r} in {where} ({seen}); --by-file FILE[:COLUMN] groups by a "
                       "column of another file with one row per sample")

@@ -58,10 +58,7 @@ class Source:
         for n in self.order:
             if n not in out and n in self.text_columns:
                 out[n] = "text"
-        by = [n for n, why in self.index.items() if why == BY_REASON and n not in out]
-        if any(n not in out and n not in by for n in self.order):  # (--by label: the only data is data)
-            out.update((n, BY_REASON) for n in by)
-        return out
+        return out  # (a --by column is data as it would be without --by: naming it never changes what is read)
 
     def _refuse_numeric_text(self, name: str) -> None:
         """A text column with a value written as a number for people (``1.234,5``, ``12%``) is an

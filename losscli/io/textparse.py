@@ -90,12 +90,14 @@ def _names(ncols: int) -> list[str]:
     return [f"c{i}" for i in range(ncols)]
 
 
-def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=None, keys=frozenset()) -> list[Any]:
+def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=None, keys=frozenset(),
+                 categories=frozenset()) -> list[Any]:
     """One piece through Arrow: every column read as float64 except those known to hold text
     (``text``, shared by the pieces of a file); a column that turns out to hold text is read
     again as strings, and remembered. ``include``: the indices of the columns to convert (None:
     all); the others are only counted. ``keys``: names of key columns, read as int64 (an Arrow
-    array) unless they hold something else, then as strings."""
+    array) unless they hold something else, then as strings; those among ``categories`` (slice
+    keys, few distinct values) as Arrow dictionaries, which the parser builds faster than strings."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -114,7 +116,8 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
         # number to Arrow); a value that is not a number brings in pandas' other NA spellings
         # (``ALL_NA`` in ``text``), and only then is the column read as strings
         kept = names if include is None else [names[i] for i in include]
-        types = {n: (pa.string() if n in as_text else pa.int64() if n in keys else pa.float64()) for n in kept}
+        types = {n: ((_category() if n in categories else pa.string()) if n in as_text else pa.int64() if n in keys
+                     else pa.float64()) for n in kept}
         convert = pacsv.ConvertOptions(column_types=types, null_values=list(NA_VALUES if ALL_NA in as_text else ("",)),
                                        strings_can_be_null=True, quoted_strings_can_be_null=True,
                                        include_columns=None if include is None else kept)
@@ -144,7 +147,8 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
                 data = filled
                 continue
         raise _locate(bytes(piece), sep, ncols)
-    return [c.combine_chunks() if c.type in (pa.string(), pa.int64()) else floats(c) for c in table.columns]
+    return [c.combine_chunks() if c.type in (pa.string(), pa.int64()) else c if pa.types.is_dictionary(c.type)
+            else floats(c) for c in table.columns]
 
 
 def _fill_blank_lines(data: bytes, sep: str, ncols: int) -> bytes | None:
@@ -247,6 +251,12 @@ _TRUE_PATTERN = _alternatives(TRUE)
 _NUMBER = re.compile(NUMBER)  # the same pattern, for one value in Python
 
 
+def _category():
+    import pyarrow as pa
+
+    return pa.dictionary(pa.int32(), pa.string())
+
+
 def concat(parts: list) -> Any:
     """Pieces of one column joined: float64 arrays, Arrow string (or int64 key) arrays, or (a
     column that turned to text part-way) a mix, as strings (Arrow writes float64 in shortest
@@ -257,14 +267,28 @@ def concat(parts: list) -> Any:
 
     arrays = [pa.array(p) if isinstance(p, np.ndarray) else p for p in parts]
     if len({a.type for a in arrays}) > 1:
-        arrays = [a.cast(pa.string()) for a in arrays]
+        arrays = [plain_text(a).cast(pa.string()) for a in arrays]
+    if pa.types.is_dictionary(arrays[0].type):  # (each piece has its own dictionary)
+        return pa.chunked_array([c for a in arrays for c in (a.chunks if isinstance(a, pa.ChunkedArray) else [a])],
+                                type=arrays[0].type)
     return arrays[0] if len(arrays) == 1 else pa.concat_arrays(arrays)
 
 
-def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include, keys) -> list[Any]:
+def plain_text(arr):
+    """An Arrow column (chunked, or a dictionary of a slice key) as one plain array of its values."""
+    import pyarrow as pa
+
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    chunks = [c.dictionary_decode() if pa.types.is_dictionary(c.type) else c for c in chunks]
+    if not chunks:
+        return pa.array([], type=arr.type.value_type if pa.types.is_dictionary(arr.type) else arr.type)
+    return chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+
+
+def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include, keys, categories) -> list[Any]:
     if sep == WHITESPACE:
         piece, sep = _single_spaced(piece), " "
-    return _arrow_piece(piece, quoted, sep, ncols, text, include, keys)
+    return _arrow_piece(piece, quoted, sep, ncols, text, include, keys, categories)
 
 
 def _body_end(data) -> int:
@@ -386,18 +410,20 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[Piece]:
         pos, want = cut, size
 
 
-def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, keys=()) -> Iterator[list[Any]]:
+def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, keys=(), categories=()) -> Iterator[list[Any]]:
     """The columns of each piece, in order (float64 arrays, or Arrow strings), parsed ``AHEAD``
     pieces ahead on the pool; only those at ``include`` (indices; None: all); those at ``keys``
-    (indices) as Arrow int64 when they hold integers, else as strings exactly as written. A
-    parse error is raised when its piece's turn comes."""
+    (indices) as Arrow int64 when they hold integers, else as strings exactly as written (those
+    at ``categories`` as Arrow dictionaries). A parse error is raised when its piece's turn comes."""
     pool = _executor()
     key_names = frozenset(_names(ncols)[i] for i in keys)
+    category_names = frozenset(_names(ncols)[i] for i in categories)
     text: set = set()  # the columns found to hold text so far: later pieces read them as strings
     pending: deque = deque()
     try:
         for piece, quoted in pieces:
-            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text, include, key_names))
+            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text, include, key_names,
+                                       category_names))
             if len(pending) >= AHEAD:
                 yield pending.popleft().result()
         while pending:

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..stats.accumulator import STAT_KEYS
+from rich.markup import escape
+
 from .values import fmt, key_text, param_value, params_text, pct
 
 if TYPE_CHECKING:
@@ -59,7 +61,7 @@ def compute_tables(payload: dict, context: dict) -> list:
         summary.add_column("CI", justify="right")
     for rec in payload["results"]:
         n = str(rec["count"]) + (f" ({rec['omitted']} omitted)" if rec["omitted"] else "")
-        extra = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
+        extra: tuple[str, ...] = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
         if with_ci:
             lo, hi = rec["ci"]["interval"]
             extra += (f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * rec['ci']['confidence']:g}%)",)
@@ -97,6 +99,11 @@ def compute_tables(payload: dict, context: dict) -> list:
     return out + input_lines(payload)
 
 
+def key_cell(value) -> str:
+    """A slice key's value in a table cell: as text (never read as rich markup); missing: (missing)."""
+    return "(missing)" if value is None else escape(str(value))
+
+
 def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: list, ci: bool = False,
                 title: str = "") -> list:
     """One row per slice listed: its key, its row count and ``columns`` ((name, digits, value of
@@ -117,7 +124,7 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
     if gated:
         t.add_column("gate")
     for s in slices:
-        cells = [str(s["key"][n]) for n in names] + [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
+        cells = [key_cell(s["key"][n]) for n in names] + [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
         if ci:
             lo, hi = s["ci"] if "ci" in s else s["bootstrap"]["interval"]
             cells.append(f"[{fmt(lo, 4)}, {fmt(hi, 4)}]")
@@ -290,7 +297,7 @@ def check_tables(payload: dict) -> list:
         for col in ("gate", "slice", "N", "value", "failed checks"):
             f.add_column(col, justify="right" if col in ("N", "value") else "left")
         for g, sl in failing:
-            f.add_row(g["gate"], key_text(sl["key"]), f"{sl['count']:,}", fmt(sl["value"], 8),
+            f.add_row(escape(g["gate"]), escape(key_text(sl["key"])), f"{sl['count']:,}", fmt(sl["value"], 8),
                       "; ".join(c["check"] for c in sl["checks"] if not c["passed"]))
         out.append(f)
     return out + input_lines(payload)

@@ -42,8 +42,10 @@ def compute_csv(payload: dict, context: dict) -> str:
     by = payload["by"]["columns"] if "by" in payload else []
     with_ci = any("ci" in r for r in results)
     # --by: after each loss's overall row (slice "all"), one row per slice listed, its key in the
-    # by columns; ranked says whether it had --min-slice-size rows
-    slice_cols = ["slice", *by, "ranked"] if by else []
+    # by columns (by.NAME for a name the CSV has a column of); ranked: judged (--min-slice-size rows)
+    own = ["loss", "slice", "ranked", "reduction", "value", "count", "omitted", *STAT_KEYS, "ci_low", "ci_high",
+           "params", *extra_cols]
+    slice_cols = ["slice", *(f"by.{c}" if c in own else c for c in by), "ranked"] if by else []  # (no name twice)
     w.writerow(["loss", *slice_cols, "reduction", "value", "count", "omitted", *STAT_KEYS,
                 *(["ci_low", "ci_high"] if with_ci else []), "params", *extra_cols])
     for r in results:

@@ -7,9 +7,36 @@ import math
 from typing import Any
 
 
+#: lists written one item per line, each item on one line: thousands of slices stay readable
+#: (and are written by the C encoder: an indented dump of 1,000 slices took 0.6 s)
+ONE_LINE_ITEMS = ("slices",)
+
+
 def dump_json(payload) -> str:
-    """Indented JSON; NaN/inf were already turned into null (JSON has no spelling for them)."""
-    return json.dumps(payload, indent=2, allow_nan=False) + "\n"
+    """Indented JSON; NaN/inf were already turned into null (JSON has no spelling for them). The
+    items of ``ONE_LINE_ITEMS`` lists are written one per line."""
+    import re
+    import secrets
+
+    pieces: list[str] = []
+    token = secrets.token_hex(8)
+
+    def mark(obj):
+        if isinstance(obj, dict):
+            return {k: [hold(x) for x in v] if k in ONE_LINE_ITEMS and isinstance(v, list) else mark(v)
+                    for k, v in obj.items()}
+        if isinstance(obj, list):
+            return [mark(v) for v in obj]
+        return obj
+
+    def hold(item) -> str:
+        pieces.append(json.dumps(item, allow_nan=False))
+        return f"{token}:{len(pieces) - 1}"
+
+    text = json.dumps(mark(payload), indent=2, allow_nan=False)
+    if pieces:
+        text = re.sub(f'"{token}:(\\d+)"', lambda m: pieces[int(m.group(1))], text)
+    return text + "\n"
 
 
 def number(x: Any) -> float | None:

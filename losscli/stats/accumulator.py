@@ -10,15 +10,13 @@ import numpy as np
 from .moments import Moments
 from .quantiles import QUANTILE_KEYS, Quantiles
 from .reduction import Reduction
-from .slices import SliceResult, SliceStats
+from .slices import STAT_KEYS, SliceResult, SliceStats  # (STAT_KEYS: every output's order of the statistics)
 from .store import GradientBlocks, PerSample
 from .topk import TopK, rows_at
 
 if TYPE_CHECKING:
     from ..registry import Loss
 
-#: the statistics of the per-sample losses, in the order every output shows them
-STAT_KEYS = ("mean", "std", "min", *QUANTILE_KEYS, "max")
 
 
 @dataclass
@@ -88,6 +86,14 @@ class Accumulator:
         if self.slices is not None:
             assert codes is not None  # (a sliced run gives every block's codes)
             self.slices.add(per_sample, codes, rows_at(rows, slice(None)), weights, normaliser)
+
+    def add_omitted(self, codes: np.ndarray, kept: np.ndarray) -> None:
+        """--by with --nan-policy omit: the slices of a block's dropped rows (``codes``: every
+        row's, ``kept``: the positions kept)."""
+        if self.slices is not None:
+            dropped = np.ones(codes.shape[0], dtype=bool)
+            dropped[kept] = False
+            self.slices.add_omitted(codes[dropped])
 
     def add_gradient(self, grads: dict) -> None:
         self.gradients.add(grads)

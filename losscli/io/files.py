@@ -1,0 +1,177 @@
+"""One input file (or shard set, or standard input) as blocks of rows, read once however many
+selectors use it: :class:`FileReader`. The format of a file is chosen in ``formats.py``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import InputError
+from .csv import sniff_delimiter, split_fields, text_blocks
+from .formats import STREAMED, codec_of, reader_for
+from .ipc import ARROW_MAGIC, ipc_rows
+from .npy import NPY_MAGIC, ZIP_MAGIC
+from .parquet import PARQUET_MAGIC
+from .rules import ReadRules
+from .spec import check_file, is_url, shards_of
+from .streams import Stream, decompressing, is_stream
+from .table import Source
+
+
+class FileReader:
+    """One input file (or shard set, or stdin), read once however many selectors use it."""
+
+    def __init__(self, path: str, stdin=None, dtype=np.float64, rules: ReadRules = ReadRules(),
+                 memoize: bool = False):
+        self.path, self.dtype, self.rules = path, dtype, rules
+        self.memoize = memoize  # whole reads are kept (check: many gates, same files)
+        self._memo: list[Source] | None = None
+        self._stdin = stdin
+        self._stream: Stream | None = None  # standard input, a FIFO, a /dev/fd/N pipe: opened once
+        self._whole: list[Source] | None = None  # such a stream's blocks when it was read whole
+        self.shards = None if path == "-" else shards_of(path)
+        if path != "-" and self.shards is None and not is_url(path):
+            check_file(path)
+        self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
+
+    @property
+    def label(self) -> str:
+        return "<stdin>" if self.path == "-" else self.path
+
+    def rereadable(self) -> bool:
+        """Local files (not standard input, pipes or URLs): a second pass can read them again."""
+        return all(p != "-" and not is_url(p) and not is_stream(p) for p in self.shards or [self.path])
+
+    def row_estimate(self) -> int | None:
+        """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
+        total = 0
+        for path in self.shards or [self.path]:
+            if path == "-" or is_stream(path):  # (a look at a pipe would take its bytes)
+                return None
+            try:
+                with open(path, "rb") as fh:
+                    head = fh.read(65536)
+                if head.startswith(NPY_MAGIC):
+                    total += np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
+                    continue
+                if head.startswith(PARQUET_MAGIC):
+                    import pyarrow.parquet as pq
+
+                    total += pq.ParquetFile(path).metadata.num_rows
+                    continue
+                if head.startswith(ARROW_MAGIC):
+                    total += ipc_rows(path)
+                    continue
+                if b"\x00" in head[:8192]:
+                    return None  # another binary format: unknown
+                lines = head.count(b"\n")
+                total += int(os.path.getsize(path) / (len(head) / max(lines, 1)))
+            except Exception:
+                return None
+        return total
+
+    def row_width(self) -> int:
+        """Numbers per row, from the first file's header (to size blocks); 1 when unknown."""
+        path = (self.shards or [self.path])[0]
+        try:
+            if path == "-" or is_stream(path):
+                return 1
+            with open(path, "rb") as fh:
+                head = fh.read(65536)
+            if head.startswith(NPY_MAGIC):
+                shape = np.load(path, mmap_mode="r", allow_pickle=False).shape
+                return int(np.prod(shape[1:])) if len(shape) > 1 else 1
+            if head.startswith((ZIP_MAGIC, PARQUET_MAGIC)) or b"\x00" in head[:8192]:
+                return 1
+            lines = [ln for ln in head.decode("utf-8-sig", errors="ignore").splitlines()[:20] if ln.strip()]
+            sep = sniff_delimiter(lines) or ","
+            return max(1, len(split_fields(lines[0], sep)))
+        except Exception:  # the real read reports what is wrong with the file
+            return 1
+
+    def blocks(self, chunk_rows: int | None, wanted: frozenset | None = None) -> Iterator[Source]:
+        """Blocks of at most chunk_rows rows (None: whole files), shard after shard. A block's
+        label and row_offset are those of its own file, so errors point into the right shard."""
+        if self.memoize and chunk_rows is None:
+            if self._memo is None:
+                self.memoize = False
+                try:
+                    self._memo = list(self.blocks(None))
+                finally:
+                    self.memoize = True
+            yield from self._memo
+            return
+        files = self.shards or [self.path]
+        produced = False
+        for f in files:
+            for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted):
+                produced = True
+                yield block
+        if not produced:  # (every shard of a dataset had a header only)
+            raise InputError(f"{self.label}: has a header but no data rows")
+
+    def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False,
+                     wanted: frozenset | None = None) -> Iterator[Source]:
+        """One file's blocks; a shard of a dataset may hold a header only (an empty partition).
+        ``wanted``: the selectors it is read with (None: all of it)."""
+        stream: Stream | None = None
+        if path == "-" or is_stream(path):  # read once, as it comes: never opened twice
+            if self._stream is None:
+                if path == "-":
+                    source = self._stdin if self._stdin is not None else sys.stdin.buffer
+                else:
+                    try:
+                        source = open(path, "rb")
+                    except OSError as exc:
+                        raise InputError(f"{path}: cannot read: {exc.strerror or exc}") from None
+                self._stream = Stream(source, self.label)
+            elif chunk_rows is None and self._whole is not None:
+                yield from self._whole  # a stream read whole once already (several selectors)
+                return
+            stream = self._stream
+            wanted = None  # (read once: everything in it, for whatever selects from it later)
+            opener: Callable = stream.open
+            label, suffix = self.label, "" if path == "-" else Path(path).suffix.lower()
+        else:
+            if is_url(path):
+                import fsspec
+
+                opener = lambda: fsspec.open(path, "rb").open()  # noqa: E731
+            else:
+                opener = lambda: open(path, "rb")  # noqa: E731
+            label, suffix = path, Path(path).suffix.lower()
+        try:
+            with opener() as fh:
+                head = fh.read(65536)
+        except PermissionError:
+            raise InputError(f"{label}: permission denied (cannot read the file)") from None
+        except OSError as exc:
+            raise InputError(f"{label}: cannot read: {exc.strerror or exc}") from None
+        if not head:
+            raise InputError(f"{label}: empty file")
+        codec = codec_of(head)
+        if codec is not None:
+            opener, head = decompressing(opener, label, *codec)
+            suffix = Path(path).with_suffix("").suffix.lower() if path != "-" else ""
+        reader = reader_for(head, suffix)
+        if codec is not None and reader is not text_blocks:
+            raise InputError(f"{label}: a {codec[0]}-compressed binary file; only text (CSV, TSV) is read "
+                             "compressed: NPY/NPZ/Parquet/Arrow files carry their own compression")
+        if stream is not None and reader not in STREAMED:  # needs random access: held in memory
+            opener = stream.whole
+        keep = stream is not None and chunk_rows is None
+        kept: list[Source] = []
+        produced = False
+        for block in reader(opener, label, chunk_rows, self.dtype, head, wanted, self.rules):
+            produced = True
+            if keep:
+                kept.append(block)
+            yield block
+        if not produced and not empty_ok:
+            raise InputError(f"{label}: has a header but no data rows")
+        if keep:
+            self._whole = kept
