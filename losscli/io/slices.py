@@ -106,8 +106,11 @@ class SliceKeys:
                 return found
             chunk = pc.dictionary_encode(chunk, null_encoding="encode")
         lut = self._dictionary_codes(chunk.dictionary, labels)
-        idx = chunk.indices.cast(pa.int64())
-        local = np.frombuffer(idx.buffers()[1], dtype=np.int64, count=idx.offset + len(idx))[idx.offset:]
+        idx = chunk.indices
+        width = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}.get(idx.type)
+        if width is None:  # (unsigned indices)
+            idx, width = idx.cast(pa.int64()), np.int64
+        local = np.frombuffer(idx.buffers()[1], dtype=width, count=idx.offset + len(idx))[idx.offset:]
         if idx.null_count:  # a missing value: the key None
             from .buffers import validity
 

@@ -69,6 +69,8 @@ class SliceStats:
         self.k_values = np.empty(0)
         self.k_rows = np.empty(0, dtype=np.int64)
         self.k_floor = np.zeros(0)  # a slice's K-th largest loss once it has K (else -inf)
+        self.k_pending: list = []  # candidates not merged yet
+        self.k_pending_rows = 0
         # quantiles: staged (values, codes), then per slice held (exact) or sketched
         self.staged: list[tuple[np.ndarray, np.ndarray]] = []
         self.staged_rows = 0
@@ -128,8 +130,16 @@ class SliceStats:
             return
         key = np.where(np.isnan(x), np.inf, x)  # NaN counts as worst
         cand = np.flatnonzero(key > self.k_floor[codes])  # rows come in order: a tie stays out
-        if cand.size:
-            self._keep_worst(codes[cand], x[cand], np.asarray(rows)[cand])
+        if cand.size:  # merged a few blocks at a time (a merge costs the same for 10 rows or 10,000)
+            self.k_pending.append((codes[cand], x[cand], np.asarray(rows)[cand]))
+            self.k_pending_rows += cand.size
+            if self.k_pending_rows >= 1 << 15:
+                self._merge_pending()
+
+    def _merge_pending(self) -> None:
+        if self.k_pending:
+            self._keep_worst(*(np.concatenate(parts) for parts in zip(*self.k_pending)))
+            self.k_pending, self.k_pending_rows = [], 0
 
     def _keep_worst(self, codes: np.ndarray, values: np.ndarray, rows: np.ndarray) -> None:
         """Merge candidates into the kept worst samples of their slices only (the others' stay)."""
@@ -208,6 +218,8 @@ class SliceStats:
     def merge(self, other: "SliceStats", remap: np.ndarray) -> None:
         other._flush()
         self._flush()
+        other._merge_pending()
+        self._merge_pending()
         if other.size == 0:
             return
         used = np.flatnonzero((other.count[: remap.size] > 0) | (other.omitted[: remap.size] > 0))
@@ -248,9 +260,12 @@ class SliceStats:
                 self._sketch(int(remap[code])).merge(sketch)
 
     def map_rows(self, fn) -> None:
+        self._merge_pending()
         self.k_rows = fn(self.k_rows) if self.k_rows.size else self.k_rows
 
     def __getstate__(self) -> dict:
+        self._flush()
+        self._merge_pending()
         state = dict(self.__dict__)
         if self.sketches is not None:
             state["sketches"] = {c: bytes(s.serialize()) for c, s in self.sketches.items()}
@@ -267,6 +282,7 @@ class SliceStats:
     def results(self, name: str = "the loss") -> list[SliceResult]:
         """Every slice with rows, in code order."""
         self._flush()
+        self._merge_pending()
         out = []
         order = np.lexsort((self.k_rows, -np.where(np.isnan(self.k_values), np.inf, self.k_values), self.k_codes))
         self.k_codes, self.k_values, self.k_rows = self.k_codes[order], self.k_values[order], self.k_rows[order]
@@ -327,4 +343,4 @@ def _grouping_order(codes: np.ndarray) -> np.ndarray:
     codes = np.ascontiguousarray(codes)
     arr = pa.Array.from_buffers(pa.from_numpy_dtype(codes.dtype), codes.size, [None, pa.py_buffer(codes)])
     idx = pc.array_sort_indices(arr)
-    return np.frombuffer(idx.buffers()[1], dtype=np.uint64, count=idx.offset + len(idx))[idx.offset:].astype(np.intp)
+    return np.frombuffer(idx.buffers()[1], dtype=np.int64, count=idx.offset + len(idx))[idx.offset:]  # (< 2**63)
