@@ -19,8 +19,7 @@ from .errors import LossCliError
 from .gradcheck import Options as GradcheckOptions
 from .gradcheck.methods import METHODS
 from .schedules import SCHEDULES
-from .vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CATEGORIES, CONFIDENCE, MAX_BOOTSTRAP, QUANTILE_BUDGET,
-                         SCALAR_REDUCTIONS)
+from .vocabulary import CATEGORIES, QUANTILE_BUDGET, SCALAR_REDUCTIONS
 
 _GRADCHECK = GradcheckOptions()  # the defaults gradcheck's options show
 
@@ -244,8 +243,9 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
       preds.csv:pred      a CSV column by name      eval.csv:p0,p1,p2   several columns
       eval.csv:2-11       columns by 0-based index   out.npz:logits      an NPZ array
     """
-    from .commands.common import bootstrap, reading_rules, slicing
+    from .commands.common import reading_rules
     from .commands.compute import run_compute
+    from .commands.slicing import bootstrap, slicing
 
     slices, view = slicing(by, by_file, min_slice_size, top_slices, fmt)
     code = run_compute(
@@ -326,8 +326,9 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     Per loss: both values, the change, the share of samples better/worse/equal, and a paired
     bootstrap confidence interval of the change. Exit 1 when --fail-if-worse trips.
     """
-    from .commands.common import reading_rules, slicing
+    from .commands.common import reading_rules
     from .commands.compare import run_compare
+    from .commands.slicing import slicing
 
     if significant and fail_if_worse is None:
         raise click.UsageError("--significant goes with --fail-if-worse")

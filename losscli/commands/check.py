@@ -27,8 +27,15 @@ import os
 import sys
 from pathlib import Path
 
+from typing import Any
+
 from ..errors import LossCliError
+from ..io.cache import InputCache
 from ..io.rules import HEADER_CHOICES, ON_MISSING
+from ..render.values import number
+from ..stats.accumulator import Evaluation
+from .compare import compare_slices
+from .slicing import SliceView, listed, ranked, slice_summary
 from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, ROW_SUM_TOL, SCALAR_REDUCTIONS
 
 KEYS: dict[str, type | tuple[type, ...]] = {
@@ -140,11 +147,9 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
     from ..engine import engine_function
     from ..io.cache import InputCache
     from ..render import emit, renderer
-    from ..render.values import number
     from .common import parse_param_options, provenance, reading_rules, refuse_overwriting_inputs, select_losses
     from .compare import Tolerance, compare_record
-    from .common import slicing
-    from .slicing import gate_slices, slice_header
+    from .slicing import slice_header, slicing
 
     path, raw_gates = find_config(config)
     gates = [validate_gate(i, g, str(path)) for i, g in enumerate(raw_gates)]
@@ -224,3 +229,35 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
     payload = {**provenance(list(caches.values()), roles), "config": str(path), "passed": all(r["passed"] for r in results), "gates": results}
     emit(renderer("check", fmt)(payload), output)
     return 0 if payload["passed"] else 1
+
+
+def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict, base: Evaluation | None = None,
+                **compare: object) -> tuple[list[dict], dict]:
+    """A ``check`` gate's slices: each ranked slice held to the gate's ``bounds`` (``max``,
+    ``min``) and, with a ``base`` evaluation, to its ``max_increase`` over the baseline's slice."""
+    assert ev.slices is not None and cache.slice_keys is not None
+    records: dict[int, dict[str, Any]] = {}
+    for s in ev.slices:
+        rec: dict[str, Any] = {"key": cache.slice_keys.key_record(s.code), "count": s.count,
+                               "value": None if s.value is None else number(s.value),
+                               "ranked": ranked(s, view), "checks": []}
+        if rec["ranked"] and "max" in bounds:
+            rec["checks"].append({"check": f"value <= {bounds['max']:g}", "passed": bool(s.value <= bounds["max"])})
+        if rec["ranked"] and "min" in bounds:
+            rec["checks"].append({"check": f"value >= {bounds['min']:g}", "passed": bool(s.value >= bounds["min"])})
+        records[s.code] = rec
+    if base is not None:
+        compared, _ = compare_slices(base, ev, cache, SliceView(view.min_size), **compare)
+        by_key = {tuple(r["key"].values()): r for r in records.values()}
+        for cmp in compared:
+            rec = by_key[tuple(cmp["key"].values())]
+            rec["comparison"] = {k: v for k, v in cmp.items() if k not in ("key", "ranked", "count")}
+            if "gate" in cmp:
+                rec["checks"].append({"check": f"increase over baseline <= {cmp['gate']['tolerance']}"
+                                      + (" (significant)" if cmp["gate"]["significant"] else ""),
+                                      "passed": cmp["gate"]["passed"]})
+    for rec in records.values():
+        if rec["ranked"]:
+            rec["passed"] = all(c["passed"] for c in rec["checks"])
+    shown = listed(list(records.values()), "value", view)
+    return shown, slice_summary(list(records.values()), shown)

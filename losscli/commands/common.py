@@ -19,7 +19,7 @@ from ..io.rules import ReadRules
 from ..io.spec import is_url, shards_of, split_spec
 from ..registry import Loss
 from ..validation import Validated, bind, validate_inputs
-from ..vocabulary import JSON_SCHEMA_VERSION, MIN_SLICE_SIZE, TABLE_TOP_SLICES
+from ..vocabulary import JSON_SCHEMA_VERSION
 
 
 def select_losses(names: str) -> list[Loss]:
@@ -97,34 +97,6 @@ def reading_rules(header: str = "auto", on: str | None = None, on_missing: str =
     if on_missing != "error" and on is None:
         raise LossCliError(f"{name('on-missing')} goes with {name('on')}")
     return ReadRules(header=header, on=on.strip() if on else None, on_missing=on_missing, classes=names)
-
-
-def slicing(by: str | list | None, by_file: str | None, min_size: int | None = None,
-            top_slices: int | None = None, fmt: str = "json", gate: bool = False):
-    """``--by``/``--by-file`` (or a gate's keys) as what is grouped by and how slices are
-    listed: (SliceSpec, SliceView), or (None, None) without slices."""
-    from ..io.slices import SliceSpec
-    from .slicing import SliceView
-
-    spec = SliceSpec.parse(by, by_file, "key 'by'" if gate else "--by")
-    if spec is None:
-        for given, name in ((top_slices, "top-slices"), (min_size, "min-slice-size")):
-            if given is not None:
-                raise LossCliError(f"key {name.replace('-', '_')!r} goes with key 'by'" if gate else
-                                   f"--{name} goes with --by")
-        return None, None
-    if min_size is None:
-        min_size = MIN_SLICE_SIZE
-    if top_slices is None:
-        top_slices = TABLE_TOP_SLICES if fmt == "table" else 0
-    return spec, SliceView(min_size, top_slices)
-
-
-def bootstrap(asked: bool, samples: int, confidence: float, seed: int):
-    """``--ci`` with its bootstrap options, or None."""
-    from .slicing import Bootstrap
-
-    return Bootstrap(samples, confidence, seed) if asked else None
 
 
 def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]]) -> dict:

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import LossCliError
+from dataclasses import replace
+
+from ..errors import InputError, LossCliError
+from ..io.cache import InputCache
 from ..render.values import number
 from ..stats.accumulator import Evaluation
-
-#: rows drawn at once when bootstrapping (bounds the index matrix to ~64 MB)
-BOOTSTRAP_CELLS = 8_000_000
-
+from ..stats.bootstrap import bootstrap_interval
+from .slicing import SliceView, listed, ranked, segments, slice_summary
 
 @dataclass
 class Tolerance:
@@ -49,26 +50,6 @@ class Tolerance:
 
     def text(self) -> str:
         return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
-
-
-def bootstrap_interval(diff_num: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
-                       confidence: float, seed: int) -> tuple[float, float]:
-    """Percentile interval of Σ a_i / Σ s_i (mean) or Σ a_i (sum) over rows resampled with
-    replacement, a_i = w_i (l_cand - l_base)."""
-    n = diff_num.shape[0]
-    if n_boot <= 0 or n == 0:
-        return math.nan, math.nan
-    rng = np.random.default_rng(seed)
-    stats = np.empty(n_boot)
-    per = max(1, BOOTSTRAP_CELLS // n)
-    for start in range(0, n_boot, per):
-        b = min(per, n_boot - start)
-        idx = rng.integers(0, n, size=(b, n))
-        num = diff_num[idx].sum(axis=1)
-        stats[start:start + b] = num if reduction == "sum" else num / shares[idx].sum(axis=1)
-    alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
-    return float(lo), float(hi)
 
 
 def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidence: float, seed: int,
@@ -117,7 +98,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     from ..vocabulary import ROW_SUM_TOL
     from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
     from ..render.values import key_text
-    from .slicing import compare_slices, failed, slice_header
+    from .slicing import failed, slice_header
 
     if reduction == "none":
         raise LossCliError("compare needs --reduction mean or sum (a single value per model)")
@@ -162,3 +143,42 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                "results": records, **({"by": slice_header(slices, view)} if slices is not None else {})}
     emit(renderer("compare", fmt)(payload), output)
     return 0 if passed else 1
+
+
+def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: SliceView,
+                   **compare: object) -> tuple[list[dict], dict]:
+    """Each slice compared as ``compare`` compares the whole (``compare_record`` on the slice's
+    rows alone: the same bootstrap, seed and gate), ranked by the change."""
+    assert base.slices is not None and cand.slices is not None and base.codes is not None
+    assert cache.slice_keys is not None and cand.codes is not None
+    if not np.array_equal(base.codes, cand.codes):  # each model's file held the column, differently
+        row = int(np.flatnonzero(base.codes != cand.codes)[0]) if base.codes.shape == cand.codes.shape else 0
+        raise InputError(f"--by {cache.slice_keys.spec.text()}: the baseline's and the candidate's files both hold the "
+                         f"slice column{'s' if len(cache.slice_keys.spec.columns) > 1 else ''} and disagree at row "
+                         f"{cache.file_row(int(base.rows[row])) if base.rows is not None else row}; name the file the "
+                         "slices come from: --by-file FILE:COLUMN (or keep the column in the labels only)")
+    segs = segments(base.codes)
+    cand_by_code = {s.code: s for s in cand.slices}
+    records = []
+    for s in base.slices:
+        idx = segs[s.code]
+        big = ranked(s, view)
+        kw = dict(compare)
+        if not big:
+            kw["tolerance"] = None  # too few rows to gate
+        b, c = _subset(base, idx, s.value, s.count), _subset(cand, idx, cand_by_code[s.code].value, s.count)
+        rec = compare_record(b, c, **kw)  # type: ignore[arg-type]
+        for k in ("loss", "params", "reduction"):
+            rec.pop(k)
+        for w in rec["worst_regressions"]:
+            if cache.rules.on:
+                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
+        records.append({"key": cache.slice_keys.key_record(s.code), "ranked": big, **rec})
+    shown = listed(records, "change", view)
+    return shown, slice_summary(records, shown)
+
+
+def _subset(ev: Evaluation, idx: np.ndarray, value: float | None, count: int) -> Evaluation:
+    assert ev.per_sample is not None and ev.rows is not None and ev.weights is not None and ev.shares is not None
+    return replace(ev, value=value, count=count, per_sample=ev.per_sample[idx], rows=ev.rows[idx],
+                   weights=ev.weights[idx], shares=ev.shares[idx], slices=None, codes=None)

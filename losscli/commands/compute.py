@@ -170,7 +170,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
 
 def interval_record(ev: Evaluation, ci: Bootstrap) -> dict:
     """``--ci``: the bootstrap interval of the reported value over all kept rows."""
-    from .compare import bootstrap_interval
+    from ..stats.bootstrap import bootstrap_interval
 
     assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
     lo, hi = bootstrap_interval(ev.weights * ev.per_sample, ev.shares, ev.reduction, ci.samples, ci.confidence,

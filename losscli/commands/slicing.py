@@ -11,16 +11,18 @@ it does for the overall value.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
+from ..errors import LossCliError
 from ..io.cache import InputCache
 from ..io.slices import SliceSpec
 from ..render.values import number
 from ..stats.accumulator import Evaluation
+from ..stats.bootstrap import bootstrap_interval
+from ..vocabulary import MIN_SLICE_SIZE, TABLE_TOP_SLICES
 
 
 @dataclass(frozen=True)
@@ -75,7 +77,7 @@ def failed(rec: dict) -> bool:
     return rec.get("passed", rec.get("gate", {}).get("passed", True)) is False
 
 
-def _listed(records: list[dict], measure: str, view: SliceView) -> list[dict]:
+def listed(records: list[dict], measure: str, view: SliceView) -> list[dict]:
     """Ranked slices worst first (those that failed a gate first of all), then those too small
     to rank (largest first), each list cut to ``top_slices``; a slice that failed a gate is
     always listed."""
@@ -97,8 +99,6 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
     samples (with their keys under ``--on``), with ``ci`` the bootstrap interval of the value
     over the slice's own rows, and with ``limit`` (``--fail-above``) whether each ranked slice
     passed it (its value; with reduction none its largest per-sample loss)."""
-    from .compare import bootstrap_interval
-
     assert ev.slices is not None and cache.slice_keys is not None
     segs = segments(ev.codes) if ci is not None and ev.codes is not None else {}
     records = []
@@ -126,7 +126,7 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
     if measure == "mean":
         for r in records:
             r["mean"] = r["stats"]["mean"]
-    shown = _listed(records, measure, view)
+    shown = listed(records, measure, view)
     for r in records:
         r.pop("mean", None)
     return shown, slice_summary(records, shown)
@@ -138,74 +138,24 @@ def _worst(row: int, value: float, cache: InputCache) -> dict:
     return {"index": row, "loss": number(value)}
 
 
-def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: SliceView,
-                   **compare: object) -> tuple[list[dict], dict]:
-    """Each slice compared as ``compare`` compares the whole (``compare_record`` on the slice's
-    rows alone: the same bootstrap, seed and gate), ranked by the change."""
-    from .compare import compare_record
-
-    assert base.slices is not None and cand.slices is not None and base.codes is not None
-    assert cache.slice_keys is not None and cand.codes is not None
-    if not np.array_equal(base.codes, cand.codes):  # each model's file held the column, differently
-        row = int(np.flatnonzero(base.codes != cand.codes)[0]) if base.codes.shape == cand.codes.shape else 0
-        raise InputError(f"--by {cache.slice_keys.spec.text()}: the baseline's and the candidate's files both hold the "
-                         f"slice column{'s' if len(cache.slice_keys.spec.columns) > 1 else ''} and disagree at row "
-                         f"{cache.file_row(int(base.rows[row])) if base.rows is not None else row}; name the file the "
-                         "slices come from: --by-file FILE:COLUMN (or keep the column in the labels only)")
-    segs = segments(base.codes)
-    cand_by_code = {s.code: s for s in cand.slices}
-    records = []
-    for s in base.slices:
-        idx = segs[s.code]
-        big = ranked(s, view)
-        kw = dict(compare)
-        if not big:
-            kw["tolerance"] = None  # too few rows to gate
-        b, c = _subset(base, idx, s.value, s.count), _subset(cand, idx, cand_by_code[s.code].value, s.count)
-        rec = compare_record(b, c, **kw)  # type: ignore[arg-type]
-        for k in ("loss", "params", "reduction"):
-            rec.pop(k)
-        for w in rec["worst_regressions"]:
-            if cache.rules.on:
-                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
-        records.append({"key": cache.slice_keys.key_record(s.code), "ranked": big, **rec})
-    shown = _listed(records, "change", view)
-    return shown, slice_summary(records, shown)
+def slicing(by: str | list | None, by_file: str | None, min_size: int | None = None,
+            top_slices: int | None = None, fmt: str = "json", gate: bool = False):
+    """``--by``/``--by-file`` (or a gate's keys) as what is grouped by and how slices are
+    listed: (SliceSpec, SliceView), or (None, None) without slices."""
+    spec = SliceSpec.parse(by, by_file, "key 'by'" if gate else "--by")
+    if spec is None:
+        for given, name in ((top_slices, "top-slices"), (min_size, "min-slice-size")):
+            if given is not None:
+                raise LossCliError(f"key {name.replace('-', '_')!r} goes with key 'by'" if gate else
+                                   f"--{name} goes with --by")
+        return None, None
+    if min_size is None:
+        min_size = MIN_SLICE_SIZE
+    if top_slices is None:
+        top_slices = TABLE_TOP_SLICES if fmt == "table" else 0
+    return spec, SliceView(min_size, top_slices)
 
 
-def _subset(ev: Evaluation, idx: np.ndarray, value: float | None, count: int) -> Evaluation:
-    assert ev.per_sample is not None and ev.rows is not None and ev.weights is not None and ev.shares is not None
-    return replace(ev, value=value, count=count, per_sample=ev.per_sample[idx], rows=ev.rows[idx],
-                   weights=ev.weights[idx], shares=ev.shares[idx], slices=None, codes=None)
-
-
-def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict, base: Evaluation | None = None,
-                **compare: object) -> tuple[list[dict], dict]:
-    """A ``check`` gate's slices: each ranked slice held to the gate's ``bounds`` (``max``,
-    ``min``) and, with a ``base`` evaluation, to its ``max_increase`` over the baseline's slice."""
-    assert ev.slices is not None and cache.slice_keys is not None
-    records: dict[int, dict[str, Any]] = {}
-    for s in ev.slices:
-        rec: dict[str, Any] = {"key": cache.slice_keys.key_record(s.code), "count": s.count,
-                               "value": None if s.value is None else number(s.value),
-                               "ranked": ranked(s, view), "checks": []}
-        if rec["ranked"] and "max" in bounds:
-            rec["checks"].append({"check": f"value <= {bounds['max']:g}", "passed": bool(s.value <= bounds["max"])})
-        if rec["ranked"] and "min" in bounds:
-            rec["checks"].append({"check": f"value >= {bounds['min']:g}", "passed": bool(s.value >= bounds["min"])})
-        records[s.code] = rec
-    if base is not None:
-        compared, _ = compare_slices(base, ev, cache, SliceView(view.min_size), **compare)
-        by_key = {tuple(r["key"].values()): r for r in records.values()}
-        for cmp in compared:
-            rec = by_key[tuple(cmp["key"].values())]
-            rec["comparison"] = {k: v for k, v in cmp.items() if k not in ("key", "ranked", "count")}
-            if "gate" in cmp:
-                rec["checks"].append({"check": f"increase over baseline <= {cmp['gate']['tolerance']}"
-                                      + (" (significant)" if cmp["gate"]["significant"] else ""),
-                                      "passed": cmp["gate"]["passed"]})
-    for rec in records.values():
-        if rec["ranked"]:
-            rec["passed"] = all(c["passed"] for c in rec["checks"])
-    listed = _listed(list(records.values()), "value", view)
-    return listed, slice_summary(list(records.values()), listed)
+def bootstrap(asked: bool, samples: int, confidence: float, seed: int):
+    """``--ci`` with its bootstrap options, or None."""
+    return Bootstrap(samples, confidence, seed) if asked else None
