@@ -101,6 +101,8 @@ def validate_gate(i: int, gate, where: str) -> dict:
         raise ConfigError(f"{label}: key 'inputs' must be a non-empty list of PATH[:SELECTOR] strings")
     if not any(k in gate for k in ("max", "min", "baseline")):
         raise ConfigError(f"{label}: needs a bound ('max' and/or 'min') or a 'baseline' to compare with")
+    if gate.get("significant") and gate.get("bootstrap", 1) == 0:
+        raise ConfigError(f"{label}: key 'significant' judges by the bootstrap interval: it needs 'bootstrap' > 0")
     if "max_increase" in gate and "baseline" not in gate:
         raise ConfigError(f"{label}: key 'max_increase' needs a 'baseline'")
     if gate.get("reduction", SCALAR_REDUCTIONS[0]) not in SCALAR_REDUCTIONS:
@@ -218,8 +220,11 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
         if slices is not None:  # every gate holds for each slice big enough to rank
             assert view is not None
             bounds = {k: gate[k] for k in ("max", "min") if k in gate}
-            rec["slices"], rec["slice_counts"] = gate_slices(ev, cache, view, bounds, base,
-                                                             **(settings if base is not None else {}))
+            try:
+                rec["slices"], rec["slice_counts"] = gate_slices(ev, cache, view, bounds, base,
+                                                                 **(settings if base is not None else {}))
+            except LossCliError as exc:
+                raise type(exc)(f"{gate['_label']}: {exc}") from None
             rec["by"] = slice_header(slices, view)
             counts = rec["slice_counts"]
             rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): "

@@ -81,7 +81,7 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
     if tolerance is not None:
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
-        regressed = bool(measure > allowed) if not math.isnan(measure) else False
+        regressed = not measure <= allowed  # a NaN change (NaN losses) fails, as NaN fails every gate
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": number(allowed),
                        "significant": significant, "passed": not regressed}
     return rec
@@ -104,6 +104,8 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
         raise LossCliError("compare needs --reduction mean or sum (a single value per model)")
     if not 0 < confidence < 1:
         raise LossCliError(f"--confidence: expected a number in (0, 1), got {confidence:g}")
+    if significant and n_boot == 0:
+        raise LossCliError("--significant judges by the bootstrap interval: it needs --bootstrap N > 0")
     tolerance = None if fail_if_worse is None else Tolerance.parse(fail_if_worse)
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)

@@ -144,7 +144,10 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
                "keys": None if evaluations[0].rows is None or not cache.rules.on else
                [cache.key_of(r) for r in evaluations[0].rows.tolist()],
-               "values": [raw_values(ev, penalty) for ev in evaluations]}
+               "values": [raw_values(ev, penalty) for ev in evaluations],
+               # --by with per-sample rows: each row's slice key (its values, one per --by column)
+               "slice_keys": None if evaluations[0].codes is None or cache.slice_keys is None else
+               [cache.slice_keys.key_values(int(c)) for c in evaluations[0].codes.tolist()]}
     if save_grad:
         from ..io.output import write_gradients
 

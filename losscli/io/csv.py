@@ -94,7 +94,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
             include = None if wanted is None else [names.index(n) for n in chosen]
             pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys],
                                             categories=[names.index(n) for n in rules.by if n in names])
-            layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision)
+            layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision, frozenset(rules.by))
             yield from _row_blocks(pieces, chunk_rows, layout, sep)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
@@ -115,6 +115,7 @@ class _Layout:
     index: dict[str, str]
     keys: set[str]
     header: str
+    slices: frozenset = frozenset()  # --by columns: keys, but data by the usual rules when named as data
 
 
 def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, first: str | None) -> dict[str, str]:
@@ -303,7 +304,7 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
         col = plain_text(col)  # (a --by column, read as a dictionary, named as data too)
     values = col if isinstance(col, np.ndarray) else floats(col) if str(col.type) == "int64" else classify(col)
     if isinstance(values, Text):
-        if values.row is None or name in layout.keys:  # starts with a non-number: a text column
+        if values.row is None or name in layout.keys - layout.slices:  # starts with a non-number: a text column
             src.text_columns[name], src.text_rows[name] = values.first, values.at
             src.text_values[name] = col
             return

@@ -38,8 +38,13 @@ class SliceSpec:
 
         if by is None and by_file is None:
             return None
+        sel = split_spec(by_file)[1] if by_file else None
+        if by is not None and sel and sel != (by if isinstance(by, str) else ",".join(map(str, by))):
+            file_option = "--by-file" if where == "--by" else "key 'by_file'"
+            raise LossCliError(f"{where} {by if isinstance(by, str) else ','.join(map(str, by))} and {file_option} "
+                               f"{by_file} name different columns; name them once (in {file_option}'s selector, "
+                               f"or in {where})")
         if by is None:
-            sel = split_spec(by_file)[1] if by_file else None
             if not sel:
                 file_option = "--by-file" if where == "--by" else "key 'by_file'"
                 raise LossCliError(f"{file_option} {by_file}: name the columns to group by: {where} COLUMN, or "
@@ -73,6 +78,7 @@ class SliceKeys:
         # one key column: its keys in code order as an Arrow array (None: none yet; False: the
         # column's type changed between blocks, looked up in Python)
         self._known: Any = None
+        self._known_codes = np.empty(0, dtype=np.int64)  # the code of each entry of the lookup
 
     def __len__(self) -> int:
         return len(self.keys)
@@ -86,6 +92,8 @@ class SliceKeys:
 
         from .textparse import plain_text
 
+        for name, col, label in zip(self.spec.columns, columns, labels):
+            _check_key_type(name, col, label)
         if len(columns) == 1:
             col = columns[0]
             parts = [self._chunk_codes(c, labels) for c in (col.chunks if isinstance(col, pa.ChunkedArray) else [col])]
@@ -126,39 +134,46 @@ class SliceKeys:
         found = self._lookup(dictionary)
         if found is not None:
             return found
-        before = len(self.keys)
         lut = np.array([self.code_of((v,), labels) for v in dictionary.to_pylist()], dtype=np.int64)
-        if self._known is not False:
-            new = dictionary.filter(_bools(lut >= before))
+        if self._known is not False:  # the values the lookup did not find join it, with their codes
+            unknown = self._positions(dictionary)
+            missing = np.ones(lut.size, dtype=bool) if unknown is None else unknown < 0
+            new = dictionary.filter(_bools(missing))
             if self._known is None:
-                self._known = new
+                self._known, self._known_codes = new, lut[missing]
             elif self._known.type == new.type:
                 self._known = pa.concat_arrays([self._known, new])
+                self._known_codes = np.concatenate([self._known_codes, lut[missing]])
             else:  # (key types that differ between blocks: Python compares them)
                 self._known = False
         return lut
 
-    def _lookup(self, values) -> np.ndarray | None:
-        """The codes of ``values`` (Arrow) when every one is a known key, else None."""
+    def _positions(self, values) -> np.ndarray | None:
+        """Each value's position in the Arrow lookup (-1: not there); None when it cannot look."""
         import pyarrow.compute as pc
 
         known = self._known
         if known is None or known is False or known.type != values.type:
             return None
-        found = pc.index_in(values, value_set=known, skip_nulls=False)
+        found = pc.index_in(values, value_set=known, skip_nulls=False).cast("int64")
+        out = np.frombuffer(found.buffers()[1], dtype=np.int64, count=found.offset + len(found))[found.offset:]
         if found.null_count:
+            from .buffers import validity
+
+            out = np.where(validity(found), out, -1)
+        return out
+
+    def _lookup(self, values) -> np.ndarray | None:
+        """The codes of ``values`` (Arrow) when every one is in the lookup, else None."""
+        positions = self._positions(values)
+        if positions is None or (positions < 0).any():
             return None
-        found = found.cast("int64")
-        return np.frombuffer(found.buffers()[1], dtype=np.int64, count=found.offset + len(found))[found.offset:]
+        return self._known_codes[positions]
 
     def code_of(self, key: tuple, labels: list[str]) -> int:
         """A key's code, given to it when it is new (``labels``: where keys are read, for the error)."""
-        key = tuple(None if isinstance(v, float) and v != v else v for v in key)  # NaN: missing, one slice
+        key = tuple(_canonical(v) for v in key)
         code = self._code.get(key)
-        if code is None:  # an integer and its decimal text are one key (a column read as integers in one
-            code = self._code.get(_alias(key))  # shard or block and as text in another)
-            if code is not None:
-                self._code[key] = code
         if code is None:
             if len(self.keys) >= MAX_SLICES:
                 files = ", ".join(dict.fromkeys(labels))
@@ -172,6 +187,10 @@ class SliceKeys:
     def remap(self, keys: list[tuple], labels: list[str]) -> np.ndarray:
         """Codes of another dictionary's ``keys`` (in its code order) in this one."""
         return np.array([self.code_of(k, labels) for k in keys], dtype=np.int64)
+
+    def key_values(self, code: int) -> tuple:
+        """A slice's key values as JSON values, in the order of the --by columns."""
+        return tuple(_json_value(v) for v in self.keys[code])
 
     def key_record(self, code: int) -> dict:
         """A slice's key as JSON: {column: value}; values JSON has no type for (dates, bytes,
@@ -219,14 +238,33 @@ def _combinations(indices: list[np.ndarray], dictionaries: list) -> list:
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
-def _alias(key: tuple) -> tuple:
-    """The other spelling of a key's integers: 7 as "7" and "7" as 7 (not "007", which an integer
-    column would not have written)."""
-    return tuple(str(v) if isinstance(v, int) and not isinstance(v, bool) else
-                 int(v) if isinstance(v, str) and _DECIMAL.fullmatch(v) else v for v in key)
+def _canonical(v):
+    """A key's value as it is compared: missing (None) for NaN and for the text pandas reads as
+    missing (``NA``, ``nan``, ``null``, ...); an integer as its decimal text, so that 7 from a
+    Parquet column and ``7`` from a CSV are one key (``007`` stays another)."""
+    from .textparse import NA_VALUES
+
+    if isinstance(v, float) and v != v or isinstance(v, str) and v in NA_VALUES:
+        return None
+    if isinstance(v, int) and not isinstance(v, bool):
+        return str(v)
+    return v
+
+
+def _check_key_type(name: str, col, label: str) -> None:
+    """Keys are scalars Arrow can hash: text, integers, booleans, floats (but half floats), dates,
+    times, decimals, bytes; a list or struct column is an error naming it."""
+    import pyarrow as pa
+
+    t = col.type.value_type if pa.types.is_dictionary(col.type) else col.type
+    if pa.types.is_nested(t) or pa.types.is_float16(t):
+        raise InputError(f"--by {name} ({label}): a column of {t} cannot be a slice key; slices are keyed by "
+                         "text, integers, booleans, floats, dates or decimals")
 
 
 def _json_value(v):
+    if isinstance(v, str) and _DECIMAL.fullmatch(v):  # (an integer, as pandas would read it)
+        return int(v)
     if v is None or isinstance(v, (bool, int, str)):
         return v
     if isinstance(v, float):
@@ -262,22 +300,24 @@ def block_codes(keys: SliceKeys, blocks: list, taken=None) -> np.ndarray:
             raise missing_column(name, blocks, keys.spec)
         columns.append(column(holders[0], name))
         labels.append(blocks[holders[0]].label)
-        for other in holders[1:]:  # several inputs hold the column: they must agree row by row
-            _same_keys(name, blocks[holders[0]], columns[-1], blocks[other], column(other, name), taken is not None)
+        for other in holders[1:]:  # several inputs hold the column: they must agree row by row (as keys)
+            _same_keys(keys, name, blocks[holders[0]], columns[-1], blocks[other], column(other, name),
+                       taken is not None)
     return keys.codes(columns, labels)
 
 
-def _same_keys(name: str, a, ka, b, kb, matched: bool) -> None:
-    from .join import comparable, first_difference
+def _same_keys(keys: SliceKeys, name: str, a, ka, b, kb, matched: bool) -> None:
     from .textparse import plain_text
 
-    ka, kb = comparable([plain_text(ka), plain_text(kb)])
-    row = first_difference(ka, kb)
-    if row is not None:
+    ca, cb = keys.codes([ka], [a.label]), keys.codes([kb], [b.label])
+    differ = np.flatnonzero(ca != cb)
+    if differ.size:
+        row = int(differ[0])
         where = f"matched row {row}" if matched else f"row {a.row_offset + row}"
+        va, vb = plain_text(ka)[row].as_py(), plain_text(kb)[row].as_py()
         raise InputError(f"--by {name}: {a.label} and {b.label} both hold column {name!r} and disagree at {where} "
-                         f"({ka[row].as_py()!r} and {kb[row].as_py()!r}); name the file the slices come from: "
-                         f"--by-file FILE:{name}")
+                         f"({va!r} and {vb!r}); name the file the slices come from (--by-file FILE:{name}, "
+                         "by_file in a gate)")
 
 
 def missing_column(name: str, blocks: list, spec: SliceSpec) -> InputError:

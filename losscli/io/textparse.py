@@ -97,7 +97,8 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
     again as strings, and remembered. ``include``: the indices of the columns to convert (None:
     all); the others are only counted. ``keys``: names of key columns, read as int64 (an Arrow
     array) unless they hold something else, then as strings; those among ``categories`` (slice
-    keys, few distinct values) as Arrow dictionaries, which the parser builds faster than strings."""
+    keys, few distinct values) always as text, exactly as written, in Arrow dictionaries (which the
+    parser builds faster than strings): one key reads the same in every piece and shard."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -116,7 +117,7 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
         # number to Arrow); a value that is not a number brings in pandas' other NA spellings
         # (``ALL_NA`` in ``text``), and only then is the column read as strings
         kept = names if include is None else [names[i] for i in include]
-        types = {n: ((_category() if n in categories else pa.string()) if n in as_text else pa.int64() if n in keys
+        types = {n: (_category() if n in categories else pa.string() if n in as_text else pa.int64() if n in keys
                      else pa.float64()) for n in kept}
         convert = pacsv.ConvertOptions(column_types=types, null_values=list(NA_VALUES if ALL_NA in as_text else ("",)),
                                        strings_can_be_null=True, quoted_strings_can_be_null=True,

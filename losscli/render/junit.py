@@ -50,7 +50,8 @@ def compute(payload: dict, context: dict) -> str:
                                   json.dumps(r, allow_nan=False)) if failed else None,
                       "output": f"value={r['value']!r} count={r['count']}"})
         cases += [slice_case("losscli.compute", f"{r['loss']} ({params_text(r['params'])})", sl,
-                             f"{r['loss']} = {sl['value']!r} > --fail-above {limit!r}") for sl in r.get("slices", [])]
+                             f"{r['loss']} = {sl['value'] if r['value'] is not None else sl['stats']['max']!r} > "
+                             f"--fail-above {limit!r}") for sl in r.get("slices", [])]
     return junit_xml("compute", cases)
 
 

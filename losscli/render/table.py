@@ -112,9 +112,9 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
     from rich.text import Text
 
     names = by["columns"]
-    t = Table(title=title or f"{loss} by {', '.join(names)}", title_justify="left")
+    t = Table(title=escape(title or f"{loss} by {', '.join(names)}"), title_justify="left")
     for n in names:
-        t.add_column(n)
+        t.add_column(escape(n))
     t.add_column("N", justify="right")
     for name, _, _ in columns:
         t.add_column(name, justify="right")

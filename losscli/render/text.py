@@ -33,9 +33,12 @@ def compute_csv(payload: dict, context: dict) -> str:
         cols = [r for r in results if "per_sample" in r]
         index = [w_ for w_ in context["rows"]]
         keys = context.get("keys")  # --on: each row's key
-        w.writerow(["index"] + (["key"] if keys else []) + [r["loss"] for r in cols])
+        sliced = context.get("slice_keys")  # --by: each row's slice
+        by = unique_names(payload["by"]["columns"], ["index", "key", *(r["loss"] for r in cols)]) if sliced else []
+        w.writerow(["index"] + (["key"] if keys else []) + by + [r["loss"] for r in cols])
         for i, row in enumerate(index):
-            w.writerow([row] + ([keys[i]] if keys else []) + [_csv_num(r["per_sample"][i]) for r in cols])
+            w.writerow([row] + ([keys[i]] if keys else []) + ([_csv_key(v) for v in sliced[i]] if sliced else [])
+                       + [_csv_num(r["per_sample"][i]) for r in cols])
         return buf.getvalue()
     penalised = any("objective" in r for r in results)
     extra_cols = ["penalty", "objective"] if penalised else []
@@ -45,7 +48,7 @@ def compute_csv(payload: dict, context: dict) -> str:
     # by columns (by.NAME for a name the CSV has a column of); ranked: judged (--min-slice-size rows)
     own = ["loss", "slice", "ranked", "reduction", "value", "count", "omitted", *STAT_KEYS, "ci_low", "ci_high",
            "params", *extra_cols]
-    slice_cols = ["slice", *(f"by.{c}" if c in own else c for c in by), "ranked"] if by else []  # (no name twice)
+    slice_cols = ["slice", *unique_names(by, own), "ranked"] if by else []
     w.writerow(["loss", *slice_cols, "reduction", "value", "count", "omitted", *STAT_KEYS,
                 *(["ci_low", "ci_high"] if with_ci else []), "params", *extra_cols])
     for r in results:
@@ -59,6 +62,16 @@ def compute_csv(payload: dict, context: dict) -> str:
                         *(_csv_num(rec["stats"][k]) for k in STAT_KEYS),
                         *([_csv_num(x) for x in ci or (None, None)] if with_ci else []), params_text(r["params"]), *more])
     return buf.getvalue()
+
+
+def unique_names(by: list[str], own: list[str]) -> list[str]:
+    """The --by columns' CSV names: ``by.NAME`` (``by.by.NAME``...) for a name the CSV already has."""
+    named: list[str] = []
+    for i, c in enumerate(by):
+        while c in own or c in named or c in by[i + 1:]:
+            c = f"by.{c}"
+        named.append(c)
+    return named
 
 
 def _csv_key(value) -> str:

@@ -24,7 +24,8 @@ def bootstrap_interval(diff_num: np.ndarray, shares: np.ndarray, reduction: str,
         b = min(per, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
         num = diff_num[idx].sum(axis=1)
-        stats[start:start + b] = num if reduction == "sum" else num / shares[idx].sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # (a slice whose weights are all 0: NaN)
+            stats[start:start + b] = num if reduction == "sum" else num / shares[idx].sum(axis=1)
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
