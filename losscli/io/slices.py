@@ -75,13 +75,10 @@ class SliceKeys:
         self.spec = spec
         self.keys: list[tuple] = []
         self._code: dict[tuple, int] = {}
-        # one key column: its keys in code order as an Arrow array (None: none yet; False: the
-        # column's type changed between blocks, looked up in Python)
+        # one key column: the values met so far as an Arrow array, looked up by Arrow (None: none
+        # yet; False: the column's type changed between blocks, so Python compares them)
         self._known: Any = None
         self._known_codes = np.empty(0, dtype=np.int64)  # the code of each entry of the lookup
-
-    def __len__(self) -> int:
-        return len(self.keys)
 
     def codes(self, columns: list, labels: list[str]) -> np.ndarray:
         """One block's key columns (Arrow arrays, one per ``spec.columns``; ``labels``: the files
