@@ -125,10 +125,8 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     records = [compare_record(b, c, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]
     for rec, b, c in zip(records, base, cand) if slices is not None else ():
         rec["slices"], rec["slice_counts"] = compare_slices(b, c, cache, view, **settings)
-    if cache.rules.on:  # each row's key (the rows come in the labels' order)
-        for rec in records:
-            for w in rec["worst_regressions"]:
-                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
+    for rec in records:  # (with --on, each row's key: the rows come in the labels' order)
+        cache.name_rows(rec["worst_regressions"])
     passed = all(r.get("gate", {}).get("passed", True) and not any(failed(s) for s in r.get("slices", []))
                  for r in records)
     for r in records:  # each slice that regressed, named
@@ -172,11 +170,9 @@ def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: 
         rec = compare_record(b, c, **kw)  # type: ignore[arg-type]
         for k in ("loss", "params", "reduction"):
             rec.pop(k)
-        for w in rec["worst_regressions"]:
-            if cache.rules.on:
-                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
+        cache.name_rows(rec["worst_regressions"])
         records.append({"key": cache.slice_keys.key_record(s.code), "ranked": big, **rec})
-    shown = listed(records, "change", view)
+    shown = listed(records, lambda r: r["change"], view)
     return shown, slice_summary(records, shown)
 
 

@@ -128,10 +128,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         roles.setdefault(slices.file, []).append("slices")
     payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty, per_sample)
                                                        for ev in evaluations]}
-    if cache.rules.on:  # each worst sample's key, and its row in the first input
-        for rec in payload["results"]:
-            for w in rec["worst"]:
-                w["key"], w["index"] = cache.key_of(w["index"]), cache.file_row(w["index"])
+    for rec in payload["results"]:  # (with --on, each worst sample's key and its row in the first input)
+        cache.name_rows(rec["worst"])
     for rec, ev in zip(payload["results"], evaluations):
         if ci is not None:
             rec["ci"] = interval_record(ev, ci)

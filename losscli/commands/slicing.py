@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -77,11 +77,11 @@ def failed(rec: dict) -> bool:
     return rec.get("passed", rec.get("gate", {}).get("passed", True)) is False
 
 
-def listed(records: list[dict], measure: str, view: SliceView) -> list[dict]:
-    """Ranked slices worst first (those that failed a gate first of all), then those too small
-    to rank (largest first), each list cut to ``top_slices``; a slice that failed a gate is
-    always listed."""
-    judged = sorted((r for r in records if r["ranked"]), key=lambda r: (not failed(r), _worst_first(r[measure])))
+def listed(records: list[dict], measure: Callable[[dict], float | None], view: SliceView) -> list[dict]:
+    """Ranked slices worst first by ``measure`` (those that failed a gate first of all), then
+    those too small to rank (largest first), each list cut to ``top_slices``; a slice that failed
+    a gate is always listed."""
+    judged = sorted((r for r in records if r["ranked"]), key=lambda r: (not failed(r), _worst_first(measure(r))))
     small = sorted((r for r in records if not r["ranked"]), key=lambda r: -r["count"])
     k = view.top_slices or len(records)
     return judged[:k] + [r for r in judged[k:] if failed(r)] + small[:k]
@@ -107,7 +107,8 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
                "key": cache.slice_keys.key_record(s.code), "count": s.count, "omitted": s.omitted,
                "value": None if s.value is None else number(s.value),
                "ranked": ranked(s, view), "stats": {k: number(v) for k, v in s.stats.items()},
-               "worst": [_worst(row, v, cache) for row, v in s.worst[:top]]}
+               "worst": [{"index": row, "loss": number(v)} for row, v in s.worst[:top]]}
+        cache.name_rows(rec["worst"])
         if not s.quantiles_exact:
             rec["quantiles_exact"] = False
         if unweighted(s):
@@ -122,20 +123,9 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
             measured = rec["stats"]["max"] if ev.reduction == "none" else rec["value"]
             rec["passed"] = measured is not None and measured <= limit
         records.append(rec)
-    measure = "value" if ev.value is not None else "mean"
-    if measure == "mean":
-        for r in records:
-            r["mean"] = r["stats"]["mean"]
-    shown = listed(records, measure, view)
-    for r in records:
-        r.pop("mean", None)
+    # ranked by the value (with reduction none, the mean loss)
+    shown = listed(records, lambda r: r["value"] if ev.value is not None else r["stats"]["mean"], view)
     return shown, slice_summary(records, shown)
-
-
-def _worst(row: int, value: float, cache: InputCache) -> dict:
-    if cache.rules.on:
-        return {"index": cache.file_row(row), "key": cache.key_of(row), "loss": number(value)}
-    return {"index": row, "loss": number(value)}
 
 
 def slicing(by: str | list | None, by_file: str | None, min_size: int | None = None,

@@ -91,6 +91,13 @@ class InputCache:
         keys, rows = self._row_keys
         return keys[int(rows[row])].as_py()
 
+    def name_rows(self, records: list[dict]) -> None:
+        """With ``rules.on``: each record's evaluated row (``index``) as the first input's row, with
+        its ``key`` beside it (in place); else nothing to do."""
+        if self._row_keys is not None:
+            for r in records:
+                r["key"], r["index"] = self.key_of(r["index"]), self.file_row(r["index"])
+
     def file_row(self, row: int) -> int:
         """With ``rules.on``: the row of the first input an evaluated row is (rows come in its
         order, less those ``--on-missing drop`` dropped); else ``row`` itself."""
