@@ -235,7 +235,7 @@ def info_cmd(loss, fmt):
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
                 fail_above, nan_policy, header, on, on_missing, classes, prob_tol, dtype, block_rows, quantile_budget,
                 model_params, l1, l2, by, by_file, min_slice_size, top_slices, ci, n_boot, confidence, seed,
-                engine, scheduler):
+                engine, cluster):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
 
     \b
@@ -253,7 +253,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
         quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2, engine=engine,
-        scheduler=scheduler, rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
+        cluster=cluster, rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
         slices=slices, view=view, ci=bootstrap(ci, n_boot, confidence, seed))
     return code
 
@@ -318,7 +318,7 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @opt.engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
                 fail_if_worse, significant, top, header, on, on_missing, classes, prob_tol, by, by_file,
-                min_slice_size, top_slices, fmt, output, engine, scheduler):
+                min_slice_size, top_slices, fmt, output, engine, cluster):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
 
     \b
@@ -335,7 +335,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     return run_compare(losses, baseline, candidate, others, params=params, reduction=reduction,
                          weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
-                         output=output, engine=engine, scheduler=scheduler,
+                         output=output, engine=engine, cluster=cluster,
                          rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
                          slicing=slicing(by, by_file, min_slice_size, top_slices, fmt))
 
@@ -345,7 +345,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
 @opt.format_option("check")
 @opt.output_option()
 @opt.engine_options
-def check_cmd(config, fmt, output, engine, scheduler):
+def check_cmd(config, fmt, output, engine, cluster):
     """Run the loss gates of CONFIG (default: losscli.toml, else [tool.losscli] in pyproject.toml).
 
     \b
@@ -359,7 +359,7 @@ def check_cmd(config, fmt, output, engine, scheduler):
     """
     from .commands.check import run_check
 
-    return run_check(config, fmt=fmt, output=output, engine=engine, scheduler=scheduler)
+    return run_check(config, fmt=fmt, output=output, engine=engine, cluster=cluster)
 
 
 @main.command("plot")

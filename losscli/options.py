@@ -5,11 +5,14 @@ choices and defaults taken from the declarations that implement them: output for
 
 from __future__ import annotations
 
+import functools
 import math
 
 import click
 
 from .engine import ENGINES
+from .engine.cluster import Cluster
+from .errors import LossCliError
 from .render import FORMATS
 from .io.rules import HEADER_CHOICES, ON_MISSING
 from .vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_TOP, DTYPES, MAX_BOOTSTRAP, MIN_SLICE_SIZE,
@@ -77,11 +80,49 @@ def output_option(help: str = "Write the report to FILE (- for standard output).
 param_option = click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
                             help="Set a loss parameter (repeatable).")
 
-engine_options = stack(
-    click.option("--engine", type=click.Choice(list(ENGINES)), default=next(iter(ENGINES)), show_default=True,
-                 help="; ".join(f"{name}: {text}" for name, (_, _, text) in ENGINES.items()) + "."),
-    click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler "
-                 "(tcp://host:8786); default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine."))
+_CLUSTER = Cluster()  # the defaults the cluster options show
+
+
+def engine_options(f):
+    """``--engine`` and the options of a Dask cluster; the command gets ``engine`` and
+    ``cluster`` (an ``engine.cluster.Cluster``)."""
+
+    @functools.wraps(f)
+    def command(*args, scheduler, scheduler_file, connect_timeout, worker_timeout, stall_timeout, partition_size,
+                **kwargs):
+        return f(*args, cluster=Cluster(scheduler, scheduler_file, connect_timeout, worker_timeout, stall_timeout,
+                                        partition_size), **kwargs)
+
+    seconds = Finite(min=0, min_open=True)
+    return stack(
+        click.option("--engine", type=click.Choice(list(ENGINES)), default=next(iter(ENGINES)), show_default=True,
+                     help="; ".join(f"{name}: {text}" for name, (_, _, text) in ENGINES.items()) + "."),
+        click.option("--scheduler", metavar="ADDRESS", help="With --engine dask: a running scheduler "
+                     "(tcp://host:8786); default DASK_SCHEDULER_ADDRESS, else a local cluster sized to the machine."),
+        click.option("--scheduler-file", metavar="FILE", help="With --engine dask: the file `dask scheduler "
+                     "--scheduler-file FILE` wrote (instead of --scheduler)."),
+        click.option("--connect-timeout", type=seconds, default=_CLUSTER.connect_timeout, show_default=True,
+                     metavar="SECONDS", help="With --engine dask: how long to wait for the scheduler to answer."),
+        click.option("--worker-timeout", type=seconds, default=_CLUSTER.worker_timeout, show_default=True,
+                     metavar="SECONDS", help="With --engine dask: how long to wait for a worker (at the start, "
+                     "or when every worker is lost)."),
+        click.option("--stall-timeout", type=seconds, default=_CLUSTER.stall_timeout, show_default=True,
+                     metavar="SECONDS", help="With --engine dask: how long no partition may finish before the "
+                     "run is given up."),
+        click.option("--partition-size", metavar="SIZE", default=f"{_CLUSTER.partition_size >> 20}M",
+                     show_default=True, callback=_size,
+                     help="With --engine dask: input bytes per partition; larger files are cut into row ranges "
+                     "of about this size."),
+    )(command)
+
+
+def _size(ctx: click.Context, param, value):
+    from .resources import parse_size
+
+    try:
+        return parse_size(value, "--partition-size")
+    except LossCliError as exc:
+        raise click.BadParameter(str(exc).removeprefix("--partition-size: "), ctx, param) from None
 
 
 def reduction_option(choices=REDUCTIONS, help: str = "How per-sample losses are reduced "

@@ -24,11 +24,11 @@ _limit: int | None = None  # set by --max-memory
 _UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
 
 
-def parse_size(text: str) -> int:
+def parse_size(text: str, option: str = "--max-memory") -> int:
     """``512M``, ``4G``, ``1.5T``, ``1000000`` (bytes) -> bytes."""
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]?)i?B?\s*", str(text), flags=re.IGNORECASE)
     if not m or float(m.group(1)) <= 0:
-        raise LossCliError(f"--max-memory: expected a size such as 512M or 4G, got {text!r}")
+        raise LossCliError(f"{option}: expected a size such as 512M or 4G, got {text!r}")
     return int(float(m.group(1)) * _UNITS[m.group(2).upper()])
 
 

@@ -93,8 +93,8 @@ CASES = {
         "--nan-policy omit drops such rows)"),
     "a malformed --scheduler": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--engine", "dask",
                                            "--scheduler", "tcp://::::"],
-                                "Error: --scheduler tcp://::::: not a Dask scheduler address (invalid address "
-                                "'::::'; maybe: ipv6 needs brackets like [::1]); expected tcp://HOST:PORT"),
+                                "Error: --scheduler tcp://::::: not a scheduler address (an IPv6 host needs "
+                                "brackets, as in tcp://[::1]:8786)"),
     "a file name too long": (lambda d: ["compute", "mse", d / ("a" * 300 + ".csv"), d / "y.csv"],
                              "Error: {d}/" + "a" * 300 + ".csv: File name too long"),
     "class weights that are all zero, with the mean": (

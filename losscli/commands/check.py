@@ -145,7 +145,7 @@ def _param_items(gate: dict) -> list[str]:
     return [f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in gate.get("params", {}).items()]
 
 
-def run_check(config: str | None, *, fmt="table", output=None, engine="local", scheduler=None) -> int:
+def run_check(config: str | None, *, fmt="table", output=None, engine="local", cluster=None) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
     from ..render import emit, renderer
@@ -160,7 +160,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", s
                           for s in (*g["inputs"], g.get("baseline"), g.get("weights"), g.get("by_file")) if s is not None]
     refuse_overwriting_inputs([("--output", output)], read, [item for g in gates for item in _param_items(g)])
     caches: dict = {}  # each distinct input is read once for all gates (that read it by the same rules)
-    stream_evaluations = engine_function(engine, scheduler)
+    stream_evaluations = engine_function(engine, cluster)
     results = []
     roles: dict[str, list[str]] = {}
     for gate in gates:

@@ -90,7 +90,7 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",
                 weights=None, n_boot=1000, confidence=0.95, seed=0, fail_if_worse=None,
                 significant=False, top=5, fmt="table", output=None, nan_policy="raise", engine="local",
-                scheduler=None, rules=None, prob_tol=None, slicing=(None, None)) -> int:
+                cluster=None, rules=None, prob_tol=None, slicing=(None, None)) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
     from ..render import emit, renderer
@@ -117,7 +117,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     cache = InputCache(rules=rules or ReadRules(), order_by=others[0], companions=(baseline, candidate), slices=slices)
     kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy,
               prob_tol=ROW_SUM_TOL if prob_tol is None else prob_tol)
-    evaluate = engine_function(engine, scheduler)
+    evaluate = engine_function(engine, cluster)
     base = evaluate(selected, [baseline, *others], by_loss, **kw)
     cand = evaluate(selected, [candidate, *others], by_loss, **kw)
     settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,

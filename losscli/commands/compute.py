@@ -74,7 +74,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
                 quantile_budget=None, model_params=None, l1=0.0, l2=0.0, engine="local",
-                scheduler=None, rules: ReadRules = ReadRules(), prob_tol: float = ROW_SUM_TOL,
+                cluster=None, rules: ReadRules = ReadRules(), prob_tol: float = ROW_SUM_TOL,
                 slices: SliceSpec | None = None, view: SliceView | None = None, ci: Bootstrap | None = None) -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips, overall
     or in a slice)."""
@@ -104,7 +104,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         _require_top(top, cache, [*inputs, weights])
     # statistics and worst samples are printed (slices are gated whatever the format)
     summary = fmt not in LOSS_ONLY_FORMATS or slices is not None
-    evaluations = engine_function(engine, scheduler)(
+    evaluations = engine_function(engine, cluster)(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
         top=top if summary else 0, per_sample=per_sample or ci is not None, gradients=bool(save_grad),
         nan_policy=nan_policy,

@@ -15,18 +15,19 @@ from ..errors import LossCliError
 #: name -> (module, function, help text); modules are imported only when chosen
 ENGINES: dict[str, tuple[str, str, str]] = {
     "local": ("local", "stream_evaluations", "this process"),
-    "dask": ("dask", "dask_evaluations", "one partition per shard on a Dask cluster (losscli[dask])"),
+    "dask": ("dask", "dask_evaluations", "partitions of the inputs on a Dask cluster (losscli[dask])"),
 }
 
 
-def engine_function(engine: str, scheduler: str | None = None) -> Callable:
-    """The evaluation function of an engine, with its scheduler bound where it takes one."""
+def engine_function(engine: str, cluster=None) -> Callable:
+    """The evaluation function of an engine, with its cluster settings bound where it takes
+    them (``cluster``: a :class:`~losscli.engine.cluster.Cluster`, from the engine options)."""
     if engine not in ENGINES:
         raise LossCliError(f"--engine: expected one of {', '.join(ENGINES)}, got {engine!r}")
     module, name, _ = ENGINES[engine]
     fn = getattr(import_module(f"{__name__}.{module}"), name)
     if engine == "local":
-        if scheduler:
-            raise LossCliError("--scheduler goes with --engine dask")
+        if cluster is not None and cluster.given():
+            raise LossCliError(f"{cluster.given()} goes with --engine dask")
         return fn
-    return partial(fn, scheduler=scheduler)
+    return partial(fn, cluster=cluster)

@@ -126,6 +126,18 @@ class Warnings:
         o[0] += checked.omitted
         o[1] += checked.n_rows
 
+    def merge(self, other: "Warnings", tag) -> None:
+        """Fold in another reader's warnings (a Dask partition's); ``tag`` tells its blocks apart
+        from this one's."""
+        for label, blocks in other.renormalised.items():
+            mine = self.renormalised.setdefault(label, {})
+            for start, found in blocks.items():
+                mine[(tag, start)] = found
+        for name, (dropped, total) in other.omitted.items():
+            o = self.omitted.setdefault(name, [0, 0])
+            o[0] += dropped
+            o[1] += total
+
     def messages(self) -> list[str]:
         out = []
         for label, blocks in self.renormalised.items():

@@ -1,56 +1,47 @@
-"""``--engine dask``: evaluate sharded inputs on a Dask cluster (``pip install 'losscli[dask]'``).
+"""``--engine dask``: evaluate inputs on a Dask cluster (``pip install 'losscli[dask]'``).
 
-Each input is a list of shards (a directory, a glob, or one file); shard i of every input forms
-partition i. A partition is evaluated by the same per-block step as the local engine
-(:func:`~losscli.engine.block.evaluate_block`, then :class:`~losscli.stats.accumulator.Accumulator`) and returns its partial result: block sums,
-counts, Chan moments, min/max, top-K candidates keyed by (shard, row) and a KLL quantile sketch.
-Dask's reduction tree merges partials pairwise (``Bag.reduction`` with ``split_every``), never
-averaging means, so reductions agree with the local engine to ~1e-15 and the top-K exactly, with
-global row numbers. Without ``--scheduler`` (or ``DASK_SCHEDULER_ADDRESS``) a local cluster sized
-to the machine is started; with it, the existing cluster is used.
+The inputs become partitions (``partitions.py``: shard i of every input, and large files cut
+into row ranges). A partition runs on a worker the same per-block step as the local engine
+(:func:`~losscli.engine.block.evaluate_block`, then
+:class:`~losscli.stats.accumulator.Accumulator`) and gives back its partial result: sums,
+counts, Chan moments, min/max, top-K candidates keyed by (shard, row), the warnings its reader
+gave, and per slice the same. Partial results are merged pairwise in a fixed tree (groups of
+``SPLIT_EVERY`` partitions, in partition order), never averaging means, so values agree with
+the local engine to ~1e-15 and the top-K exactly, with global row numbers.
+
+Quantiles are exact and the same on every run: each partition keeps its per-sample values on
+its worker; the client gathers them when they fit the exact-quantile budget, and otherwise
+brackets each quantile from a strided sample of them and gathers only the values inside the
+brackets (the selection the local engine makes, done where the values are).
+
+The cluster (connection, timeouts, failures) is ``cluster.py``'s.
 """
 
 from __future__ import annotations
 
-import os
-import sys
 from dataclasses import replace
 
 import numpy as np
 
 from ..catalogue import get_loss
-from ..vocabulary import ROW_SUM_TOL
 from ..errors import InputError, LossCliError
-from ..io.rules import ReadRules
-from ..io.slices import SliceKeys
+from ..io.spec import split_spec
 from ..stats.accumulator import Accumulator, Evaluation
+from ..stats.quantiles import QUANTILES, Quantiles, Selection, quantile_ranks
 from ..stats.topk import rows_at
-from .block import block_rows, evaluate_block, finish
+from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
+from .block import Warnings, block_rows, evaluate_block, finish
+from .cluster import Cluster, session
+from .partitions import Part, plan
 
 ROW_BITS = 40  # top-K rows are keyed shard << 40 | row: global order without knowing offsets
-
-
-def shard_lists(specs: list[str]) -> list[list[str]]:
-    """Per spec, its shard files (with the selector re-attached); all specs must have as many."""
-    from ..io.cache import FileReader
-    from ..io.spec import split_spec
-
-    out = []
-    for spec in specs:
-        path, selector = split_spec(spec)
-        if path == "-":
-            raise LossCliError("--engine dask reads files or shards, not standard input")
-        files = FileReader(path).shards or [path]
-        out.append([f if selector is None else f"{f}:{selector}" for f in files])
-    counts = {len(x) for x in out}
-    if len(counts) > 1:
-        desc = ", ".join(f"{s} has {len(x)}" for s, x in zip(specs, out))
-        raise InputError(f"shards do not line up: {desc} shards (every input needs the same number)")
-    return out
+SPLIT_EVERY = 8  # partial results merged per task of the merge tree
+SAMPLE = 1 << 18  # values in the sample that brackets the quantiles of a large input
+MIN_PREFLIGHT_ROWS = 1024  # rows the client reads itself first (errors and notes before the cluster works)
 
 
 def _partition(task: dict) -> dict:
-    """Evaluate every loss on one shard group; runs on a worker."""
+    """Evaluate every loss on one partition; runs on a worker."""
     from ..io.cache import InputCache
     from ..plugins import load_plugin
     from ..validation import validate_weights
@@ -60,20 +51,25 @@ def _partition(task: dict) -> dict:
     registry.ALLOW_OVERRIDE = task["allow_override"]
     for spec in task["plugins"]:  # a user's losses must exist on the worker too
         load_plugin(spec)
-    shard, files = task["shard"], task["files"]
+    part: Part = task["part"]
+    files = part.files
     losses = [get_loss(n) for n in task["losses"]]
     n_inputs = task["n_inputs"]
     slices = task["slices"]
     if slices is not None and slices.file is not None:  # this partition's shard of the --by-file
         files, slices = files[:-1], replace(slices, file=files[-1])
     accs = {l.name: Accumulator(l, task["params"][l.name], task["reduction"], task["top"], task["keep"],
-                                quantile_budget=0, sliced=slices is not None) for l in losses}
+                                quantile_budget=task["slice_budget"], summary=task["summary"],
+                                sliced=slices is not None, quantiles=False) for l in losses}
+    held: dict[str, list] = {l.name: [] for l in losses}  # per-sample values, for the quantiles
     omitted = {l.name: 0 for l in losses}
-    cache = InputCache(as_shards=True, rules=task["rules"], slices=slices)
+    warnings = Warnings()
+    cache = InputCache(as_shards=part.sharded, rules=task["rules"], slices=slices, dtype=task["dtype"],
+                       windows=part.windows)
     rows_seen = 0
     try:
         chunk = task["chunk_rows"] or block_rows(losses, cache, files)
-        for start, arrays in cache.lockstep(files, chunk):
+        for start, arrays in cache.lockstep(files, chunk, part.first_row):
             weight_block = arrays[n_inputs] if len(files) > n_inputs else None
             codes = arrays[-1].data if slices is not None else None
             finite: set = set()
@@ -81,8 +77,9 @@ def _partition(task: dict) -> dict:
                 params = task["params"][loss.name]
                 bound, checked, rows, values, normaliser = evaluate_block(
                     loss, arrays[:n_inputs], start, params, task["nan_policy"], finite, task["prob_tol"])
+                warnings.add(loss, checked, start)
                 kept = checked.kept
-                keys = (np.int64(shard) << ROW_BITS) + rows_at(rows, slice(None))
+                keys = (np.int64(part.shard) << ROW_BITS) + rows_at(rows, slice(None))
                 w = None if weight_block is None else validate_weights(weight_block, checked.n_rows, kept)
                 shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
                 accs[loss.name].add(values, keys, w, normaliser, inputs=shown,
@@ -90,29 +87,41 @@ def _partition(task: dict) -> dict:
                 if codes is not None and kept is not None:
                     accs[loss.name].add_omitted(codes, kept)
                 omitted[loss.name] += checked.omitted
-            rows_seen = start + arrays[0].data.shape[0]
+                if task["summary"]:
+                    held[loss.name].append(np.array(values, dtype=np.float64))
+            rows_seen = start + arrays[0].data.shape[0] - part.first_row
     except InputError as exc:  # shipped back as data: the client raises it with its message
-        return {"error": str(exc)}
-    return {"shards": {shard: rows_seen}, "omitted": omitted, "top": task["top"], "keep": task["keep"],
-            "states": {name: acc.state() for name, acc in accs.items()}, "first": shard,
-            "keys": None if cache.slice_keys is None else cache.slice_keys.keys, "slices": task["slices"]}
+        return {"summary": {"error": str(exc), "first": task["index"]}, "values": {}}
+    summary = {"shards": {part.shard: rows_seen}, "omitted": omitted, "top": task["top"], "keep": task["keep"],
+               "states": {name: acc.state() for name, acc in accs.items()}, "first": task["index"],
+               "keys": None if cache.slice_keys is None else cache.slice_keys.keys, "slices": task["slices"],
+               "warnings": warnings}
+    values = {name: np.concatenate(parts) if parts else np.empty(0) for name, parts in held.items()}
+    return {"summary": summary, "values": values}
 
 
-def _merge(parts) -> dict:
-    """Combine partial results (any grouping); applied by Dask's reduction tree."""
-    parts = [p for p in parts]
+def _summary(result: dict) -> dict:
+    return result["summary"]
+
+
+def _merge(parts: list) -> dict:
+    """Combine partial results (any grouping, merged in partition order); a task of the tree."""
+    from ..io.slices import SliceKeys
+
+    parts = sorted(parts, key=lambda p: p["first"])
     errors = [p for p in parts if "error" in p]
     if errors:
         return errors[0]
-    parts.sort(key=lambda p: p["first"])
-    out = {"shards": {}, "omitted": {}, "states": {}, "first": parts[0]["first"],
+    out = {"shards": {}, "omitted": {}, "states": {}, "first": parts[0]["first"], "warnings": Warnings(),
            "top": parts[0]["top"], "keep": parts[0]["keep"], "slices": parts[0]["slices"], "keys": None}
     merged = None if out["slices"] is None else SliceKeys(out["slices"])
     for p in parts:
         remap = None if merged is None else merged.remap(p["keys"], ["--by"])  # its codes as the merged ones
-        out["shards"].update(p["shards"])
+        for shard, rows in p["shards"].items():  # (a shard cut into ranges: their rows add up)
+            out["shards"][shard] = out["shards"].get(shard, 0) + rows
         for name, o in p["omitted"].items():
             out["omitted"][name] = out["omitted"].get(name, 0) + o
+        out["warnings"].merge(p["warnings"], p["first"])
         for name, st in p["states"].items():
             if name not in out["states"]:
                 out["states"][name] = st if remap is None else _merge_states({}, st, out["top"], out["keep"], remap)
@@ -126,80 +135,138 @@ def _merge(parts) -> dict:
 def _merge_states(a: dict, b: dict, top: int, keep: bool, remap: np.ndarray | None = None) -> dict:
     """Two partial states as one (``a`` empty: ``b`` with its slice codes remapped)."""
     sliced = remap is not None
-    acc_a = Accumulator(None, {}, top=top, keep_per_sample=keep, quantile_budget=0, sliced=sliced)
+    acc_a = Accumulator(None, {}, top=top, keep_per_sample=keep, sliced=sliced, quantiles=False)
     if a:
         acc_a.load_state(a)
-    acc_b = Accumulator(None, {}, top=top, keep_per_sample=keep, quantile_budget=0, sliced=sliced).load_state(b)
+    acc_b = Accumulator(None, {}, top=top, keep_per_sample=keep, sliced=sliced, quantiles=False).load_state(b)
     return acc_a.merge(acc_b, remap).state()
 
 
-def _client(scheduler: str | None):
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise LossCliError("--engine dask needs dask and distributed: pip install 'losscli[dask]'") from None
-    address = scheduler or os.environ.get("DASK_SCHEDULER_ADDRESS")
-    if address:
-        try:
-            return Client(address, timeout="20s"), None
-        except OSError as exc:
-            raise LossCliError(f"--scheduler {address}: cannot connect ({exc})") from None
-        except (ValueError, TypeError) as exc:  # distributed's word for an address it cannot parse
-            raise LossCliError(f"--scheduler {address}: not a Dask scheduler address ({exc}); expected "
-                               "tcp://HOST:PORT") from None
-    cluster = LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, host="127.0.0.1")
-    return Client(cluster), cluster
+# -- quantiles, from the values the partitions hold on their workers -------------------------------
+def _values(result: dict, name: str) -> np.ndarray:
+    return result["values"][name]
 
 
-def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=None, top=5, per_sample=False,
-                     gradients=False, nan_policy="raise", chunk_rows="auto", scheduler=None, client=None,
-                     cache=None, prob_tol=ROW_SUM_TOL, **_ignored) -> list[Evaluation]:
-    """The local engine's ``stream_evaluations``, one partition per shard group on Dask."""
-    import dask.bag as db
+def _sample(result: dict, name: str, stride: int) -> np.ndarray:
+    return result["values"][name][::stride].copy()
+
+
+def _inside(result: dict, name: str, brackets: list) -> tuple[list[int], list[np.ndarray]]:
+    """Per bracket: how many values fall below it, and those inside it."""
+    sel = Selection([], np.empty(0))
+    sel.brackets, sel.below, sel.inside = brackets, [0] * len(brackets), [[] for _ in brackets]
+    sel.feed(result["values"][name])
+    return sel.below, [np.concatenate(parts) for parts in sel.inside]
+
+
+def _sketch(result: dict, name: str) -> bytes:
+    from datasketches import kll_doubles_sketch
+
+    from ..stats.quantiles import KLL_K
+
+    sketch = kll_doubles_sketch(KLL_K)
+    values = result["values"][name]
+    sketch.update(np.ascontiguousarray(values[np.isfinite(values)]))
+    return bytes(sketch.serialize())
+
+
+def _quantiles(run, futures: list, name: str, count: int, nan: bool, budget: int) -> Quantiles:
+    """The quantiles of one loss's values, held by the partitions (``futures``): exact (the
+    values gathered when they fit ``budget``, else selected), or with ``budget`` 0 the KLL
+    sketch, as ``--exact-quantiles 0`` asks."""
+    client = run.client
+    if count == 0 or nan:  # (nothing to select: the result says NaN)
+        q = Quantiles(budget)
+        q.count = count
+        return q
+    if budget == 0:
+        from datasketches import kll_doubles_sketch
+
+        sketches = run.run(client.map(_sketch, futures, name=name, pure=False), "quantile")
+        merged = kll_doubles_sketch.deserialize(sketches[0])
+        for b in sketches[1:]:
+            merged.merge(kll_doubles_sketch.deserialize(b))
+        return Quantiles.from_state({"count": count, "exact": False, "values": None,
+                                     "sketch": bytes(merged.serialize())}, 0)
+    if count <= budget:  # every value to the client, as the local engine holds them
+        q = Quantiles(budget)
+        for values in run.run(client.map(_values, futures, name=name, pure=False), "quantile"):
+            q.add(values)
+        return q
+    below, above, _ = quantile_ranks(count, QUANTILES)
+    ks = sorted(set(below.tolist()) | set(above.tolist()))
+    stride = max(1, count // SAMPLE)
+    sample = np.sort(np.concatenate(run.run(client.map(_sample, futures, name=name, stride=stride, pure=False),
+                                            "quantile")))
+    for widen in (1.0, 4.0, 16.0, 64.0):
+        sel = Selection([k / (count - 1) for k in ks], sample, widen)
+        found = run.run(client.map(_inside, futures, name=name, brackets=sel.brackets, pure=False), "quantile")
+        sel.below = [sum(f[0][i] for f in found) for i in range(len(sel.brackets))]
+        sel.inside = [[f[1][i] for f in found] for i in range(len(sel.brackets))]
+        got = sel.resolve(ks)
+        if all(k in got for k in ks):
+            return Quantiles.selected(count, got)
+    raise InputError(f"{name}: the quantiles could not be bracketed (the values changed between reads?)")
+
+
+def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = None, cache=None, reduction="mean",
+                     weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
+                     chunk_rows="auto", warnings: Warnings | None = None, quantile_budget: int | None = None,
+                     summary: bool = True, prob_tol=ROW_SUM_TOL) -> list[Evaluation]:
+    """The local engine's ``stream_evaluations``, on a Dask cluster."""
+    from ..io.cache import InputCache
 
     if gradients:
         raise LossCliError("--save-grad is not available with --engine dask (gradients would be "
                            "gathered whole on the client); use the local engine")
-    rules = cache.rules if cache is not None else ReadRules()
+    cache = cache if cache is not None else InputCache()
+    rules = cache.rules
     if rules.on:
         raise LossCliError("--on is not available with --engine dask (the inputs are matched whole, in one "
                            "process); use the local engine")
     if any(l.coupling == "batch" for l in selected):
         raise LossCliError("--engine dask: " + ", ".join(l.name for l in selected if l.coupling == "batch")
                            + " couple samples across the whole batch; use the local engine")
-    slices = None if cache is None or cache.slice_keys is None else cache.slice_keys.spec
-    specs = list(inputs) + ([weights] if weights else []) + ([slices.file] if slices and slices.file else [])
-    groups = list(zip(*shard_lists(specs)))
+    slices = None if cache.slice_keys is None else cache.slice_keys.spec
+    read = list(inputs) + ([weights] if weights else [])
+    # the client reads the first rows itself: a wrong selector or a malformed file is said here,
+    # notes are printed once, and the JSON's inputs are recorded, as the local engine does
+    for _ in zip(range(1), cache.lockstep(read, MIN_PREFLIGHT_ROWS)):
+        pass
+    specs = read + ([slices.file] if slices and slices.file else [])  # (a --by-file is cut as the inputs are)
+    cluster = cluster or Cluster()
+    run = session(cluster)
+    parts = plan(specs, rules, cache.dtype, run, cluster.partition_size)
+    budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget
+    expected = cache.reader(split_spec(inputs[0])[0]).row_estimate()
     params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
     from ..plugins import loaded_plugins
 
     from .. import registry
 
-    tasks = [{"shard": i, "files": list(g), "plugins": loaded_plugins(), "allow_override": registry.ALLOW_OVERRIDE, "losses": [l.name for l in selected], "params": params,
-              "n_inputs": len(inputs), "reduction": reduction, "top": top, "keep": per_sample,
-              "nan_policy": nan_policy, "prob_tol": prob_tol, "rules": rules, "slices": slices,
+    common = {"plugins": loaded_plugins(), "allow_override": registry.ALLOW_OVERRIDE,
+              "losses": [l.name for l in selected], "params": params, "n_inputs": len(inputs),
+              "reduction": reduction, "top": top, "keep": per_sample, "nan_policy": nan_policy,
+              "prob_tol": prob_tol, "rules": rules, "slices": slices, "dtype": cache.dtype, "summary": summary,
+              # per-slice quantiles are exact (held through the merges) when the input fits the budget
+              "slice_budget": budget if expected is not None and expected <= budget else 0,
               "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows}
-             for i, g in enumerate(groups)]
-    own, cluster = (client, None) if client is not None else _client(scheduler)
-    try:
-        bag = db.from_sequence(tasks, npartitions=len(tasks)).map(_partition)
-        total = bag.reduction(_merge, _merge, split_every=8)
-        if sys.stderr.isatty() and hasattr(own, "compute"):
-            from distributed import progress
-
-            future = own.compute(total)
-            progress(future)
-            result = future.result()
-        else:
-            result = total.compute() if client is None else own.compute(total).result()
-    finally:
-        if client is None:
-            own.close()
-            if cluster is not None:
-                cluster.close()
+    client = run.client
+    futures = client.map(_partition, [{**common, "part": p, "index": i} for i, p in enumerate(parts)], pure=False)
+    level = client.map(_summary, futures, pure=False)
+    tree = list(level)
+    while True:
+        level = [client.submit(_merge, level[i:i + SPLIT_EVERY], pure=False)
+                 for i in range(0, len(level), SPLIT_EVERY)]
+        tree += level
+        if len(level) == 1:
+            break
+    run.run(futures, "partition", then=tree)
+    result = level[0].result()
     if "error" in result:
         raise InputError(result["error"])
+    if warnings is not None:
+        warnings.merge(result["warnings"], "dask")
     shards = sorted(result["shards"])
     offsets = np.zeros(shards[-1] + 1, dtype=np.int64)
     offsets[shards] = np.cumsum([0] + [result["shards"][k] for k in shards[:-1]])
@@ -209,17 +276,20 @@ def dask_evaluations(selected, inputs, by_loss, *, reduction="mean", weights=Non
         return offsets[keys >> ROW_BITS] + (keys & ((1 << ROW_BITS) - 1))
 
     # the run's codes (compare evaluates twice: both models' slices share them)
-    remap = None if slices is None or cache is None or cache.slice_keys is None else \
-        cache.slice_keys.remap(result["keys"], ["--by"])
+    remap = None if cache.slice_keys is None else cache.slice_keys.remap(result["keys"], ["--by"])
+    total_rows = int(sum(result["shards"].values()))
+    for rec in cache.inputs.values():  # (the client read the first rows only)
+        rec["rows"], rec["partitions"] = total_rows, len(parts)
     out = []
     for loss in selected:
-        acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, quantile_budget=0,
+        acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, budget, summary,
                           sliced=remap is not None)
-        if remap is None:
-            acc.load_state(result["states"][loss.name])
-        else:
-            acc.merge(Accumulator(None, {}, top=top, keep_per_sample=per_sample, quantile_budget=0,
-                                  sliced=True).load_state(result["states"][loss.name]), remap)
+        state = Accumulator(None, {}, top=top, keep_per_sample=per_sample, sliced=remap is not None,
+                            quantiles=False).load_state(result["states"][loss.name])
+        acc.merge(state, remap)
+        if summary:  # (the budget is shared by the losses, as locally)
+            acc.quantiles = _quantiles(run, futures, loss.name, acc.count, acc.moments.nan, budget // len(selected))
         acc.map_rows(to_global)
         out.append(finish(acc, result["omitted"].get(loss.name, 0), weights))
+    del futures, tree, level  # (the workers drop the values they held)
     return out

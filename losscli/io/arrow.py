@@ -29,18 +29,20 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
 
 
 def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
-                 columns: list[str], index: dict | None = None, keys: set | None = None) -> Iterator[Source]:
+                 columns: list[str], index: dict | None = None, keys: set | None = None,
+                 offset: int = 0) -> Iterator[Source]:
     """Arrow record batches (Parquet row groups, IPC batches: any sizes) as blocks of exactly
     ``chunk_rows`` rows (the last shorter; None: one block), so that they advance in lockstep
     with any other input. ``names``: every column of the file, in order (what selectors count
     in); only the columns the ``wanted`` selectors name are converted. Numeric columns become
     float arrays, list and fixed-size-list columns of numbers ``(N, C)`` arrays (one length per
-    column in the whole file, else an error naming the row), any other column is text."""
+    column in the whole file, else an error naming the row), any other column is text.
+    ``offset``: the file row of the first batch's first row (a window of the file)."""
     import pyarrow as pa
 
     widths: dict[str, tuple[int, int]] = {}  # list column -> (its width, the row that set it)
     pending: list = []
-    have = offset = 0
+    have = 0
     for batch in batches:
         if batch.num_rows == 0:
             continue

@@ -37,12 +37,13 @@ class InputCache:
 
     def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False, as_shards: bool = False,
                  rules: ReadRules = ReadRules(), order_by: str | None = None, companions: tuple[str, ...] = (),
-                 slices: SliceSpec | None = None):
+                 slices: SliceSpec | None = None, windows: dict | None = None):
         if slices is not None:  # the readers keep the --by columns exactly, not as data
             rules = replace(rules, by=slices.columns)
         # --by: the run's slice keys; lockstep adds each block's codes after its arrays
         self.slice_keys = None if slices is None else SliceKeys(slices)
         self.as_shards = as_shards  # the files are shards of larger inputs (an engine's partition)
+        self.windows = windows or {}  # path -> the rows of it read (io.windows.Window; an engine's partition)
         self._readers: dict[str, FileReader] = {}
         self._stdin = stdin
         self.dtype = dtype
@@ -59,7 +60,7 @@ class InputCache:
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" else path if is_url(path) else os.path.realpath(path)
         if key not in self._readers:
-            reader = FileReader(path, self._stdin, self.dtype, self.rules, self.memoize)
+            reader = FileReader(path, self._stdin, self.dtype, self.rules, self.memoize, self.windows.get(path))
             if self.as_shards and reader.shards is None:
                 reader.shards = [path]
             self._readers[key] = reader
@@ -150,10 +151,12 @@ class InputCache:
                           "selector naming it reads it", file=sys.stderr, flush=True)
         rec["rows"] = max(rec["rows"], rows)
 
-    def lockstep(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
+    def lockstep(self, specs: list[str], chunk_rows: int | None, first_row: int = 0
+                 ) -> Iterator[tuple[int, list[Array]]]:
         """(first global row, one block of every spec), advanced together: row i of each block
         is the same sample (by position, or by key with ``rules.on``). A row-count mismatch, or
-        id columns that disagree, is an error naming the files or shards."""
+        id columns that disagree, is an error naming the files or shards. ``first_row``: the
+        row the inputs begin at (windows of files, read by an engine's partition)."""
         if self.rules.on:
             yield from self._joined(specs, chunk_rows)
             return
@@ -165,7 +168,7 @@ class InputCache:
             distinct.append(by_file)
         # text inputs are parsed ahead on textparse's thread pool while this loop evaluates
         iters = {id(r): r.blocks(chunk_rows, self._wanted(r, readers, parsed)) for r in distinct}
-        start = 0
+        start = first_row
         shapes: dict[int, tuple] = {}
         from .join import IdGuard
 

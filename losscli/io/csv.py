@@ -57,8 +57,9 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     return best
 
 
-def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules()
-                ) -> Iterator[Source]:
+def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules(),
+                window=None) -> Iterator[Source]:
+    """``window``: only those rows (a :class:`~losscli.io.windows.Window` of a local file)."""
     from . import textparse
 
     if b"\x00" in head[:8192]:
@@ -83,7 +84,12 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     try:
         with opener() as fh:
             names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index)
-            if isinstance(fh, (io.BufferedReader, io.FileIO)):  # a local file: cut from a memory map
+            if window is not None:  # rows [start, stop) of a local file (the planner cut only those)
+                from .windows import byte_range
+
+                begin, end = byte_range(fh, window, first_line)
+                raw = textparse.file_pieces(fh, max(begin, fh.tell() - len(rest)), stop=end)
+            elif isinstance(fh, (io.BufferedReader, io.FileIO)):  # a local file: cut from a memory map
                 raw = textparse.file_pieces(fh, fh.tell() - len(rest))
             else:  # standard input, a URL, a decompressing stream: read on from what the header left
                 raw = textparse.line_pieces(fh, rest)
@@ -95,7 +101,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
             pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys],
                                             categories=[names.index(n) for n in rules.by if n in names])
             layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision, frozenset(rules.by))
-            yield from _row_blocks(pieces, chunk_rows, layout, sep)
+            yield from _row_blocks(pieces, chunk_rows, layout, sep, 0 if window is None else window.start)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
             err = _decode_error(fh.read(), label)
@@ -232,13 +238,15 @@ def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False)
     return [str(i) for i in range(len(fields))], 1, data
 
 
-def _row_blocks(pieces, chunk_rows, layout: _Layout, sep) -> Iterator[Source]:
+def _row_blocks(pieces, chunk_rows, layout: _Layout, sep, first_row: int = 0) -> Iterator[Source]:
     """Parsed pieces regrouped into blocks of exactly chunk_rows rows (the last one shorter;
-    None: one block), so every input of a lockstep read cuts its blocks at the same rows."""
+    None: one block), so every input of a lockstep read cuts its blocks at the same rows.
+    ``first_row``: the data row the pieces begin at (a window of the file)."""
     from .textparse import ParseError, concat
 
     buffered: deque = deque()
-    have = offset = parsed = 0
+    have = 0
+    offset = parsed = first_row
 
     def take(k: int) -> list:
         parts: list[list] = [[] for _ in layout.chosen]

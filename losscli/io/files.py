@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from ..errors import InputError
 from .csv import sniff_delimiter, split_fields, text_blocks
-from .formats import STREAMED, codec_of, reader_for
+from .formats import STREAMED, WINDOWED, codec_of, reader_for
 from .ipc import ARROW_MAGIC, ipc_rows
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .parquet import PARQUET_MAGIC
@@ -20,14 +21,16 @@ from .rules import ReadRules
 from .spec import check_file, is_url, shards_of
 from .streams import Stream, decompressing, is_stream
 from .table import Source
+from .windows import Window
 
 
 class FileReader:
     """One input file (or shard set, or stdin), read once however many selectors use it."""
 
     def __init__(self, path: str, stdin=None, dtype=np.float64, rules: ReadRules = ReadRules(),
-                 memoize: bool = False):
+                 memoize: bool = False, window: Window | None = None):
         self.path, self.dtype, self.rules = path, dtype, rules
+        self.window = window  # only these rows of the (one, local) file: an engine's partition
         self.memoize = memoize  # whole reads are kept (check: many gates, same files)
         self._memo: list[Source] | None = None
         self._stdin = stdin
@@ -111,7 +114,7 @@ class FileReader:
             for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted):
                 produced = True
                 yield block
-        if not produced:  # (every shard of a dataset had a header only)
+        if not produced and self.window is None:  # (every shard of a dataset had a header only)
             raise InputError(f"{self.label}: has a header but no data rows")
 
     def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False,
@@ -166,6 +169,12 @@ class FileReader:
         keep = stream is not None and chunk_rows is None
         kept: list[Source] = []
         produced = False
+        if self.window is not None:  # (the planner windows only files these readers read)
+            if reader not in WINDOWED or codec is not None:
+                raise InputError(f"{label}: cannot read a range of its rows (a compressed file, or a format "
+                                 "read whole); read it whole")
+            reader = partial(reader, window=self.window)
+            empty_ok = True  # (a window past the end: the lockstep read says which input is short)
         for block in reader(opener, label, chunk_rows, self.dtype, head, wanted, self.rules):
             produced = True
             if keep:

@@ -38,6 +38,9 @@ MAGIC: tuple[tuple[bytes, Callable], ...] = (
 #: (the others get such an input's bytes in memory: NPY, NPZ and Parquet need random access)
 STREAMED: tuple[Callable, ...] = (text_blocks, ipc_blocks)
 
+#: readers that read a range of rows (a ``windows.Window``) without the rest of the file
+WINDOWED: tuple[Callable, ...] = (text_blocks, parquet_blocks, npy_blocks)
+
 
 def reader_for(head: bytes, suffix: str) -> Callable:
     """The block generator for a file that starts with ``head`` and ends in ``suffix``."""

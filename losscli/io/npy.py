@@ -39,12 +39,13 @@ def _npy_error(label: str, exc: Exception) -> InputError:
     return InputError(f"{label}: not a valid NPY array ({text.splitlines()[0] if text else type(exc).__name__})")
 
 
-def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None) -> Iterator[Source]:
+def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None, window=None) -> Iterator[Source]:
+    """``window``: only those rows (``windows.py``; the planner windows plain local files only)."""
     local = label != "<stdin>" and os.path.isfile(label)
-    if local and chunk_rows:
+    if local and (chunk_rows or window is not None):
         plain = _npy_layout(label)
         if plain is not None:  # read block by block: memory is one block, not the whole file
-            yield from _npy_file_blocks(label, *plain, chunk_rows, dtype)
+            yield from _npy_file_blocks(label, *plain, chunk_rows, dtype, window)
             return
     try:
         if not local:  # stdin or a URL: read through the opener
@@ -87,7 +88,7 @@ def _npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int] | None:
     return shape, dtype, offset
 
 
-def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype) -> Iterator[Source]:
+def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype, window=None) -> Iterator[Source]:
     """chunk_rows rows at a time, as read-only views of a memory map (no copy); the pages of a
     block are released from this process once the next one is asked for, so peak memory stays
     a block, not the file. (As with any memory map, a file truncated by another process while
@@ -98,8 +99,11 @@ def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype) -> Iter
     rowbytes = width * file_dtype.itemsize
     with open(path, "rb") as fh:
         mapped = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) if shape[0] and rowbytes else None
-    for start in range(0, shape[0], chunk_rows):
-        n = min(chunk_rows, shape[0] - start)
+    first, last = (0, shape[0]) if window is None else \
+        (min(window.start, shape[0]), shape[0] if window.stop is None else min(window.stop, shape[0]))
+    step = chunk_rows or max(last - first, 1)
+    for start in range(first, last, step):
+        n = min(step, last - start)
         if mapped is None:
             block = np.zeros((n,) + tuple(shape[1:]), dtype=file_dtype)
         else:

@@ -4,6 +4,7 @@ regrouped into blocks of the rows asked for (``arrow.table_blocks``)."""
 from __future__ import annotations
 
 import os
+from itertools import accumulate
 from typing import Iterator
 
 from ..errors import InputError
@@ -14,9 +15,10 @@ from .table import Source
 PARQUET_MAGIC = b"PAR1"
 
 
-def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules()
-                   ) -> Iterator[Source]:
-    """Only the columns the selectors name (``wanted``) are read and decompressed."""
+def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules(),
+                   window=None) -> Iterator[Source]:
+    """Only the columns the selectors name (``wanted``) are read and decompressed; with a
+    ``window`` (``windows.py``), only the row groups that hold its rows."""
     import pyarrow.parquet as pq
 
     try:
@@ -25,9 +27,34 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         pf = pq.ParquetFile(label if os.path.isfile(label) else opener(), pre_buffer=False)
         schema = pf.schema_arrow
         columns, index, keys = read_columns(schema, label, wanted, rules)
-        batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns)
-        yield from table_blocks(batches, label, chunk_rows, dtype, schema.names, columns, index, keys)
+        if window is None:
+            batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns)
+            yield from table_blocks(batches, label, chunk_rows, dtype, schema.names, columns, index, keys)
+            return
+        sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
+        ends = list(accumulate(sizes))
+        stop = ends[-1] if ends and window.stop is None else min(window.stop or 0, ends[-1] if ends else 0)
+        groups = [i for i, e in enumerate(ends) if e > window.start and e - sizes[i] < stop]
+        if not groups:
+            return
+        skip = window.start - (ends[groups[0]] - sizes[groups[0]])
+        batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns, row_groups=groups)
+        yield from table_blocks(_rows(batches, skip, stop - window.start), label, chunk_rows, dtype, schema.names,
+                                columns, index, keys, offset=window.start)
     except InputError:
         raise
     except Exception as exc:
         raise InputError(f"{label}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+
+
+def _rows(batches, skip: int, take: int):
+    """The record batches less their first ``skip`` rows, ``take`` rows in all."""
+    for batch in batches:
+        if skip >= batch.num_rows:
+            skip -= batch.num_rows
+            continue
+        batch = batch.slice(skip, take)
+        skip, take = 0, take - batch.num_rows
+        yield batch
+        if take <= 0:
+            return

@@ -372,10 +372,12 @@ def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None) -> I
         rest = data[cut:]
 
 
-def file_pieces(fh, start: int, size: int | None = None) -> Iterator[Piece]:
+def file_pieces(fh, start: int, size: int | None = None, stop: int | None = None) -> Iterator[Piece]:
     """line_pieces of a local file from byte ``start``, cut from a read-only memory map instead
     of read into buffers (no copy; pages already parsed are released from this process), as
-    long as no quote character turns up; from there on, line_pieces."""
+    long as no quote character turns up; from there on, line_pieces. ``stop``: a line start
+    where the pieces end (a window of the file, ``windows.py``): every line before it is data,
+    blank ones included, as they are inside a file."""
     size = size or PIECE_BYTES
     try:
         if not isinstance(fh, (io.BufferedReader, io.FileIO)):
@@ -385,23 +387,28 @@ def file_pieces(fh, start: int, size: int | None = None) -> Iterator[Piece]:
         fh.seek(start)
         yield from line_pieces(fh, b"", size)
         return
-    view, n, pos, want = memoryview(m), len(m), start, size
+    inside = stop is not None and stop < len(m)  # a window that ends before the file does
+    view, n, pos, want = memoryview(m), min(len(m), stop) if stop is not None else len(m), start, size
     starts: deque = deque()
     while pos < n:
         end = min(n, pos + want)
-        if m.find(QUOTE, pos, end) >= 0:  # quoted fields: cut with quote parity, from buffers
+        quoted = m.find(QUOTE, pos, end) >= 0
+        if inside:  # (no quote after the header, where the planner cut the file: it looked)
+            cut = n if end == n else m.rfind(b"\n", pos, end) + 1
+        elif quoted:  # quoted fields: cut with quote parity, from buffers
             fh.seek(pos)
             yield from line_pieces(fh, b"", size)
             return
-        cut = _line_cut(m, pos, end)
-        if end == n and _body_end(view[cut:n]):  # the last line, without a line end
-            cut = n
+        else:
+            cut = _line_cut(m, pos, end)
+            if end == n and _body_end(view[cut:n]):  # the last line, without a line end
+                cut = n
         if cut <= pos:
             if end == n:  # only blank lines are left: not data
                 return
             want *= 2  # one line longer than a piece: look further
             continue
-        yield view[pos:cut], False  # (no quote in it: it was looked for)
+        yield view[pos:cut], quoted
         starts.append(pos)
         if len(starts) > AHEAD + 1:  # pieces that far back are parsed: drop their pages from RSS
             done = starts.popleft() // mmap.PAGESIZE * mmap.PAGESIZE

@@ -48,17 +48,19 @@ class Accumulator:
     """Streams per-sample losses of one loss into its reduction, statistics, top-K and (when
     kept) per-sample values and gradients. ``summary=False`` skips the spread and quantiles
     (outputs that print the loss only); ``two_pass``: the inputs can be read again, so the
-    quantiles are exact at any size (see ``quantiles.py``)."""
+    quantiles are exact at any size (see ``quantiles.py``); ``quantiles=False``: the overall
+    quantiles are found elsewhere (a Dask partition: the engine selects them from the values its
+    workers hold)."""
 
     def __init__(self, loss: Loss | None, params: dict, reduction: str = "mean", top: int = 5,
                  keep_per_sample: bool = False, quantile_budget: int | None = None,
                  summary: bool = True, expected_rows: int | None = None, two_pass: bool = False,
-                 sliced: bool = False):
+                 sliced: bool = False, quantiles: bool = True):
         self.loss, self.params, self.top = loss, params, top
         self.reduction = Reduction(reduction)
         self.moments = Moments(spread=summary)
         self.topk = TopK(top)
-        self.quantiles = Quantiles(quantile_budget, expected_rows, two_pass) if summary else None
+        self.quantiles = Quantiles(quantile_budget, expected_rows, two_pass) if summary and quantiles else None
         self.per_sample = PerSample() if keep_per_sample or reduction == "none" else None
         self.gradients = GradientBlocks()
         self.slices = SliceStats(reduction, top, summary, quantile_budget) if sliced else None

@@ -172,6 +172,14 @@ class Quantiles:
         else:
             self._to_sketch().merge(other._to_sketch())
 
+    @classmethod
+    def selected(cls, count: int, found: dict[int, float]) -> "Quantiles":
+        """Exact quantiles of ``count`` values from their order statistics (``found``: rank ->
+        value, selected elsewhere: by the Dask engine from the values its workers hold)."""
+        q = cls(0)
+        q.count, q.two_pass, q._found = count, True, found
+        return q
+
     def state(self) -> dict:
         """A picklable snapshot (the KLL sketch serialised)."""
         return {"count": self.count, "exact": self.exact,

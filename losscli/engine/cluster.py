@@ -1,0 +1,389 @@
+"""The Dask cluster a run uses, reached and waited on in bounded time (``--engine dask``).
+
+:class:`Cluster` is what the options say: ``--scheduler`` (or ``--scheduler-file``, or
+``DASK_SCHEDULER_ADDRESS``; none of them: a local cluster sized to the machine) and three
+timeouts. :func:`session` connects once per process, so every evaluation of a command (both
+models of ``compare``, every gate of ``check``) shares one cluster; it is closed at exit.
+
+Every way the cluster can fail ends as one line and exit 2 naming the address and the option
+that changes the outcome, never a hang or a traceback:
+
+- the address is checked before anything is sent: a scheme other than ``tcp://``/``tls://``
+  (``http://`` is the dashboard), a port outside 1-65535, a host that does not resolve, nothing
+  listening (refused at once), a service that is not a Dask scheduler (the dashboard answers
+  HTTP and never completes Dask's handshake; another service sends a banner): ``--connect-timeout``;
+- no worker joins within ``--worker-timeout`` (a scheduler alone), also when every worker is
+  lost mid-run and none comes back;
+- no partition finishes for ``--stall-timeout`` while workers are there;
+- the scheduler goes away mid-run; a partition that keeps killing its workers (Dask's
+  ``KilledWorker``, after its allowed failures: out of memory, most often).
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import logging
+import os
+import re
+import socket
+import sys
+import time
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from ..errors import InputError, LossCliError
+
+#: the Dask default scheduler port (said in messages)
+SCHEDULER_PORT = 8786
+#: seconds between looks at the futures, the workers and the connection while waiting
+POLL = 0.1
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where ``--engine dask`` runs and how long it waits (the options of that name)."""
+
+    scheduler: str | None = None
+    scheduler_file: str | None = None
+    connect_timeout: float = 10.0
+    worker_timeout: float = 60.0
+    stall_timeout: float = 600.0
+    partition_size: int = 64 * 2**20  # bytes of input per partition when a large file is cut
+
+    def given(self) -> str | None:
+        """The first option given that only a cluster uses (for "goes with --engine dask")."""
+        defaults = Cluster()
+        for name in ("scheduler", "scheduler_file", "connect_timeout", "worker_timeout", "stall_timeout",
+                     "partition_size"):
+            if getattr(self, name) != getattr(defaults, name):
+                return "--" + name.replace("_", "-")
+        return None
+
+    def address(self) -> tuple[str | None, str]:
+        """(the scheduler's address, the option that named it), or (None, "") for a local cluster."""
+        if self.scheduler and self.scheduler_file:
+            raise LossCliError("--scheduler and --scheduler-file name the same thing: give one of them")
+        if self.scheduler_file:
+            return _from_file(self.scheduler_file), f"--scheduler-file {self.scheduler_file}"
+        if self.scheduler:
+            return normal_address(self.scheduler, "--scheduler"), "--scheduler"
+        env = os.environ.get("DASK_SCHEDULER_ADDRESS")
+        if env:
+            return normal_address(env, "DASK_SCHEDULER_ADDRESS"), "DASK_SCHEDULER_ADDRESS"
+        return None, ""
+
+
+def normal_address(address: str, option: str) -> str:
+    """``tcp://HOST:PORT`` (or tls://) from what the user wrote (``HOST:PORT`` means tcp), or an
+    error naming the option: every address reaches the network only once it is well formed."""
+    text = address.strip()
+    if "://" not in text:
+        text = "tcp://" + text
+    m = _ADDRESS.fullmatch(text)
+    expected = (f"expected tcp://HOST:PORT (the scheduler's port is {SCHEDULER_PORT} unless it was started "
+                "with another)")
+    netloc = text.split("://", 1)[1]
+    if netloc.count(":") > 1 and not netloc.startswith("["):
+        raise LossCliError(f"{option} {address}: not a scheduler address (an IPv6 host needs brackets, as in "
+                           f"tcp://[::1]:{SCHEDULER_PORT})")
+    if m is None:
+        raise LossCliError(f"{option} {address}: not a scheduler address; {expected}")
+    scheme, host, port = m.group("scheme").lower(), m.group("host"), m.group("port")
+    if scheme in ("http", "https"):
+        raise LossCliError(f"{option} {address}: a web address (the dashboard's?); the scheduler itself "
+                           f"listens on tcp://{host or 'HOST'}:{SCHEDULER_PORT} unless started with another --port")
+    if scheme not in ("tcp", "tls"):
+        raise LossCliError(f"{option} {address}: the scheme {scheme!r} is not one losscli connects with; "
+                           "expected tcp://HOST:PORT (or tls://)")
+    if not host or not port:
+        raise LossCliError(f"{option} {address}: {expected.replace('expected', 'expected both the host and the port:')}")
+    if not port.isdigit():
+        raise LossCliError(f"{option} {address}: the port {port!r} is not a number; {expected}")
+    if not 0 < int(port) < 65536:
+        raise LossCliError(f"{option} {address}: port {int(port)} is outside 1-65535")
+    return f"{scheme}://{host}:{int(port)}"
+
+
+_ADDRESS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[^:/\[\]]*)(?::(?P<port>[^/]*))?/?")
+
+
+def _from_file(path: str) -> str:
+    """The address a ``dask scheduler --scheduler-file`` wrote."""
+    option = f"--scheduler-file {path}"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            info = json.load(fh)
+    except FileNotFoundError:
+        raise InputError(f"{option}: no such file (the scheduler writes it when started with "
+                         "--scheduler-file; is it running, on this file system?)") from None
+    except OSError as exc:
+        raise InputError(f"{option}: cannot read: {exc.strerror or exc}") from None
+    except ValueError as exc:
+        raise InputError(f"{option}: not the JSON a Dask scheduler writes ({exc})") from None
+    address = info.get("address") if isinstance(info, dict) else None
+    if not isinstance(address, str):
+        raise InputError(f"{option}: no \"address\" in it; expected the file `dask scheduler "
+                         "--scheduler-file FILE` writes")
+    return normal_address(address, option)
+
+
+# -- one session per process ---------------------------------------------------------------------
+_SESSIONS: dict[tuple, "Session"] = {}
+
+
+def session(cluster: Cluster) -> "Session":
+    """The process's connection to this cluster: made on first use, shared by every evaluation
+    of the command, closed at exit."""
+    key = (cluster.scheduler, cluster.scheduler_file, os.environ.get("DASK_SCHEDULER_ADDRESS"))
+    found = _SESSIONS.get(key)
+    if found is not None and found.alive():
+        found.settings = cluster  # (the timeouts of this evaluation)
+        return found
+    if found is not None:
+        found.close()
+    made = _SESSIONS[key] = Session(cluster)
+    return made
+
+
+def close_sessions() -> None:
+    for s in list(_SESSIONS.values()):
+        s.close()
+    _SESSIONS.clear()
+
+
+atexit.register(close_sessions)
+
+
+def _quiet_distributed() -> None:
+    """distributed's own log lines (connection retries, closing comms) are not losscli's output:
+    the errors that matter end the run with one line of ours. (Called once distributed is
+    imported: it sets its loggers' levels then.)"""
+    for name in ["distributed", "tornado", "bokeh", *logging.root.manager.loggerDict]:
+        if name.split(".")[0] in ("distributed", "tornado", "bokeh"):
+            logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+class Session:
+    """A client connected to a scheduler with at least one worker (or a local cluster)."""
+
+    def __init__(self, cluster: Cluster):
+        try:
+            import distributed
+        except ImportError:
+            raise LossCliError("--engine dask needs dask and distributed: pip install 'losscli[dask]'") from None
+        _quiet_distributed()
+        self.settings = cluster
+        self.address, self.option = cluster.address()
+        self.local = None
+        if self.address is None:
+            self.local = distributed.LocalCluster(
+                n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, host="127.0.0.1",
+                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)  # (its HTTP server: loopback, any port)
+            self.address = self.local.scheduler_address
+            self.client = distributed.Client(self.local, set_as_default=False)
+        else:
+            _probe(self.address, self.option, cluster.connect_timeout)
+            try:
+                self.client = distributed.Client(self.address, timeout=cluster.connect_timeout, set_as_default=False)
+            except (OSError, TimeoutError) as exc:
+                raise LossCliError(f"{self._named()}: cannot connect within {cluster.connect_timeout:g} s ({exc}); "
+                                   "--connect-timeout waits longer") from None
+        self._wait_for_workers(cluster.worker_timeout, "joined")
+
+    def _named(self) -> str:
+        return _named(self.option, self.address)
+
+    def alive(self) -> bool:
+        return getattr(self, "client", None) is not None and self.client.status == "running"
+
+    def workers(self) -> int:
+        """Workers the scheduler has now (-1 when it cannot be asked)."""
+        try:
+            return len(self.client.scheduler_info(n_workers=-1)["workers"])
+        except TypeError:  # (a distributed without n_workers)
+            return len(self.client.scheduler_info()["workers"])
+        except Exception:
+            return -1
+
+    def _wait_for_workers(self, timeout: float, verb: str) -> None:
+        try:
+            self.client.wait_for_workers(1, timeout=timeout)
+        except (TimeoutError, OSError):
+            self.close()
+            raise LossCliError(f"{self._named()}: no worker {verb} within {timeout:g} s; start one with `dask "
+                               f"worker {self.address}`, or wait longer with --worker-timeout") from None
+
+    def run(self, futures: list, what: str = "partition", then: tuple | list = ()) -> list:
+        """The results of ``futures``, in order, once they and ``then`` (tasks that follow
+        them, not counted in messages) are done, waiting in bounded time (see the module's
+        docstring); Ctrl-C cancels them and ends the run. On a terminal, a progress bar."""
+        from distributed import CancelledError
+
+        watched = list(futures) + list(then)
+        state = {"done": 0, "total": len(futures), "what": what}
+        try:
+            with _progress(what, len(futures)) as advance:
+                self._wait(watched, state, advance)
+            return self.client.gather(list(futures))
+        except CancelledError:
+            raise LossCliError(self._lost(state)) from None
+        except BaseException:
+            self.cancel(watched)
+            raise
+
+    def _lost(self, state: dict) -> str:
+        return (f"{self._named()}: lost the connection to the scheduler while {state['done']} of {state['total']} "
+                f"{state['what']}s were done; is it still running?")
+
+    def _wait(self, watched: list, state: dict, advance) -> None:
+        settings, total, what = self.settings, state["total"], state["what"]
+        last_done = time.monotonic()
+        no_workers_since: float | None = None
+        lost_since: float | None = None
+        next_look = 0.0
+        while True:
+            statuses = [f.status for f in watched]
+            now = time.monotonic()
+            done = statuses[:total].count("finished")
+            if done > state["done"]:
+                advance(done - state["done"])
+                state["done"], last_done = done, now
+            if statuses.count("finished") == len(watched):
+                return
+            for f, status in zip(watched, statuses):
+                if status == "error":
+                    raise self._failure(f.exception(), what)
+            if not self.alive() or "cancelled" in statuses or "lost" in statuses:
+                lost_since = lost_since or now
+                if now - lost_since > settings.connect_timeout or self.client.status in ("closed", "failed"):
+                    raise LossCliError(self._lost(state))
+            else:
+                lost_since = None
+                if now >= next_look:
+                    next_look = now + 1.0
+                    if self.workers() == 0:
+                        no_workers_since = no_workers_since or now
+                        if now - no_workers_since > settings.worker_timeout:
+                            raise LossCliError(
+                                f"{self._named()}: every worker left and none joined within "
+                                f"{settings.worker_timeout:g} s, with {total - state['done']} of {total} {what}s to "
+                                "go; --worker-timeout waits longer")
+                    else:
+                        no_workers_since = None
+                if now - last_done > settings.stall_timeout:
+                    raise LossCliError(
+                        f"{self._named()}: no {what} finished in {settings.stall_timeout:g} s ({state['done']} of "
+                        f"{total} done); the workers may be stuck or overloaded; --stall-timeout waits longer")
+            time.sleep(POLL)
+
+    def _failure(self, exc: BaseException, what: str) -> BaseException:
+        """What a task's exception means for the user: the cluster's failures as one line,
+        anything else (a bug) as it is."""
+        from distributed import KilledWorker
+
+        import losscli
+
+        if isinstance(exc, KilledWorker):
+            return LossCliError(f"{self._named()}: a {what} ended the workers that ran it, again and again (out of "
+                                "memory, or a crash in a loss; see the workers' logs)")
+        text = str(exc)
+        if isinstance(exc, ModuleNotFoundError) or "deserializ" in text.lower():
+            return LossCliError(f"{self._named()}: the cluster cannot run losscli's tasks ({type(exc).__name__}: "
+                                f"{text.splitlines()[0] if text else ''}): install losscli {losscli.__version__} in "
+                                "the Python environment of the scheduler and of every worker, and restart them")
+        return exc
+
+    def cancel(self, futures: list) -> None:
+        try:
+            if self.alive():
+                self.client.cancel(futures)
+        except Exception:  # (the connection is what failed)
+            pass
+
+    def close(self) -> None:
+        client, self.client = getattr(self, "client", None), None  # type: ignore[assignment]
+        try:
+            if client is not None:
+                client.close(timeout=2)
+        except Exception:
+            pass
+        try:
+            if self.local is not None:
+                self.local.close(timeout=5)
+        except Exception:
+            pass
+        self.local = None
+
+
+class _progress:
+    """A progress bar of tasks done, on stderr when it is a terminal (never in pipes or CI)."""
+
+    def __init__(self, what: str, total: int):
+        self.what, self.total, self.bar = what, total, None
+
+    def __enter__(self):
+        if sys.stderr.isatty() and not os.environ.get("CI") and self.total > 1:
+            from rich.console import Console
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.bar = Progress(TextColumn(f"{self.what}s"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                                transient=True, console=Console(stderr=True))
+            self.bar.__enter__()
+            task = self.bar.add_task(self.what, total=self.total)
+            return lambda n: self.bar.update(task, advance=n)
+        return lambda n: None
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.__exit__(*exc)
+        return False
+
+
+def _named(option: str, address: str | None) -> str:
+    """How messages name the scheduler: the option with the address it gave."""
+    if not option:
+        return f"the local cluster ({address})"
+    return f"--scheduler {address}" if option == "--scheduler" else f"{option} ({address})"
+
+
+def _probe(address: str, option: str, timeout: float) -> None:
+    """Fail at once, and say why, when nothing or something other than a Dask scheduler listens
+    at ``address`` (distributed itself would retry until its timeout, or wait forever on a
+    service that never completes its handshake)."""
+    import asyncio
+
+    parts = urlsplit(address)
+    named = _named(option, address)
+    try:
+        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
+            pass
+    except socket.gaierror as exc:
+        raise LossCliError(f"{named}: the host {parts.hostname!r} is not known ({exc.strerror})") from None
+    except ConnectionRefusedError:
+        raise LossCliError(f"{named}: nothing listens there (connection refused); is the scheduler running, "
+                           "on this port?") from None
+    except (TimeoutError, socket.timeout):
+        raise LossCliError(f"{named}: no answer within {timeout:g} s (a firewall, or a host that is down); "
+                           "--connect-timeout waits longer") from None
+    except OSError as exc:
+        raise LossCliError(f"{named}: cannot connect ({exc.strerror or exc})") from None
+    if parts.scheme != "tcp":
+        return  # (a TLS handshake needs the security settings: the client does it)
+
+    async def handshake() -> None:
+        from distributed.comm import connect
+
+        comm = await connect(address, timeout=timeout)
+        await comm.close()
+
+    try:
+        asyncio.run(asyncio.wait_for(handshake(), timeout))
+    except (asyncio.TimeoutError, TimeoutError):
+        raise LossCliError(f"{named}: something listens there but did not answer as a Dask scheduler within "
+                           f"{timeout:g} s (the dashboard, or another service?); the scheduler's port is "
+                           f"{SCHEDULER_PORT} unless it was started with another. --connect-timeout waits longer") \
+            from None
+    except Exception as exc:  # a banner read as a message: "Unable to allocate 2.82 EiB", a closed stream
+        raise LossCliError(f"{named}: not a Dask scheduler (it answered something else: "
+                           f"{type(exc).__name__})") from None

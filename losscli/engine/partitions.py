@@ -1,0 +1,215 @@
+"""What the Dask engine's partitions read: :func:`plan` turns the inputs into partitions, each a
+list of files (one per input) and, for a large file, the range of its rows (a
+:class:`~losscli.io.windows.Window`).
+
+- Paths are made absolute, and checked readable, here on the client: workers resolve relative
+  paths in their own working directory, which is not the user's.
+- Shard i of every sharded input (a directory or a glob) forms group i; all inputs need as many
+  shards.
+- A group larger than ``PARTITION_BYTES`` is cut into row ranges of about that many bytes, so
+  that every worker shares the work of one large file: Parquet and NPY by rows (their sizes are
+  in their headers); uncompressed local text by lines, counted per chunk by tasks on the workers,
+  as long as quotes pair up on every line (a quoted field may hold a line end). Any
+  other input (compressed text, a URL, NPZ, Arrow) keeps its group whole.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+from ..errors import InputError, LossCliError
+from ..io.rules import ReadRules
+from ..io.spec import is_url, split_spec
+from ..io.windows import Window
+
+#: bytes of input (all files of a group together) per partition when a large group is cut
+PARTITION_BYTES = 64 * 2**20
+
+
+@dataclass
+class Part:
+    """One partition: its files (in input order) and, when cut, the rows it reads."""
+
+    shard: int  # the group (shard) it belongs to
+    files: list[str]
+    sharded: bool  # the inputs are shard sets (directories, globs): messages say "shards"
+    first_row: int = 0  # the first row it reads, in its shard's files
+    windows: dict[str, Window] = field(default_factory=dict)  # path -> rows read (empty: all of them)
+
+
+def absolute(spec: str) -> str:
+    """A local input (path[:selector]) as an absolute path; URLs and '-' as they are."""
+    path, selector = split_spec(spec)
+    if path == "-":
+        raise LossCliError("--engine dask reads files or shards, not standard input")
+    if is_url(path) or os.path.isabs(path):
+        return spec
+    return os.path.abspath(path) + ("" if selector is None else f":{selector}")
+
+
+def shard_groups(specs: list[str]) -> tuple[list[list[str]], bool]:
+    """Group i: shard i of every spec (a plain file is one shard), absolute and readable; and
+    whether any spec is a shard set."""
+    from ..io.cache import FileReader
+
+    lists = []
+    sharded = False
+    for spec in specs:
+        path, selector = split_spec(absolute(spec))
+        shards = FileReader(path).shards
+        sharded = sharded or shards is not None
+        files = shards or [path]
+        for f in files:
+            if not is_url(f) and not os.access(f, os.R_OK):
+                raise InputError(f"{f}: permission denied (cannot read the file)")
+        lists.append([f if selector is None else f"{f}:{selector}" for f in files])
+    counts = {len(x) for x in lists}
+    if len(counts) > 1:
+        desc = ", ".join(f"{s} has {len(x)}" for s, x in zip(specs, lists))
+        raise InputError(f"shards do not line up: {desc} shards (every input needs the same number)")
+    return [list(g) for g in zip(*lists)], sharded
+
+
+def plan(specs: list[str], rules: ReadRules, dtype, session=None, partition_bytes: int = PARTITION_BYTES
+         ) -> list[Part]:
+    """The partitions of a run (see the module's docstring); ``session`` runs the line counts
+    of text files to be cut (None: nothing is cut)."""
+    parts: list[Part] = []
+    groups, sharded = shard_groups(specs)
+    for shard, files in enumerate(groups):
+        paths = list(dict.fromkeys(split_spec(f)[0] for f in files))
+        size = sum(_size(p) for p in paths)
+        n = math.ceil(size / partition_bytes)
+        layouts = [_layout(p, rules, dtype) for p in paths] if n > 1 and session is not None else None
+        if layouts is None or any(x is None for x in layouts):
+            parts.append(Part(shard, files, sharded))
+            continue
+        cut = _cut(dict(zip(paths, layouts)), n, session, partition_bytes)  # type: ignore[arg-type]
+        if cut is None:
+            parts.append(Part(shard, files, sharded))
+            continue
+        for first, windows in cut:
+            parts.append(Part(shard, files, sharded, first, windows))
+    return parts
+
+
+def _size(path: str) -> int:
+    try:
+        return 0 if is_url(path) else os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+@dataclass
+class _Layout:
+    kind: str  # "text", "rows" (Parquet, NPY: rows known)
+    rows: int = 0
+    first_line: int = 1  # text: the 1-based line of data row 0
+    data_start: int = 0  # text: the byte where it begins
+
+
+def _layout(path: str, rules: ReadRules, dtype) -> _Layout | None:
+    """How a file can be cut, or None when it cannot (compressed, a URL, NPZ, Arrow...)."""
+    from ..io.formats import codec_of, reader_for
+    from ..io.csv import text_blocks
+    from ..io.files import FileReader
+    from ..io.npy import _npy_layout, npy_blocks
+    from ..io.parquet import parquet_blocks
+
+    if is_url(path):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(65536)
+    except OSError:
+        return None
+    if not head or codec_of(head) is not None:
+        return None
+    reader = reader_for(head, os.path.splitext(path)[1].lower())
+    if reader is npy_blocks:
+        layout = _npy_layout(path)
+        return None if layout is None else _Layout("rows", int(layout[0][0]))
+    if reader is parquet_blocks:
+        import pyarrow.parquet as pq
+
+        try:
+            return _Layout("rows", pq.ParquetFile(path).metadata.num_rows)
+        except Exception:
+            return None  # (the partition's reader says what is wrong with it)
+    if reader is not text_blocks:
+        return None
+    try:  # the reader's own idea of where the data begins (header, blank lines, BOM)
+        first = next(FileReader(path, dtype=dtype, rules=rules).blocks(1024), None)
+    except InputError:
+        return None  # (the partition's reader says so, with the same message)
+    if first is None or first.first_line is None:
+        return None
+    import mmap
+
+    from ..io.windows import line_start
+
+    with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        start = line_start(m, first.first_line - 1, (0, 0))
+    return _Layout("text", first_line=first.first_line, data_start=start)
+
+
+def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int) -> list[tuple[int, dict[str, Window]]] | None:
+    """n row ranges of the files (their windows), or None when a text file cannot be cut."""
+    from ..io.windows import count_lines
+
+    texts = [p for p, x in layouts.items() if x.kind == "text"]
+    counted: dict[str, list[tuple[int, int, int]]] = {}  # text path -> [(chunk start, line ends before, in it)]
+    if texts:
+        jobs = [(p, s, min(s + chunk, _size(p))) for p in texts
+                for s in range(layouts[p].data_start, max(_size(p), layouts[p].data_start + 1), chunk)]
+        futures = session.client.map(count_lines, [j[0] for j in jobs], [j[1] for j in jobs], [j[2] for j in jobs],
+                                     pure=False)
+        results = session.run(futures, "line count")
+        odd: dict[str, bool] = {}  # per file: the quote parity of the line being read (it begins even)
+        for (p, s, _), c in zip(jobs, results):
+            if c.lines:
+                if odd.get(p, False) ^ c.head_odd or not c.paired:
+                    return None  # a quoted field across a line end: lines are not rows
+                odd[p] = c.tail_odd
+            else:
+                odd[p] = odd.get(p, False) ^ c.tail_odd
+            starts = counted.setdefault(p, [])
+            before = starts[-1][1] + starts[-1][2] if starts else layouts[p].first_line - 1
+            starts.append((s, before, c.lines))
+        for p in texts:
+            x = layouts[p]
+            total = sum(c[2] for c in counted[p])
+            if total < n:
+                return None  # fewer line ends than partitions (CR line ends, or a few long lines)
+            x.rows = total  # (near enough to place the cuts; the last window reads to the end)
+    rows = min(x.rows for x in layouts.values())
+    if rows < n:
+        return None
+    bounds = [round(k * rows / n) for k in range(n + 1)]
+    out = []
+    for k in range(n):
+        first, last = bounds[k], None if k == n - 1 else bounds[k + 1]
+        windows = {}
+        for p, x in layouts.items():
+            hints = None
+            if x.kind == "text":
+                hints = (_hint(counted[p], x.first_line - 1 + first),
+                         None if last is None else _hint(counted[p], x.first_line - 1 + last))
+            windows[p] = Window(first, last, hints)
+        out.append((first, windows))
+    return out
+
+
+def _hint(chunks: list[tuple[int, int, int]], line: int) -> tuple[int, int]:
+    """(a byte, the line ends before it) at or before where 0-based ``line`` begins: the last
+    counted chunk with fewer line ends before it than ``line`` (the first chunk begins at the
+    data, a line start)."""
+    best = chunks[0][:2]
+    for start, before, _ in chunks:
+        if before < line:
+            best = (start, before)
+        else:
+            break
+    return best
