@@ -254,6 +254,11 @@ def test_engine_errors(run, shards):
     assert out.exit_code == 2 and out.stderr == "Error: --scheduler goes with --engine dask\n"
     out = run("compute", "mse", shards / "preds", shards / "labels", "--stall-timeout", "5")
     assert out.exit_code == 2 and out.stderr == "Error: --stall-timeout goes with --engine dask\n"
+    out = run("compute", "mse", shards / "preds", shards / "labels", "--engine", "dask", "--partition-size", "lots")
+    assert out.exit_code == 2 and out.stderr == ("Error: Invalid value for '--partition-size': expected a size such as "
+                                                 "512M or 4G, got 'lots' (see 'losscli compute --help')\n")
+    out = run("check", "--engine", "dask", "--connect-timeout", "0")
+    assert out.exit_code == 2 and "Invalid value for '--connect-timeout': 0.0 is not in the range x>0" in out.stderr
 
 
 def test_dask_reads_fsspec_urls(run, shards, cluster):

@@ -197,14 +197,28 @@ class Session:
     def alive(self) -> bool:
         return getattr(self, "client", None) is not None and self.client.status == "running"
 
+    def _workers_info(self) -> dict | None:
+        """The scheduler's word on its workers now (None when it cannot be asked)."""
+        try:
+            try:
+                return self.client.scheduler_info(n_workers=-1)["workers"]
+            except TypeError:  # (a distributed without n_workers: all of them)
+                return self.client.scheduler_info()["workers"]
+        except Exception:
+            return None
+
     def workers(self) -> int:
         """Workers the scheduler has now (-1 when it cannot be asked)."""
-        try:
-            return len(self.client.scheduler_info(n_workers=-1)["workers"])
-        except TypeError:  # (a distributed without n_workers)
-            return len(self.client.scheduler_info()["workers"])
-        except Exception:
-            return -1
+        info = self._workers_info()
+        return -1 if info is None else len(info)
+
+    def threads_by_host(self) -> dict[str, int]:
+        """Worker threads per host, as the scheduler knows them now."""
+        out: dict[str, int] = {}
+        for address, info in (self._workers_info() or {}).items():
+            host = urlsplit(address).hostname or ""
+            out[host] = out.get(host, 0) + int(info.get("nthreads", 1))
+        return out
 
     def _wait_for_workers(self, timeout: float, verb: str) -> None:
         try:
@@ -214,10 +228,15 @@ class Session:
             raise LossCliError(f"{self._named()}: no worker {verb} within {timeout:g} s; start one with `dask "
                                f"worker {self.address}`, or wait longer with --worker-timeout") from None
 
-    def run(self, futures: list, what: str = "partition", then: tuple | list = ()) -> list:
-        """The results of ``futures``, in order, once they and ``then`` (tasks that follow
-        them, not counted in messages) are done, waiting in bounded time (see the module's
-        docstring); Ctrl-C cancels them and ends the run. On a terminal, a progress bar."""
+    def run(self, futures: list, what: str = "partition") -> list:
+        """The results of ``futures``, in order (see :meth:`wait`)."""
+        self.wait(futures, what)
+        return self.client.gather(list(futures))
+
+    def wait(self, futures: list, what: str = "partition", then: tuple | list = ()) -> None:
+        """Until ``futures`` and ``then`` (tasks that follow them, not counted in messages) are
+        done, in bounded time (see the module's docstring); their results stay on the workers.
+        Ctrl-C cancels them and ends the run. On a terminal, a progress bar."""
         from distributed import CancelledError
 
         watched = list(futures) + list(then)
@@ -225,7 +244,6 @@ class Session:
         try:
             with _progress(what, len(futures)) as advance:
                 self._wait(watched, state, advance)
-            return self.client.gather(list(futures))
         except CancelledError:
             raise LossCliError(self._lost(state)) from None
         except BaseException:

@@ -19,6 +19,7 @@ The cluster (connection, timeouts, failures) is ``cluster.py``'s.
 
 from __future__ import annotations
 
+import os
 from dataclasses import replace
 
 import numpy as np
@@ -48,6 +49,11 @@ def _partition(task: dict) -> dict:
 
     from .. import registry
 
+    from ..io import textparse
+
+    # the cores of this host are shared by the worker threads on it: text is parsed on this
+    # worker's share of them (a pool per core of each worker would oversubscribe the host)
+    textparse.use_threads(_share_of_cores(task["threads_by_host"]))
     registry.ALLOW_OVERRIDE = task["allow_override"]
     for spec in task["plugins"]:  # a user's losses must exist on the worker too
         load_plugin(spec)
@@ -98,6 +104,21 @@ def _partition(task: dict) -> dict:
                "warnings": warnings}
     values = {name: np.concatenate(parts) if parts else np.empty(0) for name, parts in held.items()}
     return {"summary": summary, "values": values}
+
+
+def _share_of_cores(threads_by_host: dict[str, int]) -> int | None:
+    """Parse threads for a partition on this worker: the host's cores over the worker threads
+    the scheduler has on this host (None, one per core, when that is not known)."""
+    from urllib.parse import urlsplit
+
+    try:
+        from distributed import get_worker
+
+        host = urlsplit(get_worker().address).hostname
+    except (ImportError, ValueError):  # (not on a worker)
+        return None
+    threads = threads_by_host.get(host or "")
+    return None if not threads else max(1, (os.cpu_count() or 1) // threads)
 
 
 def _summary(result: dict) -> dict:
@@ -250,7 +271,8 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
               "prob_tol": prob_tol, "rules": rules, "slices": slices, "dtype": cache.dtype, "summary": summary,
               # per-slice quantiles are exact (held through the merges) when the input fits the budget
               "slice_budget": budget if expected is not None and expected <= budget else 0,
-              "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows}
+              "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows,
+              "threads_by_host": run.threads_by_host()}
     client = run.client
     futures = client.map(_partition, [{**common, "part": p, "index": i} for i, p in enumerate(parts)], pure=False)
     level = client.map(_summary, futures, pure=False)
@@ -261,7 +283,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
         tree += level
         if len(level) == 1:
             break
-    run.run(futures, "partition", then=tree)
+    run.wait(futures, "partition", then=tree)  # (the per-sample values stay on the workers)
     result = level[0].result()
     if "error" in result:
         raise InputError(result["error"])

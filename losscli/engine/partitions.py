@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from ..errors import InputError, LossCliError
 from ..io.rules import ReadRules
 from ..io.spec import is_url, split_spec
-from ..io.windows import Window
+from ..io.windows import SCAN_BYTES, Window
 
 #: bytes of input (all files of a group together) per partition when a large group is cut
 PARTITION_BYTES = 64 * 2**20
@@ -160,7 +160,7 @@ def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int) -> list[tuple
     from ..io.windows import count_lines
 
     texts = [p for p, x in layouts.items() if x.kind == "text"]
-    counted: dict[str, list[tuple[int, int, int]]] = {}  # text path -> [(chunk start, line ends before, in it)]
+    counted: dict[str, list[tuple[int, int, int]]] = {}  # text path -> [(start, line ends before, in it)]
     if texts:
         jobs = [(p, s, min(s + chunk, _size(p))) for p in texts
                 for s in range(layouts[p].data_start, max(_size(p), layouts[p].data_start + 1), chunk)]
@@ -176,8 +176,9 @@ def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int) -> list[tuple
             else:
                 odd[p] = odd.get(p, False) ^ c.tail_odd
             starts = counted.setdefault(p, [])
-            before = starts[-1][1] + starts[-1][2] if starts else layouts[p].first_line - 1
-            starts.append((s, before, c.lines))
+            for i, lines in enumerate(c.marks):  # (every SCAN_BYTES: a window's first line is near one)
+                before = starts[-1][1] + starts[-1][2] if starts else layouts[p].first_line - 1
+                starts.append((s + i * SCAN_BYTES, before, lines))
         for p in texts:
             x = layouts[p]
             total = sum(c[2] for c in counted[p])

@@ -58,6 +58,7 @@ TRUE, FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
+_threads: int | None = None  # the pool's size (None: one per core, up to 8; see use_threads)
 
 
 #: a piece of text (ending at a line end) and whether it holds a quote character
@@ -81,9 +82,20 @@ def _executor() -> ThreadPoolExecutor:
     global _pool
     with _lock:
         if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=max(1, min(os.cpu_count() or 1, 8)),
+            _pool = ThreadPoolExecutor(max_workers=_threads or max(1, min(os.cpu_count() or 1, 8)),
                                        thread_name_prefix="losscli-parse")
         return _pool
+
+
+def use_threads(n: int | None) -> None:
+    """Parse on ``n`` threads from now on (None: one per core, up to 8), as a Dask worker that
+    shares its host's cores with other workers does."""
+    global _pool, _threads
+    with _lock:
+        if n != _threads:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _threads = None, n
 
 
 def _names(ncols: int) -> list[str]:
