@@ -93,7 +93,7 @@ def engine_options(f):
         return f(*args, cluster=Cluster(scheduler, scheduler_file, connect_timeout, worker_timeout, stall_timeout,
                                         partition_size), **kwargs)
 
-    seconds = Finite(min=0, min_open=True)
+    seconds = Finite(min=0, max=1e6, min_open=True)
     return stack(
         click.option("--engine", type=click.Choice(list(ENGINES)), default=next(iter(ENGINES)), show_default=True,
                      help="; ".join(f"{name}: {text}" for name, (_, _, text) in ENGINES.items()) + "."),
@@ -120,9 +120,12 @@ def _size(ctx: click.Context, param, value):
     from .resources import parse_size
 
     try:
-        return parse_size(value, "--partition-size")
+        size = parse_size(value, "--partition-size")
     except LossCliError as exc:
         raise click.BadParameter(str(exc).removeprefix("--partition-size: "), ctx, param) from None
+    if size < 4096:
+        raise click.BadParameter(f"expected at least 4K, got {value!r}", ctx, param)
+    return size
 
 
 def reduction_option(choices=REDUCTIONS, help: str = "How per-sample losses are reduced "

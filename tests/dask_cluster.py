@@ -88,7 +88,7 @@ class RealCluster:
         if proc.poll() is None:
             os.kill(proc.pid, sig)
             try:
-                proc.wait(10)
+                proc.wait(3)
             except subprocess.TimeoutExpired:
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(10)

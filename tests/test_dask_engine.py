@@ -193,16 +193,71 @@ def test_errors_in_a_cut_file_name_its_own_line(run, cluster, tmp_path):
     rng = np.random.default_rng(2)
     rows = [[f"{v:.17g}"] for v in rng.normal(size=50_000)]
     write_csv(tmp_path / "y.csv", ["y"], rows)
+    write_csv(tmp_path / "short.csv", ["y"], rows[:-3])
     rows[41_234] = ["oops"]
     write_csv(tmp_path / "p.csv", ["p"], rows)
-    write_csv(tmp_path / "short.csv", ["y"], rows[:-3])
-    for bad in (["p.csv", "y.csv"], ["y.csv", "short.csv"]):
-        args = ["compute", "mse", *(tmp_path / b for b in bad)]
+    said = {"p.csv": f"Error: {tmp_path}/p.csv, line 41236, column 'p': expected a number, found 'oops'\n",
+            "short.csv": f"Error: {tmp_path}/short.csv has 49997 rows but {tmp_path}/y.csv has 50000 (every input "
+                         "needs one row per sample)\n"}
+    for bad, message in said.items():
+        args = ["compute", "mse", tmp_path / ("y.csv" if bad == "short.csv" else bad), tmp_path / "y.csv"]
+        if bad == "short.csv":
+            args[2] = tmp_path / bad
         local = run(*args)
         dask = run(*args, "--engine", "dask", "--scheduler", cluster.address, "--partition-size", "64K")
         assert local.exit_code == dask.exit_code == 2
-        assert dask.stderr == local.stderr
-    assert "line 41236" in local.stderr or "short.csv" in local.stderr
+        assert dask.stderr == local.stderr == message
+
+
+def test_trailing_blank_lines_and_late_numbers(run, cluster, tmp_path):
+    """Blank lines after the data are not rows, wherever the file is cut; "all numeric columns"
+    is what the first rows decide (a column of names that later holds numbers stays out), as
+    the local engine reads it."""
+    rng = np.random.default_rng(6)
+    y = [f"{v:.17g}" for v in rng.normal(size=7000)]
+    (tmp_path / "y.csv").write_text("y\n" + "\n".join(y) + "\n" * 3001)
+    (tmp_path / "long.csv").write_text("y\n" + "\n".join(y + y[:3000]) + "\n")
+    names = [f"x{i}" for i in range(5)] + [str(i) for i in range(6995)]
+    write_csv(tmp_path / "mixed.csv", ["name", "p"], [[n, v] for n, v in zip(names, reversed(y))])
+    for args in (["mse", tmp_path / "long.csv", tmp_path / "y.csv"], ["mse", tmp_path / "mixed.csv", tmp_path / "y.csv"]):
+        local = run("compute", *args, "--format", "json")
+        dask = run("compute", *args, "--format", "json", "--engine", "dask", "--scheduler", cluster.address,
+                   "--partition-size", "16K")
+        assert (dask.exit_code, dask.stderr) == (local.exit_code, local.stderr)
+        if local.exit_code == 0:
+            assert json.loads(dask.stdout)["inputs"][0]["partitions"] >= 8
+            _same(json.loads(local.stdout)["results"][0], json.loads(dask.stdout)["results"][0])
+    assert local.exit_code == 0 and "y.csv has 7000 rows but" in run("compute", "mse", tmp_path / "long.csv",
+                                                                      tmp_path / "y.csv").stderr
+
+
+def test_list_columns_of_two_widths_across_a_cut(run, cluster, tmp_path):
+    """A Parquet list column whose width changes where the file is cut: exit 2, as locally."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = [[0.1, 0.2, 0.7]] * 2000 + [[0.1, 0.2, 0.3, 0.4]] * 2000
+    pq.write_table(pa.table({"p": rows}), tmp_path / "p.parquet", row_group_size=500)
+    np.save(tmp_path / "y.npy", np.zeros(4000, dtype=np.int64))
+    args = ["compute", "ce", tmp_path / "p.parquet:p", tmp_path / "y.npy"]
+    assert run(*args).exit_code == 2
+    total = (tmp_path / "p.parquet").stat().st_size + (tmp_path / "y.npy").stat().st_size
+    for size in (total // 2 + 1, total // 4 + 1, 4096):  # 2 and 4 partitions: a cut at row 2000 exactly
+        out = run(*args, "--engine", "dask", "--scheduler", cluster.address, "--partition-size", size, "--top", "0")
+        assert out.exit_code == 2 and out.stderr.count("\n") == 1, out.stderr
+        assert "row 2000" in out.stderr and ("has 3" in out.stderr or "shape (3,)" in out.stderr), out.stderr
+
+
+def test_check_records_each_inputs_own_rows(run, shards, cluster, tmp_path):
+    write_csv(tmp_path / "p.csv", ["p"], [[i / 10] for i in range(100)])
+    write_csv(tmp_path / "y.csv", ["y"], [[i / 11] for i in range(100)])
+    (tmp_path / "two.toml").write_text(
+        f'[[gate]]\nloss = "mse"\ninputs = ["{tmp_path}/p.csv", "{tmp_path}/y.csv"]\nmax = 10.0\n'
+        f'[[gate]]\nloss = "mse"\ninputs = ["{shards}/preds", "{shards}/labels"]\nmax = 10.0\n')
+    local = json.loads(run("check", tmp_path / "two.toml", "--format", "json").stdout)
+    dask = json.loads(run("check", tmp_path / "two.toml", "--format", "json", "--engine", "dask", "--scheduler",
+                          cluster.address).stdout)
+    assert [i["rows"] for i in dask["inputs"]] == [i["rows"] for i in local["inputs"]] == [100, 100, 4781, 4781]
 
 
 def test_parity_dtype_and_budget(run, shards, cluster):
@@ -258,7 +313,7 @@ def test_engine_errors(run, shards):
     assert out.exit_code == 2 and out.stderr == ("Error: Invalid value for '--partition-size': expected a size such as "
                                                  "512M or 4G, got 'lots' (see 'losscli compute --help')\n")
     out = run("check", "--engine", "dask", "--connect-timeout", "0")
-    assert out.exit_code == 2 and "Invalid value for '--connect-timeout': 0.0 is not in the range x>0" in out.stderr
+    assert out.exit_code == 2 and "Invalid value for '--connect-timeout': 0.0 is not in the range 0<x<=1000000.0" in out.stderr
 
 
 def test_dask_reads_fsspec_urls(run, shards, cluster):
@@ -339,6 +394,7 @@ def test_addresses_that_are_not_a_scheduler(run, shards, cluster):
         "tcp://127.0.0.1:99999": "port 99999 is outside 1-65535",
         "tcp://no-such-host.invalid:8786": "the host 'no-such-host.invalid' is not known",
         "tcp://127.0.0.1": "expected both the host and the port: tcp://HOST:PORT",
+        cluster.address.replace("tcp://", "tls://"): "a tls:// scheduler needs Dask's TLS settings",
     }
     for address, said in cases.items():
         out, took = _timed(run, *base, "--scheduler", address)
@@ -382,23 +438,24 @@ import time
 from pathlib import Path
 from losscli import register_loss
 
-@register_loss("slow_se", coupling="elementwise")
+@register_loss({name!r}, coupling="elementwise")
 def slow_se(predictions, labels):
     """Squared error, slowly (a plugin for the tests)."""
     Path({marker!r}).touch()
-    time.sleep(0.3)
+    time.sleep({pause})
     return (predictions - labels) ** 2
 '''
 
 
-def _slow_run(tmp_path, shards, address, *extra):
-    """losscli in its own process on a slow plugin loss (17 blocks of 0.3 s each), started;
-    returns the process once a worker has begun."""
+def _slow_run(tmp_path, shards, address, *extra, pause=0.3, name="slow_se"):
+    """losscli in its own process on a slow plugin loss (17 blocks of ``pause`` s each),
+    started; returns the process once a worker has begun."""
     marker = tmp_path / "started"
     plugin = tmp_path / "slow.py"
-    plugin.write_text(SLOW_PLUGIN.format(marker=str(marker)))
+    tmp_path.mkdir(exist_ok=True)
+    plugin.write_text(SLOW_PLUGIN.format(marker=str(marker), pause=pause, name=name))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
-    proc = subprocess.Popen([sys.executable, "-m", "losscli", "--plugin", plugin, "compute", "slow_se",
+    proc = subprocess.Popen([sys.executable, "-m", "losscli", "--plugin", plugin, "compute", name,
                              shards / "preds", shards / "labels", "--engine", "dask", "--scheduler", address,
                              "--block-rows", "400", "--format", "json", *extra],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
@@ -417,9 +474,11 @@ def _finish(proc, limit: float = 60):
 
 
 def test_a_killed_worker_is_survived(run, shards, tmp_path):
+    """Killed once it has finished partitions (Dask computes them again) and while it works."""
     c = RealCluster(tmp_path / "c", workers=2)
     try:
         proc = _slow_run(tmp_path, shards, c.address, *FAST)
+        time.sleep(1.5)  # (a partition takes 0.6 to 0.9 s)
         c.kill("worker0")
         code, out, err, _ = _finish(proc)
     finally:
@@ -461,3 +520,35 @@ def test_ctrl_c_ends_cleanly(shards, cluster, tmp_path):
     proc.send_signal(signal.SIGINT)
     code, out, err, took = _finish(proc)
     assert (code, out, err) == (130, "", "Aborted.\n") and took < 20
+
+
+def test_a_frozen_scheduler(shards, tmp_path):
+    """A scheduler that stops answering (SIGSTOP: a hung host, a dropped network) ends the run
+    within --connect-timeout, as a lost one does."""
+    c = RealCluster(tmp_path / "c", workers=2)
+    try:
+        proc = _slow_run(tmp_path, shards, c.address, *FAST)
+        os.kill(c.procs["scheduler"].pid, signal.SIGSTOP)
+        code, out, err, took = _finish(proc)
+    finally:
+        os.kill(c.procs["scheduler"].pid, signal.SIGCONT)
+        c.stop()
+    assert code == 2 and out == "" and took < 30, err
+    assert err.startswith(f"Error: --scheduler {c.address}: lost the connection to the scheduler while ")
+
+
+def test_stalls_are_told_from_long_partitions(shards, cluster, tmp_path):
+    """A partition that keeps reading is not a stall, however long it takes; one that reads
+    nothing for --stall-timeout is."""
+    proc = _slow_run(tmp_path, shards, cluster.address, "--stall-timeout", "4", pause=0.5, name="long_se")
+    code, out, err, _ = _finish(proc)
+    assert code == 0, err
+    stuck = RealCluster(tmp_path / "c", workers=1)  # (its worker sleeps on: stopped after)
+    try:
+        proc = _slow_run(tmp_path / "stuck", shards, stuck.address, "--stall-timeout", "2", pause=30, name="stuck_se")
+        code, out, err, took = _finish(proc)
+    finally:
+        stuck.stop()
+    assert code == 2 and took < 20
+    assert err == (f"Error: --scheduler {stuck.address}: no partition finished or read a row in 2 s (0 of 7 done); "
+                   "the workers may be stuck or overloaded; --stall-timeout waits longer\n")

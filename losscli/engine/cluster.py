@@ -21,6 +21,7 @@ that changes the outcome, never a hang or a traceback:
 
 from __future__ import annotations
 
+import asyncio
 import atexit
 import json
 import logging
@@ -173,7 +174,10 @@ class Session:
         except ImportError:
             raise LossCliError("--engine dask needs dask and distributed: pip install 'losscli[dask]'") from None
         _quiet_distributed()
+        import uuid
+
         self.settings = cluster
+        self.topic = f"losscli-progress-{uuid.uuid4().hex}"  # (the partitions' word that they read on)
         self.address, self.option = cluster.address()
         self.local = None
         if self.address is None:
@@ -186,13 +190,23 @@ class Session:
             _probe(self.address, self.option, cluster.connect_timeout)
             try:
                 self.client = distributed.Client(self.address, timeout=cluster.connect_timeout, set_as_default=False)
-            except (OSError, TimeoutError) as exc:
+            except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
                 raise LossCliError(f"{self._named()}: cannot connect within {cluster.connect_timeout:g} s ({exc}); "
                                    "--connect-timeout waits longer") from None
+            except (TypeError, ValueError) as exc:  # tls:// without the security settings, most often
+                raise LossCliError(f"{self._named()}: cannot connect ({exc}); a tls:// scheduler needs Dask's TLS "
+                                   "settings (distributed.comm.tls.* in the Dask configuration)") from None
         self._wait_for_workers(cluster.worker_timeout, "joined")
 
     def _named(self) -> str:
         return _named(self.option, self.address)
+
+    def result(self, future):
+        """One finished future's result, in bounded time."""
+        box = _bounded(lambda: [future.result()], max(self.settings.connect_timeout, self.settings.stall_timeout))
+        if box is None:
+            raise LossCliError(self._lost({"done": 0, "total": 1, "what": "result"}))
+        return box[0]
 
     def alive(self) -> bool:
         return getattr(self, "client", None) is not None and self.client.status == "running"
@@ -223,7 +237,7 @@ class Session:
     def _wait_for_workers(self, timeout: float, verb: str) -> None:
         try:
             self.client.wait_for_workers(1, timeout=timeout)
-        except (TimeoutError, OSError):
+        except (TimeoutError, asyncio.TimeoutError, OSError):
             self.close()
             raise LossCliError(f"{self._named()}: no worker {verb} within {timeout:g} s; start one with `dask "
                                f"worker {self.address}`, or wait longer with --worker-timeout") from None
@@ -231,7 +245,7 @@ class Session:
     def run(self, futures: list, what: str = "partition") -> list:
         """The results of ``futures``, in order (see :meth:`wait`)."""
         self.wait(futures, what)
-        return self.client.gather(list(futures))
+        return [self.result(f) for f in futures]
 
     def wait(self, futures: list, what: str = "partition", then: tuple | list = ()) -> None:
         """Until ``futures`` and ``then`` (tasks that follow them, not counted in messages) are
@@ -255,11 +269,14 @@ class Session:
                 f"{state['what']}s were done; is it still running?")
 
     def _wait(self, watched: list, state: dict, advance) -> None:
+        """Poll until every future is done. A future Dask marks "lost" (its worker died) is being
+        computed again: the worker and stall timeouts watch it. Progress is a future finished or
+        a partition's word that it read more rows (``progress``, every second)."""
         settings, total, what = self.settings, state["total"], state["what"]
         last_done = time.monotonic()
         no_workers_since: float | None = None
         lost_since: float | None = None
-        next_look = 0.0
+        next_look, heard, answered = 0.0, 0, True
         while True:
             statuses = [f.status for f in watched]
             now = time.monotonic()
@@ -271,29 +288,41 @@ class Session:
                 return
             for f, status in zip(watched, statuses):
                 if status == "error":
-                    raise self._failure(f.exception(), what)
-            if not self.alive() or "cancelled" in statuses or "lost" in statuses:
+                    raise self._failure(_bounded(f.exception, settings.connect_timeout), what)
+            if now >= next_look and self.alive() and "cancelled" not in statuses:
+                next_look = now + 1.0
+                workers, events = _bounded(self._look, settings.connect_timeout) or (None, None)
+                answered = workers is not None
+                if events is not None and events > heard:  # a partition read more rows
+                    heard, last_done = events, now
+                if workers == 0:
+                    no_workers_since = no_workers_since or now
+                    if now - no_workers_since > settings.worker_timeout:
+                        raise LossCliError(
+                            f"{self._named()}: every worker left and none joined within {settings.worker_timeout:g} "
+                            f"s, with {total - state['done']} of {total} {what}s to go; --worker-timeout waits longer")
+                elif workers is not None:
+                    no_workers_since = None
+            if not self.alive() or "cancelled" in statuses or not answered:
                 lost_since = lost_since or now
                 if now - lost_since > settings.connect_timeout or self.client.status in ("closed", "failed"):
                     raise LossCliError(self._lost(state))
             else:
                 lost_since = None
-                if now >= next_look:
-                    next_look = now + 1.0
-                    if self.workers() == 0:
-                        no_workers_since = no_workers_since or now
-                        if now - no_workers_since > settings.worker_timeout:
-                            raise LossCliError(
-                                f"{self._named()}: every worker left and none joined within "
-                                f"{settings.worker_timeout:g} s, with {total - state['done']} of {total} {what}s to "
-                                "go; --worker-timeout waits longer")
-                    else:
-                        no_workers_since = None
-                if now - last_done > settings.stall_timeout:
-                    raise LossCliError(
-                        f"{self._named()}: no {what} finished in {settings.stall_timeout:g} s ({state['done']} of "
-                        f"{total} done); the workers may be stuck or overloaded; --stall-timeout waits longer")
+            if now - last_done > settings.stall_timeout:
+                raise LossCliError(
+                    f"{self._named()}: no {what} finished or read a row in {settings.stall_timeout:g} s "
+                    f"({state['done']} of {total} done); the workers may be stuck or overloaded; --stall-timeout "
+                    "waits longer")
             time.sleep(POLL)
+
+    def _look(self) -> tuple[int, int]:
+        """(workers the scheduler has, progress events of this run so far); raises when the
+        scheduler cannot be asked."""
+        info = self._workers_info()
+        if info is None:
+            raise OSError("no answer")
+        return len(info), len(self.client.get_events(self.topic))
 
     def _failure(self, exc: BaseException, what: str) -> BaseException:
         """What a task's exception means for the user: the cluster's failures as one line,
@@ -358,6 +387,36 @@ class _progress:
         return False
 
 
+def _bounded(fn, timeout: float):
+    """fn() in a daemon thread, given up after ``timeout`` seconds (None then, or when it
+    raised): a call to a scheduler that stopped answering must not hold the run."""
+    import threading
+
+    box: list = []
+
+    def call() -> None:
+        try:
+            box.append(fn())
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return box[0] if box else None
+
+
+def progress(topic: str, rows: int) -> None:
+    """On a worker: tell the client waiting on ``topic`` that a partition read ``rows`` more
+    rows (so a long partition is not taken for a stuck one)."""
+    try:
+        from distributed import get_worker
+
+        get_worker().log_event(topic, rows)
+    except Exception:  # (not on a worker, or the scheduler is gone: the client sees that itself)
+        pass
+
+
 def _named(option: str, address: str | None) -> str:
     """How messages name the scheduler: the option with the address it gave."""
     if not option:
@@ -369,8 +428,6 @@ def _probe(address: str, option: str, timeout: float) -> None:
     """Fail at once, and say why, when nothing or something other than a Dask scheduler listens
     at ``address`` (distributed itself would retry until its timeout, or wait forever on a
     service that never completes its handshake)."""
-    import asyncio
-
     parts = urlsplit(address)
     named = _named(option, address)
     try:

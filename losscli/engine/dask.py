@@ -20,6 +20,7 @@ The cluster (connection, timeouts, failures) is ``cluster.py``'s.
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -32,7 +33,7 @@ from ..stats.quantiles import QUANTILES, Quantiles, Selection, quantile_ranks
 from ..stats.topk import rows_at
 from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
 from .block import Warnings, block_rows, evaluate_block, finish
-from .cluster import Cluster, session
+from .cluster import Cluster, progress, session
 from .partitions import Part, plan
 
 ROW_BITS = 40  # top-K rows are keyed shard << 40 | row: global order without knowing offsets
@@ -72,10 +73,18 @@ def _partition(task: dict) -> dict:
     warnings = Warnings()
     cache = InputCache(as_shards=part.sharded, rules=task["rules"], slices=slices, dtype=task["dtype"],
                        windows=part.windows)
+    for f, columns in zip(files, task["locked"]):  # "all numeric columns" as the client's first rows fixed them
+        if columns is not None:
+            cache.reader(split_spec(f)[0]).locked_columns = list(columns)
     rows_seen = 0
+    told = time.monotonic()
     try:
         chunk = task["chunk_rows"] or block_rows(losses, cache, files)
         for start, arrays in cache.lockstep(files, chunk, part.first_row):
+            for a, shape in zip(arrays, task["shapes"]):  # one row shape in all of an input, whatever the cut
+                if a.data.shape[1:] != shape:
+                    raise InputError(f"{a.label}: rows of shape {a.data.shape[1:]} from row {start} on, where row 0 "
+                                     f"has rows of shape {shape} (one input has one row shape)")
             weight_block = arrays[n_inputs] if len(files) > n_inputs else None
             codes = arrays[-1].data if slices is not None else None
             finite: set = set()
@@ -96,6 +105,9 @@ def _partition(task: dict) -> dict:
                 if task["summary"]:
                     held[loss.name].append(np.array(values, dtype=np.float64))
             rows_seen = start + arrays[0].data.shape[0] - part.first_row
+            if time.monotonic() - told > 1.0:  # (a long partition is working, not stuck)
+                progress(task["topic"], rows_seen)
+                told = time.monotonic()
     except InputError as exc:  # shipped back as data: the client raises it with its message
         return {"summary": {"error": str(exc), "first": task["index"]}, "values": {}}
     summary = {"shards": {part.shard: rows_seen}, "omitted": omitted, "top": task["top"], "keep": task["keep"],
@@ -119,6 +131,22 @@ def _share_of_cores(threads_by_host: dict[str, int]) -> int | None:
         return None
     threads = threads_by_host.get(host or "")
     return None if not threads else max(1, (os.cpu_count() or 1) // threads)
+
+
+def _as_given(specs: list[str]):
+    """A function that writes the paths in a message as the user gave them (the workers were
+    sent absolute ones)."""
+    from .partitions import absolute
+
+    pairs = sorted({(split_spec(absolute(s))[0], split_spec(s)[0]) for s in specs}, key=lambda p: -len(p[0]))
+
+    def given(text: str) -> str:
+        for full, as_given in pairs:
+            if full != as_given:
+                text = text.replace(full, as_given)
+        return text
+
+    return given
 
 
 def _summary(result: dict) -> dict:
@@ -252,12 +280,17 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     read = list(inputs) + ([weights] if weights else [])
     # the client reads the first rows itself: a wrong selector or a malformed file is said here,
     # notes are printed once, and the JSON's inputs are recorded, as the local engine does
-    for _ in zip(range(1), cache.lockstep(read, MIN_PREFLIGHT_ROWS)):
-        pass
+    first = next(iter(cache.lockstep(read, MIN_PREFLIGHT_ROWS)), (0, []))[1]
+    shapes = [a.data.shape[1:] for a in first[:len(read)]]
+    locked = [cache.reader(split_spec(s)[0]).locked_columns if split_spec(s)[1] is None else None for s in read]
     specs = read + ([slices.file] if slices and slices.file else [])  # (a --by-file is cut as the inputs are)
     cluster = cluster or Cluster()
     run = session(cluster)
-    parts = plan(specs, rules, cache.dtype, run, cluster.partition_size)
+    given = _as_given(specs)
+    try:
+        parts = plan(specs, rules, cache.dtype, run, cluster.partition_size)
+    except InputError as exc:
+        raise InputError(given(str(exc))) from None
     budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget
     expected = cache.reader(split_spec(inputs[0])[0]).row_estimate()
     params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
@@ -272,7 +305,8 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
               # per-slice quantiles are exact (held through the merges) when the input fits the budget
               "slice_budget": budget if expected is not None and expected <= budget else 0,
               "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows,
-              "threads_by_host": run.threads_by_host()}
+              "threads_by_host": run.threads_by_host(), "shapes": shapes, "topic": run.topic,
+              "locked": locked + [None] * (len(specs) - len(read))}
     client = run.client
     futures = client.map(_partition, [{**common, "part": p, "index": i} for i, p in enumerate(parts)], pure=False)
     level = client.map(_summary, futures, pure=False)
@@ -284,9 +318,9 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
         if len(level) == 1:
             break
     run.wait(futures, "partition", then=tree)  # (the per-sample values stay on the workers)
-    result = level[0].result()
+    result = run.result(level[0])
     if "error" in result:
-        raise InputError(result["error"])
+        raise InputError(given(result["error"]))
     if warnings is not None:
         warnings.merge(result["warnings"], "dask")
     shards = sorted(result["shards"])
@@ -300,8 +334,9 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     # the run's codes (compare evaluates twice: both models' slices share them)
     remap = None if cache.slice_keys is None else cache.slice_keys.remap(result["keys"], ["--by"])
     total_rows = int(sum(result["shards"].values()))
-    for rec in cache.inputs.values():  # (the client read the first rows only)
-        rec["rows"], rec["partitions"] = total_rows, len(parts)
+    for spec in specs:  # (the client read the first rows only)
+        if spec in cache.inputs:
+            cache.inputs[spec]["rows"], cache.inputs[spec]["partitions"] = total_rows, len(parts)
     out = []
     for loss in selected:
         acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, budget, summary,

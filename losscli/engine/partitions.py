@@ -86,7 +86,7 @@ def plan(specs: list[str], rules: ReadRules, dtype, session=None, partition_byte
         if layouts is None or any(x is None for x in layouts):
             parts.append(Part(shard, files, sharded))
             continue
-        cut = _cut(dict(zip(paths, layouts)), n, session, partition_bytes)  # type: ignore[arg-type]
+        cut = _cut(dict(zip(paths, layouts)), n, session, partition_bytes, sharded)  # type: ignore[arg-type]
         if cut is None:
             parts.append(Part(shard, files, sharded))
             continue
@@ -108,6 +108,8 @@ class _Layout:
     rows: int = 0
     first_line: int = 1  # text: the 1-based line of data row 0
     data_start: int = 0  # text: the byte where it begins
+    data_end: int = 0  # text: the byte after the last line with data (blank lines after it are not data)
+    tail_lines: int = 0  # text: the line ends from there to the end of the file
 
 
 def _layout(path: str, rules: ReadRules, dtype) -> _Layout | None:
@@ -150,13 +152,21 @@ def _layout(path: str, rules: ReadRules, dtype) -> _Layout | None:
 
     from ..io.windows import line_start
 
+    from ..io.textparse import _body_end
+
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
         start = line_start(m, first.first_line - 1, (0, 0))
-    return _Layout("text", first_line=first.first_line, data_start=start)
+        view = memoryview(m)
+        end = start + _body_end(view[start:])
+        tail = m[end:].count(b"\n")  # (blank lines only: short)
+        del view
+    return _Layout("text", first_line=first.first_line, data_start=start, data_end=end, tail_lines=tail)
 
 
-def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int) -> list[tuple[int, dict[str, Window]]] | None:
-    """n row ranges of the files (their windows), or None when a text file cannot be cut."""
+def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int, sharded: bool = False
+         ) -> list[tuple[int, dict[str, Window]]] | None:
+    """n row ranges of the files (their windows), or None when a text file cannot be cut; an
+    error when the files hold different numbers of rows."""
     from ..io.windows import count_lines
 
     texts = [p for p, x in layouts.items() if x.kind == "text"]
@@ -184,8 +194,16 @@ def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int) -> list[tuple
             total = sum(c[2] for c in counted[p])
             if total < n:
                 return None  # fewer line ends than partitions (CR line ends, or a few long lines)
-            x.rows = total  # (near enough to place the cuts; the last window reads to the end)
-    rows = min(x.rows for x in layouts.values())
+            # one row a line, up to the last line with data (which may lack its line end)
+            x.rows = total - x.tail_lines + 1 if x.data_end > x.data_start else 0
+    sizes = {p: x.rows for p, x in layouts.items()}
+    if len(set(sizes.values())) > 1:  # said here, with the sizes of the whole files
+        (small, few), (big, many) = min(sizes.items(), key=lambda t: t[1]), max(sizes.items(), key=lambda t: t[1])
+        if sharded:
+            raise InputError(f"shards do not line up: {small} has {few} rows but {big} has {many} (the shards of "
+                             "sharded inputs must have the same sizes, in sorted order)")
+        raise InputError(f"{small} has {few} rows but {big} has {many} (every input needs one row per sample)")
+    rows = min(sizes.values())
     if rows < n:
         return None
     bounds = [round(k * rows / n) for k in range(n + 1)]

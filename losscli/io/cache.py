@@ -329,8 +329,11 @@ def _joined_keys(blocks: list[Source], columns: tuple[str, ...]) -> Source:
 
 
 def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset | None:
-    """The selectors one reader is read with (None: all of its columns)."""
+    """The selectors one reader is read with (None: all of its columns; once "all numeric
+    columns" was fixed, by an earlier read of the file, those)."""
     sels = {sel for r, (_, sel) in zip(readers, parsed) if r is reader}
+    if None in sels and reader.locked_columns is not None:
+        sels = (sels - {None}) | {",".join(reader.locked_columns)}
     return None if None in sels else frozenset(sels)
 
 
