@@ -23,22 +23,19 @@ from __future__ import annotations
 
 import asyncio
 import atexit
-import json
 import logging
 import os
-import re
-import socket
 import sys
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from ..errors import InputError, LossCliError
+from ..errors import LossCliError
+from .address import from_file, named, normal_address, probe
 
-#: the Dask default scheduler port (said in messages)
-SCHEDULER_PORT = 8786
-#: seconds between looks at the futures, the workers and the connection while waiting
-POLL = 0.1
+#: seconds between looks at the futures, the workers and the connection while waiting (a wait
+#: ends at once when the futures are done)
+POLL = 0.5
 
 
 @dataclass(frozen=True)
@@ -66,67 +63,13 @@ class Cluster:
         if self.scheduler and self.scheduler_file:
             raise LossCliError("--scheduler and --scheduler-file name the same thing: give one of them")
         if self.scheduler_file:
-            return _from_file(self.scheduler_file), f"--scheduler-file {self.scheduler_file}"
+            return from_file(self.scheduler_file), f"--scheduler-file {self.scheduler_file}"
         if self.scheduler:
             return normal_address(self.scheduler, "--scheduler"), "--scheduler"
         env = os.environ.get("DASK_SCHEDULER_ADDRESS")
         if env:
             return normal_address(env, "DASK_SCHEDULER_ADDRESS"), "DASK_SCHEDULER_ADDRESS"
         return None, ""
-
-
-def normal_address(address: str, option: str) -> str:
-    """``tcp://HOST:PORT`` (or tls://) from what the user wrote (``HOST:PORT`` means tcp), or an
-    error naming the option: every address reaches the network only once it is well formed."""
-    text = address.strip()
-    if "://" not in text:
-        text = "tcp://" + text
-    m = _ADDRESS.fullmatch(text)
-    expected = (f"expected tcp://HOST:PORT (the scheduler's port is {SCHEDULER_PORT} unless it was started "
-                "with another)")
-    netloc = text.split("://", 1)[1]
-    if netloc.count(":") > 1 and not netloc.startswith("["):
-        raise LossCliError(f"{option} {address}: not a scheduler address (an IPv6 host needs brackets, as in "
-                           f"tcp://[::1]:{SCHEDULER_PORT})")
-    if m is None:
-        raise LossCliError(f"{option} {address}: not a scheduler address; {expected}")
-    scheme, host, port = m.group("scheme").lower(), m.group("host"), m.group("port")
-    if scheme in ("http", "https"):
-        raise LossCliError(f"{option} {address}: a web address (the dashboard's?); the scheduler itself "
-                           f"listens on tcp://{host or 'HOST'}:{SCHEDULER_PORT} unless started with another --port")
-    if scheme not in ("tcp", "tls"):
-        raise LossCliError(f"{option} {address}: the scheme {scheme!r} is not one losscli connects with; "
-                           "expected tcp://HOST:PORT (or tls://)")
-    if not host or not port:
-        raise LossCliError(f"{option} {address}: {expected.replace('expected', 'expected both the host and the port:')}")
-    if not port.isdigit():
-        raise LossCliError(f"{option} {address}: the port {port!r} is not a number; {expected}")
-    if not 0 < int(port) < 65536:
-        raise LossCliError(f"{option} {address}: port {int(port)} is outside 1-65535")
-    return f"{scheme}://{host}:{int(port)}"
-
-
-_ADDRESS = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*)://(?P<host>\[[^\]]*\]|[^:/\[\]]*)(?::(?P<port>[^/]*))?/?")
-
-
-def _from_file(path: str) -> str:
-    """The address a ``dask scheduler --scheduler-file`` wrote."""
-    option = f"--scheduler-file {path}"
-    try:
-        with open(path, encoding="utf-8") as fh:
-            info = json.load(fh)
-    except FileNotFoundError:
-        raise InputError(f"{option}: no such file (the scheduler writes it when started with "
-                         "--scheduler-file; is it running, on this file system?)") from None
-    except OSError as exc:
-        raise InputError(f"{option}: cannot read: {exc.strerror or exc}") from None
-    except ValueError as exc:
-        raise InputError(f"{option}: not the JSON a Dask scheduler writes ({exc})") from None
-    address = info.get("address") if isinstance(info, dict) else None
-    if not isinstance(address, str):
-        raise InputError(f"{option}: no \"address\" in it; expected the file `dask scheduler "
-                         "--scheduler-file FILE` writes")
-    return normal_address(address, option)
 
 
 # -- one session per process ---------------------------------------------------------------------
@@ -187,7 +130,7 @@ class Session:
             self.address = self.local.scheduler_address
             self.client = distributed.Client(self.local, set_as_default=False)
         else:
-            _probe(self.address, self.option, cluster.connect_timeout)
+            probe(self.address, self.option, cluster.connect_timeout)
             try:
                 self.client = distributed.Client(self.address, timeout=cluster.connect_timeout, set_as_default=False)
             except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
@@ -199,7 +142,7 @@ class Session:
         self._wait_for_workers(cluster.worker_timeout, "joined")
 
     def _named(self) -> str:
-        return _named(self.option, self.address)
+        return named(self.option, self.address)
 
     def result(self, future):
         """One finished future's result, in bounded time."""
@@ -245,7 +188,11 @@ class Session:
     def run(self, futures: list, what: str = "partition") -> list:
         """The results of ``futures``, in order (see :meth:`wait`)."""
         self.wait(futures, what)
-        return [self.result(f) for f in futures]
+        box = _bounded(lambda: [self.client.gather(list(futures))], max(self.settings.connect_timeout,
+                                                                       self.settings.stall_timeout))
+        if box is None:
+            raise LossCliError(self._lost({"done": 0, "total": len(futures), "what": what}))
+        return box[0]
 
     def wait(self, futures: list, what: str = "partition", then: tuple | list = ()) -> None:
         """Until ``futures`` and ``then`` (tasks that follow them, not counted in messages) are
@@ -314,7 +261,7 @@ class Session:
                     f"{self._named()}: no {what} finished or read a row in {settings.stall_timeout:g} s "
                     f"({state['done']} of {total} done); the workers may be stuck or overloaded; --stall-timeout "
                     "waits longer")
-            time.sleep(POLL)
+            _settle(self.client, watched, POLL)
 
     def _look(self) -> tuple[int, int]:
         """(workers the scheduler has, progress events of this run so far); raises when the
@@ -387,6 +334,22 @@ class _progress:
         return False
 
 
+def _settle(client, futures: list, timeout: float) -> None:
+    """Until every future is done, or ``timeout`` seconds (woken at once when they are)."""
+    from distributed import wait
+
+    start = time.monotonic()
+    try:
+        with client.as_current():  # (distributed.wait asks the default client; ours is not one)
+            wait(futures, timeout=timeout)
+        return
+    except Exception:  # (the timeout, or a failure the next look reports)
+        pass
+    left = timeout - (time.monotonic() - start)
+    if left > 0 and any(f.status != "finished" for f in futures):
+        time.sleep(left)  # (never a busy loop, whatever wait did)
+
+
 def _bounded(fn, timeout: float):
     """fn() in a daemon thread, given up after ``timeout`` seconds (None then, or when it
     raised): a call to a scheduler that stopped answering must not hold the run."""
@@ -415,50 +378,3 @@ def progress(topic: str, rows: int) -> None:
         get_worker().log_event(topic, rows)
     except Exception:  # (not on a worker, or the scheduler is gone: the client sees that itself)
         pass
-
-
-def _named(option: str, address: str | None) -> str:
-    """How messages name the scheduler: the option with the address it gave."""
-    if not option:
-        return f"the local cluster ({address})"
-    return f"--scheduler {address}" if option == "--scheduler" else f"{option} ({address})"
-
-
-def _probe(address: str, option: str, timeout: float) -> None:
-    """Fail at once, and say why, when nothing or something other than a Dask scheduler listens
-    at ``address`` (distributed itself would retry until its timeout, or wait forever on a
-    service that never completes its handshake)."""
-    parts = urlsplit(address)
-    named = _named(option, address)
-    try:
-        with socket.create_connection((parts.hostname, parts.port), timeout=timeout):
-            pass
-    except socket.gaierror as exc:
-        raise LossCliError(f"{named}: the host {parts.hostname!r} is not known ({exc.strerror})") from None
-    except ConnectionRefusedError:
-        raise LossCliError(f"{named}: nothing listens there (connection refused); is the scheduler running, "
-                           "on this port?") from None
-    except (TimeoutError, socket.timeout):
-        raise LossCliError(f"{named}: no answer within {timeout:g} s (a firewall, or a host that is down); "
-                           "--connect-timeout waits longer") from None
-    except OSError as exc:
-        raise LossCliError(f"{named}: cannot connect ({exc.strerror or exc})") from None
-    if parts.scheme != "tcp":
-        return  # (a TLS handshake needs the security settings: the client does it)
-
-    async def handshake() -> None:
-        from distributed.comm import connect
-
-        comm = await connect(address, timeout=timeout)
-        await comm.close()
-
-    try:
-        asyncio.run(asyncio.wait_for(handshake(), timeout))
-    except (asyncio.TimeoutError, TimeoutError):
-        raise LossCliError(f"{named}: something listens there but did not answer as a Dask scheduler within "
-                           f"{timeout:g} s (the dashboard, or another service?); the scheduler's port is "
-                           f"{SCHEDULER_PORT} unless it was started with another. --connect-timeout waits longer") \
-            from None
-    except Exception as exc:  # a banner read as a message: "Unable to allocate 2.82 EiB", a closed stream
-        raise LossCliError(f"{named}: not a Dask scheduler (it answered something else: "
-                           f"{type(exc).__name__})") from None

@@ -192,70 +192,93 @@ def _merge_states(a: dict, b: dict, top: int, keep: bool, remap: np.ndarray | No
 
 
 # -- quantiles, from the values the partitions hold on their workers -------------------------------
-def _values(result: dict, name: str) -> np.ndarray:
-    return result["values"][name]
+def _values(result: dict, names: list[str]) -> dict[str, np.ndarray]:
+    return {name: result["values"][name] for name in names}
 
 
-def _sample(result: dict, name: str, stride: int) -> np.ndarray:
-    return result["values"][name][::stride].copy()
+def _sample(result: dict, strides: dict[str, int]) -> dict[str, np.ndarray]:
+    return {name: result["values"][name][::stride].copy() for name, stride in strides.items()}
 
 
-def _inside(result: dict, name: str, brackets: list) -> tuple[list[int], list[np.ndarray]]:
-    """Per bracket: how many values fall below it, and those inside it."""
-    sel = Selection([], np.empty(0))
-    sel.brackets, sel.below, sel.inside = brackets, [0] * len(brackets), [[] for _ in brackets]
-    sel.feed(result["values"][name])
-    return sel.below, [np.concatenate(parts) for parts in sel.inside]
+def _inside(result: dict, brackets: dict[str, list]) -> dict[str, tuple[list[int], list[np.ndarray]]]:
+    """Per loss and bracket: how many values fall below it, and those inside it."""
+    out = {}
+    for name, bounds in brackets.items():
+        sel = Selection([], np.empty(0))
+        sel.brackets, sel.below, sel.inside = bounds, [0] * len(bounds), [[] for _ in bounds]
+        sel.feed(result["values"][name])
+        out[name] = (sel.below, [np.concatenate(parts) for parts in sel.inside])
+    return out
 
 
-def _sketch(result: dict, name: str) -> bytes:
+def _sketch(result: dict, names: list[str]) -> dict[str, bytes]:
     from datasketches import kll_doubles_sketch
 
     from ..stats.quantiles import KLL_K
 
-    sketch = kll_doubles_sketch(KLL_K)
-    values = result["values"][name]
-    sketch.update(np.ascontiguousarray(values[np.isfinite(values)]))
-    return bytes(sketch.serialize())
+    out = {}
+    for name in names:
+        sketch = kll_doubles_sketch(KLL_K)
+        values = result["values"][name]
+        sketch.update(np.ascontiguousarray(values[np.isfinite(values)]))
+        out[name] = bytes(sketch.serialize())
+    return out
 
 
-def _quantiles(run, futures: list, name: str, count: int, nan: bool, budget: int) -> Quantiles:
-    """The quantiles of one loss's values, held by the partitions (``futures``): exact (the
-    values gathered when they fit ``budget``, else selected), or with ``budget`` 0 the KLL
+def _quantiles(run, futures: list, counts: dict[str, tuple[int, bool]], budget: int) -> dict[str, Quantiles]:
+    """Every loss's quantiles from the values the partitions (``futures``) hold, all losses in
+    each round of tasks (``counts``: per loss, its count and whether a value is NaN): exact
+    (the values gathered when they fit ``budget``, else selected), or with ``budget`` 0 the KLL
     sketch, as ``--exact-quantiles 0`` asks."""
     client = run.client
-    if count == 0 or nan:  # (nothing to select: the result says NaN)
-        q = Quantiles(budget)
-        q.count = count
-        return q
-    if budget == 0:
+    out: dict[str, Quantiles] = {}
+    for name, (count, nan) in counts.items():
+        if count == 0 or nan:  # (nothing to select: the result says NaN)
+            out[name] = Quantiles(budget)
+            out[name].count = count
+    rest = [name for name in counts if name not in out]
+    if rest and budget == 0:
         from datasketches import kll_doubles_sketch
 
-        sketches = run.run(client.map(_sketch, futures, name=name, pure=False), "quantile")
-        merged = kll_doubles_sketch.deserialize(sketches[0])
-        for b in sketches[1:]:
-            merged.merge(kll_doubles_sketch.deserialize(b))
-        return Quantiles.from_state({"count": count, "exact": False, "values": None,
-                                     "sketch": bytes(merged.serialize())}, 0)
-    if count <= budget:  # every value to the client, as the local engine holds them
-        q = Quantiles(budget)
-        for values in run.run(client.map(_values, futures, name=name, pure=False), "quantile"):
-            q.add(values)
-        return q
-    below, above, _ = quantile_ranks(count, QUANTILES)
-    ks = sorted(set(below.tolist()) | set(above.tolist()))
-    stride = max(1, count // SAMPLE)
-    sample = np.sort(np.concatenate(run.run(client.map(_sample, futures, name=name, stride=stride, pure=False),
-                                            "quantile")))
+        found = run.run(client.map(_sketch, futures, names=rest, pure=False), "quantile")
+        for name in rest:
+            merged = kll_doubles_sketch.deserialize(found[0][name])
+            for f in found[1:]:
+                merged.merge(kll_doubles_sketch.deserialize(f[name]))
+            out[name] = Quantiles.from_state({"count": counts[name][0], "exact": False, "values": None,
+                                              "sketch": bytes(merged.serialize())}, 0)
+        return out
+    held = [name for name in rest if counts[name][0] <= budget]
+    if held:  # every value to the client, as the local engine holds them
+        found = run.run(client.map(_values, futures, names=held, pure=False), "quantile")
+        for name in held:
+            out[name] = Quantiles(budget)
+            for f in found:
+                out[name].add(f[name])
+    large = [name for name in rest if counts[name][0] > budget]
+    if not large:
+        return out
+    ks = {}
+    for name in large:
+        below, above, _ = quantile_ranks(counts[name][0], QUANTILES)
+        ks[name] = sorted(set(below.tolist()) | set(above.tolist()))
+    strides = {name: max(1, counts[name][0] // SAMPLE) for name in large}
+    found = run.run(client.map(_sample, futures, strides=strides, pure=False), "quantile")
+    samples = {name: np.sort(np.concatenate([f[name] for f in found])) for name in large}
     for widen in (1.0, 4.0, 16.0, 64.0):
-        sel = Selection([k / (count - 1) for k in ks], sample, widen)
-        found = run.run(client.map(_inside, futures, name=name, brackets=sel.brackets, pure=False), "quantile")
-        sel.below = [sum(f[0][i] for f in found) for i in range(len(sel.brackets))]
-        sel.inside = [[f[1][i] for f in found] for i in range(len(sel.brackets))]
-        got = sel.resolve(ks)
-        if all(k in got for k in ks):
-            return Quantiles.selected(count, got)
-    raise InputError(f"{name}: the quantiles could not be bracketed (the values changed between reads?)")
+        sels = {name: Selection([k / (counts[name][0] - 1) for k in ks[name]], samples[name], widen) for name in large}
+        found = run.run(client.map(_inside, futures, brackets={n: sel.brackets for n, sel in sels.items()},
+                                   pure=False), "quantile")
+        for name, sel in sels.items():
+            sel.below = [sum(f[name][0][i] for f in found) for i in range(len(sel.brackets))]
+            sel.inside = [[f[name][1][i] for f in found] for i in range(len(sel.brackets))]
+            got = sel.resolve(ks[name])
+            if all(k in got for k in ks[name]):
+                out[name] = Quantiles.selected(counts[name][0], got)
+        large = [name for name in large if name not in out]
+        if not large:
+            return out
+    raise InputError(f"{', '.join(large)}: the quantiles could not be bracketed (the values changed between reads?)")
 
 
 def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = None, cache=None, reduction="mean",
@@ -280,7 +303,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     read = list(inputs) + ([weights] if weights else [])
     # the client reads the first rows itself: a wrong selector or a malformed file is said here,
     # notes are printed once, and the JSON's inputs are recorded, as the local engine does
-    first = next(iter(cache.lockstep(read, MIN_PREFLIGHT_ROWS)), (0, []))[1]
+    first: list = next(iter(cache.lockstep(read, MIN_PREFLIGHT_ROWS)), (0, []))[1]
     shapes = [a.data.shape[1:] for a in first[:len(read)]]
     locked = [cache.reader(split_spec(s)[0]).locked_columns if split_spec(s)[1] is None else None for s in read]
     specs = read + ([slices.file] if slices and slices.file else [])  # (a --by-file is cut as the inputs are)
@@ -337,15 +360,20 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     for spec in specs:  # (the client read the first rows only)
         if spec in cache.inputs:
             cache.inputs[spec]["rows"], cache.inputs[spec]["partitions"] = total_rows, len(parts)
-    out = []
+    accs = []
     for loss in selected:
         acc = Accumulator(loss, params[loss.name], reduction, top, per_sample, budget, summary,
                           sliced=remap is not None)
         state = Accumulator(None, {}, top=top, keep_per_sample=per_sample, sliced=remap is not None,
                             quantiles=False).load_state(result["states"][loss.name])
-        acc.merge(state, remap)
-        if summary:  # (the budget is shared by the losses, as locally)
-            acc.quantiles = _quantiles(run, futures, loss.name, acc.count, acc.moments.nan, budget // len(selected))
+        accs.append(acc.merge(state, remap))
+    if summary:  # (the budget is shared by the losses, as locally)
+        found = _quantiles(run, futures, {l.name: (a.count, a.moments.nan) for l, a in zip(selected, accs)},
+                           budget // len(selected))
+        for loss, acc in zip(selected, accs):
+            acc.quantiles = found[loss.name]
+    out = []
+    for loss, acc in zip(selected, accs):
         acc.map_rows(to_global)
         out.append(finish(acc, result["omitted"].get(loss.name, 0), weights))
     del futures, tree, level  # (the workers drop the values they held)
