@@ -458,7 +458,10 @@ def _slow_run(tmp_path, shards, address, *extra, pause=0.3, name="slow_se"):
     proc = subprocess.Popen([sys.executable, "-m", "losscli", "--plugin", plugin, "compute", name,
                              shards / "preds", shards / "labels", "--engine", "dask", "--scheduler", address,
                              "--block-rows", "400", "--format", "json", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            # (Ctrl-C as at a terminal, even when these tests run in the background,
+                            # where a shell starts jobs with SIGINT ignored)
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()

@@ -58,8 +58,7 @@ TRUE, FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
-_threads: int | None = None  # the pool's size (None: one per core, up to 8; see use_threads)
-
+_threads: int | None = None  # the pool's size (see use_threads)
 
 #: a piece of text (ending at a line end) and whether it holds a quote character
 Piece = tuple[memoryview, bool]
@@ -88,8 +87,7 @@ def _executor() -> ThreadPoolExecutor:
 
 
 def use_threads(n: int | None) -> None:
-    """Parse on ``n`` threads from now on (None: one per core, up to 8), as a Dask worker that
-    shares its host's cores with other workers does."""
+    """Parse on ``n`` threads from now on (None: one per core, up to 8): a Dask worker's share."""
     global _pool, _threads
     with _lock:
         if n != _threads:
@@ -388,8 +386,7 @@ def file_pieces(fh, start: int, size: int | None = None, stop: int | None = None
     """line_pieces of a local file from byte ``start``, cut from a read-only memory map instead
     of read into buffers (no copy; pages already parsed are released from this process), as
     long as no quote character turns up; from there on, line_pieces. ``stop``: a line start
-    where the pieces end (a window of the file, ``windows.py``): every line before it is data,
-    blank ones included, as they are inside a file."""
+    where the pieces end (``windows.py``): every line before it is data, blank ones too."""
     size = size or PIECE_BYTES
     try:
         if not isinstance(fh, (io.BufferedReader, io.FileIO)):
