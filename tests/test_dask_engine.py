@@ -477,45 +477,47 @@ def _finish(proc, limit: float = 60):
     return proc.returncode, out, err, time.monotonic() - t0
 
 
-def test_a_killed_worker_is_survived(run, shards, tmp_path):
-    """Killed once it has finished partitions (Dask computes them again) and while it works."""
+def _harmed(tmp_path, shards, harm):
+    """A slow run on a cluster of its own (a scheduler and 2 workers), ``harm(cluster)`` done to
+    it once a worker has begun: (exit code, stdout, stderr, seconds it took then, address)."""
     c = RealCluster(tmp_path / "c", workers=2)
     try:
         proc = _slow_run(tmp_path, shards, c.address, *FAST)
+        harm(c)
+        code, out, err, took = _finish(proc)
+    finally:
+        os.kill(c.procs["scheduler"].pid, signal.SIGCONT)  # (in case it was stopped)
+        c.stop()
+    return code, out, err, took, c.address
+
+
+def test_a_killed_worker_is_survived(run, shards, tmp_path):
+    """Killed once it has finished partitions (Dask computes them again) and while it works."""
+
+    def kill_one(c):
         time.sleep(1.5)  # (a partition takes 0.6 to 0.9 s)
         c.kill("worker0")
-        code, out, err, _ = _finish(proc)
-    finally:
-        c.stop()
+
+    code, out, err, _, _ = _harmed(tmp_path, shards, kill_one)
     assert code == 0, err
     local = _json(run, "compute", "mse", shards / "preds", shards / "labels")["results"][0]
     _same(local, json.loads(out)["results"][0])
 
 
 def test_every_worker_killed(shards, tmp_path):
-    c = RealCluster(tmp_path / "c", workers=2)
-    try:
-        proc = _slow_run(tmp_path, shards, c.address, *FAST)
-        for w in c.workers():
-            c.kill(w)
-        code, out, err, took = _finish(proc)
-    finally:
-        c.stop()
+    code, out, err, took, address = _harmed(tmp_path, shards, lambda c: [c.kill(w) for w in c.workers()])
     assert code == 2 and out == "" and took < 30
-    assert err.startswith(f"Error: --scheduler {c.address}: every worker left and none joined within 3 s, with ")
+    assert err.startswith(f"Error: --scheduler {address}: every worker left and none joined within 3 s, with ")
     assert err.endswith(" partitions to go; --worker-timeout waits longer\n") and err.count("\n") == 1
 
 
-def test_the_scheduler_killed(shards, tmp_path):
-    c = RealCluster(tmp_path / "c", workers=2)
-    try:
-        proc = _slow_run(tmp_path, shards, c.address, *FAST)
-        c.kill("scheduler")
-        code, out, err, took = _finish(proc)
-    finally:
-        c.stop()
-    assert code == 2 and out == "" and took < 30
-    assert err.startswith(f"Error: --scheduler {c.address}: lost the connection to the scheduler while ")
+@pytest.mark.parametrize("signal_", [signal.SIGKILL, signal.SIGSTOP], ids=["killed", "frozen"])
+def test_the_scheduler_killed_or_frozen(shards, tmp_path, signal_):
+    """A scheduler that dies, or stops answering (SIGSTOP: a hung host, a dropped network), ends
+    the run within --connect-timeout."""
+    code, out, err, took, address = _harmed(tmp_path, shards, lambda c: os.kill(c.procs["scheduler"].pid, signal_))
+    assert code == 2 and out == "" and took < 30, err
+    assert err.startswith(f"Error: --scheduler {address}: lost the connection to the scheduler while ")
     assert err.endswith(" were done; is it still running?\n") and err.count("\n") == 1
 
 
@@ -524,21 +526,6 @@ def test_ctrl_c_ends_cleanly(shards, cluster, tmp_path):
     proc.send_signal(signal.SIGINT)
     code, out, err, took = _finish(proc)
     assert (code, out, err) == (130, "", "Aborted.\n") and took < 20
-
-
-def test_a_frozen_scheduler(shards, tmp_path):
-    """A scheduler that stops answering (SIGSTOP: a hung host, a dropped network) ends the run
-    within --connect-timeout, as a lost one does."""
-    c = RealCluster(tmp_path / "c", workers=2)
-    try:
-        proc = _slow_run(tmp_path, shards, c.address, *FAST)
-        os.kill(c.procs["scheduler"].pid, signal.SIGSTOP)
-        code, out, err, took = _finish(proc)
-    finally:
-        os.kill(c.procs["scheduler"].pid, signal.SIGCONT)
-        c.stop()
-    assert code == 2 and out == "" and took < 30, err
-    assert err.startswith(f"Error: --scheduler {c.address}: lost the connection to the scheduler while ")
 
 
 def test_stalls_are_told_from_long_partitions(shards, cluster, tmp_path):

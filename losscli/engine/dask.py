@@ -102,8 +102,8 @@ def _partition(task: dict) -> dict:
                 if codes is not None and kept is not None:
                     accs[loss.name].add_omitted(codes, kept)
                 omitted[loss.name] += checked.omitted
-                if task["summary"]:
-                    held[loss.name].append(np.array(values, dtype=np.float64))
+                if task["summary"]:  # (a block's values are its own array: held as they are)
+                    held[loss.name].append(np.asarray(values, dtype=np.float64))
             rows_seen = start + arrays[0].data.shape[0] - part.first_row
             if time.monotonic() - told > 1.0:  # (a long partition is working, not stuck)
                 progress(task["topic"], rows_seen)
@@ -200,15 +200,9 @@ def _sample(result: dict, strides: dict[str, int]) -> dict[str, np.ndarray]:
     return {name: result["values"][name][::stride].copy() for name, stride in strides.items()}
 
 
-def _inside(result: dict, brackets: dict[str, list]) -> dict[str, tuple[list[int], list[np.ndarray]]]:
-    """Per loss and bracket: how many values fall below it, and those inside it."""
-    out = {}
-    for name, bounds in brackets.items():
-        sel = Selection([], np.empty(0))
-        sel.brackets, sel.below, sel.inside = bounds, [0] * len(bounds), [[] for _ in bounds]
-        sel.feed(result["values"][name])
-        out[name] = (sel.below, [np.concatenate(parts) for parts in sel.inside])
-    return out
+def _inside(result: dict, brackets: dict[str, list]) -> dict[str, Selection]:
+    """Per loss, its values fed to a selection of these brackets (counts below, values inside)."""
+    return {name: Selection.of(bounds).feed(result["values"][name]) for name, bounds in brackets.items()}
 
 
 def _sketch(result: dict, names: list[str]) -> dict[str, bytes]:
@@ -270,8 +264,8 @@ def _quantiles(run, futures: list, counts: dict[str, tuple[int, bool]], budget: 
         found = run.run(client.map(_inside, futures, brackets={n: sel.brackets for n, sel in sels.items()},
                                    pure=False), "quantile")
         for name, sel in sels.items():
-            sel.below = [sum(f[name][0][i] for f in found) for i in range(len(sel.brackets))]
-            sel.inside = [[f[name][1][i] for f in found] for i in range(len(sel.brackets))]
+            for f in found:
+                sel.absorb(f[name])
             got = sel.resolve(ks[name])
             if all(k in got for k in ks[name]):
                 out[name] = Quantiles.selected(counts[name][0], got)

@@ -276,6 +276,21 @@ class Selection:
         self.below = [0] * len(self.brackets)
         self.inside: list[list[np.ndarray]] = [[] for _ in self.brackets]
 
+    @classmethod
+    def of(cls, brackets: list) -> "Selection":
+        """A selection with another one's brackets (values fed elsewhere: a Dask worker's)."""
+        sel = cls([], np.empty(0))
+        sel.brackets = list(brackets)
+        sel.below, sel.inside = [0] * len(sel.brackets), [[] for _ in sel.brackets]
+        return sel
+
+    def absorb(self, other: "Selection") -> "Selection":
+        """Fold in a selection of the same brackets that was fed other values."""
+        for i in range(len(self.brackets)):
+            self.below[i] += other.below[i]
+            self.inside[i].extend(other.inside[i])
+        return self
+
     def feed(self, x: np.ndarray) -> "Selection":
         for i, (lo, hi) in enumerate(self.brackets):
             below = x < lo
