@@ -69,6 +69,14 @@ def save_image(data: dict, path: str, titles=("loss", "derivative")) -> None:
     plt.close(fig)
 
 
+def fit_chart(payload: dict) -> str:
+    """``fit``'s loss curve and learning rate in the terminal."""
+    h = payload["history"]
+    return terminal_chart({"axis": "epoch", "series": [{
+        "label": payload["loss"], "x": [e["epoch"] for e in h], "loss_values": [e["risk"] + e["penalty"] for e in h],
+        "derivative": [e["lr"] for e in h]}]}, height=16, titles=("loss", "learning rate"), color=False)
+
+
 def save_curve(payload: dict, path: str) -> None:
     h = payload["history"]
     save_image({"axis": "epoch", "series": [{

@@ -317,10 +317,6 @@ def fit_tables(payload: dict) -> list:
     icpt = payload["intercept"]
     t.add_row("intercept", ", ".join(f"{v:.8g}" for v in icpt) if isinstance(icpt, list) else f"{icpt:.8g}")
     t.add_row("final loss", f"{payload['final_loss']:.10g}")
-    from .chart import terminal_chart
+    from .chart import fit_chart
 
-    h = payload["history"]
-    chart = terminal_chart({"axis": "epoch", "series": [{
-        "label": payload["loss"], "x": [e["epoch"] for e in h], "loss_values": [e["risk"] + e["penalty"] for e in h],
-        "derivative": [e["lr"] for e in h]}]}, height=16, titles=("loss", "learning rate"), color=False)
-    return [t, Text(chart)]
+    return [t, Text(fit_chart(payload))]
