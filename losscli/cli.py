@@ -172,15 +172,16 @@ def main(debug: bool, plugins):
     """Evaluate and verify loss functions from the command line.
 
     \b
-    losscli list                                  every loss, with inputs and parameters
-    losscli info huber                            formula, gradient, conventions, references
-    losscli compute mse,mae preds.csv labels.csv  values, statistics, worst samples
+    losscli list                       every loss, its inputs and parameters
+    losscli info huber                 formula, gradient, conventions, sources
+    losscli compute mse,mae p.csv y.csv   values, statistics, worst samples
+    losscli gradcheck focal            analytic gradient vs numeric
     """
     _terminate_on_signals()
 
 
 # -- list / info ---------------------------------------------------------------------------------
-@main.command("list")
+@main.command("list", short_help="List every loss: names, inputs, parameters.")
 @click.option("--category", type=click.Choice(list(CATEGORIES)), help="Only losses of this category.")
 @opt.format_option("list")
 def list_cmd(category, fmt):
@@ -190,7 +191,7 @@ def list_cmd(category, fmt):
     return run_list(category, fmt)
 
 
-@main.command("info")
+@main.command("info", short_help="A loss's formula, gradient and references.")
 @click.argument("loss")
 @opt.format_option("info")
 def info_cmd(loss, fmt):
@@ -201,7 +202,7 @@ def info_cmd(loss, fmt):
 
 
 # -- compute -------------------------------------------------------------------------------------
-@main.command("compute", cls=_InputsCommand)
+@main.command("compute", cls=_InputsCommand, short_help="Evaluate losses on predictions and labels.")
 @click.argument("losses")
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @opt.param_option
@@ -211,6 +212,7 @@ def info_cmd(loss, fmt):
 @click.option("--per-sample", is_flag=True, help="Include every sample's loss in the output.")
 @opt.format_option("compute")
 @opt.output_option()
+@opt.report_option("compute")
 @click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz|FILE.npy",
               help="Save the gradient of the reported value w.r.t. each differentiable input (.npy: one array).")
 @click.option("--fail-above", type=opt.Finite(), metavar="X", help="Exit 1 if a reduced loss exceeds X.")
@@ -232,7 +234,7 @@ def info_cmd(loss, fmt):
               "keeps every sample's loss in memory (8 bytes a row).")
 @opt.bootstrap_options
 @opt.engine_options
-def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, save_grad,
+def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, reports, save_grad,
                 fail_above, nan_policy, header, on, on_missing, classes, prob_tol, dtype, block_rows, quantile_budget,
                 model_params, l1, l2, by, by_file, min_slice_size, top_slices, ci, n_boot, confidence, seed,
                 engine, cluster):
@@ -240,8 +242,10 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 
     \b
     An INPUT is PATH or PATH:SELECTOR; '-' reads CSV from stdin:
-      preds.csv:pred      a CSV column by name      eval.csv:p0,p1,p2   several columns
-      eval.csv:2-11       columns by 0-based index   out.npz:logits      an NPZ array
+      preds.csv:pred      a CSV column by name
+      eval.csv:p0,p1,p2   several columns by name
+      eval.csv:2-11       columns by 0-based index
+      out.npz:logits      an NPZ array
     """
     from .commands.common import reading_rules
     from .commands.compute import run_compute
@@ -254,11 +258,11 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
         quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2, engine=engine,
         cluster=cluster, rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
-        slices=slices, view=view, ci=bootstrap(ci, n_boot, confidence, seed))
+        slices=slices, view=view, ci=bootstrap(ci, n_boot, confidence, seed), reports=reports)
     return code
 
 
-@main.command("gradcheck", cls=_InputsCommand)
+@main.command("gradcheck", cls=_InputsCommand, short_help="Check analytic gradients against numeric ones.")
 @click.argument("args", nargs=-1, metavar="[LOSS...] [INPUT...]")
 @click.option("--all", "all_losses", is_flag=True, help="Check every differentiable loss in the registry.")
 @opt.param_option
@@ -278,15 +282,18 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 @opt.top_option(_GRADCHECK.top, "Worst elements shown.")
 @opt.format_option("gradcheck")
 @opt.output_option()
+@opt.report_option("gradcheck")
 def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method, rtol, atol, max_elements,
-                  probes, top, fmt, output):
+                  probes, top, fmt, output, reports):
     """Compare each loss's analytic gradient with numeric derivatives, element by element.
 
     \b
-    losscli gradcheck focal softmax_ce          random valid inputs (--seed, --samples, ...)
-    losscli gradcheck --all                     every differentiable loss
-    losscli gradcheck focal logits.npy y.csv    at your data
-    Exit 0 when every element passes, 1 when any fails, 2 on a usage or input error.
+    losscli gradcheck focal softmax_ce     at random valid inputs (--seed, ...)
+    losscli gradcheck --all                every differentiable loss
+    losscli gradcheck focal logits.npy y.csv   at your data
+
+    Exit 0 when every element passes, 1 when any fails, 2 on a usage or input
+    error.
     """
     from .commands.gradcheck import run_gradcheck, split_names_and_inputs
 
@@ -294,10 +301,10 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
     opts = GradcheckOptions(method=method, rtol=rtol, atol=atol, max_elements=max_elements, probes=probes,
                    seed=seed, top=top)
     return run_gradcheck(names, inputs, all_losses=all_losses, params=params, samples=samples,
-                           classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output)
+                           classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output, reports=reports)
 
 
-@main.command("compare", cls=_InputsCommand)
+@main.command("compare", cls=_InputsCommand, short_help="Compare a candidate's losses with a baseline's.")
 @click.argument("losses")
 @click.argument("baseline")
 @click.argument("candidate")
@@ -315,16 +322,19 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @opt.slice_options
 @opt.format_option("compare")
 @opt.output_option()
+@opt.report_option("compare")
 @opt.engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
                 fail_if_worse, significant, top, header, on, on_missing, classes, prob_tol, by, by_file,
-                min_slice_size, top_slices, fmt, output, engine, cluster):
+                min_slice_size, top_slices, fmt, output, reports, engine, cluster):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
 
     \b
-    losscli compare mse,mae old.csv:pred new.csv:pred labels.csv --fail-if-worse 1%
-    Per loss: both values, the change, the share of samples better/worse/equal, and a paired
-    bootstrap confidence interval of the change. Exit 1 when --fail-if-worse trips.
+    losscli compare mse old.csv:pred new.csv:pred y.csv --fail-if-worse 1%
+
+    Per loss: both values, the change, the share of samples better, worse and
+    equal, and a paired bootstrap confidence interval of the change. Exit 1
+    when --fail-if-worse trips.
     """
     from .commands.common import reading_rules
     from .commands.compare import run_compare
@@ -337,32 +347,35 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
                          output=output, engine=engine, cluster=cluster,
                          rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
-                         slicing=slicing(by, by_file, min_slice_size, top_slices, fmt))
+                         slicing=slicing(by, by_file, min_slice_size, top_slices, fmt), reports=reports)
 
 
-@main.command("check")
+@main.command("check", short_help="Run the loss gates of a config file.")
 @click.argument("config", required=False)
 @opt.format_option("check")
 @opt.output_option()
+@opt.report_option("check")
 @opt.engine_options
-def check_cmd(config, fmt, output, engine, cluster):
+def check_cmd(config, fmt, output, reports, engine, cluster):
     """Run the loss gates of CONFIG (default: losscli.toml, else [tool.losscli] in pyproject.toml).
 
     \b
     [[gate]]
     loss = "mse"
     inputs = ["preds.csv:pred", "labels.csv:label"]
-    max = 0.5                                  # and/or min, and/or:
-    baseline = "old_preds.csv:pred"            # compared against, with
-    max_increase = "2%"                        # absolute or relative; significant = true
-    Exit 0 when every gate passes, 1 when one fails, 2 for a malformed config.
+    max = 0.5                      # and/or min, and/or:
+    baseline = "old_preds.csv:pred"   # compared against, with
+    max_increase = "2%"            # absolute or relative; significant = true
+
+    Exit 0 when every gate passes, 1 when one fails, 2 for a malformed config or
+    a gate that cannot be evaluated (reported as an error beside the others).
     """
     from .commands.check import run_check
 
-    return run_check(config, fmt=fmt, output=output, engine=engine, cluster=cluster)
+    return run_check(config, fmt=fmt, output=output, engine=engine, cluster=cluster, reports=reports)
 
 
-@main.command("plot")
+@main.command("plot", short_help="Draw losses and their derivatives.")
 @click.argument("losses")
 @opt.param_option
 @click.option("--range", "span", metavar="LO:HI", help="The axis range (default -3:3; 0.001:0.999 for probabilities).")
@@ -374,9 +387,9 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
     """Draw LOSSES and their derivatives against the natural axis of their family.
 
     \b
-    losscli plot mse,mae,huber,log_cosh          against the residual y - f(x)
-    losscli plot hinge,squared_hinge,exponential,bce_logits,zero_one   against the margin y·f(x)
-    losscli plot bce                              against the predicted probability, y = 1 and 0
+    losscli plot mse,mae,huber,log_cosh     against the residual y - f(x)
+    losscli plot hinge,exponential,zero_one against the margin y·f(x)
+    losscli plot bce                        against the probability p
     losscli plot focal --sweep gamma=0,0.5,1,2,5 -o focal.png
     """
     from .commands.plot import run_plot
@@ -384,7 +397,7 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
     return run_plot(losses, params=params, span=span, points=points, sweep=sweep, fmt=fmt, output=output)
 
 
-@main.command("fit")
+@main.command("fit", short_help="Fit a linear model by gradient descent.")
 @click.argument("loss")
 @click.argument("data")
 @click.option("--target", help="Target column (default: the last numeric column).")

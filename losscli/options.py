@@ -77,6 +77,31 @@ def output_option(help: str = "Write the report to FILE (- for standard output).
     return click.option("-o", "--output", type=click.Path(dir_okay=False), help=help)
 
 
+def report_option(command: str):
+    """``--report FORMAT:FILE`` (repeatable): more reports of the same run beside the main
+    output, in any of ``command``'s formats; the command gets ``reports`` as [(format, path)]."""
+    choices = list(FORMATS[command])
+
+    def parse(ctx: click.Context, param, values):
+        out: list[tuple[str, str]] = []
+        for value in values:
+            fmt, sep, path = value.partition(":")
+            if not sep or fmt not in choices or not path:
+                raise click.BadParameter(f"expected FORMAT:FILE with FORMAT one of {', '.join(choices)}; got "
+                                         f"{value!r}", ctx, param)
+            if path == "-":
+                raise click.BadParameter(f"{value!r}: a report goes to a file; standard output carries --format's "
+                                         "output", ctx, param)
+            if path in (p for _, p in out):
+                raise click.BadParameter(f"{path} is named twice", ctx, param)
+            out.append((fmt, path))
+        return out
+
+    return click.option("--report", "reports", multiple=True, metavar="FORMAT:FILE", callback=parse,
+                        help=f"Also write this run's report as FORMAT ({', '.join(choices)}) to FILE (repeatable): "
+                        "e.g. --report junit:results.xml --report markdown:summary.md.")
+
+
 param_option = click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
                             help="Set a loss parameter (repeatable).")
 

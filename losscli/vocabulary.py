@@ -34,6 +34,9 @@ DTYPES = ("float64", "float32")
 #: worst samples shown by default
 DEFAULT_TOP = 5
 
+#: ``--per-sample`` in a table: the samples listed (in row order); the machine formats list every one
+PER_SAMPLE_ROWS = 20
+
 #: per-sample values held, per run, for exact quantiles of inputs that cannot be read twice (8
 #: bytes each: 80 MB); beyond it an Apache DataSketches KLL sketch takes over
 QUANTILE_BUDGET = 10_000_000

@@ -182,3 +182,131 @@ def test_penalty_in_every_format(run, run_json, models, tmp_path):
             [[0.5, -2.0], [0.0, 1.0]]))
     bad = run("compute", "mse", models / "base.csv", models / "labels.csv", "--l2", "1")
     assert bad.exit_code == 2 and "--l1/--l2 need --params FILE" in bad.stderr
+
+
+# -- one run, every report -------------------------------------------------------------------------------
+def test_reports_beside_the_main_output_from_one_evaluation(run, models, tmp_path):
+    """--report FORMAT:FILE writes more reports of the same run; the verdict of --fail-above is in
+    every one of them, and the exit code is still 1."""
+    out = run("compute", "mse,mae", models / "base.csv", models / "labels.csv", "--fail-above", "0.3",
+              "--format", "json", "--report", f"junit:{tmp_path / 'r.xml'}", "--report", f"markdown:{tmp_path / 's.md'}",
+              "--report", f"csv:{tmp_path / 'r.csv'}")
+    assert out.exit_code == 1
+    rec = json.loads(out.stdout)
+    assert [r["gate"]["passed"] for r in rec["results"]] == [True, False] and rec["passed"] is False
+    assert rec["results"][1]["gate"] == {"max": 0.3, "measured": rec["results"][1]["value"], "passed": False}
+    suite, cases = _junit((tmp_path / "r.xml").read_text())
+    assert [c.find("failure") is not None for c in cases] == [False, True]
+    assert "--fail-above 0.3: PASS" in cases[0].find("system-out").text
+    md = (tmp_path / "s.md").read_text().splitlines()
+    assert md[0].endswith("| gate (--fail-above: ≤ 0.3) |") and md[2].endswith("| ✅ |") and md[3].endswith("| ❌ |")
+    assert (tmp_path / "r.csv").read_text().splitlines()[0].startswith("loss,reduction,value")
+    table = run("compute", "mse,mae", models / "base.csv", models / "labels.csv", "--fail-above", "0.3").stdout
+    assert [line.split("|")[2].strip() for line in table.splitlines() if line.startswith(("| mse", "| mae"))][:2] \
+        == ["PASS", "FAIL"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("xml:r.xml", "expected FORMAT:FILE with FORMAT one of table, json, csv, ndjson, value, junit, markdown; got 'xml:r.xml'"),
+    ("junit", "expected FORMAT:FILE with FORMAT one of table, json, csv, ndjson, value, junit, markdown; got 'junit'"),
+    ("junit:-", "'junit:-': a report goes to a file; standard output carries --format's output"),
+])
+def test_report_option_is_checked(run, models, value, message):
+    out = run("compute", "mse", models / "base.csv", models / "labels.csv", "--report", value)
+    assert out.exit_code == 2
+    assert out.stderr == f"Error: Invalid value for '--report': {message} (see 'losscli compute --help')\n"
+
+
+def test_a_report_never_overwrites_an_input_or_another_output(run, models):
+    out = run("compute", "mse", models / "base.csv", models / "labels.csv", "--report", f"csv:{models / 'labels.csv'}")
+    assert out.exit_code == 2 and "labels.csv: is also an input" in out.stderr
+    assert (models / "labels.csv").read_text().startswith("labels\n")
+    out = run("compute", "mse", models / "base.csv", models / "labels.csv", "-o", models / "x.json",
+              "--report", f"junit:{models / 'x.json'}")
+    assert out.exit_code == 2 and not (models / "x.json").exists()
+
+
+def test_junit_carries_real_time_and_timestamp(run, models):
+    import datetime
+
+    before = datetime.datetime.now().replace(microsecond=0)
+    suite, cases = _junit(run("gradcheck", "mse,focal", "--format", "junit").stdout)
+    started = datetime.datetime.fromisoformat(suite.get("timestamp"))
+    assert before - datetime.timedelta(seconds=1) <= started <= datetime.datetime.now()
+    assert float(suite.get("time")) > 0
+    assert all(float(c.get("time")) > 0 for c in cases)  # each loss is checked, and timed, on its own
+    assert float(suite.get("time")) >= sum(float(c.get("time")) for c in cases) - 0.002
+
+
+def test_check_reports_a_gate_that_cannot_be_evaluated_and_still_the_others(run, models, tmp_path):
+    cfg = models / "losscli.toml"
+    cfg.write_text(CONFIG.format(candidate="worse") + '\n[[gate]]\nname = "gone"\nloss = "mae"\n'
+                   'inputs = ["missing.csv", "labels.csv"]\nmax = 1\n')
+    out = run("check", cfg, "--format", "json", "--report", f"junit:{tmp_path / 'r.xml'}",
+              "--report", f"markdown:{tmp_path / 's.md'}")
+    assert out.exit_code == 2
+    assert out.stderr == f"Error: {cfg}: gate 3 ('gone'): {models / 'missing.csv'}: no such file\n"
+    gates = json.loads(out.stdout)["gates"]
+    assert [g["gate"] for g in gates] == ["mse under 1", "huber no worse than baseline", "gone"]
+    assert [g["passed"] for g in gates] == [True, False, False] and gates[2]["error"] == out.stderr[7:-1]
+    root = ET.fromstring((tmp_path / "r.xml").read_text())
+    assert root.get("errors") == "1" and root.find("testsuite").get("failures") == "1"
+    assert root.find("testsuite").findall("testcase")[2].find("error").get("message") == gates[2]["error"]
+    assert "⚠️ error: " in (tmp_path / "s.md").read_text().splitlines()[-1]
+
+
+def _readme_ci_scripts() -> list[str]:
+    """The README's CI example: the GitHub Actions step's script and the plain shell script."""
+    import re
+    from pathlib import Path
+
+    text = Path(__file__).parent.parent.joinpath("README.md").read_text()
+    section = text[text.index("### Reports CI systems read"):]
+    yaml = re.search(r"```yaml\n(.*?)```", section, re.S).group(1)
+    step = yaml[yaml.index("run: |\n") + len("run: |\n"):]
+    lines = []
+    for line in step.splitlines():
+        if not line.startswith("    "):
+            break
+        lines.append(line[4:])
+    shell = re.search(r"```bash\n(.*?)```", section, re.S).group(1)
+    return ["\n".join(lines) + "\n", shell]
+
+
+@pytest.mark.parametrize("which", ["github", "shell"])
+@pytest.mark.parametrize("case, code", [("pass", 0), ("fail", 1), ("broken", 2)])
+def test_the_readme_ci_example_runs_under_set_euo_pipefail(models, tmp_path, which, case, code):
+    """The README's CI script, run by bash as CI runs it: every report written and the step's exit
+    code losscli's, whether the gates pass, one fails, or one cannot be evaluated."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    script = _readme_ci_scripts()[0 if which == "github" else 1]
+    assert "set -euo pipefail" in script
+    work = tmp_path / "job"
+    work.mkdir()
+    for name in ("base", "better", "worse", "labels"):
+        shutil.copy(models / f"{name}.csv", work)
+    body = CONFIG.format(candidate="worse" if case == "fail" else "better")
+    if case == "broken":
+        body += '\n[[gate]]\nname = "gone"\nloss = "mae"\ninputs = ["missing.csv", "labels.csv"]\nmax = 1\n'
+    (work / "losscli.toml").write_text(body)
+    summary = work / "step-summary.md"
+    summary.write_text("# earlier steps\n")
+    bindir = tmp_path / "bin"  # `losscli` on PATH: this interpreter's
+    bindir.mkdir()
+    (bindir / "losscli").write_text(f"#!/bin/sh\nexec {sys.executable} -m losscli \"$@\"\n")
+    (bindir / "losscli").chmod(0o755)
+    env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(summary)}
+    proc = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == code, proc.stderr
+    _, cases = _junit((work / "losscli-junit.xml").read_text())
+    assert len(cases) == (3 if case == "broken" else 2)
+    md = (work / "losscli-summary.md").read_text()
+    assert md.startswith("| gate | loss | value | checks |") and ("❌" in md) == (case == "fail")
+    if which == "github":
+        assert summary.read_text() == "# earlier steps\n" + md
+    if case == "broken":
+        assert "missing.csv: no such file" in proc.stderr and "⚠️ error" in md

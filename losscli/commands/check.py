@@ -25,6 +25,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+import time
 from pathlib import Path
 
 from typing import Any
@@ -145,11 +146,16 @@ def _param_items(gate: dict) -> list[str]:
     return [f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}" for k, v in gate.get("params", {}).items()]
 
 
-def run_check(config: str | None, *, fmt="table", output=None, engine="local", cluster=None) -> int:
+def run_check(config: str | None, *, fmt="table", output=None, engine="local", cluster=None, reports=()) -> int:
+    """Evaluate every gate; a gate that cannot be evaluated (a missing input, ...) is reported
+    as an error beside the others, then the run ends with that error (exit 2)."""
     from ..engine import engine_function
     from ..io.cache import InputCache
-    from ..render import emit, renderer
-    from .common import parse_param_options, provenance, reading_rules, refuse_overwriting_inputs, select_losses
+    from ..render import Timing, publish
+    from .common import (parse_param_options, provenance, reading_rules, refuse_overwriting_inputs, report_outputs,
+                         select_losses)
+
+    timing = Timing()
     from .compare import Tolerance, compare_record
     from .slicing import slice_header, slicing
 
@@ -158,42 +164,47 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     base_dir = path.parent
     read = [str(path)] + [_resolve(base_dir, s) for g in gates
                           for s in (*g["inputs"], g.get("baseline"), g.get("weights"), g.get("by_file")) if s is not None]
-    refuse_overwriting_inputs([("--output", output)], read, [item for g in gates for item in _param_items(g)])
+    refuse_overwriting_inputs([("--output", output), *report_outputs(reports)], read,
+                              [item for g in gates for item in _param_items(g)])
+    for gate in gates:  # a malformed gate (its loss, its parameters) is the config's error: nothing runs
+        try:
+            if len(select_losses(gate["loss"])) != 1:
+                raise ConfigError("key 'loss' names one loss per gate")
+            parse_param_options(select_losses(gate["loss"]), _param_items(gate))
+        except LossCliError as exc:
+            raise type(exc)(f"{gate['_label']}: {exc}") from None
     caches: dict = {}  # each distinct input is read once for all gates (that read it by the same rules)
     stream_evaluations = engine_function(engine, cluster)
     results = []
     roles: dict[str, list[str]] = {}
-    for gate in gates:
-        try:
-            rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
-                                  gate.get("classes"), gate=True)
-            by_file = _resolve(base_dir, gate["by_file"]) if "by_file" in gate else None
-            slices, view = slicing(gate.get("by"), by_file, gate.get("min_slice_size"), gate=True)
-            order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
-            models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
-                if rules.on and "baseline" in gate else ()  # (compared on the keys both share)
-            cache = caches.setdefault((rules, order_by, models, slices),
-                                      InputCache(memoize=True, rules=rules, order_by=order_by, companions=models,
-                                                 slices=slices))
-            losses = select_losses(gate["loss"])
-            if len(losses) != 1:
-                raise ConfigError("key 'loss' names one loss per gate")
-            loss = losses[0]
-            by_loss = parse_param_options(losses, _param_items(gate))
-            inputs = [_resolve(base_dir, s) for s in gate["inputs"]]
-            weights = _resolve(base_dir, gate["weights"]) if "weights" in gate else None
-            reduction = gate.get("reduction", SCALAR_REDUCTIONS[0])
-            kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
-                      per_sample="baseline" in gate, prob_tol=gate.get("prob_tol", ROW_SUM_TOL))
-            if by_file is not None:
-                roles.setdefault(by_file, []).append("slices")
-            for i, spec in enumerate(inputs):
-                role = loss.inputs[i].name if i < len(loss.inputs) else "input"
-                if role not in roles.setdefault(spec, []):
-                    roles[spec].append(role)
-            ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
-        except LossCliError as exc:
-            raise type(exc)(f"{gate['_label']}: {exc}") from None
+
+    def evaluate_gate(gate: dict) -> dict:
+        """One gate's record; raises when it cannot be evaluated."""
+        rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
+                              gate.get("classes"), gate=True)
+        by_file = _resolve(base_dir, gate["by_file"]) if "by_file" in gate else None
+        slices, view = slicing(gate.get("by"), by_file, gate.get("min_slice_size"), gate=True)
+        order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
+        models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
+            if rules.on and "baseline" in gate else ()  # (compared on the keys both share)
+        cache = caches.setdefault((rules, order_by, models, slices),
+                                  InputCache(memoize=True, rules=rules, order_by=order_by, companions=models,
+                                             slices=slices))
+        losses = select_losses(gate["loss"])
+        loss = losses[0]
+        by_loss = parse_param_options(losses, _param_items(gate))
+        inputs = [_resolve(base_dir, s) for s in gate["inputs"]]
+        weights = _resolve(base_dir, gate["weights"]) if "weights" in gate else None
+        reduction = gate.get("reduction", SCALAR_REDUCTIONS[0])
+        kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
+                  per_sample="baseline" in gate, prob_tol=gate.get("prob_tol", ROW_SUM_TOL))
+        if by_file is not None:
+            roles.setdefault(by_file, []).append("slices")
+        for i, spec in enumerate(inputs):
+            role = loss.inputs[i].name if i < len(loss.inputs) else "input"
+            if role not in roles.setdefault(spec, []):
+                roles[spec].append(role)
+        ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
         rec = {"gate": gate.get("name") or f"{loss.name} on {gate['inputs'][0]}", "loss": loss.name,
                "value": number(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
         if "max" in gate:
@@ -204,11 +215,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
             roles.setdefault(base_inputs[0], []).append("baseline")
-            try:
-                base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
-            except LossCliError as exc:
-                raise type(exc)(f"{gate['_label']}: {exc}") from None
-            tol = Tolerance.parse(gate.get("max_increase", 0), f"{gate['_label']}: key 'max_increase'")
+            base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
+            tol = Tolerance.parse(gate.get("max_increase", 0), "key 'max_increase'")
             settings = dict(n_boot=gate.get("bootstrap", BOOTSTRAP), confidence=gate.get("confidence", CONFIDENCE),
                             seed=gate.get("seed", BOOTSTRAP_SEED), tolerance=tol,
                             significant=gate.get("significant", False), top=3)
@@ -220,19 +228,33 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         if slices is not None:  # every gate holds for each slice big enough to rank
             assert view is not None
             bounds = {k: gate[k] for k in ("max", "min") if k in gate}
-            try:
-                rec["slices"], rec["slice_counts"] = gate_slices(ev, cache, view, bounds, base,
-                                                                 **(settings if base is not None else {}))
-            except LossCliError as exc:
-                raise type(exc)(f"{gate['_label']}: {exc}") from None
+            rec["slices"], rec["slice_counts"] = gate_slices(ev, cache, view, bounds, base,
+                                                             **(settings if base is not None else {}))
             rec["by"] = slice_header(slices, view)
             counts = rec["slice_counts"]
             rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): "
                                   f"{counts['failed']} of {counts['ranked']} failed", "passed": counts["failed"] == 0})
         rec["passed"] = all(c["passed"] for c in rec["checks"])
+        return rec
+
+    errors: list[LossCliError] = []
+    for gate in gates:  # a gate that cannot be evaluated is reported as an error; the others still run
+        since = time.perf_counter()
+        try:
+            rec = evaluate_gate(gate)
+        except LossCliError as exc:
+            errors.append(type(exc)(f"{gate['_label']}: {exc}"))
+            rec = {"gate": gate.get("name") or f"{gate['loss']} on {gate['inputs'][0]}", "loss": gate["loss"],
+                   "value": None, "reduction": gate.get("reduction", SCALAR_REDUCTIONS[0]), "count": 0, "checks": [],
+                   "error": str(errors[-1]), "passed": False}
+        timing.case(rec["gate"], since)
         results.append(rec)
     payload = {**provenance(list(caches.values()), roles), "config": str(path), "passed": all(r["passed"] for r in results), "gates": results}
-    emit(renderer("check", fmt)(payload), output)
+    publish("check", fmt, output, reports, payload, timing=timing)
+    if errors:  # (after the reports: they name every gate, this one included)
+        more = f" (and {len(errors) - 1} more gate{'s' if len(errors) > 2 else ''} could not be evaluated)" \
+            if len(errors) > 1 else ""
+        raise type(errors[0])(f"{errors[0]}{more}")
     return 0 if payload["passed"] else 1
 
 

@@ -136,6 +136,11 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     refuse_clobbering(outputs, inputs)
 
 
+def report_outputs(reports) -> list[tuple[str, str]]:
+    """``--report FORMAT:FILE`` as the outputs ``refuse_overwriting_inputs`` checks."""
+    return [(f"--report {fmt}:{path}", path) for fmt, path in reports]
+
+
 @dataclass
 class Prepared:
     """One loss's inputs, read whole and validated (gradcheck; batch-coupled checks)."""

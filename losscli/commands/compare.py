@@ -90,16 +90,17 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",
                 weights=None, n_boot=1000, confidence=0.95, seed=0, fail_if_worse=None,
                 significant=False, top=5, fmt="table", output=None, nan_policy="raise", engine="local",
-                cluster=None, rules=None, prob_tol=None, slicing=(None, None)) -> int:
+                cluster=None, rules=None, prob_tol=None, slicing=(None, None), reports=()) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
-    from ..render import emit, renderer
+    from ..render import Timing, publish
     from ..io.rules import ReadRules
     from ..vocabulary import ROW_SUM_TOL
-    from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
+    from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
     from ..render.values import key_text
     from .slicing import failed, slice_header
 
+    timing = Timing()
     if reduction == "none":
         raise LossCliError("compare needs --reduction mean or sum (a single value per model)")
     if not 0 < confidence < 1:
@@ -110,7 +111,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     slices, view = slicing
-    refuse_overwriting_inputs([("--output", output)], [baseline, candidate, *others, weights, slices.file if slices else None],
+    refuse_overwriting_inputs([("--output", output), *report_outputs(reports)], [baseline, candidate, *others, weights, slices.file if slices else None],
                               params)
     # with --on, both models' rows come in the labels' order, over the keys all three share: the
     # paired bootstrap pairs them
@@ -141,7 +142,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
         roles.setdefault(slices.file, []).append("slices")
     payload = {**provenance(cache, roles), "baseline": baseline, "candidate": candidate, "passed": passed,
                "results": records, **({"by": slice_header(slices, view)} if slices is not None else {})}
-    emit(renderer("compare", fmt)(payload), output)
+    publish("compare", fmt, output, reports, payload, timing=timing)
     return 0 if passed else 1
 
 

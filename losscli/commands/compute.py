@@ -19,7 +19,7 @@ from ..stats.accumulator import Evaluation
 from ..io.rules import ReadRules
 from ..vocabulary import ROW_SUM_TOL
 from ..io.slices import SliceSpec
-from .common import parse_param_options, provenance, refuse_overwriting_inputs, select_losses
+from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
 from .slicing import Bootstrap, SliceView, compute_slices, failed, slice_header
 
 
@@ -75,14 +75,17 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",
                 quantile_budget=None, model_params=None, l1=0.0, l2=0.0, engine="local",
                 cluster=None, rules: ReadRules = ReadRules(), prob_tol: float = ROW_SUM_TOL,
-                slices: SliceSpec | None = None, view: SliceView | None = None, ci: Bootstrap | None = None) -> int:
+                slices: SliceSpec | None = None, view: SliceView | None = None, ci: Bootstrap | None = None,
+                reports=()) -> int:
     """Evaluate, render, write; returns the exit code (0, or 1 when --fail-above trips, overall
     or in a slice)."""
-    from ..render import LOSS_ONLY_FORMATS, emit, renderer
+    from ..render import LOSS_ONLY_FORMATS, Timing, publish
+
+    timing = Timing()
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    refuse_overwriting_inputs([("--output", output or STDOUT), ("--save-grad", save_grad)],
+    refuse_overwriting_inputs([("--output", output or STDOUT), ("--save-grad", save_grad), *report_outputs(reports)],
                               [*inputs, weights, model_params, slices.file if slices else None], params)
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
@@ -103,7 +106,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     if top > 1000:  # each worst sample keeps its inputs' values for the table and a JSON record
         _require_top(top, cache, [*inputs, weights])
     # statistics and worst samples are printed (slices are gated whatever the format)
-    summary = fmt not in LOSS_ONLY_FORMATS or slices is not None
+    summary = any(f not in LOSS_ONLY_FORMATS for f in [fmt, *(f for f, _ in reports)]) or slices is not None
     evaluations = engine_function(engine, cluster)(
         selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
         top=top if summary else 0, per_sample=per_sample or ci is not None, gradients=bool(save_grad),
@@ -138,6 +141,12 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             rec["slices"], rec["slice_counts"] = compute_slices(ev, cache, view, top, ci, fail_above)
     if slices is not None:
         payload["by"] = slice_header(slices, view)
+    if fail_above is not None:  # each loss's verdict, in every format (the exit code is 1 when one fails)
+        for rec, ev in zip(payload["results"], evaluations):
+            measured, _, passed = verdict(ev, fail_above)
+            rec["gate"] = {"max": fail_above, "measured": number(measured), "passed": passed}
+        payload["passed"] = all(r["gate"]["passed"] and not any(failed(s) for s in r.get("slices", []))
+                                for r in payload["results"])
     context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
                "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
                "keys": None if evaluations[0].rows is None or not cache.rules.on else
@@ -155,7 +164,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         write_gradients(save_grad, arrays)
         context["gradient_file"] = save_grad
     warnings.print()
-    emit(renderer("compute", fmt)(payload, context), output)
+    publish("compute", fmt, output, reports, payload, context, timing=timing)
     code = threshold_exit_code(evaluations, fail_above)
     for rec in payload["results"] if fail_above is not None else ():
         for s in rec.get("slices", []):
@@ -189,15 +198,22 @@ def gradient_arrays(evaluations: list[Evaluation]) -> dict[str, np.ndarray]:
     return out
 
 
+def verdict(ev: Evaluation, fail_above: float) -> tuple[float, str, bool]:
+    """``--fail-above``: (what is judged, its name, whether it passed): the reported value (with
+    a penalty, the objective), or the largest per-sample loss with reduction none. NaN fails."""
+    measured = ev.stats["max"] if ev.value is None else ev.value + ev.extra.get("penalty", 0.0)
+    what = "largest per-sample loss" if ev.value is None else f"{ev.reduction} loss"
+    return measured, what, bool(measured <= fail_above)
+
+
 def threshold_exit_code(evaluations: list[Evaluation], fail_above: float | None) -> int:
     if fail_above is None:
         return 0
     failed = False
     for ev in evaluations:
-        worst_value = ev.stats["max"] if ev.value is None else ev.value + ev.extra.get("penalty", 0.0)
-        what = "largest per-sample loss" if ev.value is None else f"{ev.reduction} loss"
-        if not worst_value <= fail_above:  # NaN fails too
-            print(f"losscli: {ev.loss.name}: {what} {worst_value:.10g} is above --fail-above "
+        measured, what, passed = verdict(ev, fail_above)
+        if not passed:
+            print(f"losscli: {ev.loss.name}: {what} {measured:.10g} is above --fail-above "
                   f"{fail_above:g}", file=sys.stderr, flush=True)
             failed = True
     return 1 if failed else 0

@@ -70,13 +70,18 @@ def _random_input_bytes(loss: Loss, samples: int, classes: int, dim: int) -> flo
 
 
 def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, classes=4, dim=3,
-                  seed=0, opts: Options | None = None, fmt="table", output=None, stdin=None) -> int:
+                  seed=0, opts: Options | None = None, fmt="table", output=None, stdin=None, reports=()) -> int:
     """The ``gradcheck`` command: returns 0 when every loss passes, 1 otherwise."""
+    import time
+
     from ..catalogue import list_losses
     from ..io.cache import InputCache
-    from ..render import emit, renderer
+    from ..render import Timing, publish
     from ..sampling import random_inputs
-    from .common import parse_param_options, prepare, refuse_overwriting_inputs, report_warnings, select_losses
+    from .common import (parse_param_options, prepare, refuse_overwriting_inputs, report_outputs, report_warnings,
+                         select_losses)
+
+    timing = Timing()
 
     opts = opts or Options(seed=seed)
     if all_losses:
@@ -87,25 +92,29 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
         if not names:
             raise LossCliError("name at least one loss, or use --all")
         losses = select_losses(",".join(names))
-    refuse_overwriting_inputs([("--output", output)], inputs, params)
+    refuse_overwriting_inputs([("--output", output), *report_outputs(reports)], inputs, params)
     by_loss = parse_param_options(losses, params)
     results = []
     if inputs:
         prepared = prepare(losses, inputs, InputCache(stdin=stdin), "raise", by_loss)
         report_warnings(prepared)
         for p in prepared:
+            since = time.perf_counter()
             results.append(check_loss(p.loss, p.checked.arrays, by_loss[p.loss.name], opts))
+            timing.case(p.loss.name, since)
     else:
         for loss in losses:
             if not loss.has_gradient:
                 raise LossCliError(f"gradcheck: {loss.no_gradient_message()}")
             require(_random_input_bytes(loss, samples, classes, dim), "--samples/--classes/--dim",
                     f"checking {loss.name} at random inputs of N={samples}, C={classes}, D={dim}")
+            since = time.perf_counter()
             arrays = random_inputs(loss, samples=samples, classes=classes, dim=dim, seed=seed, optional=True)
             results.append(check_loss(loss, arrays, by_loss[loss.name], opts))
+            timing.case(loss.name, since)
     payload = {"passed": all(r.passed for r in results),
                "results": [result_record(r, opts.top) for r in results]}
-    emit(renderer("gradcheck", fmt)(payload), output)
+    publish("gradcheck", fmt, output, reports, payload, timing=timing)
     return 0 if payload["passed"] else 1
 
 

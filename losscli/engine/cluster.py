@@ -25,7 +25,6 @@ import asyncio
 import atexit
 import logging
 import os
-import sys
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -194,17 +193,24 @@ class Session:
             raise LossCliError(self._lost({"done": 0, "total": len(futures), "what": what}))
         return box[0]
 
-    def wait(self, futures: list, what: str = "partition", then: tuple | list = ()) -> None:
+    def wait(self, futures: list, what: str = "partition", then: tuple | list = (), rows: int | None = None) -> None:
         """Until ``futures`` and ``then`` (tasks that follow them, not counted in messages) are
         done, in bounded time (see the module's docstring); their results stay on the workers.
-        Ctrl-C cancels them and ends the run. On a terminal, a progress bar."""
+        Ctrl-C cancels them and ends the run. On a terminal, a progress bar: of rows read, when
+        the tasks read about ``rows`` rows (an estimate), else of tasks done."""
         from distributed import CancelledError
 
+        from ..render.progress import Bar
+
         watched = list(futures) + list(then)
-        state = {"done": 0, "total": len(futures), "what": what}
+        state: dict = {"done": 0, "total": len(futures), "what": what, "rows": 0}
         try:
-            with _progress(what, len(futures)) as advance:
-                self._wait(watched, state, advance)
+            with Bar("rows", rows, estimated=True) if rows else Bar(f"{what}s", len(futures), f"{what}s") as bar:
+                def show() -> None:
+                    note = f"{state['done']}/{len(futures)} {what}s"
+                    bar.update(state["rows"], note) if rows else bar.update(state["done"])
+
+                self._wait(watched, state, show)
         except CancelledError:
             raise LossCliError(self._lost(state)) from None
         except BaseException:
@@ -215,10 +221,11 @@ class Session:
         return (f"{self._named()}: lost the connection to the scheduler while {state['done']} of {state['total']} "
                 f"{state['what']}s were done; is it still running?")
 
-    def _wait(self, watched: list, state: dict, advance) -> None:
+    def _wait(self, watched: list, state: dict, show) -> None:
         """Poll until every future is done. A future Dask marks "lost" (its worker died) is being
         computed again: the worker and stall timeouts watch it. Progress is a future finished or
-        a partition's word that it read more rows (``progress``, every second)."""
+        a partition's word that it read more rows (``progress``, every second); ``show()`` draws
+        ``state`` (tasks done, rows read)."""
         settings, total, what = self.settings, state["total"], state["what"]
         last_done = time.monotonic()
         no_workers_since: float | None = None
@@ -229,8 +236,8 @@ class Session:
             now = time.monotonic()
             done = statuses[:total].count("finished")
             if done > state["done"]:
-                advance(done - state["done"])
                 state["done"], last_done = done, now
+                show()
             if statuses.count("finished") == len(watched):
                 return
             for f, status in zip(watched, statuses):
@@ -240,8 +247,10 @@ class Session:
                 next_look = now + 1.0
                 workers, events = _bounded(self._look, settings.connect_timeout) or (None, None)
                 answered = workers is not None
-                if events is not None and events > heard:  # a partition read more rows
-                    heard, last_done = events, now
+                if events is not None and len(events) > heard:  # a partition read more rows
+                    heard, last_done = len(events), now
+                    state["rows"] = _rows_read(events)
+                    show()
                 if workers == 0:
                     no_workers_since = no_workers_since or now
                     if now - no_workers_since > settings.worker_timeout:
@@ -263,13 +272,13 @@ class Session:
                     "waits longer")
             _settle(self.client, watched, POLL)
 
-    def _look(self) -> tuple[int, int]:
+    def _look(self) -> tuple[int, list]:
         """(workers the scheduler has, progress events of this run so far); raises when the
         scheduler cannot be asked."""
         info = self._workers_info()
         if info is None:
             raise OSError("no answer")
-        return len(info), len(self.client.get_events(self.topic))
+        return len(info), list(self.client.get_events(self.topic))
 
     def _failure(self, exc: BaseException, what: str) -> BaseException:
         """What a task's exception means for the user: the cluster's failures as one line,
@@ -310,28 +319,13 @@ class Session:
         self.local = None
 
 
-class _progress:
-    """A progress bar of tasks done, on stderr when it is a terminal (never in pipes or CI)."""
-
-    def __init__(self, what: str, total: int):
-        self.what, self.total, self.bar = what, total, None
-
-    def __enter__(self):
-        if sys.stderr.isatty() and not os.environ.get("CI") and self.total > 1:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self.bar = Progress(TextColumn(f"{self.what}s"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                                transient=True, console=Console(stderr=True))
-            self.bar.__enter__()
-            task = self.bar.add_task(self.what, total=self.total)
-            return lambda n: self.bar.update(task, advance=n)
-        return lambda n: None
-
-    def __exit__(self, *exc):
-        if self.bar is not None:
-            self.bar.__exit__(*exc)
-        return False
+def _rows_read(events: list) -> int:
+    """Rows read so far, from the partitions' progress events ((time, (index, rows)), the
+    latest count of each partition; one computed again counts once)."""
+    latest: dict[int, int] = {}
+    for _, (index, rows) in events:
+        latest[index] = max(rows, latest.get(index, 0))
+    return sum(latest.values())
 
 
 def _settle(client, futures: list, timeout: float) -> None:
@@ -369,12 +363,12 @@ def _bounded(fn, timeout: float):
     return box[0] if box else None
 
 
-def progress(topic: str, rows: int) -> None:
-    """On a worker: tell the client waiting on ``topic`` that a partition read ``rows`` more
-    rows (so a long partition is not taken for a stuck one)."""
+def progress(topic: str, index: int, rows: int) -> None:
+    """On a worker: tell the client waiting on ``topic`` that partition ``index`` has read
+    ``rows`` rows (so a long partition is not taken for a stuck one, and the bar counts rows)."""
     try:
         from distributed import get_worker
 
-        get_worker().log_event(topic, rows)
+        get_worker().log_event(topic, (index, rows))
     except Exception:  # (not on a worker, or the scheduler is gone: the client sees that itself)
         pass

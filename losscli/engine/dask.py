@@ -106,10 +106,11 @@ def _partition(task: dict) -> dict:
                     held[loss.name].append(np.asarray(values, dtype=np.float64))
             rows_seen = start + arrays[0].data.shape[0] - part.first_row
             if time.monotonic() - told > 1.0:  # (a long partition is working, not stuck)
-                progress(task["topic"], rows_seen)
+                progress(task["topic"], task["index"], rows_seen)
                 told = time.monotonic()
     except InputError as exc:  # shipped back as data: the client raises it with its message
         return {"summary": {"error": str(exc), "first": task["index"]}, "values": {}}
+    progress(task["topic"], task["index"], rows_seen)  # (its last rows, for the client's count)
     summary = {"shards": {part.shard: rows_seen}, "omitted": omitted, "top": task["top"], "keep": task["keep"],
                "states": {name: acc.state() for name, acc in accs.items()}, "first": task["index"],
                "keys": None if cache.slice_keys is None else cache.slice_keys.keys, "slices": task["slices"],
@@ -334,7 +335,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
         tree += level
         if len(level) == 1:
             break
-    run.wait(futures, "partition", then=tree)  # (the per-sample values stay on the workers)
+    run.wait(futures, "partition", then=tree, rows=expected)  # (the per-sample values stay on the workers)
     result = run.result(level[0])
     if "error" in result:
         raise InputError(given(result["error"]))

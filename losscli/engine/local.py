@@ -5,8 +5,6 @@ the inputs."""
 
 from __future__ import annotations
 
-import os
-import sys
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
@@ -169,26 +167,18 @@ def _reread_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inp
 
 
 def _progress(cache: InputCache, specs, label: str = "rows"):
-    """A rich progress bar (rows, rows/s, ETA) on stderr when stderr is a terminal; in pipes and
-    CI nothing at all. The total is known for NPY inputs; for text it is estimated from bytes."""
-    if not sys.stderr.isatty() or os.environ.get("CI"):
+    """A progress bar of rows read (``render/progress.py``: on a terminal only). The total is
+    known for NPY and Parquet inputs; for text it is estimated from bytes."""
+    from ..render.progress import Bar, shown
+
+    if not shown():
         return lambda blocks: blocks
 
     def wrap(blocks):
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        total = cache.reader(split_spec(specs[0])[0]).row_estimate()
-        columns = (TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-        with Progress(*columns, transient=True, console=_stderr_console()) as bar:
-            task = bar.add_task("rows", total=total)
+        total, exact = cache.reader(split_spec(specs[0])[0]).rows()
+        with Bar(label, total, estimated=not exact) as bar:
             for start, arrays in blocks:
                 yield start, arrays
-                bar.update(task, completed=start + (arrays[0].data.shape[0] if arrays else 0))
+                bar.update(start + (arrays[0].data.shape[0] if arrays else 0))
 
     return wrap
-
-
-def _stderr_console():
-    from rich.console import Console
-
-    return Console(stderr=True)

@@ -50,11 +50,16 @@ class FileReader:
         return all(p != "-" and not is_url(p) and not is_stream(p) for p in self.shards or [self.path])
 
     def row_estimate(self) -> int | None:
-        """Rows of the input: exact for NPY, estimated from the file size for text; None if unknown."""
-        total = 0
+        """Rows of the input: exact for NPY, Parquet and Arrow, estimated from the file size for
+        text; None if unknown."""
+        return self.rows()[0]
+
+    def rows(self) -> tuple[int | None, bool]:
+        """(``row_estimate()``, whether it is exact)."""
+        total, exact = 0, True
         for path in self.shards or [self.path]:
             if path == "-" or is_stream(path):  # (a look at a pipe would take its bytes)
-                return None
+                return None, False
             try:
                 with open(path, "rb") as fh:
                     head = fh.read(65536)
@@ -70,12 +75,13 @@ class FileReader:
                     total += ipc_rows(path)
                     continue
                 if b"\x00" in head[:8192]:
-                    return None  # another binary format: unknown
+                    return None, False  # another binary format: unknown
                 lines = head.count(b"\n")
                 total += int(os.path.getsize(path) / (len(head) / max(lines, 1)))
+                exact = False
             except Exception:
-                return None
-        return total
+                return None, False
+        return total, exact
 
     def row_width(self) -> int:
         """Numbers per row, from the first file's header (to size blocks); 1 when unknown."""

@@ -5,11 +5,15 @@ that record, so the formats can never disagree about a number.
 ``module:function`` in this package, imported only when used, so ``--help`` stays light). The
 CLI's ``--format`` choices and defaults (the first listed) come from it. Add a format: a function
 in the module of its kind (``table.py`` for rich tables, ``text.py`` for JSON/CSV/plain text,
-``junit.py``, ``markdown.py``, ``chart.py``) and a line here.
+``junit.py``, ``markdown.py``, ``chart.py``) and a line here. ``publish`` writes a command's
+``--format`` output and its ``--report`` files from the one record.
 """
 
 from __future__ import annotations
 
+import time
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Callable
 
@@ -36,6 +40,40 @@ def renderer(command: str, fmt: str) -> Callable:
     """The function that renders ``command``'s record as ``fmt``: text, or rich renderables."""
     module, name = FORMATS[command][fmt].split(":")
     return getattr(import_module(f"{__name__}.{module}"), name)
+
+
+@dataclass
+class Timing:
+    """When a command started and how long it took, for the reports that carry it (JUnit's
+    ``timestamp`` and ``time``): the whole run, and the cases timed on their own (a gate, a
+    gradient check of one loss); losses evaluated in one pass are not timed apart."""
+
+    started: float = field(default_factory=time.time)
+    seconds: float = 0.0
+    cases: dict[str, float] = field(default_factory=dict)
+
+    def case(self, name: str, since: float) -> None:
+        self.cases[name] = time.perf_counter() - since
+
+
+#: the timing of the run being published (read by ``junit.py``)
+TIMING: ContextVar[Timing | None] = ContextVar("TIMING", default=None)
+
+
+def publish(command: str, fmt: str, output: str | None, reports, *record, timing: Timing | None = None) -> None:
+    """Render ``record`` (the command's payload, and its context where it has one) as ``fmt``
+    to ``output`` (stdout by default) and as every ``--report FORMAT:FILE``: one evaluation,
+    every report. The report files are written first: a reader of stdout that goes away (``|
+    head``) does not cost them."""
+    timing = timing or Timing()
+    timing.seconds = time.time() - timing.started
+    token = TIMING.set(timing)
+    try:
+        for report_fmt, path in reports:
+            emit(renderer(command, report_fmt)(*record), path)
+        emit(renderer(command, fmt)(*record), output)
+    finally:
+        TIMING.reset(token)
 
 
 def emit(rendered, output: str | None = None) -> None:

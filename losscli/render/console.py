@@ -11,14 +11,29 @@ import sys
 
 
 def console(file=None, width: int | None = None):
-    """A rich Console: colour only on a terminal and never with NO_COLOR; files get plain text."""
+    """A rich Console for results. Styles (colour, bold, italic) only on a terminal without
+    NO_COLOR; a pipe or a file gets plain text, ``PIPE_WIDTH`` columns wide unless COLUMNS says
+    otherwise (tables fit whatever width: ``sheet.py``)."""
     Console = _console_type()
     if file is not None:
-        return Console(file=file, width=width or 120, color_system=None, highlight=False,
+        return Console(file=file, width=width or PIPE_WIDTH, color_system=None, highlight=False,
                        force_terminal=False, soft_wrap=False)
     if width is None and not sys.stdout.isatty():
-        width = 160  # a pipe or file has no width; 80 columns would wrap the tables
-    return Console(highlight=False, width=width, no_color="NO_COLOR" in os.environ or None)
+        width = _columns() or PIPE_WIDTH
+    return Console(highlight=False, width=width, color_system=None if "NO_COLOR" in os.environ else "auto")
+
+
+#: the width of text written to a pipe or a file: tables wider than 80 columns stay one table
+PIPE_WIDTH = 160
+
+
+def _columns() -> int | None:
+    """COLUMNS from the environment, when it holds a usable width."""
+    try:
+        value = int(os.environ.get("COLUMNS", ""))
+    except ValueError:
+        return None
+    return value if value >= 20 else None
 
 
 @functools.lru_cache(maxsize=None)
@@ -51,7 +66,7 @@ def emit(rendered, output: str | None = None) -> None:
     if output is not None and output != "-":
         from ..io.output import write_text
 
-        text = rendered if isinstance(rendered, str) else render_rich(rendered, width=160)
+        text = rendered if isinstance(rendered, str) else render_rich(rendered)
         write_text(output, text)
         return
     try:

@@ -19,20 +19,34 @@ def _xml_text(text: str) -> str:
 
 def junit_xml(suite: str, cases: list[dict]) -> str:
     """JUnit XML as CI servers parse it: <testsuites><testsuite><testcase> with <failure> carrying
-    the numbers. Each case: {"name", "classname", "failure": None | (message, details),
-    "output": text for <system-out>}."""
+    the numbers. Each case: {"name", "classname", "failure": None | (message, details), "error":
+    the same, for a case that could not be evaluated, "output": text for <system-out>}. The suite
+    carries the run's start (``timestamp``) and wall time (``time``, seconds); a case its own
+    time where it was timed on its own (``render.Timing``)."""
     import xml.etree.ElementTree as ET
 
+    from datetime import datetime
+
+    from . import TIMING, Timing
+
+    timing = TIMING.get() or Timing()
     failures = sum(1 for c in cases if c.get("failure"))
-    root = ET.Element("testsuites", name="losscli", tests=str(len(cases)), failures=str(failures), errors="0")
+    errors = sum(1 for c in cases if c.get("error"))
+    seconds = f"{timing.seconds:.3f}"
+    root = ET.Element("testsuites", name="losscli", tests=str(len(cases)), failures=str(failures),
+                      errors=str(errors), time=seconds)
     ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(cases)), failures=str(failures),
-                       errors="0", skipped="0", time="0")
+                       errors=str(errors), skipped="0", time=seconds,
+                       timestamp=datetime.fromtimestamp(timing.started).isoformat(timespec="seconds"))
     for c in cases:
-        tc = ET.SubElement(ts, "testcase", classname=c["classname"], name=_xml_text(c["name"]), time="0")
-        if c.get("failure"):
-            message, details = c["failure"]
-            f = ET.SubElement(tc, "failure", message=_xml_text(message), type="LossCheckFailed")
-            f.text = _xml_text(details)
+        tc = ET.SubElement(ts, "testcase", classname=c["classname"], name=_xml_text(c["name"]))
+        if c["name"] in timing.cases:
+            tc.set("time", f"{timing.cases[c['name']]:.3f}")
+        for kind, type_ in (("failure", "LossCheckFailed"), ("error", "LossCheckError")):
+            if c.get(kind):
+                message, details = c[kind]
+                f = ET.SubElement(tc, kind, message=_xml_text(message), type=type_)
+                f.text = _xml_text(details)
         if c.get("output"):
             ET.SubElement(tc, "system-out").text = _xml_text(c["output"])
     ET.indent(root)
@@ -43,12 +57,13 @@ def compute(payload: dict, context: dict) -> str:
     limit = context.get("fail_above")
     cases = []
     for r in payload["results"]:
-        value = r.get("objective", r["value"]) if r["value"] is not None else r["stats"]["max"]
-        failed = limit is not None and not (value is not None and value <= limit)
+        gate = r.get("gate")  # --fail-above: the loss's verdict
+        failed = gate is not None and not gate["passed"]
         cases.append({"classname": "losscli.compute", "name": f"{r['loss']} ({params_text(r['params'])})",
-                      "failure": (f"{r['loss']} = {value!r} > --fail-above {limit!r}",
+                      "failure": (f"{r['loss']} = {gate['measured']!r} > --fail-above {limit!r}",
                                   json.dumps(r, allow_nan=False)) if failed else None,
-                      "output": f"value={r['value']!r} count={r['count']}"})
+                      "output": f"value={r['value']!r} count={r['count']}"
+                                + ("" if gate is None else f" --fail-above {limit!r}: {'FAIL' if failed else 'PASS'}")})
         cases += [slice_case("losscli.compute", f"{r['loss']} ({params_text(r['params'])})", sl,
                              f"{r['loss']} = {sl['value'] if r['value'] is not None else sl['stats']['max']!r} > "
                              f"--fail-above {limit!r}") for sl in r.get("slices", [])]
@@ -86,6 +101,10 @@ def _change_text(loss: str, r: dict) -> str:
 def check(payload: dict) -> str:
     cases = []
     for g in payload["gates"]:
+        if "error" in g:  # it could not be evaluated
+            cases.append({"classname": "losscli.check", "name": g["gate"], "error": (g["error"], g["error"]),
+                          "output": g["error"]})
+            continue
         failed = [c["check"] for c in g["checks"] if not c["passed"]]
         msg = f"{g['loss']} = {g['value']!r}; failed: {', '.join(failed)}" if failed else None
         cases.append({"classname": "losscli.check", "name": g["gate"],

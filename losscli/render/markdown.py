@@ -37,14 +37,22 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 
 def compute(payload: dict, context: dict) -> str:
+    gated = any("gate" in r for r in payload["results"])  # --fail-above: each loss's verdict
     rows = [[code(r["loss"]), fmt(r["value"], 10), r["reduction"], params_text(r["params"]), r["count"],
-             *(fmt(r["stats"][k]) for k in STAT_KEYS)] for r in payload["results"]]
-    out = markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS], rows)
+             *(fmt(r["stats"][k]) for k in STAT_KEYS), *([_mark(r["gate"]["passed"])] if gated else [])]
+            for r in payload["results"]]
+    limit = f"≤ {context['fail_above']:g}" if gated else ""
+    out = markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS,
+                          *([escape(f"gate (--fail-above: {limit})")] if gated else [])], rows)
     for r in payload["results"]:
         if "slices" in r:
             out += "\n" + _slices(r["loss"], r["slices"], payload["by"], ["value", "p50", "p90", "max"],
                                    lambda s: [fmt(s["value"], 10), *(fmt(s["stats"][k]) for k in ("p50", "p90", "max"))])
     return out
+
+
+def _mark(passed: bool) -> str:
+    return "✅" if passed else "❌"
 
 
 def _slices(loss: str, slices: list[dict], by: dict, header: list[str], cells) -> str:
@@ -79,7 +87,8 @@ def compare(payload: dict) -> str:
 
 def check(payload: dict) -> str:
     rows = [[g["gate"], code(g["loss"]), fmt(g["value"], 8),
-             Md("<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(c['check'])}" for c in g["checks"]))]
+             Md(f"⚠️ error: {escape(g['error'])}" if "error" in g else
+                "<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(c['check'])}" for c in g["checks"]))]
             for g in payload["gates"]]
     return markdown_table(["gate", "loss", "value", "checks"], rows)
 

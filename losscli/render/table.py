@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..stats.accumulator import STAT_KEYS
-from rich.markup import escape
 
+from ..vocabulary import PER_SAMPLE_ROWS
+from .sheet import Column, Sheet
 from .values import fmt, key_text, param_value, params_text, pct
 
 if TYPE_CHECKING:
@@ -46,46 +47,43 @@ def input_lines(payload: dict) -> list:
 
 
 def compute_tables(payload: dict, context: dict) -> list:
-    from rich.table import Table
-
     out: list[RenderableType] = []
-    summary = Table(title="Loss", title_justify="left")
-    for col in ("loss", "value", "reduction", "params", "N") + STAT_KEYS:
-        summary.add_column(col, justify="left" if col in ("loss", "reduction", "params") else "right")
     penalised = any("objective" in r for r in payload["results"])
-    if penalised:
-        summary.add_column("penalty", justify="right")
-        summary.add_column("objective", justify="right")
     with_ci = any("ci" in r for r in payload["results"])
+    gated = any("gate" in r for r in payload["results"])  # --fail-above
+    columns = [Column("loss", "left", key=True), *([Column("gate", "left")] if gated else []), Column("value"),
+               Column("reduction", "left"), Column("params", "left", wrap=True), Column("N")]
+    if penalised:
+        columns += [Column("penalty"), Column("objective")]
     if with_ci:
-        summary.add_column("CI", justify="right")
+        columns.append(Column("CI"))
+    columns += [Column(k, group="statistics") for k in STAT_KEYS]
+    summary = Sheet("Loss", columns)
     for rec in payload["results"]:
         n = str(rec["count"]) + (f" ({rec['omitted']} omitted)" if rec["omitted"] else "")
         extra: tuple[str, ...] = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
         if with_ci:
             lo, hi = rec["ci"]["interval"]
             extra += (f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * rec['ci']['confidence']:g}%)",)
-        summary.add_row(rec["loss"], fmt(rec["value"], 10), rec["reduction"], params_text(rec["params"]),
-                        n, *(fmt(rec["stats"][k]) for k in STAT_KEYS), *extra)
+        summary.add_row(rec["loss"], *([status(rec["gate"])] if gated else []), fmt(rec["value"], 10),
+                        rec["reduction"], params_text(rec["params"]),
+                        n, *extra, *(fmt(rec["stats"][k]) for k in STAT_KEYS))
     out.append(summary)
     inputs = context.get("inputs", {})
     for rec in payload["results"]:
         if not rec["worst"]:
             continue
         roles = inputs.get(rec["loss"], {})
-        t = Table(title=f"{rec['loss']}: worst {len(rec['worst'])} samples", title_justify="left")
         keyed = "key" in rec["worst"][0]  # --on: the key of each row
-        t.add_column("rank", justify="right")
-        t.add_column("index", justify="right")
-        if keyed:
-            t.add_column("key", justify="right")
-        t.add_column("loss", justify="right")
-        for role in roles:
-            t.add_column(role)
+        t = Sheet(f"{rec['loss']}: worst {len(rec['worst'])} samples",
+                  [Column("rank", key=True), Column("index"), *([Column("key")] if keyed else []), Column("loss"),
+                   *(Column(role, "left", group="inputs") for role in roles)])
         for rank, w in enumerate(rec["worst"], 1):
             t.add_row(str(rank), str(w["index"]), *([str(w["key"])] if keyed else []), fmt(w["loss"]),
                       *(_cell_text(np.asarray(a[rank - 1])) for a in roles.values()))
         out.append(t)
+    if any("per_sample" in r for r in payload["results"]):
+        out += per_sample_table(payload, context)
     for rec in payload["results"]:
         if "slices" in rec:
             out += slice_table(rec["loss"], rec["slices"], rec["slice_counts"], payload["by"],
@@ -99,30 +97,48 @@ def compute_tables(payload: dict, context: dict) -> list:
     return out + input_lines(payload)
 
 
+def per_sample_table(payload: dict, context: dict) -> list:
+    """``--per-sample`` in a table: the first ``PER_SAMPLE_ROWS`` samples in row order, every loss a
+    column, and a line saying how many more there are and how to get them all."""
+    from rich.text import Text
+
+    cols = [r for r in payload["results"] if "per_sample" in r]
+    total = len(cols[0]["per_sample"])
+    shown = min(total, PER_SAMPLE_ROWS)
+    keys = context.get("keys")  # --on: each row's key
+    t = Sheet(f"per-sample losses (the first {shown:,} of {total:,} rows)" if shown < total else "per-sample losses",
+              [Column("index", key=True), *([Column("key")] if keys else []), *(Column(r["loss"]) for r in cols)])
+    for i in range(shown):
+        t.add_row(str(context["rows"][i]), *([str(keys[i])] if keys else []), *(fmt(r["per_sample"][i]) for r in cols))
+    out: list = [t]
+    if shown < total:
+        out.append(Text(f"{total - shown:,} more samples not shown: --format csv (or json, ndjson) --per-sample "
+                        "lists every one", style="dim"))
+    return out
+
+
+def status(record: dict) -> str:
+    """PASS, FAIL, or ERROR for a gate that could not be evaluated."""
+    return "ERROR" if "error" in record else "PASS" if record["passed"] else "FAIL"
+
+
 def key_cell(value) -> str:
-    """A slice key's value in a table cell: as text (never read as rich markup); missing: (missing)."""
-    return "(missing)" if value is None else escape(str(value))
+    """A slice key's value in a table cell (a Sheet never reads a cell as rich markup); missing: (missing)."""
+    return "(missing)" if value is None else str(value)
 
 
 def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: list, ci: bool = False,
                 title: str = "") -> list:
     """One row per slice listed: its key, its row count and ``columns`` ((name, digits, value of
     a slice record)); slices too small to rank are dim; a line says what is not listed."""
-    from rich.table import Table
     from rich.text import Text
 
     names = by["columns"]
-    t = Table(title=escape(title or f"{loss} by {', '.join(names)}"), title_justify="left")
-    for n in names:
-        t.add_column(escape(n))
-    t.add_column("N", justify="right")
-    for name, _, _ in columns:
-        t.add_column(name, justify="right")
-    if ci:
-        t.add_column("CI", justify="right")
     gated = any("passed" in s or "gate" in s for s in slices)
-    if gated:
-        t.add_column("gate")
+    t = Sheet(title or f"{loss} by {', '.join(names)}",
+              [*(Column(n, "left", key=True) for n in names), Column("N"),
+               *(Column(name) for name, _, _ in columns), *([Column("CI")] if ci else []),
+               *([Column("gate", "left")] if gated else [])])
     for s in slices:
         cells = [key_cell(s["key"][n]) for n in names] + [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
         if ci:
@@ -149,11 +165,9 @@ def _params_with_defaults(loss: Loss) -> str:
 
 
 def list_table(losses: list[Loss]):
-    from rich.table import Table
-
-    t = Table(title=f"{len(losses)} losses", title_justify="left")
-    for col in ("name", "aliases", "category", "inputs", "parameters", "gradient"):
-        t.add_column(col)
+    t = Sheet(f"{len(losses)} losses", [Column("name", "left", key=True),
+                                         *(Column(col, "left", wrap=True) for col in
+                                           ("aliases", "category", "inputs", "parameters", "gradient"))])
     for l in losses:
         t.add_row(l.name, ", ".join(l.aliases) or "-", l.category, l.describe_inputs(),
                   _params_with_defaults(l), "yes" if l.has_gradient else "no")
@@ -161,7 +175,6 @@ def list_table(losses: list[Loss]):
 
 
 def info_renderables(loss: Loss) -> list:
-    from rich.table import Table
     from rich.text import Text
 
     from ..commands.catalogue import loss_record
@@ -178,17 +191,17 @@ def info_renderables(loss: Loss) -> list:
         head.append("gradient:  " + (loss.gradient_formula or "(analytic gradient registered)") + "\n")
     else:
         head.append("gradient:  none — " + loss.no_gradient_message() + "\n")
-    roles = Table(title="inputs (in order)", title_justify="left")
-    for col in ("role", "shape", "expects", "differentiable", "description"):
-        roles.add_column(col)
+    roles = Sheet("inputs (in order)", [Column("role", "left", key=True),
+                                        *(Column(col, "left", wrap=True) for col in
+                                          ("shape", "expects", "differentiable", "description"))])
     for i in rec["inputs"]:
         roles.add_row(i["name"] + (" (optional)" if i["optional"] else ""), i["shape"],
                       i["expects"], "yes" if i["differentiable"] else "no", i["description"])
     out = [head, roles]
     if loss.params:
-        params = Table(title="parameters (-p NAME=VALUE)", title_justify="left")
-        for col in ("name", "default", "type", "help"):
-            params.add_column(col)
+        params = Sheet("parameters (-p NAME=VALUE)", [Column("name", "left", key=True),
+                                                      *(Column(col, "left", wrap=True) for col in
+                                                        ("default", "type", "help"))])
         for k, p in loss.params.items():
             params.add_row(k, param_value(p.default), p.describe(), p.help)
         out.append(params)
@@ -208,20 +221,19 @@ def info_renderables(loss: Loss) -> list:
 
 
 def gradcheck_tables(payload: dict) -> list:
-    from rich.table import Table
     from rich.text import Text
 
-    summary = Table(title="Gradient check", title_justify="left")
-    for col in ("loss", "inputs", "checked", "evaluations", "max abs err", "max rel err", "kinks",
-                "below noise", "status"):
-        summary.add_column(col, justify="left" if col in ("loss", "inputs", "status") else "right")
+    summary = Sheet("Gradient check", [
+        Column("loss", "left", key=True), Column("status", "left"), Column("checked"), Column("failed"),
+        Column("max rel err"), Column("max abs err"), *(Column(col, group="details") for col in
+                                                        ("kinks", "below noise", "evaluations")),
+        Column("inputs", "left", group="details", wrap=True)])
     out: list[RenderableType] = [summary]
     for r in payload["results"]:
         inputs = ", ".join(f"{k}{tuple(v)}" for k, v in r["inputs"].items())
-        checked = f"{r['checked']}/{r['elements']}"
-        summary.add_row(r["loss"], inputs, checked, str(r["evaluations"]), fmt(r["max_abs_error"], 3),
-                        fmt(r["max_rel_error"], 3), str(r["kinks"]), str(r["below_noise"]),
-                        "PASS" if r["passed"] else "FAIL")
+        summary.add_row(r["loss"], "PASS" if r["passed"] else "FAIL", f"{r['checked']}/{r['elements']}",
+                        str(r["failures"]), fmt(r["max_rel_error"], 3), fmt(r["max_abs_error"], 3), str(r["kinks"]),
+                        str(r["below_noise"]), str(r["evaluations"]), inputs)
     for r in payload["results"]:
         lines = Text()
         for c in r["consistency"]:
@@ -241,40 +253,40 @@ def gradcheck_tables(payload: dict) -> list:
         if lines:
             out.append(lines)
         if r["worst"] and (not r["passed"] or r["kinks"]):
-            t = Table(title=f"{r['loss']}: worst elements", title_justify="left")
-            for col in ("role", "index", "analytic", "numeric", "abs err", "rel err", "err est", "status"):
-                t.add_column(col, justify="left" if col in ("role", "index", "status") else "right")
+            t = Sheet(f"{r['loss']}: worst elements", [
+                Column("role", "left", key=True), Column("index", "left", key=True), Column("status", "left"),
+                *(Column(col) for col in ("analytic", "numeric", "rel err")),
+                *(Column(col, group="errors") for col in ("abs err", "err est"))])
             for w in r["worst"]:
-                t.add_row(w["role"], str(tuple(w["index"])), fmt(w["analytic"], 10), fmt(w["numeric"], 10),
-                          fmt(w["abs_error"], 3), fmt(w["rel_error"], 3), fmt(w["error_estimate"], 3), w["status"])
+                t.add_row(w["role"], str(tuple(w["index"])), w["status"], fmt(w["analytic"], 10),
+                          fmt(w["numeric"], 10), fmt(w["rel_error"], 3), fmt(w["abs_error"], 3),
+                          fmt(w["error_estimate"], 3))
             out.append(t)
     return out
 
 
 def compare_tables(payload: dict) -> list:
-    from rich.table import Table
-
-    t = Table(title=f"candidate {payload['candidate']} vs baseline {payload['baseline']}", title_justify="left")
-    for col in ("loss", "baseline", "candidate", "change", "rel", "better", "worse", "equal", "CI of change", "gate"):
-        t.add_column(col, justify="left" if col in ("loss", "gate") else "right")
-    out = [t]
+    t = Sheet(f"candidate {payload['candidate']} vs baseline {payload['baseline']}", [
+        Column("loss", "left", key=True), Column("gate", "left"), Column("baseline"), Column("candidate"),
+        Column("change"), Column("rel"), Column("CI of change"),
+        *(Column(col, group="samples") for col in ("better", "worse", "equal"))])
+    out: list = [t]
     for r in payload["results"]:
         lo, hi = r["bootstrap"]["interval"]
         gate = "-" if "gate" not in r else ("PASS" if r["gate"]["passed"] else "FAIL")
-        t.add_row(r["loss"], fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
-                  pct(r["relative_change"]), f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%",
-                  f"{100 * r['equal']:.1f}%", f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * r['bootstrap']['confidence']:g}%)",
-                  gate)
+        t.add_row(r["loss"], gate, fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
+                  pct(r["relative_change"]),
+                  f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * r['bootstrap']['confidence']:g}%)",
+                  f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%", f"{100 * r['equal']:.1f}%")
         if "slices" in r:
             out += slice_table(r["loss"], r["slices"], r["slice_counts"], payload["by"],
                                [("baseline", 6, lambda s: s["baseline"]), ("candidate", 6, lambda s: s["candidate"]),
                                 ("change", 4, lambda s: s["change"])], ci=True,
                                title=f"{r['loss']} by {', '.join(payload['by']['columns'])}, largest change first")
         if r["worst_regressions"]:
-            w = Table(title=f"{r['loss']}: worst regressions", title_justify="left")
             keyed = "key" in r["worst_regressions"][0]  # --on: the key of each row
-            for col in ("index", "key", "baseline", "candidate") if keyed else ("index", "baseline", "candidate"):
-                w.add_column(col, justify="right")
+            w = Sheet(f"{r['loss']}: worst regressions", [Column("index", key=True), *([Column("key")] if keyed else []),
+                                                           Column("baseline"), Column("candidate")])
             for x in r["worst_regressions"]:
                 w.add_row(str(x["index"]), *([str(x["key"])] if keyed else []), fmt(x["baseline"]), fmt(x["candidate"]))
             out.append(w)
@@ -282,38 +294,31 @@ def compare_tables(payload: dict) -> list:
 
 
 def check_tables(payload: dict) -> list:
-    from rich.table import Table
-
-    t = Table(title=f"gates from {payload['config']}", title_justify="left")
-    for col in ("gate", "loss", "value", "checks", "status"):
-        t.add_column(col, justify="right" if col == "value" else "left")
+    t = Sheet(f"gates from {payload['config']}", [Column("gate", "left", key=True), Column("status", "left"),
+                                                   Column("loss", "left"), Column("value"),
+                                                   Column("checks", "left", wrap=True)])
     for g in payload["gates"]:
-        checks = "; ".join(f"{c['check']} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
-        t.add_row(g["gate"], g["loss"], fmt(g["value"], 8), checks, "PASS" if g["passed"] else "FAIL")
+        checks = g.get("error") or "; ".join(f"{c['check']} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
+        t.add_row(g["gate"], status(g), g["loss"], fmt(g["value"], 8), checks)
     out: list = [t]
     failing = [(g, sl) for g in payload["gates"] for sl in g.get("slices", []) if sl.get("passed") is False]
     if failing:
-        f = Table(title="slices that failed", title_justify="left")
-        for col in ("gate", "slice", "N", "value", "failed checks"):
-            f.add_column(col, justify="right" if col in ("N", "value") else "left")
+        f = Sheet("slices that failed", [Column("gate", "left", key=True), Column("slice", "left", key=True),
+                                         Column("N"), Column("value"), Column("failed checks", "left", wrap=True)])
         for g, sl in failing:
-            f.add_row(escape(g["gate"]), escape(key_text(sl["key"])), f"{sl['count']:,}", fmt(sl["value"], 8),
+            f.add_row(g["gate"], key_text(sl["key"]), f"{sl['count']:,}", fmt(sl["value"], 8),
                       "; ".join(c["check"] for c in sl["checks"] if not c["passed"]))
         out.append(f)
     return out + input_lines(payload)
 
 
 def fit_tables(payload: dict) -> list:
-    from rich.markup import escape
-    from rich.table import Table
     from rich.text import Text
 
-    t = Table(title=f"fit: {payload['loss']}, {payload['epochs']} epochs, {payload['schedule']} lr {payload['lr']:g}",
-              title_justify="left")
-    t.add_column("parameter")
-    t.add_column("value", justify="right")
+    t = Sheet(f"fit: {payload['loss']}, {payload['epochs']} epochs, {payload['schedule']} lr {payload['lr']:g}",
+              [Column("parameter", "left", key=True), Column("value", wrap=True)])
     for name, c in zip(payload["features"], payload["coef"]):
-        t.add_row(escape(f"coef[{name}]"), ", ".join(f"{v:.8g}" for v in c) if isinstance(c, list) else f"{c:.8g}")
+        t.add_row(f"coef[{name}]", ", ".join(f"{v:.8g}" for v in c) if isinstance(c, list) else f"{c:.8g}")
     icpt = payload["intercept"]
     t.add_row("intercept", ", ".join(f"{v:.8g}" for v in icpt) if isinstance(icpt, list) else f"{icpt:.8g}")
     t.add_row("final loss", f"{payload['final_loss']:.10g}")

@@ -1,0 +1,111 @@
+"""What a user sees in a terminal of any width: tables that never elide a value, help that fits
+80 columns, no styles under NO_COLOR or in a pipe, ASCII rules off a terminal (run on a real
+pseudo-terminal: ``tests/terminal.py``)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from losscli.cli import main
+
+from .terminal import ESCAPE, in_terminal, screen_lines
+
+REG = ["sample_data/regression/preds.csv", "sample_data/regression/labels.csv"]
+COMMANDS = {
+    "compute": ["compute", "mse,mae,huber", *REG, "--top", "2", "--ci", "-p", "huber.delta=0.75"],
+    "compare": ["compare", "mse,mae", "sample_data/regression/preds.csv:pred", "sample_data/regression/candidate.csv",
+                "sample_data/regression/labels.csv", "--fail-if-worse", "1%", "--top", "2"],
+    "gradcheck": ["gradcheck", "mse,focal,infonce", "--method", "complex"],
+    "check": ["check", "sample_data/losscli.toml"],
+}
+BOX = set("┏┃┡│└━┳╇┴─")
+
+
+def _values(command: str, run) -> list[str]:
+    """Every number, interval and status the table must show in full, from the JSON of the same run."""
+    from losscli.render.values import fmt, pct
+
+    out = run(*COMMANDS[command], "--format", "json")
+    assert out.exit_code in (0, 1), out.stderr
+    rec = json.loads(out.stdout)
+    if command == "compute":
+        return [fmt(r["value"], 10) for r in rec["results"]] + [
+            f"[{fmt(r['ci']['interval'][0], 4)}, {fmt(r['ci']['interval'][1], 4)}] (95%)" for r in rec["results"]] + [
+            fmt(r["stats"][k]) for r in rec["results"] for k in ("mean", "min", "p99", "max")] + ["delta=0.75"]
+    if command == "compare":
+        return [x for r in rec["results"] for x in (
+            fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4), pct(r["relative_change"]),
+            "[{}, {}] (95%)".format(*(fmt(v, 4) for v in r["bootstrap"]["interval"])),
+            "PASS" if r["gate"]["passed"] else "FAIL")]
+    if command == "gradcheck":
+        return [x for r in rec["results"] for x in (fmt(r["max_rel_error"], 3), fmt(r["max_abs_error"], 3),
+                                                    "PASS" if r["passed"] else "FAIL", f"{r['checked']}/{r['elements']}")]
+    return [x for g in rec["gates"] for x in (fmt(g["value"], 8), "PASS" if g["passed"] else "FAIL")]
+
+
+@pytest.mark.parametrize("columns", [60, 80, 120, 200])
+@pytest.mark.parametrize("command", list(COMMANDS))
+def test_tables_never_elide_a_value_at_any_width(run, command, columns):
+    code, seen, err = in_terminal(COMMANDS[command], columns)
+    assert code in (0, 1), err
+    lines = screen_lines(seen)
+    assert "…" not in seen and "..." not in seen
+    assert max(len(line) for line in lines) <= columns
+    shown = "\n".join(lines)
+    for value in _values(command, run):
+        assert value in shown, (value, shown)
+    assert BOX & set(shown)  # a terminal gets box-drawing rules
+
+
+def test_a_narrow_terminal_splits_statistics_into_a_second_table():
+    _, seen, _ = in_terminal(COMMANDS["compute"], 80)
+    lines = screen_lines(seen)
+    assert lines[0] == "Loss" and any(line.startswith("Loss (statistics)") for line in lines)
+    _, seen, _ = in_terminal(COMMANDS["compute"], 200)
+    assert not any(line.startswith("Loss (statistics)") for line in screen_lines(seen))
+
+
+def test_no_color_and_pipes_get_no_styles_and_pipes_no_box_drawing(run):
+    _, seen, _ = in_terminal(COMMANDS["compute"], 100, {"NO_COLOR": "1"})
+    assert not ESCAPE.search(seen) and BOX & set(seen)
+    _, styled, _ = in_terminal(COMMANDS["compute"], 100)
+    assert ESCAPE.search(styled)  # (without NO_COLOR a terminal gets styles)
+    for command in COMMANDS:
+        piped = run(*COMMANDS[command]).stdout
+        assert "\x1b" not in piped and not BOX & set(piped), command
+        assert "+--" in piped and "| " in piped
+
+
+def test_columns_sets_the_width_of_a_pipe(run, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "70")
+    out = run(*COMMANDS["compare"]).stdout
+    assert max(len(line) for line in out.splitlines()) <= 70 and "(samples)" in out
+
+
+def test_per_sample_in_a_table_lists_the_first_rows_and_says_how_to_get_all(run):
+    out = run("compute", "mse,mae", *REG, "--per-sample", "--top", "1").stdout
+    lines = out.splitlines()
+    at = lines.index("per-sample losses (the first 20 of 200 rows)")
+    assert lines[at + 2].split() == ["|", "index", "|", "mse", "|", "mae", "|"]
+    assert lines[at + 4].split()[1] == "0" and lines[at + 23].split()[1] == "19"
+    assert "180 more samples not shown: --format csv (or json, ndjson) --per-sample lists every one" in out
+    small = run("compute", "mse", *REG, "--per-sample", "--reduction", "none").stdout
+    assert "per-sample losses" in small
+
+
+def _commands(group):
+    yield []
+    for name in group.commands:
+        yield [name]
+
+
+@pytest.mark.parametrize("path", list(_commands(main)), ids=lambda p: " ".join(p) or "losscli")
+def test_help_fits_80_columns(path):
+    _, seen, _ = in_terminal([*path, "--help"], 80)
+    lines = screen_lines(seen)
+    assert max(len(line) for line in lines) <= 80, [line for line in lines if len(line) > 80]
+    if not path:  # the command list: whole short helps, none cut with "..."
+        commands = lines[lines.index("Commands:") + 1:]
+        assert commands and not any(line.rstrip().endswith("...") for line in commands), commands
