@@ -13,7 +13,7 @@ import traceback
 
 import click
 
-from . import exits
+from . import completion, exits
 from . import options as opt
 from .errors import LossCliError
 from .gradcheck import Options as GradcheckOptions
@@ -176,6 +176,7 @@ def main(debug: bool, plugins):
     losscli info huber                 formula, gradient, conventions, sources
     losscli compute mse,mae p.csv y.csv   values, statistics, worst samples
     losscli gradcheck focal            analytic gradient vs numeric
+    losscli completion bash            shell completion (see its --help)
     """
     _terminate_on_signals()
 
@@ -192,7 +193,7 @@ def list_cmd(category, fmt):
 
 
 @main.command("info", short_help="A loss's formula, gradient and references.")
-@click.argument("loss")
+@click.argument("loss", shell_complete=completion.losses)
 @opt.format_option("info")
 def info_cmd(loss, fmt):
     """Show a loss's formula, gradient, inputs, parameters, conventions and references."""
@@ -203,8 +204,8 @@ def info_cmd(loss, fmt):
 
 # -- compute -------------------------------------------------------------------------------------
 @main.command("compute", cls=_InputsCommand, short_help="Evaluate losses on predictions and labels.")
-@click.argument("losses")
-@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.argument("losses", shell_complete=completion.losses)
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", shell_complete=completion.inputs)
 @opt.param_option
 @opt.reduction_option()
 @opt.weights_option
@@ -225,7 +226,7 @@ def info_cmd(loss, fmt):
               metavar="N", help="Standard input/URLs: hold up to N per-sample values (shared by the "
               f"losses) for exact p50/p90/p99 (8 bytes each; default {QUANTILE_BUDGET:,}), beyond it a KLL sketch "
               "(rank error 0.036%). Local files are exact in bounded memory. 0: always the sketch.")
-@click.option("--params", "model_params", metavar="FILE[:SEL]",
+@click.option("--params", "model_params", metavar="FILE[:SEL]", shell_complete=completion.inputs,
               help="The model's parameters (NPY/CSV), for a structural-risk penalty.")
 @click.option("--l1", type=opt.Finite(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁ on --params.")
 @click.option("--l2", type=opt.Finite(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖² on --params.")
@@ -263,7 +264,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 
 
 @main.command("gradcheck", cls=_InputsCommand, short_help="Check analytic gradients against numeric ones.")
-@click.argument("args", nargs=-1, metavar="[LOSS...] [INPUT...]")
+@click.argument("args", nargs=-1, metavar="[LOSS...] [INPUT...]", shell_complete=completion.gradcheck_args)
 @click.option("--all", "all_losses", is_flag=True, help="Check every differentiable loss in the registry.")
 @opt.param_option
 @click.option("--seed", type=click.IntRange(min=0), default=_GRADCHECK.seed, show_default=True, help="Seed of the random inputs and probes.")
@@ -305,10 +306,10 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 
 
 @main.command("compare", cls=_InputsCommand, short_help="Compare a candidate's losses with a baseline's.")
-@click.argument("losses")
-@click.argument("baseline")
-@click.argument("candidate")
-@click.argument("others", nargs=-1, required=True, metavar="LABELS...")
+@click.argument("losses", shell_complete=completion.losses)
+@click.argument("baseline", shell_complete=completion.inputs)
+@click.argument("candidate", shell_complete=completion.inputs)
+@click.argument("others", nargs=-1, required=True, metavar="LABELS...", shell_complete=completion.inputs)
 @opt.param_option
 @opt.reduction_option(SCALAR_REDUCTIONS, "How per-sample losses are reduced.")
 @opt.weights_option
@@ -351,7 +352,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
 
 
 @main.command("check", short_help="Run the loss gates of a config file.")
-@click.argument("config", required=False)
+@click.argument("config", required=False, type=click.Path())
 @opt.format_option("check")
 @opt.output_option()
 @opt.report_option("check")
@@ -376,7 +377,7 @@ def check_cmd(config, fmt, output, reports, engine, cluster):
 
 
 @main.command("plot", short_help="Draw losses and their derivatives.")
-@click.argument("losses")
+@click.argument("losses", shell_complete=completion.plottable_losses)
 @opt.param_option
 @click.option("--range", "span", metavar="LO:HI", help="The axis range (default -3:3; 0.001:0.999 for probabilities).")
 @click.option("--points", type=click.IntRange(min=2), default=301, show_default=True, help="Points per curve.")
@@ -398,8 +399,8 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 
 
 @main.command("fit", short_help="Fit a linear model by gradient descent.")
-@click.argument("loss")
-@click.argument("data")
+@click.argument("loss", shell_complete=completion.losses)
+@click.argument("data", type=click.Path())
 @click.option("--target", help="Target column (default: the last numeric column).")
 @click.option("--features", help="Feature columns, comma-separated (default: every other numeric column).")
 @opt.param_option
@@ -426,6 +427,25 @@ def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_siz
     return run_fit(loss, data, target=target, features=features, params=params, lr=lr, epochs=epochs,
                      schedule=schedule, step_size=step_size, factor=factor, decay=decay, l1=l1, l2=l2,
                      fmt=fmt, output=output)
+
+
+@main.command("completion", short_help="Print a shell's completion script.")
+@click.argument("shell", type=click.Choice(completion.SHELLS))
+def completion_cmd(shell):
+    """Print the completion script for SHELL (bash, zsh or fish). Completes loss
+    names, parameters (-p huber.<TAB> gives delta=), formats, files, and after
+    FILE: the column names of its header (or an NPZ's arrays).
+
+    \b
+    Install it once:
+      bash: eval "$(losscli completion bash)"    # in ~/.bashrc
+      zsh:  eval "$(losscli completion zsh)"     # in ~/.zshrc, after compinit
+      fish: losscli completion fish > ~/.config/fish/completions/losscli.fish
+    Bash keeps its own file-name completion where losscli has nothing to offer.
+    """
+    from .render import emit
+
+    emit(completion.script(main, shell))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ import math
 
 import click
 
+from . import completion
 from .engine import ENGINES
 from .engine.cluster import Cluster
 from .errors import LossCliError
@@ -103,7 +104,7 @@ def report_option(command: str):
 
 
 param_option = click.option("-p", "--param", "params", multiple=True, metavar="[LOSS.]NAME=VALUE",
-                            help="Set a loss parameter (repeatable).")
+                            shell_complete=completion.parameters, help="Set a loss parameter (repeatable).")
 
 _CLUSTER = Cluster()  # the defaults the cluster options show
 
@@ -159,7 +160,7 @@ def reduction_option(choices=REDUCTIONS, help: str = "How per-sample losses are 
                         help=help)
 
 
-weights_option = click.option("--weights", metavar="FILE[:SEL]", help="Per-sample weights (N,), >= 0, not all zero.")
+weights_option = click.option("--weights", metavar="FILE[:SEL]", shell_complete=completion.inputs, help="Per-sample weights (N,), >= 0, not all zero.")
 
 nan_policy_option = click.option(
     "--nan-policy", type=click.Choice(list(NAN_POLICIES)), default=NAN_POLICIES[0], show_default=True,
@@ -175,7 +176,7 @@ reading_options = stack(
     click.option("--header", type=click.Choice(list(HEADER_CHOICES)), default=HEADER_CHOICES[0], show_default=True,
                  help="Text inputs whose first line is all numbers: is it a header? auto: when it reads like "
                  "pandas' header of numbered columns (a note says so). A line with words is decided without it."),
-    click.option("--on", metavar="COLUMN", help="Pair the rows of the inputs by this key column (text or "
+    click.option("--on", metavar="COLUMN", shell_complete=completion.input_columns, help="Pair the rows of the inputs by this key column (text or "
                  "integers) instead of by position; rows come in the first input's order."),
     click.option("--on-missing", type=click.Choice(list(ON_MISSING)), default=ON_MISSING[0], show_default=True,
                  help="With --on: keys that are not in every input are an error, or their rows are dropped."),
@@ -191,9 +192,9 @@ def top_option(default: int = DEFAULT_TOP, help: str = "How many worst samples t
 
 #: slices: the loss by group (compute, compare; a check gate has the keys by, by_file, min_slice_size)
 slice_options = stack(
-    click.option("--by", metavar="COLUMN[,COLUMN...]", help="Report the loss per slice: per value of these key "
+    click.option("--by", metavar="COLUMN[,COLUMN...]", shell_complete=completion.input_columns, help="Report the loss per slice: per value of these key "
                  "columns (text, integers, booleans) of the inputs (or of --by-file), beside the overall value."),
-    click.option("--by-file", metavar="FILE[:COLUMNS]", help="The --by columns from this file, one row per sample "
+    click.option("--by-file", metavar="FILE[:COLUMNS]", shell_complete=completion.inputs, help="The --by columns from this file, one row per sample "
                  "(lined up by position, or by --on)."),
     click.option("--min-slice-size", type=click.IntRange(min=1), default=None, metavar="N",
                  help=f"Slices with fewer rows are reported, but neither ranked nor gated (default {MIN_SLICE_SIZE})."),

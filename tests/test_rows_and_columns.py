@@ -352,7 +352,7 @@ def test_json_and_ndjson_name_what_was_read(run, tmp_path):
     assert [(x["loss"], x["schema_version"], x["inputs"]) for x in lines] == [
         ("mse", 2, data["inputs"]), ("mae", 2, data["inputs"])]
     out = run("compute", "mse", tmp_path / "p.csv", f"{tmp_path}/l.csv:label", "--top", "0")
-    tail = " ".join(out.stdout.split("└")[-1].split("\n", 1)[1].split())  # after the table, lines unwrapped
+    tail = " ".join(out.stdout.rstrip().rsplit("+\n", 1)[1].split())  # after the table, lines unwrapped
     assert tail == (f"predictions: {tmp_path}/p.csv, columns pred, {N} rows; not data: Unnamed: 0 (pandas' index), "
                     f"id (an id column) labels: {tmp_path}/l.csv:label, columns label, {N} rows")
 

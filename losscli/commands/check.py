@@ -152,13 +152,11 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     from ..engine import engine_function
     from ..io.cache import InputCache
     from ..render import Timing, publish
-    from .common import (parse_param_options, provenance, reading_rules, refuse_overwriting_inputs, report_outputs,
-                         select_losses)
+    from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
+    from .compare import Tolerance, compare_record
+    from .slicing import slice_header
 
     timing = Timing()
-    from .compare import Tolerance, compare_record
-    from .slicing import slice_header, slicing
-
     path, raw_gates = find_config(config)
     gates = [validate_gate(i, g, str(path)) for i, g in enumerate(raw_gates)]
     base_dir = path.parent
@@ -166,11 +164,12 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
                           for s in (*g["inputs"], g.get("baseline"), g.get("weights"), g.get("by_file")) if s is not None]
     refuse_overwriting_inputs([("--output", output), *report_outputs(reports)], read,
                               [item for g in gates for item in _param_items(g)])
-    for gate in gates:  # a malformed gate (its loss, its parameters) is the config's error: nothing runs
+    for gate in gates:  # a malformed gate (its loss, parameters, reading or slice keys) is the config's error
         try:
             if len(select_losses(gate["loss"])) != 1:
                 raise ConfigError("key 'loss' names one loss per gate")
             parse_param_options(select_losses(gate["loss"]), _param_items(gate))
+            _rules_and_slices(gate, base_dir)
         except LossCliError as exc:
             raise type(exc)(f"{gate['_label']}: {exc}") from None
     caches: dict = {}  # each distinct input is read once for all gates (that read it by the same rules)
@@ -180,10 +179,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
 
     def evaluate_gate(gate: dict) -> dict:
         """One gate's record; raises when it cannot be evaluated."""
-        rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
-                              gate.get("classes"), gate=True)
-        by_file = _resolve(base_dir, gate["by_file"]) if "by_file" in gate else None
-        slices, view = slicing(gate.get("by"), by_file, gate.get("min_slice_size"), gate=True)
+        rules, by_file, (slices, view) = _rules_and_slices(gate, base_dir)
         order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
         models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
             if rules.on and "baseline" in gate else ()  # (compared on the keys both share)
@@ -256,6 +252,18 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             if len(errors) > 1 else ""
         raise type(errors[0])(f"{errors[0]}{more}")
     return 0 if payload["passed"] else 1
+
+
+def _rules_and_slices(gate: dict, base_dir: Path) -> tuple:
+    """A gate's reading rules, its --by-file and its slicing (checked here: a malformed key is a
+    ConfigError before anything is read)."""
+    from .common import reading_rules
+    from .slicing import slicing
+
+    rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
+                          gate.get("classes"), gate=True)
+    by_file = _resolve(base_dir, gate["by_file"]) if "by_file" in gate else None
+    return rules, by_file, slicing(gate.get("by"), by_file, gate.get("min_slice_size"), gate=True)
 
 
 def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict, base: Evaluation | None = None,

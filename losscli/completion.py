@@ -1,0 +1,228 @@
+"""Shell completion (bash, zsh, fish) on Click's mechanism: what each argument and option
+completes to, and the scripts ``losscli completion SHELL`` prints.
+
+- loss names and aliases, in comma lists (``mse,hu`` -> ``mse,huber``);
+- parameters: ``-p huber.`` -> ``huber.delta=``, ``-p de`` -> ``delta=`` of the losses on the line;
+- inputs: file paths (the shell's own completion), and after ``FILE:`` the column names of its
+  header (CSV, TSV, Parquet, Arrow; read by losscli's own readers) or an NPZ's member names;
+- ``--on``/``--by``: the column names of the first input; formats and other choices: Click's own.
+
+Bash splits words at ``:`` and ``=``: the bash script sends the whole line (``COMP_LINE``) and
+gets back only the part after the last of them. Where losscli has nothing to offer, the shell's
+file-name completion stays (bash: ``complete -o default``).
+"""
+
+from __future__ import annotations
+
+import os
+
+import click
+from click.shell_completion import BashComplete, CompletionItem, add_completion_class, split_arg_string
+
+#: the environment variable Click's completion protocol uses for this program
+COMPLETE_VAR = "_LOSSCLI_COMPLETE"
+#: characters bash splits words at (its default COMP_WORDBREAKS, less the quotes and spaces)
+BASH_BREAKS = ":="
+
+_SOURCE_BASH = """\
+%(complete_func)s() {
+    local IFS=$'\\n'
+    local response
+    response=$(env COMP_LINE="${COMP_LINE:0:$COMP_POINT}" %(complete_var)s=bash_complete $1)
+    COMPREPLY=()
+    for completion in $response; do
+        IFS=',' read type value <<< "$completion"
+        if [[ $type == 'dir' ]]; then
+            compopt -o dirnames
+        elif [[ $type == 'file' ]]; then
+            compopt -o default
+        elif [[ $type == 'plain' ]]; then
+            COMPREPLY+=("$value")
+        fi
+    done
+    # a name that expects more after it (huber.delta=, preds.csv:, mse,) gets no space
+    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *[=:.,] ]]; then
+        compopt -o nospace
+    fi
+    return 0
+}
+
+complete -o nosort -o default -F %(complete_func)s %(prog_name)s
+"""
+
+
+class Bash(BashComplete):
+    """Click's bash completion, reading the line as typed (``COMP_LINE`` up to the cursor)
+    rather than bash's words, which are split at ``:`` and ``=``; a completion is sent back
+    from the last of those characters on, as bash replaces only that part."""
+
+    source_template = _SOURCE_BASH
+
+    def get_completion_args(self) -> tuple[list[str], str]:
+        line = os.environ.get("COMP_LINE", "")
+        try:
+            words = split_arg_string(line)
+        except ValueError:
+            words = line.split()
+        if not line or line[-1].isspace():
+            return words[1:], ""
+        return words[1:-1], words[-1]
+
+    def format_completion(self, item: CompletionItem) -> str:
+        value = item.value
+        if item.type == "plain":
+            cut = max(self.incomplete.rfind(c) for c in BASH_BREAKS)
+            if cut >= 0 and value.startswith(self.incomplete[:cut + 1]):
+                value = value[cut + 1:]
+        return f"{item.type},{value}"
+
+    def complete(self) -> str:
+        args, self.incomplete = self.get_completion_args()
+        completions = self.get_completions(args, self.incomplete)
+        return "\n".join(self.format_completion(item) for item in completions)
+
+
+add_completion_class(Bash, "bash")
+
+
+# -- what arguments complete to ---------------------------------------------------------------------
+def _names(plottable: bool = False) -> list[str]:
+    """Every loss's name and aliases (of the losses ``plot`` draws)."""
+    from .catalogue import list_losses
+
+    losses = list_losses()
+    if plottable:
+        from .curves import axis_of
+
+        losses = [l for l in losses if axis_of(l)]
+    return sorted({n for l in losses for n in (l.name, *l.aliases)})
+
+
+def _comma_list(incomplete: str, choices: list[str]) -> list[CompletionItem]:
+    """``a,b,c`` completes its last element; the ones before stay as typed."""
+    head, _, last = incomplete.rpartition(",")
+    prefix = head + "," if head else ""
+    return [CompletionItem(prefix + n) for n in choices if n.startswith(last)]
+
+
+def losses(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """LOSSES: registered names and aliases, in a comma list."""
+    return _comma_list(incomplete, _safe(_names))
+
+
+def plottable_losses(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    return _comma_list(incomplete, _safe(lambda: _names(plottable=True)))
+
+
+def parameters(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """``-p``: ``LOSS.NAME=`` for a loss typed before the dot, else ``NAME=`` of the losses on the
+    line (``LOSS.NAME=`` when several have it), and the losses themselves followed by a dot."""
+    if "=" in incomplete:
+        return []
+    from .catalogue import get_loss
+
+    def loss_params(name: str) -> list[str]:
+        try:
+            return list(get_loss(name).params)
+        except Exception:
+            return []
+
+    if "." in incomplete:
+        loss, _, start = incomplete.rpartition(".")
+        return [CompletionItem(f"{loss}.{p}=") for p in loss_params(loss) if p.startswith(start)]
+    typed = _typed(ctx)
+    if ctx.command.name == "gradcheck":  # names and inputs in one list
+        typed = [",".join(a for a in typed if ":" not in a and not os.path.exists(a))]
+    selected = [n for n in (typed[0] if typed else "").split(",") if n]
+    items = sorted({f"{p}=" for n in selected for p in loss_params(n)})
+    items += sorted({f"{n}." for n in (selected or _safe(_names)) if loss_params(n)})
+    return [CompletionItem(i) for i in items if i.startswith(incomplete)]
+
+
+def inputs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """An input: after ``FILE:``, its columns (or NPZ members), comma lists included; else the
+    shell's file names."""
+    path, colon, selector = incomplete.partition(":")
+    if colon and os.path.isfile(path):
+        return [CompletionItem(f"{path}:{c.value}") for c in _comma_list(selector, _columns(path))]
+    return [CompletionItem(incomplete, type="file")]
+
+
+def input_columns(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """``--on``/``--by``: the column names of the first input on the line (comma lists for --by)."""
+    for spec in _typed(ctx)[1:]:
+        path = spec.partition(":")[0]
+        if os.path.isfile(path):
+            return _comma_list(incomplete, _columns(path))
+    return []
+
+
+def gradcheck_args(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """gradcheck's [LOSS...] [INPUT...]: loss names, then files."""
+    if ":" in incomplete or os.sep in incomplete or incomplete.startswith("."):
+        return inputs(ctx, param, incomplete)
+    names = _comma_list(incomplete, _safe(_names))
+    return names + [CompletionItem(incomplete, type="file")]
+
+
+def _typed(ctx: click.Context) -> list[str]:
+    """The arguments typed on the line so far, without options and their values. (Click's
+    ``ctx.params`` holds none of them while an option waits for its value: read the line.)"""
+    line = os.environ.get("COMP_LINE") or os.environ.get("COMP_WORDS", "")
+    try:
+        words = split_arg_string(line)
+    except ValueError:
+        words = line.split()
+    if ctx.info_name in words:
+        words = words[words.index(ctx.info_name) + 1:]
+    takes_value = {name for p in ctx.command.params if isinstance(p, click.Option) and not p.is_flag
+                   and not p.count for name in p.opts}
+    out: list[str] = []
+    skip = False
+    for w in words:
+        if skip:
+            skip = False
+        elif w.startswith("-") and w != "-" and not w.startswith("-:"):
+            skip = w in takes_value
+        else:
+            out.append(w)
+    return out
+
+
+def _columns(path: str) -> list[str]:
+    """The column names of a table's header (as losscli reads it), or the arrays of an NPZ."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4)
+        if head == b"PK\x03\x04":  # an NPZ
+            import zipfile
+
+            with zipfile.ZipFile(path) as z:
+                return [n[:-4] if n.endswith(".npy") else n for n in z.namelist()]
+        from .io.cache import InputCache
+
+        block = next(iter(InputCache().reader(path).blocks(None)))
+        return list(block.order)
+    except Exception:  # (completion never fails aloud: nothing to offer)
+        return []
+
+
+def _safe(fn) -> list[str]:
+    try:
+        return fn()
+    except Exception:
+        return []
+
+
+# -- the scripts ------------------------------------------------------------------------------------
+#: the shells ``losscli completion`` writes a script for (how to install it: that command's help)
+SHELLS = ("bash", "zsh", "fish")
+
+
+def script(group: click.Command, shell: str) -> str:
+    """The completion script for ``shell``, as the shell sources it."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    assert cls is not None
+    return cls(group, {}, "losscli", COMPLETE_VAR).source()
