@@ -386,11 +386,13 @@ def check_cmd(config, fmt, output, reports, engine, cluster):
 @opt.output_option("Write to FILE; .png/.svg/.pdf draw an image (needs losscli[plot]).")
 def plot_cmd(losses, params, span, points, sweep, fmt, output):
     """Draw LOSSES and their derivatives against the natural axis of their family.
+    A derivative panel whose ends dwarf the rest (bce, focal) is clipped, and says so.
 
     \b
-    losscli plot mse,mae,huber,log_cosh     against the residual y - f(x)
-    losscli plot hinge,exponential,zero_one against the margin y·f(x)
+    losscli plot mse,mae,huber,log_cosh     against the residual r = y - f(x)
+    losscli plot hinge,exponential,zero_one against the margin m = y·f(x)
     losscli plot bce                        against the probability p
+    losscli plot bce,focal                  against p_t = p of the true class
     losscli plot focal --sweep gamma=0,0.5,1,2,5 -o focal.png
     """
     from .commands.plot import run_plot
@@ -433,7 +435,7 @@ def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_siz
 @click.argument("shell", type=click.Choice(completion.SHELLS))
 def completion_cmd(shell):
     """Print the completion script for SHELL (bash, zsh or fish). Completes loss
-    names, parameters (-p huber.<TAB> gives delta=), formats, files, and after
+    names, parameters (-p huber.<TAB> gives huber.delta=), formats, files, and after
     FILE: the column names of its header (or an NPZ's arrays).
 
     \b

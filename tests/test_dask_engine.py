@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -543,3 +544,33 @@ def test_stalls_are_told_from_long_partitions(shards, cluster, tmp_path):
     assert code == 2 and took < 20
     assert err == (f"Error: --scheduler {stuck.address}: no partition finished or read a row in 2 s (0 of 7 done); "
                    "the workers may be stuck or overloaded; --stall-timeout waits longer\n")
+
+
+def test_the_progress_bar_counts_rows_and_partitions(large, cluster):
+    """On a terminal, the Dask bar shows rows read on the workers (of the input's estimate) and
+    the partitions done; stdout (a pipe) gets the value only."""
+    import pty
+
+    cmd = [sys.executable, "-m", "losscli", "compute", "mse", f"{large}/preds.csv:pred", large / "labels.csv",
+           "--nan-policy", "omit", "--engine", "dask", "--scheduler", cluster.address, "--partition-size", "256K",
+           "--format", "value"]
+    primary, secondary = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=secondary, env=env, timeout=300)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    assert proc.returncode == 0 and len(proc.stdout.split()) == 1
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode()).replace(",", "")
+    assert "/~" in text and " rows" in text
+    done = re.findall(r"(\d+)/(\d+) partitions", text)
+    assert done and done[-1][0] == done[-1][1] and int(done[-1][1]) >= 8
+    assert max(int(r) for r in re.findall(r"(\d+)/~\d+ rows", text)) == 120_000  # every row, counted on the workers

@@ -211,6 +211,10 @@ class Session:
                     bar.update(state["rows"], note) if rows else bar.update(state["done"])
 
                 self._wait(watched, state, show)
+                if rows and bar.visible:  # the rows of the last partitions, read since the last look
+                    _, events = _bounded(self._look, self.settings.connect_timeout) or (None, None)
+                    state["rows"] = _rows_read(events) if events else state["rows"]
+                    show()
         except CancelledError:
             raise LossCliError(self._lost(state)) from None
         except BaseException:

@@ -39,6 +39,10 @@ class Bar:
             self.task = self.progress.add_task(self.label, total=self.total, note="")
         return self
 
+    @property
+    def visible(self) -> bool:
+        return self.progress is not None
+
     def update(self, completed: int, note: str | None = None) -> None:
         if self.progress is not None:
             if self.total is not None and completed > self.total:  # (an estimate that fell short)

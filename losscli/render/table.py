@@ -251,6 +251,7 @@ def gradcheck_tables(payload: dict) -> list:
         for n in r["notes"]:
             lines.append(f"{r['loss']}: note: {n}\n")
         if lines:
+            lines.rstrip()  # (one line per finding, no blank line after them)
             out.append(lines)
         if r["worst"] and (not r["passed"] or r["kinks"]):
             t = Sheet(f"{r['loss']}: worst elements", [

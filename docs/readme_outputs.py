@@ -1,0 +1,97 @@
+"""Re-run every ``$ command`` of the README's console blocks on a real 100-column terminal (a
+pseudo-terminal, NO_COLOR, no progress bars: what a reader's terminal shows, stdout and stderr
+interleaved) and compare, or with ``--write`` replace, the outputs pasted under it.
+
+    python docs/readme_outputs.py            # show what differs
+    python docs/readme_outputs.py --write    # paste the real outputs
+    python docs/readme_outputs.py --write compare   # only commands containing "compare"
+"""
+
+from __future__ import annotations
+
+import difflib
+import fcntl
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+
+COLUMNS = 100
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+MARK = "@@readme-output@@"
+
+
+def on_terminal(command: str) -> str:
+    """What a 100-column terminal shows for ``command`` (run by bash in the repository)."""
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, COLUMNS, 0, 0))
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    env.update(NO_COLOR="1", CI="1", TERM="xterm")  # (CI: no progress bar between the lines)
+    proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary,
+                            cwd=ROOT, env=env)
+    os.close(secondary)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(primary, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(primary)
+    proc.wait()
+    text = ESCAPE.sub("", seen.decode()).replace("\r\n", "\n")
+    return "\n".join(line.rstrip() for line in text.rstrip("\n").split("\n"))
+
+
+def main(argv: list[str]) -> int:
+    write = "--write" in argv
+    only = [a for a in argv if a != "--write"]
+    path = os.path.join(ROOT, "README.md")
+    text = open(path, encoding="utf-8").read()
+    differ = 0
+
+    def block(match: re.Match) -> str:
+        """The commands of one block run in one shell, in order (``echo $?`` sees the one before)."""
+        nonlocal differ
+        lines = match.group(1).split("\n")
+        starts = [i for i, line in enumerate(lines) if line.startswith("$ ")]
+        if not starts:
+            return match.group(0)
+        script = "".join(("" if n == 0 else "__rc=$?; ") + f"printf '\\n{MARK}%d{MARK}\\n' {n}; "
+                         + ("" if n == 0 else "(exit $__rc); ") + lines[i][2:] + "\n" for n, i in enumerate(starts))
+        outputs = re.split(f"\n?{MARK}\\d+{MARK}\n", "\n" + on_terminal(script))[1:]
+        out = lines[:starts[0]]
+        for n, i in enumerate(starts):
+            end = starts[n + 1] if n + 1 < len(starts) else len(lines)
+            pasted = lines[i + 1:end]
+            while pasted and pasted[-1] == "":  # (the block's last line)
+                pasted.pop()
+            got = outputs[n].rstrip("\n")
+            out.append(lines[i])
+            chosen = not only or any(o in lines[i] for o in only)
+            if got != "\n".join(line.rstrip() for line in pasted) and chosen:
+                differ += 1
+                if not write:
+                    print(f"=== {lines[i]}")
+                    print("\n".join(list(difflib.unified_diff(pasted, got.split("\n"), lineterm="", n=1))[:40]))
+                else:
+                    print("updated:", lines[i])
+                    pasted = got.split("\n") if got else []
+            out.extend(pasted)
+        return "```console\n" + "\n".join(out) + "\n```"
+
+    new = re.sub(r"```console\n(.*?)```", block, text, flags=re.S)
+    if write:
+        open(path, "w", encoding="utf-8").write(new)
+    print(f"{differ} output(s) {'rewritten' if write else 'differ'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
