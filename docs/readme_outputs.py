@@ -10,43 +10,23 @@ interleaved) and compare, or with ``--write`` replace, the outputs pasted under 
 from __future__ import annotations
 
 import difflib
-import fcntl
 import os
-import pty
 import re
-import struct
-import subprocess
 import sys
-import termios
 
 COLUMNS = 100
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 MARK = "@@readme-output@@"
 
 
 def on_terminal(command: str) -> str:
     """What a 100-column terminal shows for ``command`` (run by bash in the repository)."""
-    primary, secondary = pty.openpty()
-    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, COLUMNS, 0, 0))
-    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
-    env.update(NO_COLOR="1", CI="1", TERM="xterm")  # (CI: no progress bar between the lines)
-    proc = subprocess.Popen(["bash", "-c", command], stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary,
-                            cwd=ROOT, env=env)
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
-    proc.wait()
-    text = ESCAPE.sub("", seen.decode()).replace("\r\n", "\n")
-    return "\n".join(line.rstrip() for line in text.rstrip("\n").split("\n"))
+    sys.path.insert(0, ROOT)
+    from tests.terminal import ESCAPE, on_terminal as run
+
+    # (CI: no progress bar between the lines)
+    _, seen, _ = run(["bash", "-c", command], COLUMNS, {"NO_COLOR": "1", "CI": "1"}, ROOT, streams="both")
+    return "\n".join(line.rstrip() for line in ESCAPE.sub("", seen).rstrip("\n").split("\n"))
 
 
 def main(argv: list[str]) -> int:

@@ -549,27 +549,14 @@ def test_stalls_are_told_from_long_partitions(shards, cluster, tmp_path):
 def test_the_progress_bar_counts_rows_and_partitions(large, cluster):
     """On a terminal, the Dask bar shows rows read on the workers (of the input's estimate) and
     the partitions done; stdout (a pipe) gets the value only."""
-    import pty
+    from .terminal import ESCAPE, on_terminal
 
-    cmd = [sys.executable, "-m", "losscli", "compute", "mse", f"{large}/preds.csv:pred", large / "labels.csv",
-           "--nan-policy", "omit", "--engine", "dask", "--scheduler", cluster.address, "--partition-size", "256K",
-           "--format", "value"]
-    primary, secondary = pty.openpty()
-    env = {k: v for k, v in os.environ.items() if k not in ("CI", "NO_COLOR")}
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=secondary, env=env, timeout=300)
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
-    assert proc.returncode == 0 and len(proc.stdout.split()) == 1
-    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", seen.decode()).replace(",", "")
+    code, seen, stdout = on_terminal([sys.executable, "-m", "losscli", "compute", "mse", f"{large}/preds.csv:pred",
+                                      large / "labels.csv", "--nan-policy", "omit", "--engine", "dask", "--scheduler",
+                                      cluster.address, "--partition-size", "256K", "--format", "value"],
+                                     streams="stderr")
+    assert code == 0 and len(stdout.split()) == 1
+    text = ESCAPE.sub("", seen).replace(",", "")
     assert "/~" in text and " rows" in text
     done = re.findall(r"(\d+)/(\d+) partitions", text)
     assert done and done[-1][0] == done[-1][1] and int(done[-1][1]) >= 8

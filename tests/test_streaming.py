@@ -311,31 +311,20 @@ def test_progress_bar_goes_to_a_terminal_stderr_only(tmp_path):
     """A rich bar on stderr when stderr is a terminal (rows, rows/s, ETA); stdout stays the bare value;
     with stderr in a pipe, nothing at all."""
     import os
-    import pty
     import subprocess
     import sys
+
+    from .terminal import on_terminal
 
     rng = np.random.default_rng(3)
     np.save(tmp_path / "p.npy", rng.normal(size=200_000))
     np.save(tmp_path / "t.npy", rng.normal(size=200_000))
     cmd = [sys.executable, "-m", "losscli", "compute", "mse", str(tmp_path / "p.npy"), str(tmp_path / "t.npy"),
            "--format", "value", "--block-rows", "2000"]
+    code, seen, stdout = on_terminal(cmd, streams="stderr")
+    assert code == 0
+    assert stdout.strip() == repr(float(np.mean((np.load(tmp_path / "p.npy") - np.load(tmp_path / "t.npy")) ** 2)))
+    assert "rows" in seen and "/200000 rows" in seen.replace(",", "") and " rows/s" in seen
     env = {k: v for k, v in os.environ.items() if k != "CI"}
-    primary, secondary = pty.openpty()
-    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=secondary, env=env, timeout=120)
-    os.close(secondary)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(primary, 65536)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    os.close(primary)
-    assert proc.returncode == 0
-    assert proc.stdout.decode().strip() == repr(float(np.mean((np.load(tmp_path / "p.npy") - np.load(tmp_path / "t.npy")) ** 2)))
-    assert b"rows" in seen and b"/200000 rows" in seen.replace(b",", b"") and b" rows/s" in seen
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
     assert piped.returncode == 0 and piped.stderr == b""
