@@ -352,7 +352,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
 
 
 @main.command("check", short_help="Run the loss gates of a config file.")
-@click.argument("config", required=False, type=click.Path())
+@click.argument("config", required=False, shell_complete=completion.files)
 @opt.format_option("check")
 @opt.output_option()
 @opt.report_option("check")
@@ -402,7 +402,7 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 
 @main.command("fit", short_help="Fit a linear model by gradient descent.")
 @click.argument("loss", shell_complete=completion.losses)
-@click.argument("data", type=click.Path())
+@click.argument("data", shell_complete=completion.files)
 @click.option("--target", help="Target column (default: the last numeric column).")
 @click.option("--features", help="Feature columns, comma-separated (default: every other numeric column).")
 @opt.param_option

@@ -139,13 +139,18 @@ def parameters(ctx: click.Context, param: click.Parameter, incomplete: str) -> l
     return [CompletionItem(i) for i in items if i.startswith(incomplete)]
 
 
+def files(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
+    """A file: the shell's own file-name completion."""
+    return [CompletionItem(incomplete, type="file")]
+
+
 def inputs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """An input: after ``FILE:``, its columns (or NPZ members), comma lists included; else the
     shell's file names."""
     path, colon, selector = incomplete.partition(":")
     if colon and os.path.isfile(path):
         return [CompletionItem(f"{path}:{c.value}") for c in _comma_list(selector, _columns(path))]
-    return [CompletionItem(incomplete, type="file")]
+    return files(ctx, param, incomplete)
 
 
 def input_columns(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -161,8 +166,7 @@ def gradcheck_args(ctx: click.Context, param: click.Parameter, incomplete: str) 
     """gradcheck's [LOSS...] [INPUT...]: loss names, then files."""
     if ":" in incomplete or os.sep in incomplete or incomplete.startswith("."):
         return inputs(ctx, param, incomplete)
-    names = _comma_list(incomplete, _safe(_names))
-    return names + [CompletionItem(incomplete, type="file")]
+    return _comma_list(incomplete, _safe(_names)) + files(ctx, param, incomplete)
 
 
 def _typed(ctx: click.Context) -> list[str]:

@@ -4,10 +4,14 @@
 - margin losses (hinge, squared hinge, exponential, logistic = bce_logits, 0-1) against the
   margin m = y·f(x) (labels = +1, scores = m);
 - bce against the predicted probability p, one curve for y = 1 and one for y = 0;
-- focal loss against p_t, the probability of the true class (logit log(p/(1-p)), label 1).
+- focal loss against p_t, the probability of the true class (logit log(p/(1-p)), label 1, so
+  its α weight is α itself). bce drawn beside focal is drawn against p_t too: -log p_t, the
+  same curve for either label (Lin et al. 2017, fig. 1 compares them so).
 
 Derivatives come from the registry's analytic gradients through the chain rule, so the picture
-shows the gradient a model would receive. Drawing them is ``render/chart.py``'s job.
+shows the gradient a model would receive; ``DERIVATIVE_LABELS`` says w.r.t. what, sign included.
+Drawing them is ``render/chart.py``'s job; what the picture says (title, legends with the
+parameters used, the derivative's y view) is decided here, once, for the terminal and the image.
 """
 
 from __future__ import annotations
@@ -19,10 +23,29 @@ from .registry import Loss
 
 #: the axis each family is drawn against; anything else is refused with the list of what works
 AXES = {"bce": "probability", "focal": "pt", "bce_logits": "margin", "zero_one": "margin"}
-AXIS_LABELS = {"residual": "residual y - f(x)", "margin": "margin y·f(x)",
+#: axes a loss can also be drawn against, to share a chart with losses of that axis (its own first)
+ALSO_ON = {"bce": ("pt",)}
+AXIS_LABELS = {"residual": "residual r = y - f(x)", "margin": "margin m = y·f(x)",
                "probability": "predicted probability p", "pt": "probability of the true class p_t"}
+#: the variable of each axis, in the panels' y labels: L(r), dL/dr
+SYMBOLS = {"residual": "r", "margin": "m", "probability": "p", "pt": "p_t"}
+#: the derivative panel's y label says w.r.t. what exactly: dL/dr is minus the gradient w.r.t.
+#: the prediction f (r = y - f); dL/dm is the gradient w.r.t. the score f at y = +1
+DERIVATIVE_LABELS = {"residual": "dL/dr w.r.t. the residual r (= -dL/df)",
+                     "margin": "dL/dm w.r.t. the margin m (= dL/df at y = +1)",
+                     "probability": "dL/dp w.r.t. the predicted probability p",
+                     "pt": "dL/dp_t w.r.t. p_t"}
 DEFAULT_RANGES = {"residual": (-3.0, 3.0), "margin": (-3.0, 3.0), "probability": (0.001, 0.999),
                   "pt": (0.001, 0.999)}
+#: the derivative panel's y view is clipped to these quantiles of all its finite values ...
+CLIP_QUANTILES = (0.05, 0.95)
+#: ... when its whole range is more than this many times wider: bce's 1/p reaches ±1000 at the
+#: ends of the axis (focal's -α/p_t, -250) and would flatten every curve to a line on zero
+CLIP_RATIO = 3.0
+#: the clipped view is widened by this fraction of its height on each side (no curve on the frame),
+#: then rounded outward to a multiple of a round step, about 1/CLIP_STEPS of its height
+CLIP_MARGIN = 0.05
+CLIP_STEPS = 20
 
 
 def axis_of(loss: Loss) -> str | None:
@@ -36,15 +59,37 @@ def axis_of(loss: Loss) -> str | None:
     return None
 
 
-def curves(loss: Loss, params: dict, x: np.ndarray) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
-    """[(label, loss values, derivative or None)] along x for this loss's axis."""
-    axis = axis_of(loss)
-    if axis is None:
-        plottable = ", ".join(sorted(l.name for l in _all() if axis_of(l)))
-        raise LossCliError(f"plot: {loss.name} has no 1-D natural axis (plottable: {plottable})")
+def axes_of(loss: Loss) -> tuple[str, ...]:
+    """Every axis the loss can be drawn against, its own first (none: not plottable)."""
+    own = axis_of(loss)
+    return () if own is None else (own, *ALSO_ON.get(loss.name, ()))
+
+
+def shared_axis(losses: list[Loss]) -> str:
+    """The axis every loss can be drawn against: the first loss's own axis when possible."""
+    for loss in losses:
+        if axis_of(loss) is None:
+            plottable = ", ".join(sorted(l.name for l in _all() if axis_of(l)))
+            raise LossCliError(f"plot: {loss.name} has no 1-D natural axis (plottable: {plottable})")
+    for axis in axes_of(losses[0]):
+        if all(axis in axes_of(l) for l in losses):
+            return axis
+    raise LossCliError("plot: these losses live on different axes ("
+                       + ", ".join(f"{l.name}: {axis_of(l)}" for l in losses) + "); plot them separately")
+
+
+def drawn_params(loss: Loss, params: dict) -> dict:
+    """The parameters the curve is computed with: defaults filled in, zero_one thresholding the
+    sign of the margin (its threshold applies to probabilities, not drawn here)."""
     params = loss.resolve_params(params)
-    if loss.name == "zero_one":
-        params = {**params, "mode": "sign"}
+    return {**params, "mode": "sign"} if loss.name == "zero_one" else params
+
+
+def curves(loss: Loss, params: dict, x: np.ndarray, axis: str | None = None
+           ) -> list[tuple[str, np.ndarray, np.ndarray | None]]:
+    """[(label, loss values, derivative or None)] along x for this loss on ``axis`` (default: its own)."""
+    axis = axis or shared_axis([loss])
+    params = drawn_params(loss, params)
     out = []
     with np.errstate(all="ignore"):
         if axis == "residual":
@@ -58,18 +103,23 @@ def curves(loss: Loss, params: dict, x: np.ndarray) -> list[tuple[str, np.ndarra
             g = None
             if loss.has_gradient:
                 g = next(iter(_grad(loss, (x, ones), params).values()))
-            out.append((loss.name if loss.name != "bce_logits" else "logistic (bce_logits)", v, g))
+            out.append((loss.name if loss.name != "bce_logits" else "logistic = bce_logits", v, g))
         elif axis == "probability":
             for y in (1.0, 0.0):
                 labels = np.full_like(x, y)
                 v = loss.fn(x, labels, **params)
                 g = _grad(loss, (x, labels), params)["predictions"] if loss.has_gradient else None
                 out.append((f"{loss.name} y={y:g}", v, g))
-        else:  # pt: focal on the logit of p_t with label 1
+        elif loss.input_names[0] == "logits":  # pt: focal on the logit of p_t with label 1
             logits = np.log(x) - np.log1p(-x)
             ones = np.ones_like(x)
             v = loss.fn(logits, ones, **params)
             g = _grad(loss, (logits, ones), params)["logits"] / (x * (1 - x))
+            out.append((loss.name, v, g))
+        else:  # pt: a loss of probabilities (bce) at p = p_t with label 1, the same as 1 - p_t with label 0
+            ones = np.ones_like(x)
+            v = loss.fn(x, ones, **params)
+            g = _grad(loss, (x, ones), params)["predictions"] if loss.has_gradient else None
             out.append((loss.name, v, g))
     return out
 
@@ -84,14 +134,51 @@ def _all():
     return list_losses()
 
 
+def legend(label: str, params: dict, first: str | None = None) -> str:
+    """``huber (delta=1)``: a curve's label with the parameter values it was computed with (a
+    swept parameter ``first``), so a figure says what it shows without its command line."""
+    names = sorted(params, key=lambda k: k != first)
+    shown = ", ".join(f"{k}={_value(params[k])}" for k in names)
+    return f"{label} ({shown})" if shown else label
+
+
+def _value(v) -> str:
+    if isinstance(v, float):
+        return f"{v:g}"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_value(e) for e in v) + "]"
+    return str(v)
+
+
+def clipped_view(series: list[dict], key: str = "derivative") -> list[float] | None:
+    """The y view [a, b] of a panel whose few extreme values would hide the shape of every curve
+    (see ``CLIP_QUANTILES``, ``CLIP_RATIO``), or None: the whole range is drawn."""
+    values = [np.asarray(s[key], dtype=np.float64) for s in series if s[key] is not None]
+    finite = np.concatenate(values) if values else np.zeros(0)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    lo, hi = np.quantile(finite, CLIP_QUANTILES)
+    if not hi > lo or finite.max() - finite.min() <= CLIP_RATIO * (hi - lo):
+        return None
+    pad = CLIP_MARGIN * (hi - lo)
+    step = nice_step((hi - lo) / CLIP_STEPS)
+    return [float(np.floor((lo - pad) / step) * step), float(np.ceil((hi + pad) / step) * step)]
+
+
+def nice_step(v: float) -> float:
+    """The smallest of 1, 2, 5 × 10^k at least v: a view whose ends a reader can quote."""
+    scale = 10.0 ** np.floor(np.log10(v))
+    return float(next(m * scale for m in (1, 2, 5, 10) if m * scale >= v * (1 - 1e-9)))
+
+
 def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo: float | None,
            hi: float | None, points: int) -> dict:
-    """The sampled points of every curve, as plain data (the CSV/JSON output and the charts)."""
-    axes = {axis_of(l) for l in losses}
-    if None not in axes and len(axes) > 1:
-        raise LossCliError("plot: these losses live on different axes ("
-                           + ", ".join(f"{l.name}: {axis_of(l)}" for l in losses) + "); plot them separately")
+    """The sampled points of every curve, as plain data (the CSV/JSON output and the charts),
+    with what a figure of them says: title, panel labels, legends, the derivative's y view."""
+    axis = shared_axis(losses)
     series = []
+    swept: list = []
     for loss in losses:
         settings = [dict(by_loss.get(loss.name, {}))]
         if sweep is not None:
@@ -101,18 +188,25 @@ def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo
                                    f"(valid: {', '.join(loss.params) or 'none'})")
             settings = [{**settings[0], name: loss.params[name].parse(v, f"--sweep {loss.name}.{name}")}
                         for v in values]
-        axis = axis_of(loss)
-        a, b = DEFAULT_RANGES.get(axis, (-3, 3)) if axis else (-3, 3)
+        a, b = DEFAULT_RANGES[axis]
         a, b = (a if lo is None else lo), (b if hi is None else hi)
         if axis in ("probability", "pt"):
             a, b = max(a, 1e-6), min(b, 1 - 1e-6)
         x = np.linspace(a, b, points)
         for st in settings:
-            for label, v, g in curves(loss, st, x):
-                suffix = f" {sweep[0]}={st[sweep[0]]:g}" if sweep is not None else ""
-                series.append({"loss": loss.name, "label": label + suffix, "params": st, "axis": axis,
-                               "x": x.tolist(), "loss_values": np.asarray(v, float).tolist(),
-                               "derivative": None if g is None else np.asarray(g, float).tolist()})
-    drawn = next(iter(axes))
-    assert drawn is not None  # curves() refused every loss without an axis
-    return {"axis": AXIS_LABELS[drawn], "series": series}
+            used = drawn_params(loss, st)
+            if sweep is not None and used[sweep[0]] not in swept:
+                swept.append(used[sweep[0]])
+            for label, v, g in curves(loss, st, x, axis):
+                suffix = f" {sweep[0]}={_value(st[sweep[0]])}" if sweep is not None else ""
+                series.append({"loss": loss.name, "label": label + suffix,
+                               "legend": legend(label, used, sweep[0] if sweep else None), "params": used,
+                               "axis": axis, "x": x.tolist(), "loss_values": np.asarray(v, np.float64).tolist(),
+                               "derivative": None if g is None else np.asarray(g, np.float64).tolist()})
+    names = ", ".join(l.name for l in losses)
+    if sweep is not None:
+        names += f" for {sweep[0]} = " + ", ".join(_value(v) for v in swept)
+    return {"axis": AXIS_LABELS[axis], "title": f"{names} against the {AXIS_LABELS[axis]}",
+            "loss_label": f"loss L({SYMBOLS[axis]})", "loss_symbol": f"L({SYMBOLS[axis]})",
+            "derivative_label": f"derivative {DERIVATIVE_LABELS[axis]}", "derivative_symbol": f"dL/d{SYMBOLS[axis]}",
+            "derivative_view": clipped_view(series), "series": series}

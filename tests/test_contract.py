@@ -291,9 +291,6 @@ RESOURCES = {
     "plot --points": (["plot", "mse", "--points", "100000000"],
                       "Error: --points: 2 curves of 100,000,000 points would take about 26.8 GB, more than the "
                       "1.0 GB this run may use (lower it, or raise --max-memory)"),
-    "fit --epochs": (["fit", "mse", "{d}/fit.csv", "--epochs", "100000000"],
-                     "Error: --epochs: the history of 100,000,000 epochs would take about 29.8 GB, more than the "
-                     "1.0 GB this run may use (lower it, or raise --max-memory)"),
     "compute --top": (["compute", "mse", "{d}/big_p.npy", "{d}/big_t.npy", "--top", "5000000"],
                       "Error: --top: the 3,000,000 worst samples with their inputs would take about 1.5 GB, more "
                       "than the 1.0 GB this run may use (lower it, or raise --max-memory)"),

@@ -5,6 +5,7 @@ import csv
 import io
 import json
 import math
+import re
 import struct
 
 import numpy as np
@@ -63,9 +64,127 @@ def test_focal_sweep_over_gamma(run):
 
 def test_terminal_chart_and_json(run):
     out = run("plot", "mse,mae")
-    assert out.exit_code == 0 and "residual y - f(x)" in out.stdout and "\x1b[" not in out.stdout
+    assert out.exit_code == 0 and "residual r = y - f(x)" in out.stdout and "\x1b[" not in out.stdout
     data = json.loads(run("plot", "log_cosh", "--format", "json", "--points", "3").stdout)
-    assert data["axis"] == "residual y - f(x)" and len(data["series"][0]["x"]) == 3
+    assert data["axis"] == "residual r = y - f(x)" and len(data["series"][0]["x"]) == 3
+
+
+def test_bce_beside_focal_is_drawn_against_p_t(run):
+    """-log p_t, one curve (either label gives it), its derivative -1/p_t: Lin et al. 2017, fig. 1."""
+    rows = _points(run, "bce,focal", "--points", "5", "--range", "0.2:0.8")
+    bce = [r for r in rows if r["loss"] == "bce"]
+    assert {r["series"] for r in bce} == {"bce"} and len(bce) == 5
+    for r in bce:
+        pt = float(r["x"])
+        assert float(r["loss_value"]) == pytest.approx(-math.log(pt)) and float(r["derivative"]) == pytest.approx(-1 / pt)
+
+
+# -- what a figure says: labels, title, legends with parameters, the derivative's view ---------------
+def _svg_texts(path):
+    """The texts of a matplotlib SVG, one string (its glyphs are paths; each line of a text is also
+    kept in a comment)."""
+    return "| " + " | ".join(re.findall(r"<!-- (.*?) -->", path.read_text())).replace(" | (", " (") + " |"
+
+
+def test_image_says_what_it_shows(run, tmp_path):
+    pytest.importorskip("matplotlib")
+    assert run("plot", "huber,mae", "-o", tmp_path / "a.svg").exit_code == 0
+    texts = _svg_texts(tmp_path / "a.svg")
+    for want in ("huber, mae against the residual r = y - f(x)", "loss L(r)", "huber (delta=1)", "mae",
+                 "derivative dL/dr w.r.t. the residual r (= -dL/df)"):  # (wrapped before its parenthesis)
+        assert f"| {want} |" in texts, want
+    assert run("plot", "focal", "--sweep", "gamma=0,1,2", "-o", tmp_path / "f.svg").exit_code == 0
+    texts = _svg_texts(tmp_path / "f.svg")
+    for want in ("focal for gamma = 0, 1, 2 against the probability of the true class p_t",
+                 "focal (gamma=0, alpha=0.25)", "focal (gamma=1, alpha=0.25)", "focal (gamma=2, alpha=0.25)",
+                 "loss L(p_t)", "derivative dL/dp_t w.r.t. p_t"):
+        assert f"| {want} |" in texts, want
+
+
+@pytest.fixture
+def figures(monkeypatch):
+    """The matplotlib figures the command saves, kept to be inspected."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.figure import Figure
+
+    saved, savefig = [], Figure.savefig
+
+    def keep(fig, *args, **kwargs):
+        saved.append(fig)
+        return savefig(fig, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", keep)
+    return saved
+
+
+@pytest.mark.parametrize("losses", [["bce"], ["focal"], ["bce,focal"], ["focal", "--sweep", "gamma=0,1,2"]])
+def test_spiky_derivatives_are_clipped_and_say_so(run, tmp_path, figures, losses):
+    """bce's ±1/p reaches ±1000 and focal's -α/p_t -250 at the ends of the axis: the derivative
+    panel's y view keeps where the curves differ, and says it is clipped (image and terminal)."""
+    data = json.loads(run("plot", *losses, "--format", "json").stdout)
+    a, b = data["derivative_view"]
+    values = np.array([v for s in data["series"] for v in s["derivative"]])
+    assert values.min() < 5 * a and -20 <= a < b <= 20
+    assert np.mean((values >= a) & (values <= b)) > 0.85  # most of every curve is in view
+    assert run("plot", *losses, "-o", tmp_path / "c.png").exit_code == 0
+    deriv = figures[-1].axes[1]
+    assert deriv.get_ylim() == pytest.approx((a, b))
+    assert f"y clipped to [{a:g}, {b:g}]; the curves go beyond" in [t.get_text() for t in deriv.get_legend().texts]
+    chart = run("plot", *losses).stdout
+    assert f"y clipped to [{a:g}, {b:g}]" in chart
+    panel = chart[chart.index("y clipped to"):].splitlines()
+    top, bottom = next(i for i, l in enumerate(panel) if "┌" in l), next(i for i, l in enumerate(panel) if "└" in l)
+    ticks = [(i, float(m[1])) for i, l in enumerate(panel) if (m := re.match(r"^\s*(\S+)┤", l))]
+    assert a <= min(t for _, t in ticks) and max(t for _, t in ticks) <= b  # the view's ticks ...
+    assert ticks[-1][0] - ticks[0][0] >= 0.6 * (bottom - top)  # ... spread over the panel: it shows the view
+
+
+def test_smooth_derivatives_are_not_clipped(run, tmp_path, figures):
+    data = json.loads(run("plot", "huber,mae,mse", "--format", "json").stdout)
+    assert data["derivative_view"] is None
+    run("plot", "huber,mae,mse", "-o", tmp_path / "c.png")
+    low, high = figures[-1].axes[1].get_ylim()
+    assert low <= -6 and high >= 6 and "clipped" not in run("plot", "huber,mae,mse").stdout
+
+
+def _legend_markers(chart: str) -> dict:
+    """legend entry -> its marker, in each panel of a terminal chart (a legend line: ' XX label')."""
+    panels = chart.split("\n\n")
+    found = []
+    for panel in panels:
+        entries = re.findall(r"[│┤] (\S)\1 (.+?)\s+(?=\S*│)", panel)
+        found.append({label.strip(): marker for marker, label in entries})
+    return found
+
+
+def test_terminal_series_have_their_own_markers_and_legends(run):
+    out = run("plot", "focal", "--sweep", "gamma=0,1,2", "-p", "alpha=0.5")
+    assert out.exit_code == 0
+    panels = [p for p in _legend_markers(out.stdout) if p]
+    want = {"focal (gamma=0, alpha=0.5)", "focal (gamma=1, alpha=0.5)", "focal (gamma=2, alpha=0.5)"}
+    assert len(panels) == 2
+    for legend in panels:
+        assert set(legend) == want and len(set(legend.values())) == 3
+        for marker in legend.values():  # each marker is drawn, not only in the legend
+            assert sum(line.count(marker) for line in out.stdout.splitlines()) > 20
+    assert "loss L(p_t)" in out.stdout and "derivative dL/dp_t w.r.t. p_t" in out.stdout
+    assert "\nL(p_t) " in out.stdout and "\ndL/dp_t " in out.stdout  # plotext's y labels
+
+
+def test_no_colour_codes_without_colour(run, monkeypatch, tmp_path):
+    """On a terminal: colour, unless NO_COLOR is set; never in a pipe or a file."""
+    from losscli.render import chart
+
+    monkeypatch.setattr(chart, "_on_terminal", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert "\x1b[" in run("plot", "mse,mae").stdout
+    run("plot", "mse,mae", "-o", tmp_path / "chart.txt")
+    assert "\x1b[" not in (tmp_path / "chart.txt").read_text() and "mse" in (tmp_path / "chart.txt").read_text()
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[" not in run("plot", "mse,mae").stdout
+    monkeypatch.setattr(chart, "_on_terminal", lambda: False)
+    monkeypatch.delenv("NO_COLOR")
+    assert "\x1b[" not in run("plot", "mse,mae").stdout
 
 
 def _png_size(path):
@@ -79,7 +198,7 @@ def test_images_are_written(run, tmp_path):
     png, svg = tmp_path / "c.png", tmp_path / "c.svg"
     assert run("plot", "focal", "--sweep", "gamma=0,1,2", "-o", png).exit_code == 0
     w, h = _png_size(png)
-    assert (w, h) == (1210, 462) and png.stat().st_size > 20_000
+    assert (w, h) == (1000, 420) and 20_000 < png.stat().st_size < 120_000
     assert run("plot", "hinge,exponential", "-o", svg).exit_code == 0
     assert svg.read_text().lstrip().startswith("<?xml") and "<svg" in svg.read_text()
 
@@ -162,3 +281,141 @@ def test_fit_outputs(run, tmp_path):
     assert _png_size(tmp_path / "curve.png")[0] > 500
     bad = run("fit", "infonce", "sample_data/regression/outliers.csv")
     assert bad.exit_code == 2 and "not a prediction/label loss" in bad.stderr
+
+
+OUTLIERS = ["sample_data/regression/outliers.csv", "--target", "price"]
+
+
+def test_a_diverging_fit_stops_early_with_the_way_out(run):
+    from losscli.training import DIVERGENCE_EPOCHS
+
+    r = run("fit", "mse", *OUTLIERS, "--lr", "5", "--epochs", "200000")
+    assert r.exit_code == 2 and r.stdout == "" and r.stderr.count("\n") == 1
+    m = re.fullmatch(r"Error: fit: diverging at epoch (\d+): the loss grew for (\d+) epochs in a row "
+                     r"\(loss (\S+) at the start, (\S+) now\); lower --lr \(it is 5\)\n", r.stderr)
+    assert m, r.stderr
+    assert int(m[1]) == DIVERGENCE_EPOCHS and int(m[2]) == DIVERGENCE_EPOCHS
+    assert float(m[4]) > 1e6 * float(m[3])
+
+
+def test_a_non_finite_loss_stops_the_fit(run, tmp_path):
+    r = run("fit", "poisson_nll", *OUTLIERS, "--lr", "5")  # exp(log rate) overflows at the second step
+    assert r.exit_code == 2 and r.stderr.count("\n") == 1
+    assert r.stderr == ("Error: fit: diverging at epoch 2: the loss became inf (loss 1 at the start, inf now); "
+                        "lower --lr (it is 5)\n")
+    write_csv(tmp_path / "big.csv", ["x", "y"], [[i, 1e160 * (-1) ** i] for i in range(10)])
+    r = run("fit", "mse", tmp_path / "big.csv", "--lr", "0.1")  # inf before any step: no --lr helps
+    assert r.exit_code == 2 and r.stderr == ("Error: fit: the loss is inf at the start, before any step: the "
+                                             "target's values overflow it; rescale the target\n")
+
+
+def test_a_loss_below_zero_is_drawn_on_a_linear_axis(run, tmp_path, figures):
+    args = ["fit", "poisson_nll", *OUTLIERS, "--lr", "0.5", "--epochs", "100"]
+    assert json.loads(run(*args, "--format", "json").stdout)["final_loss"] < 0
+    assert "loss; linear scale: the loss goes below 0" in run(*args).stdout
+    run(*args, "-o", tmp_path / "curve.png")
+    assert figures[-1].axes[0].get_yscale() == "linear"
+
+
+@pytest.mark.parametrize("args", [
+    ["huber", *OUTLIERS, "--lr", "0.5"],  # sample_data/README.md's example
+    ["huber", *OUTLIERS, "--lr", "0.5", "--epochs", "3000", "--schedule", "step", "--step-size", "1000",
+     "--factor", "0.5"],  # README's
+    ["mse", *OUTLIERS, "--lr", "0.99", "--epochs", "1000"],  # just below the stable step (1 on standardised data)
+    ["mae", *OUTLIERS, "--lr", "2", "--epochs", "2000"],  # subgradient steps: noisy, never settling
+    ["mae", *OUTLIERS, "--lr", "1", "--epochs", "2000", "--schedule", "step", "--step-size", "100", "--factor", "0.7"],
+])
+def test_converging_fits_are_not_stopped(run, args):
+    r = run("fit", *args, "--format", "json")
+    assert r.exit_code == 0, r.stderr
+    h = json.loads(r.stdout)["history"]
+    assert h[-1]["risk"] < h[0]["risk"]
+
+
+def test_only_growth_epoch_after_epoch_is_divergence():
+    """A loss that goes up and down, even above its start, is noise; DIVERGENCE_EPOCHS rises in a
+    row above the start are not."""
+    from losscli.errors import LossCliError
+    from losscli.training import DIVERGENCE_EPOCHS, _Divergence
+
+    watch = _Divergence(lr=1.0)
+    for t, loss in enumerate([1.0] + [2.0 + t % 2 + t / 100 for t in range(1, 200)]):  # a sawtooth drifting up
+        watch.check(t, loss)
+    watch = _Divergence(lr=1.0)
+    rises = [1.0] + [0.5 + t / 100 for t in range(1, 100)]  # growing in a row, above the start from epoch 51
+    with pytest.raises(LossCliError, match=f"diverging at epoch 51: the loss grew for {DIVERGENCE_EPOCHS} epochs"):
+        for t, loss in enumerate(rises):
+            watch.check(t, loss)
+
+
+def test_mse_past_its_stable_step_is_stopped(run):
+    """On standardised features mse's steps are stable below lr = 1: at 1.01 the loss grows slowly,
+    and is stopped all the same."""
+    r = run("fit", "mse", *OUTLIERS, "--lr", "1.01", "--epochs", "2000")
+    assert r.exit_code == 2 and "diverging at epoch 20" in r.stderr
+
+
+def test_the_history_is_bounded_and_evenly_spaced(run, tmp_path):
+    from losscli.training import HISTORY_LIMIT
+
+    args = ["fit", "huber", *OUTLIERS, "--lr", "0.5", "--epochs", "5003"]
+    d = json.loads(run(*args, "--format", "json").stdout)
+    epochs = [e["epoch"] for e in d["history"]]
+    k = d["history_every"]
+    assert d["epochs"] == 5003 and len(epochs) <= HISTORY_LIMIT and k == 6
+    assert epochs[0] == 0 and epochs[-1] == 5003 and epochs[:-1] == list(range(0, 5003, k))
+    assert d["final_loss"] == d["history"][-1]["risk"]
+    run(*args, "-o", tmp_path / "curve.csv")
+    rows = list(csv.DictReader((tmp_path / "curve.csv").open()))
+    assert [int(r["epoch"]) for r in rows] == epochs
+    whole = json.loads(run("fit", "huber", *OUTLIERS, "--epochs", "1000", "--format", "json").stdout)
+    assert whole["history_every"] == 1 and len(whole["history"]) == 1001
+
+
+def _y_ticks(chart: str) -> list[str]:
+    return re.findall(r"^\s*(\S+)┤", chart, re.M)
+
+
+def test_the_fit_curve_is_on_a_log_axis(run, tmp_path, figures):
+    args = ["fit", "huber", *OUTLIERS, "--lr", "0.05", "--epochs", "300"]
+    out = run(*args).stdout
+    loss_panel = out[out.index("loss, log scale"):out.index("learning rate")]
+    ticks = [float(t) for t in _y_ticks(loss_panel)]
+    assert ticks and all(float(f"{t:.0e}".split("e")[0]) in (1, 2, 5) for t in ticks), ticks  # 1-2-5 steps
+    assert "huber (delta=1)" in loss_panel
+    run(*args, "-o", tmp_path / "curve.png")
+    loss_ax, lr_ax = figures[-1].axes
+    assert loss_ax.get_yscale() == "log" and lr_ax.get_yscale() == "linear"
+    assert loss_ax.get_ylabel() == "loss, log scale" and lr_ax.get_ylabel() == "learning rate"
+    assert [t.get_text() for t in loss_ax.get_legend().texts] == ["huber (delta=1)"]
+
+
+def test_a_loss_of_zero_is_floored_on_the_log_axis(run, tmp_path, figures):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(100, 2))
+    y = (X[:, 0] + X[:, 1] > 0).astype(int)
+    X += np.where(y == 1, 0.5, -0.5)[:, None]  # separable with room: the hinge loss reaches 0
+    write_csv(tmp_path / "sep.csv", ["a", "b", "y"], [[f"{u:.6f}", f"{v:.6f}", c] for (u, v), c in zip(X, y)])
+    args = ["fit", "hinge", tmp_path / "sep.csv", "--lr", "0.5", "--epochs", "300"]
+    d = json.loads(run(*args, "--format", "json").stdout)
+    risks = [e["risk"] for e in d["history"]]
+    floor = min(r for r in risks if r > 0) / 10
+    assert d["final_loss"] == 0
+    assert f"a loss of 0 or below is drawn at {floor:.2g}" in run(*args).stdout
+    run(*args, "-o", tmp_path / "curve.png")
+    ax = figures[-1].axes[0]
+    assert ax.get_yscale() == "log" and min(ax.get_lines()[0].get_ydata()) == pytest.approx(floor)
+    assert f"a loss of 0 or below is drawn at {floor:.2g}" in [t.get_text() for t in ax.get_legend().texts]
+
+
+
+def test_the_progress_bar_shows_the_loss(run, monkeypatch):
+    """On a terminal (stderr; a pipe or CI gets no bar), beside the epochs: the current loss."""
+    from losscli.render import progress
+
+    notes = []
+    monkeypatch.setattr(progress, "shown", lambda: True)
+    monkeypatch.setattr(progress.Bar, "update", lambda bar, done, note=None: notes.append((done, note)))
+    d = json.loads(run("fit", "huber", *OUTLIERS, "--lr", "0.5", "--epochs", "20", "--format", "json").stdout)
+    assert [n[0] for n in notes] == list(range(21))
+    assert notes[-1][1] == f"loss {d['final_loss']:.6g}" and notes[0][1] == f"loss {d['history'][0]['risk']:.6g}"

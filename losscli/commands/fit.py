@@ -3,14 +3,11 @@ and its result record."""
 
 from __future__ import annotations
 
-import sys
-
 import numpy as np
 
 from ..errors import InputError, LossCliError
 from ..registry import Loss
 from ..shapes import is_class_table
-from ..resources import PY_FLOAT, require
 from ..training import FitResult, fit, require_fittable
 
 
@@ -56,6 +53,7 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
             output=None) -> int:
     from ..render import emit, renderer
     from ..render.chart import save_curve
+    from ..render.progress import Bar, shown
     from .common import parse_param_options, refuse_overwriting_inputs, select_losses
 
     losses = select_losses(loss_name)
@@ -65,13 +63,12 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     require_fittable(loss)
     refuse_overwriting_inputs([("--output", output)], [data], params)
     by_loss = parse_param_options(losses, params)[loss.name]
-    require(epochs * 10 * PY_FLOAT, "--epochs", f"the history of {epochs:,} epochs")
     X, y, names = load_data(data, target, features, loss, by_loss)
-    progress = _progress(epochs)
-    with progress as tick:
+    with Bar("epochs", epochs, unit="epochs") as bar:  # the current loss beside it: a run going wrong shows
+        tick = (lambda t, value: bar.update(t, note=f"loss {value:.6g}")) if shown() else None
         result = fit(loss, X, y, by_loss, lr=lr, epochs=epochs, schedule=schedule, step_size=step_size,
                      factor=factor, decay=decay, l1=l1, l2=l2, features=names, progress=tick)
-    payload = fit_record(result, schedule, lr)
+    payload = fit_record(result, schedule, lr, loss.resolve_params(by_loss))
     if output and output.rsplit(".", 1)[-1].lower() in ("png", "svg", "pdf"):
         save_curve(payload, output)
         emit(renderer("fit", fmt)(payload))
@@ -83,32 +80,12 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     return 0
 
 
-def fit_record(r: FitResult, schedule: str, lr: float) -> dict:
+def fit_record(r: FitResult, schedule: str, lr: float, params: dict | None = None) -> dict:
+    """The result: ``epochs`` run, and the ``history`` of every ``history_every``-th of them
+    (the last one always in; at most ``training.HISTORY_LIMIT`` entries)."""
     coef = r.coef.tolist()
-    return {"loss": r.loss, "features": r.features, "coef": coef, "intercept": r.intercept.tolist(),
-            "final_loss": r.final_loss, "epochs": len(r.history) - 1, "schedule": schedule, "lr": lr,
+    return {"loss": r.loss, "params": params or {}, "features": r.features, "coef": coef,
+            "intercept": r.intercept.tolist(), "final_loss": r.final_loss, "epochs": r.epochs,
+            "schedule": schedule, "lr": lr, "history_every": r.history_every,
             "history": [{"epoch": t, "lr": rate, "risk": risk, "penalty": pen} for t, rate, risk, pen in r.history]}
 
-
-class _progress:
-    """A rich progress bar over epochs on stderr, only on a terminal."""
-
-    def __init__(self, epochs: int):
-        self.epochs = epochs
-
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return None
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        self.bar = Progress(TextColumn("epochs"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                            transient=True, console=Console(stderr=True))
-        self.bar.__enter__()
-        task = self.bar.add_task("fit", total=self.epochs)
-        return lambda t: self.bar.update(task, completed=t)
-
-    def __exit__(self, *exc):
-        if hasattr(self, "bar"):
-            self.bar.__exit__(*exc)
-        return False

@@ -49,5 +49,7 @@ def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="
 
         save_image(data, output)
         return 0
-    emit(renderer("plot", fmt)(data), output)
+    render = renderer("plot", fmt)
+    to_file = output is not None and output != "-"
+    emit(render(data, color=False) if fmt == "terminal" and to_file else render(data), output)  # a file: no ANSI
     return 0

@@ -106,10 +106,11 @@ def plot_json(data: dict) -> str:
     return json.dumps(clean, indent=1, allow_nan=False) + "\n"
 
 
-def plot_terminal(data: dict) -> str:
+def plot_terminal(data: dict, color: bool | None = None) -> str:
+    """The chart as text: colour as ``chart.wants_color`` decides, unless ``color`` says (a file: never)."""
     from .chart import terminal_chart
 
-    return terminal_chart(data)
+    return terminal_chart(data, color=color)
 
 
 def fit_csv(payload: dict) -> str:
