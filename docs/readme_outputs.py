@@ -50,8 +50,10 @@ def main(argv: list[str]) -> int:
         for n, i in enumerate(starts):
             end = starts[n + 1] if n + 1 < len(starts) else len(lines)
             pasted = lines[i + 1:end]
-            while pasted and pasted[-1] == "":  # (the block's last line)
+            blank = 0
+            while pasted and pasted[-1] == "":  # (blank lines between commands stay)
                 pasted.pop()
+                blank += 1
             got = outputs[n].rstrip("\n")
             out.append(lines[i])
             chosen = not only or any(o in lines[i] for o in only)
@@ -63,8 +65,8 @@ def main(argv: list[str]) -> int:
                 else:
                     print("updated:", lines[i])
                     pasted = got.split("\n") if got else []
-            out.extend(pasted)
-        return "```console\n" + "\n".join(out) + "\n```"
+            out.extend(pasted + [""] * blank)
+        return "```console\n" + "\n".join(out) + "```"
 
     new = re.sub(r"```console\n(.*?)```", block, text, flags=re.S)
     if write:
