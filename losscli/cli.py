@@ -30,6 +30,8 @@ class _Group(click.Group):
     nothing on stdout but results."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if completion.COMPLETE_VAR in os.environ:  # a shell asks for completions: nothing may reach its prompt
+            sys.stderr = open(os.devnull, "w")
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:  # bare `losscli`: the help, as --help shows it
@@ -252,7 +254,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
     from .commands.compute import run_compute
     from .commands.slicing import bootstrap, slicing
 
-    slices, view = slicing(by, by_file, min_slice_size, top_slices, fmt)
+    slices, view = slicing(by, by_file, min_slice_size, top_slices, fmt, reports=reports)
     code = run_compute(
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
@@ -348,7 +350,8 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
                          output=output, engine=engine, cluster=cluster,
                          rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
-                         slicing=slicing(by, by_file, min_slice_size, top_slices, fmt), reports=reports)
+                         slicing=slicing(by, by_file, min_slice_size, top_slices, fmt, reports=reports),
+                         reports=reports)
 
 
 @main.command("check", short_help="Run the loss gates of a config file.")

@@ -19,24 +19,30 @@ import os
 import click
 from click.shell_completion import BashComplete, CompletionItem, add_completion_class, split_arg_string
 
+from .io.spec import split_spec
+
 #: the environment variable Click's completion protocol uses for this program
 COMPLETE_VAR = "_LOSSCLI_COMPLETE"
 #: characters bash splits words at (its default COMP_WORDBREAKS, less the quotes and spaces)
 BASH_BREAKS = ":="
+#: rows read of a file to learn its column names
+HEAD_ROWS = 16
 
 _SOURCE_BASH = """\
 %(complete_func)s() {
     local IFS=$'\\n'
     local response
-    response=$(env COMP_LINE="${COMP_LINE:0:$COMP_POINT}" %(complete_var)s=bash_complete $1)
+    response=$(env COMP_LINE="${COMP_LINE:0:$COMP_POINT}" %(complete_var)s=bash_complete $1 2>/dev/null)
     COMPREPLY=()
     for completion in $response; do
-        IFS=',' read type value <<< "$completion"
+        IFS=',' read -r type value <<< "$completion"
         if [[ $type == 'dir' ]]; then
             compopt -o dirnames
         elif [[ $type == 'file' ]]; then
             compopt -o default
         elif [[ $type == 'plain' ]]; then
+            # (a name with a space or a shell character is quoted as the shell reads it back)
+            [[ $value == *[^A-Za-z0-9_.,=:/+@%%-]* ]] && value=$(printf '%%q' "$value")
             COMPREPLY+=("$value")
         fi
     done
@@ -147,19 +153,24 @@ def files(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[C
 def inputs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """An input: after ``FILE:``, its columns (or NPZ members), comma lists included; else the
     shell's file names."""
-    path, colon, selector = incomplete.partition(":")
-    if colon and os.path.isfile(path):
+    path, selector = (incomplete[:-1], "") if incomplete.endswith(":") else split_spec(incomplete)
+    if selector is not None and os.path.isfile(path):
         return [CompletionItem(f"{path}:{c.value}") for c in _comma_list(selector, _columns(path))]
     return files(ctx, param, incomplete)
 
 
 def input_columns(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
-    """``--on``/``--by``: the column names of the first input on the line (comma lists for --by)."""
-    for spec in _typed(ctx)[1:]:
-        path = spec.partition(":")[0]
+    """``--on``/``--by``: the column names of the inputs on the line (comma lists for --by); for
+    ``--by``, those of ``--by-file`` when it is given."""
+    specs = _typed(ctx)[1:]
+    if param.name == "by" and _option_value(ctx, "--by-file"):
+        specs = [_option_value(ctx, "--by-file")]
+    names: list[str] = []
+    for spec in specs:
+        path = split_spec(spec)[0]
         if os.path.isfile(path):
-            return _comma_list(incomplete, _columns(path))
-    return []
+            names += [n for n in _columns(path) if n not in names]
+    return _comma_list(incomplete, names)
 
 
 def gradcheck_args(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -169,14 +180,19 @@ def gradcheck_args(ctx: click.Context, param: click.Parameter, incomplete: str) 
     return _comma_list(incomplete, _safe(_names)) + files(ctx, param, incomplete)
 
 
+def _words() -> list[str]:
+    """The words of the line being completed, as the shell sent them."""
+    line = os.environ.get("COMP_LINE") or os.environ.get("COMP_WORDS", "")
+    try:
+        return split_arg_string(line)
+    except ValueError:
+        return line.split()
+
+
 def _typed(ctx: click.Context) -> list[str]:
     """The arguments typed on the line so far, without options and their values. (Click's
     ``ctx.params`` holds none of them while an option waits for its value: read the line.)"""
-    line = os.environ.get("COMP_LINE") or os.environ.get("COMP_WORDS", "")
-    try:
-        words = split_arg_string(line)
-    except ValueError:
-        words = line.split()
+    words = _words()
     if ctx.info_name in words:
         words = words[words.index(ctx.info_name) + 1:]
     takes_value = {name for p in ctx.command.params if isinstance(p, click.Option) and not p.is_flag
@@ -193,8 +209,20 @@ def _typed(ctx: click.Context) -> list[str]:
     return out
 
 
+def _option_value(ctx: click.Context, option: str) -> str:
+    """The value given to ``option`` on the line so far ("" when none)."""
+    words = _words()
+    for i, w in enumerate(words[:-1]):
+        if w == option:
+            return words[i + 1]
+        if w.startswith(option + "="):
+            return w[len(option) + 1:]
+    return ""
+
+
 def _columns(path: str) -> list[str]:
-    """The column names of a table's header (as losscli reads it), or the arrays of an NPZ."""
+    """The column names of a table's header (as losscli reads it, from its first rows), or the
+    arrays of an NPZ; names a selector cannot name (with a ':') are left out."""
     try:
         with open(path, "rb") as fh:
             head = fh.read(4)
@@ -205,8 +233,8 @@ def _columns(path: str) -> list[str]:
                 return [n[:-4] if n.endswith(".npy") else n for n in z.namelist()]
         from .io.cache import InputCache
 
-        block = next(iter(InputCache().reader(path).blocks(None)))
-        return list(block.order)
+        block = next(iter(InputCache().reader(path).blocks(HEAD_ROWS)))
+        return [n for n in block.order if ":" not in n]
     except Exception:  # (completion never fails aloud: nothing to offer)
         return []
 

@@ -110,6 +110,8 @@ def test_check_reads_pyproject(run, models, monkeypatch):
     ('[[gate]]\nloss = "msee"\ninputs = ["base.csv", "labels.csv"]\nmax = 1\n',
      "gate 1: unknown loss 'msee'; did you mean mse?"),
     ('gate = [\n', "not valid TOML"),
+    ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nbaseline = "base.csv"\nmax_increase = "2 percent"\n',
+     "gate 1: key 'max_increase'"),
 ])
 def test_malformed_config(run, models, body, message):
     cfg = models / "bad.toml"
@@ -200,7 +202,9 @@ def test_reports_beside_the_main_output_from_one_evaluation(run, models, tmp_pat
     assert "--fail-above 0.3: PASS" in cases[0].find("system-out").text
     md = (tmp_path / "s.md").read_text().splitlines()
     assert md[0].endswith("| gate (--fail-above: ≤ 0.3) |") and md[2].endswith("| ✅ |") and md[3].endswith("| ❌ |")
-    assert (tmp_path / "r.csv").read_text().splitlines()[0].startswith("loss,reduction,value")
+    csv_lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert csv_lines[0].startswith("loss,reduction,value") and csv_lines[0].endswith(",passed")
+    assert [line.rsplit(",", 1)[1] for line in csv_lines[1:]] == ["true", "false"]
     table = run("compute", "mse,mae", models / "base.csv", models / "labels.csv", "--fail-above", "0.3").stdout
     assert [line.split("|")[2].strip() for line in table.splitlines() if line.startswith(("| mse", "| mae"))][:2] \
         == ["PASS", "FAIL"]
@@ -217,6 +221,29 @@ def test_report_option_is_checked(run, models, value, message):
     assert out.stderr == f"Error: Invalid value for '--report': {message} (see 'losscli compute --help')\n"
 
 
+def test_a_report_that_cannot_be_written_costs_nothing_else(run, models, tmp_path):
+    out = run("compute", "mse", models / "base.csv", models / "labels.csv", "--format", "value",
+              "--report", f"junit:{tmp_path / 'no such dir' / 'r.xml'}", "--report", f"markdown:{tmp_path / 's.md'}")
+    assert out.exit_code == 2 and out.stdout.strip() == repr(float(out.stdout))  # the main output, all the same
+    assert (tmp_path / "s.md").read_text().startswith("| loss |")
+    assert out.stderr.startswith(f"Error: --report junit:{tmp_path / 'no such dir' / 'r.xml'}: ")
+
+
+def test_every_report_lists_the_slices_its_format_lists(run, tmp_path):
+    """The table lists 10 slices by default; a machine report beside it lists every one, as its
+    own --format would (the table then too: one run, one list)."""
+    rng = np.random.default_rng(1)
+    write_csv(tmp_path / "e.csv", ["p", "t", "g"],
+              [[repr(float(a)), repr(float(b)), f"g{i % 30}"] for i, (a, b) in enumerate(rng.normal(size=(600, 2)))])
+    args = ["compute", "mse", f"{tmp_path}/e.csv:p", f"{tmp_path}/e.csv:t", "--by", "g", "--min-slice-size", "5"]
+    alone = run(*args, "--format", "json")
+    out = run(*args, "--report", f"json:{tmp_path / 'r.json'}")
+    assert len(json.loads((tmp_path / "r.json").read_text())["results"][0]["slices"]) == 30
+    assert json.loads((tmp_path / "r.json").read_text())["results"] == json.loads(alone.stdout)["results"]
+    assert "more not listed" not in out.stdout
+    assert "20 more not listed" in run(*args).stdout
+
+
 def test_a_report_never_overwrites_an_input_or_another_output(run, models):
     out = run("compute", "mse", models / "base.csv", models / "labels.csv", "--report", f"csv:{models / 'labels.csv'}")
     assert out.exit_code == 2 and "labels.csv: is also an input" in out.stderr
@@ -224,6 +251,12 @@ def test_a_report_never_overwrites_an_input_or_another_output(run, models):
     out = run("compute", "mse", models / "base.csv", models / "labels.csv", "-o", models / "x.json",
               "--report", f"junit:{models / 'x.json'}")
     assert out.exit_code == 2 and not (models / "x.json").exists()
+    plugin = models / "plug.py"
+    plugin.write_text("# a user's plugin\n")
+    out = run("--plugin", plugin, "compute", "mse", models / "base.csv", models / "labels.csv",
+              "--report", f"csv:{plugin}")
+    assert out.exit_code == 2 and "is also an input (--plugin" in out.stderr
+    assert plugin.read_text() == "# a user's plugin\n"
 
 
 def test_junit_carries_real_time_and_timestamp(run, models):
@@ -274,7 +307,7 @@ def _readme_ci_scripts() -> list[str]:
 
 
 @pytest.mark.parametrize("which", ["github", "shell"])
-@pytest.mark.parametrize("case, code", [("pass", 0), ("fail", 1), ("broken", 2)])
+@pytest.mark.parametrize("case, code", [("pass", 0), ("fail", 1), ("broken", 2), ("malformed", 2)])
 def test_the_readme_ci_example_runs_under_set_euo_pipefail(models, tmp_path, which, case, code):
     """The README's CI script, run by bash as CI runs it: every report written and the step's exit
     code losscli's, whether the gates pass, one fails, or one cannot be evaluated."""
@@ -292,7 +325,10 @@ def test_the_readme_ci_example_runs_under_set_euo_pipefail(models, tmp_path, whi
     body = CONFIG.format(candidate="worse" if case == "fail" else "better")
     if case == "broken":
         body += '\n[[gate]]\nname = "gone"\nloss = "mae"\ninputs = ["missing.csv", "labels.csv"]\nmax = 1\n'
+    if case == "malformed":
+        body += '\n[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmaxx = 1\n'
     (work / "losscli.toml").write_text(body)
+    (work / "losscli-summary.md").write_text("| an earlier run's summary |\n")
     summary = work / "step-summary.md"
     summary.write_text("# earlier steps\n")
     bindir = tmp_path / "bin"  # `losscli` on PATH: this interpreter's
@@ -302,6 +338,10 @@ def test_the_readme_ci_example_runs_under_set_euo_pipefail(models, tmp_path, whi
     env = {**os.environ, "PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}", "GITHUB_STEP_SUMMARY": str(summary)}
     proc = subprocess.run(["bash", "-c", script], cwd=work, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == code, proc.stderr
+    if case == "malformed":  # refused before anything runs: no report, no stale one taken for it
+        assert "unknown key 'maxx'" in proc.stderr and not (work / "losscli-summary.md").exists()
+        assert summary.read_text() == "# earlier steps\n"
+        return
     _, cases = _junit((work / "losscli-junit.xml").read_text())
     assert len(cases) == (3 if case == "broken" else 2)
     md = (work / "losscli-summary.md").read_text()

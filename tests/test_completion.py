@@ -24,7 +24,7 @@ while IFS= read -r line; do
   read -ra COMP_WORDS <<< "$line"; COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
   [[ "$line" == *" " ]] && COMP_CWORD=${#COMP_WORDS[@]}
   _losscli_completion losscli 2>/dev/null
-  echo "[$(printf '%s ' "${COMPREPLY[@]}")]"
+  echo "[$(printf '%s|' "${COMPREPLY[@]}")]"
 done
 """
 
@@ -44,7 +44,27 @@ def bash_complete(lines: list[str], path: str) -> tuple[str, list[str]]:
                           text=True, cwd=ROOT, env={**os.environ, "PATH": path}, timeout=120)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout.splitlines()
-    return out[0], [line[1:-1].split() for line in out[1:]]
+    return out[0], [[item for item in line[1:-1].split("|") if item] for line in out[1:]]
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")
+def test_bash_quotes_names_and_finds_the_columns_of_any_path(path_with_losscli, tmp_path):
+    """A column name with a space comes back quoted; pandas' "Unnamed: 0" (no selector can name
+    it) is not offered; a path with a ':' in it still completes its columns; --by offers the
+    --by-file's columns when one is given."""
+    (tmp_path / "sp.csv").write_text("Unnamed: 0,house price,label\n0,1,2\n")
+    (tmp_path / "a:b").mkdir()
+    (tmp_path / "a:b" / "e.csv").write_text("pred,label\n1,2\n")
+    (tmp_path / "meta.csv").write_text("shard,team\n1,2\n")
+    _, got = bash_complete([
+        f"losscli compute mse {tmp_path}/sp.csv:ho",
+        f"losscli compute mse {tmp_path}/sp.csv:",
+        f"losscli compute mse {tmp_path}/a:b/e.csv:pr",
+        f"losscli compute mse {tmp_path}/sp.csv {tmp_path}/a:b/e.csv --by ",
+        f"losscli compute mse {tmp_path}/sp.csv y.csv --by-file {tmp_path}/meta.csv --by ",
+    ], path_with_losscli)
+    assert got == [["house\\ price"], ["house\\ price", "label"], ["pred"], ["house\\ price", "label", "pred"],
+                   ["shard", "team"]]
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash")

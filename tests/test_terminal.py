@@ -67,6 +67,30 @@ def test_a_narrow_terminal_splits_statistics_into_a_second_table():
     assert not any(line.startswith("Loss (statistics)") for line in screen_lines(seen))
 
 
+def test_a_long_word_folds_in_its_column_and_split_tables_say_what_they_hold(run, tmp_path):
+    """40 class weights in the params column fold inside it: the summary stays a table at 80
+    columns; a table split in two names the groups each part holds; the narrowest layout
+    names each row by its key columns."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "z.npy", rng.normal(size=(50, 40)))
+    np.save(tmp_path / "y.npy", rng.integers(0, 40, 50))
+    weights = ",".join(f"{w:.3f}" for w in rng.uniform(0.5, 2, 40))
+    code, seen, err = in_terminal(["compute", "softmax_ce", tmp_path / "z.npy", tmp_path / "y.npy", "-p",
+                                   f"class_weights={weights}", "--top", "0"], 80)
+    assert code == 0, err
+    lines = screen_lines(seen)
+    assert lines[0] == "Loss" and "value" in lines[2] and "field" not in seen
+    assert "".join(line.strip("│┃ ") for line in lines).replace(" ", "").count("class_weights=") == 1
+    _, seen, _ = in_terminal(COMMANDS["compare"], 80)
+    assert "(continued, samples)" in seen
+    code, seen, err = in_terminal(["compute", "mse,mae", *REG, "--ci", "--top", "0"], 30)  # the interval: 32 wide
+    assert code == 0, err
+    lines = screen_lines(seen)
+    assert "Loss: loss=mse" in lines and "Loss: loss=mae" in lines and "field" in seen
+
+
 def test_no_color_and_pipes_get_no_styles_and_pipes_no_box_drawing(run):
     _, seen, _ = in_terminal(COMMANDS["compute"], 100, {"NO_COLOR": "1"})
     assert not ESCAPE.search(seen) and BOX & set(seen)
@@ -81,7 +105,7 @@ def test_no_color_and_pipes_get_no_styles_and_pipes_no_box_drawing(run):
 def test_columns_sets_the_width_of_a_pipe(run, monkeypatch):
     monkeypatch.setenv("COLUMNS", "70")
     out = run(*COMMANDS["compare"]).stdout
-    assert max(len(line) for line in out.splitlines()) <= 70 and "(samples)" in out
+    assert max(len(line) for line in out.splitlines()) <= 70 and "samples)" in out
 
 
 def test_per_sample_in_a_table_lists_the_first_rows_and_says_how_to_get_all(run):

@@ -170,6 +170,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
                 raise ConfigError("key 'loss' names one loss per gate")
             parse_param_options(select_losses(gate["loss"]), _param_items(gate))
             _rules_and_slices(gate, base_dir)
+            Tolerance.parse(gate.get("max_increase", 0), "key 'max_increase'")
         except LossCliError as exc:
             raise type(exc)(f"{gate['_label']}: {exc}") from None
     caches: dict = {}  # each distinct input is read once for all gates (that read it by the same rules)
@@ -201,7 +202,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             if role not in roles.setdefault(spec, []):
                 roles[spec].append(role)
         ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
-        rec = {"gate": gate.get("name") or f"{loss.name} on {gate['inputs'][0]}", "loss": loss.name,
+        rec = {"gate": _gate_name(gate), "loss": loss.name,
                "value": number(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
         if "max" in gate:
             rec["checks"].append({"check": f"value <= {gate['max']:g}", "passed": bool(ev.value <= gate["max"])})
@@ -240,7 +241,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             rec = evaluate_gate(gate)
         except LossCliError as exc:
             errors.append(type(exc)(f"{gate['_label']}: {exc}"))
-            rec = {"gate": gate.get("name") or f"{gate['loss']} on {gate['inputs'][0]}", "loss": gate["loss"],
+            rec = {"gate": _gate_name(gate), "loss": select_losses(gate["loss"])[0].name,
                    "value": None, "reduction": gate.get("reduction", SCALAR_REDUCTIONS[0]), "count": 0, "checks": [],
                    "error": str(errors[-1]), "passed": False}
         timing.case(rec["gate"], since)
@@ -252,6 +253,13 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             if len(errors) > 1 else ""
         raise type(errors[0])(f"{errors[0]}{more}")
     return 0 if payload["passed"] else 1
+
+
+def _gate_name(gate: dict) -> str:
+    """A gate's name in reports: its ``name``, else its loss (canonical) on its first input."""
+    from .common import select_losses
+
+    return gate.get("name") or f"{select_losses(gate['loss'])[0].name} on {gate['inputs'][0]}"
 
 
 def _rules_and_slices(gate: dict, base_dir: Path) -> tuple:

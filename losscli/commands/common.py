@@ -116,8 +116,10 @@ def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]
 def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),
                               params: Iterable[str] = ()) -> None:
     """Before anything runs: refuse an output (``(option, path)``) that is one of the files the
-    command reads (input specs, with the files of sharded inputs; ``-p NAME=FILE`` values) or
-    the same file as another output, by path, symbolic link or hard link."""
+    command reads (input specs, with the files of sharded inputs; ``-p NAME=FILE`` values; the
+    ``--plugin`` files) or the same file as another output, by path, symbolic link or hard link."""
+    from ..plugins import loaded_plugins
+
     inputs: list[tuple[str, str]] = []
     for spec in filter(None, specs):
         path = split_spec(spec)[0]
@@ -133,6 +135,7 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
         path = split_spec(text)[0]
         if os.path.exists(path):
             inputs.append((item, path))
+    inputs += [(f"--plugin {spec}", spec) for spec in loaded_plugins() if os.path.isfile(spec)]
     refuse_clobbering(outputs, inputs)
 
 

@@ -129,9 +129,11 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
 
 
 def slicing(by: str | list | None, by_file: str | None, min_size: int | None = None,
-            top_slices: int | None = None, fmt: str = "json", gate: bool = False):
+            top_slices: int | None = None, fmt: str = "json", gate: bool = False, reports=()):
     """``--by``/``--by-file`` (or a gate's keys) as what is grouped by and how slices are
-    listed: (SliceSpec, SliceView), or (None, None) without slices."""
+    listed: (SliceSpec, SliceView), or (None, None) without slices. The table lists the worst
+    ``TABLE_TOP_SLICES`` by default, unless a ``--report`` in a machine format is written from
+    the same run (every output lists the same slices)."""
     spec = SliceSpec.parse(by, by_file, "key 'by'" if gate else "--by")
     if spec is None:
         for given, name in ((top_slices, "top-slices"), (min_size, "min-slice-size")):
@@ -142,7 +144,7 @@ def slicing(by: str | list | None, by_file: str | None, min_size: int | None = N
     if min_size is None:
         min_size = MIN_SLICE_SIZE
     if top_slices is None:
-        top_slices = TABLE_TOP_SLICES if fmt == "table" else 0
+        top_slices = TABLE_TOP_SLICES if fmt == "table" and all(f == "table" for f, _ in reports) else 0
     return spec, SliceView(min_size, top_slices)
 
 

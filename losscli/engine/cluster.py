@@ -193,11 +193,12 @@ class Session:
             raise LossCliError(self._lost({"done": 0, "total": len(futures), "what": what}))
         return box[0]
 
-    def wait(self, futures: list, what: str = "partition", then: tuple | list = (), rows: int | None = None) -> None:
+    def wait(self, futures: list, what: str = "partition", then: tuple | list = (), rows: int | None = None,
+             exact: bool = False) -> None:
         """Until ``futures`` and ``then`` (tasks that follow them, not counted in messages) are
         done, in bounded time (see the module's docstring); their results stay on the workers.
         Ctrl-C cancels them and ends the run. On a terminal, a progress bar: of rows read, when
-        the tasks read about ``rows`` rows (an estimate), else of tasks done."""
+        the tasks read about ``rows`` rows (``exact``: that many), else of tasks done."""
         from distributed import CancelledError
 
         from ..render.progress import Bar
@@ -205,7 +206,7 @@ class Session:
         watched = list(futures) + list(then)
         state: dict = {"done": 0, "total": len(futures), "what": what, "rows": 0}
         try:
-            with Bar("rows", rows, estimated=True) if rows else Bar(f"{what}s", len(futures), f"{what}s") as bar:
+            with Bar("rows", rows, estimated=not exact) if rows else Bar(f"{what}s", len(futures), f"{what}s") as bar:
                 def show() -> None:
                     note = f"{state['done']}/{len(futures)} {what}s"
                     bar.update(state["rows"], note) if rows else bar.update(state["done"])
@@ -327,8 +328,12 @@ def _rows_read(events: list) -> int:
     """Rows read so far, from the partitions' progress events ((time, (index, rows)), the
     latest count of each partition; one computed again counts once)."""
     latest: dict[int, int] = {}
-    for _, (index, rows) in events:
-        latest[index] = max(rows, latest.get(index, 0))
+    for event in events:
+        try:
+            _, (index, rows) = event
+            latest[index] = max(int(rows), latest.get(index, 0))
+        except (TypeError, ValueError):  # (a worker of another losscli version: not counted)
+            continue
     return sum(latest.values())
 
 

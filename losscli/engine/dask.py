@@ -310,7 +310,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     except InputError as exc:
         raise InputError(given(str(exc))) from None
     budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget
-    expected = cache.reader(split_spec(inputs[0])[0]).row_estimate()
+    expected, exact = cache.reader(split_spec(inputs[0])[0]).rows()
     params = {l.name: l.resolve_params(by_loss.get(l.name, {})) for l in selected}
     from ..plugins import loaded_plugins
 
@@ -335,7 +335,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
         tree += level
         if len(level) == 1:
             break
-    run.wait(futures, "partition", then=tree, rows=expected)  # (the per-sample values stay on the workers)
+    run.wait(futures, "partition", then=tree, rows=expected, exact=exact)  # (values stay on the workers)
     result = run.result(level[0])
     if "error" in result:
         raise InputError(given(result["error"]))

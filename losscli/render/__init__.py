@@ -64,16 +64,26 @@ def publish(command: str, fmt: str, output: str | None, reports, *record, timing
     """Render ``record`` (the command's payload, and its context where it has one) as ``fmt``
     to ``output`` (stdout by default) and as every ``--report FORMAT:FILE``: one evaluation,
     every report. The report files are written first: a reader of stdout that goes away (``|
-    head``) does not cost them."""
+    head``) does not cost them; a report that cannot be written does not cost the others or the
+    main output (its error ends the run afterwards)."""
+    from ..errors import LossCliError
+
     timing = timing or Timing()
     timing.seconds = time.time() - timing.started
     token = TIMING.set(timing)
+    failed: LossCliError | None = None
     try:
         for report_fmt, path in reports:
-            emit(renderer(command, report_fmt)(*record), path)
+            try:
+                emit(renderer(command, report_fmt)(*record), path)
+            except (OSError, LossCliError) as exc:
+                why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).removeprefix(f"{path}: ")
+                failed = failed or LossCliError(f"--report {report_fmt}:{path}: {why}")
         emit(renderer(command, fmt)(*record), output)
     finally:
         TIMING.reset(token)
+    if failed is not None:
+        raise failed
 
 
 def emit(rendered, output: str | None = None) -> None:

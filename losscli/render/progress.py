@@ -14,8 +14,9 @@ from typing import Any
 
 
 def shown() -> bool:
-    """Whether a progress bar is drawn: stderr is a terminal and this is not a CI job."""
-    return sys.stderr.isatty() and not os.environ.get("CI")
+    """Whether a progress bar is drawn: stderr is a terminal and this is not a CI job (``CI`` set,
+    and not to ``0`` or ``false``)."""
+    return sys.stderr.isatty() and os.environ.get("CI", "").lower() in ("", "0", "false")
 
 
 class Bar:

@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from rich.table import Table
     from rich.text import Text
 
-#: a text column is never laid out narrower than this (its longest word aside)
+#: a text column is laid out at least this wide, and at least as wide as its longest word up to
+#: MAX_WORD (a longer word, a path or a list of 40 numbers, folds rather than widening the column)
 MIN_TEXT = 12
+MAX_WORD = 24
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,8 @@ class Sheet:
             yield from self._vertical(width, ascii_rules)
             return
         for n, cols in enumerate(parts):
-            group = self.columns[cols[-1]].group
-            yield self._title(self.title if n == 0 else f"{self.title} ({group or 'continued'})")
+            held = dict.fromkeys(self.columns[i].group or "continued" for i in cols if not self.columns[i].key)
+            yield self._title(self.title if n == 0 else f"{self.title} ({', '.join(held)})")
             yield self._table(cols, ascii_rules)
 
     def _width(self, i: int) -> int:
@@ -91,10 +93,10 @@ class Sheet:
 
         col = self.columns[i]
         cells = [r[i] for r in self.rows]
-        if col.wrap:  # the longest word, at least MIN_TEXT (or the longest cell, when shorter)
+        if col.wrap:  # the longest word within [MIN_TEXT, MAX_WORD] (or the longest cell, when shorter)
             words = [w for text in cells + [col.name] for w in text.split()]
             longest = max((cell_len(c) for c in cells + [col.name]), default=0)
-            return min(longest, max(MIN_TEXT, max((cell_len(w) for w in words), default=0)))
+            return min(longest, max(MIN_TEXT, min(MAX_WORD, max((cell_len(w) for w in words), default=0))))
         return max((cell_len(c) for c in cells + [col.name]), default=0)
 
     @staticmethod
@@ -129,7 +131,7 @@ class Sheet:
 
         keys = [i for i, c in enumerate(self.columns) if c.key]
         for row, style in zip(self.rows, self.styles):
-            name = " ".join(row[i] for i in keys)
+            name = ", ".join(f"{self.columns[i].name}={row[i]}" for i in keys)
             yield self._title(f"{self.title}: {name}" if name else self.title)
             t = self._new(ascii_rules)
             t.add_column("field", overflow="fold")

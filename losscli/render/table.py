@@ -51,23 +51,24 @@ def compute_tables(payload: dict, context: dict) -> list:
     penalised = any("objective" in r for r in payload["results"])
     with_ci = any("ci" in r for r in payload["results"])
     gated = any("gate" in r for r in payload["results"])  # --fail-above
+    # the verdict, the value and its interval first: a narrow terminal moves the rest to more tables
     columns = [Column("loss", "left", key=True), *([Column("gate", "left")] if gated else []), Column("value"),
-               Column("reduction", "left"), Column("params", "left", wrap=True), Column("N")]
+               *([Column("CI")] if with_ci else []), Column("N"), Column("reduction", "left"),
+               Column("params", "left", wrap=True)]
     if penalised:
         columns += [Column("penalty"), Column("objective")]
-    if with_ci:
-        columns.append(Column("CI"))
     columns += [Column(k, group="statistics") for k in STAT_KEYS]
     summary = Sheet("Loss", columns)
     for rec in payload["results"]:
         n = str(rec["count"]) + (f" ({rec['omitted']} omitted)" if rec["omitted"] else "")
         extra: tuple[str, ...] = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
+        interval: tuple[str, ...] = ()
         if with_ci:
             lo, hi = rec["ci"]["interval"]
-            extra += (f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * rec['ci']['confidence']:g}%)",)
-        summary.add_row(rec["loss"], *([status(rec["gate"])] if gated else []), fmt(rec["value"], 10),
-                        rec["reduction"], params_text(rec["params"]),
-                        n, *extra, *(fmt(rec["stats"][k]) for k in STAT_KEYS))
+            interval = (f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * rec['ci']['confidence']:g}%)",)
+        summary.add_row(rec["loss"], *([status(rec["gate"])] if gated else []), fmt(rec["value"], 10), *interval,
+                        n, rec["reduction"], params_text(rec["params"]), *extra,
+                        *(fmt(rec["stats"][k]) for k in STAT_KEYS))
     out.append(summary)
     inputs = context.get("inputs", {})
     for rec in payload["results"]:
@@ -136,17 +137,17 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
     names = by["columns"]
     gated = any("passed" in s or "gate" in s for s in slices)
     t = Sheet(title or f"{loss} by {', '.join(names)}",
-              [*(Column(n, "left", key=True) for n in names), Column("N"),
-               *(Column(name) for name, _, _ in columns), *([Column("CI")] if ci else []),
-               *([Column("gate", "left")] if gated else [])])
+              [*(Column(n, "left", key=True) for n in names), *([Column("gate", "left")] if gated else []),
+               Column("N"), *(Column(name) for name, _, _ in columns), *([Column("CI")] if ci else [])])
     for s in slices:
-        cells = [key_cell(s["key"][n]) for n in names] + [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
-        if ci:
-            lo, hi = s["ci"] if "ci" in s else s["bootstrap"]["interval"]
-            cells.append(f"[{fmt(lo, 4)}, {fmt(hi, 4)}]")
+        cells = [key_cell(s["key"][n]) for n in names]
         if gated:
             passed = s.get("passed", s.get("gate", {}).get("passed"))
             cells.append("-" if passed is None else "PASS" if passed else "FAIL")
+        cells += [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
+        if ci:
+            lo, hi = s["ci"] if "ci" in s else s["bootstrap"]["interval"]
+            cells.append(f"[{fmt(lo, 4)}, {fmt(hi, 4)}]")
         t.add_row(*cells, style=None if s["ranked"] else "dim")
     out: list = [t]
     notes = []
@@ -295,7 +296,7 @@ def compare_tables(payload: dict) -> list:
 
 
 def check_tables(payload: dict) -> list:
-    t = Sheet(f"gates from {payload['config']}", [Column("gate", "left", key=True), Column("status", "left"),
+    t = Sheet(f"gates from {payload['config']}", [Column("gate", "left", key=True, wrap=True), Column("status", "left"),
                                                    Column("loss", "left"), Column("value"),
                                                    Column("checks", "left", wrap=True)])
     for g in payload["gates"]:
@@ -304,7 +305,7 @@ def check_tables(payload: dict) -> list:
     out: list = [t]
     failing = [(g, sl) for g in payload["gates"] for sl in g.get("slices", []) if sl.get("passed") is False]
     if failing:
-        f = Sheet("slices that failed", [Column("gate", "left", key=True), Column("slice", "left", key=True),
+        f = Sheet("slices that failed", [Column("gate", "left", key=True, wrap=True), Column("slice", "left", key=True),
                                          Column("N"), Column("value"), Column("failed checks", "left", wrap=True)])
         for g, sl in failing:
             f.add_row(g["gate"], key_text(sl["key"]), f"{sl['count']:,}", fmt(sl["value"], 8),

@@ -44,24 +44,32 @@ def compute_csv(payload: dict, context: dict) -> str:
     extra_cols = ["penalty", "objective"] if penalised else []
     by = payload["by"]["columns"] if "by" in payload else []
     with_ci = any("ci" in r for r in results)
+    gated = any("gate" in r for r in results)  # --fail-above: passed, per loss and per slice judged
     # --by: after each loss's overall row (slice "all"), one row per slice listed, its key in the
     # by columns (by.NAME for a name the CSV has a column of); ranked: judged (--min-slice-size rows)
     own = ["loss", "slice", "ranked", "reduction", "value", "count", "omitted", *STAT_KEYS, "ci_low", "ci_high",
-           "params", *extra_cols]
+           "params", *extra_cols, "passed"]
     slice_cols = ["slice", *unique_names(by, own), "ranked"] if by else []
     w.writerow(["loss", *slice_cols, "reduction", "value", "count", "omitted", *STAT_KEYS,
-                *(["ci_low", "ci_high"] if with_ci else []), "params", *extra_cols])
+                *(["ci_low", "ci_high"] if with_ci else []), "params", *extra_cols, *(["passed"] if gated else [])])
     for r in results:
         extra = [_csv_num(r["penalty"]["value"]), _csv_num(r["objective"])] if penalised else []
-        rows = [(["all", *[""] * len(by), ""] if by else [], r, r.get("ci", {}).get("interval"), extra)]
+        passed = [_csv_bool(r["gate"]["passed"] if "gate" in r else None)] if gated else []
+        rows = [(["all", *[""] * len(by), ""] if by else [], r, r.get("ci", {}).get("interval"), extra + passed)]
         rows += [([key_text(s["key"], ";"), *(_csv_key(s["key"][c]) for c in by), str(s["ranked"]).lower()], s,
-                  s.get("ci"), [""] * len(extra)) for s in r.get("slices", [])]
+                  s.get("ci"), [""] * len(extra) + ([_csv_bool(s.get("passed"))] if gated else []))
+                 for s in r.get("slices", [])]
         for key_cells, rec, ci, more in rows:
             omitted = rec.get("omitted", "")
             w.writerow([r["loss"], *key_cells, r["reduction"], _csv_num(rec["value"]), rec["count"], omitted,
                         *(_csv_num(rec["stats"][k]) for k in STAT_KEYS),
                         *([_csv_num(x) for x in ci or (None, None)] if with_ci else []), params_text(r["params"]), *more])
     return buf.getvalue()
+
+
+def _csv_bool(value: bool | None) -> str:
+    """true / false, or empty (not judged)."""
+    return "" if value is None else str(bool(value)).lower()
 
 
 def unique_names(by: list[str], own: list[str]) -> list[str]:
