@@ -95,25 +95,6 @@ class _InputsCommand(click.Command):
         return super().parse_args(ctx, args)
 
 
-def _terminate_on_signals() -> None:
-    """SIGTERM and SIGHUP end the process at once, with one line and exit 128 + the signal
-    number, after removing the temporary files of outputs being written (their targets keep
-    their previous content). Raising instead could land anywhere, even inside a library's
-    constructor."""
-    import os
-    import signal
-
-    def handler(signum, frame):
-        from .io.output import abandon
-
-        abandon()
-        os.write(2, f"losscli: terminated by {signal.Signals(signum).name}\n".encode())
-        os._exit(128 + signum)
-
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
-
-
 def _load_plugins(ctx: click.Context, param, values):
     if not values:
         return values
@@ -180,7 +161,7 @@ def main(debug: bool, plugins):
     losscli gradcheck focal            analytic gradient vs numeric
     losscli completion bash            shell completion (see its --help)
     """
-    _terminate_on_signals()
+    exits.terminate_on_signals()
 
 
 # -- list / info ---------------------------------------------------------------------------------

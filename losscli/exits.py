@@ -61,3 +61,22 @@ def classify(exc: BaseException) -> tuple[int, str | None]:
         return USAGE, "Error: out of memory: the inputs or options ask for more memory than this machine has"
     return INTERNAL, (f"Error: internal error: {type(exc).__name__}: {exc} "
                       "(rerun with --debug for a traceback)")
+
+
+def terminate_on_signals() -> None:
+    """SIGTERM and SIGHUP end the process at once, with one line and exit 128 + the signal
+    number, after removing the temporary files of outputs being written (their targets keep
+    their previous content). Raising instead could land anywhere, even inside a library's
+    constructor."""
+    import os
+    import signal
+
+    def handler(signum, frame):
+        from .io.output import abandon
+
+        abandon()
+        os.write(2, f"losscli: terminated by {signal.Signals(signum).name}\n".encode())
+        os._exit(128 + signum)
+
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, handler)
