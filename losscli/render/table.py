@@ -118,9 +118,13 @@ def per_sample_table(payload: dict, context: dict) -> list:
     return out
 
 
-def status(record: dict) -> str:
-    """PASS, FAIL, or ERROR for a gate that could not be evaluated."""
-    return "ERROR" if "error" in record else "PASS" if record["passed"] else "FAIL"
+def status(record: dict | None) -> str:
+    """A verdict's cell: PASS, FAIL, ERROR for a gate that could not be evaluated, - for none."""
+    if record is not None and "error" in record:
+        return "ERROR"
+    if record is None or record.get("passed") is None:
+        return "-"
+    return "PASS" if record["passed"] else "FAIL"
 
 
 def key_cell(value) -> str:
@@ -142,8 +146,7 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
     for s in slices:
         cells = [key_cell(s["key"][n]) for n in names]
         if gated:
-            passed = s.get("passed", s.get("gate", {}).get("passed"))
-            cells.append("-" if passed is None else "PASS" if passed else "FAIL")
+            cells.append(status({"passed": s.get("passed", s.get("gate", {}).get("passed"))}))
         cells += [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
         if ci:
             lo, hi = s["ci"] if "ci" in s else s["bootstrap"]["interval"]
@@ -232,7 +235,7 @@ def gradcheck_tables(payload: dict) -> list:
     out: list[RenderableType] = [summary]
     for r in payload["results"]:
         inputs = ", ".join(f"{k}{tuple(v)}" for k, v in r["inputs"].items())
-        summary.add_row(r["loss"], "PASS" if r["passed"] else "FAIL", f"{r['checked']}/{r['elements']}",
+        summary.add_row(r["loss"], status(r), f"{r['checked']}/{r['elements']}",
                         str(r["failures"]), fmt(r["max_rel_error"], 3), fmt(r["max_abs_error"], 3), str(r["kinks"]),
                         str(r["below_noise"]), str(r["evaluations"]), inputs)
     for r in payload["results"]:
@@ -275,7 +278,7 @@ def compare_tables(payload: dict) -> list:
     out: list = [t]
     for r in payload["results"]:
         lo, hi = r["bootstrap"]["interval"]
-        gate = "-" if "gate" not in r else ("PASS" if r["gate"]["passed"] else "FAIL")
+        gate = status(r.get("gate"))
         t.add_row(r["loss"], gate, fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
                   pct(r["relative_change"]),
                   f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * r['bootstrap']['confidence']:g}%)",
