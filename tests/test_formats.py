@@ -407,6 +407,34 @@ def test_carriage_return_line_ends(run, tmp_path):
     assert _value(run, "mse", f"{tmp_path}/cr2.csv:0", f"{tmp_path}/cr2.csv:1") == 1.0
 
 
+@pytest.mark.parametrize("data", [b"\rp,t\n1,2\n3,5\n", b"\r\r\np,t\n1,2\r3,5\n", b"\n\rp,t\r\n1,2\r\n3,5\r\n",
+                                  b" \r \np,t\n1,2\n3,5\n", b"\r \r\r \t\rp,t\n1,2\n3,5\n"])
+def test_a_lone_carriage_return_ends_a_line_anywhere_as_in_pandas(run, tmp_path, data):
+    """Blank lines before the header may end in CR alone (a stray CR from an editor or a Mac
+    tool): pandas skips them, and so does losscli, instead of failing with exit 3."""
+    (tmp_path / "m.csv").write_bytes(data)
+    frame = pd.read_csv(tmp_path / "m.csv")
+    expected = float(np.mean((frame["p"] - frame["t"]) ** 2))
+    assert _value(run, "mse", f"{tmp_path}/m.csv:p", f"{tmp_path}/m.csv:t") == expected == 2.5
+
+
+LONG = "x" * 200_000
+
+
+@pytest.mark.parametrize("text, error", [
+    (f"p,{LONG}\n1,2\n", ": cannot split its first lines into fields (field larger than field limit (131072))"),
+    (f"p,t\n1,2\n{LONG}\n3,4\n", ", line 3: expected 2 fields, found 1 (ragged rows, or a delimiter other than ',')"),
+    (f'p,t\n1,2\n"a",{LONG},4\n3,4\n', ", line 3: cannot split into fields (field larger than field limit (131072))"),
+], ids=["header", "ragged", "ragged-quoted"])
+def test_a_field_the_csv_module_cannot_split_is_bad_input(run, tmp_path, text, error):
+    """Python's csv module refuses fields over 131072 characters: in a header, or in a ragged
+    row losscli locates for its message, that is one line naming the place, not exit 3."""
+    (tmp_path / "long.csv").write_text(text)
+    out = run("compute", "mse", f"{tmp_path}/long.csv:p", f"{tmp_path}/long.csv:p")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == f"Error: {tmp_path}/long.csv{error}\n"
+
+
 def test_an_npz_and_a_feather_v1_through_a_pipe(tmp_path):
     np.savez(tmp_path / "m.npz", a=np.array([1.0, 2.0]), b=np.array([0.0, 4.0]))
     with warnings.catch_warnings():  # (pyarrow 25 deprecates writing them; 14 does not)

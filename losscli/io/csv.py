@@ -76,14 +76,14 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
     sep = sniff_delimiter(lines) or ","
-    first, below = split_fields(lines[0], sep), [split_fields(ln, sep) for ln in lines[1:]]
+    first, below = split_fields(lines[0], sep, label), [split_fields(ln, sep, label) for ln in lines[1:]]
     has_header, decision = header_decision(first, below, rules.header)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
         _check_implicit_index(first, below, label, sep)
     try:
         with opener() as fh:
-            names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index)
+            names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index, label)
             if window is not None:  # rows [start, stop) of a local file (the planner cut only those)
                 from .windows import byte_range
 
@@ -159,6 +159,7 @@ def _check_implicit_index(first: list[str], below: list[list[str]], label: str, 
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
 def _cr_to_lf(opener):
@@ -188,11 +189,14 @@ def _sniffing_head(opener, head: bytes) -> tuple[bytes, bool]:
     return data, False
 
 
-def split_fields(line: str, sep: str) -> list[str]:
+def split_fields(line: str, sep: str, label: str = "input") -> list[str]:
     """The fields of one line (quotes as CSV has them; spaces after a delimiter skipped)."""
     if sep == WHITESPACE:
         return line.split()
-    return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+    try:
+        return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
+    except csv.Error as exc:  # e.g. a header field over the csv module's 131072 characters
+        raise InputError(f"{label}: cannot split its first lines into fields ({exc})") from None
 
 
 def _column_names(fields: list[str]) -> list[str]:
@@ -217,22 +221,25 @@ def _column_names(fields: list[str]) -> list[str]:
     return names
 
 
-def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False) -> tuple[list[str], int, bytes]:
+def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False,
+                   label: str = "input") -> tuple[list[str], int, bytes]:
     """(column names, file line of the first data row, the bytes read past the header). Names
-    come from the header, or are the 0-based indices of the fields of the first non-blank line."""
+    come from the header, or are the 0-based indices of the fields of the first non-blank line.
+    Lines end at LF, CRLF or a lone CR, as pandas' parser ends them."""
     data = fh.read(65536)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     start = len(data) - len(data.lstrip(b" \t\r\n"))  # leading blank lines
-    start = data.rfind(b"\n", 0, start) + 1
-    while b"\n" not in data[start:]:  # a first line longer than what was read
+    start = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
+    # read on while the first line is longer than what was read, or its CR may be a CRLF's
+    while (found := _LINE_END.search(data, start)) is None or found.end() == len(data) and data.endswith(b"\r"):
         more = fh.read(65536)
         if not more:
             break
         data += more
-    end = data.find(b"\n", start) + 1 or len(data)
-    fields = split_fields(data[start:end].decode("utf-8").rstrip("\r\n"), sep)
-    at = data[:start].count(b"\n") + 1  # the file line of the header / first data line
+    end = found.end() if found else len(data)
+    fields = split_fields(data[start:end].decode("utf-8").rstrip("\r\n"), sep, label)
+    at = len(_LINE_END.findall(data, 0, start)) + 1  # the file line of the header / first data line
     if has_header:
         return _column_names([""] * implicit_index + fields), at + 1, data[end:]
     return [str(i) for i in range(len(fields))], 1, data
@@ -284,6 +291,8 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
     where = f"{label}, line {line0 + exc.line - 1}" if exc.line is not None else label
     if exc.kind == "quote":
         return InputError(f"{where}: a quoted field is never closed")
+    if exc.kind == "split":
+        return InputError(f"{where}: cannot split into fields ({exc.why})")
     return InputError(f"{where}: expected {exc.expected} fields, found {exc.found} (ragged rows, or a "
                       f"delimiter other than {sep!r})")
 

@@ -31,7 +31,7 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 import numpy as np
 
@@ -70,11 +70,12 @@ class Utf8Error(Exception):
 
 class ParseError(Exception):
     """A piece that is not a table: ``line`` is 1-based within the piece (None if unknown);
-    ``kind`` is ``fields`` (then ``expected``/``found`` say how many) or ``quote``."""
+    ``kind`` is ``fields`` (then ``expected``/``found`` say how many), ``quote``, or ``split``
+    (the csv module could not split the line: ``why``)."""
 
-    def __init__(self, kind: str, line: int | None, expected: int = 0, found: int = 0):
+    def __init__(self, kind: str, line: int | None, expected: int = 0, found: int = 0, why: str = ""):
         super().__init__(kind)
-        self.kind, self.line, self.expected, self.found = kind, line, expected, found
+        self.kind, self.line, self.expected, self.found, self.why = kind, line, expected, found, why
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -186,13 +187,32 @@ def _locate(data: bytes, sep: str, ncols: int) -> ParseError:
                 quoted = not quoted
                 opened = number if quoted else None
         return ParseError("quote", opened)
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""), delimiter=sep)
-    at = 1  # the line the next row starts on
-    for fields in reader:
+    text = data.decode("utf-8", errors="replace")
+    if '"' not in text:  # (split by hand: the csv module refuses a field over 131072 characters)
+        rows: Iterable[tuple[int, list[str]]] = ((at, line.split(sep)) for at, line in enumerate(_LINES.split(text), 1))
+    else:
+        rows = _quoted_rows(text, sep)
+    for at, fields in rows:
+        if isinstance(fields, csv.Error):
+            return ParseError("split", at, why=str(fields))
         if len(fields) > 1 and len(fields) != ncols or len(fields) == 1 and fields[0].strip() and ncols != 1:
             return ParseError("fields", at, ncols, len(fields))
-        at = reader.line_num + 1
     return ParseError("fields", None, ncols, 0)
+
+
+_LINES = re.compile(r"\r\n|\r|\n")
+
+
+def _quoted_rows(text: str, sep: str) -> Iterator[tuple[int, Any]]:
+    """(the line each row starts on, its fields) by the csv module's quoting rules; the last
+    one is (line, the csv.Error) if the module cannot split a line."""
+    reader, at = csv.reader(io.StringIO(text, newline=""), delimiter=sep), 1
+    try:
+        for fields in reader:
+            yield at, fields
+            at = reader.line_num + 1
+    except csv.Error as exc:
+        yield at, exc
 
 
 def _single_spaced(piece) -> bytes | memoryview:
