@@ -77,6 +77,7 @@ class Loss:
     gradient_formula: str = ""
     references: tuple[str, ...] = ()
     conventions: tuple[str, ...] = ()
+    matches: tuple[str, ...] = ()
     nonnegative: bool = True
     not_differentiable_reason: str = ""
     validate: Callable | None = None
@@ -194,6 +195,8 @@ class Loss:
         lines += ["", "Parameters (keyword-only):" if self.params else "Parameters: none"]
         lines += [f"    {k} = {p.default!r} ({p.describe()})" + (f": {p.help}" if p.help else "")
                   for k, p in self.params.items()]
+        if self.matches:
+            lines += ["", "Matches: " + "; ".join(self.matches)]
         if self.conventions:
             lines += ["", "Conventions:"] + [f"    - {c}" for c in self.conventions]
         if self.references:
@@ -242,6 +245,7 @@ def register_loss(
     gradient_formula: str = "",
     references=(),
     conventions=(),
+    matches=(),
     nonnegative: bool = True,
     not_differentiable_reason: str = "",
     validate: Callable | None = None,
@@ -262,7 +266,9 @@ def register_loss(
     Σ w[y_i], not by N). ``grad_checks`` declares identities the gradient must satisfy, which
     gradcheck verifies without a tolerance: ``rows_sum_to_zero:ROLE`` (softmax-type losses are
     invariant to adding a constant to a row), ``roles_sum_to_zero:R1,R2,...`` (invariance to
-    translating all those inputs together).
+    translating all those inputs together). ``matches`` names the outside functions whose values
+    and gradients this loss reproduces under its defaults (``"PyTorch torch.nn.MSELoss"``), each
+    checked against reference vectors in ``tests/data``; the README catalogue lists them.
     """
 
     def decorator(fn: Callable) -> Loss:
@@ -300,7 +306,7 @@ def register_loss(
             summary=summary or (doc.splitlines()[0] if doc else ""), inputs=roles,
             differentiable=diff, params=param_specs, coupling=coupling, formula=formula,
             gradient_formula=gradient_formula, references=tuple(references),
-            conventions=tuple(conventions), nonnegative=nonnegative,
+            conventions=tuple(conventions), matches=tuple(matches), nonnegative=nonnegative,
             not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
             mean_normaliser=mean_normaliser, grad_checks=tuple(grad_checks),
             source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",

@@ -4,7 +4,7 @@ the CLI reads these to build its options without importing numpy."""
 from __future__ import annotations
 
 #: loss families (``losscli list --category``)
-CATEGORIES = ("regression", "classification", "embedding", "custom")
+CATEGORIES = ("regression", "classification", "ranking", "embedding", "sequence", "custom")
 
 #: How a loss couples the elements of its inputs.
 #: ``elementwise``: each per-sample loss is a sum/mean of terms that each depend on one element

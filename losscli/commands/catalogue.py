@@ -22,7 +22,8 @@ def loss_record(loss: Loss) -> dict:
         "differentiable": loss.has_gradient,
         "not_differentiable_reason": loss.not_differentiable_reason or None,
         "formula": loss.formula, "gradient": loss.gradient_formula,
-        "conventions": list(loss.conventions), "references": list(loss.references),
+        "matches": list(loss.matches), "conventions": list(loss.conventions),
+        "references": list(loss.references),
         "source": loss.source,
     }
 

@@ -4,4 +4,9 @@
 # Import order is catalogue order.
 from . import regression  # noqa: F401  isort: skip
 from . import classification  # noqa: F401  isort: skip
+from . import margin  # noqa: F401  isort: skip
+from . import ranking  # noqa: F401  isort: skip
 from . import embedding  # noqa: F401  isort: skip
+from . import angular  # noqa: F401  isort: skip
+from . import contrastive  # noqa: F401  isort: skip
+from . import sequence  # noqa: F401  isort: skip

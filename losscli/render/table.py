@@ -210,6 +210,10 @@ def info_renderables(loss: Loss) -> list:
             params.add_row(k, param_value(p.default), p.describe(), p.help)
         out.append(params)
     tail = Text()
+    if loss.matches:
+        tail.append("matches:\n")
+        for m in loss.matches:
+            tail.append(f"  - {m}\n")
     if loss.conventions:
         tail.append("conventions:\n")
         for c in loss.conventions:
