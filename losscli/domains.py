@@ -161,6 +161,13 @@ def _softmax_rows(shape, rng, classes):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _log_softmax_last(shape, rng, classes):
+    """log-probabilities: log-softmax over the last axis (the classes)."""
+    z = rng.standard_normal(shape)
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
 def _indices(shape, rng, classes):
     return rng.integers(0, classes, shape).astype(np.intp)
 
@@ -187,6 +194,7 @@ _DOMAINS = (
     Domain("unit_interval_signed", "values in [-1, 1]", _range(-1.0, 1.0), _uniform(-0.9, 0.9)),
     Domain("nonnegative", "values >= 0", _range(0.0, np.inf), _uniform(0.1, 2.0)),
     Domain("positive", "values > 0", _range(0.0, np.inf, lo_open=True), _uniform(0.1, 2.0)),
+    Domain("log_probability", "log-probabilities (values <= 0)", _range(-np.inf, 0.0), _log_softmax_last),
 )
 #: Domains that stand for one of the above, chosen by the data: name -> (text, choose(ndim, has (N, C) input))
 _CHOICES = {
