@@ -172,6 +172,36 @@ def submission() -> None:
     pd.DataFrame({"id": ids, "prob": probs}).sample(frac=1, random_state=7).to_csv(d / "submission.csv")
 
 
+def sequences() -> None:
+    # A small speech recogniser's CTC head: 6 utterances x 12 frames x 5 classes (0 = blank,
+    # 1-4 = the letters a-d), frames aligned to the words abbc, da, cc, bda, a, dbca.
+    r = np.random.default_rng(18)  # (its own generator: the files above do not change)
+    words = [[1, 2, 2, 3], [4, 1], [3, 3], [2, 4, 1], [1], [4, 2, 3, 1]]
+    lengths = [12, 9, 7, 10, 5, 12]
+    n, t, c, s = len(words), 12, 5, 4
+    z = r.normal(0, 1, (n, t, c))
+    z[:, :, 0] += 1.0  # blanks are common
+    for i, (word, frames) in enumerate(zip(words, lengths)):
+        path = []  # each label over a run of frames, a blank between repeats
+        for j, label in enumerate(word):
+            if j and word[j - 1] == label:
+                path.append(0)
+            path += [label] * max(1, (frames - len(word)) // len(word))
+        path += [0] * (frames - len(path))
+        z[i, np.arange(frames), path[:frames]] += 4.0
+    log_probs = z - z.max(axis=2, keepdims=True)
+    log_probs -= np.log(np.exp(log_probs).sum(axis=2, keepdims=True))
+    d = HERE / "sequence"
+    d.mkdir(parents=True, exist_ok=True)
+    np.save(d / "log_probs.npy", log_probs)
+    targets = np.full((n, s), -1)
+    for i, word in enumerate(words):
+        targets[i, :len(word)] = word
+    write_csv(d / "targets.csv", [f"y{j}" for j in range(s)], list(targets.T), fmt="%d")
+    write_csv(d / "input_lengths.csv", ["input_length"], [np.array(lengths)], fmt="%d")
+    write_csv(d / "target_lengths.csv", ["target_length"], [np.array([len(w) for w in words])], fmt="%d")
+
+
 if __name__ == "__main__":
     regression()
     binary()
@@ -183,3 +213,4 @@ if __name__ == "__main__":
     counts()
     outliers()
     submission()
+    sequences()
