@@ -78,6 +78,7 @@ class Loss:
     references: tuple[str, ...] = ()
     conventions: tuple[str, ...] = ()
     matches: tuple[str, ...] = ()
+    root: bool = False
     nonnegative: bool = True
     not_differentiable_reason: str = ""
     validate: Callable | None = None
@@ -246,6 +247,7 @@ def register_loss(
     references=(),
     conventions=(),
     matches=(),
+    root: bool = False,
     nonnegative: bool = True,
     not_differentiable_reason: str = "",
     validate: Callable | None = None,
@@ -269,6 +271,9 @@ def register_loss(
     translating all those inputs together). ``matches`` names the outside functions whose values
     and gradients this loss reproduces under its defaults (``"PyTorch torch.nn.MSELoss"``), each
     checked against reference vectors in ``tests/data``; the README catalogue lists them.
+    ``root``: the reported value is the square root of the reduction (rmse: per-sample values
+    are squared errors, the value √mean; its gradient, confidence intervals and comparisons are
+    those of the root).
     """
 
     def decorator(fn: Callable) -> Loss:
@@ -306,7 +311,7 @@ def register_loss(
             summary=summary or (doc.splitlines()[0] if doc else ""), inputs=roles,
             differentiable=diff, params=param_specs, coupling=coupling, formula=formula,
             gradient_formula=gradient_formula, references=tuple(references),
-            conventions=tuple(conventions), matches=tuple(matches), nonnegative=nonnegative,
+            conventions=tuple(conventions), matches=tuple(matches), root=root, nonnegative=nonnegative,
             not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
             mean_normaliser=mean_normaliser, grad_checks=tuple(grad_checks),
             source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",

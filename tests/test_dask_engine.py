@@ -101,7 +101,7 @@ def _same(local: dict, dask: dict, rel=1e-12):
 @pytest.mark.parametrize("extra", [[], ["--weights", "WEIGHTS"], ["--reduction", "sum"]])
 def test_dask_equals_local(run, shards, cluster, extra):
     extra = [str(shards / "weights") if e == "WEIGHTS" else e for e in extra]
-    args = ["compute", "mse,mae,huber,log_cosh", shards / "preds", shards / "labels", "--top", "10", *extra]
+    args = ["compute", "mse,mae,huber,log_cosh,rmse", shards / "preds", shards / "labels", "--top", "10", *extra]
     local = _json(run, *args)
     dask = _json(run, *args, "--engine", "dask", "--scheduler", cluster.address)
     for a, b in zip(local["results"], dask["results"]):

@@ -65,7 +65,11 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
     d = cand.per_sample - base.per_sample
     change = cand.value - base.value
     rel = change / abs(base.value) if base.value else (0.0 if change == 0 else math.copysign(math.inf, change))
-    lo, hi = bootstrap_interval(base.weights * d, base.shares, base.reduction, n_boot, confidence, seed)
+    if base.loss.root:  # the change of √mean: both values per resample
+        lo, hi = bootstrap_interval(base.weights * cand.per_sample, base.shares, base.reduction, n_boot, confidence,
+                                    seed, root=True, base=base.weights * base.per_sample)
+    else:  # linear in the per-sample losses: the change is the reduction of the differences
+        lo, hi = bootstrap_interval(base.weights * d, base.shares, base.reduction, n_boot, confidence, seed)
     order = np.lexsort((base.rows, -d))[:top]
     rec = {
         "loss": base.loss.name, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.params.items()},

@@ -117,7 +117,7 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
             idx = segs[s.code]
             assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
             lo, hi = bootstrap_interval(ev.weights[idx] * ev.per_sample[idx], ev.shares[idx], ev.reduction,
-                                        ci.samples, ci.confidence, ci.seed)
+                                        ci.samples, ci.confidence, ci.seed, root=ev.loss.root)
             rec["ci"] = [number(lo), number(hi)]
         if limit is not None and rec["ranked"]:  # (NaN fails, as it does overall)
             measured = rec["stats"]["max"] if ev.reduction == "none" else rec["value"]

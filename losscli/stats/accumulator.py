@@ -57,13 +57,14 @@ class Accumulator:
                  summary: bool = True, expected_rows: int | None = None, two_pass: bool = False,
                  sliced: bool = False, quantiles: bool = True):
         self.loss, self.params, self.top = loss, params, top
-        self.reduction = Reduction(reduction)
+        root = loss is not None and loss.root
+        self.reduction = Reduction(reduction, root)
         self.moments = Moments(spread=summary)
         self.topk = TopK(top)
         self.quantiles = Quantiles(quantile_budget, expected_rows, two_pass) if summary and quantiles else None
         self.per_sample = PerSample() if keep_per_sample or reduction == "none" else None
         self.gradients = GradientBlocks()
-        self.slices = SliceStats(reduction, top, summary, quantile_budget) if sliced else None
+        self.slices = SliceStats(reduction, top, summary, quantile_budget, root) if sliced else None
 
     @property
     def count(self) -> int:
@@ -127,7 +128,7 @@ class Accumulator:
                 "slices": self.slices}
 
     def load_state(self, state: dict) -> "Accumulator":
-        self.reduction = Reduction.from_state(state["reduction"], self.reduction.reduction)
+        self.reduction = Reduction.from_state(state["reduction"], self.reduction.reduction, self.reduction.root)
         self.moments = Moments.from_state(state["moments"], self.moments.spread)
         self.topk = TopK.from_state(state["topk"], self.top)
         if state["quantiles"] is not None:

@@ -10,11 +10,14 @@ import numpy as np
 BOOTSTRAP_CELLS = 8_000_000
 
 
-def bootstrap_interval(diff_num: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
-                       confidence: float, seed: int) -> tuple[float, float]:
-    """Percentile interval of Σ a_i / Σ s_i (mean) or Σ a_i (sum) over rows resampled with
-    replacement, a_i = w_i (l_cand - l_base)."""
-    n = diff_num.shape[0]
+def bootstrap_interval(num: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
+                       confidence: float, seed: int, *, root: bool = False,
+                       base: np.ndarray | None = None) -> tuple[float, float]:
+    """Percentile interval, over rows resampled with replacement, of the reported value
+    T(a) = Σ a_i / Σ s_i (mean) or Σ a_i (sum), its square root for a loss that reports one
+    (``root``: rmse), a_i = w_i l_i; with ``base``, of the change T(a) - T(base) (``compare``:
+    a = w·l_cand, base = w·l_base, resampled together; where T is linear, pass a - base alone)."""
+    n = num.shape[0]
     if n_boot <= 0 or n == 0:
         return math.nan, math.nan
     rng = np.random.default_rng(seed)
@@ -23,9 +26,16 @@ def bootstrap_interval(diff_num: np.ndarray, shares: np.ndarray, reduction: str,
     for start in range(0, n_boot, per):
         b = min(per, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
-        num = diff_num[idx].sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):  # (a slice whose weights are all 0: NaN)
-            stats[start:start + b] = num if reduction == "sum" else num / shares[idx].sum(axis=1)
+            den = None if reduction == "sum" else shares[idx].sum(axis=1)
+            stats[start:start + b] = _reported(num[idx].sum(axis=1), den, root)
+            if base is not None:
+                stats[start:start + b] -= _reported(base[idx].sum(axis=1), den, root)
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
+
+
+def _reported(total: np.ndarray, den: np.ndarray | None, root: bool) -> np.ndarray:
+    value = total if den is None else total / den
+    return np.sqrt(value) if root else value

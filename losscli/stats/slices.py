@@ -21,6 +21,7 @@ import numpy as np
 from ..errors import InputError
 from ..vocabulary import QUANTILE_BUDGET
 from .quantiles import KLL_K, QUANTILE_KEYS, QUANTILES, exact_quantiles
+from .reduction import rooted
 
 #: the statistics of per-sample losses (overall and per slice), in the order every output shows them
 STAT_KEYS = ("mean", "std", "min", *QUANTILE_KEYS, "max")
@@ -48,8 +49,9 @@ class SliceStats:
 
     _ARRAYS = ("count", "omitted", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan")
 
-    def __init__(self, reduction: str, top: int = 5, summary: bool = True, budget: int | None = None):
-        self.reduction, self.top, self.summary = reduction, top, summary
+    def __init__(self, reduction: str, top: int = 5, summary: bool = True, budget: int | None = None,
+                 root: bool = False):
+        self.reduction, self.top, self.summary, self.root = reduction, top, summary, root
         self.budget = QUANTILE_BUDGET if budget is None else budget
         self.size = 0
         self.count = np.zeros(0, dtype=np.int64)
@@ -301,6 +303,8 @@ class SliceStats:
                 value = float(self.num[code])
             else:
                 value = float(self.num[code] / self.den[code]) if self.den[code] != 0 else math.nan
+            if value is not None and self.root:
+                value = rooted(value)
             if value is not None and math.isinf(value) and math.isfinite(lo) and math.isfinite(hi):
                 raise InputError(f"{name}: the {self.reduction} of a slice's per-sample losses overflows float64 "
                                  "(beyond 1.8e308) although each of them is finite; use --reduction mean")
