@@ -202,6 +202,32 @@ def sequences() -> None:
     write_csv(d / "target_lengths.csv", ["target_length"], [np.array([len(w) for w in words])], fmt="%d")
 
 
+def multilabel() -> None:
+    # A movie tagger: 12 movies x 6 genres, the tagger's logits and the true genres (1-3 each)
+    # as multi-hot rows and as torch's index lists padded with -1.
+    import pandas as pd
+
+    r = np.random.default_rng(41)  # (its own generator: the files above do not change)
+    genres = ["action", "comedy", "drama", "horror", "romance", "scifi"]
+    n, c = 12, len(genres)
+    tags = np.zeros((n, c), dtype=int)
+    for i in range(n):
+        tags[i, r.choice(c, int(r.integers(1, 4)), replace=False)] = 1
+    logits = (2.5 * (2 * tags - 1) + r.normal(0, 1.4, (n, c))).round(3)
+    movies = [f"m{i + 1:02d}" for i in range(n)]
+    d = HERE / "multilabel"
+    d.mkdir(parents=True, exist_ok=True)
+    pd.DataFrame(logits, columns=genres).assign(movie=movies)[["movie", *genres]].to_csv(d / "logits.csv", index=False)
+    pd.DataFrame(tags, columns=genres).assign(movie=movies)[["movie", *genres]].to_csv(d / "labels.csv", index=False)
+    targets = np.full((n, c), -1)
+    for i in range(n):
+        on = np.flatnonzero(tags[i])
+        targets[i, :on.size] = on
+    frame = pd.DataFrame(targets, columns=[f"target{j}" for j in range(c)])
+    frame.insert(0, "movie", movies)
+    frame.to_csv(d / "targets.csv", index=False)
+
+
 if __name__ == "__main__":
     regression()
     binary()
@@ -214,3 +240,4 @@ if __name__ == "__main__":
     outliers()
     submission()
     sequences()
+    multilabel()
