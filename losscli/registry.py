@@ -41,7 +41,10 @@ class Input:
     ``shape`` is a small language: comma-separated dimensions, where ``N`` is the sample
     count, other capitalised symbols (``C``, ``D``) must agree across roles, ``...`` means any
     trailing dimensions; ``=role`` means "the same shape as that role"; ``|`` separates
-    alternatives (``"N|N,C"``: class indices or rows).
+    alternatives (``"N|N,C"``: class indices or rows). A lowercase letter before a symbol is a
+    whole multiple of it: ``kN`` is k·N rows (k >= 1; mnrl's hard negatives, row j·N + i the j-th
+    negative of sample i), N fixed by an earlier role; such a role holds several rows per sample,
+    so it is read whole rather than paired row by row, and only a batch-coupled loss may declare it.
     """
 
     name: str
@@ -294,6 +297,9 @@ def register_loss(
                                         f"(domains: {', '.join(DOMAIN_TEXT)})")
             if not shapes.valid(r.shape):
                 raise RegistrationError(f"{name}: role {r.name}: bad shape {r.shape!r}")
+            if shapes.multiple_rows(r.shape) and coupling != "batch":
+                raise RegistrationError(f"{name}: role {r.name}: a shape of several rows per sample "
+                                        f"({r.shape!r}) needs coupling='batch' (its rows are not samples)")
         diff = (role_names[0],) if differentiable is None else tuple(differentiable)
         if not_differentiable_reason:
             diff = ()

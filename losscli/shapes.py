@@ -3,8 +3,13 @@
 A shape is comma-separated dimensions: ``N`` is the sample count, other capitalised symbols
 (``C``, ``D``) must agree across the roles of a loss, ``...`` means any trailing dimensions,
 ``=role`` means "the same shape as that role", and ``|`` separates alternatives (``"N|N,C"``:
-class indices or rows). The registry checks declarations with :func:`valid`, the validator
-checks data with :func:`check_shapes`, the sampler draws data with :func:`concrete`.
+class indices or rows). A lowercase letter before a symbol is a whole multiple of it: ``kN``
+is k·N rows, k >= 1 (mnrl's hard negatives: k per anchor); the symbol (N) must be fixed by an
+earlier role, and the multiplier (k), like any symbol, agrees across the roles that name it.
+A role whose rows are such a multiple holds several rows per sample: it is read whole, never
+paired row by row with the others (:func:`multiple_rows`). The registry checks declarations
+with :func:`valid`, the validator checks data with :func:`check_shapes`, the sampler draws
+data with :func:`concrete`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ import numpy as np
 
 from .errors import InputError
 
-_DIM = re.compile(r"^(\.\.\.|[A-Z][A-Za-z0-9_]*|=[a-z][a-z0-9_]*)$")
+_DIM = re.compile(r"^(\.\.\.|[a-z]?[A-Z][A-Za-z0-9_]*|=[a-z][a-z0-9_]*)$")
+_MULTIPLE = re.compile(r"^([a-z])([A-Z][A-Za-z0-9_]*)$")
+
+#: the multiplier a sampler uses for ``kN`` when it is not given (two rows per sample)
+DEFAULT_MULTIPLIER = 2
 
 
 def alternatives_of(shape: str) -> list[tuple[str, ...]]:
@@ -26,14 +35,39 @@ def valid(shape: str) -> bool:
     return all(_DIM.match(d) for alt in alternatives_of(shape) for d in alt)
 
 
+def multiple_of(dim: str) -> tuple[str, str] | None:
+    """(multiplier, symbol) of a ``kN`` dimension, or None."""
+    m = _MULTIPLE.match(dim)
+    return (m.group(1), m.group(2)) if m else None
+
+
+def multiple_rows(shape: str) -> bool:
+    """Whether a role's rows are a multiple of the sample count in every alternative (``kN,D``):
+    several rows per sample, read whole and never paired row by row with the other inputs."""
+    return all(multiple_of(alt[0]) is not None for alt in alternatives_of(shape))
+
+
+def whole_inputs(losses, count: int) -> frozenset[int]:
+    """The positions, of ``count`` inputs given in role order, that every one of ``losses`` declares
+    with several rows per sample (:func:`multiple_rows`): a reader pairs the other inputs row by row
+    and reads these whole beside them."""
+    return frozenset(i for i in range(count)
+                     if losses and all(i < len(l.inputs) and multiple_rows(l.inputs[i].shape) for l in losses))
+
+
+def _dim_text(d: str) -> str:
+    m = multiple_of(d)
+    return f"{m[0]}·{m[1]}" if m else d
+
+
 def shape_text(shape: str) -> str:
-    """Readable shape: ``(N, C)``, ``(N,) or (N, C)``, ``same as predictions``."""
+    """Readable shape: ``(N, C)``, ``(N,) or (N, C)``, ``same as predictions``, ``(k·N, D)``."""
     out = []
     for alt in alternatives_of(shape):
         if len(alt) == 1 and alt[0].startswith("="):
             out.append(f"same as {alt[0][1:]}")
         else:
-            out.append("(" + ", ".join(alt) + ("," if len(alt) == 1 else "") + ")")
+            out.append("(" + ", ".join(map(_dim_text, alt)) + ("," if len(alt) == 1 else "") + ")")
     return " or ".join(out)
 
 
@@ -44,24 +78,35 @@ def is_class_table(shape: str) -> bool:
 
 def concrete(shape: str, sizes: dict, resolved: dict, *, last: bool = False, trailing: tuple = (),
              default: int = 3) -> tuple:
-    """A concrete shape for random data: ``sizes`` of symbols (others get ``default``),
-    ``resolved`` shapes of earlier roles (for ``=role``), ``last``: the last alternative,
-    ``trailing``: what ``...`` stands for."""
+    """A concrete shape for random data: ``sizes`` of symbols (others get ``default``; a
+    multiplier ``k`` of ``kN`` gets DEFAULT_MULTIPLIER), ``resolved`` shapes of earlier roles
+    (for ``=role``), ``last``: the last alternative, ``trailing``: what ``...`` stands for."""
     alts = alternatives_of(shape)
     alt = alts[-1] if last and len(alts) > 1 else alts[0]
     if len(alt) == 1 and alt[0].startswith("="):
         return tuple(resolved[alt[0][1:]])
     out: tuple = ()
     for d in alt:
-        out += tuple(trailing) if d == "..." else (sizes.get(d, default),)
+        m = multiple_of(d)
+        if d == "...":
+            out += tuple(trailing)
+        elif m:
+            out += (sizes.get(m[0], DEFAULT_MULTIPLIER) * sizes.get(m[1], default),)
+        else:
+            out += (sizes.get(d, default),)
     return out
+
+
+def _noun(axis: int) -> str:
+    return "rows" if axis == 0 else "columns" if axis == 1 else f"entries on axis {axis}"
 
 
 def check_shapes(loss_name: str, roles, bound: dict) -> dict[str, np.ndarray]:
     """Every bound input's shape against its role's declaration: symbols agree across roles,
-    ``=role`` is that role's shape ((N,) and (N, 1) count as the same). Returns the arrays,
-    reshaped where (N,) met (N, 1); raises InputError naming the file and both sizes."""
-    symbols: dict[str, tuple[int, str]] = {}  # symbol -> (size, which input fixed it)
+    ``=role`` is that role's shape ((N,) and (N, 1) count as the same), ``kN`` is a whole
+    multiple of N. Returns the arrays, reshaped where (N,) met (N, 1); raises InputError naming
+    the file and both sizes."""
+    symbols: dict[str, tuple[int, str, str]] = {}  # symbol -> (size, which input fixed it, its role)
     out: dict[str, np.ndarray] = {}
     for role in roles:
         if role.name not in bound:
@@ -73,6 +118,7 @@ def check_shapes(loss_name: str, roles, bound: dict) -> dict[str, np.ndarray]:
             raise InputError(f"{what}: no samples, expected at least one row")
         alternatives = alternatives_of(role.shape)
         errors = []
+        alone = None  # the message of a count that is not a multiple: the whole error for one alternative
         for alt in alternatives:
             if len(alt) == 1 and alt[0].startswith("="):
                 ref = out[alt[0][1:]]
@@ -92,19 +138,40 @@ def check_shapes(loss_name: str, roles, bound: dict) -> dict[str, np.ndarray]:
                 errors.append(f"expected shape {shape_text(','.join(alt))}, got {data.shape}")
                 continue
             mismatch = None
+            found: dict[str, int] = {}  # what this alternative fixes
             for axis, sym in enumerate(fixed):
-                if sym in symbols and symbols[sym][0] != data.shape[axis]:
-                    size, by = symbols[sym]
-                    noun = "rows" if axis == 0 else "columns" if axis == 1 else f"entries on axis {axis}"
-                    mismatch = f"has {data.shape[axis]} {noun} but {by} has {size}"
+                size = int(data.shape[axis])
+                multiple = multiple_of(sym)
+                if multiple:
+                    k, base = multiple
+                    if base not in symbols:  # (no earlier role fixed the symbol: nothing to check against)
+                        continue
+                    n, _, by_role = symbols[base]
+                    if size % n:
+                        expects = f"a multiple of the {n} {by_role}"
+                        mismatch = f"has {size} {_noun(axis)}, expected {expects}"
+                        alone = (f"{arr.label} has {size} {_noun(axis)}; {loss_name} {role.name} expects {expects}"
+                                 + (f" ({role.description})" if getattr(role, "description", "") else ""))
+                        break
+                    sym, size = k, size // n
+                    if sym in symbols and symbols[sym][0] != size:
+                        mismatch = (f"has {data.shape[axis]} {_noun(axis)}, {size} per {base}, but {symbols[sym][1]} "
+                                    f"has {symbols[sym][0]} per {base}")
+                        break
+                elif sym in symbols and symbols[sym][0] != size:
+                    size_, by, _ = symbols[sym]
+                    mismatch = f"has {size} {_noun(axis)} but {by} has {size_}"
                     break
+                found.setdefault(sym, size)
             if mismatch:
                 errors.append(mismatch)
                 continue
-            for axis, sym in enumerate(fixed):
-                symbols.setdefault(sym, (data.shape[axis], arr.label))
+            for sym, size in found.items():
+                symbols.setdefault(sym, (size, arr.label, role.name))
             break
         else:
+            if alone is not None and len(alternatives) == 1:
+                raise InputError(alone)
             raise InputError(f"{what}: {'; or '.join(dict.fromkeys(errors))}")
         out[role.name] = data
     return out

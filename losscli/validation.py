@@ -14,7 +14,7 @@ import numpy as np
 
 from . import domains
 from .errors import InputError, LossCliError
-from .shapes import check_shapes
+from .shapes import check_shapes, multiple_rows
 from .vocabulary import ROW_SUM_TOL
 
 if TYPE_CHECKING:
@@ -99,7 +99,9 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
     probability row's sum may be from 1."""
     params = loss.resolve_params(params or {})
     shaped = check_shapes(loss.name, loss.inputs, bound)
-    n = next(iter(shaped.values())).shape[0]
+    # roles of several rows per sample (shape kN: mnrl's hard negatives) are not cut into samples
+    several = [r.name for r in loss.inputs if r.name in shaped and multiple_rows(r.shape)]
+    n = next(v for k, v in shaped.items() if k not in several).shape[0]
     bad_rows = np.zeros(n, dtype=bool)
     for name, data in shaped.items():
         if finite is not None and id(bound[name]) in finite:
@@ -110,12 +112,15 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
                 finite.add(id(bound[name]))
             continue
         nonfinite = ~ok
-        if nan_policy == "raise":
-            r, c = _first(nonfinite.reshape(n, -1))
-            v = data.reshape(n, -1)[r, c]
+        rows_ = data.shape[0]
+        if nan_policy == "raise" or (nan_policy == "omit" and several):
+            r, c = _first(nonfinite.reshape(rows_, -1))
+            v = data.reshape(rows_, -1)[r, c]
             kind = "NaN (an empty or missing value)" if np.isnan(v) else f"{v} (an infinite value)"
+            hint = "--nan-policy omit drops such rows" if not several else \
+                f"--nan-policy omit cannot drop rows of {loss.name} while {several[0]} holds several rows per sample"
             raise InputError(f"{bound[name].where(r, c if data.ndim > 1 else None)}: found {kind}, "
-                             f"expected a finite number (--nan-policy omit drops such rows)")
+                             f"expected a finite number ({hint})")
         bad_rows |= nonfinite.reshape(n, -1).any(axis=1)
     kept = None
     omitted = 0
@@ -125,7 +130,7 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
         if kept.size == 0:
             raise InputError(f"every one of the {n} rows has a NaN or infinite value; "
                              "nothing is left to evaluate after --nan-policy omit")
-        shaped = {k: v[kept] for k, v in shaped.items()}
+        shaped = {k: v[kept] for k, v in shaped.items()}  # (no role of several rows per sample here)
     num_classes = _num_classes(loss, shaped)
     arrays = {}
     warnings: list = []

@@ -273,9 +273,9 @@ def test_when_brackets_miss_the_inputs_are_read_once(run, tmp_path, monkeypatch)
     reads = []
     real = cache_module.InputCache.lockstep
 
-    def counted(self, specs, chunk_rows):
+    def counted(self, specs, chunk_rows, **kw):
         reads.append(list(specs))
-        return real(self, specs, chunk_rows)
+        return real(self, specs, chunk_rows, **kw)
 
     monkeypatch.setattr(cache_module.InputCache, "lockstep", counted)
     p = np.sort(np.random.default_rng(5).normal(size=50_000)) * 3

@@ -11,6 +11,7 @@ import numpy as np
 
 from ..io.cache import InputCache
 from ..io.spec import split_spec
+from ..shapes import whole_inputs
 from ..stats.accumulator import Accumulator, Evaluation
 from ..validation import validate_weights
 from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
@@ -51,7 +52,9 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     strict = nan_policy != "propagate"
     n_inputs = len(inputs)
     progress = _progress(cache, specs)
-    for start, arrays in progress(cache.lockstep(specs, chunk_rows)):
+    # inputs of several rows per sample (mnrl's hard negatives, k·N rows): read whole, not paired row by row
+    whole = whole_inputs(selected, n_inputs)
+    for start, arrays in progress(cache.lockstep(specs, chunk_rows, whole=whole)):
         weight_block = arrays[n_inputs] if weights else None
         codes = arrays[-1].data if sliced else None
         finite: set = set()  # input blocks found finite, checked once for all the losses
@@ -157,7 +160,9 @@ def _reread_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inp
     (validated as in the first pass; warnings were given then)."""
     for loss in losses:
         accs[loss.name].begin_pass()
-    for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(cache.lockstep(specs, chunk_rows)):
+    whole = whole_inputs(losses, n_inputs)
+    reread = cache.lockstep(specs, chunk_rows, whole=whole)
+    for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(reread):
         finite: set = set()
         for loss in losses:
             accs[loss.name].feed_pass(evaluate_block(loss, arrays[:n_inputs], start, params[loss.name], nan_policy,

@@ -151,18 +151,24 @@ class InputCache:
                           "selector naming it reads it", file=sys.stderr, flush=True)
         rec["rows"] = max(rec["rows"], rows)
 
-    def lockstep(self, specs: list[str], chunk_rows: int | None, first_row: int = 0
-                 ) -> Iterator[tuple[int, list[Array]]]:
+    def lockstep(self, specs: list[str], chunk_rows: int | None, first_row: int = 0,
+                 whole: frozenset[int] = frozenset()) -> Iterator[tuple[int, list[Array]]]:
         """(first global row, one block of every spec), advanced together: row i of each block
         is the same sample (by position, or by key with ``rules.on``). A row-count mismatch, or
         id columns that disagree, is an error naming the files or shards. ``first_row``: the
-        row the inputs begin at (windows of files, read by an engine's partition)."""
+        row the inputs begin at (windows of files, read by an engine's partition). ``whole``: the
+        positions of specs whose rows are not samples (roles of shape kN, several rows per sample:
+        ``shapes.whole_inputs``); their files are read beside the others but not paired with them
+        row by row, and the validator checks their row counts (only batch-coupled losses declare
+        such roles, and those are read in one block, chunk_rows None)."""
         if self.rules.on:
             yield from self._joined(specs, chunk_rows)
             return
         parsed = [split_spec(s) for s in specs]
         readers = [self.reader(path) for path, _ in parsed]
         distinct = list({id(r): r for r in readers}.values())
+        # files read only for such roles: their row counts are the validator's to check
+        unpaired = {id(r) for r in readers} - {id(r) for i, r in enumerate(readers) if i not in whole}
         by_file = self._by_file()
         if by_file is not None and by_file not in distinct:  # read in lockstep, for its --by columns only
             distinct.append(by_file)
@@ -187,12 +193,12 @@ class InputCache:
             first = blocks[id(distinct[0])]
             for r in distinct[1:]:
                 b = blocks[id(r)]
-                if b.rows != first.rows:
+                if b.rows != first.rows and id(r) not in unpaired:
                     raise row_count_mismatch(first, iters[id(distinct[0])], b, iters[id(r)],
                                              bool(distinct[0].shards or r.shards))
             if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
-            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in distinct], start)
+            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in distinct if id(r) not in unpaired], start)
             arrays = self._select(specs, readers, parsed, blocks, start)
             if self.slice_keys is not None:
                 holders = [by_file] if by_file is not None else distinct
