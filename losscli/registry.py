@@ -264,7 +264,9 @@ def register_loss(
 
     ``inputs`` are role names or :class:`Input` objects; ``differentiable`` defaults to the
     first role; ``params`` maps names to defaults or :class:`Param` objects. ``validate``
-    ``(arrays, params) -> arrays`` (raising InputError) checks what no domain expresses;
+    ``(arrays, params) -> arrays`` (raising InputError) checks what no domain expresses; a hook
+    that takes a keyword ``at`` gets ``at(role, row, col=None)``, the file, line and column of an
+    element it refuses (its rows are the block's, after --nan-policy omit);
     ``sampler`` draws valid random inputs when the domains alone cannot (see
     ``losscli/sampling.py``); ``mean_normaliser`` ``(arrays, params) -> (N,) or None`` gives
     each sample's share of the ``mean`` denominator (PyTorch's class-weighted mean divides by

@@ -7,6 +7,8 @@ own inputs; they can add a ``validate`` hook for constraints no domain expresses
 
 from __future__ import annotations
 
+import inspect
+
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 
@@ -139,7 +141,14 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
             where = domains.Where(bound[role.name], loss.name, role.name, kept, num_classes, warnings, prob_tol)
             arrays[role.name] = domains.check(role.domain, shaped[role.name], where)
     if loss.validate is not None:
-        arrays = loss.validate(arrays, params) or arrays
+        if "at" in inspect.signature(loss.validate).parameters:
+            def at(role: str, row: int, col: int | None = None) -> str:
+                """Where row ``row`` (of the arrays the hook sees) of a role is in its file."""
+                return bound[role].where(int(kept[row]) if kept is not None else row, col)
+
+            arrays = loss.validate(arrays, params, at=at) or arrays
+        else:
+            arrays = loss.validate(arrays, params) or arrays
     return Validated(arrays, kept, omitted, n, warnings)
 
 

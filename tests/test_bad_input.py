@@ -154,8 +154,8 @@ CASES = {
     "negative Poisson rate": (
         lambda d: ["compute", "poisson_nll", write_csv(d / "neg.csv", ["p"], [[1], [-2], [3]]), d / "y.csv",
                    "-p", "log_input=false"],
-        "poisson_nll predictions, row 1: found a negative rate -2; with log_input=false the predictions are "
-        "rates >= 0 (use log_input=true for log-rates)"),
+        "{d}/neg.csv, line 3, column 'p': found -2 (a negative rate; with log_input=false the predictions are "
+        "rates >= 0 (use log_input=true for log-rates))"),
     "empty mask with smooth=0": (
         lambda d: ["compute", "dice", write_csv(d / "e0.csv", ["a", "b"], [[0, 0]] * 3), d / "e0.csv", "-p", "smooth=0"],
         "dice: a sample with an empty prediction and an empty mask needs smooth > 0 (got smooth=0)"),

@@ -64,8 +64,6 @@ def test_gradcheck_json_reports_a_nan_gradient_as_a_failure(run, tmp_path):
     assert rec["passed"] is False and rec["failures"] >= 1
 
 
-@pytest.mark.xfail(strict=True, reason="poisson_nll's negative-rate error gives a block-relative array row "
-                                       "('row 0' with --block-rows 2) and no file/line")
 def test_negative_rate_error_names_the_same_place_whatever_the_block_size(run, tmp_path):
     write_csv(tmp_path / "r.csv", ["p"], [[1], [2], [3], [4], [-5], [6]])
     write_csv(tmp_path / "c.csv", ["y"], [[1]] * 6)

@@ -193,17 +193,17 @@ def _csv(path, column, values):
 
 BAD = [
     ("msle", [1.0, -1.5, 3.0], [1.0, 2.0, 3.0], (),
-     "msle predictions, row 1: found -1.5 (msle expects values > -1: log(1 + x) is undefined at x <= -1)"),
+     "{d}/p.csv, line 3, column 'p': found -1.5 (msle expects values > -1: log(1 + x) is undefined at x <= -1)"),
     ("msle", [1.0, 2.0, 3.0], [-1.0, 2.0, 3.0], (),
-     "msle labels, row 0: found -1 (msle expects values > -1: log(1 + x) is undefined at x <= -1)"),
+     "{d}/t.csv, line 2, column 't': found -1 (msle expects values > -1: log(1 + x) is undefined at x <= -1)"),
     ("tweedie_deviance", [1.0, 2.0, 3.0], [1.0, 0.0, -1.0], ("-p", "power=1.5"),
-     "tweedie_deviance labels, row 2: found -1 (tweedie_deviance with power=1.5 needs labels >= 0 and predictions > 0)"),
+     "{d}/t.csv, line 4, column 't': found -1 (tweedie_deviance with power=1.5 needs labels >= 0 and predictions > 0)"),
     ("tweedie_deviance", [1.0, 2.0, 3.0], [1.0, 0.0, 1.0], ("-p", "power=2"),
-     "tweedie_deviance labels, row 1: found 0 (tweedie_deviance with power=2 needs labels > 0 and predictions > 0)"),
+     "{d}/t.csv, line 3, column 't': found 0 (tweedie_deviance with power=2 needs labels > 0 and predictions > 0)"),
     ("tweedie_deviance", [1.0, 0.0, 3.0], [-1.0, 0.0, 1.0], ("-p", "power=-1"),
-     "tweedie_deviance predictions, row 1: found 0 (tweedie_deviance with power=-1 needs predictions > 0)"),
+     "{d}/p.csv, line 3, column 'p': found 0 (tweedie_deviance with power=-1 needs predictions > 0)"),
     ("tweedie_deviance", [1.0, -2.0, 3.0], [1.0, 0.0, 1.0], ("-p", "power=1"),
-     "tweedie_deviance predictions, row 1: found -2 (tweedie_deviance with power=1 needs labels >= 0 and predictions > 0)"),
+     "{d}/p.csv, line 3, column 'p': found -2 (tweedie_deviance with power=1 needs labels >= 0 and predictions > 0)"),
     ("tweedie_deviance", [1.0, 2.0, 3.0], [1.0, 0.0, 1.0], ("-p", "power=0.5"),
      "parameter tweedie_deviance.power: must be <= 0 or >= 1 (no Tweedie distribution has 0 < power < 1), got 0.5"),
     ("tweedie_deviance", [1.0, 2.0, 3.0], [1.0, 0.0, 1.0], ("-p", "power=abc"),
@@ -234,7 +234,7 @@ def test_a_bad_element_of_a_table_is_named_by_row_and_column(run, tmp_path):
     np.save(tmp_path / "t.npy", np.array([[1.0, 2.0, 3.0], [1.0, 2.0, -3.0]]))
     result = run("compute", "tweedie_deviance", tmp_path / "p.npy", tmp_path / "t.npy", "-p", "power=2")
     assert result.exit_code == 2
-    assert result.stderr == ("Error: tweedie_deviance labels, index [1, 2]: found -3 (tweedie_deviance with "
+    assert result.stderr == (f"Error: {tmp_path}/t.npy, index [1, 2]: found -3 (tweedie_deviance with "
                              "power=2 needs labels > 0 and predictions > 0)\n")
 
 

@@ -282,14 +282,11 @@ def _mbe_grad(predictions, labels):
     return {"predictions": _per_element(-np.ones_like(predictions))}
 
 
-def _poisson_validate(arrays, params):
+def _poisson_validate(arrays, params, at=None):
     if not params["log_input"] and (arrays["predictions"] < 0).any():
-        from ..errors import InputError
-
-        i = int(np.argwhere(arrays["predictions"] < 0)[0][0])
-        raise InputError(f"poisson_nll predictions, row {i}: found a negative rate "
-                         f"{float(rows(arrays['predictions'])[i].min()):g}; with log_input=false the "
-                         "predictions are rates >= 0 (use log_input=true for log-rates)")
+        _refuse("poisson_nll", "predictions", arrays["predictions"], arrays["predictions"] < 0,
+                "a negative rate; with log_input=false the predictions are rates >= 0 (use log_input=true "
+                "for log-rates)", at)
     return arrays
 
 
