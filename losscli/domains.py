@@ -8,6 +8,7 @@ tests). Add a domain here, once; a loss names it in ``Input(..., domain="name")`
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
@@ -23,6 +24,81 @@ from .vocabulary import ROW_SUM_TOL
 #: Rows within ROW_SUM_TOL (``--prob-tol``) of 1 but further than this are divided by their sum,
 #: with one warning.
 RENORMALISE_ABOVE = 1e-12
+
+
+class _ByIdentity:
+    """Facts about arrays this module returned, keyed by the array object itself (held weakly:
+    an entry goes when its array goes). Nothing is copied between the validation of a block and
+    the loss's validate hook or gradient, so the object is the key."""
+
+    def __init__(self) -> None:
+        self._entries: dict[int, tuple] = {}
+
+    def put(self, array: np.ndarray, fact) -> None:
+        key = id(array)
+        self._entries[key] = (weakref.ref(array, lambda _ref, key=key: self._entries.pop(key, None)), fact)
+
+    def get(self, array):
+        entry = self._entries.get(id(array))
+        return entry[1] if entry is not None and entry[0]() is array else None
+
+
+#: original row sums (1.0 where a row was left alone) of each array ``prob_rows`` renormalised
+_RENORMALISED = _ByIdentity()
+
+
+def renormalised_sums(array: np.ndarray) -> np.ndarray | None:
+    """The row sums (N,) a ``prob_rows`` input had before validation divided the rows that drifted
+    from 1 by them (1.0 for rows left alone); None if no row of ``array`` was renormalised."""
+    return _RENORMALISED.get(array)
+
+
+def through_renormalisation(grad: np.ndarray, rows: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """The gradient w.r.t. the input p given, from the gradient g w.r.t. q = p / Σp (the rows the
+    loss saw): J^T g = (g - (g·q)) / Σp on renormalised rows (Σp != 1), g on the others. Along
+    the simplex the two agree; they differ by a multiple of the all-ones direction."""
+    moved = sums != 1.0
+    if not moved.any():
+        return grad
+    chained = (grad - np.sum(grad * rows, axis=1, keepdims=True)) / sums[:, None]
+    return np.where(moved[:, None], chained, grad)
+
+
+def as_given(grads: dict, arrays: dict) -> dict:
+    """Gradients w.r.t. the validated arrays turned into gradients w.r.t. the inputs as the user
+    gave them: through the renormalisation of the rows validation divided by their sums."""
+    out = dict(grads)
+    for role, g in grads.items():
+        sums = renormalised_sums(arrays[role]) if role in arrays else None
+        if sums is not None:
+            out[role] = through_renormalisation(g, arrays[role], sums)
+    return out
+
+
+#: the validation context of each input whose domain depends on a parameter (ignore_index,
+#: log_target, from_logits): the domain check passes the values on and the loss's validate hook,
+#: which knows the parameter, judges them with :func:`judge` and the file positions kept here
+_PENDING = _ByIdentity()
+
+
+def _deferred(data, where, domain):
+    view = data.view()
+    _PENDING.put(view, where)
+    return view
+
+
+def judge(name: str, data: np.ndarray, values: np.ndarray | None = None, *, loss: str = "",
+          role: str = "") -> np.ndarray:
+    """Check ``values`` (default: ``data``) against domain ``name``, with the file, rows and class
+    count recorded when ``data`` went through a parameter-dependent domain: for a loss's validate
+    hook. Errors read as the domain's own ("y.csv, line 4, column 'y': found -2 (...)"); for an
+    array that did not come through validation, they name the role and row."""
+    where = _PENDING.get(data)
+    if where is None:
+        from .arrays import Array
+
+        where = Where(Array(data, role or "input"), loss, role)
+    return check(name, data if values is None else values, where)
 
 
 @dataclass
@@ -47,14 +123,16 @@ class Where:
         flat = (mask & finite).reshape(data.shape[0], -1)
         r, c = (int(i) for i in np.argwhere(flat)[0])
         value = data.reshape(data.shape[0], -1)[r, c]
-        hint = _logits_hint(data, self) if domain.name in ("probability", "prob_rows") else ""
+        hint = _logits_hint(data, self) if domain.name in ("probability", "prob_rows", "prob_rows_as_given") else ""
         raise InputError(f"{self.at(r, c if data.ndim > 1 else None)}: found "
                          f"{found or f'{float(value):g}'} ({self.loss} {self.role} expects {domain.text}){hint}")
 
 
 #: the loss that takes logits where a loss takes probabilities as its predictions, for the hint
 #: when it is given values outside [0, 1]
-LOGIT_FORMS = {"ce": "softmax_ce (logits, one row per sample)", "bce": "bce_logits (logits)"}
+LOGIT_FORMS = {"ce": "softmax_ce (logits, one row per sample)", "bce": "bce_logits (logits)",
+               "log_loss": "bce_logits (binary logits) or softmax_ce (logits, one row per sample)",
+               "binary_focal": "binary_focal with -p from_logits=true"}
 
 
 def _logits_hint(data: np.ndarray, where: Where) -> str:
@@ -84,7 +162,7 @@ def _range(lo: float, hi: float, lo_open: bool = False):
     return check
 
 
-def _prob_rows(data, where, domain):
+def _row_sums_within_tolerance(data, where, domain):
     bad = (data < 0) | (data > 1)
     if bad.any():
         where.fail(data, bad, domain)
@@ -96,12 +174,64 @@ def _prob_rows(data, where, domain):
         raise InputError(f"{where.at(r)}: row sums to {sums[r]:.6g} ({where.loss} {where.role} "
                          f"expects {domain.text}; tolerance {where.prob_tol:g}, --prob-tol sets it)"
                          f"{_logits_hint(data, where)}")
+    return sums
+
+
+def _prob_rows(data, where, domain):
+    sums = _row_sums_within_tolerance(data, where, domain)
     drift = np.abs(sums - 1.0) > RENORMALISE_ABOVE
     if drift.any():
         if where.warnings is not None:
             where.warnings.append((where.array.label, int(drift.sum()), float(np.max(np.abs(sums - 1.0))),
                                    where.prob_tol))
         data = np.where(drift[:, None], data / np.where(drift, sums, 1.0)[:, None], data)
+        _RENORMALISED.put(data, np.where(drift, sums, 1.0))
+    return data
+
+
+def _log_prob_rows(data, where, domain):
+    """Rows of log-probabilities: values <= 0 whose exponentials sum to 1 within --prob-tol; rows
+    that drift are shifted by log Σ exp (the log of renormalising), with the same warning."""
+    bad = data > 0
+    if bad.any():
+        where.fail(data, bad, domain)
+    sums = np.exp(data).sum(axis=1)
+    off = (np.abs(sums - 1.0) > where.prob_tol + 1e-12) & np.isfinite(sums)
+    if off.any():
+        r = int(np.flatnonzero(off)[0])
+        raise InputError(f"{where.at(r)}: row's exponentials sum to {sums[r]:.6g} ({where.loss} {where.role} "
+                         f"expects {domain.text}; tolerance {where.prob_tol:g}, --prob-tol sets it)")
+    drift = np.abs(sums - 1.0) > RENORMALISE_ABOVE
+    if drift.any():
+        if where.warnings is not None:
+            where.warnings.append((where.array.label, int(drift.sum()), float(np.max(np.abs(sums - 1.0))),
+                                   where.prob_tol))
+        data = np.where(drift[:, None], data - np.log(np.where(drift, sums, 1.0))[:, None], data)
+    return data
+
+
+def _prob_rows_as_given(data, where, domain):
+    """Probability rows checked as ``prob_rows`` (range, sums within --prob-tol) but passed on as
+    given, never divided by their sums: scikit-learn's log_loss and brier_score_loss (1.9.1) use
+    the rows as given, and the gradient is then simply that of the input."""
+    if data.shape[1] == 1:
+        raise InputError(f"{where.array.label} ({where.loss} {where.role}): one column of probabilities; give "
+                         "the probabilities of the positive class as (N,) (a 1-D array or one selected column), "
+                         "or rows of C >= 2 class probabilities")
+    _row_sums_within_tolerance(data, where, domain)
+    return data
+
+
+def _one_hot(data, where, domain):
+    bad = (data != 0) & (data != 1)
+    if bad.any():
+        where.fail(data, bad, domain)
+    ones = data.sum(axis=1)
+    off = ones != 1
+    if off.any():
+        r = int(np.flatnonzero(off)[0])
+        raise InputError(f"{where.at(r)}: found a row with {int(ones[r])} ones ({where.loss} {where.role} "
+                         f"expects {domain.text})")
     return data
 
 
@@ -168,6 +298,10 @@ def _log_softmax_last(shape, rng, classes):
     return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
 
 
+def _one_hot_rows(shape, rng, classes):
+    return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
+
+
 def _indices(shape, rng, classes):
     return rng.integers(0, classes, shape).astype(np.intp)
 
@@ -195,6 +329,18 @@ _DOMAINS = (
     Domain("nonnegative", "values >= 0", _range(0.0, np.inf), _uniform(0.1, 2.0)),
     Domain("positive", "values > 0", _range(0.0, np.inf, lo_open=True), _uniform(0.1, 2.0)),
     Domain("log_probability", "log-probabilities (values <= 0)", _range(-np.inf, 0.0), _log_softmax_last),
+    Domain("log_prob_rows", "rows of log-probabilities (values <= 0) whose exponentials sum to 1", _log_prob_rows,
+           _log_softmax_last),
+    Domain("prob_rows_as_given", "rows of probabilities in [0, 1] that sum to 1 (used as given, not renormalised)",
+           _prob_rows_as_given, _softmax_rows),
+    Domain("one_hot", "one-hot rows (one 1 per row, the rest 0)", _one_hot, _one_hot_rows),
+    # domains that depend on a parameter: checked by the loss's validate hook (see judge)
+    Domain("class_index_or_ignored", "integer class indices in [0, C); a label equal to ignore_index is skipped",
+           _deferred, _indices),
+    Domain("prob_or_log_rows", "rows of probabilities in [0, 1] that sum to 1 (log_target=false), or "
+           "log-probabilities <= 0 (log_target=true)", _deferred, _softmax_rows),
+    Domain("probability_or_logit", "probabilities in [0, 1] (from_logits=false), or logits (from_logits=true)",
+           _deferred, _uniform(0.05, 0.95)),
 )
 #: Domains that stand for one of the above, chosen by the data: name -> (text, choose(ndim, has (N, C) input))
 _CHOICES = {
@@ -202,6 +348,16 @@ _CHOICES = {
                lambda ndim, with_classes: "prob_rows" if ndim == 2 else "class_index"),
     "sign_or_class": ("labels in {-1, +1} (or {0, 1}) for (N,) scores; class indices for (N, C) scores",
                       lambda ndim, with_classes: "class_index" if with_classes else "sign_or_binary"),
+    "target_or_ignored": ("class indices (N,) (a label equal to ignore_index is skipped) or probability rows "
+                          "(N, C) (one-hot or soft)",
+                          lambda ndim, with_classes: "prob_rows" if ndim == 2 else "class_index_or_ignored"),
+    "probability_or_rows": ("probabilities of the positive class (N,), or rows of class probabilities (N, C) "
+                            "that sum to 1 (used as given, not renormalised)",
+                            lambda ndim, with_classes: "prob_rows_as_given" if ndim == 2 else "probability"),
+    "binary_or_class": ("labels in {0, 1} for (N,) probabilities; class indices (N,) or one-hot rows (N, C) "
+                        "for (N, C) rows",
+                        lambda ndim, with_classes: "one_hot" if ndim == 2 else (
+                            "class_index" if with_classes else "binary")),
 }
 
 DOMAINS: dict[str, Domain] = {d.name: d for d in _DOMAINS}

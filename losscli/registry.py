@@ -108,7 +108,9 @@ class Loss:
         differentiable role, of validated inputs (as for calling the loss)."""
         checked, params = self.validated(arrays, params, nan_policy)
         c = None if cotangent is None else np.asarray(cotangent, dtype=np.float64)
-        return self.gradient_of(checked, params, c)
+        from .domains import as_given
+
+        return as_given(self.gradient_of(checked, params, c), checked)
 
     def validated(self, arrays, params: dict, nan_policy: str = "raise") -> tuple[dict, dict]:
         """(role -> validated array, resolved parameters) for a Python caller's inputs."""

@@ -79,9 +79,9 @@ def test_dice_hand_worked():
 
 def test_zero_one_modes():
     assert L("zero_one", [[0.1, 0.9], [0.8, 0.2]], [1, 1]).tolist() == [0.0, 1.0]  # argmax
-    assert L("zero_one", [0.7, 0.4, 0.5], [1, 1, 0]).tolist() == [0.0, 1.0, 1.0]  # threshold 0.5
-    assert L("zero_one", [2.0, -1.0, 0.0], [1, 1, -1]).tolist() == [0.0, 1.0, 1.0]  # sign, y·f <= 0 errs
-    assert L("zero_one", [0.7, 0.4], [1, 1], threshold=0.3).tolist() == [0.0, 0.0]
+    assert L("zero_one", [0.7, 0.4, 0.5], [1, 1, 0], mode="threshold").tolist() == [0.0, 1.0, 1.0]  # threshold 0.5
+    assert L("zero_one", [2.0, -1.0, 0.0], [1, 1, -1], mode="sign").tolist() == [0.0, 1.0, 1.0]  # y·f <= 0 errs
+    assert L("zero_one", [0.7, 0.4], [1, 1], mode="threshold", threshold=0.3).tolist() == [0.0, 0.0]
 
 
 def test_kl_conventions():

@@ -285,9 +285,12 @@ case("squared_hinge Crammer-Singer inactive", "squared_hinge", (S, y), _f([0.0])
      fd={"scores": 1e-6})
 
 # zero_one (not differentiable): threshold and sign comparisons on each side, argmax ties
-case("zero_one threshold both sides", "zero_one", (_f([0.5, 0.49, 0.7, 0.2]), _f([1, 1, 0, 0])), _f([0, 1, 1, 0]))
-case("zero_one threshold=0.3", "zero_one", (_f([0.31, 0.29]), _f([1, 1])), _f([0, 1]), params={"threshold": 0.3})
-case("zero_one sign, y·f<=0 is an error", "zero_one", (_f([2.0, -1.0, 0.0]), _f([1, 1, -1])), _f([0, 1, 1]))
+case("zero_one threshold both sides", "zero_one", (_f([0.5, 0.49, 0.7, 0.2]), _f([1, 1, 0, 0])), _f([0, 1, 1, 0]),
+     params={"mode": "threshold"})
+case("zero_one threshold=0.3", "zero_one", (_f([0.31, 0.29]), _f([1, 1])), _f([0, 1]),
+     params={"mode": "threshold", "threshold": 0.3})
+case("zero_one sign, y·f<=0 is an error", "zero_one", (_f([2.0, -1.0, 0.0]), _f([1, 1, -1])), _f([0, 1, 1]),
+     params={"mode": "sign"})
 case("zero_one argmax tie -> lowest class", "zero_one", (_f([[1.0, 1.0], [0.2, 0.9]]), _f([1, 1])), _f([1, 0]))
 
 # == embedding ======================================================================================
@@ -321,9 +324,14 @@ case("margin_ranking inactive / active / active", "margin_ranking", (x1, x2, s),
      {"x1": _f([0.0, -1.0, 1.0]), "x2": _f([0.0, 1.0, -1.0])}, params={"margin": 0.5}, fd={"x1": 1e-6, "x2": 1e-6})
 
 
-# cosine_embedding: 1 - cos (y = 1); max(0, cos - m) (y = -1); norms floored at 1e-12
+# cosine_embedding: 1 - cos (y = 1); max(0, cos - m) (y = -1); PyTorch's EPSILON (the float32 1e-12)
+# added to each squared norm
+TORCH_EPS = float(np.float32(1e-12))
+
+
 def cos_parts(x1, x2):
-    n1, n2 = np.linalg.norm(x1, axis=1, keepdims=True), np.linalg.norm(x2, axis=1, keepdims=True)
+    n1 = np.sqrt(np.sum(x1 * x1, axis=1, keepdims=True) + TORCH_EPS)
+    n2 = np.sqrt(np.sum(x2 * x2, axis=1, keepdims=True) + TORCH_EPS)
     c = np.sum(x1 * x2, axis=1) / (n1[:, 0] * n2[:, 0])
     d1 = x2 / (n1 * n2) - c[:, None] * x1 / n1 ** 2  # ∂cos/∂x1
     d2 = x1 / (n1 * n2) - c[:, None] * x2 / n2 ** 2
@@ -339,8 +347,9 @@ case("cosine_embedding y=1 / y=-1 active / y=-1 inactive", "cosine_embedding", (
      np.where(lab > 0, 1 - c, np.maximum(c - m, 0)), {"x1": sel * d1, "x2": sel * d2}, params={"margin": m},
      fd={"x1": 1e-6, "x2": 1e-6})
 u2 = _f([[0.6, 0.8]])
-case("cosine_embedding zero vector (norm floor: cos = 0)", "cosine_embedding", (np.zeros((1, 2)), 5 * u2, _f([1.0])),
-     _f([1.0]), {"x1": -u2 / 1e-12, "x2": np.zeros((1, 2))}, fd={"x1": 1e-16})
+case("cosine_embedding zero vector (eps in the squared norms: cos = 0)", "cosine_embedding",
+     (np.zeros((1, 2)), 5 * u2, _f([1.0])), _f([1.0]),
+     {"x1": -5 * u2 / np.sqrt(TORCH_EPS * (25 + TORCH_EPS)), "x2": np.zeros((1, 2))}, fd={"x1": 1e-10})
 
 
 # arcface: φ = cos(θ+m) if cos θ_y > cos(π - m) (main) else cos θ_y - m sin m (fallback);

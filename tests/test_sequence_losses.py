@@ -191,7 +191,7 @@ def _short(tmp_path):
 def test_no_alignment_is_an_error_naming_the_row(run, tmp_path):
     paths = _short(tmp_path)
     assert one_line_error(run("compute", "ctc", *paths)) == (
-        "Error: ctc input_lengths, row 0: 4 frames cannot align the 3 target labels, which with 2 repeats "
+        f"Error: {tmp_path}/input_lengths.csv, line 2, column 'input_lengths': 4 frames cannot align the 3 target labels, which with 2 repeats "
         "need at least 5: the loss is +inf (-p zero_infinity=true counts such rows as 0, as torch's zero_infinity)")
 
 
@@ -295,27 +295,27 @@ def _flat_log_probs(d):
 BAD = {
     "blank in a target": (
         lambda d: _bad(d, targets=_with_label(0, 1, 0)), [],
-        "Error: ctc targets, index [0, 1]: found 0, the blank index (expected class indices in 0..3 other "
+        "Error: {d}/targets.csv, line 2, column 'y1': found 0, the blank index (expected class indices in 0..3 other "
         "than the blank 0 within the target length 3; pad with -1 or give target_lengths)"),
     "target length beyond the target columns": (
         lambda d: _bad(d, target_lengths=np.array([3, 4, 1, 0], float)), [],
-        "Error: ctc target_lengths, row 1: found 4, more than the 3 target columns (expected a length in 0..3)"),
+        "Error: {d}/target_lengths.csv, line 3, column 'target_lengths': found 4, more than the 3 target columns (expected a length in 0..3)"),
     "input length beyond the frames": (
         lambda d: _bad(d, input_lengths=np.array([8, 9, 5, 8], float)), [],
-        "Error: ctc input_lengths, row 1: found 9, more than the 8 frames of log_probs (expected a length in 0..8)"),
+        "Error: {d}/input_lengths.csv, line 3, column 'input_lengths': found 9, more than the 8 frames of log_probs (expected a length in 0..8)"),
     "negative input length": (
         lambda d: _bad(d, input_lengths=np.array([8, -1, 5, 8], float)), [],
-        "Error: ctc input_lengths, row 1: found -1 (expected a length in 0..8)"),
+        "Error: {d}/input_lengths.csv, line 3, column 'input_lengths': found -1 (expected a length in 0..8)"),
     "label out of range": (
         lambda d: _bad(d, targets=_with_label(0, 1, 4)), [],
-        "Error: ctc targets, index [0, 1]: found 4 (expected class indices in 0..3 other than the blank 0; "
+        "Error: {d}/targets.csv, line 2, column 'y1': found 4 (expected class indices in 0..3 other than the blank 0; "
         "the padding value is -1)"),
     "fractional label": (
         lambda d: _bad(d, csv=False, targets=_with_label(0, 1, 1.5)), [],
         "Error: {d}/targets.npy, index [0, 1]: found 1.5 (ctc targets expects integer ids)"),
     "padding before a label": (
         lambda d: save(d, {"log_probs": inputs("random-0")["log_probs"], "targets": _with_label(0, 1, -1)}), [],
-        "Error: ctc targets, index [0, 2]: found 2 after the padding value -1 at position 1; padding must "
+        "Error: {d}/targets.csv, line 2, column 'y2': found 2 after the padding value -1 at position 1; padding must "
         "only follow a sample's labels (or give target_lengths)"),
     "blank beyond the classes": (
         _bad, ["-p", "blank=4"], "Error: parameter ctc.blank: is 4 but log_probs has 4 classes (expected 0..3)"),

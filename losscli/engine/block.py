@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .. import domains
 from ..errors import InputError
 from ..io.cache import BLOCK_BYTES, MIN_BLOCK_ROWS
 from ..io.spec import split_spec
@@ -58,8 +59,8 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
 def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray | None,
                    rows: np.ndarray | range, strict: bool = True) -> dict:
     """Gradient of Σ c_i l_i over one block (c = cotangent, default ones)."""
-    with np.errstate(all="ignore"):
-        grads = loss.gradient_of(arrays, params, cotangent)
+    with np.errstate(all="ignore"):  # (w.r.t. the rows as given, not as renormalised)
+        grads = domains.as_given(loss.gradient_of(arrays, params, cotangent), arrays)
     out = {}
     for role, g in grads.items():
         g = np.asarray(g, dtype=np.float64)

@@ -4,6 +4,7 @@
 # Import order is catalogue order.
 from . import regression  # noqa: F401  isort: skip
 from . import classification  # noqa: F401  isort: skip
+from . import scoring  # noqa: F401  isort: skip
 from . import margin  # noqa: F401  isort: skip
 from . import ranking  # noqa: F401  isort: skip
 from . import embedding  # noqa: F401  isort: skip

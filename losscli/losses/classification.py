@@ -4,13 +4,16 @@ Conventions (``losscli info NAME`` repeats them):
 - probabilities fed to a logarithm are clipped to [eps, 1 - eps] (eps = 1e-7, as Keras); the
   gradient is that of the clipped function, so it is 0 where the clip is active;
 - logit-based losses use log-sum-exp / softplus forms and need no clipping;
-- class labels are either indices (N,) or rows (N, C) (one-hot or soft), told apart by shape.
+- class labels are either indices (N,) or rows (N, C) (one-hot or soft), told apart by shape;
+- class-index labels equal to ``ignore_index`` (ce, softmax_ce, nll; -100 by default, as PyTorch)
+  are skipped: loss 0, gradient 0, and no share of the mean's denominator.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..domains import judge
 from ..errors import ParameterError
 from ..numerics import (PROB_EPS, log_sigmoid, log_softmax, logsumexp, nll_at, rows, sigmoid, softmax,
                         softmax_minus_onehot, softplus, target_rows, xlogy)
@@ -22,7 +25,7 @@ _EPS = Param(PROB_EPS, constraint="(0,0.5)", help="probabilities are clipped to 
 
 
 @register_loss(
-    "bce", aliases=("binary_cross_entropy", "log_loss", "binary_crossentropy"),
+    "bce", aliases=("binary_cross_entropy", "binary_crossentropy"),
     inputs=(Input("predictions", "N,...", "probability", description="predicted P(y = 1)"),
             Input("labels", "=predictions", "probability", description="targets in [0, 1]")),
     params={"eps": _EPS}, category="classification", coupling="elementwise",
@@ -31,9 +34,15 @@ _EPS = Param(PROB_EPS, constraint="(0,0.5)", help="probabilities are clipped to 
     gradient_formula="∂L/∂p = (c - y) / (c (1 - c)) / M where eps < p < 1 - eps, else 0",
     conventions=("Probabilities are clipped to [eps, 1-eps] with eps = 1e-7 (Keras); PyTorch's "
                  "BCELoss instead clamps each log term at -100. The two agree for p in (1e-7, 1-1e-7).",
-                 "Multi-label rows (N, K): a sample's loss is the mean over its K outputs."),
+                 "Multi-label rows (N, K): a sample's loss is the mean over its K outputs (each column "
+                 "its own binary problem).",
+                 "Not scikit-learn's log_loss, which is the loss log_loss: eps there is float64's machine "
+                 "epsilon, and (N, C) probability rows are one multi-class problem (a mean of C binary "
+                 "losses gives 0.4298 where log_loss gives 0.6905 on the same rows)."),
+    matches=("PyTorch torch.nn.BCELoss (p in (1e-7, 1 - 1e-7))",
+             "Keras keras.losses.binary_crossentropy (from_logits=False)"),
     references=("Cox, The Regression Analysis of Binary Sequences, JRSS-B 20(2), 1958",
-                "PyTorch torch.nn.BCELoss; scikit-learn sklearn.metrics.log_loss"),
+                "PyTorch torch.nn.BCELoss; Keras keras.losses.binary_crossentropy"),
 )
 def bce(predictions, labels, *, eps=PROB_EPS):
     """Binary cross-entropy: -(y log p + (1-y) log(1-p)), p clipped to [eps, 1-eps] (Cox 1958)."""
@@ -58,89 +67,185 @@ def _log_grad(weight: np.ndarray, p: np.ndarray, eps: float) -> np.ndarray:
 _SMOOTHING = Param(0.0, constraint="[0,1]", help="targets become (1 - ε)·y + ε/C")
 _CLASS_WEIGHTS = Param((), kind="floats", constraint=">=0",
                        help="one weight per class (comma list or a file); empty: none")
+_IGNORE = Param(-100, help="class-index labels equal to this are skipped: loss 0, gradient 0, no share of "
+                           "the mean (PyTorch's default -100)")
 _CE_CONVENTIONS = (
     "label_smoothing ε: targets become (1 - ε)·y + ε/C, as PyTorch CrossEntropyLoss.",
     "class_weights w: l_i = -Σ_k w_k y_k log p_k. With class-index labels the mean reduction is "
-    "PyTorch's weighted mean Σ_i l_i / Σ_i w[y_i]; with label rows it is Σ_i l_i / N.",
+    "PyTorch's weighted mean Σ_i l_i / Σ_i w[y_i] over the samples not skipped; with label rows it "
+    "is Σ_i l_i / N.",
+    "ignore_index (class-index labels only, default -100 as PyTorch): a sample whose label equals it "
+    "has loss 0 and gradient 0 and is left out of the mean's denominator, with or without "
+    "label_smoothing (PyTorch divides both the NLL and the smoothing term by Σ w[y_i] over the "
+    "samples kept). Every sample skipped: the mean is 0/0 (PyTorch returns nan); losscli refuses "
+    "it (exit 2) and --reduction sum gives 0. Any integer may be ignore_index, e.g. 255 for void "
+    "pixels; other labels must be in [0, C).",
 )
 
 
-def _class_targets(labels, num_classes, label_smoothing, class_weights, name):
-    """a_ik = w_k · t_ik: the (smoothed) target rows times the class weights."""
+def _skipped(labels, ignore_index):
+    """(kept mask, the labels with skipped ones read as class 0) for class-index labels; label
+    rows have no ignore_index: (None, rows)."""
+    if labels.ndim != 1:
+        return None, labels
+    keep = labels != ignore_index
+    return keep, np.where(keep, labels, 0).astype(np.intp)
+
+
+def _class_targets(labels, num_classes, label_smoothing, class_weights, name, ignore_index=-100):
+    """a_ik = w_k · t_ik: the (smoothed) target rows times the class weights; 0 for skipped samples."""
+    keep, labels = _skipped(labels, ignore_index)
     t = target_rows(labels, num_classes)
     if label_smoothing:
         t = (1.0 - label_smoothing) * t + label_smoothing / num_classes
-    if class_weights:
-        if len(class_weights) != num_classes:
-            raise ParameterError(f"parameter {name}.class_weights: has {len(class_weights)} values "
-                                 f"but the inputs have {num_classes} classes")
-        t = t * np.asarray(class_weights, dtype=np.float64)
-    return t
+    t = t * _class_weights(class_weights, num_classes, name)
+    return t if keep is None else t * keep[:, None]
+
+
+def _class_weights(class_weights, num_classes, name):
+    if not class_weights:
+        return np.ones(num_classes)
+    if len(class_weights) != num_classes:
+        raise ParameterError(f"parameter {name}.class_weights: has {len(class_weights)} values "
+                             f"but the inputs have {num_classes} classes")
+    return np.asarray(class_weights, dtype=np.float64)
 
 
 def _class_weight_normaliser(arrays, params):
-    """PyTorch's weighted mean over class-index labels divides by Σ w[y_i]."""
+    """PyTorch's mean over class-index labels divides by Σ w[y_i] over the samples not skipped."""
     labels = arrays["labels"]
-    if not params["class_weights"] or labels.ndim != 1:
+    if labels.ndim != 1:
         return None
-    return np.asarray(params["class_weights"], dtype=np.float64)[labels.astype(np.intp)]
+    keep, safe = _skipped(labels, params.get("ignore_index", -100))
+    if not params["class_weights"] and keep.all():
+        return None
+    w = np.asarray(params["class_weights"], dtype=np.float64)[safe] if params["class_weights"] else 1.0
+    return np.where(keep, w, 0.0)
+
+
+def _judge_index_labels(arrays, params):
+    """Class-index labels checked as the class_index domain checks them (the file position in the
+    message), except those equal to ignore_index: a domain cannot see a parameter."""
+    labels = arrays["labels"]
+    if labels.ndim != 1:
+        return arrays
+    ignore = params["ignore_index"]
+    keep = labels != ignore
+    judged = judge("class_index", labels, np.where(keep, labels, 0.0))
+    return {**arrays, "labels": np.where(keep, judged, ignore).astype(np.intp)}
+
+
+_RENORMALISED_ROWS = ("Predicted rows within --prob-tol of summing to 1 (but not within 1e-12) are divided by their "
+                      "sum by the validator, with a warning, and the value is that of the renormalised row q = p/Σp. "
+                      "The saved gradient is that value's gradient w.r.t. the row as given, J^T g = (g - (g·q))/Σp "
+                      "(as torch through p / p.sum()); gradcheck checks g at q.")
+_TARGET_OR_IGNORED = Input("labels", "N|N,C", "target_or_ignored",
+                           description="class indices (N,) (ignore_index skips a sample) or one-hot / soft "
+                                       "label rows (N, C)")
 
 
 @register_loss(
     "ce", aliases=("cross_entropy", "categorical_cross_entropy", "categorical_crossentropy"),
     inputs=(Input("predictions", "N,C", "prob_rows", description="class probabilities, rows sum to 1"),
-            _TARGET),
-    params={"eps": _EPS, "label_smoothing": _SMOOTHING, "class_weights": _CLASS_WEIGHTS},
+            _TARGET_OR_IGNORED),
+    params={"eps": _EPS, "label_smoothing": _SMOOTHING, "class_weights": _CLASS_WEIGHTS, "ignore_index": _IGNORE},
     category="classification", coupling="row", mean_normaliser=_class_weight_normaliser,
+    validate=_judge_index_labels,
     summary="Cross-entropy on class probabilities",
     formula="l_i = -Σ_k w_k y_ik log(clip(p_ik, eps, 1))   (w = 1 without class_weights)",
     gradient_formula="∂L/∂p_ik = -w_k y_ik / p_ik where p_ik > eps, else 0",
     conventions=("Takes probabilities (e.g. softmax outputs), not logits: use softmax_ce for logits.",
-                 "Index labels y_i are read as one-hot rows.") + _CE_CONVENTIONS,
+                 "Index labels y_i are read as one-hot rows.",
+                 "Clipped below only, at eps = 1e-7: p = 1 costs 0. Keras' categorical_crossentropy also "
+                 "clips above (1 - 1e-7) and divides every row by its sum inside the loss, so its "
+                 "gradient differs from this one by a constant per row (the all-ones direction).",
+                 _RENORMALISED_ROWS) + _CE_CONVENTIONS,
+    matches=("PyTorch torch.nn.NLLLoss on torch.log(p) (class-index labels, weight, ignore_index; p_y >= 1e-7)",),
     references=("Shannon, A Mathematical Theory of Communication, 1948 (cross-entropy)",
-                "Keras categorical_crossentropy (from_logits=False)"),
+                "PyTorch torch.nn.NLLLoss; Keras categorical_crossentropy (from_logits=False)"),
 )
-def ce(predictions, labels, *, eps=PROB_EPS, label_smoothing=0.0, class_weights=()):
+def ce(predictions, labels, *, eps=PROB_EPS, label_smoothing=0.0, class_weights=(), ignore_index=-100):
     """Cross-entropy on probabilities: -Σ_k w_k y_k log(clip(p_k, eps, 1)) (Shannon 1948)."""
-    a = _class_targets(labels, predictions.shape[1], label_smoothing, class_weights, "ce")
+    a = _class_targets(labels, predictions.shape[1], label_smoothing, class_weights, "ce", ignore_index)
     return -np.sum(a * np.log(np.clip(predictions, eps, 1.0)), axis=1)
 
 
 @ce.gradient
-def _ce_grad(predictions, labels, *, eps=PROB_EPS, label_smoothing=0.0, class_weights=()):
-    a = _class_targets(labels, predictions.shape[1], label_smoothing, class_weights, "ce")
+def _ce_grad(predictions, labels, *, eps=PROB_EPS, label_smoothing=0.0, class_weights=(), ignore_index=-100):
+    a = _class_targets(labels, predictions.shape[1], label_smoothing, class_weights, "ce", ignore_index)
     return {"predictions": _log_grad(a, predictions, eps)}
 
 
 @register_loss(
     "softmax_ce", aliases=("softmax_cross_entropy", "softmax_loss", "cross_entropy_with_logits"),
-    inputs=(Input("logits", "N,C", "real", description="unnormalised class scores"), _TARGET),
-    params={"label_smoothing": _SMOOTHING, "class_weights": _CLASS_WEIGHTS},
-    grad_checks=("rows_sum_to_zero:logits",), category="classification", coupling="row", mean_normaliser=_class_weight_normaliser,
+    inputs=(Input("logits", "N,C", "real", description="unnormalised class scores"), _TARGET_OR_IGNORED),
+    params={"label_smoothing": _SMOOTHING, "class_weights": _CLASS_WEIGHTS, "ignore_index": _IGNORE},
+    grad_checks=("rows_sum_to_zero:logits",), category="classification", coupling="row",
+    mean_normaliser=_class_weight_normaliser, validate=_judge_index_labels,
     summary="Softmax cross-entropy on logits (log-sum-exp form)",
     formula="l_i = Σ_k w_k y_ik (logsumexp(z_i) - z_ik)",
     gradient_formula="∂L/∂z_ik = softmax(z_i)_k Σ_j a_ij - a_ik,  a = w·y   (= softmax(z_i) - y_i "
                      "for unweighted label rows summing to 1)",
     conventions=("Matches torch.nn.CrossEntropyLoss on logits with index or probability targets, "
-                 "label_smoothing and weight.",) + _CE_CONVENTIONS,
+                 "label_smoothing, weight and ignore_index.",) + _CE_CONVENTIONS,
+    matches=("PyTorch torch.nn.CrossEntropyLoss", "optax.losses.softmax_cross_entropy (label rows)",
+             "optax.losses.softmax_cross_entropy_with_integer_labels",
+             "Keras keras.losses.categorical_crossentropy (from_logits=True)",
+             "Keras keras.losses.sparse_categorical_crossentropy (from_logits=True)"),
     references=("Bridle, Probabilistic Interpretation of Feedforward Classification Network "
                 "Outputs, 1990", "PyTorch torch.nn.CrossEntropyLoss"),
 )
-def softmax_ce(logits, labels, *, label_smoothing=0.0, class_weights=()):
+def softmax_ce(logits, labels, *, label_smoothing=0.0, class_weights=(), ignore_index=-100):
     """Softmax cross-entropy: logsumexp(z) - z_y, via log_softmax (Bridle 1990)."""
-    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce")
+    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce", ignore_index)
     if labels.ndim == 1 and not label_smoothing:  # one target per row: the cancellation-free form
-        return a[np.arange(labels.shape[0]), labels.astype(np.intp)] * nll_at(logits, labels)
+        _, safe = _skipped(labels, ignore_index)
+        return a[np.arange(labels.shape[0]), safe] * nll_at(logits, safe)
     return -np.sum(a * log_softmax(logits, axis=1), axis=1)
 
 
 @softmax_ce.gradient
-def _softmax_ce_grad(logits, labels, *, label_smoothing=0.0, class_weights=()):
-    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce")
+def _softmax_ce_grad(logits, labels, *, label_smoothing=0.0, class_weights=(), ignore_index=-100):
+    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce", ignore_index)
     if labels.ndim == 1 and not label_smoothing:  # w_y (softmax - onehot), target entry exact
-        w_y = a[np.arange(labels.shape[0]), labels.astype(np.intp)]
-        return {"logits": w_y[:, None] * softmax_minus_onehot(logits, labels)}
+        _, safe = _skipped(labels, ignore_index)
+        w_y = a[np.arange(labels.shape[0]), safe]
+        return {"logits": w_y[:, None] * softmax_minus_onehot(logits, safe)}
     return {"logits": softmax(logits, axis=1) * a.sum(axis=1, keepdims=True) - a}
+
+
+@register_loss(
+    "nll", aliases=("nll_loss", "nllloss", "negative_log_likelihood"),
+    inputs=(Input("log_probs", "N,C", "log_probability", description="log-probabilities, e.g. log_softmax outputs"),
+            Input("labels", "N", "class_index_or_ignored", description="class indices in [0, C), or ignore_index")),
+    params={"class_weights": _CLASS_WEIGHTS, "ignore_index": _IGNORE},
+    category="classification", coupling="row", mean_normaliser=_class_weight_normaliser,
+    validate=_judge_index_labels,
+    summary="Negative log-likelihood of the true class, on log-probabilities (PyTorch NLLLoss)",
+    formula="l_i = -w_{y_i} x_{i, y_i}   (0 where y_i = ignore_index; w = 1 without class_weights)",
+    gradient_formula="∂L/∂x_ik = -w_k 1[k = y_i]   (0 for a skipped sample)",
+    conventions=("Takes log-probabilities (values <= 0), e.g. log_softmax outputs; they are not "
+                 "checked to normalise (PyTorch does not either). softmax_ce is this after log_softmax.",
+                 "class_weights w: the mean reduction is PyTorch's Σ_i l_i / Σ_i w[y_i] over the samples "
+                 "not skipped.") + _CE_CONVENTIONS[2:],
+    matches=("PyTorch torch.nn.NLLLoss (weight, ignore_index)",),
+    references=("Bishop, Pattern Recognition and Machine Learning, 2006, §4.3.4 (the negative "
+                "log-likelihood of multi-class logistic regression)", "PyTorch torch.nn.NLLLoss"),
+)
+def nll(log_probs, labels, *, class_weights=(), ignore_index=-100):
+    """Negative log-likelihood -w_y x_y of log-probabilities x (PyTorch NLLLoss; Bishop 2006 §4.3.4)."""
+    keep, safe = _skipped(labels, ignore_index)
+    w = _class_weights(class_weights, log_probs.shape[1], "nll")[safe] * keep
+    picked = log_probs[np.arange(labels.shape[0]), safe]
+    return np.where(keep, -w * picked, 0.0)
+
+
+@nll.gradient
+def _nll_grad(log_probs, labels, *, class_weights=(), ignore_index=-100):
+    keep, safe = _skipped(labels, ignore_index)
+    g = np.zeros_like(log_probs, dtype=np.float64)
+    g[np.arange(labels.shape[0]), safe] = -_class_weights(class_weights, log_probs.shape[1], "nll")[safe] * keep
+    return {"log_probs": g}
 
 
 # -- logits, binary / multi-label ------------------------------------------------------------------
@@ -157,7 +262,11 @@ _BIN_LABELS = Input("labels", "=logits", "probability", description="targets in 
     formula="l_i = (1/M) Σ_j [w_p y softplus(-x) + (1 - y) softplus(x)];  w_p = 1: max(x,0) - x·y + log1p(e^-|x|)",
     gradient_formula="∂L/∂x = [(1 - y) σ(x) - w_p y σ(-x)] / M",
     conventions=("Matches torch.nn.BCEWithLogitsLoss (pos_weight as a scalar). No clipping: the "
-                 "softplus form is finite for any finite logit.",),
+                 "softplus form is finite for any finite logit.",
+                 "Multi-label rows (N, K): a sample's loss is the mean over its K outputs (optax returns "
+                 "the K elementwise values; Keras averages over the last axis, as here).",),
+    matches=("PyTorch torch.nn.BCEWithLogitsLoss", "optax.losses.sigmoid_binary_cross_entropy",
+             "Keras keras.losses.binary_crossentropy (from_logits=True)"),
     references=("Cox, The Regression Analysis of Binary Sequences, JRSS-B 20(2), 1958",
                 "PyTorch torch.nn.BCEWithLogitsLoss"),
 )
@@ -207,7 +316,11 @@ def _alpha_t(labels, alpha):
                  "(α_t = α for y = 1, 1 - α for y = 0); alpha < 0 disables the weighting.",
                  "q = 1 - p_t and the term q^(γ-1) are evaluated in log space, so the gradient "
                  "stays finite for |x| up to 1e4 and any γ >= 0, including γ in (0, 1).",
-                 "Multi-label rows (N, K): a sample's loss is the mean over its K outputs."),
+                 "Multi-label rows (N, K): a sample's loss is the mean over its K outputs.",
+                 "optax.losses.sigmoid_focal_loss defaults to alpha=None (no weighting): that is alpha=-1 "
+                 "here. Keras' BinaryFocalCrossentropy is the loss binary_focal (probabilities by default, "
+                 "a clipped log, and no alpha unless apply_class_balancing)."),
+    matches=("torchvision.ops.sigmoid_focal_loss", "optax.losses.sigmoid_focal_loss(alpha=0.25)"),
     references=("Lin et al., Focal Loss for Dense Object Detection, ICCV 2017, arXiv:1708.02002",
                 "torchvision.ops.sigmoid_focal_loss"),
 )
@@ -251,24 +364,32 @@ def _true_class_logs(logits, labels):
 @register_loss(
     "softmax_focal", aliases=("multiclass_focal", "focal_softmax"),
     inputs=(_MC_LOGITS, _CLASS),
-    params={"alpha": Param(1.0, constraint=">0", help="overall weight"),
+    params={"alpha": Param(0.25, constraint=">0", help="overall weight (Keras' default 0.25; 1: unweighted)"),
             "gamma": Param(2.0, constraint=">=0", help="focusing exponent")},
     grad_checks=("rows_sum_to_zero:logits",), category="classification", coupling="row",
     summary="Multi-class (softmax) focal loss on logits",
     formula="l_i = -α (1 - p_t)^γ log p_t,  p_t = softmax(z_i)_{y_i}",
     gradient_formula="∂L/∂z_ij = A_i (δ_{j,y_i} - softmax(z_i)_j),  A = α[γ p_t log p_t (1 - p_t)^(γ-1) - (1 - p_t)^γ]",
-    conventions=("alpha is a single scalar weight (default 1: no weighting); γ = 0 is α·softmax_ce.",
+    conventions=("alpha is a single scalar weight, default 0.25 as Keras' CategoricalFocalCrossentropy "
+                 "(the only major library with a softmax focal loss; torchvision's and optax's focal losses "
+                 "are sigmoid/binary, see focal). It was 1 before issue 18: values are now a quarter of what "
+                 "they were; pass alpha=1 for the unweighted -(1 - p_t)^γ log p_t. "
+                 "γ = 0 is α·softmax_ce.",
+                 "Keras takes probabilities unless from_logits=True and clips them to [1e-7, 1 - 1e-7]; on "
+                 "logits this loss is exact: the two agree while p_t is in (1e-7, 1 - 1e-7).",
                  "1 - p_t is computed as Σ_{k≠y} softmax_k in log space (no cancellation near p_t = 1)."),
-    references=("Lin et al., Focal Loss for Dense Object Detection, ICCV 2017, arXiv:1708.02002",),
+    matches=("Keras keras.losses.CategoricalFocalCrossentropy (from_logits=True; p_t in (1e-7, 1 - 1e-7))",),
+    references=("Lin et al., Focal Loss for Dense Object Detection, ICCV 2017, arXiv:1708.02002",
+                "Keras keras.losses.CategoricalFocalCrossentropy"),
 )
-def softmax_focal(logits, labels, *, alpha=1.0, gamma=2.0):
+def softmax_focal(logits, labels, *, alpha=0.25, gamma=2.0):
     """Softmax focal loss: -α (1 - p_t)^γ log p_t, p_t = softmax(z)_y (Lin et al. 2017)."""
     log_p, log_q = _true_class_logs(logits, labels)
     return -alpha * np.exp(gamma * log_q) * log_p
 
 
 @softmax_focal.gradient
-def _softmax_focal_grad(logits, labels, *, alpha=1.0, gamma=2.0):
+def _softmax_focal_grad(logits, labels, *, alpha=0.25, gamma=2.0):
     log_p, log_q = _true_class_logs(logits, labels)
     p = np.exp(log_p)
     with np.errstate(divide="ignore"):
@@ -291,7 +412,8 @@ def _softmax_focal_grad(logits, labels, *, alpha=1.0, gamma=2.0):
     formula="l_i = CE(z_i, y_i) + ε (1 - p_t),  p_t = Σ_k y_ik softmax(z_i)_k",
     gradient_formula="∂L/∂z_ik = s_k Σ_j y_ij - y_ik - ε s_k (y_ik - p_t)",
     conventions=("ε >= -1 keeps the loss non-negative; the paper's default for classification is ε = 1, "
-                 "losscli's default ε = 2 follows this project's catalogue.",),
+                 "losscli's default ε = 2 is optax's.",),
+    matches=("optax.losses.poly_loss_cross_entropy",),
     references=("Leng et al., PolyLoss: A Polynomial Expansion Perspective of Classification Loss "
                 "Functions, ICLR 2022, arXiv:2204.12511",),
 )
@@ -355,7 +477,10 @@ def _margin_grad(scores, labels, dloss):
     summary="Hinge loss (binary, or Crammer-Singer multi-class)",
     formula="binary: l_i = max(0, m - y_i f_i);  (N, C): l_i = max(0, m + max_{j≠y} s_ij - s_iy)",
     gradient_formula="binary: ∂L/∂f = -y·1[m - y f > 0];  (N, C): +1 at the best wrong class, -1 at y, where active",
-    conventions=_MARGIN_CONVENTIONS + ("At the kink (violation = 0) the subgradient 0 is used.",),
+    conventions=_MARGIN_CONVENTIONS + ("At the kink (violation = 0) the subgradient 0 is used (jax.grad of "
+                                       "optax's hinge gives half the slope there).",),
+    matches=("scikit-learn sklearn.metrics.hinge_loss (values)", "optax.losses.hinge_loss ((N,) scores)",
+             "optax.losses.multiclass_hinge_loss ((N, C) scores)", "Keras keras.losses.hinge ((N,) scores)"),
     references=("Cortes & Vapnik, Support-Vector Networks, Machine Learning 20, 1995",
                 "Crammer & Singer, On the Algorithmic Implementation of Multiclass Kernel-based "
                 "Vector Machines, JMLR 2, 2001", "scikit-learn sklearn.metrics.hinge_loss"),
@@ -380,6 +505,7 @@ def _hinge_grad(scores, labels, *, margin=1.0):
     formula="l_i = max(0, v_i)²,  v_i = m - y_i f_i  (or Crammer-Singer's violation for (N, C))",
     gradient_formula="∂L/∂f = 2 max(0, v) ∂v/∂f",
     conventions=_MARGIN_CONVENTIONS,
+    matches=("Keras keras.losses.squared_hinge ((N,) scores)",),
     references=("Keras keras.losses.SquaredHinge",
                 "Lee & Mangasarian, SSVM: A Smooth Support Vector Machine, 2001"),
 )
@@ -417,64 +543,105 @@ def _exponential_grad(scores, labels):
     return {"scores": -labels * np.exp(-labels * scores)}
 
 
+_ZERO_ONE_AMBIGUOUS = ("zero_one: (N,) scores need an explicit mode: -p mode=threshold for probabilities "
+                       "(an error where p >= threshold differs from y = 1) or -p mode=sign for margins "
+                       "(an error where y·f <= 0)")
+
+
+def _zero_one_mode(scores, mode):
+    """The mode by the declared meaning of the input's shape, never by its values."""
+    if mode == "auto":
+        if scores.ndim != 2:
+            raise ParameterError(_ZERO_ONE_AMBIGUOUS)
+        return "argmax"
+    if mode == "argmax" and scores.ndim != 2:
+        raise ParameterError("zero_one: mode=argmax needs (N, C) scores")
+    if mode != "argmax" and scores.ndim != 1:
+        raise ParameterError(f"zero_one: mode={mode} needs (N,) scores")
+    return mode
+
+
+def _zero_one_validate(arrays, params):
+    _zero_one_mode(arrays["scores"], params["mode"])
+    return arrays
+
+
+def _zero_one_sampler(*, rng, samples, classes, **_):
+    """(N, C) scores with class indices: the one shape mode=auto decides by itself."""
+    return {"scores": rng.standard_normal((samples, classes)), "labels": rng.integers(0, classes, samples)}
+
+
 @register_loss(
     "zero_one", aliases=("0-1", "01", "misclassification", "error_rate"),
     inputs=(_SCORES, Input("labels", "N", "sign_or_class",
                            description="0/1 or ±1 labels for (N,) inputs; class indices for (N, C)")),
     params={"mode": Param("auto", choices=("auto", "argmax", "threshold", "sign")),
             "threshold": Param(0.5, help="probability threshold in threshold mode")},
-    category="classification", coupling="row",
+    category="classification", coupling="row", validate=_zero_one_validate, sampler=_zero_one_sampler,
     not_differentiable_reason="the 0-1 loss is piecewise constant: its gradient is 0 almost "
                               "everywhere and undefined at the decision boundary",
     summary="Zero-one loss (misclassification indicator); its mean is the error rate",
     formula="argmax: 1[argmax_k s_ik ≠ y_i];  threshold: 1[(p_i ≥ t) ≠ (y_i = 1)];  sign: 1[y_i f_i ≤ 0]",
-    conventions=("mode=auto: argmax for (N, C) scores; threshold for (N,) inputs all in [0, 1] "
-                 "(probabilities); otherwise sign (margins, with y_i f_i = 0 counted as an error).",
+    conventions=("mode=auto decides by shape, never by the values: argmax for (N, C) scores; (N,) scores "
+                 "are refused (exit 2) until mode=threshold (probabilities, p >= threshold counts as "
+                 "class 1) or mode=sign (margins, y_i f_i <= 0 counts as an error) says what they are. "
+                 "(Deciding by the values read margins that happen to lie in [0, 1] as probabilities.)",
                  "Ties in argmax go to the lowest class index, as numpy.argmax.",),
+    matches=("scikit-learn sklearn.metrics.zero_one_loss (values, on the predicted labels)",),
     references=("Duda, Hart & Stork, Pattern Classification, 2nd ed., 2001, §2.3",
                 "scikit-learn sklearn.metrics.zero_one_loss"),
 )
 def zero_one(scores, labels, *, mode="auto", threshold=0.5):
     """Zero-one loss 1[prediction ≠ label] (Duda, Hart & Stork 2001)."""
-    if mode == "auto":
-        mode = "argmax" if scores.ndim == 2 else (
-            "threshold" if np.all((scores >= 0) & (scores <= 1)) else "sign")
+    mode = _zero_one_mode(scores, mode)
     if mode == "argmax":
-        if scores.ndim != 2:
-            raise ParameterError("zero_one: mode=argmax needs (N, C) scores")
         return (np.argmax(scores, axis=1) != labels).astype(np.float64)
-    if scores.ndim != 1:
-        raise ParameterError(f"zero_one: mode={mode} needs (N,) scores")
     if mode == "threshold":
         return ((scores >= threshold) != (labels == 1)).astype(np.float64)
     return (labels * scores <= 0).astype(np.float64)
 
 
 # -- distributions and overlaps ------------------------------------------------------------------
+def _kl_labels(arrays, params):
+    """Probability rows, or log-probability rows with log_target (a domain cannot see the parameter)."""
+    kind = "log_prob_rows" if params["log_target"] else "prob_rows"
+    return {**arrays, "labels": judge(kind, arrays["labels"])}
+
+
 @register_loss(
     "kl", aliases=("kl_divergence", "relative_entropy", "kld"),
     inputs=(Input("predictions", "N,C", "prob_rows", description="model distribution q"),
-            Input("labels", "=predictions", "prob_rows", description="target distribution p")),
-    params={"eps": _EPS}, category="classification", coupling="row",
+            Input("labels", "=predictions", "prob_or_log_rows", description="target distribution p (or log p)")),
+    params={"eps": _EPS, "log_target": Param(False, help="labels are log-probabilities log p, as PyTorch "
+                                                         "KLDivLoss(log_target=True)")},
+    validate=_kl_labels, category="classification", coupling="row",
     summary="Kullback-Leibler divergence KL(labels ‖ predictions)",
-    formula="l_i = Σ_k p_ik (ln p_ik - ln max(q_ik, eps)),  0·ln 0 = 0",
+    formula="l_i = Σ_k p_ik (ln p_ik - ln max(q_ik, eps)),  0·ln 0 = 0;  log_target: p = exp(labels)",
     gradient_formula="∂L/∂q_ik = -p_ik / q_ik where q_ik > eps, else 0",
     conventions=("Argument order: KL(labels ‖ predictions) = KL(p ‖ q), the divergence of the model "
                  "q from the target p, as torch.nn.functional.kl_div(log q, p).",
+                 "Predictions are probabilities q, not PyTorch's log q; log_target=true reads the labels "
+                 "as log p (values <= 0, their exponentials summing to 1 within --prob-tol), as PyTorch's "
+                 "log_target=True.",
                  "Mean reduction is the mean per-sample KL, PyTorch's reduction='batchmean', not "
-                 "its per-element 'mean'.", "Predictions are clipped below at eps = 1e-7."),
+                 "its per-element 'mean'.", "Predictions are clipped below at eps = 1e-7 (PyTorch gives "
+                 "inf for q = 0 where p > 0).",
+                 _RENORMALISED_ROWS + " Log-probability labels that drift are shifted by log Σ exp."),
+    matches=("PyTorch torch.nn.KLDivLoss on torch.log(q) (reduction='batchmean'; log_target; q >= 1e-7)",),
     references=("Kullback & Leibler, On Information and Sufficiency, Ann. Math. Statist. 22(1), 1951",
                 "PyTorch torch.nn.KLDivLoss (reduction='batchmean')"),
 )
-def kl(predictions, labels, *, eps=PROB_EPS):
+def kl(predictions, labels, *, eps=PROB_EPS, log_target=False):
     """KL(p ‖ q) = Σ p (ln p - ln q), 0 ln 0 = 0 (Kullback & Leibler 1951)."""
     q = np.maximum(predictions, eps)
+    if log_target:
+        return np.sum(np.exp(labels) * (labels - np.log(q)), axis=1)
     return np.sum(xlogy(labels, labels) - xlogy(labels, q), axis=1)
 
 
 @kl.gradient
-def _kl_grad(predictions, labels, *, eps=PROB_EPS):
-    return {"predictions": _log_grad(labels, predictions, eps)}
+def _kl_grad(predictions, labels, *, eps=PROB_EPS, log_target=False):
+    return {"predictions": _log_grad(np.exp(labels) if log_target else labels, predictions, eps)}
 
 
 _MASK_P = Input("predictions", "N,...", "probability", description="predicted foreground probabilities")

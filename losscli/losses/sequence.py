@@ -170,15 +170,17 @@ def _scale(tl, normalize):
 
 
 # -- validation and sampling -----------------------------------------------------------------------------
-def _refuse(role: str, row: int, col: int | None, text: str):
-    """The hook's error about one cell of one role. A validate hook sees arrays, not files: the
-    row is counted within the rows the loss received (the file's row unless the rows were
-    split into blocks or some omitted)."""
-    at = f"row {row}" if col is None else f"index [{row}, {col}]"
-    raise InputError(f"ctc {role}, {at}: {text}")
+def _refuse(role: str, row: int, col: int | None, text: str, at=None):
+    """The hook's error about one cell of one role, at its place in the file (``at``, given by
+    the validator); without it (a direct call of the hook) by its row in the arrays."""
+    if at is not None:
+        place = at(role, row, col)
+    else:
+        place = f"ctc {role}, " + (f"row {row}" if col is None else f"index [{row}, {col}]")
+    raise InputError(f"{place}: {text}")
 
 
-def _ctc_validate(arrays, params):
+def _ctc_validate(arrays, params, at=None):
     """Constraints no domain expresses: blank < C, lengths within the arrays, labels within each
     target length in 0..C-1 other than the blank, and (without zero_infinity) an alignment."""
     lp = arrays["log_probs"]
@@ -196,7 +198,7 @@ def _ctc_validate(arrays, params):
             if bad.any():
                 r = int(np.flatnonzero(bad)[0])
                 more = f", more than {what}" if lengths[r] > limit else ""
-                _refuse(role, r, None, f"found {lengths[r]:g}{more} (expected a length in 0..{limit})")
+                _refuse(role, r, None, f"found {lengths[r]:g}{more} (expected a length in 0..{limit})", at=at)
     il, tl = _lengths(lp, targets, arrays.get("input_lengths"), arrays.get("target_lengths"), padding)
     inside = np.arange(s)[None, :] < tl[:, None]
     if "target_lengths" not in arrays:
@@ -204,17 +206,17 @@ def _ctc_validate(arrays, params):
         if late.any():
             r, j = (int(v) for v in np.argwhere(late)[0])
             _refuse("targets", r, j, f"found {targets[r, j]:g} after the padding value {padding} at position "
-                                     f"{int(tl[r])}; padding must only follow a sample's labels (or give target_lengths)")
+                                     f"{int(tl[r])}; padding must only follow a sample's labels (or give target_lengths)", at=at)
     labels = f"class indices in 0..{c - 1} other than the blank {blank}"
     out = inside & ((targets < 0) | (targets >= c))
     if out.any():
         r, j = (int(v) for v in np.argwhere(out)[0])
-        _refuse("targets", r, j, f"found {targets[r, j]:g} (expected {labels}; the padding value is {padding})")
+        _refuse("targets", r, j, f"found {targets[r, j]:g} (expected {labels}; the padding value is {padding})", at=at)
     blanks = inside & (targets == blank)
     if blanks.any():
         r, j = (int(v) for v in np.argwhere(blanks)[0])
         _refuse("targets", r, j, f"found {blank}, the blank index (expected {labels} within the target length "
-                                 f"{int(tl[r])}; pad with {padding} or give target_lengths)")
+                                 f"{int(tl[r])}; pad with {padding} or give target_lengths)", at=at)
     if not params["zero_infinity"]:
         need = tl + _repeats(targets, tl)
         short = need > il
@@ -224,7 +226,7 @@ def _ctc_validate(arrays, params):
             _refuse("input_lengths" if "input_lengths" in arrays else "log_probs", r, None,
                     f"{int(il[r])} frames cannot align the {int(tl[r])} target labels, which with "
                     f"{repeats} repeat{'s' if repeats != 1 else ''} need at least {int(need[r])}: the loss "
-                    "is +inf (-p zero_infinity=true counts such rows as 0, as torch's zero_infinity)")
+                    "is +inf (-p zero_infinity=true counts such rows as 0, as torch's zero_infinity)", at=at)
     return arrays
 
 

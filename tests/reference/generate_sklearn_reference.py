@@ -41,7 +41,7 @@ def cases() -> list[dict]:
     p = rng.uniform(0.02, 0.98, 30)
     yb = rng.integers(0, 2, 30)
     add("bce", {}, {"predictions": p, "labels": yb}, log_loss(yb, p), "log_loss (binary)")
-    add("zero_one", {}, {"scores": p, "labels": yb}, zero_one_loss(yb, (p >= 0.5).astype(int)),
+    add("zero_one", {"mode": "threshold"}, {"scores": p, "labels": yb}, zero_one_loss(yb, (p >= 0.5).astype(int)),
         "zero_one_loss(y, p >= 0.5)")
     probs = rng.dirichlet(np.ones(4), 30)
     yc = rng.integers(0, 4, 30)
