@@ -36,7 +36,11 @@ class _ByIdentity:
 
     def put(self, array: np.ndarray, fact) -> None:
         key = id(array)
-        self._entries[key] = (weakref.ref(array, lambda _ref, key=key: self._entries.pop(key, None)), fact)
+
+        def forget(_ref: weakref.ref) -> None:
+            self._entries.pop(key, None)
+
+        self._entries[key] = (weakref.ref(array, forget), fact)
 
     def get(self, array):
         entry = self._entries.get(id(array))
@@ -235,7 +239,21 @@ def _one_hot(data, where, domain):
     return data
 
 
+def _refuse_missing(data, where, domain, what: str) -> np.ndarray:
+    """Labels no loss can pass a NaN through (only --nan-policy propagate lets one get this far):
+    an error at the first missing one. Returns the mask of finite values."""
+    finite = np.isfinite(data)
+    if not finite.all():
+        idx = np.argwhere(~finite)[0]
+        r, c = int(idx[0]), (int(idx[1]) if len(idx) > 1 else None)
+        raise InputError(f"{where.at(r, c)}: found {data.reshape(data.shape[0], -1)[r, c or 0]}, a missing {what} "
+                         f"({where.loss} {where.role} expects {domain.text}; --nan-policy propagate cannot "
+                         "pass it on: --nan-policy omit drops such rows)")
+    return finite
+
+
 def _integer(data, where, domain):
+    _refuse_missing(data, where, domain, "id")
     bad = data != np.round(data)
     if bad.any():
         where.fail(data, bad, domain)
@@ -243,13 +261,7 @@ def _integer(data, where, domain):
 
 
 def _class_index(data, where, domain):
-    finite = np.isfinite(data)
-    if not finite.all():  # only --nan-policy propagate lets a missing label get this far
-        idx = np.argwhere(~finite)[0]
-        r, c = int(idx[0]), (int(idx[1]) if len(idx) > 1 else None)
-        raise InputError(f"{where.at(r, c)}: found {data.reshape(data.shape[0], -1)[r, c or 0]}, a missing class "
-                         f"label ({where.loss} {where.role} expects {domain.text}; --nan-policy propagate cannot "
-                         "pass it on: --nan-policy omit drops such rows)")
+    finite = _refuse_missing(data, where, domain, "class label")
     bad = (data != np.round(data)) | (data < 0)
     if where.num_classes is not None:
         bad |= data >= where.num_classes
@@ -263,6 +275,7 @@ def _class_index(data, where, domain):
 
 
 def _binary(data, where, domain):
+    _refuse_missing(data, where, domain, "label")
     bad = (data != 0) & (data != 1)
     if bad.any():
         where.fail(data, bad, domain)

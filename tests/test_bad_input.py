@@ -201,7 +201,7 @@ CASES = {
     "unknown loss": (lambda d: ["compute", "hubber", d / "p.csv", d / "y.csv"],
                      "unknown loss 'hubber'; did you mean huber? (run 'losscli list' for all {n} losses)"),
     "unknown loss in info": (lambda d: ["info", "msee"],
-                             "unknown loss 'msee'; did you mean mse? (run 'losscli list' for all {n} losses)"),
+                             "unknown loss 'msee'; did you mean mse, rmse, msle? (run 'losscli list' for all {n} losses)"),
     "empty loss name": (lambda d: ["compute", "mse,", d / "p.csv", d / "y.csv"], "empty loss name in 'mse,'"),
     "unknown parameter": (lambda d: ["compute", "huber", d / "p.csv", d / "y.csv", "-p", "delt=1"],
                           "-p 'delt=1': huber has no parameter 'delt' (valid: delta)"),
@@ -259,7 +259,7 @@ CASES = {
     "gradcheck: nothing to check": (lambda d: ["gradcheck"], "name at least one loss, or use --all"),
     "gradcheck: names and --all": (lambda d: ["gradcheck", "mse", "--all"], "give loss names or --all, not both"),
     "gradcheck: unknown loss": (lambda d: ["gradcheck", "msee"],
-                                "unknown loss 'msee'; did you mean mse? (run 'losscli list' for all {n} losses)"),
+                                "unknown loss 'msee'; did you mean mse, rmse, msle? (run 'losscli list' for all {n} losses)"),
     "gradcheck: non-differentiable loss": (
         lambda d: ["gradcheck", "zero_one"],
         "gradcheck: zero_one is not differentiable: the 0-1 loss is piecewise constant: its gradient is 0 almost "

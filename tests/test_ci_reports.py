@@ -108,7 +108,7 @@ def test_check_reads_pyproject(run, models, monkeypatch):
     ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\n',
      "gate 1: needs a bound ('max' and/or 'min') or a 'baseline' to compare with"),
     ('[[gate]]\nloss = "msee"\ninputs = ["base.csv", "labels.csv"]\nmax = 1\n',
-     "gate 1: unknown loss 'msee'; did you mean mse?"),
+     "gate 1: unknown loss 'msee'; did you mean mse, rmse, msle?"),
     ('gate = [\n', "not valid TOML"),
     ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nbaseline = "base.csv"\nmax_increase = "2 percent"\n',
      "gate 1: key 'max_increase'"),

@@ -67,7 +67,7 @@ def test_list_table_and_json(run):
                                         "choices": None, "help": "where the quadratic turns linear"}
     assert [i["name"] for i in huber["inputs"]] == ["predictions", "labels"]
     names = run("list", "--category", "regression", "--format", "names").stdout.split()
-    assert names[:5] == ["mse", "l2", "mae", "huber", "smooth_l1"]
+    assert names[:5] == ["mse", "rmse", "l2", "mae", "huber"]
     assert "softmax_ce" not in names and len(names) == len(list_losses("regression"))
 
 

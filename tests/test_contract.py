@@ -86,11 +86,21 @@ CASES = {
     "a ZIP that is not an NPZ": (lambda d: ["compute", "mse", d / "model.pt", d / "y.csv"],
                                  "Error: {d}/model.pt: not an NPZ archive: its member 'archive/data.pkl' is not an "
                                  ".npy array (a ZIP of other files, such as a torch.save checkpoint?)"),
+    "a missing id with --nan-policy propagate": (
+        lambda d: ["compute", "supcon", write_csv(d / "emb.csv", ["e0", "e1"], [[1, 0], [0, 1], [1, 1]]),
+                   write_csv(d / "ids.csv", ["id"], [[1], [""], [1]]), "--nan-policy", "propagate"],
+        "Error: {d}/ids.csv, line 3, column 'id': found nan, a missing id (supcon labels expects integer ids; "
+        "--nan-policy propagate cannot pass it on: --nan-policy omit drops such rows)"),
+    "a missing binary label with --nan-policy propagate": (
+        lambda d: ["compute", "contrastive", write_csv(d / "x1.csv", ["a", "b"], [[1.0, -1.0], [0.5, 2.0]]),
+                   write_csv(d / "x2.csv", ["a", "b"], [[1.0, 0.0], [0.0, 1.0]]),
+                   write_csv(d / "sim.csv", ["similar"], [[""], [1]]), "--nan-policy", "propagate"],
+        "Error: {d}/sim.csv, line 2, column 'similar': found nan, a missing label (contrastive labels expects "
+        "labels in {{0, 1}}; --nan-policy propagate cannot pass it on: --nan-policy omit drops such rows)"),
     "a missing class label with --nan-policy propagate": (
         lambda d: ["compute", "ce", d / "pr.csv", d / "yn.csv", "--nan-policy", "propagate"],
-        "Error: {d}/yn.csv, line 2, column 'label': found nan, a missing class label (ce labels expects class "
-        "indices (N,) or probability rows (N, C) (one-hot or soft); --nan-policy propagate cannot pass it on: "
-        "--nan-policy omit drops such rows)"),
+        "Error: {d}/yn.csv, line 2, column 'label': found nan, a missing class label (ce labels expects integer "
+        "class indices in [0, C); --nan-policy propagate cannot pass it on: --nan-policy omit drops such rows)"),
     "a malformed --scheduler": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--engine", "dask",
                                            "--scheduler", "tcp://::::"],
                                 "Error: --scheduler tcp://::::: not a scheduler address (an IPv6 host needs "
@@ -343,7 +353,10 @@ def test_numbers_at_the_extremes_stay_finite_and_accurate(run_json, tmp_path):
         scaled = run_json("compute", loss, save("a.npy", a * 1e200), save("b.npy", p * 1e200),
                           save("c.npy", extra[0] * (1e200 if extra[0].ndim == 2 else 1)), "--per-sample",
                           "-p", "margin=0" if loss == "triplet" else "margin=0.5")["results"][0]
-        plain = run_json("compute", loss, save("a1.npy", a), save("b1.npy", p), save("c1.npy", extra[0]),
+        # (cosine_embedding's torch ε = 1e-12 on squared norms shifts unit-length vectors by ~5e-13:
+        # its plain vectors are of length ~1e6, where ε is below rounding)
+        s = 1.0 if loss == "triplet" else 1e6
+        plain = run_json("compute", loss, save("a1.npy", a * s), save("b1.npy", p * s), save("c1.npy", extra[0]),
                          "--per-sample", "-p", "margin=0" if loss == "triplet" else "margin=0.5")["results"][0]
         factor = 1e200 if loss == "triplet" else 1.0
         assert scaled["per_sample"] == pytest.approx([v * factor for v in plain["per_sample"]], rel=1e-14, abs=0), loss

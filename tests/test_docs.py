@@ -19,6 +19,18 @@ def test_readme_lists_every_builtin_loss():
             assert f"| `{loss.name}` |" in README, loss.name
 
 
+def test_readme_catalogue_is_the_registry():
+    """The README's catalogue is generated from the registry (names, aliases, inputs, defaults,
+    what each loss matches, conventions): any change to a declaration shows here until it is
+    regenerated."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("catalogue_doc", ROOT / "docs" / "catalogue.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.section() in README, "regenerate with: python docs/catalogue.py --write"
+
+
 def test_readme_has_exactly_the_two_setup_commands():
     blocks = re.findall(r"```bash\n(.*?)```", README, re.S)
     assert blocks[:2] == [

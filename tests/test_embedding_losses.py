@@ -20,6 +20,8 @@ from losscli import get_loss
 from losscli.errors import InputError
 from losscli.sampling import random_inputs
 
+from .test_library_references import param_options, save_inputs
+
 DATA = Path(__file__).parent / "data"
 META = json.loads((DATA / "embedding_reference.json").read_text())
 ARRAYS = np.load(DATA / "embedding_reference.npz")
@@ -51,20 +53,6 @@ CLI_CASES = sorted({ids[0] for ids in (_ids(n) for n in NAMES)}
 NEGATIVE_CASES = [cid for cid in CASES if CASES[cid]["loss"] == "mnrl" and _negatives(cid)]
 
 
-def _param_options(params: dict) -> list[str]:
-    out = []
-    for k, v in params.items():
-        out += ["-p", f"{k}={str(v).lower() if isinstance(v, bool) else v}"]
-    return out
-
-
-def _save_inputs(tmp_path, case) -> list[str]:
-    paths = []
-    for role in case["inputs"]:
-        path = tmp_path / f"{role}.npy"
-        np.save(path, ARRAYS[f"{case['id']}/input/{role}"])
-        paths.append(str(path))
-    return paths
 
 
 def _csv(tmp_path, name, array, prefix) -> str:
@@ -84,7 +72,7 @@ def _assert_close(actual, expected, what):
 
 def _check_cli_case(run, tmp_path, cid, files):
     case = CASES[cid]
-    params = _param_options(case["params"])
+    params = param_options(case["params"])
     out = run("compute", case["loss"], *files, *params, "--reduction", "none", "--per-sample", "--format", "json")
     assert out.exit_code == 0, out.stderr
     per = json.loads(out.stdout)["results"][0]["per_sample"]
@@ -106,7 +94,7 @@ def _check_cli_case(run, tmp_path, cid, files):
 
 @pytest.mark.parametrize("cid", CLI_CASES)
 def test_cli_values_and_gradients_from_npy_equal_the_library(run, tmp_path, cid):
-    _check_cli_case(run, tmp_path, cid, _save_inputs(tmp_path, CASES[cid]))
+    _check_cli_case(run, tmp_path, cid, save_inputs(tmp_path, ARRAYS, CASES[cid]))
 
 
 @pytest.mark.parametrize("loss", [n for n in NAMES if n != "arcface"])
@@ -115,7 +103,7 @@ def test_cli_value_from_csv_written_by_pandas(run, tmp_path, loss):
     case = CASES[_ids(loss)[0]]
     files = [_csv(tmp_path, f"{role}.csv", ARRAYS[f"{case['id']}/input/{role}"], role[:1])
              for role in case["inputs"]]
-    out = run("compute", loss, *files, *_param_options(case["params"]), "--format", "json")
+    out = run("compute", loss, *files, *param_options(case["params"]), "--format", "json")
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(
         float(ARRAYS[f"{case['id']}/mean"]), rel=1e-12)
@@ -126,7 +114,7 @@ def test_cli_value_from_csv_written_by_pandas(run, tmp_path, loss):
 def test_mnrl_hard_negatives_from_npy_equal_the_reference(run, tmp_path, cid):
     """N anchors and positives, k·N negatives: read whole beside the others, N per-sample losses, the
     negatives' gradient (k·N, D)."""
-    _check_cli_case(run, tmp_path, cid, _save_inputs(tmp_path, CASES[cid]))
+    _check_cli_case(run, tmp_path, cid, save_inputs(tmp_path, ARRAYS, CASES[cid]))
 
 
 def test_mnrl_hard_negatives_from_csv(run, tmp_path):
@@ -134,14 +122,14 @@ def test_mnrl_hard_negatives_from_csv(run, tmp_path):
     case = CASES[cid]
     assert ARRAYS[f"{cid}/input/negatives"].shape[0] == 3 * ARRAYS[f"{cid}/input/anchors"].shape[0]
     files = [_csv(tmp_path, f"{role}.csv", ARRAYS[f"{cid}/input/{role}"], "d") for role in case["inputs"]]
-    out = run("compute", "mnrl", *files, *_param_options(case["params"]), "--format", "json", "--per-sample")
+    out = run("compute", "mnrl", *files, *param_options(case["params"]), "--format", "json", "--per-sample")
     assert out.exit_code == 0, out.stderr
     result = json.loads(out.stdout)["results"][0]
     assert result["value"] == pytest.approx(float(ARRAYS[f"{cid}/mean"]), rel=1e-12)
     _assert_close(result["per_sample"], ARRAYS[f"{cid}/per_sample"], "per-sample")
     # the negatives from a CSV beside anchors and positives from .npy files
-    npy = _save_inputs(tmp_path, case)
-    out = run("compute", "mnrl", npy[0], npy[1], files[2], *_param_options(case["params"]), "--format", "value")
+    npy = save_inputs(tmp_path, ARRAYS, case)
+    out = run("compute", "mnrl", npy[0], npy[1], files[2], *param_options(case["params"]), "--format", "value")
     assert out.exit_code == 0, out.stderr
     assert float(out.stdout) == pytest.approx(float(ARRAYS[f"{cid}/mean"]), rel=1e-12)
 
@@ -298,7 +286,7 @@ EXTREME_CASES = (_ids("triplet", "a = p: d(a, n)") + _ids("triplet", "p = 3, a z
 @pytest.mark.parametrize("cid", EXTREME_CASES)
 def test_gradcheck_passes_at_the_extreme_reference_inputs(run, tmp_path, cid):
     case = CASES[cid]
-    out = run("gradcheck", case["loss"], *_save_inputs(tmp_path, case), *_param_options(case["params"]),
+    out = run("gradcheck", case["loss"], *save_inputs(tmp_path, ARRAYS, case), *param_options(case["params"]),
               "--format", "json")
     assert out.exit_code == 0, out.stdout + out.stderr
 

@@ -1,5 +1,7 @@
 """Registry-driven tests: every registered loss gets them the moment it is registered."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -49,16 +51,17 @@ def test_reductions_and_weights(loss):
     inputs = random_inputs(loss, samples=9, seed=1)
     per = loss(*_args(loss, inputs))
     n = per.shape[0]
+    outer = math.sqrt if loss.root else float  # (rmse reports the root of the reduction)
     mean = evaluate(loss, inputs, {}, "mean").value
     total = evaluate(loss, inputs, {}, "sum").value
-    assert total == pytest.approx(float(np.sum(per)), rel=1e-12)
-    assert mean == pytest.approx(total / n, rel=1e-12)
+    assert total == pytest.approx(outer(np.sum(per)), rel=1e-12)
+    assert mean == pytest.approx(outer(np.sum(per) / n), rel=1e-12)
     assert evaluate(loss, inputs, {}, "none").value is None
     ones = np.ones(n)
     assert evaluate(loss, inputs, {}, "mean", ones).value == pytest.approx(mean, rel=1e-12)
     w = np.arange(1.0, n + 1.0)
-    assert evaluate(loss, inputs, {}, "mean", w).value == pytest.approx(np.sum(w * per) / np.sum(w), rel=1e-12)
-    assert evaluate(loss, inputs, {}, "sum", w).value == pytest.approx(np.sum(w * per), rel=1e-12)
+    assert evaluate(loss, inputs, {}, "mean", w).value == pytest.approx(outer(np.sum(w * per) / np.sum(w)), rel=1e-12)
+    assert evaluate(loss, inputs, {}, "sum", w).value == pytest.approx(outer(np.sum(w * per)), rel=1e-12)
 
 
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "-".join(f"{k}{v}" for k, v in s.items()))
@@ -87,9 +90,10 @@ def test_weighted_gradient_is_gradient_of_weighted_value(loss):
     ev = evaluate(loss, inputs, {}, "mean", w, gradient=True)
     role = loss.differentiable[0]
 
-    def f(x):  # the raw function's weighted mean (no renormalisation of perturbed rows)
+    def f(x):  # the raw function's weighted mean (no renormalisation of perturbed rows), or its root
         per = loss.fn(*_args(loss, {**inputs, role: x}), **loss.resolve_params({}))
-        return float(np.sum(w * per) / np.sum(w))
+        mean = float(np.sum(w * per) / np.sum(w))
+        return math.sqrt(mean) if loss.root else mean
 
     numeric = central_difference(f, inputs[role].astype(float).copy())
     np.testing.assert_allclose(ev.gradients[role], numeric, rtol=1e-6, atol=1e-8)

@@ -74,3 +74,22 @@ def covered_losses() -> set[str]:
     for legacy in ("torch_reference.json", "sklearn_reference.json"):
         names |= {c["loss"] for c in json.loads((DATA / legacy).read_text())["cases"]}
     return names
+
+
+def param_options(params: dict) -> list[str]:
+    """A reference case's parameters as the CLI's ``-p NAME=VALUE`` options."""
+    out = []
+    for k, v in params.items():
+        value = str(v).lower() if isinstance(v, bool) else ",".join(repr(x) for x in v) if isinstance(v, list) else v
+        out += ["-p", f"{k}={value}"]
+    return out
+
+
+def save_inputs(tmp_path, arrays, case) -> list[str]:
+    """A reference case's inputs saved as ROLE.npy files (``arrays``: its .npz), in role order."""
+    paths = []
+    for role in case["inputs"]:
+        path = tmp_path / f"{role}.npy"
+        np.save(path, arrays[f"{case['id']}/input/{role}"])
+        paths.append(str(path))
+    return paths

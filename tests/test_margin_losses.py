@@ -17,6 +17,8 @@ import pytest
 
 from losscli import get_loss
 
+from .test_library_references import param_options, save_inputs
+
 DATA = Path(__file__).parent / "data"
 META = json.loads((DATA / "margin_reference.json").read_text())
 ARRAYS = np.load(DATA / "margin_reference.npz")
@@ -37,20 +39,6 @@ CLI_CASES = sorted({ids[0] for ids in (_ids(n) for n in NAMES)}
                    | set(_ids("categorical_hinge", "soft")))
 
 
-def _param_options(params: dict) -> list[str]:
-    out = []
-    for k, v in params.items():
-        out += ["-p", f"{k}={','.join(repr(x) for x in v) if isinstance(v, list) else v}"]
-    return out
-
-
-def _save_inputs(tmp_path, case) -> list[str]:
-    paths = []
-    for role in case["inputs"]:
-        path = tmp_path / f"{role}.npy"
-        np.save(path, ARRAYS[f"{case['id']}/input/{role}"])
-        paths.append(str(path))
-    return paths
 
 
 def _assert_close(actual, expected, what):
@@ -63,8 +51,8 @@ def _assert_close(actual, expected, what):
 @pytest.mark.parametrize("cid", CLI_CASES)
 def test_cli_values_and_gradient_from_npy_equal_the_library(run, tmp_path, cid):
     case = CASES[cid]
-    files = _save_inputs(tmp_path, case)
-    params = _param_options(case["params"])
+    files = save_inputs(tmp_path, ARRAYS, case)
+    params = param_options(case["params"])
     out = run("compute", case["loss"], *files, *params, "--reduction", "none", "--per-sample", "--format", "json")
     assert out.exit_code == 0, out.stderr
     _assert_close(json.loads(out.stdout)["results"][0]["per_sample"], ARRAYS[f"{cid}/per_sample"], "per-sample")
@@ -93,7 +81,7 @@ def test_cli_value_from_csv_written_by_pandas(run, tmp_path, loss):
     case = next(c for c in META["cases"] if c["loss"] == loss and np.ndim(ARRAYS[f"{c['id']}/input/{c['inputs'][0]}"]) <= 2)
     files = [_csv(tmp_path, f"{role}.csv", ARRAYS[f"{case['id']}/input/{role}"], role[:1])
              for role in case["inputs"]]
-    out = run("compute", loss, *files, *_param_options(case["params"]), "--format", "json")
+    out = run("compute", loss, *files, *param_options(case["params"]), "--format", "json")
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(
         float(ARRAYS[f"{case['id']}/mean"]), rel=1e-12)
@@ -174,7 +162,7 @@ EXTREME_CASES = [cid for n in NAMES for cid in _ids(n, "1e4")] + _ids("convex_kl
 def test_gradcheck_passes_at_the_extreme_reference_inputs(run, tmp_path, cid):
     """Scores ±1e4 and exact ties: smooth losses pass outright, kinks are recognised as kinks."""
     case = CASES[cid]
-    out = run("gradcheck", case["loss"], *_save_inputs(tmp_path, case), *_param_options(case["params"]),
+    out = run("gradcheck", case["loss"], *save_inputs(tmp_path, ARRAYS, case), *param_options(case["params"]),
               "--format", "json")
     assert out.exit_code == 0, out.stdout + out.stderr
 

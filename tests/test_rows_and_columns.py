@@ -491,7 +491,7 @@ def test_integer_series_with_pandas_header_on_both_sides(run, tmp_path):
     y, p = (RNG.random(N) < 0.4).astype(int), (RNG.random(N) < 0.5).astype(int)
     pd.Series(p).to_csv(tmp_path / "p.csv", index=False)
     pd.Series(y).to_csv(tmp_path / "y.csv", index=False)
-    data, err = _result(run, "zero_one", tmp_path / "p.csv", tmp_path / "y.csv")
+    data, err = _result(run, "zero_one", tmp_path / "p.csv", tmp_path / "y.csv", "-p", "mode=threshold")
     assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(float(np.mean(p != y))))
     assert err == GUESS_NOTE.format(tmp_path / "p.csv") + GUESS_NOTE.format(tmp_path / "y.csv")
 
@@ -550,7 +550,7 @@ def test_a_selected_id_named_column_is_data_not_a_key(run, tmp_path):
     a, b = RNG.integers(0, 2, N), RNG.integers(0, 2, N)
     pd.DataFrame({"class_id": a, "x": X}).to_csv(tmp_path / "p.csv", index=False)
     pd.DataFrame({"class_id": b}).to_csv(tmp_path / "y.csv", index=False)
-    assert _value(run, "zero_one", f"{tmp_path}/p.csv:class_id", f"{tmp_path}/y.csv:class_id") == \
+    assert _value(run, "zero_one", f"{tmp_path}/p.csv:class_id", f"{tmp_path}/y.csv:class_id", "-p", "mode=threshold") == \
         pytest.approx(float(np.mean(a != b)))
 
 

@@ -186,7 +186,6 @@ class _KerasInFloat64:
 
 
 def jax_result(case: dict) -> dict:
-    import jax
     import jax.numpy as jnp
 
     p, t = case["inputs"]["predictions"], case["inputs"]["labels"]
