@@ -249,7 +249,8 @@ def _row_blocks(pieces, chunk_rows, layout: _Layout, sep, first_row: int = 0) ->
     """Parsed pieces regrouped into blocks of exactly chunk_rows rows (the last one shorter;
     None: one block), so every input of a lockstep read cuts its blocks at the same rows.
     ``first_row``: the data row the pieces begin at (a window of the file)."""
-    from .textparse import ParseError, concat
+    from .textlocate import ParseError
+    from .textparse import concat
 
     buffered: deque = deque()
     have = 0

@@ -14,7 +14,7 @@ the column as an Arrow string array, which :func:`classify` turns into numbers (
 ``True``/``False``), a text column (its first value is not a number) or the first cell that is
 not a number. Missing: an empty field, whitespace, or one of pandas' NA spellings
 (``NA_VALUES``). A blank line inside the data is a row of missing values; a row with too few or
-too many fields is an error (:class:`ParseError`, its line counted from the piece).
+too many fields is an error (``textlocate.ParseError``, its line counted from the piece).
 
 ``csv.py`` decides what a file is (delimiter, header, names); this module only turns bytes into
 columns.
@@ -22,7 +22,6 @@ columns.
 
 from __future__ import annotations
 
-import csv
 import io
 import mmap
 import os
@@ -31,11 +30,12 @@ import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
 from .buffers import bits, floats
+from .textlocate import QUOTE, locate
 
 #: bytes per parsed piece: large enough to amortise a parse call (~100,000 rows of one number),
 #: small enough that the pieces in flight (``AHEAD`` per file) stay a few MB (10M-row pair: 1 MB
@@ -43,7 +43,6 @@ from .buffers import bits, floats
 PIECE_BYTES = 2 * 2**20
 #: pieces of one file parsed ahead of the one being consumed
 AHEAD = 4
-QUOTE = b'"'
 WHITESPACE = r"\s+"
 _BLANK = b" \t\r\n"
 #: the spellings of a missing value, as pandas' read_csv has them by default
@@ -66,16 +65,6 @@ Piece = tuple[memoryview, bool]
 
 class Utf8Error(Exception):
     """A piece that is not UTF-8 text (the caller finds the byte and its line)."""
-
-
-class ParseError(Exception):
-    """A piece that is not a table: ``line`` is 1-based within the piece (None if unknown);
-    ``kind`` is ``fields`` (then ``expected``/``found`` say how many), ``quote``, or ``split``
-    (the csv module could not split the line: ``why``)."""
-
-    def __init__(self, kind: str, line: int | None, expected: int = 0, found: int = 0, why: str = ""):
-        super().__init__(kind)
-        self.kind, self.line, self.expected, self.found, self.why = kind, line, expected, found, why
 
 
 def _executor() -> ThreadPoolExecutor:
@@ -116,7 +105,7 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
     names = _names(ncols)
     data = piece  # parsed where it lies (a memory map's pages, a read buffer): no copy
     if quoted and bytes(piece).count(QUOTE) % 2:  # only the last piece can end inside quotes
-        raise _locate(bytes(piece), sep, ncols)
+        raise locate(bytes(piece), sep, ncols)
     read = pacsv.ReadOptions(column_names=names, use_threads=False, block_size=max(len(piece) + 1, 1 << 20))
     # (a piece without quotes is tokenised without looking for them: ~8% faster)
     parse = pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False, newlines_in_values=quoted,
@@ -158,7 +147,7 @@ def _arrow_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include=N
             if filled is not None:
                 data = filled
                 continue
-        raise _locate(bytes(piece), sep, ncols)
+        raise locate(bytes(piece), sep, ncols)
     return [c.combine_chunks() if c.type in (pa.string(), pa.int64()) else c if pa.types.is_dictionary(c.type)
             else floats(c) for c in table.columns]
 
@@ -175,44 +164,6 @@ def _fill_blank_lines(data: bytes, sep: str, ncols: int) -> bytes | None:
             changed = True
         quoted ^= line.count(QUOTE) % 2 == 1
     return b"\n".join(lines) if changed else None
-
-
-def _locate(data: bytes, sep: str, ncols: int) -> ParseError:
-    """Where a piece Arrow refused stops being a table: an unclosed quote, or the first row with
-    the wrong number of fields (blank lines are fine)."""
-    if data.count(QUOTE) % 2:
-        quoted, opened = False, None
-        for number, line in enumerate(data.split(b"\n"), 1):
-            if line.count(QUOTE) % 2:
-                quoted = not quoted
-                opened = number if quoted else None
-        return ParseError("quote", opened)
-    text = data.decode("utf-8", errors="replace")
-    if '"' not in text:  # (split by hand: the csv module refuses a field over 131072 characters)
-        rows: Iterable[tuple[int, list[str]]] = ((at, line.split(sep)) for at, line in enumerate(_LINES.split(text), 1))
-    else:
-        rows = _quoted_rows(text, sep)
-    for at, fields in rows:
-        if isinstance(fields, csv.Error):
-            return ParseError("split", at, why=str(fields))
-        if len(fields) > 1 and len(fields) != ncols or len(fields) == 1 and fields[0].strip() and ncols != 1:
-            return ParseError("fields", at, ncols, len(fields))
-    return ParseError("fields", None, ncols, 0)
-
-
-_LINES = re.compile(r"\r\n|\r|\n")
-
-
-def _quoted_rows(text: str, sep: str) -> Iterator[tuple[int, Any]]:
-    """(the line each row starts on, its fields) by the csv module's quoting rules; the last
-    one is (line, the csv.Error) if the module cannot split a line."""
-    reader, at = csv.reader(io.StringIO(text, newline=""), delimiter=sep), 1
-    try:
-        for fields in reader:
-            yield at, fields
-            at = reader.line_num + 1
-    except csv.Error as exc:
-        yield at, exc
 
 
 def _single_spaced(piece) -> bytes | memoryview:
