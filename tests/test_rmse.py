@@ -56,6 +56,15 @@ def test_saved_gradient_is_of_the_root(run, files):
     np.testing.assert_allclose(g[:3], TORCH_GRAD_HEAD, rtol=1e-14)
 
 
+def test_without_a_reduction_the_gradient_is_of_the_per_sample_sum(run, files):
+    """--reduction none reports the per-sample squared errors, so --save-grad is the gradient of
+    their sum, as mse's (not the root's, which is not reported)."""
+    out = run("compute", "rmse", f"{files}/p.csv:pred", f"{files}/t.csv", "--reduction", "none",
+              "--save-grad", f"{files}/g.npy", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    np.testing.assert_allclose(np.load(files / "g.npy"), 2 * np.subtract(P, T), rtol=1e-15)
+
+
 def test_interval_is_of_the_root(run, files):
     """Each resample takes its own root (not mse's interval, and not its endpoints' roots: the
     percentile interpolates between resamples)."""

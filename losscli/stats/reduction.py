@@ -59,7 +59,7 @@ class Reduction(Snapshot):
         multiplies by d√v/dv = 1/(2√v) (0 where v = 0: every residual is 0, and so is the
         subgradient losscli reports)."""
         scale = ratio((1.0, 0), total(self.den)) if self.reduction == "mean" else 1.0
-        if self.root:
+        if self.root and self.reduction != "none":  # (none: per-sample values, the gradient of their sum)
             reported = self.value()
             scale = scale / (2.0 * reported) if reported else 0.0
         return scale
