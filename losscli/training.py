@@ -93,7 +93,8 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     for t in range(epochs + 1):
         with np.errstate(all="ignore"):
             pred = Z @ W + b
-            risk = float(np.mean(loss.fn(pred, y, **params)))
+            mean = float(np.mean(loss.fn(pred, y, **params)))
+            risk = math.sqrt(mean) if loss.root else mean  # (rmse: the root of the mean is the risk)
             pen = float(l1 * np.abs(W).sum() + l2 * 0.5 * (W * W).sum())
         rate = learning_rate(schedule, lr, t, step_size=step_size, factor=factor, decay=decay)
         watch.check(t, risk + pen)
@@ -105,6 +106,8 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
             break
         with np.errstate(all="ignore"):
             g = loss.gradient_of({role: pred, loss.inputs[1].name: y}, params)[role] / n
+            if loss.root:  # d√m = dm / (2√m); 0 where every residual is 0
+                g = g / (2.0 * risk) if risk > 0 else np.zeros_like(g)
             gW = Z.T @ g + l1 * np.sign(W) + l2 * W
             gb = g.sum(axis=0)
             W = W - rate * gW

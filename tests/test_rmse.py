@@ -109,3 +109,13 @@ def test_info_states_the_convention_and_gradcheck_passes(run):
     out = run("info", "rmse")
     assert out.exit_code == 0 and "squared error" in out.stdout and "root_mean_squared_error" in out.stdout
     assert run("gradcheck", "rmse").exit_code == 0
+
+
+def test_fit_minimises_the_root_and_reports_it(run):
+    """fit rmse descends the root's gradient (∇mse / 2·rmse) and reports the root; at the optimum
+    it is mse's, whose risk is the square."""
+    args = ("sample_data/regression/outliers.csv", "--target", "price", "--lr", "0.5", "--format", "json")
+    rmse, mse = (json.loads(run("fit", name, *args).stdout) for name in ("rmse", "mse"))
+    assert rmse["final_loss"] == pytest.approx(math.sqrt(mse["final_loss"]), rel=1e-9)
+    assert rmse["coef"] == pytest.approx(mse["coef"], rel=1e-6)
+    assert rmse["history"][0]["risk"] == pytest.approx(math.sqrt(mse["history"][0]["risk"]), rel=1e-12)
