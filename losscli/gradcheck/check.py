@@ -32,6 +32,7 @@ from ..errors import LossCliError
 from ..registry import Loss
 from . import Options
 from .methods import METHODS
+from .batch import detect_coupling, estimate_elements
 from .probes import consistency, probe, sample_elements, taylor
 
 STATUSES = ("ok", "below-noise", "kink", "FAIL")
@@ -150,25 +151,6 @@ def _estimate_columns(ev: _Counter, role: str, x: np.ndarray, method: str, base:
     return [a.reshape(x.shape) for a in out]
 
 
-def _estimate_elements(ev: _Counter, role: str, x: np.ndarray, method: str, base_sum: float,
-                       flat_idx: np.ndarray):
-    """Batch coupling: one element at a time, the derivative of the total."""
-    m = flat_idx.size
-    out = [np.empty(m) for _ in range(4)] + [np.zeros(m, dtype=bool)]
-    flat = x.reshape(-1)
-    estimate = METHODS[method][0]
-    f0 = np.array([base_sum])
-    for t, idx in enumerate(flat_idx):
-        def at(delta, idx=idx):
-            pert = flat.astype(np.result_type(flat, delta))
-            pert[idx] += delta[0]
-            return np.array([np.sum(ev(role, pert.reshape(x.shape)))])
-
-        for arr, v in zip(out, estimate(at, f0, flat[idx:idx + 1])):
-            arr[t] = v[0]
-    return out
-
-
 def _classify(r: RoleResult, kinks: np.ndarray, opts: Options) -> None:
     a, n = r.analytic, r.numeric
     r.abs_err = np.abs(a - n)
@@ -242,7 +224,8 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
                 result.notes.append(f"{role}: complex-step does not apply ({reason}); used richardson")
                 method = "richardson"
         result.total_elements += x.size
-        if loss.coupling in ("elementwise", "row"):
+        coupling = detect_coupling(ev, role, x, loss.coupling)
+        if coupling in ("elementwise", "row"):
             est, err, left, right, kinks = _estimate_columns(ev, role, x, method, base, g)
             flat_idx = np.arange(x.size)
             rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1), est.reshape(-1), err.reshape(-1),
@@ -254,7 +237,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
                 result.notes.append(f"{role}: batch-coupled, {x.size} elements > --max-elements "
                                     f"{opts.max_elements}: checked a stratified sample of {flat_idx.size} "
                                     f"plus {opts.probes} random-direction probes")
-            est, err, left, right, kinks = _estimate_elements(ev, role, x, method, float(np.sum(base)), flat_idx)
+            est, err, left, right, kinks = estimate_elements(ev, role, x, method, float(np.sum(base)), flat_idx)
             rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1)[flat_idx], est, err, left, right)
             _classify(rr, kinks, opts)
             if flat_idx.size < x.size:
