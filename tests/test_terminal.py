@@ -40,8 +40,8 @@ def _values(command: str, run) -> list[str]:
             "[{}, {}] (95%)".format(*(fmt(v, 4) for v in r["bootstrap"]["interval"])),
             "PASS" if r["gate"]["passed"] else "FAIL")]
     if command == "gradcheck":
-        return [x for r in rec["results"] for x in (fmt(r["max_rel_error"], 3), fmt(r["max_abs_error"], 3),
-                                                    "PASS" if r["passed"] else "FAIL", f"{r['checked']}/{r['elements']}")]
+        return [x for r in rec["results"] for x in (fmt(r["max_rel_difference"], 3), fmt(r["max_error_ratio"], 3),
+                                                    r["verdict"], f"{r['checked']}/{r['elements']}")]
     return [x for g in rec["gates"] for x in (fmt(g["value"], 8), "PASS" if g["passed"] else "FAIL")]
 
 

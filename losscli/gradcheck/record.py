@@ -1,17 +1,175 @@
-"""A gradcheck result as the record every output format renders (JSON's ``results`` entries)."""
+"""A gradcheck result as the record every output format renders (JSON's ``results`` entries).
+
+Besides the checker's own numbers the record says, in the same words in every format, *why*
+the verdict was given (``verdict``, ``reasons``, a ``reason`` per listed element) and how far
+apart the two sides are in plain terms: the relative difference |a - n| / max(|a|, |n|) and the
+difference in units of the numeric error bound (``error_ratio``), taken over the elements the
+verdict rests on (``ok`` and ``FAIL``: kinks, below-noise and inconclusive elements are counted
+apart). ``max_rel_error`` keeps its older meaning (floored by the error bound, over every
+element, kinks included).
+"""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .check import LossCheck
+
+#: the statuses whose comparison of analytic and numeric decides the verdict
+JUDGED = ("ok", "FAIL")
+#: no numeric estimate resolves a value better than its last bit: the bound's floor, relative
+_ULP = float(np.finfo(np.float64).eps)
+
+
+def rel_difference(a: float, n: float) -> float:
+    """|a - n| / max(|a|, |n|): 0 when both are 0, inf when either is not finite."""
+    if not (math.isfinite(a) and math.isfinite(n)):
+        return math.inf
+    mag = max(abs(a), abs(n))
+    return abs(a - n) / mag if mag else 0.0
+
+
+def error_ratio(a: float, n: float, bound: float) -> float:
+    """|a - n| in units of the numeric error bound (floored at the last bit of the values)."""
+    if not (math.isfinite(a) and math.isfinite(n)):
+        return math.inf
+    diff = abs(a - n)
+    floor = max(bound, _ULP * max(abs(a), abs(n))) if math.isfinite(bound) else math.inf
+    return diff / floor if floor else (0.0 if diff == 0 else math.inf)
+
+
+def _judged_maxima(r: LossCheck) -> tuple[float | None, float | None, float | None]:
+    """(max |a - n|, max relative difference, max |a - n| / bound) over ``JUDGED`` elements;
+    None where no element is judged."""
+    diffs, rels, ratios = [], [], []
+    for role in r.roles:
+        if role.status is None or not len(role.status):
+            continue
+        keep = np.isin(role.status.astype(str), JUDGED)
+        if not keep.any():
+            continue
+        a, n = np.asarray(role.analytic, float)[keep], np.asarray(role.numeric, float)[keep]
+        bound = np.asarray(role.err_est, float)[keep]
+        with np.errstate(all="ignore"):
+            finite = np.isfinite(a) & np.isfinite(n)
+            diff = np.where(finite, np.abs(a - n), np.inf)
+            mag = np.maximum(np.abs(a), np.abs(n))
+            rel = np.where(finite, np.where(mag > 0, diff / np.where(mag > 0, mag, 1), 0.0), np.inf)
+            floor = np.where(np.isfinite(bound), np.maximum(bound, _ULP * mag), np.inf)
+            ratio = np.where(finite, np.where(floor > 0, diff / np.where(floor > 0, floor, 1),
+                                              np.where(diff == 0, 0.0, np.inf)), np.inf)
+        diffs.append(float(np.max(diff)))
+        rels.append(float(np.max(rel)))
+        ratios.append(float(np.max(ratio)))
+    if not diffs:
+        return None, None, None
+    return max(diffs), max(rels), max(ratios)
+
+
+def _g(x: float | None, digits: int = 3) -> str:
+    return "-" if x is None else f"{x:.{digits}g}"
+
+
+def slopes_text(w: dict, digits: int = 8) -> str:
+    """An element's one-sided slopes as a bracket ``[left, right]`` (the interval a valid
+    subgradient lies in at a kink)."""
+    return f"[{_g(w.get('left_slope'), digits)}, {_g(w.get('right_slope'), digits)}]"
+
+
+def row_reason(w: dict) -> str:
+    """Why a listed element got its status, from its own numbers (the checker's reason when it
+    gave one)."""
+    if w.get("reason"):
+        return str(w["reason"])
+    a, n, status = w["analytic"], w["numeric"], w["status"]
+    if a is None or not math.isfinite(a):
+        return "the analytic gradient is not finite here"
+    if n is None or not math.isfinite(n):
+        return "the numeric derivative is not finite here"
+    if status == "kink":
+        return "a kink: the analytic value lies between the one-sided slopes (a valid subgradient)"
+    if status == "below-noise":
+        return "analytic and numeric are within the error bound of 0: not told apart from 0"
+    if status == "ok":
+        return "agrees within the tolerance"
+    if status == "FAIL":
+        return f"differs by {_g(w['error_ratio'])} times the numeric error bound"
+    return "the checker could not decide for this element (see the notes)"
+
+
+def _row(w: dict) -> dict:
+    from ..render.values import number
+
+    row = {k: (number(v) if isinstance(v, float) else v) for k, v in w.items()}
+    a, n = float(w["analytic"]), float(w["numeric"])
+    row["rel_difference"] = number(rel_difference(a, n))
+    row["error_ratio"] = number(error_ratio(a, n, float(w["error_estimate"])))
+    row["reason"] = row_reason(row)
+    return row
+
+
+def _declared_coupling(r: LossCheck) -> str | None:
+    declared = getattr(r, "declared_coupling", None)
+    if declared:
+        return str(declared)
+    from ..catalogue import get_loss
+    from ..errors import LossCliError
+
+    try:
+        return get_loss(r.loss).coupling
+    except LossCliError:  # (a loss unregistered since it was checked)
+        return None
+
+
+def verdict(rec: dict) -> str:
+    """``FAIL`` (exit 1), ``inconclusive`` (passed, but some elements could not be decided) or ``PASS``."""
+    if not rec["passed"]:
+        return "FAIL"
+    return "inconclusive" if rec["inconclusive"] else "PASS"
+
+
+def reasons(rec: dict) -> list[str]:
+    """Why the verdict was given, one finding a line: what failed, or what was verified and what
+    was not."""
+    out = []
+    if rec["failures"]:
+        out.append(f"{rec['failures']} of {rec['checked']} elements fail: analytic and numeric differ by up to "
+                   f"{_g(rec['max_rel_difference'])} relative, {_g(rec['max_error_ratio'])} times the numeric error bound")
+    for c in rec["consistency"]:
+        if not c["passed"]:
+            out.append(f"{c['check']}: residual {_g(c['residual'])}")
+    for t in rec["taylor"]:
+        if not t["passed"]:
+            order = "-" if t["order"] is None else f"{t['order']:.2f}"
+            out.append(f"Taylor remainder order for {t['role']}: {order} (2 = right, 1 = wrong)")
+    for p in rec["probes"]:
+        if not p["passed"]:
+            out.append(f"probe {p['probe']} of {p['role']}: analytic {_g(p['analytic'], 6)}, numeric "
+                       f"{_g(p['numeric'], 6)}; localised to {p.get('localised')}")
+    if rec["passed"]:
+        out.append(f"{rec['verified']} of {rec['checked']} elements agree within the tolerance"
+                   + ("" if rec["max_rel_difference"] is None else
+                      f" (up to {_g(rec['max_rel_difference'])} relative, "
+                      f"{_g(rec['max_error_ratio'])} times the numeric error bound)"))
+    if rec["kinks"]:
+        out.append(f"{rec['kinks']} at kinks with a valid subgradient (the analytic value between the "
+                   "one-sided slopes)")
+    if rec["below_noise"]:
+        out.append(f"{rec['below_noise']} below noise (analytic and numeric too small to tell apart from 0)")
+    if rec["inconclusive"]:
+        why = list(dict.fromkeys(w["reason"] for w in rec["worst"] if w["status"] == "inconclusive"))
+        out.append(f"{rec['inconclusive']} inconclusive: " + ("; ".join(why) if why else "see the notes"))
+    return out
 
 
 def result_record(r: LossCheck, top: int) -> dict:
     from ..render.values import json_safe, number
 
     counts = r.counts
-    return {
+    max_diff, max_rel, max_ratio = _judged_maxima(r)
+    rec = {
         "loss": r.loss, "passed": r.passed, "params": {k: (list(v) if isinstance(v, tuple) else v)
                                                        for k, v in r.params.items()},
         "inputs": {k: list(v) for k, v in r.inputs.items()}, "method": r.method,
@@ -19,8 +177,19 @@ def result_record(r: LossCheck, top: int) -> dict:
         "max_abs_error": number(r.max_abs_error) if math.isfinite(r.max_abs_error) else None,
         "max_rel_error": number(r.max_rel_error) if math.isfinite(r.max_rel_error) else None,
         "kinks": counts["kink"], "failures": counts["FAIL"], "below_noise": counts["below-noise"],
+        "inconclusive": counts.get("inconclusive", 0), "verified": counts["ok"],
+        # over the elements the verdict rests on (ok, FAIL); None when there are none
+        "max_difference": None if max_diff is None else number(max_diff),
+        "max_rel_difference": None if max_rel is None else number(max_rel),
+        "max_error_ratio": None if max_ratio is None else number(max_ratio),
+        "precision": getattr(r, "precision", None),
+        "declared_coupling": _declared_coupling(r),
+        "couplings": json_safe(dict(getattr(r, "couplings", None) or {})),
+        "noise": json_safe({k: np.asarray(v, dtype=float).tolist() for k, v in (getattr(r, "noise", None) or {}).items()}),
         "consistency": json_safe(r.consistency), "taylor": json_safe(r.taylor), "probes": json_safe(r.probes),
         "notes": r.notes,
-        "worst": [{k: (number(v) if isinstance(v, float) else v) for k, v in w.items()}
-                  for w in r.worst(top)],
+        "worst": [_row(w) for w in r.worst(top)],
     }
+    rec["verdict"] = verdict(rec)
+    rec["reasons"] = reasons(rec)
+    return rec

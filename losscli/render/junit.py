@@ -118,14 +118,32 @@ def check(payload: dict) -> str:
     return junit_xml("check", cases)
 
 
+def _element_line(w: dict) -> str:
+    """One listed element with every number a reader needs to see what is wrong and why."""
+    from ..gradcheck.record import slopes_text
+
+    compared = "" if w["status"] == "kink" else (  # (at a kink the slopes are the comparison)
+        f" diff {w['abs_error']!r} rel diff {w.get('rel_difference')!r} diff/bound {w.get('error_ratio')!r}")
+    return (f"{w['role']}{tuple(w['index'])} {w['status']}: analytic {w['analytic']!r} numeric {w['numeric']!r}"
+            f"{compared} bound {w['error_estimate']!r} one-sided slopes {slopes_text(w, 17)}: {w.get('reason', '')}")
+
+
 def gradcheck(payload: dict) -> str:
+    """One testcase per loss: a failure's message says why (the counts and how far apart), its
+    details list the worst elements; a passing loss's output says what was verified and lists
+    its kinks and undecided elements."""
+    from ..gradcheck.record import reasons, verdict
+
     cases = []
     for r in payload["results"]:
-        worst = "\n".join(f"{w['role']}{tuple(w['index'])}: analytic {w['analytic']!r} numeric {w['numeric']!r} "
-                          f"rel {w['rel_error']!r} {w['status']}" for w in r["worst"])
-        msg = (f"{r['loss']}: {r['failures']} of {r['checked']} elements fail; max rel error "
-               f"{r['max_rel_error']!r}")
+        why = r.get("reasons") or reasons(r)
+        listed = [w for w in r["worst"] if not r["passed"] or w["status"] in ("kink", "inconclusive")]
+        elements = "\n".join(_element_line(w) for w in listed)
+        notes = "".join(f"\nnote: {n}" for n in r["notes"])
+        msg = f"{r['loss']}: FAIL: " + "; ".join(why)
+        summary = (f"{r.get('verdict') or verdict(r)}: checked {r['checked']} elements with {r['evaluations']} "
+                   f"evaluations; " + "; ".join(why))
         cases.append({"classname": "losscli.gradcheck", "name": r["loss"],
-                      "failure": (msg, worst) if not r["passed"] else None,
-                      "output": f"checked {r['checked']} elements with {r['evaluations']} evaluations"})
+                      "failure": (msg, elements + notes) if not r["passed"] else None,
+                      "output": summary + notes + ("\n" + elements if elements and r["passed"] else "")})
     return junit_xml("gradcheck", cases)

@@ -94,6 +94,26 @@ def check(payload: dict) -> str:
 
 
 def gradcheck(payload: dict) -> str:
-    rows = [[code(r["loss"]), f"{r['checked']}/{r['elements']}", r["evaluations"], fmt(r["max_abs_error"], 3),
-             fmt(r["max_rel_error"], 3), r["kinks"], "✅" if r["passed"] else "❌"] for r in payload["results"]]
-    return markdown_table(["loss", "checked", "evaluations", "max abs err", "max rel err", "kinks", "status"], rows)
+    """The summary table (a verdict and counts per loss, how far apart analytic and numeric are),
+    then for every loss that failed, has kinks or undecided elements: why, and its worst elements
+    with their numbers, one-sided slopes and reasons."""
+    from ..gradcheck.record import reasons, verdict
+    from .table import gradcheck_element_cells
+
+    mark = {"PASS": "✅ PASS", "FAIL": "❌ FAIL", "inconclusive": "⚠️ inconclusive"}
+    rows = [[code(r["loss"]), mark[r.get("verdict") or verdict(r)], f"{r['checked']}/{r['elements']}", r["failures"],
+             r.get("inconclusive", 0), r["kinks"], fmt(r.get("max_rel_difference"), 3),
+             fmt(r.get("max_error_ratio"), 3), r["evaluations"]] for r in payload["results"]]
+    out = markdown_table(["loss", "verdict", "checked", "FAIL", "inconclusive", "kinks", "max rel diff",
+                          "max diff/bound", "evaluations"], rows)
+    for r in payload["results"]:
+        if not r["worst"] or (r["passed"] and not r["kinks"] and not r.get("inconclusive")):
+            continue
+        why = r.get("reasons") or reasons(r)
+        out += f"\n{code(r['loss'])}: {escape(r.get('verdict') or verdict(r))}\n\n"
+        out += "".join(f"- {escape(line)}\n" for line in [*why, *(f"note: {n}" for n in r["notes"])])
+        out += "\n" + markdown_table(
+            ["role", "index", "status", "analytic", "numeric", "diff", "rel diff", "bound", "diff/bound",
+             "one-sided slopes", "reason"],
+            [[w["role"], str(tuple(w["index"])), w["status"], *gradcheck_element_cells(w)] for w in r["worst"]])
+    return out

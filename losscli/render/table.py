@@ -228,50 +228,89 @@ def info_renderables(loss: Loss) -> list:
     return out
 
 
+def _gradcheck_verdict(r: dict) -> str:
+    """A loss's verdict cell: PASS, FAIL or inconclusive (passed, some elements undecided)."""
+    from ..gradcheck.record import verdict
+
+    return r.get("verdict") or verdict(r)
+
+
+def _gradcheck_findings(r: dict) -> list[str]:
+    """The lines under the summary for one loss: its verdict and why (unless every element was
+    verified), what it was found to compute in and how it couples when that differs from float64
+    and its declaration, then the passing checks and the notes."""
+    from ..gradcheck.record import reasons
+
+    name = r["loss"]
+    why = r.get("reasons") or reasons(r)
+    plain = _gradcheck_verdict(r) == "PASS" and not (r["kinks"] or r["below_noise"])  # (the row says it all)
+    out = [] if plain else [f"{name}: {_gradcheck_verdict(r)}: {'; '.join(why)}"]
+    if r.get("precision") not in (None, "float64"):
+        out.append(f"{name}: computes in {r['precision']} (not float64)")
+    declared = r.get("declared_coupling")
+    for role, measured in (r.get("couplings") or {}).items():
+        if declared and measured != declared:
+            out.append(f"{name}: {role} is {measured}-coupled as measured (declared {declared})")
+    for c in r["consistency"]:
+        if c["passed"]:
+            out.append(f"{name}: {c['check']}: residual {c['residual']:.3g} ok")
+    for t in r["taylor"]:
+        if t["passed"]:
+            order = "-" if t["order"] is None else f"{t['order']:.2f}"
+            out.append(f"{name}: Taylor remainder order for {t['role']}: {order} (2 = right, 1 = wrong)"
+                       f"{' ' + t['note'] if t.get('note') else ''} ok")
+    out += [f"{name}: note: {n}" for n in r["notes"]]
+    return out
+
+
 def gradcheck_tables(payload: dict) -> list:
+    """The summary (a verdict, the element counts and how far apart analytic and numeric are,
+    in plain relative terms and in units of the numeric error bound), why each verdict was
+    given, and the worst elements of every loss that failed, has kinks or undecided elements."""
     from rich.text import Text
 
     summary = Sheet("Gradient check", [
-        Column("loss", "left", key=True), Column("status", "left"), Column("checked"), Column("failed"),
-        Column("max rel err"), Column("max abs err"), *(Column(col, group="details") for col in
-                                                        ("kinks", "below noise", "evaluations")),
+        Column("loss", "left", key=True), Column("verdict", "left"), Column("checked"), Column("FAIL"),
+        Column("max rel diff"), Column("max diff/bound"),
+        *(Column(col, group="details") for col in ("inconclusive", "kinks", "below noise", "evaluations")),
         Column("inputs", "left", group="details", wrap=True)])
     out: list[RenderableType] = [summary]
     for r in payload["results"]:
         inputs = ", ".join(f"{k}{tuple(v)}" for k, v in r["inputs"].items())
-        summary.add_row(r["loss"], status(r), f"{r['checked']}/{r['elements']}",
-                        str(r["failures"]), fmt(r["max_rel_error"], 3), fmt(r["max_abs_error"], 3), str(r["kinks"]),
-                        str(r["below_noise"]), str(r["evaluations"]), inputs)
+        summary.add_row(r["loss"], _gradcheck_verdict(r), f"{r['checked']}/{r['elements']}", str(r["failures"]),
+                        fmt(r.get("max_rel_difference"), 3), fmt(r.get("max_error_ratio"), 3),
+                        str(r.get("inconclusive", 0)), str(r["kinks"]), str(r["below_noise"]), str(r["evaluations"]),
+                        inputs)
     for r in payload["results"]:
-        lines = Text()
-        for c in r["consistency"]:
-            lines.append(f"{r['loss']}: {c['check']}: residual {c['residual']:.3g} "
-                         f"{'ok' if c['passed'] else 'FAIL'}\n")
-        for t in r["taylor"]:
-            order = "-" if t["order"] is None else f"{t['order']:.2f}"
-            lines.append(f"{r['loss']}: Taylor remainder order for {t['role']}: {order} (2 = right, 1 = wrong)"
-                         f"{' ' + t['note'] if t.get('note') else ''} {'ok' if t['passed'] else 'FAIL'}\n")
-        for p in r["probes"]:
-            if not p["passed"]:
-                lines.append(f"{r['loss']}: probe {p['probe']} of {p['role']} failed: analytic "
-                             f"{p['analytic']:.6g}, numeric {p['numeric']:.6g}; localised to "
-                             f"{p.get('localised')}\n")
-        for n in r["notes"]:
-            lines.append(f"{r['loss']}: note: {n}\n")
-        if lines:
-            lines.rstrip()  # (one line per finding, no blank line after them)
-            out.append(lines)
-        if r["worst"] and (not r["passed"] or r["kinks"]):
+        findings = _gradcheck_findings(r)
+        if findings:
+            out.append(Text("\n".join(findings)))
+        if r["worst"] and (not r["passed"] or r["kinks"] or r.get("inconclusive")):
             t = Sheet(f"{r['loss']}: worst elements", [
                 Column("role", "left", key=True), Column("index", "left", key=True), Column("status", "left"),
-                *(Column(col) for col in ("analytic", "numeric", "rel err")),
-                *(Column(col, group="errors") for col in ("abs err", "err est"))])
+                *(Column(col) for col in ("analytic", "numeric", "diff", "rel diff")),
+                *(Column(col, group="error bound") for col in ("bound", "diff/bound")),
+                Column("one-sided slopes", "left", group="one-sided slopes"), Column("reason", "left", group="reason", wrap=True)])
             for w in r["worst"]:
-                t.add_row(w["role"], str(tuple(w["index"])), w["status"], fmt(w["analytic"], 10),
-                          fmt(w["numeric"], 10), fmt(w["rel_error"], 3), fmt(w["abs_error"], 3),
-                          fmt(w["error_estimate"], 3))
+                cells = gradcheck_element_cells(w)
+                t.add_row(w["role"], str(tuple(w["index"])), w["status"], *cells)
             out.append(t)
     return out
+
+
+def gradcheck_element_cells(w: dict) -> list[str]:
+    """One listed element's cells after role, index and status: analytic, numeric, |a - n|, the
+    relative difference, the numeric error bound, |a - n| / bound, the one-sided slopes (at a
+    kink, a failure or an undecided element) and the reason. At a kink the central difference is
+    no comparison (the analytic value is judged against the slopes): its differences show "-"."""
+    from ..gradcheck.record import slopes_text
+
+    kink = w["status"] == "kink"
+    diff = None if kink or w["analytic"] is None or w["numeric"] is None else abs(w["analytic"] - w["numeric"])
+    return [fmt(w["analytic"], 8), fmt(w["numeric"], 8), fmt(diff, 3),
+            fmt(None if kink else w.get("rel_difference"), 3), fmt(w["error_estimate"], 3),
+            fmt(None if kink else w.get("error_ratio"), 3),
+            slopes_text(w) if w["status"] in ("kink", "FAIL", "inconclusive") else "-", w.get("reason") or "-"]
 
 
 def compare_tables(payload: dict) -> list:
