@@ -17,7 +17,8 @@ from __future__ import annotations
 import os
 
 import click
-from click.shell_completion import BashComplete, CompletionItem, add_completion_class, split_arg_string
+from click.shell_completion import (BashComplete, CompletionItem, FishComplete, ZshComplete, add_completion_class,
+                                    split_arg_string)
 
 from .io.spec import split_spec
 
@@ -27,6 +28,9 @@ COMPLETE_VAR = "_LOSSCLI_COMPLETE"
 BASH_BREAKS = ":="
 #: rows read of a file to learn its column names
 HEAD_ROWS = 16
+#: a completion ending in one of these expects more after it (huber.delta=, preds.csv:, mse,):
+#: the shell adds no space after it
+OPEN_ENDS = "=:.,"
 
 _SOURCE_BASH = """\
 %(complete_func)s() {
@@ -47,7 +51,7 @@ _SOURCE_BASH = """\
         fi
     done
     # a name that expects more after it (huber.delta=, preds.csv:, mse,) gets no space
-    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *[=:.,] ]]; then
+    if [[ ${#COMPREPLY[@]} -eq 1 && ${COMPREPLY[0]} == *[%(open_ends)s] ]]; then
         compopt -o nospace
     fi
     return 0
@@ -63,6 +67,9 @@ class Bash(BashComplete):
     from the last of those characters on, as bash replaces only that part."""
 
     source_template = _SOURCE_BASH
+
+    def source_vars(self) -> dict:
+        return {**super().source_vars(), "open_ends": OPEN_ENDS}
 
     def get_completion_args(self) -> tuple[list[str], str]:
         line = os.environ.get("COMP_LINE", "")
@@ -89,6 +96,95 @@ class Bash(BashComplete):
 
 
 add_completion_class(Bash, "bash")
+
+_SOURCE_ZSH = """\
+#compdef %(prog_name)s
+
+%(complete_func)s() {
+    local -a completions completions_open completions_with_descriptions response
+    (( ! $+commands[%(prog_name)s] )) && return 1
+
+    response=("${(@f)$(env COMP_WORDS="${words[*]}" COMP_CWORD=$((CURRENT-1)) \\
+        %(complete_var)s=zsh_complete %(prog_name)s 2>/dev/null)}")
+
+    for type key descr in ${response}; do
+        if [[ "$type" == "plain" ]]; then
+            if [[ "$descr" != "_" ]]; then
+                completions_with_descriptions+=("$key":"$descr")
+            elif [[ "$key" == *[%(open_ends)s] ]]; then
+                completions_open+=("$key")
+            else
+                completions+=("$key")
+            fi
+        elif [[ "$type" == "dir" ]]; then
+            _path_files -/
+        elif [[ "$type" == "file" ]]; then
+            _path_files -f
+        fi
+    done
+
+    if [ -n "$completions_with_descriptions" ]; then
+        _describe -V unsorted completions_with_descriptions -U
+    fi
+    if [ -n "$completions" ]; then
+        compadd -U -V unsorted -a completions
+    fi
+    # (a name that expects more after it gets no space: -S '')
+    if [ -n "$completions_open" ]; then
+        compadd -U -S '' -V unsorted -a completions_open
+    fi
+}
+
+if [[ $zsh_eval_context[-1] == loadautofunc ]]; then
+    %(complete_func)s "$@"
+else
+    compdef %(complete_func)s %(prog_name)s
+fi
+"""
+
+# one line a completion, "TYPE,VALUE": fish splits it at the first comma (Click's own fish script
+# of 8.4 splits at a newline written unescaped into the script, and fish cannot read it)
+_SOURCE_FISH = """\
+function %(complete_func)s
+    set -l response (env %(complete_var)s=fish_complete COMP_WORDS=(commandline -cp) \\
+        COMP_CWORD=(commandline -t) %(prog_name)s 2>/dev/null)
+    for completion in $response
+        set -l metadata (string split -m 1 , -- $completion)
+        if test "$metadata[1]" = dir
+            __fish_complete_directories $metadata[2]
+        else if test "$metadata[1]" = file
+            __fish_complete_path $metadata[2]
+        else if test "$metadata[1]" = plain
+            echo $metadata[2]
+        end
+    end
+end
+
+complete --no-files --command %(prog_name)s --arguments "(%(complete_func)s)"
+"""
+
+
+class Zsh(ZshComplete):
+    """Click's zsh completion, with no space after a name that expects more after it."""
+
+    source_template = _SOURCE_ZSH
+
+    def source_vars(self) -> dict:
+        return {**super().source_vars(), "open_ends": OPEN_ENDS}
+
+
+class Fish(FishComplete):
+    """Fish completion with a script fish reads, whatever Click's version: one ``TYPE,VALUE``
+    line a completion (a value never holds a newline: names and paths of one line)."""
+
+    source_template = _SOURCE_FISH
+
+    def format_completion(self, item: CompletionItem) -> str:
+        return f"{item.type},{item.value}"
+
+
+add_completion_class(Zsh, "zsh")
+add_completion_class(Fish, "fish")
 
 
 # -- what arguments complete to ---------------------------------------------------------------------

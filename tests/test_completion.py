@@ -1,13 +1,19 @@
 """Shell completion, as the shells ask for it: bash runs the script ``losscli completion bash``
-prints (a real bash, completing the line as typed); zsh and fish through Click's protocol (the
-environment those scripts set), as neither shell is installed here."""
+prints (a real bash, completing the line as typed), a real fish and an interactive zsh on a
+terminal (where installed: .ci/run installs them); and Click's protocol, the environment those
+scripts set."""
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
 import shutil
+import struct
 import subprocess
 import sys
+import termios
 
 import numpy as np
 import pytest
@@ -115,10 +121,79 @@ def test_zsh_and_fish_get_the_same_completions():
     assert protocol("zsh", "losscli compute mse,hu", 2).split("\n") == ["plain", "mse,huber", "_"]
     assert protocol("zsh", f"losscli compute huber {EVAL}:pr", 3).split("\n") == ["plain", f"{EVAL}:pred", "_"]
     assert protocol("zsh", "losscli compute huber sample_d", 3).split("\n")[0] == "file"  # the shell's own files
-    # (Click 8.4 frames fish's answers as zsh's, older versions as "plain,VALUE")
-    assert protocol("fish", "losscli compute mse,hu", "mse,hu") in ("plain,mse,huber", "plain\nmse,huber\n_")
-    assert protocol("fish", "losscli compute huber -p huber.", "huber.") in ("plain,huber.delta=",
-                                                                             "plain\nhuber.delta=\n_")
+    # (fish's answers are one "TYPE,VALUE" line each, whatever Click's version)
+    assert protocol("fish", "losscli compute mse,hu", "mse,hu") == "plain,mse,huber"
+    assert protocol("fish", "losscli compute huber -p huber.", "huber.") == "plain,huber.delta="
+
+
+@pytest.mark.skipif(shutil.which("fish") is None, reason="no fish (apt-get install fish)")
+def test_a_real_fish_completes_names_parameters_columns_and_files(path_with_losscli, tmp_path):
+    """The script ``losscli completion fish`` prints, sourced by fish itself (Click 8.4's own
+    script made fish fail on every line: "string split: missing argument")."""
+    script = tmp_path / "losscli.fish"
+    script.write_text(subprocess.run([sys.executable, "-m", "losscli", "completion", "fish"], capture_output=True,
+                                     text=True, check=True).stdout)
+    lines = ["losscli compute mse,hu", "losscli compute huber -p huber.", f"losscli compute huber {EVAL}:pr",
+             f"losscli compute mse {NPZ}:", "losscli compute huber sample_data/regr", "losscli --fo"]
+    command = f"source {script}; " + "; ".join(f"complete -C '{line}'; echo ==" for line in lines)
+    proc = subprocess.run(["fish", "-N", "-c", command], capture_output=True, text=True, cwd=ROOT,
+                          env={**os.environ, "PATH": path_with_losscli}, timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    got = [[w.split("\t")[0] for w in block.split("\n") if w] for block in proc.stdout.split("==")]
+    assert got[0] == ["mse,huber"]
+    assert got[1] == ["huber.delta="]
+    assert got[2] == [f"{EVAL}:pred"]
+    assert got[3] == [f"{NPZ}:labels", f"{NPZ}:logits"]
+    assert got[4] == ["sample_data/regression/"]  # fish's own file names
+
+
+def zsh_completes(lines: list[str], path: str) -> list[str]:
+    """What an interactive zsh (compinit, the script eval'd) puts on the line after TAB."""
+    import time
+
+    from tests.terminal import ESCAPE
+
+    primary, secondary = pty.openpty()
+    fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
+    proc = subprocess.Popen(["zsh", "-f", "-i"], stdin=secondary, stdout=secondary, stderr=secondary, cwd=ROOT,
+                            env={**os.environ, "PATH": path, "TERM": "dumb", "PS1": "%% "}, start_new_session=True)
+    os.close(secondary)
+
+    def read_until(marker: bytes, limit: float = 60.0) -> bytes:
+        """What the terminal shows up to the prompt after ``marker`` (keys typed before zsh's line
+        editor is back would be echoed raw by the terminal)."""
+        seen, end = b"", time.monotonic() + limit
+        while not (marker in seen and b"% " in seen.split(marker, 1)[1]) and time.monotonic() < end:
+            ready, _, _ = select.select([primary], [], [], 0.2)
+            if ready:
+                seen += os.read(primary, 65536)
+        return seen
+
+    out = []
+    try:  # (the markers are quoted as typed, so their echo is not their output)
+        os.write(primary, b'autoload -U compinit; compinit -u; eval "$(losscli completion zsh)"; echo RE""ADY\n')
+        read_until(b"READY\r\n")
+        for line in lines:
+            # zsh reads the keys in order: the TAB's completion is drawn before ^U clears the line
+            os.write(primary, line.encode() + b'\t\x15echo DO""NE\n')
+            text = ESCAPE.sub("", read_until(b"DONE\r\n").decode(errors="replace")).replace("\r", "\n")
+            shown = [t.removeprefix("% ") for t in text.split("\n")]
+            out.append([t for t in shown if t.startswith(line)][-1])
+    finally:
+        os.write(primary, b"exit\n")
+        proc.wait(timeout=30)
+        os.close(primary)
+    return out
+
+
+@pytest.mark.skipif(shutil.which("zsh") is None, reason="no zsh (apt-get install zsh)")
+def test_a_real_zsh_adds_no_space_after_a_name_that_expects_more(path_with_losscli):
+    """An interactive zsh on a terminal: ``huber.delta=`` waits for its value (no space), a whole
+    name gets its space."""
+    got = zsh_completes(["losscli compute huber -p huber.", "losscli compute hu",
+                         f"losscli compute huber {EVAL}:pr"], path_with_losscli)
+    assert got == ["losscli compute huber -p huber.delta=", "losscli compute huber ",
+                   f"losscli compute huber {EVAL}:pred "]
 
 
 @pytest.mark.parametrize("shell, marker", [("bash", "complete -o nosort -o default -F _losscli_completion losscli"),
