@@ -5,8 +5,11 @@ import csv
 import io
 import json
 import math
+import os
 import re
 import struct
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -133,8 +136,9 @@ def test_spiky_derivatives_are_clipped_and_say_so(run, tmp_path, figures, losses
     chart = run("plot", *losses).stdout
     assert f"y clipped to [{a:g}, {b:g}]" in chart
     panel = chart[chart.index("y clipped to"):].splitlines()
-    top, bottom = next(i for i, l in enumerate(panel) if "┌" in l), next(i for i, l in enumerate(panel) if "└" in l)
-    ticks = [(i, float(m[1])) for i, l in enumerate(panel) if (m := re.match(r"^\s*(\S+)┤", l))]
+    # (not a terminal: the frame in ASCII rules, +---+ above and below, | beside the tick labels)
+    top, bottom = [i for i, l in enumerate(panel) if re.match(r"^\s*\+-{10,}", l)][:2]
+    ticks = [(i, float(m[1])) for i, l in enumerate(panel) if (m := re.match(r"^\s*([-+.\de]+)\|", l))]
     assert a <= min(t for _, t in ticks) and max(t for _, t in ticks) <= b  # the view's ticks ...
     assert ticks[-1][0] - ticks[0][0] >= 0.6 * (bottom - top)  # ... spread over the panel: it shows the view
 
@@ -152,7 +156,7 @@ def _legend_markers(chart: str) -> dict:
     panels = chart.split("\n\n")
     found = []
     for panel in panels:
-        entries = re.findall(r"[│┤] (\S)\1 (.+?)\s+(?=\S*│)", panel)
+        entries = re.findall(r"[│┤|] (\S)\1 (.+?)\s+(?=\S*[│|])", panel)
         found.append({label.strip(): marker for marker, label in entries})
     return found
 
@@ -171,20 +175,27 @@ def test_terminal_series_have_their_own_markers_and_legends(run):
     assert "\nL(p_t) " in out.stdout and "\ndL/dp_t " in out.stdout  # plotext's y labels
 
 
-def test_no_colour_codes_without_colour(run, monkeypatch, tmp_path):
-    """On a terminal: colour, unless NO_COLOR is set; never in a pipe or a file."""
-    from losscli.render import chart
+@pytest.mark.parametrize("command", [["plot", "mse,mae"], ["fit", "huber", "sample_data/regression/outliers.csv",
+                                                           "--target", "price", "--epochs", "50"]])
+def test_charts_colour_and_frame_only_on_a_terminal(command, tmp_path):
+    """On a terminal: colour (unless NO_COLOR) and box-drawing frames; in a pipe or a file:
+    neither, the frame in ASCII rules as the tables'."""
+    from tests.terminal import in_terminal
 
-    monkeypatch.setattr(chart, "_on_terminal", lambda: True)
-    monkeypatch.delenv("NO_COLOR", raising=False)
-    assert "\x1b[" in run("plot", "mse,mae").stdout
-    run("plot", "mse,mae", "-o", tmp_path / "chart.txt")
-    assert "\x1b[" not in (tmp_path / "chart.txt").read_text() and "mse" in (tmp_path / "chart.txt").read_text()
-    monkeypatch.setenv("NO_COLOR", "1")
-    assert "\x1b[" not in run("plot", "mse,mae").stdout
-    monkeypatch.setattr(chart, "_on_terminal", lambda: False)
-    monkeypatch.delenv("NO_COLOR")
-    assert "\x1b[" not in run("plot", "mse,mae").stdout
+    box = re.compile("[\u2500-\u257f]")
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code, shown, _ = in_terminal(command, 120, cwd=root)
+    assert code == 0 and box.search(shown)
+    assert "\x1b[" in shown
+    code, shown, _ = in_terminal(command, 120, env={"NO_COLOR": "1"}, cwd=root)
+    assert code == 0 and "\x1b[" not in shown and box.search(shown)
+    code, _, _ = in_terminal([*command, "-o", tmp_path / "chart.txt"], 120, cwd=root)
+    written = (tmp_path / "chart.txt").read_text()
+    assert code == 0 and "\x1b[" not in written and not box.search(written) and "+----" in written
+    piped = subprocess.run([sys.executable, "-m", "losscli", *command], capture_output=True, text=True, cwd=root,
+                           env={k: v for k, v in os.environ.items() if k != "NO_COLOR"})
+    assert piped.returncode == 0 and "\x1b[" not in piped.stdout and not box.search(piped.stdout)
+    assert "+----" in piped.stdout and "|" in piped.stdout
 
 
 def _png_size(path):
@@ -373,7 +384,7 @@ def test_the_history_is_bounded_and_evenly_spaced(run, tmp_path):
 
 
 def _y_ticks(chart: str) -> list[str]:
-    return re.findall(r"^\s*(\S+)┤", chart, re.M)
+    return re.findall(r"^\s*([-+.\deE]+)[┤|]", chart, re.M)
 
 
 def test_the_fit_curve_is_on_a_log_axis(run, tmp_path, figures):

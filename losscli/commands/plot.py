@@ -49,7 +49,5 @@ def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="
 
         save_image(data, output)
         return 0
-    render = renderer("plot", fmt)
-    to_file = output is not None and output != "-"
-    emit(render(data, color=False) if fmt == "terminal" and to_file else render(data), output)  # a file: no ANSI
+    emit(renderer("plot", fmt)(data), output)  # (a file: no colour, ASCII rules, as a pipe)
     return 0

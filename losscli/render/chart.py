@@ -11,11 +11,10 @@ image (colour comes on top, for who has it).
 from __future__ import annotations
 
 import math
-import os
 import re
-import sys
 import textwrap
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -51,13 +50,35 @@ class Panel:
     note: str = ""
 
 
-def _on_terminal() -> bool:
-    return sys.stdout.isatty()
+def _ascii_rule(ch: str) -> str:
+    import unicodedata
+
+    name = unicodedata.name(ch, "")
+    return "-" if "HORIZONTAL" in name and "VERTICAL" not in name else \
+        "|" if "VERTICAL" in name and "HORIZONTAL" not in name else "+"
 
 
-def wants_color() -> bool:
-    """Colour on a terminal only, and never with NO_COLOR (https://no-color.org)."""
-    return _on_terminal() and "NO_COLOR" not in os.environ
+#: box-drawing characters (U+2500..U+257F) as ASCII rules: what a pipe or a file gets, as the tables
+ASCII_RULES = {c: _ascii_rule(chr(c)) for c in range(0x2500, 0x2580)}
+
+
+class Chart:
+    """A terminal chart as rich prints it: plotext's box-drawing frame and (without NO_COLOR)
+    colour on a terminal; plain ASCII rules and no colour in a pipe or a file, as the tables."""
+
+    def __init__(self, build: Callable[[bool, int], str]):
+        self.build = build  # (colour, width) -> the chart's text
+
+    def __rich_console__(self, console, options):
+        from rich.text import Text
+
+        terminal = console.is_terminal
+        text = self.build(terminal and console.color_system is not None, min(TERMINAL_SIZE[0], options.max_width))
+        if not terminal:
+            text = text.translate(ASCII_RULES)
+        # (plotext keeps to the width; were a label wider, it is cropped, never wrapped into the chart)
+        yield Text.from_ansi(text, no_wrap=True, overflow="crop") if terminal else \
+            Text(text, no_wrap=True, overflow="crop")
 
 
 def plot_panels(data: dict) -> list[Panel]:
@@ -69,18 +90,15 @@ def plot_panels(data: dict) -> list[Panel]:
                   note=note)]
 
 
-def terminal_chart(data: dict, width: int | None = None, height: int | None = None,
-                   color: bool | None = None) -> str:
-    """``plot``'s losses above their derivatives. Colour only when ``wants_color()`` (or asked)."""
+def terminal_chart(data: dict, width: int | None = None, height: int | None = None, color: bool = False) -> str:
+    """``plot``'s losses above their derivatives (``Chart`` decides colour and rules where it prints)."""
     return _terminal(data["title"], data["axis"], data["series"], plot_panels(data), width, height, color)
 
 
 def _terminal(title: str, xlabel: str, series: list[dict], panels: list[Panel], width: int | None,
-              height: int | None, color: bool | None) -> str:
+              height: int | None, color: bool) -> str:
     import plotext as plt
 
-    if color is None:
-        color = wants_color()
     parts = []
     for panel in panels:
         plt.clear_figure()
@@ -246,10 +264,10 @@ def _fit_figure(payload: dict) -> tuple[str, list[dict], list[Panel]]:
     return title, series, panels
 
 
-def fit_chart(payload: dict) -> str:
-    """``fit``'s loss curve and learning rate in the terminal (plain text: it is part of a table)."""
+def fit_chart(payload: dict) -> Chart:
+    """``fit``'s loss curve and learning rate, printed below its table (no colour: part of a table)."""
     title, series, panels = _fit_figure(payload)
-    return _terminal(title, "epoch", series, panels, None, 16, False)
+    return Chart(lambda color, width: _terminal(title, "epoch", series, panels, width, 16, False))
 
 
 def save_curve(payload: dict, path: str) -> None:

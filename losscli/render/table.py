@@ -361,7 +361,6 @@ def check_tables(payload: dict) -> list:
 
 
 def fit_tables(payload: dict) -> list:
-    from rich.text import Text
 
     t = Sheet(f"fit: {payload['loss']}, {payload['epochs']} epochs, {payload['schedule']} lr {payload['lr']:g}",
               [Column("parameter", "left", key=True), Column("value", wrap=True)])
@@ -372,4 +371,4 @@ def fit_tables(payload: dict) -> list:
     t.add_row("final loss", f"{payload['final_loss']:.10g}")
     from .chart import fit_chart
 
-    return [t, Text(fit_chart(payload))]
+    return [t, fit_chart(payload)]

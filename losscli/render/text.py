@@ -114,11 +114,11 @@ def plot_json(data: dict) -> str:
     return json.dumps(clean, indent=1, allow_nan=False) + "\n"
 
 
-def plot_terminal(data: dict, color: bool | None = None) -> str:
-    """The chart as text: colour as ``chart.wants_color`` decides, unless ``color`` says (a file: never)."""
-    from .chart import terminal_chart
+def plot_terminal(data: dict) -> list:
+    """The chart: colour and box-drawing rules on a terminal, ASCII in a pipe or a file."""
+    from .chart import Chart, terminal_chart
 
-    return terminal_chart(data, color=color)
+    return [Chart(lambda color, width: terminal_chart(data, width, color=color))]
 
 
 def fit_csv(payload: dict) -> str:
