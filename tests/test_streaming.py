@@ -3,6 +3,7 @@ per-sample values; quantiles exact within the budget and within the sketch's bou
 sharded inputs, NPY memory-mapping, Parquet, float32."""
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -314,7 +315,7 @@ def test_progress_bar_goes_to_a_terminal_stderr_only(tmp_path):
     import subprocess
     import sys
 
-    from .terminal import on_terminal
+    from .terminal import ESCAPE, on_terminal
 
     rng = np.random.default_rng(3)
     np.save(tmp_path / "p.npy", rng.normal(size=200_000))
@@ -325,6 +326,16 @@ def test_progress_bar_goes_to_a_terminal_stderr_only(tmp_path):
     assert code == 0
     assert stdout.strip() == repr(float(np.mean((np.load(tmp_path / "p.npy") - np.load(tmp_path / "t.npy")) ** 2)))
     assert "rows" in seen and "/200000 rows" in seen.replace(",", "") and " rows/s" in seen
+    assert re.search(r"rows/s \d+:\d\d:\d\d", ESCAPE.sub("", seen))  # the time left
+    # NO_COLOR: the same bar on one line redrawn after a carriage return, without any escape code
+    # (long enough a run for it to be redrawn with a speed: 10 times a second)
+    np.save(tmp_path / "p2.npy", rng.normal(size=3_000_000))
+    np.save(tmp_path / "t2.npy", rng.normal(size=3_000_000))
+    slow = [*cmd[:5], str(tmp_path / "p2.npy"), str(tmp_path / "t2.npy"), *cmd[7:]]
+    code, seen, stdout = on_terminal(slow, streams="stderr", env={"NO_COLOR": "1"})
+    assert code == 0 and float(stdout) > 0
+    assert "\x1b" not in seen and "\r" in seen and " rows/s" in seen and "/3000000 rows" in seen.replace(",", "")
+    assert seen.endswith("\r") and seen.split("\r")[-2].strip() == ""  # wiped at the end
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
     assert piped.returncode == 0 and piped.stderr == b""

@@ -1,6 +1,6 @@
 """Progress bars on stderr: only when stderr is a terminal and not in CI (a pipe or a log gets
-nothing at all), without colour under NO_COLOR, gone when the run ends (results stay alone on
-the screen).
+nothing at all), gone when the run ends (results stay alone on the screen). Under NO_COLOR the
+bar is one line redrawn after a carriage return: no colour, no style, no cursor codes.
 
 One bar for every long loop: rows read (with rows/s and the time left), partitions done,
 epochs run; ``note`` is free text beside it (a Dask run's partitions, ``fit``'s current loss).
@@ -32,11 +32,15 @@ class Bar:
             from rich.console import Console
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-            console = Console(stderr=True, color_system=None if "NO_COLOR" in os.environ else "auto")
-            self.progress = Progress(TextColumn(self.label), BarColumn(), *_columns(self.unit, self.estimated),
-                                     TimeRemainingColumn(), TextColumn("{task.fields[note]}"), transient=True,
-                                     console=console)
-            self.progress.__enter__()
+            columns = (TextColumn(self.label), BarColumn(), *_columns(self.unit, self.estimated),
+                       TimeRemainingColumn(), TextColumn("{task.fields[note]}"))
+            if "NO_COLOR" in os.environ:
+                self.progress = Progress(*columns, auto_refresh=False, console=_PlainLine.console())
+                self.plain: _PlainLine | None = _PlainLine(self.progress)
+            else:
+                self.progress = Progress(*columns, transient=True, console=Console(stderr=True))
+                self.plain = None
+                self.progress.__enter__()
             self.task = self.progress.add_task(self.label, total=self.total, note="")
         return self
 
@@ -50,10 +54,56 @@ class Bar:
                 self.progress.update(self.task, total=completed)
             fields = {} if note is None else {"note": note}
             self.progress.update(self.task, completed=completed, **fields)
+            if self.plain is not None:
+                self.plain.draw()
 
     def __exit__(self, *exc) -> None:
-        if self.progress is not None:
+        if self.plain is not None:
+            self.plain.clear()
+        elif self.progress is not None:
             self.progress.__exit__(*exc)
+
+
+class _PlainLine:
+    """rich's columns drawn as plain text on one line of stderr, redrawn after a carriage return
+    at most every ``INTERVAL`` seconds and wiped at the end (NO_COLOR: no escape code at all)."""
+
+    INTERVAL = 0.1
+
+    def __init__(self, progress):
+        self.progress, self.width, self.last = progress, 0, 0.0
+
+    @staticmethod
+    def console():
+        import io
+        import shutil
+
+        from rich.console import Console
+
+        # (one column short of the terminal: a full line would wrap on some terminals)
+        width = max(20, shutil.get_terminal_size((80, 24)).columns - 1)
+        return Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False, highlight=False)
+
+    def draw(self) -> None:
+        import time
+
+        now = time.monotonic()
+        if now - self.last < self.INTERVAL:
+            return
+        self.last = now
+        con = self.progress.console
+        con.file.seek(0)
+        con.file.truncate()
+        con.print(self.progress.get_renderable())
+        line = con.file.getvalue().rstrip()
+        sys.stderr.write("\r" + line.ljust(self.width))
+        sys.stderr.flush()
+        self.width = max(self.width, len(line))
+
+    def clear(self) -> None:
+        if self.width:
+            sys.stderr.write("\r" + " " * self.width + "\r")
+            sys.stderr.flush()
 
 
 def _columns(unit: str, estimated: bool) -> tuple:
