@@ -26,6 +26,7 @@ class Bar:
     def __init__(self, label: str, total: int | None, unit: str = "rows", estimated: bool = False):
         self.label, self.total, self.unit, self.estimated = label, total, unit, estimated
         self.progress: Any = None
+        self.plain: _PlainLine | None = None
 
     def __enter__(self) -> Bar:
         if shown():
@@ -36,10 +37,9 @@ class Bar:
                        TimeRemainingColumn(), TextColumn("{task.fields[note]}"))
             if "NO_COLOR" in os.environ:
                 self.progress = Progress(*columns, auto_refresh=False, console=_PlainLine.console())
-                self.plain: _PlainLine | None = _PlainLine(self.progress)
+                self.plain = _PlainLine(self.progress)
             else:
                 self.progress = Progress(*columns, transient=True, console=Console(stderr=True))
-                self.plain = None
                 self.progress.__enter__()
             self.task = self.progress.add_task(self.label, total=self.total, note="")
         return self
