@@ -350,3 +350,27 @@ def test_the_readme_ci_example_runs_under_set_euo_pipefail(models, tmp_path, whi
         assert summary.read_text() == "# earlier steps\n" + md
     if case == "broken":
         assert "missing.csv: no such file" in proc.stderr and "⚠️ error" in md
+
+
+def test_a_baseline_gate_shows_what_it_was_judged_on_in_every_format(run, tmp_path):
+    """The two values, the change (absolute and relative) and its interval beside the baseline
+    gate's check: in the table at any width, in Markdown and in JUnit's output, not only JSON."""
+    from .terminal import in_terminal, screen_lines
+
+    config = "sample_data/losscli.toml"
+    gate = next(g for g in json.loads(run("check", config, "--format", "json").stdout)["gates"] if "comparison" in g)
+    cmp = gate["comparison"]
+    lo, hi = cmp["bootstrap"]["interval"]
+    numbers = [f"{cmp['baseline']:.6g}", f"{cmp['candidate']:.6g}", f"{cmp['change']:+.4g}",
+               f"{cmp['relative_change']:+.2%}", f"{lo:+.4g}, {hi:+.4g}"]
+    assert gate["checks"][0]["measured"] == (f"{numbers[0]} -> {numbers[1]}, change {numbers[2]} ({numbers[3]}), "
+                                             f"95% CI [{numbers[4]}]")
+    for columns in (60, 80, 200):
+        code, shown, _ = in_terminal(["check", config], columns)
+        flat = " ".join(line.strip(" │┃|") for line in screen_lines(shown))
+        assert code == 0 and all(n in flat.replace("  ", " ") or n in shown for n in numbers), (columns, shown)
+    markdown = run("check", config, "--format", "markdown").stdout
+    assert all(n in markdown for n in numbers)
+    run("check", config, "--report", f"junit:{tmp_path / 'j.xml'}")
+    case = next(c for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase") if c.get("name") == gate["gate"])
+    assert all(n in case.find("system-out").text for n in numbers)

@@ -53,6 +53,20 @@ class ConfigError(LossCliError):
     """A malformed gate config (exit 2)."""
 
 
+
+def baseline_check(cmp: dict) -> dict:
+    """A baseline gate's check, with what it was judged on (``measured``): the two values, the
+    change (absolute and relative) and its bootstrap interval."""
+    gate = cmp["gate"]
+    measured = (f"{cmp['baseline']:.6g} -> {cmp['candidate']:.6g}, change {cmp['change']:+.4g}"
+                + (f" ({cmp['relative_change']:+.2%})" if cmp.get("relative_change") is not None else ""))
+    boot = cmp.get("bootstrap")
+    if boot and boot.get("interval"):
+        lo, hi = boot["interval"]
+        measured += f", {boot['confidence']:.0%} CI [{lo:+.4g}, {hi:+.4g}]"
+    return {"check": f"increase over baseline <= {gate['tolerance']}" + (" (significant)" if gate["significant"] else ""),
+            "passed": gate["passed"], "measured": measured}
+
 def find_config(path: str | None) -> tuple[Path, list]:
     if sys.version_info >= (3, 11):
         import tomllib
@@ -219,9 +233,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
                             significant=gate.get("significant", False), top=3)
             cmp = compare_record(base, ev, **settings)  # type: ignore[arg-type]
             rec["comparison"] = cmp
-            rec["checks"].append({"check": f"increase over baseline <= {tol.text()}"
-                                  + (" (significant)" if gate.get("significant") else ""),
-                                  "passed": cmp["gate"]["passed"]})
+            rec["checks"].append(baseline_check(cmp))
         if slices is not None:  # every gate holds for each slice big enough to rank
             assert view is not None
             bounds = {k: gate[k] for k in ("max", "min") if k in gate}
@@ -296,9 +308,7 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
             rec = by_key[tuple(cmp["key"].values())]
             rec["comparison"] = {k: v for k, v in cmp.items() if k not in ("key", "ranked", "count")}
             if "gate" in cmp:
-                rec["checks"].append({"check": f"increase over baseline <= {cmp['gate']['tolerance']}"
-                                      + (" (significant)" if cmp["gate"]["significant"] else ""),
-                                      "passed": cmp["gate"]["passed"]})
+                rec["checks"].append(baseline_check(cmp))
     for rec in records.values():
         if rec["ranked"]:
             rec["passed"] = all(c["passed"] for c in rec["checks"])

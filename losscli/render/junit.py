@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import re
 
-from .values import key_text, params_text
+from .values import check_text, key_text, params_text
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -105,12 +105,14 @@ def check(payload: dict) -> str:
             cases.append({"classname": "losscli.check", "name": g["gate"], "error": (g["error"], g["error"]),
                           "output": g["error"]})
             continue
-        failed = [c["check"] for c in g["checks"] if not c["passed"]]
+        failed = [check_text(c) for c in g["checks"] if not c["passed"]]
         msg = f"{g['loss']} = {g['value']!r}; failed: {', '.join(failed)}" if failed else None
         cases.append({"classname": "losscli.check", "name": g["gate"],
                       "failure": (msg, json.dumps({k: v for k, v in g.items() if k != "slices"}, allow_nan=False))
                       if failed else None,
-                      "output": f"{g['loss']} = {g['value']!r}"})
+                      "output": "\n".join([f"{g['loss']} = {g['value']!r}",
+                                           *(f"{check_text(c)}: {'ok' if c['passed'] else 'FAILED'}"
+                                             for c in g["checks"])])})
         for sl in g.get("slices", []):
             failed_checks = [c["check"] for c in sl["checks"] if not c["passed"]]
             cases.append(slice_case("losscli.check", g["gate"], sl,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..stats.accumulator import STAT_KEYS
-from .values import fmt, params_text, pct
+from .values import check_text, fmt, params_text, pct
 
 
 #: characters Markdown would read as table cells, HTML or emphasis, escaped in every cell
@@ -88,7 +88,7 @@ def compare(payload: dict) -> str:
 def check(payload: dict) -> str:
     rows = [[g["gate"], code(g["loss"]), fmt(g["value"], 8),
              Md(f"⚠️ error: {escape(g['error'])}" if "error" in g else
-                "<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(c['check'])}" for c in g["checks"]))]
+                "<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(check_text(c))}" for c in g["checks"]))]
             for g in payload["gates"]]
     return markdown_table(["gate", "loss", "value", "checks"], rows)
 

@@ -10,7 +10,7 @@ from ..stats.accumulator import STAT_KEYS
 
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
-from .values import fmt, key_text, param_value, params_text, pct
+from .values import check_text, fmt, key_text, param_value, params_text, pct
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -346,7 +346,7 @@ def check_tables(payload: dict) -> list:
                                                    Column("loss", "left"), Column("value"),
                                                    Column("checks", "left", wrap=True)])
     for g in payload["gates"]:
-        checks = g.get("error") or "; ".join(f"{c['check']} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
+        checks = g.get("error") or "; ".join(f"{check_text(c)} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
         t.add_row(g["gate"], status(g), g["loss"], fmt(g["value"], 8), checks)
     out: list = [t]
     failing = [(g, sl) for g in payload["gates"] for sl in g.get("slices", []) if sl.get("passed") is False]
@@ -355,7 +355,7 @@ def check_tables(payload: dict) -> list:
                                          Column("N"), Column("value"), Column("failed checks", "left", wrap=True)])
         for g, sl in failing:
             f.add_row(g["gate"], key_text(sl["key"]), f"{sl['count']:,}", fmt(sl["value"], 8),
-                      "; ".join(c["check"] for c in sl["checks"] if not c["passed"]))
+                      "; ".join(check_text(c) for c in sl["checks"] if not c["passed"]))
         out.append(f)
     return out + input_lines(payload)
 

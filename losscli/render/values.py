@@ -85,3 +85,9 @@ def json_safe(obj: Any) -> Any:
 def key_text(key: dict, sep: str = ", ") -> str:
     """A slice's key for people: ``region=EU, device=phone``."""
     return sep.join(f"{k}={v}" for k, v in key.items())
+
+
+def check_text(check: dict) -> str:
+    """A gate's check as every format writes it: what was required, and what it was judged on
+    where the record says (a baseline gate's values, change and interval)."""
+    return f"{check['check']} ({check['measured']})" if check.get("measured") else check["check"]
