@@ -67,6 +67,33 @@ def test_a_narrow_terminal_splits_statistics_into_a_second_table():
     assert not any(line.startswith("Loss (statistics)") for line in screen_lines(seen))
 
 
+def _titles(lines: list[str]) -> list[str]:
+    """The line above each table's top rule (a title may wrap: its last line)."""
+    return [lines[i - 1] for i, line in enumerate(lines) if i and line.lstrip().startswith(("┏", "┌", "+-"))
+            and not lines[i - 1].lstrip().startswith(("│", "┃", "|"))]
+
+
+def test_few_rows_of_many_columns_go_vertical_and_no_title_repeats(tmp_path):
+    """At 60 columns a long loss name leaves room for a column or two beside it: rather than
+    six one-column tables, one small table per loss. A group split over several tables says
+    that each goes on: no title twice."""
+    (tmp_path / "long.py").write_text(
+        "from losscli import register_loss\n\n"
+        "@register_loss('a_loss_with_a_really_rather_long_name', coupling='elementwise')\n"
+        "def f(predictions, labels):\n    return (predictions - labels) ** 2\n\n"
+        "@f.gradient\ndef _(predictions, labels):\n    return {'predictions': 2 * (predictions - labels)}\n")
+    code, seen, _ = in_terminal(["--plugin", tmp_path / "long.py", "gradcheck",
+                                 "a_loss_with_a_really_rather_long_name,mse"], 60)
+    lines = screen_lines(seen)
+    assert code == 0 and "Gradient check: loss=a_loss_with_a_really_rather_long_name" in lines
+    assert not [t for t in _titles(lines) if t.startswith("Gradient check (")]
+    for command in ("compute", "compare", "check", "gradcheck"):
+        for columns in (60, 80):
+            _, seen, _ = in_terminal(COMMANDS[command], columns)
+            titles = _titles(screen_lines(seen))
+            assert titles and len(titles) == len(set(titles)), (command, columns, titles)
+
+
 def test_a_long_word_folds_in_its_column_and_split_tables_say_what_they_hold(run, tmp_path):
     """40 class weights in the params column fold inside it: the summary stays a table at 80
     columns; a table split in two names the groups each part holds; the narrowest layout
@@ -81,7 +108,8 @@ def test_a_long_word_folds_in_its_column_and_split_tables_say_what_they_hold(run
                                    f"class_weights={weights}", "--top", "0"], 80)
     assert code == 0, err
     lines = screen_lines(seen)
-    assert lines[0] == "Loss" and "value" in lines[2] and "field" not in seen
+    # (one row of many columns: one small table of fields rather than three one-column tables)
+    assert lines[0] == "Loss: loss=softmax_ce" and "field" in seen and "Loss (" not in seen
     assert "".join(line.strip("│┃ ") for line in lines).replace(" ", "").count("class_weights=") == 1
     _, seen, _ = in_terminal(COMMANDS["compare"], 80)
     assert "(continued, samples)" in seen

@@ -6,8 +6,9 @@ out when rich prints it, at the console's width:
 1. every column in one table, when they fit;
 2. else the groups side by side as far as they fit, the rest in further tables below, each
    repeating the key columns (``compute``'s statistics go to a second table);
-3. else, when even the key columns and one column do not fit, one small two-column table per
-   row (field, value): a vertical layout.
+3. else, when even the key columns and one column do not fit, or when more than two tables
+   would take more lines than that, one small two-column table per row (field, value): a
+   vertical layout.
 
 A cell never loses a character: columns fold (wrap at any character) rather than end in "…",
 and text columns (``wrap=True``) wrap at spaces. Rules are box-drawing characters on a terminal
@@ -80,13 +81,28 @@ class Sheet:
                     parts[-1].append(i)
                 else:
                     parts.append(keys + [i])
-        if not parts or not all(fits(p) for p in parts):
+        if not parts or not all(fits(p) for p in parts) or self._shorter_vertical(len(parts), len(keys)):
             yield from self._vertical(width, ascii_rules)
             return
+        seen: set[str] = set()
         for n, cols in enumerate(parts):
-            held = dict.fromkeys(self.columns[i].group or "continued" for i in cols if not self.columns[i].key)
-            yield self._title(self.title if n == 0 else f"{self.title} ({', '.join(held)})")
+            held = ", ".join(dict.fromkeys(self.columns[i].group or "continued" for i in cols
+                                           if not self.columns[i].key))
+            title = self.title if n == 0 else f"{self.title} ({held})"
+            if n and title in seen:  # (a group split over several tables: each says it goes on)
+                title = f"{self.title} ({held}, continued)"
+            seen.add(title)
+            yield self._title(title)
             yield self._table(cols, ascii_rules)
+
+    def _shorter_vertical(self, parts: int, keys: int) -> bool:
+        """A split into several tables that takes more lines than one small table per row (a few
+        rows of many columns at a narrow width: each table a column or two, titles repeated)."""
+        if parts <= 2:
+            return False
+        split = parts * (len(self.rows) + 5)  # a title, three rules and a header per table
+        vertical = len(self.rows) * (len(self.columns) - keys + 4)
+        return vertical < split
 
     def _width(self, i: int) -> int:
         from rich.cells import cell_len
