@@ -374,3 +374,14 @@ def test_a_baseline_gate_shows_what_it_was_judged_on_in_every_format(run, tmp_pa
     run("check", config, "--report", f"junit:{tmp_path / 'j.xml'}")
     case = next(c for c in ET.parse(tmp_path / "j.xml").getroot().iter("testcase") if c.get("name") == gate["gate"])
     assert all(n in case.find("system-out").text for n in numbers)
+
+
+def test_a_slice_too_small_to_gate_is_a_skipped_testcase(run):
+    """The harbour (5 rows, under the gate's 30) is not judged: JUnit says skipped, and why,
+    rather than a passing case; the suite counts it."""
+    root = ET.fromstring(run("check", "sample_data/losscli.toml", "--format", "junit").stdout)
+    suite = root.find("testsuite")
+    skipped = [c for c in suite.iter("testcase") if c.find("skipped") is not None]
+    assert [c.get("name") for c in skipped] == ["house prices: Huber under 0.25 in every district [region=harbour]"]
+    assert skipped[0].find("skipped").get("message") == "5 rows: too few to rank or gate"
+    assert suite.get("skipped") == "1" and suite.get("failures") == "0"

@@ -20,7 +20,8 @@ def _xml_text(text: str) -> str:
 def junit_xml(suite: str, cases: list[dict]) -> str:
     """JUnit XML as CI servers parse it: <testsuites><testsuite><testcase> with <failure> carrying
     the numbers. Each case: {"name", "classname", "failure": None | (message, details), "error":
-    the same, for a case that could not be evaluated, "output": text for <system-out>}. The suite
+    the same, for a case that could not be evaluated, "skipped": why a case was not judged (a
+    slice too small to gate), "output": text for <system-out>}. The suite
     carries the run's start (``timestamp``) and wall time (``time``, seconds); a case its own
     time where it was timed on its own (``render.Timing``)."""
     import xml.etree.ElementTree as ET
@@ -32,11 +33,12 @@ def junit_xml(suite: str, cases: list[dict]) -> str:
     timing = TIMING.get() or Timing()
     failures = sum(1 for c in cases if c.get("failure"))
     errors = sum(1 for c in cases if c.get("error"))
+    skipped = sum(1 for c in cases if c.get("skipped"))
     seconds = f"{timing.seconds:.3f}"
     root = ET.Element("testsuites", name="losscli", tests=str(len(cases)), failures=str(failures),
                       errors=str(errors), time=seconds)
     ts = ET.SubElement(root, "testsuite", name=suite, tests=str(len(cases)), failures=str(failures),
-                       errors=str(errors), skipped="0", time=seconds,
+                       errors=str(errors), skipped=str(skipped), time=seconds,
                        timestamp=datetime.fromtimestamp(timing.started).isoformat(timespec="seconds"))
     for c in cases:
         tc = ET.SubElement(ts, "testcase", classname=c["classname"], name=_xml_text(c["name"]))
@@ -47,6 +49,8 @@ def junit_xml(suite: str, cases: list[dict]) -> str:
                 message, details = c[kind]
                 f = ET.SubElement(tc, kind, message=_xml_text(message), type=type_)
                 f.text = _xml_text(details)
+        if c.get("skipped"):
+            ET.SubElement(tc, "skipped", message=_xml_text(c["skipped"]))
         if c.get("output"):
             ET.SubElement(tc, "system-out").text = _xml_text(c["output"])
     ET.indent(root)
@@ -71,11 +75,13 @@ def compute(payload: dict, context: dict) -> str:
 
 
 def slice_case(classname: str, name: str, sl: dict, message: str) -> dict:
-    """One slice's testcase (``NAME [region=EU]``), failed when its gate failed."""
+    """One slice's testcase (``NAME [region=EU]``), failed when its gate failed, skipped when it
+    is too small to rank or gate."""
     passed = sl.get("passed", sl.get("gate", {}).get("passed", True))
     small = "" if sl["ranked"] else " (too few rows to rank or gate)"
     return {"classname": classname, "name": f"{name} [{key_text(sl['key'])}]",
             "failure": (f"[{key_text(sl['key'])}] {message}", json.dumps(sl, allow_nan=False)) if not passed else None,
+            "skipped": f"{sl['count']} rows: too few to rank or gate" if not sl["ranked"] else None,
             "output": f"value={sl.get('value', sl.get('candidate'))!r} count={sl['count']}{small}"}
 
 
