@@ -201,10 +201,11 @@ def _names(plottable: bool = False) -> list[str]:
 
 
 def _comma_list(incomplete: str, choices: list[str]) -> list[CompletionItem]:
-    """``a,b,c`` completes its last element; the ones before stay as typed."""
+    """``a,b,c`` completes its last element; the ones before stay as typed and are not offered again."""
     head, _, last = incomplete.rpartition(",")
     prefix = head + "," if head else ""
-    return [CompletionItem(prefix + n) for n in choices if n.startswith(last)]
+    taken = set(head.split(",")) if head else set()
+    return [CompletionItem(prefix + n) for n in choices if n.startswith(last) and n not in taken]
 
 
 def losses(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:

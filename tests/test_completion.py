@@ -91,6 +91,9 @@ def test_bash_completes_names_parameters_columns_and_keeps_file_names(path_with_
         "losscli gr",
         "losscli plot hin",
         "losscli compute mse sample_data/regre",
+        f"losscli compute huber {EVAL}:pred,",
+        "losscli fit huber sample_data/regression/outliers.csv --target pr",
+        "losscli fit huber sample_data/regression/outliers.csv --features size_m2,",
     ], path_with_losscli)
     assert registered == "complete -o default -o nosort -F _losscli_completion losscli"  # -o default: files stay
     assert got[0] == ["huber"]
@@ -107,6 +110,9 @@ def test_bash_completes_names_parameters_columns_and_keeps_file_names(path_with_
     assert got[11] == ["gradcheck"]
     assert got[12] == ["hinge"]
     assert got[13] == []  # nothing of losscli's: bash's own file names (-o default)
+    assert "pred,pred" not in got[14] and "pred,label" in got[14]  # (a column taken is not offered again)
+    assert got[15] == ["price"]  # fit's --target and --features: the data's columns
+    assert "size_m2,size_m2" not in got[16] and got[16]
 
 
 def protocol(shell: str, words: str, cword: str | int) -> str:
