@@ -10,6 +10,9 @@ intercept), as scikit-learn does after a StandardScaler.
 
 Learning-rate schedules: ``schedules.py``.
 
+A run whose loss has not improved since its first tenth and ends above its best (steps that
+overshoot back and forth) ends with a warning saying so.
+
 A run that diverges is stopped early, with the way out (a lower --lr): at a non-finite loss, or
 when the objective (risk + penalty) has grown for ``DIVERGENCE_EPOCHS`` epochs in a row and is
 above where it started. Both together: a converging run's noise (subgradient steps, a step
@@ -48,6 +51,7 @@ class FitResult:
     history: list = field(default_factory=list)  # (epoch, lr, risk, penalty), every history_every-th epoch
     epochs: int = 0  # epochs run (the last is always in the history)
     history_every: int = 1
+    warnings: list = field(default_factory=list)  # a run that stopped improving long before its end
 
     @property
     def final_loss(self) -> float:
@@ -114,7 +118,8 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
             b = b - rate * gb
     coef = (W.T / sd).T
     intercept = np.asarray(b - (mu / sd) @ W)
-    return FitResult(loss.name, list(features or range(f)), coef, intercept, history, epochs, every)
+    return FitResult(loss.name, list(features or range(f)), coef, intercept, history, epochs, every,
+                     watch.stalled(epochs))
 
 
 class _Divergence:
@@ -122,10 +127,22 @@ class _Divergence:
 
     def __init__(self, lr: float):
         self.lr, self.start, self.last, self.growing = lr, math.nan, math.nan, 0
+        self.best, self.best_epoch = math.inf, 0
+
+    def stalled(self, epochs: int) -> list[str]:
+        """A run that has not improved since its first tenth and ends above its best (steps that
+        overshoot back and forth: neither growth nor convergence) gets a warning, not silence."""
+        if epochs >= 20 and self.best_epoch < epochs / 10 and self.last > self.best * (1 + 1e-9) + 1e-300:
+            return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
+                    f"{self.last:.6g} at the end, {self.start:.6g} at the start): the steps overshoot; "
+                    f"lower --lr (it is {self.lr:g}) or let a --schedule decay it"]
+        return []
 
     def check(self, t: int, objective: float) -> None:
         if t == 0:
             self.start = objective
+        if objective < self.best:
+            self.best, self.best_epoch = objective, t
         self.growing = self.growing + 1 if objective > self.last else 0
         self.last = objective
         if t == 0 and not math.isfinite(objective):  # the model at zero: no step taken, the data overflow

@@ -309,6 +309,22 @@ def test_a_diverging_fit_stops_early_with_the_way_out(run):
     assert float(m[4]) > 1e6 * float(m[3])
 
 
+def test_a_fit_whose_steps_overshoot_back_and_forth_says_so(run):
+    """mae at --lr 5 swings between two losses from the first epoch on and ends where it started
+    (neither growth nor convergence): exit 0 with its result, and a warning with the way out
+    (stderr and the JSON); a run that converges gets none."""
+    r = run("fit", "mae", *OUTLIERS, "--lr", "5", "--epochs", "2000", "--format", "json")
+    assert r.exit_code == 0 and json.loads(r.stdout)["warnings"] == [r.stderr.removeprefix("losscli: warning: ")[:-1]]
+    assert re.fullmatch(r"losscli: warning: fit: the loss has not improved since epoch 1 \(2\.30699; 2\.69301 at the "
+                        r"end, 2\.69301 at the start\): the steps overshoot; lower --lr \(it is 5\) or let a "
+                        r"--schedule decay it\n", r.stderr), r.stderr
+    for args in (["huber", "--lr", "0.05", "--epochs", "300"], ["mse", "--lr", "0.05", "--epochs", "300"],
+                 ["mae", "--lr", "0.5", "--epochs", "3000", "--schedule", "step", "--step-size", "100",
+                  "--factor", "0.7"]):
+        r = run("fit", args[0], *OUTLIERS, *args[1:], "--format", "json")
+        assert r.exit_code == 0 and r.stderr == "" and json.loads(r.stdout)["warnings"] == [], args
+
+
 def test_a_non_finite_loss_stops_the_fit(run, tmp_path):
     r = run("fit", "poisson_nll", *OUTLIERS, "--lr", "5")  # exp(log rate) overflows at the second step
     assert r.exit_code == 2 and r.stderr.count("\n") == 1

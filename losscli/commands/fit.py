@@ -3,6 +3,8 @@ and its result record."""
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from ..errors import InputError, LossCliError
@@ -69,6 +71,8 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
         result = fit(loss, X, y, by_loss, lr=lr, epochs=epochs, schedule=schedule, step_size=step_size,
                      factor=factor, decay=decay, l1=l1, l2=l2, features=names, progress=tick)
     payload = fit_record(result, schedule, lr, loss.resolve_params(by_loss))
+    for warning in result.warnings:
+        print(f"losscli: warning: {warning}", file=sys.stderr, flush=True)
     if output and output.rsplit(".", 1)[-1].lower() in ("png", "svg", "pdf"):
         save_curve(payload, output)
         emit(renderer("fit", fmt)(payload))
@@ -86,6 +90,6 @@ def fit_record(r: FitResult, schedule: str, lr: float, params: dict | None = Non
     coef = r.coef.tolist()
     return {"loss": r.loss, "params": params or {}, "features": r.features, "coef": coef,
             "intercept": r.intercept.tolist(), "final_loss": r.final_loss, "epochs": r.epochs,
-            "schedule": schedule, "lr": lr, "history_every": r.history_every,
+            "schedule": schedule, "lr": lr, "history_every": r.history_every, "warnings": r.warnings,
             "history": [{"epoch": t, "lr": rate, "risk": risk, "penalty": pen} for t, rate, risk, pen in r.history]}
 
