@@ -1,11 +1,15 @@
 """gradcheck speed, side by side with torch.autograd.gradcheck (slow mode, every element).
 
     pip install -e . && pip install torch==2.13.0
-    python benchmarks/bench_gradcheck.py
+    python benchmarks/bench_gradcheck.py           # everything
+    TORCH_PYTHON=/path/to/venv/bin/python python benchmarks/bench_gradcheck.py batch
+                                                   # the batch section; torch from another venv
 
 Targets (issue 4): a full per-element check of an elementwise loss on 1,000,000 elements under 2 s;
 softmax_ce on 1000x10 logits at least 50x faster than torch.autograd.gradcheck slow mode while
-checking every element.
+checking every element. Issue 17 (the batch section): every element of InfoNCE, MNRL and GE2E at
+N = 256, D = 8 checked at least 5x faster than torch slow mode, whole processes against whole
+processes, and one element off by 1e-3 relative caught and named.
 """
 
 from __future__ import annotations
@@ -83,5 +87,130 @@ def main() -> None:
     print(f"elementwise 1e6 full check: {rows[0][1]:.3f} s (target < 2 s)")
 
 
+# -- batch-coupled losses (issue 17): every element at N = 256, D = 8, against torch slow mode -------------
+#: torch.autograd.gradcheck(fast_mode=False) on the same .npy inputs, float64, the loss written as a
+#: torch user writes it (a scalar: the sum of the per-sample losses, whose gradient losscli checks)
+TORCH_SCRIPT = """
+import sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+name, a_path, b_path = sys.argv[1:4]
+a = torch.tensor(np.load(a_path), dtype=torch.float64, requires_grad=True)
+b_np = np.load(b_path)
+
+
+def in_batch(x, y, scale):
+    s = F.normalize(x, dim=-1) @ F.normalize(y, dim=-1).T * scale
+    return F.cross_entropy(s, torch.arange(x.shape[0]), reduction="sum")
+
+
+if name in ("infonce", "mnrl"):
+    b = torch.tensor(b_np, dtype=torch.float64, requires_grad=True)
+    scale = 1 / 0.07 if name == "infonce" else 20.0
+    ok = torch.autograd.gradcheck(lambda x, y: in_batch(x, y, scale), (a, b), fast_mode=False)
+else:  # ge2e: speaker centroids, each utterance's own centroid without it, softmax over speakers
+    labels = torch.tensor(np.unique(b_np, return_inverse=True)[1])
+    k = int(labels.max()) + 1
+    m = a.shape[0] // k
+
+    def ge2e(e, w=10.0, bias=-5.0):
+        sums = torch.zeros(k, e.shape[1], dtype=e.dtype).index_add(0, labels, e)
+        own = (sums[labels] - e) / (m - 1)
+        ue, uc, uo = F.normalize(e, dim=-1), F.normalize(sums / m, dim=-1), F.normalize(own, dim=-1)
+        cos = (ue @ uc.T).scatter(1, labels[:, None], (ue * uo).sum(-1, keepdim=True))
+        return F.cross_entropy(w * cos + bias, labels, reduction="sum")
+
+    ok = torch.autograd.gradcheck(ge2e, (a,), fast_mode=False)
+print(ok)
+"""
+
+#: a copy of infonce whose gradient has one element (key [5, 3]) off by 1e-3 relative
+PLANTED = """
+from losscli import Input, register_loss
+from losscli.catalogue import get_loss
+
+INFONCE = get_loss("infonce")
+
+
+@register_loss("infonce_planted", inputs=(Input("query", "N,D", "real"), Input("key", "N,D", "real")),
+               differentiable=("query", "key"), coupling="batch", formula="test", references=("test",))
+def infonce_planted(query, key, *, temperature=0.07):
+    return INFONCE.fn(query, key, temperature=temperature)
+
+
+@infonce_planted.gradient
+def _(query, key, *, temperature=0.07, cotangent=None):
+    g = INFONCE.grad_fn(query, key, temperature=temperature, cotangent=cotangent)
+    g["key"][5, 3] *= 1 + 1e-3
+    return g
+"""
+
+
+def _torch_python() -> str | None:
+    """The interpreter with torch: $TORCH_PYTHON, else this one if it has torch."""
+    import os
+
+    exe = os.environ.get("TORCH_PYTHON") or sys.executable
+    probe = subprocess.run([exe, "-c", "import torch"], capture_output=True)
+    return exe if probe.returncode == 0 else None
+
+
+def batch_section(repeat: int = 3) -> None:
+    """InfoNCE, MNRL and GE2E at N = 256, D = 8: whole processes (start-up and imports included),
+    threads pinned alike, runs interleaved round-robin, medians; the ratio against torch slow mode."""
+    import json
+    import os
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from common import compare, compile_package
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[var] = "1"
+    compile_package()
+    torch_py = _torch_python()
+    rng = np.random.default_rng(0)
+    n, d = 256, 8
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        np.save(t / "a.npy", rng.normal(size=(n, d)))
+        np.save(t / "b.npy", rng.normal(size=(n, d)))
+        labels = np.repeat(np.arange(n // 8), 8).astype(np.float64)
+        rng.shuffle(labels)
+        np.save(t / "labels.npy", labels)
+        (t / "torch_check.py").write_text(TORCH_SCRIPT)
+        (t / "planted.py").write_text(PLANTED)
+        cases = {"infonce": ("a.npy", "b.npy"), "mnrl": ("a.npy", "b.npy"), "ge2e": ("a.npy", "labels.npy")}
+        print(f"batch-coupled losses, N = {n}, D = {d}, every element; whole processes, threads pinned to 1, "
+              f"median of {repeat} interleaved runs")
+        print(f"{'loss':<8}  {'losscli s':>9}  {'torch s':>8}  {'ratio':>6}  losscli's record")
+        for name, (fa, fb) in cases.items():
+            cmds = {"losscli": [sys.executable, "-m", "losscli", "gradcheck", name, str(t / fa), str(t / fb),
+                                "--max-elements", "100000", "--format", "json"]}
+            if torch_py:
+                cmds["torch"] = [torch_py, str(t / "torch_check.py"), name, str(t / fa), str(t / fb)]
+            rows = {r[0]: r for r in compare(cmds, repeat)}
+            rec = json.loads(rows["losscli"][3])["results"][0]
+            ours = rows["losscli"][1]
+            theirs = rows["torch"][1] if torch_py else float("nan")
+            assert torch_py is None or rows["torch"][3] == "True", rows["torch"][3]
+            note = (f"{rec['checked']} of {rec['elements']} checked, {rec['evaluations']} evaluations, "
+                    f"{rec.get('verified', '?')} verified, passed={rec['passed']}, couplings={rec.get('couplings')}")
+            print(f"{name:<8}  {ours:9.2f}  {theirs:8.2f}  {theirs / ours:5.1f}x  {note}")
+        planted = subprocess.run([sys.executable, "-m", "losscli", "--plugin", str(t / "planted.py"), "gradcheck",
+                                  "infonce_planted", str(t / "a.npy"), str(t / "b.npy"), "--max-elements",
+                                  "100000", "--format", "json", "--top", "1"], capture_output=True, text=True)
+        worst = json.loads(planted.stdout)["results"][0]["worst"][0]
+        print(f"planted: key[5, 3] off by 1e-3 relative -> exit {planted.returncode}, worst element "
+              f"{worst['role']}{worst['index']} {worst['status']} (relative error {worst['rel_error']:.3g})")
+    if torch_py is None:
+        print("torch not found (set TORCH_PYTHON to an interpreter with torch==2.13.0): no ratio")
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["batch"]:
+        batch_section()
+    else:
+        main()
+        batch_section()

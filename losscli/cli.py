@@ -258,9 +258,13 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
               help="Numeric derivative: " + "; ".join(f"{k}: {text}" for k, (_, text) in METHODS.items()) + ".")
 @click.option("--rtol", type=opt.Finite(min=0, min_open=True), default=_GRADCHECK.rtol, show_default=True, help="Relative tolerance per element.")
 @click.option("--atol", type=opt.Finite(min=0), default=_GRADCHECK.atol, show_default=True,
-              help="Gradients below this are not told apart from 0.")
+              help="Absolute tolerance: an element passes when |analytic - numeric| <= max(ATOL, rtol·|gradient|, "
+              "the numeric error bound); one that passes only by ATOL or the error bound is 'below-noise'.")
 @click.option("--max-elements", type=click.IntRange(min=1), default=_GRADCHECK.max_elements, show_default=True,
               help="Per role, for batch-coupled losses: check a stratified sample beyond this.")
+@click.option("--order", type=click.IntRange(1, 2), default=1, show_default=True,
+              help="2: also check second derivatives (the framework's Hessian-vector products against differences "
+              "of its gradient); for losses registered with backend='torch' or 'jax'.")
 @click.option("--probes", type=click.IntRange(min=0), default=_GRADCHECK.probes, show_default=True,
               help="Random-direction probes per role when sampling.")
 @opt.top_option(_GRADCHECK.top, "Worst elements shown.")
@@ -268,7 +272,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
 @opt.output_option()
 @opt.report_option("gradcheck")
 def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method, rtol, atol, max_elements,
-                  probes, top, fmt, output, reports):
+                  order, probes, top, fmt, output, reports):
     """Compare each loss's analytic gradient with numeric derivatives, element by element.
 
     \b
@@ -285,7 +289,8 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
     opts = GradcheckOptions(method=method, rtol=rtol, atol=atol, max_elements=max_elements, probes=probes,
                    seed=seed, top=top)
     return run_gradcheck(names, inputs, all_losses=all_losses, params=params, samples=samples,
-                           classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output, reports=reports)
+                           classes=classes, dim=dim, seed=seed, opts=opts, fmt=fmt, output=output, reports=reports,
+                           order=order)
 
 
 @main.command("compare", cls=_InputsCommand, short_help="Compare a candidate's losses with a baseline's.")
@@ -387,8 +392,10 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 @main.command("fit", short_help="Fit a linear model by gradient descent.")
 @click.argument("loss", shell_complete=completion.losses)
 @click.argument("data", shell_complete=completion.files)
-@click.option("--target", help="Target column (default: the last numeric column).")
-@click.option("--features", help="Feature columns, comma-separated (default: every other numeric column).")
+@click.option("--target", shell_complete=completion.input_columns,
+              help="Target column (default: the last numeric column).")
+@click.option("--features", shell_complete=completion.input_columns,
+              help="Feature columns, comma-separated (default: every other numeric column).")
 @opt.param_option
 @click.option("--lr", type=opt.Finite(min=0, min_open=True), default=0.1, show_default=True, help="Base learning rate.")
 @click.option("--epochs", type=click.IntRange(min=1), default=500, show_default=True, help="Gradient steps.")

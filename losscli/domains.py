@@ -395,8 +395,59 @@ def check(name: str, data: np.ndarray, where: Where) -> np.ndarray:
     return domain.check(data, where, domain)
 
 
-def sample(name: str, shape: tuple, rng: np.random.Generator, classes: int, with_classes: bool) -> np.ndarray:
-    """Random valid values of a domain."""
+def _near_edges(shape, rng):
+    """Distances to a bound, log-uniform in [1e-8, 1e-2]."""
+    return 10.0 ** rng.uniform(-8.0, -2.0, shape)
+
+
+def _peaked_rows(shape, rng, classes):
+    """Rows of a confident classifier: softmax of logits scaled by 5..18 (entries down to ~1e-30)."""
+    z = rng.standard_normal(shape) * rng.uniform(5.0, 18.0, (shape[0],) + (1,) * (len(shape) - 1))
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def _peaked_log_rows(shape, rng, classes):
+    z = rng.standard_normal(shape) * rng.uniform(5.0, 18.0, (shape[0],) + (1,) * (len(shape) - 1))
+    m = z.max(axis=-1, keepdims=True)
+    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
+
+
+def _extreme_reals(shape, rng, classes):
+    """Large logits (|x| in 8..30) and tiny values (|x| in 1e-8..1e-3), half each, either sign."""
+    sign = rng.choice([-1.0, 1.0], shape)
+    big = rng.uniform(8.0, 30.0, shape)
+    tiny = 10.0 ** rng.uniform(-8.0, -3.0, shape)
+    return sign * np.where(rng.random(shape) < 0.5, big, tiny)
+
+
+#: concrete domain -> values near its bounds (where clamps and cancellation live), for a share of
+#: the rows of boundary sampling
+_EDGES = {
+    "probability": lambda s, rng, c: np.where(rng.random(s) < 0.5, _near_edges(s, rng), 1.0 - _near_edges(s, rng)),
+    "prob_rows": _peaked_rows, "prob_rows_as_given": _peaked_rows,
+    "positive": lambda s, rng, c: _near_edges(s, rng), "nonnegative": lambda s, rng, c: _near_edges(s, rng),
+    "real": _extreme_reals,
+    "log_probability": _peaked_log_rows, "log_prob_rows": _peaked_log_rows,
+    "unit_interval_signed": lambda s, rng, c: rng.choice([-1.0, 1.0], s) * (1.0 - _near_edges(s, rng)),
+    "probability_or_logit": lambda s, rng, c: np.where(rng.random(s) < 0.5, _near_edges(s, rng),
+                                                       1.0 - _near_edges(s, rng)),
+}
+
+
+def sample(name: str, shape: tuple, rng: np.random.Generator, classes: int, with_classes: bool,
+           boundary: float = 0.0) -> np.ndarray:
+    """Random valid values of a domain. ``boundary``: the share of rows drawn near the domain's
+    bounds instead (probabilities within 1e-8..1e-2 of 0 or 1, variances near 0, large logits,
+    confident softmax rows): the whole declared domain, where clamps and cancellation live."""
     if name == "sign_or_class" and not with_classes:
         return DOMAINS["sign"].sample(shape, rng, classes)  # ±1 only: 0/1 would be read as ±1 anyway
-    return resolve(name, len(shape), with_classes).sample(shape, rng, classes)
+    domain = resolve(name, len(shape), with_classes)
+    values = domain.sample(shape, rng, classes)
+    edge = _EDGES.get(domain.name)
+    if boundary > 0 and edge is not None and len(shape) and shape[0] > 0:
+        rows = rng.random(shape[0]) < boundary
+        if rows.any():
+            values = np.array(values, dtype=np.float64)
+            values[rows] = edge((int(rows.sum()),) + tuple(shape[1:]), rng, classes)
+    return values

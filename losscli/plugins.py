@@ -61,6 +61,10 @@ def load_plugin(spec: str) -> None:
         if spec not in _loaded_specs:
             _loaded_specs.append(spec)
     except ModuleNotFoundError as exc:
+        from .backends import missing_module_hint
+
+        if hint := missing_module_hint(exc):  # the plugin imports torch or jax, not installed
+            raise LossCliError(f"--plugin {spec}: {hint}") from exc
         raise LossCliError(f"--plugin {spec}: no such file or importable module ({exc})") from exc
     except LossCliError as exc:
         raise LossCliError(f"--plugin {spec}: {exc}") from exc
@@ -69,9 +73,12 @@ def load_plugin(spec: str) -> None:
 
 
 def _describe(exc: BaseException) -> str:
+    from .backends import missing_module_hint
+
     if isinstance(exc, SystemExit):
         return f"it called sys.exit({exc.code!r}) (a plugin cannot end losscli or choose its exit code)"
-    return f"{type(exc).__name__}: {exc}"
+    # (a plugin that imports torch or jax itself, not installed: the extra that installs it)
+    return missing_module_hint(exc) or f"{type(exc).__name__}: {exc}"
 
 
 def disabled() -> bool:

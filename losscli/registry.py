@@ -23,11 +23,12 @@ import difflib
 import inspect
 import re
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 
 from . import shapes
+from .backends import BACKENDS
 from .domains import DOMAIN_TEXT
 from .errors import ParameterError, RegistrationError, UnknownLossError
 from .params import Param
@@ -90,6 +91,13 @@ class Loss:
     grad_checks: tuple[str, ...] = ()
     grad_fn: Callable | None = None
     source: str = "built-in"
+    #: "numpy", or the framework whose tensors ``fn`` takes ("torch", "jax"); see losscli/backends
+    backend: str = "numpy"
+    #: parameters named in ``differentiable`` (a temperature, a margin): the framework's gradient
+    #: w.r.t. them is checked like an input's (backend losses only)
+    differentiable_params: tuple[str, ...] = ()
+    #: the framework bridge of a backend loss (``fn`` itself); None for numpy losses
+    bridge: Any = None
 
     def __repr__(self) -> str:
         return f"<Loss {self.name} ({self.describe_inputs()})>"
@@ -130,6 +138,10 @@ class Loss:
         ``cotangent`` (shape (N,)) and then return the gradient of ``sum(cotangent * losses)``;
         batch-coupled losses need that for weighted reductions.
         """
+        if self.backend != "numpy":
+            raise RegistrationError(
+                f"{self.name}: a {self.backend} loss's gradient is {self.backend}'s own backward; define a custom "
+                f"one inside the function ({'torch.autograd.Function' if self.backend == 'torch' else 'jax.custom_vjp'})")
         self.grad_fn = fn
         return fn
 
@@ -191,6 +203,8 @@ class Loss:
     def help_text(self) -> str:
         """What ``help(loss)`` shows: formula, gradient, inputs, parameters, conventions, references."""
         lines = [f"{self.name}: {self.summary}", ""]
+        if self.backend != "numpy":
+            lines += [f"Backend: {self.backend} (evaluated in float64; the gradient is {self.backend}'s own backward)", ""]
         if self.aliases:
             lines += [f"Aliases: {', '.join(self.aliases)}", ""]
         lines += [f"Formula:  {self.formula or '-'}",
@@ -260,6 +274,7 @@ def register_loss(
     mean_normaliser: Callable | None = None,
     grad_checks=(),
     replace: bool = False,
+    backend: str = "numpy",
 ) -> Callable[[Callable], Loss]:
     """Register a loss under ``name`` (and ``aliases``); used as a decorator on the per-sample
     function. Returns the :class:`Loss`, whose ``.gradient`` decorator attaches the gradient.
@@ -281,6 +296,11 @@ def register_loss(
     ``root``: the reported value is the square root of the reduction (rmse: per-sample values
     are squared errors, the value √mean; its gradient, confidence intervals and comparisons are
     those of the root).
+    ``backend``: ``"torch"`` or ``"jax"`` for a function of tensors (or jax arrays) returning
+    per-sample losses: losscli evaluates it in float64 and its gradient is the framework's own
+    backward (no ``.gradient`` to write); ``differentiable`` may then also name float parameters,
+    whose gradients gradcheck checks too. The framework is imported at registration: without
+    it, the error names the extra to install (``pip install 'losscli[torch]'``).
     """
 
     def decorator(fn: Callable) -> Loss:
@@ -304,20 +324,39 @@ def register_loss(
             if shapes.multiple_rows(r.shape) and coupling != "batch":
                 raise RegistrationError(f"{name}: role {r.name}: a shape of several rows per sample "
                                         f"({r.shape!r}) needs coupling='batch' (its rows are not samples)")
+        if backend not in BACKENDS:
+            raise RegistrationError(f"{name}: backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         diff = (role_names[0],) if differentiable is None else tuple(differentiable)
         if not_differentiable_reason:
             diff = ()
-        for d in diff:
-            if d not in role_names:
-                raise RegistrationError(f"{name}: differentiable role {d!r} is not an input")
         param_specs = {k: _as_param(v) for k, v in (params or {}).items()}
+        for d in diff:
+            if d in role_names:
+                continue
+            if d not in param_specs:
+                raise RegistrationError(f"{name}: differentiable role {d!r} is not an input"
+                                        + (" or a parameter" if backend != "numpy" else ""))
+            if backend == "numpy":
+                raise RegistrationError(f"{name}: differentiable names the parameter {d!r}: only a loss with "
+                                        "backend='torch' or 'jax' can differentiate a parameter (the framework's "
+                                        "gradient w.r.t. it)")
+            if param_specs[d].kind != "float":
+                raise RegistrationError(f"{name}: differentiable parameter {d!r} must be a float, "
+                                        f"not {param_specs[d].kind}")
+        diff_params = tuple(d for d in diff if d not in role_names)
+        diff = tuple(d for d in diff if d in role_names)
         sig = inspect.signature(fn).parameters
         for k in param_specs:
             if k not in sig:
                 raise RegistrationError(f"{name}: parameter {k!r} is not an argument of {fn.__name__}")
         doc = inspect.getdoc(fn) or ""
+        bridge = None
+        if backend != "numpy":
+            from .backends import make_bridge
+
+            bridge = make_bridge(backend, canonical, fn, tuple(role_names), diff, diff_params)
         loss = Loss(
-            name=canonical, fn=fn, aliases=tuple(_normalise(a) for a in aliases), category=category,
+            name=canonical, fn=bridge or fn, aliases=tuple(_normalise(a) for a in aliases), category=category,
             summary=summary or (doc.splitlines()[0] if doc else ""), inputs=roles,
             differentiable=diff, params=param_specs, coupling=coupling, formula=formula,
             gradient_formula=gradient_formula, references=tuple(references),
@@ -325,6 +364,8 @@ def register_loss(
             not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
             mean_normaliser=mean_normaliser, grad_checks=tuple(grad_checks),
             source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",
+            backend=backend, differentiable_params=diff_params, bridge=bridge,
+            grad_fn=bridge.gradient if bridge is not None else None,
         )
         # each loss is an instance of its own subclass, so help(loss) shows its own text
         type_ = type(canonical, (Loss,), {"__module__": fn.__module__, "__qualname__": canonical})

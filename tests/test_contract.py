@@ -292,7 +292,7 @@ def test_junit_is_valid_xml_and_markdown_escapes_whatever_the_names(run, d):
 RESOURCES = {
     "gradcheck --samples": (["gradcheck", "mse", "--samples", "100000000"],
                             "Error: --samples/--classes/--dim: checking mse at random inputs of N=100000000, C=4, D=3 "
-                            "would take about 23.8 GB, more than the 1.0 GB this run may use (lower it, or raise "
+                            "would take about 71.5 GB, more than the 1.0 GB this run may use (lower it, or raise "
                             "--max-memory)"),
     "gradcheck infonce --samples": (["gradcheck", "infonce", "--samples", "100000"],
                                     "Error: --samples/--classes/--dim: checking infonce at random inputs of N=100000, "

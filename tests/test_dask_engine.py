@@ -457,13 +457,17 @@ def _slow_run(tmp_path, shards, address, *extra, pause=0.3, name="slow_se"):
     tmp_path.mkdir(exist_ok=True)
     plugin.write_text(SLOW_PLUGIN.format(marker=str(marker), pause=pause, name=name))
     env = {k: v for k, v in os.environ.items() if not k.startswith("DASK_")}
-    proc = subprocess.Popen([sys.executable, "-m", "losscli", "--plugin", plugin, "compute", name,
-                             shards / "preds", shards / "labels", "--engine", "dask", "--scheduler", address,
-                             "--block-rows", "400", "--format", "json", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            # (Ctrl-C as at a terminal, even when these tests run in the background,
-                            # where a shell starts jobs with SIGINT ignored)
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # Ctrl-C as at a terminal, even when these tests run in the background, where a shell starts
+    # jobs with SIGINT ignored: a handled signal is default again after exec (no preexec_fn, which
+    # would run Python in the forked child of a multithreaded process, as jax's warning says)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "losscli", "--plugin", plugin, "compute", name,
+                                 shards / "preds", shards / "labels", "--engine", "dask", "--scheduler", address,
+                                 "--block-rows", "400", "--format", "json", *extra],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.monotonic() + 60
     while not marker.exists():
         assert proc.poll() is None, proc.communicate()

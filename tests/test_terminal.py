@@ -83,7 +83,7 @@ def test_few_rows_of_many_columns_go_vertical_and_no_title_repeats(tmp_path):
         "def f(predictions, labels):\n    return (predictions - labels) ** 2\n\n"
         "@f.gradient\ndef _(predictions, labels):\n    return {'predictions': 2 * (predictions - labels)}\n")
     code, seen, _ = in_terminal(["--plugin", tmp_path / "long.py", "gradcheck",
-                                 "a_loss_with_a_really_rather_long_name,mse"], 60)
+                                 "a_loss_with_a_really_rather_long_name,mse", "--dim", "1"], 60)
     lines = screen_lines(seen)
     assert code == 0 and "Gradient check: loss=a_loss_with_a_really_rather_long_name" in lines
     assert not [t for t in _titles(lines) if t.startswith("Gradient check (")]

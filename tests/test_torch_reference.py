@@ -76,5 +76,8 @@ def test_committed_reference_is_current():
         sys.path.pop(0)
     arrays, index = gen.compute(gen.cases())
     assert index == CASES
+    # (the same torch release on another CPU takes other vector paths: last digits of the array's
+    # largest element, more in an element that cancels, never more than that)
     for key, value in arrays.items():
-        np.testing.assert_allclose(value, ARRAYS[key], rtol=0, atol=0, err_msg=key)
+        scale = max(float(np.max(np.abs(ARRAYS[key]))), 1e-300) if np.size(value) else 1.0
+        assert np.max(np.abs(value - ARRAYS[key]), initial=0.0) <= 1e-12 * scale, key

@@ -37,6 +37,13 @@ def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray |
                          "extreme for this loss")
 
 
+def require_per_sample(loss: Loss, per_sample: np.ndarray, n: int) -> None:
+    """A loss function returns one value per sample: anything else is refused, naming the shape."""
+    if np.shape(per_sample) != (n,):
+        raise InputError(f"{loss.name}: the loss function returned shape {np.shape(per_sample)}, "
+                         f"expected one value per sample ({n},)")
+
+
 def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | range, strict: bool = True):
     """Per-sample losses of one block, and the loss's mean normaliser for it (or None).
 
@@ -46,10 +53,7 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
     args = [arrays[r.name] for r in loss.inputs if r.name in arrays]
     with np.errstate(all="ignore"):  # judged by the results, row by row
         per_sample = np.asarray(loss.fn(*args, **params), dtype=np.float64)
-    n = args[0].shape[0]
-    if per_sample.shape != (n,):
-        raise InputError(f"{loss.name}: the loss function returned shape {per_sample.shape}, "
-                         f"expected one value per sample ({n},)")
+    require_per_sample(loss, per_sample, args[0].shape[0])
     if strict:
         require_finite(loss, per_sample, "loss", rows)
     normaliser = loss.mean_normaliser(arrays, params) if loss.mean_normaliser is not None else None

@@ -18,10 +18,11 @@ class Options:
     method: str = "richardson"
     #: float64 built-ins sit near 1e-10; a 1e-4 relative error in one element fails
     rtol: float = 1e-6
-    #: gradients smaller than this are not told apart from 0
+    #: absolute tolerance on |analytic - numeric| (an element passes when the difference is within
+    #: max(atol, rtol·|gradient|, its numeric error bound)): gradients this small are not told apart from 0
     atol: float = 1e-12
     #: per role, for batch-coupled losses: a stratified sample beyond this
-    max_elements: int = 2000
+    max_elements: int = 4096
     #: random-direction probes per role when sampling
     probes: int = 8
     seed: int = 0

@@ -79,11 +79,14 @@ def slopes_text(w: dict, digits: int = 8) -> str:
 
 
 def row_reason(w: dict) -> str:
-    """Why a listed element got its status, from its own numbers (the checker's reason when it
-    gave one)."""
-    if w.get("reason"):
-        return str(w["reason"])
+    """Why a listed element got its status: the checker's reason when it gave one (a FAIL's with
+    how far beyond the error bound), else from the element's own numbers."""
     a, n, status = w["analytic"], w["numeric"], w["status"]
+    if w.get("reason"):
+        ratio = w.get("error_ratio")
+        beyond = (f": {_g(ratio)} times the numeric error bound apart" if status == "FAIL" and ratio is not None
+                  and isinstance(ratio, (int, float)) and math.isfinite(ratio) else "")
+        return str(w["reason"]) + beyond
     if a is None or not math.isfinite(a):
         return "the analytic gradient is not finite here"
     if n is None or not math.isfinite(n):
@@ -91,7 +94,7 @@ def row_reason(w: dict) -> str:
     if status == "kink":
         return "a kink: the analytic value lies between the one-sided slopes (a valid subgradient)"
     if status == "below-noise":
-        return "analytic and numeric are within the error bound of 0: not told apart from 0"
+        return "analytic and numeric agree within the numeric error bound, which is wider than --rtol there"
     if status == "ok":
         return "agrees within the tolerance"
     if status == "FAIL":
@@ -157,7 +160,8 @@ def reasons(rec: dict) -> list[str]:
         out.append(f"{rec['kinks']} at kinks with a valid subgradient (the analytic value between the "
                    "one-sided slopes)")
     if rec["below_noise"]:
-        out.append(f"{rec['below_noise']} below noise (analytic and numeric too small to tell apart from 0)")
+        out.append(f"{rec['below_noise']} below noise (they agree within the numeric error bound, but it is wider "
+                   "than --rtol there: a gradient near 0, or an element small against its step)")
     if rec["inconclusive"]:
         why = list(dict.fromkeys(w["reason"] for w in rec["worst"] if w["status"] == "inconclusive"))
         out.append(f"{rec['inconclusive']} inconclusive: " + ("; ".join(why) if why else "see the notes"))

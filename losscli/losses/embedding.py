@@ -38,6 +38,43 @@ def _normalise(x: np.ndarray, floor: float = NORM_FLOOR) -> tuple[np.ndarray, np
     return x / n, n, free
 
 
+def _sum_sq_rows(x: np.ndarray) -> np.ndarray:
+    """Σ_d x_d² over the last axis, bit for bit np.sum(x * x, axis=-1) (numpy's pairwise sum: eight
+    running sums combined as a tree, then the rest) but computed column by column, which is
+    several times faster for the short rows of embeddings (D ≤ 128; longer rows: np.sum)."""
+    with np.errstate(over="ignore", under="ignore"):
+        sq = x * x
+        d = x.shape[-1]
+        if d < 8:
+            s = sq[..., 0].copy()
+            for i in range(1, d):
+                s += sq[..., i]
+            return s
+        if d > 128:
+            return np.sum(sq, axis=-1)
+        full = d - d % 8
+        r = [sq[..., j].copy() for j in range(8)]
+        for i in range(8, full, 8):
+            for j in range(8):
+                r[j] += sq[..., i + j]
+        s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
+        for i in range(full, d):
+            s += sq[..., i]
+        return s
+
+
+def _unit_rows(x: np.ndarray, floor: float = NORM_FLOOR) -> np.ndarray:
+    """The first result of :func:`_normalise`, x / max(‖x‖, floor), faster for the stacked copies
+    gradcheck evaluates: rows whose plain norm over- or underflows go through numerics.norm's
+    scaled path (via _normalise), exactly as there."""
+    if x.shape[-1] == 0:
+        return _normalise(x, floor)[0]
+    r = np.sqrt(_sum_sq_rows(x))[..., None]
+    if not np.all(np.isfinite(r) & ((r >= 1e-150) | ~(r >= 0))):
+        return _normalise(x, floor)[0]
+    return x / np.where(r >= floor, r, floor)
+
+
 def _normalise_backward(g: np.ndarray, u: np.ndarray, n: np.ndarray, free: np.ndarray) -> np.ndarray:
     """Gradient through x -> x / max(‖x‖, floor): (g - x̂(x̂·g))/‖x‖ where ‖x‖ is the divisor, g/floor
     where the floor is (a constant)."""
@@ -399,21 +436,44 @@ def _cosine_similarity_grad(predictions, targets, *, epsilon=KERAS_EPSILON):
 
 # -- in-batch contrastive: InfoNCE, MNRL, NT-Xent -------------------------------------------------------
 def _in_batch_logits(anchors, candidates, scale):
-    """scale·cos(a_i, c_j) (N, M), the vectors normalised with the 1e-12 floor, and what the gradient needs."""
+    """scale·cos(a_i, c_j) (..., N, M), the vectors normalised with the 1e-12 floor, and what the
+    gradient needs. Leading axes broadcast (gradcheck evaluates stacked perturbed copies at once)."""
     ua, na, fa = _normalise(anchors)
     uc, nc, fc = _normalise(candidates)
-    return scale * (ua @ uc.T), (ua, na, fa, uc, nc, fc)
+    logits = np.matmul(ua, np.swapaxes(uc, -1, -2))
+    logits *= scale  # (in place: one N×M temporary fewer; the same values as scale·(ua @ ucᵀ))
+    return logits, (ua, na, fa, uc, nc, fc)
+
+
+def _nll_diagonal(z: np.ndarray) -> np.ndarray:
+    """-log softmax(z_i)[i] over the last axis of z (..., N, M), target column i of row i: the
+    formula of numerics.nll_at (log1p of the others where the target is the row maximum, no
+    cancellation), with leading axes and in place in z, which it overwrites."""
+    n = z.shape[-2]
+    i = np.arange(n)
+    zy = z[..., i, i]  # (a copy: fancy indexing)
+    m = np.max(z, axis=-1)
+    z -= m[..., None]
+    np.exp(z, out=z)
+    total = np.sum(z, axis=-1)
+    top = zy >= m
+    out = (m - zy) + np.log(total)
+    if top.any():  # Σ_{k≠y} e^{z_k - m} summed without the target's 1, only where it is used
+        z[..., i, i] = 0.0
+        out[top] = np.log1p(np.sum(z[top], axis=-1))
+    return out
 
 
 def _in_batch_ce(anchors, candidates, scale, symmetric):
     """Per-sample CE of the logits S = scale·cos(a_i, c_j) with target j = i; symmetric: the mean of
     it and the CE of candidate i (one of the first N) against the anchors, column i of S[:, :N]."""
-    logits, _ = _in_batch_logits(anchors, candidates, scale)
-    n = anchors.shape[0]
-    forward = nll_at(logits, np.arange(n))
+    logits = np.matmul(_unit_rows(anchors), np.swapaxes(_unit_rows(candidates), -1, -2))
+    logits *= scale  # (the values of _in_batch_logits)
+    n = anchors.shape[-2]
     if not symmetric:
-        return forward
-    return 0.5 * (forward + nll_at(np.ascontiguousarray(logits[:, :n].T), np.arange(n)))
+        return _nll_diagonal(logits)
+    backward = _nll_diagonal(np.ascontiguousarray(np.swapaxes(logits[..., :n], -1, -2)))
+    return 0.5 * (_nll_diagonal(logits) + backward)
 
 
 def _in_batch_ce_grad(anchors, candidates, scale, symmetric, cotangent):
@@ -470,7 +530,12 @@ def _infonce_grad(query, key, *, temperature=0.07, symmetric=False, cotangent=No
 
 
 def _mnrl_candidates(positives, negatives):
-    return positives if negatives is None else np.concatenate([positives, negatives], axis=0)
+    """[positives; negatives] by rows (leading axes of either broadcast)."""
+    if negatives is None:
+        return positives
+    lead = np.broadcast_shapes(positives.shape[:-2], negatives.shape[:-2])
+    return np.concatenate([np.broadcast_to(positives, lead + positives.shape[-2:]),
+                           np.broadcast_to(negatives, lead + negatives.shape[-2:])], axis=-2)
 
 
 @register_loss(
@@ -613,6 +678,32 @@ def _ge2e_sampler(*, rng, samples, classes, dim, **_):
     return {"embeddings": emb, "labels": labels}
 
 
+def _ge2e_scores(embeddings, labels, w, b):
+    """Sᵀ: S_ik = w·cos(e_i, c_k) + b laid out (..., K, N) (leading axes broadcast), and each
+    utterance's speaker.
+
+    Every utterance shares the K speaker centroids; only its own centroid differs (it leaves the
+    utterance out), so the cosines are one (K, D)·(D, N) product plus N own-centroid cosines,
+    not N·K centroid normalisations. Speakers run down the rows so that the reductions over them
+    are elementwise over long rows of utterances (fast for the few speakers of a batch). The
+    values of :func:`_ge2e_forward` to ~1e-15 relative (sums in another order)."""
+    idx, k, m = _ge2e_groups(labels)
+    order = np.argsort(idx, kind="stable")
+    grouped = np.take(embeddings, order, axis=-2)
+    grouped = grouped.reshape(grouped.shape[:-2] + (k, m, grouped.shape[-1]))
+    sums = grouped[..., 0, :]
+    for j in range(1, m):  # utterance by utterance, in row order, as np.add.at sums them
+        sums = sums + grouped[..., j, :]
+    own = (np.take(sums, idx, axis=-2) - embeddings) / (m - 1)  # own speaker without the utterance
+    ue, uc, uo = _unit_rows(embeddings), _unit_rows(sums / m), _unit_rows(own)
+    cos = np.matmul(uc, np.swapaxes(ue, -1, -2))
+    rows_ = np.arange(embeddings.shape[-2])
+    cos[..., idx, rows_] = np.einsum("...nd,...nd->...n", ue, uo)
+    cos *= w  # in place: the values of w·cos + b
+    cos += b
+    return cos, idx
+
+
 def _ge2e_forward(embeddings, labels, w, b):
     idx, k, m = _ge2e_groups(labels)
     n = embeddings.shape[0]
@@ -652,14 +743,23 @@ def _ge2e_forward(embeddings, labels, w, b):
 )
 def ge2e(embeddings, labels, *, w=10.0, b=-5.0, method="softmax"):
     """GE2E loss (Wan et al. 2018, arXiv:1710.10467), softmax or contrast form."""
-    s, (idx, *_rest) = _ge2e_forward(embeddings, labels, w, b)
-    n = np.arange(s.shape[0])
+    st, idx = _ge2e_scores(embeddings, labels, w, b)  # (..., K, N)
+    n = np.arange(st.shape[-1])
+    sy = st[..., idx, n]
     if method == "softmax":
-        return nll_at(s, idx)
-    sig = sigmoid(s)
-    others = sig.copy()
-    others[n, idx] = -np.inf
-    return 1.0 - sig[n, idx] + others.max(axis=1)
+        # numerics.nll_at's formula, over the speakers (axis -2): log1p of the others where the
+        # own speaker has the largest score (no cancellation), (m - s_y) + log Σ e^{s - m} elsewhere
+        top = np.max(st, axis=-2)
+        st -= top[..., None, :]
+        np.exp(st, out=st)
+        total = np.sum(st, axis=-2)
+        st[..., idx, n] = 0.0
+        others = np.sum(st, axis=-2)
+        return np.where(sy >= top, np.log1p(others), (top - sy) + np.log(total))
+    sig = sigmoid(st)
+    sig_y = sig[..., idx, n]
+    sig[..., idx, n] = -np.inf
+    return 1.0 - sig_y + sig.max(axis=-2)
 
 
 @ge2e.gradient

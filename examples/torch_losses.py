@@ -1,0 +1,157 @@
+"""Losses written in PyTorch, registered with ``backend="torch"`` (needs ``pip install 'losscli[torch]'``).
+
+    losscli --plugin examples/torch_losses.py gradcheck torch_focal
+    losscli --plugin examples/torch_losses.py gradcheck torch_logistic --order 2
+    losscli --plugin examples/torch_losses.py compute torch_focal logits.npy labels.npy
+
+losscli hands each function float64 tensors and checks torch's own backward (autograd, or a custom
+``torch.autograd.Function``) against its numeric derivatives. ``torch_focal`` and ``torch_logistic``
+are right; every loss named ``torch_bug_*`` carries one deliberate bug, so that you can see what
+gradcheck reports for it (the tests in tests/test_backends.py rely on each one).
+"""
+
+import torch
+import torch.nn.functional as F
+
+from losscli import Input, Param, register_loss
+
+_LOGITS = Input("logits", "N,...", "real", description="unnormalised scores (logits)")
+_LABELS = Input("labels", "=logits", "probability", description="targets in [0, 1] (usually {0, 1})")
+_FOCAL = dict(inputs=(_LOGITS, _LABELS), category="classification", coupling="elementwise",
+              params={"alpha": Param(0.25, constraint="<=1"), "gamma": Param(2.0, constraint=">=0")})
+
+
+def _per_sample(l):
+    """Mean over each sample's trailing elements: one value per sample, as losscli's focal."""
+    return l.reshape(l.shape[0], -1).mean(dim=1)
+
+
+def _focal_terms(logits, labels, alpha, gamma):
+    """torchvision.ops.sigmoid_focal_loss, elementwise: α_t (1 - p_t)^γ CE."""
+    p = torch.sigmoid(logits)
+    ce = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+    p_t = p * labels + (1 - p) * (1 - labels)
+    alpha_t = alpha * labels + (1 - alpha) * (1 - labels)
+    return alpha_t * ce * (1 - p_t) ** gamma
+
+
+@register_loss("torch_focal", differentiable=("logits", "gamma"), backend="torch", **_FOCAL)
+def torch_focal(logits, labels, alpha=0.25, gamma=2.0):
+    """Sigmoid focal loss in plain torch, differentiable in logits and gamma (Lin et al. 2017).
+
+    α_t (1 - p_t)^γ CE as torchvision.ops.sigmoid_focal_loss, arXiv:1708.02002; autograd's backward."""
+    return _per_sample(_focal_terms(logits, labels, alpha, gamma))
+
+
+@register_loss("torch_logistic", inputs=(_LOGITS, _LABELS), category="classification", coupling="elementwise",
+               backend="torch")
+def torch_logistic(logits, labels):
+    """Binary cross-entropy on logits with a hand-written backward that is differentiable again.
+
+    Its second derivatives are right: gradcheck --order 2 passes."""
+    return _per_sample(_Logistic.apply(logits, labels))
+
+
+class _Logistic(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.save_for_backward(x, y)
+        return F.softplus(x) - y * x
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * (torch.sigmoid(x) - y), None  # torch ops on saved inputs: differentiable again
+
+
+# -- deliberate bugs, one per loss --------------------------------------------------------------
+class _DetachedLogistic(torch.autograd.Function):
+    """BUG (second order): σ(x) is kept from the forward pass, where autograd does not record, so
+    the backward is right but its own derivative misses σ'(x)."""
+
+    @staticmethod
+    def forward(ctx, x, y):
+        ctx.sigma = torch.sigmoid(x)
+        ctx.save_for_backward(y)
+        return F.softplus(x) - y * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * (ctx.sigma - y), None
+
+
+@register_loss("torch_bug_second_order", inputs=(_LOGITS, _LABELS), coupling="elementwise", backend="torch")
+def torch_bug_second_order(logits, labels):
+    """Logistic loss whose custom backward is not differentiable again (gradcheck --order 2 fails)."""
+    return _per_sample(_DetachedLogistic.apply(logits, labels))
+
+
+class _FocalBackward(torch.autograd.Function):
+    """Focal loss with a hand-written backward; ``bug`` selects a deliberate mistake."""
+
+    @staticmethod
+    def forward(ctx, x, y, alpha, gamma, bug):
+        ctx.save_for_backward(x, y)
+        ctx.alpha, ctx.gamma, ctx.bug = alpha, gamma, bug
+        return _focal_terms(x, y, alpha, gamma)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        a, gamma = ctx.alpha, ctx.gamma
+        s = torch.sigmoid(x)
+        q = s * (1 - y) + (1 - s) * y  # 1 - p_t
+        ce = F.binary_cross_entropy_with_logits(x, y, reduction="none")
+        alpha_t = a * y + (1 - a) * (1 - y)
+        focusing = gamma * ce * q ** (gamma - 1) * (1 - 2 * y) * s * (1 - s)
+        if ctx.bug == "positives":  # BUG: the focusing term forgotten for positives (y > 0.5)
+            focusing = torch.where(y > 0.5, torch.zeros_like(focusing), focusing)
+        grad = alpha_t * ((s - y) * q ** gamma + focusing)
+        if ctx.bug == "sign":  # BUG: the sign of one element flipped
+            grad = grad.clone()
+            grad.view(-1)[3] = -grad.view(-1)[3]
+        if ctx.bug == "mean":  # BUG: divided by N, as if the loss were the batch mean
+            grad = grad / x.shape[0]
+        return g * grad, None, None, None, None
+
+
+def _focal_with_bug(bug):
+    def fn(logits, labels, alpha=0.25, gamma=2.0):
+        return _per_sample(_FocalBackward.apply(logits, labels, alpha, gamma, bug))
+
+    fn.__doc__ = f"Focal loss with a custom backward carrying the bug {bug!r}."
+    return fn
+
+
+register_loss("torch_bug_positives", backend="torch", **_FOCAL)(_focal_with_bug("positives"))
+register_loss("torch_bug_sign", backend="torch", **_FOCAL)(_focal_with_bug("sign"))
+register_loss("torch_bug_mean", backend="torch", **_FOCAL)(_focal_with_bug("mean"))
+
+
+@register_loss("torch_float32", backend="torch", **_FOCAL)
+def torch_float32(logits, labels, alpha=0.25, gamma=2.0):
+    """Focal loss computed in float32, as PyTorch code does by default (``.float()``)."""
+    return _per_sample(_focal_terms(logits.float(), labels.float(), alpha, gamma))
+
+
+class _TemperatureBug(torch.autograd.Function):
+    """BUG (parameter): the gradient w.r.t. the temperature has the wrong sign."""
+
+    @staticmethod
+    def forward(ctx, x, t):
+        ctx.save_for_backward(x, t)
+        return F.softplus(x / t)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        s = torch.sigmoid(x / t)
+        return g * s / t, (g * s * x / t**2).sum()  # right: -(g·s·x/t²).sum()
+
+
+@register_loss("torch_bug_temperature", inputs=(_LOGITS,), differentiable=("logits", "temperature"),
+               params={"temperature": Param(2.0, constraint=">0")}, coupling="elementwise", backend="torch")
+def torch_bug_temperature(logits, temperature=2.0):
+    """softplus(x / T) whose custom backward gets dL/dT's sign wrong."""
+    return _per_sample(_TemperatureBug.apply(logits, temperature))

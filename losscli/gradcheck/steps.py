@@ -1,0 +1,168 @@
+"""Where numeric derivatives may step: the domain of each input, the scale of each element, and
+the precision the loss actually computes in.
+
+- **Domains.** A role declares its domain (``Input(name, shape, domain)``); a step never leaves
+  it. Near a boundary (a probability of 1e-7, a variance near 0) the step shrinks with the
+  distance to the boundary; on the boundary itself it is one-sided, into the domain.
+- **Scale.** Steps scale with the element: h = ε^(1/3)·s, s = max(|x|, the column's typical
+  |x|), but at most the distance to the domain's boundary. Steps are powers of two, so x ± h and
+  x ± h/2 are exact in binary (the step taken is the step written), and never below a few ulps.
+- **Precision.** A loss that casts its inputs to float32 (PyTorch's default dtype) cannot see a
+  perturbation below float32's resolution: moving every element by a relative 2^-38 leaves
+  its values bit for bit unchanged. Such a loss gets float32's ε in its steps and error bounds.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .. import domains
+
+#: machine epsilons of the precisions a loss may compute in, finest first
+PRECISIONS: tuple[tuple[str, float], ...] = (("float64", 2.0 ** -52), ("float32", 2.0 ** -23),
+                                             ("float16", 2.0 ** -10), ("bfloat16", 2.0 ** -7))
+EPS_OF = dict(PRECISIONS)
+#: the ladder of step sizes: each rung divides the step by this
+RUNG_FACTOR = 16.0
+
+#: concrete domain -> (lower, upper) bound of the values (closed or open does not matter here:
+#: a step never reaches a bound, and an element on one steps away from it)
+_BOUNDS = {
+    "probability": (0.0, 1.0), "prob_rows": (0.0, 1.0), "prob_rows_as_given": (0.0, 1.0),
+    "unit_interval_signed": (-1.0, 1.0), "nonnegative": (0.0, np.inf), "positive": (0.0, np.inf),
+    "log_probability": (-np.inf, 0.0), "log_prob_rows": (-np.inf, 0.0),
+}
+
+
+def bounds(loss, role: str, ndim: int, params: dict) -> tuple[float, float]:
+    """The interval the values of ``role`` live in, from its declared domain (and the parameter a
+    parameter-dependent domain reads: ``from_logits``, ``log_target``)."""
+    decl = next((r.domain for r in loss.inputs if r.name == role), "real")
+    if decl == "probability_or_logit":
+        return (-np.inf, np.inf) if params.get("from_logits") else (0.0, 1.0)
+    if decl == "prob_or_log_rows":
+        return (-np.inf, 0.0) if params.get("log_target") else (0.0, 1.0)
+    try:
+        name = domains.resolve(decl, ndim, False).name
+    except KeyError:  # a plugin's own domain name: no bound known
+        return (-np.inf, np.inf)
+    return _BOUNDS.get(name, (-np.inf, np.inf))
+
+
+def pow2_floor(v: np.ndarray) -> np.ndarray:
+    """The largest power of two <= v (v > 0)."""
+    m, e = np.frexp(v)
+    return np.ldexp(np.ones_like(m), e - 1)
+
+
+def ulp(x: np.ndarray, eps: float) -> np.ndarray:
+    """The spacing of numbers near x at machine epsilon ``eps`` (float64's smallest normal at 0)."""
+    return pow2_floor(np.maximum(np.abs(x), np.finfo(np.float64).tiny)) * eps
+
+
+def floor(x: np.ndarray, eps: float) -> np.ndarray:
+    """The smallest step worth taking at x: 4 ulps of the precision."""
+    return 4.0 * ulp(x, eps)
+
+
+def typical(x2d: np.ndarray) -> np.ndarray:
+    """Per column (trailing position), the typical magnitude of its elements: the median |x| of
+    the nonzero ones, 1 for a column of zeros. Computed on at most 4096 rows."""
+    a = np.abs(x2d[:: max(1, x2d.shape[0] // 4096)])
+    a = np.where(a > 0, a, np.nan)
+    with np.errstate(all="ignore"):
+        med = np.nanmedian(a, axis=0) if a.size else np.ones(x2d.shape[1])
+    return np.where(np.isfinite(med) & (med > 0), med, 1.0)
+
+
+def scales(x2d: np.ndarray, lo: float, hi: float) -> tuple:
+    """Per element of an (N, K) array: its scale s = max(|x|, the column's typical |x|), the room
+    around it inside [lo, hi] (the distance to the nearer bound) and the distances to each bound."""
+    s = np.maximum(np.abs(x2d), typical(x2d)[None, :])
+    if np.isinf(lo) and np.isinf(hi):
+        inf = np.full(x2d.shape, np.inf)
+        return s, inf, (inf, inf)
+    dist_lo, dist_hi = x2d - lo, hi - x2d
+    return s, np.minimum(dist_lo, dist_hi), (dist_lo, dist_hi)
+
+
+def plan(x2d: np.ndarray, lo: float, hi: float, eps: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Steps of the first rung, the side each element is differenced on (0 central, +1 forward,
+    -1 backward), and the smallest step worth taking (4 ulps; 0 where the domain is unbounded
+    and ``floor`` computes it for the few elements that need it), for an (N, K) array.
+
+    Central steps stay inside [lo, hi] with room to spare (h <= ε^(1/3)·distance); an element on
+    a bound, or too close to one for a central step of 4 ulps, is differenced one-sided away from
+    the nearer bound."""
+    s, dist, (dist_lo, dist_hi) = scales(x2d, lo, hi)
+    cube = eps ** (1.0 / 3.0)
+    if np.isinf(lo) and np.isinf(hi):  # s >= |x|: ε^(1/3)·s is far above 4 ulps
+        return pow2_floor(cube * s), np.zeros(x2d.shape, dtype=np.int8), np.zeros(x2d.shape)
+    floor = 4.0 * ulp(x2d, eps)
+    h = pow2_floor(np.maximum(cube * np.where(dist > 0, np.minimum(s, dist), s), floor))
+    # an element on a bound, or with no room for a central step: one-sided, into the domain
+    side = np.where(h >= 0.5 * dist, np.where(dist_lo <= dist_hi, 1, -1), 0).astype(np.int8)
+    if side.any():
+        room = np.where(side > 0, dist_hi, dist_lo)  # the one-sided stencil reaches x ± h
+        h = np.where(side != 0, pow2_floor(np.maximum(np.minimum(cube * s, 0.5 * room), floor)), h)
+    return h, side, floor
+
+
+def _round_bits(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """x rounded to the mantissa of machine epsilon ``eps`` (range aside), and that precision's
+    spacing of numbers at x."""
+    m, e = np.frexp(x)
+    bits = round(-np.log2(eps)) + 1
+    rounded = np.ldexp(np.round(np.ldexp(m, bits)), e - bits)
+    return rounded, np.ldexp(np.full(x.shape, eps / 2), e)
+
+
+def detect_precision(ev, role: str, x: np.ndarray, g: np.ndarray, base: np.ndarray,
+                     row_local: bool) -> str:
+    """The precision the loss computes in, as seen from ``role``: the output's dtype, then probes.
+
+    A loss that casts its inputs to float32 sees x and x' = (x rounded to float32) + a quarter of
+    float32's spacing as the same number and returns its values bit for bit; a loss that computes
+    in float64 sees a move of ~3e-8·|x| (far above its rounding, even where it cancels). Only
+    rows where the move would be visible at the finer precision count (|Σ_j g_ij (x'_ij - x_ij)|
+    above its rounding); for a batch-coupled role, the total. One evaluation per probe: one for a
+    float64 loss, two for a float32 one (the next probe finds it sees float32's spacing)."""
+    out = np.asarray(base)
+    level = 0
+    if np.issubdtype(out.dtype, np.floating):
+        out_eps = float(np.finfo(out.dtype).eps)
+        level = max(i for i, (_, e) in enumerate(PRECISIONS) if e <= out_eps * 1.0000001)
+    f0 = np.asarray(base, dtype=np.float64).reshape(-1)
+    n = x.shape[0] if x.ndim else 1
+    tiny = np.finfo(np.float64).tiny
+    # row-local: a strided sample of <= 4096 rows is moved (the others stay), enough to decide
+    rows = np.arange(0, n, max(1, n // 4096)) if row_local and x.ndim else None
+    x2 = x.reshape(n, -1)
+    xs = x2[rows] if rows is not None else x2
+    gs = np.asarray(g).reshape(n, -1)[rows] if rows is not None else np.asarray(g).reshape(n, -1)
+    while level + 1 < len(PRECISIONS):
+        fine, coarse = PRECISIONS[level][1], PRECISIONS[level + 1][1]
+        rounded, spacing = _round_bits(xs, coarse)
+        moved_s = np.where(xs != 0, rounded + spacing / 4, xs)
+        change = gs * (moved_s - xs)
+        if rows is not None:
+            expected = np.abs(change.sum(axis=1))
+            visible = expected > 256.0 * fine * np.maximum(np.abs(f0[rows]), tiny)
+        else:
+            visible = np.array([abs(float(np.sum(change))) > 256.0 * fine * max(float(np.sum(np.abs(f0))), tiny)])
+        if not visible.any():
+            break
+        moved_x = x2.copy()
+        if rows is not None:
+            moved_x[rows] = moved_s
+        else:
+            moved_x = moved_s
+        moved = np.asarray(ev(role, moved_x.reshape(x.shape)), dtype=np.float64).reshape(-1)
+        if moved.shape != f0.shape:
+            break
+        changed = moved != f0
+        seen = changed[rows][visible].mean() if rows is not None else float(changed.any())
+        if seen >= 0.1:
+            break
+        level += 1
+    return PRECISIONS[level][0]

@@ -1,0 +1,301 @@
+"""gradcheck verdicts (issue 17): no false alarm on correct gradients (steps inside the domain, noise
+in the error bound, float32 code, complex step, measured coupling), every planted bug still caught,
+and an element the checker cannot decide is inconclusive with its reason, never a FAIL."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from losscli import Input, get_loss, register_loss, unregister_loss
+from losscli.gradcheck import Options
+from losscli.gradcheck.check import check_loss
+from losscli.sampling import random_inputs
+
+ROOT = Path(__file__).parent.parent
+
+PLUGIN = '''
+import numpy as np
+from losscli import Input, register_loss
+
+
+def _reg(name, fn, grad, **kw):
+    loss = register_loss(name, formula="test", references=("test",), **kw)(fn)
+    loss.gradient(grad)
+
+
+_reg("v_neglogp", lambda p: -np.log(p), lambda p: {"p": -1.0 / p},
+     inputs=(Input("p", "N", "probability"),), coupling="elementwise")
+# TensorFlow's sigmoid_cross_entropy_with_logits: log(1 + e^-|x|) rounds to a staircase near 0
+_reg("v_tf_logistic", lambda x, z: np.maximum(x, 0) - x * z + np.log(1 + np.exp(-np.abs(x))),
+     lambda x, z: {"logits": 1.0 / (1.0 + np.exp(-x)) - z},
+     inputs=(Input("logits", "N"), Input("labels", "N", "probability")), coupling="elementwise")
+_reg("v_sq32", lambda p, t: (np.float32(1) * (p.astype(np.float32) - t.astype(np.float32))) ** 2,
+     lambda p, t: {"predictions": 2 * (p - t)}, coupling="elementwise")
+_reg("v_sq32_cast_back", lambda p, t: ((p.astype(np.float32) - t.astype(np.float32)) ** 2).astype(np.float64),
+     lambda p, t: {"predictions": 2 * (p - t)}, coupling="elementwise")
+_reg("v_sq32_bug", lambda p, t: (p.astype(np.float32) - t.astype(np.float32)) ** 2,
+     lambda p, t: {"predictions": 4 * (p - t)}, coupling="elementwise")
+_reg("v_absmix", lambda p, t: (p - t) ** 2 + 0.5 * np.abs(p),
+     lambda p, t: {"predictions": 2 * (p - t) + 0.5 * np.sign(p)}, coupling="elementwise")
+# batch-coupled (every row sees the batch mean) but left at the default coupling "row"
+_reg("v_centered", lambda x: ((x - x.mean(axis=0)) ** 2).sum(axis=1), lambda x: {"x": 2 * (x - x.mean(axis=0))},
+     inputs=(Input("x", "N,D"),))
+# the row max, with a gradient of 1 on every tied maximum (not a subgradient: it sums to 2)
+_reg("v_rowmax_ties", lambda x: x.max(axis=1), lambda x: {"x": (x == x.max(axis=1, keepdims=True)).astype(float)},
+     inputs=(Input("x", "N,D"),))
+_reg("v_rowmax", lambda x: x.max(axis=1),
+     lambda x: {"x": np.eye(x.shape[1])[np.argmax(x, axis=1)]}, inputs=(Input("x", "N,D"),))
+# gradient off by 1e-7 everywhere: what --atol is for
+_reg("v_offset", lambda p, t: (p - t) ** 2, lambda p, t: {"predictions": 2 * (p - t) + 1e-7}, coupling="elementwise")
+# undefined on one side of the point: sqrt(p - t) at p = t
+_reg("v_sqrt", lambda p, t: np.sqrt(p - t),
+     lambda p, t: {"predictions": np.where(p > t, 0.5 / np.sqrt(np.maximum(p - t, 1e-300)), 0.0)},
+     coupling="elementwise")
+'''
+
+
+@pytest.fixture
+def plugin(tmp_path):
+    path = tmp_path / "verdict_losses.py"
+    path.write_text(PLUGIN)
+    yield path
+    for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
+                 "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt"):
+        try:
+            unregister_loss(name)
+        except Exception:
+            pass
+
+
+def _gradcheck(run, *args):
+    result = run(*args, "--format", "json")
+    data = json.loads(result.stdout)
+    return result.exit_code, data["results"]
+
+
+def _save(tmp_path, **arrays):
+    out = []
+    for name, value in arrays.items():
+        np.save(tmp_path / f"{name}.npy", value)
+        out.append(tmp_path / f"{name}.npy")
+    return out
+
+
+# -- steps inside the domain ------------------------------------------------------------------------
+def _classifier(n=1000, c=10, seed=17):
+    """Softmax outputs of a confident 10-class classifier (probabilities down to ~1e-14)."""
+    rng = np.random.default_rng(seed)
+    z = rng.normal(size=(n, c)) * 4.0
+    z[np.arange(n), rng.integers(0, c, n)] += 8
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True), rng
+
+
+@pytest.mark.parametrize("loss, labels", [("ce", "index"), ("ce", "rows"), ("kl", "rows")])
+def test_ce_and_kl_at_a_confident_classifiers_softmax_outputs_pass(run, tmp_path, loss, labels):
+    probs, rng = _classifier()
+    assert (probs < 6e-6).mean() > 0.2  # (the regime of the issue: steps of 6e-6 left the domain)
+    y = rng.integers(0, 10, 1000) if labels == "index" else rng.dirichlet(np.ones(10), 1000)
+    code, (rec,) = _gradcheck(run, "gradcheck", loss, *_save(tmp_path, p=probs, y=y))
+    assert code == 0 and rec["failures"] == 0 and rec["inconclusive"] == 0, rec["worst"][:2]
+    assert rec["checked"] == 10_000
+
+
+@pytest.mark.parametrize("loss, arrays", [
+    ("bce", lambda rng: dict(p=np.exp(rng.uniform(np.log(1.3e-7), np.log(3e-6), 1000)),
+                             y=rng.integers(0, 2, 1000).astype(float))),
+    ("gaussian_nll", lambda rng: dict(m=(m := rng.normal(size=1000)), t=m + 1e-3 * rng.normal(size=1000),
+                                      v=rng.uniform(1.3e-6, 1e-5, 1000))),
+    ("log_cosh", lambda rng: dict(p=(p := rng.normal(size=2000)),
+                                  t=p - rng.uniform(1e-7, 7e-6, 2000) * rng.choice([-1, 1], 2000))),
+])
+def test_builtins_pass_near_the_bounds_of_their_domains(run, tmp_path, loss, arrays):
+    code, (rec,) = _gradcheck(run, "gradcheck", loss, *_save(tmp_path, **arrays(np.random.default_rng(5))))
+    assert code == 0 and rec["failures"] == 0, rec["worst"][:2]
+
+
+def test_a_plugins_neg_log_at_tiny_probabilities_passes(run, tmp_path, plugin):
+    p = np.exp(np.random.default_rng(6).uniform(np.log(1e-9), np.log(6e-6), 1000))
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_neglogp", *_save(tmp_path, p=p))
+    assert code == 0 and rec["verified"] == 1000, rec["worst"][:2]  # every element verified, none NaN
+
+
+# -- noise in the error bound, --atol absolute -------------------------------------------------------
+def test_losses_that_round_internally_pass(run, tmp_path, plugin):
+    rng = np.random.default_rng(7)
+    p = rng.normal(size=1000)
+    t = p - rng.uniform(1e-7, 7e-6, 1000) * rng.choice([-1, 1], 1000)
+    code, (rec,) = _gradcheck(run, "--plugin", ROOT / "examples" / "my_losses.py", "gradcheck", "pseudo_huber",
+                              *_save(tmp_path, p=p, t=t))
+    assert code == 0 and rec["failures"] == 0 and rec["inconclusive"] == 0
+    assert rec["precision"] == "float64"  # (cancellation is not float32 code)
+    x = rng.uniform(20, 34, 1000) * rng.choice([-1, 1], 1000)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_tf_logistic",
+                              *_save(tmp_path, x=x, z=(x > 0).astype(float)))
+    assert code == 0 and rec["failures"] == 0 and rec["kinks"] == 0, rec["worst"][:2]
+
+
+def test_atol_is_an_absolute_tolerance(run, tmp_path, plugin):
+    rng = np.random.default_rng(8)
+    p = rng.normal(size=200)
+    files = _save(tmp_path, p=p, t=p - 1e-5 * rng.normal(size=200))  # gradients ~2e-5, each off by 1e-7
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_offset", *files)
+    assert code == 1 and rec["failures"] == 200
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_offset", *files, "--atol", "1e-6")
+    assert code == 0 and rec["failures"] == 0 and rec["below_noise"] == 200
+    assert "Absolute tolerance: an element passes when" in run("gradcheck", "--help").stdout
+
+
+# -- float32 code ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["v_sq32", "v_sq32_cast_back"])
+def test_a_float32_loss_passes_with_its_precision_reported(run, tmp_path, plugin, name):
+    rng = np.random.default_rng(9)
+    files = _save(tmp_path, p=rng.normal(size=10_000), t=rng.normal(size=10_000))
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *files)
+    assert code == 0 and rec["failures"] == 0 and rec["kinks"] == 0
+    assert rec["precision"] == "float32" and any("computes in float32" in n for n in rec["notes"])
+    (taylor,) = rec["taylor"]
+    assert taylor["passed"] and 1.8 < taylor["order"] < 2.2 and "note" not in taylor  # measured, not waived
+    code, (bug,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sq32_bug", *files)
+    assert code == 1 and bug["failures"] > 9900
+
+
+# -- complex step, per element --------------------------------------------------------------------------
+def test_complex_step_falls_back_where_the_code_is_not_analytic(run, tmp_path, plugin):
+    rng = np.random.default_rng(10)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_absmix",
+                              *_save(tmp_path, p=rng.normal(size=1000), t=rng.normal(size=1000)), "--method", "complex")
+    assert code == 0 and rec["failures"] == 0
+    assert "complex step disagrees with richardson at 1000 of 1000 elements" in rec["notes"][0]
+    code, recs = _gradcheck(run, "gradcheck", "log_cosh", "bce_logits", "cosine_embedding", "infonce", "mnrl", "ge2e",
+                            "--method", "complex", "--samples", "16", "--seed", "3")
+    assert code == 0 and all(r["passed"] for r in recs), [(r["loss"], r["notes"]) for r in recs if not r["passed"]]
+
+
+# -- coupling, Taylor direction, ties -------------------------------------------------------------------
+def test_a_batch_coupled_plugin_left_at_the_default_row_coupling(run, plugin):
+    """(The measurement is ``batch.detect_coupling``'s.)"""
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_centered", "--samples", "12")
+    assert code == 0 and rec["failures"] == 0
+    assert rec["couplings"] == {"x": "batch"}
+    assert "x: declared coupling 'row', but the loss is batch-coupled" in rec["notes"][0]
+
+
+@pytest.mark.parametrize("name", ["infonce", "mnrl", "cosine_embedding"])
+def test_the_taylor_direction_is_not_the_random_input(run, name):
+    code, (rec,) = _gradcheck(run, "gradcheck", name)
+    assert code == 0
+    # (a number, not None: the remainder moves; 2 at most inputs, 3 where the curvature along the probe is ~0)
+    assert all(t["order"] is not None and t["order"] > 1.5 for t in rec["taylor"]), rec["taylor"]
+
+
+def test_a_gradient_of_one_on_every_tied_maximum_fails(run, tmp_path, plugin):
+    x = np.random.default_rng(11).normal(size=(50, 4))
+    x[7, 0] = x[7, 3] = x[7].max() + 1.0  # a tie of two
+    files = _save(tmp_path, x=x)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_rowmax_ties", *files)
+    assert code == 1 and rec["failures"] == 2
+    assert {tuple(w["index"]) for w in rec["worst"] if w["status"] == "FAIL"} == {(7, 0), (7, 3)}
+    assert "joint direction" in rec["worst"][0]["reason"]
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_rowmax", *files)  # one-hot: a subgradient
+    assert code == 0 and rec["kinks"] == 2
+
+
+# -- undecidable: inconclusive, never FAIL ---------------------------------------------------------------
+def test_a_loss_undefined_a_step_away_is_inconclusive(run, tmp_path, plugin):
+    p = np.array([0.5, 1.0, 2.0])
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sqrt", *_save(tmp_path, p=p, t=np.array([0.1, 1.0, 0.3])))
+    assert code == 0 and rec["failures"] == 0 and rec["inconclusive"] == 1
+    (row,) = [w for w in rec["worst"] if w["status"] == "inconclusive"]
+    assert row["index"] == [1] and "not finite a step away" in row["reason"]
+
+
+# -- planted bugs are still caught ------------------------------------------------------------------------
+@pytest.fixture
+def custom():
+    names = []
+
+    def make(name, fn, grad, **kw):
+        loss = register_loss(name, formula="test", references=("test",), **kw)(fn)
+        loss.gradient(grad)
+        names.append(name)
+        return loss
+
+    yield make
+    for n in names:
+        unregister_loss(n)
+
+
+def _sq(p, t):
+    """Squared error per sample (test loss)."""
+    return ((p - t) ** 2).reshape(len(p), -1).sum(axis=1)
+
+
+def _fails(r):
+    return [(w["role"], tuple(w["index"])) for w in r.worst(50) if w["status"] == "FAIL"]
+
+
+@pytest.mark.parametrize("rel", [1e-5, 1e-4, 1e-3])
+def test_a_small_relative_error_in_one_element_of_a_million(custom, rel):
+    """1e-5 relative is caught: the bound there (rtol 1e-6 and a numeric error of ~1e-10) is far below it."""
+    rng = np.random.default_rng(12)
+    p, t = rng.normal(size=1_000_000), rng.normal(size=1_000_000)
+    k = 654_321
+
+    def grad(p, t):
+        g = 2 * (p - t)
+        g[k] *= 1 + rel
+        return {"predictions": g}
+
+    loss = custom(f"bad_rel_{round(-np.log10(rel))}", _sq, grad, coupling="elementwise")
+    r = check_loss(loss, {"predictions": p, "labels": t}, {}, Options())
+    assert _fails(r) == [("predictions", (k,))] and r.counts["inconclusive"] == 0
+
+
+def test_a_rare_branch_and_one_class_column_are_caught(custom):
+    rng = np.random.default_rng(13)
+    p, t = rng.normal(size=5000), rng.normal(size=5000)
+    rare = custom("bad_branch", _sq, lambda p, t: {"predictions": np.where(p - t > 3.5, 2.2 * (p - t), 2 * (p - t))},
+                  coupling="elementwise")
+    r = check_loss(rare, {"predictions": p, "labels": t}, {}, Options())
+    assert sorted(_fails(r)) == sorted(("predictions", (int(i),)) for i in np.flatnonzero(p - t > 3.5))
+    ce = get_loss("softmax_ce")
+
+    def column(z, y):
+        g = ce.grad(z, y)["logits"].copy()
+        g[:, 2] *= 1.01
+        return {"logits": g}
+
+    bad = custom("bad_column", lambda z, y: ce(z, y), column,
+                 inputs=(Input("logits", "N,C"), Input("labels", "N", "class_index")), coupling="row")
+    z, y = rng.normal(size=(300, 5)), rng.integers(0, 5, 300)
+    r = check_loss(bad, {"logits": z, "labels": y}, {}, Options())
+    assert r.counts["FAIL"] == 300 and {i[1] for _, i in _fails(r)} == {2}
+
+
+# -- random inputs over the whole domain --------------------------------------------------------------------
+def test_random_inputs_fill_trailing_dims_and_reach_the_bounds():
+    dice = random_inputs(get_loss("dice"), samples=50, dim=6, seed=0, trailing=(6,), boundary=0.5)
+    assert dice["predictions"].shape == (50, 6)
+    p = dice["predictions"]
+    assert p.min() < 1e-5 and p.max() > 1 - 1e-5 and ((p > 0) & (p < 1)).all()
+    var = random_inputs(get_loss("gaussian_nll"), samples=200, seed=1, boundary=0.25)["var"]
+    assert var.min() < 1e-6 and (var > 0).all()
+    plain = random_inputs(get_loss("bce"), samples=200, seed=1)["predictions"]  # the default keeps away from them
+    assert plain.min() >= 0.05
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_every_builtin_passes_at_random_inputs_near_its_bounds(run, seed):
+    """``gradcheck --all`` at random inputs, a quarter of the rows near the domain's bounds
+    (probabilities to 1e-8 of 0 and 1, variances near 0): no FAIL at any size; roles shaped
+    N,... get --dim elements per sample (dice and tversky are not one pixel per sample)."""
+    for n, c, d in [(8, 4, 3), (20, 6, 5), (3, 2, 1)]:
+        r = run("gradcheck", "--all", "--seed", seed, "--samples", n, "--classes", c, "--dim", d, "--format", "json")
+        results = json.loads(r.stdout)["results"]
+        assert r.exit_code == 0, [(x["loss"], x["failures"], x["worst"][:1]) for x in results if not x["passed"]]
+        want = [n, d] if d > 1 else [n]  # (--dim 1: one value per sample)
+        assert {x["loss"]: x["inputs"]["predictions"] for x in results if x["loss"] in ("dice", "tversky")} == \
+            {"dice": want, "tversky": want}
