@@ -65,3 +65,44 @@ def test_readme_bad_input_table_is_the_tests_table():
     from .bad_input_table import table
 
     assert table() in README, "regenerate with: python -m tests.bad_input_table"
+
+
+def _version(name: str) -> tuple[int, ...]:
+    from importlib.metadata import version
+
+    return tuple(int(p) for p in re.findall(r"\d+", version(name))[:2])
+
+
+@pytest.mark.skipif(_version("rich") < (14, 0), reason="the README's outputs are drawn by rich >= 14 (the newest "
+                                                     "environment); older rich draws tables otherwise")
+def test_readme_pasted_outputs_are_real():
+    """Every ``$ command`` of the README's console blocks, re-run on a 100-column terminal,
+    prints what is pasted under it (``python docs/readme_outputs.py --write`` pastes them)."""
+    import contextlib
+    import io
+    import runpy
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        module = runpy.run_path(str(ROOT / "docs" / "readme_outputs.py"))
+        code = module["main"]([])
+    assert code == 0 and out.getvalue().rstrip().endswith("0 output(s) differ"), out.getvalue()[-3000:]
+
+
+def test_readme_markdown_report_is_real(run):
+    """The job-summary table under "Reports CI systems read" is what the command it names prints."""
+    shown = README[README.index("| gate | loss | value | checks |"):]
+    shown = shown[:shown.index("\n\n")]
+    assert run("check", "sample_data/losscli.toml", "--format", "markdown").stdout.rstrip("\n") == shown
+
+
+@pytest.mark.parametrize("png", ["plot_huber_mae", "plot_bce_focal", "plot_focal_sweep", "fit_huber", "fit_mae_step"])
+def test_readme_figures_are_in_docs_and_shown(png):
+    """The figures the issue asks for are checked in (small PNGs) and shown in the README, each
+    with the command that draws it."""
+    import struct
+
+    data = (ROOT / "docs" / f"{png}.png").read_bytes()
+    width, height = struct.unpack(">II", data[16:24])
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and width >= 800 and height >= 300 and len(data) < 400_000
+    assert f"](docs/{png}.png)" in README and f"-o docs/{png}.png" in README.replace("\n", " ")
