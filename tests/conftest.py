@@ -80,3 +80,28 @@ def evaluate_dict(loss, arrays: dict, params: dict, reduction: str = "mean", wei
 
     return losscli.evaluate(loss, *[arrays[r.name] for r in loss.inputs if r.name in arrays],
                             reduction=reduction, weights=weights, gradients=gradient, **params)
+
+
+@pytest.fixture
+def custom():
+    """Register throw-away losses for a test and remove them afterwards."""
+    from losscli import register_loss, unregister_loss
+
+    names = []
+
+    def make(name, fn, grad, **kw):
+        kw.setdefault("formula", "test")
+        kw.setdefault("references", ("test",))
+        loss = register_loss(name, **kw)(fn)
+        loss.gradient(grad)
+        names.append(name)
+        return loss
+
+    yield make
+    for n in names:
+        unregister_loss(n)
+
+
+def squared_error(p, t):
+    """Squared error per sample (a test loss)."""
+    return ((p - t) ** 2).reshape(len(p), -1).sum(axis=1)

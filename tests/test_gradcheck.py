@@ -7,33 +7,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli import Input, get_loss, register_loss, unregister_loss
+from losscli import Input, get_loss, unregister_loss
 from losscli.gradcheck import Options
 from losscli.gradcheck.check import check_loss
+
+from .conftest import squared_error as _sq
 
 ROOT = Path(__file__).parent.parent
 MSE = get_loss("mse")
 
 
-@pytest.fixture
-def custom():
-    """Register throw-away losses for a test and remove them afterwards."""
-    names = []
-
-    def make(name, fn, grad, **kw):
-        loss = register_loss(name, **kw)(fn)
-        loss.gradient(grad)
-        names.append(name)
-        return loss
-
-    yield make
-    for n in names:
-        unregister_loss(n)
-
-
-def _sq(p, t):
-    """Squared error per sample (test loss)."""
-    return ((p - t) ** 2).reshape(len(p), -1).sum(axis=1)
 
 
 def _mutated(k, fn):

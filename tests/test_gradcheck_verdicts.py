@@ -8,9 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from losscli import Input, get_loss, register_loss, unregister_loss
+from losscli import Input, get_loss, unregister_loss
 from losscli.gradcheck import Options
 from losscli.gradcheck.check import check_loss
+
+from .conftest import squared_error as _sq
 from losscli.sampling import random_inputs
 
 ROOT = Path(__file__).parent.parent
@@ -213,24 +215,6 @@ def test_a_loss_undefined_a_step_away_is_inconclusive(run, tmp_path, plugin):
 
 
 # -- planted bugs are still caught ------------------------------------------------------------------------
-@pytest.fixture
-def custom():
-    names = []
-
-    def make(name, fn, grad, **kw):
-        loss = register_loss(name, formula="test", references=("test",), **kw)(fn)
-        loss.gradient(grad)
-        names.append(name)
-        return loss
-
-    yield make
-    for n in names:
-        unregister_loss(n)
-
-
-def _sq(p, t):
-    """Squared error per sample (test loss)."""
-    return ((p - t) ** 2).reshape(len(p), -1).sum(axis=1)
 
 
 def _fails(r):
