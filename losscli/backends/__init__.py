@@ -15,6 +15,7 @@ and numpy losses never import them. Without the framework installed, the error n
 from __future__ import annotations
 
 import importlib
+from abc import ABC, abstractmethod
 from typing import TYPE_CHECKING, Callable
 
 from ..errors import LossCliError
@@ -67,7 +68,7 @@ def make_bridge(backend: str, loss_name: str, fn: Callable, roles: tuple[str, ..
     return JaxBridge(loss_name, fn, roles, diff_roles, diff_params)
 
 
-class Bridge:
+class Bridge(ABC):
     """A framework function of tensors seen as numpy functions: values, gradients, HVPs.
 
     Arrays go in role order (as ``Loss.fn`` takes them); ``params`` are the loss's keyword
@@ -103,19 +104,20 @@ class Bridge:
         return self.output_dtype
 
     # implemented per framework ---------------------------------------------------------------
+    @abstractmethod
     def _call(self, arrays, params: dict):
-        raise NotImplementedError
+        """The function at ``arrays`` (in the roles' order) as numpy, its dtype kept."""
 
+    @abstractmethod
     def gradients(self, arrays: dict, params: dict, wrt: tuple[str, ...], cotangent=None) -> dict:
         """Gradient of Σ c_i l_i w.r.t. the names in ``wrt`` (roles and differentiable parameters;
         a parameter's gradient is a float)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def hvp(self, arrays: dict, params: dict, wrt: tuple[str, ...], direction: dict) -> tuple[dict, list[str]]:
         """The framework's Hessian-vector product of the total Σ l_i along ``direction`` (name ->
         array over ``wrt``), by differentiating its own gradient; and notes (e.g. a gradient that
         does not depend on the inputs through the framework's autodiff)."""
-        raise NotImplementedError
 
     def _failed(self, exc: BaseException, what: str) -> LossCliError:
         return LossCliError(f"{self.loss_name} ({self.backend}): {what} raised "
