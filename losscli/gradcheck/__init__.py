@@ -1,9 +1,17 @@
 """Element-by-element verification of analytic gradients against numeric derivatives.
 
-- ``methods.py``: the numeric derivatives (``METHODS``: richardson, central, complex step);
-- ``check.py``: one loss at given inputs, every element (or a sample, for batch-coupled
-  losses), each classified ok / below-noise / kink / FAIL;
-- ``probes.py``: random-direction probes and bisection, gradient identities, the Taylor test.
+- ``check.py``: one loss at given inputs, role by role: the coupling measured, the precision
+  detected, every element (or a sample, for large batch-coupled roles) judged;
+- ``result.py``: the statuses (ok / below-noise / kink / inconclusive / FAIL) and their reasons,
+  the results, the rules that judge an estimate;
+- ``ladder.py``: row-local roles column by column, with the ladder of steps and measured noise;
+- ``batch.py``: batch-coupled roles element by element, and the coupling a role really has;
+- ``steps.py`` (steps inside the declared domain, precision), ``noise.py`` (ECnoise),
+  ``methods.py`` (``METHODS``: richardson, central, complex step);
+- ``probes.py``: random-direction probes and bisection, gradient identities, the Taylor test;
+- ``parameters.py``, ``order2.py``: differentiable parameters and second derivatives of losses
+  written in PyTorch or JAX (``losscli/backends/``);
+- ``record.py``: a result as the record every output format renders.
 """
 
 from __future__ import annotations

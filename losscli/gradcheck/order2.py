@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import LossCliError
 from ..registry import Loss
 from . import Options
-from .check import LossCheck, RoleResult
+from .result import LossCheck, RoleResult
 from .methods import richardson_from
 from .parameters import judge, loss_epsilon
 

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..registry import Loss
 from . import Options
-from .check import FAIL, INCONCLUSIVE, KINK, OK, LossCheck, RoleResult, _finish, _in_bracket, _passes
+from .result import FAIL, INCONCLUSIVE, KINK, OK, LossCheck, RoleResult, finish, in_bracket, passes
 from .methods import EPS, richardson_from
 from .steps import EPS_OF
 
@@ -44,12 +44,12 @@ def judge(rr: RoleResult, kink: np.ndarray, opts: Options) -> None:
     """Statuses as check.py gives them: ok within the tolerance, kink for a valid subgradient,
     inconclusive without a finite numeric value, FAIL otherwise."""
     a, n, err = rr.analytic, rr.numeric, rr.err_est
-    passes = _passes(a, n, err, kink, opts)
-    bracket = kink & _in_bracket(a, rr.left, rr.right, err, opts)
+    ok = passes(a, n, err, kink, opts)
+    bracket = kink & in_bracket(a, rr.left, rr.right, err, opts)
     lost = ~np.isfinite(n)
-    status = np.where(passes, OK, np.where(bracket, KINK, np.where(lost, INCONCLUSIVE, FAIL)))
-    reason = np.where(passes, 11, np.where(bracket, 10, np.where(lost, 4, np.where(kink, 2, 8))))
-    _finish(rr, status, reason, opts)
+    status = np.where(ok, OK, np.where(bracket, KINK, np.where(lost, INCONCLUSIVE, FAIL)))
+    reason = np.where(ok, 11, np.where(bracket, 10, np.where(lost, 4, np.where(kink, 2, 8))))
+    finish(rr, status, reason, opts)
 
 
 def check_parameters(loss: Loss, arrays: dict, params: dict, opts: Options, result: LossCheck,

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from .check import LossCheck
+from .result import LossCheck
 
 #: the statuses whose comparison of analytic and numeric decides the verdict
 JUDGED = ("ok", "FAIL")
