@@ -66,10 +66,7 @@ class Bash(BashComplete):
     rather than bash's words, which are split at ``:`` and ``=``; a completion is sent back
     from the last of those characters on, as bash replaces only that part."""
 
-    source_template = _SOURCE_BASH
-
-    def source_vars(self) -> dict:
-        return {**super().source_vars(), "open_ends": OPEN_ENDS}
+    source_template = _SOURCE_BASH.replace("%(open_ends)s", OPEN_ENDS)
 
     def get_completion_args(self) -> tuple[list[str], str]:
         line = os.environ.get("COMP_LINE", "")
@@ -167,10 +164,7 @@ complete --no-files --command %(prog_name)s --arguments "(%(complete_func)s)"
 class Zsh(ZshComplete):
     """Click's zsh completion, with no space after a name that expects more after it."""
 
-    source_template = _SOURCE_ZSH
-
-    def source_vars(self) -> dict:
-        return {**super().source_vars(), "open_ends": OPEN_ENDS}
+    source_template = _SOURCE_ZSH.replace("%(open_ends)s", OPEN_ENDS)
 
 
 class Fish(FishComplete):
