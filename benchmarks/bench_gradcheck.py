@@ -4,6 +4,7 @@
     python benchmarks/bench_gradcheck.py           # everything
     TORCH_PYTHON=/path/to/venv/bin/python python benchmarks/bench_gradcheck.py batch
                                                    # the batch section; torch from another venv
+    python benchmarks/bench_gradcheck.py whole     # issue 17's whole-process figures
 
 Targets (issue 4): a full per-element check of an elementwise loss on 1,000,000 elements under 2 s;
 softmax_ce on 1000x10 logits at least 50x faster than torch.autograd.gradcheck slow mode while
@@ -208,9 +209,73 @@ def batch_section(repeat: int = 3) -> None:
         print("torch not found (set TORCH_PYTHON to an interpreter with torch==2.13.0): no ratio")
 
 
+#: torch.autograd.gradcheck slow mode on softmax_ce as a torch user writes it (float64, a scalar sum)
+TORCH_CE_SCRIPT = """
+import sys
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+z = torch.tensor(np.load(sys.argv[1]), dtype=torch.float64, requires_grad=True)
+y = torch.tensor(np.load(sys.argv[2]).astype(np.int64))
+print(torch.autograd.gradcheck(lambda x: F.cross_entropy(x, y, reduction="sum"), (z,), fast_mode=False))
+"""
+
+
+def whole_section(repeat: int = 5) -> None:
+    """Issue 17's end-to-end figures, whole processes (start-up, imports and loading included),
+    threads pinned to 1 alike, interleaved, medians: a 1,000,000-element elementwise check (target
+    <= 1 s) and softmax_ce on 1000x10 against torch slow mode (target >= 50x)."""
+    import json
+    import os
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from common import compare, compile_package
+
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
+        os.environ[var] = "1"
+    compile_package()
+    torch_py = _torch_python()
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        t = Path(tmp)
+        np.save(t / "p.npy", rng.normal(size=1_000_000))
+        np.save(t / "t.npy", rng.normal(size=1_000_000))
+        np.save(t / "y01.npy", (rng.normal(size=1_000_000) > 0).astype(np.float64))
+        np.save(t / "z.npy", rng.normal(size=(1000, 10)))
+        np.save(t / "y.npy", rng.integers(0, 10, 1000).astype(np.float64))
+        (t / "torch_ce.py").write_text(TORCH_CE_SCRIPT)
+        ours = [sys.executable, "-m", "losscli", "gradcheck"]
+        cmds = {"mse 1e6 (losscli)": [*ours, "mse", str(t / "p.npy"), str(t / "t.npy"), "--format", "json"],
+                "focal 1e6 (losscli)": [*ours, "focal", str(t / "p.npy"), str(t / "y01.npy"), "--format", "json"],
+                "softmax_ce 1000x10 (losscli)": [*ours, "softmax_ce", str(t / "z.npy"), str(t / "y.npy"),
+                                                 "--format", "json"],
+                "python -c 'import numpy' (the floor)": [sys.executable, "-c", "import numpy"]}
+        if torch_py:
+            cmds["softmax_ce 1000x10 (torch slow mode)"] = [torch_py, str(t / "torch_ce.py"), str(t / "z.npy"),
+                                                            str(t / "y.npy")]
+            cmds["python -c 'import torch' (torch's floor)"] = [torch_py, "-c", "import torch"]
+        rows = compare(cmds, repeat)
+        print(f"whole processes, threads pinned to 1, median of {repeat} interleaved runs")
+        width = max(len(r[0]) for r in rows)
+        for name, wall, rss, out in rows:
+            note = ""
+            if "losscli" in name:
+                rec = json.loads(out)["results"][0]
+                note = f"{rec['checked']} checked, {rec['evaluations']} evaluations, verdict {rec['verdict']}"
+            print(f"{name:<{width}}  {wall:7.3f} s  {rss:6.0f} MB  {note}")
+        by = {r[0]: r[1] for r in rows}
+        if torch_py:
+            print(f"softmax_ce 1000x10: torch slow mode / losscli = "
+                  f"{by['softmax_ce 1000x10 (torch slow mode)'] / by['softmax_ce 1000x10 (losscli)']:.1f}x")
+
+
 if __name__ == "__main__":
     if sys.argv[1:] == ["batch"]:
         batch_section()
+    elif sys.argv[1:] == ["whole"]:
+        whole_section()
     else:
         main()
+        whole_section()
         batch_section()
