@@ -142,7 +142,9 @@ def test_per_sample_in_a_table_lists_the_first_rows_and_says_how_to_get_all(run)
     at = lines.index("per-sample losses (the first 20 of 200 rows)")
     assert lines[at + 2].split() == ["|", "index", "|", "mse", "|", "mae", "|"]
     assert lines[at + 4].split()[1] == "0" and lines[at + 23].split()[1] == "19"
-    assert "180 more samples not shown: --format csv (or json, ndjson) --per-sample lists every one" in out
+    assert ("180 more samples not shown (in row order, each row beside its neighbours; the worst are in the tables "
+            "above, --top K for more): --format csv (or json, ndjson) --per-sample lists every one") in " ".join(
+                line.strip() for line in lines)
     small = run("compute", "mse", *REG, "--per-sample", "--reduction", "none").stdout
     assert "per-sample losses" in small
 

@@ -113,8 +113,9 @@ def per_sample_table(payload: dict, context: dict) -> list:
         t.add_row(str(context["rows"][i]), *([str(keys[i])] if keys else []), *(fmt(r["per_sample"][i]) for r in cols))
     out: list = [t]
     if shown < total:
-        out.append(Text(f"{total - shown:,} more samples not shown: --format csv (or json, ndjson) --per-sample "
-                        "lists every one", style="dim"))
+        out.append(Text(f"{total - shown:,} more samples not shown (in row order, each row beside its neighbours; "
+                        "the worst are in the tables above, --top K for more): --format csv (or json, ndjson) "
+                        "--per-sample lists every one", style="dim"))
     return out
 
 
