@@ -63,7 +63,6 @@ class _Counter:
         return out
 
 
-# -- tolerance -----------------------------------------------------------------------------------
 def _batch_estimates(ev, role, x, method, base_sum, flat_idx, plan, opts: Options, notes: list, **extra):
     """Batch coupling: the per-element estimates of ``batch.py`` (given the domain-aware steps and
     sides, the options, the analytic values, the base losses and the precision, where it takes

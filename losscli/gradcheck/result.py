@@ -215,9 +215,3 @@ def classify(rr: RoleResult, kinks: np.ndarray, opts: Options) -> None:
     if rr.step is None:
         rr.step = np.full(np.shape(est), np.nan)
     finish(rr, status, why, opts)
-
-
-_classify = classify  # (the name other modules of this package imported first)
-
-
-# -- the check of one loss -----------------------------------------------------------------------
