@@ -46,8 +46,14 @@ def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    e = np.exp(z - np.max(z, axis=axis, keepdims=True))
-    return e / np.sum(e, axis=axis, keepdims=True)
+    e = _exp_in_place(z - np.max(z, axis=axis, keepdims=True))
+    e /= np.sum(e, axis=axis, keepdims=True)
+    return e
+
+
+def _exp_in_place(x: np.ndarray) -> np.ndarray:
+    """e^x, in x's own memory where x holds floats (a fresh array no one else sees)."""
+    return np.exp(x, out=x) if x.dtype.kind == "f" else np.exp(x)
 
 
 def one_hot(index: np.ndarray, num_classes: int) -> np.ndarray:
@@ -77,7 +83,7 @@ def nll_at(z: np.ndarray, index: np.ndarray) -> np.ndarray:
     idx = np.arange(n), index.astype(np.intp)
     zy = z[idx]
     m = np.max(z, axis=1)
-    shifted = np.exp(z - m[:, None])
+    shifted = _exp_in_place(z - m[:, None])
     total = shifted.sum(axis=1)
     shifted[idx] = 0.0
     others = shifted.sum(axis=1)  # Σ_{k≠y} e^{z_k - m}, summed without the target's 1
@@ -87,11 +93,9 @@ def nll_at(z: np.ndarray, index: np.ndarray) -> np.ndarray:
 def softmax_minus_onehot(z: np.ndarray, index: np.ndarray) -> np.ndarray:
     """softmax(z) - onehot(index), with the target entry computed as -Σ_{k≠y} softmax_k."""
     s = softmax(z, axis=1)
-    n = z.shape[0]
-    idx = np.arange(n), index.astype(np.intp)
-    s_other = s.copy()
-    s_other[idx] = 0.0
-    s[idx] = -np.sum(s_other, axis=1)
+    idx = np.arange(z.shape[0]), index.astype(np.intp)
+    s[idx] = 0.0
+    s[idx] = -np.sum(s, axis=1)  # (the others' sum, the target's own entry now 0)
     return s
 
 

@@ -63,13 +63,14 @@ def test_row_coupled_loss_in_blocks(data):
         assert b.value == pytest.approx(a.value, rel=1e-12) and b.worst == a.worst
 
 
-def test_gradients_in_blocks_equal_one_shot(data):
-    specs = [str(data / "p.npy"), str(data / "t.npy")]
-    kw = dict(weights=str(data / "w.npy"), gradients=True)
-    one, many = _run(["huber"], specs, None, **kw)[0], _run(["huber"], specs, 100, **kw)[0]
-    assert len(many.gradients["predictions"]) == 51  # kept as blocks for the streaming writer
-    np.testing.assert_allclose(np.concatenate(many.gradients["predictions"]),
-                               np.concatenate(one.gradients["predictions"]), rtol=1e-13)
+def test_gradients_in_blocks_equal_one_shot(data, run):
+    """--save-grad streams blocks of 100 rows (51 of them) into the file: the same gradient as one
+    block of all 5,003 rows, weighted (the scale is found at the end)."""
+    args = ["compute", "huber", data / "p.npy", data / "t.npy", "--weights", data / "w.npy", "--format", "value"]
+    assert run(*args, "--block-rows", "100", "--save-grad", data / "many.npy").exit_code == 0
+    assert run(*args, "--block-rows", "100000", "--save-grad", data / "one.npy").exit_code == 0
+    np.testing.assert_allclose(np.load(data / "many.npy"), np.load(data / "one.npy"), rtol=1e-13, atol=0)
+    assert np.load(data / "many.npy").shape == (5003,)
 
 
 def test_quantiles_exact_within_budget_and_sketched_beyond():

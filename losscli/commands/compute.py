@@ -4,6 +4,7 @@ and its result record (the JSON object every format renders)."""
 from __future__ import annotations
 
 import sys
+from contextlib import ExitStack
 from typing import Any
 
 import numpy as np
@@ -12,6 +13,7 @@ from ..engine import engine_function
 from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
+from ..io.gradients import GradientFile
 from ..io.output import STDOUT
 from ..render.values import key_text, number
 from ..resources import PY_FLOAT, require
@@ -107,62 +109,63 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         _require_top(top, cache, [*inputs, weights])
     # statistics and worst samples are printed (slices are gated whatever the format)
     summary = any(f not in LOSS_ONLY_FORMATS for f in [fmt, *(f for f, _ in reports)]) or slices is not None
-    evaluations = engine_function(engine, cluster)(
-        selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
-        top=top if summary else 0, per_sample=per_sample or ci is not None, gradients=bool(save_grad),
-        nan_policy=nan_policy,
-        chunk_rows=chunk_rows, warnings=warnings, quantile_budget=quantile_budget, summary=summary,
-        prob_tol=prob_tol)
-    penalty = None
-    if model_params:
-        from ..penalty import Penalty
+    # --save-grad: the gradient is written as its blocks are computed; an error before it is
+    # finished leaves the previous file as it was
+    with ExitStack() as stack:
+        gradient_file = stack.enter_context(GradientFile(save_grad)) if save_grad else None
+        evaluations = engine_function(engine, cluster)(
+            selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
+            top=top if summary else 0, per_sample=per_sample or ci is not None, gradients=gradient_file,
+            nan_policy=nan_policy,
+            chunk_rows=chunk_rows, warnings=warnings, quantile_budget=quantile_budget, summary=summary,
+            prob_tol=prob_tol)
+        penalty = None
+        if model_params:
+            from ..penalty import Penalty
 
-        arr = cache.load(model_params).data
-        if not np.all(np.isfinite(arr)):
-            raise InputError(f"{model_params} (--params): holds NaN or infinite values")
-        penalty = Penalty(float(l1), float(l2), np.asarray(arr, dtype=np.float64).ravel(), model_params)
-        for ev in evaluations:
-            ev.extra["penalty"] = penalty.value  # the objective is judged by --fail-above
-    roles = {spec: list(dict.fromkeys(l.inputs[i].name for l in selected if i < len(l.inputs)))
-             for i, spec in enumerate(inputs)}
-    if weights:
-        roles.setdefault(weights, []).append("weights")
-    if slices is not None and slices.file:
-        roles.setdefault(slices.file, []).append("slices")
-    payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty, per_sample)
-                                                       for ev in evaluations]}
-    for rec in payload["results"]:  # (with --on, each worst sample's key and its row in the first input)
-        cache.name_rows(rec["worst"])
-    for rec, ev in zip(payload["results"], evaluations):
-        if ci is not None:
-            rec["ci"] = interval_record(ev, ci)
-        if slices is not None and summary:
-            assert view is not None
-            rec["slices"], rec["slice_counts"] = compute_slices(ev, cache, view, top, ci, fail_above)
-    if slices is not None:
-        payload["by"] = slice_header(slices, view)
-    if fail_above is not None:  # each loss's verdict, in every format (the exit code is 1 when one fails)
+            arr = cache.load(model_params).data
+            if not np.all(np.isfinite(arr)):
+                raise InputError(f"{model_params} (--params): holds NaN or infinite values")
+            penalty = Penalty(float(l1), float(l2), np.asarray(arr, dtype=np.float64).ravel(), model_params)
+            for ev in evaluations:
+                ev.extra["penalty"] = penalty.value  # the objective is judged by --fail-above
+        roles = {spec: list(dict.fromkeys(l.inputs[i].name for l in selected if i < len(l.inputs)))
+                 for i, spec in enumerate(inputs)}
+        if weights:
+            roles.setdefault(weights, []).append("weights")
+        if slices is not None and slices.file:
+            roles.setdefault(slices.file, []).append("slices")
+        payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty, per_sample)
+                                                           for ev in evaluations]}
+        for rec in payload["results"]:  # (with --on, each worst sample's key and its row in the first input)
+            cache.name_rows(rec["worst"])
         for rec, ev in zip(payload["results"], evaluations):
-            measured, _, passed = verdict(ev, fail_above)
-            rec["gate"] = {"max": fail_above, "measured": number(measured), "passed": passed}
-        payload["passed"] = all(r["gate"]["passed"] and not any(failed(s) for s in r.get("slices", []))
-                                for r in payload["results"])
-    context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
-               "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
-               "keys": None if evaluations[0].rows is None or not cache.rules.on else
-               [cache.key_of(r) for r in evaluations[0].rows.tolist()],
-               "values": [raw_values(ev, penalty) for ev in evaluations],
-               # --by with per-sample rows: each row's slice key (its values, one per --by column)
-               "slice_keys": None if evaluations[0].codes is None or cache.slice_keys is None else
-               [cache.slice_keys.key_values(int(c)) for c in evaluations[0].codes.tolist()]}
-    if save_grad:
-        from ..io.output import write_gradients
-
-        arrays = gradient_arrays(evaluations)
-        if penalty is not None:
-            arrays["params"] = penalty.gradient().reshape(cache.load(model_params).data.shape)
-        write_gradients(save_grad, arrays)
-        context["gradient_file"] = save_grad
+            if ci is not None:
+                rec["ci"] = interval_record(ev, ci)
+            if slices is not None and summary:
+                assert view is not None
+                rec["slices"], rec["slice_counts"] = compute_slices(ev, cache, view, top, ci, fail_above)
+        if slices is not None:
+            payload["by"] = slice_header(slices, view)
+        if fail_above is not None:  # each loss's verdict, in every format (the exit code is 1 when one fails)
+            for rec, ev in zip(payload["results"], evaluations):
+                measured, _, passed = verdict(ev, fail_above)
+                rec["gate"] = {"max": fail_above, "measured": number(measured), "passed": passed}
+            payload["passed"] = all(r["gate"]["passed"] and not any(failed(s) for s in r.get("slices", []))
+                                    for r in payload["results"])
+        context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
+                   "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
+                   "keys": None if evaluations[0].rows is None or not cache.rules.on else
+                   [cache.key_of(r) for r in evaluations[0].rows.tolist()],
+                   "values": [raw_values(ev, penalty) for ev in evaluations],
+                   # --by with per-sample rows: each row's slice key (its values, one per --by column)
+                   "slice_keys": None if evaluations[0].codes is None or cache.slice_keys is None else
+                   [cache.slice_keys.key_values(int(c)) for c in evaluations[0].codes.tolist()]}
+        if gradient_file is not None:  # (the blocks are in its file already)
+            if penalty is not None:
+                gradient_file.add_array("params", penalty.gradient().reshape(cache.load(model_params).data.shape))
+            gradient_file.close()
+            context["gradient_file"] = save_grad
     warnings.print()
     publish("compute", fmt, output, reports, payload, context, timing=timing)
     code = threshold_exit_code(evaluations, fail_above)
@@ -186,16 +189,6 @@ def interval_record(ev: Evaluation, ci: Bootstrap) -> dict:
     lo, hi = bootstrap_interval(ev.weights * ev.per_sample, ev.shares, ev.reduction, ci.samples, ci.confidence,
                                 ci.seed, root=ev.loss.root)
     return {"samples": ci.samples, "confidence": ci.confidence, "seed": ci.seed, "interval": [number(lo), number(hi)]}
-
-
-def gradient_arrays(evaluations: list[Evaluation]) -> dict[str, np.ndarray]:
-    """One array per differentiable role (``LOSS.ROLE`` when several losses are computed), in
-    the shape of the file's input; rows dropped by --nan-policy omit hold NaN."""
-    out = {}
-    for ev in evaluations:
-        for role, g in (ev.gradients or {}).items():  # None: the gradient named no role
-            out[role if len(evaluations) == 1 else f"{ev.loss.name}.{role}"] = g
-    return out
 
 
 def verdict(ev: Evaluation, fail_above: float) -> tuple[float, str, bool]:

@@ -91,7 +91,7 @@ def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_polic
     return bound, checked, rows, values, normaliser
 
 
-def finish(acc: Accumulator, omitted: int, weights: str | None, join_gradients: bool = True) -> Evaluation:
+def finish(acc: Accumulator, omitted: int, weights: str | None) -> Evaluation:
     """An accumulator's results, once every block is in; all-zero weights are refused here (a
     block of zeros is fine, a weighted mean over zeros only is undefined)."""
     if acc.reduction.reduction == "mean" and acc.count and acc.denominator == 0:
@@ -105,7 +105,7 @@ def finish(acc: Accumulator, omitted: int, weights: str | None, join_gradients: 
         raise InputError(f"{acc.loss.name if acc.loss else 'the loss'}: the {acc.reduction.reduction} of the "
                          "per-sample losses overflows float64 (beyond 1.8e308) although each of them is finite; "
                          "use --reduction mean, or none for the per-sample values")
-    return acc.finish(omitted, join_gradients)
+    return acc.finish(omitted)
 
 
 def block_rows(losses: list[Loss], cache: InputCache, specs) -> int | None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from ..io.cache import InputCache
+from ..io.gradients import prescale
 from ..io.spec import split_spec
 from ..shapes import whole_inputs
 from ..stats.accumulator import Accumulator, Evaluation
@@ -22,12 +23,14 @@ if TYPE_CHECKING:
 
 
 def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",
-                       weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
+                       weights=None, top=5, per_sample=False, gradients=None, nan_policy="raise",
                        chunk_rows: int | None | Literal["auto"] = "auto", warnings: Warnings | None = None,
                        quantile_budget: int | None = None, summary: bool = True,
                        prob_tol: float = ROW_SUM_TOL) -> list[Evaluation]:
     """Read the inputs block by block, in lockstep, and evaluate every selected loss on each block.
-    summary=False skips the standard deviation and quantiles (outputs that print the loss only)."""
+    summary=False skips the standard deviation and quantiles (outputs that print the loss only);
+    ``gradients``: the ``io.gradients.GradientFile`` the gradient blocks are written to as they are
+    computed (``--save-grad``), None for none."""
     specs = list(inputs) + ([weights] if weights else [])
     if chunk_rows == "auto" or any(l.coupling == "batch" for l in selected):
         chunk_rows = block_rows(selected, cache, specs)  # batch-coupled losses see every row at once
@@ -42,8 +45,13 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     # URLs hold the values up to the budget, then sketch
     again = chunk_rows is not None and all(r.rereadable() for r in readers)
     sliced = cache.slice_keys is not None  # --by: each block ends with its rows' slice codes
+    # rows the gradient's mean divides by, if known before the run (io.gradients.prescale)
+    known = _exact_rows(readers[0]) if gradients is not None and not cache.rules.on else None
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
-                                expected, two_pass=again, sliced=sliced)
+                                expected, two_pass=again, sliced=sliced,
+                                gradient_stream=None if gradients is None else gradients.stream(
+                                    "" if len(selected) == 1 else f"{l.name}.",
+                                    prescale(reduction, l.root, weights is not None, nan_policy == "omit", known)))
             for l in selected}
     again = again and summary  # (only exact quantiles ever need a second pass)
     spill = Spill([l.name for l in selected]) if again else None
@@ -70,7 +78,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             if codes is not None and kept is not None:
                 accs[loss.name].add_omitted(codes, kept)
             omitted[loss.name] += checked.omitted
-            if gradients:
+            if gradients is not None:
                 cot = None if reduction == "none" else w
                 g = block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict)
                 if kept is not None:  # rows dropped by --nan-policy omit get NaN
@@ -88,7 +96,12 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     finally:
         if spill is not None:
             spill.close()
-    return [finish(accs[l.name], omitted[l.name], weights, join_gradients=False) for l in selected]
+    return [finish(accs[l.name], omitted[l.name], weights) for l in selected]
+
+
+def _exact_rows(reader) -> int | None:
+    rows, exact = reader.rows()
+    return rows if exact else None
 
 
 class Spill:

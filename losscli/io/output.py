@@ -19,7 +19,8 @@ import os
 import secrets
 import stat
 import sys
-from typing import BinaryIO, Callable, Iterable
+from contextlib import contextmanager
+from typing import BinaryIO, Callable, Iterable, Iterator
 
 from ..errors import LossCliError
 
@@ -30,11 +31,33 @@ _IN_FLIGHT: set[str] = set()
 
 def write_output(path: str, write: Callable[[BinaryIO], object]) -> None:
     """Call ``write(binary_file)`` for ``path`` by the rules above."""
+    with output_file(path) as fh:
+        write(fh)
+
+
+@contextmanager
+def output_file(path: str) -> Iterator[BinaryIO]:
+    """The binary file to write ``path`` through, by the rules above: what is written inside the
+    ``with`` replaces the target when it ends without an exception, and is thrown away otherwise.
+    :func:`replaced_atomically` says beforehand which kind of file it will be."""
     if path == STDOUT:
         out = sys.stdout.buffer
-        write(out)
+        yield out
         out.flush()
         return
+    st = _target_stat(path)
+    if not replaced_atomically(path, st):
+        try:
+            with open(path, "wb") as fh:
+                yield fh
+        except OSError as exc:
+            raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+        return
+    with _replacing(os.path.realpath(path), path, st) as fh:
+        yield fh
+
+
+def _target_stat(path: str) -> os.stat_result | None:
     try:
         st: os.stat_result | None = os.stat(path)  # through symbolic links
     except FileNotFoundError:
@@ -43,21 +66,23 @@ def write_output(path: str, write: Callable[[BinaryIO], object]) -> None:
         raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise LossCliError(f"{path}: is a directory, expected a file name to write")
-    if st is not None and (not stat.S_ISREG(st.st_mode) or st.st_nlink > 1):
-        _write_in_place(path, write)
-        return
-    _replace(os.path.realpath(path), path, st, write)
+    return st
 
 
-def _write_in_place(path: str, write: Callable[[BinaryIO], object]) -> None:
-    try:
-        with open(path, "wb") as fh:
-            write(fh)
-    except OSError as exc:
-        raise LossCliError(f"{path}: cannot write: {exc.strerror or exc}") from None
+def replaced_atomically(path: str, st: os.stat_result | None | bool = False) -> bool:
+    """Whether :func:`output_file` writes ``path`` to a temporary file of its own (seekable,
+    renamed over the target at the end), rather than standard output, a device, a FIFO or a file
+    with other hard links, written in place."""
+    if path == STDOUT:
+        return False
+    if st is False:
+        st = _target_stat(path)
+    assert st is not True
+    return st is None or (stat.S_ISREG(st.st_mode) and st.st_nlink == 1)
 
 
-def _replace(target: str, path: str, st: os.stat_result | None, write: Callable[[BinaryIO], object]) -> None:
+@contextmanager
+def _replacing(target: str, path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
     directory = os.path.dirname(target) or "."
     if not os.path.isdir(directory):
         raise LossCliError(f"{path}: cannot write, directory {directory} does not exist")
@@ -70,8 +95,8 @@ def _replace(target: str, path: str, st: os.stat_result | None, write: Callable[
                 os.fchown(fd, st.st_uid, st.st_gid)
         else:
             os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
+        with os.fdopen(fd, "w+b") as fh:
+            yield fh
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -96,7 +121,7 @@ def _create_temporary(directory: str, name: str, path: str) -> tuple[int, str]:
         tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
         _IN_FLIGHT.add(tmp)
         try:
-            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
         except FileExistsError:
             _IN_FLIGHT.discard(tmp)
         except OSError as exc:
@@ -124,61 +149,6 @@ def abandon() -> None:
 
 def write_text(path: str, text: str) -> None:
     write_output(path, lambda fh: fh.write(text.encode("utf-8")))
-
-
-def write_gradients(path: str, arrays: dict) -> None:
-    """``--save-grad``: an NPZ of the arrays; or, for a path ending in ``.npy``, the one array as
-    NPY (no ZIP container, no CRC-32 over every byte); several arrays need the NPZ."""
-    if not path.lower().endswith(".npy"):
-        write_npz(path, arrays)
-        return
-    if len(arrays) != 1:
-        raise LossCliError(f"--save-grad {path}: an .npy file holds one array, and there are {len(arrays)} "
-                           f"gradients ({', '.join(arrays)}); name an .npz file")
-    from numpy.lib import format as npformat
-
-    blocks = next(iter(arrays.values()))
-
-    def write(fh):
-        npformat.write_array_header_2_0(fh, _npy_header(blocks))
-        _write_blocks(fh, blocks)
-
-    write_output(path, write)
-
-
-def _npy_header(blocks) -> dict:
-    from numpy.lib import format as npformat
-
-    blocks = blocks if isinstance(blocks, list) else [blocks]
-    first = blocks[0]
-    shape = (sum(b.shape[0] for b in blocks),) + first.shape[1:]
-    return {"descr": npformat.dtype_to_descr(first.dtype), "fortran_order": False, "shape": shape}
-
-
-def _write_blocks(fh, blocks) -> None:
-    """The blocks one after another, each released once written (no joined copy is ever made)."""
-    import numpy as np
-
-    blocks = blocks if isinstance(blocks, list) else [blocks]
-    while blocks:
-        fh.write(np.ascontiguousarray(blocks.pop(0)).data)
-
-
-def write_npz(path: str, arrays: dict) -> None:
-    """An NPZ (uncompressed) whose members are arrays or lists of row blocks; blocks are written
-    one after another and released, so no concatenated copy is ever made."""
-    import zipfile
-
-    from numpy.lib import format as npformat
-
-    def write(fh):
-        with zipfile.ZipFile(fh, "w", zipfile.ZIP_STORED, allowZip64=True) as zf:
-            for name, blocks in arrays.items():
-                with zf.open(name + ".npy", "w", force_zip64=True) as member:
-                    npformat.write_array_header_2_0(member, _npy_header(blocks))
-                    _write_blocks(member, blocks)
-
-    write_output(path, write)
 
 
 def _identity(path: str) -> tuple[int, int] | None:

@@ -102,6 +102,13 @@ def _class_targets(labels, num_classes, label_smoothing, class_weights, name, ig
     return t if keep is None else t * keep[:, None]
 
 
+def _target_weights(labels, num_classes, class_weights, name, ignore_index):
+    """For class-index labels without smoothing: (each sample's class, a_i at that class = w_{y_i},
+    0 for skipped samples), without building the (N, C) target rows."""
+    keep, safe = _skipped(labels, ignore_index)
+    return safe, _class_weights(class_weights, num_classes, name)[safe] * keep
+
+
 def _class_weights(class_weights, num_classes, name):
     if not class_weights:
         return np.ones(num_classes)
@@ -197,20 +204,22 @@ def _ce_grad(predictions, labels, *, eps=PROB_EPS, label_smoothing=0.0, class_we
 )
 def softmax_ce(logits, labels, *, label_smoothing=0.0, class_weights=(), ignore_index=-100):
     """Softmax cross-entropy: logsumexp(z) - z_y, via log_softmax (Bridle 1990)."""
-    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce", ignore_index)
     if labels.ndim == 1 and not label_smoothing:  # one target per row: the cancellation-free form
-        _, safe = _skipped(labels, ignore_index)
-        return a[np.arange(labels.shape[0]), safe] * nll_at(logits, safe)
+        safe, w_y = _target_weights(labels, logits.shape[1], class_weights, "softmax_ce", ignore_index)
+        return w_y * nll_at(logits, safe)
+    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce", ignore_index)
     return -np.sum(a * log_softmax(logits, axis=1), axis=1)
 
 
 @softmax_ce.gradient
 def _softmax_ce_grad(logits, labels, *, label_smoothing=0.0, class_weights=(), ignore_index=-100):
-    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce", ignore_index)
     if labels.ndim == 1 and not label_smoothing:  # w_y (softmax - onehot), target entry exact
-        _, safe = _skipped(labels, ignore_index)
-        w_y = a[np.arange(labels.shape[0]), safe]
-        return {"logits": w_y[:, None] * softmax_minus_onehot(logits, safe)}
+        safe, w_y = _target_weights(labels, logits.shape[1], class_weights, "softmax_ce", ignore_index)
+        g = softmax_minus_onehot(logits, safe)
+        if not (w_y == 1.0).all():
+            g *= w_y[:, None]
+        return {"logits": g}
+    a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce", ignore_index)
     return {"logits": softmax(logits, axis=1) * a.sum(axis=1, keepdims=True) - a}
 
 

@@ -50,12 +50,13 @@ class Accumulator:
     (outputs that print the loss only); ``two_pass``: the inputs can be read again, so the
     quantiles are exact at any size (see ``quantiles.py``); ``quantiles=False``: the overall
     quantiles are found elsewhere (a Dask partition: the engine selects them from the values its
-    workers hold)."""
+    workers hold); ``gradient_stream``: where the gradient blocks go instead of memory
+    (``--save-grad``'s file, ``io.gradients``)."""
 
     def __init__(self, loss: Loss | None, params: dict, reduction: str = "mean", top: int = 5,
                  keep_per_sample: bool = False, quantile_budget: int | None = None,
                  summary: bool = True, expected_rows: int | None = None, two_pass: bool = False,
-                 sliced: bool = False, quantiles: bool = True):
+                 sliced: bool = False, quantiles: bool = True, gradient_stream=None):
         self.loss, self.params, self.top = loss, params, top
         root = loss is not None and loss.root
         self.reduction = Reduction(reduction, root)
@@ -63,7 +64,7 @@ class Accumulator:
         self.topk = TopK(top)
         self.quantiles = Quantiles(quantile_budget, expected_rows, two_pass) if summary and quantiles else None
         self.per_sample = PerSample() if keep_per_sample or reduction == "none" else None
-        self.gradients = GradientBlocks()
+        self.gradients = GradientBlocks(gradient_stream)
         self.slices = SliceStats(reduction, top, summary, quantile_budget, root) if sliced else None
 
     @property
@@ -183,12 +184,11 @@ class Accumulator:
             qs, exact, err = self.quantiles.result(self.moments.nan)
         return dict(zip(STAT_KEYS, [mean, std, lo, *qs, hi])), exact, err
 
-    def finish(self, omitted: int = 0, join_gradients: bool = True) -> Evaluation:
-        """The results. join_gradients=False leaves the gradient as scaled blocks (a dict of
-        lists) for writers that stream them, instead of one concatenated copy."""
+    def finish(self, omitted: int = 0) -> Evaluation:
+        """The results (a gradient sent to a stream is not among them: its file holds it)."""
         assert self.loss is not None  # an accumulator without a loss only merges partial states (dask)
         stats, exact, err = self.stats()
-        grads = self.gradients.scaled(self.reduction.gradient_scale(), join_gradients)
+        grads = self.gradients.scaled(self.reduction.gradient_scale())
         per = rows = weights = shares = codes = None
         if self.per_sample is not None:
             per, rows, weights, shares, codes = self.per_sample.joined()

@@ -57,21 +57,32 @@ class PerSample(Snapshot):
 
 
 class GradientBlocks:
-    """The gradient of Σ w·l, block by block, per differentiable role."""
+    """The gradient of Σ w·l, block by block, per differentiable role: kept in memory, or sent to a
+    ``stream`` as it comes (``io.gradients.GradientStream``: ``--save-grad`` writes the blocks to
+    its file and keeps none)."""
 
-    def __init__(self) -> None:
+    def __init__(self, stream=None) -> None:
         self.blocks: dict[str, list[np.ndarray]] = {}
+        self.stream = stream
 
     def add(self, grads: dict) -> None:
         for role, g in grads.items():
-            self.blocks.setdefault(role, []).append(np.asarray(g, dtype=np.float64))
+            g = np.asarray(g, dtype=np.float64)
+            if self.stream is not None:
+                self.stream.add(role, g)
+            else:
+                self.blocks.setdefault(role, []).append(g)
 
-    def scaled(self, scale: float, join: bool = True) -> dict | None:
-        """Scaled in place (the reported mean divides by its denominator); joined into one array
-        per role, or left as blocks (a dict of lists) for writers that stream them."""
+    def scaled(self, scale: float) -> dict | None:
+        """Scaled in place (the reported mean divides by its denominator) and joined into one
+        array per role; a stream is told the scale instead (and None is returned: its file holds
+        the gradient)."""
+        if self.stream is not None:
+            self.stream.rescale(scale)
+            return None
         if not self.blocks:
             return None
         for blocks in self.blocks.values():
             for b in blocks:
                 b *= scale
-        return {k: np.concatenate(v) for k, v in self.blocks.items()} if join else self.blocks
+        return {k: np.concatenate(v) for k, v in self.blocks.items()}
