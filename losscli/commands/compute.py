@@ -13,7 +13,6 @@ from ..engine import engine_function
 from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
-from ..io.gradients import GradientFile
 from ..io.output import STDOUT
 from ..render.values import key_text, number
 from ..resources import PY_FLOAT, require
@@ -112,7 +111,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     # --save-grad: the gradient is written as its blocks are computed; an error before it is
     # finished leaves the previous file as it was
     with ExitStack() as stack:
-        gradient_file = stack.enter_context(GradientFile(save_grad)) if save_grad else None
+        gradient_file = None
+        if save_grad:
+            from ..io.gradients import GradientFile
+
+            gradient_file = stack.enter_context(GradientFile(save_grad))
         evaluations = engine_function(engine, cluster)(
             selected, inputs, by_loss, cache=cache, reduction=reduction, weights=weights,
             top=top if summary else 0, per_sample=per_sample or ci is not None, gradients=gradient_file,

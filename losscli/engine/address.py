@@ -4,10 +4,8 @@ listens there), and :func:`named` (how messages name it)."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
-import socket
 from urllib.parse import urlsplit
 
 from ..errors import InputError, LossCliError
@@ -81,6 +79,9 @@ def probe(address: str, option: str, timeout: float) -> None:
     """Fail at once, and say why, when nothing or something other than a Dask scheduler listens
     at ``address`` (distributed itself would retry until its timeout, or wait forever on a
     service that never completes its handshake)."""
+    import asyncio  # (here: asyncio and socket cost 50 ms of every command's start-up otherwise)
+    import socket
+
     parts = urlsplit(address)
     said = named(option, address)
     try:

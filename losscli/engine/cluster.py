@@ -21,7 +21,6 @@ that changes the outcome, never a hang or a traceback:
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import logging
 import os
@@ -130,6 +129,8 @@ class Session:
             self.client = distributed.Client(self.local, set_as_default=False)
         else:
             probe(self.address, self.option, cluster.connect_timeout)
+            import asyncio  # (here: 50 ms that only a Dask run needs)
+
             try:
                 self.client = distributed.Client(self.address, timeout=cluster.connect_timeout, set_as_default=False)
             except (OSError, TimeoutError, asyncio.TimeoutError) as exc:
@@ -177,6 +178,8 @@ class Session:
         return out
 
     def _wait_for_workers(self, timeout: float, verb: str) -> None:
+        import asyncio
+
         try:
             self.client.wait_for_workers(1, timeout=timeout)
         except (TimeoutError, asyncio.TimeoutError, OSError):
