@@ -277,13 +277,13 @@ def _quantiles(run, futures: list, counts: dict[str, tuple[int, bool]], budget: 
 
 
 def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = None, cache=None, reduction="mean",
-                     weights=None, top=5, per_sample=False, gradients=False, nan_policy="raise",
+                     weights=None, top=5, per_sample=False, gradients=None, nan_policy="raise",
                      chunk_rows="auto", warnings: Warnings | None = None, quantile_budget: int | None = None,
                      summary: bool = True, prob_tol=ROW_SUM_TOL) -> list[Evaluation]:
     """The local engine's ``stream_evaluations``, on a Dask cluster."""
     from ..io.cache import InputCache
 
-    if gradients:
+    if gradients is not None:
         raise LossCliError("--save-grad is not available with --engine dask (gradients would be "
                            "gathered whole on the client); use the local engine")
     cache = cache if cache is not None else InputCache()
