@@ -40,7 +40,9 @@ def test_sign_error_in_one_element_of_a_million_is_localised(custom):
     r = check_loss(loss, {"predictions": p, "labels": t}, {}, Options())
     assert not r.passed
     assert r.counts["FAIL"] == 1 and _fails(r) == [("predictions", (123_456,))]
-    assert r.checked == 1_000_000 and r.evaluations <= 20  # every element, a constant number of evaluations
+    # every element, in a number of evaluations that does not grow with N: the element pass, the
+    # probes on a slice, and the Taylor test's at most 6 + 12 (shrinking t) + 4 (its two sides)
+    assert r.checked == 1_000_000 and r.evaluations <= 36
 
 
 def test_relative_error_1e4_in_one_element_fails(custom):
@@ -94,6 +96,50 @@ def test_batch_coupled_sampling_and_probes_localise_a_bad_element(custom):
     failed = [p for p in r.probes if not p["passed"]]
     assert failed and all(p["role"] == "key" for p in failed)
     assert all(list(np.unravel_index(bad, (40, 8))) in p["localised"] for p in failed)
+
+
+# -- many rows: a slice stands in where no element is judged -------------------------------------------
+def _json(run, *args):
+    result = run(*args, "--format", "json")
+    return result.exit_code, json.loads(result.stdout)["results"][0]
+
+
+def test_many_rows_measure_coupling_precision_and_taylor_on_a_slice(run, custom, tmp_path):
+    """Beyond 16,384 rows the coupling, the precision and the Taylor test run on 16,384 random rows,
+    and the record says so; every element is still checked on every row. A loss whose values depend
+    on the batch size (pre-divided by N) passes: the slice's Taylor test uses the slice's gradient."""
+    custom("per_n", lambda p, t: (p - t) ** 2 / len(p), lambda p, t: {"predictions": 2 * (p - t) / len(p)},
+           coupling="elementwise")
+    rng = np.random.default_rng(5)
+    for name in ("p", "t"):
+        np.save(tmp_path / f"{name}.npy", rng.normal(size=20_000))
+    code, rec = _json(run, "gradcheck", "per_n", tmp_path / "p.npy", tmp_path / "t.npy")
+    assert code == 0 and rec["checked"] == 20_000 and rec["verified"] + rec["below_noise"] == 20_000
+    (taylor,) = rec["taylor"]
+    assert taylor["passed"] and taylor["rows"] == 16_384 and 1.8 < taylor["order"] < 2.2 and "note" not in taylor
+    assert rec["notes"] == ["measured on 16384 random rows of 20000 (10 of the 15 evaluations): the coupling; the "
+                            "precision and the Taylor test of predictions; every element is checked on every row"]
+
+
+def test_a_loss_coupling_rows_in_pairs_is_found_batch_coupled_on_the_slice(run, custom, tmp_path):
+    """Rows sharing a group id (pairs, declared row-local) see each other: a random slice of 16,384 of
+    20,000 rows holds thousands of whole pairs and the coupling test splits them; checked as
+    batch-coupled, no FAIL. (A slice of one row of each pair would miss it, and FAIL every element.)"""
+    def group_sums(x, groups):
+        ids = groups.astype(np.intp)
+        return np.bincount(ids, weights=x, minlength=int(ids.max()) + 1)[ids]
+
+    custom("pairs", lambda x, groups: group_sums(x, groups) ** 2,
+           lambda x, groups: {"x": 4 * group_sums(x, groups)}, inputs=(Input("x", "N"), Input("groups", "N")),
+           differentiable=("x",))
+    np.save(tmp_path / "x.npy", np.random.default_rng(6).normal(size=20_000))
+    np.save(tmp_path / "groups.npy", np.arange(20_000) // 2.0)
+    code, rec = _json(run, "gradcheck", "pairs", tmp_path / "x.npy", tmp_path / "groups.npy", "--max-elements", "64",
+                      "--probes", "2")
+    assert code == 0 and rec["failures"] == 0 and rec["couplings"] == {"x": "batch"}
+    assert rec["notes"][0].startswith("x: declared coupling 'row', but the loss is batch-coupled")
+    assert rec["notes"][-1].startswith("measured on 16384 random rows of 20000 (") and rec["notes"][-1].endswith(
+        "): the coupling; every element is checked on every row")  # (precision and Taylor test: on every row)
 
 
 # -- kinks ------------------------------------------------------------------------------------------

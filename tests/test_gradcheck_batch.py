@@ -129,6 +129,9 @@ def test_every_element_of_an_in_batch_loss_gets_a_verdict(run, tmp_path, loss, c
     assert rec["evaluations"] <= 2 * batch_elements + 300
     # the error bounds are tight enough to verify nearly every element to --rtol 1e-6
     assert rec["verified"] >= 0.9 * rec["elements"]
+    # the loss's measured noise relative to its per-sample values, batch-coupled roles included
+    # (float64 code with a sum over the batch: a few ulps)
+    assert set(rec["noise"]) == set(couplings) and all(1e-18 < v < 1e-14 for v in rec["noise"].values())
 
 
 def test_one_element_off_by_1e_3_relative_is_failed_and_named(run, tmp_path, plugin):
@@ -173,6 +176,21 @@ def test_a_failing_probe_is_localised_to_the_element(run, tmp_path, plugin):
     assert result.exit_code == 1
     failed = [p for p in rec["probes"] if not p["passed"]]
     assert failed and all(p["role"] == "key" and p["localised"] == [[5, 3]] for p in failed)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_inputs_exactly_on_kinks_never_fail_the_taylor_test(run, tmp_path, plugin, seed):
+    """max(x, 0) at x = 0 (subgradient 1, as torch's relu) on rows the element sample may miss: the
+    Taylor probe crosses those kinks whatever its direction and no t is small enough, but its two
+    sides share the kinks' width (a wrong gradient would give them opposite signs): the Taylor test
+    says it cannot decide, and a correct gradient passes, at every seed's direction."""
+    x = np.random.default_rng(8).normal(size=(40, 2))
+    x[::3, 0] = 0.0  # 14 kinks on x
+    result, rec = _gradcheck(run, "--plugin", plugin, "gradcheck", "relu_centred", _save(tmp_path, "x", x),
+                             "--max-elements", "20", "--probes", "4", "--seed", str(seed))
+    assert result.exit_code == 0, (rec["taylor"], rec["reasons"])
+    (taylor,) = rec["taylor"]
+    assert taylor["passed"] and "from a kink at x itself" in taylor["note"], taylor
 
 
 def test_bisection_never_comes_back_empty(run, tmp_path, plugin):

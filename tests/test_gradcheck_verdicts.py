@@ -55,6 +55,11 @@ _reg("v_offset", lambda p, t: (p - t) ** 2, lambda p, t: {"predictions": 2 * (p 
 _reg("v_sqrt", lambda p, t: np.sqrt(p - t),
      lambda p, t: {"predictions": np.where(p > t, 0.5 / np.sqrt(np.maximum(p - t, 1e-300)), 0.0)},
      coupling="elementwise")
+# flat within 1 of 2^20 (derivative 0 there), then cliffs near float64's largest value where gradcheck's
+# steps at 2^20 land (±4 and ±2): one-sided slopes that differ (a kink) and differences that overflow
+_reg("v_cliff", lambda x: np.select([x - 2.0 ** 20 >= 3, x - 2.0 ** 20 >= 1, x - 2.0 ** 20 > -1, x - 2.0 ** 20 > -3],
+                                    [1.7e308, 1.65e308, 0.0, -1.02e308], -1.5e308),
+     lambda x: {"x": np.zeros_like(x)}, inputs=(Input("x", "N"),), coupling="batch")
 '''
 
 
@@ -64,7 +69,7 @@ def plugin(tmp_path):
     path.write_text(PLUGIN)
     yield path
     for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
-                 "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt"):
+                 "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff"):
         try:
             unregister_loss(name)
         except Exception:
@@ -212,6 +217,17 @@ def test_a_loss_undefined_a_step_away_is_inconclusive(run, tmp_path, plugin):
     assert code == 0 and rec["failures"] == 0 and rec["inconclusive"] == 1
     (row,) = [w for w in rec["worst"] if w["status"] == "inconclusive"]
     assert row["index"] == [1] and "not finite a step away" in row["reason"]
+
+
+def test_no_finite_numeric_derivative_at_a_kink_is_inconclusive(run, tmp_path, plugin):
+    """A kink whose numeric derivative is not finite: inconclusive (one rule, result.classify, for
+    batch-coupled roles, parameters and second derivatives), not a FAIL of the correct 0."""
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_cliff", *_save(tmp_path, x=np.array([2.0 ** 20])))
+    assert code == 0 and rec["verdict"] == "inconclusive" and rec["failures"] == 0 and rec["inconclusive"] == 1
+    (row,) = rec["worst"]
+    assert row["status"] == "inconclusive" and row["numeric"] is None and row["step"] == 4.0
+    assert row["reason"] == "the loss is not finite a step away from x (NaN/inf at every step size): no numeric derivative"
+    assert row["left_slope"] != row["right_slope"]  # (the kink the old order FAILed it for)
 
 
 # -- planted bugs are still caught ------------------------------------------------------------------------

@@ -2,6 +2,8 @@
 
 - ``check.py``: one loss at given inputs, role by role: the coupling measured, the precision
   detected, every element (or a sample, for large batch-coupled roles) judged;
+- ``evaluator.py``: the loss as the checker calls it (calls counted), and on a slice of its rows;
+  ``draws.py``: the random draws (directions, samples), one numpy Generator per named stream;
 - ``result.py``: the statuses (ok / below-noise / kink / inconclusive / FAIL) and their reasons,
   the results, the rules that judge an estimate;
 - ``ladder.py``: row-local roles column by column, with the ladder of steps and measured noise;

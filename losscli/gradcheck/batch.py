@@ -25,8 +25,9 @@ import weakref
 
 import numpy as np
 
-from .methods import (COMPLEX_H, EPS, ERR_SAFETY, NOISE_SIGMAS, steps as default_steps,
+from .methods import (COMPLEX_H, EPS, ERR_SAFETY, NOISE_SIGMAS, median, steps as default_steps,
                       one_sided_from, richardson_from)
+from .draws import Draws
 from .noise import ecnoise
 
 #: elements (role size × copies) one stacked call may hold at most: an O(N²) loss's temporaries
@@ -60,6 +61,9 @@ class Copies:
         self.base = np.asarray(base)
         self.eps = eps
         self._sigma: float | None = None
+        #: the median over the samples of each one's noise relative to its loss (what the record
+        #: reports as the role's noise), once measured
+        self.rel_noise: float | None = None
         self.stack = self._stack_size()
         self._chunk = min(4, self.stack)
         self._tuned = self._chunk == self.stack
@@ -69,9 +73,8 @@ class Copies:
         cap = min(MAX_STACK, STACK_ELEMENTS // max(x.size, 1))
         if cap < 2 or x.ndim == 0:
             return 1
-        rng = np.random.default_rng(7)
         step = default_steps(x)
-        trial = x[None] + step[None] * rng.choice([-1.0, 1.0], (3,) + x.shape)
+        trial = x[None] + step[None] * Draws(7).signs((3,) + x.shape)
         try:
             stacked = np.asarray(self.ev(self.role, trial))
         except Exception:  # the loss's code refuses a stacked input: one copy per call
@@ -154,7 +157,7 @@ class Copies:
         independent; an upper bound for a step that moves one element (what it does not reach
         does not change at all)."""
         x = self.x
-        mag = np.maximum(np.abs(x), np.median(np.abs(x)) if x.size else 1.0)
+        mag = np.maximum(np.abs(x), median(np.abs(x)) if x.size else 1.0)
         mag = np.where(mag > 0, mag, 1.0)
         sign = np.where(np.arange(x.size).reshape(x.shape) % 2 == 0, 1.0, -1.0)
         if side is not None:
@@ -172,6 +175,10 @@ class Copies:
         if not np.all(np.isfinite(table)):
             return float(self.eps * np.sum(np.abs(self.base)))
         sigma = ecnoise(table)
+        with np.errstate(all="ignore"):
+            rel = sigma / np.abs(np.real(self.base).reshape(-1))
+        rel = rel[np.isfinite(rel)]
+        self.rel_noise = float(median(rel)) if rel.size else 0.0
         # at least the rounding of the losses themselves (a table can come out exactly smooth)
         floor = self.eps * np.sqrt(np.sum(np.abs(self.base.reshape(-1)) ** 2))
         return float(max(np.sqrt(np.sum(sigma ** 2)), floor))
@@ -221,7 +228,7 @@ def detect_coupling(ev, role: str, x: np.ndarray, declared: str, *, base=None, s
         return declared
     h = default_steps(x) if steps is None else np.broadcast_to(np.asarray(steps, dtype=np.float64), x.shape)
     flat = x.reshape(n, -1)
-    rng = np.random.default_rng(11)
+    rng = Draws(11)
     # random magnitudes, not ±h: steps in proportion to |x| with equal signs would move a row along
     # itself, which a scale-invariant loss (cosine similarities) does not see at all
     pattern = rng.standard_normal(flat.shape) * h.reshape(n, -1)

@@ -23,7 +23,11 @@ What it does that torch.autograd.gradcheck does not:
   subgradient: inside the one-sided slopes, element by element and along the joint direction of
   the kinks of one row (a row max that gives 1 to both tied entries is caught).
 - **Checks that need no tolerance.** Declared consistency checks and a Taylor-remainder test
-  along an independent random direction.
+  along an independent random direction (inconclusive elements left still).
+- **A slice where no element is judged.** Beyond 16,384 rows, a loss declared row-local has its
+  coupling, its precision and the Taylor test of its row-local roles measured on a random slice
+  of rows (``evaluator.py``), with the slice's own gradient; every element is still checked on
+  every row, and the record says so.
 
 Tolerance: an element passes when |a - n| <= max(rtol·max(|a|, |n|), error bound, atol); it is
 ``ok`` when that holds at the relative tolerance, ``below-noise`` when only the error bound or
@@ -39,28 +43,12 @@ from ..errors import LossCliError
 from ..registry import Loss
 from . import Options
 from . import steps as stepping
-from .batch import detect_coupling, estimate_elements
+from .batch import copies_for, detect_coupling, estimate_elements
+from .draws import Draws
+from .evaluator import Evaluator, row_slice
 from .ladder import check_columns, joint_kinks
 from .probes import consistency, probe, sample_elements, taylor
-from .result import FAIL, KINK, LossCheck, RoleResult, classify, finish
-
-
-class _Counter:
-    """Wraps the per-sample function and counts evaluations."""
-
-    def __init__(self, loss: Loss, arrays: dict, params: dict):
-        self.loss, self.arrays, self.params = loss, arrays, params
-        self.count = 0
-        self.order = [r.name for r in loss.inputs if r.name in arrays]
-
-    def __call__(self, role: str | None = None, value=None) -> np.ndarray:
-        self.count += 1
-        args = [value if name == role else self.arrays[name] for name in self.order]
-        with np.errstate(all="ignore"):
-            out = np.asarray(self.loss.fn(*args, **self.params))
-        if value is not None and np.may_share_memory(out, value):  # a view of the buffer we perturb
-            out = out.copy()
-        return out
+from .result import FAIL, INCONCLUSIVE, KINK, LossCheck, RoleResult, classify, finish
 
 
 def _batch_estimates(ev, role, x, method, base_sum, flat_idx, plan, opts: Options, notes: list, **extra):
@@ -84,7 +72,7 @@ def _batch_estimates(ev, role, x, method, base_sum, flat_idx, plan, opts: Option
     return out
 
 
-def _complex_usable(ev: _Counter, role: str, x: np.ndarray) -> str | None:
+def _complex_usable(ev: Evaluator, role: str, x: np.ndarray) -> str | None:
     """None when complex-step applies to this loss; otherwise the reason it does not."""
     try:
         with np.errstate(all="ignore"):
@@ -113,21 +101,33 @@ def _precision_note(precision: str, out_dtype) -> str:
             f"ε = {eps:.3g}; expect most elements below-noise at --rtol {{rtol:g}}")
 
 
+def _undecided(rr: RoleResult, rows: np.ndarray | None) -> np.ndarray | None:
+    """Where the role's inconclusive elements are, in its shape (its ``rows`` only, when given);
+    None when there are none. The Taylor probe leaves them still: no derivative was found there."""
+    undecided = np.asarray(rr.status_codes() == INCONCLUSIVE)
+    if not undecided.any():
+        return None
+    flat = np.zeros(int(np.prod(rr.shape)), dtype=bool)
+    flat[rr.flat_index[undecided]] = True
+    return flat.reshape(rr.shape) if rows is None else flat.reshape(rr.shape)[rows]
+
+
 def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
     if not loss.has_gradient:
         raise LossCliError(f"gradcheck: {loss.no_gradient_message()}")
     params = loss.resolve_params(params)
-    ev = _Counter(loss, arrays, params)
+    ev = Evaluator(loss, arrays, params)
     result = LossCheck(loss.name, params, {k: tuple(v.shape) for k, v in arrays.items()}, method=opts.method)
     grads = loss.gradient_of(arrays, params)
     base = ev()
     # one value per sample, finite (else there is no derivative to check): said as compute says it
     require_per_sample(loss, base, np.shape(arrays[ev.order[0]])[0])
     require_finite(loss, np.asarray(base, dtype=np.float64).reshape(-1), "loss", range(np.size(base)))
-    # independent streams: the sample of elements, the probes, the Taylor direction (never the
-    # stream random inputs were drawn from with the same seed)
-    rng_sample, rng_probe, rng_taylor = (np.random.default_rng(s)
-                                         for s in np.random.SeedSequence([opts.seed, 17]).spawn(3))
+    # independent streams: the sample of elements, the probes, the Taylor direction, the slice of
+    # rows (never the stream random inputs were drawn from with the same seed)
+    rng_sample, rng_probe, rng_taylor, rng_slice = (Draws(opts.seed, 17, i) for i in range(4))
+    # a loss declared row-local on many rows: what needs no full batch is measured on a slice
+    part = row_slice(ev, np.shape(base)[0], rng_slice) if loss.coupling != "batch" else None
     base_sum = float(np.sum(np.asarray(base, dtype=np.float64)))
     levels = [name for name, _ in stepping.PRECISIONS]
     precision = "float64"
@@ -147,13 +147,18 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
             result.checked += x.size
             continue
         g = g.astype(np.float64)
-        coupling = detect_coupling(ev, role, x, loss.coupling, base=base)
+        xs = x[part.rows] if part is not None else x
+        coupling = detect_coupling(part.ev if part is not None else ev, role, xs, loss.coupling,
+                                   base=part.base if part is not None else base)
         result.couplings[role] = coupling
         if coupling != loss.coupling:
             result.notes.append(f"{role}: declared coupling '{loss.coupling}', but the loss is {coupling}-coupled "
                                 f"(measured by perturbing rows and watching the others): checked as {coupling}")
         row_local = coupling in ("elementwise", "row")
-        prec = stepping.detect_precision(ev, role, x, g, base, row_local)
+        gs = part.gradient(role, xs.shape) if part is not None and row_local else None
+        # (a row-local role on the slice: each row's elements are checked on every row below)
+        at = (part.ev, xs, gs, part.base) if part is not None and gs is not None else (ev, x, g, base)
+        prec = stepping.detect_precision(at[0], role, at[1], at[2], at[3], row_local)
         if levels.index(prec) > levels.index(precision):
             precision = prec
         eps = stepping.EPS_OF[prec]
@@ -187,6 +192,9 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
             rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1)[flat_idx], est, err, left, right,
                             step=h[flat_idx])
             classify(rr, kinks, opts)
+            measured = copies_for(ev, role, x, base, eps).rel_noise
+            if measured is not None:
+                result.noise[role] = measured
             if flat_idx.size < x.size:
                 result.probes.extend(probe(ev, role, x, g, opts, rng_probe, base_sum))
         if row_local:
@@ -195,15 +203,23 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
             kinked_roles.add(role)
         result.checked += rr.flat_index.size
         result.roles.append(rr)
-        taylor_args.append((role, x, g, lo, hi, eps))
+        still = _undecided(rr, part.rows if part is not None and at[0] is not ev else None)
+        taylor_args.append((role, at, lo, hi, eps, still))
     result.precision = precision
     if precision != "float64":
         result.notes.append(_precision_note(precision, np.asarray(base).dtype).format(rtol=opts.rtol))
     result.consistency = consistency(loss, grads, arrays)
-    for role, x, g, lo, hi, eps in taylor_args:
-        t = taylor(ev, role, x, g, rng_taylor, base=base, bounds=(lo, hi), eps=eps)
+    for role, (on, x, g, b), lo, hi, eps, still in taylor_args:
+        t = taylor(on, role, x, g, rng_taylor, base=b, bounds=(lo, hi), eps=eps, still=still)
+        if on is not ev:
+            t["rows"] = int(x.shape[0])
         if not t["passed"] and role in kinked_roles:  # a probe that crosses a kink shrinks like t
             t["passed"], t["note"] = True, "informational: the probe crosses the kinks found"
         result.taylor.append(t)
+    if part is not None:
+        sliced = [role for role, at, *_ in taylor_args if at[0] is not ev]
+        also = f"; the precision and the Taylor test of {', '.join(sliced)}" if sliced else ""
+        result.notes.append(f"measured on {part.rows.size} random rows of {part.total} ({part.ev.calls} of the "
+                            f"{ev.count} evaluations): the coupling{also}; every element is checked on every row")
     result.evaluations = ev.count
     return result

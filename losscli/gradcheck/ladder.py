@@ -10,7 +10,7 @@ import numpy as np
 
 from . import Options
 from . import steps as stepping
-from .methods import EPS, ERR_SAFETY, one_sided_from, richardson_from
+from .methods import EPS, ERR_SAFETY, median, one_sided_from, richardson_from
 from .noise import ecnoise, quantum, staircase
 from .result import FAIL, INCONCLUSIVE, KINK, OK, in_bracket, passes, tolerance
 
@@ -22,8 +22,12 @@ class _Column:
         self.ev, self.role, self.shape = ev, role, x.shape
         self.buf = x.reshape(x.shape[0], -1).copy()
 
-    def at(self, j: int, xj: np.ndarray, delta: np.ndarray) -> np.ndarray:
-        np.add(xj, delta, out=self.buf[:, j])
+    def at(self, j: int, xj: np.ndarray, delta: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """Per-sample losses with column j at xj + scale·delta (scale·delta is exact: a power of
+        two times ±1, ±1/2, ±3/2; no array of moves is made for it)."""
+        col = self.buf[:, j]
+        np.multiply(delta, scale, out=col)
+        col += xj
         try:
             return np.asarray(self.ev(self.role, self.buf.reshape(self.shape)), dtype=np.float64).reshape(-1)
         finally:
@@ -39,21 +43,23 @@ def _rung(col: _Column, j, xj, rows, h, side, f0, sens, noise, eps, extra: bool)
     every = bool(central.all())
     fwd = np.where(side < 0, -1.0, 1.0)
     # per rung: central x±h, x±h/2; one-sided x+h, x+h/4, x+h/2 (and x itself) into the domain
+    plan: list[tuple[np.ndarray, float]]
     if every:
-        plan = [h, -h, h / 2, -h / 2] + ([1.5 * h, -1.5 * h] if extra else [])
+        plan = [(h, c) for c in (1.0, -1.0, 0.5, -0.5) + ((1.5, -1.5) if extra else ())]
     else:
-        plan = [np.where(central, h, fwd * h), np.where(central, -h, fwd * h / 4),
-                np.where(central, h / 2, fwd * h / 2), np.where(central, -h / 2, 0.0)]
+        moves = [np.where(central, h, fwd * h), np.where(central, -h, fwd * h / 4),
+                 np.where(central, h / 2, fwd * h / 2), np.where(central, -h / 2, 0.0)]
         if extra:
-            plan += [np.where(central, 1.5 * h, fwd * 0.75 * h), np.where(central, -1.5 * h, 0.0)]
+            moves += [np.where(central, 1.5 * h, fwd * 0.75 * h), np.where(central, -1.5 * h, 0.0)]
+        plan = [(d, 1.0) for d in moves]
     vals = []
-    for d in plan:
+    for d, c in plan:
         if rows is None:
             full = d
         else:
             full = np.zeros(n)
             full[rows] = d
-        out = col.at(j, xj, full)
+        out = col.at(j, xj, full, c)
         vals.append(out if rows is None else out[rows])
     fA, fB, fC, fD = vals[:4]
     table = None
@@ -89,7 +95,8 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
     f0 = np.asarray(base, dtype=np.float64).reshape(-1)
     h0, side0, floor0 = stepping.plan(x2, lo, hi, eps)
     shape2 = (n, k)
-    est, err, left, right, step = (np.empty(shape2) for _ in range(5))
+    # (one column: its first rung's arrays become the role's, no copies of a million elements)
+    est, err, left, right, step = (np.empty(shape2 if k > 1 else 0) for _ in range(5))
     status = np.full(shape2, OK, dtype=np.int8)
     reason = np.full(shape2, 11, dtype=np.int8)
     col = _Column(ev, role, x)
@@ -101,7 +108,10 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
         sens = np.abs(xj * a)
         h, side, floor = h0[:, j], side0[:, j], floor0[:, j]
         e0, r0, l0, rt0, k0, v0, _ = _rung(col, j, xj, None, h, side, f0, sens, None, eps, False)
-        est[:, j], err[:, j], left[:, j], right[:, j], step[:, j] = e0, r0, l0, rt0, h
+        if k > 1:
+            est[:, j], err[:, j], left[:, j], right[:, j], step[:, j] = e0, r0, l0, rt0, h
+        else:
+            est, err, left, right, step = (v.reshape(n, 1) for v in (e0, r0, l0, rt0, h.copy()))
         rel_noise.append(_pooled_noise(v0, f0, side))
         done = passes(a, e0, r0, k0, opts)
         und = np.flatnonzero(~done)
@@ -122,7 +132,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
                      "richardson is used elsewhere" if used else "used richardson")
             notes.append(f"{role}: complex step disagrees with richardson at {off} of {x.size} elements "
                          f"(non-analytic code: abs, maximum, comparisons): {where}")
-    return est, err, left, right, status, reason, step, (float(np.median(rel_noise)) if rel_noise else 0.0)
+    return est, err, left, right, status, reason, step, (float(median(rel_noise)) if rel_noise else 0.0)
 
 
 def _pooled_noise(vals, f0, side) -> float:
@@ -135,7 +145,7 @@ def _pooled_noise(vals, f0, side) -> float:
         d4 = np.abs(fB - 4 * fD + 6 * f - 4 * fC + fA) / np.sqrt(70.0) / 0.6745
         rel = d4 / np.abs(f)
     rel = rel[c & np.isfinite(rel)]
-    return float(np.median(rel)) if rel.size else 0.0
+    return float(median(rel)) if rel.size else 0.0
 
 
 def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, f0_all, sens_all, eps, opts, first,
@@ -161,7 +171,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, f0_all, sens_all
     # there only the intermediate's rounding counts. A quantum counts when neighbouring values
     # lie many quanta apart (exact dyadic steps of a linear piece are no quantisation).
     ordered = np.where(side == 0, table, np.concatenate([table[:5], table[3:5]]))  # one-sided: 5 points
-    gap = np.median(np.abs(np.diff(ordered, axis=0)), axis=0)
+    gap = median(np.abs(np.diff(ordered, axis=0)), axis=0)
     q = quantum(values)
     q = np.where(16 * q <= gap, q, 0.0)
     measured = np.fmax(_column_noise(table, side), 0.5 * np.fmax(q, staircase(ordered, values, 4 * intermediate)))

@@ -23,9 +23,10 @@ import numpy as np
 from ..errors import LossCliError
 from ..registry import Loss
 from . import Options
-from .result import LossCheck, RoleResult
+from .result import LossCheck, RoleResult, classify
+from .draws import Draws
 from .methods import richardson_from
-from .parameters import judge, loss_epsilon
+from .parameters import loss_epsilon
 
 MAX_COLUMNS = 64
 RANDOM_DIRECTIONS = 4
@@ -56,7 +57,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options, result: LossCh
     point = {n: (np.asarray(arrays[n], dtype=np.float64) if n in arrays else np.float64(params[n])) for n in wrt}
     domains = {r.name: r.domain for r in loss.inputs}
     eps = loss_epsilon(precision)
-    rng = np.random.default_rng(opts.seed + 2)
+    rng = Draws(opts.seed, 2)
     calls = 0
 
     def gradient_at(shift: dict) -> dict:
@@ -89,7 +90,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options, result: LossCh
         columns = int(np.prod(shape_a[1:])) if len(shape_a) > 1 else 1
         chosen = np.arange(columns)
         if columns > MAX_COLUMNS:
-            chosen = np.sort(rng.choice(columns, MAX_COLUMNS, replace=False))
+            chosen = rng.subset(columns, MAX_COLUMNS)
             result.notes.append(f"second order: {a} has {columns} columns > {MAX_COLUMNS}: checked H·v along a "
                                 f"random sample of {MAX_COLUMNS} of them")
         parts: dict = {b: [] for b in wrt}
@@ -169,7 +170,7 @@ def _append(result: LossCheck, label: str, shape: tuple, chosen: np.ndarray, par
     flat = np.asarray(np.ravel_multi_index(tuple(index), shape), dtype=np.intp).reshape(-1)
     rr = RoleResult(label, shape, flat, analytic.reshape(-1), fields[0].reshape(-1), fields[1].reshape(-1),
                     fields[2].reshape(-1), fields[3].reshape(-1), step=fields[5].reshape(-1).astype(np.float64))
-    judge(rr, fields[4].reshape(-1).astype(bool), opts)
+    classify(rr, fields[4].reshape(-1).astype(bool), opts)
     result.roles.append(rr)
     result.total_elements += int(np.prod(shape))
     result.checked += flat.size

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..registry import Loss
 from . import Options
-from .result import FAIL, INCONCLUSIVE, KINK, OK, LossCheck, RoleResult, finish, in_bracket, passes
+from .result import LossCheck, RoleResult, classify
 from .methods import EPS, richardson_from
 from .steps import EPS_OF
 
@@ -40,18 +40,6 @@ def precision_note(loss: Loss, arrays: dict, params: dict, result: LossCheck) ->
     return measured
 
 
-def judge(rr: RoleResult, kink: np.ndarray, opts: Options) -> None:
-    """Statuses as check.py gives them: ok within the tolerance, kink for a valid subgradient,
-    inconclusive without a finite numeric value, FAIL otherwise."""
-    a, n, err = rr.analytic, rr.numeric, rr.err_est
-    ok = passes(a, n, err, kink, opts)
-    bracket = kink & in_bracket(a, rr.left, rr.right, err, opts)
-    lost = ~np.isfinite(n)
-    status = np.where(ok, OK, np.where(bracket, KINK, np.where(lost, INCONCLUSIVE, FAIL)))
-    reason = np.where(ok, 11, np.where(bracket, 10, np.where(lost, 4, np.where(kink, 2, 8))))
-    finish(rr, status, reason, opts)
-
-
 def check_parameters(loss: Loss, arrays: dict, params: dict, opts: Options, result: LossCheck,
                      precision: str = "float64") -> None:
     """Append one element per differentiable parameter to ``result``: the framework's derivative of
@@ -77,7 +65,7 @@ def check_parameters(loss: Loss, arrays: dict, params: dict, opts: Options, resu
                                                           np.array([h]), abs(theta * g), eps=eps)
             result.evaluations += 5
             rr = RoleResult(name, (), np.array([0]), np.array([g]), est, err, left, right, step=np.array([h]))
-            judge(rr, kink, opts)
+            classify(rr, kink, opts)
             result.roles.append(rr)
             result.total_elements += 1
             result.checked += 1

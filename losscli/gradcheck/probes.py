@@ -7,10 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from ..registry import Loss
-from .methods import EPS, H_SCALE, richardson_from
+from .draws import Draws
+from .methods import EPS, H_SCALE, median, richardson_from
 
 
-def sample_elements(shape: tuple, budget: int, rng: np.random.Generator) -> np.ndarray:
+def sample_elements(shape: tuple, budget: int, rng: Draws) -> np.ndarray:
     """All elements within the budget; else a sample stratified over rows (every row when it can)."""
     total = int(np.prod(shape))
     if total <= budget:
@@ -21,7 +22,7 @@ def sample_elements(shape: tuple, budget: int, rng: np.random.Generator) -> np.n
     picks = rows * per_row + rng.integers(0, per_row, rows.size)
     extra = budget - picks.size
     if extra > 0:
-        picks = np.concatenate([picks, rng.choice(total, extra, replace=False)])
+        picks = np.concatenate([picks, rng.subset(total, extra)])
     return np.unique(picks)
 
 
@@ -155,7 +156,7 @@ def consistency(loss: Loss, grads: dict, arrays: dict) -> list[dict]:
 
 
 def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray | None = None,
-           bounds: tuple = (-np.inf, np.inf), eps: float = EPS) -> dict:
+           bounds: tuple = (-np.inf, np.inf), eps: float = EPS, still: np.ndarray | None = None) -> dict:
     """Observed order of |f(x + t d) - f(x) - t gᵀd| as t halves: 2 right, 1 wrong.
 
     ``rng`` must be a stream of its own (not the one random inputs were drawn from: a direction
@@ -163,7 +164,9 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     Each element moves in proportion to its scale and inside its domain (``bounds``: an element
     on a bound moves into the domain); the largest t grows with the precision's ε and the
     number of elements, so the remainder stands above the rounding of the summed losses.
-    ``base``: the per-sample losses at x, when already known (saves an evaluation)."""
+    ``base``: the per-sample losses at x, when already known (saves an evaluation). ``still``:
+    elements the probe leaves where they are (inconclusive ones: no derivative was found there,
+    and a probe through sqrt(0) would read order 1/2 off a correct gradient)."""
     from .steps import scales
 
     x2 = x.reshape(x.shape[0], -1) if x.ndim else x.reshape(1, 1)
@@ -173,6 +176,11 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     if on_bound.any():
         z = np.where(on_bound, np.abs(z) * np.where(dist_lo <= dist_hi, 1.0, -1.0), z)
     reach = np.where(on_bound, s, np.minimum(s, room))
+    if still is not None:
+        if still.all():
+            return {"role": role, "order": None, "passed": True,
+                    "note": "every element is inconclusive: no direction left to probe"}
+        z = np.where(still.reshape(x2.shape), 0.0, z)
     n = x2.size
     d = (z * reach / max(np.sqrt(n), 1.25 * float(np.max(np.abs(z))))).reshape(x.shape)
     base = np.asarray(ev(role, x) if base is None else base, dtype=np.float64)
@@ -218,7 +226,37 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
         return {"role": role, "order": order, "passed": True,
                 "note": f"order {order:.2f} at t >= {ts[5]:.3g} from kinks near x crossed by the probe; "
                         f"by t = {ts[-1]:.3g} the linear part of the remainder is gone"}
+    width = _kink_on_x(lambda t, sign: float(np.sum(ev(role, x + sign * t * d))) - f0 - sign * t * slope,
+                       [t_ for t_, r in zip(ts, rem) if r > 64 * noise], noise)
+    if width is not None:
+        return {"role": role, "order": order, "passed": True,
+                "note": f"order {order:.2f} from a kink at x itself, which no t is small enough to avoid: the "
+                        f"remainders on the probe's two sides share a linear part ({width:.3g}·t, a kink's width "
+                        "that no gradient removes; a wrong gradient gives them opposite signs): the Taylor test "
+                        "cannot decide here, the element checks do"}
     return {"role": role, "order": order, "passed": False}
+
+
+def _kink_on_x(signed, ts: list, noise: float) -> float | None:
+    """A kink on x itself (an input exactly at the 0 of max(x, 0), a subgradient on one side):
+    the remainders r±(t) = f(x ± t d) - f(x) ∓ t gᵀd. A wrong gradient Δg gives r± = ±t Δg·d + O(t²):
+    their sum is O(t²). A kink on x adds the same t·(D(d) + D(-d)) to both, linear in t, at least
+    half their difference. Returns that width per unit t, or None (not a kink on x); two
+    evaluations at each of the two smallest t with a remainder well above the rounding."""
+    if len(ts) < 2:
+        return None
+    sums = []
+    for t in ts[-2:]:
+        plus, minus = signed(t, 1.0), signed(t, -1.0)
+        if not (np.isfinite(plus) and np.isfinite(minus)):
+            return None
+        width = plus + minus
+        if abs(width) <= 16 * noise or abs(width) < 0.5 * abs(plus - minus):
+            return None
+        sums.append((t, width))
+    (t1, w1), (t2, w2) = sums
+    ratio = (w1 / w2) / (t1 / t2)  # 1 when the width is linear in t (a kink), t1/t2 for curvature
+    return w2 / t2 if 0.8 <= ratio <= 1.25 else None
 
 
 def _order(ts: np.ndarray, rem: np.ndarray, noise: float):
@@ -228,7 +266,7 @@ def _order(ts: np.ndarray, rem: np.ndarray, noise: float):
         return None
     r, t = rem[usable], ts[usable]
     orders = np.log2(r[:-1] / r[1:]) / np.log2(t[:-1] / t[1:])
-    return float(np.median(orders))
+    return float(median(orders))
 
 
 def _linear_rem(r, slope, t) -> bool:

@@ -15,9 +15,10 @@ import math
 
 import numpy as np
 
-from .result import LossCheck
+from .methods import chunks
+from .result import FAIL, OK, LossCheck
 
-#: the statuses whose comparison of analytic and numeric decides the verdict
+#: the statuses whose comparison of analytic and numeric decides the verdict (ok, FAIL)
 JUDGED = ("ok", "FAIL")
 #: no numeric estimate resolves a value better than its last bit: the bound's floor, relative
 _ULP = float(np.finfo(np.float64).eps)
@@ -43,29 +44,29 @@ def error_ratio(a: float, n: float, bound: float) -> float:
 def _judged_maxima(r: LossCheck) -> tuple[float | None, float | None, float | None]:
     """(max |a - n|, max relative difference, max |a - n| / bound) over ``JUDGED`` elements;
     None where no element is judged."""
-    diffs, rels, ratios = [], [], []
+    diff_max = rel_max = ratio_max = -1.0
     for role in r.roles:
-        if role.status is None or not len(role.status):
+        if role.codes is None or not role.codes.size:
             continue
-        keep = np.isin(role.status.astype(str), JUDGED)
-        if not keep.any():
-            continue
-        a, n = np.asarray(role.analytic, float)[keep], np.asarray(role.numeric, float)[keep]
-        bound = np.asarray(role.err_est, float)[keep]
-        with np.errstate(all="ignore"):
-            finite = np.isfinite(a) & np.isfinite(n)
-            diff = np.where(finite, np.abs(a - n), np.inf)
-            mag = np.maximum(np.abs(a), np.abs(n))
-            rel = np.where(finite, np.where(mag > 0, diff / np.where(mag > 0, mag, 1), 0.0), np.inf)
-            floor = np.where(np.isfinite(bound), np.maximum(bound, _ULP * mag), np.inf)
-            ratio = np.where(finite, np.where(floor > 0, diff / np.where(floor > 0, floor, 1),
-                                              np.where(diff == 0, 0.0, np.inf)), np.inf)
-        diffs.append(float(np.max(diff)))
-        rels.append(float(np.max(rel)))
-        ratios.append(float(np.max(ratio)))
-    if not diffs:
+        for s in chunks(role.codes.size):  # (a chunk at a time: the temporaries stay in the cache)
+            codes = role.codes[s]
+            keep = (codes == OK) | (codes == FAIL)
+            if not keep.any():
+                continue
+            # finish() made abs_err (inf where either side is not finite) and rel_err alike
+            diff, rel = role.abs_err[s][keep], role.rel_err[s][keep]
+            mag = np.maximum(np.abs(role.analytic[s][keep]), np.abs(role.numeric[s][keep]))
+            bound = role.err_est[s][keep]
+            with np.errstate(all="ignore"):
+                floor = np.where(np.isfinite(bound), np.maximum(bound, _ULP * mag), np.inf)
+                ratio = np.where(np.isfinite(diff), np.where(floor > 0, diff / np.where(floor > 0, floor, 1),
+                                                             np.where(diff == 0, 0.0, np.inf)), np.inf)
+            diff_max = max(diff_max, float(np.max(diff)))
+            rel_max = max(rel_max, float(np.max(rel)))
+            ratio_max = max(ratio_max, float(np.max(ratio)))
+    if diff_max < 0:
         return None, None, None
-    return max(diffs), max(rels), max(ratios)
+    return diff_max, rel_max, ratio_max
 
 
 def _g(x: float | None, digits: int = 3) -> str:

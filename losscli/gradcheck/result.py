@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import Options
+from .methods import chunks, in_chunks, large
 
 STATUSES = ("ok", "below-noise", "kink", "inconclusive", "FAIL")
 OK, BELOW, KINK, INCONCLUSIVE, FAIL = range(len(STATUSES))
@@ -47,21 +48,21 @@ class RoleResult:
     err_est: np.ndarray
     left: np.ndarray
     right: np.ndarray
-    status: np.ndarray | None = None  # names from STATUSES (fixed-width strings)
     rel_err: np.ndarray | None = None
     abs_err: np.ndarray | None = None
     tolerance: np.ndarray | None = None  # max(rtol·|g|, error bound, atol) per element
     step: np.ndarray | None = None  # the step the numeric value comes from
     reason: np.ndarray | None = None  # codes into REASONS
-    codes: np.ndarray | None = None  # the status as indices into STATUSES (what counting uses)
+    codes: np.ndarray | None = None  # the status as indices into STATUSES (set by ``finish``)
+
+    @property
+    def status(self) -> np.ndarray | None:
+        """The status of each element by name (from STATUSES; made when asked, not stored)."""
+        return None if self.codes is None else _NAMES[self.codes]
 
     def status_codes(self) -> np.ndarray:
         """The status of each element as an index into STATUSES."""
-        if self.codes is None:
-            names = np.asarray(self.status).astype(str)
-            self.codes = np.zeros(names.shape, dtype=np.int8)
-            for i, s in enumerate(STATUSES):
-                self.codes[names == s] = i
+        assert self.codes is not None, "finish() gives a role's statuses"
         return self.codes
 
 
@@ -90,9 +91,9 @@ class LossCheck:
     def counts(self) -> dict:
         out = {s: 0 for s in STATUSES}
         for r in self.roles:
-            c = np.bincount(r.status_codes(), minlength=len(STATUSES))
+            codes = r.status_codes()
             for i, s in enumerate(STATUSES):
-                out[s] += int(c[i])
+                out[s] += int(np.count_nonzero(codes == i))
         return out
 
     @property
@@ -108,7 +109,7 @@ class LossCheck:
             codes = r.status_codes()
             judged = (codes == OK) | (codes == FAIL)
             if judged.any():
-                vals.append(float(np.max(getattr(r, attr)[judged])))
+                vals.append(float(np.max(getattr(r, attr), where=judged, initial=-np.inf)))
         return max(vals) if vals else 0.0
 
     @property
@@ -122,7 +123,7 @@ class LossCheck:
     def worst(self, k: int) -> list[dict]:
         """The k elements most worth a look: FAIL first, then inconclusive, kink, below-noise, ok;
         within a status, the largest |a - n| / tolerance."""
-        rank_of = np.array([3, 3, 2, 1, 0])  # ok, below-noise, kink, inconclusive, FAIL
+        rank_of = np.array([3, 3, 2, 1, 0], dtype=np.int8)  # ok, below-noise, kink, inconclusive, FAIL
         rows = []
         for r in self.roles:
             if not r.rel_err.size or k <= 0:
@@ -131,21 +132,26 @@ class LossCheck:
             ranks = rank_of[codes]
             order_parts = []
             for level in range(4):  # the best k of each rank, without sorting every element
-                idx = np.flatnonzero(ranks == level)
-                if not idx.size:
+                mask = ranks == level
+                count = int(np.count_nonzero(mask))
+                if not count:
                     continue
+                # (every element of one rank, the common case: no index arrays of a million)
+                pos = None if count == ranks.size else np.flatnonzero(mask)
+                sel = slice(None) if pos is None else pos
                 with np.errstate(all="ignore"):
-                    ex = r.abs_err[idx] / np.maximum(r.tolerance[idx], 1e-300)
-                ex = np.where(np.isfinite(ex), ex, np.inf)
-                if idx.size > k:
-                    part = np.argpartition(-ex, k - 1)[:k]
-                    idx, ex = idx[part], ex[part]
+                    ex = r.abs_err[sel] / np.maximum(r.tolerance[sel], 1e-300)
+                ex[~np.isfinite(ex)] = np.inf
+                idx = np.arange(count) if count <= k else np.argpartition(-ex, k - 1)[:k]
+                ex = ex[idx]
+                if pos is not None:
+                    idx = pos[idx]
                 order_parts.append(idx[np.argsort(-ex, kind="stable")])
                 if sum(p.size for p in order_parts) >= k:
                     break
-            tol = np.maximum(r.tolerance, 1e-300)
             for i in np.concatenate(order_parts)[:k] if order_parts else []:
-                excess = float(r.abs_err[i] / tol[i]) if np.isfinite(r.abs_err[i]) else np.inf
+                tol = max(float(r.tolerance[i]), 1e-300)
+                excess = float(r.abs_err[i] / tol) if np.isfinite(r.abs_err[i]) else np.inf
                 rows.append((int(ranks[i]), -excess, {
                     "role": r.role,
                     "index": [int(v) for v in np.unravel_index(int(r.flat_index[i]), r.shape)],
@@ -170,6 +176,9 @@ def tolerance(a, n, err, opts: Options):
 
 
 def passes(a, n, err, kink, opts: Options):
+    """Finite, no kink, and within the tolerance."""
+    if large(n):
+        return in_chunks(passes, (a, n, err, kink), {"opts": opts})
     diff, _, tol = tolerance(a, n, err, opts)
     return np.isfinite(n) & ~kink & (diff <= tol)
 
@@ -184,34 +193,38 @@ def in_bracket(a, left, right, err, opts: Options):
 def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options) -> None:
     """Errors, tolerances and the final status: a pass is ``ok`` when it holds at the relative
     tolerance, ``below-noise`` when only the error bound or --atol covers it."""
-    a, n = rr.analytic, rr.numeric
-    with np.errstate(all="ignore"):
-        diff, mag, tol = tolerance(a, n, rr.err_est, opts)
-        rr.abs_err = np.where(np.isfinite(diff), diff, np.inf)
-        rr.rel_err = np.where(diff == 0, 0.0, np.where(np.isfinite(diff), diff / np.where(mag > 0, mag, 1.0), np.inf))
-    rr.tolerance = tol
-    verified = (opts.rtol * mag >= np.maximum(rr.err_est, opts.atol)) | (diff == 0)
-    below = (status == OK) & ~verified
-    status = np.where(below, BELOW, status)
-    reason = np.where(below, 9, reason)
-    bad_a = ~np.isfinite(a)
-    status = np.where(bad_a, FAIL, status)
-    reason = np.where(bad_a, 6, reason)
-    rr.codes, rr.reason = status.astype(np.int8), reason.astype(np.int8)
-    rr.status = _NAMES[rr.codes]
+    n = np.size(rr.analytic)
+    rr.abs_err, rr.rel_err, rr.tolerance = np.empty(n), np.empty(n), np.empty(n)
+    rr.codes, rr.reason = np.asarray(status).astype(np.int8), np.asarray(reason).astype(np.int8)
+    for s in chunks(n):  # (a chunk at a time: a million elements' temporaries would leave the cache)
+        a, num = rr.analytic[s], rr.numeric[s]
+        with np.errstate(all="ignore"):
+            diff, mag, tol = tolerance(a, num, rr.err_est[s], opts)
+            rr.abs_err[s] = np.where(np.isfinite(diff), diff, np.inf)
+            rr.rel_err[s] = np.where(diff == 0, 0.0, np.where(np.isfinite(diff), diff / np.where(mag > 0, mag, 1.0),
+                                                              np.inf))
+        rr.tolerance[s] = tol
+        verified = (opts.rtol * mag >= np.maximum(rr.err_est[s], opts.atol)) | (diff == 0)
+        codes, why = rr.codes[s], rr.reason[s]
+        below = (codes == OK) & ~verified
+        codes[below], why[below] = BELOW, 9
+        bad_a = ~np.isfinite(a)
+        codes[bad_a], why[bad_a] = FAIL, 6
 
 
 def classify(rr: RoleResult, kinks: np.ndarray, opts: Options) -> None:
     """Status, reason and errors of single estimates per element (rr.numeric, rr.err_est, the
-    one-sided slopes; ``kinks`` where they disagree): for checks that have one estimate per
-    element (batch-coupled roles, parameters, second derivatives)."""
+    one-sided slopes; ``kinks`` where they disagree), for the checks that have one estimate per
+    element (batch-coupled roles, parameters, second derivatives), in this order: ``ok`` within the
+    tolerance; ``kink`` for a valid subgradient; ``inconclusive`` without a finite numeric value
+    (also at a kink: with no finite estimate nothing stands behind a FAIL); ``FAIL`` otherwise."""
     a, est = rr.analytic, rr.numeric
     kinks = np.asarray(kinks, dtype=bool)
     ok = passes(a, est, rr.err_est, kinks, opts)
-    in_br = in_bracket(a, rr.left, rr.right, rr.err_est, opts)
-    nonfinite = ~np.isfinite(est)
-    status = np.select([ok, kinks & in_br, kinks, nonfinite], [OK, KINK, FAIL, INCONCLUSIVE], FAIL)
-    why = np.select([ok, kinks & in_br, kinks, nonfinite], [11, 10, 2, 4], 8)
+    bracket = kinks & in_bracket(a, rr.left, rr.right, rr.err_est, opts)
+    lost = ~np.isfinite(est)
+    status = np.select([ok, bracket, lost], [OK, KINK, INCONCLUSIVE], FAIL)
+    why = np.select([ok, bracket, lost, kinks], [11, 10, 4, 2], 8)
     if rr.step is None:
         rr.step = np.full(np.shape(est), np.nan)
     finish(rr, status, why, opts)

@@ -51,8 +51,14 @@ def bounds(loss, role: str, ndim: int, params: dict) -> tuple[float, float]:
 
 def pow2_floor(v: np.ndarray) -> np.ndarray:
     """The largest power of two <= v (v > 0)."""
-    m, e = np.frexp(v)
-    return np.ldexp(np.ones_like(m), e - 1)
+    v = np.ascontiguousarray(v, dtype=np.float64)
+    # a normal number's power of two is its exponent bits alone (one pass, not frexp and ldexp)
+    out = (v.view(np.uint64) & np.uint64(0x7FF0000000000000)).view(np.float64)
+    tiny = out == 0  # (subnormal: its exponent bits are 0)
+    if tiny.any():
+        m, e = np.frexp(v[tiny])
+        out[tiny] = np.ldexp(np.ones_like(m), e - 1)
+    return out
 
 
 def ulp(x: np.ndarray, eps: float) -> np.ndarray:
@@ -69,10 +75,14 @@ def typical(x2d: np.ndarray) -> np.ndarray:
     """Per column (trailing position), the typical magnitude of its elements: the median |x| of
     the nonzero ones, 1 for a column of zeros. Computed on at most 4096 rows."""
     a = np.abs(x2d[:: max(1, x2d.shape[0] // 4096)])
-    a = np.where(a > 0, a, np.nan)
-    with np.errstate(all="ignore"):
-        med = np.nanmedian(a, axis=0) if a.size else np.ones(x2d.shape[1])
-    return np.where(np.isfinite(med) & (med > 0), med, 1.0)
+    if not a.size:
+        return np.ones(x2d.shape[1])
+    # the median of the nonzero values: zeros sorted last (as inf), the middle of the others read
+    v = np.sort(np.where(a > 0, a, np.inf), axis=0)
+    count = np.count_nonzero(a > 0, axis=0)
+    cols = np.arange(a.shape[1])
+    med = (v[np.maximum(count - 1, 0) // 2, cols] + v[count // 2 - (count == 0), cols]) / 2
+    return np.where((count > 0) & np.isfinite(med) & (med > 0), med, 1.0)
 
 
 def scales(x2d: np.ndarray, lo: float, hi: float) -> tuple:
@@ -80,7 +90,7 @@ def scales(x2d: np.ndarray, lo: float, hi: float) -> tuple:
     around it inside [lo, hi] (the distance to the nearer bound) and the distances to each bound."""
     s = np.maximum(np.abs(x2d), typical(x2d)[None, :])
     if np.isinf(lo) and np.isinf(hi):
-        inf = np.full(x2d.shape, np.inf)
+        inf = np.broadcast_to(np.inf, x2d.shape)  # (read-only: no memory for a million infs)
         return s, inf, (inf, inf)
     dist_lo, dist_hi = x2d - lo, hi - x2d
     return s, np.minimum(dist_lo, dist_hi), (dist_lo, dist_hi)
