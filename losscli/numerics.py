@@ -28,6 +28,20 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
     return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
+def softplus_both(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(softplus(x), softplus(-x), e^{-|x|}) from one exponential and one log1p: bit for bit the
+    separate calls (-softplus(∓x) is log σ(±x)); e gives both sigmoids (:func:`sigmoid_both`)."""
+    e = np.exp(-np.abs(x))
+    l = np.log1p(e)
+    return np.maximum(x, 0.0) + l, np.maximum(-x, 0.0) + l, e
+
+
+def sigmoid_both(x: np.ndarray, e: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(σ(x), σ(-x)) from e = e^{-|x|}: bit for bit ``sigmoid(x)``, ``sigmoid(-x)``."""
+    big, small = 1.0 / (1.0 + e), e / (1.0 + e)
+    return np.where(x >= 0, big, small), np.where(x <= 0, big, small)
+
+
 def log_sigmoid(x: np.ndarray) -> np.ndarray:
     """log σ(x) = -softplus(-x), accurate for very negative x where σ(x) underflows."""
     return -softplus(-x)

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..domains import judge
 from ..errors import ParameterError
-from ..numerics import (PROB_EPS, log_sigmoid, log_softmax, logsumexp, nll_at, rows, sigmoid, softmax,
-                        softmax_minus_onehot, softplus, target_rows, xlogy)
+from ..numerics import (PROB_EPS, log_softmax, logsumexp, nll_at, rows, sigmoid_both,
+                        softmax, softmax_minus_onehot, softplus_both, target_rows, xlogy)
 from ..registry import Input, Param, register_loss
 
 _TARGET = Input("labels", "N|N,C", "target",
@@ -281,12 +281,14 @@ _BIN_LABELS = Input("labels", "=logits", "probability", description="targets in 
 )
 def bce_logits(logits, labels, *, pos_weight=1.0):
     """BCE on logits: w_p·y·softplus(-x) + (1-y)·softplus(x) (torch BCEWithLogitsLoss)."""
-    return rows(pos_weight * labels * softplus(-logits) + (1.0 - labels) * softplus(logits)).mean(axis=1)
+    sp_pos, sp_neg, _ = softplus_both(logits)
+    return rows(pos_weight * labels * sp_neg + (1.0 - labels) * sp_pos).mean(axis=1)
 
 
 @bce_logits.gradient
 def _bce_logits_grad(logits, labels, *, pos_weight=1.0):
-    g = (1.0 - labels) * sigmoid(logits) - pos_weight * labels * sigmoid(-logits)
+    s_pos, s_neg = sigmoid_both(logits, np.exp(-np.abs(logits)))
+    g = (1.0 - labels) * s_pos - pos_weight * labels * s_neg
     return {"logits": g / rows(g).shape[1]}
 
 
@@ -298,13 +300,18 @@ def _log_pos(x: np.ndarray) -> np.ndarray:
 
 
 def _focal_parts(logits, labels):
-    """ce, log q = log(1 - p_t) and ∂q/∂x, all from stable forms (no 1 - p cancellation)."""
-    ce = labels * softplus(-logits) + (1.0 - labels) * softplus(logits)
-    # q = 1 - p_t = y σ(-x) + (1 - y) σ(x); in logs: logaddexp of the two weighted terms
-    with np.errstate(divide="ignore"):
-        log_q = np.logaddexp(_log_pos(labels) + log_sigmoid(-logits),
-                             _log_pos(1.0 - labels) + log_sigmoid(logits))
-    return ce, log_q
+    """ce, log q = log(1 - p_t), softplus(±x) and e^{-|x|}, all from stable forms (no 1 - p
+    cancellation), from one exponential and one log1p."""
+    sp_pos, sp_neg, e = softplus_both(logits)  # softplus(x) = -log σ(-x), softplus(-x) = -log σ(x)
+    ce = labels * sp_neg + (1.0 - labels) * sp_pos
+    # q = 1 - p_t = y σ(-x) + (1 - y) σ(x); in logs: logaddexp of the two weighted terms, which for
+    # labels 0 and 1 is one of them exactly
+    if np.all((labels == 0) | (labels == 1)):
+        log_q = np.where(labels == 1, -sp_pos, -sp_neg)
+    else:
+        with np.errstate(divide="ignore"):
+            log_q = np.logaddexp(_log_pos(labels) - sp_pos, _log_pos(1.0 - labels) - sp_neg)
+    return ce, log_q, sp_pos, sp_neg, e
 
 
 def _alpha_t(labels, alpha):
@@ -335,19 +342,20 @@ def _alpha_t(labels, alpha):
 )
 def focal(logits, labels, *, alpha=0.25, gamma=2.0):
     """Focal loss: -α_t (1 - p_t)^γ log p_t (Lin et al. 2017, arXiv:1708.02002; torchvision)."""
-    ce, log_q = _focal_parts(logits, labels)
+    ce, log_q, *_ = _focal_parts(logits, labels)
     return rows(_alpha_t(labels, alpha) * ce * np.exp(gamma * log_q)).mean(axis=1)
 
 
 @focal.gradient
 def _focal_grad(logits, labels, *, alpha=0.25, gamma=2.0):
-    ce, log_q = _focal_parts(logits, labels)
-    log_s = log_sigmoid(logits) + log_sigmoid(-logits)  # log σ(x)σ(-x)
+    ce, log_q, sp_pos, sp_neg, e = _focal_parts(logits, labels)
+    log_s = -sp_neg + -sp_pos  # log σ(x)σ(-x)
     # γ·CE·q^(γ-1)·σσ' assembled in log space: CE and σσ' vanish where q^(γ-1) would overflow
     with np.errstate(divide="ignore"):
         second = gamma * np.exp(_log_pos(ce) + log_s + (gamma - 1.0) * log_q) if gamma else 0.0
     # σ(x) - y written as (1 - y)σ(x) - yσ(-x): no cancellation where σ(x) rounds to y
-    residual = (1.0 - labels) * sigmoid(logits) - labels * sigmoid(-logits)
+    s_pos, s_neg = sigmoid_both(logits, e)
+    residual = (1.0 - labels) * s_pos - labels * s_neg
     g = _alpha_t(labels, alpha) * (residual * np.exp(gamma * log_q) + second * (1.0 - 2.0 * labels))
     return {"logits": g / rows(g).shape[1]}
 
