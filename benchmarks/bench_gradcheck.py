@@ -158,10 +158,9 @@ def _torch_python() -> str | None:
     return exe if probe.returncode == 0 else None
 
 
-def batch_section(repeat: int = 3) -> None:
-    """InfoNCE, MNRL and GE2E at N = 256, D = 8: whole processes (start-up and imports included),
-    threads pinned alike, runs interleaved round-robin, medians; the ratio against torch slow mode."""
-    import json
+def _whole_processes():
+    """Set-up shared by the whole-process sections: threads pinned to 1 for every child (losscli
+    and torch alike), the package byte-compiled; returns common.compare and torch's python."""
     import os
 
     sys.path.insert(0, str(Path(__file__).parent))
@@ -170,7 +169,15 @@ def batch_section(repeat: int = 3) -> None:
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
         os.environ[var] = "1"
     compile_package()
-    torch_py = _torch_python()
+    return compare, _torch_python()
+
+
+def batch_section(repeat: int = 3) -> None:
+    """InfoNCE, MNRL and GE2E at N = 256, D = 8: whole processes (start-up and imports included),
+    threads pinned alike, runs interleaved round-robin, medians; the ratio against torch slow mode."""
+    import json
+
+    compare, torch_py = _whole_processes()
     rng = np.random.default_rng(0)
     n, d = 256, 8
     with tempfile.TemporaryDirectory() as tmp:
@@ -250,15 +257,8 @@ def whole_section(repeat: int = 5) -> None:
     the floors: python with numpy, and losscli's start-up for that command without gradcheck's own
     modules and work."""
     import json
-    import os
 
-    sys.path.insert(0, str(Path(__file__).parent))
-    from common import compare, compile_package
-
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMEXPR_NUM_THREADS"):
-        os.environ[var] = "1"
-    compile_package()
-    torch_py = _torch_python()
+    compare, torch_py = _whole_processes()
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
