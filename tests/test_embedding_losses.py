@@ -490,3 +490,98 @@ def test_only_a_batch_coupled_loss_may_declare_several_rows_per_sample():
         @register_loss("rowwise_with_extra_rows", inputs=(Input("x", "N,D"), Input("extra", "kN,D")), coupling="row")
         def _(x, extra):
             return x.sum(axis=1)
+
+
+# -- digits of every per-sample loss, tiny ones included, on both sides of the shifted log-sum-exp -----
+# infonce, mnrl and ge2e shift their logits by the bound |scale| (a cosine is at most 1) up to a
+# scale of 100 and by each row's maximum beyond; a loss far below log 2 goes through log1p of the
+# others. The reference is the formula in 80-digit decimal arithmetic.
+def _dec_unit(v):
+    from decimal import Decimal
+    row = [Decimal(float(a)) for a in v]
+    n = sum(a * a for a in row).sqrt()
+    return [a / max(n, Decimal("1e-12")) for a in row]
+
+
+def _dec_nll(logits_row, target):
+    """-log softmax(row)[target], each term relative to the target's (no cancellation at 80 digits)."""
+    return sum((s - logits_row[target]).exp() for s in logits_row).ln()
+
+
+def _dec_in_batch(anchors, candidates, scale, symmetric):
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 80
+        ua, uc = [_dec_unit(v) for v in anchors], [_dec_unit(v) for v in candidates]
+        s = [[Decimal(scale) * sum(x * y for x, y in zip(a, c)) for c in uc] for a in ua]
+        n = len(ua)
+        out = [_dec_nll(s[i], i) for i in range(n)]
+        if symmetric:
+            out = [(f + _dec_nll([s[j][i] for j in range(n)], i)) / 2 for i, f in enumerate(out)]
+        return np.array([float(v) for v in out])
+
+
+def _dec_ge2e(emb, labels, w):
+    from decimal import Decimal, localcontext
+    with localcontext() as ctx:
+        ctx.prec = 80
+        speakers = sorted(set(labels.tolist()))
+        rows = [[Decimal(float(a)) for a in e] for e in emb]
+        members = {k: [i for i, lab in enumerate(labels) if lab == k] for k in speakers}
+        out = []
+        for i, e in enumerate(rows):
+            scores = []
+            for k in speakers:
+                others = [j for j in members[k] if j != i]
+                c = [sum(rows[j][d] for j in others) / len(others) for d in range(len(e))]
+                ue, uc = _dec_unit([float(a) for a in e]), _dec_unit([float(a) for a in c])  # (as floats, as given)
+                scores.append(Decimal(w) * sum(x * y for x, y in zip(ue, uc)))
+            out.append(_dec_nll(scores, speakers.index(labels[i])))
+        return np.array([float(v) for v in out])
+
+
+def _per_sample(run, loss, files, *params):
+    out = run("compute", loss, *files, *[a for p in params for a in ("-p", p)], "--reduction", "none",
+              "--per-sample", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    return np.array(json.loads(out.stdout)["results"][0]["per_sample"])
+
+
+@pytest.mark.parametrize("scale", [14.285714285714286, 99.0, 101.0])  # 1/0.07; each side of the bound 100
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_in_batch_losses_keep_every_digit_of_tiny_and_ordinary_losses(run, tmp_path, scale, symmetric):
+    rng = np.random.default_rng(17)
+    q = rng.normal(size=(9, 5))
+    k = np.vstack([q[:5] + 10.0 ** rng.uniform(-4, -1, (5, 1)) * rng.normal(size=(5, 5)),  # near: tiny losses
+                   rng.normal(size=(4, 5))])
+    np.save(tmp_path / "q.npy", q)
+    np.save(tmp_path / "k.npy", k)
+    expected = _dec_in_batch(q, k, scale, symmetric)
+    assert expected.min() < 1e-2 and expected.max() > 1.0  # both regimes are there (log1p below log 2)
+    sym = f"symmetric={str(symmetric).lower()}"
+    for got in (_per_sample(run, "infonce", [tmp_path / "q.npy", tmp_path / "k.npy"], f"temperature={1 / scale!r}", sym),
+                _per_sample(run, "mnrl", [tmp_path / "q.npy", tmp_path / "k.npy"], f"scale={scale!r}", sym)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("w", [10.0, 99.0, 101.0])
+def test_ge2e_keeps_every_digit_and_follows_its_labels(run, tmp_path, w):
+    rng = np.random.default_rng(5)
+    labels = np.repeat(np.arange(3), 3).astype(np.float64)
+    rng.shuffle(labels)
+    centres = 5.0 * rng.normal(size=(3, 4))
+    emb = centres[labels.astype(int)] + 10.0 ** rng.uniform(-3, 0, (9, 1)) * rng.normal(size=(9, 4))
+    np.save(tmp_path / "e.npy", emb)
+    np.save(tmp_path / "y.npy", labels)
+    expected = _dec_ge2e(emb, labels, w)
+    got = _per_sample(run, "ge2e", [tmp_path / "e.npy", tmp_path / "y.npy"], f"w={w!r}", "b=-3.0")
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    # the same embeddings in the same process with other labels (of the same shape, and the first
+    # array changed in place): the speakers are those of the labels given
+    other = np.roll(labels, 1)
+    for given in (other, labels):
+        fresh = _dec_ge2e(emb, given, w)
+        np.testing.assert_allclose(get_loss("ge2e")(emb, given, w=w), fresh, rtol=1e-12, atol=0)
+    labels[[0, 1]] = labels[[1, 0]]
+    np.testing.assert_allclose(get_loss("ge2e")(emb, labels, w=w), _dec_ge2e(emb, labels, w),
+                               rtol=1e-12, atol=0)

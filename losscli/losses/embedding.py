@@ -25,6 +25,9 @@ from ..registry import Input, Param, register_loss
 
 #: the norm floor of torch.nn.functional.normalize (eps = 1e-12), used by the in-batch losses
 NORM_FLOOR = 1e-12
+#: in-batch logits scale·cos are shifted by |scale| (their bound) up to this scale, by each row's
+#: maximum beyond it: e^{-2·100} is a normal double, far from underflow
+BOUNDED_SHIFT = 100.0
 #: PyTorch's CosineEmbeddingLoss adds this to each squared norm: aten's EPSILON, the float32 1e-12
 #: (9.99999996e-13 as a double; a double 1e-12 differs from PyTorch by 3e-10 at norms near 1e-7)
 COSINE_EMBEDDING_EPS = float(np.float32(1e-12))
@@ -39,28 +42,10 @@ def _normalise(x: np.ndarray, floor: float = NORM_FLOOR) -> tuple[np.ndarray, np
 
 
 def _sum_sq_rows(x: np.ndarray) -> np.ndarray:
-    """Σ_d x_d² over the last axis, bit for bit np.sum(x * x, axis=-1) (numpy's pairwise sum: eight
-    running sums combined as a tree, then the rest) but computed column by column, which is
-    several times faster for the short rows of embeddings (D ≤ 128; longer rows: np.sum)."""
+    """Σ_d x_d² over the last axis in one einsum: no x² temporary, no reduction along short rows
+    (stacked embeddings (32, 256, 8): 66 µs, np.sum(x * x, axis=-1) 217 µs)."""
     with np.errstate(over="ignore", under="ignore"):
-        sq = x * x
-        d = x.shape[-1]
-        if d < 8:
-            s = sq[..., 0].copy()
-            for i in range(1, d):
-                s += sq[..., i]
-            return s
-        if d > 128:
-            return np.sum(sq, axis=-1)
-        full = d - d % 8
-        r = [sq[..., j].copy() for j in range(8)]
-        for i in range(8, full, 8):
-            for j in range(8):
-                r[j] += sq[..., i + j]
-        s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]))
-        for i in range(full, d):
-            s += sq[..., i]
-        return s
+        return np.einsum("...d,...d->...", x, x)
 
 
 def _unit_rows(x: np.ndarray, floor: float = NORM_FLOOR) -> np.ndarray:
@@ -69,7 +54,10 @@ def _unit_rows(x: np.ndarray, floor: float = NORM_FLOOR) -> np.ndarray:
     scaled path (via _normalise), exactly as there."""
     if x.shape[-1] == 0:
         return _normalise(x, floor)[0]
-    r = np.sqrt(_sum_sq_rows(x))[..., None]
+    s = _sum_sq_rows(x)
+    if s.size and floor * floor <= s.min() and s.max() < np.inf:  # (False for a NaN)
+        return x / np.sqrt(s)[..., None]  # every row's norm is finite and above the floor
+    r = np.sqrt(s)[..., None]
     if not np.all(np.isfinite(r) & ((r >= 1e-150) | ~(r >= 0))):
         return _normalise(x, floor)[0]
     return x / np.where(r >= floor, r, floor)
@@ -466,14 +454,50 @@ def _nll_diagonal(z: np.ndarray) -> np.ndarray:
 
 def _in_batch_ce(anchors, candidates, scale, symmetric):
     """Per-sample CE of the logits S = scale·cos(a_i, c_j) with target j = i; symmetric: the mean of
-    it and the CE of candidate i (one of the first N) against the anchors, column i of S[:, :N]."""
-    logits = np.matmul(_unit_rows(anchors), np.swapaxes(_unit_rows(candidates), -1, -2))
-    logits *= scale  # (the values of _in_batch_logits)
+    it and the CE of candidate i (one of the first N) against the anchors, column i of S[:, :N].
+
+    A cosine is at most 1, so S - |scale| <= 0 everywhere: for |scale| <= BOUNDED_SHIFT the
+    logits are shifted by that bound instead of each row's maximum (e^{S - |scale|} >= e^{-2·100}
+    cannot underflow), and the shifted logits come out of one product, [scale·â, -|scale|]·[ĉ, 1]ᵀ.
+    No row maximum, no scaling or subtraction pass over the N×M logits, and one e^x serves both
+    directions of the symmetric loss."""
+    ua, uc = _unit_rows(anchors), _unit_rows(candidates)
     n = anchors.shape[-2]
+    bound = abs(float(scale))
+    if not 0.0 < bound <= BOUNDED_SHIFT:
+        logits = np.matmul(ua, np.swapaxes(uc, -1, -2))
+        logits *= scale  # (the values of _in_batch_logits)
+        if not symmetric:
+            return _nll_diagonal(logits)
+        backward = _nll_diagonal(np.ascontiguousarray(np.swapaxes(logits[..., :n], -1, -2)))
+        return 0.5 * (_nll_diagonal(logits) + backward)
+    left = np.concatenate([ua * scale, np.full(ua.shape[:-1] + (1,), -bound)], axis=-1)
+    right = np.concatenate([uc, np.ones(uc.shape[:-1] + (1,))], axis=-1)
+    e = np.matmul(left, np.swapaxes(right, -1, -2))  # S - |scale|
+    i = np.arange(n)
+    zy = e[..., i, i]  # (a copy: fancy indexing)
+    np.exp(e, out=e)
+    forward = _nll_shifted(e, zy)
     if not symmetric:
-        return _nll_diagonal(logits)
-    backward = _nll_diagonal(np.ascontiguousarray(np.swapaxes(logits[..., :n], -1, -2)))
-    return 0.5 * (_nll_diagonal(logits) + backward)
+        return forward
+    return 0.5 * (forward + _nll_shifted(np.swapaxes(e[..., :n], -1, -2), zy))
+
+
+def _nll_shifted(e: np.ndarray, zy: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
+    """-log(e_iy / Σ_k e_ik) over the last axis of e = e^{S - s} (..., N, M), y = target[i] (by
+    default i: the diagonal), given zy = S_iy - s: log Σ e - zy, or log1p(Σ_{k≠y} e_ik / e_iy)
+    where the target holds at least half of the row (the loss is below log 2: the first form
+    would cancel)."""
+    total = np.sum(e, axis=-1)
+    out = np.log(total) - zy
+    ey = np.exp(zy)
+    small = ey >= 0.5 * total
+    if small.any():
+        rows = e[small]  # (a copy of those rows)
+        at = np.nonzero(small)[-1]
+        rows[np.arange(rows.shape[0]), at if target is None else target[at]] = 0.0
+        out[small] = np.log1p(np.sum(rows, axis=-1) / ey[small])
+    return out
 
 
 def _in_batch_ce_grad(anchors, candidates, scale, symmetric, cotangent):
@@ -647,10 +671,21 @@ def _nt_xent_grad(view1, view2, *, temperature=0.07, cotangent=None):
 
 
 # -- GE2E ------------------------------------------------------------------------------------------
+#: the labels _ge2e_groups saw last and what it found: gradcheck evaluates thousands of perturbed
+#: copies of the embeddings with the same labels (np.unique costs ~0.1 ms a call)
+_LAST_GROUPS: list = [None, None]
+
+
 def _ge2e_groups(labels):
     """Speaker index of each utterance, the number of speakers K and utterances per speaker M."""
+    seen, found = _LAST_GROUPS
+    if seen is not None and seen.shape == np.shape(labels) and np.array_equal(seen, labels):
+        return found
     speakers, index, counts = np.unique(labels, return_inverse=True, return_counts=True)
-    return index, speakers.size, int(counts[0])
+    index.flags.writeable = False  # (shared by the calls that get it from here)
+    found = (index, speakers.size, int(counts[0]))
+    _LAST_GROUPS[:] = [np.array(labels, copy=True), found]
+    return found
 
 
 def _ge2e_validate(arrays, params):
@@ -743,6 +778,12 @@ def _ge2e_forward(embeddings, labels, w, b):
 )
 def ge2e(embeddings, labels, *, w=10.0, b=-5.0, method="softmax"):
     """GE2E loss (Wan et al. 2018, arXiv:1710.10467), softmax or contrast form."""
+    if method == "softmax" and 0.0 < w <= BOUNDED_SHIFT:
+        # b cancels in a softmax and w·cos <= w: the scores shifted by their bound, w·cos - w
+        st, idx = _ge2e_scores(embeddings, labels, w, -w)  # (..., K, N)
+        zy = st[..., idx, np.arange(st.shape[-1])]
+        np.exp(st, out=st)
+        return _nll_shifted(np.swapaxes(st, -1, -2), zy, idx)
     st, idx = _ge2e_scores(embeddings, labels, w, b)  # (..., K, N)
     n = np.arange(st.shape[-1])
     sy = st[..., idx, n]
