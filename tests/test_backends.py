@@ -85,6 +85,18 @@ def test_a_sign_flip_in_one_element_is_named(run, inputs, backend):
 
 
 @BACKENDS
+def test_a_sign_flip_in_one_of_a_million_elements_is_named(run, tmp_path, backend):
+    """The same planted flip (flat element 3) among 10^6 logits: every element gets a verdict and
+    the one wrong element, alone, is named."""
+    rng = np.random.default_rng(11)
+    np.save(tmp_path / "z.npy", rng.standard_normal((100_000, 10)) * 2)
+    np.save(tmp_path / "y.npy", (rng.random((100_000, 10)) > 0.5).astype(np.float64))
+    code, record = _gradcheck(run, backend, "bug_sign", tmp_path / "z.npy", tmp_path / "y.npy")
+    assert code == 1 and record["checked"] == 10**6 + 1  # every logit, and gamma
+    assert record["failures"] == 1 and _failing(record) == [("logits", (0, 3))]
+
+
+@BACKENDS
 def test_the_gradient_of_the_mean_for_a_sum_fails_everywhere(run, inputs, backend):
     logits, labels, _ = inputs
     code, record = _gradcheck(run, backend, "bug_mean", logits, labels)
