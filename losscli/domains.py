@@ -3,17 +3,20 @@
 Each :class:`Domain` carries its text (shown by ``losscli info`` and in error messages), its check
 (the validator calls it on every block: refuse, or return the values the loss receives, e.g. 0/1
 labels read as ±1) and its sampler (random valid values for ``gradcheck`` and the registry-driven
-tests). Add a domain here, once; a loss names it in ``Input(..., domain="name")``.
+tests; typical values, and values near its bounds for boundary sampling: see
+:mod:`losscli.domain_samplers`). Add a domain here, once, as a row of ``_DOMAINS``; a loss names it
+in ``Input(..., domain="name")``.
 """
 
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 
+from . import domain_samplers as S
 from .errors import InputError
 
 if TYPE_CHECKING:
@@ -148,12 +151,19 @@ def _logits_hint(data: np.ndarray, where: Where) -> str:
     return f"; these look like logits: {form} takes them"
 
 
+#: a sampler: (shape, rng, classes) -> random values (see domain_samplers)
+Sampler = Callable[[tuple, np.random.Generator, int], np.ndarray]
+
+
 @dataclass(frozen=True)
 class Domain:
     name: str
     text: str
     check: Callable[[np.ndarray, Where, "Domain"], np.ndarray]
-    sample: Callable[[tuple, np.random.Generator, int], np.ndarray]
+    sample: Sampler
+    #: values near the domain's bounds (where clamps and cancellation live), drawn for a share of
+    #: the rows of boundary sampling; None: nothing to draw there
+    edge: Sampler | None = None
 
 
 def _range(lo: float, hi: float, lo_open: bool = False):
@@ -298,62 +308,34 @@ def _signs(accept_binary: bool):
     return check
 
 
-def _softmax_rows(shape, rng, classes):
-    z = rng.standard_normal(shape)
-    e = np.exp(z - z.max(axis=1, keepdims=True))
-    return e / e.sum(axis=1, keepdims=True)
-
-
-def _log_softmax_last(shape, rng, classes):
-    """log-probabilities: log-softmax over the last axis (the classes)."""
-    z = rng.standard_normal(shape)
-    m = z.max(axis=-1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
-
-
-def _one_hot_rows(shape, rng, classes):
-    return np.eye(shape[1])[rng.integers(0, shape[1], shape[0])]
-
-
-def _indices(shape, rng, classes):
-    return rng.integers(0, classes, shape).astype(np.intp)
-
-
-def _one_of(values):
-    return lambda shape, rng, classes: rng.choice(values, shape)
-
-
-def _uniform(lo, hi):
-    return lambda shape, rng, classes: rng.uniform(lo, hi, shape)
-
-
 _DOMAINS = (
-    Domain("real", "finite real numbers", lambda d, w, dom: d, lambda s, rng, c: rng.standard_normal(s)),
-    Domain("probability", "probabilities in [0, 1]", _range(0.0, 1.0), _uniform(0.05, 0.95)),
-    Domain("prob_rows", "rows of probabilities in [0, 1] that sum to 1", _prob_rows, _softmax_rows),
-    Domain("binary", "labels in {0, 1}", _binary, lambda s, rng, c: rng.integers(0, 2, s).astype(np.float64)),
-    Domain("sign", "labels in {-1, +1}", _signs(False), _one_of([-1.0, 1.0])),
+    Domain("real", "finite real numbers", lambda d, w, dom: d, S.standard_normal, S.extreme_reals),
+    Domain("probability", "probabilities in [0, 1]", _range(0.0, 1.0), S.uniform(0.05, 0.95), S.near_zero_or_one),
+    Domain("prob_rows", "rows of probabilities in [0, 1] that sum to 1", _prob_rows, S.softmax_rows, S.peaked_rows),
+    Domain("binary", "labels in {0, 1}", _binary, S.binary),
+    Domain("sign", "labels in {-1, +1}", _signs(False), S.one_of([-1.0, 1.0])),
     Domain("sign_or_binary", "labels in {-1, +1} (or {0, 1}, read as 0 -> -1)", _signs(True),
-           _one_of([-1.0, 1.0])),
-    Domain("class_index", "integer class indices in [0, C)", _class_index, _indices),
-    Domain("integer", "integer ids", _integer,
-           lambda s, rng, c: rng.integers(0, max(c, 2), s).astype(np.float64)),
-    Domain("unit_interval_signed", "values in [-1, 1]", _range(-1.0, 1.0), _uniform(-0.9, 0.9)),
-    Domain("nonnegative", "values >= 0", _range(0.0, np.inf), _uniform(0.1, 2.0)),
-    Domain("positive", "values > 0", _range(0.0, np.inf, lo_open=True), _uniform(0.1, 2.0)),
-    Domain("log_probability", "log-probabilities (values <= 0)", _range(-np.inf, 0.0), _log_softmax_last),
+           S.one_of([-1.0, 1.0])),
+    Domain("class_index", "integer class indices in [0, C)", _class_index, S.indices),
+    Domain("integer", "integer ids", _integer, S.integer_ids),
+    Domain("unit_interval_signed", "values in [-1, 1]", _range(-1.0, 1.0), S.uniform(-0.9, 0.9),
+           S.near_plus_minus_one),
+    Domain("nonnegative", "values >= 0", _range(0.0, np.inf), S.uniform(0.1, 2.0), S.near_zero),
+    Domain("positive", "values > 0", _range(0.0, np.inf, lo_open=True), S.uniform(0.1, 2.0), S.near_zero),
+    Domain("log_probability", "log-probabilities (values <= 0)", _range(-np.inf, 0.0), S.log_softmax_last,
+           S.peaked_log_rows),
     Domain("log_prob_rows", "rows of log-probabilities (values <= 0) whose exponentials sum to 1", _log_prob_rows,
-           _log_softmax_last),
+           S.log_softmax_last, S.peaked_log_rows),
     Domain("prob_rows_as_given", "rows of probabilities in [0, 1] that sum to 1 (used as given, not renormalised)",
-           _prob_rows_as_given, _softmax_rows),
-    Domain("one_hot", "one-hot rows (one 1 per row, the rest 0)", _one_hot, _one_hot_rows),
+           _prob_rows_as_given, S.softmax_rows, S.peaked_rows),
+    Domain("one_hot", "one-hot rows (one 1 per row, the rest 0)", _one_hot, S.one_hot_rows),
     # domains that depend on a parameter: checked by the loss's validate hook (see judge)
     Domain("class_index_or_ignored", "integer class indices in [0, C); a label equal to ignore_index is skipped",
-           _deferred, _indices),
+           _deferred, S.indices),
     Domain("prob_or_log_rows", "rows of probabilities in [0, 1] that sum to 1 (log_target=false), or "
-           "log-probabilities <= 0 (log_target=true)", _deferred, _softmax_rows),
+           "log-probabilities <= 0 (log_target=true)", _deferred, S.softmax_rows),
     Domain("probability_or_logit", "probabilities in [0, 1] (from_logits=false), or logits (from_logits=true)",
-           _deferred, _uniform(0.05, 0.95)),
+           _deferred, S.uniform(0.05, 0.95), S.near_zero_or_one),
 )
 #: Domains that stand for one of the above, chosen by the data: name -> (text, choose(ndim, has (N, C) input))
 _CHOICES = {
@@ -391,48 +373,8 @@ def check(name: str, data: np.ndarray, where: Where) -> np.ndarray:
     Errors quote the declared domain's text (``target`` reads "class indices (N,) or ...")."""
     domain = resolve(name, data.ndim, where.num_classes is not None)
     if name in _CHOICES:  # messages name what the loss declared
-        domain = Domain(domain.name, DOMAIN_TEXT[name], domain.check, domain.sample)
+        domain = replace(domain, text=DOMAIN_TEXT[name])
     return domain.check(data, where, domain)
-
-
-def _near_edges(shape, rng):
-    """Distances to a bound, log-uniform in [1e-8, 1e-2]."""
-    return 10.0 ** rng.uniform(-8.0, -2.0, shape)
-
-
-def _peaked_rows(shape, rng, classes):
-    """Rows of a confident classifier: softmax of logits scaled by 5..18 (entries down to ~1e-30)."""
-    z = rng.standard_normal(shape) * rng.uniform(5.0, 18.0, (shape[0],) + (1,) * (len(shape) - 1))
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
-
-
-def _peaked_log_rows(shape, rng, classes):
-    z = rng.standard_normal(shape) * rng.uniform(5.0, 18.0, (shape[0],) + (1,) * (len(shape) - 1))
-    m = z.max(axis=-1, keepdims=True)
-    return z - m - np.log(np.exp(z - m).sum(axis=-1, keepdims=True))
-
-
-def _extreme_reals(shape, rng, classes):
-    """Large logits (|x| in 8..30) and tiny values (|x| in 1e-8..1e-3), half each, either sign."""
-    sign = rng.choice([-1.0, 1.0], shape)
-    big = rng.uniform(8.0, 30.0, shape)
-    tiny = 10.0 ** rng.uniform(-8.0, -3.0, shape)
-    return sign * np.where(rng.random(shape) < 0.5, big, tiny)
-
-
-#: concrete domain -> values near its bounds (where clamps and cancellation live), for a share of
-#: the rows of boundary sampling
-_EDGES = {
-    "probability": lambda s, rng, c: np.where(rng.random(s) < 0.5, _near_edges(s, rng), 1.0 - _near_edges(s, rng)),
-    "prob_rows": _peaked_rows, "prob_rows_as_given": _peaked_rows,
-    "positive": lambda s, rng, c: _near_edges(s, rng), "nonnegative": lambda s, rng, c: _near_edges(s, rng),
-    "real": _extreme_reals,
-    "log_probability": _peaked_log_rows, "log_prob_rows": _peaked_log_rows,
-    "unit_interval_signed": lambda s, rng, c: rng.choice([-1.0, 1.0], s) * (1.0 - _near_edges(s, rng)),
-    "probability_or_logit": lambda s, rng, c: np.where(rng.random(s) < 0.5, _near_edges(s, rng),
-                                                       1.0 - _near_edges(s, rng)),
-}
 
 
 def sample(name: str, shape: tuple, rng: np.random.Generator, classes: int, with_classes: bool,
@@ -444,7 +386,7 @@ def sample(name: str, shape: tuple, rng: np.random.Generator, classes: int, with
         return DOMAINS["sign"].sample(shape, rng, classes)  # ±1 only: 0/1 would be read as ±1 anyway
     domain = resolve(name, len(shape), with_classes)
     values = domain.sample(shape, rng, classes)
-    edge = _EDGES.get(domain.name)
+    edge = domain.edge
     if boundary > 0 and edge is not None and len(shape) and shape[0] > 0:
         rows = rng.random(shape[0]) < boundary
         if rows.any():
