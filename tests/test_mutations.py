@@ -323,7 +323,7 @@ try:
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 heavy = ("numpy", "pandas", "pyarrow", "losscli.registry", "losscli.catalogue", "losscli.io.cache", "losscli.engine.local",
-         "losscli.commands.compute", "losscli.stats.accumulator", "asyncio")
+         "losscli.commands.compute", "losscli.stats.accumulator", "asyncio", "logging")
 print(",".join(m for m in heavy if m in sys.modules), file=sys.stderr)
 """
 

@@ -22,7 +22,6 @@ that changes the outcome, never a hang or a traceback:
 from __future__ import annotations
 
 import atexit
-import logging
 import os
 import time
 from dataclasses import dataclass
@@ -100,7 +99,9 @@ atexit.register(close_sessions)
 def _quiet_distributed() -> None:
     """distributed's own log lines (connection retries, closing comms) are not losscli's output:
     the errors that matter end the run with one line of ours. (Called once distributed is
-    imported: it sets its loggers' levels then.)"""
+    imported: it sets its loggers' levels then; logging, with it: only a Dask run needs it.)"""
+    import logging
+
     for name in ["distributed", "tornado", "bokeh", *logging.root.manager.loggerDict]:
         if name.split(".")[0] in ("distributed", "tornado", "bokeh"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
@@ -115,6 +116,7 @@ class Session:
         except ImportError:
             raise LossCliError("--engine dask needs dask and distributed: pip install 'losscli[dask]'") from None
         _quiet_distributed()
+        import logging
         import uuid
 
         self.settings = cluster
