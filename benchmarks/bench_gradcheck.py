@@ -299,10 +299,10 @@ def whole_section(repeat: int = 5) -> None:
                   "that only imports numpy")
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["batch"]:
-        batch_section()
-    elif sys.argv[1:] == ["whole"]:
-        whole_section()
+    if sys.argv[1:2] == ["batch"]:  # batch [RUNS]: medians of RUNS interleaved runs (3)
+        batch_section(*(int(a) for a in sys.argv[2:3]))
+    elif sys.argv[1:2] == ["whole"]:  # whole [RUNS] (5)
+        whole_section(*(int(a) for a in sys.argv[2:3]))
     else:
         main()
         whole_section()

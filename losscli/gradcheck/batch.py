@@ -35,11 +35,12 @@ from .noise import ecnoise
 STACK_ELEMENTS = 1 << 17
 #: at most this many copies in one stacked call
 MAX_STACK = 64
-#: copies per call double while the time per copy falls by more than this fraction (larger stacks
-#: save Python's cost per call but their temporaries leave the cache: infonce at N = 256 is
-#: fastest at 8 copies a call, ge2e at 16, both 1.2-1.4x slower at 64) ...
-TUNE_GAIN = 0.05
-#: ... and a call takes less than this
+#: copies per call: every power of two from 2 up to the stack is timed over TUNE_CALLS calls (while
+#: a call takes less than CALL_SECONDS), then the one with the cheapest copy is kept. Larger
+#: stacks save Python's cost per call, but their temporaries leave the cache: infonce at N = 256
+#: is fastest at 4-8 copies a call, ge2e at 16, both 1.2-1.4x slower at 64. (The timed calls do
+#: the check's own work: nothing is evaluated twice.)
+TUNE_CALLS = 2
 CALL_SECONDS = 0.005
 #: elements of the sample the truncation of a central difference is measured on
 TRUNCATION_SAMPLE = 48
@@ -57,8 +58,8 @@ class Copies:
     """Per-sample losses at perturbed copies of one role, summed as differences from the base.
 
     ``stack`` is how many copies one call may hold: 1 unless the loss was seen to broadcast over
-    a leading axis (a stacked call returning, copy by copy, what separate calls return). Calls
-    start with 2 copies and double while that makes a copy cheaper (see :meth:`_tune`)."""
+    a leading axis (a stacked call returning, copy by copy, what separate calls return). The
+    copies per call are tuned by timing (see :meth:`_tune`)."""
 
     def __init__(self, ev, role: str, x: np.ndarray, base: np.ndarray, eps: float = EPS):
         self.ev, self.role, self.x = ev, role, x
@@ -71,8 +72,8 @@ class Copies:
         self.stack = self._stack_size()
         self._chunk = min(2, self.stack)
         self._tuned = self._chunk == self.stack
-        #: (copies per call, seconds per copy) of the cheapest size timed so far
-        self._best: tuple[int, float] | None = None
+        #: copies per call -> the seconds per copy of each call timed at that size
+        self._timed: dict[int, list[float]] = {}
 
     def _stack_size(self) -> int:
         x = self.x
@@ -140,16 +141,18 @@ class Copies:
         return np.stack([np.asarray(self.ev(self.role, p)) for p in pert])
 
     def _tune(self, per_call: float) -> None:
-        """Double the copies per call while a copy gets cheaper by more than TUNE_GAIN and a call
-        takes less than CALL_SECONDS, then keep the cheapest size timed: Python's cost per call is
-        amortised until the temporaries of an O(N²) loss outgrow the cache."""
-        per_copy = per_call / self._chunk
-        if self._best is None or per_copy < (1.0 - TUNE_GAIN) * self._best[1]:
-            self._best = (self._chunk, per_copy)
-            if per_call < CALL_SECONDS and 2 * self._chunk <= self.stack:
-                self._chunk *= 2
-                return
-        self._chunk = self._best[0]
+        """Time TUNE_CALLS calls at each power of two of copies per call, doubling while a call
+        takes less than CALL_SECONDS, then keep the size whose cheapest call was cheapest per copy:
+        Python's cost per call is amortised until the temporaries of an O(N²) loss outgrow the
+        cache. (Single timings on a shared machine vary by 2x: each size gets its best of two.)"""
+        times = self._timed.setdefault(self._chunk, [])
+        times.append(per_call / self._chunk)
+        if len(times) < TUNE_CALLS:
+            return
+        if min(times) * self._chunk < CALL_SECONDS and 2 * self._chunk <= self.stack:
+            self._chunk *= 2
+            return
+        self._chunk = min(self._timed, key=lambda size: min(self._timed[size]))
         self._tuned = True
 
     def noise(self, side: np.ndarray | None = None) -> float:
