@@ -20,7 +20,6 @@ import click
 from click.shell_completion import (BashComplete, CompletionItem, FishComplete, ZshComplete, add_completion_class,
                                     split_arg_string)
 
-from .io.spec import split_spec
 
 #: the environment variable Click's completion protocol uses for this program
 COMPLETE_VAR = "_LOSSCLI_COMPLETE"
@@ -244,6 +243,8 @@ def files(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[C
 def inputs(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """An input: after ``FILE:``, its columns (or NPZ members), comma lists included; else the
     shell's file names."""
+    from .io.spec import split_spec  # (the reading layer: only when completing, not at every start)
+
     path, selector = (incomplete[:-1], "") if incomplete.endswith(":") else split_spec(incomplete)
     if selector is not None and os.path.isfile(path):
         return [CompletionItem(f"{path}:{c.value}") for c in _comma_list(selector, _columns(path))]
@@ -256,6 +257,8 @@ def input_columns(ctx: click.Context, param: click.Parameter, incomplete: str) -
     specs = _typed(ctx)[1:]
     if param.name == "by" and _option_value(ctx, "--by-file"):
         specs = [_option_value(ctx, "--by-file")]
+    from .io.spec import split_spec
+
     names: list[str] = []
     for spec in specs:
         path = split_spec(spec)[0]

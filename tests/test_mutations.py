@@ -323,7 +323,8 @@ try:
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 heavy = ("numpy", "pandas", "pyarrow", "losscli.registry", "losscli.catalogue", "losscli.io.cache", "losscli.engine.local",
-         "losscli.commands.compute", "losscli.stats.accumulator", "asyncio", "logging")
+         "losscli.commands.compute", "losscli.stats.accumulator", "asyncio", "logging", "traceback",
+         "losscli.io.spec")
 print(",".join(m for m in heavy if m in sys.modules), file=sys.stderr)
 """
 
