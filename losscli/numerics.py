@@ -87,21 +87,36 @@ def target_rows(labels: np.ndarray, num_classes: int) -> np.ndarray:
     return one_hot(labels, num_classes) if labels.ndim == 1 else labels
 
 
-def nll_at(z: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """-log softmax(z_i)[index_i] without cancellation when the loss is tiny.
+def nll_at(z: np.ndarray, index: np.ndarray | None = None, *, overwrite: bool = False) -> np.ndarray:
+    """-log softmax(z_i)[y_i] over the last axis of z (..., N, C), y = ``index`` (N,) (default: i,
+    the diagonal), without cancellation when the loss is tiny (see :func:`nll_shifted`): each row
+    shifted by its maximum. ``overwrite``: z (floats) may serve as the work space."""
+    m = np.max(z, axis=-1, keepdims=True)
+    e = np.subtract(z, m, out=z if overwrite and z.dtype.kind == "f" else None)
+    rows = np.arange(z.shape[-2])
+    target = rows if index is None else np.asarray(index).astype(np.intp)
+    zy = e[..., rows, target]  # (a copy: fancy indexing)
+    return nll_shifted(_exp_in_place(e), zy, target)
 
-    lse(z) - z_y loses all digits when z_y dominates (the loss is then ~e^{-(z_y - z_k)} but
-    lse and z_y are large). Where z_y is the row maximum we use log1p(Σ_{k≠y} e^{z_k - z_y});
-    elsewhere (m - z_y) + log Σ e^{z - m}, a sum of non-negative terms."""
-    n = z.shape[0]
-    idx = np.arange(n), index.astype(np.intp)
-    zy = z[idx]
-    m = np.max(z, axis=1)
-    shifted = _exp_in_place(z - m[:, None])
-    total = shifted.sum(axis=1)
-    shifted[idx] = 0.0
-    others = shifted.sum(axis=1)  # Σ_{k≠y} e^{z_k - m}, summed without the target's 1
-    return np.where(zy >= m, np.log1p(others), (m - zy) + np.log(total))
+
+def nll_shifted(e: np.ndarray, zy: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
+    """-log(e_iy / Σ_k e_ik) over the last axis of e = e^{z - s} (..., N, C), y = ``target`` (N,)
+    (default: i), given zy = z_iy - s, for any shift s that keeps the row's terms finite and not
+    all zero (each row's maximum; or a bound of every logit: the in-batch losses' |scale|).
+
+    log Σ_k e_ik - zy, except where the target holds at least half of the row: the loss is then
+    below log 2 and would cancel (lse and z_y large, their difference ~e^{-(z_y - z_k)}), so it is
+    log1p(Σ_{k≠y} e_ik / e_iy), the others summed without the target's term."""
+    total = np.sum(e, axis=-1)
+    out = np.log(total) - zy
+    ey = np.exp(zy)
+    small = ey >= 0.5 * total
+    if small.any():
+        rows = e[small]  # (a copy of those rows)
+        at = np.nonzero(small)[-1]
+        rows[np.arange(rows.shape[0]), at if target is None else target[at]] = 0.0
+        out[small] = np.log1p(np.sum(rows, axis=-1) / ey[small])
+    return out
 
 
 def softmax_minus_onehot(z: np.ndarray, index: np.ndarray) -> np.ndarray:

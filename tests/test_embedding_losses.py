@@ -547,13 +547,23 @@ def _per_sample(run, loss, files, *params):
     return np.array(json.loads(out.stdout)["results"][0]["per_sample"])
 
 
+def _near_dominant(d):
+    """A query, its key, and a key at cosine 0.93 to it: at scale 99 the loss is ~1e-3, above the
+    tiny losses and below log 2 (where the log1p form takes over)."""
+    e1, e2 = np.eye(d)[0], np.eye(d)[1]
+    return np.vstack([e1, -e2]), np.vstack([e1, 0.93 * e1 + np.sqrt(1 - 0.93 ** 2) * e2])
+
+
 @pytest.mark.parametrize("scale", [14.285714285714286, 99.0, 101.0])  # 1/0.07; each side of the bound 100
 @pytest.mark.parametrize("symmetric", [False, True])
-def test_in_batch_losses_keep_every_digit_of_tiny_and_ordinary_losses(run, tmp_path, scale, symmetric):
+def test_in_batch_losses_agree_with_an_80_digit_reference_at_tiny_and_ordinary_losses(run, tmp_path, scale,
+                                                                                       symmetric):
     rng = np.random.default_rng(17)
     q = rng.normal(size=(9, 5))
     k = np.vstack([q[:5] + 10.0 ** rng.uniform(-4, -1, (5, 1)) * rng.normal(size=(5, 5)),  # near: tiny losses
                    rng.normal(size=(4, 5))])
+    q2, k2 = _near_dominant(5)
+    q, k = np.vstack([q, q2]), np.vstack([k, k2])
     np.save(tmp_path / "q.npy", q)
     np.save(tmp_path / "k.npy", k)
     expected = _dec_in_batch(q, k, scale, symmetric)
@@ -562,6 +572,38 @@ def test_in_batch_losses_keep_every_digit_of_tiny_and_ordinary_losses(run, tmp_p
     for got in (_per_sample(run, "infonce", [tmp_path / "q.npy", tmp_path / "k.npy"], f"temperature={1 / scale!r}", sym),
                 _per_sample(run, "mnrl", [tmp_path / "q.npy", tmp_path / "k.npy"], f"scale={scale!r}", sym)):
         np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("scale", [20.0, 101.0])
+@pytest.mark.parametrize("n", [1, 3])
+def test_mnrl_symmetric_with_hard_negatives_against_the_reference(run, tmp_path, scale, n):
+    """Both directions with k = 2 hard negatives per anchor, down to a batch of one (whose backward
+    term is 0: one anchor), on both sides of the shift bound."""
+    rng = np.random.default_rng(n)
+    a, p, neg = rng.normal(size=(n, 4)), rng.normal(size=(n, 4)), rng.normal(size=(2 * n, 4))
+    for name, x in (("a", a), ("p", p), ("n", neg)):
+        np.save(tmp_path / f"{name}.npy", x)
+    got = _per_sample(run, "mnrl", [tmp_path / "a.npy", tmp_path / "p.npy", tmp_path / "n.npy"], f"scale={scale!r}",
+                      "symmetric=true")
+    np.testing.assert_allclose(got, _dec_in_batch(a, np.vstack([p, neg]), scale, True), rtol=1e-12, atol=0)
+    out = run("gradcheck", "mnrl", tmp_path / "a.npy", tmp_path / "p.npy", tmp_path / "n.npy", "-p", f"scale={scale!r}",
+              "-p", "symmetric=true", "--format", "json")
+    assert out.exit_code == 0, out.stdout
+
+
+@pytest.mark.parametrize("w", [10.0, 150.0])
+def test_ge2e_softmax_does_not_depend_on_b_and_its_gradient_neither(run, tmp_path, w):
+    """b shifts every score alike: it cancels in the softmax form, in the value and in the gradient,
+    whatever its size (a b of 1e15 would swallow w·cos's digits)."""
+    rng = np.random.default_rng(2)
+    labels = np.repeat(np.arange(3), 2).astype(np.float64)
+    np.save(tmp_path / "e.npy", rng.normal(size=(6, 4)))
+    np.save(tmp_path / "y.npy", labels)
+    files = [tmp_path / "e.npy", tmp_path / "y.npy"]
+    values = [_per_sample(run, "ge2e", files, f"w={w!r}", f"b={b!r}") for b in (0.0, -5.0, 1e15)]
+    assert np.array_equal(values[0], values[1]) and np.array_equal(values[0], values[2])
+    out = run("gradcheck", "ge2e", *files, "-p", f"w={w!r}", "-p", "b=1e15", "--format", "json")
+    assert out.exit_code == 0, out.stdout
 
 
 @pytest.mark.parametrize("w", [10.0, 99.0, 101.0])

@@ -20,7 +20,7 @@ from typing import TypedDict
 import numpy as np
 
 from ..errors import InputError
-from ..numerics import nll_at, norm, sigmoid, softmax_minus_onehot
+from ..numerics import nll_at, nll_shifted, norm, sigmoid, softmax_minus_onehot
 from ..registry import Input, Param, register_loss
 
 #: the norm floor of torch.nn.functional.normalize (eps = 1e-12), used by the in-batch losses
@@ -433,25 +433,6 @@ def _in_batch_logits(anchors, candidates, scale):
     return logits, (ua, na, fa, uc, nc, fc)
 
 
-def _nll_diagonal(z: np.ndarray) -> np.ndarray:
-    """-log softmax(z_i)[i] over the last axis of z (..., N, M), target column i of row i: the
-    formula of numerics.nll_at (log1p of the others where the target is the row maximum, no
-    cancellation), with leading axes and in place in z, which it overwrites."""
-    n = z.shape[-2]
-    i = np.arange(n)
-    zy = z[..., i, i]  # (a copy: fancy indexing)
-    m = np.max(z, axis=-1)
-    z -= m[..., None]
-    np.exp(z, out=z)
-    total = np.sum(z, axis=-1)
-    top = zy >= m
-    out = (m - zy) + np.log(total)
-    if top.any():  # Σ_{k≠y} e^{z_k - m} summed without the target's 1, only where it is used
-        z[..., i, i] = 0.0
-        out[top] = np.log1p(np.sum(z[top], axis=-1))
-    return out
-
-
 def _in_batch_ce(anchors, candidates, scale, symmetric):
     """Per-sample CE of the logits S = scale·cos(a_i, c_j) with target j = i; symmetric: the mean of
     it and the CE of candidate i (one of the first N) against the anchors, column i of S[:, :N].
@@ -464,40 +445,23 @@ def _in_batch_ce(anchors, candidates, scale, symmetric):
     ua, uc = _unit_rows(anchors), _unit_rows(candidates)
     n = anchors.shape[-2]
     bound = abs(float(scale))
-    if not 0.0 < bound <= BOUNDED_SHIFT:
+    if not 0.0 < bound <= BOUNDED_SHIFT:  # each row (and column) shifted by its own maximum
         logits = np.matmul(ua, np.swapaxes(uc, -1, -2))
         logits *= scale  # (the values of _in_batch_logits)
-        if not symmetric:
-            return _nll_diagonal(logits)
-        backward = _nll_diagonal(np.ascontiguousarray(np.swapaxes(logits[..., :n], -1, -2)))
-        return 0.5 * (_nll_diagonal(logits) + backward)
+        # (the columns first: the rows are then worked on in place)
+        backward = nll_at(np.swapaxes(logits[..., :n], -1, -2)) if symmetric else None
+        forward = nll_at(logits, overwrite=True)
+        return forward if backward is None else 0.5 * (forward + backward)
     left = np.concatenate([ua * scale, np.full(ua.shape[:-1] + (1,), -bound)], axis=-1)
     right = np.concatenate([uc, np.ones(uc.shape[:-1] + (1,))], axis=-1)
     e = np.matmul(left, np.swapaxes(right, -1, -2))  # S - |scale|
     i = np.arange(n)
     zy = e[..., i, i]  # (a copy: fancy indexing)
     np.exp(e, out=e)
-    forward = _nll_shifted(e, zy)
+    forward = nll_shifted(e, zy)
     if not symmetric:
         return forward
-    return 0.5 * (forward + _nll_shifted(np.swapaxes(e[..., :n], -1, -2), zy))
-
-
-def _nll_shifted(e: np.ndarray, zy: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
-    """-log(e_iy / Σ_k e_ik) over the last axis of e = e^{S - s} (..., N, M), y = target[i] (by
-    default i: the diagonal), given zy = S_iy - s: log Σ e - zy, or log1p(Σ_{k≠y} e_ik / e_iy)
-    where the target holds at least half of the row (the loss is below log 2: the first form
-    would cancel)."""
-    total = np.sum(e, axis=-1)
-    out = np.log(total) - zy
-    ey = np.exp(zy)
-    small = ey >= 0.5 * total
-    if small.any():
-        rows = e[small]  # (a copy of those rows)
-        at = np.nonzero(small)[-1]
-        rows[np.arange(rows.shape[0]), at if target is None else target[at]] = 0.0
-        out[small] = np.log1p(np.sum(rows, axis=-1) / ey[small])
-    return out
+    return 0.5 * (forward + nll_shifted(np.swapaxes(e[..., :n], -1, -2), zy))
 
 
 def _in_batch_ce_grad(anchors, candidates, scale, symmetric, cotangent):
@@ -767,7 +731,8 @@ def _ge2e_forward(embeddings, labels, w, b):
             "l_i = -S_iy + log Σ_k exp(S_ik);  contrast: l_i = 1 - σ(S_iy) + max_{k≠y} σ(S_ik)",
     gradient_formula="back-propagated by hand through S, the cosines, the normalisations and the "
                      "centroids (each utterance reaches every centroid it belongs to)",
-    conventions=("w and b are fixed parameters here (learned in the paper, where w > 0 is enforced).",
+    conventions=("w and b are fixed parameters here (learned in the paper, where w > 0 is enforced); b cancels "
+                 "in the softmax form (a common shift of every score) and matters only for contrast.",
                  "Samples may come in any order; speakers are grouped by label.",
                  "contrast: at a tie for the most similar other speaker the first is used.",
                  "Cosines from vectors normalised with torch's 1e-12 norm floor. No installed library has "
@@ -778,25 +743,19 @@ def _ge2e_forward(embeddings, labels, w, b):
 )
 def ge2e(embeddings, labels, *, w=10.0, b=-5.0, method="softmax"):
     """GE2E loss (Wan et al. 2018, arXiv:1710.10467), softmax or contrast form."""
-    if method == "softmax" and 0.0 < w <= BOUNDED_SHIFT:
-        # b cancels in a softmax and w·cos <= w: the scores shifted by their bound, w·cos - w
-        st, idx = _ge2e_scores(embeddings, labels, w, -w)  # (..., K, N)
+    if method == "softmax":
+        # b cancels in a softmax: the scores w·cos, shifted by their bound w (or, beyond
+        # BOUNDED_SHIFT, by each utterance's maximum), over the speakers (axis -2)
+        bounded = 0.0 < w <= BOUNDED_SHIFT
+        st, idx = _ge2e_scores(embeddings, labels, w, -w if bounded else 0.0)  # (..., K, N)
+        per_utterance = np.swapaxes(st, -1, -2)
+        if not bounded:
+            return nll_at(per_utterance, idx, overwrite=True)
         zy = st[..., idx, np.arange(st.shape[-1])]
         np.exp(st, out=st)
-        return _nll_shifted(np.swapaxes(st, -1, -2), zy, idx)
+        return nll_shifted(per_utterance, zy, idx)
     st, idx = _ge2e_scores(embeddings, labels, w, b)  # (..., K, N)
     n = np.arange(st.shape[-1])
-    sy = st[..., idx, n]
-    if method == "softmax":
-        # numerics.nll_at's formula, over the speakers (axis -2): log1p of the others where the
-        # own speaker has the largest score (no cancellation), (m - s_y) + log Σ e^{s - m} elsewhere
-        top = np.max(st, axis=-2)
-        st -= top[..., None, :]
-        np.exp(st, out=st)
-        total = np.sum(st, axis=-2)
-        st[..., idx, n] = 0.0
-        others = np.sum(st, axis=-2)
-        return np.where(sy >= top, np.log1p(others), (top - sy) + np.log(total))
     sig = sigmoid(st)
     sig_y = sig[..., idx, n]
     sig[..., idx, n] = -np.inf
@@ -805,7 +764,9 @@ def ge2e(embeddings, labels, *, w=10.0, b=-5.0, method="softmax"):
 
 @ge2e.gradient
 def _ge2e_grad(embeddings, labels, *, w=10.0, b=-5.0, method="softmax", cotangent=None):
-    s, (idx, k, m, (ue, ne, fe), (uc, nc, fc), cos) = _ge2e_forward(embeddings, labels, w, b)
+    # (b cancels in a softmax: left out there, as the value leaves it out)
+    s, (idx, k, m, (ue, ne, fe), (uc, nc, fc), cos) = _ge2e_forward(embeddings, labels, w,
+                                                                     0.0 if method == "softmax" else b)
     n = s.shape[0]
     rows_ = np.arange(n)
     if method == "softmax":
