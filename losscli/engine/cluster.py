@@ -96,15 +96,17 @@ def close_sessions() -> None:
 atexit.register(close_sessions)
 
 
-def _quiet_distributed() -> None:
+def _quiet_distributed() -> int:
     """distributed's own log lines (connection retries, closing comms) are not losscli's output:
     the errors that matter end the run with one line of ours. (Called once distributed is
-    imported: it sets its loggers' levels then; logging, with it: only a Dask run needs it.)"""
+    imported: it sets its loggers' levels then.) Returns the level, logging.CRITICAL, for a local
+    cluster's own logs. (logging is imported here: only a Dask run needs it.)"""
     import logging
 
     for name in ["distributed", "tornado", "bokeh", *logging.root.manager.loggerDict]:
         if name.split(".")[0] in ("distributed", "tornado", "bokeh"):
             logging.getLogger(name).setLevel(logging.CRITICAL)
+    return logging.CRITICAL
 
 
 class Session:
@@ -115,9 +117,9 @@ class Session:
             import distributed
         except ImportError:
             raise LossCliError("--engine dask needs dask and distributed: pip install 'losscli[dask]'") from None
-        _quiet_distributed()
-        import logging
         import uuid
+
+        quiet = _quiet_distributed()
 
         self.settings = cluster
         self.topic = f"losscli-progress-{uuid.uuid4().hex}"  # (the partitions' word that they read on)
@@ -126,7 +128,7 @@ class Session:
         if self.address is None:
             self.local = distributed.LocalCluster(
                 n_workers=os.cpu_count() or 1, threads_per_worker=1, processes=True, host="127.0.0.1",
-                dashboard_address="127.0.0.1:0", silence_logs=logging.CRITICAL)  # (its HTTP server: loopback, any port)
+                dashboard_address="127.0.0.1:0", silence_logs=quiet)  # (its HTTP server: loopback, any port)
             self.address = self.local.scheduler_address
             self.client = distributed.Client(self.local, set_as_default=False)
         else:

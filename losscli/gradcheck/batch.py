@@ -138,6 +138,7 @@ class Copies:
                 self.ev.count += pert.shape[0] - 1
                 return vals
             self.stack = self._chunk = 1
+            self._tuned = True  # (one copy a call from now: nothing left to tune)
         return np.stack([np.asarray(self.ev(self.role, p)) for p in pert])
 
     def _tune(self, per_call: float) -> None:
@@ -363,8 +364,7 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
         # refine: the sample (already evaluated), elements whose curvature is beyond any smooth
         # one's (a kink's second difference grows like 1/h), and those that disagree with the
         # analytic value
-        refine = np.zeros(central.size, dtype=bool)
-        refine[sample] = True
+        refine = in_sample.copy()
         gap_noise = NOISE_SIGMAS * sigma_e[central] / c_h ** 2
         refine |= (np.abs(curv) > 16.0 * curv_bound) & (np.abs(curv) > gap_noise)
         if analytic is not None:
