@@ -152,7 +152,8 @@ def _logits_hint(data: np.ndarray, where: Where) -> str:
 
 
 #: a sampler: (shape, rng, classes) -> random values (see domain_samplers)
-Sampler = Callable[[tuple, np.random.Generator, int], np.ndarray]
+#: (the Generator named as a string: evaluated, it would import numpy.random, which compute does not use)
+Sampler = Callable[[tuple, "np.random.Generator", int], np.ndarray]
 
 
 @dataclass(frozen=True)
