@@ -275,6 +275,7 @@ def whole_section(repeat: int = 5) -> None:
                 "softmax_ce 1000x10 (losscli)": [*ours, "softmax_ce", str(t / "z.npy"), str(t / "y.npy"),
                                                  "--format", "json"],
                 "python -c 'import numpy' (the floor)": [sys.executable, "-c", "import numpy"],
+                "python -c 'import numpy, click'": [sys.executable, "-c", "import numpy, click"],
                 "softmax_ce's start-up without gradcheck (its floor)": _startup_floor(ce_args)}
         if torch_py:
             cmds["softmax_ce 1000x10 (torch slow mode)"] = [torch_py, str(t / "torch_ce.py"), str(t / "z.npy"),
@@ -294,9 +295,11 @@ def whole_section(repeat: int = 5) -> None:
             theirs = by["softmax_ce 1000x10 (torch slow mode)"]
             floor, numpy_only = by["softmax_ce's start-up without gradcheck (its floor)"], by[
                 "python -c 'import numpy' (the floor)"]
+            with_click = by["python -c 'import numpy, click'"]
             print(f"softmax_ce 1000x10: torch slow mode / losscli = {theirs / by['softmax_ce 1000x10 (losscli)']:.1f}x; "
-                  f"at most {theirs / floor:.1f}x with gradcheck free, {theirs / numpy_only:.1f}x for a process "
-                  "that only imports numpy")
+                  f"at most {theirs / floor:.1f}x with gradcheck free, {theirs / with_click:.1f}x "
+                  f"for a process that only imports numpy and click, {theirs / numpy_only:.1f}x for one that only "
+                  "imports numpy")
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["batch"]:  # batch [RUNS]: medians of RUNS interleaved runs (3)
