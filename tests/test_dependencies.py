@@ -72,7 +72,8 @@ try:
     main({args!r}, prog_name="losscli")
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
-print(",".join(m for m in ("pandas", "pyarrow.compute", "torch", "polars", "duckdb", "asyncio", "numpy.random")
+print(",".join(m for m in ("pandas", "pyarrow.compute", "torch", "polars", "duckdb", "asyncio", "numpy.random",
+                           "secrets", "losscli.engine.address")
                if m in sys.modules),
       file=sys.stderr)
 """

@@ -25,10 +25,8 @@ import atexit
 import os
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from ..errors import LossCliError
-from .address import from_file, named, normal_address, probe
 
 #: seconds between looks at the futures, the workers and the connection while waiting (a wait
 #: ends at once when the futures are done)
@@ -57,6 +55,8 @@ class Cluster:
 
     def address(self) -> tuple[str | None, str]:
         """(the scheduler's address, the option that named it), or (None, "") for a local cluster."""
+        from .address import from_file, normal_address  # (a Dask run's; every command builds a Cluster)
+
         if self.scheduler and self.scheduler_file:
             raise LossCliError("--scheduler and --scheduler-file name the same thing: give one of them")
         if self.scheduler_file:
@@ -132,6 +132,8 @@ class Session:
             self.address = self.local.scheduler_address
             self.client = distributed.Client(self.local, set_as_default=False)
         else:
+            from .address import probe
+
             probe(self.address, self.option, cluster.connect_timeout)
             import asyncio  # (here: 50 ms that only a Dask run needs)
 
@@ -146,6 +148,8 @@ class Session:
         self._wait_for_workers(cluster.worker_timeout, "joined")
 
     def _named(self) -> str:
+        from .address import named
+
         return named(self.option, self.address)
 
     def result(self, future):
@@ -175,6 +179,8 @@ class Session:
 
     def threads_by_host(self) -> dict[str, int]:
         """Worker threads per host, as the scheduler knows them now."""
+        from urllib.parse import urlsplit
+
         out: dict[str, int] = {}
         for address, info in (self._workers_info() or {}).items():
             host = urlsplit(address).hostname or ""
