@@ -77,7 +77,8 @@ def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, t
     params = loss.resolve_params(params)
     arrays: list[Array] = [as_array(x, role.name) for x, role in zip(inputs, loss.inputs)]
     arrays += [as_array(x, f"input {i + 1}") for i, x in enumerate(inputs[len(arrays):], len(arrays))]
-    bound, checked, rows, values, normaliser = evaluate_block(loss, arrays, 0, params, nan_policy, set())
+    bound, checked, rows, values, normaliser, computed = evaluate_block(loss, arrays, 0, params, nan_policy, set(),
+                                                                        with_gradient=gradients)
     found = Warnings()
     found.add(loss, checked)
     for message in found.messages():
@@ -90,7 +91,7 @@ def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, t
     acc.add(values, rows, w, normaliser, inputs=shown)
     if gradients:
         g = block_gradient(loss, checked.arrays, params, None if reduction == "none" else w, rows,
-                           nan_policy != "propagate")
+                           nan_policy != "propagate", computed)
         if checked.kept is not None:
             g = {k: fill_rows(v, checked.kept, checked.n_rows) for k, v in g.items()}
         acc.add_gradient(g)

@@ -99,6 +99,19 @@ def nll_at(z: np.ndarray, index: np.ndarray | None = None, *, overwrite: bool = 
     return nll_shifted(_exp_in_place(e), zy, target)
 
 
+def nll_and_softmax_minus_onehot(z: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`nll_at` (z, index) and :func:`softmax_minus_onehot` (z, index) of (N, C) logits from
+    one e^{z - max}, bit for bit what the two give apart (the same operations, once)."""
+    m = np.max(z, axis=1, keepdims=True)
+    e = _exp_in_place(z - m)
+    rows, target = np.arange(z.shape[0]), np.asarray(index).astype(np.intp)
+    nll = nll_shifted(e, z[rows, target] - m[:, 0], target)  # (e is read, not changed)
+    e /= np.sum(e, axis=1, keepdims=True)
+    e[rows, target] = 0.0
+    e[rows, target] = -np.sum(e, axis=1)  # (the others' sum, the target's own entry now 0)
+    return nll, e
+
+
 def nll_shifted(e: np.ndarray, zy: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
     """-log(e_iy / Σ_k e_ik) over the last axis of e = e^{z - s} (..., N, C), y = ``target`` (N,)
     (default: i), given zy = z_iy - s, for any shift s that keeps the row's terms finite and not

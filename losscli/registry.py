@@ -90,6 +90,8 @@ class Loss:
     mean_normaliser: Callable | None = None
     grad_checks: tuple[str, ...] = ()
     grad_fn: Callable | None = None
+    #: per-sample losses and the gradient of their sum from one call (see :meth:`value_and_gradient`)
+    value_and_grad_fn: Callable | None = None
     source: str = "built-in"
     #: "numpy", or the framework whose tensors ``fn`` takes ("torch", "jax"); see losscli/backends
     backend: str = "numpy"
@@ -145,6 +147,36 @@ class Loss:
         self.grad_fn = fn
         return fn
 
+    def value_and_gradient(self, fn: Callable) -> Callable:
+        """Decorator: register the per-sample losses and the gradient of their SUM computed in one
+        call, ``fn(*inputs, **params) -> (losses, {role: gradient})``, for a loss whose value and
+        gradient share their costliest work (softmax_ce's e^x). ``compute --save-grad`` then
+        calls it once per block instead of the loss and its gradient; it must return what those
+        two return. Row-local losses only: a weight multiplies each row's gradient afterwards."""
+        if self.coupling == "batch":
+            raise RegistrationError(f"{self.name}: a batch-coupled loss's weighted gradient needs its cotangent; "
+                                    "register its gradient with .gradient (taking 'cotangent')")
+        self.value_and_grad_fn = fn
+        return fn
+
+    def values_and_gradient_of(self, arrays: dict, params: dict) -> tuple[np.ndarray, dict]:
+        """Per-sample losses and the gradient of their sum at inputs already validated, from one
+        call where the loss registered one (:meth:`value_and_gradient`), else from two."""
+        args = [arrays[r.name] for r in self.inputs if r.name in arrays]
+        if self.value_and_grad_fn is not None and self.has_gradient:
+            values, grads = self.value_and_grad_fn(*args, **params)
+            return values, grads
+        return self.fn(*args, **params), self.gradient_of(arrays, params)
+
+    def times_cotangent(self, grads: dict, cotangent: np.ndarray) -> dict:
+        """The gradient of Σ c_i l_i from that of Σ l_i, row by row: for losses whose rows are
+        their samples (a batch-coupled loss takes the cotangent itself)."""
+        if self.coupling == "batch":
+            raise ParameterError(
+                f"{self.name}: weights need a gradient that accepts 'cotangent'; this loss couples "
+                "samples across the batch, so per-sample weights cannot be applied row by row")
+        return {role: g * cotangent.reshape((-1,) + (1,) * (g.ndim - 1)) for role, g in grads.items()}
+
     @property
     def has_gradient(self) -> bool:
         return self.grad_fn is not None and bool(self.differentiable)
@@ -159,13 +191,7 @@ class Loss:
         if cotangent is not None and self._grad_takes_cotangent():
             return grad_fn(*args, cotangent=cotangent, **params)
         grads = grad_fn(*args, **params)
-        if cotangent is None:
-            return grads
-        if self.coupling == "batch":
-            raise ParameterError(
-                f"{self.name}: weights need a gradient that accepts 'cotangent'; this loss couples "
-                "samples across the batch, so per-sample weights cannot be applied row by row")
-        return {role: g * cotangent.reshape((-1,) + (1,) * (g.ndim - 1)) for role, g in grads.items()}
+        return grads if cotangent is None else self.times_cotangent(grads, cotangent)
 
     def no_gradient_message(self) -> str:
         if self.not_differentiable_reason:

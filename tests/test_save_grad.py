@@ -6,6 +6,7 @@ output and a device; memory stays at a block; a run that fails part-way leaves t
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 import subprocess
@@ -157,3 +158,83 @@ def test_memory_is_a_block_not_the_gradient(tmp_path, suffix):
     g = np.load(tmp_path / "g.npy", mmap_mode="r") if suffix == ".npy" else None
     if g is not None:
         assert g.shape == (n, c) and abs(float(g[:1000].sum())) < 1e-12
+
+
+# -- value and gradient from one call (Loss.value_and_gradient) -----------------------------------
+@pytest.mark.parametrize("given", [{}, {"class_weights": [0.5, 1.0, 2.0, 1.0, 3.0]}, {"label_smoothing": 0.1}])
+@pytest.mark.parametrize("labels, weights", [("y.npy", False), ("yi.npy", False), ("y.npy", True)])
+def test_softmax_ce_value_and_gradient_from_one_softmax_are_the_two_apart_bit_for_bit(run, data, given, labels,
+                                                                                     weights):
+    """--save-grad takes softmax_ce's per-sample losses and gradient from one e^x: the same bits as
+    the loss function and its gradient function give, called apart (ignored labels, class weights,
+    label smoothing, per-sample weights)."""
+    from losscli import get_loss
+
+    d = data[0]
+    extra = ["--weights", d / "w.npy"] if weights else []
+    params = [a for k, v in given.items() for a in ("-p", f"{k}={','.join(map(str, v)) if isinstance(v, list) else v}")]
+    out = run("compute", "softmax_ce", d / "z.npy", d / labels, *params, *extra, "--reduction", "sum",
+              "--per-sample", "--format", "json", "--save-grad", d / "g.npy")
+    assert out.exit_code == 0, out.stderr
+    loss = get_loss("softmax_ce")
+    arrays, resolved = loss.validated((np.load(d / "z.npy"), np.load(d / labels)), given)
+    cotangent = np.load(d / "w.npy") if weights else None
+    expected_grad = loss.gradient_of(arrays, resolved, cotangent)["logits"]
+    expected = np.asarray(loss.fn(*arrays.values(), **resolved))
+    assert np.array_equal(np.asarray(json.loads(out.stdout)["results"][0]["per_sample"]), expected)
+    assert np.array_equal(np.load(d / "g.npy"), expected_grad)
+
+
+def test_save_grad_calls_a_loss_s_value_and_gradient_once_per_block(run, tmp_path):
+    """A loss registered with .value_and_gradient: compute --save-grad calls it instead of the loss
+    and its gradient (one call for the block); compute without --save-grad calls the loss alone."""
+    from losscli import register_loss, unregister_loss
+
+    calls: list[str] = []
+
+    @register_loss("sq_once", inputs=("predictions", "labels"))
+    def sq_once(p, t):
+        calls.append("loss")
+        return (p - t) ** 2
+
+    @sq_once.gradient
+    def _sq_grad(p, t):
+        calls.append("gradient")
+        return {"predictions": 2 * (p - t)}
+
+    @sq_once.value_and_gradient
+    def _sq_both(p, t):
+        calls.append("both")
+        d = p - t
+        return d * d, {"predictions": 2 * d}
+
+    try:
+        rng = np.random.default_rng(3)
+        p, t = rng.normal(size=50), rng.normal(size=50)
+        np.save(tmp_path / "p.npy", p)
+        np.save(tmp_path / "t.npy", t)
+        out = run("compute", "sq_once", tmp_path / "p.npy", tmp_path / "t.npy", "--format", "value",
+                  "--save-grad", tmp_path / "g.npy")
+        assert out.exit_code == 0, out.stderr
+        assert calls == ["both"]
+        np.testing.assert_allclose(np.load(tmp_path / "g.npy"), 2 * (p - t) / 50, rtol=1e-15)
+        calls.clear()
+        assert run("compute", "sq_once", tmp_path / "p.npy", tmp_path / "t.npy", "--format", "value").exit_code == 0
+        assert calls == ["loss"]
+    finally:
+        unregister_loss("sq_once")
+
+
+def test_a_batch_coupled_loss_cannot_register_value_and_gradient():
+    from losscli import register_loss, unregister_loss
+    from losscli.errors import RegistrationError
+
+    @register_loss("batch_once", inputs=("predictions", "labels"), coupling="batch")
+    def batch_once(p, t):
+        return (p - t.mean()) ** 2
+
+    try:
+        with pytest.raises(RegistrationError, match="batch-coupled loss's weighted gradient needs its cotangent"):
+            batch_once.value_and_gradient(lambda p, t: (None, None))
+    finally:
+        unregister_loss("batch_once")

@@ -44,27 +44,40 @@ def require_per_sample(loss: Loss, per_sample: np.ndarray, n: int) -> None:
                          f"expected one value per sample ({n},)")
 
 
-def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | range, strict: bool = True):
-    """Per-sample losses of one block, and the loss's mean normaliser for it (or None).
+def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | range, strict: bool = True,
+                 with_gradient: bool = False):
+    """Per-sample losses of one block, the loss's mean normaliser for it (or None), and, with
+    ``with_gradient``, the gradient of their sum from the same call where the loss computes the
+    two together (:meth:`Loss.value_and_gradient`; None otherwise: see :func:`block_gradient`).
 
     ``strict``: the inputs are finite here, so a non-finite loss means the values are beyond
     float64 for this loss (exp(1e4) in the exponential loss): an InputError naming the row,
     never a silent inf/NaN. ``--nan-policy propagate`` turns it off."""
     args = [arrays[r.name] for r in loss.inputs if r.name in arrays]
+    grads = None
     with np.errstate(all="ignore"):  # judged by the results, row by row
-        per_sample = np.asarray(loss.fn(*args, **params), dtype=np.float64)
+        if with_gradient and loss.value_and_grad_fn is not None and loss.has_gradient:
+            values, grads = loss.values_and_gradient_of(arrays, params)
+        else:
+            values = loss.fn(*args, **params)
+        per_sample = np.asarray(values, dtype=np.float64)
     require_per_sample(loss, per_sample, args[0].shape[0])
     if strict:
         require_finite(loss, per_sample, "loss", rows)
     normaliser = loss.mean_normaliser(arrays, params) if loss.mean_normaliser is not None else None
-    return per_sample, normaliser
+    return per_sample, normaliser, grads
 
 
 def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray | None,
-                   rows: np.ndarray | range, strict: bool = True) -> dict:
-    """Gradient of Σ c_i l_i over one block (c = cotangent, default ones)."""
+                   rows: np.ndarray | range, strict: bool = True, computed: dict | None = None) -> dict:
+    """Gradient of Σ c_i l_i over one block (c = cotangent, default ones); ``computed``: the
+    gradient of Σ l_i that :func:`block_losses` already has."""
     with np.errstate(all="ignore"):  # (w.r.t. the rows as given, not as renormalised)
-        grads = domains.as_given(loss.gradient_of(arrays, params, cotangent), arrays)
+        if computed is None:
+            raw = loss.gradient_of(arrays, params, cotangent)
+        else:
+            raw = computed if cotangent is None else loss.times_cotangent(computed, cotangent)
+        grads = domains.as_given(raw, arrays)
     out = {}
     for role, g in grads.items():
         g = np.asarray(g, dtype=np.float64)
@@ -79,16 +92,18 @@ def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray
 
 
 def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_policy: str, finite: set,
-                   prob_tol: float = ROW_SUM_TOL):
+                   prob_tol: float = ROW_SUM_TOL, with_gradient: bool = False):
     """One loss on one block of inputs (in role order): bind, validate, evaluate. Returns (bound
-    inputs, validated ones, file rows, per-sample losses, the loss's mean normaliser).
+    inputs, validated ones, file rows, per-sample losses, the loss's mean normaliser, the gradient
+    of the losses' sum when ``with_gradient`` and the loss computes it with them, else None).
     ``finite``: input blocks already checked, shared by the losses of one block. Every engine
     (this process, a Dask worker, the Python API) evaluates through here."""
     bound = bind(loss, arrays)
     checked = validate_inputs(loss, bound, nan_policy, params, finite, prob_tol)
     rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
-    values, normaliser = block_losses(loss, checked.arrays, params, rows, nan_policy != "propagate")
-    return bound, checked, rows, values, normaliser
+    values, normaliser, grads = block_losses(loss, checked.arrays, params, rows, nan_policy != "propagate",
+                                             with_gradient)
+    return bound, checked, rows, values, normaliser, grads
 
 
 def finish(acc: Accumulator, omitted: int, weights: str | None) -> Evaluation:

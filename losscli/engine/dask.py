@@ -90,7 +90,7 @@ def _partition(task: dict) -> dict:
             finite: set = set()
             for loss in losses:
                 params = task["params"][loss.name]
-                bound, checked, rows, values, normaliser = evaluate_block(
+                bound, checked, rows, values, normaliser, _ = evaluate_block(
                     loss, arrays[:n_inputs], start, params, task["nan_policy"], finite, task["prob_tol"])
                 warnings.add(loss, checked, start)
                 kept = checked.kept

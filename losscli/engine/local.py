@@ -67,8 +67,9 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
         codes = arrays[-1].data if sliced else None
         finite: set = set()  # input blocks found finite, checked once for all the losses
         for loss in selected:
-            bound, checked, rows, values, normaliser = evaluate_block(loss, arrays[:n_inputs], start, params[loss.name],
-                                                                      nan_policy, finite, prob_tol)
+            bound, checked, rows, values, normaliser, computed = evaluate_block(
+                loss, arrays[:n_inputs], start, params[loss.name], nan_policy, finite, prob_tol,
+                with_gradient=gradients is not None)
             warnings.add(loss, checked, start)
             kept = checked.kept
             w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
@@ -80,7 +81,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             omitted[loss.name] += checked.omitted
             if gradients is not None:
                 cot = None if reduction == "none" else w
-                g = block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict)
+                g = block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict, computed)
                 if kept is not None:  # rows dropped by --nan-policy omit get NaN
                     g = {k: fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
                 accs[loss.name].add_gradient(g)

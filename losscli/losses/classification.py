@@ -15,7 +15,7 @@ import numpy as np
 
 from ..domains import judge
 from ..errors import ParameterError
-from ..numerics import (PROB_EPS, log_softmax, logsumexp, nll_at, rows, sigmoid_both,
+from ..numerics import (PROB_EPS, log_softmax, logsumexp, nll_and_softmax_minus_onehot, nll_at, rows, sigmoid_both,
                         softmax, softmax_minus_onehot, softplus_both, target_rows, xlogy)
 from ..registry import Input, Param, register_loss
 
@@ -221,6 +221,20 @@ def _softmax_ce_grad(logits, labels, *, label_smoothing=0.0, class_weights=(), i
         return {"logits": g}
     a = _class_targets(labels, logits.shape[1], label_smoothing, class_weights, "softmax_ce", ignore_index)
     return {"logits": softmax(logits, axis=1) * a.sum(axis=1, keepdims=True) - a}
+
+
+@softmax_ce.value_and_gradient
+def _softmax_ce_value_and_grad(logits, labels, *, label_smoothing=0.0, class_weights=(), ignore_index=-100):
+    """Both from one e^x where there is one target per row (what --save-grad costs otherwise: the
+    softmax twice); the two functions above, bit for bit."""
+    params = {"label_smoothing": label_smoothing, "class_weights": class_weights, "ignore_index": ignore_index}
+    if labels.ndim != 1 or label_smoothing:
+        return softmax_ce.fn(logits, labels, **params), _softmax_ce_grad(logits, labels, **params)
+    safe, w_y = _target_weights(labels, logits.shape[1], class_weights, "softmax_ce", ignore_index)
+    nll, g = nll_and_softmax_minus_onehot(logits, safe)
+    if not (w_y == 1.0).all():
+        g *= w_y[:, None]
+    return w_y * nll, {"logits": g}
 
 
 @register_loss(
