@@ -153,6 +153,8 @@ class Loss:
         gradient share their costliest work (softmax_ce's e^x). ``compute --save-grad`` then
         calls it once per block instead of the loss and its gradient; it must return what those
         two return. Row-local losses only: a weight multiplies each row's gradient afterwards."""
+        if self.backend != "numpy":
+            raise RegistrationError(f"{self.name}: a {self.backend} loss's gradient is {self.backend}'s own backward")
         if self.coupling == "batch":
             raise RegistrationError(f"{self.name}: a batch-coupled loss's weighted gradient needs its cotangent; "
                                     "register its gradient with .gradient (taking 'cotangent')")

@@ -262,3 +262,20 @@ def test_a_framework_loss_returning_the_wrong_shape_is_an_input_error(run, tmp_p
     assert result.exit_code == 2
     assert result.stderr == ("Error: summed (torch): the loss function returned shape (), expected one value per "
                              "sample (2,)\n")
+
+
+def test_a_framework_loss_cannot_register_value_and_gradient():
+    """Its gradient is the framework's own backward: neither .gradient nor .value_and_gradient."""
+    pytest.importorskip("torch")
+    from losscli import register_loss, unregister_loss
+    from losscli.errors import RegistrationError
+
+    @register_loss("torch_value_and_grad", inputs=("predictions", "labels"), backend="torch")
+    def torch_value_and_grad(p, t):
+        return (p - t) ** 2
+
+    try:
+        with pytest.raises(RegistrationError, match="torch loss's gradient is torch's own backward"):
+            torch_value_and_grad.value_and_gradient(lambda p, t: (None, None))
+    finally:
+        unregister_loss("torch_value_and_grad")
