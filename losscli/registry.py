@@ -161,15 +161,6 @@ class Loss:
         self.value_and_grad_fn = fn
         return fn
 
-    def values_and_gradient_of(self, arrays: dict, params: dict) -> tuple[np.ndarray, dict]:
-        """Per-sample losses and the gradient of their sum at inputs already validated, from one
-        call where the loss registered one (:meth:`value_and_gradient`), else from two."""
-        args = [arrays[r.name] for r in self.inputs if r.name in arrays]
-        if self.value_and_grad_fn is not None and self.has_gradient:
-            values, grads = self.value_and_grad_fn(*args, **params)
-            return values, grads
-        return self.fn(*args, **params), self.gradient_of(arrays, params)
-
     def times_cotangent(self, grads: dict, cotangent: np.ndarray) -> dict:
         """The gradient of Σ c_i l_i from that of Σ l_i, row by row: for losses whose rows are
         their samples (a batch-coupled loss takes the cotangent itself)."""

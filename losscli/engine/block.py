@@ -57,7 +57,7 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
     grads = None
     with np.errstate(all="ignore"):  # judged by the results, row by row
         if with_gradient and loss.value_and_grad_fn is not None and loss.has_gradient:
-            values, grads = loss.values_and_gradient_of(arrays, params)
+            values, grads = loss.value_and_grad_fn(*args, **params)
         else:
             values = loss.fn(*args, **params)
         per_sample = np.asarray(values, dtype=np.float64)
