@@ -91,25 +91,26 @@ def nll_at(z: np.ndarray, index: np.ndarray | None = None, *, overwrite: bool = 
     """-log softmax(z_i)[y_i] over the last axis of z (..., N, C), y = ``index`` (N,) (default: i,
     the diagonal), without cancellation when the loss is tiny (see :func:`nll_shifted`): each row
     shifted by its maximum. ``overwrite``: z (floats) may serve as the work space."""
-    m = np.max(z, axis=-1, keepdims=True)
-    e = np.subtract(z, m, out=z if overwrite and z.dtype.kind == "f" else None)
-    rows = np.arange(z.shape[-2])
-    target = rows if index is None else np.asarray(index).astype(np.intp)
-    zy = e[..., rows, target]  # (a copy: fancy indexing)
-    return nll_shifted(_exp_in_place(e), zy, target)
+    return nll_shifted(*_row_max_shifted(z, index, overwrite))
 
 
 def nll_and_softmax_minus_onehot(z: np.ndarray, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """:func:`nll_at` (z, index) and :func:`softmax_minus_onehot` (z, index) of (N, C) logits from
     one e^{z - max}, bit for bit what the two give apart (the same operations, once)."""
-    m = np.max(z, axis=1, keepdims=True)
-    e = _exp_in_place(z - m)
-    rows, target = np.arange(z.shape[0]), np.asarray(index).astype(np.intp)
-    nll = nll_shifted(e, z[rows, target] - m[:, 0], target)  # (e is read, not changed)
+    e, zy, target = _row_max_shifted(z, index)
+    nll = nll_shifted(e, zy, target)  # (e is read, not changed)
     e /= np.sum(e, axis=1, keepdims=True)
-    e[rows, target] = 0.0
-    e[rows, target] = -np.sum(e, axis=1)  # (the others' sum, the target's own entry now 0)
-    return nll, e
+    return nll, _minus_onehot(e, target)
+
+
+def _row_max_shifted(z: np.ndarray, index: np.ndarray | None, overwrite: bool = False):
+    """(e^{z - m}, z_y - m, y) over the last axis, m each row's maximum, y = index (default: i)."""
+    m = np.max(z, axis=-1, keepdims=True)
+    e = np.subtract(z, m, out=z if overwrite and z.dtype.kind == "f" else None)
+    rows = np.arange(z.shape[-2])
+    target = rows if index is None else np.asarray(index).astype(np.intp)
+    zy = e[..., rows, target]  # (a copy: fancy indexing)
+    return _exp_in_place(e), zy, target
 
 
 def nll_shifted(e: np.ndarray, zy: np.ndarray, target: np.ndarray | None = None) -> np.ndarray:
@@ -134,8 +135,13 @@ def nll_shifted(e: np.ndarray, zy: np.ndarray, target: np.ndarray | None = None)
 
 def softmax_minus_onehot(z: np.ndarray, index: np.ndarray) -> np.ndarray:
     """softmax(z) - onehot(index), with the target entry computed as -Σ_{k≠y} softmax_k."""
-    s = softmax(z, axis=1)
-    idx = np.arange(z.shape[0]), index.astype(np.intp)
+    return _minus_onehot(softmax(z, axis=1), index.astype(np.intp))
+
+
+def _minus_onehot(s: np.ndarray, target: np.ndarray) -> np.ndarray:
+    """Softmax rows s (N, C) minus onehot(target), in place: the target's entry is minus the sum of
+    the others (exact where the target holds nearly all of the row, where 1 - s_y would cancel)."""
+    idx = np.arange(s.shape[0]), target
     s[idx] = 0.0
     s[idx] = -np.sum(s, axis=1)  # (the others' sum, the target's own entry now 0)
     return s
