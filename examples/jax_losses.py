@@ -117,6 +117,15 @@ def _focal_with_bug(bug):
             grad = flat.at[3].set(-flat[3]).reshape(grad.shape)
         if bug == "mean":  # BUG: divided by N, as if the loss were the batch mean
             grad = grad / x.shape[0]
+        if bug == "relative":  # BUG: one element off by 1e-5 relative
+            flat = grad.reshape(-1)
+            grad = flat.at[3].set(flat[3] * (1 + 1e-5)).reshape(grad.shape)
+        if bug == "column":  # BUG: one class column (1) scaled by 1.01
+            grad = grad.at[:, 1].multiply(1.01)
+        if bug == "layout":  # BUG: transposed, then put back in the input's shape
+            grad = grad.T.reshape(grad.shape)
+        if bug == "branch":  # BUG: a rare branch (logits above 2.5) halves the gradient
+            grad = jnp.where(x > 2.5, 0.5 * grad, grad)
         return g * grad, jnp.zeros_like(y)
 
     focal.defvjp(fwd, bwd)
@@ -131,6 +140,8 @@ def _focal_with_bug(bug):
 register_loss("jax_bug_positives", backend="jax", **_FOCAL)(_focal_with_bug("positives"))
 register_loss("jax_bug_sign", backend="jax", **_FOCAL)(_focal_with_bug("sign"))
 register_loss("jax_bug_mean", backend="jax", **_FOCAL)(_focal_with_bug("mean"))
+for _bug in ("relative", "column", "layout", "branch"):
+    register_loss(f"jax_bug_{_bug}", backend="jax", **_FOCAL)(_focal_with_bug(_bug))
 
 
 @register_loss("jax_float32", backend="jax", **_FOCAL)

@@ -113,6 +113,16 @@ class _FocalBackward(torch.autograd.Function):
             grad.view(-1)[3] = -grad.view(-1)[3]
         if ctx.bug == "mean":  # BUG: divided by N, as if the loss were the batch mean
             grad = grad / x.shape[0]
+        if ctx.bug == "relative":  # BUG: one element off by 1e-5 relative
+            grad = grad.clone()
+            grad.view(-1)[3] = grad.view(-1)[3] * (1 + 1e-5)
+        if ctx.bug == "column":  # BUG: one class column (1) scaled by 1.01
+            grad = grad.clone()
+            grad[:, 1] = grad[:, 1] * 1.01
+        if ctx.bug == "layout":  # BUG: transposed, then put back in the input's shape
+            grad = grad.T.reshape(grad.shape)
+        if ctx.bug == "branch":  # BUG: a rare branch (logits above 2.5) halves the gradient
+            grad = torch.where(x > 2.5, 0.5 * grad, grad)
         return g * grad, None, None, None, None
 
 
@@ -127,6 +137,8 @@ def _focal_with_bug(bug):
 register_loss("torch_bug_positives", backend="torch", **_FOCAL)(_focal_with_bug("positives"))
 register_loss("torch_bug_sign", backend="torch", **_FOCAL)(_focal_with_bug("sign"))
 register_loss("torch_bug_mean", backend="torch", **_FOCAL)(_focal_with_bug("mean"))
+for _bug in ("relative", "column", "layout", "branch"):
+    register_loss(f"torch_bug_{_bug}", backend="torch", **_FOCAL)(_focal_with_bug(_bug))
 
 
 @register_loss("torch_float32", backend="torch", **_FOCAL)

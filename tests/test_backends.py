@@ -97,6 +97,27 @@ def test_a_sign_flip_in_one_of_a_million_elements_is_named(run, tmp_path, backen
 
 
 @BACKENDS
+@pytest.mark.parametrize("bug", ["relative", "column", "layout", "branch"])
+def test_each_planted_bug_fails_exactly_its_wrong_elements(run, inputs, backend, bug):
+    """One element off by 1e-5 relative; one class column off by 1%; the gradient transposed and
+    put back in the input's shape; a rare branch (logits above 2.5: 1 of 18) halved: FAIL at exactly the
+    elements the bug changes, every other element passes."""
+    logits_path, labels_path, _ = inputs
+    x = np.load(logits_path)
+    wrong = {"relative": np.arange(x.size).reshape(x.shape) == 3,
+             "column": np.arange(x.shape[1])[None, :].repeat(x.shape[0], 0) == 1,
+             "branch": x > 2.5}.get(bug)
+    code, record = _gradcheck(run, backend, f"bug_{bug}", logits_path, labels_path)
+    assert code == 1 and not record["passed"]
+    failing = _failing(record)
+    if wrong is None:  # the layout bug: an element is wrong where the transposed value differs
+        assert len(failing) >= x.size // 2, failing
+    else:
+        assert wrong.any()
+        assert failing == sorted(("logits", tuple(int(i) for i in idx)) for idx in np.argwhere(wrong))
+
+
+@BACKENDS
 def test_the_gradient_of_the_mean_for_a_sum_fails_everywhere(run, inputs, backend):
     logits, labels, _ = inputs
     code, record = _gradcheck(run, backend, "bug_mean", logits, labels)
