@@ -3,11 +3,28 @@
     losscli --plugin examples/jax_losses.py gradcheck jax_focal
     losscli --plugin examples/jax_losses.py gradcheck jax_logistic --order 2
     losscli --plugin examples/jax_losses.py compute jax_focal logits.npy labels.npy
+    losscli --plugin examples/jax_losses.py gradcheck jax_bug_infonce_row queries.npy keys.npy
 
 losscli calls each function with float64 jax arrays (in a scoped ``jax.enable_x64``) and checks
 JAX's own backward (``jax.vjp``; a ``jax.custom_vjp`` rule when there is one) against its numeric
-derivatives. ``jax_focal`` and ``jax_logistic`` are right; every loss named ``jax_bug_*`` carries
-one deliberate bug (the tests in tests/test_backends.py rely on each one).
+derivatives. ``jax_focal``, ``jax_logistic``, ``jax_rowmax`` (a kink with a valid subgradient at
+ties) and ``jax_infonce`` (batch-coupled) are right; every loss named ``jax_bug_*`` carries one
+deliberate bug (the tests in tests/test_backends.py rely on each one):
+
+- ``positives``: the focal backward forgets the focusing term for positives;
+- ``sign``: the sign of one element flipped;
+- ``relative``, ``relative_1e_4``, ``relative_1e_3``: one element off by 1e-5, 1e-4, 1e-3 relative;
+- ``mean``: the gradient of the batch mean for a per-sample loss (divided by N);
+- ``column``: one class column off by 1%;
+- ``layout``: the gradient transposed, then put back in the input's shape;
+- ``branch``: a rare branch (logits above 2.5) halves the gradient;
+- ``temperature``: the derivative w.r.t. a parameter has the wrong sign;
+- ``second_order``: a backward that is right but hides its own derivative (``--order 2``);
+- ``tied_max``: the row max's backward gives 1 to every tied maximum (sums to 2: no subgradient);
+- ``infonce_row``, ``infonce_element``: a batch-coupled InfoNCE whose key gradient is off by 1e-3
+  relative in one row (7), or in one element ([5, 3]).
+
+``jax_float32`` computes in float32 (reported, and its right gradient passes).
 """
 
 from functools import partial
@@ -16,6 +33,9 @@ import jax
 import jax.numpy as jnp
 
 from losscli import Input, Param, register_loss
+
+#: the relative error of one gradient element (flat index 3), per bug
+_RELATIVE = {"relative": 1e-5, "relative_1e_4": 1e-4, "relative_1e_3": 1e-3}
 
 _LOGITS = Input("logits", "N,...", "real", description="unnormalised scores (logits)")
 _LABELS = Input("labels", "=logits", "probability", description="targets in [0, 1] (usually {0, 1})")
@@ -117,9 +137,9 @@ def _focal_with_bug(bug):
             grad = flat.at[3].set(-flat[3]).reshape(grad.shape)
         if bug == "mean":  # BUG: divided by N, as if the loss were the batch mean
             grad = grad / x.shape[0]
-        if bug == "relative":  # BUG: one element off by 1e-5 relative
+        if bug in _RELATIVE:  # BUG: one element off by 1e-5 (1e-4, 1e-3) relative
             flat = grad.reshape(-1)
-            grad = flat.at[3].set(flat[3] * (1 + 1e-5)).reshape(grad.shape)
+            grad = flat.at[3].set(flat[3] * (1 + _RELATIVE[bug])).reshape(grad.shape)
         if bug == "column":  # BUG: one class column (1) scaled by 1.01
             grad = grad.at[:, 1].multiply(1.01)
         if bug == "layout":  # BUG: transposed, then put back in the input's shape
@@ -140,7 +160,7 @@ def _focal_with_bug(bug):
 register_loss("jax_bug_positives", backend="jax", **_FOCAL)(_focal_with_bug("positives"))
 register_loss("jax_bug_sign", backend="jax", **_FOCAL)(_focal_with_bug("sign"))
 register_loss("jax_bug_mean", backend="jax", **_FOCAL)(_focal_with_bug("mean"))
-for _bug in ("relative", "column", "layout", "branch"):
+for _bug in (*_RELATIVE, "column", "layout", "branch"):
     register_loss(f"jax_bug_{_bug}", backend="jax", **_FOCAL)(_focal_with_bug(_bug))
 
 
@@ -173,3 +193,89 @@ _softplus_t.defvjp(_softplus_t_fwd, _softplus_t_bwd)
 def jax_bug_temperature(logits, temperature=2.0):
     """softplus(x / T) whose custom backward gets dL/dT's sign wrong."""
     return _per_sample(_softplus_t(logits, temperature))
+
+
+# -- a kink: the row max at ties --------------------------------------------------------------
+_ROWS = Input("x", "N,D", "real", description="scores; the loss is each row's maximum")
+
+
+def _rowmax_with(ties):
+    """max_j x_ij with a jax.custom_vjp backward; at a tie the gradient must be a subgradient (a
+    convex combination of the tied one-hot vectors)."""
+
+    @jax.custom_vjp
+    def rowmax(x):
+        return x.max(axis=1)
+
+    def fwd(x):
+        return rowmax(x), x
+
+    def bwd(x, g):
+        if ties:  # BUG: 1 on every tied maximum: at a tie of two it sums to 2, not a subgradient
+            onehot = (x == x.max(axis=1, keepdims=True)).astype(x.dtype)
+        else:  # one-hot at the first maximum: a subgradient
+            onehot = jax.nn.one_hot(x.argmax(axis=1), x.shape[1], dtype=x.dtype)
+        return (g[:, None] * onehot,)
+
+    rowmax.defvjp(fwd, bwd)
+    return rowmax
+
+
+_rowmax_one_hot, _rowmax_every_tie = _rowmax_with(False), _rowmax_with(True)
+
+
+@register_loss("jax_rowmax", inputs=(_ROWS,), coupling="row", backend="jax")
+def jax_rowmax(x):
+    """Each row's maximum; the custom backward is one-hot at the first maximum (valid at ties)."""
+    return _rowmax_one_hot(x)
+
+
+@register_loss("jax_bug_tied_max", inputs=(_ROWS,), coupling="row", backend="jax")
+def jax_bug_tied_max(x):
+    """Each row's maximum; the custom backward gives 1 to every tied maximum (wrong at ties)."""
+    return _rowmax_every_tie(x)
+
+
+# -- batch-coupled: in-batch contrastive (InfoNCE) ----------------------------------------------
+_VEC = {"shape": "N,D", "domain": "real"}
+_INFONCE = {"inputs": (Input("query", **_VEC), Input("key", **_VEC, description="positive key of each query")),
+            "differentiable": ("query", "key"), "category": "embedding", "coupling": "batch",
+            "params": {"temperature": Param(0.5, constraint=">0")}}
+
+
+def _infonce_with(bug):
+    """l_i = -log softmax_j(q_i·k_j / τ)_i with a jax.custom_vjp backward: every other key in the
+    batch is a negative, so each key's gradient gathers every query's term (the loss couples the batch)."""
+
+    @partial(jax.custom_vjp, nondiff_argnums=(2,))
+    def infonce(q, k, t):
+        logits = q @ k.mT / t  # (mT, axis=-1: a stacked (..., N, D) input, as gradcheck may try, stays right)
+        return jax.nn.logsumexp(logits, axis=-1) - jnp.diagonal(logits, axis1=-2, axis2=-1)
+
+    def fwd(q, k, t):
+        return infonce(q, k, t), (q, k)
+
+    def bwd(t, res, g):
+        q, k = res
+        p = jax.nn.softmax(q @ k.T / t, axis=1)
+        G = g[:, None] * (p - jnp.eye(len(q), dtype=q.dtype)) / t  # ∂(Σ g_i l_i)/∂(q_i·k_j)
+        dq, dk = G @ k, G.T @ q
+        if bug == "row":  # BUG: key row 7 off by 1e-3 relative
+            dk = dk.at[7].multiply(1 + 1e-3)
+        if bug == "element":  # BUG: one key element, [5, 3], off by 1e-3 relative
+            dk = dk.at[5, 3].multiply(1 + 1e-3)
+        return dq, dk
+
+    infonce.defvjp(fwd, bwd)
+
+    def fn(query, key, temperature=0.5):
+        return infonce(query, key, temperature)
+
+    fn.__doc__ = ("InfoNCE on dot products, q·kᵀ/τ, with a jax.custom_vjp backward"
+                  + (f" carrying the bug {bug!r}." if bug else " (right)."))
+    return fn
+
+
+register_loss("jax_infonce", backend="jax", **_INFONCE)(_infonce_with(None))
+register_loss("jax_bug_infonce_row", backend="jax", **_INFONCE)(_infonce_with("row"))
+register_loss("jax_bug_infonce_element", backend="jax", **_INFONCE)(_infonce_with("element"))

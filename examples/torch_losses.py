@@ -3,17 +3,37 @@
     losscli --plugin examples/torch_losses.py gradcheck torch_focal
     losscli --plugin examples/torch_losses.py gradcheck torch_logistic --order 2
     losscli --plugin examples/torch_losses.py compute torch_focal logits.npy labels.npy
+    losscli --plugin examples/torch_losses.py gradcheck torch_bug_infonce_row queries.npy keys.npy
 
 losscli hands each function float64 tensors and checks torch's own backward (autograd, or a custom
-``torch.autograd.Function``) against its numeric derivatives. ``torch_focal`` and ``torch_logistic``
-are right; every loss named ``torch_bug_*`` carries one deliberate bug, so that you can see what
-gradcheck reports for it (the tests in tests/test_backends.py rely on each one).
+``torch.autograd.Function``) against its numeric derivatives. ``torch_focal``, ``torch_logistic``,
+``torch_rowmax`` (a kink with a valid subgradient at ties) and ``torch_infonce`` (batch-coupled) are
+right; every loss named ``torch_bug_*`` carries one deliberate bug, so that you can see what
+gradcheck reports for it (the tests in tests/test_backends.py rely on each one):
+
+- ``positives``: the focal backward forgets the focusing term for positives;
+- ``sign``: the sign of one element flipped;
+- ``relative``, ``relative_1e_4``, ``relative_1e_3``: one element off by 1e-5, 1e-4, 1e-3 relative;
+- ``mean``: the gradient of the batch mean for a per-sample loss (divided by N);
+- ``column``: one class column off by 1%;
+- ``layout``: the gradient transposed, then put back in the input's shape;
+- ``branch``: a rare branch (logits above 2.5) halves the gradient;
+- ``temperature``: the derivative w.r.t. a parameter has the wrong sign;
+- ``second_order``: a backward that is right but not differentiable again (``--order 2``);
+- ``tied_max``: the row max's backward gives 1 to every tied maximum (sums to 2: no subgradient);
+- ``infonce_row``, ``infonce_element``: a batch-coupled InfoNCE whose key gradient is off by 1e-3
+  relative in one row (7), or in one element ([5, 3]).
+
+``torch_float32`` computes in float32 (reported, and its right gradient passes).
 """
 
 import torch
 import torch.nn.functional as F
 
 from losscli import Input, Param, register_loss
+
+#: the relative error of one gradient element (flat index 3), per bug
+_RELATIVE = {"relative": 1e-5, "relative_1e_4": 1e-4, "relative_1e_3": 1e-3}
 
 _LOGITS = Input("logits", "N,...", "real", description="unnormalised scores (logits)")
 _LABELS = Input("labels", "=logits", "probability", description="targets in [0, 1] (usually {0, 1})")
@@ -113,9 +133,9 @@ class _FocalBackward(torch.autograd.Function):
             grad.view(-1)[3] = -grad.view(-1)[3]
         if ctx.bug == "mean":  # BUG: divided by N, as if the loss were the batch mean
             grad = grad / x.shape[0]
-        if ctx.bug == "relative":  # BUG: one element off by 1e-5 relative
+        if ctx.bug in _RELATIVE:  # BUG: one element off by 1e-5 (1e-4, 1e-3) relative
             grad = grad.clone()
-            grad.view(-1)[3] = grad.view(-1)[3] * (1 + 1e-5)
+            grad.view(-1)[3] = grad.view(-1)[3] * (1 + _RELATIVE[ctx.bug])
         if ctx.bug == "column":  # BUG: one class column (1) scaled by 1.01
             grad = grad.clone()
             grad[:, 1] = grad[:, 1] * 1.01
@@ -137,7 +157,7 @@ def _focal_with_bug(bug):
 register_loss("torch_bug_positives", backend="torch", **_FOCAL)(_focal_with_bug("positives"))
 register_loss("torch_bug_sign", backend="torch", **_FOCAL)(_focal_with_bug("sign"))
 register_loss("torch_bug_mean", backend="torch", **_FOCAL)(_focal_with_bug("mean"))
-for _bug in ("relative", "column", "layout", "branch"):
+for _bug in (*_RELATIVE, "column", "layout", "branch"):
     register_loss(f"torch_bug_{_bug}", backend="torch", **_FOCAL)(_focal_with_bug(_bug))
 
 
@@ -167,3 +187,86 @@ class _TemperatureBug(torch.autograd.Function):
 def torch_bug_temperature(logits, temperature=2.0):
     """softplus(x / T) whose custom backward gets dL/dT's sign wrong."""
     return _per_sample(_TemperatureBug.apply(logits, temperature))
+
+
+# -- a kink: the row max at ties --------------------------------------------------------------
+_ROWS = Input("x", "N,D", "real", description="scores; the loss is each row's maximum")
+
+
+class _RowMax(torch.autograd.Function):
+    """max_j x_ij with a hand-written backward; at a tie the gradient must be a subgradient (a
+    convex combination of the tied one-hot vectors)."""
+
+    @staticmethod
+    def forward(ctx, x, ties):
+        ctx.save_for_backward(x)
+        ctx.ties = ties
+        return x.max(dim=1).values
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        if ctx.ties:  # BUG: 1 on every tied maximum: at a tie of two it sums to 2, not a subgradient
+            onehot = (x == x.max(dim=1, keepdim=True).values).to(x.dtype)
+        else:  # one-hot at the first maximum: a subgradient
+            onehot = F.one_hot(x.argmax(dim=1), x.shape[1]).to(x.dtype)
+        return g[:, None] * onehot, None
+
+
+@register_loss("torch_rowmax", inputs=(_ROWS,), coupling="row", backend="torch")
+def torch_rowmax(x):
+    """Each row's maximum; the custom backward is one-hot at the first maximum (valid at ties)."""
+    return _RowMax.apply(x, False)
+
+
+@register_loss("torch_bug_tied_max", inputs=(_ROWS,), coupling="row", backend="torch")
+def torch_bug_tied_max(x):
+    """Each row's maximum; the custom backward gives 1 to every tied maximum (wrong at ties)."""
+    return _RowMax.apply(x, True)
+
+
+# -- batch-coupled: in-batch contrastive (InfoNCE) ----------------------------------------------
+_VEC = {"shape": "N,D", "domain": "real"}
+_INFONCE = {"inputs": (Input("query", **_VEC), Input("key", **_VEC, description="positive key of each query")),
+            "differentiable": ("query", "key"), "category": "embedding", "coupling": "batch",
+            "params": {"temperature": Param(0.5, constraint=">0")}}
+
+
+class _InfoNCE(torch.autograd.Function):
+    """l_i = -log softmax_j(q_i·k_j / τ)_i: every other key in the batch is a negative, so each
+    key's gradient gathers every query's term (the loss couples the batch)."""
+
+    @staticmethod
+    def forward(ctx, q, k, t, bug):
+        ctx.save_for_backward(q, k)
+        ctx.t, ctx.bug = t, bug
+        logits = q @ k.mT / t  # (mT, dim=-1: a stacked (..., N, D) input, as gradcheck may try, stays right)
+        return torch.logsumexp(logits, dim=-1) - logits.diagonal(dim1=-2, dim2=-1)
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k = ctx.saved_tensors
+        p = torch.softmax(q @ k.T / ctx.t, dim=1)
+        G = g[:, None] * (p - torch.eye(len(q), dtype=q.dtype)) / ctx.t  # ∂(Σ g_i l_i)/∂(q_i·k_j)
+        dq, dk = G @ k, G.T @ q
+        if ctx.bug == "row":  # BUG: key row 7 off by 1e-3 relative
+            dk = dk.clone()
+            dk[7] = dk[7] * (1 + 1e-3)
+        if ctx.bug == "element":  # BUG: one key element, [5, 3], off by 1e-3 relative
+            dk = dk.clone()
+            dk[5, 3] = dk[5, 3] * (1 + 1e-3)
+        return dq, dk, None, None
+
+
+def _infonce_with(bug):
+    def fn(query, key, temperature=0.5):
+        return _InfoNCE.apply(query, key, temperature, bug)
+
+    fn.__doc__ = ("InfoNCE on dot products, q·kᵀ/τ, with a custom backward"
+                  + (f" carrying the bug {bug!r}." if bug else " (right)."))
+    return fn
+
+
+register_loss("torch_infonce", backend="torch", **_INFONCE)(_infonce_with(None))
+register_loss("torch_bug_infonce_row", backend="torch", **_INFONCE)(_infonce_with("row"))
+register_loss("torch_bug_infonce_element", backend="torch", **_INFONCE)(_infonce_with("element"))

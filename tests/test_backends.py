@@ -1,6 +1,7 @@
 """Losses written in PyTorch or JAX (``register_loss(..., backend=...)``), through the CLI: values as
 the numpy built-ins', the framework's own backward checked (custom Function / custom_vjp included),
-differentiable parameters, float32 reported, ``--order 2``, and the error without the extra.
+differentiable parameters, float32 reported, ``--order 2``, kinks at ties, batch-coupled losses
+(every element checked), and the error without the extra.
 
 Each planted bug lives in examples/torch_losses.py and examples/jax_losses.py (``*_bug_*``)."""
 
@@ -96,15 +97,19 @@ def test_a_sign_flip_in_one_of_a_million_elements_is_named(run, tmp_path, backen
     assert record["failures"] == 1 and _failing(record) == [("logits", (0, 3))]
 
 
+#: bug -> the relative error planted in flat element 3 (as the examples' _RELATIVE)
+RELATIVE = {"relative": 1e-5, "relative_1e_4": 1e-4, "relative_1e_3": 1e-3}
+
+
 @BACKENDS
-@pytest.mark.parametrize("bug", ["relative", "column", "layout", "branch"])
+@pytest.mark.parametrize("bug", [*RELATIVE, "column", "layout", "branch"])
 def test_each_planted_bug_fails_exactly_its_wrong_elements(run, inputs, backend, bug):
-    """One element off by 1e-5 relative; one class column off by 1%; the gradient transposed and
-    put back in the input's shape; a rare branch (logits above 2.5: 1 of 18) halved: FAIL at exactly the
-    elements the bug changes, every other element passes."""
+    """One element off by 1e-5, 1e-4 or 1e-3 relative; one class column off by 1%; the gradient
+    transposed and put back in the input's shape; a rare branch (logits above 2.5: 1 of 18) halved:
+    FAIL at exactly the elements the bug changes, every other element passes."""
     logits_path, labels_path, _ = inputs
     x = np.load(logits_path)
-    wrong = {"relative": np.arange(x.size).reshape(x.shape) == 3,
+    wrong = {**{b: np.arange(x.size).reshape(x.shape) == 3 for b in RELATIVE},
              "column": np.arange(x.shape[1])[None, :].repeat(x.shape[0], 0) == 1,
              "branch": x > 2.5}.get(bug)
     code, record = _gradcheck(run, backend, f"bug_{bug}", logits_path, labels_path)
@@ -115,6 +120,70 @@ def test_each_planted_bug_fails_exactly_its_wrong_elements(run, inputs, backend,
     else:
         assert wrong.any()
         assert failing == sorted(("logits", tuple(int(i) for i in idx)) for idx in np.argwhere(wrong))
+    if bug in RELATIVE:  # the error reported is the one planted
+        (row,) = [w for w in record["worst"] if w["status"] == "FAIL"]
+        assert row["rel_error"] == pytest.approx(RELATIVE[bug], rel=0.01)
+
+
+@BACKENDS
+def test_a_gradient_of_one_on_every_tied_maximum_fails_and_one_hot_passes(run, tmp_path, backend):
+    """The row max with a custom backward, at a tie of two in row 7: 1 on both tied entries sums
+    to 2 along their joint direction (no subgradient): FAIL at exactly those two; one-hot at the
+    first maximum is a subgradient: both kinks, the loss passes."""
+    x = np.random.default_rng(11).normal(size=(50, 4))
+    x[7, 0] = x[7, 3] = x[7].max() + 1.0  # a tie, exactly
+    np.save(tmp_path / "x.npy", x)
+    code, record = _gradcheck(run, backend, "bug_tied_max", tmp_path / "x.npy")
+    assert code == 1 and record["failures"] == 2 and record["checked"] == x.size
+    assert _failing(record) == [("x", (7, 0)), ("x", (7, 3))]
+    fails = [w for w in record["worst"] if w["status"] == "FAIL"]
+    assert all(w["analytic"] == 1.0 and w["numeric"] == pytest.approx(0.5) for w in fails)
+    assert all("joint direction" in w["reason"] and "not a valid subgradient" in w["reason"] for w in fails)
+    code, record = _gradcheck(run, backend, "rowmax", tmp_path / "x.npy")
+    assert code == 0 and record["failures"] == 0 and record["kinks"] == 2
+    kinks = {tuple(w["index"]): w["analytic"] for w in record["worst"] if w["status"] == "kink"}
+    assert kinks == {(7, 0): 1.0, (7, 3): 0.0}
+
+
+@pytest.fixture
+def embeddings(tmp_path):
+    """(16, 4) queries and keys with unit rows (so that q·k is the cosine the built-in infonce uses)."""
+    rng = np.random.default_rng(3)
+    paths = []
+    for name in ("query", "key"):
+        v = rng.normal(size=(16, 4))
+        np.save(tmp_path / f"{name}.npy", v / np.linalg.norm(v, axis=1, keepdims=True))
+        paths.append(tmp_path / f"{name}.npy")
+    return paths
+
+
+@BACKENDS
+def test_a_batch_coupled_loss_is_checked_element_by_element_and_passes(run, embeddings, tmp_path, backend):
+    """InfoNCE with a custom backward, registered coupling="batch": every element of both roles
+    gets a verdict (no sampling), the keys measured batch-coupled, the queries row-local; its
+    values are the built-in infonce's (unit rows: q·k is the cosine)."""
+    code, record = _gradcheck(run, backend, "infonce", *embeddings)
+    assert code == 0 and record["passed"] and record["failures"] == 0, _failing(record)
+    assert record["checked"] == record["elements"] == 2 * 16 * 4
+    assert record["couplings"] == {"query": "row", "key": "batch"}
+    assert record["probes"] == []
+    result = run("--plugin", PLUGINS[backend], "compute", f"infonce,{backend}_infonce", *embeddings,
+                 "-p", "temperature=0.5", "--per-sample", "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    builtin, framework = json.loads(result.stdout)["results"]
+    np.testing.assert_allclose(framework["per_sample"], builtin["per_sample"], rtol=0, atol=1e-12)
+
+
+@BACKENDS
+@pytest.mark.parametrize("bug, wrong", [("row", [(7, j) for j in range(4)]), ("element", [(5, 3)])])
+def test_a_batch_coupled_loss_fails_exactly_its_wrong_key_elements(run, embeddings, backend, bug, wrong):
+    """Key row 7, or key element [5, 3], off by 1e-3 relative in the custom backward of a
+    batch-coupled loss: FAIL at exactly those elements, named, every other element passes."""
+    code, record = _gradcheck(run, backend, f"bug_infonce_{bug}", *embeddings)
+    assert code == 1 and record["checked"] == record["elements"] == 2 * 16 * 4
+    assert record["couplings"] == {"query": "row", "key": "batch"}
+    assert _failing(record) == [("key", idx) for idx in wrong] and record["failures"] == len(wrong)
+    assert all(w["rel_error"] == pytest.approx(1e-3, rel=0.01) for w in record["worst"] if w["status"] == "FAIL")
 
 
 @BACKENDS
