@@ -140,6 +140,31 @@ def test_a_run_that_fails_after_blocks_were_written_keeps_the_previous_file(run,
 
 
 @pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_a_disk_that_fills_up_part_way_is_a_clean_error_and_keeps_the_previous_file(tmp_path, suffix):
+    """The blocks are written on a thread of their own while the next is computed: a write that
+    fails there (here: past a 4 MB file-size limit, as on a full disk) is one line naming the file
+    (or the temporary directory, for .npz), exit 2, the previous file kept, no temporary left."""
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "z.npy", rng.normal(size=(200_000, 10)))  # a 16 MB gradient
+    np.save(tmp_path / "y.npy", rng.integers(0, 10, 200_000))
+    target = tmp_path / f"g{suffix}"
+    target.write_bytes(b"previous")
+    limit = ("import resource, subprocess, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20)); "
+             "sys.exit(subprocess.run(sys.argv[1:]).returncode)")
+    out = subprocess.run([sys.executable, "-c", limit, sys.executable, "-m", "losscli", "compute", "softmax_ce",
+                          "z.npy", "y.npy", "--format", "value", "--save-grad", target.name, "--block-rows", "20000"],
+                         capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                         env={**os.environ, "TMPDIR": str(tmp_path)})
+    assert out.returncode == 2 and out.stdout == ""
+    expected = (f"Error: g.npy: cannot write: File too large\n" if suffix == ".npy" else
+                f"Error: --save-grad: cannot write a temporary file in {tmp_path} (File too large); set TMPDIR "
+                "to a writable directory with room for the gradient\n")
+    assert out.stderr == expected
+    assert target.read_bytes() == b"previous"
+    assert sorted(os.listdir(tmp_path)) == sorted(["g" + suffix, "y.npy", "z.npy"])
+
+
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
 def test_memory_is_a_block_not_the_gradient(tmp_path, suffix):
     """300,000 x 100 logits: the gradient is 240 MB. Held in memory (as before this test), the
     run peaked at 318 MB; streamed, at 107 MB, and it stays at the blocks whatever the size."""
@@ -238,3 +263,39 @@ def test_a_batch_coupled_loss_cannot_register_value_and_gradient():
             batch_once.value_and_gradient(lambda p, t: (None, None))
     finally:
         unregister_loss("batch_once")
+
+
+@pytest.mark.parametrize("order", ["C", "F"])
+@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("suffix", [".npy", ".npz"])
+def test_gradient_blocks_in_any_layout_or_memory_are_saved_as_given(run, tmp_path, reduction, suffix, order):
+    """The blocks are written on a thread of their own after the loss has moved on: a gradient
+    returned in Fortran order, or in a buffer the loss overwrites at its next call, is saved as it
+    was when returned (mean: each block scaled, sum: copied)."""
+    from losscli import Input, register_loss, unregister_loss
+
+    reused = {}
+
+    @register_loss("sq_layout", inputs=(Input("predictions", "N,C"), Input("labels", "=predictions")))
+    def sq_layout(p, t):
+        return ((p - t) ** 2).sum(axis=1)
+
+    @sq_layout.gradient
+    def _grad(p, t):
+        buffer = reused.setdefault(p.shape, np.empty(p.shape, order=order))  # the same memory each call
+        np.multiply(p - t, 2.0, out=buffer)
+        return {"predictions": buffer}
+
+    try:
+        rng = np.random.default_rng(5)
+        p, t = rng.normal(size=(5000, 3)), rng.normal(size=(5000, 3))
+        np.save(tmp_path / "p.npy", p)
+        np.save(tmp_path / "t.npy", t)
+        out = run("compute", "sq_layout", tmp_path / "p.npy", tmp_path / "t.npy", "--reduction", reduction,
+                  "--block-rows", "700", "--format", "value", "--save-grad", tmp_path / f"g{suffix}")
+        assert out.exit_code == 0, out.stderr
+        saved = np.load(tmp_path / f"g{suffix}")
+        saved = saved if suffix == ".npy" else saved[saved.files[0]]
+        np.testing.assert_allclose(saved, 2 * (p - t) / (5000 if reduction == "mean" else 1), rtol=1e-15, atol=0)
+    finally:
+        unregister_loss("sq_layout")

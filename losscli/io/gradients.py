@@ -19,8 +19,11 @@ is rescaled by s/p, within an ulp or two of s·g.
 
 from __future__ import annotations
 
+import os
+import queue
 import struct
 import tempfile
+import threading
 from contextlib import ExitStack
 from typing import IO
 
@@ -32,6 +35,61 @@ from .output import output_file, replaced_atomically, write_output
 NPY_MAGIC = b"\x93NUMPY"
 #: bytes copied (and rescaled) at a time when an array is finished
 COPY_BYTES = 4 * 2**20
+#: blocks handed to the writer thread and not written yet (memory: that many blocks more)
+WRITES_AHEAD = 2
+#: the output is flushed to disk every so many bytes while the run goes on, so that the flush
+#: before the rename at the end has only the rest to wait for
+SYNC_BYTES = 64 * 2**20
+
+
+class _Writer:
+    """Writes to one file on a thread of its own, in the order handed over, while the caller
+    computes the next block (the write and the disk flush release the GIL). ``durable``: flush the
+    file to disk every ``SYNC_BYTES`` (the output itself, not a temporary file). An error of the
+    write is raised by the next :meth:`write` or by :meth:`finish`."""
+
+    def __init__(self, fh: IO[bytes], durable: bool):
+        self.fh, self.durable = fh, durable
+        self.error: BaseException | None = None
+        self._queue: queue.Queue = queue.Queue(maxsize=WRITES_AHEAD)
+        self._thread = threading.Thread(target=self._run, name="losscli-grad-writer", daemon=True)
+        self._thread.start()
+
+    def write(self, data: np.ndarray) -> None:
+        """Write ``data`` (an array nobody changes afterwards) after what was handed over before."""
+        if self.error is not None:
+            raise self.error
+        self._queue.put(data)
+
+    def finish(self) -> None:
+        """Wait for every write handed over; the file is the caller's again."""
+        if self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join()
+        if self.error is not None:
+            raise self.error
+
+    def _run(self) -> None:
+        unsynced = 0
+        while (data := self._queue.get()) is not None:
+            if self.error is not None:
+                continue  # (keep taking blocks: the caller learns of the error at its next call)
+            try:
+                self.fh.write(data.data)
+                unsynced += data.nbytes
+                if self.durable and unsynced >= SYNC_BYTES:
+                    self.fh.flush()
+                    getattr(os, "fdatasync", os.fsync)(self.fh.fileno())
+                    unsynced = 0
+            except OSError as exc:  # (raised in the caller's thread)
+                self.error = exc if self.durable else _temporary_error(exc)  # (the output's: output_file says)
+            except BaseException as exc:
+                self.error = exc
+
+
+def _temporary_error(exc: OSError) -> LossCliError:
+    return LossCliError(f"--save-grad: cannot write a temporary file in {tempfile.gettempdir()} "
+                        f"({exc.strerror or exc}); set TMPDIR to a writable directory with room for the gradient")
 
 
 def prescale(reduction: str, root: bool, weighted: bool, omitting: bool, rows: int | None) -> float:
@@ -65,10 +123,10 @@ class _Array:
     """One gradient array being written: its file (positioned at its end), where its data starts,
     its row shape and rows so far, and the factor it is still to be multiplied by."""
 
-    def __init__(self, fh: IO[bytes], start: int, block: np.ndarray):
+    def __init__(self, fh: IO[bytes], start: int, block: np.ndarray, durable: bool):
         self.fh, self.start = fh, start
         self.row_shape, self.rows, self.factor = block.shape[1:], 0, 1.0
-        self.buffer = np.empty(0)
+        self.writer = _Writer(fh, durable)
 
     @property
     def shape(self) -> tuple:
@@ -78,16 +136,15 @@ class _Array:
         if block.shape[1:] != self.row_shape:
             raise LossCliError(f"--save-grad: the gradient {name!r} has rows of shape {block.shape[1:]} in one "
                                f"block and {self.row_shape} in another")
-        if scale != 1.0:  # (into a buffer of our own: the block may be an input's memory)
-            if self.buffer.shape != block.shape:
-                self.buffer = np.empty(block.shape)
-            block = np.multiply(block, scale, out=self.buffer)
-        self.fh.write(np.ascontiguousarray(block, dtype=np.float64).data)
+        # a copy of our own, written while the next block is computed (the block may be an
+        # input's memory or a buffer its loss uses again)
+        self.writer.write(np.multiply(block, scale, dtype=np.float64, order="C") if scale != 1.0 else
+                          np.array(block, dtype=np.float64, order="C", copy=True))
         self.rows += block.shape[0]
 
     def chunks(self):
         """The data from the start, ``COPY_BYTES`` at a time, each multiplied by the factor: (file
-        offset, rows) of a chunk, and the chunk (one buffer, reused)."""
+        offset, rows) of a chunk, and the chunk (one buffer, reused). Call :meth:`finish` first."""
         row_bytes = 8 * int(np.prod(self.row_shape, dtype=np.int64))
         step = max(1, COPY_BYTES // max(row_bytes, 1))
         buffer = np.empty((min(step, self.rows),) + self.row_shape)
@@ -120,6 +177,11 @@ class GradientFile:
         return self
 
     def __exit__(self, *exc) -> None:
+        for array in self.arrays.values():  # (an error part-way: stop the writers, then drop the files)
+            try:
+                array.writer.finish()
+            except BaseException:
+                pass
         self._stack.__exit__(*exc)
 
     def stream(self, prefix: str, scale: float) -> GradientStream:
@@ -142,16 +204,17 @@ class GradientFile:
             fh = self._stack.enter_context(output_file(self.path))
             header = npy_header(np.float64, (0,) + block.shape[1:])
             fh.write(header)
-            return _Array(fh, len(header), block)
+            return _Array(fh, len(header), block, durable=True)
         try:
             fh = self._stack.enter_context(tempfile.TemporaryFile(prefix="losscli-grad-"))
         except OSError as exc:
-            raise LossCliError(f"--save-grad: cannot create a temporary file in {tempfile.gettempdir()} "
-                               f"({exc.strerror or exc}); set TMPDIR to a writable directory") from None
-        return _Array(fh, 0, block)
+            raise _temporary_error(exc) from None
+        return _Array(fh, 0, block, durable=False)
 
     def close(self) -> None:
         """Finish the file: rescale, write the shapes (or the output from the temporary files)."""
+        for array in self.arrays.values():
+            array.writer.finish()
         names = [*self.arrays, *self._held]
         if self.npy and len(names) != 1:
             raise LossCliError(f"--save-grad {self.path}: an .npy file holds one array, and there are "
