@@ -156,7 +156,7 @@ def test_a_disk_that_fills_up_part_way_is_a_clean_error_and_keeps_the_previous_f
                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
                          env={**os.environ, "TMPDIR": str(tmp_path)})
     assert out.returncode == 2 and out.stdout == ""
-    expected = (f"Error: g.npy: cannot write: File too large\n" if suffix == ".npy" else
+    expected = ("Error: g.npy: cannot write: File too large\n" if suffix == ".npy" else
                 f"Error: --save-grad: cannot write a temporary file in {tmp_path} (File too large); set TMPDIR "
                 "to a writable directory with room for the gradient\n")
     assert out.stderr == expected
