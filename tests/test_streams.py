@@ -4,7 +4,6 @@ whole unless its format needs random access), and never hangs."""
 
 from __future__ import annotations
 
-import gzip
 import os
 import subprocess
 import sys
