@@ -139,19 +139,21 @@ def test_a_run_that_fails_after_blocks_were_written_keeps_the_previous_file(run,
     assert sorted(os.listdir(tmp_path)) == ["g" + suffix, "p.npy", "t.npy"]  # no temporary file left
 
 
+@pytest.mark.parametrize("limit", [4 << 20, 15_999_000])
 @pytest.mark.parametrize("suffix", [".npy", ".npz"])
-def test_a_disk_that_fills_up_part_way_is_a_clean_error_and_keeps_the_previous_file(tmp_path, suffix):
+def test_a_disk_that_fills_up_part_way_is_a_clean_error_and_keeps_the_previous_file(tmp_path, suffix, limit):
     """The blocks are written on a thread of their own while the next is computed: a write that
-    fails there (here: past a 4 MB file-size limit, as on a full disk) is one line naming the file
-    (or the temporary directory, for .npz), exit 2, the previous file kept, no temporary left."""
+    fails there (past a file-size limit, as on a full disk: early, or inside the last block, where
+    a buffered file keeps what it could not write for its close to fail on) is one line naming the
+    file (or the temporary directory, for .npz), exit 2, the previous file kept, no temporary left."""
     rng = np.random.default_rng(0)
     np.save(tmp_path / "z.npy", rng.normal(size=(200_000, 10)))  # a 16 MB gradient
     np.save(tmp_path / "y.npy", rng.integers(0, 10, 200_000))
     target = tmp_path / f"g{suffix}"
     target.write_bytes(b"previous")
-    limit = ("import resource, subprocess, sys; resource.setrlimit(resource.RLIMIT_FSIZE, (4 << 20, 4 << 20)); "
-             "sys.exit(subprocess.run(sys.argv[1:]).returncode)")
-    out = subprocess.run([sys.executable, "-c", limit, sys.executable, "-m", "losscli", "compute", "softmax_ce",
+    limited = (f"import resource, subprocess, sys; resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit})); "
+               "sys.exit(subprocess.run(sys.argv[1:]).returncode)")
+    out = subprocess.run([sys.executable, "-c", limited, sys.executable, "-m", "losscli", "compute", "softmax_ce",
                           "z.npy", "y.npy", "--format", "value", "--save-grad", target.name, "--block-rows", "20000"],
                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
                          env={**os.environ, "TMPDIR": str(tmp_path)})

@@ -171,3 +171,31 @@ def test_one_number_a_line_reads_as_the_csv_reader_reads_it(run, tmp_path, monke
 
 
 NA_SPELLINGS = ("", "NA", "null", "None", "#N/A", "nan", "NaN", "NAN", "-nan")
+
+
+def test_a_large_plain_column_takes_the_shortcut_until_a_line_is_not_a_number(run, tmp_path, monkeypatch):
+    """From a file's SHORTCUT_AFTER-th piece on, a piece of plain numbers is read by the cast (the
+    speed of large one-column files rests on it); a piece with a line that is not one goes to the
+    CSV reader, and so does the rest of the file: the values are the same either way."""
+    monkeypatch.setattr(tp, "PIECE_BYTES", 256)
+    monkeypatch.setattr(tp, "SHORTCUT_AFTER", 2)
+    used: list[bool] = []
+    cast = tp._number_lines
+    monkeypatch.setattr(tp, "_number_lines", lambda piece: used.append(cast(piece) is not None) or cast(piece))
+    values = np.random.default_rng(1).normal(size=2000).tolist()
+    plain, holed, zero = tmp_path / "plain.csv", tmp_path / "holed.csv", tmp_path / "zero.csv"
+    plain.write_text("x\n" + "".join(f"{v!r}\n" for v in values))
+    holed.write_text("x\n" + "".join("\n" if i == 1500 else f"{v!r}\n" for i, v in enumerate(values)))
+    zero.write_text("y,w\n" + "0,0\n" * 2000)  # (two columns: it never takes the shortcut)
+
+    def mae(path):
+        out = run("compute", "mae", path, f"{zero}:y", "--nan-policy", "omit", "--per-sample", "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        return json.loads(out.stdout)["results"][0]["per_sample"]
+
+    assert mae(plain) == [abs(v) for v in values]
+    assert len(used) > 100 and all(used)  # every piece after the first two (~40 lines a piece)
+    used.clear()
+    assert mae(holed) == [abs(v) for i, v in enumerate(values) if i != 1500]  # (the blank line: missing, omitted)
+    hole = used.index(False)  # the piece with the blank line; the ~40 after it go to the reader
+    assert hole > 100 and all(used[:hole]) and len(used) <= hole + 1 + tp.AHEAD  # (but those parsed meanwhile)

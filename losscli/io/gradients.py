@@ -46,7 +46,8 @@ class _Writer:
     """Writes to one file on a thread of its own, in the order handed over, while the caller
     computes the next block (the write and the disk flush release the GIL). ``durable``: flush the
     file to disk every ``SYNC_BYTES`` (the output itself, not a temporary file). An error of the
-    write is raised by the next :meth:`write` or by :meth:`finish`."""
+    write is raised by the next :meth:`write` or by :meth:`finish`; the file is flushed after each
+    write, so that nothing it could not write waits in its buffer for ``close()`` to raise."""
 
     def __init__(self, fh: IO[bytes], durable: bool):
         self.fh, self.durable = fh, durable
@@ -55,11 +56,16 @@ class _Writer:
         self._thread = threading.Thread(target=self._run, name="losscli-grad-writer", daemon=True)
         self._thread.start()
 
-    def write(self, data: np.ndarray) -> None:
-        """Write ``data`` (an array nobody changes afterwards) after what was handed over before."""
+    def write(self, data: np.ndarray, wait: bool) -> None:
+        """Write ``data`` after what was handed over before; ``wait``: return once it is written
+        (``data`` may change afterwards), else at once (nobody changes ``data`` afterwards)."""
         if self.error is not None:
             raise self.error
         self._queue.put(data)
+        if wait:
+            self._queue.join()
+            if self.error is not None:
+                raise self.error
 
     def finish(self) -> None:
         """Wait for every write handed over; the file is the caller's again."""
@@ -72,19 +78,27 @@ class _Writer:
     def _run(self) -> None:
         unsynced = 0
         while (data := self._queue.get()) is not None:
-            if self.error is not None:
-                continue  # (keep taking blocks: the caller learns of the error at its next call)
-            try:
-                self.fh.write(data.data)
-                unsynced += data.nbytes
-                if self.durable and unsynced >= SYNC_BYTES:
+            try:  # (flushed here: a failed write must not stay in the file's buffer for close() to raise)
+                if self.error is None:  # (after an error: keep taking blocks, the caller learns of it)
+                    self.fh.write(data.data)
                     self.fh.flush()
-                    getattr(os, "fdatasync", os.fsync)(self.fh.fileno())
-                    unsynced = 0
+                    unsynced += data.nbytes
+                    if self.durable and unsynced >= SYNC_BYTES:
+                        getattr(os, "fdatasync", os.fsync)(self.fh.fileno())
+                        unsynced = 0
             except OSError as exc:  # (raised in the caller's thread)
                 self.error = exc if self.durable else _temporary_error(exc)  # (the output's: output_file says)
             except BaseException as exc:
                 self.error = exc
+            finally:
+                self._queue.task_done()
+
+
+def _close_quietly(fh: IO[bytes]) -> None:
+    try:
+        fh.close()
+    except OSError:
+        pass
 
 
 def _temporary_error(exc: OSError) -> LossCliError:
@@ -136,10 +150,11 @@ class _Array:
         if block.shape[1:] != self.row_shape:
             raise LossCliError(f"--save-grad: the gradient {name!r} has rows of shape {block.shape[1:]} in one "
                                f"block and {self.row_shape} in another")
-        # a copy of our own, written while the next block is computed (the block may be an
-        # input's memory or a buffer its loss uses again)
-        self.writer.write(np.multiply(block, scale, dtype=np.float64, order="C") if scale != 1.0 else
-                          np.array(block, dtype=np.float64, order="C", copy=True))
+        if scale != 1.0:  # a scaled copy of our own, written while the next block is computed
+            self.writer.write(np.multiply(block, scale, dtype=np.float64, order="C"), wait=False)
+        else:  # written before the loss goes on (the block may be an input's memory or a buffer the
+            # loss uses again; a copy would hold a second gradient when one block is all of it)
+            self.writer.write(np.ascontiguousarray(block, dtype=np.float64), wait=True)
         self.rows += block.shape[0]
 
     def chunks(self):
@@ -177,12 +192,17 @@ class GradientFile:
         return self
 
     def __exit__(self, *exc) -> None:
+        interrupted = None
         for array in self.arrays.values():  # (an error part-way: stop the writers, then drop the files)
             try:
                 array.writer.finish()
+            except KeyboardInterrupt as ki:  # (Ctrl-C while waiting: still drop the files, then stop)
+                interrupted = ki
             except BaseException:
-                pass
+                pass  # (the writer's own error: the one on its way out is the one to report)
         self._stack.__exit__(*exc)
+        if interrupted is not None:
+            raise interrupted
 
     def stream(self, prefix: str, scale: float) -> GradientStream:
         """Where one loss's accumulator sends its blocks: arrays named ``prefix + role``."""
@@ -206,9 +226,10 @@ class GradientFile:
             fh.write(header)
             return _Array(fh, len(header), block, durable=True)
         try:
-            fh = self._stack.enter_context(tempfile.TemporaryFile(prefix="losscli-grad-"))
+            fh = tempfile.TemporaryFile(prefix="losscli-grad-")
         except OSError as exc:
             raise _temporary_error(exc) from None
+        self._stack.callback(_close_quietly, fh)  # (its data are copied by then, or thrown away)
         return _Array(fh, 0, block, durable=False)
 
     def close(self) -> None:

@@ -295,6 +295,8 @@ def _number_lines(piece) -> np.ndarray | None:
     import pyarrow.compute as pc
 
     raw = np.frombuffer(piece, dtype=np.uint8)
+    if raw.size >= 2**31:  # (beyond an Arrow string array's int32 offsets: one line that long)
+        return None
     ends = np.flatnonzero(raw == 10)
     lines = ends.size + int(raw[-1] != 10)  # (the last line of a file may have no line end)
     offsets = np.empty(lines + 1, dtype=np.int32)
