@@ -313,7 +313,8 @@ def _columns_block(cols, layout: _Layout, offset: int) -> Source:
 
 def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
     """One parsed column into the block: numbers, or a text column (its first value and where)."""
-    from .textparse import Text, classify, plain_text
+    from .textparse import plain_text
+    from .textvalues import Text, classify
 
     from .buffers import floats
 

@@ -239,7 +239,7 @@ def _canonical(v):
     """A key's value as it is compared: missing (None) for NaN and for the text pandas reads as
     missing (``NA``, ``nan``, ``null``, ...); an integer as its decimal text, so that 7 from a
     Parquet column and ``7`` from a CSV are one key (``007`` stays another)."""
-    from .textparse import NA_VALUES
+    from .textvalues import NA_VALUES
 
     if isinstance(v, float) and v != v or isinstance(v, str) and v in NA_VALUES:
         return None

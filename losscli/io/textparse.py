@@ -12,7 +12,7 @@ numbers, one a line: each line goes through the same float parser by Arrow's cas
 (``_number_lines``), from the ``SHORTCUT_AFTER``-th piece on.
 
 What a piece gives, per column: a float64 array when every value is a number or missing, else
-the column as an Arrow string array, which :func:`classify` turns into numbers (quoted numbers,
+the column as an Arrow string array, which ``textvalues.classify`` turns into numbers (quoted numbers,
 ``True``/``False``), a text column (its first value is not a number) or the first cell that is
 not a number. Missing: an empty field, whitespace, or one of pandas' NA spellings
 (``NA_VALUES``). A blank line inside the data is a row of missing values; a row with too few or
@@ -31,13 +31,13 @@ import re
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import Any, Iterator
 
 import numpy as np
 
-from .buffers import bits, floats
+from .buffers import floats
 from .textlocate import QUOTE, locate
+from .textvalues import NA_VALUES
 
 #: bytes per parsed piece: large enough to amortise a parse call (~100,000 rows of one number),
 #: small enough that the pieces in flight (``AHEAD`` per file) stay a few MB (10M-row pair: 1 MB
@@ -50,17 +50,10 @@ AHEAD = 4
 SHORTCUT_AFTER = 16
 WHITESPACE = r"\s+"
 _BLANK = b" \t\r\n"
-#: the spellings of a missing value, as pandas' read_csv has them by default
-NA_VALUES = ("", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-             "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null")
 #: in the set of a file's text columns: its pieces look up every NA spelling, not only ""
 ALL_NA = "(all NA spellings)"
 #: in the set of a file's text columns: a piece was not plain numbers, one per line (``_number_lines``)
 NOT_PLAIN = "(not plain numbers)"
-#: what a number looks like (RE2 syntax, as Arrow's cast to float64 reads it; no "1_000", no hex)
-NUMBER = r"^[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?|(?i:inf|infinity|nan))$"
-#: the spellings of a boolean read as 1 or 0 (pandas reads these three spellings)
-TRUE, FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")
 
 _lock = threading.Lock()
 _pool: ThreadPoolExecutor | None = None
@@ -186,58 +179,6 @@ def _single_spaced(piece) -> bytes | memoryview:
 
 _AROUND_LINE_ENDS = re.compile(rb"[ \t]*(\r?\n)[ \t]*")
 _RUNS = re.compile(rb"[ \t]+")
-
-
-@dataclass
-class Text:
-    """A column that is not numeric: the first present value, at ``at``; and when the column
-    starts with a number, the first cell that is not one (``row``, its ``value``)."""
-
-    first: str
-    at: int
-    row: int | None = None
-    value: str = ""
-
-
-def classify(col) -> np.ndarray | Text:
-    """An Arrow string column as numbers (float64, NaN where missing) when each present value is
-    a number, or each is a boolean spelling; else what :class:`Text` says. (Arrow's compute
-    functions only: converting Arrow arrays to numpy through ``to_numpy`` would import pandas.)"""
-    import pyarrow.compute as pc
-
-    stripped = pc.utf8_trim_whitespace(col)
-    missing_np = bits(pc.match_substring_regex(stripped, _NA_PATTERN), null=True)
-    present = np.flatnonzero(~missing_np)
-    if present.size == 0:
-        return np.full(len(col), np.nan)
-    first = stripped[int(present[0])].as_py()
-    if first in TRUE + FALSE:
-        flags = bits(pc.match_substring_regex(stripped, _BOOL_PATTERN))
-        if flags[present].all():
-            out = np.full(len(col), np.nan)
-            out[present] = bits(pc.match_substring_regex(stripped, _TRUE_PATTERN))[present]
-            return out
-    if not _NUMBER.fullmatch(first):
-        return Text(first, int(present[0]))
-    is_number = bits(pc.match_substring_regex(stripped, NUMBER))
-    if is_number[present].all():
-        import pyarrow as pa
-
-        values = floats(pc.cast(pc.replace_substring_regex(stripped, _NA_PATTERN, "nan"), pa.float64()))
-        values[missing_np] = np.nan
-        return values
-    bad = int(present[np.flatnonzero(~is_number[present])[0]])
-    return Text(first, int(present[0]), bad, stripped[bad].as_py())
-
-
-def _alternatives(words) -> str:
-    return "^(?:" + "|".join(re.escape(w) for w in words) + ")$"
-
-
-_NA_PATTERN = _alternatives(NA_VALUES)
-_BOOL_PATTERN = _alternatives(TRUE + FALSE)
-_TRUE_PATTERN = _alternatives(TRUE)
-_NUMBER = re.compile(NUMBER)  # the same pattern, for one value in Python
 
 
 def _category():
