@@ -19,7 +19,6 @@ it to choose how many evaluations it needs).
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import re
 from dataclasses import dataclass, field
@@ -430,6 +429,8 @@ def lookup(name: str) -> Loss:
         return _LOSSES[key]
     if key in _ALIASES:
         return _LOSSES[_ALIASES[key]]
+    import difflib  # (only a name that is not found needs it)
+
     candidates = list(_LOSSES) + list(_ALIASES)
     close = difflib.get_close_matches(key, candidates, n=3, cutoff=0.6)
     hint = f"; did you mean {', '.join(close)}?" if close else ""

@@ -75,7 +75,7 @@ try:
 except SystemExit as exc:
     assert exc.code in (0, None), exc.code
 print(",".join(m for m in ("pandas", "pyarrow.compute", "torch", "polars", "duckdb", "asyncio", "numpy.random",
-                           "secrets", "losscli.engine.address")
+                           "secrets", "losscli.engine.address", "zipfile", "tempfile", "difflib")
                if m in sys.modules and m not in by_numpy),
       file=sys.stderr)
 """

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import queue
 import struct
-import tempfile
 import threading
 from contextlib import ExitStack
 from typing import IO
@@ -102,6 +101,8 @@ def _close_quietly(fh: IO[bytes]) -> None:
 
 
 def _temporary_error(exc: OSError) -> LossCliError:
+    import tempfile
+
     return LossCliError(f"--save-grad: cannot write a temporary file in {tempfile.gettempdir()} "
                         f"({exc.strerror or exc}); set TMPDIR to a writable directory with room for the gradient")
 
@@ -225,6 +226,8 @@ class GradientFile:
             header = npy_header(np.float64, (0,) + block.shape[1:])
             fh.write(header)
             return _Array(fh, len(header), block, durable=True)
+        import tempfile  # (only an .npz's members go through a temporary file)
+
         try:
             fh = tempfile.TemporaryFile(prefix="losscli-grad-")
         except OSError as exc:
