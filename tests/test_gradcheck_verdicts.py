@@ -3,6 +3,8 @@ in the error bound, float32 code, complex step, measured coupling), every plante
 and an element the checker cannot decide is inconclusive with its reason, never a FAIL."""
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +13,7 @@ import pytest
 from losscli import Input, get_loss, unregister_loss
 from losscli.gradcheck import Options
 from losscli.gradcheck.check import check_loss
+from losscli.gradcheck.result import REASONS
 
 from .conftest import squared_error as _sq
 from losscli.sampling import random_inputs
@@ -299,3 +302,98 @@ def test_every_builtin_passes_at_random_inputs_near_its_bounds(run, seed):
         want = [n, d] if d > 1 else [n]  # (--dim 1: one value per sample)
         assert {x["loss"]: x["inputs"]["predictions"] for x in results if x["loss"] in ("dice", "tversky")} == \
             {"dice": want, "tversky": want}
+
+
+# -- found by an outside review: a wider bound at smaller steps, small losses, float32, complex step ------
+REVIEW_PLUGIN = '''
+import numpy as np
+from losscli import Input, register_loss
+
+X = (Input("x", "N,D"),)
+
+
+def _reg(name, fn, grad, inputs=X, coupling="elementwise"):
+    loss = register_loss(name, formula="test", references=("test",), inputs=inputs, coupling=coupling)(fn)
+    loss.gradient(grad)
+
+
+def _one_off(g, rel, at=(1, 1)):
+    g = g.copy()
+    g[at] *= 1 + rel
+    return g
+
+
+_offset = lambda x: (1000.0 + 0.5 * x * x + 2.0 * x).sum(axis=1)
+_reg("r_offset", _offset, lambda x: {"x": x + 2.0})
+_reg("r_offset_bug", _offset, lambda x: {"x": _one_off(x + 2.0, 1e-5)})
+_big = lambda x: (1e6 + x).sum(axis=1)
+_reg("r_big", _big, lambda x: {"x": np.ones_like(x)})
+_reg("r_big_bug", _big, lambda x: {"x": _one_off(np.ones_like(x), 1e-2)})
+_f32 = lambda x: (x.astype(np.float32) ** 2).sum(axis=1)
+_reg("r_f32", _f32, lambda x: {"x": 2 * x})
+_reg("r_f32_bug", _f32, lambda x: {"x": _one_off(2 * x, 1e-2)})
+_small = lambda p, t: (p - t) ** 2
+_reg("r_small", _small, lambda p, t: {"predictions": 2 * (p - t)}, inputs=None)
+_reg("r_small_bug", _small, lambda p, t: {"predictions": 4 * (p - t)}, inputs=None)
+_rowexp = lambda x: np.exp(x).sum(axis=1)
+_reg("r_rowexp", _rowexp, lambda x: {"x": np.exp(x)}, coupling="row")
+'''
+REVIEW_NAMES = ("r_offset", "r_offset_bug", "r_big", "r_big_bug", "r_f32", "r_f32_bug", "r_small", "r_small_bug",
+                "r_rowexp")
+
+
+@pytest.fixture
+def review_plugin(tmp_path):
+    path = tmp_path / "review_losses.py"
+    path.write_text(REVIEW_PLUGIN.replace("inputs=None", "inputs=(Input('predictions', 'N'), Input('labels', "
+                                                                      "'=predictions'))"))
+    yield path
+    for name in REVIEW_NAMES:
+        try:
+            unregister_loss(name)
+        except Exception:
+            pass
+
+
+@pytest.mark.parametrize("name, seed", [("r_offset", 0), ("r_offset", 2), ("r_big", 2), ("r_f32", 9), ("r_f32", 1)])
+def test_one_element_off_under_noise_fails_at_that_element(run, review_plugin, name, seed):
+    """A smaller step's wider bound no longer passes what the first step shows: under a loss of
+    1000 (1e-5 off), of 1e6 + x (1% off) and in float32 code (1% off), exactly the planted element
+    FAILs; the right gradient passes."""
+    code, (rec,) = _gradcheck(run, "--plugin", review_plugin, "gradcheck", name, "--seed", seed)
+    assert code == 0 and rec["failures"] == 0, rec["worst"][:2]
+    code, (rec,) = _gradcheck(run, "--plugin", review_plugin, "gradcheck", f"{name}_bug", "--seed", seed)
+    assert code == 1 and rec["failures"] == 1, rec["worst"][:2]
+    (row,) = [w for w in rec["worst"] if w["status"] == "FAIL"]
+    assert row["index"] == [1, 1]
+    assert row["reason"].startswith((REASONS[1], REASONS[14]))
+
+
+def test_a_doubled_gradient_of_a_small_loss_fails(run, review_plugin, tmp_path):
+    """Values near 1e-12: every element is below the bound of an O(1) intermediate's rounding, and
+    the Taylor test (order 1) fails the loss, at --atol 0 and at the default."""
+    rng = np.random.default_rng(0)
+    files = _save(tmp_path, p=rng.normal(size=50) * 1e-6, t=rng.normal(size=50) * 1e-6)
+    for atol in ([], ["--atol", "0"]):
+        code, (rec,) = _gradcheck(run, "--plugin", review_plugin, "gradcheck", "r_small", *files, *atol)
+        assert code == 0 and rec["verdict"] == "PASS", rec["reasons"]
+        code, (rec,) = _gradcheck(run, "--plugin", review_plugin, "gradcheck", "r_small_bug", *files, *atol)
+        assert code == 1 and rec["verdict"] == "FAIL"
+        assert [t["passed"] for t in rec["taylor"]] == [False] and 0.9 < rec["taylor"][0]["order"] < 1.1
+
+
+def test_an_element_lost_in_the_losss_rounding_says_so(run, review_plugin, tmp_path):
+    x = np.array([[40.0, 0.0], [40.0, 0.5], [40.0, -1.0]])
+    code, (rec,) = _gradcheck(run, "--plugin", review_plugin, "gradcheck", "r_rowexp", *_save(tmp_path, x=x))
+    lost = [w for w in rec["worst"] if w["index"][1] == 1]
+    assert code == 0 and len(lost) == 3 and all(w["numeric"] == 0 for w in lost)
+    assert {w["reason"] for w in lost} == {REASONS[15]} and {w["status"] for w in lost} == {"below-noise"}
+
+
+def test_complex_step_lets_no_warning_through(tmp_path):
+    (tmp_path / "reg.csv").write_text("p,t\n0,0\n1,0\n-1,0\n1e-300,0\n2,1\n0.5,0.5\n")
+    proc = subprocess.run([sys.executable, "-m", "losscli", "gradcheck", "log_cosh", "reg.csv:p", "reg.csv:t",
+                           "--method", "complex", "--format", "json"], cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    assert json.loads(proc.stdout)["results"][0]["verdict"] == "PASS"

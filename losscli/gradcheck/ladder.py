@@ -94,6 +94,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
     k = x2.shape[1]
     f0 = np.asarray(base, dtype=np.float64).reshape(-1)
     h0, side0, floor0 = stepping.plan(x2, lo, hi, eps)
+    room0 = stepping.scales(x2, lo, hi)[1]  # (the distance to the nearer bound of the domain)
     shape2 = (n, k)
     # (one column: its first rung's arrays become the role's, no copies of a million elements)
     est, err, left, right, step = (np.empty(shape2 if k > 1 else 0) for _ in range(5))
@@ -115,11 +116,13 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
         rel_noise.append(_pooled_noise(v0, f0, side))
         done = passes(a, e0, r0, k0, opts)
         und = np.flatnonzero(~done)
+        room = room0[:, j]
         if und.size:
-            _settle(col, j, xj, a, und, h, side, floor, f0, sens, eps, opts,
+            _settle(col, j, xj, a, und, h, side, floor, room, f0, sens, eps, opts,
                     (e0, r0, l0, rt0, k0, v0), est, err, left, right, step, status, reason)
             _on_bound(col, j, xj, a, und, h, f0, sens, eps, opts, (xj == lo) | (xj == hi),
                       est, err, left, right, step, status, reason)
+        _below_noise(col, j, xj, a, h, side, room, f0, sens, eps, opts, est, err, step, status, reason)
         if method == "complex":
             if cbuf is None:
                 cbuf = x2.astype(np.complex128)
@@ -148,7 +151,7 @@ def _pooled_noise(vals, f0, side) -> float:
     return float(median(rel)) if rel.size else 0.0
 
 
-def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, f0_all, sens_all, eps, opts, first,
+def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all, sens_all, eps, opts, first,
             est, err, left, right, step, status, reason):
     """The elements ``und`` of column j that the first rung did not settle: noise measured, the
     ladder h/16, h/256, and a verdict that two step sizes stand behind."""
@@ -187,10 +190,21 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, f0_all, sens_all
     rungs.append((e1, r1, l1, rt1, k1, h1))
     verdict = np.full(und.size, -1, dtype=np.int8)
     pick = np.zeros(und.size, dtype=np.intp)
+    contested = np.zeros(und.size, dtype=bool)
 
     def decide(i_rung):
         e, r, l_, rt, kk, hh = rungs[i_rung]
         ok = (verdict < 0) & passes(a, e, r, kk, opts)
+        # A smaller step's wider bound that merely covers what a larger step resolves is no pass:
+        # where a larger step rejects the analytic value and the smaller one agrees with it, the
+        # difference stands (a 1e-5 error under a loss of 1000, float32 code).
+        for p in range(i_rung):
+            ep, rp, _, _, kp, _ = rungs[p]
+            dp, _, tp = tolerance(a, ep, rp, opts)
+            with np.errstate(invalid="ignore"):
+                held = ok & np.isfinite(ep) & ~kp & (dp > tp) & (np.abs(ep - e) <= rp + r)
+            contested[held] = True
+            ok &= ~held
         verdict[ok] = OK
         pick[ok] = i_rung
 
@@ -219,6 +233,12 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, f0_all, sens_all
         decide(2)
         confirm(1, 2)
         confirm(0, 2)
+    if (contested & (verdict < 0)).any():
+        sel = np.flatnonzero(contested & (verdict < 0) & (side == 0) & (_LARGEST * h0 < room_all[und]))
+        bad = _confirmed(col, j, xj, und[sel], a[sel], h0[sel], f0[sel], sens[sel], sigma[sel], eps, opts,
+                         rungs[0][0][sel], rungs[0][1][sel], (4,))[0]
+        verdict[sel[bad]] = FAIL
+        pick[sel[bad]] = 0  # (the first step's estimate: the smaller bound of the two that agree)
     # a kink seen at the first rung whose estimate agrees anyway: the gradient is continuous
     # there and only the curvature jumps (Huber at ±δ); a kink, with a valid derivative
     e0, r0 = rungs[0][0], rungs[0][1]
@@ -244,7 +264,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, f0_all, sens_all
     why[nonfinite] = 4
     unstable = (verdict < 0)
     verdict[unstable] = INCONCLUSIVE
-    why[unstable] = 5
+    why[unstable] = np.where(contested[unstable], 13, 5)
     # the best rung of an undecided element: the smallest finite error bound
     if unstable.any():
         errs = np.stack([np.where(np.isfinite(rg[0]) & np.isfinite(rg[1]), rg[1], np.inf) for rg in rungs])
@@ -261,6 +281,53 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, f0_all, sens_all
         step[r_idx, j] = rg[5][m]
     status[rows, j] = np.where(verdict == OK, OK, verdict)
     reason[rows, j] = np.where(verdict == OK, 11, why)
+
+
+#: the largest step a check may take, in units of the first step h: 16h, and room around it
+_LARGEST = 24
+
+
+def _confirmed(col, j, xj, rows, a, h, f0, sens, sigma, eps, opts, e0, r0, factors):
+    """Central estimates at larger steps (``factors`` times h) for ``rows`` of column j, where the
+    noise weighs less: True where each rejects the analytic value and they agree with each other
+    and with the estimate at h (e0 ± r0), whose noise hid the difference. Returns (that, the
+    estimates and bounds at the first factor)."""
+    zeros = np.zeros(rows.size, dtype=np.int8)
+    bad = np.ones(rows.size, dtype=bool)
+    first = None
+    prev = (e0, r0)
+    for f in factors:
+        e, r, _, _, k, _, _ = _rung(col, j, xj, rows, f * h, zeros, f0, sens, sigma, eps, False)
+        d, _, t = tolerance(a, e, r, opts)
+        with np.errstate(invalid="ignore"):
+            bad &= np.isfinite(e) & ~k & (d > t) & (np.abs(e - prev[0]) <= r + prev[1])
+        first = first or (e, r)
+        prev = (e, r)
+    return bad, first
+
+
+def _below_noise(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, step, status,
+                 reason) -> None:
+    """Elements of column j that pass only because the error bound at their step is wider than
+    --rtol (a loss of 1e6 + x, float32 code: the noise over h): differenced centrally at 4h and 16h,
+    where the noise weighs 4x and 16x less. A FAIL where both reject the analytic value and agree
+    with each other and with the first estimate; they stay below-noise otherwise."""
+    e_all, r_all = est[:, j], err[:, j]
+    with np.errstate(invalid="ignore"):
+        mag = np.maximum(np.abs(a_all), np.abs(e_all))
+        sel = np.flatnonzero((status[:, j] == OK) & (side == 0) & (r_all > opts.rtol * mag) & (r_all > opts.atol)
+                             & (_LARGEST * h_all < room) & np.isfinite(e_all))
+    if not sel.size:
+        return
+    h, f0, sens = h_all[sel], f0_all[sel], sens_all[sel]
+    # the noise _settle assumes at the least: the rounding of an O(1) intermediate (sqrt(1 + d²) - 1)
+    sigma = eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), sens])
+    bad, (e4, r4) = _confirmed(col, j, xj, sel, a_all[sel], h, f0, sens, sigma, eps, opts, e_all[sel], r_all[sel],
+                               (4, 16))
+    rows = sel[bad]
+    est[rows, j], err[rows, j], step[rows, j] = e4[bad], r4[bad], 4 * h[bad]
+    status[rows, j] = FAIL
+    reason[rows, j] = 14
 
 
 def _on_bound(col, j, xj, a_all, und, h_all, f0_all, sens_all, eps, opts, at_bound,

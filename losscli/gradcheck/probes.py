@@ -201,7 +201,7 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     if order is None:
         return {"role": role, "order": None, "passed": True,
                 "note": "remainder at rounding level: the loss is linear along the probe"}
-    passed = order > 1.5 or _linear_rem(np.array(rem), slope, np.array(ts))
+    passed = order > 1.5 or _linear_rem(np.array(rem), float(np.sum(np.abs(g * d))), np.array(ts))
     if passed:
         return {"role": role, "order": order, "passed": True}
     # Order ~1: a wrong gradient, or kinks near x that the probe crosses (|p - t| of 1e-8 in L1).
@@ -269,6 +269,8 @@ def _order(ts: np.ndarray, rem: np.ndarray, noise: float):
     return float(median(orders))
 
 
-def _linear_rem(r, slope, t) -> bool:
-    """Order ~1 with a tiny remainder (a kink crossed by the probe) is not a wrong gradient."""
-    return bool(np.all(r < 1e-6 * max(abs(slope), 1.0) * t))
+def _linear_rem(r, scale, t) -> bool:
+    """Order ~1 with a tiny remainder (a kink crossed by the probe) is not a wrong gradient: tiny
+    beside ``scale``, Σ|g·d|, the size of the slope's terms. (Not beside an absolute 1: a loss of
+    values near 1e-12 has a remainder far below 1 whatever its gradient, a doubled one too.)"""
+    return bool(np.all(r < 1e-6 * scale * t))

@@ -31,6 +31,12 @@ REASONS = {
     9: "below the error bound or --atol: agrees within it, not verified to --rtol",
     10: "one-sided slopes differ (a kink); the analytic value lies between them",
     11: "numeric and analytic agree within the tolerance",
+    13: "numeric and analytic differ beyond the error bound at step h, and no other step size confirms "
+        "it (smaller steps are too noisy to see the difference): undecided",
+    14: "numeric and analytic differ beyond the tolerance at steps 4h and 16h, which agree with each other "
+        "and with step h (where the loss's rounding hid the difference)",
+    15: "the loss does not change at any step tried (the element's effect is below the loss's rounding): "
+        "covered by the error bound, not compared",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
@@ -208,6 +214,9 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
         codes, why = rr.codes[s], rr.reason[s]
         below = (codes == OK) & ~verified
         codes[below], why[below] = BELOW, 9
+        # a numeric derivative of exactly 0 under a bound wider than the analytic value: the loss did
+        # not move at any step (its change lost in its rounding), and the reason says so
+        why[below & (num == 0) & (np.abs(a) > opts.atol)] = 15
         bad_a = ~np.isfinite(a)
         codes[bad_a], why[bad_a] = FAIL, 6
 
