@@ -9,23 +9,49 @@ interleaved) and compare, or with ``--write`` replace, the outputs pasted under 
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
 import sys
+import tempfile
 
 COLUMNS = 100
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MARK = "@@readme-output@@"
 
 
-def on_terminal(command: str) -> str:
-    """What a 100-column terminal shows for ``command`` (run by bash in the repository)."""
-    sys.path.insert(0, ROOT)
+def file_blocks(text: str) -> dict[str, str]:
+    """The files the README shows for the reader to save: a code block whose first line names it
+    (``# my_torch.py``), name -> the block's text."""
+    return {m.group(2): m.group(1) for m in re.finditer(r"```\w+\n(# ([\w.-]+\.\w+)\n.*?)```", text, re.S)}
+
+
+@contextlib.contextmanager
+def reader_tree(text: str):
+    """Where a reader runs the README's commands: the repository (a copy made of links, without
+    .git) with the files the README shows saved in it."""
+    with tempfile.TemporaryDirectory(prefix="readme-") as tmp:
+        for entry in os.listdir(ROOT):
+            if entry != ".git":
+                os.symlink(os.path.join(ROOT, entry), os.path.join(tmp, entry))
+        for name, body in file_blocks(text).items():
+            target = os.path.join(tmp, name)
+            if os.path.lexists(target):
+                raise SystemExit(f"the README's {name} would hide the repository's")
+            with open(target, "w", encoding="utf-8") as fh:
+                fh.write(body)
+        yield tmp
+
+
+def on_terminal(command: str, cwd: str) -> str:
+    """What a 100-column terminal shows for ``command`` (run by bash in ``cwd``)."""
+    if ROOT not in sys.path:
+        sys.path.insert(0, ROOT)
     from tests.terminal import ESCAPE, on_terminal as run
 
     # (CI: no progress bar between the lines)
-    _, seen, _ = run(["bash", "-c", command], COLUMNS, {"NO_COLOR": "1", "CI": "1"}, ROOT, streams="both")
+    _, seen, _ = run(["bash", "-c", command], COLUMNS, {"NO_COLOR": "1", "CI": "1"}, cwd, streams="both")
     return "\n".join(line.rstrip() for line in ESCAPE.sub("", seen).rstrip("\n").split("\n"))
 
 
@@ -45,7 +71,7 @@ def main(argv: list[str]) -> int:
             return match.group(0)
         script = "".join(("" if n == 0 else "__rc=$?; ") + f"printf '\\n{MARK}%d{MARK}\\n' {n}; "
                          + ("" if n == 0 else "(exit $__rc); ") + lines[i][2:] + "\n" for n, i in enumerate(starts))
-        outputs = re.split(f"\n?{MARK}\\d+{MARK}\n", "\n" + on_terminal(script))[1:]
+        outputs = re.split(f"\n?{MARK}\\d+{MARK}\n", "\n" + on_terminal(script, cwd))[1:]
         out = lines[:starts[0]]
         for n, i in enumerate(starts):
             end = starts[n + 1] if n + 1 < len(starts) else len(lines)
@@ -68,7 +94,8 @@ def main(argv: list[str]) -> int:
             out.extend(pasted + [""] * blank)
         return "```console\n" + "\n".join(out) + "```"
 
-    new = re.sub(r"```console\n(.*?)```", block, text, flags=re.S)
+    with reader_tree(text) as cwd:
+        new = re.sub(r"```console\n(.*?)```", block, text, flags=re.S)
     if write:
         open(path, "w", encoding="utf-8").write(new)
     print(f"{differ} output(s) {'rewritten' if write else 'differ'}")

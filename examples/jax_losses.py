@@ -24,6 +24,10 @@ deliberate bug (the tests in tests/test_backends.py rely on each one):
 - ``infonce_row``, ``infonce_element``: a batch-coupled InfoNCE whose key gradient is off by 1e-3
   relative in one row (7), or in one element ([5, 3]).
 
+Each planted index is clipped to the array it is planted in (flat element 3, class column 1, key
+row 7, key element [5, 3]; the last one where the array is smaller: key element [5, 2] at the
+default ``--dim 3``), so that the bug exists at every size gradcheck may use.
+
 ``jax_float32`` computes in float32 (reported, and its right gradient passes).
 """
 
@@ -36,6 +40,13 @@ from losscli import Input, Param, register_loss
 
 #: the relative error of one gradient element (flat index 3), per bug
 _RELATIVE = {"relative": 1e-5, "relative_1e_4": 1e-4, "relative_1e_3": 1e-3}
+
+
+def _at(index: int, size: int) -> int:
+    """A planted bug's ``index`` along an axis of ``size``, clipped to the last one: the bug stays
+    at every size (--samples, --dim) instead of being dropped (JAX drops an out-of-range update)."""
+    return min(index, size - 1)
+
 
 _LOGITS = Input("logits", "N,...", "real", description="unnormalised scores (logits)")
 _LABELS = Input("labels", "=logits", "probability", description="targets in [0, 1] (usually {0, 1})")
@@ -133,15 +144,17 @@ def _focal_with_bug(bug):
             focusing = jnp.where(y > 0.5, 0.0, focusing)
         grad = alpha_t * ((s - y) * q ** gamma + focusing)
         if bug == "sign":  # BUG: the sign of one element flipped
-            flat = grad.reshape(-1)
-            grad = flat.at[3].set(-flat[3]).reshape(grad.shape)
+            flat, i = grad.reshape(-1), _at(3, grad.size)
+            grad = flat.at[i].set(-flat[i]).reshape(grad.shape)
         if bug == "mean":  # BUG: divided by N, as if the loss were the batch mean
             grad = grad / x.shape[0]
         if bug in _RELATIVE:  # BUG: one element off by 1e-5 (1e-4, 1e-3) relative
-            flat = grad.reshape(-1)
-            grad = flat.at[3].set(flat[3] * (1 + _RELATIVE[bug])).reshape(grad.shape)
+            flat, i = grad.reshape(-1), _at(3, grad.size)
+            grad = flat.at[i].set(flat[i] * (1 + _RELATIVE[bug])).reshape(grad.shape)
         if bug == "column":  # BUG: one class column (1) scaled by 1.01
-            grad = grad.at[:, 1].multiply(1.01)
+            # (N, C, rest): a 1-D input, (N,), is one column
+            columns = grad.reshape(len(grad), grad.shape[1] if grad.ndim > 1 else 1, -1)
+            grad = columns.at[:, _at(1, columns.shape[1])].multiply(1.01).reshape(grad.shape)
         if bug == "layout":  # BUG: transposed, then put back in the input's shape
             grad = grad.T.reshape(grad.shape)
         if bug == "branch":  # BUG: a rare branch (logits above 2.5) halves the gradient
@@ -261,9 +274,9 @@ def _infonce_with(bug):
         G = g[:, None] * (p - jnp.eye(len(q), dtype=q.dtype)) / t  # ∂(Σ g_i l_i)/∂(q_i·k_j)
         dq, dk = G @ k, G.T @ q
         if bug == "row":  # BUG: key row 7 off by 1e-3 relative
-            dk = dk.at[7].multiply(1 + 1e-3)
+            dk = dk.at[_at(7, len(dk))].multiply(1 + 1e-3)
         if bug == "element":  # BUG: one key element, [5, 3], off by 1e-3 relative
-            dk = dk.at[5, 3].multiply(1 + 1e-3)
+            dk = dk.at[_at(5, dk.shape[0]), _at(3, dk.shape[1])].multiply(1 + 1e-3)
         return dq, dk
 
     infonce.defvjp(fwd, bwd)

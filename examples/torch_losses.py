@@ -24,6 +24,10 @@ gradcheck reports for it (the tests in tests/test_backends.py rely on each one):
 - ``infonce_row``, ``infonce_element``: a batch-coupled InfoNCE whose key gradient is off by 1e-3
   relative in one row (7), or in one element ([5, 3]).
 
+Each planted index is clipped to the array it is planted in (flat element 3, class column 1, key
+row 7, key element [5, 3]; the last one where the array is smaller: key element [5, 2] at the
+default ``--dim 3``), so that the bug exists at every size gradcheck may use.
+
 ``torch_float32`` computes in float32 (reported, and its right gradient passes).
 """
 
@@ -34,6 +38,13 @@ from losscli import Input, Param, register_loss
 
 #: the relative error of one gradient element (flat index 3), per bug
 _RELATIVE = {"relative": 1e-5, "relative_1e_4": 1e-4, "relative_1e_3": 1e-3}
+
+
+def _at(index: int, size: int) -> int:
+    """A planted bug's ``index`` along an axis of ``size``, clipped to the last one: the bug stays
+    at every size (--samples, --dim) instead of raising IndexError on a smaller array."""
+    return min(index, size - 1)
+
 
 _LOGITS = Input("logits", "N,...", "real", description="unnormalised scores (logits)")
 _LABELS = Input("labels", "=logits", "probability", description="targets in [0, 1] (usually {0, 1})")
@@ -130,15 +141,20 @@ class _FocalBackward(torch.autograd.Function):
         grad = alpha_t * ((s - y) * q ** gamma + focusing)
         if ctx.bug == "sign":  # BUG: the sign of one element flipped
             grad = grad.clone()
-            grad.view(-1)[3] = -grad.view(-1)[3]
+            i = _at(3, grad.numel())
+            grad.view(-1)[i] = -grad.view(-1)[i]
         if ctx.bug == "mean":  # BUG: divided by N, as if the loss were the batch mean
             grad = grad / x.shape[0]
         if ctx.bug in _RELATIVE:  # BUG: one element off by 1e-5 (1e-4, 1e-3) relative
             grad = grad.clone()
-            grad.view(-1)[3] = grad.view(-1)[3] * (1 + _RELATIVE[ctx.bug])
+            i = _at(3, grad.numel())
+            grad.view(-1)[i] = grad.view(-1)[i] * (1 + _RELATIVE[ctx.bug])
         if ctx.bug == "column":  # BUG: one class column (1) scaled by 1.01
-            grad = grad.clone()
-            grad[:, 1] = grad[:, 1] * 1.01
+            # (N, C, rest): a 1-D input, (N,), is one column
+            columns = grad.reshape(len(grad), grad.shape[1] if grad.dim() > 1 else 1, -1).clone()
+            c = _at(1, columns.shape[1])
+            columns[:, c] = columns[:, c] * 1.01
+            grad = columns.reshape(grad.shape)
         if ctx.bug == "layout":  # BUG: transposed, then put back in the input's shape
             grad = grad.T.reshape(grad.shape)
         if ctx.bug == "branch":  # BUG: a rare branch (logits above 2.5) halves the gradient
@@ -251,10 +267,12 @@ class _InfoNCE(torch.autograd.Function):
         dq, dk = G @ k, G.T @ q
         if ctx.bug == "row":  # BUG: key row 7 off by 1e-3 relative
             dk = dk.clone()
-            dk[7] = dk[7] * (1 + 1e-3)
+            i = _at(7, len(dk))
+            dk[i] = dk[i] * (1 + 1e-3)
         if ctx.bug == "element":  # BUG: one key element, [5, 3], off by 1e-3 relative
             dk = dk.clone()
-            dk[5, 3] = dk[5, 3] * (1 + 1e-3)
+            i, j = _at(5, dk.shape[0]), _at(3, dk.shape[1])
+            dk[i, j] = dk[i, j] * (1 + 1e-3)
         return dq, dk, None, None
 
 

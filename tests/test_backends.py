@@ -186,6 +186,27 @@ def test_a_batch_coupled_loss_fails_exactly_its_wrong_key_elements(run, embeddin
     assert all(w["rel_error"] == pytest.approx(1e-3, rel=0.01) for w in record["worst"] if w["status"] == "FAIL")
 
 
+SMALLEST = ("--samples", "2", "--dim", "1")  # logits of shape (2,), query and key (2, 1)
+
+
+@BACKENDS
+@pytest.mark.parametrize("bug, args, wrong", [
+    ("infonce_element", (), [("key", (5, 2))]),  # the default 8 × 3: [5, 3] clipped to the last column
+    ("infonce_row", (), [("key", (7, j)) for j in range(3)]),
+    ("infonce_element", SMALLEST, [("key", (1, 0))]),
+    ("infonce_row", SMALLEST, [("key", (1, 0))]),
+    ("sign", SMALLEST, [("logits", (1,))]),  # flat element 3 clipped to the last of 2
+    ("column", SMALLEST, [("logits", (0,)), ("logits", (1,))]),  # a 1-D input is one column
+])
+def test_a_planted_bug_is_there_at_every_size_gradcheck_may_use(run, backend, bug, args, wrong):
+    """gradcheck's own random inputs, at the default size and the smallest (``--dim 1``): each planted
+    index is clipped to the array, so the bug FAILs at exactly that element; not an IndexError
+    (torch, exit 2), nor a PASS because JAX dropped an out-of-range update."""
+    code, record = _gradcheck(run, backend, f"bug_{bug}", *args)
+    assert code == 1 and not record["passed"]
+    assert _failing(record) == sorted(wrong) and record["failures"] == len(wrong)
+
+
 @BACKENDS
 def test_the_gradient_of_the_mean_for_a_sum_fails_everywhere(run, inputs, backend):
     logits, labels, _ = inputs

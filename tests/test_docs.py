@@ -13,6 +13,30 @@ README = (ROOT / "README.md").read_text()
 SAMPLES = (ROOT / "sample_data" / "README.md").read_text()
 
 
+def _readme_outputs():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("readme_outputs", ROOT / "docs" / "readme_outputs.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def readme_files() -> dict[str, str]:
+    """The files the README shows for the reader to save (``# my_torch.py``), name -> text."""
+    return _readme_outputs().file_blocks(README)
+
+
+def readme_commands() -> list[tuple[str, str]]:
+    """Each ``$ command`` of the README's console blocks with the output pasted under it."""
+    pairs = []
+    for block in re.findall(r"```console\n(.*?)```", README, re.S):
+        for part in re.split(r"^\$ ", block, flags=re.M)[1:]:
+            command, _, output = part.partition("\n")
+            pairs.append((command, output))
+    return pairs
+
+
 def test_readme_lists_every_builtin_loss():
     for loss in list_losses():
         if loss.source == "built-in":
@@ -75,18 +99,32 @@ def _version(name: str) -> tuple[int, ...]:
 
 @pytest.mark.skipif(_version("rich") < (14, 0), reason="the README's outputs are drawn by rich >= 14 (the newest "
                                                      "environment); older rich draws tables otherwise")
-def test_readme_pasted_outputs_are_real():
+def test_readme_pasted_outputs_are_real(monkeypatch):
     """Every ``$ command`` of the README's console blocks, re-run on a 100-column terminal,
-    prints what is pasted under it (``python docs/readme_outputs.py --write`` pastes them)."""
+    prints what is pasted under it (``python docs/readme_outputs.py --write`` pastes them). They
+    run where a reader runs them: in the repository, with the files the README shows saved there
+    (``# my_torch.py``; docs/readme_outputs.py makes that tree)."""
     import contextlib
     import io
-    import runpy
+    import sys
 
+    monkeypatch.setattr(sys, "path", list(sys.path))  # (on_terminal puts ROOT on it)
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        module = runpy.run_path(str(ROOT / "docs" / "readme_outputs.py"))
-        code = module["main"]([])
+        code = _readme_outputs().main([])
     assert code == 0 and out.getvalue().rstrip().endswith("0 output(s) differ"), out.getvalue()[-3000:]
+
+
+def test_readme_outputs_are_not_errors_about_files_it_shows():
+    """A command that uses a file the README shows (``losscli --plugin my_torch.py ...`` under
+    ``# my_torch.py``) is pasted with what that file does, not with an error that it is missing
+    (what ``docs/readme_outputs.py --write`` pastes when it runs where the file was not saved)."""
+    files = readme_files()
+    assert "my_torch.py" in files
+    missing = re.compile(r"no such file|not found|does not exist|no module named", re.I)
+    for command, output in readme_commands():
+        used = [name for name in files if re.search(rf"(?<![\w/.-]){re.escape(name)}\b", command)]
+        assert not (used and missing.search(output)), (command, output)
 
 
 def test_readme_markdown_report_is_real(run):
