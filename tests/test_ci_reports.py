@@ -221,12 +221,15 @@ def test_report_option_is_checked(run, models, value, message):
     assert out.stderr == f"Error: Invalid value for '--report': {message} (see 'losscli compute --help')\n"
 
 
-def test_a_report_that_cannot_be_written_costs_nothing_else(run, models, tmp_path):
+def test_a_report_that_cannot_be_written_is_refused_before_the_run(run, models, tmp_path):
+    """A report into a missing directory is refused before anything is read or written: no main
+    output, no other report (the files of one run are put in place together, or none)."""
+    bad = tmp_path / "no such dir" / "r.xml"
     out = run("compute", "mse", models / "base.csv", models / "labels.csv", "--format", "value",
-              "--report", f"junit:{tmp_path / 'no such dir' / 'r.xml'}", "--report", f"markdown:{tmp_path / 's.md'}")
-    assert out.exit_code == 2 and out.stdout.strip() == repr(float(out.stdout))  # the main output, all the same
-    assert (tmp_path / "s.md").read_text().startswith("| loss |")
-    assert out.stderr.startswith(f"Error: --report junit:{tmp_path / 'no such dir' / 'r.xml'}: ")
+              "--report", f"junit:{bad}", "--report", f"markdown:{tmp_path / 's.md'}")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert not (tmp_path / "s.md").exists()
+    assert out.stderr == f"Error: {bad}: cannot write, directory {bad.parent} does not exist\n"
 
 
 def test_every_report_lists_the_slices_its_format_lists(run, tmp_path):

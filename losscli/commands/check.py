@@ -165,6 +165,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     as an error beside the others, then the run ends with that error (exit 2)."""
     from ..engine import engine_function
     from ..io.cache import InputCache
+    from ..io.output import together
     from ..render import Timing, publish
     from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
     from .compare import Tolerance, compare_record
@@ -259,7 +260,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         timing.case(rec["gate"], since)
         results.append(rec)
     payload = {**provenance(list(caches.values()), roles), "config": str(path), "passed": all(r["passed"] for r in results), "gates": results}
-    publish("check", fmt, output, reports, payload, timing=timing)
+    with together():  # (the report files and -o: all of them, or none)
+        publish("check", fmt, output, reports, payload, timing=timing)
     if errors:  # (after the reports: they name every gate, this one included)
         more = f" (and {len(errors) - 1} more gate{'s' if len(errors) > 2 else ''} could not be evaluated)" \
             if len(errors) > 1 else ""

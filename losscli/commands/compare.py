@@ -97,6 +97,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                 cluster=None, rules=None, prob_tol=None, slicing=(None, None), reports=()) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
+    from ..io.output import together
     from ..render import Timing, publish
     from ..io.rules import ReadRules
     from ..vocabulary import ROW_SUM_TOL
@@ -146,7 +147,8 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
         roles.setdefault(slices.file, []).append("slices")
     payload = {**provenance(cache, roles), "baseline": baseline, "candidate": candidate, "passed": passed,
                "results": records, **({"by": slice_header(slices, view)} if slices is not None else {})}
-    publish("compare", fmt, output, reports, payload, timing=timing)
+    with together():  # (the report files and -o: all of them, or none)
+        publish("compare", fmt, output, reports, payload, timing=timing)
     return 0 if passed else 1
 
 

@@ -13,7 +13,7 @@ from ..engine import engine_function
 from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
-from ..io.output import STDOUT
+from ..io.output import STDOUT, together
 from ..render.values import key_text, number
 from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation
@@ -86,7 +86,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    refuse_overwriting_inputs([("--output", output or STDOUT), ("--save-grad", save_grad), *report_outputs(reports)],
+    refuse_overwriting_inputs([("--output", STDOUT if output is None else output), ("--save-grad", save_grad), *report_outputs(reports)],
                               [*inputs, weights, model_params, slices.file if slices else None], params)
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
@@ -108,9 +108,10 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         _require_top(top, cache, [*inputs, weights])
     # statistics and worst samples are printed (slices are gated whatever the format)
     summary = any(f not in LOSS_ONLY_FORMATS for f in [fmt, *(f for f, _ in reports)]) or slices is not None
-    # --save-grad: the gradient is written as its blocks are computed; an error before it is
-    # finished leaves the previous file as it was
-    with ExitStack() as stack:
+    # --save-grad: the gradient is written as its blocks are computed; every file of the run
+    # (gradients, reports, -o) is put in place only once all of them are written: an error or a
+    # signal before that leaves every previous file as it was
+    with together(), ExitStack() as stack:
         gradient_file = None
         if save_grad:
             from ..io.gradients import GradientFile
@@ -169,8 +170,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 gradient_file.add_array("params", penalty.gradient().reshape(cache.load(model_params).data.shape))
             gradient_file.close()
             context["gradient_file"] = save_grad
-    warnings.print()
-    publish("compute", fmt, output, reports, payload, context, timing=timing)
+        warnings.print()
+        publish("compute", fmt, output, reports, payload, context, timing=timing)
     code = threshold_exit_code(evaluations, fail_above)
     for rec in payload["results"] if fail_above is not None else ():
         for s in rec.get("slices", []):

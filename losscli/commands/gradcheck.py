@@ -87,6 +87,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
 
     from ..catalogue import list_losses
     from ..io.cache import InputCache
+    from ..io.output import together
     from ..render import Timing, publish
     from ..sampling import random_inputs
     from .common import (parse_param_options, prepare, refuse_overwriting_inputs, report_outputs, report_warnings,
@@ -138,7 +139,8 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
             timing.case(loss.name, since)
     payload = {"passed": all(r.passed for r in results),
                "results": [result_record(r, opts.top) for r in results]}
-    publish("gradcheck", fmt, output, reports, payload, timing=timing)
+    with together():  # (the report files and -o: all of them, or none)
+        publish("gradcheck", fmt, output, reports, payload, timing=timing)
     return 0 if payload["passed"] else 1
 
 

@@ -9,7 +9,7 @@ s/p at the end where that is not 1. With p = 1 this is the exact s·g; with p = 
 nothing is left to do; a mean whose denominator turns out otherwise (ignored labels, class weights)
 is rescaled by s/p, within an ulp or two of s·g.
 
-- ``FILE.npy`` replaced atomically (a regular file, ``output.replaced_atomically``): the blocks go
+- ``FILE.npy`` that is a regular file or a new name (``output.staged``): the blocks go
   straight into the output's own temporary file, under a header of reserved length whose shape is
   written at the end; a rescale is done there, in place.
 - Otherwise (``FILE.npz``, standard output, a device, a FIFO): each array goes to an unnamed
@@ -29,7 +29,7 @@ from typing import IO
 import numpy as np
 
 from ..errors import LossCliError
-from .output import output_file, replaced_atomically, write_output
+from .output import output_file, staged, write_output
 
 NPY_MAGIC = b"\x93NUMPY"
 #: bytes copied (and rescaled) at a time when an array is finished
@@ -184,7 +184,7 @@ class GradientFile:
     def __init__(self, path: str):
         self.path = path
         self.npy = path.lower().endswith(".npy")
-        self.direct = self.npy and replaced_atomically(path)
+        self.direct = self.npy and staged(path)
         self.arrays: dict[str, _Array] = {}
         self._held: dict[str, np.ndarray] = {}  # arrays given whole (the penalty's gradient)
         self._stack = ExitStack()

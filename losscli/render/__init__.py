@@ -64,8 +64,9 @@ def publish(command: str, fmt: str, output: str | None, reports, *record, timing
     """Render ``record`` (the command's payload, and its context where it has one) as ``fmt``
     to ``output`` (stdout by default) and as every ``--report FORMAT:FILE``: one evaluation,
     every report. The report files are written first: a reader of stdout that goes away (``|
-    head``) does not cost them; a report that cannot be written does not cost the others or the
-    main output (its error ends the run afterwards)."""
+    head``) does not cost them. A report that cannot be written ends the run with its error; inside
+    a command's ``output.together()`` no file of the run is then replaced (standard output is
+    written as it comes)."""
     from ..errors import LossCliError
 
     timing = timing or Timing()

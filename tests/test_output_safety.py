@@ -1,0 +1,304 @@
+"""Outputs that must not harm what the user owns, beyond the paths ``test_outputs.py`` covers: the
+file behind a redirected standard input, an empty path, a file the user may not write, the owner,
+setuid/setgid bits, extended attributes and ACLs of a replaced file, another user's file, a file
+with other hard links, and a run that fails or is stopped after one of its outputs was written."""
+
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import signal
+import stat
+import struct
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from .test_outputs import NAMES, commands, d  # noqa: F401 (the fixture)
+
+ROOT = os.geteuid() == 0
+#: capabilities that let root write what its owner could not: without them root is a plain user
+#: (uid 0, owning nothing here) for file permissions
+USER_CAPS = "dac_override,fowner,dac_read_search,chown,fsetid"
+NOBODY = 65534
+
+
+def losscli(*args, stdin=None, user=False, limit=None, **kw):
+    """Run losscli in a process of its own; ``user``: as a user without root's file privileges;
+    ``limit``: the largest file it may write (RLIMIT_FSIZE, bytes)."""
+    cmd = [sys.executable, "-m", "losscli", *map(str, args)]
+    if user:
+        if not ROOT:
+            pass  # already a plain user
+        elif shutil.which("setpriv") is None:
+            pytest.skip("setpriv is needed to drop root's file privileges")
+        else:
+            drop = ",".join(f"-{c}" for c in USER_CAPS.split(","))
+            cmd = ["setpriv", f"--bounding-set={drop}", f"--inh-caps={drop}", *cmd]
+
+    def preexec():
+        if limit is not None:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return subprocess.run(cmd, stdin=stdin, capture_output=True, text=True, timeout=120, preexec_fn=preexec, **kw)
+
+
+def refused_input(path) -> str:
+    return f"Error: {path}: is also an input (standard input); refusing to overwrite an input\n"
+
+
+# -- B1: the file standard input is redirected from -------------------------------------------------
+@pytest.mark.parametrize("how", ["-o", "--save-grad", "--report", "symlink", "/dev/stdin", "/proc/self/fd/0",
+                                 "hardlink"])
+def test_the_file_behind_standard_input_is_never_an_output(d, how):  # noqa: F811
+    before = (d / "p.csv").read_bytes()
+    (d / "p.link").symlink_to(d / "p.csv")
+    os.link(d / "p.csv", d / "p.hard")
+    target = {"symlink": d / "p.link", "hardlink": d / "p.hard", "/dev/stdin": "/dev/stdin",
+              "/proc/self/fd/0": "/proc/self/fd/0"}.get(how, d / "p.csv")
+    option = {"--save-grad": ["--save-grad"], "--report": ["--report", f"json:{target}"]}.get(how, ["-o"])
+    args = option if how == "--report" else [*option, target]
+    with open(d / "p.csv", "rb") as stdin:
+        out = losscli("compute", "mse", "-", d / "y.csv", "--format", "value", *args, stdin=stdin)
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", refused_input(target))
+    assert (d / "p.csv").read_bytes() == before
+
+
+def test_the_file_behind_standard_input_is_refused_even_when_not_read(d):  # noqa: F811
+    """``< FILE`` in a script: losscli does not read it here, but the file is the user's input."""
+    before = (d / "b.csv").read_bytes()
+    for args in (["compute", "mse", d / "p.csv", d / "y.csv"], ["gradcheck", "mse", "-:pred", d / "y.csv"]):
+        with open(d / "b.csv", "rb") as stdin:
+            out = losscli(*args, "-o", d / "b.csv", stdin=stdin)
+        assert (out.returncode, out.stdout, out.stderr) == (2, "", refused_input(d / "b.csv"))
+        assert (d / "b.csv").read_bytes() == before
+
+
+# -- C3: an empty path ----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", NAMES)
+def test_an_empty_output_path_is_named_as_such(run, d, name):  # noqa: F811
+    args, _ = commands(d)[name]
+    out = run(*args, "-o", "")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == "Error: --output: an empty path; name a file to write, or - for standard output\n"
+
+
+def test_an_empty_save_grad_path_is_named_as_such(run, d):  # noqa: F811
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--save-grad", "")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == "Error: --save-grad: an empty path; name a file to write, or - for standard output\n"
+
+
+# -- B2: a file the user may not write ------------------------------------------------------------
+@pytest.mark.parametrize("option", ["-o", "--save-grad", "--report"])
+def test_a_read_only_file_is_refused_as_the_shell_refuses_it(d, option):  # noqa: F811
+    target = d / ("ro.npy" if option == "--save-grad" else "ro.txt")
+    target.write_bytes(b"previous")
+    target.chmod(0o444)
+    if ROOT:
+        os.chown(target, NOBODY, NOBODY)  # (not the plain user's file either)
+    args = ["--report", f"json:{target}"] if option == "--report" else [option, target]
+    out = losscli("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", *args, user=True)
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", f"Error: {target}: cannot write: Permission denied\n")
+    assert target.read_bytes() == b"previous"
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o444
+    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+
+
+@pytest.mark.skipif(not ROOT, reason="root's privilege")
+def test_root_may_replace_a_read_only_file_as_the_shell_does(run, d):  # noqa: F811
+    target = d / "ro.txt"
+    target.write_text("previous")
+    target.chmod(0o444)
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "-o", target)
+    assert out.exit_code == 0, out.stderr
+    assert float(target.read_text()) == pytest.approx((0.25 + 1.0 + 4.0) / 3)
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o444
+
+
+def test_a_new_file_in_a_directory_the_user_cannot_write_is_refused_before_the_run(d):  # noqa: F811
+    (d / "locked").mkdir()
+    (d / "locked").chmod(0o555)
+    # (an input that does not exist: the refusal comes before anything is read)
+    out = losscli("compute", "mse", d / "p.csv", d / "missing.csv", "-o", d / "locked" / "new.txt", user=True)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == f"Error: {d / 'locked' / 'new.txt'}: cannot write: Permission denied\n"
+
+
+# -- B3: what a replaced file keeps -----------------------------------------------------------------
+def _acl(entries) -> bytes:
+    """A ``system.posix_acl_access`` value: (tag, permissions, id) entries, version 2."""
+    return struct.pack("<I", 2) + b"".join(struct.pack("<HHI", t, p, i) for t, p, i in entries)
+
+
+ANY = 0xFFFFFFFF
+#: user::rwx user:1234:r-- group::r-x mask::r-x other::r-x (mode 0755 with one named user)
+ACL = _acl([(0x01, 7, ANY), (0x02, 4, 1234), (0x04, 5, ANY), (0x10, 5, ANY), (0x20, 5, ANY)])
+
+
+def _attributes(path):
+    return {n: os.getxattr(path, n) for n in os.listxattr(path)}
+
+
+@pytest.mark.skipif(not ROOT, reason="giving a file to another user takes root")
+@pytest.mark.parametrize("mode", [0o2775, 0o4755, 0o6755, 0o2664])
+def test_root_replacing_another_users_file_keeps_owner_setid_bits_and_attributes(run, d, mode):  # noqa: F811
+    target = d / "shared.txt"
+    target.write_text("previous")
+    os.chown(target, NOBODY, NOBODY)
+    os.chmod(target, mode)
+    try:
+        os.setxattr(target, "user.origin", b"kept")
+    except OSError:
+        pytest.skip("no extended attributes on this file system")
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "-o", target)
+    assert out.exit_code == 0, out.stderr
+    st = os.stat(target)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (NOBODY, NOBODY, mode)
+    assert _attributes(target) == {"user.origin": b"kept"}
+    assert target.read_text() != "previous"
+
+
+@pytest.mark.parametrize("output", ["-o", "--save-grad"])
+def test_a_replaced_file_keeps_its_acl_and_user_attributes(run, d, output):  # noqa: F811
+    target = d / ("g.npy" if output == "--save-grad" else "r.txt")
+    target.write_text("previous")
+    target.chmod(0o755)
+    try:
+        os.setxattr(target, "system.posix_acl_access", ACL)
+        os.setxattr(target, "user.origin", b"kept")
+    except OSError:
+        pytest.skip("no ACLs or user attributes on this file system")
+    expected = _attributes(target)
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", output, target)
+    assert out.exit_code == 0, out.stderr
+    assert _attributes(target) == expected
+    assert stat.S_IMODE(os.stat(target).st_mode) == 0o755
+    assert target.read_bytes() != b"previous"
+
+
+@pytest.mark.skipif(not ROOT, reason="a file of another user takes root to make")
+@pytest.mark.parametrize("sticky", [False, True])
+def test_a_user_writes_another_users_writable_file_in_place(d, sticky):  # noqa: F811
+    """As the shell's ``>``: a new file would be this user's (and in a sticky directory could not
+    be renamed over it), so the file itself is written: same inode, owner and group."""
+    where = d / "dir"
+    where.mkdir()
+    where.chmod(0o1777 if sticky else 0o777)
+    target = where / "shared.txt"
+    target.write_text("previous")
+    os.chown(target, NOBODY, NOBODY)
+    target.chmod(0o666)
+    before = os.stat(target)
+    out = losscli("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "-o", target, user=True)
+    assert out.returncode == 0, out.stderr
+    after = os.stat(target)
+    assert (after.st_ino, after.st_uid, after.st_gid, stat.S_IMODE(after.st_mode)) == \
+        (before.st_ino, NOBODY, NOBODY, 0o666)
+    assert float(target.read_text()) == pytest.approx((0.25 + 1.0 + 4.0) / 3)
+    assert not [p for p in os.listdir(where) if p.endswith(".tmp")]
+
+
+# -- hard links: written in place, and only once the output is complete ---------------------------
+@pytest.fixture
+def big(tmp_path):
+    """Inputs whose per-sample CSV (~25 MB) is far bigger than their gradient (1.6 MB)."""
+    rng = np.random.default_rng(0)
+    n = 200_000
+    np.save(tmp_path / "bp.npy", rng.normal(size=n))
+    np.save(tmp_path / "bt.npy", rng.normal(size=n))
+    return tmp_path
+
+
+LIMIT = 4 * 2**20  # bytes: the gradients fit, the per-sample CSV does not
+
+
+def test_a_hard_linked_output_that_cannot_be_written_keeps_its_content(big):
+    target, other = big / "out.csv", big / "also.csv"
+    target.write_text("previous")
+    os.link(target, other)
+    out = losscli("compute", "mse", big / "bp.npy", big / "bt.npy", "--format", "csv", "--per-sample",
+                  "-o", target, limit=LIMIT)
+    assert (out.returncode, out.stderr) == (2, f"Error: {target}: cannot write: File too large\n")
+    assert target.read_text() == other.read_text() == "previous"
+    assert os.stat(target).st_ino == os.stat(other).st_ino
+
+
+def test_a_hard_linked_save_grad_npy_updates_every_name(run, d):  # noqa: F811
+    target, other = d / "g.npy", d / "g2.npy"
+    target.write_text("previous")
+    os.link(target, other)
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "--save-grad", target)
+    assert out.exit_code == 0, out.stderr
+    np.testing.assert_allclose(np.load(other), 2 * np.array([0.5, 1.0, -2.0]) / 3)
+    assert os.stat(target).st_ino == os.stat(other).st_ino
+
+
+# -- B4: the outputs of one run are committed together ----------------------------------------------
+def _previous(*paths):
+    for p in paths:
+        p.write_bytes(b"previous " + p.name.encode())
+
+
+def _all_previous(*paths):
+    return all(p.read_bytes() == b"previous " + p.name.encode() for p in paths)
+
+
+@pytest.mark.parametrize("grad", ["g.npz", "g.npy"])
+def test_a_failed_output_leaves_every_previous_output(big, grad):
+    outputs = [big / "out.csv", big / grad, big / "r.json"]
+    _previous(*outputs)
+    out = losscli("compute", "mse", big / "bp.npy", big / "bt.npy", "--format", "csv", "--per-sample",
+                  "-o", outputs[0], "--save-grad", outputs[1], "--report", f"json:{outputs[2]}", limit=LIMIT)
+    assert (out.returncode, out.stderr) == (2, f"Error: {outputs[0]}: cannot write: File too large\n")
+    assert _all_previous(*outputs)
+    assert not [p for p in os.listdir(big) if p.endswith(".tmp")]
+
+
+def test_a_failed_report_leaves_every_previous_output(big):
+    outputs = [big / "small.txt", big / "g.npz", big / "out.csv"]
+    _previous(*outputs)
+    out = losscli("compute", "mse", big / "bp.npy", big / "bt.npy", "--format", "value", "-o", outputs[0],
+                  "--save-grad", outputs[1], "--report", f"csv:{outputs[2]}", "--per-sample", limit=LIMIT)
+    assert out.returncode == 2
+    assert out.stderr == f"Error: --report csv:{outputs[2]}: cannot write: File too large\n"
+    assert _all_previous(*outputs)
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)])
+def test_a_signal_after_some_outputs_are_written_leaves_every_previous_output(d, sig, code):  # noqa: F811
+    """The gradient and the report are written; the main output waits for a reader of its FIFO
+    when the signal comes."""
+    outputs = [d / "g.npz", d / "r.json"]
+    _previous(*outputs)
+    fifo = d / "main.pipe"
+    os.mkfifo(fifo)
+    proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(d / "p.csv"), str(d / "y.csv"),
+                             "--save-grad", str(outputs[0]), "--report", f"json:{outputs[1]}", "-o", str(fifo)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and _all_previous(*outputs) and not any(p.startswith(".r.json.")
+                                                                          for p in os.listdir(d)):
+        time.sleep(0.01)
+    time.sleep(0.3)  # (the report's temporary file is complete; the open of the FIFO blocks)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert _all_previous(*outputs)
+    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+
+
+def test_gradcheck_reports_are_committed_together(d):  # noqa: F811
+    """The JSON report (3 kB) cannot be written: the JUnit one and the main output (< 1 kB) are not
+    written either."""
+    outputs = [d / "r.json", d / "r.xml"]
+    _previous(*outputs)
+    out = losscli("gradcheck", "bce_logits", d / "logits.npy", d / "lab.npy", "--report", f"json:{outputs[0]}",
+                  "--report", f"junit:{outputs[1]}", "-o", d / "main.md", "--format", "markdown", limit=1000)
+    assert out.returncode == 2
+    assert _all_previous(*outputs)
+    assert not (d / "main.md").exists()
