@@ -3,6 +3,7 @@ selectors use it: :class:`FileReader`. The format of a file is chosen in ``forma
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 from functools import partial
@@ -13,7 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from .csv import sniff_delimiter, split_fields, text_blocks
-from .formats import STREAMED, WINDOWED, codec_of, reader_for
+from .formats import STREAMED, WINDOWED, codec_of, foreign_format, reader_for, unzip_one, zipped_text
 from .ipc import ARROW_MAGIC, ipc_rows
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .parquet import PARQUET_MAGIC
@@ -166,7 +167,16 @@ class FileReader:
         if codec is not None:
             opener, head = decompressing(opener, label, *codec)
             suffix = Path(path).with_suffix("").suffix.lower() if path != "-" else ""
+        elif zipped_text(head) is not None:  # pandas' to_csv('x.zip'): one text file in a ZIP
+            if stream is not None:  # (a ZIP is read from its end: held in memory)
+                data = stream.whole().getvalue()
+                opener = lambda: io.BytesIO(data)  # noqa: E731
+            codec = ("zip", partial(unzip_one, label))
+            opener, head = decompressing(opener, label, *codec)
+            suffix = Path(path).with_suffix("").suffix.lower() if path != "-" else ""
         reader = reader_for(head, suffix)
+        if reader is text_blocks and (foreign := foreign_format(head)) is not None:
+            raise InputError(f"{label}: {foreign}")
         if codec is not None and reader is not text_blocks:
             raise InputError(f"{label}: a {codec[0]}-compressed binary file; only text (CSV, TSV) is read "
                              "compressed: NPY/NPZ/Parquet/Arrow files carry their own compression")

@@ -8,8 +8,10 @@ and listing it here, by file suffix and (if it has one) by magic number; a compr
 
 from __future__ import annotations
 
+import struct
 from typing import BinaryIO, Callable
 
+from ..errors import InputError
 from .csv import text_blocks
 from .ipc import ARROW_MAGIC, FEATHER_V1_MAGIC, STREAM_MAGIC, ipc_blocks
 from .npy import NPY_MAGIC, ZIP_MAGIC, npy_blocks, npz_blocks
@@ -89,3 +91,87 @@ def codec_of(head: bytes) -> tuple[str, Callable[[BinaryIO], BinaryIO]] | None:
                                        head[4:10] == b"\x31\x41\x59\x26\x53\x59"):
             return name, wrap
     return None
+
+
+def zipped_text(head: bytes) -> str | None:
+    """The name of the first member of a ZIP archive that pandas' ``to_csv('x.zip')`` may have
+    written (one file at the top, not an ``.npy`` of an NPZ nor a pickle of a torch.save
+    checkpoint, whose messages the NPZ reader gives); None otherwise."""
+    if not head.startswith(ZIP_MAGIC) or len(head) < 30:
+        return None
+    n = struct.unpack_from("<H", head, 26)[0]
+    name = head[30:30 + n].decode("utf-8", "replace")
+    return None if "/" in name or name.endswith((".npy", ".pkl")) else name
+
+
+def unzip_one(label: str, fh: BinaryIO) -> BinaryIO:
+    """The one file of a ZIP archive, decompressed as it is read (pandas' ``to_csv('x.zip')``)."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(fh)
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise InputError(f"{label}: not a readable ZIP archive ({exc})") from None
+    files = [i for i in archive.infolist() if not i.is_dir()]
+    names = [i.filename for i in files]
+    if "[Content_Types].xml" in names:
+        raise InputError(f"{label}: an Office document (an Excel workbook?), which losscli does not read; save "
+                         "the sheet as CSV, e.g. pandas: pd.read_excel(f).to_csv(out, index=False)")
+    if len(files) != 1:
+        shown = ", ".join(names[:5]) + (", ..." if len(names) > 5 else "")
+        raise InputError(f"{label}: a ZIP archive of {len(files)} files ({shown}); losscli reads a ZIP that holds "
+                         "one text file (pandas' to_csv('x.zip')) or .npy arrays (NPZ): extract the file to read")
+    member = archive.open(files[0])
+    close = member.close
+
+    def closing() -> None:  # (the member, then the archive)
+        close()
+        archive.close()
+
+    member.close = closing  # type: ignore[method-assign]
+    return member  # type: ignore[return-value]
+
+
+#: what a file that is not read looks like, and how to convert it: (test on its first bytes, text)
+_FOREIGN: tuple[tuple[Callable[[bytes], bool], str], ...] = (
+    (lambda h: h[:2] in (b"\xff\xfe", b"\xfe\xff") or _utf16_without_mark(h[:64]),
+     "text in UTF-16 (a byte-order mark, or a NUL byte after every character): losscli reads UTF-8; "
+     "re-encode it, e.g. iconv -f UTF-16 -t UTF-8, or pandas: pd.read_csv(f, encoding='utf-16')"
+     ".to_csv(out, index=False)"),
+    (lambda h: h[:1] == b"\x80" and h[1:2] in b"\x02\x03\x04\x05",
+     "a Python pickle (pandas' to_pickle?), which losscli does not read (loading one runs code); write "
+     "the data as Parquet or CSV, e.g. pd.read_pickle(f).to_parquet(out)"),
+    (lambda h: h[257:262] == b"ustar",
+     "a tar archive (pandas' to_csv('x.tar.gz') writes one); extract its file, or write x.csv.gz"),
+    (lambda h: h.startswith(b"ORC"), "an ORC file, which losscli does not read; convert it, e.g. pyarrow: "
+     "pyarrow.parquet.write_table(pyarrow.orc.read_table(f), out)"),
+    (lambda h: h.startswith(b"\x89HDF\r\n\x1a\n"), "an HDF5 file (pandas' to_hdf, h5py), which losscli does "
+     "not read; write the arrays as NPY/NPZ or the table as Parquet"),
+    (lambda h: h.startswith(b"<stata_dta>") or (len(h) > 3 and h[0] in (113, 114, 115) and h[1] in (1, 2)
+                                                  and h[2] == 1), "a Stata file, which losscli does not read; convert it, e.g. "
+     "pd.read_stata(f).to_parquet(out)"),
+    (lambda h: h.startswith(b"SQLite format 3\x00"), "an SQLite database, which losscli does not read; export "
+     "the table as CSV"),
+    (lambda h: h.startswith(b"\xd0\xcf\x11\xe0"), "an Office document (an .xls workbook?), which losscli does "
+     "not read; save the sheet as CSV"),
+    (lambda h: h.startswith(b"Obj\x01"), "an Avro file, which losscli does not read; convert it to Parquet"),
+    (lambda h: h.lstrip()[:2] in (b'{"', b"[{", b"[["),
+     "JSON (pandas' to_json?), which losscli does not read; write CSV or Parquet, e.g. "
+     "pd.read_json(f).to_csv(out, index=False) (lines=True for one object a line)"),
+)
+
+
+def _utf16_without_mark(h: bytes) -> bool:
+    """ASCII text in UTF-16 without a byte-order mark: every other byte NUL, the others printable."""
+    if len(h) < 64:
+        return False
+    for zeros, chars in ((h[1::2], h[0::2]), (h[0::2], h[1::2])):
+        if zeros.count(0) >= 30 and sum(9 <= c <= 126 for c in chars) >= 30:
+            return True
+    return False
+
+
+def foreign_format(head: bytes) -> str | None:
+    """What a file that would be read as text is instead (a format losscli does not read, and how
+    to convert it), from its first bytes; None for text."""
+    return next((what for test, what in _FOREIGN if test(head)), None)
