@@ -277,9 +277,15 @@ def test_a_signal_after_some_outputs_are_written_leaves_every_previous_output(d,
     _previous(*outputs)
     fifo = d / "main.pipe"
     os.mkfifo(fifo)
-    proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(d / "p.csv"), str(d / "y.csv"),
-                             "--save-grad", str(outputs[0]), "--report", f"json:{outputs[1]}", "-o", str(fifo)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C as at a terminal, even when the tests run in the background, where a shell starts jobs
+    # with SIGINT ignored (and the child would inherit it): a handled signal is default after exec
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(d / "p.csv"),
+                                 str(d / "y.csv"), "--save-grad", str(outputs[0]), "--report", f"json:{outputs[1]}",
+                                 "-o", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     deadline = time.time() + 60
     while time.time() < deadline and _all_previous(*outputs) and not any(p.startswith(".r.json.")
                                                                           for p in os.listdir(d)):
