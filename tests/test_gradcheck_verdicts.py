@@ -337,9 +337,10 @@ _reg("r_small", _small, lambda p, t: {"predictions": 2 * (p - t)}, inputs=None)
 _reg("r_small_bug", _small, lambda p, t: {"predictions": 4 * (p - t)}, inputs=None)
 _rowexp = lambda x: np.exp(x).sum(axis=1)
 _reg("r_rowexp", _rowexp, lambda x: {"x": np.exp(x)}, coupling="row")
+_reg("r_shape", lambda x: (x * x).sum(axis=1), lambda x: {"x": 2 * x[:, :1]})
 '''
 REVIEW_NAMES = ("r_offset", "r_offset_bug", "r_big", "r_big_bug", "r_f32", "r_f32_bug", "r_small", "r_small_bug",
-                "r_rowexp")
+                "r_rowexp", "r_shape")
 
 
 @pytest.fixture
@@ -397,3 +398,10 @@ def test_complex_step_lets_no_warning_through(tmp_path):
                           timeout=120)
     assert proc.returncode == 0 and proc.stderr == "", proc.stderr
     assert json.loads(proc.stdout)["results"][0]["verdict"] == "PASS"
+
+
+def test_a_gradient_of_the_wrong_shape_says_so_at_every_element(run, review_plugin):
+    code, (rec,) = _gradcheck(run, "--plugin", review_plugin, "gradcheck", "r_shape")
+    assert code == 1 and rec["failures"] == rec["checked"] == 24
+    assert rec["notes"] == ["x: the analytic gradient returned shape (8, 1), expected shape (8, 3)"]
+    assert {w["reason"] for w in rec["worst"]} == {REASONS[7]}

@@ -217,7 +217,7 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
         # a numeric derivative of exactly 0 under a bound wider than the analytic value: the loss did
         # not move at any step (its change lost in its rounding), and the reason says so
         why[below & (num == 0) & (np.abs(a) > opts.atol)] = 15
-        bad_a = ~np.isfinite(a)
+        bad_a = ~np.isfinite(a) & (why != 7)  # (a gradient of the wrong shape says so, not "not finite")
         codes[bad_a], why[bad_a] = FAIL, 6
 
 
