@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import validity, floats, is_numeric
-from .rules import ReadRules, key_columns, pandas_index_columns, slice_columns, unnamed_index
+from .rules import ReadRules, key_columns, pandas_index_columns, reset_index_columns, slice_columns, unnamed_index
 from .table import Source, wanted_columns
 
 def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str], dict[str, str], set[str]]:
@@ -21,6 +21,7 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
     index = {n: "pandas' index (recorded in the file's metadata)" for n in pandas_index_columns(schema.metadata)
              if n in names}
     index.update({n: "pandas' index (an unnamed column)" for n in unnamed_index(names) if n not in index})
+    index = index or reset_index_columns(names)
     if rules.on is not None and rules.on in names:
         index[rules.on] = "the --on key"
     index.update(slice_columns(names, rules, index))

@@ -23,7 +23,8 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import ReadRules, first_column_index, header_decision, hint_suffix, key_columns, slice_columns, unnamed_index
+from .rules import (ReadRules, first_column_index, header_decision, hint_suffix, key_columns, reset_index_columns,
+                    slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -127,7 +128,7 @@ class _Layout:
 def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, first: str | None) -> dict[str, str]:
     """The columns that are an index, not data (unless a selector names them). ``first``: why the
     first column is one (``rules.first_column_index``), if it is."""
-    index = {n: "pandas' index (an unnamed column)" for n in unnamed_index(names)}
+    index = {n: "pandas' index (an unnamed column)" for n in unnamed_index(names)} or reset_index_columns(names)
     if implicit_index:
         index[names[0]] = "pandas' index (every row has one field more than the header)"
     elif first is not None and not index:

@@ -5,11 +5,13 @@
   index) unless the first column below counts on from it (a guess, said on stderr).
   :func:`header_decision`.
 - **Index columns** are not data unless a selector names them: an unnamed first column (pandas'
-  ``to_csv()`` index, read back as ``Unnamed: 0``), without a header a first column that counts
-  0, 1, 2, ... or holds distinct integers beside non-integers (:func:`first_column_index`), the
+  ``to_csv()`` index, read back as ``Unnamed: 0``), the leading ``index``/``level_0`` columns of
+  ``reset_index()`` (:func:`reset_index_columns`), a first column that counts 0, 1, 2, ... (named,
+  not an id name; or without a header), or, without a header, holds distinct integers beside
+  non-integers (:func:`first_column_index`), the
   index columns pandas records in a Parquet/Arrow file's metadata (:func:`pandas_index_columns`),
   and the extra first field of rows that have one field more than their header (``csv.py``).
-- **Id columns** (``ID_NAMES``, ``*_id``) are not data unless named, or a file's only column
+- **Id columns** (``ID_NAMES``, names with a word of ``ID_WORDS``) are not data unless named, or a file's only column
   (``table.Source.skipped``); rows are paired by position, or by a key column with ``--on``, and
   inputs whose id columns disagree row by row are refused (``join.py``).
 - **Text that looks numeric** (decimal commas, thousands separators, percent and currency signs)
@@ -28,8 +30,12 @@ HEADER_CHOICES = ("auto", "yes", "no")
 ON_MISSING = ("error", "drop")
 #: why a --by column is not read as data (its reason among the index columns; ``io/slices.py``)
 BY_REASON = "a --by slice column"
-#: names of id columns (case-insensitive); and any name ending in ``_id``
+#: names of id columns (case-insensitive), and the words that make a name an id column's
+#: (``PassengerId``, ``user_id``, ``userID``, ``SK_ID_CURR``, ``qid``)
 ID_NAMES = ("id", "key", "index", "idx", "row")
+ID_WORDS = ("id", "idx", "uid", "uuid", "guid", "qid")
+#: the words of a name: snake_case, kebab-case, spaces, dots and camelCase cut (``SK_ID_CURR``: SK, ID, CURR)
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+")
 
 
 @dataclass(frozen=True)
@@ -44,8 +50,11 @@ class ReadRules:
 
 
 def is_id_name(name: str) -> bool:
+    """An id column's name: one of ``ID_NAMES``, pandas' ``level_0``, or a name with one of
+    ``ID_WORDS`` as a word (``PassengerId``, ``movie_id``; not ``valid`` or ``paid``)."""
     low = name.strip().lower()
-    return low in ID_NAMES or low.endswith("_id") or re.fullmatch(r"level_\d+", low) is not None
+    return low in ID_NAMES or re.fullmatch(r"level_\d+", low) is not None or \
+        any(w.lower() in ID_WORDS for w in _WORD.findall(name))
 
 
 def slice_columns(names: list[str], rules: ReadRules, index: dict[str, str]) -> dict[str, str]:
@@ -116,15 +125,31 @@ GUESSED = ("yes (the first line reads like pandas' header of numbered columns; -
            "data)")
 
 
+def reset_index_columns(names: list[str]) -> dict[str, str]:
+    """The leading columns named as pandas' ``reset_index()`` names an unnamed index (``index``;
+    ``level_0``, ``level_1``, ... of a MultiIndex) beside other columns: pandas' index, whose
+    order the other inputs are checked against (``join.IdGuard``)."""
+    out = {}
+    for name in names[:-1]:
+        low = name.strip().lower()
+        if low != "index" and not re.fullmatch(r"level_\d+", low):
+            break
+        out[name] = f"pandas' index (a column named {name!r}, as reset_index() names an unnamed index)"
+    return out
+
+
 def first_column_index(names: list[str], header: bool, below: list[list[str]]) -> str | None:
     """Why the first column of a text file is an index (pandas') and not data, or None. ``below``:
     the fields of the first data lines (a sample)."""
     if len(names) < 2:
         return None
     column = [row[0].strip() for row in below if row]
-    # a named first column is the user's data (or an id, by its name: ``is_id_name``); without a
-    # header, pandas' index is told by its values
-    if header or len(column) < 3 or not all(_WHOLE.fullmatch(v) for v in column):
+    if len(column) < 3 or not all(_WHOLE.fullmatch(v) for v in column):
+        return None
+    if header:  # a named first column is data (an id by its name: ``is_id_name``), but for a count
+        if range_index(column) and not is_id_name(names[0]) and not is_unnamed(names[0]):
+            return (f"pandas' index (a first column {names[0]!r} that counts 0, 1, 2, ...: to_csv() of an index "
+                    "with a name)")
         return None
     if range_index(column):
         return "pandas' index (a first column that counts 0, 1, 2, ... in a file without a header)"

@@ -1,0 +1,156 @@
+"""Files pandas writes in the layouts of everyday code (found by an outside review, each once read
+as data): an index with a name (``rename_axis``), the ``index`` column of ``reset_index()``, id
+columns named in camelCase or capitals (``PassengerId``, ``userID``, ``SK_ID_CURR``). Every case goes
+through the CLI; values are checked against numpy on the arrays that were written."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+RNG = np.random.default_rng(41)
+N = 60
+X, Y = RNG.random(N), RNG.random(N)
+MSE = float(np.mean((X - Y) ** 2))
+
+
+def _run_value(run, *args):
+    out = run("compute", "mse", *args, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    return data["results"][0]["value"], data, out.stderr
+
+
+def _note(path, column, why):
+    return f"losscli: note: {path}: column {column!r} is not read as data: {why}; a selector naming it reads it\n"
+
+
+# -- an index with a name ----------------------------------------------------------------------------
+
+NAMED = "pandas' index (a first column 'sample' that counts 0, 1, 2, ...: to_csv() of an index with a name)"
+
+
+@pytest.mark.parametrize("labels_named", [True, False])
+def test_an_index_with_a_name_is_not_data(run, tmp_path, labels_named):
+    pd.DataFrame({"pred": X}).rename_axis("sample").to_csv(tmp_path / "p.csv")
+    labels = pd.DataFrame({"label": Y})
+    if labels_named:
+        labels.rename_axis("sample").to_csv(tmp_path / "l.csv")
+    else:
+        labels.to_csv(tmp_path / "l.csv", index=False)
+    value, data, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)  # (read as data, it halved the loss, or was a shape error)
+    expected = _note(tmp_path / "p.csv", "sample", NAMED)
+    if labels_named:
+        expected += _note(tmp_path / "l.csv", "sample", NAMED)
+    assert err == expected
+    assert data["inputs"][0]["columns"] == ["pred"]
+    assert data["inputs"][0]["skipped"] == {"sample": NAMED}
+
+
+def test_an_index_with_a_name_compared_between_inputs(run, tmp_path):
+    # both carry it: positional pairing is refused when they disagree (the labels were reversed, so their
+    # 'sample' no longer counts 0, 1, 2, ...: data, and a shape that is not the predictions')
+    pd.DataFrame({"pred": X}).rename_axis("sample").to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"label": Y}).rename_axis("sample").iloc[::-1].to_csv(tmp_path / "l.csv")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
+    assert out.exit_code == 2
+    assert out.stderr.endswith(f"Error: {tmp_path / 'l.csv'} (mse labels): has shape (60, 2) but {tmp_path / 'p.csv'} "
+                               "has (60,) (expected the same shape)\n")
+    # --on pairs them by it
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv", "--on", "sample")
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
+def test_a_named_first_column_that_does_not_count_is_data(run, tmp_path):
+    # 'step' 5, 6, 7, ... is not pandas' index: data, so predictions of 2 columns against 1 are refused
+    pd.DataFrame({"step": np.arange(N) + 5, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
+    assert out.exit_code == 2
+    assert "has shape (60,) but" in out.stderr and "has (60, 2)" in out.stderr
+    # and a selector naming the counting column reads it
+    pd.DataFrame({"pred": X}).rename_axis("sample").to_csv(tmp_path / "q.csv")
+    value, _, _ = _run_value(run, f"{tmp_path / 'q.csv'}:sample", f"{tmp_path / 'q.csv'}:sample")
+    assert value == 0.0
+
+
+# -- reset_index() -----------------------------------------------------------------------------------
+
+RESET = "pandas' index (a column named 'index', as reset_index() names an unnamed index)"
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_reset_index_of_a_shuffled_frame_beside_a_file_in_order_is_refused(run, tmp_path, fmt):
+    frame = pd.DataFrame({"pred": X}).sample(frac=1, random_state=3).reset_index()
+    p = tmp_path / f"p.{fmt}"
+    frame.to_csv(p, index=False) if fmt == "csv" else frame.to_parquet(p)
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
+    out = run("compute", "mse", p, tmp_path / "l.csv", "--format", "value")
+    assert out.exit_code == 2, out.stdout  # (paired by position, it gave a wrong number with a note)
+    first, second = frame["index"].iloc[0], frame["index"].iloc[1]
+    assert out.stderr == (
+        f"Error: {p}, row 1: its pandas index (column 'index') goes down from {first} to {second}: the rows were "
+        "reordered after pandas numbered them, and the other inputs carry no index of that name to pair them by; "
+        "write every input in the same order (or each with its index, and pair them with --on)\n")
+
+
+def test_reset_index_in_order_is_not_data(run, tmp_path):
+    pd.DataFrame({"pred": X}).reset_index().to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
+    value, _, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    assert err == _note(tmp_path / "p.csv", "index", RESET)
+
+
+def test_reset_index_of_both_inputs_pairs_by_it(run, tmp_path):
+    order = np.random.default_rng(0).permutation(N)
+    pd.DataFrame({"pred": X}).iloc[order].reset_index().to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": Y}).reset_index().to_parquet(tmp_path / "l.parquet")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.parquet", "--format", "value")
+    assert out.exit_code == 2 and "their id columns disagree at row 0" in out.stderr
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.parquet", "--on", "index")
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
+# -- id columns by their words -----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["PassengerId", "userId", "ImageID", "SK_ID_CURR", "uid", "movie-id", "qid"])
+def test_id_columns_named_in_any_case_style_are_not_data(run, tmp_path, name):
+    ids = np.arange(N) + 892
+    pd.DataFrame({name: ids, "Survived": X}).to_csv(tmp_path / "sub.csv", index=False)
+    pd.DataFrame({name: ids, "Survived": Y}).to_csv(tmp_path / "truth.csv", index=False)
+    value, data, err = _run_value(run, tmp_path / "sub.csv", tmp_path / "truth.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)  # (read as data, the equal ids halved the loss)
+    why = "an id column (rows are paired by position; --on NAME pairs them by key)"
+    assert err == _note(tmp_path / "sub.csv", name, why) + _note(tmp_path / "truth.csv", name, why)
+    # and they are compared: a truth file in another order is refused
+    pd.DataFrame({name: ids[::-1], "Survived": Y[::-1]}).to_csv(tmp_path / "rev.csv", index=False)
+    out = run("compute", "mse", tmp_path / "sub.csv", tmp_path / "rev.csv", "--format", "value")
+    assert out.exit_code == 2 and "their id columns disagree at row 0" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["valid", "paid", "width", "idle", "Survived"])
+def test_names_holding_id_inside_a_word_are_data(run, tmp_path, name):
+    pd.DataFrame({name: X, "b": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"a": Y, "b": X}).to_csv(tmp_path / "l.csv", index=False)
+    value, data, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
+    assert data["inputs"][0]["columns"] == [name, "b"]
+    assert value == pytest.approx(MSE / 2, rel=1e-12)
+
+
+def test_parquet_keeps_its_recorded_index_before_the_reset_index_rule(run, tmp_path):
+    # a named index recorded in pandas' metadata is that index; an 'index' data column beside it stays data
+    frame = pd.DataFrame({"index": Y, "pred": X}, index=pd.Index(np.arange(N) * 2, name="sample"))
+    pq.write_table(pa.Table.from_pandas(frame), tmp_path / "p.parquet")
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
+    value, data, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "l.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    assert data["inputs"][0]["skipped"] == {"sample": "pandas' index (recorded in the file's metadata)",
+                                            "index": "an id column (rows are paired by position; --on NAME "
+                                                     "pairs them by key)"}
