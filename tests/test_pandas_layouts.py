@@ -154,3 +154,27 @@ def test_parquet_keeps_its_recorded_index_before_the_reset_index_rule(run, tmp_p
     assert data["inputs"][0]["skipped"] == {"sample": "pandas' index (recorded in the file's metadata)",
                                             "index": "an id column (rows are paired by position; --on NAME "
                                                      "pairs them by key)"}
+
+
+# -- numbers as a header -----------------------------------------------------------------------------
+
+def test_a_header_of_fractions_read_as_data_is_an_error_that_says_how_to_read_it(run, tmp_path):
+    # pd.DataFrame(q, columns=[0.1, 0.5, 0.9]).to_csv(index=False): the header '0.1,0.5,0.9' reads like data
+    q = pd.DataFrame({0.1: X - 0.2, 0.5: X, 0.9: X + 0.2})
+    q.to_csv(tmp_path / "q.csv", index=False)
+    pd.DataFrame({"y": Y}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "mse", tmp_path / "q.csv", tmp_path / "y.csv", "--format", "value")
+    assert out.exit_code == 2
+    assert out.stderr == (
+        f"Error: {tmp_path / 'y.csv'} has 60 rows but {tmp_path / 'q.csv'} has 61 (every input needs one row per "
+        f"sample); {tmp_path / 'q.csv'}'s first line, all numbers, was read as data (--header yes reads it as a "
+        "header, as pandas writes numbered column names: 0.1,0.5,0.9)\n")
+    out = run("compute", "mse", f"{tmp_path / 'q.csv'}:0.5", tmp_path / "y.csv", "--format", "value")
+    assert out.exit_code == 2
+    assert out.stderr == (f"Error: {tmp_path / 'q.csv'}: no column '0.5' (columns: 0, 1, 2); its first line, all "
+                          "numbers, was read as data: --header yes reads it as the header\n")
+    value, _, _ = _run_value(run, f"{tmp_path / 'q.csv'}:0.5", tmp_path / "y.csv", "--header", "yes")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    # a selector that is not in the first line gets no hint
+    out = run("compute", "mse", f"{tmp_path / 'q.csv'}:0.7", tmp_path / "y.csv", "--format", "value")
+    assert out.stderr == f"Error: {tmp_path / 'q.csv'}: no column '0.7' (columns: 0, 1, 2)\n"

@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import (ReadRules, first_column_index, header_decision, hint_suffix, key_columns, reset_index_columns,
+from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, key_columns, reset_index_columns,
                     slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
@@ -97,7 +97,10 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
             rows = below if has_header else [first, *below]  # the first data lines
             index = _index_columns(names, implicit_index, rules, first_column_index(names, has_header, rows))
             keys = key_columns(names, index)
-            chosen = wanted_columns(wanted, names, label, extra=keys)
+            try:
+                chosen = wanted_columns(wanted, names, label, extra=keys)
+            except InputError as exc:
+                raise _header_hint(exc, wanted, first, decision) from None
             include = None if wanted is None else [names.index(n) for n in chosen]
             pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys],
                                             categories=[names.index(n) for n in rules.by if n in names])
@@ -107,6 +110,15 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
         with opener() as fh:
             err = _decode_error(fh.read(), label)
         raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
+
+
+def _header_hint(exc: InputError, wanted, first: list[str], decision: str) -> InputError:
+    """A selector naming a field of a first line read as data (``:0.5`` of a file whose first line
+    is ``0.1,0.5,0.9``): the error says how to read that line as the header."""
+    fields = {f.strip() for f in first}
+    if decision != NUMBERS or not any(part.strip() in fields for sel in wanted or () for part in sel.split(",")):
+        return exc
+    return InputError(f"{exc}; its first line, all numbers, was read as data: --header yes reads it as the header")
 
 
 @dataclass

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import floats
-from .rules import BY_REASON, GUESSED
+from .rules import BY_REASON, GUESSED, NUMBERS
 from .table import Source, resolve_columns
 
 
@@ -98,6 +98,9 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
                           "same sizes, in sorted order)")
     hint = "".join(f"; {s.label}'s first line was read as pandas' header of numbered columns (--header no reads "
                    "it as data)" for s in (small,) if s.header == GUESSED)
+    if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
+        hint += (f"; {big.label}'s first line, all numbers, was read as data (--header yes reads it as a header, "
+                 "as pandas writes numbered column names: 0.1,0.5,0.9)")
     return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
                       f"{big_rows} (every input needs one row per sample){hint}")
 

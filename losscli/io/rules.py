@@ -108,16 +108,19 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     if index_cell and all(names) and below and all(row and row[0].strip() for row in below):
         return True, "yes (pandas' header: a blank cell above an index, then the column names)"
     if not below or fraction or not all(_WHOLE.fullmatch(c) for c in names) or len(set(names)) < len(names):
-        return False, "no (the first line holds numbers)"
+        return False, NUMBERS
     column = [row[0].strip() if row else "" for row in below]
     if _WHOLE.fullmatch(cells[0]) and column == [str(int(cells[0]) + i) for i in range(1, len(below) + 1)]:
         return False, "no (its first column counts on from the first line)"
     if names == [str(i) for i in range(len(names))] or \
             any(_FLOAT_ONLY.fullmatch(c.strip()) for row in below for c in row[-len(names):]):
         return True, GUESSED
-    return False, "no (the first line holds numbers)"
+    return False, NUMBERS
 
 
+#: the header decision for a first line of numbers that is data (a row one longer than another
+#: input's is then worth a hint: ``join.row_count_mismatch``)
+NUMBERS = "no (the first line holds numbers)"
 #: the header decision for a first line of distinct integers that reads 0, 1, ... (pandas' header
 #: of unnamed columns) or stands above numbers with a fraction (``1,2,3`` horizons, years), and
 #: does not count on down its first column: a header, or data; a note on stderr says which was taken
