@@ -137,11 +137,11 @@ def test_id_columns_named_in_any_case_style_are_not_data(run, tmp_path, name):
 
 @pytest.mark.parametrize("name", ["valid", "paid", "width", "idle", "Survived"])
 def test_names_holding_id_inside_a_word_are_data(run, tmp_path, name):
-    pd.DataFrame({name: X, "b": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({name: X, "b": Y}).to_csv(tmp_path / "p.csv", index=False)
     pd.DataFrame({"a": Y, "b": X}).to_csv(tmp_path / "l.csv", index=False)
     value, data, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
     assert data["inputs"][0]["columns"] == [name, "b"]
-    assert value == pytest.approx(MSE / 2, rel=1e-12)
+    assert value == pytest.approx(MSE, rel=1e-12)
 
 
 def test_parquet_keeps_its_recorded_index_before_the_reset_index_rule(run, tmp_path):
@@ -178,3 +178,99 @@ def test_a_header_of_fractions_read_as_data_is_an_error_that_says_how_to_read_it
     # a selector that is not in the first line gets no hint
     out = run("compute", "mse", f"{tmp_path / 'q.csv'}:0.7", tmp_path / "y.csv", "--format", "value")
     assert out.stderr == f"Error: {tmp_path / 'q.csv'}: no column '0.7' (columns: 0, 1, 2)\n"
+
+
+# -- key columns shared by name and value ------------------------------------------------------------
+
+def _ratings(tmp_path, index: bool):
+    rng = np.random.default_rng(5)
+    user, item = rng.integers(0, 20, N), rng.integers(0, 100, N)
+    pd.DataFrame({"user": user, "item": item, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    labels = pd.DataFrame({"user": user, "item": item, "rating": Y})
+    if index:  # df.set_index(["user", "item"]).to_csv(): the same header and rows
+        labels.set_index(["user", "item"]).to_csv(tmp_path / "l.csv")
+    else:
+        labels.to_csv(tmp_path / "l.csv", index=False)
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_key_columns_shared_by_two_tables_are_refused_as_data(run, tmp_path, index):
+    _ratings(tmp_path, index)
+    p, lab = tmp_path / "p.csv", tmp_path / "l.csv"
+    out = run("compute", "mse", p, lab, "--format", "value")
+    assert out.exit_code == 2, out.stdout  # (read as data, user and item divided the loss by 3)
+    assert out.stderr == (
+        f"Error: {p} and {lab}: columns 'user', 'item' hold the same values in both, row by row, as keys do: read "
+        f"as data, they would add zeros to the loss; name the data columns ({p}:pred {lab}:rating)\n")
+    value, _, _ = _run_value(run, f"{p}:pred", f"{lab}:rating")
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
+def test_one_unique_shared_key_is_offered_to_on(run, tmp_path):
+    ids = np.arange(N) + 100
+    pd.DataFrame({"user": ids, "pred": X}).set_index("user").to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"user": ids, "label": Y}).set_index("user").to_csv(tmp_path / "l.csv")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
+    assert out.exit_code == 2
+    assert out.stderr.endswith(f"name the data columns ({tmp_path / 'p.csv'}:pred {tmp_path / 'l.csv'}:label), or "
+                               "pair the rows by it with --on user\n")
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv", "--on", "user")
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
+def test_data_columns_of_the_same_name_that_differ_are_data(run, tmp_path):
+    # y_pred and y_true frames with the same columns: all of them data (nothing is equal row by row)
+    pd.DataFrame({"a": X, "b": Y}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"a": Y, "b": X}).to_csv(tmp_path / "l.csv", index=False)
+    value, _, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
+    assert (value, err) == (pytest.approx(MSE, rel=1e-12), "")
+    # the same file twice is one input: nothing to compare
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "p.csv")
+    assert value == 0.0
+
+
+# -- column names with a colon -----------------------------------------------------------------------
+
+def test_a_selector_may_name_a_column_with_a_colon(run, tmp_path):
+    pd.DataFrame({"loss:train": X, "loss:val": Y}).to_csv(tmp_path / "e.csv")
+    value, data, _ = _run_value(run, f"{tmp_path / 'e.csv'}:loss:train", f"{tmp_path / 'e.csv'}:loss:val")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    assert data["inputs"][0]["selector"] == "loss:train"
+    # pandas' index by its name
+    value, _, _ = _run_value(run, f"{tmp_path / 'e.csv'}:Unnamed: 0", f"{tmp_path / 'e.csv'}:Unnamed: 0")
+    assert value == 0.0
+    # a file named with a colon is still that file, and a missing one is named as before
+    (tmp_path / "p.csv:x").write_text("pred\n1\n2\n")
+    (tmp_path / "l.csv").write_text("label\n1\n4\n")
+    value, _, _ = _run_value(run, f"{tmp_path / 'p.csv:x'}:pred", tmp_path / "l.csv")
+    assert value == 2.0
+    out = run("compute", "mse", f"{tmp_path / 'none.csv'}:a:b", tmp_path / "l.csv")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path / 'none.csv'}:a: no such file\n")
+
+
+# -- np.savetxt's header -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("delimiter", [" ", ",", "\t"])
+def test_np_savetxt_header_names_the_columns(run, tmp_path, delimiter):
+    np.savetxt(tmp_path / "e.txt", np.c_[X, Y], delimiter=delimiter, header=delimiter.join(["pred", "label"]))
+    assert (tmp_path / "e.txt").read_text().startswith("# pred")
+    value, data, err = _run_value(run, f"{tmp_path / 'e.txt'}:pred", f"{tmp_path / 'e.txt'}:label")
+    assert (value, err) == (pytest.approx(MSE, rel=1e-12), "")
+    assert data["inputs"][0]["header"] == "yes (np.savetxt's header: the names after '#' on the first line)"
+    np.savetxt(tmp_path / "p.txt", X, header="pred")
+    np.savetxt(tmp_path / "l.txt", Y, header="label")
+    value, data, _ = _run_value(run, tmp_path / "p.txt", tmp_path / "l.txt")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    assert data["inputs"][0]["columns"] == ["pred"]
+
+
+def test_a_comment_line_above_the_header_is_named(run, tmp_path):
+    (tmp_path / "c.csv").write_text("# exported by a tool\npred,label\n1,2\n3,4\n")
+    out = run("compute", "mse", f"{tmp_path / 'c.csv'}:pred", f"{tmp_path / 'c.csv'}:label")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path / 'c.csv'}, line 1: '# exported by a tool' reads like "
+                                              "a comment line, which losscli does not skip: remove it (or write the "
+                                              "column names there, as np.savetxt(header=...) does)\n")
+    # a column named '#' is a column
+    (tmp_path / "h.csv").write_text("#,pred\n1,2\n2,5\n3,4\n")
+    value, _, _ = _run_value(run, f"{tmp_path / 'h.csv'}:#", f"{tmp_path / 'h.csv'}:pred")
+    assert value == pytest.approx((1 + 9 + 1) / 3, rel=1e-12)

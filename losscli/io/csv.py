@@ -23,7 +23,7 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, key_columns, reset_index_columns,
+from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, is_number, key_columns, reset_index_columns,
                     slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
@@ -76,15 +76,18 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     lines = [ln for ln in lines[:50] if ln.strip()]
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
+    comment = _comment_header(lines)
+    if comment:
+        lines[0] = _uncomment(lines[0])
     sep = sniff_delimiter(lines) or ","
     first, below = split_fields(lines[0], sep, label), [split_fields(ln, sep, label) for ln in lines[1:]]
-    has_header, decision = header_decision(first, below, rules.header)
+    has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
         _check_implicit_index(first, below, label, sep)
     try:
         with opener() as fh:
-            names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index, label)
+            names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index, label, comment)
             if window is not None:  # rows [start, stop) of a local file (the planner cut only those)
                 from .windows import byte_range
 
@@ -167,6 +170,9 @@ def _check_implicit_index(first: list[str], below: list[list[str]], label: str, 
                          "decimal separator, losscli does not read those (write plain numbers, e.g. pandas: "
                          "pd.read_csv(f, thousands=',') or decimal=','); if the first field is an index, "
                          "give it a header cell")
+    if first and first[0].lstrip().startswith("#"):
+        raise InputError(f"{label}, line 1: {first[0].strip()!r} reads like a comment line, which losscli does not "
+                         "skip: remove it (or write the column names there, as np.savetxt(header=...) does)")
     raise InputError(f"{label}, line 2: {what}: if the first field is an index, give it a header cell "
                      "(pandas: to_csv() without index_label=False)")
 
@@ -234,8 +240,27 @@ def _column_names(fields: list[str]) -> list[str]:
     return names
 
 
+#: the header decision for np.savetxt's header (``# pred label``: a comment line of names)
+COMMENT_HEADER = "yes (np.savetxt's header: the names after '#' on the first line)"
+
+
+def _uncomment(line: str) -> str:
+    return line.lstrip()[1:].lstrip()
+
+
+def _comment_header(lines: list[str]) -> bool:
+    """A first line ``# name name ...`` (np.savetxt(header=...), whose comments are '# ') with as
+    many names as the next line has fields, and a name that is not a number."""
+    if len(lines) < 2 or not lines[0].lstrip().startswith("# "):
+        return False
+    names = _uncomment(lines[0])
+    sep = sniff_delimiter([names, *lines[1:]]) or ","
+    fields = split_fields(names, sep)
+    return len(fields) == len(split_fields(lines[1], sep)) and any(not is_number(f) for f in fields)
+
+
 def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False,
-                   label: str = "input") -> tuple[list[str], int, bytes]:
+                   label: str = "input", comment: bool = False) -> tuple[list[str], int, bytes]:
     """(column names, file line of the first data row, the bytes read past the header). Names
     come from the header, or are the 0-based indices of the fields of the first non-blank line.
     Lines end at LF, CRLF or a lone CR, as pandas' parser ends them."""
@@ -251,7 +276,8 @@ def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False,
             break
         data += more
     end = found.end() if found else len(data)
-    fields = split_fields(data[start:end].decode("utf-8").rstrip("\r\n"), sep, label)
+    line = data[start:end].decode("utf-8").rstrip("\r\n")
+    fields = split_fields(_uncomment(line) if comment else line, sep, label)
     at = len(_LINE_END.findall(data, 0, start)) + 1  # the file line of the header / first data line
     if has_header:
         return _column_names([""] * implicit_index + fields), at + 1, data[end:]

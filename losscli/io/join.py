@@ -345,6 +345,7 @@ class IdGuard:
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
         skips = [b.skipped() for _, b, _ in blocks]
+        _refuse_shared_keys(blocks, skips)
         ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}
                for i, (_, b, named) in enumerate(blocks)]
         self.pairs = []
@@ -393,6 +394,32 @@ class IdGuard:
                     "order (or each with its index, and pair them with --on)")
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
+
+
+def _refuse_shared_keys(blocks: list[tuple[str, Source, set]], skips: list[dict]) -> None:
+    """Two whole tables (no selector) with data columns of the same name and the same values
+    row by row beside columns that differ (``user,item,pred`` against ``user,item,rating``): those
+    columns are keys, and read as data they would add zeros to the loss. Refused, with the way out."""
+    import shlex
+
+    data = [[n for n in b.order if n in b.columns and n not in skip] if not named and b.arrays is None else []
+            for (_, b, named), skip in zip(blocks, skips)]
+    for i in range(len(blocks)):
+        for j in range(i + 1, len(blocks)):
+            (la, a, _), (lb, b, _) = blocks[i], blocks[j]
+            same = [n for n in data[i] if n in data[j] and np.array_equal(a.columns[n], b.columns[n], equal_nan=True)]
+            rest_a, rest_b = [n for n in data[i] if n not in same], [n for n in data[j] if n not in same]
+            if not same or not rest_a or not rest_b:
+                continue
+            cols = ", ".join(repr(n) for n in same)
+            key = a.columns[same[0]]
+            on = f", or pair the rows by it with --on {shlex.quote(same[0])}" \
+                if len(same) == 1 and len(np.unique(key)) == len(key) else ""
+            raise InputError(
+                f"{la} and {lb}: column{'s' * (len(same) > 1)} {cols} hold{'s' * (len(same) == 1)} the same values "
+                f"in both, row by row, as keys do: read as data, {'they' if len(same) > 1 else 'it'} would add zeros "
+                f"to the loss; name the data columns ({shlex.quote(la + ':' + ','.join(rest_a))} "
+                f"{shlex.quote(lb + ':' + ','.join(rest_b))}){on}")
 
 
 def _cell(value) -> str:

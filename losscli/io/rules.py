@@ -95,7 +95,7 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     header, and a line with text beside numbers with a fraction is data, whatever it says."""
     cells = [f.strip() for f in first]
     fraction = any(_FLOAT_ONLY.fullmatch(c) for c in cells)
-    if any(c and not _is_number(c) for c in cells):
+    if any(c and not is_number(c) for c in cells):
         if fraction:
             return False, "no (the first line holds text beside numbers with a fraction: a row of data)"
         return True, "yes (a field of the first line is not a number)"
@@ -166,7 +166,7 @@ def first_column_index(names: list[str], header: bool, below: list[list[str]]) -
 _FLOAT_ONLY = re.compile(r"[+-]?(?:\d*\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|(?i:inf|infinity|nan))")
 
 
-def _is_number(text: str) -> bool:
+def is_number(text: str) -> bool:
     try:
         float(text)
         return True

@@ -16,7 +16,9 @@ _GLOB_CHARS = re.compile(r"[*?\[]")
 
 
 def split_spec(spec: str) -> tuple[str, str | None]:
-    """``PATH[:SELECTOR]`` -> (path, selector). A path that exists as given is never split."""
+    """``PATH[:SELECTOR]`` -> (path, selector). A path that exists as given is never split; the
+    selector starts after the last colon, or after the first one that ends an existing path (a
+    column name with a colon)."""
     if spec.startswith(STDIN_PREFIX):
         spec = "-" + spec[len(STDIN_PREFIX):]
     if spec == "-" or os.path.exists(spec) or ":" not in spec:
@@ -24,6 +26,10 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     if is_url(spec) and ":" not in spec.split("://", 1)[1]:
         return spec, None  # s3://bucket/x.csv: the scheme's colon is not a selector
     path, selector = spec.rsplit(":", 1)
+    if not os.path.exists(path) and not is_url(spec):  # a column name with a colon: ``preds.csv:Unnamed: 0``
+        cut = next((i for i in range(len(path)) if path[i] == ":" and os.path.exists(spec[:i])), None)
+        if cut is not None:
+            path, selector = spec[:cut], spec[cut + 1:]
     return path, (selector if selector != "" else None)
 
 
