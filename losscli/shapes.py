@@ -97,6 +97,12 @@ def concrete(shape: str, sizes: dict, resolved: dict, *, last: bool = False, tra
     return out
 
 
+def _columns(arr) -> str:
+    """The table columns an input was read from, when there are several (what a shape error is about)."""
+    cols = getattr(arr, "columns", None)
+    return f" (columns {', '.join(repr(c) for c in cols)})" if cols and len(cols) > 1 else ""
+
+
 def _noun(axis: int) -> str:
     return "rows" if axis == 0 else "columns" if axis == 1 else f"entries on axis {axis}"
 
@@ -131,7 +137,10 @@ def check_shapes(loss_name: str, roles, bound: dict) -> dict[str, np.ndarray]:
                 if data.shape[0] != ref.shape[0]:
                     errors.append(f"has {data.shape[0]} rows but {other} has {ref.shape[0]}")
                 else:
-                    errors.append(f"has shape {data.shape} but {other} has {ref.shape} (expected the same shape)")
+                    mine, theirs = _columns(arr), _columns(bound[alt[0][1:]])
+                    hint = "; a selector, FILE:COLUMN, reads the columns it names" if mine or theirs else ""
+                    errors.append(f"has shape {data.shape}{mine} but {other} has {ref.shape}{theirs} "
+                                  f"(expected the same shape{hint})")
                 continue
             fixed = [d for d in alt if d != "..."]
             if ("..." in alt and data.ndim < len(fixed)) or ("..." not in alt and data.ndim != len(alt)):

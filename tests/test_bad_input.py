@@ -115,8 +115,9 @@ CASES = {
     "row-count mismatch": (lambda d: ["compute", "mse", d / "p.csv", write_csv(d / "s.csv", ["l"], [[1], [2]])],
                            "{d}/s.csv has 2 rows but {d}/p.csv has 3 (every input needs one row per sample)"),
     "column-count mismatch": (lambda d: ["compute", "kl", d / "probs.csv", f"{d}/probs.csv:a,b"],
-                              "{d}/probs.csv:a,b (kl labels): has shape (3, 2) but {d}/probs.csv has (3, 3) "
-                              "(expected the same shape)"),
+                              "{d}/probs.csv:a,b (kl labels): has shape (3, 2) (columns 'a', 'b') but {d}/probs.csv "
+                              "has (3, 3) (columns 'a', 'b', 'c') (expected the same shape; a selector, FILE:COLUMN, "
+                              "reads the columns it names)"),
     "class columns mismatch": (lambda d: ["compute", "softmax_ce", d / "logits.npy", f"{d}/probs.csv:0-1"],
                                "{d}/probs.csv:0-1 (softmax_ce labels): expected shape (N,), got (3, 2); or has 2 "
                                "columns but {d}/logits.npy has 3"),

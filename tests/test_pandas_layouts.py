@@ -60,8 +60,9 @@ def test_an_index_with_a_name_compared_between_inputs(run, tmp_path):
     pd.DataFrame({"label": Y}).rename_axis("sample").iloc[::-1].to_csv(tmp_path / "l.csv")
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
     assert out.exit_code == 2
-    assert out.stderr.endswith(f"Error: {tmp_path / 'l.csv'} (mse labels): has shape (60, 2) but {tmp_path / 'p.csv'} "
-                               "has (60,) (expected the same shape)\n")
+    assert out.stderr.endswith(f"Error: {tmp_path / 'l.csv'} (mse labels): has shape (60, 2) (columns 'sample', "
+                               f"'label') but {tmp_path / 'p.csv'} has (60,) (expected the same shape; a selector, "
+                               "FILE:COLUMN, reads the columns it names)\n")
     # --on pairs them by it
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv", "--on", "sample")
     assert value == pytest.approx(MSE, rel=1e-12)
