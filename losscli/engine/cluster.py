@@ -225,10 +225,16 @@ class Session:
                     bar.update(state["rows"], note) if rows else bar.update(state["done"])
 
                 self._wait(watched, state, show)
-                if rows and bar.visible:  # the rows of the last partitions, read since the last look
-                    _, events = _bounded(self._look, self.settings.connect_timeout) or (None, None)
-                    state["rows"] = _rows_read(events) if events else state["rows"]
+                if rows and bar.visible:  # the rows of the last partitions, read since the last look (their
+                    for _ in range(3):  # last words may reach the scheduler after their results: look again)
+                        _, events = _bounded(self._look, self.settings.connect_timeout) or (None, None)
+                        counted = _rows_read(events) if events else state["rows"]
+                        if counted == state["rows"] or exact and counted >= rows:
+                            break
+                        state["rows"] = counted
+                        time.sleep(0.2)
                     show()
+                    bar.draw()
         except CancelledError:
             raise LossCliError(self._lost(state)) from None
         except BaseException:

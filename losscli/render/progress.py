@@ -57,6 +57,12 @@ class Bar:
             if self.plain is not None:
                 self.plain.draw()
 
+    def draw(self) -> None:
+        """Draw the bar now (rich redraws it about 10 times a second: the last state of a run
+        that ends at once might never be seen)."""
+        if self.progress is not None and self.plain is None:
+            self.progress.refresh()
+
     def __exit__(self, *exc) -> None:
         if self.plain is not None:
             self.plain.clear()
