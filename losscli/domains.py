@@ -357,6 +357,10 @@ _CHOICES = {
 }
 
 DOMAINS: dict[str, Domain] = {d.name: d for d in _DOMAINS}
+#: the domains of class labels: what class names (text, or the integers naming the predictions'
+#: columns) are read as (``io.table.Classes``; ``shapes.class_label_inputs``)
+CLASS_LABELS = frozenset({"class_index", "class_index_or_ignored", "target", "target_or_ignored", "sign_or_class",
+                          "binary_or_class"})
 #: name -> text, for every name an Input may declare
 DOMAIN_TEXT: dict[str, str] = {**{d.name: d.text for d in _DOMAINS}, **{k: v[0] for k, v in _CHOICES.items()}}
 

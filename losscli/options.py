@@ -181,7 +181,7 @@ reading_options = stack(
     click.option("--on-missing", type=click.Choice(list(ON_MISSING)), default=ON_MISSING[0], show_default=True,
                  help="With --on: keys that are not in every input are an error, or their rows are dropped."),
     click.option("--classes", metavar="NAME,...", help="Class names in index order, for labels written as "
-                 "names (default: the predictions' column names)."),
+                 "names, or as integers other than 0..K-1 (1,2,3) (default: the predictions' column names)."),
     click.option("--prob-tol", type=Finite(min=0, max=1), default=ROW_SUM_TOL, show_default=True,
                  help="How far a probability row's sum may be from 1."))
 

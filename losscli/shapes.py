@@ -55,6 +55,15 @@ def whole_inputs(losses, count: int) -> frozenset[int]:
                      if losses and all(i < len(l.inputs) and multiple_rows(l.inputs[i].shape) for l in losses))
 
 
+def class_label_inputs(losses, count: int) -> frozenset[int]:
+    """The positions, of ``count`` inputs given in role order, that every one of ``losses`` declares
+    as class labels (``domains.CLASS_LABELS``): a reader maps class names there."""
+    from .domains import CLASS_LABELS
+
+    return frozenset(i for i in range(count)
+                     if losses and all(i < len(l.inputs) and l.inputs[i].domain in CLASS_LABELS for l in losses))
+
+
 def _dim_text(d: str) -> str:
     m = multiple_of(d)
     return f"{m[0]}·{m[1]}" if m else d

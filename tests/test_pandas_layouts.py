@@ -32,53 +32,93 @@ def _note(path, column, why):
 
 # -- an index with a name ----------------------------------------------------------------------------
 
-NAMED = "pandas' index (a first column 'sample' that counts 0, 1, 2, ...: to_csv() of an index with a name)"
+NAMED = ("pandas' index (a first column 'sample' that counts on by one, before columns numbered 0, 1, 2, ...: "
+         "to_csv() of a frame with a named index)")
 
 
-@pytest.mark.parametrize("labels_named", [True, False])
-def test_an_index_with_a_name_is_not_data(run, tmp_path, labels_named):
-    pd.DataFrame({"pred": X}).rename_axis("sample").to_csv(tmp_path / "p.csv")
-    labels = pd.DataFrame({"label": Y})
-    if labels_named:
-        labels.rename_axis("sample").to_csv(tmp_path / "l.csv")
-    else:
-        labels.to_csv(tmp_path / "l.csv", index=False)
-    value, data, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
-    assert value == pytest.approx(MSE, rel=1e-12)  # (read as data, it halved the loss, or was a shape error)
-    expected = _note(tmp_path / "p.csv", "sample", NAMED)
-    if labels_named:
-        expected += _note(tmp_path / "l.csv", "sample", NAMED)
-    assert err == expected
+def _softmax_ce(z, y):
+    z = z - z.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
+
+
+@pytest.mark.parametrize("classes", [4, 2048])
+def test_a_named_index_before_numbered_columns_is_not_data(run, tmp_path, classes):
+    # pd.DataFrame(logits).rename_axis('sample').to_csv(): read as data, it was one more logit (2048 columns
+    # were wider than the lines first looked at)
+    logits = np.random.default_rng(2).standard_normal((N, classes))
+    y = np.random.default_rng(3).integers(0, classes, N)
+    pd.DataFrame(logits).rename_axis("sample").to_csv(tmp_path / "z.csv")
+    pd.Series(y, name="y").to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(logits, y), rel=1e-12)
+    assert out.stderr == _note(tmp_path / "z.csv", "sample", NAMED)
+    # shards numbered on from one file to the next (40, 41, ...): each shard's index is one
+    (tmp_path / "zs").mkdir()
+    (tmp_path / "ys").mkdir()
+    for k in range(3):
+        part = slice(20 * k, 20 * k + 20)
+        pd.DataFrame(logits[part], index=pd.RangeIndex(20 * k, 20 * k + 20, name="sample")).to_csv(
+            tmp_path / "zs" / f"part-{k}.csv")
+        pd.Series(y[part], name="y").to_csv(tmp_path / "ys" / f"part-{k}.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "zs", tmp_path / "ys", "--format", "value")
+    assert out.exit_code == 0, out.stderr
+    assert float(out.stdout) == pytest.approx(_softmax_ce(logits, y), rel=1e-12)
+
+
+KEY = "a key (a column of the same name in {}, beside data columns that differ)"
+
+
+def test_an_index_with_a_name_in_both_inputs_is_a_key(run, tmp_path):
+    p, lab = tmp_path / "p.csv", tmp_path / "l.csv"
+    pd.DataFrame({"pred": X}).rename_axis("sample").to_csv(p)
+    pd.DataFrame({"label": Y}).rename_axis("sample").to_csv(lab)
+    value, data, err = _run_value(run, p, lab)
+    assert value == pytest.approx(MSE, rel=1e-12)  # (read as data, the equal indexes halved the loss)
+    assert err == _note(p, "sample", KEY.format(lab)) + _note(lab, "sample", KEY.format(p))
     assert data["inputs"][0]["columns"] == ["pred"]
-    assert data["inputs"][0]["skipped"] == {"sample": NAMED}
-
-
-def test_an_index_with_a_name_compared_between_inputs(run, tmp_path):
-    # both carry it: positional pairing is refused when they disagree (the labels were reversed, so their
-    # 'sample' no longer counts 0, 1, 2, ...: data, and a shape that is not the predictions')
-    pd.DataFrame({"pred": X}).rename_axis("sample").to_csv(tmp_path / "p.csv")
-    pd.DataFrame({"label": Y}).rename_axis("sample").iloc[::-1].to_csv(tmp_path / "l.csv")
-    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
-    assert out.exit_code == 2
-    assert out.stderr.endswith(f"Error: {tmp_path / 'l.csv'} (mse labels): has shape (60, 2) (columns 'sample', "
-                               f"'label') but {tmp_path / 'p.csv'} has (60,) (expected the same shape; a selector, "
-                               "FILE:COLUMN, reads the columns it names)\n")
-    # --on pairs them by it
-    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv", "--on", "sample")
+    # one of them shuffled: refused, and --on pairs them
+    pd.DataFrame({"label": Y}).rename_axis("sample").iloc[::-1].to_csv(lab)
+    out = run("compute", "mse", p, lab, "--format", "value")
+    assert out.exit_code == 2, out.stdout
+    assert out.stderr == (f"Error: {p} and {lab}: their key columns disagree at row 0 ({p} sample '0', {lab} sample "
+                          f"'{N - 1}'): rows are paired by position, so these are not the same samples; --on sample "
+                          "pairs them by key (if these columns are data, name them in a selector)\n")
+    value, _, _ = _run_value(run, p, lab, "--on", "sample")
     assert value == pytest.approx(MSE, rel=1e-12)
 
 
-def test_a_named_first_column_that_does_not_count_is_data(run, tmp_path):
-    # 'step' 5, 6, 7, ... is not pandas' index: data, so predictions of 2 columns against 1 are refused
-    pd.DataFrame({"step": np.arange(N) + 5, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+def test_frames_of_the_same_columns_with_a_named_index_compare_it(run, tmp_path):
+    # y_pred and y_true of a multi-output model, each shuffled its own way, a named index on
+    p, lab = tmp_path / "p.csv", tmp_path / "l.csv"
+    pred = pd.DataFrame({"y1": X, "y2": Y}).rename_axis("sample")
+    true = pd.DataFrame({"y1": Y, "y2": X}).rename_axis("sample")
+    pred.sample(frac=1, random_state=1).to_csv(p)
+    true.sample(frac=1, random_state=2).to_csv(lab)
+    out = run("compute", "mse", p, lab, "--format", "value")
+    assert out.exit_code == 2 and "their key columns disagree at row 0" in out.stderr  # (read as data: 113x)
+    value, _, _ = _run_value(run, p, lab, "--on", "sample")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pred.to_csv(p)
+    true.to_csv(lab)
+    value, _, _ = _run_value(run, p, lab)
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
+def test_a_named_first_column_of_one_input_is_data(run, tmp_path):
+    # 'step' is data as far as one file tells: predictions of 2 columns against 1 are refused, naming them
+    pd.DataFrame({"step": np.arange(N), "pred": X}).to_csv(tmp_path / "p.csv", index=False)
     pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
     assert out.exit_code == 2
-    assert "has shape (60,) but" in out.stderr and "has (60, 2)" in out.stderr
-    # and a selector naming the counting column reads it
-    pd.DataFrame({"pred": X}).rename_axis("sample").to_csv(tmp_path / "q.csv")
-    value, _, _ = _run_value(run, f"{tmp_path / 'q.csv'}:sample", f"{tmp_path / 'q.csv'}:sample")
-    assert value == 0.0
+    assert out.stderr == (f"Error: {tmp_path / 'l.csv'} (mse labels): has shape (60,) but {tmp_path / 'p.csv'} has "
+                          "(60, 2) (columns 'step', 'pred') (expected the same shape; a selector, FILE:COLUMN, reads "
+                          "the columns it names)\n")
+    # and the same names in both, all of them: data (a count target beside another output)
+    pd.DataFrame({"a": np.arange(N) % 5, "b": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"a": np.arange(N) % 5 + 1, "b": Y}).to_csv(tmp_path / "l.csv", index=False)
+    value, _, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
+    assert (value, err) == (pytest.approx((1 + MSE) / 2, rel=1e-12), "")
 
 
 # -- reset_index() -----------------------------------------------------------------------------------
@@ -145,9 +185,35 @@ def test_names_holding_id_inside_a_word_are_data(run, tmp_path, name):
     assert value == pytest.approx(MSE, rel=1e-12)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_a_column_named_like_an_id_that_holds_fractions_is_data(run, tmp_path, fmt):
+    # genes ID1 and ID3 beside TP53; a language classifier's logits for en, id (Indonesian), de
+    genes = ["TP53", "ID1", "ID3"]
+    pred = pd.DataFrame(np.c_[X, Y, X], columns=genes)
+    true = pd.DataFrame(np.c_[Y, X, X], columns=genes)
+    p, t = tmp_path / f"p.{fmt}", tmp_path / f"t.{fmt}"
+    for frame, path in ((pred, p), (true, t)):
+        frame.to_csv(path, index=False) if fmt == "csv" else frame.to_parquet(path, index=False)
+    value, data, err = _run_value(run, p, t)
+    assert (value, err) == (pytest.approx(2 * MSE / 3, rel=1e-12), "")
+    assert data["inputs"][0]["columns"] == genes
+    logits = np.random.default_rng(4).standard_normal((N, 3))
+    y = np.random.default_rng(5).integers(0, 3, N)
+    pd.DataFrame(logits, columns=["en", "id", "de"]).to_csv(tmp_path / "z.csv", index=False)
+    pd.DataFrame({"label": y}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--format", "value")
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert float(out.stdout) == pytest.approx(_softmax_ce(logits, y), rel=1e-12)
+    # integers written as floats (a column with a gap: 1.0, 2.0, ...) are still ids
+    pd.DataFrame({"sample_id": np.arange(N) + 1.0, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
 def test_parquet_keeps_its_recorded_index_before_the_reset_index_rule(run, tmp_path):
     # a named index recorded in pandas' metadata is that index; an 'index' data column beside it stays data
-    frame = pd.DataFrame({"index": Y, "pred": X}, index=pd.Index(np.arange(N) * 2, name="sample"))
+    frame = pd.DataFrame({"index": np.arange(N) + 7, "pred": X}, index=pd.Index(np.arange(N) * 2, name="sample"))
     pq.write_table(pa.Table.from_pandas(frame), tmp_path / "p.parquet")
     pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
     value, data, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "l.csv")
@@ -181,50 +247,70 @@ def test_a_header_of_fractions_read_as_data_is_an_error_that_says_how_to_read_it
     assert out.stderr == f"Error: {tmp_path / 'q.csv'}: no column '0.7' (columns: 0, 1, 2)\n"
 
 
-# -- key columns shared by name and value ------------------------------------------------------------
+# -- key columns shared by name --------------------------------------------------------------------
 
-def _ratings(tmp_path, index: bool):
+def _ratings(tmp_path, index: bool, shuffle: bool = False):
     rng = np.random.default_rng(5)
     user, item = rng.integers(0, 20, N), rng.integers(0, 100, N)
-    pd.DataFrame({"user": user, "item": item, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pred = pd.DataFrame({"user": user, "item": item, "pred": X})
+    (pred.sort_values(["user", "item"], kind="stable") if shuffle else pred).to_csv(tmp_path / "p.csv", index=False)
     labels = pd.DataFrame({"user": user, "item": item, "rating": Y})
     if index:  # df.set_index(["user", "item"]).to_csv(): the same header and rows
         labels.set_index(["user", "item"]).to_csv(tmp_path / "l.csv")
     else:
         labels.to_csv(tmp_path / "l.csv", index=False)
+    return user, item
 
 
 @pytest.mark.parametrize("index", [False, True])
-def test_key_columns_shared_by_two_tables_are_refused_as_data(run, tmp_path, index):
+def test_key_columns_shared_by_two_tables_are_not_data(run, tmp_path, index):
     _ratings(tmp_path, index)
     p, lab = tmp_path / "p.csv", tmp_path / "l.csv"
+    value, data, err = _run_value(run, p, lab)
+    assert value == pytest.approx(MSE, rel=1e-12)  # (read as data, user and item divided the loss by 3)
+    assert err == (_note(p, "user", KEY.format(lab)) + _note(p, "item", KEY.format(lab))
+                   + _note(lab, "user", KEY.format(p)) + _note(lab, "item", KEY.format(p)))
+    assert [i["columns"] for i in data["inputs"]] == [["pred"], ["rating"]]
+
+
+def test_key_columns_shared_by_two_tables_in_other_orders_are_refused(run, tmp_path):
+    user, _ = _ratings(tmp_path, False, shuffle=True)
+    p, lab = tmp_path / "p.csv", tmp_path / "l.csv"
     out = run("compute", "mse", p, lab, "--format", "value")
-    assert out.exit_code == 2, out.stdout  # (read as data, user and item divided the loss by 3)
-    assert out.stderr == (
-        f"Error: {p} and {lab}: columns 'user', 'item' hold the same values in both, row by row, as keys do: read "
-        f"as data, they would add zeros to the loss; name the data columns ({p}:pred {lab}:rating)\n")
-    value, _, _ = _run_value(run, f"{p}:pred", f"{lab}:rating")
-    assert value == pytest.approx(MSE, rel=1e-12)
+    assert out.exit_code == 2, out.stdout
+    first = int(np.sort(user)[0])
+    assert out.stderr == (f"Error: {p} and {lab}: their key columns disagree at row 0 ({p} user '{first}', {lab} user "
+                          f"'{user[0]}'): rows are paired by position, so these are not the same samples; sort every "
+                          "input by the same columns (no one of them is unique, for --on) (if these columns are data, "
+                          "name them in a selector)\n")
 
 
 def test_one_unique_shared_key_is_offered_to_on(run, tmp_path):
     ids = np.arange(N) + 100
     pd.DataFrame({"user": ids, "pred": X}).set_index("user").to_csv(tmp_path / "p.csv")
-    pd.DataFrame({"user": ids, "label": Y}).set_index("user").to_csv(tmp_path / "l.csv")
+    pd.DataFrame({"user": ids, "label": Y}).set_index("user").iloc[::-1].to_csv(tmp_path / "l.csv")
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
     assert out.exit_code == 2
-    assert out.stderr.endswith(f"name the data columns ({tmp_path / 'p.csv'}:pred {tmp_path / 'l.csv'}:label), or "
-                               "pair the rows by it with --on user\n")
+    assert out.stderr.endswith("so these are not the same samples; --on user pairs them by key (if these columns "
+                               "are data, name them in a selector)\n")
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv", "--on", "user")
     assert value == pytest.approx(MSE, rel=1e-12)
 
 
-def test_data_columns_of_the_same_name_that_differ_are_data(run, tmp_path):
-    # y_pred and y_true frames with the same columns: all of them data (nothing is equal row by row)
+def test_data_columns_of_the_same_name_are_data(run, tmp_path):
+    # y_pred and y_true frames with the same columns: all of them data
     pd.DataFrame({"a": X, "b": Y}).to_csv(tmp_path / "p.csv", index=False)
     pd.DataFrame({"a": Y, "b": X}).to_csv(tmp_path / "l.csv", index=False)
     value, _, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
     assert (value, err) == (pytest.approx(MSE, rel=1e-12), "")
+    # even where one column is predicted exactly (a class never confused): its zeros are part of the mean
+    onehot = np.eye(3)[np.random.default_rng(1).integers(1, 3, N)]
+    proba = onehot.copy()
+    proba[:, 1:] = 0.3 * onehot[:, 1:] + 0.35
+    pd.DataFrame(proba, columns=["cat", "dog", "bird"]).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame(onehot, columns=["cat", "dog", "bird"]).to_csv(tmp_path / "l.csv", index=False)
+    value, _, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
+    assert (value, err) == (pytest.approx(float(np.mean((proba - onehot) ** 2)), rel=1e-12), "")
     # the same file twice is one input: nothing to compare
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "p.csv")
     assert value == 0.0

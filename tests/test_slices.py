@@ -284,7 +284,7 @@ def test_naming_a_slice_column_never_changes_what_is_read(run, tmp_path):
     df[["pred", "device"]].to_csv(tmp_path / "preds.csv", index=False)
     df[["label", "device"]].to_csv(tmp_path / "labels.csv", index=False)
     out = run("compute", "mse", f"{tmp_path}/preds.csv:pred", tmp_path / "labels.csv", "--by", "label")
-    assert out.exit_code == 2 and "labels.csv (mse labels): has shape (600, 2) but" in out.stderr
+    assert out.exit_code == 2 and "labels.csv (mse labels): has shape (600, 2) (columns 'label', 'device') but" in out.stderr
     out = run("compute", "mse", f"{tmp_path}/preds.csv:pred", f"{tmp_path}/labels.csv:label", "--by", "device",
               "--format", "json")
     assert out.exit_code == 0, out.stderr

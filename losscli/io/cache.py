@@ -19,7 +19,7 @@ from .join import named_columns, row_count_mismatch
 from .rules import GUESSED, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
-from .table import Classes, Source
+from .table import Classes, Source, column_classes, integer_names, names_text
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
 
@@ -48,6 +48,9 @@ class InputCache:
         self._stdin = stdin
         self.dtype = dtype
         self.memoize = memoize  # keep whole inputs for reuse (check: many gates, same files)
+        # positions of the inputs that are class labels (shapes.class_label_inputs; set by the engine):
+        # integer labels there are read through integer class names
+        self.class_labels: frozenset[int] = frozenset()
         self.rules = rules
         self.order_by = order_by  # with rules.on: the input whose order matched rows come in (default the first)
         # with rules.on: inputs whose keys every join is restricted to, read or not (compare: both models,
@@ -104,25 +107,36 @@ class InputCache:
         order, less those ``--on-missing drop`` dropped); else ``row`` itself."""
         return row if self._row_keys is None else int(self._row_keys[1][row])
 
-    def _classes(self, first: Array | None) -> Classes | None:
-        """The class names text labels are read with: --classes, else the predictions' columns."""
+    def _classes(self, first: Array | None, position: int) -> Classes | None:
+        """The class names the labels of the input at ``position`` are read with: --classes, else
+        the predictions' columns (``first``; ``table.column_classes``). Integer labels are read
+        through integer names only at the positions of class labels (``class_labels``, which the
+        engine sets from the losses' roles: not weights, norms or group ids)."""
+        named = column_classes(first)
+        classes = named
         if self.rules.classes:
-            named = first is not None and first.data.ndim == 2 and first.columns and \
-                not all(c.isdigit() for c in first.columns)
-            if named and first is not None and first.columns != tuple(self.rules.classes):
-                raise InputError(f"--classes {','.join(self.rules.classes)}: the columns of {first.label} name the "
-                                 f"classes otherwise ({', '.join(first.columns or ())}); give the classes in the "
+            classes = Classes(tuple(self.rules.classes), "--classes")
+            if named is not None and named.differs(classes):
+                raise InputError(f"--classes {','.join(self.rules.classes)}: {named.source} name the "
+                                 f"classes otherwise ({', '.join(named.names)}); give the classes in the "
                                  "order of the columns, or leave --classes out")
-            return Classes(tuple(self.rules.classes), "--classes")
-        if first is not None and first.data.ndim == 2 and first.columns and \
-                not all(c.isdigit() for c in first.columns):
-            return Classes(tuple(first.columns), f"the columns of {first.label}")
-        return None
+        if classes is None:
+            return None
+        integers = position in self.class_labels and integer_names(classes.names) is not None
+        return replace(classes, integers=integers) if integers or classes.text else None
 
-    def _record(self, spec: str, reader: FileReader, block: Source, arr: Array, rows: int) -> None:
+    def _record(self, spec: str, reader: FileReader, block: Source, arr: Array, rows: int,
+                classes: Classes | None = None) -> None:
         """What was read of an input (for the JSON; ``rows``: read so far in this pass, the same
         in every pass), and a note on stderr for each column left out that is not text (an index,
-        an id), once per file."""
+        an id), once per file, and for integer labels read as class names (``classes``), once."""
+        how = None if classes is None or block.arrays is not None else classes.reads(block, arr.columns or ())
+        if how == "integers" and (reader.label, classes) not in self._noted:
+            assert classes is not None
+            self._noted.add((reader.label, classes))
+            print(f"losscli: note: {reader.label}: column {(arr.columns or ('',))[0]!r}: integer labels read as class "
+                  f"names {names_text(classes.names)} ({classes.source}): a label v is the class named v, not class "
+                  "index v", file=sys.stderr, flush=True)
         rec = self.inputs.get(spec)
         if rec is None:
             path, selector = split_spec(spec)
@@ -135,6 +149,8 @@ class InputCache:
                 "columns": list(arr.columns) if arr.columns else None,
                 "skipped": skipped, "rows": 0, "shape": list(arr.data.shape[1:]),
                 "dtype": np.dtype(self.dtype).name, "header": block.header, "on": self.rules.on}
+            if how is not None and classes is not None:  # labels read through class names
+                rec["classes"] = {"names": list(classes.names), "from": classes.source, "labels": how}
             if block.header == GUESSED and (reader.label, None) not in self._noted:
                 self._noted.add((reader.label, None))
                 print(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of numbered columns; "
@@ -217,8 +233,9 @@ class InputCache:
         arrays: list[Array] = []
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             block = blocks[id(r)]
-            arrays.append(_select_locked(r, block, sel, self._classes(arrays[0] if arrays else None)))
-            self._record(spec, r, block, arrays[-1], start + block.rows)
+            classes = self._classes(arrays[0] if arrays else None, len(arrays))
+            arrays.append(_select_locked(r, block, sel, classes))
+            self._record(spec, r, block, arrays[-1], start + block.rows, classes)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
@@ -282,9 +299,10 @@ class InputCache:
         whole: list[Array] = []
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             blocks = parts[id(r)]
-            pieces = [_select_locked(r, b, sel, self._classes(whole[0] if whole else None)) for b in blocks]
+            classes = self._classes(whole[0] if whole else None, len(whole))
+            pieces = [_select_locked(r, b, sel, classes) for b in blocks]
             for b, p in zip(blocks, pieces):
-                self._record(spec, r, b, p, 0)
+                self._record(spec, r, b, p, 0, classes)
             data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
             take = rows[id(r)]
             single = len(blocks) == 1

@@ -80,7 +80,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     if comment:
         lines[0] = _uncomment(lines[0])
     sep = sniff_delimiter(lines) or ","
-    first, below = split_fields(lines[0], sep, label), [split_fields(ln, sep, label) for ln in lines[1:]]
+    first, below = split_fields(lines[0], sep, label), _sample_rows(lines[1:], sep, label)
     has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
@@ -154,6 +154,18 @@ def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, fir
     return index
 
 
+def _sample_rows(lines: list[str], sep: str, label: str) -> list[list[str]]:
+    """The fields of the lines after the first, up to one the csv module cannot split (a field over
+    its limit: the parser names that line when it reaches it)."""
+    rows = []
+    for line in lines:
+        try:
+            rows.append(split_fields(line, sep, label))
+        except InputError:
+            break
+    return rows
+
+
 def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:
     """Rows with one field more than the header are read as pandas reads them (the first field
     is the index: ``to_csv(index_label=False)``) when those first fields are distinct integers
@@ -187,7 +199,7 @@ def _cr_to_lf(opener):
 
 
 #: bytes looked at to find the delimiter and the header: the first lines, as long as they are
-SNIFF_LINES, SNIFF_BYTES = 2, 16 * 2**20
+SNIFF_LINES, SNIFF_BYTES = 5, 16 * 2**20
 
 
 def _sniffing_head(opener, head: bytes) -> tuple[bytes, bool]:

@@ -344,8 +344,8 @@ class IdGuard:
         self.last: dict = {}
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
+        shared = shared_keys(blocks)
         skips = [b.skipped() for _, b, _ in blocks]
-        _refuse_shared_keys(blocks, skips)
         ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}
                for i, (_, b, named) in enumerate(blocks)]
         self.pairs = []
@@ -356,6 +356,7 @@ class IdGuard:
                         and not _is_index(blocks[j][1], *ids[j].values()):
                     common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
                 self.pairs += [(i, j, a, b) for a, b in common]
+        self.pairs += [(i, j, n, n) for i, j, names in shared for n in names]
         paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
         self.ordered = [(i, n) for i, (_, b, _) in enumerate(blocks) for n in ids[i].values()
                         if _is_index(b, n) and (i, n) not in paired] if len(blocks) > 1 else []
@@ -367,19 +368,23 @@ class IdGuard:
             self._plan(blocks)
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
-            ka, kb = comparable([a.keys[na], b.keys[nb]])
+            ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
             row = first_difference(ka, kb)
             if row is not None:
-                on = f"--on {shlex.quote(na)}" if na == nb else \
-                    f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r})"
+                import pyarrow.compute as pc
+
+                on = f"--on {shlex.quote(na)} pairs them by key" if na == nb else \
+                    f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r}) pairs them by key"
+                if pc.count_distinct(ka).as_py() < len(ka):  # (a key repeated: --on would refuse it)
+                    on = "sort every input by the same columns (no one of them is unique, for --on)"
+                what = "key" if na in a.index and a.index[na].startswith("a key") else "id"
                 raise InputError(
-                    f"{la} and {lb}: their id columns disagree at row {start + row} ({la} {na} "
+                    f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
                     f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
-                    f"so these are not the same samples; {on} pairs them by key (if these columns are data, name "
-                    "them in a selector)")
+                    f"so these are not the same samples; {on} (if these columns are data, name them in a selector)")
         for i, name in self.ordered:
             label, block, _ = blocks[i]
-            values = comparable([block.keys[name]])[0]
+            values = comparable([_key_values(block, name, label)])[0]
             if str(values.type) != "int64":  # text: nothing to order by
                 continue
             prev = self.last.get((i, name, block.label))  # (each shard numbers its rows from 0)
@@ -396,30 +401,58 @@ class IdGuard:
                 self.last[(i, name, block.label)] = seq[-1]
 
 
-def _refuse_shared_keys(blocks: list[tuple[str, Source, set]], skips: list[dict]) -> None:
-    """Two whole tables (no selector) with data columns of the same name and the same values
-    row by row beside columns that differ (``user,item,pred`` against ``user,item,rating``): those
-    columns are keys, and read as data they would add zeros to the loss. Refused, with the way out."""
-    import shlex
-
+def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, list[str]]]:
+    """Columns of integers two whole tables (no selector) both hold under one name, beside data
+    columns that differ (``user,item,pred`` against ``user,item,rating``; two frames with an index
+    named ``sample``): keys, not data (read as data, they would pair the keys with each other). Marked as
+    such in both blocks (their index columns, which every later block of the file shares); returns
+    (i, j, names) for each pair of inputs. Tables whose columns all share names (``y_pred`` and
+    ``y_true`` frames) are data, but for a first column of row labels (:func:`_row_labels`)."""
+    skips = [b.skipped() for _, b, _ in blocks]
     data = [[n for n in b.order if n in b.columns and n not in skip] if not named and b.arrays is None else []
             for (_, b, named), skip in zip(blocks, skips)]
+    found = []
     for i in range(len(blocks)):
         for j in range(i + 1, len(blocks)):
-            (la, a, _), (lb, b, _) = blocks[i], blocks[j]
-            same = [n for n in data[i] if n in data[j] and np.array_equal(a.columns[n], b.columns[n], equal_nan=True)]
-            rest_a, rest_b = [n for n in data[i] if n not in same], [n for n in data[j] if n not in same]
-            if not same or not rest_a or not rest_b:
-                continue
-            cols = ", ".join(repr(n) for n in same)
-            key = a.columns[same[0]]
-            on = f", or pair the rows by it with --on {shlex.quote(same[0])}" \
-                if len(same) == 1 and len(np.unique(key)) == len(key) else ""
-            raise InputError(
-                f"{la} and {lb}: column{'s' * (len(same) > 1)} {cols} hold{'s' * (len(same) == 1)} the same values "
-                f"in both, row by row, as keys do: read as data, {'they' if len(same) > 1 else 'it'} would add zeros "
-                f"to the loss; name the data columns ({shlex.quote(la + ':' + ','.join(rest_a))} "
-                f"{shlex.quote(lb + ':' + ','.join(rest_b))}){on}")
+            a, b = blocks[i][1].columns, blocks[j][1].columns
+            same = [n for n in data[i] if n in data[j]]
+            keys = [n for n in same if _whole(a[n]) and _whole(b[n])]  # (keys are integers or text)
+            if keys and any(n not in same for n in data[i]) and any(n not in same for n in data[j]):
+                found.append((i, j, keys))
+            elif len(same) > 1 and same[0] == data[i][0] == data[j][0] and _row_labels(a, same) and \
+                    _row_labels(b, same):
+                found.append((i, j, same[:1]))
+    for i, j, same in found:
+        for k, other in ((i, j), (j, i)):
+            for n in same:
+                blocks[k][1].index.setdefault(n, f"a key (a column of the same name in {blocks[other][0]}, beside "
+                                                 "data columns that differ)")
+    return found
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Integers only (what a key read as numbers holds)."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def _row_labels(columns: dict, names: list[str]) -> bool:
+    """A first column of distinct integers beside a column that is not integers: the labels of the
+    rows (a named index, as ``y_pred.rename_axis('sample').to_csv()`` writes it), not an output."""
+    first = columns[names[0]]
+    return _whole(first) and not all(_whole(columns[n]) for n in names[1:]) and len(np.unique(first)) == len(first) > 1
+
+
+def _key_values(block: Source, name: str, label: str):
+    """A key column of a block: its exact text, or (a shared key read as numbers) its values."""
+    import pyarrow as pa
+
+    if name in block.keys:
+        return block.keys[name]
+    if name in block.columns:
+        return pa.array(block.columns[name])
+    raise InputError(f"{label}: column {name!r} is a key in the first rows (or shard) but not here: write every "
+                     "shard with the same columns, or name the data columns in a selector")
 
 
 def _cell(value) -> str:

@@ -6,9 +6,9 @@
   :func:`header_decision`.
 - **Index columns** are not data unless a selector names them: an unnamed first column (pandas'
   ``to_csv()`` index, read back as ``Unnamed: 0``), the leading ``index``/``level_0`` columns of
-  ``reset_index()`` (:func:`reset_index_columns`), a first column that counts 0, 1, 2, ... (named,
-  not an id name; or without a header), or, without a header, holds distinct integers beside
-  non-integers (:func:`first_column_index`), the
+  ``reset_index()`` (:func:`reset_index_columns`), a named first column that counts on by one
+  before columns numbered 0, 1, 2, ..., without a header a first column that counts 0, 1, 2, ...
+  or holds distinct integers beside non-integers (:func:`first_column_index`), the
   index columns pandas records in a Parquet/Arrow file's metadata (:func:`pandas_index_columns`),
   and the extra first field of rows that have one field more than their header (``csv.py``).
 - **Id columns** (``ID_NAMES``, names with a word of ``ID_WORDS``) are not data unless named, or a file's only column
@@ -149,10 +149,13 @@ def first_column_index(names: list[str], header: bool, below: list[list[str]]) -
     column = [row[0].strip() for row in below if row]
     if len(column) < 3 or not all(_WHOLE.fullmatch(v) for v in column):
         return None
-    if header:  # a named first column is data (an id by its name: ``is_id_name``), but for a count
-        if range_index(column) and not is_id_name(names[0]) and not is_unnamed(names[0]):
-            return (f"pandas' index (a first column {names[0]!r} that counts 0, 1, 2, ...: to_csv() of an index "
-                    "with a name)")
+    if header:  # a named first column is data (an id by its name: ``is_id_name``), but for one that
+        # counts on by one before columns pandas numbered 0, 1, 2, ...: pd.DataFrame(a).rename_axis(name)
+        first = int(column[0])
+        if names[1:] == [str(i) for i in range(len(names) - 1)] and not is_unnamed(names[0]) \
+                and column == [str(first + i) for i in range(len(column))]:
+            return (f"pandas' index (a first column {names[0]!r} that counts on by one, before columns numbered "
+                    "0, 1, 2, ...: to_csv() of a frame with a named index)")
         return None
     if range_index(column):
         return "pandas' index (a first column that counts 0, 1, 2, ... in a file without a header)"
@@ -163,6 +166,8 @@ def first_column_index(names: list[str], header: bool, below: list[list[str]]) -
     return None
 
 
+#: a number with a fraction or an exponent, as written (RE2 as well: Arrow looks for it in whole columns)
+FRACTION = r"^\s*[+-]?(?:\d*\.\d+|\d+\.\d*|\d+)[eE][+-]?\d+\s*$|^\s*[+-]?(?:\d*\.\d*[1-9]\d*)\s*$"
 _FLOAT_ONLY = re.compile(r"[+-]?(?:\d*\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|(?i:inf|infinity|nan))")
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .rules import BY_REASON, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
+from .rules import BY_REASON, FRACTION, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
 
 
 @dataclass
@@ -53,12 +53,27 @@ class Source:
         out = {n: why for n, why in self.index.items() if why != BY_REASON}
         rest = [n for n in self.order if n not in out]
         for n in rest if len(rest) > 1 else ():  # (a file's only column is its data, whatever its name)
-            if is_id_name(n):
+            if is_id_name(n) and not self._fractions(n):
                 out[n] = "an id column (rows are paired by position; --on NAME pairs them by key)"
         for n in self.order:
             if n not in out and n in self.text_columns:
                 out[n] = "text"
         return out  # (a --by column is data as it would be without --by: naming it never changes what is read)
+
+    def _fractions(self, name: str) -> bool:
+        """Whether a column holds a number with a fraction or an exponent (``0.25``, ``1e-3``): data,
+        whatever its name (a gene ``ID1``, a class ``id``), since ids are integers or text."""
+        values = self.keys.get(name)
+        if values is None:
+            col = self.columns.get(name)
+            return col is not None and bool(np.any(col != np.round(col)))
+        import pyarrow.compute as pc
+
+        from .buffers import bits
+
+        if str(values.type) != "string":
+            values = values.cast("string")
+        return bool(bits(pc.match_substring_regex(values, FRACTION), null=False).any())
 
     def _refuse_numeric_text(self, name: str) -> None:
         """A text column with a value written as a number for people (``1.234,5``, ``12%``) is an
@@ -97,7 +112,7 @@ class Source:
                 for n in [n for n in ids if n in self.pending]:
                     self.pending.pop(n)()
                 chosen = [n for n in ids if n in self.columns][-1:]
-            if not chosen and classes is not None and len(text) == 1:  # a column of class names
+            if not chosen and classes is not None and classes.text and len(text) == 1:  # a column of class names
                 chosen = text
             elif not chosen and ids:
                 raise InputError(f"{self.label}: no data column beside its id columns ({', '.join(ids)}) and text "
@@ -120,9 +135,8 @@ class Source:
             if n in self.pending:
                 self.pending.pop(n)()
         label = self.label if selector is None else f"{self.label}:{selector}"
-        if len(chosen) == 1 and chosen[0] in self.text_columns and classes is not None:
-            return Array(classes.indices(self.text_values[chosen[0]], self, chosen[0]), label, tuple(chosen),
-                         self.first_line, self.row_offset)
+        if classes is not None and classes.reads(self, chosen) is not None:
+            return Array(classes.indices(self, chosen[0]), label, tuple(chosen), self.first_line, self.row_offset)
         for n in chosen:
             if n in self.text_columns:
                 hint = hint_suffix(self.text_columns[n]) or (_CLASS_HINT if len(chosen) == 1 else "")
@@ -161,33 +175,94 @@ _CLASS_HINT = ("; if it holds class names, --classes NAME,... (or predictions wh
 
 @dataclass(frozen=True)
 class Classes:
-    """Class names in index order (from ``--classes``, or the predictions' columns: ``source``)."""
+    """Class names in index order (from ``--classes``, or the predictions' columns: ``source``),
+    and the labels read through them: a text column (``text``), a column of integers (``integers``:
+    label v is the class named v, not index v; only with integer names)."""
 
     names: tuple[str, ...]
     source: str
+    text: bool = True
+    integers: bool = False
 
-    def indices(self, values, src: Source, column: str) -> np.ndarray:
-        """Text labels as class indices (NaN where missing); an unknown name is an error naming
-        it and its line."""
+    def reads(self, src: Source, chosen) -> str | None:
+        """How the selected columns are read through the names: "text", "integers", or None (one
+        column only; as given)."""
+        if len(chosen) != 1:
+            return None
+        if chosen[0] in src.text_columns:
+            return "text" if self.text else None
+        return "integers" if self.integers and chosen[0] in src.columns else None
+
+    def indices(self, src: Source, column: str) -> np.ndarray:
+        """A column of labels (``reads``) as class indices (NaN where missing); a label that names
+        no class is an error naming it, its line and the classes."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
         from .buffers import bits, floats, strings
 
-        if pa.types.is_dictionary(values.type):  # a categorical column
-            values = values.dictionary_decode()
-        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-        found = pc.index_in(text, value_set=strings(self.names))
-        unknown = np.flatnonzero(bits(pc.and_(pc.is_null(found), pc.is_valid(text))))
+        if column in src.text_columns:
+            values = src.text_values[column]
+            if pa.types.is_dictionary(values.type):  # a categorical column
+                values = values.dictionary_decode()
+            text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+            index = pc.index_in(text, value_set=strings(self.names))
+            found = floats(index)
+            unknown = np.flatnonzero(bits(pc.and_(pc.is_null(index), pc.is_valid(text))))
+
+            def shown(row: int) -> str:
+                return repr(text[row].as_py())
+        else:
+            numbers = np.asarray(integer_names(self.names), dtype=np.float64)
+            order = np.argsort(numbers, kind="stable")  # (a name given twice: its first column)
+            data = np.asarray(src.columns[column], dtype=np.float64)
+            at = np.minimum(np.searchsorted(numbers[order], data), len(order) - 1)
+            hit = numbers[order][at] == data
+            found = np.where(hit, order[at], np.nan)
+            unknown = np.flatnonzero(~hit & ~np.isnan(data))
+
+            def shown(row: int) -> str:
+                value = float(data[row])
+                return str(int(value)) if value.is_integer() else f"{value:g}"
         if unknown.size:
             row = int(unknown[0])
-            at = f"line {src.first_line + src.row_offset + row}" if src.first_line is not None else \
+            at_row = f"line {src.first_line + src.row_offset + row}" if src.first_line is not None else \
                 f"row {src.row_offset + row}"
-            raise InputError(f"{src.label}, {at}, column {column!r}: {text[row].as_py()!r} is not a class name "
+            raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
                              f"(classes, {self.source}: {names_text(self.names)})")
-        return floats(found)
+        return found
+
+    def differs(self, given: Classes) -> bool:
+        """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
+        text names, in another order; columns of digits (``1,2,3``, not ``text``), when ``given``
+        are integers too, as other integers (``--classes a,b,c`` stays theirs to give)."""
+        if self.text:
+            return given.names != self.names
+        theirs = integer_names(given.names)
+        return theirs is not None and theirs != integer_names(self.names)
 
 
+def integer_names(names) -> list[int] | None:
+    """The names as integers (``1``, ``-1``, ``+2``), or None if one is not."""
+    if not all(re.fullmatch(r"[+-]?[0-9]+", n.strip()) for n in names):
+        return None
+    return [int(n) for n in names]
+
+
+def column_classes(arr: Array | None) -> Classes | None:
+    """The classes a table of predictions names by its columns: text names (``cat,dog``, ``-1,1``)
+    for text labels, and for integer labels when they are integers; names of digits other than
+    0, 1, ..., K-1 (``1,2,3``, ``0,2,5``) for integer labels only. None: an input without column
+    names, or numbered 0..K-1 (pandas' numbered columns: integer labels are indices)."""
+    if arr is None or arr.data.ndim != 2 or not arr.columns:
+        return None
+    source = f"the columns of {arr.label}"
+    if not all(c.isdigit() for c in arr.columns):
+        return Classes(tuple(arr.columns), source)
+    numbers = integer_names(arr.columns)
+    if numbers is None or numbers == list(range(len(numbers))):
+        return None
+    return Classes(tuple(arr.columns), source, text=False)
 
 
 def names_text(items) -> str:

@@ -1,0 +1,248 @@
+"""Integer labels that are class names: predictions whose columns are named by integers other than
+0..K-1 (``predict_proba`` as a frame with ``columns=clf.classes_ = [1, 2, 3]``, ``pd.get_dummies``)
+or ``--classes 1,2,3`` map label v to the column named v, not to index v (issue: labels 1, 2
+against columns 1, 2, 3 were read as indices 1, 2 and gave a wrong value without a word). Every case
+goes through the CLI with files pandas writes; values are checked against numpy on the arrays in
+memory."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+RNG = np.random.default_rng(41)
+N = 60
+P = RNG.dirichlet([1.0, 1.0, 1.0], N)  # class probabilities, 3 classes
+Z = RNG.standard_normal((N, 3))  # logits
+NAMES = np.array([1, 2, 3])
+Y123 = RNG.choice(NAMES, N)  # labels naming every class
+Y12 = RNG.choice(NAMES[:2], N)  # labels 1, 2 only: also valid 0-based indices (the silent case)
+Y12[:2] = [1, 2]
+W = RNG.integers(1, 4, N)  # integer weights: never class names
+GUESSED = ("losscli: note: {}: its first line, all numbers, is read as pandas' header of numbered columns; "
+           "--header no reads it as data, --header yes says it is a header\n")
+
+
+def ce(p, idx):
+    return float(-np.mean(np.log(p[np.arange(len(idx)), idx])))
+
+
+def softmax_ce(z, idx):
+    z = z - z.max(axis=1, keepdims=True)
+    return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(idx)), idx]))
+
+
+def multi_margin(s, idx):
+    c = s.shape[1]
+    margins = np.maximum(0.0, 1.0 - s[np.arange(len(idx)), idx][:, None] + s)
+    margins[np.arange(len(idx)), idx] = 0.0
+    return float(np.mean(margins.sum(axis=1) / c))
+
+
+def note(labels, column, names, source):
+    return (f"losscli: note: {labels}: column {column!r}: integer labels read as class names {names} ({source}): "
+            "a label v is the class named v, not class index v\n")
+
+
+def _result(run, *args):
+    out = run("compute", *args, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    return json.loads(out.stdout), out.stderr
+
+
+def _value(run, *args):
+    return _result(run, *args)[0]["results"][0]["value"]
+
+
+@pytest.fixture
+def files(tmp_path):
+    d = tmp_path
+    pd.DataFrame(P, columns=NAMES).to_csv(d / "probs.csv", index=False)  # header 1,2,3
+    pd.DataFrame(np.log(P), columns=NAMES).to_csv(d / "logp.csv", index=False)
+    pd.DataFrame(Z, columns=NAMES).to_csv(d / "logits.csv", index=False)
+    pd.DataFrame(P).to_csv(d / "plain.csv", index=False)  # header 0,1,2
+    pd.DataFrame(P, columns=["cat", "dog", "bird"]).to_csv(d / "named.csv", index=False)
+    pd.DataFrame({"y": Y123}).to_csv(d / "y123.csv", index=False)
+    pd.DataFrame({"y": Y12}).to_csv(d / "y12.csv", index=False)
+    pd.DataFrame({"w": W}).to_csv(d / "w.csv", index=False)
+    return d
+
+
+# -- columns named 1, 2, 3 -------------------------------------------------------------------------
+
+def test_labels_naming_some_of_the_columns_are_names_not_indices(run, files):
+    d = files
+    data, err = _result(run, "ce", d / "probs.csv", d / "y12.csv")
+    assert data["results"][0]["value"] == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+    assert err == GUESSED.format(d / "probs.csv") + note(d / "y12.csv", "y", "1, 2, 3", f"the columns of {d}/probs.csv")
+    assert ce(P, Y12 - 1) != pytest.approx(ce(P, Y12), rel=1e-3)  # (what was read before: indices 1, 2)
+    assert _value(run, "nll", d / "logp.csv", d / "y12.csv") == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+    assert _value(run, "softmax_ce", d / "logits.csv", d / "y12.csv") == pytest.approx(softmax_ce(Z, Y12 - 1), rel=1e-12)
+
+
+def test_labels_naming_every_column(run, files):
+    d = files
+    assert _value(run, "ce", d / "probs.csv", d / "y123.csv") == pytest.approx(ce(P, Y123 - 1), rel=1e-12)
+    assert _value(run, "nll", d / "logp.csv", d / "y123.csv") == pytest.approx(ce(P, Y123 - 1), rel=1e-12)
+    assert _value(run, "softmax_ce", d / "logits.csv", d / "y123.csv") == \
+        pytest.approx(softmax_ce(Z, Y123 - 1), rel=1e-12)
+    assert _value(run, "multi_margin", d / "logits.csv", d / "y123.csv") == \
+        pytest.approx(multi_margin(Z, Y123 - 1), rel=1e-12)
+
+
+def test_the_json_records_the_class_names(run, files):
+    d = files
+    data, _ = _result(run, "ce", d / "probs.csv", d / "y12.csv")
+    assert data["inputs"][1]["classes"] == {"names": ["1", "2", "3"], "from": f"the columns of {d}/probs.csv",
+                                            "labels": "integers"}
+    assert "classes" not in data["inputs"][0]
+
+
+def test_sparse_and_signed_class_names(run, files, tmp_path):
+    d = files
+    ids = np.array([0, 2, 5])  # class ids with gaps: 0 is the first column, 2 the second, 5 the third
+    y = RNG.choice(ids, N)
+    pd.DataFrame(P, columns=ids).to_csv(d / "gaps.csv", index=False)
+    pd.DataFrame({"y": y}).to_csv(d / "ygaps.csv", index=False)
+    assert _value(run, "ce", d / "gaps.csv", d / "ygaps.csv") == pytest.approx(ce(P, np.searchsorted(ids, y)), rel=1e-12)
+    # -1, 1: a header CSV's auto-detection reads as data (not pandas' numbered columns): --header yes
+    z2 = Z[:, :2]
+    s = RNG.choice([-1, 1], N)
+    pd.DataFrame(z2, columns=[-1, 1]).to_csv(d / "pm.csv", index=False)
+    pd.DataFrame({"y": s}).to_csv(d / "ypm.csv", index=False)
+    expected = softmax_ce(z2, (s + 1) // 2)
+    assert _value(run, "softmax_ce", d / "pm.csv", d / "ypm.csv", "--header", "yes") == pytest.approx(expected, rel=1e-12)
+    pd.DataFrame(z2, columns=[-1, 1]).to_parquet(d / "pm.parquet")  # Parquet keeps the names, as text
+    assert _value(run, "softmax_ce", d / "pm.parquet", d / "ypm.csv") == pytest.approx(expected, rel=1e-12)
+    assert _value(run, "multi_margin", d / "pm.parquet", d / "ypm.csv") == \
+        pytest.approx(multi_margin(z2, (s + 1) // 2), rel=1e-12)
+
+
+def test_parquet_with_integer_column_names(run, files):
+    d = files
+    pd.DataFrame(P, columns=NAMES).to_parquet(d / "probs.parquet")
+    pd.DataFrame({"y": Y12}).to_parquet(d / "y12.parquet")
+    data, err = _result(run, "ce", d / "probs.parquet", d / "y12.parquet")
+    assert data["results"][0]["value"] == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+    assert err == note(d / "y12.parquet", "y", "1, 2, 3", f"the columns of {d}/probs.parquet")
+
+
+def test_many_blocks_and_pairing_by_key(run, files):
+    d = files
+    data, err = _result(run, "ce", d / "probs.csv", d / "y12.csv", "--block-rows", "7")
+    assert data["results"][0]["value"] == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+    assert err.count("integer labels read as class names") == 1  # once per run, not per block
+    order = RNG.permutation(N)
+    pd.DataFrame(P, columns=NAMES).assign(id=np.arange(N)).to_csv(d / "pid.csv", index=False)
+    pd.DataFrame({"id": order, "y": Y12[order]}).to_csv(d / "yid.csv", index=False)
+    assert _value(run, "ce", d / "pid.csv", d / "yid.csv", "--on", "id") == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+
+
+def test_a_label_that_names_no_column_is_an_error(run, files):
+    d = files
+    y = Y12.copy()
+    y[5] = 4
+    pd.DataFrame({"y": y}).to_csv(d / "y4.csv", index=False)
+    out = run("compute", "ce", d / "probs.csv", d / "y4.csv")
+    assert out.exit_code == 2
+    assert out.stderr == GUESSED.format(d / "probs.csv") + (
+        f"Error: {d}/y4.csv, line 7, column 'y': 4 is not a class name (classes, the columns of {d}/probs.csv: "
+        "1, 2, 3)\n")
+    y[5] = 0  # an index, not a name
+    pd.DataFrame({"y": y}).to_csv(d / "y0.csv", index=False)
+    out = run("compute", "ce", d / "probs.csv", d / "y0.csv", "--block-rows", "4")  # (in the second block)
+    assert out.exit_code == 2
+    assert out.stderr.splitlines()[-1] == (f"Error: {d}/y0.csv, line 7, column 'y': 0 is not a class name (classes, "
+                                           f"the columns of {d}/probs.csv: 1, 2, 3)")
+    out = run("compute", "ce", d / "plain.csv", d / "y4.csv", "--classes", "1,2,3")
+    assert out.exit_code == 2
+    assert out.stderr.splitlines()[-1] == (f"Error: {d}/y4.csv, line 7, column 'y': 4 is not a class name (classes, "
+                                           "--classes: 1, 2, 3)")
+
+
+# -- --classes -------------------------------------------------------------------------------------
+
+def test_classes_option_maps_integer_labels(run, files):
+    d = files
+    data, err = _result(run, "ce", d / "plain.csv", d / "y12.csv", "--classes", "1,2,3")
+    assert data["results"][0]["value"] == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+    assert err.endswith(note(d / "y12.csv", "y", "1, 2, 3", "--classes"))
+    assert data["inputs"][1]["classes"] == {"names": ["1", "2", "3"], "from": "--classes", "labels": "integers"}
+    assert _value(run, "ce", d / "probs.csv", d / "y12.csv", "--classes", "1,2,3") == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+    assert _value(run, "ce", d / "plain.csv", d / "y12.csv", "--classes", "3,2,1") == pytest.approx(ce(P, 3 - Y12), rel=1e-12)
+    out = run("compute", "ce", d / "probs.csv", d / "y12.csv", "--classes", "3,2,1")  # the columns say otherwise
+    assert out.exit_code == 2
+    assert out.stderr.splitlines()[-1] == (f"Error: --classes 3,2,1: the columns of {d}/probs.csv name the classes "
+                                           "otherwise (1, 2, 3); give the classes in the order of the columns, or "
+                                           "leave --classes out")
+    s = RNG.choice([-1, 1], N)
+    pd.DataFrame({"y": s}).to_csv(d / "ypm.csv", index=False)
+    pd.DataFrame(P[:, :2] / P[:, :2].sum(axis=1, keepdims=True)).to_csv(d / "two.csv", index=False)
+    p2 = pd.read_csv(d / "two.csv").to_numpy()
+    assert _value(run, "ce", d / "two.csv", d / "ypm.csv", "--classes", "-1,1") == \
+        pytest.approx(ce(p2, (s + 1) // 2), rel=1e-12)
+
+
+# -- what does not change --------------------------------------------------------------------------
+
+def test_numbered_columns_keep_labels_as_indices(run, files):
+    d = files
+    data, err = _result(run, "ce", d / "plain.csv", d / "y12.csv")  # columns 0, 1, 2: label 1 is index 1
+    assert data["results"][0]["value"] == pytest.approx(ce(P, Y12), rel=1e-12)
+    assert "classes" not in data["inputs"][1] and "class names" not in err
+    out = run("compute", "ce", d / "plain.csv", d / "y123.csv")
+    assert out.exit_code == 2 and "expects an integer class index in 0..2" in out.stderr
+
+
+def test_text_named_columns_keep_integer_labels_as_indices(run, files):
+    d = files
+    data, err = _result(run, "ce", d / "named.csv", d / "y12.csv")
+    assert data["results"][0]["value"] == pytest.approx(ce(P, Y12), rel=1e-12)
+    assert "classes" not in data["inputs"][1] and err == ""
+    # and --classes of words against columns 1, 2, 3 reads integer labels as indices, as before
+    assert _value(run, "ce", d / "probs.csv", d / "y12.csv", "--classes", "a,b,c") == pytest.approx(ce(P, Y12), rel=1e-12)
+
+
+def test_weights_are_not_class_names(run, files):
+    d = files
+    w = W.astype(float)
+    losses = -np.log(P[np.arange(N), Y12 - 1])
+    assert _value(run, "ce", d / "probs.csv", d / "y12.csv", "--weights", d / "w.csv") == \
+        pytest.approx(float(np.sum(w * losses) / np.sum(w)), rel=1e-12)
+
+
+def test_binary_labels_are_untouched(run, tmp_path):
+    p = RNG.uniform(0.05, 0.95, N)
+    y = RNG.integers(0, 2, N)
+    pd.DataFrame({"pred": p}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": y}).to_csv(tmp_path / "y.csv", index=False)
+    expected = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    data, err = _result(run, "bce", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    assert err == "" and "classes" not in data["inputs"][1]
+    # predict_proba's column 1 (the positive class), kept as a frame: one column named 1, labels 0/1
+    pd.DataFrame(np.column_stack([1 - p, p])).iloc[:, [1]].to_csv(tmp_path / "p1.csv", index=False)
+    data, err = _result(run, "bce", tmp_path / "p1.csv", tmp_path / "y.csv")
+    assert data["inputs"][0]["columns"] == ["1"]
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    assert "class names" not in err and "classes" not in data["inputs"][1]
+
+
+def test_only_the_class_label_role_is_read_through_names(run, tmp_path):
+    # sphereface(cosine, norms, labels): integer norms 1, 2, 3 beside cosine columns named 1, 2, 3 are norms,
+    # not class names; the labels (third input) are
+    cos = np.clip(RNG.uniform(-0.9, 0.9, (N, 3)), -1, 1)
+    norms = RNG.integers(1, 4, N)
+    pd.DataFrame(cos, columns=NAMES).to_csv(tmp_path / "cos.csv", index=False)
+    pd.DataFrame(cos).to_csv(tmp_path / "cos0.csv", index=False)
+    pd.DataFrame({"n": norms}).to_csv(tmp_path / "n.csv", index=False)
+    pd.DataFrame({"y": Y123}).to_csv(tmp_path / "y.csv", index=False)
+    pd.DataFrame({"y": Y123 - 1}).to_csv(tmp_path / "y0.csv", index=False)
+    named, err = _result(run, "sphereface", tmp_path / "cos.csv", tmp_path / "n.csv", tmp_path / "y.csv")
+    indexed, _ = _result(run, "sphereface", tmp_path / "cos0.csv", tmp_path / "n.csv", tmp_path / "y0.csv")
+    assert named["results"][0]["value"] == pytest.approx(indexed["results"][0]["value"], rel=1e-12)
+    assert "classes" not in named["inputs"][1] and named["inputs"][2]["classes"]["labels"] == "integers"
+    assert f"{tmp_path / 'n.csv'}" not in err
