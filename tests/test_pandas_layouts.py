@@ -136,9 +136,10 @@ def test_reset_index_of_a_shuffled_frame_beside_a_file_in_order_is_refused(run, 
     assert out.exit_code == 2, out.stdout  # (paired by position, it gave a wrong number with a note)
     first, second = frame["index"].iloc[0], frame["index"].iloc[1]
     assert out.stderr == (
-        f"Error: {p}, row 1: its pandas index (column 'index') goes down from {first} to {second}: the rows were "
-        "reordered after pandas numbered them, and the other inputs carry no index of that name to pair them by; "
-        "write every input in the same order (or each with its index, and pair them with --on)\n")
+        f"Error: {p}, row 1: its pandas index (column 'index') goes down from {first} to {second}: the rows are not "
+        "in the order pandas numbered them, and the other inputs carry no index of that name to pair them by; "
+        "write every input in the same order (or each with its index, and pair them with --on); if the others are "
+        "in this file's order, write them with this column too, or this file without it\n")
 
 
 def test_reset_index_in_order_is_not_data(run, tmp_path):
@@ -283,6 +284,17 @@ def test_key_columns_shared_by_two_tables_in_other_orders_are_refused(run, tmp_p
                           f"'{user[0]}'): rows are paired by position, so these are not the same samples; sort every "
                           "input by the same columns (no one of them is unique, for --on) (if these columns are data, "
                           "name them in a selector)\n")
+
+
+def test_shared_keys_beside_the_on_key_are_not_data(run, tmp_path):
+    user, item = _ratings(tmp_path, False)
+    ids = np.arange(N)
+    pd.DataFrame({"id": ids, "user": user, "item": item, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"id": ids, "user": user, "item": item, "rating": Y}).iloc[::-1].to_csv(tmp_path / "l.csv",
+                                                                                        index=False)
+    value, data, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv", "--on", "id")
+    assert value == pytest.approx(MSE, rel=1e-12)  # (read as data, user and item divided it by 3)
+    assert [i["columns"] for i in data["inputs"]] == [["pred"], ["rating"]]
 
 
 def test_one_unique_shared_key_is_offered_to_on(run, tmp_path):

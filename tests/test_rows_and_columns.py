@@ -527,9 +527,9 @@ def test_a_reordered_pandas_index_beside_inputs_without_one(run, tmp_path, suffi
     k = int(np.flatnonzero(idx[1:] < idx[:-1])[0])
     assert (out.exit_code, out.stderr.splitlines()[-1]) == (2, (
         f"Error: {tmp_path}/p.{suffix}, row {k + 1}: its pandas index (column {column!r}) goes down from {idx[k]} to "
-        f"{idx[k + 1]}: the rows were reordered after pandas numbered them, and the other inputs carry no index of "
+        f"{idx[k + 1]}: the rows are not in the order pandas numbered them, and the other inputs carry no index of "
         "that name to pair them by; write every input in the same order (or each with its index, and pair them with "
-        "--on)"))
+        "--on); if the others are in this file's order, write them with this column too, or this file without it"))
     frame[["pred"]].to_csv(tmp_path / "in_order.csv")  # in order: fine
     if suffix == "csv":
         assert _value(run, "mse", tmp_path / "in_order.csv", tmp_path / "y.csv") == pytest.approx(MSE, rel=1e-12)

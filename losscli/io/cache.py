@@ -15,7 +15,7 @@ import numpy as np
 from ..arrays import Array
 from ..errors import InputError
 from .files import FileReader
-from .join import named_columns, row_count_mismatch
+from .join import named_columns, row_count_mismatch, shared_keys
 from .rules import GUESSED, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
@@ -281,6 +281,8 @@ class InputCache:
             codes = block_codes(self.slice_keys, whole_blocks, [rows[id(r)] for r in holders])
             if by_file is not None:
                 self._record_by_file(whole_blocks[0], len(codes))
+        # integer columns the tables share by name beside the --on key (user,item,...): keys, not data
+        shared_keys([(r.label, parts[id(r)][0], named_columns(r, readers, parsed, parts[id(r)][0])) for r in distinct])
         for r in matched_by:  # the keys are not needed any more (but the first input's, to name rows)
             named = set().union(*(named_columns(r, readers, parsed, b) for b in parts[id(r)][:1]))
             if r._memo is not None or r._whole is not None:  # (blocks kept for the next read: keep them whole)

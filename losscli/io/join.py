@@ -394,9 +394,10 @@ class IdGuard:
                 k = int(down[0])
                 raise InputError(
                     f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
-                    f"from {int(seq[k])} to {int(seq[k + 1])}: the rows were reordered after pandas numbered them, "
+                    f"from {int(seq[k])} to {int(seq[k + 1])}: the rows are not in the order pandas numbered them, "
                     "and the other inputs carry no index of that name to pair them by; write every input in the same "
-                    "order (or each with its index, and pair them with --on)")
+                    "order (or each with its index, and pair them with --on); if the others are in this file's order, "
+                    "write them with this column too, or this file without it")
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
 
