@@ -355,7 +355,7 @@ def test_np_savetxt_header_names_the_columns(run, tmp_path, delimiter):
     assert (tmp_path / "e.txt").read_text().startswith("# pred")
     value, data, err = _run_value(run, f"{tmp_path / 'e.txt'}:pred", f"{tmp_path / 'e.txt'}:label")
     assert (value, err) == (pytest.approx(MSE, rel=1e-12), "")
-    assert data["inputs"][0]["header"] == "yes (np.savetxt's header: the names after '#' on the first line)"
+    assert data["inputs"][0]["header"] == "yes (np.savetxt's header: the names after '#' on its last comment line)"
     np.savetxt(tmp_path / "p.txt", X, header="pred")
     np.savetxt(tmp_path / "l.txt", Y, header="label")
     value, data, _ = _run_value(run, tmp_path / "p.txt", tmp_path / "l.txt")
@@ -363,12 +363,29 @@ def test_np_savetxt_header_names_the_columns(run, tmp_path, delimiter):
     assert data["inputs"][0]["columns"] == ["pred"]
 
 
-def test_a_comment_line_above_the_header_is_named(run, tmp_path):
-    (tmp_path / "c.csv").write_text("# exported by a tool\npred,label\n1,2\n3,4\n")
+def test_comment_lines_are_not_data(run, tmp_path):
+    # np.savetxt(header="trained 2024-01-01\npred"): the last comment line names the column
+    np.savetxt(tmp_path / "p.txt", X, header="trained 2024-01-01\npred")
+    np.savetxt(tmp_path / "y.txt", Y)
+    value, data, err = _run_value(run, tmp_path / "p.txt", tmp_path / "y.txt")
+    assert (value, err) == (pytest.approx(MSE, rel=1e-12), "")
+    assert data["inputs"][0]["columns"] == ["pred"] and data["inputs"][0]["rows"] == N
+    # a comment that names nothing (a comma in it, one column below): skipped, the data read without a header
+    np.savetxt(tmp_path / "p.txt", X, header="mse run, seed=3")
+    value, data, _ = _run_value(run, tmp_path / "p.txt", tmp_path / "y.txt")
+    assert value == pytest.approx(MSE, rel=1e-12) and data["inputs"][0]["rows"] == N
+    # a comment above a CSV header; an error below names the file's own line
+    (tmp_path / "c.csv").write_text("# exported by a tool\n# on 2024-01-01\npred,label\n1,2\n3,4\n")
+    value, _, _ = _run_value(run, f"{tmp_path / 'c.csv'}:pred", f"{tmp_path / 'c.csv'}:label")
+    assert value == 1.0
+    (tmp_path / "c.csv").write_text("# exported by a tool\npred,label\n1,2\n3,x\n")
     out = run("compute", "mse", f"{tmp_path / 'c.csv'}:pred", f"{tmp_path / 'c.csv'}:label")
-    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path / 'c.csv'}, line 1: '# exported by a tool' reads like "
-                                              "a comment line, which losscli does not skip: remove it (or write the "
-                                              "column names there, as np.savetxt(header=...) does)\n")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path / 'c.csv'}, line 4, column 'label': expected a number, "
+                                              "found 'x'\n")
+    (tmp_path / "d.txt").write_text("# seed 3, run 2\n1\nx\n")
+    out = run("compute", "mse", tmp_path / "d.txt", tmp_path / "d.txt")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path / 'd.txt'}, line 3, column '0': expected a number, "
+                                              "found 'x'\n")
     # a column named '#' is a column
     (tmp_path / "h.csv").write_text("#,pred\n1,2\n2,5\n3,4\n")
     value, _, _ = _run_value(run, f"{tmp_path / 'h.csv'}:#", f"{tmp_path / 'h.csv'}:pred")

@@ -76,7 +76,8 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     lines = [ln for ln in lines[:50] if ln.strip()]
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
-    comment = _comment_header(lines)
+    skip, comment = _comments(lines)
+    lines = lines[skip:]
     if comment:
         lines[0] = _uncomment(lines[0])
     sep = sniff_delimiter(lines) or ","
@@ -87,7 +88,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
         _check_implicit_index(first, below, label, sep)
     try:
         with opener() as fh:
-            names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index, label, comment)
+            names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index, label, skip, comment)
             if window is not None:  # rows [start, stop) of a local file (the planner cut only those)
                 from .windows import byte_range
 
@@ -182,9 +183,6 @@ def _check_implicit_index(first: list[str], below: list[list[str]], label: str, 
                          "decimal separator, losscli does not read those (write plain numbers, e.g. pandas: "
                          "pd.read_csv(f, thousands=',') or decimal=','); if the first field is an index, "
                          "give it a header cell")
-    if first and first[0].lstrip().startswith("#"):
-        raise InputError(f"{label}, line 1: {first[0].strip()!r} reads like a comment line, which losscli does not "
-                         "skip: remove it (or write the column names there, as np.savetxt(header=...) does)")
     raise InputError(f"{label}, line 2: {what}: if the first field is an index, give it a header cell "
                      "(pandas: to_csv() without index_label=False)")
 
@@ -253,47 +251,68 @@ def _column_names(fields: list[str]) -> list[str]:
 
 
 #: the header decision for np.savetxt's header (``# pred label``: a comment line of names)
-COMMENT_HEADER = "yes (np.savetxt's header: the names after '#' on the first line)"
+COMMENT_HEADER = "yes (np.savetxt's header: the names after '#' on its last comment line)"
+
+
+def _is_comment(line: str) -> bool:
+    """A comment line as np.savetxt writes its header (``# ...``); not ``#,pred`` (a column named '#')."""
+    text = line.lstrip()
+    return text.startswith("#") and (len(text) == 1 or text[1] not in ",;|\t")
 
 
 def _uncomment(line: str) -> str:
     return line.lstrip()[1:].lstrip()
 
 
-def _comment_header(lines: list[str]) -> bool:
-    """A first line ``# name name ...`` (np.savetxt(header=...), whose comments are '# ') with as
-    many names as the next line has fields, and a name that is not a number."""
-    if len(lines) < 2 or not lines[0].lstrip().startswith("# "):
-        return False
-    names = _uncomment(lines[0])
-    sep = sniff_delimiter([names, *lines[1:]]) or ","
-    fields = split_fields(names, sep)
-    return len(fields) == len(split_fields(lines[1], sep)) and any(not is_number(f) for f in fields)
+def _comments(lines: list[str]) -> tuple[int, bool]:
+    """The leading comment lines of a text file (np.savetxt's header, ``# trained 2024-01-01`` /
+    ``# pred label``): how many, and whether the last of them names the columns (as many names as
+    the next line has fields, one of them not a number). Those lines are not data; without such
+    names, the line after them is read as a first line is (a header, or data)."""
+    skip = 0
+    while skip < len(lines) - 1 and _is_comment(lines[skip]):
+        skip += 1
+    if not skip:
+        return 0, False
+    names = _uncomment(lines[skip - 1])
+    sep = sniff_delimiter([names, *lines[skip:]]) or ","
+    try:
+        fields, below = split_fields(names, sep), split_fields(lines[skip], sep)
+    except InputError:
+        return skip, False
+    if len(fields) == len(below) and any(not is_number(f) for f in fields):
+        return skip - 1, True
+    return skip, False
 
 
-def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False,
-                   label: str = "input", comment: bool = False) -> tuple[list[str], int, bytes]:
+def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False, label: str = "input",
+                   skip: int = 0, comment: bool = False) -> tuple[list[str], int, bytes]:
     """(column names, file line of the first data row, the bytes read past the header). Names
-    come from the header, or are the 0-based indices of the fields of the first non-blank line.
+    come from the header, or are the 0-based indices of the fields of the first non-blank line
+    after ``skip`` comment lines (``comment``: the header is a comment line, np.savetxt's).
     Lines end at LF, CRLF or a lone CR, as pandas' parser ends them."""
     data = fh.read(65536)
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
-    start = len(data) - len(data.lstrip(b" \t\r\n"))  # leading blank lines
-    start = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
-    # read on while the first line is longer than what was read, or its CR may be a CRLF's
-    while (found := _LINE_END.search(data, start)) is None or found.end() == len(data) and data.endswith(b"\r"):
-        more = fh.read(65536)
-        if not more:
-            break
-        data += more
-    end = found.end() if found else len(data)
+    start = 0
+    for k in range(skip + 1):
+        start = start + len(data[start:]) - len(data[start:].lstrip(b" \t\r\n"))  # blank lines
+        start = max(data.rfind(b"\n", 0, start), data.rfind(b"\r", 0, start)) + 1
+        # read on while the line is longer than what was read, or its CR may be a CRLF's
+        while (found := _LINE_END.search(data, start)) is None or found.end() == len(data) and data.endswith(b"\r"):
+            more = fh.read(65536)
+            if not more:
+                break
+            data += more
+        end = found.end() if found else len(data)
+        if k < skip:
+            start = end
     line = data[start:end].decode("utf-8").rstrip("\r\n")
     fields = split_fields(_uncomment(line) if comment else line, sep, label)
     at = len(_LINE_END.findall(data, 0, start)) + 1  # the file line of the header / first data line
     if has_header:
         return _column_names([""] * implicit_index + fields), at + 1, data[end:]
-    return [str(i) for i in range(len(fields))], 1, data
+    return [str(i) for i in range(len(fields))], at, data[start:] if skip else data
 
 
 def _row_blocks(pieces, chunk_rows, layout: _Layout, sep, first_row: int = 0) -> Iterator[Source]:
