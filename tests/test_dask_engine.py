@@ -296,8 +296,9 @@ def test_misaligned_shards_are_named(run, shards, cluster, tmp_path):
     out = run("compute", "mse", shards / "preds", tmp_path / "short", "--engine", "dask", "--scheduler", cluster.address)
     assert out.exit_code == 2
     assert out.stderr == (f"Error: shards do not line up: {tmp_path}/short/part-003.csv has 682 rows but "
-                          f"{shards}/preds/part-003.csv has 683 (the shards of sharded inputs must have the "
-                          "same sizes, in sorted order)\n")
+                          f"{shards}/preds/part-003.csv has 683 (sharded inputs are paired shard by shard: "
+                          "every input must be cut into shards of the same sizes, in sorted order, and an input that "
+                          "is one file is one shard)\n")
     (tmp_path / "few").mkdir()
     (tmp_path / "few" / "part-000.csv").write_text((shards / "labels" / "part-000.csv").read_text())
     out = run("compute", "mse", shards / "preds", tmp_path / "few", "--engine", "dask", "--scheduler", cluster.address)

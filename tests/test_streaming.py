@@ -181,7 +181,8 @@ def test_misaligned_shards_are_named(run, tmp_path):
     result = run("compute", "mse", tmp_path / "a", tmp_path / "b")
     assert result.exit_code == 2
     assert result.stderr == (f"Error: shards do not line up: {tmp_path}/b/0.csv has 2 rows but {tmp_path}/a/0.csv "
-                             "has 3 (the shards of sharded inputs must have the same sizes, in sorted order)\n")
+                             "has 3 (sharded inputs are paired shard by shard: every input must be cut into shards "
+                             "of the same sizes, in sorted order, and an input that is one file is one shard)\n")
 
 
 def test_row_count_mismatch_in_a_later_block(run, tmp_path):

@@ -83,6 +83,13 @@ def named_columns(reader, readers: list, parsed, block: Source) -> set[str]:
             for n in resolve_columns(sel, block.order, block.label)}
 
 
+def shard_mismatch(small: str, few: int, big: str, many: int) -> InputError:
+    """Sharded inputs are paired shard by shard; two that are not cut alike."""
+    return InputError(f"shards do not line up: {small} has {few} rows but {big} has {many} (sharded inputs are "
+                      "paired shard by shard: every input must be cut into shards of the same sizes, in sorted "
+                      "order, and an input that is one file is one shard)")
+
+
 def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputError:
     """Positional pairing, two blocks of different sizes: say which file (or shard) is short and
     both sizes (the longer one is read on to its end, or to the end of its shard, to count it)."""
@@ -93,9 +100,7 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
             break
         big_rows = block.row_offset + block.rows
     if sharded:
-        return InputError(f"shards do not line up: {small.label} has {small.row_offset + small.rows} rows "
-                          f"but {big.label} has {big_rows} (the shards of sharded inputs must have the "
-                          "same sizes, in sorted order)")
+        return shard_mismatch(small.label, small.row_offset + small.rows, big.label, big_rows)
     hint = "".join(f"; {s.label}'s first line was read as pandas' header of numbered columns (--header no reads "
                    "it as data)" for s in (small,) if s.header == GUESSED)
     if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
