@@ -488,12 +488,32 @@ def test_id_named_columns_of_different_names_are_no_pair(run, tmp_path):
 # -- cases from review: each a silent wrong number, a false alarm or a crash before ---------------
 
 def test_integer_series_with_pandas_header_on_both_sides(run, tmp_path):
+    """'0' above integers in every input: pandas' header (pd.Series(y).to_csv(index=False)) or the
+    first row of np.savetxt(y, fmt='%d'), and the files cannot tell: refused, --header decides."""
     y, p = (RNG.random(N) < 0.4).astype(int), (RNG.random(N) < 0.5).astype(int)
     pd.Series(p).to_csv(tmp_path / "p.csv", index=False)
     pd.Series(y).to_csv(tmp_path / "y.csv", index=False)
-    data, err = _result(run, "zero_one", tmp_path / "p.csv", tmp_path / "y.csv", "-p", "mode=threshold")
+    out = run("compute", "zero_one", tmp_path / "p.csv", tmp_path / "y.csv", "-p", "mode=threshold")
+    assert (out.exit_code, out.stderr.splitlines()[-1]) == (2, (
+        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each, 0 (or 0,1,...) above integers, may be "
+        "pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of data (np.savetxt(y, "
+        "fmt='%d')), and the files cannot tell which: --header yes, or --header no"))
+    data, _ = _result(run, "zero_one", tmp_path / "p.csv", tmp_path / "y.csv", "-p", "mode=threshold",
+                      "--header", "yes")
     assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(float(np.mean(p != y))))
-    assert err == GUESS_NOTE.format(tmp_path / "p.csv") + GUESS_NOTE.format(tmp_path / "y.csv")
+    # np.savetxt of labels starting with 0 on both sides: once silently one row short
+    p[0] = y[0] = 0
+    np.savetxt(tmp_path / "p.txt", p, fmt="%d")
+    np.savetxt(tmp_path / "y.txt", y, fmt="%d")
+    out = run("compute", "zero_one", tmp_path / "p.txt", tmp_path / "y.txt", "-p", "mode=threshold")
+    assert out.exit_code == 2 and "the files cannot tell which: --header yes, or --header no" in out.stderr
+    data, _ = _result(run, "zero_one", tmp_path / "p.txt", tmp_path / "y.txt", "-p", "mode=threshold",
+                      "--header", "no")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(float(np.mean(p != y))))
+    # a header of floats above beside it decides nothing for the other; one input guessed alone is read as before
+    pd.Series(RNG.random(N)).to_csv(tmp_path / "f.csv", index=False)
+    data, err = _result(run, "bce", tmp_path / "f.csv", tmp_path / "y.csv")
+    assert data["results"][0]["count"] == N
 
 
 @pytest.mark.parametrize("write", [

@@ -16,7 +16,7 @@ from ..arrays import Array
 from ..errors import InputError
 from .files import FileReader
 from .join import named_columns, row_count_mismatch, shared_keys
-from .rules import GUESSED, ReadRules
+from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .table import Classes, Source, column_classes, integer_names, names_text
@@ -151,7 +151,7 @@ class InputCache:
                 "dtype": np.dtype(self.dtype).name, "header": block.header, "on": self.rules.on}
             if how is not None and classes is not None:  # labels read through class names
                 rec["classes"] = {"names": list(classes.names), "from": classes.source, "labels": how}
-            if block.header == GUESSED and (reader.label, None) not in self._noted:
+            if block.header in GUESSES and (reader.label, None) not in self._noted:
                 self._noted.add((reader.label, None))
                 print(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of numbered columns; "
                       "--header no reads it as data, --header yes says it is a header", file=sys.stderr, flush=True)

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import floats
-from .rules import BY_REASON, GUESSED, NUMBERS
+from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
 from .table import Source, resolve_columns
 
 
@@ -102,7 +102,7 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
     if sharded:
         return shard_mismatch(small.label, small.row_offset + small.rows, big.label, big_rows)
     hint = "".join(f"; {s.label}'s first line was read as pandas' header of numbered columns (--header no reads "
-                   "it as data)" for s in (small,) if s.header == GUESSED)
+                   "it as data)" for s in (small,) if s.header in GUESSES)
     if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
         hint += (f"; {big.label}'s first line, all numbers, was read as data (--header yes reads it as a header, "
                  "as pandas writes numbered column names: 0.1,0.5,0.9)")
@@ -349,6 +349,11 @@ class IdGuard:
         self.last: dict = {}
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
+        if len(blocks) > 1 and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks):
+            raise InputError(
+                f"{' and '.join(label for label, _, _ in blocks)}: the first line of each, 0 (or 0,1,...) above "
+                "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
+                "data (np.savetxt(y, fmt='%d')), and the files cannot tell which: --header yes, or --header no")
         shared = shared_keys(blocks)
         skips = [b.skipped() for _, b, _ in blocks]
         ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}

@@ -112,9 +112,10 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     column = [row[0].strip() if row else "" for row in below]
     if _WHOLE.fullmatch(cells[0]) and column == [str(int(cells[0]) + i) for i in range(1, len(below) + 1)]:
         return False, "no (its first column counts on from the first line)"
-    if names == [str(i) for i in range(len(names))] or \
-            any(_FLOAT_ONLY.fullmatch(c.strip()) for row in below for c in row[-len(names):]):
+    if any(_FLOAT_ONLY.fullmatch(c.strip()) for row in below for c in row[-len(names):]):
         return True, GUESSED
+    if names == [str(i) for i in range(len(names))]:
+        return True, GUESSED_INTEGERS
     return False, NUMBERS
 
 
@@ -126,6 +127,12 @@ NUMBERS = "no (the first line holds numbers)"
 #: does not count on down its first column: a header, or data; a note on stderr says which was taken
 GUESSED = ("yes (the first line reads like pandas' header of numbered columns; --header no reads it as "
            "data)")
+#: the same guess for ``0`` (``0,1,...``) above integers only: as likely a row of data (np.savetxt of
+#: class labels) as pandas' header (pd.Series(y).to_csv(index=False)); when every input's first line
+#: is such a guess, nothing can tell, and the run is refused (``join.IdGuard``)
+GUESSED_INTEGERS = ("yes (the first line, 0 or 0,1,... above integers, reads like pandas' header of numbered "
+                    "columns; --header no reads it as data)")
+GUESSES = (GUESSED, GUESSED_INTEGERS)
 
 
 def reset_index_columns(names: list[str]) -> dict[str, str]:
@@ -166,8 +173,8 @@ def first_column_index(names: list[str], header: bool, below: list[list[str]]) -
     return None
 
 
-#: a number with a fraction or an exponent, as written (RE2 as well: Arrow looks for it in whole columns)
-FRACTION = r"^\s*[+-]?(?:\d*\.\d+|\d+\.\d*|\d+)[eE][+-]?\d+\s*$|^\s*[+-]?(?:\d*\.\d*[1-9]\d*)\s*$"
+#: a number with a fraction or an exponent, as written (not ``1.0``: an integer written as a float)
+FRACTION = re.compile(r"\s*[+-]?(?:(?:\d*\.\d+|\d+\.\d*|\d+)[eE][+-]?\d+|\d*\.\d*[1-9]\d*)\s*")
 _FLOAT_ONLY = re.compile(r"[+-]?(?:\d*\.\d*(?:[eE][+-]?\d+)?|\d+[eE][+-]?\d+|(?i:inf|infinity|nan))")
 
 

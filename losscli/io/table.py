@@ -67,13 +67,12 @@ class Source:
         if values is None:
             col = self.columns.get(name)
             return col is not None and bool(np.any(col != np.round(col)))
-        import pyarrow.compute as pc
-
-        from .buffers import bits
-
-        if str(values.type) != "string":
-            values = values.cast("string")
-        return bool(bits(pc.match_substring_regex(values, FRACTION), null=False).any())
+        if str(values.type) in ("double", "float", "halffloat"):
+            col = values.to_numpy(zero_copy_only=False)
+            with np.errstate(invalid="ignore"):
+                return bool(np.any(np.isfinite(col) & (col != np.round(col))))
+        # text (a CSV's key columns): its first values tell (no Arrow compute on a plain CSV run)
+        return any(isinstance(v, str) and FRACTION.fullmatch(v) for v in values.slice(0, 100).to_pylist())
 
     def _refuse_numeric_text(self, name: str) -> None:
         """A text column with a value written as a number for people (``1.234,5``, ``12%``) is an
