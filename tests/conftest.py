@@ -105,3 +105,15 @@ def custom():
 def squared_error(p, t):
     """Squared error per sample (a test loss)."""
     return ((p - t) ** 2).reshape(len(p), -1).sum(axis=1)
+
+
+def compute_json(run, *args):
+    """``losscli compute ARGS --format json``, which must succeed: (the JSON, stderr)."""
+    out = run("compute", *args, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    return json.loads(out.stdout), out.stderr
+
+
+def compute_value(run, *args):
+    """The first result's value of ``compute_json``."""
+    return compute_json(run, *args)[0]["results"][0]["value"]

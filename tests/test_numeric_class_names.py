@@ -7,11 +7,12 @@ memory."""
 
 from __future__ import annotations
 
-import json
-
 import numpy as np
 import pandas as pd
 import pytest
+
+from .conftest import compute_json as _result
+from .conftest import compute_value as _value
 
 RNG = np.random.default_rng(41)
 N = 60
@@ -47,14 +48,6 @@ def note(labels, column, names, source):
             "a label v is the class named v, not class index v\n")
 
 
-def _result(run, *args):
-    out = run("compute", *args, "--format", "json")
-    assert out.exit_code == 0, out.stderr
-    return json.loads(out.stdout), out.stderr
-
-
-def _value(run, *args):
-    return _result(run, *args)[0]["results"][0]["value"]
 
 
 @pytest.fixture

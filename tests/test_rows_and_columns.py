@@ -16,6 +16,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from .conftest import compute_json as _result
+from .conftest import compute_value as _value
+
 RNG = np.random.default_rng(15)
 N = 100
 X, Y = RNG.random(N), RNG.random(N)
@@ -29,14 +32,6 @@ def softmax_ce(z, y):
     return float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(len(y)), y]))
 
 
-def _result(run, *args):
-    out = run("compute", *args, "--format", "json")
-    assert out.exit_code == 0, out.stderr
-    return json.loads(out.stdout), out.stderr
-
-
-def _value(run, *args):
-    return _result(run, *args)[0]["results"][0]["value"]
 
 
 def _note(path, column, why):
