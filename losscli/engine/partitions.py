@@ -200,7 +200,7 @@ def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int, sharded: bool
     if len(set(sizes.values())) > 1:  # said here, with the sizes of the whole files
         (small, few), (big, many) = min(sizes.items(), key=lambda t: t[1]), max(sizes.items(), key=lambda t: t[1])
         if sharded:
-            from ..io.join import shard_mismatch
+            from ..io.pairing import shard_mismatch
 
             raise shard_mismatch(small, few, big, many)
         raise InputError(f"{small} has {few} rows but {big} has {many} (every input needs one row per sample)")

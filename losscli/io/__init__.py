@@ -10,7 +10,8 @@
 - ``cache.py``: each file read once, several inputs advanced in lockstep blocks (``streams.py``:
   standard input and pipes read once, compressed files decompressed as they are read);
 - ``rules.py``: how rows and columns are chosen (header, index and id columns, numbers written for
-  people); ``join.py``: rows paired by key (``--on``), and the guard on positional pairing;
+  people); ``pairing.py``: rows paired by position, and the checks that refuse it (row counts,
+  id and key columns that disagree); ``join.py``: rows paired by key (``--on``);
 - ``output.py``: outputs: regular files replaced atomically, modes kept; devices, FIFOs and
   links written in place or followed; an output that is an input refused.
 """

@@ -15,7 +15,7 @@ import numpy as np
 from ..arrays import Array
 from ..errors import InputError
 from .files import FileReader
-from .join import named_columns, row_count_mismatch, shared_keys
+from .pairing import named_columns, row_count_mismatch, shared_keys
 from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
@@ -192,7 +192,7 @@ class InputCache:
         iters = {id(r): r.blocks(chunk_rows, self._wanted(r, readers, parsed)) for r in distinct}
         start = first_row
         shapes: dict[int, tuple] = {}
-        from .join import IdGuard
+        from .pairing import IdGuard
 
         guard = IdGuard()
         named: dict | None = None

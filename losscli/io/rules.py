@@ -13,7 +13,7 @@
   and the extra first field of rows that have one field more than their header (``csv.py``).
 - **Id columns** (``ID_NAMES``, names with a word of ``ID_WORDS``) are not data unless named, or a file's only column
   (``table.Source.skipped``); rows are paired by position, or by a key column with ``--on``, and
-  inputs whose id columns disagree row by row are refused (``join.py``).
+  inputs whose id columns disagree row by row are refused (``pairing.py``).
 - **Text that looks numeric** (decimal commas, thousands separators, percent and currency signs)
   is never skipped as text: :func:`numeric_text_hint`.
 """
@@ -120,7 +120,7 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
 
 
 #: the header decision for a first line of numbers that is data (a row one longer than another
-#: input's is then worth a hint: ``join.row_count_mismatch``)
+#: input's is then worth a hint: ``pairing.row_count_mismatch``)
 NUMBERS = "no (the first line holds numbers)"
 #: the header decision for a first line of distinct integers that reads 0, 1, ... (pandas' header
 #: of unnamed columns) or stands above numbers with a fraction (``1,2,3`` horizons, years), and
@@ -129,7 +129,7 @@ GUESSED = ("yes (the first line reads like pandas' header of numbered columns; -
            "data)")
 #: the same guess for ``0`` (``0,1,...``) above integers only: as likely a row of data (np.savetxt of
 #: class labels) as pandas' header (pd.Series(y).to_csv(index=False)); when every input's first line
-#: is such a guess, nothing can tell, and the run is refused (``join.IdGuard``)
+#: is such a guess, nothing can tell, and the run is refused (``pairing.IdGuard``)
 GUESSED_INTEGERS = ("yes (the first line, 0 or 0,1,... above integers, reads like pandas' header of numbered "
                     "columns; --header no reads it as data)")
 GUESSES = (GUESSED, GUESSED_INTEGERS)
@@ -138,7 +138,7 @@ GUESSES = (GUESSED, GUESSED_INTEGERS)
 def reset_index_columns(names: list[str]) -> dict[str, str]:
     """The leading columns named as pandas' ``reset_index()`` names an unnamed index (``index``;
     ``level_0``, ``level_1``, ... of a MultiIndex) beside other columns: pandas' index, whose
-    order the other inputs are checked against (``join.IdGuard``)."""
+    order the other inputs are checked against (``pairing.IdGuard``)."""
     out = {}
     for name in names[:-1]:
         low = name.strip().lower()

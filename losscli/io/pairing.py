@@ -1,0 +1,201 @@
+"""How rows are paired by position, and the checks that refuse it when the inputs say their rows
+are not the same samples: row counts (:func:`row_count_mismatch`, :func:`shard_mismatch`), id and
+key columns that disagree, a pandas index out of order (:class:`IdGuard`), and the integer columns
+two tables share by name, which are keys and not data (:func:`shared_keys`). Pairing by a key
+column instead (``--on``) is ``join.py``'s."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from .buffers import floats
+from .join import comparable
+from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
+from .table import Source, resolve_columns
+
+
+def named_columns(reader, readers: list, parsed, block: Source) -> set[str]:
+    """The columns of one reader's block that its selectors name (data, whatever their names)."""
+    if block.arrays is not None:
+        return set()
+    return {n for r, (_, sel) in zip(readers, parsed) if r is reader and sel is not None
+            for n in resolve_columns(sel, block.order, block.label)}
+
+
+def shard_mismatch(small: str, few: int, big: str, many: int) -> InputError:
+    """Sharded inputs are paired shard by shard; two that are not cut alike."""
+    return InputError(f"shards do not line up: {small} has {few} rows but {big} has {many} (sharded inputs are "
+                      "paired shard by shard: every input must be cut into shards of the same sizes, in sorted "
+                      "order, and an input that is one file is one shard)")
+
+
+def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputError:
+    """Positional pairing, two blocks of different sizes: say which file (or shard) is short and
+    both sizes (the longer one is read on to its end, or to the end of its shard, to count it)."""
+    (small, _), (big, it) = sorted([(a, ita), (b, itb)], key=lambda t: t[0].rows)
+    big_rows = big.row_offset + big.rows
+    for block in it:  # count the rest of the longer file / shard
+        if block.label != big.label:
+            break
+        big_rows = block.row_offset + block.rows
+    if sharded:
+        return shard_mismatch(small.label, small.row_offset + small.rows, big.label, big_rows)
+    hint = "".join(f"; {s.label}'s first line was read as pandas' header of numbered columns (--header no reads "
+                   "it as data)" for s in (small,) if s.header in GUESSES)
+    if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
+        hint += (f"; {big.label}'s first line, all numbers, was read as data (--header yes reads it as a header, "
+                 "as pandas writes numbered column names: 0.1,0.5,0.9)")
+    return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
+                      f"{big_rows} (every input needs one row per sample){hint}")
+
+
+def first_difference(a, b) -> int | None:
+    """The first row where two key arrays of the same length differ (missing equals missing)."""
+    import pyarrow.compute as pc
+
+    from .buffers import bits
+
+    same = bits(pc.equal(a, b), null=False)
+    both_null = bits(pc.and_(pc.is_null(a), pc.is_null(b)))
+    differ = ~(same | both_null)
+    rows = np.flatnonzero(differ)
+    return int(rows[0]) if rows.size else None
+
+
+class IdGuard:
+    """Positional pairing is refused when two inputs carry id columns that disagree row by row:
+    an id or index column of the same name (case aside) in both, or the one id column of each
+    (``sample_id`` and ``id``). A column a selector names, or a file's only column, is data, not
+    an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
+    inputs without one, was reordered after it was numbered: its row i is not theirs."""
+
+    def __init__(self):
+        self.pairs: list | None = None
+        self.ordered: list = []  # (input, column) of pandas indexes that must not go down
+        self.last: dict = {}
+
+    def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
+        if len(blocks) > 1 and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks):
+            raise InputError(
+                f"{' and '.join(label for label, _, _ in blocks)}: the first line of each, 0 (or 0,1,...) above "
+                "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
+                "data (np.savetxt(y, fmt='%d')), and the files cannot tell which: --header yes, or --header no")
+        shared = shared_keys(blocks)
+        skips = [b.skipped() for _, b, _ in blocks]
+        ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}
+               for i, (_, b, named) in enumerate(blocks)]
+        self.pairs = []
+        for i in range(len(blocks)):
+            for j in range(i + 1, len(blocks)):
+                common = [(ids[i][k], ids[j][k]) for k in ids[i] if k in ids[j]]
+                if not common and len(ids[i]) == len(ids[j]) == 1 and not _is_index(blocks[i][1], *ids[i].values()) \
+                        and not _is_index(blocks[j][1], *ids[j].values()):
+                    common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
+                self.pairs += [(i, j, a, b) for a, b in common]
+        self.pairs += [(i, j, n, n) for i, j, names in shared for n in names]
+        paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
+        self.ordered = [(i, n) for i, (_, b, _) in enumerate(blocks) for n in ids[i].values()
+                        if _is_index(b, n) and (i, n) not in paired] if len(blocks) > 1 else []
+
+    def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
+        import shlex
+
+        if self.pairs is None:  # fixed by the first blocks
+            self._plan(blocks)
+        for i, j, na, nb in self.pairs or ():
+            (la, a, _), (lb, b, _) = blocks[i], blocks[j]
+            ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
+            row = first_difference(ka, kb)
+            if row is not None:
+                import pyarrow.compute as pc
+
+                on = f"--on {shlex.quote(na)} pairs them by key" if na == nb else \
+                    f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r}) pairs them by key"
+                if pc.count_distinct(ka).as_py() < len(ka):  # (a key repeated: --on would refuse it)
+                    on = "sort every input by the same columns (no one of them is unique, for --on)"
+                what = "key" if na in a.index and a.index[na].startswith("a key") else "id"
+                raise InputError(
+                    f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
+                    f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
+                    f"so these are not the same samples; {on} (if these columns are data, name them in a selector)")
+        for i, name in self.ordered:
+            label, block, _ = blocks[i]
+            values = comparable([_key_values(block, name, label)])[0]
+            if str(values.type) != "int64":  # text: nothing to order by
+                continue
+            prev = self.last.get((i, name, block.label))  # (each shard numbers its rows from 0)
+            seq = floats(values) if prev is None else np.r_[prev, floats(values)]
+            down = np.flatnonzero(seq[1:] < seq[:-1])
+            if down.size:
+                k = int(down[0])
+                raise InputError(
+                    f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
+                    f"from {int(seq[k])} to {int(seq[k + 1])}: the rows are not in the order pandas numbered them, "
+                    "and the other inputs carry no index of that name to pair them by; write every input in the same "
+                    "order (or each with its index, and pair them with --on); if the others are in this file's order, "
+                    "write them with this column too, or this file without it")
+            if len(seq):
+                self.last[(i, name, block.label)] = seq[-1]
+
+
+def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, list[str]]]:
+    """Columns of integers two whole tables (no selector) both hold under one name, beside data
+    columns that differ (``user,item,pred`` against ``user,item,rating``; two frames with an index
+    named ``sample``): keys, not data (read as data, they would pair the keys with each other). Marked as
+    such in both blocks (their index columns, which every later block of the file shares); returns
+    (i, j, names) for each pair of inputs. Tables whose columns all share names (``y_pred`` and
+    ``y_true`` frames) are data, but for a first column of row labels (:func:`_row_labels`)."""
+    skips = [b.skipped() for _, b, _ in blocks]
+    data = [[n for n in b.order if n in b.columns and n not in skip] if not named and b.arrays is None else []
+            for (_, b, named), skip in zip(blocks, skips)]
+    found = []
+    for i in range(len(blocks)):
+        for j in range(i + 1, len(blocks)):
+            a, b = blocks[i][1].columns, blocks[j][1].columns
+            same = [n for n in data[i] if n in data[j]]
+            keys = [n for n in same if _whole(a[n]) and _whole(b[n])]  # (keys are integers or text)
+            if keys and any(n not in same for n in data[i]) and any(n not in same for n in data[j]):
+                found.append((i, j, keys))
+            elif len(same) > 1 and same[0] == data[i][0] == data[j][0] and _row_labels(a, same) and \
+                    _row_labels(b, same):
+                found.append((i, j, same[:1]))
+    for i, j, same in found:
+        for k, other in ((i, j), (j, i)):
+            for n in same:
+                blocks[k][1].index.setdefault(n, f"a key (a column of the same name in {blocks[other][0]}, beside "
+                                                 "data columns that differ)")
+    return found
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Integers only (what a key read as numbers holds)."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def _row_labels(columns: dict, names: list[str]) -> bool:
+    """A first column of distinct integers beside a column that is not integers: the labels of the
+    rows (a named index, as ``y_pred.rename_axis('sample').to_csv()`` writes it), not an output."""
+    first = columns[names[0]]
+    return _whole(first) and not all(_whole(columns[n]) for n in names[1:]) and len(np.unique(first)) == len(first) > 1
+
+
+def _key_values(block: Source, name: str, label: str):
+    """A key column of a block: its exact text, or (a shared key read as numbers) its values."""
+    import pyarrow as pa
+
+    if name in block.keys:
+        return block.keys[name]
+    if name in block.columns:
+        return pa.array(block.columns[name])
+    raise InputError(f"{label}: column {name!r} is a key in the first rows (or shard) but not here: write every "
+                     "shard with the same columns, or name the data columns in a selector")
+
+
+def _cell(value) -> str:
+    return "a missing value" if value is None else repr(str(value))
+
+
+def _is_index(block: Source, name: str) -> bool:
+    return block.index.get(name, "").startswith("pandas' index")
