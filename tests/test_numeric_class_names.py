@@ -239,3 +239,27 @@ def test_only_the_class_label_role_is_read_through_names(run, tmp_path):
     assert named["results"][0]["value"] == pytest.approx(indexed["results"][0]["value"], rel=1e-12)
     assert "classes" not in named["inputs"][1] and named["inputs"][2]["classes"]["labels"] == "integers"
     assert f"{tmp_path / 'n.csv'}" not in err
+
+
+def test_ignore_index_passes_through_class_names(run, files):
+    # ce skips labels equal to ignore_index (-100) whatever the classes are named
+    d = files
+    y = Y123.copy()
+    y[4] = -100
+    pd.DataFrame({"y": y}).to_csv(d / "yi.csv", index=False)
+    keep = y != -100
+    expected = float(-np.mean(np.log(P[keep][np.arange(keep.sum()), y[keep] - 1])))
+    assert _value(run, "ce", d / "probs.csv", d / "yi.csv") == pytest.approx(expected, rel=1e-12)
+    # another negative label is the loss's to refuse, not a class name
+    out = run("compute", "ce", d / "probs.csv", d / "yi.csv", "-p", "ignore_index=-1")
+    assert out.exit_code == 2 and "not a class name" not in out.stderr and "-100" in out.stderr
+
+
+def test_signed_class_names_are_a_header_without_header_yes(run, tmp_path):
+    # predict_proba of an SVM-style model (classes_ = [-1, 1]) kept as a frame: its header '-1,1' above probabilities
+    p2 = np.column_stack([1 - P[:, 0], P[:, 0]])
+    y = np.where(RNG.random(N) < 0.5, -1, 1)
+    pd.DataFrame(p2, columns=[-1, 1]).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"y": y}).to_csv(tmp_path / "y.csv", index=False)
+    assert _value(run, "ce", tmp_path / "p.csv", tmp_path / "y.csv") == \
+        pytest.approx(ce(p2, (y + 1) // 2), rel=1e-12)

@@ -309,6 +309,29 @@ def test_one_unique_shared_key_is_offered_to_on(run, tmp_path):
     assert value == pytest.approx(MSE, rel=1e-12)
 
 
+@pytest.mark.parametrize("keys", [["day"], ["store", "item"]])
+def test_keys_of_a_submission_with_the_truths_columns_are_not_data(run, tmp_path, keys):
+    # Kaggle's layout: the submission has the truth's columns; the truth's target is whole numbers
+    rng = np.random.default_rng(8)
+    cols = {"day": np.arange(N)} if keys == ["day"] else {"store": rng.integers(0, 5, N), "item": rng.integers(0, 30, N)}
+    sales = rng.integers(0, 10, N)
+    pred = sales + rng.normal(0, 1, N)
+    pd.DataFrame({**cols, "sales": pred}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({**cols, "sales": sales}).to_csv(tmp_path / "y.csv", index=False)
+    value, data, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(float(np.mean((pred - sales) ** 2)), rel=1e-12)  # (keys as data: / 2 or / 3)
+    assert [i["columns"] for i in data["inputs"]] == [["sales"], ["sales"]]
+    # whole-number predictions too (a recommender's rounded ratings)
+    rounded = np.round(pred)
+    pd.DataFrame({**cols, "sales": rounded}).to_csv(tmp_path / "p.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(float(np.mean((rounded - sales) ** 2)), rel=1e-12)
+    if keys == ["day"]:  # the submission in another order: refused
+        pd.DataFrame({**cols, "sales": pred}).iloc[::-1].to_csv(tmp_path / "p.csv", index=False)
+        out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--format", "value")
+        assert out.exit_code == 2 and "their key columns disagree at row 0" in out.stderr
+
+
 def test_data_columns_of_the_same_name_are_data(run, tmp_path):
     # y_pred and y_true frames with the same columns: all of them data
     pd.DataFrame({"a": X, "b": Y}).to_csv(tmp_path / "p.csv", index=False)

@@ -157,8 +157,9 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
             keys = [n for n in same if _whole(a[n]) and _whole(b[n])]  # (keys are integers or text)
             if keys and any(n not in same for n in data[i]) and any(n not in same for n in data[j]):
                 found.append((i, j, keys))
-            elif len(same) > 1 and same[0] == data[i][0] == data[j][0] and _row_labels(a, same) and \
-                    _row_labels(b, same):
+            elif equal := _equal_keys(a, b, data[i], data[j]):
+                found.append((i, j, equal))
+            elif len(same) > 1 and same[0] == data[i][0] == data[j][0] and _row_labels(a, b, same):
                 found.append((i, j, same[:1]))
     for i, j, same in found:
         for k, other in ((i, j), (j, i)):
@@ -174,11 +175,25 @@ def _whole(values: np.ndarray) -> bool:
         return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
 
 
-def _row_labels(columns: dict, names: list[str]) -> bool:
-    """A first column of distinct integers beside a column that is not integers: the labels of the
-    rows (a named index, as ``y_pred.rename_axis('sample').to_csv()`` writes it), not an output."""
-    first = columns[names[0]]
-    return _whole(first) and not all(_whole(columns[n]) for n in names[1:]) and len(np.unique(first)) == len(first) > 1
+def _row_labels(a: dict, b: dict, names: list[str]) -> bool:
+    """A first column of distinct integers in both tables, beside a column that is not integers in
+    one of them: the labels of the rows (a named index, as ``y_pred.rename_axis('sample').to_csv()``
+    writes it; ``day`` of a forecast against whole sales), not an output."""
+    firsts = [a[names[0]], b[names[0]]]
+    return all(_whole(f) and len(np.unique(f)) == len(f) > 1 for f in firsts) and \
+        not all(_whole(t[n]) for t in (a, b) for n in names[1:])
+
+
+def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[str]:
+    """The leading columns two tables share by name and position that hold the same integers row by
+    row, more than two of them (``day``, ``store,item`` of a submission and its truth), before a
+    column that is not so: keys. (Not a 0/1 column predicted exactly: one-hot rows stay data.)"""
+    out = []
+    for n, m in zip(first, second):
+        if n != m or not (_whole(a[n]) and _whole(b[n]) and np.array_equal(a[n], b[n])) or len(np.unique(a[n])) <= 2:
+            break
+        out.append(n)
+    return out if len(out) < min(len(first), len(second)) else []
 
 
 def _key_values(block: Source, name: str, label: str):

@@ -194,7 +194,8 @@ class Classes:
 
     def indices(self, src: Source, column: str) -> np.ndarray:
         """A column of labels (``reads``) as class indices (NaN where missing); a label that names
-        no class is an error naming it, its line and the classes."""
+        no class is an error naming it, its line and the classes (but a negative integer one, kept:
+        ``ignore_index``)."""
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -217,8 +218,11 @@ class Classes:
             data = np.asarray(src.columns[column], dtype=np.float64)
             at = np.minimum(np.searchsorted(numbers[order], data), len(order) - 1)
             hit = numbers[order][at] == data
-            found = np.where(hit, order[at], np.nan)
-            unknown = np.flatnonzero(~hit & ~np.isnan(data))
+            # a negative label that names no class passes as it is: an ignore_index (-100) the loss skips,
+            # or an index its validation refuses
+            passed = ~hit & (data < 0)
+            found = np.where(hit, order[at], np.where(passed, data, np.nan))
+            unknown = np.flatnonzero(~hit & ~passed & ~np.isnan(data))
 
             def shown(row: int) -> str:
                 value = float(data[row])
