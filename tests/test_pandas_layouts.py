@@ -413,3 +413,23 @@ def test_comment_lines_are_not_data(run, tmp_path):
     (tmp_path / "h.csv").write_text("#,pred\n1,2\n2,5\n3,4\n")
     value, _, _ = _run_value(run, f"{tmp_path / 'h.csv'}:#", f"{tmp_path / 'h.csv'}:pred")
     assert value == pytest.approx((1 + 9 + 1) / 3, rel=1e-12)
+
+
+def test_a_guessed_header_beside_another_guess_names_the_way_out(run, tmp_path):
+    # pandas' Series of probabilities (header '0' above fractions) against np.savetxt labels starting with 0
+    p = np.clip(X, 0.05, 0.95)
+    y = (Y < 0.5).astype(int)
+    y[0] = 0
+    pd.Series(p).to_csv(tmp_path / "p.csv", index=False)
+    np.savetxt(tmp_path / "y.txt", y, fmt="%d")
+    out = run("compute", "bce", tmp_path / "p.csv", tmp_path / "y.txt", "--format", "value")
+    assert (out.exit_code, out.stderr.splitlines()[-1]) == (2, (
+        f"Error: {tmp_path / 'y.txt'} has {N - 1} rows but {tmp_path / 'p.csv'} has {N} (every input needs one row per "
+        f"sample); {tmp_path / 'y.txt'}'s first line was read as pandas' header of numbered columns (--header no reads "
+        f"it as data, and {tmp_path / 'p.csv'}'s too: write {tmp_path / 'y.txt'} with a header line, e.g. "
+        "np.savetxt(f, y, fmt='%d', header='y', comments=''))"))
+    np.savetxt(tmp_path / "y.txt", y, fmt="%d", header="y", comments="")  # as the error says
+    expected = float(-np.mean(y * np.log(p) + (1 - y) * np.log(1 - p)))
+    value = run("compute", "bce", tmp_path / "p.csv", tmp_path / "y.txt", "--format", "value")
+    assert float(value.stdout) == pytest.approx(expected, rel=1e-12)
+

@@ -41,8 +41,12 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
         big_rows = block.row_offset + block.rows
     if sharded:
         return shard_mismatch(small.label, small.row_offset + small.rows, big.label, big_rows)
-    hint = "".join(f"; {s.label}'s first line was read as pandas' header of numbered columns (--header no reads "
-                   "it as data)" for s in (small,) if s.header in GUESSES)
+    hint = ""
+    if small.header in GUESSES:
+        hint = f"; {small.label}'s first line was read as pandas' header of numbered columns (--header no reads it as data"
+        # (--header is every input's: when the other's first line is a guess too, it would be read as data as well)
+        hint += f", and {big.label}'s too: write {small.label} with a header line, e.g. np.savetxt(f, y, fmt='%d', " \
+                "header='y', comments=''))" if big.header in GUESSES else ")"
     if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
         hint += (f"; {big.label}'s first line, all numbers, was read as data (--header yes reads it as a header, "
                  "as pandas writes numbered column names: 0.1,0.5,0.9)")
