@@ -433,3 +433,16 @@ def test_a_guessed_header_beside_another_guess_names_the_way_out(run, tmp_path):
     value = run("compute", "bce", tmp_path / "p.csv", tmp_path / "y.txt", "--format", "value")
     assert float(value.stdout) == pytest.approx(expected, rel=1e-12)
 
+
+
+def test_a_row_number_beside_an_id_named_label_is_not_the_label(run, tmp_path):
+    # next-token labels: position 0, 1, 2, ... and token_id; the position (all valid class indices) was read as labels
+    logits = np.random.default_rng(6).standard_normal((N, 80))
+    tok = np.random.default_rng(7).integers(0, 80, N)
+    pd.DataFrame(logits).to_csv(tmp_path / "z.csv", index=False)
+    pd.DataFrame({"position": np.arange(N), "token_id": tok}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["results"][0]["value"] == pytest.approx(_softmax_ce(logits, tok), rel=1e-12)
+    assert data["inputs"][1]["columns"] == ["token_id"]

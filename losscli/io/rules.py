@@ -164,6 +164,9 @@ def first_column_index(names: list[str], header: bool, below: list[list[str]]) -
                 and column == [str(first + i) for i in range(len(column))]:
             return (f"pandas' index (a first column {names[0]!r} that counts on by one, before columns numbered "
                     "0, 1, 2, ...: to_csv() of a frame with a named index)")
+        if range_index(column) and not is_id_name(names[0]) and all(is_id_name(n) for n in names[1:]):
+            return (f"a row number (a first column {names[0]!r} that counts 0, 1, 2, ... beside id columns only, "
+                    "one of which is the data)")
         return None
     if range_index(column):
         return "pandas' index (a first column that counts 0, 1, 2, ... in a file without a header)"
