@@ -149,7 +149,8 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
     named ``sample``): keys, not data (read as data, they would pair the keys with each other). Marked as
     such in both blocks (their index columns, which every later block of the file shares); returns
     (i, j, names) for each pair of inputs. Tables whose columns all share names (``y_pred`` and
-    ``y_true`` frames) are data, but for a first column of row labels (:func:`_row_labels`)."""
+    ``y_true`` frames) are data, but for leading integer columns equal in both (:func:`_equal_keys`)
+    and a first column of row labels (:func:`_row_labels`)."""
     skips = [b.skipped() for _, b, _ in blocks]
     data = [[n for n in b.order if n in b.columns and n not in skip] if not named and b.arrays is None else []
             for (_, b, named), skip in zip(blocks, skips)]
