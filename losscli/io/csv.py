@@ -23,8 +23,8 @@ import numpy as np
 from ..errors import InputError
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, is_number, key_columns, reset_index_columns,
-                    slice_columns, unnamed_index)
+from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, is_number, key_columns,
+                    reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")

@@ -86,7 +86,7 @@ def unnamed_index(names: list[str]) -> list[str]:
 
 
 _WHOLE = re.compile(r"\+?\d+")  # a non-negative integer as written
-_INTEGER = re.compile(r"[+-]?\d+")  # (class names of a predict_proba frame: -1,1)
+INTEGER = re.compile(r"[+-]?[0-9]+")  # an integer as written (class names of a predict_proba frame: -1,1)
 
 
 def header_decision(first: list[str], below: list[list[str]], mode: str) -> tuple[bool, str]:
@@ -108,7 +108,7 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     names = cells[1:] if index_cell else cells
     if index_cell and all(names) and below and all(row and row[0].strip() for row in below):
         return True, "yes (pandas' header: a blank cell above an index, then the column names)"
-    if not below or fraction or not all(_INTEGER.fullmatch(c) for c in names) or len(set(names)) < len(names):
+    if not below or fraction or not all(INTEGER.fullmatch(c) for c in names) or len(set(names)) < len(names):
         return False, NUMBERS
     column = [row[0].strip() if row else "" for row in below]
     if _WHOLE.fullmatch(cells[0]) and column == [str(int(cells[0]) + i) for i in range(1, len(below) + 1)]:

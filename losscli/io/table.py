@@ -15,7 +15,7 @@ import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .rules import BY_REASON, FRACTION, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
+from .rules import BY_REASON, FRACTION, INTEGER, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
 
 
 @dataclass
@@ -64,15 +64,14 @@ class Source:
         """Whether a column holds a number with a fraction or an exponent (``0.25``, ``1e-3``): data,
         whatever its name (a gene ``ID1``, a class ``id``), since ids are integers or text."""
         values = self.keys.get(name)
-        if values is None:
-            col = self.columns.get(name)
-            return col is not None and bool(np.any(col != np.round(col)))
-        if str(values.type) in ("double", "float", "halffloat"):
-            col = values.to_numpy(zero_copy_only=False)
-            with np.errstate(invalid="ignore"):
-                return bool(np.any(np.isfinite(col) & (col != np.round(col))))
-        # text (a CSV's key columns): its first values tell (no Arrow compute on a plain CSV run)
-        return any(isinstance(v, str) and FRACTION.fullmatch(v) for v in values.slice(0, 100).to_pylist())
+        if values is not None and str(values.type) not in ("double", "float", "halffloat"):
+            # text (a CSV's key columns) or integers: the first values tell (no Arrow compute on a CSV run)
+            return any(isinstance(v, str) and FRACTION.fullmatch(v) for v in values.slice(0, 100).to_pylist())
+        col = self.columns.get(name) if values is None else values.to_numpy(zero_copy_only=False)
+        if col is None:
+            return False
+        with np.errstate(invalid="ignore"):  # (a missing value is no fraction)
+            return bool(np.any(np.isfinite(col) & (col != np.round(col))))
 
     def _refuse_numeric_text(self, name: str) -> None:
         """A text column with a value written as a number for people (``1.234,5``, ``12%``) is an
@@ -247,7 +246,7 @@ class Classes:
 
 def integer_names(names) -> list[int] | None:
     """The names as integers (``1``, ``-1``, ``+2``), or None if one is not."""
-    if not all(re.fullmatch(r"[+-]?[0-9]+", n.strip()) for n in names):
+    if not all(INTEGER.fullmatch(n.strip()) for n in names):
         return None
     return [int(n) for n in names]
 
