@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import signal
 import stat
 import subprocess
@@ -111,6 +112,39 @@ def test_dev_stdout_is_written_not_replaced(d):
     assert stat.S_ISLNK(after.st_mode) == stat.S_ISLNK(before.st_mode) and after.st_ino == before.st_ino
 
 
+@pytest.mark.parametrize("via", ["-o /dev/stdout", "-o /proc/self/fd/1", "-o link", "--report csv:/dev/stderr",
+                                 "--report csv:/dev/fd/3"])
+def test_a_stream_named_by_a_path_is_written_through_not_replaced(d, via):
+    """``>> run.log`` with ``-o /dev/stdout`` (or /dev/fd/N, or a link to one): the result is appended
+    to the file the shell opened, which keeps its inode and what it held."""
+    option, arg = via.split(" ")
+    fd = 3 if arg.endswith("/3") else 2 if "stderr" in arg else 1
+    if arg == "link":
+        (d / "out.link").symlink_to("/dev/stdout")
+        arg = str(d / "out.link")
+    log = d / "run.log"
+    log.write_text("LOG LINE 1\nLOG LINE 2\n")
+    inode = os.stat(log).st_ino
+    command = [sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv", "--format", "value",
+               option, arg]
+    proc = subprocess.run(["sh", "-c", f"{' '.join(shlex.quote(str(a)) for a in command)} {fd}>> {log}"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert os.stat(log).st_ino == inode
+    lines = log.read_text().splitlines()
+    assert lines[:2] == ["LOG LINE 1", "LOG LINE 2"] and len(lines) > 2, lines
+    assert str(np.mean([(a - b) ** 2 for a, b in ROWS])) in "\n".join(lines[2:])
+
+
+def test_standard_output_by_its_path_carries_one_output(d):
+    """``--save-grad /dev/stdout`` beside the report on standard output: the two would be mixed."""
+    proc = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", str(d / "p.csv"), str(d / "y.csv"),
+                           "--save-grad", "/dev/stdout"], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout) == (2, "")
+    assert proc.stderr == ("Error: --save-grad /dev/stdout: standard output is already taken by --output; send one "
+                           "of them to a file\n")
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_an_existing_file_keeps_its_mode(run, d, name):
     args, _ = commands(d)[name]
@@ -170,6 +204,16 @@ def test_no_command_overwrites_one_of_its_inputs(run, d, name):
             assert source.read_bytes() == before
         for p in d.glob(f"{source.name}.*link"):
             p.unlink()
+
+
+@pytest.mark.parametrize("output", ["-o", "--save-grad"])
+def test_an_input_named_by_a_file_url_is_not_overwritten(run, d, output):
+    before = (d / "logits.npy").read_bytes()
+    url = f"file://{d / 'logits.npy'}"
+    out = run("compute", "bce_logits", url, d / "lab.npy", output, d / "logits.npy")
+    assert out.exit_code == 2
+    assert out.stderr.strip() == f"Error: {d / 'logits.npy'}: is also an input ({url}); refusing to overwrite an input"
+    assert (d / "logits.npy").read_bytes() == before
 
 
 def test_compute_refuses_to_overwrite_a_parameter_file(run, d):

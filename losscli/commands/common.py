@@ -16,7 +16,7 @@ from ..errors import LossCliError, ParameterError
 from ..io.cache import InputCache
 from ..io.output import refuse_clobbering
 from ..io.rules import ReadRules
-from ..io.spec import is_url, shards_of, split_spec
+from ..io.spec import is_url, local_file, shards_of, split_spec
 from ..registry import Loss
 from ..validation import Validated, bind, validate_inputs
 from ..vocabulary import JSON_SCHEMA_VERSION
@@ -122,7 +122,7 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
 
     inputs: list[tuple[str, str]] = []
     for spec in filter(None, specs):
-        path = split_spec(spec)[0]
+        path = local_file(split_spec(spec)[0])  # (an input named by a file:// URL is that file)
         if path == "-" or is_url(path):
             continue
         try:

@@ -18,8 +18,12 @@
 
 - A file this user may not write (``os.access``: root may, as with the shell) is refused.
 - A symbolic link is followed: its target is written, the link stays a link.
-- Anything else (a device such as ``/dev/null``, a FIFO, a socket, ``/dev/stdout``) is written in
-  place as it comes: it is a stream, not a file with a previous content.
+- A path naming a stream this process already has open (``/dev/stdout``, ``/dev/stderr``,
+  ``/dev/fd/N``, ``/proc/self/fd/N``, or a link to one) is written through that stream, as ``-``
+  is: at its position, appending if the shell opened it with ``>>``; the file behind it is never
+  renamed over or truncated. ``/dev/stdout`` is standard output: it cannot carry a second output.
+- Anything else (a device such as ``/dev/null``, a FIFO, a socket) is written in place as it
+  comes: it is a stream, not a file with a previous content.
 - :func:`together`: the files of one run are committed (renamed or copied into place) only once
   every one of them has been written, back to back; a failure or a signal before that leaves every
   previous file.
@@ -68,6 +72,13 @@ def output_file(path: str) -> Iterator[BinaryIO]:
         yield out
         out.flush()
         return
+    fd = open_stream(path)
+    if fd is not None:  # the stream itself, at its position: not the file the shell opened for it
+        if fd in (1, 2):
+            (sys.stdout if fd == 1 else sys.stderr).flush()
+        with os.fdopen(os.dup(fd), "wb") as stream:
+            yield stream
+        return
     st = _target_stat(path)
     if not staged(path, st):
         try:
@@ -100,12 +111,38 @@ def _target_stat(path: str) -> os.stat_result | None:
 def staged(path: str, st: os.stat_result | None | bool = False) -> bool:
     """Whether :func:`output_file` writes ``path`` to a temporary file of its own (seekable, put in
     place at the end): a regular file or a new name, not standard output, a device or a FIFO."""
-    if path == STDOUT:
+    if path == STDOUT or open_stream(path) is not None:
         return False
     if st is False:
         st = _target_stat(path)
     assert st is not True
     return st is None or stat.S_ISREG(st.st_mode)
+
+
+#: the folders whose entries name this process's open descriptors
+_FD_FOLDERS = ("/dev/fd", "/proc/self/fd")
+
+
+def open_stream(path: str) -> int | None:
+    """The descriptor of this process that ``path`` names, if it is open: ``/dev/stdout`` (1),
+    ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``, ``/proc/PID/fd/N``, or a link to one.
+    (Following such a path to its end would give the file the shell redirected the stream to.)"""
+    if path == STDOUT or not path:
+        return None
+    folders = {*_FD_FOLDERS, f"/proc/{os.getpid()}/fd"}
+    here = os.path.abspath(path)
+    for _ in range(40):  # (links to links, as the system follows them)
+        folder, name = os.path.split(here)
+        if name.isdigit() and (folder in folders or os.path.realpath(folder) in folders):
+            try:
+                os.fstat(int(name))
+            except OSError:
+                return None
+            return int(name)
+        if not os.path.islink(here):
+            return None
+        here = os.path.normpath(os.path.join(folder, os.readlink(here)))
+    return None
 
 
 def _writable(path: str, mode: int = os.W_OK) -> bool:
@@ -415,6 +452,11 @@ def _identity(path: str | int) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
+def _named(option: str, path: str) -> str:
+    """An output as the user wrote it: ``--output FILE``, ``--report json:FILE``."""
+    return option if option.endswith(f":{path}") else f"{option} {path}"
+
+
 def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[tuple[str, str]]) -> None:
     """Refuse, before anything runs, an output that is an empty path, one of the inputs (the same
     file by its path, a symbolic link or a hard link), the file standard input was redirected from
@@ -429,12 +471,15 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
             continue
         if not path:
             raise LossCliError(f"{option}: an empty path; name a file to write, or - for standard output")
-        if path == STDOUT:  # one stream cannot carry two outputs (a report and an NPZ, say)
-            if STDOUT in seen:
-                first_option = seen[STDOUT][0]
-                raise LossCliError(f"{option} -: standard output is already taken by {first_option}; send one "
-                                   "of them to a file")
-            seen[STDOUT] = (option, path)
+        fd = 1 if path == STDOUT else open_stream(path)
+        if fd:  # (standard input's file, by /dev/stdin, is refused below as the input it is)  # one stream cannot carry two outputs (a report and an NPZ, say)
+            if ("fd", fd) in seen:
+                first_option, first_path = seen[("fd", fd)]
+                stream = "standard output" if fd == 1 else "standard error" if fd == 2 else f"descriptor {fd}"
+                first = first_option if first_path == STDOUT else _named(first_option, first_path)
+                raise LossCliError(f"{_named(option, path)}: {stream} is already taken by {first}; send one of "
+                                   "them to a file")
+            seen[("fd", fd)] = (option, path)
             continue
         st = _target_stat(path)
         ident: object = _identity(path)
@@ -448,7 +493,7 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
             continue  # a device, a FIFO: written in place, nobody reads it back as a file
         if ident in seen:
             first_option, first_path = seen[ident]
-            raise LossCliError(f"{option} {path}: is the same file as {first_option} {first_path}; "
+            raise LossCliError(f"{_named(option, path)}: is the same file as {_named(first_option, first_path)}; "
                                "give two different files")
         seen[ident] = (option, path)
         _refuse_unwritable(path, st)

@@ -38,6 +38,15 @@ def is_url(path: str) -> bool:
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+://", path) is not None
 
 
+def local_file(path: str) -> str:
+    """A ``file://`` (or fsspec's ``local://``) URL as the local path fsspec opens; other paths as
+    they are."""
+    for scheme in ("file://", "local://"):
+        if path.lower().startswith(scheme):
+            return path[len(scheme):]
+    return path
+
+
 def url_fs(path: str):
     try:
         from fsspec.core import url_to_fs
