@@ -176,7 +176,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
             rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1), est.reshape(-1), err.reshape(-1),
                             left.reshape(-1), right.reshape(-1), step=step.reshape(-1))
             status, why = status.reshape(-1), why.reshape(-1)
-            joint_kinks(ev, role, x, g, base, status, why, rr.step, eps, opts)
+            joint_kinks(ev, role, x, g, base, status, why, rr.step, rr.err_est, eps, opts)
             result.noise[role] = rel_noise
         else:
             flat_idx = sample_elements(x.shape, opts.max_elements, rng_sample)

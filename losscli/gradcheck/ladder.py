@@ -394,9 +394,11 @@ def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options
     return int(use.sum()), int(disagree.sum())
 
 
-def joint_kinks(ev, role, x, g, base, status, reason, step, eps, opts: Options) -> None:
+def joint_kinks(ev, role, x, g, base, status, reason, step, err, eps, opts: Options) -> None:
     """Rows with two or more kinks (ties of a max, of a sort): the analytic gradient along their
-    joint direction must lie between the one-sided directional slopes there (two evaluations)."""
+    joint direction must lie between the one-sided directional slopes there (two evaluations),
+    within the elements' own numeric error bounds ``err`` along it (a smooth row whose curvature
+    at the step scale made its slopes differ is no invalid subgradient)."""
     n = x.shape[0]
     st2 = status.reshape(n, -1)
     at_kink = st2 == KINK
@@ -409,7 +411,8 @@ def joint_kinks(ev, role, x, g, base, status, reason, step, eps, opts: Options) 
     fm = np.asarray(ev(role, x - v.reshape(x.shape)), dtype=np.float64).reshape(-1)
     right, left = fp - f0, f0 - fm
     slope = np.sum(np.asarray(g, dtype=np.float64).reshape(n, -1) * v, axis=1)
-    noise = 64 * eps * np.maximum.reduce([np.abs(f0), np.abs(fp), np.abs(fm)])
+    noise = 64 * eps * np.maximum.reduce([np.abs(f0), np.abs(fp), np.abs(fm)]) \
+        + np.sum(np.abs(v) * np.nan_to_num(np.asarray(err, dtype=np.float64).reshape(n, -1), posinf=0.0), axis=1)
     ok = in_bracket(slope, left, right, noise, opts) | ~multi
     bad = (~ok)[:, None] & at_kink
     st2[bad] = FAIL

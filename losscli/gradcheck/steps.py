@@ -5,7 +5,8 @@ the precision the loss actually computes in.
   it. Near a boundary (a probability of 1e-7, a variance near 0) the step shrinks with the
   distance to the boundary; on the boundary itself it is one-sided, into the domain.
 - **Scale.** Steps scale with the element: h = ε^(1/3)·s, s = max(|x|, the column's typical
-  |x|), but at most the distance to the domain's boundary. Steps are powers of two, so x ± h and
+  |x|, or the row's root mean square where that is smaller: a row of norm 1e-5 among rows of
+  norm 1 is normalised at its own scale), but at most the distance to the domain's boundary. Steps are powers of two, so x ± h and
   x ± h/2 are exact in binary (the step taken is the step written), and never below a few ulps.
 - **Precision.** A loss that casts its inputs to float32 (PyTorch's default dtype) cannot see a
   perturbation below float32's resolution: moving every element by a relative 2^-38 leaves
@@ -85,10 +86,22 @@ def typical(x2d: np.ndarray) -> np.ndarray:
     return np.where((count > 0) & np.isfinite(med) & (med > 0), med, 1.0)
 
 
+def row_scale(x2d: np.ndarray) -> np.ndarray:
+    """Per row of an (N, K) array with K >= 2, the root mean square of its elements, as an (N, 1)
+    column (inf for K = 1, or a row of zeros: no limit). A row far smaller than its columns' typical
+    values (an embedding of norm 1e-5 among norms near 1) is its own scale: a loss that normalises
+    rows curves at that scale, and a step set by the other rows would be larger than the row."""
+    if x2d.shape[1] < 2:
+        return np.full((x2d.shape[0], 1), np.inf)
+    with np.errstate(over="ignore"):
+        rms = np.sqrt(np.mean(np.square(x2d), axis=1, keepdims=True))
+    return np.where(rms > 0, rms, np.inf)
+
+
 def scales(x2d: np.ndarray, lo: float, hi: float) -> tuple:
     """Per element of an (N, K) array: its scale s = max(|x|, the column's typical |x|), the room
     around it inside [lo, hi] (the distance to the nearer bound) and the distances to each bound."""
-    s = np.maximum(np.abs(x2d), typical(x2d)[None, :])
+    s = np.maximum(np.abs(x2d), np.minimum(typical(x2d)[None, :], row_scale(x2d)))
     if np.isinf(lo) and np.isinf(hi):
         inf = np.broadcast_to(np.inf, x2d.shape)  # (read-only: no memory for a million infs)
         return s, inf, (inf, inf)
