@@ -63,6 +63,12 @@ _reg("v_sqrt", lambda p, t: np.sqrt(p - t),
 _reg("v_cliff", lambda x: np.select([x - 2.0 ** 20 >= 3, x - 2.0 ** 20 >= 1, x - 2.0 ** 20 > -1, x - 2.0 ** 20 > -3],
                                     [1.7e308, 1.65e308, 0.0, -1.02e308], -1.5e308),
      lambda x: {"x": np.zeros_like(x)}, inputs=(Input("x", "N"),), coupling="batch")
+# a large constant hides every step: the gradient is sign-flipped, and nothing can show it
+_reg("v_hidden_flip", lambda x: 1e12 + (x ** 2).sum(axis=1), lambda x: {"x": -2 * x}, inputs=(Input("x", "N,D"),),
+     coupling="elementwise")
+# (p - y)^2 on probabilities at 1e-12, gradient tripled: steps held below 1e-12 by the bound see nothing
+_reg("v_bound_x3", lambda p, y: ((p - y) ** 2).sum(axis=1), lambda p, y: {"p": 6 * (p - y)},
+     inputs=(Input("p", "N,C", "probability"), Input("y", "N,C", "probability")), coupling="elementwise")
 '''
 
 
@@ -72,7 +78,7 @@ def plugin(tmp_path):
     path.write_text(PLUGIN)
     yield path
     for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
-                 "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff"):
+                 "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3"):
         try:
             unregister_loss(name)
         except Exception:
@@ -139,6 +145,19 @@ def test_rows_of_tiny_norm_in_normalised_losses_pass(run, args):
     extra = () if "--samples" in args else ("--samples", "300", "--dim", "5")
     code, recs = _gradcheck(run, "gradcheck", *args, *extra)
     assert code == 0 and all(r["failures"] == 0 for r in recs), [r["worst"][:2] for r in recs]
+
+
+@pytest.mark.parametrize("name, inputs", [
+    ("v_hidden_flip", ()), ("v_bound_x3", ("p", "y")),
+])
+def test_a_gradient_no_step_can_see_is_inconclusive_not_pass(run, tmp_path, plugin, name, inputs):
+    """Wrong gradients (sign-flipped, tripled) where the loss does not change at any step tried: the
+    verdict says nothing was verified, and why, instead of PASS."""
+    files = _save(tmp_path, p=np.full((4, 3), 1e-12), y=np.full((4, 3), 0.5)) if inputs else ()
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *files)
+    assert code == 0 and rec["verdict"] == "inconclusive", rec["reasons"]
+    assert rec["verified"] == 0 and rec["reasons"][0].startswith("nothing verified: at ")
+    assert "elements with a nonzero analytic gradient the loss did not change at any step tried" in rec["reasons"][0]
 
 
 def test_a_plugins_neg_log_at_tiny_probabilities_passes(run, tmp_path, plugin):

@@ -127,17 +127,26 @@ def _declared_coupling(r: LossCheck) -> str | None:
         return None
 
 
-def verdict(rec: dict) -> str:
-    """``FAIL`` (exit 1), ``inconclusive`` (passed, but some elements could not be decided) or ``PASS``."""
+def verdict(rec: dict, unseen: int = 0) -> str:
+    """``FAIL`` (exit 1), ``inconclusive`` (passed, but some elements could not be decided, or no
+    element was verified while ``unseen`` ones had a gradient the loss never showed) or ``PASS``."""
     if not rec["passed"]:
         return "FAIL"
-    return "inconclusive" if rec["inconclusive"] else "PASS"
+    return "inconclusive" if rec["inconclusive"] or _nothing_verified(rec, unseen) else "PASS"
 
 
-def reasons(rec: dict) -> list[str]:
+def _nothing_verified(rec: dict, unseen: int) -> bool:
+    return unseen > 0 and rec["verified"] == 0 and rec["kinks"] == 0
+
+
+def reasons(rec: dict, unseen: int = 0) -> list[str]:
     """Why the verdict was given, one finding a line: what failed, or what was verified and what
     was not."""
     out = []
+    if rec["passed"] and _nothing_verified(rec, unseen):
+        out.append(f"nothing verified: at {unseen} elements with a nonzero analytic gradient the loss did not "
+                   "change at any step tried (a large constant in the loss, or steps held small by a domain "
+                   "bound), so a wrong gradient there would pass too; check at inputs where the loss moves")
     if rec["failures"]:
         out.append(f"{rec['failures']} of {rec['checked']} elements fail: analytic and numeric differ by up to "
                    f"{_g(rec['max_rel_difference'])} relative, {_g(rec['max_error_ratio'])} times the numeric error bound")
@@ -195,6 +204,6 @@ def result_record(r: LossCheck, top: int) -> dict:
         "notes": r.notes,
         "worst": [_row(w) for w in r.worst(top)],
     }
-    rec["verdict"] = verdict(rec)
-    rec["reasons"] = reasons(rec)
+    rec["verdict"] = verdict(rec, r.unseen)
+    rec["reasons"] = reasons(rec, r.unseen)
     return rec

@@ -103,6 +103,13 @@ class LossCheck:
         return out
 
     @property
+    def unseen(self) -> int:
+        """Elements with a nonzero analytic gradient at which the loss did not change at any step
+        tried (reason 15): nothing tells their gradient from a wrong one."""
+        return sum(int(np.count_nonzero((r.reason == 15) & (r.analytic != 0))) for r in self.roles
+                   if r.reason is not None)
+
+    @property
     def passed(self) -> bool:
         return (self.counts["FAIL"] == 0 and all(c["passed"] for c in self.consistency)
                 and all(t["passed"] for t in self.taylor) and all(p["passed"] for p in self.probes))
