@@ -6,7 +6,7 @@ line on stderr. The CLI (``cli.py``) calls :func:`classify` for anything a comma
 | 0 | success |
 | 1 | a check failed (``--fail-above``, ``gradcheck``, ``compare --fail-if-worse``, a ``check`` gate) |
 | 2 | usage or input error, including what the environment refused (permissions, a full disk, an
-|   | output encoding that cannot print the result) |
+|   | output encoding that cannot print the result) and an exception raised by the user's own loss code |
 | 3 | internal error: a bug, please report it (``--debug`` shows the traceback) |
 | 130 | interrupted (Ctrl-C) |
 | 141 | the reader of standard output went away (a closed pipe, as ``| head``): nothing more to say |
@@ -59,6 +59,12 @@ def classify(exc: BaseException) -> tuple[int, str | None]:
         return USAGE, f"Error: {where}{exc.strerror or exc}"
     if isinstance(exc, MemoryError):
         return USAGE, "Error: out of memory: the inputs or options ask for more memory than this machine has"
+    from .plugins import user_code_line
+
+    where = user_code_line(exc)
+    if where is not None:  # the user's loss raised it: not a bug of losscli's
+        return USAGE, (f"Error: your loss code raised {type(exc).__name__}: {exc} ({where[0]}, line {where[1]}; "
+                       "rerun with --debug for a traceback)")
     return INTERNAL, (f"Error: internal error: {type(exc).__name__}: {exc} "
                       "(rerun with --debug for a traceback)")
 

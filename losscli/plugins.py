@@ -25,6 +25,25 @@ def loaded_plugins() -> list[str]:
     return list(_loaded_specs)
 
 
+def user_code_line(exc: BaseException) -> tuple[str, int] | None:
+    """Where in a user's own loss code (a ``--plugin`` file, or the file of a registered loss that
+    is not built in) ``exc`` was raised: the innermost such frame of its traceback, or None."""
+    import traceback
+
+    from .registry import registered
+
+    files = set(_loaded_paths)
+    for loss in registered():
+        for fn in (loss.fn, loss.grad_fn, loss.value_and_grad_fn):
+            code = getattr(fn, "__code__", None)
+            if code is not None and not str(getattr(fn, "__module__", "") or "").startswith("losscli."):
+                files.add(os.path.realpath(code.co_filename))
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if os.path.realpath(frame.filename) in files:
+            return frame.filename, frame.lineno or 0
+    return None
+
+
 def load_plugin(spec: str) -> None:
     """Import a plugin given as a path to a ``.py`` file or as an importable module name. The
     built-in losses are registered first, so that a plugin's loss of the same name replaces

@@ -413,3 +413,47 @@ def test_allow_override_works_from_the_real_command_line(tmp_path, d):
     refused = _cli("--plugin", path, "compute", "mse", d / "p.csv", d / "y.csv", "--format", "value")
     assert refused.returncode == 2 and refused.stdout == ""
     assert "replaces the built-in loss 'mse'; allow it with losscli --allow-override" in refused.stderr
+
+
+RAISING_PLUGIN = '''
+import numpy as np
+from losscli import Input, register_loss
+
+
+@register_loss("raises_in_gradient", inputs=(Input("x", "N,D"),), coupling="elementwise", formula="test",
+               references=("test",))
+def raises_in_gradient(x):
+    return (x ** 2).sum(axis=1)
+
+
+@raises_in_gradient.gradient
+def _(x):
+    raise ValueError("boom")
+
+
+@register_loss("raises_in_value", inputs=(Input("x", "N"), Input("y", "N")), formula="test", references=("test",))
+def raises_in_value(x, y):
+    return {}["missing"]
+'''
+
+
+@pytest.mark.parametrize("command", [["gradcheck", "raises_in_gradient"], ["compute", "raises_in_value", "X", "Y"]])
+def test_an_exception_in_the_users_loss_code_is_theirs_not_an_internal_error(run, tmp_path, command):
+    """Exit 3 is for losscli's own bugs: what a plugin's loss raises is named with its file and line, exit 2."""
+    from losscli import unregister_loss
+
+    plugin = tmp_path / "raising.py"
+    plugin.write_text(RAISING_PLUGIN)
+    np.save(tmp_path / "x.npy", np.arange(3.0))
+    args = [str(tmp_path / "x.npy") if a in ("X", "Y") else a for a in command]
+    try:
+        out = run("--plugin", plugin, *args)
+    finally:
+        for name in ("raises_in_gradient", "raises_in_value"):
+            unregister_loss(name)
+    raising = '    raise ValueError("boom")' if command[0] == "gradcheck" else '    return {}["missing"]'
+    line = RAISING_PLUGIN.splitlines().index(raising) + 1
+    assert (out.exit_code, out.stdout) == (2, "")
+    kind = "ValueError: boom" if command[0] == "gradcheck" else "KeyError: 'missing'"
+    assert out.stderr == (f"Error: your loss code raised {kind} ({plugin}, line {line}; rerun with --debug for a "
+                          "traceback)\n")
