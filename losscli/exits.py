@@ -61,9 +61,9 @@ def classify(exc: BaseException) -> tuple[int, str | None]:
         return USAGE, "Error: out of memory: the inputs or options ask for more memory than this machine has"
     from .plugins import user_code_line
 
-    where = user_code_line(exc)
-    if where is not None:  # the user's loss raised it: not a bug of losscli's
-        return USAGE, (f"Error: your loss code raised {type(exc).__name__}: {exc} ({where[0]}, line {where[1]}; "
+    raised_at = user_code_line(exc)
+    if raised_at is not None:  # the user's loss raised it: not a bug of losscli's
+        return USAGE, (f"Error: your loss code raised {type(exc).__name__}: {exc} ({raised_at[0]}, line {raised_at[1]}; "
                        "rerun with --debug for a traceback)")
     return INTERNAL, (f"Error: internal error: {type(exc).__name__}: {exc} "
                       "(rerun with --debug for a traceback)")
