@@ -61,9 +61,13 @@ def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list
 
 
 def _source(table, label: str, offset: int, dtype, names, columns, widths, index, keys) -> Source:
+    import pyarrow as pa
+
     src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset, index=index or {})
     for name in columns:
         col = table.column(name)
+        if pa.types.is_dictionary(col.type) and is_numeric(col.type.value_type):  # a categorical of numbers
+            col = pa.chunked_array([c.dictionary_decode() for c in col.chunks], type=col.type.value_type)
         if keys and name in keys:
             src.keys[name] = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
         if is_numeric(col.type):

@@ -76,6 +76,7 @@ class Source:
     def _refuse_numeric_text(self, name: str) -> None:
         """A text column with a value written as a number for people (``1.234,5``, ``12%``) is an
         error naming the first such value, not a column silently left out."""
+        import pyarrow as pa
         import pyarrow.compute as pc
 
         from .buffers import bits
@@ -85,6 +86,8 @@ class Source:
             return
         if hasattr(values, "dictionary_decode"):  # a categorical column
             values = values.dictionary_decode()
+        if pa.types.is_nested(values.type) or pa.types.is_binary(values.type):
+            return  # (a struct, a map, a list of text: no number written for people hides in it)
         looks = np.flatnonzero(bits(pc.match_substring_regex(values.cast("string"), NUMERIC_TEXT), null=False))
         if looks.size:
             row = int(looks[0])
