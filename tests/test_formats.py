@@ -130,6 +130,28 @@ def test_a_categorical_of_numbers_is_numbers(run, tmp_path, suffix):
     assert _value(run, "mse", tmp_path / "p.npy", tmp_path / f"y.{suffix}") == float(np.mean((PRED - np.round(TRUE, 1)) ** 2))
 
 
+@pytest.mark.parametrize("kind, where", [
+    ("npy", "p.npy, row 2"), ("npz", "p.npz:p, row 2"), ("csv", "p.csv, line 4, column 'pred'"),
+    ("parquet", "p.parquet, row 2, column 'pred'"), ("feather", "p.feather, row 2, column 'pred'"),
+])
+@pytest.mark.parametrize("extra", [(), ("--block-rows", "2"), ("--nan-policy", "omit"), ("--nan-policy", "propagate")])
+def test_a_value_beyond_float32_is_named_not_read_as_inf(run, tmp_path, monkeypatch, kind, where, extra):
+    """--dtype float32 of a finite 1e300: an error naming it and the way to read it (not an inf the
+    NaN policy reports as the file's, drops, or propagates; no RuntimeWarning)."""
+    monkeypatch.chdir(tmp_path)
+    pred, label = np.array([1.0, 2.0, 1e300, 4.0]), np.array([1.0, 2.5, 3.0, 4.0])
+    frame = pd.DataFrame({"pred": pred})
+    {"npy": lambda: np.save("p.npy", pred), "npz": lambda: np.savez("p.npz", p=pred),
+     "csv": lambda: frame.to_csv("p.csv", index=False), "parquet": lambda: frame.to_parquet("p.parquet"),
+     "feather": lambda: frame.to_feather("p.feather")}[kind]()
+    np.save("y.npy", label)
+    spec = "p.npz:p" if kind == "npz" else f"p.{kind}"
+    out = run("compute", "mae", spec, "y.npy", "--dtype", "float32", *extra)
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == f"Error: {where}: 1e+300 is beyond float32's range (±3.403e+38); --dtype float64 reads it\n"
+    assert _value(run, "mae", spec, "y.npy") == float(np.mean(np.abs(pred - label)))
+
+
 def test_an_arrow_stream_on_standard_input(tmp_path, reference):
     _ipc_stream(_table(), tmp_path / "s.arrows")
     out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", "-:pred", "-:true", "--format", "value"],

@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .buffers import validity, floats, is_numeric
+from .buffers import as_dtype, floats, is_numeric, validity
 from .rules import ReadRules, key_columns, pandas_index_columns, reset_index_columns, slice_columns, unnamed_index
 from .table import Source, wanted_columns
 
@@ -70,10 +70,13 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths, index
             col = pa.chunked_array([c.dictionary_decode() for c in col.chunks], type=col.type.value_type)
         if keys and name in keys:
             src.keys[name] = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+        def where(row: int, name: str = name) -> str:
+            return f"{label}, row {offset + row}, column {name!r}"
+
         if is_numeric(col.type):
-            src.columns[name] = floats(col).astype(dtype, copy=False)
+            src.columns[name] = as_dtype(floats(col), dtype, where)
         elif _is_list_of_numbers(col.type):
-            src.columns[name] = _matrix(col, label, name, offset, widths).astype(dtype, copy=False)
+            src.columns[name] = as_dtype(_matrix(col, label, name, offset, widths), dtype, where)
         else:  # text: its first present value, and where it is
             arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
             present = np.flatnonzero(validity(arr)) if arr.null_count else np.arange(min(len(arr), 1))

@@ -5,7 +5,11 @@ float64 column without nulls."""
 
 from __future__ import annotations
 
+from typing import Callable
+
 import numpy as np
+
+from ..errors import InputError
 
 #: Arrow types read as numbers (cast to float64); anything else is text
 NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "decimal")
@@ -13,6 +17,25 @@ NUMERIC_PREFIXES = ("int", "uint", "float", "double", "halffloat", "bool", "deci
 
 def is_numeric(type_) -> bool:
     return str(type_).startswith(NUMERIC_PREFIXES) or str(type_) == "null"
+
+
+def as_dtype(values: np.ndarray, dtype, where: Callable[[int], str]) -> np.ndarray:
+    """``values`` as ``dtype`` (``--dtype``); a finite value beyond a narrower float's range is an
+    error naming where it is (``where(row)``: the file, its line or row, the column), not an inf
+    that the NaN policy would then report as the file's or drop."""
+    target = np.dtype(dtype)
+    if values.dtype == target:
+        return values
+    with np.errstate(over="ignore"):
+        out = np.asarray(values, dtype=target)
+    if target.kind == values.dtype.kind == "f" and target.itemsize < values.dtype.itemsize:
+        beyond = (np.isinf(out) & np.isfinite(values)).reshape(len(values), -1) if values.ndim else None
+        if beyond is not None and beyond.any():
+            row = int(np.flatnonzero(beyond.any(axis=1))[0])
+            value = float(values.reshape(len(values), -1)[row][beyond[row]][0])
+            raise InputError(f"{where(row)}: {value!r} is beyond {target}'s range (±{np.finfo(target).max:.4g}); "
+                             f"--dtype float64 reads it")
+    return out
 
 
 def floats(arr) -> np.ndarray:

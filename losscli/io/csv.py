@@ -21,6 +21,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
 from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, is_number, key_columns,
@@ -399,4 +400,5 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
             return
         raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
                          f"number, found {values.value!r}{hint_suffix(values.value)}")
-    src.columns[name] = values.astype(layout.dtype, copy=False)
+    src.columns[name] = as_dtype(values, layout.dtype, lambda row: f"{label}, line {offset + row + first_line}, "
+                                                                   f"column {name!r}")

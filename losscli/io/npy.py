@@ -15,19 +15,20 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from .buffers import as_dtype
 from .table import Source, names_text
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
 
 
-def _numeric(array: np.ndarray, label: str, dtype) -> np.ndarray:
+def _numeric(array: np.ndarray, label: str, dtype, start: int = 0) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         kind = "an object (pickled) array" if array.dtype.kind == "O" else f"dtype {array.dtype}"
         raise InputError(f"{label}: holds {kind}, expected a numeric array")
     if array.ndim == 0:
         raise InputError(f"{label}: holds a scalar, expected an array with one row per sample")
-    return np.asarray(array, dtype=dtype)
+    return as_dtype(np.asarray(array), dtype, lambda row: f"{label}, row {start + row}")
 
 
 def _npy_error(label: str, exc: Exception) -> InputError:
@@ -59,7 +60,7 @@ def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None, 
     n = array.shape[0]
     step = n if not chunk_rows else chunk_rows
     for start in range(0, max(n, 1), max(step, 1)):
-        block = _numeric(array[start:start + step], label, dtype)
+        block = _numeric(array[start:start + step], label, dtype, start)
         yield Source(label, block.shape[0], arrays={"": block}, row_offset=start)
 
 
@@ -107,8 +108,8 @@ def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype, window=
             block = np.zeros((n,) + tuple(shape[1:]), dtype=file_dtype)
         else:
             block = np.frombuffer(mapped, dtype=file_dtype, count=n * width, offset=offset + start * rowbytes)
-        yield Source(path, n, arrays={"": np.asarray(block.reshape((n,) + tuple(shape[1:])), dtype=dtype)},
-                     row_offset=start)
+        yield Source(path, n, arrays={"": as_dtype(block.reshape((n,) + tuple(shape[1:])), dtype,
+                                                   lambda row: f"{path}, row {start + row}")}, row_offset=start)
         if mapped is not None and hasattr(mapped, "madvise"):
             lo = (offset + start * rowbytes) // mmap.PAGESIZE * mmap.PAGESIZE
             hi = (offset + (start + n) * rowbytes) // mmap.PAGESIZE * mmap.PAGESIZE
