@@ -160,6 +160,15 @@ def test_a_gradient_no_step_can_see_is_inconclusive_not_pass(run, tmp_path, plug
     assert "elements with a nonzero analytic gradient the loss did not change at any step tried" in rec["reasons"][0]
 
 
+@pytest.mark.parametrize("loss", ["dice", "tversky"])
+def test_a_loss_rounded_above_its_value_is_no_taylor_failure(run, loss):
+    """dice at p = 1.3e-7, y = 0 is 1 - s/(p + s): it moves in steps of 1e-16, a billion times its
+    ε·|l|, so the Taylor remainders are rounding; they read order 1.00 and FAILed a right gradient."""
+    code, (rec,) = _gradcheck(run, "gradcheck", loss, "--seed", "123", "--samples", "1", "--dim", "1")
+    assert code == 0 and rec["verdict"] == "PASS", rec["reasons"]
+    assert rec["taylor"][0]["passed"] and "within the loss's rounding" in rec["taylor"][0]["note"]
+
+
 def test_a_plugins_neg_log_at_tiny_probabilities_passes(run, tmp_path, plugin):
     p = np.exp(np.random.default_rng(6).uniform(np.log(1e-9), np.log(6e-6), 1000))
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_neglogp", *_save(tmp_path, p=p))
