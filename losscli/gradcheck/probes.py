@@ -190,24 +190,10 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     t0 = min(1.0, max(1e-3, 625.0 * np.sqrt(eps * n)))
     ts = list(t0 * 0.5 ** np.arange(6))
 
-    # A loss rounded far above ε·|l| (1 - s/(p + s) at p = 1e-7 moves in steps of 1e-16) shows it:
-    # some move t·|slope| does not change it at all, and the changes it does show are whole steps.
-    unseen, shown = [0.0], [np.inf]  # the largest move not shown; the smallest change shown
-
     def remainder(t):
-        change = float(np.sum(ev(role, x + t * d))) - f0
-        if change == 0.0:
-            unseen[0] = max(unseen[0], abs(t * slope))
-        else:
-            shown[0] = min(shown[0], abs(change))
-        return abs(change - t * slope)
-
-    def rounding() -> float:
-        """The loss's rounding as the moves showed it (0 until one move was not shown at all)."""
-        return max(4 * unseen[0], 2 * shown[0] if np.isfinite(shown[0]) else 0.0) if unseen[0] else 0.0
+        return abs(float(np.sum(ev(role, x + t * d))) - f0 - t * slope)
 
     rem = [remainder(t) for t in ts]
-    noise = max(noise, rounding())
     if not np.all(np.isfinite(rem)):  # (the probe left where the loss is defined: no order to read)
         return {"role": role, "order": None, "passed": True,
                 "note": "the loss is not finite along the probe: no order measured"}
@@ -218,6 +204,21 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     passed = order > 1.5 or _linear_rem(np.array(rem), float(np.sum(np.abs(g * d))), np.array(ts))
     if passed:
         return {"role": role, "order": order, "passed": True}
+    # The summed loss's own noise along the probe (ECnoise of 7 values at a spacing far below the
+    # t's): a loss with cancellations (log(1 - c) at c = 1 - 1e-8 loses 8 digits) is noisy far
+    # above ε·|l|, and remainders at that level read a random order.
+    from .noise import ecnoise
+
+    tau = ts[-1] / 64
+    table = np.array([[float(np.sum(ev(role, x + k * tau * d))) if k else f0] for k in range(-3, 4)])
+    noise = max(noise, 16 * float(ecnoise(table)[0]))
+    order = _order(np.array(ts), np.array(rem), noise)
+    if order is None:
+        return {"role": role, "order": None, "passed": True,
+                "note": f"the remainders are within the loss's noise along the probe ({noise:.3g}): no order to "
+                        "read; the element checks decide"}
+    if order > 1.5:
+        return {"role": role, "order": order, "passed": True}
     # Order ~1: a wrong gradient, or kinks near x that the probe crosses (|p - t| of 1e-8 in L1).
     # Shrink t (4× a step): crossings stop below the nearest kink's distance and the linear part
     # of the remainder vanishes; a wrong gradient keeps rem/t at |Δg·d| down to the rounding.
@@ -226,15 +227,10 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
         t /= 4
         ts.append(t)
         rem.append(remainder(t))
-        noise = max(noise, rounding())
         below = below + 1 if rem[-1] <= noise else 0
         recent = _order(np.array(ts[-3:]), np.array(rem[-3:]), noise)
         if below >= 2 or (recent is not None and recent > 1.5):
             break
-    if _order(np.array(ts), np.array(rem), noise) is None:  # (the rounding seen on the way covers them all)
-        return {"role": role, "order": None, "passed": True,
-                "note": f"the remainders are within the loss's rounding ({noise:.3g}, seen where a step did not move "
-                        "the loss at all): no order to read; the element checks decide"}
     ratios = [r / t_ for r, t_ in zip(rem, ts) if r > noise]
     # crossings: the remainder falls faster than t (to rounding) once t is below the kinks
     faded = bool(ratios) and ratios[-1] < 0.5 * ratios[0]
