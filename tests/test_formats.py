@@ -544,3 +544,12 @@ def test_shards_with_different_row_shapes(run, tmp_path):
     out = run("compute", "softmax_ce", f"{tmp_path}/ds:p", f"{tmp_path}/ds:y")
     assert out.stderr == (f"Error: {tmp_path}/ds/part-1.parquet:p: rows of shape (3,) from row 3 on, where "
                           f"{tmp_path}/ds/part-0.parquet:p has rows of shape (2,) (one input has one row shape)\n")
+
+
+def test_text_named_npy_is_named_as_text(run, tmp_path):
+    """A CSV saved under an .npy name: said to be text, not 'an object (pickled) array' (numpy's words)."""
+    (tmp_path / "p.npy").write_text("pred\n0.1\n0.2\n")
+    out = run("compute", "mse", tmp_path / "p.npy", tmp_path / "p.npy")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: {tmp_path / 'p.npy'}: not an NPY file (it does not start with NumPy's magic bytes; "
+                          "it looks like text, CSV perhaps: name it .csv)\n")

@@ -41,6 +41,10 @@ def _npy_error(label: str, exc: Exception) -> InputError:
 
 def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None, window=None) -> Iterator[Source]:
     """``window``: only those rows (``windows.py``; the planner windows plain local files only)."""
+    if head and not head.startswith(NPY_MAGIC):  # (named .npy: numpy's own errors would misname it)
+        looks = "text, CSV perhaps: name it .csv" if b"\x00" not in head[:4096] else "some other binary format"
+        raise InputError(f"{label}: not an NPY file (it does not start with NumPy's magic bytes; it looks like "
+                         f"{looks})")
     local = label != "<stdin>" and os.path.isfile(label)
     if local and (chunk_rows or window is not None):
         plain = _npy_layout(label)
