@@ -472,7 +472,9 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
         if not path:
             raise LossCliError(f"{option}: an empty path; name a file to write, or - for standard output")
         fd = 1 if path == STDOUT else open_stream(path)
-        if fd:  # (standard input's file, by /dev/stdin, is refused below as the input it is)  # one stream cannot carry two outputs (a report and an NPZ, say)
+        # one stream cannot carry two outputs (a report and an NPZ, say); standard input's file,
+        # by /dev/stdin, is refused below as the input it is
+        if fd:
             if ("fd", fd) in seen:
                 first_option, first_path = seen[("fd", fd)]
                 stream = "standard output" if fd == 1 else "standard error" if fd == 2 else f"descriptor {fd}"
