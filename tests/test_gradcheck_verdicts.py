@@ -233,6 +233,28 @@ def test_complex_step_falls_back_where_the_code_is_not_analytic(run, tmp_path, p
     assert code == 0 and all(r["passed"] for r in recs), [(r["loss"], r["notes"]) for r in recs if not r["passed"]]
 
 
+def test_a_complex_step_confirmed_by_richardson_is_held_to_richardsons_bound(run):
+    """bce_logits' code takes |x| and max(x, 0): for complex input it drops the e^-|x| term, 3e-7
+    at x = -15. Richardson confirmed that complex estimate within its own bound and the complex
+    step's ε-sized bound was then used: the right gradient FAILed by 5.8e8 times it (outside review)."""
+    code, (rec,) = _gradcheck(run, "gradcheck", "bce_logits", "--seed", "3", "--samples", "64", "--classes", "10",
+                              "--dim", "16", "--method", "complex")
+    assert code == 0 and rec["failures"] == 0 and rec["max_error_ratio"] <= 1, rec["worst"][:2]
+    assert any("complex step is kept at the" in n for n in rec["notes"])
+
+
+@pytest.mark.parametrize("seed, samples", [(2, "8"), (0, "64"), (5, "64")])
+def test_a_complex_step_richardson_cannot_confirm_is_not_used(run, seed, samples):
+    """cosent's code drops the imaginary part of x1 (every complex estimate ~0); Richardson's bounds
+    there are wide, so 'no disagreement' was read as confirmation and the right gradient FAILed at
+    24 of 48 elements by 4.5e15 times the complex step's bound (`--all --method complex` sweep)."""
+    code, (rec,) = _gradcheck(run, "gradcheck", "cosent", "--seed", str(seed), "--samples", samples,
+                              "--method", "complex")
+    assert code == 0 and rec["failures"] == 0, rec["worst"][:2]
+    assert any(n.startswith("x1: richardson resolves ") and "too few to confirm the complex step: used richardson" in n
+               for n in rec["notes"]), rec["notes"]
+
+
 # -- coupling, Taylor direction, ties -------------------------------------------------------------------
 def test_a_batch_coupled_plugin_left_at_the_default_row_coupling(run, plugin):
     """(The measurement is ``batch.detect_coupling``'s.)"""
@@ -248,6 +270,20 @@ def test_the_taylor_direction_is_not_the_random_input(run, name):
     assert code == 0
     # (a number, not None: the remainder moves; 2 at most inputs, 3 where the curvature along the probe is ~0)
     assert all(t["order"] is not None and t["order"] > 1.5 for t in rec["taylor"]), rec["taylor"]
+
+
+@pytest.mark.parametrize("scores, labels", [
+    ([[1, 0, 0, 0], [2, 1, 1, -3], [0, 0, 0, 0], [3, 2, 2, 2]], [0, 0, 1, 0]),
+    ([[3, 2, 2, 2], [2, 1, 1, -3]], [0, 0]),
+])
+def test_a_hinge_exactly_at_its_margin_is_not_read_as_bfloat16(run, tmp_path, scores, labels):
+    """Every row of categorical_hinge at its margin, with ties in the max: the precision probe (all
+    elements up by a quarter of a coarser spacing) leaves such rows flat, read as bfloat16, whose
+    wide bounds then ended in a Taylor FAIL of the right gradient (outside review)."""
+    files = _save(tmp_path, s=np.array(scores, dtype=float), y=np.array(labels))
+    code, (rec,) = _gradcheck(run, "gradcheck", "categorical_hinge", *files)
+    assert code == 0 and rec["verdict"] == "PASS" and rec["precision"] == "float64", rec["reasons"]
+    assert rec["failures"] == 0 and rec["below_noise"] == 0 and rec["kinks"] > 0
 
 
 def test_a_gradient_of_one_on_every_tied_maximum_fails(run, tmp_path, plugin):
@@ -387,9 +423,10 @@ _reg("r_small_bug", _small, lambda p, t: {"predictions": 4 * (p - t)}, inputs=No
 _rowexp = lambda x: np.exp(x).sum(axis=1)
 _reg("r_rowexp", _rowexp, lambda x: {"x": np.exp(x)}, coupling="row")
 _reg("r_shape", lambda x: (x * x).sum(axis=1), lambda x: {"x": 2 * x[:, :1]})
+_reg("r_key", lambda x: (x * x).sum(axis=1), lambda x: {"X": 2 * x})
 '''
 REVIEW_NAMES = ("r_offset", "r_offset_bug", "r_big", "r_big_bug", "r_f32", "r_f32_bug", "r_small", "r_small_bug",
-                "r_rowexp", "r_shape")
+                "r_rowexp", "r_shape", "r_key")
 
 
 @pytest.fixture
@@ -454,3 +491,10 @@ def test_a_gradient_of_the_wrong_shape_says_so_at_every_element(run, review_plug
     assert code == 1 and rec["failures"] == rec["checked"] == 24
     assert rec["notes"] == ["x: the analytic gradient returned shape (8, 1), expected shape (8, 3)"]
     assert {w["reason"] for w in rec["worst"]} == {REASONS[7]}
+
+
+def test_a_gradient_under_another_name_says_which_key_is_missing(run, review_plugin):
+    code, (rec,) = _gradcheck(run, "--plugin", review_plugin, "gradcheck", "r_key")
+    assert code == 1 and rec["failures"] == rec["checked"] == 24
+    assert rec["notes"] == ["x: the analytic gradient has no 'x' (its keys: 'X'; one per differentiable input: 'x')"]
+    assert rec["reasons"] == ["24 of 24 elements fail: the analytic gradient is missing or has the wrong shape"]

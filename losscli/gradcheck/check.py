@@ -46,7 +46,7 @@ from . import steps as stepping
 from .batch import copies_for, detect_coupling, estimate_elements
 from .draws import Draws
 from .evaluator import Evaluator, row_slice
-from .ladder import check_columns, joint_kinks
+from .ladder import check_columns, complex_trust, joint_kinks
 from .probes import consistency, probe, sample_elements, taylor
 from .result import FAIL, INCONCLUSIVE, KINK, LossCheck, RoleResult, classify, finish
 
@@ -63,13 +63,16 @@ def _batch_estimates(ev, role, x, method, base_sum, flat_idx, plan, opts: Option
     pos = np.searchsorted(flat_idx, sample)
     ref = estimate_elements(ev, role, x, "richardson", base_sum, sample, **kw)
     c, r, rerr = np.asarray(out[0])[pos], np.asarray(ref[0]), np.asarray(ref[1])
-    with np.errstate(all="ignore"):
-        bad = ~(np.abs(c - r) <= rerr + opts.rtol * np.maximum(np.abs(c), np.abs(r)))
+    bad, resolved, trusted = complex_trust(c, r, rerr, opts)
+    if trusted:
+        return out
     if bad.any():
         notes.append(f"{role}: complex step disagrees with richardson at {int(bad.sum())} of {sample.size} "
                      "sampled elements (non-analytic code: abs, maximum, comparisons): used richardson")
-        return estimate_elements(ev, role, x, "richardson", base_sum, flat_idx, **kw)
-    return out
+    else:
+        notes.append(f"{role}: richardson resolves {int(resolved.sum())} of {sample.size} sampled elements, too few "
+                     "to confirm the complex step: used richardson")
+    return estimate_elements(ev, role, x, "richardson", base_sum, flat_idx, **kw)
 
 
 def _complex_usable(ev: Evaluator, role: str, x: np.ndarray) -> str | None:
@@ -138,8 +141,12 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
         g = np.asarray(grads.get(role)) if role in grads else None
         result.total_elements += x.size
         if g is None or g.shape != x.shape:
-            got = "nothing" if g is None else f"shape {g.shape}"
-            result.notes.append(f"{role}: the analytic gradient returned {got}, expected shape {x.shape}")
+            if g is None:
+                keys = ", ".join(repr(k) for k in grads) or "none"
+                result.notes.append(f"{role}: the analytic gradient has no {role!r} (its keys: {keys}; one per "
+                                    f"differentiable input: {', '.join(repr(r) for r in loss.differentiable)})")
+            else:
+                result.notes.append(f"{role}: the analytic gradient returned shape {g.shape}, expected shape {x.shape}")
             bad = RoleResult(role, x.shape, np.arange(x.size), np.full(x.size, np.nan), np.zeros(x.size),
                              np.zeros(x.size), np.zeros(x.size), np.zeros(x.size), step=np.zeros(x.size))
             finish(bad, np.full(x.size, FAIL), np.full(x.size, 7), opts)

@@ -128,13 +128,15 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
                 cbuf = x2.astype(np.complex128)
             cest[:, j] = _complex_column(ev, role, x, cbuf, j, xj, h)
     if method == "complex":
-        used, off = _adopt_complex(cest.reshape(-1), g2.reshape(-1), est.reshape(-1), err.reshape(-1),
+        used, off, trusted = _adopt_complex(cest.reshape(-1), g2.reshape(-1), est.reshape(-1), err.reshape(-1),
                                    left.reshape(-1), right.reshape(-1), status.reshape(-1), reason.reshape(-1), opts)
+        where = (f"complex step is kept at the {used} elements where richardson resolves and confirms it, "
+                 "richardson is used elsewhere" if used else "used richardson")
         if off:
-            where = (f"complex step is kept at the {used} elements where richardson resolves and confirms it, "
-                     "richardson is used elsewhere" if used else "used richardson")
             notes.append(f"{role}: complex step disagrees with richardson at {off} of {x.size} elements "
                          f"(non-analytic code: abs, maximum, comparisons): {where}")
+        elif not trusted:
+            notes.append(f"{role}: richardson resolves too few elements to confirm the complex step: {where}")
     return est, err, left, right, status, reason, step, (float(median(rel_noise)) if rel_noise else 0.0)
 
 
@@ -374,24 +376,44 @@ def _complex_column(ev, role, x, cbuf, j, xj, h):
         return np.imag(out) / hc if np.iscomplexobj(out) else np.zeros(out.shape)
 
 
-def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options) -> tuple[int, int]:
-    """Where complex step is trusted, it replaces Richardson. Trusted: everywhere the role shows no
-    disagreement between the two; once one element does (non-analytic code), only where
-    Richardson itself resolves the derivative and agrees. Returns (elements using complex step,
-    elements where the two disagree)."""
+def complex_trust(cest, est, err, opts: Options, settled=True) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Complex-step estimates ``cest`` against Richardson's ``est`` (bound ``err``), element by
+    element where ``settled``: (where they disagree, where Richardson resolves the derivative and
+    agrees, whether the complex step is trusted for the whole role). Trusted: no disagreement, and
+    Richardson resolves at least a quarter of the elements; where its bounds are wide everywhere it
+    confirms nothing (cosent's code drops the imaginary part of one input: every complex estimate
+    0, every one within Richardson's wide bounds)."""
     with np.errstate(all="ignore"):
         mag = np.maximum(np.abs(cest), np.abs(est))
-        settled = np.isfinite(est) & (status != KINK) & (status != INCONCLUSIVE)
         disagree = settled & ~(np.abs(cest - est) <= err + opts.rtol * mag)
-        use = np.isfinite(cest) & (status != KINK)
-        if disagree.any():
-            use &= ~disagree & settled & (err <= opts.rtol * mag)
-    est[use], err[use] = cest[use], ERR_SAFETY * EPS * np.abs(cest[use]) + 1e-300
+        resolved = settled & ~disagree & (err <= opts.rtol * mag)
+    compared = int(np.count_nonzero(np.broadcast_to(settled, np.shape(cest))))
+    trusted = not disagree.any() and compared > 0 and 4 * int(resolved.sum()) >= compared
+    return disagree, resolved, trusted
+
+
+def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options) -> tuple[int, int, bool]:
+    """Where complex step is trusted, it replaces Richardson. Trusted: everywhere the role shows no
+    disagreement between the two; once one element does (non-analytic code), only where
+    Richardson itself resolves the derivative and agrees, and there the complex step is known only
+    as well as Richardson confirms it (its bound plus the gap between the two: code that drops an
+    e^-|x| term for complex input agrees to 1e-6, not to ε). Returns (elements using complex step,
+    elements where the two disagree, whether it is trusted for the role: ``complex_trust``)."""
+    settled = np.isfinite(est) & (status != KINK) & (status != INCONCLUSIVE)
+    disagree, resolved, trusted = complex_trust(cest, est, err, opts, settled)
+    use = np.isfinite(cest) & (status != KINK)
+    with np.errstate(all="ignore"):
+        if not trusted:
+            use &= ~disagree & resolved
+        bound = ERR_SAFETY * EPS * np.abs(cest) + 1e-300
+        if not trusted:
+            bound = np.maximum(bound, err + np.abs(cest - est))
+    est[use], err[use] = cest[use], bound[use]
     left[use], right[use] = cest[use], cest[use]
     ok = passes(g[use], cest[use], err[use], np.zeros(int(use.sum()), dtype=bool), opts)
     status[use] = np.where(ok, OK, FAIL)
     reason[use] = np.where(ok, 11, 8)
-    return int(use.sum()), int(disagree.sum())
+    return int(use.sum()), int(disagree.sum()), trusted
 
 
 def joint_kinks(ev, role, x, g, base, status, reason, step, err, eps, opts: Options) -> None:

@@ -147,7 +147,10 @@ def reasons(rec: dict, unseen: int = 0) -> list[str]:
         out.append(f"nothing verified: at {unseen} elements with a nonzero analytic gradient the loss did not "
                    "change at any step tried (a large constant in the loss, or steps held small by a domain "
                    "bound), so a wrong gradient there would pass too; check at inputs where the loss moves")
-    if rec["failures"]:
+    if rec["failures"] and rec["max_rel_difference"] is None:  # no analytic value to compare (notes say why)
+        out.append(f"{rec['failures']} of {rec['checked']} elements fail: the analytic gradient is missing or has "
+                   "the wrong shape")
+    elif rec["failures"]:
         out.append(f"{rec['failures']} of {rec['checked']} elements fail: analytic and numeric differ by up to "
                    f"{_g(rec['max_rel_difference'])} relative, {_g(rec['max_error_ratio'])} times the numeric error bound")
     for c in rec["consistency"]:

@@ -26,7 +26,7 @@ REASONS = {
     5: "numeric estimates at step sizes h, h/16, h/256 disagree with each other beyond their error "
        "bounds (noise, or structure of the loss at the step scale): undecided",
     6: "the analytic gradient is not finite",
-    7: "the analytic gradient has the wrong shape",
+    7: "the analytic gradient is missing or has the wrong shape",
     8: "numeric and analytic differ beyond the tolerance (one estimate per element)",
     9: "below the error bound or --atol: agrees within it, not verified to --rtol",
     10: "one-sided slopes differ (a kink); the analytic value lies between them",

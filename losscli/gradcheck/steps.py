@@ -148,8 +148,13 @@ def detect_precision(ev, role: str, x: np.ndarray, g: np.ndarray, base: np.ndarr
     float32's spacing as the same number and returns its values bit for bit; a loss that computes
     in float64 sees a move of ~3e-8·|x| (far above its rounding, even where it cancels). Only
     rows where the move would be visible at the finer precision count (|Σ_j g_ij (x'_ij - x_ij)|
-    above its rounding); for a batch-coupled role, the total. One evaluation per probe: one for a
-    float64 loss, two for a float32 one (the next probe finds it sees float32's spacing)."""
+    above its rounding); for a batch-coupled role, the total.
+
+    A row that does not move may sit at a kink instead (a hinge exactly at its margin, ties in a
+    max: flat along this one direction). So a probe that sees nothing is checked against a control
+    move of 4 coarse spacings, which the coarser precision sees: only rows the control moves count,
+    and where it moves none, nothing is learnt and the precision stays. One evaluation for a
+    float64 loss, three for a float32 one (probe, control, the next probe)."""
     out = np.asarray(base)
     level = 0
     if np.issubdtype(out.dtype, np.floating):
@@ -175,17 +180,33 @@ def detect_precision(ev, role: str, x: np.ndarray, g: np.ndarray, base: np.ndarr
             visible = np.array([abs(float(np.sum(change))) > 256.0 * fine * max(float(np.sum(np.abs(f0))), tiny)])
         if not visible.any():
             break
-        moved_x = x2.copy()
-        if rows is not None:
-            moved_x[rows] = moved_s
-        else:
-            moved_x = moved_s
-        moved = np.asarray(ev(role, moved_x.reshape(x.shape)), dtype=np.float64).reshape(-1)
-        if moved.shape != f0.shape:
+        changed = _changed(ev, role, x, x2, rows, moved_s, f0)
+        if changed is None:
             break
-        changed = moved != f0
         seen = changed[rows][visible].mean() if rows is not None else float(changed.any())
         if seen >= 0.1:
             break
+        # the control: rows that a move the coarser precision sees does move
+        control = _changed(ev, role, x, x2, rows, np.where(xs != 0, rounded + 4.0 * spacing, xs), f0)
+        if control is None:
+            break
+        counted = control[rows][visible] if rows is not None else np.array([control.any()])
+        if not counted.any():  # flat along this direction (kinks): no evidence of a coarse precision
+            break
+        if (changed[rows][visible] if rows is not None else np.array([changed.any()]))[counted].mean() >= 0.1:
+            break
         level += 1
     return PRECISIONS[level][0]
+
+
+def _changed(ev, role: str, x: np.ndarray, x2: np.ndarray, rows, moved_s: np.ndarray,
+             f0: np.ndarray) -> np.ndarray | None:
+    """Which values of the loss change when the probed rows (``rows``, or all) of ``role`` move to
+    ``moved_s``; None if the loss returns another shape there."""
+    moved_x = x2.copy()
+    if rows is not None:
+        moved_x[rows] = moved_s
+    else:
+        moved_x = moved_s
+    moved = np.asarray(ev(role, moved_x.reshape(x.shape)), dtype=np.float64).reshape(-1)
+    return None if moved.shape != f0.shape else moved != f0
