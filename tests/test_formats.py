@@ -183,6 +183,28 @@ def test_a_damaged_arrow_file_is_one_clean_error(run, tmp_path):
     assert len(out.stderr.splitlines()) == 1
 
 
+@pytest.mark.parametrize("ext", ["parquet", "arrow"])
+def test_a_bug_behind_the_arrow_readers_is_no_unreadable_file(run, tmp_path, monkeypatch, ext):
+    """The Parquet and IPC readers turned any exception, losscli's own bugs included, into 'not a
+    readable ... file' (exit 2, blaming a good file); only pyarrow's word on the bytes is that."""
+    import losscli.io.ipc
+    import losscli.io.parquet
+
+    path = tmp_path / f"t.{ext}"
+    (pq.write_table if ext == "parquet" else _ipc_file)(_table(), path)
+    good = run("compute", "mse", f"{path}:pred", f"{path}:true", "--format", "value")
+    assert good.exit_code == 0 and float(good.stdout) == float(np.mean((PRED - TRUE) ** 2))
+
+    def broken(*args, **kwargs):
+        raise TypeError("a bug of ours")
+        yield
+
+    monkeypatch.setattr(losscli.io.parquet if ext == "parquet" else losscli.io.ipc, "table_blocks", broken)
+    out = run("compute", "mse", f"{path}:pred", f"{path}:true")
+    assert out.exit_code == 3 and "not a readable" not in out.stderr, out.stderr
+    assert "a bug of ours" in out.stderr
+
+
 def _zstd_compress(data: bytes) -> bytes:
     sink = pa.BufferOutputStream()
     with pa.CompressedOutputStream(sink, "zstd") as out:

@@ -19,6 +19,7 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
                    window=None) -> Iterator[Source]:
     """Only the columns the selectors name (``wanted``) are read and decompressed; with a
     ``window`` (``windows.py``), only the row groups that hold its rows."""
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
@@ -41,9 +42,7 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns, row_groups=groups)
         yield from table_blocks(_rows(batches, skip, stop - window.start), label, chunk_rows, dtype, schema.names,
                                 columns, index, keys, offset=window.start)
-    except InputError:
-        raise
-    except Exception as exc:
+    except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
         raise InputError(f"{label}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
 
 
