@@ -14,7 +14,7 @@ from . import completion
 from .engine import ENGINES
 from .engine.cluster import Cluster
 from .errors import LossCliError
-from .render import FORMATS
+from .render import FORMATS, SUFFIX_FORMATS, format_for
 from .io.rules import HEADER_CHOICES, ON_MISSING
 from .vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, DEFAULT_TOP, DTYPES, MAX_BOOTSTRAP, MIN_SLICE_SIZE,
                          NAN_POLICIES, REDUCTIONS, ROW_SUM_TOL, TABLE_TOP_SLICES)
@@ -68,10 +68,28 @@ def stack(*decorators):
 
 
 def format_option(command: str, help: str = "Output format."):
-    """``--format`` with the formats ``render.FORMATS`` declares for ``command`` (the first is the default)."""
+    """``--format`` with the formats ``render.FORMATS`` declares for ``command`` (the first is the
+    default); not given, the suffix of ``-o`` names it where it names one (``render.format_for``)."""
     choices = list(FORMATS[command])
-    return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], show_default=True,
-                        help=help)
+    suffixes = sorted(s for s, f in SUFFIX_FORMATS.items() if f in choices)
+
+    def apply(f):
+        # (declared above -o, so -o is among the options already declared)
+        if not suffixes or not any(p.name == "output" for p in getattr(f, "__click_params__", ())):
+            return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0],
+                                show_default=True, help=help)(f)
+
+        @functools.wraps(f)
+        def command_(*args, fmt, **kwargs):
+            ctx = click.get_current_context()
+            if ctx.get_parameter_source("fmt") is click.core.ParameterSource.DEFAULT:
+                fmt = format_for(command, kwargs.get("output")) or fmt
+            return f(*args, fmt=fmt, **kwargs)
+
+        return click.option("--format", "fmt", type=click.Choice(choices), default=choices[0], help=(
+            f"{help} Default: as -o's suffix names it ({', '.join(suffixes)}), else {choices[0]}."))(command_)
+
+    return apply
 
 
 def output_option(help: str = "Write the report to FILE (- for standard output)."):

@@ -291,3 +291,29 @@ def test_save_grad_as_npy_is_the_npz_member(run, tmp_path):
     assert out.stderr == (f"Error: --save-grad {tmp_path / 'two.npy'}: an .npy file holds one array, and this run "
                           "has a gradient per loss; name an .npz file\n")
     assert not (tmp_path / "two.npy").exists()
+
+
+#: the formats each command writes by the suffix of -o (others: its default, a table or a chart)
+BY_SUFFIX = {"compute": {"json", "csv", "junit", "markdown"}, "compare": {"json", "junit", "markdown"},
+             "check": {"json", "junit", "markdown"}, "gradcheck": {"json", "junit", "markdown"},
+             "plot": {"json", "csv"}, "fit": {"json", "csv"}}
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("suffix, fmt", [(".json", "json"), (".JSON", "json"), (".xml", "junit"), (".md", "markdown"),
+                                         (".csv", "csv"), (".txt", None)])
+def test_the_suffix_of_o_names_the_format_when_format_is_not_given(run, d, name, suffix, fmt):
+    """`-o run.json` wrote a rich table into a file named .json (fit's help even promised JSON)."""
+    args, _ = commands(d)[name]
+    i = args.index("--format")
+    args = args[:i] + args[i + 2:]
+    out = d / f"out{suffix}"
+    result = run(*args, "-o", out)
+    assert result.exit_code == 0 and result.stdout == "", result.stderr
+    text = out.read_text()
+    written = {"{": "json", "<": "junit"}.get(text[:1]) or ("markdown" if text.startswith("| ") else
+                                                           "csv" if "," in text.split("\n", 1)[0] and "+--" not in text else "default")
+    assert written == (fmt if fmt in BY_SUFFIX[name] else "default"), text[:300]
+    if fmt in BY_SUFFIX[name]:  # --format given wins over the suffix
+        assert run(*args, "--format", "table" if name != "plot" else "terminal", "-o", out).exit_code == 0
+        assert out.read_text()[:1] not in "{<|"

@@ -76,10 +76,7 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     if output and output.rsplit(".", 1)[-1].lower() in ("png", "svg", "pdf"):
         save_curve(payload, output)
         emit(renderer("fit", fmt)(payload))
-    elif output and output.lower().endswith(".csv"):
-        emit(renderer("fit", "csv")(payload), output)
-        emit(renderer("fit", fmt)(payload))
-    else:
+    else:  # (-o curve.csv: --format csv, from the suffix)
         emit(renderer("fit", fmt)(payload), output)
     return 0
 

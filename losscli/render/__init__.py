@@ -34,6 +34,18 @@ FORMATS: dict[str, dict[str, str]] = {
 }
 #: formats that print the loss values only: quantiles and worst samples are not computed for them
 LOSS_ONLY_FORMATS = frozenset({"value"})
+#: the format an output file's suffix names, taken when --format is not given (``-o run.json``
+#: writes JSON, not a table in a file named .json)
+SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".xml": "junit",
+                  ".md": "markdown"}
+
+
+def format_for(command: str, output: str | None) -> str | None:
+    """The format of ``command`` that ``output``'s suffix names, or None (no output, standard
+    output, another suffix, or a format the command does not have)."""
+    dot = (output or "").rfind(".")
+    fmt = SUFFIX_FORMATS.get(output[dot:].lower()) if output and dot > output.rfind("/") else None
+    return fmt if fmt in FORMATS[command] else None
 
 
 def renderer(command: str, fmt: str) -> Callable:
