@@ -141,8 +141,8 @@ def test_standard_output_by_its_path_carries_one_output(d):
     proc = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", str(d / "p.csv"), str(d / "y.csv"),
                            "--save-grad", "/dev/stdout"], capture_output=True, text=True, timeout=60)
     assert (proc.returncode, proc.stdout) == (2, "")
-    assert proc.stderr == ("Error: --save-grad /dev/stdout: standard output is already taken by --output; send one "
-                           "of them to a file\n")
+    assert proc.stderr == ("Error: --save-grad /dev/stdout: standard output is already taken by the report (--format "
+                           "table); send one of them to a file\n")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -243,7 +243,8 @@ def test_one_stream_carries_one_output(run, d, report):
     """The binary gradients and the report cannot share standard output; a file for either works."""
     out = run("compute", "mse", d / "p.csv", d / "y.csv", *report, "--save-grad", "-")
     assert (out.exit_code, out.stdout) == (2, "")
-    assert out.stderr == ("Error: --save-grad -: standard output is already taken by --output; send one of them "
+    taken = "--output" if report else "the report (--format table)"
+    assert out.stderr == (f"Error: --save-grad -: standard output is already taken by {taken}; send one of them "
                           "to a file\n")
     piped = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv",
                             "-o", d / "report.json", "--format", "json", "--save-grad", "-"],

@@ -86,7 +86,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    refuse_overwriting_inputs([("--output", STDOUT if output is None else output), ("--save-grad", save_grad), *report_outputs(reports)],
+    main_output = ("--output", output) if output is not None else (f"the report (--format {fmt})", STDOUT)
+    refuse_overwriting_inputs([main_output, ("--save-grad", save_grad), *report_outputs(reports)],
                               [*inputs, weights, model_params, slices.file if slices else None], params)
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
