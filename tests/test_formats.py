@@ -313,6 +313,26 @@ def test_hive_partitioned_parquet_with_metadata_files(run, tmp_path):
     assert _per_sample(run, f"{tmp_path}/hive:p", f"{tmp_path}/hive:t") == expected
 
 
+@pytest.mark.parametrize("how", ["selector", "by"])
+def test_a_hive_partition_key_is_said_to_be_one(run, tmp_path, how):
+    """A key of the key=value/ folders is no column of the files: the error says so, and how to
+    use one partition (its folder), which then reads."""
+    frame = pd.DataFrame({"fold": np.repeat([0, 1], 3), "p": np.arange(6.0), "t": np.zeros(6)})
+    frame.to_parquet(tmp_path / "hive", partition_cols=["fold"])
+    (first,) = sorted((tmp_path / "hive" / "fold=0").iterdir())
+    args = [f"{tmp_path}/hive:p", f"{tmp_path}/hive:fold"] if how == "selector" else \
+        [f"{tmp_path}/hive:p", f"{tmp_path}/hive:t", "--by", "fold"]
+    out = run("compute", "mse", *args)
+    assert (out.exit_code, out.stdout) == (2, "")
+    start = f"Error: {first}: no column 'fold' (columns: p, t)" if how == "selector" else \
+        f"Error: --by fold: no column 'fold' in the inputs ({first}: p, t); --by-file "
+    assert out.stderr.startswith(start), out.stderr
+    assert out.stderr.endswith(f"; 'fold' is a Hive partition key (the folder {tmp_path}/hive/fold=0), not a column "
+                               "of the files, and losscli reads the files' columns only: name one partition's folder "
+                               f"({tmp_path}/hive/fold=0) to use its rows\n")
+    assert _per_sample(run, f"{tmp_path}/hive/fold=1:p", f"{tmp_path}/hive/fold=1:t") == [3.0, 4.0, 5.0]
+
+
 def test_a_directory_without_data_files(run, tmp_path):
     (tmp_path / "empty").mkdir()
     (tmp_path / "empty" / "_SUCCESS").write_text("")

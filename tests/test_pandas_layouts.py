@@ -446,3 +446,23 @@ def test_a_row_number_beside_an_id_named_label_is_not_the_label(run, tmp_path):
     data = json.loads(out.stdout)
     assert data["results"][0]["value"] == pytest.approx(_softmax_ce(logits, tok), rel=1e-12)
     assert data["inputs"][1]["columns"] == ["token_id"]
+
+
+def test_labels_beside_a_text_id_column_name_the_selector_that_reads_them(run, tmp_path):
+    """``image,class_id`` labels beside ``image,c0,c1,c2`` logits: the text column is taken for class
+    names and none of them is one; the error names the selector that reads the labels."""
+    rng = np.random.default_rng(3)
+    logits, y = rng.normal(size=(5, 3)), np.array([0, 2, 1, 1, 0])
+    images = [f"img_{i}.jpg" for i in range(5)]
+    pd.DataFrame({"image": images, **{f"c{k}": logits[:, k] for k in range(3)}}).to_csv(tmp_path / "lg.csv", index=False)
+    pd.DataFrame({"image": images, "class_id": y}).to_csv(tmp_path / "lab.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "lg.csv", tmp_path / "lab.csv", "--format", "value")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr.splitlines()[-1] == (
+        f"Error: {tmp_path}/lab.csv, line 2, column 'image': 'img_0.jpg' is not a class name (classes, the columns of "
+        f"{tmp_path}/lg.csv: c0, c1, c2); no value of column 'image' is a class name: if the labels are another "
+        f"column, select it ({tmp_path}/lab.csv:class_id)")
+    out = run("compute", "softmax_ce", tmp_path / "lg.csv", f"{tmp_path}/lab.csv:class_id", "--format", "value")
+    z = logits - logits.max(axis=1, keepdims=True)
+    expected = float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(5), y]))
+    assert out.exit_code == 0 and float(out.stdout) == pytest.approx(expected, rel=1e-14)

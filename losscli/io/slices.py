@@ -318,11 +318,13 @@ def _same_keys(keys: SliceKeys, name: str, a, ka, b, kb, matched: bool) -> None:
 
 
 def missing_column(name: str, blocks: list, spec: SliceSpec) -> InputError:
+    from .spec import partition_key_hint
     from .table import names_text
 
     tables = [b for b in blocks if b.arrays is None]
     seen = "; ".join(f"{b.label}: {names_text(b.order)}" for b in tables) or \
         ("it holds arrays, not columns" if spec.file else "the inputs are arrays, without columns")
     where = f"--by-file {spec.file}" if spec.file else "the inputs"
+    hint = next((h for b in tables if (h := partition_key_hint(b.label, name))), "")
     return InputError(f"--by {name}: no column {name!r} in {where} ({seen}); --by-file FILE[:COLUMN] groups by a "
-                      "column of another file with one row per sample")
+                      f"column of another file with one row per sample{hint}")

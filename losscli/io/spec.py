@@ -123,6 +123,18 @@ def dataset_files(root: Path, _seen: set | None = None) -> list[str]:
     return files
 
 
+def partition_key_hint(label: str, name: str) -> str:
+    """For a column ``name`` missing from a file of a Hive-partitioned dataset whose folders name
+    that key (``.../g=a/part-0.parquet``): why, and how to reach the rows of one partition; else ""."""
+    folders = Path(label).parts[:-1]
+    for i, folder in enumerate(folders):
+        if folder.startswith(f"{name}="):
+            where = os.path.join(*folders[:i + 1])
+            return (f"; {name!r} is a Hive partition key (the folder {where}), not a column of the files, and losscli "
+                    f"reads the files' columns only: name one partition's folder ({where}) to use its rows")
+    return ""
+
+
 def natural(name: str) -> list:
     """A sort key that orders the numbers in names by value: part-2 before part-10 (and the
     name itself last, so that part-01 and part-1 have an order too)."""

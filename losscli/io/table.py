@@ -16,6 +16,7 @@ import numpy as np
 from ..arrays import Array
 from ..errors import InputError
 from .rules import BY_REASON, FRACTION, INTEGER, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
+from .spec import partition_key_hint
 
 
 @dataclass
@@ -233,8 +234,12 @@ class Classes:
             row = int(unknown[0])
             at_row = f"line {src.first_line + src.row_offset + row}" if src.first_line is not None else \
                 f"row {src.row_offset + row}"
+            # not one value a class name, and the file has more columns: the labels are likely another one
+            others = [c for c in src.order if c != column and c not in src.index]
+            hint = (f"; no value of column {column!r} is a class name: if the labels are another column, select "
+                    f"it ({src.label}:{others[0]})" if others and np.isnan(found).all() else "")
             raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
-                             f"(classes, {self.source}: {names_text(self.names)})")
+                             f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
 
     def differs(self, given: Classes) -> bool:
@@ -293,7 +298,7 @@ def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
                 continue
             raise InputError(f"{label}: column index {part} is out of range "
                              f"(the file has {len(names)} columns, 0-{len(names) - 1})")
-        raise InputError(f"{label}: no column {part!r} (columns: {names_text(names)})")
+        raise InputError(f"{label}: no column {part!r} (columns: {names_text(names)}){partition_key_hint(label, part)}")
     return chosen
 
 
