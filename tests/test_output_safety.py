@@ -215,6 +215,9 @@ def big(tmp_path):
 
 
 LIMIT = 4 * 2**20  # bytes: the gradients fit, the per-sample CSV does not
+#: what a write past LIMIT says
+TOO_LARGE = ("File too large: this process may write files of at most 4,194,304 bytes (the shell's ulimit -f); raise "
+             "that limit, or write less")
 
 
 def test_a_hard_linked_output_that_cannot_be_written_keeps_its_content(big):
@@ -223,7 +226,7 @@ def test_a_hard_linked_output_that_cannot_be_written_keeps_its_content(big):
     os.link(target, other)
     out = losscli("compute", "mse", big / "bp.npy", big / "bt.npy", "--format", "csv", "--per-sample",
                   "-o", target, limit=LIMIT)
-    assert (out.returncode, out.stderr) == (2, f"Error: {target}: cannot write: File too large\n")
+    assert (out.returncode, out.stderr) == (2, f"Error: {target}: cannot write: {TOO_LARGE}\n")
     assert target.read_text() == other.read_text() == "previous"
     assert os.stat(target).st_ino == os.stat(other).st_ino
 
@@ -254,7 +257,7 @@ def test_a_failed_output_leaves_every_previous_output(big, grad):
     _previous(*outputs)
     out = losscli("compute", "mse", big / "bp.npy", big / "bt.npy", "--format", "csv", "--per-sample",
                   "-o", outputs[0], "--save-grad", outputs[1], "--report", f"json:{outputs[2]}", limit=LIMIT)
-    assert (out.returncode, out.stderr) == (2, f"Error: {outputs[0]}: cannot write: File too large\n")
+    assert (out.returncode, out.stderr) == (2, f"Error: {outputs[0]}: cannot write: {TOO_LARGE}\n")
     assert _all_previous(*outputs)
     assert not [p for p in os.listdir(big) if p.endswith(".tmp")]
 
@@ -265,7 +268,7 @@ def test_a_failed_report_leaves_every_previous_output(big):
     out = losscli("compute", "mse", big / "bp.npy", big / "bt.npy", "--format", "value", "-o", outputs[0],
                   "--save-grad", outputs[1], "--report", f"csv:{outputs[2]}", "--per-sample", limit=LIMIT)
     assert out.returncode == 2
-    assert out.stderr == f"Error: --report csv:{outputs[2]}: cannot write: File too large\n"
+    assert out.stderr == f"Error: --report csv:{outputs[2]}: cannot write: {TOO_LARGE}\n"
     assert _all_previous(*outputs)
 
 

@@ -158,9 +158,10 @@ def test_a_disk_that_fills_up_part_way_is_a_clean_error_and_keeps_the_previous_f
                          capture_output=True, text=True, timeout=120, cwd=tmp_path,
                          env={**os.environ, "TMPDIR": str(tmp_path)})
     assert out.returncode == 2 and out.stdout == ""
-    expected = ("Error: g.npy: cannot write: File too large\n" if suffix == ".npy" else
-                f"Error: --save-grad: cannot write a temporary file in {tmp_path} (File too large); set TMPDIR "
-                "to a writable directory with room for the gradient\n")
+    why = f"File too large: this process may write files of at most {limit:,} bytes (the shell's ulimit -f); " \
+        "raise that limit, or write less\n"
+    expected = (f"Error: g.npy: cannot write: {why}" if suffix == ".npy" else
+                f"Error: --save-grad: cannot write a temporary file in {tmp_path}: {why}")
     assert out.stderr == expected
     assert target.read_bytes() == b"previous"
     assert sorted(os.listdir(tmp_path)) == sorted(["g" + suffix, "y.npy", "z.npy"])

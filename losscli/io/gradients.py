@@ -103,8 +103,13 @@ def _close_quietly(fh: IO[bytes]) -> None:
 def _temporary_error(exc: OSError) -> LossCliError:
     import tempfile
 
-    return LossCliError(f"--save-grad: cannot write a temporary file in {tempfile.gettempdir()} "
-                        f"({exc.strerror or exc}); set TMPDIR to a writable directory with room for the gradient")
+    from .output import write_failure
+
+    why = write_failure(exc)
+    if why != (exc.strerror or str(exc)):  # (a limit of this process, not of the directory)
+        return LossCliError(f"--save-grad: cannot write a temporary file in {tempfile.gettempdir()}: {why}")
+    return LossCliError(f"--save-grad: cannot write a temporary file in {tempfile.gettempdir()} ({why}); set TMPDIR "
+                        "to a writable directory with room for the gradient")
 
 
 def prescale(reduction: str, root: bool, weighted: bool, omitting: bool, rows: int | None) -> float:

@@ -93,7 +93,21 @@ def output_file(path: str) -> Iterator[BinaryIO]:
 
 
 def _cannot_write(path: str, exc: OSError) -> LossCliError:
-    return LossCliError(f"{path}: cannot write: {exc.strerror or exc}")
+    return LossCliError(f"{path}: cannot write: {write_failure(exc)}")
+
+
+def write_failure(exc: OSError) -> str:
+    """Why a write failed, for the user: the system's words, and for 'File too large' the limit
+    that refused it (the process's file size limit, ``ulimit -f``, when one is set)."""
+    text = exc.strerror or str(exc)
+    if exc.errno == errno.EFBIG:
+        import resource
+
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY:
+            return (f"{text}: this process may write files of at most {limit:,} bytes (the shell's ulimit -f); "
+                    "raise that limit, or write less")
+    return text
 
 
 def _target_stat(path: str) -> os.stat_result | None:
