@@ -181,9 +181,20 @@ class Loss:
             raise ParameterError(self.no_gradient_message())
         args = [arrays[r.name] for r in self.inputs if r.name in arrays]
         if cotangent is not None and self._grad_takes_cotangent():
-            return grad_fn(*args, cotangent=cotangent, **params)
-        grads = grad_fn(*args, **params)
+            return self._a_dict(grad_fn(*args, cotangent=cotangent, **params))
+        grads = self._a_dict(grad_fn(*args, **params))
         return grads if cotangent is None else self.times_cotangent(grads, cotangent)
+
+    def _a_dict(self, grads) -> dict:
+        """What a gradient function returned, refused unless a dict (role -> array; what each holds
+        is checked where it is used): a user's function returning an array or None is told so."""
+        from collections.abc import Mapping
+
+        if not isinstance(grads, Mapping):
+            raise RegistrationError(
+                f"{self.name}: the gradient function returned {type(grads).__name__}, expected a dict of one array "
+                f"per differentiable input ({', '.join(repr(r) for r in self.differentiable)})")
+        return dict(grads)
 
     def no_gradient_message(self) -> str:
         if self.not_differentiable_reason:

@@ -37,6 +37,16 @@ def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray |
                          "extreme for this loss")
 
 
+def require_numbers(loss: Loss, values) -> None:
+    """A loss function given real inputs returns real numbers: text, objects, None or complex
+    values are refused, naming what came back (a user's loss code, not losscli, made them)."""
+    array = np.asarray(values)
+    if array.dtype.kind not in "biuf":
+        what = "None" if values is None or (array.dtype == object and array.ndim == 0 and array.item() is None) \
+            else f"values of dtype {array.dtype}"
+        raise InputError(f"{loss.name}: the loss function returned {what}, expected one real number per sample")
+
+
 def require_per_sample(loss: Loss, per_sample: np.ndarray, n: int) -> None:
     """A loss function returns one value per sample: anything else is refused, naming the shape."""
     if np.shape(per_sample) != (n,):
@@ -60,6 +70,7 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
             values, grads = loss.value_and_grad_fn(*args, **params)
         else:
             values = loss.fn(*args, **params)
+        require_numbers(loss, values)
         per_sample = np.asarray(values, dtype=np.float64)
     require_per_sample(loss, per_sample, args[0].shape[0])
     if strict:

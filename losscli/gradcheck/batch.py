@@ -27,6 +27,7 @@ import numpy as np
 
 from .methods import (COMPLEX_H, EPS, ERR_SAFETY, NOISE_SIGMAS, median, steps as default_steps,
                       one_sided_from, richardson_from)
+from . import steps as stepping
 from .draws import Draws
 from .noise import ecnoise
 
@@ -171,7 +172,10 @@ class Copies:
         independent; an upper bound for a step that moves one element (what it does not reach
         does not change at all)."""
         x = self.x
-        mag = np.maximum(np.abs(x), median(np.abs(x)) if x.size else 1.0)
+        # each element at its own scale, as the steps are (a row of norm 1e-10 is moved by 2^-26 of
+        # its norm, not of the other rows': else its curvature reads as noise, 1e4 times the real)
+        mag = stepping.scales(x.reshape(x.shape[0], -1), -np.inf, np.inf)[0].reshape(x.shape) if x.ndim else \
+            np.maximum(np.abs(x), 1.0)
         mag = np.where(mag > 0, mag, 1.0)
         sign = np.where(np.arange(x.size).reshape(x.shape) % 2 == 0, 1.0, -1.0)
         if side is not None:

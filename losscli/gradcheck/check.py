@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..engine.block import require_finite, require_per_sample
+from ..engine.block import require_finite, require_numbers, require_per_sample
 from ..errors import LossCliError
 from ..registry import Loss
 from . import Options
@@ -123,6 +123,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
     result = LossCheck(loss.name, params, {k: tuple(v.shape) for k, v in arrays.items()}, method=opts.method)
     grads = loss.gradient_of(arrays, params)
     base = ev()
+    require_numbers(loss, base)
     # one value per sample, finite (else there is no derivative to check): said as compute says it
     require_per_sample(loss, base, np.shape(arrays[ev.order[0]])[0])
     require_finite(loss, np.asarray(base, dtype=np.float64).reshape(-1), "loss", range(np.size(base)))
@@ -183,7 +184,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
             rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1), est.reshape(-1), err.reshape(-1),
                             left.reshape(-1), right.reshape(-1), step=step.reshape(-1))
             status, why = status.reshape(-1), why.reshape(-1)
-            joint_kinks(ev, role, x, g, base, status, why, rr.step, rr.err_est, eps, opts)
+            joint_kinks(ev, role, x, g, base, status, why, rr.step, rr.err_est, eps, opts, rr.left, rr.right)
             result.noise[role] = rel_noise
         else:
             flat_idx = sample_elements(x.shape, opts.max_elements, rng_sample)

@@ -416,14 +416,24 @@ def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options
     return int(use.sum()), int(disagree.sum()), trusted
 
 
-def joint_kinks(ev, role, x, g, base, status, reason, step, err, eps, opts: Options) -> None:
+def joint_kinks(ev, role, x, g, base, status, reason, step, err, eps, opts: Options, left=None,
+                right=None) -> None:
     """Rows with two or more kinks (ties of a max, of a sort): the analytic gradient along their
     joint direction must lie between the one-sided directional slopes there (two evaluations),
     within the elements' own numeric error bounds ``err`` along it (a smooth row whose curvature
-    at the step scale made its slopes differ is no invalid subgradient)."""
+    at the step scale made its slopes differ is no invalid subgradient).
+
+    Only rows whose kinks all bend the same way (each element's one-sided ``left`` <= ``right``,
+    or all >=): there the joint slopes bracket every sum of valid subgradients. A clamp at both of
+    its bounds in one row (slopes [1, 0] and [0, 1]) has joint slopes 1 and 1, while 1 + 1 is a
+    valid choice (PyTorch's): such a row is judged element by element."""
     n = x.shape[0]
     st2 = status.reshape(n, -1)
     at_kink = st2 == KINK
+    if left is not None and right is not None:
+        bend = np.sign(np.asarray(right, dtype=np.float64) - np.asarray(left, dtype=np.float64)).reshape(n, -1)
+        mixed = (at_kink & (bend > 0)).any(axis=1) & (at_kink & (bend < 0)).any(axis=1)
+        at_kink = at_kink & ~mixed[:, None]
     multi = at_kink.sum(axis=1) >= 2
     if not multi.any():
         return

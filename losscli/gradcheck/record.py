@@ -136,20 +136,35 @@ def verdict(rec: dict, unseen: int = 0) -> str:
 
 
 def _nothing_verified(rec: dict, unseen: int) -> bool:
-    return unseen > 0 and rec["verified"] == 0 and rec["kinks"] == 0
+    """No element verified and no kink judged, while elements had a gradient the loss never showed
+    (``unseen``), or every element lay below the numeric noise and no Taylor test measured an order
+    (each one waived: at rounding level, within the noise): then nothing has checked the gradient."""
+    if rec["verified"] or rec["kinks"] or not rec["checked"]:
+        return False
+    measured = any(t["passed"] and t.get("order") is not None and "note" not in t for t in rec["taylor"])
+    return unseen > 0 or (rec["below_noise"] == rec["checked"] and not measured)
 
 
 def reasons(rec: dict, unseen: int = 0) -> list[str]:
     """Why the verdict was given, one finding a line: what failed, or what was verified and what
     was not."""
     out = []
-    if rec["passed"] and _nothing_verified(rec, unseen):
+    if rec["passed"] and _nothing_verified(rec, unseen) and unseen:
         out.append(f"nothing verified: at {unseen} elements with a nonzero analytic gradient the loss did not "
                    "change at any step tried (a large constant in the loss, or steps held small by a domain "
                    "bound), so a wrong gradient there would pass too; check at inputs where the loss moves")
-    if rec["failures"] and rec["max_rel_difference"] is None:  # no analytic value to compare (notes say why)
+    elif rec["passed"] and _nothing_verified(rec, unseen):
+        out.append(f"nothing verified: all {rec['checked']} elements lie below the numeric noise and the Taylor test "
+                   "could not measure an order (the loss's rounding, a large constant in it, or float32 code, "
+                   "drowns the changes its gradient predicts), so a wrong gradient would pass too; check at inputs "
+                   "where the loss is smaller, or in float64")
+    shape_notes = [n for n in rec["notes"] if ": the analytic gradient has no " in n or
+                   ": the analytic gradient returned shape " in n]
+    if rec["failures"] and rec["max_rel_difference"] is None and shape_notes:  # nothing to compare (notes say why)
         out.append(f"{rec['failures']} of {rec['checked']} elements fail: the analytic gradient is missing or has "
                    "the wrong shape")
+    elif rec["failures"] and rec["max_rel_difference"] is None:
+        out.append(f"{rec['failures']} of {rec['checked']} elements fail: the analytic gradient is not finite there")
     elif rec["failures"]:
         out.append(f"{rec['failures']} of {rec['checked']} elements fail: analytic and numeric differ by up to "
                    f"{_g(rec['max_rel_difference'])} relative, {_g(rec['max_error_ratio'])} times the numeric error bound")

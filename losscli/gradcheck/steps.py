@@ -159,7 +159,8 @@ def detect_precision(ev, role: str, x: np.ndarray, g: np.ndarray, base: np.ndarr
     level = 0
     if np.issubdtype(out.dtype, np.floating):
         out_eps = float(np.finfo(out.dtype).eps)
-        level = max(i for i, (_, e) in enumerate(PRECISIONS) if e <= out_eps * 1.0000001)
+        # (finer than float64, as long double: the probes decide from float64 on)
+        level = max((i for i, (_, e) in enumerate(PRECISIONS) if e <= out_eps * 1.0000001), default=0)
     f0 = np.asarray(base, dtype=np.float64).reshape(-1)
     n = x.shape[0] if x.ndim else 1
     tiny = np.finfo(np.float64).tiny
