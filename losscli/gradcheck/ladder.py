@@ -403,10 +403,9 @@ def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options
     disagree, resolved, trusted = complex_trust(cest, est, err, opts, settled)
     use = np.isfinite(cest) & (status != KINK)
     with np.errstate(all="ignore"):
-        if not trusted:
-            use &= ~disagree & resolved
         bound = ERR_SAFETY * EPS * np.abs(cest) + 1e-300
         if not trusted:
+            use &= ~disagree & resolved
             bound = np.maximum(bound, err + np.abs(cest - est))
     est[use], err[use] = cest[use], bound[use]
     left[use], right[use] = cest[use], cest[use]
