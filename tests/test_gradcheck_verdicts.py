@@ -77,6 +77,28 @@ _reg("v_cx_batch", lambda x: 1e10 + (x * np.abs(x)).sum(axis=1) + 1e-3 * x.sum()
 # clip to [0, 1] with the gradient 1 on the closed interval (PyTorch's clamp): valid at both bounds
 _reg("v_clip01", lambda x: np.clip(x, 0, 1).sum(axis=1), lambda x: {"x": ((x >= 0) & (x <= 1)).astype(float)},
      inputs=(Input("x", "N,D"),), coupling="elementwise")
+# linear with a slope of 1e8 at x = 1 + 1e-9: rounding x + t·d moves the loss by 1e8·ε, far above ε·|l|
+_reg("v_steep", lambda x: (1e8 * (x - 1) + 1e-6 * (x - 1) ** 2).sum(axis=1), lambda x: {"x": 1e8 + 2e-6 * (x - 1)},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
+_reg("v_steep_bug", lambda x: (1e8 * (x - 1) + 1e-6 * (x - 1) ** 2).sum(axis=1),
+     lambda x: {"x": 1e8 * (1 + 1e-5) + 2e-6 * (x - 1)}, inputs=(Input("x", "N,D"),), coupling="elementwise")
+# |x| in a batch-coupled loss, at x = 0 exactly: sign(0) = 0 is a subgradient, 2 is not
+_reg("v_absbatch", lambda x: np.abs(x).sum(axis=1) + 1e-3 * x.sum() ** 2,
+     lambda x: {"x": np.sign(x) + 2e-3 * x.sum() * x.shape[0]}, inputs=(Input("x", "N,D"),), coupling="batch")
+_reg("v_absbatch_bug", lambda x: np.abs(x).sum(axis=1) + 1e-3 * x.sum() ** 2,
+     lambda x: {"x": np.where(x == 0, 2.0, np.sign(x)) + 2e-3 * x.sum() * x.shape[0]}, inputs=(Input("x", "N,D"),),
+     coupling="batch")
+# singular at 0: an element at -3e-12 beside O(1) values of its column is stepped across 0
+_reg("v_sqrt_abs", lambda x: np.sqrt(np.abs(x)).sum(axis=1), lambda x: {"x": np.sign(x) * 0.5 / np.sqrt(np.abs(x))},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
+_reg("v_sqrt_abs_tiny_bug", lambda x: np.sqrt(np.abs(x)).sum(axis=1),
+     lambda x: {"x": np.sign(x) * 0.5 / np.sqrt(np.abs(x)) * np.where(np.abs(x) < 1e-10, 1.1, 1.0)},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
+_reg("v_cbrt", lambda x: np.cbrt(x).sum(axis=1), lambda x: {"x": 1 / (3 * np.cbrt(x) ** 2)},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
+# PyTorch's relu convention: 0 at x == 0
+_reg("v_relu", lambda x: np.maximum(x, 0).sum(axis=1), lambda x: {"x": (x > 0).astype(float)},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
 _reg("v_bound_x3", lambda p, y: ((p - y) ** 2).sum(axis=1), lambda p, y: {"p": 6 * (p - y)},
      inputs=(Input("p", "N,C", "probability"), Input("y", "N,C", "probability")), coupling="elementwise")
 '''
@@ -89,7 +111,7 @@ def plugin(tmp_path):
     yield path
     for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
-                 "v_cx_row", "v_cx_batch", "v_clip01"):
+                 "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu"):
         try:
             unregister_loss(name)
         except Exception:
@@ -194,6 +216,86 @@ def test_a_loss_rounded_above_its_value_is_no_taylor_failure(run, loss):
 def test_log_loss_near_its_clip_is_no_taylor_failure(run):
     code, (rec,) = _gradcheck(run, "gradcheck", "log_loss", "--seed", "42", "--samples", "300")
     assert code == 0 and rec["failures"] == 0 and all(t["passed"] for t in rec["taylor"]), rec["reasons"]
+
+
+@pytest.mark.parametrize("args", [("arcface", "--seed", "37", "--samples", "2"),
+                                  ("subcenter_arcface", "--seed", "37", "--samples", "2", "--dim", "1")])
+def test_the_rounding_of_the_moved_point_is_no_taylor_order(run, args):
+    """arcface with a target cosine of 1 - 1.4e-7 (gradient -57384): rounding x + t·d to float64
+    moves the loss by 57384·ε ~ 1e-11, ten times the summed losses' rounding the Taylor test
+    allowed, and remainders of that size read order 0.12: FAIL on a gradient the elements verify."""
+    code, (rec,) = _gradcheck(run, "gradcheck", *args)
+    assert code == 0 and rec["verdict"] == "PASS" and rec["failures"] == 0, rec["reasons"]
+    assert rec["taylor"][0]["order"] is None and "that of the moved point" in rec["taylor"][0]["note"]
+
+
+def test_a_steep_linear_loss_reads_no_random_order_and_its_bug_fails(run, tmp_path, plugin):
+    x = _save(tmp_path, x=1 + 1e-9 * np.random.default_rng(0).normal(size=(6, 4)))
+    for seed in "0", "1", "2":
+        code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_steep", *x, "--seed", seed)
+        assert code == 0 and rec["verdict"] == "PASS" and rec["taylor"][0]["order"] is None, rec["taylor"]
+        code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_steep_bug", *x, "--seed", seed)
+        assert code == 1 and rec["failures"] == 24
+
+
+def test_a_gradient_within_atol_is_no_taylor_failure(run):
+    """poly1 at a loss of 4e-19: its gradient (torch's, to the last bit) is 6e-18 off along the probe,
+    which the Taylor test read as order 1.00 and FAILed while --atol (1e-12) covers it; the elements
+    lie below --atol, so nothing is verified: inconclusive. A smaller --atol is a FAIL again."""
+    args = ("gradcheck", "poly1", "--seed", "55", "--samples", "1", "--classes", "2")
+    code, (rec,) = _gradcheck(run, *args)
+    assert code == 0 and rec["verdict"] == "inconclusive" and rec["taylor"][0]["passed"], rec["taylor"]
+    assert "is within --atol 1e-12 per element along the probe" in rec["taylor"][0]["note"]
+    assert rec["reasons"][0].startswith("nothing verified: all 2 elements lie below the numeric noise or --atol")
+    code, (rec,) = _gradcheck(run, *args, "--atol", "1e-20")
+    assert code == 1 and not rec["taylor"][0]["passed"]
+
+
+@pytest.mark.parametrize("method", ["central", "richardson"])
+def test_batch_kinks_are_judged_by_their_one_sided_slopes_with_every_method(run, tmp_path, plugin, method):
+    """--method central on a batch-coupled loss had both one-sided slopes of every element and
+    ignored them: mnrl at dim 1 (a cosine that jumps at 0) FAILed its right gradient 0 beside slopes
+    [106290, 0] at seed 13. A subgradient between the slopes is a kink; one outside them FAILs."""
+    code, (rec,) = _gradcheck(run, "gradcheck", "mnrl", "--method", method, "--seed", "13", "--samples", "1",
+                              "--dim", "1")
+    assert code == 0 and rec["failures"] == 0 and rec["kinks"] == 1, rec["worst"][:1]
+    x = np.random.default_rng(0).normal(size=(5, 3))
+    x[1, 2] = x[3, 0] = 0.0
+    files = _save(tmp_path, x=x)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_absbatch", *files, "--method", method)
+    assert code == 0 and rec["verdict"] == "PASS" and rec["kinks"] == 2 and rec["verified"] == 13
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_absbatch_bug", *files, "--method", method)
+    assert code == 1 and rec["failures"] == 2 and {tuple(w["index"]) for w in rec["worst"][:2]} == {(1, 2), (3, 0)}
+
+
+XNEAR = "a,b,c\n1e-9,0.3,-0.2\n0.5,-3e-12,0.1\n2e-7,1.0,-1e-6\n"
+
+
+@pytest.mark.parametrize("name", ["v_sqrt_abs", "v_cbrt"])
+def test_an_element_the_steps_dwarf_is_judged_at_its_own_scale(run, tmp_path, plugin, name):
+    """x = -3e-12 in a column of O(1) values: steps of 4e-9 (the column's scale) cross the
+    singularity at 0, the one-sided slopes straddle it and a right gradient FAILed as an invalid
+    subgradient (sqrt|x|, cbrt); x = -1e-6 was called a kink. At steps of the element's own scale
+    they are smooth points; a gradient wrong only there still FAILs."""
+    (tmp_path / "x.csv").write_text(XNEAR)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, f"{tmp_path / 'x.csv'}:a,b,c")
+    assert code == 0 and rec["failures"] == 0 and rec["kinks"] == 0, rec["worst"][:2]
+    tiny = next(w for w in rec["worst"] if w["index"] == [1, 1])
+    assert tiny["status"] in ("ok", "below-noise") and tiny["step"] < 1e-16
+    if name == "v_sqrt_abs":
+        code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sqrt_abs_tiny_bug",
+                                  f"{tmp_path / 'x.csv'}:a,b,c")
+        assert code == 1 and rec["failures"] == 1 and rec["worst"][0]["index"] == [1, 1]
+
+
+@pytest.mark.parametrize("method", ["complex", "richardson"])
+def test_relu_at_zero_beside_tiny_values_is_no_failure(run, tmp_path, plugin, method):
+    """relu at x = 0 beside x = 1e-10: the first step saw the kink, the noise floor of an O(1)
+    intermediate then hid it, and the complex step (maximum(0 + ih, 0) = ih: slope 1) FAILed
+    PyTorch's 0 there. No complex step where a kink was seen."""
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_relu", *_save(tmp_path, x=[[0.0], [1e-10]]),
+                              "--method", method)
+    assert code == 0 and rec["failures"] == 0 and rec["verified"] == 1, rec["worst"]
 
 
 def test_a_plugins_neg_log_at_tiny_probabilities_passes(run, tmp_path, plugin):
@@ -598,5 +700,5 @@ def test_what_a_plugin_returns_that_is_not_a_wrong_gradient_says_what_it_is(run,
     code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_offset_wrong",
                               *_save(tmp_path, x=rng.normal(size=(6, 4))))
     assert code == 0 and rec["verdict"] == "inconclusive" and rec["verified"] == 0
-    assert rec["reasons"][0].startswith("nothing verified: all 24 elements lie below the numeric noise and the Taylor "
-                                        "test could not measure an order")
+    assert rec["reasons"][0].startswith("nothing verified: all 24 elements lie below the numeric noise or --atol and "
+                                        "the Taylor test could not measure an order")

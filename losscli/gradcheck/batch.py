@@ -374,7 +374,12 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
         if analytic is not None:
             a = np.asarray(analytic, dtype=np.float64).reshape(-1)[central]
             refine |= np.abs(a - d1) > rtol * np.maximum(np.abs(a), np.abs(d1)) + err[central]
-        if method == "central":  # plain central differences, as asked
+        if method == "central":  # plain central differences, as asked: a kink (or jump) is told by the
+            # one-sided slopes it already has, its second difference beyond any smooth element's
+            # (and the sample's Richardson test), instead of failing a valid one-sided derivative
+            jump = (np.abs(curv) > 16.0 * curv_bound) & (np.abs(curv) > gap_noise)
+            jump[sample] |= ~smooth
+            kink[central] = jump
             refine[:] = False
         todo = np.flatnonzero(refine)
         if todo.size:

@@ -104,6 +104,9 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
     rel_noise: list[float] = []
     cbuf: np.ndarray | None = None
     cest = np.empty(shape2) if method == "complex" else np.empty(0)
+    # elements whose first step saw a kink (before any noise floor widened the bound): no complex step
+    # there, non-analytic code branches at exactly such points (maximum(x, 0) at 0 takes 0 + ih)
+    seen_kink = np.zeros(shape2, dtype=bool) if method == "complex" else np.zeros(0, dtype=bool)
     for j in range(k):
         xj, a = x2[:, j], g2[:, j]
         sens = np.abs(xj * a)
@@ -124,12 +127,14 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
                       est, err, left, right, step, status, reason)
         _below_noise(col, j, xj, a, h, side, room, f0, sens, eps, opts, est, err, step, status, reason)
         if method == "complex":
+            seen_kink[:, j] = k0
             if cbuf is None:
                 cbuf = x2.astype(np.complex128)
             cest[:, j] = _complex_column(ev, role, x, cbuf, j, xj, h)
     if method == "complex":
         used, off, trusted = _adopt_complex(cest.reshape(-1), g2.reshape(-1), est.reshape(-1), err.reshape(-1),
-                                   left.reshape(-1), right.reshape(-1), status.reshape(-1), reason.reshape(-1), opts)
+                                            left.reshape(-1), right.reshape(-1), status.reshape(-1),
+                                            reason.reshape(-1), opts, seen_kink.reshape(-1))
         where = (f"complex step is kept at the {used} elements where richardson resolves and confirms it, "
                  "richardson is used elsewhere" if used else "used richardson")
         if off:
@@ -261,6 +266,9 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     verdict[sel & ~in_br] = FAIL
     pick[sel] = len(rungs) - 1
     why = np.where(sel & ~in_br, 2, np.where(sel | curv, 10, 0)).astype(np.int8)
+    near = np.flatnonzero((sel | curv) & (side == 0) & (xj[und] != 0) & (np.abs(xj[und]) < _OWN * h_l))
+    if near.size:
+        _own_scale(col, j, xj, und, near, curv[near], a, f0, sens, sigma, eps, opts, rungs, verdict, pick, why)
     nonfinite = left_over & ~sel & ~finite_any
     verdict[nonfinite] = INCONCLUSIVE
     why[nonfinite] = 4
@@ -287,6 +295,47 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
 
 #: the largest step a check may take, in units of the first step h: 16h, and room around it
 _LARGEST = 24
+#: a kink judged with steps above 1/_OWN of the element's own |x| is judged again at its own scale
+_OWN = 64
+
+
+def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, rungs, verdict, pick,
+               why) -> None:
+    """Kinks seen at elements ``near`` that the steps dwarf (sqrt|x| at x = -3e-12 beside O(1)
+    values of its column is stepped by 4e-9, across 0; relu at x = 1e-300): judged again at steps
+    of the element's own scale, ε^(1/3)·|x| and a sixteenth of it (two rungs appended to
+    ``rungs``). Smooth there and within the tolerance: ok; smooth at both, agreeing with each other
+    and both rejecting the analytic value: FAIL; a kink at both: the kink's verdict stands; anything
+    else: undecided (a verdict on slopes taken across a point the element is not at is none).
+    ``agreed``: kinks whose estimate agreed with the analytic value; they become ok or stay kinks."""
+    rows = und[near]
+    x = xj[rows]
+    floor = stepping.floor(x, eps)
+    h1 = np.maximum(stepping.pow2_floor(eps ** (1.0 / 3.0) * np.abs(x)), floor)
+    h2 = np.maximum(h1 / stepping.RUNG_FACTOR, floor)
+    zeros = np.zeros(near.size, dtype=np.int8)
+    seen = []
+    for h in (h1, h2):
+        e, r, l_, rt, k, _, _ = _rung(col, j, xj, rows, h, zeros, f0[near], sens[near], sigma[near], eps, False)
+        full = [np.full(und.size, np.nan) for _ in range(4)]
+        kk, hh = np.zeros(und.size, dtype=bool), np.full(und.size, np.nan)
+        for arr, v in zip(full + [kk, hh], (e, r, l_, rt, k, h)):
+            arr[near] = v
+        rungs.append((*full, kk, hh))
+        seen.append((e, r, k))
+    (e1, r1, k1), (e2, r2, k2) = seen
+    an = a[near]
+    ok = passes(an, e1, r1, k1, opts)
+    d1, _, t1 = tolerance(an, e1, r1, opts)
+    d2, _, t2 = tolerance(an, e2, r2, opts)
+    with np.errstate(invalid="ignore"):
+        bad = (~ok & np.isfinite(e1) & np.isfinite(e2) & ~k1 & ~k2 & (np.abs(e1 - e2) <= r1 + r2)
+               & (d1 > t1) & (d2 > t2))
+    bad &= ~agreed
+    undecided = ~ok & ~bad & ~(k1 & k2) & ~agreed
+    first = len(rungs) - 2
+    for m, v, w in ((ok, OK, 0), (bad, FAIL, 1), (undecided, INCONCLUSIVE, 16)):
+        verdict[near[m]], pick[near[m]], why[near[m]] = v, first, w
 
 
 def _confirmed(col, j, xj, rows, a, h, f0, sens, sigma, eps, opts, e0, r0, factors):
@@ -392,16 +441,18 @@ def complex_trust(cest, est, err, opts: Options, settled=True) -> tuple[np.ndarr
     return disagree, resolved, trusted
 
 
-def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options) -> tuple[int, int, bool]:
+def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options,
+                   seen_kink) -> tuple[int, int, bool]:
     """Where complex step is trusted, it replaces Richardson. Trusted: everywhere the role shows no
     disagreement between the two; once one element does (non-analytic code), only where
     Richardson itself resolves the derivative and agrees, and there the complex step is known only
     as well as Richardson confirms it (its bound plus the gap between the two: code that drops an
     e^-|x| term for complex input agrees to 1e-6, not to ε). Returns (elements using complex step,
-    elements where the two disagree, whether it is trusted for the role: ``complex_trust``)."""
-    settled = np.isfinite(est) & (status != KINK) & (status != INCONCLUSIVE)
+    elements where the two disagree, whether it is trusted for the role: ``complex_trust``). Never
+    where a kink was seen (``seen_kink``), even one the noise floor later hid."""
+    settled = np.isfinite(est) & (status != KINK) & (status != INCONCLUSIVE) & ~seen_kink
     disagree, resolved, trusted = complex_trust(cest, est, err, opts, settled)
-    use = np.isfinite(cest) & (status != KINK)
+    use = np.isfinite(cest) & (status != KINK) & ~seen_kink
     with np.errstate(all="ignore"):
         bound = ERR_SAFETY * EPS * np.abs(cest) + 1e-300
         if not trusted:

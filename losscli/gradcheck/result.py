@@ -37,6 +37,9 @@ REASONS = {
         "and with step h (where the loss's rounding hid the difference)",
     15: "the loss does not change at any step tried (the element's effect is below the loss's rounding): "
         "covered by the error bound, not compared",
+    16: "one-sided slopes differ at steps larger than the element itself (|x| below 64 steps), and at steps "
+        "of its own scale the estimates neither agree with the analytic value nor confirm a difference: "
+        "undecided",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
