@@ -186,14 +186,22 @@ class Loss:
         return grads if cotangent is None else self.times_cotangent(grads, cotangent)
 
     def _a_dict(self, grads) -> dict:
-        """What a gradient function returned, refused unless a dict (role -> array; what each holds
-        is checked where it is used): a user's function returning an array or None is told so."""
+        """What a gradient function returned, refused unless a dict (role -> array; shapes are
+        checked where they are used) whose differentiable inputs hold real numbers: a user's
+        function returning an array, None, or complex or text values is told so."""
         from collections.abc import Mapping
 
         if not isinstance(grads, Mapping):
             raise RegistrationError(
                 f"{self.name}: the gradient function returned {type(grads).__name__}, expected a dict of one array "
                 f"per differentiable input ({', '.join(repr(r) for r in self.differentiable)})")
+        for role in self.differentiable + self.differentiable_params:
+            if role in grads:
+                kind = np.asarray(grads[role]).dtype.kind if grads[role] is not None else "None"
+                if kind not in "biuf":
+                    what = "None" if kind == "None" else f"values of dtype {np.asarray(grads[role]).dtype}"
+                    raise RegistrationError(f"{self.name}: the gradient function returned {what} for {role!r}, "
+                                            "expected real numbers")
         return dict(grads)
 
     def no_gradient_message(self) -> str:

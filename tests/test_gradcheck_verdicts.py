@@ -665,6 +665,12 @@ _reg("k_loss_longdouble", lambda x: (x * x).sum(axis=1).astype(np.longdouble), l
 _reg("k_grad_nan", lambda x: (x * x).sum(axis=1), lambda x: {"x": np.where(x > 0.5, np.nan, 2 * x)})
 # 1% wrong under a constant of 1e8: every element below the noise, no Taylor order measurable
 _reg("k_offset_wrong", lambda x: (1e8 + x ** 2).sum(axis=1), lambda x: {"x": 2.02 * x})
+_reg("k_grad_complex", lambda x: (x * x).sum(axis=1), lambda x: {"x": (2 * x).astype(complex)})
+_reg("k_grad_value_none", lambda x: (x * x).sum(axis=1), lambda x: {"x": None})
+_reg("k_grad_float32", lambda x: (x * x).sum(axis=1), lambda x: {"x": (2 * x).astype(np.float32)})
+_reg("k_grad_extra", lambda x: (x * x).sum(axis=1), lambda x: {"x": 2 * x, "X": 2 * x})
+register_loss("k_grad_undeclared", formula="test", references=("test",), inputs=(Input("x", "N,D"), Input("y", "N,D")),
+              coupling="elementwise")(lambda x, y: (x * y).sum(axis=1)).gradient(lambda x, y: {"x": y, "y": 3 * x})
 '''
 
 
@@ -678,6 +684,9 @@ _reg("k_offset_wrong", lambda x: (1e8 + x ** 2).sum(axis=1), lambda x: {"x": 2.0
     ("k_loss_none", "k_loss_none: the loss function returned None, expected one real number per sample"),
     ("k_loss_complex", "k_loss_complex: the loss function returned values of dtype complex128, expected one real "
                        "number per sample"),
+    ("k_grad_complex", "k_grad_complex: the gradient function returned values of dtype complex128 for 'x', expected "
+                       "real numbers"),
+    ("k_grad_value_none", "k_grad_value_none: the gradient function returned None for 'x', expected real numbers"),
 ])
 def test_a_plugin_that_breaks_the_contract_is_told_so(run, tmp_path, name, message):
     """What a user's loss or gradient function returns, refused in one line, exit 2 (was exit 3:
@@ -702,3 +711,19 @@ def test_what_a_plugin_returns_that_is_not_a_wrong_gradient_says_what_it_is(run,
     assert code == 0 and rec["verdict"] == "inconclusive" and rec["verified"] == 0
     assert rec["reasons"][0].startswith("nothing verified: all 24 elements lie below the numeric noise or --atol and "
                                         "the Taylor test could not measure an order")
+
+
+def test_what_a_gradient_holds_beyond_its_checked_inputs_is_said(run, tmp_path):
+    """A float32 gradient, a key no input has (a typo beside the right one), and a gradient for an
+    input the loss does not declare differentiable were accepted without a word: the last is never
+    checked, whatever it holds (3·x here, where y's true gradient is x)."""
+    (tmp_path / "contract.py").write_text(CONTRACT_PLUGIN)
+    code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_grad_float32")
+    assert code == 0 and "x: the analytic gradient is float32 (ε 1.2e-07): its rounding is part of what is compared" \
+        in rec["notes"]
+    code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_grad_extra")
+    assert code == 0 and "the analytic gradient's 'X' is not an input of k_grad_extra (its inputs: 'x'): ignored" \
+        in rec["notes"]
+    code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_grad_undeclared")
+    assert code == 0 and ("the analytic gradient's 'y' is not checked: k_grad_undeclared declares 'x' differentiable "
+                          "(register_loss(..., differentiable=(...)) names the inputs to check)") in rec["notes"]

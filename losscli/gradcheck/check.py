@@ -75,6 +75,23 @@ def _batch_estimates(ev, role, x, method, base_sum, flat_idx, plan, opts: Option
     return estimate_elements(ev, role, x, "richardson", base_sum, flat_idx, **kw)
 
 
+def _unchecked_keys(loss: Loss, grads: dict) -> list[str]:
+    """Notes for what a gradient dict holds beyond the differentiable inputs: nothing checks it.
+    (A key beside a missing one is named by the missing one's note.)"""
+    checked = set(loss.differentiable) | set(loss.differentiable_params)
+    complete = all(r in grads for r in loss.differentiable)
+    notes = []
+    for key in [k for k in grads if k not in checked]:
+        if key in loss.input_names:
+            notes.append(f"the analytic gradient's {key!r} is not checked: {loss.name} declares "
+                         f"{', '.join(repr(r) for r in loss.differentiable)} differentiable (register_loss(..., "
+                         f"differentiable=(...)) names the inputs to check)")
+        elif complete:
+            notes.append(f"the analytic gradient's {key!r} is not an input of {loss.name} (its inputs: "
+                         f"{', '.join(repr(r) for r in loss.input_names)}): ignored")
+    return notes
+
+
 def _complex_usable(ev: Evaluator, role: str, x: np.ndarray) -> str | None:
     """None when complex-step applies to this loss; otherwise the reason it does not."""
     try:
@@ -122,6 +139,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
     ev = Evaluator(loss, arrays, params)
     result = LossCheck(loss.name, params, {k: tuple(v.shape) for k, v in arrays.items()}, method=opts.method)
     grads = loss.gradient_of(arrays, params)
+    result.notes.extend(_unchecked_keys(loss, grads))
     base = ev()
     require_numbers(loss, base)
     # one value per sample, finite (else there is no derivative to check): said as compute says it
@@ -154,6 +172,9 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
             result.roles.append(bad)
             result.checked += x.size
             continue
+        if g.dtype.kind == "f" and g.dtype.itemsize < 8:
+            result.notes.append(f"{role}: the analytic gradient is {g.dtype} (ε {np.finfo(g.dtype).eps:.1e}): "
+                                "its rounding is part of what is compared")
         g = g.astype(np.float64)
         xs = x[part.rows] if part is not None else x
         coupling = detect_coupling(part.ev if part is not None else ev, role, xs, loss.coupling,
