@@ -19,7 +19,7 @@ from .pairing import named_columns, row_count_mismatch, shared_keys
 from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
-from .table import Classes, Source, column_classes, integer_names, names_text
+from .table import Classes, Source, column_classes, integer_names, names_text, refuse_name_or_position
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
 
@@ -194,7 +194,7 @@ class InputCache:
         shapes: dict[int, tuple] = {}
         from .pairing import IdGuard
 
-        guard = IdGuard()
+        guard = IdGuard(inputs=sum(1 for i, r in enumerate(readers) if id(r) not in unpaired))
         named: dict | None = None
         while True:
             next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended
@@ -374,6 +374,8 @@ def _select_locked(reader: FileReader, block: Source, selector: str | None, clas
             return arr
         arr = block.select(",".join(reader.locked_columns), classes)
         return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
+    if selector is not None:
+        refuse_name_or_position(selector, block)
     return block.select(selector, classes)
 
 

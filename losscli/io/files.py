@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import os
 import sys
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import Callable, Iterator
@@ -117,17 +118,22 @@ class FileReader:
             return
         files = self.shards or [self.path]
         produced = False
+        rules = self.rules
         for f in files:
-            for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted):
+            for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted, rules):
+                if len(files) > 1 and rules is self.rules and rules.header == "auto" and block.header:
+                    rules = replace(rules, header=_as_first_shard(block.header))
                 produced = True
                 yield block
         if not produced and self.window is None:  # (every shard of a dataset had a header only)
             raise InputError(f"{self.label}: has a header but no data rows")
 
     def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False,
-                     wanted: frozenset | None = None) -> Iterator[Source]:
+                     wanted: frozenset | None = None, rules: ReadRules | None = None) -> Iterator[Source]:
         """One file's blocks; a shard of a dataset may hold a header only (an empty partition).
-        ``wanted``: the selectors it is read with (None: all of it)."""
+        ``wanted``: the selectors it is read with (None: all of it); ``rules``: the run's, or a
+        later shard's (its header read as the first shard's was)."""
+        rules = self.rules if rules is None else rules
         stream: Stream | None = None
         if path == "-" or is_stream(path):  # read once, as it comes: never opened twice
             if self._stream is None:
@@ -191,7 +197,7 @@ class FileReader:
                                  "read whole); read it whole")
             reader = partial(reader, window=self.window)
             empty_ok = True  # (a window past the end: the lockstep read says which input is short)
-        for block in reader(opener, label, chunk_rows, self.dtype, head, wanted, self.rules):
+        for block in reader(opener, label, chunk_rows, self.dtype, head, wanted, rules):
             produced = True
             if keep:
                 kept.append(block)
@@ -200,3 +206,12 @@ class FileReader:
             raise InputError(f"{label}: has a header but no data rows")
         if keep:
             self._whole = kept
+
+
+def _as_first_shard(decision: str) -> str:
+    """``--header`` for the later shards of a dataset, from its first shard's header decision:
+    Spark, Dask and pandas write a header in every part file or in none, so a first line of
+    numbers in a later shard is a header only where the first shard's first line was one (``0``
+    above integers in part-00001 of np.savetxt shards is data; its own guess dropped it). A line
+    of text is a header whatever this says."""
+    return "yes" if decision.startswith("yes") else "no"

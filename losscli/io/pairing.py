@@ -74,17 +74,21 @@ class IdGuard:
     an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
     inputs without one, was reordered after it was numbered: its row i is not theirs."""
 
-    def __init__(self):
+    def __init__(self, inputs: int = 2):
+        self.inputs = inputs  # the inputs (selectors) paired: two from one file are two
         self.pairs: list | None = None
         self.ordered: list = []  # (input, column) of pandas indexes that must not go down
         self.last: dict = {}
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
-        if len(blocks) > 1 and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks):
+        if blocks and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks) and \
+                (len(blocks) > 1 or self.inputs > 1):
+            which = "the first line of each" if len(blocks) > 1 else "its first line"
+            files = "the files cannot" if len(blocks) > 1 else "the file cannot"
             raise InputError(
-                f"{' and '.join(label for label, _, _ in blocks)}: the first line of each, 0 (or 0,1,...) above "
+                f"{' and '.join(label for label, _, _ in blocks)}: {which}, 0 (or 0,1,...) above "
                 "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
-                "data (np.savetxt(y, fmt='%d')), and the files cannot tell which: --header yes, or --header no")
+                f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
         shared = shared_keys(blocks)
         skips = [b.skipped() for _, b, _ in blocks]
         ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .rules import BY_REASON, FRACTION, INTEGER, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
+from .rules import BY_REASON, FRACTION, GUESSES, INTEGER, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
 from .spec import partition_key_hint
 
 
@@ -302,6 +302,23 @@ def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
     return chosen
 
 
+
+
+def refuse_name_or_position(selector: str, block: Source) -> None:
+    """A user's selector on a first line of numbers guessed to be a header (``1,2`` of np.savetxt
+    above fractions): ``:1`` is the column named 1 at position 0, while ``:0`` is the column at
+    position 0 too, and two roles read one column. A whole number that names a column at another
+    position is refused, with both readings."""
+    if block.arrays is not None or block.header not in GUESSES:
+        return
+    names, label = block.order, block.label
+    for part in (p.strip() for p in selector.split(",")):
+        if part in names and part.isdigit() and names.index(part) != int(part) and int(part) < len(names):
+            raise InputError(
+                f"{label}: the first line ({','.join(names)}) was guessed to be a header of numbered columns, so "
+                f":{part} is ambiguous: the column named {part} (position {names.index(part)}), or the column at "
+                f"position {part}; --header yes reads the line as names, --header no as data (then :{part} is "
+                "the column at that position)")
 
 
 def wanted_columns(wanted, names: list[str], label: str, extra=()) -> list[str]:
