@@ -97,3 +97,16 @@ def test_a_format_losscli_does_not_read_is_named(run, tmp_path, frame, kind, nam
     out = run("compute", "mse", f"{path}:pred", f"{path}:label")
     assert out.exit_code == 2 and out.stdout == ""
     assert out.stderr.startswith(f"Error: {path}: {says}") and out.stderr.count("\n") == 1, out.stderr
+
+
+@pytest.mark.parametrize("first", ["PAR1", "ARROW1", "FEA1", "ORC", "ORCA_pred", "PAR1x"])
+@pytest.mark.parametrize("name", ["d.csv", "d.txt", "d"])
+def test_text_whose_first_bytes_are_a_binary_formats_magic_is_text(run, tmp_path, frame, first, name):
+    """A column named PAR1 (a parameter), ORC..., ARROW1: the file began with Parquet's, ORC's or
+    Arrow's magic bytes and was refused as 'not a readable Parquet file' or 'an ORC file', .csv or
+    not. Those files have a NUL byte at once; text never does."""
+    path = tmp_path / name
+    frame.rename(columns={"pred": first}).to_csv(path, index=False)
+    out = run("compute", "mse", f"{path}:{first}", f"{path}:label", "--format", "value")
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert float(out.stdout) == pytest.approx(MSE, rel=1e-15)

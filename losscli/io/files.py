@@ -15,10 +15,11 @@ import numpy as np
 
 from ..errors import InputError
 from .csv import sniff_delimiter, split_fields, text_blocks
-from .formats import STREAMED, WINDOWED, codec_of, foreign_format, reader_for, unzip_one, zipped_text
-from .ipc import ARROW_MAGIC, ipc_rows
+from .formats import (STREAMED, WINDOWED, codec_of, foreign_format, magic_reader, reader_for, unzip_one,
+                      zipped_text)
+from .ipc import ARROW_MAGIC, ipc_blocks, ipc_rows
 from .npy import NPY_MAGIC, ZIP_MAGIC
-from .parquet import PARQUET_MAGIC
+from .parquet import PARQUET_MAGIC, parquet_blocks
 from .rules import ReadRules
 from .spec import check_file, is_url, shards_of
 from .streams import Stream, decompressing, is_stream
@@ -68,12 +69,13 @@ class FileReader:
                 if head.startswith(NPY_MAGIC):
                     total += np.load(path, mmap_mode="r", allow_pickle=False).shape[0]
                     continue
-                if head.startswith(PARQUET_MAGIC):
+                reader = magic_reader(head)
+                if reader is parquet_blocks:
                     import pyarrow.parquet as pq
 
                     total += pq.ParquetFile(path).metadata.num_rows
                     continue
-                if head.startswith(ARROW_MAGIC):
+                if reader is ipc_blocks and head.startswith(ARROW_MAGIC):
                     total += ipc_rows(path)
                     continue
                 if b"\x00" in head[:8192]:

@@ -46,7 +46,21 @@ WINDOWED: tuple[Callable, ...] = (text_blocks, parquet_blocks, npy_blocks)
 
 def reader_for(head: bytes, suffix: str) -> Callable:
     """The block generator for a file that starts with ``head`` and ends in ``suffix``."""
-    return next((r for magic, r in MAGIC if head.startswith(magic)), None) or READERS.get(suffix, text_blocks)
+    return magic_reader(head) or READERS.get(suffix, text_blocks)
+
+
+#: magic numbers that are also text (a CSV whose header begins PAR1, ARROW1 or FEA1 is text): a
+#: file that starts with one is that format only when its first bytes are not text (a NUL byte,
+#: which every such file has near its start and no text file has)
+_TEXT_LIKE = (PARQUET_MAGIC, ARROW_MAGIC, FEATHER_V1_MAGIC)
+
+
+def magic_reader(head: bytes) -> Callable | None:
+    """The reader a file's first bytes name (whatever its suffix), or None."""
+    for magic, reader in MAGIC:
+        if head.startswith(magic) and (magic not in _TEXT_LIKE or b"\x00" in head):
+            return reader
+    return None
 
 
 def _gzip(fh: BinaryIO) -> BinaryIO:
@@ -143,7 +157,7 @@ _FOREIGN: tuple[tuple[Callable[[bytes], bool], str], ...] = (
      "the data as Parquet or CSV, e.g. pd.read_pickle(f).to_parquet(out)"),
     (lambda h: h[257:262] == b"ustar",
      "a tar archive (pandas' to_csv('x.tar.gz') writes one); extract its file, or write x.csv.gz"),
-    (lambda h: h.startswith(b"ORC"), "an ORC file, which losscli does not read; convert it, e.g. pyarrow: "
+    (lambda h: h.startswith(b"ORC") and b"\x00" in h, "an ORC file, which losscli does not read; convert it, e.g. pyarrow: "
      "pyarrow.parquet.write_table(pyarrow.orc.read_table(f), out)"),
     (lambda h: h.startswith(b"\x89HDF\r\n\x1a\n"), "an HDF5 file (pandas' to_hdf, h5py), which losscli does "
      "not read; write the arrays as NPY/NPZ or the table as Parquet"),
