@@ -466,3 +466,20 @@ def test_labels_beside_a_text_id_column_name_the_selector_that_reads_them(run, t
     z = logits - logits.max(axis=1, keepdims=True)
     expected = float(np.mean(np.log(np.exp(z).sum(axis=1)) - z[np.arange(5), y]))
     assert out.exit_code == 0 and float(out.stdout) == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize("index", [False, True])
+def test_a_column_named_by_a_fraction_is_a_header_not_data(run, tmp_path, index):
+    """pd.DataFrame({'y': y, 0.5: q}).to_csv() writes y,0.5 (,y,0.5 with the index): text beside a
+    fraction was taken for a row of data (a class name beside a probability), so :0.5 was 'no column'
+    and :y 'class names'. Text with numbers below it names a column."""
+    y, q = RNG.normal(size=N), RNG.normal(size=N)
+    pd.DataFrame({"y": y, 0.5: q}).to_csv(tmp_path / "qr.csv", index=index)
+    out = run("compute", "quantile", f"{tmp_path}/qr.csv:0.5", f"{tmp_path}/qr.csv:y", "-p", "tau=0.5",
+              "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    rec = json.loads(out.stdout)
+    r = y - q
+    assert rec["results"][0]["value"] == pytest.approx(np.mean(np.maximum(0.5 * r, -0.5 * r)), rel=1e-14)
+    assert rec["inputs"][0]["rows"] == N
+    assert rec["inputs"][0]["header"].startswith("yes (its text stands above numbers")

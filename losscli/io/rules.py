@@ -97,8 +97,11 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     cells = [f.strip() for f in first]
     fraction = any(_FLOAT_ONLY.fullmatch(c) for c in cells)
     if any(c and not is_number(c) for c in cells):
-        if fraction:
+        if fraction and not _numbers_below(cells, below):
             return False, "no (the first line holds text beside numbers with a fraction: a row of data)"
+        if fraction:
+            return True, ("yes (its text stands above numbers: column names, one of them a number, as pandas writes "
+                          "a column named 0.5)")
         return True, "yes (a field of the first line is not a number)"
     if mode == "yes":
         return True, "yes (--header yes)"
@@ -118,6 +121,20 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     if names == [str(i) for i in range(len(names))]:
         return True, GUESSED_INTEGERS
     return False, NUMBERS
+
+
+def _numbers_below(cells: list[str], below: list[list[str]]) -> bool:
+    """Whether every field of the first line that is text has numbers below it (missing values
+    aside) in every row sampled: then the line names columns (``y,0.5`` of pandas' quantile
+    frame); a row of data with text in it (``cat,0.5``) has text below its text."""
+    from .textvalues import NA_VALUES
+
+    text = [i for i, c in enumerate(cells) if c and not is_number(c)]
+    if not below or any(len(row) != len(cells) for row in below):
+        return False
+    column = [[row[i].strip() for row in below] for i in text]
+    return all(any(is_number(v) for v in values) and all(is_number(v) or v in NA_VALUES for v in values)
+               for values in column)
 
 
 #: the header decision for a first line of numbers that is data (a row one longer than another
