@@ -43,12 +43,15 @@ def test_the_files_themselves(files):
     "cat p.csv | $LOSSCLI compute mse /dev/stdin t.csv --format value",
     "cat p.csv | $LOSSCLI compute mse - t.csv --format value",
     "cat pt.csv | $LOSSCLI compute mse -:p -:t --format value",  # one stream, two selectors
+    "cat pt.csv | $LOSSCLI compute mse -:p /dev/stdin:t --format value",  # one stream, two names of it
+    "cat pt.csv | $LOSSCLI compute mse /dev/stdin:p /dev/fd/0:t --format value",
     "$LOSSCLI compute mse <(cat pt.csv):p <(cat pt.csv):t --format value",
     "$LOSSCLI compute mse <(gzip -c p.csv) <(cat t.csv) --format value",  # compressed, through a pipe
     "cat p.npy | $LOSSCLI compute mse - t.csv --format value",  # NPY needs random access: held
     "$LOSSCLI compute mse <(cat pt.csv):p <(cat pt.csv):t --format json --block-rows 500 > /dev/null && "
     "$LOSSCLI compute mse <(cat pt.csv):p <(cat pt.csv):t --format value",  # quantiles: no second pass
-], ids=["process substitution", "/dev/stdin", "-", "-:p -:t", "<(cmd):sel", "<(gzip -c)", "NPY on stdin",
+], ids=["process substitution", "/dev/stdin", "-", "-:p -:t", "-:p /dev/stdin:t", "/dev/stdin /dev/fd/0",
+        "<(cmd):sel", "<(gzip -c)", "NPY on stdin",
         "table output"])
 def test_read_once_inputs_give_the_files_value(files, script):
     out = _bash(script, files)

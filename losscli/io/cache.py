@@ -19,6 +19,7 @@ from .pairing import named_columns, row_count_mismatch, shared_keys
 from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
+from .streams import is_stream
 from .table import Classes, Source, column_classes, integer_names, names_text, refuse_name_or_position
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
@@ -61,7 +62,7 @@ class InputCache:
         self._noted: set = set()
 
     def reader(self, path: str) -> FileReader:
-        key = "-" if path == "-" else path if is_url(path) else os.path.realpath(path)
+        key = "-" if path == "-" or _is_standard_input(path) else path if is_url(path) else os.path.realpath(path)
         if key not in self._readers:
             reader = FileReader(path, self._stdin, self.dtype, self.rules, self.memoize, self.windows.get(path))
             if self.as_shards and reader.shards is None:
@@ -361,6 +362,18 @@ def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset 
     if None in sels and reader.locked_columns is not None:
         sels = (sels - {None}) | {",".join(reader.locked_columns)}
     return None if None in sels else frozenset(sels)
+
+
+def _is_standard_input(path: str) -> bool:
+    """``/dev/stdin`` (``/dev/fd/0``, ``/proc/self/fd/0``) on a pipe: the stream ``-`` names, which
+    can be read once: one reader for both names."""
+    if is_url(path) or not is_stream(path):
+        return False
+    try:
+        a, b = os.stat(path), os.fstat(0)
+    except (OSError, ValueError):
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None) -> Array:
