@@ -288,12 +288,13 @@ def test_a_spark_style_directory(run, tmp_path):
     assert _per_sample(run, f"{d}:p", f"{d}:t") == list(np.arange(10.0))
 
 
-@pytest.mark.parametrize("writer", ["savetxt", "pandas_index", "pandas_numbered"])
+@pytest.mark.parametrize("writer", ["savetxt", "pandas_index", "pandas_numbered", "pandas_header_in_first"])
 def test_every_shard_of_a_dataset_reads_its_first_line_as_the_first_shard_does(run, tmp_path, writer):
     """Part files written alike: np.savetxt's whole numbers (no header in any file), pandas'
-    numbered columns with the index (,0 in every file) or without (0 above fractions). A later
-    shard beginning with 0 (or 0,1) was guessed to be pandas' header on its own and lost that row
-    silently (rows 28 of 30, mse 1.68 for 1.57)."""
+    numbered columns with the index (,0 in every file) or without (0 above fractions), or a named
+    header in the first file only (written in chunks). A later shard beginning with 0 (or 0,1) was
+    guessed to be pandas' header on its own and lost that row silently (rows 28 of 30, mse 1.68
+    for 1.57)."""
     rng = np.random.default_rng(0)
     y = rng.integers(0, 4, 30).astype(float)
     p = rng.integers(0, 4, 30).astype(float) + (0.5 if writer == "pandas_numbered" else 0.0)
@@ -306,9 +307,11 @@ def test_every_shard_of_a_dataset_reads_its_first_line_as_the_first_shard_does(r
             path = d / f"part-{i:05d}.csv"
             if writer == "savetxt":
                 np.savetxt(path, part, fmt="%d")
+            elif writer == "pandas_header_in_first":
+                pd.Series(part, name=name).astype(int).to_csv(path, index=False, header=i == 0)
             else:
                 pd.Series(part).to_csv(path, index=writer == "pandas_index")
-    out = run("compute", "mse", tmp_path / "p", tmp_path / "y", "--format", "json")
+    out = run("compute", "mse", f"{tmp_path / 'p'}:0", f"{tmp_path / 'y'}:0", "--format", "json")
     assert out.exit_code == 0, out.stderr
     rec = json.loads(out.stdout)
     assert [i["rows"] for i in rec["inputs"]] == [30, 30]

@@ -110,7 +110,7 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     index_cell = len(cells) > 1 and cells[0] == ""
     names = cells[1:] if index_cell else cells
     if index_cell and all(names) and below and all(row and row[0].strip() for row in below):
-        return True, "yes (pandas' header: a blank cell above an index, then the column names)"
+        return True, INDEX_HEADER
     if not below or fraction or not all(INTEGER.fullmatch(c) for c in names) or len(set(names)) < len(names):
         return False, NUMBERS
     column = [row[0].strip() if row else "" for row in below]
@@ -151,6 +151,11 @@ GUESSED = ("yes (the first line reads like pandas' header of numbered columns; -
 GUESSED_INTEGERS = ("yes (the first line, 0 or 0,1,... above integers, reads like pandas' header of numbered "
                     "columns; --header no reads it as data)")
 GUESSES = (GUESSED, GUESSED_INTEGERS)
+#: the header decision for numbers after a blank cell (``,0,1``: pandas' numbered columns with the index)
+INDEX_HEADER = "yes (pandas' header: a blank cell above an index, then the column names)"
+#: the decisions that take a first line of numbers for a header (a later shard of the same dataset
+#: has the same kind of line: ``files.FileReader``)
+NUMERIC_HEADERS = (*GUESSES, INDEX_HEADER)
 
 
 def reset_index_columns(names: list[str]) -> dict[str, str]:
