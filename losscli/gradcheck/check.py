@@ -46,7 +46,8 @@ from . import steps as stepping
 from .batch import copies_for, detect_coupling, estimate_elements
 from .draws import Draws
 from .evaluator import Evaluator, row_slice
-from .ladder import check_columns, complex_trust, joint_kinks
+from .complex_step import trust as complex_trust
+from .ladder import check_columns, joint_kinks
 from .probes import consistency, probe, sample_elements, taylor
 from .result import FAIL, INCONCLUSIVE, KINK, LossCheck, RoleResult, classify, finish
 

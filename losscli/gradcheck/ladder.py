@@ -9,8 +9,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import Options
+from . import complex_step
 from . import steps as stepping
-from .methods import EPS, ERR_SAFETY, median, one_sided_from, richardson_from
+from .methods import median, one_sided_from, richardson_from
 from .noise import ecnoise, quantum, staircase
 from .result import FAIL, INCONCLUSIVE, KINK, OK, in_bracket, passes, tolerance
 
@@ -130,18 +131,11 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
             seen_kink[:, j] = k0
             if cbuf is None:
                 cbuf = x2.astype(np.complex128)
-            cest[:, j] = _complex_column(ev, role, x, cbuf, j, xj, h)
+            cest[:, j] = complex_step.column(ev, role, x, cbuf, j, xj, h)
     if method == "complex":
-        used, off, trusted = _adopt_complex(cest.reshape(-1), g2.reshape(-1), est.reshape(-1), err.reshape(-1),
-                                            left.reshape(-1), right.reshape(-1), status.reshape(-1),
-                                            reason.reshape(-1), opts, seen_kink.reshape(-1))
-        where = (f"complex step is kept at the {used} elements where richardson resolves and confirms it, "
-                 "richardson is used elsewhere" if used else "used richardson")
-        if off:
-            notes.append(f"{role}: complex step disagrees with richardson at {off} of {x.size} elements "
-                         f"(non-analytic code: abs, maximum, comparisons): {where}")
-        elif not trusted:
-            notes.append(f"{role}: richardson resolves too few elements to confirm the complex step: {where}")
+        complex_step.adopt(role, x.size, cest.reshape(-1), g2.reshape(-1), est.reshape(-1), err.reshape(-1),
+                           left.reshape(-1), right.reshape(-1), status.reshape(-1), reason.reshape(-1), opts,
+                           seen_kink.reshape(-1), notes)
     return est, err, left, right, status, reason, step, (float(median(rel_noise)) if rel_noise else 0.0)
 
 
@@ -411,59 +405,6 @@ def _rejudge(table, f0, h, side, sens, sigma, eps):
         o = one_sided_from(t0, t1, t2, t4, fwd * h, sens, noise=sigma, eps=eps)
         out = tuple(np.where(side == 0, c, s) for c, s in zip(out, o))
     return out
-
-
-def _complex_column(ev, role, x, cbuf, j, xj, h):
-    """Complex-step estimates of column j of every row (one evaluation)."""
-    hc = h * 2.0 ** -50  # any step far below rounding: nothing is subtracted
-    cbuf[:, j] = xj + 1j * hc
-    try:
-        out = np.asarray(ev(role, cbuf.reshape(x.shape))).reshape(-1)
-    finally:
-        cbuf[:, j] = xj
-    with np.errstate(all="ignore"):
-        return np.imag(out) / hc if np.iscomplexobj(out) else np.zeros(out.shape)
-
-
-def complex_trust(cest, est, err, opts: Options, settled=True) -> tuple[np.ndarray, np.ndarray, bool]:
-    """Complex-step estimates ``cest`` against Richardson's ``est`` (bound ``err``), element by
-    element where ``settled``: (where they disagree, where Richardson resolves the derivative and
-    agrees, whether the complex step is trusted for the whole role). Trusted: no disagreement, and
-    Richardson resolves at least a quarter of the elements; where its bounds are wide everywhere it
-    confirms nothing (cosent's code drops the imaginary part of one input: every complex estimate
-    0, every one within Richardson's wide bounds)."""
-    with np.errstate(all="ignore"):
-        mag = np.maximum(np.abs(cest), np.abs(est))
-        disagree = settled & ~(np.abs(cest - est) <= err + opts.rtol * mag)
-        resolved = settled & ~disagree & (err <= opts.rtol * mag)
-    compared = int(np.count_nonzero(np.broadcast_to(settled, np.shape(cest))))
-    trusted = not disagree.any() and compared > 0 and 4 * int(resolved.sum()) >= compared
-    return disagree, resolved, trusted
-
-
-def _adopt_complex(cest, g, est, err, left, right, status, reason, opts: Options,
-                   seen_kink) -> tuple[int, int, bool]:
-    """Where complex step is trusted, it replaces Richardson. Trusted: everywhere the role shows no
-    disagreement between the two; once one element does (non-analytic code), only where
-    Richardson itself resolves the derivative and agrees, and there the complex step is known only
-    as well as Richardson confirms it (its bound plus the gap between the two: code that drops an
-    e^-|x| term for complex input agrees to 1e-6, not to ε). Returns (elements using complex step,
-    elements where the two disagree, whether it is trusted for the role: ``complex_trust``). Never
-    where a kink was seen (``seen_kink``), even one the noise floor later hid."""
-    settled = np.isfinite(est) & (status != KINK) & (status != INCONCLUSIVE) & ~seen_kink
-    disagree, resolved, trusted = complex_trust(cest, est, err, opts, settled)
-    use = np.isfinite(cest) & (status != KINK) & ~seen_kink
-    with np.errstate(all="ignore"):
-        bound = ERR_SAFETY * EPS * np.abs(cest) + 1e-300
-        if not trusted:
-            use &= ~disagree & resolved
-            bound = np.maximum(bound, err + np.abs(cest - est))
-    est[use], err[use] = cest[use], bound[use]
-    left[use], right[use] = cest[use], cest[use]
-    ok = passes(g[use], cest[use], err[use], np.zeros(int(use.sum()), dtype=bool), opts)
-    status[use] = np.where(ok, OK, FAIL)
-    reason[use] = np.where(ok, 11, 8)
-    return int(use.sum()), int(disagree.sum()), trusted
 
 
 def joint_kinks(ev, role, x, g, base, status, reason, step, err, eps, opts: Options, left=None,
