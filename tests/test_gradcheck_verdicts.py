@@ -101,6 +101,36 @@ _reg("v_relu", lambda x: np.maximum(x, 0).sum(axis=1), lambda x: {"x": (x > 0).a
      inputs=(Input("x", "N,D"),), coupling="elementwise")
 _reg("v_bound_x3", lambda p, y: ((p - y) ** 2).sum(axis=1), lambda p, y: {"p": 6 * (p - y)},
      inputs=(Input("p", "N,C", "probability"), Input("y", "N,C", "probability")), coupling="elementwise")
+# binary cross-entropy clipped at 1e-7 (Keras' epsilon), with its gradient 0 where the clip holds: flat
+# on [0, 1e-7], which a one-sided step of 1e-6 from p = 0 crosses (a bound of 3e7 covered any gradient)
+_CLIP = 1e-7
+
+
+def _bce(p, y):
+    c = np.clip(p, _CLIP, 1 - _CLIP)
+    return (-(y * np.log(c) + (1 - y) * np.log(1 - c))).sum(axis=1)
+
+
+def _bce_grad(p, y):
+    c = np.clip(p, _CLIP, 1 - _CLIP)
+    return np.where((p > _CLIP) & (p < 1 - _CLIP), (c - y) / (c * (1 - c)), 0.0)
+
+
+_P_Y = (Input("p", "N,C", "probability"), Input("y", "N,C", "probability"))
+_reg("v_clip_bce", _bce, lambda p, y: {"p": _bce_grad(p, y)}, inputs=_P_Y, coupling="elementwise")
+_reg("v_clip_bce_bug", _bce, lambda p, y: {"p": np.where(p == 0, 12345.0, _bce_grad(p, y))}, inputs=_P_Y,
+     coupling="elementwise")
+# a jump (x² + 1000 above 1) and a kink (3·max(x, 1)) 1e-7 below x = 1 + 1e-7: the steps h and h/16
+# cross them, h/256 alone does not; the bugs are wrong within 1e-3 of 1
+_reg("v_jump", lambda x: (x ** 2 + 1000.0 * (x > 1)).sum(axis=1), lambda x: {"x": 2 * x},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
+_reg("v_jump_bug", lambda x: (x ** 2 + 1000.0 * (x > 1)).sum(axis=1),
+     lambda x: {"x": np.where(np.abs(x - 1) < 1e-3, 5.0, 2 * x)}, inputs=(Input("x", "N,D"),), coupling="elementwise")
+_reg("v_kink1", lambda x: (3 * np.maximum(x, 1.0)).sum(axis=1), lambda x: {"x": 3.0 * (x > 1)},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
+_reg("v_kink1_bug", lambda x: (3 * np.maximum(x, 1.0)).sum(axis=1),
+     lambda x: {"x": np.where(np.abs(x - 1) < 1e-3, 1.5, 3.0 * (x > 1))}, inputs=(Input("x", "N,D"),),
+     coupling="elementwise")
 '''
 
 
@@ -111,7 +141,8 @@ def plugin(tmp_path):
     yield path
     for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
-                 "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu"):
+                 "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
+                 "v_clip_bce", "v_clip_bce_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -286,6 +317,35 @@ def test_an_element_the_steps_dwarf_is_judged_at_its_own_scale(run, tmp_path, pl
         code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sqrt_abs_tiny_bug",
                                   f"{tmp_path / 'x.csv'}:a,b,c")
         assert code == 1 and rec["failures"] == 1 and rec["worst"][0]["index"] == [1, 1]
+
+
+def test_a_clip_inside_the_one_sided_step_is_resolved_by_smaller_steps(run, tmp_path, plugin):
+    """bce clipped at 1e-7, at p = 0: the one-sided step (1e-6) crosses the clip, its bound was
+    3e7 wide and a gradient of 12345 there passed as below-noise. Steps of 6e-8 and 4e-9 stay on the
+    flat part: the right 0 is verified (ok, not below-noise), and 12345 and -1e6 FAIL there."""
+    (tmp_path / "b.csv").write_text("p1,p2,t1,t2\n0.0,0.3,1,0\n0.3,0.6,1,0\n0.8,0.1,1,0\n")
+    files = (f"{tmp_path / 'b.csv'}:p1,p2", f"{tmp_path / 'b.csv'}:t1,t2")
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_clip_bce", *files)
+    assert code == 0 and rec["verdict"] == "PASS" and rec["below_noise"] == 0 and rec["verified"] == 6, rec["worst"]
+    at0 = next(w for w in rec["worst"] if w["index"] == [0, 0])
+    assert at0["status"] == "ok" and at0["numeric"] == 0.0 and at0["step"] < 1e-7
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_clip_bce_bug", *files)
+    assert code == 1 and rec["failures"] == 1 and rec["worst"][0]["index"] == [0, 0], rec["worst"][:2]
+    assert rec["worst"][0]["reason"].startswith(REASONS[1])
+
+
+@pytest.mark.parametrize("name", ["v_jump", "v_kink1"])
+def test_a_jump_or_kink_just_beside_x_is_resolved_at_two_smaller_steps(run, tmp_path, plugin, name):
+    """x = 1 + 1e-7, beside a jump or a kink at 1: the steps h and h/16 cross it, h/256 does not, so
+    one clean step size stood behind the estimate and a wrong gradient there was inconclusive. A
+    fourth rung (h/4096) gives the second: the wrong value FAILs there, the right one passes."""
+    x = np.array([[1.0, 0.5], [1.0005, 2.0], [0.9999, 1.5], [1.0000001, 0.2]])
+    files = _save(tmp_path, x=x)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *files)
+    assert code == 0 and rec["failures"] == 0 and rec["inconclusive"] == 0, rec["worst"][:3]
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", f"{name}_bug", *files)
+    failed = {tuple(w["index"]) for w in rec["worst"] if w["status"] == "FAIL"}
+    assert code == 1 and rec["inconclusive"] == 0 and failed == {(1, 0), (2, 0), (3, 0)}, rec["worst"][:4]
 
 
 @pytest.mark.parametrize("method", ["complex", "richardson"])

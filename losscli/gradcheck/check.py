@@ -14,11 +14,12 @@ What it does that torch.autograd.gradcheck does not:
   h/2; the bound adds the truncation estimate and the rounding noise of the loss, measured for
   the elements that need it with a table of differences (``noise.py``, ECnoise).
 - **A ladder of steps for the elements not settled at once.** An element that disagrees, or
-  shows a kink, is estimated again at h/16 and h/256. It FAILs only when two step sizes agree
-  with each other and both disagree with the analytic value beyond their bounds; a kink must
-  persist as the step shrinks (a clamp next to x is not a kink at x). Where the estimates keep
-  disagreeing with each other, or the loss is not finite a step away, the element is
-  ``inconclusive``, with the reason: never a FAIL the checker cannot stand behind.
+  shows a kink, is estimated again at h/16 and h/256 (and h/4096 where h/256 alone is clean);
+  one that passes only by a bound wide from truncation goes down the same ladder. It FAILs only
+  when two step sizes agree with each other and both disagree with the analytic value beyond
+  their bounds; a kink must persist as the step shrinks (a clamp next to x is not a kink at x).
+  Where the estimates keep disagreeing with each other, or the loss is not finite a step away, the
+  element is ``inconclusive``, with the reason: never a FAIL the checker cannot stand behind.
 - **Kinks are classified, not failed.** At a kink the analytic value must be a valid
   subgradient: inside the one-sided slopes, element by element and along the joint direction of
   the kinks of one row (a row max that gives 1 to both tied entries is caught).

@@ -1,6 +1,7 @@
 """Row-local roles, column by column: every row's element j moved at once, the per-sample losses
 read (4·K + a few evaluations for K elements per row, whatever N); the elements a first step does
-not settle go down a ladder of steps (h/16, h/256) with the loss's measured noise in their bound;
+not settle go down a ladder of steps (h/16, h/256, h/4096) with the loss's measured noise in their
+bound, and so do the ones that pass only by a bound wide from truncation (a clip inside the step);
 elements on a domain bound are differenced into the domain; tied kinks of a row are checked along
 their joint direction."""
 
@@ -11,7 +12,7 @@ import numpy as np
 from . import Options
 from . import complex_step
 from . import steps as stepping
-from .methods import median, one_sided_from, richardson_from
+from .methods import NOISE_SIGMAS, ONE_SIDED_NOISE, RICHARDSON_NOISE, median, one_sided_from, richardson_from
 from .noise import ecnoise, quantum, staircase
 from .result import FAIL, INCONCLUSIVE, KINK, OK, in_bracket, passes, tolerance
 
@@ -126,6 +127,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
                     (e0, r0, l0, rt0, k0, v0), est, err, left, right, step, status, reason)
             _on_bound(col, j, xj, a, und, h, f0, sens, eps, opts, (xj == lo) | (xj == hi),
                       est, err, left, right, step, status, reason)
+        _finer(col, j, xj, a, side, f0, sens, eps, opts, est, err, left, right, step, status, reason)
         _below_noise(col, j, xj, a, h, side, room, f0, sens, eps, opts, est, err, step, status, reason)
         if method == "complex":
             seen_kink[:, j] = k0
@@ -155,7 +157,8 @@ def _pooled_noise(vals, f0, side) -> float:
 def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all, sens_all, eps, opts, first,
             est, err, left, right, step, status, reason):
     """The elements ``und`` of column j that the first rung did not settle: noise measured, the
-    ladder h/16, h/256, and a verdict that two step sizes stand behind."""
+    ladder h/16, h/256 (h/4096 where h/256 alone is clean), and a verdict that two step sizes
+    stand behind."""
     a, side, f0, sens = a_all[und], side_all[und], f0_all[und], sens_all[und]
     floor = np.maximum(floor_all[und], stepping.floor(xj[und], eps))
     v0 = [v[und] for v in first[5]]
@@ -234,6 +237,20 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
         decide(2)
         confirm(1, 2)
         confirm(0, 2)
+    ladder = len(rungs)  # (the rungs every undecided element went down)
+    # A kink or jump just beside x (1e-7 away) that h and h/16 cross and h/256 does not: one clean
+    # rung is no verdict that two step sizes stand behind, so a fourth, h/4096, gives the second.
+    if ladder == 3:
+        h3 = np.maximum(h2 / stepping.RUNG_FACTOR, floor)
+        more = np.flatnonzero((verdict < 0) & np.isfinite(rungs[2][0]) & ~rungs[2][4] & (h3 < h2))
+        if more.size:
+            e3, r3, l3, rt3 = (np.full(und.size, np.nan) for _ in range(4))
+            k3 = np.zeros(und.size, dtype=bool)
+            out = _rung(col, j, xj, und[more], h3[more], side[more], f0[more], sens[more], sigma[more], eps, False)
+            e3[more], r3[more], l3[more], rt3[more], k3[more] = out[:5]
+            rungs.append((e3, r3, l3, rt3, k3, h3))
+            decide(3)
+            confirm(2, 3)
     if (contested & (verdict < 0)).any():
         sel = np.flatnonzero(contested & (verdict < 0) & (side == 0) & (_LARGEST * h0 < room_all[und]))
         bad = _confirmed(col, j, xj, und[sel], a[sel], h0[sel], f0[sel], sens[sel], sigma[sel], eps, opts,
@@ -247,9 +264,8 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     verdict[curv] = KINK
     pick[curv] = 0
     # what is left: a persisting kink, a loss not finite around x, or estimates that disagree
-    last = rungs[-1]
-    e_l, r_l, l_l, rt_l, k_l, h_l = last
-    kinked = k_l & (rungs[-2][4] | rungs[0][4])
+    e_l, r_l, l_l, rt_l, k_l, h_l = rungs[ladder - 1]
+    kinked = k_l & (rungs[ladder - 2][4] | rungs[0][4])
     finite_any = np.zeros(und.size, dtype=bool)
     for rg in rungs:
         finite_any |= np.isfinite(rg[0])
@@ -258,7 +274,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     sel = left_over & kinked
     verdict[sel & in_br] = KINK
     verdict[sel & ~in_br] = FAIL
-    pick[sel] = len(rungs) - 1
+    pick[sel] = ladder - 1
     why = np.where(sel & ~in_br, 2, np.where(sel | curv, 10, 0)).astype(np.int8)
     near = np.flatnonzero((sel | curv) & (side == 0) & (xj[und] != 0) & (np.abs(xj[und]) < _OWN * h_l))
     if near.size:
@@ -349,6 +365,58 @@ def _confirmed(col, j, xj, rows, a, h, f0, sens, sigma, eps, opts, e0, r0, facto
         first = first or (e, r)
         prev = (e, r)
     return bad, first
+
+
+#: a pass whose bound is this many times the noise part of it is wide from truncation: the loss
+#: bends (or clips, or jumps) within the step, and smaller steps may resolve it
+_TRUNCATED = 8
+
+
+def _finer(col, j, xj, a_all, side_all, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
+           reason) -> None:
+    """Elements of column j that pass only because their bound is wide, and wide from truncation,
+    not noise: a clip or a kink inside the step (bce's clip at 1e-7 above p = 0 is crossed by a
+    one-sided step of 1e-6: a bound of 3e7 covers any gradient). They go down the ladder from
+    their step (h/16, h/256, h/4096, each with its noise measured), until two consecutive rungs
+    are free of kinks, agree with each other, and bound the derivative 4x tighter: the analytic
+    value is judged there, ok where it passes, FAIL where both reject it; unchanged otherwise."""
+    e_all, r_all, h_all = est[:, j], err[:, j], step[:, j]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mag = np.maximum(np.abs(a_all), np.abs(e_all))
+        weight = np.where(side_all == 0, RICHARDSON_NOISE, ONE_SIDED_NOISE)
+        rounding = NOISE_SIGMAS * weight * eps * np.maximum.reduce([np.ones_like(f0_all), np.abs(f0_all), sens_all])
+        sel = np.flatnonzero((status[:, j] == OK) & np.isfinite(e_all) & (r_all > opts.rtol * mag) & (r_all > opts.atol)
+                             & (r_all > _TRUNCATED * rounding / h_all))
+    prev = None
+    for level in (1, 2, 3):
+        if not sel.size:
+            return
+        a, side, f0, sens = a_all[sel], side_all[sel], f0_all[sel], sens_all[sel]
+        h = np.maximum(h_all[sel] / stepping.RUNG_FACTOR ** level, stepping.floor(xj[sel], eps))
+        *_, table = _rung(col, j, xj, sel, h, side, f0, sens, None, eps, True)
+        sigma = np.fmax(_column_noise(table, side), eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), sens]))
+        e, r, lft, rgt, k = _rejudge(table, f0, h, side, sens, sigma, eps)
+        cur = (e, r, lft, rgt, k, h)
+        if prev is not None:
+            ep, rp, _, _, kp, _ = prev
+            with np.errstate(invalid="ignore"):
+                pair = (np.isfinite(ep) & np.isfinite(e) & ~kp & ~k & (np.abs(ep - e) <= rp + r)
+                        & (4 * np.maximum(rp, r) <= r_all[sel]))
+            # the tighter of the two rungs
+            best = [np.where(rp <= r, u, v) for u, v in zip(prev, cur)]
+            ok = pair & passes(a, best[0], best[1], np.zeros(sel.size, dtype=bool), opts)
+            dp, _, tp = tolerance(a, ep, rp, opts)
+            dc, _, tc = tolerance(a, e, r, opts)
+            bad = pair & ~ok & (dp > tp) & (dc > tc)
+            done = ok | bad
+            rows = sel[done]
+            for arr, i in ((est, 0), (err, 1), (left, 2), (right, 3), (step, 5)):
+                arr[rows, j] = best[i][done]
+            status[rows, j] = np.where(bad[done], FAIL, OK)
+            reason[rows, j] = np.where(bad[done], 1, 11)
+            keep = ~done & (h > stepping.floor(xj[sel], eps))
+            sel, cur = sel[keep], tuple(v[keep] for v in cur)
+        prev = cur
 
 
 def _below_noise(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, step, status,

@@ -23,7 +23,7 @@ REASONS = {
     3: "at tied kinks of one row, the analytic gradient along their joint direction is outside its "
        "one-sided slopes: not a valid subgradient",
     4: "the loss is not finite a step away from x (NaN/inf at every step size): no numeric derivative",
-    5: "numeric estimates at step sizes h, h/16, h/256 disagree with each other beyond their error "
+    5: "numeric estimates at step sizes h, h/16, h/256 (h/4096) disagree with each other beyond their error "
        "bounds (noise, or structure of the loss at the step scale): undecided",
     6: "the analytic gradient is not finite",
     7: "the analytic gradient is missing or has the wrong shape",
