@@ -338,14 +338,17 @@ def test_a_clip_inside_the_one_sided_step_is_resolved_by_smaller_steps(run, tmp_
 def test_a_jump_or_kink_just_beside_x_is_resolved_at_two_smaller_steps(run, tmp_path, plugin, name):
     """x = 1 + 1e-7, beside a jump or a kink at 1: the steps h and h/16 cross it, h/256 does not, so
     one clean step size stood behind the estimate and a wrong gradient there was inconclusive. A
-    fourth rung (h/4096) gives the second: the wrong value FAILs there, the right one passes."""
-    x = np.array([[1.0, 0.5], [1.0005, 2.0], [0.9999, 1.5], [1.0000001, 0.2]])
+    fourth rung (h/4096) gives the second: the wrong value FAILs there, the right one passes. At
+    1 + 1e-9 every rung of the ladder crosses it and the element was a kink with any value between
+    the slopes; below the ladder two clean steps that agree judge it. At x = 1 the kink stands."""
+    x = np.array([[1.0, 0.5], [1.0005, 2.0], [0.9999, 1.5], [1.0000001, 0.2], [1 + 1e-9, 0.7]])
     files = _save(tmp_path, x=x)
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *files)
-    assert code == 0 and rec["failures"] == 0 and rec["inconclusive"] == 0, rec["worst"][:3]
+    assert code == 0 and rec["failures"] == 0 and rec["inconclusive"] == 0 and rec["kinks"] == 1, rec["worst"][:3]
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", f"{name}_bug", *files)
     failed = {tuple(w["index"]) for w in rec["worst"] if w["status"] == "FAIL"}
-    assert code == 1 and rec["inconclusive"] == 0 and failed == {(1, 0), (2, 0), (3, 0)}, rec["worst"][:4]
+    assert code == 1 and rec["inconclusive"] == 0 and failed == {(1, 0), (2, 0), (3, 0), (4, 0)}, rec["worst"][:5]
+    assert next(w for w in rec["worst"] if w["index"] == [0, 0])["status"] == "kink"
 
 
 @pytest.mark.parametrize("method", ["complex", "richardson"])

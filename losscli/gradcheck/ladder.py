@@ -258,9 +258,12 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
         verdict[sel[bad]] = FAIL
         pick[sel[bad]] = 0  # (the first step's estimate: the smaller bound of the two that agree)
     # a kink seen at the first rung whose estimate agrees anyway: the gradient is continuous
-    # there and only the curvature jumps (Huber at ±δ); a kink, with a valid derivative
+    # there and only the curvature jumps (Huber at ±δ); a kink, with a valid derivative. (Agrees
+    # to a bound near --rtol: a jump beside x gives the first rung a bound that covers anything.)
     e0, r0 = rungs[0][0], rungs[0][1]
     curv = (verdict == OK) & rungs[0][4] & passes(a, e0, r0, np.zeros(und.size, dtype=bool), opts)
+    with np.errstate(invalid="ignore"):
+        curv &= r0 <= 64 * np.maximum(opts.rtol * np.maximum(np.abs(a), np.abs(e0)), opts.atol)
     verdict[curv] = KINK
     pick[curv] = 0
     # what is left: a persisting kink, a loss not finite around x, or estimates that disagree
@@ -279,6 +282,19 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     near = np.flatnonzero((sel | curv) & (side == 0) & (xj[und] != 0) & (np.abs(xj[und]) < _OWN * h_l))
     if near.size:
         _own_scale(col, j, xj, und, near, curv[near], a, f0, sens, sigma, eps, opts, rungs, verdict, pick, why)
+    # a kink that persists down the ladder may still lie beside x, not at it (3·max(x, 1) at
+    # x = 1 + 1e-9): below the ladder, two clean steps that agree judge the element
+    beside = np.flatnonzero(sel & (np.abs(xj[und]) >= _OWN * h_l))
+    if beside.size:
+        ok, bad, found = _descend(col, j, xj, und[beside], a[beside], h_l[beside], side[beside], f0[beside],
+                                  sens[beside], eps, opts)
+        if (ok | bad).any():
+            full = [np.full(und.size, np.nan) for _ in range(5)]
+            for arr, v in zip(full, found):
+                arr[beside] = v
+            rungs.append((*full[:4], np.zeros(und.size, dtype=bool), full[4]))
+            for m, v, w in ((ok, OK, 0), (bad, FAIL, 1)):
+                verdict[beside[m]], pick[beside[m]], why[beside[m]] = v, len(rungs) - 1, w
     nonfinite = left_over & ~sel & ~finite_any
     verdict[nonfinite] = INCONCLUSIVE
     why[nonfinite] = 4
@@ -376,10 +392,9 @@ def _finer(col, j, xj, a_all, side_all, f0_all, sens_all, eps, opts, est, err, l
            reason) -> None:
     """Elements of column j that pass only because their bound is wide, and wide from truncation,
     not noise: a clip or a kink inside the step (bce's clip at 1e-7 above p = 0 is crossed by a
-    one-sided step of 1e-6: a bound of 3e7 covers any gradient). They go down the ladder from
-    their step (h/16, h/256, h/4096, each with its noise measured), until two consecutive rungs
-    are free of kinks, agree with each other, and bound the derivative 4x tighter: the analytic
-    value is judged there, ok where it passes, FAIL where both reject it; unchanged otherwise."""
+    one-sided step of 1e-6: a bound of 3e7 covers any gradient). Judged where two smaller steps
+    agree with bounds 4x tighter (``_descend``): ok where the value passes, FAIL where both reject
+    it; unchanged otherwise."""
     e_all, r_all, h_all = est[:, j], err[:, j], step[:, j]
     with np.errstate(invalid="ignore", divide="ignore"):
         mag = np.maximum(np.abs(a_all), np.abs(e_all))
@@ -387,36 +402,61 @@ def _finer(col, j, xj, a_all, side_all, f0_all, sens_all, eps, opts, est, err, l
         rounding = NOISE_SIGMAS * weight * eps * np.maximum.reduce([np.ones_like(f0_all), np.abs(f0_all), sens_all])
         sel = np.flatnonzero((status[:, j] == OK) & np.isfinite(e_all) & (r_all > opts.rtol * mag) & (r_all > opts.atol)
                              & (r_all > _TRUNCATED * rounding / h_all))
+    if not sel.size:
+        return
+    ok, bad, found = _descend(col, j, xj, sel, a_all[sel], h_all[sel], side_all[sel], f0_all[sel], sens_all[sel],
+                              eps, opts, r_all[sel] / 4)
+    done = ok | bad
+    rows = sel[done]
+    for arr, v in zip((est, err, left, right, step), found):
+        arr[rows, j] = v[done]
+    status[rows, j] = np.where(bad[done], FAIL, OK)
+    reason[rows, j] = np.where(bad[done], 1, 11)
+
+
+def _descend(col, j, xj, rows, a, h_from, side, f0, sens, eps, opts, within=None):
+    """Rows ``rows`` of column j down the ladder below their steps ``h_from``: h/16, h/256, h/4096
+    (above 4 ulps), each rung with its noise measured from its own table. The first two
+    consecutive rungs free of kinks that agree with each other (and bound the derivative ``within``
+    where given) judge the analytic value ``a``: ok where the tighter passes, FAIL where both
+    reject it. Returns (ok, bad, (estimate, bound, left, right, step) of the tighter rung)."""
+    n = rows.size
+    ok, bad = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    found = [np.full(n, np.nan) for _ in range(5)]
+    live = np.arange(n)
     prev = None
+    floor = stepping.floor(xj[rows], eps)
     for level in (1, 2, 3):
-        if not sel.size:
-            return
-        a, side, f0, sens = a_all[sel], side_all[sel], f0_all[sel], sens_all[sel]
-        h = np.maximum(h_all[sel] / stepping.RUNG_FACTOR ** level, stepping.floor(xj[sel], eps))
-        *_, table = _rung(col, j, xj, sel, h, side, f0, sens, None, eps, True)
-        sigma = np.fmax(_column_noise(table, side), eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), sens]))
-        e, r, lft, rgt, k = _rejudge(table, f0, h, side, sens, sigma, eps)
-        cur = (e, r, lft, rgt, k, h)
+        if not live.size:
+            break
+        f, s, sn = f0[live], side[live], sens[live]
+        h = np.maximum(h_from[live] / stepping.RUNG_FACTOR ** level, floor[live])
+        *_, table = _rung(col, j, xj, rows[live], h, s, f, sn, None, eps, True)
+        least = eps * np.maximum.reduce([np.ones_like(f), np.abs(f), sn])
+        e, r, lft, rgt, k = _rejudge(table, f, h, s, sn, np.fmax(_column_noise(table, s), least), eps)
+        # (kinks are told with the least noise: at a kink the table's differences measure the kink)
+        cur = (e, r, lft, rgt, k | _rejudge(table, f, h, s, sn, least, eps)[4], h)
         if prev is not None:
             ep, rp, _, _, kp, _ = prev
+            e, r, k = cur[0], cur[1], cur[4]
             with np.errstate(invalid="ignore"):
-                pair = (np.isfinite(ep) & np.isfinite(e) & ~kp & ~k & (np.abs(ep - e) <= rp + r)
-                        & (4 * np.maximum(rp, r) <= r_all[sel]))
-            # the tighter of the two rungs
-            best = [np.where(rp <= r, u, v) for u, v in zip(prev, cur)]
-            ok = pair & passes(a, best[0], best[1], np.zeros(sel.size, dtype=bool), opts)
-            dp, _, tp = tolerance(a, ep, rp, opts)
-            dc, _, tc = tolerance(a, e, r, opts)
-            bad = pair & ~ok & (dp > tp) & (dc > tc)
-            done = ok | bad
-            rows = sel[done]
-            for arr, i in ((est, 0), (err, 1), (left, 2), (right, 3), (step, 5)):
-                arr[rows, j] = best[i][done]
-            status[rows, j] = np.where(bad[done], FAIL, OK)
-            reason[rows, j] = np.where(bad[done], 1, 11)
-            keep = ~done & (h > stepping.floor(xj[sel], eps))
-            sel, cur = sel[keep], tuple(v[keep] for v in cur)
+                pair = np.isfinite(ep) & np.isfinite(e) & ~kp & ~k & (np.abs(ep - e) <= rp + r)
+                if within is not None:
+                    pair &= np.maximum(rp, r) <= within[live]
+            best = [np.where(rp <= r, u, v) for u, v in zip(prev, cur)]  # (the tighter of the two)
+            al = a[live]
+            good = pair & passes(al, best[0], best[1], np.zeros(live.size, dtype=bool), opts)
+            dp, _, tp = tolerance(al, ep, rp, opts)
+            dc, _, tc = tolerance(al, e, r, opts)
+            wrong = pair & ~good & (dp > tp) & (dc > tc)
+            done = good | wrong
+            ok[live[good]], bad[live[wrong]] = True, True
+            for out, i in zip(found, (0, 1, 2, 3, 5)):
+                out[live[done]] = best[i][done]
+            keep = ~done & (h > floor[live])
+            live, cur = live[keep], tuple(v[keep] for v in cur)
         prev = cur
+    return ok, bad, found
 
 
 def _below_noise(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, step, status,
