@@ -566,3 +566,34 @@ def test_the_progress_bar_counts_rows_and_partitions(large, cluster):
     done = re.findall(r"(\d+)/(\d+) partitions", text)
     assert done and done[-1][0] == done[-1][1] and int(done[-1][1]) >= 8
     assert max(int(r) for r in re.findall(r"(\d+)/~\d+ rows", text)) == 120_000  # every row, counted on the workers
+
+
+@pytest.mark.parametrize("writer", ["savetxt", "pandas_index"])
+@pytest.mark.parametrize("cut", [None, "4K"])
+def test_later_shards_read_their_first_line_as_the_first_shard_does(run, tmp_path, cluster, writer, cut):
+    """np.savetxt part files (no header in any) whose later parts begin with 0: each partition
+    guessed its own shard's header, and --engine dask asked for --header where the local engine
+    reads the set. The client's first shard now decides for every partition, cut or not."""
+    import pandas as pd
+
+    rng = np.random.default_rng(0)
+    y, p = rng.integers(0, 4, 6000).astype(float), rng.integers(0, 4, 6000).astype(float)
+    y[0], y[2000], y[4000], p[0], p[2000], p[4000] = 1, 0, 0, 2, 0, 1  # parts 1 and 2 begin with 0
+    for name, v in (("p", p), ("y", y)):
+        (tmp_path / name).mkdir()
+        for i, part in enumerate(np.array_split(v, 3)):
+            path = tmp_path / name / f"part-{i:05d}.csv"
+            if writer == "savetxt":
+                np.savetxt(path, part, fmt="%d")
+            else:
+                pd.Series(part).to_csv(path)
+    args = ["compute", "mse", f"{tmp_path / 'p'}:0", f"{tmp_path / 'y'}:0"]
+    local = _json(run, *args)
+    dask = _json(run, *args, "--engine", "dask", "--scheduler", cluster.address,
+                 *(("--partition-size", cut) if cut else ()))
+    assert [i["rows"] for i in local["inputs"]] == [6000, 6000]
+    assert local["results"][0]["value"] == pytest.approx(np.mean((p - y) ** 2), rel=1e-15, abs=0)
+    assert dask["results"][0]["value"] == pytest.approx(local["results"][0]["value"], rel=1e-14, abs=0)
+    assert dask["results"][0]["count"] == 6000
+    assert len({i["partitions"] for i in dask["inputs"]}) == 1
+    assert dask["inputs"][0]["partitions"] == 3 if cut is None else dask["inputs"][0]["partitions"] > 3

@@ -78,6 +78,9 @@ def _partition(task: dict) -> dict:
     for f, columns in zip(files, task["locked"]):  # "all numeric columns" as the client's first rows fixed them
         if columns is not None:
             cache.reader(split_spec(f)[0]).locked_columns = list(columns)
+    for path, header in part.headers.items():  # a later shard: its first line read as the first shard's was
+        reader = cache.reader(path)
+        reader.rules = replace(reader.rules, header=header)
     rows_seen = 0
     told = time.monotonic()
     try:
@@ -304,12 +307,13 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     first: list = next(iter(cache.lockstep(read, MIN_PREFLIGHT_ROWS)), (0, []))[1]
     shapes = [a.data.shape[1:] for a in first[:len(read)]]
     locked = [cache.reader(split_spec(s)[0]).locked_columns if split_spec(s)[1] is None else None for s in read]
+    later = [cache.reader(split_spec(s)[0]).later_header for s in read]
     specs = read + ([slices.file] if slices and slices.file else [])  # (a --by-file is cut as the inputs are)
     cluster = cluster or Cluster()
     run = session(cluster)
     given = _as_given(specs)
     try:
-        parts = plan(specs, rules, cache.dtype, run, cluster.partition_size)
+        parts = plan(specs, rules, cache.dtype, run, cluster.partition_size, later)
     except InputError as exc:
         raise InputError(given(str(exc))) from None
     budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..errors import InputError, LossCliError
 from ..io.rules import ReadRules
@@ -37,6 +37,8 @@ class Part:
     sharded: bool  # the inputs are shard sets (directories, globs): messages say "shards"
     first_row: int = 0  # the first row it reads, in its shard's files
     windows: dict[str, Window] = field(default_factory=dict)  # path -> rows read (empty: all of them)
+    #: path -> --header its reader takes: a later shard's, as its set's first shard decided it
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def absolute(spec: str) -> str:
@@ -72,26 +74,27 @@ def shard_groups(specs: list[str]) -> tuple[list[list[str]], bool]:
     return [list(g) for g in zip(*lists)], sharded
 
 
-def plan(specs: list[str], rules: ReadRules, dtype, session=None, partition_bytes: int = PARTITION_BYTES
-         ) -> list[Part]:
+def plan(specs: list[str], rules: ReadRules, dtype, session=None, partition_bytes: int = PARTITION_BYTES,
+         later: list[str | None] | None = None) -> list[Part]:
     """The partitions of a run (see the module's docstring); ``session`` runs the line counts
-    of text files to be cut (None: nothing is cut)."""
+    of text files to be cut (None: nothing is cut); ``later``: per spec, the --header of its
+    later shards (``FileReader.later_header``: the first shard's line of numbers decides them all)."""
     parts: list[Part] = []
     groups, sharded = shard_groups(specs)
     for shard, files in enumerate(groups):
+        headers = {split_spec(f)[0]: h for f, h in zip(files, later or []) if h is not None and shard > 0}
         paths = list(dict.fromkeys(split_spec(f)[0] for f in files))
         size = sum(_size(p) for p in paths)
         n = math.ceil(size / partition_bytes)
-        layouts = [_layout(p, rules, dtype) for p in paths] if n > 1 and session is not None else None
-        if layouts is None or any(x is None for x in layouts):
-            parts.append(Part(shard, files, sharded))
-            continue
-        cut = _cut(dict(zip(paths, layouts)), n, session, partition_bytes, sharded)  # type: ignore[arg-type]
+        layouts = ([_layout(p, replace(rules, header=headers[p]) if p in headers else rules, dtype) for p in paths]
+                   if n > 1 and session is not None else None)
+        cut = (None if layouts is None or any(x is None for x in layouts)
+               else _cut(dict(zip(paths, layouts)), n, session, partition_bytes, sharded))  # type: ignore[arg-type]
         if cut is None:
-            parts.append(Part(shard, files, sharded))
+            parts.append(Part(shard, files, sharded, headers=headers))
             continue
         for first, windows in cut:
-            parts.append(Part(shard, files, sharded, first, windows))
+            parts.append(Part(shard, files, sharded, first, windows, headers))
     return parts
 
 

@@ -43,6 +43,9 @@ class FileReader:
         if path != "-" and self.shards is None and not is_url(path):
             check_file(path)
         self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
+        # a shard set read with a guessed header: --header for its later shards, once the first
+        # shard decided (``_as_first_shard``; an engine's partitions read them with it)
+        self.later_header: str | None = None
 
     @property
     def label(self) -> str:
@@ -125,6 +128,7 @@ class FileReader:
             for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted, rules):
                 if len(files) > 1 and rules is self.rules and rules.header == "auto" and block.header:
                     rules = replace(rules, header=_as_first_shard(block.header))
+                    self.later_header = rules.header
                 produced = True
                 yield block
         if not produced and self.window is None:  # (every shard of a dataset had a header only)
