@@ -625,3 +625,19 @@ def test_text_named_npy_is_named_as_text(run, tmp_path):
     assert (out.exit_code, out.stdout) == (2, "")
     assert out.stderr == (f"Error: {tmp_path / 'p.npy'}: not an NPY file (it does not start with NumPy's magic bytes; "
                           "it looks like text, CSV perhaps: name it .csv)\n")
+
+
+@pytest.mark.parametrize("text", ["sep=,\np,t\n1,2\n3,5\n", "sep=;\r\np;t\r\n1;2\r\n3;5\r\n", "\ufeffsep=\t\np\tt\n1\t2\n3\t5\n",
+                                  "sep=|\n\np|t\n1|2\n3|5\n"])
+def test_excels_delimiter_hint_line_is_read_as_excel_reads_it(run, tmp_path, text):
+    """Excel writes a first line sep=; (or sep=,) naming the delimiter of a CSV it exports for
+    another locale: it is no header (the columns were named 'sep=' and 'Unnamed: 1': no column
+    't'), and the delimiter it names is the file's. Errors count it as line 1."""
+    path = tmp_path / "excel.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    out = run("compute", "mse", f"{path}:p", f"{path}:t", "--format", "value")
+    assert (out.exit_code, out.stdout, out.stderr) == (0, "2.5\n", "")
+    path.write_text(text.replace("3", "x"), encoding="utf-8", newline="")
+    out = run("compute", "mse", f"{path}:p", f"{path}:t")
+    assert out.exit_code == 2 and out.stderr.startswith(f"Error: {path}, line {4 + text.count(chr(10) * 2)}, "
+                                                        "column 'p': expected a number, found 'x'"), out.stderr

@@ -78,10 +78,13 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
     skip, comment = _comments(lines)
+    # Excel's delimiter hint (``sep=;``, the first line of a CSV Excel exports for another locale)
+    hint = _EXCEL_SEP.fullmatch(lines[0]) if not skip and len(lines) > 1 else None
+    skip += hint is not None
     lines = lines[skip:]
     if comment:
         lines[0] = _uncomment(lines[0])
-    sep = sniff_delimiter(lines) or ","
+    sep = hint.group(1) if hint else sniff_delimiter(lines) or ","
     first, below = split_fields(lines[0], sep, label), _sample_rows(lines[1:], sep, label)
     has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
@@ -263,6 +266,10 @@ def _is_comment(line: str) -> bool:
 
 def _uncomment(line: str) -> str:
     return line.lstrip()[1:].lstrip()
+
+
+#: Excel's first line naming the delimiter of the lines below it
+_EXCEL_SEP = re.compile(r"sep=([,;\t|]) *")
 
 
 def _comments(lines: list[str]) -> tuple[int, bool]:
