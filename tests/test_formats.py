@@ -641,3 +641,22 @@ def test_excels_delimiter_hint_line_is_read_as_excel_reads_it(run, tmp_path, tex
     out = run("compute", "mse", f"{path}:p", f"{path}:t")
     assert out.exit_code == 2 and out.stderr.startswith(f"Error: {path}, line {4 + text.count(chr(10) * 2)}, "
                                                         "column 'p': expected a number, found 'x'"), out.stderr
+
+
+@pytest.mark.parametrize("text, error", [
+    ("p,t\n1,2\n3,4\n\x1a", ", line 4: found '\\x1a'; it is a Ctrl-Z (byte 0x1a), the end-of-file mark DOS-era tools "
+                            "append, not a value; remove it, e.g. tr -d '\\032'"),
+    ("p\n1\n3\n\x1a", ", line 4, column 'p': expected a number, found '\\x1a'; it is a Ctrl-Z (byte 0x1a), the "
+                      "end-of-file mark DOS-era tools append, not a value; remove it, e.g. tr -d '\\032'"),
+    ("p;t\n1;2\n1,5\n", ", line 3: found '1,5'; it looks like a decimal comma: losscli reads '.' as the decimal "
+                        "separator; convert the file, e.g. pandas: pd.read_csv(f, sep=';', decimal=',', "
+                        "thousands='.').to_csv(out, index=False)"),
+], ids=["ctrl-z", "ctrl-z-one-column", "decimal-comma-row"])
+def test_a_line_that_is_one_known_misfit_says_what_it_is(run, tmp_path, text, error):
+    """A line of one field among rows of two was 'expected 2 fields, found 1' whatever it held: a
+    Ctrl-Z that DOS-era tools append at the end, a number with a decimal comma in a ;-file."""
+    path = tmp_path / "z.csv"
+    path.write_bytes(text.encode())
+    sel = ("p", "t") if text.startswith("p,") or text.startswith("p;") else ("p", "p")
+    out = run("compute", "mse", *(f"{path}:{s}" for s in sel))
+    assert (out.exit_code, out.stdout, out.stderr) == (2, "", f"Error: {path}{error}\n")

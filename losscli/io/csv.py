@@ -25,7 +25,7 @@ from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
 from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, is_number, key_columns,
-                    reset_index_columns, slice_columns, unnamed_index)
+                    numeric_text_hint, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -372,6 +372,8 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
         return InputError(f"{where}: a quoted field is never closed")
     if exc.kind == "split":
         return InputError(f"{where}: cannot split into fields ({exc.why})")
+    if len(exc.fields) == 1 and (hint := numeric_text_hint(exc.fields[0])):  # (a Ctrl-Z line, 1,5 beside ,)
+        return InputError(f"{where}: found {exc.fields[0]!r}; {hint}")
     return InputError(f"{where}: expected {exc.expected} fields, found {exc.found} (ragged rows, or a "
                       f"delimiter other than {sep!r})")
 

@@ -236,6 +236,8 @@ _HINTS = (
      "'-' (U+2212 or a dash), which losscli does not read; write '-'"),
     (r"\(\s*\d[\d,]*(?:\.\d+)?\s*\)", "it looks like a negative number in parentheses (accounting style), "
      "which losscli does not read; write '-0.38'"),
+    (r"\x1a", "it is a Ctrl-Z (byte 0x1a), the end-of-file mark DOS-era tools append, not a value; remove it, "
+     "e.g. tr -d '\\032'"),
 )
 _COMPILED = tuple((re.compile(p), hint) for p, hint in _HINTS)
 #: any of them, for a whole column (RE2 syntax)

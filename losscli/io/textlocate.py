@@ -15,11 +15,13 @@ QUOTE = b'"'
 class ParseError(Exception):
     """A piece that is not a table: ``line`` is 1-based within the piece (None if unknown);
     ``kind`` is ``fields`` (then ``expected``/``found`` say how many), ``quote``, or ``split``
-    (the csv module could not split the line: ``why``)."""
+    (the csv module could not split the line: ``why``); ``fields`` the line's fields."""
 
-    def __init__(self, kind: str, line: int | None, expected: int = 0, found: int = 0, why: str = ""):
+    def __init__(self, kind: str, line: int | None, expected: int = 0, found: int = 0, why: str = "",
+                 fields: tuple[str, ...] = ()):
         super().__init__(kind)
         self.kind, self.line, self.expected, self.found, self.why = kind, line, expected, found, why
+        self.fields = fields
 
 
 def locate(data: bytes, sep: str, ncols: int) -> ParseError:
@@ -41,7 +43,7 @@ def locate(data: bytes, sep: str, ncols: int) -> ParseError:
         if isinstance(fields, csv.Error):
             return ParseError("split", at, why=str(fields))
         if len(fields) > 1 and len(fields) != ncols or len(fields) == 1 and fields[0].strip() and ncols != 1:
-            return ParseError("fields", at, ncols, len(fields))
+            return ParseError("fields", at, ncols, len(fields), fields=tuple(fields))
     return ParseError("fields", None, ncols, 0)
 
 
