@@ -120,6 +120,12 @@ _P_Y = (Input("p", "N,C", "probability"), Input("y", "N,C", "probability"))
 _reg("v_clip_bce", _bce, lambda p, y: {"p": _bce_grad(p, y)}, inputs=_P_Y, coupling="elementwise")
 _reg("v_clip_bce_bug", _bce, lambda p, y: {"p": np.where(p == 0, 12345.0, _bce_grad(p, y))}, inputs=_P_Y,
      coupling="elementwise")
+# the same, batch-coupled (every row also sees the batch's sum): its elements are estimated one by one
+_reg("v_clip_bce_batch", lambda p, y: _bce(p, y) + 1e-3 * p.sum() ** 2,
+     lambda p, y: {"p": _bce_grad(p, y) + 2e-3 * p.sum() * len(p)}, inputs=_P_Y, coupling="batch")
+_reg("v_clip_bce_batch_bug", lambda p, y: _bce(p, y) + 1e-3 * p.sum() ** 2,
+     lambda p, y: {"p": np.where(p == 0, 12345.0, _bce_grad(p, y) + 2e-3 * p.sum() * len(p))}, inputs=_P_Y,
+     coupling="batch")
 # a jump (x² + 1000 above 1) and a kink (3·max(x, 1)) 1e-7 below x = 1 + 1e-7: the steps h and h/16
 # cross them, h/256 alone does not; the bugs are wrong within 1e-3 of 1
 _reg("v_jump", lambda x: (x ** 2 + 1000.0 * (x > 1)).sum(axis=1), lambda x: {"x": 2 * x},
@@ -142,7 +148,7 @@ def plugin(tmp_path):
     for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
-                 "v_clip_bce", "v_clip_bce_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug"):
+                 "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -322,7 +328,8 @@ def test_an_element_the_steps_dwarf_is_judged_at_its_own_scale(run, tmp_path, pl
 def test_a_clip_inside_the_one_sided_step_is_resolved_by_smaller_steps(run, tmp_path, plugin):
     """bce clipped at 1e-7, at p = 0: the one-sided step (1e-6) crosses the clip, its bound was
     3e7 wide and a gradient of 12345 there passed as below-noise. Steps of 6e-8 and 4e-9 stay on the
-    flat part: the right 0 is verified (ok, not below-noise), and 12345 and -1e6 FAIL there."""
+    flat part: the right 0 is verified (ok, not below-noise), and 12345 FAILs there. Batch-coupled,
+    the one estimate across the clip (-4e6, bound 1.4e6) FAILed the right gradient."""
     (tmp_path / "b.csv").write_text("p1,p2,t1,t2\n0.0,0.3,1,0\n0.3,0.6,1,0\n0.8,0.1,1,0\n")
     files = (f"{tmp_path / 'b.csv'}:p1,p2", f"{tmp_path / 'b.csv'}:t1,t2")
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_clip_bce", *files)
@@ -332,6 +339,11 @@ def test_a_clip_inside_the_one_sided_step_is_resolved_by_smaller_steps(run, tmp_
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_clip_bce_bug", *files)
     assert code == 1 and rec["failures"] == 1 and rec["worst"][0]["index"] == [0, 0], rec["worst"][:2]
     assert rec["worst"][0]["reason"].startswith(REASONS[1])
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_clip_bce_batch", *files)
+    assert code == 0 and rec["failures"] == rec["inconclusive"] == 0 and rec["couplings"] == {"p": "batch"}, \
+        rec["worst"][:2]
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_clip_bce_batch_bug", *files)
+    assert code == 1 and rec["failures"] == 1 and rec["worst"][0]["index"] == [0, 0], rec["worst"][:2]
 
 
 @pytest.mark.parametrize("name", ["v_jump", "v_kink1"])

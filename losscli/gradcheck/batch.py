@@ -305,7 +305,8 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
                       eps: float = EPS):
     """Batch coupling: each element's derivative of the total, with an error bound.
 
-    Returns [estimate, error bound, left slope, right slope, kink] as arrays over ``flat_idx``.
+    Returns [estimate, error bound, left slope, right slope, kink, undecided] as arrays over
+    ``flat_idx`` (undecided: estimates at smaller steps disagree, see ``_one_sided_ladder``).
     ``steps``/``side`` (steps and sides: 0 central, ±1 one-sided; over the whole role or over
     ``flat_idx``) come from the caller's domain-aware plan; ``noise`` is σ of the total (measured
     here when absent); ``analytic`` (over ``flat_idx``; by default the evaluator's loss's) with
@@ -322,7 +323,7 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
     sd = _over(side, x, flat_idx, np.zeros(flat_idx.size)).astype(np.int8) if side is not None else \
         np.zeros(flat_idx.size, dtype=np.int8)
     if method == "complex":
-        return _complex(copies, x, flat_idx)
+        return [*_complex(copies, x, flat_idx), np.zeros(flat_idx.size, dtype=bool)]
     sigma = copies.noise(None if side is None else _full(side, x)) if noise is None else noise
     sigma_e = np.broadcast_to(np.asarray(sigma, dtype=np.float64), flat_idx.shape) if np.ndim(sigma) else \
         np.full(flat_idx.size, float(sigma))
@@ -330,7 +331,7 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
     m = flat_idx.size
     est, err = np.empty(m), np.empty(m)
     left, right = np.empty(m), np.empty(m)
-    kink = np.zeros(m, dtype=bool)
+    kink, undecided = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
     central = np.flatnonzero(sd == 0)
     one_sided = np.flatnonzero(sd != 0)
 
@@ -339,6 +340,10 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
         idx = flat_idx[one_sided]
         f1, f2, f4 = (copies.sums((idx, hs / q)) for q in (1.0, 2.0, 4.0))
         e, r, lft, rgt, k = one_sided_from(np.zeros(idx.size), f1, f2, f4, hs, noise=sigma_e[one_sided], eps=eps)
+        if analytic is not None:
+            a = np.asarray(analytic, dtype=np.float64).reshape(-1)[one_sided]
+            e, r, undecided[one_sided] = _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma_e[one_sided], eps, rtol)
+            lft, rgt = e, e
         est[one_sided], err[one_sided], left[one_sided], right[one_sided], kink[one_sided] = e, r, lft, rgt, k
 
     if central.size:
@@ -394,7 +399,46 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
                                                 c_h[todo], noise=sigma_e[central][todo], eps=eps)
             where = central[todo]
             est[where], err[where], left[where], right[where], kink[where] = e, r, lft, rgt, k
-    return [est, err, left, right, kink]
+    return [est, err, left, right, kink, undecided]
+
+
+def _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma, eps, rtol):
+    """One-sided elements (on or next to a bound) whose one estimate cannot stand alone: it
+    rejects the analytic value, or its bound is wider than --rtol (a clip inside the step: bce
+    clipped at 1e-7, at p = 0, under a step of 1e-6). Their estimates at h/16, h/256, h/4096 (three
+    evaluations each, above 4 ulps): a rejection stands where the estimate at h/16 agrees with it;
+    otherwise the first two agreeing smaller steps give the estimate (for a wide bound: only when
+    they bound it 4x tighter). Returns (estimates, bounds, undecided: a rejection no two steps
+    stood behind)."""
+    e, r = e.copy(), r.copy()
+    undecided = np.zeros(e.size, dtype=bool)
+    with np.errstate(invalid="ignore"):
+        mag = np.maximum(np.abs(a), np.abs(e))
+        rejects = ~(np.abs(a - e) <= np.maximum(rtol * mag, r))
+        wide = ~rejects & (r > rtol * mag)
+    todo = np.flatnonzero(rejects | wide)
+    if not todo.size:
+        return e, r, undecided
+    floor = stepping.floor(x.reshape(-1)[idx[todo]], eps)
+    chain = [(e[todo], r[todo])]
+    live = np.ones(todo.size, dtype=bool)
+    for level in (1, 2, 3):
+        h = np.sign(hs[todo]) * np.maximum(np.abs(hs[todo]) / 16.0 ** level, floor)
+        f1, f2, f4 = (copies.sums((idx[todo], h / q)) for q in (1.0, 2.0, 4.0))
+        chain.append(one_sided_from(np.zeros(todo.size), f1, f2, f4, h, noise=sigma[todo], eps=eps)[:2])
+        (ep, rp), (ec, rc) = chain[-2], chain[-1]
+        with np.errstate(invalid="ignore"):
+            agree = live & np.isfinite(ep) & np.isfinite(ec) & (np.abs(ep - ec) <= rp + rc)
+            if level == 1:  # (h/16 confirms the first step's rejection; a wide bound goes finer)
+                agree &= rejects[todo]
+            else:
+                agree &= ~wide[todo] | (4 * np.maximum(rp, rc) <= r[todo])
+        tighter = rp <= rc
+        at = todo[agree]
+        e[at], r[at] = np.where(tighter, ep, ec)[agree], np.where(tighter, rp, rc)[agree]
+        live &= ~agree
+    undecided[todo[live & rejects[todo]]] = True
+    return e, r, undecided
 
 
 def _analytic_of(ev, role, x, flat_idx):

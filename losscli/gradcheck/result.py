@@ -231,19 +231,21 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
         codes[bad_a], why[bad_a] = FAIL, 6
 
 
-def classify(rr: RoleResult, kinks: np.ndarray, opts: Options) -> None:
+def classify(rr: RoleResult, kinks: np.ndarray, opts: Options, undecided=None) -> None:
     """Status, reason and errors of single estimates per element (rr.numeric, rr.err_est, the
     one-sided slopes; ``kinks`` where they disagree), for the checks that have one estimate per
     element (batch-coupled roles, parameters, second derivatives), in this order: ``ok`` within the
     tolerance; ``kink`` for a valid subgradient; ``inconclusive`` without a finite numeric value
-    (also at a kink: with no finite estimate nothing stands behind a FAIL); ``FAIL`` otherwise."""
+    (also at a kink: with no finite estimate nothing stands behind a FAIL), or where ``undecided``
+    (estimates at smaller steps disagree: nothing stands behind the rejection); ``FAIL`` otherwise."""
     a, est = rr.analytic, rr.numeric
     kinks = np.asarray(kinks, dtype=bool)
     ok = passes(a, est, rr.err_est, kinks, opts)
     bracket = kinks & in_bracket(a, rr.left, rr.right, rr.err_est, opts)
     lost = ~np.isfinite(est)
-    status = np.select([ok, bracket, lost], [OK, KINK, INCONCLUSIVE], FAIL)
-    why = np.select([ok, bracket, lost, kinks], [11, 10, 4, 2], 8)
+    torn = np.zeros(np.shape(est), dtype=bool) if undecided is None else np.asarray(undecided, dtype=bool)
+    status = np.select([ok, bracket, lost, torn], [OK, KINK, INCONCLUSIVE, INCONCLUSIVE], FAIL)
+    why = np.select([ok, bracket, lost, torn, kinks], [11, 10, 4, 5, 2], 8)
     if rr.step is None:
         rr.step = np.full(np.shape(est), np.nan)
     finish(rr, status, why, opts)
