@@ -226,14 +226,17 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     decide(0)
     decide(1)
     confirm(0, 1)
+    def rung_at(h, rows):
+        """The next rung, at steps ``h``, for the elements ``rows`` (NaN elsewhere)."""
+        e, r, l_, rt = (np.full(und.size, np.nan) for _ in range(4))
+        k = np.zeros(und.size, dtype=bool)
+        out = _rung(col, j, xj, und[rows], h[rows], side[rows], f0[rows], sens[rows], sigma[rows], eps, False)
+        e[rows], r[rows], l_[rows], rt[rows], k[rows] = out[:5]
+        rungs.append((e, r, l_, rt, k, h))
+
     if (verdict < 0).any():
-        rest = np.flatnonzero(verdict < 0)
         h2 = np.maximum(h1 / stepping.RUNG_FACTOR, floor)
-        e2, r2, l2, rt2, k2 = (np.full(und.size, np.nan) for _ in range(5))
-        k2 = np.zeros(und.size, dtype=bool)
-        out = _rung(col, j, xj, und[rest], h2[rest], side[rest], f0[rest], sens[rest], sigma[rest], eps, False)
-        e2[rest], r2[rest], l2[rest], rt2[rest], k2[rest] = out[:5]
-        rungs.append((e2, r2, l2, rt2, k2, h2))
+        rung_at(h2, np.flatnonzero(verdict < 0))
         decide(2)
         confirm(1, 2)
         confirm(0, 2)
@@ -244,11 +247,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
         h3 = np.maximum(h2 / stepping.RUNG_FACTOR, floor)
         more = np.flatnonzero((verdict < 0) & np.isfinite(rungs[2][0]) & ~rungs[2][4] & (h3 < h2))
         if more.size:
-            e3, r3, l3, rt3 = (np.full(und.size, np.nan) for _ in range(4))
-            k3 = np.zeros(und.size, dtype=bool)
-            out = _rung(col, j, xj, und[more], h3[more], side[more], f0[more], sens[more], sigma[more], eps, False)
-            e3[more], r3[more], l3[more], rt3[more], k3[more] = out[:5]
-            rungs.append((e3, r3, l3, rt3, k3, h3))
+            rung_at(h3, more)
             decide(3)
             confirm(2, 3)
     if (contested & (verdict < 0)).any():
