@@ -7,6 +7,8 @@
 - ``result.py``: the statuses (ok / below-noise / kink / inconclusive / FAIL) and their reasons,
   the results, the rules that judge an estimate;
 - ``ladder.py``: row-local roles column by column, with the ladder of steps and measured noise;
+  ``rungs.py``: one rung of it (a column's estimates at a step, its noise table);
+  ``finer.py``: below the ladder, for bounds wide from truncation and kinks beside x;
   ``complex_step.py``: the complex step there, kept only where the ladder confirms it;
 - ``batch.py``: batch-coupled roles element by element, and the coupling a role really has;
 - ``steps.py`` (steps inside the declared domain, precision), ``noise.py`` (ECnoise),

@@ -12,78 +12,11 @@ import numpy as np
 from . import Options
 from . import complex_step
 from . import steps as stepping
-from .methods import NOISE_SIGMAS, ONE_SIDED_NOISE, RICHARDSON_NOISE, median, one_sided_from, richardson_from
-from .noise import ecnoise, quantum, staircase
+from .finer import descend, finer
+from .methods import median, one_sided_from, richardson_from
+from .noise import quantum, staircase
 from .result import FAIL, INCONCLUSIVE, KINK, OK, in_bracket, passes, tolerance
-
-
-class _Column:
-    """Evaluations of the loss with one trailing position (column j) of every row moved."""
-
-    def __init__(self, ev, role: str, x: np.ndarray):
-        self.ev, self.role, self.shape = ev, role, x.shape
-        self.buf = x.reshape(x.shape[0], -1).copy()
-
-    def at(self, j: int, xj: np.ndarray, delta: np.ndarray, scale: float = 1.0) -> np.ndarray:
-        """Per-sample losses with column j at xj + scale·delta (scale·delta is exact: a power of
-        two times ±1, ±1/2, ±3/2; no array of moves is made for it)."""
-        col = self.buf[:, j]
-        np.multiply(delta, scale, out=col)
-        col += xj
-        try:
-            return np.asarray(self.ev(self.role, self.buf.reshape(self.shape)), dtype=np.float64).reshape(-1)
-        finally:
-            self.buf[:, j] = xj
-
-
-def _rung(col: _Column, j, xj, rows, h, side, f0, sens, noise, eps, extra: bool):
-    """Estimates at step h for ``rows`` of column j (central where side == 0, one-sided
-    elsewhere); with ``extra``, two more evaluations complete a table of equally spaced values
-    for the noise estimate. Returns (estimate, err, left, right, kink, values, table)."""
-    n = xj.size
-    central = side == 0
-    every = bool(central.all())
-    fwd = np.where(side < 0, -1.0, 1.0)
-    # per rung: central x±h, x±h/2; one-sided x+h, x+h/4, x+h/2 (and x itself) into the domain
-    plan: list[tuple[np.ndarray, float]]
-    if every:
-        plan = [(h, c) for c in (1.0, -1.0, 0.5, -0.5) + ((1.5, -1.5) if extra else ())]
-    else:
-        moves = [np.where(central, h, fwd * h), np.where(central, -h, fwd * h / 4),
-                 np.where(central, h / 2, fwd * h / 2), np.where(central, -h / 2, 0.0)]
-        if extra:
-            moves += [np.where(central, 1.5 * h, fwd * 0.75 * h), np.where(central, -1.5 * h, 0.0)]
-        plan = [(d, 1.0) for d in moves]
-    vals = []
-    for d, c in plan:
-        if rows is None:
-            full = d
-        else:
-            full = np.zeros(n)
-            full[rows] = d
-        out = col.at(j, xj, full, c)
-        vals.append(out if rows is None else out[rows])
-    fA, fB, fC, fD = vals[:4]
-    table = None
-    if extra:
-        fE, fF = vals[4:]
-        # central: x-3h/2 .. x+3h/2 at spacing h/2; one-sided: x .. x+h at spacing h/4
-        table = np.where(central, np.stack([fF, fB, fD, f0, fC, fA, fE]),
-                         np.stack([f0, fB, fC, fE, fA, fA, fA]))
-    est, err, left, right, kink = richardson_from(f0, fA, fB, fC, fD, h, sens, noise=noise, eps=eps)
-    if not every:
-        o = one_sided_from(f0, fA, fC, fB, fwd * h, sens, noise=noise, eps=eps)
-        est, err, left, right, kink = (np.where(central, c, s) for c, s in zip((est, err, left, right, kink), o))
-    return est, err, left, right, kink, vals[:4], table
-
-
-def _column_noise(table: np.ndarray, side: np.ndarray) -> np.ndarray:
-    """σ per element from its table (7 points central, 5 one-sided)."""
-    sigma = ecnoise(table)
-    one = side != 0
-    if one.any():
-        sigma = np.where(one, ecnoise(table[:5]), sigma)
-    return sigma
+from .rungs import Column, column_noise, rejudge, rung
 
 
 def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, notes: list):
@@ -102,7 +35,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
     est, err, left, right, step = (np.empty(shape2 if k > 1 else 0) for _ in range(5))
     status = np.full(shape2, OK, dtype=np.int8)
     reason = np.full(shape2, 11, dtype=np.int8)
-    col = _Column(ev, role, x)
+    col = Column(ev, role, x)
     rel_noise: list[float] = []
     cbuf: np.ndarray | None = None
     cest = np.empty(shape2) if method == "complex" else np.empty(0)
@@ -113,7 +46,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
         xj, a = x2[:, j], g2[:, j]
         sens = np.abs(xj * a)
         h, side, floor = h0[:, j], side0[:, j], floor0[:, j]
-        e0, r0, l0, rt0, k0, v0, _ = _rung(col, j, xj, None, h, side, f0, sens, None, eps, False)
+        e0, r0, l0, rt0, k0, v0, _ = rung(col, j, xj, None, h, side, f0, sens, None, eps, False)
         if k > 1:
             est[:, j], err[:, j], left[:, j], right[:, j], step[:, j] = e0, r0, l0, rt0, h
         else:
@@ -127,7 +60,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
                     (e0, r0, l0, rt0, k0, v0), est, err, left, right, step, status, reason)
             _on_bound(col, j, xj, a, und, h, f0, sens, eps, opts, (xj == lo) | (xj == hi),
                       est, err, left, right, step, status, reason)
-        _finer(col, j, xj, a, side, f0, sens, eps, opts, est, err, left, right, step, status, reason)
+        finer(col, j, xj, a, side, f0, sens, eps, opts, est, err, left, right, step, status, reason)
         _below_noise(col, j, xj, a, h, side, room, f0, sens, eps, opts, est, err, step, status, reason)
         if method == "complex":
             seen_kink[:, j] = k0
@@ -165,7 +98,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     rungs = []
     # rung 1 with the noise table: σ measured per element, then the first rung judged again with it
     h1 = np.maximum(h_all[und] / stepping.RUNG_FACTOR, floor)
-    e1, r1, l1, rt1, k1, _, table = _rung(col, j, xj, und, h1, side, f0, sens, None, eps, True)
+    e1, r1, l1, rt1, k1, _, table = rung(col, j, xj, und, h1, side, f0, sens, None, eps, True)
     h0 = h_all[und]
     fA, fB, fC, fD = v0
     # noise: differences of the table (ECnoise), at least half the quantum of quantised values,
@@ -181,7 +114,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     gap = median(np.abs(np.diff(ordered, axis=0)), axis=0)
     q = quantum(values)
     q = np.where(16 * q <= gap, q, 0.0)
-    measured = np.fmax(_column_noise(table, side), 0.5 * np.fmax(q, staircase(ordered, values, 4 * intermediate)))
+    measured = np.fmax(column_noise(table, side), 0.5 * np.fmax(q, staircase(ordered, values, 4 * intermediate)))
     sigma = np.fmax(np.where(first[4][und], 0.0, measured), intermediate)
     redo0 = richardson_from(f0, fA, fB, fC, fD, h0, sens, noise=sigma, eps=eps)
     if (side != 0).any():
@@ -190,7 +123,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
         redo0 = tuple(np.where(side == 0, c, s) for c, s in zip(redo0, o))
     rungs.append(redo0 + (h0,))
     # rung 1 again with σ (no new evaluations: the same values, a wider bound)
-    e1, r1, l1, rt1, k1 = _rejudge(table, f0, h1, side, sens, sigma, eps)
+    e1, r1, l1, rt1, k1 = rejudge(table, f0, h1, side, sens, sigma, eps)
     rungs.append((e1, r1, l1, rt1, k1, h1))
     verdict = np.full(und.size, -1, dtype=np.int8)
     pick = np.zeros(und.size, dtype=np.intp)
@@ -230,7 +163,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
         """The next rung, at steps ``h``, for the elements ``rows`` (NaN elsewhere)."""
         e, r, l_, rt = (np.full(und.size, np.nan) for _ in range(4))
         k = np.zeros(und.size, dtype=bool)
-        out = _rung(col, j, xj, und[rows], h[rows], side[rows], f0[rows], sens[rows], sigma[rows], eps, False)
+        out = rung(col, j, xj, und[rows], h[rows], side[rows], f0[rows], sens[rows], sigma[rows], eps, False)
         e[rows], r[rows], l_[rows], rt[rows], k[rows] = out[:5]
         rungs.append((e, r, l_, rt, k, h))
 
@@ -285,7 +218,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     # x = 1 + 1e-9): below the ladder, two clean steps that agree judge the element
     beside = np.flatnonzero(sel & (np.abs(xj[und]) >= _OWN * h_l))
     if beside.size:
-        ok, bad, found = _descend(col, j, xj, und[beside], a[beside], h_l[beside], side[beside], f0[beside],
+        ok, bad, found = descend(col, j, xj, und[beside], a[beside], h_l[beside], side[beside], f0[beside],
                                   sens[beside], eps, opts)
         if (ok | bad).any():
             full = [np.full(und.size, np.nan) for _ in range(5)]
@@ -341,7 +274,7 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
     zeros = np.zeros(near.size, dtype=np.int8)
     seen = []
     for h in (h1, h2):
-        e, r, l_, rt, k, _, _ = _rung(col, j, xj, rows, h, zeros, f0[near], sens[near], sigma[near], eps, False)
+        e, r, l_, rt, k, _, _ = rung(col, j, xj, rows, h, zeros, f0[near], sens[near], sigma[near], eps, False)
         full = [np.full(und.size, np.nan) for _ in range(4)]
         kk, hh = np.zeros(und.size, dtype=bool), np.full(und.size, np.nan)
         for arr, v in zip(full + [kk, hh], (e, r, l_, rt, k, h)):
@@ -373,89 +306,13 @@ def _confirmed(col, j, xj, rows, a, h, f0, sens, sigma, eps, opts, e0, r0, facto
     first = None
     prev = (e0, r0)
     for f in factors:
-        e, r, _, _, k, _, _ = _rung(col, j, xj, rows, f * h, zeros, f0, sens, sigma, eps, False)
+        e, r, _, _, k, _, _ = rung(col, j, xj, rows, f * h, zeros, f0, sens, sigma, eps, False)
         d, _, t = tolerance(a, e, r, opts)
         with np.errstate(invalid="ignore"):
             bad &= np.isfinite(e) & ~k & (d > t) & (np.abs(e - prev[0]) <= r + prev[1])
         first = first or (e, r)
         prev = (e, r)
     return bad, first
-
-
-#: a pass whose bound is this many times the noise part of it is wide from truncation: the loss
-#: bends (or clips, or jumps) within the step, and smaller steps may resolve it
-_TRUNCATED = 8
-
-
-def _finer(col, j, xj, a_all, side_all, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
-           reason) -> None:
-    """Elements of column j that pass only because their bound is wide, and wide from truncation,
-    not noise: a clip or a kink inside the step (bce's clip at 1e-7 above p = 0 is crossed by a
-    one-sided step of 1e-6: a bound of 3e7 covers any gradient). Judged where two smaller steps
-    agree with bounds 4x tighter (``_descend``): ok where the value passes, FAIL where both reject
-    it; unchanged otherwise."""
-    e_all, r_all, h_all = est[:, j], err[:, j], step[:, j]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mag = np.maximum(np.abs(a_all), np.abs(e_all))
-        weight = np.where(side_all == 0, RICHARDSON_NOISE, ONE_SIDED_NOISE)
-        rounding = NOISE_SIGMAS * weight * eps * np.maximum.reduce([np.ones_like(f0_all), np.abs(f0_all), sens_all])
-        sel = np.flatnonzero((status[:, j] == OK) & np.isfinite(e_all) & (r_all > opts.rtol * mag) & (r_all > opts.atol)
-                             & (r_all > _TRUNCATED * rounding / h_all))
-    if not sel.size:
-        return
-    ok, bad, found = _descend(col, j, xj, sel, a_all[sel], h_all[sel], side_all[sel], f0_all[sel], sens_all[sel],
-                              eps, opts, r_all[sel] / 4)
-    done = ok | bad
-    rows = sel[done]
-    for arr, v in zip((est, err, left, right, step), found):
-        arr[rows, j] = v[done]
-    status[rows, j] = np.where(bad[done], FAIL, OK)
-    reason[rows, j] = np.where(bad[done], 1, 11)
-
-
-def _descend(col, j, xj, rows, a, h_from, side, f0, sens, eps, opts, within=None):
-    """Rows ``rows`` of column j down the ladder below their steps ``h_from``: h/16, h/256, h/4096
-    (above 4 ulps), each rung with its noise measured from its own table. The first two
-    consecutive rungs free of kinks that agree with each other (and bound the derivative ``within``
-    where given) judge the analytic value ``a``: ok where the tighter passes, FAIL where both
-    reject it. Returns (ok, bad, (estimate, bound, left, right, step) of the tighter rung)."""
-    n = rows.size
-    ok, bad = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
-    found = [np.full(n, np.nan) for _ in range(5)]
-    live = np.arange(n)
-    prev = None
-    floor = stepping.floor(xj[rows], eps)
-    for level in (1, 2, 3):
-        if not live.size:
-            break
-        f, s, sn = f0[live], side[live], sens[live]
-        h = np.maximum(h_from[live] / stepping.RUNG_FACTOR ** level, floor[live])
-        *_, table = _rung(col, j, xj, rows[live], h, s, f, sn, None, eps, True)
-        least = eps * np.maximum.reduce([np.ones_like(f), np.abs(f), sn])
-        e, r, lft, rgt, k = _rejudge(table, f, h, s, sn, np.fmax(_column_noise(table, s), least), eps)
-        # (kinks are told with the least noise: at a kink the table's differences measure the kink)
-        cur = (e, r, lft, rgt, k | _rejudge(table, f, h, s, sn, least, eps)[4], h)
-        if prev is not None:
-            ep, rp, _, _, kp, _ = prev
-            e, r, k = cur[0], cur[1], cur[4]
-            with np.errstate(invalid="ignore"):
-                pair = np.isfinite(ep) & np.isfinite(e) & ~kp & ~k & (np.abs(ep - e) <= rp + r)
-                if within is not None:
-                    pair &= np.maximum(rp, r) <= within[live]
-            best = [np.where(rp <= r, u, v) for u, v in zip(prev, cur)]  # (the tighter of the two)
-            al = a[live]
-            good = pair & passes(al, best[0], best[1], np.zeros(live.size, dtype=bool), opts)
-            dp, _, tp = tolerance(al, ep, rp, opts)
-            dc, _, tc = tolerance(al, e, r, opts)
-            wrong = pair & ~good & (dp > tp) & (dc > tc)
-            done = good | wrong
-            ok[live[good]], bad[live[wrong]] = True, True
-            for out, i in zip(found, (0, 1, 2, 3, 5)):
-                out[live[done]] = best[i][done]
-            keep = ~done & (h > floor[live])
-            live, cur = live[keep], tuple(v[keep] for v in cur)
-        prev = cur
-    return ok, bad, found
 
 
 def _below_noise(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, step, status,
@@ -493,25 +350,12 @@ def _on_bound(col, j, xj, a_all, und, h_all, f0_all, sens_all, eps, opts, at_bou
     if not sel.size:
         return
     h, f0, sens, a = h_all[sel], f0_all[sel], sens_all[sel], a_all[sel]
-    e, r, lft, rgt, k, _, _ = _rung(col, j, xj, sel, h, np.zeros(sel.size, dtype=np.int8), f0, sens, None, eps, False)
+    e, r, lft, rgt, k, _, _ = rung(col, j, xj, sel, h, np.zeros(sel.size, dtype=np.int8), f0, sens, None, eps, False)
     fine = np.isfinite(lft) & np.isfinite(rgt) & in_bracket(a, lft, rgt, r, opts) & k
     rows = sel[fine]
     est[rows, j], err[rows, j], left[rows, j], right[rows, j], step[rows, j] = e[fine], r[fine], lft[fine], rgt[fine], h[fine]
     status[rows, j] = KINK
     reason[rows, j] = 12
-
-
-def _rejudge(table, f0, h, side, sens, sigma, eps):
-    """Rung-1 estimates from its table of values with the measured noise σ."""
-    fF, fB, fD, _, fC, fA, fE = table
-    out = richardson_from(f0, fA, fB, fC, fD, h, sens, noise=sigma, eps=eps)
-    if (side != 0).any():
-        fwd = np.where(side < 0, -1.0, 1.0)
-        # one-sided table: f0, f(h/4), f(h/2), f(3h/4), f(h)
-        t0, t4, t2, _, t1 = table[:5]
-        o = one_sided_from(t0, t1, t2, t4, fwd * h, sens, noise=sigma, eps=eps)
-        out = tuple(np.where(side == 0, c, s) for c, s in zip(out, o))
-    return out
 
 
 def joint_kinks(ev, role, x, g, base, status, reason, step, err, eps, opts: Options, left=None,
