@@ -342,7 +342,8 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
         e, r, lft, rgt, k = one_sided_from(np.zeros(idx.size), f1, f2, f4, hs, noise=sigma_e[one_sided], eps=eps)
         if analytic is not None:
             a = np.asarray(analytic, dtype=np.float64).reshape(-1)[one_sided]
-            e, r, undecided[one_sided] = _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma_e[one_sided], eps, rtol)
+            e, r, undecided[one_sided] = _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma_e[one_sided], eps,
+                                                           rtol, 1e-12 if opts is None else opts.atol)
             lft, rgt = e, e
         est[one_sided], err[one_sided], left[one_sided], right[one_sided], kink[one_sided] = e, r, lft, rgt, k
 
@@ -402,7 +403,7 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
     return [est, err, left, right, kink, undecided]
 
 
-def _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma, eps, rtol):
+def _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma, eps, rtol, atol):
     """One-sided elements (on or next to a bound) whose one estimate cannot stand alone: it
     rejects the analytic value, or its bound is wider than --rtol (a clip inside the step: bce
     clipped at 1e-7, at p = 0, under a step of 1e-6). Their estimates at h/16, h/256, h/4096 (three
@@ -414,8 +415,8 @@ def _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma, eps, rtol):
     undecided = np.zeros(e.size, dtype=bool)
     with np.errstate(invalid="ignore"):
         mag = np.maximum(np.abs(a), np.abs(e))
-        rejects = ~(np.abs(a - e) <= np.maximum(rtol * mag, r))
-        wide = ~rejects & (r > rtol * mag)
+        rejects = ~(np.abs(a - e) <= np.maximum(np.maximum(rtol * mag, r), atol))
+        wide = ~rejects & (r > rtol * mag) & (r > atol)
     todo = np.flatnonzero(rejects | wide)
     if not todo.size:
         return e, r, undecided

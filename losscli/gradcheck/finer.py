@@ -18,11 +18,11 @@ TRUNCATED = 8
 
 
 def finer(col, j, xj, a_all, side_all, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
-           reason) -> None:
+          reason) -> None:
     """Elements of column j that pass only because their bound is wide, and wide from truncation,
     not noise: a clip or a kink inside the step (bce's clip at 1e-7 above p = 0 is crossed by a
     one-sided step of 1e-6: a bound of 3e7 covers any gradient). Judged where two smaller steps
-    agree with bounds 4x tighter (``_descend``): ok where the value passes, FAIL where both reject
+    agree with bounds 4x tighter (``descend``): ok where the value passes, FAIL where both reject
     it; unchanged otherwise."""
     e_all, r_all, h_all = est[:, j], err[:, j], step[:, j]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -34,7 +34,7 @@ def finer(col, j, xj, a_all, side_all, f0_all, sens_all, eps, opts, est, err, le
     if not sel.size:
         return
     ok, bad, found = descend(col, j, xj, sel, a_all[sel], h_all[sel], side_all[sel], f0_all[sel], sens_all[sel],
-                              eps, opts, r_all[sel] / 4)
+                             eps, opts, r_all[sel] / 4)
     done = ok | bad
     rows = sel[done]
     for arr, v in zip((est, err, left, right, step), found):
