@@ -127,16 +127,18 @@ _reg("v_clip_bce_batch_bug", lambda p, y: _bce(p, y) + 1e-3 * p.sum() ** 2,
      lambda p, y: {"p": np.where(p == 0, 12345.0, _bce_grad(p, y) + 2e-3 * p.sum() * len(p))}, inputs=_P_Y,
      coupling="batch")
 # a jump (x² + 1000 above 1) and a kink (3·max(x, 1)) 1e-7 below x = 1 + 1e-7: the steps h and h/16
-# cross them, h/256 alone does not; the bugs are wrong within 1e-3 of 1
-_reg("v_jump", lambda x: (x ** 2 + 1000.0 * (x > 1)).sum(axis=1), lambda x: {"x": 2 * x},
-     inputs=(Input("x", "N,D"),), coupling="elementwise")
-_reg("v_jump_bug", lambda x: (x ** 2 + 1000.0 * (x > 1)).sum(axis=1),
-     lambda x: {"x": np.where(np.abs(x - 1) < 1e-3, 5.0, 2 * x)}, inputs=(Input("x", "N,D"),), coupling="elementwise")
-_reg("v_kink1", lambda x: (3 * np.maximum(x, 1.0)).sum(axis=1), lambda x: {"x": 3.0 * (x > 1)},
-     inputs=(Input("x", "N,D"),), coupling="elementwise")
-_reg("v_kink1_bug", lambda x: (3 * np.maximum(x, 1.0)).sum(axis=1),
-     lambda x: {"x": np.where(np.abs(x - 1) < 1e-3, 1.5, 3.0 * (x > 1))}, inputs=(Input("x", "N,D"),),
-     coupling="elementwise")
+# cross them, h/256 alone does not; the bugs are wrong within 1e-3 of 1. The same batch-coupled (every
+# row also sees the batch's sum), as v_jump_batch, v_kink1_batch and their bugs
+_NEAR_1 = {"jump": (lambda x: (x ** 2 + 1000.0 * (x > 1)).sum(axis=1), lambda x: 2 * x, 5.0),
+           "kink1": (lambda x: (3 * np.maximum(x, 1.0)).sum(axis=1), lambda x: 3.0 * (x > 1), 1.5)}
+for _kind, (_f, _g, _wrong) in _NEAR_1.items():
+    for _tag, _coupling, _sum in (("", "elementwise", 0.0), ("_batch", "batch", 1e-3)):
+        _reg(f"v_{_kind}{_tag}", lambda x, f=_f, c=_sum: f(x) + c * x.sum() ** 2,
+             lambda x, g=_g, c=_sum: {"x": g(x) + 2 * c * x.sum() * len(x)}, inputs=(Input("x", "N,D"),),
+             coupling=_coupling)
+        _reg(f"v_{_kind}{_tag}_bug", lambda x, f=_f, c=_sum: f(x) + c * x.sum() ** 2,
+             lambda x, g=_g, c=_sum, w=_wrong: {"x": np.where(np.abs(x - 1) < 1e-3, w, g(x)) + 2 * c * x.sum() * len(x)},
+             inputs=(Input("x", "N,D"),), coupling=_coupling)
 '''
 
 
@@ -148,7 +150,8 @@ def plugin(tmp_path):
     for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
-                 "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug"):
+                 "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
+                 "v_kink1_batch_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -363,6 +366,27 @@ def test_a_jump_or_kink_just_beside_x_is_resolved_at_two_smaller_steps(run, tmp_
     assert next(w for w in rec["worst"] if w["index"] == [0, 0])["status"] == "kink"
 
 
+@pytest.mark.parametrize("name", ["v_jump_batch", "v_kink1_batch"])
+def test_a_jump_or_kink_beside_x_in_a_batch_coupled_role(run, tmp_path, plugin, name):
+    """The same, batch-coupled. The noise table of the total moves every element at once: at x = 1.0
+    it crossed the jump, its σ was the jump's, and every element was below-noise under it, so
+    gradients wrong by 3 at 1.0005 and 0.9999 passed (exit 0). Each sample is now measured both
+    ways and a table 16x the other is a discontinuity, not noise. Elements 1e-7 and 1e-9 above the
+    jump or kink were kinks with any value between the slopes accepted: they go down the steps
+    (h/16 ... h/2^20) until two that agree judge them, FAIL at two steps, reported at the smaller."""
+    x = np.array([[1.0, 0.5], [1.0005, 2.0], [0.9999, 1.5], [1.0000001, 0.2], [1 + 1e-9, 0.7]])
+    files = _save(tmp_path, x=x)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *files)
+    assert code == 0 and rec["couplings"] == {"x": "batch"}, rec["worst"][:3]
+    assert rec["failures"] == rec["inconclusive"] == 0 and rec["kinks"] == 1, rec["worst"][:3]
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", f"{name}_bug", *files)
+    failed = {tuple(w["index"]): w for w in rec["worst"] if w["status"] == "FAIL"}
+    assert code == 1 and rec["inconclusive"] == 0 and set(failed) == {(1, 0), (2, 0), (3, 0), (4, 0)}, rec["worst"][:5]
+    for near in (3, 0), (4, 0):
+        assert failed[near]["reason"].startswith(REASONS[1]) and failed[near]["step"] < 1e-7, failed[near]
+    assert next(w for w in rec["worst"] if w["index"] == [0, 0])["status"] == "kink"
+
+
 @pytest.mark.parametrize("method", ["complex", "richardson"])
 def test_relu_at_zero_beside_tiny_values_is_no_failure(run, tmp_path, plugin, method):
     """relu at x = 0 beside x = 1e-10: the first step saw the kink, the noise floor of an O(1)
@@ -528,14 +552,21 @@ def test_a_loss_undefined_a_step_away_is_inconclusive(run, tmp_path, plugin):
 
 
 def test_no_finite_numeric_derivative_at_a_kink_is_inconclusive(run, tmp_path, plugin):
-    """A kink whose numeric derivative is not finite: inconclusive (one rule, result.classify, for
-    batch-coupled roles, parameters and second derivatives), not a FAIL of the correct 0."""
-    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_cliff", *_save(tmp_path, x=np.array([2.0 ** 20])))
+    """A jump at x whose numeric derivative is not finite at any step: inconclusive (one rule,
+    result.classify, for batch-coupled roles, parameters and second derivatives), not a FAIL of the
+    correct 0. Where the cliffs are 1 away on both sides (x = 2^20, the steps 4 and 2 cross them),
+    the flat part between them is measured at a smaller step: 0, verified."""
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_cliff",
+                              *_save(tmp_path, x=np.array([2.0 ** 20 + 1])))
     assert code == 0 and rec["verdict"] == "inconclusive" and rec["failures"] == 0 and rec["inconclusive"] == 1
     (row,) = rec["worst"]
     assert row["status"] == "inconclusive" and row["numeric"] is None and row["step"] == 4.0
     assert row["reason"] == "the loss is not finite a step away from x (NaN/inf at every step size): no numeric derivative"
     assert row["left_slope"] != row["right_slope"]  # (the kink the old order FAILed it for)
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_cliff", *_save(tmp_path, x=np.array([2.0 ** 20])))
+    assert code == 0 and rec["verdict"] == "PASS" and rec["inconclusive"] == 0, rec["worst"]
+    (row,) = rec["worst"]
+    assert row["status"] == "ok" and row["numeric"] == 0.0 and row["step"] == 0.25
 
 
 # -- planted bugs are still caught ------------------------------------------------------------------------

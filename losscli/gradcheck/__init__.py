@@ -11,6 +11,7 @@
   ``finer.py``: below the ladder, for bounds wide from truncation and kinks beside x;
   ``complex_step.py``: the complex step there, kept only where the ladder confirms it;
 - ``batch.py``: batch-coupled roles element by element, and the coupling a role really has;
+  ``copies.py``: perturbed copies of such a role evaluated at once, and the noise of its total;
 - ``steps.py`` (steps inside the declared domain, precision), ``noise.py`` (ECnoise),
   ``methods.py`` (``METHODS``: richardson, central, complex step);
 - ``probes.py``: random-direction probes and bisection, gradient identities, the Taylor test;

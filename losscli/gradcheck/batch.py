@@ -6,215 +6,39 @@ element's derivative of the total with an error bound, at two evaluations per el
   q_i among the queries) from a batch-coupled one (its keys: every l_i sees every key). A change
   counts only when it is above the loss's rounding and flips sign with the step (a derivative
   does; rounding noise does not).
-- **Perturbed copies at once.** When the loss broadcasts over a leading axis (checked: a stacked
-  call must return what separate calls return), P perturbed copies are one call: the Python and
-  dispatch cost of a call is paid once per P copies.
+- **Perturbed copies at once** (``copies.py``): P perturbed copies in one call where the loss
+  broadcasts, and the noise of the total.
 - **Two evaluations per element.** A central difference at h for every element; the noise of the
   loss (Moré–Wild's ECnoise on a table of its values) and the truncation (Richardson at h/2 on a
   sample of elements: how far a central difference at h is from the limit, per h²) bound its
   error. Elements whose estimate disagrees with the analytic value, or whose curvature looks like
   a kink, get the h/2 evaluations too: the Richardson estimate and its kink test decide them.
-- **Differences of per-sample losses.** The derivative of the total is Σ_i (l_i(x + h) - l_i(x - h))/2h:
-  samples the step does not reach contribute exactly 0, and no total of N losses is rounded.
+- **Below the first step.** An element differenced one-sided whose one estimate rejects the
+  analytic value or bounds it loosely, and one that is a kink at h while x is away from 0 (a kink
+  or jump beside it), go down smaller steps until two agree (``_one_sided_ladder``,
+  ``_beside_kinks``); the step an estimate was taken at is reported.
 """
 
 from __future__ import annotations
 
-import time
-import weakref
+from typing import NamedTuple
 
 import numpy as np
 
-from .methods import (COMPLEX_H, EPS, ERR_SAFETY, NOISE_SIGMAS, median, steps as default_steps,
-                      one_sided_from, richardson_from)
+from .methods import (COMPLEX_H, EPS, ERR_SAFETY, NOISE_SIGMAS, steps as default_steps, one_sided_from,
+                      richardson_from)
 from . import steps as stepping
+from .copies import Copies, copies_for
 from .draws import Draws
-from .noise import ecnoise
+from .result import passes, tolerance
 
-#: elements (role size × copies) one stacked call may hold at most: an O(N²) loss's temporaries
-#: stay tens of MB; within it the number of copies per call is tuned by timing (see Copies.sums)
-STACK_ELEMENTS = 1 << 17
-#: at most this many copies in one stacked call
-MAX_STACK = 64
-#: copies per call: every power of two from 2 up to the stack is timed over TUNE_CALLS calls (while
-#: a call takes less than CALL_SECONDS), then the one with the cheapest copy is kept. Larger
-#: stacks save Python's cost per call, but their temporaries leave the cache: infonce at N = 256
-#: is fastest at 4-8 copies a call, ge2e at 16, both 1.2-1.4x slower at 64. (The timed calls do
-#: the check's own work: nothing is evaluated twice.)
-TUNE_CALLS = 2
-CALL_SECONDS = 0.005
+
 #: elements of the sample the truncation of a central difference is measured on
 TRUNCATION_SAMPLE = 48
 #: a central difference's noise, in units of σ/h: (f(x+h) - f(x-h))/2h weighs each value by 1/2h
 CENTRAL_NOISE = 0.5 ** 0.5
 #: noise of d(h/2) - d(h), in units of σ/h: weights 1/h on f(x ± h/2), 1/2h on f(x ± h): sqrt(2.5)
 SPREAD_NOISE = 2.5 ** 0.5
-#: relative spacing of the noise table (2^-26 ≈ 1.5e-8: the smooth part's third differences vanish)
-NOISE_SPACING = 2.0 ** -26
-NOISE_POINTS = 8
-
-
-# -- evaluating perturbed copies -------------------------------------------------------------------
-class Copies:
-    """Per-sample losses at perturbed copies of one role, summed as differences from the base.
-
-    ``stack`` is how many copies one call may hold: 1 unless the loss was seen to broadcast over
-    a leading axis (a stacked call returning, copy by copy, what separate calls return). The
-    copies per call are tuned by timing (see :meth:`_tune`)."""
-
-    def __init__(self, ev, role: str, x: np.ndarray, base: np.ndarray, eps: float = EPS):
-        self.ev, self.role, self.x = ev, role, x
-        self.base = np.asarray(base)
-        self.eps = eps
-        self._sigma: float | None = None
-        #: the median over the samples of each one's noise relative to its loss (what the record
-        #: reports as the role's noise), once measured
-        self.rel_noise: float | None = None
-        self.stack = self._stack_size()
-        self._chunk = min(2, self.stack)
-        self._tuned = self._chunk == self.stack
-        #: copies per call -> the seconds per copy of each call timed at that size
-        self._timed: dict[int, list[float]] = {}
-
-    def _stack_size(self) -> int:
-        x = self.x
-        cap = min(MAX_STACK, STACK_ELEMENTS // max(x.size, 1))
-        if cap < 2 or x.ndim == 0:
-            return 1
-        step = default_steps(x)
-        trial = x[None] + step[None] * Draws(7).signs((3,) + x.shape)
-        try:
-            stacked = np.asarray(self.ev(self.role, trial))
-        except Exception:  # the loss's code refuses a stacked input: one copy per call
-            return 1
-        self.ev.count += 2  # one call, three copies
-        if stacked.shape != (3,) + self.base.shape:
-            return 1
-        singles = np.stack([np.asarray(self.ev(self.role, t)) for t in trial])
-        if singles.shape != stacked.shape:
-            return 1
-        scale = np.abs(singles) + np.mean(np.abs(singles))
-        same = (np.abs(stacked - singles) <= 1e3 * self.eps * scale) | (
-            np.isnan(stacked) & np.isnan(singles)) | (stacked == singles)
-        return cap if bool(np.all(same)) else 1
-
-    def sums(self, directions) -> np.ndarray:
-        """Σ_i (l_i(x + d) - l_i(x)) for each direction d in ``directions`` (P, *x.shape), or
-        for single-element moves given as ``(flat_index, delta)`` arrays."""
-        if isinstance(directions, tuple):
-            idx, delta = directions
-            count = idx.size
-        else:
-            count = directions.shape[0]
-        dtype = np.result_type(self.x, delta if isinstance(directions, tuple) else directions)
-        out = np.empty(count, dtype=np.complex128 if np.iscomplexobj(np.zeros(0, dtype)) else np.float64)
-        base = self.base.astype(out.dtype)
-        start = 0
-        while start < count:
-            stop = min(count, start + self._chunk)
-            began = time.perf_counter()
-            if isinstance(directions, tuple):
-                pert = np.broadcast_to(self.x, (stop - start,) + self.x.shape).astype(dtype)
-                flat = pert.reshape(stop - start, -1)
-                flat[np.arange(stop - start), idx[start:stop]] += delta[start:stop]
-            else:
-                pert = self.x[None] + directions[start:stop]
-            vals = self._evaluate(pert)
-            diff = vals.reshape(stop - start, -1) - base.reshape(1, -1)
-            out[start:stop] = diff.sum(axis=1)
-            if not self._tuned and stop - start == self._chunk:
-                self._tune(time.perf_counter() - began)
-            start = stop
-        return out
-
-    def _evaluate(self, pert: np.ndarray) -> np.ndarray:
-        """Per-sample losses of each copy in ``pert`` (P, *x.shape): one call when the loss stacks,
-        else one call per copy (also when a stacked call of another dtype, complex, fails)."""
-        if self.stack > 1:
-            try:
-                vals = np.asarray(self.ev(self.role, pert))
-            except Exception:  # stacks real copies but not these (complex): one at a time from now
-                vals = None
-            if vals is not None and vals.shape == (pert.shape[0],) + self.base.shape:
-                self.ev.count += pert.shape[0] - 1
-                return vals
-            self.stack = self._chunk = 1
-            self._tuned = True  # (one copy a call from now: nothing left to tune)
-        return np.stack([np.asarray(self.ev(self.role, p)) for p in pert])
-
-    def _tune(self, per_call: float) -> None:
-        """Time TUNE_CALLS calls at each power of two of copies per call, doubling while a call
-        takes less than CALL_SECONDS, then keep the size whose cheapest call was cheapest per copy:
-        Python's cost per call is amortised until the temporaries of an O(N²) loss outgrow the
-        cache. (Single timings on a shared machine vary by 2x: each size gets its best of two.)"""
-        times = self._timed.setdefault(self._chunk, [])
-        times.append(per_call / self._chunk)
-        if len(times) < TUNE_CALLS:
-            return
-        if min(times) * self._chunk < CALL_SECONDS and 2 * self._chunk <= self.stack:
-            self._chunk *= 2
-            return
-        self._chunk = min(self._timed, key=lambda size: min(self._timed[size]))
-        self._tuned = True
-
-    def noise(self, side: np.ndarray | None = None) -> float:
-        """σ of the total (cached: see :meth:`_noise`)."""
-        if self._sigma is None or side is not None:
-            sigma = self._noise(side)
-            if side is not None:
-                return sigma
-            self._sigma = sigma
-        return self._sigma
-
-    def _noise(self, side: np.ndarray | None = None) -> float:
-        """σ of the total Σ_i l_i from one evaluation: ECnoise per sample on a table of the losses
-        along one direction (every element moved, by 2^-26 of its magnitude), combined as
-        independent; an upper bound for a step that moves one element (what it does not reach
-        does not change at all)."""
-        x = self.x
-        # each element at its own scale, as the steps are (a row of norm 1e-10 is moved by 2^-26 of
-        # its norm, not of the other rows': else its curvature reads as noise, 1e4 times the real)
-        mag = stepping.scales(x.reshape(x.shape[0], -1), -np.inf, np.inf)[0].reshape(x.shape) if x.ndim else \
-            np.maximum(np.abs(x), 1.0)
-        mag = np.where(mag > 0, mag, 1.0)
-        sign = np.where(np.arange(x.size).reshape(x.shape) % 2 == 0, 1.0, -1.0)
-        if side is not None:
-            sign = np.where(side.reshape(x.shape) != 0, side.reshape(x.shape), sign)
-        d = NOISE_SPACING * mag * sign
-        points = np.arange(NOISE_POINTS, dtype=np.float64)
-        directions = points.reshape((-1,) + (1,) * x.ndim) * d[None]
-        table = np.empty((NOISE_POINTS, self.base.size))
-        start = 0
-        while start < NOISE_POINTS:
-            stop = min(NOISE_POINTS, start + self.stack)
-            vals = self._evaluate(x[None] + directions[start:stop])
-            table[start:stop] = np.real(vals).reshape(stop - start, -1)
-            start = stop
-        if not np.all(np.isfinite(table)):
-            return float(self.eps * np.sum(np.abs(self.base)))
-        sigma = ecnoise(table)
-        with np.errstate(all="ignore"):
-            rel = sigma / np.abs(np.real(self.base).reshape(-1))
-        rel = rel[np.isfinite(rel)]
-        self.rel_noise = float(median(rel)) if rel.size else 0.0
-        # at least the rounding of the losses themselves (a table can come out exactly smooth)
-        floor = self.eps * np.sqrt(np.sum(np.abs(self.base.reshape(-1)) ** 2))
-        return float(max(np.sqrt(np.sum(sigma ** 2)), floor))
-
-
-_COPIES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-
-
-def copies_for(ev, role: str, x: np.ndarray, base=None, eps: float = EPS) -> Copies:
-    """The :class:`Copies` of ``role`` for this evaluator, made once (its stacking test and noise
-    table are paid once per role, whoever asks: the element estimates, the probes)."""
-    per_ev = _COPIES.setdefault(ev, {})
-    got = per_ev.get(role)
-    if got is None or got.x.shape != x.shape or not np.array_equal(got.x, x) or got.eps != eps:
-        # (a proxy: the cache must not keep the evaluator, its arrays, alive)
-        got = Copies(weakref.proxy(ev), role, x, ev() if base is None else base, eps)
-        per_ev[role] = got
-    return got
 
 
 # -- coupling ----------------------------------------------------------------------------------------
@@ -300,13 +124,28 @@ def _delta(ev, role, x, d, base):
 
 
 # -- per-element estimates ----------------------------------------------------------------------------
+class Estimates(NamedTuple):
+    """A batch-coupled role's derivative estimates, as arrays over the elements asked for."""
+
+    estimate: np.ndarray
+    bound: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    kink: np.ndarray
+    #: a rejection no two step sizes stood behind (``_one_sided_ladder``): nothing decides
+    undecided: np.ndarray
+    #: the step each estimate was taken at
+    step: np.ndarray
+    #: taken where two step sizes below the first agree: what they reject is rejected twice
+    agreed: np.ndarray
+
+
 def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float, flat_idx: np.ndarray, *,
                       steps=None, side=None, opts=None, analytic=None, base=None, noise=None,
                       eps: float = EPS):
     """Batch coupling: each element's derivative of the total, with an error bound.
 
-    Returns [estimate, error bound, left slope, right slope, kink, undecided] as arrays over
-    ``flat_idx`` (undecided: estimates at smaller steps disagree, see ``_one_sided_ladder``).
+    Returns the :class:`Estimates` over ``flat_idx``.
     ``steps``/``side`` (steps and sides: 0 central, ±1 one-sided; over the whole role or over
     ``flat_idx``) come from the caller's domain-aware plan; ``noise`` is σ of the total (measured
     here when absent); ``analytic`` (over ``flat_idx``; by default the evaluator's loss's) with
@@ -323,7 +162,7 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
     sd = _over(side, x, flat_idx, np.zeros(flat_idx.size)).astype(np.int8) if side is not None else \
         np.zeros(flat_idx.size, dtype=np.int8)
     if method == "complex":
-        return [*_complex(copies, x, flat_idx), np.zeros(flat_idx.size, dtype=bool)]
+        return _complex(copies, x, flat_idx, hh)
     sigma = copies.noise(None if side is None else _full(side, x)) if noise is None else noise
     sigma_e = np.broadcast_to(np.asarray(sigma, dtype=np.float64), flat_idx.shape) if np.ndim(sigma) else \
         np.full(flat_idx.size, float(sigma))
@@ -331,7 +170,10 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
     m = flat_idx.size
     est, err = np.empty(m), np.empty(m)
     left, right = np.empty(m), np.empty(m)
-    kink, undecided = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
+    kink, undecided, agreed = np.zeros(m, dtype=bool), np.zeros(m, dtype=bool), np.zeros(m, dtype=bool)
+    taken = hh.copy()
+    if analytic is not None:
+        analytic = np.asarray(analytic, dtype=np.float64).reshape(-1)
     central = np.flatnonzero(sd == 0)
     one_sided = np.flatnonzero(sd != 0)
 
@@ -341,10 +183,10 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
         f1, f2, f4 = (copies.sums((idx, hs / q)) for q in (1.0, 2.0, 4.0))
         e, r, lft, rgt, k = one_sided_from(np.zeros(idx.size), f1, f2, f4, hs, noise=sigma_e[one_sided], eps=eps)
         if analytic is not None:
-            a = np.asarray(analytic, dtype=np.float64).reshape(-1)[one_sided]
-            e, r, undecided[one_sided] = _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma_e[one_sided], eps,
-                                                           rtol, 1e-12 if opts is None else opts.atol)
-            lft, rgt = e, e
+            e, r, undecided[one_sided], agreed[one_sided], h_at = _one_sided_ladder(
+                copies, x, idx, hs, analytic[one_sided], e, r, sigma_e[one_sided], eps, rtol,
+                1e-12 if opts is None else opts.atol)
+            lft, rgt, taken[one_sided] = e, e, np.abs(h_at)
         est[one_sided], err[one_sided], left[one_sided], right[one_sided], kink[one_sided] = e, r, lft, rgt, k
 
     if central.size:
@@ -378,7 +220,7 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
         gap_noise = NOISE_SIGMAS * sigma_e[central] / c_h ** 2
         refine |= (np.abs(curv) > 16.0 * curv_bound) & (np.abs(curv) > gap_noise)
         if analytic is not None:
-            a = np.asarray(analytic, dtype=np.float64).reshape(-1)[central]
+            a = analytic[central]
             refine |= np.abs(a - d1) > rtol * np.maximum(np.abs(a), np.abs(d1)) + err[central]
         if method == "central":  # plain central differences, as asked: a kink (or jump) is told by the
             # one-sided slopes it already has, its second difference beyond any smooth element's
@@ -400,7 +242,56 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
                                                 c_h[todo], noise=sigma_e[central][todo], eps=eps)
             where = central[todo]
             est[where], err[where], left[where], right[where], kink[where] = e, r, lft, rgt, k
-    return [est, err, left, right, kink, undecided]
+        # a kink beside x, not at it (a jump at 1 under x = 1 + 1e-9; relu's at x = 0 is at it)
+        beside = central[kink[central] & (np.abs(x.reshape(-1)[c_idx]) >= 64 * c_h)]
+        if beside.size and analytic is not None and opts is not None:
+            settled, e, r, h_at = _beside_kinks(copies, x, flat_idx[beside], hh[beside], analytic[beside],
+                                                sigma_e[beside], eps, opts)
+            at = beside[settled]
+            est[at], err[at], left[at], right[at], taken[at] = e[settled], r[settled], e[settled], e[settled], \
+                h_at[settled]
+            kink[at], agreed[at] = False, True
+    return Estimates(est, err, left, right, kink, undecided, taken, agreed)
+
+
+def _beside_kinks(copies, x, idx, h, a, sigma, eps, opts):
+    """Elements whose central estimate at h (and h/2) crossed a kink or jump beside x: followed
+    down central rungs h/16, h/256, ... h/2^20 (above 4 ulps; Richardson at each, four evaluations
+    an element, with the total's noise), until two consecutive rungs free of kinks agree. Judged
+    there as ``finer.descend`` judges row-local elements: settled where the tighter rung passes,
+    or where both reject the analytic value; a kink still otherwise. Returns (settled, estimate,
+    bound, step)."""
+    n = idx.size
+    settled = np.zeros(n, dtype=bool)
+    found = [np.full(n, np.nan) for _ in range(3)]
+    live = np.arange(n)
+    floor = stepping.floor(x.reshape(-1)[idx], eps)
+    prev = None
+    for level in range(1, 6):
+        if not live.size:
+            break
+        hl = np.maximum(h[live] / stepping.RUNG_FACTOR ** level, floor[live])
+        moves = np.stack([hl, -hl, hl / 2, -hl / 2], axis=1).reshape(-1)
+        fp, fm, fp2, fm2 = copies.sums((np.repeat(idx[live], 4), moves)).reshape(-1, 4).T
+        e, r, _, _, k = richardson_from(np.zeros(live.size), fp, fm, fp2, fm2, hl, noise=sigma[live], eps=eps)
+        cur = (e, r, hl, k)
+        if prev is not None:
+            ep, rp, _, kp = prev
+            with np.errstate(invalid="ignore"):
+                pair = np.isfinite(ep) & np.isfinite(e) & ~kp & ~k & (np.abs(ep - e) <= rp + r)
+            best = [np.where(rp <= r, u, v) for u, v in zip(prev[:3], cur[:3])]  # (the tighter of the two)
+            al = a[live]
+            good = pair & passes(al, best[0], best[1], np.zeros(live.size, dtype=bool), opts)
+            dp, _, tp = tolerance(al, ep, rp, opts)
+            dc, _, tc = tolerance(al, e, r, opts)
+            done = good | (pair & (dp > tp) & (dc > tc))
+            settled[live[done]] = True
+            for out, v in zip(found, best):
+                out[live[done]] = v[done]
+            keep = ~done & (hl > floor[live])
+            live, cur = live[keep], tuple(v[keep] for v in cur)
+        prev = cur
+    return settled, *found
 
 
 def _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma, eps, rtol, atol):
@@ -410,24 +301,24 @@ def _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma, eps, rtol, atol):
     evaluations each, above 4 ulps): a rejection stands where the estimate at h/16 agrees with it;
     otherwise the first two agreeing smaller steps give the estimate (for a wide bound: only when
     they bound it 4x tighter). Returns (estimates, bounds, undecided: a rejection no two steps
-    stood behind)."""
-    e, r = e.copy(), r.copy()
-    undecided = np.zeros(e.size, dtype=bool)
+    stood behind, agreed: taken where two steps agree, steps the estimates were taken at)."""
+    e, r, taken = e.copy(), r.copy(), hs.copy()
+    undecided, agreed = np.zeros(e.size, dtype=bool), np.zeros(e.size, dtype=bool)
     with np.errstate(invalid="ignore"):
         mag = np.maximum(np.abs(a), np.abs(e))
         rejects = ~(np.abs(a - e) <= np.maximum(np.maximum(rtol * mag, r), atol))
         wide = ~rejects & (r > rtol * mag) & (r > atol)
     todo = np.flatnonzero(rejects | wide)
     if not todo.size:
-        return e, r, undecided
+        return e, r, undecided, agreed, taken
     floor = stepping.floor(x.reshape(-1)[idx[todo]], eps)
-    chain = [(e[todo], r[todo])]
+    chain = [(e[todo], r[todo], hs[todo])]
     live = np.ones(todo.size, dtype=bool)
     for level in (1, 2, 3):
         h = np.sign(hs[todo]) * np.maximum(np.abs(hs[todo]) / 16.0 ** level, floor)
         f1, f2, f4 = (copies.sums((idx[todo], h / q)) for q in (1.0, 2.0, 4.0))
-        chain.append(one_sided_from(np.zeros(todo.size), f1, f2, f4, h, noise=sigma[todo], eps=eps)[:2])
-        (ep, rp), (ec, rc) = chain[-2], chain[-1]
+        chain.append((*one_sided_from(np.zeros(todo.size), f1, f2, f4, h, noise=sigma[todo], eps=eps)[:2], h))
+        (ep, rp, hp), (ec, rc, hc) = chain[-2], chain[-1]
         with np.errstate(invalid="ignore"):
             agree = live & np.isfinite(ep) & np.isfinite(ec) & (np.abs(ep - ec) <= rp + rc)
             if level == 1:  # (h/16 confirms the first step's rejection; a wide bound goes finer)
@@ -436,10 +327,11 @@ def _one_sided_ladder(copies, x, idx, hs, a, e, r, sigma, eps, rtol, atol):
                 agree &= ~wide[todo] | (4 * np.maximum(rp, rc) <= r[todo])
         tighter = rp <= rc
         at = todo[agree]
-        e[at], r[at] = np.where(tighter, ep, ec)[agree], np.where(tighter, rp, rc)[agree]
+        e[at], r[at], taken[at] = (np.where(tighter, p, c)[agree] for p, c in ((ep, ec), (rp, rc), (hp, hc)))
+        agreed[at] = True
         live &= ~agree
     undecided[todo[live & rejects[todo]]] = True
-    return e, r, undecided
+    return e, r, undecided, agreed, taken
 
 
 def _analytic_of(ev, role, x, flat_idx):
@@ -473,10 +365,12 @@ def _full(v, x):
     return a.reshape(x.shape) if a.size == x.size else None
 
 
-def _complex(copies: Copies, x, flat_idx):
+def _complex(copies: Copies, x, flat_idx, h) -> Estimates:
     """Complex step for every element, one evaluation each: Im f(x + ih)/h, exact to rounding for
-    analytic code."""
+    analytic code (reported at the real step ``h`` it is compared with Richardson at, as
+    row-local roles report it)."""
     hc = COMPLEX_H * np.maximum(1.0, np.abs(x.reshape(-1)[flat_idx]))
     est = np.imag(copies.sums((flat_idx, 1j * hc))) / hc
     err = ERR_SAFETY * EPS * np.abs(est) + 1e-300
-    return [est, err, est.copy(), est.copy(), np.zeros(est.size, dtype=bool)]
+    none = np.zeros(est.size, dtype=bool)
+    return Estimates(est, err, est.copy(), est.copy(), none, none, h, none)

@@ -217,12 +217,11 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
                                     f"plus {opts.probes} random-direction probes")
             h, side, _ = stepping.plan(x.reshape(x.shape[0], -1), lo, hi, eps)
             h, side = h.reshape(-1), side.reshape(-1)
-            est, err, left, right, kinks, undecided = (np.asarray(v) for v in _batch_estimates(
+            est, err, left, right, kinks, undecided, taken, agreed = (np.asarray(v) for v in _batch_estimates(
                 ev, role, x, method, base_sum, flat_idx, (h, side), opts, result.notes,
                 analytic=g.reshape(-1)[flat_idx], base=base, eps=eps))
-            rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1)[flat_idx], est, err, left, right,
-                            step=h[flat_idx])
-            classify(rr, kinks, opts, undecided)
+            rr = RoleResult(role, x.shape, flat_idx, g.reshape(-1)[flat_idx], est, err, left, right, step=taken)
+            classify(rr, kinks, opts, undecided, agreed)
             measured = copies_for(ev, role, x, base, eps).rel_noise
             if measured is not None:
                 result.noise[role] = measured

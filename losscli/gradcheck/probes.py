@@ -121,7 +121,7 @@ def _per_element(ev, copies, x, g, support, opts, sigma) -> tuple[list[list[int]
 
     idx = np.sort(support)
     a = g.reshape(-1)[idx]
-    est, err, left, right, kink, _ = estimate_elements(ev, copies.role, x, "richardson", 0.0, idx, analytic=a,
+    est, err, left, right, kink, *_ = estimate_elements(ev, copies.role, x, "richardson", 0.0, idx, analytic=a,
                                                        opts=opts, base=copies.base, noise=sigma, eps=copies.eps)
     bad = np.abs(a - est) > opts.rtol * np.maximum(np.abs(a), np.abs(est)) + err
     lo, hi = np.minimum(left, right), np.maximum(left, right)

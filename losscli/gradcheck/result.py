@@ -231,13 +231,14 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
         codes[bad_a], why[bad_a] = FAIL, 6
 
 
-def classify(rr: RoleResult, kinks: np.ndarray, opts: Options, undecided=None) -> None:
+def classify(rr: RoleResult, kinks: np.ndarray, opts: Options, undecided=None, agreed=None) -> None:
     """Status, reason and errors of single estimates per element (rr.numeric, rr.err_est, the
     one-sided slopes; ``kinks`` where they disagree), for the checks that have one estimate per
     element (batch-coupled roles, parameters, second derivatives), in this order: ``ok`` within the
     tolerance; ``kink`` for a valid subgradient; ``inconclusive`` without a finite numeric value
     (also at a kink: with no finite estimate nothing stands behind a FAIL), or where ``undecided``
-    (estimates at smaller steps disagree: nothing stands behind the rejection); ``FAIL`` otherwise."""
+    (estimates at smaller steps disagree: nothing stands behind the rejection); ``FAIL`` otherwise
+    (said to rest on two step sizes where ``agreed``)."""
     a, est = rr.analytic, rr.numeric
     kinks = np.asarray(kinks, dtype=bool)
     ok = passes(a, est, rr.err_est, kinks, opts)
@@ -245,7 +246,8 @@ def classify(rr: RoleResult, kinks: np.ndarray, opts: Options, undecided=None) -
     lost = ~np.isfinite(est)
     torn = np.zeros(np.shape(est), dtype=bool) if undecided is None else np.asarray(undecided, dtype=bool)
     status = np.select([ok, bracket, lost, torn], [OK, KINK, INCONCLUSIVE, INCONCLUSIVE], FAIL)
-    why = np.select([ok, bracket, lost, torn, kinks], [11, 10, 4, 5, 2], 8)
+    twice = np.zeros(np.shape(est), dtype=bool) if agreed is None else np.asarray(agreed, dtype=bool)
+    why = np.select([ok, bracket, lost, torn, kinks, twice], [11, 10, 4, 5, 2, 1], 8)
     if rr.step is None:
         rr.step = np.full(np.shape(est), np.nan)
     finish(rr, status, why, opts)
