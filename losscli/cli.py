@@ -31,6 +31,9 @@ class _Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if completion.COMPLETE_VAR in os.environ:  # a shell asks for completions: nothing may reach its prompt
             sys.stderr = open(os.devnull, "w")
+        from .io.streams import standard_streams
+
+        standard_streams()
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:  # bare `losscli`: the help, as --help shows it
@@ -43,6 +46,13 @@ class _Group(click.Group):
         except click.Abort:
             _say("Aborted.")
             sys.exit(exits.INTERRUPTED)
+        except OSError as exc:  # --help, --version to a closed or full stdout (commands' own end in invoke)
+            from .io.streams import named_stdout
+
+            code, message = exits.classify(named_stdout(exc))
+            if message:
+                _say(exits.one_line(message))
+            sys.exit(code)
         if not standalone_mode:
             return rv
         sys.exit(rv if isinstance(rv, int) else 0)

@@ -219,6 +219,51 @@ def test_a_full_disk_on_stdout_is_exit_2(d):
     assert out.stderr == "Error: standard output: No space left on device\n"
 
 
+CLOSED_STDOUT = ("Error: standard output: it is closed (>&-: write the output to a file with -o, or send it to "
+                 "/dev/null)\n")
+
+
+@pytest.mark.parametrize("args", [
+    ("compute", "mse", "{d}/p.csv", "{d}/y.csv"),
+    ("compute", "mse", "{d}/p.csv", "{d}/y.csv", "--format", "json"),
+    ("compute", "mse", "{d}/p.csv", "{d}/y.csv", "--save-grad", "-", "-o", "{d}/out.txt"),
+    ("gradcheck", "mse", "--format", "junit"),
+    ("list",),
+    ("--help",),
+    ("--version",),
+])
+def test_a_closed_stdout_is_exit_2_with_one_line(d, args):
+    """Started with standard output closed (`>&-`), Python has no sys.stdout: every command ended
+    in 'internal error: AttributeError' (exit 3). Nothing can be written: exit 2, one line."""
+    out = subprocess.run([sys.executable, "-m", "losscli", *(a.format(d=d) for a in args)], stderr=subprocess.PIPE,
+                         text=True, timeout=120, preexec_fn=lambda: os.close(1))
+    assert (out.returncode, out.stderr) == (2, CLOSED_STDOUT)
+
+
+def test_a_closed_stdout_is_no_matter_when_the_output_goes_to_a_file(d):
+    out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv", "--format",
+                          "value", "-o", d / "v.txt"], stderr=subprocess.PIPE, text=True, timeout=120,
+                         preexec_fn=lambda: os.close(1))
+    assert (out.returncode, out.stderr) == (0, "") and (d / "v.txt").read_text() == "0.22000000000000006\n"
+
+
+def test_a_closed_stdin_read_as_dash_is_exit_2_with_one_line(d):
+    out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", "-", d / "y.csv"], capture_output=True,
+                         text=True, timeout=120, preexec_fn=lambda: os.close(0))
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == ("Error: <stdin>: cannot read: it is closed (<&-: there is nothing to read as '-'; give a "
+                          "file instead)\n")
+
+
+@pytest.mark.parametrize("args", [("--help",), ("--version",), ("compute", "mse", "{d}/p.csv", "{d}/y.csv",
+                                                                 "--save-grad", "-", "-o", "{d}/out.txt")])
+def test_a_full_disk_under_help_version_and_gradients_names_stdout(d, args):
+    with open("/dev/full", "w") as full:
+        out = subprocess.run([sys.executable, "-m", "losscli", *(a.format(d=d) for a in args)], stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=60)
+    assert (out.returncode, out.stderr) == (2, "Error: standard output: No space left on device\n")
+
+
 def test_an_encoding_that_cannot_print_the_output_is_exit_2():
     out = _cli("info", "huber", env={**os.environ, "PYTHONIOENCODING": "latin-1"})
     assert out.returncode == 2 and out.stdout == ""

@@ -41,6 +41,7 @@ from contextlib import contextmanager
 from typing import IO, BinaryIO, Callable, Iterable, Iterator, cast
 
 from ..errors import LossCliError
+from .streams import named_stdout
 
 STDOUT = "-"
 #: temporary files being written, removed by :func:`abandon` when a signal ends the process
@@ -68,9 +69,12 @@ def output_file(path: str) -> Iterator[BinaryIO]:
     :func:`together` block around it, if any), and is thrown away otherwise.
     :func:`staged` says beforehand whether it is a temporary file of its own."""
     if path == STDOUT:
-        out = sys.stdout.buffer
-        yield out
-        out.flush()
+        try:
+            out = sys.stdout.buffer
+            yield out
+            out.flush()
+        except OSError as exc:
+            raise named_stdout(exc) from None
         return
     fd = open_stream(path)
     if fd is not None:  # the stream itself, at its position: not the file the shell opened for it

@@ -4,6 +4,7 @@ are read (:func:`decompressing`), damage reported as an input error."""
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import stat
@@ -11,6 +12,57 @@ from typing import Callable
 
 from ..errors import InputError
 from .filtered import Filtered
+
+
+class ClosedStandard(io.TextIOBase):
+    """``sys.stdin`` / ``sys.stdout`` of a process started with that descriptor closed (``<&-``,
+    ``>&-``), where Python leaves None: reading or writing it is an OSError that says so (exit 2
+    with one line, as a full disk is), not an AttributeError of losscli's. Nothing written is
+    dropped silently."""
+
+    def __init__(self, name: str, label: str, hint: str):
+        super().__init__()
+        self.name, self.label, self.hint = name, label, hint
+
+    def _closed(self, *args):
+        raise OSError(errno.EBADF, f"it is closed ({self.hint})", self.label)
+
+    read = readline = write = fileno = _closed
+
+    @property
+    def buffer(self) -> "ClosedStandard":  # (binary reads and writes go the same way)
+        return self
+
+    def readable(self) -> bool:
+        return self.name == "stdin"
+
+    def writable(self) -> bool:
+        return self.name == "stdout"
+
+    def isatty(self) -> bool:
+        return False
+
+    def flush(self) -> None:
+        pass
+
+
+def standard_streams() -> None:
+    """Stand-ins for standard input and output when they are closed (see :class:`ClosedStandard`)."""
+    import sys
+
+    if sys.stdin is None:
+        sys.stdin = ClosedStandard("stdin", "standard input", "<&-: there is nothing to read as '-'; give a file instead")
+    if sys.stdout is None:
+        sys.stdout = ClosedStandard("stdout", "standard output",
+                                    ">&-: write the output to a file with -o, or send it to /dev/null")
+
+
+def named_stdout(exc: OSError) -> OSError:
+    """A failed write to standard output named as such (a full disk, a closed descriptor); a
+    closed pipe, or an error that names its file already, as it is."""
+    if exc.errno == errno.EPIPE or exc.filename is not None:
+        return exc
+    return OSError(exc.errno, exc.strerror, "standard output")
 
 
 def is_stream(path: str) -> bool:

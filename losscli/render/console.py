@@ -72,9 +72,9 @@ def emit(rendered, output: str | None = None) -> None:
     try:
         _print(rendered)
     except OSError as exc:
-        if exc.errno == errno.EPIPE or exc.filename is not None:
-            raise
-        raise OSError(exc.errno, exc.strerror, "standard output") from None
+        from ..io.streams import named_stdout
+
+        raise named_stdout(exc) from None
 
 
 #: text goes out in pieces: a reader that went away is noticed at the next piece (one huge write
