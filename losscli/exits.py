@@ -78,7 +78,7 @@ def terminate_on_signals() -> None:
     import signal
 
     def handler(signum, frame):
-        from .io.output import abandon
+        from .io.replace import abandon
 
         abandon()
         os.write(2, f"losscli: terminated by {signal.Signals(signum).name}\n".encode())

@@ -165,7 +165,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     as an error beside the others, then the run ends with that error (exit 2)."""
     from ..engine import engine_function
     from ..io.cache import InputCache
-    from ..io.output import together
+    from ..io.replace import together
     from ..render import Timing, publish
     from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
     from .compare import Tolerance, compare_record

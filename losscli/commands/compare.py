@@ -97,7 +97,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                 cluster=None, rules=None, prob_tol=None, slicing=(None, None), reports=()) -> int:
     from ..engine import engine_function
     from ..io.cache import InputCache
-    from ..io.output import together
+    from ..io.replace import together
     from ..render import Timing, publish
     from ..io.rules import ReadRules
     from ..vocabulary import ROW_SUM_TOL

@@ -13,7 +13,8 @@ from ..engine import engine_function
 from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
-from ..io.output import STDOUT, together
+from ..io.output import STDOUT
+from ..io.replace import together
 from ..render.values import key_text, number
 from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation

@@ -87,7 +87,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
 
     from ..catalogue import list_losses
     from ..io.cache import InputCache
-    from ..io.output import together
+    from ..io.replace import together
     from ..render import Timing, publish
     from ..sampling import random_inputs
     from .common import (parse_param_options, prepare, refuse_overwriting_inputs, report_outputs, report_warnings,

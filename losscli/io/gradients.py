@@ -103,7 +103,7 @@ def _close_quietly(fh: IO[bytes]) -> None:
 def _temporary_error(exc: OSError) -> LossCliError:
     import tempfile
 
-    from .output import write_failure
+    from .replace import write_failure
 
     why = write_failure(exc)
     if why != (exc.strerror or str(exc)):  # (a limit of this process, not of the directory)

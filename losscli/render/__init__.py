@@ -77,7 +77,7 @@ def publish(command: str, fmt: str, output: str | None, reports, *record, timing
     to ``output`` (stdout by default) and as every ``--report FORMAT:FILE``: one evaluation,
     every report. The report files are written first: a reader of stdout that goes away (``|
     head``) does not cost them. A report that cannot be written ends the run with its error; inside
-    a command's ``output.together()`` no file of the run is then replaced (standard output is
+    a command's ``replace.together()`` no file of the run is then replaced (standard output is
     written as it comes)."""
     from ..errors import LossCliError
 
