@@ -24,6 +24,13 @@ def files(tmp_path):
     (tmp_path / "t.csv").write_text("t\n" + "".join(f"{v!r}\n" for v in T.tolist()))
     (tmp_path / "pt.csv").write_text("p,t\n" + "".join(f"{a!r},{b!r}\n" for a, b in zip(P.tolist(), T.tolist())))
     np.save(tmp_path / "p.npy", P)
+    import pyarrow as pa
+
+    # an Arrow IPC stream of 240 KB in batches of 999 rows: past the 64 KB a stream's head is sniffed from
+    table = pa.table({"p": P, "t": T, **{f"pad{i}": np.zeros(P.size) for i in range(8)}})
+    with pa.ipc.new_stream(tmp_path / "pt.arrows", table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=999):
+            writer.write_batch(batch)
     return tmp_path
 
 
@@ -48,10 +55,12 @@ def test_the_files_themselves(files):
     "$LOSSCLI compute mse <(cat pt.csv):p <(cat pt.csv):t --format value",
     "$LOSSCLI compute mse <(gzip -c p.csv) <(cat t.csv) --format value",  # compressed, through a pipe
     "cat p.npy | $LOSSCLI compute mse - t.csv --format value",  # NPY needs random access: held
+    "cat pt.arrows | $LOSSCLI compute mse -:p -:t --format value",  # an IPC stream: streamed
+    "$LOSSCLI compute mse <(cat pt.arrows):p t.csv --format value",
     "$LOSSCLI compute mse <(cat pt.csv):p <(cat pt.csv):t --format json --block-rows 500 > /dev/null && "
     "$LOSSCLI compute mse <(cat pt.csv):p <(cat pt.csv):t --format value",  # quantiles: no second pass
 ], ids=["process substitution", "/dev/stdin", "-", "-:p -:t", "-:p /dev/stdin:t", "/dev/stdin /dev/fd/0",
-        "<(cmd):sel", "<(gzip -c)", "NPY on stdin",
+        "<(cmd):sel", "<(gzip -c)", "NPY on stdin", "IPC stream on stdin", "IPC stream <(cmd)",
         "table output"])
 def test_read_once_inputs_give_the_files_value(files, script):
     out = _bash(script, files)

@@ -122,17 +122,20 @@ class _Replay(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:
+        """As many bytes as asked for, short only at the end: readers that take a short read for the
+        end (pyarrow's IPC stream reader) must not stop where the kept bytes give way to the stream."""
         stream = self.stream
+        n = 0
         if self.pos < stream.taken:
             if stream.spent:
                 raise InputError(f"{stream.label}: a pipe or standard input can be read only once, and two "
                                  "reads were needed; save it to a file first")
             n = min(len(buffer), stream.taken - self.pos)
             buffer[:n] = stream.kept[self.pos:self.pos + n]
-        else:
-            data = stream.take(len(buffer))
-            n = len(data)
-            buffer[:n] = data
+        if n < len(buffer):  # (at the front of the stream now: on into it)
+            data = stream.take(len(buffer) - n)
+            buffer[n:n + len(data)] = data
+            n += len(data)
         self.pos += n
         return n
 
