@@ -131,6 +131,8 @@ def check_shapes(loss_name: str, roles, bound: dict) -> dict[str, np.ndarray]:
         what = f"{arr.label} ({loss_name} {role.name})"
         if data.ndim == 0 or data.shape[0] == 0:
             raise InputError(f"{what}: no samples, expected at least one row")
+        if data.size == 0:  # (an NPY of shape (N, 0), a list column of empty lists: no number to read)
+            raise InputError(f"{what}: rows of no values (shape {data.shape}), expected at least one value a row")
         alternatives = alternatives_of(role.shape)
         errors = []
         alone = None  # the message of a count that is not a multiple: the whole error for one alternative

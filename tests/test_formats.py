@@ -173,6 +173,35 @@ def test_a_ragged_list_column_names_its_row(run, tmp_path):
                           "numbers in every row)\n")
 
 
+@pytest.mark.parametrize("write", [lambda t, p: pq.write_table(t, p, row_group_size=2), pa.feather.write_feather],
+                         ids=["parquet", "feather"])
+def test_a_repeated_column_name_is_read_as_a_csv_header_is(run, tmp_path, write):
+    """pyarrow writes two columns named p without a word; reading one ended in 'internal error:
+    KeyError: Field "p" exists 2 times in schema' (exit 3). They are p and p.1, as in a CSV."""
+    path = tmp_path / "dup"
+    write(pa.Table.from_arrays([pa.array([1.0, 2.0, 3.0]), pa.array([4.0, 5.0, 7.0])], names=["p", "p"]), path)
+    np.save(tmp_path / "y.npy", np.ones(3))
+    for selector, want in (("p", 5 / 3), ("0", 5 / 3), ("p.1", 61 / 3), ("1", 61 / 3)):
+        out = run("compute", "mse", f"{path}:{selector}", f"{tmp_path}/y.npy", "--format", "value")
+        assert (out.exit_code, out.stderr) == (0, "") and float(out.stdout) == pytest.approx(want, rel=1e-15), selector
+    out = run("compute", "mse", str(path), f"{tmp_path}/y.npy")
+    assert out.exit_code == 2 and "(columns 'p', 'p.1')" in out.stderr
+
+
+def test_rows_of_no_values_are_one_clean_error(run, tmp_path):
+    """An NPY of shape (3, 0), a list column of empty lists: numpy's 'Mean of empty slice' warning
+    reached the user, then 'the loss is undefined (NaN) ... the values are too extreme'."""
+    np.save(tmp_path / "e.npy", np.zeros((3, 0)))
+    pq.write_table(pa.table({"c": pa.array([[], [], []], pa.list_(pa.float64()))}), tmp_path / "e.parquet")
+    np.savez(tmp_path / "e.npz", a=np.zeros((3, 0)))
+    for spec in ("e.npy", "e.parquet:c", "e.npz:a"):
+        for command in ("compute", "gradcheck"):
+            out = run(command, "mse", f"{tmp_path}/{spec}", f"{tmp_path}/{spec}")
+            assert (out.exit_code, out.stdout) == (2, ""), spec
+            assert out.stderr == (f"Error: {tmp_path}/{spec} (mse predictions): rows of no values (shape (3, 0)), "
+                                  "expected at least one value a row\n")
+
+
 def test_a_damaged_arrow_file_is_one_clean_error(run, tmp_path):
     path = tmp_path / "bad.arrow"
     _ipc_file(_table(), path)

@@ -10,14 +10,31 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import as_dtype, floats, is_numeric, validity
-from .rules import ReadRules, key_columns, pandas_index_columns, reset_index_columns, slice_columns, unnamed_index
+from .rules import (ReadRules, column_names, key_columns, pandas_index_columns, reset_index_columns, slice_columns,
+                    unnamed_index)
 from .table import Source, wanted_columns
+
+def schema_names(schema) -> list[str]:
+    """The names a file's columns are selected by: the schema's, a repeated one made unique as in a
+    CSV header (``p, p`` is p, p.1: pyarrow writes such files without a word)."""
+    names = list(schema.names)
+    return names if len(set(names)) == len(names) else column_names(names)
+
+
+def renamed(batches, names: list[str], schema) -> Iterator:
+    """Record batches under ``names`` (:func:`schema_names`), where they differ from the schema's."""
+    import pyarrow as pa
+
+    if names == list(schema.names):
+        return iter(batches)
+    return (pa.RecordBatch.from_arrays(b.columns, names=names) for b in batches)
+
 
 def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str], dict[str, str], set[str]]:
     """What a Parquet/Arrow file is read with: the columns to convert (those the selectors name,
-    and id and key columns), the index columns pandas recorded in its metadata, and the key
-    columns (kept exactly as well)."""
-    names = list(schema.names)
+    and id and key columns; by :func:`schema_names`), the index columns pandas recorded in its
+    metadata, and the key columns (kept exactly as well)."""
+    names = schema_names(schema)
     index = {n: "pandas' index (recorded in the file's metadata)" for n in pandas_index_columns(schema.metadata)
              if n in names}
     index.update({n: "pandas' index (an unnamed column)" for n in unnamed_index(names) if n not in index})

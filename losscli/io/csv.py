@@ -24,8 +24,8 @@ from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import (NUMBERS, ReadRules, first_column_index, header_decision, hint_suffix, is_number, key_columns,
-                    numeric_text_hint, reset_index_columns, slice_columns, unnamed_index)
+from .rules import (NUMBERS, ReadRules, column_names, first_column_index, header_decision, hint_suffix, is_number,
+                    key_columns, numeric_text_hint, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -232,28 +232,6 @@ def split_fields(line: str, sep: str, label: str = "input") -> list[str]:
         raise InputError(f"{label}: cannot split its first lines into fields ({exc})") from None
 
 
-def _column_names(fields: list[str]) -> list[str]:
-    """Header names by pandas' rules (its C parser's): stripped, a blank one is 'Unnamed: i', a
-    repeated one gets '.1', '.2', ..., skipping any name the header itself holds (``a,a,a.1`` is
-    a, a.2, a.1), so a file pandas wrote reads with the names pandas gives it."""
-    header = [raw.strip() or f"Unnamed: {i}" for i, raw in enumerate(fields)]
-    names = list(header)
-    counts: dict[str, int] = {}
-    # the named columns first, then the unnamed ones: a given name keeps its spelling
-    for i in sorted(range(len(header)), key=lambda i: not fields[i].strip()):
-        name = header[i]
-        seen = counts.get(name, 0)
-        if seen:
-            base = name
-            while seen:
-                counts[base] = seen + 1
-                name = f"{base}.{seen}"
-                seen = seen + 1 if name in header else counts.get(name, 0)
-        counts[name] = seen + 1
-        names[i] = name
-    return names
-
-
 #: the header decision for np.savetxt's header (``# pred label``: a comment line of names)
 COMMENT_HEADER = "yes (np.savetxt's header: the names after '#' on its last comment line)"
 
@@ -319,7 +297,7 @@ def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False,
     fields = split_fields(_uncomment(line) if comment else line, sep, label)
     at = len(_LINE_END.findall(data, 0, start)) + 1  # the file line of the header / first data line
     if has_header:
-        return _column_names([""] * implicit_index + fields), at + 1, data[end:]
+        return column_names([""] * implicit_index + fields), at + 1, data[end:]
     return [str(i) for i in range(len(fields))], at, data[start:] if skip else data
 
 

@@ -8,7 +8,7 @@ import os
 from typing import Iterator
 
 from ..errors import InputError
-from .arrow import read_columns, table_blocks
+from .arrow import read_columns, renamed, schema_names, table_blocks
 from .rules import ReadRules
 from .table import Source
 
@@ -41,8 +41,9 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadR
         else:
             stream = pyarrow.ipc.open_stream(opener())
             schema, batches = stream.schema, iter(stream)
+        names = schema_names(schema)
         columns, index, keys = read_columns(schema, label, wanted, rules)
-        yield from table_blocks(batches, label, chunk_rows, dtype, schema.names, columns, index, keys)
+        yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index, keys)
     except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
         raise InputError(f"{label}: not a readable Arrow IPC / Feather file ({type(exc).__name__}: {exc})") from None
 

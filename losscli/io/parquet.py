@@ -8,7 +8,7 @@ from itertools import accumulate
 from typing import Iterator
 
 from ..errors import InputError
-from .arrow import read_columns, table_blocks
+from .arrow import read_columns, renamed, schema_names, table_blocks
 from .rules import ReadRules
 from .table import Source
 
@@ -27,10 +27,13 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         # file, against 125 MB without it, and slower
         pf = pq.ParquetFile(label if os.path.isfile(label) else opener(), pre_buffer=False)
         schema = pf.schema_arrow
+        names = schema_names(schema)
         columns, index, keys = read_columns(schema, label, wanted, rules)
+        read = columns if names == schema.names else None  # (a repeated name: every column, renamed)
         if window is None:
-            batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns)
-            yield from table_blocks(batches, label, chunk_rows, dtype, schema.names, columns, index, keys)
+            batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=read)
+            yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index,
+                                    keys)
             return
         sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
         ends = list(accumulate(sizes))
@@ -39,9 +42,9 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         if not groups:
             return
         skip = window.start - (ends[groups[0]] - sizes[groups[0]])
-        batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=columns, row_groups=groups)
-        yield from table_blocks(_rows(batches, skip, stop - window.start), label, chunk_rows, dtype, schema.names,
-                                columns, index, keys, offset=window.start)
+        batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=read, row_groups=groups)
+        yield from table_blocks(_rows(renamed(batches, names, schema), skip, stop - window.start), label, chunk_rows,
+                                dtype, names, columns, index, keys, offset=window.start)
     except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
         raise InputError(f"{label}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
 

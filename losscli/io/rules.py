@@ -270,3 +270,26 @@ def pandas_index_columns(metadata: dict | None) -> list[str]:
     except (ValueError, UnicodeDecodeError):
         return []
     return [c for c in info.get("index_columns", []) if isinstance(c, str)]
+
+
+def column_names(fields: list[str]) -> list[str]:
+    """Column names by pandas' rules (its C parser's): stripped, a blank one is 'Unnamed: i', a
+    repeated one gets '.1', '.2', ..., skipping any name the header itself holds (``a,a,a.1`` is
+    a, a.2, a.1), so a file pandas wrote reads with the names pandas gives it. A CSV header's
+    fields, and an Arrow schema's names (pyarrow writes ``p, p`` without a word) alike."""
+    header = [raw.strip() or f"Unnamed: {i}" for i, raw in enumerate(fields)]
+    names = list(header)
+    counts: dict[str, int] = {}
+    # the named columns first, then the unnamed ones: a given name keeps its spelling
+    for i in sorted(range(len(header)), key=lambda i: not fields[i].strip()):
+        name = header[i]
+        seen = counts.get(name, 0)
+        if seen:
+            base = name
+            while seen:
+                counts[base] = seen + 1
+                name = f"{base}.{seen}"
+                seen = seen + 1 if name in header else counts.get(name, 0)
+        counts[name] = seen + 1
+        names[i] = name
+    return names
