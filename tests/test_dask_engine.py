@@ -597,3 +597,37 @@ def test_later_shards_read_their_first_line_as_the_first_shard_does(run, tmp_pat
     assert dask["results"][0]["count"] == 6000
     assert len({i["partitions"] for i in dask["inputs"]}) == 1
     assert dask["inputs"][0]["partitions"] == 3 if cut is None else dask["inputs"][0]["partitions"] > 3
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "csv", "csv_header_in_first"])
+def test_a_column_chosen_by_position_is_the_first_shards_in_every_shard(run, tmp_path, cluster, fmt):
+    """A dataset whose later files order their columns differently (part-1 written y, p): `:0` was
+    resolved in each file, so rows of y were read as p, silently (MSE 0.93 for 1.73). Position 0 is
+    the first shard's column 0 in every shard, by name; locally and on the cluster. Where later
+    files have no header (written in chunks, p, y in each), position 0 is theirs."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    p, y = rng.normal(size=3000), rng.normal(size=3000)
+    (tmp_path / "d").mkdir()
+    (tmp_path / "t").mkdir()
+    for i, (cols, rows) in enumerate(((["p", "y"], slice(0, 1500)), (["y", "p"], slice(1500, 3000)))):
+        if fmt == "csv_header_in_first":
+            cols = ["p", "y"]
+        frame = pd.DataFrame({"p": p[rows], "y": y[rows]})[cols]
+        labels = pd.DataFrame({"y": y[rows]})
+        if fmt == "parquet":
+            frame.to_parquet(tmp_path / "d" / f"part-{i}.parquet", index=False)
+            labels.to_parquet(tmp_path / "t" / f"part-{i}.parquet", index=False)
+        else:
+            frame.to_csv(tmp_path / "d" / f"part-{i}.csv", index=False, header=i == 0 or fmt == "csv")
+            labels.to_csv(tmp_path / "t" / f"part-{i}.csv", index=False, header=i == 0 or fmt == "csv")
+    want = float(np.mean((p - y) ** 2))
+    for first in ("0", "p") if fmt != "csv_header_in_first" else ("0",):
+        args = ["compute", "mse", f"{tmp_path / 'd'}:{first}", f"{tmp_path / 't'}:0"]
+        local = _json(run, *args)
+        dask = _json(run, *args, "--engine", "dask", "--scheduler", cluster.address)
+        assert local["results"][0]["value"] == pytest.approx(want, rel=1e-14, abs=0), first
+        assert dask["results"][0]["value"] == pytest.approx(want, rel=1e-14, abs=0), first
+        assert local["inputs"][0]["rows"] == 3000 and dask["results"][0]["count"] == 3000
+    assert _json(run, "compute", "mse", f"{tmp_path / 'd'}:1", f"{tmp_path / 't'}:0")["results"][0]["value"] == 0.0

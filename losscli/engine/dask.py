@@ -308,12 +308,15 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     shapes = [a.data.shape[1:] for a in first[:len(read)]]
     locked = [cache.reader(split_spec(s)[0]).locked_columns if split_spec(s)[1] is None else None for s in read]
     later = [cache.reader(split_spec(s)[0]).later_header for s in read]
+    # a column chosen by position: what the first shard's position names, in every shard
+    named = [None if split_spec(s)[1] is None else cache.reader(split_spec(s)[0]).later_selector(split_spec(s)[1])
+             for s in read]
     specs = read + ([slices.file] if slices and slices.file else [])  # (a --by-file is cut as the inputs are)
     cluster = cluster or Cluster()
     run = session(cluster)
     given = _as_given(specs)
     try:
-        parts = plan(specs, rules, cache.dtype, run, cluster.partition_size, later)
+        parts = plan(specs, rules, cache.dtype, run, cluster.partition_size, later, named)
     except InputError as exc:
         raise InputError(given(str(exc))) from None
     budget = QUANTILE_BUDGET if quantile_budget is None else quantile_budget

@@ -75,14 +75,19 @@ def shard_groups(specs: list[str]) -> tuple[list[list[str]], bool]:
 
 
 def plan(specs: list[str], rules: ReadRules, dtype, session=None, partition_bytes: int = PARTITION_BYTES,
-         later: list[str | None] | None = None) -> list[Part]:
+         later: list[str | None] | None = None, named: list[str | None] | None = None) -> list[Part]:
     """The partitions of a run (see the module's docstring); ``session`` runs the line counts
     of text files to be cut (None: nothing is cut); ``later``: per spec, the --header of its
-    later shards (``FileReader.later_header``: the first shard's line of numbers decides them all)."""
+    later shards (``FileReader.later_header``: the first shard's line of numbers decides them all);
+    ``named``: per spec, the selector its later shards are read with (``FileReader.later_selector``:
+    the names the first shard's positions pick)."""
     parts: list[Part] = []
     groups, sharded = shard_groups(specs)
     for shard, files in enumerate(groups):
         headers = {split_spec(f)[0]: h for f, h in zip(files, later or []) if h is not None and shard > 0}
+        if shard > 0 and named:
+            files = [_by_name(f, n, replace(rules, header=headers.get(split_spec(f)[0], rules.header)), dtype)
+                     for f, n in zip(files, named + [None] * len(files))]
         paths = list(dict.fromkeys(split_spec(f)[0] for f in files))
         size = sum(_size(p) for p in paths)
         n = math.ceil(size / partition_bytes)
@@ -96,6 +101,22 @@ def plan(specs: list[str], rules: ReadRules, dtype, session=None, partition_byte
         for first, windows in cut:
             parts.append(Part(shard, files, sharded, first, windows, headers))
     return parts
+
+
+def _by_name(spec: str, named: str | None, rules: ReadRules, dtype) -> str:
+    """A later shard's spec with its selector ``named`` (the names its first shard's positions
+    pick), where the shard has those columns; as it is otherwise (a header in the first file only:
+    positions there, as the local engine reads them)."""
+    path, selector = split_spec(spec)
+    if named is None or named == selector:
+        return spec
+    from ..io.files import FileReader
+
+    try:
+        order = next(iter(FileReader(path, dtype=dtype, rules=rules).blocks(1))).order
+    except (LossCliError, OSError):  # (the partition reads it and says what is wrong)
+        return spec
+    return f"{path}:{named}" if set(named.split(",")) <= set(order) else spec
 
 
 def _size(path: str) -> int:

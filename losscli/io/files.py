@@ -23,7 +23,7 @@ from .parquet import PARQUET_MAGIC, parquet_blocks
 from .rules import NUMERIC_HEADERS, ReadRules
 from .spec import check_file, is_url, shards_of
 from .streams import Stream, decompressing, is_stream
-from .table import Source
+from .table import Source, resolve_columns
 from .windows import Window
 
 
@@ -46,6 +46,23 @@ class FileReader:
         # a shard set read with a guessed header: --header for its later shards, once the first
         # shard decided (``_as_first_shard``; an engine's partitions read them with it)
         self.later_header: str | None = None
+        # a shard set: its first shard's columns, in order, and where they were read (what a
+        # column chosen by position is in every shard: ``later_selector``)
+        self.first_order: list[str] | None = None
+        self.first_label: str | None = None
+
+    def later_selector(self, selector: str, order: list[str] | None = None) -> str:
+        """``selector`` as the later shards of a shard set read it: the names it picks in the first
+        shard (``:0`` is the first shard's column 0 in every shard: a dataset's files may order
+        their columns differently, part-1 written y, p). Unchanged outside a shard set, before
+        the first shard was read, where a name holds a comma, or where a later shard's columns
+        (``order``) lack one of the names (a header in the first file only: positions there)."""
+        if self.first_order is None or not self.shards or len(self.shards) < 2:
+            return selector
+        names = resolve_columns(selector, self.first_order, self.first_label or self.label)
+        if any("," in n for n in names) or (order is not None and not set(names) <= set(order)):
+            return selector
+        return ",".join(names)
 
     @property
     def label(self) -> str:
@@ -125,10 +142,15 @@ class FileReader:
         produced = False
         rules = self.rules
         for f in files:
-            for block in self._file_blocks(f, chunk_rows, len(files) > 1, wanted, rules):
+            # (a later shard read by position in the first shard: all of it, its names are not known yet)
+            own = wanted if f == files[0] or wanted is None or all(self.later_selector(s) == s for s in wanted) \
+                else None
+            for block in self._file_blocks(f, chunk_rows, len(files) > 1, own, rules):
                 if len(files) > 1 and rules is self.rules and rules.header == "auto" and block.header:
                     rules = replace(rules, header=_as_first_shard(block.header))
                     self.later_header = rules.header
+                if len(files) > 1 and self.first_order is None and block.arrays is None:
+                    self.first_order, self.first_label = list(block.order), block.label
                 produced = True
                 yield block
         if not produced and self.window is None:  # (every shard of a dataset had a header only)
