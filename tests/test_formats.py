@@ -202,6 +202,22 @@ def test_rows_of_no_values_are_one_clean_error(run, tmp_path):
                                   "expected at least one value a row\n")
 
 
+def test_list_column_logits_take_class_names_from_classes(run, tmp_path):
+    """A list column of 3 logits was read as one class named after the column: `--classes
+    cat,dog,eel` was refused ('the columns of ...:logits name the classes otherwise (logits)')."""
+    rng = np.random.default_rng(3)
+    logits, names = rng.normal(size=(40, 3)), np.array(["cat", "dog", "eel"])
+    idx = rng.integers(0, 3, 40)
+    pq.write_table(pa.table({"logits": list(logits), "ys": names[idx]}), tmp_path / "c.parquet")
+    out = run("compute", "softmax_ce", f"{tmp_path}/c.parquet:logits", f"{tmp_path}/c.parquet:ys", "--classes",
+              "cat,dog,eel", "--format", "value")
+    m = logits.max(axis=1)
+    want = np.mean(np.log(np.exp(logits - m[:, None]).sum(axis=1)) + m - logits[np.arange(40), idx])
+    assert (out.exit_code, out.stderr) == (0, "") and float(out.stdout) == pytest.approx(want, rel=1e-14)
+    out = run("compute", "softmax_ce", f"{tmp_path}/c.parquet:logits", f"{tmp_path}/c.parquet:ys")
+    assert out.exit_code == 2 and "--classes NAME,..." in out.stderr and "(logits)" not in out.stderr
+
+
 def test_a_damaged_arrow_file_is_one_clean_error(run, tmp_path):
     path = tmp_path / "bad.arrow"
     _ipc_file(_table(), path)

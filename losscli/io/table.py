@@ -264,8 +264,8 @@ def column_classes(arr: Array | None) -> Classes | None:
     for text labels, and for integer labels when they are integers; names of digits other than
     0, 1, ..., K-1 (``1,2,3``, ``0,2,5``) for integer labels only. None: an input without column
     names, or numbered 0..K-1 (pandas' numbered columns: integer labels are indices)."""
-    if arr is None or arr.data.ndim != 2 or not arr.columns:
-        return None
+    if arr is None or arr.data.ndim != 2 or not arr.columns or len(arr.columns) != arr.data.shape[1]:
+        return None  # (a list column of logits is one name for C columns: no class names)
     source = f"the columns of {arr.label}"
     if not all(c.isdigit() for c in arr.columns):
         return Classes(tuple(arr.columns), source)
