@@ -68,6 +68,40 @@ def test_the_file_behind_standard_input_is_never_an_output(d, how):  # noqa: F81
     assert (d / "p.csv").read_bytes() == before
 
 
+@pytest.mark.parametrize("command", ["compute", "gradcheck", "compare", "fit", "check"])
+@pytest.mark.parametrize("redirect", [">>", "1<>", "3>>", "3<>", ">> shard"])
+def test_a_stream_the_shell_opened_on_an_input_is_never_an_output(d, command, redirect):  # noqa: F811
+    """`losscli compute mse p.csv y.csv >> p.csv`, `-o /dev/fd/3 3<> p.csv`: an output sent to a
+    stream was never compared with the inputs, and the report was appended to the predictions (or
+    written over their first lines): exit 0, the input corrupted, as `cat f >> f` refuses to do."""
+    (d / "sh").mkdir()
+    (d / "sh" / "part-0.csv").write_bytes((d / "p.csv").read_bytes())
+    (d / "gates.toml").write_text(f'[[gate]]\nloss = "mse"\ninputs = ["{d / "p.csv"}", "{d / "y.csv"}"]\nmax = 10\n')
+    (d / "xy.csv").write_text("x,y\n1,2\n2,4\n3,6\n")
+    args = {"compute": ["compute", "mse", d / "p.csv", d / "y.csv"],
+            "gradcheck": ["gradcheck", "mse", f"{d / 'p.csv'}:pred", f"{d / 'y.csv'}:0"],
+            "compare": ["compare", "mse", d / "p.csv", d / "p.csv", d / "y.csv"],
+            "fit": ["fit", "mse", d / "xy.csv", "--epochs", "2"],
+            "check": ["check", d / "gates.toml"]}[command]
+    target = {"fit": d / "xy.csv", "check": d / "p.csv"}.get(command, d / "p.csv")
+    if redirect == ">> shard":
+        if command != "compute":
+            pytest.skip("one command is enough for a shard")
+        args, target = ["compute", "mse", d / "sh", d / "y.csv"], d / "sh" / "part-0.csv"
+    before = target.read_bytes()
+    fd = 3 if redirect.startswith("3") else 1
+    shell = redirect.split()[0] + ' "$T"'  # (the shell opens the input for writing, as a user's script would)
+    script = f'"$@" {shell}' if fd == 1 else f'"$@" -o /dev/fd/3 {shell}'
+    out = subprocess.run(["bash", "-c", script, "_", sys.executable, "-m", "losscli", *map(str, args)],
+                         stdout=subprocess.PIPE if fd == 3 else None, stderr=subprocess.PIPE, text=True, timeout=120,
+                         env={**os.environ, "T": str(target)})
+    stream = "standard output" if fd == 1 else "descriptor 3"
+    assert out.returncode == 2, out.stderr
+    assert f": {stream} is an input (" in out.stderr and out.stderr.endswith(
+        "): refusing to write into an input; send the output to another file\n") and len(out.stderr.splitlines()) == 1
+    assert target.read_bytes() == before
+
+
 def test_the_file_behind_standard_input_is_refused_even_when_not_read(d):  # noqa: F811
     """``< FILE`` in a script: losscli does not read it here, but the file is the user's input."""
     before = (d / "b.csv").read_bytes()

@@ -167,7 +167,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     from ..io.cache import InputCache
     from ..io.replace import together
     from ..render import Timing, publish
-    from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
+    from .common import (main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
+                         select_losses)
     from .compare import Tolerance, compare_record
     from .slicing import slice_header
 
@@ -177,7 +178,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     base_dir = path.parent
     read = [str(path)] + [_resolve(base_dir, s) for g in gates
                           for s in (*g["inputs"], g.get("baseline"), g.get("weights"), g.get("by_file")) if s is not None]
-    refuse_overwriting_inputs([("--output", output), *report_outputs(reports)], read,
+    refuse_overwriting_inputs([main_output(output, fmt), *report_outputs(reports)], read,
                               [item for g in gates for item in _param_items(g)])
     for gate in gates:  # a malformed gate (its loss, parameters, reading or slice keys) is the config's error
         try:

@@ -139,6 +139,14 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     refuse_clobbering(outputs, inputs)
 
 
+def main_output(output: str | None, fmt: str) -> tuple[str, str]:
+    """A command's main output as ``refuse_overwriting_inputs`` checks it: ``--output FILE``, or
+    standard output (which may be a file the shell opened: ``>> preds.csv``)."""
+    from ..io.output import STDOUT
+
+    return ("--output", output) if output is not None else (f"the report (--format {fmt})", STDOUT)
+
+
 def report_outputs(reports) -> list[tuple[str, str]]:
     """``--report FORMAT:FILE`` as the outputs ``refuse_overwriting_inputs`` checks."""
     return [(f"--report {fmt}:{path}", path) for fmt, path in reports]

@@ -101,7 +101,8 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     from ..render import Timing, publish
     from ..io.rules import ReadRules
     from ..vocabulary import ROW_SUM_TOL
-    from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
+    from .common import (main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
+                         select_losses)
     from ..render.values import key_text
     from .slicing import failed, slice_header
 
@@ -116,7 +117,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     slices, view = slicing
-    refuse_overwriting_inputs([("--output", output), *report_outputs(reports)], [baseline, candidate, *others, weights, slices.file if slices else None],
+    refuse_overwriting_inputs([main_output(output, fmt), *report_outputs(reports)], [baseline, candidate, *others, weights, slices.file if slices else None],
                               params)
     # with --on, both models' rows come in the labels' order, over the keys all three share: the
     # paired bootstrap pairs them

@@ -21,7 +21,8 @@ from ..stats.accumulator import Evaluation
 from ..io.rules import ReadRules
 from ..vocabulary import ROW_SUM_TOL
 from ..io.slices import SliceSpec
-from .common import parse_param_options, provenance, refuse_overwriting_inputs, report_outputs, select_losses
+from .common import (main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
+                     select_losses)
 from .slicing import Bootstrap, SliceView, compute_slices, failed, slice_header
 
 
@@ -87,8 +88,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
 
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
-    main_output = ("--output", output) if output is not None else (f"the report (--format {fmt})", STDOUT)
-    refuse_overwriting_inputs([main_output, ("--save-grad", save_grad), *report_outputs(reports)],
+    refuse_overwriting_inputs([main_output(output, fmt), ("--save-grad", save_grad), *report_outputs(reports)],
                               [*inputs, weights, model_params, slices.file if slices else None], params)
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")

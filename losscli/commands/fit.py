@@ -56,14 +56,14 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     from ..render import emit, renderer
     from ..render.chart import save_curve
     from ..render.progress import Bar, shown
-    from .common import parse_param_options, refuse_overwriting_inputs, select_losses
+    from .common import main_output, parse_param_options, refuse_overwriting_inputs, select_losses
 
     losses = select_losses(loss_name)
     if len(losses) != 1:
         raise LossCliError("fit takes one loss")
     loss = losses[0]
     require_fittable(loss)
-    refuse_overwriting_inputs([("--output", output)], [data], params)
+    refuse_overwriting_inputs([main_output(output, fmt)], [data], params)
     by_loss = parse_param_options(losses, params)[loss.name]
     X, y, names = load_data(data, target, features, loss, by_loss)
     with Bar("epochs", epochs, unit="epochs") as bar:  # the current loss beside it: a run going wrong shows

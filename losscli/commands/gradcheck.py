@@ -90,8 +90,8 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
     from ..io.replace import together
     from ..render import Timing, publish
     from ..sampling import random_inputs
-    from .common import (parse_param_options, prepare, refuse_overwriting_inputs, report_outputs, report_warnings,
-                         select_losses)
+    from .common import (main_output, parse_param_options, prepare, refuse_overwriting_inputs, report_outputs,
+                         report_warnings, select_losses)
 
     timing = Timing()
 
@@ -114,7 +114,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
 
         for loss in losses:
             refuse_without_framework(loss)
-    refuse_overwriting_inputs([("--output", output), *report_outputs(reports)], inputs, params)
+    refuse_overwriting_inputs([main_output(output, fmt), *report_outputs(reports)], inputs, params)
     by_loss = parse_param_options(losses, params)
     results = []
     if inputs:

@@ -6,7 +6,7 @@ from ..curves import sample
 from ..errors import LossCliError
 from ..render import emit, renderer
 from ..resources import PY_FLOAT, require
-from .common import parse_param_options, refuse_overwriting_inputs, select_losses
+from .common import main_output, parse_param_options, refuse_overwriting_inputs, select_losses
 
 IMAGE_SUFFIXES = ("png", "svg", "pdf")
 
@@ -37,7 +37,7 @@ def parse_sweep(sweep: str | None) -> tuple[str, list[str]] | None:
 
 def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="terminal", output=None) -> int:
     selected = select_losses(losses)
-    refuse_overwriting_inputs([("--output", output)], params=params)
+    refuse_overwriting_inputs([main_output(output, fmt)], params=params)
     by_loss = parse_param_options(selected, params)
     lo, hi = parse_range(span)
     sweep_ = parse_sweep(sweep)

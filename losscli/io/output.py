@@ -187,13 +187,20 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
         # one stream cannot carry two outputs (a report and an NPZ, say); standard input's file,
         # by /dev/stdin, is refused below as the input it is
         if fd:
+            stream = "standard output" if fd == 1 else "standard error" if fd == 2 else f"descriptor {fd}"
+            named = _named(option, path) if option.startswith("-") else option  # (not "the report (...) -")
             if ("fd", fd) in seen:
                 first_option, first_path = seen[("fd", fd)]
-                stream = "standard output" if fd == 1 else "standard error" if fd == 2 else f"descriptor {fd}"
                 first = first_option if first_path == STDOUT else _named(first_option, first_path)
-                raise LossCliError(f"{_named(option, path)}: {stream} is already taken by {first}; send one of "
-                                   "them to a file")
+                raise LossCliError(f"{named}: {stream} is already taken by {first}; send one of them to a file")
             seen[("fd", fd)] = (option, path)
+            # a stream the shell opened on an input (>> preds.csv, 3<> preds.csv): written at its
+            # position, it would corrupt the input, as `cat f >> f` would
+            stream_file = _identity(fd)
+            for label, other in ins:
+                if stream_file is not None and other == stream_file and label != "standard input":
+                    raise LossCliError(f"{named}: {stream} is an input ({label}): refusing to write into an input; "
+                                       "send the output to another file")
             continue
         st = _target_stat(path)
         ident: object = _identity(path)
