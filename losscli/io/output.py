@@ -35,11 +35,12 @@
 from __future__ import annotations
 
 import errno
+import io
 import os
 import stat
 import sys
 from contextlib import contextmanager
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO, Callable, Iterable, Iterator, cast
 
 from ..errors import LossCliError
 from .replace import cannot_write, staging, writable
@@ -63,7 +64,7 @@ def output_file(path: str) -> Iterator[BinaryIO]:
     if path == STDOUT:
         try:
             out = sys.stdout.buffer
-            yield out
+            yield as_it_comes(out)
             out.flush()
         except OSError as exc:
             raise named_stdout(exc) from None
@@ -73,19 +74,48 @@ def output_file(path: str) -> Iterator[BinaryIO]:
         if fd in (1, 2):
             (sys.stdout if fd == 1 else sys.stderr).flush()
         with os.fdopen(os.dup(fd), "wb") as stream:
-            yield stream
+            yield as_it_comes(stream)
         return
     st = _target_stat(path)
     if not staged(path, st):
         try:
             with open(path, "wb") as fh:
-                yield fh
+                yield as_it_comes(fh)
         except OSError as exc:
             raise cannot_write(path, exc) from None
         return
     _refuse_unwritable(path, st)  # (again: it may have changed while the run went on)
     with staging(path, st) as fh:
         yield fh
+
+
+class _AsItComes(io.RawIOBase):
+    """A device, FIFO or socket written as the bytes come: never seeked, whatever it says of itself
+    (``/dev/null`` says it is seekable and tells 0: an NPZ written to it ended in zipfile's
+    'argument out of range', exit 3)."""
+
+    def __init__(self, fh: BinaryIO):
+        super().__init__()
+        self.fh = fh
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:  # type: ignore[override]
+        self.fh.write(data)
+        return memoryview(data).nbytes
+
+    def flush(self) -> None:
+        self.fh.flush()
+
+
+def as_it_comes(fh: BinaryIO) -> BinaryIO:
+    """``fh`` where it is a regular file; otherwise written without seeking (:class:`_AsItComes`)."""
+    try:
+        regular = stat.S_ISREG(os.fstat(fh.fileno()).st_mode)
+    except (OSError, ValueError, AttributeError):  # (not a file: a test runner's buffer)
+        regular = False
+    return fh if regular else cast(BinaryIO, _AsItComes(fh))
 
 
 def _target_stat(path: str) -> os.stat_result | None:
