@@ -433,6 +433,17 @@ def test_a_sum_beyond_float64_is_refused_and_inf_is_printed_as_inf(run, d):
         assert (out.exit_code, out.stdout) == (0, expected), out.stderr
 
 
+@pytest.mark.parametrize("fmt", ["table", "json", "csv", "ndjson", "markdown"])
+def test_an_infinite_loss_propagated_lets_no_warning_through(run, d, fmt):
+    """An inf prediction under --nan-policy propagate: the spread's inf - inf let numpy's 'invalid
+    value encountered in subtract' reach stderr in every format that shows statistics. (pytest
+    makes a RuntimeWarning an error here: exit 3 before the fix.)"""
+    np.save(d / "inf.npy", np.array([np.inf, 1.0, 2.0]))
+    np.save(d / "t3.npy", np.zeros(3))
+    out = run("compute", "mse", d / "inf.npy", d / "t3.npy", "--nan-policy", "propagate", "--format", fmt)
+    assert (out.exit_code, out.stderr) == (0, ""), out.stderr
+
+
 def test_gradcheck_at_inputs_of_1e300_says_what_it_can(d):
     """No RuntimeWarning reaches stderr; a loss that overflows at the inputs is an input error, as
     in compute; one that stays finite is checked."""

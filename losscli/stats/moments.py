@@ -36,10 +36,11 @@ class Moments(Snapshot):
         self.sums.append(part)
         if self.spread:
             block_mean = ratio(part, (n, 0))
-            dev = np.subtract(x, block_mean)
+            with np.errstate(invalid="ignore"):  # (an infinite loss: inf - inf; the spread is NaN, said as such)
+                dev = np.subtract(x, block_mean)
             if self.scale != 1.0:
                 dev /= self.scale
-            with np.errstate(over="ignore"):
+            with np.errstate(over="ignore", invalid="ignore"):
                 block_m2 = float(np.sum(np.square(dev, out=dev)))  # not dev @ dev: BLAS threads would
                 # compete with the parser threads for the cores
             if not math.isfinite(block_m2) and math.isfinite(block_mean):
