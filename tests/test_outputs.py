@@ -108,6 +108,23 @@ def test_gradients_to_a_character_device_are_written_as_they_come(run, d, name):
     assert stat.S_ISCHR(os.stat(dev).st_mode) and not [p for p in os.listdir(d) if p.endswith(".tmp")]
 
 
+def test_an_output_path_ending_in_a_slash_is_refused(run, d):
+    """`-o new.json/` wrote a file named new.json (open() drops the slash): a name that says
+    directory is not taken for a file, as cp and touch refuse it."""
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "-o", f"{d / 'new.json'}/")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == f"Error: --output {d / 'new.json'}/: names a directory (it ends with /); expected a file name\n"
+    assert not (d / "new.json").exists()
+
+
+def test_a_descriptor_open_for_reading_is_named_when_it_cannot_be_written(d):
+    out = subprocess.run(["bash", "-c", '"$@" -o /proc/self/fd/4 4</dev/null', "_", sys.executable, "-m", "losscli",
+                          "compute", "mse", str(d / "p.csv"), str(d / "y.csv")], capture_output=True, text=True,
+                         timeout=60)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == "Error: /proc/self/fd/4: cannot write: Bad file descriptor\n"
+
+
 def test_output_dash_is_standard_output(run, d):
     out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "-o", "-")
     assert out.exit_code == 0

@@ -73,8 +73,11 @@ def output_file(path: str) -> Iterator[BinaryIO]:
     if fd is not None:  # the stream itself, at its position: not the file the shell opened for it
         if fd in (1, 2):
             (sys.stdout if fd == 1 else sys.stderr).flush()
-        with os.fdopen(os.dup(fd), "wb") as stream:
-            yield as_it_comes(stream)
+        try:
+            with os.fdopen(os.dup(fd), "wb") as stream:
+                yield as_it_comes(stream)
+        except OSError as exc:  # (a descriptor opened for reading: 3< file, a pipe's read end)
+            raise cannot_write(path, exc) from None
         return
     st = _target_stat(path)
     if not staged(path, st):
@@ -213,6 +216,8 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
             continue
         if not path:
             raise LossCliError(f"{option}: an empty path; name a file to write, or - for standard output")
+        if path.endswith("/"):  # (open() would drop the slash and write a file of that name)
+            raise LossCliError(f"{_named(option, path)}: names a directory (it ends with /); expected a file name")
         fd = 1 if path == STDOUT else open_stream(path)
         # one stream cannot carry two outputs (a report and an NPZ, say); standard input's file,
         # by /dev/stdin, is refused below as the input it is
