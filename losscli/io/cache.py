@@ -389,7 +389,7 @@ def _select_locked(reader: FileReader, block: Source, selector: str | None, clas
         return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
     if selector is not None:
         refuse_name_or_position(selector, block)
-        if block.label != reader.first_label:  # a later shard: the columns its first shard's positions name
+        if reader.first_label not in (None, block.label):  # a later shard: what its first shard's positions name
             selector = reader.later_selector(selector, block.order)
     return block.select(selector, classes)
 
