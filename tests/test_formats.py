@@ -11,6 +11,7 @@ import warnings
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.feather as feather
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
@@ -705,3 +706,75 @@ def test_a_line_that_is_one_known_misfit_says_what_it_is(run, tmp_path, text, er
     sel = ("p", "t") if text.startswith("p,") or text.startswith("p;") else ("p", "p")
     out = run("compute", "mse", *(f"{path}:{s}" for s in sel))
     assert (out.exit_code, out.stdout, out.stderr) == (2, "", f"Error: {path}{error}\n")
+
+
+def _tensor(values: np.ndarray):
+    """A fixed_shape_tensor column of one row shape ``values.shape[1:]``."""
+    width = int(np.prod(values.shape[1:]))
+    storage = pa.FixedSizeListArray.from_arrays(pa.array(values.ravel()), width)
+    return pa.ExtensionArray.from_storage(pa.fixed_shape_tensor(pa.float64(), list(values.shape[1:])), storage)
+
+
+def _list_view(rows: np.ndarray, large: bool):
+    """A list view of ``rows`` whose values are stored backwards (each row's offset points into
+    them out of order), one more row in front, sliced off."""
+    n, c = rows.shape
+    values = pa.array(np.concatenate([rows[::-1].ravel(), [99.0] * c]))
+    offsets = np.concatenate([[n * c], (n - 1 - np.arange(n)) * c])
+    cls, index = (pa.LargeListViewArray, pa.int64()) if large else (pa.ListViewArray, pa.int32())
+    view = cls.from_arrays(pa.array(offsets, index), pa.array(np.full(n + 1, c), index), values)
+    return view.slice(1)
+
+
+@pytest.mark.parametrize("column", ["run-end encoded", "list view", "large list view", "tensor of one dimension"])
+@pytest.mark.parametrize("suffix", ["arrow", "feather"])
+def test_arrow_encodings_are_read_as_their_values(run, tmp_path, reference, column, suffix):
+    """A run-end-encoded column is its values, a list view (offsets in any order) and a one-dimension
+    fixed_shape_tensor are (N, C) as a list column is; they were refused as text (and a tensor beside
+    the data ended in an internal error)."""
+    if "list view" in column and not hasattr(pa.types, "is_list_view"):
+        pytest.skip(f"pyarrow {pa.__version__} has no list view (16 added it)")
+    if column == "run-end encoded":
+        data, expected = pc.run_end_encode(pa.array(np.repeat(PRED[:50], 3))), \
+            float(np.mean((np.repeat(PRED[:50], 3) - TRUE[:150]) ** 2))
+        np.save(tmp_path / "y.npy", TRUE[:150])
+        loss = "mse"
+    else:
+        data = _tensor(LOGITS) if column.startswith("tensor") else _list_view(LOGITS, column.startswith("large"))
+        np.save(tmp_path / "y.npy", LABELS)
+        expected, loss = _value(run, "softmax_ce", reference / "logits.npy", reference / "labels.npy"), "softmax_ce"
+    table = pa.table({"p": data})
+    path = tmp_path / f"p.{suffix}"
+    if suffix == "arrow":
+        _ipc_file(table, path)
+    else:
+        feather.write_feather(table, path, chunksize=40)
+    assert _value(run, loss, path, tmp_path / "y.npy") == pytest.approx(expected, rel=1e-15, abs=0)
+
+
+def test_columns_of_other_types_are_named_by_their_type(run, tmp_path):
+    """A column that holds neither numbers nor text (a timestamp, a struct, a tensor of two
+    dimensions a row) is named by its Arrow type, not called text; read beside the data, it is left
+    out with a note."""
+    import datetime
+
+    table = pa.table({"when": pa.array([datetime.datetime(2020, 1, 1)] * 3), "meta": pa.array([{"a": 1.0}] * 3),
+                      "image": _tensor(np.arange(12.0).reshape(3, 2, 2)), "p": [1.0, 2.0, 4.0]})
+    feather.write_feather(table, tmp_path / "t.feather")
+    np.save(tmp_path / "y.npy", np.zeros(3))
+    f = tmp_path / "t.feather"
+    out = run("compute", "mse", f"{f}:when", tmp_path / "y.npy")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {f}, row 0, column 'when': expected a number, found "
+                                              "'2020-01-01 00:00:00' (the column is timestamp[us])\n")
+    out = run("compute", "mse", f"{f}:image", tmp_path / "y.npy")
+    assert out.exit_code == 2
+    assert out.stderr.endswith("(the column is extension<arrow.fixed_shape_tensor[value_type=double, "
+                               "shape=[2,2]]>)\n")
+    out = run("compute", "mse", f, tmp_path / "y.npy", "--format", "value")
+    assert (out.exit_code, out.stdout) == (0, "7.0\n")
+    assert out.stderr == "".join(f"losscli: note: {f}: column {name!r} holds {kind} ({first!r}), not numbers: it is not read\n"
+                                 for name, kind, first in [
+                                     ("when", "timestamp[us]", "2020-01-01 00:00:00"),
+                                     ("meta", "struct<a: double>", "{'a': 1.0}"),
+                                     ("image", "extension<arrow.fixed_shape_tensor[value_type=double, shape=[2,2]]>",
+                                      "[0.0, 1.0, 2.0, 3.0]")])

@@ -9,7 +9,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
-from .buffers import as_dtype, floats, is_numeric, validity
+from .buffers import as_dtype, floats, int64s, is_numeric, validity
 from .rules import (ReadRules, column_names, key_columns, pandas_index_columns, reset_index_columns, slice_columns,
                     unnamed_index)
 from .table import Source, wanted_columns
@@ -82,9 +82,7 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths, index
 
     src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset, index=index or {})
     for name in columns:
-        col = table.column(name)
-        if pa.types.is_dictionary(col.type) and is_numeric(col.type.value_type):  # a categorical of numbers
-            col = pa.chunked_array([c.dictionary_decode() for c in col.chunks], type=col.type.value_type)
+        col = _plain(table.column(name))
         if keys and name in keys:
             src.keys[name] = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
         def where(row: int, name: str = name) -> str:
@@ -102,6 +100,41 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths, index
             src.text_rows[name] = row
             src.text_values[name] = arr
     return src
+
+
+def _plain(col):
+    """A column as the values it encodes: a categorical of numbers decoded, run-end-encoded runs
+    expanded, a list view as a list, an extension type (``fixed_shape_tensor`` of one dimension: a
+    list of numbers a row) as its storage."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    type_ = col.type
+    if pa.types.is_dictionary(type_) and is_numeric(type_.value_type):  # a categorical of numbers
+        return pa.chunked_array([c.dictionary_decode() for c in col.chunks], type=type_.value_type)
+    if pa.types.is_run_end_encoded(type_):
+        return _plain(pa.chunked_array([pc.run_end_decode(c) for c in col.chunks], type=type_.value_type))
+    views = getattr(pa.types, "is_list_view", None)  # (pyarrow >= 16)
+    if views is not None and (views(type_) or pa.types.is_large_list_view(type_)):
+        return pa.chunked_array([_view_as_list(c) for c in col.chunks], type=pa.large_list(type_.value_type))
+    if isinstance(type_, pa.BaseExtensionType) and len(getattr(type_, "shape", None) or [0]) == 1:
+        return _plain(pa.chunked_array([c.storage for c in col.chunks], type=type_.storage_type))
+    return col  # (a tensor of more dimensions is not numbers as a row is read: its type is named if selected)
+
+
+def _view_as_list(arr):
+    """A list view (each row an offset and a size into the values, in any order) as a large list of
+    the same rows: its values gathered in row order (Arrow's own cast from list_view to list builds
+    offsets too short for the array, pyarrow 26)."""
+    import pyarrow as pa
+
+    sizes = np.where(validity(arr), floats(arr.sizes), 0) if arr.null_count else floats(arr.sizes)
+    sizes = sizes.astype(np.int64)
+    ends = np.cumsum(sizes)
+    gather = np.repeat(floats(arr.offsets).astype(np.int64) - (ends - sizes), sizes) + np.arange(ends[-1] if
+                                                                                                 len(ends) else 0)
+    return pa.LargeListArray.from_arrays(int64s(np.concatenate([[0], ends])), arr.values.take(int64s(gather)),
+                                         mask=arr.is_null() if arr.null_count else None)
 
 
 def _is_list_of_numbers(type_) -> bool:

@@ -161,7 +161,7 @@ class InputCache:
                     continue
                 self._noted.add((reader.label, name))
                 if why == "text":
-                    print(f"losscli: note: {reader.label}: column {name!r} holds text "
+                    print(f"losscli: note: {reader.label}: column {name!r} holds {block.kind(name)} "
                           f"({block.text_columns[name]!r}), not numbers: it is not read", file=sys.stderr, flush=True)
                 else:
                     print(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "

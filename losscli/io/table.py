@@ -43,6 +43,18 @@ class Source:
         row = self.row_offset + self.text_rows.get(column, 0)
         return f"line {self.first_line + row}" if self.first_line is not None else f"row {row}"
 
+    def kind(self, column: str) -> str:
+        """What a column that is not numbers holds, for messages: "text", or its Arrow type where it
+        is another (``timestamp[us]``, ``struct<a: double>``)."""
+        import pyarrow as pa
+
+        type_ = getattr(self.text_values.get(column), "type", None)
+        if type_ is not None and pa.types.is_dictionary(type_):  # a categorical column: its values
+            type_ = type_.value_type
+        if type_ is None or str(type_) in ("string", "large_string", "string_view"):
+            return "text"
+        return str(type_)
+
     def select(self, selector: str | None, classes: Classes | None = None) -> Array:
         """The selected data; with ``classes``, one text column of class names as class indices."""
         if self.arrays is not None:
@@ -83,12 +95,10 @@ class Source:
         from .buffers import bits
 
         values = self.text_values.get(name)
-        if values is None:
-            return
+        if values is None or self.kind(name) != "text":
+            return  # (a struct, a timestamp, a list of text: no number written for people hides in it)
         if hasattr(values, "dictionary_decode"):  # a categorical column
             values = values.dictionary_decode()
-        if pa.types.is_nested(values.type) or pa.types.is_binary(values.type):
-            return  # (a struct, a map, a list of text: no number written for people hides in it)
         looks = np.flatnonzero(bits(pc.match_substring_regex(values.cast("string"), NUMERIC_TEXT), null=False))
         if looks.size:
             row = int(looks[0])
@@ -141,10 +151,11 @@ class Source:
             return Array(classes.indices(self, chosen[0]), label, tuple(chosen), self.first_line, self.row_offset)
         for n in chosen:
             if n in self.text_columns:
-                hint = hint_suffix(self.text_columns[n]) or (_CLASS_HINT if len(chosen) == 1 else "")
+                kind = self.kind(n)
+                hint = hint_suffix(self.text_columns[n]) or (_CLASS_HINT if len(chosen) == 1 and kind == "text" else "")
                 raise InputError(
                     f"{self.label}, {self._at(n)}, column {n!r}: expected a "
-                    f"number, found {self.text_columns[n]!r} (the column is text){hint}")
+                    f"number, found {self.text_columns[n]!r} (the column is {kind}){hint}")
         data = self.columns[chosen[0]] if len(chosen) == 1 else np.column_stack(
             [self.columns[n] for n in chosen])
         return Array(data, label, tuple(chosen), self.first_line, self.row_offset)
