@@ -778,3 +778,38 @@ def test_columns_of_other_types_are_named_by_their_type(run, tmp_path):
                                      ("meta", "struct<a: double>", "{'a': 1.0}"),
                                      ("image", "extension<arrow.fixed_shape_tensor[value_type=double, shape=[2,2]]>",
                                       "[0.0, 1.0, 2.0, 3.0]")])
+
+
+@pytest.mark.parametrize("how", ["file", "standard input", "--engine dask", "Fortran order"])
+def test_an_npy_holding_more_than_one_array_is_refused(run, tmp_path, how):
+    """np.save called twice on one open file (an array a batch) writes two arrays one after the
+    other; np.load reads the first and ignores the rest, so losscli read the first batch alone and
+    gave its loss with exit 0. Bytes after the data are an error naming what follows."""
+    first = np.asfortranarray(np.ones((5, 2))) if how == "Fortran order" else PRED[:5]
+    with open(tmp_path / "p.npy", "wb") as fh:
+        np.save(fh, first)
+        np.save(fh, PRED[5:10])
+    np.save(tmp_path / "y.npy", TRUE[:5])
+    selector = ":0" if how == "Fortran order" else ""
+    args = ["compute", "mse", f"{tmp_path}/p.npy{selector}", tmp_path / "y.npy"]
+    if how == "standard input":
+        args[2] = "-"
+    label = "<stdin>" if how == "standard input" else f"{tmp_path}/p.npy"
+    extra = ("--engine", "dask") if how == "--engine dask" else ()
+    out = run(*args, *extra, input=(tmp_path / "p.npy").read_bytes() if how == "standard input" else None)
+    end = 128 + first.nbytes
+    assert (out.exit_code, out.stderr) == (2, f"Error: {label}: holds an array of shape {first.shape} ending at byte "
+                                              f"{end}, and another NPY array follows it (np.save called again on "
+                                              "the same open file?); losscli reads one array a file: save the arrays "
+                                              "as one (np.concatenate) or as the members of an NPZ\n")
+    with open(tmp_path / "p.npy", "ab") as fh:  # any other bytes after the data
+        fh.truncate(end)
+        fh.write(b"\n")
+    out = run("compute", "mse", tmp_path / "p.npy", tmp_path / "y.npy")
+    assert out.stderr.endswith("and 1 more bytes follow it (np.load ignores them); losscli reads a file holding "
+                               "one array and nothing else: save the array alone (np.save to a new file)\n")
+    with open(tmp_path / "p.npy", "ab") as fh:
+        fh.truncate(end)
+    out = run("compute", "mse", f"{tmp_path}/p.npy{selector}", tmp_path / "y.npy", "--format", "value")
+    column = first[:, 0] if first.ndim == 2 else first
+    assert (out.exit_code, float(out.stdout)) == (0, float(np.mean((column - TRUE[:5]) ** 2)))

@@ -54,9 +54,18 @@ def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None, 
     try:
         if not local:  # stdin or a URL: read through the opener
             with opener() as fh:
-                array = np.load(io.BytesIO(fh.read()), allow_pickle=False)
+                buffer = io.BytesIO(fh.read())
+            array = np.load(buffer, allow_pickle=False)
+            _refuse_trailing(label, array, buffer.tell(), len(buffer.getvalue()), buffer.read(len(NPY_MAGIC)))
         else:  # memory-mapped: a block is read from disk when it is converted
             array = np.load(label, mmap_mode="r", allow_pickle=False)
+            if isinstance(array, np.memmap):
+                end = array.offset + array.nbytes
+                with open(label, "rb") as fh:
+                    fh.seek(end)
+                    _refuse_trailing(label, array, end, os.fstat(fh.fileno()).st_size, fh.read(len(NPY_MAGIC)))
+    except InputError:
+        raise
     except Exception as exc:  # numpy raises ValueError, EOFError, OSError... for corrupt files
         raise _npy_error(label, exc) from None
     if array.dtype.kind not in "biuf" or array.ndim == 0:
@@ -87,9 +96,24 @@ def _npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int] | None:
     if fortran or dtype.kind not in "biuf" or len(shape) == 0 or dtype.hasobject:
         return None
     rowbytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize
-    if os.path.getsize(path) < offset + shape[0] * rowbytes:
-        return None  # truncated: np.load says so
+    if os.path.getsize(path) != offset + shape[0] * rowbytes:
+        return None  # truncated, or more after the data: np.load says so (npy_blocks)
     return shape, dtype, offset
+
+
+def _refuse_trailing(label: str, array: np.ndarray, end: int, size: int, following: bytes) -> None:
+    """Bytes after an NPY's data (``size`` bytes in all, ``following`` the first of those after
+    ``end``) are an error: np.load reads the first array and ignores the rest, so a file that
+    ``np.save`` wrote twice into (one open file, an array a batch) would be read as its first batch."""
+    if size <= end:
+        return
+    if following.startswith(NPY_MAGIC):
+        what = ("another NPY array follows it (np.save called again on the same open file?); losscli reads one "
+                "array a file: save the arrays as one (np.concatenate) or as the members of an NPZ")
+    else:
+        what = (f"{size - end} more bytes follow it (np.load ignores them); losscli reads a file holding one array "
+                "and nothing else: save the array alone (np.save to a new file)")
+    raise InputError(f"{label}: holds an array of shape {array.shape} ending at byte {end}, and {what}")
 
 
 def _npy_file_blocks(path, shape, file_dtype, offset, chunk_rows, dtype, window=None) -> Iterator[Source]:
