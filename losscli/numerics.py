@@ -49,14 +49,24 @@ def log_sigmoid(x: np.ndarray) -> np.ndarray:
 
 def logsumexp(z: np.ndarray, axis: int = -1, keepdims: bool = False) -> np.ndarray:
     """log Σ exp(z) with the row maximum subtracted first, so exp never overflows."""
-    m = np.max(z, axis=axis, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0.0)
-    out = m + np.log(np.sum(np.exp(z - m), axis=axis, keepdims=True))
+    m, shifted = shifted_by_max(z, axis)
+    out = m + np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
     return out if keepdims else np.squeeze(out, axis=axis)
 
 
+def shifted_by_max(z: np.ndarray, axis: int = -1) -> tuple[np.ndarray, np.ndarray]:
+    """(m, z - m), m the maximum along ``axis`` (kept as an axis of 1; 0 where it is not finite)."""
+    m = np.max(z, axis=axis, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0.0)
+    return m, z - m
+
+
 def log_softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:
-    return z - logsumexp(z, axis=axis, keepdims=True)
+    """(z - m) - log Σ e^{z - m}: both terms relative to the row maximum m. z - logsumexp(z) would
+    add m back first and lose what it holds beyond m's precision: logits 1e8 + (0, 1, -1) lost 2.5e-9
+    of the value, equal logits of 1e17 gave 0 for log C."""
+    _, shifted = shifted_by_max(z, axis)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
 def softmax(z: np.ndarray, axis: int = -1) -> np.ndarray:

@@ -15,8 +15,8 @@ import numpy as np
 
 from ..domains import judge
 from ..errors import ParameterError
-from ..numerics import (PROB_EPS, log_softmax, logsumexp, nll_and_softmax_minus_onehot, nll_at, rows, sigmoid_both,
-                        softmax, softmax_minus_onehot, softplus_both, target_rows, xlogy)
+from ..numerics import (PROB_EPS, log_softmax, logsumexp, nll_and_softmax_minus_onehot, nll_at, rows, shifted_by_max,
+                        sigmoid_both, softmax, softmax_minus_onehot, softplus_both, target_rows, xlogy)
 from ..registry import Input, Param, register_loss
 
 _TARGET = Input("labels", "N|N,C", "target",
@@ -382,10 +382,10 @@ _MC_LOGITS = Input("logits", "N,C", "real", description="unnormalised class scor
 def _true_class_logs(logits, labels):
     """log p_t and log(1 - p_t) for p_t = softmax(z)_y, both without cancellation."""
     n = logits.shape[0]
-    lse = logsumexp(logits, axis=1)
+    _, others = shifted_by_max(logits, axis=1)  # (relative to the row's maximum: see log_softmax)
+    lse = logsumexp(others, axis=1)
     idx = np.arange(n), labels.astype(np.intp)
     log_p = -nll_at(logits, labels)
-    others = logits.copy()
     others[idx] = -np.inf
     with np.errstate(invalid="ignore"):  # a row with one class has no "others": log(1 - p_t) = -inf
         log_q = logsumexp(others, axis=1) - lse if logits.shape[1] > 1 else np.full(n, -np.inf)
