@@ -94,11 +94,13 @@ def _num_classes(loss: Loss, shaped: dict[str, np.ndarray]) -> int | None:
 
 def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "raise",
                     params: dict | None = None, finite: set | None = None,
-                    prob_tol: float = ROW_SUM_TOL) -> Validated:
+                    prob_tol: float = ROW_SUM_TOL, block: bool = False) -> Validated:
     """Shapes, non-finite values and domains of every role; returns arrays ready for the loss.
     ``finite``: ids of input blocks already known to be all finite (several losses on the same
     block check each input once); this call adds the ones it finds. ``prob_tol``: how far a
-    probability row's sum may be from 1."""
+    probability row's sum may be from 1. ``block``: the inputs are one block of a run, so a block
+    whose every row --nan-policy omit drops is no error (it has no rows to validate; the run is
+    refused at its end if no block had any: ``engine.block.finish``)."""
     params = loss.resolve_params(params or {})
     shaped = check_shapes(loss.name, loss.inputs, bound)
     # roles of several rows per sample (shape kN: mnrl's hard negatives) are not cut into samples
@@ -129,9 +131,10 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
     if nan_policy == "omit" and bad_rows.any():
         kept = np.flatnonzero(~bad_rows)
         omitted = n - kept.size
+        if kept.size == 0 and block:
+            return Validated({k: v[:0] for k, v in shaped.items()}, kept, omitted, n)
         if kept.size == 0:
-            raise InputError(f"every one of the {n} rows has a NaN or infinite value; "
-                             "nothing is left to evaluate after --nan-policy omit")
+            raise nothing_left(n)
         shaped = {k: v[kept] for k, v in shaped.items()}  # (no role of several rows per sample here)
     num_classes = _num_classes(loss, shaped)
     arrays = {}
@@ -150,6 +153,11 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
         else:
             arrays = loss.validate(arrays, params) or arrays
     return Validated(arrays, kept, omitted, n, warnings)
+
+
+def nothing_left(rows: int) -> InputError:
+    return InputError(f"every one of the {rows} rows has a NaN or infinite value; nothing is left to evaluate "
+                      "after --nan-policy omit")
 
 
 def validate_weights(arr: Array, n: int, kept: np.ndarray | None) -> np.ndarray:

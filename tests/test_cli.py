@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from losscli import list_losses
@@ -198,6 +199,53 @@ def test_nan_policy_omit_drops_the_rows(run, reg):
     assert rec["count"] == 2 and rec["omitted"] == 1 and rec["value"] == 2.5
     assert rec["worst"][0] == {"index": 2, "loss": 4.0}
     assert "dropped 1 of 3 rows" in result.stderr
+
+
+@pytest.mark.parametrize("fmt", ["csv", "npy", "parquet"])
+@pytest.mark.parametrize("where", ["first block", "middle block"])
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_nan_policy_omit_with_a_block_of_nan_only(run, tmp_path, fmt, where, engine):
+    """A block whose every row --nan-policy omit drops is no error: the run was refused with "every
+    one of the 4 rows has a NaN" while 8 of 14 rows held values. The refusal stands where every row
+    of every block is dropped, counting them all."""
+    p = np.linspace(-1.0, 1.0, 14)
+    y = np.cos(np.arange(14.0))
+    gap = slice(0, 4) if where == "first block" else slice(4, 10)
+    p[gap] = np.nan
+    frame = pd.DataFrame({"p": p, "y": y})
+    path = tmp_path / f"d.{fmt}"
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(path, row_group_size=4)
+    else:
+        np.save(path, frame.to_numpy())
+    cols = ("0", "1") if fmt == "npy" else ("p", "y")
+    args = ["compute", "mse", f"{path}:{cols[0]}", f"{path}:{cols[1]}", "--nan-policy", "omit", "--block-rows", "4",
+            "--engine", engine]
+    saving = ("--save-grad", tmp_path / "g.npz") if engine == "local" else ()  # (not with Dask)
+    out = run(*args, "--format", "json", *saving)
+    assert out.exit_code == 0, out.stderr
+    rec = json.loads(out.stdout)["results"][0]
+    keep = ~np.isnan(p)
+    assert (rec["count"], rec["omitted"]) == (int(keep.sum()), int((~keep).sum()))
+    assert rec["value"] == pytest.approx(float(np.mean((p[keep] - y[keep]) ** 2)), rel=1e-15)
+    assert out.stderr == f"losscli: warning: --nan-policy omit dropped {(~keep).sum()} of 14 rows with NaN or infinite values\n"
+    if saving:
+        saved = np.load(tmp_path / "g.npz")["predictions"]
+        np.testing.assert_array_equal(np.isnan(saved), ~keep)
+        np.testing.assert_allclose(saved[keep], 2 * (p[keep] - y[keep]) / keep.sum(), rtol=1e-15)
+    p[:] = np.nan
+    frame["p"] = p
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(path, row_group_size=4)
+    else:
+        np.save(path, frame.to_numpy())
+    out = run(*args)
+    assert (out.exit_code, out.stderr) == (2, "Error: every one of the 14 rows has a NaN or infinite value; nothing "
+                                              "is left to evaluate after --nan-policy omit\n")
 
 
 def test_debug_shows_traceback(run, reg):

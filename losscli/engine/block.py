@@ -19,7 +19,7 @@ from ..errors import InputError
 from ..io.cache import BLOCK_BYTES, MIN_BLOCK_ROWS
 from ..io.spec import split_spec
 from ..stats.accumulator import Accumulator, Evaluation
-from ..validation import Validated, bind, validate_inputs
+from ..validation import Validated, bind, nothing_left, validate_inputs
 from ..vocabulary import ROW_SUM_TOL
 
 if TYPE_CHECKING:
@@ -110,8 +110,10 @@ def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_polic
     ``finite``: input blocks already checked, shared by the losses of one block. Every engine
     (this process, a Dask worker, the Python API) evaluates through here."""
     bound = bind(loss, arrays)
-    checked = validate_inputs(loss, bound, nan_policy, params, finite, prob_tol)
+    checked = validate_inputs(loss, bound, nan_policy, params, finite, prob_tol, block=True)
     rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
+    if checked.kept is not None and checked.kept.size == 0:  # every row dropped: nothing to evaluate here
+        return bound, checked, rows, np.empty(0), None, None
     values, normaliser, grads = block_losses(loss, checked.arrays, params, rows, nan_policy != "propagate",
                                              with_gradient)
     return bound, checked, rows, values, normaliser, grads
@@ -120,6 +122,8 @@ def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_polic
 def finish(acc: Accumulator, omitted: int, weights: str | None) -> Evaluation:
     """An accumulator's results, once every block is in; all-zero weights are refused here (a
     block of zeros is fine, a weighted mean over zeros only is undefined)."""
+    if acc.count == 0 and omitted:
+        raise nothing_left(omitted)
     if acc.reduction.reduction == "mean" and acc.count and acc.denominator == 0:
         if weights:
             raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")

@@ -82,7 +82,9 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             omitted[loss.name] += checked.omitted
             if gradients is not None:
                 cot = None if reduction == "none" else w
-                g = block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict, computed)
+                g = {role: np.empty((0,) + bound[role].data.shape[1:]) for role in loss.differentiable
+                     if role in bound} if values.shape[0] == 0 else \
+                    block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict, computed)
                 if kept is not None:  # rows dropped by --nan-policy omit get NaN
                     g = {k: fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
                 accs[loss.name].add_gradient(g)
