@@ -805,3 +805,82 @@ def test_keys_beyond_int64_stay_apart(run, tmp_path):
     pq.write_table(pa.table({"id": u, "p": [0.0, 1.0, 2.0, 3.0]}), tmp_path / "p.parquet")
     pq.write_table(pa.table({"id": u[::-1], "y": [3.0, 2.0, 1.0, 0.0]}), tmp_path / "y.parquet")
     assert _value(run, "mse", tmp_path / "p.parquet", tmp_path / "y.parquet", "--on", "id") == 0.0
+
+
+# -- a first line of text beside integers, a first line the inputs share (review 51) ------------------
+
+@pytest.mark.parametrize("index", [pd.date_range("2024-01-01", periods=N), [f"img_{i:03d}.png" for i in range(N)]],
+                         ids=["dates", "file names"])
+def test_a_series_with_a_text_index_written_without_a_header(run, tmp_path, index):
+    """pandas' to_csv(header=False) of integers indexed by dates or names: the first line, text above
+    text and an integer above integers, is a row like the others. It was taken for a header, so the
+    first sample was dropped from every input (exit 0), and --header no did not change that."""
+    p, y = RNG.integers(0, 50, N), RNG.integers(0, 50, N)
+    pd.Series(p, index=index).to_csv(tmp_path / "p.csv", header=False)
+    pd.Series(y, index=index).to_csv(tmp_path / "y.csv", header=False)
+    expected = float(np.mean((p - y) ** 2.0))
+    for extra in ((), ("--header", "no")):
+        data, err = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", *extra)
+        assert (data["results"][0]["value"], data["results"][0]["count"]) == (pytest.approx(expected, rel=1e-15), N)
+        assert data["inputs"][0]["header"] == ("no (--header no)" if extra else
+                                               "no (its text stands above text and its numbers above numbers: a row "
+                                               "of data like the rows below it)")
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
+    assert data["results"][0]["count"] == N - 1
+
+
+def test_boolean_labels_written_without_a_header(run, tmp_path):
+    """pd.Series(bools).to_csv(index=False, header=False): a first line True is a label, as the ones
+    below it are read (1, 0); it was taken for a header, and --header yes (the advice then) gave a
+    wrong value with exit 0."""
+    p, y = X.copy(), Y > 0.5
+    pd.Series(p).to_csv(tmp_path / "p.csv", index=False, header=False)
+    pd.Series(y).to_csv(tmp_path / "y.csv", index=False, header=False)
+    expected = float(np.mean(-(y * np.log(p) + (1 - y) * np.log(1 - p))))
+    assert _value(run, "bce", tmp_path / "p.csv", tmp_path / "y.csv") == pytest.approx(expected, rel=1e-14)
+
+
+def test_integer_column_names_the_inputs_share_are_a_question(run, tmp_path):
+    """DataFrames with integer column names (years) written with index=False: the first line of
+    each, 2021,2022 above integers, was read as data, a sample of loss 0 (mean 2.625 for 3.5, exit
+    0). Every input's first line being the same line of distinct integers, the run is refused with
+    both ways out; a first line that differs, or a one-hot row predicted exactly, is data."""
+    p = pd.DataFrame([[10, 20], [30, 40], [50, 60]], columns=[2021, 2022])
+    y = pd.DataFrame([[12, 20], [30, 44], [50, 61]], columns=[2021, 2022])
+    p.to_csv(tmp_path / "p.csv", index=False)
+    y.to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each "
+                                              "is the same line, 2021,2022, read as data: column names the files "
+                                              "share (pandas writes integer column names so: years, horizons) or a "
+                                              "first sample predicted exactly, and the files cannot tell which: "
+                                              "--header yes reads it as their header, --header no as data\n")
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes") == 3.5
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "no") == 2.625
+    # the same with a text column beside them: name,2021 above alice,10
+    p.insert(0, "name", ["a", "b", "c"]), y.insert(0, "name", ["a", "b", "c"])
+    p.to_csv(tmp_path / "p.csv", index=False)
+    y.to_csv(tmp_path / "y.csv", index=False)
+    assert "the first line of each is the same line, name,2021,2022, read as data" in \
+        run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv").stderr
+    # one-hot rows, the first predicted exactly: data
+    hot = np.eye(3, dtype=int)[[2, 0, 1, 1]]
+    np.savetxt(tmp_path / "p.csv", hot, fmt="%d", delimiter=",")
+    np.savetxt(tmp_path / "y.csv", np.eye(3, dtype=int)[[2, 1, 1, 0]], fmt="%d", delimiter=",")
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv") == pytest.approx(4 / 12)
+
+
+def test_a_header_of_numbered_columns_above_one_input_only_says_both_ways(run, tmp_path):
+    """Float predictions with columns 1,2,3 (a header: numbers with a fraction below) and integer
+    labels with the same header (read as data): one row apart. The advice was --header no, which
+    read both first lines as data (a wrong value, exit 0); both ways are named now."""
+    cols = [1, 2, 3]
+    pd.DataFrame(LOGITS[:, :3], columns=cols).to_csv(tmp_path / "p.csv", index=False)
+    labels = RNG.integers(0, 5, (N, 3))
+    pd.DataFrame(labels, columns=cols).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert out.stderr.endswith(f"{tmp_path}/p.csv's first line was read as pandas' header of numbered columns and "
+                               f"{tmp_path}/y.csv's as data: --header yes reads both as headers, --header no both as "
+                               "data\n")
+    assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes") == \
+        pytest.approx(float(np.mean((LOGITS[:, :3] - labels) ** 2)), rel=1e-14)

@@ -1,7 +1,8 @@
 """How rows and columns are chosen, declared once (the README's section of the same name):
 
 - **Header** of a text file (``--header auto|yes|no``): a first line with a field that is not a
-  number is a header; so is pandas' numeric header (``0``, ``0,1,...``, or ``,0,1,...`` above an
+  number is a header (unless it is a row like those below it: text above text, integers above
+  numbers); so is pandas' numeric header (``0``, ``0,1,...``, or ``,0,1,...`` above an
   index) unless the first column below counts on from it (a guess, said on stderr).
   :func:`header_decision`.
 - **Index columns** are not data unless a selector names them: an unnamed first column (pandas'
@@ -96,12 +97,16 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     header, and a line with text beside numbers with a fraction is data, whatever it says."""
     cells = [f.strip() for f in first]
     fraction = any(_FLOAT_ONLY.fullmatch(c) for c in cells)
-    if any(c and not is_number(c) for c in cells):
+    text = [i for i, c in enumerate(cells) if c and not is_number(c) and not _boolean_above_booleans(i, c, below)]
+    if text:
         if fraction and not _numbers_below(cells, below):
             return False, "no (the first line holds text beside numbers with a fraction: a row of data)"
         if fraction:
             return True, ("yes (its text stands above numbers: column names, one of them a number, as pandas writes "
                           "a column named 0.5)")
+        if len(text) < len(cells) and _like_the_rows_below(cells, text, below):
+            return (True, "yes (--header yes)") if mode == "yes" else \
+                (False, "no (--header no)") if mode == "no" else (False, ROW)
         return True, "yes (a field of the first line is not a number)"
     if mode == "yes":
         return True, "yes (--header yes)"
@@ -123,6 +128,30 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     return False, NUMBERS
 
 
+def _boolean_above_booleans(i: int, cell: str, below: list[list[str]]) -> bool:
+    """A first line's ``True`` (or ``False``) above a column of booleans: a value, as the ones below
+    it are read (1 and 0), not a column name."""
+    from .textvalues import FALSE, NA_VALUES, TRUE
+
+    return cell in TRUE + FALSE and bool(below) and all(
+        len(row) > i and (row[i].strip() in TRUE + FALSE or row[i].strip() in NA_VALUES) for row in below)
+
+
+def _like_the_rows_below(cells: list[str], text: list[int], below: list[list[str]]) -> bool:
+    """Whether a first line of text beside integers is a row like those below it: each of its text
+    fields above text only, each of its numbers above numbers only (missing values aside), in
+    every row sampled (``2024-01-01,10`` above ``2024-01-02,20``: pandas' ``to_csv(header=False)``
+    of a series with dates or names for its index). A header names a column of numbers with text."""
+    from .textvalues import NA_VALUES
+
+    if not below or any(len(row) != len(cells) for row in below) or not all(cells):  # (a blank: pandas' index)
+        return False
+    columns = [[row[i].strip() for row in below] for i in range(len(cells))]
+    present = [[v for v in values if v not in NA_VALUES] for values in columns]
+    return all(present[i] and not any(is_number(v) for v in present[i]) for i in text) and \
+        all(all(is_number(v) for v in present[i]) for i in range(len(cells)) if i not in text)
+
+
 def _numbers_below(cells: list[str], below: list[list[str]]) -> bool:
     """Whether every field of the first line that is text has numbers below it (missing values
     aside) in every row sampled: then the line names columns (``y,0.5`` of pandas' quantile
@@ -140,6 +169,11 @@ def _numbers_below(cells: list[str], below: list[list[str]]) -> bool:
 #: the header decision for a first line of numbers that is data (a row one longer than another
 #: input's is then worth a hint: ``pairing.row_count_mismatch``)
 NUMBERS = "no (the first line holds numbers)"
+#: the header decision for a first line of text beside integers, each above values of its own kind
+#: (``2024-01-01,10``, ``img_000.png,7``): a row of data, as pandas' ``to_csv(header=False)`` writes a
+#: series indexed by dates or names; inputs whose first lines are all the same line are refused
+#: (``pairing.IdGuard``: column names the files share, ``name,2021``, or a first sample predicted exactly)
+ROW = "no (its text stands above text and its numbers above numbers: a row of data like the rows below it)"
 #: the header decision for a first line of distinct integers that reads 0, 1, ... (pandas' header
 #: of unnamed columns) or stands above numbers with a fraction (``1,2,3`` horizons, years), and
 #: does not count on down its first column: a header, or data; a note on stderr says which was taken
