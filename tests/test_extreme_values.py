@@ -68,3 +68,27 @@ def test_logits_sharing_a_large_offset(run, tmp_path, loss):
     got = _per_sample(run, tmp_path, name, LOGITS, labels, params=params)
     expected = [_reference(loss, row, int(y)) for row, y in zip(LOGITS, LABELS)]
     assert got == pytest.approx(expected, rel=1e-14, abs=0)
+
+
+def test_statistics_and_intervals_of_losses_near_the_largest_double(run, tmp_path):
+    """Per-sample losses of 1e306–1.5e308 are finite, and so are their statistics: the std of three
+    equal values of 1.5e308 was null (δ² · 0 in the first block's update), and --ci's interval was
+    [null, null] with numpy's overflow and invalid-value warnings on stderr. Scaled by an exact power
+    of two, the same losses give the same interval, scaled."""
+    np.save(tmp_path / "p3.npy", np.full(3, 1.5e308))
+    np.save(tmp_path / "zero.npy", np.zeros(3))
+    out = run("compute", "mae", tmp_path / "p3.npy", tmp_path / "zero.npy", "--format", "json")
+    stats = json.loads(out.stdout)["results"][0]["stats"]
+    assert (stats["mean"], stats["std"], out.stderr) == (1.5e308, 0.0, "")
+    big = np.random.default_rng(0).uniform(1e306, 1e307, 40)
+    np.save(tmp_path / "zero.npy", np.zeros(40))
+    intervals = []
+    for k, values in ((0, big), (1000, big / 2.0 ** 1000)):
+        np.save(tmp_path / "p.npy", values)
+        out = run("compute", "mae", tmp_path / "p.npy", tmp_path / "zero.npy", "--ci", "--format", "json")
+        assert (out.exit_code, out.stderr) == (0, "")
+        rec = json.loads(out.stdout)["results"][0]
+        intervals.append([v * 2.0 ** k for v in rec["ci"]["interval"]])
+        assert rec["stats"]["std"] * 2.0 ** k == pytest.approx(float(np.std(big / 1e300)) * 1e300, rel=1e-13)
+    assert intervals[0] == intervals[1]
+    assert intervals[0][0] < float(np.mean(big / 1e300)) * 1e300 < intervals[0][1]

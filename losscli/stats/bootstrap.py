@@ -20,6 +20,12 @@ def bootstrap_interval(num: np.ndarray, shares: np.ndarray, reduction: str, n_bo
     n = num.shape[0]
     if n_boot <= 0 or n == 0:
         return math.nan, math.nan
+    # values whose sums would pass float64's range are resampled divided by a power of two (exact)
+    big = max(_largest(num), 0.0 if base is None else _largest(base))
+    scale = math.ldexp(1.0, math.frexp(big)[1]) if big * n > 1e300 else 1.0
+    if scale != 1.0:
+        num = num / scale
+        base = None if base is None else base / scale
     rng = np.random.default_rng(seed)
     stats = np.empty(n_boot)
     per = max(1, BOOTSTRAP_CELLS // n)
@@ -33,7 +39,14 @@ def bootstrap_interval(num: np.ndarray, shares: np.ndarray, reduction: str, n_bo
                 stats[start:start + b] -= _reported(base[idx].sum(axis=1), den, root)
     alpha = (1.0 - confidence) / 2.0
     lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
+    if scale != 1.0:  # (a reported value: as it is, or its square root for rmse)
+        lo, hi = (lo * math.sqrt(scale), hi * math.sqrt(scale)) if root else (lo * scale, hi * scale)
     return float(lo), float(hi)
+
+
+def _largest(values: np.ndarray) -> float:
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size else 0.0
 
 
 def _reported(total: np.ndarray, den: np.ndarray | None, root: bool) -> np.ndarray:

@@ -68,7 +68,15 @@ class Moments(Snapshot):
     def _combine(self, m: int, mean: float, m2: float) -> None:
         """Chan et al.'s update with a block of m values, its mean and its (scaled) M2."""
         n = self.count
+        if n == 0:  # (the first block: δ² n m/(n + m) is inf · 0 where the mean is beyond ~1e154)
+            self.m2, self.mean = m2, mean
+            return
         delta = (mean - self.mean) / self.scale
+        if not math.isfinite(delta * delta) and math.isfinite(delta):  # means ~1e154 apart: scale M2 further
+            old = self.scale
+            self._rescale(math.ldexp(1.0, math.frexp(abs(mean - self.mean))[1]))
+            m2 *= (old / self.scale) ** 2  # (given at the old scale)
+            delta = (mean - self.mean) / self.scale
         self.m2 += m2 + delta * delta * n * m / (n + m)
         self.mean += (mean - self.mean) * m / (n + m)
 
