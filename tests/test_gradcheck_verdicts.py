@@ -139,6 +139,12 @@ for _kind, (_f, _g, _wrong) in _NEAR_1.items():
         _reg(f"v_{_kind}{_tag}_bug", lambda x, f=_f, c=_sum: f(x) + c * x.sum() ** 2,
              lambda x, g=_g, c=_sum, w=_wrong: {"x": np.where(np.abs(x - 1) < 1e-3, w, g(x)) + 2 * c * x.sum() * len(x)},
              inputs=(Input("x", "N,D"),), coupling=_coupling)
+# sqrt + log without a declared domain, at x = 1e-300 among others: a step of any size leaves the domain
+_reg("v_sqrt_log", lambda x: np.sqrt(x) + np.log(x), lambda x: {"x": 0.5 / np.sqrt(x) + 1 / x},
+     inputs=(Input("x", "N"),), coupling="elementwise")
+_reg("v_sqrt_log_bug", lambda x: np.sqrt(x) + np.log(x),
+     lambda x: {"x": (0.5 / np.sqrt(x) + 1 / x) * np.where(x == 2.0, 1.001, 1.0)},
+     inputs=(Input("x", "N"),), coupling="elementwise")
 '''
 
 
@@ -151,7 +157,7 @@ def plugin(tmp_path):
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
                  "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
-                 "v_kink1_batch_bug"):
+                 "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -833,3 +839,19 @@ def test_what_a_gradient_holds_beyond_its_checked_inputs_is_said(run, tmp_path):
     code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_grad_undeclared")
     assert code == 0 and ("the analytic gradient's 'y' is not checked: k_grad_undeclared declares 'x' differentiable "
                           "(register_loss(..., differentiable=(...)) names the inputs to check)") in rec["notes"]
+
+
+@pytest.mark.parametrize("method", ["richardson", "complex"])
+def test_the_complex_step_never_fails_where_richardson_settled_nothing(run, plugin, tmp_path, method):
+    """sqrt(x) + log(x) at x = 1e-300: every step leaves the domain, so Richardson says so
+    (inconclusive). The complex step, trusted for the role by the other elements, replaced that
+    with an estimate of 1.6e28 at a step of 1e-28 and FAILed the right derivative 1e300 (exit 1). It
+    now confirms such an element or leaves it inconclusive; a wrong value elsewhere still FAILs."""
+    x = _save(tmp_path, x=np.array([1e-12, 2.0, 1e-300, 0.5, 3e-8]))[0]
+    code, results = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sqrt_log", x, "--method", method)
+    assert (code, results[0]["verdict"]) == (0, "inconclusive")
+    tiny = next(e for e in results[0]["worst"] if e["index"] == [2])
+    assert tiny["status"] == "inconclusive" and tiny["reason"].startswith("the loss is not finite a step away")
+    code, results = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sqrt_log_bug", x, "--method", method)
+    assert (code, results[0]["verdict"]) == (1, "FAIL")
+    assert [e["index"] for e in results[0]["worst"] if e["status"] == "FAIL"] == [[1]]

@@ -58,6 +58,11 @@ def adopt(role: str, size: int, cest, g, est, err, left, right, status, reason, 
         if not trusted:
             use &= ~disagree & resolved
             bound = np.maximum(bound, err + np.abs(cest - est))
+    # where Richardson settled nothing (the loss not finite a step away, estimates that never
+    # agreed), the complex step confirms an analytic value, but never fails one: its step may be
+    # beyond what the loss allows there (x = 1e-300 under sqrt: a step of 1e-28 is not small)
+    confirms = passes(g, cest, bound, np.zeros(np.shape(g), dtype=bool), opts)
+    use &= settled | confirms
     est[use], err[use] = cest[use], bound[use]
     left[use], right[use] = cest[use], cest[use]
     ok = passes(g[use], cest[use], err[use], np.zeros(int(use.sum()), dtype=bool), opts)
