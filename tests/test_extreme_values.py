@@ -92,3 +92,37 @@ def test_statistics_and_intervals_of_losses_near_the_largest_double(run, tmp_pat
         assert rec["stats"]["std"] * 2.0 ** k == pytest.approx(float(np.std(big / 1e300)) * 1e300, rel=1e-13)
     assert intervals[0] == intervals[1]
     assert intervals[0][0] < float(np.mean(big / 1e300)) * 1e300 < intervals[0][1]
+
+
+def test_log_cosh_is_exact_where_its_stable_form_cancels(run, tmp_path):
+    """Just above the series (|d| >= 1e-3) |d| + log1p(e^-2|d|) - ln 2 still subtracts ~ln 2 from
+    ~ln 2: 5e-11 relative at 1e-3, 1e-10 at 1.0001e-3."""
+    d = np.array([1e-3, 1.0001e-3, 1.5e-3, 3e-3, 0.01, 0.1, 0.5, 0.999, 1.0, 3.0, -0.25])
+    got = _per_sample(run, tmp_path, "log_cosh", d, np.zeros_like(d))
+    with mpmath.workdps(50):
+        expected = [float(mpmath.log(mpmath.cosh(mpmath.mpf(float(v))))) for v in d]
+    assert got == pytest.approx(expected, rel=4e-16, abs=0)
+
+
+def test_gaussian_nll_where_the_square_overflows_but_the_loss_does_not(run, tmp_path):
+    """(t - μ)²/v with t - μ = 1e200 and v = 1e200 is 1e200: formed as d² first it overflowed, and a
+    finite loss was refused as "overflows float64". Its gradient w.r.t. v, (1/v - d²/v²)/2, was 1/(2v)
+    where v² overflowed."""
+    mean, target, var = np.array([1e200, 3.0]), np.array([0.0, 1.0]), np.array([1e200, 2.0])
+    got = _per_sample(run, tmp_path, "gaussian_nll", mean, target, var)
+    with mpmath.workdps(50):
+        expected = [float(0.5 * (mpmath.log(v) + (mpmath.mpf(t) - m) ** 2 / v)) for m, t, v in zip(mean, target, var)]
+    assert got == pytest.approx(expected, rel=1e-15)
+    out = run("compute", "gaussian_nll", *(tmp_path / f"in{i}.npy" for i in range(3)), "--reduction", "sum",
+              "--save-grad", tmp_path / "g.npz", "--format", "value")
+    assert out.exit_code == 0, out.stderr
+    grad = np.load(tmp_path / "g.npz")["var"]
+    assert grad.tolist() == pytest.approx([0.5 * (1 / 1e200 - 1.0), 0.5 * (1 / 2.0 - 1.0)], rel=1e-15)
+
+
+def test_contrastive_with_a_margin_beyond_1e154(run, tmp_path):
+    """A similar pair (y = 1) does not see the margin, whatever it is: (1 - y)·max(0, m - d)² was 0·inf
+    for m > 1.34e154, and the loss was refused as undefined (NaN)."""
+    x1, x2 = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
+    got = _per_sample(run, tmp_path, "contrastive", x1, x2, np.ones(3), params=("-p", "margin=1e155"))
+    assert got == [0.0, 0.0, 12.5]

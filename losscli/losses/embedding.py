@@ -218,14 +218,17 @@ def _triplet_grad(anchor, positive, negative, *, margin=1.0, p=2.0, eps=1e-6, sw
 def contrastive(x1, x2, labels, *, margin=1.0):
     """Contrastive: ½[y d² + (1-y) max(0, m - d)²] (Hadsell, Chopra & LeCun 2006)."""
     d = norm(x1 - x2, axis=1)
-    return 0.5 * (labels * d * d + (1.0 - labels) * np.maximum(margin - d, 0.0) ** 2)
+    # each term only where its label weight is not 0: a margin beyond 1e154 squares to inf, and 0·inf
+    # would make a similar pair's loss NaN
+    pull = np.where(labels != 0, labels * d * d, 0.0)
+    return 0.5 * (pull + np.where(labels != 1, (1.0 - labels) * np.maximum(margin - d, 0.0) ** 2, 0.0))
 
 
 @contrastive.gradient
 def _contrastive_grad(x1, x2, labels, *, margin=1.0):
     diff = x1 - x2
     d = norm(diff, axis=1)
-    push = np.where(d > 0, np.maximum(margin - d, 0.0) / np.where(d > 0, d, 1.0), 0.0)
+    push = np.where((d > 0) & (labels != 1), np.maximum(margin - d, 0.0) / np.where(d > 0, d, 1.0), 0.0)
     g = (labels - (1.0 - labels) * push)[:, None] * diff
     return {"x1": g, "x2": -g}
 
