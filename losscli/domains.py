@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from . import domain_samplers as S
-from .errors import InputError
+from .errors import InputError, value_text
 
 if TYPE_CHECKING:
     from .arrays import Array
@@ -132,7 +132,7 @@ class Where:
         value = data.reshape(data.shape[0], -1)[r, c]
         hint = _logits_hint(data, self) if domain.name in ("probability", "prob_rows", "prob_rows_as_given") else ""
         raise InputError(f"{self.at(r, c if data.ndim > 1 else None)}: found "
-                         f"{found or f'{float(value):g}'} ({self.loss} {self.role} expects {domain.text}){hint}")
+                         f"{found or value_text(value)} ({self.loss} {self.role} expects {domain.text}){hint}")
 
 
 #: the loss that takes logits where a loss takes probabilities as its predictions, for the hint
@@ -146,9 +146,18 @@ def _logits_hint(data: np.ndarray, where: Where) -> str:
     """When predictions given to a loss that has a logit form hold values outside [0, 1]."""
     form = LOGIT_FORMS.get(where.loss) if where.role == "predictions" else None
     finite = data[np.isfinite(data)]
-    if form is None or not ((finite < 0) | (finite > 1)).any():
+    outside = finite[(finite < 0) | (finite > 1)]
+    if not outside.size:
         return ""
-    return f"; these look like logits: {form} takes them"
+    beyond = float(np.max(np.maximum(-outside, outside - 1.0)))
+    if beyond <= NEAR_UNIT:  # rounding, not logits (1 + 1e-12 from a sum or a float32 sigmoid)
+        return (f"; the values outside [0, 1] lie within {beyond:.2g} of it: rounding? clip them to [0, 1] "
+                "(np.clip(p, 0, 1))")
+    return "" if form is None else f"; these look like logits: {form} takes them"
+
+
+#: how far outside [0, 1] probabilities are said to be rounding rather than logits
+NEAR_UNIT = 1e-6
 
 
 #: a sampler: (shape, rng, classes) -> random values (see domain_samplers)
@@ -280,7 +289,7 @@ def _class_index(data, where, domain):
         rng = f"0..{where.num_classes - 1}" if where.num_classes is not None else "0, 1, 2, ..."
         idx = np.argwhere(bad & finite)[0]
         r, c = int(idx[0]), (int(idx[1]) if len(idx) > 1 else None)
-        raise InputError(f"{where.at(r, c)}: found {float(data[r]):g} "
+        raise InputError(f"{where.at(r, c)}: found {value_text(data[r])} "
                          f"({where.loss} {where.role} expects an integer class index in {rng})")
     return np.where(finite, data, 0).astype(np.intp) if finite.all() else data
 

@@ -29,3 +29,11 @@ class RegistrationError(LossCliError):
     """A loss definition is malformed or clashes with a registered one (in a plugin: the user's
     input, exit 2)."""
 
+
+
+def value_text(x) -> str:
+    """A value found in an input, for a message: as short as ``:g`` writes it where that is the
+    value, else every digit it needs (1 + 1e-12 is not "1": a message must not contradict itself)."""
+    x = float(x)
+    short = f"{x:g}"
+    return short if float(short) == x or x != x else repr(x)

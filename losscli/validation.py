@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable, Protocol, Sequence
 import numpy as np
 
 from . import domains
-from .errors import InputError, LossCliError
+from .errors import InputError, LossCliError, value_text
 from .shapes import check_shapes, multiple_rows
 from .vocabulary import ROW_SUM_TOL
 
@@ -176,5 +176,5 @@ def validate_weights(arr: Array, n: int, kept: np.ndarray | None) -> np.ndarray:
     neg = w < 0
     if neg.any():
         r = int(np.flatnonzero(neg)[0])
-        raise InputError(f"{arr.where(r)}: found {w[r]:g} (weights must be finite and >= 0)")
+        raise InputError(f"{arr.where(r)}: found {value_text(w[r])} (weights must be finite and >= 0)")
     return w if kept is None else w[kept]  # all-zero weights are judged once all blocks are in

@@ -129,6 +129,14 @@ CASES = {
         lambda d: ["compute", "bce", write_csv(d / "pp.csv", ["p"], [[0.5], [1.5], [0.1]]), d / "y.csv"],
         "{d}/pp.csv, line 3, column 'p': found 1.5 (bce predictions expects probabilities in [0, 1]); these look "
         "like logits: bce_logits (logits) takes them"),
+    "probability past 1 by rounding": (
+        lambda d: ["compute", "bce", write_csv(d / "pr.csv", ["p"], [[0.5], [1.000000000001], [0.1]]), d / "y.csv"],
+        "{d}/pr.csv, line 3, column 'p': found 1.000000000001 (bce predictions expects probabilities in [0, 1]); "
+        "the values outside [0, 1] lie within 1e-12 of it: rounding? clip them to [0, 1] (np.clip(p, 0, 1))"),
+    "label near 1": (
+        lambda d: ["compute", "dice", write_csv(d / "dp.csv", ["a", "b"], [[0.5, 0.5], [0.2, 0.8], [1, 0]]),
+                   write_csv(d / "dl.csv", ["a", "b"], [[0.9999999, 0], [0, 1], [1, 0]])],
+        "{d}/dl.csv, line 2, column 'a': found 0.9999999 (dice labels expects labels in {{0, 1}})"),
     "rows not summing to 1": (
         lambda d: ["compute", "ce", write_csv(d / "rs.csv", ["a", "b"], [[0.5, 0.5], [0.5, 0.3], [1, 0]]), d / "y.csv"],
         "{d}/rs.csv, line 3: row sums to 0.8 (ce predictions expects rows of probabilities in [0, 1] that "

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, ParameterError, value_text
 from ..numerics import rows, sigmoid, softplus, target_rows, xlogy
 from ..registry import Input, Param, register_loss
 
@@ -298,7 +298,7 @@ def _multilabel_margin_validate(arrays, params):
     bad = (y < -1) | (y >= c)
     if bad.any():
         r, k = (int(i) for i in np.argwhere(bad)[0])
-        raise InputError(f"multilabel_margin labels: found {y[r, k]:g} in the row {_row_text(y[r])} ({expected})")
+        raise InputError(f"multilabel_margin labels: found {value_text(y[r, k])} in the row {_row_text(y[r])} ({expected})")
     padded = np.maximum.accumulate(y == -1, axis=1)
     late = padded & (y != -1)
     if late.any():

@@ -398,7 +398,7 @@ def _gaussian_nll_grad(mean, target, var, *, eps=1e-6, full=False):
 def _refuse(loss: str, role: str, data: np.ndarray, mask: np.ndarray, rule: str, at=None):
     """InputError at the first flagged element: ``at(role, row, col)`` names its place in the file
     where the engine passes one (see _position); else ``LOSS ROLE, row R`` as poisson_nll does."""
-    from ..errors import InputError
+    from ..errors import InputError, value_text
 
     r, c = (int(i) for i in np.argwhere(rows(mask))[0])
     value = float(rows(data)[r, c])
@@ -407,7 +407,7 @@ def _refuse(loss: str, role: str, data: np.ndarray, mask: np.ndarray, rule: str,
         place = at(role, r, col)
     else:
         place = f"{loss} {role}, " + (f"row {r}" if col is None else f"index [{r}, {col}]")
-    raise InputError(f"{place}: found {value:g} ({rule})")
+    raise InputError(f"{place}: found {value_text(value)} ({rule})")
 
 
 def _positive_pairs(*, rng, samples, **_):

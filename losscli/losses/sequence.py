@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import InputError, ParameterError
+from ..errors import InputError, ParameterError, value_text
 from ..registry import Input, Param, register_loss
 
 #: elements of the (N, T, U) forward variables the gradient keeps at once; a larger batch is
@@ -198,20 +198,20 @@ def _ctc_validate(arrays, params, at=None):
             if bad.any():
                 r = int(np.flatnonzero(bad)[0])
                 more = f", more than {what}" if lengths[r] > limit else ""
-                _refuse(role, r, None, f"found {lengths[r]:g}{more} (expected a length in 0..{limit})", at=at)
+                _refuse(role, r, None, f"found {value_text(lengths[r])}{more} (expected a length in 0..{limit})", at=at)
     il, tl = _lengths(lp, targets, arrays.get("input_lengths"), arrays.get("target_lengths"), padding)
     inside = np.arange(s)[None, :] < tl[:, None]
     if "target_lengths" not in arrays:
         late = ~inside & (targets != padding)
         if late.any():
             r, j = (int(v) for v in np.argwhere(late)[0])
-            _refuse("targets", r, j, f"found {targets[r, j]:g} after the padding value {padding} at position "
+            _refuse("targets", r, j, f"found {value_text(targets[r, j])} after the padding value {padding} at position "
                                      f"{int(tl[r])}; padding must only follow a sample's labels (or give target_lengths)", at=at)
     labels = f"class indices in 0..{c - 1} other than the blank {blank}"
     out = inside & ((targets < 0) | (targets >= c))
     if out.any():
         r, j = (int(v) for v in np.argwhere(out)[0])
-        _refuse("targets", r, j, f"found {targets[r, j]:g} (expected {labels}; the padding value is {padding})", at=at)
+        _refuse("targets", r, j, f"found {value_text(targets[r, j])} (expected {labels}; the padding value is {padding})", at=at)
     blanks = inside & (targets == blank)
     if blanks.any():
         r, j = (int(v) for v in np.argwhere(blanks)[0])
