@@ -884,3 +884,18 @@ def test_a_header_of_numbered_columns_above_one_input_only_says_both_ways(run, t
                                "data\n")
     assert _value(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes") == \
         pytest.approx(float(np.mean((LOGITS[:, :3] - labels) ** 2)), rel=1e-14)
+
+
+def test_a_range_of_column_names_is_read_by_name_as_a_list_is(run, tmp_path):
+    """pandas' to_csv() of a frame with columns 0, 1 writes the header ,0,1: :0,1 read the columns
+    named 0 and 1, while :0-1 read positions 0 and 1 (the index and column 0), a wrong value with exit
+    0. A range whose ends both name columns is read by name; other ranges stay positions."""
+    p, y = RNG.random((N, 2)), RNG.random((N, 2))
+    pd.DataFrame(p).to_csv(tmp_path / "p.csv")
+    pd.DataFrame(y).to_csv(tmp_path / "y.csv")
+    expected = float(np.mean((p - y) ** 2))
+    for sel in ("0,1", "0-1"):
+        assert _value(run, "mse", f"{tmp_path}/p.csv:{sel}", f"{tmp_path}/y.csv:{sel}") == pytest.approx(expected, rel=1e-14)
+    pd.DataFrame({"a": p[:, 0], "b": p[:, 1]}).to_csv(tmp_path / "q.csv", index=False)
+    pd.DataFrame({"a": y[:, 0], "b": y[:, 1]}).to_csv(tmp_path / "z.csv", index=False)
+    assert _value(run, "mse", f"{tmp_path}/q.csv:0-1", f"{tmp_path}/z.csv:0-1") == pytest.approx(expected, rel=1e-14)

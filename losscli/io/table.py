@@ -293,7 +293,8 @@ def names_text(items) -> str:
 
 
 def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
-    """Column names for ``a,b``, ``0,2``, ``2-11`` (inclusive range); names win over indices."""
+    """Column names for ``a,b``, ``0,2``, ``2-11`` (inclusive range); names win over indices, in a
+    range too: ``0-1`` of pandas' header ``,0,1`` is the columns named 0 to 1, as ``0,1`` is."""
     chosen: list[str] = []
     for part in selector.split(","):
         part = part.strip()
@@ -301,6 +302,10 @@ def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
             chosen.append(part)
             continue
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if m and m.group(2) is not None and m.group(1) in names and m.group(2) in names \
+                and names.index(m.group(1)) <= names.index(m.group(2)):
+            chosen.extend(names[names.index(m.group(1)):names.index(m.group(2)) + 1])
+            continue
         if m:
             lo = int(m.group(1))
             hi = int(m.group(2)) if m.group(2) is not None else lo
