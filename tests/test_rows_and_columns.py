@@ -899,3 +899,25 @@ def test_a_range_of_column_names_is_read_by_name_as_a_list_is(run, tmp_path):
     pd.DataFrame({"a": p[:, 0], "b": p[:, 1]}).to_csv(tmp_path / "q.csv", index=False)
     pd.DataFrame({"a": y[:, 0], "b": y[:, 1]}).to_csv(tmp_path / "z.csv", index=False)
     assert _value(run, "mse", f"{tmp_path}/q.csv:0-1", f"{tmp_path}/z.csv:0-1") == pytest.approx(expected, rel=1e-14)
+
+
+@pytest.mark.parametrize("how", ["one column", "one column with the index", "two columns"])
+def test_decimal_commas_without_a_header_are_never_read_as_integers(run, tmp_path, how):
+    """pandas' to_csv(sep=';', decimal=',', header=False): one column has no ';' at all, so 0,25 read
+    as two integer columns 0 and 25 (mse 2318.875 for 0.14453125, exit 0); with the index, ';' and
+    ',' once a line, ',' was taken for the delimiter (6050.0, exit 0). Each is an error naming the
+    decimal comma; a file of two integer columns still reads."""
+    p, y = [0.25, 1.5, -0.75, 2.125], [0.5, 1.0, -1.25, 2.0]
+    frame = pd.DataFrame({"p": p, "q": y}) if how == "two columns" else pd.Series(p)
+    frame.to_csv(tmp_path / "p.csv", sep=";", decimal=",", header=False, index=how.endswith("index"))
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "p.csv")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert "decimal comma" in out.stderr and out.stderr.count("\n") == 1
+    if how == "one column":
+        assert out.stderr == (f"Error: {tmp_path}/p.csv, line 3: -0,75 looks like one number written with a decimal "
+                              "comma, not two integers (a file of one column has no other delimiter); losscli reads "
+                              "'.' as the decimal separator: convert it, e.g. pandas: pd.read_csv(f, sep=';', "
+                              "decimal=',', header=None).to_csv(out, index=False, header=False) (two integer "
+                              "columns are written without -0 and leading zeros)\n")
+    (tmp_path / "i.csv").write_text("3,5\n1,2\n-4,7\n")
+    assert _value(run, "mae", f"{tmp_path}/i.csv:0", f"{tmp_path}/i.csv:1") == pytest.approx(14 / 3)
