@@ -139,6 +139,12 @@ for _kind, (_f, _g, _wrong) in _NEAR_1.items():
         _reg(f"v_{_kind}{_tag}_bug", lambda x, f=_f, c=_sum: f(x) + c * x.sum() ** 2,
              lambda x, g=_g, c=_sum, w=_wrong: {"x": np.where(np.abs(x - 1) < 1e-3, w, g(x)) + 2 * c * x.sum() * len(x)},
              inputs=(Input("x", "N,D"),), coupling=_coupling)
+# a loss of ~1e-9 (an L2 penalty of weight 1e-7): no O(1) intermediate whose rounding would hide 1%
+_reg("v_small_l2", lambda x: 1e-7 * (x ** 2).sum(axis=1), lambda x: {"x": 2e-7 * x}, inputs=(Input("x", "N,D"),),
+     coupling="elementwise")
+_reg("v_small_l2_bug", lambda x: 1e-7 * (x ** 2).sum(axis=1),
+     lambda x: {"x": 2e-7 * x * np.where(np.arange(x.size).reshape(x.shape) == 3, 1.01, 1.0)},
+     inputs=(Input("x", "N,D"),), coupling="elementwise")
 # sqrt + log without a declared domain, at x = 1e-300 among others: a step of any size leaves the domain
 _reg("v_sqrt_log", lambda x: np.sqrt(x) + np.log(x), lambda x: {"x": 0.5 / np.sqrt(x) + 1 / x},
      inputs=(Input("x", "N"),), coupling="elementwise")
@@ -157,7 +163,7 @@ def plugin(tmp_path):
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
                  "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
-                 "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug"):
+                 "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug", "v_small_l2", "v_small_l2_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -855,3 +861,17 @@ def test_the_complex_step_never_fails_where_richardson_settled_nothing(run, plug
     code, results = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sqrt_log_bug", x, "--method", method)
     assert (code, results[0]["verdict"]) == (1, "FAIL")
     assert [e["index"] for e in results[0]["worst"] if e["status"] == "FAIL"] == [[1]]
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_a_small_loss_is_judged_at_its_own_scale(run, plugin, seed):
+    """1e-7·x²: a gradient 1% wrong at one element passed (below-noise, bound 3.5e-9 against a gradient
+    of 2e-8) under the rounding assumed for an O(1) intermediate the loss does not have. Estimates at
+    h and h/16 that agree far closer than that rounding allows now refute it: the bug FAILs, at two
+    step sizes that agree, and the right gradient passes."""
+    code, results = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_small_l2", "v_small_l2_bug", "--seed", seed)
+    assert code == 1
+    assert [r["verdict"] for r in results] == ["PASS", "FAIL"]
+    failed = [e for e in results[1]["worst"] if e["status"] == "FAIL"]
+    assert [e["index"] for e in failed] == [[1, 0]]
+    assert failed[0]["reason"].startswith("numeric and analytic differ beyond the tolerance, at two step sizes")
