@@ -61,6 +61,11 @@ def _keep(path, content=b"previous"):
 
 # A message starting with "re:" is a regular expression (the tail quotes numpy's own text);
 # "{n}" is the number of registered losses, read from `losscli list` at test time.
+def _npy(path, array):
+    np.save(path, array)
+    return path
+
+
 CASES = {
     # -- files ------------------------------------------------------------------------------------
     "missing file": (lambda d: ["compute", "mse", d / "nope.csv", d / "y.csv"], "{d}/nope.csv: no such file"),
@@ -70,6 +75,8 @@ CASES = {
                         "{d}/empty: is a directory with no data files (a sharded input needs at least one; names "
                         "starting with . or _ are not data)"),
     "empty file": (lambda d: ["compute", "mse", raw(d / "e.csv", b""), d / "y.csv"], "{d}/e.csv: empty file"),
+    "NPY of no rows": (lambda d: ["compute", "mse", _npy(d / "e.npy", np.zeros(0)), d / "y.csv"],
+                       "{d}/e.npy: holds no rows (0 samples)"),
     "header only": (lambda d: ["compute", "mse", raw(d / "h.csv", b"pred\n"), d / "y.csv"],
                     "{d}/h.csv: has a header but no data rows"),
     "non-numeric cell": (lambda d: ["compute", "mse", raw(d / "n.csv", b"pred\n1\n2\nabc\n"), d / "y.csv"],
@@ -167,7 +174,14 @@ CASES = {
         "rates >= 0 (use log_input=true for log-rates))"),
     "empty mask with smooth=0": (
         lambda d: ["compute", "dice", write_csv(d / "e0.csv", ["a", "b"], [[0, 0]] * 3), d / "e0.csv", "-p", "smooth=0"],
-        "dice: a sample with an empty prediction and an empty mask needs smooth > 0 (got smooth=0)"),
+        "dice: {d}/e0.csv, line 2: the denominator 2·TP + FP + FN + smooth (an empty prediction of an empty mask) "
+        "is 0, so the loss is 0/0; it needs smooth > 0 (got smooth=0)"),
+    "tversky with alpha = beta = 0 and no true positive": (
+        lambda d: ["compute", "tversky", write_csv(d / "t0.csv", ["a", "b"], [[0.5, 0.5], [1, 0], [0, 1]]),
+                   write_csv(d / "t1.csv", ["a", "b"], [[1, 1], [0, 0], [0, 1]]), "-p", "alpha=0", "-p", "beta=0",
+                   "-p", "smooth=0"],
+        "tversky: {d}/t0.csv, line 3: the denominator TP + α·FP + β·FN + smooth is 0, so the loss is 0/0; it "
+        "needs smooth > 0 (got smooth=0)"),
     "ge2e speakers of different sizes": (
         lambda d: ["compute", "ge2e", d / "logits.npy", d / "y.csv"],
         "ge2e labels: speaker 0 has 1 utterances but speaker 1 has 2; every speaker needs the same number M >= 2"),

@@ -231,7 +231,9 @@ class FileReader:
                 kept.append(block)
             yield block
         if not produced and not empty_ok:
-            raise InputError(f"{label}: has a header but no data rows")
+            what = "has a header but no data rows" if getattr(reader, "func", reader) is text_blocks else \
+                "holds no rows (0 samples)"
+            raise InputError(f"{label}: {what}")
         if keep:
             self._whole = kept
 

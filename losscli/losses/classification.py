@@ -686,13 +686,16 @@ def _confusion(predictions, labels, keepdims=False):
             np.sum((1 - p) * y, axis=1, keepdims=keepdims))
 
 
-def _positive_denominator(name, denominator):
-    """A validate hook: an empty prediction of an empty mask with smooth = 0 is 0/0."""
+def _positive_denominator(name, denominator, text):
+    """A validate hook: a sample whose denominator (``text``) is 0 with smooth = 0 is 0/0: an empty
+    prediction of an empty mask, or for tversky α = β = 0 without a true positive."""
 
-    def check(arrays, params):
-        if np.any(denominator(*_confusion(arrays["predictions"], arrays["labels"]), params) <= 0):
-            raise ParameterError(f"{name}: a sample with an empty prediction and an empty mask "
-                                 f"needs smooth > 0 (got smooth={params['smooth']:g})")
+    def check(arrays, params, at=None):
+        zero = np.flatnonzero(denominator(*_confusion(arrays["predictions"], arrays["labels"]), params) <= 0)
+        if zero.size:
+            where = at("predictions", int(zero[0])) if at is not None else f"row {int(zero[0])}"
+            raise ParameterError(f"{name}: {where}: the denominator {text} is 0, so the loss is 0/0; it needs "
+                                 f"smooth > 0 (got smooth={params['smooth']:g})")
         return arrays
 
     return check
@@ -702,7 +705,8 @@ def _positive_denominator(name, denominator):
     "dice", aliases=("dice_loss", "soft_dice"),
     inputs=(_MASK_P, _MASK_Y), params={"smooth": Param(1.0, constraint=">=0")},
     category="classification", coupling="row",
-    validate=_positive_denominator("dice", lambda tp, fp, fn, prm: 2 * tp + fp + fn + prm["smooth"]),
+    validate=_positive_denominator("dice", lambda tp, fp, fn, prm: 2 * tp + fp + fn + prm["smooth"],
+                                   "2·TP + FP + FN + smooth (an empty prediction of an empty mask)"),
     summary="Soft Dice loss, one sample per row (trailing dimensions flattened)",
     formula="l_i = 1 - (2 Σ_j p_ij y_ij + s) / (Σ_j p_ij + Σ_j y_ij + s)",
     gradient_formula="∂L/∂p_ij = -(2 y_ij (U_i + s) - (2 I_i + s)) / (U_i + s)²,  I = Σ p y, U = Σ p + Σ y",
@@ -735,7 +739,8 @@ def _dice_grad(predictions, labels, *, smooth=1.0):
             "smooth": Param(1.0, constraint=">=0")},
     category="classification", coupling="row",
     validate=_positive_denominator(
-        "tversky", lambda tp, fp, fn, prm: tp + prm["alpha"] * fp + prm["beta"] * fn + prm["smooth"]),
+        "tversky", lambda tp, fp, fn, prm: tp + prm["alpha"] * fp + prm["beta"] * fn + prm["smooth"],
+        "TP + α·FP + β·FN + smooth"),
     summary="Tversky loss (Dice with separate false-positive / false-negative weights)",
     formula="l_i = 1 - (TP + s)/(TP + α FP + β FN + s),  TP = Σ p y, FP = Σ p (1 - y), FN = Σ (1 - p) y",
     gradient_formula="∂L/∂p_j = -[y_j B - A (y_j + α(1 - y_j) - β y_j)] / B²,  A = TP + s, B = TP + αFP + βFN + s",

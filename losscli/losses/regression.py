@@ -484,7 +484,8 @@ MAPE_EPS = float(np.finfo(np.float64).eps)
     conventions=(
         "scikit-learn's mean_absolute_percentage_error: a fraction, not a percentage (0.25 is 25%), "
         "and ε = np.finfo(float64).eps = 2.220446049250313e-16 floors the denominator, so t = 0 gives "
-        "|p|/ε ≈ 4.5e15·|p| (inf beyond float64's range, |p - t| > 4e292), as in scikit-learn.",
+        "|p|/ε ≈ 4.5e15·|p|, as in scikit-learn (beyond float64's range, |p - t| > 4e292, scikit-learn gives inf; "
+        "losscli refuses the input, exit 2, naming the row).",
         "Keras MeanAbsolutePercentageError (also named mean_absolute_percentage_error) is 100 × this "
         "with ε = 1e-7: it equals 100·mape only where |t| >= 1e-7. The alias here means scikit-learn's.",
         "Per sample: the mean over the sample's elements, so the mean reduction equals "
@@ -643,8 +644,8 @@ _TWEEDIE_FORM = (
     "Evaluated as 2·y^(2-ρ)[F(2-ρ, s) - F(1-ρ, s)], s = log(μ/y), F(a, s) = (e^(as) - 1 - as)/a "
     "(a series where |as| <= 1): the same function as scikit-learn's three-term form without its "
     "cancellation at μ ≈ y or ρ near 1 and 2 (ρ = 1.5, y = 1, μ = 1 + 1e-7: scikit-learn's float64 "
-    "value is 7% off, losscli's < 1e-15; at μ = 1 + 1e-9 scikit-learn returns 0 for 1.0e-18). Values "
-    "beyond float64's range are inf.")
+    "value is 7% off, losscli's < 1e-15; at μ = 1 + 1e-9 scikit-learn returns 0 for 1.0e-18). A value "
+    "beyond float64's range is refused (exit 2, naming the row), not returned as inf.")
 _PER_SAMPLE = ("Per sample: the mean over the sample's elements, so the mean reduction equals "
                "scikit-learn's value on the flattened arrays (its deviances take 1-D inputs only).")
 
