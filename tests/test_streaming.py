@@ -171,18 +171,30 @@ def test_sharded_directory_and_glob(run, data, tmp_path):
     assert json.loads(by_glob.stdout)["results"][0]["value"] == pytest.approx(whole["results"][0]["value"], rel=1e-12)
 
 
-def test_misaligned_shards_are_named(run, tmp_path):
+def test_shards_pair_by_their_place_in_the_whole_input(run, tmp_path):
+    """Datasets cut differently, and a dataset against one file (Spark's predictions against a truth
+    CSV), pair row by row in the order of the whole input; they were refused as shards that do not
+    line up. A different total is named where one input ends."""
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     write_csv(tmp_path / "a" / "0.csv", ["p"], [[1], [2], [3]])
     write_csv(tmp_path / "a" / "1.csv", ["p"], [[1], [2]])
     write_csv(tmp_path / "b" / "0.csv", ["t"], [[1], [2]])
     write_csv(tmp_path / "b" / "1.csv", ["t"], [[1], [2], [3]])
-    result = run("compute", "mse", tmp_path / "a", tmp_path / "b")
-    assert result.exit_code == 2
-    assert result.stderr == (f"Error: shards do not line up: {tmp_path}/b/0.csv has 2 rows but {tmp_path}/a/0.csv "
-                             "has 3 (sharded inputs are paired shard by shard: every input must be cut into shards "
-                             "of the same sizes, in sorted order, and an input that is one file is one shard)\n")
+    write_csv(tmp_path / "t.csv", ["t"], [[1], [2], [1], [2], [3]])
+    p, t = np.array([1, 2, 3, 1, 2.0]), np.array([1, 2, 1, 2, 3.0])
+    for labels in (tmp_path / "b", tmp_path / "t.csv"):
+        for extra in ((), ("--block-rows", "2")):
+            result = run("compute", "mse", tmp_path / "a", labels, "--per-sample", "--format", "json", *extra)
+            assert result.exit_code == 0, result.stderr
+            rec = json.loads(result.stdout)["results"][0]
+            assert (rec["value"], rec["per_sample"]) == (float(np.mean((p - t) ** 2)), ((p - t) ** 2).tolist())
+        result = run("compute", "mse", labels, tmp_path / "a", "--format", "value")
+        assert float(result.stdout) == float(np.mean((p - t) ** 2))
+    write_csv(tmp_path / "t.csv", ["t"], [[1], [2], [1], [2]])
+    result = run("compute", "mse", tmp_path / "a", tmp_path / "t.csv")
+    assert (result.exit_code, result.stderr) == (2, f"Error: {tmp_path}/t.csv ends after 4 rows but {tmp_path}/a "
+                                                    "has more (inputs must have the same number of rows)\n")
 
 
 def test_row_count_mismatch_in_a_later_block(run, tmp_path):

@@ -70,7 +70,8 @@ def shard_groups(specs: list[str]) -> tuple[list[list[str]], bool]:
     counts = {len(x) for x in lists}
     if len(counts) > 1:
         desc = ", ".join(f"{s} has {len(x)}" for s, x in zip(specs, lists))
-        raise InputError(f"shards do not line up: {desc} shards (every input needs the same number)")
+        raise InputError(f"shards do not line up: {desc} shards (with --engine dask every input needs the same "
+                         "number; the local engine pairs rows by their place in the whole input)")
     return [list(g) for g in zip(*lists)], sharded
 
 

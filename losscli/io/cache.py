@@ -197,8 +197,10 @@ class InputCache:
 
         guard = IdGuard(inputs=sum(1 for i, r in enumerate(readers) if id(r) not in unpaired))
         named: dict | None = None
+        carried: dict[int, Source] = {}  # the rest of a block cut to pair it with a shard of another input
         while True:
-            next_blocks = {k: next(it, None) for k, it in iters.items()}  # None: that reader ended
+            next_blocks = {k: carried.pop(k) if k in carried else next(it, None)
+                           for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
             if len(ended) == len(distinct):
                 return
@@ -207,6 +209,14 @@ class InputCache:
                 raise InputError(f"{ended[0].label} ends after {start} rows but {longer.label} has "
                                  "more (inputs must have the same number of rows)")
             blocks = {k: b for k, b in next_blocks.items() if b is not None}  # all of them
+            paired = [r for r in distinct if id(r) not in unpaired]
+            if any(r.shards for r in paired) and len({blocks[id(r)].rows for r in paired}) > 1:
+                # a dataset's shards end its blocks where they end: the blocks of the other inputs are
+                # cut there too, and rows pair by their place in the whole input (shards in order)
+                n = min(blocks[id(r)].rows for r in paired)
+                for r in paired:
+                    if blocks[id(r)].rows > n:
+                        blocks[id(r)], carried[id(r)] = blocks[id(r)].cut(n)
             first = blocks[id(distinct[0])]
             for r in distinct[1:]:
                 b = blocks[id(r)]

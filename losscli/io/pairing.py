@@ -24,10 +24,11 @@ def named_columns(reader, readers: list, parsed, block: Source) -> set[str]:
 
 
 def shard_mismatch(small: str, few: int, big: str, many: int) -> InputError:
-    """Sharded inputs are paired shard by shard; two that are not cut alike."""
-    return InputError(f"shards do not line up: {small} has {few} rows but {big} has {many} (sharded inputs are "
-                      "paired shard by shard: every input must be cut into shards of the same sizes, in sorted "
-                      "order, and an input that is one file is one shard)")
+    """With --engine dask sharded inputs are paired shard by shard; two that are not cut alike."""
+    return InputError(f"shards do not line up: {small} has {few} rows but {big} has {many} (with --engine dask, "
+                      "sharded inputs are paired shard by shard: every input must be cut into shards of the same "
+                      "sizes, in sorted order, and an input that is one file is one shard; the local engine pairs "
+                      "rows by their place in the whole input)")
 
 
 def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputError:
@@ -240,7 +241,7 @@ def _row_labels(a: dict, b: dict, names: list[str]) -> bool:
 
 def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[str]:
     """The leading columns two tables share by name and position that hold the same integers row by
-    row, more than two of them (``day``, ``store,item`` of a submission and its truth), before a
+    row, with more than two distinct values (``day``, ``store,item`` of a submission and its truth), before a
     column that is not so: keys. (Not a 0/1 column predicted exactly: one-hot rows stay data.)"""
     out = []
     for n, m in zip(first, second):

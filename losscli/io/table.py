@@ -38,6 +38,31 @@ class Source:
     pending: dict[str, Callable[[], None]] = field(default_factory=dict)  # key columns read as numbers when named
     header: str | None = None  # text: whether the first line was a header, and why
 
+    def cut(self, n: int) -> tuple["Source", "Source"]:
+        """Its first ``n`` rows and the rest, as two blocks (a block of one input paired with a shard
+        of another: ``cache.InputCache.lockstep``). Key columns read lazily are read first."""
+        for name in list(self.pending):
+            self.pending.pop(name)()
+        return self._rows(0, n), self._rows(n, self.rows)
+
+    def _rows(self, lo: int, hi: int) -> "Source":
+        from dataclasses import replace
+
+        from .buffers import validity
+
+        texts, at = {}, {}
+        for name, values in self.text_values.items():  # (the first value of a text column, for messages)
+            part = values.slice(lo, hi - lo)
+            present = np.flatnonzero(validity(part)) if part.null_count else np.arange(min(len(part), 1))
+            texts[name] = str(part[int(present[0])].as_py()) if present.size else ""
+            at[name] = int(present[0]) if present.size else 0
+        return replace(self, rows=hi - lo, row_offset=self.row_offset + lo,
+                       columns={k: v[lo:hi] for k, v in self.columns.items()},
+                       arrays=None if self.arrays is None else {k: v[lo:hi] for k, v in self.arrays.items()},
+                       keys={k: v.slice(lo, hi - lo) for k, v in self.keys.items()},
+                       text_values={k: v.slice(lo, hi - lo) for k, v in self.text_values.items()},
+                       text_columns={**self.text_columns, **texts}, text_rows={**self.text_rows, **at}, pending={})
+
     def _at(self, column: str) -> str:
         """Where a text column's first value is (its line, or its row)."""
         row = self.row_offset + self.text_rows.get(column, 0)
