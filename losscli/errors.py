@@ -35,5 +35,5 @@ def value_text(x) -> str:
     """A value found in an input, for a message: as short as ``:g`` writes it where that is the
     value, else every digit it needs (1 + 1e-12 is not "1": a message must not contradict itself)."""
     x = float(x)
-    short = f"{x:g}"
-    return short if float(short) == x or x != x else repr(x)
+    short, exact = f"{x:g}", repr(x)
+    return short if (float(short) == x or x != x) and len(short) <= len(exact) else exact
