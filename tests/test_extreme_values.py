@@ -126,3 +126,25 @@ def test_contrastive_with_a_margin_beyond_1e154(run, tmp_path):
     x1, x2 = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]]), np.array([[0.0, 0.0], [1.0, 2.0], [0.0, 0.0]])
     got = _per_sample(run, tmp_path, "contrastive", x1, x2, np.ones(3), params=("-p", "margin=1e155"))
     assert got == [0.0, 0.0, 12.5]
+
+
+@pytest.mark.parametrize("extra", [(), ("--block-rows", "7"), ("--engine", "dask", "--block-rows", "7")])
+def test_slices_of_losses_near_the_largest_double(run, tmp_path, extra):
+    """--by: a slice's value, mean and std of losses of 1e306–1e307 were inf or null (its sums and
+    squares passed float64); a slice of small losses beside it keeps its precision (each slice is
+    scaled alone, by a power of two)."""
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    p = np.r_[rng.uniform(1e306, 1e307, 30), rng.uniform(0.1, 0.2, 30)]
+    g = np.r_[np.zeros(30, dtype=int), np.ones(30, dtype=int)]
+    order = rng.permutation(60)
+    pd.DataFrame({"p": p[order], "y": 0.0, "g": g[order]}).to_csv(tmp_path / "d.csv", index=False)
+    out = run("compute", "mae", f"{tmp_path}/d.csv:p", f"{tmp_path}/d.csv:y", "--by", "g", "--format", "json", *extra)
+    assert (out.exit_code, out.stderr) == (0, "")
+    slices = {s["key"]["g"]: s for s in json.loads(out.stdout)["results"][0]["slices"]}
+    for k, scale in ((0, 1e300), (1, 1.0)):
+        v = p[g == k] / scale
+        assert slices[k]["value"] == pytest.approx(float(np.mean(v)) * scale, rel=1e-14)
+        assert slices[k]["stats"]["mean"] == pytest.approx(float(np.mean(v)) * scale, rel=1e-14)
+        assert slices[k]["stats"]["std"] == pytest.approx(float(np.std(v)) * scale, rel=1e-12)

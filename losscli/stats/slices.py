@@ -44,10 +44,15 @@ class SliceResult:
     omitted: int = 0  # rows dropped by --nan-policy omit
 
 
+#: per-sample losses beyond which a slice's sums are kept divided by a power of two (2^500, ~3e150:
+#: squares of deviations, and sums of a few billion such values, stay within float64)
+LARGE = 2.0 ** 500
+
+
 class SliceStats:
     """Per-slice count, reduction (Σ w·l, Σ w·n), moments, min/max, quantiles and worst samples."""
 
-    _ARRAYS = ("count", "omitted", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan")
+    _ARRAYS = ("count", "omitted", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan", "scale")
 
     def __init__(self, reduction: str, top: int = 5, summary: bool = True, budget: int | None = None,
                  root: bool = False):
@@ -66,6 +71,9 @@ class SliceStats:
         self.lo = np.zeros(0)
         self.hi = np.zeros(0)
         self.nan = np.zeros(0, dtype=bool)
+        # a power of two per slice that num, total, mean and m2 are divided by (m2 by its square):
+        # 1, but for a slice of losses beyond ~1e150, whose sums and squares would pass float64
+        self.scale = np.ones(0)
         # the worst samples: flat arrays, sorted by (code, -loss, row); threshold per slice
         self.k_codes = np.empty(0, dtype=np.int64)
         self.k_values = np.empty(0)
@@ -84,7 +92,7 @@ class SliceStats:
         if size <= self.size:
             return
         new = max(size, 2 * self.size, 16)
-        fill = {"lo": math.inf, "hi": -math.inf}
+        fill = {"lo": math.inf, "hi": -math.inf, "scale": 1.0}
         for name in self._ARRAYS:
             old = getattr(self, name)
             arr = np.full(new, fill.get(name, 0), dtype=old.dtype)
@@ -103,10 +111,11 @@ class SliceStats:
             return
         self._grow(int(codes.max()) + 1)
         size = self.size
+        scaled = self._scaled(x, codes)
         with np.errstate(all="ignore"):  # (NaN and inf losses propagate, as the overall statistics)
             c = np.bincount(codes, minlength=size)
-            s = np.bincount(codes, weights=x, minlength=size)
-            wl = s if weights is None else np.bincount(codes, weights=weights * x, minlength=size)
+            s = np.bincount(codes, weights=scaled, minlength=size)
+            wl = s if weights is None else np.bincount(codes, weights=weights * scaled, minlength=size)
             shares = normaliser if weights is None else weights if normaliser is None else weights * normaliser
             wn = c.astype(np.float64) if shares is None else np.bincount(codes, weights=shares, minlength=size)
             self.num += wl
@@ -119,6 +128,27 @@ class SliceStats:
             self.staged_rows += x.shape[0]
             if self.staged_rows >= STAGE:
                 self._flush()
+
+    def _scaled(self, x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """The losses divided by their slices' scales, raised first where a slice's losses pass
+        ``LARGE`` (the slice's sums so far divided alike: powers of two, exact)."""
+        with np.errstate(invalid="ignore"):
+            big = np.where(np.isfinite(x), np.abs(x), 0.0)
+        if big.size and float(big.max()) > LARGE:
+            need = np.zeros(self.size)
+            np.maximum.at(need, codes, big)
+            self._rescale(np.maximum(self.scale, np.where(need > LARGE, np.ldexp(1.0, np.frexp(need)[1]), 1.0)))
+        if not (self.scale != 1.0).any():
+            return x
+        return x / self.scale[codes]
+
+    def _rescale(self, new: np.ndarray) -> None:
+        ratio = self.scale / new
+        self.num *= ratio
+        self.total *= ratio
+        self.mean *= ratio
+        self.m2 *= ratio * ratio
+        self.scale = new
 
     def add_omitted(self, codes: np.ndarray) -> None:
         """The slice codes of rows dropped by --nan-policy omit (a slice of such rows only is still
@@ -191,6 +221,8 @@ class SliceStats:
             self.lo[used] = np.minimum(self.lo[used], np.minimum.reduceat(values, starts))
             self.hi[used] = np.maximum(self.hi[used], np.maximum.reduceat(values, starts))
             self.nan[used] |= np.add.reduceat(np.isnan(values), starts) > 0
+            if (self.scale[used] != 1.0).any():  # (the moments are kept divided by the slice's scale)
+                values = values / np.repeat(self.scale[used], n_b)
             mean_b = np.add.reduceat(values, starts) / n_b
             dev = values - np.repeat(mean_b, n_b)
             m2_b = np.add.reduceat(dev * dev, starts)
@@ -229,14 +261,19 @@ class SliceStats:
             return
         self._grow(int(remap.max()) + 1)
         to = remap[used]
+        target = self.scale.copy()
+        np.maximum.at(target, to, other.scale[used])
+        self._rescale(target)
+        k = other.scale[used] / self.scale[to]  # (other's sums at this one's scale)
         n, m = self.m_count[to].astype(np.float64), other.m_count[used].astype(np.float64)
         with np.errstate(all="ignore"):
-            delta = other.mean[used] - self.mean[to]
+            delta = other.mean[used] * k - self.mean[to]
             frac = np.divide(m, n + m, out=np.zeros_like(m), where=m > 0)
-            self.m2[to] += other.m2[used] + delta * delta * n * frac
+            self.m2[to] += other.m2[used] * k * k + delta * delta * n * frac
             self.mean[to] += delta * frac
-            for name in ("num", "den", "total"):
-                getattr(self, name)[to] += getattr(other, name)[used]
+            self.num[to] += other.num[used] * k
+            self.total[to] += other.total[used] * k
+            self.den[to] += other.den[used]
         self.count[to] += other.count[used]
         self.omitted[to] += other.omitted[used]
         self.m_count[to] += other.m_count[used]
@@ -300,9 +337,10 @@ class SliceStats:
             if self.reduction == "none":
                 value = None
             elif self.reduction == "sum":
-                value = float(self.num[code])
+                value = float(self.num[code]) * float(self.scale[code])
             else:
-                value = float(self.num[code] / self.den[code]) if self.den[code] != 0 else math.nan
+                value = float(self.num[code] / self.den[code]) * float(self.scale[code]) if self.den[code] != 0 \
+                    else math.nan
             if value is not None and self.root:
                 value = rooted(value)
             if value is not None and math.isinf(value) and math.isfinite(lo) and math.isfinite(hi):
@@ -321,8 +359,9 @@ class SliceStats:
             else:
                 parts = self.held.get(code, [])
                 qs = exact_quantiles(np.concatenate(parts) if len(parts) > 1 else parts[0].copy(), QUANTILES)
-            mean = math.nan if nan else float(self.total[code] / n)
-            std = math.nan if nan or not self.summary else math.sqrt(max(float(self.m2[code]), 0.0) / n)
+            mean = math.nan if nan else float(self.total[code] / n) * float(self.scale[code])
+            std = math.nan if nan or not self.summary else \
+                math.sqrt(max(float(self.m2[code]), 0.0) / n) * float(self.scale[code])
             if not self.summary:
                 lo = hi = math.nan
             stats = {"mean": mean, "std": std, "min": math.nan if nan else lo, **dict(zip(QUANTILE_KEYS, qs)),
