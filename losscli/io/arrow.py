@@ -78,8 +78,6 @@ def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list
 
 
 def _source(table, label: str, offset: int, dtype, names, columns, widths, index, keys) -> Source:
-    import pyarrow as pa
-
     src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset, index=index or {})
     for name in columns:
         col = _plain(table.column(name))

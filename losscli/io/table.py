@@ -114,7 +114,6 @@ class Source:
     def _refuse_numeric_text(self, name: str) -> None:
         """A text column with a value written as a number for people (``1.234,5``, ``12%``) is an
         error naming the first such value, not a column silently left out."""
-        import pyarrow as pa
         import pyarrow.compute as pc
 
         from .buffers import bits
