@@ -201,6 +201,15 @@ def test_nan_policy_omit_drops_the_rows(run, reg):
     assert "dropped 1 of 3 rows" in result.stderr
 
 
+def _write_frame(frame, path, fmt: str) -> None:
+    if fmt == "csv":
+        frame.to_csv(path, index=False)
+    elif fmt == "parquet":
+        frame.to_parquet(path, row_group_size=4)
+    else:
+        np.save(path, frame.to_numpy())
+
+
 @pytest.mark.parametrize("fmt", ["csv", "npy", "parquet"])
 @pytest.mark.parametrize("where", ["first block", "middle block"])
 @pytest.mark.parametrize("engine", ["local", "dask"])
@@ -212,14 +221,8 @@ def test_nan_policy_omit_with_a_block_of_nan_only(run, tmp_path, fmt, where, eng
     y = np.cos(np.arange(14.0))
     gap = slice(0, 4) if where == "first block" else slice(4, 10)
     p[gap] = np.nan
-    frame = pd.DataFrame({"p": p, "y": y})
     path = tmp_path / f"d.{fmt}"
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    elif fmt == "parquet":
-        frame.to_parquet(path, row_group_size=4)
-    else:
-        np.save(path, frame.to_numpy())
+    _write_frame(pd.DataFrame({"p": p, "y": y}), path, fmt)
     cols = ("0", "1") if fmt == "npy" else ("p", "y")
     args = ["compute", "mse", f"{path}:{cols[0]}", f"{path}:{cols[1]}", "--nan-policy", "omit", "--block-rows", "4",
             "--engine", engine]
@@ -235,14 +238,7 @@ def test_nan_policy_omit_with_a_block_of_nan_only(run, tmp_path, fmt, where, eng
         saved = np.load(tmp_path / "g.npz")["predictions"]
         np.testing.assert_array_equal(np.isnan(saved), ~keep)
         np.testing.assert_allclose(saved[keep], 2 * (p[keep] - y[keep]) / keep.sum(), rtol=1e-15)
-    p[:] = np.nan
-    frame["p"] = p
-    if fmt == "csv":
-        frame.to_csv(path, index=False)
-    elif fmt == "parquet":
-        frame.to_parquet(path, row_group_size=4)
-    else:
-        np.save(path, frame.to_numpy())
+    _write_frame(pd.DataFrame({"p": np.nan, "y": y}), path, fmt)
     out = run(*args)
     assert (out.exit_code, out.stderr) == (2, "Error: every one of the 14 rows has a NaN or infinite value; nothing "
                                               "is left to evaluate after --nan-policy omit\n")
