@@ -177,10 +177,4 @@ def validate_weights(arr: Array, n: int, kept: np.ndarray | None) -> np.ndarray:
     if neg.any():
         r = int(np.flatnonzero(neg)[0])
         raise InputError(f"{arr.where(r)}: found {value_text(w[r])} (weights must be finite and >= 0)")
-    tiny = (w > 0) & (w < np.finfo(np.float64).tiny)
-    if tiny.any():  # (Σ w·l / Σ w of weights of a few bits: 5e-324 weights gave 0.5 for 0.7136)
-        r = int(np.flatnonzero(tiny)[0])
-        raise InputError(f"{arr.where(r)}: found {value_text(w[r])}, a weight below float64's normal range "
-                         "(2.2e-308) that holds only a few bits; the weighted mean would lose them: scale the weights "
-                         "up (a common factor does not change the weighted mean)")
     return w if kept is None else w[kept]  # all-zero weights are judged once all blocks are in

@@ -97,8 +97,6 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     sep = hint.group(1) if hint else sniff_delimiter(lines) or ","
     first, below = split_fields(lines[0], sep, label), _sample_rows(lines[1:], sep, label)
     has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
-    if not has_header:
-        _refuse_decimal_commas([split_fields(line, sep, label) for line in lines], sep, label, skip + 1)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
         _check_implicit_index(first, below, label, sep)
@@ -201,25 +199,6 @@ def _check_implicit_index(first: list[str], below: list[list[str]], label: str, 
                          "give it a header cell")
     raise InputError(f"{label}, line 2: {what}: if the first field is an index, give it a header cell "
                      "(pandas: to_csv() without index_label=False)")
-
-
-def _refuse_decimal_commas(rows: list[list[str]], sep: str, label: str, first_line: int) -> None:
-    """A file without a header whose lines are two integers split at a comma, one of them written
-    as no integer is (``-0,75``: a negative zero; ``1,05``: a leading zero), is one column of numbers
-    with a decimal comma (pandas' to_csv(sep=';', decimal=',', header=False) of a single column has
-    no ';' in it): an error, not two columns of integers."""
-    if sep != "," or not rows or any(len(row) != 2 for row in rows):
-        return
-    cells = [[c.strip() for c in row] for row in rows]
-    if not all(re.fullmatch(r"[+-]?\d+", a) and b.isdigit() for a, b in cells):
-        return
-    for i, (a, b) in enumerate(cells):
-        if a.lstrip("+-") == "0" and a[0] in "+-" or (len(b) > 1 and b[0] == "0"):
-            raise InputError(f"{label}, line {first_line + i}: {a},{b} looks like one number written with a decimal "
-                             "comma, not two integers (a file of one column has no other delimiter); losscli reads '.' "
-                             "as the decimal separator: convert it, e.g. pandas: pd.read_csv(f, sep=';', decimal=',', "
-                             "header=None).to_csv(out, index=False, header=False) (two integer columns are written "
-                             "without -0 and leading zeros)")
 
 
 _LONE_CR = re.compile(rb"\r(?!\n)")

@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError
 from .buffers import floats
 from .join import comparable
-from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS, ROW
+from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
 from .table import Source, resolve_columns
 
 
@@ -43,7 +43,7 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
     if sharded:
         return shard_mismatch(small.label, small.row_offset + small.rows, big.label, big_rows)
     hint = ""
-    if small.header in GUESSES and big.header in (NUMBERS, ROW) and big_rows == small.row_offset + small.rows + 1 \
+    if small.header in GUESSES and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1 \
             and _integers_first(big):
         hint = (f"; {small.label}'s first line was read as pandas' header of numbered columns and {big.label}'s as "
                 "data: --header yes reads both as headers, --header no both as data")
@@ -55,8 +55,6 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
     if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
         hint += (f"; {big.label}'s first line, all numbers, was read as data (--header yes reads it as a header, "
                  "as pandas writes numbered column names: 0.1,0.5,0.9)")
-    elif not hint and big.header == ROW and big_rows == small.row_offset + small.rows + 1:
-        hint += f"; {big.label}'s first line, text beside numbers, was read as data (--header yes reads it as a header)"
     return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
                       f"{big_rows} (every input needs one row per sample){hint}")
 
@@ -103,13 +101,6 @@ class IdGuard:
                 f"{' and '.join(label for label, _, _ in blocks)}: {which}, 0 (or 0,1,...) above "
                 "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
                 f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
-        line = _the_same_first_line(blocks)
-        if line is not None:
-            raise InputError(
-                f"{' and '.join(label for label, _, _ in blocks)}: the first line of each is the same line, {line}, "
-                "read as data: column names the files share (pandas writes integer column names so: years, "
-                "horizons) or a first sample predicted exactly, and the files cannot tell which: --header yes reads "
-                "it as their header, --header no as data")
         shared = shared_keys(blocks)
         skips = [b.skipped() for _, b, _ in blocks]
         ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}
@@ -166,31 +157,6 @@ class IdGuard:
                     "write them with this column too, or this file without it")
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
-
-
-def _the_same_first_line(blocks: list[tuple[str, Source, set]]) -> str | None:
-    """The first line of every text input, where each read it as data (``rules.NUMBERS``,
-    ``rules.ROW``) and it is the same line in all of them, of two fields or more whose numbers are
-    distinct integers, not only 0 and 1 (``2021,2022``; ``name,7``): as likely a header the files
-    share as a row. None otherwise (a one-hot row ``0,0,1`` predicted exactly is a row)."""
-    firsts = []
-    for _, b, _ in blocks:
-        if b.header not in (NUMBERS, ROW) or b.row_offset or not b.rows:
-            return None
-        line: list = []
-        for n in b.order:
-            if n in b.columns and b.columns[n].ndim == 1:
-                line.append(float(b.columns[n][0]))
-            elif n in b.text_columns and not b.text_rows.get(n, 0):
-                line.append(b.text_columns[n])
-            else:
-                return None
-        firsts.append(line)
-    numbers = [v for v in firsts[0] if isinstance(v, float)] if firsts else []
-    if len(firsts) < 2 or any(f != firsts[0] for f in firsts[1:]) or len(firsts[0]) < 2 or not numbers \
-            or any(v != round(v) for v in numbers) or len(set(numbers)) < len(numbers) or set(numbers) <= {0.0, 1.0}:
-        return None
-    return ",".join(f"{v:.0f}" if isinstance(v, float) else v for v in firsts[0])
 
 
 def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, list[str]]]:

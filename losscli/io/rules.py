@@ -1,8 +1,8 @@
 """How rows and columns are chosen, declared once (the README's section of the same name):
 
 - **Header** of a text file (``--header auto|yes|no``): a first line with a field that is not a
-  number is a header (unless it is a row like those below it: text above text, integers above
-  numbers); so is pandas' numeric header (``0``, ``0,1,...``, or ``,0,1,...`` above an
+  number is a header (``--header no`` reads one that stands like the rows below it as data: text
+  above text, numbers above numbers); so is pandas' numeric header (``0``, ``0,1,...``, or ``,0,1,...`` above an
   index) unless the first column below counts on from it (a guess, said on stderr).
   :func:`header_decision`.
 - **Index columns** are not data unless a selector names them: an unnamed first column (pandas'
@@ -93,8 +93,11 @@ INTEGER = re.compile(r"[+-]?[0-9]+")  # an integer as written (class names of a 
 def header_decision(first: list[str], below: list[list[str]], mode: str) -> tuple[bool, str]:
     """Whether the first line of a text file is its header, and why (for the JSON; a guess is
     also a note on stderr). ``first``: its fields; ``below``: the fields of the next lines (a
-    sample). ``mode`` (``--header``) decides a first line of numbers only: a line with text is a
-    header, and a line with text beside numbers with a fraction is data, whatever it says."""
+    sample). ``mode`` (``--header``) decides a first line of numbers, and ``no`` a line of text
+    beside numbers that stands like the rows below it (``2024-01-01,10`` of ``to_csv(header=False)``;
+    ``name,0`` is pandas' header of a series with a named index, so ``auto`` reads such a line as a
+    header); a line with text above numbers is a header, and a line with text beside numbers with a
+    fraction is data, whatever it says."""
     cells = [f.strip() for f in first]
     fraction = any(_FLOAT_ONLY.fullmatch(c) for c in cells)
     text = [i for i, c in enumerate(cells) if c and not is_number(c) and not _boolean_above_booleans(i, c, below)]
@@ -104,9 +107,8 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
         if fraction:
             return True, ("yes (its text stands above numbers: column names, one of them a number, as pandas writes "
                           "a column named 0.5)")
-        if len(text) < len(cells) and _like_the_rows_below(cells, text, below):
-            return (True, "yes (--header yes)") if mode == "yes" else \
-                (False, "no (--header no)") if mode == "no" else (False, ROW)
+        if mode == "no" and len(text) < len(cells) and (not below or _like_the_rows_below(cells, text, below)):
+            return False, "no (--header no)"  # (text above text, numbers above numbers: a row, as asked)
         return True, "yes (a field of the first line is not a number)"
     if mode == "yes":
         return True, "yes (--header yes)"
@@ -169,11 +171,6 @@ def _numbers_below(cells: list[str], below: list[list[str]]) -> bool:
 #: the header decision for a first line of numbers that is data (a row one longer than another
 #: input's is then worth a hint: ``pairing.row_count_mismatch``)
 NUMBERS = "no (the first line holds numbers)"
-#: the header decision for a first line of text beside integers, each above values of its own kind
-#: (``2024-01-01,10``, ``img_000.png,7``): a row of data, as pandas' ``to_csv(header=False)`` writes a
-#: series indexed by dates or names; inputs whose first lines are all the same line are refused
-#: (``pairing.IdGuard``: column names the files share, ``name,2021``, or a first sample predicted exactly)
-ROW = "no (its text stands above text and its numbers above numbers: a row of data like the rows below it)"
 #: the header decision for a first line of distinct integers that reads 0, 1, ... (pandas' header
 #: of unnamed columns) or stands above numbers with a fraction (``1,2,3`` horizons, years), and
 #: does not count on down its first column: a header, or data; a note on stderr says which was taken
