@@ -145,6 +145,25 @@ _reg("v_small_l2", lambda x: 1e-7 * (x ** 2).sum(axis=1), lambda x: {"x": 2e-7 *
 _reg("v_small_l2_bug", lambda x: 1e-7 * (x ** 2).sum(axis=1),
      lambda x: {"x": 2e-7 * x * np.where(np.arange(x.size).reshape(x.shape) == 3, 1.01, 1.0)},
      inputs=(Input("x", "N,D"),), coupling="elementwise")
+# an ordered weighted average (sample i's loss w[rank i]·x_i), batch-coupled through the ranks; the
+# bug doubles the gradient at x = 1.5, away from the ties at 0.3 and -1
+def _owa(x):
+    w = np.linspace(0.1, 1.0, len(x))[np.argsort(np.argsort(x, kind="stable"), kind="stable")]
+    return w * x, w
+
+
+_reg("v_owa", lambda x: _owa(x)[0], lambda x: {"x": _owa(x)[1]}, inputs=(Input("x", "N"),), coupling="batch")
+_reg("v_owa_bug", lambda x: _owa(x)[0], lambda x: {"x": _owa(x)[1] * np.where(x == 1.5, 2.0, 1.0)},
+     inputs=(Input("x", "N"),), coupling="batch")
+# a hinge in float32, its bug on the wrong side of the kink (x <= 1 + 1e-4): at x = 1 + 2e-6 the loss is
+# exactly 0 on both sides a step away
+def _h32(x):
+    return np.maximum(np.float32(1) - x.astype(np.float32), np.float32(0)).astype(np.float64)
+
+
+_reg("v_h32", _h32, lambda x: {"x": -(x < 1).astype(np.float64)}, inputs=(Input("x", "N"),), coupling="elementwise")
+_reg("v_h32_bug", _h32, lambda x: {"x": -(x <= 1 + 1e-4).astype(np.float64)}, inputs=(Input("x", "N"),),
+     coupling="elementwise")
 # sqrt + log without a declared domain, at x = 1e-300 among others: a step of any size leaves the domain
 _reg("v_sqrt_log", lambda x: np.sqrt(x) + np.log(x), lambda x: {"x": 0.5 / np.sqrt(x) + 1 / x},
      inputs=(Input("x", "N"),), coupling="elementwise")
@@ -163,7 +182,7 @@ def plugin(tmp_path):
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
                  "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
-                 "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug", "v_small_l2", "v_small_l2_bug"):
+                 "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug", "v_small_l2", "v_small_l2_bug", "v_owa", "v_owa_bug", "v_h32", "v_h32_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -875,3 +894,42 @@ def test_a_small_loss_is_judged_at_its_own_scale(run, plugin, seed):
     failed = [e for e in results[1]["worst"] if e["status"] == "FAIL"]
     assert [e["index"] for e in failed] == [[1, 0]]
     assert failed[0]["reason"].startswith("numeric and analytic differ beyond the tolerance, at two step sizes")
+
+
+def test_ties_elsewhere_in_a_batch_hide_no_wrong_element(run, plugin, tmp_path):
+    """The total's noise is measured moving every element at once; tied ranks that swap make it
+    jump, so every element had a bound of ~1.5e4 and a gradient doubled at x = 1.5 (no tie near it)
+    passed as below-noise. That element's own differences at h and h/2 agree to 1e-11: the total's
+    noise is not its, and it FAILs at two step sizes that agree; the right gradient is verified."""
+    x = _save(tmp_path, x=np.array([0.3, 0.3, -1.0, 2.0, 0.3, 1.5, -1.0, 0.0]))[0]
+    code, results = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_owa", "v_owa_bug", x)
+    assert code == 1
+    assert [r["verdict"] for r in results] == ["PASS", "FAIL"]
+    right = next(e for e in results[0]["worst"] if e["index"] == [5])
+    assert right["status"] == "ok" and right["error_estimate"] < 1e-6
+    failed = [e for e in results[1]["worst"] if e["status"] == "FAIL"]
+    assert [e["index"] for e in failed] == [[5]]
+    assert failed[0]["reason"].startswith("numeric and analytic differ beyond the tolerance, at two step sizes")
+
+
+def test_a_loss_that_does_not_move_at_all_is_flat_not_rounding(run, plugin, tmp_path):
+    """float32 code, x = 1 + 2e-6 beside a hinge's kink at 1: the loss is exactly 0 a step away on
+    both sides, where a gradient of -1 predicts a change of 8 float32 rounding levels. The wrong side
+    passed under a bound of 3.8 ("below the loss's rounding"); it FAILs, and the right side passes."""
+    x = _save(tmp_path, x=np.array([1 + 2e-6, 0.5, 2.0, -0.3, 0.1, 1.5]))[0]
+    code, results = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_h32", "v_h32_bug", x)
+    assert code == 1
+    assert [r["verdict"] for r in results] == ["PASS", "FAIL"]
+    failed = [e for e in results[1]["worst"] if e["status"] == "FAIL"]
+    assert [(e["index"], e["numeric"]) for e in failed] == [([0], 0.0)]
+    assert failed[0]["reason"].startswith("the loss is exactly 0 at x and a step away on either side")
+
+
+@pytest.mark.parametrize("seed, samples", [(4, 8), (3, 64)])
+def test_a_loss_that_rounds_larger_intermediates_is_not_called_flat(run, seed, samples):
+    """triplet at tiny inputs: its distances (~5) round a change of 1e-15 away, so the loss does not
+    move a step of 2e-13 away although its gradient is 0.007 there. That is rounding, not a flat loss
+    (only a loss exactly 0, a clamp, is judged flat): no FAIL."""
+    code, results = _gradcheck(run, "gradcheck", "triplet", "--seed", seed, "--samples", samples, "--classes", 10,
+                               "--dim", 16)
+    assert code == 0 and results[0]["verdict"] in ("PASS", "inconclusive")

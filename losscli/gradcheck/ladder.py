@@ -62,6 +62,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
                       est, err, left, right, step, status, reason)
         finer(col, j, xj, a, side, f0, sens, eps, opts, est, err, left, right, step, status, reason)
         _below_noise(col, j, xj, a, h, side, room, f0, sens, eps, opts, est, err, step, status, reason)
+        _unmoved(a, f0, sens, eps, opts, est[:, j], left[:, j], right[:, j], step[:, j], status[:, j], reason[:, j])
         if method == "complex":
             seen_kink[:, j] = k0
             if cbuf is None:
@@ -345,6 +346,20 @@ def _below_noise(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, op
     est[rows, j], err[rows, j], step[rows, j] = e4[bad], r4[bad], 4 * h[bad]
     status[rows, j] = FAIL
     reason[rows, j] = 14
+
+
+def _unmoved(a, f0, sens, eps, opts, est, left, right, step, status, reason) -> None:
+    """Elements that pass only by their bound while the loss is exactly 0 at x and a step away on
+    either side (numeric 0, both slopes 0), where the analytic value predicts a change of at least 4
+    rounding levels of an O(1) intermediate: a clamp at 0 (relu, a hinge's flat side) made that 0, not
+    rounding, and a nonzero analytic value FAILs (a hinge's wrong side 17 float32 ulps from its kink
+    passed under a bound of 3.8). A loss that is not 0 there may hold larger intermediates whose
+    rounding hides such a change (triplet's distances), and is left as it is."""
+    with np.errstate(invalid="ignore"):
+        level = eps * np.maximum(1.0, sens)
+        flat = (status == OK) & (f0 == 0) & (est == 0) & (left == 0) & (right == 0) \
+            & (np.abs(a) * step >= 4 * level) & (np.abs(a) > opts.atol)
+    status[flat], reason[flat] = FAIL, 17
 
 
 def _on_bound(col, j, xj, a_all, und, h_all, f0_all, sens_all, eps, opts, at_bound,

@@ -156,9 +156,9 @@ def reasons(rec: dict, unseen: int = 0) -> list[str]:
     elif rec["passed"] and _nothing_verified(rec, unseen):
         out.append(f"nothing verified: all {rec['checked']} elements lie below the numeric noise or --atol and the "
                    "Taylor test could not measure an order (the loss's rounding, a large constant in it, float32 "
-                   "code, or gradients below --atol: nothing tells the changes its gradient predicts apart from "
-                   "0), so a wrong gradient would pass too; check at other inputs, in float64, or with a smaller "
-                   "--atol")
+                   "code, gradients below --atol, or inputs near 0, where the steps follow |x| and the rounding "
+                   "over them is large: nothing tells the changes its gradient predicts apart from 0), so a wrong "
+                   "gradient would pass too; check at other inputs, in float64, or with a smaller --atol")
     shape_notes = [n for n in rec["notes"] if ": the analytic gradient has no " in n or
                    ": the analytic gradient returned shape " in n]
     if rec["failures"] and rec["max_rel_difference"] is None and shape_notes:  # nothing to compare (notes say why)

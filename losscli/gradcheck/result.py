@@ -37,6 +37,9 @@ REASONS = {
         "and with step h (where the loss's rounding hid the difference)",
     15: "the loss does not change at any step tried (the element's effect is below the loss's rounding): "
         "covered by the error bound, not compared",
+    17: "the loss is exactly 0 at x and a step away on either side, where the analytic value predicts a "
+        "change of at least 4 rounding levels: the loss is flat there (a clamp at 0), and the analytic value "
+        "is not 0",
     16: "one-sided slopes differ at steps larger than the element itself (|x| below 64 steps), and at steps "
         "of its own scale the estimates neither agree with the analytic value nor confirm a difference: "
         "undecided",
