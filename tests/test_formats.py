@@ -770,6 +770,10 @@ def test_columns_of_other_types_are_named_by_their_type(run, tmp_path):
     assert out.exit_code == 2
     assert out.stderr.endswith("(the column is extension<arrow.fixed_shape_tensor[value_type=double, "
                                "shape=[2,2]]>)\n")
+    pq.write_table(table.select(["image"]), tmp_path / "only.parquet")  # (no numeric column at all)
+    out = run("compute", "mse", tmp_path / "only.parquet", tmp_path / "y.npy")
+    assert out.stderr.endswith("holds '[0.0, 1.0, 2.0, 3.0]' (the column is extension<arrow.fixed_shape_tensor["
+                               "value_type=double, shape=[2,2]]>)\n")
     out = run("compute", "mse", f, tmp_path / "y.npy", "--format", "value")
     assert (out.exit_code, out.stdout) == (0, "7.0\n")
     assert out.stderr == "".join(f"losscli: note: {f}: column {name!r} holds {kind} ({first!r}), not numbers: it is not read\n"

@@ -162,9 +162,11 @@ class Source:
                     raise InputError(f"{self.label}: no data columns (columns: {names_text(order)}{why}); "
                                      "name the column to read: FILE:COLUMN")
                 first = next(n for n in order if n in self.text_columns)
-                hint = hint_suffix(self.text_columns[first]) or (_CLASS_HINT if len(text) == 1 else "")
+                kind = self.kind(first)
+                hint = hint_suffix(self.text_columns[first]) or (_CLASS_HINT if len(text) == 1 and kind == "text" else "")
+                what = "" if kind == "text" else f" (the column is {kind})"
                 raise InputError(f"{self.label}: no numeric columns (columns: {names_text(order)}); "
-                                 f"{self._at(first)}, column {first!r} holds {self.text_columns[first]!r}{hint}")
+                                 f"{self._at(first)}, column {first!r} holds {self.text_columns[first]!r}{what}{hint}")
         else:
             chosen = resolve_columns(selector, order, self.label)
         for n in chosen:
