@@ -170,6 +170,22 @@ _reg("v_sqrt_log", lambda x: np.sqrt(x) + np.log(x), lambda x: {"x": 0.5 / np.sq
 _reg("v_sqrt_log_bug", lambda x: np.sqrt(x) + np.log(x),
      lambda x: {"x": (0.5 / np.sqrt(x) + 1 / x) * np.where(x == 2.0, 1.001, 1.0)},
      inputs=(Input("x", "N"),), coupling="elementwise")
+# |x - 1| smoothed over 1e-12 with a tilt inside the bend: smooth, slope -3 at x = 1, while every
+# step of the ladder (>= 1e-8) sees a kink with slopes -1 and 1
+_BEND = 1e-12
+
+
+def _bend(x):
+    u = (x - 1.0) / _BEND
+    return _BEND * np.logaddexp(u, -u) - 3 * _BEND * np.tanh(u)
+
+
+_reg("v_bend", _bend, lambda x: {"x": np.tanh((x - 1.0) / _BEND) - 3 / np.cosh((x - 1.0) / _BEND) ** 2},
+     inputs=(Input("x", "N"),), coupling="elementwise")
+_reg("v_bend_bug", _bend, lambda x: {"x": np.tanh((x - 1.0) / _BEND) - 6 / np.cosh((x - 1.0) / _BEND) ** 2},
+     inputs=(Input("x", "N"),), coupling="elementwise")
+_reg("v_abs_bug", lambda x: np.abs(x - 1.0), lambda x: {"x": np.sign(x - 1.0) + 2.0 * (x == 1.0)},
+     inputs=(Input("x", "N"),), coupling="elementwise")
 '''
 
 
@@ -182,7 +198,8 @@ def plugin(tmp_path):
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
                  "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
-                 "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug", "v_small_l2", "v_small_l2_bug", "v_owa", "v_owa_bug", "v_h32", "v_h32_bug"):
+                 "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug", "v_small_l2", "v_small_l2_bug", "v_owa", "v_owa_bug", "v_h32", "v_h32_bug",
+                 "v_bend", "v_bend_bug", "v_abs_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -571,6 +588,39 @@ def test_a_gradient_of_one_on_every_tied_maximum_fails(run, tmp_path, plugin):
     assert "joint direction" in rec["worst"][0]["reason"]
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_rowmax", *files)  # one-hot: a subgradient
     assert code == 0 and rec["kinks"] == 2
+
+
+def test_a_bend_narrower_than_the_ladders_steps_is_followed_down_to_it(run, tmp_path, plugin):
+    """A smooth bend 1e-12 wide at x = 1: every rung of the ladder (steps >= 1e-8) saw a kink with
+    slopes -1 and 1, and the right -3 FAILed as outside them. The loss changes by the same amount at
+    three step sizes there (a bend within the smallest), so the steps go on down: at 2.3e-13 two that
+    agree pass -3 and FAIL -6. A kink that is one (|x - 1| with a gradient of 2) still FAILs as one."""
+    files = _save(tmp_path, x=np.array([1.0, 0.5, 2.0]))
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_bend", *files)
+    assert code == 0 and rec["verdict"] == "PASS" and rec["failures"] == rec["inconclusive"] == 0, rec["worst"]
+    at1 = next(w for w in rec["worst"] if w["index"] == [0])
+    assert at1["step"] < 1e-12 and abs(at1["numeric"] + 3) < 1e-3, at1
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_bend_bug", *files)
+    (bad,) = [w for w in rec["worst"] if w["status"] == "FAIL"]
+    assert code == 1 and bad["index"] == [0] and bad["reason"].startswith(REASONS[1]), rec["worst"]
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_abs_bug", *files)
+    (bad,) = [w for w in rec["worst"] if w["status"] == "FAIL"]
+    assert code == 1 and bad["index"] == [0] and bad["reason"].startswith(REASONS[2]), rec["worst"]
+
+
+@pytest.mark.parametrize("loss", ["poly1", "softmax_ce"])
+def test_a_bend_narrower_than_floats_spacing_is_undecided_not_a_fail(run, tmp_path, loss):
+    """Equal logits of 1e17: float64's spacing there is 16, the steps 1e9, and poly1 (ε = 2, not
+    convex) bends within 1 of x: its slopes at any step are -1 and 0 on the target, while its right
+    derivative -10/9 lies outside them. poly1 FAILed its correct gradient (exit 1) at every element.
+    Now nothing FAILs: the loss falls by the same 2.4 at three step sizes, a bend narrower than any
+    step float64 allows, and the tied kinks of each row are undecided along their joint direction too."""
+    z, y = np.full((3, 3), 1e17), np.array([0, 1, 2])
+    code, (rec,) = _gradcheck(run, "gradcheck", loss, *_save(tmp_path, logits=z, labels=y))
+    assert code == 0 and rec["failures"] == 0, rec["worst"]
+    if loss == "poly1":
+        assert rec["verdict"] == "inconclusive" and rec["inconclusive"] == 6, rec["worst"]
+        assert {w["reason"] for w in rec["worst"] if w["status"] == "inconclusive"} == {REASONS[19]}
 
 
 # -- undecidable: inconclusive, never FAIL ---------------------------------------------------------------

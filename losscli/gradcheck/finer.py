@@ -43,9 +43,9 @@ def finer(col, j, xj, a_all, side_all, f0_all, sens_all, eps, opts, est, err, le
     reason[rows, j] = np.where(bad[done], 1, 11)
 
 
-def descend(col, j, xj, rows, a, h_from, side, f0, sens, eps, opts, within=None):
+def descend(col, j, xj, rows, a, h_from, side, f0, sens, eps, opts, within=None, levels=3):
     """Rows ``rows`` of column j down the ladder below their steps ``h_from``: h/16, h/256, h/4096
-    (above 4 ulps), each rung with its noise measured from its own table. The first two
+    (``levels`` of them, above 4 ulps), each rung with its noise measured from its own table. The first two
     consecutive rungs free of kinks that agree with each other (and bound the derivative ``within``
     where given) judge the analytic value ``a``: ok where the tighter passes, FAIL where both
     reject it. Returns (ok, bad, (estimate, bound, left, right, step) of the tighter rung)."""
@@ -55,7 +55,7 @@ def descend(col, j, xj, rows, a, h_from, side, f0, sens, eps, opts, within=None)
     live = np.arange(n)
     prev = None
     floor = stepping.floor(xj[rows], eps)
-    for level in (1, 2, 3):
+    for level in range(1, levels + 1):
         if not live.size:
             break
         f, s, sn = f0[live], side[live], sens[live]

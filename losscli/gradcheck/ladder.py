@@ -236,6 +236,27 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
             rungs.append((*full[:4], np.zeros(und.size, dtype=bool), full[4]))
             for m, v, w in ((ok, OK, 0), (bad, FAIL, 1)):
                 verdict[beside[m]], pick[beside[m]], why[beside[m]] = v, len(rungs) - 1, w
+    # a FAIL at a kink holds only where the kink is one: a bend or jump narrower than every step
+    # (poly1 at equal logits of 1e17) has slopes that bracket nothing. Steps go down to float64's
+    # spacing for it; two clean ones that agree judge it, else it is undecided
+    cand = np.flatnonzero((verdict == FAIL) & (why == 2))
+    if cand.size and ladder >= 3:
+        three = rungs[ladder - 3:ladder]
+        moves = [rg[5][cand] / 2 for rg in three]  # (a slope at h/2 times h/2 is the change there)
+        sides = [[rg[i][cand] * d for rg, d in zip(three, moves)] for i in (2, 3)]
+        cand = cand[narrower(*sides, moves, f0[cand], sens[cand], eps)]
+    else:
+        cand = cand[:0]
+    if cand.size:
+        ok, bad, found = descend(col, j, xj, und[cand], a[cand], h_l[cand], side[cand], f0[cand], sens[cand], eps,
+                                 opts, levels=_DEEPEST)
+        full = [np.full(und.size, np.nan) for _ in range(5)]
+        for arr, v in zip(full, found):
+            arr[cand] = v
+        rungs.append((*full[:4], np.zeros(und.size, dtype=bool), full[4]))
+        for m, v, w in ((ok, OK, 0), (bad, FAIL, 1), (~ok & ~bad, INCONCLUSIVE, 18)):
+            verdict[cand[m]], why[cand[m]] = v, w
+        pick[cand[ok | bad]] = len(rungs) - 1
     nonfinite = left_over & ~sel & ~finite_any
     verdict[nonfinite] = INCONCLUSIVE
     why[nonfinite] = 4
@@ -260,8 +281,37 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     reason[rows, j] = np.where(verdict == OK, 11, why)
 
 
+def narrower(lefts, rights, moves, f0, sens, eps):
+    """Where the loss has structure narrower than every move tried. ``lefts``, ``rights``: the
+    loss's change over three moves ``moves`` (each smaller) to either side, as f0 - f(x - d) and
+    f(x + d) - f0. On each side the change is a line c = R·d + J; its offset J, fitted from the two
+    larger moves and again from the two smaller, repeats itself (to 1e-3) only where the loss bends
+    or jumps within the smallest move: a kink at x has J = 0 on both sides, curvature makes J shrink
+    with d, rounding does not repeat. J_left + J_right is the jump between the two sides' lines at x,
+    which no rounding of f0 makes (it shifts them oppositely): structure when above the rounding of
+    f0; a J on one side alone counts when above the rounding of the loss's largest intermediate
+    (|x|·|gradient|). poly1 at equal logits of 1e17: float64's spacing there is 16, the steps 1e9,
+    and the loss falls by 2.4 within the first."""
+    offsets = []
+    with np.errstate(all="ignore"):
+        (d0, d1, d2) = moves
+        for c0, c1, c2 in (lefts, rights):
+            r_a, r_b = (c0 - c1) / (d0 - d1), (c1 - c2) / (d1 - d2)
+            offsets.append((c1 - r_a * d1, c2 - r_b * d2))
+        (la, lb), (ra, rb) = offsets
+        low, high = (64 * eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), s]) for s in (0 * f0, sens))
+
+        def repeats(ja, jb, floor):
+            return (np.abs(ja - jb) <= 1e-3 * np.abs(jb)) & (np.abs(jb) > floor)
+
+        return repeats(la + ra, lb + rb, low) | repeats(la, lb, high) | repeats(ra, rb, high)
+
+
 #: the largest step a check may take, in units of the first step h: 16h, and room around it
 _LARGEST = 24
+#: how far below the ladder a bend narrower than its steps is followed: h/16^12 (float64's spacing
+#: stops it first: 4 ulps of x)
+_DEEPEST = 12
 #: a kink judged with steps above 1/_OWN of the element's own |x| is judged again at its own scale
 _OWN = 64
 
@@ -411,6 +461,18 @@ def joint_kinks(ev, role, x, g, base, status, reason, step, err, eps, opts: Opti
     noise = 64 * eps * np.maximum.reduce([np.abs(f0), np.abs(fp), np.abs(fm)]) \
         + np.sum(np.abs(v) * np.nan_to_num(np.asarray(err, dtype=np.float64).reshape(n, -1), posinf=0.0), axis=1)
     ok = in_bracket(slope, left, right, noise, opts) | ~multi
-    bad = (~ok)[:, None] & at_kink
-    st2[bad] = FAIL
-    reason.reshape(n, -1)[bad] = 3
+    if ok.all():
+        return
+    # the same slopes at half the move must agree with these (sides resolved: a kink, not a bend
+    # narrower than the step); where they do not, the row's kinks are undecided, not invalid
+    # the loss at half and a quarter of the move: where the row's loss bends or jumps within them,
+    # its slopes bracket nothing, and the row's kinks are undecided, not invalid
+    at = [np.asarray(ev(role, x + (c * v).reshape(x.shape)), dtype=np.float64).reshape(-1) - f0
+          for c in (0.5, -0.5, 0.25, -0.25)]
+    moves = [np.ones(n), np.full(n, 0.5), np.full(n, 0.25)]
+    sens = np.sum(np.abs(x.reshape(n, -1) * np.asarray(g, dtype=np.float64).reshape(n, -1)) * (v != 0), axis=1)
+    firm = ~narrower([left, -at[1], -at[3]], [right, at[0], at[2]], moves, f0, sens, eps)
+    re2 = reason.reshape(n, -1)
+    for rows, code, why in ((~ok & firm, FAIL, 3), (~ok & ~firm, INCONCLUSIVE, 19)):
+        bad = rows[:, None] & at_kink
+        st2[bad], re2[bad] = code, why

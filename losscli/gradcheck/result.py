@@ -43,6 +43,12 @@ REASONS = {
     16: "one-sided slopes differ at steps larger than the element itself (|x| below 64 steps), and at steps "
         "of its own scale the estimates neither agree with the analytic value nor confirm a difference: "
         "undecided",
+    18: "at a kink, the loss changes by the same amount on one side at three step sizes: it jumps or bends "
+        "within the smallest step tried (steps follow |x|, and so does float64's spacing), and slopes taken "
+        "across that bracket nothing: undecided",
+    19: "at tied kinks of one row, the loss changes by the same amount along their joint direction at three "
+        "step sizes: it jumps or bends within the smallest, and slopes taken across that bracket nothing: "
+        "undecided",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
