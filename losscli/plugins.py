@@ -25,19 +25,31 @@ def loaded_plugins() -> list[str]:
     return list(_loaded_specs)
 
 
-def user_code_line(exc: BaseException) -> tuple[str, int] | None:
-    """Where in a user's own loss code (a ``--plugin`` file, or the file of a registered loss that
-    is not built in) ``exc`` was raised: the innermost such frame of its traceback, or None."""
-    import traceback
-
+def user_code_files() -> list[tuple[str, str]]:
+    """The files of users' own loss code in this process, as (what names it, its path): ``--plugin``
+    files and modules (a module's own file), and the files of registered losses that are not built
+    in (installed plugins). An output may not overwrite them; an error is located in them."""
     from .registry import registered
 
-    files = set(_loaded_paths)
+    files = [(f"--plugin {spec}", spec) for spec in _loaded_specs if spec in _loaded_paths]
+    for spec in _loaded_specs:
+        path = getattr(sys.modules.get(spec), "__file__", None)
+        if spec not in _loaded_paths and path:
+            files.append((f"--plugin {spec}", path))
     for loss in registered():
         for fn in (loss.fn, loss.grad_fn, loss.value_and_grad_fn):
             code = getattr(fn, "__code__", None)
             if code is not None and not str(getattr(fn, "__module__", "") or "").startswith("losscli."):
-                files.add(os.path.realpath(code.co_filename))
+                files.append((f"the code of loss {loss.name!r}", code.co_filename))
+    return files
+
+
+def user_code_line(exc: BaseException) -> tuple[str, int] | None:
+    """Where in a user's own loss code (:func:`user_code_files`) ``exc`` was raised: the innermost
+    such frame of its traceback, or None."""
+    import traceback
+
+    files = {os.path.realpath(path) for _, path in user_code_files()}
     for frame in reversed(traceback.extract_tb(exc.__traceback__)):
         if os.path.realpath(frame.filename) in files:
             return frame.filename, frame.lineno or 0

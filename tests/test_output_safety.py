@@ -14,6 +14,7 @@ import struct
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -21,6 +22,7 @@ import pytest
 from .test_outputs import NAMES, commands, d  # noqa: F401 (the fixture)
 
 ROOT = os.geteuid() == 0
+ROOT_DIR = Path(__file__).parent.parent
 #: capabilities that let root write what its owner could not: without them root is a plain user
 #: (uid 0, owning nothing here) for file permissions
 USER_CAPS = "dac_override,fowner,dac_read_search,chown,fsetid"
@@ -344,3 +346,133 @@ def test_gradcheck_reports_are_committed_together(d):  # noqa: F811
     assert out.returncode == 2
     assert _all_previous(*outputs)
     assert not (d / "main.md").exists()
+
+
+# -- review 56: files the command reads that are not inputs; one file behind two outputs ------------
+@pytest.mark.parametrize("command", ["compute", "compare", "check"])
+def test_the_scheduler_file_is_never_an_output(d, command):  # noqa: F811
+    """`--scheduler-file s.json -o s.json`: the file the Dask scheduler wrote was replaced by the
+    report (exit 0), and the next run could not find its cluster. Refused before anything connects."""
+    (d / "s.json").write_text('{"address": "tcp://127.0.0.1:1"}')
+    args, _ = commands(d)[command]
+    out = losscli(*args, "--engine", "dask", "--scheduler-file", d / "s.json", "-o", d / "s.json")
+    assert (out.returncode, out.stdout) == (2, ""), out.stderr
+    assert out.stderr == (f"Error: {d / 's.json'}: is also an input (--scheduler-file {d / 's.json'}); "
+                          "refusing to overwrite an input\n")
+    assert (d / "s.json").read_text() == '{"address": "tcp://127.0.0.1:1"}'
+
+
+def test_a_plugin_named_as_a_module_is_never_an_output(d):  # noqa: F811
+    """`--plugin plugmod -o plugmod.py` replaced the plugin's source by the report (exit 0); its file
+    given as a path was refused, its module name was not."""
+    source = (ROOT_DIR / "examples" / "my_losses.py").read_text()
+    (d / "plugmod.py").write_text(source)
+    out = losscli("--plugin", "plugmod", "compute", "mse", d / "p.csv", d / "y.csv", "-o", d / "plugmod.py",
+                  env={**os.environ, "PYTHONPATH": os.pathsep.join([str(d), str(ROOT_DIR)])}, cwd=d)
+    assert (out.returncode, out.stdout) == (2, ""), out.stderr
+    assert out.stderr == f"Error: {d / 'plugmod.py'}: is also an input (--plugin plugmod); refusing to overwrite an input\n"
+    assert (d / "plugmod.py").read_text() == source
+
+
+@pytest.mark.parametrize("script, message", [
+    ('"$@" --format value --report "json:$T" >> "$T"',
+     'Error: --report json:{T}: is the same file as standard output (the report (--format value)), which the shell '
+     'redirected to it; give two different files\n'),
+    ('"$@" --format json -o "$T" --save-grad /dev/fd/3 3>> "$T"',
+     'Error: --save-grad /dev/fd/3: descriptor 3 is redirected to the same file as --output {T}; give two different '
+     'files\n'),
+])
+def test_a_stream_redirected_to_another_outputs_file_is_refused(d, script, message):  # noqa: F811
+    """`--report json:r.json >> r.json`: the report replaced the file the shell appends standard output
+    to, and the value printed there was lost with what the file held (exit 0)."""
+    target = d / "r.json"
+    target.write_text("PRIOR\n")
+    out = subprocess.run(["bash", "-c", script, "_", sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv",
+                          d / "y.csv"], stderr=subprocess.PIPE, text=True, timeout=120, env={**os.environ, "T": str(target)})
+    assert (out.returncode, out.stderr) == (2, message.format(T=target))
+    assert target.read_text() == "PRIOR\n"
+
+
+def test_two_outputs_on_one_named_pipe_are_refused(d):  # noqa: F811
+    """`-o ff --report json:ff` on a FIFO: its reader took the first output and went, and the second
+    write waited for a reader forever."""
+    os.mkfifo(d / "ff")
+    out = losscli("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "-o", d / "ff",
+                  "--report", f"json:{d / 'ff'}")
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == f"Error: --report json:{d / 'ff'}: is the same file as --output {d / 'ff'}; give two different files\n"
+
+
+@pytest.mark.parametrize("path", ["/dev/stdout", "/dev/fd/1"])
+def test_a_closed_pipe_behind_dev_stdout_ends_as_quietly_as_behind_dash(d, path):  # noqa: F811
+    """`-o /dev/stdout | head -c1`: exit 2 and 'cannot write: Broken pipe', where `-o -` ends with 141
+    and nothing on stderr."""
+    np.save(d / "bp.npy", np.linspace(0, 1, 200_000))
+    np.save(d / "by.npy", np.zeros(200_000))
+    script = '"$@" | head -c1 > /dev/null; exit ${PIPESTATUS[0]}'
+    out = subprocess.run(["bash", "-c", script, "_", sys.executable, "-m", "losscli", "compute", "mse", d / "bp.npy",
+                          d / "by.npy", "--per-sample", "--format", "json", "-o", path],
+                         stderr=subprocess.PIPE, text=True, timeout=120)
+    assert (out.returncode, out.stderr) == (141, "")
+
+
+def test_a_long_legal_file_name_is_written(run, d):  # noqa: F811
+    """A 250-byte name is legal; its temporary file `.NAME.xxxxxxxx.tmp` was not, and the run ended
+    with 'File name too long'."""
+    for name in ("a" * 245 + ".json", "é" * 122 + ".npz"):
+        target = d / name
+        out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "json", "-o", target,
+                  *(["--save-grad", target] if name.endswith(".npz") else []))
+        if name.endswith(".npz"):
+            assert out.exit_code == 2 and "is the same file as" in out.stderr  # (one file, two outputs)
+            out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "json", "--save-grad", target)
+        assert out.exit_code == 0, out.stderr
+        assert target.stat().st_size > 0
+    assert sorted(p.name for p in d.iterdir() if p.name.startswith(".")) == []
+
+
+def test_a_new_file_gets_the_mode_a_default_acl_gives_as_with_the_shell(run, d):  # noqa: F811
+    """In a directory with a default ACL, the kernel ignores the umask: a file the shell creates there
+    gets group write from the ACL (0664, mask rw-), while losscli's got 0644 with mask r--."""
+    folder = d / "shared"
+    folder.mkdir()
+    #: user::rwx group::rwx other::r-x, and the same as the default for new files
+    acl = _acl([(0x01, 7, ANY), (0x04, 7, ANY), (0x20, 5, ANY)])
+    try:
+        os.setxattr(folder, "system.posix_acl_access", acl)
+        os.setxattr(folder, "system.posix_acl_default", acl)
+    except OSError:
+        pytest.skip("no ACLs on this file system")
+    with open(folder / "by_shell.txt", "w"):
+        pass
+    for option, name in (("-o", "r.json"), ("--save-grad", "g.npz")):
+        out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "json", option, folder / name)
+        assert out.exit_code == 0, out.stderr
+        assert stat.S_IMODE(os.stat(folder / name).st_mode) == stat.S_IMODE(os.stat(folder / "by_shell.txt").st_mode)
+        assert _attributes(folder / name) == _attributes(folder / "by_shell.txt")
+
+
+def test_ctrl_c_while_the_cli_is_being_imported_is_no_traceback(tmp_path):
+    """Ctrl-C in the first tenth of a second (while click and the CLI's modules are imported) printed
+    a KeyboardInterrupt traceback; it ends as any interrupt does: exit 130, 'Aborted.'."""
+    (tmp_path / "click").mkdir()
+    (tmp_path / "click" / "__init__.py").write_text("raise KeyboardInterrupt\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(ROOT_DIR)])}
+    for cmd in ([sys.executable, "-m", "losscli", "--help"], [sys.executable, "-c", "from losscli.start import main; main()"]):
+        out = subprocess.run(cmd, capture_output=True, text=True, timeout=60, env=env)
+        assert (out.returncode, out.stdout, out.stderr) == (130, "", "Aborted.\n")
+
+
+def test_an_output_named_for_another_format_is_refused_not_written_otherwise(run, d):  # noqa: F811
+    """`plot -o plot.png --format csv` wrote a PNG, `--save-grad grads.csv` a zip archive: exit 0 both."""
+    out = run("plot", "mse", "--points", "3", "-o", d / "plot.png", "--format", "csv")
+    assert (out.exit_code, out.stderr) == (2, f"Error: -o {d / 'plot.png'}: names an image, and --format csv writes "
+                                              f"text: leave out --format to draw the image, or name a .csv file\n")
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--save-grad", d / "grads.csv")
+    assert (out.exit_code, out.stderr) == (2, f"Error: --save-grad {d / 'grads.csv'}: writes NumPy's binary files, "
+                                              ".npz (every gradient) or .npy (one array); name a .npz or .npy file\n")
+    assert not (d / "plot.png").exists() and not (d / "grads.csv").exists()
+    for name in ("grads", "grads.NPZ"):  # (no suffix, or a capital one: NPZ as before)
+        out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "--save-grad", d / name)
+        assert out.exit_code == 0, out.stderr
+        assert (d / name).read_bytes()[:2] == b"PK"

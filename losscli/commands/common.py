@@ -114,11 +114,12 @@ def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]
 
 
 def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),
-                              params: Iterable[str] = ()) -> None:
+                              params: Iterable[str] = (), cluster=None) -> None:
     """Before anything runs: refuse an output (``(option, path)``) that is one of the files the
-    command reads (input specs, with the files of sharded inputs; ``-p NAME=FILE`` values; the
-    ``--plugin`` files) or the same file as another output, by path, symbolic link or hard link."""
-    from ..plugins import loaded_plugins
+    command reads (input specs, with the files of sharded inputs; ``-p NAME=FILE`` values; users'
+    loss code: ``--plugin`` files and modules, installed plugins; ``--scheduler-file``) or the same
+    file as another output, by path, symbolic link or hard link."""
+    from ..plugins import user_code_files
 
     inputs: list[tuple[str, str]] = []
     for spec in filter(None, specs):
@@ -135,7 +136,9 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
         path = split_spec(text)[0]
         if os.path.exists(path):
             inputs.append((item, path))
-    inputs += [(f"--plugin {spec}", spec) for spec in loaded_plugins() if os.path.isfile(spec)]
+    inputs += user_code_files()
+    if cluster is not None and cluster.scheduler_file:
+        inputs.append((f"--scheduler-file {cluster.scheduler_file}", cluster.scheduler_file))
     refuse_clobbering(outputs, inputs)
 
 

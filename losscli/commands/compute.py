@@ -3,6 +3,7 @@ and its result record (the JSON object every format renders)."""
 
 from __future__ import annotations
 
+import os
 import sys
 from contextlib import ExitStack
 from typing import Any
@@ -89,7 +90,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)
     refuse_overwriting_inputs([main_output(output, fmt), ("--save-grad", save_grad), *report_outputs(reports)],
-                              [*inputs, weights, model_params, slices.file if slices else None], params)
+                              [*inputs, weights, model_params, slices.file if slices else None], params,
+                              cluster)
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
     if save_grad == STDOUT and sys.stdout.isatty():
@@ -101,7 +103,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         for loss in selected:
             if not loss.has_gradient:
                 raise LossCliError(f"--save-grad: {loss.no_gradient_message()}")
-        if save_grad.lower().endswith(".npy") and (len(selected) > 1 or model_params):
+        suffix = os.path.splitext(os.path.basename(save_grad))[1].lower()
+        if suffix not in ("", ".npz", ".npy"):  # (grads.csv would hold a zip archive)
+            raise LossCliError(f"--save-grad {save_grad}: writes NumPy's binary files, .npz (every gradient) or .npy "
+                               "(one array); name a .npz or .npy file")
+        if suffix == ".npy" and (len(selected) > 1 or model_params):
             raise LossCliError(f"--save-grad {save_grad}: an .npy file holds one array, and this run has a gradient "
                                f"per loss{' and one for --params' if model_params else ''}; name an .npz file")
     warnings = Warnings()

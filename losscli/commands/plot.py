@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..curves import sample
 from ..errors import LossCliError
-from ..render import emit, renderer
+from ..render import FORMATS, emit, renderer
 from ..resources import PY_FLOAT, require
 from .common import main_output, parse_param_options, refuse_overwriting_inputs, select_losses
 
@@ -45,6 +45,9 @@ def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="
     require(curves * points * (6 * 8 + 3 * PY_FLOAT), "--points", f"{curves} curves of {points:,} points")
     data = sample(selected, by_loss, sweep_, lo, hi, points)
     if output and output.rsplit(".", 1)[-1].lower() in IMAGE_SUFFIXES:
+        if fmt != next(iter(FORMATS["plot"])):  # (an explicit text format and an image's name: say which wins)
+            raise LossCliError(f"-o {output}: names an image, and --format {fmt} writes text: leave out --format to "
+                               f"draw the image, or name a .{fmt} file")
         from ..render.chart import save_image
 
         save_image(data, output)

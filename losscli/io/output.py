@@ -8,7 +8,7 @@
   - replaced: the temporary file, beside the target, is renamed over it, and carries the target's
     owner, group, extended attributes (ACLs included) and mode, set in that order (a change of
     owner clears the setuid/setgid bits, so the mode comes last). A new file gets the mode the
-    umask gives (0666 & ~umask).
+    shell's ``>`` gives it (0666 less the umask, or what the directory's default ACL says).
   - copied in place, as a shell's ``>`` would write it, where a rename would lose something: a file
     with other hard links (they would keep the old content), a file whose owner or group this user
     cannot give to a new file (another user's, writable by this one), a file whose extended
@@ -77,6 +77,8 @@ def output_file(path: str) -> Iterator[BinaryIO]:
             with os.fdopen(os.dup(fd), "wb") as stream:
                 yield as_it_comes(stream)
         except OSError as exc:  # (a descriptor opened for reading: 3< file, a pipe's read end)
+            if exc.errno == errno.EPIPE:
+                raise  # (its reader went away, as with -: nothing more to say)
             raise cannot_write(path, exc) from None
         return
     st = _target_stat(path)
@@ -198,8 +200,9 @@ def _identity(path: str | int) -> tuple[int, int] | None:
 
 
 def _named(option: str, path: str) -> str:
-    """An output as the user wrote it: ``--output FILE``, ``--report json:FILE``."""
-    return option if option.endswith(f":{path}") else f"{option} {path}"
+    """An output as the user wrote it: ``--output FILE``, ``--report json:FILE`` (``path`` empty:
+    ``option`` says it all)."""
+    return option if not path or option.endswith(f":{path}") else f"{option} {path}"
 
 
 def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[tuple[str, str]]) -> None:
@@ -236,6 +239,12 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
                 if stream_file is not None and other == stream_file and label != "standard input":
                     raise LossCliError(f"{named}: {stream} is an input ({label}): refusing to write into an input; "
                                        "send the output to another file")
+            # (and it may be the file another output names: `--report json:r.json >> r.json`)
+            if stream_file is not None:
+                if stream_file in seen:
+                    raise LossCliError(f"{named}: {stream} is redirected to the same file as "
+                                       f"{_named(*seen[stream_file])}; give two different files")
+                seen[stream_file] = (f"{stream} ({named}), which the shell redirected to it", "")
             continue
         st = _target_stat(path)
         ident: object = _identity(path)
@@ -245,11 +254,13 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
                     raise LossCliError(f"{path}: is also an input ({label}); refusing to overwrite an input")
         elif st is None:
             ident = os.path.realpath(path)  # two outputs about to create the same new file
+        elif stat.S_ISFIFO(st.st_mode):
+            ident = ("fifo", st.st_dev, st.st_ino)  # (two outputs on one: its reader takes the first and goes)
         else:
-            continue  # a device, a FIFO: written in place, nobody reads it back as a file
+            continue  # a device: written in place, nobody reads it back as a file
         if ident in seen:
-            first_option, first_path = seen[ident]
-            raise LossCliError(f"{_named(option, path)}: is the same file as {_named(first_option, first_path)}; "
+            raise LossCliError(f"{_named(option, path)}: is the same file as {_named(*seen[ident])}; "
                                "give two different files")
         seen[ident] = (option, path)
-        _refuse_unwritable(path, st)
+        if not isinstance(ident, tuple) or ident[0] != "fifo":
+            _refuse_unwritable(path, st)

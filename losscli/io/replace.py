@@ -157,7 +157,9 @@ def staging(path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
     fh: IO[bytes] | None = None
     try:
         if rename:
-            fd, tmp = _create_temporary(directory, os.path.basename(target), path)
+            # (a new file is created with the mode the shell's > gives it, 0666 less the umask or
+            # as the directory's default ACL says; a replacement is private until it has the target's)
+            fd, tmp = _create_temporary(directory, os.path.basename(target), path, 0o666 if st is None else 0o600)
             fh = os.fdopen(fd, "w+b")
         else:  # (copied in place at the end: an unnamed file, which no signal can leave behind)
             import tempfile
@@ -199,8 +201,7 @@ def _keep_metadata(fd: int, target: str, st: os.stat_result | None) -> bool:
     file is another user's, its group not one of this user's, an attribute cannot be set): the
     target is then written in place."""
     if st is None:
-        os.fchmod(fd, 0o666 & ~_umask())
-        return True
+        return True  # (created with its mode)
     try:
         now = os.fstat(fd)
         if (now.st_uid, now.st_gid) != (st.st_uid, st.st_gid):
@@ -239,28 +240,28 @@ def _copy_xattrs(target: str, fd: int) -> bool:
     return True
 
 
-def _create_temporary(directory: str, name: str, path: str) -> tuple[int, str]:
-    """A new file ``.NAME.<8 hex digits>.tmp`` beside the target, opened exclusively. Its name is
-    registered *before* it is created, so a signal at any moment finds it (a signal handler runs
+#: the longest file name most file systems take (ext4, XFS, btrfs, tmpfs: 255 bytes)
+NAME_MAX = 255
+
+
+def _create_temporary(directory: str, name: str, path: str, mode: int) -> tuple[int, str]:
+    """A new file ``.NAME.<8 hex digits>.tmp`` beside the target, opened exclusively with ``mode``
+    (less the umask), NAME cut to fit in NAME_MAX bytes (a target's name of 250 is legal). Its name
+    is registered *before* it is created, so a signal at any moment finds it (a signal handler runs
     between any two steps, whichever thread the kernel delivered it to)."""
+    stem = os.fsdecode(os.fsencode(name)[:NAME_MAX - len(".12345678.tmp") - 1])
     for _ in range(100):
         # (os.urandom(4).hex() is secrets.token_hex(4) without importing secrets: hmac, hashlib, 8 ms)
-        tmp = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.tmp")
+        tmp = os.path.join(directory, f".{stem}.{os.urandom(4).hex()}.tmp")
         _IN_FLIGHT.add(tmp)
         try:
-            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o600), tmp
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode), tmp
         except FileExistsError:
             _IN_FLIGHT.discard(tmp)
         except OSError as exc:
             _IN_FLIGHT.discard(tmp)
             raise cannot_write(path, exc) from None
     raise LossCliError(f"{path}: cannot write: no free temporary name in {directory}")
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
 
 
 @contextmanager
