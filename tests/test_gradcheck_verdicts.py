@@ -854,6 +854,7 @@ _reg("k_grad_nan", lambda x: (x * x).sum(axis=1), lambda x: {"x": np.where(x > 0
 _reg("k_offset_wrong", lambda x: (1e8 + x ** 2).sum(axis=1), lambda x: {"x": 2.02 * x})
 _reg("k_grad_complex", lambda x: (x * x).sum(axis=1), lambda x: {"x": (2 * x).astype(complex)})
 _reg("k_grad_value_none", lambda x: (x * x).sum(axis=1), lambda x: {"x": None})
+_reg("k_neg_log", lambda x: -np.log(x).sum(axis=1), lambda x: {"x": -1.0 / x})
 _reg("k_grad_float32", lambda x: (x * x).sum(axis=1), lambda x: {"x": (2 * x).astype(np.float32)})
 _reg("k_grad_extra", lambda x: (x * x).sum(axis=1), lambda x: {"x": 2 * x, "X": 2 * x})
 register_loss("k_grad_undeclared", formula="test", references=("test",), inputs=(Input("x", "N,D"), Input("y", "N,D")),
@@ -884,6 +885,18 @@ def test_a_plugin_that_breaks_the_contract_is_told_so(run, tmp_path, name, messa
     out = run("--plugin", tmp_path / "contract.py", "compute", name, *_save(tmp_path, x=np.ones((3, 2))),
               "--save-grad", tmp_path / "g.npy")
     assert (out.exit_code, out.stderr) == (2, f"Error: {message}\n")
+
+
+def test_a_users_log_of_0_is_not_called_an_overflow(run, tmp_path):
+    """-log(x) at x = 0 was refused as 'the loss overflows float64 ... the values are too extreme for
+    this loss' (review 52): a user's code may take a log or a quotient at 0; built-in losses cannot."""
+    (tmp_path / "contract.py").write_text(CONTRACT_PLUGIN)
+    files = _save(tmp_path, x=np.array([[1.0, 2.0], [0.0, 1.0]]))
+    for command in ("compute", "gradcheck"):
+        out = run("--plugin", tmp_path / "contract.py", command, "k_neg_log", *files)
+        assert (out.exit_code, out.stderr) == (2, "Error: k_neg_log: the loss is infinite at row 1 (1 of 2 rows) although "
+                                                  "the inputs are finite: an overflow beyond float64, or a log or a "
+                                                  "division at 0 in the loss's code\n")
 
 
 def test_what_a_plugin_returns_that_is_not_a_wrong_gradient_says_what_it_is(run, tmp_path):

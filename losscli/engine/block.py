@@ -31,10 +31,14 @@ def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray |
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        kind = "overflows float64" if np.isinf(values[i]) else "is undefined (NaN)"
+        if not np.isinf(values[i]):
+            kind, why = "is undefined (NaN)", "the values are too extreme for this loss"
+        elif loss.source == "built-in":  # (their code takes logs and quotients only inside their domains)
+            kind, why = "overflows float64", "the values are too extreme for this loss"
+        else:  # (a user's -log(p) at p = 0 is no overflow)
+            kind, why = "is infinite", "an overflow beyond float64, or a log or a division at 0 in the loss's code"
         raise InputError(f"{loss.name}: the {what} {kind} at row {int(rows[i])} ({int(bad.sum())} of "
-                         f"{values.size} rows) although the inputs are finite: the values are too "
-                         "extreme for this loss")
+                         f"{values.size} rows) although the inputs are finite: {why}")
 
 
 def require_numbers(loss: Loss, values) -> None:
