@@ -111,9 +111,10 @@ def test_a_named_first_column_of_one_input_is_data(run, tmp_path):
     pd.DataFrame({"label": Y}).to_csv(tmp_path / "l.csv", index=False)
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
     assert out.exit_code == 2
-    assert out.stderr == (f"Error: {tmp_path / 'l.csv'} (mse labels): has shape (60,) but {tmp_path / 'p.csv'} has "
-                          "(60, 2) (columns 'step', 'pred') (expected the same shape; a selector, FILE:COLUMN, reads "
-                          "the columns it names)\n")
+    assert out.stderr == (f"Error: {tmp_path / 'p.csv'}: column 'step' counts on by one (0, 1, 2, ...) as pandas "
+                          "writes an index with a name (to_csv() of a series or frame), before 'pred': name the data "
+                          f"columns ({tmp_path / 'p.csv'}:pred), or every column if 'step' is data too "
+                          f"({tmp_path / 'p.csv'}:step,pred)\n")
     # and the same names in both, all of them: data (a count target beside another output)
     pd.DataFrame({"a": np.arange(N) % 5, "b": X}).to_csv(tmp_path / "p.csv", index=False)
     pd.DataFrame({"a": np.arange(N) % 5 + 1, "b": Y}).to_csv(tmp_path / "l.csv", index=False)
@@ -483,3 +484,77 @@ def test_a_column_named_by_a_fraction_is_a_header_not_data(run, tmp_path, index)
     assert rec["results"][0]["value"] == pytest.approx(np.mean(np.maximum(0.5 * r, -0.5 * r)), rel=1e-14)
     assert rec["inputs"][0]["rows"] == N
     assert rec["inputs"][0]["header"].startswith("yes (its text stands above numbers")
+
+
+# -- review 55: indexes pandas writes by default that were read as data ------------------------------
+def _hinge(f, y):
+    return float(np.mean(np.maximum(0.0, 1.0 - np.where(y > 0, 1.0, -1.0) * f)))
+
+
+@pytest.mark.parametrize("index", [pd.RangeIndex(N, name="sample"), pd.RangeIndex(1, N + 1, name="epoch")])
+@pytest.mark.parametrize("loss", ["hinge", "softmax_ce"])
+def test_a_named_index_that_counts_before_scores_is_not_read_as_a_class(run, tmp_path, index, loss):
+    """pd.Series(scores, index=RangeIndex(name='sample')).to_csv(): the index was read as a second
+    class column and hinge took (N, 2) scores: 2.27 for 0.75, exit 0; so with C logits (one more
+    class). A named first column that counts on by one before columns of numbers with fractions is as
+    likely that index as data (step,pred): refused beside other columns, naming both ways; `fit`
+    reads it as a feature (x = 0, 1, 2, ...)."""
+    rng = np.random.default_rng(5)
+    if loss == "hinge":
+        f, y = rng.normal(size=N) * 2, rng.integers(0, 2, N)
+        pd.Series(f, index=index, name="score").to_csv(tmp_path / "p.csv")
+        expected, data = _hinge(f, y), ["score"]
+    else:
+        f, y = rng.normal(size=(N, 3)), rng.integers(0, 3, N)
+        pd.DataFrame(f, index=index, columns=["p0", "p1", "p2"]).to_csv(tmp_path / "p.csv")
+        expected, data = _softmax_ce(f, y), ["p0", "p1", "p2"]
+    np.save(tmp_path / "y.npy", y)
+    out = run("compute", loss, tmp_path / "p.csv", tmp_path / "y.npy", "--format", "json")
+    first, p = int(index[0]), tmp_path / "p.csv"
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {p}: column {index.name!r} counts on by one ({first}, {first + 1}, {first + 2}, ...) as pandas writes "
+        f"an index with a name (to_csv() of a series or frame), before {', '.join(map(repr, data))}: name the data "
+        f"columns ({p}:{','.join(data)}), or every column if {index.name!r} is data too "
+        f"({p}:{index.name},{','.join(data)})\n")
+    out = run("compute", loss, f"{p}:{','.join(data)}", tmp_path / "y.npy", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+
+
+def test_fit_reads_a_first_column_that_counts_as_a_feature(run, tmp_path):
+    x = np.arange(40)
+    y = 2.0 * x + 1 + np.random.default_rng(6).normal(0, 0.1, 40)
+    pd.DataFrame({"x": x, "y": y}).to_csv(tmp_path / "d.csv", index=False)
+    out = run("fit", "mse", tmp_path / "d.csv", "--epochs", "300", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    rec = json.loads(out.stdout)
+    assert rec["features"] == ["x"] and rec["coef"][0] == pytest.approx(2.0, abs=0.05)
+
+
+def test_an_index_of_times_in_both_files_is_a_key_not_data(run, tmp_path):
+    """An index of times (t = 0, 0.5, 1, ...) in both files, beside y_pred and y_true: read as data in
+    both, it halved the MSE (exit 0)."""
+    t = pd.Index(np.arange(N) * 0.5, name="t")
+    pd.Series(X, index=t, name="y_pred").to_csv(tmp_path / "p.csv")
+    pd.Series(Y, index=t, name="y_true").to_csv(tmp_path / "y.csv")
+    value, data, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    assert [i["columns"] for i in data["inputs"]] == [["y_pred"], ["y_true"]]
+
+
+@pytest.mark.parametrize("names", [["grp", "k"], [None, None]])
+def test_the_levels_of_a_multiindex_are_not_data(run, tmp_path, names):
+    """A groupby's two-level index (grp with two values, k counting under each) and the same column name
+    in both files: every column was data, a third of the MSE; pd.concat(keys=...) writes ',,0' above
+    two unnamed levels, which was a row of NaN, and --nan-policy omit then halved the MSE. Against an
+    NPY, a MultiIndex in Parquet was refused as 'goes down ... not in the order pandas numbered them'."""
+    mi = pd.MultiIndex.from_arrays([np.arange(N) // 20, np.arange(N) % 20], names=names)
+    pd.Series(X, index=mi, name="value" if names[0] else None).to_csv(tmp_path / "p.csv")
+    pd.Series(Y, index=mi, name="value" if names[0] else None).to_csv(tmp_path / "y.csv")
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pd.DataFrame({"pred": X}, index=mi.set_names(["grp", "k"])).to_parquet(tmp_path / "p.parquet")
+    np.save(tmp_path / "y.npy", Y)
+    value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "y.npy")
+    assert value == pytest.approx(MSE, rel=1e-12)

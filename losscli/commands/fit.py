@@ -20,7 +20,9 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
     from ..io.spec import split_spec
     from ..validation import bind, validate_inputs
 
-    cache = InputCache()
+    from ..io.rules import ReadRules
+
+    cache = InputCache(rules=ReadRules(features=True))
     path, _ = split_spec(spec)
     block = next(cache.reader(path).blocks(None))
     if block.arrays is not None:

@@ -14,7 +14,7 @@ import csv
 import io
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Iterator
 
@@ -24,7 +24,8 @@ from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import (NUMBERS, ReadRules, column_names, first_column_index, header_decision, hint_suffix, is_number,
+from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, hint_suffix,
+                    is_number,
                     key_columns, numeric_text_hint, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
@@ -122,7 +123,9 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
             include = None if wanted is None else [names.index(n) for n in chosen]
             pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys],
                                             categories=[names.index(n) for n in rules.by if n in names])
-            layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision, frozenset(rules.by))
+            counts = None if index else counting_column(names, has_header, rows, rules.features)
+            layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision, frozenset(rules.by),
+                             {names[0]: counts} if counts else {})
             yield from _row_blocks(pieces, chunk_rows, layout, sep, 0 if window is None else window.start)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
@@ -153,6 +156,7 @@ class _Layout:
     keys: set[str]
     header: str
     slices: frozenset = frozenset()  # --by columns: keys, but data by the usual rules when named as data
+    suspects: dict = field(default_factory=dict)  # a first column that counts like pandas' index (rules.counting_column)
 
 
 def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, first: str | None) -> dict[str, str]:
@@ -369,7 +373,7 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
 def _columns_block(cols, layout: _Layout, offset: int) -> Source:
     label, first_line = layout.label, layout.first_line
     src = Source(label, len(cols[0]), first_line=first_line, order=layout.names, row_offset=offset,
-                 index=layout.index, header=layout.header)
+                 index=layout.index, header=layout.header, suspects=layout.suspects)
     for name, col in zip(layout.chosen, cols):
         if name in layout.keys:  # read as text; as numbers only if a selector names it
             src.keys[name] = col

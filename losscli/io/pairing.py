@@ -115,8 +115,10 @@ class IdGuard:
                 self.pairs += [(i, j, a, b) for a, b in common]
         self.pairs += [(i, j, n, n) for i, j, names in shared for n in names]
         paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
-        self.ordered = [(i, n) for i, (_, b, _) in enumerate(blocks) for n in ids[i].values()
-                        if _is_index(b, n) and (i, n) not in paired] if len(blocks) > 1 else []
+        # (of a MultiIndex, its outer level: the inner ones start again under each outer value)
+        self.ordered = [next(iter(group)) for group in (
+            [(i, n) for n in ids[i].values() if _is_index(b, n) and (i, n) not in paired]
+            for i, (_, b, _) in enumerate(blocks)) if group] if len(blocks) > 1 else []
 
     def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
         import shlex
@@ -175,7 +177,8 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
         for j in range(i + 1, len(blocks)):
             a, b = blocks[i][1].columns, blocks[j][1].columns
             same = [n for n in data[i] if n in data[j]]
-            keys = [n for n in same if _whole(a[n]) and _whole(b[n])]  # (keys are integers or text)
+            # (keys are integers or text, or numbers equal row by row: an index of times, t = 0, 0.5, ...)
+            keys = [n for n in same if (_whole(a[n]) and _whole(b[n])) or np.array_equal(a[n], b[n])]
             if keys and any(n not in same for n in data[i]) and any(n not in same for n in data[j]):
                 found.append((i, j, keys))
             elif equal := _equal_keys(a, b, data[i], data[j]):
@@ -209,11 +212,23 @@ def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[s
     """The leading columns two tables share by name and position that hold the same integers row by
     row, with more than two distinct values (``day``, ``store,item`` of a submission and its truth), before a
     column that is not so: keys. (Not a 0/1 column predicted exactly: one-hot rows stay data.)"""
-    out = []
+    equal = []
     for n, m in zip(first, second):
-        if n != m or not (_whole(a[n]) and _whole(b[n]) and np.array_equal(a[n], b[n])) or len(np.unique(a[n])) <= 2:
+        if n != m or not (_whole(a[n]) and _whole(b[n]) and np.array_equal(a[n], b[n])):
+            break
+        equal.append(n)
+    out = []
+    for n in equal:
+        if len(np.unique(a[n])) <= 2:
             break
         out.append(n)
+    # the levels of a MultiIndex (grp with two values, k counting under each) are keys together: the
+    # shortest run of them that tells the rows apart, one of them with more than two values
+    for k in range(1, len(equal) + 1) if not out and equal and len(a[equal[0]]) > 2 else ():
+        if any(len(np.unique(a[n])) > 2 for n in equal[:k]) and \
+                len(np.unique(np.stack([a[n] for n in equal[:k]], axis=1), axis=0)) == len(a[equal[0]]):
+            out = equal[:k]
+            break
     return out if len(out) < min(len(first), len(second)) else []
 
 

@@ -48,6 +48,9 @@ class ReadRules:
     on_missing: str = "error"
     classes: tuple[str, ...] | None = None  # class names for text labels (None: the predictions' columns)
     by: tuple[str, ...] = ()  # --by: slice key columns, kept exactly and not read as data (io/slices.py)
+    #: a table of features (fit): a named first column that counts on by one is a feature (a trend,
+    #: x = 0, 1, 2, ...), not pandas' index as it is before the columns of predictions or labels
+    features: bool = False
 
 
 def is_id_name(name: str) -> bool:
@@ -114,9 +117,11 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
         return True, "yes (--header yes)"
     if mode == "no":
         return False, "no (--header no)"
-    index_cell = len(cells) > 1 and cells[0] == ""
-    names = cells[1:] if index_cell else cells
-    if index_cell and all(names) and below and all(row and row[0].strip() for row in below):
+    lead = next((i for i, c in enumerate(cells) if c), len(cells))  # (blank cells: above the index's levels)
+    index_cell = len(cells) > 1 and 0 < lead < len(cells)
+    names = cells[lead:] if index_cell else cells
+    if index_cell and all(names) and below and all(len(row) > lead and all(f.strip() for f in row[:lead])
+                                                   for row in below):
         return True, INDEX_HEADER
     if not below or fraction or not all(INTEGER.fullmatch(c) for c in names) or len(set(names)) < len(names):
         return False, NUMBERS
@@ -183,7 +188,7 @@ GUESSED_INTEGERS = ("yes (the first line, 0 or 0,1,... above integers, reads lik
                     "columns; --header no reads it as data)")
 GUESSES = (GUESSED, GUESSED_INTEGERS)
 #: the header decision for numbers after a blank cell (``,0,1``: pandas' numbered columns with the index)
-INDEX_HEADER = "yes (pandas' header: a blank cell above an index, then the column names)"
+INDEX_HEADER = "yes (pandas' header: a blank cell above each level of an index, then the column names)"
 #: the decisions that take a first line of numbers for a header (a later shard of the same dataset
 #: has the same kind of line: ``files.FileReader``)
 NUMERIC_HEADERS = (*GUESSES, INDEX_HEADER)
@@ -228,6 +233,25 @@ def first_column_index(names: list[str], header: bool, below: list[list[str]]) -
         return ("pandas' index (in a file without a header, a first column of distinct integers beside "
                 "values that are not integers)")
     return None
+
+
+def counting_column(names: list[str], header: bool, below: list[list[str]], features: bool) -> str | None:
+    """A named first column that counts on by one (0, 1, 2, ... or 1, 2, 3, ...) before columns of
+    numbers with fractions, not an id by its name: as likely pandas' named index (``to_csv()`` of a
+    series or frame whose index has a name) as data (``step,pred``), so it is data, but not beside
+    other data columns without a selector (``table.Source.suspects``). Returns what it counts
+    (``0, 1, 2, ...``), or None. A table of ``features`` (fit) reads it as a feature."""
+    if features or not header or len(names) < 2 or is_id_name(names[0]) or is_unnamed(names[0]):
+        return None
+    column = [row[0].strip() for row in below if row]
+    others = [row[1:] for row in below if len(row) == len(names)]
+    if len(column) < 3 or not all(_WHOLE.fullmatch(v) for v in column) or not others:
+        return None
+    first = int(column[0])
+    if column != [str(first + i) for i in range(len(column))] or \
+            not all(any(FRACTION.fullmatch(row[k]) for row in others) for k in range(len(names) - 1)):
+        return None
+    return f"{first}, {first + 1}, {first + 2}, ..."
 
 
 #: a number with a fraction or an exponent, as written (not ``1.0``: an integer written as a float)

@@ -33,6 +33,9 @@ class Source:
     arrays: dict[str, np.ndarray] | None = None  # NPY ("" key) / NPZ
     row_offset: int = 0
     index: dict[str, str] = field(default_factory=dict)  # tables: columns that are not data -> why
+    #: tables: a first column that counts on by one as pandas' index does -> what it counts; data, but
+    #: not beside other data columns unless a selector names them (``rules.counting_column``)
+    suspects: dict[str, str] = field(default_factory=dict)
     keys: dict[str, Any] = field(default_factory=dict)  # tables: id/key columns' exact values (Arrow)
     text_values: dict[str, Any] = field(default_factory=dict)  # tables: text columns' values (Arrow)
     pending: dict[str, Callable[[], None]] = field(default_factory=dict)  # key columns read as numbers when named
@@ -142,6 +145,13 @@ class Source:
                 if skipped.get(n) == "text":
                     self._refuse_numeric_text(n)
             chosen = [n for n in order if n in self.columns and n not in skipped]
+            for n in [n for n in chosen if n in self.suspects] if len(chosen) > 1 else ():
+                rest = [c for c in chosen if c != n]
+                raise InputError(
+                    f"{self.label}: column {n!r} counts on by one ({self.suspects[n]}) as pandas writes an index "
+                    f"with a name (to_csv() of a series or frame), before {', '.join(map(repr, rest))}: name the "
+                    f"data columns ({self.label}:{','.join(rest)}), or every column if {n!r} is data too "
+                    f"({self.label}:{','.join(chosen)})")
             text = [n for n in order if skipped.get(n) == "text"]
             ids = [n for n in order if skipped.get(n, "").startswith("an id column")]
             if not chosen and not text and ids:  # id columns only (image_id, class_id): the last is the data
