@@ -48,7 +48,8 @@ from .batch import copies_for, detect_coupling, estimate_elements
 from .draws import Draws
 from .evaluator import Evaluator, row_slice
 from .complex_step import trust as complex_trust
-from .ladder import check_columns, joint_kinks
+from .kinks import joint_kinks
+from .ladder import check_columns
 from .probes import consistency, probe, sample_elements, taylor
 from .result import FAIL, INCONCLUSIVE, KINK, LossCheck, RoleResult, classify, finish
 
