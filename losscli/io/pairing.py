@@ -91,6 +91,7 @@ class IdGuard:
         self.pairs: list | None = None
         self.ordered: list = []  # (input, column) of pandas indexes that must not go down
         self.last: dict = {}
+        self.counted: list = []  # per input: columns that count like an index, data by another input
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
         if blocks and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks) and \
@@ -101,6 +102,12 @@ class IdGuard:
                 f"{' and '.join(label for label, _, _ in blocks)}: {which}, 0 (or 0,1,...) above "
                 "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
                 f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
+        # a column that counts like a named index is data where another input holds data of that
+        # name (x = 1, 2, ... of a grid beside predicted coordinates): so in every later block
+        skips = [b.skipped() for _, b, _ in blocks]
+        data = [{n for n in b.order if n in b.columns and n not in skip} for (_, b, _), skip in zip(blocks, skips)]
+        self.counted = [{n for n in b.suspects if n in data[i] and any(n in d for k, d in enumerate(data) if k != i)}
+                        for i, (_, b, _) in enumerate(blocks)]
         shared = shared_keys(blocks)
         skips = [b.skipped() for _, b, _ in blocks]
         ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}
@@ -125,6 +132,9 @@ class IdGuard:
 
         if self.pairs is None:  # fixed by the first blocks
             self._plan(blocks)
+        for (_, block, _), names in zip(blocks, self.counted):
+            if names:
+                block.suspects = {n: v for n, v in block.suspects.items() if n not in names}
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
@@ -223,13 +233,25 @@ def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[s
             break
         out.append(n)
     # the levels of a MultiIndex (grp with two values, k counting under each) are keys together: the
-    # shortest run of them that tells the rows apart, one of them with more than two values
-    for k in range(1, len(equal) + 1) if not out and equal and len(a[equal[0]]) > 2 else ():
-        if any(len(np.unique(a[n])) > 2 for n in equal[:k]) and \
-                len(np.unique(np.stack([a[n] for n in equal[:k]], axis=1), axis=0)) == len(a[equal[0]]):
+    # shortest run of them whose rows are in strictly increasing order, as a groupby writes them (data
+    # predicted exactly is not in order: 0,5 / 1,3 / 0,7), one of them with more than two values
+    for k in range(1, len(equal) + 1) if not out and equal and len(a[equal[0]]) > 3 else ():
+        rows = np.stack([a[n] for n in equal[:k]], axis=1)
+        if any(len(np.unique(a[n])) > 2 for n in equal[:k]) and _increasing(rows):
             out = equal[:k]
             break
     return out if len(out) < min(len(first), len(second)) else []
+
+
+def _increasing(rows: np.ndarray) -> bool:
+    """Whether the rows of ``rows`` (N, K) are in strictly increasing lexicographic order."""
+    later = np.zeros(len(rows) - 1, dtype=bool)  # (row r + 1 already after row r by an earlier column)
+    for col in rows.T:
+        step = np.sign(col[1:] - col[:-1])
+        if np.any(~later & (step < 0)):
+            return False
+        later |= step > 0
+    return bool(later.all())
 
 
 def _key_values(block: Source, name: str, label: str):
