@@ -25,8 +25,7 @@ from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
 from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, hint_suffix,
-                    is_number,
-                    key_columns, numeric_text_hint, reset_index_columns, slice_columns, unnamed_index)
+                    is_number, key_columns, numeric_text_hint, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")

@@ -104,8 +104,7 @@ class IdGuard:
                 f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
         # a column that counts like a named index is data where another input holds data of that
         # name (x = 1, 2, ... of a grid beside predicted coordinates): so in every later block
-        skips = [b.skipped() for _, b, _ in blocks]
-        data = [{n for n in b.order if n in b.columns and n not in skip} for (_, b, _), skip in zip(blocks, skips)]
+        data = [set(named) or set(d) for d, (_, _, named) in zip(data_columns(blocks), blocks)]  # (a selector's too)
         self.counted = [{n for n in b.suspects if n in data[i] and any(n in d for k, d in enumerate(data) if k != i)}
                         for i, (_, b, _) in enumerate(blocks)]
         shared = shared_keys(blocks)
@@ -171,6 +170,12 @@ class IdGuard:
                 self.last[(i, name, block.label)] = seq[-1]
 
 
+def data_columns(blocks: list[tuple[str, Source, set]]) -> list[list[str]]:
+    """The data columns of each whole table (no selector), as its rules read them so far."""
+    return [[n for n in b.order if n in b.columns and n not in skip] if not named and b.arrays is None else []
+            for (_, b, named), skip in zip(blocks, (b.skipped() for _, b, _ in blocks))]
+
+
 def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, list[str]]]:
     """Columns of integers two whole tables (no selector) both hold under one name, beside data
     columns that differ (``user,item,pred`` against ``user,item,rating``; two frames with an index
@@ -179,9 +184,7 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
     (i, j, names) for each pair of inputs. Tables whose columns all share names (``y_pred`` and
     ``y_true`` frames) are data, but for leading integer columns equal in both (:func:`_equal_keys`)
     and a first column of row labels (:func:`_row_labels`)."""
-    skips = [b.skipped() for _, b, _ in blocks]
-    data = [[n for n in b.order if n in b.columns and n not in skip] if not named and b.arrays is None else []
-            for (_, b, named), skip in zip(blocks, skips)]
+    data = data_columns(blocks)
     found = []
     for i in range(len(blocks)):
         for j in range(i + 1, len(blocks)):
