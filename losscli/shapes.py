@@ -192,6 +192,9 @@ def check_shapes(loss_name: str, roles, bound: dict) -> dict[str, np.ndarray]:
         else:
             if alone is not None and len(alternatives) == 1:
                 raise InputError(alone)
-            raise InputError(f"{what}: {'; or '.join(dict.fromkeys(errors))}")
+            hint = (f" (read from columns {', '.join(repr(c) for c in arr.columns)}: a selector, FILE:COLUMN, reads "
+                    "the ones it names)") if _columns(arr) and data.ndim > 1 and not any("a selector" in e for e in errors) \
+                else ""
+            raise InputError(f"{what}: {'; or '.join(dict.fromkeys(errors))}{hint}")
         out[role.name] = data
     return out

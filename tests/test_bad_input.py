@@ -127,7 +127,8 @@ CASES = {
                               "reads the columns it names)"),
     "class columns mismatch": (lambda d: ["compute", "softmax_ce", d / "logits.npy", f"{d}/probs.csv:0-1"],
                                "{d}/probs.csv:0-1 (softmax_ce labels): expected shape (N,), got (3, 2); or has 2 "
-                               "columns but {d}/logits.npy has 3"),
+                               "columns but {d}/logits.npy has 3 (read from columns 'a', 'b': a selector, FILE:COLUMN, "
+                               "reads the ones it names)"),
     "1-D input where rows are expected": (lambda d: ["compute", "ce", d / "p.csv", d / "y.csv"],
                                           "{d}/p.csv (ce predictions): expected shape (N, C), got (3,)"),
     "wrong input count": (lambda d: ["compute", "mse", d / "p.csv"], "mse takes 2 inputs (predictions, labels), got 1"),

@@ -590,3 +590,175 @@ def test_integer_data_predicted_exactly_and_out_of_order_is_not_an_index(run, tm
     value, data, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
     assert value == pytest.approx((1 + 0 + 4 + 0 + 1) / 15, rel=1e-14)
     assert (err, data["inputs"][0]["columns"]) == ("", ["a", "b", "c"])
+
+
+# -- review 55, the rest: an index of dates or times, and a named index in one file only ------------
+DATES = {"date": pd.date_range("2024-01-01", periods=N, name="date"),
+         "datetime_tz": pd.date_range("2024-01-01 06:00", periods=N, freq="h", tz="UTC", name="when"),
+         "month": pd.period_range("2020-01", periods=N, freq="M", name="month"),
+         "duration": pd.timedelta_range("1 day", periods=N, freq="h", name="elapsed")}
+
+
+@pytest.mark.parametrize("kind", list(DATES))
+def test_a_series_named_by_a_fraction_with_an_index_of_dates_is_read_with_its_header(run, tmp_path, kind):
+    """pd.Series(q, index=dates, name=0.5).to_csv() writes date,0.5 above 2024-01-01,...: text beside
+    a fraction, above text, was taken for a row of data, and with the truth written alike the MAE
+    came out over a row 0.5 - 0.5 more (1.06 for 1.24, exit 0). A name above times of a form it has
+    not itself names the column."""
+    index = DATES[kind]
+    pd.Series(X, index=index, name=0.5).to_csv(tmp_path / "q.csv")
+    pd.Series(Y, index=index, name=0.5).to_csv(tmp_path / "y05.csv")
+    pd.Series(Y, index=index, name="y").to_csv(tmp_path / "y.csv")
+    for truth in ("y05.csv", "y.csv"):
+        out = run("compute", "mae", tmp_path / "q.csv", tmp_path / truth, "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        rec = json.loads(out.stdout)
+        assert rec["results"][0]["value"] == pytest.approx(float(np.mean(np.abs(X - Y))), rel=1e-12)
+        assert rec["inputs"][0]["rows"] == N and rec["inputs"][0]["header"].startswith("yes")
+
+
+def test_a_row_of_text_beside_a_fraction_is_still_data(run, tmp_path):
+    """A date above dates (a file with no header) and a name above names stay rows of data."""
+    dates = pd.date_range("2024-01-01", periods=N)
+    pd.Series(X, index=dates).to_csv(tmp_path / "p.csv", header=False)
+    pd.Series(Y, index=dates).to_csv(tmp_path / "y.csv", header=False)
+    value, data, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12) and data["inputs"][0]["rows"] == N
+
+
+def test_float_column_names_beside_an_index_of_dates_can_be_selected(run, tmp_path):
+    """date,0.0,1.0,target (a frame with float column names and a date index): the header was data, and
+    no selector or --header yes could read the file."""
+    z, y = RNG.normal(size=(N, 2)), RNG.integers(0, 2, N)
+    frame = pd.DataFrame(z, index=DATES["date"], columns=[0.0, 1.0])
+    frame["target"] = y
+    frame.to_csv(tmp_path / "f.csv")
+    out = run("compute", "softmax_ce", f"{tmp_path}/f.csv:0.0,1.0", f"{tmp_path}/f.csv:target", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+
+
+def test_row_labels_of_text_that_disagree_are_refused(run, tmp_path):
+    """Two files with an index of dates, one of them sorted the other way: the dates were text, not
+    read, and the rows were paired by position (0.92 for 1.24, exit 0). Text in the first column of
+    both, each value once, labels the rows: it must agree row by row, and --on pairs by it."""
+    index = DATES["date"]
+    pd.Series(X, index=index, name=0.5).iloc[::-1].to_csv(tmp_path / "q.csv")
+    pd.Series(Y, index=index, name="y").to_csv(tmp_path / "y.csv")
+    q, y = tmp_path / "q.csv", tmp_path / "y.csv"
+    out = run("compute", "mae", q, y)
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {q} and {y}: their row-label columns disagree at row 0 ({q} date '{index[-1].date()}', {y} date "
+        f"'{index[0].date()}'): rows are paired by position, so these are not the same samples; --on date pairs them "
+        "by key (if these columns are data, name them in a selector)\n")
+    out = run("compute", "mae", q, y, "--on", "date", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(float(np.mean(np.abs(X - Y))), rel=1e-12)
+    # class names repeat: they label no row, and differ where predictions do
+    names = np.array(["cat", "dog"])[RNG.integers(0, 2, N)]
+    pd.DataFrame({"label": names, "p": X}).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame({"label": names[::-1], "y": Y}).to_csv(tmp_path / "b.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "a.csv", tmp_path / "b.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_named_index_of_labels_is_the_key_the_scores_index_is(run, tmp_path, order):
+    """Scores and labels each written with the index named 'sample': the scores' was known for pandas'
+    index, the labels' was read as a second label column (shape (N, 2) refused, no way out named).
+    Now it is a key of both: the same rows give the value, rows in another order are refused."""
+    z, y = RNG.normal(size=(N, 3)), RNG.integers(0, 3, N)
+    index = pd.RangeIndex(N, name="sample")
+    pd.DataFrame(z, index=index).to_csv(tmp_path / "z.csv")
+    pd.Series(y, index=index, name="label").iloc[::order].to_csv(tmp_path / "y.csv")
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--format", "json")
+    if order == 1:
+        assert out.exit_code == 0, out.stderr
+        assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+    else:
+        assert (out.exit_code, out.stdout) == (2, "")
+        assert "their id columns disagree at row 0" in out.stderr and "--on sample pairs them by key" in out.stderr
+    # a Parquet file keeps a RangeIndex in its metadata only: a key all the same
+    pd.DataFrame(z, index=index).to_parquet(tmp_path / "z.parquet")
+    out = run("compute", "softmax_ce", tmp_path / "z.parquet", tmp_path / "y.csv", "--format", "json")
+    if order == 1:
+        assert out.exit_code == 0, out.stderr
+        assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+    else:
+        assert (out.exit_code, out.stdout) == (2, "") and "their key columns disagree at row 0" in out.stderr
+    # labels with two columns where the scores name no index: the columns read are named
+    np.save(tmp_path / "z.npy", z)
+    out = run("compute", "softmax_ce", tmp_path / "z.npy", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr.endswith("(read from columns 'sample', 'label': a selector, FILE:COLUMN, reads the ones it "
+                               "names)\n")
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_a_refusal_in_a_shard_names_the_datasets_selector(run, tmp_path, engine):
+    """A directory of part files, each a series with a named index that counts: the refusal named
+    shp/part-0.csv:score, a selector of one shard, where the way out is the directory's (shp:score)."""
+    f, y = RNG.normal(size=N), RNG.integers(0, 2, N)
+    (tmp_path / "shp").mkdir()
+    for k in range(3):
+        part = slice(20 * k, 20 * k + 20)
+        pd.Series(f[part], index=pd.RangeIndex(20 * k, 20 * k + 20, name="sample"), name="score").to_csv(
+            tmp_path / "shp" / f"part-{k}.csv")
+    np.save(tmp_path / "y.npy", y)
+    shp = tmp_path / "shp"
+    out = run("compute", "hinge", shp, tmp_path / "y.npy", "--engine", engine)
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr.endswith(f"name the data columns ({shp}:score), or every column if 'sample' is data too "
+                               f"({shp}:sample,score)\n")
+    # (--engine dask pairs shard by shard: against one NPY it asks for the local engine, which this is)
+    out = run("compute", "hinge", f"{shp}:score", tmp_path / "y.npy", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_hinge(f, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["range", "column", "reversed", "reversed range"])
+def test_a_counting_index_is_paired_with_a_parquet_index_of_its_name(run, tmp_path, kind):
+    """Scores written with an index named 'sample' that counts (a CSV) against labels written to
+    Parquet with the same index: refused as a column that counts like an index, though the labels
+    say what it is. A RangeIndex is kept in the Parquet metadata only, another index as a column;
+    either is a key to check the rows by (the same rows give the value, others are refused, and
+    --on pairs them)."""
+    f, y = RNG.normal(size=N), RNG.integers(0, 2, N)
+    index = pd.RangeIndex(N, name="sample") if kind == "range" else \
+        pd.RangeIndex(N, 0, -1, name="sample") if kind == "reversed range" else \
+        pd.Index(np.arange(N)[::-1] if kind == "reversed" else np.arange(N), name="sample")
+    pd.Series(f, index=pd.RangeIndex(N, name="sample"), name="score").to_csv(tmp_path / "p.csv")
+    pd.Series(y[index.to_numpy() % N], index=index, name="label").to_frame().to_parquet(tmp_path / "y.parquet")
+    p, q = tmp_path / "p.csv", tmp_path / "y.parquet"
+    out = run("compute", "hinge", p, q, "--format", "json")
+    if not kind.startswith("reversed"):
+        assert out.exit_code == 0, out.stderr
+        assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_hinge(f, y), rel=1e-12)
+        return
+    first = N - 1 if kind == "reversed" else N
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: {p} and {q}: their key columns disagree at row 0 ({p} sample '0', {q} sample "
+                          f"'{first}'): rows are paired by position, so these are not the same samples; --on sample "
+                          "pairs them by key (if these columns are data, name them in a selector)\n")
+    if kind == "reversed":
+        out = run("compute", "hinge", p, q, "--on", "sample", "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_hinge(f, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("zone", ["", "+0000"])
+def test_times_spelled_otherwise_by_another_writer_are_the_same_row_labels(run, tmp_path, zone):
+    """polars writes a datetime as 2024-01-01T06:00:00.000000 (with a zone: ...+0000) where pandas
+    writes 2024-01-01 06:00:00(+00:00): the same instants label the same rows, in either order of
+    the files; the same times in another order are refused."""
+    when = pd.date_range("2024-01-01", periods=N, freq="h", name="when", tz="UTC" if zone else None)
+    polars = [t.strftime("%Y-%m-%dT%H:%M:%S.%f") + zone for t in when]  # (polars' write_csv, as of 1.x)
+    (tmp_path / "p.csv").write_text("when,p\n" + "".join(f"{t},{float(x)!r}\n" for t, x in zip(polars, X)))
+    (tmp_path / "r.csv").write_text("when,p\n" + "".join(f"{t},{float(x)!r}\n" for t, x in zip(polars[::-1], X[::-1])))
+    pd.Series(Y, index=when, name="y").to_csv(tmp_path / "y.csv")
+    for pair in (("p.csv", "y.csv"), ("y.csv", "p.csv")):
+        value, _, _ = _run_value(run, *(tmp_path / f for f in pair))
+        assert value == pytest.approx(MSE, rel=1e-12)
+    out = run("compute", "mse", tmp_path / "r.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "their row-label columns disagree at row 0" in out.stderr

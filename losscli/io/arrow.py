@@ -10,8 +10,8 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import as_dtype, floats, int64s, is_numeric, validity
-from .rules import (ReadRules, column_names, key_columns, pandas_index_columns, reset_index_columns, slice_columns,
-                    unnamed_index)
+from .rules import (ReadRules, column_names, key_columns, pandas_index_columns, pandas_range_index, reset_index_columns,
+                    slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 def schema_names(schema) -> list[str]:
@@ -48,15 +48,19 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
 
 def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
                  columns: list[str], index: dict | None = None, keys: set | None = None,
-                 offset: int = 0) -> Iterator[Source]:
+                 offset: int = 0, schema=None) -> Iterator[Source]:
     """Arrow record batches (Parquet row groups, IPC batches: any sizes) as blocks of exactly
     ``chunk_rows`` rows (the last shorter; None: one block), so that they advance in lockstep
     with any other input. ``names``: every column of the file, in order (what selectors count
     in); only the columns the ``wanted`` selectors name are converted. Numeric columns become
     float arrays, list and fixed-size-list columns of numbers ``(N, C)`` arrays (one length per
     column in the whole file, else an error naming the row), any other column is text.
-    ``offset``: the file row of the first batch's first row (a window of the file)."""
+    ``offset``: the file row of the first batch's first row (a window of the file). A named
+    RangeIndex the ``schema``'s pandas metadata holds is a key of every block (its values, made),
+    to pair by as the column another file holds under that name (``pairing._index_of_one``)."""
     import pyarrow as pa
+
+    ranged = None if schema is None else pandas_range_index(schema.metadata, names)
 
     widths: dict[str, tuple[int, int]] = {}  # list column -> (its width, the row that set it)
     pending: list = []
@@ -68,17 +72,23 @@ def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list
         have += batch.num_rows
         while chunk_rows and have >= chunk_rows:
             table = pa.Table.from_batches(pending)
-            yield _source(table.slice(0, chunk_rows), label, offset, dtype, names, columns, widths, index, keys)
+            yield _source(table.slice(0, chunk_rows), label, offset, dtype, names, columns, widths, index, keys, ranged)
             rest = table.slice(chunk_rows)
             pending = rest.to_batches() if rest.num_rows else []
             have -= chunk_rows
             offset += chunk_rows
     if have:
-        yield _source(pa.Table.from_batches(pending), label, offset, dtype, names, columns, widths, index, keys)
+        yield _source(pa.Table.from_batches(pending), label, offset, dtype, names, columns, widths, index, keys, ranged)
 
 
-def _source(table, label: str, offset: int, dtype, names, columns, widths, index, keys) -> Source:
+def _source(table, label: str, offset: int, dtype, names, columns, widths, index, keys, ranged=None) -> Source:
+    import pyarrow as pa
+
     src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset, index=index or {})
+    if ranged is not None:
+        name, start, step = ranged
+        src.range_index = name
+        src.keys[name] = pa.array(start + step * np.arange(offset, offset + table.num_rows, dtype=np.int64))
     for name in columns:
         col = _plain(table.column(name))
         if keys and name in keys:

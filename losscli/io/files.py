@@ -152,6 +152,8 @@ class FileReader:
                 if len(files) > 1 and self.first_order is None and block.arrays is None:
                     self.first_order, self.first_label = list(block.order), block.label
                 produced = True
+                if len(files) > 1:
+                    block.dataset = self.label
                 yield block
         if not produced and self.window is None:  # (every shard of a dataset had a header only)
             raise InputError(f"{self.label}: has a header but no data rows")

@@ -43,7 +43,8 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadR
             schema, batches = stream.schema, iter(stream)
         names = schema_names(schema)
         columns, index, keys = read_columns(schema, label, wanted, rules)
-        yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index, keys)
+        yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index, keys,
+                                schema=schema)
     except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
         raise InputError(f"{label}: not a readable Arrow IPC / Feather file ({type(exc).__name__}: {exc})") from None
 

@@ -120,6 +120,7 @@ class IdGuard:
                     common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
                 self.pairs += [(i, j, a, b) for a, b in common]
         self.pairs += [(i, j, n, n) for i, j, names in shared for n in names]
+        self.pairs += [(i, j, n, n) for i, j, n in _text_labels(blocks)]
         paired = {(i, a) for i, _, a, _ in self.pairs} | {(j, b) for _, j, _, b in self.pairs}
         # (of a MultiIndex, its outer level: the inner ones start again under each outer value)
         self.ordered = [next(iter(group)) for group in (
@@ -138,6 +139,8 @@ class IdGuard:
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
             row = first_difference(ka, kb)
+            if row is not None and na in a.text_values:  # (times: 2024-01-01 06:00:00 of pandas is polars' 06:00:00.000000)
+                row = _first_other_time(ka, kb, row)
             if row is not None:
                 import pyarrow.compute as pc
 
@@ -145,7 +148,8 @@ class IdGuard:
                     f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r}) pairs them by key"
                 if pc.count_distinct(ka).as_py() < len(ka):  # (a key repeated: --on would refuse it)
                     on = "sort every input by the same columns (no one of them is unique, for --on)"
-                what = "key" if na in a.index and a.index[na].startswith("a key") else "id"
+                what = "key" if na in a.index and a.index[na].startswith("a key") else \
+                    "row-label" if na in a.text_values else "id"
                 raise InputError(
                     f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
                     f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
@@ -198,12 +202,27 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
                 found.append((i, j, equal))
             elif len(same) > 1 and same[0] == data[i][0] == data[j][0] and _row_labels(a, b, same):
                 found.append((i, j, same[:1]))
+            elif name := _index_of_one(blocks[i][1], blocks[j][1], data[i], data[j]):
+                found.append((i, j, [name]))
     for i, j, same in found:
         for k, other in ((i, j), (j, i)):
             for n in same:
                 blocks[k][1].index.setdefault(n, f"a key (a column of the same name in {blocks[other][0]}, beside "
                                                  "data columns that differ)")
     return found
+
+
+def _index_of_one(a: Source, b: Source, first: list[str], second: list[str]) -> str | None:
+    """A column of integers that one table's rules took for its pandas index and the other holds
+    as its first data column under the same name, beside another (``sample,0,1,2`` of a frame and
+    ``sample,label`` of a series, both with the index named ``sample``; a Parquet file keeps its
+    index last): a key in both."""
+    for x, y, data in ((a, b, second), (b, a, first)):
+        name = data[0] if len(data) > 1 else None
+        if name is not None and (_is_index(x, name) or x.range_index == name) and name in x.keys and \
+                _whole(y.columns[name]):
+            return name
+    return None
 
 
 def _whole(values: np.ndarray) -> bool:
@@ -257,12 +276,67 @@ def _increasing(rows: np.ndarray) -> bool:
     return bool(later.all())
 
 
+def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, str]]:
+    """A first column of text that two whole tables (no selector) hold under one name, each value
+    once in the first rows: the labels of the rows (an index of dates, ``date,0.5`` of a quantile
+    series; names of cities), which must agree row by row as integer ids must. (Text that repeats,
+    class names, is not a row's label; nor are times a Parquet file keeps as times, which a text
+    file spells otherwise.)"""
+    import pyarrow as pa
+
+    def label(block: Source, named: set) -> str:
+        first = block.order[0] if not named and block.arrays is None and block.order else ""
+        values = block.text_values.get(first)
+        return first if values is not None and (pa.types.is_string(values.type) or pa.types.is_large_string(
+            values.type)) else ""
+
+    firsts = [label(b, named) for _, b, named in blocks]
+    pairs = [(i, j, firsts[i]) for i in range(len(blocks)) for j in range(i + 1, len(blocks))
+             if firsts[i] and firsts[i] == firsts[j]]
+    once = {i: len(set(b.text_values[firsts[i]].to_pylist())) == b.rows > 1  # (no Arrow compute on a CSV run)
+            for i, (_, b, _) in enumerate(blocks) if any(i in p[:2] for p in pairs)}
+    return [(i, j, name) for i, j, name in pairs if once[i] and once[j]]
+
+
+def _first_other_time(a, b, row: int) -> int | None:
+    """Where two columns of row labels that differ as text at ``row`` differ as times: the same
+    instant written by pandas (``2024-01-01 06:00:00+00:00``) and polars
+    (``2024-01-01T06:00:00.000000+0000``) is the same label. Labels that are not times differ where
+    the text does."""
+    from .rules import TIME
+
+    if not all(TIME.fullmatch(str(x[row].as_py())) for x in (a, b)):
+        return row
+    try:
+        times = [_instants(x.to_pylist()) for x in (a, b)]
+    except (ValueError, TypeError):
+        return row
+    differ = np.flatnonzero(times[0] != times[1])
+    return int(differ[0]) if differ.size else None
+
+
+def _instants(values: list) -> np.ndarray:
+    """Times as datetime64 (ns), a zone's offset taken off (``+05:30``, ``+0000``, ``Z``)."""
+    import re
+
+    zone = re.compile(r"(.*\d)(Z|([+-])(\d\d):?(\d\d))$")
+    bases, minutes = [], []
+    for v in values:
+        m = zone.fullmatch(v.strip()) if isinstance(v, str) else None
+        bases.append(m.group(1) if m else v)
+        minutes.append(0 if m is None or m.group(2) == "Z" else
+                       (1 if m.group(3) == "+" else -1) * (int(m.group(4)) * 60 + int(m.group(5))))
+    return np.array(bases, dtype="datetime64[ns]") - np.array(minutes, dtype="timedelta64[m]")
+
+
 def _key_values(block: Source, name: str, label: str):
     """A key column of a block: its exact text, or (a shared key read as numbers) its values."""
     import pyarrow as pa
 
     if name in block.keys:
         return block.keys[name]
+    if name in block.text_values:
+        return block.text_values[name]
     if name in block.columns:
         return pa.array(block.columns[name])
     raise InputError(f"{label}: column {name!r} is a key in the first rows (or shard) but not here: write every "

@@ -33,7 +33,7 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         if window is None:
             batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=read)
             yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index,
-                                    keys)
+                                    keys, schema=schema)
             return
         sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
         ends = list(accumulate(sizes))
@@ -44,7 +44,7 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         skip = window.start - (ends[groups[0]] - sizes[groups[0]])
         batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=read, row_groups=groups)
         yield from table_blocks(_rows(renamed(batches, names, schema), skip, stop - window.start), label, chunk_rows,
-                                dtype, names, columns, index, keys, offset=window.start)
+                                dtype, names, columns, index, keys, offset=window.start, schema=schema)
     except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
         raise InputError(f"{label}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
 

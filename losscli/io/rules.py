@@ -14,7 +14,8 @@
   and the extra first field of rows that have one field more than their header (``csv.py``).
 - **Id columns** (``ID_NAMES``, names with a word of ``ID_WORDS``) are not data unless named, or a file's only column
   (``table.Source.skipped``); rows are paired by position, or by a key column with ``--on``, and
-  inputs whose id columns disagree row by row are refused (``pairing.py``).
+  inputs whose id columns, shared keys or text row labels disagree row by row are refused
+  (``pairing.py``).
 - **Text that looks numeric** (decimal commas, thousands separators, percent and currency signs)
   is never skipped as text: :func:`numeric_text_hint`.
 """
@@ -97,21 +98,26 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     """Whether the first line of a text file is its header, and why (for the JSON; a guess is
     also a note on stderr). ``first``: its fields; ``below``: the fields of the next lines (a
     sample). ``mode`` (``--header``) decides a first line of numbers, and ``no`` a line of text
-    beside numbers that stands like the rows below it (``2024-01-01,10`` of ``to_csv(header=False)``;
+    beside numbers that stands like the rows below it (``cat,10`` of ``to_csv(header=False)``;
     ``name,0`` is pandas' header of a series with a named index, so ``auto`` reads such a line as a
-    header); a line with text above numbers is a header, and a line with text beside numbers with a
-    fraction is data, whatever it says."""
+    header, but for times above times: ``2024-01-01,10``); a line with text above numbers is a
+    header, and a line with text beside numbers with a fraction is data, unless each text field
+    names a column of numbers, or of times it is not (:func:`_names_above`)."""
     cells = [f.strip() for f in first]
     fraction = any(_FLOAT_ONLY.fullmatch(c) for c in cells)
     text = [i for i, c in enumerate(cells) if c and not is_number(c) and not _boolean_above_booleans(i, c, below)]
     if text:
-        if fraction and not _numbers_below(cells, below):
+        if fraction and not _names_above(cells, below):
             return False, "no (the first line holds text beside numbers with a fraction: a row of data)"
         if fraction:
             return True, ("yes (its text stands above numbers: column names, one of them a number, as pandas writes "
                           "a column named 0.5)")
         if mode == "no" and len(text) < len(cells) and (not below or _like_the_rows_below(cells, text, below)):
             return False, "no (--header no)"  # (text above text, numbers above numbers: a row, as asked)
+        if mode != "yes" and len(text) < len(cells) and all(TIME.fullmatch(cells[i]) for i in text) and \
+                _like_the_rows_below(cells, text, below) and all(TIME.fullmatch(row[i].strip()) for row in below
+                                                                  for i in text):
+            return False, "no (its times stand above times, its numbers above numbers: a row of data)"
         return True, "yes (a field of the first line is not a number)"
     if mode == "yes":
         return True, "yes (--header yes)"
@@ -159,18 +165,28 @@ def _like_the_rows_below(cells: list[str], text: list[int], below: list[list[str
         all(all(is_number(v) for v in present[i]) for i in range(len(cells)) if i not in text)
 
 
-def _numbers_below(cells: list[str], below: list[list[str]]) -> bool:
-    """Whether every field of the first line that is text has numbers below it (missing values
-    aside) in every row sampled: then the line names columns (``y,0.5`` of pandas' quantile
-    frame); a row of data with text in it (``cat,0.5``) has text below its text."""
+#: times as pandas writes them in a text file (an index of dates, datetimes with a time zone,
+#: periods of a month or a quarter, durations): ``2024-01-31``, ``2024-01-31 12:00:00+00:00``,
+#: ``2024-01``, ``2024Q1``, ``1 days 02:00:00``
+TIME = re.compile(r"\d{4}-\d\d(-\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?)?|\d{4}Q[1-4]"
+                   r"|-?\d+ days? [+-]?\d\d:\d\d:\d\d(\.\d+)?")
+
+
+def _names_above(cells: list[str], below: list[list[str]]) -> bool:
+    """Whether every field of the first line that is text names a column below it, in every row
+    sampled (missing values aside): a column of numbers (``y,0.5`` of pandas' quantile frame), or
+    of times the field is not (``date,0.5``: a series named 0.5 with a named index of dates). A row
+    of data with text in it (``cat,0.5``, ``2024-01-01,0.5``) has text like it below its text."""
     from .textvalues import NA_VALUES
 
     text = [i for i, c in enumerate(cells) if c and not is_number(c)]
     if not below or any(len(row) != len(cells) for row in below):
         return False
-    column = [[row[i].strip() for row in below] for i in text]
-    return all(any(is_number(v) for v in values) and all(is_number(v) or v in NA_VALUES for v in values)
-               for values in column)
+    columns = [(cells[i], [row[i].strip() for row in below]) for i in text]
+    return all(any(v not in NA_VALUES for v in values) and (
+        all(is_number(v) or v in NA_VALUES for v in values)
+        or (not TIME.fullmatch(name) and all(TIME.fullmatch(v) or v in NA_VALUES for v in values)))
+        for name, values in columns)
 
 
 #: the header decision for a first line of numbers that is data (a row one longer than another
@@ -325,6 +341,23 @@ def pandas_index_columns(metadata: dict | None) -> list[str]:
     except (ValueError, UnicodeDecodeError):
         return []
     return [c for c in info.get("index_columns", []) if isinstance(c, str)]
+
+
+def pandas_range_index(metadata: dict | None, names: list[str]) -> tuple[str, int, int] | None:
+    """The named RangeIndex pandas keeps in a Parquet/Arrow schema's metadata only (no column):
+    (name, start, step); None for another index, an unnamed one, or a name a column has."""
+    if not metadata or b"pandas" not in metadata:
+        return None
+    try:
+        found = json.loads(metadata[b"pandas"]).get("index_columns", [])
+    except (ValueError, UnicodeDecodeError, AttributeError):
+        return None
+    if len(found) != 1 or not isinstance(found[0], dict) or found[0].get("kind") != "range":
+        return None
+    name, start, step = (found[0].get(k) for k in ("name", "start", "step"))
+    if not isinstance(name, str) or name in names or not isinstance(start, int) or not isinstance(step, int):
+        return None
+    return name, start, step
 
 
 def column_names(fields: list[str]) -> list[str]:

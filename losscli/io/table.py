@@ -40,6 +40,13 @@ class Source:
     text_values: dict[str, Any] = field(default_factory=dict)  # tables: text columns' values (Arrow)
     pending: dict[str, Callable[[], None]] = field(default_factory=dict)  # key columns read as numbers when named
     header: str | None = None  # text: whether the first line was a header, and why
+    dataset: str | None = None  # a shard's: the input it is part of (what a selector is written after)
+    range_index: str | None = None  # Parquet/Arrow: the name of a RangeIndex pandas kept as metadata (in keys)
+
+    @property
+    def selects(self) -> str:
+        """The input as a selector names it: a shard's dataset, else the file."""
+        return self.dataset or self.label
 
     def cut(self, n: int) -> tuple["Source", "Source"]:
         """Its first ``n`` rows and the rest, as two blocks (a block of one input paired with a shard
@@ -150,8 +157,8 @@ class Source:
                 raise InputError(
                     f"{self.label}: column {n!r} counts on by one ({self.suspects[n]}) as pandas writes an index "
                     f"with a name (to_csv() of a series or frame), before {', '.join(map(repr, rest))}: name the "
-                    f"data columns ({self.label}:{','.join(rest)}), or every column if {n!r} is data too "
-                    f"({self.label}:{','.join(chosen)})")
+                    f"data columns ({self.selects}:{','.join(rest)}), or every column if {n!r} is data too "
+                    f"({self.selects}:{','.join(chosen)})")
             text = [n for n in order if skipped.get(n) == "text"]
             ids = [n for n in order if skipped.get(n, "").startswith("an id column")]
             if not chosen and not text and ids:  # id columns only (image_id, class_id): the last is the data
@@ -162,7 +169,7 @@ class Source:
                 chosen = text
             elif not chosen and ids:
                 raise InputError(f"{self.label}: no data column beside its id columns ({', '.join(ids)}) and text "
-                                 f"({', '.join(text)}); name the column to read: {self.label}:COLUMN")
+                                 f"({', '.join(text)}); name the column to read: {self.selects}:COLUMN")
             elif not chosen:
                 if not any(n in self.text_columns for n in order):
                     reasons: dict[str, list[str]] = {}
@@ -284,7 +291,7 @@ class Classes:
             # not one value a class name, and the file has more columns: the labels are likely another one
             others = [c for c in src.order if c != column and c not in src.index]
             hint = (f"; no value of column {column!r} is a class name: if the labels are another column, select "
-                    f"it ({src.label}:{others[0]})" if others and np.isnan(found).all() else "")
+                    f"it ({src.selects}:{others[0]})" if others and np.isnan(found).all() else "")
             raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
                              f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
