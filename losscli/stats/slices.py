@@ -74,6 +74,9 @@ class SliceStats:
         # a power of two per slice that num, total, mean and m2 are divided by (m2 by its square):
         # 1, but for a slice of losses beyond ~1e150, whose sums and squares would pass float64
         self.scale = np.ones(0)
+        # the weights are divided by 2^wexp, the power of two of the largest so far (exact): tiny
+        # weights (5e-324, the tail of an exponential decay) keep their bits in w·l (None: no weights yet)
+        self.wexp: int | None = None
         # the worst samples: flat arrays, sorted by (code, -loss, row); threshold per slice
         self.k_codes = np.empty(0, dtype=np.int64)
         self.k_values = np.empty(0)
@@ -112,6 +115,8 @@ class SliceStats:
         self._grow(int(codes.max()) + 1)
         size = self.size
         scaled = self._scaled(x, codes)
+        if weights is not None:
+            weights = self._weights(weights)
         with np.errstate(all="ignore"):  # (NaN and inf losses propagate, as the overall statistics)
             c = np.bincount(codes, minlength=size)
             s = np.bincount(codes, weights=scaled, minlength=size)
@@ -141,6 +146,22 @@ class SliceStats:
         if not (self.scale != 1.0).any():
             return x
         return x / self.scale[codes]
+
+    def _weights(self, weights: np.ndarray) -> np.ndarray:
+        """A block's weights divided by 2^wexp, raised first where the block's largest passes it
+        (the sums of w so far divided alike; what falls below float64 then is 2^-1074 of the rest)."""
+        with np.errstate(invalid="ignore"):
+            big = float(np.max(np.where(np.isfinite(weights), np.abs(weights), 0.0))) if weights.size else 0.0
+        if big == 0.0:
+            return weights
+        e = math.frexp(big)[1]
+        if self.wexp is None or e > self.wexp:
+            if self.wexp is not None:
+                with np.errstate(under="ignore"):
+                    self.num, self.den = np.ldexp(self.num, self.wexp - e), np.ldexp(self.den, self.wexp - e)
+            self.wexp = e
+        with np.errstate(under="ignore"):
+            return np.ldexp(weights, -self.wexp)
 
     def _rescale(self, new: np.ndarray) -> None:
         ratio = self.scale / new
@@ -265,15 +286,23 @@ class SliceStats:
         np.maximum.at(target, to, other.scale[used])
         self._rescale(target)
         k = other.scale[used] / self.scale[to]  # (other's sums at this one's scale)
+        kw = 1.0  # (and at this one's weight scale)
+        if other.wexp is not None and (self.wexp is None or other.wexp > self.wexp):
+            if self.wexp is not None:
+                with np.errstate(under="ignore"):
+                    self.num, self.den = np.ldexp(self.num, self.wexp - other.wexp), np.ldexp(self.den, self.wexp - other.wexp)
+            self.wexp = other.wexp
+        elif other.wexp is not None and self.wexp is not None:
+            kw = math.ldexp(1.0, other.wexp - self.wexp)
         n, m = self.m_count[to].astype(np.float64), other.m_count[used].astype(np.float64)
         with np.errstate(all="ignore"):
             delta = other.mean[used] * k - self.mean[to]
             frac = np.divide(m, n + m, out=np.zeros_like(m), where=m > 0)
             self.m2[to] += other.m2[used] * k * k + delta * delta * n * frac
             self.mean[to] += delta * frac
-            self.num[to] += other.num[used] * k
+            self.num[to] += other.num[used] * k * kw
             self.total[to] += other.total[used] * k
-            self.den[to] += other.den[used]
+            self.den[to] += other.den[used] * kw
         self.count[to] += other.count[used]
         self.omitted[to] += other.omitted[used]
         self.m_count[to] += other.m_count[used]
@@ -337,7 +366,7 @@ class SliceStats:
             if self.reduction == "none":
                 value = None
             elif self.reduction == "sum":
-                value = float(self.num[code]) * float(self.scale[code])
+                value = _raised(float(self.num[code]) * float(self.scale[code]), self.wexp)
             else:
                 value = float(self.num[code] / self.den[code]) * float(self.scale[code]) if self.den[code] != 0 \
                     else math.nan
@@ -368,8 +397,15 @@ class SliceStats:
                      "max": math.nan if nan else hi}
             a, b = int(worst_at[code]), int(worst_at[code + 1])
             worst = [(int(r), float(v)) for r, v in zip(self.k_rows[a:b], self.k_values[a:b])]
-            out.append(SliceResult(code, n, value, float(self.den[code]), stats, worst, exact, int(self.omitted[code])))
+            den = _raised(float(self.den[code]), self.wexp)
+            out.append(SliceResult(code, n, value, den, stats, worst, exact, int(self.omitted[code])))
         return out
+
+
+def _raised(v: float, e: int | None) -> float:
+    """v·2^e (±inf beyond float64, as the sums it scales back would be)."""
+    with np.errstate(over="ignore", under="ignore"):
+        return float(np.ldexp(np.float64(v), e or 0))
 
 
 def _code_type(size: int):

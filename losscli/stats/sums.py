@@ -17,8 +17,10 @@ def block_sum(x: np.ndarray, weights: np.ndarray | None = None) -> Part:
     """Σ x, or Σ w·x, of one block (numpy's pairwise sum), scaled only when it overflows: the
     weights by their largest power of two (each w·x then stays within |x|), and the terms by
     2^-k for a block of fewer than 2^k rows (their sum then stays within float64)."""
-    with np.errstate(over="ignore", invalid="ignore"):
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         s = float(np.sum(x if weights is None else weights * x))
+    if weights is not None and math.isfinite(s) and abs(s) < TINY:
+        return _raised(x, weights)
     if math.isfinite(s) or math.isnan(s) and _has_nan(x, weights):
         return s, 0
     if _exponent(x) is None or weights is not None and _exponent(weights) is None:
@@ -31,6 +33,19 @@ def block_sum(x: np.ndarray, weights: np.ndarray | None = None) -> Part:
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         s = float(np.sum(np.ldexp(terms, -k)))
     return s, e + k
+
+
+#: below it a weighted sum may have lost bits: products w·x rounded to subnormals (weights of
+#: 5e-324, exp-decay weights far down their tail), each with fewer than float64's 53 bits
+TINY = 2.0 ** -969
+
+
+def _raised(x: np.ndarray, weights: np.ndarray) -> Part:
+    """Σ w·x with the weights and the terms each raised by the power of two of their largest (exact):
+    every product is then a normal float64, and the sum is kept at its true scale."""
+    ew, ex = _exponent(weights) or 0, _exponent(x) or 0
+    with np.errstate(under="ignore"):
+        return float(np.sum(np.ldexp(weights, -ew) * np.ldexp(x, -ex))), ew + ex
 
 
 def total(parts: list[Part]) -> Part:
