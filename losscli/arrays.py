@@ -22,6 +22,7 @@ class Array:
     first_line: int | None = None  # file line of data row 0 of the file (tables only)
     row_offset: int = 0  # row of the file (or shard) that this block's row 0 is
     file_rows: np.ndarray | None = None  # rows matched by key (--on): the file row of each row
+    positional: bool = False  # the columns' names are their places (a text file without a header), not names
 
     def where(self, row: int, col: int | None = None) -> str:
         """'preds.csv, line 4, column "p1"' or 'x.npy, index [3, 1]' (row: within the block)."""

@@ -195,6 +195,9 @@ def check_shapes(loss_name: str, roles, bound: dict) -> dict[str, np.ndarray]:
             hint = (f" (read from columns {', '.join(repr(c) for c in arr.columns)}: a selector, FILE:COLUMN, reads "
                     "the ones it names)") if _columns(arr) and data.ndim > 1 and not any("a selector" in e for e in errors) \
                 else ""
+            if not hint and data.ndim == 2 and data.shape[1] == 1 and arr.columns is None and \
+                    any(len(alt) == 1 and not alt[0].startswith("=") for alt in alternatives):
+                hint = f" ({arr.label}:0 reads its one column as shape (N,))"
             raise InputError(f"{what}: {'; or '.join(dict.fromkeys(errors))}{hint}")
         out[role.name] = data
     return out

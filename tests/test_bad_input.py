@@ -53,6 +53,19 @@ def _npz(d):
     return str(d / "z.npz")
 
 
+def _column_npy(d):
+    np.save(d / "y1.npy", np.array([[0], [2], [1]]))
+    return d / "y1.npy"
+
+
+def _polars_int128(d):
+    """A Parquet file with a column of 128-bit integers, as polars 2.1.0 wrote it (tests/data: polars
+    is not among the test extras)."""
+    import shutil
+
+    return shutil.copy(os.path.join(os.path.dirname(__file__), "data", "int128.parquet"), d / "int128.parquet")
+
+
 def _keep(path, content=b"previous"):
     """A file that must still hold ``content`` after the failed run."""
     path.write_bytes(content)
@@ -129,6 +142,22 @@ CASES = {
                                "{d}/probs.csv:0-1 (softmax_ce labels): expected shape (N,), got (3, 2); or has 2 "
                                "columns but {d}/logits.npy has 3 (read from columns 'a', 'b': a selector, FILE:COLUMN, "
                                "reads the ones it names)"),
+    "(N, 1) class labels": (lambda d: ["compute", "softmax_ce", d / "logits.npy", _column_npy(d)],
+                            "{d}/y1.npy (softmax_ce labels): expected shape (N,), got (3, 1); or has 1 columns but "
+                            "{d}/logits.npy has 3 ({d}/y1.npy:0 reads its one column as shape (N,))"),
+    "class names written without a header": (
+        lambda d: ["compute", "softmax_ce", d / "probs.csv", raw(d / "names.csv", b"a\nb\nc\n"), "--classes", "a,b,c"],
+        "{d}/names.csv has 2 rows but {d}/probs.csv has 3 (every input needs one row per sample); {d}/names.csv's first "
+        "line, text, was read as its header (--header no reads it as data)"),
+    "np.savetxt footer": (lambda d: ["compute", "mse", d / "p.csv", raw(d / "f.txt", b"1.0\n2.0\n3.0\n# end\n")],
+                          "{d}/f.txt, line 4, column '0': expected a number, found '# end'; a comment line (np.savetxt's "
+                          "footer?): only the comment lines above the data are skipped; drop the others first, as "
+                          "<(grep -v '^#' FILE) does"),
+    "128-bit integers in Parquet": (
+        lambda d: ["compute", "mse", f"{_polars_int128(d)}:p", f"{d}/int128.parquet:p"],
+        "{d}/int128.parquet: not a readable Parquet file (ArrowNotImplementedError: Integers with more than 64 bits "
+        "not implemented); a column of 128-bit integers (polars' Int128) makes the file unreadable to pyarrow, whatever "
+        "is selected: cast it to Int64 or Float64 before writing, or drop it"),
     "1-D input where rows are expected": (lambda d: ["compute", "ce", d / "p.csv", d / "y.csv"],
                                           "{d}/p.csv (ce predictions): expected shape (N, C), got (3,)"),
     "wrong input count": (lambda d: ["compute", "mse", d / "p.csv"], "mse takes 2 inputs (predictions, labels), got 1"),

@@ -10,9 +10,16 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import as_dtype, floats, int64s, is_numeric, validity
-from .rules import (ReadRules, column_names, key_columns, pandas_index_columns, pandas_range_index, reset_index_columns,
-                    slice_columns, unnamed_index)
+from .rules import (ReadRules, column_names, counting_values, key_columns, level_columns, pandas_index_columns,
+                    pandas_range_index, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
+
+def wide_integers(exc: Exception) -> str:
+    """The way out of pyarrow's refusal of a whole file for one column of 128-bit integers
+    (polars' Int128), which no selector gets past, or nothing."""
+    return ("; a column of 128-bit integers (polars' Int128) makes the file unreadable to pyarrow, whatever is "
+            "selected: cast it to Int64 or Float64 before writing, or drop it") if "more than 64 bits" in str(exc) else ""
+
 
 def schema_names(schema) -> list[str]:
     """The names a file's columns are selected by: the schema's, a repeated one made unique as in a
@@ -39,6 +46,7 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
              if n in names}
     index.update({n: "pandas' index (an unnamed column)" for n in unnamed_index(names) if n not in index})
     index = index or reset_index_columns(names)
+    index.update({n: why for n, why in level_columns(names).items() if n not in index})
     if rules.on is not None and rules.on in names:
         index[rules.on] = "the --on key"
     index.update(slice_columns(names, rules, index))
@@ -48,7 +56,22 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
 
 def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
                  columns: list[str], index: dict | None = None, keys: set | None = None,
-                 offset: int = 0, schema=None) -> Iterator[Source]:
+                 offset: int = 0, schema=None, features: bool = False) -> Iterator[Source]:
+    """:func:`_table_blocks`, with a first column that counts like pandas' index, decided on the
+    first block, marked in every block (``rules.counting_values``; a CSV's is its layout's)."""
+    suspects: dict | None = None
+    for src in _table_blocks(batches, label, chunk_rows, dtype, names, columns, index, keys, offset, schema):
+        if suspects is None:
+            counts = None if index else counting_values(
+                names, {}, [src.columns.get(n) if n not in src.text_columns else None for n in names], features)
+            suspects = {names[0]: counts} if counts else {}
+        src.suspects = dict(suspects)
+        yield src
+
+
+def _table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
+                  columns: list[str], index: dict | None = None, keys: set | None = None,
+                  offset: int = 0, schema=None) -> Iterator[Source]:
     """Arrow record batches (Parquet row groups, IPC batches: any sizes) as blocks of exactly
     ``chunk_rows`` rows (the last shorter; None: one block), so that they advance in lockstep
     with any other input. ``names``: every column of the file, in order (what selectors count
@@ -127,7 +150,25 @@ def _plain(col):
         return pa.chunked_array([_view_as_list(c) for c in col.chunks], type=pa.large_list(type_.value_type))
     if isinstance(type_, pa.BaseExtensionType) and len(getattr(type_, "shape", None) or [0]) == 1:
         return _plain(pa.chunked_array([c.storage for c in col.chunks], type=type_.storage_type))
+    text = _unviewed(type_.value_type if pa.types.is_dictionary(type_) else type_)
+    if text is not None and pa.types.is_dictionary(type_):  # (polars' Categorical and Enum in IPC)
+        return pa.chunked_array([pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(text)) for c in col.chunks],
+                                type=pa.dictionary(type_.index_type, text))
+    if text is not None:
+        return col.cast(text)
     return col  # (a tensor of more dimensions is not numbers as a row is read: its type is named if selected)
+
+
+def _unviewed(type_):
+    """The type a string or binary view column is read as (Arrow's kernels for take, filter and
+    dictionaries have no views: polars writes its String columns to IPC as views), else None."""
+    import pyarrow as pa
+
+    for kind, plain in (("string_view", pa.large_string()), ("binary_view", pa.large_binary())):
+        check = getattr(pa.types, f"is_{kind}", None)  # (pyarrow >= 16)
+        if check is not None and check(type_):
+            return plain
+    return None
 
 
 def _view_as_list(arr):

@@ -25,7 +25,8 @@ from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
 from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, hint_suffix,
-                    is_number, key_columns, numeric_text_hint, reset_index_columns, slice_columns, unnamed_index)
+                    is_number, key_columns, level_columns, numeric_text_hint, reset_index_columns, slice_columns,
+                    unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -162,6 +163,7 @@ def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, fir
     """The columns that are an index, not data (unless a selector names them). ``first``: why the
     first column is one (``rules.first_column_index``), if it is."""
     index = {n: "pandas' index (an unnamed column)" for n in unnamed_index(names)} or reset_index_columns(names)
+    index.update(level_columns(names))
     if implicit_index:
         index[names[0]] = "pandas' index (every row has one field more than the header)"
     elif first is not None and not index:

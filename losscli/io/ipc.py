@@ -8,7 +8,7 @@ import os
 from typing import Iterator
 
 from ..errors import InputError
-from .arrow import read_columns, renamed, schema_names, table_blocks
+from .arrow import read_columns, renamed, schema_names, table_blocks, wide_integers
 from .rules import ReadRules
 from .table import Source
 
@@ -44,9 +44,10 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadR
         names = schema_names(schema)
         columns, index, keys = read_columns(schema, label, wanted, rules)
         yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index, keys,
-                                schema=schema)
+                                schema=schema, features=rules.features)
     except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
-        raise InputError(f"{label}: not a readable Arrow IPC / Feather file ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{label}: not a readable Arrow IPC / Feather file ({type(exc).__name__}: {exc})"
+                         f"{wide_integers(exc)}") from None
 
 
 def ipc_rows(path: str) -> int:

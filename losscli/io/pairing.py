@@ -52,6 +52,10 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
         # (--header is every input's: when the other's first line is a guess too, it would be read as data as well)
         hint += f", and {big.label}'s too: write {small.label} with a header line, e.g. np.savetxt(f, y, fmt='%d', " \
                 "header='y', comments=''))" if big.header in GUESSES else ")"
+    if not hint and small.header and small.header.startswith("yes (a field") and small.order and \
+            all(n in small.text_columns for n in small.order) and big_rows == small.row_offset + small.rows + 1:
+        # (cat above dog, bird: class names written without a header)
+        hint = f"; {small.label}'s first line, text, was read as its header (--header no reads it as data)"
     if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
         hint += (f"; {big.label}'s first line, all numbers, was read as data (--header yes reads it as a header, "
                  "as pandas writes numbered column names: 0.1,0.5,0.9)")

@@ -8,7 +8,7 @@ from itertools import accumulate
 from typing import Iterator
 
 from ..errors import InputError
-from .arrow import read_columns, renamed, schema_names, table_blocks
+from .arrow import read_columns, renamed, schema_names, table_blocks, wide_integers
 from .rules import ReadRules
 from .table import Source
 
@@ -33,7 +33,7 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         if window is None:
             batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=read)
             yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index,
-                                    keys, schema=schema)
+                                    keys, schema=schema, features=rules.features)
             return
         sizes = [pf.metadata.row_group(i).num_rows for i in range(pf.metadata.num_row_groups)]
         ends = list(accumulate(sizes))
@@ -44,9 +44,11 @@ def parquet_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: R
         skip = window.start - (ends[groups[0]] - sizes[groups[0]])
         batches = pf.iter_batches(batch_size=chunk_rows or 1_000_000, columns=read, row_groups=groups)
         yield from table_blocks(_rows(renamed(batches, names, schema), skip, stop - window.start), label, chunk_rows,
-                                dtype, names, columns, index, keys, offset=window.start, schema=schema)
+                                dtype, names, columns, index, keys, offset=window.start, schema=schema,
+                                features=rules.features)
     except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
-        raise InputError(f"{label}: not a readable Parquet file ({type(exc).__name__}: {exc})") from None
+        raise InputError(f"{label}: not a readable Parquet file ({type(exc).__name__}: {exc}){wide_integers(exc)}") \
+            from None
 
 
 def _rows(batches, skip: int, take: int):

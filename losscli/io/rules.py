@@ -90,6 +90,14 @@ def unnamed_index(names: list[str]) -> list[str]:
     return out
 
 
+def level_columns(names: list[str]) -> dict[str, str]:
+    """Columns named as pyarrow names pandas' index levels (``__index_level_0__``: ``Table.from_pandas``
+    of a frame whose index is not a RangeIndex), wherever they stand: written to CSV
+    (``pyarrow.csv.write_csv``) or to Feather v1, the index is a column with that name only."""
+    found = [n for n in names if re.fullmatch(r"__index_level_\d+__", n)]
+    return {n: "pandas' index (pyarrow's name for its level)" for n in found} if len(found) < len(names) else {}
+
+
 _WHOLE = re.compile(r"\+?\d+")  # a non-negative integer as written
 INTEGER = re.compile(r"[+-]?[0-9]+")  # an integer as written (class names of a predict_proba frame: -1,1)
 
@@ -112,7 +120,7 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
         if fraction:
             return True, ("yes (its text stands above numbers: column names, one of them a number, as pandas writes "
                           "a column named 0.5)")
-        if mode == "no" and len(text) < len(cells) and (not below or _like_the_rows_below(cells, text, below)):
+        if mode == "no" and (not below or _like_the_rows_below(cells, text, below)):
             return False, "no (--header no)"  # (text above text, numbers above numbers: a row, as asked)
         if mode != "yes" and len(text) < len(cells) and all(TIME.fullmatch(cells[i]) for i in text) and \
                 _like_the_rows_below(cells, text, below) and all(TIME.fullmatch(row[i].strip()) for row in below
@@ -257,7 +265,7 @@ def counting_column(names: list[str], header: bool, below: list[list[str]], feat
     series or frame whose index has a name) as data (``step,pred``), so it is data, but not beside
     other data columns without a selector (``table.Source.suspects``). Returns what it counts
     (``0, 1, 2, ...``), or None. A table of ``features`` (fit) reads it as a feature."""
-    if features or not header or len(names) < 2 or is_id_name(names[0]) or is_unnamed(names[0]):
+    if not _may_count(names, features) or not header:
         return None
     column = [row[0].strip() for row in below if row]
     others = [row[1:] for row in below if len(row) == len(names)]
@@ -267,6 +275,34 @@ def counting_column(names: list[str], header: bool, below: list[list[str]], feat
     if column != [str(first + i) for i in range(len(column))] or \
             not all(any(FRACTION.fullmatch(row[k]) for row in others) for k in range(len(names) - 1)):
         return None
+    return _counting(first)
+
+
+def counting_values(names: list[str], index: dict, columns: list, features: bool) -> str | None:
+    """:func:`counting_column` of a Parquet/Arrow table's first rows (``columns``: each column's
+    values as numbers, None for text): a first column of integers that counts on by one before
+    columns of numbers with fractions (``row_number() OVER ()`` of DuckDB, polars'
+    ``with_row_index('row_nr')``, before the logits)."""
+    import numpy as np
+
+    if not _may_count(names, features) or names[0] in index or any(c is None for c in columns):
+        return None
+    column = columns[0]
+    if column.ndim != 1 or len(column) < 3 or not np.all(np.isfinite(column)) or column[0] != int(column[0]) or \
+            not np.array_equal(column, column[0] + np.arange(len(column))):
+        return None
+    with np.errstate(invalid="ignore"):
+        if not all(np.any(np.isfinite(c) & (c != np.round(c))) for n, c in zip(names[1:], columns[1:])
+                   if n not in index):
+            return None
+    return _counting(int(column[0]))
+
+
+def _may_count(names: list[str], features: bool) -> bool:
+    return not features and len(names) > 1 and not is_id_name(names[0]) and not is_unnamed(names[0])
+
+
+def _counting(first: int) -> str:
     return f"{first}, {first + 1}, {first + 2}, ..."
 
 
@@ -325,8 +361,12 @@ def numeric_text_hint(value: str) -> str | None:
 
 
 def hint_suffix(value: str) -> str:
-    """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or nothing."""
+    """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or what a line that
+    starts with ``#`` below the data is (np.savetxt's ``footer``), or nothing."""
     hint = numeric_text_hint(value)
+    if hint is None and value.lstrip().startswith("#"):
+        hint = ("a comment line (np.savetxt's footer?): only the comment lines above the data are skipped; drop the "
+                "others first, as <(grep -v '^#' FILE) does")
     return f"; {hint}" if hint else ""
 
 

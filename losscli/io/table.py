@@ -154,9 +154,12 @@ class Source:
             chosen = [n for n in order if n in self.columns and n not in skipped]
             for n in [n for n in chosen if n in self.suspects] if len(chosen) > 1 else ():
                 rest = [c for c in chosen if c != n]
+                like = "as pandas writes an index with a name (to_csv() of a series or frame)" if \
+                    self.first_line is not None else "as a row number does (row_number() of SQL, polars' " \
+                    "with_row_index(), pandas' index)"
                 raise InputError(
-                    f"{self.label}: column {n!r} counts on by one ({self.suspects[n]}) as pandas writes an index "
-                    f"with a name (to_csv() of a series or frame), before {', '.join(map(repr, rest))}: name the "
+                    f"{self.label}: column {n!r} counts on by one ({self.suspects[n]}) {like}, before "
+                    f"{', '.join(map(repr, rest))}: name the "
                     f"data columns ({self.selects}:{','.join(rest)}), or every column if {n!r} is data too "
                     f"({self.selects}:{','.join(chosen)})")
             text = [n for n in order if skipped.get(n) == "text"]
@@ -201,7 +204,8 @@ class Source:
                     f"number, found {self.text_columns[n]!r} (the column is {kind}){hint}")
         data = self.columns[chosen[0]] if len(chosen) == 1 else np.column_stack(
             [self.columns[n] for n in chosen])
-        return Array(data, label, tuple(chosen), self.first_line, self.row_offset)
+        return Array(data, label, tuple(chosen), self.first_line, self.row_offset,
+                     positional=bool(self.header and self.header.startswith("no")))
 
     def _select_array(self, arrays: dict[str, np.ndarray], selector: str | None) -> Array:
         if "" in arrays:  # NPY: the selector, if any, picks columns of a 2-D array
@@ -317,8 +321,10 @@ def column_classes(arr: Array | None) -> Classes | None:
     """The classes a table of predictions names by its columns: text names (``cat,dog``, ``-1,1``)
     for text labels, and for integer labels when they are integers; names of digits other than
     0, 1, ..., K-1 (``1,2,3``, ``0,2,5``) for integer labels only. None: an input without column
-    names, or numbered 0..K-1 (pandas' numbered columns: integer labels are indices)."""
-    if arr is None or arr.data.ndim != 2 or not arr.columns or len(arr.columns) != arr.data.shape[1]:
+    names, or numbered 0..K-1 (pandas' numbered columns: integer labels are indices), or by their
+    places in a file without a header (``1,2,3`` once its first column, an index, is left out)."""
+    if arr is None or arr.data.ndim != 2 or not arr.columns or len(arr.columns) != arr.data.shape[1] or \
+            arr.positional:
         return None  # (a list column of logits is one name for C columns: no class names)
     source = f"the columns of {arr.label}"
     if not all(c.isdigit() for c in arr.columns):
