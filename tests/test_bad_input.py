@@ -53,6 +53,10 @@ def _npz(d):
     return str(d / "z.npz")
 
 
+#: a LIST column as DuckDB's COPY ... TO 'x.csv' writes it (three rows)
+_LISTS = b'\n1,"[0.50, 0.25]"\n2,"[1.50, 2.00]"\n3,"[0.00, 1.00]"\n'
+
+
 def _column_npy(d):
     np.save(d / "y1.npy", np.array([[0], [2], [1]]))
     return d / "y1.npy"
@@ -153,6 +157,11 @@ CASES = {
                           "{d}/f.txt, line 4, column '0': expected a number, found '# end'; a comment line (np.savetxt's "
                           "footer?): only the comment lines above the data are skipped; drop the others first, as "
                           "<(grep -v '^#' FILE) does"),
+    "a list in a CSV field": (
+        lambda d: ["compute", "mse", f"{raw(d / 'l.csv', b'id,emb' + _LISTS)}:emb", d / "logits.npy"],
+        "{d}/l.csv, line 2, column 'emb': expected a number, found '[0.50, 0.25]' (the column is text); a list of numbers "
+        "in a text field (DuckDB's CSV of a LIST column): losscli reads lists from Parquet or Arrow (COPY ... TO "
+        "'x.parquet' (FORMAT parquet), write_parquet), or one column a value"),
     "128-bit integers in Parquet": (
         lambda d: ["compute", "mse", f"{_polars_int128(d)}:p", f"{d}/int128.parquet:p"],
         "{d}/int128.parquet: not a readable Parquet file (ArrowNotImplementedError: Integers with more than 64 bits "

@@ -19,7 +19,15 @@ L = np.abs(P - Y)
 G = np.arange(N) % 2
 WEIGHTS = {"5e-324": np.full(N, 5e-324),
            "decay": 1e-305 * np.exp(-np.arange(N) * 0.2),  # (from 1e-305 down to 3e-311)
-           "tiny first": np.r_[np.full(N // 2, 3e-320), np.full(N // 2, 7e-317)]}
+           "tiny first": np.r_[np.full(N // 2, 3e-320), np.full(N // 2, 7e-317)],
+           # (each slice its own scale: one slice's 1e300 must not wipe out the other's 1e-300)
+           "huge and tiny by slice": np.where(G == 0, 1e300, 1e-300 * (1 + np.arange(N) / N)),
+           "normal and tiny by slice": np.where(G == 0, 1e10, 1e-300 * (1 + np.arange(N) / N))}
+
+
+def _exact_sum(w, l):
+    e = math.frexp(float(w.max()))[1]  # (w·l summed with the weights raised by 2^-e: every product normal)
+    return math.ldexp(math.fsum(np.ldexp(w, -e) * l), e)
 
 
 def _exact_mean(w, l):
@@ -46,5 +54,7 @@ def test_the_weighted_mean_keeps_tiny_weights_bits(run, tmp_path, kind, engine):
               "--block-rows", "8", "--engine", engine, "--format", "json")
     assert out.exit_code == 0, out.stderr
     rec = json.loads(out.stdout)["results"][0]
-    e = math.frexp(float(w.max()))[1]  # (w·l summed with the weights raised by 2^-e: every product normal)
-    assert rec["value"] == pytest.approx(math.ldexp(math.fsum(np.ldexp(w, -e) * L), e), rel=1e-14, abs=5e-324)
+    assert rec["value"] == pytest.approx(_exact_sum(w, L), rel=1e-14, abs=5e-324)
+    for s in rec["slices"]:
+        k = s["key"]["g"]
+        assert s["value"] == pytest.approx(_exact_sum(w[G == k], L[G == k]), rel=1e-14, abs=5e-324)

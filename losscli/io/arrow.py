@@ -17,8 +17,10 @@ from .table import Source, wanted_columns
 def wide_integers(exc: Exception) -> str:
     """The way out of pyarrow's refusal of a whole file for one column of 128-bit integers
     (polars' Int128), which no selector gets past, or nothing."""
+    if "more than 64 bits" not in str(exc):
+        return ""
     return ("; a column of 128-bit integers (polars' Int128) makes the file unreadable to pyarrow, whatever is "
-            "selected: cast it to Int64 or Float64 before writing, or drop it") if "more than 64 bits" in str(exc) else ""
+            "selected: cast it to Int64 or Float64 before writing, or drop it")
 
 
 def schema_names(schema) -> list[str]:
@@ -57,16 +59,40 @@ def read_columns(schema, label: str, wanted, rules: ReadRules) -> tuple[list[str
 def table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
                  columns: list[str], index: dict | None = None, keys: set | None = None,
                  offset: int = 0, schema=None, features: bool = False) -> Iterator[Source]:
-    """:func:`_table_blocks`, with a first column that counts like pandas' index, decided on the
-    first block, marked in every block (``rules.counting_values``; a CSV's is its layout's)."""
+    """:func:`_table_blocks`, with a first column that counts like pandas' index marked in every
+    block (``rules.counting_values``), decided on the file's first rows whatever the block size, as
+    a CSV's is on its first lines."""
+    held: list[Source] = []
     suspects: dict | None = None
     for src in _table_blocks(batches, label, chunk_rows, dtype, names, columns, index, keys, offset, schema):
         if suspects is None:
-            counts = None if index else counting_values(
-                names, {}, [src.columns.get(n) if n not in src.text_columns else None for n in names], features)
-            suspects = {names[0]: counts} if counts else {}
-        src.suspects = dict(suspects)
-        yield src
+            held.append(src)
+            if sum(b.rows for b in held) < SAMPLE_ROWS:
+                continue
+            suspects = _suspects(held, names, index, features)
+        for block in held or [src]:
+            block.suspects = dict(suspects)
+            yield block
+        held = []
+    if held:
+        suspects = _suspects(held, names, index, features)
+        for block in held:
+            block.suspects = dict(suspects)
+            yield block
+
+
+#: the first rows a Parquet/Arrow file's column that counts is judged on (a CSV's: its first lines)
+SAMPLE_ROWS = 49
+
+
+def _suspects(held: list[Source], names: list[str], index: dict | None, features: bool) -> dict:
+    if index:
+        return {}
+    first = held[0]
+    columns = [None if n in first.text_columns or n not in first.columns else
+               np.concatenate([b.columns[n] for b in held])[:SAMPLE_ROWS] for n in names]
+    counts = counting_values(names, {}, columns, features)
+    return {names[0]: counts} if counts else {}
 
 
 def _table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: list[str],
@@ -152,8 +178,8 @@ def _plain(col):
         return _plain(pa.chunked_array([c.storage for c in col.chunks], type=type_.storage_type))
     text = _unviewed(type_.value_type if pa.types.is_dictionary(type_) else type_)
     if text is not None and pa.types.is_dictionary(type_):  # (polars' Categorical and Enum in IPC)
-        return pa.chunked_array([pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(text)) for c in col.chunks],
-                                type=pa.dictionary(type_.index_type, text))
+        chunks = [pa.DictionaryArray.from_arrays(c.indices, c.dictionary.cast(text)) for c in col.chunks]
+        return pa.chunked_array(chunks, type=pa.dictionary(type_.index_type, text))
     if text is not None:
         return col.cast(text)
     return col  # (a tensor of more dimensions is not numbers as a row is read: its type is named if selected)

@@ -20,7 +20,7 @@ from .formats import (STREAMED, WINDOWED, codec_of, foreign_format, magic_reader
 from .ipc import ARROW_MAGIC, ipc_blocks, ipc_rows
 from .npy import NPY_MAGIC, ZIP_MAGIC
 from .parquet import PARQUET_MAGIC, parquet_blocks
-from .rules import NUMERIC_HEADERS, ReadRules
+from .rules import LATER, NUMERIC_HEADERS, ReadRules
 from .spec import check_file, is_url, shards_of
 from .streams import Stream, decompressing, is_stream
 from .table import Source, resolve_columns
@@ -247,4 +247,4 @@ def _as_first_shard(decision: str) -> str:
     (``0`` above integers in part-00001 of np.savetxt shards is data; its own guess dropped it).
     After a header of text, a later line of numbers is data (files written in chunks, the header
     in the first); a later line of text is a header whatever this says."""
-    return "yes" if decision in NUMERIC_HEADERS else "no"
+    return "yes" if decision in NUMERIC_HEADERS else LATER

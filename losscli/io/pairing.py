@@ -142,9 +142,7 @@ class IdGuard:
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
-            row = first_difference(ka, kb)
-            if row is not None and na in a.text_values:  # (times: 2024-01-01 06:00:00 of pandas is polars' 06:00:00.000000)
-                row = _first_other_time(ka, kb, row)
+            row = _first_other_time(ka, kb) if na in a.text_values else first_difference(ka, kb)
             if row is not None:
                 import pyarrow.compute as pc
 
@@ -222,9 +220,12 @@ def _index_of_one(a: Source, b: Source, first: list[str], second: list[str]) -> 
     ``sample,label`` of a series, both with the index named ``sample``; a Parquet file keeps its
     index last): a key in both."""
     for x, y, data in ((a, b, second), (b, a, first)):
-        name = data[0] if len(data) > 1 else None
-        if name is not None and (_is_index(x, name) or x.range_index == name) and name in x.keys and \
-                _whole(y.columns[name]):
+        if len(data) < 2:
+            continue
+        name = data[0]
+        # (a RangeIndex of a shard's metadata counts in that shard, from 0 or on: not the dataset's rows)
+        indexed = _is_index(x, name) or x.range_index == name and x.dataset is None
+        if indexed and name in x.keys and _whole(y.columns[name]):
             return name
     return None
 
@@ -281,41 +282,41 @@ def _increasing(rows: np.ndarray) -> bool:
 
 
 def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, str]]:
-    """A first column of text that two whole tables (no selector) hold under one name, each value
-    once in the first rows: the labels of the rows (an index of dates, ``date,0.5`` of a quantile
-    series; names of cities), which must agree row by row as integer ids must. (Text that repeats,
-    class names, is not a row's label; nor are times a Parquet file keeps as times, which a text
-    file spells otherwise.)"""
+    """A first column of times written as text (``rules.TIME``) that two whole tables (no
+    selector) hold under one name, each time once in the first rows: the labels of the rows (an
+    index of dates: ``date,0.5`` of a quantile series), which must agree row by row as integer ids
+    must. Other text is not compared: class names repeat, and names of files or cities are spelled
+    otherwise by one writer than by another (a path, a case) where they label the same rows; nor are
+    times a Parquet file keeps as times, which a text file spells otherwise."""
     import pyarrow as pa
+
+    from .rules import TIME
 
     def label(block: Source, named: set) -> str:
         first = block.order[0] if not named and block.arrays is None and block.order else ""
         values = block.text_values.get(first)
-        return first if values is not None and (pa.types.is_string(values.type) or pa.types.is_large_string(
-            values.type)) else ""
+        if values is None or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+            return ""
+        present = [v.strip() for v in values.to_pylist() if v is not None and v.strip()]
+        return first if len(present) > 1 and len(set(present)) == len(present) and \
+            all(TIME.fullmatch(v) for v in present) else ""
 
     firsts = [label(b, named) for _, b, named in blocks]
-    pairs = [(i, j, firsts[i]) for i in range(len(blocks)) for j in range(i + 1, len(blocks))
-             if firsts[i] and firsts[i] == firsts[j]]
-    once = {i: len(set(b.text_values[firsts[i]].to_pylist())) == b.rows > 1  # (no Arrow compute on a CSV run)
-            for i, (_, b, _) in enumerate(blocks) if any(i in p[:2] for p in pairs)}
-    return [(i, j, name) for i, j, name in pairs if once[i] and once[j]]
+    return [(i, j, firsts[i]) for i in range(len(blocks)) for j in range(i + 1, len(blocks))
+            if firsts[i] and firsts[i] == firsts[j]]
 
 
-def _first_other_time(a, b, row: int) -> int | None:
-    """Where two columns of row labels that differ as text at ``row`` differ as times: the same
-    instant written by pandas (``2024-01-01 06:00:00+00:00``) and polars
-    (``2024-01-01T06:00:00.000000+0000``) is the same label. Labels that are not times differ where
-    the text does."""
-    from .rules import TIME
-
-    if not all(TIME.fullmatch(str(x[row].as_py())) for x in (a, b)):
-        return row
+def _first_other_time(a, b) -> int | None:
+    """The first row where two columns of times written as text (:func:`_text_labels`) differ: as
+    instants, so the same one written by pandas (``2024-01-01 06:00:00+00:00``) and by polars
+    (``2024-01-01T06:00:00.000000+0000``) is the same label, and a missing time equals a missing
+    one; as text, times numpy does not read (periods of a week, quarters)."""
     try:
         times = [_instants(x.to_pylist()) for x in (a, b)]
     except (ValueError, TypeError):
-        return row
-    differ = np.flatnonzero(times[0] != times[1])
+        return first_difference(a, b)
+    same = (times[0] == times[1]) | (np.isnat(times[0]) & np.isnat(times[1]))
+    differ = np.flatnonzero(~same)
     return int(differ[0]) if differ.size else None
 
 
@@ -327,7 +328,7 @@ def _instants(values: list) -> np.ndarray:
     bases, minutes = [], []
     for v in values:
         m = zone.fullmatch(v.strip()) if isinstance(v, str) else None
-        bases.append(m.group(1) if m else v)
+        bases.append(m.group(1) if m else v.strip() or None if isinstance(v, str) else v)
         minutes.append(0 if m is None or m.group(2) == "Z" else
                        (1 if m.group(3) == "+" else -1) * (int(m.group(4)) * 60 + int(m.group(5))))
     return np.array(bases, dtype="datetime64[ns]") - np.array(minutes, dtype="timedelta64[m]")

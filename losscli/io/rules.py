@@ -28,6 +28,9 @@ from dataclasses import dataclass
 
 #: the choices of ``--header``
 HEADER_CHOICES = ("auto", "yes", "no")
+#: ``--header`` of a dataset's later shards after a first shard whose first line was data or text
+#: (``files._as_first_shard``): ``no`` for a line of numbers, but a line of text only is a header
+LATER = "later"
 #: the choices of ``--on-missing``: keys found in some inputs only are an error, or dropped
 ON_MISSING = ("error", "drop")
 #: why a --by column is not read as data (its reason among the index columns; ``io/slices.py``)
@@ -120,8 +123,11 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
         if fraction:
             return True, ("yes (its text stands above numbers: column names, one of them a number, as pandas writes "
                           "a column named 0.5)")
-        if mode == "no" and (not below or _like_the_rows_below(cells, text, below)):
-            return False, "no (--header no)"  # (text above text, numbers above numbers: a row, as asked)
+        # (text above text, numbers above numbers: a row, as asked; a line of text only, class names
+        # written without a header, only where the user asked: a later shard's is its header)
+        if mode in ("no", LATER) and len(text) < len(cells) and (not below or _like_the_rows_below(cells, text, below)) \
+                or mode == "no" and below and _like_the_rows_below(cells, text, below):
+            return False, "no (--header no)"
         if mode != "yes" and len(text) < len(cells) and all(TIME.fullmatch(cells[i]) for i in text) and \
                 _like_the_rows_below(cells, text, below) and all(TIME.fullmatch(row[i].strip()) for row in below
                                                                   for i in text):
@@ -129,7 +135,7 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
         return True, "yes (a field of the first line is not a number)"
     if mode == "yes":
         return True, "yes (--header yes)"
-    if mode == "no":
+    if mode in ("no", LATER):
         return False, "no (--header no)"
     lead = next((i for i, c in enumerate(cells) if c), len(cells))  # (blank cells: above the index's levels)
     index_cell = len(cells) > 1 and 0 < lead < len(cells)
@@ -173,11 +179,13 @@ def _like_the_rows_below(cells: list[str], text: list[int], below: list[list[str
         all(all(is_number(v) for v in present[i]) for i in range(len(cells)) if i not in text)
 
 
-#: times as pandas writes them in a text file (an index of dates, datetimes with a time zone,
-#: periods of a month or a quarter, durations): ``2024-01-31``, ``2024-01-31 12:00:00+00:00``,
-#: ``2024-01``, ``2024Q1``, ``1 days 02:00:00``
-TIME = re.compile(r"\d{4}-\d\d(-\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?)?|\d{4}Q[1-4]"
-                   r"|-?\d+ days? [+-]?\d\d:\d\d:\d\d(\.\d+)?")
+#: times as pandas (and polars, DuckDB, spreadsheets) write them in a text file: dates, datetimes
+#: with a time zone, periods of a week, a month or a quarter, ISO weeks, times of day, durations:
+#: ``2024-01-31``, ``2024/01/31``, ``2024-01-31 12:00:00+00:00``, ``2024-01-01/2024-01-07``,
+#: ``2024-01``, ``2024Q1``, ``2024-W01``, ``06:00:00``, ``1 days 02:00:00``
+TIME = re.compile(r"\d{4}([-/])\d\d(\1\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?)?"
+                  r"|\d{4}-\d\d-\d\d/\d{4}-\d\d-\d\d|\d{4}Q[1-4]|\d{4}-W\d\d(-[1-7])?|\d\d:\d\d(:\d\d(\.\d+)?)?"
+                  r"|-?\d+ days? [+-]?\d\d:\d\d:\d\d(\.\d+)?")
 
 
 def _names_above(cells: list[str], below: list[list[str]]) -> bool:
@@ -360,13 +368,19 @@ def numeric_text_hint(value: str) -> str | None:
     return None
 
 
-def hint_suffix(value: str) -> str:
-    """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or what a line that
-    starts with ``#`` below the data is (np.savetxt's ``footer``), or nothing."""
+def hint_suffix(value: str, text_file: bool = True) -> str:
+    """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or, in a text file,
+    what a line that starts with ``#`` below the data is (np.savetxt's ``footer``) or a field that
+    holds a list, or nothing."""
     hint = numeric_text_hint(value)
-    if hint is None and value.lstrip().startswith("#"):
+    if hint is None and not text_file:
+        pass
+    elif hint is None and value.lstrip().startswith("#"):
         hint = ("a comment line (np.savetxt's footer?): only the comment lines above the data are skipped; drop the "
                 "others first, as <(grep -v '^#' FILE) does")
+    elif hint is None and re.fullmatch(r"\s*\[[-+0-9.eE, ]*\]\s*", value) and any(c.isdigit() for c in value):
+        hint = ("a list of numbers in a text field (DuckDB's CSV of a LIST column): losscli reads lists "
+                "from Parquet or Arrow (COPY ... TO 'x.parquet' (FORMAT parquet), write_parquet), or one column a value")
     return f"; {hint}" if hint else ""
 
 

@@ -183,7 +183,8 @@ class Source:
                                      "name the column to read: FILE:COLUMN")
                 first = next(n for n in order if n in self.text_columns)
                 kind = self.kind(first)
-                hint = hint_suffix(self.text_columns[first]) or (_CLASS_HINT if len(text) == 1 and kind == "text" else "")
+                hint = hint_suffix(self.text_columns[first], self.first_line is not None) or \
+                    (_CLASS_HINT if len(text) == 1 and kind == "text" else "")
                 what = "" if kind == "text" else f" (the column is {kind})"
                 raise InputError(f"{self.label}: no numeric columns (columns: {names_text(order)}); "
                                  f"{self._at(first)}, column {first!r} holds {self.text_columns[first]!r}{what}{hint}")
@@ -198,7 +199,8 @@ class Source:
         for n in chosen:
             if n in self.text_columns:
                 kind = self.kind(n)
-                hint = hint_suffix(self.text_columns[n]) or (_CLASS_HINT if len(chosen) == 1 and kind == "text" else "")
+                hint = hint_suffix(self.text_columns[n], self.first_line is not None) or \
+                    (_CLASS_HINT if len(chosen) == 1 and kind == "text" else "")
                 raise InputError(
                     f"{self.label}, {self._at(n)}, column {n!r}: expected a "
                     f"number, found {self.text_columns[n]!r} (the column is {kind}){hint}")

@@ -47,12 +47,14 @@ class SliceResult:
 #: per-sample losses beyond which a slice's sums are kept divided by a power of two (2^500, ~3e150:
 #: squares of deviations, and sums of a few billion such values, stay within float64)
 LARGE = 2.0 ** 500
+#: a slice's weight exponent before it has a weight above 0 (below any float64's: frexp(5e-324) is -1073)
+NO_WEIGHT = -(1 << 20)
 
 
 class SliceStats:
     """Per-slice count, reduction (Σ w·l, Σ w·n), moments, min/max, quantiles and worst samples."""
 
-    _ARRAYS = ("count", "omitted", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan", "scale")
+    _ARRAYS = ("count", "omitted", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan", "scale", "wexp")
 
     def __init__(self, reduction: str, top: int = 5, summary: bool = True, budget: int | None = None,
                  root: bool = False):
@@ -74,9 +76,9 @@ class SliceStats:
         # a power of two per slice that num, total, mean and m2 are divided by (m2 by its square):
         # 1, but for a slice of losses beyond ~1e150, whose sums and squares would pass float64
         self.scale = np.ones(0)
-        # the weights are divided by 2^wexp, the power of two of the largest so far (exact): tiny
-        # weights (5e-324, the tail of an exponential decay) keep their bits in w·l (None: no weights yet)
-        self.wexp: int | None = None
+        # a power of two per slice that its weights are divided by, the largest's so far (exact): tiny
+        # weights (5e-324, the tail of an exponential decay) keep their bits in w·l (NO_WEIGHT: none yet)
+        self.wexp = np.zeros(0, dtype=np.int64)
         # the worst samples: flat arrays, sorted by (code, -loss, row); threshold per slice
         self.k_codes = np.empty(0, dtype=np.int64)
         self.k_values = np.empty(0)
@@ -95,7 +97,7 @@ class SliceStats:
         if size <= self.size:
             return
         new = max(size, 2 * self.size, 16)
-        fill = {"lo": math.inf, "hi": -math.inf, "scale": 1.0}
+        fill = {"lo": math.inf, "hi": -math.inf, "scale": 1.0, "wexp": NO_WEIGHT}
         for name in self._ARRAYS:
             old = getattr(self, name)
             arr = np.full(new, fill.get(name, 0), dtype=old.dtype)
@@ -116,7 +118,7 @@ class SliceStats:
         size = self.size
         scaled = self._scaled(x, codes)
         if weights is not None:
-            weights = self._weights(weights)
+            weights = self._weights(weights, codes)
         with np.errstate(all="ignore"):  # (NaN and inf losses propagate, as the overall statistics)
             c = np.bincount(codes, minlength=size)
             s = np.bincount(codes, weights=scaled, minlength=size)
@@ -147,21 +149,27 @@ class SliceStats:
             return x
         return x / self.scale[codes]
 
-    def _weights(self, weights: np.ndarray) -> np.ndarray:
-        """A block's weights divided by 2^wexp, raised first where the block's largest passes it
-        (the sums of w so far divided alike; what falls below float64 then is 2^-1074 of the rest)."""
+    def _weights(self, weights: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        """A block's weights divided by their slices' 2^wexp, raised first where a slice's largest
+        passes it (its sums of w so far divided alike; what falls below float64 then is 2^-1074 of
+        the rest of that slice)."""
         with np.errstate(invalid="ignore"):
-            big = float(np.max(np.where(np.isfinite(weights), np.abs(weights), 0.0))) if weights.size else 0.0
-        if big == 0.0:
-            return weights
-        e = math.frexp(big)[1]
-        if self.wexp is None or e > self.wexp:
-            if self.wexp is not None:
-                with np.errstate(under="ignore"):
-                    self.num, self.den = np.ldexp(self.num, self.wexp - e), np.ldexp(self.den, self.wexp - e)
-            self.wexp = e
+            big = np.where(np.isfinite(weights), np.abs(weights), 0.0)
+        need = np.zeros(self.size)
+        np.maximum.at(need, codes, big)
+        found = np.where(need > 0, np.frexp(need)[1], NO_WEIGHT)
+        grow = found > self.wexp
+        if grow.any():
+            self._reweigh(np.where(grow, found, self.wexp))
         with np.errstate(under="ignore"):
-            return np.ldexp(weights, -self.wexp)
+            return np.ldexp(weights, -np.where(self.wexp == NO_WEIGHT, 0, self.wexp)[codes])
+
+    def _reweigh(self, new: np.ndarray) -> None:
+        """Every slice's weight exponent to ``new`` (at or above the old), its sums of w divided alike."""
+        shift = np.where(self.wexp == NO_WEIGHT, 0, self.wexp - new)
+        with np.errstate(under="ignore"):
+            self.num, self.den = np.ldexp(self.num, shift), np.ldexp(self.den, shift)
+        self.wexp = new
 
     def _rescale(self, new: np.ndarray) -> None:
         ratio = self.scale / new
@@ -286,14 +294,11 @@ class SliceStats:
         np.maximum.at(target, to, other.scale[used])
         self._rescale(target)
         k = other.scale[used] / self.scale[to]  # (other's sums at this one's scale)
-        kw = 1.0  # (and at this one's weight scale)
-        if other.wexp is not None and (self.wexp is None or other.wexp > self.wexp):
-            if self.wexp is not None:
-                with np.errstate(under="ignore"):
-                    self.num, self.den = np.ldexp(self.num, self.wexp - other.wexp), np.ldexp(self.den, self.wexp - other.wexp)
-            self.wexp = other.wexp
-        elif other.wexp is not None and self.wexp is not None:
-            kw = math.ldexp(1.0, other.wexp - self.wexp)
+        weighed = self.wexp.copy()
+        np.maximum.at(weighed, to, other.wexp[used])
+        self._reweigh(weighed)
+        with np.errstate(under="ignore"):  # (and at this one's weight scale)
+            kw = np.where(other.wexp[used] == NO_WEIGHT, 1.0, np.ldexp(1.0, other.wexp[used] - self.wexp[to]))
         n, m = self.m_count[to].astype(np.float64), other.m_count[used].astype(np.float64)
         with np.errstate(all="ignore"):
             delta = other.mean[used] * k - self.mean[to]
@@ -366,7 +371,7 @@ class SliceStats:
             if self.reduction == "none":
                 value = None
             elif self.reduction == "sum":
-                value = _raised(float(self.num[code]) * float(self.scale[code]), self.wexp)
+                value = _raised(float(self.num[code]) * float(self.scale[code]), int(self.wexp[code]))
             else:
                 value = float(self.num[code] / self.den[code]) * float(self.scale[code]) if self.den[code] != 0 \
                     else math.nan
@@ -397,15 +402,15 @@ class SliceStats:
                      "max": math.nan if nan else hi}
             a, b = int(worst_at[code]), int(worst_at[code + 1])
             worst = [(int(r), float(v)) for r, v in zip(self.k_rows[a:b], self.k_values[a:b])]
-            den = _raised(float(self.den[code]), self.wexp)
+            den = _raised(float(self.den[code]), int(self.wexp[code]))
             out.append(SliceResult(code, n, value, den, stats, worst, exact, int(self.omitted[code])))
         return out
 
 
-def _raised(v: float, e: int | None) -> float:
-    """v·2^e (±inf beyond float64, as the sums it scales back would be)."""
+def _raised(v: float, e: int) -> float:
+    """v·2^e (±inf beyond float64, as the sums it scales back would be); e NO_WEIGHT: no weights."""
     with np.errstate(over="ignore", under="ignore"):
-        return float(np.ldexp(np.float64(v), e or 0))
+        return float(np.ldexp(np.float64(v), 0 if e == NO_WEIGHT else e))
 
 
 def _code_type(size: int):
