@@ -660,6 +660,12 @@ def test_row_labels_of_text_that_disagree_are_refused(run, tmp_path):
     out = run("compute", "mae", q, y, "--on", "date", "--format", "json")
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(float(np.mean(np.abs(X - Y))), rel=1e-12)
+    # times Arrow does not read (weeks), spelled alike in both files, compared as text
+    weeks = DATES["week"]
+    pd.Series(X, index=weeks, name="p").iloc[::-1].to_csv(tmp_path / "wq.csv")
+    pd.Series(Y, index=weeks, name="y").to_csv(tmp_path / "wy.csv")
+    out = run("compute", "mae", tmp_path / "wq.csv", tmp_path / "wy.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "their row-label columns disagree at row 0" in out.stderr
     # class names repeat: they label no row, and differ where predictions do
     names = np.array(["cat", "dog"])[RNG.integers(0, 2, N)]
     pd.DataFrame({"label": names, "p": X}).to_csv(tmp_path / "a.csv", index=False)
@@ -875,6 +881,12 @@ def test_row_labels_spelled_otherwise_or_missing_are_not_refused(run, tmp_path):
     cases["a missing time"] = (a, b)
     cats = ["ant", "bee", "cat", "dog", "eel", "fox", "gnu"]
     cases["categories"] = ([cats[i % 7] for i in range(N)], [cats[(3 * i) % 7] for i in range(N)])
+    # (review 60: dates spelled 2024/01/31 and 2024-01-31, which Arrow does not read alike; a time
+    # missing in one file only)
+    days = pd.date_range("2024-01-01", periods=N)
+    cases["slashes"] = (list(days.strftime("%Y/%m/%d")), list(days.strftime("%Y-%m-%d")))
+    one = list(days.strftime("%Y-%m-%d"))
+    cases["missing in one"] = (one[:3] + [""] + one[4:], one)
     for name, (first, second) in cases.items():
         pd.DataFrame({"label": first, "p": X}).to_csv(tmp_path / "p.csv", index=False)
         pd.DataFrame({"label": second, "y": Y}).to_csv(tmp_path / "y.csv", index=False)
@@ -891,3 +903,44 @@ def test_a_parquet_column_that_counts_in_its_first_block_only_is_data(run, tmp_p
     pd.DataFrame({"c": c, "d": d}).to_parquet(tmp_path / "y.parquet", index=False)
     value, _, err = _run_value(run, tmp_path / "p.parquet", tmp_path / "y.parquet", "--block-rows", "4")
     assert value == pytest.approx(float(np.mean(((a - c) ** 2 + (b - d) ** 2) / 2)), rel=1e-12)
+
+
+def test_a_sentinel_time_beyond_nanoseconds_is_still_a_time(run, tmp_path):
+    """9999-12-31 (a sentinel date) is beyond the nanoseconds Arrow first reads times in: the same
+    times spelled by pandas and by polars were refused as rows out of order (review 59's check of
+    the mends)."""
+    hours = [f"2024-01-01 {h:02d}:00:00" for h in range(N // 4)] * 4
+    hours = [f"{2024 + k // (N // 4)}" + h[4:] for k, h in enumerate(hours)]
+    hours[5] = "9999-12-31 00:00:00"
+    (tmp_path / "p.csv").write_text("ts,p\n" + "".join(f"{t},{float(x)!r}\n" for t, x in zip(hours, X)))
+    (tmp_path / "y.csv").write_text("ts,y\n" + "".join(f"{t.replace(' ', 'T')}.000000,{float(v)!r}\n"
+                                                       for t, v in zip(hours, Y)))
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+
+
+@pytest.mark.parametrize("layout", ["one file", "shards"])
+def test_row_labels_are_compared_in_every_dask_partition(run, tmp_path, layout):
+    """With --engine dask only the client's first rows compared times (review 60): a swap at row 1500
+    of 2000 was paired by position (exit 0). Each worker now reads the row labels beside the data."""
+    n = 2000
+    when = list(pd.date_range("2024-01-01 06:00", periods=n, freq="h").strftime("%Y-%m-%d %H:%M:%S"))
+    swapped = when.copy()
+    swapped[1500], swapped[1501] = swapped[1501], swapped[1500]
+    x, y = RNG.random(n), RNG.random(n)
+    p, t = pd.DataFrame({"when": when, "p": x}), pd.DataFrame({"when": swapped, "y": y})
+    if layout == "one file":
+        p.to_csv(tmp_path / "p", index=False)
+        t.to_csv(tmp_path / "y", index=False)
+        extra = ["--partition-size", "4K"]
+    else:
+        for name, frame in (("p", p), ("y", t)):
+            (tmp_path / name).mkdir()
+            for k in range(4):
+                frame.iloc[500 * k:500 * k + 500].to_csv(tmp_path / name / f"part-{k}.csv", index=False)
+        extra = []
+    out = run("compute", "mse", tmp_path / "p", tmp_path / "y", "--engine", "dask", *extra)
+    assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+    assert "their row-label columns disagree at row " in out.stderr and "--on when pairs them by key" in out.stderr
+    value, _, _ = _run_value(run, tmp_path / "p", tmp_path / "p", "--engine", "dask", *extra)
+    assert value == 0.0

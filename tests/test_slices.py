@@ -452,6 +452,11 @@ def test_nan_and_unweighted_slices(run, tmp_path):
     assert out.exit_code == 0, out.stderr  # a slice without weight is reported, not judged
     eu = next(s for s in json.loads(out.stdout)["results"][0]["slices"] if s["key"]["region"] == "EU")
     assert eu["value"] is None and not eu["ranked"] and "every weight is 0" in eu["note"]
+    # the table says so too: it showed the slice's unweighted mean as its value (review 60)
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--nan-policy", "omit",
+              "--weights", f"{e}:w0", "--format", "table")
+    row = next(line for line in out.stdout.splitlines() if line.startswith("| EU "))
+    assert row.split("|")[3].strip() == "nan", row
 
 
 def test_slices_whose_rows_were_all_omitted_are_reported(run, tmp_path):

@@ -75,9 +75,10 @@ def _partition(task: dict) -> dict:
     cache = InputCache(as_shards=part.sharded, rules=task["rules"], slices=slices, dtype=task["dtype"],
                        windows=part.windows)
     cache.class_labels = class_label_inputs(losses, n_inputs)
-    for f, columns in zip(files, task["locked"]):  # "all numeric columns" as the client's first rows fixed them
+    for f, columns, labels in zip(files, task["locked"], task["labels"]):  # as the client's first rows fixed them
         if columns is not None:
             cache.reader(split_spec(f)[0]).locked_columns = list(columns)
+            cache.reader(split_spec(f)[0]).label_columns = list(labels)
     for path, header in part.headers.items():  # a later shard: its first line read as the first shard's was
         reader = cache.reader(path)
         reader.rules = replace(reader.rules, header=header)
@@ -307,6 +308,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     first: list = next(iter(cache.lockstep(read, MIN_PREFLIGHT_ROWS)), (0, []))[1]
     shapes = [a.data.shape[1:] for a in first[:len(read)]]
     locked = [cache.reader(split_spec(s)[0]).locked_columns if split_spec(s)[1] is None else None for s in read]
+    labels = [cache.reader(split_spec(s)[0]).label_columns for s in read]  # (row labels to compare, pairing.py)
     later = [cache.reader(split_spec(s)[0]).later_header for s in read]
     # a column chosen by position: what the first shard's position names, in every shard
     named = [None if split_spec(s)[1] is None else cache.reader(split_spec(s)[0]).later_selector(split_spec(s)[1])
@@ -334,7 +336,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
               "slice_budget": budget if expected is not None and expected <= budget else 0,
               "chunk_rows": None if chunk_rows in ("auto", None) else chunk_rows,
               "threads_by_host": run.threads_by_host(), "shapes": shapes, "topic": run.topic,
-              "locked": locked + [None] * (len(specs) - len(read))}
+              "locked": locked + [None] * (len(specs) - len(read)), "labels": labels + [[]] * (len(specs) - len(read))}
     client = run.client
     futures = client.map(_partition, [{**common, "part": p, "index": i} for i, p in enumerate(parts)], pure=False)
     level = client.map(_summary, futures, pure=False)

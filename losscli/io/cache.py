@@ -225,7 +225,11 @@ class InputCache:
                                              bool(distinct[0].shards or r.shards))
             if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
-            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in distinct if id(r) not in unpaired], start)
+            checked = [r for r in distinct if id(r) not in unpaired]
+            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start)
+            for i, j, na, _ in guard.pairs or ():  # (text compared: a Dask worker reads it too, beside the data)
+                for r in (checked[i], checked[j]) if na in blocks[id(checked[i])].text_values else ():
+                    r.label_columns = sorted({*r.label_columns, na})
             arrays = self._select(specs, readers, parsed, blocks, start)
             if self.slice_keys is not None:
                 holders = [by_file] if by_file is not None else distinct
@@ -370,7 +374,7 @@ def _wanted(reader: FileReader, readers: list[FileReader], parsed) -> frozenset 
     columns" was fixed, by an earlier read of the file, those)."""
     sels = {sel for r, (_, sel) in zip(readers, parsed) if r is reader}
     if None in sels and reader.locked_columns is not None:
-        sels = (sels - {None}) | {",".join(reader.locked_columns)}
+        sels = (sels - {None}) | {",".join(reader.locked_columns)} | set(reader.label_columns)
     return None if None in sels else frozenset(sels)
 
 

@@ -43,6 +43,7 @@ class FileReader:
         if path != "-" and self.shards is None and not is_url(path):
             check_file(path)
         self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
+        self.label_columns: list[str] = []  # row labels compared with another input's, read beside the data
         # a shard set read with a guessed header: --header for its later shards, once the first
         # shard decided (``_as_first_shard``; an engine's partitions read them with it)
         self.later_header: str | None = None

@@ -141,8 +141,12 @@ class IdGuard:
                 block.suspects = {n: v for n, v in block.suspects.items() if n not in names}
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
-            ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
-            row = _first_other_time(ka, kb) if na in a.text_values else first_difference(ka, kb)
+            if na in a.text_values:  # (times as text: told apart as written, then as instants)
+                ka, kb = _key_values(a, na, la), _key_values(b, nb, lb)
+                row = _first_other_time(ka, kb)
+            else:
+                ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
+                row = first_difference(ka, kb)
             if row is not None:
                 import pyarrow.compute as pc
 
@@ -307,31 +311,63 @@ def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, 
 
 
 def _first_other_time(a, b) -> int | None:
-    """The first row where two columns of times written as text (:func:`_text_labels`) differ: as
-    instants, so the same one written by pandas (``2024-01-01 06:00:00+00:00``) and by polars
-    (``2024-01-01T06:00:00.000000+0000``) is the same label, and a missing time equals a missing
-    one; as text, times numpy does not read (periods of a week, quarters)."""
-    try:
-        times = [_instants(x.to_pylist()) for x in (a, b)]
-    except (ValueError, TypeError):
-        return first_difference(a, b)
-    same = (times[0] == times[1]) | (np.isnat(times[0]) & np.isnat(times[1]))
-    differ = np.flatnonzero(~same)
-    return int(differ[0]) if differ.size else None
+    """The first row where two columns of times written as text (:func:`_text_labels`) differ:
+    as instants, so the same one written by pandas (``2024-01-01 06:00:00+00:00``) and by polars
+    (``2024-01-01T06:00:00.000000+0000``) is the same label; a time missing on either side tells
+    nothing. Times Arrow's ISO 8601 parser does not read (``2024/01/31``, periods of a week,
+    quarters, times of day) are compared as text, and only where the two columns spell some time
+    alike: ``2024/01/31`` against ``2024-01-31`` is one label in two spellings, not rows out of
+    order. Times spelled alike (one writer) are told apart as text first, cheaply."""
+    import pyarrow.compute as pc
+
+    row = first_difference(a, b)
+    if row is None:
+        return None
+    a, b = a.slice(row), b.slice(row)
+    for unit in ("ns", "us"):  # (9999-12-31, a sentinel date, is beyond nanoseconds)
+        times = [_arrow_instants(x, unit) for x in (a, b)]
+        if times[0] is not None and times[1] is not None:
+            other = _first_known_difference(times[0], times[1])
+            return None if other is None else row + other
+    a, b = _blank_missing(a), _blank_missing(b)
+    if not pc.any(pc.is_in(a, value_set=b.drop_null())).as_py():
+        return None
+    other = _first_known_difference(a, b)
+    return None if other is None else row + other
 
 
-def _instants(values: list) -> np.ndarray:
-    """Times as datetime64 (ns), a zone's offset taken off (``+05:30``, ``+0000``, ``Z``)."""
-    import re
+def _first_known_difference(a, b) -> int | None:
+    """The first row where two arrays hold different values, both present."""
+    import pyarrow.compute as pc
 
-    zone = re.compile(r"(.*\d)(Z|([+-])(\d\d):?(\d\d))$")
-    bases, minutes = [], []
-    for v in values:
-        m = zone.fullmatch(v.strip()) if isinstance(v, str) else None
-        bases.append(m.group(1) if m else v.strip() or None if isinstance(v, str) else v)
-        minutes.append(0 if m is None or m.group(2) == "Z" else
-                       (1 if m.group(3) == "+" else -1) * (int(m.group(4)) * 60 + int(m.group(5))))
-    return np.array(bases, dtype="datetime64[ns]") - np.array(minutes, dtype="timedelta64[m]")
+    from .buffers import bits
+
+    differ = bits(pc.and_(pc.not_equal(a, b), pc.and_(pc.is_valid(a), pc.is_valid(b))), null=False)
+    rows = np.flatnonzero(differ)
+    return int(rows[0]) if rows.size else None
+
+
+def _blank_missing(values):
+    """Text trimmed, a blank cell missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
+def _arrow_instants(values, unit: str):
+    """Times as int64 counts of ``unit`` (a zone's offset taken off; blank cells missing), read by
+    Arrow's cast: with no zone in any, or with one in every (None where it cannot read them all)."""
+    import pyarrow as pa
+
+    trimmed = _blank_missing(values)
+    for type_ in (pa.timestamp(unit), pa.timestamp(unit, "UTC")):
+        try:
+            return trimmed.cast(type_).cast(pa.int64())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return None
 
 
 def _key_values(block: Source, name: str, label: str):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -88,7 +89,7 @@ def compute_tables(payload: dict, context: dict) -> list:
     for rec in payload["results"]:
         if "slices" in rec:
             out += slice_table(rec["loss"], rec["slices"], rec["slice_counts"], payload["by"],
-                               [("value", 10, lambda s: s["value"] if s["value"] is not None else s["stats"]["mean"]),
+                               [("value", 10, _slice_value),
                                 *(((k, 6, lambda s, k=k: s["stats"][k]) for k in ("p50", "p90", "max")))],
                                ci="ci" in rec)
     if "gradient_file" in context:
@@ -131,6 +132,14 @@ def status(record: dict | None) -> str:
 def key_cell(value) -> str:
     """A slice key's value in a table cell (a Sheet never reads a cell as rich markup); missing: (missing)."""
     return "(missing)" if value is None else str(value)
+
+
+def _slice_value(s: dict) -> float:
+    """A slice's value for the table: its mean with --reduction none, NaN where every weight is 0
+    (the JSON's null and note: the unweighted mean stood there)."""
+    if s["value"] is not None:
+        return s["value"]
+    return math.nan if "note" in s else s["stats"]["mean"]
 
 
 def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: list, ci: bool = False,
