@@ -91,7 +91,7 @@ def _suspects(held: list[Source], names: list[str], index: dict | None, features
     first = held[0]
     columns = [None if n in first.text_columns or n not in first.columns else
                np.concatenate([b.columns[n] for b in held])[:SAMPLE_ROWS] for n in names]
-    counts = counting_values(names, {}, columns, features)
+    counts = counting_values(names, columns, features)
     return {names[0]: counts} if counts else {}
 
 

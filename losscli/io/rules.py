@@ -286,22 +286,21 @@ def counting_column(names: list[str], header: bool, below: list[list[str]], feat
     return _counting(first)
 
 
-def counting_values(names: list[str], index: dict, columns: list, features: bool) -> str | None:
+def counting_values(names: list[str], columns: list, features: bool) -> str | None:
     """:func:`counting_column` of a Parquet/Arrow table's first rows (``columns``: each column's
     values as numbers, None for text): a first column of integers that counts on by one before
     columns of numbers with fractions (``row_number() OVER ()`` of DuckDB, polars'
     ``with_row_index('row_nr')``, before the logits)."""
     import numpy as np
 
-    if not _may_count(names, features) or names[0] in index or any(c is None for c in columns):
+    if not _may_count(names, features) or any(c is None for c in columns):
         return None
     column = columns[0]
     if column.ndim != 1 or len(column) < 3 or not np.all(np.isfinite(column)) or column[0] != int(column[0]) or \
             not np.array_equal(column, column[0] + np.arange(len(column))):
         return None
     with np.errstate(invalid="ignore"):
-        if not all(np.any(np.isfinite(c) & (c != np.round(c))) for n, c in zip(names[1:], columns[1:])
-                   if n not in index):
+        if not all(np.any(np.isfinite(c) & (c != np.round(c))) for c in columns[1:]):
             return None
     return _counting(int(column[0]))
 
@@ -373,12 +372,12 @@ def hint_suffix(value: str, text_file: bool = True) -> str:
     what a line that starts with ``#`` below the data is (np.savetxt's ``footer``) or a field that
     holds a list, or nothing."""
     hint = numeric_text_hint(value)
-    if hint is None and not text_file:
-        pass
-    elif hint is None and value.lstrip().startswith("#"):
+    if hint is not None or not text_file:
+        return f"; {hint}" if hint else ""
+    if value.lstrip().startswith("#"):
         hint = ("a comment line (np.savetxt's footer?): only the comment lines above the data are skipped; drop the "
                 "others first, as <(grep -v '^#' FILE) does")
-    elif hint is None and re.fullmatch(r"\s*\[[-+0-9.eE, ]*\]\s*", value) and any(c.isdigit() for c in value):
+    elif re.fullmatch(r"\s*\[[-+0-9.eE, ]*\]\s*", value) and any(c.isdigit() for c in value):
         hint = ("a list of numbers in a text field (DuckDB's CSV of a LIST column): losscli reads lists "
                 "from Parquet or Arrow (COPY ... TO 'x.parquet' (FORMAT parquet), write_parquet), or one column a value")
     return f"; {hint}" if hint else ""

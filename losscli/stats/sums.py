@@ -16,7 +16,8 @@ Part = tuple[float, int]  # m·2^e
 def block_sum(x: np.ndarray, weights: np.ndarray | None = None) -> Part:
     """Σ x, or Σ w·x, of one block (numpy's pairwise sum), scaled only when it overflows: the
     weights by their largest power of two (each w·x then stays within |x|), and the terms by
-    2^-k for a block of fewer than 2^k rows (their sum then stays within float64)."""
+    2^-k for a block of fewer than 2^k rows (their sum then stays within float64); or when a
+    weighted sum is below ``TINY``, its products rounded to subnormals (:func:`_raised`)."""
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         s = float(np.sum(x if weights is None else weights * x))
     if weights is not None and math.isfinite(s) and abs(s) < TINY:
