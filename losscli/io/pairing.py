@@ -70,15 +70,17 @@ def _integers_first(block: Source) -> bool:
     return bool(firsts) and all(v.size and np.all(v == np.round(v)) for v in firsts)
 
 
-def first_difference(a, b) -> int | None:
-    """The first row where two key arrays of the same length differ (missing equals missing)."""
+def first_difference(a, b, known: bool = False) -> int | None:
+    """The first row where two key arrays of the same length differ (missing equals missing), or,
+    ``known``, where both hold a value and the values differ (a missing one tells nothing)."""
     import pyarrow.compute as pc
 
     from .buffers import bits
 
-    same = bits(pc.equal(a, b), null=False)
-    both_null = bits(pc.and_(pc.is_null(a), pc.is_null(b)))
-    differ = ~(same | both_null)
+    if known:
+        differ = bits(pc.not_equal(a, b), null=False)
+    else:
+        differ = ~(bits(pc.equal(a, b), null=False) | bits(pc.and_(pc.is_null(a), pc.is_null(b))))
     rows = np.flatnonzero(differ)
     return int(rows[0]) if rows.size else None
 
@@ -327,24 +329,13 @@ def _first_other_time(a, b) -> int | None:
     for unit in ("ns", "us"):  # (9999-12-31, a sentinel date, is beyond nanoseconds)
         times = [_arrow_instants(x, unit) for x in (a, b)]
         if times[0] is not None and times[1] is not None:
-            other = _first_known_difference(times[0], times[1])
+            other = first_difference(times[0], times[1], known=True)
             return None if other is None else row + other
     a, b = _blank_missing(a), _blank_missing(b)
     if not pc.any(pc.is_in(a, value_set=b.drop_null())).as_py():
         return None
-    other = _first_known_difference(a, b)
+    other = first_difference(a, b, known=True)
     return None if other is None else row + other
-
-
-def _first_known_difference(a, b) -> int | None:
-    """The first row where two arrays hold different values, both present."""
-    import pyarrow.compute as pc
-
-    from .buffers import bits
-
-    differ = bits(pc.and_(pc.not_equal(a, b), pc.and_(pc.is_valid(a), pc.is_valid(b))), null=False)
-    rows = np.flatnonzero(differ)
-    return int(rows[0]) if rows.size else None
 
 
 def _blank_missing(values):
