@@ -64,6 +64,14 @@ def class_label_inputs(losses, count: int) -> frozenset[int]:
                      if losses and all(i < len(l.inputs) and l.inputs[i].domain in CLASS_LABELS for l in losses))
 
 
+def class_axis_inputs(losses, count: int) -> frozenset[int]:
+    """The positions, of ``count`` inputs given in role order, that every one of ``losses`` declares
+    with a class axis (``C``: class scores, one-hot or soft targets): a table read there without a
+    selector is one column per class (``table.refuse_whole_numbers``)."""
+    return frozenset(i for i in range(count) if losses and all(
+        i < len(l.inputs) and any("C" in alt for alt in alternatives_of(l.inputs[i].shape)) for l in losses))
+
+
 def _dim_text(d: str) -> str:
     m = multiple_of(d)
     return f"{m[0]}·{m[1]}" if m else d

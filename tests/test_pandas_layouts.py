@@ -944,3 +944,95 @@ def test_row_labels_are_compared_in_every_dask_partition(run, tmp_path, layout):
     assert "their row-label columns disagree at row " in out.stderr and "--on when pairs them by key" in out.stderr
     value, _, _ = _run_value(run, tmp_path / "p", tmp_path / "p", "--engine", "dask", *extra)
     assert value == 0.0
+
+
+# -- review 58 D: a column of whole numbers beside class scores ---------------------------------------
+
+@pytest.mark.parametrize("writer", ["csv", "csv with index", "parquet", "feather"])
+@pytest.mark.parametrize("loss", ["softmax_ce", "ce", "hinge"])
+def test_whole_numbers_beside_class_scores_are_refused_not_a_class(run, tmp_path, writer, loss):
+    """Out-of-fold predictions with their fold (``df.insert(0, 'fold', ...)``), or the label kept
+    beside the scores, read without a selector: the column was one more class (softmax_ce 2.15 for
+    1.36, exit 0). Whole numbers only, one outside [0, 1], beside scores with fractions: refused,
+    naming both selectors; the score columns' selector gives the value."""
+    z, y = RNG.normal(size=(N, 3)), RNG.integers(0, 3, N)
+    scores = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True) if loss == "ce" else z
+    frame = pd.DataFrame(scores, columns=["a", "b", "c"])
+    frame.insert(1, "fold", RNG.integers(1, 6, N))
+    path = tmp_path / f"p.{writer.split()[0]}"
+    {"csv": lambda: frame.to_csv(path, index=False), "csv with index": lambda: frame.to_csv(path),
+     "parquet": lambda: frame.to_parquet(path), "feather": lambda: frame.to_feather(path)}[writer]()
+    np.save(tmp_path / "y.npy", y)
+    out = run("compute", loss, path, tmp_path / "y.npy")
+    assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+    low, high = frame["fold"].min(), frame["fold"].max()
+    assert out.stderr == (
+        f"Error: {path}: column 'fold' holds whole numbers only ({low} to {high}) beside class scores with fractions "
+        f"('a', 'b', 'c'), as a fold, a count or the label does: name the score columns ({path}:a,b,c), or every "
+        f"column if it is a class's score too ({path}:a,fold,b,c)\n")
+    out = run("compute", loss, f"{path}:a,b,c", tmp_path / "y.npy", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    expected = {"softmax_ce": _softmax_ce(z, y), "ce": _softmax_ce(z, y), "hinge": None}[loss]
+    if expected is not None:
+        assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    if loss != "ce":  # (a fold is no probability: ce's own check refuses it when named)
+        out = run("compute", loss, f"{path}:a,fold,b,c", tmp_path / "y.npy", "--format", "json")
+        assert out.exit_code == 0, out.stderr  # (the user's word: four classes)
+        assert json.loads(out.stdout)["inputs"][0]["shape"] == [4]
+
+
+def test_the_label_beside_the_scores_in_one_file_is_refused_not_a_class(run, tmp_path):
+    """``softmax_ce oof.csv oof.csv:label``: the label column was read as a fourth logit as well as the
+    labels (2.06 for 1.39, exit 0). With --engine dask too."""
+    z, y = RNG.normal(size=(N, 3)), RNG.integers(0, 3, N)
+    pd.DataFrame(z, columns=["a", "b", "c"]).assign(label=y).to_csv(tmp_path / "oof.csv", index=False)
+    path = tmp_path / "oof.csv"
+    for engine in ("local", "dask"):
+        out = run("compute", "softmax_ce", path, f"{path}:label", "--engine", engine)
+        assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+        assert out.stderr.startswith(f"Error: {path}: column 'label' holds whole numbers only (0 to 2) beside class "
+                                     "scores with fractions ('a', 'b', 'c')")
+    out = run("compute", "softmax_ce", f"{path}:a,b,c", f"{path}:label", "--format", "json")
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+
+
+@pytest.mark.parametrize("case", ["one-hot targets", "a class never predicted", "whole-number logits",
+                                  "regression targets"])
+def test_whole_numbers_that_are_scores_or_targets_are_still_read(run, tmp_path, case):
+    """What the refusal leaves alone: 0/1 columns (one-hot or soft targets, a probability rounded to
+    0), a table of whole numbers only (quantised logits), and roles without a class axis (a
+    regression with an integer target beside a fractional one)."""
+    z, y = RNG.normal(size=(N, 3)), RNG.integers(0, 3, N)
+    if case == "regression targets":
+        p, t = RNG.normal(size=(N, 2)), np.column_stack([RNG.integers(0, 9, N), RNG.normal(size=N)])
+        pd.DataFrame(p, columns=["n", "x"]).to_csv(tmp_path / "p.csv", index=False)
+        pd.DataFrame(t, columns=["n", "x"]).astype({"n": int}).to_csv(tmp_path / "t.csv", index=False)
+        value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "t.csv")
+        assert value == pytest.approx(float(np.mean((p - t) ** 2)), rel=1e-12)
+        return
+    if case == "one-hot targets":
+        r = RNG.random(N)
+        soft = np.column_stack([r, 1 - r, np.zeros(N)])  # (a class no sample is: written as 0)
+        pd.DataFrame(z).to_csv(tmp_path / "p.csv", index=False)
+        pd.DataFrame(soft).astype({2: int}).to_csv(tmp_path / "y.csv", index=False)
+        out = run("compute", "softmax_ce", tmp_path / "p.csv", tmp_path / "y.csv", "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        logp = z - z.max(axis=1, keepdims=True)
+        logp = logp - np.log(np.exp(logp).sum(axis=1, keepdims=True))
+        assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(float(np.mean(-(soft * logp).sum(1))),
+                                                                              rel=1e-12)
+        return
+    if case == "a class never predicted":
+        z[:, 2] = 0.0  # (probabilities: a column of zeros)
+        p = np.exp(z[:, :2]) / np.exp(z[:, :2]).sum(axis=1, keepdims=True)
+        scores, y, expected = np.column_stack([p, np.zeros(N)]), y % 2, None
+        expected = float(np.mean(-np.log(p[np.arange(N), y])))
+        loss = "ce"
+    else:
+        scores = np.round(5 * z)
+        expected, loss = _softmax_ce(scores, y), "softmax_ce"
+    pd.DataFrame(scores).to_csv(tmp_path / "p.csv", index=False)
+    np.save(tmp_path / "y.npy", y)
+    out = run("compute", loss, tmp_path / "p.csv", tmp_path / "y.npy", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(expected, rel=1e-12)

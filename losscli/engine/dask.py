@@ -28,7 +28,6 @@ import numpy as np
 from ..catalogue import get_loss
 from ..errors import InputError, LossCliError
 from ..io.spec import split_spec
-from ..shapes import class_label_inputs
 from ..stats.accumulator import Accumulator, Evaluation
 from ..stats.quantiles import QUANTILES, Quantiles, Selection, quantile_ranks
 from ..stats.topk import rows_at
@@ -74,7 +73,7 @@ def _partition(task: dict) -> dict:
     warnings = Warnings()
     cache = InputCache(as_shards=part.sharded, rules=task["rules"], slices=slices, dtype=task["dtype"],
                        windows=part.windows)
-    cache.class_labels = class_label_inputs(losses, n_inputs)
+    cache.read_for(losses, n_inputs)
     for f, columns, labels in zip(files, task["locked"], task["labels"]):  # as the client's first rows fixed them
         if columns is not None:
             cache.reader(split_spec(f)[0]).locked_columns = list(columns)
@@ -304,7 +303,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     read = list(inputs) + ([weights] if weights else [])
     # the client reads the first rows itself: a wrong selector or a malformed file is said here,
     # notes are printed once, and the JSON's inputs are recorded, as the local engine does
-    cache.class_labels = class_label_inputs(selected, len(inputs))
+    cache.read_for(selected, len(inputs))
     first: list = next(iter(cache.lockstep(read, MIN_PREFLIGHT_ROWS)), (0, []))[1]
     shapes = [a.data.shape[1:] for a in first[:len(read)]]
     locked = [cache.reader(split_spec(s)[0]).locked_columns if split_spec(s)[1] is None else None for s in read]

@@ -12,7 +12,7 @@ import numpy as np
 from ..io.cache import InputCache
 from ..io.gradients import prescale
 from ..io.spec import split_spec
-from ..shapes import class_label_inputs, whole_inputs
+from ..shapes import whole_inputs
 from ..stats.accumulator import Accumulator, Evaluation
 from ..validation import validate_weights
 from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
@@ -62,7 +62,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     progress = _progress(cache, specs)
     # inputs of several rows per sample (mnrl's hard negatives, k·N rows): read whole, not paired row by row
     whole = whole_inputs(selected, n_inputs)
-    cache.class_labels = class_label_inputs(selected, n_inputs)
+    cache.read_for(selected, n_inputs)
     for start, arrays in progress(cache.lockstep(specs, chunk_rows, whole=whole)):
         weight_block = arrays[n_inputs] if weights else None
         codes = arrays[-1].data if sliced else None

@@ -20,7 +20,8 @@ from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .streams import is_stream
-from .table import Classes, Source, column_classes, integer_names, names_text, refuse_name_or_position
+from .table import (Classes, Source, column_classes, integer_names, names_text, refuse_name_or_position,
+                    refuse_whole_numbers)
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
 
@@ -49,9 +50,11 @@ class InputCache:
         self._stdin = stdin
         self.dtype = dtype
         self.memoize = memoize  # keep whole inputs for reuse (check: many gates, same files)
-        # positions of the inputs that are class labels (shapes.class_label_inputs; set by the engine):
-        # integer labels there are read through integer class names
+        # positions of the inputs that are class labels (shapes.class_label_inputs), where integer labels
+        # are read through integer class names, and that have a class axis (shapes.class_axis_inputs),
+        # where a table read without a selector is one column per class: set by the engine (read_for)
         self.class_labels: frozenset[int] = frozenset()
+        self.class_axes: frozenset[int] = frozenset()
         self.rules = rules
         self.order_by = order_by  # with rules.on: the input whose order matched rows come in (default the first)
         # with rules.on: inputs whose keys every join is restricted to, read or not (compare: both models,
@@ -107,6 +110,13 @@ class InputCache:
         """With ``rules.on``: the row of the first input an evaluated row is (rows come in its
         order, less those ``--on-missing drop`` dropped); else ``row`` itself."""
         return row if self._row_keys is None else int(self._row_keys[1][row])
+
+    def read_for(self, losses, count: int) -> None:
+        """The roles of the ``count`` inputs, given in role order, as ``losses`` declare them."""
+        from ..shapes import class_axis_inputs, class_label_inputs
+
+        self.class_labels = class_label_inputs(losses, count)
+        self.class_axes = class_axis_inputs(losses, count)
 
     def _classes(self, first: Array | None, position: int) -> Classes | None:
         """The class names the labels of the input at ``position`` are read with: --classes, else
@@ -249,7 +259,7 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             block = blocks[id(r)]
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
-            arrays.append(_select_locked(r, block, sel, classes))
+            arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
         return arrays
 
@@ -317,7 +327,7 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             blocks = parts[id(r)]
             classes = self._classes(whole[0] if whole else None, len(whole))
-            pieces = [_select_locked(r, b, sel, classes) for b in blocks]
+            pieces = [_select_locked(r, b, sel, classes, len(whole) in self.class_axes) for b in blocks]
             for b, p in zip(blocks, pieces):
                 self._record(spec, r, b, p, 0, classes)
             data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
@@ -390,13 +400,17 @@ def _is_standard_input(path: str) -> bool:
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
-def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None) -> Array:
+def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None,
+                   class_axis: bool = False) -> Array:
     """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
-    an error at its line rather than a silently dropped column."""
+    an error at its line rather than a silently dropped column. ``class_axis``: the input's role
+    has one column per class (``table.refuse_whole_numbers``)."""
     if selector is None and block.arrays is None:
         if reader.locked_columns is None:
             arr = block.select(None, classes)
             assert arr.columns is not None  # a table's selection names its columns
+            if class_axis:
+                refuse_whole_numbers(block, arr)
             reader.locked_columns = list(arr.columns)
             return arr
         arr = block.select(",".join(reader.locked_columns), classes)

@@ -319,6 +319,37 @@ def integer_names(names) -> list[int] | None:
     return [int(n) for n in names]
 
 
+def refuse_whole_numbers(src: Source, arr: Array) -> None:
+    """Every numeric column of a table read, without a selector, for a role with one column per
+    class: a column of whole numbers only, one of them outside [0, 1] (a fold, a count, the
+    label itself), beside columns with fractions (the scores) is refused rather than read as one
+    more class, naming the selectors either way. 0/1 columns stay classes (one-hot targets, a
+    probability rounded to 0); a file of whole numbers only (quantised logits, label indices) too."""
+    data = arr.data
+    if data.ndim != 2 or not arr.columns or len(arr.columns) != data.shape[1] or data.shape[1] < 2:
+        return
+    finite = np.isfinite(data)
+    with np.errstate(invalid="ignore"):
+        whole = np.where(finite, data == np.round(data), True).all(axis=0) & finite.any(axis=0) & \
+            np.where(finite, (data < 0) | (data > 1), False).any(axis=0)
+        fraction = (finite & (data != np.round(data))).any(axis=0)
+    if not whole.any() or not fraction.any():
+        return
+    found = [n for n, w in zip(arr.columns, whole) if w]
+    rest = [n for n, w in zip(arr.columns, whole) if not w]
+    first = int(np.flatnonzero(whole)[0])
+    values = data[finite[:, first], first]
+    which = f"column {found[0]!r} holds" if len(found) == 1 else \
+        f"columns {', '.join(map(repr, found))} hold"
+    span = f"{values.min():g} to {values.max():g}" if len(found) == 1 else f"{found[0]!r}: {values.min():g} to " \
+        f"{values.max():g}"
+    raise InputError(
+        f"{src.label}: {which} whole numbers only ({span}) beside "
+        f"class scores with fractions ({', '.join(map(repr, rest))}), as a fold, a count or the label does: "
+        f"name the score columns ({src.selects}:{','.join(rest)}), or every column if "
+        f"{'it is' if len(found) == 1 else 'they are'} a class's score too ({src.selects}:{','.join(arr.columns)})")
+
+
 def column_classes(arr: Array | None) -> Classes | None:
     """The classes a table of predictions names by its columns: text names (``cat,dog``, ``-1,1``)
     for text labels, and for integer labels when they are integers; names of digits other than
