@@ -179,13 +179,19 @@ def _like_the_rows_below(cells: list[str], text: list[int], below: list[list[str
         all(all(is_number(v) for v in present[i]) for i in range(len(cells)) if i not in text)
 
 
-#: times as pandas (and polars, DuckDB, spreadsheets) write them in a text file: dates, datetimes
-#: with a time zone, periods of a week, a month or a quarter, ISO weeks, times of day, durations:
-#: ``2024-01-31``, ``2024/01/31``, ``2024-01-31 12:00:00+00:00``, ``2024-01-01/2024-01-07``,
-#: ``2024-01``, ``2024Q1``, ``2024-W01``, ``06:00:00``, ``1 days 02:00:00``
-TIME = re.compile(r"\d{4}([-/])\d\d(\1\d\d([ T]\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?)?)?"
+#: times as pandas (and polars, DuckDB, spreadsheets, ``strftime``) write them in a text file:
+#: dates, datetimes with a time zone, periods of a week, a month or a quarter, ISO weeks, times of
+#: day, durations, dates in the orders people write them, months by name: ``2024-01-31``,
+#: ``2024/01/31``, ``2024-01-31 12:00:00+00:00``, ``2024-01-01/2024-01-07``, ``2024-01``,
+#: ``2024Q1``, ``2024-W01``, ``06:00:00``, ``1 days 02:00:00``, ``31/01/2024``, ``31.01.2024``,
+#: ``Jan 2024``, ``31 Jan 2024``, ``January 31, 2024``
+_MONTH = r"(?i:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
+_CLOCK = r"(?:[ T]\d\d?:\d\d(?::\d\d(?:\.\d+)?)?(?: ?(?i:[ap]m))?(?:Z|[+-]\d\d:?\d\d)?)?"
+TIME = re.compile(r"\d{4}(?P<s>[-/])\d\d(?:(?P=s)\d\d" + _CLOCK + ")?"
                   r"|\d{4}-\d\d-\d\d/\d{4}-\d\d-\d\d|\d{4}Q[1-4]|\d{4}-W\d\d(-[1-7])?|\d\d:\d\d(:\d\d(\.\d+)?)?"
-                  r"|-?\d+ days? [+-]?\d\d:\d\d:\d\d(\.\d+)?")
+                  r"|-?\d+ days? [+-]?\d\d:\d\d:\d\d(\.\d+)?"
+                  r"|(?:\d\d?(?P<d>[/.-])\d\d?(?P=d)\d{4}|" + _MONTH + r"[ -]\d{4}|\d\d?[ -]" + _MONTH + r"[ -]\d{4}|"
+                  + _MONTH + r" \d\d?,? \d{4})" + _CLOCK)
 
 
 def _names_above(cells: list[str], below: list[list[str]]) -> bool:
