@@ -854,3 +854,40 @@ def test_an_npy_holding_more_than_one_array_is_refused(run, tmp_path, how):
     out = run("compute", "mse", f"{tmp_path}/p.npy{selector}", tmp_path / "y.npy", "--format", "value")
     column = first[:, 0] if first.ndim == 2 else first
     assert (out.exit_code, float(out.stdout)) == (0, float(np.mean((column - TRUE[:5]) ** 2)))
+
+
+def test_a_structured_npy_is_a_table_its_fields_selected_by_name(run, tmp_path):
+    """np.save of a record array (``df.to_records()``, a structured dtype) was refused as 'expected a
+    numeric array' with no way out. Its fields are columns, read and selected like a Parquet file's:
+    numbers, text (left out, with a note), an index (``to_records()``'s 'index': an id) and a vector
+    of numbers a row (``(N, C)`` logits); with both engines, at any block size."""
+    rng = np.random.default_rng(8)
+    n = 300
+    frame = pd.DataFrame({"p": rng.random(n), "y": rng.random(n).astype(np.float32)})
+    np.save(tmp_path / "rec.npy", frame.to_records(index=True))
+    rec = tmp_path / "rec.npy"
+    for extra in ([], ["--block-rows", "7"], ["--engine", "dask"]):
+        out = run("compute", "mse", f"{rec}:p", f"{rec}:y", "--format", "json", *extra)
+        assert out.exit_code == 0, out.stderr
+        data = json.loads(out.stdout)
+        assert data["results"][0]["value"] == pytest.approx(float(np.mean((frame.p - frame.y.astype(float)) ** 2)),
+                                                            rel=1e-12)
+    out = run("compute", "mse", f"{rec}:q", f"{rec}:y")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {rec}: no column 'q' (columns: index, p, y)\n")
+    # a vector of logits a row, a text field beside it
+    z, labels = rng.normal(size=(n, 3)), rng.integers(0, 3, n)
+    a = np.zeros(n, dtype=[("name", "U6"), ("logits", "f8", (3,)), ("label", "i8")])
+    a["name"], a["logits"], a["label"] = [f"s{i}" for i in range(n)], z, labels
+    np.save(tmp_path / "s.npy", a)
+    out = run("compute", "softmax_ce", f"{tmp_path}/s.npy:logits", f"{tmp_path}/s.npy:label", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    zs = z - z.max(axis=1, keepdims=True)
+    expected = float(np.mean(np.log(np.exp(zs).sum(axis=1)) - zs[np.arange(n), labels]))
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    # a field losscli does not read: named, with a way out
+    nested = np.zeros(3, dtype=[("p", "f8"), ("inner", [("a", "f8"), ("b", "f8")])])
+    np.save(tmp_path / "n.npy", nested)
+    out = run("compute", "mse", f"{tmp_path}/n.npy:p", f"{tmp_path}/n.npy:p")
+    assert out.exit_code == 2 and out.stderr.startswith(
+        f"Error: {tmp_path}/n.npy: field 'inner' of the structured array holds [('a', '<f8'), ('b', '<f8')], which "
+        "losscli does not read")

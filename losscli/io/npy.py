@@ -68,6 +68,9 @@ def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None, 
         raise
     except Exception as exc:  # numpy raises ValueError, EOFError, OSError... for corrupt files
         raise _npy_error(label, exc) from None
+    if array.dtype.names is not None and array.ndim == 1:
+        yield from _structured_blocks(array, label, chunk_rows, dtype, wanted, rules)
+        return
     if array.dtype.kind not in "biuf" or array.ndim == 0:
         _numeric(array, label, dtype)
     n = array.shape[0]
@@ -75,6 +78,47 @@ def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None, 
     for start in range(0, max(n, 1), max(step, 1)):
         block = _numeric(array[start:start + step], label, dtype, start)
         yield Source(label, block.shape[0], arrays={"": block}, row_offset=start)
+
+
+#: rows of a structured array made into one Arrow record batch at a time (memory: one batch, not the file)
+STRUCTURED_BATCH_ROWS = 65536
+
+
+def _structured_blocks(array: np.ndarray, label: str, chunk_rows, dtype, wanted, rules) -> Iterator[Source]:
+    """A structured array (``np.save`` of a record array, ``df.to_records()``) is a table: its
+    fields are columns, selected by name like a Parquet file's (a field of numbers, of text, of
+    times, or of a fixed-length vector of numbers: one list column, ``(N, C)``)."""
+    import pyarrow as pa
+
+    from .arrow import read_columns, table_blocks
+    from .rules import ReadRules
+
+    names = list(array.dtype.names)
+    for name in names:
+        field, = array.dtype.fields[name][:1]
+        base = field.base
+        if field.names is not None or len(field.shape) > 1 or base.kind not in "biufUSMm" or \
+                (field.shape and base.kind not in "biuf"):
+            raise InputError(f"{label}: field {name!r} of the structured array holds {field}, which losscli does not "
+                             "read (numbers, text, times, or one vector of numbers a row); save the fields to read "
+                             "as a table, e.g. pd.DataFrame({name: a[name] for name in fields}).to_parquet(out)")
+
+    def batch(part: np.ndarray):
+        columns = []
+        for name in names:
+            values = np.ascontiguousarray(part[name])
+            if values.ndim == 2:  # a vector a row: a fixed-size list column
+                columns.append(pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1]))
+            else:
+                columns.append(pa.array(values))
+        return pa.RecordBatch.from_arrays(columns, names=names)
+
+    first = batch(array[:0])
+    columns, index, keys = read_columns(first.schema, label, wanted, rules or ReadRules())
+    batches = (batch(array[start:start + STRUCTURED_BATCH_ROWS])
+               for start in range(0, len(array), STRUCTURED_BATCH_ROWS))
+    yield from table_blocks(batches, label, chunk_rows, dtype, names, columns, index, keys,
+                            features=bool(rules and rules.features))
 
 
 def _npy_layout(path: str) -> tuple[tuple[int, ...], np.dtype, int] | None:
