@@ -93,9 +93,9 @@ def _structured_blocks(array: np.ndarray, label: str, chunk_rows, dtype, wanted,
     from .arrow import read_columns, table_blocks
     from .rules import ReadRules
 
-    names = list(array.dtype.names)
+    names = list(array.dtype.names or ())
     for name in names:
-        field, = array.dtype.fields[name][:1]
+        field = array.dtype[name]
         base = field.base
         if field.names is not None or len(field.shape) > 1 or base.kind not in "biufUSMm" or \
                 (field.shape and base.kind not in "biuf"):
