@@ -1048,3 +1048,43 @@ def test_whole_numbers_that_are_scores_or_targets_are_still_read(run, tmp_path, 
     out = run("compute", loss, tmp_path / "p.csv", tmp_path / "y.npy", "--format", "json")
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+
+
+# -- review 63: times a Parquet file keeps as times ---------------------------------------------------
+
+@pytest.mark.parametrize("kind", ["timestamp", "timestamp with a zone", "date", "against CSV", "index"])
+def test_times_kept_as_times_in_another_order_are_refused(run, tmp_path, kind):
+    """Parquet timestamp or date columns (or a DatetimeIndex) that label the rows in another order:
+    they were not compared (2.44 for 2.20, exit 0), and an index of them was exit 3 (a text kernel
+    on timestamps). They are row labels like times written as text, compared as instants."""
+    perm = RNG.permutation(N)
+    when = pd.date_range("2024-01-01", periods=N, freq="D", name="ts")
+    if kind == "timestamp with a zone":
+        when = when.tz_localize("Europe/Berlin")
+    values = when.date if kind == "date" else when
+    p = pd.DataFrame({"ts": values, "pred": X})
+    y = pd.DataFrame({"ts": values[perm], "label": Y[perm]})
+    if kind == "index":
+        p, y = p.set_index("ts"), y.set_index("ts")
+    p.to_parquet(tmp_path / "p.parquet")
+    truth = tmp_path / ("y.csv" if kind == "against CSV" else "y.parquet")
+    y.to_csv(truth, index=False) if kind == "against CSV" else y.to_parquet(truth)
+    out = run("compute", "mse", tmp_path / "p.parquet", truth)
+    assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+    assert "their row-label columns disagree at row 0" in out.stderr and "--on ts pairs them by key" in out.stderr
+    out = run("compute", "mse", tmp_path / "p.parquet", truth, "--on", "ts", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["results"][0]["value"] == pytest.approx(MSE, rel=1e-12)
+    worst = data["results"][0]["worst"][0]  # (a time as a key in the JSON: ISO 8601; it was a TypeError, exit 3)
+    assert worst["key"] == values[worst["index"]].isoformat()
+
+
+def test_times_with_a_zone_are_not_compared_with_times_without_one(run, tmp_path):
+    """Which zone naive times were meant in is not known: the same days with and without one pair by
+    position, as they did."""
+    when = pd.date_range("2024-01-01", periods=N, freq="D", name="ts")
+    pd.DataFrame({"ts": when.tz_localize("Asia/Tokyo"), "pred": X}).to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame({"ts": when, "label": Y}).to_csv(tmp_path / "y.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)

@@ -93,11 +93,14 @@ class InputCache:
         return Array(data, path if selector is None else f"{path}:{selector}", first.columns, None, 0)
 
     def key_of(self, row: int):
-        """With ``rules.on``: the key of an evaluated row (as the first input holds it); else None."""
+        """With ``rules.on``: the key of an evaluated row (as the first input holds it; a time, a date
+        or a decimal as its text: ``slices.json_scalar``); else None."""
         if self._row_keys is None:
             return None
         keys, rows = self._row_keys
-        return keys[int(rows[row])].as_py()
+        from .slices import json_scalar
+
+        return json_scalar(keys[int(rows[row])].as_py())
 
     def name_rows(self, records: list[dict]) -> None:
         """With ``rules.on``: each record's evaluated row (``index``) as the first input's row, with

@@ -67,9 +67,62 @@ def _as_int(arr):
 
 
 def comparable(arrays: list) -> list:
-    """Every input's keys in one type: int64 when all of them are integers, else text."""
+    """Every input's keys in one type: int64 when all of them are integers; instants (int64) when
+    one of them is a column of times or dates (Parquet's) and every other one reads as times with
+    or without a zone alike; else text."""
     ints = [_as_int(a) for a in arrays]
-    return ints if all(i is not None for i in ints) else [key_text(a) for a in arrays]
+    if all(i is not None for i in ints):
+        return ints
+    if any(is_time_type(a.type) for a in arrays):
+        for unit in ("ns", "us"):  # (9999-12-31, a sentinel date, is beyond nanoseconds)
+            times = [arrow_instants(_whole(a), unit) for a in arrays]
+            if all(t is not None for t in times) and len({zoned for _, zoned in times}) == 1:
+                return [t for t, _ in times]
+    return [key_text(a) for a in arrays]
+
+
+def _whole(arr):
+    import pyarrow as pa
+
+    return arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
+
+
+def blank_missing(values):
+    """Text trimmed, a blank cell missing."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    trimmed = pc.utf8_trim_whitespace(values)
+    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
+
+
+def is_time_type(type_) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_timestamp(type_) or pa.types.is_date(type_)
+
+
+def arrow_instants(values, unit: str):
+    """Times as (int64 counts of ``unit``, whether they carry a zone): read by Arrow's cast from
+    text (a zone's offset taken off; blank cells missing), with no zone in any or with one in
+    every, or from a column of times or dates; None where they cannot all be read."""
+    import pyarrow as pa
+
+    if is_time_type(values.type):
+        zone = getattr(values.type, "tz", None)
+        try:
+            return values.cast(pa.timestamp(unit, zone)).cast(pa.int64()), zone is not None
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return None
+    trimmed = blank_missing(values)
+    for type_ in (pa.timestamp(unit), pa.timestamp(unit, "UTC")):
+        try:
+            return trimmed.cast(type_).cast(pa.int64()), type_.tz is not None
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            continue
+    return None
+
+
 
 
 def concat_keys(parts: list):

@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import floats
-from .join import comparable
+from .join import arrow_instants, blank_missing, comparable, is_time_type
 from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
 from .table import Source, resolve_columns
 
@@ -291,16 +291,20 @@ def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, 
     """A first column of times written as text (``rules.TIME``) that two whole tables (no
     selector) hold under one name, each time once in the first rows: the labels of the rows (an
     index of dates: ``date,0.5`` of a quantile series), which must agree row by row as integer ids
-    must. Other text is not compared: class names repeat, and names of files or cities are spelled
-    otherwise by one writer than by another (a path, a case) where they label the same rows; nor are
-    times a Parquet file keeps as times, which a text file spells otherwise."""
+    must; so is a first column a Parquet/Arrow file keeps as times or dates. Other text is not
+    compared: class names repeat, and names of files or cities are spelled otherwise by one writer
+    than by another (a path, a case) where they label the same rows."""
     import pyarrow as pa
+    import pyarrow.compute as pc
 
     from .rules import TIME
 
     def label(block: Source, named: set) -> str:
         first = block.order[0] if not named and block.arrays is None and block.order else ""
         values = block.text_values.get(first)
+        if values is not None and is_time_type(values.type):
+            present = values.drop_null()
+            return first if len(present) > 1 and len(pc.unique(present)) == len(present) else ""
         if values is None or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
             return ""
         present = [v.strip() for v in values.to_pylist() if v is not None and v.strip()]
@@ -319,46 +323,30 @@ def _first_other_time(a, b) -> int | None:
     nothing. Times Arrow's ISO 8601 parser does not read (``2024/01/31``, periods of a week,
     quarters, times of day) are compared as text, and only where the two columns spell some time
     alike: ``2024/01/31`` against ``2024-01-31`` is one label in two spellings, not rows out of
-    order. Times spelled alike (one writer) are told apart as text first, cheaply."""
+    order. Times spelled alike (one writer) are told apart as text first, cheaply. Times a file
+    keeps as times (Parquet's timestamps and dates) are compared as instants with times in text;
+    times with a zone are not compared with times without one (which zone was meant is not known)."""
     import pyarrow.compute as pc
 
-    row = first_difference(a, b)
+    typed = is_time_type(a.type) or is_time_type(b.type)
+    row = 0 if typed else first_difference(a, b)
     if row is None:
         return None
     a, b = a.slice(row), b.slice(row)
     for unit in ("ns", "us"):  # (9999-12-31, a sentinel date, is beyond nanoseconds)
-        times = [_arrow_instants(x, unit) for x in (a, b)]
+        times = [arrow_instants(x, unit) for x in (a, b)]
         if times[0] is not None and times[1] is not None:
-            other = first_difference(times[0], times[1], known=True)
+            if times[0][1] != times[1][1]:
+                return None
+            other = first_difference(times[0][0], times[1][0], known=True)
             return None if other is None else row + other
-    a, b = _blank_missing(a), _blank_missing(b)
+    if typed:  # (a time against text Arrow does not read as times: nothing to tell)
+        return None
+    a, b = blank_missing(a), blank_missing(b)
     if not pc.any(pc.is_in(a, value_set=b.drop_null())).as_py():
         return None
     other = first_difference(a, b, known=True)
     return None if other is None else row + other
-
-
-def _blank_missing(values):
-    """Text trimmed, a blank cell missing."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    trimmed = pc.utf8_trim_whitespace(values)
-    return pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, trimmed.type), trimmed)
-
-
-def _arrow_instants(values, unit: str):
-    """Times as int64 counts of ``unit`` (a zone's offset taken off; blank cells missing), read by
-    Arrow's cast: with no zone in any, or with one in every (None where it cannot read them all)."""
-    import pyarrow as pa
-
-    trimmed = _blank_missing(values)
-    for type_ in (pa.timestamp(unit), pa.timestamp(unit, "UTC")):
-        try:
-            return trimmed.cast(type_).cast(pa.int64())
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            continue
-    return None
 
 
 def _key_values(block: Source, name: str, label: str):

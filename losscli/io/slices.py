@@ -262,6 +262,11 @@ def _check_key_type(name: str, col, label: str) -> None:
 def _json_value(v):
     if isinstance(v, str) and _DECIMAL.fullmatch(v):  # (an integer, as pandas would read it)
         return int(v)
+    return json_scalar(v)
+
+
+def json_scalar(v):
+    """A key's value as JSON holds it: a time or a date in ISO 8601, a decimal as its text."""
     if v is None or isinstance(v, (bool, int, str)):
         return v
     if isinstance(v, float):
