@@ -1088,3 +1088,33 @@ def test_times_with_a_zone_are_not_compared_with_times_without_one(run, tmp_path
     pd.DataFrame({"ts": when, "label": Y}).to_csv(tmp_path / "y.csv", index=False)
     value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "y.csv")
     assert value == pytest.approx(MSE, rel=1e-12)
+
+
+# -- review 63: one-hot labels whose columns name the classes in another order -------------------------
+
+def test_one_hot_columns_are_read_in_the_order_of_the_classes(run, tmp_path):
+    """pd.get_dummies sorts the class names (bird, cat, dog) where the logits' columns are cat, dog,
+    bird: the targets were paired with the logits by position (1.98 for 1.56, exit 0), and --classes
+    did not help. Read whole, they are read in the classes' order, with a note; a selector's order
+    is the user's."""
+    names = np.array(["cat", "dog", "bird"])
+    z, y = RNG.normal(size=(N, 3)), RNG.integers(0, 3, N)
+    pd.DataFrame(z, columns=names).to_csv(tmp_path / "z.csv", index=False)
+    pd.get_dummies(pd.Series(names[y])).astype(int).to_csv(tmp_path / "y.csv", index=False)
+    np.save(tmp_path / "z.npy", z)
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    pd.DataFrame(p, columns=names).to_parquet(tmp_path / "p.parquet")
+    zc, yc = tmp_path / "z.csv", tmp_path / "y.csv"
+    note = (f"losscli: note: {yc}: columns read in the order of the classes (cat, dog, bird: {{}}), not as written "
+            "(bird, cat, dog)\n")
+    for args, source in [((zc, yc), f"the columns of {zc}"), ((zc, yc, "--engine", "dask"), f"the columns of {zc}"),
+                         ((tmp_path / "z.npy", yc, "--classes", "cat,dog,bird"), "--classes")]:
+        out = run("compute", "softmax_ce", *args, "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+        assert out.stderr == note.format(source)
+    out = run("compute", "ce", tmp_path / "p.parquet", yc, "--format", "json")
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+    out = run("compute", "softmax_ce", zc, f"{yc}:bird,cat,dog", "--format", "json")  # (as the user ordered them)
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(
+        _softmax_ce(z, np.array([1, 2, 0])[y]), rel=1e-12) and out.stderr == ""

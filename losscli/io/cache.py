@@ -262,7 +262,7 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             block = blocks[id(r)]
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
-            arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes))
+            arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes, bool(arrays)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
         return arrays
 
@@ -330,7 +330,7 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             blocks = parts[id(r)]
             classes = self._classes(whole[0] if whole else None, len(whole))
-            pieces = [_select_locked(r, b, sel, classes, len(whole) in self.class_axes) for b in blocks]
+            pieces = [_select_locked(r, b, sel, classes, len(whole) in self.class_axes, bool(whole)) for b in blocks]
             for b, p in zip(blocks, pieces):
                 self._record(spec, r, b, p, 0, classes)
             data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
@@ -404,17 +404,21 @@ def _is_standard_input(path: str) -> bool:
 
 
 def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None,
-                   class_axis: bool = False) -> Array:
+                   class_axis: bool = False, after_first: bool = False) -> Array:
     """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
     an error at its line rather than a silently dropped column. ``class_axis``: the input's role
-    has one column per class (``table.refuse_whole_numbers``)."""
+    has one column per class (``table.refuse_whole_numbers``); ``after_first``: an input after the
+    predictions, whose columns named after the classes are read in their order
+    (``Classes.in_their_order``)."""
     if selector is None and block.arrays is None:
         if reader.locked_columns is None:
             arr = block.select(None, classes)
             assert arr.columns is not None  # a table's selection names its columns
             if class_axis:
                 refuse_whole_numbers(block, arr)
-            reader.locked_columns = list(arr.columns)
+                if classes is not None and after_first:
+                    arr = classes.in_their_order(block, arr)
+            reader.locked_columns = list(arr.columns or ())
             return arr
         arr = block.select(",".join(reader.locked_columns), classes)
         return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)

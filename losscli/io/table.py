@@ -8,6 +8,7 @@ the columns of a 2-D NPY, or the array of an NPZ.
 from __future__ import annotations
 
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -301,6 +302,18 @@ class Classes:
             raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
                              f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
+
+    def in_their_order(self, src: Source, arr: Array) -> Array:
+        """A table read whole for a role with one column per class (one-hot or soft targets) whose
+        columns are the class names in another order (``pd.get_dummies`` sorts them) is read in
+        the classes' order, with a note: by position the columns were other classes."""
+        if not self.text or not arr.columns or sorted(arr.columns) != sorted(self.names) or \
+                tuple(arr.columns) == self.names:
+            return arr
+        print(f"losscli: note: {src.label}: columns read in the order of the classes ({', '.join(self.names)}: "
+              f"{self.source}), not as written ({', '.join(arr.columns)})", file=sys.stderr, flush=True)
+        picked = src.select(",".join(self.names))
+        return Array(picked.data, src.label, picked.columns, picked.first_line, picked.row_offset)
 
     def differs(self, given: Classes) -> bool:
         """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
