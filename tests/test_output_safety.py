@@ -476,3 +476,32 @@ def test_an_output_named_for_another_format_is_refused_not_written_otherwise(run
         out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "--save-grad", d / name)
         assert out.exit_code == 0, out.stderr
         assert (d / name).read_bytes()[:2] == b"PK"
+
+
+@pytest.mark.parametrize("where", ["a new file in the directory", "in a partition below it", "a name the glob matches",
+                                   "the gradient beside the shards"])
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_an_output_inside_a_sharded_input_is_refused(run, tmp_path, where, engine):
+    """An output named inside a dataset directory, or by a name its glob matches, was written there
+    (exit 0), and every later run read it as one more shard: the user's dataset was broken. Only
+    shards that already existed were refused."""
+    (tmp_path / "shards" / "k=1").mkdir(parents=True)  # (a partition, empty so far)
+    (tmp_path / "ys").mkdir()
+    for k, (p, y) in enumerate([("0.5\n1.5\n", "1\n1\n"), ("2.5\n", "2\n")]):
+        (tmp_path / "shards" / f"part-{k}.csv").write_text("pred\n" + p)
+        (tmp_path / "ys" / f"part-{k}.csv").write_text("label\n" + y)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    source = tmp_path / "shards" if where != "a name the glob matches" else tmp_path / "shards" / "part-*.csv"
+    option, target = {"a new file in the directory": ("-o", "shards/report.csv"),
+                      "in a partition below it": ("-o", "shards/k=1/part-9.csv"),
+                      "a name the glob matches": ("-o", "shards/part-9.csv"),
+                      "the gradient beside the shards": ("--save-grad", "shards/g.npz")}[where]
+    out = run("compute", "mse", source, tmp_path / "ys", option, tmp_path / target, "--engine", engine)
+    assert (out.exit_code, out.stdout) == (2, "")
+    named = "--output" if option == "-o" else option
+    assert out.stderr == (f"Error: {named} {tmp_path / target}: is inside a sharded input ({source}): written there, "
+                          "it would be read as one of its shards from then on; write it elsewhere\n")
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    if (engine, option) != ("dask", "--save-grad"):  # (the local engine's only)
+        out = run("compute", "mse", source, tmp_path / "ys", option, tmp_path / "elsewhere.npz", "--engine", engine)
+        assert out.exit_code == 0, out.stderr

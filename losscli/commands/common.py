@@ -122,15 +122,18 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     from ..plugins import user_code_files
 
     inputs: list[tuple[str, str]] = []
+    datasets: list[tuple[str, str]] = []  # (spec, its directory or glob): a new file there joins it
     for spec in filter(None, specs):
         path = local_file(split_spec(spec)[0])  # (an input named by a file:// URL is that file)
         if path == "-" or is_url(path):
             continue
         try:
-            files = shards_of(path) or [path]
+            files = shards_of(path)
         except LossCliError:
-            files = [path]  # an empty shard directory: the read reports it
-        inputs += [(spec, f) for f in files]
+            files = None  # an empty shard directory, a glob matching nothing: the read reports it
+        if files is not None or not os.path.isfile(path):
+            datasets.append((spec, path))
+        inputs += [(spec, f) for f in files or [path]]
     for item in params:
         text = item.split("=", 1)[-1].strip()
         path = split_spec(text)[0]
@@ -139,7 +142,7 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     inputs += user_code_files()
     if cluster is not None and cluster.scheduler_file:
         inputs.append((f"--scheduler-file {cluster.scheduler_file}", cluster.scheduler_file))
-    refuse_clobbering(outputs, inputs)
+    refuse_clobbering(outputs, inputs, datasets)
 
 
 def main_output(output: str | None, fmt: str) -> tuple[str, str]:

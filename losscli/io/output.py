@@ -199,19 +199,34 @@ def _identity(path: str | int) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
+def _inside(path: str, root: str) -> bool:
+    """Whether a file ``path`` is inside the directory ``root``, or is a name the glob ``root``
+    matches (by the paths as written and as the system resolves them)."""
+    import fnmatch
+
+    if os.path.isdir(root):
+        top = os.path.realpath(root)
+        return os.path.commonpath([os.path.realpath(path), top]) == top
+    return any(fnmatch.fnmatchcase(f(path), f(root)) for f in (os.path.abspath, os.path.realpath))
+
+
 def _named(option: str, path: str) -> str:
     """An output as the user wrote it: ``--output FILE``, ``--report json:FILE`` (``path`` empty:
     ``option`` says it all)."""
     return option if not path or option.endswith(f":{path}") else f"{option} {path}"
 
 
-def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[tuple[str, str]]) -> None:
+def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterable[tuple[str, str]],
+                      datasets: Iterable[tuple[str, str]] = ()) -> None:
     """Refuse, before anything runs, an output that is an empty path, one of the inputs (the same
-    file by its path, a symbolic link or a hard link), the file standard input was redirected from
-    (``< FILE``: whether the command reads it or not), the same file or stream as another output,
-    or a file this user may not write.
+    file by its path, a symbolic link or a hard link), a file inside a sharded input (its
+    directory, or a name its glob matches: from then on read as one of its shards), the file
+    standard input was redirected from (``< FILE``: whether the command reads it or not), the same
+    file or stream as another output, or a file this user may not write.
     ``outputs``: (option, path, ``-`` for standard output, or None when not asked for);
-    ``inputs``: (what the user wrote, a path it reads)."""
+    ``inputs``: (what the user wrote, a path it reads); ``datasets``: (what the user wrote, the
+    directory or glob of a sharded input)."""
+    datasets = list(datasets)
     ins = [(label, _identity(p)) for label, p in inputs] + [("standard input", _identity(0))]
     seen: dict[object, tuple[str, str]] = {}
     for option, path in outputs:
@@ -246,6 +261,10 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
                                        f"{_named(*seen[stream_file])}; give two different files")
                 seen[stream_file] = (f"{stream} ({named}), which the shell redirected to it", "")
             continue
+        joined = next((label for label, root in datasets if _inside(path, root)), None)
+        if joined is not None:
+            raise LossCliError(f"{_named(option, path)}: is inside a sharded input ({joined}): written there, it "
+                               "would be read as one of its shards from then on; write it elsewhere")
         st = _target_stat(path)
         ident: object = _identity(path)
         if ident is not None:
