@@ -959,6 +959,19 @@ def test_a_small_loss_is_judged_at_its_own_scale(run, plugin, seed):
     assert failed[0]["reason"].startswith("numeric and analytic differ beyond the tolerance, at two step sizes")
 
 
+@pytest.mark.parametrize("loss, args", [("tversky", ("--samples", "200", "--dim", "2", "--seed", "2")),
+                                        ("tversky", ("--samples", "200", "--dim", "2", "--seed", "7")),
+                                        ("dice", ("--samples", "200", "--dim", "2", "--seed", "3")),
+                                        ("tversky", ("--samples", "100", "--dim", "4", "--classes", "6", "--seed", "6"))])
+def test_a_loss_computed_as_1_minus_a_ratio_is_not_failed_by_its_quantised_values(run, loss, args):
+    """tversky and dice (1 - A/B) at p = 3e-8: every value a multiple of 2^-49, so differences at steps
+    of powers of two came out exactly 0.5 at h and at h/16, and that exact agreement 'refuted' the
+    rounding of the 1 inside; the loss's own scale (3e-5·ε) left a bound of 2e-6 against a staircase
+    error of 6e-5, and a correct gradient FAILed (review 61 F3). Quantised values refute nothing."""
+    code, results = _gradcheck(run, "gradcheck", loss, *args)
+    assert (code, [r["verdict"] for r in results]) == (0, ["PASS"]), results[0]["reasons"]
+
+
 def test_ties_elsewhere_in_a_batch_hide_no_wrong_element(run, plugin, tmp_path):
     """The total's noise is measured moving every element at once; tied ranks that swap make it
     jump, so every element had a bound of ~1.5e4 and a gradient doubled at x = 1.5 (no tie near it)

@@ -113,16 +113,19 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     # lie many quanta apart (exact dyadic steps of a linear piece are no quantisation).
     ordered = np.where(side == 0, table, np.concatenate([table[:5], table[3:5]]))  # one-sided: 5 points
     gap = median(np.abs(np.diff(ordered, axis=0)), axis=0)
-    q = quantum(values)
-    q = np.where(16 * q <= gap, q, 0.0)
+    q_all = quantum(values)
+    q = np.where(16 * q_all <= gap, q_all, 0.0)
     measured = np.fmax(column_noise(table, side), 0.5 * np.fmax(q, staircase(ordered, values, 4 * intermediate)))
     # That intermediate is assumed, not seen: estimates at h and h/16 that agree 1e4 times closer
     # than its rounding would let them (both nonzero, no kink) refute it, and there the loss's own
-    # scale stands (a loss of 1e-9 with no 1 inside it: a 1% error passed under the assumed 1's rounding)
+    # scale stands (a loss of 1e-9 with no 1 inside it: a 1% error passed under the assumed 1's rounding).
+    # Not where the values are quantised (q_all, one level a step or not): differences of such values
+    # at steps of powers of two are exact multiples of the quantum, and agree exactly whatever
+    # the intermediate's rounding hid (tversky's 1 - A/B at p = 3e-8: a correct gradient FAILed)
     e0 = first[0][und]
     with np.errstate(all="ignore"):
         refuted = np.isfinite(e0) & np.isfinite(e1) & (e0 * e1 > 0) & ~first[4][und] & ~k1 \
-            & (np.abs(e0 - e1) * h1 <= 1e-4 * intermediate)
+            & (np.abs(e0 - e1) * h1 <= 1e-4 * intermediate) & (q_all == 0)
     intermediate = np.where(refuted, eps * np.fmax(np.abs(f0), sens), intermediate)
     sigma = np.fmax(np.where(first[4][und], 0.0, measured), intermediate)
     redo0 = richardson_from(f0, fA, fB, fC, fD, h0, sens, noise=sigma, eps=eps)
