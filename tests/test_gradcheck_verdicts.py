@@ -1009,3 +1009,62 @@ def test_a_loss_that_rounds_larger_intermediates_is_not_called_flat(run, seed, s
     code, results = _gradcheck(run, "gradcheck", "triplet", "--seed", seed, "--samples", samples, "--classes", 10,
                                "--dim", 16)
     assert code == 0 and results[0]["verdict"] in ("PASS", "inconclusive")
+
+
+SCALES_PLUGIN = '''
+import numpy as np
+from losscli import Input, register_loss
+
+def _reg(name, f, g, inputs):
+    loss = register_loss(name, inputs=inputs, coupling="elementwise")(f)
+    loss.gradient(g)
+
+_reg("s_sin", lambda x: np.sin(x), lambda x: {"x": np.cos(x)}, (Input("x", "N"),))
+_reg("s_sq_bug", lambda x: (x - 1.0) ** 2, lambda x: {"x": 2.0002 * (x - 1.0)}, (Input("x", "N"),))
+for name, k in (("s_logcosh", 1.0), ("s_logcosh_bug", 1.001)):
+    _reg(name, lambda p, t: np.logaddexp(p - t, t - p) - np.log(2),
+         lambda p, t, k=k: {"predictions": k * np.tanh(p - t)}, (Input("predictions", "N"), Input("labels", "N")))
+'''
+
+
+@pytest.fixture
+def scales_plugin(tmp_path):
+    path = tmp_path / "scales_losses.py"
+    path.write_text(SCALES_PLUGIN)
+    yield path
+    for name in ("s_sin", "s_sq_bug", "s_logcosh", "s_logcosh_bug"):
+        try:
+            unregister_loss(name)
+        except Exception:
+            pass
+
+
+@pytest.mark.parametrize("big", [1e9, 1e12])
+def test_an_element_beside_a_huge_one_is_judged_at_its_own_scale(run, scales_plugin, tmp_path, big):
+    """sin at x = 1.5 beside x = 1e9: its steps followed the column's typical |x| (2048), where the
+    slopes of every period cancel, and its correct gradient FAILed at two step sizes that agree (review
+    61 F2). A FAIL at steps that dwarf the element is judged again at its own scale: ok there."""
+    (tmp_path / "x.csv").write_text(f"x\n{big}\n1.5\n")  # (the column's typical |x|: their mean, 5e8)
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_sin", f"{tmp_path}/x.csv:x")
+    statuses = {e["index"][0]: e["status"] for e in results[0]["worst"]}
+    assert statuses[1] == "ok"
+    # where the element's own steps cannot verify the value (x = 1e-9 of a loss that curves at scale
+    # 1: its rounding over steps of 6e-15 covers a 0.01% error), a FAIL at the column's steps stands
+    (tmp_path / "z.csv").write_text("x\n1e-9\n0.7\n1.3\n2.1\n")
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_sq_bug", f"{tmp_path}/z.csv:x")
+    assert code == 1 and {e["index"][0]: e["status"] for e in results[0]["worst"]}[0] == "FAIL"
+
+
+def test_a_wrong_gradient_at_large_inputs_whose_difference_is_small_fails(run, scales_plugin, tmp_path):
+    """log-cosh of p - t with p and t near 5e7 (house prices): steps of |p|'s scale (256) see log-cosh as
+    |d|, a kink, and a gradient 0.1% wrong passed as 'kinks with a valid subgradient' (review 61 F1).
+    Below the ladder one step resolved it and its neighbours' bounds were wide: a rung between them
+    is the second step size. The right gradient does not FAIL."""
+    (tmp_path / "hp.csv").write_text("p,t\n55190537.015,55190538.108\n51794209.766,51794208.309\n"
+                                     "40000000.3,40000000\n47000001.2,47000000.5\n")
+    hp = tmp_path / "hp.csv"
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_logcosh_bug", f"{hp}:p", f"{hp}:t")
+    assert (code, results[0]["verdict"]) == (1, "FAIL")
+    assert all(e["status"] == "FAIL" for e in results[0]["worst"])
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_logcosh", f"{hp}:p", f"{hp}:t")
+    assert code == 0 and results[0]["failures"] == 0

@@ -226,6 +226,14 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     near = np.flatnonzero((sel | curv) & (side == 0) & (xj[und] != 0) & (np.abs(xj[und]) < _OWN * h_l))
     if near.size:
         _own_scale(col, j, xj, und, near, curv[near], a, f0, sens, sigma, eps, opts, rungs, verdict, pick, why)
+    # a FAIL at steps that dwarf the element, set by its column's typical |x| (sin at x = 1.5 beside
+    # x = 1e12 was stepped by 2e6, where the slopes of every period cancel): judged again at its own
+    # scale, where a pass stands; anything else leaves the FAIL (a wrong gradient at x = 1e-12 of a
+    # loss that curves at scale 1 is lost in the rounding at steps of 1e-17)
+    dwarfed = np.flatnonzero((verdict == FAIL) & (side == 0) & (xj[und] != 0) & (_OWN * np.abs(xj[und]) < h0))
+    if dwarfed.size:
+        _own_scale(col, j, xj, und, dwarfed, np.ones(dwarfed.size, dtype=bool), a, f0, sens, None, eps, opts,
+                   rungs, verdict, pick, why, clean=True)
     # a kink that persists down the ladder may still lie beside x, not at it (3·max(x, 1) at
     # x = 1 + 1e-9): below the ladder, two clean steps that agree judge the element
     beside = np.flatnonzero(sel & (np.abs(xj[und]) >= _OWN * h_l))
@@ -294,14 +302,17 @@ _OWN = 64
 
 
 def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, rungs, verdict, pick,
-               why) -> None:
+               why, clean: bool = False) -> None:
     """Kinks seen at elements ``near`` that the steps dwarf (sqrt|x| at x = -3e-12 beside O(1)
     values of its column is stepped by 4e-9, across 0; relu at x = 1e-300): judged again at steps
     of the element's own scale, ε^(1/3)·|x| and a sixteenth of it (two rungs appended to
     ``rungs``). Smooth there and within the tolerance: ok; smooth at both, agreeing with each other
     and both rejecting the analytic value: FAIL; a kink at both: the kink's verdict stands; anything
     else: undecided (a verdict on slopes taken across a point the element is not at is none).
-    ``agreed``: kinks whose estimate agreed with the analytic value; they become ok or stay kinks."""
+    ``agreed``: kinks whose estimate agreed with the analytic value; they become ok or stay kinks.
+    ``clean``: ok only where the bound at the element's scale verifies the value to --rtol (a FAIL
+    judged again: a bound wide from the rounding at its tiny steps would cover a wrong value).
+    ``sigma`` None: the noise is measured at each of those steps."""
     rows = und[near]
     x = xj[rows]
     floor = stepping.floor(x, eps)
@@ -310,7 +321,13 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
     zeros = np.zeros(near.size, dtype=np.int8)
     seen = []
     for h in (h1, h2):
-        e, r, l_, rt, k, _, _ = rung(col, j, xj, rows, h, zeros, f0[near], sens[near], sigma[near], eps, False)
+        if sigma is None:  # (measured at this step: the noise the ladder's larger steps saw is the loss's shape)
+            *_, table = rung(col, j, xj, rows, h, zeros, f0[near], sens[near], None, eps, True)
+            least = eps * np.maximum.reduce([np.ones(near.size), np.abs(f0[near]), sens[near]])
+            e, r, l_, rt, k = rejudge(table, f0[near], h, zeros, sens[near], np.fmax(column_noise(table, zeros), least),
+                                      eps)
+        else:
+            e, r, l_, rt, k, _, _ = rung(col, j, xj, rows, h, zeros, f0[near], sens[near], sigma[near], eps, False)
         full = [np.full(und.size, np.nan) for _ in range(4)]
         kk, hh = np.zeros(und.size, dtype=bool), np.full(und.size, np.nan)
         for arr, v in zip(full + [kk, hh], (e, r, l_, rt, k, h)):
@@ -320,6 +337,8 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
     (e1, r1, k1), (e2, r2, k2) = seen
     an = a[near]
     ok = passes(an, e1, r1, k1, opts)
+    if clean:
+        ok &= r1 <= np.maximum(opts.rtol * np.maximum(np.abs(an), np.abs(e1)), opts.atol)
     d1, _, t1 = tolerance(an, e1, r1, opts)
     d2, _, t2 = tolerance(an, e2, r2, opts)
     with np.errstate(invalid="ignore"):
