@@ -891,3 +891,24 @@ def test_decimal_commas_without_a_header_are_never_read_as_integers(run, tmp_pat
     assert "decimal comma" in out.stderr and out.stderr.count("\n") == 1
     (tmp_path / "i.csv").write_text("3,5\n1,2\n-4,7\n")
     assert _value(run, "mae", f"{tmp_path}/i.csv:0", f"{tmp_path}/i.csv:1") == pytest.approx(14 / 3)
+
+
+@pytest.mark.parametrize("how", ["file", "stdin", "dask"])
+def test_one_table_given_twice_without_a_selector_is_refused(run, tmp_path, how):
+    """mse eval.csv eval.csv (predictions and labels in one file, no selectors): both inputs read both
+    columns and the loss was 0.0, exit 0 (review 63). A file of one column given twice is left alone."""
+    path = tmp_path / "ev.csv"
+    path.write_text("pred,label\n1,2\n2,4\n3,3\n")
+    if how == "stdin":
+        out = run("compute", "mse", "-", "-", input=path.read_text())
+        name = "-"
+    else:
+        out = run("compute", "mse", path, path, *(["--engine", "dask"] if how == "dask" else []))
+        name = str(path)
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: {name} is given for two inputs without a selector: both read its columns pred, label, "
+                          f"and a loss of them against themselves is 0; name each one's columns ({name}:pred and "
+                          f"{name}:label, say)\n")
+    assert run("compute", "mse", f"{path}:pred", f"{path}:label", "--format", "value").stdout == f"{5 / 3!r}\n"
+    (tmp_path / "one.csv").write_text("y\n1\n2\n")
+    assert run("compute", "mse", tmp_path / "one.csv", tmp_path / "one.csv", "--format", "value").stdout == "0.0\n"

@@ -264,6 +264,7 @@ class InputCache:
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
             arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes, bool(arrays)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
+        _refuse_one_table_twice(specs, parsed, arrays)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
@@ -342,6 +343,7 @@ class InputCache:
             rec["on"] = on
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
+        _refuse_one_table_twice(specs, parsed, whole)
         del parts, pieces, data, blocks  # (the generator's frame lives on while the blocks are used)
         n = whole[0].data.shape[0]
         step = chunk_rows or n
@@ -371,6 +373,22 @@ class InputCache:
     def _by_file(self) -> FileReader | None:
         spec = None if self.slice_keys is None else self.slice_keys.spec
         return None if spec is None or spec.path is None else self.reader(spec.path)
+
+
+def _refuse_one_table_twice(specs, parsed, arrays: list[Array]) -> None:
+    """One table given for two inputs without a selector (``mse eval.csv eval.csv``): both read the
+    same columns, and a loss of them against themselves is 0 whatever they hold. Refused where it
+    reads several columns (a file of one column given twice may be a check of 0 on purpose)."""
+    seen: dict[str, int] = {}
+    for i, (spec, (path, sel)) in enumerate(zip(specs, parsed)):
+        columns = arrays[i].columns if i < len(arrays) else None
+        if sel is not None or not columns or len(columns) < 2:
+            continue
+        if spec in seen:
+            raise InputError(f"{path} is given for two inputs without a selector: both read its columns "
+                             f"{names_text(columns)}, and a loss of them against themselves is 0; name each one's "
+                             f"columns ({path}:{columns[0]} and {path}:{columns[-1]}, say)")
+        seen[spec] = i
 
 
 def _joined_keys(blocks: list[Source], columns: tuple[str, ...]) -> Source:
