@@ -108,8 +108,9 @@ CASES = {
     "wrong delimiter (decimal commas)": (
         lambda d: ["compute", "mse", raw(d / "w.csv", b"pred;label\n0,5;1,0\n1,5;2,0\n2,5;3,0\n"), d / "y.csv"],
         "{d}/w.csv, line 2, column 'pred': found '0,5', which is not read as a number; it looks like a decimal "
-        "comma: losscli reads '.' as the decimal separator; convert the file, e.g. pandas: "
-        "pd.read_csv(f, sep=';', decimal=',', thousands='.').to_csv(out, index=False)"),
+        "comma: losscli reads '.' as the decimal separator; convert the file, e.g. pandas "
+        "(which finds the delimiter itself): pd.read_csv(f, sep=None, engine='python', decimal=',', thousands='.')"
+        ".to_csv(out, index=False)"),
     "non-UTF-8": (lambda d: ["compute", "mse", raw(d / "u.csv", b"pred\n1\n\xe9\n"), d / "y.csv"],
                   "{d}/u.csv, line 3: not UTF-8 text (byte 0xe9); expected a UTF-8 CSV file"),
     "UTF-16 BOM bytes": (lambda d: ["compute", "mse", raw(d / "u16.csv", b"a\n\xff\xfe1\n"), d / "y.csv"],
@@ -212,7 +213,8 @@ CASES = {
         "{d}/neg.csv, line 3, column 'p': found -2 (a negative rate; with log_input=false the predictions are "
         "rates >= 0 (use log_input=true for log-rates))"),
     "empty mask with smooth=0": (
-        lambda d: ["compute", "dice", write_csv(d / "e0.csv", ["a", "b"], [[0, 0]] * 3), d / "e0.csv", "-p", "smooth=0"],
+        lambda d: ["compute", "dice", write_csv(d / "e0.csv", ["a", "b"], [[0, 0]] * 3), d / "e0.csv:a,b", "-p",
+                   "smooth=0"],
         "dice: {d}/e0.csv, line 2: the denominator 2·TP + FP + FN + smooth (an empty prediction of an empty mask) "
         "is 0, so the loss is 0/0; it needs smooth > 0 (got smooth=0)"),
     "tversky with alpha = beta = 0 and no true positive": (

@@ -695,8 +695,8 @@ def test_excels_delimiter_hint_line_is_read_as_excel_reads_it(run, tmp_path, tex
     ("p\n1\n3\n\x1a", ", line 4, column 'p': expected a number, found '\\x1a'; it is a Ctrl-Z (byte 0x1a), the "
                       "end-of-file mark DOS-era tools append, not a value; remove it, e.g. tr -d '\\032'"),
     ("p;t\n1;2\n1,5\n", ", line 3: found '1,5'; it looks like a decimal comma: losscli reads '.' as the decimal "
-                        "separator; convert the file, e.g. pandas: pd.read_csv(f, sep=';', decimal=',', "
-                        "thousands='.').to_csv(out, index=False)"),
+                        "separator; convert the file, e.g. pandas (which finds the delimiter itself): pd.read_csv(f, "
+                        "sep=None, engine='python', decimal=',', thousands='.').to_csv(out, index=False)"),
 ], ids=["ctrl-z", "ctrl-z-one-column", "decimal-comma-row"])
 def test_a_line_that_is_one_known_misfit_says_what_it_is(run, tmp_path, text, error):
     """A line of one field among rows of two was 'expected 2 fields, found 1' whatever it held: a
@@ -785,7 +785,7 @@ def test_string_view_columns_are_read_as_text(run, tmp_path, suffix):
     for s in rec["slices"]:
         rows = np.arange(N) % 2 == (s["key"]["g"] == "odd")
         assert s["value"] == pytest.approx(float(np.mean((PRED[rows] - TRUE[rows]) ** 2)), rel=1e-14)
-    out = run("compute", "mse", path, path, "--format", "value")  # (the text columns left out, with notes)
+    out = run("compute", "mse", f"{path}:p,t", path, "--format", "value")  # (the text columns left out, with notes)
     assert (out.exit_code, out.stdout) == (0, "0.0\n"), out.stderr
 
 
@@ -891,3 +891,20 @@ def test_a_structured_npy_is_a_table_its_fields_selected_by_name(run, tmp_path):
     assert out.exit_code == 2 and out.stderr.startswith(
         f"Error: {tmp_path}/n.npy: field 'inner' of the structured array holds [('a', '<f8'), ('b', '<f8')], which "
         "losscli does not read")
+
+
+@pytest.mark.parametrize("sep", [";", "\t", "|"])
+def test_the_decimal_comma_hint_converts_a_file_of_any_delimiter(run, tmp_path, sep):
+    """The hint named sep=';' whatever the file's delimiter: followed for a TSV (to_csv(sep='\\t',
+    decimal=',')), it wrote a file of one column (review 63). It now lets pandas find the delimiter;
+    the command it names, run as written, converts the file, and the value is read."""
+    frame = pd.DataFrame({"p": PRED[:20], "t": TRUE[:20]})
+    path = tmp_path / "dc.csv"
+    frame.to_csv(path, sep=sep, decimal=",", index=False)
+    out = run("compute", "mse", f"{path}:p", f"{path}:t")
+    assert out.exit_code == 2
+    command = out.stderr.split("pandas (which finds the delimiter itself): ")[1].strip()
+    f, out_path = str(path), str(tmp_path / "fixed.csv")
+    eval(command.replace("(f,", "(f_,").replace("(out,", "(out_,"), {"pd": pd, "f_": f, "out_": out_path})
+    out = run("compute", "mse", f"{out_path}:p", f"{out_path}:t", "--format", "value")
+    assert float(out.stdout) == pytest.approx(float(np.mean((PRED[:20] - TRUE[:20]) ** 2)), rel=1e-12)

@@ -907,7 +907,7 @@ def test_one_table_given_twice_without_a_selector_is_refused(run, tmp_path, how)
         name = str(path)
     assert (out.exit_code, out.stdout) == (2, "")
     assert out.stderr == (f"Error: {name} is given for two inputs without a selector: both read its columns pred, label, "
-                          f"and a loss of them against themselves is 0; name each one's columns ({name}:pred and "
+                          f"so the loss would compare them with themselves; name each one's columns ({name}:pred and "
                           f"{name}:label, say)\n")
     assert run("compute", "mse", f"{path}:pred", f"{path}:label", "--format", "value").stdout == f"{5 / 3!r}\n"
     (tmp_path / "one.csv").write_text("y\n1\n2\n")

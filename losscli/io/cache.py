@@ -377,8 +377,8 @@ class InputCache:
 
 def _refuse_one_table_twice(specs, parsed, arrays: list[Array]) -> None:
     """One table given for two inputs without a selector (``mse eval.csv eval.csv``): both read the
-    same columns, and a loss of them against themselves is 0 whatever they hold. Refused where it
-    reads several columns (a file of one column given twice may be a check of 0 on purpose)."""
+    same columns, and the loss compares them with themselves (0.0 whatever they hold). Refused where
+    it reads several columns (a file of one column given twice may be a check of 0 on purpose)."""
     seen: dict[str, int] = {}
     for i, (spec, (path, sel)) in enumerate(zip(specs, parsed)):
         columns = arrays[i].columns if i < len(arrays) else None
@@ -386,8 +386,8 @@ def _refuse_one_table_twice(specs, parsed, arrays: list[Array]) -> None:
             continue
         if spec in seen:
             raise InputError(f"{path} is given for two inputs without a selector: both read its columns "
-                             f"{names_text(columns)}, and a loss of them against themselves is 0; name each one's "
-                             f"columns ({path}:{columns[0]} and {path}:{columns[-1]}, say)")
+                             f"{names_text(columns)}, so the loss would compare them with themselves; name each "
+                             f"one's columns ({path}:{columns[0]} and {path}:{columns[-1]}, say)")
         seen[spec] = i
 
 

@@ -341,8 +341,8 @@ def range_index(values: list[str]) -> bool:
 #: patterns are RE2 as well (Arrow looks for them in whole columns)
 _HINTS = (
     (r"[-+]?\d{1,3}(?:[. ']\d{3})+,\d+|[-+]?\d+,\d+", "it looks like a decimal comma: losscli reads '.' as the "
-     "decimal separator; convert the file, e.g. pandas: pd.read_csv(f, sep=';', decimal=',', thousands='.')"
-     ".to_csv(out, index=False)"),
+     "decimal separator; convert the file, e.g. pandas (which finds the delimiter itself): pd.read_csv(f, sep=None, "
+     "engine='python', decimal=',', thousands='.').to_csv(out, index=False)"),
     (r"[-+]?\d+,\d+[eE][-+]?\d+", "it looks like a decimal comma: losscli reads '.' as the decimal separator; "
      "convert the file, e.g. pandas: pd.read_csv(f, decimal=',').to_csv(out, index=False)"),
     (r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?|[-+]?\d{1,3}(?:[ ']\d{3})+(?:\.\d*)?", "it looks like a number with "
