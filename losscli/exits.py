@@ -32,11 +32,17 @@ MESSAGE_LIMIT = 1000
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
+def printable(text: str) -> str:
+    """Text with its control characters escaped (``\\x1b``): a name or a value from the data, printed
+    where a terminal would act on them (an escape sequence in a column name or a slice's key)."""
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def one_line(text: str, limit: int = MESSAGE_LIMIT) -> str:
     """A message as one printable line: line breaks folded, control characters escaped
     (``\\x1b``), cut in the middle beyond ``limit`` characters."""
     text = " ".join(part.strip() for part in str(text).splitlines() if part.strip())
-    text = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    text = printable(text)
     if len(text) > limit:
         head, tail = text[: limit * 2 // 3], text[-(limit // 3):]
         text = f"{head} … [{len(text) - len(head) - len(tail)} characters cut] … {tail}"

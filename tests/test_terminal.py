@@ -163,3 +163,33 @@ def test_help_fits_80_columns(path):
     if not path:  # the command list: whole short helps, none cut with "..."
         commands = lines[lines.index("Commands:") + 1:]
         assert commands and not any(line.rstrip().endswith("...") for line in commands), commands
+
+
+@pytest.mark.parametrize("variable", ["FORCE_COLOR", "TTY_COMPATIBLE"])
+def test_a_pipe_gets_plain_text_whatever_the_environment_forces(run, monkeypatch, variable):
+    """FORCE_COLOR=1 (set globally on many CI runners) or rich's TTY_COMPATIBLE=1 put styles and box
+    drawing into a pipe (review 62): a pipe is no terminal, and gets plain text with ASCII rules."""
+    monkeypatch.setenv(variable, "1")
+    for command in COMMANDS:
+        piped = run(*COMMANDS[command]).stdout
+        assert "\x1b" not in piped and not BOX & set(piped), command
+
+
+def test_escape_sequences_in_the_data_are_printed_not_acted_on(run, tmp_path):
+    """A slice's key, a column name or a --by name holding an escape sequence (\\x1b[31m, an OSC title
+    \\x1b]0;...\\x07) reached the terminal raw from the table output (review 62); messages escaped them
+    already. They are printed escaped, on a terminal and in a pipe."""
+    red = "\x1b[31mred"
+    rows = "".join(f"{i / 10},{i / 7},{red if i % 2 else 'blue'}\n" for i in range(10))
+    (tmp_path / "odd.csv").write_text("pred,label,reg\x1b[5mion\n" + rows)
+    (tmp_path / "t.csv").write_text("p\x1b]0;pwned\x07\n" + "".join(f"{i / 9}\n" for i in range(10)))
+    odd, t = tmp_path / "odd.csv", tmp_path / "t.csv"
+    commands = [["compute", "mse", f"{odd}:pred", f"{odd}:label", "--by", "reg\x1b[5mion"],
+                ["compute", "mse", f"{t}:0", f"{odd}:label"]]
+    for args in commands:
+        piped = run(*args).stdout
+        assert "\x1b" not in piped, piped
+        _, seen, _ = in_terminal(args, 160)
+        assert "\x1b[31m" not in seen and "\x1b]0;" not in seen and "\x1b[5m" not in seen
+    assert "\\x1b[31mred" in run(*commands[0]).stdout and "reg\\x1b[5mion" in run(*commands[0]).stdout
+    assert "p\\x1b]0;pwned\\x07" in run(*commands[1]).stdout

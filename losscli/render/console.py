@@ -18,9 +18,12 @@ def console(file=None, width: int | None = None):
     if file is not None:
         return Console(file=file, width=width or PIPE_WIDTH, color_system=None, highlight=False,
                        force_terminal=False, soft_wrap=False)
-    if width is None and not sys.stdout.isatty():
+    terminal = sys.stdout.isatty()
+    if width is None and not terminal:
         width = _columns() or PIPE_WIDTH
-    return Console(highlight=False, width=width, color_system=None if "NO_COLOR" in os.environ else "auto")
+    # (not a terminal whatever FORCE_COLOR or TTY_COMPATIBLE say: a pipe gets plain text, ASCII rules)
+    return Console(highlight=False, width=width, color_system=None if "NO_COLOR" in os.environ else "auto",
+                   force_terminal=None if terminal else False)
 
 
 #: the width of text written to a pipe or a file: tables wider than 80 columns stay one table

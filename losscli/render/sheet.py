@@ -17,8 +17,10 @@ and plain ASCII elsewhere (a pipe, a file).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Iterator
+
+from ..exits import printable
 
 if TYPE_CHECKING:
     from rich.console import Console, ConsoleOptions, RenderResult
@@ -49,8 +51,12 @@ class Sheet:
     rows: list[list[str]] = field(default_factory=list)
     styles: list[str | None] = field(default_factory=list)
 
+    def __post_init__(self) -> None:  # (names and cells from the data: escape sequences printed, not acted on)
+        self.title = printable(self.title)
+        self.columns = [replace(c, name=printable(c.name)) for c in self.columns]
+
     def add_row(self, *cells: str, style: str | None = None) -> None:
-        self.rows.append([str(c) for c in cells])
+        self.rows.append([printable(str(c)) for c in cells])
         self.styles.append(style)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from ..exits import printable
 from ..stats.accumulator import STAT_KEYS
-
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
 from .values import check_text, fmt, key_text, param_value, params_text, pct
@@ -43,7 +43,7 @@ def input_lines(payload: dict) -> list:
             line += f", matched on {rec['on']}"
         if left:
             line += f"; not data: {', '.join(left)}"
-        out.append(Text(line, style="dim"))
+        out.append(Text(printable(line), style="dim"))
     return out
 
 
@@ -95,7 +95,7 @@ def compute_tables(payload: dict, context: dict) -> list:
     if "gradient_file" in context:
         from rich.text import Text
 
-        out.append(Text(f"gradients written to {context['gradient_file']}"))
+        out.append(Text(printable(f"gradients written to {context['gradient_file']}")))
     return out + input_lines(payload)
 
 
@@ -170,7 +170,7 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
     if counts["shown"] < counts["total"]:
         notes.append(f"{counts['total'] - counts['shown']:,} more not listed (--top-slices 0 lists all)")
     if notes:
-        out.append(Text("; ".join(notes), style="dim"))
+        out.append(Text(printable("; ".join(notes)), style="dim"))
     return out
 
 
@@ -294,7 +294,7 @@ def gradcheck_tables(payload: dict) -> list:
     for r in payload["results"]:
         findings = _gradcheck_findings(r)
         if findings:
-            out.append(Text("\n".join(findings)))
+            out.append(Text("\n".join(printable(f) for f in findings)))
         if r["worst"] and (not r["passed"] or r["kinks"] or r.get("inconclusive")):
             t = Sheet(f"{r['loss']}: worst elements", [
                 Column("role", "left", key=True), Column("index", "left", key=True), Column("status", "left"),
