@@ -503,5 +503,6 @@ def test_an_output_inside_a_sharded_input_is_refused(run, tmp_path, where, engin
                           "it would be read as one of its shards from then on; write it elsewhere\n")
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
     if (engine, option) != ("dask", "--save-grad"):  # (the local engine's only)
-        out = run("compute", "mse", source, tmp_path / "ys", option, tmp_path / "elsewhere.npz", "--engine", engine)
+        elsewhere = tmp_path / ("elsewhere.csv" if option == "-o" else "elsewhere.npz")
+        out = run("compute", "mse", source, tmp_path / "ys", option, elsewhere, "--engine", engine)
         assert out.exit_code == 0, out.stderr

@@ -335,17 +335,46 @@ BY_SUFFIX = {"compute": {"json", "csv", "junit", "markdown"}, "compare": {"json"
 @pytest.mark.parametrize("suffix, fmt", [(".json", "json"), (".JSON", "json"), (".xml", "junit"), (".md", "markdown"),
                                          (".csv", "csv"), (".txt", None)])
 def test_the_suffix_of_o_names_the_format_when_format_is_not_given(run, d, name, suffix, fmt):
-    """`-o run.json` wrote a rich table into a file named .json (fit's help even promised JSON)."""
+    """`-o run.json` wrote a rich table into a file named .json (fit's help even promised JSON). A
+    suffix that names a format the command does not write (compare -o cmp.csv), or another format
+    than --format gives, wrote the default format under that name, exit 0 (review 62): refused."""
     args, _ = commands(d)[name]
     i = args.index("--format")
     args = args[:i] + args[i + 2:]
     out = d / f"out{suffix}"
     result = run(*args, "-o", out)
+    if fmt is not None and fmt not in BY_SUFFIX[name]:
+        assert (result.exit_code, result.stdout) == (2, "") and not out.exists()
+        assert result.stderr.startswith(f"Error: -o {out}: its name ({suffix.lower()}) says {fmt} output, which {name} "
+                                        "does not write;"), result.stderr
+        return
     assert result.exit_code == 0 and result.stdout == "", result.stderr
     text = out.read_text()
     written = {"{": "json", "<": "junit"}.get(text[:1]) or ("markdown" if text.startswith("| ") else
                                                            "csv" if "," in text.split("\n", 1)[0] and "+--" not in text else "default")
-    assert written == (fmt if fmt in BY_SUFFIX[name] else "default"), text[:300]
-    if fmt in BY_SUFFIX[name]:  # --format given wins over the suffix
-        assert run(*args, "--format", "table" if name != "plot" else "terminal", "-o", out).exit_code == 0
-        assert out.read_text()[:1] not in "{<|"
+    assert written == (fmt or "default"), text[:300]
+    default = "table" if name != "plot" else "terminal"
+    if fmt is not None:  # --format given against the suffix: refused, the file left as it was
+        result = run(*args, "--format", default, "-o", out)
+        assert result.exit_code == 2 and f"says {fmt} output, and --format {default} writes {default}" in result.stderr
+        assert out.read_text() == text
+
+
+@pytest.mark.parametrize("name, output", [("compute", "c.npz"), ("gradcheck", "g.npy"), ("compute", "x.json.gz"),
+                                          ("fit", "fit.parquet"), ("check", "r.png"), ("compare", "r.xlsx")])
+def test_an_output_named_as_a_file_no_report_is_is_refused(run, d, name, output):
+    """-o grads.npy, -o run.json.gz, -o r.png: a table or plain JSON was written under the name, exit
+    0 (review 62), for whatever opens it next to fail on. Refused before anything runs."""
+    args, _ = commands(d)[name]
+    i = args.index("--format")
+    result = run(*(args[:i] + args[i + 2:]), "-o", d / output)
+    assert (result.exit_code, result.stdout) == (2, "") and not (d / output).exists()
+    assert f"Error: -o {d / output}: its name (.{output.rsplit('.', 1)[1]}) says " in result.stderr
+
+
+def test_plot_draws_a_jpeg_by_its_name(run, d):
+    """matplotlib draws JPEG as well as PNG, SVG and PDF; -o plot.jpg wrote a text chart (review 62)."""
+    pytest.importorskip("matplotlib")
+    result = run("plot", "mse", "--points", "5", "-o", d / "p.jpg")
+    assert result.exit_code == 0, result.stderr
+    assert (d / "p.jpg").read_bytes()[:3] == b"\xff\xd8\xff"

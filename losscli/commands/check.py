@@ -179,7 +179,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     read = [str(path)] + [_resolve(base_dir, s) for g in gates
                           for s in (*g["inputs"], g.get("baseline"), g.get("weights"), g.get("by_file")) if s is not None]
     refuse_overwriting_inputs([main_output(output, fmt), *report_outputs(reports)], read,
-                              [item for g in gates for item in _param_items(g)], cluster)
+                              [item for g in gates for item in _param_items(g)], cluster, report=("check", fmt))
     for gate in gates:  # a malformed gate (its loss, parameters, reading or slice keys) is the config's error
         try:
             if len(select_losses(gate["loss"])) != 1:

@@ -114,11 +114,15 @@ def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]
 
 
 def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),
-                              params: Iterable[str] = (), cluster=None) -> None:
+                              params: Iterable[str] = (), cluster=None, report: tuple[str, str] | None = None) -> None:
     """Before anything runs: refuse an output (``(option, path)``) that is one of the files the
     command reads (input specs, with the files of sharded inputs; ``-p NAME=FILE`` values; users'
     loss code: ``--plugin`` files and modules, installed plugins; ``--scheduler-file``) or the same
-    file as another output, by path, symbolic link or hard link."""
+    file as another output, by path, symbolic link or hard link; then ``--output`` named for
+    another format than the command's ``report`` = (command, format) writes (``render.misnamed``)."""
+    from ..render import misnamed
+
+    outputs = list(outputs)
     from ..plugins import user_code_files
 
     inputs: list[tuple[str, str]] = []
@@ -143,6 +147,9 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     if cluster is not None and cluster.scheduler_file:
         inputs.append((f"--scheduler-file {cluster.scheduler_file}", cluster.scheduler_file))
     refuse_clobbering(outputs, inputs, datasets)
+    why = None if report is None else misnamed(report[0], dict(outputs).get("--output"), report[1])
+    if why is not None:
+        raise LossCliError(why)
 
 
 def main_output(output: str | None, fmt: str) -> tuple[str, str]:

@@ -118,7 +118,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     by_loss = parse_param_options(selected, params)
     slices, view = slicing
     refuse_overwriting_inputs([main_output(output, fmt), *report_outputs(reports)], [baseline, candidate, *others, weights, slices.file if slices else None],
-                              params, cluster)
+                              params, cluster, report=("compare", fmt))
     # with --on, both models' rows come in the labels' order, over the keys all three share: the
     # paired bootstrap pairs them
     cache = InputCache(rules=rules or ReadRules(), order_by=others[0], companions=(baseline, candidate), slices=slices)

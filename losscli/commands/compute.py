@@ -91,7 +91,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     by_loss = parse_param_options(selected, params)
     refuse_overwriting_inputs([main_output(output, fmt), ("--save-grad", save_grad), *report_outputs(reports)],
                               [*inputs, weights, model_params, slices.file if slices else None], params,
-                              cluster)
+                              cluster, report=("compute", fmt))
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
     if save_grad == STDOUT and sys.stdout.isatty():

@@ -55,7 +55,7 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
 def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(), lr=0.1, epochs=200,
             schedule="constant", step_size=10, factor=0.1, decay=0.01, l1=0.0, l2=0.0, fmt="table",
             output=None) -> int:
-    from ..render import emit, renderer
+    from ..render import draws_image, emit, renderer
     from ..render.chart import save_curve
     from ..render.progress import Bar, shown
     from .common import main_output, parse_param_options, refuse_overwriting_inputs, select_losses
@@ -65,7 +65,7 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
         raise LossCliError("fit takes one loss")
     loss = losses[0]
     require_fittable(loss)
-    refuse_overwriting_inputs([main_output(output, fmt)], [data], params)
+    refuse_overwriting_inputs([main_output(output, fmt)], [data], params, report=("fit", fmt))
     by_loss = parse_param_options(losses, params)[loss.name]
     X, y, names = load_data(data, target, features, loss, by_loss)
     with Bar("epochs", epochs, unit="epochs") as bar:  # the current loss beside it: a run going wrong shows
@@ -75,7 +75,7 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     payload = fit_record(result, schedule, lr, loss.resolve_params(by_loss))
     for warning in result.warnings:
         print(f"losscli: warning: {warning}", file=sys.stderr, flush=True)
-    if output and output.rsplit(".", 1)[-1].lower() in ("png", "svg", "pdf"):
+    if draws_image("fit", output):
         save_curve(payload, output)
         emit(renderer("fit", fmt)(payload))
     else:  # (-o curve.csv: --format csv, from the suffix)

@@ -114,7 +114,8 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
 
         for loss in losses:
             refuse_without_framework(loss)
-    refuse_overwriting_inputs([main_output(output, fmt), *report_outputs(reports)], inputs, params)
+    refuse_overwriting_inputs([main_output(output, fmt), *report_outputs(reports)], inputs, params,
+                              report=("gradcheck", fmt))
     by_loss = parse_param_options(losses, params)
     results = []
     if inputs:

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from ..curves import sample
 from ..errors import LossCliError
-from ..render import FORMATS, emit, renderer
+from ..render import FORMATS, draws_image, emit, renderer
 from ..resources import PY_FLOAT, require
 from .common import main_output, parse_param_options, refuse_overwriting_inputs, select_losses
-
-IMAGE_SUFFIXES = ("png", "svg", "pdf")
 
 
 def parse_range(span: str | None) -> tuple[float | None, float | None]:
@@ -37,14 +35,14 @@ def parse_sweep(sweep: str | None) -> tuple[str, list[str]] | None:
 
 def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="terminal", output=None) -> int:
     selected = select_losses(losses)
-    refuse_overwriting_inputs([main_output(output, fmt)], params=params)
+    refuse_overwriting_inputs([main_output(output, fmt)], params=params, report=("plot", fmt))
     by_loss = parse_param_options(selected, params)
     lo, hi = parse_range(span)
     sweep_ = parse_sweep(sweep)
     curves = len(selected) * (len(sweep_[1]) if sweep_ else 1) * 2  # bce draws y = 1 and y = 0
     require(curves * points * (6 * 8 + 3 * PY_FLOAT), "--points", f"{curves} curves of {points:,} points")
     data = sample(selected, by_loss, sweep_, lo, hi, points)
-    if output and output.rsplit(".", 1)[-1].lower() in IMAGE_SUFFIXES:
+    if draws_image("plot", output):
         if fmt != next(iter(FORMATS["plot"])):  # (an explicit text format and an image's name: say which wins)
             raise LossCliError(f"-o {output}: names an image, and --format {fmt} writes text: leave out --format to "
                                f"draw the image, or name a .{fmt} file")

@@ -40,12 +40,56 @@ SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".ndjson": "ndjson", ".jsonl":
                   ".md": "markdown"}
 
 
+#: the commands that draw an image (matplotlib) when -o's suffix names one of these
+IMAGE_SUFFIXES = (".png", ".svg", ".pdf", ".jpg", ".jpeg")
+IMAGES = {"plot": IMAGE_SUFFIXES, "fit": IMAGE_SUFFIXES}
+#: suffixes of files no report is, and what they name: a report under such a name is garbage to
+#: whatever opens it (a table in grads.npy, plain JSON in run.json.gz)
+FOREIGN_SUFFIXES = {
+    **dict.fromkeys((".npy", ".npz", ".parquet", ".arrow", ".arrows", ".feather", ".pkl", ".pickle", ".h5",
+                     ".hdf5", ".pt", ".pth", ".safetensors"), "a binary data file"),
+    **dict.fromkeys((".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif", ".webp"), "an image"),
+    **dict.fromkeys((".gz", ".bz2", ".xz", ".zst", ".zip", ".tar"), "a compressed file"),
+    **dict.fromkeys((".xlsx", ".xls", ".ods"), "a spreadsheet"),
+    **dict.fromkeys((".html", ".htm", ".yaml", ".yml", ".toml", ".py"), "another kind of text"),
+}
+
+
+def _suffix(output: str | None) -> str:
+    dot = (output or "").rfind(".")
+    return output[dot:].lower() if output and dot > output.rfind("/") else ""
+
+
+def draws_image(command: str, output: str | None) -> bool:
+    """Whether ``command`` draws an image into ``output`` (by its suffix)."""
+    return _suffix(output) in IMAGES.get(command, ())
+
+
 def format_for(command: str, output: str | None) -> str | None:
     """The format of ``command`` that ``output``'s suffix names, or None (no output, standard
     output, another suffix, or a format the command does not have)."""
-    dot = (output or "").rfind(".")
-    fmt = SUFFIX_FORMATS.get(output[dot:].lower()) if output and dot > output.rfind("/") else None
+    fmt = SUFFIX_FORMATS.get(_suffix(output))
     return fmt if fmt in FORMATS[command] else None
+
+
+def misnamed(command: str, output: str | None, fmt: str) -> str | None:
+    """Why ``-o output`` cannot hold ``command``'s ``fmt`` (its suffix names another format, one the
+    command does not write, or a kind of file no report is), or None. A suffix that names nothing
+    (``.txt``, ``.log``, none) holds any format."""
+    suffix = _suffix(output)
+    named = SUFFIX_FORMATS.get(suffix)
+    if not suffix or named == fmt or suffix in IMAGES.get(command, ()):
+        return None
+    if named is not None:
+        what = f"{named} output, and --format {fmt} writes {fmt}" if named in FORMATS[command] else \
+            f"{named} output, which {command} does not write"
+    elif suffix in FOREIGN_SUFFIXES:
+        what = f"{FOREIGN_SUFFIXES[suffix]}, which {command} does not write"
+    else:
+        return None
+    names = sorted({s for s, f in SUFFIX_FORMATS.items() if f in FORMATS[command]} | set(IMAGES.get(command, ())))
+    return (f"-o {output}: its name ({suffix}) says {what}; {command} writes {', '.join(names)} files as their names "
+            f"say, and --format {fmt} into a file named otherwise (.txt, say)")
 
 
 def renderer(command: str, fmt: str) -> Callable:
