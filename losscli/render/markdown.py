@@ -107,13 +107,15 @@ def gradcheck(payload: dict) -> str:
     out = markdown_table(["loss", "verdict", "checked", "FAIL", "inconclusive", "kinks", "max rel diff",
                           "max diff/bound", "evaluations"], rows)
     for r in payload["results"]:
-        if not r["worst"] or (r["passed"] and not r["kinks"] and not r.get("inconclusive")):
-            continue
+        said = r.get("verdict") or verdict(r)
+        if said == "PASS" and not r["kinks"] and not r.get("inconclusive"):
+            continue  # (an inconclusive verdict with nothing undecided, "nothing verified", says why too)
         why = r.get("reasons") or reasons(r)
-        out += f"\n{code(r['loss'])}: {escape(r.get('verdict') or verdict(r))}\n\n"
+        out += f"\n{code(r['loss'])}: {escape(said)}\n\n"
         out += "".join(f"- {escape(line)}\n" for line in [*why, *(f"note: {n}" for n in r["notes"])])
-        out += "\n" + markdown_table(
-            ["role", "index", "status", "analytic", "numeric", "diff", "rel diff", "bound", "diff/bound",
-             "one-sided slopes", "reason"],
-            [[w["role"], str(tuple(w["index"])), w["status"], *gradcheck_element_cells(w)] for w in r["worst"]])
+        if r["worst"]:
+            out += "\n" + markdown_table(
+                ["role", "index", "status", "analytic", "numeric", "diff", "rel diff", "bound", "diff/bound",
+                 "one-sided slopes", "reason"],
+                [[w["role"], str(tuple(w["index"])), w["status"], *gradcheck_element_cells(w)] for w in r["worst"]])
     return out
