@@ -72,6 +72,18 @@ def class_axis_inputs(losses, count: int) -> frozenset[int]:
         i < len(l.inputs) and any("C" in alt for alt in alternatives_of(l.inputs[i].shape)) for l in losses))
 
 
+#: the names of roles that hold what the predictions are compared with
+TARGET_ROLES = frozenset({"labels", "label", "targets", "target", "truth", "y_true"})
+
+
+def target_inputs(losses, count: int) -> frozenset[int]:
+    """The positions, of ``count`` inputs given in role order, that every one of ``losses`` names as
+    the targets (``TARGET_ROLES``): one table read whole there and for another role compares its
+    columns with themselves (``cache._refuse_one_table_twice``)."""
+    return frozenset(i for i in range(count)
+                     if losses and all(i < len(l.inputs) and l.inputs[i].name in TARGET_ROLES for l in losses))
+
+
 def _dim_text(d: str) -> str:
     m = multiple_of(d)
     return f"{m[0]}·{m[1]}" if m else d

@@ -117,7 +117,7 @@ def test_many_rows_measure_coupling_precision_and_taylor_on_a_slice(run, custom,
     assert code == 0 and rec["checked"] == 20_000 and rec["verified"] + rec["below_noise"] == 20_000
     (taylor,) = rec["taylor"]
     assert taylor["passed"] and taylor["rows"] == 16_384 and 1.8 < taylor["order"] < 2.2 and "note" not in taylor
-    assert rec["notes"] == ["measured on 16384 random rows of 20000 (10 of the 15 evaluations): the coupling; the "
+    assert rec["notes"] == ["measured on 16384 random rows of 20000 (10 of the 16 evaluations): the coupling; the "
                             "precision and the Taylor test of predictions; every element is checked on every row"]
 
 

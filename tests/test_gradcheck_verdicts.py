@@ -1068,3 +1068,43 @@ def test_a_wrong_gradient_at_large_inputs_whose_difference_is_small_fails(run, s
     assert all(e["status"] == "FAIL" for e in results[0]["worst"])
     code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_logcosh", f"{hp}:p", f"{hp}:t")
     assert code == 0 and results[0]["failures"] == 0
+
+
+STATEFUL_PLUGIN = '''
+import numpy as np
+from losscli import Input, register_loss
+
+def _reg(name, f, g):
+    loss = register_loss(name, inputs=(Input("x", "N,D"),), coupling="elementwise")(f)
+    loss.gradient(g)
+
+_noise = np.random.default_rng(0)
+_reg("st_noisy_bug", lambda x: (x ** 2).sum(axis=1) + 1e-8 * _noise.standard_normal(len(x)), lambda x: {"x": 2.02 * x})
+_reg("st_scales_input", lambda x: (x.__imul__(1.0000001) ** 2).sum(axis=1), lambda x: {"x": 2 * x})
+_reg("st_grad_scales_input", lambda x: (x ** 2).sum(axis=1), lambda x: {"x": x.__imul__(2)})
+'''
+
+
+@pytest.mark.parametrize("name, message", [
+    ("st_noisy_bug", "st_noisy_bug: the loss function returned other values when called again with the same inputs "
+                     "(by up to "),
+    ("st_scales_input", "st_scales_input: the loss function changed its input 'x' in place; a gradient check "),
+    ("st_grad_scales_input", "st_grad_scales_input: the gradient function changed its input 'x' in place; a gradient "
+                             "check "),
+])
+def test_a_loss_that_is_random_or_writes_into_its_inputs_is_refused(run, tmp_path, name, message):
+    """x² + 1e-8 noise per call with a gradient 1% wrong PASSed as kinks on one run and FAILed on the
+    next; a loss that scales its input in place PASSed as kinks; a gradient that doubles its input in
+    place FAILed a right value (review 61 F4). Two calls at the same inputs, and the inputs' bytes
+    after each function, are compared first: exit 2, saying which and how to fix it."""
+    (tmp_path / "stateful.py").write_text(STATEFUL_PLUGIN)
+    try:
+        for seed in ("0", "1"):
+            out = run("--plugin", tmp_path / "stateful.py", "gradcheck", name, "--seed", seed)
+            assert (out.exit_code, out.stdout) == (2, "") and out.stderr.startswith(f"Error: {message}"), out.stderr
+    finally:
+        for n in ("st_noisy_bug", "st_scales_input", "st_grad_scales_input"):
+            try:
+                unregister_loss(n)
+            except Exception:
+                pass

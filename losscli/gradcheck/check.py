@@ -108,6 +108,36 @@ def _complex_usable(ev: Evaluator, role: str, x: np.ndarray) -> str | None:
     return None
 
 
+def _fingerprints(arrays: dict) -> dict:
+    """A digest of each input's bytes (no copy of a large input is kept to compare with)."""
+    import hashlib
+
+    return {k: hashlib.blake2b(np.ascontiguousarray(v).reshape(-1).view(np.uint8).data).digest()
+            for k, v in arrays.items()}
+
+
+def _refuse_changed_inputs(loss: Loss, arrays: dict, prints: dict, which: str) -> None:
+    """A loss or gradient function that writes into its inputs: every later evaluation would start
+    from other inputs than the ones checked (a loss that scales its input in place passed as kinks)."""
+    changed = [k for k, d in _fingerprints(arrays).items() if d != prints[k]]
+    if changed:
+        raise LossCliError(f"{loss.name}: the {which} function changed its input {changed[0]!r} in place; a gradient "
+                           "check evaluates the loss at inputs it moves itself, and needs them left as they are (work on "
+                           "a copy: x = x.copy(), or out-of-place operations)")
+
+
+def _refuse_unrepeatable(loss: Loss, base: np.ndarray, again: np.ndarray) -> None:
+    """A loss whose values differ between two calls at the same inputs (random noise, state kept
+    between calls): its differences measure the randomness, and a verdict on them is none."""
+    a, b = np.asarray(base, dtype=np.float64), np.asarray(again, dtype=np.float64)
+    if a.shape != b.shape or not np.array_equal(a, b, equal_nan=True):
+        with np.errstate(invalid="ignore"):
+            gap = float(np.nanmax(np.abs(a - b))) if a.shape == b.shape else float("nan")
+        raise LossCliError(f"{loss.name}: the loss function returned other values when called again with the same "
+                           f"inputs (by up to {gap:.3g}): numeric derivatives of it measure that randomness, not a "
+                           "gradient; fix its random state (a seed, no state kept between calls) to check it")
+
+
 def check_loss(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
     """Check every differentiable role of ``loss`` at ``arrays``."""
     # numeric derivatives at extreme inputs over- or underflow in intermediate steps: they are
@@ -141,10 +171,14 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
     params = loss.resolve_params(params)
     ev = Evaluator(loss, arrays, params)
     result = LossCheck(loss.name, params, {k: tuple(v.shape) for k, v in arrays.items()}, method=opts.method)
+    prints = _fingerprints(arrays)
     grads = loss.gradient_of(arrays, params)
+    _refuse_changed_inputs(loss, arrays, prints, "gradient")
     result.notes.extend(_unchecked_keys(loss, grads))
     base = ev()
+    _refuse_changed_inputs(loss, arrays, prints, "loss")
     require_numbers(loss, base)
+    _refuse_unrepeatable(loss, base, ev())
     # one value per sample, finite (else there is no derivative to check): said as compute says it
     require_per_sample(loss, base, np.shape(arrays[ev.order[0]])[0])
     require_finite(loss, np.asarray(base, dtype=np.float64).reshape(-1), "loss", range(np.size(base)))

@@ -55,6 +55,7 @@ class InputCache:
         # where a table read without a selector is one column per class: set by the engine (read_for)
         self.class_labels: frozenset[int] = frozenset()
         self.class_axes: frozenset[int] = frozenset()
+        self.targets: frozenset[int] = frozenset()  # positions of the targets (shapes.target_inputs)
         self.rules = rules
         self.order_by = order_by  # with rules.on: the input whose order matched rows come in (default the first)
         # with rules.on: inputs whose keys every join is restricted to, read or not (compare: both models,
@@ -116,10 +117,11 @@ class InputCache:
 
     def read_for(self, losses, count: int) -> None:
         """The roles of the ``count`` inputs, given in role order, as ``losses`` declare them."""
-        from ..shapes import class_axis_inputs, class_label_inputs
+        from ..shapes import class_axis_inputs, class_label_inputs, target_inputs
 
         self.class_labels = class_label_inputs(losses, count)
         self.class_axes = class_axis_inputs(losses, count)
+        self.targets = target_inputs(losses, count)
 
     def _classes(self, first: Array | None, position: int) -> Classes | None:
         """The class names the labels of the input at ``position`` are read with: --classes, else
@@ -264,7 +266,7 @@ class InputCache:
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
             arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes, bool(arrays)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
-        _refuse_one_table_twice(specs, parsed, arrays)
+        _refuse_one_table_twice(specs, parsed, arrays, self.targets)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
@@ -343,7 +345,7 @@ class InputCache:
             rec["on"] = on
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
-        _refuse_one_table_twice(specs, parsed, whole)
+        _refuse_one_table_twice(specs, parsed, whole, self.targets)
         del parts, pieces, data, blocks  # (the generator's frame lives on while the blocks are used)
         n = whole[0].data.shape[0]
         step = chunk_rows or n
@@ -375,16 +377,18 @@ class InputCache:
         return None if spec is None or spec.path is None else self.reader(spec.path)
 
 
-def _refuse_one_table_twice(specs, parsed, arrays: list[Array]) -> None:
-    """One table given for two inputs without a selector (``mse eval.csv eval.csv``): both read the
-    same columns, and the loss compares them with themselves (0.0 whatever they hold). Refused where
-    it reads several columns (a file of one column given twice may be a check of 0 on purpose)."""
+def _refuse_one_table_twice(specs, parsed, arrays: list[Array], targets: frozenset[int]) -> None:
+    """One table given, without a selector, for the targets and another input (``mse eval.csv
+    eval.csv``): both read the same columns, and the loss compares them with themselves (0.0
+    whatever they hold). Refused where it reads several columns (a file of one column given twice
+    may be a check of 0 on purpose); two embeddings of one table (cosine_embedding's x1, x2) are
+    no targets."""
     seen: dict[str, int] = {}
     for i, (spec, (path, sel)) in enumerate(zip(specs, parsed)):
         columns = arrays[i].columns if i < len(arrays) else None
         if sel is not None or not columns or len(columns) < 2:
             continue
-        if spec in seen:
+        if spec in seen and (i in targets) != (seen[spec] in targets):
             raise InputError(f"{path} is given for two inputs without a selector: both read its columns "
                              f"{names_text(columns)}, so the loss would compare them with themselves; name each "
                              f"one's columns ({path}:{columns[0]} and {path}:{columns[-1]}, say)")
