@@ -295,7 +295,6 @@ def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, 
     compared: class names repeat, and names of files or cities are spelled otherwise by one writer
     than by another (a path, a case) where they label the same rows."""
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     from .rules import TIME
 
@@ -303,6 +302,8 @@ def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, 
         first = block.order[0] if not named and block.arrays is None and block.order else ""
         values = block.text_values.get(first)
         if values is not None and is_time_type(values.type):
+            import pyarrow.compute as pc  # (a table of times only: a small CSV does not pay its import)
+
             present = values.drop_null()
             return first if len(present) > 1 and len(pc.unique(present)) == len(present) else ""
         if values is None or not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
