@@ -347,9 +347,9 @@ def test_data_columns_of_the_same_name_are_data(run, tmp_path):
     pd.DataFrame(onehot, columns=["cat", "dog", "bird"]).to_csv(tmp_path / "l.csv", index=False)
     value, _, err = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv")
     assert (value, err) == (pytest.approx(float(np.mean((proba - onehot) ** 2)), rel=1e-12), "")
-    # the same file twice is one input: nothing to compare
-    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "p.csv")
-    assert value == 0.0
+    # the same file twice, whole: its columns against themselves, refused (review 63: 0.0, exit 0)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "p.csv")
+    assert out.exit_code == 2 and "is given for two inputs without a selector" in out.stderr
 
 
 # -- column names with a colon -----------------------------------------------------------------------
