@@ -1118,3 +1118,38 @@ def test_one_hot_columns_are_read_in_the_order_of_the_classes(run, tmp_path):
     out = run("compute", "softmax_ce", zc, f"{yc}:bird,cat,dog", "--format", "json")  # (as the user ordered them)
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(
         _softmax_ce(z, np.array([1, 2, 0])[y]), rel=1e-12) and out.stderr == ""
+
+
+# -- review 63: two-level (MultiIndex) columns ----------------------------------------------------------
+
+@pytest.mark.parametrize("layout", ["index=False", "with the index", "a pivot"])
+def test_two_header_lines_of_multiindex_columns_are_refused_with_the_way_to_flatten_them(run, tmp_path, layout):
+    """pandas writes two-level columns as two header lines (yhat,yhat,yhat above 1,2,3; a pivot adds the
+    index's name on a third): the second was read as a sample (1.52 for 1.56, N + 1, exit 0), and a
+    pivot's third was a row of NaN whose --nan-policy omit gave the wrong value again. Refused, naming
+    the pandas lines that flatten the columns; those lines, run as written, give the value."""
+    p, y = RNG.normal(size=(N, 3)), RNG.normal(size=(N, 3))
+    if layout == "a pivot":
+        long = pd.DataFrame({"item": np.repeat(np.arange(N), 3), "h": np.tile([1, 2, 3], N), "yhat": p.ravel(),
+                             "y": y.ravel()})
+        long.pivot(index="item", columns="h", values=["yhat", "y"]).to_csv(tmp_path / "f.csv")
+        specs = [f"{tmp_path}/f.csv:1-3", f"{tmp_path}/f.csv:4-6"]
+        flat = [f"{tmp_path}/flat.csv:yhat_1,yhat_2,yhat_3", f"{tmp_path}/flat.csv:y_1,y_2,y_3"]
+    else:
+        index = layout == "with the index"
+        pd.DataFrame(p, columns=pd.MultiIndex.from_product([["yhat"], [1, 2, 3]])).to_csv(tmp_path / "f.csv",
+                                                                                         index=index)
+        pd.DataFrame(y, columns=pd.MultiIndex.from_product([["y"], [1, 2, 3]])).to_csv(tmp_path / "y.csv",
+                                                                                      index=index)
+        specs, flat = [tmp_path / "f.csv", tmp_path / "y.csv"], [tmp_path / "flat.csv", tmp_path / "flat_y.csv"]
+    out = run("compute", "mse", *specs)
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr.startswith(f"Error: {tmp_path}/f.csv: its first two lines are pandas' header of two-level "
+                                 "(MultiIndex) columns ("), out.stderr
+    assert out.stderr.rstrip().endswith("or --header yes if its second line is data")
+    command = out.stderr.split("e.g. pandas: ")[1].split("; or --header yes")[0]
+    sources = [tmp_path / "f.csv"] if layout == "a pivot" else [tmp_path / "f.csv", tmp_path / "y.csv"]
+    for source, target in zip(sources, [tmp_path / "flat.csv", tmp_path / "flat_y.csv"]):
+        exec(command.replace("(f,", "(f_,").replace("(out", "(out_"), {"pd": pd, "f_": source, "out_": target})
+    value, _, _ = _run_value(run, *flat)
+    assert value == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)

@@ -25,8 +25,8 @@ from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
 from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, hint_suffix,
-                    is_number, key_columns, level_columns, numeric_text_hint, reset_index_columns, slice_columns,
-                    unnamed_index)
+                    is_number, key_columns, level_columns, numeric_text_hint, reset_index_columns, second_header_line,
+                    slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -98,6 +98,9 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     sep = hint.group(1) if hint else sniff_delimiter(lines) or ","
     first, below = split_fields(lines[0], sep, label), _sample_rows(lines[1:], sep, label)
     has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
+    levels = second_header_line(first, below, label) if has_header and rules.header != "yes" else None
+    if levels is not None:
+        raise InputError(levels)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
         _check_implicit_index(first, below, label, sep)

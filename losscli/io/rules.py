@@ -155,6 +155,41 @@ def header_decision(first: list[str], below: list[list[str]], mode: str) -> tupl
     return False, NUMBERS
 
 
+def second_header_line(first: list[str], below: list[list[str]], label: str) -> str | None:
+    """Why a header's next line is a second header line, as pandas writes two-level (MultiIndex)
+    columns (``yhat,yhat,yhat`` above ``1,2,3``, then the index's name on a line of its own: a
+    pivot), with the way to flatten them; None where it is not. Read as data, ``1,2,3`` was one
+    more sample. It is one where a name repeats on the first line, the line below tells the
+    repeats apart with integers or text, and the rows below those hold numbers with a fraction."""
+    from .textvalues import NA_VALUES
+
+    cells = [c.strip() for c in first]
+    n = len(cells)
+    runs = [i for i in range(n) if cells[i] and ((i and cells[i - 1] == cells[i]) or
+                                                  (i + 1 < n and cells[i + 1] == cells[i]))]
+    if not runs or len(below) < 2 or len(below[0]) != n:
+        return None
+    second = [c.strip() for c in below[0]]
+    if any(not second[i] or FRACTION.fullmatch(second[i]) or second[i] in NA_VALUES for i in runs) or \
+            len({(cells[i], second[i]) for i in runs}) < len(runs):
+        return None
+    rest = below[1:]
+    named = bool(rest) and len(rest[0]) == n and rest[0][0].strip() and not any(f.strip() for f in rest[0][1:])
+    data = [row for row in rest[1:] if len(row) == n] if named else [row for row in rest if len(row) == n]
+    if not any(FRACTION.fullmatch(row[i]) for row in data for i in runs):
+        return None
+    index = not cells[0]
+    def shown(fields: list[str]) -> str:
+        return ",".join(f.strip() for f in fields[:6]) + (",..." if len(fields) > 6 else "")
+
+    return (f"{label}: its first two lines are pandas' header of two-level (MultiIndex) columns ({shown(first)} above "
+            f"{shown(below[0])})"
+            f"{' and its third the index' + chr(39) + 's name' if named else ''}, where losscli reads one header line; "
+            f"flatten the columns, e.g. pandas: df = pd.read_csv(f, header=[0, 1]{', index_col=0' if index else ''}); "
+            "df.columns = ['_'.join(map(str, c)) for c in df.columns]; "
+            f"df.to_csv(out{'' if index else ', index=False'}); or --header yes if its second line is data")
+
+
 def _boolean_above_booleans(i: int, cell: str, below: list[list[str]]) -> bool:
     """A first line's ``True`` (or ``False``) above a column of booleans: a value, as the ones below
     it are read (1 and 0), not a column name."""
