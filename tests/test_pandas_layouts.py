@@ -1153,3 +1153,23 @@ def test_two_header_lines_of_multiindex_columns_are_refused_with_the_way_to_flat
         exec(command.replace("(f,", "(f_,").replace("(out", "(out_"), {"pd": pd, "f_": source, "out_": target})
     value, _, _ = _run_value(run, *flat)
     assert value == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)
+
+
+@pytest.mark.parametrize("name, values", [("t", np.arange(N) * 0.5), ("dist", RNG.random(N) * 100)])
+def test_a_first_column_of_fractions_in_another_order_is_a_key_not_data(run, tmp_path, name, values):
+    """A named float index (or first column) in both files, the rows sorted otherwise in one: it was read
+    as data, (t, pred) against (t, label): 35.6 for 2.36, exit 0 (review 63). The same values in
+    another order, each once, are row labels: refused naming --on, which pairs them."""
+    perm = RNG.permutation(N)
+    pd.DataFrame({"pred": X}, index=pd.Index(values, name=name)).to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"label": Y[perm]}, index=pd.Index(values[perm], name=name)).to_csv(tmp_path / "y.csv")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert "their key columns disagree at row 0" in out.stderr and f"--on {name} pairs them by key" in out.stderr
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv", "--on", name)
+    assert value == pytest.approx(MSE, rel=1e-12)
+    # two columns of data that share a name (x predicted against x measured) share hardly a value: data
+    pd.DataFrame({"x": X, "z": Y}).to_csv(tmp_path / "a.csv", index=False)
+    pd.DataFrame({"x": Y, "w": X}).to_csv(tmp_path / "b.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "a.csv", tmp_path / "b.csv")
+    assert value == pytest.approx(float(np.mean((np.c_[X, Y] - np.c_[Y, X]) ** 2)), rel=1e-12)

@@ -202,8 +202,10 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
         for j in range(i + 1, len(blocks)):
             a, b = blocks[i][1].columns, blocks[j][1].columns
             same = [n for n in data[i] if n in data[j]]
-            # (keys are integers or text, or numbers equal row by row: an index of times, t = 0, 0.5, ...)
-            keys = [n for n in same if (_whole(a[n]) and _whole(b[n])) or np.array_equal(a[n], b[n])]
+            # (keys are integers or text, or numbers equal row by row: an index of times, t = 0, 0.5, ...;
+            # or a first column of such numbers in another order, each once: the same labels)
+            keys = [n for n in same if (_whole(a[n]) and _whole(b[n])) or np.array_equal(a[n], b[n])
+                    or n == data[i][0] == data[j][0] and _relabelled(a[n], b[n])]
             if keys and any(n not in same for n in data[i]) and any(n not in same for n in data[j]):
                 found.append((i, j, keys))
             elif equal := _equal_keys(a, b, data[i], data[j]):
@@ -234,6 +236,15 @@ def _index_of_one(a: Source, b: Source, first: list[str], second: list[str]) -> 
         if indexed and name in x.keys and _whole(y.columns[name]):
             return name
     return None
+
+
+def _relabelled(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two columns of distinct numbers (each value once) of which most of one's values are the
+    other's, in another order: the same row labels (``t`` = 0.5, 1.0, ... of two frames sorted
+    otherwise), where two columns of data share hardly a value."""
+    if a.size < 2 or b.size < 2 or np.unique(a).size != a.size or np.unique(b).size != b.size:
+        return False
+    return bool(np.isin(a, b).mean() >= 0.5)
 
 
 def _whole(values: np.ndarray) -> bool:
