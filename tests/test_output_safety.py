@@ -506,3 +506,31 @@ def test_an_output_inside_a_sharded_input_is_refused(run, tmp_path, where, engin
         elsewhere = tmp_path / ("elsewhere.csv" if option == "-o" else "elsewhere.npz")
         out = run("compute", "mse", source, tmp_path / "ys", option, elsewhere, "--engine", engine)
         assert out.exit_code == 0, out.stderr
+
+
+@pytest.mark.skipif(not ROOT or shutil.which("mount") is None, reason="mounting a small file system takes root")
+def test_a_full_disk_while_outputs_are_put_in_place_leaves_every_previous_output(tmp_path):
+    """Two outputs copied in place (hard-linked targets) on a disk that holds their temporary files
+    but not both new lengths: the gradient was put in place, then the report failed for space, and
+    the run's outputs were half new (review 62). Every new length is reserved before any target
+    changes."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=512k", "tmpfs", disk], capture_output=True).returncode:
+        pytest.skip("this machine does not let a test mount a tmpfs")
+    try:
+        rng = np.random.default_rng(0)
+        for name in ("p", "y"):
+            np.savetxt(tmp_path / f"{name}.csv", rng.random(5000), header=name, comments="", fmt="%.17g")
+        outputs = [disk / "rep.csv", disk / "g.npy"]
+        _previous(*outputs)
+        for p in outputs:
+            os.link(p, p.with_name("also_" + p.name))  # (another name: written in place, not renamed)
+        (disk / "fill").write_bytes(bytes(290 * 1024))
+        out = losscli("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--per-sample", "--format", "csv",
+                      "-o", outputs[0], "--save-grad", outputs[1])
+        assert (out.returncode, out.stderr) == (2, f"Error: {outputs[0]}: cannot write: No space left on device\n")
+        assert _all_previous(*outputs)
+        assert sorted(os.listdir(disk)) == ["also_g.npy", "also_rep.csv", "fill", "g.npy", "rep.csv"]
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)

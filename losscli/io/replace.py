@@ -98,11 +98,40 @@ class _CopyIn(_Commit):
     def __init__(self, path: str, source: IO[bytes], target: str, tmp: str | None = None):
         self.path, self.source, self.target, self.tmp = path, source, target, tmp
         self.size = os.fstat(source.fileno()).st_size
+        self.fd: int | None = None  # the target, open and its new length reserved (:meth:`reserve`)
+        self.before = 0  # its length before
 
-    def commit(self) -> None:
+    def reserve(self) -> None:
+        """Open the target and reserve its new length, not a byte of its content changed: a full
+        disk fails here (with the length put back). The files of one run are all reserved before
+        any is written (:func:`_commit`)."""
+        if self.fd is not None:
+            return
         fd = os.open(self.target, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
         try:
+            self.before = os.fstat(fd).st_size
             _reserve(fd, self.size)
+        except BaseException:
+            os.close(fd)
+            raise
+        self.fd = fd
+
+    def release(self) -> None:
+        """Give a reservation back: the target's length as it was."""
+        fd, self.fd = self.fd, None
+        if fd is None:
+            return
+        try:
+            if os.fstat(fd).st_size != self.before:
+                os.ftruncate(fd, self.before)
+        finally:
+            os.close(fd)
+
+    def commit(self) -> None:
+        self.reserve()
+        fd, self.fd = self.fd, None
+        assert fd is not None
+        try:
             self.source.seek(0)
             while chunk := self.source.read(COPY_BYTES):
                 view = memoryview(chunk)
@@ -115,6 +144,10 @@ class _CopyIn(_Commit):
         self.discard()
 
     def discard(self) -> None:
+        try:
+            self.release()
+        except OSError:
+            pass
         try:
             self.source.close()
         except OSError:
@@ -288,21 +321,27 @@ def together() -> Iterator[None]:
 
 def _commit(pending: list[_Commit]) -> None:
     """Put each output in place; Ctrl-C or a signal handler's :func:`abandon` part-way completes
-    the rest (they are all written: a run half old, half new would be the only harm left)."""
+    the rest (they are all written: a run half old, half new would be the only harm left). The
+    copies in place have their new lengths reserved first, all of them: a full disk then stops
+    the run before any file changed (one reserved and written before the next failed left the
+    run's outputs half new)."""
     _COMMITTING[:] = sorted(pending, key=lambda done: isinstance(done, _Rename))
+    current: _Commit | None = None
     try:
+        for current in [done for done in _COMMITTING if isinstance(done, _CopyIn)]:
+            current.reserve()
         while _COMMITTING:
-            _COMMITTING[0].commit()
+            current = _COMMITTING[0]
+            current.commit()
             del _COMMITTING[0]
     except KeyboardInterrupt:
         _complete()
         raise
     except OSError as exc:
-        failed = _COMMITTING.pop(0)
-        for done in [failed, *_COMMITTING]:
+        for done in _COMMITTING:  # (reservations given back: every target as it was)
             done.discard()
         _COMMITTING.clear()
-        raise cannot_write(failed.path, exc) from None
+        raise cannot_write(current.path if current is not None else "output", exc) from None
 
 
 def _complete() -> None:
