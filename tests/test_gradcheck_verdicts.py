@@ -333,7 +333,7 @@ def test_a_gradient_within_atol_is_no_taylor_failure(run):
     args = ("gradcheck", "poly1", "--seed", "55", "--samples", "1", "--classes", "2")
     code, (rec,) = _gradcheck(run, *args)
     assert code == 0 and rec["verdict"] == "inconclusive" and rec["taylor"][0]["passed"], rec["taylor"]
-    assert "is within --atol 1e-12 per element along the probe" in rec["taylor"][0]["note"]
+    assert "is within --atol 1e-12 and --rtol 1e-06 per element along the probe" in rec["taylor"][0]["note"]
     assert rec["reasons"][0].startswith("nothing verified: all 2 elements lie below the numeric noise or --atol")
     code, (rec,) = _gradcheck(run, *args, "--atol", "1e-20")
     assert code == 1 and not rec["taylor"][0]["passed"]
@@ -1108,3 +1108,22 @@ def test_a_loss_that_is_random_or_writes_into_its_inputs_is_refused(run, tmp_pat
                 unregister_loss(n)
             except Exception:
                 pass
+
+
+def test_a_gradient_within_rtol_is_no_taylor_failure(run, tmp_path):
+    """x² with a gradient of 2.02x under --rtol 0.5: every element passed and the Taylor test, which
+    --rtol did not reach, FAILed the check with no failing element (review 61 F6; --atol reached it).
+    Within the tolerance the user gives, the probe's linear remainder is no wrong gradient either;
+    at the default --rtol it FAILs as before."""
+    (tmp_path / "w.py").write_text(
+        "import numpy as np\nfrom losscli import Input, register_loss\n"
+        "@register_loss('w_1p01', inputs=(Input('x', 'N,D'),), coupling='elementwise')\n"
+        "def L(x):\n    return (x ** 2).sum(axis=1)\n"
+        "@L.gradient\ndef G(x):\n    return {'x': 2.02 * x}\n")
+    try:
+        code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "w.py", "gradcheck", "w_1p01", "--rtol", "0.5")
+        assert (code, rec["verdict"], rec["failures"]) == (0, "PASS", 0) and rec["taylor"][0]["passed"]
+        code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "w.py", "gradcheck", "w_1p01")
+        assert (code, rec["verdict"]) == (1, "FAIL") and not rec["taylor"][0]["passed"]
+    finally:
+        unregister_loss("w_1p01")

@@ -275,7 +275,8 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
         result.notes.append(_precision_note(precision, np.asarray(base).dtype).format(rtol=opts.rtol))
     result.consistency = consistency(loss, grads, arrays)
     for role, (on, x, g, b), lo, hi, eps, still in taylor_args:
-        t = taylor(on, role, x, g, rng_taylor, base=b, bounds=(lo, hi), eps=eps, still=still, atol=opts.atol)
+        t = taylor(on, role, x, g, rng_taylor, base=b, bounds=(lo, hi), eps=eps, still=still, atol=opts.atol,
+                   rtol=opts.rtol)
         if on is not ev:
             t["rows"] = int(x.shape[0])
         if not t["passed"] and role in kinked_roles:  # a probe that crosses a kink shrinks like t

@@ -157,7 +157,7 @@ def consistency(loss: Loss, grads: dict, arrays: dict) -> list[dict]:
 
 def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray | None = None,
            bounds: tuple = (-np.inf, np.inf), eps: float = EPS, still: np.ndarray | None = None,
-           atol: float = 0.0) -> dict:
+           atol: float = 0.0, rtol: float = 0.0) -> dict:
     """Observed order of |f(x + t d) - f(x) - t gᵀd| as t halves: 2 right, 1 wrong.
 
     ``rng`` must be a stream of its own (not the one random inputs were drawn from: a direction
@@ -168,8 +168,9 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     ``base``: the per-sample losses at x, when already known (saves an evaluation). ``still``:
     elements the probe leaves where they are (inconclusive ones: no derivative was found there,
     and a probe through sqrt(0) would read order 1/2 off a correct gradient). ``atol``: gradient
-    errors this small per element are not told apart from 0 (--atol); a linear remainder within
-    atol·Σ|d| is no wrong gradient."""
+    errors this small per element are not told apart from 0 (--atol); ``rtol``: nor errors of this
+    fraction of each element's gradient (--rtol): a linear remainder within atol·Σ|d| +
+    rtol·Σ|g·d| is no wrong gradient, as the element checks would not call it one."""
     from .steps import scales
 
     x2 = x.reshape(x.shape[0], -1) if x.ndim else x.reshape(1, 1)
@@ -213,12 +214,12 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     passed = order > 1.5 or _linear_rem(np.array(rem), float(np.sum(np.abs(g * d))), np.array(ts))
     if passed:
         return {"role": role, "order": order, "passed": True}
-    allowed = atol * float(np.sum(np.abs(d)))
-    if rem[-1] <= allowed * ts[-1]:  # a gradient off by at most --atol per element explains it
+    allowed = atol * float(np.sum(np.abs(d))) + rtol * float(np.sum(np.abs(g * d)))
+    if rem[-1] <= allowed * ts[-1]:  # a gradient off by at most --atol, or --rtol, per element explains it
         return {"role": role, "order": order, "passed": True,
                 "note": f"the remainder's linear part ({rem[-1] / ts[-1]:.3g}·t) is within "
-                        f"--atol {atol:g} per element along the probe ({allowed:.3g}·t): gradient errors this small "
-                        "are not told apart from 0"}
+                        f"--atol {atol:g} and --rtol {rtol:g} per element along the probe ({allowed:.3g}·t): gradient "
+                        "errors this small are not told apart from 0"}
     # The summed loss's own noise along the probe (ECnoise of 7 values at a spacing far below the
     # t's): a loss with cancellations (log(1 - c) at c = 1 - 1e-8 loses 8 digits) is noisy far
     # above ε·|l|, and remainders at that level read a random order.
