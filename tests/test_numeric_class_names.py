@@ -263,3 +263,27 @@ def test_signed_class_names_are_a_header_without_header_yes(run, tmp_path):
     pd.DataFrame({"y": y}).to_csv(tmp_path / "y.csv", index=False)
     assert _value(run, "ce", tmp_path / "p.csv", tmp_path / "y.csv") == \
         pytest.approx(ce(p2, (y + 1) // 2), rel=1e-12)
+
+
+def test_float_class_names_are_the_integer_labels_classes(run, tmp_path):
+    """predict_proba of a classifier fitted on float labels: columns 1.0, 2.0, 3.0, 4.0 and labels 1..4.
+    Its first line is read as data (the row count says --header yes); with --header yes the labels
+    were indices ('found 4, expects 0..3'), and --classes 1,2,3,4 was refused as naming the classes
+    otherwise: no option reached the value (review 63). Whole numbers written as floats are the
+    integer names they are."""
+    rng = np.random.default_rng(5)
+    z = rng.normal(size=(40, 4))
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    y = rng.integers(1, 5, 40)
+    pd.DataFrame(p, columns=[1.0, 2.0, 3.0, 4.0]).to_csv(tmp_path / "p.csv", index=False)
+    pd.Series(y, name="y").to_csv(tmp_path / "y.csv", index=False)
+    expected = float(np.mean(-np.log(p[np.arange(40), y - 1])))
+    out = run("compute", "ce", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert out.exit_code == 2 and "--header yes reads it as a header" in out.stderr
+    for extra in ([], ["--classes", "1,2,3,4"]):
+        out = run("compute", "ce", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes", *extra,
+                  "--format", "value")
+        assert out.exit_code == 0, out.stderr
+        assert float(out.stdout) == pytest.approx(expected, rel=1e-12)
+    out = run("compute", "ce", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes", "--classes", "4,3,2,1")
+    assert out.exit_code == 2 and "name the classes otherwise (1.0, 2.0, 3.0, 4.0)" in out.stderr

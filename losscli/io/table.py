@@ -319,17 +319,22 @@ class Classes:
         """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
         text names, in another order; columns of digits (``1,2,3``, not ``text``), when ``given``
         are integers too, as other integers (``--classes a,b,c`` stays theirs to give)."""
-        if self.text:
-            return given.names != self.names
-        theirs = integer_names(given.names)
-        return theirs is not None and theirs != integer_names(self.names)
+        theirs, ours = integer_names(given.names), integer_names(self.names)
+        if theirs is not None and ours is not None:  # (1,2 given for columns named 1.0,2.0: the same classes)
+            return theirs != ours
+        return self.text and given.names != self.names
+
+
+#: a whole number written as a float (``1.0``: pandas' name of a column named by a float class, as
+#: ``predict_proba`` frames of a classifier fitted on float labels have)
+_WHOLE_FLOAT = re.compile(r"[+-]?[0-9]+\.0*")
 
 
 def integer_names(names) -> list[int] | None:
-    """The names as integers (``1``, ``-1``, ``+2``), or None if one is not."""
-    if not all(INTEGER.fullmatch(n.strip()) for n in names):
+    """The names as integers (``1``, ``-1``, ``+2``, ``1.0``), or None if one is not."""
+    if not all(INTEGER.fullmatch(n.strip()) or _WHOLE_FLOAT.fullmatch(n.strip()) for n in names):
         return None
-    return [int(n) for n in names]
+    return [int(float(n)) for n in names]
 
 
 def refuse_whole_numbers(src: Source, arr: Array) -> None:
