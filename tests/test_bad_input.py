@@ -111,6 +111,16 @@ CASES = {
         "comma: losscli reads '.' as the decimal separator; convert the file, e.g. pandas "
         "(which finds the delimiter itself): pd.read_csv(f, sep=None, engine='python', decimal=',', thousands='.')"
         ".to_csv(out, index=False)"),
+    "a dash for a missing value": (
+        lambda d: ["compute", "mse", raw(d / "m.csv", b"pred\n0.5\n-\n1.5\n"), d / "y.csv"],
+        "{d}/m.csv, line 3, column 'pred': expected a number, found '-'; a mark for a missing value, which losscli "
+        "does not read as one: leave the field empty or write NA (pandas: to_csv(na_rep='')); with --nan-policy omit "
+        "such rows are dropped"),
+    "a missing weight under --nan-policy omit": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--weights", raw(d / "mw.csv", b"w\n1\nNA\n1\n"),
+                   "--nan-policy", "omit"],
+        "{d}/mw.csv, line 3, column 'w': found nan (weights must be finite and >= 0); a missing weight is not "
+        "dropped by --nan-policy omit (which drops rows whose inputs are NaN): give the row weight 0 to leave it out"),
     "non-UTF-8": (lambda d: ["compute", "mse", raw(d / "u.csv", b"pred\n1\n\xe9\n"), d / "y.csv"],
                   "{d}/u.csv, line 3: not UTF-8 text (byte 0xe9); expected a UTF-8 CSV file"),
     "UTF-16 BOM bytes": (lambda d: ["compute", "mse", raw(d / "u16.csv", b"a\n\xff\xfe1\n"), d / "y.csv"],

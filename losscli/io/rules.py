@@ -408,6 +408,10 @@ def numeric_text_hint(value: str) -> str | None:
     return None
 
 
+#: what people write for a missing value that is not one of pandas' NA spellings
+_MISSING_MARKS = ("-", "--", "?", ".", "n.a.", "N.A.", "missing", "NULL()", "(null)", "nil")
+
+
 def hint_suffix(value: str, text_file: bool = True) -> str:
     """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or, in a text file,
     what a line that starts with ``#`` below the data is (np.savetxt's ``footer``) or a field that
@@ -415,7 +419,10 @@ def hint_suffix(value: str, text_file: bool = True) -> str:
     hint = numeric_text_hint(value)
     if hint is not None or not text_file:
         return f"; {hint}" if hint else ""
-    if value.lstrip().startswith("#"):
+    if value.strip() in _MISSING_MARKS:
+        hint = ("a mark for a missing value, which losscli does not read as one: leave the field empty or write NA "
+                "(pandas: to_csv(na_rep='')); with --nan-policy omit such rows are dropped")
+    elif value.lstrip().startswith("#"):
         hint = ("a comment line (np.savetxt's footer?): only the comment lines above the data are skipped; drop the "
                 "others first, as <(grep -v '^#' FILE) does")
     elif re.fullmatch(r"\s*\[[-+0-9.eE, ]*\]\s*", value) and any(c.isdigit() for c in value):
