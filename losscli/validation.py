@@ -172,8 +172,8 @@ def validate_weights(arr: Array, n: int, kept: np.ndarray | None) -> np.ndarray:
     bad = ~np.isfinite(w)
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        how = ("; a missing weight is not dropped by --nan-policy omit (which drops rows whose inputs are NaN): give "
-               "the row weight 0 to leave it out" if np.isnan(w[r]) else "")
+        how = ("; to leave the row out, give it weight 0 (--nan-policy omit drops rows whose inputs are NaN, not "
+               "whose weight is)" if np.isnan(w[r]) else "")
         raise InputError(f"{arr.where(r)}: found {w[r]} (weights must be finite and >= 0){how}")
     neg = w < 0
     if neg.any():

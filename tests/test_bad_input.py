@@ -119,8 +119,8 @@ CASES = {
     "a missing weight under --nan-policy omit": (
         lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--weights", raw(d / "mw.csv", b"w\n1\nNA\n1\n"),
                    "--nan-policy", "omit"],
-        "{d}/mw.csv, line 3, column 'w': found nan (weights must be finite and >= 0); a missing weight is not "
-        "dropped by --nan-policy omit (which drops rows whose inputs are NaN): give the row weight 0 to leave it out"),
+        "{d}/mw.csv, line 3, column 'w': found nan (weights must be finite and >= 0); to leave the row out, give it "
+        "weight 0 (--nan-policy omit drops rows whose inputs are NaN, not whose weight is)"),
     "non-UTF-8": (lambda d: ["compute", "mse", raw(d / "u.csv", b"pred\n1\n\xe9\n"), d / "y.csv"],
                   "{d}/u.csv, line 3: not UTF-8 text (byte 0xe9); expected a UTF-8 CSV file"),
     "UTF-16 BOM bytes": (lambda d: ["compute", "mse", raw(d / "u16.csv", b"a\n\xff\xfe1\n"), d / "y.csv"],
@@ -258,7 +258,8 @@ CASES = {
         "{d}/w.csv, line 3, column 'w': found -1 (weights must be finite and >= 0)"),
     "NaN weight": (
         lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--weights", raw(d / "wn.csv", b"w\n1\nnan\n1\n")],
-        "{d}/wn.csv, line 3, column 'w': found nan (weights must be finite and >= 0)"),
+        "{d}/wn.csv, line 3, column 'w': found nan (weights must be finite and >= 0); to leave the row out, give it "
+        "weight 0 (--nan-policy omit drops rows whose inputs are NaN, not whose weight is)"),
     "all-zero weights": (
         lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--weights", write_csv(d / "z.csv", ["w"], [[0], [0], [0]])],
         "{d}/z.csv (weights): all weights are zero; the weighted mean is undefined"),
