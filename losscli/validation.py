@@ -65,6 +65,7 @@ class Validated:
     omitted: int
     n_rows: int  # rows in the files, before any were omitted
     warnings: list = field(default_factory=list)  # (label, rows renormalised, largest deviation) for stderr
+    notes: list = field(default_factory=list)  # other warnings for stderr, once each (probabilities given as logits)
 
 
 def bind(loss: Loss, inputs: list[Array]) -> dict[str, Array]:
@@ -143,6 +144,8 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
         if role.name in shaped:
             where = domains.Where(bound[role.name], loss.name, role.name, kept, num_classes, warnings, prob_tol)
             arrays[role.name] = domains.check(role.domain, shaped[role.name], where)
+    notes = [_probabilities_as_logits(loss.name, bound[r.name].label, arrays[r.name]) for r in loss.inputs
+             if r.name == "logits" and r.name in arrays]
     if loss.validate is not None:
         if "at" in inspect.signature(loss.validate).parameters:
             def at(role: str, row: int, col: int | None = None) -> str:
@@ -152,7 +155,22 @@ def validate_inputs(loss: Loss, bound: dict[str, Array], nan_policy: str = "rais
             arrays = loss.validate(arrays, params, at=at) or arrays
         else:
             arrays = loss.validate(arrays, params) or arrays
-    return Validated(arrays, kept, omitted, n, warnings)
+    return Validated(arrays, kept, omitted, n, warnings, [note for note in notes if note])
+
+
+def _probabilities_as_logits(loss: str, label: str, x: np.ndarray) -> str:
+    """A warning when a table of logits holds probability rows only (each in [0, 1], summing to 1):
+    the softmax of them is not them (softmax_ce of p = (0.7, 0.2, 0.1) against class 0 is 0.79,
+    -log 0.7 is 0.36); their logarithm is logits whose softmax is them."""
+    if x.ndim != 2 or x.shape[1] < 2 or not x.size:
+        return ""
+    with np.errstate(invalid="ignore"):
+        rows = np.all((x >= 0) & (x <= 1), axis=1) & (np.abs(x.sum(axis=1) - 1) <= 1e-6)
+    if not rows.all():
+        return ""
+    return (f"{label}: every row is a probability distribution (in [0, 1], summing to 1), where {loss} takes logits: "
+            "give np.log(p) (log-probabilities are logits whose softmax is p), or a loss that takes probabilities "
+            "(ce)")
 
 
 def nothing_left(rows: int) -> InputError:

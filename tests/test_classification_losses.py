@@ -417,3 +417,30 @@ def test_bad_input_is_one_line_naming_the_file_or_option(run, bad_files, name):
     assert result.exit_code == 2
     assert result.stdout == ""
     assert result.stderr == f"Error: {message.format(d=bad_files)}\n"
+
+
+@pytest.mark.parametrize("engine", ["local", "dask"])
+def test_probabilities_given_as_logits_are_warned_of(run, tmp_path, engine):
+    """softmax_ce (and every loss of logits) given rows of probabilities took them as logits without a
+    word (review 63): ce given logits says so, the other way round said nothing. Every row in [0, 1]
+    and summing to 1: a warning naming np.log(p) and ce; the value is what was asked for."""
+    import pandas as pd
+
+    rng = np.random.default_rng(3)
+    z = rng.normal(size=(30, 3))
+    p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
+    y = rng.integers(0, 3, 30)
+    pd.DataFrame(p, columns=["a", "b", "c"]).to_csv(tmp_path / "p.csv", index=False)
+    pd.Series(y, name="y").to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "p.csv", tmp_path / "y.csv", "--format", "value", "--engine", engine)
+    assert out.exit_code == 0
+    assert out.stderr == (f"losscli: warning: {tmp_path / 'p.csv'}: every row is a probability distribution (in [0, 1], "
+                          "summing to 1), where softmax_ce takes logits: give np.log(p) (log-probabilities are logits "
+                          "whose softmax is p), or a loss that takes probabilities (ce)\n")
+    s = p - p.max(axis=1, keepdims=True)
+    assert float(out.stdout) == pytest.approx(float(np.mean(np.log(np.exp(s).sum(axis=1)) - s[np.arange(30), y])),
+                                              rel=1e-12)
+    pd.DataFrame(np.log(p), columns=["a", "b", "c"]).to_csv(tmp_path / "logp.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "logp.csv", tmp_path / "y.csv", "--format", "value")
+    assert out.stderr == "" and float(out.stdout) == pytest.approx(float(np.mean(-np.log(p[np.arange(30), y]))),
+                                                                   rel=1e-12)

@@ -158,6 +158,7 @@ class Warnings:
     def __init__(self) -> None:
         self.renormalised: dict[str, dict] = {}  # label -> {block start: (rows, deviation)}
         self.omitted: dict[str, list] = {}
+        self.notes: dict[str, None] = {}  # other warnings, once each, in the order first seen
 
     def add(self, loss: Loss, checked: Validated, start: int = 0) -> None:
         for label, count, dev, tol in checked.warnings or ():
@@ -165,6 +166,7 @@ class Warnings:
         o = self.omitted.setdefault(loss.name, [0, 0])
         o[0] += checked.omitted
         o[1] += checked.n_rows
+        self.notes.update(dict.fromkeys(checked.notes))
 
     def merge(self, other: "Warnings", tag) -> None:
         """Fold in another reader's warnings (a Dask partition's); ``tag`` tells its blocks apart
@@ -177,6 +179,7 @@ class Warnings:
             o = self.omitted.setdefault(name, [0, 0])
             o[0] += dropped
             o[1] += total
+        self.notes.update(other.notes)
 
     def messages(self) -> list[str]:
         out = []
@@ -189,7 +192,7 @@ class Warnings:
         for dropped, total in dict.fromkeys(tuple(v) for v in self.omitted.values()):
             if dropped:
                 out.append(f"--nan-policy omit dropped {dropped} of {total} rows with NaN or infinite values")
-        return out
+        return out + list(self.notes)
 
     def print(self) -> None:
         for message in self.messages():
