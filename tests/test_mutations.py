@@ -177,8 +177,10 @@ def test_non_finite_weight_exits_2_with_the_exact_message(run, tmp_path, cell, s
     for reduction in ("mean", "sum"):
         result = run("compute", "mse", p, t, "--weights", tmp_path / "w.csv", "--reduction", reduction)
         assert (result.exit_code, result.stdout) == (2, "")
+        how = ("; to leave the row out, give it weight 0 (--nan-policy omit drops rows whose inputs are NaN, not whose "
+               "weight is)") if shown == "nan" else ""
         assert result.stderr == (f"Error: {tmp_path}/w.csv, line 3, column 'w': found {shown} "
-                                 "(weights must be finite and >= 0)\n")
+                                 f"(weights must be finite and >= 0){how}\n")
 
 
 # -- 5. open and closed bounds of parameter constraints -------------------------------------------
