@@ -629,3 +629,16 @@ def test_a_column_chosen_by_position_is_the_first_shards_in_every_shard(run, tmp
         assert dask["results"][0]["value"] == pytest.approx(want, rel=1e-14, abs=0), first
         assert local["inputs"][0]["rows"] == 3000 and dask["results"][0]["count"] == 3000
     assert _json(run, "compute", "mse", f"{tmp_path / 'd'}:1", f"{tmp_path / 't'}:0")["results"][0]["value"] == 0.0
+
+
+def test_a_note_about_an_input_is_said_once_with_dask(run, tmp_path):
+    """The client says what it read of an input; each worker said it again, under the file's absolute
+    name (a header of numbered columns was noted twice). Workers' partitions say nothing."""
+    (tmp_path / "p.csv").write_text("0,1\n" + "".join(f"{i / 10},{i / 7}\n" for i in range(50)))
+    (tmp_path / "y.csv").write_text("0,1\n" + "".join(f"{i / 9},{i / 8}\n" for i in range(50)))
+    out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", "p.csv", "y.csv", "--engine", "dask",
+                          "--format", "value"], cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count("its first line, all numbers, is read as pandas' header of numbered columns") == 2, \
+        out.stderr
+    assert out.stderr.count("losscli: note: p.csv: its first line") == 1

@@ -72,7 +72,7 @@ def _partition(task: dict) -> dict:
     omitted = {l.name: 0 for l in losses}
     warnings = Warnings()
     cache = InputCache(as_shards=part.sharded, rules=task["rules"], slices=slices, dtype=task["dtype"],
-                       windows=part.windows)
+                       windows=part.windows, quiet=True)
     cache.read_for(losses, n_inputs)
     for f, columns, labels in zip(files, task["locked"], task["labels"]):  # as the client's first rows fixed them
         if columns is not None:

@@ -39,12 +39,13 @@ class InputCache:
 
     def __init__(self, stdin=None, dtype=np.float64, memoize: bool = False, as_shards: bool = False,
                  rules: ReadRules = ReadRules(), order_by: str | None = None, companions: tuple[str, ...] = (),
-                 slices: SliceSpec | None = None, windows: dict | None = None):
+                 slices: SliceSpec | None = None, windows: dict | None = None, quiet: bool = False):
         if slices is not None:  # the readers keep the --by columns exactly, not as data
             rules = replace(rules, by=slices.columns)
         # --by: the run's slice keys; lockstep adds each block's codes after its arrays
         self.slice_keys = None if slices is None else SliceKeys(slices)
         self.as_shards = as_shards  # the files are shards of larger inputs (an engine's partition)
+        self.quiet = quiet  # a worker's partition: its notes are the client's, said once
         self.windows = windows or {}  # path -> the rows of it read (io.windows.Window; an engine's partition)
         self._readers: dict[str, FileReader] = {}
         self._stdin = stdin
@@ -115,6 +116,11 @@ class InputCache:
         order, less those ``--on-missing drop`` dropped); else ``row`` itself."""
         return row if self._row_keys is None else int(self._row_keys[1][row])
 
+    def _say(self, line: str) -> None:
+        """A note on stderr, unless this cache reads a Dask partition (``quiet``: the client said it)."""
+        if not self.quiet:
+            print(line, file=sys.stderr, flush=True)
+
     def read_for(self, losses, count: int) -> None:
         """The roles of the ``count`` inputs, given in role order, as ``losses`` declare them."""
         from ..shapes import class_axis_inputs, class_label_inputs, target_inputs
@@ -150,9 +156,9 @@ class InputCache:
         if how == "integers" and (reader.label, classes) not in self._noted:
             assert classes is not None
             self._noted.add((reader.label, classes))
-            print(f"losscli: note: {reader.label}: column {(arr.columns or ('',))[0]!r}: integer labels read as class "
+            self._say(f"losscli: note: {reader.label}: column {(arr.columns or ('',))[0]!r}: integer labels read as class "
                   f"names {names_text(classes.names)} ({classes.source}): a label v is the class named v, not class "
-                  "index v", file=sys.stderr, flush=True)
+                  "index v")
         rec = self.inputs.get(spec)
         if rec is None:
             path, selector = split_spec(spec)
@@ -169,18 +175,18 @@ class InputCache:
                 rec["classes"] = {"names": list(classes.names), "from": classes.source, "labels": how}
             if block.header in GUESSES and (reader.label, None) not in self._noted:
                 self._noted.add((reader.label, None))
-                print(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of numbered columns; "
-                      "--header no reads it as data, --header yes says it is a header", file=sys.stderr, flush=True)
+                self._say(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of numbered columns; "
+                      "--header no reads it as data, --header yes says it is a header")
             for name, why in skipped.items():
                 if why == "the --on key" or name in self.rules.by or (reader.label, name) in self._noted:
                     continue
                 self._noted.add((reader.label, name))
                 if why == "text":
-                    print(f"losscli: note: {reader.label}: column {name!r} holds {block.kind(name)} "
-                          f"({block.text_columns[name]!r}), not numbers: it is not read", file=sys.stderr, flush=True)
+                    self._say(f"losscli: note: {reader.label}: column {name!r} holds {block.kind(name)} "
+                          f"({block.text_columns[name]!r}), not numbers: it is not read")
                 else:
-                    print(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "
-                          "selector naming it reads it", file=sys.stderr, flush=True)
+                    self._say(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "
+                          "selector naming it reads it")
         rec["rows"] = max(rec["rows"], rows)
 
     def lockstep(self, specs: list[str], chunk_rows: int | None, first_row: int = 0,
@@ -327,8 +333,7 @@ class InputCache:
         if any(matched.dropped) and told not in self._noted:  # (once: compare joins twice)
             self._noted.add(told)
             dropped = "; ".join(f"{n} of {counts[id(r)]} rows of {r.label}" for r, n in zip(matched_by, matched.dropped))
-            print(f"losscli: note: --on {on}: dropped the rows whose key is not in every input: {dropped}",
-                  file=sys.stderr, flush=True)
+            self._say(f"losscli: note: --on {on}: dropped the rows whose key is not in every input: {dropped}")
         whole: list[Array] = []
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             blocks = parts[id(r)]
