@@ -162,7 +162,7 @@ def _probabilities_as_logits(loss: str, label: str, x: np.ndarray) -> str:
     """A warning when a table of logits holds probability rows only (each in [0, 1], summing to 1):
     the softmax of them is not them (softmax_ce of p = (0.7, 0.2, 0.1) against class 0 is 0.79,
     -log 0.7 is 0.36); their logarithm is logits whose softmax is them."""
-    if x.ndim != 2 or x.shape[1] < 2 or not x.size:
+    if x.ndim != 2 or x.shape[1] < 2 or not x.size or not x.min() >= 0:  # (logits: one pass, and done)
         return ""
     with np.errstate(invalid="ignore"):
         rows = np.all((x >= 0) & (x <= 1), axis=1) & (np.abs(x.sum(axis=1) - 1) <= 1e-6)
