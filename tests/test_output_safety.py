@@ -534,3 +534,20 @@ def test_a_full_disk_while_outputs_are_put_in_place_leaves_every_previous_output
         assert sorted(os.listdir(disk)) == ["also_g.npy", "also_rep.csv", "fill", "g.npy", "rep.csv"]
     finally:
         subprocess.run(["umount", disk], capture_output=True)
+
+
+def test_standard_error_opened_on_an_input_is_refused_and_the_input_kept(d):  # noqa: F811
+    """``2>> preds.csv``: notes, warnings and errors were appended to the input (the next read failed at
+    'Error: ...' on its last line; review 62). Refused, exit 2, and nothing written into it: the refusal
+    goes to the terminal if there is one."""
+    before = (d / "p.csv").read_bytes()
+    with open(d / "p.csv", "ab") as err:
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv", "--format",
+                              "value"], stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, timeout=120,
+                             start_new_session=True)  # (no terminal: nowhere else to say it)
+    assert (out.returncode, out.stdout) == (2, b"")
+    assert (d / "p.csv").read_bytes() == before
+    with open(d / "elsewhere.txt", "ab") as err:  # (another file: the run is the run)
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv", "--format",
+                              "value"], stdout=subprocess.PIPE, stderr=err, timeout=120)
+    assert out.returncode == 0

@@ -199,6 +199,28 @@ def _identity(path: str | int) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
+def _refuse_stderr_on_an_input(ins: list) -> None:
+    """Standard error that the shell opened on an input (``2>> preds.csv``): every note, warning or
+    error of the run would be written into it. Refused, and the refusal, which would land there
+    too, is said on the terminal if there is one, else nowhere (exit 2 says it)."""
+    err = _identity(2)
+    label = next((label for label, ident in ins if err is not None and ident == err and label != "standard input"),
+                 None)
+    if label is None:
+        return
+    message = (f"Error: standard error is an input ({label}): refusing to write notes or errors into an input; send "
+               "standard error elsewhere\n")
+    try:
+        with open("/dev/tty", "w") as tty:
+            tty.write(message)
+    except OSError:
+        pass
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    raise LossCliError(message.strip()[len("Error: "):])
+
+
 def _inside(path: str, root: str) -> bool:
     """Whether a file ``path`` is inside the directory ``root``, or is a name the glob ``root``
     matches (by the paths as written and as the system resolves them)."""
@@ -228,6 +250,7 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
     directory or glob of a sharded input)."""
     datasets = list(datasets)
     ins = [(label, _identity(p)) for label, p in inputs] + [("standard input", _identity(0))]
+    _refuse_stderr_on_an_input(ins)
     seen: dict[object, tuple[str, str]] = {}
     for option, path in outputs:
         if path is None:
