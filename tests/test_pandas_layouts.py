@@ -1173,3 +1173,17 @@ def test_a_first_column_of_fractions_in_another_order_is_a_key_not_data(run, tmp
     pd.DataFrame({"x": Y, "w": X}).to_csv(tmp_path / "b.csv", index=False)
     value, _, _ = _run_value(run, tmp_path / "a.csv", tmp_path / "b.csv")
     assert value == pytest.approx(float(np.mean((np.c_[X, Y] - np.c_[Y, X]) ** 2)), rel=1e-12)
+
+
+@pytest.mark.parametrize("on", [False, True])
+def test_a_key_of_times_against_a_key_of_integers_is_refused_not_a_crash(run, tmp_path, on):
+    """An id of timestamps (Parquet) against an id of integers (CSV): exit 3 once times were compared
+    as instants (review 64: a text kernel on int64), and paired by position the other way round. They
+    are not the same labels: exit 2, with --on too."""
+    when = pd.date_range("2024-01-01", periods=4, freq="D")
+    pd.DataFrame({"id": when, "pred": X[:4]}).to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame({"id": [1, 2, 3, 4], "y": Y[:4]}).to_csv(tmp_path / "y.csv", index=False)
+    for a, b in ((tmp_path / "p.parquet", tmp_path / "y.csv"), (tmp_path / "y.csv", tmp_path / "p.parquet")):
+        out = run("compute", "mse", a, b, *(["--on", "id"] if on else []))
+        assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+        assert ("the inputs hold different keys" if on else "columns disagree at row 0") in out.stderr

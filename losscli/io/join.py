@@ -114,6 +114,8 @@ def arrow_instants(values, unit: str):
             return values.cast(pa.timestamp(unit, zone)).cast(pa.int64()), zone is not None
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             return None
+    if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
+        return None  # (integers, numbers: no times, whatever they count)
     trimmed = blank_missing(values)
     for type_ in (pa.timestamp(unit), pa.timestamp(unit, "UTC")):
         try:
@@ -121,8 +123,6 @@ def arrow_instants(values, unit: str):
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             continue
     return None
-
-
 
 
 def concat_keys(parts: list):

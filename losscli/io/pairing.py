@@ -352,8 +352,15 @@ def _first_other_time(a, b) -> int | None:
                 return None
             other = first_difference(times[0][0], times[1][0], known=True)
             return None if other is None else row + other
-    if typed:  # (a time against text Arrow does not read as times: nothing to tell)
-        return None
+    if typed:  # a time against text Arrow does not read as times: nothing to tell; against numbers, they differ
+        import pyarrow as pa
+
+        texts = [pa.types.is_string(x.type) or pa.types.is_large_string(x.type) for x in (a, b)]
+        if any(texts):
+            return None
+        a, b = comparable([a, b])
+        other = first_difference(a, b, known=True)
+        return None if other is None else row + other
     a, b = blank_missing(a), blank_missing(b)
     if not pc.any(pc.is_in(a, value_set=b.drop_null())).as_py():
         return None
