@@ -65,11 +65,20 @@ def class_label_inputs(losses, count: int) -> frozenset[int]:
 
 
 def class_axis_inputs(losses, count: int) -> frozenset[int]:
-    """The positions, of ``count`` inputs given in role order, that every one of ``losses`` declares
-    with a class axis (``C``: class scores, one-hot or soft targets): a table read there without a
-    selector is one column per class (``table.refuse_whole_numbers``)."""
-    return frozenset(i for i in range(count) if losses and all(
-        i < len(l.inputs) and any("C" in alt for alt in alternatives_of(l.inputs[i].shape)) for l in losses))
+    """The positions, of ``count`` inputs given in role order, that one of ``losses`` declares with a
+    class axis (``C``: class scores, one-hot or soft targets; ``=logits`` of a role that has one): a
+    table read there without a selector is one column per class (``table.refuse_whole_numbers``)."""
+    def has_c(loss, shape: str, seen: frozenset = frozenset()) -> bool:
+        for alt in alternatives_of(shape):
+            if len(alt) == 1 and alt[0].startswith("=") and alt[0][1:] not in seen:
+                ref = next((r for r in loss.inputs if r.name == alt[0][1:]), None)
+                if ref is not None and has_c(loss, ref.shape, seen | {alt[0][1:]}):
+                    return True
+            elif "C" in alt:
+                return True
+        return False
+
+    return frozenset(i for i in range(count) if any(i < len(l.inputs) and has_c(l, l.inputs[i].shape) for l in losses))
 
 
 #: the names of roles that hold what the predictions are compared with

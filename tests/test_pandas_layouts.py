@@ -1105,16 +1105,36 @@ def test_one_hot_columns_are_read_in_the_order_of_the_classes(run, tmp_path):
     p = np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)
     pd.DataFrame(p, columns=names).to_parquet(tmp_path / "p.parquet")
     zc, yc = tmp_path / "z.csv", tmp_path / "y.csv"
-    note = (f"losscli: note: {yc}: columns read in the order of the classes (cat, dog, bird: {{}}), not as written "
+    note = (f"losscli: note: {yc}: columns read in the order of {{}} (cat, dog, bird), not as written "
             "(bird, cat, dog)\n")
     for args, source in [((zc, yc), f"the columns of {zc}"), ((zc, yc, "--engine", "dask"), f"the columns of {zc}"),
-                         ((tmp_path / "z.npy", yc, "--classes", "cat,dog,bird"), "--classes")]:
+                         ((tmp_path / "z.npy", yc, "--classes", "cat,dog,bird"), "the classes (--classes)")]:
         out = run("compute", "softmax_ce", *args, "--format", "json")
         assert out.exit_code == 0, out.stderr
         assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
         assert out.stderr == note.format(source)
     out = run("compute", "ce", tmp_path / "p.parquet", yc, "--format", "json")
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+    # every loss whose targets have a column per class, beside another or not (review 64: kl, brier, and ce
+    # beside brier were read by position)
+    for losses, expected in [("kl", None), ("brier", float(np.mean(((p - np.eye(3)[y]) ** 2).sum(axis=1)))),
+                             ("ce,brier", _softmax_ce(z, y))]:
+        out = run("compute", losses, tmp_path / "p.parquet", yc, "--format", "json")
+        assert out.exit_code == 0 and "columns read in the order of" in out.stderr, out.stderr
+        if expected is not None:
+            assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    # multi-hot targets of a multi-label loss, and two frames of a multi-output regression
+    pd.DataFrame(z, columns=names).to_csv(tmp_path / "m.csv", index=False)
+    hot = (RNG.random((N, 3)) < 0.5).astype(int)
+    pd.DataFrame(hot[:, [2, 0, 1]], columns=names[[2, 0, 1]]).to_csv(tmp_path / "mh.csv", index=False)
+    out = run("compute", "multilabel_soft_margin", tmp_path / "m.csv", tmp_path / "mh.csv", "--format", "json")
+    sig = 1 / (1 + np.exp(-z))
+    bce = -(hot * np.log(sig) + (1 - hot) * np.log(1 - sig)).mean(axis=1)
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(float(bce.mean()), rel=1e-10)
+    pd.DataFrame(z, columns=names).to_csv(tmp_path / "r.csv", index=False)
+    pd.DataFrame(z[:, [1, 0, 2]] + 1, columns=names[[1, 0, 2]]).to_csv(tmp_path / "t.csv", index=False)
+    value, _, err = _run_value(run, tmp_path / "r.csv", tmp_path / "t.csv")
+    assert value == pytest.approx(1.0, rel=1e-12) and "columns read in the order of" in err
     out = run("compute", "softmax_ce", zc, f"{yc}:bird,cat,dog", "--format", "json")  # (as the user ordered them)
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(
         _softmax_ce(z, np.array([1, 2, 0])[y]), rel=1e-12) and out.stderr == ""

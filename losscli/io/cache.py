@@ -20,7 +20,7 @@ from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .streams import is_stream
-from .table import (Classes, Source, column_classes, integer_names, names_text, refuse_name_or_position,
+from .table import (Classes, Source, column_classes, in_order, integer_names, names_text, refuse_name_or_position,
                     refuse_whole_numbers)
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
@@ -270,7 +270,8 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             block = blocks[id(r)]
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
-            arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes, bool(arrays)))
+            arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes,
+                                         _column_order(arrays[0] if arrays else None, classes)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
         _refuse_one_table_twice(specs, parsed, arrays, self.targets)
         return arrays
@@ -338,7 +339,8 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             blocks = parts[id(r)]
             classes = self._classes(whole[0] if whole else None, len(whole))
-            pieces = [_select_locked(r, b, sel, classes, len(whole) in self.class_axes, bool(whole)) for b in blocks]
+            order = _column_order(whole[0] if whole else None, classes)
+            pieces = [_select_locked(r, b, sel, classes, len(whole) in self.class_axes, order) for b in blocks]
             for b, p in zip(blocks, pieces):
                 self._record(spec, r, b, p, 0, classes)
             data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
@@ -380,6 +382,19 @@ class InputCache:
     def _by_file(self) -> FileReader | None:
         spec = None if self.slice_keys is None else self.slice_keys.spec
         return None if spec is None or spec.path is None else self.reader(spec.path)
+
+
+def _column_order(first: Array | None, classes: Classes | None) -> tuple | None:
+    """The order an input after the predictions (``first``, None for the predictions themselves) is
+    read in when its columns have the same names: the predictions' columns, else the class names
+    ``--classes`` gives; None for the predictions."""
+    if first is None:
+        return None
+    if first.columns and len(first.columns) > 1 and not first.positional and first.data.ndim == 2:
+        return tuple(first.columns), f"the columns of {first.label}"
+    if classes is not None and classes.text and classes.source == "--classes":
+        return classes.names, "the classes (--classes)"
+    return None
 
 
 def _refuse_one_table_twice(specs, parsed, arrays: list[Array], targets: frozenset[int]) -> None:
@@ -431,20 +446,20 @@ def _is_standard_input(path: str) -> bool:
 
 
 def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None,
-                   class_axis: bool = False, after_first: bool = False) -> Array:
+                   class_axis: bool = False, order: tuple | None = None) -> Array:
     """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
     an error at its line rather than a silently dropped column. ``class_axis``: the input's role
-    has one column per class (``table.refuse_whole_numbers``); ``after_first``: an input after the
-    predictions, whose columns named after the classes are read in their order
-    (``Classes.in_their_order``)."""
+    has one column per class (``table.refuse_whole_numbers``); ``order``: (names, what names them) an
+    input after the predictions is read in when its columns are those names in another order
+    (``table.in_order``)."""
     if selector is None and block.arrays is None:
         if reader.locked_columns is None:
             arr = block.select(None, classes)
             assert arr.columns is not None  # a table's selection names its columns
             if class_axis:
                 refuse_whole_numbers(block, arr)
-                if classes is not None and after_first:
-                    arr = classes.in_their_order(block, arr)
+            if order is not None:
+                arr = in_order(block, arr, *order)
             reader.locked_columns = list(arr.columns or ())
             return arr
         arr = block.select(",".join(reader.locked_columns), classes)

@@ -303,18 +303,6 @@ class Classes:
                              f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
 
-    def in_their_order(self, src: Source, arr: Array) -> Array:
-        """A table read whole for a role with one column per class (one-hot or soft targets) whose
-        columns are the class names in another order (``pd.get_dummies`` sorts them) is read in
-        the classes' order, with a note: by position the columns were other classes."""
-        if not self.text or not arr.columns or sorted(arr.columns) != sorted(self.names) or \
-                tuple(arr.columns) == self.names:
-            return arr
-        print(f"losscli: note: {src.label}: columns read in the order of the classes ({', '.join(self.names)}: "
-              f"{self.source}), not as written ({', '.join(arr.columns)})", file=sys.stderr, flush=True)
-        picked = src.select(",".join(self.names))
-        return Array(picked.data, src.label, picked.columns, picked.first_line, picked.row_offset)
-
     def differs(self, given: Classes) -> bool:
         """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
         text names, in another order; columns of digits (``1,2,3``, not ``text``), when ``given``
@@ -335,6 +323,19 @@ def integer_names(names) -> list[int] | None:
     if not all(INTEGER.fullmatch(n.strip()) or _WHOLE_FLOAT.fullmatch(n.strip()) for n in names):
         return None
     return [int(float(n)) for n in names]
+
+
+def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Array:
+    """A table read whole whose columns are ``names`` in another order (the predictions' columns, or
+    the classes ``--classes`` gives: ``source`` says which) is read in that order, with a note: by
+    position its columns were others (``pd.get_dummies`` sorts the class names; two frames of one
+    multi-output model with their columns in another order)."""
+    if not arr.columns or len(names) < 2 or sorted(arr.columns) != sorted(names) or tuple(arr.columns) == names:
+        return arr
+    print(f"losscli: note: {src.label}: columns read in the order of {source} ({', '.join(names)}), not as written "
+          f"({', '.join(arr.columns)})", file=sys.stderr, flush=True)
+    picked = src.select(",".join(names))
+    return Array(picked.data, src.label, picked.columns, picked.first_line, picked.row_offset)
 
 
 def refuse_whole_numbers(src: Source, arr: Array) -> None:
