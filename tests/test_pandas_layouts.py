@@ -1207,3 +1207,44 @@ def test_a_key_of_times_against_a_key_of_integers_is_refused_not_a_crash(run, tm
         out = run("compute", "mse", a, b, *(["--on", "id"] if on else []))
         assert (out.exit_code, out.stdout) == (2, ""), out.stderr
         assert ("the inputs hold different keys" if on else "columns disagree at row 0") in out.stderr
+
+
+# -- review 64: what the new rules refused that they must not ------------------------------------------
+
+def test_a_masked_class_beside_logits_is_a_class(run, tmp_path):
+    """A class masked at -1e9 in every row (whole numbers beside fractional logits) was refused as a
+    fold or a label would be: a masked logit is a class's score."""
+    z, y = RNG.normal(size=(N, 3)), RNG.integers(1, 3, N)
+    z[:, 0] = -1e9
+    pd.DataFrame(z, columns=["a", "b", "c"]).to_csv(tmp_path / "z.csv", index=False)
+    np.save(tmp_path / "y.npy", y)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.npy", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+
+
+def test_dates_padded_in_one_file_and_not_in_the_other_are_the_same_labels(run, tmp_path):
+    """1.2.2024 in one file, 01.02.2024 in the other, same rows: refused as rows out of order once
+    day-first dates were times. Lone digits are padded before the labels are compared; another order
+    is still refused."""
+    days = pd.date_range("2024-01-01", periods=N, freq="D")
+    unpadded = [f"{d.day}.{d.month}.{d.year}" for d in days]
+    pd.DataFrame({"day": unpadded, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"day": days.strftime("%d.%m.%Y"), "y": Y}).to_csv(tmp_path / "y.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pd.DataFrame({"day": days.strftime("%d.%m.%Y")[::-1], "y": Y[::-1]}).to_csv(tmp_path / "r.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "r.csv")
+    assert out.exit_code == 2 and "their row-label columns disagree" in out.stderr
+
+
+def test_a_column_written_with_fewer_digits_in_one_file_is_not_a_key_out_of_order(run, tmp_path):
+    """t in both files, the same rows, one written with float_format='%.4f': the values they share sit in
+    the same rows, so no order differs; the column was refused as a key out of order (review 64)."""
+    i = np.arange(N)
+    t = np.where(i % 5 < 3, i * 0.5, i / 3 + 1000)  # (three in five written alike with 4 digits)
+    pd.DataFrame({"t": t, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"t": t, "y": Y}).to_csv(tmp_path / "y.csv", index=False, float_format="%.4f")
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    y4 = np.round(Y, 4)
+    assert value == pytest.approx(float(np.mean((np.c_[t, X] - np.c_[np.round(t, 4), y4]) ** 2)), rel=1e-9)

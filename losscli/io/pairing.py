@@ -240,11 +240,14 @@ def _index_of_one(a: Source, b: Source, first: list[str], second: list[str]) -> 
 
 def _relabelled(a: np.ndarray, b: np.ndarray) -> bool:
     """Two columns of distinct numbers (each value once) of which most of one's values are the
-    other's, in another order: the same row labels (``t`` = 0.5, 1.0, ... of two frames sorted
-    otherwise), where two columns of data share hardly a value."""
+    other's, most of those in other rows: the same row labels in another order (``t`` = 0.5, 1.0,
+    ... of two frames sorted otherwise), where two columns of data share hardly a value, and one
+    column written with fewer digits in one file (0.3333 for 0.3333333333333333) shares its values
+    in the same rows."""
     if a.size < 2 or b.size < 2 or np.unique(a).size != a.size or np.unique(b).size != b.size:
         return False
-    return bool(np.isin(a, b).mean() >= 0.5)
+    common, at_a, at_b = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+    return bool(common.size >= 0.5 * min(a.size, b.size) and np.mean(at_a != at_b) > 0.5)
 
 
 def _whole(values: np.ndarray) -> bool:
@@ -361,11 +364,19 @@ def _first_other_time(a, b) -> int | None:
         a, b = comparable([a, b])
         other = first_difference(a, b, known=True)
         return None if other is None else row + other
-    a, b = blank_missing(a), blank_missing(b)
+    a, b = _padded(blank_missing(a)), _padded(blank_missing(b))
     if not pc.any(pc.is_in(a, value_set=b.drop_null())).as_py():
         return None
     other = first_difference(a, b, known=True)
     return None if other is None else row + other
+
+
+def _padded(values):
+    """Times as text with their lone digits padded (1.2.2024 is 01.02.2024, 6:00 is 06:00): one
+    writer pads days and months, another does not."""
+    import pyarrow.compute as pc
+
+    return pc.replace_substring_regex(values, pattern=r"\b(\d)\b", replacement=r"0\1")
 
 
 def _key_values(block: Source, name: str, label: str):

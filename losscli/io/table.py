@@ -338,19 +338,26 @@ def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Ar
     return Array(picked.data, src.label, picked.columns, picked.first_line, picked.row_offset)
 
 
+#: whole numbers at least this large (in magnitude) in every row of a column of class scores are a
+#: masked or absent class's logit (-1e9, -10000), not a fold, a count or a label
+MASKED = 100.0
+
+
 def refuse_whole_numbers(src: Source, arr: Array) -> None:
     """Every numeric column of a table read, without a selector, for a role with one column per
     class: a column of whole numbers only, one of them outside [0, 1] (a fold, a count, the
     label itself), beside columns with fractions (the scores) is refused rather than read as one
     more class, naming the selectors either way. 0/1 columns stay classes (one-hot targets, a
-    probability rounded to 0); a file of whole numbers only (quantised logits, label indices) too."""
+    probability rounded to 0), and so do columns of large whole numbers (a masked class's -1e9) and
+    a file of whole numbers only (quantised logits, label indices)."""
     data = arr.data
     if data.ndim != 2 or not arr.columns or len(arr.columns) != data.shape[1] or data.shape[1] < 2:
         return
     finite = np.isfinite(data)
     with np.errstate(invalid="ignore"):
         whole = np.where(finite, data == np.round(data), True).all(axis=0) & finite.any(axis=0) & \
-            np.where(finite, (data < 0) | (data > 1), False).any(axis=0)
+            np.where(finite, (data < 0) | (data > 1), False).any(axis=0) & \
+            ~np.where(finite, np.abs(data) >= MASKED, True).all(axis=0)  # (a masked class: -1e9 a row)
         fraction = (finite & (data != np.round(data))).any(axis=0)
     if not whole.any() or not fraction.any():
         return
