@@ -908,7 +908,14 @@ def test_one_table_given_twice_without_a_selector_is_refused(run, tmp_path, how)
     assert (out.exit_code, out.stdout) == (2, "")
     assert out.stderr == (f"Error: {name} is given for two inputs without a selector: both read its columns pred, label, "
                           f"so the loss would compare them with themselves; name each one's columns ({name}:pred and "
-                          f"{name}:label, say)\n")
+                          f"{name}:label)\n")
     assert run("compute", "mse", f"{path}:pred", f"{path}:label", "--format", "value").stdout == f"{5 / 3!r}\n"
+    out = run("compute", "mse", path, tmp_path / "." / "ev.csv")  # (one file, however named: review 64)
+    assert out.exit_code == 2 and "is given for two inputs without a selector" in out.stderr
+    # probabilities against themselves are their entropy (ce), not 0: left alone
+    (tmp_path / "pr.csv").write_text("a,b\n0.25,0.75\n0.5,0.5\n")
+    out = run("compute", "ce", tmp_path / "pr.csv", tmp_path / "pr.csv", "--format", "value")
+    assert out.exit_code == 0 and float(out.stdout) == pytest.approx(-(0.25 * np.log(0.25) + 0.75 * np.log(0.75)
+                                                                       + np.log(0.5)) / 2, rel=1e-12)
     (tmp_path / "one.csv").write_text("y\n1\n2\n")
     assert run("compute", "mse", tmp_path / "one.csv", tmp_path / "one.csv", "--format", "value").stdout == "0.0\n"

@@ -273,7 +273,7 @@ class InputCache:
             arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes,
                                          _column_order(arrays[0] if arrays else None, classes)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
-        _refuse_one_table_twice(specs, parsed, arrays, self.targets)
+        _refuse_one_table_twice(specs, readers, parsed, arrays, self.targets, self.class_axes)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
@@ -352,7 +352,7 @@ class InputCache:
             rec["on"] = on
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
-        _refuse_one_table_twice(specs, parsed, whole, self.targets)
+        _refuse_one_table_twice(specs, readers, parsed, whole, self.targets, self.class_axes)
         del parts, pieces, data, blocks  # (the generator's frame lives on while the blocks are used)
         n = whole[0].data.shape[0]
         step = chunk_rows or n
@@ -397,22 +397,26 @@ def _column_order(first: Array | None, classes: Classes | None) -> tuple | None:
     return None
 
 
-def _refuse_one_table_twice(specs, parsed, arrays: list[Array], targets: frozenset[int]) -> None:
-    """One table given, without a selector, for the targets and another input (``mse eval.csv
-    eval.csv``): both read the same columns, and the loss compares them with themselves (0.0
-    whatever they hold). Refused where it reads several columns (a file of one column given twice
-    may be a check of 0 on purpose); two embeddings of one table (cosine_embedding's x1, x2) are
-    no targets."""
-    seen: dict[str, int] = {}
-    for i, (spec, (path, sel)) in enumerate(zip(specs, parsed)):
+def _refuse_one_table_twice(specs, readers, parsed, arrays: list[Array], targets: frozenset[int],
+                            class_axes: frozenset[int]) -> None:
+    """One table (one file, however named: ``./eval.csv``, a link) given, without a selector, for
+    the targets and another input (``mse eval.csv eval.csv``): both read the same columns, and the
+    loss compares them with themselves (0.0 whatever they hold). Refused where it reads several
+    columns (a file of one column given twice may be a check of 0 on purpose); targets with a
+    column per class (ce of p against p: its entropy) and two embeddings of one table
+    (cosine_embedding's x1, x2) are left alone."""
+    seen: dict[int, int] = {}
+    for i, (reader, (path, sel)) in enumerate(zip(readers, parsed)):
         columns = arrays[i].columns if i < len(arrays) else None
         if sel is not None or not columns or len(columns) < 2:
             continue
-        if spec in seen and (i in targets) != (seen[spec] in targets):
+        j = seen.setdefault(id(reader), i)
+        if j != i and (i in targets) != (j in targets) and not {i, j} & targets & class_axes:
+            pair = f"{path}:{columns[0]} and {path}:{columns[1]}" if len(columns) == 2 else \
+                f"{path}:COLUMNS for each, from {names_text(columns)}"
             raise InputError(f"{path} is given for two inputs without a selector: both read its columns "
                              f"{names_text(columns)}, so the loss would compare them with themselves; name each "
-                             f"one's columns ({path}:{columns[0]} and {path}:{columns[-1]}, say)")
-        seen[spec] = i
+                             f"one's columns ({pair})")
 
 
 def _joined_keys(blocks: list[Source], columns: tuple[str, ...]) -> Source:
