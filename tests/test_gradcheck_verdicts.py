@@ -1082,6 +1082,9 @@ _noise = np.random.default_rng(0)
 _reg("st_noisy_bug", lambda x: (x ** 2).sum(axis=1) + 1e-8 * _noise.standard_normal(len(x)), lambda x: {"x": 2.02 * x})
 _reg("st_scales_input", lambda x: (x.__imul__(1.0000001) ** 2).sum(axis=1), lambda x: {"x": 2 * x})
 _reg("st_grad_scales_input", lambda x: (x ** 2).sum(axis=1), lambda x: {"x": x.__imul__(2)})
+_order = np.random.default_rng()
+_reg("st_shuffled_sum", lambda x: (x[:, _order.permutation(x.shape[1])] ** 2 * 1.37).sum(axis=1),
+     lambda x: {"x": 2.74 * x})
 '''
 
 
@@ -1102,8 +1105,11 @@ def test_a_loss_that_is_random_or_writes_into_its_inputs_is_refused(run, tmp_pat
         for seed in ("0", "1"):
             out = run("--plugin", tmp_path / "stateful.py", "gradcheck", name, "--seed", seed)
             assert (out.exit_code, out.stdout) == (2, "") and out.stderr.startswith(f"Error: {message}"), out.stderr
+        # a sum taken in another order at each call rounds otherwise (1e-16 apart): no randomness (review 64)
+        out = run("--plugin", tmp_path / "stateful.py", "gradcheck", "st_shuffled_sum", "--dim", "16")
+        assert out.exit_code == 0, out.stderr
     finally:
-        for n in ("st_noisy_bug", "st_scales_input", "st_grad_scales_input"):
+        for n in ("st_noisy_bug", "st_scales_input", "st_grad_scales_input", "st_shuffled_sum"):
             try:
                 unregister_loss(n)
             except Exception:
