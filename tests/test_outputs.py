@@ -378,3 +378,23 @@ def test_plot_draws_a_jpeg_by_its_name(run, d):
     result = run("plot", "mse", "--points", "5", "-o", d / "p.jpg")
     assert result.exit_code == 0, result.stderr
     assert (d / "p.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+
+
+@pytest.mark.parametrize("args, refused", [
+    (["-o", "r.yaml", "--format", "json"], False),  # (JSON is YAML)
+    (["-o", "loss.csv", "--format", "value"], False),  # (one number is a CSV)
+    (["-o", "r.json", "--format", "ndjson"], False),
+    (["--report", "table:r2.npy"], True),  # (review 64: --report was not checked)
+    (["--report", "json:r.json.gz"], True),
+])
+def test_what_a_name_may_hold_beside_the_format_it_names(run, d, args, refused):
+    """The refusal of -o named for another format (review 62) refused files that hold the format well
+    (review 64), and --report FORMAT:FILE, whose name can mislead as much, was not checked."""
+    base, _ = commands(d)["compute"]
+    i = base.index("--format")
+    args = [a if not a.endswith((".yaml", ".csv", ".json", ".npy", ".gz")) or ":" in a else d / a for a in args]
+    args = [f"{a.split(':')[0]}:{d / a.split(':')[1]}" if isinstance(a, str) and ":" in a else a for a in args]
+    out = run(*(base[:i] + base[i + 2:]), *args)
+    assert out.exit_code == (2 if refused else 0), out.stderr
+    if refused:
+        assert out.stderr.startswith(f"Error: {args[0]} {args[1]}: its name (."), out.stderr

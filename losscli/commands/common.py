@@ -120,10 +120,10 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     loss code: ``--plugin`` files and modules, installed plugins; ``--scheduler-file``) or the same
     file as another output, by path, symbolic link or hard link; then ``--output`` named for
     another format than the command's ``report`` = (command, format) writes (``render.misnamed``)."""
+    from ..plugins import user_code_files
     from ..render import misnamed
 
     outputs = list(outputs)
-    from ..plugins import user_code_files
 
     inputs: list[tuple[str, str]] = []
     datasets: list[tuple[str, str]] = []  # (spec, its directory or glob): a new file there joins it
@@ -147,9 +147,16 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     if cluster is not None and cluster.scheduler_file:
         inputs.append((f"--scheduler-file {cluster.scheduler_file}", cluster.scheduler_file))
     refuse_clobbering(outputs, inputs, datasets)
-    why = None if report is None else misnamed(report[0], dict(outputs).get("--output"), report[1])
-    if why is not None:
-        raise LossCliError(why)
+    if report is None:
+        return
+    command, fmt = report
+    named = {"--output": fmt, **{option: option.split()[1].split(":", 1)[0] for option, _ in outputs
+                                 if option.startswith("--report ")}}  # (--report FORMAT:FILE: a format given)
+    for option, target in outputs:
+        why = misnamed(command, target, named[option]) if option in named and target else None
+        if why is not None:
+            raise LossCliError(why if option == "--output" else why.replace(f"-o {target}:", f"{option}:", 1)
+                               .replace(f"--format {named[option]} into", f"{named[option]} into"))
 
 
 def main_output(output: str | None, fmt: str) -> tuple[str, str]:

@@ -51,8 +51,10 @@ FOREIGN_SUFFIXES = {
     **dict.fromkeys((".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif", ".webp"), "an image"),
     **dict.fromkeys((".gz", ".bz2", ".xz", ".zst", ".zip", ".tar"), "a compressed file"),
     **dict.fromkeys((".xlsx", ".xls", ".ods"), "a spreadsheet"),
-    **dict.fromkeys((".html", ".htm", ".yaml", ".yml", ".toml", ".py"), "another kind of text"),
 }
+#: formats a suffix holds besides the one it names (a single number is a CSV; one JSON record a line
+#: of NDJSON is read as JSON where it is one)
+ALSO_HOLDS = {".csv": ("value",), ".json": ("ndjson",)}
 
 
 def _suffix(output: str | None) -> str:
@@ -78,7 +80,7 @@ def misnamed(command: str, output: str | None, fmt: str) -> str | None:
     (``.txt``, ``.log``, none) holds any format."""
     suffix = _suffix(output)
     named = SUFFIX_FORMATS.get(suffix)
-    if not suffix or named == fmt or suffix in IMAGES.get(command, ()):
+    if not suffix or named == fmt or suffix in IMAGES.get(command, ()) or fmt in ALSO_HOLDS.get(suffix, ()):
         return None
     if named is not None:
         what = f"{named} output, and --format {fmt} writes {fmt}" if named in FORMATS[command] else \
