@@ -18,12 +18,11 @@ def console(file=None, width: int | None = None):
     if file is not None:
         return Console(file=file, width=width or PIPE_WIDTH, color_system=None, highlight=False,
                        force_terminal=False, soft_wrap=False)
-    terminal = sys.stdout.isatty()
-    if width is None and not terminal:
+    if width is None and not sys.stdout.isatty():
         width = _columns() or PIPE_WIDTH
-    # (not a terminal whatever FORCE_COLOR or TTY_COMPATIBLE say: a pipe gets plain text, ASCII rules)
-    return Console(highlight=False, width=width, color_system=None if "NO_COLOR" in os.environ else "auto",
-                   force_terminal=None if terminal else False)
+    # (FORCE_COLOR, or rich's TTY_COMPATIBLE, asks for a terminal's styles in a pipe too: a CI log that
+    # shows colour; rich reads them)
+    return Console(highlight=False, width=width, color_system=None if "NO_COLOR" in os.environ else "auto")
 
 
 #: the width of text written to a pipe or a file: tables wider than 80 columns stay one table
