@@ -156,9 +156,9 @@ class InputCache:
         if how == "integers" and (reader.label, classes) not in self._noted:
             assert classes is not None
             self._noted.add((reader.label, classes))
-            self._say(f"losscli: note: {reader.label}: column {(arr.columns or ('',))[0]!r}: integer labels read as class "
-                  f"names {names_text(classes.names)} ({classes.source}): a label v is the class named v, not class "
-                  "index v")
+            self._say(f"losscli: note: {reader.label}: column {(arr.columns or ('',))[0]!r}: integer labels read as "
+                      f"class names {names_text(classes.names)} ({classes.source}): a label v is the class named v, not "
+                      "class index v")
         rec = self.inputs.get(spec)
         if rec is None:
             path, selector = split_spec(spec)
@@ -175,18 +175,18 @@ class InputCache:
                 rec["classes"] = {"names": list(classes.names), "from": classes.source, "labels": how}
             if block.header in GUESSES and (reader.label, None) not in self._noted:
                 self._noted.add((reader.label, None))
-                self._say(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of numbered columns; "
-                      "--header no reads it as data, --header yes says it is a header")
+                self._say(f"losscli: note: {reader.label}: its first line, all numbers, is read as pandas' header of "
+                          "numbered columns; --header no reads it as data, --header yes says it is a header")
             for name, why in skipped.items():
                 if why == "the --on key" or name in self.rules.by or (reader.label, name) in self._noted:
                     continue
                 self._noted.add((reader.label, name))
                 if why == "text":
                     self._say(f"losscli: note: {reader.label}: column {name!r} holds {block.kind(name)} "
-                          f"({block.text_columns[name]!r}), not numbers: it is not read")
+                              f"({block.text_columns[name]!r}), not numbers: it is not read")
                 else:
                     self._say(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "
-                          "selector naming it reads it")
+                              "selector naming it reads it")
         rec["rows"] = max(rec["rows"], rows)
 
     def lockstep(self, specs: list[str], chunk_rows: int | None, first_row: int = 0,
@@ -273,7 +273,7 @@ class InputCache:
             arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes,
                                          _column_order(arrays[0] if arrays else None, classes)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
-        _refuse_one_table_twice(specs, readers, parsed, arrays, self.targets, self.class_axes)
+        _refuse_one_table_twice(readers, parsed, arrays, self.targets, self.class_axes)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
@@ -352,7 +352,7 @@ class InputCache:
             rec["on"] = on
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
-        _refuse_one_table_twice(specs, readers, parsed, whole, self.targets, self.class_axes)
+        _refuse_one_table_twice(readers, parsed, whole, self.targets, self.class_axes)
         del parts, pieces, data, blocks  # (the generator's frame lives on while the blocks are used)
         n = whole[0].data.shape[0]
         step = chunk_rows or n
@@ -397,7 +397,7 @@ def _column_order(first: Array | None, classes: Classes | None) -> tuple | None:
     return None
 
 
-def _refuse_one_table_twice(specs, readers, parsed, arrays: list[Array], targets: frozenset[int],
+def _refuse_one_table_twice(readers, parsed, arrays: list[Array], targets: frozenset[int],
                             class_axes: frozenset[int]) -> None:
     """One table (one file, however named: ``./eval.csv``, a link) given, without a selector, for
     the targets and another input (``mse eval.csv eval.csv``): both read the same columns, and the

@@ -24,9 +24,9 @@ from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, hint_suffix,
-                    is_number, key_columns, level_columns, numeric_text_hint, reset_index_columns, second_header_line,
-                    slice_columns, unnamed_index)
+from .hints import hint_suffix, numeric_text_hint
+from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, is_number,
+                    key_columns, level_columns, reset_index_columns, second_header_line, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 _DELIMITERS = (",", "\t", ";", "|")

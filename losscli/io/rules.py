@@ -17,7 +17,7 @@
   inputs whose id columns, shared keys or text row labels disagree row by row are refused
   (``pairing.py``).
 - **Text that looks numeric** (decimal commas, thousands separators, percent and currency signs)
-  is never skipped as text: :func:`numeric_text_hint`.
+  is never skipped as text: ``hints.numeric_text_hint``.
 """
 
 from __future__ import annotations
@@ -370,65 +370,6 @@ def is_number(text: str) -> bool:
 def range_index(values: list[str]) -> bool:
     """Fields that read 0, 1, 2, ... (pandas' default index)."""
     return bool(values) and [v.strip() for v in values] == [str(i) for i in range(len(values))]
-
-
-#: numbers written for people, which losscli does not read: (pattern, why and the fix); the
-#: patterns are RE2 as well (Arrow looks for them in whole columns)
-_HINTS = (
-    (r"[-+]?\d{1,3}(?:[. ']\d{3})+,\d+|[-+]?\d+,\d+", "it looks like a decimal comma: losscli reads '.' as the "
-     "decimal separator; convert the file, e.g. pandas (which finds the delimiter itself): pd.read_csv(f, sep=None, "
-     "engine='python', decimal=',', thousands='.').to_csv(out, index=False)"),
-    (r"[-+]?\d+,\d+[eE][-+]?\d+", "it looks like a decimal comma: losscli reads '.' as the decimal separator; "
-     "convert the file, e.g. pandas: pd.read_csv(f, decimal=',').to_csv(out, index=False)"),
-    (r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?|[-+]?\d{1,3}(?:[ ']\d{3})+(?:\.\d*)?", "it looks like a number with "
-     "thousands separators, which losscli does not read; write plain numbers, e.g. pandas: "
-     "pd.read_csv(f, thousands=',').to_csv(out, index=False)"),
-    (r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", "it looks like a percentage, which losscli does not read; "
-     "write fractions (12% as 0.12)"),
-    (r"[$€£¥]\s*[-+]?\d[\d,]*(?:\.\d*)?|[-+]?\d[\d,]*(?:\.\d*)?\s*[$€£¥]",
-     "it looks like an amount with a currency sign, which losscli does not read; write plain numbers"),
-    ("[\u2212\u2013]\\s*\\d+(?:[.,]\\d+)?(?:[eE][-+]?\\d+)?", "it looks like a number with a minus sign that is not "
-     "'-' (U+2212 or a dash), which losscli does not read; write '-'"),
-    (r"\(\s*\d[\d,]*(?:\.\d+)?\s*\)", "it looks like a negative number in parentheses (accounting style), "
-     "which losscli does not read; write '-0.38'"),
-    (r"\x1a", "it is a Ctrl-Z (byte 0x1a), the end-of-file mark DOS-era tools append, not a value; remove it, "
-     "e.g. tr -d '\\032'"),
-)
-_COMPILED = tuple((re.compile(p), hint) for p, hint in _HINTS)
-#: any of them, for a whole column (RE2 syntax)
-NUMERIC_TEXT = r"^\s*(?:" + "|".join(p for p, _ in _HINTS) + r")\s*$"
-
-
-def numeric_text_hint(value: str) -> str | None:
-    """Why a text value that looks like a number is not read as one, and how to fix the file."""
-    text = value.strip()
-    for pattern, hint in _COMPILED:
-        if pattern.fullmatch(text):
-            return hint
-    return None
-
-
-#: what people write for a missing value that is not one of pandas' NA spellings
-_MISSING_MARKS = ("-", "--", "?", ".", "n.a.", "N.A.", "missing", "NULL()", "(null)", "nil")
-
-
-def hint_suffix(value: str, text_file: bool = True) -> str:
-    """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or, in a text file,
-    what a line that starts with ``#`` below the data is (np.savetxt's ``footer``) or a field that
-    holds a list, or nothing."""
-    hint = numeric_text_hint(value)
-    if hint is not None or not text_file:
-        return f"; {hint}" if hint else ""
-    if value.strip() in _MISSING_MARKS:
-        hint = ("a mark for a missing value, which losscli does not read as one: leave the field empty or write NA "
-                "(pandas: to_csv(na_rep='')); with --nan-policy omit such rows are dropped")
-    elif value.lstrip().startswith("#"):
-        hint = ("a comment line (np.savetxt's footer?): only the comment lines above the data are skipped; drop the "
-                "others first, as <(grep -v '^#' FILE) does")
-    elif re.fullmatch(r"\s*\[[-+0-9.eE, ]*\]\s*", value) and any(c.isdigit() for c in value):
-        hint = ("a list of numbers in a text field (DuckDB's CSV of a LIST column): losscli reads lists "
-                "from Parquet or Arrow (COPY ... TO 'x.parquet' (FORMAT parquet), write_parquet), or one column a value")
-    return f"; {hint}" if hint else ""
 
 
 def pandas_index_columns(metadata: dict | None) -> list[str]:

@@ -16,7 +16,8 @@ import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .rules import BY_REASON, FRACTION, GUESSES, INTEGER, NUMERIC_TEXT, hint_suffix, is_id_name, numeric_text_hint
+from .hints import NUMERIC_TEXT, hint_suffix, numeric_text_hint
+from .rules import BY_REASON, FRACTION, GUESSES, INTEGER, is_id_name
 from .spec import partition_key_hint
 
 
