@@ -67,7 +67,7 @@ def class_label_inputs(losses, count: int) -> frozenset[int]:
 def class_axis_inputs(losses, count: int) -> frozenset[int]:
     """The positions, of ``count`` inputs given in role order, that one of ``losses`` declares with a
     class axis (``C``: class scores, one-hot or soft targets; ``=logits`` of a role that has one): a
-    table read there without a selector is one column per class (``table.refuse_whole_numbers``)."""
+    table read there without a selector is one column per class (``roles.refuse_whole_numbers``)."""
     def has_c(loss, shape: str, seen: frozenset = frozenset()) -> bool:
         for alt in alternatives_of(shape):
             if len(alt) == 1 and alt[0].startswith("=") and alt[0][1:] not in seen:
@@ -88,7 +88,7 @@ TARGET_ROLES = frozenset({"labels", "label", "targets", "target", "truth", "y_tr
 def target_inputs(losses, count: int) -> frozenset[int]:
     """The positions, of ``count`` inputs given in role order, that every one of ``losses`` names as
     the targets (``TARGET_ROLES``): one table read whole there and for another role compares its
-    columns with themselves (``cache._refuse_one_table_twice``)."""
+    columns with themselves (``roles.refuse_one_table_twice``)."""
     return frozenset(i for i in range(count)
                      if losses and all(i < len(l.inputs) and l.inputs[i].name in TARGET_ROLES for l in losses))
 

@@ -20,8 +20,8 @@ from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .streams import is_stream
-from .table import (Classes, Source, column_classes, in_order, integer_names, names_text, refuse_name_or_position,
-                    refuse_whole_numbers)
+from .roles import column_order, in_order, refuse_one_table_twice, refuse_whole_numbers
+from .table import Classes, Source, column_classes, integer_names, names_text, refuse_name_or_position
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
 
@@ -271,9 +271,9 @@ class InputCache:
             block = blocks[id(r)]
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
             arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes,
-                                         _column_order(arrays[0] if arrays else None, classes)))
+                                         column_order(arrays[0] if arrays else None, classes)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
-        _refuse_one_table_twice(readers, parsed, arrays, self.targets, self.class_axes)
+        refuse_one_table_twice(readers, parsed, arrays, self.targets, self.class_axes)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
@@ -339,7 +339,7 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             blocks = parts[id(r)]
             classes = self._classes(whole[0] if whole else None, len(whole))
-            order = _column_order(whole[0] if whole else None, classes)
+            order = column_order(whole[0] if whole else None, classes)
             pieces = [_select_locked(r, b, sel, classes, len(whole) in self.class_axes, order) for b in blocks]
             for b, p in zip(blocks, pieces):
                 self._record(spec, r, b, p, 0, classes)
@@ -352,7 +352,7 @@ class InputCache:
             rec["on"] = on
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
-        _refuse_one_table_twice(readers, parsed, whole, self.targets, self.class_axes)
+        refuse_one_table_twice(readers, parsed, whole, self.targets, self.class_axes)
         del parts, pieces, data, blocks  # (the generator's frame lives on while the blocks are used)
         n = whole[0].data.shape[0]
         step = chunk_rows or n
@@ -382,41 +382,6 @@ class InputCache:
     def _by_file(self) -> FileReader | None:
         spec = None if self.slice_keys is None else self.slice_keys.spec
         return None if spec is None or spec.path is None else self.reader(spec.path)
-
-
-def _column_order(first: Array | None, classes: Classes | None) -> tuple | None:
-    """The order an input after the predictions (``first``, None for the predictions themselves) is
-    read in when its columns have the same names: the predictions' columns, else the class names
-    ``--classes`` gives; None for the predictions."""
-    if first is None:
-        return None
-    if first.columns and len(first.columns) > 1 and not first.positional and first.data.ndim == 2:
-        return tuple(first.columns), f"the columns of {first.label}"
-    if classes is not None and classes.text and classes.source == "--classes":
-        return classes.names, "the classes (--classes)"
-    return None
-
-
-def _refuse_one_table_twice(readers, parsed, arrays: list[Array], targets: frozenset[int],
-                            class_axes: frozenset[int]) -> None:
-    """One table (one file, however named: ``./eval.csv``, a link) given, without a selector, for
-    the targets and another input (``mse eval.csv eval.csv``): both read the same columns, and the
-    loss compares them with themselves (0.0 whatever they hold). Refused where it reads several
-    columns (a file of one column given twice may be a check of 0 on purpose); targets with a
-    column per class (ce of p against p: its entropy) and two embeddings of one table
-    (cosine_embedding's x1, x2) are left alone."""
-    seen: dict[int, int] = {}
-    for i, (reader, (path, sel)) in enumerate(zip(readers, parsed)):
-        columns = arrays[i].columns if i < len(arrays) else None
-        if sel is not None or not columns or len(columns) < 2:
-            continue
-        j = seen.setdefault(id(reader), i)
-        if j != i and (i in targets) != (j in targets) and not {i, j} & targets & class_axes:
-            pair = f"{path}:{columns[0]} and {path}:{columns[1]}" if len(columns) == 2 else \
-                f"{path}:COLUMNS for each, from {names_text(columns)}"
-            raise InputError(f"{path} is given for two inputs without a selector: both read its columns "
-                             f"{names_text(columns)}, so the loss would compare them with themselves; name each "
-                             f"one's columns ({pair})")
 
 
 def _joined_keys(blocks: list[Source], columns: tuple[str, ...]) -> Source:
@@ -453,9 +418,9 @@ def _select_locked(reader: FileReader, block: Source, selector: str | None, clas
                    class_axis: bool = False, order: tuple | None = None) -> Array:
     """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
     an error at its line rather than a silently dropped column. ``class_axis``: the input's role
-    has one column per class (``table.refuse_whole_numbers``); ``order``: (names, what names them) an
+    has one column per class (``roles.refuse_whole_numbers``); ``order``: (names, what names them) an
     input after the predictions is read in when its columns are those names in another order
-    (``table.in_order``)."""
+    (``roles.in_order``)."""
     if selector is None and block.arrays is None:
         if reader.locked_columns is None:
             arr = block.select(None, classes)

@@ -8,7 +8,6 @@ the columns of a 2-D NPY, or the array of an NPZ.
 from __future__ import annotations
 
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -324,57 +323,6 @@ def integer_names(names) -> list[int] | None:
     if not all(INTEGER.fullmatch(n.strip()) or _WHOLE_FLOAT.fullmatch(n.strip()) for n in names):
         return None
     return [int(float(n)) for n in names]
-
-
-def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Array:
-    """A table read whole whose columns are ``names`` in another order (the predictions' columns, or
-    the classes ``--classes`` gives: ``source`` says which) is read in that order, with a note: by
-    position its columns were others (``pd.get_dummies`` sorts the class names; two frames of one
-    multi-output model with their columns in another order)."""
-    if not arr.columns or len(names) < 2 or sorted(arr.columns) != sorted(names) or tuple(arr.columns) == names:
-        return arr
-    print(f"losscli: note: {src.label}: columns read in the order of {source} ({', '.join(names)}), not as written "
-          f"({', '.join(arr.columns)})", file=sys.stderr, flush=True)
-    picked = src.select(",".join(names))
-    return Array(picked.data, src.label, picked.columns, picked.first_line, picked.row_offset)
-
-
-#: whole numbers at least this large (in magnitude) in every row of a column of class scores are a
-#: masked or absent class's logit (-1e9, -10000), not a fold, a count or a label
-MASKED = 100.0
-
-
-def refuse_whole_numbers(src: Source, arr: Array) -> None:
-    """Every numeric column of a table read, without a selector, for a role with one column per
-    class: a column of whole numbers only, one of them outside [0, 1] (a fold, a count, the
-    label itself), beside columns with fractions (the scores) is refused rather than read as one
-    more class, naming the selectors either way. 0/1 columns stay classes (one-hot targets, a
-    probability rounded to 0), and so do columns of large whole numbers (a masked class's -1e9) and
-    a file of whole numbers only (quantised logits, label indices)."""
-    data = arr.data
-    if data.ndim != 2 or not arr.columns or len(arr.columns) != data.shape[1] or data.shape[1] < 2:
-        return
-    finite = np.isfinite(data)
-    with np.errstate(invalid="ignore"):
-        whole = np.where(finite, data == np.round(data), True).all(axis=0) & finite.any(axis=0) & \
-            np.where(finite, (data < 0) | (data > 1), False).any(axis=0) & \
-            ~np.where(finite, np.abs(data) >= MASKED, True).all(axis=0)  # (a masked class: -1e9 a row)
-        fraction = (finite & (data != np.round(data))).any(axis=0)
-    if not whole.any() or not fraction.any():
-        return
-    found = [n for n, w in zip(arr.columns, whole) if w]
-    rest = [n for n, w in zip(arr.columns, whole) if not w]
-    first = int(np.flatnonzero(whole)[0])
-    values = data[finite[:, first], first]
-    which = f"column {found[0]!r} holds" if len(found) == 1 else \
-        f"columns {', '.join(map(repr, found))} hold"
-    span = f"{values.min():g} to {values.max():g}" if len(found) == 1 else f"{found[0]!r}: {values.min():g} to " \
-        f"{values.max():g}"
-    raise InputError(
-        f"{src.label}: {which} whole numbers only ({span}) beside "
-        f"class scores with fractions ({', '.join(map(repr, rest))}), as a fold, a count or the label does: "
-        f"name the score columns ({src.selects}:{','.join(rest)}), or every column if "
-        f"{'it is' if len(found) == 1 else 'they are'} a class's score too ({src.selects}:{','.join(arr.columns)})")
 
 
 def column_classes(arr: Array | None) -> Classes | None:

@@ -1,0 +1,102 @@
+"""What the roles of a loss ask of the tables read for them, beyond their columns' names: a table
+of class scores is one column per class (a column of whole numbers beside fractions is refused:
+:func:`refuse_whole_numbers`); an input after the predictions with their column names in another
+order is read in their order (:func:`in_order`, :func:`column_order`); one table read whole for
+the targets and another role is refused (:func:`refuse_one_table_twice`). The positions these
+apply at come from the losses' declarations (``shapes.py``, ``InputCache.read_for``)."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+from ..arrays import Array
+from ..errors import InputError
+from .table import Classes, Source, names_text
+
+
+def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Array:
+    """A table read whole whose columns are ``names`` in another order (the predictions' columns, or
+    the classes ``--classes`` gives: ``source`` says which) is read in that order, with a note: by
+    position its columns were others (``pd.get_dummies`` sorts the class names; two frames of one
+    multi-output model with their columns in another order)."""
+    if not arr.columns or len(names) < 2 or sorted(arr.columns) != sorted(names) or tuple(arr.columns) == names:
+        return arr
+    print(f"losscli: note: {src.label}: columns read in the order of {source} ({', '.join(names)}), not as written "
+          f"({', '.join(arr.columns)})", file=sys.stderr, flush=True)
+    picked = src.select(",".join(names))
+    return Array(picked.data, src.label, picked.columns, picked.first_line, picked.row_offset)
+
+
+#: whole numbers at least this large (in magnitude) in every row of a column of class scores are a
+#: masked or absent class's logit (-1e9, -10000), not a fold, a count or a label
+MASKED = 100.0
+
+
+def refuse_whole_numbers(src: Source, arr: Array) -> None:
+    """Every numeric column of a table read, without a selector, for a role with one column per
+    class: a column of whole numbers only, one of them outside [0, 1] (a fold, a count, the
+    label itself), beside columns with fractions (the scores) is refused rather than read as one
+    more class, naming the selectors either way. 0/1 columns stay classes (one-hot targets, a
+    probability rounded to 0), and so do columns of large whole numbers (a masked class's -1e9) and
+    a file of whole numbers only (quantised logits, label indices)."""
+    data = arr.data
+    if data.ndim != 2 or not arr.columns or len(arr.columns) != data.shape[1] or data.shape[1] < 2:
+        return
+    finite = np.isfinite(data)
+    with np.errstate(invalid="ignore"):
+        whole = np.where(finite, data == np.round(data), True).all(axis=0) & finite.any(axis=0) & \
+            np.where(finite, (data < 0) | (data > 1), False).any(axis=0) & \
+            ~np.where(finite, np.abs(data) >= MASKED, True).all(axis=0)  # (a masked class: -1e9 a row)
+        fraction = (finite & (data != np.round(data))).any(axis=0)
+    if not whole.any() or not fraction.any():
+        return
+    found = [n for n, w in zip(arr.columns, whole) if w]
+    rest = [n for n, w in zip(arr.columns, whole) if not w]
+    first = int(np.flatnonzero(whole)[0])
+    values = data[finite[:, first], first]
+    which = f"column {found[0]!r} holds" if len(found) == 1 else \
+        f"columns {', '.join(map(repr, found))} hold"
+    span = f"{values.min():g} to {values.max():g}" if len(found) == 1 else f"{found[0]!r}: {values.min():g} to " \
+        f"{values.max():g}"
+    raise InputError(
+        f"{src.label}: {which} whole numbers only ({span}) beside "
+        f"class scores with fractions ({', '.join(map(repr, rest))}), as a fold, a count or the label does: "
+        f"name the score columns ({src.selects}:{','.join(rest)}), or every column if "
+        f"{'it is' if len(found) == 1 else 'they are'} a class's score too ({src.selects}:{','.join(arr.columns)})")
+
+
+def column_order(first: Array | None, classes: Classes | None) -> tuple | None:
+    """The order an input after the predictions (``first``, None for the predictions themselves) is
+    read in when its columns have the same names: the predictions' columns, else the class names
+    ``--classes`` gives; None for the predictions."""
+    if first is None:
+        return None
+    if first.columns and len(first.columns) > 1 and not first.positional and first.data.ndim == 2:
+        return tuple(first.columns), f"the columns of {first.label}"
+    if classes is not None and classes.text and classes.source == "--classes":
+        return classes.names, "the classes (--classes)"
+    return None
+
+
+def refuse_one_table_twice(readers, parsed, arrays: list[Array], targets: frozenset[int],
+                            class_axes: frozenset[int]) -> None:
+    """One table (one file, however named: ``./eval.csv``, a link) given, without a selector, for
+    the targets and another input (``mse eval.csv eval.csv``): both read the same columns, and the
+    loss compares them with themselves (0.0 whatever they hold). Refused where it reads several
+    columns (a file of one column given twice may be a check of 0 on purpose); targets with a
+    column per class (ce of p against p: its entropy) and two embeddings of one table
+    (cosine_embedding's x1, x2) are left alone."""
+    seen: dict[int, int] = {}
+    for i, (reader, (path, sel)) in enumerate(zip(readers, parsed)):
+        columns = arrays[i].columns if i < len(arrays) else None
+        if sel is not None or not columns or len(columns) < 2:
+            continue
+        j = seen.setdefault(id(reader), i)
+        if j != i and (i in targets) != (j in targets) and not {i, j} & targets & class_axes:
+            pair = f"{path}:{columns[0]} and {path}:{columns[1]}" if len(columns) == 2 else \
+                f"{path}:COLUMNS for each, from {names_text(columns)}"
+            raise InputError(f"{path} is given for two inputs without a selector: both read its columns "
+                             f"{names_text(columns)}, so the loss would compare them with themselves; name each "
+                             f"one's columns ({pair})")
