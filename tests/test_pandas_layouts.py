@@ -1248,3 +1248,18 @@ def test_a_column_written_with_fewer_digits_in_one_file_is_not_a_key_out_of_orde
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
     y4 = np.round(Y, 4)
     assert value == pytest.approx(float(np.mean((np.c_[t, X] - np.c_[np.round(t, 4), y4]) ** 2)), rel=1e-9)
+
+
+@pytest.mark.parametrize("zone", [None, "Europe/Berlin"])
+def test_an_index_of_times_parquet_keeps_last_is_compared_with_a_csvs(run, tmp_path, zone):
+    """df.to_parquet() of a frame indexed by dates keeps the index as its last column; against the same
+    labels' to_csv() in another order only first columns were compared, and the rows were paired by
+    position (0.23, exit 0; review 64 F3). pandas' index is compared wherever the file keeps it."""
+    when = pd.date_range("2024-01-01", periods=N, freq="D", name="date", tz=zone)
+    pd.DataFrame({"pred": X}, index=when).to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame({"y": Y}, index=when).iloc[::-1].to_csv(tmp_path / "r.csv")
+    pd.DataFrame({"y": Y}, index=when).to_csv(tmp_path / "y.csv")
+    out = run("compute", "mse", tmp_path / "p.parquet", tmp_path / "r.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "their row-label columns disagree at row 0" in out.stderr
+    value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)

@@ -302,7 +302,7 @@ def _increasing(rows: np.ndarray) -> bool:
 
 
 def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, str]]:
-    """A first column of times written as text (``rules.TIME``) that two whole tables (no
+    """A first column (or pandas' index) of times written as text (``rules.TIME``) that two whole tables (no
     selector) hold under one name, each time once in the first rows: the labels of the rows (an
     index of dates: ``date,0.5`` of a quantile series), which must agree row by row as integer ids
     must; so is a first column a Parquet/Arrow file keeps as times or dates. Other text is not
@@ -313,7 +313,9 @@ def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, 
     from .rules import TIME
 
     def label(block: Source, named: set) -> str:
-        first = block.order[0] if not named and block.arrays is None and block.order else ""
+        # (the first column, or pandas' index wherever the file keeps it: Parquet keeps it last)
+        first = next((n for n in block.order if _is_index(block, n)), block.order[0]) \
+            if not named and block.arrays is None and block.order else ""
         values = block.text_values.get(first)
         if values is not None and is_time_type(values.type):
             import pyarrow.compute as pc  # (a table of times only: a small CSV does not pay its import)
