@@ -398,3 +398,5 @@ def test_what_a_name_may_hold_beside_the_format_it_names(run, d, args, refused):
     assert out.exit_code == (2 if refused else 0), out.stderr
     if refused:
         assert out.stderr.startswith(f"Error: {args[0]} {args[1]}: its name (."), out.stderr
+        given = args[1].split(":")[0]
+        assert out.stderr.endswith(f", and --report {given} into a file named otherwise (.txt, say)\n")

@@ -150,13 +150,15 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
     if report is None:
         return
     command, fmt = report
-    named = {"--output": fmt, **{option: option.split()[1].split(":", 1)[0] for option, _ in outputs
-                                 if option.startswith("--report ")}}  # (--report FORMAT:FILE: a format given)
     for option, target in outputs:
-        why = misnamed(command, target, named[option]) if option in named and target else None
+        why = None
+        if option == "--output" and target:
+            why = misnamed(command, target, fmt)
+        elif option.startswith("--report ") and target:  # (--report FORMAT:FILE: the format given with it)
+            given = option.split()[1].split(":", 1)[0]
+            why = misnamed(command, target, given, where=option, given=f"--report {given}")
         if why is not None:
-            raise LossCliError(why if option == "--output" else why.replace(f"-o {target}:", f"{option}:", 1)
-                               .replace(f"--format {named[option]} into", f"{named[option]} into"))
+            raise LossCliError(why)
 
 
 def main_output(output: str | None, fmt: str) -> tuple[str, str]:

@@ -74,24 +74,29 @@ def format_for(command: str, output: str | None) -> str | None:
     return fmt if fmt in FORMATS[command] else None
 
 
-def misnamed(command: str, output: str | None, fmt: str) -> str | None:
+def misnamed(command: str, output: str | None, fmt: str, where: str | None = None,
+             given: str | None = None) -> str | None:
     """Why ``-o output`` cannot hold ``command``'s ``fmt`` (its suffix names another format, one the
     command does not write, or a kind of file no report is), or None. A suffix that names nothing
-    (``.txt``, ``.log``, none) holds any format."""
+    (``.txt``, ``.log``, none) holds any format. ``where``: the output as the user wrote it
+    (``-o FILE``, ``--report FORMAT:FILE``); ``given``: how the format was asked for
+    (``--format FORMAT``, ``--report FORMAT``)."""
+    where = where or f"-o {output}"
+    given = given or f"--format {fmt}"
     suffix = _suffix(output)
     named = SUFFIX_FORMATS.get(suffix)
     if not suffix or named == fmt or suffix in IMAGES.get(command, ()) or fmt in ALSO_HOLDS.get(suffix, ()):
         return None
     if named is not None:
-        what = f"{named} output, and --format {fmt} writes {fmt}" if named in FORMATS[command] else \
+        what = f"{named} output, and {given} writes {fmt}" if named in FORMATS[command] else \
             f"{named} output, which {command} does not write"
     elif suffix in FOREIGN_SUFFIXES:
         what = f"{FOREIGN_SUFFIXES[suffix]}, which {command} does not write"
     else:
         return None
     names = sorted({s for s, f in SUFFIX_FORMATS.items() if f in FORMATS[command]} | set(IMAGES.get(command, ())))
-    return (f"-o {output}: its name ({suffix}) says {what}; {command} writes {', '.join(names)} files as their names "
-            f"say, and --format {fmt} into a file named otherwise (.txt, say)")
+    return (f"{where}: its name ({suffix}) says {what}; {command} writes {', '.join(names)} files as their names "
+            f"say, and {given} into a file named otherwise (.txt, say)")
 
 
 def renderer(command: str, fmt: str) -> Callable:
