@@ -7,6 +7,8 @@ memory."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -287,3 +289,84 @@ def test_float_class_names_are_the_integer_labels_classes(run, tmp_path):
         assert float(out.stdout) == pytest.approx(expected, rel=1e-12)
     out = run("compute", "ce", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes", "--classes", "4,3,2,1")
     assert out.exit_code == 2 and "name the classes otherwise (1.0, 2.0, 3.0, 4.0)" in out.stderr
+
+
+# -- columns named by a word and a number: class_1, class_0, class_2 ----------------------------------
+
+@pytest.mark.parametrize("prefix", ["class_", "p", "logit-", "proba class "])
+def test_columns_named_by_numbers_in_another_order_name_integer_labels(run, tmp_path, prefix):
+    """Logits whose columns are class_1, class_0, class_2 (a frame reordered, or pd.get_dummies on
+    labels sorted as text) beside 0-based labels: label 0 was read as the first column, class_1
+    (review 63 #12: a wrong value, exit 0). The numbers the names end in name the labels, with a
+    note; numbers counting up by one (class_0, class_1, ...; p1, p2, p3) stay the columns' places."""
+    rng = np.random.default_rng(63)
+    z, y = rng.normal(size=(50, 3)), rng.integers(0, 3, 50)
+    order = [1, 0, 2]
+    names = [f"{prefix}{k}" for k in order]
+    pd.DataFrame(z[:, order], columns=names).to_csv(tmp_path / "z.csv", index=False)
+    pd.DataFrame(z[:, order], columns=names).to_parquet(tmp_path / "z.parquet")
+    pd.Series(y, name="y").to_csv(tmp_path / "y.csv", index=False)
+    expected = softmax_ce(z, y)
+    assert expected != pytest.approx(softmax_ce(z[:, order], y), rel=1e-3)  # (what was read by place)
+    shown = ", ".join(names)
+    for preds in (tmp_path / "z.csv", tmp_path / "z.parquet"):
+        data, err = _result(run, "softmax_ce", preds, tmp_path / "y.csv")
+        assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+        assert err == (f"losscli: note: {tmp_path / 'y.csv'}: column 'y': integer labels read as class names {shown} "
+                       f"(the columns of {preds}): a label v is the class whose name ends in the number v (class 1 is "
+                       f"{names[0]!r}), not class index v\n")
+        assert data["inputs"][1]["classes"] == {"names": names, "from": f"the columns of {preds}", "labels": "integers"}
+    # --classes naming the same numbers in the columns' order agrees; in another order it is refused
+    assert _value(run, "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--classes", "1,0,2") == \
+        pytest.approx(expected, rel=1e-12)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--classes", "0,1,2")
+    assert out.exit_code == 2 and f"name the classes otherwise ({shown})" in out.stderr, out.stderr
+    # a label no name ends in is refused, naming the classes
+    pd.Series(np.r_[y[:-1], 3], name="y").to_csv(tmp_path / "y3.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y3.csv")
+    assert out.exit_code == 2 and f"line 51, column 'y': 3 is not a class name (classes, the columns of " \
+        f"{tmp_path / 'z.csv'}: {shown})" in out.stderr, out.stderr
+
+
+def test_columns_named_by_numbers_with_gaps_name_integer_labels(run, tmp_path):
+    """predict_proba of a classifier that saw classes 0, 2, 5, its columns prefixed (p_0, p_2, p_5):
+    by place label 2 read the column p_5, and label 5 was out of range."""
+    rng = np.random.default_rng(7)
+    p, k = rng.dirichlet(np.ones(3), 40), rng.integers(0, 3, 40)
+    classes = np.array([0, 2, 5])
+    pd.DataFrame(p, columns=[f"p_{c}" for c in classes]).to_csv(tmp_path / "p.csv", index=False)
+    pd.Series(classes[k], name="y").to_csv(tmp_path / "y.csv", index=False)
+    assert _value(run, "ce", tmp_path / "p.csv", tmp_path / "y.csv") == pytest.approx(ce(p, k), rel=1e-12)
+
+
+@pytest.mark.parametrize("names", [["class_0", "class_1", "class_2"], ["p1", "p2", "p3"], ["a1", "b0", "c2"],
+                                   ["class_1", "class_1b", "class_0"]])
+def test_columns_of_places_or_of_other_words_stay_places(run, tmp_path, names):
+    """Numbers counting up by one from the first are the columns' places (p1, p2, p3 beside labels
+    0..2), and names of different words are not numbers: integer labels stay 0-based indices."""
+    rng = np.random.default_rng(8)
+    z, y = rng.normal(size=(30, 3)), rng.integers(0, 3, 30)
+    pd.DataFrame(z, columns=names).to_csv(tmp_path / "z.csv", index=False)
+    pd.Series(y, name="y").to_csv(tmp_path / "y.csv", index=False)
+    data, err = _result(run, "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv")
+    assert data["results"][0]["value"] == pytest.approx(softmax_ce(z, y), rel=1e-12) and err == ""
+
+
+def test_targets_named_by_the_same_numbers_in_another_order_are_read_by_them(run, tmp_path):
+    """One-hot targets y_1, y_0, y_2 (or 1, 0, 2) beside probabilities p_0, p_1, p_2: paired by
+    place, ce, brier and mse compared other classes. They are read in the predictions' order by
+    their numbers, with a note."""
+    rng = np.random.default_rng(9)
+    p, k = rng.dirichlet(np.ones(3), 40), rng.integers(0, 3, 40)
+    hot = np.eye(3)[k]
+    pd.DataFrame(p, columns=["p_0", "p_1", "p_2"]).to_csv(tmp_path / "p.csv", index=False)
+    brier = float(np.mean(((p - hot) ** 2).sum(axis=1)))
+    for names in (["y_1", "y_0", "y_2"], ["1", "0", "2"]):
+        pd.DataFrame(hot[:, [1, 0, 2]], columns=names).to_csv(tmp_path / "t.csv", index=False)
+        out = run("compute", "ce,brier", tmp_path / "p.csv", tmp_path / "t.csv", "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        values = [r["value"] for r in json.loads(out.stdout)["results"]]
+        assert values == pytest.approx([ce(p, k), brier], rel=1e-12)
+        ordered = ", ".join(names[i] for i in (1, 0, 2))
+        assert (f"losscli: note: {tmp_path / 't.csv'}: columns read in the order of the columns of "
+                f"{tmp_path / 'p.csv'} ({ordered}), not as written ({', '.join(names)})") in out.stderr

@@ -21,7 +21,7 @@ from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .streams import is_stream
 from .roles import column_order, in_order, refuse_one_table_twice, refuse_whole_numbers
-from .table import Classes, Source, column_classes, integer_names, names_text, refuse_name_or_position
+from .table import Classes, Source, column_classes, names_text, refuse_name_or_position
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
 
@@ -144,7 +144,7 @@ class InputCache:
                                  "order of the columns, or leave --classes out")
         if classes is None:
             return None
-        integers = position in self.class_labels and integer_names(classes.names) is not None
+        integers = position in self.class_labels and classes.as_integers() is not None
         return replace(classes, integers=integers) if integers or classes.text else None
 
     def _record(self, spec: str, reader: FileReader, block: Source, arr: Array, rows: int,
@@ -156,9 +156,11 @@ class InputCache:
         if how == "integers" and (reader.label, classes) not in self._noted:
             assert classes is not None
             self._noted.add((reader.label, classes))
+            named = "named v" if classes.numbers is None else \
+                f"whose name ends in the number v (class {classes.numbers[0]} is {classes.names[0]!r})"
             self._say(f"losscli: note: {reader.label}: column {(arr.columns or ('',))[0]!r}: integer labels read as "
-                      f"class names {names_text(classes.names)} ({classes.source}): a label v is the class named v, not "
-                      "class index v")
+                      f"class names {names_text(classes.names)} ({classes.source}): a label v is the class {named}, "
+                      "not class index v")
         rec = self.inputs.get(spec)
         if rec is None:
             path, selector = split_spec(spec)

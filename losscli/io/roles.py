@@ -13,16 +13,22 @@ import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .table import Classes, Source, names_text
+from .table import Classes, Source, class_numbers, names_text
 
 
 def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Array:
     """A table read whole whose columns are ``names`` in another order (the predictions' columns, or
     the classes ``--classes`` gives: ``source`` says which) is read in that order, with a note: by
     position its columns were others (``pd.get_dummies`` sorts the class names; two frames of one
-    multi-output model with their columns in another order)."""
-    if not arr.columns or len(names) < 2 or sorted(arr.columns) != sorted(names) or tuple(arr.columns) == names:
+    multi-output model with their columns in another order). So are columns named by the same numbers
+    (``y_1,y_0`` after ``p_0,p_1``; ``1,0`` after ``class_0,class_1``), read by their numbers."""
+    if not arr.columns or len(names) < 2 or tuple(arr.columns) == names:
         return arr
+    if sorted(arr.columns) != sorted(names):
+        ours, theirs = class_numbers(arr.columns), class_numbers(names)
+        if ours is None or theirs is None or sorted(ours) != sorted(theirs) or ours == theirs:
+            return arr
+        names = tuple(arr.columns[ours.index(n)] for n in theirs)
     print(f"losscli: note: {src.label}: columns read in the order of {source} ({', '.join(names)}), not as written "
           f"({', '.join(arr.columns)})", file=sys.stderr, flush=True)
     picked = src.select(",".join(names))

@@ -246,6 +246,14 @@ class Classes:
     source: str
     text: bool = True
     integers: bool = False
+    #: the integers the names end in, when they are one word and numbers other than consecutive
+    #: ones in ascending order (``class_1,class_0,class_2``, ``p_0,p_2,p_5``): integer labels name
+    #: those (``numbered_names``)
+    numbers: tuple[int, ...] | None = None
+
+    def as_integers(self) -> list[int] | None:
+        """The integers the classes are named by (``1,2,3``; ``class_1,class_0``), or None."""
+        return list(self.numbers) if self.numbers is not None else integer_names(self.names)
 
     def reads(self, src: Source, chosen) -> str | None:
         """How the selected columns are read through the names: "text", "integers", or None (one
@@ -277,7 +285,7 @@ class Classes:
             def shown(row: int) -> str:
                 return repr(text[row].as_py())
         else:
-            numbers = np.asarray(integer_names(self.names), dtype=np.float64)
+            numbers = np.asarray(self.as_integers(), dtype=np.float64)
             order = np.argsort(numbers, kind="stable")  # (a name given twice: its first column)
             data = np.asarray(src.columns[column], dtype=np.float64)
             at = np.minimum(np.searchsorted(numbers[order], data), len(order) - 1)
@@ -307,7 +315,7 @@ class Classes:
         """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
         text names, in another order; columns of digits (``1,2,3``, not ``text``), when ``given``
         are integers too, as other integers (``--classes a,b,c`` stays theirs to give)."""
-        theirs, ours = integer_names(given.names), integer_names(self.names)
+        theirs, ours = integer_names(given.names), self.as_integers()
         if theirs is not None and ours is not None:  # (1,2 given for columns named 1.0,2.0: the same classes)
             return theirs != ours
         return self.text and given.names != self.names
@@ -325,17 +333,44 @@ def integer_names(names) -> list[int] | None:
     return [int(float(n)) for n in names]
 
 
+#: a name of one word and a number (``class_10``, ``prob1``): the word, and the number
+_NUMBERED = re.compile(r"(.*[^0-9])([0-9]+)")
+
+
+def numbered_names(names) -> list[int] | None:
+    """The numbers names of one word and a number end in (``class_1,class_0,class_2``: 1, 0, 2), when
+    the word is the same in every name and the numbers are distinct; else None."""
+    found = [_NUMBERED.fullmatch(n.strip()) for n in names]
+    if not found or not all(found) or len({m.group(1) for m in found if m}) != 1:
+        return None
+    numbers = [int(m.group(2)) for m in found if m]
+    return numbers if len(set(numbers)) == len(numbers) else None
+
+
+def class_numbers(names) -> list[int] | None:
+    """The numbers columns are named by: integers (``1,0``) or one word and a number (``p_1,p_0``)."""
+    numbers = integer_names(names)
+    return numbers if numbers is not None and len(set(numbers)) == len(numbers) else numbered_names(names)
+
+
 def column_classes(arr: Array | None) -> Classes | None:
     """The classes a table of predictions names by its columns: text names (``cat,dog``, ``-1,1``)
     for text labels, and for integer labels when they are integers; names of digits other than
     0, 1, ..., K-1 (``1,2,3``, ``0,2,5``) for integer labels only. None: an input without column
     names, or numbered 0..K-1 (pandas' numbered columns: integer labels are indices), or by their
-    places in a file without a header (``1,2,3`` once its first column, an index, is left out)."""
+    places in a file without a header (``1,2,3`` once its first column, an index, is left out).
+    Names of one word and a number (``class_1,class_0,class_2``: columns reordered; ``p_0,p_2,p_5``:
+    a classifier's classes 0, 2, 5) name integer labels by their numbers, unless the numbers count up
+    by one from the first (``class_0,class_1``, ``p1,p2,p3``: the columns' places, as written). By
+    place, label 0 would read the column ``class_1``, and label 2 the column ``p_5``."""
     if arr is None or arr.data.ndim != 2 or not arr.columns or len(arr.columns) != arr.data.shape[1] or \
             arr.positional:
         return None  # (a list column of logits is one name for C columns: no class names)
     source = f"the columns of {arr.label}"
     if not all(c.isdigit() for c in arr.columns):
+        numbers = numbered_names(arr.columns) if integer_names(arr.columns) is None else None  # (-1,1: integers)
+        if numbers is not None and numbers != list(range(numbers[0], numbers[0] + len(numbers))):
+            return Classes(tuple(arr.columns), source, numbers=tuple(numbers))
         return Classes(tuple(arr.columns), source)
     numbers = integer_names(arr.columns)
     if numbers is None or numbers == list(range(len(numbers))):
