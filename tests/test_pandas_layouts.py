@@ -1008,6 +1008,37 @@ def test_the_label_beside_the_scores_in_one_file_is_refused_not_a_class(run, tmp
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
 
 
+@pytest.mark.parametrize("writer", ["csv", "parquet", "feather"])
+def test_a_boolean_column_beside_class_scores_is_refused_not_a_class(run, tmp_path, writer):
+    """A flag kept beside the scores (``df['correct'] = df.pred == df.y``), read without a selector:
+    its True/False were 1/0, one more class (softmax_ce 2.13 for 1.75, exit 0). Refused as a fold
+    is; targets of booleans only (``pd.get_dummies``, whose columns are bool) are still read."""
+    z, y = RNG.normal(size=(N, 3)), RNG.integers(0, 3, N)
+    frame = pd.DataFrame(z, columns=["a", "b", "c"]).assign(correct=z.argmax(axis=1) == y)
+    path = tmp_path / f"p.{writer}"
+    {"csv": lambda: frame.to_csv(path, index=False), "parquet": lambda: frame.to_parquet(path),
+     "feather": lambda: frame.to_feather(path)}[writer]()
+    np.save(tmp_path / "y.npy", y)
+    for engine in ("local", "dask"):
+        out = run("compute", "softmax_ce", path, tmp_path / "y.npy", "--engine", engine)
+        assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+        assert out.stderr == (
+            f"Error: {path}: column 'correct' holds booleans only (True/False) beside class scores with fractions "
+            f"('a', 'b', 'c'), as a flag does: name the score columns ({path}:a,b,c), or every column if it is a "
+            f"class's score too ({path}:a,b,c,correct)\n")
+    out = run("compute", "softmax_ce", f"{path}:a,b,c", tmp_path / "y.npy", "--format", "json")
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+    names = np.array(["a", "b", "c"])
+    hot = pd.get_dummies(pd.Series(names[y]))
+    assert (hot.dtypes == bool).all()
+    target = tmp_path / f"y.{writer}"
+    {"csv": lambda: hot.to_csv(target, index=False), "parquet": lambda: hot.to_parquet(target),
+     "feather": lambda: hot.to_feather(target)}[writer]()
+    out = run("compute", "softmax_ce", f"{path}:a,b,c", target, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+
+
 @pytest.mark.parametrize("case", ["one-hot targets", "a class never predicted", "whole-number logits",
                                   "regression targets"])
 def test_whole_numbers_that_are_scores_or_targets_are_still_read(run, tmp_path, case):

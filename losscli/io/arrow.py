@@ -147,6 +147,8 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths, index
 
         if is_numeric(col.type):
             src.columns[name] = as_dtype(floats(col), dtype, where)
+            if pa.types.is_boolean(col.type):
+                src.booleans.add(name)
         elif _is_list_of_numbers(col.type):
             src.columns[name] = as_dtype(_matrix(col, label, name, offset, widths), dtype, where)
         else:  # text: its first present value, and where it is

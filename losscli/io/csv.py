@@ -390,7 +390,7 @@ def _columns_block(cols, layout: _Layout, offset: int) -> Source:
 def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
     """One parsed column into the block: numbers, or a text column (its first value and where)."""
     from .textparse import plain_text
-    from .textvalues import Text, classify
+    from .textvalues import Booleans, Text, classify
 
     from .buffers import floats
 
@@ -398,6 +398,9 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
     if not isinstance(col, np.ndarray):
         col = plain_text(col)  # (a --by column, read as a dictionary, named as data too)
     values = col if isinstance(col, np.ndarray) else floats(col) if str(col.type) == "int64" else classify(col)
+    if isinstance(values, Booleans):
+        src.booleans.add(name)
+        values = values.values
     if isinstance(values, Text):
         if values.row is None or name in layout.keys - layout.slices:  # starts with a non-number: a text column
             src.text_columns[name], src.text_rows[name] = values.first, values.at

@@ -46,7 +46,9 @@ def refuse_whole_numbers(src: Source, arr: Array) -> None:
     label itself), beside columns with fractions (the scores) is refused rather than read as one
     more class, naming the selectors either way. 0/1 columns stay classes (one-hot targets, a
     probability rounded to 0), and so do columns of large whole numbers (a masked class's -1e9) and
-    a file of whole numbers only (quantised logits, label indices)."""
+    a file of whole numbers only (quantised logits, label indices). A column written as booleans
+    (True/False: a flag, ``is_correct``) beside scores with fractions is refused too: no model
+    writes a class's score so."""
     data = arr.data
     if data.ndim != 2 or not arr.columns or len(arr.columns) != data.shape[1] or data.shape[1] < 2:
         return
@@ -56,6 +58,8 @@ def refuse_whole_numbers(src: Source, arr: Array) -> None:
             np.where(finite, (data < 0) | (data > 1), False).any(axis=0) & \
             ~np.where(finite, np.abs(data) >= MASKED, True).all(axis=0)  # (a masked class: -1e9 a row)
         fraction = (finite & (data != np.round(data))).any(axis=0)
+    flags = np.array([n in src.booleans for n in arr.columns])
+    whole |= flags
     if not whole.any() or not fraction.any():
         return
     found = [n for n, w in zip(arr.columns, whole) if w]
@@ -66,9 +70,11 @@ def refuse_whole_numbers(src: Source, arr: Array) -> None:
         f"columns {', '.join(map(repr, found))} hold"
     span = f"{values.min():g} to {values.max():g}" if len(found) == 1 else f"{found[0]!r}: {values.min():g} to " \
         f"{values.max():g}"
+    what, like = ("booleans only (True/False)", "a flag") if flags[first] and len(found) == 1 else \
+        (f"whole numbers only ({span})", "a fold, a count or the label")
     raise InputError(
-        f"{src.label}: {which} whole numbers only ({span}) beside "
-        f"class scores with fractions ({', '.join(map(repr, rest))}), as a fold, a count or the label does: "
+        f"{src.label}: {which} {what} beside "
+        f"class scores with fractions ({', '.join(map(repr, rest))}), as {like} does: "
         f"name the score columns ({src.selects}:{','.join(rest)}), or every column if "
         f"{'it is' if len(found) == 1 else 'they are'} a class's score too ({src.selects}:{','.join(arr.columns)})")
 

@@ -43,6 +43,7 @@ class Source:
     header: str | None = None  # text: whether the first line was a header, and why
     dataset: str | None = None  # a shard's: the input it is part of (what a selector is written after)
     range_index: str | None = None  # Parquet/Arrow: the name of a RangeIndex pandas kept as metadata (in keys)
+    booleans: set[str] = field(default_factory=set)  # tables: columns written as booleans (True/False), read as 1/0
 
     @property
     def selects(self) -> str:

@@ -34,9 +34,16 @@ class Text:
     value: str = ""
 
 
-def classify(col) -> np.ndarray | Text:
+@dataclass(frozen=True)
+class Booleans:
+    """A column of boolean spellings, as 1 and 0 (NaN where missing)."""
+
+    values: np.ndarray
+
+
+def classify(col) -> np.ndarray | Booleans | Text:
     """An Arrow string column as numbers (float64, NaN where missing) when each present value is
-    a number, or each is a boolean spelling; else what :class:`Text` says. (Arrow's compute
+    a number, or as :class:`Booleans` when each is a boolean spelling; else what :class:`Text` says. (Arrow's compute
     functions only: converting Arrow arrays to numpy through ``to_numpy`` would import pandas.)"""
     import pyarrow.compute as pc
 
@@ -51,7 +58,7 @@ def classify(col) -> np.ndarray | Text:
         if flags[present].all():
             out = np.full(len(col), np.nan)
             out[present] = bits(pc.match_substring_regex(stripped, _TRUE_PATTERN))[present]
-            return out
+            return Booleans(out)
     if not _NUMBER.fullmatch(first):
         return Text(first, int(present[0]))
     is_number = bits(pc.match_substring_regex(stripped, NUMBER))
