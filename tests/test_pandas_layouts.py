@@ -1206,6 +1206,28 @@ def test_two_header_lines_of_multiindex_columns_are_refused_with_the_way_to_flat
     assert value == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)
 
 
+@pytest.mark.parametrize("first", [[1.0, 0.0, 1], [0.0, 1.0, 0]])
+def test_a_repeated_name_above_a_first_row_of_whole_numbers_is_data(run, tmp_path, first):
+    """A frame with a repeated column name (p, p, label) whose first row is whole numbers (1, 0, 1):
+    its first row was taken for the second line of a MultiIndex header and refused (review 64 F8).
+    A column named once with a number on that line, above numbers, makes the line data: pandas
+    leaves the level a column lacks empty (,0,1)."""
+    p = np.r_[[first[:2]], RNG.dirichlet([1.0, 1.0], N - 1)]
+    y = np.r_[first[2], RNG.integers(0, 2, N - 1)]
+    frame = pd.DataFrame(np.c_[p, y], columns=["p", "p", "label"]).astype({"label": int})
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    out = run("compute", "mse", f"{tmp_path}/f.csv:0", f"{tmp_path}/f.csv:2", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["inputs"][0]["rows"] == N
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((p[:, 0] - y) ** 2)), rel=1e-12)
+    # a level a column lacks is left empty: still two header lines
+    pd.DataFrame(np.c_[y, p], columns=pd.MultiIndex.from_tuples([("label", ""), ("p", 0), ("p", 1)])).to_csv(
+        tmp_path / "m.csv", index=False)
+    out = run("compute", "mse", f"{tmp_path}/m.csv:1", f"{tmp_path}/m.csv:0")
+    assert out.exit_code == 2 and "pandas' header of two-level (MultiIndex) columns" in out.stderr, out.stderr
+
+
 @pytest.mark.parametrize("name, values", [("t", np.arange(N) * 0.5), ("dist", RNG.random(N) * 100)])
 def test_a_first_column_of_fractions_in_another_order_is_a_key_not_data(run, tmp_path, name, values):
     """A named float index (or first column) in both files, the rows sorted otherwise in one: it was read

@@ -160,8 +160,11 @@ def second_header_line(first: list[str], below: list[list[str]], label: str) -> 
     columns (``yhat,yhat,yhat`` above ``1,2,3``, then the index's name on a line of its own: a
     pivot), with the way to flatten them; None where it is not. Read as data, ``1,2,3`` was one
     more sample. It is one where a name repeats on the first line, the line below tells the
-    repeats apart with integers or text, and the rows below those hold numbers with a fraction."""
-    from .textvalues import NA_VALUES
+    repeats apart with integers or text, and the rows below those hold numbers with a fraction;
+    but not where a column named once has a number on that line above numbers (``p,p,label`` above
+    ``1,0,1``: a frame with a repeated name, its first row; pandas leaves a level a column lacks
+    empty, ``,0,1``)."""
+    from .textvalues import NA_VALUES, ONE_NUMBER
 
     cells = [c.strip() for c in first]
     n = len(cells)
@@ -178,6 +181,10 @@ def second_header_line(first: list[str], below: list[list[str]], label: str) -> 
     data = [row for row in rest[1:] if len(row) == n] if named else [row for row in rest if len(row) == n]
     if not any(FRACTION.fullmatch(row[i]) for row in data for i in runs):
         return None
+    for i in set(range(n)) - set(runs):  # (a column named once, a number above numbers: a row of data)
+        if cells[i] and ONE_NUMBER.fullmatch(second[i]) and data and \
+                all(ONE_NUMBER.fullmatch(row[i].strip()) or row[i].strip() in NA_VALUES for row in data):
+            return None
     index = not cells[0]
     def shown(fields: list[str]) -> str:
         return ",".join(f.strip() for f in fields[:6]) + (",..." if len(fields) > 6 else "")

@@ -59,7 +59,7 @@ def classify(col) -> np.ndarray | Booleans | Text:
             out = np.full(len(col), np.nan)
             out[present] = bits(pc.match_substring_regex(stripped, _TRUE_PATTERN))[present]
             return Booleans(out)
-    if not _NUMBER.fullmatch(first):
+    if not ONE_NUMBER.fullmatch(first):
         return Text(first, int(present[0]))
     is_number = bits(pc.match_substring_regex(stripped, NUMBER))
     if is_number[present].all():
@@ -79,4 +79,4 @@ def _alternatives(words) -> str:
 _NA_PATTERN = _alternatives(NA_VALUES)
 _BOOL_PATTERN = _alternatives(TRUE + FALSE)
 _TRUE_PATTERN = _alternatives(TRUE)
-_NUMBER = re.compile(NUMBER)  # the same pattern, for one value in Python
+ONE_NUMBER = re.compile(NUMBER)  # the same pattern, for one value in Python
