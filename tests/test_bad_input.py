@@ -108,9 +108,8 @@ CASES = {
     "wrong delimiter (decimal commas)": (
         lambda d: ["compute", "mse", raw(d / "w.csv", b"pred;label\n0,5;1,0\n1,5;2,0\n2,5;3,0\n"), d / "y.csv"],
         "{d}/w.csv, line 2, column 'pred': found '0,5', which is not read as a number; it looks like a decimal "
-        "comma: losscli reads '.' as the decimal separator; convert the file, e.g. pandas "
-        "(which finds the delimiter itself): pd.read_csv(f, sep=None, engine='python', decimal=',', thousands='.')"
-        ".to_csv(out, index=False)"),
+        "comma: losscli reads '.' as the decimal separator; convert the file, e.g. pandas: "
+        "pd.read_csv(f, sep=';', decimal=',', thousands='.').to_csv(out, index=False)"),
     "a dash for a missing value": (
         lambda d: ["compute", "mse", raw(d / "m.csv", b"pred\n0.5\n-\n1.5\n"), d / "y.csv"],
         "{d}/m.csv, line 3, column 'pred': expected a number, found '-'; a mark for a missing value, which losscli "

@@ -695,8 +695,8 @@ def test_excels_delimiter_hint_line_is_read_as_excel_reads_it(run, tmp_path, tex
     ("p\n1\n3\n\x1a", ", line 4, column 'p': expected a number, found '\\x1a'; it is a Ctrl-Z (byte 0x1a), the "
                       "end-of-file mark DOS-era tools append, not a value; remove it, e.g. tr -d '\\032'"),
     ("p;t\n1;2\n1,5\n", ", line 3: found '1,5'; it looks like a decimal comma: losscli reads '.' as the decimal "
-                        "separator; convert the file, e.g. pandas (which finds the delimiter itself): pd.read_csv(f, "
-                        "sep=None, engine='python', decimal=',', thousands='.').to_csv(out, index=False)"),
+                        "separator; convert the file, e.g. pandas: pd.read_csv(f, sep=';', decimal=',', "
+                        "thousands='.').to_csv(out, index=False)"),
 ], ids=["ctrl-z", "ctrl-z-one-column", "decimal-comma-row"])
 def test_a_line_that_is_one_known_misfit_says_what_it_is(run, tmp_path, text, error):
     """A line of one field among rows of two was 'expected 2 fields, found 1' whatever it held: a
@@ -896,15 +896,41 @@ def test_a_structured_npy_is_a_table_its_fields_selected_by_name(run, tmp_path):
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
 def test_the_decimal_comma_hint_converts_a_file_of_any_delimiter(run, tmp_path, sep):
     """The hint named sep=';' whatever the file's delimiter: followed for a TSV (to_csv(sep='\\t',
-    decimal=',')), it wrote a file of one column (review 63). It now lets pandas find the delimiter;
+    decimal=',')), it wrote a file of one column (review 63). It names the file's own delimiter;
     the command it names, run as written, converts the file, and the value is read."""
     frame = pd.DataFrame({"p": PRED[:20], "t": TRUE[:20]})
     path = tmp_path / "dc.csv"
     frame.to_csv(path, sep=sep, decimal=",", index=False)
     out = run("compute", "mse", f"{path}:p", f"{path}:t")
     assert out.exit_code == 2
-    command = out.stderr.split("pandas (which finds the delimiter itself): ")[1].strip()
-    f, out_path = str(path), str(tmp_path / "fixed.csv")
-    eval(command.replace("(f,", "(f_,").replace("(out,", "(out_,"), {"pd": pd, "f_": f, "out_": out_path})
-    out = run("compute", "mse", f"{out_path}:p", f"{out_path}:t", "--format", "value")
+    fixed = _follow_the_pandas_hint(out.stderr, path, tmp_path / "fixed.csv")
+    out = run("compute", "mse", f"{fixed}:p", f"{fixed}:t", "--format", "value")
     assert float(out.stdout) == pytest.approx(float(np.mean((PRED[:20] - TRUE[:20]) ** 2)), rel=1e-12)
+
+
+def _follow_the_pandas_hint(stderr: str, path, out_path):
+    """Runs the pandas line a hint names (``e.g. pandas: ...``) on ``path``, writing ``out_path``."""
+    command = stderr.split("e.g. pandas: ")[1].strip()
+    eval(command.replace("(f,", "(f_,").replace("(out,", "(out_,"), {"pd": pd, "f_": str(path), "out_": str(out_path)})
+    return out_path
+
+
+@pytest.mark.parametrize("header", [True, False])
+def test_the_decimal_comma_hint_converts_a_file_of_one_column(run, tmp_path, header):
+    """A series written with decimal=',' (one column, each value quoted): the hint let pandas find the
+    delimiter, which it cannot in a file of one column (two columns of NaN beside the values); without
+    a header, the first value was read as the column's name, and the converted file lost that sample
+    (4 rows of 5). The hint names the delimiter, and header=None where the first line is a value."""
+    p, t = PRED[:5], TRUE[:5]
+    for name, values in (("p", p), ("t", t)):
+        pd.Series(values, name=name).to_csv(tmp_path / f"{name}.csv", index=False, header=header, decimal=",")
+    fixed = []
+    for name in ("p", "t"):
+        out = run("compute", "mse", tmp_path / f"{name}.csv", tmp_path / f"{name}.csv")
+        assert out.exit_code == 2 and "it looks like a decimal comma" in out.stderr, out.stderr
+        fixed.append(_follow_the_pandas_hint(out.stderr, tmp_path / f"{name}.csv", tmp_path / f"{name}_fixed.csv"))
+    out = run("compute", "mse", *fixed, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert data["inputs"][0]["rows"] == 5
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((p - t) ** 2)), rel=1e-12)

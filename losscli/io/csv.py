@@ -24,7 +24,7 @@ from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .hints import hint_suffix, numeric_text_hint
+from .hints import numeric_text_hint
 from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, is_number,
                     key_columns, level_columns, reset_index_columns, second_header_line, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
@@ -128,7 +128,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
                                             categories=[names.index(n) for n in rules.by if n in names])
             counts = None if index else counting_column(names, has_header, rows, rules.features)
             layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision, frozenset(rules.by),
-                             {names[0]: counts} if counts else {})
+                             {names[0]: counts} if counts else {}, sep)
             yield from _row_blocks(pieces, chunk_rows, layout, sep, 0 if window is None else window.start)
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
@@ -160,6 +160,7 @@ class _Layout:
     header: str
     slices: frozenset = frozenset()  # --by columns: keys, but data by the usual rules when named as data
     suspects: dict = field(default_factory=dict)  # a first column that counts like pandas' index (rules.counting_column)
+    sep: str = ","  # the delimiter
 
 
 def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, first: str | None) -> dict[str, str]:
@@ -368,7 +369,7 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
         return InputError(f"{where}: a quoted field is never closed")
     if exc.kind == "split":
         return InputError(f"{where}: cannot split into fields ({exc.why})")
-    if len(exc.fields) == 1 and (hint := numeric_text_hint(exc.fields[0])):  # (a Ctrl-Z line, 1,5 beside ,)
+    if len(exc.fields) == 1 and (hint := numeric_text_hint(exc.fields[0], sep)):  # (a Ctrl-Z line, 1,5 beside ,)
         return InputError(f"{where}: found {exc.fields[0]!r}; {hint}")
     return InputError(f"{where}: expected {exc.expected} fields, found {exc.found} (ragged rows, or a "
                       f"delimiter other than {sep!r})")
@@ -377,7 +378,7 @@ def _parser_error(exc, label: str, line0: int, sep: str) -> InputError:
 def _columns_block(cols, layout: _Layout, offset: int) -> Source:
     label, first_line = layout.label, layout.first_line
     src = Source(label, len(cols[0]), first_line=first_line, order=layout.names, row_offset=offset,
-                 index=layout.index, header=layout.header, suspects=layout.suspects)
+                 index=layout.index, header=layout.header, suspects=layout.suspects, sep=layout.sep)
     for name, col in zip(layout.chosen, cols):
         if name in layout.keys:  # read as text; as numbers only if a selector names it
             src.keys[name] = col
@@ -407,6 +408,6 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
             src.text_values[name] = col
             return
         raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
-                         f"number, found {values.value!r}{hint_suffix(values.value)}")
+                         f"number, found {values.value!r}{src.hint(name, values.value)}")
     src.columns[name] = as_dtype(values, layout.dtype, lambda row: f"{label}, line {offset + row + first_line}, "
                                                                    f"column {name!r}")

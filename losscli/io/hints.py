@@ -9,15 +9,17 @@ import re
 
 #: numbers written for people, which losscli does not read: (pattern, why and the fix); the
 #: patterns are RE2 as well (Arrow looks for them in whole columns)
+#: (``{read}``, ``{write}``: how pandas reads the file and writes it back, from its delimiter and
+#: whether its first line is a header: :func:`numeric_text_hint`)
 _HINTS = (
     (r"[-+]?\d{1,3}(?:[. ']\d{3})+,\d+|[-+]?\d+,\d+", "it looks like a decimal comma: losscli reads '.' as the "
-     "decimal separator; convert the file, e.g. pandas (which finds the delimiter itself): pd.read_csv(f, sep=None, "
-     "engine='python', decimal=',', thousands='.').to_csv(out, index=False)"),
+     "decimal separator; convert the file, e.g. pandas: pd.read_csv(f, {read}decimal=',', thousands='.')"
+     ".to_csv(out, index=False{write})"),
     (r"[-+]?\d+,\d+[eE][-+]?\d+", "it looks like a decimal comma: losscli reads '.' as the decimal separator; "
-     "convert the file, e.g. pandas: pd.read_csv(f, decimal=',').to_csv(out, index=False)"),
+     "convert the file, e.g. pandas: pd.read_csv(f, {read}decimal=',').to_csv(out, index=False{write})"),
     (r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d*)?|[-+]?\d{1,3}(?:[ ']\d{3})+(?:\.\d*)?", "it looks like a number with "
      "thousands separators, which losscli does not read; write plain numbers, e.g. pandas: "
-     "pd.read_csv(f, thousands=',').to_csv(out, index=False)"),
+     "pd.read_csv(f, {read}thousands=',').to_csv(out, index=False{write})"),
     (r"[-+]?(?:\d+\.?\d*|\.\d+)\s*%", "it looks like a percentage, which losscli does not read; "
      "write fractions (12% as 0.12)"),
     (r"[$€£¥]\s*[-+]?\d[\d,]*(?:\.\d*)?|[-+]?\d[\d,]*(?:\.\d*)?\s*[$€£¥]",
@@ -34,12 +36,16 @@ _COMPILED = tuple((re.compile(p), hint) for p, hint in _HINTS)
 NUMERIC_TEXT = r"^\s*(?:" + "|".join(p for p, _ in _HINTS) + r")\s*$"
 
 
-def numeric_text_hint(value: str) -> str | None:
-    """Why a text value that looks like a number is not read as one, and how to fix the file."""
+def numeric_text_hint(value: str, sep: str | None = None, header: bool = True) -> str | None:
+    """Why a text value that looks like a number is not read as one, and how to fix the file:
+    ``sep``, the delimiter of the text file it is in (None: pandas finds it itself, for values of
+    other files); ``header``, whether the file's first line is a header (not: ``0,5`` on a first
+    line of data taken for a name)."""
     text = value.strip()
     for pattern, hint in _COMPILED:
         if pattern.fullmatch(text):
-            return hint
+            read = f"sep={sep!r}, " if sep is not None else "sep=None, engine='python', "
+            return hint.format(read=read + ("" if header else "header=None, "), write="" if header else ", header=False")
     return None
 
 
@@ -47,11 +53,11 @@ def numeric_text_hint(value: str) -> str | None:
 _MISSING_MARKS = ("-", "--", "?", ".", "n.a.", "N.A.", "missing", "NULL()", "(null)", "nil")
 
 
-def hint_suffix(value: str, text_file: bool = True) -> str:
+def hint_suffix(value: str, text_file: bool = True, sep: str | None = None, header: bool = True) -> str:
     """``numeric_text_hint`` as the end of a message ("; it looks like ..."), or, in a text file,
     what a line that starts with ``#`` below the data is (np.savetxt's ``footer``) or a field that
     holds a list, or nothing."""
-    hint = numeric_text_hint(value)
+    hint = numeric_text_hint(value, sep, header)
     if hint is not None or not text_file:
         return f"; {hint}" if hint else ""
     if value.strip() in _MISSING_MARKS:

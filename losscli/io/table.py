@@ -44,6 +44,7 @@ class Source:
     dataset: str | None = None  # a shard's: the input it is part of (what a selector is written after)
     range_index: str | None = None  # Parquet/Arrow: the name of a RangeIndex pandas kept as metadata (in keys)
     booleans: set[str] = field(default_factory=set)  # tables: columns written as booleans (True/False), read as 1/0
+    sep: str | None = None  # text files: the delimiter
 
     @property
     def selects(self) -> str:
@@ -79,6 +80,13 @@ class Source:
         """Where a text column's first value is (its line, or its row)."""
         row = self.row_offset + self.text_rows.get(column, 0)
         return f"line {self.first_line + row}" if self.first_line is not None else f"row {row}"
+
+    def hint(self, column: str, value: str) -> str:
+        """``hints.hint_suffix`` for a value of ``column`` not read as a number, as this file is read:
+        its delimiter, and its header (none where the column's name is such a value too: ``0,5`` on
+        a first line of data)."""
+        header = (self.header or "yes").startswith("yes") and numeric_text_hint(column) is None
+        return hint_suffix(value, self.first_line is not None, self.sep, header)
 
     def kind(self, column: str) -> str:
         """What a column that is not numbers holds, for messages: "text", or its Arrow type where it
@@ -141,8 +149,8 @@ class Source:
             value = str(values[row].as_py())
             at = f"line {self.first_line + self.row_offset + row}" if self.first_line is not None else \
                 f"row {self.row_offset + row}"
-            raise InputError(f"{self.label}, {at}, column {name!r}: found {value!r}, which is not read as a number; "
-                             f"{numeric_text_hint(value)}")
+            raise InputError(f"{self.label}, {at}, column {name!r}: found {value!r}, which is not read as a number"
+                             f"{self.hint(name, value)}")
 
     def _select_columns(self, selector: str | None, classes: Classes | None = None) -> Array:
         order = self.order
@@ -185,7 +193,7 @@ class Source:
                                      "name the column to read: FILE:COLUMN")
                 first = next(n for n in order if n in self.text_columns)
                 kind = self.kind(first)
-                hint = hint_suffix(self.text_columns[first], self.first_line is not None) or \
+                hint = self.hint(first, self.text_columns[first]) or \
                     (_CLASS_HINT if len(text) == 1 and kind == "text" else "")
                 what = "" if kind == "text" else f" (the column is {kind})"
                 raise InputError(f"{self.label}: no numeric columns (columns: {names_text(order)}); "
@@ -201,7 +209,7 @@ class Source:
         for n in chosen:
             if n in self.text_columns:
                 kind = self.kind(n)
-                hint = hint_suffix(self.text_columns[n], self.first_line is not None) or \
+                hint = self.hint(n, self.text_columns[n]) or \
                     (_CLASS_HINT if len(chosen) == 1 and kind == "text" else "")
                 raise InputError(
                     f"{self.label}, {self._at(n)}, column {n!r}: expected a "
