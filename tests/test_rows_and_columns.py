@@ -511,6 +511,34 @@ def test_integer_series_with_pandas_header_on_both_sides(run, tmp_path):
     assert data["results"][0]["count"] == N
 
 
+@pytest.mark.parametrize("names", [[2021, 2022], [7, 14, 28]])
+def test_columns_named_by_the_same_integers_above_integers_are_refused(run, tmp_path, names):
+    """Counts by year (columns 2021, 2022) predicted and observed, written with to_csv(index=False):
+    the header, distinct integers above integers, was read as a sample predicted exactly (mse 0.25
+    for 0.333, exit 0). The same first line in both cannot tell a header from that sample: refused,
+    and --header yes (or no) reads it."""
+    rng = np.random.default_rng(21)
+    p, y = rng.integers(0, 9, (N, len(names))), rng.integers(0, 9, (N, len(names)))
+    pd.DataFrame(p, columns=names).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame(y, columns=names).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each is {','.join(map(str, names))}, "
+        "distinct integers above numbers: pandas' header of columns named by integers (years, horizons; "
+        "to_csv(index=False)), or one sample predicted exactly, and the files cannot tell which: --header yes, or "
+        "--header no\n")
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(np.mean((p - y) ** 2.0)))
+    # first lines that differ are data, and so are two selectors of one file
+    np.savetxt(tmp_path / "a.csv", p, fmt="%d", delimiter=",")
+    np.savetxt(tmp_path / "b.csv", y, fmt="%d", delimiter=",")
+    data, _ = _result(run, "mse", tmp_path / "a.csv", tmp_path / "b.csv")
+    assert data["results"][0]["value"] == pytest.approx(np.mean((p - y) ** 2.0))
+    np.savetxt(tmp_path / "ab.csv", np.c_[p[:, 0], p[:, 0] + 1], fmt="%d", delimiter=",")
+    assert _value(run, "mse", f"{tmp_path}/ab.csv:0", f"{tmp_path}/ab.csv:1") == 1.0
+
+
 def test_one_file_of_integers_read_by_two_selectors_is_refused_like_two(run, tmp_path):
     """np.savetxt(np.c_[y, p], fmt='%d') with a first row 0 1, read as :1 and :0: the guess that
     the line is pandas' header was taken silently (one row short: mse 0.571 for 0.625), because the

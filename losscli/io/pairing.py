@@ -85,6 +85,27 @@ def first_difference(a, b, known: bool = False) -> int | None:
     return int(rows[0]) if rows.size else None
 
 
+def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) -> None:
+    """Inputs of several columns whose first lines, read as data, are the same distinct integers
+    (``2021,2022`` above counts: pandas' header of columns named by integers, ``index=False``): as a
+    sample, it is one predicted exactly, and nothing tells that from a header; refused, naming
+    --header yes and --header no."""
+    files = {label: b for label, b, _ in blocks}  # (two selectors of one file: the same line)
+    if len(files) < 2 or any(b.header != NUMBERS or b.row_offset or not b.rows or len(b.columns) < 2
+                             or len(b.columns) != len(b.order) for b in files.values()):
+        return
+    rows = [tuple(float(b.columns[n][0]) for n in b.order) for b in files.values()]
+    first = rows[0]
+    if any(r != first for r in rows) or len(set(first)) != len(first) or \
+            not all(np.isfinite(v) and v == round(v) for v in first):
+        return
+    shown = ",".join(str(int(v)) for v in first)
+    raise InputError(
+        f"{' and '.join(files)}: the first line of each is {shown}, distinct integers above "
+        "numbers: pandas' header of columns named by integers (years, horizons; to_csv(index=False)), or one sample "
+        "predicted exactly, and the files cannot tell which: --header yes, or --header no")
+
+
 class IdGuard:
     """Positional pairing is refused when two inputs carry id columns that disagree row by row:
     an id or index column of the same name (case aside) in both, or the one id column of each
@@ -108,6 +129,7 @@ class IdGuard:
                 f"{' and '.join(label for label, _, _ in blocks)}: {which}, 0 (or 0,1,...) above "
                 "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
                 f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
+        _refuse_one_first_line_of_integers(blocks)
         # a column that counts like a named index is data where another input holds data of that
         # name (x = 1, 2, ... of a grid beside predicted coordinates): so in every later block
         data = [set(named) or set(d) for d, (_, _, named) in zip(data_columns(blocks), blocks)]  # (a selector's too)
