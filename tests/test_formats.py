@@ -17,6 +17,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
+from .conftest import compute_json as _result
 from .test_bad_input import CLASS_HINT
 
 RNG = np.random.default_rng(14)
@@ -407,6 +408,48 @@ def test_a_hive_partition_key_is_said_to_be_one(run, tmp_path, how):
                                "of the files, and losscli reads the files' columns only: name one partition's folder "
                                f"({tmp_path}/hive/fold=0) to use its rows\n")
     assert _per_sample(run, f"{tmp_path}/hive/fold=1:p", f"{tmp_path}/hive/fold=1:t") == [3.0, 4.0, 5.0]
+
+
+@pytest.mark.parametrize("key", ["fold", "split"])
+def test_a_hive_dataset_against_a_file_in_another_order(run, tmp_path, key):
+    """Predictions written with partition_cols against the truth as one file (review 58 F): the
+    dataset is read partition by partition, the file in its own order, and rows were paired by
+    position (a wrong value, exit 0). A column of the key's name in the file is checked row by row
+    (and not read as data); a file without one is refused; a file sorted as the folders are, or
+    one partition's folder, reads."""
+    rng = np.random.default_rng(58)
+    n = 30
+    frame = pd.DataFrame({"fold": rng.integers(0, 3, n), "split": rng.choice(["a", "b", "c"], n),
+                          "p": rng.random(n)})
+    y = rng.random(n)
+    frame[[key, "p"]].to_parquet(tmp_path / "hive", partition_cols=[key])
+    pd.DataFrame({"y": y}).to_csv(tmp_path / "y.csv", index=False)
+    pd.DataFrame({key: frame[key], "y": y}).to_csv(tmp_path / "yk.csv", index=False)
+    out = run("compute", "mse", tmp_path / "hive", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {tmp_path}/hive is read in the order of its Hive partitions ({key}=... folders, in natural order), "
+        f"and {tmp_path}/y.csv is not partitioned by {key} and holds no column {key!r} to check that its rows are in "
+        f"that order: pair them by a key both hold (--on COLUMN), keep a column {key!r} in {tmp_path}/y.csv (it is "
+        f"then checked row by row, not read as data), or write {tmp_path}/y.csv partitioned by {key} too\n")
+    for engine in ("local", "dask"):
+        out = run("compute", "mse", tmp_path / "hive", tmp_path / "yk.csv", "--engine", engine)
+        assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+        if engine == "local":
+            assert f"paired by position, row 0 of {tmp_path}/hive is in the partition {key}=" in out.stderr
+            assert "the rows are in other orders; pair them by a key both hold (--on COLUMN), or sort " \
+                f"{tmp_path}/yk.csv by {key} as the partition folders are\n" in out.stderr
+    ordered = pd.DataFrame({key: frame[key], "p": frame["p"], "y": y}).sort_values(key, kind="stable")
+    ordered[[key, "y"]].to_csv(tmp_path / "sorted.csv", index=False)
+    data, err = _result(run, "mse", tmp_path / "hive", tmp_path / "sorted.csv")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((ordered["p"] - ordered["y"]) ** 2)), rel=1e-12)
+    assert data["inputs"][1]["columns"] == ["y"]
+    assert err == (f"losscli: note: {tmp_path}/sorted.csv: column {key!r} is not read as data: the Hive partition key "
+                   f"of {tmp_path}/hive; a selector naming it reads it\n")
+    # two datasets partitioned alike pair partition by partition
+    pd.DataFrame({key: frame[key], "y": y}).to_parquet(tmp_path / "truth", partition_cols=[key])
+    data, _ = _result(run, "mse", tmp_path / "hive", tmp_path / "truth")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((ordered["p"] - ordered["y"]) ** 2)), rel=1e-12)
 
 
 def test_a_directory_without_data_files(run, tmp_path):

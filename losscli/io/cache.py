@@ -217,8 +217,10 @@ class InputCache:
         start = first_row
         shapes: dict[int, tuple] = {}
         from .pairing import IdGuard
+        from .partitions import PartitionGuard
 
         guard = IdGuard(inputs=sum(1 for i, r in enumerate(readers) if id(r) not in unpaired))
+        partitioned = PartitionGuard()
         named: dict | None = None
         carried: dict[int, Source] = {}  # the rest of a block cut to pair it with a shard of another input
         while True:
@@ -250,6 +252,8 @@ class InputCache:
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
             checked = [r for r in distinct if id(r) not in unpaired]
             guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start)
+            partitioned.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in checked], start,
+                              [r.shards for r in checked])
             for i, j, na, _ in guard.pairs or ():  # (text compared: a Dask worker reads it too, beside the data)
                 for r in (checked[i], checked[j]) if na in blocks[id(checked[i])].text_values else ():
                     r.label_columns = sorted({*r.label_columns, na})
