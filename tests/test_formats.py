@@ -506,6 +506,24 @@ def test_npz_members_that_differ_or_are_not_arrays(run, tmp_path):
                           "of other files, such as a torch.save checkpoint?)\n")
 
 
+def test_columns_of_a_2d_npz_member(run, tmp_path):
+    """np.savez(f, pred=np.c_[p, y]): no selector reached a column of a 2-D member (review 58).
+    ``f.npz:pred:0`` is its column 0, as ``x.npy:0`` is an NPY's; only that member is read (the
+    other, 1 GB of zeros, never is), and a member named with a colon is still itself."""
+    path = tmp_path / "c.npz"
+    _npz_with_a_huge_member(path, {"pred": np.c_[PRED, TRUE, 2 * TRUE], "a:b": PRED}, 1 << 30)
+    for engine in ("local", "dask"):
+        assert _value(run, "mse", f"{path}:pred:0", f"{path}:pred:1", "--engine", engine) == \
+            pytest.approx(float(np.mean((PRED - TRUE) ** 2)), rel=1e-15)
+    assert _value(run, "mse", f"{path}:pred:1-2", f"{path}:pred:0,0") == \
+        pytest.approx(float(np.mean((np.c_[TRUE, 2 * TRUE] - np.c_[PRED, PRED]) ** 2)), rel=1e-15)
+    assert _value(run, "mse", f"{path}:a:b", f"{path}:pred:0") == 0.0
+    out = run("compute", "mse", f"{path}:pred:3", f"{path}:pred:0")
+    assert out.stderr == f"Error: {path}:pred: column index 3 is out of range (the file has 3 columns, 0-2)\n"
+    out = run("compute", "mse", f"{path}:a:b:0", f"{path}:pred:0")
+    assert out.stderr == f"Error: {path}:a:b: a column selector needs a 2-D array, this one has shape ({N},)\n"
+
+
 def test_lines_of_any_length(run, tmp_path):
     """np.savetxt's 4096-d embeddings (~100 kB lines, whitespace-delimited) and a 100,000-column
     CSV read with a selector (only the selected columns are converted)."""

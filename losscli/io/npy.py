@@ -16,7 +16,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import as_dtype
-from .table import Source, names_text
+from .table import Source, names_text, npz_member
 
 NPY_MAGIC = b"\x93NUMPY"
 ZIP_MAGIC = b"PK\x03\x04"
@@ -200,7 +200,7 @@ def npz_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None) 
             keys = list(npz.files)
             if not keys:
                 raise InputError(f"{label}: the NPZ archive holds no arrays")
-            for key in keys if wanted is None else sorted(wanted):
+            for key in keys if wanted is None else sorted({npz_member(w, keys)[0] for w in wanted}):
                 if key not in keys:
                     raise InputError(f"{label}: no array named {key!r} (keys: {names_text(keys)})")
                 try:

@@ -221,24 +221,38 @@ class Source:
 
     def _select_array(self, arrays: dict[str, np.ndarray], selector: str | None) -> Array:
         if "" in arrays:  # NPY: the selector, if any, picks columns of a 2-D array
-            data = arrays[""]
             if selector is None:
-                return Array(data, self.label, row_offset=self.row_offset)
-            if data.ndim != 2:
-                raise InputError(f"{self.label}: a column selector needs a 2-D array, "
-                                 f"this one has shape {data.shape}")
-            names = [str(i) for i in range(data.shape[1])]
-            idx = [int(c) for c in resolve_columns(selector, names, self.label)]
-            picked = data[:, idx[0]] if len(idx) == 1 else data[:, idx]
-            return Array(picked, f"{self.label}:{selector}", row_offset=self.row_offset)
+                return Array(arrays[""], self.label, row_offset=self.row_offset)
+            return self._array_columns(arrays[""], self.label, selector)
         if selector is None:
             if len(arrays) == 1:
                 return Array(next(iter(arrays.values())), self.label, row_offset=self.row_offset)
             raise InputError(f"{self.label}: holds several arrays, name one as "
                              f"{self.label}:KEY (keys: {names_text(arrays)})")
-        if selector not in arrays:
+        key, columns = npz_member(selector, arrays)
+        if key not in arrays:
             raise InputError(f"{self.label}: no array named {selector!r} (keys: {names_text(arrays)})")
-        return Array(arrays[selector], f"{self.label}:{selector}", row_offset=self.row_offset)
+        if columns is not None:  # KEY:COLUMNS, columns of a 2-D member
+            return self._array_columns(arrays[key], f"{self.label}:{key}", columns)
+        return Array(arrays[key], f"{self.label}:{key}", row_offset=self.row_offset)
+
+    def _array_columns(self, data: np.ndarray, label: str, selector: str) -> Array:
+        """Columns of a 2-D array (NPY, an NPZ member) by their indices (``0,2``, ``1-3``)."""
+        if data.ndim != 2:
+            raise InputError(f"{label}: a column selector needs a 2-D array, this one has shape {data.shape}")
+        names = [str(i) for i in range(data.shape[1])]
+        idx = [int(c) for c in resolve_columns(selector, names, label)]
+        picked = data[:, idx[0]] if len(idx) == 1 else data[:, idx]
+        return Array(picked, f"{label}:{selector}", row_offset=self.row_offset)
+
+
+def npz_member(selector: str, keys) -> tuple[str, str | None]:
+    """An NPZ selector as (member, columns of it or None): ``logits``, or ``pred:0`` (column 0 of
+    the 2-D member ``pred``) where no member is named ``pred:0``."""
+    if selector in keys or ":" not in selector:
+        return selector, None
+    key, columns = selector.rsplit(":", 1)
+    return (key, columns) if key in keys else (selector, None)
 
 
 _CLASS_HINT = ("; if it holds class names, --classes NAME,... (or predictions whose columns are named after the "
