@@ -70,13 +70,15 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
                                     seed, root=True, base=base.weights * base.per_sample)
     else:  # linear in the per-sample losses: the change is the reduction of the differences
         lo, hi = bootstrap_interval(base.weights * d, base.shares, base.reduction, n_boot, confidence, seed)
-    order = np.lexsort((base.rows, -d))[:top]
+    counts = base.shares != 0  # the samples: rows of no share in the mean (weight 0, an ignored label) are none
+    dc = d[counts]
+    order = [i for i in np.lexsort((base.rows, -d)) if counts[i]][:top]
     rec = {
         "loss": base.loss.name, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.params.items()},
         "reduction": base.reduction, "count": base.count,
         "baseline": number(base.value), "candidate": number(cand.value),
         "change": number(change), "relative_change": number(rel),
-        "better": float(np.mean(d < 0)), "worse": float(np.mean(d > 0)), "equal": float(np.mean(d == 0)),
+        "better": float(np.mean(dc < 0)), "worse": float(np.mean(dc > 0)), "equal": float(np.mean(dc == 0)),
         "bootstrap": {"samples": n_boot, "confidence": confidence, "seed": seed,
                       "interval": [number(lo), number(hi)]},
         "worst_regressions": [{"index": int(base.rows[i]), "baseline": number(base.per_sample[i]),

@@ -112,7 +112,8 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
         if not s.quantiles_exact:
             rec["quantiles_exact"] = False
         if unweighted(s):
-            rec["note"] = "every weight is 0: the weighted mean is undefined"
+            rec["note"] = "no row has a share in the mean (every weight is 0, or every label ignored): its value is " \
+                "undefined"
         if ci is not None and s.value is not None:
             idx = segs[s.code]
             assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None

@@ -128,7 +128,7 @@ def finish(acc: Accumulator, omitted: int, weights: str | None) -> Evaluation:
     block of zeros is fine, a weighted mean over zeros only is undefined)."""
     if acc.count == 0 and omitted:
         raise nothing_left(omitted)
-    if acc.reduction.reduction == "mean" and acc.count and acc.denominator == 0:
+    if acc.reduction.reduction == "mean" and acc.reduction.num and acc.denominator == 0:  # (rows evaluated, none counts)
         if weights:
             raise InputError(f"{weights} (weights): all weights are zero; the weighted mean is undefined")
         raise InputError(f"{acc.loss.name if acc.loss else 'the loss'}: the mean's denominator is 0 (every sample's "

@@ -102,13 +102,13 @@ def _partition(task: dict) -> dict:
                 keys = (np.int64(part.shard) << ROW_BITS) + rows_at(rows, slice(None))
                 w = None if weight_block is None else validate_weights(weight_block, checked.n_rows, kept)
                 shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
-                accs[loss.name].add(values, keys, w, normaliser, inputs=shown,
-                                    codes=None if codes is None else codes if kept is None else codes[kept])
+                counting = accs[loss.name].add(values, keys, w, normaliser, inputs=shown,
+                                               codes=None if codes is None else codes if kept is None else codes[kept])
                 if codes is not None and kept is not None:
                     accs[loss.name].add_omitted(codes, kept)
                 omitted[loss.name] += checked.omitted
                 if task["summary"]:  # (a block's values are its own array: held as they are)
-                    held[loss.name].append(np.asarray(values, dtype=np.float64))
+                    held[loss.name].append(np.asarray(counting, dtype=np.float64))
             rows_seen = start + arrays[0].data.shape[0] - part.first_row
             if time.monotonic() - told > 1.0:  # (a long partition is working, not stuck)
                 progress(task["topic"], task["index"], rows_seen)

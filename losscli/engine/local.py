@@ -75,8 +75,8 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
             kept = checked.kept
             w = validate_weights(weight_block, checked.n_rows, kept) if weight_block is not None else None
             shown = {role: (a.data if kept is None else a.data[kept]) for role, a in bound.items()}
-            accs[loss.name].add(values, rows, w, normaliser, inputs=shown,
-                                codes=None if codes is None else codes if kept is None else codes[kept])
+            counting = accs[loss.name].add(values, rows, w, normaliser, inputs=shown,
+                                           codes=None if codes is None else codes if kept is None else codes[kept])
             if codes is not None and kept is not None:
                 accs[loss.name].add_omitted(codes, kept)
             omitted[loss.name] += checked.omitted
@@ -89,7 +89,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
                     g = {k: fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
                 accs[loss.name].add_gradient(g)
             if spill is not None:
-                spill.write(loss.name, values)
+                spill.write(loss.name, counting)
     try:
         while again and any(a.wants_pass() for a in accs.values()):
             losses = [l for l in selected if accs[l.name].wants_pass()]
@@ -181,9 +181,12 @@ def _reread_pass(losses: list[Loss], accs: dict, cache: InputCache, specs, n_inp
     reread = cache.lockstep(specs, chunk_rows, whole=whole)
     for start, arrays in _progress(cache, specs, "rows (exact quantiles)")(reread):
         finite: set = set()
+        weight_block = arrays[n_inputs] if len(specs) > n_inputs else None
         for loss in losses:
-            accs[loss.name].feed_pass(evaluate_block(loss, arrays[:n_inputs], start, params[loss.name], nan_policy,
-                                                     finite, prob_tol)[3])
+            _, checked, _, values, normaliser, _ = evaluate_block(loss, arrays[:n_inputs], start, params[loss.name],
+                                                                  nan_policy, finite, prob_tol)
+            w = None if weight_block is None else validate_weights(weight_block, checked.n_rows, checked.kept)
+            accs[loss.name].feed_pass(values, w, normaliser)
     for loss in losses:
         accs[loss.name].end_pass()
 

@@ -11,6 +11,7 @@ from .moments import Moments
 from .quantiles import QUANTILE_KEYS, Quantiles
 from .reduction import Reduction
 from .slices import STAT_KEYS, SliceResult, SliceStats  # (STAT_KEYS: every output's order of the statistics)
+from .sums import block_sum
 from .store import GradientBlocks, PerSample
 from .topk import TopK, rows_at
 
@@ -44,6 +45,19 @@ class Evaluation:
     extra: dict = field(default_factory=dict)  # command-specific additions (penalty, comparison)
 
 
+def counted(weights: np.ndarray | None, normaliser: np.ndarray | None) -> np.ndarray | None:
+    """Which rows have a share in the mean's denominator (w·n > 0), or None when every row has:
+    a row of weight 0 ("to leave the row out, give it weight 0"), or whose label is the loss's
+    ``ignore_index`` or of a class weighted 0, is evaluated for the reduction (where it adds 0) and
+    kept among the per-sample values (torch's reduction="none" gives an ignored row 0), but is no
+    sample of the count, the statistics, the worst samples, the slices or the gates."""
+    if weights is None and normaliser is None:
+        return None
+    share = weights if normaliser is None else normaliser if weights is None else weights * normaliser
+    keep = share != 0
+    return None if keep.all() else keep
+
+
 class Accumulator:
     """Streams per-sample losses of one loss into its reduction, statistics, top-K and (when
     kept) per-sample values and gradients. ``summary=False`` skips the spread and quantiles
@@ -74,22 +88,39 @@ class Accumulator:
     # -- feeding ----------------------------------------------------------------------------------
     def add(self, per_sample: np.ndarray, rows: np.ndarray | range, weights: np.ndarray | None = None,
             normaliser: np.ndarray | None = None, inputs: dict | None = None,
-            codes: np.ndarray | None = None) -> None:
+            codes: np.ndarray | None = None) -> np.ndarray:
         """One block: its per-sample losses and their file rows (an array, or a range for a
         block of consecutive rows, turned into an array only where rows are kept); with
-        ``--by``, each row's slice code."""
+        ``--by``, each row's slice code. Rows of no share in the mean (``counted``: weight 0, an
+        ``ignore_index`` label) go into the reduction and the per-sample values only. Returns the
+        values that count (what a second pass of exact quantiles is fed)."""
         if per_sample.shape[0] == 0:
-            return
-        total = self.moments.add(per_sample)
-        self.reduction.add(per_sample, total, weights, normaliser)
+            return per_sample
+        if self.per_sample is not None:  # (every row evaluated: torch's reduction="none" has ignored rows as 0)
+            self.per_sample.add(per_sample, rows, weights, normaliser, codes)
+        keep = counted(weights, normaliser)
+        if keep is not None:  # (their w·l and w·n are 0: the reduction is the same with them)
+            self.reduction.add(per_sample, block_sum(per_sample), weights, normaliser)
+            if self.slices is not None:
+                assert codes is not None
+                self.slices.add_left_out(codes[~keep])
+            at = np.flatnonzero(keep)
+            per_sample, rows = per_sample[at], rows_at(rows, at)
+            weights, normaliser = (None if v is None else v[at] for v in (weights, normaliser))
+            inputs = None if inputs is None else {k: v[at] for k, v in inputs.items()}
+            codes = None if codes is None else codes[at]
+            if per_sample.shape[0] == 0:
+                return per_sample
+            self.moments.add(per_sample)
+        else:
+            self.reduction.add(per_sample, self.moments.add(per_sample), weights, normaliser)
         self.topk.add(per_sample, rows, inputs)
         if self.quantiles is not None:
             self.quantiles.add(per_sample)
-        if self.per_sample is not None:
-            self.per_sample.add(per_sample, rows, weights, normaliser, codes)
         if self.slices is not None:
             assert codes is not None  # (a sliced run gives every block's codes)
             self.slices.add(per_sample, codes, rows_at(rows, slice(None)), weights, normaliser)
+        return per_sample
 
     def add_omitted(self, codes: np.ndarray, kept: np.ndarray) -> None:
         """--by with --nan-policy omit: the slices of a block's dropped rows (``codes``: every
@@ -111,9 +142,13 @@ class Accumulator:
         assert self.quantiles is not None
         self.quantiles.begin_pass()
 
-    def feed_pass(self, per_sample: np.ndarray) -> None:
+    def feed_pass(self, per_sample: np.ndarray, weights: np.ndarray | None = None,
+                  normaliser: np.ndarray | None = None) -> None:
+        """The values of the first pass again (``add``'s return), or a block read again with its
+        weights and normaliser (the rows that count are kept as ``add`` kept them)."""
         assert self.quantiles is not None
-        self.quantiles.feed_pass(per_sample)
+        keep = counted(weights, normaliser)
+        self.quantiles.feed_pass(per_sample if keep is None else per_sample[keep])
 
     def end_pass(self) -> None:
         assert self.quantiles is not None

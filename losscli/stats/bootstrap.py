@@ -16,7 +16,11 @@ def bootstrap_interval(num: np.ndarray, shares: np.ndarray, reduction: str, n_bo
     """Percentile interval, over rows resampled with replacement, of the reported value
     T(a) = Σ a_i / Σ s_i (mean) or Σ a_i (sum), its square root for a loss that reports one
     (``root``: rmse), a_i = w_i l_i; with ``base``, of the change T(a) - T(base) (``compare``:
-    a = w·l_cand, base = w·l_base, resampled together; where T is linear, pass a - base alone)."""
+    a = w·l_cand, base = w·l_base, resampled together; where T is linear, pass a - base alone).
+    Rows of no share in the mean (s_i = 0: weight 0, an ignored label) are no samples: not resampled."""
+    counts = shares != 0
+    if not counts.all():
+        num, shares, base = num[counts], shares[counts], None if base is None else base[counts]
     n = num.shape[0]
     if n_boot <= 0 or n == 0:
         return math.nan, math.nan

@@ -54,7 +54,7 @@ NO_WEIGHT = -(1 << 20)
 class SliceStats:
     """Per-slice count, reduction (Σ w·l, Σ w·n), moments, min/max, quantiles and worst samples."""
 
-    _ARRAYS = ("count", "omitted", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan", "scale", "wexp")
+    _ARRAYS = ("count", "omitted", "left", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan", "scale", "wexp")
 
     def __init__(self, reduction: str, top: int = 5, summary: bool = True, budget: int | None = None,
                  root: bool = False):
@@ -63,6 +63,7 @@ class SliceStats:
         self.size = 0
         self.count = np.zeros(0, dtype=np.int64)
         self.omitted = np.zeros(0, dtype=np.int64)  # rows dropped by --nan-policy omit
+        self.left = np.zeros(0, dtype=np.int64)  # rows of no share in the mean (accumulator.counted)
         self.num = np.zeros(0)  # Σ w·l
         self.den = np.zeros(0)  # Σ w·n
         self.total = np.zeros(0)  # Σ l
@@ -186,6 +187,13 @@ class SliceStats:
             self._grow(int(codes.max()) + 1)
             self.omitted += np.bincount(codes, minlength=self.size)
 
+    def add_left_out(self, codes: np.ndarray) -> None:
+        """The slice codes of rows of no share in the mean (weight 0, an ignored label): not
+        samples of the slice, but a slice of such rows only is still reported (its value undefined)."""
+        if codes.size:
+            self._grow(int(codes.max()) + 1)
+            self.left += np.bincount(codes, minlength=self.size)
+
     def _add_worst(self, x: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> None:
         if self.top <= 0:
             return
@@ -285,7 +293,8 @@ class SliceStats:
         self._merge_pending()
         if other.size == 0:
             return
-        used = np.flatnonzero((other.count[: remap.size] > 0) | (other.omitted[: remap.size] > 0))
+        used = np.flatnonzero((other.count[: remap.size] > 0) | (other.omitted[: remap.size] > 0) |
+                              (other.left[: remap.size] > 0))
         if used.size == 0:
             return
         self._grow(int(remap.max()) + 1)
@@ -310,6 +319,7 @@ class SliceStats:
             self.den[to] += other.den[used] * kw
         self.count[to] += other.count[used]
         self.omitted[to] += other.omitted[used]
+        self.left[to] += other.left[used]
         self.m_count[to] += other.m_count[used]
         self.lo[to] = np.minimum(self.lo[to], other.lo[used])
         self.hi[to] = np.maximum(self.hi[to], other.hi[used])
@@ -360,10 +370,12 @@ class SliceStats:
         order = np.lexsort((self.k_rows, -np.where(np.isnan(self.k_values), np.inf, self.k_values), self.k_codes))
         self.k_codes, self.k_values, self.k_rows = self.k_codes[order], self.k_values[order], self.k_rows[order]
         worst_at = np.searchsorted(self.k_codes, np.arange(self.size + 1))
-        for code in np.flatnonzero((self.count[: self.size] > 0) | (self.omitted[: self.size] > 0)).tolist():
+        for code in np.flatnonzero((self.count[: self.size] > 0) | (self.omitted[: self.size] > 0) |
+                                   (self.left[: self.size] > 0)).tolist():
             n = int(self.count[code])
-            if n == 0:  # every row of the slice was dropped by --nan-policy omit
-                out.append(SliceResult(code, 0, None, 0.0, dict.fromkeys(STAT_KEYS, math.nan), [], True,
+            if n == 0:  # every row of the slice was dropped by --nan-policy omit, or has no share in the mean
+                undefined = math.nan if self.left[code] and self.reduction == "mean" else None
+                out.append(SliceResult(code, 0, undefined, 0.0, dict.fromkeys(STAT_KEYS, math.nan), [], True,
                                        int(self.omitted[code])))
                 continue
             nan = bool(self.nan[code])
