@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from .conftest import compute_json as _result
+
 RNG = np.random.default_rng(41)
 N = 60
 X, Y = RNG.random(N), RNG.random(N)
@@ -1316,3 +1318,52 @@ def test_an_index_of_times_parquet_keeps_last_is_compared_with_a_csvs(run, tmp_p
     assert (out.exit_code, out.stdout) == (2, "") and "their row-label columns disagree at row 0" in out.stderr
     value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "y.csv")
     assert value == pytest.approx(MSE, rel=1e-12)
+
+
+# -- review 66 F1: text columns that label the rows -----------------------------------------------------
+
+@pytest.mark.parametrize("name", ["image", "filename", "sentence", "House"])
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_rows_labelled_by_text_in_another_order_are_refused(run, tmp_path, name, fmt):
+    """A submission keyed by file names (or sentences, houses), shuffled, against its truth file: the
+    text columns were never compared, so rows were paired by position (log_loss 2.42 for 0.64, exit
+    0). A label of one table at another row of the other is refused, naming --on, which pairs them;
+    the same tables in one order, labels spelled otherwise (paths), and repeated text (class names)
+    are read as before."""
+    rng = np.random.default_rng(66)
+    n = 40
+    p, y = rng.dirichlet(np.ones(3), n), rng.integers(0, 3, n)
+    labels = [f"item {i:03d}.png" for i in range(n)]
+    sub = pd.DataFrame(p, columns=["c0", "c1", "c2"])
+    sub.insert(0, name, labels)
+    truth = pd.DataFrame({name.lower(): labels, "label": y})
+    write = {"csv": lambda f, path: f.to_csv(path, index=False),
+             "parquet": lambda f, path: f.to_parquet(path, index=False)}[fmt]
+    write(sub.sample(frac=1, random_state=3), tmp_path / f"sub.{fmt}")
+    write(truth, tmp_path / f"truth.{fmt}")
+    expected = float(-np.mean(np.log(p[np.arange(n), y])))
+    out = run("compute", "ce", tmp_path / f"sub.{fmt}", tmp_path / f"truth.{fmt}")
+    assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+    assert f"Error: {tmp_path}/sub.{fmt} and {tmp_path}/truth.{fmt}: paired by position, row 0 of " \
+        f"{tmp_path}/truth.{fmt} is labelled 'item 000.png' in column {name.lower()!r}, which labels row " in out.stderr
+    tail = f"--on {name} pairs them by that column" if name == name.lower() else \
+        "give the column one name in both, and --on NAME pairs them by it"
+    assert out.stderr.rstrip().endswith(f"the rows are in other orders; {tail}"), out.stderr
+    if name == name.lower():
+        for engine in ("local", "dask"):
+            out = run("compute", "ce", tmp_path / f"sub.{fmt}", tmp_path / f"truth.{fmt}", "--engine", engine)
+            assert out.exit_code == 2 and "the rows are in other orders" in out.stderr, out.stderr
+        data, _ = _result(run, "ce", tmp_path / f"sub.{fmt}", tmp_path / f"truth.{fmt}", "--on", name)
+        assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    write(sub, tmp_path / f"sub.{fmt}")
+    data, _ = _result(run, "ce", tmp_path / f"sub.{fmt}", tmp_path / f"truth.{fmt}")
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    # spelled otherwise by the other writer (a path), and class names (repeated): not compared
+    write(truth.assign(**{name.lower(): ["/data/" + v for v in labels]}), tmp_path / f"paths.{fmt}")
+    data, _ = _result(run, "ce", tmp_path / f"sub.{fmt}", tmp_path / f"paths.{fmt}")
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    kinds = np.array(["cat", "dog"])[rng.integers(0, 2, n)]
+    write(sub.assign(**{name: kinds}), tmp_path / f"k.{fmt}")
+    write(truth.assign(**{name.lower(): kinds[::-1]}), tmp_path / f"kt.{fmt}")
+    data, _ = _result(run, "ce", tmp_path / f"k.{fmt}", tmp_path / f"kt.{fmt}")
+    assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)

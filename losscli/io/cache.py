@@ -218,9 +218,10 @@ class InputCache:
         shapes: dict[int, tuple] = {}
         from .pairing import IdGuard
         from .partitions import PartitionGuard
+        from .textkeys import TextLabelGuard
 
         guard = IdGuard(inputs=sum(1 for i, r in enumerate(readers) if id(r) not in unpaired))
-        partitioned = PartitionGuard()
+        partitioned, labelled = PartitionGuard(), TextLabelGuard()
         named: dict | None = None
         carried: dict[int, Source] = {}  # the rest of a block cut to pair it with a shard of another input
         while True:
@@ -228,6 +229,7 @@ class InputCache:
                            for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
             if len(ended) == len(distinct):
+                labelled.finish()
                 return
             if ended:
                 longer = next(r for r in distinct if next_blocks[id(r)] is not None)
@@ -254,6 +256,9 @@ class InputCache:
             guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start)
             partitioned.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in checked], start,
                               [r.shards for r in checked])
+            labelled.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start, guard.compared())
+            for i, name in labelled.columns():  # (read beside the data by a Dask worker too)
+                checked[i].label_columns = sorted({*checked[i].label_columns, name})
             for i, j, na, _ in guard.pairs or ():  # (text compared: a Dask worker reads it too, beside the data)
                 for r in (checked[i], checked[j]) if na in blocks[id(checked[i])].text_values else ():
                     r.label_columns = sorted({*r.label_columns, na})

@@ -155,6 +155,10 @@ class IdGuard:
             [(i, n) for n in ids[i].values() if _is_index(b, n) and (i, n) not in paired]
             for i, (_, b, _) in enumerate(blocks)) if group] if len(blocks) > 1 else []
 
+    def compared(self) -> set:
+        """(input, column) of every column this guard compares (the text label guard leaves them)."""
+        return {(i, a) for i, _, a, _ in self.pairs or ()} | {(j, b) for _, j, _, b in self.pairs or ()}
+
     def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
         import shlex
 
