@@ -1041,6 +1041,32 @@ def test_a_boolean_column_beside_class_scores_is_refused_not_a_class(run, tmp_pa
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
 
 
+@pytest.mark.parametrize("loss, scores", [("softmax_ce", "logits"), ("zero_one", "logits"), ("cosface", "cosines")])
+def test_a_0_1_column_beside_logits_is_refused_not_a_class(run, tmp_path, loss, scores):
+    """A flag of 0 and 1 (is_holdout, a 2-fold fold, the label) beside logits or cosines, read without
+    a selector: one more class (softmax_ce 0.86 for 0.64; zero_one 0.9, exit 0; review 66 F2). Beside
+    scores outside [0, 1] a column of both 0 and 1 is no probability: refused as a fold is. A
+    constant 0 beside logits stays a class (a baseline class's logit)."""
+    rng = np.random.default_rng(66)
+    n = 40
+    z = rng.normal(size=(n, 3)) if scores == "logits" else np.tanh(rng.normal(size=(n, 3)))
+    y = rng.integers(0, 3, n)
+    frame = pd.DataFrame(z, columns=["c0", "c1", "c2"]).assign(is_holdout=np.arange(n) % 2)
+    frame.to_csv(tmp_path / "z.csv", index=False)
+    np.save(tmp_path / "y.npy", y)
+    out = run("compute", loss, tmp_path / "z.csv", tmp_path / "y.npy")
+    assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+    assert out.stderr.startswith(f"Error: {tmp_path}/z.csv: column 'is_holdout' holds whole numbers only (0 to 1) "
+                                 "beside class scores with fractions ('c0', 'c1', 'c2')"), out.stderr
+    named, _ = _result(run, loss, f"{tmp_path}/z.csv:c0,c1,c2", tmp_path / "y.npy")
+    if loss == "softmax_ce":
+        assert named["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
+        pd.DataFrame(np.c_[np.zeros(n), z[:, 1:]], columns=["base", "c1", "c2"]).to_csv(tmp_path / "b.csv",
+                                                                                         index=False)
+        data, _ = _result(run, loss, tmp_path / "b.csv", tmp_path / "y.npy")
+        assert data["results"][0]["value"] == pytest.approx(_softmax_ce(np.c_[np.zeros(n), z[:, 1:]], y), rel=1e-12)
+
+
 @pytest.mark.parametrize("case", ["one-hot targets", "a class never predicted", "whole-number logits",
                                   "regression targets"])
 def test_whole_numbers_that_are_scores_or_targets_are_still_read(run, tmp_path, case):

@@ -48,7 +48,9 @@ def refuse_whole_numbers(src: Source, arr: Array) -> None:
     probability rounded to 0), and so do columns of large whole numbers (a masked class's -1e9) and
     a file of whole numbers only (quantised logits, label indices). A column written as booleans
     (True/False: a flag, ``is_correct``) beside scores with fractions is refused too: no model
-    writes a class's score so."""
+    writes a class's score so; and so is a column of both 0 and 1 beside scores outside [0, 1]
+    (logits, cosines: a flag ``is_holdout``, a 2-fold ``fold``, the label), where it is no
+    probability (a constant 0 stays: a baseline class's logit)."""
     data = arr.data
     if data.ndim != 2 or not arr.columns or len(arr.columns) != data.shape[1] or data.shape[1] < 2:
         return
@@ -58,8 +60,11 @@ def refuse_whole_numbers(src: Source, arr: Array) -> None:
             np.where(finite, (data < 0) | (data > 1), False).any(axis=0) & \
             ~np.where(finite, np.abs(data) >= MASKED, True).all(axis=0)  # (a masked class: -1e9 a row)
         fraction = (finite & (data != np.round(data))).any(axis=0)
+        scores = np.where(finite[:, fraction], (data[:, fraction] < 0) | (data[:, fraction] > 1), False).any()
+        binary = np.where(finite, (data == 0) | (data == 1), True).all(axis=0) & \
+            (finite & (data == 0)).any(axis=0) & (finite & (data == 1)).any(axis=0)
     flags = np.array([n in src.booleans for n in arr.columns])
-    whole |= flags
+    whole |= flags | (binary & bool(scores))
     if not whole.any() or not fraction.any():
         return
     found = [n for n, w in zip(arr.columns, whole) if w]
