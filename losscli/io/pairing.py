@@ -235,6 +235,8 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
             if keys and any(n not in same for n in data[i]) and any(n not in same for n in data[j]):
                 found.append((i, j, keys))
             elif equal := _equal_keys(a, b, data[i], data[j]):
+                if equal[0] == "?":
+                    refuse_keys_or_data(blocks[i], blocks[j], equal[1:], data[i], data[j])
                 found.append((i, j, equal))
             elif len(same) > 1 and same[0] == data[i][0] == data[j][0] and _row_labels(a, b, same):
                 found.append((i, j, same[:1]))
@@ -246,6 +248,20 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
                 blocks[k][1].index.setdefault(n, f"a key (a column of the same name in {blocks[other][0]}, beside "
                                                  "data columns that differ)")
     return found
+
+
+def refuse_keys_or_data(x: tuple, y: tuple, equal: list[str], first: list[str], second: list[str]) -> None:
+    """Leading integer columns two tables hold alike, in no order and with repeats: keys, or targets
+    predicted exactly; nothing tells, so the run is refused with the selectors of either reading."""
+    (la, a, _), (lb, b, _) = x, y
+    names = ", ".join(map(repr, equal))
+    rest_a, rest_b = [n for n in first if n not in equal], [n for n in second if n not in equal]
+    raise InputError(
+        f"{la} and {lb}: {'columns' if len(equal) > 1 else 'column'} {names} {'hold' if len(equal) > 1 else 'holds'} "
+        "the same integers row by row, in no order "
+        f"and with repeats: keys of the rows, or values predicted exactly? Name the data columns "
+        f"({a.selects}:{','.join(rest_a)} {b.selects}:{','.join(rest_b)}), or every column "
+        f"({a.selects}:{','.join(first)} {b.selects}:{','.join(second)})")
 
 
 def _index_of_one(a: Source, b: Source, first: list[str], second: list[str]) -> str | None:
@@ -294,7 +310,10 @@ def _row_labels(a: dict, b: dict, names: list[str]) -> bool:
 def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[str]:
     """The leading columns two tables share by name and position that hold the same integers row by
     row, with more than two distinct values (``day``, ``store,item`` of a submission and its truth), before a
-    column that is not so: keys. (Not a 0/1 column predicted exactly: one-hot rows stay data.)"""
+    column that is not so: keys, where they label rows as keys do: each row once (``store,item``), or
+    in order (``day``, grouped). (Not a 0/1 column predicted exactly: one-hot rows stay data.)
+    Integers in no order, with repeats, are as likely a target predicted exactly (counts, a rating)
+    as keys: refused by :func:`shared_keys`, naming the selectors (returned with a ``?`` first)."""
     equal = []
     for n, m in zip(first, second):
         if n != m or not (_whole(a[n]) and _whole(b[n]) and np.array_equal(a[n], b[n])):
@@ -305,6 +324,11 @@ def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[s
         if len(np.unique(a[n])) <= 2:
             break
         out.append(n)
+    if out:
+        rows = np.stack([a[n] for n in out], axis=1)
+        ordered = bool((np.lexsort(rows.T[::-1]) == np.arange(len(rows))).all())
+        if not ordered and len(np.unique(rows, axis=0)) < len(rows):
+            return ["?", *out] if len(out) < min(len(first), len(second)) else []
     # the levels of a MultiIndex (grp with two values, k counting under each) are keys together: the
     # shortest run of them whose rows are in strictly increasing order, as a groupby writes them (data
     # predicted exactly is not in order: 0,5 / 1,3 / 0,7), one of them with more than two values
