@@ -1415,3 +1415,19 @@ def test_rows_labelled_by_text_in_another_order_are_refused(run, tmp_path, name,
     write(truth.assign(**{name.lower(): kinds[::-1]}), tmp_path / f"kt.{fmt}")
     data, _ = _result(run, "ce", tmp_path / f"k.{fmt}", tmp_path / f"kt.{fmt}")
     assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("index", [True, False])
+def test_class_names_with_a_comma_in_quotes_are_read(run, tmp_path, index):
+    """pandas quotes a field holding the delimiter ("Paris, FR"); the delimiter was sniffed from
+    counts that took the quoted comma for one, and the file was refused ('2 fields under a header of
+    1', or whitespace as the delimiter), with no way out (review 66 F7)."""
+    rng = np.random.default_rng(7)
+    names = np.array(["New York", "Paris, FR", "Rome"])
+    k = rng.integers(0, 3, 120)
+    p = rng.dirichlet(np.ones(3), 120)
+    pd.Series(names[k], name="city").to_csv(tmp_path / "y.csv", index=index)
+    pd.DataFrame(p, columns=names).to_csv(tmp_path / "p.csv", index=False)
+    for labels in (tmp_path / "y.csv", f"{tmp_path}/y.csv:city"):
+        data, _ = _result(run, "log_loss", tmp_path / "p.csv", labels)
+        assert data["results"][0]["value"] == pytest.approx(float(-np.mean(np.log(p[np.arange(120), k]))), rel=1e-12)

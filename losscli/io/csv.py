@@ -46,8 +46,14 @@ def _decode_error(raw: bytes, label: str) -> InputError | None:
 _DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?(?:[eE][+-]?\d+)?")
 
 
+#: a quoted field, its doubled quotes inside it
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+
+
 def sniff_delimiter(lines: list[str]) -> str | None:
-    """The delimiter that splits the first lines into the same number (> 1) of fields."""
+    """The delimiter that splits the first lines into the same number (> 1) of fields (a delimiter
+    inside a quoted field, ``"Paris, FR"`` as pandas writes it, splits nothing)."""
+    lines = [_QUOTED.sub("x", line) for line in lines]
     best, best_fields = None, 1
     for d in _DELIMITERS:
         counts = {line.count(d) for line in lines}
