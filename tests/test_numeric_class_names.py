@@ -370,3 +370,30 @@ def test_targets_named_by_the_same_numbers_in_another_order_are_read_by_them(run
         ordered = ", ".join(names[i] for i in (1, 0, 2))
         assert (f"losscli: note: {tmp_path / 't.csv'}: columns read in the order of the columns of "
                 f"{tmp_path / 'p.csv'} ({ordered}), not as written ({', '.join(names)})") in out.stderr
+
+
+def test_integer_labels_in_an_npy_are_class_names_too(run, files):
+    """Labels 1, 2 saved with np.save beside probabilities whose columns are 1, 2, 3 were read as
+    indices 1, 2 (1.45 for 1.54, exit 0), and --classes 3,5,9 was ignored for them (review 66 F5):
+    an array of labels is read through the class names as a column is."""
+    d = files
+    np.save(d / "y12.npy", Y12)
+    np.savez(d / "y.npz", y=Y12, other=np.zeros(3))
+    for labels in (d / "y12.npy", f"{d}/y.npz:y"):
+        data, err = _result(run, "ce", d / "probs.csv", labels)
+        assert data["results"][0]["value"] == pytest.approx(ce(P, Y12 - 1), rel=1e-12)
+        name = str(labels).rsplit("/", 1)[1]
+        assert (f"losscli: note: {str(labels).split(':')[0]}: array {str(labels)!r}: integer labels read as class "
+                f"names 1, 2, 3 (the columns of {d}/probs.csv)") in err, (err, name)
+    np.save(d / "p3.npy", P)
+    np.save(d / "y359.npy", np.array([3, 5, 9])[Y123 - 1])
+    assert _value(run, "ce", d / "p3.npy", d / "y359.npy", "--classes", "3,5,9") == \
+        pytest.approx(ce(P, Y123 - 1), rel=1e-12)
+    np.save(d / "y4.npy", np.r_[np.array([3, 5, 9])[Y123[:-1] - 1], 4])
+    out = run("compute", "ce", d / "p3.npy", d / "y4.npy", "--classes", "3,5,9")
+    assert out.exit_code == 2 and out.stderr == (f"Error: {d}/y4.npy, row {N - 1}: 4 is not a class name (classes, "
+                                                 "--classes: 3, 5, 9)\n"), out.stderr
+    # weights beside them are no labels
+    np.save(d / "w.npy", W.astype(float))
+    assert _value(run, "ce", d / "probs.csv", d / "y12.npy", "--weights", d / "w.npy") == pytest.approx(
+        float(np.sum(W * -np.log(P[np.arange(N), Y12 - 1])) / np.sum(W)), rel=1e-12)

@@ -152,13 +152,15 @@ class InputCache:
         """What was read of an input (for the JSON; ``rows``: read so far in this pass, the same
         in every pass), and a note on stderr for each column left out that is not text (an index,
         an id), once per file, and for integer labels read as class names (``classes``), once."""
-        how = None if classes is None or block.arrays is not None else classes.reads(block, arr.columns or ())
+        how = None if classes is None else classes.reads(block, arr.columns or ()) if block.arrays is None else \
+            "integers" if classes.integers and arr.data.ndim == 1 else None
         if how == "integers" and (reader.label, classes) not in self._noted:
             assert classes is not None
             self._noted.add((reader.label, classes))
+            what = f"column {(arr.columns or ('',))[0]!r}" if block.arrays is None else f"array {arr.label!r}"
             named = "named v" if classes.numbers is None else \
                 f"whose name ends in the number v (class {classes.numbers[0]} is {classes.names[0]!r})"
-            self._say(f"losscli: note: {reader.label}: column {(arr.columns or ('',))[0]!r}: integer labels read as "
+            self._say(f"losscli: note: {reader.label}: {what}: integer labels read as "
                       f"class names {names_text(classes.names)} ({classes.source}): a label v is the class {named}, "
                       "not class index v")
         rec = self.inputs.get(spec)

@@ -103,7 +103,10 @@ class Source:
     def select(self, selector: str | None, classes: Classes | None = None) -> Array:
         """The selected data; with ``classes``, one text column of class names as class indices."""
         if self.arrays is not None:
-            return self._select_array(self.arrays, selector)
+            arr = self._select_array(self.arrays, selector)
+            if classes is not None and classes.integers and arr.data.ndim == 1:  # integer labels named by classes
+                return classes.array_indices(arr, self.row_offset)
+            return arr
         return self._select_columns(selector, classes)
 
     def skipped(self) -> dict[str, str]:
@@ -308,16 +311,8 @@ class Classes:
             def shown(row: int) -> str:
                 return repr(text[row].as_py())
         else:
-            numbers = np.asarray(self.as_integers(), dtype=np.float64)
-            order = np.argsort(numbers, kind="stable")  # (a name given twice: its first column)
             data = np.asarray(src.columns[column], dtype=np.float64)
-            at = np.minimum(np.searchsorted(numbers[order], data), len(order) - 1)
-            hit = numbers[order][at] == data
-            # a negative label that names no class passes as it is: an ignore_index (-100) the loss skips,
-            # or an index its validation refuses
-            passed = ~hit & (data < 0)
-            found = np.where(hit, order[at], np.where(passed, data, np.nan))
-            unknown = np.flatnonzero(~hit & ~passed & ~np.isnan(data))
+            found, unknown = self._numbered(data)
 
             def shown(row: int) -> str:
                 value = float(data[row])
@@ -333,6 +328,29 @@ class Classes:
             raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
                              f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
+
+    def _numbered(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Integer labels as the indices of the classes they name, and the rows of those that name none."""
+        numbers = np.asarray(self.as_integers(), dtype=np.float64)
+        order = np.argsort(numbers, kind="stable")  # (a name given twice: its first column)
+        at = np.minimum(np.searchsorted(numbers[order], data), len(order) - 1)
+        hit = numbers[order][at] == data
+        # a negative label that names no class passes as it is: an ignore_index (-100) the loss skips,
+        # or an index its validation refuses
+        passed = ~hit & (data < 0)
+        found = np.where(hit, order[at], np.where(passed, data, np.nan))
+        return found, np.flatnonzero(~hit & ~passed & ~np.isnan(data))
+
+    def array_indices(self, arr: Array, row_offset: int) -> Array:
+        """A 1-D array of integer labels (NPY, an NPZ member) as class indices, as a column's are."""
+        found, unknown = self._numbered(np.asarray(arr.data, dtype=np.float64))
+        if unknown.size:
+            row = int(unknown[0])
+            value = float(arr.data[row])
+            raise InputError(f"{arr.label}, row {row_offset + row}: "
+                             f"{int(value) if value.is_integer() else format(value, 'g')} is not a class name "
+                             f"(classes, {self.source}: {names_text(self.names)})")
+        return Array(found, arr.label, row_offset=row_offset)
 
     def differs(self, given: Classes) -> bool:
         """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
