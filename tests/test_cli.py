@@ -268,3 +268,22 @@ def test_no_help_text_shows_a_placeholder_bound(run):
     for name in main.commands:
         text = run(name, "--help").stdout
         assert "None" not in text, (name, [line for line in text.splitlines() if "None" in line])
+
+
+def test_a_value_that_fails_a_bound_is_never_printed_equal_to_it(run, tmp_path):
+    """mse 0.29000000004 against --fail-above 0.29 (or a gate's max = 0.29) was printed 0.29 in the
+    message, the table and markdown beside a failed verdict (review 65 F4): a failing value is
+    printed with the digits that set it apart from its bound."""
+    (tmp_path / "p.csv").write_text(f"pred\n{0.29000000004 ** 0.5!r}\n")
+    (tmp_path / "y.csv").write_text("label\n0\n")
+    (tmp_path / "g.toml").write_text('[[gate]]\nname = "edge"\nloss = "mse"\ninputs = ["p.csv", "y.csv"]\nmax = 0.29\n')
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--fail-above", 0.29, "--format", "value")
+    assert out.exit_code == 1
+    assert out.stderr == "losscli: mse: mean loss 0.29000000004 is above --fail-above 0.29\n"
+    for fmt in ("table", "markdown"):
+        for args in (["compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--fail-above", 0.29],
+                     ["check", tmp_path / "g.toml"]):
+            out = run(*args, "--format", fmt)
+            assert out.exit_code == 1 and "0.29000000004" in out.stdout, out.stdout
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--fail-above", 0.3)
+    assert out.exit_code == 0 and "| 0.29 " in out.stdout  # (a value that passes keeps its short form)

@@ -338,7 +338,7 @@ def test_fail_above_holds_for_each_ranked_slice(run, tmp_path):
               "--format", "json")
     assert out.exit_code == 1
     worst = per.drop("MARS").idxmax()
-    assert f"losscli: mse: slice region={worst}: mean loss {per[worst]:.10g} is above --fail-above {limit:g}" \
+    assert f"losscli: mse: slice region={worst}: mean loss {per[worst]:.6g} is above --fail-above {limit!r}" \
         in out.stderr
     slices = json.loads(out.stdout)["results"][0]["slices"]
     assert [s.get("passed") for s in slices if s["ranked"]] == [False, True, True]

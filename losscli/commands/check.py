@@ -33,7 +33,7 @@ from typing import Any
 from ..errors import LossCliError
 from ..io.cache import InputCache
 from ..io.rules import HEADER_CHOICES, ON_MISSING
-from ..render.values import number
+from ..render.values import exact, number
 from ..stats.accumulator import Evaluation
 from .compare import compare_slices
 from .slicing import SliceView, listed, ranked, slice_summary
@@ -221,9 +221,9 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         rec = {"gate": _gate_name(gate), "loss": loss.name,
                "value": number(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
         if "max" in gate:
-            rec["checks"].append({"check": f"value <= {gate['max']:g}", "passed": bool(ev.value <= gate["max"])})
+            rec["checks"].append({"check": f"value <= {exact(gate['max'])}", "passed": bool(ev.value <= gate["max"])})
         if "min" in gate:
-            rec["checks"].append({"check": f"value >= {gate['min']:g}", "passed": bool(ev.value >= gate["min"])})
+            rec["checks"].append({"check": f"value >= {exact(gate['min'])}", "passed": bool(ev.value >= gate["min"])})
         base = None
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
@@ -300,9 +300,9 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
                                "value": None if s.value is None else number(s.value),
                                "ranked": ranked(s, view), "checks": []}
         if rec["ranked"] and "max" in bounds:
-            rec["checks"].append({"check": f"value <= {bounds['max']:g}", "passed": bool(s.value <= bounds["max"])})
+            rec["checks"].append({"check": f"value <= {exact(bounds['max'])}", "passed": bool(s.value <= bounds["max"])})
         if rec["ranked"] and "min" in bounds:
-            rec["checks"].append({"check": f"value >= {bounds['min']:g}", "passed": bool(s.value >= bounds["min"])})
+            rec["checks"].append({"check": f"value >= {exact(bounds['min'])}", "passed": bool(s.value >= bounds["min"])})
         records[s.code] = rec
     if base is not None:
         compared, _ = compare_slices(base, ev, cache, SliceView(view.min_size), **compare)

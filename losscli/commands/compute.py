@@ -16,7 +16,7 @@ from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
 from ..io.output import STDOUT
 from ..io.replace import together
-from ..render.values import key_text, number
+from ..render.values import apart, exact, key_text, number
 from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation
 from ..io.rules import ReadRules
@@ -187,8 +187,8 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 what = "largest per-sample loss" if rec["reduction"] == "none" else f"{rec['reduction']} loss"
                 measured = s["stats"]["max"] if rec["reduction"] == "none" else s["value"]
                 print(f"losscli: {rec['loss']}: slice {key_text(s['key'])}: {what} "
-                      f"{'NaN' if measured is None else format(measured, '.10g')} is above --fail-above "
-                      f"{fail_above:g}", file=sys.stderr, flush=True)
+                      f"{'NaN' if measured is None else apart(measured, fail_above)} is above --fail-above "
+                      f"{exact(fail_above)}", file=sys.stderr, flush=True)
                 code = 1
     return code
 
@@ -218,7 +218,7 @@ def threshold_exit_code(evaluations: list[Evaluation], fail_above: float | None)
     for ev in evaluations:
         measured, what, passed = verdict(ev, fail_above)
         if not passed:
-            print(f"losscli: {ev.loss.name}: {what} {measured:.10g} is above --fail-above "
-                  f"{fail_above:g}", file=sys.stderr, flush=True)
+            print(f"losscli: {ev.loss.name}: {what} {apart(measured, fail_above)} is above --fail-above "
+                  f"{exact(fail_above)}", file=sys.stderr, flush=True)
             failed = True
     return 1 if failed else 0

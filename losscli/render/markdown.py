@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..stats.accumulator import STAT_KEYS
-from .values import check_text, fmt, params_text, pct
+from .values import check_text, exact, fmt, judged, params_text, pct
 
 
 #: characters Markdown would read as table cells, HTML or emphasis, escaped in every cell
@@ -38,10 +38,11 @@ def markdown_table(header: list[str], rows: list[list]) -> str:
 
 def compute(payload: dict, context: dict) -> str:
     gated = any("gate" in r for r in payload["results"])  # --fail-above: each loss's verdict
-    rows = [[code(r["loss"]), fmt(r["value"], 10), r["reduction"], params_text(r["params"]), r["count"],
+    rows = [[code(r["loss"]), exact(r["value"]) if gated and r["gate"]["passed"] is False else fmt(r["value"], 10),
+             r["reduction"], params_text(r["params"]), r["count"],
              *(fmt(r["stats"][k]) for k in STAT_KEYS), *([_mark(r["gate"]["passed"])] if gated else [])]
             for r in payload["results"]]
-    limit = f"≤ {context['fail_above']:g}" if gated else ""
+    limit = f"≤ {exact(context['fail_above'])}" if gated else ""
     out = markdown_table(["loss", "value", "reduction", "params", "N", *STAT_KEYS,
                           *([escape(f"gate (--fail-above: {limit})")] if gated else [])], rows)
     for r in payload["results"]:
@@ -86,7 +87,7 @@ def compare(payload: dict) -> str:
 
 
 def check(payload: dict) -> str:
-    rows = [[g["gate"], code(g["loss"]), fmt(g["value"], 8),
+    rows = [[g["gate"], code(g["loss"]), judged(g["value"], g.get("checks", [])),
              Md(f"⚠️ error: {escape(g['error'])}" if "error" in g else
                 "<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(check_text(c))}" for c in g["checks"]))]
             for g in payload["gates"]]

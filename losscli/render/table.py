@@ -11,7 +11,7 @@ from ..exits import printable
 from ..stats.accumulator import STAT_KEYS
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
-from .values import check_text, fmt, key_text, param_value, params_text, pct
+from .values import check_text, exact, fmt, judged, key_text, param_value, params_text, pct
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -67,7 +67,8 @@ def compute_tables(payload: dict, context: dict) -> list:
         if with_ci:
             lo, hi = rec["ci"]["interval"]
             interval = (f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * rec['ci']['confidence']:g}%)",)
-        summary.add_row(rec["loss"], *([status(rec["gate"])] if gated else []), fmt(rec["value"], 10), *interval,
+        value = exact(rec["value"]) if gated and rec.get("gate", {}).get("passed") is False else fmt(rec["value"], 10)
+        summary.add_row(rec["loss"], *([status(rec["gate"])] if gated else []), value, *interval,
                         n, rec["reduction"], params_text(rec["params"]), *extra,
                         *(fmt(rec["stats"][k]) for k in STAT_KEYS))
     out.append(summary)
@@ -357,14 +358,14 @@ def check_tables(payload: dict) -> list:
                                                    Column("checks", "left", wrap=True)])
     for g in payload["gates"]:
         checks = g.get("error") or "; ".join(f"{check_text(c)} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
-        t.add_row(g["gate"], status(g), g["loss"], fmt(g["value"], 8), checks)
+        t.add_row(g["gate"], status(g), g["loss"], judged(g["value"], g.get("checks", [])), checks)
     out: list = [t]
     failing = [(g, sl) for g in payload["gates"] for sl in g.get("slices", []) if sl.get("passed") is False]
     if failing:
         f = Sheet("slices that failed", [Column("gate", "left", key=True, wrap=True), Column("slice", "left", key=True),
                                          Column("N"), Column("value"), Column("failed checks", "left", wrap=True)])
         for g, sl in failing:
-            f.add_row(g["gate"], key_text(sl["key"]), f"{sl['count']:,}", fmt(sl["value"], 8),
+            f.add_row(g["gate"], key_text(sl["key"]), f"{sl['count']:,}", exact(sl["value"]),
                       "; ".join(check_text(c) for c in sl["checks"] if not c["passed"]))
         out.append(f)
     return out + input_lines(payload)

@@ -51,6 +51,30 @@ def fmt(x: float | None, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
+def exact(x: float | None) -> str:
+    """A number as short as it is written (``0.29``), with every digit it needs to be itself
+    (``0.29000000004``): a value that failed a bound is never printed equal to it."""
+    if x is None:
+        return "-"
+    short = f"{x:g}"
+    return short if float(short) == x else repr(float(x))
+
+
+def apart(x: float, bound: float) -> str:
+    """``x`` with the fewest digits (6 or more) that keep it on its side of ``bound`` and unequal to
+    it: ``0.29000000004`` above a bound of 0.29, ``1.91578`` above 1.84."""
+    for digits in range(6, 18):
+        shown = f"{x:.{digits}g}"
+        if float(shown) != bound and (float(shown) > bound) == (x > bound):
+            return shown
+    return repr(float(x))
+
+
+def judged(x: float | None, checks: list, digits: int = 8) -> str:
+    """A gated value for a table: ``digits`` where every check passed, else :func:`exact`."""
+    return fmt(x, digits) if all(c["passed"] for c in checks) else exact(x)
+
+
 def params_text(params: dict) -> str:
     return ", ".join(f"{k}={param_value(v)}" for k, v in params.items()) or "-"
 
