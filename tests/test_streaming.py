@@ -353,3 +353,19 @@ def test_progress_bar_goes_to_a_terminal_stderr_only(tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     piped = subprocess.run(cmd, capture_output=True, env=env, timeout=120)
     assert piped.returncode == 0 and piped.stderr == b""
+
+
+def test_sketched_quantiles_are_said_in_every_format(run, tmp_path):
+    """Quantiles sketched (standard input beyond --exact-quantiles) were marked in the JSON only; the
+    table, CSV and markdown printed 17 digits of a p50 right to 3 (review 65 F3). A note on stderr
+    says so where the output has no place for it."""
+    rng = np.random.default_rng(6)
+    a, b = rng.normal(size=5000), rng.normal(size=5000)
+    text = "pred,label\n" + "".join(f"{float(x)!r},{float(y)!r}\n" for x, y in zip(a, b))
+    for fmt in ("table", "csv", "markdown", "json"):
+        out = run("compute", "mse", "-:pred", "-:label", "--exact-quantiles", 100, "--format", fmt, input=text)
+        assert out.exit_code == 0, out.stderr
+        said = "losscli: note: p50, p90 and p99 are sketched, not exact" in out.stderr
+        assert said == (fmt != "json"), (fmt, out.stderr)
+    out = run("compute", "mse", "-:pred", "-:label", "--format", "csv", input=text)
+    assert "sketched" not in out.stderr

@@ -179,6 +179,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             gradient_file.close()
             context["gradient_file"] = save_grad
         warnings.print()
+        sketched = [ev for ev in evaluations if not ev.quantiles_exact and fmt not in ("json", "ndjson", "value")]
+        for ev in sketched[:1]:  # (the JSON says it in "quantiles"; the other formats have no place for it)
+            print(f"losscli: note: p50, p90 and p99 are sketched, not exact (normalised rank error up to "
+                  f"{ev.quantile_rank_error:.2g}): more values than --exact-quantiles holds from an input read once "
+                  "(standard input, a URL), or --exact-quantiles 0", file=sys.stderr, flush=True)
         publish("compute", fmt, output, reports, payload, context, timing=timing)
     code = threshold_exit_code(evaluations, fail_above)
     for rec in payload["results"] if fail_above is not None else ():
