@@ -1431,3 +1431,44 @@ def test_class_names_with_a_comma_in_quotes_are_read(run, tmp_path, index):
     for labels in (tmp_path / "y.csv", f"{tmp_path}/y.csv:city"):
         data, _ = _result(run, "log_loss", tmp_path / "p.csv", labels)
         assert data["results"][0]["value"] == pytest.approx(float(-np.mean(np.log(p[np.arange(120), k]))), rel=1e-12)
+
+
+@pytest.mark.parametrize("blocks", [None, "16"])
+def test_a_test_split_index_is_labels_not_an_order(run, tmp_path, blocks):
+    """y_test.to_csv() after train_test_split keeps the original frame's labels, in the split's order,
+    which is the predictions' order: against pd.Series(pred).to_csv() (0, 1, 2, ...) it was refused
+    as disagreeing ids, --on then paired unrelated rows (55607 for 77.98), and against np.save(pred)
+    it was refused as an index going down (review 66 F4). An index that is not 0..n-1 is labels of
+    another frame: rows pair by position, with a note. A frame shuffled after it was numbered (its
+    index 0..n-1 in another order) is still refused, whatever the block size."""
+    rng = np.random.default_rng(66)
+    frame = pd.DataFrame({"x": rng.normal(size=300)})
+    frame["target"] = 3 * frame["x"] + rng.normal(size=300)
+    test = frame.sample(n=90, random_state=1)
+    pred = 3 * test["x"].to_numpy()
+    test["target"].to_csv(tmp_path / "y_test.csv")
+    test[["target"]].to_parquet(tmp_path / "y_test.parquet")
+    pd.Series(pred, name="pred").to_csv(tmp_path / "pred.csv")
+    np.save(tmp_path / "pred.npy", pred)
+    expected = float(np.mean((pred - test["target"].to_numpy()) ** 2))
+    extra = [] if blocks is None else ["--block-rows", blocks]
+    note = "its pandas index (column 'Unnamed: 0') holds labels of another frame (not 0 to n-1: a subset, as " \
+           "train_test_split keeps them), not the order of its rows; rows are paired by position"
+    for preds in ("pred.csv", "pred.npy"):
+        for truth in ("y_test.csv", "y_test.parquet"):
+            data, err = _result(run, "mse", tmp_path / preds, tmp_path / truth, *extra)
+            assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12), (preds, truth)
+            if truth.endswith(".csv"):
+                assert note in err, err
+    # a frame shuffled after it was numbered: refused, beside a fresh frame's index or no index
+    shuffled = frame.sample(frac=1, random_state=2)
+    shuffled["target"].to_csv(tmp_path / "y_shuffled.csv")
+    pd.Series(3 * frame["x"].to_numpy(), name="pred").to_csv(tmp_path / "pred_all.csv")
+    np.save(tmp_path / "pred_all.npy", 3 * frame["x"].to_numpy())
+    for preds, why in (("pred_all.csv", "their id columns disagree at row 0"),
+                       ("pred_all.npy", "its pandas index (column 'Unnamed: 0') goes down")):
+        out = run("compute", "mse", tmp_path / preds, tmp_path / "y_shuffled.csv", *extra)
+        assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+        assert why in out.stderr, out.stderr
+        if blocks is None:  # (one block: refused before any note, the one line on stderr)
+            assert out.stderr.count("\n") == 1, out.stderr

@@ -222,7 +222,11 @@ class InputCache:
         from .partitions import PartitionGuard
         from .textkeys import TextLabelGuard
 
-        guard = IdGuard(inputs=sum(1 for i, r in enumerate(readers) if id(r) not in unpaired))
+        from .indexlabels import IndexLabels
+
+        # (a partition of an engine sees part of each index: it refuses at once, as before)
+        guard = IdGuard(inputs=sum(1 for i, r in enumerate(readers) if id(r) not in unpaired),
+                        labels=None if self.windows or self.as_shards else IndexLabels())
         partitioned, labelled = PartitionGuard(), TextLabelGuard()
         named: dict | None = None
         carried: dict[int, Source] = {}  # the rest of a block cut to pair it with a shard of another input
@@ -232,6 +236,8 @@ class InputCache:
             ended = [r for r in distinct if next_blocks[id(r)] is None]
             if len(ended) == len(distinct):
                 labelled.finish()
+                if guard.labels is not None:
+                    guard.labels.finish(self._say)
                 return
             if ended:
                 longer = next(r for r in distinct if next_blocks[id(r)] is not None)
@@ -255,7 +261,9 @@ class InputCache:
             if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
             checked = [r for r in distinct if id(r) not in unpaired]
-            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start)
+            whole_now = start == first_row and (chunk_rows is None or first.rows < chunk_rows) and \
+                not any(r.shards for r in checked)  # (inputs of one block: every row is here)
+            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start, whole_now)
             partitioned.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in checked], start,
                               [r.shards for r in checked])
             labelled.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start, guard.compared())

@@ -113,8 +113,10 @@ class IdGuard:
     an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
     inputs without one, was reordered after it was numbered: its row i is not theirs."""
 
-    def __init__(self, inputs: int = 2):
+    def __init__(self, inputs: int = 2, labels=None):
         self.inputs = inputs  # the inputs (selectors) paired: two from one file are two
+        # (indexlabels.IndexLabels: refusals of pandas indexes held until every row is read; None: at once)
+        self.labels = labels
         self.pairs: list | None = None
         self.ordered: list = []  # (input, column) of pandas indexes that must not go down
         self.last: dict = {}
@@ -155,11 +157,29 @@ class IdGuard:
             [(i, n) for n in ids[i].values() if _is_index(b, n) and (i, n) not in paired]
             for i, (_, b, _) in enumerate(blocks)) if group] if len(blocks) > 1 else []
 
+    def _track(self, blocks: list[tuple[str, Source, set]], start: int) -> set:
+        """The pandas index columns of integers this guard compares or orders, each block's values
+        told to ``labels`` (which decides, once every row is read, what they are)."""
+        if self.labels is None:
+            return set()
+        keys = {(i, a) for i, j, a, b in self.pairs or () if _is_index(blocks[i][1], a) and _is_index(blocks[j][1], b)}
+        keys |= {(j, b) for i, j, a, b in self.pairs or () if _is_index(blocks[i][1], a) and _is_index(blocks[j][1], b)}
+        keys |= set(self.ordered)
+        tracked = set()
+        for i, name in keys:
+            label, block, _ = blocks[i]
+            values = comparable([_key_values(block, name, label)])[0]
+            if str(values.type) == "int64":
+                self.labels.track((i, name), floats(values), start)
+                tracked.add((i, name))
+        return tracked
+
     def compared(self) -> set:
         """(input, column) of every column this guard compares (the text label guard leaves them)."""
         return {(i, a) for i, _, a, _ in self.pairs or ()} | {(j, b) for _, j, _, b in self.pairs or ()}
 
-    def check(self, blocks: list[tuple[str, Source, set]], start: int) -> None:
+    def check(self, blocks: list[tuple[str, Source, set]], start: int, whole: bool = False) -> None:
+        """``whole``: the blocks hold every row of their inputs (a refusal held is judged at once)."""
         import shlex
 
         if self.pairs is None:  # fixed by the first blocks
@@ -167,6 +187,7 @@ class IdGuard:
         for (_, block, _), names in zip(blocks, self.counted):
             if names:
                 block.suspects = {n: v for n, v in block.suspects.items() if n not in names}
+        indexes = self._track(blocks, start)
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             if na in a.text_values:  # (times as text: told apart as written, then as instants)
@@ -184,10 +205,16 @@ class IdGuard:
                     on = "sort every input by the same columns (no one of them is unique, for --on)"
                 what = "key" if na in a.index and a.index[na].startswith("a key") else \
                     "row-label" if na in a.text_values else "id"
-                raise InputError(
-                    f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
-                    f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
-                    f"so these are not the same samples; {on} (if these columns are data, name them in a selector)")
+                message = (f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
+                           f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by "
+                           f"position, so these are not the same samples; {on} (if these columns are data, name them "
+                           "in a selector)")
+                if (i, na) in indexes and (j, nb) in indexes and self.labels.counting((i, na)) != \
+                        self.labels.counting((j, nb)):  # (a fresh frame's 0, 1, 2, ... against labels)
+                    fresh, deciding = ((i, na), (j, nb)) if self.labels.counting((i, na)) else ((j, nb), (i, na))
+                    self.labels.hold(message, deciding, fresh, blocks[deciding[0]][0], whole)
+                    continue
+                raise InputError(message)
         for i, name in self.ordered:
             label, block, _ = blocks[i]
             values = comparable([_key_values(block, name, label)])[0]
@@ -198,12 +225,15 @@ class IdGuard:
             down = np.flatnonzero(seq[1:] < seq[:-1])
             if down.size:
                 k = int(down[0])
-                raise InputError(
+                message = (
                     f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
                     f"from {int(seq[k])} to {int(seq[k + 1])}: the rows are not in the order pandas numbered them, "
                     "and the other inputs carry no index of that name to pair them by; write every input in the same "
                     "order (or each with its index, and pair them with --on); if the others are in this file's order, "
                     "write them with this column too, or this file without it")
+                if self.labels is None:
+                    raise InputError(message)
+                self.labels.hold(message, (i, name), None, label, whole)
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
 
