@@ -131,6 +131,8 @@ class Where:
         r, c = (int(i) for i in np.argwhere(flat)[0])
         value = data.reshape(data.shape[0], -1)[r, c]
         hint = _logits_hint(data, self) if domain.name in ("probability", "prob_rows", "prob_rows_as_given") else ""
+        if domain.name in ("probability", "binary") and self.role in ("labels", "label", "targets", "target"):
+            hint = _two_labels_hint(data) or hint
         raise InputError(f"{self.at(r, c if data.ndim > 1 else None)}: found "
                          f"{found or value_text(value)} ({self.loss} {self.role} expects {domain.text}){hint}")
 
@@ -154,6 +156,16 @@ def _logits_hint(data: np.ndarray, where: Where) -> str:
         return (f"; the values outside [0, 1] lie within {beyond:.2g} of it: rounding? clip them to [0, 1] "
                 "(np.clip(p, 0, 1))")
     return "" if form is None else f"; these look like logits: {form} takes them"
+
+
+def _two_labels_hint(data: np.ndarray) -> str:
+    """When 0/1 labels are written as two other integers ({-1, 1}, {1, 2}): how --classes reads them."""
+    finite = data[np.isfinite(data)]
+    values = np.unique(finite) if finite.size and (finite == np.round(finite)).all() else np.empty(0)
+    if values.size != 2 or set(values.tolist()) <= {0.0, 1.0}:
+        return ""
+    a, b = (int(v) for v in values)
+    return f"; labels of two other values ({a}, {b}): --classes {a},{b} reads {a} as 0 and {b} as 1"
 
 
 #: how far outside [0, 1] probabilities are said to be rounding rather than logits

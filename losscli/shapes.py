@@ -93,6 +93,13 @@ def target_inputs(losses, count: int) -> frozenset[int]:
                      if losses and all(i < len(l.inputs) and l.inputs[i].name in TARGET_ROLES for l in losses))
 
 
+def binary_target_inputs(losses, count: int) -> frozenset[int]:
+    """The target positions (``target_inputs``) every one of ``losses`` declares as 0/1 labels or
+    probabilities (bce, bce_logits): ``--classes -1,1`` reads two integer labels there as 0 and 1."""
+    return frozenset(i for i in target_inputs(losses, count)
+                     if all(l.inputs[i].domain in ("probability", "binary") for l in losses))
+
+
 def _dim_text(d: str) -> str:
     m = multiple_of(d)
     return f"{m[0]}·{m[1]}" if m else d

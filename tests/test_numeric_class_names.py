@@ -397,3 +397,26 @@ def test_integer_labels_in_an_npy_are_class_names_too(run, files):
     np.save(d / "w.npy", W.astype(float))
     assert _value(run, "ce", d / "probs.csv", d / "y12.npy", "--weights", d / "w.npy") == pytest.approx(
         float(np.sum(W * -np.log(P[np.arange(N), Y12 - 1])) / np.sum(W)), rel=1e-12)
+
+
+@pytest.mark.parametrize("names", [(-1, 1), (1, 2)])
+@pytest.mark.parametrize("loss", ["bce", "bce_logits", "log_loss", "brier"])
+def test_binary_labels_of_two_other_values_name_their_way(run, tmp_path, names, loss):
+    """0/1 labels written as -1/1 or 1/2: the error said only 'expects labels in {0, 1}', and
+    --classes -1,1 was refused or ignored for bce, bce_logits (review 66 F6). The error names
+    --classes, which reads them as 0 and 1 for every binary loss."""
+    rng = np.random.default_rng(6)
+    s, y = rng.random(40), rng.integers(0, 2, 40)
+    pd.Series(s, name="p").to_csv(tmp_path / "p.csv", index=False)
+    pd.Series(np.array(names)[y], name="y").to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", loss, tmp_path / "p.csv", tmp_path / "y.csv")
+    a, b = names
+    assert out.exit_code == 2 and out.stderr.rstrip().endswith(
+        f"; labels of two other values ({a}, {b}): --classes {a},{b} reads {a} as 0 and {b} as 1"), out.stderr
+    value = _value(run, loss, tmp_path / "p.csv", tmp_path / "y.csv", "--classes", f"{a},{b}")
+    p = 1 / (1 + np.exp(-s)) if loss == "bce_logits" else s
+    clipped = np.clip(p, 1e-7, 1 - 1e-7) if loss != "log_loss" else np.clip(p, np.finfo(float).eps,
+                                                                             1 - np.finfo(float).eps)
+    expected = float(np.mean((p - y) ** 2)) if loss == "brier" else \
+        float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
+    assert value == pytest.approx(expected, rel=1e-9)

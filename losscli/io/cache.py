@@ -123,9 +123,10 @@ class InputCache:
 
     def read_for(self, losses, count: int) -> None:
         """The roles of the ``count`` inputs, given in role order, as ``losses`` declare them."""
-        from ..shapes import class_axis_inputs, class_label_inputs, target_inputs
+        from ..shapes import binary_target_inputs, class_axis_inputs, class_label_inputs, target_inputs
 
-        self.class_labels = class_label_inputs(losses, count)
+        self.class_labels = class_label_inputs(losses, count) | \
+            (binary_target_inputs(losses, count) if self.rules.classes else frozenset())  # (--classes -1,1 for bce)
         self.class_axes = class_axis_inputs(losses, count)
         self.targets = target_inputs(losses, count)
 
