@@ -420,3 +420,20 @@ def test_binary_labels_of_two_other_values_name_their_way(run, tmp_path, names, 
     expected = float(np.mean((p - y) ** 2)) if loss == "brier" else \
         float(-np.mean(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)))
     assert value == pytest.approx(expected, rel=1e-9)
+
+
+def test_text_group_labels_beside_embeddings_take_classes(run, tmp_path):
+    """supcon's speaker names beside embeddings with columns e0..e3: the embedding's columns were taken
+    for class names ("'ann' is not a class name (classes, the columns of emb.csv: e0, ...)"), and
+    --classes was refused as naming them otherwise (review 66 F8). Columns name classes only where
+    the predictions are class scores; --classes names the groups."""
+    rng = np.random.default_rng(8)
+    emb = rng.normal(size=(12, 4))
+    who = np.array(["ann", "bob", "cy"])[np.arange(12) % 3]
+    pd.DataFrame(emb, columns=["e0", "e1", "e2", "e3"]).to_csv(tmp_path / "emb.csv", index=False)
+    pd.Series(who, name="who").to_csv(tmp_path / "who.csv", index=False)
+    pd.Series(np.arange(12) % 3, name="who").to_csv(tmp_path / "ids.csv", index=False)
+    expected = _value(run, "supcon", tmp_path / "emb.csv", tmp_path / "ids.csv")
+    assert _value(run, "supcon", tmp_path / "emb.csv", tmp_path / "who.csv", "--classes", "ann,bob,cy") == expected
+    out = run("compute", "supcon", tmp_path / "emb.csv", tmp_path / "who.csv")
+    assert out.exit_code == 2 and "column 'who' holds 'ann'; if it holds class names, --classes" in out.stderr

@@ -56,6 +56,7 @@ class InputCache:
         # where a table read without a selector is one column per class: set by the engine (read_for)
         self.class_labels: frozenset[int] = frozenset()
         self.class_axes: frozenset[int] = frozenset()
+        self.roles_known = False  # (read_for was called: class_labels, class_axes and targets hold)
         self.targets: frozenset[int] = frozenset()  # positions of the targets (shapes.target_inputs)
         self.rules = rules
         self.order_by = order_by  # with rules.on: the input whose order matched rows come in (default the first)
@@ -125,6 +126,7 @@ class InputCache:
         """The roles of the ``count`` inputs, given in role order, as ``losses`` declare them."""
         from ..shapes import binary_target_inputs, class_axis_inputs, class_label_inputs, target_inputs
 
+        self.roles_known = True
         self.class_labels = class_label_inputs(losses, count) | \
             (binary_target_inputs(losses, count) if self.rules.classes else frozenset())  # (--classes -1,1 for bce)
         self.class_axes = class_axis_inputs(losses, count)
@@ -134,8 +136,10 @@ class InputCache:
         """The class names the labels of the input at ``position`` are read with: --classes, else
         the predictions' columns (``first``; ``table.column_classes``). Integer labels are read
         through integer names only at the positions of class labels (``class_labels``, which the
-        engine sets from the losses' roles: not weights, norms or group ids)."""
-        named = column_classes(first)
+        engine sets from the losses' roles: not weights, norms or group ids). The predictions'
+        columns name classes only where they are class scores (a class axis: not supcon's embedding
+        dimensions e0, e1, ...), when the roles are known."""
+        named = column_classes(first) if not self.roles_known or 0 in self.class_axes else None
         classes = named
         if self.rules.classes:
             classes = Classes(tuple(self.rules.classes), "--classes")
