@@ -119,3 +119,20 @@ def test_fit_minimises_the_root_and_reports_it(run):
     assert rmse["final_loss"] == pytest.approx(math.sqrt(mse["final_loss"]), rel=1e-9)
     assert rmse["coef"] == pytest.approx(mse["coef"], rel=1e-6)
     assert rmse["history"][0]["risk"] == pytest.approx(math.sqrt(mse["history"][0]["risk"]), rel=1e-12)
+
+
+def test_the_gate_of_rmse_per_sample_values_is_of_the_root(run, tmp_path):
+    """rmse --reduction none --fail-above X compared the largest squared error with X (20.25 above
+    1.5 for a residual of 4.5; review 65 M1); rmse's gates are documented as of the root: with
+    reduction none, of the largest residual, per slice too."""
+    (tmp_path / "p.csv").write_text("p,g\n0,a\n1,a\n5,b\n")
+    (tmp_path / "y.csv").write_text("y\n0\n0\n0.5\n")
+    args = ["compute", "rmse", f"{tmp_path}/p.csv:p", tmp_path / "y.csv", "--reduction", "none", "--format", "value"]
+    out = run(*args, "--fail-above", 1.5)
+    assert out.exit_code == 1 and out.stderr == "losscli: rmse: root of the largest per-sample loss 4.5 is above " \
+                                                "--fail-above 1.5\n"
+    assert run(*args, "--fail-above", 5).exit_code == 0  # (20.25 > 5: the squares are not what is judged)
+    out = run(*args[:-2], "--by", "g", "--by-file", f"{tmp_path}/p.csv:g", "--min-slice-size", 1, "--fail-above", 4,
+              "--format", "json")
+    assert out.exit_code == 1 and "slice g=b: root of the largest per-sample loss 4.5 is above --fail-above 4" in \
+        out.stderr, out.stderr

@@ -24,7 +24,7 @@ from ..vocabulary import ROW_SUM_TOL
 from ..io.slices import SliceSpec
 from .common import (main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
                      select_losses)
-from .slicing import Bootstrap, SliceView, compute_slices, failed, slice_header
+from .slicing import Bootstrap, SliceView, compute_slices, failed, gated, slice_header
 
 
 def result_record(ev: Evaluation, top: int, penalty=None, per_sample: bool = True) -> dict:
@@ -189,8 +189,10 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
     for rec in payload["results"] if fail_above is not None else ():
         for s in rec.get("slices", []):
             if failed(s):
-                what = "largest per-sample loss" if rec["reduction"] == "none" else f"{rec['reduction']} loss"
-                measured = s["stats"]["max"] if rec["reduction"] == "none" else s["value"]
+                root = next(ev.loss.root for ev in evaluations if ev.loss.name == rec["loss"])
+                what = f"{rec['reduction']} loss" if rec["reduction"] != "none" else \
+                    "root of the largest per-sample loss" if root else "largest per-sample loss"
+                measured = gated(rec["reduction"], root, s["stats"]["max"], s["value"])
                 print(f"losscli: {rec['loss']}: slice {key_text(s['key'])}: {what} "
                       f"{'NaN' if measured is None else apart(measured, fail_above)} is above --fail-above "
                       f"{exact(fail_above)}", file=sys.stderr, flush=True)
@@ -211,8 +213,10 @@ def interval_record(ev: Evaluation, ci: Bootstrap) -> dict:
 def verdict(ev: Evaluation, fail_above: float) -> tuple[float, str, bool]:
     """``--fail-above``: (what is judged, its name, whether it passed): the reported value (with
     a penalty, the objective), or the largest per-sample loss with reduction none. NaN fails."""
-    measured = ev.stats["max"] if ev.value is None else ev.value + ev.extra.get("penalty", 0.0)
-    what = "largest per-sample loss" if ev.value is None else f"{ev.reduction} loss"
+    measured = gated(ev.reduction, ev.loss.root, ev.stats["max"], None) if ev.value is None else \
+        ev.value + ev.extra.get("penalty", 0.0)
+    what = ("root of the largest per-sample loss" if ev.loss.root else "largest per-sample loss") if ev.value is None \
+        else f"{ev.reduction} loss"
     return measured, what, bool(measured <= fail_above)
 
 

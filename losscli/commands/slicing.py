@@ -47,6 +47,14 @@ def ranked(s, view: SliceView) -> bool:
     return s.count >= view.min_size and not unweighted(s)
 
 
+def gated(reduction: str, root: bool, largest: float | None, value: float | None) -> float | None:
+    """What --fail-above judges: the value, or with reduction none the largest per-sample loss (for
+    a loss that reports a root, rmse, the root of it: a residual's size, as its value is a root)."""
+    if reduction != "none":
+        return value
+    return None if largest is None else math.sqrt(largest) if root and largest >= 0 else largest
+
+
 def unweighted(s) -> bool:
     """A slice whose weights are all 0 (its weighted mean, NaN, is undefined)."""
     return s.denominator == 0 and s.value is not None and math.isnan(s.value)
@@ -121,7 +129,7 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
                                         ci.samples, ci.confidence, ci.seed, root=ev.loss.root)
             rec["ci"] = [number(lo), number(hi)]
         if limit is not None and rec["ranked"]:  # (NaN fails, as it does overall)
-            measured = rec["stats"]["max"] if ev.reduction == "none" else rec["value"]
+            measured = gated(ev.reduction, ev.loss.root, rec["stats"]["max"], rec["value"])
             rec["passed"] = measured is not None and measured <= limit
         records.append(rec)
     # ranked by the value (with reduction none, the mean loss)
