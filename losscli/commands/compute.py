@@ -3,6 +3,7 @@ and its result record (the JSON object every format renders)."""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from contextlib import ExitStack
@@ -192,9 +193,9 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                 root = next(ev.loss.root for ev in evaluations if ev.loss.name == rec["loss"])
                 what = f"{rec['reduction']} loss" if rec["reduction"] != "none" else \
                     "root of the largest per-sample loss" if root else "largest per-sample loss"
-                measured = gated(rec["reduction"], root, s["stats"]["max"], s["value"])
+                judged = gated(rec["reduction"], root, s["stats"]["max"], s["value"])
                 print(f"losscli: {rec['loss']}: slice {key_text(s['key'])}: {what} "
-                      f"{'NaN' if measured is None else apart(measured, fail_above)} is above --fail-above "
+                      f"{'NaN' if judged is None else apart(judged, fail_above)} is above --fail-above "
                       f"{exact(fail_above)}", file=sys.stderr, flush=True)
                 code = 1
     return code
@@ -213,7 +214,8 @@ def interval_record(ev: Evaluation, ci: Bootstrap) -> dict:
 def verdict(ev: Evaluation, fail_above: float) -> tuple[float, str, bool]:
     """``--fail-above``: (what is judged, its name, whether it passed): the reported value (with
     a penalty, the objective), or the largest per-sample loss with reduction none. NaN fails."""
-    measured = gated(ev.reduction, ev.loss.root, ev.stats["max"], None) if ev.value is None else \
+    largest = gated(ev.reduction, ev.loss.root, ev.stats["max"], None)
+    measured = (math.nan if largest is None else largest) if ev.value is None else \
         ev.value + ev.extra.get("penalty", 0.0)
     what = ("root of the largest per-sample loss" if ev.loss.root else "largest per-sample loss") if ev.value is None \
         else f"{ev.reduction} loss"

@@ -21,7 +21,8 @@ class _Column:
     def __init__(self) -> None:
         self.counting = True
         self.count = 0
-        self.low = self.high = None
+        self.low: float | None = None
+        self.high: float | None = None
         self.total = 0
 
     def add(self, values: np.ndarray, start: int) -> None:

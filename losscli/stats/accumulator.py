@@ -54,8 +54,8 @@ def counted(weights: np.ndarray | None, normaliser: np.ndarray | None) -> np.nda
     if weights is None and normaliser is None:
         return None
     share = weights if normaliser is None else normaliser if weights is None else weights * normaliser
-    keep = share != 0
-    return None if keep.all() else keep
+    keep = np.asarray(share) != 0
+    return None if bool(keep.all()) else keep
 
 
 class Accumulator:
