@@ -15,13 +15,15 @@ import numpy as np
 from ..arrays import Array
 from ..errors import InputError
 from .files import FileReader
-from .pairing import named_columns, row_count_mismatch, shared_keys
+from .pairing import named_columns, row_count_mismatch
+from .sharedkeys import shared_keys
 from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .streams import is_stream
-from .roles import column_order, in_order, refuse_one_table_twice, refuse_whole_numbers
-from .table import Classes, Source, column_classes, names_text, refuse_name_or_position
+from .classes import Classes, column_classes
+from .roles import column_order, refuse_one_table_twice, select_locked
+from .table import Source, names_text
 
 __all__ = ["BLOCK_BYTES", "MIN_BLOCK_ROWS", "FileReader", "InputCache"]
 
@@ -83,7 +85,7 @@ class InputCache:
         reader = self.reader(path)
         parts: list[Array] = []
         for b in reader.blocks(None, wanted):
-            parts.append(_select_locked(reader, b, selector))
+            parts.append(select_locked(reader, b, selector))
             self._record(spec, reader, b, parts[-1], sum(p.data.shape[0] for p in parts))
         if len(parts) == 1:
             return parts[0]
@@ -223,16 +225,9 @@ class InputCache:
         iters = {id(r): r.blocks(chunk_rows, self._wanted(r, readers, parsed)) for r in distinct}
         start = first_row
         shapes: dict[int, tuple] = {}
-        from .pairing import IdGuard
-        from .partitions import PartitionGuard
-        from .textkeys import TextLabelGuard
+        from .guards import RowGuards
 
-        from .indexlabels import IndexLabels
-
-        # (a partition of an engine sees part of each index: it refuses at once, as before)
-        guard = IdGuard(inputs=sum(1 for i, r in enumerate(readers) if id(r) not in unpaired),
-                        labels=None if self.windows or self.as_shards else IndexLabels())
-        partitioned, labelled = PartitionGuard(), TextLabelGuard()
+        guards = RowGuards(sum(1 for r in readers if id(r) not in unpaired), not (self.windows or self.as_shards))
         named: dict | None = None
         carried: dict[int, Source] = {}  # the rest of a block cut to pair it with a shard of another input
         while True:
@@ -240,9 +235,7 @@ class InputCache:
                            for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
             if len(ended) == len(distinct):
-                labelled.finish()
-                if guard.labels is not None:
-                    guard.labels.finish(self._say)
+                guards.finish(self._say)
                 return
             if ended:
                 longer = next(r for r in distinct if next_blocks[id(r)] is not None)
@@ -266,17 +259,9 @@ class InputCache:
             if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
             checked = [r for r in distinct if id(r) not in unpaired]
-            whole_now = start == first_row and (chunk_rows is None or first.rows < chunk_rows) and \
+            one_block = start == first_row and (chunk_rows is None or first.rows < chunk_rows) and \
                 not any(r.shards for r in checked)  # (inputs of one block: every row is here)
-            guard.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start, whole_now)
-            partitioned.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in checked], start,
-                              [r.shards for r in checked])
-            labelled.check([(r.label, blocks[id(r)], named[id(r)]) for r in checked], start, guard.compared())
-            for i, name in labelled.columns():  # (read beside the data by a Dask worker too)
-                checked[i].label_columns = sorted({*checked[i].label_columns, name})
-            for i, j, na, _ in guard.pairs or ():  # (text compared: a Dask worker reads it too, beside the data)
-                for r in (checked[i], checked[j]) if na in blocks[id(checked[i])].text_values else ():
-                    r.label_columns = sorted({*r.label_columns, na})
+            guards.check(checked, blocks, named, start, one_block)
             arrays = self._select(specs, readers, parsed, blocks, start)
             if self.slice_keys is not None:
                 holders = [by_file] if by_file is not None else distinct
@@ -296,7 +281,7 @@ class InputCache:
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             block = blocks[id(r)]
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
-            arrays.append(_select_locked(r, block, sel, classes, len(arrays) in self.class_axes,
+            arrays.append(select_locked(r, block, sel, classes, len(arrays) in self.class_axes,
                                          column_order(arrays[0] if arrays else None, classes)))
             self._record(spec, r, block, arrays[-1], start + block.rows, classes)
         refuse_one_table_twice(readers, parsed, arrays, self.targets, self.class_axes)
@@ -366,7 +351,7 @@ class InputCache:
             blocks = parts[id(r)]
             classes = self._classes(whole[0] if whole else None, len(whole))
             order = column_order(whole[0] if whole else None, classes)
-            pieces = [_select_locked(r, b, sel, classes, len(whole) in self.class_axes, order) for b in blocks]
+            pieces = [select_locked(r, b, sel, classes, len(whole) in self.class_axes, order) for b in blocks]
             for b, p in zip(blocks, pieces):
                 self._record(spec, r, b, p, 0, classes)
             data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
@@ -438,31 +423,3 @@ def _is_standard_input(path: str) -> bool:
     except (OSError, ValueError):
         return False
     return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
-
-
-def _select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None,
-                   class_axis: bool = False, order: tuple | None = None) -> Array:
-    """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
-    an error at its line rather than a silently dropped column. ``class_axis``: the input's role
-    has one column per class (``roles.refuse_whole_numbers``); ``order``: (names, what names them) an
-    input after the predictions is read in when its columns are those names in another order
-    (``roles.in_order``)."""
-    if selector is None and block.arrays is None:
-        if reader.locked_columns is None:
-            arr = block.select(None, classes)
-            assert arr.columns is not None  # a table's selection names its columns
-            if class_axis:
-                refuse_whole_numbers(block, arr)
-            if order is not None:
-                arr = in_order(block, arr, *order)
-            reader.locked_columns = list(arr.columns or ())
-            return arr
-        arr = block.select(",".join(reader.locked_columns), classes)
-        return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
-    if selector is not None:
-        refuse_name_or_position(selector, block)
-        if reader.first_label not in (None, block.label):  # a later shard: what its first shard's positions name
-            selector = reader.later_selector(selector, block.order)
-    return block.select(selector, classes)
-
-

@@ -2,18 +2,25 @@
 of class scores is one column per class (a column of whole numbers beside fractions is refused:
 :func:`refuse_whole_numbers`); an input after the predictions with their column names in another
 order is read in their order (:func:`in_order`, :func:`column_order`); one table read whole for
-the targets and another role is refused (:func:`refuse_one_table_twice`). The positions these
-apply at come from the losses' declarations (``shapes.py``, ``InputCache.read_for``)."""
+the targets and another role is refused (:func:`refuse_one_table_twice`); :func:`select_locked`
+selects a block's columns by those rules, the columns of a table read whole fixed by its first
+block. The positions these apply at come from the losses' declarations (``shapes.py``,
+``InputCache.read_for``)."""
 
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
-from .table import Classes, Source, class_numbers, names_text
+from .classes import Classes, class_numbers
+from .table import Source, names_text, refuse_name_or_position
+
+if TYPE_CHECKING:
+    from .files import FileReader
 
 
 def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Array:
@@ -117,3 +124,29 @@ def refuse_one_table_twice(readers, parsed, arrays: list[Array], targets: frozen
             raise InputError(f"{path} is given for two inputs without a selector: both read its columns "
                              f"{names_text(columns)}, so the loss would compare them with themselves; name each "
                              f"one's columns ({pair})")
+
+
+def select_locked(reader: FileReader, block: Source, selector: str | None, classes: Classes | None = None,
+                   class_axis: bool = False, order: tuple | None = None) -> Array:
+    """Selecting "all numeric columns" is fixed by the first block, so a text cell later on is
+    an error at its line rather than a silently dropped column. ``class_axis``: the input's role
+    has one column per class (``roles.refuse_whole_numbers``); ``order``: (names, what names them) an
+    input after the predictions is read in when its columns are those names in another order
+    (``roles.in_order``)."""
+    if selector is None and block.arrays is None:
+        if reader.locked_columns is None:
+            arr = block.select(None, classes)
+            assert arr.columns is not None  # a table's selection names its columns
+            if class_axis:
+                refuse_whole_numbers(block, arr)
+            if order is not None:
+                arr = in_order(block, arr, *order)
+            reader.locked_columns = list(arr.columns or ())
+            return arr
+        arr = block.select(",".join(reader.locked_columns), classes)
+        return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
+    if selector is not None:
+        refuse_name_or_position(selector, block)
+        if reader.first_label not in (None, block.label):  # a later shard: what its first shard's positions name
+            selector = reader.later_selector(selector, block.order)
+    return block.select(selector, classes)

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from ..arrays import Array
 from ..errors import InputError
 from .hints import NUMERIC_TEXT, hint_suffix, numeric_text_hint
-from .rules import BY_REASON, FRACTION, GUESSES, INTEGER, is_id_name
+from .rules import BY_REASON, FRACTION, GUESSES, is_id_name
 from .spec import partition_key_hint
+
+if TYPE_CHECKING:
+    from .classes import Classes
 
 
 @dataclass
@@ -260,163 +263,6 @@ def npz_member(selector: str, keys) -> tuple[str, str | None]:
 
 _CLASS_HINT = ("; if it holds class names, --classes NAME,... (or predictions whose columns are named after the "
                "classes) reads them as class indices")
-
-
-@dataclass(frozen=True)
-class Classes:
-    """Class names in index order (from ``--classes``, or the predictions' columns: ``source``),
-    and the labels read through them: a text column (``text``), a column of integers (``integers``:
-    label v is the class named v, not index v; only with integer names)."""
-
-    names: tuple[str, ...]
-    source: str
-    text: bool = True
-    integers: bool = False
-    #: the integers the names end in, when they are one word and numbers other than consecutive
-    #: ones in ascending order (``class_1,class_0,class_2``, ``p_0,p_2,p_5``): integer labels name
-    #: those (``numbered_names``)
-    numbers: tuple[int, ...] | None = None
-
-    def as_integers(self) -> list[int] | None:
-        """The integers the classes are named by (``1,2,3``; ``class_1,class_0``), or None."""
-        return list(self.numbers) if self.numbers is not None else integer_names(self.names)
-
-    def reads(self, src: Source, chosen) -> str | None:
-        """How the selected columns are read through the names: "text", "integers", or None (one
-        column only; as given)."""
-        if len(chosen) != 1:
-            return None
-        if chosen[0] in src.text_columns:
-            return "text" if self.text else None
-        return "integers" if self.integers and chosen[0] in src.columns else None
-
-    def indices(self, src: Source, column: str) -> np.ndarray:
-        """A column of labels (``reads``) as class indices (NaN where missing); a label that names
-        no class is an error naming it, its line and the classes (but a negative integer one, kept:
-        ``ignore_index``)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from .buffers import bits, floats, strings
-
-        if column in src.text_columns:
-            values = src.text_values[column]
-            if pa.types.is_dictionary(values.type):  # a categorical column
-                values = values.dictionary_decode()
-            text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-            index = pc.index_in(text, value_set=strings(self.names))
-            found = floats(index)
-            unknown = np.flatnonzero(bits(pc.and_(pc.is_null(index), pc.is_valid(text))))
-
-            def shown(row: int) -> str:
-                return repr(text[row].as_py())
-        else:
-            data = np.asarray(src.columns[column], dtype=np.float64)
-            found, unknown = self._numbered(data)
-
-            def shown(row: int) -> str:
-                value = float(data[row])
-                return str(int(value)) if value.is_integer() else f"{value:g}"
-        if unknown.size:
-            row = int(unknown[0])
-            at_row = f"line {src.first_line + src.row_offset + row}" if src.first_line is not None else \
-                f"row {src.row_offset + row}"
-            # not one value a class name, and the file has more columns: the labels are likely another one
-            others = [c for c in src.order if c != column and c not in src.index]
-            hint = (f"; no value of column {column!r} is a class name: if the labels are another column, select "
-                    f"it ({src.selects}:{others[0]})" if others and np.isnan(found).all() else "")
-            raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
-                             f"(classes, {self.source}: {names_text(self.names)}){hint}")
-        return found
-
-    def _numbered(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Integer labels as the indices of the classes they name, and the rows of those that name none."""
-        numbers = np.asarray(self.as_integers(), dtype=np.float64)
-        order = np.argsort(numbers, kind="stable")  # (a name given twice: its first column)
-        at = np.minimum(np.searchsorted(numbers[order], data), len(order) - 1)
-        hit = numbers[order][at] == data
-        # a negative label that names no class passes as it is: an ignore_index (-100) the loss skips,
-        # or an index its validation refuses
-        passed = ~hit & (data < 0)
-        found = np.where(hit, order[at], np.where(passed, data, np.nan))
-        return found, np.flatnonzero(~hit & ~passed & ~np.isnan(data))
-
-    def array_indices(self, arr: Array, row_offset: int) -> Array:
-        """A 1-D array of integer labels (NPY, an NPZ member) as class indices, as a column's are."""
-        found, unknown = self._numbered(np.asarray(arr.data, dtype=np.float64))
-        if unknown.size:
-            row = int(unknown[0])
-            value = float(arr.data[row])
-            raise InputError(f"{arr.label}, row {row_offset + row}: "
-                             f"{int(value) if value.is_integer() else format(value, 'g')} is not a class name "
-                             f"(classes, {self.source}: {names_text(self.names)})")
-        return Array(found, arr.label, row_offset=row_offset)
-
-    def differs(self, given: Classes) -> bool:
-        """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
-        text names, in another order; columns of digits (``1,2,3``, not ``text``), when ``given``
-        are integers too, as other integers (``--classes a,b,c`` stays theirs to give)."""
-        theirs, ours = integer_names(given.names), self.as_integers()
-        if theirs is not None and ours is not None:  # (1,2 given for columns named 1.0,2.0: the same classes)
-            return theirs != ours
-        return self.text and given.names != self.names
-
-
-#: a whole number written as a float (``1.0``: pandas' name of a column named by a float class, as
-#: ``predict_proba`` frames of a classifier fitted on float labels have)
-_WHOLE_FLOAT = re.compile(r"[+-]?[0-9]+\.0*")
-
-
-def integer_names(names) -> list[int] | None:
-    """The names as integers (``1``, ``-1``, ``+2``, ``1.0``), or None if one is not."""
-    if not all(INTEGER.fullmatch(n.strip()) or _WHOLE_FLOAT.fullmatch(n.strip()) for n in names):
-        return None
-    return [int(float(n)) for n in names]
-
-
-#: a name of one word and a number (``class_10``, ``prob1``): the word, and the number
-_NUMBERED = re.compile(r"(.*[^0-9])([0-9]+)")
-
-
-def numbered_names(names) -> list[int] | None:
-    """The numbers names of one word and a number end in (``class_1,class_0,class_2``: 1, 0, 2), when
-    the word is the same in every name and the numbers are distinct; else None."""
-    found = [_NUMBERED.fullmatch(n.strip()) for n in names]
-    if not found or not all(found) or len({m.group(1) for m in found if m}) != 1:
-        return None
-    numbers = [int(m.group(2)) for m in found if m]
-    return numbers if len(set(numbers)) == len(numbers) else None
-
-
-def class_numbers(names) -> list[int] | None:
-    """The numbers columns are named by: integers (``1,0``) or one word and a number (``p_1,p_0``)."""
-    numbers = integer_names(names)
-    return numbers if numbers is not None and len(set(numbers)) == len(numbers) else numbered_names(names)
-
-
-def column_classes(arr: Array | None) -> Classes | None:
-    """The classes a table of predictions names by its columns: text names (``cat,dog``, ``-1,1``)
-    for text labels, and for integer labels when they are integers; names of digits other than
-    0, 1, ..., K-1 (``1,2,3``, ``0,2,5``) for integer labels only. None: an input without column
-    names, or numbered 0..K-1 (pandas' numbered columns: integer labels are indices), or by their
-    places in a file without a header (``1,2,3`` once its first column, an index, is left out).
-    Names of one word and a number (``class_1,class_0,class_2``: columns reordered; ``p_0,p_2,p_5``:
-    a classifier's classes 0, 2, 5) name integer labels by their numbers, unless the numbers count up
-    by one from the first (``class_0,class_1``, ``p1,p2,p3``: the columns' places, as written). By
-    place, label 0 would read the column ``class_1``, and label 2 the column ``p_5``."""
-    if arr is None or arr.data.ndim != 2 or not arr.columns or len(arr.columns) != arr.data.shape[1] or \
-            arr.positional:
-        return None  # (a list column of logits is one name for C columns: no class names)
-    source = f"the columns of {arr.label}"
-    if not all(c.isdigit() for c in arr.columns):
-        numbers = numbered_names(arr.columns) if integer_names(arr.columns) is None else None  # (-1,1: integers)
-        if numbers is not None and numbers != list(range(numbers[0], numbers[0] + len(numbers))):
-            return Classes(tuple(arr.columns), source, numbers=tuple(numbers))
-        return Classes(tuple(arr.columns), source)
-    numbers = integer_names(arr.columns)
-    if numbers is None or numbers == list(range(len(numbers))):
-        return None
-    return Classes(tuple(arr.columns), source, text=False)
 
 
 def names_text(items) -> str:

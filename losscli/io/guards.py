@@ -1,0 +1,41 @@
+"""Every check, block by block, that rows paired by position are the same samples: id and key
+columns and pandas indexes (``pairing.IdGuard``, ``indexlabels.py``), Hive partitions
+(``partitions.py``) and text labels of rows (``textkeys.py``). ``cache.InputCache.lockstep`` runs
+them on each block of the inputs it pairs, and :meth:`RowGuards.finish` once every row was read."""
+
+from __future__ import annotations
+
+from .indexlabels import IndexLabels
+from .pairing import IdGuard
+from .partitions import PartitionGuard
+from .textkeys import TextLabelGuard
+
+
+class RowGuards:
+    """``inputs``: the inputs (selectors) paired; ``whole``: this process reads every row of each
+    input (not an engine's partition, which sees part of an index and refuses at once)."""
+
+    def __init__(self, inputs: int, whole: bool):
+        self.ids = IdGuard(inputs=inputs, labels=IndexLabels() if whole else None)
+        self.partitions, self.labels = PartitionGuard(), TextLabelGuard()
+
+    def check(self, readers: list, blocks: dict, named: dict, start: int, one_block: bool) -> None:
+        """One block of each paired input (``blocks`` and ``named``, the columns selectors name, by
+        ``id(reader)``); ``one_block``: these blocks hold every row. The columns compared are added
+        to each reader's ``label_columns``: an engine's partition reads them beside the data."""
+        rows = [(r.label, blocks[id(r)], named[id(r)]) for r in readers]
+        self.ids.check(rows, start, one_block)
+        self.partitions.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in readers], start,
+                              [r.shards for r in readers])
+        self.labels.check(rows, start, self.ids.compared())
+        compared = self.labels.columns() + [(k, n) for i, j, na, _ in self.ids.pairs or ()
+                                            if na in blocks[id(readers[i])].text_values
+                                            for k, n in ((i, na), (j, na))]
+        for i, name in compared:  # (text compared: a Dask worker reads it too)
+            readers[i].label_columns = sorted({*readers[i].label_columns, name})
+
+    def finish(self, say) -> None:
+        """Every row was read: the refusals held until then (``say``: how a note is printed)."""
+        self.labels.finish()
+        if self.ids.labels is not None:
+            self.ids.labels.finish(say)

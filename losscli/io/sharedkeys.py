@@ -1,0 +1,159 @@
+"""Columns two tables share by name: keys of their rows or data. Integer columns beside data that
+differ (``user,item,pred`` against ``user,item,rating``), leading integer columns equal in both
+that label rows once or in order (``day``, ``store,item``), a first column of the same labels (a
+named index): keys, compared row by row (``pairing.IdGuard``). Leading integers equal in both in no
+order and with repeats are as likely a target predicted exactly, and refused."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from .table import Source
+
+
+def data_columns(blocks: list[tuple[str, Source, set]]) -> list[list[str]]:
+    """The data columns of each whole table (no selector), as its rules read them so far."""
+    return [[n for n in b.order if n in b.columns and n not in skip] if not named and b.arrays is None else []
+            for (_, b, named), skip in zip(blocks, (b.skipped() for _, b, _ in blocks))]
+
+
+def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, list[str]]]:
+    """Columns of integers two whole tables (no selector) both hold under one name, beside data
+    columns that differ (``user,item,pred`` against ``user,item,rating``; two frames with an index
+    named ``sample``): keys, not data (read as data, they would pair the keys with each other). Marked as
+    such in both blocks (their index columns, which every later block of the file shares); returns
+    (i, j, names) for each pair of inputs. Tables whose columns all share names (``y_pred`` and
+    ``y_true`` frames) are data, but for leading integer columns equal in both (:func:`_equal_keys`)
+    and a first column of row labels (:func:`_row_labels`)."""
+    data = data_columns(blocks)
+    found = []
+    for i in range(len(blocks)):
+        for j in range(i + 1, len(blocks)):
+            a, b = blocks[i][1].columns, blocks[j][1].columns
+            same = [n for n in data[i] if n in data[j]]
+            # (keys are integers or text, or numbers equal row by row: an index of times, t = 0, 0.5, ...;
+            # or a first column of such numbers in another order, each once: the same labels)
+            keys = [n for n in same if (_whole(a[n]) and _whole(b[n])) or np.array_equal(a[n], b[n])
+                    or n == data[i][0] == data[j][0] and _relabelled(a[n], b[n])]
+            if keys and any(n not in same for n in data[i]) and any(n not in same for n in data[j]):
+                found.append((i, j, keys))
+            elif equal := _equal_keys(a, b, data[i], data[j]):
+                if equal[0] == "?":
+                    refuse_keys_or_data(blocks[i], blocks[j], equal[1:], data[i], data[j])
+                found.append((i, j, equal))
+            elif len(same) > 1 and same[0] == data[i][0] == data[j][0] and _row_labels(a, b, same):
+                found.append((i, j, same[:1]))
+            elif name := _index_of_one(blocks[i][1], blocks[j][1], data[i], data[j]):
+                found.append((i, j, [name]))
+    for i, j, same in found:
+        for k, other in ((i, j), (j, i)):
+            for n in same:
+                blocks[k][1].index.setdefault(n, f"a key (a column of the same name in {blocks[other][0]}, beside "
+                                                 "data columns that differ)")
+    return found
+
+
+def refuse_keys_or_data(x: tuple, y: tuple, equal: list[str], first: list[str], second: list[str]) -> None:
+    """Leading integer columns two tables hold alike, in no order and with repeats: keys, or targets
+    predicted exactly; nothing tells, so the run is refused with the selectors of either reading."""
+    (la, a, _), (lb, b, _) = x, y
+    names = ", ".join(map(repr, equal))
+    rest_a, rest_b = [n for n in first if n not in equal], [n for n in second if n not in equal]
+    raise InputError(
+        f"{la} and {lb}: {'columns' if len(equal) > 1 else 'column'} {names} {'hold' if len(equal) > 1 else 'holds'} "
+        "the same integers row by row, in no order "
+        f"and with repeats: keys of the rows, or values predicted exactly? Name the data columns "
+        f"({a.selects}:{','.join(rest_a)} {b.selects}:{','.join(rest_b)}), or every column "
+        f"({a.selects}:{','.join(first)} {b.selects}:{','.join(second)})")
+
+
+def _index_of_one(a: Source, b: Source, first: list[str], second: list[str]) -> str | None:
+    """A column of integers that one table's rules took for its pandas index and the other holds
+    as its first data column under the same name, beside another (``sample,0,1,2`` of a frame and
+    ``sample,label`` of a series, both with the index named ``sample``; a Parquet file keeps its
+    index last): a key in both."""
+    for x, y, data in ((a, b, second), (b, a, first)):
+        if len(data) < 2:
+            continue
+        name = data[0]
+        # (a RangeIndex of a shard's metadata counts in that shard, from 0 or on: not the dataset's rows)
+        indexed = is_index(x, name) or x.range_index == name and x.dataset is None
+        if indexed and name in x.keys and _whole(y.columns[name]):
+            return name
+    return None
+
+
+def _relabelled(a: np.ndarray, b: np.ndarray) -> bool:
+    """Two columns of distinct numbers (each value once) of which most of one's values are the
+    other's, most of those in other rows: the same row labels in another order (``t`` = 0.5, 1.0,
+    ... of two frames sorted otherwise), where two columns of data share hardly a value, and one
+    column written with fewer digits in one file (0.3333 for 0.3333333333333333) shares its values
+    in the same rows."""
+    if a.size < 2 or b.size < 2 or np.unique(a).size != a.size or np.unique(b).size != b.size:
+        return False
+    common, at_a, at_b = np.intersect1d(a, b, assume_unique=True, return_indices=True)
+    return bool(common.size >= 0.5 * min(a.size, b.size) and np.mean(at_a != at_b) > 0.5)
+
+
+def _whole(values: np.ndarray) -> bool:
+    """Integers only (what a key read as numbers holds)."""
+    with np.errstate(invalid="ignore"):
+        return bool(np.all(np.isfinite(values)) and np.all(values == np.round(values)))
+
+
+def _row_labels(a: dict, b: dict, names: list[str]) -> bool:
+    """A first column of distinct integers in both tables, beside a column that is not integers in
+    one of them: the labels of the rows (a named index, as ``y_pred.rename_axis('sample').to_csv()``
+    writes it; ``day`` of a forecast against whole sales), not an output."""
+    firsts = [a[names[0]], b[names[0]]]
+    return all(_whole(f) and len(np.unique(f)) == len(f) > 1 for f in firsts) and \
+        not all(_whole(t[n]) for t in (a, b) for n in names[1:])
+
+
+def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[str]:
+    """The leading columns two tables share by name and position that hold the same integers row by
+    row, with more than two distinct values (``day``, ``store,item`` of a submission and its truth), before a
+    column that is not so: keys, where they label rows as keys do: each row once (``store,item``), or
+    in order (``day``, grouped). (Not a 0/1 column predicted exactly: one-hot rows stay data.)
+    Integers in no order, with repeats, are as likely a target predicted exactly (counts, a rating)
+    as keys: refused by :func:`shared_keys`, naming the selectors (returned with a ``?`` first)."""
+    equal = []
+    for n, m in zip(first, second):
+        if n != m or not (_whole(a[n]) and _whole(b[n]) and np.array_equal(a[n], b[n])):
+            break
+        equal.append(n)
+    out = []
+    for n in equal:
+        if len(np.unique(a[n])) <= 2:
+            break
+        out.append(n)
+    if out:
+        rows = np.stack([a[n] for n in out], axis=1)
+        ordered = bool((np.lexsort(rows.T[::-1]) == np.arange(len(rows))).all())
+        if not ordered and len(np.unique(rows, axis=0)) < len(rows):
+            return ["?", *out] if len(out) < min(len(first), len(second)) else []
+    # the levels of a MultiIndex (grp with two values, k counting under each) are keys together: the
+    # shortest run of them whose rows are in strictly increasing order, as a groupby writes them (data
+    # predicted exactly is not in order: 0,5 / 1,3 / 0,7), one of them with more than two values
+    for k in range(1, len(equal) + 1) if not out and equal and len(a[equal[0]]) > 3 else ():
+        rows = np.stack([a[n] for n in equal[:k]], axis=1)
+        if any(len(np.unique(a[n])) > 2 for n in equal[:k]) and _increasing(rows):
+            out = equal[:k]
+            break
+    return out if len(out) < min(len(first), len(second)) else []
+
+
+def _increasing(rows: np.ndarray) -> bool:
+    """Whether the rows of ``rows`` (N, K) are in strictly increasing lexicographic order."""
+    later = np.zeros(len(rows) - 1, dtype=bool)  # (row r + 1 already after row r by an earlier column)
+    for col in rows.T:
+        step = np.sign(col[1:] - col[:-1])
+        if np.any(~later & (step < 0)):
+            return False
+        later |= step > 0
+    return bool(later.all())
+
+
+def is_index(block: Source, name: str) -> bool:
+    return block.index.get(name, "").startswith("pandas' index")
