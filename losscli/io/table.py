@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable, Protocol
 
 import numpy as np
 
@@ -19,8 +19,17 @@ from .hints import NUMERIC_TEXT, hint_suffix, numeric_text_hint
 from .rules import BY_REASON, FRACTION, GUESSES, is_id_name
 from .spec import partition_key_hint
 
-if TYPE_CHECKING:
-    from .classes import Classes
+
+class ClassNames(Protocol):
+    """How labels are read through class names (``classes.Classes``), as a block's selection uses it."""
+
+    @property
+    def text(self) -> bool: ...
+    @property
+    def integers(self) -> bool: ...
+    def reads(self, src: Source, chosen) -> str | None: ...
+    def indices(self, src: Source, column: str) -> np.ndarray: ...
+    def array_indices(self, arr: Array, row_offset: int) -> Array: ...
 
 
 @dataclass
@@ -103,7 +112,7 @@ class Source:
             return "text"
         return str(type_)
 
-    def select(self, selector: str | None, classes: Classes | None = None) -> Array:
+    def select(self, selector: str | None, classes: ClassNames | None = None) -> Array:
         """The selected data; with ``classes``, one text column of class names as class indices."""
         if self.arrays is not None:
             arr = self._select_array(self.arrays, selector)
@@ -158,7 +167,7 @@ class Source:
             raise InputError(f"{self.label}, {at}, column {name!r}: found {value!r}, which is not read as a number"
                              f"{self.hint(name, value)}")
 
-    def _select_columns(self, selector: str | None, classes: Classes | None = None) -> Array:
+    def _select_columns(self, selector: str | None, classes: ClassNames | None = None) -> Array:
         order = self.order
         if selector is None:
             for n in [n for n in self.pending if n not in self.skipped()]:  # a file's only column, say
