@@ -13,7 +13,8 @@ from .table import Source
 
 
 def _texts(block: Source, name: str):
-    """A text column's values as Arrow strings, trimmed, or None if it is not text here."""
+    """A text column's values as Arrow strings (as written: :func:`_elsewhere` trims where they
+    differ), or None if it is not text here."""
     values = block.text_values.get(name, block.keys.get(name))
     if values is None:
         return None
@@ -26,7 +27,7 @@ def _texts(block: Source, name: str):
         values = values.dictionary_decode()
     if not (pa.types.is_string(values.type) or pa.types.is_large_string(values.type)):
         return None
-    return pc.utf8_trim_whitespace(values.cast(pa.string()))
+    return values.cast(pa.string())
 
 
 #: rows in which a column's labels must all differ before a label found at another row is refused
@@ -50,7 +51,7 @@ class _Pair:
         if need <= 0:
             return True
         for seen, texts in zip(self.seen, (ta, tb)):
-            present = [t for t in texts.slice(0, need).to_pylist() if t]
+            present = [t.strip() for t in texts.slice(0, need).to_pylist() if t and t.strip()]
             if len(set(present)) < len(present) or seen & set(present):
                 return False
             seen.update(present)
@@ -92,7 +93,7 @@ class TextLabelGuard:
                 how = f"--on {pair.na} pairs them by that column" if pair.na == pair.nb else \
                     "give the column one name in both, and --on NAME pairs them by it"
                 pair.pending = (f"{la} and {lb}: paired by position, row {start + k} of {lb} is labelled "
-                                f"{tb[k].as_py()!r} in column {pair.nb!r}, which labels row {start + at} of {la} "
+                                f"{tb[k].as_py().strip()!r} in column {pair.nb!r}, which labels row {start + at} of {la} "
                                 f"(column {pair.na!r}): the rows are in other orders; {how}")
             if pair.pending is not None and pair.rows >= DISTINCT_ROWS:
                 raise InputError(pair.pending)
@@ -115,11 +116,16 @@ def _elsewhere(ta, tb) -> tuple[int, int] | None:
     from .buffers import bits, floats
 
     differ = np.flatnonzero(bits(pc.not_equal(ta, tb), null=False))
-    if differ.size == 0:
+    if differ.size == 0:  # (the usual case, compared as written: nothing is trimmed)
         return None
     import pyarrow as pa
 
-    at = pc.index_in(tb.take(pa.array(differ)), value_set=ta.drop_null())
+    ta = pc.utf8_trim_whitespace(ta)
+    theirs = pc.utf8_trim_whitespace(tb.take(pa.array(differ)))
+    differ = differ[bits(pc.not_equal(ta.take(pa.array(differ)), theirs), null=False)]
+    if differ.size == 0:
+        return None
+    at = pc.index_in(pc.utf8_trim_whitespace(tb.take(pa.array(differ))), value_set=ta.drop_null())
     valid = np.flatnonzero(bits(pc.is_valid(at)))
     if valid.size == 0:
         return None
