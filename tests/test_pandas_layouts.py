@@ -1256,12 +1256,14 @@ def test_two_header_lines_of_multiindex_columns_are_refused_with_the_way_to_flat
     assert value == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)
 
 
-@pytest.mark.parametrize("first", [[1.0, 0.0, 1], [0.0, 1.0, 0]])
+@pytest.mark.parametrize("first", [[1.0, 0.0, 1], [1.0, 0.0, 0], [2.0, 0.0, 1]])
 def test_a_repeated_name_above_a_first_row_of_whole_numbers_is_data(run, tmp_path, first):
     """A frame with a repeated column name (p, p, label) whose first row is whole numbers (1, 0, 1):
     its first row was taken for the second line of a MultiIndex header and refused (review 64 F8).
-    A column named once with a number on that line, above numbers, makes the line data: pandas
-    leaves the level a column lacks empty (,0,1)."""
+    A column named once with a number on that line, above numbers, makes the line data where the
+    numbers under the repeated name do not count up from 0 or 1 as a frame's columns do: pandas
+    leaves the level a column lacks empty (,0,1), and pd.concat({"p": frame, "y": series}, axis=1)
+    writes p,p,y above 0,1,0, which stays refused (review 67 F1: read as data, 1.39 for 0.66)."""
     p = np.r_[[first[:2]], RNG.dirichlet([1.0, 1.0], N - 1)]
     y = np.r_[first[2], RNG.integers(0, 2, N - 1)]
     frame = pd.DataFrame(np.c_[p, y], columns=["p", "p", "label"]).astype({"label": int})
@@ -1275,6 +1277,10 @@ def test_a_repeated_name_above_a_first_row_of_whole_numbers_is_data(run, tmp_pat
     pd.DataFrame(np.c_[y, p], columns=pd.MultiIndex.from_tuples([("label", ""), ("p", 0), ("p", 1)])).to_csv(
         tmp_path / "m.csv", index=False)
     out = run("compute", "mse", f"{tmp_path}/m.csv:1", f"{tmp_path}/m.csv:0")
+    assert out.exit_code == 2 and "pandas' header of two-level (MultiIndex) columns" in out.stderr, out.stderr
+    pd.concat({"p": pd.DataFrame(p), "y": pd.Series(y)}, axis=1).to_csv(tmp_path / "c.csv", index=False)
+    assert (tmp_path / "c.csv").read_text().splitlines()[:2] == ["p,p,y", "0,1,0"]
+    out = run("compute", "mse", f"{tmp_path}/c.csv:0", f"{tmp_path}/c.csv:2")
     assert out.exit_code == 2 and "pandas' header of two-level (MultiIndex) columns" in out.stderr, out.stderr
 
 

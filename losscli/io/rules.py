@@ -181,7 +181,11 @@ def second_header_line(first: list[str], below: list[list[str]], label: str) -> 
     data = [row for row in rest[1:] if len(row) == n] if named else [row for row in rest if len(row) == n]
     if not any(FRACTION.fullmatch(row[i]) for row in data for i in runs):
         return None
-    for i in set(range(n)) - set(runs):  # (a column named once, a number above numbers: a row of data)
+    # a column named once with a number there above numbers, and under a repeated name numbers that do
+    # not count up from 0 or 1 as a frame's columns do (1,0 under p,p): a row of data; p,p,y above
+    # 0,1,0 is pd.concat({"p": frame, "y": series}, axis=1)'s header as much as a row, and stays one
+    counted = all(_counts_up([second[k] for k in runs if cells[k] == name]) for name in {cells[k] for k in runs})
+    for i in set(range(n)) - set(runs) if not counted else ():
         if cells[i] and ONE_NUMBER.fullmatch(second[i]) and data and \
                 all(ONE_NUMBER.fullmatch(row[i].strip()) or row[i].strip() in NA_VALUES for row in data):
             return None
@@ -195,6 +199,17 @@ def second_header_line(first: list[str], below: list[list[str]], label: str) -> 
             f"flatten the columns, e.g. pandas: df = pd.read_csv(f, header=[0, 1]{', index_col=0' if index else ''}); "
             "df.columns = ['_'.join(map(str, c)) for c in df.columns]; "
             f"df.to_csv(out{'' if index else ', index=False'}); or --header yes if its second line is data")
+
+
+def _counts_up(fields: list[str]) -> bool:
+    """Whether fields are the integers k, k+1, ... from 0 or 1 (a frame's columns as a second level),
+    or text (names of a level); not numbers written otherwise (``1.0,0.0``: values)."""
+    from .textvalues import ONE_NUMBER
+
+    if not all(INTEGER.fullmatch(f) for f in fields):
+        return not any(ONE_NUMBER.fullmatch(f) for f in fields)
+    numbers = [int(f) for f in fields]
+    return numbers[0] in (0, 1) and numbers == list(range(numbers[0], numbers[0] + len(numbers)))
 
 
 def _boolean_above_booleans(i: int, cell: str, below: list[list[str]]) -> bool:
