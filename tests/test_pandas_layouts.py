@@ -355,6 +355,13 @@ def test_integers_predicted_exactly_in_no_order_are_not_taken_for_keys(run, tmp_
                           f"{t}:b), or every column ({p}:a,b {t}:a,b)\n")
     data, _ = _result(run, "mse", f"{p}:a,b", f"{t}:a,b")
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((np.c_[a, b] - np.c_[a, bp]) ** 2)), rel=1e-12)
+    # beside forecasts with fractions, integers alike in both are keys (review 67 F2: store, family)
+    y2 = r.random((60, 2)) * 10
+    p2 = y2 + r.normal(0, 1, (60, 2))
+    write(pd.DataFrame({"store": a, "h1": p2[:, 0], "h2": p2[:, 1]}), tmp_path / f"kp.{fmt}")
+    write(pd.DataFrame({"store": a, "h1": y2[:, 0], "h2": y2[:, 1]}), tmp_path / f"ky.{fmt}")
+    data, _ = _result(run, "mse", tmp_path / f"kp.{fmt}", tmp_path / f"ky.{fmt}")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((p2 - y2) ** 2)), rel=1e-12)
 
 
 def test_data_columns_of_the_same_name_are_data(run, tmp_path):

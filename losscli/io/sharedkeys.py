@@ -116,8 +116,9 @@ def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[s
     row, with more than two distinct values (``day``, ``store,item`` of a submission and its truth), before a
     column that is not so: keys, where they label rows as keys do: each row once (``store,item``), or
     in order (``day``, grouped). (Not a 0/1 column predicted exactly: one-hot rows stay data.)
-    Integers in no order, with repeats, are as likely a target predicted exactly (counts, a rating)
-    as keys: refused by :func:`shared_keys`, naming the selectors (returned with a ``?`` first)."""
+    Integers in no order, with repeats, beside other whole numbers only, are as likely a target of
+    counts predicted exactly as keys: refused by :func:`shared_keys`, naming the selectors (returned
+    with a ``?`` first). Beside values with fractions they are keys (``store`` before forecasts)."""
     equal = []
     for n, m in zip(first, second):
         if n != m or not (_whole(a[n]) and _whole(b[n]) and np.array_equal(a[n], b[n])):
@@ -131,7 +132,10 @@ def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[s
     if out:
         rows = np.stack([a[n] for n in out], axis=1)
         ordered = bool((np.lexsort(rows.T[::-1]) == np.arange(len(rows))).all())
-        if not ordered and len(np.unique(rows, axis=0)) < len(rows):
+        rest = [n for n in first if n not in out] + [n for n in second if n not in out]
+        # (beside values with fractions, integers copied alike into both are keys: store, family)
+        if not ordered and len(np.unique(rows, axis=0)) < len(rows) and \
+                all(_whole(a[n]) for n in rest if n in a) and all(_whole(b[n]) for n in rest if n in b):
             return ["?", *out] if len(out) < min(len(first), len(second)) else []
     # the levels of a MultiIndex (grp with two values, k counting under each) are keys together: the
     # shortest run of them whose rows are in strictly increasing order, as a groupby writes them (data
