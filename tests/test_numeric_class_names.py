@@ -151,7 +151,8 @@ def test_a_label_that_names_no_column_is_an_error(run, files):
     out = run("compute", "ce", d / "probs.csv", d / "y0.csv", "--block-rows", "4")  # (in the second block)
     assert out.exit_code == 2
     assert out.stderr.splitlines()[-1] == (f"Error: {d}/y0.csv, line 7, column 'y': 0 is not a class name (classes, "
-                                           f"the columns of {d}/probs.csv: 1, 2, 3)")
+                                           f"the columns of {d}/probs.csv: 1, 2, 3); if the labels are class indices "
+                                           "0 to 2, --classes 0,1,2 reads them so")
     out = run("compute", "ce", d / "plain.csv", d / "y4.csv", "--classes", "1,2,3")
     assert out.exit_code == 2
     assert out.stderr.splitlines()[-1] == (f"Error: {d}/y4.csv, line 7, column 'y': 4 is not a class name (classes, "
@@ -437,3 +438,21 @@ def test_text_group_labels_beside_embeddings_take_classes(run, tmp_path):
     assert _value(run, "supcon", tmp_path / "emb.csv", tmp_path / "who.csv", "--classes", "ann,bob,cy") == expected
     out = run("compute", "supcon", tmp_path / "emb.csv", tmp_path / "who.csv")
     assert out.exit_code == 2 and "column 'who' holds 'ann'; if it holds class names, --classes" in out.stderr
+
+
+@pytest.mark.parametrize("names, labels", [(["p_0", "p_2", "p_5"], "csv"), (["1", "2", "3"], "npy")])
+def test_label_indices_beside_columns_named_by_other_numbers_have_a_way(run, tmp_path, names, labels):
+    """A LabelEncoder's labels 0..2 beside columns p_0, p_2, p_5 (or 1, 2, 3): the labels are read
+    as class names and refused, and nothing reached the value: --classes 0,1,2 was refused as naming
+    the classes otherwise (review 67 F3). The error names it, and it reads the labels as indices."""
+    rng = np.random.default_rng(67)
+    z, y = rng.normal(size=(40, 3)), rng.integers(0, 3, 40)
+    y[0] = 0
+    pd.DataFrame(z, columns=names).to_csv(tmp_path / "z.csv", index=False)
+    path = tmp_path / f"y.{labels}"
+    pd.Series(y, name="y").to_csv(path, index=False) if labels == "csv" else np.save(path, y)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", path)
+    assert out.exit_code == 2 and out.stderr.rstrip().endswith(
+        "; if the labels are class indices 0 to 2, --classes 0,1,2 reads them so"), out.stderr
+    assert _value(run, "softmax_ce", tmp_path / "z.csv", path, "--classes", "0,1,2") == \
+        pytest.approx(softmax_ce(z, y), rel=1e-12)

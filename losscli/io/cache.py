@@ -145,7 +145,7 @@ class InputCache:
         classes = named
         if self.rules.classes:
             classes = Classes(tuple(self.rules.classes), "--classes")
-            if named is not None and named.differs(classes):
+            if named is not None and named.differs(classes) and not named.positions(classes):
                 raise InputError(f"--classes {','.join(self.rules.classes)}: {named.source} name the "
                                  f"classes otherwise ({', '.join(named.names)}); give the classes in the "
                                  "order of the columns, or leave --classes out")

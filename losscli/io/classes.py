@@ -79,6 +79,8 @@ class Classes:
             others = [c for c in src.order if c != column and c not in src.index]
             hint = (f"; no value of column {column!r} is a class name: if the labels are another column, select "
                     f"it ({src.selects}:{others[0]})" if others and np.isnan(found).all() else "")
+            hint = hint or self._indices_hint(np.asarray(src.columns[column], dtype=np.float64)
+                                              if column in src.columns else None)
             raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
                              f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
@@ -103,8 +105,26 @@ class Classes:
             value = float(arr.data[row])
             raise InputError(f"{arr.label}, row {row_offset + row}: "
                              f"{int(value) if value.is_integer() else format(value, 'g')} is not a class name "
-                             f"(classes, {self.source}: {names_text(self.names)})")
+                             f"(classes, {self.source}: {names_text(self.names)}){self._indices_hint(arr.data)}")
         return Array(found, arr.label, row_offset=row_offset)
+
+    def _indices_hint(self, data: np.ndarray | None) -> str:
+        """Integer labels that are all class indices 0..K-1 (a LabelEncoder's) beside columns named by
+        other numbers: how to read them so."""
+        k = len(self.names)
+        if data is None or self.source == "--classes" or sorted(self.as_integers() or range(k)) == list(range(k)):
+            return ""
+        present = data[np.isfinite(data) & (data >= 0)]
+        if not ((present == np.round(present)).all() and (present < k).all()):
+            return ""
+        return f"; if the labels are class indices 0 to {k - 1}, --classes {','.join(map(str, range(k)))} reads them so"
+
+    def positions(self, given: Classes) -> bool:
+        """Whether ``--classes`` (``given``) is 0, 1, ..., K-1 for these K columns, whose numbers are
+        others (1, 2, 3; p_0, p_2, p_5): labels are the columns' places. (Columns numbered 0..K-1 in
+        another order say otherwise than 0, 1, ..., K-1: refused.)"""
+        k = list(range(len(self.names)))
+        return integer_names(given.names) == k and sorted(self.as_integers() or k) != k
 
     def differs(self, given: Classes) -> bool:
         """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
