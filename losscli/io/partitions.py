@@ -112,8 +112,12 @@ class PartitionGuard:
             def shown(k: int) -> str:
                 cell = values[k].as_py()
                 return "a missing value" if cell is None else repr(cell.strip())
-        else:
-            return
+        else:  # (a selector named other columns of that file: this one was not read)
+            raise InputError(
+                f"{label} is read in the order of its Hive partitions ({key}=... folders, in natural order), and "
+                f"{theirs.selects}'s column {key!r}, which would check that its rows are in that order, is not read (a "
+                f"selector names other columns): give {theirs.selects} without a selector (its column {key!r} is then "
+                "checked row by row, not read as data), or pair them by a key both hold (--on COLUMN)")
         if wrong.any():
             k = int(np.flatnonzero(wrong)[0])
             raise InputError(
