@@ -1088,6 +1088,12 @@ def test_a_0_1_column_beside_logits_is_refused_not_a_class(run, tmp_path, loss, 
     assert out.stderr.startswith(f"Error: {tmp_path}/z.csv: column 'is_holdout' holds whole numbers only (0 to 1) "
                                  "beside class scores with fractions ('c0', 'c1', 'c2')"), out.stderr
     named, _ = _result(run, loss, f"{tmp_path}/z.csv:c0,c1,c2", tmp_path / "y.npy")
+    # a file sorted by the flag: all 0 in the first block, 1 later (review 67 F5)
+    frame.sort_values("is_holdout", kind="stable").to_csv(tmp_path / "s.csv", index=False)
+    for engine in ("local", "dask"):
+        out = run("compute", loss, tmp_path / "s.csv", tmp_path / "y.npy", "--block-rows", 8, "--engine", engine)
+        assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+        assert "column 'is_holdout' holds whole numbers only (0 to 1)" in out.stderr, out.stderr
     if loss == "softmax_ce":
         assert named["results"][0]["value"] == pytest.approx(_softmax_ce(z, y), rel=1e-12)
         pd.DataFrame(np.c_[np.zeros(n), z[:, 1:]], columns=["base", "c1", "c2"]).to_csv(tmp_path / "b.csv",

@@ -144,6 +144,8 @@ def select_locked(reader: FileReader, block: Source, selector: str | None, class
             reader.locked_columns = list(arr.columns or ())
             return arr
         arr = block.select(",".join(reader.locked_columns), classes)
+        if class_axis:  # (a flag all 0 in the first block, a file sorted by it, shows 1 later)
+            refuse_whole_numbers(block, arr)
         return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
     if selector is not None:
         refuse_name_or_position(selector, block)
