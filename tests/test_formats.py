@@ -1000,3 +1000,25 @@ def test_the_decimal_comma_hint_converts_a_file_of_one_column(run, tmp_path, hea
     data = json.loads(out.stdout)
     assert data["inputs"][0]["rows"] == 5
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((p - t) ** 2)), rel=1e-12)
+
+
+def test_one_number_a_line_with_a_decimal_comma_is_not_two_integer_columns(run, tmp_path):
+    """pd.Series(p).to_csv(header=False, sep=';', decimal=',') writes 0,09 a line: read as two columns
+    of integers, mse gave 484.25 for 1.16, exit 0 (review 67 F6). Whole numbers with a leading zero
+    are no integers: refused, and the pandas line it names converts the file."""
+    rng = np.random.default_rng(67)
+    p, t = rng.random(30).round(2) * 3, rng.random(30).round(2)
+    p[0] = 1.05
+    fixed = []
+    for name, values in (("p", p), ("t", t)):
+        pd.Series(values).to_csv(tmp_path / f"{name}.csv", index=False, header=False, sep=";", decimal=",")
+        out = run("compute", "mse", tmp_path / f"{name}.csv", tmp_path / f"{name}.csv")
+        assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+        assert "one number a line with a decimal comma, not two columns" in out.stderr
+        fixed.append(_follow_the_pandas_hint(out.stderr, tmp_path / f"{name}.csv", tmp_path / f"{name}_fixed.csv"))
+    data, _ = _result(run, "mse", *fixed)
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((p - t) ** 2)), rel=1e-12)
+    # two columns of integers stay two columns
+    np.savetxt(tmp_path / "ints.csv", np.c_[np.arange(30), np.arange(30) * 7], fmt="%d", delimiter=",")
+    data, _ = _result(run, "mse", f"{tmp_path}/ints.csv:0", f"{tmp_path}/ints.csv:1")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((np.arange(30) * 6.0) ** 2)), rel=1e-12)

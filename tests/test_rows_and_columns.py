@@ -140,7 +140,16 @@ def test_one_field_more_than_the_header(run, tmp_path):
     assert (out.exit_code, out.stderr) == (2, (
         f"Error: {tmp_path}/t.csv, line 2: 2 fields under a header of 1 (pred): if '1,000' is one number written "
         "with a thousands or decimal separator, losscli does not read those (write plain numbers, e.g. pandas: "
-        "pd.read_csv(f, thousands=',') or decimal=','); if the first field is an index, give it a header cell\n"))
+        "pd.read_csv(f, sep=';', thousands=',').to_csv(out, index=False)); if the first field is an index, give it "
+        "a header cell\n"))
+    # a decimal comma (3,84 under p, as to_csv(sep=';', decimal=',') writes one column): the line it names
+    # converts the file (review 67 F6: pandas read 3,84 as an index 3 and a value 84)
+    (tmp_path / "d.csv").write_text("p\n3,84\n1,5\n2,25\n")
+    out = run("compute", "mse", tmp_path / "d.csv", tmp_path / "y.csv")
+    assert out.exit_code == 2 and "pd.read_csv(f, sep=';', decimal=',').to_csv(out, index=False)" in out.stderr
+    pd.read_csv(tmp_path / "d.csv", sep=";", decimal=",").to_csv(tmp_path / "d2.csv", index=False)
+    assert _value(run, "mse", tmp_path / "d2.csv", tmp_path / "y.csv") == pytest.approx(
+        float(np.mean((np.array([3.84, 1.5, 2.25]) - np.array([1, 2, 3])) ** 2)), rel=1e-12)
     pd.DataFrame({"pred": X}).to_csv(tmp_path / "p.csv", index_label=False)  # pandas' implicit index
     pd.DataFrame({"y": Y}).to_csv(tmp_path / "l.csv", index=False)
     data, err = _result(run, "mse", tmp_path / "p.csv", tmp_path / "l.csv")

@@ -107,6 +107,8 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     levels = second_header_line(first, below, label) if has_header and rules.header != "yes" else None
     if levels is not None:
         raise InputError(levels)
+    if not has_header and sep == ",":
+        _refuse_decimal_commas(lines, label)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
         _check_implicit_index(first, below, label, sep)
@@ -196,6 +198,23 @@ def _sample_rows(lines: list[str], sep: str, label: str) -> list[list[str]]:
     return rows
 
 
+#: two whole numbers a line, the second written with a leading zero (``1,05``)
+_PAIR = re.compile(r"\s*-?[0-9]+,[0-9]+\s*")
+_LEADING_ZERO = re.compile(r"\s*-?[0-9]+,0[0-9]+\s*")
+
+
+def _refuse_decimal_commas(lines: list[str], label: str) -> None:
+    """A file without a header whose every line is two whole numbers, some second one written with a
+    leading zero (``0,12``, ``1,05``): one number a line with a decimal comma (a series written
+    with ``sep=';', decimal=','``), which read as two columns of integers gave a wrong value.
+    Integers are not written with leading zeros; refused, with the pandas line that converts it."""
+    if len(lines) > 1 and all(_PAIR.fullmatch(ln) for ln in lines) and any(_LEADING_ZERO.fullmatch(ln) for ln in lines):
+        at = next(ln.strip() for ln in lines if _LEADING_ZERO.fullmatch(ln))
+        raise InputError(f"{label}: every line is two whole numbers, some written with a leading zero ({at!r}): "
+                         "one number a line with a decimal comma, not two columns; convert the file, e.g. pandas: "
+                         "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False)")
+
+
 def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:
     """Rows with one field more than the header are read as pandas reads them (the first field
     is the index: ``to_csv(index_label=False)``) when those first fields are distinct integers
@@ -208,10 +227,13 @@ def _check_implicit_index(first: list[str], below: list[list[str]], label: str, 
     what = f"{len(first) + 1} fields under a header of {len(first)} ({', '.join(first)})"
     if separated:
         sample = ",".join(below[0])
+        # (three digits after every comma: thousands, 1,000; else a decimal comma, 3,84; the file's one
+        # column is read whole with a delimiter it does not hold)
+        kind = "thousands=','" if all(len(f.strip()) == 3 for row in below for f in row[1:]) else "decimal=','"
         raise InputError(f"{label}, line 2: {what}: if {sample!r} is one number written with a thousands or "
                          "decimal separator, losscli does not read those (write plain numbers, e.g. pandas: "
-                         "pd.read_csv(f, thousands=',') or decimal=','); if the first field is an index, "
-                         "give it a header cell")
+                         f"pd.read_csv(f, sep=';', {kind}).to_csv(out, index=False)); if the first field is an "
+                         "index, give it a header cell")
     raise InputError(f"{label}, line 2: {what}: if the first field is an index, give it a header cell "
                      "(pandas: to_csv() without index_label=False)")
 
