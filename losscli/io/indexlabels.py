@@ -1,10 +1,10 @@
-"""A pandas index that holds labels of another frame, not the order of this one: ``y_test.to_csv()``
+"""A pandas index that holds labels of a longer frame, not the order of this one: ``y_test.to_csv()``
 after ``train_test_split`` keeps the original frame's labels (412, 7, 1530, ...), in the order of the
 split, which is the order of the predictions made from it. Beside a file numbered 0, 1, 2, ... (a
 fresh frame's index) or a file without an index, such labels say nothing about the order of the
-rows, and refusing them left no way out (``--on`` then paired unrelated rows). A pandas index that
-is 0..n-1 in another order (``df.sample(frac=1)``) is a frame reordered after it was numbered, and
-stays refused. Which of the two an index is, is known once every row is read: the refusals the
+rows, and refusing them left no way out (``--on`` then paired unrelated rows). A pandas index whose
+labels lie in [0, 2n) (``df.sample(frac=1)``, perhaps after a ``dropna``) numbers these very rows
+in another order, and stays refused; so does a train split's (80%: its labels reach 1.25n). Which of the two an index is, is known once every row is read: the refusals the
 id guard finds (``pairing.IdGuard``) wait for :meth:`IndexLabels.finish`."""
 
 from __future__ import annotations
@@ -41,9 +41,11 @@ class _Column:
         self.count += int(values.size)
 
     def numbered(self) -> bool:
-        """Whether the column is 0..n-1, in whatever order: the order pandas numbered the rows in."""
+        """Whether the column numbers these rows, in whatever order, some perhaps dropped since: its
+        labels lie in [0, 2n) (a frame shuffled, or shuffled after a dropna). Labels reaching 2n or
+        beyond are of a frame at least twice as long: a test split's (train_test_split's 20-30%)."""
         n = self.count
-        return n > 0 and self.low == 0 and self.high == n - 1 and self.total == n * (n - 1) // 2
+        return n > 0 and self.low is not None and self.high is not None and self.low >= 0 and self.high < 2 * n
 
 
 class IndexLabels:
@@ -85,6 +87,6 @@ class IndexLabels:
         for held in self.pending:
             self._judge(held)
             message, deciding, fresh, label = held
-            say(f"losscli: note: {label}: its pandas index (column {deciding[1]!r}) holds labels of another frame (not "
-                "0 to n-1: a subset, as train_test_split keeps them), not the order of its rows; rows are paired by "
-                "position")
+            say(f"losscli: note: {label}: its pandas index (column {deciding[1]!r}) holds labels of a longer frame "
+                "(some at 2n or beyond: a subset, as train_test_split keeps them), not the order of its rows; rows are "
+                "paired by position")
