@@ -19,7 +19,6 @@ def _texts(block: Source, name: str):
     if values is None:
         return None
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if isinstance(values, pa.ChunkedArray):
         values = values.combine_chunks()
