@@ -43,6 +43,9 @@ class FileReader:
         if path != "-" and self.shards is None and not is_url(path):
             check_file(path)
         self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
+        # block 1 of a table of class scores held a column of whole numbers only (roles.select_locked;
+        # True until block 1 says: an engine's partition, whose columns its client fixed, looks in each)
+        self.whole_columns = True
         self.label_columns: list[str] = []  # row labels compared with another input's, read beside the data
         # a shard set read with a guessed header: --header for its later shards, once the first
         # shard decided (``_as_first_shard``; an engine's partitions read them with it)

@@ -47,7 +47,7 @@ def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Ar
 MASKED = 100.0
 
 
-def refuse_whole_numbers(src: Source, arr: Array) -> None:
+def refuse_whole_numbers(src: Source, arr: Array) -> bool:
     """Every numeric column of a table read, without a selector, for a role with one column per
     class: a column of whole numbers only, one of them outside [0, 1] (a fold, a count, the
     label itself), beside columns with fractions (the scores) is refused rather than read as one
@@ -57,13 +57,16 @@ def refuse_whole_numbers(src: Source, arr: Array) -> None:
     (True/False: a flag, ``is_correct``) beside scores with fractions is refused too: no model
     writes a class's score so; and so is a column of both 0 and 1 beside scores outside [0, 1]
     (logits, cosines: a flag ``is_holdout``, a 2-fold ``fold``, the label), where it is no
-    probability (a constant 0 stays: a baseline class's logit)."""
+    probability (a constant 0 stays: a baseline class's logit). Returns whether a column holds
+    whole numbers only here: a column with a fraction in one block is never refused in a later one
+    (``select_locked`` looks again only where one may be)."""
     data = arr.data
     if data.ndim != 2 or not arr.columns or len(arr.columns) != data.shape[1] or data.shape[1] < 2:
-        return
+        return False
     finite = np.isfinite(data)
     with np.errstate(invalid="ignore"):
-        whole = np.where(finite, data == np.round(data), True).all(axis=0) & finite.any(axis=0) & \
+        integral = np.where(finite, data == np.round(data), True).all(axis=0)
+        whole = integral & finite.any(axis=0) & \
             np.where(finite, (data < 0) | (data > 1), False).any(axis=0) & \
             ~np.where(finite, np.abs(data) >= MASKED, True).all(axis=0)  # (a masked class: -1e9 a row)
         fraction = (finite & (data != np.round(data))).any(axis=0)
@@ -73,7 +76,7 @@ def refuse_whole_numbers(src: Source, arr: Array) -> None:
     flags = np.array([n in src.booleans for n in arr.columns])
     whole |= flags | (binary & bool(scores))
     if not whole.any() or not fraction.any():
-        return
+        return bool(integral.any())
     found = [n for n, w in zip(arr.columns, whole) if w]
     rest = [n for n, w in zip(arr.columns, whole) if not w]
     first = int(np.flatnonzero(whole)[0])
@@ -137,14 +140,13 @@ def select_locked(reader: FileReader, block: Source, selector: str | None, class
         if reader.locked_columns is None:
             arr = block.select(None, classes)
             assert arr.columns is not None  # a table's selection names its columns
-            if class_axis:
-                refuse_whole_numbers(block, arr)
+            reader.whole_columns = class_axis and refuse_whole_numbers(block, arr)
             if order is not None:
                 arr = in_order(block, arr, *order)
             reader.locked_columns = list(arr.columns or ())
             return arr
         arr = block.select(",".join(reader.locked_columns), classes)
-        if class_axis:  # (a flag all 0 in the first block, a file sorted by it, shows 1 later)
+        if class_axis and reader.whole_columns:  # (a flag all 0 in the first block, sorted by it, shows 1 later)
             refuse_whole_numbers(block, arr)
         return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
     if selector is not None:
