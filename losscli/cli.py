@@ -231,7 +231,8 @@ def info_cmd(loss, fmt):
 @opt.bootstrap_options
 @opt.engine_options
 def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt, output, reports, save_grad,
-                fail_above, nan_policy, header, on, on_missing, classes, prob_tol, dtype, block_rows, quantile_budget,
+                fail_above, nan_policy, header, on, on_missing, positional, classes, prob_tol, dtype, block_rows,
+                quantile_budget,
                 model_params, l1, l2, by, by_file, min_slice_size, top_slices, ci, n_boot, confidence, seed,
                 engine, cluster):
     """Evaluate LOSSES (one name or a comma list) on INPUT files given in the losses' role order.
@@ -253,7 +254,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
         per_sample=per_sample, fmt=fmt, output=output, save_grad=save_grad, fail_above=fail_above,
         nan_policy=nan_policy, dtype=dtype, chunk_rows=block_rows or "auto",
         quantile_budget=quantile_budget, model_params=model_params, l1=l1, l2=l2, engine=engine,
-        cluster=cluster, rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
+        cluster=cluster, rules=reading_rules(header, on, on_missing, classes, positional=positional), prob_tol=prob_tol,
         slices=slices, view=view, ci=bootstrap(ci, n_boot, confidence, seed), reports=reports)
     return code
 
@@ -326,7 +327,7 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @opt.report_option("compare")
 @opt.engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
-                fail_if_worse, significant, top, header, on, on_missing, classes, prob_tol, by, by_file,
+                fail_if_worse, significant, top, header, on, on_missing, positional, classes, prob_tol, by, by_file,
                 min_slice_size, top_slices, fmt, output, reports, engine, cluster):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
 
@@ -347,7 +348,8 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
                          weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
                          output=output, engine=engine, cluster=cluster,
-                         rules=reading_rules(header, on, on_missing, classes), prob_tol=prob_tol,
+                         rules=reading_rules(header, on, on_missing, classes, positional=positional),
+                         prob_tol=prob_tol,
                          slicing=slicing(by, by_file, min_slice_size, top_slices, fmt, reports=reports),
                          reports=reports)
 

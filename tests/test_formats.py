@@ -431,7 +431,10 @@ def test_a_hive_dataset_against_a_file_in_another_order(run, tmp_path, key):
         f"Error: {tmp_path}/hive is read in the order of its Hive partitions ({key}=... folders, in natural order), "
         f"and {tmp_path}/y.csv is not partitioned by {key} and holds no column {key!r} to check that its rows are in "
         f"that order: pair them by a key both hold (--on COLUMN), keep a column {key!r} in {tmp_path}/y.csv (it is "
-        f"then checked row by row, not read as data), or write {tmp_path}/y.csv partitioned by {key} too\n")
+        f"then checked row by row, not read as data), write {tmp_path}/y.csv partitioned by {key} too, or --positional "
+        "if its rows are in that order\n")
+    out = run("compute", "mse", tmp_path / "hive", tmp_path / "y.csv", "--positional", "--format", "value")
+    assert out.exit_code == 0, out.stderr  # (the user's word: the rows are in that order)
     for engine in ("local", "dask"):
         out = run("compute", "mse", tmp_path / "hive", tmp_path / "yk.csv", "--engine", engine)
         assert (out.exit_code, out.stdout) == (2, ""), out.stderr
@@ -1018,7 +1021,18 @@ def test_one_number_a_line_with_a_decimal_comma_is_not_two_integer_columns(run, 
         fixed.append(_follow_the_pandas_hint(out.stderr, tmp_path / f"{name}.csv", tmp_path / f"{name}_fixed.csv"))
     data, _ = _result(run, "mse", *fixed)
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((p - t) ** 2)), rel=1e-12)
-    # two columns of integers stay two columns
+    # two columns of integers stay two columns: codes written %02d (clock times 12,05), and a series of
+    # codes with pandas' index (review 68 F2)
+    times = np.c_[rng.integers(0, 24, 30), rng.integers(0, 60, 30)]
+    times[0, 1] = 5
+    np.savetxt(tmp_path / "times.csv", times, fmt="%02d", delimiter=",")
+    data, _ = _result(run, "mse", f"{tmp_path}/times.csv:0", f"{tmp_path}/times.csv:1")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((times[:, 0] - times[:, 1]) ** 2.0)), rel=1e-12)
+    codes = rng.integers(0, 3, 30)
+    pd.Series([f"{v:02d}" for v in codes]).to_csv(tmp_path / "codes.csv", header=False)
+    np.save(tmp_path / "zeros.npy", np.zeros(30))
+    data, _ = _result(run, "mse", tmp_path / "zeros.npy", tmp_path / "codes.csv")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean(codes ** 2.0)), rel=1e-12)
     np.savetxt(tmp_path / "ints.csv", np.c_[np.arange(30), np.arange(30) * 7], fmt="%d", delimiter=",")
     data, _ = _result(run, "mse", f"{tmp_path}/ints.csv:0", f"{tmp_path}/ints.csv:1")
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((np.arange(30) * 6.0) ** 2)), rel=1e-12)

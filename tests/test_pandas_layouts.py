@@ -13,6 +13,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from losscli.io.pairing import POSITIONAL
+
 from .conftest import compute_json as _result
 
 RNG = np.random.default_rng(41)
@@ -85,7 +87,7 @@ def test_an_index_with_a_name_in_both_inputs_is_a_key(run, tmp_path):
     assert out.exit_code == 2, out.stdout
     assert out.stderr == (f"Error: {p} and {lab}: their key columns disagree at row 0 ({p} sample '0', {lab} sample "
                           f"'{N - 1}'): rows are paired by position, so these are not the same samples; --on sample "
-                          "pairs them by key (if these columns are data, name them in a selector)\n")
+                          "pairs them by key (if these columns are data, name them in a selector; " + POSITIONAL + ")\n")
     value, _, _ = _run_value(run, p, lab, "--on", "sample")
     assert value == pytest.approx(MSE, rel=1e-12)
 
@@ -142,7 +144,7 @@ def test_reset_index_of_a_shuffled_frame_beside_a_file_in_order_is_refused(run, 
         f"Error: {p}, row 1: its pandas index (column 'index') goes down from {first} to {second}: the rows are not "
         "in the order pandas numbered them, and the other inputs carry no index of that name to pair them by; "
         "write every input in the same order (or each with its index, and pair them with --on); if the others are "
-        "in this file's order, write them with this column too, or this file without it\n")
+        "in this file's order, write them with this column too, or this file without it (" + POSITIONAL + ")\n")
 
 
 def test_reset_index_in_order_is_not_data(run, tmp_path):
@@ -286,7 +288,7 @@ def test_key_columns_shared_by_two_tables_in_other_orders_are_refused(run, tmp_p
     assert out.stderr == (f"Error: {p} and {lab}: their key columns disagree at row 0 ({p} user '{first}', {lab} user "
                           f"'{user[0]}'): rows are paired by position, so these are not the same samples; sort every "
                           "input by the same columns (no one of them is unique, for --on) (if these columns are data, "
-                          "name them in a selector)\n")
+                          "name them in a selector; " + POSITIONAL + ")\n")
 
 
 def test_shared_keys_beside_the_on_key_are_not_data(run, tmp_path):
@@ -307,7 +309,7 @@ def test_one_unique_shared_key_is_offered_to_on(run, tmp_path):
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "l.csv", "--format", "value")
     assert out.exit_code == 2
     assert out.stderr.endswith("so these are not the same samples; --on user pairs them by key (if these columns "
-                               "are data, name them in a selector)\n")
+                               "are data, name them in a selector; " + POSITIONAL + ")\n")
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "l.csv", "--on", "user")
     assert value == pytest.approx(MSE, rel=1e-12)
 
@@ -692,7 +694,7 @@ def test_row_labels_of_text_that_disagree_are_refused(run, tmp_path):
     assert out.stderr == (
         f"Error: {q} and {y}: their row-label columns disagree at row 0 ({q} date '{index[-1].date()}', {y} date "
         f"'{index[0].date()}'): rows are paired by position, so these are not the same samples; --on date pairs them "
-        "by key (if these columns are data, name them in a selector)\n")
+        "by key (if these columns are data, name them in a selector; " + POSITIONAL + ")\n")
     out = run("compute", "mae", q, y, "--on", "date", "--format", "json")
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(float(np.mean(np.abs(X - Y))), rel=1e-12)
@@ -794,7 +796,7 @@ def test_a_counting_index_is_paired_with_a_parquet_index_of_its_name(run, tmp_pa
     assert (out.exit_code, out.stdout) == (2, "")
     assert out.stderr == (f"Error: {p} and {q}: their key columns disagree at row 0 ({p} sample '0', {q} sample "
                           f"'{first}'): rows are paired by position, so these are not the same samples; --on sample "
-                          "pairs them by key (if these columns are data, name them in a selector)\n")
+                          "pairs them by key (if these columns are data, name them in a selector; " + POSITIONAL + ")\n")
     if kind == "reversed":
         out = run("compute", "hinge", p, q, "--on", "sample", "--format", "json")
         assert out.exit_code == 0, out.stderr
@@ -1413,8 +1415,8 @@ def test_rows_labelled_by_text_in_another_order_are_refused(run, tmp_path, name,
     assert (out.exit_code, out.stdout) == (2, ""), out.stderr
     assert f"Error: {tmp_path}/sub.{fmt} and {tmp_path}/truth.{fmt}: paired by position, row 0 of " \
         f"{tmp_path}/truth.{fmt} is labelled 'item 000.png' in column {name.lower()!r}, which labels row " in out.stderr
-    tail = f"--on {name} pairs them by that column" if name == name.lower() else \
-        "give the column one name in both, and --on NAME pairs them by it"
+    tail = (f"--on {name} pairs them by that column" if name == name.lower() else
+            "give the column one name in both, and --on NAME pairs them by it") + " (--positional pairs them as they stand)"
     assert out.stderr.rstrip().endswith(f"the rows are in other orders; {tail}"), out.stderr
     if name == name.lower():
         for engine in ("local", "dask"):
@@ -1453,43 +1455,29 @@ def test_class_names_with_a_comma_in_quotes_are_read(run, tmp_path, index):
 
 
 @pytest.mark.parametrize("blocks", [None, "16"])
-def test_a_test_split_index_is_labels_not_an_order(run, tmp_path, blocks):
+def test_a_test_split_index_is_refused_with_a_way_out(run, tmp_path, blocks):
     """y_test.to_csv() after train_test_split keeps the original frame's labels, in the split's order,
-    which is the predictions' order: against pd.Series(pred).to_csv() (0, 1, 2, ...) it was refused
-    as disagreeing ids, --on then paired unrelated rows (55607 for 77.98), and against np.save(pred)
-    it was refused as an index going down (review 66 F4). An index that is not 0..n-1 is labels of
-    another frame: rows pair by position, with a note. A frame shuffled after it was numbered (its
-    index 0..n-1 in another order) is still refused, whatever the block size."""
+    which is the predictions' order: against pd.Series(pred).to_csv() it was refused as disagreeing ids,
+    and the --on it named paired unrelated rows (55607 for 77.98; review 66 F4); against np.save(pred)
+    as an index going down. Nothing in the files tells it from a frame shuffled after a filter (review
+    68 F1: a rule on the labels' range paired those rows by position, 8.04 for 0.0099): refused, and
+    the refusal names --positional, which pairs the rows as they stand, for both."""
     rng = np.random.default_rng(66)
     frame = pd.DataFrame({"x": rng.normal(size=300)})
     frame["target"] = 3 * frame["x"] + rng.normal(size=300)
     test = frame.sample(n=90, random_state=1)
     pred = 3 * test["x"].to_numpy()
     test["target"].to_csv(tmp_path / "y_test.csv")
-    test[["target"]].to_parquet(tmp_path / "y_test.parquet")
     pd.Series(pred, name="pred").to_csv(tmp_path / "pred.csv")
     np.save(tmp_path / "pred.npy", pred)
     expected = float(np.mean((pred - test["target"].to_numpy()) ** 2))
     extra = [] if blocks is None else ["--block-rows", blocks]
-    note = "its pandas index (column 'Unnamed: 0') holds labels of a longer frame (some at 2n or beyond: a subset, " \
-           "as train_test_split keeps them), not the order of its rows; rows are paired by position"
-    for preds in ("pred.csv", "pred.npy"):
-        for truth in ("y_test.csv", "y_test.parquet"):
-            data, err = _result(run, "mse", tmp_path / preds, tmp_path / truth, *extra)
-            assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12), (preds, truth)
-            if truth.endswith(".csv"):
-                assert note in err, err
-    # a frame shuffled after it was numbered, or after a dropna (review 67 F8: one row dropped, 0.42 for
-    # 0.25): refused, beside a fresh frame's index or no index
-    shuffled = frame.drop(index=7).sample(frac=1, random_state=2)
-    frame = frame.drop(index=7)
-    shuffled["target"].to_csv(tmp_path / "y_shuffled.csv")
-    pd.Series(3 * frame["x"].to_numpy(), name="pred").to_csv(tmp_path / "pred_all.csv")
-    np.save(tmp_path / "pred_all.npy", 3 * frame["x"].to_numpy())
-    for preds, why in (("pred_all.csv", "their id columns disagree at row 0"),
-                       ("pred_all.npy", "its pandas index (column 'Unnamed: 0') goes down")):
-        out = run("compute", "mse", tmp_path / preds, tmp_path / "y_shuffled.csv", *extra)
+    for preds, why in (("pred.csv", "their id columns disagree at row 0"),
+                       ("pred.npy", "its pandas index (column 'Unnamed: 0') goes down")):
+        out = run("compute", "mse", tmp_path / preds, tmp_path / "y_test.csv", *extra)
         assert (out.exit_code, out.stdout) == (2, ""), out.stderr
-        assert why in out.stderr, out.stderr
-        if blocks is None:  # (one block: refused before any note, the one line on stderr)
-            assert out.stderr.count("\n") == 1, out.stderr
+        assert why in out.stderr and POSITIONAL in out.stderr, out.stderr
+        data, _ = _result(run, "mse", tmp_path / preds, tmp_path / "y_test.csv", "--positional", *extra)
+        assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
+    out = run("compute", "mse", tmp_path / "pred.csv", tmp_path / "y_test.csv", "--positional", "--on", "x")
+    assert out.exit_code == 2 and "--positional and --on pair rows two ways: give one" in out.stderr

@@ -13,6 +13,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pytest
+
+from losscli.io.pairing import POSITIONAL
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
@@ -198,7 +200,7 @@ def test_positional_pairing_is_refused_when_ids_disagree(run, kaggle):
         f"Error: {d}/sub.csv and {d}/truth.csv: their id columns disagree at row 0 ({d}/sub.csv id "
         f"{str(sub.id.iloc[0])!r}, {d}/truth.csv id {str(truth.id.iloc[0])!r}): rows are paired by position, so "
         "these are not the same samples; --on id pairs them by key (if these columns are data, name them in a "
-        "selector)\n")
+        "selector; " + POSITIONAL + ")\n")
 
 
 def test_ids_that_agree_say_nothing(run, kaggle):
@@ -617,7 +619,7 @@ def test_a_reordered_pandas_index_beside_inputs_without_one(run, tmp_path, suffi
         f"Error: {tmp_path}/p.{suffix}, row {k + 1}: its pandas index (column {column!r}) goes down from {idx[k]} to "
         f"{idx[k + 1]}: the rows are not in the order pandas numbered them, and the other inputs carry no index of "
         "that name to pair them by; write every input in the same order (or each with its index, and pair them with "
-        "--on); if the others are in this file's order, write them with this column too, or this file without it"))
+        "--on); if the others are in this file's order, write them with this column too, or this file without it (" + POSITIONAL + ")"))
     frame[["pred"]].to_csv(tmp_path / "in_order.csv")  # in order: fine
     if suffix == "csv":
         assert _value(run, "mse", tmp_path / "in_order.csv", tmp_path / "y.csv") == pytest.approx(MSE, rel=1e-12)
@@ -631,7 +633,7 @@ def test_id_columns_spelled_differently_are_compared(run, kaggle, names):
     out = run("compute", "bce", d / "s.csv", d / "t.csv")
     assert out.exit_code == 2 and "their id columns disagree at row 0" in out.stderr
     assert out.stderr.endswith(f"--on NAME, once the key column has one name in every input ({names[0]!r}, "
-                               f"{names[1]!r}) pairs them by key (if these columns are data, name them in a selector)\n")
+                               f"{names[1]!r}) pairs them by key (if these columns are data, name them in a selector; " + POSITIONAL + ")\n")
 
 
 def test_a_selected_id_named_column_is_data_not_a_key(run, tmp_path):

@@ -12,7 +12,8 @@
     max_increase = "2%"                      # absolute, or relative with %
     significant = true                       # only fail when the bootstrap interval is wholly worse
     bootstrap = 1000                         # optional, with confidence = 0.95, seed = 0
-    on = "id"                                # optional: rows paired by this key column (on_missing = "drop")
+    on = "id"                                # optional: rows paired by this key column (on_missing = "drop");
+                                             # or positional = true: by position, no index or id compared
     by = "region"                            # optional: every bound also holds for each slice (by_file = "FILE",
                                              # min_slice_size = 30: smaller slices are reported, not gated)
     header = "auto"                          # optional, as --header; classes = ["cat", "dog"]; prob_tol = 1e-3
@@ -43,7 +44,7 @@ KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
     "max": (int, float), "min": (int, float), "baseline": str, "max_increase": (str, int, float),
     "significant": bool, "bootstrap": int, "confidence": (int, float), "seed": int,
-    "on": str, "on_missing": str, "header": str, "classes": list, "prob_tol": (int, float),
+    "on": str, "on_missing": str, "positional": bool, "header": str, "classes": list, "prob_tol": (int, float),
     "by": (str, list), "by_file": str, "min_slice_size": int,
 }
 REQUIRED = ("loss", "inputs")
@@ -284,7 +285,7 @@ def _rules_and_slices(gate: dict, base_dir: Path) -> tuple:
     from .slicing import slicing
 
     rules = reading_rules(gate.get("header", "auto"), gate.get("on"), gate.get("on_missing", "error"),
-                          gate.get("classes"), gate=True)
+                          gate.get("classes"), gate=True, positional=gate.get("positional", False))
     by_file = _resolve(base_dir, gate["by_file"]) if "by_file" in gate else None
     return rules, by_file, slicing(gate.get("by"), by_file, gate.get("min_slice_size"), gate=True)
 

@@ -78,7 +78,7 @@ def _file_values(text: str, where: str) -> str:
 
 
 def reading_rules(header: str = "auto", on: str | None = None, on_missing: str = "error",
-                  classes: str | list[str] | None = None, gate: bool = False) -> ReadRules:
+                  classes: str | list[str] | None = None, gate: bool = False, positional: bool = False) -> ReadRules:
     """The options of ``options.reading_options`` (or a gate's keys, ``gate``: then messages
     name the keys) as the rules inputs are read by."""
     def name(option: str) -> str:
@@ -96,7 +96,10 @@ def reading_rules(header: str = "auto", on: str | None = None, on_missing: str =
         raise LossCliError(f"{name('on')}: expected a column name")
     if on_missing != "error" and on is None:
         raise LossCliError(f"{name('on-missing')} goes with {name('on')}")
-    return ReadRules(header=header, on=on.strip() if on else None, on_missing=on_missing, classes=names)
+    if positional and on is not None:
+        raise LossCliError(f"{name('positional')} and {name('on')} pair rows two ways: give one")
+    return ReadRules(header=header, on=on.strip() if on else None, on_missing=on_missing, classes=names,
+                     positional=positional)
 
 
 def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]]) -> dict:

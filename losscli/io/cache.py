@@ -227,7 +227,7 @@ class InputCache:
         shapes: dict[int, tuple] = {}
         from .guards import RowGuards
 
-        guards = RowGuards(sum(1 for r in readers if id(r) not in unpaired), not (self.windows or self.as_shards))
+        guards = RowGuards(sum(1 for r in readers if id(r) not in unpaired), self.rules.positional)
         named: dict | None = None
         carried: dict[int, Source] = {}  # the rest of a block cut to pair it with a shard of another input
         while True:
@@ -235,7 +235,7 @@ class InputCache:
                            for k, it in iters.items()}  # None: that reader ended
             ended = [r for r in distinct if next_blocks[id(r)] is None]
             if len(ended) == len(distinct):
-                guards.finish(self._say)
+                guards.finish()
                 return
             if ended:
                 longer = next(r for r in distinct if next_blocks[id(r)] is not None)
@@ -259,9 +259,7 @@ class InputCache:
             if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
             checked = [r for r in distinct if id(r) not in unpaired]
-            one_block = start == first_row and (chunk_rows is None or first.rows < chunk_rows) and \
-                not any(r.shards for r in checked)  # (inputs of one block: every row is here)
-            guards.check(checked, blocks, named, start, one_block)
+            guards.check(checked, blocks, named, start)
             arrays = self._select(specs, readers, parsed, blocks, start)
             if self.slice_keys is not None:
                 holders = [by_file] if by_file is not None else distinct

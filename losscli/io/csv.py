@@ -207,12 +207,19 @@ def _refuse_decimal_commas(lines: list[str], label: str) -> None:
     """A file without a header whose every line is two whole numbers, some second one written with a
     leading zero (``0,12``, ``1,05``): one number a line with a decimal comma (a series written
     with ``sep=';', decimal=','``), which read as two columns of integers gave a wrong value.
-    Integers are not written with leading zeros; refused, with the pandas line that converts it."""
-    if len(lines) > 1 and all(_PAIR.fullmatch(ln) for ln in lines) and any(_LEADING_ZERO.fullmatch(ln) for ln in lines):
-        at = next(ln.strip() for ln in lines if _LEADING_ZERO.fullmatch(ln))
-        raise InputError(f"{label}: every line is two whole numbers, some written with a leading zero ({at!r}): "
-                         "one number a line with a decimal comma, not two columns; convert the file, e.g. pandas: "
-                         "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False)")
+    Integers are not written with leading zeros; refused, with the pandas line that converts it. Not
+    where the second numbers all have one width (codes or clock times written %02d: 12,05) or the
+    first count 0, 1, 2, ... (pandas' index beside codes)."""
+    if len(lines) < 2 or not all(_PAIR.fullmatch(ln) for ln in lines) or \
+            not any(_LEADING_ZERO.fullmatch(ln) for ln in lines):
+        return
+    firsts, seconds = zip(*(ln.strip().split(",") for ln in lines))
+    if len({len(s) for s in seconds}) == 1 or [int(f) for f in firsts] == list(range(len(firsts))):
+        return
+    at = next(ln.strip() for ln in lines if _LEADING_ZERO.fullmatch(ln))
+    raise InputError(f"{label}: every line is two whole numbers, some written with a leading zero ({at!r}): "
+                     "one number a line with a decimal comma, not two columns; convert the file, e.g. pandas: "
+                     "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False)")
 
 
 def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:

@@ -1,30 +1,31 @@
 """Every check, block by block, that rows paired by position are the same samples: id and key
-columns and pandas indexes (``pairing.IdGuard``, ``indexlabels.py``), Hive partitions
-(``partitions.py``) and text labels of rows (``textkeys.py``). ``cache.InputCache.lockstep`` runs
-them on each block of the inputs it pairs, and :meth:`RowGuards.finish` once every row was read."""
+columns and pandas indexes (``pairing.IdGuard``), Hive partitions (``partitions.py``) and text
+labels of rows (``textkeys.py``). ``cache.InputCache.lockstep`` runs them on each block of the
+inputs it pairs, and :meth:`RowGuards.finish` once every row was read. Under ``--positional`` the
+user says the rows are in one order: the columns' roles are still planned, nothing is compared."""
 
 from __future__ import annotations
 
-from .indexlabels import IndexLabels
 from .pairing import IdGuard
 from .partitions import PartitionGuard
 from .textkeys import TextLabelGuard
 
 
 class RowGuards:
-    """``inputs``: the inputs (selectors) paired; ``whole``: this process reads every row of each
-    input (not an engine's partition, which sees part of an index and refuses at once)."""
+    """``inputs``: the inputs (selectors) paired; ``positional``: --positional."""
 
-    def __init__(self, inputs: int, whole: bool):
-        self.ids = IdGuard(inputs=inputs, labels=IndexLabels() if whole else None)
+    def __init__(self, inputs: int, positional: bool = False):
+        self.ids, self.positional = IdGuard(inputs=inputs), positional
         self.partitions, self.labels = PartitionGuard(), TextLabelGuard()
 
-    def check(self, readers: list, blocks: dict, named: dict, start: int, one_block: bool) -> None:
+    def check(self, readers: list, blocks: dict, named: dict, start: int) -> None:
         """One block of each paired input (``blocks`` and ``named``, the columns selectors name, by
-        ``id(reader)``); ``one_block``: these blocks hold every row. The columns compared are added
-        to each reader's ``label_columns``: an engine's partition reads them beside the data."""
+        ``id(reader)``). The columns compared are added to each reader's ``label_columns``: an
+        engine's partition reads them beside the data."""
         rows = [(r.label, blocks[id(r)], named[id(r)]) for r in readers]
-        self.ids.check(rows, start, one_block)
+        self.ids.check(rows, start, compare=not self.positional)
+        if self.positional:
+            return
         self.partitions.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in readers], start,
                               [r.shards for r in readers])
         self.labels.check(rows, start, self.ids.compared())
@@ -34,8 +35,7 @@ class RowGuards:
         for i, name in compared:  # (text compared: a Dask worker reads it too)
             readers[i].label_columns = sorted({*readers[i].label_columns, name})
 
-    def finish(self, say) -> None:
-        """Every row was read: the refusals held until then (``say``: how a note is printed)."""
-        self.labels.finish()
-        if self.ids.labels is not None:
-            self.ids.labels.finish(say)
+    def finish(self) -> None:
+        """Every row was read: a refusal held until then (text labels of a short file)."""
+        if not self.positional:
+            self.labels.finish()

@@ -1,8 +1,8 @@
 """How rows are paired by position, and the checks that refuse it when the inputs say their rows
 are not the same samples: row counts (:func:`row_count_mismatch`, :func:`shard_mismatch`), id and
-key columns that disagree, a pandas index out of order (:class:`IdGuard`; an index of another
-frame's labels: ``indexlabels.py``), and the columns two tables share by name, which are keys and
-not data (``sharedkeys.py``). Text labels of rows are ``textkeys.py``'s, Hive partitions
+key columns that disagree, a pandas index out of order (:class:`IdGuard`), and the columns two
+tables share by name, which are keys and not data (``sharedkeys.py``). ``--positional`` says the rows
+are in one order: nothing is compared. Text labels of rows are ``textkeys.py``'s, Hive partitions
 ``partitions.py``'s; pairing by a key column instead (``--on``) is ``join.py``'s."""
 
 from __future__ import annotations
@@ -108,6 +108,11 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
         "predicted exactly, and the files cannot tell which: --header yes, or --header no")
 
 
+#: the way out every refusal of rows out of order names: the user knows they are in one order
+POSITIONAL = ("--positional pairs them as they stand if you know they are in one order: y_test.to_csv() after "
+              "train_test_split beside predictions made from X_test")
+
+
 class IdGuard:
     """Positional pairing is refused when two inputs carry id columns that disagree row by row:
     an id or index column of the same name (case aside) in both, or the one id column of each
@@ -115,10 +120,8 @@ class IdGuard:
     an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
     inputs without one, was reordered after it was numbered: its row i is not theirs."""
 
-    def __init__(self, inputs: int = 2, labels=None):
+    def __init__(self, inputs: int = 2):
         self.inputs = inputs  # the inputs (selectors) paired: two from one file are two
-        # (indexlabels.IndexLabels: refusals of pandas indexes held until every row is read; None: at once)
-        self.labels = labels
         self.pairs: list | None = None
         self.ordered: list = []  # (input, column) of pandas indexes that must not go down
         self.last: dict = {}
@@ -159,29 +162,12 @@ class IdGuard:
             [(i, n) for n in ids[i].values() if is_index(b, n) and (i, n) not in paired]
             for i, (_, b, _) in enumerate(blocks)) if group] if len(blocks) > 1 else []
 
-    def _track(self, blocks: list[tuple[str, Source, set]], start: int) -> set:
-        """The pandas index columns of integers this guard compares or orders, each block's values
-        told to ``labels`` (which decides, once every row is read, what they are)."""
-        if self.labels is None:
-            return set()
-        keys = {(i, a) for i, j, a, b in self.pairs or () if is_index(blocks[i][1], a) and is_index(blocks[j][1], b)}
-        keys |= {(j, b) for i, j, a, b in self.pairs or () if is_index(blocks[i][1], a) and is_index(blocks[j][1], b)}
-        keys |= set(self.ordered)
-        tracked = set()
-        for i, name in keys:
-            label, block, _ = blocks[i]
-            values = comparable([_key_values(block, name, label)])[0]
-            if str(values.type) == "int64":
-                self.labels.track((i, name), floats(values), start)
-                tracked.add((i, name))
-        return tracked
-
     def compared(self) -> set:
         """(input, column) of every column this guard compares (the text label guard leaves them)."""
         return {(i, a) for i, _, a, _ in self.pairs or ()} | {(j, b) for _, j, _, b in self.pairs or ()}
 
-    def check(self, blocks: list[tuple[str, Source, set]], start: int, whole: bool = False) -> None:
-        """``whole``: the blocks hold every row of their inputs (a refusal held is judged at once)."""
+    def check(self, blocks: list[tuple[str, Source, set]], start: int, compare: bool = True) -> None:
+        """``compare``: False under --positional (the columns' roles are planned, nothing compared)."""
         import shlex
 
         if self.pairs is None:  # fixed by the first blocks
@@ -189,7 +175,8 @@ class IdGuard:
         for (_, block, _), names in zip(blocks, self.counted):
             if names:
                 block.suspects = {n: v for n, v in block.suspects.items() if n not in names}
-        indexes = self._track(blocks, start)
+        if not compare:
+            return
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             if na in a.text_values:  # (times as text: told apart as written, then as instants)
@@ -207,16 +194,11 @@ class IdGuard:
                     on = "sort every input by the same columns (no one of them is unique, for --on)"
                 what = "key" if na in a.index and a.index[na].startswith("a key") else \
                     "row-label" if na in a.text_values else "id"
-                message = (f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
-                           f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by "
-                           f"position, so these are not the same samples; {on} (if these columns are data, name them "
-                           "in a selector)")
-                if (i, na) in indexes and (j, nb) in indexes and self.labels.counting((i, na)) != \
-                        self.labels.counting((j, nb)):  # (a fresh frame's 0, 1, 2, ... against labels)
-                    fresh, deciding = ((i, na), (j, nb)) if self.labels.counting((i, na)) else ((j, nb), (i, na))
-                    self.labels.hold(message, deciding, fresh, blocks[deciding[0]][0], whole)
-                    continue
-                raise InputError(message)
+                raise InputError(
+                    f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
+                    f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
+                    f"so these are not the same samples; {on} (if these columns are data, name them in a selector; "
+                    f"{POSITIONAL})")
         for i, name in self.ordered:
             label, block, _ = blocks[i]
             values = comparable([_key_values(block, name, label)])[0]
@@ -227,15 +209,12 @@ class IdGuard:
             down = np.flatnonzero(seq[1:] < seq[:-1])
             if down.size:
                 k = int(down[0])
-                message = (
+                raise InputError(
                     f"{label}, row {start + k + 1 - (prev is not None)}: its pandas index (column {name!r}) goes down "
                     f"from {int(seq[k])} to {int(seq[k + 1])}: the rows are not in the order pandas numbered them, "
                     "and the other inputs carry no index of that name to pair them by; write every input in the same "
                     "order (or each with its index, and pair them with --on); if the others are in this file's order, "
-                    "write them with this column too, or this file without it")
-                if self.labels is None:
-                    raise InputError(message)
-                self.labels.hold(message, (i, name), None, label, whole)
+                    f"write them with this column too, or this file without it ({POSITIONAL})")
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
 

@@ -75,8 +75,8 @@ class PartitionGuard:
                             f"{label} is read in the order of its Hive partitions ({key}=... folders, in natural "
                             f"order), and {other} is not partitioned by {key} and holds no column {key!r} to check "
                             f"that its rows are in that order: pair them by a key both hold (--on COLUMN), keep a "
-                            f"column {key!r} in {other} (it is then checked row by row, not read as data), or write "
-                            f"{other} partitioned by {key} too")
+                            f"column {key!r} in {other} (it is then checked row by row, not read as data), write "
+                            f"{other} partitioned by {key} too, or --positional if its rows are in that order")
                     block.index.setdefault(key, f"the Hive partition key of {label}")
                     self.checked.append((i, j, key))
 
@@ -117,7 +117,8 @@ class PartitionGuard:
                 f"{label} is read in the order of its Hive partitions ({key}=... folders, in natural order), and "
                 f"{theirs.selects}'s column {key!r}, which would check that its rows are in that order, is not read (a "
                 f"selector names other columns): give {theirs.selects} without a selector (its column {key!r} is then "
-                "checked row by row, not read as data), or pair them by a key both hold (--on COLUMN)")
+                "checked row by row, not read as data), pair them by a key both hold (--on COLUMN), or --positional "
+                "if its rows are in that order")
         if wrong.any():
             k = int(np.flatnonzero(wrong)[0])
             raise InputError(

@@ -50,6 +50,8 @@ class ReadRules:
     header: str = "auto"
     on: str | None = None  # the key column rows are matched by (None: by position)
     on_missing: str = "error"
+    #: --positional: rows pair by position, the inputs' index, id, label and partition columns not compared
+    positional: bool = False
     classes: tuple[str, ...] | None = None  # class names for text labels (None: the predictions' columns)
     by: tuple[str, ...] = ()  # --by: slice key columns, kept exactly and not read as data (io/slices.py)
     #: a table of features (fit): a named first column that counts on by one is a feature (a trend,

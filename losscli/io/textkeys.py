@@ -89,8 +89,9 @@ class TextLabelGuard:
             found = _elsewhere(ta, tb)
             if found is not None and pair.pending is None:
                 k, at = found
-                how = f"--on {pair.na} pairs them by that column" if pair.na == pair.nb else \
-                    "give the column one name in both, and --on NAME pairs them by it"
+                how = (f"--on {pair.na} pairs them by that column" if pair.na == pair.nb else
+                       "give the column one name in both, and --on NAME pairs them by it") + \
+                    " (--positional pairs them as they stand)"
                 pair.pending = (f"{la} and {lb}: paired by position, row {start + k} of {lb} is labelled "
                                 f"{tb[k].as_py().strip()!r} in column {pair.nb!r}, which labels row {start + at} of {la} "
                                 f"(column {pair.na!r}): the rows are in other orders; {how}")
