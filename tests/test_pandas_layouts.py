@@ -1481,3 +1481,21 @@ def test_a_test_split_index_is_refused_with_a_way_out(run, tmp_path, blocks):
         assert data["results"][0]["value"] == pytest.approx(expected, rel=1e-12)
     out = run("compute", "mse", tmp_path / "pred.csv", tmp_path / "y_test.csv", "--positional", "--on", "x")
     assert out.exit_code == 2 and "--positional and --on pair rows two ways: give one" in out.stderr
+
+def test_positional_in_a_gate_and_with_dask(run, tmp_path):
+    """--positional is a gate's key too (positional = true), and pairs a Dask run's partitions alike."""
+    rng = np.random.default_rng(68)
+    frame = pd.DataFrame({"x": rng.normal(size=300)})
+    test = frame.sample(n=90, random_state=1)
+    (3 * test["x"] + 1).to_csv(tmp_path / "y_test.csv")
+    pd.Series(3 * test["x"].to_numpy(), name="pred").to_csv(tmp_path / "pred.csv")
+    config = ('[[gate]]\nname = "split"\nloss = "mse"\ninputs = ["pred.csv", "y_test.csv"]\nmax = 1.5\n'
+              'positional = true\n')
+    (tmp_path / "g.toml").write_text(config)
+    out = run("check", tmp_path / "g.toml", "--format", "json")
+    assert out.exit_code == 0, out.stdout + out.stderr
+    assert json.loads(out.stdout)["gates"][0]["value"] == pytest.approx(1.0, rel=1e-12)
+    (tmp_path / "g.toml").write_text(config.replace("positional = true\n", ""))
+    assert run("check", tmp_path / "g.toml").exit_code == 2
+    data, _ = _result(run, "mse", tmp_path / "pred.csv", tmp_path / "y_test.csv", "--positional", "--engine", "dask")
+    assert data["results"][0]["value"] == pytest.approx(1.0, rel=1e-12)
