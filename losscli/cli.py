@@ -2,19 +2,20 @@
 (``losscli/commands/``); every choice and default comes from the declaration that implements it.
 
 Commands: ``list``, ``info``, ``compute``, ``compare``, ``check``, ``gradcheck``, ``plot``, ``fit``. Exit codes: 0 ok; 1 a check failed (``--fail-above``);
-2 usage or input error (one line on stderr, ``--debug`` for a traceback); 3 an internal error.
+2 usage or input error (one line on stderr, ``--debug`` for a traceback); 3 an internal error
+(how a run ends: ``runs.py``).
 """
 
 from __future__ import annotations
 
 import os
-import sys
 
 import click
 
 from . import completion, exits
 from . import options as opt
 from .errors import LossCliError
+from .runs import Group, InputsCommand, say
 from .gradcheck import Options as GradcheckOptions
 from .gradcheck.methods import METHODS
 from .schedules import SCHEDULES
@@ -22,89 +23,6 @@ from .vocabulary import CATEGORIES, QUANTILE_BUDGET, SCALAR_REDUCTIONS
 
 _GRADCHECK = GradcheckOptions()  # the defaults gradcheck's options show
 
-
-
-class _Group(click.Group):
-    """Every way a run can end becomes one line on stderr and the exit code of ``exits.py``;
-    nothing on stdout but results."""
-
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        if completion.COMPLETE_VAR in os.environ:  # a shell asks for completions: nothing may reach its prompt
-            sys.stderr = open(os.devnull, "w")
-        if sys.stdin is None or sys.stdout is None:  # started with one closed (>&-): say so when it is used
-            from .io.streams import standard_streams
-
-            standard_streams()
-        try:
-            rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
-        except click.exceptions.NoArgsIsHelpError as exc:  # bare `losscli`: the help, as --help shows it
-            _say(exc.ctx.get_help())
-            sys.exit(exc.exit_code)
-        except click.ClickException as exc:  # usage errors, in one line with the way to help
-            hint = f" (see '{exc.ctx.command_path} --help')" if getattr(exc, "ctx", None) else ""
-            _say(exits.one_line(f"Error: {exc.format_message()}{hint}"))
-            sys.exit(exc.exit_code)
-        except click.Abort:
-            _say("Aborted.")
-            sys.exit(exits.INTERRUPTED)
-        except OSError as exc:  # --help, --version to a closed or full stdout (commands' own end in invoke)
-            from .io.streams import named_stdout
-
-            code, message = exits.classify(named_stdout(exc))
-            if message:
-                _say(exits.one_line(message))
-            sys.exit(code)
-        if not standalone_mode:
-            return rv
-        sys.exit(rv if isinstance(rv, int) else 0)
-
-    def invoke(self, ctx: click.Context):
-        try:
-            return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort):
-            raise
-        except SystemExit as exc:  # commands return their code: this came from a user's loss
-            _say(exits.one_line(f"Error: a loss called sys.exit({exc.code!r}) while losscli ran; a plugin "
-                                "cannot end losscli or choose its exit code"))
-            sys.exit(exits.USAGE)
-        except BaseException as exc:
-            code, message = exits.classify(exc)
-            if ctx.find_root().params.get("debug"):
-                import traceback  # (only here: 8 ms of every start otherwise)
-
-                traceback.print_exc(file=sys.stderr)
-            if code == exits.BROKEN_PIPE:
-                _silence_stdout()
-            if message:
-                _say(exits.one_line(message))
-            sys.exit(code)
-
-
-def _say(line: str) -> None:
-    try:
-        sys.stderr.write(line + "\n")
-        sys.stderr.flush()
-    except (OSError, ValueError):  # stderr itself is gone: the exit code says it
-        pass
-
-
-def _silence_stdout() -> None:
-    """The reader went away: later flushes of stdout (at exit) must not complain."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError, AttributeError):  # stdout is not a file (a test runner's buffer)
-        pass
-
-
-class _InputsCommand(click.Command):
-    """Lets ``-:SEL`` (a selector on stdin) through as an input instead of an unknown option."""
-
-    def parse_args(self, ctx, args):
-        from .io.spec import STDIN_PREFIX
-
-        args = [STDIN_PREFIX + a[1:] if a.startswith("-:") else a for a in args]
-        return super().parse_args(ctx, args)
 
 
 def _load_plugins(ctx: click.Context, param, values):
@@ -121,7 +39,7 @@ def _load_plugins(ctx: click.Context, param, values):
             raise click.BadParameter(str(exc).removeprefix(f"--plugin {spec}: "), ctx, param) from None
     for name, source in registry.OVERRIDES.items():
         if name not in before:
-            _say(f"losscli: warning: {source} replaces the built-in loss {name} (--allow-override)")
+            say(f"losscli: warning: {source} replaces the built-in loss {name} (--allow-override)")
     return values
 
 
@@ -150,7 +68,7 @@ def _no_plugins(ctx: click.Context, param, value):
     return value
 
 
-@click.group(name="losscli", cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(name="losscli", cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(version=None, package_name="losscli", prog_name="losscli",
                       message="%(prog)s %(version)s")
 @click.option("--debug", is_flag=True, help="Show a traceback with errors.")
@@ -198,7 +116,7 @@ def info_cmd(loss, fmt):
 
 
 # -- compute -------------------------------------------------------------------------------------
-@main.command("compute", cls=_InputsCommand, short_help="Evaluate losses on predictions and labels.")
+@main.command("compute", cls=InputsCommand, short_help="Evaluate losses on predictions and labels.")
 @click.argument("losses", shell_complete=completion.losses)
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...", shell_complete=completion.inputs)
 @opt.param_option
@@ -259,7 +177,7 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
     return code
 
 
-@main.command("gradcheck", cls=_InputsCommand, short_help="Check analytic gradients against numeric ones.")
+@main.command("gradcheck", cls=InputsCommand, short_help="Check analytic gradients against numeric ones.")
 @click.argument("args", nargs=-1, metavar="[LOSS...] [INPUT...]", shell_complete=completion.gradcheck_args)
 @click.option("--all", "all_losses", is_flag=True, help="Check every differentiable loss in the registry.")
 @opt.param_option
@@ -306,7 +224,7 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
                            order=order)
 
 
-@main.command("compare", cls=_InputsCommand, short_help="Compare a candidate's losses with a baseline's.")
+@main.command("compare", cls=InputsCommand, short_help="Compare a candidate's losses with a baseline's.")
 @click.argument("losses", shell_complete=completion.losses)
 @click.argument("baseline", shell_complete=completion.inputs)
 @click.argument("candidate", shell_complete=completion.inputs)
