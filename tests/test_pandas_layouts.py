@@ -1418,6 +1418,7 @@ def test_rows_labelled_by_text_in_another_order_are_refused(run, tmp_path, name,
     tail = (f"--on {name} pairs them by that column" if name == name.lower() else
             "give the column one name in both, and --on NAME pairs them by it") + " (--positional pairs them as they stand)"
     assert out.stderr.rstrip().endswith(f"the rows are in other orders; {tail}"), out.stderr
+    assert out.stderr.count("\n") == 1, out.stderr  # (one line: said before the notes of the rows' selection)
     if name == name.lower():
         for engine in ("local", "dask"):
             out = run("compute", "ce", tmp_path / f"sub.{fmt}", tmp_path / f"truth.{fmt}", "--engine", engine)

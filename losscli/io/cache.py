@@ -259,7 +259,9 @@ class InputCache:
             if named is None:  # the columns selectors name, from the first blocks (the guard plans once)
                 named = {id(r): named_columns(r, readers, parsed, blocks[id(r)]) for r in distinct}
             checked = [r for r in distinct if id(r) not in unpaired]
-            guards.check(checked, blocks, named, start)
+            every_row = start == first_row and (chunk_rows is None or first.rows < chunk_rows) and \
+                not any(r.shards for r in checked) and not self.windows  # (inputs of one block)
+            guards.check(checked, blocks, named, start, every_row)
             arrays = self._select(specs, readers, parsed, blocks, start)
             if self.slice_keys is not None:
                 holders = [by_file] if by_file is not None else distinct

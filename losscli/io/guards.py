@@ -18,17 +18,17 @@ class RowGuards:
         self.ids, self.positional = IdGuard(inputs=inputs), positional
         self.partitions, self.labels = PartitionGuard(), TextLabelGuard()
 
-    def check(self, readers: list, blocks: dict, named: dict, start: int) -> None:
+    def check(self, readers: list, blocks: dict, named: dict, start: int, whole: bool = False) -> None:
         """One block of each paired input (``blocks`` and ``named``, the columns selectors name, by
-        ``id(reader)``). The columns compared are added to each reader's ``label_columns``: an
-        engine's partition reads them beside the data."""
+        ``id(reader)``; ``whole``: these blocks hold every row). The columns compared are added to
+        each reader's ``label_columns``: an engine's partition reads them beside the data."""
         rows = [(r.label, blocks[id(r)], named[id(r)]) for r in readers]
         self.ids.check(rows, start, compare=not self.positional)
         if self.positional:
             return
         self.partitions.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in readers], start,
                               [r.shards for r in readers])
-        self.labels.check(rows, start, self.ids.compared())
+        self.labels.check(rows, start, self.ids.compared(), whole)
         compared = self.labels.columns() + [(k, n) for i, j, na, _ in self.ids.pairs or ()
                                             if na in blocks[id(readers[i])].text_values
                                             for k, n in ((i, na), (j, na))]

@@ -67,9 +67,10 @@ class TextLabelGuard:
     def __init__(self) -> None:
         self.pairs: list[_Pair] | None = None
 
-    def check(self, blocks: list[tuple[str, Source, set]], start: int, skip: set) -> None:
+    def check(self, blocks: list[tuple[str, Source, set]], start: int, skip: set, whole: bool = False) -> None:
         """``blocks``: (input label, block, the columns selectors name); ``skip``: (input, column)
-        pairs another rule compares already (id columns, times)."""
+        pairs another rule compares already (id columns, times); ``whole``: the blocks hold every
+        row (a refusal is said at once, before the notes of the rows' selection)."""
         if self.pairs is None:
             self.pairs = []
             for i in range(len(blocks)):
@@ -95,7 +96,7 @@ class TextLabelGuard:
                 pair.pending = (f"{la} and {lb}: paired by position, row {start + k} of {lb} is labelled "
                                 f"{tb[k].as_py().strip()!r} in column {pair.nb!r}, which labels row {start + at} of {la} "
                                 f"(column {pair.na!r}): the rows are in other orders; {how}")
-            if pair.pending is not None and pair.rows >= DISTINCT_ROWS:
+            if pair.pending is not None and (pair.rows >= DISTINCT_ROWS or whole):
                 raise InputError(pair.pending)
 
     def columns(self) -> list[tuple[int, str]]:
