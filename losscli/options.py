@@ -199,8 +199,8 @@ reading_options = stack(
     click.option("--on-missing", type=click.Choice(list(ON_MISSING)), default=ON_MISSING[0], show_default=True,
                  help="With --on: keys that are not in every input are an error, or their rows are dropped."),
     click.option("--positional", is_flag=True, help="Pair rows by position without comparing the inputs' index, "
-                 "id or label columns: you know the rows are in one order (y_test.to_csv() after train_test_split "
-                 "beside predictions made from X_test)."),
+                 "id, label or partition columns: you know the rows are in one order (y_test.to_csv() after "
+                 "train_test_split beside predictions made from X_test)."),
     click.option("--classes", metavar="NAME,...", help="Class names in index order, for labels written as "
                  "names, or as integers other than 0..K-1 (1,2,3) (default: the predictions' column names)."),
     click.option("--prob-tol", type=Finite(min=0, max=1), default=ROW_SUM_TOL, show_default=True,

@@ -440,8 +440,9 @@ def test_a_hive_dataset_against_a_file_in_another_order(run, tmp_path, key):
         assert (out.exit_code, out.stdout) == (2, ""), out.stderr
         if engine == "local":
             assert f"paired by position, row 0 of {tmp_path}/hive is in the partition {key}=" in out.stderr
-            assert "the rows are in other orders; pair them by a key both hold (--on COLUMN), or sort " \
-                f"{tmp_path}/yk.csv by {key} as the partition folders are\n" in out.stderr
+            assert "the rows are in other orders; pair them by a key both hold (--on COLUMN), sort " \
+                f"{tmp_path}/yk.csv by {key} as the partition folders are, or --positional if you know they are in " \
+                "one order\n" in out.stderr
     ordered = pd.DataFrame({key: frame[key], "p": frame["p"], "y": y}).sort_values(key, kind="stable")
     ordered[[key, "y"]].to_csv(tmp_path / "sorted.csv", index=False)
     data, err = _result(run, "mse", tmp_path / "hive", tmp_path / "sorted.csv")
@@ -449,6 +450,10 @@ def test_a_hive_dataset_against_a_file_in_another_order(run, tmp_path, key):
     assert data["inputs"][1]["columns"] == ["y"]
     assert err == (f"losscli: note: {tmp_path}/sorted.csv: column {key!r} is not read as data: the Hive partition key "
                    f"of {tmp_path}/hive; a selector naming it reads it\n")
+    # --positional compares nothing, but the key column stays no data (review 69 F2: it was read as one)
+    data, _ = _result(run, "mse", tmp_path / "hive", tmp_path / "sorted.csv", "--positional")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((ordered["p"] - ordered["y"]) ** 2)), rel=1e-12)
+    assert data["inputs"][1]["columns"] == ["y"]
     # a selector that leaves the key column out cannot check it (review 67 F4: 0.245 for 0.091, exit 0)
     out = run("compute", "mse", tmp_path / "hive", f"{tmp_path}/yk.csv:y")
     assert (out.exit_code, out.stdout) == (2, "")
@@ -979,7 +984,7 @@ def test_the_decimal_comma_hint_converts_a_file_of_any_delimiter(run, tmp_path, 
 
 def _follow_the_pandas_hint(stderr: str, path, out_path):
     """Runs the pandas line a hint names (``e.g. pandas: ...``) on ``path``, writing ``out_path``."""
-    command = stderr.split("e.g. pandas: ")[1].strip()
+    command = stderr.split("e.g. pandas: ")[1].split("; if ")[0].strip()
     eval(command.replace("(f,", "(f_,").replace("(out,", "(out_,"), {"pd": pd, "f_": str(path), "out_": str(out_path)})
     return out_path
 
@@ -1015,6 +1020,10 @@ def test_one_number_a_line_with_a_decimal_comma_is_not_two_integer_columns(run, 
     fixed = []
     for name, values in (("p", p), ("t", t)):
         pd.Series(values).to_csv(tmp_path / f"{name}.csv", index=False, header=False, sep=";", decimal=",")
+        # (and written with a fixed number of decimals, %.2f: every fraction of one width; review 69 F1)
+        (tmp_path / f"{name}2.csv").write_text("".join(f"{v:.2f}".replace(".", ",") + "\n" for v in values))
+        out = run("compute", "mse", tmp_path / f"{name}2.csv", tmp_path / f"{name}2.csv")
+        assert out.exit_code == 2 and "one number a line with a decimal comma" in out.stderr, out.stderr
         out = run("compute", "mse", tmp_path / f"{name}.csv", tmp_path / f"{name}.csv")
         assert (out.exit_code, out.stdout) == (2, ""), out.stderr
         assert "one number a line with a decimal comma, not two columns" in out.stderr
@@ -1026,6 +1035,8 @@ def test_one_number_a_line_with_a_decimal_comma_is_not_two_integer_columns(run, 
     times = np.c_[rng.integers(0, 24, 30), rng.integers(0, 60, 30)]
     times[0, 1] = 5
     np.savetxt(tmp_path / "times.csv", times, fmt="%02d", delimiter=",")
+    out = run("compute", "mse", tmp_path / "times.csv", tmp_path / "times.csv")  # (as written, 2 decimals: 12,05)
+    assert out.exit_code == 2 and f"name them: {tmp_path}/times.csv:0 and {tmp_path}/times.csv:1" in out.stderr
     data, _ = _result(run, "mse", f"{tmp_path}/times.csv:0", f"{tmp_path}/times.csv:1")
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((times[:, 0] - times[:, 1]) ** 2.0)), rel=1e-12)
     codes = rng.integers(0, 3, 30)

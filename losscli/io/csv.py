@@ -107,7 +107,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     levels = second_header_line(first, below, label) if has_header and rules.header != "yes" else None
     if levels is not None:
         raise InputError(levels)
-    if not has_header and sep == ",":
+    if not has_header and sep == "," and wanted is None:  # (a selector names columns: the user's word)
         _refuse_decimal_commas(lines, label)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
@@ -207,19 +207,20 @@ def _refuse_decimal_commas(lines: list[str], label: str) -> None:
     """A file without a header whose every line is two whole numbers, some second one written with a
     leading zero (``0,12``, ``1,05``): one number a line with a decimal comma (a series written
     with ``sep=';', decimal=','``), which read as two columns of integers gave a wrong value.
-    Integers are not written with leading zeros; refused, with the pandas line that converts it. Not
-    where the second numbers all have one width (codes or clock times written %02d: 12,05) or the
-    first count 0, 1, 2, ... (pandas' index beside codes)."""
+    Integers are not written with leading zeros; refused, with the pandas line that converts it, and
+    the selectors that read two columns of codes or clock times written %02d (12,05: as written, a
+    number with two decimals). Not where the first count 0, 1, 2, ... (pandas' index beside codes)."""
     if len(lines) < 2 or not all(_PAIR.fullmatch(ln) for ln in lines) or \
             not any(_LEADING_ZERO.fullmatch(ln) for ln in lines):
         return
-    firsts, seconds = zip(*(ln.strip().split(",") for ln in lines))
-    if len({len(s) for s in seconds}) == 1 or [int(f) for f in firsts] == list(range(len(firsts))):
+    firsts = [ln.strip().split(",")[0] for ln in lines]
+    if [int(f) for f in firsts] == list(range(len(firsts))):
         return
     at = next(ln.strip() for ln in lines if _LEADING_ZERO.fullmatch(ln))
     raise InputError(f"{label}: every line is two whole numbers, some written with a leading zero ({at!r}): "
                      "one number a line with a decimal comma, not two columns; convert the file, e.g. pandas: "
-                     "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False)")
+                     "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False); if "
+                     f"they are two columns of codes or times (12,05), name them: {label}:0 and {label}:1")
 
 
 def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:

@@ -24,10 +24,10 @@ class RowGuards:
         each reader's ``label_columns``: an engine's partition reads them beside the data."""
         rows = [(r.label, blocks[id(r)], named[id(r)]) for r in readers]
         self.ids.check(rows, start, compare=not self.positional)
+        self.partitions.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in readers], start,
+                              [r.shards for r in readers], compare=not self.positional)
         if self.positional:
             return
-        self.partitions.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in readers], start,
-                              [r.shards for r in readers])
         self.labels.check(rows, start, self.ids.compared(), whole)
         compared = self.labels.columns() + [(k, n) for i, j, na, _ in self.ids.pairs or ()
                                             if na in blocks[id(readers[i])].text_values

@@ -109,8 +109,7 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
 
 
 #: the way out every refusal of rows out of order names: the user knows they are in one order
-POSITIONAL = ("--positional pairs them as they stand if you know they are in one order: y_test.to_csv() after "
-              "train_test_split beside predictions made from X_test")
+POSITIONAL = "--positional pairs them as they stand if you know they are in one order"
 
 
 class IdGuard:
@@ -192,6 +191,11 @@ class IdGuard:
                     f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r}) pairs them by key"
                 if pc.count_distinct(ka).as_py() < len(ka):  # (a key repeated: --on would refuse it)
                     on = "sort every input by the same columns (no one of them is unique, for --on)"
+                fresh = [lbl for lbl, k in ((la, ka), (lb, kb)) if _counts_from(k, start)]
+                if len(fresh) == 1 and is_index(a, na) and is_index(b, nb):  # (0, 1, 2, ... beside labels)
+                    on = (f"{on} only if the other numbers the same rows (a frame shuffled after pandas numbered "
+                          f"it): {fresh[0]}'s index counts 0, 1, 2, ... as a new frame's does, and a test split's "
+                          "(y_test.to_csv()) labels rows of the whole frame")
                 what = "key" if na in a.index and a.index[na].startswith("a key") else \
                     "row-label" if na in a.text_values else "id"
                 raise InputError(
@@ -217,6 +221,13 @@ class IdGuard:
                     f"write them with this column too, or this file without it ({POSITIONAL})")
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
+
+
+def _counts_from(values, start: int) -> bool:
+    """Whether a key column of integers counts start, start + 1, ... (a fresh frame's index)."""
+    if str(values.type) != "int64":
+        return False
+    return bool((floats(values) == np.arange(start, start + len(values))).all())
 
 
 def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, str]]:

@@ -43,12 +43,16 @@ class PartitionGuard:
     def __init__(self) -> None:
         self.checked: list[tuple[int, int, str]] | None = None  # (dataset, other input, key)
 
-    def check(self, inputs: list[tuple[str, str | None, Source]], start: int, shards: list) -> None:
+    def check(self, inputs: list[tuple[str, str | None, Source]], start: int, shards: list,
+              compare: bool = True) -> None:
         """``inputs``: (input label, its dataset directory or None, its block) of the inputs paired;
-        ``shards``: the files of each (None for a file)."""
+        ``shards``: the files of each (None for a file); ``compare``: False under --positional (a key
+        column of another file is still no data, but nothing is compared or refused)."""
         parts = [hive_partitions(block.label, root) for _, root, block in inputs]
         if self.checked is None:
-            self._plan(inputs, parts, shards)
+            self._plan(inputs, parts, shards, compare)
+        if not compare:
+            return
         for i, j, key in self.checked or ():
             self._compare(inputs[i], inputs[j], parts[i], key, start)
         for i in range(len(inputs)):
@@ -61,7 +65,7 @@ class PartitionGuard:
                             f"{key}={parts[j][key]} ({inputs[j][2].label}): their partitions hold other rows; pair "
                             "them by a key both hold (--on COLUMN)")
 
-    def _plan(self, inputs, parts, shards) -> None:
+    def _plan(self, inputs, parts, shards, refuse: bool = True) -> None:
         """Which keys of which dataset each other input is checked against: those whose folders hold
         more than one value (one value groups nothing)."""
         self.checked = []
@@ -71,6 +75,8 @@ class PartitionGuard:
             for j, (other, _, block) in enumerate(inputs):
                 for key in [k for k in grouping if i != j and k not in parts[j]]:
                     if key not in block.order:
+                        if not refuse:
+                            continue
                         raise InputError(
                             f"{label} is read in the order of its Hive partitions ({key}=... folders, in natural "
                             f"order), and {other} is not partitioned by {key} and holds no column {key!r} to check "
@@ -124,5 +130,5 @@ class PartitionGuard:
             raise InputError(
                 f"{label} and {theirs.selects}: paired by position, row {start + k} of {label} is in the partition "
                 f"{key}={value} ({block.label}), where {theirs.selects}'s column {key!r} holds {shown(k)}: the rows "
-                f"are in other orders; pair them by a key both hold (--on COLUMN), or sort {theirs.selects} by {key} "
-                "as the partition folders are")
+                f"are in other orders; pair them by a key both hold (--on COLUMN), sort {theirs.selects} by {key} "
+                "as the partition folders are, or --positional if you know they are in one order")
