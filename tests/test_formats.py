@@ -1044,6 +1044,13 @@ def test_one_number_a_line_with_a_decimal_comma_is_not_two_integer_columns(run, 
     np.save(tmp_path / "zeros.npy", np.zeros(30))
     data, _ = _result(run, "mse", tmp_path / "zeros.npy", tmp_path / "codes.csv")
     assert data["results"][0]["value"] == pytest.approx(float(np.mean(codes ** 2.0)), rel=1e-12)
+    # thousands written with a comma, headerless (1,000 / 12,050): the hint says which pandas argument reads them
+    (tmp_path / "k.csv").write_text("1,000\n2,500\n12,050\n")
+    out = run("compute", "mse", tmp_path / "k.csv", tmp_path / "k.csv")
+    assert out.exit_code == 2 and "thousands=',' instead of decimal=',' reads 12,050 as 12050" in out.stderr
+    pd.read_csv(tmp_path / "k.csv", sep=";", header=None, thousands=",").to_csv(tmp_path / "k2.csv", index=False,
+                                                                              header=False)
+    assert (tmp_path / "k2.csv").read_text().split() == ["1000", "2500", "12050"]
     np.savetxt(tmp_path / "ints.csv", np.c_[np.arange(30), np.arange(30) * 7], fmt="%d", delimiter=",")
     data, _ = _result(run, "mse", f"{tmp_path}/ints.csv:0", f"{tmp_path}/ints.csv:1")
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((np.arange(30) * 6.0) ** 2)), rel=1e-12)

@@ -217,10 +217,15 @@ def _refuse_decimal_commas(lines: list[str], label: str) -> None:
     if [int(f) for f in firsts] == list(range(len(firsts))):
         return
     at = next(ln.strip() for ln in lines if _LEADING_ZERO.fullmatch(ln))
+    # (three digits after every comma: as likely thousands, 12,050, as decimals written %.3f)
+    thousands = all(len(ln.strip().split(",")[1]) == 3 for ln in lines)
+    what, instead = ("a decimal comma or a thousands separator", "; thousands=',' instead of decimal=',' reads "
+                     "12,050 as 12050") if thousands else ("a decimal comma", "")
     raise InputError(f"{label}: every line is two whole numbers, some written with a leading zero ({at!r}): "
-                     "one number a line with a decimal comma, not two columns; convert the file, e.g. pandas: "
-                     "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False); if "
-                     f"they are two columns of codes or times (12,05), name them: {label}:0 and {label}:1")
+                     f"one number a line with {what}, not two columns; convert the file, e.g. pandas: "
+                     "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False)"
+                     f"{instead}; if they are two columns of codes or times (12,05), name them: {label}:0 and "
+                     f"{label}:1")
 
 
 def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:
