@@ -301,8 +301,15 @@ def _class_index(data, where, domain):
         rng = f"0..{where.num_classes - 1}" if where.num_classes is not None else "0, 1, 2, ..."
         idx = np.argwhere(bad & finite)[0]
         r, c = int(idx[0]), (int(idx[1]) if len(idx) > 1 else None)
+        k = where.num_classes
+        labels = data[finite]
+        # (1-based labels, 1..K: what the predictions' places p1, p2, p3 or R's factors count)
+        based = k is not None and labels.size and (labels == np.round(labels)).all() and labels.min() >= 1 and \
+            labels.max() == k
+        hint = f"; if the labels count from 1 (1 to {k}), --classes {','.join(map(str, range(1, k + 1)))} " \
+            "reads label v as the v-th class" if based else ""
         raise InputError(f"{where.at(r, c)}: found {value_text(data[r])} "
-                         f"({where.loss} {where.role} expects an integer class index in {rng})")
+                         f"({where.loss} {where.role} expects an integer class index in {rng}){hint}")
     return np.where(finite, data, 0).astype(np.intp) if finite.all() else data
 
 

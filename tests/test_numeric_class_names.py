@@ -456,3 +456,41 @@ def test_label_indices_beside_columns_named_by_other_numbers_have_a_way(run, tmp
         "; if the labels are class indices 0 to 2, --classes 0,1,2 reads them so"), out.stderr
     assert _value(run, "softmax_ce", tmp_path / "z.csv", path, "--classes", "0,1,2") == \
         pytest.approx(softmax_ce(z, y), rel=1e-12)
+
+
+def test_string_labels_saved_with_np_save_have_a_way(run, tmp_path, monkeypatch):
+    """np.save(y_test) of a classifier's string classes: refused as 'dtype <U1, expected a numeric
+    array' with no way out (review 66 F5). The error names the pandas line that writes them as text;
+    run as written, it gives a file the class names read."""
+    rng = np.random.default_rng(5)
+    names = np.array(["cat", "dog", "eel"])
+    k = rng.integers(0, 3, 30)
+    p = rng.dirichlet(np.ones(3), 30)
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", names[k])
+    out = run("compute", "ce", tmp_path / "p.npy", tmp_path / "y.npy", "--classes", "cat,dog,eel")
+    assert out.exit_code == 2 and "if it holds class names (np.save of string labels), write them as text" in \
+        out.stderr, out.stderr
+    line = out.stderr.split("e.g. ")[1].split(", and --classes")[0]
+    monkeypatch.chdir(tmp_path)
+    exec(line.replace("np.load(f)", "np.load('y.npy')"), {"pd": pd, "np": np})
+    assert _value(run, "ce", tmp_path / "p.npy", tmp_path / "labels.csv", "--classes", "cat,dog,eel") == \
+        pytest.approx(ce(p, k), rel=1e-12)
+
+
+def test_labels_counting_from_1_beside_places_have_a_way(run, tmp_path):
+    """Columns p1, p2, p3 (places) with labels 1..3: 'found 3 (expects an integer class index in 0..2)'
+    named no way (review 67 F9), and --classes 1,2,3 was refused as naming the classes otherwise. The
+    error names it, and it reads label v as the v-th class; another order is still refused."""
+    rng = np.random.default_rng(9)
+    z, y = rng.normal(size=(20, 3)), rng.integers(1, 4, 20)
+    y[0] = 3
+    pd.DataFrame(z, columns=["p1", "p2", "p3"]).to_csv(tmp_path / "z.csv", index=False)
+    pd.Series(y, name="y").to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv")
+    assert out.exit_code == 2 and out.stderr.rstrip().endswith(
+        "; if the labels count from 1 (1 to 3), --classes 1,2,3 reads label v as the v-th class"), out.stderr
+    assert _value(run, "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--classes", "1,2,3") == \
+        pytest.approx(softmax_ce(z, y - 1), rel=1e-12)
+    out = run("compute", "softmax_ce", tmp_path / "z.csv", tmp_path / "y.csv", "--classes", "2,1,3")
+    assert out.exit_code == 2 and "name the classes otherwise (p1, p2, p3)" in out.stderr

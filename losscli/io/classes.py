@@ -130,7 +130,8 @@ class Classes:
         """Whether ``--classes`` (``given``) names the classes otherwise than these columns do:
         text names, in another order; columns of digits (``1,2,3``, not ``text``), when ``given``
         are integers too, as other integers (``--classes a,b,c`` stays theirs to give)."""
-        theirs, ours = integer_names(given.names), self.as_integers()
+        # (p1,p2,p3: places named by numbers counting up, which --classes 1,2,3 names the same)
+        theirs, ours = integer_names(given.names), self.as_integers() or numbered_names(self.names)
         if theirs is not None and ours is not None:  # (1,2 given for columns named 1.0,2.0: the same classes)
             return theirs != ours
         return self.text and given.names != self.names

@@ -25,7 +25,11 @@ ZIP_MAGIC = b"PK\x03\x04"
 def _numeric(array: np.ndarray, label: str, dtype, start: int = 0) -> np.ndarray:
     if array.dtype.kind not in "biuf":
         kind = "an object (pickled) array" if array.dtype.kind == "O" else f"dtype {array.dtype}"
-        raise InputError(f"{label}: holds {kind}, expected a numeric array")
+        # (np.save(y_test) of a classifier's string classes: as text, the class names read them)
+        text = "; if it holds class names (np.save of string labels), write them as text, e.g. " \
+            "pd.Series(np.load(f)).to_csv('labels.csv', index=False), and --classes NAME,... (or predictions " \
+            "whose columns are named after the classes) reads them" if array.dtype.kind in "US" else ""
+        raise InputError(f"{label}: holds {kind}, expected a numeric array{text}")
     if array.ndim == 0:
         raise InputError(f"{label}: holds a scalar, expected an array with one row per sample")
     return as_dtype(np.asarray(array), dtype, lambda row: f"{label}, row {start + row}")
