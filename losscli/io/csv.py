@@ -24,7 +24,7 @@ from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
 from .textparse import WHITESPACE
-from .hints import numeric_text_hint
+from .hints import numeric_text_hint, refuse_decimal_commas
 from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, is_number,
                     key_columns, level_columns, reset_index_columns, second_header_line, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
@@ -108,7 +108,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     if levels is not None:
         raise InputError(levels)
     if not has_header and sep == "," and wanted is None:  # (a selector names columns: the user's word)
-        _refuse_decimal_commas(lines, label)
+        refuse_decimal_commas(lines, label)
     implicit_index = has_header and bool(below) and all(len(row) == len(first) + 1 for row in below)
     if implicit_index:
         _check_implicit_index(first, below, label, sep)
@@ -196,36 +196,6 @@ def _sample_rows(lines: list[str], sep: str, label: str) -> list[list[str]]:
         except InputError:
             break
     return rows
-
-
-#: two whole numbers a line, the second written with a leading zero (``1,05``)
-_PAIR = re.compile(r"\s*-?[0-9]+,[0-9]+\s*")
-_LEADING_ZERO = re.compile(r"\s*-?[0-9]+,0[0-9]+\s*")
-
-
-def _refuse_decimal_commas(lines: list[str], label: str) -> None:
-    """A file without a header whose every line is two whole numbers, some second one written with a
-    leading zero (``0,12``, ``1,05``): one number a line with a decimal comma (a series written
-    with ``sep=';', decimal=','``), which read as two columns of integers gave a wrong value.
-    Integers are not written with leading zeros; refused, with the pandas line that converts it, and
-    the selectors that read two columns of codes or clock times written %02d (12,05: as written, a
-    number with two decimals). Not where the first count 0, 1, 2, ... (pandas' index beside codes)."""
-    if len(lines) < 2 or not all(_PAIR.fullmatch(ln) for ln in lines) or \
-            not any(_LEADING_ZERO.fullmatch(ln) for ln in lines):
-        return
-    firsts = [ln.strip().split(",")[0] for ln in lines]
-    if [int(f) for f in firsts] == list(range(len(firsts))):
-        return
-    at = next(ln.strip() for ln in lines if _LEADING_ZERO.fullmatch(ln))
-    # (three digits after every comma: as likely thousands, 12,050, as decimals written %.3f)
-    thousands = all(len(ln.strip().split(",")[1]) == 3 for ln in lines)
-    what, instead = ("a decimal comma or a thousands separator", "; thousands=',' instead of decimal=',' reads "
-                     "12,050 as 12050") if thousands else ("a decimal comma", "")
-    raise InputError(f"{label}: every line is two whole numbers, some written with a leading zero ({at!r}): "
-                     f"one number a line with {what}, not two columns; convert the file, e.g. pandas: "
-                     "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False)"
-                     f"{instead}; if they are two columns of codes or times (12,05), name them: {label}:0 and "
-                     f"{label}:1")
 
 
 def _check_implicit_index(first: list[str], below: list[list[str]], label: str, sep: str) -> None:

@@ -1,11 +1,15 @@
 """What a value losscli does not read is, and how to get it read: numbers written for people
 (decimal commas, thousands separators, percent and currency signs, a minus that is not '-',
 accounting negatives, a Ctrl-Z), marks for a missing value, np.savetxt's footer, a list in a text
-field. Declared once; the readers say them in their errors (``csv.py``, ``table.py``)."""
+field, and a file of one number a line with a decimal comma that reads as two columns of integers
+(:func:`refuse_decimal_commas`). Declared once; the readers say them in their errors (``csv.py``,
+``table.py``)."""
 
 from __future__ import annotations
 
 import re
+
+from ..errors import InputError
 
 #: numbers written for people, which losscli does not read: (pattern, why and the fix); the
 #: patterns are RE2 as well (Arrow looks for them in whole columns)
@@ -70,3 +74,33 @@ def hint_suffix(value: str, text_file: bool = True, sep: str | None = None, head
         hint = ("a list of numbers in a text field (DuckDB's CSV of a LIST column): losscli reads lists "
                 "from Parquet or Arrow (COPY ... TO 'x.parquet' (FORMAT parquet), write_parquet), or one column a value")
     return f"; {hint}" if hint else ""
+
+
+#: two whole numbers a line, the second written with a leading zero (``1,05``)
+_PAIR = re.compile(r"\s*-?[0-9]+,[0-9]+\s*")
+_LEADING_ZERO = re.compile(r"\s*-?[0-9]+,0[0-9]+\s*")
+
+
+def refuse_decimal_commas(lines: list[str], label: str) -> None:
+    """A file without a header whose every line is two whole numbers, some second one written with a
+    leading zero (``0,12``, ``1,05``): one number a line with a decimal comma (a series written
+    with ``sep=';', decimal=','``), which read as two columns of integers gave a wrong value.
+    Integers are not written with leading zeros; refused, with the pandas line that converts it, and
+    the selectors that read two columns of codes or clock times written %02d (12,05: as written, a
+    number with two decimals). Not where the first count 0, 1, 2, ... (pandas' index beside codes)."""
+    if len(lines) < 2 or not all(_PAIR.fullmatch(ln) for ln in lines) or \
+            not any(_LEADING_ZERO.fullmatch(ln) for ln in lines):
+        return
+    firsts = [ln.strip().split(",")[0] for ln in lines]
+    if [int(f) for f in firsts] == list(range(len(firsts))):
+        return
+    at = next(ln.strip() for ln in lines if _LEADING_ZERO.fullmatch(ln))
+    # (three digits after every comma: as likely thousands, 12,050, as decimals written %.3f)
+    thousands = all(len(ln.strip().split(",")[1]) == 3 for ln in lines)
+    what, instead = ("a decimal comma or a thousands separator", "; thousands=',' instead of decimal=',' reads "
+                     "12,050 as 12050") if thousands else ("a decimal comma", "")
+    raise InputError(f"{label}: every line is two whole numbers, some written with a leading zero ({at!r}): "
+                     f"one number a line with {what}, not two columns; convert the file, e.g. pandas: "
+                     "pd.read_csv(f, sep=';', header=None, decimal=',').to_csv(out, index=False, header=False)"
+                     f"{instead}; if they are two columns of codes or times (12,05), name them: {label}:0 and "
+                     f"{label}:1")
