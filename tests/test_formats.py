@@ -454,6 +454,14 @@ def test_a_hive_dataset_against_a_file_in_another_order(run, tmp_path, key):
     data, _ = _result(run, "mse", tmp_path / "hive", tmp_path / "sorted.csv", "--positional")
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((ordered["p"] - ordered["y"]) ** 2)), rel=1e-12)
     assert data["inputs"][1]["columns"] == ["y"]
+    # two datasets partitioned alike whose paired rows lie in other partitions: refused, naming --positional
+    moved = frame[key].to_numpy().copy()
+    moved[0] = next(v for v in np.unique(moved) if v != moved[0])  # (one row in another partition: counts differ)
+    pd.DataFrame({key: moved, "y": y}).to_parquet(tmp_path / "other", partition_cols=[key])
+    out = run("compute", "mse", tmp_path / "hive", tmp_path / "other")
+    assert (out.exit_code, out.stdout) == (2, ""), out.stderr
+    assert "their partitions hold other rows; pair them by a key both hold (--on COLUMN), or --positional if you " \
+        "know they are in one order" in out.stderr, out.stderr
     # a selector that leaves the key column out cannot check it (review 67 F4: 0.245 for 0.091, exit 0)
     out = run("compute", "mse", tmp_path / "hive", f"{tmp_path}/yk.csv:y")
     assert (out.exit_code, out.stdout) == (2, "")

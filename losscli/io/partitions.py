@@ -63,7 +63,7 @@ class PartitionGuard:
                             f"{inputs[i][0]} and {inputs[j][0]}: paired by position, row {start} of one is in the "
                             f"partition {key}={parts[i][key]} ({inputs[i][2].label}) and of the other in "
                             f"{key}={parts[j][key]} ({inputs[j][2].label}): their partitions hold other rows; pair "
-                            "them by a key both hold (--on COLUMN)")
+                            "them by a key both hold (--on COLUMN), or --positional if you know they are in one order")
 
     def _plan(self, inputs, parts, shards, refuse: bool = True) -> None:
         """Which keys of which dataset each other input is checked against: those whose folders hold
