@@ -72,7 +72,8 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
         lo, hi = bootstrap_interval(base.weights * d, base.shares, base.reduction, n_boot, confidence, seed)
     counts = base.shares != 0  # the samples: rows of no share in the mean (weight 0, an ignored label) are none
     dc = d[counts]
-    order = [i for i in np.lexsort((base.rows, -d)) if counts[i]][:top]
+    order = np.lexsort((base.rows, -d))
+    order = order[counts[order]][:top]
     rec = {
         "loss": base.loss.name, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.params.items()},
         "reduction": base.reduction, "count": base.count,
