@@ -1021,6 +1021,8 @@ def _reg(name, f, g, inputs):
 
 _reg("s_sin", lambda x: np.sin(x), lambda x: {"x": np.cos(x)}, (Input("x", "N"),))
 _reg("s_sq_bug", lambda x: (x - 1.0) ** 2, lambda x: {"x": 2.0002 * (x - 1.0)}, (Input("x", "N"),))
+_reg("s_cos", lambda x: np.cos(x), lambda x: {"x": -np.sin(x)}, (Input("x", "N"),))
+_reg("s_cos_bug", lambda x: np.cos(x), lambda x: {"x": -1.01 * np.sin(x)}, (Input("x", "N"),))
 for name, k in (("s_logcosh", 1.0), ("s_logcosh_bug", 1.001)):
     _reg(name, lambda p, t: np.logaddexp(p - t, t - p) - np.log(2),
          lambda p, t, k=k: {"predictions": k * np.tanh(p - t)}, (Input("predictions", "N"), Input("labels", "N")))
@@ -1032,7 +1034,7 @@ def scales_plugin(tmp_path):
     path = tmp_path / "scales_losses.py"
     path.write_text(SCALES_PLUGIN)
     yield path
-    for name in ("s_sin", "s_sq_bug", "s_logcosh", "s_logcosh_bug"):
+    for name in ("s_sin", "s_sq_bug", "s_cos", "s_cos_bug", "s_logcosh", "s_logcosh_bug"):
         try:
             unregister_loss(name)
         except Exception:
@@ -1053,6 +1055,29 @@ def test_an_element_beside_a_huge_one_is_judged_at_its_own_scale(run, scales_plu
     (tmp_path / "z.csv").write_text("x\n1e-9\n0.7\n1.3\n2.1\n")
     code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_sq_bug", f"{tmp_path}/z.csv:x")
     assert code == 1 and {e["index"][0]: e["status"] for e in results[0]["worst"]}[0] == "FAIL"
+
+
+def test_a_loss_bending_far_below_the_scale_of_x_is_judged_at_the_smallest_steps(run, scales_plugin, tmp_path):
+    """sin at x = 1e12 alone: its steps follow |x| (4e6, a million periods), where two estimates of ~0
+    agreed, and its correct gradient FAILed. Steps down to float64's spacing at x (1e-3) verify it;
+    where that spacing is too coarse for the bends (cos at 1e15: spacing 0.125) it is undecided, not
+    FAILed. A gradient 1% off still FAILs at those steps, at every scale."""
+    (tmp_path / "one.csv").write_text("x\n1e12\n")
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_sin", f"{tmp_path}/one.csv:x")
+    assert (code, results[0]["verdict"]) == (0, "PASS")
+    assert results[0]["worst"][0]["status"] == "ok" and results[0]["worst"][0]["reason"] == REASONS[20]
+    xs = [1e12, 3e9, -7e13, 12345678.9]
+    (tmp_path / "big.csv").write_text("x\n" + "\n".join(map(repr, xs)) + "\n")
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_cos", f"{tmp_path}/big.csv:x")
+    assert code == 0 and results[0]["failures"] == 0 and results[0]["verdict"] in ("PASS", "inconclusive")
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_cos_bug", f"{tmp_path}/big.csv:x")
+    assert (code, results[0]["verdict"]) == (1, "FAIL")
+    assert {e["index"][0] for e in results[0]["worst"] if e["status"] == "FAIL"} == {0, 1, 2, 3}
+    (tmp_path / "huge.csv").write_text("x\n1e15\n1e12\n")
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_cos", f"{tmp_path}/huge.csv:x")
+    statuses = {e["index"][0]: (e["status"], e["reason"]) for e in results[0]["worst"]}
+    assert (code, results[0]["verdict"]) == (0, "inconclusive")
+    assert statuses == {0: ("inconclusive", REASONS[21]), 1: ("ok", REASONS[20])}
 
 
 def test_a_wrong_gradient_at_large_inputs_whose_difference_is_small_fails(run, scales_plugin, tmp_path):

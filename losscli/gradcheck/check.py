@@ -51,7 +51,7 @@ from .complex_step import trust as complex_trust
 from .kinks import joint_kinks
 from .ladder import check_columns
 from .probes import consistency, probe, sample_elements, taylor
-from .result import FAIL, INCONCLUSIVE, KINK, LossCheck, RoleResult, classify, finish
+from .result import FAIL, FINER_THAN_SCALE, INCONCLUSIVE, KINK, LossCheck, RoleResult, classify, finish
 
 
 def _batch_estimates(ev, role, x, method, base_sum, flat_idx, plan, opts: Options, notes: list, **extra):
@@ -165,10 +165,14 @@ def _precision_note(precision: str, out_dtype) -> str:
             f"ε = {eps:.3g}; expect most elements below-noise at --rtol {{rtol:g}}")
 
 
-def _undecided(rr: RoleResult, rows: np.ndarray | None) -> np.ndarray | None:
+def _undecided(rr: RoleResult, rows: np.ndarray | None, finer: np.ndarray | None = None) -> np.ndarray | None:
     """Where the role's inconclusive elements are, in its shape (its ``rows`` only, when given);
-    None when there are none. The Taylor probe leaves them still: no derivative was found there."""
+    None when there are none. The Taylor probe leaves them still: no derivative was found there.
+    So does it the elements ``finer`` judged only at steps far below their scale (sin at x = 1e12):
+    a probe moving them in proportion to |x| averages over the bends the element checks stepped below."""
     undecided = np.asarray(rr.status_codes() == INCONCLUSIVE)
+    if finer is not None:
+        undecided |= finer
     if not undecided.any():
         return None
     flat = np.zeros(int(np.prod(rr.shape)), dtype=bool)
@@ -273,13 +277,15 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
                 result.noise[role] = measured
             if flat_idx.size < x.size:
                 result.probes.extend(probe(ev, role, x, g, opts, rng_probe, base_sum))
+        finer = None
         if row_local:
+            finer = why == FINER_THAN_SCALE  # (before finish: one within its bound only becomes below-noise)
             finish(rr, status, why, opts)
         if np.any(rr.codes == KINK):
             kinked_roles.add(role)
         result.checked += rr.flat_index.size
         result.roles.append(rr)
-        still = _undecided(rr, part.rows if part is not None and at[0] is not ev else None)
+        still = _undecided(rr, part.rows if part is not None and at[0] is not ev else None, finer)
         taylor_args.append((role, at, lo, hi, eps, still))
     result.precision = precision
     if precision != "float64":

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import steps as stepping
 from .methods import NOISE_SIGMAS, ONE_SIDED_NOISE, RICHARDSON_NOISE
-from .result import FAIL, OK, passes, tolerance
+from .result import FAIL, FINER_THAN_SCALE, INCONCLUSIVE, OK, passes, tolerance
 from .rungs import column_noise, rejudge, rung
 
 
@@ -102,3 +102,71 @@ def descend(col, j, xj, rows, a, h_from, side, f0, sens, eps, opts, within=None,
             live, cur = live[keep], tuple(v[keep] for v in cur)
         prev = cur
     return ok, bad, found
+
+
+def averaged(col, j, xj, a_all, side_all, f0_all, floor_all, eps, opts, est, err, left, right, step,
+             status, reason) -> None:
+    """FAILs of column j at steps set by |x| that may only have averaged the slope over bends finer
+    than the step: sin at x = 1e12 is stepped by 4e6, a million periods, where every estimate is ~0
+    and two of them agree (or see kinks), while its derivative cos(x) is 0.79. Judged again at the
+    smallest steps where the loss's rounding still resolves --rtol (4 ulps of x at least), and twice
+    that: where both estimates are within --rtol of the analytic value it is ok (a wrong value
+    cannot sit within --rtol of two estimates of the derivative itself at two steps); where they
+    agree with each other and both reject it, a FAIL that these steps stand behind; where the
+    smaller differs from the estimate the FAIL rested on, and they decide nothing (cos at x = 1e15, whose spacing
+    0.125 leaves no step short of its bends), undecided. Costs one rung where an element FAILs, two
+    where the smallest steps see another slope."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # the smallest step whose rounding leaves --rtol visible: a few ε·|l| over h below rtol·|a|
+        useful = 4 * NOISE_SIGMAS * eps * np.maximum(1.0, np.abs(f0_all)) / np.maximum(opts.rtol * np.abs(a_all),
+                                                                                       opts.atol)
+        lowest = np.maximum(np.maximum(floor_all, stepping.floor(xj, eps)), useful)
+        lowest = np.where(np.isfinite(lowest), lowest, 1.0)
+        fine = stepping.pow2_floor(lowest)
+        fine = np.where(fine < lowest, 2 * fine, fine)  # (a power of two at or above it: exact moves)
+        sel = np.flatnonzero((status[:, j] == FAIL) & np.isin(reason[:, j], (1, 2)) & (side_all == 0)
+                             & np.isfinite(a_all) & (16 * _APART * fine <= step[:, j]))
+    if not sel.size:
+        return
+    def judged(rows, h):
+        """Estimates at steps h for the elements ``rows``, with the noise measured there, at least ε·|l|
+        (not |x·a|'s rounding, which x ± h, exact, does not carry into sin(x)), and the noise's part."""
+        f0, zeros, none = f0_all[rows], np.zeros(rows.size, dtype=np.int8), np.zeros(rows.size)
+        *_, table = rung(col, j, xj, rows, h, zeros, f0, 0.0, None, eps, True)
+        sigma = np.fmax(column_noise(table, zeros), eps * np.maximum(1.0, np.abs(f0)))
+        return (*rejudge(table, f0, h, zeros, none, sigma, eps), NOISE_SIGMAS * RICHARDSON_NOISE * sigma / h)
+
+    # the smallest steps first: where their estimate agrees with the one the FAIL rested on, the FAIL
+    # stands (a wrong gradient costs one rung); elsewhere the steps twice as large decide with them
+    e2, r2, l2, rt2, k2, noise2 = judged(sel, fine[sel])
+    a, e0, r0, none = a_all[sel], est[sel, j], err[sel, j], np.zeros(sel.size)
+    with np.errstate(invalid="ignore"):
+        near = passes(a, e2, none, k2, opts)
+        moved = np.isfinite(e2) & ~k2 & ~near & (np.abs(e2 - e0) > r2 + r0)
+    more = near | moved
+    sel, a, e2, r2, l2, rt2, k2, noise2, e0, r0, moved = (
+        v[more] for v in (sel, a, e2, r2, l2, rt2, k2, noise2, e0, r0, moved))
+    if not sel.size:
+        return
+    e1, r1, _, _, k1, _ = judged(sel, _APART * fine[sel])
+    none = np.zeros(sel.size)
+    with np.errstate(invalid="ignore"):
+        smooth = np.isfinite(e1) & np.isfinite(e2) & ~k1 & ~k2
+        close = smooth & passes(a, e1, none, k1, opts) & passes(a, e2, none, k2, opts)
+        d1, _, t1 = tolerance(a, e1, r1, opts)
+        d2, _, t2 = tolerance(a, e2, r2, opts)
+        wrong = smooth & ~close & (np.abs(e1 - e2) <= r1 + r2) & (d1 > t1) & (d2 > t2)
+        # (moved: the smaller's estimate is not the one the FAIL rested on, and nothing is decided)
+        moved &= ~close & ~wrong
+        # the bound of a verified value: how far the estimate moved from the step twice as large (Richardson's
+        # error falls as h^4: the larger step's own error is most of it) where that is below the
+        # truncation estimate (8x the change of plain central differences), and the noise over the step
+        bound = np.where(close, np.minimum(r2, np.maximum(np.abs(e2 - e1), noise2) + 4 * eps * np.abs(e2)), r2)
+    for m, code, verdict in ((close, FINER_THAN_SCALE, OK), (wrong, 1, FAIL), (moved, 21, INCONCLUSIVE)):
+        rows = sel[m]
+        est[rows, j], err[rows, j], left[rows, j], right[rows, j] = e2[m], bound[m], l2[m], rt2[m]
+        step[rows, j], status[rows, j], reason[rows, j] = fine[rows], verdict, code
+
+
+#: the two steps ``averaged`` judges at are this factor apart
+_APART = 2.0

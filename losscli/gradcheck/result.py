@@ -15,6 +15,9 @@ STATUSES = ("ok", "below-noise", "kink", "inconclusive", "FAIL")
 OK, BELOW, KINK, INCONCLUSIVE, FAIL = range(len(STATUSES))
 _NAMES = np.array(STATUSES)
 
+#: the reason of an element verified only at steps far below its scale (``finer.averaged``)
+FINER_THAN_SCALE = 20
+
 #: why an element got its status (codes stored per element; text in ``worst``)
 REASONS = {
     0: "",
@@ -48,6 +51,13 @@ REASONS = {
         "across that bracket nothing: undecided",
     19: "at tied kinks of one row, the loss changes by the same amount along their joint direction at three "
         "step sizes: it jumps or bends within the smallest, and slopes taken across that bracket nothing: "
+        "undecided",
+    20: "at the steps set by |x| the estimates averaged the slope over bends of the loss finer than the step "
+        "(and rejected the analytic value); at the smallest steps float64 resolves at x, two estimates 2x "
+        "apart both agree with it within the tolerance",
+    21: "at the steps set by |x| the estimates averaged the slope over bends of the loss finer than the step "
+        "(and rejected the analytic value); at the smallest steps float64 resolves at x, the estimates differ "
+        "from those and neither verify nor reject it (its spacing there is too coarse for the loss's bends): "
         "undecided",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
