@@ -287,3 +287,13 @@ def test_a_value_that_fails_a_bound_is_never_printed_equal_to_it(run, tmp_path):
             assert out.exit_code == 1 and "0.29000000004" in out.stdout, out.stdout
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--fail-above", 0.3)
     assert out.exit_code == 0 and "| 0.29 " in out.stdout  # (a value that passes keeps its short form)
+    # nor rounded to a value that is above its bound by far more than it is: a mean 1 ulp above
+    # 1.658058893250862 was printed 1.65806, which reads 1.1e-6 above it, a slice's too
+    value = float(np.nextafter(1.658058893250862, 2.0))
+    (tmp_path / "q.csv").write_text(f"pred,label,k\n{value!r},0,a\n")
+    q = tmp_path / "q.csv"
+    out = run("compute", "mae", f"{q}:pred", f"{q}:label", "--by", "k", "--min-slice-size", 1, "--fail-above",
+              1.658058893250862, "--format", "value")
+    assert out.exit_code == 1 and out.stderr.splitlines() == [
+        f"losscli: mae: {what} 1.6580588932508622 is above --fail-above 1.658058893250862"
+        for what in ("mean loss", "slice k=a: mean loss")]

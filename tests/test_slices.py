@@ -17,7 +17,6 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-RNG = np.random.default_rng(19)
 N = 600
 STATS = ("mean", "std", "min", "p50", "p90", "p99", "max")
 
@@ -35,7 +34,10 @@ def _quiet_to_csv(monkeypatch):
     monkeypatch.setattr(pd.DataFrame, "to_csv", to_csv)
 
 
-def _frame(n=N, rng=RNG) -> pd.DataFrame:
+def _frame(n=N, seed=19) -> pd.DataFrame:
+    """An evaluation frame of ``n`` rows, the same for every test that asks for it (a generator of
+    its own per call: a test's data does not depend on which tests ran before it)."""
+    rng = np.random.default_rng(seed)
     df = pd.DataFrame({"pred": rng.normal(size=n), "label": rng.normal(size=n),
                        "region": rng.choice(["EU", "US", "APAC"], n), "device": rng.integers(0, 3, n),
                        "w": rng.uniform(0, 2, n)})
@@ -109,8 +111,9 @@ def test_weights_nan_omit_and_blocks(run, tmp_path):
 
 def test_per_class_loss_of_a_classifier(run, tmp_path):
     """--by label: the loss of each class, from the label column that is also the data."""
-    logits = RNG.standard_normal((N, 3))
-    y = RNG.integers(0, 3, N)
+    rng = np.random.default_rng(25)
+    logits = rng.standard_normal((N, 3))
+    y = rng.integers(0, 3, N)
     pd.DataFrame(logits, columns=["a", "b", "c"]).to_csv(tmp_path / "logits.csv", index=False)
     pd.DataFrame({"label": y}).to_csv(tmp_path / "labels.csv", index=False)
     out = _json(run, "compute", "softmax_ce", tmp_path / "logits.csv", tmp_path / "labels.csv", "--by", "label")
@@ -205,8 +208,9 @@ def test_ci_per_slice_equals_the_slice_alone(run, tmp_path):
 
 
 def test_compare_per_slice_equals_compare_on_the_slice_alone(run, tmp_path):
+    rng = np.random.default_rng(26)  # (the candidate 2.7% worse in all, 8.8% in EU)
     df = _frame()
-    df["cand"] = df["pred"] + np.where(df["region"] == "EU", 0.6, 0.0) * RNG.normal(size=N)
+    df["cand"] = df["pred"] + np.where(df["region"] == "EU", 0.6, 0.0) * rng.normal(size=N)
     df.to_csv(tmp_path / "eval.csv", index=False)
     e = f"{tmp_path}/eval.csv"
     out = _json(run, "compare", "mse", f"{e}:pred", f"{e}:cand", f"{e}:label", "--by", "region",
@@ -361,8 +365,9 @@ def test_csv_one_row_per_slice(run, tmp_path):
 
 
 def test_check_gates_every_slice(run, tmp_path):
+    rng = np.random.default_rng(23)
     df = _frame()
-    df["cand"] = df["pred"] + np.where(df["region"] == "US", 0.8, 0.0) * RNG.normal(size=N)
+    df["cand"] = df["pred"] + np.where(df["region"] == "US", 0.8, 0.0) * rng.normal(size=N)
     df.to_csv(tmp_path / "eval.csv", index=False)
     per = df.assign(l=(df["cand"] - df["label"]) ** 2).groupby("region")["l"].mean()
     (tmp_path / "losscli.toml").write_text(f'''
@@ -417,9 +422,11 @@ def test_gate_slice_keys_are_checked(run, tmp_path, line, message):
 def test_value_format_still_gates_every_slice(run, tmp_path):
     df = _frame()
     df.to_csv(tmp_path / "eval.csv", index=False)
-    per = df.assign(l=_mse(df)).groupby("region")["l"].mean().drop("MARS")
+    per = df.assign(l=_mse(df)).groupby("region")["l"].mean().drop("MARS").sort_values()
+    # (a limit between the two best slices: one equal to a slice's mean would rest on its last bit,
+    # where a sum in another order may differ)
     out = run("compute", "mse", f"{tmp_path}/eval.csv:pred", f"{tmp_path}/eval.csv:label", "--by", "region",
-              "--fail-above", float(per.min()), "--format", "value")
+              "--fail-above", float(per.iloc[:2].mean()), "--format", "value")
     assert out.exit_code == 1 and float(out.stdout) == pytest.approx(float(_mse(df).mean()), rel=1e-12)
     assert out.stderr.count("losscli: mse: slice region=") == len(per) - 1
 
@@ -599,9 +606,10 @@ def test_missing_keys_are_one_slice_whatever_the_spelling(run, tmp_path):
 
 
 def test_float_keys_with_nan_null_and_signed_zero_in_small_blocks(run, tmp_path):
+    rng = np.random.default_rng(22)
     k = [np.nan, None, 0.0, -0.0, 2.0, 6.0, 2.0, 2.0] * 6
     n = len(k)
-    t = pa.table({"pred": RNG.normal(size=n), "label": RNG.normal(size=n), "k": pa.array(k, type=pa.float64())})
+    t = pa.table({"pred": rng.normal(size=n), "label": rng.normal(size=n), "k": pa.array(k, type=pa.float64())})
     pq.write_table(t, tmp_path / "k.parquet")
     p = f"{tmp_path}/k.parquet"
     for block in (3, 4, 8, 1000):
@@ -612,8 +620,9 @@ def test_float_keys_with_nan_null_and_signed_zero_in_small_blocks(run, tmp_path)
 
 
 def test_unusual_columns_and_options_are_named(run, tmp_path):
+    rng = np.random.default_rng(21)
     n = 40
-    t = pa.table({"pred": RNG.normal(size=n), "label": RNG.normal(size=n),
+    t = pa.table({"pred": rng.normal(size=n), "label": rng.normal(size=n),
                   "lst": pa.array([[1, 2]] * n), "x[/]": pa.array(["a", "b"] * (n // 2))})
     pq.write_table(t, tmp_path / "t.parquet")
     p = f"{tmp_path}/t.parquet"

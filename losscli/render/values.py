@@ -61,11 +61,15 @@ def exact(x: float | None) -> str:
 
 
 def apart(x: float, bound: float) -> str:
-    """``x`` with the fewest digits (6 or more) that keep it on its side of ``bound`` and unequal to
-    it: ``0.29000000004`` above a bound of 0.29, ``1.91578`` above 1.84."""
+    """``x`` with the fewest digits (6 or more) that keep it nearer to itself than to ``bound``:
+    ``0.29000000004`` above a bound of 0.29, ``1.91578`` above 1.84, ``1.6580588932508622`` (not
+    ``1.65806``, which is above the bound by a rounding 10^10 times the real distance) above
+    1.658058893250862."""
+    if not (math.isfinite(x) and math.isfinite(bound)):
+        return exact(x)
     for digits in range(6, 18):
         shown = f"{x:.{digits}g}"
-        if float(shown) != bound and (float(shown) > bound) == (x > bound):
+        if abs(float(shown) - x) < abs(x - bound):
             return shown
     return repr(float(x))
 
