@@ -53,7 +53,9 @@ class Result:
 
         ev = Evaluation(get_loss(self.loss), self.params, self.reduction, self.value, self.count,
                         self.omitted, self.stats, self.worst, {}, self.per_sample, self.rows)
-        return result_record(ev, len(self.worst))
+        from .render.values import json_safe
+
+        return json_safe(result_record(ev, len(self.worst)))
 
 
 def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, top: int = DEFAULT_TOP,

@@ -1062,3 +1062,30 @@ def test_one_number_a_line_with_a_decimal_comma_is_not_two_integer_columns(run, 
     np.savetxt(tmp_path / "ints.csv", np.c_[np.arange(30), np.arange(30) * 7], fmt="%d", delimiter=",")
     data, _ = _result(run, "mse", f"{tmp_path}/ints.csv:0", f"{tmp_path}/ints.csv:1")
     assert data["results"][0]["value"] == pytest.approx(float(np.mean((np.arange(30) * 6.0) ** 2)), rel=1e-12)
+
+
+def test_an_infinite_loss_is_printed_as_one_not_as_missing(run, tmp_path):
+    """--nan-policy propagate with an inf prediction: mse's value, mean and max are +inf. Tables,
+    markdown and CSV printed them '-' or empty, as a value that does not exist (review 65 M3); and
+    the median of the losses 0, 0, inf was NaN (numpy's lerp: inf·0) where it is 0. JSON, which
+    has no spelling for inf, writes null as documented."""
+    pd.DataFrame({"p": [np.inf, 1.0, 2.0], "y": [0.0, 1.0, 2.0], "k": ["a", "b", "a"]}).to_csv(
+        tmp_path / "e.csv", index=False)
+    e = f"{tmp_path}/e.csv"
+    args = ("compute", "mse", f"{e}:p", f"{e}:y", "--nan-policy", "propagate")
+    out = run(*args, "--format", "csv")
+    assert out.exit_code == 0 and out.stdout.splitlines() == [
+        "loss,reduction,value,count,omitted,mean,std,min,p50,p90,p99,max,params",
+        "mse,mean,inf,3,0,inf,nan,0.0,0.0,inf,inf,inf,-"]
+    table = run(*args).stdout
+    assert "| mse  |   inf | 3 | mean      | -      |  inf | nan |   0 |   0 | inf | inf | inf |" in table
+    assert "|    1 |     0 |  inf | inf         | 0      |" in table  # (the worst sample's loss)
+    markdown = run(*args, "--format", "markdown").stdout
+    assert "| `mse` | inf | mean | - | 3 | inf | nan | 0 | 0 | inf | inf | inf |" in markdown
+    assert run(*args, "--reduction", "none", "--format", "csv").stdout.splitlines()[1] == "0,inf"
+    rec = json.loads(run(*args, "--format", "json").stdout)["results"][0]
+    assert rec["value"] is None and rec["stats"]["max"] is None and rec["stats"]["p50"] == 0.0
+    out = run(*args, "--by", "k", "--min-slice-size", 1, "--fail-above", 1, "--format", "csv")
+    assert out.exit_code == 1 and "mse,k=a,a,true,mean,inf,2,0,inf,nan,0.0,inf,inf,inf,inf,-" in out.stdout
+    assert out.stderr.splitlines() == [f"losscli: mse: {w}mean loss inf is above --fail-above 1"
+                                       for w in ("", "slice k=a: ")]

@@ -452,8 +452,8 @@ def test_nan_and_unweighted_slices(run, tmp_path):
     e = f"{tmp_path}/eval.csv"
     out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--nan-policy", "propagate",
               "--fail-above", 100, "--format", "json")
-    assert out.exit_code == 1  # NaN fails, as it does overall
-    assert "losscli: mse: slice region=US: mean loss NaN is above --fail-above 100" in out.stderr
+    assert out.exit_code == 1  # NaN fails, as it does overall, and is said as the whole's is
+    assert "losscli: mse: slice region=US: mean loss nan is above --fail-above 100" in out.stderr
     out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--nan-policy", "omit",
               "--weights", f"{e}:w0", "--fail-above", 100, "--format", "json")
     assert out.exit_code == 0, out.stderr  # a slice without weight is reported, not judged

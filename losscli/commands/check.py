@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import LossCliError
 from ..io.cache import InputCache
 from ..io.rules import HEADER_CHOICES, ON_MISSING
-from ..render.values import exact, number
+from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
 from .compare import compare_slices
 from .slicing import SliceView, listed, ranked, slice_summary
@@ -220,7 +220,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
                 roles[spec].append(role)
         ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
         rec = {"gate": _gate_name(gate), "loss": loss.name,
-               "value": number(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
+               "value": real(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
         if "max" in gate:
             rec["checks"].append({"check": f"value <= {exact(gate['max'])}", "passed": bool(ev.value <= gate["max"])})
         if "min" in gate:
@@ -298,7 +298,7 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
     records: dict[int, dict[str, Any]] = {}
     for s in ev.slices:
         rec: dict[str, Any] = {"key": cache.slice_keys.key_record(s.code), "count": s.count,
-                               "value": None if s.value is None else number(s.value),
+                               "value": None if s.value is None else real(s.value),
                                "ranked": ranked(s, view), "checks": []}
         if rec["ranked"] and "max" in bounds:
             rec["checks"].append({"check": f"value <= {exact(bounds['max'])}", "passed": bool(s.value <= bounds["max"])})

@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
-from ..render.values import number
+from ..render.values import real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import bootstrap_interval
 from .slicing import SliceView, listed, ranked, segments, slice_summary
@@ -77,19 +77,19 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
     rec = {
         "loss": base.loss.name, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.params.items()},
         "reduction": base.reduction, "count": base.count,
-        "baseline": number(base.value), "candidate": number(cand.value),
-        "change": number(change), "relative_change": number(rel),
+        "baseline": real(base.value), "candidate": real(cand.value),
+        "change": real(change), "relative_change": real(rel),
         "better": float(np.mean(dc < 0)), "worse": float(np.mean(dc > 0)), "equal": float(np.mean(dc == 0)),
         "bootstrap": {"samples": n_boot, "confidence": confidence, "seed": seed,
-                      "interval": [number(lo), number(hi)]},
-        "worst_regressions": [{"index": int(base.rows[i]), "baseline": number(base.per_sample[i]),
-                               "candidate": number(cand.per_sample[i])} for i in order if d[i] > 0],
+                      "interval": [real(lo), real(hi)]},
+        "worst_regressions": [{"index": int(base.rows[i]), "baseline": real(base.per_sample[i]),
+                               "candidate": real(cand.per_sample[i])} for i in order if d[i] > 0],
     }
     if tolerance is not None:
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
         regressed = not measure <= allowed  # a NaN change (NaN losses) fails, as NaN fails every gate
-        rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": number(allowed),
+        rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
                        "significant": significant, "passed": not regressed}
     return rec
 

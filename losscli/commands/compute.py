@@ -17,7 +17,7 @@ from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
 from ..io.output import STDOUT
 from ..io.replace import together
-from ..render.values import apart, exact, key_text, number
+from ..render.values import apart, exact, key_text, real
 from ..resources import PY_FLOAT, require
 from ..stats.accumulator import Evaluation
 from ..io.rules import ReadRules
@@ -34,11 +34,11 @@ def result_record(ev: Evaluation, top: int, penalty=None, per_sample: bool = Tru
         "loss": ev.loss.name,
         "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in ev.params.items()},
         "reduction": ev.reduction,
-        "value": None if ev.value is None else number(ev.value),
+        "value": None if ev.value is None else real(ev.value),
         "count": ev.count,
         "omitted": ev.omitted,
-        "stats": {k: number(v) for k, v in ev.stats.items()},
-        "worst": [{"index": row, "loss": number(v)} for row, v in ev.worst[:top]],
+        "stats": {k: real(v) for k, v in ev.stats.items()},
+        "worst": [{"index": row, "loss": real(v)} for row, v in ev.worst[:top]],
     }
     if ev.loss.source != "built-in":  # a user's loss; with --allow-override it may carry a built-in's name
         rec["source"] = ev.loss.source
@@ -46,11 +46,11 @@ def result_record(ev: Evaluation, top: int, penalty=None, per_sample: bool = Tru
         rec["quantiles"] = {"exact": False, "method": "Apache DataSketches KLL",
                             "normalized_rank_error": ev.quantile_rank_error}
     if ev.per_sample is not None and (per_sample or ev.value is None):  # (--ci keeps them too)
-        rec["per_sample"] = [number(v) for v in ev.per_sample]
+        rec["per_sample"] = [real(v) for v in ev.per_sample]
     if penalty is not None and ev.value is not None:  # structural risk = empirical risk + penalty
         rec["empirical_risk"] = rec["value"]
-        rec["penalty"] = {k: (number(v) if isinstance(v, float) else v) for k, v in penalty.record().items()}
-        rec["objective"] = number(ev.value + penalty.value)
+        rec["penalty"] = {k: (real(v) if isinstance(v, float) else v) for k, v in penalty.record().items()}
+        rec["objective"] = real(ev.value + penalty.value)
     return rec
 
 
@@ -163,7 +163,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         if fail_above is not None:  # each loss's verdict, in every format (the exit code is 1 when one fails)
             for rec, ev in zip(payload["results"], evaluations):
                 measured, _, passed = verdict(ev, fail_above)
-                rec["gate"] = {"max": fail_above, "measured": number(measured), "passed": passed}
+                rec["gate"] = {"max": fail_above, "measured": real(measured), "passed": passed}
             payload["passed"] = all(r["gate"]["passed"] and not any(failed(s) for s in r.get("slices", []))
                                     for r in payload["results"])
         context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
@@ -195,7 +195,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                     "root of the largest per-sample loss" if root else "largest per-sample loss"
                 judged = gated(rec["reduction"], root, s["stats"]["max"], s["value"])
                 print(f"losscli: {rec['loss']}: slice {key_text(s['key'])}: {what} "
-                      f"{'NaN' if judged is None else apart(judged, fail_above)} is above --fail-above "
+                      f"{'nan' if judged is None else apart(judged, fail_above)} is above --fail-above "
                       f"{exact(fail_above)}", file=sys.stderr, flush=True)
                 code = 1
     return code
@@ -208,7 +208,7 @@ def interval_record(ev: Evaluation, ci: Bootstrap) -> dict:
     assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
     lo, hi = bootstrap_interval(ev.weights * ev.per_sample, ev.shares, ev.reduction, ci.samples, ci.confidence,
                                 ci.seed, root=ev.loss.root)
-    return {"samples": ci.samples, "confidence": ci.confidence, "seed": ci.seed, "interval": [number(lo), number(hi)]}
+    return {"samples": ci.samples, "confidence": ci.confidence, "seed": ci.seed, "interval": [real(lo), real(hi)]}
 
 
 def verdict(ev: Evaluation, fail_above: float) -> tuple[float, str, bool]:

@@ -19,7 +19,7 @@ import numpy as np
 from ..errors import LossCliError
 from ..io.cache import InputCache
 from ..io.slices import SliceSpec
-from ..render.values import number
+from ..render.values import real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import bootstrap_interval
 from ..vocabulary import MIN_SLICE_SIZE, TABLE_TOP_SLICES
@@ -113,9 +113,9 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
     for s in ev.slices:
         rec: dict[str, Any] = {
                "key": cache.slice_keys.key_record(s.code), "count": s.count, "omitted": s.omitted,
-               "value": None if s.value is None else number(s.value),
-               "ranked": ranked(s, view), "stats": {k: number(v) for k, v in s.stats.items()},
-               "worst": [{"index": row, "loss": number(v)} for row, v in s.worst[:top]]}
+               "value": None if s.value is None else real(s.value),
+               "ranked": ranked(s, view), "stats": {k: real(v) for k, v in s.stats.items()},
+               "worst": [{"index": row, "loss": real(v)} for row, v in s.worst[:top]]}
         cache.name_rows(rec["worst"])
         if not s.quantiles_exact:
             rec["quantiles_exact"] = False
@@ -127,7 +127,7 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
             assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
             lo, hi = bootstrap_interval(ev.weights[idx] * ev.per_sample[idx], ev.shares[idx], ev.reduction,
                                         ci.samples, ci.confidence, ci.seed, root=ev.loss.root)
-            rec["ci"] = [number(lo), number(hi)]
+            rec["ci"] = [real(lo), real(hi)]
         if limit is not None and rec["ranked"]:  # (NaN fails, as it does overall)
             measured = gated(ev.reduction, ev.loss.root, rec["stats"]["max"], rec["value"])
             rec["passed"] = measured is not None and measured <= limit

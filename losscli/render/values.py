@@ -13,8 +13,8 @@ ONE_LINE_ITEMS = ("slices",)
 
 
 def dump_json(payload) -> str:
-    """Indented JSON; NaN/inf were already turned into null (JSON has no spelling for them). The
-    items of ``ONE_LINE_ITEMS`` lists are written one per line."""
+    """Indented JSON; NaN and ±inf written as null (JSON has no spelling for them). The items of
+    ``ONE_LINE_ITEMS`` lists are written one per line."""
     import os
     import re
 
@@ -27,10 +27,10 @@ def dump_json(payload) -> str:
                     for k, v in obj.items()}
         if isinstance(obj, list):
             return [mark(v) for v in obj]
-        return obj
+        return None if isinstance(obj, float) and not math.isfinite(obj) else obj
 
     def hold(item) -> str:
-        pieces.append(json.dumps(item, allow_nan=False))
+        pieces.append(json.dumps(json_safe(item), allow_nan=False))
         return f"{token}:{len(pieces) - 1}"
 
     text = json.dumps(mark(payload), indent=2, allow_nan=False)
@@ -43,6 +43,12 @@ def number(x: Any) -> float | None:
     """A JSON-safe float: NaN and ±inf become null (JSON has no spelling for them)."""
     x = float(x)
     return x if math.isfinite(x) else None
+
+
+def real(x: Any) -> float:
+    """A float for a result record, ±inf and NaN kept: tables and CSV print them (``inf``, ``nan``);
+    JSON, which has no spelling for them, writes null (:func:`dump_json`, :func:`json_safe`)."""
+    return float(x)
 
 
 def fmt(x: float | None, digits: int = 6) -> str:

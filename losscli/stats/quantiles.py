@@ -223,12 +223,17 @@ def quantile_ranks(n: int, qs) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def interpolate(found: dict[int, float], below: np.ndarray, above: np.ndarray, gamma: np.ndarray) -> list[float]:
-    """The quantiles from their order statistics, with numpy's arithmetic (its ``_lerp``)."""
+    """The quantiles from their order statistics, with numpy's arithmetic (its ``_lerp``) between
+    finite ones. Beside an infinite loss, not numpy's NaN: the median of 0, 0, inf is 0 (an order
+    statistic, gamma 0), its p90 inf (any weight on inf); only between -inf and inf is it NaN."""
     a = np.array([found[k] for k in below.tolist()])
     b = np.array([found[k] for k in above.tolist()])
-    with np.errstate(invalid="ignore"):  # between -inf and inf the quantile is NaN, as numpy's
+    with np.errstate(invalid="ignore"):
         diff = b - a
         out = np.where(gamma >= 0.5, b - diff * (1 - gamma), a + diff * gamma)
+        out = np.where(np.isinf(diff), np.where(np.isinf(a), a, b), out)  # (any weight on an infinite one)
+        out = np.where(np.isinf(a) & np.isinf(b) & (a != b), np.nan, out)
+        out = np.where((gamma == 0) | (a == b), a, np.where(gamma == 1, b, out))
     return [float(v) for v in out]
 
 
