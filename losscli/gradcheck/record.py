@@ -151,8 +151,9 @@ def reasons(rec: dict, unseen: int = 0) -> list[str]:
     out = []
     if rec["passed"] and _nothing_verified(rec, unseen) and unseen:
         out.append(f"nothing verified: at {unseen} elements with a nonzero analytic gradient the loss did not "
-                   "change at any step tried (a large constant in the loss, or steps held small by a domain "
-                   "bound), so a wrong gradient there would pass too; check at inputs where the loss moves")
+                   "change at any step tried (a large constant in the loss, a cancellation such as "
+                   "sqrt(1 + d²) - 1 at |d| < 1e-8, or steps held small by a domain bound), so a wrong gradient "
+                   "there would pass too; check at inputs where the loss moves")
     elif rec["passed"] and _nothing_verified(rec, unseen):
         out.append(f"nothing verified: all {rec['checked']} elements lie below the numeric noise or --atol and the "
                    "Taylor test could not measure an order (the loss's rounding, a large constant in it, float32 "
