@@ -276,7 +276,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
             if measured is not None:
                 result.noise[role] = measured
             if flat_idx.size < x.size:
-                result.probes.extend(probe(ev, role, x, g, opts, rng_probe, base_sum))
+                result.probes.extend(probe(ev, role, x, g, opts, rng_probe, base_sum, (h, side)))
         finer = None
         if row_local:
             finer = why == FINER_THAN_SCALE  # (before finish: one within its bound only becomes below-noise)

@@ -28,8 +28,9 @@ def sample_elements(shape: tuple, budget: int, rng: Draws) -> np.ndarray:
 
 def _directional(copies, x: np.ndarray, v: np.ndarray, sigma: float):
     """Richardson estimate of the directional derivative of the total along v, and its error
-    bound (the loss's noise σ included): four copies, one call when the loss stacks them."""
-    h = H_SCALE * max(1.0, float(np.max(np.abs(x))))
+    bound (the loss's noise σ included): four copies, one call when the loss stacks them. ``v``
+    carries each element's own step (a move of x ± v, x ± v/2)."""
+    h = 1.0
     fp, fm, fp2, fm2 = copies.sums(np.stack([h * v, -h * v, h / 2 * v, -h / 2 * v]))
     e, err, *_ = richardson_from(np.zeros(1), np.array([fp]), np.array([fm]), np.array([fp2]), np.array([fm2]),
                                  np.array([h]), noise=np.array([sigma]), eps=copies.eps)
@@ -40,8 +41,14 @@ def _agrees(analytic: float, numeric: float, err: float, rtol: float) -> bool:
     return abs(analytic - numeric) <= rtol * max(abs(analytic), abs(numeric)) + err
 
 
-def probe(ev, role, x, g, opts, rng, base_sum) -> list[dict]:
+def probe(ev, role, x, g, opts, rng, base_sum, plan=None) -> list[dict]:
     """Random-direction probes; a failing probe is bisected down to the bad elements.
+
+    Each element moves by a random multiple of its own first step (``plan``: the element checks'
+    steps and sides over the role, from ``steps.plan``): a row of norm 1.4e-7 among rows of norm 1.7
+    moves at its own scale, as its element checks do (one step for every element, set by the
+    largest |x|, moved it by 150 times its norm, and nt_xent's right gradient FAILed); elements
+    differenced one-sided, on or beside a domain bound, stay where they are.
 
     A failing probe always says what it found: the elements (``localised``), or, when no
     element of the bisected support fails on its own, ``status`` "inconclusive" with the
@@ -51,16 +58,19 @@ def probe(ev, role, x, g, opts, rng, base_sum) -> list[dict]:
 
     copies = copies_for(ev, role, x)
     sigma = copies.noise()
+    if plan is None:
+        plan = (H_SCALE * np.maximum(1.0, np.abs(x)).reshape(-1), np.zeros(x.size, dtype=np.int8))
+    steps = np.where(plan[1] == 0, plan[0], 0.0).reshape(x.shape)
     out = []
     for p in range(opts.probes):
-        v = rng.standard_normal(x.shape)
+        v = rng.standard_normal(x.shape) * steps
         numeric, err = _directional(copies, x, v, sigma)
         analytic = float(np.sum(g * v))
         ok = _agrees(analytic, numeric, err, opts.rtol)
         rec = {"role": role, "probe": p, "analytic": analytic, "numeric": numeric, "error_estimate": err,
                "passed": bool(ok)}
         if not ok:
-            found, reason = _bisect(ev, copies, x, g, v.reshape(-1), np.arange(x.size), opts, sigma)
+            found, reason = _bisect(ev, copies, x, g, v.reshape(-1), np.arange(x.size), opts, sigma, plan)
             if found:
                 rec["localised"] = found
             else:
@@ -76,7 +86,7 @@ PER_ELEMENT_SUPPORT = 16
 LOCALISED_MAX = 16
 
 
-def _bisect(ev, copies, x, g, v, support, opts, sigma) -> tuple[list[list[int]], str | None]:
+def _bisect(ev, copies, x, g, v, support, opts, sigma, plan) -> tuple[list[list[int]], str | None]:
     """Halve a failing probe's support until the failing elements are found: each half is a
     probe of its own; a support of PER_ELEMENT_SUPPORT elements is checked element by element
     (Richardson with its error bound), so what is returned is confirmed per element.
@@ -85,7 +95,7 @@ def _bisect(ev, copies, x, g, v, support, opts, sigma) -> tuple[list[list[int]],
     in the half with the larger share of it. Returns (the elements as index lists, None), or
     ([], the reason) when no element fails on its own."""
     if support.size <= PER_ELEMENT_SUPPORT:
-        return _per_element(ev, copies, x, g, support, opts, sigma)
+        return _per_element(ev, copies, x, g, support, opts, sigma, plan)
     halves = (support[: support.size // 2], support[support.size // 2:])
     shares = []
     found: list[list[int]] = []
@@ -100,12 +110,12 @@ def _bisect(ev, copies, x, g, v, support, opts, sigma) -> tuple[list[list[int]],
         if shares[-1] > 1.0:
             failing = True
             if len(found) < LOCALISED_MAX:
-                got, _ = _bisect(ev, copies, x, g, v, half, opts, sigma)
+                got, _ = _bisect(ev, copies, x, g, v, half, opts, sigma, plan)
                 found.extend(got)
     if found:
         return found[:LOCALISED_MAX], None
     if not failing:
-        got, _ = _bisect(ev, copies, x, g, v, halves[int(np.argmax(shares))], opts, sigma)
+        got, _ = _bisect(ev, copies, x, g, v, halves[int(np.argmax(shares))], opts, sigma, plan)
         if got:
             return got, None
     return [], (f"the probe disagrees with the analytic gradient beyond its error bound, but no element "
@@ -114,15 +124,16 @@ def _bisect(ev, copies, x, g, v, support, opts, sigma) -> tuple[list[list[int]],
                 "error bound is too small")
 
 
-def _per_element(ev, copies, x, g, support, opts, sigma) -> tuple[list[list[int]], str | None]:
+def _per_element(ev, copies, x, g, support, opts, sigma, plan) -> tuple[list[list[int]], str | None]:
     """The elements of ``support`` whose own derivative disagrees with the analytic one (at a
-    kink: whose analytic value is outside the one-sided slopes)."""
+    kink: whose analytic value is outside the one-sided slopes), at the element checks' steps."""
     from .batch import estimate_elements
 
     idx = np.sort(support)
     a = g.reshape(-1)[idx]
     est, err, left, right, kink, *_ = estimate_elements(ev, copies.role, x, "richardson", 0.0, idx, analytic=a,
-                                                       opts=opts, base=copies.base, noise=sigma, eps=copies.eps)
+                                                       opts=opts, base=copies.base, noise=sigma, eps=copies.eps,
+                                                       steps=plan[0], side=plan[1])
     bad = np.abs(a - est) > opts.rtol * np.maximum(np.abs(a), np.abs(est)) + err
     lo, hi = np.minimum(left, right), np.maximum(left, right)
     slack = opts.rtol * np.maximum(np.abs(lo), np.abs(hi)) + err
