@@ -291,6 +291,20 @@ def test_a_gradient_no_step_can_see_is_inconclusive_not_pass(run, tmp_path, plug
     assert "elements with a nonzero analytic gradient the loss did not change at any step tried" in rec["reasons"][0]
 
 
+def test_a_zero_gradient_where_the_loss_is_flat_verifies_nothing_beside_it(run, tmp_path, plugin):
+    """Review 70 #4: 1e12 + x² with a sign-flipped gradient at x = 0, 1, -1. The loss does not move at
+    1 and -1 (nothing seen), and x = 0, a gradient of exactly 0 where the loss is flat, counted as
+    verified: the verdict was PASS. Alone, such zeros are a verified check (a hinge whose margins
+    all hold, whose gradient a wrong nonzero value would FAIL): PASS."""
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_hidden_flip",
+                              *_save(tmp_path, x=np.array([[0.0], [1.0], [-1.0]])))
+    assert (code, rec["verdict"], rec["verified"]) == (0, "inconclusive", 1), rec["reasons"]
+    assert rec["reasons"][0].startswith("nothing verified: at 2 elements with a nonzero analytic gradient")
+    (tmp_path / "h.csv").write_text("p,t\n3,1\n-5,-1\n2,1\n")
+    code, (rec,) = _gradcheck(run, "gradcheck", "hinge", f"{tmp_path}/h.csv:p", f"{tmp_path}/h.csv:t")
+    assert (code, rec["verdict"], rec["verified"]) == (0, "PASS", 3)
+
+
 @pytest.mark.parametrize("loss", ["dice", "tversky"])
 def test_a_loss_rounded_above_its_value_is_no_taylor_failure(run, loss):
     """dice at p = 1.3e-7, y = 0 is 1 - s/(p + s): it moves in steps of 1e-16, a billion times its

@@ -127,36 +127,47 @@ def _declared_coupling(r: LossCheck) -> str | None:
         return None
 
 
-def verdict(rec: dict, unseen: int = 0) -> str:
+def verdict(rec: dict, unseen: int = 0, trivial: int = 0) -> str:
     """``FAIL`` (exit 1), ``inconclusive`` (passed, but some elements could not be decided, or no
     element was verified while ``unseen`` ones had a gradient the loss never showed) or ``PASS``."""
     if not rec["passed"]:
         return "FAIL"
-    return "inconclusive" if rec["inconclusive"] or _nothing_verified(rec, unseen) else "PASS"
+    return "inconclusive" if rec["inconclusive"] or _nothing_verified(rec, unseen, trivial) else "PASS"
 
 
-def _nothing_verified(rec: dict, unseen: int) -> bool:
+def _nothing_verified(rec: dict, unseen: int, trivial: int = 0) -> bool:
     """No element verified and no kink judged, while elements had a gradient the loss never showed
     (``unseen``), or every element lay below the numeric noise and no Taylor test measured an order
-    (each one waived: at rounding level, within the noise): then nothing has checked the gradient."""
-    if rec["verified"] or rec["kinks"] or not rec["checked"]:
+    (each one waived: at rounding level, within the noise): then nothing has checked the gradient.
+    Elements verified only as a gradient of exactly 0 where the loss did not move (``trivial``) do
+    not count beside such elements (one x = 0 made a sign-flipped gradient of 1e12 + x² PASS); alone,
+    they are a verified check (a hinge whose margins all hold)."""
+    if rec["kinks"] or not rec["checked"] or rec["verified"] > trivial:
         return False
+    if unseen > 0:
+        return True
     measured = any(t["passed"] and t.get("order") is not None and "note" not in t for t in rec["taylor"])
-    return unseen > 0 or (rec["below_noise"] == rec["checked"] and not measured)
+    return rec["below_noise"] > 0 and rec["below_noise"] + rec["verified"] == rec["checked"] and not measured
 
 
-def reasons(rec: dict, unseen: int = 0) -> list[str]:
+def reasons(rec: dict, unseen: int = 0, trivial: int = 0) -> list[str]:
     """Why the verdict was given, one finding a line: what failed, or what was verified and what
     was not."""
     out = []
-    if rec["passed"] and _nothing_verified(rec, unseen) and unseen:
+    if rec["passed"] and _nothing_verified(rec, unseen, trivial) and unseen:
         out.append(f"nothing verified: at {unseen} elements with a nonzero analytic gradient the loss did not "
                    "change at any step tried (a large constant in the loss, a cancellation such as "
                    "sqrt(1 + d²) - 1 at |d| < 1e-8, or steps held small by a domain bound), so a wrong gradient "
                    "there would pass too; check at inputs where the loss moves")
-    elif rec["passed"] and _nothing_verified(rec, unseen):
-        out.append(f"nothing verified: all {rec['checked']} elements lie below the numeric noise or --atol and the "
-                   "Taylor test could not measure an order (the loss's rounding, a large constant in it, float32 "
+    elif rec["passed"] and _nothing_verified(rec, unseen, trivial):
+        which = f"all {rec['checked']} elements lie" if not rec["verified"] else \
+            f"{rec['below_noise']} of {rec['checked']} elements lie (the others: a gradient of exactly 0 where the " \
+            "loss does not move)"
+        orders = [t["order"] for t in rec["taylor"] if t.get("order") is not None]
+        taylor = f"measured order {min(orders):.2f}, whose linear part is within what --atol and --rtol allow" \
+            if orders else "could not measure an order"
+        out.append(f"nothing verified: {which} below the numeric noise or --atol and the Taylor test {taylor} "
+                   "(the loss's rounding, a large constant in it, float32 "
                    "code, gradients below --atol, or inputs near 0, where the steps follow |x| and the rounding "
                    "over them is large: nothing tells the changes its gradient predicts apart from 0), so a wrong "
                    "gradient would pass too; check at other inputs, in float64, or with a smaller --atol")
@@ -224,6 +235,6 @@ def result_record(r: LossCheck, top: int) -> dict:
         "notes": r.notes,
         "worst": [_row(w) for w in r.worst(top)],
     }
-    rec["verdict"] = verdict(rec, r.unseen)
-    rec["reasons"] = reasons(rec, r.unseen)
+    rec["verdict"] = verdict(rec, r.unseen, r.trivial)
+    rec["reasons"] = reasons(rec, r.unseen, r.trivial)
     return rec

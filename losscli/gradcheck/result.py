@@ -132,6 +132,13 @@ class LossCheck:
                    if r.reason is not None)
 
     @property
+    def trivial(self) -> int:
+        """Elements verified only as a gradient of exactly 0 where the loss did not move (numeric 0):
+        they verify that 0, and nothing of the nonzero gradients beside them."""
+        return sum(int(np.count_nonzero((r.status_codes() == OK) & (r.analytic == 0) & (r.numeric == 0)))
+                   for r in self.roles)
+
+    @property
     def passed(self) -> bool:
         return (self.counts["FAIL"] == 0 and all(c["passed"] for c in self.consistency)
                 and all(t["passed"] for t in self.taylor) and all(p["passed"] for p in self.probes))
