@@ -1102,6 +1102,19 @@ def test_a_loss_bending_far_below_the_scale_of_x_is_judged_at_the_smallest_steps
     assert statuses == {0: ("inconclusive", REASONS[21]), 1: ("ok", REASONS[20])}
 
 
+@pytest.mark.parametrize("scale", [1e10, 1e11, 1e13])
+def test_a_kink_seen_at_steps_set_by_x_is_judged_at_the_smallest_steps(run, scales_plugin, tmp_path, scale):
+    """log-cosh of p - t at p, t ~ 1e11 (review 70 #1): steps of 8192 see |d|, a kink whose slopes ±1
+    bracket any gradient: a wrong one (0.1% off, or 0) PASSed as a valid subgradient. At the smallest
+    steps float64 resolves there the loss is smooth: a wrong gradient FAILs, the right one passes."""
+    (tmp_path / "lc.csv").write_text(f"p,t\n{scale + 1!r},{scale!r}\n{scale!r},{scale + 0.375!r}\n")
+    lc = tmp_path / "lc.csv"
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_logcosh_bug", f"{lc}:p", f"{lc}:t")
+    assert (code, results[0]["verdict"], results[0]["failures"]) == (1, "FAIL", 2)
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_logcosh", f"{lc}:p", f"{lc}:t")
+    assert code == 0 and results[0]["failures"] == 0 and results[0]["kinks"] == 0
+
+
 def test_a_wrong_gradient_at_large_inputs_whose_difference_is_small_fails(run, scales_plugin, tmp_path):
     """log-cosh of p - t with p and t near 5e7 (house prices): steps of |p|'s scale (256) see log-cosh as
     |d|, a kink, and a gradient 0.1% wrong passed as 'kinks with a valid subgradient' (review 61 F1).

@@ -8,7 +8,7 @@ import numpy as np
 
 from . import steps as stepping
 from .methods import NOISE_SIGMAS, ONE_SIDED_NOISE, RICHARDSON_NOISE
-from .result import FAIL, FINER_THAN_SCALE, INCONCLUSIVE, OK, passes, tolerance
+from .result import FAIL, FINER_THAN_SCALE, INCONCLUSIVE, KINK, OK, passes, tolerance
 from .rungs import column_noise, rejudge, rung
 
 
@@ -106,9 +106,11 @@ def descend(col, j, xj, rows, a, h_from, side, f0, sens, eps, opts, within=None,
 
 def averaged(col, j, xj, a_all, side_all, f0_all, floor_all, eps, opts, est, err, left, right, step,
              status, reason) -> None:
-    """FAILs of column j at steps set by |x| that may only have averaged the slope over bends finer
-    than the step: sin at x = 1e12 is stepped by 4e6, a million periods, where every estimate is ~0
-    and two of them agree (or see kinks), while its derivative cos(x) is 0.79. Judged again at the
+    """FAILs and kinks of column j at steps set by |x| that may only have averaged the slope over
+    bends finer than the step: sin at x = 1e12 is stepped by 4e6, a million periods, where every
+    estimate is ~0 and two of them agree (or see kinks), while its derivative cos(x) is 0.79;
+    log-cosh of p - t at p = 1e11 is |d| at steps of 8192, a kink whose slopes ±1 bracket any
+    gradient, a wrong one too. Judged again at the
     smallest steps where the loss's rounding still resolves --rtol (4 ulps of x at least), and twice
     that: where both estimates are within --rtol of the analytic value it is ok (a wrong value
     cannot sit within --rtol of two estimates of the derivative itself at two steps); where they
@@ -124,8 +126,12 @@ def averaged(col, j, xj, a_all, side_all, f0_all, floor_all, eps, opts, est, err
         lowest = np.where(np.isfinite(lowest), lowest, 1.0)
         fine = stepping.pow2_floor(lowest)
         fine = np.where(fine < lowest, 2 * fine, fine)  # (a power of two at or above it: exact moves)
-        sel = np.flatnonzero((status[:, j] == FAIL) & np.isin(reason[:, j], (1, 2)) & (side_all == 0)
-                             & np.isfinite(a_all) & (16 * _APART * fine <= step[:, j]))
+        # (kinks whose slopes bracket more than the tolerance: Huber's at ±δ, where only the curvature
+        # jumps, brackets nothing a wrong gradient could hide in, and stays a kink)
+        wide = np.abs(right[:, j] - left[:, j]) > _APART * np.maximum(opts.rtol * np.abs(a_all), opts.atol)
+        doubtful = (((status[:, j] == FAIL) & np.isin(reason[:, j], (1, 2)))
+                    | ((status[:, j] == KINK) & (reason[:, j] == 10) & wide))
+        sel = np.flatnonzero(doubtful & (side_all == 0) & np.isfinite(a_all) & (16 * _APART * fine <= step[:, j]))
     if not sel.size:
         return
     def judged(rows, h):

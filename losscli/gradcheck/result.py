@@ -53,12 +53,12 @@ REASONS = {
         "step sizes: it jumps or bends within the smallest, and slopes taken across that bracket nothing: "
         "undecided",
     20: "at the steps set by |x| the estimates averaged the slope over bends of the loss finer than the step "
-        "(and rejected the analytic value); at the smallest steps float64 resolves at x, two estimates 2x "
-        "apart both agree with it within the tolerance",
+        "(and rejected the analytic value, or saw a kink); at the smallest steps float64 resolves at x, two "
+        "estimates 2x apart both agree with it within the tolerance",
     21: "at the steps set by |x| the estimates averaged the slope over bends of the loss finer than the step "
-        "(and rejected the analytic value); at the smallest steps float64 resolves at x, the estimates differ "
-        "from those and neither verify nor reject it (its spacing there is too coarse for the loss's bends): "
-        "undecided",
+        "(and rejected the analytic value, or saw a kink); at the smallest steps float64 resolves at x, the "
+        "estimates differ from those and neither verify nor reject it (its spacing there is too coarse for "
+        "the loss's bends): undecided",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
