@@ -165,14 +165,18 @@ def _precision_note(precision: str, out_dtype) -> str:
             f"ε = {eps:.3g}; expect most elements below-noise at --rtol {{rtol:g}}")
 
 
-def _undecided(rr: RoleResult, rows: np.ndarray | None, finer: np.ndarray | None = None) -> np.ndarray | None:
+#: elements whose checks stepped within this many times 4 ulps of x stay still in the Taylor probe
+_NEAR_FLOOR = 256
+
+
+def _undecided(rr: RoleResult, rows: np.ndarray | None, finest: np.ndarray | None = None) -> np.ndarray | None:
     """Where the role's inconclusive elements are, in its shape (its ``rows`` only, when given);
     None when there are none. The Taylor probe leaves them still: no derivative was found there.
-    So does it the elements ``finer`` judged only at steps far below their scale (sin at x = 1e12):
-    a probe moving them in proportion to |x| averages over the bends the element checks stepped below."""
+    So does it the elements ``finest`` judged at (or near) the smallest steps float64 resolves (sin
+    at x = 1e12): no move of the probe is both smaller than their bends and larger than their spacing."""
     undecided = np.asarray(rr.status_codes() == INCONCLUSIVE)
-    if finer is not None:
-        undecided |= finer
+    if finest is not None:
+        undecided |= finest
     if not undecided.any():
         return None
     flat = np.zeros(int(np.prod(rr.shape)), dtype=bool)
@@ -277,16 +281,19 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
                 result.noise[role] = measured
             if flat_idx.size < x.size:
                 result.probes.extend(probe(ev, role, x, g, opts, rng_probe, base_sum, (h, side)))
-        finer = None
+        finest = None
         if row_local:
-            finer = why == FINER_THAN_SCALE  # (before finish: one within its bound only becomes below-noise)
+            # (before finish, where one within its bound only becomes below-noise): judged at the smallest
+            # steps, or stepped within 1024 ulps of x by the ladder (exp(-(p - t)²) at p = 1e13, bending at
+            # scale 1/2, where the spacing is 1/512)
+            finest = (why == FINER_THAN_SCALE) | (rr.step <= _NEAR_FLOOR * stepping.floor(x.reshape(-1), eps))
             finish(rr, status, why, opts)
         if np.any(rr.codes == KINK):
             kinked_roles.add(role)
         result.checked += rr.flat_index.size
         result.roles.append(rr)
-        still = _undecided(rr, part.rows if part is not None and at[0] is not ev else None, finer)
-        taylor_args.append((role, at, lo, hi, eps, still))
+        rows = part.rows if part is not None and at[0] is not ev else None
+        taylor_args.append((role, at, lo, hi, eps, _undecided(rr, rows, finest)))
     result.precision = precision
     if precision != "float64":
         result.notes.append(_precision_note(precision, np.asarray(base).dtype).format(rtol=opts.rtol))

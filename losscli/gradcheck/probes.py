@@ -178,8 +178,8 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     number of elements, so the remainder stands above the rounding of the summed losses.
     ``base``: the per-sample losses at x, when already known (saves an evaluation). ``still``:
     elements the probe leaves where they are (inconclusive ones: no derivative was found there,
-    and a probe through sqrt(0) would read order 1/2 off a correct gradient; ones verified only at
-    steps far below their scale). ``atol``: gradient
+    and a probe through sqrt(0) would read order 1/2 off a correct gradient; or ones judged at
+    or near the smallest steps float64 resolves). ``atol``: gradient
     errors this small per element are not told apart from 0 (--atol); ``rtol``: nor errors of this
     fraction of each element's gradient (--rtol): a linear remainder within atol·Σ|d| +
     rtol·Σ|g·d| is no wrong gradient, as the element checks would not call it one."""
@@ -195,8 +195,9 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     if still is not None:
         if still.all():
             return {"role": role, "order": None, "passed": True,
-                    "note": "every element is inconclusive, or verified only at steps far below its scale (where "
-                            "a probe following |x| averages over bends): no direction left to probe"}
+                    "note": "every element is inconclusive, or judged at (or near) the smallest steps float64 "
+                            "resolves (where no move of the probe is both smaller than the loss's bends and "
+                            "larger than the spacing of x): no direction left to probe"}
         z = np.where(still.reshape(x2.shape), 0.0, z)
     n = x2.size
     d = (z * reach / max(np.sqrt(n), 1.25 * float(np.max(np.abs(z))))).reshape(x.shape)
