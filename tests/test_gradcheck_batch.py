@@ -190,6 +190,51 @@ def test_probes_move_each_element_at_its_own_scale(run, loss, seed):
     assert result.exit_code == 0 and all(p["passed"] for p in rec["probes"]), rec["probes"]
 
 
+NEAR_ZERO_PLUGIN = """
+import numpy as np
+from losscli import Input, register_loss
+
+def lse(x):
+    m = x.max()
+    return m + np.log(np.exp(x - m).sum()) - x
+
+def lse_grad(x):
+    p = np.exp(x - x.max())
+    return len(x) * p / p.sum() - 1
+
+for name, wrong in (("lse_ok", lambda g: g), ("lse_one", lambda g: np.where(np.arange(g.size) == 85, 1.01 * g, g))):
+    register_loss(name, inputs=(Input("x", "N"),), coupling="batch")(lse).gradient(
+        lambda x, wrong=wrong: {"x": wrong(lse_grad(np.asarray(x)))})
+for name, extra in (("bound_ok", 0.0), ("bound_one", 2e-3)):
+    register_loss(name, inputs=(Input("x", "N", "nonnegative"),), coupling="batch")(
+        lambda x: (x - x.mean()) ** 2 + x).gradient(
+        lambda x, extra=extra: {"x": 2 * (x - x.mean()) + 1 + np.where(np.arange(x.size) == 2158, extra, 0.0)})
+"""
+
+
+def test_probes_still_see_what_the_elements_own_steps_cannot(run, tmp_path):
+    """Review 71 #1, #2 (of the probes moving each element by its own step): values near 0 of a loss
+    bending at scale 1 (logsumexp of x ~ 1e-4) have own steps as blind as the element checks, and
+    an element on its domain's bound (x = 0, differenced one-sided) was left still; a wrong gradient
+    of one sampled-out element there was FAILed before and went through. The probes' one step
+    finds both again; the right gradients do not FAIL."""
+    (tmp_path / "near_zero.py").write_text(NEAR_ZERO_PLUGIN)
+    rng = np.random.default_rng(0)
+    x = _save(tmp_path, "x", rng.normal(size=256) * 1e-4)
+    nn = rng.uniform(0, 2, 4096)
+    nn[rng.choice(4096, 1000, replace=False)] = 0.0
+    nn[2158] = 0.0
+    xb = _save(tmp_path, "nn", nn)
+    for name, data, bad in (("lse", x, [85]), ("bound", xb, [2158])):
+        result, rec = _gradcheck(run, "--plugin", tmp_path / "near_zero.py", "gradcheck", f"{name}_one", data,
+                                 "--max-elements", "16")
+        assert result.exit_code == 1, (name, rec["probes"])
+        assert any(bad in p.get("localised", []) for p in rec["probes"]), (name, rec["probes"])
+        result, rec = _gradcheck(run, "--plugin", tmp_path / "near_zero.py", "gradcheck", f"{name}_ok", data,
+                                 "--max-elements", "16")
+        assert result.exit_code == 0, (name, rec["probes"])
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_inputs_exactly_on_kinks_never_fail_the_taylor_test(run, tmp_path, plugin, seed):
     """max(x, 0) at x = 0 (subgradient 1, as torch's relu) on rows the element sample may miss: the

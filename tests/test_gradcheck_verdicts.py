@@ -1084,9 +1084,10 @@ def test_an_element_beside_a_huge_one_is_judged_at_its_own_scale(run, scales_plu
 
 def test_a_loss_bending_far_below_the_scale_of_x_is_judged_at_the_smallest_steps(run, scales_plugin, tmp_path):
     """sin at x = 1e12 alone: its steps follow |x| (4e6, a million periods), where two estimates of ~0
-    agreed, and its correct gradient FAILed. Steps down to float64's spacing at x (1e-3) verify it;
-    where that spacing is too coarse for the bends (cos at 1e15: spacing 0.125) it is undecided, not
-    FAILed. A gradient 1% off still FAILs at those steps, at every scale."""
+    agreed, and its correct gradient FAILed. Steps down to float64's spacing at x (1e-3) verify it.
+    A gradient 1% off still FAILs at those steps, at every scale. (Where that spacing is too coarse
+    for the bends, cos at 1e15, spacing 0.125, the FAIL stands: nothing there tells it from a loss
+    that rounds 100·x, whose FAIL at steps of 1e-4 is right.)"""
     (tmp_path / "one.csv").write_text("x\n1e12\n")
     code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_sin", f"{tmp_path}/one.csv:x")
     assert (code, results[0]["verdict"]) == (0, "PASS")
@@ -1098,22 +1099,16 @@ def test_a_loss_bending_far_below_the_scale_of_x_is_judged_at_the_smallest_steps
     code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_cos_bug", f"{tmp_path}/big.csv:x")
     assert (code, results[0]["verdict"]) == (1, "FAIL")
     assert {e["index"][0] for e in results[0]["worst"] if e["status"] == "FAIL"} == {0, 1, 2, 3}
-    (tmp_path / "huge.csv").write_text("x\n1e15\n1e12\n")
-    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_cos", f"{tmp_path}/huge.csv:x")
-    statuses = {e["index"][0]: (e["status"], e["reason"]) for e in results[0]["worst"]}
-    assert (code, results[0]["verdict"]) == (0, "inconclusive")
-    assert statuses == {0: ("inconclusive", REASONS[21]), 1: ("ok", REASONS[20])}
 
 
 @pytest.mark.parametrize("rows", [["10000000000001,10000000000000.5"],
                                   ["10000000000002,10000000000000", "10000000000000,10000000000004",
-                                   "10000000000001,10000000000000.5"],
-                                  ["1000000000000002,1000000000000000", "1000000000000000,1000000000000004"]])
+                                   "10000000000001,10000000000000.5"]])
 def test_a_bump_far_narrower_than_x_is_never_a_fail(run, scales_plugin, tmp_path, rows):
-    """exp(-(p - t)²) at p, t ~ 1e13 and 1e15 (review 70 #5): it bends at scale 1/4 where float64's
-    spacing is 1/512 and 1/8. Its right gradient FAILed as a wrong one (steps of 1e5 to 4e9 agree on
-    ~0), as a kink's invalid subgradient, and by the Taylor test's order 1 (a probe moving x in
-    proportion to |x|). Where the smallest steps float64 allows cannot decide: undecided."""
+    """exp(-(p - t)²) at p, t ~ 1e13 (review 70 #5): it bends at scale 1/4 where float64's spacing is
+    1/512. Its right gradient FAILed as a kink's invalid subgradient (steps of 1e5 agree on ~0) and
+    by the Taylor test's order 1 (a probe moving x in proportion to |x|). Where the smallest steps
+    float64 allows cannot decide: undecided. (At 1e15, spacing 1/8, the FAIL stands, as for cos.)"""
     (tmp_path / "g.csv").write_text("p,t\n" + "\n".join(rows) + "\n")
     g = tmp_path / "g.csv"
     code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_gauss", f"{g}:p", f"{g}:t")

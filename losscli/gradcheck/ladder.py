@@ -62,7 +62,7 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
                       est, err, left, right, step, status, reason)
         finer(col, j, xj, a, side, f0, sens, eps, opts, est, err, left, right, step, status, reason)
         _below_noise(col, j, xj, a, h, side, room, f0, sens, eps, opts, est, err, step, status, reason)
-        averaged(col, j, xj, a, side, f0, floor, eps, opts, est, err, left, right, step, status, reason)
+        averaged(col, j, xj, a, side, f0, sens, floor, eps, opts, est, err, left, right, step, status, reason)
         _unmoved(a, f0, sens, eps, opts, est[:, j], left[:, j], right[:, j], step[:, j], status[:, j], reason[:, j])
         if method == "complex":
             seen_kink[:, j] = k0
