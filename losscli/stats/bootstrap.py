@@ -42,7 +42,12 @@ def bootstrap_interval(num: np.ndarray, shares: np.ndarray, reduction: str, n_bo
             if base is not None:
                 stats[start:start + b] -= _reported(base[idx].sum(axis=1), den, root)
     alpha = (1.0 - confidence) / 2.0
-    lo, hi = np.quantile(stats, [alpha, 1.0 - alpha])
+    if np.isnan(stats).any():  # (NaN resamples: the interval is NaN, as numpy's)
+        lo, hi = math.nan, math.nan
+    else:  # numpy's quantiles of finite values; beside an infinite loss, order statistics (inf, not inf·0)
+        from .quantiles import exact_quantiles
+
+        lo, hi = exact_quantiles(stats, [alpha, 1.0 - alpha])
     if scale != 1.0:  # (a reported value: as it is, or its square root for rmse)
         lo, hi = (lo * math.sqrt(scale), hi * math.sqrt(scale)) if root else (lo * scale, hi * scale)
     return float(lo), float(hi)
