@@ -110,15 +110,16 @@ def averaged(col, j, xj, a_all, side_all, f0_all, sens_all, floor_all, eps, opts
     bends finer than the step: sin at x = 1e12 is stepped by 4e6, a million periods, where every
     estimate is ~0 and two of them agree (or see kinks), while its derivative cos(x) is 0.79;
     log-cosh of p - t at p = 1e11 is |d| at steps of 8192, a kink whose slopes ±1 bracket any
-    gradient, a wrong one too. Judged again at the
-    smallest steps where the loss's rounding still resolves --rtol (4 ulps of x at least), and twice
-    that: where both estimates are within --rtol of the analytic value (or the smaller is, and the
-    larger converges to it) it is ok (a wrong value cannot sit within --rtol of two estimates of the
-    derivative itself at two steps, or be what they converge to); where they
-    agree with each other and both reject it, a FAIL that these steps stand behind; where the
-    smaller differs from the estimate the FAIL rested on beyond a bound with x's rounding in it, and
-    they decide nothing, undecided. Costs one rung where an element FAILs, two
-    where the smallest steps see another slope."""
+    gradient, a wrong one too.
+
+    Judged again at the smallest steps where the loss's rounding still resolves --rtol (4 ulps of
+    x at least), and twice that: where both estimates are within --rtol of the analytic value (or
+    the smaller is, and the larger converges to it) it is ok (a wrong value cannot sit within
+    --rtol of two estimates of the derivative itself, or be what they converge to); where they
+    agree with each other and both reject it, a FAIL these steps stand behind; where the smaller
+    differs from the estimate the FAIL rested on beyond a bound with x's rounding in it, and they
+    decide nothing, undecided; else as it was. Costs one rung where an element FAILs and the
+    smallest steps confirm it, two elsewhere."""
     with np.errstate(invalid="ignore", divide="ignore"):
         # the smallest step whose rounding leaves --rtol visible: a few ε·|l| over h below rtol·|a|
         useful = 4 * NOISE_SIGMAS * eps * np.maximum(1.0, np.abs(f0_all)) / np.maximum(opts.rtol * np.abs(a_all),
@@ -135,6 +136,7 @@ def averaged(col, j, xj, a_all, side_all, f0_all, sens_all, floor_all, eps, opts
         sel = np.flatnonzero(doubtful & (side_all == 0) & np.isfinite(a_all) & (16 * _APART * fine <= step[:, j]))
     if not sel.size:
         return
+
     def judged(rows, h):
         """Estimates at steps h for the elements ``rows``, with the noise measured there, at least ε·|l|
         (not |x·a|'s rounding, which x ± h, exact, does not carry into sin(x)), the noise's part, and
@@ -142,8 +144,8 @@ def averaged(col, j, xj, a_all, side_all, f0_all, sens_all, floor_all, eps, opts
         f0, zeros, none = f0_all[rows], np.zeros(rows.size, dtype=np.int8), np.zeros(rows.size)
         *_, table = rung(col, j, xj, rows, h, zeros, f0, 0.0, None, eps, True)
         sigma = np.fmax(column_noise(table, zeros), eps * np.maximum(1.0, np.abs(f0)))
-        wide = rejudge(table, f0, h, zeros, sens_all[rows], sigma, eps)[1]
-        return (*rejudge(table, f0, h, zeros, none, sigma, eps), NOISE_SIGMAS * RICHARDSON_NOISE * sigma / h, wide)
+        carried = rejudge(table, f0, h, zeros, sens_all[rows], sigma, eps)[1]
+        return (*rejudge(table, f0, h, zeros, none, sigma, eps), NOISE_SIGMAS * RICHARDSON_NOISE * sigma / h, carried)
 
     # the smallest steps first: where their estimate agrees with the one the FAIL rested on, the FAIL
     # stands (a wrong gradient costs one rung); elsewhere the steps twice as large decide with them
