@@ -26,12 +26,10 @@ def sample_elements(shape: tuple, budget: int, rng: Draws) -> np.ndarray:
     return np.unique(picks)
 
 
-def _directional(copies, x: np.ndarray, v: np.ndarray, sigma: float, h: float | None = None):
+def _directional(copies, x: np.ndarray, v: np.ndarray, sigma: float):
     """Richardson estimate of the directional derivative of the total along v, and its error
-    bound (the loss's noise σ included): four copies, one call when the loss stacks them. The
-    step ``h`` (x ± h·v, x ± h/2·v) is ε^(1/3)·max(1, max |x|) unless given."""
-    if h is None:
-        h = H_SCALE * max(1.0, float(np.max(np.abs(x))))
+    bound (the loss's noise σ included): four copies, one call when the loss stacks them."""
+    h = H_SCALE * max(1.0, float(np.max(np.abs(x))))
     fp, fm, fp2, fm2 = copies.sums(np.stack([h * v, -h * v, h / 2 * v, -h / 2 * v]))
     e, err, *_ = richardson_from(np.zeros(1), np.array([fp]), np.array([fm]), np.array([fp2]), np.array([fm2]),
                                  np.array([h]), noise=np.array([sigma]), eps=copies.eps)
@@ -48,8 +46,7 @@ def probe(ev, role, x, g, opts, rng, base_sum, plan=None) -> list[dict]:
     A probe moves every element by a random multiple of one step h = ε^(1/3)·max(1, max |x|) (near
     0 the elements' own steps would be as blind as the element checks). Elements whose own first
     step (``plan``: the element checks' steps and sides over the role) is below h/64, and below
-    1/64 of the other elements' own steps, are moved
-    beyond the scale the loss bends at: a row of norm 1.4e-7 among rows of norm 1.7, which nt_xent
+    1/64 of the other elements' own steps, are moved beyond the scale the loss bends at: a row of norm 1.4e-7 among rows of norm 1.7, which nt_xent
     normalises, was moved 150 times its norm, and the right gradient FAILed. Where a probe
     disagrees and such elements are in it, it is taken again without them, and they are probed
     apart at their own steps: each part judged, and bisected, at its steps.

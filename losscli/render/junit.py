@@ -3,10 +3,9 @@ numbers."""
 
 from __future__ import annotations
 
-import json
 import re
 
-from .values import check_text, json_safe, key_text, params_text
+from .values import check_text, json_text, key_text, params_text
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -65,7 +64,7 @@ def compute(payload: dict, context: dict) -> str:
         failed = gate is not None and not gate["passed"]
         cases.append({"classname": "losscli.compute", "name": f"{r['loss']} ({params_text(r['params'])})",
                       "failure": (f"{r['loss']} = {gate['measured']!r} > --fail-above {limit!r}",
-                                  json.dumps(json_safe(r), allow_nan=False)) if failed else None,
+                                  json_text(r)) if failed else None,
                       "output": f"value={r['value']!r} count={r['count']}"
                                 + ("" if gate is None else f" --fail-above {limit!r}: {'FAIL' if failed else 'PASS'}")})
         cases += [slice_case("losscli.compute", f"{r['loss']} ({params_text(r['params'])})", sl,
@@ -80,7 +79,7 @@ def slice_case(classname: str, name: str, sl: dict, message: str) -> dict:
     passed = sl.get("passed", sl.get("gate", {}).get("passed", True))
     small = "" if sl["ranked"] else " (too few rows to rank or gate)"
     return {"classname": classname, "name": f"{name} [{key_text(sl['key'])}]",
-            "failure": (f"[{key_text(sl['key'])}] {message}", json.dumps(json_safe(sl), allow_nan=False))
+            "failure": (f"[{key_text(sl['key'])}] {message}", json_text(sl))
             if not passed else None,
             "skipped": f"{sl['count']} rows: too few to rank or gate" if not sl["ranked"] else None,
             "output": f"value={sl.get('value', sl.get('candidate'))!r} count={sl['count']}{small}"}
@@ -93,7 +92,7 @@ def compare(payload: dict) -> str:
         failed = gate is not None and not gate["passed"]
         msg = _change_text(r["loss"], r)
         cases.append({"classname": "losscli.compare", "name": r["loss"],
-                      "failure": (msg, json.dumps(json_safe(r), allow_nan=False)) if failed else None, "output": msg})
+                      "failure": (msg, json_text(r)) if failed else None, "output": msg})
         cases += [slice_case("losscli.compare", r["loss"], sl, _change_text(r["loss"], sl)) for sl in r.get("slices", [])]
     return junit_xml("compare", cases)
 
@@ -115,8 +114,7 @@ def check(payload: dict) -> str:
         failed = [check_text(c) for c in g["checks"] if not c["passed"]]
         msg = f"{g['loss']} = {g['value']!r}; failed: {', '.join(failed)}" if failed else None
         cases.append({"classname": "losscli.check", "name": g["gate"],
-                      "failure": (msg, json.dumps(json_safe({k: v for k, v in g.items() if k != "slices"}),
-                                                  allow_nan=False))
+                      "failure": (msg, json_text({k: v for k, v in g.items() if k != "slices"}))
                       if failed else None,
                       "output": "\n".join([f"{g['loss']} = {g['value']!r}",
                                            *(f"{check_text(c)}: {'ok' if c['passed'] else 'FAILED'}"

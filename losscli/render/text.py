@@ -7,7 +7,7 @@ import io
 import json
 
 from ..stats.accumulator import STAT_KEYS
-from .values import dump_json, json_safe, key_text, number, params_text
+from .values import dump_json, json_text, key_text, number, params_text
 
 
 def to_json(payload) -> str:
@@ -22,7 +22,7 @@ def compute_json(payload: dict, context: dict) -> str:
 def compute_ndjson(payload: dict, context: dict) -> str:
     """One line per loss, each carrying the top-level keys (schema_version, version, inputs)."""
     top = {k: v for k, v in payload.items() if k != "results"}
-    return "".join(json.dumps(json_safe({**top, **rec}), allow_nan=False) + "\n" for rec in payload["results"])
+    return "".join(json_text({**top, **rec}) + "\n" for rec in payload["results"])
 
 
 def compute_csv(payload: dict, context: dict) -> str:

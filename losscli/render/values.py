@@ -30,7 +30,7 @@ def dump_json(payload) -> str:
         return None if isinstance(obj, float) and not math.isfinite(obj) else obj
 
     def hold(item) -> str:
-        pieces.append(json.dumps(json_safe(item), allow_nan=False))
+        pieces.append(json_text(item))
         return f"{token}:{len(pieces) - 1}"
 
     text = json.dumps(mark(payload), indent=2, allow_nan=False)
@@ -69,7 +69,7 @@ def exact(x: float | None) -> str:
 def apart(x: float, bound: float) -> str:
     """``x`` with the fewest digits (6 or more) that keep it nearer to itself than to ``bound``:
     ``0.29000000004`` above a bound of 0.29, ``1.91578`` above 1.84, ``1.6580588932508622`` (not
-    ``1.65806``, which is above the bound by a rounding 10^10 times the real distance) above
+    ``1.65806``, which is above the bound by a rounding 5·10^9 times the real distance) above
     1.658058893250862."""
     if not (math.isfinite(x) and math.isfinite(bound)):
         return exact(x)
@@ -114,6 +114,11 @@ def json_safe(obj: Any) -> Any:
     if isinstance(obj, float):
         return number(obj)
     return obj
+
+
+def json_text(obj: Any) -> str:
+    """``obj`` as one line of JSON, NaN and ±inf written as null (:func:`json_safe`)."""
+    return json.dumps(json_safe(obj), allow_nan=False)
 
 
 def key_text(key: dict, sep: str = ", ") -> str:
