@@ -365,7 +365,17 @@ _DOMAINS = (
            "log-probabilities <= 0 (log_target=true)", _deferred, S.softmax_rows),
     Domain("probability_or_logit", "probabilities in [0, 1] (from_logits=false), or logits (from_logits=true)",
            _deferred, S.uniform(0.05, 0.95), S.near_zero_or_one),
+    Domain("rate_or_log_rate", "log-rates (log_input=true), or rates >= 0 (log_input=false)", _deferred,
+           S.standard_normal, S.extreme_reals),
 )
+#: Domains a parameter chooses between: declared name -> (the parameter, {its value: the domain}).
+#: The loss's validate hook checks them (see judge); random inputs and gradcheck's steps keep to
+#: the domain the parameter chooses (see chosen).
+BY_PARAM = {
+    "prob_or_log_rows": ("log_target", {False: "prob_rows", True: "log_prob_rows"}),
+    "probability_or_logit": ("from_logits", {False: "probability", True: "real"}),
+    "rate_or_log_rate": ("log_input", {True: "real", False: "nonnegative"}),
+}
 #: Domains that stand for one of the above, chosen by the data: name -> (text, choose(ndim, has (N, C) input))
 _CHOICES = {
     "target": ("class indices (N,) or probability rows (N, C) (one-hot or soft)",
@@ -391,6 +401,22 @@ CLASS_LABELS = frozenset({"class_index", "class_index_or_ignored", "target", "ta
                           "binary_or_class"})
 #: name -> text, for every name an Input may declare
 DOMAIN_TEXT: dict[str, str] = {**{d.name: d.text for d in _DOMAINS}, **{k: v[0] for k, v in _CHOICES.items()}}
+
+
+def chosen(name: str, params: dict) -> str:
+    """The domain a parameter-dependent one (``BY_PARAM``) stands for under ``params`` (resolved:
+    the loss's defaults filled in); any other domain as declared."""
+    if name not in BY_PARAM:
+        return name
+    param, by_value = BY_PARAM[name]
+    return by_value[bool(params[param])]
+
+
+def of_role(loss, role: str, params: dict) -> str:
+    """The domain of ``loss``'s input ``role`` under the parameters given (``-p``; defaults for the
+    rest): poisson_nll's predictions are rates >= 0 with log_input=false, reals otherwise."""
+    decl = next((r.domain for r in loss.inputs if r.name == role), "real")
+    return chosen(decl, loss.resolve_params(params)) if decl in BY_PARAM else decl
 
 
 def resolve(name: str, ndim: int, with_classes: bool) -> Domain:

@@ -21,14 +21,15 @@ if TYPE_CHECKING:
 def random_inputs(loss: Loss, *, samples: int = 8, classes: int = 4, dim: int = 3,
                   seed: int | np.random.Generator = 0, label_rows: bool = False,
                   optional: bool = False, trailing: tuple[int, ...] = (),
-                  boundary: float = 0.0) -> dict[str, np.ndarray]:
+                  boundary: float = 0.0, params: dict | None = None) -> dict[str, np.ndarray]:
     """Inputs for every role: N = ``samples``, C = ``classes``, D (and any other symbol) = ``dim``.
 
     ``label_rows`` picks the (N, C) alternative of class targets; ``optional`` includes optional
     roles; ``trailing`` is what ``...`` in a shape stands for (gradcheck passes ``(dim,)``: dice
     and tversky get D pixels per sample, not one). ``boundary`` is the share of rows drawn near
     the bounds of each role's domain (``domains.sample``): gradcheck samples the whole domain, the
-    registry-driven tests keep 0. A loss with a ``sampler`` hook gets it called with the same
+    registry-driven tests keep 0. ``params`` (``-p``) choose the domain of a role whose domain
+    depends on one (rates >= 0 for poisson_nll's log_input=false). A loss with a ``sampler`` hook gets it called with the same
     arguments instead (without ``boundary`` and ``trailing``, which it does not take)."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sampler = getattr(loss, "sampler", None)
@@ -43,5 +44,6 @@ def random_inputs(loss: Loss, *, samples: int = 8, classes: int = 4, dim: int = 
         shape = concrete(role.shape, sizes, {k: v.shape for k, v in out.items()}, last=label_rows,
                          trailing=trailing, default=dim)
         with_classes = any(v.ndim == 2 for v in out.values())  # class indices next to (N, C) scores
-        out[role.name] = domains.sample(role.domain, shape, rng, classes, with_classes, boundary)
+        out[role.name] = domains.sample(domains.of_role(loss, role.name, params or {}), shape, rng, classes,
+                                        with_classes, boundary)
     return out

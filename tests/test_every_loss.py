@@ -1,5 +1,6 @@
 """Registry-driven tests: every registered loss gets them the moment it is registered."""
 
+import json
 import math
 
 import numpy as np
@@ -8,6 +9,7 @@ import pytest
 from losscli import list_losses
 from .conftest import evaluate_dict as evaluate
 from losscli.commands.catalogue import loss_record
+from losscli.domains import BY_PARAM
 from losscli.sampling import random_inputs
 
 from .conftest import central_difference
@@ -97,3 +99,28 @@ def test_weighted_gradient_is_gradient_of_weighted_value(loss):
 
     numeric = central_difference(f, inputs[role].astype(float).copy())
     np.testing.assert_allclose(ev.gradients[role], numeric, rtol=1e-6, atol=1e-8)
+
+
+# every input whose domain a parameter chooses (poisson_nll's log_input, kl's log_target,
+# binary_focal's from_logits), under each value of that parameter
+_CHOSEN = [(loss, role.name, param, value, domain)
+           for loss in LOSSES for role in loss.inputs if role.domain in BY_PARAM
+           for param, by_value in [BY_PARAM[role.domain]] for value, domain in by_value.items()]
+_CHOSEN_IDS = [f"{l.name}-{p}={str(v).lower()}" for l, _, p, v, _ in _CHOSEN]
+
+
+@pytest.mark.parametrize("loss, role, param, value, domain", _CHOSEN, ids=_CHOSEN_IDS)
+def test_gradcheck_draws_random_inputs_from_the_domain_a_parameter_chooses(run, loss, role, param, value, domain):
+    """``gradcheck poisson_nll -p log_input=false`` drew log-rates (negative) as rates and exited 2,
+    "too extreme"; kl with log_target=true was checked at labels that are no log-probabilities."""
+    given = {param: value}
+    for seed in range(3):
+        inputs = random_inputs(loss, samples=40, seed=seed, optional=True, boundary=0.25, params=given)
+        loss(*_args(loss, inputs), **given)  # the loss's own validation accepts them
+        x = inputs[role]
+        if domain == "real":  # the whole real line, not its part in another domain
+            assert (x < 0).any() and (np.abs(x) > 1).any(), x
+    flag = str(value).lower()
+    result = run("gradcheck", loss.name, "-p", f"{param}={flag}", "--samples", 40, "--format", "json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["results"][0]["verdict"] == "PASS"

@@ -135,7 +135,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
             # (N,... roles get --dim trailing elements, none at --dim 1; a quarter of the rows near the
             # domain's bounds)
             arrays = random_inputs(loss, samples=samples, classes=classes, dim=dim, seed=seed, optional=True,
-                                   trailing=_trailing(dim), boundary=RANDOM_BOUNDARY)
+                                   trailing=_trailing(dim), boundary=RANDOM_BOUNDARY, params=by_loss[loss.name])
             results.append(check_one(loss, arrays, by_loss[loss.name], opts, order))
             timing.case(loss.name, since)
     payload = {"passed": all(r.passed for r in results),

@@ -24,15 +24,13 @@ from ..errors import LossCliError
 from ..registry import Loss
 from . import Options
 from .result import LossCheck, RoleResult, classify
+from .steps import bounds
 from .draws import Draws
 from .methods import richardson_from
 from .parameters import loss_epsilon
 
 MAX_COLUMNS = 64
 RANDOM_DIRECTIONS = 4
-#: declared domains whose values a step must not leave: name -> (lower, upper)
-_BOUNDS = {"probability": (0.0, 1.0), "positive": (0.0, np.inf), "nonnegative": (0.0, np.inf),
-           "log_probability": (-np.inf, 0.0), "unit_interval_signed": (-1.0, 1.0)}
 
 
 def refuse_without_framework(loss: Loss) -> None:
@@ -55,7 +53,8 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options, result: LossCh
     bridge = loss.bridge
     wrt = tuple(r for r in loss.differentiable if r in arrays) + loss.differentiable_params
     point = {n: (np.asarray(arrays[n], dtype=np.float64) if n in arrays else np.float64(params[n])) for n in wrt}
-    domains = {r.name: r.domain for r in loss.inputs}
+    # the interval each input's values live in (a parameter is unbounded): a step must not leave it
+    within = {n: bounds(loss, n, np.ndim(point[n]), params) if n in arrays else (-np.inf, np.inf) for n in wrt}
     eps = loss_epsilon(precision)
     rng = Draws(opts.seed, 2)
     calls = 0
@@ -78,7 +77,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options, result: LossCh
         hv, why = bridge.hvp(arrays, params, wrt, direction)
         calls += 1
         notes.update(why)
-        h = _step(point, direction, domains, eps)
+        h = _step(point, direction, within, eps)
         gp, gm = gradient_at(_scaled(direction, h)), gradient_at(_scaled(direction, -h))
         gp2, gm2 = gradient_at(_scaled(direction, h / 2)), gradient_at(_scaled(direction, -h / 2))
         numeric = {n: _differences(g0[n], gp[n], gm[n], gp2[n], gm2[n], h, sensitivity[n], eps) for n in wrt}
@@ -134,7 +133,7 @@ def _scaled(direction: dict, t: float) -> dict:
     return {n: t * v for n, v in direction.items()}
 
 
-def _step(point: dict, direction: dict, domains: dict, eps: float) -> float:
+def _step(point: dict, direction: dict, within: dict, eps: float) -> float:
     """h for the gradient differences: ε^(1/3) times the largest element moved (at least 1), shrunk so
     that x ± h·v stays inside every declared bounded domain."""
     scale, limit = 1.0, np.inf
@@ -146,7 +145,7 @@ def _step(point: dict, direction: dict, domains: dict, eps: float) -> float:
         x = np.asarray(point[n], dtype=np.float64)
         vmax = float(np.max(np.abs(v[moved])))
         scale = max(scale, float(np.max(np.abs(x[moved]))) / vmax) if x.ndim else max(scale, abs(float(x)) / vmax)
-        lo, hi = _BOUNDS.get(domains.get(n, "real"), (-np.inf, np.inf))
+        lo, hi = within[n]
         if np.isfinite(lo) or np.isfinite(hi):
             room = np.minimum(x - lo, hi - x)[moved] / np.abs(v[moved])
             if room.size and np.min(room) > 0:

@@ -36,15 +36,10 @@ _BOUNDS = {
 
 
 def bounds(loss, role: str, ndim: int, params: dict) -> tuple[float, float]:
-    """The interval the values of ``role`` live in, from its declared domain (and the parameter a
-    parameter-dependent domain reads: ``from_logits``, ``log_target``)."""
-    decl = next((r.domain for r in loss.inputs if r.name == role), "real")
-    if decl == "probability_or_logit":
-        return (-np.inf, np.inf) if params.get("from_logits") else (0.0, 1.0)
-    if decl == "prob_or_log_rows":
-        return (-np.inf, 0.0) if params.get("log_target") else (0.0, 1.0)
+    """The interval the values of ``role`` live in, from its declared domain (the one a parameter
+    chooses, for a parameter-dependent domain: ``from_logits``, ``log_target``, ``log_input``)."""
     try:
-        name = domains.resolve(decl, ndim, False).name
+        name = domains.resolve(domains.of_role(loss, role, params), ndim, False).name
     except KeyError:  # a plugin's own domain name: no bound known
         return (-np.inf, np.inf)
     return _BOUNDS.get(name, (-np.inf, np.inf))

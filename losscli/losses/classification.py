@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..domains import judge
+from ..domains import chosen, judge
 from ..errors import ParameterError
 from ..numerics import (PROB_EPS, log_softmax, logsumexp, nll_and_softmax_minus_onehot, nll_at, rows, shifted_by_max,
                         sigmoid_both, softmax, softmax_minus_onehot, softplus_both, target_rows, xlogy)
@@ -634,9 +634,8 @@ def zero_one(scores, labels, *, mode="auto", threshold=0.5):
 
 # -- distributions and overlaps ------------------------------------------------------------------
 def _kl_labels(arrays, params):
-    """Probability rows, or log-probability rows with log_target (a domain cannot see the parameter)."""
-    kind = "log_prob_rows" if params["log_target"] else "prob_rows"
-    return {**arrays, "labels": judge(kind, arrays["labels"])}
+    """Probability rows, or log-probability rows with log_target (the domain the parameter chooses)."""
+    return {**arrays, "labels": judge(chosen("prob_or_log_rows", params), arrays["labels"])}
 
 
 @register_loss(

@@ -298,7 +298,7 @@ def _poisson_validate(arrays, params, at=None):
 
 @register_loss(
     "poisson_nll", aliases=("poisson",),
-    inputs=(Input("predictions", "N,...", "real", description="log-rates (log_input=true) or rates"),
+    inputs=(Input("predictions", "N,...", "rate_or_log_rate", description="log-rates (log_input=true) or rates"),
             Input("labels", "=predictions", "nonnegative", description="observed counts >= 0")),
     differentiable=("predictions",), category="regression", coupling="elementwise",
     params={"log_input": Param(True, help="predictions are log-rates"),

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..domains import judge
+from ..domains import chosen, judge
 from ..numerics import PROB_EPS, log_sigmoid, rows, sigmoid, target_rows
 from ..registry import Input, Param, register_loss
 from .classification import _TARGET, _log_pos
@@ -114,9 +114,8 @@ def _brier_grad(predictions, labels, *, scale_by_half="auto"):
 
 # -- Keras binary focal cross-entropy -------------------------------------------------------------
 def _judge_focal_predictions(arrays, params):
-    """Probabilities in [0, 1] unless from_logits (a domain cannot see the parameter)."""
-    kind = "real" if params["from_logits"] else "probability"
-    return {**arrays, "predictions": judge(kind, arrays["predictions"])}
+    """Probabilities in [0, 1] unless from_logits (the domain the parameter chooses)."""
+    return {**arrays, "predictions": judge(chosen("probability_or_logit", params), arrays["predictions"])}
 
 
 def _binary_focal_parts(x, labels, from_logits, label_smoothing):
