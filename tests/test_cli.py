@@ -201,6 +201,24 @@ def test_nan_policy_omit_drops_the_rows(run, reg):
     assert "dropped 1 of 3 rows" in result.stderr
 
 
+@pytest.mark.parametrize("fmt", ["json", "ndjson"])
+def test_per_sample_values_under_omit_name_their_rows_and_keys(run, tmp_path, fmt):
+    """JSON's per_sample listed the kept rows' values alone, so a reader pairing them with the rows by
+    position put row 2's loss on row 1. Each value's row (and with --on its key) is beside it, as the
+    per-sample CSV has it."""
+    pd.DataFrame({"id": ["b", "a", "c", "d"], "p": [1.0, np.nan, 3.0, 5.0]}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"id": ["d", "a", "c", "b"], "y": [9.0, 0.0, 0.0, 0.0]}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "mse,mae", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id", "--nan-policy", "omit",
+              "--per-sample", "--format", fmt)
+    assert out.exit_code == 0, out.stderr
+    records = [json.loads(line) for line in out.stdout.splitlines()] if fmt == "ndjson" else json.loads(out.stdout)["results"]
+    assert [(r["loss"], r["per_sample_index"], r["per_sample_key"], r["per_sample"]) for r in records] == [
+        ("mse", [0, 2, 3], ["b", "c", "d"], [1.0, 9.0, 16.0]), ("mae", [0, 2, 3], ["b", "c", "d"], [1.0, 3.0, 4.0])]
+    csv_rows = run("compute", "mse,mae", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id", "--nan-policy", "omit",
+                   "--per-sample", "--format", "csv").stdout.splitlines()
+    assert csv_rows == ["index,key,mse,mae", "0,b,1.0,1.0", "2,c,9.0,3.0", "3,d,16.0,4.0"]
+
+
 def _write_frame(frame, path, fmt: str) -> None:
     if fmt == "csv":
         import warnings
@@ -231,11 +249,14 @@ def test_nan_policy_omit_with_a_block_of_nan_only(run, tmp_path, fmt, where, eng
     args = ["compute", "mse", f"{path}:{cols[0]}", f"{path}:{cols[1]}", "--nan-policy", "omit", "--block-rows", "4",
             "--engine", engine]
     saving = ("--save-grad", tmp_path / "g.npz") if engine == "local" else ()  # (not with Dask)
-    out = run(*args, "--format", "json", *saving)
+    out = run(*args, "--format", "json", "--per-sample", *saving)
     assert out.exit_code == 0, out.stderr
     rec = json.loads(out.stdout)["results"][0]
     keep = ~np.isnan(p)
     assert (rec["count"], rec["omitted"]) == (int(keep.sum()), int((~keep).sum()))
+    # each per-sample value names its row: the omitted ones are left out
+    assert rec["per_sample_index"] == np.flatnonzero(keep).tolist()
+    np.testing.assert_allclose(rec["per_sample"], (p[keep] - y[keep]) ** 2, rtol=1e-15)
     assert rec["value"] == pytest.approx(float(np.mean((p[keep] - y[keep]) ** 2)), rel=1e-15)
     assert out.stderr == f"losscli: warning: --nan-policy omit dropped {(~keep).sum()} of 14 rows with NaN or infinite values\n"
     if saving:

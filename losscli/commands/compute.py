@@ -47,6 +47,8 @@ def result_record(ev: Evaluation, top: int, penalty=None, per_sample: bool = Tru
                             "normalized_rank_error": ev.quantile_rank_error}
     if ev.per_sample is not None and (per_sample or ev.value is None):  # (--ci keeps them too)
         rec["per_sample"] = [real(v) for v in ev.per_sample]
+        if ev.rows is not None:  # (--nan-policy omit leaves rows out: each value's row says which it is)
+            rec["per_sample_index"] = ev.rows.tolist()
     if penalty is not None and ev.value is not None:  # structural risk = empirical risk + penalty
         rec["empirical_risk"] = rec["value"]
         rec["penalty"] = {k: (real(v) if isinstance(v, float) else v) for k, v in penalty.record().items()}
@@ -152,6 +154,7 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                                                            for ev in evaluations]}
         for rec in payload["results"]:  # (with --on, each worst sample's key and its row in the first input)
             cache.name_rows(rec["worst"])
+            cache.name_per_sample(rec)
         for rec, ev in zip(payload["results"], evaluations):
             if ci is not None:
                 rec["ci"] = interval_record(ev, ci)
@@ -167,9 +170,6 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             payload["passed"] = all(r["gate"]["passed"] and not any(failed(s) for s in r.get("slices", []))
                                     for r in payload["results"])
         context = {"inputs": {ev.loss.name: ev.worst_inputs for ev in evaluations}, "fail_above": fail_above,
-                   "rows": [] if evaluations[0].rows is None else [cache.file_row(r) for r in evaluations[0].rows.tolist()],
-                   "keys": None if evaluations[0].rows is None or not cache.rules.on else
-                   [cache.key_of(r) for r in evaluations[0].rows.tolist()],
                    "values": [raw_values(ev, penalty) for ev in evaluations],
                    # --by with per-sample rows: each row's slice key (its values, one per --by column)
                    "slice_keys": None if evaluations[0].codes is None or cache.slice_keys is None else

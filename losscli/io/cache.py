@@ -114,6 +114,14 @@ class InputCache:
             for r in records:
                 r["key"], r["index"] = self.key_of(r["index"]), self.file_row(r["index"])
 
+    def name_per_sample(self, record: dict) -> None:
+        """With ``rules.on``: a result's ``per_sample_index`` as the first input's rows, with the
+        keys beside them in ``per_sample_key`` (in place); else nothing to do."""
+        if self._row_keys is not None and "per_sample_index" in record:
+            rows = record["per_sample_index"]
+            record["per_sample_key"] = [self.key_of(r) for r in rows]
+            record["per_sample_index"] = [self.file_row(r) for r in rows]
+
     def file_row(self, row: int) -> int:
         """With ``rules.on``: the row of the first input an evaluated row is (rows come in its
         order, less those ``--on-missing drop`` dropped); else ``row`` itself."""

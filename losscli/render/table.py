@@ -108,11 +108,11 @@ def per_sample_table(payload: dict, context: dict) -> list:
     cols = [r for r in payload["results"] if "per_sample" in r]
     total = len(cols[0]["per_sample"])
     shown = min(total, PER_SAMPLE_ROWS)
-    keys = context.get("keys")  # --on: each row's key
+    rows, keys = cols[0]["per_sample_index"], cols[0].get("per_sample_key")  # (keys: with --on)
     t = Sheet(f"per-sample losses (the first {shown:,} of {total:,} rows)" if shown < total else "per-sample losses",
               [Column("index", key=True), *([Column("key")] if keys else []), *(Column(r["loss"]) for r in cols)])
     for i in range(shown):
-        t.add_row(str(context["rows"][i]), *([str(keys[i])] if keys else []), *(fmt(r["per_sample"][i]) for r in cols))
+        t.add_row(str(rows[i]), *([str(keys[i])] if keys else []), *(fmt(r["per_sample"][i]) for r in cols))
     out: list = [t]
     if shown < total:
         out.append(Text(f"{total - shown:,} more samples not shown (in row order, each row beside its neighbours; "

@@ -31,8 +31,7 @@ def compute_csv(payload: dict, context: dict) -> str:
     results = payload["results"]
     if any("per_sample" in r for r in results):  # one row per sample, one column per loss
         cols = [r for r in results if "per_sample" in r]
-        index = [w_ for w_ in context["rows"]]
-        keys = context.get("keys")  # --on: each row's key
+        index, keys = cols[0]["per_sample_index"], cols[0].get("per_sample_key")  # (keys: with --on)
         sliced = context.get("slice_keys")  # --by: each row's slice
         by = unique_names(payload["by"]["columns"], ["index", "key", *(r["loss"] for r in cols)]) if sliced else []
         w.writerow(["index"] + (["key"] if keys else []) + by + [r["loss"] for r in cols])
