@@ -83,6 +83,9 @@ class Loss:
     matches: tuple[str, ...] = ()
     root: bool = False
     nonnegative: bool = True
+    #: "value": the worst samples and slices are the largest losses; "magnitude": the largest |l|
+    #: (a signed measure whose either sign is bad: mbe's bias)
+    ranked_by: str = "value"
     not_differentiable_reason: str = ""
     validate: Callable | None = None
     sampler: Callable | None = None
@@ -305,6 +308,7 @@ def register_loss(
     matches=(),
     root: bool = False,
     nonnegative: bool = True,
+    ranked_by: str = "value",
     not_differentiable_reason: str = "",
     validate: Callable | None = None,
     sampler: Callable | None = None,
@@ -330,6 +334,8 @@ def register_loss(
     translating all those inputs together). ``matches`` names the outside functions whose values
     and gradients this loss reproduces under its defaults (``"PyTorch torch.nn.MSELoss"``), each
     checked against reference vectors in ``tests/data``; the README catalogue lists them.
+    ``ranked_by``: ``"magnitude"`` for a signed measure whose either sign is bad (mbe): its worst
+    samples and slices are the largest |l|, not the largest l.
     ``root``: the reported value is the square root of the reduction (rmse: per-sample values
     are squared errors, the value √mean; its gradient, confidence intervals and comparisons are
     those of the root).
@@ -346,6 +352,8 @@ def register_loss(
             raise RegistrationError(f"loss name {name!r}: use letters, digits and underscores")
         if category not in CATEGORIES:
             raise RegistrationError(f"{name}: category must be one of {', '.join(CATEGORIES)}")
+        if ranked_by not in ("value", "magnitude"):
+            raise RegistrationError(f"{name}: ranked_by must be 'value' or 'magnitude'")
         if coupling not in COUPLINGS:
             raise RegistrationError(f"{name}: coupling must be one of {', '.join(COUPLINGS)}")
         roles = tuple(_as_input(i) for i in inputs)
@@ -397,7 +405,7 @@ def register_loss(
             summary=summary or (doc.splitlines()[0] if doc else ""), inputs=roles,
             differentiable=diff, params=param_specs, coupling=coupling, formula=formula,
             gradient_formula=gradient_formula, references=tuple(references),
-            conventions=tuple(conventions), matches=tuple(matches), root=root, nonnegative=nonnegative,
+            conventions=tuple(conventions), matches=tuple(matches), root=root, nonnegative=nonnegative, ranked_by=ranked_by,
             not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
             mean_normaliser=mean_normaliser, grad_checks=tuple(grad_checks),
             source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",

@@ -110,6 +110,19 @@ def test_dask_equals_local(run, shards, cluster, extra):
     assert [i["partitions"] for i in dask["inputs"]] == [7] * len(dask["inputs"])
 
 
+def test_a_signed_measure_ranks_its_worst_samples_by_size_on_the_cluster(run, shards, cluster):
+    """mbe's worst samples are its largest biases either way: each shard's over-prediction of 30 and
+    more (l <= -28) comes first, merged across the workers' partial states as in one process."""
+    args = ["compute", "mbe", shards / "preds", shards / "labels", "--top", "10"]
+    local = _json(run, *args)["results"][0]
+    dask = _json(run, *args, "--engine", "dask", "--scheduler", cluster.address)["results"][0]
+    read = [np.loadtxt(shards / d / f"part-{i:03d}.csv", skiprows=1) for d in ("preds", "labels") for i in range(7)]
+    r = np.concatenate(read[7:]) - np.concatenate(read[:7])
+    expected = np.argsort(-np.abs(r), kind="stable")[:10].tolist()
+    assert [w["index"] for w in dask["worst"]] == [w["index"] for w in local["worst"]] == expected
+    assert all(w["loss"] < -28 for w in dask["worst"][:7])
+
+
 def test_relative_paths_reach_the_workers(run, shards, cluster, monkeypatch, tmp_path):
     """The workers run in other directories: the client sends absolute paths (compute, compare,
     check, --weights, --by-file)."""

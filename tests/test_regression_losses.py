@@ -417,3 +417,30 @@ def test_every_power_strictly_between_zero_and_one_is_refused(power):
     for call in (loss, loss.grad, loss.fn):  # also without validation (gradcheck's random inputs)
         with pytest.raises(losscli.errors.ParameterError, match="must be <= 0 or >= 1"):
             call(np.ones(2), np.ones(2), power=power)
+
+
+def test_mbe_ranks_its_worst_samples_and_slices_by_the_size_of_the_bias(run, tmp_path):
+    """mbe is signed and either sign is a bias: its "worst" samples were the largest signed values,
+    so an over-prediction of 40 (l = -40) came last. Samples, slices and each slice's samples are
+    now ranked by |l|, across blocks (--block-rows 3) as in one."""
+    rng = np.random.default_rng(4)
+    p, t = rng.normal(size=40), rng.normal(size=40)
+    p[[7, 23]], p[31] = (40.0, 25.0), -12.0  # l = t - p: two large negatives, one positive
+    g = np.where(np.arange(40) % 4 == 0, "over", np.where(np.arange(40) % 4 == 1, "under", "rest"))
+    p[g == "over"] += 5.0  # a slice of mean bias about -5, beside slices of about 0
+    p[g == "under"] -= 1.0
+    pd.DataFrame({"p": p, "g": g}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"t": t}).to_csv(tmp_path / "t.csv", index=False)
+    out = run("compute", "mbe", f"{tmp_path / 'p.csv'}:p", tmp_path / "t.csv", "--by-file", f"{tmp_path / 'p.csv'}:g",
+              "--top", "6", "--block-rows", "3", "--min-slice-size", "5", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    rec = json.loads(out.stdout)["results"][0]
+    r = t - p
+    by_size = np.argsort(-np.abs(r), kind="stable")
+    assert [w["index"] for w in rec["worst"]] == by_size[:6].tolist()
+    assert rec["worst"][0] == {"index": 7, "loss": r[7]}
+    means = {k: float(np.mean(r[g == k])) for k in ("over", "under", "rest")}
+    assert [(s["key"]["g"], s["ranked"]) for s in rec["slices"]] == [(k, True) for k in sorted(means, key=lambda k: -abs(means[k]))]
+    for s in rec["slices"]:
+        rows = np.flatnonzero(g == s["key"]["g"])
+        assert [w["index"] for w in s["worst"]] == rows[np.argsort(-np.abs(r[rows]), kind="stable")][:6].tolist()

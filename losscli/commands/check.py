@@ -316,5 +316,5 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
     for rec in records.values():
         if rec["ranked"]:
             rec["passed"] = all(c["passed"] for c in rec["checks"])
-    shown = listed(list(records.values()), lambda r: r["value"], view)
+    shown = listed(list(records.values()), lambda r: r["value"], view, ev.loss.ranked_by == "magnitude")
     return shown, slice_summary(list(records.values()), shown)

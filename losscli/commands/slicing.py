@@ -75,9 +75,9 @@ def segments(codes: np.ndarray) -> dict[int, np.ndarray]:
     return {int(sorted_codes[a]): order[a:b] for a, b in zip(starts.tolist(), ends.tolist())}
 
 
-def _worst_first(value) -> tuple:
-    """Sort key: NaN first (worst), then the largest value."""
-    return (0, 0.0) if value is None or math.isnan(value) else (1, -value)
+def _worst_first(value, magnitude: bool) -> tuple:
+    """Sort key: NaN first (worst), then the largest value (or |value|: ``Loss.ranked_by``)."""
+    return (0, 0.0) if value is None or math.isnan(value) else (1, -abs(value) if magnitude else -value)
 
 
 def failed(rec: dict) -> bool:
@@ -85,11 +85,13 @@ def failed(rec: dict) -> bool:
     return rec.get("passed", rec.get("gate", {}).get("passed", True)) is False
 
 
-def listed(records: list[dict], measure: Callable[[dict], float | None], view: SliceView) -> list[dict]:
-    """Ranked slices worst first by ``measure`` (those that failed a gate first of all), then
-    those too small to rank (largest first), each list cut to ``top_slices``; a slice that failed
-    a gate is always listed."""
-    judged = sorted((r for r in records if r["ranked"]), key=lambda r: (not failed(r), _worst_first(measure(r))))
+def listed(records: list[dict], measure: Callable[[dict], float | None], view: SliceView,
+           magnitude: bool = False) -> list[dict]:
+    """Ranked slices worst first by ``measure`` (those that failed a gate first of all; with
+    ``magnitude``, by its absolute value), then those too small to rank (largest first), each list
+    cut to ``top_slices``; a slice that failed a gate is always listed."""
+    judged = sorted((r for r in records if r["ranked"]),
+                    key=lambda r: (not failed(r), _worst_first(measure(r), magnitude)))
     small = sorted((r for r in records if not r["ranked"]), key=lambda r: -r["count"])
     k = view.top_slices or len(records)
     return judged[:k] + [r for r in judged[k:] if failed(r)] + small[:k]
@@ -133,7 +135,8 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
             rec["passed"] = measured is not None and measured <= limit
         records.append(rec)
     # ranked by the value (with reduction none, the mean loss)
-    shown = listed(records, lambda r: r["value"] if ev.value is not None else r["stats"]["mean"], view)
+    shown = listed(records, lambda r: r["value"] if ev.value is not None else r["stats"]["mean"], view,
+                   ev.loss.ranked_by == "magnitude")
     return shown, slice_summary(records, shown)
 
 

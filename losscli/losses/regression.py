@@ -270,12 +270,14 @@ def _quantile_grad(predictions, labels, *, tau=0.5):
 
 
 @register_loss(
-    "mbe", aliases=("mean_bias_error", "bias"), **_REGRESSION, nonnegative=False,
+    "mbe", aliases=("mean_bias_error", "bias"), **_REGRESSION, nonnegative=False, ranked_by="magnitude",
     summary="Mean bias error (signed; a bias measure, not a risk)",
     formula="l_i = (1/M) Σ_j (t_ij - p_ij)",
     gradient_formula="∂L/∂p_ij = -1 / M",
     conventions=("Signed: positive when the model under-predicts on average. Errors of opposite "
-                 "sign cancel, so it measures bias, not accuracy; do not minimise it.",),
+                 "sign cancel, so it measures bias, not accuracy; do not minimise it.",
+                 "Its worst samples and slices are those of the largest bias either way, |l_i| (an "
+                 "over-prediction of 5 before an under-prediction of 1).",),
     references=("Willmott, On the validation of models, Physical Geography 2(2), 1981",),
 )
 def mbe(predictions, labels):

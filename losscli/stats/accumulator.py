@@ -75,11 +75,12 @@ class Accumulator:
         root = loss is not None and loss.root
         self.reduction = Reduction(reduction, root)
         self.moments = Moments(spread=summary)
-        self.topk = TopK(top)
+        magnitude = loss is not None and loss.ranked_by == "magnitude"
+        self.topk = TopK(top, magnitude)
         self.quantiles = Quantiles(quantile_budget, expected_rows, two_pass) if summary and quantiles else None
         self.per_sample = PerSample() if keep_per_sample or reduction == "none" else None
         self.gradients = GradientBlocks(gradient_stream)
-        self.slices = SliceStats(reduction, top, summary, quantile_budget, root) if sliced else None
+        self.slices = SliceStats(reduction, top, summary, quantile_budget, root, magnitude) if sliced else None
 
     @property
     def count(self) -> int:

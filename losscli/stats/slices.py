@@ -22,6 +22,7 @@ from ..errors import InputError
 from ..vocabulary import QUANTILE_BUDGET
 from .quantiles import KLL_K, QUANTILE_KEYS, QUANTILES, exact_quantiles
 from .reduction import rooted
+from .topk import badness
 
 #: the statistics of per-sample losses (overall and per slice), in the order every output shows them
 STAT_KEYS = ("mean", "std", "min", *QUANTILE_KEYS, "max")
@@ -39,7 +40,7 @@ class SliceResult:
     value: float | None  # the reduced value (None with reduction none)
     denominator: float
     stats: dict  # mean, std, min, p50, p90, p99, max
-    worst: list  # [(row, loss)], largest first
+    worst: list  # [(row, loss)], worst first
     quantiles_exact: bool = True
     omitted: int = 0  # rows dropped by --nan-policy omit
 
@@ -57,8 +58,9 @@ class SliceStats:
     _ARRAYS = ("count", "omitted", "left", "num", "den", "total", "m_count", "mean", "m2", "lo", "hi", "nan", "scale", "wexp")
 
     def __init__(self, reduction: str, top: int = 5, summary: bool = True, budget: int | None = None,
-                 root: bool = False):
+                 root: bool = False, magnitude: bool = False):
         self.reduction, self.top, self.summary, self.root = reduction, top, summary, root
+        self.magnitude = magnitude  # the worst samples by |l| (topk.badness)
         self.budget = QUANTILE_BUDGET if budget is None else budget
         self.size = 0
         self.count = np.zeros(0, dtype=np.int64)
@@ -197,7 +199,7 @@ class SliceStats:
     def _add_worst(self, x: np.ndarray, codes: np.ndarray, rows: np.ndarray) -> None:
         if self.top <= 0:
             return
-        key = np.where(np.isnan(x), np.inf, x)  # NaN counts as worst
+        key = badness(x, self.magnitude)
         cand = np.flatnonzero(key > self.k_floor[codes])  # rows come in order: a tie stays out
         if cand.size:  # merged a few blocks at a time (a merge costs the same for 10 rows or 10,000)
             self.k_pending.append((codes[cand], x[cand], np.asarray(rows)[cand]))
@@ -216,8 +218,8 @@ class SliceStats:
         codes = np.concatenate([self.k_codes[touched], codes])
         values = np.concatenate([self.k_values[touched], values])
         rows = np.concatenate([self.k_rows[touched], rows])
-        key = np.where(np.isnan(values), np.inf, values)
-        order = np.lexsort((rows, -key, codes))  # by slice, largest first, then the lower row
+        key = badness(values, self.magnitude)
+        order = np.lexsort((rows, -key, codes))  # by slice, worst first, then the lower row
         codes, values, rows, key = codes[order], values[order], rows[order], key[order]
         starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
         rank = np.arange(codes.size) - np.repeat(starts, np.diff(np.r_[starts, codes.size]))
@@ -287,6 +289,7 @@ class SliceStats:
 
     # -- merging partial results (dask), whose codes map to this one's through ``remap`` ---------
     def merge(self, other: "SliceStats", remap: np.ndarray) -> None:
+        self.magnitude |= other.magnitude  # (built without the loss, to merge partial states: rank as they do)
         other._flush()
         self._flush()
         other._merge_pending()
@@ -367,7 +370,7 @@ class SliceStats:
         self._flush()
         self._merge_pending()
         out = []
-        order = np.lexsort((self.k_rows, -np.where(np.isnan(self.k_values), np.inf, self.k_values), self.k_codes))
+        order = np.lexsort((self.k_rows, -badness(self.k_values, self.magnitude), self.k_codes))
         self.k_codes, self.k_values, self.k_rows = self.k_codes[order], self.k_values[order], self.k_rows[order]
         worst_at = np.searchsorted(self.k_codes, np.arange(self.size + 1))
         for code in np.flatnonzero((self.count[: self.size] > 0) | (self.omitted[: self.size] > 0) |
