@@ -1048,6 +1048,9 @@ _reg("s_cos", lambda x: np.cos(x), lambda x: {"x": -np.sin(x)}, (Input("x", "N")
 _reg("s_cos_bug", lambda x: np.cos(x), lambda x: {"x": -1.01 * np.sin(x)}, (Input("x", "N"),))
 _reg("s_gauss", lambda p, t: np.exp(-(p - t) ** 2), lambda p, t: {"predictions": -2 * (p - t) * np.exp(-(p - t) ** 2)},
      (Input("predictions", "N"), Input("labels", "N")))
+for name, k in (("s_cube", 1.0), ("s_cube_flip", -1.0), ("s_cube_off", 1.01)):  # (wrong only where |x| < 1e-3)
+    _reg(name, lambda x: x ** 3, lambda x, k=k: {"x": 3 * x ** 2 * np.where(np.abs(x) < 1e-3, k, 1.0)},
+         (Input("x", "N"),))
 for name, k in (("s_logcosh", 1.0), ("s_logcosh_bug", 1.001)):
     _reg(name, lambda p, t: np.logaddexp(p - t, t - p) - np.log(2),
          lambda p, t, k=k: {"predictions": k * np.tanh(p - t)}, (Input("predictions", "N"), Input("labels", "N")))
@@ -1059,7 +1062,8 @@ def scales_plugin(tmp_path):
     path = tmp_path / "scales_losses.py"
     path.write_text(SCALES_PLUGIN)
     yield path
-    for name in ("s_sin", "s_sq_bug", "s_cos", "s_cos_bug", "s_gauss", "s_logcosh", "s_logcosh_bug"):
+    for name in ("s_sin", "s_sq_bug", "s_cos", "s_cos_bug", "s_gauss", "s_logcosh", "s_logcosh_bug", "s_cube",
+                 "s_cube_flip", "s_cube_off"):
         try:
             unregister_loss(name)
         except Exception:
@@ -1099,6 +1103,22 @@ def test_a_loss_bending_far_below_the_scale_of_x_is_judged_at_the_smallest_steps
     code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_cos_bug", f"{tmp_path}/big.csv:x")
     assert (code, results[0]["verdict"]) == (1, "FAIL")
     assert {e["index"][0] for e in results[0]["worst"] if e["status"] == "FAIL"} == {0, 1, 2, 3}
+
+
+@pytest.mark.parametrize("bug", ["s_cube_flip", "s_cube_off"])
+def test_a_wrong_gradient_beside_a_huge_element_is_not_covered_by_an_assumed_rounding(run, scales_plugin, tmp_path,
+                                                                                          bug):
+    """x³ at x = 5e-4 beside x = 1e6 (review 70 #2): the column's steps see a kink there, and at the
+    element's own steps its bound assumed the rounding of an O(1) intermediate inside the loss, 3.6e-6
+    against a gradient of 7.5e-7, so a sign-flipped gradient PASSed. Two estimates there agreeing to
+    1e-18 deny such an intermediate, as they do at the ladder's steps: a wrong gradient FAILs, and
+    the right one passes."""
+    (tmp_path / "x.csv").write_text("x\n0.0005\n1000000\n")
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", bug, f"{tmp_path}/x.csv:x")
+    assert (code, results[0]["verdict"]) == (1, "FAIL")
+    assert [e["index"] for e in results[0]["worst"] if e["status"] == "FAIL"] == [[0]]
+    code, results = _gradcheck(run, "--plugin", scales_plugin, "gradcheck", "s_cube", f"{tmp_path}/x.csv:x")
+    assert (code, results[0]["verdict"]) == (0, "PASS")
 
 
 @pytest.mark.parametrize("rows", [["10000000000001,10000000000000.5"],

@@ -123,10 +123,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     # Not where the values are quantised (q_all, one level a step or not): differences of such values
     # at steps of powers of two are exact multiples of the quantum, and agree exactly whatever
     # the intermediate's rounding hid (tversky's 1 - A/B at p = 3e-8: a correct gradient FAILed)
-    e0 = first[0][und]
-    with np.errstate(all="ignore"):
-        refuted = np.isfinite(e0) & np.isfinite(e1) & (e0 * e1 > 0) & ~first[4][und] & ~k1 \
-            & (np.abs(e0 - e1) * h1 <= 1e-4 * intermediate) & (q_all == 0)
+    refuted = _refuted(first[0][und], e1, h1, first[4][und] | k1, intermediate, q_all)
     intermediate = np.where(refuted, eps * np.fmax(np.abs(f0), sens), intermediate)
     sigma = np.fmax(np.where(first[4][und], 0.0, measured), intermediate)
     redo0 = richardson_from(f0, fA, fB, fC, fD, h0, sens, noise=sigma, eps=eps)
@@ -293,6 +290,18 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     reason[rows, j] = np.where(verdict == OK, 11, why)
 
 
+def _refuted(e_big, e_small, h_small, kinks, intermediate, q):
+    """Where estimates at steps h and h/16 (``h_small``) agree 1e4 times closer than the rounding of
+    an assumed O(1) intermediate (``intermediate``, ε·max(1, |f|)) would let them (both nonzero, of
+    one sign, no kink): there is no such intermediate, and the loss's own scale stands. Not where
+    the values are quantised (``q`` > 0): differences of such values at steps of powers of two are
+    exact multiples of the quantum, and agree exactly whatever the intermediate's rounding hid
+    (tversky's 1 - A/B at p = 3e-8: a correct gradient FAILed)."""
+    with np.errstate(all="ignore"):
+        return np.isfinite(e_big) & np.isfinite(e_small) & (e_big * e_small > 0) & ~kinks \
+            & (np.abs(e_big - e_small) * h_small <= 1e-4 * intermediate) & (q == 0)
+
+
 #: the largest step a check may take, in units of the first step h: 16h, and room around it
 _LARGEST = 24
 #: how far below the ladder a bend narrower than its steps is followed: h/16^12 (float64's spacing
@@ -328,14 +337,28 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
             e, r, l_, rt, k = rejudge(table, f0[near], h, zeros, sens[near], np.fmax(column_noise(table, zeros), least),
                                       eps)
         else:
-            e, r, l_, rt, k, _, _ = rung(col, j, xj, rows, h, zeros, f0[near], sens[near], sigma[near], eps, False)
+            e, r, l_, rt, k, values, _ = rung(col, j, xj, rows, h, zeros, f0[near], sens[near], sigma[near], eps,
+                                              False)
+        seen.append([e, r, l_, rt, k, h] + ([] if sigma is None else [values]))
+    if sigma is not None:
+        # the bound the ladder's steps assumed, the rounding of an O(1) intermediate, refuted at these
+        # steps as at the ladder's (x³ at x = 5e-4 beside x = 1e6: a sign-flipped gradient -7.5e-7
+        # passed under a bound of 3.6e-6 that estimates agreeing to 1e-18 deny)
+        assumed = eps * np.maximum.reduce([np.ones(near.size), np.abs(f0[near]), sens[near]])
+        (e1, *_), (e2, _, _, _, k2, _, v2) = seen
+        q = quantum(np.concatenate([np.stack(seen[0][6]), np.stack(v2), f0[near][None]]))
+        refuted = _refuted(e1, e2, h2, seen[0][4] | k2, assumed, q) & (sigma[near] <= assumed)
+        if refuted.any():
+            own = np.where(refuted, eps * np.fmax(np.abs(f0[near]), sens[near]), sigma[near])
+            for s in seen:
+                s[:5] = richardson_from(f0[near], *s[6], s[5], sens[near], noise=own, eps=eps)
+    for e, r, l_, rt, k, h, *_ in seen:
         full = [np.full(und.size, np.nan) for _ in range(4)]
         kk, hh = np.zeros(und.size, dtype=bool), np.full(und.size, np.nan)
         for arr, v in zip(full + [kk, hh], (e, r, l_, rt, k, h)):
             arr[near] = v
         rungs.append((*full, kk, hh))
-        seen.append((e, r, k))
-    (e1, r1, k1), (e2, r2, k2) = seen
+    (e1, r1, _, _, k1, *_), (e2, r2, _, _, k2, *_) = seen
     an = a[near]
     ok = passes(an, e1, r1, k1, opts)
     if clean:
