@@ -96,6 +96,12 @@ def test_check_reads_pyproject(run, models, monkeypatch):
         "[[gate]]", "[[tool.losscli.gate]]"))
     monkeypatch.chdir(models)
     assert run("check").exit_code == 0
+    # ([[tool.losscli.gates]] beside [[tool.losscli.gate]]: a second key, whose gates never ran)
+    with open(models / "pyproject.toml", "a") as f:
+        f.write('[[tool.losscli.gates]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmax = 1e-9\n')
+    result = run("check")
+    assert (result.exit_code, result.stderr) == (2, "Error: pyproject.toml: [tool.losscli]: both [[gate]] and [[gates]] "
+                                                    "tables: write every gate as [[gate]]\n")
 
 
 @pytest.mark.parametrize("body, message", [
@@ -112,6 +118,13 @@ def test_check_reads_pyproject(run, models, monkeypatch):
     ('gate = [\n', "not valid TOML"),
     ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nbaseline = "base.csv"\nmax_increase = "2 percent"\n',
      "gate 1: key 'max_increase'"),
+    # a gate under a key nothing reads never ran, and the check passed without it
+    ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmax = 1e9\n'
+     '[[gat]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmax = 1e-9\n',
+     "bad.toml: unknown key 'gat': gates are [[gate]] tables (or [[gates]]), and nothing else is read from the file"),
+    ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmax = 1e9\n'
+     '[[gates]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmax = 1e-9\n',
+     "bad.toml: both [[gate]] and [[gates]] tables: write every gate as [[gate]]"),
 ])
 def test_malformed_config(run, models, body, message):
     cfg = models / "bad.toml"

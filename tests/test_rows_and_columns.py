@@ -279,6 +279,18 @@ def test_compare_and_check_pair_by_key(run, kaggle):
     (d / "bad.toml").write_text('[[gate]]\nloss = "bce"\ninputs = ["sub.csv:pred", "truth.csv:label"]\nmax = 1\n')
     out = run("check", d / "bad.toml")
     assert out.exit_code == 2 and "their id columns disagree at row 0" in out.stderr
+    # a baseline gate's worst regressions name their keys, as compare's do (they had no key)
+    (d / "vs.toml").write_text('[[gate]]\nloss = "bce"\ninputs = ["other.csv:pred", "truth.csv:label"]\n'
+                               'baseline = "sub.csv:pred"\non = "id"\nmax_increase = "100%"\n')
+    out = run("check", d / "vs.toml", "--format", "json")
+    gated = json.loads(out.stdout)["gates"][0]["comparison"]["worst_regressions"]
+    out = run("compare", "bce", f"{d}/sub.csv:pred", f"{d}/other.csv:pred", f"{d}/truth.csv:label", "--on", "id",
+              "--top", "3", "--format", "json")
+    compared = json.loads(out.stdout)["results"][0]["worst_regressions"]
+    assert gated == compared and len(gated) == 3
+    by_key = {str(k): (a, b) for k, a, b in zip(both.id, la, lb)}
+    for w in gated:  # each key's own losses, the baseline's and the candidate's
+        assert (w["baseline"], w["candidate"]) == pytest.approx(by_key[str(w["key"])], rel=1e-12)
 
 
 # -- class names, tolerances, hints ----------------------------------------------------------------

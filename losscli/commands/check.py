@@ -92,6 +92,17 @@ def find_config(path: str | None) -> tuple[Path, list]:
         data = data.get("tool", {}).get("losscli")
         if data is None:
             raise ConfigError(f"{path}: no [tool.losscli] table")
+    # every top-level key is read or refused: a gate under a key nothing reads ([[gates]] beside
+    # [[gate]], a typo) would never run, and the check would pass without it
+    where = f"{path}: [tool.losscli]" if p.name == "pyproject.toml" else str(path)
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a table of [[gate]] tables")
+    unknown = [k for k in data if k not in ("gate", "gates")]
+    if unknown:
+        raise ConfigError(f"{where}: unknown key {unknown[0]!r}: gates are [[gate]] tables (or [[gates]]), and "
+                          "nothing else is read from the file")
+    if "gate" in data and "gates" in data:
+        raise ConfigError(f"{where}: both [[gate]] and [[gates]] tables: write every gate as [[gate]]")
     gates = data.get("gate", data.get("gates"))
     if not isinstance(gates, list) or not gates:
         raise ConfigError(f"{path}: no gates: add [[gate]] tables (see 'losscli check --help')")
@@ -234,7 +245,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             settings = dict(n_boot=gate.get("bootstrap", BOOTSTRAP), confidence=gate.get("confidence", CONFIDENCE),
                             seed=gate.get("seed", BOOTSTRAP_SEED), tolerance=tol,
                             significant=gate.get("significant", False), top=3)
-            cmp = compare_record(base, ev, **settings)  # type: ignore[arg-type]
+            cmp = compare_record(base, ev, cache, **settings)  # type: ignore[arg-type]
             rec["comparison"] = cmp
             rec["checks"].append(baseline_check(cmp))
         if slices is not None:  # every gate holds for each slice big enough to rank

@@ -52,8 +52,10 @@ class Tolerance:
         return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
 
 
-def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidence: float, seed: int,
-                   tolerance: Tolerance | None, significant: bool, top: int) -> dict:
+def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_boot: int, confidence: float,
+                   seed: int, tolerance: Tolerance | None, significant: bool, top: int) -> dict:
+    """The comparison of two evaluations of one loss on the same rows (``cache``: their inputs; with
+    --on, each worst regression gets its key and its row in the first input)."""
     # both evaluated (run_compare, check's baseline gates) with per-sample values kept and a mean
     # or sum reduction, on inputs with rows: every one of these is there
     assert base.per_sample is not None and base.rows is not None and base.weights is not None
@@ -85,6 +87,7 @@ def compare_record(base: Evaluation, cand: Evaluation, *, n_boot: int, confidenc
         "worst_regressions": [{"index": int(base.rows[i]), "baseline": real(base.per_sample[i]),
                                "candidate": real(cand.per_sample[i])} for i in order if d[i] > 0],
     }
+    cache.name_rows(rec["worst_regressions"])
     if tolerance is not None:
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
@@ -132,11 +135,9 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     cand = evaluate(selected, [candidate, *others], by_loss, **kw)
     settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,
                     top=top)
-    records = [compare_record(b, c, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]
+    records = [compare_record(b, c, cache, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]
     for rec, b, c in zip(records, base, cand) if slices is not None else ():
         rec["slices"], rec["slice_counts"] = compare_slices(b, c, cache, view, **settings)
-    for rec in records:  # (with --on, each row's key: the rows come in the labels' order)
-        cache.name_rows(rec["worst_regressions"])
     passed = all(r.get("gate", {}).get("passed", True) and not any(failed(s) for s in r.get("slices", []))
                  for r in records)
     for r in records:  # each slice that regressed, named
@@ -178,10 +179,9 @@ def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: 
         if not big:
             kw["tolerance"] = None  # too few rows to gate
         b, c = _subset(base, idx, s.value, s.count), _subset(cand, idx, cand_by_code[s.code].value, s.count)
-        rec = compare_record(b, c, **kw)  # type: ignore[arg-type]
+        rec = compare_record(b, c, cache, **kw)  # type: ignore[arg-type]
         for k in ("loss", "params", "reduction"):
             rec.pop(k)
-        cache.name_rows(rec["worst_regressions"])
         records.append({"key": cache.slice_keys.key_record(s.code), "ranked": big, **rec})
     shown = listed(records, lambda r: r["change"], view)
     return shown, slice_summary(records, shown)
