@@ -5,9 +5,11 @@ largest value, terms that overflow only when formed in the wrong order."""
 from __future__ import annotations
 
 import json
+import math
 
 import mpmath
 import numpy as np
+import pandas as pd
 import pytest
 
 ALPHA, GAMMA, EPSILON, SMOOTHING = 0.25, 2.0, 2.0, 0.1
@@ -92,6 +94,34 @@ def test_statistics_and_intervals_of_losses_near_the_largest_double(run, tmp_pat
         assert rec["stats"]["std"] * 2.0 ** k == pytest.approx(float(np.std(big / 1e300)) * 1e300, rel=1e-13)
     assert intervals[0] == intervals[1]
     assert intervals[0][0] < float(np.mean(big / 1e300)) * 1e300 < intervals[0][1]
+
+
+@pytest.mark.parametrize("w_scale, l_scale", [(2.0 ** 1017, 1.0), (2.0 ** 664, 2.0 ** 664), (2.0 ** -1070, 1.0),
+                                              (2.0 ** -600, 2.0 ** -500)])
+def test_intervals_with_weights_near_the_ends_of_float64_are_those_of_unit_weights(run, tmp_path, w_scale, l_scale):
+    """Weights of ~1e306 overflowed Σw in each resample (an interval of [0, 0], a --significant gate
+    that passed a regression); weights of 1e200 beside losses of 1e200 overflowed w·l (an interval
+    of [nan, nan] with numpy's warnings, a gate that failed an improvement); subnormal weights lost
+    digits. Scaled by exact powers of two, the weights leave a mean's interval bit for bit as it is,
+    and the losses scale it."""
+    rng = np.random.default_rng(11)
+    n = 200
+    w, y = rng.integers(1, 4, n) / 2.0, rng.standard_normal(n)  # (0.5, 1, 1.5: exact at 2^-1070 too)
+    base, cand = y + rng.standard_normal(n), y + 0.9 * rng.standard_normal(n)
+    intervals = {}
+    for case, (ws, ls) in {"unit": (1.0, 1.0), "scaled": (w_scale, l_scale)}.items():
+        k = math.sqrt(ls)  # (mse scales by the square of the values)
+        pd.DataFrame({"b": base * k, "c": cand * k, "y": y * k, "w": w * ws}).to_csv(tmp_path / "f.csv", index=False)
+        f = tmp_path / "f.csv"
+        ci = run("compute", "mse", f"{f}:c", f"{f}:y", "--weights", f"{f}:w", "--ci", "--format", "json")
+        cmp = run("compare", "mse", f"{f}:b", f"{f}:c", f"{f}:y", "--weights", f"{f}:w", "--fail-if-worse",
+                  "--significant", "--format", "json")
+        assert (ci.exit_code, ci.stderr, cmp.stderr) == (0, "", ""), ci.stderr + cmp.stderr
+        intervals[case] = ([v / ls for v in json.loads(ci.stdout)["results"][0]["ci"]["interval"]],
+                           [v / ls for v in json.loads(cmp.stdout)["results"][0]["bootstrap"]["interval"]],
+                           cmp.exit_code)
+    assert intervals["scaled"] == intervals["unit"]
+    assert all(np.isfinite(v) for part in intervals["unit"][:2] for v in part)
 
 
 def test_log_cosh_is_exact_where_its_stable_form_cancels(run, tmp_path):

@@ -655,6 +655,33 @@ by = "region"
     assert out.exit_code == 2 and "key 'significant' judges by the bootstrap interval" in out.stderr
 
 
+@pytest.mark.parametrize("samples, confidence, need", [(1, 0.95, 40), (39, 0.95, 40), (199, 0.99, 200)])
+def test_an_interval_needs_a_resample_in_each_tail(run, tmp_path, samples, confidence, need):
+    """One resample made compare's "95% interval" a point that excluded the change itself, and a
+    --significant gate FAILed an improvement: each tail ((1 - confidence)/2 of the resamples) must hold
+    one, in compute --ci, compare and a gate alike; that many or more, or none (--bootstrap 0), run."""
+    df = _frame()
+    df.to_csv(tmp_path / "eval.csv", index=False)
+    e = f"{tmp_path}/eval.csv"
+    tails = f"{(1 - confidence) * 50:g}%"
+    plural = "1 resample gives" if samples == 1 else f"{samples} resamples give"
+    why = f"{plural} no {confidence * 100:g}% interval: each tail ({tails} of them) must hold one resample at least, " \
+        f"so it needs {need} or more"
+    opts = ["--bootstrap", samples, "--confidence", confidence]
+    out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--ci", *opts)
+    assert (out.exit_code, out.stdout, out.stderr) == (2, "", f"Error: --bootstrap {samples}: {why}\n")
+    out = run("compare", "mse", f"{e}:pred", f"{e}:pred", f"{e}:label", "--fail-if-worse", "--significant", *opts)
+    assert (out.exit_code, out.stdout, out.stderr) == (2, "", f"Error: --bootstrap {samples}: {why}\n")
+    (tmp_path / "losscli.toml").write_text(f'[[gate]]\nloss = "mse"\ninputs = ["eval.csv:pred", "eval.csv:label"]\n'
+                                           f'baseline = "eval.csv:pred"\nmax_increase = 0\nsignificant = true\n'
+                                           f'bootstrap = {samples}\nconfidence = {confidence}\n')
+    out = run("check", tmp_path / "losscli.toml")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path / 'losscli.toml'}: gate 1: key 'bootstrap': {why}\n")
+    out = run("compare", "mse", f"{e}:pred", f"{e}:pred", f"{e}:label", "--fail-if-worse", "--significant",
+              "--bootstrap", need, "--confidence", confidence, "--format", "json")
+    assert out.exit_code == 0 and json.loads(out.stdout)["results"][0]["bootstrap"]["interval"] == [0.0, 0.0]
+
+
 def test_reports_name_the_right_numbers(run, tmp_path):
     df = _frame()
     df["w"] = np.where(df["region"] == "EU", 0.0, 1.0)

@@ -36,6 +36,7 @@ from ..io.cache import InputCache
 from ..io.rules import HEADER_CHOICES, ON_MISSING
 from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
+from ..stats.bootstrap import too_few_resamples
 from .compare import compare_slices
 from .slicing import SliceView, listed, ranked, slice_summary
 from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, ROW_SUM_TOL, SCALAR_REDUCTIONS
@@ -130,6 +131,10 @@ def validate_gate(i: int, gate, where: str) -> dict:
         raise ConfigError(f"{label}: needs a bound ('max' and/or 'min') or a 'baseline' to compare with")
     if gate.get("significant") and gate.get("bootstrap", 1) == 0:
         raise ConfigError(f"{label}: key 'significant' judges by the bootstrap interval: it needs 'bootstrap' > 0")
+    few = too_few_resamples(gate.get("bootstrap", BOOTSTRAP), gate.get("confidence", CONFIDENCE)) \
+        if "baseline" in gate and 0 < gate.get("confidence", CONFIDENCE) < 1 else None
+    if few:
+        raise ConfigError(f"{label}: key 'bootstrap': {few}")
     if "max_increase" in gate and "baseline" not in gate:
         raise ConfigError(f"{label}: key 'max_increase' needs a 'baseline'")
     if gate.get("reduction", SCALAR_REDUCTIONS[0]) not in SCALAR_REDUCTIONS:

@@ -22,7 +22,7 @@ from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
 from ..render.values import real
 from ..stats.accumulator import Evaluation
-from ..stats.bootstrap import bootstrap_interval
+from ..stats.bootstrap import bootstrap_interval, too_few_resamples
 from .slicing import SliceView, listed, ranked, segments, slice_summary
 
 @dataclass
@@ -68,10 +68,10 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     change = cand.value - base.value
     rel = change / abs(base.value) if base.value else (0.0 if change == 0 else math.copysign(math.inf, change))
     if base.loss.root:  # the change of √mean: both values per resample
-        lo, hi = bootstrap_interval(base.weights * cand.per_sample, base.shares, base.reduction, n_boot, confidence,
-                                    seed, root=True, base=base.weights * base.per_sample)
+        lo, hi = bootstrap_interval(base.weights, cand.per_sample, base.shares, base.reduction, n_boot, confidence,
+                                    seed, root=True, base=base.per_sample)
     else:  # linear in the per-sample losses: the change is the reduction of the differences
-        lo, hi = bootstrap_interval(base.weights * d, base.shares, base.reduction, n_boot, confidence, seed)
+        lo, hi = bootstrap_interval(base.weights, d, base.shares, base.reduction, n_boot, confidence, seed)
     counts = base.shares != 0  # the samples: rows of no share in the mean (weight 0, an ignored label) are none
     dc = d[counts]
     order = np.lexsort((base.rows, -d))
@@ -119,6 +119,9 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
         raise LossCliError(f"--confidence: expected a number in (0, 1), got {confidence:g}")
     if significant and n_boot == 0:
         raise LossCliError("--significant judges by the bootstrap interval: it needs --bootstrap N > 0")
+    few = too_few_resamples(n_boot, confidence)
+    if few:
+        raise LossCliError(f"--bootstrap {n_boot}: {few}")
     tolerance = None if fail_if_worse is None else Tolerance.parse(fail_if_worse)
     selected = select_losses(losses)
     by_loss = parse_param_options(selected, params)

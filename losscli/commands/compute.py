@@ -206,7 +206,7 @@ def interval_record(ev: Evaluation, ci: Bootstrap) -> dict:
     from ..stats.bootstrap import bootstrap_interval
 
     assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
-    lo, hi = bootstrap_interval(ev.weights * ev.per_sample, ev.shares, ev.reduction, ci.samples, ci.confidence,
+    lo, hi = bootstrap_interval(ev.weights, ev.per_sample, ev.shares, ev.reduction, ci.samples, ci.confidence,
                                 ci.seed, root=ev.loss.root)
     return {"samples": ci.samples, "confidence": ci.confidence, "seed": ci.seed, "interval": [real(lo), real(hi)]}
 

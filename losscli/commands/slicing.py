@@ -127,7 +127,7 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
         if ci is not None and s.value is not None:
             idx = segs[s.code]
             assert ev.per_sample is not None and ev.weights is not None and ev.shares is not None
-            lo, hi = bootstrap_interval(ev.weights[idx] * ev.per_sample[idx], ev.shares[idx], ev.reduction,
+            lo, hi = bootstrap_interval(ev.weights[idx], ev.per_sample[idx], ev.shares[idx], ev.reduction,
                                         ci.samples, ci.confidence, ci.seed, root=ev.loss.root)
             rec["ci"] = [real(lo), real(hi)]
         if limit is not None and rec["ranked"]:  # (NaN fails, as it does overall)
@@ -162,4 +162,9 @@ def slicing(by: str | list | None, by_file: str | None, min_size: int | None = N
 
 def bootstrap(asked: bool, samples: int, confidence: float, seed: int):
     """``--ci`` with its bootstrap options, or None."""
+    from ..stats.bootstrap import too_few_resamples
+
+    few = too_few_resamples(samples, confidence) if asked else None
+    if few:
+        raise LossCliError(f"--bootstrap {samples}: {few}")
     return Bootstrap(samples, confidence, seed) if asked else None

@@ -10,54 +10,76 @@ import numpy as np
 BOOTSTRAP_CELLS = 8_000_000
 
 
-def bootstrap_interval(num: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
+def too_few_resamples(n_boot: int, confidence: float) -> str | None:
+    """Why ``n_boot`` resamples give no ``confidence`` interval, or None. Each tail, (1 - confidence)/2
+    of the resamples, must hold one at least (40 for 95%): one resample made a "95% interval" of a
+    point that excluded the change itself, and a --significant gate FAILed an improvement. 0 asks
+    for no interval."""
+    need = math.ceil(round(2.0 / (1.0 - confidence), 9))
+    if 0 < n_boot < need:
+        resamples = f"{n_boot} resample" + (" gives" if n_boot == 1 else "s give")
+        return (f"{resamples} no {confidence * 100:g}% interval: each tail ({(1 - confidence) * 50:g}% of them) must "
+                f"hold one resample at least, so it needs {need} or more")
+    return None
+
+
+def bootstrap_interval(weights: np.ndarray, losses: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
                        confidence: float, seed: int, *, root: bool = False,
                        base: np.ndarray | None = None) -> tuple[float, float]:
     """Percentile interval, over rows resampled with replacement, of the reported value
-    T(a) = Σ a_i / Σ s_i (mean) or Σ a_i (sum), its square root for a loss that reports one
-    (``root``: rmse), a_i = w_i l_i; with ``base``, of the change T(a) - T(base) (``compare``:
-    a = w·l_cand, base = w·l_base, resampled together; where T is linear, pass a - base alone).
-    Rows of no share in the mean (s_i = 0: weight 0, an ignored label) are no samples: not resampled."""
+    T(l) = Σ w_i l_i / Σ s_i (mean) or Σ w_i l_i (sum), its square root for a loss that reports one
+    (``root``: rmse); with ``base``, of the change T(l) - T(base) (``compare``: the candidate's and
+    the baseline's losses, resampled together; where T is linear, pass l - base alone).
+    Rows of no share in the mean (s_i = 0: weight 0, an ignored label) are no samples: not resampled.
+
+    Weights, losses and shares are each divided by a power of two that brings their largest to
+    about 1 (exact: the products and sums round as unscaled ones would), so neither w·l nor the
+    sums overflow where the value itself does not (weights of 1e306, or of 1e200 beside losses of
+    1e200), nor do subnormal weights lose digits; each resample's T is scaled back."""
     counts = shares != 0
     if not counts.all():
-        num, shares, base = num[counts], shares[counts], None if base is None else base[counts]
-    n = num.shape[0]
+        weights, losses, shares = weights[counts], losses[counts], shares[counts]
+        base = None if base is None else base[counts]
+    n = losses.shape[0]
     if n_boot <= 0 or n == 0:
         return math.nan, math.nan
-    # values whose sums would pass float64's range are resampled divided by a power of two (exact)
-    big = max(_largest(num), 0.0 if base is None else _largest(base))
-    scale = math.ldexp(1.0, math.frexp(big)[1]) if big * n > 1e300 else 1.0
-    if scale != 1.0:
-        num = num / scale
-        base = None if base is None else base / scale
+    e_w, e_s = _exponent(weights), _exponent(shares)
+    e_l = _exponent(losses) if base is None else max(_exponent(losses), _exponent(base))
+    with np.errstate(over="ignore", under="ignore"):
+        num = np.ldexp(weights, -e_w) * np.ldexp(losses, -e_l)
+        num_base = None if base is None else np.ldexp(weights, -e_w) * np.ldexp(base, -e_l)
+        shares = np.ldexp(shares, -e_s)
+    # T = T'·2^k, T' of the scaled values: Σ w'l' (sum) or Σ w'l' / Σ s' (mean)
+    k = e_w + e_l - (0 if reduction == "sum" else e_s)
     rng = np.random.default_rng(seed)
     stats = np.empty(n_boot)
     per = max(1, BOOTSTRAP_CELLS // n)
     for start in range(0, n_boot, per):
         b = min(per, n_boot - start)
         idx = rng.integers(0, n, size=(b, n))
-        with np.errstate(invalid="ignore", divide="ignore"):  # (a slice whose weights are all 0: NaN)
+        with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # (a slice whose weights are all 0: NaN)
             den = None if reduction == "sum" else shares[idx].sum(axis=1)
-            stats[start:start + b] = _reported(num[idx].sum(axis=1), den, root)
-            if base is not None:
-                stats[start:start + b] -= _reported(base[idx].sum(axis=1), den, root)
+            stats[start:start + b] = _reported(num[idx].sum(axis=1), den, k, root)
+            if num_base is not None:
+                stats[start:start + b] -= _reported(num_base[idx].sum(axis=1), den, k, root)
     alpha = (1.0 - confidence) / 2.0
     if np.isnan(stats).any():  # (NaN resamples: the interval is NaN, as numpy's)
-        lo, hi = math.nan, math.nan
-    else:  # numpy's quantiles of finite values; beside an infinite loss, order statistics (inf, not inf·0)
-        from .quantiles import exact_quantiles
+        return math.nan, math.nan
+    # numpy's quantiles of finite values; beside an infinite loss, order statistics (inf, not inf·0)
+    from .quantiles import exact_quantiles
 
-        lo, hi = exact_quantiles(stats, [alpha, 1.0 - alpha])
-    if scale != 1.0:  # (a reported value: as it is, or its square root for rmse)
-        lo, hi = (lo * math.sqrt(scale), hi * math.sqrt(scale)) if root else (lo * scale, hi * scale)
+    lo, hi = exact_quantiles(stats, [alpha, 1.0 - alpha])
     return float(lo), float(hi)
 
 
-def _largest(values: np.ndarray) -> float:
+def _exponent(values: np.ndarray) -> int:
+    """The power of two that brings the largest finite |value| to [0.5, 1) (0 for none, or all 0)."""
     finite = np.abs(values[np.isfinite(values)])
-    return float(finite.max()) if finite.size else 0.0
+    top = float(finite.max()) if finite.size else 0.0
+    return math.frexp(top)[1] if top > 0 else 0
 
 
-def _reported(total: np.ndarray, den: np.ndarray | None, root: bool) -> np.ndarray:
-    value = total if den is None else total / den
+def _reported(total: np.ndarray, den: np.ndarray | None, k: int, root: bool) -> np.ndarray:
+    """Each resample's reported value from its scaled sums: (total / den)·2^k, or its square root."""
+    value = np.ldexp(total if den is None else total / den, k)
     return np.sqrt(value) if root else value
