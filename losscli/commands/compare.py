@@ -76,6 +76,9 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     dc = d[counts]
     order = np.lexsort((base.rows, -d))
     order = order[counts[order]][:top]
+    regressions = [{"index": int(base.rows[i]), "baseline": real(base.per_sample[i]),
+                    "candidate": real(cand.per_sample[i])} for i in order if d[i] > 0]
+    cache.name_rows(regressions)
     rec = {
         "loss": base.loss.name, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.params.items()},
         "reduction": base.reduction, "count": base.count,
@@ -84,10 +87,8 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         "better": float(np.mean(dc < 0)), "worse": float(np.mean(dc > 0)), "equal": float(np.mean(dc == 0)),
         "bootstrap": {"samples": n_boot, "confidence": confidence, "seed": seed,
                       "interval": [real(lo), real(hi)]},
-        "worst_regressions": [{"index": int(base.rows[i]), "baseline": real(base.per_sample[i]),
-                               "candidate": real(cand.per_sample[i])} for i in order if d[i] > 0],
+        "worst_regressions": regressions,
     }
-    cache.name_rows(rec["worst_regressions"])
     if tolerance is not None:
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change

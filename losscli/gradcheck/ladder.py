@@ -351,7 +351,8 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
         if refuted.any():
             own = np.where(refuted, eps * np.fmax(np.abs(f0[near]), sens[near]), sigma[near])
             for s in seen:
-                s[:5] = richardson_from(f0[near], *s[6], s[5], sens[near], noise=own, eps=eps)
+                fA, fB, fC, fD = s[6]
+                s[:5] = richardson_from(f0[near], fA, fB, fC, fD, s[5], sens[near], noise=own, eps=eps)
     for e, r, l_, rt, k, h, *_ in seen:
         full = [np.full(und.size, np.nan) for _ in range(4)]
         kk, hh = np.zeros(und.size, dtype=bool), np.full(und.size, np.nan)
