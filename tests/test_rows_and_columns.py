@@ -329,6 +329,41 @@ def test_class_names_map_to_the_predictions_columns(run, named):
     assert out.stderr == "Error: --classes: the class 'cat' is named twice\n"
 
 
+def test_compared_models_meet_the_labels_as_the_same_classes(run, named):
+    """compare and a baseline gate scored two copies of one model as 44% apart (a --significant FAIL):
+    the candidate's columns named the classes in another order, and integer labels are column
+    places. Nor may one model read the labels as class names (columns 1,2,3) and the other as
+    indices (an NPY). Refused, naming the way to read both alike; text labels, read by name, pair
+    by name whatever the order."""
+    d, p, y = named
+    pd.DataFrame(p[:, [2, 0, 1]], columns=NAMES[[2, 0, 1]]).to_csv(d / "reordered.csv", index=False)
+    pd.DataFrame({"label": y}).to_csv(d / "yi.csv", index=False)
+    out = run("compare", "ce", d / "reordered.csv", d / "probs.csv", d / "yi.csv", "--fail-if-worse", "--significant")
+    why = (f"Error: the baseline {d}/reordered.csv has the columns bird, cat, dog and the candidate {d}/probs.csv "
+           "cat, dog, bird: integer labels are column places, so the models would be scored on different classes; "
+           "write the candidate's columns in the baseline's order (pandas: frame[['bird', 'cat', 'dog']])\n")
+    assert (out.exit_code, out.stdout, out.stderr) == (2, "", why)
+    (d / "gate.toml").write_text('[[gate]]\nloss = "ce"\ninputs = ["probs.csv", "yi.csv"]\nbaseline = "reordered.csv"\n'
+                                 'max_increase = "1%"\n')
+    out = run("check", d / "gate.toml", "--format", "json")
+    assert out.exit_code == 2 and json.loads(out.stdout)["gates"][0]["error"] == f"{d}/gate.toml: gate 1: " + why[7:-1]
+    same = run("compare", "ce", d / "reordered.csv", d / "probs.csv", d / "y.csv", "--format", "json")  # text labels
+    assert json.loads(same.stdout)["results"][0]["change"] == 0.0
+    pd.DataFrame(p, columns=["1", "2", "3"]).to_csv(d / "named.csv", index=False)
+    np.save(d / "plain.npy", p)
+    y12 = np.where(y == 2, 1, y)  # (classes 1 and 2 only: read as indices too, they are in range)
+    pd.DataFrame({"label": y12 + 1}).to_csv(d / "y123.csv", index=False)
+    out = run("compare", "ce", d / "named.csv", d / "plain.npy", d / "y123.csv")
+    assert (out.exit_code, out.stderr.splitlines()[-1]) == (2, (
+        f"Error: the labels are read as class names (1, 2, 3) beside the baseline {d}/named.csv, and as class indices "
+        f"0..K-1 beside the candidate {d}/plain.npy: the models would be scored on different classes; --classes "
+        "NAME,... (each column's class, in order) reads them alike for both"))
+    out = run("compare", "ce", d / "named.csv", d / "plain.npy", d / "y123.csv", "--classes", "1,2,3", "--format", "json")
+    rec = json.loads(out.stdout)["results"][0]
+    expected = float(-np.mean(np.log(p[np.arange(N), y12])))
+    assert (rec["baseline"], rec["candidate"]) == (pytest.approx(expected, rel=1e-12), pytest.approx(expected, rel=1e-12))
+
+
 def test_prob_tol_and_logit_hints(run, named):
     d, p, y = named
     rounded = p.round(3)

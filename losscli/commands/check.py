@@ -246,6 +246,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
             roles.setdefault(base_inputs[0], []).append("baseline")
             base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
+            cache.refuse_other_class_readings(base_inputs[0], inputs[0])
             tol = Tolerance.parse(gate.get("max_increase", 0), "key 'max_increase'")
             settings = dict(n_boot=gate.get("bootstrap", BOOTSTRAP), confidence=gate.get("confidence", CONFIDENCE),
                             seed=gate.get("seed", BOOTSTRAP_SEED), tolerance=tol,

@@ -137,6 +137,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     evaluate = engine_function(engine, cluster)
     base = evaluate(selected, [baseline, *others], by_loss, **kw)
     cand = evaluate(selected, [candidate, *others], by_loss, **kw)
+    cache.refuse_other_class_readings(baseline, candidate)
     settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,
                     top=top)
     records = [compare_record(b, c, cache, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]

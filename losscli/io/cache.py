@@ -68,6 +68,9 @@ class InputCache:
         self.inputs: dict[str, dict] = {}  # spec -> what was read of it (provenance)
         self._row_keys: tuple | None = None  # with rules.on: the first input's keys, and its row of each row
         self._noted: set = set()
+        # the predictions' spec -> (the names their columns give, how each class-label input was read
+        # through them: "text", "integers", or None for class indices): compare's models must agree
+        self._label_readings: dict[str, tuple] = {}
 
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" or _is_standard_input(path) else path if is_url(path) else os.path.realpath(path)
@@ -163,7 +166,7 @@ class InputCache:
         return replace(classes, integers=integers) if integers or classes.text else None
 
     def _record(self, spec: str, reader: FileReader, block: Source, arr: Array, rows: int,
-                classes: Classes | None = None) -> None:
+                classes: Classes | None = None) -> str | None:
         """What was read of an input (for the JSON; ``rows``: read so far in this pass, the same
         in every pass), and a note on stderr for each column left out that is not text (an index,
         an id), once per file, and for integer labels read as class names (``classes``), once."""
@@ -207,6 +210,39 @@ class InputCache:
                     self._say(f"losscli: note: {reader.label}: column {name!r} is not read as data: {why}; a "
                               "selector naming it reads it")
         rec["rows"] = max(rec["rows"], rows)
+        return how
+
+    def _note_readings(self, specs: list[str], arrays: list[Array], hows: list[str | None]) -> None:
+        """How these inputs' class labels met the predictions' columns (``refuse_other_class_readings``)."""
+        first = arrays[0] if arrays else None
+        names = tuple(first.columns) if first is not None and first.columns and len(first.columns) > 1 and \
+            not first.positional and first.data.ndim == 2 else None
+        self._label_readings[specs[0]] = (names, tuple(h for i, h in enumerate(hows) if i in self.class_labels))
+
+    def refuse_other_class_readings(self, baseline: str, candidate: str) -> None:
+        """compare: the two models' scores must meet the labels as the same classes. Integer labels are
+        column places, so a candidate whose columns name the classes in another order (bird,cat,dog
+        beside cat,dog,bird) was scored on other classes; and labels read as class names for one model
+        (columns 1,2,3) and as indices for the other (an NPY) were two different labellings."""
+        a, b = self._label_readings.get(baseline), self._label_readings.get(candidate)
+        if a is None or b is None or not a[1]:
+            return
+        (names_a, how_a), (names_b, how_b) = a, b
+        label_a, label_b = (self.inputs.get(s, {}).get("path", split_spec(s)[0]) for s in (baseline, candidate))
+        if how_a != how_b:
+            def reads(names, how) -> str:
+                return f"as class names ({', '.join(names)})" if any(how) and names else \
+                    "as class names" if any(how) else "as class indices 0..K-1"
+
+            raise InputError(f"the labels are read {reads(names_a, how_a)} beside the baseline {label_a}, and "
+                             f"{reads(names_b, how_b)} beside the candidate {label_b}: the models would be scored on "
+                             "different classes; --classes NAME,... (each column's class, in order) reads them "
+                             "alike for both")
+        if not any(how_a) and names_a and names_b and names_a != names_b:
+            raise InputError(f"the baseline {label_a} has the columns {', '.join(names_a)} and the candidate "
+                             f"{label_b} {', '.join(names_b)}: integer labels are column places, so the models "
+                             f"would be scored on different classes; write the candidate's columns in the "
+                             f"baseline's order (pandas: frame[{list(names_a)!r}])")
 
     def lockstep(self, specs: list[str], chunk_rows: int | None, first_row: int = 0,
                  whole: frozenset[int] = frozenset()) -> Iterator[tuple[int, list[Array]]]:
@@ -286,13 +322,15 @@ class InputCache:
 
     def _select(self, specs, readers, parsed, blocks, start: int) -> list[Array]:
         arrays: list[Array] = []
+        hows: list[str | None] = []
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             block = blocks[id(r)]
             classes = self._classes(arrays[0] if arrays else None, len(arrays))
             arrays.append(select_locked(r, block, sel, classes, len(arrays) in self.class_axes,
                                          column_order(arrays[0] if arrays else None, classes)))
-            self._record(spec, r, block, arrays[-1], start + block.rows, classes)
+            hows.append(self._record(spec, r, block, arrays[-1], start + block.rows, classes))
         refuse_one_table_twice(readers, parsed, arrays, self.targets, self.class_axes)
+        self._note_readings(specs, arrays, hows)
         return arrays
 
     def _joined(self, specs: list[str], chunk_rows: int | None) -> Iterator[tuple[int, list[Array]]]:
@@ -355,13 +393,13 @@ class InputCache:
             dropped = "; ".join(f"{n} of {counts[id(r)]} rows of {r.label}" for r, n in zip(matched_by, matched.dropped))
             self._say(f"losscli: note: --on {on}: dropped the rows whose key is not in every input: {dropped}")
         whole: list[Array] = []
+        hows: list[str | None] = []
         for spec, r, (_, sel) in zip(specs, readers, parsed):
             blocks = parts[id(r)]
             classes = self._classes(whole[0] if whole else None, len(whole))
             order = column_order(whole[0] if whole else None, classes)
             pieces = [select_locked(r, b, sel, classes, len(whole) in self.class_axes, order) for b in blocks]
-            for b, p in zip(blocks, pieces):
-                self._record(spec, r, b, p, 0, classes)
+            hows.append([self._record(spec, r, b, p, 0, classes) for b, p in zip(blocks, pieces)][0])
             data = pieces[0].data if len(pieces) == 1 else np.concatenate([p.data for p in pieces])
             take = rows[id(r)]
             single = len(blocks) == 1
@@ -372,6 +410,7 @@ class InputCache:
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
             rec["rows"] = int(take.shape[0])
         refuse_one_table_twice(readers, parsed, whole, self.targets, self.class_axes)
+        self._note_readings(specs, whole, hows)
         del parts, pieces, data, blocks  # (the generator's frame lives on while the blocks are used)
         n = whole[0].data.shape[0]
         step = chunk_rows or n
