@@ -444,3 +444,28 @@ def test_mbe_ranks_its_worst_samples_and_slices_by_the_size_of_the_bias(run, tmp
     for s in rec["slices"]:
         rows = np.flatnonzero(g == s["key"]["g"])
         assert [w["index"] for w in s["worst"]] == rows[np.argsort(-np.abs(r[rows]), kind="stable")][:6].tolist()
+
+
+def test_compare_judges_mbe_by_the_size_of_the_bias(run, tmp_path):
+    """compare read a larger signed bias as worse: a candidate whose bias went from -0.47 to -0.01 was
+    "worse 86%" and FAILed --fail-if-worse, and one that went to -1.96 PASSed. Its change, shares,
+    interval and worst regressions are of |l| and |value|, in compare and in a baseline gate alike."""
+    rng = np.random.default_rng(8)
+    y = rng.normal(size=200)
+    over, fair, worse = y + 0.5 + 0.3 * rng.normal(size=200), y + 0.3 * rng.normal(size=200), y + 2 + rng.normal(size=200)
+    for name, values in (("y", y), ("over", over), ("fair", fair), ("worse", worse)):
+        pd.DataFrame({"v": values}).to_csv(tmp_path / f"{name}.csv", index=False)
+    for cand, code in (("fair", 0), ("worse", 1)):
+        out = run("compare", "mbe", tmp_path / "over.csv", tmp_path / f"{cand}.csv", tmp_path / "y.csv",
+                  "--fail-if-worse", "--format", "json")
+        assert out.exit_code == code, out.stderr
+        rec = json.loads(out.stdout)["results"][0]
+        rb, rc = y - over, y - {"fair": fair, "worse": worse}[cand]
+        assert rec["change"] == pytest.approx(abs(rc.mean()) - abs(rb.mean()), rel=1e-12)
+        assert (rec["better"], rec["worse"], rec["change_of"]) == (np.mean(np.abs(rc) < np.abs(rb)),
+                                                                   np.mean(np.abs(rc) > np.abs(rb)), "|value|")
+        lo, hi = rec["bootstrap"]["interval"]
+        assert lo <= rec["change"] <= hi and (hi < 0 if cand == "fair" else lo > 0)
+        (tmp_path / "gate.toml").write_text(f'[[gate]]\nloss = "mbe"\ninputs = ["{cand}.csv", "y.csv"]\n'
+                                            'baseline = "over.csv"\nmax_increase = 0\n')
+        assert run("check", tmp_path / "gate.toml").exit_code == code

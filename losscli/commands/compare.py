@@ -64,12 +64,15 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     if base.count != cand.count or not np.array_equal(base.rows, cand.rows):
         raise LossCliError(f"{base.loss.name}: baseline and candidate kept different rows (NaN omitted "
                            "in one of them); compare needs the same samples")
-    d = cand.per_sample - base.per_sample
-    change = cand.value - base.value
+    # a signed measure whose either sign is bad (mbe: ranked_by magnitude) is worse when larger in size:
+    # its change, shares, interval and regressions are of |l| and |value|
+    size = base.loss.ranked_by == "magnitude"
+    d = np.abs(cand.per_sample) - np.abs(base.per_sample) if size else cand.per_sample - base.per_sample
+    change = abs(cand.value) - abs(base.value) if size else cand.value - base.value
     rel = change / abs(base.value) if base.value else (0.0 if change == 0 else math.copysign(math.inf, change))
-    if base.loss.root:  # the change of √mean: both values per resample
+    if base.loss.root or size:  # the change of √mean or of |mean|: both values per resample
         lo, hi = bootstrap_interval(base.weights, cand.per_sample, base.shares, base.reduction, n_boot, confidence,
-                                    seed, root=True, base=base.per_sample)
+                                    seed, root=base.loss.root, size=size, base=base.per_sample)
     else:  # linear in the per-sample losses: the change is the reduction of the differences
         lo, hi = bootstrap_interval(base.weights, d, base.shares, base.reduction, n_boot, confidence, seed)
     counts = base.shares != 0  # the samples: rows of no share in the mean (weight 0, an ignored label) are none
@@ -83,7 +86,7 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         "loss": base.loss.name, "params": {k: (list(v) if isinstance(v, tuple) else v) for k, v in base.params.items()},
         "reduction": base.reduction, "count": base.count,
         "baseline": real(base.value), "candidate": real(cand.value),
-        "change": real(change), "relative_change": real(rel),
+        "change": real(change), "relative_change": real(rel), **({"change_of": "|value|"} if size else {}),
         "better": float(np.mean(dc < 0)), "worse": float(np.mean(dc > 0)), "equal": float(np.mean(dc == 0)),
         "bootstrap": {"samples": n_boot, "confidence": confidence, "seed": seed,
                       "interval": [real(lo), real(hi)]},

@@ -277,7 +277,9 @@ def _quantile_grad(predictions, labels, *, tau=0.5):
     conventions=("Signed: positive when the model under-predicts on average. Errors of opposite "
                  "sign cancel, so it measures bias, not accuracy; do not minimise it.",
                  "Its worst samples and slices are those of the largest bias either way, |l_i| (an "
-                 "over-prediction of 5 before an under-prediction of 1).",),
+                 "over-prediction of 5 before an under-prediction of 1), and compare (and a baseline gate) "
+                 "judges the change of its size, |value|: a bias from -0.47 to -0.01 is better. Bounds "
+                 "(--fail-above, a gate's max and min) read the signed value: bound both sides with min and max.",),
     references=("Willmott, On the validation of models, Physical Geography 2(2), 1981",),
 )
 def mbe(predictions, labels):

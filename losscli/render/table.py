@@ -349,6 +349,12 @@ def compare_tables(payload: dict) -> list:
             for x in r["worst_regressions"]:
                 w.add_row(str(x["index"]), *([str(x["key"])] if keyed else []), fmt(x["baseline"]), fmt(x["candidate"]))
             out.append(w)
+    sized = [r["loss"] for r in payload["results"] if r.get("change_of")]
+    if sized:  # (a signed bias: worse when larger either way)
+        from rich.text import Text
+
+        out.append(Text(f"{', '.join(sized)}: change, rel, its interval and the shares are of the size |value| "
+                        "(a bias either way is worse when larger)", style="dim"))
     return out + input_lines(payload)
 
 

@@ -24,12 +24,13 @@ def too_few_resamples(n_boot: int, confidence: float) -> str | None:
 
 
 def bootstrap_interval(weights: np.ndarray, losses: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
-                       confidence: float, seed: int, *, root: bool = False,
+                       confidence: float, seed: int, *, root: bool = False, size: bool = False,
                        base: np.ndarray | None = None) -> tuple[float, float]:
     """Percentile interval, over rows resampled with replacement, of the reported value
     T(l) = Σ w_i l_i / Σ s_i (mean) or Σ w_i l_i (sum), its square root for a loss that reports one
-    (``root``: rmse); with ``base``, of the change T(l) - T(base) (``compare``: the candidate's and
-    the baseline's losses, resampled together; where T is linear, pass l - base alone).
+    (``root``: rmse), or its size |T| (``size``: a signed measure, mbe, whose either sign is bad);
+    with ``base``, of the change T(l) - T(base) (``compare``: the candidate's and the baseline's
+    losses, resampled together; where T is linear, pass l - base alone).
     Rows of no share in the mean (s_i = 0: weight 0, an ignored label) are no samples: not resampled.
 
     Weights, losses and shares are each divided by a power of two that brings their largest to
@@ -59,9 +60,9 @@ def bootstrap_interval(weights: np.ndarray, losses: np.ndarray, shares: np.ndarr
         idx = rng.integers(0, n, size=(b, n))
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # (a slice whose weights are all 0: NaN)
             den = None if reduction == "sum" else shares[idx].sum(axis=1)
-            stats[start:start + b] = _reported(num[idx].sum(axis=1), den, k, root)
+            stats[start:start + b] = _reported(num[idx].sum(axis=1), den, k, root, size)
             if num_base is not None:
-                stats[start:start + b] -= _reported(num_base[idx].sum(axis=1), den, k, root)
+                stats[start:start + b] -= _reported(num_base[idx].sum(axis=1), den, k, root, size)
     alpha = (1.0 - confidence) / 2.0
     if np.isnan(stats).any():  # (NaN resamples: the interval is NaN, as numpy's)
         return math.nan, math.nan
@@ -79,7 +80,8 @@ def _exponent(values: np.ndarray) -> int:
     return math.frexp(top)[1] if top > 0 else 0
 
 
-def _reported(total: np.ndarray, den: np.ndarray | None, k: int, root: bool) -> np.ndarray:
-    """Each resample's reported value from its scaled sums: (total / den)·2^k, or its square root."""
+def _reported(total: np.ndarray, den: np.ndarray | None, k: int, root: bool, size: bool) -> np.ndarray:
+    """Each resample's reported value from its scaled sums: (total / den)·2^k, its square root, or
+    its size."""
     value = np.ldexp(total if den is None else total / den, k)
-    return np.sqrt(value) if root else value
+    return np.sqrt(value) if root else np.abs(value) if size else value
