@@ -50,6 +50,15 @@ def test_compare_shares_and_regressions_leave_a_row_of_weight_0_out(run, weighte
     assert (rec["count"], rec["better"], rec["worse"]) == (3, pytest.approx(2 / 3), pytest.approx(1 / 3))
     assert [r["index"] for r in rec["worst_regressions"]] == [3]
     assert all(v is not None for v in rec["bootstrap"]["interval"])
+    # a slice of weight-0 rows only has no sample: its shares are undefined (numpy's "Mean of empty
+    # slice" and "invalid value" warnings reached stderr)
+    pd.DataFrame({"g": ["zero", "rest", "rest", "rest"]}).to_csv(d / "g.csv", index=False)
+    out = run("compare", "mse", d / "b.csv", d / "c.csv", d / "y.csv", "--weights", d / "w.csv", "--by-file",
+              f"{d / 'g.csv'}:g", "--min-slice-size", 1, "--format", "json")
+    assert (out.exit_code, out.stderr) == (0, "")
+    by_key = {s["key"]["g"]: s for s in json.loads(out.stdout)["results"][0]["slices"]}
+    assert [by_key["zero"][k] for k in ("better", "worse", "equal")] == [None, None, None]
+    assert (by_key["rest"]["better"], by_key["rest"]["worse"]) == (pytest.approx(2 / 3), pytest.approx(1 / 3))
 
 
 @pytest.mark.parametrize("engine", ["local", "dask"])

@@ -87,7 +87,9 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         "reduction": base.reduction, "count": base.count,
         "baseline": real(base.value), "candidate": real(cand.value),
         "change": real(change), "relative_change": real(rel), **({"change_of": "|value|"} if size else {}),
-        "better": float(np.mean(dc < 0)), "worse": float(np.mean(dc > 0)), "equal": float(np.mean(dc == 0)),
+        # (no sample in a slice whose weights are all 0: its shares are undefined, null)
+        **{k: float(np.mean(m)) if dc.size else math.nan for k, m in (("better", dc < 0), ("worse", dc > 0),
+                                                                       ("equal", dc == 0))},
         "bootstrap": {"samples": n_boot, "confidence": confidence, "seed": seed,
                       "interval": [real(lo), real(hi)]},
         "worst_regressions": regressions,
