@@ -551,3 +551,28 @@ def test_standard_error_opened_on_an_input_is_refused_and_the_input_kept(d):  # 
         out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv", "--format",
                               "value"], stdout=subprocess.PIPE, stderr=err, timeout=120)
     assert out.returncode == 0
+
+
+@pytest.mark.parametrize("key", ["inputs", "baseline", "weights", "by_file"])
+def test_a_gate_input_given_as_a_url_is_read_and_never_an_output(run, d, key):  # noqa: F811
+    """``inputs = ["file:///abs/p.csv", ...]`` in a gate: the URL was joined onto the config's folder
+    (``cfg/file:/abs/p.csv``), the gate could not read it and ``--report json:/abs/p.csv`` (written
+    even when a gate errors) overwrote the input. A URL is read as ``compute`` reads it, and refused
+    as an output like any input; so are ``baseline``, ``weights`` and ``by_file``."""
+    (d / "w.csv").write_text("w\n1\n2\n3\n")  # (three rows, as p.csv and y.csv)
+    (d / "s.csv").write_text("g\n0\n1\n1\n")
+    (d / "cfg").mkdir()
+    url = {k: f"file://{d / f}" for k, f in (("inputs", "p.csv"), ("baseline", "b.csv"), ("weights", "w.csv"),
+                                              ("by_file", "s.csv"))}
+    extra = {"baseline": f'baseline = "{url["baseline"]}"\nmax_increase = 100\n', "weights": f'weights = "{url["weights"]}"\n',
+             "by_file": f'by_file = "{url["by_file"]}"\nby = "g"\nmin_slice_size = 1\n', "inputs": ""}[key]
+    (d / "cfg" / "g.toml").write_text(f'[[gate]]\nloss = "mse"\ninputs = ["{url["inputs"]}", "{d / "y.csv"}"]\n'
+                                      f'max = 100\n{extra}')
+    out = run("check", d / "cfg" / "g.toml", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    target = d / url[key].rsplit("/", 1)[1]
+    before = target.read_bytes()
+    out = run("check", d / "cfg" / "g.toml", "--report", f"json:{target}")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {target}: is also an input ({url[key]}); "
+                                              "refusing to overwrite an input\n")
+    assert target.read_bytes() == before

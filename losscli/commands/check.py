@@ -18,7 +18,7 @@
                                              # min_slice_size = 30: smaller slices are reported, not gated)
     header = "auto"                          # optional, as --header; classes = ["cat", "dog"]; prob_tol = 1e-3
 
-Paths are relative to the config file. Every distinct input is read once for all gates.
+Paths are relative to the config file (URLs are read as they are). Every distinct input is read once for all gates.
 """
 
 from __future__ import annotations
@@ -34,6 +34,7 @@ from typing import Any
 from ..errors import LossCliError
 from ..io.cache import InputCache
 from ..io.rules import HEADER_CHOICES, ON_MISSING
+from ..io.spec import is_url
 from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import too_few_resamples
@@ -168,8 +169,10 @@ _CHOICES = (("header", HEADER_CHOICES), ("on_missing", ON_MISSING))
 
 
 def _resolve(base: Path, spec: str) -> str:
-    """A gate's PATH[:SELECTOR], relative to the config file's directory."""
-    return spec if spec == "-" or os.path.isabs(spec) else str(base / spec)
+    """A gate's PATH[:SELECTOR], relative to the config file's directory; standard input, an
+    absolute path and a URL (``file:///abs/p.csv``, ``s3://...``: read as ``compute`` reads them)
+    as they are."""
+    return spec if spec == "-" or os.path.isabs(spec) or is_url(spec) else str(base / spec)
 
 
 def _param_items(gate: dict) -> list[str]:
