@@ -576,3 +576,24 @@ def test_a_gate_input_given_as_a_url_is_read_and_never_an_output(run, d, key):  
     assert (out.exit_code, out.stderr) == (2, f"Error: {target}: is also an input ({url[key]}); "
                                               "refusing to overwrite an input\n")
     assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("target", ["part-1.csv", "part-2.csv"])
+def test_a_parameter_naming_a_dataset_directory_is_protected_as_an_input(run, d, target):  # noqa: F811
+    """``-p class_weights=wdir`` (wdir/part-0.csv, part-1.csv): the directory was protected, not its
+    shards, and ``-o wdir/part-1.csv`` overwrote one. Every file inside it is an input, and a new file
+    there (read as a shard from then on) is refused, as for a dataset given as an input."""
+    (d / "P.csv").write_text("a,b,c\n0.2,0.3,0.5\n0.6,0.3,0.1\n0.1,0.1,0.8\n")
+    (d / "lab.csv").write_text("label\n2\n0\n1\n")
+    (d / "wdir").mkdir()
+    (d / "wdir" / "part-0.csv").write_text("w\n1.0\n2.0\n")
+    (d / "wdir" / "part-1.csv").write_text("w\n0.5\n")
+    args = ["compute", "ce", d / "P.csv", d / "lab.csv", "-p", f"class_weights={d / 'wdir'}", "--format", "csv"]
+    assert run(*args).exit_code == 0
+    out = run(*args, "-o", d / "wdir" / target)
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: --output {d / 'wdir' / target}: is inside a sharded input (class_weights="
+                          f"{d / 'wdir'}): written there, it would be read as one of its shards from then on; "
+                          "write it elsewhere\n")
+    assert sorted(os.listdir(d / "wdir")) == ["part-0.csv", "part-1.csv"]
+    assert (d / "wdir" / "part-1.csv").read_text() == "w\n0.5\n"

@@ -119,7 +119,7 @@ def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]
 def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),
                               params: Iterable[str] = (), cluster=None, report: tuple[str, str] | None = None) -> None:
     """Before anything runs: refuse an output (``(option, path)``) that is one of the files the
-    command reads (input specs, with the files of sharded inputs; ``-p NAME=FILE`` values; users'
+    command reads (input specs and ``-p NAME=FILE`` values, with the files of sharded ones; users'
     loss code: ``--plugin`` files and modules, installed plugins; ``--scheduler-file``) or the same
     file as another output, by path, symbolic link or hard link; then ``--output`` named for
     another format than the command's ``report`` = (command, format) writes (``render.misnamed``)."""
@@ -130,7 +130,12 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
 
     inputs: list[tuple[str, str]] = []
     datasets: list[tuple[str, str]] = []  # (spec, its directory or glob): a new file there joins it
-    for spec in filter(None, specs):
+    named = [(spec, spec) for spec in filter(None, specs)]
+    for item in params:  # (-p NAME=FILE, or a dataset directory: read as an input is)
+        text = item.split("=", 1)[-1].strip()
+        if os.path.exists(split_spec(text)[0]):
+            named.append((item, text))
+    for label, spec in named:
         path = local_file(split_spec(spec)[0])  # (an input named by a file:// URL is that file)
         if path == "-" or is_url(path):
             continue
@@ -139,13 +144,8 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
         except LossCliError:
             files = None  # an empty shard directory, a glob matching nothing: the read reports it
         if files is not None or not os.path.isfile(path):
-            datasets.append((spec, path))
-        inputs += [(spec, f) for f in files or [path]]
-    for item in params:
-        text = item.split("=", 1)[-1].strip()
-        path = split_spec(text)[0]
-        if os.path.exists(path):
-            inputs.append((item, path))
+            datasets.append((label, path))
+        inputs += [(label, f) for f in files or [path]]
     inputs += user_code_files()
     if cluster is not None and cluster.scheduler_file:
         inputs.append((f"--scheduler-file {cluster.scheduler_file}", cluster.scheduler_file))
