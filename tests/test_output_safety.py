@@ -72,11 +72,13 @@ def test_the_file_behind_standard_input_is_never_an_output(d, how):  # noqa: F81
 
 @pytest.mark.parametrize("command, redirect", [
     *((c, r) for c in ("compute", "gradcheck", "compare", "fit", "check") for r in (">>", "1<>", "3>>", "3<>")),
-    ("compute", ">> shard")])
+    ("compute", ">> shard"), ("fit -o curve.png", ">>"), ("fit -o curve.png", "1<>")])
 def test_a_stream_the_shell_opened_on_an_input_is_never_an_output(d, command, redirect):  # noqa: F811
     """`losscli compute mse p.csv y.csv >> p.csv`, `-o /dev/fd/3 3<> p.csv`: an output sent to a
     stream was never compared with the inputs, and the report was appended to the predictions (or
-    written over their first lines): exit 0, the input corrupted, as `cat f >> f` refuses to do."""
+    written over their first lines): exit 0, the input corrupted, as `cat f >> f` refuses to do.
+    ``fit -o curve.png`` draws the curve and still prints its table: that standard output was not
+    checked (only the image was), and the table was appended to the data."""
     (d / "sh").mkdir()
     (d / "sh" / "part-0.csv").write_bytes((d / "p.csv").read_bytes())
     (d / "gates.toml").write_text(f'[[gate]]\nloss = "mse"\ninputs = ["{d / "p.csv"}", "{d / "y.csv"}"]\nmax = 10\n')
@@ -85,8 +87,9 @@ def test_a_stream_the_shell_opened_on_an_input_is_never_an_output(d, command, re
             "gradcheck": ["gradcheck", "mse", f"{d / 'p.csv'}:pred", f"{d / 'y.csv'}:0"],
             "compare": ["compare", "mse", d / "p.csv", d / "p.csv", d / "y.csv"],
             "fit": ["fit", "mse", d / "xy.csv", "--epochs", "2"],
+            "fit -o curve.png": ["fit", "mse", d / "xy.csv", "--epochs", "2", "-o", d / "curve.png"],
             "check": ["check", d / "gates.toml"]}[command]
-    target = {"fit": d / "xy.csv", "check": d / "p.csv"}.get(command, d / "p.csv")
+    target = {"fit": d / "xy.csv", "fit -o curve.png": d / "xy.csv", "check": d / "p.csv"}.get(command, d / "p.csv")
     if redirect == ">> shard":
         args, target = ["compute", "mse", d / "sh", d / "y.csv"], d / "sh" / "part-0.csv"
     before = target.read_bytes()

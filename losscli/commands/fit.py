@@ -65,7 +65,10 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
         raise LossCliError("fit takes one loss")
     loss = losses[0]
     require_fittable(loss)
-    refuse_overwriting_inputs([main_output(output, fmt)], [data], params, report=("fit", fmt))
+    # -o curve.png draws the curve and the table still goes to standard output: both are checked
+    image = output if draws_image("fit", output) else None
+    shown_on = None if image else output
+    refuse_overwriting_inputs([main_output(shown_on, fmt), ("--output", image)], [data], params, report=("fit", fmt))
     by_loss = parse_param_options(losses, params)[loss.name]
     X, y, names = load_data(data, target, features, loss, by_loss)
     with Bar("epochs", epochs, unit="epochs") as bar:  # the current loss beside it: a run going wrong shows
@@ -75,11 +78,9 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     payload = fit_record(result, schedule, lr, loss.resolve_params(by_loss))
     for warning in result.warnings:
         print(f"losscli: warning: {warning}", file=sys.stderr, flush=True)
-    if draws_image("fit", output):
-        save_curve(payload, output)
-        emit(renderer("fit", fmt)(payload))
-    else:  # (-o curve.csv: --format csv, from the suffix)
-        emit(renderer("fit", fmt)(payload), output)
+    if image:
+        save_curve(payload, image)
+    emit(renderer("fit", fmt)(payload), shown_on)  # (-o curve.csv: --format csv, from the suffix)
     return 0
 
 
