@@ -28,7 +28,8 @@ def loaded_plugins() -> list[str]:
 def user_code_files() -> list[tuple[str, str]]:
     """The files of users' own loss code in this process, as (what names it, its path): ``--plugin``
     files and modules (a module's own file), and the files of registered losses that are not built
-    in (installed plugins). An output may not overwrite them; an error is located in them."""
+    in (installed plugins): their functions' and the modules that registered them. An output may
+    not overwrite them; an error is located in them."""
     from .registry import registered
 
     files = [(f"--plugin {spec}", spec) for spec in _loaded_specs if spec in _loaded_paths]
@@ -41,6 +42,11 @@ def user_code_files() -> list[tuple[str, str]]:
             code = getattr(fn, "__code__", None)
             if code is not None and not str(getattr(fn, "__module__", "") or "").startswith("losscli."):
                 files.append((f"the code of loss {loss.name!r}", code.co_filename))
+        # (a function wrapped by a decorator of another module has that module's code: the
+        # module that registered the loss, its ``source``, is the user's too)
+        path = getattr(sys.modules.get(loss.source), "__file__", None) if loss.source != "built-in" else None
+        if path:
+            files.append((f"the code of loss {loss.name!r}", path))
     return files
 
 

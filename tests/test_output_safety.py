@@ -377,6 +377,34 @@ def test_a_plugin_named_as_a_module_is_never_an_output(d):  # noqa: F811
     assert (d / "plugmod.py").read_text() == source
 
 
+def test_an_installed_plugin_whose_loss_is_decorated_elsewhere_is_never_an_output(d):  # noqa: F811
+    """An installed plugin (entry point ``losscli.losses``) whose loss function is wrapped by a
+    decorator of another module: the wrapper's file was protected, not the plugin's module, and
+    ``-o instplug/losses.py`` replaced it with the report (exit 0). The module that registered the
+    loss is the user's code too."""
+    pkg = d / "site" / "instplug"
+    pkg.mkdir(parents=True)
+    (pkg / "__init__.py").write_text("")
+    (pkg / "deco.py").write_text("import functools\n\n\ndef traced(fn):\n    @functools.wraps(fn)\n"
+                                 "    def wrapper(*a, **k):\n        return fn(*a, **k)\n    return wrapper\n")
+    source = ("import losscli\nfrom .deco import traced\n\n\n"
+              "@losscli.register_loss('ip_l2', inputs=('predictions', 'labels'), coupling='elementwise')\n"
+              "@traced\ndef ip_l2(predictions, labels):\n    \"\"\"Squared error.\"\"\"\n"
+              "    return (predictions - labels) ** 2\n")
+    (pkg / "losses.py").write_text(source)
+    dist = d / "site" / "instplug-0.1.dist-info"
+    dist.mkdir()
+    (dist / "METADATA").write_text("Metadata-Version: 2.1\nName: instplug\nVersion: 0.1\n")
+    (dist / "entry_points.txt").write_text("[losscli.losses]\nip = instplug.losses\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(d / "site"), str(ROOT_DIR)])}
+    assert losscli("compute", "ip_l2", d / "p.csv", d / "y.csv", "--format", "value", env=env).returncode == 0
+    out = losscli("compute", "ip_l2", d / "p.csv", d / "y.csv", "-o", pkg / "losses.py", env=env)
+    assert (out.returncode, out.stdout) == (2, ""), out.stderr
+    assert out.stderr == (f"Error: {pkg / 'losses.py'}: is also an input (the code of loss 'ip_l2'); "
+                          "refusing to overwrite an input\n")
+    assert (pkg / "losses.py").read_text() == source
+
+
 @pytest.mark.parametrize("script, message", [
     ('"$@" --format value --report "json:$T" >> "$T"',
      'Error: --report json:{T}: is the same file as standard output (the report (--format value)), which the shell '
