@@ -10,7 +10,7 @@ line on stderr. The CLI (``cli.py``) calls :func:`classify` for anything a comma
 | 3 | internal error: a bug, please report it (``--debug`` shows the traceback) |
 | 130 | interrupted (Ctrl-C) |
 | 141 | the reader of standard output went away (a closed pipe, as ``| head``): nothing more to say |
-| 128 + N | ended by signal N (SIGTERM 143, SIGHUP 129), temporary files removed |
+| 128 + N | ended by signal N (SIGTERM 143, SIGHUP 129, SIGQUIT 131, SIGUSR1 138, ...), temporary files removed |
 """
 
 from __future__ import annotations
@@ -75,11 +75,28 @@ def classify(exc: BaseException) -> tuple[int, str | None]:
                       "(rerun with --debug for a traceback)")
 
 
+#: the signals whose default action ends the process, besides SIGINT (Ctrl-C: KeyboardInterrupt);
+#: not the faults (SIGSEGV, SIGBUS, ...: a Python handler runs too late for them) nor SIGPIPE and
+#: SIGXFSZ, which Python ignores (a write fails instead); the real-time signals are added to them
+ENDING_SIGNALS = ("SIGTERM", "SIGHUP", "SIGQUIT", "SIGALRM", "SIGUSR1", "SIGUSR2", "SIGXCPU", "SIGVTALRM",
+                  "SIGPROF", "SIGIO", "SIGPWR", "SIGSTKFLT")
+
+
+def ending_signals() -> list:
+    """:data:`ENDING_SIGNALS` this platform has, and its real-time signals."""
+    import signal
+
+    named = [getattr(signal, name) for name in ENDING_SIGNALS if hasattr(signal, name)]
+    low, high = getattr(signal, "SIGRTMIN", 0), getattr(signal, "SIGRTMAX", -1)
+    return [*named, *range(low, high + 1)]
+
+
 def terminate_on_signals() -> None:
-    """SIGTERM and SIGHUP end the process at once, with one line and exit 128 + the signal
-    number, after removing the temporary files of outputs being written (their targets keep
-    their previous content). Raising instead could land anywhere, even inside a library's
-    constructor."""
+    """A signal that would end the process (:func:`ending_signals`: SIGTERM, SIGHUP, SIGQUIT,
+    SIGUSR1, ...) ends it at once, with one line and exit 128 + the signal number, after removing
+    the temporary files of outputs being written (their targets keep their previous content).
+    Raising instead could land anywhere, even inside a library's constructor. A signal the
+    process was started ignoring (``nohup``: SIGHUP) stays ignored."""
     import os
     import signal
 
@@ -87,8 +104,19 @@ def terminate_on_signals() -> None:
         from .io.replace import abandon
 
         abandon()
-        os.write(2, f"losscli: terminated by {signal.Signals(signum).name}\n".encode())
+        os.write(2, f"losscli: terminated by {_signal_name(signum)}\n".encode())
         os._exit(128 + signum)
 
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, handler)
+    for sig in ending_signals():
+        if signal.getsignal(sig) == signal.SIG_DFL:
+            signal.signal(sig, handler)
+
+
+def _signal_name(signum: int) -> str:
+    """SIGTERM; a real-time signal as SIGRTMIN+N (it has no name of its own)."""
+    import signal
+
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"SIGRTMIN+{signum - signal.SIGRTMIN}"

@@ -5,6 +5,7 @@ with other hard links, and a run that fails or is stopped after one of its outpu
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import shutil
@@ -310,33 +311,67 @@ def test_a_failed_report_leaves_every_previous_output(big):
     assert _all_previous(*outputs)
 
 
-@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129)])
+ENDING = [signal.SIGQUIT, signal.SIGALRM, signal.SIGUSR1, signal.SIGUSR2, signal.SIGXCPU, signal.SIGVTALRM,
+          signal.SIGPROF, signal.SIGIO, signal.SIGRTMIN + 1]
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130), (signal.SIGHUP, 129),
+                                       *((s, 128 + s) for s in ENDING)])
 def test_a_signal_after_some_outputs_are_written_leaves_every_previous_output(d, sig, code):  # noqa: F811
     """The gradient and the report are written; the main output waits for a reader of its FIFO
-    when the signal comes."""
+    when the signal comes. Every signal that ends a process ends it so: SIGQUIT, SIGUSR1, SIGALRM,
+    SIGXCPU... left a partial temporary file beside its target (only SIGTERM and SIGHUP were handled)."""
     outputs = [d / "g.npz", d / "r.json"]
     _previous(*outputs)
-    fifo = d / "main.pipe"
+    proc = _waiting_on_a_fifo(d, outputs)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    if sig != signal.SIGINT:
+        name = "SIGRTMIN+1" if sig == signal.SIGRTMIN + 1 else signal.Signals(sig).name
+        assert err == f"losscli: terminated by {name}\n"
+    assert _all_previous(*outputs)
+    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+
+
+def test_a_signal_ignored_when_the_run_starts_stays_ignored(d):  # noqa: F811
+    """``nohup losscli ...``: SIGHUP, ignored by the user's choice, does not end the run."""
+    outputs = [d / "g.npz", d / "r.json"]
+    _previous(*outputs)
+    proc = _waiting_on_a_fifo(d, outputs, ignored=signal.SIGHUP)
+    proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+    assert proc.poll() is None, proc.communicate()
+    with open(d / "main.pipe") as reader:  # (the run goes on: the report is written to the FIFO)
+        assert json.loads(reader.read())["results"][0]["loss"] == "mse"
+    _, err = proc.communicate(timeout=60)
+    assert (proc.returncode, err) == (0, "")
+    assert not _all_previous(*outputs)
+
+
+def _waiting_on_a_fifo(folder, outputs, ignored=None):
+    """``compute`` with the gradient and a report in ``outputs``, its main output a FIFO no one
+    reads yet: returned once the report's temporary file is written (the open of the FIFO blocks).
+    ``ignored``: a signal the process starts ignoring, as ``nohup`` starts it."""
+    fifo = folder / "main.pipe"
     os.mkfifo(fifo)
     # Ctrl-C as at a terminal, even when the tests run in the background, where a shell starts jobs
     # with SIGINT ignored (and the child would inherit it): a handled signal is default after exec
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
-        proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(d / "p.csv"),
-                                 str(d / "y.csv"), "--save-grad", str(outputs[0]), "--report", f"json:{outputs[1]}",
-                                 "-o", str(fifo)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(folder / "p.csv"),
+                                 str(folder / "y.csv"), "--save-grad", str(outputs[0]), "--report", f"json:{outputs[1]}",
+                                 "-o", str(fifo), "--format", "json"], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True,
+                                preexec_fn=None if ignored is None else lambda: signal.signal(ignored, signal.SIG_IGN))
     finally:
         signal.signal(signal.SIGINT, previous)
     deadline = time.time() + 60
     while time.time() < deadline and _all_previous(*outputs) and not any(p.startswith(".r.json.")
-                                                                          for p in os.listdir(d)):
+                                                                          for p in os.listdir(folder)):
         time.sleep(0.01)
     time.sleep(0.3)  # (the report's temporary file is complete; the open of the FIFO blocks)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == code, err
-    assert _all_previous(*outputs)
-    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+    return proc
 
 
 def test_gradcheck_reports_are_committed_together(d):  # noqa: F811
