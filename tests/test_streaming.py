@@ -2,6 +2,7 @@
 per-sample values; quantiles exact within the budget and within the sketch's bound beyond it;
 sharded inputs, NPY memory-mapping, Parquet, float32."""
 
+import io
 import json
 import re
 
@@ -250,6 +251,53 @@ def test_fsspec_urls(run, tmp_path):
     assert out.stdout == "2.0\n"
     missing = run("compute", "mse", "memory:///u/nope.csv", "memory:///u/p")
     assert missing.exit_code == 2 and missing.stderr == "Error: memory:///u/nope.csv: no such file\n"
+
+
+@pytest.mark.parametrize("url", ["zip://run/p.csv::{d}/run.zip", "zip://run/p.csv::{d}/run.zip:pred",
+                                 "zip://run/p.csv::file://{d}/run.zip", "tar://run/p.csv::{d}/run.tar:pred",
+                                 "tar://run/part-*.csv::{d}/run.tar", "tar://run/parts::{d}/run.tar:pred"])
+def test_a_member_of_an_archive_by_a_chained_url(run, tmp_path, url):
+    """``zip://MEMBER::ARCHIVE`` (fsspec's chained URLs): the archive's filesystem was collected under
+    the member being read (exit 3, ValueError: seek of closed file), a URL without a selector was cut
+    at its last colon, and the shards of a glob or folder inside an archive lost the archive. The
+    archive is one of the inputs: an output may not replace it."""
+    pytest.importorskip("fsspec")
+    import tarfile
+    import zipfile
+
+    members = {"run/p.csv": "pred\n1\n2\n3\n", "run/part-0.csv": "pred\n1\n2\n", "run/part-1.csv": "pred\n3\n",
+               "run/parts/0.csv": "pred\n1\n", "run/parts/1.csv": "pred\n2\n3\n"}
+    with zipfile.ZipFile(tmp_path / "run.zip", "w") as z:
+        for name, text in members.items():
+            z.writestr(name, text)
+    with tarfile.open(tmp_path / "run.tar", "w") as t:
+        for name, text in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(text)
+            t.addfile(info, io.BytesIO(text.encode()))
+    write_csv(tmp_path / "y.csv", ["label"], [(0,), (0,), (1,)])
+    url = url.format(d=tmp_path)
+    out = run("compute", "mse", url, tmp_path / "y.csv", "--format", "value")
+    assert (out.exit_code, out.stdout) == (0, f"{(1 + 4 + 4) / 3!r}\n"), out.stderr
+    archive = tmp_path / ("run.zip" if url.startswith("zip") else "run.tar")
+    before = archive.read_bytes()
+    out = run("compute", "mse", url, tmp_path / "y.csv", "-o", archive)
+    assert (out.exit_code, out.stderr) == (2, f"Error: {archive}: is also an input ({url}); refusing to overwrite "
+                                              "an input\n")
+    assert archive.read_bytes() == before
+
+
+@pytest.mark.parametrize("url, why", [
+    ("dir://{d}/p.csv", "fsspec cannot open this filesystem from a URL alone; name a URL it opens by itself (file://, "
+     "s3://, memory://, zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or the local file"),
+    ("zip://p.csv::{d}/none.zip", "cannot read {d}/none.zip: No such file or directory")])
+def test_a_url_whose_filesystem_cannot_open_is_an_input_error(run, tmp_path, url, why):
+    """``dir:///x`` (a filesystem that needs its options) was exit 3 (AttributeError)."""
+    pytest.importorskip("fsspec")
+    write_csv(tmp_path / "p.csv", ["pred"], [(1,)])
+    url = url.format(d=tmp_path)
+    out = run("compute", "mse", url, tmp_path / "p.csv")
+    assert (out.exit_code, out.stdout, out.stderr) == (2, "", f"Error: {url}: {why.format(d=tmp_path)}\n")
 
 
 @pytest.mark.parametrize("kind", ["normal", "few distinct", "sorted", "reversed", "periodic", "heavy tail",

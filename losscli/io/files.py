@@ -190,7 +190,9 @@ class FileReader:
             if is_url(path):
                 import fsspec
 
-                opener = lambda: fsspec.open(path, "rb").open()  # noqa: E731
+                # (the opener keeps the OpenFile, and with it its filesystem: an archive's (zip://,
+                # tar://) closes the archive when it is collected, under the files read from it)
+                opener = fsspec.open(path, "rb").open
             else:
                 opener = lambda: open(path, "rb")  # noqa: E731
             label, suffix = path, Path(path).suffix.lower()

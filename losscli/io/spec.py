@@ -23,8 +23,8 @@ def split_spec(spec: str) -> tuple[str, str | None]:
         spec = "-" + spec[len(STDIN_PREFIX):]
     if spec == "-" or os.path.exists(spec) or ":" not in spec:
         return spec, None
-    if is_url(spec) and ":" not in spec.split("://", 1)[1]:
-        return spec, None  # s3://bucket/x.csv: the scheme's colon is not a selector
+    if is_url(spec) and ":" not in _url_rest(spec):
+        return spec, None  # s3://bucket/x.csv, zip://p.csv::/data/a.zip: the URL's colons are no selector
     path, selector = spec.rsplit(":", 1)
     if not os.path.exists(path) and not is_url(spec):  # a column name with a colon: ``preds.csv:Unnamed: 0``
         cut = next((i for i in range(len(path)) if path[i] == ":" and os.path.exists(spec[:i])), None)
@@ -36,6 +36,22 @@ def split_spec(spec: str) -> tuple[str, str | None]:
 def is_url(path: str) -> bool:
     """A URL for fsspec (s3://, gs://, memory://, file://...): opened through fsspec."""
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+://", path) is not None
+
+
+def _url_rest(url: str) -> str:
+    """A URL after its colons: the path of its last link (``zip://p.csv::s3://b/a.zip`` -> ``b/a.zip``),
+    where a ``:SELECTOR`` is."""
+    last = url.rsplit("::", 1)[-1]
+    return last.split("://", 1)[-1] if is_url(last) else last
+
+
+def archive_file(url: str) -> str | None:
+    """The local file a chained URL reads from (``zip://p.csv::/data/a.zip``, or ``::file:///data/a.zip``:
+    ``/data/a.zip``), or None."""
+    if "::" not in url:
+        return None
+    last = local_file(url.rsplit("::", 1)[-1])
+    return None if is_url(last) else last
 
 
 def local_file(path: str) -> str:
@@ -57,14 +73,21 @@ def url_fs(path: str):
         return url_to_fs(path)
     except (ImportError, ValueError) as exc:
         raise InputError(f"{path}: no fsspec filesystem for this URL ({exc})") from None
+    except OSError as exc:  # (an archive the URL opens: zip://p.csv::/data/a.zip)
+        raise InputError(f"{path}: cannot read {exc.filename or 'it'}: {exc.strerror or exc}") from None
+    except Exception:  # (a filesystem that needs options a URL cannot give: dir:// its path)
+        raise InputError(f"{path}: fsspec cannot open this filesystem from a URL alone; name a URL it opens by "
+                         "itself (file://, s3://, memory://, zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or the "
+                         "local file") from None
 
 
 def _url_shards(path: str):
     fs, inner = url_fs(path)
     proto = path.split("://", 1)[0]
+    chain = "".join(f"::{link}" for link in path.split("::")[1:])  # (zip://*.csv::/data/a.zip: the archive)
 
     def url(f: str) -> str:
-        return f"{proto}://{f.split('://', 1)[-1]}"
+        return f"{proto}://{f.split('://', 1)[-1]}{chain}"
 
     if _GLOB_CHARS.search(inner):
         files = sorted(f for f in fs.glob(inner) if fs.isfile(f))
