@@ -602,6 +602,27 @@ def test_a_full_disk_while_outputs_are_put_in_place_leaves_every_previous_output
         subprocess.run(["umount", disk], capture_output=True)
 
 
+@pytest.mark.parametrize("args", [["compute", "hubber", "P", "Y"], ["compute", "mse", "P", "Y", "--bogus"],
+                                  ["compute", "mse", "P", "Y", "-p", "delta=2"], ["compute", "mse", "P", "Y", "--reduction", "foo"],
+                                  ["compute", "mse", "P:pred", "Y"], ["--plugin", "nope.py", "compute", "mse", "P", "Y"],
+                                  ["compute", "mse", "DIR", "Y"]])
+def test_standard_error_on_an_input_is_refused_before_anything_is_said(d, args):  # noqa: F811
+    """``2>> preds.csv`` was refused only once the command line was parsed, the losses named and the
+    plugins loaded: "Error: unknown loss 'hubber'", click's "No such option" and a broken plugin's
+    warning were appended to the input first (review 72 #4). An argument naming the file standard
+    error is on, or a dataset directory holding it, is refused first, and nothing is written."""
+    (d / "ds").mkdir()
+    (d / "ds" / "part-0.csv").write_bytes((d / "p.csv").read_bytes())
+    target = d / "ds" / "part-0.csv" if "DIR" in args else d / "p.csv"
+    before = target.read_bytes()
+    cmd = [str(d / "ds") if a == "DIR" else str(d / "p.csv") if a == "P" else f"{d / 'p.csv'}:pred" if a == "P:pred"
+           else str(d / "y.csv") if a == "Y" else a for a in args]
+    with open(target, "ab") as err:
+        out = subprocess.run([sys.executable, "-m", "losscli", *cmd], stdout=subprocess.PIPE, stderr=err,
+                             stdin=subprocess.DEVNULL, timeout=120, start_new_session=True, cwd=d)
+    assert (out.returncode, out.stdout, target.read_bytes()) == (2, b"", before)
+
+
 def test_standard_error_opened_on_an_input_is_refused_and_the_input_kept(d):  # noqa: F811
     """``2>> preds.csv``: notes, warnings and errors were appended to the input (the next read failed at
     'Error: ...' on its last line; review 62). Refused, exit 2, and nothing written into it: the refusal

@@ -208,6 +208,12 @@ def _refuse_stderr_on_an_input(ins: list) -> None:
                  None)
     if label is None:
         return
+    refuse_standard_error(label)
+
+
+def refuse_standard_error(label: str) -> None:
+    """Standard error is the input ``label``: the refusal, which would land there too, is said on
+    the terminal if there is one, else nowhere (exit 2 says it), and standard error goes nowhere."""
     message = (f"Error: standard error is an input ({label}): refusing to write notes or errors into an input; send "
                "standard error elsewhere\n")
     try:
