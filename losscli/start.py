@@ -26,7 +26,7 @@ def _stderr_on_an_argument() -> str | None:
     if not stat.S_ISREG(err.st_mode):
         return None
     try:
-        where = os.path.realpath(f"/proc/self/fd/2")
+        where = os.path.realpath("/proc/self/fd/2")
     except OSError:
         where = None
     args = sys.argv[1:]
