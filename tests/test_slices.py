@@ -399,6 +399,12 @@ min_slice_size = 10
     junit = run("check", tmp_path / "losscli.toml", "--format", "junit").stdout
     assert 'name="per region [region=US]"' in junit and 'name="no regression [region=US]"' in junit
     assert 'failures="4"' in junit  # two gates, and one slice in each
+    # markdown names the failing slices too (it said "1 of 3 failed" and never which)
+    md = run("check", tmp_path / "losscli.toml", "--format", "markdown").stdout
+    for name in ("per region", "no regression"):
+        part = md.split(f"\n{name}: ")[1].split("\n\n", 2)[1]  # that gate's slice table
+        rows = {r.split(" | ")[0].strip("| "): r for r in part.splitlines()[2:]}
+        assert rows["US"].endswith("| ❌ |") and all(rows[k].endswith("| ✅ |") for k in ("EU", "APAC"))
 
 
 @pytest.mark.parametrize("line, message", [

@@ -91,7 +91,12 @@ def check(payload: dict) -> str:
              Md(f"⚠️ error: {escape(g['error'])}" if "error" in g else
                 "<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(check_text(c))}" for c in g["checks"]))]
             for g in payload["gates"]]
-    return markdown_table(["gate", "loss", "value", "checks"], rows)
+    out = markdown_table(["gate", "loss", "value", "checks"], rows)
+    for g in payload["gates"]:  # each gate's slices, the failed ones among them (as the table and JUnit name them)
+        if g.get("slices"):
+            out += f"\n{escape(g['gate'])}: " + _slices(g["loss"], g["slices"], g["by"], ["value"],
+                                                       lambda s: [fmt(s["value"], 10)])
+    return out
 
 
 def gradcheck(payload: dict) -> str:
