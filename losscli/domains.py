@@ -368,9 +368,8 @@ _DOMAINS = (
     Domain("rate_or_log_rate", "log-rates (log_input=true), or rates >= 0 (log_input=false)", _deferred,
            S.standard_normal, S.extreme_reals),
 )
-#: Domains a parameter chooses between: declared name -> (the parameter, {its value: the domain}).
-#: The loss's validate hook checks them (see judge); random inputs and gradcheck's steps keep to
-#: the domain the parameter chooses (see chosen).
+#: Domains a parameter chooses between: name -> (the parameter, {its value: the domain}); the loss's
+#: validate hook checks them (see judge), random inputs and gradcheck's steps keep to them (chosen)
 BY_PARAM = {
     "prob_or_log_rows": ("log_target", {False: "prob_rows", True: "log_prob_rows"}),
     "probability_or_logit": ("from_logits", {False: "probability", True: "real"}),
@@ -404,8 +403,7 @@ DOMAIN_TEXT: dict[str, str] = {**{d.name: d.text for d in _DOMAINS}, **{k: v[0] 
 
 
 def chosen(name: str, params: dict) -> str:
-    """The domain a parameter-dependent one (``BY_PARAM``) stands for under ``params`` (resolved:
-    the loss's defaults filled in); any other domain as declared."""
+    """The domain a ``BY_PARAM`` one stands for under ``params`` (defaults in them); others as they are."""
     if name not in BY_PARAM:
         return name
     param, by_value = BY_PARAM[name]
@@ -413,8 +411,7 @@ def chosen(name: str, params: dict) -> str:
 
 
 def of_role(loss, role: str, params: dict) -> str:
-    """The domain of ``loss``'s input ``role`` under the parameters given (``-p``; defaults for the
-    rest): poisson_nll's predictions are rates >= 0 with log_input=false, reals otherwise."""
+    """The domain of ``loss``'s input ``role`` under ``params`` (-p; defaults for the rest)."""
     decl = next((r.domain for r in loss.inputs if r.name == role), "real")
     return chosen(decl, loss.resolve_params(params)) if decl in BY_PARAM else decl
 

@@ -154,7 +154,10 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                                                            for ev in evaluations]}
         for rec in payload["results"]:  # (with --on, each worst sample's key and its row in the first input)
             cache.name_rows(rec["worst"])
-            cache.name_per_sample(rec)
+            if cache.rules.on and "per_sample_index" in rec:  # (each value's key, its row in the first input)
+                rows = rec["per_sample_index"]
+                rec["per_sample_key"], rec["per_sample_index"] = [cache.key_of(r) for r in rows], \
+                    [cache.file_row(r) for r in rows]
         for rec, ev in zip(payload["results"], evaluations):
             if ci is not None:
                 rec["ci"] = interval_record(ev, ci)

@@ -14,7 +14,7 @@ from . import steps as stepping
 from .finer import averaged, descend, finer
 from .kinks import narrower
 from .methods import median, one_sided_from, richardson_from
-from .noise import quantum, staircase
+from .noise import quantum, refutes_intermediate, staircase
 from .result import FAIL, INCONCLUSIVE, KINK, OK, in_bracket, passes, tolerance
 from .rungs import Column, column_noise, rejudge, rung
 
@@ -123,7 +123,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     # Not where the values are quantised (q_all, one level a step or not): differences of such values
     # at steps of powers of two are exact multiples of the quantum, and agree exactly whatever
     # the intermediate's rounding hid (tversky's 1 - A/B at p = 3e-8: a correct gradient FAILed)
-    refuted = _refuted(first[0][und], e1, h1, first[4][und] | k1, intermediate, q_all)
+    refuted = refutes_intermediate(first[0][und], e1, h1, first[4][und] | k1, intermediate, q_all)
     intermediate = np.where(refuted, eps * np.fmax(np.abs(f0), sens), intermediate)
     sigma = np.fmax(np.where(first[4][und], 0.0, measured), intermediate)
     redo0 = richardson_from(f0, fA, fB, fC, fD, h0, sens, noise=sigma, eps=eps)
@@ -290,18 +290,6 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     reason[rows, j] = np.where(verdict == OK, 11, why)
 
 
-def _refuted(e_big, e_small, h_small, kinks, intermediate, q):
-    """Where estimates at steps h and h/16 (``h_small``) agree 1e4 times closer than the rounding of
-    an assumed O(1) intermediate (``intermediate``, ε·max(1, |f|)) would let them (both nonzero, of
-    one sign, no kink): there is no such intermediate, and the loss's own scale stands. Not where
-    the values are quantised (``q`` > 0): differences of such values at steps of powers of two are
-    exact multiples of the quantum, and agree exactly whatever the intermediate's rounding hid
-    (tversky's 1 - A/B at p = 3e-8: a correct gradient FAILed)."""
-    with np.errstate(all="ignore"):
-        return np.isfinite(e_big) & np.isfinite(e_small) & (e_big * e_small > 0) & ~kinks \
-            & (np.abs(e_big - e_small) * h_small <= 1e-4 * intermediate) & (q == 0)
-
-
 #: the largest step a check may take, in units of the first step h: 16h, and room around it
 _LARGEST = 24
 #: how far below the ladder a bend narrower than its steps is followed: h/16^12 (float64's spacing
@@ -347,7 +335,7 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
         assumed = eps * np.maximum.reduce([np.ones(near.size), np.abs(f0[near]), sens[near]])
         (e1, *_), (e2, _, _, _, k2, _, v2) = seen
         q = quantum(np.concatenate([np.stack(seen[0][6]), np.stack(v2), f0[near][None]]))
-        refuted = _refuted(e1, e2, h2, seen[0][4] | k2, assumed, q) & (sigma[near] <= assumed)
+        refuted = refutes_intermediate(e1, e2, h2, seen[0][4] | k2, assumed, q) & (sigma[near] <= assumed)
         if refuted.any():
             own = np.where(refuted, eps * np.fmax(np.abs(f0[near]), sens[near]), sigma[near])
             for s in seen:

@@ -73,3 +73,15 @@ def staircase(table: np.ndarray, values: np.ndarray, floor: np.ndarray) -> np.nd
     gaps = np.diff(v, axis=0)
     smallest = np.min(np.where(gaps > 0, gaps, np.inf), axis=0)
     return np.where(ties, np.where(np.isfinite(smallest), smallest, floor), 0.0)
+
+
+def refutes_intermediate(e_big, e_small, h_small, kinks, intermediate, q):
+    """Where estimates at steps h and h/16 (``h_small``) agree 1e4 times closer than the rounding of
+    an assumed O(1) intermediate (``intermediate``, ε·max(1, |f|)) would let them (both nonzero, of
+    one sign, no kink): there is no such intermediate, and the loss's own scale stands. Not where
+    the values are quantised (``q`` > 0): differences of such values at steps of powers of two are
+    exact multiples of the quantum, and agree exactly whatever the intermediate's rounding hid
+    (tversky's 1 - A/B at p = 3e-8: a correct gradient FAILed)."""
+    with np.errstate(all="ignore"):
+        return np.isfinite(e_big) & np.isfinite(e_small) & (e_big * e_small > 0) & ~kinks \
+            & (np.abs(e_big - e_small) * h_small <= 1e-4 * intermediate) & (q == 0)

@@ -21,7 +21,7 @@ from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .streams import is_stream
-from .classes import Classes, column_classes
+from .classes import Classes, column_classes, refuse_other_readings
 from .roles import column_order, refuse_one_table_twice, select_locked
 from .table import Source, names_text
 
@@ -68,9 +68,7 @@ class InputCache:
         self.inputs: dict[str, dict] = {}  # spec -> what was read of it (provenance)
         self._row_keys: tuple | None = None  # with rules.on: the first input's keys, and its row of each row
         self._noted: set = set()
-        # the predictions' spec -> (the names their columns give, how each class-label input was read
-        # through them: "text", "integers", or None for class indices): compare's models must agree
-        self._label_readings: dict[str, tuple] = {}
+        self._label_readings: dict[str, tuple] = {}  # predictions' spec -> (column names, how labels were read)
 
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" or _is_standard_input(path) else path if is_url(path) else os.path.realpath(path)
@@ -116,14 +114,6 @@ class InputCache:
         if self._row_keys is not None:
             for r in records:
                 r["key"], r["index"] = self.key_of(r["index"]), self.file_row(r["index"])
-
-    def name_per_sample(self, record: dict) -> None:
-        """With ``rules.on``: a result's ``per_sample_index`` as the first input's rows, with the
-        keys beside them in ``per_sample_key`` (in place); else nothing to do."""
-        if self._row_keys is not None and "per_sample_index" in record:
-            rows = record["per_sample_index"]
-            record["per_sample_key"] = [self.key_of(r) for r in rows]
-            record["per_sample_index"] = [self.file_row(r) for r in rows]
 
     def file_row(self, row: int) -> int:
         """With ``rules.on``: the row of the first input an evaluated row is (rows come in its
@@ -214,35 +204,16 @@ class InputCache:
 
     def _note_readings(self, specs: list[str], arrays: list[Array], hows: list[str | None]) -> None:
         """How these inputs' class labels met the predictions' columns (``refuse_other_class_readings``)."""
-        first = arrays[0] if arrays else None
-        names = tuple(first.columns) if first is not None and first.columns and len(first.columns) > 1 and \
-            not first.positional and first.data.ndim == 2 else None
+        names = (column_order(arrays[0] if arrays else None, None) or (None,))[0]  # (the columns that name classes)
         self._label_readings[specs[0]] = (names, tuple(h for i, h in enumerate(hows) if i in self.class_labels))
 
     def refuse_other_class_readings(self, baseline: str, candidate: str) -> None:
-        """compare: the two models' scores must meet the labels as the same classes. Integer labels are
-        column places, so a candidate whose columns name the classes in another order (bird,cat,dog
-        beside cat,dog,bird) was scored on other classes; and labels read as class names for one model
-        (columns 1,2,3) and as indices for the other (an NPY) were two different labellings."""
+        """compare: the two models' scores must meet the labels as the same classes
+        (``classes.refuse_other_readings``)."""
         a, b = self._label_readings.get(baseline), self._label_readings.get(candidate)
-        if a is None or b is None or not a[1]:
-            return
-        (names_a, how_a), (names_b, how_b) = a, b
-        label_a, label_b = (self.inputs.get(s, {}).get("path", split_spec(s)[0]) for s in (baseline, candidate))
-        if how_a != how_b:
-            def reads(names, how) -> str:
-                return f"as class names ({', '.join(names)})" if any(how) and names else \
-                    "as class names" if any(how) else "as class indices 0..K-1"
-
-            raise InputError(f"the labels are read {reads(names_a, how_a)} beside the baseline {label_a}, and "
-                             f"{reads(names_b, how_b)} beside the candidate {label_b}: the models would be scored on "
-                             "different classes; --classes NAME,... (each column's class, in order) reads them "
-                             "alike for both")
-        if not any(how_a) and names_a and names_b and names_a != names_b:
-            raise InputError(f"the baseline {label_a} has the columns {', '.join(names_a)} and the candidate "
-                             f"{label_b} {', '.join(names_b)}: integer labels are column places, so the models "
-                             f"would be scored on different classes; write the candidate's columns in the "
-                             f"baseline's order (pandas: frame[{list(names_a)!r}])")
+        if a is not None and b is not None:
+            refuse_other_readings(a, b, *(self.inputs.get(s, {}).get("path", split_spec(s)[0])
+                                          for s in (baseline, candidate)))
 
     def lockstep(self, specs: list[str], chunk_rows: int | None, first_row: int = 0,
                  whole: frozenset[int] = frozenset()) -> Iterator[tuple[int, list[Array]]]:

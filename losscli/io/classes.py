@@ -192,3 +192,29 @@ def column_classes(arr: Array | None) -> Classes | None:
     if numbers is None or numbers == list(range(len(numbers))):
         return None
     return Classes(tuple(arr.columns), source, text=False)
+
+
+def refuse_other_readings(baseline: tuple, candidate: tuple, label_a: str, label_b: str) -> None:
+    """Two models' readings of the labels (the names their columns give, how each class-label input
+    was read through them: "text", "integers", or None for class indices) must meet the labels as
+    the same classes. Integer labels are column places, so a candidate whose columns name the
+    classes in another order (bird,cat,dog beside cat,dog,bird) was scored on other classes; and
+    labels read as class names for one model (columns 1,2,3) and as indices for the other (an NPY)
+    were two different labellings."""
+    (names_a, how_a), (names_b, how_b) = baseline, candidate
+    if not how_a:
+        return
+    if how_a != how_b:
+        def reads(names, how) -> str:
+            return f"as class names ({', '.join(names)})" if any(how) and names else \
+                "as class names" if any(how) else "as class indices 0..K-1"
+
+        raise InputError(f"the labels are read {reads(names_a, how_a)} beside the baseline {label_a}, and "
+                         f"{reads(names_b, how_b)} beside the candidate {label_b}: the models would be scored on "
+                         "different classes; --classes NAME,... (each column's class, in order) reads them "
+                         "alike for both")
+    if not any(how_a) and names_a and names_b and names_a != names_b:
+        raise InputError(f"the baseline {label_a} has the columns {', '.join(names_a)} and the candidate "
+                         f"{label_b} {', '.join(names_b)}: integer labels are column places, so the models "
+                         f"would be scored on different classes; write the candidate's columns in the "
+                         f"baseline's order (pandas: frame[{list(names_a)!r}])")
