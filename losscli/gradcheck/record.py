@@ -163,11 +163,9 @@ def reasons(rec: dict, unseen: int = 0, trivial: int = 0) -> list[str]:
         which = f"all {rec['checked']} elements lie" if not rec["verified"] else \
             f"{rec['below_noise']} of {rec['checked']} elements lie (the others: a gradient of exactly 0 where the " \
             "loss does not move)"
-        orders = [t["order"] for t in rec["taylor"] if t.get("order") is not None and "note" not in t]
-        blurred = [t["order"] for t in rec["taylor"] if t.get("order") is not None and "note" in t]
+        orders = [t["order"] for t in rec["taylor"] if t.get("order") is not None]
         taylor = f"measured order {min(orders):.2f}, whose linear part is within what --atol and --rtol allow" \
-            if orders else f"read order {min(blurred):.2f} but could not tell a linear part from the rounding" \
-            if blurred else "could not measure an order"
+            if orders else "could not measure an order"
         out.append(f"nothing verified: {which} below the numeric noise or --atol and the Taylor test {taylor} "
                    "(the loss's rounding, a large constant in it, float32 "
                    "code, gradients below --atol, or inputs near 0, where the steps follow |x| and the rounding "
