@@ -416,6 +416,14 @@ def of_role(loss, role: str, params: dict) -> str:
     return chosen(decl, loss.resolve_params(params)) if decl in BY_PARAM else decl
 
 
+def accepts(name: str, values: np.ndarray) -> bool:
+    """Whether domain ``name`` takes ``values`` as they are (its check refuses none)."""
+    try:
+        return judge(name, values) is not None
+    except InputError:
+        return False
+
+
 def resolve(name: str, ndim: int, with_classes: bool) -> Domain:
     """The concrete domain of a declared one, for data of ``ndim`` dimensions; ``with_classes``:
     another input of the loss is an (N, C) table of class scores."""

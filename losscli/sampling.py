@@ -29,7 +29,8 @@ def random_inputs(loss: Loss, *, samples: int = 8, classes: int = 4, dim: int = 
     and tversky get D pixels per sample, not one). ``boundary`` is the share of rows drawn near
     the bounds of each role's domain (``domains.sample``): gradcheck samples the whole domain, the
     registry-driven tests keep 0. ``params`` (``-p``) choose the domain of a role whose domain
-    depends on one (rates >= 0 for poisson_nll's log_input=false). A loss with a ``sampler`` hook gets it called with the same
+    depends on one, where the declared domain's values are not in it (rates >= 0 for poisson_nll's
+    log_input=false). A loss with a ``sampler`` hook gets it called with the same
     arguments instead (without ``boundary`` and ``trailing``, which it does not take)."""
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     sampler = getattr(loss, "sampler", None)
@@ -44,6 +45,11 @@ def random_inputs(loss: Loss, *, samples: int = 8, classes: int = 4, dim: int = 
         shape = concrete(role.shape, sizes, {k: v.shape for k, v in out.items()}, last=label_rows,
                          trailing=trailing, default=dim)
         with_classes = any(v.ndim == 2 for v in out.values())  # class indices next to (N, C) scores
-        out[role.name] = domains.sample(domains.of_role(loss, role.name, params or {}), shape, rng, classes,
-                                        with_classes, boundary)
+        # values of the declared domain where the one a parameter chooses accepts them (probabilities are
+        # logits too), else that domain's (log_input=false: rates >= 0, not log-rates)
+        values = domains.sample(role.domain, shape, rng, classes, with_classes, boundary)
+        chosen = domains.of_role(loss, role.name, params or {})
+        if chosen != role.domain and not domains.accepts(chosen, values):
+            values = domains.sample(chosen, shape, rng, classes, with_classes, boundary)
+        out[role.name] = values
     return out
