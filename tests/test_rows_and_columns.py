@@ -355,13 +355,25 @@ def test_compared_models_meet_the_labels_as_the_same_classes(run, named):
     pd.DataFrame({"label": y12 + 1}).to_csv(d / "y123.csv", index=False)
     out = run("compare", "ce", d / "named.csv", d / "plain.npy", d / "y123.csv")
     assert (out.exit_code, out.stderr.splitlines()[-1]) == (2, (
-        f"Error: the labels are read as class names (1, 2, 3) beside the baseline {d}/named.csv, and as class indices "
-        f"0..K-1 beside the candidate {d}/plain.npy: the models would be scored on different classes; --classes "
+        f"Error: the labels are read as class names (1, 2, 3) beside the baseline {d}/named.csv, and as column places "
+        f"(0..K-1) beside the candidate {d}/plain.npy: the models would be scored on different classes; --classes "
         "NAME,... (each column's class, in order) reads them alike for both"))
     out = run("compare", "ce", d / "named.csv", d / "plain.npy", d / "y123.csv", "--classes", "1,2,3", "--format", "json")
     rec = json.loads(out.stdout)["results"][0]
     expected = float(-np.mean(np.log(p[np.arange(N), y12])))
     assert (rec["baseline"], rec["candidate"]) == (pytest.approx(expected, rel=1e-12), pytest.approx(expected, rel=1e-12))
+    # columns that name other things (p0,p1,p2 beside q0,q1,q2), one-hot label tables, and columns 0,1,2
+    # beside 1-based names are compared as before (review 75 #1: they were refused)
+    pd.DataFrame(p, columns=["p0", "p1", "p2"]).to_csv(d / "pa.csv", index=False)
+    pd.DataFrame(p[:, [1, 0, 2]], columns=["q0", "q1", "q2"]).to_csv(d / "qb.csv", index=False)
+    pd.DataFrame(np.eye(3)[y], columns=["y0", "y1", "y2"]).to_csv(d / "onehot.csv", index=False)
+    pd.DataFrame(p, columns=["0", "1", "2"]).to_csv(d / "places.csv", index=False)
+    pd.DataFrame(p[:, [2, 1, 0]], columns=["2", "1", "0"]).to_csv(d / "names.csv", index=False)
+    for files in (("pa.csv", "qb.csv", "yi.csv"), ("pa.csv", "qb.csv", "onehot.csv"), ("places.csv", "names.csv", "yi.csv")):
+        out = run("compare", "ce", *(d / f for f in files), "--format", "json")
+        assert out.exit_code == 0, (files, out.stderr)
+    rec = json.loads(out.stdout)["results"][0]  # (label v is the column named v in both)
+    assert rec["baseline"] == pytest.approx(rec["candidate"], rel=1e-12)
 
 
 def test_prob_tol_and_logit_hints(run, named):

@@ -21,7 +21,7 @@ from .rules import GUESSES, ReadRules
 from .slices import SliceKeys, SliceSpec, block_codes
 from .spec import is_url, split_spec
 from .streams import is_stream
-from .classes import Classes, column_classes, refuse_other_readings
+from .classes import Classes, column_classes, label_reading, refuse_other_readings
 from .roles import column_order, refuse_one_table_twice, select_locked
 from .table import Source, names_text
 
@@ -204,8 +204,7 @@ class InputCache:
 
     def _note_readings(self, specs: list[str], arrays: list[Array], hows: list[str | None]) -> None:
         """How these inputs' class labels met the predictions' columns (``refuse_other_class_readings``)."""
-        names = (column_order(arrays[0] if arrays else None, None) or (None,))[0]  # (the columns that name classes)
-        self._label_readings[specs[0]] = (names, tuple(h for i, h in enumerate(hows) if i in self.class_labels))
+        self._label_readings[specs[0]] = label_reading(arrays, hows, self.class_labels)
 
     def refuse_other_class_readings(self, baseline: str, candidate: str) -> None:
         """compare: the two models' scores must meet the labels as the same classes

@@ -194,27 +194,40 @@ def column_classes(arr: Array | None) -> Classes | None:
     return Classes(tuple(arr.columns), source, text=False)
 
 
-def refuse_other_readings(baseline: tuple, candidate: tuple, label_a: str, label_b: str) -> None:
-    """Two models' readings of the labels (the names their columns give, how each class-label input
-    was read through them: "text", "integers", or None for class indices) must meet the labels as
-    the same classes. Integer labels are column places, so a candidate whose columns name the
-    classes in another order (bird,cat,dog beside cat,dog,bird) was scored on other classes; and
-    labels read as class names for one model (columns 1,2,3) and as indices for the other (an NPY)
-    were two different labellings."""
-    (names_a, how_a), (names_b, how_b) = baseline, candidate
-    if not how_a:
-        return
-    if how_a != how_b:
-        def reads(names, how) -> str:
-            return f"as class names ({', '.join(names)})" if any(how) and names else \
-                "as class names" if any(how) else "as class indices 0..K-1"
+def label_reading(arrays: list, hows: list, class_labels: frozenset) -> tuple:
+    """How one model's inputs met the labels: (the names of the predictions' columns when they name
+    classes, or None: no names, or names that are no classes' such as an NPY's; per class-label
+    input, "name" (read through those names), "place" (1-D integer labels: column places), or None
+    (a table of one-hot or probability rows, aligned by its own column names))."""
+    first = arrays[0] if arrays else None
+    named = first is not None and first.data.ndim == 2 and bool(first.columns) and not first.positional and \
+        len(first.columns) == first.data.shape[1]
+    names = tuple(first.columns) if named and (column_classes(first) is not None or list(first.columns) == [
+        str(i) for i in range(len(first.columns))]) else None
+    how = tuple("name" if h else "place" if arrays[i].data.ndim == 1 else None
+                for i, h in enumerate(hows) if i in class_labels)
+    return names, how
 
-        raise InputError(f"the labels are read {reads(names_a, how_a)} beside the baseline {label_a}, and "
-                         f"{reads(names_b, how_b)} beside the candidate {label_b}: the models would be scored on "
-                         "different classes; --classes NAME,... (each column's class, in order) reads them "
-                         "alike for both")
-    if not any(how_a) and names_a and names_b and names_a != names_b:
-        raise InputError(f"the baseline {label_a} has the columns {', '.join(names_a)} and the candidate "
-                         f"{label_b} {', '.join(names_b)}: integer labels are column places, so the models "
-                         f"would be scored on different classes; write the candidate's columns in the "
-                         f"baseline's order (pandas: frame[{list(names_a)!r}])")
+
+def refuse_other_readings(baseline: tuple, candidate: tuple, label_a: str, label_b: str) -> None:
+    """Two models (``label_reading``) must meet the labels as the same classes. Integer labels are
+    column places, so a candidate whose columns name the same classes in another order (bird,cat,dog
+    beside cat,dog,bird) was scored on other classes; and labels read as class names beside one
+    model (columns 1,2,3) and as places beside the other (an NPY) were two labellings. Columns that
+    name no classes, or other names (p0,p1,p2 beside q0,q1,q2), cannot be compared: left alone."""
+    (names_a, how_a), (names_b, how_b) = baseline, candidate
+    for a, b in zip(how_a, how_b):
+        if a == b == "place" and names_a and names_b and names_a != names_b and set(names_a) == set(names_b):
+            raise InputError(f"the baseline {label_a} has the columns {', '.join(names_a)} and the candidate "
+                             f"{label_b} {', '.join(names_b)}: integer labels are column places, so the models "
+                             f"would be scored on different classes; write the candidate's columns in the "
+                             f"baseline's order (pandas: frame[{list(names_a)!r}])")
+        if {a, b} == {"name", "place"}:
+            places = names_b if b == "place" else names_a
+            if places is None or list(places) != [str(i) for i in range(len(places))]:  # (0,1,2: names too)
+                named = (names_a, label_a, "baseline") if a == "name" else (names_b, label_b, "candidate")
+                placed = (label_b, "candidate") if b == "place" else (label_a, "baseline")
+                raise InputError(f"the labels are read as class names ({', '.join(named[0] or ())}) beside the "
+                                 f"{named[2]} {named[1]}, and as column places (0..K-1) beside the {placed[1]} "
+                                 f"{placed[0]}: the models would be scored on different classes; --classes "
+                                 "NAME,... (each column's class, in order) reads them alike for both")
