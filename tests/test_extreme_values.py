@@ -124,6 +124,19 @@ def test_intervals_with_weights_near_the_ends_of_float64_are_those_of_unit_weigh
     assert all(np.isfinite(v) for part in intervals["unit"][:2] for v in part)
 
 
+def test_an_interval_of_losses_spanning_300_decades_keeps_its_small_end(run, tmp_path):
+    """Losses from 1e-200 to 1e100 (one of 1e100 among 39 of ~1e-200): every resample's mean is > 0,
+    and so is the interval's lower end; scaled down so that the largest was 1, the small losses
+    underflowed and the interval began at 0.0 (review 75 #4)."""
+    d = np.full(40, 1e-100) * np.sqrt(np.linspace(1, 2, 40))
+    d[1] = 1e100
+    np.save(tmp_path / "p.npy", d)
+    np.save(tmp_path / "y.npy", np.zeros(40))
+    out = run("compute", "mse", tmp_path / "p.npy", tmp_path / "y.npy", "--ci", "--bootstrap", 2000, "--format", "json")
+    lo, hi = json.loads(out.stdout)["results"][0]["ci"]["interval"]
+    assert 1e-200 < lo < 2e-200 and hi == pytest.approx(1e199, rel=1e-12)
+
+
 def test_log_cosh_is_exact_where_its_stable_form_cancels(run, tmp_path):
     """Just above the series (|d| >= 1e-3) |d| + log1p(e^-2|d|) - ln 2 still subtracts ~ln 2 from
     ~ln 2: 5e-11 relative at 1e-3, 1e-10 at 1.0001e-3."""

@@ -33,10 +33,11 @@ def bootstrap_interval(weights: np.ndarray, losses: np.ndarray, shares: np.ndarr
     losses, resampled together; where T is linear, pass l - base alone).
     Rows of no share in the mean (s_i = 0: weight 0, an ignored label) are no samples: not resampled.
 
-    Weights, losses and shares are each divided by a power of two that brings their largest to
-    about 1 (exact: the products and sums round as unscaled ones would), so neither w·l nor the
-    sums overflow where the value itself does not (weights of 1e306, or of 1e200 beside losses of
-    1e200), nor do subnormal weights lose digits; each resample's T is scaled back."""
+    Weights and shares are each divided by a power of two that brings their largest to about 1,
+    and losses by one that keeps n of them within range (exact: the products and sums round as
+    unscaled ones would), so neither w·l nor the sums overflow where the value itself does not
+    (weights of 1e306, or of 1e200 beside losses of 1e200), nor do subnormal weights lose digits;
+    each resample's T is scaled back."""
     counts = shares != 0
     if not counts.all():
         weights, losses, shares = weights[counts], losses[counts], shares[counts]
@@ -45,7 +46,10 @@ def bootstrap_interval(weights: np.ndarray, losses: np.ndarray, shares: np.ndarr
     if n_boot <= 0 or n == 0:
         return math.nan, math.nan
     e_w, e_s = _exponent(weights), _exponent(shares)
-    e_l = _exponent(losses) if base is None else max(_exponent(losses), _exponent(base))
+    # losses only as far down as n of them must go to sum within range: scaled to 1, losses 1e300
+    # below the largest underflowed (an interval of [0, 1e199] for losses from 1e-200 to 1e100)
+    top = _exponent(losses) if base is None else max(_exponent(losses), _exponent(base))
+    e_l = max(0, top + n.bit_length() - 1000)
     with np.errstate(over="ignore", under="ignore"):
         num = np.ldexp(weights, -e_w) * np.ldexp(losses, -e_l)
         num_base = None if base is None else np.ldexp(weights, -e_w) * np.ldexp(base, -e_l)
