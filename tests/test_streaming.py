@@ -285,6 +285,14 @@ def test_a_member_of_an_archive_by_a_chained_url(run, tmp_path, url):
     assert (out.exit_code, out.stderr) == (2, f"Error: {archive}: is also an input ({url}); refusing to overwrite "
                                               "an input\n")
     assert archive.read_bytes() == before
+    # in a gate, the archive's path is relative to the config file, as every path there is (it was read
+    # from the current directory: another archive of that name there, silently)
+    (tmp_path / "cfg").mkdir()
+    rel = url.replace(f"::{tmp_path}/", "::../").replace(f"::file://{tmp_path}/", "::file://" + str(tmp_path) + "/")
+    (tmp_path / "cfg" / "g.toml").write_text(f'[[gate]]\nloss = "mse"\ninputs = ["{rel}", "../y.csv"]\nmax = 10\n')
+    out = run("check", tmp_path / "cfg" / "g.toml", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["gates"][0]["value"] == (1 + 4 + 4) / 3
 
 
 @pytest.mark.parametrize("url, why", [

@@ -172,6 +172,9 @@ def _resolve(base: Path, spec: str) -> str:
     """A gate's PATH[:SELECTOR], relative to the config file's directory; standard input, an
     absolute path and a URL (``file:///abs/p.csv``, ``s3://...``: read as ``compute`` reads them)
     as they are."""
+    if is_url(spec) and "::" in spec:  # (zip://p.csv::../a.zip: the archive, a path, relative to the config too)
+        head, last = spec.rsplit("::", 1)
+        return f"{head}::{_resolve(base, last)}"
     return spec if spec == "-" or os.path.isabs(spec) or is_url(spec) else str(base / spec)
 
 
