@@ -200,10 +200,10 @@ def label_reading(arrays: list, hows: list, class_labels: frozenset) -> tuple:
     input, "name" (read through those names), "place" (1-D integer labels: column places), or None
     (a table of one-hot or probability rows, aligned by its own column names))."""
     first = arrays[0] if arrays else None
-    named = first is not None and first.data.ndim == 2 and bool(first.columns) and not first.positional and \
-        len(first.columns) == first.data.shape[1]
-    names = tuple(first.columns) if named and (column_classes(first) is not None or list(first.columns) == [
-        str(i) for i in range(len(first.columns))]) else None
+    columns = list(first.columns or ()) if first is not None and first.data.ndim == 2 and not first.positional else []
+    named = len(columns) == first.data.shape[1] if first is not None and columns else False
+    names = tuple(columns) if named and (column_classes(first) is not None or columns == [
+        str(i) for i in range(len(columns))]) else None
     how = tuple("name" if h else "place" if arrays[i].data.ndim == 1 else None
                 for i, h in enumerate(hows) if i in class_labels)
     return names, how
