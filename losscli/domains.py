@@ -404,24 +404,13 @@ DOMAIN_TEXT: dict[str, str] = {**{d.name: d.text for d in _DOMAINS}, **{k: v[0] 
 
 def chosen(name: str, params: dict) -> str:
     """The domain a ``BY_PARAM`` one stands for under ``params`` (defaults in them); others as they are."""
-    if name not in BY_PARAM:
-        return name
-    param, by_value = BY_PARAM[name]
-    return by_value[bool(params[param])]
+    return BY_PARAM[name][1][bool(params[BY_PARAM[name][0]])] if name in BY_PARAM else name
 
 
 def of_role(loss, role: str, params: dict) -> str:
     """The domain of ``loss``'s input ``role`` under ``params`` (-p; defaults for the rest)."""
     decl = next((r.domain for r in loss.inputs if r.name == role), "real")
     return chosen(decl, loss.resolve_params(params)) if decl in BY_PARAM else decl
-
-
-def accepts(name: str, values: np.ndarray) -> bool:
-    """Whether domain ``name`` takes ``values`` as they are (its check refuses none)."""
-    try:
-        return judge(name, values) is not None
-    except InputError:
-        return False
 
 
 def resolve(name: str, ndim: int, with_classes: bool) -> Domain:
