@@ -340,7 +340,7 @@ def test_compared_models_meet_the_labels_as_the_same_classes(run, named):
     pd.DataFrame({"label": y}).to_csv(d / "yi.csv", index=False)
     out = run("compare", "ce", d / "reordered.csv", d / "probs.csv", d / "yi.csv", "--fail-if-worse", "--significant")
     why = (f"Error: the baseline {d}/reordered.csv has the columns bird, cat, dog and the candidate {d}/probs.csv "
-           "cat, dog, bird: integer labels are column places, so the models would be scored on different classes; "
+           "cat, dog, bird: the labels meet the columns by their places, so the models would be scored on different classes; "
            "write the candidate's columns in the baseline's order (pandas: frame[['bird', 'cat', 'dog']])\n")
     assert (out.exit_code, out.stdout, out.stderr) == (2, "", why)
     (d / "gate.toml").write_text('[[gate]]\nloss = "ce"\ninputs = ["probs.csv", "yi.csv"]\nbaseline = "reordered.csv"\n'
@@ -374,6 +374,19 @@ def test_compared_models_meet_the_labels_as_the_same_classes(run, named):
         assert out.exit_code == 0, (files, out.stderr)
     rec = json.loads(out.stdout)["results"][0]  # (label v is the column named v in both)
     assert rec["baseline"] == pytest.approx(rec["candidate"], rel=1e-12)
+    # columns that number the classes, in order beside out of order (class_0,... beside class_1,class_0,...):
+    # both read label v as class v (review 76 F3: refused)
+    pd.DataFrame(p, columns=["class_0", "class_1", "class_2"]).to_csv(d / "inorder.csv", index=False)
+    pd.DataFrame(p[:, [1, 0, 2]], columns=["class_1", "class_0", "class_2"]).to_csv(d / "swapped.csv", index=False)
+    rec = json.loads(run("compare", "ce", d / "inorder.csv", d / "swapped.csv", d / "yi.csv", "--format", "json").stdout
+                     )["results"][0]
+    truth = float(-np.mean(np.log(p[np.arange(N), y])))
+    assert (rec["baseline"], rec["candidate"]) == (pytest.approx(truth, rel=1e-12), pytest.approx(truth, rel=1e-12))
+    # a label table of one-hot rows named by class beside models whose columns are in other orders: it was
+    # lined up to one model's columns and met the other's by place, silently (review 76 F1): refused too
+    pd.DataFrame(np.eye(3)[y], columns=NAMES).to_csv(d / "named_onehot.csv", index=False)
+    out = run("compare", "ce", d / "probs.csv", d / "reordered.csv", d / "named_onehot.csv")
+    assert out.exit_code == 2 and "the labels meet the columns by their places" in out.stderr
 
 
 def test_prob_tol_and_logit_hints(run, named):

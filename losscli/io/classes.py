@@ -197,37 +197,44 @@ def column_classes(arr: Array | None) -> Classes | None:
 def label_reading(arrays: list, hows: list, class_labels: frozenset) -> tuple:
     """How one model's inputs met the labels: (the names of the predictions' columns when they name
     classes, or None: no names, or names that are no classes' such as an NPY's; per class-label
-    input, "name" (read through those names), "place" (1-D integer labels: column places), or None
-    (a table of one-hot or probability rows, aligned by its own column names))."""
+    input, "name" (read through those names) or "place" (integer labels, or a table of one-hot or
+    probability rows, met column by column))."""
     first = arrays[0] if arrays else None
     columns = list(first.columns or ()) if first is not None and first.data.ndim == 2 and not first.positional else []
     named = len(columns) == first.data.shape[1] if first is not None and columns else False
     names = tuple(columns) if named and (column_classes(first) is not None or columns == [
         str(i) for i in range(len(columns))]) else None
-    how = tuple("name" if h else "place" if arrays[i].data.ndim == 1 else None
-                for i, h in enumerate(hows) if i in class_labels)
-    return names, how
+    return names, tuple("name" if h else "place" for i, h in enumerate(hows) if i in class_labels)
+
+
+def _in_order(names) -> bool:
+    """Whether column names number the classes 0..K-1 in order (0,1,2; class_0,class_1; p0,p1,p2)."""
+    numbers = class_numbers(names) if names else None
+    return numbers == list(range(len(names))) if numbers is not None else False
 
 
 def refuse_other_readings(baseline: tuple, candidate: tuple, label_a: str, label_b: str) -> None:
-    """Two models (``label_reading``) must meet the labels as the same classes. Integer labels are
-    column places, so a candidate whose columns name the same classes in another order (bird,cat,dog
-    beside cat,dog,bird) was scored on other classes; and labels read as class names beside one
-    model (columns 1,2,3) and as places beside the other (an NPY) were two labellings. Columns that
-    name no classes, or other names (p0,p1,p2 beside q0,q1,q2), cannot be compared: left alone."""
+    """Two models (``label_reading``) must meet the labels as the same classes. Labels met by place
+    (integer labels, or the columns of a one-hot table) meet a candidate whose columns name the
+    classes in another order (bird,cat,dog beside cat,dog,bird) as other classes; and labels read as
+    class names beside one model (columns 1,2,3) and as places beside the other (an NPY) are two
+    labellings, unless the names are the numbers 0..K-1 and the places count them in order. Columns
+    that name other things (p0,p1,p2 beside q0,q1,q2) cannot be compared: left alone."""
     (names_a, how_a), (names_b, how_b) = baseline, candidate
     for a, b in zip(how_a, how_b):
-        if a == b == "place" and names_a and names_b and names_a != names_b and set(names_a) == set(names_b):
+        shared = set(names_a or ()) & set(names_b or ())
+        if a == b == "place" and shared and any(names_a.index(n) != names_b.index(n) for n in shared):
             raise InputError(f"the baseline {label_a} has the columns {', '.join(names_a)} and the candidate "
-                             f"{label_b} {', '.join(names_b)}: integer labels are column places, so the models "
-                             f"would be scored on different classes; write the candidate's columns in the "
+                             f"{label_b} {', '.join(names_b)}: the labels meet the columns by their places, so the "
+                             f"models would be scored on different classes; write the candidate's columns in the "
                              f"baseline's order (pandas: frame[{list(names_a)!r}])")
         if {a, b} == {"name", "place"}:
-            places = names_b if b == "place" else names_a
-            if places is None or list(places) != [str(i) for i in range(len(places))]:  # (0,1,2: names too)
-                named = (names_a, label_a, "baseline") if a == "name" else (names_b, label_b, "candidate")
-                placed = (label_b, "candidate") if b == "place" else (label_a, "baseline")
+            named, placed = ((names_a, label_a, "baseline"), (names_b, label_b, "candidate")) if a == "name" else \
+                ((names_b, label_b, "candidate"), (names_a, label_a, "baseline"))
+            numbers = class_numbers(named[0]) if named[0] else None
+            if numbers is None or sorted(numbers) != list(range(len(numbers))) or \
+                    (placed[0] is not None and not _in_order(placed[0])):
                 raise InputError(f"the labels are read as class names ({', '.join(named[0] or ())}) beside the "
-                                 f"{named[2]} {named[1]}, and as column places (0..K-1) beside the {placed[1]} "
-                                 f"{placed[0]}: the models would be scored on different classes; --classes "
+                                 f"{named[2]} {named[1]}, and as column places (0..K-1) beside the {placed[2]} "
+                                 f"{placed[1]}: the models would be scored on different classes; --classes "
                                  "NAME,... (each column's class, in order) reads them alike for both")
