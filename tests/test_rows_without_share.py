@@ -59,6 +59,18 @@ def test_compare_shares_and_regressions_leave_a_row_of_weight_0_out(run, weighte
     by_key = {s["key"]["g"]: s for s in json.loads(out.stdout)["results"][0]["slices"]}
     assert [by_key["zero"][k] for k in ("better", "worse", "equal")] == [None, None, None]
     assert (by_key["rest"]["better"], by_key["rest"]["worse"]) == (pytest.approx(2 / 3), pytest.approx(1 / 3))
+    # under --reduction sum that slice has no value at all: compare asserted one (exit 3) and the --ci table
+    # read an interval it does not have (exit 3, KeyError)
+    for fmt in ("json", "table", "markdown", "junit"):
+        out = run("compare", "mse", d / "b.csv", d / "c.csv", d / "y.csv", "--weights", d / "w.csv", "--by-file",
+                  f"{d / 'g.csv'}:g", "--min-slice-size", 1, "--reduction", "sum", "--format", fmt)
+        assert (out.exit_code, out.stderr) == (0, ""), (fmt, out.stderr)
+        out = run("compute", "mse", d / "b.csv", d / "y.csv", "--weights", d / "w.csv", "--by-file", f"{d / 'g.csv'}:g",
+                  "--min-slice-size", 1, "--reduction", "sum", "--ci", "--format", fmt)
+        assert (out.exit_code, out.stderr) == (0, ""), (fmt, out.stderr)
+    zero = {s["key"]["g"]: s for s in json.loads(run("compute", "mse", d / "b.csv", d / "y.csv", "--weights", d / "w.csv",
+            "--by-file", f"{d / 'g.csv'}:g", "--reduction", "sum", "--ci", "--format", "json").stdout)["results"][0]["slices"]}["zero"]
+    assert (zero["value"], zero["ranked"]) == (None, False) and "no row has a share" in zero["note"]
 
 
 @pytest.mark.parametrize("engine", ["local", "dask"])

@@ -188,7 +188,9 @@ def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: 
         kw = dict(compare)
         if not big:
             kw["tolerance"] = None  # too few rows to gate
-        b, c = _subset(base, idx, s.value, s.count), _subset(cand, idx, cand_by_code[s.code].value, s.count)
+        # (a slice of no sample, every weight 0 under --reduction sum, has no value: NaN, as a mean's)
+        b, c = (_subset(ev, idx, math.nan if v is None else v, s.count)
+                for ev, v in ((base, s.value), (cand, cand_by_code[s.code].value)))
         rec = compare_record(b, c, cache, **kw)  # type: ignore[arg-type]
         for k in ("loss", "params", "reduction"):
             rec.pop(k)

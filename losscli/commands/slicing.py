@@ -56,8 +56,9 @@ def gated(reduction: str, root: bool, largest: float | None, value: float | None
 
 
 def unweighted(s) -> bool:
-    """A slice whose weights are all 0 (its weighted mean, NaN, is undefined)."""
-    return s.denominator == 0 and s.value is not None and math.isnan(s.value)
+    """A slice whose weights are all 0 (its weighted mean, NaN, is undefined; under --reduction sum
+    it has no value, as it has no sample)."""
+    return s.denominator == 0 and (s.value is None and s.count == 0 or s.value is not None and math.isnan(s.value))
 
 
 def slice_header(spec: SliceSpec, view: SliceView | None) -> dict:

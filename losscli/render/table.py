@@ -160,7 +160,7 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
             cells.append(status({"passed": s.get("passed", s.get("gate", {}).get("passed"))}))
         cells += [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
         if ci:
-            lo, hi = s["ci"] if "ci" in s else s["bootstrap"]["interval"]
+            lo, hi = s.get("ci") or s.get("bootstrap", {}).get("interval") or (None, None)  # (none: a slice of no sample)
             cells.append(f"[{fmt(lo, 4)}, {fmt(hi, 4)}]")
         t.add_row(*cells, style=None if s["ranked"] else "dim")
     out: list = [t]
