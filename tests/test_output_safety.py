@@ -349,6 +349,14 @@ def test_a_signal_ignored_when_the_run_starts_stays_ignored(d):  # noqa: F811
     assert not _all_previous(*outputs)
 
 
+def _as_at_a_terminal(ignored=None) -> None:
+    """In the child before exec: every signal the test sends at its default action, as a terminal
+    starts a command (``nohup`` and a shell's background jobs start it ignoring SIGHUP, SIGINT and
+    SIGQUIT, which losscli then leaves ignored), but ``ignored``."""
+    for sig in (signal.SIGTERM, signal.SIGHUP, *ENDING):
+        signal.signal(sig, signal.SIG_IGN if sig == ignored else signal.SIG_DFL)
+
+
 def _waiting_on_a_fifo(folder, outputs, ignored=None):
     """``compute`` with the gradient and a report in ``outputs``, its main output a FIFO no one
     reads yet: returned once the report's temporary file is written (the open of the FIFO blocks).
@@ -362,8 +370,7 @@ def _waiting_on_a_fifo(folder, outputs, ignored=None):
         proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(folder / "p.csv"),
                                  str(folder / "y.csv"), "--save-grad", str(outputs[0]), "--report", f"json:{outputs[1]}",
                                  "-o", str(fifo), "--format", "json"], stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True,
-                                preexec_fn=None if ignored is None else lambda: signal.signal(ignored, signal.SIG_IGN))
+                                stderr=subprocess.PIPE, text=True, preexec_fn=lambda: _as_at_a_terminal(ignored))
     finally:
         signal.signal(signal.SIGINT, previous)
     deadline = time.time() + 60
