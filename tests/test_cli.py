@@ -206,8 +206,8 @@ def test_per_sample_values_under_omit_name_their_rows_and_keys(run, tmp_path, fm
     """JSON's per_sample listed the kept rows' values alone, so a reader pairing them with the rows by
     position put row 2's loss on row 1. Each value's row (and with --on its key) is beside it, as the
     per-sample CSV has it."""
-    pd.DataFrame({"id": ["b", "a", "c", "d"], "p": [1.0, np.nan, 3.0, 5.0]}).to_csv(tmp_path / "p.csv", index=False)
-    pd.DataFrame({"id": ["d", "a", "c", "b"], "y": [9.0, 0.0, 0.0, 0.0]}).to_csv(tmp_path / "y.csv", index=False)
+    (tmp_path / "p.csv").write_text("id,p\nb,1.0\na,\nc,3.0\nd,5.0\n")  # (row 1 has no value)
+    (tmp_path / "y.csv").write_text("id,y\nd,9.0\na,0.0\nc,0.0\nb,0.0\n")
     out = run("compute", "mse,mae", tmp_path / "p.csv", tmp_path / "y.csv", "--on", "id", "--nan-policy", "omit",
               "--per-sample", "--format", fmt)
     assert out.exit_code == 0, out.stderr

@@ -296,16 +296,19 @@ def test_a_member_of_an_archive_by_a_chained_url(run, tmp_path, url):
 
 
 @pytest.mark.parametrize("url, why", [
-    ("dir://{d}/p.csv", "fsspec cannot open this filesystem from a URL alone; name a URL it opens by itself (file://, "
-     "s3://, memory://, zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or the local file"),
-    ("zip://p.csv::{d}/none.zip", "cannot read {d}/none.zip: No such file or directory")])
+    # (the oldest fsspec supported does not know dir:// at all: it says so, exit 2 as well)
+    ("dir://{d}/p.csv", ("fsspec cannot open this filesystem from a URL alone; name a URL it opens by itself (file://, "
+                         "s3://, memory://, zip://MEMBER::ARCHIVE, tar://MEMBER::ARCHIVE) or the local file",
+                         "no fsspec filesystem for this URL (Protocol not known: dir)")),
+    ("zip://p.csv::{d}/none.zip", ("cannot read {d}/none.zip: No such file or directory",))])
 def test_a_url_whose_filesystem_cannot_open_is_an_input_error(run, tmp_path, url, why):
     """``dir:///x`` (a filesystem that needs its options) was exit 3 (AttributeError)."""
     pytest.importorskip("fsspec")
     write_csv(tmp_path / "p.csv", ["pred"], [(1,)])
     url = url.format(d=tmp_path)
     out = run("compute", "mse", url, tmp_path / "p.csv")
-    assert (out.exit_code, out.stdout, out.stderr) == (2, "", f"Error: {url}: {why.format(d=tmp_path)}\n")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr in [f"Error: {url}: {w.format(d=tmp_path)}\n" for w in why]
 
 
 @pytest.mark.parametrize("kind", ["normal", "few distinct", "sorted", "reversed", "periodic", "heavy tail",
