@@ -13,7 +13,9 @@ from losscli import unregister_loss
 
 WRAPPERS = '''
 import functools
-from losscli import get_loss, register_loss
+
+import numpy as np
+from losscli import Input, get_loss, register_loss
 
 
 def wrap(name, base, k):
@@ -28,8 +30,14 @@ def wrap(name, base, k):
 for k, tag in ((1.00001, "bug5"), (1.0001, "bug4"), (1.001, "bug3")):
     wrap("n_focal_" + tag, "binary_focal", k)
     wrap("n_exp_" + tag, "exponential", k)
+
+# x² computed in float32, its gradient 1% off at x = 0.01 only
+for name, k in (("n_f32sq", 1.0), ("n_f32sq_bug", 1.01)):
+    register_loss(name, inputs=(Input("x", "N"),), coupling="elementwise", formula="test", references=("test",))(
+        lambda x: (x.astype(np.float32) ** 2).astype(np.float64)).gradient(
+        lambda x, k=k: {"x": 2 * x * np.where(np.abs(x - 0.01) < 1e-9, k, 1.0)})
 '''
-NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3")]
+NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3")] + ["n_f32sq", "n_f32sq_bug"]
 
 
 @pytest.fixture
@@ -111,3 +119,15 @@ def test_a_wrong_gradient_below_the_noise_still_fails(run, wrappers, bug):
     the other lay below the noise at step h and passed unverified; larger steps reject it)."""
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", f"n_exp_{bug}", "--samples", "2", "--seed", "0")
     assert (code, rec["verdict"], rec["failures"]) == (1, "FAIL", 2)
+
+
+def test_a_float32_gradient_off_where_the_noise_hides_it_fails(run, wrappers, tmp_path):
+    """x² in float32 with its gradient 1% off at x = 0.01 (review 70 #3): float32's rounding over the
+    step there (2e-3) left a bound of 1.9e-3 against a gradient of 0.02, and the wrong value passed
+    below the noise. At steps up to 256 times larger it FAILs; the right gradient still passes."""
+    (tmp_path / "x.csv").write_text("x\n0.01\n0.5\n2.0\n-0.7\n")
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_f32sq_bug", f"{tmp_path / 'x.csv'}:x")
+    assert (code, rec["verdict"]) == (1, "FAIL")
+    assert [w["index"] for w in rec["worst"] if w["status"] == "FAIL"] == [[0]]
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_f32sq", f"{tmp_path / 'x.csv'}:x")
+    assert (code, rec["verdict"], rec["failures"]) == (0, "PASS", 0)
