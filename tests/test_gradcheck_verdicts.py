@@ -63,11 +63,8 @@ _reg("v_sqrt", lambda p, t: np.sqrt(p - t),
 _reg("v_cliff", lambda x: np.select([x - 2.0 ** 20 >= 3, x - 2.0 ** 20 >= 1, x - 2.0 ** 20 > -1, x - 2.0 ** 20 > -3],
                                     [1.7e308, 1.65e308, 0.0, -1.02e308], -1.5e308),
      lambda x: {"x": np.zeros_like(x)}, inputs=(Input("x", "N"),), coupling="batch")
-# a large constant hides every step: the gradient is sign-flipped, and nothing can show it (1e12: steps
-# up to 1024 times the first show it to a few elements; 1e16: none)
+# a large constant hides every step: the gradient is sign-flipped, and nothing can show it
 _reg("v_hidden_flip", lambda x: 1e12 + (x ** 2).sum(axis=1), lambda x: {"x": -2 * x}, inputs=(Input("x", "N,D"),),
-     coupling="elementwise")
-_reg("v_hidden_flip16", lambda x: 1e16 + (x ** 2).sum(axis=1), lambda x: {"x": -2 * x}, inputs=(Input("x", "N,D"),),
      coupling="elementwise")
 # (p - y)^2 on probabilities at 1e-12, gradient tripled: steps held below 1e-12 by the bound see nothing
 # x·|x| beside a constant of 1e10: a complex step sees |x| (abs drops the imaginary part), the
@@ -198,7 +195,7 @@ def plugin(tmp_path):
     path.write_text(PLUGIN)
     yield path
     for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_absmix", "v_centered",
-                 "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_hidden_flip16", "v_bound_x3",
+                 "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
                  "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
                  "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug", "v_small_l2", "v_small_l2_bug", "v_owa", "v_owa_bug", "v_h32", "v_h32_bug",
@@ -282,27 +279,16 @@ def test_a_row_of_tiny_norm_does_not_widen_every_batch_elements_bound(run):
 
 
 @pytest.mark.parametrize("name, inputs", [
-    ("v_hidden_flip16", ()), ("v_bound_x3", ("p", "y")),
+    ("v_hidden_flip", ()), ("v_bound_x3", ("p", "y")),
 ])
 def test_a_gradient_no_step_can_see_is_inconclusive_not_pass(run, tmp_path, plugin, name, inputs):
     """Wrong gradients (sign-flipped, tripled) where the loss does not change at any step tried: the
-    verdict says nothing was verified, and why, instead of PASS. (Under 1e12 the sign flip is now seen
-    at steps up to 1024 times the first: below.)"""
+    verdict says nothing was verified, and why, instead of PASS."""
     files = _save(tmp_path, p=np.full((4, 3), 1e-12), y=np.full((4, 3), 0.5)) if inputs else ()
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *files)
     assert code == 0 and rec["verdict"] == "inconclusive", rec["reasons"]
     assert rec["verified"] == 0 and rec["reasons"][0].startswith("nothing verified: at ")
     assert "elements with a nonzero analytic gradient the loss did not change at any step tried" in rec["reasons"][0]
-
-
-def test_a_gradient_hidden_at_the_first_step_fails_at_larger_ones(run, plugin):
-    """1e12 + x² with a sign-flipped gradient at random x ~ O(1): its change 2x·h at the first step
-    (6e-6) lies below the rounding of 1e12 (1.2e-4), and the check was inconclusive (nothing verified).
-    At steps 64 to 1024 times larger it shows where |x| is large enough: those elements FAIL."""
-    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_hidden_flip")
-    assert (code, rec["verdict"], rec["verified"]) == (1, "FAIL", 0) and rec["failures"] >= 1
-    failed = [w for w in rec["worst"] if w["status"] == "FAIL"]
-    assert all(w["analytic"] * w["numeric"] < 0 and w["step"] >= 4 * 6e-6 for w in failed)
 
 
 def test_a_zero_gradient_where_the_loss_is_flat_verifies_nothing_beside_it(run, tmp_path, plugin):
@@ -887,10 +873,8 @@ _reg("k_loss_none", lambda x: None, lambda x: {"x": 2 * x})
 _reg("k_loss_complex", lambda x: (x * x).sum(axis=1).astype(complex), lambda x: {"x": 2 * x})
 _reg("k_loss_longdouble", lambda x: (x * x).sum(axis=1).astype(np.longdouble), lambda x: {"x": 2 * x})
 _reg("k_grad_nan", lambda x: (x * x).sum(axis=1), lambda x: {"x": np.where(x > 0.5, np.nan, 2 * x)})
-# 1% wrong under a constant of 1e8: every element below the noise at its first step, no Taylor order
-# measurable (larger steps see it); under 1e16 no step does
+# 1% wrong under a constant of 1e8: every element below the noise, no Taylor order measurable
 _reg("k_offset_wrong", lambda x: (1e8 + x ** 2).sum(axis=1), lambda x: {"x": 2.02 * x})
-_reg("k_offset16_wrong", lambda x: (1e16 + x ** 2).sum(axis=1), lambda x: {"x": 2.02 * x})
 _reg("k_grad_complex", lambda x: (x * x).sum(axis=1), lambda x: {"x": (2 * x).astype(complex)})
 _reg("k_grad_value_none", lambda x: (x * x).sum(axis=1), lambda x: {"x": None})
 _reg("k_neg_log", lambda x: -np.log(x).sum(axis=1), lambda x: {"x": -1.0 / x})
@@ -945,13 +929,11 @@ def test_what_a_plugin_returns_that_is_not_a_wrong_gradient_says_what_it_is(run,
     code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_grad_nan")
     assert code == 1 and rec["reasons"][0].endswith(" elements fail: the analytic gradient is not finite there")
     rng = np.random.default_rng(1)
-    x = _save(tmp_path, x=rng.normal(size=(6, 4)))
-    code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_offset_wrong", *x)
-    assert (code, rec["verdict"], rec["verified"]) == (1, "FAIL", 0)  # (at steps where 1e8's rounding weighs less)
-    code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_offset16_wrong", *x)
+    code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "contract.py", "gradcheck", "k_offset_wrong",
+                              *_save(tmp_path, x=rng.normal(size=(6, 4))))
     assert code == 0 and rec["verdict"] == "inconclusive" and rec["verified"] == 0
-    assert rec["reasons"][0].startswith("nothing verified: at 24 elements with a nonzero analytic gradient the loss "
-                                        "did not change at any step tried")
+    assert rec["reasons"][0].startswith("nothing verified: all 24 elements lie below the numeric noise or --atol and "
+                                        "the Taylor test could not measure an order")
 
 
 def test_what_a_gradient_holds_beyond_its_checked_inputs_is_said(run, tmp_path):

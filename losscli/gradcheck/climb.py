@@ -1,89 +1,170 @@
 """Above the ladder: elements the steps h, h/16, h/256 leave below the noise, undecided, at a kink
-whose slopes may be noise, or FAILed against what step h saw, judged at steps larger than h, where
-the loss's noise weighs less (an intermediate near 1 whose rounding the loss amplifies: σ(x) at
-logits of 15, where 1 - σ(x) ~ 3e-7 rounds to 1.1e-16)."""
+whose slopes may be noise, or FAILed where the noise covers the difference, judged at steps larger
+than h, where the loss's noise weighs less (an intermediate near 1 whose rounding the loss
+amplifies: σ(x) at logits of 15, where 1 - σ(x) ~ 3e-7 rounds to 1.1e-16), as long as the tables at
+those steps show no structure the noise at the element's own scale does not."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .methods import NOISE_SIGMAS, RICHARDSON_NOISE
 from .result import ABOVE, DOUBTED, FAIL, INCONCLUSIVE, KINK, OK, passes, tolerance
+from .methods import NOISE_SIGMAS, RICHARDSON_NOISE
 from .rungs import column_noise, rejudge, rung
 
 #: the largest step, in units of the first step h
 LARGEST = 1024
-#: the first step above h (its table measures the noise), and the least of the next
+#: the first step above h, and the larger of the two the steps that did not climb are judged at
 FIRST, NEXT = 4, 16
+#: the step of the table the noise of larger steps is held against (not a power of two: rounding that
+#: moves by near whole units at dyadic steps, alike across a table, does not move so at this one)
+FINE = 0.3
+#: the steps above 4h are 16h, 64h, ... times this (not powers of two either)
+ODD = 0.7
 
 
 def above(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
           reason) -> None:
-    """Elements of column j that pass only because the error bound at their step is wider than
-    --rtol (a loss of 1e6 + x, float32 code: the noise over h), that the ladder left undecided (its
-    estimates disagreed, or step h alone rejected the analytic value), whose FAIL at smaller steps
-    contradicts step h (``DOUBTED``), or that it called kinks (slopes apart, the analytic value
-    between them): differenced centrally at 4h, its table measuring the noise σ there, then at F·h
-    and 4F·h, F the power of 4 (16 to 256) where the noise part of the bound falls to a quarter of
-    --rtol.
+    """Elements of column j that pass at step h only because its bound is wider than --rtol (a loss
+    of 1e6 + x, float32 code: the noise over h), that the ladder left undecided (its estimates
+    disagreed, or step h alone rejected the analytic value), whose FAIL at smaller steps the noise
+    covers (``DOUBTED``), or that it called kinks (slopes apart, the analytic value between them),
+    where a step up to LARGEST·h could verify the value: differenced centrally at 4h, then at
+    16h·ODD, 64h·ODD, ... while the bound is wider than --rtol, each step with a table that measures
+    the noise there. A table that measures more than 4x the noise at the element's own scale (a
+    table at FINE·h) sees structure between the two, which steps that large would average away (a
+    wiggle of 1e-10 at a period of 6e-5 under 1e4 + x²: its right gradient FAILed, the one without
+    it was verified); the steps stop there.
 
-    ok (``ABOVE``) where two of those steps next to each other are free of kinks, agree with each
-    other and with the analytic value, and one's bound is within --rtol (binary_focal's log(1 - σ(x))
-    at logits of 15: noise of 2e-10 left 185 of 200 correct elements below the noise and 2 undecided,
-    and one FAILed). A FAIL where two of those steps next to each other both reject the analytic
-    value and agree with each other and, for a pass, the smaller with the estimate at h (a
-    ``DOUBTED`` FAIL without; undecided and kink elements are never FAILed here: steps this large
-    average structure finer than they are). As they were otherwise. Costs 10 evaluations of the
-    loss in a column with such elements, 14 where some of them need 4F·h."""
+    ok (``ABOVE``) where two steps next to each other are free of kinks and structure, agree with
+    each other and with the analytic value, and one's bound is within --rtol (binary_focal's
+    log(1 - σ(x)) at logits of 15: noise of 2e-10 left 185 of 200 correct elements below the noise,
+    14 undecided and one FAILed). A FAIL where two such steps both reject the analytic value and
+    agree with each other and, for a pass, the smaller with the estimate at h (a ``DOUBTED`` FAIL
+    without; undecided and kink elements are never FAILed here). Passes below the noise that no
+    climb decided are judged at 4h and 16h (``_plain``), as before steps climbed."""
     e_all, r_all = est[:, j], err[:, j]
     with np.errstate(invalid="ignore"):
         mag = np.maximum(np.abs(a_all), np.abs(e_all))
-        wide = (status[:, j] == OK) & (r_all > opts.rtol * mag) & (r_all > opts.atol) & np.isfinite(e_all)
+        # (a pass wide at the first step; one that smaller steps judged saw structure there that larger
+        # ones would average: a gate 1e-7 wide beside x, whose slope larger steps FAILed)
+        wide = (status[:, j] == OK) & (r_all > opts.rtol * mag) & (r_all > opts.atol) & np.isfinite(e_all) \
+            & (step[:, j] >= h_all)
         doubted = (status[:, j] == INCONCLUSIVE) & (reason[:, j] == DOUBTED)
         torn = doubted | (status[:, j] == INCONCLUSIVE) & np.isin(reason[:, j], (5, 13)) \
             | (status[:, j] == KINK) & (reason[:, j] == 10)
-        sel = np.flatnonzero((wide | torn & np.isfinite(a_all)) & (side == 0) & (1.5 * NEXT * h_all < room))
-    if not sel.size:
-        return
+        # (only where the largest step may verify: the noise part of a bound falls as the step grows,
+        # and the element's bound times its step bounds it)
+        reach = r_all * step[:, j] / (LARGEST * ODD * h_all) <= opts.rtol * mag
+        sel = np.flatnonzero((wide | torn & np.isfinite(a_all)) & (side == 0) & (1.5 * NEXT * h_all < room) & reach)
+    if sel.size:
+        _climb(col, j, xj, a_all, h_all, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
+               reason, sel, doubted, torn)
+    _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
+           reason)
+
+
+def _climb(col, j, xj, a_all, h_all, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status, reason,
+           sel, doubted, torn) -> None:
+    """The climb of ``above`` for its elements ``sel``."""
+    e_all, r_all = est[:, j], err[:, j]
     h, f0, sens, a, space = h_all[sel], f0_all[sel], sens_all[sel], a_all[sel], room[sel]
     zeros = np.zeros(sel.size, dtype=np.int8)
-    *_, table = rung(col, j, xj, sel, FIRST * h, zeros, f0, sens, None, eps, True)
-    sigma = np.fmax(column_noise(table, zeros), eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), sens]))
-    first = (*rejudge(table, f0, FIRST * h, zeros, sens, sigma, eps), FIRST * h)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        # the step whose noise part (NOISE_SIGMAS·RICHARDSON_NOISE·σ/step) is a quarter of --rtol
-        need = 4 * NOISE_SIGMAS * RICHARDSON_NOISE * sigma / (_tight(a, first[0], opts) * h)
-        factor = np.exp2(2 * np.ceil(np.log2(np.where(np.isfinite(need) & (need > NEXT), need, NEXT)) / 2))
-        factor = np.minimum(factor, LARGEST / 4)
-        while np.any(over := (factor > NEXT) & (1.5 * 4 * factor * h >= space)):
-            factor = np.where(over, factor / 4, factor)
-    second = _at(col, j, xj, sel, factor * h, zeros, f0, sens, sigma, eps, np.ones(sel.size, dtype=bool))
-    good = _verified(a, first, second, opts)
-    # (4F·h only where it may verify what F·h has not: a bound within --rtol of it is above --atol)
+    least = eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), sens])
+    # the noise at the element's own scale, from a table at a step no power of two (rounding that
+    # moves by near whole units at dyadic steps, alike across a table, does not move so at this one),
+    # measured where a rung's table shows more than 4x the rounding of an O(1) intermediate
+    floor = 4 * least
+    fine_seen = np.zeros(sel.size, dtype=bool)
+    # Steps climb by 4 (4h, then 16h·ODD, 64h·ODD, ..., not powers of two, so no period divides them
+    # all), each with its table: a table that measures more than 4x the noise at the element's scale
+    # sees structure (a wiggle of 1e-10 at a period of 6e-5 under 1e4 + x², which larger steps
+    # average away, FAILed the right gradient and verified the one without it), and the climb stops.
+    rungs: list[tuple] = []
+    smooth = np.ones(sel.size, dtype=bool)
+    good, bad = np.zeros(sel.size, dtype=bool), np.zeros(sel.size, dtype=bool)
+    noise = least.copy()
+    factor = FIRST
+    while factor <= LARGEST:
+        hh = factor * h * (1.0 if factor == FIRST else ODD)
+        if rungs:
+            prev = rungs[-1]
+            with np.errstate(invalid="ignore"):
+                live = smooth & ~good & ~bad & (1.5 * hh < space) & np.isfinite(prev[0]) \
+                    & (prev[1] > _tight(a, prev[0], opts)) & (_tight(a, prev[0], opts) >= opts.atol)
+        else:
+            live = np.ones(sel.size, dtype=bool)
+        if not live.any():
+            break
+        at = np.flatnonzero(live)
+        *_, t = rung(col, j, xj, sel[at], hh[at], zeros[at], f0[at], sens[at], None, eps, True)
+        measured = column_noise(t, zeros[at])
+        want = at[(measured > floor[at]) & ~fine_seen[at]]
+        if want.size:
+            *_, fine = rung(col, j, xj, sel[want], FINE * h[want], zeros[want], f0[want], sens[want], None, eps, True)
+            floor[want] = 4 * np.fmax(column_noise(fine, zeros[want]), least[want])
+            fine_seen[want] = True
+        smooth[at] &= measured <= floor[at]
+        noise[at] = np.fmax(noise[at], measured)
+        cur = [np.full(sel.size, np.nan) for _ in range(4)] + [np.zeros(sel.size, dtype=bool), hh]
+        for arr, v in zip(cur, rejudge(t, f0[at], hh[at], zeros[at], sens[at], noise[at], eps)):
+            arr[at] = v
+        cur[4] |= ~smooth  # (structure at this step: no estimate of the slope at x)
+        rungs.append(tuple(cur))
+        if len(rungs) == 1:  # (no climb where even LARGEST·h leaves the noise part of the bound above --rtol:
+            # no step there verifies; a pass below the noise is judged at 4h and 16h, as before)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                smooth &= NOISE_SIGMAS * RICHARDSON_NOISE * noise / (LARGEST * ODD * h) <= _tight(a, cur[0], opts)
+        if len(rungs) >= 2:
+            one, two = rungs[-2], rungs[-1]
+            good |= live & _verified(a, one, two, opts)
+            # a FAIL: two steps next to each other reject the analytic value and agree, the smaller
+            # with the estimate at h too (where its noise hid the difference), but for a doubted FAIL
+            with np.errstate(invalid="ignore"):
+                now = live & ~good & (~torn[sel] | doubted[sel]) & (np.abs(one[0] - two[0]) <= one[1] + two[1])
+                now &= ~(np.abs(one[0] - e_all[sel]) > one[1] + np.where(doubted[sel], np.inf, r_all[sel]))
+                for e, r, _, _, k, _ in (one, two):
+                    d, _, tt = tolerance(a, e, r, opts)
+                    now &= np.isfinite(e) & ~k & (d > tt)
+            rows = sel[now]
+            est[rows, j], err[rows, j], left[rows, j], right[rows, j] = (v[now] for v in one[:4])
+            step[rows, j], status[rows, j], reason[rows, j] = one[5][now], FAIL, 14
+            bad |= now
+        factor *= 4
+    for rg in rungs:  # (an ok reports the first step whose bound is within --rtol)
+        with np.errstate(invalid="ignore"):
+            at_ = good & (rg[1] <= _tight(a, rg[0], opts)) & (_tight(a, rg[0], opts) >= opts.atol)
+        good &= ~at_
+        rows = sel[at_]
+        est[rows, j], err[rows, j], left[rows, j], right[rows, j] = (v[at_] for v in rg[:4])
+        step[rows, j], status[rows, j], reason[rows, j] = rg[5][at_], OK, ABOVE
+
+
+def _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
+           reason) -> None:
+    """Passes below the noise that no climb decided: differenced at 4h and 16h at the rounding of an
+    O(1) intermediate, a FAIL where both reject the analytic value and agree with each other and
+    with the first estimate (as before steps climbed: a 1e-5 error under a loss of 1000, float32 code)."""
+    e_all, r_all = est[:, j], err[:, j]
     with np.errstate(invalid="ignore"):
-        more = ~good & (1.5 * 4 * factor * h < space) & np.isfinite(second[0]) & (_tight(a, second[0], opts) >= opts.atol)
-    third = _at(col, j, xj, sel, 4 * factor * h, zeros, f0, sens, sigma, eps, more)
-    good |= _verified(a, second, third, opts)
-    # a FAIL: two steps next to each other reject the analytic value and agree, the smaller with the
-    # estimate at h too (where its noise hid the difference), but for a doubted FAIL
-    near = np.where(doubted[sel], np.inf, r_all[sel])
-    for one, two in ((first, second), (second, third)):
-        with np.errstate(invalid="ignore"):
-            bad = ~good & (~torn[sel] | doubted[sel]) & (status[sel, j] != FAIL)
-            bad &= (np.abs(one[0] - two[0]) <= one[1] + two[1]) & ~(np.abs(one[0] - e_all[sel]) > one[1] + near)
-            for e, r, _, _, k, _ in (one, two):
-                d, _, t = tolerance(a, e, r, opts)
-                bad &= np.isfinite(e) & ~k & (d > t)
-        rows = sel[bad]
-        est[rows, j], err[rows, j], left[rows, j], right[rows, j] = (v[bad] for v in one[:4])
-        step[rows, j], status[rows, j], reason[rows, j] = one[5][bad], FAIL, 14
-    for rg in (first, second, third):  # (an ok reports the first step whose bound is within --rtol)
-        with np.errstate(invalid="ignore"):
-            at = good & (rg[1] <= _tight(a, rg[0], opts)) & (_tight(a, rg[0], opts) >= opts.atol)
-        good &= ~at
-        rows = sel[at]
-        est[rows, j], err[rows, j], left[rows, j], right[rows, j] = (v[at] for v in rg[:4])
-        step[rows, j], status[rows, j], reason[rows, j] = rg[5][at], OK, ABOVE
+        mag = np.maximum(np.abs(a_all), np.abs(e_all))
+        sel = np.flatnonzero((status[:, j] == OK) & (reason[:, j] != ABOVE) & (side == 0) & (r_all > opts.rtol * mag)
+                             & (r_all > opts.atol) & (1.5 * NEXT * h_all < room) & np.isfinite(e_all))
+    if not sel.size:
+        return
+    h, f0, sens, a = h_all[sel], f0_all[sel], sens_all[sel], a_all[sel]
+    zeros, every = np.zeros(sel.size, dtype=np.int8), np.ones(sel.size, dtype=bool)
+    least = eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), sens])
+    four = _at(col, j, xj, sel, FIRST * h, zeros, f0, sens, least, eps, every)
+    sixteen = _at(col, j, xj, sel, NEXT * h, zeros, f0, sens, least, eps, every)
+    with np.errstate(invalid="ignore"):
+        bad = (np.abs(four[0] - sixteen[0]) <= four[1] + sixteen[1]) & (np.abs(four[0] - e_all[sel]) <= four[1] + r_all[sel])
+        for e, r, _, _, k, _ in (four, sixteen):
+            d, _, t = tolerance(a, e, r, opts)
+            bad &= np.isfinite(e) & ~k & (d > t)
+    rows = sel[bad]
+    est[rows, j], err[rows, j], step[rows, j] = four[0][bad], four[1][bad], four[5][bad]
+    status[rows, j], reason[rows, j] = FAIL, 14
 
 
 def _at(col, j, xj, sel, h, zeros, f0, sens, sigma, eps, where):

@@ -14,7 +14,7 @@ from . import steps as stepping
 from .climb import above
 from .finer import averaged, descend, finer
 from .kinks import narrower
-from .methods import median, one_sided_from, richardson_from
+from .methods import NOISE_SIGMAS, RICHARDSON_NOISE, median, one_sided_from, richardson_from
 from .noise import quantum, refutes_intermediate, staircase
 from .result import DOUBTED, FAIL, INCONCLUSIVE, KINK, OK, in_bracket, passes, tolerance
 from .rungs import Column, column_noise, rejudge, rung
@@ -277,13 +277,32 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     if unstable.any():
         errs = np.stack([np.where(np.isfinite(rg[0]) & np.isfinite(rg[1]), rg[1], np.inf) for rg in rungs])
         pick[unstable] = np.argmin(errs[:, unstable], axis=0)
-    # A FAIL of smaller steps where the first, whose kink set the assumed noise, agrees to 64x the
-    # tolerance: rounding alike across each small step's table (1 - σ(x) at x = 15 moves by near whole
-    # units of its spacing there) biases both alike, a noise no table of theirs shows. Undecided
-    # here; steps larger than the first judge it (``climb.above``).
+    # A FAIL within 64x the tolerance (or where step h, which saw a kink, agreed to that) whose steps'
+    # tables round alike: 1 - σ(x) at x = 15 moves by near
+    # whole units of its spacing across a table at dyadic steps, which biases their estimates alike, a
+    # noise no such table shows. Where tables at the smallest step tried, at steps no power of two,
+    # measure noise that covers the FAIL's difference, it is undecided here, and steps larger than the
+    # first judge it (``climb.above``); elsewhere it stands (a gate 1e-7 wide that h sees as a kink and
+    # h/256 resolves shows no noise there, and its missing slope FAILs).
+    e_p = np.choose(pick, [rg[0] for rg in rungs])
     with np.errstate(invalid="ignore"):
-        doubted = (verdict == FAIL) & (why <= 1) & rungs[0][4] & passes(a, e0, r0, np.zeros(und.size, dtype=bool), opts) \
+        near = np.abs(a - e_p) <= 64 * opts.rtol * np.maximum(np.abs(a), np.abs(e_p))
+        # (or step h, which saw a kink, agreed with it to 64x the tolerance)
+        near |= rungs[0][4] & passes(a, e0, r0, np.zeros(und.size, dtype=bool), opts) \
             & (r0 <= 64 * opts.rtol * np.maximum(np.abs(a), np.abs(e0)))
+        doubted = (verdict == FAIL) & (why <= 1) & near
+    if doubted.any():
+        idx = np.flatnonzero(doubted)
+        steps = np.stack([np.where(np.isfinite(rg[0]), rg[5], np.nan) for rg in rungs])[:, idx]
+        smallest = np.nanmin(np.where(np.isnan(steps), np.inf, steps), axis=0)
+        zeros = np.zeros(idx.size, dtype=np.int8)
+        heard = np.zeros(idx.size)
+        for odd in (0.7, 0.45):
+            *_, table = rung(col, j, xj, und[idx], odd * smallest, zeros, f0[idx], sens[idx], None, eps, True)
+            heard = np.fmax(heard, column_noise(table, zeros))
+        h_p = np.choose(pick[idx], [rg[5][idx] for rg in rungs])
+        with np.errstate(invalid="ignore"):
+            doubted[idx] = np.abs(a[idx] - e_p[idx]) <= NOISE_SIGMAS * RICHARDSON_NOISE * heard / h_p
     verdict[doubted], why[doubted], pick[doubted] = INCONCLUSIVE, DOUBTED, 0
     failed = (verdict == FAIL) & (why == 0)
     why[failed] = 1

@@ -17,8 +17,8 @@ _NAMES = np.array(STATUSES)
 
 #: the reason of an element verified only at steps far below its scale (``finer.averaged``)
 FINER_THAN_SCALE = 20
-#: the reason of a FAIL of small steps that the first step contradicts (``ladder``), undecided unless
-#: steps larger than the first judge it (``climb``), and of an element those verify
+#: the reason of a FAIL that the noise covers (``ladder``), undecided unless steps larger than the
+#: first judge it (``climb``), and of an element those verify
 DOUBTED, ABOVE = 23, 22
 
 #: why an element got its status (codes stored per element; text in ``worst``)
@@ -39,8 +39,8 @@ REASONS = {
     11: "numeric and analytic agree within the tolerance",
     13: "numeric and analytic differ beyond the error bound at step h, and no other step size confirms "
         "it (smaller steps are too noisy to see the difference): undecided",
-    14: "numeric and analytic differ beyond the tolerance at steps 4h and a larger one (16h to 256h), which agree "
-        "with each other (and with step h, where the loss's rounding hid the difference)",
+    14: "numeric and analytic differ beyond the tolerance at two steps larger than h (4h to 1024h), which agree "
+        "with each other (and with step h, where the loss's noise hid the difference)",
     15: "the loss does not change at any step tried (the element's effect is below the loss's rounding): "
         "covered by the error bound, not compared",
     17: "the loss is exactly 0 at x and a step away on either side, where the analytic value predicts a "
@@ -65,9 +65,10 @@ REASONS = {
     22: "at step h the loss's noise left the estimate wider than --rtol, or estimates at h, h/16, h/256 saw "
         "a kink, disagreed or rejected what h saw; at two larger steps (4h to 1024h), where the noise weighs "
         "less, estimates free of kinks agree with each other and with the analytic value within the tolerance",
-    23: "the estimates at steps h/16 and below, free of kinks, reject the analytic value, while at step h, "
-        "which saw a kink, it agrees within 64 times the tolerance (rounding alike across the small steps' "
-        "tables can bias them alike), and larger steps neither verify nor reject it: undecided",
+    23: "the estimates reject the analytic value by less than 64 times the tolerance (or step h, which saw a "
+        "kink, agrees within that), and tables at the smallest step, at steps no power of two, measure noise "
+        "that covers the difference (rounding alike across the steps' tables can bias them alike); larger "
+        "steps neither verify nor reject it: undecided",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
