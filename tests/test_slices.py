@@ -297,6 +297,31 @@ def test_naming_a_slice_column_never_changes_what_is_read(run, tmp_path):
 
 
 # -- errors -------------------------------------------------------------------------------------------
+def test_compare_names_where_a_slice_column_is(run, tmp_path):
+    """compare slices both models by the same rows, read with each: a --by column only the baseline's
+    file holds was named as missing from the candidate's file and the labels, which it was, without a
+    word of the file that holds it (review 73). Said so, with the --by-file that reads it, which
+    compares per slice; a column no file holds is named as missing from the baseline's and the labels."""
+    df = _frame()
+    df[["pred", "device"]].to_csv(tmp_path / "base.csv", index=False)
+    (df[["pred"]] + 0.5).to_csv(tmp_path / "cand.csv", index=False)
+    df[["label"]].to_csv(tmp_path / "y.csv", index=False)
+    b, c, y = tmp_path / "base.csv", tmp_path / "cand.csv", tmp_path / "y.csv"
+    out = run("compare", "mse", f"{b}:pred", f"{c}:pred", y, "--by", "device")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert out.stderr == (f"Error: --by device: only the baseline's file holds column 'device', not the candidate's or "
+                          f"the labels ({c}: pred; {y}: label); both models are sliced by the same rows: name the file "
+                          f"(--by-file {b}:device)\n")
+    out = run("compare", "mse", f"{b}:pred", f"{c}:pred", y, "--by-file", f"{b}:device", "--format", "json")
+    assert out.exit_code == 0 and {s["key"]["device"] for s in json.loads(out.stdout)["results"][0]["slices"]} \
+        == set(df["device"])
+    out = run("compare", "mse", f"{c}:pred", f"{c}:pred", y, "--by", "country")
+    assert out.exit_code == 2
+    assert out.stderr == (f"Error: --by country: no column 'country' in the baseline's file or the labels ({c}: pred; "
+                          f"{y}: label); both models are sliced by the same rows: keep the column in the labels, or "
+                          "name its file (--by-file FILE:country)\n")
+
+
 def test_missing_column_and_bad_options(run, tmp_path):
     df = _frame()
     df[["pred"]].to_csv(tmp_path / "preds.csv", index=False)

@@ -20,6 +20,8 @@ from dataclasses import replace
 
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
+from ..io.slices import MissingSliceColumn
+from ..io.spec import split_spec
 from ..render.values import real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import bootstrap_interval, too_few_resamples
@@ -140,8 +142,18 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy,
               prob_tol=ROW_SUM_TOL if prob_tol is None else prob_tol)
     evaluate = engine_function(engine, cluster)
-    base = evaluate(selected, [baseline, *others], by_loss, **kw)
-    cand = evaluate(selected, [candidate, *others], by_loss, **kw)
+    try:
+        base = evaluate(selected, [baseline, *others], by_loss, **kw)
+    except MissingSliceColumn as e:  # (both models are sliced by the same rows: say where the column may be)
+        raise InputError(f"--by {e.name}: no column {e.name!r} in the baseline's file or the labels ({e.seen}); both "
+                         f"models are sliced by the same rows: keep the column in the labels, or name its file "
+                         f"(--by-file FILE:{e.name}){e.hint}") from None
+    try:
+        cand = evaluate(selected, [candidate, *others], by_loss, **kw)
+    except MissingSliceColumn as e:  # (the baseline's file held it: the labels do not)
+        raise InputError(f"--by {e.name}: only the baseline's file holds column {e.name!r}, not the candidate's or "
+                         f"the labels ({e.seen}); both models are sliced by the same rows: name the file "
+                         f"(--by-file {split_spec(baseline)[0]}:{e.name}){e.hint}") from None
     cache.refuse_other_class_readings(baseline, candidate)
     settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,
                     top=top)

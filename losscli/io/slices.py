@@ -322,6 +322,15 @@ def _same_keys(keys: SliceKeys, name: str, a, ka, b, kb, matched: bool) -> None:
                          "by_file in a gate)")
 
 
+class MissingSliceColumn(InputError):
+    """A ``--by`` column none of a run's inputs holds: ``name``, ``seen`` (each input's columns) and
+    ``hint`` (a partition key of that name, if one is)."""
+
+    def __init__(self, message: str, name: str, seen: str, hint: str):
+        super().__init__(message)
+        self.name, self.seen, self.hint = name, seen, hint
+
+
 def missing_column(name: str, blocks: list, spec: SliceSpec) -> InputError:
     from .spec import partition_key_hint
     from .table import names_text
@@ -331,5 +340,6 @@ def missing_column(name: str, blocks: list, spec: SliceSpec) -> InputError:
         ("it holds arrays, not columns" if spec.file else "the inputs are arrays, without columns")
     where = f"--by-file {spec.file}" if spec.file else "the inputs"
     hint = next((h for b in tables if (h := partition_key_hint(b.label, name))), "")
-    return InputError(f"--by {name}: no column {name!r} in {where} ({seen}); --by-file FILE[:COLUMN] groups by a "
-                      f"column of another file with one row per sample{hint}")
+    message = (f"--by {name}: no column {name!r} in {where} ({seen}); --by-file FILE[:COLUMN] groups by a column of "
+               f"another file with one row per sample{hint}")
+    return MissingSliceColumn(message, name, seen, hint) if not spec.file else InputError(message)
