@@ -60,8 +60,7 @@ def above(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est
     if sel.size:
         _climb(col, j, xj, a_all, h_all, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
                reason, sel, doubted, torn)
-    _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
-           reason)
+    _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, step, status, reason)
 
 
 def _climb(col, j, xj, a_all, h_all, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status, reason,
@@ -140,8 +139,7 @@ def _climb(col, j, xj, a_all, h_all, room, f0_all, sens_all, eps, opts, est, err
         step[rows, j], status[rows, j], reason[rows, j] = rg[5][at_], OK, ABOVE
 
 
-def _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, left, right, step, status,
-           reason) -> None:
+def _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, step, status, reason) -> None:
     """Passes below the noise that no climb decided: differenced at 4h and 16h at the rounding of an
     O(1) intermediate, a FAIL where both reject the analytic value and agree with each other and
     with the first estimate (as before steps climbed: a 1e-5 error under a loss of 1000, float32 code)."""
