@@ -42,10 +42,11 @@ def plain(name, fn, grad):
 # at a period of 6e-5 under 1e4 + x², with its slope and without; a gate 1e-7 wide at 1, its slope missing
 plain("n_wiggle", lambda x: 1e4 + x ** 2 + 1e-10 * np.sin(1e5 * x), lambda x: {"x": 2 * x + 1e-5 * np.cos(1e5 * x)})
 plain("n_wiggle_bug", lambda x: 1e4 + x ** 2 + 1e-10 * np.sin(1e5 * x), lambda x: {"x": 2 * x})
+plain("n_wiggle4h", lambda x: 1e4 + x ** 2 + 1e-11 * np.sin(2e5 * x), lambda x: {"x": 2 * x + 2e-6 * np.cos(2e5 * x)})
 plain("n_gate_bug", lambda x: x ** 2 + 1e-10 * 0.5 * (1 + np.tanh((x - 1) / 2e-7)), lambda x: {"x": 2 * x})
 '''
 NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3")] + ["n_wiggle", "n_wiggle_bug",
-                                                                                    "n_gate_bug"]
+                                                                                    "n_wiggle4h", "n_gate_bug"]
 
 
 @pytest.fixture
@@ -77,14 +78,14 @@ def _logits(tmp_path, n=200, seed=0):
 def test_binary_focal_at_large_logits_fails_no_correct_gradient(run, tmp_path):
     """binary_focal from logits clips log(1 - σ(x)), where 1 - σ(x) ~ 3e-7 rounds to 1.1e-16: noise
     of 2e-10 in a loss of 15. Its correct gradient FAILed at one element (0.0116% off, 271 times a
-    bound that assumed rounding of 3e-15), with 14 elements undecided and one verified; now no element
-    FAILs, 6 are undecided, and over 70 are verified at larger steps."""
+    bound that assumed rounding of 3e-15): steps h/16 and h/256, whose tables round alike, agreed on
+    a biased slope. Tables at steps no power of two measure the noise that covers it, and larger steps
+    verify the element; no element FAILs (14 stay undecided, as before)."""
     x, y = _logits(tmp_path)
     code, rec = _gradcheck(run, "gradcheck", "binary_focal", x, y, "-p", "from_logits=true")
-    assert (code, rec["failures"]) == (0, 0) and rec["inconclusive"] <= 6, rec["worst"][:3]
-    assert rec["verified"] >= 70
+    assert (code, rec["failures"]) == (0, 0) and rec["inconclusive"] <= 14, rec["worst"][:3]
     larger = [w for w in rec["worst"] if w["status"] == "ok" and "larger steps" in w["reason"]]
-    assert larger and all(w["step"] >= 4 * 6.1e-5 for w in larger)
+    assert [w["index"] for w in larger] == [[163]] and larger[0]["step"] >= 4 * 6.1e-5
 
 
 def test_the_element_that_failed_is_verified_alone(run, tmp_path):
@@ -103,44 +104,36 @@ def test_the_element_that_failed_is_verified_alone(run, tmp_path):
 
 @pytest.mark.parametrize("bug", ["bug5", "bug4", "bug3"])
 def test_a_wrong_gradient_at_large_logits_still_fails(run, wrappers, tmp_path, bug):
-    """The same logits, the gradient 0.001%, 0.01% or 0.1% off: a FAIL at 5 elements or more (before:
-    1, 2 and 25, the first two beside 14 undecided, and the 0.001% one FAILed only at the element where
-    the correct gradient FAILed too). Where the noise hides 0.001% at step h, larger steps see it."""
+    """The same logits, the gradient 0.001%, 0.01% or 0.1% off: still a FAIL (where the noise covers
+    the difference at the ladder's steps, larger steps, where it weighs less, see it)."""
     x, y = _logits(tmp_path)
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", f"n_focal_{bug}", x, y, "-p", "from_logits=true")
-    assert (code, rec["verdict"]) == (1, "FAIL") and rec["failures"] >= 5
-
-
-def test_elements_below_the_noise_are_verified_at_larger_steps(run):
-    """exponential at its random inputs (seed 0): both elements lay below the noise at their step (a
-    bound of 3e-5 against --rtol 1e-6) and the check verified nothing (inconclusive). At 4h and larger
-    steps, where the noise weighs less, two estimates agree with the gradient to 7e-9: PASS."""
-    code, rec = _gradcheck(run, "gradcheck", "exponential", "--samples", "2", "--seed", "0")
-    assert (code, rec["verdict"], rec["verified"], rec["below_noise"]) == (0, "PASS", 2, 0)
-    assert all("at two larger steps" in w["reason"] and w["error_estimate"] <= 1e-6 * abs(w["analytic"])
-               for w in rec["worst"])
+    assert (code, rec["verdict"]) == (1, "FAIL") and rec["failures"] >= 1
 
 
 @pytest.mark.parametrize("bug", ["bug5", "bug4", "bug3"])
 def test_a_wrong_gradient_below_the_noise_still_fails(run, wrappers, bug):
-    """The same inputs, the gradient 0.001%, 0.01% or 0.1% off: both elements FAIL (0.001%: one did,
-    the other lay below the noise at step h and passed unverified; larger steps reject it)."""
+    """exponential at its random inputs (seed 0), where both elements lie below the noise at step h,
+    the gradient 0.001%, 0.01% or 0.1% off: a FAIL, as before."""
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", f"n_exp_{bug}", "--samples", "2", "--seed", "0")
-    assert (code, rec["verdict"], rec["failures"]) == (1, "FAIL", 2)
+    assert (code, rec["verdict"]) == (1, "FAIL") and rec["failures"] >= 1
 
 
 
 def test_a_correct_gradient_of_a_finer_wiggle_is_never_failed_at_larger_steps(run, wrappers, tmp_path):
     """1e4 + x² + 1e-10·sin(1e5·x): the wiggle's slope (1e-5) lies below the noise at h; steps 256 times
-    larger average it away. They FAILed the right gradient at 45 of 50 elements and verified the one
-    without the wiggle (review 77 #1, #2): the tables at the larger steps measure the wiggle as more
-    than the noise at the element's scale, and the steps stop there. Both stay below the noise."""
+    larger average it away. A first version that climbed there FAILed the right gradient at 45 of 50
+    elements and verified the one without the wiggle (review 77 #1, #2): passes below the noise no
+    longer climb. Both stay below the noise."""
     x = tmp_path / "x.npy"
     np.save(x, np.random.default_rng(0).uniform(-2, 2, 50))
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_wiggle", x)
     assert (code, rec["failures"]) == (0, 0)
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_wiggle_bug", x)
     assert not [w for w in rec["worst"] if w["status"] == "ok" and "larger steps" in w["reason"]]
+    # a wiggle just under what a table at a larger step tells from noise, its period near 4h (review 78 #3)
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_wiggle4h", x)
+    assert (code, rec["failures"]) == (0, 0)
 
 
 def test_a_gate_that_smaller_steps_resolve_still_fails(run, wrappers, tmp_path):
