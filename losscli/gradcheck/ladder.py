@@ -277,13 +277,13 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     if unstable.any():
         errs = np.stack([np.where(np.isfinite(rg[0]) & np.isfinite(rg[1]), rg[1], np.inf) for rg in rungs])
         pick[unstable] = np.argmin(errs[:, unstable], axis=0)
-    # A FAIL within 64x the tolerance (or where step h, which saw a kink, agreed to that) whose steps'
-    # tables round alike: 1 - σ(x) at x = 15 moves by near
-    # whole units of its spacing across a table at dyadic steps, which biases their estimates alike, a
-    # noise no such table shows. Where tables at the smallest step tried, at steps no power of two,
-    # measure noise that covers the FAIL's difference, it is undecided here, and steps larger than the
-    # first judge it (``climb.above``); elsewhere it stands (a gate 1e-7 wide that h sees as a kink and
-    # h/256 resolves shows no noise there, and its missing slope FAILs).
+    # A FAIL within 64x the tolerance (or where step h, which saw a kink, agreed to that) may rest on
+    # steps whose tables round alike: 1 - σ(x) at x = 15 moves by near whole units of its spacing across
+    # a table at dyadic steps, which biases their estimates alike, a noise no such table shows. Where
+    # tables at the smallest step tried, at steps no power of two, measure noise that covers the
+    # FAIL's difference, it is undecided here, and steps larger than the first judge it
+    # (``climb.above``); elsewhere it stands (a gate 1e-7 wide that h sees as a kink and h/256
+    # resolves shows no noise there, and its missing slope FAILs).
     e_p = np.choose(pick, [rg[0] for rg in rungs])
     with np.errstate(invalid="ignore"):
         near = np.abs(a - e_p) <= 64 * opts.rtol * np.maximum(np.abs(a), np.abs(e_p))

@@ -62,9 +62,10 @@ REASONS = {
         "(and rejected the analytic value, or saw a kink); at the smallest steps float64 resolves at x, the "
         "estimates differ from those and neither verify nor reject it (its spacing there is too coarse for "
         "the loss's bends): undecided",
-    22: "at step h the loss's noise left the estimate wider than --rtol, or estimates at h, h/16, h/256 saw "
-        "a kink, disagreed or rejected what h saw; at two larger steps (4h to 1024h), where the noise weighs "
-        "less, estimates free of kinks agree with each other and with the analytic value within the tolerance",
+    22: "the ladder's steps rejected the analytic value by less than the loss's noise measured at its smallest "
+        "step (rounding alike across their tables can bias them alike); at two larger steps (4h to 1024h), where "
+        "the noise weighs less, estimates free of kinks agree with each other and with the analytic value "
+        "within the tolerance",
     23: "the estimates reject the analytic value by less than 64 times the tolerance (or step h, which saw a "
         "kink, agrees within that), and tables at the smallest step, at steps no power of two, measure noise "
         "that covers the difference (rounding alike across the steps' tables can bias them alike); larger "
