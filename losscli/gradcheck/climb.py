@@ -131,7 +131,7 @@ def _climb(col, j, xj, a_all, h_all, room, f0_all, sens_all, eps, opts, est, err
 def _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, est, err, step, status, reason) -> None:
     """Passes below the noise that no climb decided: differenced at 4h and 16h at the rounding of an
     O(1) intermediate, a FAIL where both reject the analytic value and agree with each other and
-    with the first estimate (as before steps climbed: a 1e-5 error under a loss of 1000, float32 code)."""
+    with the first estimate (a 1e-5 error under a loss of 1000, float32 code)."""
     e_all, r_all = est[:, j], err[:, j]
     with np.errstate(invalid="ignore"):
         mag = np.maximum(np.abs(a_all), np.abs(e_all))
@@ -139,29 +139,32 @@ def _plain(col, j, xj, a_all, h_all, side, room, f0_all, sens_all, eps, opts, es
                              & (r_all > opts.atol) & (1.5 * NEXT * h_all < room) & np.isfinite(e_all))
     if not sel.size:
         return
-    h, f0, sens, a = h_all[sel], f0_all[sel], sens_all[sel], a_all[sel]
-    zeros, every = np.zeros(sel.size, dtype=np.int8), np.ones(sel.size, dtype=bool)
+    f0, sens = f0_all[sel], sens_all[sel]
     least = eps * np.maximum.reduce([np.ones_like(f0), np.abs(f0), sens])
-    four = _at(col, j, xj, sel, FIRST * h, zeros, f0, sens, least, eps, every)
-    sixteen = _at(col, j, xj, sel, NEXT * h, zeros, f0, sens, least, eps, every)
-    with np.errstate(invalid="ignore"):
-        bad = (np.abs(four[0] - sixteen[0]) <= four[1] + sixteen[1]) & (np.abs(four[0] - e_all[sel]) <= four[1] + r_all[sel])
-        for e, r, _, _, k, _ in (four, sixteen):
-            d, _, t = tolerance(a, e, r, opts)
-            bad &= np.isfinite(e) & ~k & (d > t)
+    bad, e4, r4 = confirmed(col, j, xj, sel, a_all[sel], h_all[sel], f0, sens, least, eps, opts, e_all[sel],
+                            r_all[sel], (FIRST, NEXT))
     rows = sel[bad]
-    est[rows, j], err[rows, j], step[rows, j] = four[0][bad], four[1][bad], four[5][bad]
+    est[rows, j], err[rows, j], step[rows, j] = e4[bad], r4[bad], FIRST * h_all[rows]
     status[rows, j], reason[rows, j] = FAIL, 14
 
 
-def _at(col, j, xj, sel, h, zeros, f0, sens, sigma, eps, where):
-    """(estimate, bound, left, right, kink, step) at steps ``h`` for the elements ``where`` (NaN elsewhere)."""
-    out = [np.full(sel.size, np.nan) for _ in range(4)] + [np.zeros(sel.size, dtype=bool), h]
-    if where.any():
-        got = rung(col, j, xj, sel[where], h[where], zeros[where], f0[where], sens[where], sigma[where], eps, False)
-        for arr, v in zip(out, got[:5]):
-            arr[where] = v
-    return tuple(out)
+def confirmed(col, j, xj, rows, a, h, f0, sens, sigma, eps, opts, e0, r0, factors):
+    """Central estimates at larger steps (``factors`` times h) for ``rows`` of column j, where the
+    noise weighs less: True where each rejects the analytic value and they agree with each other
+    and with the estimate at h (e0 ± r0), whose noise hid the difference. Returns (that, the
+    estimate and bound at the first factor)."""
+    zeros = np.zeros(rows.size, dtype=np.int8)
+    bad = np.ones(rows.size, dtype=bool)
+    first = None
+    prev = (e0, r0)
+    for f in factors:
+        e, r, _, _, k, _, _ = rung(col, j, xj, rows, f * h, zeros, f0, sens, sigma, eps, False)
+        d, _, t = tolerance(a, e, r, opts)
+        with np.errstate(invalid="ignore"):
+            bad &= np.isfinite(e) & ~k & (d > t) & (np.abs(e - prev[0]) <= r + prev[1])
+        first = first or (e, r)
+        prev = (e, r)
+    return bad, *first
 
 
 def _tight(a, e, opts):

@@ -11,7 +11,7 @@ import numpy as np
 from . import Options
 from . import complex_step
 from . import steps as stepping
-from .climb import above
+from .climb import above, confirmed
 from .finer import averaged, descend, finer
 from .kinks import narrower
 from .methods import NOISE_SIGMAS, RICHARDSON_NOISE, median, one_sided_from, richardson_from
@@ -196,7 +196,7 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
             confirm(2, 3)
     if (contested & (verdict < 0)).any():
         sel = np.flatnonzero(contested & (verdict < 0) & (side == 0) & (_LARGEST * h0 < room_all[und]))
-        bad = _confirmed(col, j, xj, und[sel], a[sel], h0[sel], f0[sel], sens[sel], sigma[sel], eps, opts,
+        bad = confirmed(col, j, xj, und[sel], a[sel], h0[sel], f0[sel], sens[sel], sigma[sel], eps, opts,
                          rungs[0][0][sel], rungs[0][1][sel], (4,))[0]
         verdict[sel[bad]] = FAIL
         pick[sel[bad]] = 0  # (the first step's estimate: the smaller bound of the two that agree)
@@ -390,22 +390,6 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
     first = len(rungs) - 2
     for m, v, w in ((ok, OK, 0), (bad, FAIL, 1), (undecided, INCONCLUSIVE, 16)):
         verdict[near[m]], pick[near[m]], why[near[m]] = v, first, w
-
-
-def _confirmed(col, j, xj, rows, a, h, f0, sens, sigma, eps, opts, e0, r0, factors):
-    """Central estimates at larger steps (``factors`` times h) for ``rows`` of column j, where the
-    noise weighs less: True where each rejects the analytic value and they agree with each other
-    and with the estimate at h (e0 ± r0), whose noise hid the difference."""
-    zeros = np.zeros(rows.size, dtype=np.int8)
-    bad = np.ones(rows.size, dtype=bool)
-    prev = (e0, r0)
-    for f in factors:
-        e, r, _, _, k, _, _ = rung(col, j, xj, rows, f * h, zeros, f0, sens, sigma, eps, False)
-        d, _, t = tolerance(a, e, r, opts)
-        with np.errstate(invalid="ignore"):
-            bad &= np.isfinite(e) & ~k & (d > t) & (np.abs(e - prev[0]) <= r + prev[1])
-        prev = (e, r)
-    return bad
 
 
 def _unmoved(a, f0, sens, eps, opts, est, left, right, step, status, reason) -> None:
