@@ -435,6 +435,30 @@ def test_json_and_ndjson_name_what_was_read(run, tmp_path):
                     f"id (an id column) labels: {tmp_path}/l.csv:label, columns label, {N} rows")
 
 
+def test_json_keeps_every_role_of_a_file_given_twice(run, tmp_path):
+    """One file in two roles (a model compared with itself, predictions used as their own labels,
+    weights read from the labels' file) is listed once with both roles, in every command's JSON."""
+    pd.DataFrame({"pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": Y, "w": np.abs(Y) + 1}).to_csv(tmp_path / "l.csv", index=False)
+    p, lab, w = str(tmp_path / "p.csv"), f"{tmp_path}/l.csv:label", f"{tmp_path}/l.csv:w"
+
+    def roles(*args):
+        out = run(*args, "--format", "json")
+        assert out.exit_code == 0, out.stderr
+        return [(i["path"], i["selector"], i["roles"]) for i in json.loads(out.stdout)["inputs"]]
+
+    assert roles("compute", "mse", p, p) == [(p, None, ["predictions", "labels"])]
+    assert roles("compare", "mse", p, p, lab) == [(p, None, ["baseline", "candidate"]),
+                                                  (lab.split(":")[0], "label", ["labels"])]
+    assert roles("compute", "mse", p, lab, "--weights", lab) == [(p, None, ["predictions"]),
+                                                               (lab.split(":")[0], "label", ["labels", "weights"])]
+    assert roles("compare", "mse", p, lab, lab, "--weights", w)[1:] == [
+        (lab.split(":")[0], "label", ["candidate", "labels"]), (lab.split(":")[0], "w", ["weights"])]
+    (tmp_path / "losscli.toml").write_text(f'[[gate]]\nloss = "mse"\ninputs = ["{p}", "{p}"]\nbaseline = "{p}"\n'
+                                           'max_increase = "1%"\n')
+    assert roles("check", tmp_path / "losscli.toml") == [(p, None, ["predictions", "labels", "baseline"])]
+
+
 # -- the property: any way pandas writes a frame, the value of the frame in memory ---------------
 
 @settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -190,7 +190,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     from ..io.cache import InputCache
     from ..io.replace import together
     from ..render import Timing, publish
-    from .common import (main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
+    from .common import (add_roles, main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
                          select_losses)
     from .compare import Tolerance, compare_record
     from .slicing import slice_header
@@ -234,12 +234,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         reduction = gate.get("reduction", SCALAR_REDUCTIONS[0])
         kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
                   per_sample="baseline" in gate, prob_tol=gate.get("prob_tol", ROW_SUM_TOL))
-        if by_file is not None:
-            roles.setdefault(by_file, []).append("slices")
-        for i, spec in enumerate(inputs):
-            role = loss.inputs[i].name if i < len(loss.inputs) else "input"
-            if role not in roles.setdefault(spec, []):
-                roles[spec].append(role)
+        add_roles(roles, (by_file, "slices"),
+                  *((spec, loss.inputs[i].name if i < len(loss.inputs) else "input") for i, spec in enumerate(inputs)))
         ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
         rec = {"gate": _gate_name(gate), "loss": loss.name,
                "value": real(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
@@ -250,7 +246,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         base = None
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
-            roles.setdefault(base_inputs[0], []).append("baseline")
+            add_roles(roles, (base_inputs[0], "baseline"))
             base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
             cache.refuse_other_class_readings(base_inputs[0], inputs[0])
             tol = Tolerance.parse(gate.get("max_increase", 0), "key 'max_increase'")

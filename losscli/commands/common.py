@@ -102,6 +102,15 @@ def reading_rules(header: str = "auto", on: str | None = None, on_missing: str =
                      positional=positional)
 
 
+def add_roles(roles: dict[str, list[str]], *pairs: tuple[str | None, str]) -> dict[str, list[str]]:
+    """``roles`` with each (input spec, role) pair added once, in order: one file given for two
+    roles (a model compared with itself, predictions that are their own labels) keeps both."""
+    for spec, role in pairs:
+        if spec and role not in roles.setdefault(spec, []):
+            roles[spec].append(role)
+    return roles
+
+
 def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]]) -> dict:
     """The JSON's top-level keys besides the results: the layout's version, losscli's, and what
     was read of each input (in the order first read), with the roles it was given."""

@@ -115,7 +115,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     from ..render import Timing, publish
     from ..io.rules import ReadRules
     from ..vocabulary import ROW_SUM_TOL
-    from .common import (main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
+    from .common import (add_roles, main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
                          select_losses)
     from ..render.values import key_text
     from .slicing import failed, slice_header
@@ -167,11 +167,8 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
             print(f"losscli: {r['loss']}: slice {key_text(s['key'])}: candidate {s['candidate']!r} vs baseline "
                   f"{s['baseline']!r}, change {s['change']!r} (allowed {s['gate']['allowed_increase']!r}"
                   f"{', significant' if significant else ''})", file=sys.stderr, flush=True)
-    roles = {baseline: ["baseline"], candidate: ["candidate"], **{s: ["labels"] for s in others}}
-    if weights:
-        roles[weights] = ["weights"]
-    if slices is not None and slices.file:
-        roles.setdefault(slices.file, []).append("slices")
+    roles = add_roles({}, (baseline, "baseline"), (candidate, "candidate"), *((s, "labels") for s in others),
+                      (weights, "weights"), (slices.file if slices is not None else None, "slices"))
     payload = {**provenance(cache, roles), "baseline": baseline, "candidate": candidate, "passed": passed,
                "results": records, **({"by": slice_header(slices, view)} if slices is not None else {})}
     with together():  # (the report files and -o: all of them, or none)

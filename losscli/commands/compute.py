@@ -23,7 +23,7 @@ from ..stats.accumulator import Evaluation
 from ..io.rules import ReadRules
 from ..vocabulary import ROW_SUM_TOL
 from ..io.slices import SliceSpec
-from .common import (main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
+from .common import (add_roles, main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
                      select_losses)
 from .slicing import Bootstrap, SliceView, compute_slices, failed, gated, slice_header
 
@@ -144,12 +144,9 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
             penalty = Penalty(float(l1), float(l2), np.asarray(arr, dtype=np.float64).ravel(), model_params)
             for ev in evaluations:
                 ev.extra["penalty"] = penalty.value  # the objective is judged by --fail-above
-        roles = {spec: list(dict.fromkeys(l.inputs[i].name for l in selected if i < len(l.inputs)))
-                 for i, spec in enumerate(inputs)}
-        if weights:
-            roles.setdefault(weights, []).append("weights")
-        if slices is not None and slices.file:
-            roles.setdefault(slices.file, []).append("slices")
+        roles = add_roles({}, *((spec, l.inputs[i].name) for i, spec in enumerate(inputs)
+                                for l in selected if i < len(l.inputs)),
+                          (weights, "weights"), (slices.file if slices is not None else None, "slices"))
         payload = {**provenance(cache, roles), "results": [result_record(ev, top, penalty, per_sample)
                                                            for ev in evaluations]}
         for rec in payload["results"]:  # (with --on, each worst sample's key and its row in the first input)
