@@ -1,7 +1,8 @@
 """Outputs that must not harm what the user owns, beyond the paths ``test_outputs.py`` covers: the
 file behind a redirected standard input, an empty path, a file the user may not write, the owner,
-setuid/setgid bits, extended attributes and ACLs of a replaced file, another user's file, a file
-with other hard links, and a run that fails or is stopped after one of its outputs was written."""
+setuid/setgid bits, extended attributes, ACLs and inode flags (chattr) of a replaced file, an
+immutable or append-only file, another user's file, a file with other hard links, and a run that
+fails or is stopped after one of its outputs was written."""
 
 from __future__ import annotations
 
@@ -218,6 +219,59 @@ def test_a_replaced_file_keeps_its_acl_and_user_attributes(run, d, output):  # n
     assert _attributes(target) == expected
     assert stat.S_IMODE(os.stat(target).st_mode) == 0o755
     assert target.read_bytes() != b"previous"
+
+
+def _chattr(flags: str, path) -> None:
+    """``chattr`` as users run it (skips where the tool or the file system has no such flags)."""
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is needed")
+    out = subprocess.run(["chattr", flags, str(path)], capture_output=True, text=True)
+    if out.returncode != 0:
+        pytest.skip(f"chattr {flags}: {out.stderr.strip()}")
+
+
+def _lsattr(path) -> set[str]:
+    return set(subprocess.run(["lsattr", "-d", str(path)], capture_output=True, text=True,
+                              check=True).stdout.split()[0]) - {"-", "e"}
+
+
+@pytest.mark.parametrize("output", ["-o", "--save-grad", "--report"])
+def test_a_replaced_file_keeps_its_inode_flags(run, d, output):  # noqa: F811
+    """chattr's no-dump, no-atime and synchronous flags survive the rename that replaces the file."""
+    target = d / {"-o": "r.txt", "--save-grad": "g.npy", "--report": "r.json"}[output]
+    target.write_text("previous")
+    _chattr("+dAS", target)
+    args = ["--report", f"json:{target}"] if output == "--report" else [output, target]
+    out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", *args)
+    assert out.exit_code == 0, out.stderr
+    assert _lsattr(target) == {"d", "A", "S"}
+    assert target.read_bytes() != b"previous"
+    (d / "plain.json").write_text("previous")  # (and a file without them gets none from its directory)
+    _chattr("+A", d)
+    try:
+        _chattr("-A", d / "plain.json")
+        assert run("compute", "mse", d / "p.csv", d / "y.csv", "-o", d / "plain.json", "--format", "json").exit_code == 0
+        assert _lsattr(d / "plain.json") == set()
+    finally:
+        _chattr("-A", d)
+
+
+@pytest.mark.skipif(not ROOT, reason="chattr +i and +a take root")
+@pytest.mark.parametrize("flag, what", [("i", "immutable (chattr +i)"), ("a", "append only (chattr +a)")])
+@pytest.mark.parametrize("output", ["-o", "--save-grad"])
+def test_an_immutable_or_append_only_file_is_refused_before_the_run(run, d, flag, what, output):  # noqa: F811
+    target = d / ("g.npy" if output == "--save-grad" else "r.txt")
+    target.write_text("previous")
+    _chattr(f"+{flag}", target)
+    try:
+        # (an input that does not exist: the refusal comes before anything is read)
+        out = run("compute", "mse", d / "p.csv", d / "missing.csv", output, target)
+        assert (out.exit_code, out.stdout) == (2, "")
+        assert out.stderr == f"Error: {target}: cannot write: the file is {what}; lift that with chattr, or write elsewhere\n"
+        assert target.read_text() == "previous"
+        assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+    finally:
+        _chattr(f"-{flag}", target)
 
 
 @pytest.mark.skipif(not ROOT, reason="a file of another user takes root to make")

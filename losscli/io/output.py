@@ -6,17 +6,19 @@
   or SIGHUP part-way leaves the previous file and no temporary one. Then:
 
   - replaced: the temporary file, beside the target, is renamed over it, and carries the target's
-    owner, group, extended attributes (ACLs included) and mode, set in that order (a change of
-    owner clears the setuid/setgid bits, so the mode comes last). A new file gets the mode the
+    owner, group, extended attributes (ACLs included), inode flags (``chattr``: no dump, no atime,
+    synchronous, ...) and mode, set in that order (a change of owner clears the setuid/setgid bits,
+    so the mode comes last). A new file gets the mode the
     shell's ``>`` gives it (0666 less the umask, or what the directory's default ACL says).
   - copied in place, as a shell's ``>`` would write it, where a rename would lose something: a file
     with other hard links (they would keep the old content), a file whose owner or group this user
     cannot give to a new file (another user's, writable by this one), a file whose extended
-    attributes cannot all be set on a new file, a file in a directory this user cannot create files
+    attributes or inode flags cannot all be set on a new file, a file in a directory this user cannot create files
     in (or a sticky one, such as /tmp, where another user's file cannot be renamed over). Its
     length is reserved on the disk first, so a full disk leaves it as it was.
 
-- A file this user may not write (``os.access``: root may, as with the shell) is refused.
+- A file this user may not write (``os.access``: root may, as with the shell), or that is
+  immutable or append only (``chattr +i``, ``+a``: not even root may replace it), is refused.
 - A symbolic link is followed: its target is written, the link stays a link.
 - A path naming a stream this process already has open (``/dev/stdout``, ``/dev/stderr``,
   ``/dev/fd/N``, ``/proc/self/fd/N``, or a link to one) is written through that stream, as ``-``
@@ -43,7 +45,7 @@ from contextlib import contextmanager
 from typing import BinaryIO, Callable, Iterable, Iterator, cast
 
 from ..errors import LossCliError
-from .replace import cannot_write, staging, writable
+from .replace import cannot_write, locked, staging, writable
 from .streams import named_stdout
 
 STDOUT = "-"
@@ -176,6 +178,8 @@ def _refuse_unwritable(path: str, st: os.stat_result | None) -> None:
     """A regular file this user may not write, or a new file in a directory that is missing or
     that this user cannot create files in: refused, as the shell's ``>`` would fail."""
     if st is not None:
+        if stat.S_ISREG(st.st_mode) and (lock := locked(path)):
+            raise LossCliError(f"{path}: cannot write: the file is {lock}; lift that with chattr, or write elsewhere")
         if stat.S_ISREG(st.st_mode) and not writable(path):
             raise LossCliError(f"{path}: cannot write: {os.strerror(errno.EACCES)}")
         return

@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 from contextlib import contextmanager
 from typing import IO, BinaryIO, Iterator, cast
 
@@ -41,6 +42,76 @@ def write_failure(exc: OSError) -> str:
             return (f"{text}: this process may write files of at most {limit:,} bytes (the shell's ulimit -f); "
                     "raise that limit, or write less")
     return text
+
+
+#: inode flags (``chattr``, ``lsattr``) a replacement takes from the file it replaces: s u c S d A
+#: E m j t C (secure deletion, undeletable, compressed, synchronous, no dump, no access times,
+#: encrypted-compression, no compression, data journalled, no tail merging, no copy-on-write)
+KEPT_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x200 | 0x400 | 0x4000 | 0x8000 | 0x800000
+#: flags no output may be written over: immutable (i) and append only (a)
+LOCKED_FLAGS = {0x10: "immutable (chattr +i)", 0x20: "append only (chattr +a)"}
+
+
+def _flags_ioctl(write: bool) -> int | None:
+    """Linux's FS_IOC_GETFLAGS / FS_IOC_SETFLAGS request numbers (``_IOR``/``_IOW('f', 1|2, long)``
+    in the generic encoding; None where this is not Linux or its ioctl numbers are encoded otherwise)."""
+    import platform
+    import struct
+
+    if not sys.platform.startswith("linux") or platform.machine().startswith(("ppc", "powerpc", "mips", "sparc",
+                                                                                "alpha")):
+        return None
+    return (0x40000000 if write else 0x80000000) | struct.calcsize("l") << 16 | ord("f") << 8 | (2 if write else 1)
+
+
+def inode_flags(fd: int) -> int:
+    """The inode flags of an open file (0 where the file system or system has none)."""
+    request = _flags_ioctl(False)
+    if request is None:
+        return 0
+    import fcntl
+    import struct
+
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, request, bytes(4)))[0]
+    except OSError:
+        return 0
+
+
+def locked(path: str) -> str | None:
+    """What makes ``path`` a file no output may replace (immutable, append only), or None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return None
+    try:
+        flags = inode_flags(fd)
+    finally:
+        os.close(fd)
+    return next((text for bit, text in LOCKED_FLAGS.items() if flags & bit), None)
+
+
+def _copy_inode_flags(target: str, fd: int) -> bool:
+    """Give ``fd`` the target's :data:`KEPT_FLAGS`; False when they cannot be set as they are."""
+    try:
+        source = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return True
+    try:
+        want = inode_flags(source) & KEPT_FLAGS
+    finally:
+        os.close(source)
+    have = inode_flags(fd)
+    if have & KEPT_FLAGS == want:
+        return True
+    import fcntl
+    import struct
+
+    try:
+        fcntl.ioctl(fd, cast(int, _flags_ioctl(True)), struct.pack("i", have & ~KEPT_FLAGS | want))
+    except OSError:
+        return False
+    return inode_flags(fd) & KEPT_FLAGS == want
 
 
 def writable(path: str, mode: int = os.W_OK) -> bool:
@@ -228,8 +299,8 @@ def staging(path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
 
 
 def _keep_metadata(fd: int, target: str, st: os.stat_result | None) -> bool:
-    """Give the new file ``fd`` the target's owner and group, extended attributes and mode, in that
-    order (a change of owner clears the setuid/setgid bits and file capabilities; this is done after
+    """Give the new file ``fd`` the target's owner and group, extended attributes, inode flags and
+    mode, in that order (a change of owner clears the setuid/setgid bits and file capabilities; this is done after
     the data are written, which would clear them too). False when one of them cannot be given (the
     file is another user's, its group not one of this user's, an attribute cannot be set): the
     target is then written in place."""
@@ -239,7 +310,7 @@ def _keep_metadata(fd: int, target: str, st: os.stat_result | None) -> bool:
         now = os.fstat(fd)
         if (now.st_uid, now.st_gid) != (st.st_uid, st.st_gid):
             os.fchown(fd, st.st_uid, st.st_gid)
-        if not _copy_xattrs(target, fd):
+        if not (_copy_xattrs(target, fd) and _copy_inode_flags(target, fd)):
             return False
         os.fchmod(fd, stat.S_IMODE(st.st_mode))
     except PermissionError:
