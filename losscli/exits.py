@@ -104,7 +104,10 @@ def terminate_on_signals() -> None:
         from .io.replace import abandon
 
         abandon()
-        os.write(2, f"losscli: terminated by {_signal_name(signum)}\n".encode())
+        try:
+            os.write(2, f"losscli: terminated by {_signal_name(signum)}\n".encode())
+        except OSError:  # (standard error full, or gone: the exit code still says it)
+            pass
         os._exit(128 + signum)
 
     for sig in ending_signals():

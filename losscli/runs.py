@@ -19,10 +19,9 @@ class Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if completion.COMPLETE_VAR in os.environ:  # a shell asks for completions: nothing may reach its prompt
             sys.stderr = open(os.devnull, "w")
-        if sys.stdin is None or sys.stdout is None:  # started with one closed (>&-): say so when it is used
-            from .io.streams import standard_streams
+        from .io.streams import standard_streams
 
-            standard_streams()
+        standard_streams()  # (a closed one held, named when used; stderr's failures never end a run)
         try:
             rv = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as exc:  # bare `losscli`: the help, as --help shows it

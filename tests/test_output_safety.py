@@ -745,3 +745,143 @@ def test_a_parameter_naming_a_dataset_directory_is_protected_as_an_input(run, d,
                           "write it elsewhere\n")
     assert sorted(os.listdir(d / "wdir")) == ["part-0.csv", "part-1.csv"]
     assert (d / "wdir" / "part-1.csv").read_text() == "w\n0.5\n"
+
+
+# -- B6: closed and failing standard streams, and a file mounted on its name -------------------------
+def _with_fds(*args, close=(), stderr_to=None, stdin=None, cwd=None):
+    """losscli with descriptors ``close`` closed in the child (as the shell's ``>&-``, ``2>&-``),
+    or standard error sent to ``stderr_to`` (``/dev/full``)."""
+    def preexec():
+        for fd in close:
+            os.close(fd)
+
+    err = open(stderr_to, "w") if stderr_to else subprocess.PIPE
+    try:
+        return subprocess.run([sys.executable, "-m", "losscli", *map(str, args)], stdin=stdin, stdout=subprocess.PIPE,
+                              stderr=err, text=True, timeout=120, preexec_fn=preexec, cwd=cwd)
+    finally:
+        if stderr_to:
+            err.close()
+
+
+@pytest.mark.parametrize("how", ["2>&-", "2>/dev/full"])
+def test_a_closed_or_full_standard_error_never_changes_the_exit_code_or_the_outputs(d, how):  # noqa: F811
+    """With stderr closed Python leaves sys.stderr None: compute, compare, check and fit ended with
+    an AttributeError nobody saw and exit 1 (a failed check's code) on runs that had passed, and
+    -o was not written; on /dev/full a note or warning ended the run with exit 2."""
+    kw = {"close": (2,)} if how == "2>&-" else {"stderr_to": "/dev/full"}
+    (d / "n.csv").write_text("pred\nnan\n2\n3\n")
+    value = (0.25 + 1.0 + 4.0) / 3
+    out = _with_fds("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", **kw)
+    assert (out.returncode, float(out.stdout)) == (0, pytest.approx(value))
+    out = _with_fds("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", "--fail-above", "0.1", **kw)
+    assert (out.returncode, float(out.stdout)) == (1, pytest.approx(value))
+    out = _with_fds("compute", "mse", d / "n.csv", d / "y.csv", "--nan-policy", "omit", "-o", d / "r.json",
+                    "--format", "json", **kw)  # (a warning: a row omitted)
+    assert (out.returncode, out.stdout) == (0, "")
+    assert json.loads((d / "r.json").read_text())["results"][0]["count"] == 2
+    for name in NAMES:
+        args, _ = commands(d)[name]
+        out = _with_fds(*args, **kw)
+        assert out.returncode == 0, name
+        assert out.stdout.strip(), name
+        if "json" in args:
+            json.loads(out.stdout)
+
+
+def test_a_signal_with_standard_error_closed_still_ends_with_its_code(d):  # noqa: F811
+    r, w = os.pipe()
+    try:
+        def preexec():
+            os.close(2)
+
+        proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", "-", "--format",
+                                 "value"], stdin=r, stdout=subprocess.PIPE, preexec_fn=preexec)
+        time.sleep(3)  # (imported and waiting for standard input)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=60) == 128 + signal.SIGTERM
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+@pytest.fixture
+def wide(tmp_path):
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "mp.npy", rng.normal(size=(50_000, 5)))
+    np.save(tmp_path / "my.npy", rng.integers(0, 5, 50_000).astype(float))
+    return tmp_path
+
+
+@pytest.mark.parametrize("closed, path", [(1, "/dev/stdout"), (0, "/dev/stdin"), (1, "/proc/self/fd/1")])
+def test_an_output_named_by_a_closed_standard_descriptor_is_refused(wide, closed, path):
+    """A closed descriptor's number goes to the next file opened: --save-grad /dev/stdout with >&-
+    wrote the gradient into the temporary file of -o's report (exit 0, the gradient lost), and -o
+    /dev/stdout the table into that of a hard-linked --report (written over the report's content
+    before it was truncated back)."""
+    label, redirect = {0: ("standard input", "<&-"), 1: ("standard output", ">&-")}[closed]
+    message = f"Error: {path}: cannot write: {label} is closed ({redirect}); name a file, or send it to /dev/null\n"
+    out = _with_fds("compute", "softmax_ce", wide / "mp.npy", wide / "my.npy", "--save-grad", path,
+                    "-o", wide / "r.json", close=(closed,))
+    assert (out.returncode, out.stderr) == (2, message)
+    assert not (wide / "r.json").exists()
+    (wide / "hr.json").write_text("previous")
+    os.link(wide / "hr.json", wide / "hr2.json")
+    out = _with_fds("compute", "softmax_ce", wide / "mp.npy", wide / "my.npy", "--report", f"json:{wide / 'hr.json'}",
+                    "-o", path, close=(closed,))
+    assert (out.returncode, out.stderr) == (2, message)
+    assert (wide / "hr.json").read_text() == (wide / "hr2.json").read_text() == "previous"
+
+
+def test_an_output_named_by_a_descriptor_not_open_at_the_start_is_refused(wide):
+    out = _with_fds("compute", "softmax_ce", wide / "mp.npy", wide / "my.npy", "--save-grad", "/dev/fd/7",
+                    "-o", wide / "r.json")
+    assert (out.returncode, out.stderr) == (2, "Error: /dev/fd/7: cannot write: descriptor 7 was not open when "
+                                               "losscli started\n")
+    with open(wide / "fd7.npy", "wb") as fh:  # (and one the shell opened is written through)
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", wide / "mp.npy", wide / "mp.npy",
+                              "--save-grad", f"/dev/fd/{fh.fileno()}", "--format", "value"], pass_fds=(fh.fileno(),),
+                             capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    with np.load(wide / "fd7.npy") as grads:  # (a name without .npy: an archive, one member a role)
+        assert grads["predictions"].shape == (50_000, 5)
+
+
+@pytest.mark.skipif(not ROOT, reason="mount takes root")
+@pytest.mark.parametrize("option", ["-o", "--save-grad", "--report"])
+def test_a_file_mounted_on_its_name_is_written_in_place(run, d, option):  # noqa: F811
+    """docker run -v $PWD/r.json:/w/r.json: the output's name is a mount point, and renaming over it
+    fails (EBUSY: 'Device or resource busy', exit 2, where the shell's > writes it). It is written
+    in place, into the mounted file."""
+    name = {"-o": "r.txt", "--save-grad": "g.npy", "--report": "r.json"}[option]
+    source, target = d / f"source-{name}", d / name
+    source.write_text("previous")
+    target.write_text("mount point")
+    if subprocess.run(["mount", "--bind", str(source), str(target)], capture_output=True).returncode != 0:
+        pytest.skip("mount --bind is not allowed here")
+    try:
+        args = ["--report", f"json:{target}"] if option == "--report" else [option, target]
+        out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", *args)
+        assert out.exit_code == 0, out.stderr
+        assert source.read_bytes() != b"previous"
+        if option == "--save-grad":
+            np.testing.assert_allclose(np.load(source), 2 * np.array([0.5, 1.0, -2.0]) / 3)
+    finally:
+        subprocess.run(["umount", str(target)], check=True)
+    assert target.read_text() == "mount point"
+
+
+@pytest.mark.parametrize("how", [">/dev/full", ">&-"])
+def test_fit_keeps_the_previous_image_when_its_table_cannot_be_written(d, how):  # noqa: F811
+    image = d / "curve.png"
+    image.write_bytes(b"previous")
+    args = ["fit", "mse", d / "fit.csv", "--epochs", "3", "-o", image]
+    if how == ">&-":
+        out = _with_fds(*args, close=(1,))
+    else:
+        with open("/dev/full", "w") as full:
+            out = subprocess.run([sys.executable, "-m", "losscli", *map(str, args)], stdout=full,
+                                 stderr=subprocess.PIPE, text=True, timeout=120)
+    assert out.returncode == 2
+    assert image.read_bytes() == b"previous"
+    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]

@@ -55,6 +55,7 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
 def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(), lr=0.1, epochs=200,
             schedule="constant", step_size=10, factor=0.1, decay=0.01, l1=0.0, l2=0.0, fmt="table",
             output=None) -> int:
+    from ..io.replace import together
     from ..render import draws_image, emit, renderer
     from ..render.chart import save_curve
     from ..render.progress import Bar, shown
@@ -78,9 +79,10 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     payload = fit_record(result, schedule, lr, loss.resolve_params(by_loss))
     for warning in result.warnings:
         print(f"losscli: warning: {warning}", file=sys.stderr, flush=True)
-    if image:
-        save_curve(payload, image)
-    emit(renderer("fit", fmt)(payload), shown_on)  # (-o curve.csv: --format csv, from the suffix)
+    with together():  # (the image and the table: both, or neither; a full stdout keeps the old image)
+        if image:
+            save_curve(payload, image)
+        emit(renderer("fit", fmt)(payload), shown_on)  # (-o curve.csv: --format csv, from the suffix)
     return 0
 
 

@@ -13,7 +13,8 @@
   - copied in place, as a shell's ``>`` would write it, where a rename would lose something: a file
     with other hard links (they would keep the old content), a file whose owner or group this user
     cannot give to a new file (another user's, writable by this one), a file whose extended
-    attributes or inode flags cannot all be set on a new file, a file in a directory this user cannot create files
+    attributes or inode flags cannot all be set on a new file, a file mounted on its name (a bind
+    mount: ``docker run -v $PWD/r.json:/w/r.json``), a file in a directory this user cannot create files
     in (or a sticky one, such as /tmp, where another user's file cannot be renamed over). Its
     length is reserved on the disk first, so a full disk leaves it as it was.
 
@@ -46,7 +47,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator, cast
 
 from ..errors import LossCliError
 from .replace import cannot_write, locked, staging, writable
-from .streams import named_stdout
+from .streams import CLOSED, STANDARD, inherited, named_stdout
 
 STDOUT = "-"
 
@@ -153,9 +154,10 @@ _FD_FOLDERS = ("/dev/fd", "/proc/self/fd")
 
 
 def open_stream(path: str) -> int | None:
-    """The descriptor of this process that ``path`` names, if it is open: ``/dev/stdout`` (1),
-    ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``, ``/proc/PID/fd/N``, or a link to one.
-    (Following such a path to its end would give the file the shell redirected the stream to.)"""
+    """The descriptor of this process that ``path`` names: ``/dev/stdout`` (1), ``/dev/stderr``,
+    ``/dev/fd/N``, ``/proc/self/fd/N``, ``/proc/PID/fd/N``, or a link to one. (Following such a path
+    to its end would give the file the shell redirected the stream to.) One the run was not started
+    with (closed by the shell; its number is the next file's opened) is refused."""
     if path == STDOUT or not path:
         return None
     folders = {*_FD_FOLDERS, f"/proc/{os.getpid()}/fd"}
@@ -163,11 +165,13 @@ def open_stream(path: str) -> int | None:
     for _ in range(40):  # (links to links, as the system follows them)
         folder, name = os.path.split(here)
         if name.isdigit() and (folder in folders or os.path.realpath(folder) in folders):
-            try:
-                os.fstat(int(name))
-            except OSError:
-                return None
-            return int(name)
+            fd = int(name)
+            if fd in CLOSED:  # (held by /dev/null since the start: the shell closed it)
+                raise LossCliError(f"{path}: cannot write: {CLOSED[fd]} is closed ({STANDARD[fd][1]}); name a file, "
+                                   "or send it to /dev/null")
+            if not inherited(fd):  # (closed at the start: its number may be a file of losscli's now)
+                raise LossCliError(f"{path}: cannot write: descriptor {fd} was not open when losscli started")
+            return fd
         if not os.path.islink(here):
             return None
         here = os.path.normpath(os.path.join(folder, os.readlink(here)))
