@@ -1500,3 +1500,42 @@ def test_positional_in_a_gate_and_with_dask(run, tmp_path):
     assert run("check", tmp_path / "g.toml").exit_code == 2
     data, _ = _result(run, "mse", tmp_path / "pred.csv", tmp_path / "y_test.csv", "--positional", "--engine", "dask")
     assert data["results"][0]["value"] == pytest.approx(1.0, rel=1e-12)
+
+
+# -- pandas' index under two names -------------------------------------------------------------------
+
+_INDEXES = {"text": pd.Index([f"s{i:03d}" for i in range(N)]), "float": pd.Index(np.arange(N) * 0.5),
+            "hourly": pd.date_range("2024-01-01", periods=N, freq="h"),
+            "zoned": pd.date_range("2024-03-30", periods=N, freq="h", tz="Europe/Berlin")}
+#: how a frame with an index is written, and the name its index gets: Unnamed: 0 (to_csv), index
+#: (reset_index()), __index_level_0__ (to_parquet, a Feather file of Table.from_pandas)
+_WRITERS = {"to_csv": lambda f, p: f.to_csv(p + ".csv"),
+            "reset_index": lambda f, p: f.reset_index().to_csv(p + "_r.csv", index=False),
+            "to_parquet": lambda f, p: f.to_parquet(p + ".parquet"),
+            "feather": lambda f, p: pa.feather.write_feather(pa.Table.from_pandas(f), p + ".arrow")}
+_SUFFIX = {"to_csv": ".csv", "reset_index": "_r.csv", "to_parquet": ".parquet", "feather": ".arrow"}
+
+
+@pytest.mark.parametrize("kind", list(_INDEXES))
+@pytest.mark.parametrize("first, second", [("to_parquet", "to_csv"), ("to_csv", "to_parquet"),
+                                           ("reset_index", "to_csv"), ("feather", "reset_index")])
+def test_pandas_index_is_compared_under_any_of_its_names(run, tmp_path, kind, first, second):
+    """Review 79: pandas' index was compared only where both files gave it the same name. A Parquet
+    file's __index_level_0__ against a CSV's Unnamed: 0 (or reset_index()'s 'index') paired rows
+    in another order by position, exit 0 with a wrong value. The same index in the same order
+    gives the value (times as instants: 00:00+01:00 is 23:00+00:00); shuffled, it is refused."""
+    import pyarrow.feather  # noqa: F401 (pa.feather)
+
+    index = _INDEXES[kind]
+    pred, label = pd.DataFrame({"pred": X}, index=index), pd.DataFrame({"label": Y}, index=index)
+    if kind == "zoned":
+        label = label.set_axis(index.tz_convert("UTC"))
+    p, y, s = str(tmp_path / "p"), str(tmp_path / "y"), str(tmp_path / "s")
+    _WRITERS[first](pred, p)
+    _WRITERS[second](label, y)
+    value, _, _ = _run_value(run, p + _SUFFIX[first], y + _SUFFIX[second])
+    assert value == pytest.approx(MSE, rel=1e-12)
+    _WRITERS[second](label.iloc[np.random.default_rng(5).permutation(N)], s)
+    out = run("compute", "mse", p + _SUFFIX[first], s + _SUFFIX[second], "--format", "value")
+    assert (out.exit_code, out.stdout) == (2, ""), out.stdout
+    assert "paired by position" in out.stderr and "--on" in out.stderr

@@ -69,7 +69,10 @@ def _as_int(arr):
 def comparable(arrays: list) -> list:
     """Every input's keys in one type: int64 when all of them are integers; instants (int64) when
     one of them is a column of times or dates (Parquet's) and every other one reads as times with
-    or without a zone alike; else text."""
+    or without a zone alike; float64 when one is a column of floats and every other one reads as
+    numbers; else text."""
+    import pyarrow as pa
+
     ints = [_as_int(a) for a in arrays]
     if all(i is not None for i in ints):
         return ints
@@ -78,7 +81,27 @@ def comparable(arrays: list) -> list:
             times = [arrow_instants(_whole(a), unit) for a in arrays]
             if all(t is not None for t in times) and len({zoned for _, zoned in times}) == 1:
                 return [t for t, _ in times]
+    if any(pa.types.is_floating(a.type) for a in arrays):  # (0.5 of Parquet, "0.5" of a CSV's text)
+        numbers = [_as_float(a) for a in arrays]
+        if all(x is not None for x in numbers):
+            return numbers
     return [key_text(a) for a in arrays]
+
+
+def _as_float(arr):
+    """The keys as float64 (numbers, or text that reads as numbers); None where they do not."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = _whole(arr)
+    try:
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            return pc.utf8_trim_whitespace(arr).cast(pa.float64())
+        if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
+            return arr.cast(pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        pass
+    return None
 
 
 def _whole(arr):

@@ -149,9 +149,14 @@ class IdGuard:
         for i in range(len(blocks)):
             for j in range(i + 1, len(blocks)):
                 common = [(ids[i][k], ids[j][k]) for k in ids[i] if k in ids[j]]
-                if not common and len(ids[i]) == len(ids[j]) == 1 and not is_index(blocks[i][1], *ids[i].values()) \
-                        and not is_index(blocks[j][1], *ids[j].values()):
-                    common = [(next(iter(ids[i].values())), next(iter(ids[j].values())))]
+                if not common and len(ids[i]) == len(ids[j]) == 1:
+                    # (the one id column of each; pandas' index under two names, Unnamed: 0 of a CSV and
+                    # __index_level_0__ of Parquet, index of reset_index(), when both label the rows: a
+                    # RangeIndex's positions beside another file's labels are not labels to compare)
+                    (na,), (nb,) = ids[i].values(), ids[j].values()
+                    if not (is_index(blocks[i][1], na) or is_index(blocks[j][1], nb)) or \
+                            (_labels(blocks[i], na) and _labels(blocks[j], nb)):
+                        common = [(na, nb)]
                 self.pairs += [(i, j, a, b) for a, b in common]
         self.pairs += [(i, j, n, n) for i, j, names in shared for n in names]
         self.pairs += [(i, j, n, n) for i, j, n in _text_labels(blocks)]
@@ -182,8 +187,11 @@ class IdGuard:
                 ka, kb = _key_values(a, na, la), _key_values(b, nb, lb)
                 row = _first_other_time(ka, kb)
             else:
-                ka, kb = comparable([_key_values(a, na, la), _key_values(b, nb, lb)])
+                va, vb = _key_values(a, na, la), _key_values(b, nb, lb)
+                ka, kb = comparable([va, vb])
                 row = first_difference(ka, kb)
+                if row is not None and all(arrow_instants(v, "us") is not None for v in (va, vb)):
+                    row = _first_other_time(va, vb)  # (times as text in pandas' index: as instants, 00:00+01:00 is 23:00Z)
             if row is not None:
                 import pyarrow.compute as pc
 
@@ -308,6 +316,16 @@ def _padded(values):
     import pyarrow.compute as pc
 
     return pc.replace_substring_regex(values, pattern=r"\b(\d)\b", replacement=r"0\1")
+
+
+def _labels(block: tuple[str, Source, set], name: str) -> bool:
+    """Whether a key column holds labels (text, numbers with fractions, times), not integers that
+    may be a RangeIndex's positions."""
+    import pyarrow as pa
+
+    label, source, _ = block
+    values = _key_values(source, name, label)
+    return not (pa.types.is_integer(values.type) or pa.types.is_boolean(values.type))
 
 
 def _key_values(block: Source, name: str, label: str):
