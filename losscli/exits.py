@@ -70,9 +70,9 @@ def classify(exc: BaseException) -> tuple[int, str | None]:
     raised_at = user_code_line(exc)
     if raised_at is not None:  # the user's loss raised it: not a bug of losscli's
         return USAGE, (f"Error: your loss code raised {type(exc).__name__}: {exc} ({raised_at[0]}, line {raised_at[1]}; "
-                       "rerun with --debug for a traceback)")
+                       "rerun as losscli --debug COMMAND ... for a traceback)")
     return INTERNAL, (f"Error: internal error: {type(exc).__name__}: {exc} "
-                      "(rerun with --debug for a traceback)")
+                      "(rerun as losscli --debug COMMAND ... for a traceback)")
 
 
 #: the signals whose default action ends the process, besides SIGINT (Ctrl-C: KeyboardInterrupt);

@@ -511,5 +511,5 @@ def test_an_exception_in_the_users_loss_code_is_theirs_not_an_internal_error(run
     line = RAISING_PLUGIN.splitlines().index(raising) + 1
     assert (out.exit_code, out.stdout) == (2, "")
     kind = "ValueError: boom" if command[0] == "gradcheck" else "KeyError: 'missing'"
-    assert out.stderr == (f"Error: your loss code raised {kind} ({plugin}, line {line}; rerun with --debug for a "
-                          "traceback)\n")
+    assert out.stderr == (f"Error: your loss code raised {kind} ({plugin}, line {line}; rerun as losscli --debug "
+                          "COMMAND ... for a traceback)\n")

@@ -975,6 +975,25 @@ def test_a_structured_npy_is_a_table_its_fields_selected_by_name(run, tmp_path):
         "losscli does not read")
 
 
+@pytest.mark.parametrize("kind", [">f8", ">f4", ">i4", ">i8", ">u2", ">f2", "longdouble", ">f8 vector"])
+def test_a_structured_npy_with_big_endian_or_long_double_fields_is_read(run, tmp_path, kind):
+    """Review 79: a record array with big-endian fields (FITS, instruments' files) or a long double
+    field ended in an internal error (Arrow takes neither: exit 3); they are read as their values."""
+    rng = np.random.default_rng(9)
+    n = 40
+    dtype = np.longdouble if kind == "longdouble" else kind.split()[0]
+    shape = (3,) if kind.endswith("vector") else ()
+    p = (rng.normal(size=(n, *shape)) * 50).round() if kind[1] in "iu" else rng.normal(size=(n, *shape)) + 100
+    y = p + rng.normal(size=p.shape).round()
+    rec = np.zeros(n, dtype=[("pred", dtype, shape), ("label", dtype, shape), ("name", ">U4")])
+    rec["pred"], rec["label"], rec["name"] = p, y, "abcd"
+    np.save(tmp_path / "rec.npy", rec)
+    out = run("compute", "mse", f"{tmp_path}/rec.npy:pred", f"{tmp_path}/rec.npy:label", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    expected = np.mean((rec["pred"].astype(np.float64) - rec["label"].astype(np.float64)) ** 2)
+    assert json.loads(out.stdout)["results"][0]["value"] == pytest.approx(float(expected), rel=1e-12)
+
+
 @pytest.mark.parametrize("sep", [";", "\t", "|"])
 def test_the_decimal_comma_hint_converts_a_file_of_any_delimiter(run, tmp_path, sep):
     """The hint named sep=';' whatever the file's delimiter: followed for a TSV (to_csv(sep='\\t',

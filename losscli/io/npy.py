@@ -110,7 +110,12 @@ def _structured_blocks(array: np.ndarray, label: str, chunk_rows, dtype, wanted,
     def batch(part: np.ndarray):
         columns = []
         for name in names:
-            values = np.ascontiguousarray(part[name])
+            values = part[name]
+            if values.dtype.kind == "f" and values.dtype.itemsize > 8:  # (long double: Arrow has no such type)
+                values = values.astype(np.float64)
+            elif not values.dtype.isnative:  # (a big-endian field, as FITS and other instruments write them)
+                values = values.astype(values.dtype.newbyteorder("="))
+            values = np.ascontiguousarray(values)
             if values.ndim == 2:  # a vector a row: a fixed-size list column
                 columns.append(pa.FixedSizeListArray.from_arrays(pa.array(values.reshape(-1)), values.shape[1]))
             else:
