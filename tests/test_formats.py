@@ -755,6 +755,19 @@ def test_text_named_npy_is_named_as_text(run, tmp_path):
                           "it looks like text, CSV perhaps: name it .csv)\n")
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_a_raw_dump_named_npy_is_named_as_raw_numbers_not_text(run, tmp_path, seed):
+    """Review 79: arr.tofile() under an .npy name (random float64s often hold no NUL byte) was said to
+    look like text, a CSV, and renamed .csv it was 'not UTF-8 text'. It is named as raw numbers
+    without dtype or shape, with the line that saves them as an NPY."""
+    np.random.default_rng(seed).normal(size=20).tofile(tmp_path / "raw.npy")
+    out = run("compute", "mse", tmp_path / "raw.npy", tmp_path / "raw.npy")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr.startswith(f"Error: {tmp_path / 'raw.npy'}: not an NPY file (it does not start with NumPy's "
+                                 "magic bytes; it looks like ")
+    assert "text" not in out.stderr and "arr.tofile() writes numbers without their dtype or shape" in out.stderr
+
+
 @pytest.mark.parametrize("text", ["sep=,\np,t\n1,2\n3,5\n", "sep=;\r\np;t\r\n1;2\r\n3;5\r\n", "\ufeffsep=\t\np\tt\n1\t2\n3\t5\n",
                                   "sep=|\n\np|t\n1|2\n3|5\n"])
 def test_excels_delimiter_hint_line_is_read_as_excel_reads_it(run, tmp_path, text):

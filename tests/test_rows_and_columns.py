@@ -1054,3 +1054,18 @@ def test_one_table_given_twice_without_a_selector_is_refused(run, tmp_path, how)
                                                                        + np.log(0.5)) / 2, rel=1e-12)
     (tmp_path / "one.csv").write_text("y\n1\n2\n")
     assert run("compute", "mse", tmp_path / "one.csv", tmp_path / "one.csv", "--format", "value").stdout == "0.0\n"
+
+
+def test_a_column_name_with_a_comma_is_selected_by_its_name(run, tmp_path):
+    """Review 79: pandas quotes a name with a comma ("pred, v1"); a selector split at every comma
+    could not name it, and the error listed it as two columns (columns: pred, v1, x)."""
+    pd.DataFrame({"pred, v1": X, "x": X + 1, "a,b": X - 1}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "y.csv", index=False)
+    for sel, col in (("pred, v1", X), ("x", X + 1), ("a,b", X - 1)):
+        data, _ = _result(run, "mse", f"{tmp_path}/p.csv:{sel}", tmp_path / "y.csv")
+        assert data["results"][0]["value"] == pytest.approx(float(np.mean((col - Y) ** 2)), rel=1e-12)
+    data, _ = _result(run, "mae", f"{tmp_path}/p.csv:x,pred, v1", f"{tmp_path}/p.csv:a,b,x")  # (two columns each)
+    assert data["inputs"][0]["columns"] == ["x", "pred, v1"] and data["inputs"][1]["columns"] == ["a,b", "x"]
+    out = run("compute", "mse", f"{tmp_path}/p.csv:pred", tmp_path / "y.csv")
+    assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path}/p.csv: no column 'pred' (columns: 'pred, v1', "
+                                              "'x', 'a,b')\n")

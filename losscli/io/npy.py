@@ -43,12 +43,27 @@ def _npy_error(label: str, exc: Exception) -> InputError:
     return InputError(f"{label}: not a valid NPY array ({text.splitlines()[0] if text else type(exc).__name__})")
 
 
+def _what_it_looks_like(head: bytes) -> str:
+    """What a file named .npy without NumPy's magic bytes looks like: text (UTF-8 without a NUL
+    byte: a CSV), or raw numbers (``arr.tofile()``, which keeps no dtype or shape), or another format."""
+    if b"\x00" not in head:
+        try:
+            head.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if exc.start < len(head) - 3:  # (not only a character cut at the end of the head)
+                return ("raw binary, no header: arr.tofile() writes numbers without their dtype or shape; save "
+                        "them with np.save(path, np.fromfile(raw, dtype=...)), naming the dtype they were written in")
+        else:
+            return "text, CSV perhaps: name it .csv"
+    return "some other binary format (arr.tofile() writes numbers without their dtype or shape: save them with " \
+           "np.save(path, np.fromfile(raw, dtype=...)))"
+
+
 def npy_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules=None, window=None) -> Iterator[Source]:
     """``window``: only those rows (``windows.py``; the planner windows plain local files only)."""
     if head and not head.startswith(NPY_MAGIC):  # (named .npy: numpy's own errors would misname it)
-        looks = "text, CSV perhaps: name it .csv" if b"\x00" not in head[:4096] else "some other binary format"
         raise InputError(f"{label}: not an NPY file (it does not start with NumPy's magic bytes; it looks like "
-                         f"{looks})")
+                         f"{_what_it_looks_like(head[:4096])})")
     local = label != "<stdin>" and os.path.isfile(label)
     if local and (chunk_rows or window is not None):
         plain = _npy_layout(label)

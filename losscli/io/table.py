@@ -275,7 +275,9 @@ _CLASS_HINT = ("; if it holds class names, --classes NAME,... (or predictions wh
 
 
 def names_text(items) -> str:
-    items = list(items)
+    items = [str(i) for i in items]
+    if any("," in i for i in items):  # (a name with a comma: each quoted, or the list reads as more names)
+        items = [repr(i) for i in items]
     shown = ", ".join(items[:20])
     return shown + (f", ... ({len(items)} in all)" if len(items) > 20 else "")
 
@@ -284,8 +286,12 @@ def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
     """Column names for ``a,b``, ``0,2``, ``2-11`` (inclusive range); names win over indices, in a
     range too: ``0-1`` of pandas' header ``,0,1`` is the columns named 0 to 1, as ``0,1`` is."""
     chosen: list[str] = []
-    for part in selector.split(","):
-        part = part.strip()
+    parts = selector.split(",")
+    while parts:
+        # (a name with commas, "pred, v1" as pandas writes it quoted: the longest run of parts that names one)
+        run = next((k for k in range(len(parts), 1, -1) if ",".join(parts[:k]).strip() in names), 1)
+        part = ",".join(parts[:run]).strip()
+        parts = parts[run:]
         if part in names:
             chosen.append(part)
             continue
