@@ -1539,3 +1539,36 @@ def test_pandas_index_is_compared_under_any_of_its_names(run, tmp_path, kind, fi
     out = run("compute", "mse", p + _SUFFIX[first], s + _SUFFIX[second], "--format", "value")
     assert (out.exit_code, out.stdout) == (2, ""), out.stdout
     assert "paired by position" in out.stderr and "--on" in out.stderr
+
+
+@pytest.mark.parametrize("preserve_index", [None, True])
+def test_shards_whose_pandas_index_is_out_of_order_are_refused(run, tmp_path, preserve_index):
+    """Review 79: pq.write_to_dataset called once a batch names each file by a random id, so the
+    files' order (their names) is not the rows'. Each file keeps where its rows were in pandas'
+    index (a RangeIndex in its metadata, or __index_level_0__ with preserve_index=True): shards
+    read 20-29 after 30-39 are refused; in order, or each counting from 0, they are read."""
+    pd.DataFrame({"label": Y}).to_csv(tmp_path / "y.csv", index=False)
+    frame = pd.DataFrame({"pred": X})
+    for name, order in (("shuffled", [2, 0, 3, 1]), ("ordered", [0, 1, 2, 3])):
+        for rank, batch in enumerate(order):  # (the file named rank-th holds batch `batch`)
+            part = frame.iloc[batch * 15:(batch + 1) * 15]
+            pq.write_to_dataset(pa.Table.from_pandas(part, preserve_index=preserve_index), tmp_path / name,
+                                basename_template=f"part-{rank}-{{i}}.parquet")
+    out = run("compute", "mse", tmp_path / "shuffled", tmp_path / "y.csv", "--format", "value")
+    assert (out.exit_code, out.stdout) == (2, "")
+    what = "column '__index_level_0__'" if preserve_index else "a RangeIndex in the files' metadata"
+    assert out.stderr.splitlines()[-1] == (
+        f"Error: {tmp_path / 'shuffled'}: the pandas index ({what}) of shard {tmp_path}/shuffled/part-1-0.parquet "
+        f"starts at 0, after shard {tmp_path}/shuffled/part-0-0.parquet ended at 44: the shards are not read in the "
+        "order pandas numbered the rows (files are read in the order of their names, and write_to_dataset, called "
+        "once a batch, names each one by a random id); name the files in order "
+        "(basename_template='part-00001-{i}.parquet', ...), or write the other inputs with the index too and pair "
+        f"them with --on ({POSITIONAL})")
+    for extra in ([], ["--block-rows", "4"]):
+        assert _run_value(run, tmp_path / "ordered", tmp_path / "y.csv", *extra)[0] == pytest.approx(MSE, rel=1e-12)
+    for rank in range(4):  # each shard a frame of its own, counting from 0
+        frame.iloc[rank * 15:(rank + 1) * 15].reset_index(drop=True).to_parquet(tmp_path / f"p{rank}.parquet")
+    (tmp_path / "fresh").mkdir()
+    for rank in range(4):
+        (tmp_path / f"p{rank}.parquet").rename(tmp_path / "fresh" / f"part-{rank}.parquet")
+    assert _run_value(run, tmp_path / "fresh", tmp_path / "y.csv")[0] == pytest.approx(MSE, rel=1e-12)

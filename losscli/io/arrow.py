@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError
 from .buffers import as_dtype, floats, int64s, is_numeric, validity
 from .rules import (ReadRules, column_names, counting_values, key_columns, level_columns, pandas_index_columns,
-                    pandas_range_index, reset_index_columns, slice_columns, unnamed_index)
+                    pandas_range, pandas_range_index, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 def wide_integers(exc: Exception) -> str:
@@ -110,6 +110,7 @@ def _table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: lis
     import pyarrow as pa
 
     ranged = None if schema is None else pandas_range_index(schema.metadata, names)
+    counted = None if schema is None else pandas_range(schema.metadata)
 
     widths: dict[str, tuple[int, int]] = {}  # list column -> (its width, the row that set it)
     pending: list = []
@@ -121,19 +122,24 @@ def _table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: lis
         have += batch.num_rows
         while chunk_rows and have >= chunk_rows:
             table = pa.Table.from_batches(pending)
-            yield _source(table.slice(0, chunk_rows), label, offset, dtype, names, columns, widths, index, keys, ranged)
+            yield _source(table.slice(0, chunk_rows), label, offset, dtype, names, columns, widths, index, keys, ranged,
+                          counted)
             rest = table.slice(chunk_rows)
             pending = rest.to_batches() if rest.num_rows else []
             have -= chunk_rows
             offset += chunk_rows
     if have:
-        yield _source(pa.Table.from_batches(pending), label, offset, dtype, names, columns, widths, index, keys, ranged)
+        yield _source(pa.Table.from_batches(pending), label, offset, dtype, names, columns, widths, index, keys, ranged,
+                      counted)
 
 
-def _source(table, label: str, offset: int, dtype, names, columns, widths, index, keys, ranged=None) -> Source:
+def _source(table, label: str, offset: int, dtype, names, columns, widths, index, keys, ranged=None,
+            counted=None) -> Source:
     import pyarrow as pa
 
     src = Source(label, table.num_rows, order=list(names), first_line=None, row_offset=offset, index=index or {})
+    if counted is not None:
+        src.pandas_range = (counted[1] + counted[2] * offset, counted[2])
     if ranged is not None:
         name, start, step = ranged
         src.range_index = name

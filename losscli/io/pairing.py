@@ -125,6 +125,7 @@ class IdGuard:
         self.ordered: list = []  # (input, column) of pandas indexes that must not go down
         self.last: dict = {}
         self.counted: list = []  # per input: columns that count like an index, data by another input
+        self.shards: dict = {}  # (input, column) -> [every shard's index from 0 so far, the last value, its shard]
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
         if blocks and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks) and \
@@ -211,12 +212,23 @@ class IdGuard:
                     f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
                     f"so these are not the same samples; {on} (if these columns are data, name them in a selector; "
                     f"{POSITIONAL})")
+        for i, (label, block, _) in enumerate(blocks):  # (a RangeIndex the shards' metadata keeps)
+            if block.pandas_range is None or block.label == label or not block.rows or \
+                    all(other == label for other, _, _ in blocks):  # (one dataset's columns: one order)
+                continue
+            first, step = block.pandas_range
+            if (i, "", block.label) not in self.last:
+                self._next_shard(i, "", label, block.label, float(first))
+            self.last[(i, "", block.label)] = first + step * (block.rows - 1)
+            self.shards[(i, "")][1:] = [first + step * (block.rows - 1), block.label]
         for i, name in self.ordered:
             label, block, _ = blocks[i]
             values = comparable([_key_values(block, name, label)])[0]
             if str(values.type) != "int64":  # text: nothing to order by
                 continue
             prev = self.last.get((i, name, block.label))  # (each shard numbers its rows from 0)
+            if prev is None and len(values):
+                self._next_shard(i, name, label, block.label, float(floats(values)[0]))
             seq = floats(values) if prev is None else np.r_[prev, floats(values)]
             down = np.flatnonzero(seq[1:] < seq[:-1])
             if down.size:
@@ -229,6 +241,23 @@ class IdGuard:
                     f"write them with this column too, or this file without it ({POSITIONAL})")
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
+                self.shards[(i, name)][1:] = [seq[-1], block.label]
+
+    def _next_shard(self, i: int, name: str, label: str, shard: str, first: float) -> None:
+        """A shard's index may count from 0 again (each shard a frame of its own), or on from the
+        last shard's; one that starts anywhere else at or below where the last one ended (or at 0
+        after shards that did not) is out of order: pyarrow's write_to_dataset, called once a
+        batch, names each file by a random id, and the files' order is not the rows'."""
+        fresh, last, last_shard = self.shards.setdefault((i, name), [True, None, None])
+        if last is not None and first <= last and not (first == 0 and fresh):
+            what = f"column {name!r}" if name else "a RangeIndex in the files' metadata"
+            raise InputError(
+                f"{label}: the pandas index ({what}) of shard {shard} starts at {int(first)}, after shard "
+                f"{last_shard} ended at {int(last)}: the shards are not read in the order pandas numbered the rows "
+                "(files are read in the order of their names, and write_to_dataset, called once a batch, names each "
+                "one by a random id); name the files in order (basename_template='part-00001-{i}.parquet', ...), "
+                f"or write the other inputs with the index too and pair them with --on ({POSITIONAL})")
+        self.shards[(i, name)][0] = fresh and first == 0
 
 
 def _counts_from(values, start: int) -> bool:

@@ -412,6 +412,18 @@ def pandas_index_columns(metadata: dict | None) -> list[str]:
 def pandas_range_index(metadata: dict | None, names: list[str]) -> tuple[str, int, int] | None:
     """The named RangeIndex pandas keeps in a Parquet/Arrow schema's metadata only (no column):
     (name, start, step); None for another index, an unnamed one, or a name a column has."""
+    found = pandas_range(metadata)
+    if found is None:
+        return None
+    name, start, step = found
+    if not isinstance(name, str) or name in names:
+        return None
+    return name, start, step
+
+
+def pandas_range(metadata: dict | None) -> tuple[str | None, int, int] | None:
+    """The RangeIndex, named or not, pandas keeps in a Parquet/Arrow schema's metadata: (name,
+    start, step); None for another index or none."""
     if not metadata or b"pandas" not in metadata:
         return None
     try:
@@ -421,7 +433,7 @@ def pandas_range_index(metadata: dict | None, names: list[str]) -> tuple[str, in
     if len(found) != 1 or not isinstance(found[0], dict) or found[0].get("kind") != "range":
         return None
     name, start, step = (found[0].get(k) for k in ("name", "start", "step"))
-    if not isinstance(name, str) or name in names or not isinstance(start, int) or not isinstance(step, int):
+    if not isinstance(start, int) or not isinstance(step, int) or step == 0:
         return None
     return name, start, step
 

@@ -55,6 +55,9 @@ class Source:
     header: str | None = None  # text: whether the first line was a header, and why
     dataset: str | None = None  # a shard's: the input it is part of (what a selector is written after)
     range_index: str | None = None  # Parquet/Arrow: the name of a RangeIndex pandas kept as metadata (in keys)
+    #: Parquet/Arrow: a RangeIndex (named or not) pandas kept as metadata: its value at this block's
+    #: first row, and its step (a dataset's shards numbered in order, or each from 0: ``pairing``)
+    pandas_range: tuple[int, int] | None = None
     booleans: set[str] = field(default_factory=set)  # tables: columns written as booleans (True/False), read as 1/0
     sep: str | None = None  # text files: the delimiter
 
@@ -81,7 +84,9 @@ class Source:
             present = np.flatnonzero(validity(part)) if part.null_count else np.arange(min(len(part), 1))
             texts[name] = str(part[int(present[0])].as_py()) if present.size else ""
             at[name] = int(present[0]) if present.size else 0
-        return replace(self, rows=hi - lo, row_offset=self.row_offset + lo,
+        ranged = None if self.pandas_range is None else (self.pandas_range[0] + self.pandas_range[1] * lo,
+                                                          self.pandas_range[1])
+        return replace(self, rows=hi - lo, row_offset=self.row_offset + lo, pandas_range=ranged,
                        columns={k: v[lo:hi] for k, v in self.columns.items()},
                        arrays=None if self.arrays is None else {k: v[lo:hi] for k, v in self.arrays.items()},
                        keys={k: v.slice(lo, hi - lo) for k, v in self.keys.items()},
