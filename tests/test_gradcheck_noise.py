@@ -44,9 +44,33 @@ plain("n_wiggle", lambda x: 1e4 + x ** 2 + 1e-10 * np.sin(1e5 * x), lambda x: {"
 plain("n_wiggle_bug", lambda x: 1e4 + x ** 2 + 1e-10 * np.sin(1e5 * x), lambda x: {"x": 2 * x})
 plain("n_wiggle4h", lambda x: 1e4 + x ** 2 + 1e-11 * np.sin(2e5 * x), lambda x: {"x": 2 * x + 2e-6 * np.cos(2e5 * x)})
 plain("n_gate_bug", lambda x: x ** 2 + 1e-10 * 0.5 * (1 + np.tanh((x - 1) / 2e-7)), lambda x: {"x": 2 * x})
+
+
+# batch-coupled and computed in float32 (review 81 D1): l_i = logsumexp(x) - x_i, whose gradient
+# N·softmax(x) - 1 is exact; and one a temperature's factor off (a bug that matters: 1.1x)
+def _lse32(x):
+    x = x.astype(np.float32)
+    m = x.max()
+    return (m + np.log(np.sum(np.exp(x - m), dtype=np.float32))) - x
+
+
+def _softmax_n(x, k=1.0):
+    e = np.exp(x - x.max())
+    return k * len(x) * e / e.sum() - 1
+
+
+register_loss("n_batch32", inputs=(Input("x", "N"),), coupling="batch", formula="test",
+              references=("test",))(_lse32).gradient(lambda x: {"x": _softmax_n(x)})
+register_loss("n_batch32_bug", inputs=(Input("x", "N"),), coupling="batch", formula="test",
+              references=("test",))(_lse32).gradient(lambda x: {"x": _softmax_n(x, 1.1)})
+# a large constant, one element's gradient 1e-4 off (review 81 D3): no element verifies, and the
+# Taylor order along random directions cannot see one element
+plain("n_offset_one", lambda x: 1e6 + x ** 2, lambda x: {"x": 2 * x * np.where(np.arange(len(x)) == 3, 1.0001, 1.0)})
 '''
 NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3")] + ["n_wiggle", "n_wiggle_bug",
-                                                                                    "n_wiggle4h", "n_gate_bug"]
+                                                                                    "n_wiggle4h", "n_gate_bug",
+                                                                                    "n_batch32", "n_batch32_bug",
+                                                                                    "n_offset_one"]
 
 
 @pytest.fixture
@@ -145,3 +169,35 @@ def test_a_gate_that_smaller_steps_resolve_still_fails(run, wrappers, tmp_path):
     np.save(x, np.array([1.0]))
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_gate_bug", x)
     assert (code, rec["verdict"]) == (1, "FAIL")
+
+
+@pytest.mark.parametrize("n", [64, 10_000])
+def test_a_batch_coupled_float32_loss_fails_no_correct_gradient(run, wrappers, tmp_path, n):
+    """A batch's logsumexp computed in float32: every sample's loss rounds with it, together, to
+    multiples of 2^-21, so the total's noise is N times a sample's, not sqrt(N) times, and estimates
+    at h and h/2 agree exactly (quantised alike at steps of powers of two). The correct gradient
+    FAILed (3 of 64 elements, 234 times a bound of 3.5e-6; at N = 10^4 a probe, 145.8 against
+    293.3): now every element is below the noise and nothing is verified. A gradient 1.1x off
+    still FAILs."""
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(3).normal(0.0, 2.0, n))
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_batch32", x)
+    assert (code, rec["verdict"], rec["failures"]) == (0, "inconclusive", 0), rec["reasons"]
+    assert all(p["passed"] for p in rec["probes"])
+    assert rec["reasons"][0].startswith("nothing verified: all ")
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_batch32_bug", x)
+    assert (code, rec["verdict"]) == (1, "FAIL")
+
+
+def test_a_taylor_order_verifies_no_element_one_by_one(run, wrappers, tmp_path):
+    """1e6 + x² with one element's gradient 1e-4 off: every element below the noise at its steps,
+    and the Taylor test measured order 2.00 along random directions (one element among eight moves
+    it by 1e-5 of its linear part): PASS on no verified element. Inconclusive, and the reason says
+    what the Taylor order does not check."""
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(3).normal(size=8))  # (x[3] = -0.568: its bound 3.6e-3 against 1.1e-4)
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_offset_one", x)
+    assert (code, rec["verdict"], rec["verified"]) == (0, "inconclusive", 0), rec["reasons"]
+    assert rec["reasons"][0].startswith(f"nothing verified: all {rec['checked']} elements lie below the numeric "
+                                        "noise or --atol, and the Taylor test measured order 2.00 along random "
+                                        "directions, which checks the gradient as a whole, not element by element")

@@ -253,7 +253,7 @@ def estimate_elements(ev, role: str, x: np.ndarray, method: str, base_sum: float
                 refuted = (d1[todo] * half_d > 0) & ~k & (own <= 1e-6 * sigma_e[central][todo])
             if refuted.any():
                 sub = np.flatnonzero(refuted)
-                floor = np.maximum(own[sub], EPS * abs(base_sum))
+                floor = np.maximum(np.maximum(own[sub], EPS * abs(base_sum)), copies.coarse)
                 e[sub], r[sub], lft[sub], rgt[sub], k[sub] = richardson_from(
                     np.zeros(sub.size), fp[todo][sub], fm[todo][sub], fp2[todo][sub], fm2[todo][sub], c_h[todo][sub],
                     noise=floor, eps=eps)

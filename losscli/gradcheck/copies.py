@@ -55,6 +55,10 @@ class Copies:
         #: the median over the samples of each one's noise relative to its loss (what the record
         #: reports as the role's noise), once measured
         self.rel_noise: float | None = None
+        #: in code of lower precision than float64, the summed rounding of the losses, once measured:
+        #: a bound no agreement of estimates at steps of powers of two refutes (quantised values
+        #: agree exactly there)
+        self.coarse = 0.0
         self.stack = self._stack_size()
         self._chunk = min(2, self.stack)
         self._tuned = self._chunk == self.stack
@@ -183,9 +187,15 @@ class Copies:
             rel = sigma / np.abs(np.real(self.base).reshape(-1))
         rel = rel[np.isfinite(rel)]
         self.rel_noise = float(median(rel)) if rel.size else 0.0
-        # at least the rounding of the losses themselves (a table can come out exactly smooth)
+        # at least the rounding of the losses themselves (a table can come out exactly smooth); in
+        # code of lower precision (float32) summed, not combined as independent: the table's steps
+        # (2^-26 of each element) are lost when the inputs are cast to float32, so it sees no noise,
+        # and the samples' roundings move together where they share an intermediate (a batch's
+        # logsumexp, mean, norm): with N = 64, sqrt(N) times what independent roundings give
         floor = self.eps * np.sqrt(np.sum(np.abs(self.base.reshape(-1)) ** 2))
-        return float(max(np.sqrt(np.sum(sigma ** 2)), floor))
+        if self.eps > EPS:
+            self.coarse = self.eps * float(np.sum(np.abs(self.base)))
+        return float(max(np.sqrt(np.sum(sigma ** 2)), floor, self.coarse))
 
     def _table(self, d: np.ndarray) -> np.ndarray | None:
         """The per-sample losses at x + k·d, k = 0..NOISE_POINTS-1 (points × samples); None where

@@ -29,7 +29,7 @@ def sample_elements(shape: tuple, budget: int, rng: Draws) -> np.ndarray:
 def _directional(copies, x: np.ndarray, v: np.ndarray, sigma: float):
     """Richardson estimate of the directional derivative of the total along v, and its error
     bound (the loss's noise σ included): four copies, one call when the loss stacks them."""
-    h = H_SCALE * max(1.0, float(np.max(np.abs(x))))
+    h = _scale(copies.eps) * max(1.0, float(np.max(np.abs(x))))
     fp, fm, fp2, fm2 = copies.sums(np.stack([h * v, -h * v, h / 2 * v, -h / 2 * v]))
     e, err, *_ = richardson_from(np.zeros(1), np.array([fp]), np.array([fm]), np.array([fp2]), np.array([fm2]),
                                  np.array([h]), noise=np.array([sigma]), eps=copies.eps)
@@ -40,7 +40,12 @@ def _agrees(analytic: float, numeric: float, err: float, rtol: float) -> bool:
     return abs(analytic - numeric) <= rtol * max(abs(analytic), abs(numeric)) + err
 
 
-def probe(ev, role, x, g, opts, rng, base_sum, plan=None) -> list[dict]:
+def _scale(eps: float) -> float:
+    """A probe's step per unit of |x|: ε^(1/3) of the precision the loss computes in."""
+    return H_SCALE if eps == EPS else eps ** (1.0 / 3.0)
+
+
+def probe(ev, role, x, g, opts, rng, base_sum, plan=None, eps: float = EPS) -> list[dict]:
     """Random-direction probes; a failing probe is bisected down to the bad elements.
 
     A probe moves every element by a random multiple of one step h = ε^(1/3)·max(1, max |x|) (near
@@ -57,9 +62,9 @@ def probe(ev, role, x, g, opts, rng, base_sum, plan=None) -> list[dict]:
     bound is too small) — never an empty list."""
     from .batch import copies_for
 
-    copies = copies_for(ev, role, x)
+    copies = copies_for(ev, role, x, eps=eps)
     sigma = copies.noise()
-    h = H_SCALE * max(1.0, float(np.max(np.abs(x))))
+    h = _scale(eps) * max(1.0, float(np.max(np.abs(x))))
     own = small = None
     if plan is not None:
         own = np.where(plan[1] == 0, plan[0], h).reshape(-1)
