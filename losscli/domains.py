@@ -144,6 +144,23 @@ LOGIT_FORMS = {"ce": "softmax_ce (logits, one row per sample)", "bce": "bce_logi
                "binary_focal": "binary_focal with -p from_logits=true"}
 
 
+def _whole_column_hint(data: np.ndarray, r: int, where: Where) -> str:
+    """A row whose other columns sum to 1 beside a column of a whole number (a fold, a count: a
+    file sorted by it holds 0 in its first rows, read as a class's score of 0 there): that column
+    named, with the selector that leaves it out."""
+    columns = where.array.columns
+    if data.ndim != 2 or not columns or len(columns) != data.shape[1]:
+        return ""
+    row = data[r]
+    for j in range(row.size):
+        rest = np.delete(row, j)
+        if row[j] >= 1 and row[j] == np.floor(row[j]) and abs(float(np.sum(rest)) - 1.0) <= where.prob_tol + 1e-12:
+            others = ",".join(c for k, c in enumerate(columns) if k != j)
+            return (f"; column {columns[j]!r} holds {row[j]:g} there and the other columns sum to 1: a fold or count "
+                    f"column (0 in the rows before)? name the score columns ({where.array.label}:{others})")
+    return ""
+
+
 def _logits_hint(data: np.ndarray, where: Where) -> str:
     """When predictions given to a loss that has a logit form hold values outside [0, 1]."""
     form = LOGIT_FORMS.get(where.loss) if where.role == "predictions" else None
@@ -209,7 +226,7 @@ def _row_sums_within_tolerance(data, where, domain):
         r = int(np.flatnonzero(off)[0])
         raise InputError(f"{where.at(r)}: row sums to {sums[r]:.6g} ({where.loss} {where.role} "
                          f"expects {domain.text}; tolerance {where.prob_tol:g}, --prob-tol sets it)"
-                         f"{_logits_hint(data, where)}")
+                         f"{_whole_column_hint(data, r, where) or _logits_hint(data, where)}")
     return sums
 
 

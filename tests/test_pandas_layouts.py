@@ -993,6 +993,29 @@ def test_row_labels_are_compared_in_every_dask_partition(run, tmp_path, layout):
 
 # -- review 58 D: a column of whole numbers beside class scores ---------------------------------------
 
+def test_a_fold_column_that_is_0_in_the_first_blocks_is_named_where_the_row_sums_to_2(run, tmp_path):
+    """Review 79: out-of-fold probabilities sorted by fold (0 for the first 40,000 rows): the first
+    block's fold column, all 0, is a class's score of 0 there, and the first row of fold 1 failed
+    as 'row sums to 2', blaming the probabilities. The error names the column and the selector."""
+    n = 200_000
+    rng = np.random.default_rng(6)
+    probs = rng.dirichlet(np.ones(3), n)
+    frame = pd.DataFrame(probs, columns=["c0", "c1", "c2"])
+    frame.insert(0, "fold", np.repeat(np.arange(5), n // 5))
+    frame.to_csv(tmp_path / "p.csv", index=False)
+    y = rng.integers(0, 3, n)
+    pd.Series(y, name="label").to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "ce", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {tmp_path}/p.csv, line {n // 5 + 2}: row sums to 2 (ce predictions expects rows of probabilities in "
+        "[0, 1] that sum to 1; tolerance 0.0001, --prob-tol sets it); column 'fold' holds 1 there and the other "
+        f"columns sum to 1: a fold or count column (0 in the rows before)? name the score columns ({tmp_path}/p.csv:"
+        "c0,c1,c2)\n")
+    out = run("compute", "ce", f"{tmp_path}/p.csv:c0,c1,c2", tmp_path / "y.csv", "--format", "value")
+    assert float(out.stdout) == pytest.approx(float(-np.mean(np.log(probs[np.arange(n), y]))), rel=1e-12)
+
+
 @pytest.mark.parametrize("writer", ["csv", "csv with index", "parquet", "feather"])
 @pytest.mark.parametrize("loss", ["softmax_ce", "ce", "hinge"])
 def test_whole_numbers_beside_class_scores_are_refused_not_a_class(run, tmp_path, writer, loss):
