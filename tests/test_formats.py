@@ -410,6 +410,28 @@ def test_a_hive_partition_key_is_said_to_be_one(run, tmp_path, how):
     assert _per_sample(run, f"{tmp_path}/hive/fold=1:p", f"{tmp_path}/hive/fold=1:t") == [3.0, 4.0, 5.0]
 
 
+@pytest.mark.parametrize("kind", ["bool", "date", "time"])
+def test_a_hive_key_spelled_otherwise_in_the_truth_file_is_the_same_value(run, tmp_path, kind):
+    """Review 79: partition folders of a bool or date key against the truth as a CSV sorted as the
+    folders are: g=false against pandas' False, g=2023-12-31 00:00:00.000000 against 2023-12-31,
+    refused as rows in other orders. The same value in two spellings is one value; out of order
+    it is still refused."""
+    rng = np.random.default_rng(7)
+    n = 40
+    g = {"bool": rng.random(n) < 0.5,
+         "date": pd.to_datetime(np.array(["2024-01-02", "2024-01-10", "2023-12-31"])[rng.integers(0, 3, n)]),
+         "time": pd.to_datetime(np.array(["2024-01-02 06:30", "2024-01-10 00:00"])[rng.integers(0, 2, n)])}[kind]
+    frame = pd.DataFrame({"g": g, "pred": rng.normal(size=n), "label": rng.normal(size=n)})
+    frame = frame.sort_values("g", kind="stable").reset_index(drop=True)
+    frame[["g", "pred"]].to_parquet(tmp_path / "hive", partition_cols=["g"])
+    frame[["g", "label"]].to_csv(tmp_path / "truth.csv", index=False)
+    value = _value(run, "mse", tmp_path / "hive", tmp_path / "truth.csv")
+    assert value == pytest.approx(float(np.mean((frame.pred - frame.label) ** 2)), rel=1e-12)
+    frame[["g", "label"]].iloc[::-1].to_csv(tmp_path / "reversed.csv", index=False)
+    out = run("compute", "mse", tmp_path / "hive", tmp_path / "reversed.csv")
+    assert out.exit_code == 2 and "the rows are in other orders" in out.stderr
+
+
 @pytest.mark.parametrize("key", ["fold", "split"])
 def test_a_hive_dataset_against_a_file_in_another_order(run, tmp_path, key):
     """Predictions written with partition_cols against the truth as one file (review 58 F): the

@@ -98,8 +98,8 @@ class PartitionGuard:
             column = theirs.columns[key]
             try:
                 wanted = np.nan if missing else float(value)
-            except ValueError:  # (text folders, a column of numbers: every row differs)
-                wanted = None
+            except ValueError:  # (text folders, a column of numbers: every row differs; but g=true is 1)
+                wanted = {"true": 1.0, "false": 0.0}.get(value.strip().lower())
             with np.errstate(invalid="ignore"):
                 wrong = np.ones(len(column), dtype=bool) if wanted is None else \
                     ~((column == wanted) | (np.isnan(column) & np.isnan(wanted)))
@@ -114,6 +114,8 @@ class PartitionGuard:
             values = theirs.text_values.get(key, theirs.keys.get(key)).cast("string")
             wrong = ~bits(pc.is_null(values)) if missing else \
                 ~bits(pc.equal(pc.utf8_trim_whitespace(values), value), null=False)
+            if wrong.any() and not missing:  # (one value in two spellings: g=false and False, a date and its midnight)
+                wrong &= ~_spelled_otherwise(values, value)
 
             def shown(k: int) -> str:
                 cell = values[k].as_py()
@@ -132,3 +134,23 @@ class PartitionGuard:
                 f"{key}={value} ({block.label}), where {theirs.selects}'s column {key!r} holds {shown(k)}: the rows "
                 f"are in other orders; pair them by a key both hold (--on COLUMN), sort {theirs.selects} by {key} "
                 "as the partition folders are, or --positional if you know they are in one order")
+
+
+def _spelled_otherwise(values, value: str) -> np.ndarray:
+    """Where text cells hold the partition's ``value`` in another spelling: a boolean in another case
+    (pyarrow writes g=false, pandas' CSV False), or the same instant (g=2023-12-31 00:00:00.000000 of
+    a date column, 2023-12-31 in a CSV)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .buffers import bits
+    from .join import arrow_instants
+
+    trimmed = pc.utf8_trim_whitespace(values)
+    if value.strip().lower() in ("true", "false"):
+        return bits(pc.equal(pc.utf8_lower(trimmed), value.strip().lower()), null=False)
+    for unit in ("ns", "us"):
+        mine, cells = arrow_instants(pa.array([value]), unit), arrow_instants(trimmed, unit)
+        if mine is not None and cells is not None and mine[1] == cells[1]:
+            return bits(pc.equal(cells[0], mine[0][0]), null=False)
+    return np.zeros(len(values), dtype=bool)
