@@ -646,6 +646,30 @@ def test_columns_named_by_the_same_integers_above_integers_are_refused(run, tmp_
     assert _value(run, "mse", f"{tmp_path}/ab.csv:0", f"{tmp_path}/ab.csv:1") == 1.0
 
 
+def test_columns_named_by_the_same_fractions_above_numbers_are_refused(run, tmp_path):
+    """Review 79: spectra with wavelength columns (400.0, 400.5, ...) predicted and measured, written
+    with to_csv(index=False): the header, numbers above numbers, was read as a sample (mse 0.0861 for
+    0.0844, no word). The same first line in both, whose next lines differ, cannot tell a header from
+    that sample: refused, naming --header; copies of one file (their second lines alike) are read."""
+    rng = np.random.default_rng(3)
+    wl = np.arange(400.0, 410.0, 0.5)
+    y = pd.DataFrame(rng.normal(size=(N, wl.size)), columns=wl)
+    p = y + rng.normal(scale=0.3, size=y.shape)
+    p.to_csv(tmp_path / "p.csv", index=False)
+    y.to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each is 400,400.5,401,401.5,402,402.5,..., "
+        "distinct numbers above numbers: pandas' header of columns named by numbers (wavelengths, thresholds; "
+        "to_csv(index=False)), or one sample predicted exactly, and the files cannot tell which: --header yes, or "
+        "--header no\n")
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
+    assert data["results"][0]["value"] == pytest.approx(float(np.mean((p.values - y.values) ** 2)), rel=1e-12)
+    (tmp_path / "copy.csv").write_bytes((tmp_path / "y.csv").read_bytes())
+    assert _value(run, "mse", tmp_path / "y.csv", tmp_path / "copy.csv") == 0.0
+
+
 def test_one_file_of_integers_read_by_two_selectors_is_refused_like_two(run, tmp_path):
     """np.savetxt(np.c_[y, p], fmt='%d') with a first row 0 1, read as :1 and :0: the guess that
     the line is pandas' header was taken silently (one row short: mse 0.571 for 0.625), because the

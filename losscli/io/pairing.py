@@ -98,13 +98,20 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
         return
     rows = [tuple(float(b.columns[n][0]) for n in b.order) for b in files.values()]
     first = rows[0]
-    if any(r != first for r in rows) or len(set(first)) != len(first) or \
-            not all(np.isfinite(v) and v == round(v) for v in first):
+    if any(r != first for r in rows) or len(set(first)) != len(first) or not all(np.isfinite(v) for v in first):
         return
-    shown = ",".join(str(int(v)) for v in first)
+    whole = all(v == round(v) for v in first)
+    if not whole:  # (numbers with fractions, the same in each: wavelengths; unless the files are copies)
+        seconds = {tuple(float(b.columns[n][1]) for n in b.order) if b.rows > 1 else None for b in files.values()}
+        if len(seconds) == 1:
+            return
+    shown = ",".join(str(int(v)) for v in first) if whole else \
+        ",".join(f"{v:g}" for v in first[:6]) + (",..." if len(first) > 6 else "")
+    what = "integers" if whole else "numbers"
+    example = "years, horizons" if whole else "wavelengths, thresholds"
     raise InputError(
-        f"{' and '.join(files)}: the first line of each is {shown}, distinct integers above "
-        "numbers: pandas' header of columns named by integers (years, horizons; to_csv(index=False)), or one sample "
+        f"{' and '.join(files)}: the first line of each is {shown}, distinct {what} above "
+        f"numbers: pandas' header of columns named by {what} ({example}; to_csv(index=False)), or one sample "
         "predicted exactly, and the files cannot tell which: --header yes, or --header no")
 
 
