@@ -19,7 +19,7 @@ class Group(click.Group):
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if completion.COMPLETE_VAR in os.environ:  # a shell asks for completions: nothing may reach its prompt
             sys.stderr = open(os.devnull, "w")
-        from .io.streams import standard_streams
+        from .stdio import standard_streams
 
         standard_streams()  # (a closed one held, named when used; stderr's failures never end a run)
         try:

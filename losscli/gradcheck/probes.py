@@ -81,7 +81,7 @@ def probe(ev, role, x, g, opts, rng, base_sum, plan=None, eps: float = EPS) -> l
         ok = _agrees(analytic, numeric, err, opts.rtol)
         rec = {"role": role, "probe": p, "analytic": analytic, "numeric": numeric, "error_estimate": err,
                "passed": bool(ok)}
-        parts = [(v.reshape(-1), np.arange(x.size), None)]
+        parts: list = [(v.reshape(-1), np.arange(x.size), None)]
         if not ok and small is not None:
             flat = v.reshape(-1)
             parts = [(np.where(small, 0.0, flat), np.flatnonzero(~small), None),

@@ -47,7 +47,8 @@ from typing import BinaryIO, Callable, Iterable, Iterator, cast
 
 from ..errors import LossCliError
 from .replace import cannot_write, locked, staging, writable
-from .streams import CLOSED, STANDARD, inherited, named_stdout
+from ..stdio import CLOSED, STANDARD, inherited
+from .streams import named_stdout
 
 STDOUT = "-"
 

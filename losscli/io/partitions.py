@@ -96,6 +96,7 @@ class PartitionGuard:
         missing = value == DEFAULT_PARTITION
         if key in theirs.columns:
             column = theirs.columns[key]
+            wanted: float | None
             try:
                 wanted = np.nan if missing else float(value)
             except ValueError:  # (text folders, a column of numbers: every row differs; but g=true is 1)
