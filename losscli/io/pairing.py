@@ -132,7 +132,7 @@ class IdGuard:
         self.ordered: list = []  # (input, column) of pandas indexes that must not go down
         self.last: dict = {}
         self.counted: list = []  # per input: columns that count like an index, data by another input
-        self.shards: dict = {}  # (input, column) -> [every shard's index from 0 so far, the last value, its shard]
+        self.shards: dict = {}  # (input, column) -> every shard's index from 0 so far, the last shard's run, this one's
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
         if blocks and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks) and \
@@ -159,8 +159,8 @@ class IdGuard:
                 common = [(ids[i][k], ids[j][k]) for k in ids[i] if k in ids[j]]
                 if not common and len(ids[i]) == len(ids[j]) == 1:
                     # (the one id column of each; pandas' index under two names, Unnamed: 0 of a CSV and
-                    # __index_level_0__ of Parquet, index of reset_index(), when both label the rows: a
-                    # RangeIndex's positions beside another file's labels are not labels to compare)
+                    # __index_level_0__ of Parquet, index of reset_index(), when both label the rows with
+                    # text or times: a RangeIndex's positions beside another file's labels are no labels)
                     (na,), (nb,) = ids[i].values(), ids[j].values()
                     if not (is_index(blocks[i][1], na) or is_index(blocks[j][1], nb)) or \
                             (_labels(blocks[i], na) and _labels(blocks[j], nb)):
@@ -224,18 +224,13 @@ class IdGuard:
                     all(other == label for other, _, _ in blocks):  # (one dataset's columns: one order)
                 continue
             first, step = block.pandas_range
-            if (i, "", block.label) not in self.last:
-                self._next_shard(i, "", label, block.label, float(first))
-            self.last[(i, "", block.label)] = first + step * (block.rows - 1)
-            self.shards[(i, "")][1:] = [first + step * (block.rows - 1), block.label]
+            self._shard_rows(i, "", label, block.label, first, first + step * (block.rows - 1), block.rows, step)
         for i, name in self.ordered:
             label, block, _ = blocks[i]
             values = comparable([_key_values(block, name, label)])[0]
             if str(values.type) != "int64":  # text: nothing to order by
                 continue
             prev = self.last.get((i, name, block.label))  # (each shard numbers its rows from 0)
-            if prev is None and len(values):
-                self._next_shard(i, name, label, block.label, float(floats(values)[0]))
             seq = floats(values) if prev is None else np.r_[prev, floats(values)]
             down = np.flatnonzero(seq[1:] < seq[:-1])
             if down.size:
@@ -246,25 +241,37 @@ class IdGuard:
                     "and the other inputs carry no index of that name to pair them by; write every input in the same "
                     "order (or each with its index, and pair them with --on); if the others are in this file's order, "
                     f"write them with this column too, or this file without it ({POSITIONAL})")
+            if len(values) and block.label != label:
+                v = floats(values)
+                self._shard_rows(i, name, label, block.label, v[0], v[-1], len(v), 1)
             if len(seq):
                 self.last[(i, name, block.label)] = seq[-1]
-                self.shards[(i, name)][1:] = [seq[-1], block.label]
 
-    def _next_shard(self, i: int, name: str, label: str, shard: str, first: float) -> None:
-        """A shard's index may count from 0 again (each shard a frame of its own), or on from the
-        last shard's; one that starts anywhere else at or below where the last one ended (or at 0
-        after shards that did not) is out of order: pyarrow's write_to_dataset, called once a
-        batch, names each file by a random id, and the files' order is not the rows'."""
-        fresh, last, last_shard = self.shards.setdefault((i, name), [True, None, None])
-        if last is not None and first <= last and not (first == 0 and fresh):
+    def _shard_rows(self, i: int, name: str, label: str, shard: str, first, last, rows: int, step) -> None:
+        """A block of a dataset's shard whose pandas index runs from ``first`` to ``last``. A shard
+        may count from 0 again (each shard a frame of its own) or hold any labels of one frame (one
+        file per group); but a shard whose index starts below the previous shard's, where that one
+        held a run of consecutive labels (a slice of one frame, 20 to 29), is out of order:
+        write_to_dataset, called once a batch, names each file by a random id, and the files' order
+        is not the rows'."""
+        state = self.shards.setdefault((i, name), {"fresh": True, "prev": None, "cur": None})
+        cur = state["cur"]
+        if cur is not None and cur[4] == shard:  # (the shard's next block)
+            state["cur"] = [min(cur[0], first), max(cur[1], last), cur[2] + rows, step, shard]
+            return
+        prev = state["prev"] = cur
+        if prev is not None and prev[3] and prev[1] - prev[0] == prev[3] * (prev[2] - 1) and first < prev[0] and \
+                not (first == 0 and state["fresh"]):
             what = f"column {name!r}" if name else "a RangeIndex in the files' metadata"
             raise InputError(
-                f"{label}: the pandas index ({what}) of shard {shard} starts at {int(first)}, after shard "
-                f"{last_shard} ended at {int(last)}: the shards are not read in the order pandas numbered the rows "
-                "(files are read in the order of their names, and write_to_dataset, called once a batch, names each "
-                "one by a random id); name the files in order (basename_template='part-00001-{i}.parquet', ...), "
-                f"or write the other inputs with the index too and pair them with --on ({POSITIONAL})")
-        self.shards[(i, name)][0] = fresh and first == 0
+                f"{label}: the pandas index ({what}) of shard {shard} starts at {int(first)}, below shard {prev[4]}, "
+                f"which held its rows {int(prev[0])} to {int(prev[1])}: the shards are not read in the order pandas "
+                "numbered the rows (files are read in the order of their names, and write_to_dataset, called once a "
+                "batch, names each one by a random id); name the files in order (basename_template="
+                "'part-00001-{i}.parquet', ...), or write the other inputs with the index too and pair them with --on "
+                f"({POSITIONAL})")
+        state["fresh"] = state["fresh"] and first == 0
+        state["cur"] = [first, last, rows, step, shard]
 
 
 def _counts_from(values, start: int) -> bool:
@@ -355,13 +362,14 @@ def _padded(values):
 
 
 def _labels(block: tuple[str, Source, set], name: str) -> bool:
-    """Whether a key column holds labels (text, numbers with fractions, times), not integers that
-    may be a RangeIndex's positions."""
+    """Whether pandas' index holds labels that two files write alike: text or times, not integers
+    (a RangeIndex's positions), durations (Parquet's 0 against a CSV's '0 days 00:00:00') or floats
+    (a CSV's shortest text of a float32, or its float_format, against Parquet's value)."""
     import pyarrow as pa
 
     label, source, _ = block
-    values = _key_values(source, name, label)
-    return not (pa.types.is_integer(values.type) or pa.types.is_boolean(values.type))
+    kind = _key_values(source, name, label).type
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_time_type(kind)
 
 
 def _key_values(block: Source, name: str, label: str):

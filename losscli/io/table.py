@@ -292,12 +292,16 @@ def resolve_columns(selector: str, names: list[str], label: str) -> list[str]:
     range too: ``0-1`` of pandas' header ``,0,1`` is the columns named 0 to 1, as ``0,1`` is."""
     chosen: list[str] = []
     parts = selector.split(",")
-    while parts:
+    known = set(names)
+    longest = 1 + max((n.count(",") for n in names), default=0)  # (parts a name with commas spans, at most)
+    at = 0
+    while at < len(parts):
         # (a name with commas, "pred, v1" as pandas writes it quoted: the longest run of parts that names one)
-        run = next((k for k in range(len(parts), 1, -1) if ",".join(parts[:k]).strip() in names), 1)
-        part = ",".join(parts[:run]).strip()
-        parts = parts[run:]
-        if part in names:
+        run = next((k for k in range(min(len(parts) - at, longest), 1, -1)
+                    if ",".join(parts[at:at + k]).strip() in known), 1)
+        part = ",".join(parts[at:at + run]).strip()
+        at += run
+        if part in known:
             chosen.append(part)
             continue
         m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
