@@ -618,6 +618,21 @@ def test_integer_series_with_pandas_header_on_both_sides(run, tmp_path):
     assert data["results"][0]["count"] == N
 
 
+def _refused_as_a_header_or_a_sample(run, tmp_path, p, y, shown, what, example):
+    """``p`` and ``y`` written with to_csv(index=False): refused, naming --header; --header yes reads them."""
+    p.to_csv(tmp_path / "p.csv", index=False)
+    y.to_csv(tmp_path / "y.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each is {shown}, distinct {what} above "
+        f"numbers: pandas' header of columns named by {what} ({example}; to_csv(index=False)), or one sample predicted "
+        "exactly, and the files cannot tell which: --header yes, or --header no\n")
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (
+        len(p), pytest.approx(float(np.mean((p.to_numpy() - y.to_numpy()) ** 2.0)), rel=1e-12))
+
+
 @pytest.mark.parametrize("names", [[2021, 2022], [7, 14, 28]])
 def test_columns_named_by_the_same_integers_above_integers_are_refused(run, tmp_path, names):
     """Counts by year (columns 2021, 2022) predicted and observed, written with to_csv(index=False):
@@ -626,17 +641,8 @@ def test_columns_named_by_the_same_integers_above_integers_are_refused(run, tmp_
     and --header yes (or no) reads it."""
     rng = np.random.default_rng(21)
     p, y = rng.integers(0, 9, (N, len(names))), rng.integers(0, 9, (N, len(names)))
-    pd.DataFrame(p, columns=names).to_csv(tmp_path / "p.csv", index=False)
-    pd.DataFrame(y, columns=names).to_csv(tmp_path / "y.csv", index=False)
-    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
-    assert (out.exit_code, out.stdout) == (2, "")
-    assert out.stderr == (
-        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each is {','.join(map(str, names))}, "
-        "distinct integers above numbers: pandas' header of columns named by integers (years, horizons; "
-        "to_csv(index=False)), or one sample predicted exactly, and the files cannot tell which: --header yes, or "
-        "--header no\n")
-    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
-    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(np.mean((p - y) ** 2.0)))
+    _refused_as_a_header_or_a_sample(run, tmp_path, pd.DataFrame(p, columns=names), pd.DataFrame(y, columns=names),
+                                     ",".join(map(str, names)), "integers", "years, horizons")
     # first lines that differ are data, and so are two selectors of one file
     np.savetxt(tmp_path / "a.csv", p, fmt="%d", delimiter=",")
     np.savetxt(tmp_path / "b.csv", y, fmt="%d", delimiter=",")
@@ -655,17 +661,8 @@ def test_columns_named_by_the_same_fractions_above_numbers_are_refused(run, tmp_
     wl = np.arange(400.0, 410.0, 0.5)
     y = pd.DataFrame(rng.normal(size=(N, wl.size)), columns=wl)
     p = y + rng.normal(scale=0.3, size=y.shape)
-    p.to_csv(tmp_path / "p.csv", index=False)
-    y.to_csv(tmp_path / "y.csv", index=False)
-    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
-    assert (out.exit_code, out.stdout) == (2, "")
-    assert out.stderr == (
-        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each is 400,400.5,401,401.5,402,402.5,..., "
-        "distinct numbers above numbers: pandas' header of columns named by numbers (wavelengths, thresholds; "
-        "to_csv(index=False)), or one sample predicted exactly, and the files cannot tell which: --header yes, or "
-        "--header no\n")
-    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
-    assert data["results"][0]["value"] == pytest.approx(float(np.mean((p.values - y.values) ** 2)), rel=1e-12)
+    _refused_as_a_header_or_a_sample(run, tmp_path, p, y, "400,400.5,401,401.5,402,402.5,...", "numbers",
+                                     "wavelengths, thresholds")
     (tmp_path / "copy.csv").write_bytes((tmp_path / "y.csv").read_bytes())
     assert _value(run, "mse", tmp_path / "y.csv", tmp_path / "copy.csv") == 0.0
 
