@@ -66,11 +66,32 @@ register_loss("n_batch32_bug", inputs=(Input("x", "N"),), coupling="batch", form
 # a large constant, one element's gradient 1e-4 off (review 81 D3): no element verifies, and the
 # Taylor order along random directions cannot see one element
 plain("n_offset_one", lambda x: 1e6 + x ** 2, lambda x: {"x": 2 * x * np.where(np.arange(len(x)) == 3, 1.0001, 1.0)})
+# batch-coupled through a mean, in float32 (review 83): its samples round apart, sqrt(N) times one's,
+# and one element's gradient wrong (sign flipped, 10% off) must still FAIL
+def _centered32(x):
+    x = x.astype(np.float32)
+    return ((x - x.mean(axis=0)) ** 2).sum(axis=1)
+
+
+def _centered_grad(x, k):
+    g = 2 * (x - x.mean(axis=0))
+    g.reshape(-1)[3] *= k
+    return {"x": g}
+
+
+for k, tag in ((1.0, ""), (-1.0, "_flip"), (1.1, "_e10")):
+    register_loss("n_center32" + tag, inputs=(Input("x", "N,D"),), coupling="batch", formula="test",
+                  references=("test",))(_centered32).gradient(lambda x, k=k: _centered_grad(x, k))
+# sigmoid, its gradient doubled near 0 (review 81 D2): steps that follow |x| at x = 1e-12 move no loss
+plain("n_sig_small_bug", lambda x: 1 / (1 + np.exp(-x)),
+      lambda x: {"x": np.exp(-x) / (1 + np.exp(-x)) ** 2 * np.where(np.abs(x) < 1e-6, 2.0, 1.0)})
 '''
 NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3")] + ["n_wiggle", "n_wiggle_bug",
                                                                                     "n_wiggle4h", "n_gate_bug",
                                                                                     "n_batch32", "n_batch32_bug",
-                                                                                    "n_offset_one"]
+                                                                                    "n_offset_one", "n_sig_small_bug",
+                                                                                    "n_center32", "n_center32_flip",
+                                                                                    "n_center32_e10"]
 
 
 @pytest.fixture
@@ -201,3 +222,37 @@ def test_a_taylor_order_verifies_no_element_one_by_one(run, wrappers, tmp_path):
     assert rec["reasons"][0].startswith(f"nothing verified: all {rec['checked']} elements lie below the numeric "
                                         "noise or --atol, and the Taylor test measured order 2.00 along random "
                                         "directions, which checks the gradient as a whole, not element by element")
+
+
+def test_elements_the_steps_cannot_move_leave_the_verdict_undecided(run, wrappers, tmp_path):
+    """sigmoid with its gradient doubled at |x| < 1e-6, at x = 1e-12, 2e-12, ... beside 1, -1, 0.5:
+    the steps follow |x| (1.4e-17 at 1e-12), the loss did not move, and the elements beside them
+    verified: PASS. An element whose gradient is as large as the others' and that no step moved
+    verifies nothing: inconclusive, saying so. Where the steps move it (x ~ 0.1), the bug FAILs."""
+    x = tmp_path / "x.npy"
+    np.save(x, np.array([1e-12, 2e-12, -1e-12, 3e-13, 3e-12, 1.0, -1.0, 0.5]))
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_sig_small_bug", x)
+    assert (code, rec["verdict"], rec["failures"], rec["verified"]) == (0, "inconclusive", 0, 3), rec["reasons"]
+    assert rec["reasons"][0].startswith("not verified: at ")
+    assert {w["reason"] for w in rec["worst"] if w["status"] == "below-noise" and w["numeric"] == 0} == {
+        "the loss does not change at any step tried, while the analytic value is as large as the role's others "
+        "(rtol times its largest, or more): the steps, which follow |x|, are too small for the loss to show it "
+        "(x = 1e-12 in sigmoid(x)); not compared"}
+    np.save(x, np.array([1e-7, 2e-7, -1e-7, 1.0, -1.0, 0.5]))
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_sig_small_bug", x)
+    assert (code, rec["verdict"]) == (1, "FAIL")
+
+
+def test_one_wrong_element_of_a_float32_batch_loss_still_fails(run, wrappers, tmp_path):
+    """Summing every sample's float32 rounding into the batch total's noise (first fix of review 81
+    D1) widened the bounds of losses whose samples round apart (x - mean(x)) to 14 times their real
+    noise: a flipped sign or one element 10% off went FAIL -> inconclusive (review 83). The total's
+    noise is measured at steps float32 resolves instead: they FAIL, and the right one does not."""
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(3).normal(size=(64, 4)))
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_center32", x)
+    assert (code, rec["failures"]) == (0, 0), rec["reasons"]
+    for bug in ("n_center32_flip", "n_center32_e10"):
+        code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", bug, x)
+        assert (code, rec["verdict"]) == (1, "FAIL"), (bug, rec["reasons"])
+        assert [w["index"] for w in rec["worst"] if w["status"] == "FAIL"] == [[0, 3]]

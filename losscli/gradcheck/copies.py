@@ -55,9 +55,9 @@ class Copies:
         #: the median over the samples of each one's noise relative to its loss (what the record
         #: reports as the role's noise), once measured
         self.rel_noise: float | None = None
-        #: in code of lower precision than float64, the summed rounding of the losses, once measured:
-        #: a bound no agreement of estimates at steps of powers of two refutes (quantised values
-        #: agree exactly there)
+        #: in code of lower precision than float64 (float32), the total's noise measured at steps that
+        #: precision resolves: a bound no agreement of estimates at steps of powers of two refutes
+        #: (quantised values agree exactly there)
         self.coarse = 0.0
         self.stack = self._stack_size()
         self._chunk = min(2, self.stack)
@@ -194,8 +194,19 @@ class Copies:
         # logsumexp, mean, norm): with N = 64, sqrt(N) times what independent roundings give
         floor = self.eps * np.sqrt(np.sum(np.abs(self.base.reshape(-1)) ** 2))
         if self.eps > EPS:
-            self.coarse = self.eps * float(np.sum(np.abs(self.base)))
+            self.coarse = self._coarse_noise(mag, sign)
         return float(max(np.sqrt(np.sum(sigma ** 2)), floor, self.coarse))
+
+    def _coarse_noise(self, mag: np.ndarray, sign: np.ndarray) -> float:
+        """σ of the total of a loss computed in a precision coarser than float64 (float32), measured
+        on a table of the total at steps its precision resolves (ε^(1/2) of each element: the
+        table's 2^-26 is lost in the cast): where the samples round together (a batch's logsumexp
+        in each l_i) it is N times a sample's rounding, where they round apart (x - mean(x)) about
+        sqrt(N) times, and the total's own differences tell which."""
+        table = self._table(np.sqrt(self.eps) * mag * sign)
+        if table is None:
+            return float(self.eps * np.sum(np.abs(self.base)))  # (the table leaves the domain: the sum bounds it)
+        return float(ecnoise(table.sum(axis=1, keepdims=True))[0])
 
     def _table(self, d: np.ndarray) -> np.ndarray | None:
         """The per-sample losses at x + k·d, k = 0..NOISE_POINTS-1 (points × samples); None where

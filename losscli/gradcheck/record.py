@@ -127,12 +127,13 @@ def _declared_coupling(r: LossCheck) -> str | None:
         return None
 
 
-def verdict(rec: dict, unseen: int = 0, trivial: int = 0) -> str:
-    """``FAIL`` (exit 1), ``inconclusive`` (passed, but some elements could not be decided, or no
-    element was verified while ``unseen`` ones had a gradient the loss never showed) or ``PASS``."""
+def verdict(rec: dict, unseen: int = 0, trivial: int = 0, hidden: int = 0) -> str:
+    """``FAIL`` (exit 1), ``inconclusive`` (passed, but some elements could not be decided, or
+    ``hidden`` ones had a gradient as large as the others' that the loss never showed, or no element
+    was verified while ``unseen`` ones had a gradient the loss never showed) or ``PASS``."""
     if not rec["passed"]:
         return "FAIL"
-    return "inconclusive" if rec["inconclusive"] or _nothing_verified(rec, unseen, trivial) else "PASS"
+    return "inconclusive" if rec["inconclusive"] or hidden or _nothing_verified(rec, unseen, trivial) else "PASS"
 
 
 def _nothing_verified(rec: dict, unseen: int, trivial: int = 0) -> bool:
@@ -150,7 +151,7 @@ def _nothing_verified(rec: dict, unseen: int, trivial: int = 0) -> bool:
     return rec["below_noise"] > 0 and rec["below_noise"] + rec["verified"] == rec["checked"]
 
 
-def reasons(rec: dict, unseen: int = 0, trivial: int = 0) -> list[str]:
+def reasons(rec: dict, unseen: int = 0, trivial: int = 0, hidden: int = 0) -> list[str]:
     """Why the verdict was given, one finding a line: what failed, or what was verified and what
     was not."""
     out = []
@@ -159,6 +160,10 @@ def reasons(rec: dict, unseen: int = 0, trivial: int = 0) -> list[str]:
                    "change at any step tried (a large constant in the loss, a cancellation such as "
                    "sqrt(1 + d²) - 1 at |d| < 1e-8, or steps held small by a domain bound), so a wrong gradient "
                    "there would pass too; check at inputs where the loss moves")
+    elif rec["passed"] and hidden:
+        out.append(f"not verified: at {hidden} elements with an analytic gradient as large as the others' the loss "
+                   "did not change at any step tried (the steps follow |x|, and at x = 1e-12 they move no loss), so "
+                   "a wrong gradient there would pass too; check at inputs where the loss moves")
     elif rec["passed"] and _nothing_verified(rec, unseen, trivial):
         which = f"all {rec['checked']} elements lie" if not rec["verified"] else \
             f"{rec['below_noise']} of {rec['checked']} elements lie (the others: a gradient of exactly 0 where the " \
@@ -236,6 +241,6 @@ def result_record(r: LossCheck, top: int) -> dict:
         "notes": r.notes,
         "worst": [_row(w) for w in r.worst(top)],
     }
-    rec["verdict"] = verdict(rec, r.unseen, r.trivial)
-    rec["reasons"] = reasons(rec, r.unseen, r.trivial)
+    rec["verdict"] = verdict(rec, r.unseen, r.trivial, r.hidden)
+    rec["reasons"] = reasons(rec, r.unseen, r.trivial, r.hidden)
     return rec

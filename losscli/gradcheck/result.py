@@ -70,6 +70,9 @@ REASONS = {
         "kink, agrees within that), and tables at the smallest step, at steps no power of two, measure noise "
         "that covers the difference (rounding alike across the steps' tables can bias them alike); larger "
         "steps neither verify nor reject it: undecided",
+    24: "the loss does not change at any step tried, while the analytic value is as large as the role's "
+        "others (rtol times its largest, or more): the steps, which follow |x|, are too small for the loss to "
+        "show it (x = 1e-12 in sigmoid(x)); not compared",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
@@ -139,8 +142,15 @@ class LossCheck:
     def unseen(self) -> int:
         """Elements with a nonzero analytic gradient at which the loss did not change at any step
         tried (reason 15): nothing tells their gradient from a wrong one."""
-        return sum(int(np.count_nonzero((r.reason == 15) & (r.analytic != 0))) for r in self.roles
-                   if r.reason is not None)
+        return sum(int(np.count_nonzero(((r.reason == 15) | (r.reason == 24)) & (r.analytic != 0)))
+                   for r in self.roles if r.reason is not None)
+
+    @property
+    def hidden(self) -> int:
+        """Unseen elements (reason 24) whose analytic gradient is as large as their role's others: a
+        verdict cannot rest on the elements beside them (sigmoid's gradient doubled at x = 1e-12,
+        where steps that follow |x| move no loss, PASSed beside x = 1, -1, 0.5)."""
+        return sum(int(np.count_nonzero(r.reason == 24)) for r in self.roles if r.reason is not None)
 
     @property
     def trivial(self) -> int:
@@ -273,6 +283,7 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
         # a numeric derivative of exactly 0 under a bound wider than the analytic value: the loss did
         # not move at any step (its change lost in its rounding), and the reason says so
         why[below & (num == 0) & (np.abs(a) > opts.atol)] = 15
+        why[below & (num == 0) & (np.abs(a) > max(opts.rtol * scale, opts.atol))] = 24
         bad_a = ~np.isfinite(a) & (why != 7)  # (a gradient of the wrong shape says so, not "not finite")
         codes[bad_a], why[bad_a] = FAIL, 6
 
