@@ -8,12 +8,14 @@
   arrays to numpy and back through their buffers, without pandas); compressed text (``CODECS``,
   read through ``filtered.py``);
 - ``cache.py``: each file read once, several inputs advanced in lockstep blocks (``streams.py``:
-  standard input and pipes read once, compressed files decompressed as they are read, closed
-  standard streams said to be closed);
+  standard input and pipes read once, compressed files decompressed as they are read; the
+  process's own standard streams are ``losscli/stdio.py``);
 - ``rules.py``: how rows and columns are chosen (header, index and id columns, numbers written for
   people); ``pairing.py``: rows paired by position, and the checks that refuse it (row counts,
   id and key columns that disagree); ``join.py``: rows paired by key (``--on``);
 - ``output.py``: outputs: what an output may touch (devices, FIFOs and links written in place or
   followed; an output that is an input refused); ``replace.py``: how a regular file is replaced
-  atomically, its owner, attributes and mode kept, the files of a run committed together.
+  atomically, its owner, attributes and mode kept, the files of a run committed together;
+  ``attributes.py``: what a file carries beside its bytes (extended attributes, inode flags,
+  a mount on its name).
 """

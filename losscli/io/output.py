@@ -46,7 +46,8 @@ from contextlib import contextmanager
 from typing import BinaryIO, Callable, Iterable, Iterator, cast
 
 from ..errors import LossCliError
-from .replace import cannot_write, locked, staging, writable
+from .attributes import locked
+from .replace import cannot_write, staging, writable
 from ..stdio import CLOSED, STANDARD, inherited
 from .streams import named_stdout
 

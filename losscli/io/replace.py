@@ -1,18 +1,19 @@
 """Replacing a file without harming it (the rules are in ``output.py``): the temporary file
-beside the target, the target's owner, group, extended attributes and mode given to it, the
-copy in place where a rename would lose something, the files of one run committed together, and
-what a signal leaves (every target as it was, no temporary file)."""
+beside the target, the target's owner, group, extended attributes, inode flags and mode given to
+it (what a file carries is ``attributes.py``), the copy in place where a rename would lose
+something, the files of one run committed together, and what a signal leaves (every target as it
+was, no temporary file)."""
 
 from __future__ import annotations
 
 import errno
 import os
 import stat
-import sys
 from contextlib import contextmanager
 from typing import IO, BinaryIO, Iterator, cast
 
 from ..errors import LossCliError
+from .attributes import copy_inode_flags, copy_xattrs, mount_point
 
 #: temporary files being written, removed by :func:`abandon` when a signal ends the process
 _IN_FLIGHT: set[str] = set()
@@ -44,99 +45,9 @@ def write_failure(exc: OSError) -> str:
     return text
 
 
-#: inode flags (``chattr``, ``lsattr``) a replacement takes from the file it replaces: s u c S d A
-#: E m j t C (secure deletion, undeletable, compressed, synchronous, no dump, no access times,
-#: encrypted-compression, no compression, data journalled, no tail merging, no copy-on-write)
-KEPT_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x200 | 0x400 | 0x4000 | 0x8000 | 0x800000
-#: flags no output may be written over: immutable (i) and append only (a)
-LOCKED_FLAGS = {0x10: "immutable (chattr +i)", 0x20: "append only (chattr +a)"}
-
-
-def _flags_ioctl(write: bool) -> int | None:
-    """Linux's FS_IOC_GETFLAGS / FS_IOC_SETFLAGS request numbers (``_IOR``/``_IOW('f', 1|2, long)``
-    in the generic encoding; None where this is not Linux or its ioctl numbers are encoded otherwise)."""
-    import platform
-    import struct
-
-    if not sys.platform.startswith("linux") or platform.machine().startswith(("ppc", "powerpc", "mips", "sparc",
-                                                                                "alpha")):
-        return None
-    return (0x40000000 if write else 0x80000000) | struct.calcsize("l") << 16 | ord("f") << 8 | (2 if write else 1)
-
-
-def inode_flags(fd: int) -> int:
-    """The inode flags of an open file (0 where the file system or system has none)."""
-    request = _flags_ioctl(False)
-    if request is None:
-        return 0
-    import fcntl
-    import struct
-
-    try:
-        return struct.unpack("i", fcntl.ioctl(fd, request, bytes(4)))[0]
-    except OSError:
-        return 0
-
-
-def locked(path: str) -> str | None:
-    """What makes ``path`` a file no output may replace (immutable, append only), or None."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return None
-    try:
-        flags = inode_flags(fd)
-    finally:
-        os.close(fd)
-    return next((text for bit, text in LOCKED_FLAGS.items() if flags & bit), None)
-
-
-def _copy_inode_flags(target: str, fd: int) -> bool:
-    """Give ``fd`` the target's :data:`KEPT_FLAGS`; False when they cannot be set as they are."""
-    try:
-        source = os.open(target, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError:
-        return True
-    try:
-        want = inode_flags(source) & KEPT_FLAGS
-    finally:
-        os.close(source)
-    have = inode_flags(fd)
-    if have & KEPT_FLAGS == want:
-        return True
-    import fcntl
-    import struct
-
-    try:
-        fcntl.ioctl(fd, cast(int, _flags_ioctl(True)), struct.pack("i", have & ~KEPT_FLAGS | want))
-    except OSError:
-        return False
-    return inode_flags(fd) & KEPT_FLAGS == want
-
-
 def writable(path: str, mode: int = os.W_OK) -> bool:
     """``os.access`` by the effective user (root may write a read-only file, as with the shell)."""
     return os.access(path, mode, effective_ids=os.access in os.supports_effective_ids)
-
-
-def mount_point(path: str) -> bool:
-    """Whether ``path`` (a real path) is mounted on, as a file bind-mounted into a container is
-    (``docker run -v $PWD/r.json:/w/r.json``): renaming over it fails (EBUSY). Read from
-    /proc/self/mountinfo, whose mount points escape a space, tab, newline and backslash in octal;
-    where there is none, ``os.path.ismount``."""
-    import re
-
-    try:
-        with open("/proc/self/mountinfo", "rb") as fh:
-            table = fh.read()
-    except OSError:
-        return os.path.ismount(path)
-    want = os.fsencode(path)
-    for line in table.splitlines():
-        fields = line.split(b" ")
-        if len(fields) > 4 and re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4]) == want:
-            return True
-    return False
 
 
 def _renamable(target: str, st: os.stat_result) -> bool:
@@ -331,38 +242,13 @@ def _keep_metadata(fd: int, target: str, st: os.stat_result | None) -> bool:
         now = os.fstat(fd)
         if (now.st_uid, now.st_gid) != (st.st_uid, st.st_gid):
             os.fchown(fd, st.st_uid, st.st_gid)
-        if not (_copy_xattrs(target, fd) and _copy_inode_flags(target, fd)):
+        if not (copy_xattrs(target, fd) and copy_inode_flags(target, fd)):
             return False
         os.fchmod(fd, stat.S_IMODE(st.st_mode))
     except PermissionError:
         return False
     now = os.fstat(fd)  # (chmod may drop the setgid bit silently, for a group this user is not in)
     return (now.st_uid, now.st_gid, now.st_mode) == (st.st_uid, st.st_gid, st.st_mode)
-
-
-def _copy_xattrs(target: str, fd: int) -> bool:
-    """Make the extended attributes of ``fd`` those of ``target`` (user attributes, ACLs, security
-    labels); False when one cannot be set or removed."""
-    if not hasattr(os, "listxattr"):
-        return True
-    try:
-        names = os.listxattr(target)
-    except OSError:
-        return True  # (a file system without them)
-    try:
-        for name in set(os.listxattr(fd)) - set(names):  # (a default ACL of the directory, a label given the new file)
-            os.removexattr(fd, name)
-        for name in names:
-            value = os.getxattr(target, name)
-            try:
-                if os.getxattr(fd, name) == value:
-                    continue
-            except OSError:
-                pass
-            os.setxattr(fd, name, value)
-    except OSError:
-        return False
-    return True
 
 
 #: the longest file name most file systems take (ext4, XFS, btrfs, tmpfs: 255 bytes)
