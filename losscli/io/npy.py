@@ -126,8 +126,8 @@ def _structured_blocks(array: np.ndarray, label: str, chunk_rows, dtype, wanted,
         columns = []
         for name in names:
             values = part[name]
-            if values.dtype.kind == "f" and values.dtype.itemsize > 8:  # (long double: Arrow has no such type)
-                values = values.astype(np.float64)
+            if values.dtype.kind == "f" and values.dtype.itemsize not in (4, 8):
+                values = values.astype(np.float64)  # (long double: Arrow has no such type; half: older Arrow casts none)
             elif not values.dtype.isnative:  # (a big-endian field, as FITS and other instruments write them)
                 values = values.astype(values.dtype.newbyteorder("="))
             values = np.ascontiguousarray(values)
