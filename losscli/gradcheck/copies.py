@@ -188,10 +188,9 @@ class Copies:
         rel = rel[np.isfinite(rel)]
         self.rel_noise = float(median(rel)) if rel.size else 0.0
         # at least the rounding of the losses themselves (a table can come out exactly smooth); in
-        # code of lower precision (float32) summed, not combined as independent: the table's steps
-        # (2^-26 of each element) are lost when the inputs are cast to float32, so it sees no noise,
-        # and the samples' roundings move together where they share an intermediate (a batch's
-        # logsumexp, mean, norm): with N = 64, sqrt(N) times what independent roundings give
+        # code of lower precision (float32) at least the total's noise measured at steps it resolves:
+        # the table's steps (2^-26 of each element) are lost when the inputs are cast to float32, and
+        # the samples' roundings may move together (a batch's logsumexp in each l_i)
         floor = self.eps * np.sqrt(np.sum(np.abs(self.base.reshape(-1)) ** 2))
         if self.eps > EPS:
             self.coarse = self._coarse_noise(mag, sign)
