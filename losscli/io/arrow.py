@@ -11,7 +11,7 @@ import numpy as np
 from ..errors import InputError
 from .buffers import as_dtype, floats, int64s, is_numeric, validity
 from .rules import (ReadRules, column_names, counting_values, key_columns, level_columns, pandas_index_columns,
-                    pandas_range, pandas_range_index, reset_index_columns, slice_columns, unnamed_index)
+                    pandas_range, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
 
 def wide_integers(exc: Exception) -> str:
@@ -109,8 +109,9 @@ def _table_blocks(batches, label: str, chunk_rows: int | None, dtype, names: lis
     to pair by as the column another file holds under that name (``pairing._index_of_one``)."""
     import pyarrow as pa
 
-    ranged = None if schema is None else pandas_range_index(schema.metadata, names)
     counted = None if schema is None else pandas_range(schema.metadata)
+    # (a named one no column has is a key of every block)
+    ranged = counted if counted is not None and isinstance(counted[0], str) and counted[0] not in names else None
 
     widths: dict[str, tuple[int, int]] = {}  # list column -> (its width, the row that set it)
     pending: list = []

@@ -81,24 +81,27 @@ def comparable(arrays: list) -> list:
             times = [arrow_instants(_whole(a), unit) for a in arrays]
             if all(t is not None for t in times) and len({zoned for _, zoned in times}) == 1:
                 return [t for t, _ in times]
-    if any(pa.types.is_floating(a.type) for a in arrays):  # (0.5 of Parquet, "0.5" of a CSV's text)
-        numbers = [_as_float(a) for a in arrays]
+    floating = [a.type for a in arrays if pa.types.is_floating(a.type)]
+    if floating:  # (0.5 of Parquet, "0.5" of a CSV's text; in the narrowest float: a float32 is its own text)
+        width = pa.float64() if all(t == pa.float64() for t in floating) else pa.float32()
+        numbers = [_as_float(a, width) for a in arrays]
         if all(x is not None for x in numbers):
             return numbers
     return [key_text(a) for a in arrays]
 
 
-def _as_float(arr):
-    """The keys as float64 (numbers, or text that reads as numbers); None where they do not."""
+def _as_float(arr, width):
+    """The keys as floats of ``width`` (numbers, or text that reads as numbers); None where they do
+    not. (A float32's shortest text, '0.1', read as a float64 is not the float32 widened.)"""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     arr = _whole(arr)
     try:
         if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
-            return pc.utf8_trim_whitespace(arr).cast(pa.float64())
+            return pc.utf8_trim_whitespace(arr).cast(width)
         if pa.types.is_floating(arr.type) or pa.types.is_integer(arr.type):
-            return arr.cast(pa.float64())
+            return arr.cast(width, safe=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         pass
     return None

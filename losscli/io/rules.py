@@ -409,21 +409,9 @@ def pandas_index_columns(metadata: dict | None) -> list[str]:
     return [c for c in info.get("index_columns", []) if isinstance(c, str)]
 
 
-def pandas_range_index(metadata: dict | None, names: list[str]) -> tuple[str, int, int] | None:
-    """The named RangeIndex pandas keeps in a Parquet/Arrow schema's metadata only (no column):
-    (name, start, step); None for another index, an unnamed one, or a name a column has."""
-    found = pandas_range(metadata)
-    if found is None:
-        return None
-    name, start, step = found
-    if not isinstance(name, str) or name in names:
-        return None
-    return name, start, step
-
-
 def pandas_range(metadata: dict | None) -> tuple[str | None, int, int] | None:
-    """The RangeIndex, named or not, pandas keeps in a Parquet/Arrow schema's metadata: (name,
-    start, step); None for another index or none."""
+    """The RangeIndex, named or not, pandas keeps in a Parquet/Arrow schema's metadata only (no
+    column): (name, start, step); None for another index or none."""
     if not metadata or b"pandas" not in metadata:
         return None
     try:
