@@ -1529,7 +1529,9 @@ def test_positional_in_a_gate_and_with_dask(run, tmp_path):
 
 _INDEXES = {"text": pd.Index([f"s{i:03d}" for i in range(N)]),
             "hourly": pd.date_range("2024-01-01", periods=N, freq="h"),
-            "zoned": pd.date_range("2024-03-30", periods=N, freq="h", tz="Europe/Berlin")}
+            "zoned": pd.date_range("2024-03-30", periods=N, freq="h", tz="Europe/Berlin"),
+            "floats": pd.Index(np.random.default_rng(7).uniform(0, 100, N)),
+            "float32": pd.Index(np.random.default_rng(7).uniform(0, 100, N).astype(np.float32))}
 #: how a frame with an index is written, and the name its index gets: Unnamed: 0 (to_csv), index
 #: (reset_index()), __index_level_0__ (to_parquet, a Feather file of Table.from_pandas)
 _WRITERS = {"to_csv": lambda f, p: f.to_csv(p + ".csv"),
@@ -1546,9 +1548,9 @@ def test_pandas_index_is_compared_under_any_of_its_names(run, tmp_path, kind, fi
     """Review 79: pandas' index was compared only where both files gave it the same name. A Parquet
     file's __index_level_0__ against a CSV's Unnamed: 0 (or reset_index()'s 'index') paired rows
     in another order by position, exit 0 with a wrong value. The same index in the same order
-    gives the value (times as instants: 00:00+01:00 is 23:00+00:00); shuffled, it is refused.
-    (Floats are not compared across names: a CSV's text of a float32, or its float_format, is not
-    Parquet's value, review 82.)"""
+    gives the value (times as instants: 00:00+01:00 is 23:00+00:00; a float32's shortest text as
+    the float32); shuffled, it is refused (floats were not compared across names until stop 48:
+    1.35 of a shuffled float index was 0.70, exit 0)."""
     import pyarrow.feather  # noqa: F401 (pa.feather)
 
     index = _INDEXES[kind]
@@ -1564,6 +1566,32 @@ def test_pandas_index_is_compared_under_any_of_its_names(run, tmp_path, kind, fi
     out = run("compute", "mse", p + _SUFFIX[first], s + _SUFFIX[second], "--format", "value")
     assert (out.exit_code, out.stdout) == (2, ""), out.stdout
     assert "paired by position" in out.stderr and "--on" in out.stderr
+
+
+@pytest.mark.parametrize("second", ["to_csv", "to_parquet"])
+@pytest.mark.parametrize("fmt", ["%.3f", "%.4e"])
+def test_a_float_index_is_compared_at_the_precision_it_is_written_with(run, tmp_path, second, fmt):
+    """One file written with float_format (its index rounded as its values are), the other without
+    it: the same rows in the same order were refused as other samples ('63.696169' is not '63.696');
+    they give the value of the rounded data; shuffled, refused. An index whose float_format writes
+    rows alike that the other file tells apart (1e-07s to 3 decimals: every label 0.000) cannot
+    vouch for the order: refused, saying so."""
+    index = pd.Index(np.random.default_rng(7).uniform(0, 100, N))
+    pd.DataFrame({"pred": X}, index=index).to_csv(tmp_path / "p.csv", float_format=fmt)
+    xs = np.array([float(fmt % v) for v in X])  # (the values as the file holds them)
+    label = pd.DataFrame({"label": Y}, index=index)
+    _WRITERS[second](label, str(tmp_path / "y"))
+    value, _, _ = _run_value(run, tmp_path / "p.csv", str(tmp_path / "y") + _SUFFIX[second])
+    assert value == pytest.approx(float(np.mean((xs - Y) ** 2)), rel=1e-12)
+    _WRITERS[second](label.iloc[::-1], str(tmp_path / "s"))
+    out = run("compute", "mse", tmp_path / "p.csv", str(tmp_path / "s") + _SUFFIX[second])
+    assert (out.exit_code, out.stdout) == (2, "") and "paired by position" in out.stderr
+    pd.DataFrame({"pred": X}, index=index / 1e9).to_csv(tmp_path / "tiny.csv", float_format="%.3f")
+    _WRITERS[second](label.set_axis(index / 1e9), str(tmp_path / "t"))
+    out = run("compute", "mse", tmp_path / "tiny.csv", str(tmp_path / "t") + _SUFFIX[second])
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert "is labelled alike in" in out.stderr and "(Unnamed: 0 '0.000')" in out.stderr
+    assert "write the inputs with the same float_format (or none), or pair them by a key with --on" in out.stderr
 
 
 @pytest.mark.parametrize("preserve_index", [None, True])

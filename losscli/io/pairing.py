@@ -182,6 +182,8 @@ class IdGuard:
         """``compare``: False under --positional (the columns' roles are planned, nothing compared)."""
         import shlex
 
+        import pyarrow as pa
+
         if self.pairs is None:  # fixed by the first blocks
             self._plan(blocks)
         for (_, block, _), names in zip(blocks, self.counted):
@@ -193,11 +195,19 @@ class IdGuard:
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             if na in a.text_values:  # (times as text: told apart as written, then as instants)
                 ka, kb = _key_values(a, na, la), _key_values(b, nb, lb)
-                row = _first_other_time(ka, kb)
+                row, shown = _first_other_time(ka, kb), (ka, kb)
             else:
                 va, vb = _key_values(a, na, la), _key_values(b, nb, lb)
                 ka, kb = comparable([va, vb])
-                row = first_difference(ka, kb)
+                row, shown = first_difference(ka, kb), (ka, kb)
+                if row is not None and not pa.types.is_integer(ka.type):  # (63.696 of float_format, 63.696169)
+                    numbers = [_as_written(v.slice(row)) for v in (va, vb)]
+                    if None not in numbers:
+                        other, shown = _first_other_number(*numbers), (va, vb)
+                        if other is None:
+                            _refuse_labels_written_alike(
+                                numbers, [(la, na, va.slice(row)), (lb, nb, vb.slice(row))], start + row)
+                        row = None if other is None else row + other
                 if row is not None and all(arrow_instants(v, "us") is not None for v in (va, vb)):
                     row = _first_other_time(va, vb)  # (times as text in pandas' index: as instants, 00:00+01:00 is 23:00Z)
             if row is not None:
@@ -216,7 +226,7 @@ class IdGuard:
                     "row-label" if na in a.text_values else "id"
                 raise InputError(
                     f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
-                    f"{_cell(ka[row].as_py())}, {lb} {nb} {_cell(kb[row].as_py())}): rows are paired by position, "
+                    f"{_cell(shown[0][row].as_py())}, {lb} {nb} {_cell(shown[1][row].as_py())}): rows are paired by position, "
                     f"so these are not the same samples; {on} (if these columns are data, name them in a selector; "
                     f"{POSITIONAL})")
         for i, (label, block, _) in enumerate(blocks):  # (a RangeIndex the shards' metadata keeps)
@@ -353,6 +363,23 @@ def _first_other_time(a, b) -> int | None:
     return None if other is None else row + other
 
 
+def _refuse_labels_written_alike(numbers: list, columns: list, start: int) -> None:
+    """Two columns of numbers that agree as written (:func:`_first_other_number`), where one of
+    them writes every row alike and the other tells them apart (an index of 1e-07s written with
+    ``float_format='%.3f'``: every label 0.000): such labels say nothing of the rows' order. (Some
+    rows alike, 2 of 2 million to 6 decimals, still tell a reordering apart: allowed.)"""
+    (xa, _), (xb, _) = numbers
+    for (x, y), ((label, name, values), (other, oname, _)) in (((xa, xb), columns), ((xb, xa), columns[::-1])):
+        apart = np.flatnonzero(y != y[0])
+        if apart.size and np.all(x == x[0]):
+            raise InputError(
+                f"{label} and {other}: every row from {start} is labelled alike in {label} ({name} "
+                f"{_cell(values[0].as_py())}) and rows {start} and {start + int(apart[0])} are not in {other} "
+                f"(column {oname!r}): written with fewer digits, the labels cannot tell whether the rows are in one "
+                "order; write the inputs with the same float_format (or none), or pair them by a key with --on "
+                f"({POSITIONAL})")
+
+
 def _padded(values):
     """Times as text with their lone digits padded (1.2.2024 is 01.02.2024, 6:00 is 06:00): one
     writer pads days and months, another does not."""
@@ -362,14 +389,68 @@ def _padded(values):
 
 
 def _labels(block: tuple[str, Source, set], name: str) -> bool:
-    """Whether pandas' index holds labels that two files write alike: text or times, not integers
-    (a RangeIndex's positions), durations (Parquet's 0 against a CSV's '0 days 00:00:00') or floats
-    (a CSV's shortest text of a float32, or its float_format, against Parquet's value)."""
+    """Whether pandas' index holds labels that two files write alike: text, times or floats (each
+    compared at the precision it is written with: :func:`_first_other_number`), not integers (a
+    RangeIndex's positions) or durations (Parquet's 0 against a CSV's '0 days 00:00:00')."""
     import pyarrow as pa
 
     label, source, _ = block
     kind = _key_values(source, name, label).type
-    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_time_type(kind)
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_time_type(kind) or \
+        pa.types.is_floating(kind)
+
+
+#: a number as text: the digits after its point, and its exponent, tell how precisely it is written
+_WRITTEN = r"^\s*[+-]?\d*(?:\.(?P<fraction>\d*))?(?:[eE](?P<exponent>[+-]?\d+))?\s*$"
+
+
+def _as_written(values):
+    """Numbers with the half unit of their last place as written (None where the column is not
+    numbers): text, half a unit of its last digit (``63.697`` of ``float_format='%.3f'``: 0.0005;
+    ``1.5e-07``: 5e-09); a float32 (or float16), half its spacing (the float64 it was cast from
+    rounds to it); float64 and integers, exact."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .join import _as_float
+
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    parsed = _as_float(values, pa.float64())
+    if parsed is None:
+        return None
+    x = floats(parsed)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+        if pc.any(pc.match_substring_regex(text, "[eE]")).as_py():
+            parts = pc.extract_regex(text, pattern=_WRITTEN)
+            digits = floats(pc.utf8_length(parts.field("fraction")))
+            exponent = floats(pc.if_else(pc.equal(parts.field("exponent"), ""), "0", parts.field("exponent"))
+                              .cast(pa.float64()))
+        else:  # (no exponent: the digits after the point, 4x faster than the pattern)
+            point = floats(pc.find_substring(text, "."))
+            digits, exponent = np.where(point < 0, 0.0, floats(pc.binary_length(text)) - point - 1), 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            half = np.nan_to_num(0.5 * np.power(10.0, exponent - digits), nan=0.0, posinf=np.inf)
+    elif pa.types.is_floating(values.type) and values.type.bit_width < 64:
+        width = np.float32 if values.type.bit_width == 32 else np.float16
+        with np.errstate(invalid="ignore"):
+            half = np.abs(np.spacing(x.astype(width)).astype(np.float64)) / 2
+        half = np.nan_to_num(half, nan=0.0)
+    else:
+        half = np.zeros_like(x)
+    return x, half
+
+
+def _first_other_number(a: tuple, b: tuple) -> int | None:
+    """The first row where two columns of numbers (:func:`_as_written`) hold other numbers: where
+    the coarser one's rounding does not hold the other (``63.697`` of ``float_format='%.3f'`` is
+    63.69616873214543; a float32 is the float64 it was cast from; ``63.697`` is not ``4.097``);
+    missing equals missing."""
+    (xa, ha), (xb, hb) = a, b
+    with np.errstate(invalid="ignore"):
+        same = (xa == xb) | (np.abs(xa - xb) < np.maximum(ha, hb)) | (np.isnan(xa) & np.isnan(xb))
+    rows = np.flatnonzero(~same)
+    return int(rows[0]) if rows.size else None
 
 
 def _key_values(block: Source, name: str, label: str):
