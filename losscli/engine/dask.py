@@ -119,7 +119,7 @@ def _partition(task: dict) -> dict:
     summary = {"shards": {part.shard: rows_seen}, "omitted": omitted, "top": task["top"], "keep": task["keep"],
                "states": {name: acc.state() for name, acc in accs.items()}, "first": task["index"],
                "keys": None if cache.slice_keys is None else cache.slice_keys.keys, "slices": task["slices"],
-               "warnings": warnings}
+               "warnings": warnings, "shard_logs": [cache.row_guards.ids.shard_log if cache.row_guards else []]}
     values = {name: np.concatenate(parts) if parts else np.empty(0) for name, parts in held.items()}
     return {"summary": summary, "values": values}
 
@@ -148,8 +148,8 @@ def _as_given(specs: list[str]):
 
     def given(text: str) -> str:
         for full, as_given in pairs:
-            if full != as_given:
-                text = text.replace(full, as_given)
+            if full != as_given:  # (a shard of dir/ is dir/part-0, not dir//part-0)
+                text = text.replace(full.rstrip("/") + "/", as_given.rstrip("/") + "/").replace(full, as_given)
         return text
 
     return given
@@ -168,7 +168,8 @@ def _merge(parts: list) -> dict:
     if errors:
         return errors[0]
     out = {"shards": {}, "omitted": {}, "states": {}, "first": parts[0]["first"], "warnings": Warnings(),
-           "top": parts[0]["top"], "keep": parts[0]["keep"], "slices": parts[0]["slices"], "keys": None}
+           "top": parts[0]["top"], "keep": parts[0]["keep"], "slices": parts[0]["slices"], "keys": None,
+           "shard_logs": [log for p in parts for log in p["shard_logs"]]}  # (in partition order)
     merged = None if out["slices"] is None else SliceKeys(out["slices"])
     for p in parts:
         remap = None if merged is None else merged.remap(p["keys"], ["--by"])  # its codes as the merged ones
@@ -350,6 +351,13 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
     result = run.result(level[0])
     if "error" in result:
         raise InputError(given(result["error"]))
+    from ..io.pairing import check_shards_in_order
+
+    try:  # (each partition checked the shards it read; their order is checked here, across partitions)
+        check_shards_in_order(result["shard_logs"], {split_spec(f)[0]: split_spec(spec)[0] for p in parts
+                                                     for f, spec in zip(p.files, specs)})
+    except InputError as exc:
+        raise InputError(given(str(exc))) from None
     if warnings is not None:
         warnings.merge(result["warnings"], "dask")
     shards = sorted(result["shards"])

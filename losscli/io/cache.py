@@ -69,6 +69,7 @@ class InputCache:
         self._row_keys: tuple | None = None  # with rules.on: the first input's keys, and its row of each row
         self._noted: set = set()
         self._label_readings: dict[str, tuple] = {}  # predictions' spec -> (column names, how labels were read)
+        self.row_guards = None  # the last lockstep's checks (an engine's partition reports what they saw)
 
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" or _is_standard_input(path) else path if is_url(path) else os.path.realpath(path)
@@ -241,7 +242,8 @@ class InputCache:
         shapes: dict[int, tuple] = {}
         from .guards import RowGuards
 
-        guards = RowGuards(sum(1 for r in readers if id(r) not in unpaired), self.rules.positional)
+        guards = self.row_guards = RowGuards(sum(1 for r in readers if id(r) not in unpaired), self.rules.positional,
+                                             self.as_shards)
         named: dict | None = None
         carried: dict[int, Source] = {}  # the rest of a block cut to pair it with a shard of another input
         while True:

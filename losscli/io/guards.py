@@ -12,10 +12,11 @@ from .textkeys import TextLabelGuard
 
 
 class RowGuards:
-    """``inputs``: the inputs (selectors) paired; ``positional``: --positional."""
+    """``inputs``: the inputs (selectors) paired; ``positional``: --positional; ``shards``: each file
+    is a shard of a larger input (an engine's partition)."""
 
-    def __init__(self, inputs: int, positional: bool = False):
-        self.ids, self.positional = IdGuard(inputs=inputs), positional
+    def __init__(self, inputs: int, positional: bool = False, shards: bool = False):
+        self.ids, self.positional = IdGuard(inputs=inputs, shards=shards), positional
         self.partitions, self.labels = PartitionGuard(), TextLabelGuard()
 
     def check(self, readers: list, blocks: dict, named: dict, start: int, whole: bool = False) -> None:

@@ -126,13 +126,16 @@ class IdGuard:
     an id (a label column ``class_id``). And an input whose pandas index is out of order, beside
     inputs without one, was reordered after it was numbered: its row i is not theirs."""
 
-    def __init__(self, inputs: int = 2):
+    def __init__(self, inputs: int = 2, shards: bool = False):
         self.inputs = inputs  # the inputs (selectors) paired: two from one file are two
+        self.each_a_shard = shards  # an engine's partition: each file is a shard of a larger input
         self.pairs: list | None = None
         self.ordered: list = []  # (input, column) of pandas indexes that must not go down
         self.last: dict = {}
         self.counted: list = []  # per input: columns that count like an index, data by another input
         self.shards: dict = {}  # (input, column) -> every shard's index from 0 so far, the last shard's run, this one's
+        self.shard_log: list[tuple] = []  # every _shard_rows call: an engine's partitions are checked in order by
+        # replaying theirs (:func:`check_shards_in_order`), one partition seeing a few of a dataset's shards
 
     def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
         if blocks and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks) and \
@@ -230,7 +233,7 @@ class IdGuard:
                     f"so these are not the same samples; {on} (if these columns are data, name them in a selector; "
                     f"{POSITIONAL})")
         for i, (label, block, _) in enumerate(blocks):  # (a RangeIndex the shards' metadata keeps)
-            if block.pandas_range is None or block.label == label or not block.rows or \
+            if block.pandas_range is None or (block.label == label and not self.each_a_shard) or not block.rows or \
                     all(other == label for other, _, _ in blocks):  # (one dataset's columns: one order)
                 continue
             first, step = block.pandas_range
@@ -251,7 +254,7 @@ class IdGuard:
                     "and the other inputs carry no index of that name to pair them by; write every input in the same "
                     "order (or each with its index, and pair them with --on); if the others are in this file's order, "
                     f"write them with this column too, or this file without it ({POSITIONAL})")
-            if len(values) and block.label != label:
+            if len(values) and (block.label != label or self.each_a_shard):
                 v = floats(values)
                 self._shard_rows(i, name, label, block.label, v[0], v[-1], len(v), 1)
             if len(seq):
@@ -264,6 +267,7 @@ class IdGuard:
         held a run of consecutive labels (a slice of one frame, 20 to 29), is out of order:
         write_to_dataset, called once a batch, names each file by a random id, and the files' order
         is not the rows'."""
+        self.shard_log.append((i, name, label, shard, first, last, rows, step))
         state = self.shards.setdefault((i, name), {"fresh": True, "prev": None, "cur": None})
         cur = state["cur"]
         if cur is not None and cur[4] == shard:  # (the shard's next block)
@@ -282,6 +286,16 @@ class IdGuard:
                 f"({POSITIONAL})")
         state["fresh"] = state["fresh"] and first == 0
         state["cur"] = [first, last, rows, step, shard]
+
+
+def check_shards_in_order(logs: list[list[tuple]], inputs: dict[str, str]) -> None:
+    """The shard-order check of :meth:`IdGuard._shard_rows` across an engine's partitions: each
+    partition's log of the shards it read (``IdGuard.shard_log``), in the partitions' order;
+    ``inputs``: each shard's path -> the input it is a shard of."""
+    guard = IdGuard()
+    for log in logs:
+        for i, name, label, shard, *rest in log:
+            guard._shard_rows(i, name, inputs.get(label, label), shard, *rest)
 
 
 def _counts_from(values, start: int) -> bool:
