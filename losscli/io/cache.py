@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import replace
-from typing import Iterator
+from typing import Any, Iterator
 
 import numpy as np
 
@@ -69,7 +69,7 @@ class InputCache:
         self._row_keys: tuple | None = None  # with rules.on: the first input's keys, and its row of each row
         self._noted: set = set()
         self._label_readings: dict[str, tuple] = {}  # predictions' spec -> (column names, how labels were read)
-        self.row_guards = None  # the last lockstep's checks (an engine's partition reports what they saw)
+        self.row_guards: Any = None  # the last lockstep's RowGuards: an engine's partition reports what they saw
 
     def reader(self, path: str) -> FileReader:
         key = "-" if path == "-" or _is_standard_input(path) else path if is_url(path) else os.path.realpath(path)
