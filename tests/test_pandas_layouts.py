@@ -1662,3 +1662,41 @@ def test_a_header_repeated_by_appends_is_named(run, tmp_path, index):
         f"Error: {tmp_path / 'p.csv'}, line 22, column 'pred': expected a number, found 'pred' (the column's name "
         "again: a file appended to with to_csv(mode='a') repeats its header at each append; write the appends with "
         "header=False, or remove those lines)\n")
+
+
+_IDS = {"index named id": lambda f, p: f.set_index("id").to_csv(p + ".csv"),
+        "Parquet column ID": lambda f, p: f.rename(columns={"id": "ID"}).to_parquet(p + ".parquet"),
+        "CSV column sample_id": lambda f, p: f.rename(columns={"id": "sample_id"}).to_csv(p + ".csv", index=False)}
+_ID_SUFFIX = {"index named id": ".csv", "Parquet column ID": ".parquet", "CSV column sample_id": ".csv"}
+
+
+@pytest.mark.parametrize("second", list(_IDS))
+@pytest.mark.parametrize("first", ["index named id", "Parquet column ID"])
+def test_id_columns_of_numbers_with_fractions_in_both_files_label_the_rows(run, tmp_path, first, second):
+    """Review 84: an id-named column holding fractions is data (a gene's ID1), so a float index named
+    id in both files was paired with itself as data: mse 0.5 for 1.0, exit 0 (shuffled: 816 for
+    0.006). Two inputs whose id-named columns hold mostly the same numbers label their rows with them:
+    compared as ids, the value in order, refused in another; columns named ID1 in both whose numbers
+    differ stay data."""
+    ids = np.random.default_rng(2).uniform(0, 100, N).round(3)
+    _IDS[first](pd.DataFrame({"id": ids, "pred": X}), str(tmp_path / "p"))
+    _IDS[second](pd.DataFrame({"id": ids, "y": Y}), str(tmp_path / "y"))
+    value, _, _ = _run_value(run, str(tmp_path / "p") + _ID_SUFFIX[first], str(tmp_path / "y") + _ID_SUFFIX[second])
+    assert value == pytest.approx(MSE, rel=1e-12)
+    _IDS[second](pd.DataFrame({"id": ids, "y": Y}).iloc[::-1], str(tmp_path / "s"))
+    out = run("compute", "mse", str(tmp_path / "p") + _ID_SUFFIX[first], str(tmp_path / "s") + _ID_SUFFIX[second])
+    assert (out.exit_code, out.stdout) == (2, "") and "their id columns disagree at row 0" in out.stderr
+
+
+def test_id_named_columns_of_other_numbers_stay_data(run, tmp_path):
+    """(And where both tables' columns share every name, only a first column of such labels is one:
+    a Series named v with a float index named id, written by both.)"""
+    pd.DataFrame({"ID1": X, "ID2": Y}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"ID1": Y, "ID2": X}).to_csv(tmp_path / "y.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(float(np.mean((X - Y) ** 2)), rel=1e-12)
+    ids = pd.Index(np.random.default_rng(2).uniform(0, 100, N).round(3), name="id")
+    pd.Series(X, index=ids, name="v").to_csv(tmp_path / "sp.csv")
+    pd.Series(Y, index=ids, name="v").to_csv(tmp_path / "sy.csv")
+    value, _, _ = _run_value(run, tmp_path / "sp.csv", tmp_path / "sy.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)

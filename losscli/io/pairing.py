@@ -13,7 +13,7 @@ from ..errors import InputError
 from .buffers import floats
 from .join import arrow_instants, blank_missing, comparable, is_time_type
 from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
-from .sharedkeys import data_columns, is_index, shared_keys
+from .sharedkeys import data_columns, fractional_ids, is_index, shared_keys
 from .table import Source, resolve_columns
 
 
@@ -147,6 +147,7 @@ class IdGuard:
                 "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
                 f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
         _refuse_one_first_line_of_integers(blocks)
+        fractional_ids(blocks)
         # a column that counts like a named index is data where another input holds data of that
         # name (x = 1, 2, ... of a grid beside predicted coordinates): so in every later block
         data = [set(named) or set(d) for d, (_, _, named) in zip(data_columns(blocks), blocks)]  # (a selector's too)

@@ -54,6 +54,56 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
     return found
 
 
+def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
+    """Id-named columns (``id``, ``ID``, ``sample_id``) that hold fractions are data where one input
+    has them (a gene ``ID1``: ``Source.skipped``), but two whole tables that each hold one, most of
+    whose values are the other's (the same labels, in these rows or others: a float index named ``id``
+    that both files were written with), label their rows: read as data they pair the labels with each
+    other (mse halved, exit 0). Marked as id columns in both, which the guard compares row by row.
+    Tables whose columns all share names are data (a gene ID3 predicted exactly), but for a first
+    column of such labels (pd.Series(y, index=ids).rename_axis('id').to_csv() of both)."""
+    from .rules import is_id_name
+
+    data = data_columns(blocks)
+    names = []
+    for _, b, named in blocks:
+        skip = b.skipped() if not named and b.arrays is None else None
+        names.append({} if skip is None else {n.lower(): n for n in b.order if is_id_name(n) and n not in skip
+                                              and (n in b.columns or n in b.keys)})
+    for i in range(len(blocks)):
+        for j in range(i + 1, len(blocks)):
+            pairs = [(names[i][k], names[j][k]) for k in names[i] if k in names[j]]
+            if not pairs and len(names[i]) == len(names[j]) == 1:  # (the one id column of each: sample_id, id)
+                pairs = [(*names[i].values(), *names[j].values())]
+            shared = set(data[i]) == set(data[j])
+            for na, nb in pairs:
+                if shared and not (blocks[i][1].order[:1] == [na] and blocks[j][1].order[:1] == [nb]):
+                    continue
+                a, b = _numbers(blocks[i][1], na), _numbers(blocks[j][1], nb)
+                if a is None or b is None:
+                    continue
+                a, b = np.unique(a[np.isfinite(a)]), np.unique(b[np.isfinite(b)])
+                if min(a.size, b.size) > 1 and np.intersect1d(a, b).size >= 0.5 * min(a.size, b.size):
+                    for (label, block, _), name, other, oname in ((blocks[i], na, blocks[j][0], nb),
+                                                                  (blocks[j], nb, blocks[i][0], na)):
+                        block.index[name] = (f"an id column (numbers with fractions, most of them the labels of "
+                                             f"{other}'s column {oname!r}; --on NAME pairs them by key)")
+
+
+def _numbers(block: Source, name: str) -> np.ndarray | None:
+    """A column as float64 numbers (a CSV's key column is text until a selector names it); None where
+    it is not numbers."""
+    import pyarrow as pa
+
+    from .buffers import floats
+    from .join import _as_float
+
+    if name in block.columns:
+        return np.asarray(block.columns[name], dtype=np.float64)
+    values = _as_float(block.keys[name], pa.float64())
+    return None if values is None else floats(values)
+
+
 def refuse_keys_or_data(x: tuple, y: tuple, equal: list[str], first: list[str], second: list[str]) -> None:
     """Leading integer columns two tables hold alike, in no order and with repeats: keys, or targets
     predicted exactly; nothing tells, so the run is refused with the selectors of either reading."""
