@@ -1700,3 +1700,22 @@ def test_id_named_columns_of_other_numbers_stay_data(run, tmp_path):
     pd.Series(Y, index=ids, name="v").to_csv(tmp_path / "sy.csv")
     value, _, _ = _run_value(run, tmp_path / "sp.csv", tmp_path / "sy.csv")
     assert value == pytest.approx(MSE, rel=1e-12)
+
+
+def test_a_range_index_counting_down_in_parquet_metadata_is_refused(run, tmp_path):
+    """Review 84 A3: df.iloc[::-1].to_parquet() keeps a RangeIndex of step -1 in its metadata, no
+    column: beside the same frame in pandas' order the rows were paired by position (9.0 for 1.0,
+    exit 0), where the same files as CSV (an index column going down) are refused. Refused, naming
+    --positional; two files reversed alike give the value."""
+    pd.DataFrame({"pred": X}).iloc[::-1].to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame({"y": Y}).to_parquet(tmp_path / "y.parquet")
+    out = run("compute", "mse", tmp_path / "p.parquet", tmp_path / "y.parquet")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        f"Error: {tmp_path / 'p.parquet'}: its pandas index (a RangeIndex in the file's metadata) counts down from "
+        f"{N - 1} by 1: the rows are in the reverse of the order pandas numbered them, and the other inputs do not "
+        "count down alike; write every input in the same order (or each with its index, and pair them with --on) "
+        "(--positional pairs them as they stand if you know they are in one order)\n")
+    pd.DataFrame({"y": Y}).iloc[::-1].to_parquet(tmp_path / "r.parquet")
+    value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "r.parquet")
+    assert value == pytest.approx(MSE, rel=1e-12)

@@ -253,6 +253,33 @@ def test_fsspec_urls(run, tmp_path):
     assert missing.exit_code == 2 and missing.stderr == "Error: memory:///u/nope.csv: no such file\n"
 
 
+@pytest.mark.parametrize("how", ["{d}/parts", "file://{d}/parts", "file://{d}/parts/*.csv", "memory:///n/parts",
+                                 "memory:///n/parts/data-*.csv"])
+def test_shards_behind_a_url_are_read_in_natural_order(run, tmp_path, how):
+    """Review 84: Dask's to_csv(name_function=str) writes data-0 ... data-11; a local directory is read
+    in natural order (data-2 before data-10), a URL's in text order (data-10 before data-2), which
+    paired every row by position with another's: 145.5 for 0.0097, exit 0. A URL's directory is read
+    as a local one: in natural order, without _SUCCESS."""
+    import fsspec
+
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=12)
+    p = y + rng.normal(size=12)
+    (tmp_path / "parts").mkdir()
+    fs = fsspec.filesystem("memory")
+    for i in range(12):
+        text = "pred\n" + f"{float(p[i])!r}\n"
+        (tmp_path / "parts" / f"data-{i}.csv").write_text(text)
+        with fs.open(f"/n/parts/data-{i}.csv", "w") as f:
+            f.write(text)
+    (tmp_path / "parts" / "_SUCCESS").write_text("")
+    with fs.open("/n/parts/_SUCCESS", "w") as f:
+        f.write("")
+    np.save(tmp_path / "y.npy", y)
+    out = run("compute", "mse", how.format(d=tmp_path), tmp_path / "y.npy", "--format", "value")
+    assert (out.exit_code, float(out.stdout)) == (0, pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)), out.stderr
+
+
 @pytest.mark.parametrize("url", ["zip://run/p.csv::{d}/run.zip", "zip://run/p.csv::{d}/run.zip:pred",
                                  "zip://run/p.csv::file://{d}/run.zip", "tar://run/p.csv::{d}/run.tar:pred",
                                  "tar://run/part-*.csv::{d}/run.tar", "tar://run/parts::{d}/run.tar:pred"])

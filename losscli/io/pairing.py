@@ -233,6 +233,7 @@ class IdGuard:
                     f"{_cell(shown[0][row].as_py())}, {lb} {nb} {_cell(shown[1][row].as_py())}): rows are paired by position, "
                     f"so these are not the same samples; {on} (if these columns are data, name them in a selector; "
                     f"{POSITIONAL})")
+        _refuse_a_range_counting_down(blocks)
         for i, (label, block, _) in enumerate(blocks):  # (a RangeIndex the shards' metadata keeps)
             if block.pandas_range is None or (block.label == label and not self.each_a_shard) or not block.rows or \
                     all(other == label for other, _, _ in blocks):  # (one dataset's columns: one order)
@@ -287,6 +288,22 @@ class IdGuard:
                 f"({POSITIONAL})")
         state["fresh"] = state["fresh"] and first == 0
         state["cur"] = [first, last, rows, step, shard]
+
+
+def _refuse_a_range_counting_down(blocks: list[tuple[str, Source, set]]) -> None:
+    """A RangeIndex that counts down, kept in a Parquet/Arrow file's metadata (``df.iloc[::-1]
+    .to_parquet()``: its rows in the reverse of the order pandas numbered them), beside inputs whose
+    rows do not count down alike (none of them an index, or one that counts up): refused, as an
+    index column that goes down is (the metadata was not read for it: 9.0 for 1.0, exit 0)."""
+    ranges = [(label, b.pandas_range) for label, b, _ in blocks if b.pandas_range is not None and b.rows > 1]
+    files = {label for label, _, _ in blocks}
+    for label, (first, step) in ranges:
+        if step < 0 and len(files) > 1 and sum(r == (first, step) for _, r in ranges) < len(files):
+            raise InputError(
+                f"{label}: its pandas index (a RangeIndex in the file's metadata) counts down from {first} by "
+                f"{-step}: the rows are in the reverse of the order pandas numbered them, and the other inputs do "
+                "not count down alike; write every input in the same order (or each with its index, and pair them "
+                f"with --on) ({POSITIONAL})")
 
 
 def check_shards_in_order(logs: list[list[tuple]], inputs: dict[str, str]) -> None:

@@ -90,12 +90,14 @@ def _url_shards(path: str):
         return f"{proto}://{f.split('://', 1)[-1]}{chain}"
 
     if _GLOB_CHARS.search(inner):
-        files = sorted(f for f in fs.glob(inner) if fs.isfile(f))
+        files = sorted((f for f in fs.glob(inner) if fs.isfile(f)), key=natural)  # (part-2 before part-10, as locally)
         if not files:
             raise InputError(f"{path}: no files match this pattern")
         return [url(f) for f in files]
     if fs.isdir(inner):
-        files = sorted(f for f in fs.ls(inner, detail=False) if fs.isfile(f))
+        # (as a local dataset's: in natural order, without what is not data, _SUCCESS, .crc)
+        files = sorted((f for f in fs.ls(inner, detail=False) if fs.isfile(f)
+                        and not f.rstrip("/").rsplit("/", 1)[-1].startswith((".", "_"))), key=natural)
         if not files:
             raise InputError(f"{path}: is a directory with no files (a sharded input needs at least one)")
         return [url(f) for f in files]
