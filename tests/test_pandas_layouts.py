@@ -1719,3 +1719,43 @@ def test_a_range_index_counting_down_in_parquet_metadata_is_refused(run, tmp_pat
     pd.DataFrame({"y": Y}).iloc[::-1].to_parquet(tmp_path / "r.parquet")
     value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "r.parquet")
     assert value == pytest.approx(MSE, rel=1e-12)
+
+
+_ODD_INDEXES = {
+    "categorical": lambda: pd.CategoricalIndex([f"k{i}" for i in range(N)]),
+    "timedelta": lambda: pd.timedelta_range("1h", periods=N, freq="37min"),
+    "interval": lambda: pd.interval_range(0.0, float(N)),
+}
+
+
+@pytest.mark.parametrize("kind", list(_ODD_INDEXES))
+@pytest.mark.parametrize("writer", ["to_parquet", "feather"])
+def test_categorical_timedelta_and_interval_indexes_are_compared_not_an_internal_error(run, tmp_path, kind, writer):
+    """Review 84 B: pandas' CategoricalIndex, TimedeltaIndex and IntervalIndex in both files, as
+    Parquet keeps them (dictionaries, durations, structs): exit 3 (ArrowNotImplementedError) where
+    they were compared. In order, the value; shuffled, refused."""
+    import pyarrow.feather  # noqa: F401 (pa.feather)
+
+    index = _ODD_INDEXES[kind]()
+    pred, label = pd.DataFrame({"pred": X}, index=index), pd.DataFrame({"label": Y}, index=index)
+    _WRITERS[writer](pred, str(tmp_path / "p"))
+    _WRITERS[writer](label, str(tmp_path / "y"))
+    value, _, _ = _run_value(run, str(tmp_path / "p") + _SUFFIX[writer], str(tmp_path / "y") + _SUFFIX[writer])
+    assert value == pytest.approx(MSE, rel=1e-12)
+    _WRITERS[writer](label.iloc[::-1], str(tmp_path / "s"))
+    out = run("compute", "mse", str(tmp_path / "p") + _SUFFIX[writer], str(tmp_path / "s") + _SUFFIX[writer])
+    assert (out.exit_code, out.stdout) == (2, "") and "disagree at row 0" in out.stderr, out.stderr
+
+
+def test_ids_kept_as_text_that_read_as_numbers_in_another_file(run, tmp_path):
+    """Review 84 B: ids '00766', ... kept as text in a Feather file against the same ids a CSV reads as
+    integers, in order: exit 3; the value now, and refused in another order."""
+    ids = pd.Index([f"{i * 7 + 3:05d}" for i in range(N)], name="sample_id")
+    pa.feather.write_feather(pa.Table.from_pandas(pd.DataFrame({"pred": X}, index=ids).reset_index()),
+                             tmp_path / "p.arrow")
+    pd.DataFrame({"label": Y}, index=ids).to_csv(tmp_path / "y.csv")
+    value, _, _ = _run_value(run, tmp_path / "p.arrow", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pd.DataFrame({"label": Y}, index=ids).iloc[::-1].to_csv(tmp_path / "s.csv")
+    out = run("compute", "mse", tmp_path / "p.arrow", tmp_path / "s.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "disagree at row 0" in out.stderr, out.stderr

@@ -198,8 +198,12 @@ class IdGuard:
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             if na in a.text_values:  # (times as text: told apart as written, then as instants)
-                ka, kb = _key_values(a, na, la), _key_values(b, nb, lb)
-                row, shown = _first_other_time(ka, kb), (ka, kb)
+                ka, kb = _as_labels(_key_values(a, na, la)), _as_labels(_key_values(b, nb, lb))
+                if not all(_texts_or_times(k.type) for k in (ka, kb)):  # ('00766' of Feather against a CSV's 766)
+                    ka, kb = comparable([ka, kb])
+                    row, shown = first_difference(ka, kb), (ka, kb)
+                else:
+                    row, shown = _first_other_time(ka, kb), (ka, kb)
             else:
                 va, vb = _key_values(a, na, la), _key_values(b, nb, lb)
                 ka, kb = comparable([va, vb])
@@ -410,6 +414,30 @@ def _refuse_labels_written_alike(numbers: list, columns: list, start: int) -> No
                 f"(column {oname!r}): written with fewer digits, the labels cannot tell whether the rows are in one "
                 "order; write the inputs with the same float_format (or none), or pair them by a key with --on "
                 f"({POSITIONAL})")
+
+
+def _as_labels(values):
+    """A key column of a type no text or time comparison takes, as one it does: a dictionary
+    (pandas' categories) decoded, large text as text, durations as integers of nanoseconds, and
+    anything else (an IntervalIndex's structs) as its text."""
+    import pyarrow as pa
+
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_large_string(values.type):
+        return values.cast(pa.string())
+    if pa.types.is_duration(values.type):
+        return values.cast(pa.duration("ns")).cast(pa.int64())
+    if pa.types.is_nested(values.type) or pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        return pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
+    return values
+
+
+def _texts_or_times(type_) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(type_) or is_time_type(type_)
 
 
 def _padded(values):
