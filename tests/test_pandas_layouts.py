@@ -1759,3 +1759,32 @@ def test_ids_kept_as_text_that_read_as_numbers_in_another_file(run, tmp_path):
     pd.DataFrame({"label": Y}, index=ids).iloc[::-1].to_csv(tmp_path / "s.csv")
     out = run("compute", "mse", tmp_path / "p.arrow", tmp_path / "s.csv")
     assert (out.exit_code, out.stdout) == (2, "") and "disagree at row 0" in out.stderr, out.stderr
+
+
+def test_a_named_range_index_parquet_keeps_in_metadata_is_compared(run, tmp_path):
+    """Review 84 A4: a RangeIndex named id (100..159) is no column of a Parquet file, only metadata;
+    against a CSV holding id in another order the rows were paired by position (115 for 0.0097,
+    exit 0). It is an id of the Parquet file's rows: compared, refused shuffled, the value in order."""
+    index = pd.RangeIndex(100, 100 + N, name="id")
+    pd.DataFrame({"pred": X}, index=index).to_parquet(tmp_path / "p.parquet")
+    pd.DataFrame({"y": Y}, index=index).to_csv(tmp_path / "y.csv")
+    value, _, _ = _run_value(run, tmp_path / "p.parquet", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pd.DataFrame({"y": Y}, index=index).iloc[::-1].reset_index().to_csv(tmp_path / "s.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.parquet", tmp_path / "s.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert f"their id columns disagree at row 0 ({tmp_path / 'p.parquet'} id '100', {tmp_path / 's.csv'} id " \
+           f"'{99 + N}')" in out.stderr
+
+
+def test_a_categorical_index_is_compared_across_formats(run, tmp_path):
+    """Review 84 A5: pandas' CategoricalIndex to_csv (text) against to_parquet (a dictionary) under its
+    two names was not compared: shuffled, 115 for 0.0097, exit 0."""
+    index = pd.CategoricalIndex([f"k{i}" for i in range(N)])
+    pd.DataFrame({"pred": X}, index=index).to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"y": Y}, index=index).iloc[::-1].to_parquet(tmp_path / "s.parquet")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "s.parquet")
+    assert (out.exit_code, out.stdout) == (2, "") and "disagree at row 0" in out.stderr, out.stderr
+    pd.DataFrame({"y": Y}, index=index).to_parquet(tmp_path / "y.parquet")
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.parquet")
+    assert value == pytest.approx(MSE, rel=1e-12)

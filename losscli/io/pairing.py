@@ -155,7 +155,9 @@ class IdGuard:
                         for i, (_, b, _) in enumerate(blocks)]
         shared = shared_keys(blocks)
         skips = [b.skipped() for _, b, _ in blocks]
-        ids = [{n.lower(): n for n in b.keys if skips[i].get(n, BY_REASON) != BY_REASON and n not in named}
+        # (a named RangeIndex a Parquet file keeps in its metadata, no column: an id of its rows too)
+        ids = [{n.lower(): n for n in b.keys if (skips[i].get(n, BY_REASON) != BY_REASON or
+                                                 n == b.range_index and b.dataset is None) and n not in named}
                for i, (_, b, named) in enumerate(blocks)]
         self.pairs = []
         for i in range(len(blocks)):
@@ -456,6 +458,8 @@ def _labels(block: tuple[str, Source, set], name: str) -> bool:
 
     label, source, _ = block
     kind = _key_values(source, name, label).type
+    if pa.types.is_dictionary(kind):  # (a CategoricalIndex: its categories)
+        kind = kind.value_type
     return pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_time_type(kind) or \
         pa.types.is_floating(kind)
 
