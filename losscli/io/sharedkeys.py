@@ -65,7 +65,7 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
     from .rules import is_id_name
 
     data = data_columns(blocks)
-    names = []
+    names: list[dict[str, str]] = []
     for _, b, named in blocks:
         skip = b.skipped() if not named and b.arrays is None else None
         names.append({} if skip is None else {n.lower(): n for n in b.order if is_id_name(n) and n not in skip
@@ -74,16 +74,16 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
         for j in range(i + 1, len(blocks)):
             pairs = [(names[i][k], names[j][k]) for k in names[i] if k in names[j]]
             if not pairs and len(names[i]) == len(names[j]) == 1:  # (the one id column of each: sample_id, id)
-                pairs = [(*names[i].values(), *names[j].values())]
+                pairs = [(next(iter(names[i].values())), next(iter(names[j].values())))]
             shared = set(data[i]) == set(data[j])
             for na, nb in pairs:
                 if shared and not (blocks[i][1].order[:1] == [na] and blocks[j][1].order[:1] == [nb]):
                     continue
-                a, b = _numbers(blocks[i][1], na), _numbers(blocks[j][1], nb)
-                if a is None or b is None:
+                va, vb = _numbers(blocks[i][1], na), _numbers(blocks[j][1], nb)
+                if va is None or vb is None:
                     continue
-                a, b = np.unique(a[np.isfinite(a)]), np.unique(b[np.isfinite(b)])
-                if min(a.size, b.size) > 1 and np.intersect1d(a, b).size >= 0.5 * min(a.size, b.size):
+                ua, ub = np.unique(va[np.isfinite(va)]), np.unique(vb[np.isfinite(vb)])
+                if min(ua.size, ub.size) > 1 and np.intersect1d(ua, ub).size >= 0.5 * min(ua.size, ub.size):
                     for (label, block, _), name, other, oname in ((blocks[i], na, blocks[j][0], nb),
                                                                   (blocks[j], nb, blocks[i][0], na)):
                         block.index[name] = (f"an id column (numbers with fractions, most of them the labels of "
