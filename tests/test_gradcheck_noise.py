@@ -85,13 +85,17 @@ for k, tag in ((1.0, ""), (-1.0, "_flip"), (1.1, "_e10")):
 # sigmoid, its gradient doubled near 0 (review 81 D2): steps that follow |x| at x = 1e-12 move no loss
 plain("n_sig_small_bug", lambda x: 1 / (1 + np.exp(-x)),
       lambda x: {"x": np.exp(-x) / (1 + np.exp(-x)) ** 2 * np.where(np.abs(x) < 1e-6, 2.0, 1.0)})
+# relu with a gradient of 2 at 0, and the right one (0 there): steps at 0 follow the inputs of 1e-12 beside it
+plain("n_relu_at0_bug", lambda x: np.maximum(x, 0), lambda x: {"x": np.where(x == 0, 2.0, (x > 0) * 1.0)})
+plain("n_relu", lambda x: np.maximum(x, 0), lambda x: {"x": (x > 0) * 1.0})
 '''
 NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3")] + ["n_wiggle", "n_wiggle_bug",
                                                                                     "n_wiggle4h", "n_gate_bug",
                                                                                     "n_batch32", "n_batch32_bug",
                                                                                     "n_offset_one", "n_sig_small_bug",
                                                                                     "n_center32", "n_center32_flip",
-                                                                                    "n_center32_e10"]
+                                                                                    "n_center32_e10",
+                                                                                    "n_relu_at0_bug", "n_relu"]
 
 
 @pytest.fixture
@@ -240,6 +244,28 @@ def test_elements_the_steps_cannot_move_leave_the_verdict_undecided(run, wrapper
         "(x = 1e-12 in sigmoid(x)); not compared"}
     np.save(x, np.array([1e-7, 2e-7, -1e-7, 1.0, -1.0, 0.5]))
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_sig_small_bug", x)
+    assert (code, rec["verdict"]) == (1, "FAIL")
+
+
+def test_an_element_under_a_bound_wider_than_every_gradient_leaves_the_verdict_undecided(run, wrappers, tmp_path):
+    """Review 81 D2: relu with a gradient of 2 at x = 0, beside inputs of 1e-12: the steps at 0 follow
+    them (1.4e-17), the rounding an O(1) intermediate may add bounds the slopes by 486, and the 2
+    (slopes 0 and 1) passed below it beside verified elements: PASS. An element whose bound is as wide
+    as the role's largest gradient, and whose analytic value is as large as the others', verifies
+    nothing: inconclusive, saying so. The right gradient (0 at 0) passes; at 0 beside 1, the bug FAILs."""
+    x = tmp_path / "x.npy"
+    np.save(x, np.array([1e-12, 2e-12, -1e-12, 0.0, 3e-12, 1.0, -1.0, 0.5]))
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_relu_at0_bug", x)
+    assert (code, rec["verdict"], rec["failures"]) == (0, "inconclusive", 0), rec["reasons"]
+    assert rec["reasons"][0].startswith("not verified: at 1 elements with an analytic gradient as large as the "
+                                        "others' the loss did not change at any step tried, or changed under a bound")
+    (at0,) = [w for w in rec["worst"] if w["index"] == [3]]
+    assert at0["status"] == "below-noise" and at0["reason"].startswith("the numeric error bound is as wide as the "
+                                                                       "role's largest gradient")
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_relu", x)
+    assert (code, rec["verdict"]) == (0, "PASS"), rec["reasons"]
+    np.save(x, np.array([0.0, 1.0, -1.0, 0.5]))
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_relu_at0_bug", x)
     assert (code, rec["verdict"]) == (1, "FAIL")
 
 

@@ -52,6 +52,11 @@ _reg("v_rowmax_ties", lambda x: x.max(axis=1), lambda x: {"x": (x == x.max(axis=
      inputs=(Input("x", "N,D"),))
 _reg("v_rowmax", lambda x: x.max(axis=1),
      lambda x: {"x": np.eye(x.shape[1])[np.argmax(x, axis=1)]}, inputs=(Input("x", "N,D"),))
+# values in float64's subnormal range (1e-315 scale): their changes below its smallest step (5e-324) are 0
+_reg("v_subnormal_batch", lambda x: 1e-315 * (x - x.mean()) ** 2, lambda x: {"x": 2e-315 * (x - x.mean())},
+     inputs=(Input("x", "N"),), coupling="batch")
+_reg("v_subnormal_batch_bug", lambda x: 1e-315 * (x - x.mean()) ** 2, lambda x: {"x": -2e-315 * (x - x.mean())},
+     inputs=(Input("x", "N"),), coupling="batch")
 # gradient off by 1e-7 everywhere: what --atol is for
 _reg("v_offset", lambda p, t: (p - t) ** 2, lambda p, t: {"predictions": 2 * (p - t) + 1e-7}, coupling="elementwise")
 # undefined on one side of the point: sqrt(p - t) at p = t
@@ -279,13 +284,14 @@ def test_a_forgotten_gradient_of_0_where_the_loss_cannot_move_is_inconclusive_no
     rounding is 1.2e-4), so numeric 0 agreed exactly with analytic 0 and every element counted as
     verified: PASS, with 2x ~ 0.02 the true gradient. A 0 agreed under a bound of ~1e3 verifies
     nothing: below the noise, and the verdict says nothing was verified. The same loss at x ~ 100,
-    where the steps move it, FAILs."""
+    where the steps move it, FAILs (declared batch-coupled, it is checked on the total, 8e12, whose
+    rounding leaves 6 of 8 elements below the noise)."""
     x = np.random.default_rng(0).normal(size=(8, 1))
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *_save(tmp_path, x=0.01 * x))
     assert (code, rec["verdict"], rec["verified"], rec["below_noise"]) == (0, "inconclusive", 0, 8), rec["reasons"]
     assert rec["reasons"][0].startswith("nothing verified: all 8 elements lie below the numeric noise")
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *_save(tmp_path, x=100 * x))
-    assert (code, rec["verdict"], rec["failures"]) == (1, "FAIL", 8), rec["reasons"]
+    assert (code, rec["verdict"], rec["failures"]) == (1, "FAIL", 8 if name == "v_hidden_zero" else 2), rec["reasons"]
 
 
 def test_a_row_of_tiny_norm_does_not_widen_every_batch_elements_bound(run):
@@ -309,6 +315,23 @@ def test_a_gradient_no_step_can_see_is_inconclusive_not_pass(run, tmp_path, plug
     assert code == 0 and rec["verdict"] == "inconclusive", rec["reasons"]
     assert rec["verified"] == 0 and rec["reasons"][0].startswith("nothing verified: at ")
     assert "elements with a nonzero analytic gradient the loss did not change at any step tried" in rec["reasons"][0]
+
+
+@pytest.mark.parametrize("atol", [[], ["--atol", "0"]])
+@pytest.mark.parametrize("n", [8, 100])
+def test_a_loss_of_subnormal_values_is_inconclusive_not_fail(run, tmp_path, plugin, atol, n):
+    """Review 81 D4: a batch-coupled loss of subnormal values (1e-315·(x - mean)²) whose changes fall
+    below float64's smallest step: the bounds were ε·|l| = 1e-331, under that step, and a correct
+    gradient FAILed with --atol 0 (6 of 8 elements: the numeric slope 0), and PASSed with nothing
+    verified without it, as did a sign-flipped one. A value's noise is at least the smallest step its
+    precision takes: nothing is verified, and the verdict says so; the flipped sign still FAILs
+    where the steps resolve it (--atol 0)."""
+    x = _save(tmp_path, x=np.random.default_rng(3).normal(size=n) * (1 if n == 8 else 10))
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_subnormal_batch", *x, *atol)
+    assert (code, rec["verdict"], rec["failures"], rec["verified"]) == (0, "inconclusive", 0, 0), rec["reasons"]
+    assert rec["reasons"][0].startswith("nothing verified: all ")
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_subnormal_batch_bug", *x, *atol)
+    assert (code, rec["verdict"]) == ((1, "FAIL") if atol else (0, "inconclusive")), rec["reasons"]
 
 
 def test_a_zero_gradient_where_the_loss_is_flat_verifies_nothing_beside_it(run, tmp_path, plugin):

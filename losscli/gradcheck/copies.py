@@ -191,7 +191,8 @@ class Copies:
         # code of lower precision (float32) at least the total's noise measured at steps it resolves:
         # the table's steps (2^-26 of each element) are lost when the inputs are cast to float32, and
         # the samples' roundings may move together (a batch's logsumexp in each l_i)
-        floor = self.eps * np.sqrt(np.sum(np.abs(self.base.reshape(-1)) ** 2))
+        floor = max(self.eps * np.sqrt(np.sum(np.abs(self.base.reshape(-1)) ** 2)),
+                    stepping.subnormal(self.eps) * np.sqrt(self.base.size))  # (subnormal losses: 1e-315·x²)
         if self.eps > EPS:
             self.coarse = self._coarse_noise(mag, sign)
         return float(max(np.sqrt(np.sum(sigma ** 2)), floor, self.coarse))

@@ -101,14 +101,17 @@ def steps(x: np.ndarray) -> np.ndarray:
 
 
 def _sigma(f0, values, sensitivity, noise, eps):
-    """Noise of one value of f: the measured σ where given, at least ε·(the magnitudes involved)."""
+    """Noise of one value of f: the measured σ where given, at least ε·(the magnitudes involved)
+    and the precision's smallest subnormal (``steps.subnormal``)."""
     import numpy as np
+
+    from .steps import subnormal
 
     scale = np.abs(f0)
     for v in values:
         scale = np.maximum(scale, np.abs(v))
-    scale = np.maximum(scale, sensitivity)
-    return eps * scale if noise is None else np.fmax(eps * scale, noise)
+    scale = np.maximum(eps * np.maximum(scale, sensitivity), subnormal(eps))
+    return scale if noise is None else np.fmax(scale, noise)
 
 
 def richardson_from(f0, fp, fm, fp2, fm2, h, sensitivity=0.0, *, noise=None, eps=EPS):

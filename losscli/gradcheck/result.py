@@ -73,6 +73,10 @@ REASONS = {
     24: "the loss does not change at any step tried, while the analytic value is as large as the role's "
         "others (rtol times its largest, or more): the steps, which follow |x|, are too small for the loss to "
         "show it (x = 1e-12 in sigmoid(x)); not compared",
+    25: "the numeric error bound is as wide as the role's largest gradient, while the analytic value is as "
+        "large as the role's others (rtol times its largest, or more): at steps that follow |x| (x = 0 beside "
+        "inputs of 1e-12) the rounding an O(1) intermediate may add, which the loss did not refute, covers any "
+        "slope; not compared",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
@@ -147,10 +151,13 @@ class LossCheck:
 
     @property
     def hidden(self) -> int:
-        """Unseen elements (reason 24) whose analytic gradient is as large as their role's others: a
+        """Elements whose analytic gradient is as large as their role's others that the loss never
+        showed (reason 24) or showed under a bound as wide as the role's largest gradient (25): a
         verdict cannot rest on the elements beside them (sigmoid's gradient doubled at x = 1e-12,
-        where steps that follow |x| move no loss, PASSed beside x = 1, -1, 0.5)."""
-        return sum(int(np.count_nonzero(r.reason == 24)) for r in self.roles if r.reason is not None)
+        where steps that follow |x| move no loss, PASSed beside x = 1, -1, 0.5; relu's gradient of 2
+        at 0 beside inputs of 1e-12, under a bound of 486)."""
+        return sum(int(np.count_nonzero((r.reason == 24) | (r.reason == 25))) for r in self.roles
+                   if r.reason is not None)
 
     @property
     def trivial(self) -> int:
@@ -253,13 +260,16 @@ def in_bracket(a, left, right, err, opts: Options):
 
 
 # -- numeric estimates, one column of all rows at a time -----------------------------------------
-def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options) -> None:
+def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options, assumed: bool = False) -> None:
     """Errors, tolerances and the final status: a pass is ``ok`` when it holds at the relative
     tolerance, ``below-noise`` when only the error bound or --atol covers it. An exact agreement is
     ``ok``; at 0 (a gradient of 0 where the loss did not move) only under a bound that tells apart
     gradients of rtol times the role's largest, or rtol where they are all below 1 (or --atol): at
     1e12 + x² the loss does not move for steps below 1e-4, and a gradient of 0 there agreed with
-    anything up to a bound of 1e3."""
+    anything up to a bound of 1e3. ``assumed``: the bounds hold the rounding of an O(1) intermediate,
+    assumed where the loss did not refute it (a row-local role's ladder), and a below-noise element
+    whose bound is as wide as the role's largest gradient, with a gradient as large as the others',
+    was told nothing (reason 25); a batch-coupled role's bounds are the total's measured noise."""
     n = np.size(rr.analytic)
     with np.errstate(all="ignore"):
         scale = max((float(np.max(np.abs(v), where=np.isfinite(v), initial=0.0)) for v in (rr.analytic, rr.numeric)),
@@ -283,7 +293,10 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
         # a numeric derivative of exactly 0 under a bound wider than the analytic value: the loss did
         # not move at any step (its change lost in its rounding), and the reason says so
         why[below & (num == 0) & (np.abs(a) > opts.atol)] = 15
-        why[below & (num == 0) & (np.abs(a) > max(opts.rtol * scale, opts.atol))] = 24
+        large = np.abs(a) > max(opts.rtol * scale, opts.atol)
+        why[below & (num == 0) & large] = 24
+        if assumed:
+            why[below & (num != 0) & large & (rr.err_est[s] >= scale)] = 25
         bad_a = ~np.isfinite(a) & (why != 7)  # (a gradient of the wrong shape says so, not "not finite")
         codes[bad_a], why[bad_a] = FAIL, 6
 

@@ -23,6 +23,14 @@ from .. import domains
 PRECISIONS: tuple[tuple[str, float], ...] = (("float64", 2.0 ** -52), ("float32", 2.0 ** -23),
                                              ("float16", 2.0 ** -10), ("bfloat16", 2.0 ** -7))
 EPS_OF = dict(PRECISIONS)
+#: each precision's smallest subnormal: the least step any of its values takes, so a value's noise is of
+#: its order however small the value (1e-315·x² moves by nothing below it: its noise is not ε·|l| = 1e-331)
+SUBNORMAL_OF = {"float64": 2.0 ** -1074, "float32": 2.0 ** -149, "float16": 2.0 ** -24, "bfloat16": 2.0 ** -133}
+
+
+def subnormal(eps: float) -> float:
+    """The smallest subnormal of the precision whose machine epsilon is ``eps`` (float64's for another)."""
+    return next((SUBNORMAL_OF[name] for name, e in PRECISIONS if e == eps), SUBNORMAL_OF["float64"])
 #: the ladder of step sizes: each rung divides the step by this
 RUNG_FACTOR = 16.0
 
