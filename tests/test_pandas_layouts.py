@@ -1788,3 +1788,18 @@ def test_a_categorical_index_is_compared_across_formats(run, tmp_path):
     pd.DataFrame({"y": Y}, index=index).to_parquet(tmp_path / "y.parquet")
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.parquet")
     assert value == pytest.approx(MSE, rel=1e-12)
+
+
+def test_a_float_index_written_without_a_header_labels_the_rows(run, tmp_path):
+    """Review 84 A2: pd.Series(y, index=floats).to_csv(header=False) in both files: the index, the
+    same numbers with fractions in both, was read as data and paired with itself (mse halved, exit 0;
+    shuffled, 570 for 0.0097). A first column of such numbers that both hold, in these rows or others,
+    labels the rows: the value in order, refused in another."""
+    index = np.random.default_rng(9).uniform(0, 100, N).round(6)
+    pd.Series(X, index=index).to_csv(tmp_path / "p.csv", header=False)
+    pd.Series(Y, index=index).to_csv(tmp_path / "y.csv", header=False)
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pd.Series(Y, index=index).iloc[::-1].to_csv(tmp_path / "s.csv", header=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "s.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "their key columns disagree at row 0" in out.stderr
