@@ -1803,3 +1803,23 @@ def test_a_float_index_written_without_a_header_labels_the_rows(run, tmp_path):
     pd.Series(Y, index=index).iloc[::-1].to_csv(tmp_path / "s.csv", header=False)
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "s.csv")
     assert (out.exit_code, out.stdout) == (2, "") and "their key columns disagree at row 0" in out.stderr
+
+
+def test_integer_labels_under_two_names_are_compared_a_fresh_index_is_not(run, tmp_path):
+    """Review 84 A6: a test split's ids (326, 262, ...), in the predictions as to_csv()'s Unnamed: 0
+    sorted by id, in the labels as index_label='id' in the split's order: integers under two names
+    were never compared (a RangeIndex's positions are no labels), 97.8 for 0.0097, exit 0. Integers
+    that do not count 0, 1, 2, ... are labels: compared, refused; the same ids in one order give the
+    value, and a new frame's 0, 1, 2, ... beside them is still not compared."""
+    ids = np.random.default_rng(4).permutation(1000)[:N]
+    order = np.argsort(ids)
+    pd.Series(X[order], index=ids[order], name="y").to_csv(tmp_path / "p.csv")
+    pd.Series(Y, index=ids, name="y").to_csv(tmp_path / "y.csv", index_label="id")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "their id columns disagree at row 0" in out.stderr
+    pd.Series(X, index=ids, name="y").to_csv(tmp_path / "q.csv")
+    value, _, _ = _run_value(run, tmp_path / "q.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pd.Series(X, name="y").to_csv(tmp_path / "fresh.csv")
+    value, _, _ = _run_value(run, tmp_path / "fresh.csv", tmp_path / "y.csv")
+    assert value == pytest.approx(MSE, rel=1e-12)

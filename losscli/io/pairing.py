@@ -137,7 +137,7 @@ class IdGuard:
         self.shard_log: list[tuple] = []  # every _shard_rows call: an engine's partitions are checked in order by
         # replaying theirs (:func:`check_shards_in_order`), one partition seeing a few of a dataset's shards
 
-    def _plan(self, blocks: list[tuple[str, Source, set]]) -> None:
+    def _plan(self, blocks: list[tuple[str, Source, set]], start: int = 0) -> None:
         if blocks and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks) and \
                 (len(blocks) > 1 or self.inputs > 1):
             which = "the first line of each" if len(blocks) > 1 else "its first line"
@@ -169,7 +169,8 @@ class IdGuard:
                     # text or times: a RangeIndex's positions beside another file's labels are no labels)
                     (na,), (nb,) = ids[i].values(), ids[j].values()
                     if not (is_index(blocks[i][1], na) or is_index(blocks[j][1], nb)) or \
-                            (_labels(blocks[i], na) and _labels(blocks[j], nb)):
+                            (_labels(blocks[i], na) and _labels(blocks[j], nb)) or \
+                            (_integer_labels(blocks[i], na, start) and _integer_labels(blocks[j], nb, start)):
                         common = [(na, nb)]
                 self.pairs += [(i, j, a, b) for a, b in common]
         self.pairs += [(i, j, n, n) for i, j, names in shared for n in names]
@@ -191,7 +192,7 @@ class IdGuard:
         import pyarrow as pa
 
         if self.pairs is None:  # fixed by the first blocks
-            self._plan(blocks)
+            self._plan(blocks, start)
         for (_, block, _), names in zip(blocks, self.counted):
             if names:
                 block.suspects = {n: v for n, v in block.suspects.items() if n not in names}
@@ -515,6 +516,16 @@ def _first_other_number(a: tuple, b: tuple) -> int | None:
         same = (xa == xb) | (np.abs(xa - xb) < np.maximum(ha, hb)) | (np.isnan(xa) & np.isnan(xb))
     rows = np.flatnonzero(~same)
     return int(rows[0]) if rows.size else None
+
+
+def _integer_labels(block: tuple[str, Source, set], name: str, start: int) -> bool:
+    """Whether pandas' index holds integers that are labels, not a fresh frame's positions: integers
+    that do not count start, start + 1, ... (a test split's ids, y_test.to_csv(), against the same ids
+    under index_label='id': both labels, compared; a new frame's 0, 1, 2, ... beside labels tells
+    nothing, and is not)."""
+    label, source, _ = block
+    values = comparable([_key_values(source, name, label)])[0]
+    return str(values.type) == "int64" and len(values) > 1 and not _counts_from(values, start)
 
 
 def _key_values(block: Source, name: str, label: str):
