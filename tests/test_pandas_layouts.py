@@ -1823,3 +1823,18 @@ def test_integer_labels_under_two_names_are_compared_a_fresh_index_is_not(run, t
     pd.Series(X, name="y").to_csv(tmp_path / "fresh.csv")
     value, _, _ = _run_value(run, tmp_path / "fresh.csv", tmp_path / "y.csv")
     assert value == pytest.approx(MSE, rel=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["interval", "categorical"])
+def test_interval_and_categorical_indexes_across_formats(run, tmp_path, kind):
+    """Review 84: an IntervalIndex to_csv ("(0.0, 1.5]") against to_parquet (a struct of left and
+    right): exit 3 (no cast of a struct to text), then, shuffled, a wrong value. Compared as pandas
+    writes an Interval: the value in order, refused shuffled."""
+    index = _ODD_INDEXES[kind]()
+    pd.DataFrame({"pred": X}, index=index).to_csv(tmp_path / "p.csv")
+    pd.DataFrame({"y": Y}, index=index).to_parquet(tmp_path / "y.parquet")
+    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.parquet")
+    assert value == pytest.approx(MSE, rel=1e-12)
+    pd.DataFrame({"y": Y}, index=index).iloc[::-1].to_parquet(tmp_path / "s.parquet")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "s.parquet")
+    assert (out.exit_code, out.stdout) == (2, "") and "disagree at row 0" in out.stderr, out.stderr

@@ -20,13 +20,40 @@ from ..errors import InputError
 from .buffers import floats
 
 
+def as_labels(values):
+    """A key column of a type no text or time comparison takes, as one it does: a dictionary
+    (pandas' categories) decoded, large text as text, durations as integers of nanoseconds, and
+    anything else (an IntervalIndex's structs) as its text."""
+    import pyarrow as pa
+
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if pa.types.is_dictionary(values.type):
+        values = values.dictionary_decode()
+    if pa.types.is_large_string(values.type):
+        return values.cast(pa.string())
+    if pa.types.is_duration(values.type):
+        return values.cast(pa.duration("ns")).cast(pa.int64())
+    if is_interval(values.type):  # (as pandas writes an Interval, closed on the right by default: "(0.0, 1.5]")
+        return pa.array([None if v is None else f"({v['left']!r}, {v['right']!r}]" for v in values.to_pylist()],
+                        pa.string())
+    if pa.types.is_nested(values.type) or pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+        return pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
+    return values
+
+
+def is_interval(type_) -> bool:
+    """An IntervalIndex as pyarrow keeps it: a struct of left and right."""
+    import pyarrow as pa
+
+    return pa.types.is_struct(type_) and [type_.field(i).name for i in range(type_.num_fields)] == ["left", "right"]
+
+
 def key_text(arr):
     """An Arrow array of keys as comparable text (integers in decimal digits)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
+    arr = as_labels(arr)  # (categories, durations, structs: as text or integers)
     ints = _as_int(arr)
     if ints is not None:
         return ints.cast(pa.string())

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import floats
-from .join import arrow_instants, blank_missing, comparable, is_time_type
+from .join import arrow_instants, as_labels, blank_missing, comparable, is_interval, is_time_type
 from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
 from .sharedkeys import data_columns, fractional_ids, is_index, shared_keys
 from .table import Source, resolve_columns
@@ -201,7 +201,7 @@ class IdGuard:
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             if na in a.text_values:  # (times as text: told apart as written, then as instants)
-                ka, kb = _as_labels(_key_values(a, na, la)), _as_labels(_key_values(b, nb, lb))
+                ka, kb = as_labels(_key_values(a, na, la)), as_labels(_key_values(b, nb, lb))
                 if not all(_texts_or_times(k.type) for k in (ka, kb)):  # ('00766' of Feather against a CSV's 766)
                     ka, kb = comparable([ka, kb])
                     row, shown = first_difference(ka, kb), (ka, kb)
@@ -419,24 +419,6 @@ def _refuse_labels_written_alike(numbers: list, columns: list, start: int) -> No
                 f"({POSITIONAL})")
 
 
-def _as_labels(values):
-    """A key column of a type no text or time comparison takes, as one it does: a dictionary
-    (pandas' categories) decoded, large text as text, durations as integers of nanoseconds, and
-    anything else (an IntervalIndex's structs) as its text."""
-    import pyarrow as pa
-
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    if pa.types.is_dictionary(values.type):
-        values = values.dictionary_decode()
-    if pa.types.is_large_string(values.type):
-        return values.cast(pa.string())
-    if pa.types.is_duration(values.type):
-        return values.cast(pa.duration("ns")).cast(pa.int64())
-    if pa.types.is_nested(values.type) or pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        return pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
-    return values
-
-
 def _texts_or_times(type_) -> bool:
     import pyarrow as pa
 
@@ -462,7 +444,7 @@ def _labels(block: tuple[str, Source, set], name: str) -> bool:
     if pa.types.is_dictionary(kind):  # (a CategoricalIndex: its categories)
         kind = kind.value_type
     return pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_time_type(kind) or \
-        pa.types.is_floating(kind)
+        pa.types.is_floating(kind) or is_interval(kind)
 
 
 #: a number as text: the digits after its point, and its exponent, tell how precisely it is written

@@ -82,7 +82,8 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
                 va, vb = _numbers(blocks[i][1], na), _numbers(blocks[j][1], nb)
                 if va is None or vb is None:
                     continue
-                ua, ub = np.unique(va[np.isfinite(va)]), np.unique(vb[np.isfinite(vb)])
+                # (as float32s: one file's float32 labels, the other's shortest text of them, are the same)
+                ua, ub = (np.unique(v[np.isfinite(v)].astype(np.float32)) for v in (va, vb))
                 if min(ua.size, ub.size) > 1 and np.intersect1d(ua, ub).size >= 0.5 * min(ua.size, ub.size):
                     for (label, block, _), name, other, oname in ((blocks[i], na, blocks[j][0], nb),
                                                                   (blocks[j], nb, blocks[i][0], na)):
