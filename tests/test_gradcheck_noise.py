@@ -88,6 +88,14 @@ plain("n_sig_small_bug", lambda x: 1 / (1 + np.exp(-x)),
 # relu with a gradient of 2 at 0, and the right one (0 there): steps at 0 follow the inputs of 1e-12 beside it
 plain("n_relu_at0_bug", lambda x: np.maximum(x, 0), lambda x: {"x": np.where(x == 0, 2.0, (x > 0) * 1.0)})
 plain("n_relu", lambda x: np.maximum(x, 0), lambda x: {"x": (x > 0) * 1.0})
+# |x| + x²/2 per element, rows summed in float32 (review 85 #3), and its gradient with the sign flipped
+register_loss("n_l1l2_32", inputs=(Input("x", "N,D"),), coupling="elementwise", formula="test", references=("test",))(
+    lambda x: (np.abs(x.astype(np.float32)) + 0.5 * x.astype(np.float32) ** 2).sum(axis=1)).gradient(
+    lambda x: {"x": np.sign(x) + x})
+register_loss("n_l1l2_32_bug", inputs=(Input("x", "N,D"),), coupling="elementwise", formula="test",
+              references=("test",))(
+    lambda x: (np.abs(x.astype(np.float32)) + 0.5 * x.astype(np.float32) ** 2).sum(axis=1)).gradient(
+    lambda x: {"x": -(np.sign(x) + x)})
 '''
 NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3")] + ["n_wiggle", "n_wiggle_bug",
                                                                                     "n_wiggle4h", "n_gate_bug",
@@ -95,7 +103,8 @@ NAMES = [f"n_{b}_{t}" for b in ("focal", "exp") for t in ("bug5", "bug4", "bug3"
                                                                                     "n_offset_one", "n_sig_small_bug",
                                                                                     "n_center32", "n_center32_flip",
                                                                                     "n_center32_e10",
-                                                                                    "n_relu_at0_bug", "n_relu"]
+                                                                                    "n_relu_at0_bug", "n_relu",
+                                                                                    "n_l1l2_32", "n_l1l2_32_bug"]
 
 
 @pytest.fixture
@@ -267,6 +276,24 @@ def test_an_element_under_a_bound_wider_than_every_gradient_leaves_the_verdict_u
     np.save(x, np.array([0.0, 1.0, -1.0, 0.5]))
     code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_relu_at0_bug", x)
     assert (code, rec["verdict"]) == (1, "FAIL")
+
+
+def test_steps_above_the_ladder_that_reach_across_zero_fail_nothing(run, wrappers, tmp_path):
+    """Review 85 #3: |x| + x²/2 summed in float32 over rows of 1e3 to 1e7, x = -0.054 in a column of
+    1e4: the steps above the ladder's (8 and 32, set by the column) reach across |x|'s kink at 0, both
+    averaged its slopes to ~0 against the right -1.05 and agreed: FAIL. A FAIL at such steps stands
+    only where they keep x's sign: undecided there now; a flipped sign at the other elements FAILs."""
+    x = tmp_path / "x.npy"
+    np.save(x, np.array([[-5.97630147e+07, -1.39163623e-07, -1.92822823e+03, -2.07233288e+04],
+                         [1.14815027e+00, 3.13462062e+02, -5.43214502e-08, 7.25448317e+04],
+                         [-6.05096092e+00, 1.76653467e-07, 1.47728905e+03, -5.43863550e-02],
+                         [-4.23693149e+05, -4.84815235e+00, 1.35887891e-08, 2.82199646e-01],
+                         [-3.31805763e-02, -1.34113659e-03, 4.14524449e+03, 1.81854432e+05],
+                         [2.68753157e+06, -3.00136645e+00, -6.44428742e+04, -7.82883352e-07]]))
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_l1l2_32", x)
+    assert (code, rec["failures"]) == (0, 0), rec["reasons"]
+    code, rec = _gradcheck(run, "--plugin", wrappers, "gradcheck", "n_l1l2_32_bug", x)
+    assert (code, rec["verdict"]) == (1, "FAIL"), rec["reasons"]
 
 
 def test_one_wrong_element_of_a_float32_batch_loss_still_fails(run, wrappers, tmp_path):

@@ -57,20 +57,9 @@ _reg("v_subnormal_batch", lambda x: 1e-315 * (x - x.mean()) ** 2, lambda x: {"x"
      inputs=(Input("x", "N"),), coupling="batch")
 _reg("v_subnormal_batch_bug", lambda x: 1e-315 * (x - x.mean()) ** 2, lambda x: {"x": -2e-315 * (x - x.mean())},
      inputs=(Input("x", "N"),), coupling="batch")
-# l_i = -x_i0 + logsumexp_j(x_j0) + 0.1·x_i1², batch-coupled through column 0; the bug forgets the logsumexp's
-# share of the other rows (review 85)
-def _blse2(x):
-    c = x[:, 0]
-    return -c + c.max() + np.log(np.exp(c - c.max()).sum()) + 0.1 * x[:, 1] ** 2
-
-
-def _blse2_grad(x, n):
-    p = np.exp(x[:, 0] - x[:, 0].max())
-    return {"x": np.stack([-1 + n * p / p.sum(), 0.2 * x[:, 1]], axis=1)}
-
-
-_reg("v_blse2", _blse2, lambda x: _blse2_grad(x, len(x)), inputs=(Input("x", "N,D"),), coupling="batch")
-_reg("v_blse2_bug", _blse2, lambda x: _blse2_grad(x, 1), inputs=(Input("x", "N,D"),), coupling="batch")
+# x², declared batch-coupled though it is elementwise, its gradient's sign flipped below |x| = 10 (review 86)
+_reg("v_sq_batch_bugsign", lambda x: x ** 2, lambda x: {"x": np.where(np.abs(x) < 10, -2 * x, 2 * x)},
+     inputs=(Input("x", "N"),), coupling="batch")
 # gradient off by 1e-7 everywhere: what --atol is for
 _reg("v_offset", lambda p, t: (p - t) ** 2, lambda p, t: {"predictions": 2 * (p - t) + 1e-7}, coupling="elementwise")
 # undefined on one side of the point: sqrt(p - t) at p = t
@@ -223,7 +212,7 @@ def plugin(tmp_path):
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
                  "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
                  "v_kink1_batch_bug", "v_sqrt_log", "v_sqrt_log_bug", "v_small_l2", "v_small_l2_bug", "v_owa", "v_owa_bug", "v_h32", "v_h32_bug",
-                 "v_bend", "v_bend_bug", "v_abs_bug", "v_blse2", "v_blse2_bug"):
+                 "v_bend", "v_bend_bug", "v_abs_bug", "v_sq_batch_bugsign"):
         try:
             unregister_loss(name)
         except Exception:
@@ -298,14 +287,13 @@ def test_a_forgotten_gradient_of_0_where_the_loss_cannot_move_is_inconclusive_no
     rounding is 1.2e-4), so numeric 0 agreed exactly with analytic 0 and every element counted as
     verified: PASS, with 2x ~ 0.02 the true gradient. A 0 agreed under a bound of ~1e3 verifies
     nothing: below the noise, and the verdict says nothing was verified. The same loss at x ~ 100,
-    where the steps move it, FAILs (declared batch-coupled, it is checked on the total, 8e12, whose
-    rounding leaves 6 of 8 elements below the noise)."""
+    where the steps move it, FAILs."""
     x = np.random.default_rng(0).normal(size=(8, 1))
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *_save(tmp_path, x=0.01 * x))
     assert (code, rec["verdict"], rec["verified"], rec["below_noise"]) == (0, "inconclusive", 0, 8), rec["reasons"]
     assert rec["reasons"][0].startswith("nothing verified: all 8 elements lie below the numeric noise")
     code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", name, *_save(tmp_path, x=100 * x))
-    assert (code, rec["verdict"], rec["failures"]) == (1, "FAIL", 8 if name == "v_hidden_zero" else 2), rec["reasons"]
+    assert (code, rec["verdict"], rec["failures"]) == (1, "FAIL", 8), rec["reasons"]
 
 
 def test_a_row_of_tiny_norm_does_not_widen_every_batch_elements_bound(run):
@@ -348,21 +336,15 @@ def test_a_loss_of_subnormal_values_is_inconclusive_not_fail(run, tmp_path, plug
     assert (code, rec["verdict"]) == ((1, "FAIL") if atol else (0, "inconclusive")), rec["reasons"]
 
 
-@pytest.mark.parametrize("scale", [1e12, 1e15])
-def test_a_declared_batch_coupling_the_losses_rounding_hides_is_checked_as_batch(run, tmp_path, plugin, scale):
-    """Review 85: at 1e12 the 0.1·x_i1² terms (1e23) hide the logsumexp's share of the other rows, so
-    no row's loss moved when others moved and the role was checked row by row: the right gradient
-    FAILed at 1e12. Checked on the total, as declared: the right one passes, and at 1e12 the wrong
-    one's element (3, 0) is below the noise, not verified. (At 1e15 its 0 against the true 5 is
-    within --rtol of the role's largest gradient, 3e14, however it is checked: 'ok'.)"""
-    x = np.array([[.3, 1.1], [-1.2, -.7], [.8, .4], [2, -1.5], [-.5, .9], [.1, -.2]]) * scale
-    files = _save(tmp_path, x=x)
-    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_blse2", *files)
-    assert (code, rec["verdict"], rec["failures"]) == (0, "PASS", 0), rec["reasons"]
-    assert rec["notes"][0].startswith("x: declared coupling 'batch', and no row's loss moved when others moved")
-    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_blse2_bug", *files, "--top", "12")
-    if scale == 1e12:
-        assert [w["status"] for w in rec["worst"] if w["index"] == [3, 0]] == ["below-noise"], rec["worst"]
+def test_a_role_declared_batch_coupled_but_row_local_is_checked_element_by_element(run, tmp_path, plugin):
+    """Review 86 G1: checking every role declared batch-coupled on the total (a first version of this
+    stop's) buried small elements under the noise of a total of 1e16: x² with its gradient's sign flipped
+    at x ~ 1 beside x ~ 1e8 PASSed (37 -> 6,186 evaluations at N = 3,010). A role no row of which moves
+    another's loss is checked element by element, as before: FAIL."""
+    x = _save(tmp_path, x=np.array([1e8, 1.2e8, 1.4e8, 1.6e8, 1.8e8, 1, -1.5, 2, -2.5, 1.2, -1.8, 2.2, -1.1, 1.7,
+                                    -2.9]))
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sq_batch_bugsign", *x)
+    assert (code, rec["verdict"], rec["failures"]) == (1, "FAIL", 10), rec["reasons"]
 
 
 def test_a_zero_gradient_where_the_loss_is_flat_verifies_nothing_beside_it(run, tmp_path, plugin):

@@ -244,14 +244,7 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
         coupling = detect_coupling(part.ev if part is not None else ev, role, xs, loss.coupling,
                                    base=part.base if part is not None else base)
         result.couplings[role] = coupling
-        if coupling != loss.coupling and loss.coupling == "batch":
-            # (a coupling below the rounding of the losses is not seen: -x_i + logsumexp(x) + 0.1·y_i² at 1e12, whose
-            # y² of 1e23 hides the logsumexp, read row-local, verified a gradient that forgot it; never on a doubt)
-            result.notes.append(f"{role}: declared coupling 'batch', and no row's loss moved when others moved (at "
-                                "these inputs; a coupling below the losses' rounding is not seen): checked as batch, as "
-                                "declared (coupling='row' checks a row-local loss element by element, more finely)")
-            coupling = "batch"
-        elif coupling != loss.coupling:
+        if coupling != loss.coupling:
             result.notes.append(f"{role}: declared coupling '{loss.coupling}', but the loss is {coupling}-coupled "
                                 f"(measured by perturbing rows and watching the others): checked as {coupling}")
         row_local = coupling in ("elementwise", "row")

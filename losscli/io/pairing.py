@@ -155,9 +155,11 @@ class IdGuard:
                         for i, (_, b, _) in enumerate(blocks)]
         shared = shared_keys(blocks)
         skips = [b.skipped() for _, b, _ in blocks]
-        # (a named RangeIndex a Parquet file keeps in its metadata, no column: an id of its rows too)
+        # (a named RangeIndex a Parquet file keeps in its metadata, no column: an id of its rows too, unless it
+        # counts 0, 1, 2, ... as a fresh frame's positions do, which tell nothing beside labels)
         ids = [{n.lower(): n for n in b.keys if (skips[i].get(n, BY_REASON) != BY_REASON or
-                                                 n == b.range_index and b.dataset is None) and n not in named}
+                                                 n == b.range_index and b.dataset is None
+                                                 and b.pandas_range not in (None, (start, 1))) and n not in named}
                for i, (_, b, named) in enumerate(blocks)]
         self.pairs = []
         for i in range(len(blocks)):
@@ -169,8 +171,9 @@ class IdGuard:
                     # text or times: a RangeIndex's positions beside another file's labels are no labels)
                     (na,), (nb,) = ids[i].values(), ids[j].values()
                     if not (is_index(blocks[i][1], na) or is_index(blocks[j][1], nb)) or \
-                            (_labels(blocks[i], na) and _labels(blocks[j], nb)) or \
-                            (_integer_labels(blocks[i], na, start) and _integer_labels(blocks[j], nb, start)):
+                            (_labels(blocks[i], na) and _labels(blocks[j], nb) and _numbers_alike(blocks[i], na,
+                                                                                                blocks[j], nb)) or \
+                            _same_integer_labels(blocks[i], na, blocks[j], nb, start):
                         common = [(na, nb)]
                 self.pairs += [(i, j, a, b) for a, b in common]
         self.pairs += [(i, j, n, n) for i, j, names in shared for n in names]
@@ -404,19 +407,24 @@ def _first_other_time(a, b) -> int | None:
 
 def _refuse_labels_written_alike(numbers: list, columns: list, start: int) -> None:
     """Two columns of numbers that agree as written (:func:`_first_other_number`), where one of
-    them writes every row alike and the other tells them apart (an index of 1e-07s written with
-    ``float_format='%.3f'``: every label 0.000): such labels say nothing of the rows' order. (Some
-    rows alike, 2 of 2 million to 6 decimals, still tell a reordering apart: allowed.)"""
+    them writes alike a tenth of the rows or more that the other tells apart (an index of 1e-07s
+    written with ``float_format='%.3f'``: every label 0.000; readings three to a bucket of %.2f):
+    the order of those rows cannot be checked, and a reordering among them pairs other samples.
+    (A few rows alike, 2 of 2 million to 6 decimals, still tell a reordering apart: allowed.)"""
     (xa, _), (xb, _) = numbers
     for (x, y), ((label, name, values), (other, oname, _)) in (((xa, xb), columns), ((xb, xa), columns[::-1])):
-        apart = np.flatnonzero(y != y[0])
-        if apart.size and np.all(x == x[0]):
-            raise InputError(
-                f"{label} and {other}: every row from {start} is labelled alike in {label} ({name} "
-                f"{_cell(values[0].as_py())}) and rows {start} and {start + int(apart[0])} are not in {other} "
-                f"(column {oname!r}): written with fewer digits, the labels cannot tell whether the rows are in one "
-                "order; write the inputs with the same float_format (or none), or pair them by a key with --on "
-                f"({POSITIONAL})")
+        finite = np.isfinite(x) & np.isfinite(y)
+        kept, told = np.unique(x[finite]).size, np.unique(y[finite]).size
+        if told < 2 or kept >= 0.9 * told:
+            continue
+        order = np.lexsort((y, x))
+        alike = np.flatnonzero((x[order][1:] == x[order][:-1]) & (y[order][1:] != y[order][:-1]))
+        i, j = sorted(int(r) for r in order[alike[0]:alike[0] + 2])
+        raise InputError(
+            f"{label} and {other}: {label} labels alike rows that {other} tells apart (rows {start + i} and "
+            f"{start + j}: {name} {_cell(values[i].as_py())}; {kept} labels for {told} in {other}'s column {oname!r}): "
+            "written with fewer digits, the labels cannot tell whether the rows are in one order; write the inputs "
+            f"with the same float_format (or none), or pair them by a key with --on ({POSITIONAL})")
 
 
 def _texts_or_times(type_) -> bool:
@@ -494,20 +502,44 @@ def _first_other_number(a: tuple, b: tuple) -> int | None:
     63.69616873214543; a float32 is the float64 it was cast from; ``63.697`` is not ``4.097``);
     missing equals missing."""
     (xa, ha), (xb, hb) = a, b
-    with np.errstate(invalid="ignore"):
-        same = (xa == xb) | (np.abs(xa - xb) < np.maximum(ha, hb)) | (np.isnan(xa) & np.isnan(xb))
+    with np.errstate(invalid="ignore", over="ignore"):
+        # (a tie at half a unit rounds either way: 0.335 written '0.34'; labels a few ulps apart, i*0.1 and
+        # i/10, or one file's float32 of the other's float64, are one label computed or kept otherwise)
+        slack = np.maximum(ha, hb) * (1 + 1e-9) + 4 * np.finfo(np.float64).eps * np.fmax(np.abs(xa), np.abs(xb))
+        same = (xa == xb) | (np.abs(xa - xb) <= slack) | (xa.astype(np.float32) == xb.astype(np.float32)) \
+            | (np.isnan(xa) & np.isnan(xb))
     rows = np.flatnonzero(~same)
     return int(rows[0]) if rows.size else None
 
 
-def _integer_labels(block: tuple[str, Source, set], name: str, start: int) -> bool:
-    """Whether pandas' index holds integers that are labels, not a fresh frame's positions: integers
-    that do not count start, start + 1, ... (a test split's ids, y_test.to_csv(), against the same ids
-    under index_label='id': both labels, compared; a new frame's 0, 1, 2, ... beside labels tells
-    nothing, and is not)."""
-    label, source, _ = block
-    values = comparable([_key_values(source, name, label)])[0]
-    return str(values.type) == "int64" and len(values) > 1 and not _counts_from(values, start)
+def _numbers_alike(x: tuple[str, Source, set], na: str, y: tuple[str, Source, set], nb: str) -> bool:
+    """Where one of two label columns holds floats, whether the other reads as numbers too (a CSV
+    written with decimal=',' holds '0,5' for Parquet's 0.5: not other labels, a file the reader's
+    own message explains)."""
+    import pyarrow as pa
+
+    from .join import _as_float
+
+    kinds = [_key_values(source, name, label) for (label, source, _), name in ((x, na), (y, nb))]
+    if not any(pa.types.is_floating(k.type) for k in kinds):
+        return True
+    return all(_as_float(k, pa.float64()) is not None for k in kinds)
+
+
+def _same_integer_labels(x: tuple[str, Source, set], na: str, y: tuple[str, Source, set], nb: str,
+                         start: int) -> bool:
+    """Whether pandas' index and another input's id (or index) column hold the same integer labels:
+    integers that do not count start, start + 1, ... (a fresh frame's positions tell nothing), most of
+    one's values the other's (a test split's ids, y_test.to_csv(), against the same ids under
+    index_label='id': compared; a filtered frame's index beside a truth file's customer_id, other
+    numbers, is not)."""
+    found = []
+    for (label, source, _), name in ((x, na), (y, nb)):
+        values = comparable([_key_values(source, name, label)])[0]
+        if str(values.type) != "int64" or len(values) < 2 or _counts_from(values, start):
+            return False
+        found.append(np.unique(floats(values)))
+    return bool(np.intersect1d(found[0], found[1]).size >= 0.5 * min(v.size for v in found))
 
 
 def _key_values(block: Source, name: str, label: str):

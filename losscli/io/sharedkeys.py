@@ -56,8 +56,8 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
 
 def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
     """Id-named columns (``id``, ``ID``, ``sample_id``) that hold fractions are data where one input
-    has them (a gene ``ID1``: ``Source.skipped``), but two whole tables that each hold one, most of
-    whose values are the other's (the same labels, in these rows or others: a float index named ``id``
+    has them (a gene ``ID1``: ``Source.skipped``), but two whole tables that each hold one of distinct
+    numbers, most of them the other's (the same labels, in these rows or others: a float index named ``id``
     that both files were written with), label their rows: read as data they pair the labels with each
     other (mse halved, exit 0). Marked as id columns in both, which the guard compares row by row.
     Tables whose columns all share names are data (a gene ID3 predicted exactly), but for a first
@@ -82,9 +82,12 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
                 va, vb = _numbers(blocks[i][1], na), _numbers(blocks[j][1], nb)
                 if va is None or vb is None:
                     continue
-                # (as float32s: one file's float32 labels, the other's shortest text of them, are the same)
-                ua, ub = (np.unique(v[np.isfinite(v)].astype(np.float32)) for v in (va, vb))
-                if min(ua.size, ub.size) > 1 and np.intersect1d(ua, ub).size >= 0.5 * min(ua.size, ub.size):
+                # (as float32s: one file's float32 labels, the other's shortest text of them, are the same;
+                # each once, as labels are: targets rounded to a decimal repeat, and share values by chance)
+                fa, fb = (v[np.isfinite(v)].astype(np.float32) for v in (va, vb))
+                ua, ub = np.unique(fa), np.unique(fb)
+                if ua.size == fa.size > 1 and ub.size == fb.size > 1 and \
+                        np.intersect1d(ua, ub).size >= 0.5 * min(ua.size, ub.size):
                     for (label, block, _), name, other, oname in ((blocks[i], na, blocks[j][0], nb),
                                                                   (blocks[j], nb, blocks[i][0], na)):
                         block.index[name] = (f"an id column (numbers with fractions, most of them the labels of "
@@ -156,16 +159,10 @@ def _whole(values: np.ndarray) -> bool:
 def _row_labels(a: dict, b: dict, names: list[str]) -> bool:
     """A first column of distinct integers in both tables, beside a column that is not integers in
     one of them: the labels of the rows (a named index, as ``y_pred.rename_axis('sample').to_csv()``
-    writes it; ``day`` of a forecast against whole sales), not an output. So is a first column of
-    distinct numbers with fractions that both hold alike, row by row or in other rows, beside columns
-    that differ (a float index written with header=False: read as data, it paired with itself and
-    halved the mse); no output is predicted exactly in every row."""
+    writes it; ``day`` of a forecast against whole sales), not an output."""
     firsts = [a[names[0]], b[names[0]]]
-    if all(_whole(f) and len(np.unique(f)) == len(f) > 1 for f in firsts):
-        return not all(_whole(t[n]) for t in (a, b) for n in names[1:])
-    fractions = not all(_whole(f) for f in firsts) and all(len(np.unique(f)) == len(f) > 1 for f in firsts)
-    return fractions and (np.array_equal(*firsts) or _relabelled(*firsts)) and \
-        not all(np.array_equal(a[n], b[n]) for n in names[1:])
+    return all(_whole(f) and len(np.unique(f)) == len(f) > 1 for f in firsts) and \
+        not all(_whole(t[n]) for t in (a, b) for n in names[1:])
 
 
 def _equal_keys(a: dict, b: dict, first: list[str], second: list[str]) -> list[str]:
