@@ -1750,14 +1750,21 @@ def test_categorical_timedelta_and_interval_indexes_are_compared_not_an_internal
 def test_ids_kept_as_text_that_read_as_numbers_in_another_file(run, tmp_path):
     """Review 84 B: ids '00766', ... kept as text in a Feather file against the same ids a CSV reads as
     integers, in order: exit 3; the value now, and refused in another order."""
+    import pyarrow.feather  # noqa: F401 (pa.feather)
+
     ids = pd.Index([f"{i * 7 + 3:05d}" for i in range(N)], name="sample_id")
     pa.feather.write_feather(pa.Table.from_pandas(pd.DataFrame({"pred": X}, index=ids).reset_index()),
                              tmp_path / "p.arrow")
     pd.DataFrame({"label": Y}, index=ids).to_csv(tmp_path / "y.csv")
-    value, _, _ = _run_value(run, tmp_path / "p.arrow", tmp_path / "y.csv")
-    assert value == pytest.approx(MSE, rel=1e-12)
     pd.DataFrame({"label": Y}, index=ids).iloc[::-1].to_csv(tmp_path / "s.csv")
-    out = run("compute", "mse", tmp_path / "p.arrow", tmp_path / "s.csv")
+    _value_in_order_refused_reversed(run, tmp_path / "p.arrow", tmp_path / "y.csv", tmp_path / "s.csv")
+
+
+def _value_in_order_refused_reversed(run, p, y, s):
+    """The pair in one order gives the value; the labels reversed are refused as other samples."""
+    value, _, _ = _run_value(run, p, y)
+    assert value == pytest.approx(MSE, rel=1e-12)
+    out = run("compute", "mse", p, s)
     assert (out.exit_code, out.stdout) == (2, "") and "disagree at row 0" in out.stderr, out.stderr
 
 
@@ -1819,11 +1826,8 @@ def test_interval_and_categorical_indexes_across_formats(run, tmp_path, kind):
     index = _ODD_INDEXES[kind]()
     pd.DataFrame({"pred": X}, index=index).to_csv(tmp_path / "p.csv")
     pd.DataFrame({"y": Y}, index=index).to_parquet(tmp_path / "y.parquet")
-    value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.parquet")
-    assert value == pytest.approx(MSE, rel=1e-12)
     pd.DataFrame({"y": Y}, index=index).iloc[::-1].to_parquet(tmp_path / "s.parquet")
-    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "s.parquet")
-    assert (out.exit_code, out.stdout) == (2, "") and "disagree at row 0" in out.stderr, out.stderr
+    _value_in_order_refused_reversed(run, tmp_path / "p.csv", tmp_path / "y.parquet", tmp_path / "s.parquet")
 
 
 # -- review 86: what this stop's first versions of those rules refused or misread ---------------------------
