@@ -1,7 +1,8 @@
 """How rows are paired by position, and the checks that refuse it when the inputs say their rows
 are not the same samples: row counts (:func:`row_count_mismatch`, :func:`shard_mismatch`), id and
-key columns that disagree, a pandas index out of order (:class:`IdGuard`), and the columns two
-tables share by name, which are keys and not data (``sharedkeys.py``). ``--positional`` says the rows
+key columns that disagree, a pandas index out of order (:class:`IdGuard`; whether two label columns
+agree is ``labels.py``'s), and the columns two tables share by name, which are keys and not data
+(``sharedkeys.py``). ``--positional`` says the rows
 are in one order: nothing is compared. Text labels of rows are ``textkeys.py``'s, Hive partitions
 ``partitions.py``'s; pairing by a key column instead (``--on``) is ``join.py``'s."""
 
@@ -11,7 +12,9 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import floats
-from .join import arrow_instants, as_labels, blank_missing, comparable, is_interval, is_time_type
+from .join import arrow_instants, as_labels, comparable, is_interval, is_time_type
+from .labels import (POSITIONAL, as_written, cell, first_difference, first_other_number, first_other_time,
+                     refuse_labels_written_alike, texts_or_times)
 from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
 from .sharedkeys import data_columns, fractional_ids, is_index, shared_keys
 from .table import Source, resolve_columns
@@ -72,21 +75,6 @@ def _integers_first(block: Source) -> bool:
     return bool(firsts) and all(v.size and np.all(v == np.round(v)) for v in firsts)
 
 
-def first_difference(a, b, known: bool = False) -> int | None:
-    """The first row where two key arrays of the same length differ (missing equals missing), or,
-    ``known``, where both hold a value and the values differ (a missing one tells nothing)."""
-    import pyarrow.compute as pc
-
-    from .buffers import bits
-
-    if known:
-        differ = bits(pc.not_equal(a, b), null=False)
-    else:
-        differ = ~(bits(pc.equal(a, b), null=False) | bits(pc.and_(pc.is_null(a), pc.is_null(b))))
-    rows = np.flatnonzero(differ)
-    return int(rows[0]) if rows.size else None
-
-
 def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) -> None:
     """Inputs of several columns whose first lines, read as data, are the same distinct integers
     (``2021,2022`` above counts: pandas' header of columns named by integers, ``index=False``): as a
@@ -113,10 +101,6 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
         f"{' and '.join(files)}: the first line of each is {shown}, distinct {what} above "
         f"numbers: pandas' header of columns named by {what} ({example}; to_csv(index=False)), or one sample "
         "predicted exactly, and the files cannot tell which: --header yes, or --header no")
-
-
-#: the way out every refusal of rows out of order names: the user knows they are in one order
-POSITIONAL = "--positional pairs them as they stand if you know they are in one order"
 
 
 class IdGuard:
@@ -205,25 +189,25 @@ class IdGuard:
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
             if na in a.text_values:  # (times as text: told apart as written, then as instants)
                 ka, kb = as_labels(_key_values(a, na, la)), as_labels(_key_values(b, nb, lb))
-                if not all(_texts_or_times(k.type) for k in (ka, kb)):  # ('00766' of Feather against a CSV's 766)
+                if not all(texts_or_times(k.type) for k in (ka, kb)):  # ('00766' of Feather against a CSV's 766)
                     ka, kb = comparable([ka, kb])
                     row, shown = first_difference(ka, kb), (ka, kb)
                 else:
-                    row, shown = _first_other_time(ka, kb), (ka, kb)
+                    row, shown = first_other_time(ka, kb), (ka, kb)
             else:
                 va, vb = _key_values(a, na, la), _key_values(b, nb, lb)
                 ka, kb = comparable([va, vb])
                 row, shown = first_difference(ka, kb), (ka, kb)
                 if row is not None and not pa.types.is_integer(ka.type):  # (63.696 of float_format, 63.696169)
-                    numbers = [_as_written(v.slice(row)) for v in (va, vb)]
+                    numbers = [as_written(v.slice(row)) for v in (va, vb)]
                     if None not in numbers:
-                        other, shown = _first_other_number(*numbers), (va, vb)
+                        other, shown = first_other_number(*numbers), (va, vb)
                         if other is None:
-                            _refuse_labels_written_alike(
+                            refuse_labels_written_alike(
                                 numbers, [(la, na, va.slice(row)), (lb, nb, vb.slice(row))], start + row)
                         row = None if other is None else row + other
                 if row is not None and all(arrow_instants(v, "us") is not None for v in (va, vb)):
-                    row = _first_other_time(va, vb)  # (times as text in pandas' index: as instants, 00:00+01:00 is 23:00Z)
+                    row = first_other_time(va, vb)  # (times as text in pandas' index: as instants, 00:00+01:00 is 23:00Z)
             if row is not None:
                 import pyarrow.compute as pc
 
@@ -240,7 +224,7 @@ class IdGuard:
                     "row-label" if na in a.text_values else "id"
                 raise InputError(
                     f"{la} and {lb}: their {what} columns disagree at row {start + row} ({la} {na} "
-                    f"{_cell(shown[0][row].as_py())}, {lb} {nb} {_cell(shown[1][row].as_py())}): rows are paired by position, "
+                    f"{cell(shown[0][row].as_py())}, {lb} {nb} {cell(shown[1][row].as_py())}): rows are paired by position, "
                     f"so these are not the same samples; {on} (if these columns are data, name them in a selector; "
                     f"{POSITIONAL})")
         _refuse_a_range_counting_down(blocks)
@@ -365,82 +349,6 @@ def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, 
             if firsts[i] and firsts[i] == firsts[j]]
 
 
-def _first_other_time(a, b) -> int | None:
-    """The first row where two columns of times written as text (:func:`_text_labels`) differ:
-    as instants, so the same one written by pandas (``2024-01-01 06:00:00+00:00``) and by polars
-    (``2024-01-01T06:00:00.000000+0000``) is the same label; a time missing on either side tells
-    nothing. Times Arrow's ISO 8601 parser does not read (``2024/01/31``, periods of a week,
-    quarters, times of day) are compared as text, and only where the two columns spell some time
-    alike: ``2024/01/31`` against ``2024-01-31`` is one label in two spellings, not rows out of
-    order. Times spelled alike (one writer) are told apart as text first, cheaply. Times a file
-    keeps as times (Parquet's timestamps and dates) are compared as instants with times in text;
-    times with a zone are not compared with times without one (which zone was meant is not known)."""
-    import pyarrow.compute as pc
-
-    typed = is_time_type(a.type) or is_time_type(b.type)
-    row = 0 if typed else first_difference(a, b)
-    if row is None:
-        return None
-    a, b = a.slice(row), b.slice(row)
-    for unit in ("ns", "us"):  # (9999-12-31, a sentinel date, is beyond nanoseconds)
-        times = [arrow_instants(x, unit) for x in (a, b)]
-        if times[0] is not None and times[1] is not None:
-            if times[0][1] != times[1][1]:
-                return None
-            other = first_difference(times[0][0], times[1][0], known=True)
-            return None if other is None else row + other
-    if typed:  # a time against text Arrow does not read as times: nothing to tell; against numbers, they differ
-        import pyarrow as pa
-
-        texts = [pa.types.is_string(x.type) or pa.types.is_large_string(x.type) for x in (a, b)]
-        if any(texts):
-            return None
-        a, b = comparable([a, b])
-        other = first_difference(a, b, known=True)
-        return None if other is None else row + other
-    a, b = _padded(blank_missing(a)), _padded(blank_missing(b))
-    if not pc.any(pc.is_in(a, value_set=b.drop_null())).as_py():
-        return None
-    other = first_difference(a, b, known=True)
-    return None if other is None else row + other
-
-
-def _refuse_labels_written_alike(numbers: list, columns: list, start: int) -> None:
-    """Two columns of numbers that agree as written (:func:`_first_other_number`), where one of
-    them writes alike a tenth of the rows or more that the other tells apart (an index of 1e-07s
-    written with ``float_format='%.3f'``: every label 0.000; readings three to a bucket of %.2f):
-    the order of those rows cannot be checked, and a reordering among them pairs other samples.
-    (A few rows alike, 2 of 2 million to 6 decimals, still tell a reordering apart: allowed.)"""
-    (xa, _), (xb, _) = numbers
-    for (x, y), ((label, name, values), (other, oname, _)) in (((xa, xb), columns), ((xb, xa), columns[::-1])):
-        finite = np.isfinite(x) & np.isfinite(y)
-        kept, told = np.unique(x[finite]).size, np.unique(y[finite]).size
-        if told < 2 or kept >= 0.9 * told:
-            continue
-        order = np.lexsort((y, x))
-        alike = np.flatnonzero((x[order][1:] == x[order][:-1]) & (y[order][1:] != y[order][:-1]))
-        i, j = sorted(int(r) for r in order[alike[0]:alike[0] + 2])
-        raise InputError(
-            f"{label} and {other}: {label} labels alike rows that {other} tells apart (rows {start + i} and "
-            f"{start + j}: {name} {_cell(values[i].as_py())}; {kept} labels for {told} in {other}'s column {oname!r}): "
-            "written with fewer digits, the labels cannot tell whether the rows are in one order; write the inputs "
-            f"with the same float_format (or none), or pair them by a key with --on ({POSITIONAL})")
-
-
-def _texts_or_times(type_) -> bool:
-    import pyarrow as pa
-
-    return pa.types.is_string(type_) or is_time_type(type_)
-
-
-def _padded(values):
-    """Times as text with their lone digits padded (1.2.2024 is 01.02.2024, 6:00 is 06:00): one
-    writer pads days and months, another does not."""
-    import pyarrow.compute as pc
-
-    return pc.replace_substring_regex(values, pattern=r"\b(\d)\b", replacement=r"0\1")
-
-
 def _labels(block: tuple[str, Source, set], name: str) -> bool:
     """Whether pandas' index holds labels that two files write alike: text, times or floats (each
     compared at the precision it is written with: :func:`_first_other_number`), not integers (a
@@ -453,63 +361,6 @@ def _labels(block: tuple[str, Source, set], name: str) -> bool:
         kind = kind.value_type
     return pa.types.is_string(kind) or pa.types.is_large_string(kind) or is_time_type(kind) or \
         pa.types.is_floating(kind) or is_interval(kind)
-
-
-#: a number as text: the digits after its point, and its exponent, tell how precisely it is written
-_WRITTEN = r"^\s*[+-]?\d*(?:\.(?P<fraction>\d*))?(?:[eE](?P<exponent>[+-]?\d+))?\s*$"
-
-
-def _as_written(values):
-    """Numbers with the half unit of their last place as written (None where the column is not
-    numbers): text, half a unit of its last digit (``63.697`` of ``float_format='%.3f'``: 0.0005;
-    ``1.5e-07``: 5e-09); a float32 (or float16), half its spacing (the float64 it was cast from
-    rounds to it); float64 and integers, exact."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    from .join import _as_float
-
-    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    parsed = _as_float(values, pa.float64())
-    if parsed is None:
-        return None
-    x = floats(parsed)
-    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
-        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-        if pc.any(pc.match_substring_regex(text, "[eE]")).as_py():
-            parts = pc.extract_regex(text, pattern=_WRITTEN)
-            digits = floats(pc.utf8_length(parts.field("fraction")))
-            exponent = floats(pc.if_else(pc.equal(parts.field("exponent"), ""), "0", parts.field("exponent"))
-                              .cast(pa.float64()))
-        else:  # (no exponent: the digits after the point, 4x faster than the pattern)
-            point = floats(pc.find_substring(text, "."))
-            digits, exponent = np.where(point < 0, 0.0, floats(pc.binary_length(text)) - point - 1), 0.0
-        with np.errstate(over="ignore", invalid="ignore"):
-            half = np.nan_to_num(0.5 * np.power(10.0, exponent - digits), nan=0.0, posinf=np.inf)
-    elif pa.types.is_floating(values.type) and values.type.bit_width < 64:
-        width = np.float32 if values.type.bit_width == 32 else np.float16
-        with np.errstate(invalid="ignore"):
-            half = np.abs(np.spacing(x.astype(width)).astype(np.float64)) / 2
-        half = np.nan_to_num(half, nan=0.0)
-    else:
-        half = np.zeros_like(x)
-    return x, half
-
-
-def _first_other_number(a: tuple, b: tuple) -> int | None:
-    """The first row where two columns of numbers (:func:`_as_written`) hold other numbers: where
-    the coarser one's rounding does not hold the other (``63.697`` of ``float_format='%.3f'`` is
-    63.69616873214543; a float32 is the float64 it was cast from; ``63.697`` is not ``4.097``);
-    missing equals missing."""
-    (xa, ha), (xb, hb) = a, b
-    with np.errstate(invalid="ignore", over="ignore"):
-        # (a tie at half a unit rounds either way: 0.335 written '0.34'; labels a few ulps apart, i*0.1 and
-        # i/10, or one file's float32 of the other's float64, are one label computed or kept otherwise)
-        slack = np.maximum(ha, hb) * (1 + 1e-9) + 4 * np.finfo(np.float64).eps * np.fmax(np.abs(xa), np.abs(xb))
-        same = (xa == xb) | (np.abs(xa - xb) <= slack) | (xa.astype(np.float32) == xb.astype(np.float32)) \
-            | (np.isnan(xa) & np.isnan(xb))
-    rows = np.flatnonzero(~same)
-    return int(rows[0]) if rows.size else None
 
 
 def _numbers_alike(x: tuple[str, Source, set], na: str, y: tuple[str, Source, set], nb: str) -> bool:
@@ -554,7 +405,3 @@ def _key_values(block: Source, name: str, label: str):
         return pa.array(block.columns[name])
     raise InputError(f"{label}: column {name!r} is a key in the first rows (or shard) but not here: write every "
                      "shard with the same columns, or name the data columns in a selector")
-
-
-def _cell(value) -> str:
-    return "a missing value" if value is None else repr(str(value))

@@ -1,0 +1,168 @@
+"""Whether two columns of row labels hold the same labels row by row: text as written, then times as
+instants (:func:`first_other_time`), numbers at the precision each file writes them
+(:func:`first_other_number`), and a refusal where one file writes alike the rows the other tells
+apart. ``pairing.IdGuard`` decides which columns are labels; this module compares them."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import InputError
+from .buffers import floats
+from .join import arrow_instants, blank_missing, comparable, is_time_type
+
+#: the way out every refusal of rows out of order names: the user knows they are in one order
+POSITIONAL = "--positional pairs them as they stand if you know they are in one order"
+
+
+def first_difference(a, b, known: bool = False) -> int | None:
+    """The first row where two key arrays of the same length differ (missing equals missing), or,
+    ``known``, where both hold a value and the values differ (a missing one tells nothing)."""
+    import pyarrow.compute as pc
+
+    from .buffers import bits
+
+    if known:
+        differ = bits(pc.not_equal(a, b), null=False)
+    else:
+        differ = ~(bits(pc.equal(a, b), null=False) | bits(pc.and_(pc.is_null(a), pc.is_null(b))))
+    rows = np.flatnonzero(differ)
+    return int(rows[0]) if rows.size else None
+
+
+def first_other_time(a, b) -> int | None:
+    """The first row where two columns of times written as text (:func:`_text_labels`) differ:
+    as instants, so the same one written by pandas (``2024-01-01 06:00:00+00:00``) and by polars
+    (``2024-01-01T06:00:00.000000+0000``) is the same label; a time missing on either side tells
+    nothing. Times Arrow's ISO 8601 parser does not read (``2024/01/31``, periods of a week,
+    quarters, times of day) are compared as text, and only where the two columns spell some time
+    alike: ``2024/01/31`` against ``2024-01-31`` is one label in two spellings, not rows out of
+    order. Times spelled alike (one writer) are told apart as text first, cheaply. Times a file
+    keeps as times (Parquet's timestamps and dates) are compared as instants with times in text;
+    times with a zone are not compared with times without one (which zone was meant is not known)."""
+    import pyarrow.compute as pc
+
+    typed = is_time_type(a.type) or is_time_type(b.type)
+    row = 0 if typed else first_difference(a, b)
+    if row is None:
+        return None
+    a, b = a.slice(row), b.slice(row)
+    for unit in ("ns", "us"):  # (9999-12-31, a sentinel date, is beyond nanoseconds)
+        times = [arrow_instants(x, unit) for x in (a, b)]
+        if times[0] is not None and times[1] is not None:
+            if times[0][1] != times[1][1]:
+                return None
+            other = first_difference(times[0][0], times[1][0], known=True)
+            return None if other is None else row + other
+    if typed:  # a time against text Arrow does not read as times: nothing to tell; against numbers, they differ
+        import pyarrow as pa
+
+        texts = [pa.types.is_string(x.type) or pa.types.is_large_string(x.type) for x in (a, b)]
+        if any(texts):
+            return None
+        a, b = comparable([a, b])
+        other = first_difference(a, b, known=True)
+        return None if other is None else row + other
+    a, b = _padded(blank_missing(a)), _padded(blank_missing(b))
+    if not pc.any(pc.is_in(a, value_set=b.drop_null())).as_py():
+        return None
+    other = first_difference(a, b, known=True)
+    return None if other is None else row + other
+
+
+def _padded(values):
+    """Times as text with their lone digits padded (1.2.2024 is 01.02.2024, 6:00 is 06:00): one
+    writer pads days and months, another does not."""
+    import pyarrow.compute as pc
+
+    return pc.replace_substring_regex(values, pattern=r"\b(\d)\b", replacement=r"0\1")
+
+
+def texts_or_times(type_) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_string(type_) or is_time_type(type_)
+
+
+#: a number as text: the digits after its point, and its exponent, tell how precisely it is written
+_WRITTEN = r"^\s*[+-]?\d*(?:\.(?P<fraction>\d*))?(?:[eE](?P<exponent>[+-]?\d+))?\s*$"
+
+
+def as_written(values):
+    """Numbers with the half unit of their last place as written (None where the column is not
+    numbers): text, half a unit of its last digit (``63.697`` of ``float_format='%.3f'``: 0.0005;
+    ``1.5e-07``: 5e-09); a float32 (or float16), half its spacing (the float64 it was cast from
+    rounds to it); float64 and integers, exact."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .join import _as_float
+
+    values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    parsed = _as_float(values, pa.float64())
+    if parsed is None:
+        return None
+    x = floats(parsed)
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+        if pc.any(pc.match_substring_regex(text, "[eE]")).as_py():
+            parts = pc.extract_regex(text, pattern=_WRITTEN)
+            digits = floats(pc.utf8_length(parts.field("fraction")))
+            exponent = floats(pc.if_else(pc.equal(parts.field("exponent"), ""), "0", parts.field("exponent"))
+                              .cast(pa.float64()))
+        else:  # (no exponent: the digits after the point, 4x faster than the pattern)
+            point = floats(pc.find_substring(text, "."))
+            digits, exponent = np.where(point < 0, 0.0, floats(pc.binary_length(text)) - point - 1), 0.0
+        with np.errstate(over="ignore", invalid="ignore"):
+            half = np.nan_to_num(0.5 * np.power(10.0, exponent - digits), nan=0.0, posinf=np.inf)
+    elif pa.types.is_floating(values.type) and values.type.bit_width < 64:
+        width = np.float32 if values.type.bit_width == 32 else np.float16
+        with np.errstate(invalid="ignore"):
+            half = np.abs(np.spacing(x.astype(width)).astype(np.float64)) / 2
+        half = np.nan_to_num(half, nan=0.0)
+    else:
+        half = np.zeros_like(x)
+    return x, half
+
+
+def first_other_number(a: tuple, b: tuple) -> int | None:
+    """The first row where two columns of numbers (:func:`_as_written`) hold other numbers: where
+    the coarser one's rounding does not hold the other (``63.697`` of ``float_format='%.3f'`` is
+    63.69616873214543; a float32 is the float64 it was cast from; ``63.697`` is not ``4.097``);
+    missing equals missing."""
+    (xa, ha), (xb, hb) = a, b
+    with np.errstate(invalid="ignore", over="ignore"):
+        # (a tie at half a unit rounds either way: 0.335 written '0.34'; labels a few ulps apart, i*0.1 and
+        # i/10, or one file's float32 of the other's float64, are one label computed or kept otherwise)
+        slack = np.maximum(ha, hb) * (1 + 1e-9) + 4 * np.finfo(np.float64).eps * np.fmax(np.abs(xa), np.abs(xb))
+        same = (xa == xb) | (np.abs(xa - xb) <= slack) | (xa.astype(np.float32) == xb.astype(np.float32)) \
+            | (np.isnan(xa) & np.isnan(xb))
+    rows = np.flatnonzero(~same)
+    return int(rows[0]) if rows.size else None
+
+
+def refuse_labels_written_alike(numbers: list, columns: list, start: int) -> None:
+    """Two columns of numbers that agree as written (:func:`_first_other_number`), where one of
+    them writes alike a tenth of the rows or more that the other tells apart (an index of 1e-07s
+    written with ``float_format='%.3f'``: every label 0.000; readings three to a bucket of %.2f):
+    the order of those rows cannot be checked, and a reordering among them pairs other samples.
+    (A few rows alike, 2 of 2 million to 6 decimals, still tell a reordering apart: allowed.)"""
+    (xa, _), (xb, _) = numbers
+    for (x, y), ((label, name, values), (other, oname, _)) in (((xa, xb), columns), ((xb, xa), columns[::-1])):
+        finite = np.isfinite(x) & np.isfinite(y)
+        kept, told = np.unique(x[finite]).size, np.unique(y[finite]).size
+        if told < 2 or kept >= 0.9 * told:
+            continue
+        order = np.lexsort((y, x))
+        alike = np.flatnonzero((x[order][1:] == x[order][:-1]) & (y[order][1:] != y[order][:-1]))
+        i, j = sorted(int(r) for r in order[alike[0]:alike[0] + 2])
+        raise InputError(
+            f"{label} and {other}: {label} labels alike rows that {other} tells apart (rows {start + i} and "
+            f"{start + j}: {name} {cell(values[i].as_py())}; {kept} labels for {told} in {other}'s column {oname!r}): "
+            "written with fewer digits, the labels cannot tell whether the rows are in one order; write the inputs "
+            f"with the same float_format (or none), or pair them by a key with --on ({POSITIONAL})")
+
+
+def cell(value) -> str:
+    """A label as a message shows it."""
+    return "a missing value" if value is None else repr(str(value))
