@@ -111,13 +111,13 @@ def comparable(arrays: list) -> list:
     floating = [a.type for a in arrays if pa.types.is_floating(a.type)]
     if floating:  # (0.5 of Parquet, "0.5" of a CSV's text; in the narrowest float: a float32 is its own text)
         width = pa.float64() if all(t == pa.float64() for t in floating) else pa.float32()
-        numbers = [_as_float(a, width) for a in arrays]
+        numbers = [as_float(a, width) for a in arrays]
         if all(x is not None for x in numbers):
             return numbers
     return [key_text(a) for a in arrays]
 
 
-def _as_float(arr, width):
+def as_float(arr, width):
     """The keys as floats of ``width`` (numbers, or text that reads as numbers); None where they do
     not. (A float32's shortest text, '0.1', read as a float64 is not the float32 widened.)"""
     import pyarrow as pa

@@ -31,7 +31,7 @@ def first_difference(a, b, known: bool = False) -> int | None:
 
 
 def first_other_time(a, b) -> int | None:
-    """The first row where two columns of times written as text (:func:`_text_labels`) differ:
+    """The first row where two columns of times written as text (``pairing._text_labels``) differ:
     as instants, so the same one written by pandas (``2024-01-01 06:00:00+00:00``) and by polars
     (``2024-01-01T06:00:00.000000+0000``) is the same label; a time missing on either side tells
     nothing. Times Arrow's ISO 8601 parser does not read (``2024/01/31``, periods of a week,
@@ -96,10 +96,10 @@ def as_written(values):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .join import _as_float
+    from .join import as_float
 
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
-    parsed = _as_float(values, pa.float64())
+    parsed = as_float(values, pa.float64())
     if parsed is None:
         return None
     x = floats(parsed)

@@ -351,7 +351,7 @@ def _text_labels(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, 
 
 def _labels(block: tuple[str, Source, set], name: str) -> bool:
     """Whether pandas' index holds labels that two files write alike: text, times or floats (each
-    compared at the precision it is written with: :func:`_first_other_number`), not integers (a
+    compared at the precision it is written with: ``labels.first_other_number``), not integers (a
     RangeIndex's positions) or durations (Parquet's 0 against a CSV's '0 days 00:00:00')."""
     import pyarrow as pa
 
@@ -369,12 +369,12 @@ def _numbers_alike(x: tuple[str, Source, set], na: str, y: tuple[str, Source, se
     own message explains)."""
     import pyarrow as pa
 
-    from .join import _as_float
+    from .join import as_float
 
     kinds = [_key_values(source, name, label) for (label, source, _), name in ((x, na), (y, nb))]
     if not any(pa.types.is_floating(k.type) for k in kinds):
         return True
-    return all(_as_float(k, pa.float64()) is not None for k in kinds)
+    return all(as_float(k, pa.float64()) is not None for k in kinds)
 
 
 def _same_integer_labels(x: tuple[str, Source, set], na: str, y: tuple[str, Source, set], nb: str,

@@ -100,11 +100,11 @@ def _numbers(block: Source, name: str) -> np.ndarray | None:
     import pyarrow as pa
 
     from .buffers import floats
-    from .join import _as_float
+    from .join import as_float
 
     if name in block.columns:
         return np.asarray(block.columns[name], dtype=np.float64)
-    values = _as_float(block.keys[name], pa.float64())
+    values = as_float(block.keys[name], pa.float64())
     return None if values is None else floats(values)
 
 
