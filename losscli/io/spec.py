@@ -97,7 +97,7 @@ def _url_shards(path: str):
     if fs.isdir(inner):
         # (as a local dataset's: in natural order, without what is not data, _SUCCESS, .crc)
         files = sorted((f for f in fs.ls(inner, detail=False) if fs.isfile(f)
-                        and not f.rstrip("/").rsplit("/", 1)[-1].startswith((".", "_"))), key=natural)
+                        and is_data_name(f.rstrip("/").rsplit("/", 1)[-1])), key=natural)
         if not files:
             raise InputError(f"{path}: is a directory with no files (a sharded input needs at least one)")
         return [url(f) for f in files]
@@ -125,6 +125,13 @@ def shards_of(path: str) -> list[str] | None:
 
 
 
+def is_data_name(name: str) -> bool:
+    """Whether a name in a dataset directory may hold data: not one starting with ``.`` or ``_``
+    (``_SUCCESS``, ``_metadata``, ``_common_metadata``, ``.part-0.crc``, ``_temporary/``), which Spark,
+    Hadoop, Dask and pyarrow write beside the data, locally or behind a URL."""
+    return not name.startswith((".", "_"))
+
+
 def dataset_files(root: Path, _seen: set | None = None) -> list[str]:
     """The data files of a dataset directory as Spark, Hadoop, Dask, pandas and pyarrow write
     them: recursively (Hive partitions, ``key=value/``), in natural order at every level (``2.part``
@@ -139,7 +146,7 @@ def dataset_files(root: Path, _seen: set | None = None) -> list[str]:
     seen.add((info.st_dev, info.st_ino))
     files: list[str] = []
     for entry in sorted(root.iterdir(), key=lambda p: natural(p.name)):
-        if entry.name.startswith((".", "_")):
+        if not is_data_name(entry.name):
             continue
         if entry.is_dir():
             files += dataset_files(entry, seen)
