@@ -1688,6 +1688,27 @@ def test_id_columns_of_numbers_with_fractions_in_both_files_label_the_rows(run, 
     assert (out.exit_code, out.stdout) == (2, "") and "their id columns disagree at row 0" in out.stderr
 
 
+@pytest.mark.parametrize("second", ["to_csv", "to_parquet"])
+@pytest.mark.parametrize("fmt", ["%.2f", "%.4f"])
+def test_id_columns_written_with_a_float_format_label_the_rows(run, tmp_path, second, fmt):
+    """Review 84 r1216: a float index named id, one file written with float_format='%.2f' (93.91 for
+    93.9136...), was data in both (the labels shared no value exactly): mse 0.0092 for 0.0184 in
+    order, 1619 for 0.0104 reversed, exit 0. Shared as written, they label the rows: the value in
+    order (of the data as the file rounds it); reversed, refused, saying --on needs the same digits."""
+    ids = pd.Index(np.random.default_rng(3).uniform(0, 100, N), name="id")
+    pd.DataFrame({"y": Y}, index=ids).to_csv(tmp_path / "y.csv", float_format=fmt)
+    ys = np.array([float(fmt % v) for v in Y])
+    frame = pd.DataFrame({"pred": X}, index=ids)
+    for order, name in ((slice(None), "p"), (slice(None, None, -1), "r")):
+        getattr(frame.iloc[order], second)(tmp_path / f"{name}.{second[3:]}")
+    value, _, _ = _run_value(run, tmp_path / "p.csv" if second == "to_csv" else tmp_path / "p.parquet",
+                             tmp_path / "y.csv")
+    assert value == pytest.approx(float(np.mean((X - ys) ** 2)), rel=1e-12)
+    out = run("compute", "mse", tmp_path / f"r.{second[3:]}", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "their id columns disagree at row 0" in out.stderr
+    assert "--on id pairs them by key once every input writes it with the same digits" in out.stderr
+
+
 def test_id_named_columns_of_other_numbers_stay_data(run, tmp_path):
     """(And where both tables' columns share every name, only a first column of such labels is one:
     a Series named v with a float index named id, written by both.)"""

@@ -88,17 +88,21 @@ def texts_or_times(type_) -> bool:
 _WRITTEN = r"^\s*[+-]?\d*(?:\.(?P<fraction>\d*))?(?:[eE](?P<exponent>[+-]?\d+))?\s*$"
 
 
-def as_written(values):
+def as_written(values, from_text: bool = False):
     """Numbers with the half unit of their last place as written (None where the column is not
     numbers): text, half a unit of its last digit (``63.697`` of ``float_format='%.3f'``: 0.0005;
     ``1.5e-07``: 5e-09); a float32 (or float16), half its spacing (the float64 it was cast from
-    rounds to it); float64 and integers, exact."""
+    rounds to it); float64 and integers, exact. ``from_text``: floats a text file's reader parsed
+    (the text not kept), taken as written in their shortest form (``93.91`` of ``%.2f``; a trailing
+    zero, ``93.90``, is not seen: that label's unit is taken ten times wider)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     from .join import as_float
 
     values = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if from_text and pa.types.is_floating(values.type):
+        values = values.cast(pa.string())  # (Arrow writes a double's shortest text that reads back to it)
     parsed = as_float(values, pa.float64())
     if parsed is None:
         return None
@@ -131,14 +135,35 @@ def first_other_number(a: tuple, b: tuple) -> int | None:
     63.69616873214543; a float32 is the float64 it was cast from; ``63.697`` is not ``4.097``);
     missing equals missing."""
     (xa, ha), (xb, hb) = a, b
-    with np.errstate(invalid="ignore", over="ignore"):
-        # (a tie at half a unit rounds either way: 0.335 written '0.34'; labels a few ulps apart, i*0.1 and
-        # i/10, or one file's float32 of the other's float64, are one label computed or kept otherwise)
-        slack = np.maximum(ha, hb) * (1 + 1e-9) + 4 * np.finfo(np.float64).eps * np.fmax(np.abs(xa), np.abs(xb))
-        same = (xa == xb) | (np.abs(xa - xb) <= slack) | (xa.astype(np.float32) == xb.astype(np.float32)) \
-            | (np.isnan(xa) & np.isnan(xb))
-    rows = np.flatnonzero(~same)
+    rows = np.flatnonzero(~(_alike(xa, ha, xb, hb) | (np.isnan(xa) & np.isnan(xb))))
     return int(rows[0]) if rows.size else None
+
+
+def _alike(xa: np.ndarray, ha: np.ndarray, xb: np.ndarray, hb: np.ndarray) -> np.ndarray:
+    """Where two numbers written with half units ``ha`` and ``hb`` are one label: the coarser one's
+    rounding holds the other. (A tie at half a unit rounds either way: 0.335 written '0.34'; labels a
+    few ulps apart, i*0.1 and i/10, or one file's float32 of the other's float64, are one label computed
+    or kept otherwise.)"""
+    with np.errstate(invalid="ignore", over="ignore"):
+        slack = np.maximum(ha, hb) * (1 + 1e-9) + 4 * np.finfo(np.float64).eps * np.fmax(np.abs(xa), np.abs(xb))
+        return (xa == xb) | (np.abs(xa - xb) <= slack) | (xa.astype(np.float32) == xb.astype(np.float32))
+
+
+def shared_labels(a: tuple, b: tuple) -> int:
+    """How many of ``a``'s numbers (:func:`as_written`) ``b`` holds at the precision either is written
+    with (a float index written with ``float_format='%.2f'`` by one file, in full by the other: the
+    same labels, in these rows or others)."""
+    (xa, ha), (xb, hb) = a, b
+    keep = np.isfinite(xb)
+    order = np.argsort(xb[keep], kind="stable")
+    xs, hs = xb[keep][order], hb[keep][order]
+    if not xs.size:
+        return 0
+    at = np.searchsorted(xs, xa)
+    found = np.zeros(xa.shape, dtype=bool)
+    for k in (np.clip(at - 1, 0, xs.size - 1), np.clip(at, 0, xs.size - 1)):  # (b's nearest below, above)
+        found |= _alike(xa, ha, xs[k], hs[k])
+    return int(found.sum())
 
 
 def refuse_labels_written_alike(numbers: list, columns: list, start: int) -> None:

@@ -187,6 +187,7 @@ class IdGuard:
             return
         for i, j, na, nb in self.pairs or ():
             (la, a, _), (lb, b, _) = blocks[i], blocks[j]
+            digits = False  # (number labels written with other digits: --on matches keys exactly)
             if na in a.text_values:  # (times as text: told apart as written, then as instants)
                 ka, kb = as_labels(_key_values(a, na, la)), as_labels(_key_values(b, nb, lb))
                 if not all(texts_or_times(k.type) for k in (ka, kb)):  # ('00766' of Feather against a CSV's 766)
@@ -199,12 +200,14 @@ class IdGuard:
                 ka, kb = comparable([va, vb])
                 row, shown = first_difference(ka, kb), (ka, kb)
                 if row is not None and not pa.types.is_integer(ka.type):  # (63.696 of float_format, 63.696169)
-                    numbers = [as_written(v.slice(row)) for v in (va, vb)]
+                    numbers = [as_written(v.slice(row), from_text=k.sep is not None and n in k.columns)
+                               for v, k, n in ((va, a, na), (vb, b, nb))]
                     if None not in numbers:
                         other, shown = first_other_number(*numbers), (va, vb)
                         if other is None:
                             refuse_labels_written_alike(
                                 numbers, [(la, na, va.slice(row)), (lb, nb, vb.slice(row))], start + row)
+                        digits = other is not None and numbers[0][1][other] != numbers[1][1][other]
                         row = None if other is None else row + other
                 if row is not None and all(arrow_instants(v, "us") is not None for v in (va, vb)):
                     row = first_other_time(va, vb)  # (times as text in pandas' index: as instants, 00:00+01:00 is 23:00Z)
@@ -213,6 +216,8 @@ class IdGuard:
 
                 on = f"--on {shlex.quote(na)} pairs them by key" if na == nb else \
                     f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r}) pairs them by key"
+                if digits:
+                    on += " once every input writes it with the same digits (one of them with a float_format)"
                 if pc.count_distinct(ka).as_py() < len(ka):  # (a key repeated: --on would refuse it)
                     on = "sort every input by the same columns (no one of them is unique, for --on)"
                 fresh = [lbl for lbl, k in ((la, ka), (lb, kb)) if _counts_from(k, start)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import InputError
+from .labels import as_written, shared_labels
 from .table import Source
 
 
@@ -68,8 +69,9 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
     names: list[dict[str, str]] = []
     for _, b, named in blocks:
         skip = b.skipped() if not named and b.arrays is None else None
-        names.append({} if skip is None else {n.lower(): n for n in b.order if is_id_name(n) and n not in skip
-                                              and (n in b.columns or n in b.keys)})
+        # (or pandas' index named so, which a Parquet file keeps: an id-named column of the other's labels is one too)
+        names.append({} if skip is None else {n.lower(): n for n in b.order if is_id_name(n) and
+                                              (n not in skip or is_index(b, n)) and (n in b.columns or n in b.keys)})
     for i in range(len(blocks)):
         for j in range(i + 1, len(blocks)):
             pairs = [(names[i][k], names[j][k]) for k in names[i] if k in names[j]]
@@ -79,33 +81,30 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
             for na, nb in pairs:
                 if shared and not (blocks[i][1].order[:1] == [na] and blocks[j][1].order[:1] == [nb]):
                     continue
-                va, vb = _numbers(blocks[i][1], na), _numbers(blocks[j][1], nb)
-                if va is None or vb is None:
+                wa, wb = _written(blocks[i][1], na), _written(blocks[j][1], nb)
+                if wa is None or wb is None:
                     continue
-                # (as float32s: one file's float32 labels, the other's shortest text of them, are the same;
-                # each once, as labels are: targets rounded to a decimal repeat, and share values by chance)
-                fa, fb = (v[np.isfinite(v)].astype(np.float32) for v in (va, vb))
-                ua, ub = np.unique(fa), np.unique(fb)
-                if ua.size == fa.size > 1 and ub.size == fb.size > 1 and \
-                        np.intersect1d(ua, ub).size >= 0.5 * min(ua.size, ub.size):
+                # (each once, as labels are: targets rounded to a decimal repeat, and share values by chance;
+                # shared as written: one file's float32 labels, or its float_format='%.2f', and the other's
+                # in full are the same labels)
+                fa, fb = (w[0][np.isfinite(w[0])].astype(np.float32) for w in (wa, wb))
+                if np.unique(fa).size == fa.size > 1 and np.unique(fb).size == fb.size > 1 and \
+                        min(shared_labels(wa, wb), shared_labels(wb, wa)) >= 0.5 * min(fa.size, fb.size):
                     for (label, block, _), name, other, oname in ((blocks[i], na, blocks[j][0], nb),
                                                                   (blocks[j], nb, blocks[i][0], na)):
-                        block.index[name] = (f"an id column (numbers with fractions, most of them the labels of "
-                                             f"{other}'s column {oname!r}; --on NAME pairs them by key)")
+                        block.index.setdefault(name, f"an id column (numbers with fractions, most of them the labels "
+                                                     f"of {other}'s column {oname!r}; --on NAME pairs them by key)")
 
 
-def _numbers(block: Source, name: str) -> np.ndarray | None:
-    """A column as float64 numbers (a CSV's key column is text until a selector names it); None where
+def _written(block: Source, name: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A column's numbers and the half unit of each as written (``labels.as_written``: a CSV's key
+    column is text until a selector names it, its data columns floats parsed from text); None where
     it is not numbers."""
     import pyarrow as pa
 
-    from .buffers import floats
-    from .join import as_float
-
     if name in block.columns:
-        return np.asarray(block.columns[name], dtype=np.float64)
-    values = as_float(block.keys[name], pa.float64())
-    return None if values is None else floats(values)
+        return as_written(pa.array(np.asarray(block.columns[name], dtype=np.float64)), from_text=block.sep is not None)
+    return as_written(block.keys[name])
 
 
 def refuse_keys_or_data(x: tuple, y: tuple, equal: list[str], first: list[str], second: list[str]) -> None:
