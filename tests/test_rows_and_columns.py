@@ -618,14 +618,14 @@ def test_integer_series_with_pandas_header_on_both_sides(run, tmp_path):
     assert data["results"][0]["count"] == N
 
 
-def _refused_as_a_header_or_a_sample(run, tmp_path, p, y, shown, what, example):
+def _refused_as_a_header_or_a_sample(run, tmp_path, p, y, shown, what, example, line=None):
     """``p`` and ``y`` written with to_csv(index=False): refused, naming --header; --header yes reads them."""
     p.to_csv(tmp_path / "p.csv", index=False)
     y.to_csv(tmp_path / "y.csv", index=False)
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
     assert (out.exit_code, out.stdout) == (2, "")
     assert out.stderr == (
-        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each is {shown}, distinct {what} above "
+        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each is {shown}, {line or 'distinct ' + what} above "
         f"numbers: pandas' header of columns named by {what} ({example}; to_csv(index=False)), or one sample predicted "
         "exactly, and the files cannot tell which: --header yes, or --header no\n")
     data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
@@ -662,9 +662,55 @@ def test_columns_named_by_the_same_fractions_above_numbers_are_refused(run, tmp_
     y = pd.DataFrame(rng.normal(size=(N, wl.size)), columns=wl)
     p = y + rng.normal(scale=0.3, size=y.shape)
     _refused_as_a_header_or_a_sample(run, tmp_path, p, y, "400,400.5,401,401.5,402,402.5,...", "numbers",
-                                     "wavelengths, thresholds")
+                                     "quantiles, wavelengths")
     (tmp_path / "copy.csv").write_bytes((tmp_path / "y.csv").read_bytes())
     assert _value(run, "mse", tmp_path / "y.csv", tmp_path / "copy.csv") == 0.0
+
+
+def test_one_column_named_by_the_same_fraction_is_refused(run, tmp_path):
+    """Review 88 F2: df[0.5].to_csv(index=False) of a quantile's predictions and of its truth, one
+    column each: the header 0.5 was read as a sample predicted exactly (1.0048 for 1.1053, nothing on
+    stderr), where two such columns were refused. Refused alike; one column whose first line is the
+    same integer (a class predicted exactly) is data."""
+    rng = np.random.default_rng(8)
+    p, y = rng.normal(size=N), rng.normal(size=N)
+    _refused_as_a_header_or_a_sample(run, tmp_path, pd.Series(p, name=0.5), pd.Series(y, name=0.5), "0.5",
+                                     "numbers", "quantiles, wavelengths", line="a number")
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "yes")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(np.mean((p - y) ** 2)))
+    c, t = rng.integers(0, 5, N), rng.integers(0, 5, N)
+    c[0] = t[0] = 3
+    np.savetxt(tmp_path / "c.txt", c, fmt="%d")
+    np.savetxt(tmp_path / "t.txt", t, fmt="%d")
+    assert _value(run, "mse", tmp_path / "c.txt", tmp_path / "t.txt") == pytest.approx(np.mean((c - t) ** 2.0))
+
+
+@pytest.mark.parametrize("columns", [1, 2])
+def test_whole_first_lines_above_fractions_in_every_input_are_refused(run, tmp_path, columns):
+    """Review 88 F1: np.savetxt(fmt='%g') writes 3.0 as 3; two files whose first values were whole
+    (3 and 2, above fractions) had their first lines read as pandas' headers: one sample dropped,
+    1.2016 for 1.1814, exit 0 with a note. Nothing tells a header of columns named 3 from that
+    sample: refused, naming --header; --header no gives the value. pandas' own numbering (0 above
+    fractions: pd.Series(p).to_csv(index=False)) is read as a header, as before."""
+    rng = np.random.default_rng(9)
+    p, y = rng.normal(size=(N, columns)).round(3), rng.normal(size=(N, columns)).round(3)
+    p[0], y[0] = np.arange(3, 3 + columns), np.arange(1, 1 + columns)
+    np.savetxt(tmp_path / "p.csv", p, fmt="%g", delimiter=",")
+    np.savetxt(tmp_path / "y.csv", y, fmt="%g", delimiter=",")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    shown = {1: ("3", "1"), 2: ("3,4", "1,2")}[columns]
+    assert out.stderr.splitlines()[-1] == (
+        f"Error: {tmp_path}/p.csv and {tmp_path}/y.csv: the first line of each holds whole numbers above numbers with "
+        f"a fraction ({tmp_path}/p.csv's is {shown[0]} and {tmp_path}/y.csv's is {shown[1]}): a header of columns "
+        "named by integers, or a sample whose values are whole (np.savetxt(y, fmt='%g') writes 3.0 as 3), and the "
+        "files cannot tell which: --header yes, or --header no")
+    data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "no")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(np.mean((p - y) ** 2)))
+    pd.DataFrame(p).to_csv(tmp_path / "pp.csv", index=False)
+    pd.DataFrame(y).to_csv(tmp_path / "py.csv", index=False)
+    data, _ = _result(run, "mse", tmp_path / "pp.csv", tmp_path / "py.csv")
+    assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(np.mean((p - y) ** 2)))
 
 
 def test_one_file_of_integers_read_by_two_selectors_is_refused_like_two(run, tmp_path):

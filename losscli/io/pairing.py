@@ -15,7 +15,7 @@ from .buffers import floats
 from .join import arrow_instants, as_labels, comparable, is_interval, is_time_type
 from .labels import (POSITIONAL, as_written, cell, first_difference, first_other_number, first_other_time,
                      refuse_labels_written_alike, texts_or_times)
-from .rules import BY_REASON, GUESSED_INTEGERS, GUESSES, NUMBERS
+from .rules import BY_REASON, GUESSED, GUESSED_INTEGERS, GUESSES, NUMBERS
 from .sharedkeys import data_columns, fractional_ids, is_index, shared_keys
 from .table import Source, resolve_columns
 
@@ -77,11 +77,13 @@ def _integers_first(block: Source) -> bool:
 
 def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) -> None:
     """Inputs of several columns whose first lines, read as data, are the same distinct integers
-    (``2021,2022`` above counts: pandas' header of columns named by integers, ``index=False``): as a
-    sample, it is one predicted exactly, and nothing tells that from a header; refused, naming
-    --header yes and --header no."""
+    (``2021,2022`` above counts: pandas' header of columns named by integers, ``index=False``), or
+    of any columns the same numbers with a fraction (``0.5`` of ``df[0.5].to_csv(index=False)``, a
+    quantile's): as a sample, it is one predicted exactly, and nothing tells that from a header;
+    refused, naming --header yes and --header no. (One column's integer, ``3`` in both, is a class
+    predicted exactly as often as a Series named 3: read as data.)"""
     files = {label: b for label, b, _ in blocks}  # (two selectors of one file: the same line)
-    if len(files) < 2 or any(b.header != NUMBERS or b.row_offset or not b.rows or len(b.columns) < 2
+    if len(files) < 2 or any(b.header != NUMBERS or b.row_offset or not b.rows or not b.columns
                              or len(b.columns) != len(b.order) for b in files.values()):
         return
     rows = [tuple(float(b.columns[n][0]) for n in b.order) for b in files.values()]
@@ -89,6 +91,8 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
     if any(r != first for r in rows) or len(set(first)) != len(first) or not all(np.isfinite(v) for v in first):
         return
     whole = all(v == round(v) for v in first)
+    if whole and len(first) < 2:  # (a class predicted exactly, in one column: as likely as a Series named 3)
+        return
     if not whole:  # (numbers with fractions, the same in each: wavelengths; unless the files are copies)
         seconds = {tuple(float(b.columns[n][1]) for n in b.order) if b.rows > 1 else None for b in files.values()}
         if len(seconds) == 1:
@@ -96,11 +100,33 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
     shown = ",".join(str(int(v)) for v in first) if whole else \
         ",".join(f"{v:g}" for v in first[:6]) + (",..." if len(first) > 6 else "")
     what = "integers" if whole else "numbers"
-    example = "years, horizons" if whole else "wavelengths, thresholds"
+    example = "years, horizons" if whole else "quantiles, wavelengths"
+    line = f"distinct {what}" if len(first) > 1 else "a number"
     raise InputError(
-        f"{' and '.join(files)}: the first line of each is {shown}, distinct {what} above "
+        f"{' and '.join(files)}: the first line of each is {shown}, {line} above "
         f"numbers: pandas' header of columns named by {what} ({example}; to_csv(index=False)), or one sample "
         "predicted exactly, and the files cannot tell which: --header yes, or --header no")
+
+
+def _refuse_whole_first_lines(blocks: list[tuple[str, Source, set]]) -> None:
+    """Inputs whose first lines are whole numbers above numbers with a fraction (``rules.GUESSED``),
+    none of them pandas' numbering of unnamed columns (``0``, ``0,1,...``), and not the same line in
+    all (a frame's columns named 1, 2, 3, horizons, written alike for predictions and truth): a header
+    of columns named by other integers in each, or a sample whose values are whole (``np.savetxt(fmt=
+    '%g')`` writes 3.0 as ``3``), read as a header it was dropped (exit 0); refused, naming --header
+    yes and --header no. (Beside an input whose first line is not such a guess, the row counts tell:
+    ``row_count_mismatch``.)"""
+    files = {label: b for label, b, _ in blocks}
+    if len(files) < 2 or any(b.header != GUESSED or b.row_offset or
+                             b.order == [str(i) for i in range(len(b.order))] for b in files.values()) or \
+            len({tuple(b.order) for b in files.values()}) == 1:
+        return
+    shown = " and ".join(f"{label}'s is {','.join(b.order[:6])}{',...' if len(b.order) > 6 else ''}"
+                         for label, b in files.items())
+    raise InputError(
+        f"{' and '.join(files)}: the first line of each holds whole numbers above numbers with a fraction ({shown}): "
+        "a header of columns named by integers, or a sample whose values are whole (np.savetxt(y, fmt='%g') writes "
+        "3.0 as 3), and the files cannot tell which: --header yes, or --header no")
 
 
 class IdGuard:
@@ -131,6 +157,7 @@ class IdGuard:
                 "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
                 f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
         _refuse_one_first_line_of_integers(blocks)
+        _refuse_whole_first_lines(blocks)
         fractional_ids(blocks)
         # a column that counts like a named index is data where another input holds data of that
         # name (x = 1, 2, ... of a grid beside predicted coordinates): so in every later block
