@@ -121,9 +121,13 @@ CASES = {
         "{d}/mw.csv, line 3, column 'w': found nan (weights must be finite and >= 0); to leave the row out, give it "
         "weight 0 (--nan-policy omit drops rows whose inputs are NaN, not whose weight is)"),
     "non-UTF-8": (lambda d: ["compute", "mse", raw(d / "u.csv", b"pred\n1\n\xe9\n"), d / "y.csv"],
-                  "{d}/u.csv, line 3: not UTF-8 text (byte 0xe9); expected a UTF-8 CSV file"),
+                  "{d}/u.csv, line 3: not UTF-8 text (byte 0xe9); expected a UTF-8 CSV file: re-encode it from the "
+                  "encoding it was written in (Latin-1: iconv -f LATIN1 -t UTF-8, or pandas: pd.read_csv(f, "
+                  "encoding='latin-1').to_csv(out, index=False))"),
     "UTF-16 BOM bytes": (lambda d: ["compute", "mse", raw(d / "u16.csv", b"a\n\xff\xfe1\n"), d / "y.csv"],
-                         "{d}/u16.csv, line 2: not UTF-8 text (byte 0xff); expected a UTF-8 CSV file"),
+                         "{d}/u16.csv, line 2: not UTF-8 text (byte 0xff); expected a UTF-8 CSV file: re-encode it from "
+                         "the encoding it was written in (Latin-1: iconv -f LATIN1 -t UTF-8, or pandas: pd.read_csv(f, "
+                         "encoding='latin-1').to_csv(out, index=False))"),
     "binary junk named .csv": (lambda d: ["compute", "mse", raw(d / "j.csv", bytes(range(256))), d / "y.csv"],
                                "{d}/j.csv: looks like a binary file (NUL bytes), expected CSV text"),
     "NPY magic in a .csv, garbage after": (

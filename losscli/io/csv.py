@@ -32,14 +32,18 @@ from .table import Source, wanted_columns
 _DELIMITERS = (",", "\t", ";", "|")
 
 
+#: what a file in another encoding (Latin-1, Windows-1252: to_csv(encoding='latin-1')) is told
+_REENCODE = ("expected a UTF-8 CSV file: re-encode it from the encoding it was written in (Latin-1: iconv -f "
+             "LATIN1 -t UTF-8, or pandas: pd.read_csv(f, encoding='latin-1').to_csv(out, index=False))")
+
+
 def _decode_error(raw: bytes, label: str) -> InputError | None:
     try:
         raw.decode("utf-8-sig")
         return None
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        return InputError(f"{label}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
-                          "expected a UTF-8 CSV file")
+        return InputError(f"{label}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); {_REENCODE}")
 
 
 #: a number as pandas writes it with decimal=','
@@ -141,7 +145,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     except (UnicodeDecodeError, textparse.Utf8Error):
         with opener() as fh:
             err = _decode_error(fh.read(), label)
-        raise err or InputError(f"{label}: not UTF-8 text; expected a UTF-8 CSV file") from None
+        raise err or InputError(f"{label}: not UTF-8 text; {_REENCODE}") from None
 
 
 def _header_hint(exc: InputError, wanted, first: list[str], decision: str) -> InputError:
