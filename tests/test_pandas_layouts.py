@@ -443,6 +443,13 @@ def test_comment_lines_are_not_data(run, tmp_path):
     out = run("compute", "mse", tmp_path / "d.txt", tmp_path / "d.txt")
     assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path / 'd.txt'}, line 3, column '0': expected a number, "
                                               "found 'x'\n")
+    # a one-word comment above pandas' header (review 88): the header names the column, not the comment
+    (tmp_path / "n.csv").write_text("# a note\n" + pd.DataFrame({"pred": X}).to_csv(index=False))
+    value, data, _ = _run_value(run, tmp_path / "n.csv", tmp_path / "y.txt")
+    assert value == pytest.approx(MSE, rel=1e-12) and data["inputs"][0]["columns"] == ["pred"]
+    (tmp_path / "k.txt").write_text("# label\ncat\ndog\ncat\n")  # (class names below a comment that names them)
+    out = run("compute", "ce", tmp_path / "k.txt", tmp_path / "k.txt")
+    assert out.exit_code == 2 and "(columns: label); line 2, column 'label' holds 'cat'" in out.stderr
     # a column named '#' is a column
     (tmp_path / "h.csv").write_text("#,pred\n1,2\n2,5\n3,4\n")
     value, _, _ = _run_value(run, f"{tmp_path / 'h.csv'}:#", f"{tmp_path / 'h.csv'}:pred")

@@ -287,8 +287,9 @@ _EXCEL_SEP = re.compile(r"sep=([,;\t|]) *")
 def _comments(lines: list[str]) -> tuple[int, bool]:
     """The leading comment lines of a text file (np.savetxt's header, ``# trained 2024-01-01`` /
     ``# pred label``): how many, and whether the last of them names the columns (as many names as
-    the next line has fields, one of them not a number). Those lines are not data; without such
-    names, the line after them is read as a first line is (a header, or data)."""
+    the next line has fields, one of them not a number, unless that line is a header itself: text
+    above numbers). Those lines are not data; without such names, the line after them is read as a
+    first line is (a header, or data)."""
     skip = 0
     while skip < len(lines) - 1 and _is_comment(lines[skip]):
         skip += 1
@@ -301,6 +302,12 @@ def _comments(lines: list[str]) -> tuple[int, bool]:
     except InputError:
         return skip, False
     if len(fields) == len(below) and any(not is_number(f) for f in fields):
+        try:
+            after = split_fields(lines[skip + 1], sep) if skip + 1 < len(lines) else []
+        except InputError:
+            after = []
+        if len(after) == len(below) and any(not is_number(f) for f in below) and all(map(is_number, after)):
+            return skip, False  # (its next line, text above numbers, is the header: '# a note' above pandas')
         return skip - 1, True
     return skip, False
 
