@@ -51,8 +51,8 @@ def losscli(*args, stdin=None, user=False, limit=None, **kw):
     return subprocess.run(cmd, stdin=stdin, capture_output=True, text=True, timeout=120, preexec_fn=preexec, **kw)
 
 
-def refused_input(path) -> str:
-    return f"Error: {path}: is also an input (standard input); refusing to overwrite an input\n"
+def refused_input(path, label: str = "standard input") -> str:
+    return f"Error: {path}: is also an input ({label}); refusing to overwrite an input\n"
 
 
 # -- B1: the file standard input is redirected from -------------------------------------------------
@@ -68,7 +68,7 @@ def test_the_file_behind_standard_input_is_never_an_output(d, how):  # noqa: F81
     args = option if how == "--report" else [*option, target]
     with open(d / "p.csv", "rb") as stdin:
         out = losscli("compute", "mse", "-", d / "y.csv", "--format", "value", *args, stdin=stdin)
-    assert (out.returncode, out.stdout, out.stderr) == (2, "", refused_input(target))
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", refused_input(target, "standard input, -"))
     assert (d / "p.csv").read_bytes() == before
 
 
@@ -111,10 +111,12 @@ def test_a_stream_the_shell_opened_on_an_input_is_never_an_output(d, command, re
 def test_the_file_behind_standard_input_is_refused_even_when_not_read(d):  # noqa: F811
     """``< FILE`` in a script: losscli does not read it here, but the file is the user's input."""
     before = (d / "b.csv").read_bytes()
-    for args in (["compute", "mse", d / "p.csv", d / "y.csv"], ["gradcheck", "mse", "-:pred", d / "y.csv"]):
+    for args, read in ((["compute", "mse", d / "p.csv", d / "y.csv"], ""),
+                       (["gradcheck", "mse", "-:pred", d / "y.csv"], ", -:pred")):
         with open(d / "b.csv", "rb") as stdin:
             out = losscli(*args, "-o", d / "b.csv", stdin=stdin)
-        assert (out.returncode, out.stdout, out.stderr) == (2, "", refused_input(d / "b.csv"))
+        assert (out.returncode, out.stdout) == (2, "")
+        assert out.stderr == refused_input(d / "b.csv", f"standard input{read}")
         assert (d / "b.csv").read_bytes() == before
 
 
@@ -518,6 +520,47 @@ def test_a_stream_redirected_to_another_outputs_file_is_refused(d, script, messa
                           d / "y.csv"], stderr=subprocess.PIPE, text=True, timeout=120, env={**os.environ, "T": str(target)})
     assert (out.returncode, out.stderr) == (2, message.format(T=target))
     assert target.read_text() == "PRIOR\n"
+
+
+@pytest.mark.parametrize("command", ["compute", "weights", "gradcheck", "fit", "check"])
+@pytest.mark.parametrize("script", ['"$@" >> "$T" < "$T"', '"$@" 1<> "$T" < "$T"', '"$@" -o /dev/fd/3 3>> "$T" < "$T"'])
+def test_a_stream_on_the_file_read_as_standard_input_is_refused(d, command, script):  # noqa: F811
+    """Review 87: an input read as - is the file the shell gave as standard input; a stream the shell
+    opened on that same file (`compute mse - y.csv >> p.csv < p.csv`) was written into it, exit 0,
+    where the input named by its path is refused. Refused alike, the input intact."""
+    (d / "g-.toml").write_text('[[gate]]\nloss = "mse"\ninputs = ["-:pred", "y.csv"]\nmax = 10\n')
+    args = {"compute": ["compute", "mse", "-", d / "y.csv"],
+            "weights": ["compute", "mse", d / "b.csv", d / "y.csv", "--weights", "-"],
+            "gradcheck": ["gradcheck", "mse", "-:pred", f"{d / 'y.csv'}:label"],
+            "fit": ["fit", "mse", "-", "--epochs", "2"],
+            "check": ["check", d / "g-.toml"]}[command]
+    target = d / ("fit.csv" if command == "fit" else "p.csv")
+    before = target.read_bytes()
+    out = subprocess.run(["bash", "-c", script, "_", sys.executable, "-m", "losscli", *map(str, args)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, timeout=120,
+                         env={**os.environ, "T": str(target)})
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.endswith("): refusing to write into an input; send the output to another file\n")
+    assert "is an input (standard input, -" in out.stderr and len(out.stderr.splitlines()) == 1
+    assert target.read_bytes() == before
+
+
+@pytest.mark.parametrize("fd", [1, 2])
+def test_an_output_on_the_file_a_stream_is_redirected_to_is_refused(d, fd):  # noqa: F811
+    """Review 87: `-o run.log 2>> run.log` replaced the log the shell appends standard error to: what
+    it held was lost, and the run's warnings went to the replaced file (exit 0). Refused; the
+    refusal itself is appended to the log, as the user asked of standard error."""
+    target = d / "run.log"
+    target.write_text("PRIOR\n")
+    out = subprocess.run(["bash", "-c", f'"$@" -o "$T" {fd}>> "$T"', "_", sys.executable, "-m", "losscli", "compute",
+                          "mse", d / "p.csv", d / "y.csv"], stderr=subprocess.PIPE if fd == 1 else None, text=True,
+                         timeout=120, env={**os.environ, "T": str(target)})
+    stream = {1: "standard output", 2: "standard error"}[fd]
+    message = (f"Error: --output {target}: {stream} is redirected to this file, which the output replaces (what "
+               f"{stream} says would be lost); give two different files\n")
+    assert out.returncode == 2
+    assert target.read_text() == "PRIOR\n" + (message if fd == 2 else "")
+    assert fd == 2 or out.stderr == message
 
 
 def test_two_outputs_on_one_named_pipe_are_refused(d):  # noqa: F811

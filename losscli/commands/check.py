@@ -175,7 +175,7 @@ def _resolve(base: Path, spec: str) -> str:
     if is_url(spec) and "::" in spec:  # (zip://p.csv::../a.zip: the archive, a path, relative to the config too)
         head, last = spec.rsplit("::", 1)
         return f"{head}::{_resolve(base, last)}"
-    return spec if spec == "-" or os.path.isabs(spec) or is_url(spec) else str(base / spec)
+    return spec if spec == "-" or spec.startswith("-:") or os.path.isabs(spec) or is_url(spec) else str(base / spec)
 
 
 def _param_items(gate: dict) -> list[str]:

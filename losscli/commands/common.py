@@ -16,7 +16,7 @@ from ..errors import LossCliError, ParameterError
 from ..io.cache import InputCache
 from ..io.output import refuse_clobbering
 from ..io.rules import ReadRules
-from ..io.spec import archive_file, is_url, local_file, shards_of, split_spec
+from ..io.spec import STDIN_PREFIX, archive_file, is_url, local_file, shards_of, split_spec
 from ..registry import Loss
 from ..validation import Validated, bind, validate_inputs
 from ..vocabulary import JSON_SCHEMA_VERSION
@@ -146,7 +146,11 @@ def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: 
             named.append((item, text))
     for label, spec in named:
         path = local_file(split_spec(spec)[0])  # (an input named by a file:// URL is that file)
-        if path == "-" or is_url(path):
+        if path == "-":  # (whatever file the shell gave as standard input: `- < p.csv >> p.csv`)
+            shown = "-" + label[len(STDIN_PREFIX):] if label.startswith(STDIN_PREFIX) else label  # (-:pred)
+            inputs.append((f"standard input, {shown}", "/dev/stdin"))
+            continue
+        if is_url(path):
             if (archive := archive_file(path)) is not None:  # (zip://p.csv::a.zip reads a.zip)
                 inputs.append((label, archive))
             continue

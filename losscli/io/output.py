@@ -310,6 +310,12 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
             for label, other in ins:
                 if other == ident:
                     raise LossCliError(f"{path}: is also an input ({label}); refusing to overwrite an input")
+            # (the file the shell sends a stream to, `-o run.log 2>> run.log`: replaced, it would lose
+            # what the stream writes into it, the notes and warnings of the run)
+            for fd, stream in ((2, "standard error"), (1, "standard output")):
+                if ident == _identity(fd) and ("fd", fd) not in seen:
+                    raise LossCliError(f"{_named(option, path)}: {stream} is redirected to this file, which the "
+                                       f"output replaces (what {stream} says would be lost); give two different files")
         elif st is None:
             ident = os.path.realpath(path)  # two outputs about to create the same new file
         elif stat.S_ISFIFO(st.st_mode):
