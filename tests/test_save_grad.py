@@ -302,3 +302,47 @@ def test_gradient_blocks_in_any_layout_or_memory_are_saved_as_given(run, tmp_pat
         np.testing.assert_allclose(saved, 2 * (p - t) / (5000 if reduction == "mean" else 1), rtol=1e-15, atol=0)
     finally:
         unregister_loss("sq_layout")
+
+
+@pytest.mark.parametrize("suffix, several", [(".npz", False), (".npy", False), (".npz", True)])
+def test_rows_paired_by_key_are_saved_in_each_input_s_own_order(run, tmp_path, suffix, several):
+    """Review 87: with --on, the rows come in the first input's order, less those --on-missing drop
+    leaves out; the gradient of every input was saved in that order: a second input's array was in
+    the first one's key order, and a dropped row shifted every later one (g[7] was row 8's). Each
+    input's gradient is saved in its own file's order, its own length, NaN where no row was computed."""
+    rng = np.random.default_rng(11)
+    n = 9
+    ids = rng.permutation(n) + 100  # (x1.csv's rows: ids in no order)
+    a, b, y = rng.normal(size=n), rng.normal(size=n), np.where(rng.random(n) < 0.5, -1.0, 1.0)
+    keep = np.flatnonzero(ids != 104)  # (x2.csv has no row for id 104)
+    order = rng.permutation(keep)  # (x2.csv's rows, in another order)
+
+    def write(name, rows, values):
+        (tmp_path / name).write_text("id,v\n" + "".join(f"{ids[k]},{float(values[k])!r}\n" for k in rows))
+
+    write("x1.csv", range(n), a)
+    write("x2.csv", order, b)
+    write("y.csv", range(n)[::-1], y)
+    if suffix == ".npy" or several:  # (one differentiable input: predictions, paired with x2's rows as targets)
+        args = ["mse,mae" if several else "mse", tmp_path / "x1.csv", tmp_path / "x2.csv"]
+    else:
+        args = ["margin_ranking", tmp_path / "x1.csv", tmp_path / "x2.csv", tmp_path / "y.csv", "-p", "margin=10"]
+    out = run("compute", *args, "--on", "id", "--on-missing", "drop", "--save-grad", tmp_path / f"g{suffix}",
+              "--format", "value")
+    assert out.exit_code == 0, out.stderr
+    saved = np.load(tmp_path / f"g{suffix}")
+    arrays = {"predictions": saved} if suffix == ".npy" else dict(saved)
+    first, second = np.full(n, np.nan), np.full(n, np.nan)  # (in x1.csv's order; x2.csv's, below)
+    if suffix == ".npy" or several:
+        first[keep] = 2 * (a[keep] - b[keep]) / keep.size
+        name = "mse.predictions" if several else "predictions"
+    else:  # (margin 10: every row's hinge is active, d/dx1 = -y/N, d/dx2 = y/N)
+        first[keep], second[keep] = -y[keep] / keep.size, y[keep] / keep.size
+        name = "x1"
+    got = arrays[name]
+    assert got.shape == (n,) and np.isnan(got[ids == 104]).all()  # (the row --on-missing drop left out)
+    np.testing.assert_allclose(got, first, rtol=1e-14)
+    if several:
+        np.testing.assert_allclose(arrays["mae.predictions"], np.sign(first) / keep.size, rtol=1e-14)
+    elif suffix == ".npz":
+        np.testing.assert_allclose(arrays["x2"], second[order], rtol=1e-14)  # (x2.csv's own order)

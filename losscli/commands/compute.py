@@ -175,6 +175,11 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                    "slice_keys": None if evaluations[0].codes is None or cache.slice_keys is None else
                    [cache.slice_keys.key_values(int(c)) for c in evaluations[0].codes.tolist()]}
         if gradient_file is not None:  # (the blocks are in its file already)
+            for loss in selected if cache.rules.on else ():  # (each input's gradient in its own rows' order)
+                for spec, role in zip(inputs, loss.inputs):
+                    record = cache.inputs[spec]
+                    gradient_file.place(loss.name, role.name, cache.matched_rows[spec],
+                                        record["rows"] + record["unmatched"])
             if penalty is not None:
                 gradient_file.add_array("params", penalty.gradient().reshape(cache.load(model_params).data.shape))
             gradient_file.close()

@@ -50,7 +50,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
     accs = {l.name: Accumulator(l, params[l.name], reduction, top, per_sample, share, summary,
                                 expected, two_pass=again, sliced=sliced,
                                 gradient_stream=None if gradients is None else gradients.stream(
-                                    "" if len(selected) == 1 else f"{l.name}.",
+                                    l.name, len(selected) > 1,
                                     prescale(reduction, l.root, weights is not None, nan_policy == "omit", known)))
             for l in selected}
     again = again and summary  # (only exact quantiles ever need a second pass)

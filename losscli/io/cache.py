@@ -67,6 +67,7 @@ class InputCache:
         self.companions = companions
         self.inputs: dict[str, dict] = {}  # spec -> what was read of it (provenance)
         self._row_keys: tuple | None = None  # with rules.on: the first input's keys, and its row of each row
+        self.matched_rows: dict[str, np.ndarray] = {}  # with rules.on: per input, its file's row of each row
         self._noted: set = set()
         self._label_readings: dict[str, tuple] = {}  # predictions' spec -> (column names, how labels were read)
         self.row_guards: Any = None  # the last lockstep's RowGuards: an engine's partition reports what they saw
@@ -380,6 +381,7 @@ class InputCache:
             rec = self.inputs[spec]
             rec["on"] = on
             rec["unmatched"] = dict(zip((id(x) for x in matched_by), matched.dropped))[id(r)]
+            self.matched_rows[spec] = take
             rec["rows"] = int(take.shape[0])
         refuse_one_table_twice(readers, parsed, whole, self.targets, self.class_axes)
         self._note_readings(specs, whole, hows)

@@ -192,6 +192,8 @@ class GradientFile:
         self.direct = self.npy and staged(path)
         self.arrays: dict[str, _Array] = {}
         self._held: dict[str, np.ndarray] = {}  # arrays given whole (the penalty's gradient)
+        self._prefixes: dict[str, str] = {}  # each loss's: its arrays' names start with it
+        self._places: dict[str, tuple[np.ndarray, int]] = {}  # (rows matched by key: :meth:`place`)
         self._stack = ExitStack()
 
     def __enter__(self) -> GradientFile:
@@ -210,9 +212,17 @@ class GradientFile:
         if interrupted is not None:
             raise interrupted
 
-    def stream(self, prefix: str, scale: float) -> GradientStream:
-        """Where one loss's accumulator sends its blocks: arrays named ``prefix + role``."""
-        return GradientStream(self, prefix, scale)
+    def stream(self, loss: str, several: bool, scale: float) -> GradientStream:
+        """Where one loss's accumulator sends its blocks: arrays named ``role``, or ``loss.role``
+        where the run has ``several`` losses."""
+        self._prefixes[loss] = f"{loss}." if several else ""
+        return GradientStream(self, self._prefixes[loss], scale)
+
+    def place(self, loss: str, role: str, rows: np.ndarray, length: int) -> None:
+        """Rows paired by key (``--on``) come in the first input's order, less those without a match:
+        the gradient of ``role`` is written in its own input's order instead, ``length`` rows, row
+        ``rows[i]`` the i-th one computed, NaN where none was (a row --on-missing drop left out)."""
+        self._places[self._prefixes[loss] + role] = (np.asarray(rows, dtype=np.int64), int(length))
 
     def append(self, name: str, block: np.ndarray, scale: float) -> None:
         if name not in self.arrays:
@@ -250,11 +260,16 @@ class GradientFile:
                                f"{len(names)} gradients ({', '.join(names)}); name an .npz file")
         if self.direct:
             array = self.arrays[names[0]]
-            for offset, part in array.chunks() if array.factor != 1.0 else ():
+            placed = self._placed(names[0]) if names[0] in self._places else None
+            for offset, part in array.chunks() if array.factor != 1.0 and placed is None else ():
                 array.fh.seek(offset)
                 array.fh.write(part.data)
+            if placed is not None:  # (held whole: rows paired by key are held in memory already)
+                array.fh.seek(array.start)
+                array.fh.write(placed.data)
+                array.fh.truncate()
             array.fh.seek(0)
-            array.fh.write(npy_header(np.float64, array.shape, array.start))
+            array.fh.write(npy_header(np.float64, array.shape if placed is None else placed.shape, array.start))
         else:
             write_output(self.path, self._write_npy if self.npy else self._write_npz)
         self._stack.close()
@@ -271,7 +286,20 @@ class GradientFile:
                 with zf.open(name + ".npy", "w", force_zip64=True) as member:
                     self._copy(member, name)
 
+    def _placed(self, name: str) -> np.ndarray:
+        """An array written in another order (:meth:`place`), in its input's order."""
+        rows, length = self._places[name]
+        spilled = self.arrays[name]
+        whole = np.full((length,) + spilled.row_shape, np.nan)
+        done = 0
+        for _, part in spilled.chunks():
+            whole[rows[done:done + len(part)]] = part
+            done += len(part)
+        return whole
+
     def _copy(self, out: IO[bytes], name: str) -> None:
+        if name in self._places:
+            self._held[name] = self._placed(name)
         if name in self._held:
             array = self._held[name]
             out.write(npy_header(array.dtype, array.shape))
