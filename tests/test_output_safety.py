@@ -352,7 +352,8 @@ def test_a_failed_output_leaves_every_previous_output(big, grad):
     _previous(*outputs)
     out = losscli("compute", "mse", big / "bp.npy", big / "bt.npy", "--format", "csv", "--per-sample",
                   "-o", outputs[0], "--save-grad", outputs[1], "--report", f"json:{outputs[2]}", limit=LIMIT)
-    assert (out.returncode, out.stderr) == (2, f"Error: {outputs[0]}: cannot write: {TOO_LARGE}\n")
+    # (the report, written before -o, is the first that cannot be: the run ends there)
+    assert (out.returncode, out.stderr) == (2, f"Error: --report json:{outputs[2]}: cannot write: {TOO_LARGE}\n")
     assert _all_previous(*outputs)
     assert not [p for p in os.listdir(big) if p.endswith(".tmp")]
 
@@ -584,6 +585,36 @@ def test_a_closed_pipe_behind_dev_stdout_ends_as_quietly_as_behind_dash(d, path)
                           d / "by.npy", "--per-sample", "--format", "json", "-o", path],
                          stderr=subprocess.PIPE, text=True, timeout=120)
     assert (out.returncode, out.stderr) == (141, "")
+
+
+def test_the_reports_of_a_run_whose_reader_went_away_are_written(d):  # noqa: F811
+    """Review 87: `--report junit:results.xml ... | head -3`: the reader of standard output went away
+    (exit 141) and the report, written in full by then, was thrown away: results.xml stayed the
+    previous run's, which a CI step without pipefail publishes as this one's. The run's finished
+    files are put in place; the exit code is 141 as before."""
+    np.save(d / "bp.npy", np.linspace(0, 1, 200_000))
+    np.save(d / "by.npy", np.zeros(200_000))
+    (d / "results.xml").write_text("<stale/>")
+    (d / "g.npy").write_bytes(b"previous")
+    script = '"$@" | head -c1 > /dev/null; exit ${PIPESTATUS[0]}'
+    out = subprocess.run(["bash", "-c", script, "_", sys.executable, "-m", "losscli", "compute", "mse", d / "bp.npy",
+                          d / "by.npy", "--per-sample", "--format", "csv", "--report", f"junit:{d / 'results.xml'}",
+                          "--fail-above", "0.1", "--save-grad", d / "g.npy"],
+                         stderr=subprocess.PIPE, text=True, timeout=120)
+    assert (out.returncode, out.stderr) == (141, "")
+    assert '<testsuites name="losscli" tests="1" failures="1"' in (d / "results.xml").read_text()
+    np.testing.assert_allclose(np.load(d / "g.npy"), 2 * np.linspace(0, 1, 200_000) / 200_000)
+
+
+def test_a_report_that_cannot_be_written_writes_nothing_to_standard_output(d):  # noqa: F811
+    """Review 87: `--report json:/dev/full > o.csv`: the report failed, the CSV was still written to
+    standard output in full, then exit 2 (which says nothing is there). Nothing is written."""
+    with open(d / "o.csv", "w") as stdout:
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv",
+                              "--format", "csv", "--report", "json:/dev/full"], stdout=stdout,
+                             stderr=subprocess.PIPE, text=True, timeout=120)
+    assert (out.returncode, out.stderr) == (2, "Error: --report json:/dev/full: cannot write: No space left on device\n")
+    assert (d / "o.csv").read_text() == ""
 
 
 def test_a_long_legal_file_name_is_written(run, d):  # noqa: F811

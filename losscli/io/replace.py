@@ -280,7 +280,8 @@ def together() -> Iterator[None]:
     """The files written inside (by :func:`output_file`) are committed together at the end, once
     every one of them has been written and flushed: copies in place first (the step a full disk
     could still stop), then the renames, back to back. An exception or a signal before that
-    leaves every previous file. (Nested: the outermost block commits.)"""
+    leaves every previous file, but a closed pipe (the reader of standard output went away): the
+    files written by then are committed. (Nested: the outermost block commits.)"""
     global _PENDING
     if _PENDING is not None:
         yield
@@ -288,8 +289,13 @@ def together() -> Iterator[None]:
     _PENDING = []
     try:
         yield
-    except BaseException:
+    except BaseException as exc:
         pending, _PENDING = _PENDING, None
+        if isinstance(exc, OSError) and exc.errno == errno.EPIPE:
+            # (standard output's reader went away, `| head`: what it wanted is read, and the files the run
+            # finished are its results; kept back, a CI step would read the previous run's report as this one's)
+            _commit(pending)
+            raise
         for done in pending:
             done.discard()
         raise

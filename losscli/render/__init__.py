@@ -127,9 +127,9 @@ def publish(command: str, fmt: str, output: str | None, reports, *record, timing
     """Render ``record`` (the command's payload, and its context where it has one) as ``fmt``
     to ``output`` (stdout by default) and as every ``--report FORMAT:FILE``: one evaluation,
     every report. The report files are written first: a reader of stdout that goes away (``|
-    head``) does not cost them. A report that cannot be written ends the run with its error; inside
-    a command's ``replace.together()`` no file of the run is then replaced (standard output is
-    written as it comes)."""
+    head``) does not cost them (``replace.together`` commits them). A report that cannot be written
+    ends the run with its error before anything is written to standard output (exit 2 means nothing
+    there); inside a command's ``replace.together()`` no file of the run is then replaced."""
     from ..errors import LossCliError
 
     timing = timing or Timing()
@@ -143,11 +143,11 @@ def publish(command: str, fmt: str, output: str | None, reports, *record, timing
             except (OSError, LossCliError) as exc:
                 why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc).removeprefix(f"{path}: ")
                 failed = failed or LossCliError(f"--report {report_fmt}:{path}: {why}")
+        if failed is not None:
+            raise failed
         emit(renderer(command, fmt)(*record), output)
     finally:
         TIMING.reset(token)
-    if failed is not None:
-        raise failed
 
 
 def emit(rendered, output: str | None = None) -> None:
