@@ -318,3 +318,23 @@ def test_a_value_that_fails_a_bound_is_never_printed_equal_to_it(run, tmp_path):
     assert out.exit_code == 1 and out.stderr.splitlines() == [
         f"losscli: mae: {what} 1.6580588932508622 is above --fail-above 1.658058893250862"
         for what in ("mean loss", "slice k=a: mean loss")]
+
+
+def test_check_gates_reading_standard_input_share_one_read_or_are_refused(run, tmp_path):
+    """Review 87: two gates reading standard input (-:pred) with other reading keys (header = "yes" in
+    one): the second found it read already and blamed the data ('gate 2: <stdin>: empty file'). Gates
+    that read it alike share the one read; read otherwise, the config is refused before anything is
+    read, saying why. And -:pred is standard input, not a file named - beside the config."""
+    text = "pred,label\n1,2\n3,3\n2,0\n"
+    (tmp_path / "sub").mkdir()
+    gate = '[[gate]]\nloss = "{}"\ninputs = ["-:pred", "-:label"]\nmax = 5\n{}'
+    (tmp_path / "sub" / "same.toml").write_text(gate.format("mse", "") + "\n" + gate.format("mae", ""))
+    out = run("check", tmp_path / "sub" / "same.toml", "--format", "json", input=text)
+    assert out.exit_code == 0, out.stderr
+    assert [g["value"] for g in json.loads(out.stdout)["gates"]] == [5 / 3, 1.0]
+    (tmp_path / "sub" / "other.toml").write_text(gate.format("mse", "") + "\n" + gate.format("mae", 'header = "yes"\n'))
+    out = run("check", tmp_path / "sub" / "other.toml", input=text)
+    label = f"{tmp_path / 'sub' / 'other.toml'}: gate"
+    assert (out.exit_code, out.stdout, out.stderr) == (2, "", (
+        f"Error: standard input is read by {label} 1 and {label} 2 with other reading keys (header, on, by, ...), and "
+        "it can be read once: write it to a file and name the file in the gates, or read it alike in every gate\n"))

@@ -212,6 +212,14 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             Tolerance.parse(gate.get("max_increase", 0), "key 'max_increase'")
         except LossCliError as exc:
             raise type(exc)(f"{gate['_label']}: {exc}") from None
+    # standard input is read once, by one reading (its rules, --on's order): gates that read it otherwise
+    # would find it empty ('gate 2: <stdin>: empty file')
+    readings = {_reading(g, base_dir): g["_label"] for g in gates
+                if any(s == "-" or str(s).startswith("-:") for s in [*g["inputs"], g.get("weights"), g.get("baseline")])}
+    if len(readings) > 1:
+        raise ConfigError(f"standard input is read by {' and '.join(readings.values())} with other reading keys "
+                          "(header, on, by, ...), and it can be read once: write it to a file and name the file in the "
+                          "gates, or read it alike in every gate")
     caches: dict = {}  # each distinct input is read once for all gates (that read it by the same rules)
     stream_evaluations = engine_function(engine, cluster)
     results = []
@@ -219,13 +227,11 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
 
     def evaluate_gate(gate: dict) -> dict:
         """One gate's record; raises when it cannot be evaluated."""
-        rules, by_file, (slices, view) = _rules_and_slices(gate, base_dir)
-        order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
-        models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
-            if rules.on and "baseline" in gate else ()  # (compared on the keys both share)
-        cache = caches.setdefault((rules, order_by, models, slices),
-                                  InputCache(memoize=True, rules=rules, order_by=order_by, companions=models,
-                                             slices=slices))
+        _, by_file, (_, view) = _rules_and_slices(gate, base_dir)
+        reading = _reading(gate, base_dir)
+        rules, order_by, models, slices = reading  # (models: compared on the keys both share)
+        cache = caches.setdefault(reading, InputCache(memoize=True, rules=rules, order_by=order_by, companions=models,
+                                                      slices=slices))
         losses = select_losses(gate["loss"])
         loss = losses[0]
         by_loss = parse_param_options(losses, _param_items(gate))
@@ -295,6 +301,16 @@ def _gate_name(gate: dict) -> str:
     from .common import select_losses
 
     return gate.get("name") or f"{select_losses(gate['loss'])[0].name} on {gate['inputs'][0]}"
+
+
+def _reading(gate: dict, base_dir: Path) -> tuple:
+    """How a gate reads its inputs (its rules, the input --on orders rows by, the models a baseline's
+    keys are matched with, its slicing): gates that read alike share one read of each input."""
+    rules, _, (slices, _) = _rules_and_slices(gate, base_dir)
+    order_by = _resolve(base_dir, gate["inputs"][1]) if rules.on and len(gate["inputs"]) > 1 else None
+    models = (_resolve(base_dir, gate["inputs"][0]), _resolve(base_dir, gate["baseline"])) \
+        if rules.on and "baseline" in gate else ()
+    return rules, order_by, models, slices
 
 
 def _rules_and_slices(gate: dict, base_dir: Path) -> tuple:
