@@ -79,9 +79,15 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     require_fittable(loss)
     params = loss.resolve_params(params)
     n, f = X.shape
-    mu, sd = X.mean(axis=0), X.std(axis=0)
-    sd = np.where(sd > 0, sd, 1.0)
-    Z = (X - mu) / sd
+    # (each feature scaled by a power of two near its largest value first: exact, and 1e200s no longer
+    # overflow the variance's squares, which made the spread inf and the feature all zeros: coef 0)
+    big = np.max(np.abs(X), axis=0)
+    scale = np.where((big > 0) & np.isfinite(big), np.ldexp(1.0, np.frexp(big)[1]), 1.0)
+    scaled = X / scale
+    m, s = scaled.mean(axis=0), scaled.std(axis=0)
+    s = np.where(s > 0, s, 1.0)
+    Z = (scaled - m) / s
+    mu, sd = m * scale, s * scale
     multiclass = is_class_table(loss.inputs[0].shape)
     W: np.ndarray  # (F,) or (F, C)
     b: np.ndarray | float

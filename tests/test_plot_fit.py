@@ -294,6 +294,25 @@ def test_fit_outputs(run, tmp_path):
     assert bad.exit_code == 2 and "not a prediction/label loss" in bad.stderr
 
 
+@pytest.mark.parametrize("size", [1e200, 1e-200])
+def test_features_of_any_magnitude_are_fitted_alike(run, tmp_path, size):
+    """Review 87: features of 1e200 overflowed the spread's squares (std inf, the feature all zeros):
+    coef 0 with exit 0 and numpy's RuntimeWarning on stderr. A feature scaled by a power of ten fits
+    the coefficient scaled back, and nothing is said on stderr."""
+    x = np.array([1.0, 2.0, 3.0, 5.0])
+    y = 2 * x + 1
+    (tmp_path / "a.csv").write_text("x,y\n" + "".join(f"{float(v)!r},{float(t)!r}\n" for v, t in zip(x, y)))
+    (tmp_path / "b.csv").write_text("x,y\n" + "".join(f"{float(v * size)!r},{float(t)!r}\n" for v, t in zip(x, y)))
+    fits = []
+    for name in ("a.csv", "b.csv"):
+        out = run("fit", "mse", tmp_path / name, "--epochs", "400", "--format", "json")
+        assert (out.exit_code, out.stderr) == (0, "")
+        fits.append(json.loads(out.stdout))
+    assert fits[0]["coef"][0] == pytest.approx(2.0, rel=1e-6)
+    assert fits[1]["coef"][0] == pytest.approx(fits[0]["coef"][0] / size, rel=1e-12)
+    assert fits[1]["intercept"] == pytest.approx(fits[0]["intercept"], rel=1e-12)
+
+
 OUTLIERS = ["sample_data/regression/outliers.csv", "--target", "price"]
 
 
