@@ -313,6 +313,19 @@ def test_a_damaged_or_binary_compressed_file_is_one_clean_error(run, tmp_path):
                           "NPY/NPZ/Parquet/Arrow files carry their own compression\n")
 
 
+def test_value_format_of_per_sample_values_is_one_loss(run, tmp_path):
+    """Review 87: --format value --reduction none with mse,mae printed 2N numbers in one column, one
+    loss's after the other, nothing telling where one ends; refused, naming csv. One loss: N lines."""
+    np.savetxt(tmp_path / "p.txt", PRED)
+    np.savetxt(tmp_path / "y.txt", PRED + 1)
+    out = run("compute", "mse,mae", tmp_path / "p.txt", tmp_path / "y.txt", "--reduction", "none", "--format", "value")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == ("Error: --format value with --reduction none prints one column of numbers: the values of 2 "
+                          "losses would follow each other in it, with nothing to tell where one ends; --format csv "
+                          "writes a column per loss (or compute one loss)\n")
+    assert _per_sample(run, tmp_path / "p.txt", tmp_path / "y.txt") == pytest.approx(np.ones(len(PRED)))
+
+
 def _per_sample(run, *args):
     out = run("compute", "mae", *args, "--reduction", "none", "--format", "value")
     assert out.exit_code == 0, out.stderr

@@ -97,6 +97,10 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
                               cluster, report=("compute", fmt))
     if ci is not None and reduction == "none":
         raise LossCliError("--ci needs --reduction mean or sum (an interval of one value)")
+    if reduction == "none" and len(selected) > 1 and "value" in (fmt, *(f for f, _ in reports)):
+        raise LossCliError("--format value with --reduction none prints one column of numbers: the values of "
+                           f"{len(selected)} losses would follow each other in it, with nothing to tell where one "
+                           "ends; --format csv writes a column per loss (or compute one loss)")
     if save_grad == STDOUT and sys.stdout.isatty():
         raise LossCliError("--save-grad -: the gradients are a binary NPZ file; redirect standard output to "
                            "a file or a pipe, or name a file")
