@@ -7,9 +7,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import losscli
 from losscli import Input, get_loss, unregister_loss
 from losscli.gradcheck import Options
 from losscli.gradcheck.check import check_loss
+from losscli.vocabulary import JSON_SCHEMA_VERSION
 
 from .conftest import squared_error as _sq
 
@@ -196,7 +198,8 @@ def test_all_builtins_pass(run, extra):
 
 def test_json_schema(run):
     data = json.loads(run("gradcheck", "softmax_ce", "--format", "json", "--top", "2").stdout)
-    assert set(data) == {"passed", "results"}
+    assert list(data) == ["schema_version", "version", "passed", "results"]  # (every command's JSON starts so)
+    assert (data["schema_version"], data["version"]) == (JSON_SCHEMA_VERSION, losscli.__version__)
     rec = data["results"][0]
     assert {"loss", "passed", "checked", "evaluations", "max_abs_error", "max_rel_error", "kinks",
             "worst"} <= set(rec)

@@ -308,6 +308,7 @@ def test_features_of_any_magnitude_are_fitted_alike(run, tmp_path, size):
         out = run("fit", "mse", tmp_path / name, "--epochs", "400", "--format", "json")
         assert (out.exit_code, out.stderr) == (0, "")
         fits.append(json.loads(out.stdout))
+    assert list(fits[0])[:2] == ["schema_version", "version"]  # (as every command's JSON starts)
     assert fits[0]["coef"][0] == pytest.approx(2.0, rel=1e-6)
     assert fits[1]["coef"][0] == pytest.approx(fits[0]["coef"][0] / size, rel=1e-12)
     assert fits[1]["intercept"] == pytest.approx(fits[0]["intercept"], rel=1e-12)

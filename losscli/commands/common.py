@@ -114,15 +114,20 @@ def add_roles(roles: dict[str, list[str]], *pairs: tuple[str | None, str]) -> di
 def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]]) -> dict:
     """The JSON's top-level keys besides the results: the layout's version, losscli's, and what
     was read of each input (in the order first read), with the roles it was given."""
-    import losscli
-
     seen: dict[str, dict] = {}  # (check: an input read by the caches of several gates is listed once)
     for cache in caches if isinstance(caches, list) else [caches]:
         for spec, rec in cache.inputs.items():
             seen.setdefault(spec, {"path": rec["path"], "selector": rec["selector"], "roles": roles.get(spec, []),
                                    **{k: v for k, v in rec.items() if k not in ("path", "selector")}})
     inputs = list(seen.values())
-    return {"schema_version": JSON_SCHEMA_VERSION, "version": losscli.__version__, "inputs": inputs}
+    return {**stamp(), "inputs": inputs}
+
+
+def stamp() -> dict:
+    """The first keys of every command's JSON result: the layout's version and losscli's."""
+    import losscli
+
+    return {"schema_version": JSON_SCHEMA_VERSION, "version": losscli.__version__}
 
 
 def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),

@@ -90,7 +90,9 @@ def fit_record(r: FitResult, schedule: str, lr: float, params: dict | None = Non
     """The result: ``epochs`` run, and the ``history`` of every ``history_every``-th of them
     (the last one always in; at most ``training.HISTORY_LIMIT`` entries)."""
     coef = r.coef.tolist()
-    return {"loss": r.loss, "params": params or {}, "features": r.features, "coef": coef,
+    from .common import stamp
+
+    return {**stamp(), "loss": r.loss, "params": params or {}, "features": r.features, "coef": coef,
             "intercept": r.intercept.tolist(), "final_loss": r.final_loss, "epochs": r.epochs,
             "schedule": schedule, "lr": lr, "history_every": r.history_every, "warnings": r.warnings,
             "history": [{"epoch": t, "lr": rate, "risk": risk, "penalty": pen} for t, rate, risk, pen in r.history]}

@@ -91,7 +91,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
     from ..render import Timing, publish
     from ..sampling import random_inputs
     from .common import (main_output, parse_param_options, prepare, refuse_overwriting_inputs, report_outputs,
-                         report_warnings, select_losses)
+                         report_warnings, select_losses, stamp)
 
     timing = Timing()
 
@@ -138,7 +138,7 @@ def run_gradcheck(names, inputs, *, all_losses=False, params=(), samples=8, clas
                                    trailing=_trailing(dim), boundary=RANDOM_BOUNDARY, params=by_loss[loss.name])
             results.append(check_one(loss, arrays, by_loss[loss.name], opts, order))
             timing.case(loss.name, since)
-    payload = {"passed": all(r.passed for r in results),
+    payload = {**stamp(), "passed": all(r.passed for r in results),
                "results": [result_record(r, opts.top) for r in results]}
     with together():  # (the report files and -o: all of them, or none)
         publish("gradcheck", fmt, output, reports, payload, timing=timing)
