@@ -109,6 +109,7 @@ def as_written(values, from_text: bool = False):
     x = floats(parsed)
     if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
         text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+        exponent: np.ndarray | float
         if pc.any(pc.match_substring_regex(text, "[eE]")).as_py():
             parts = pc.extract_regex(text, pattern=_WRITTEN)
             digits = floats(pc.utf8_length(parts.field("fraction")))
