@@ -82,7 +82,7 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     # (each feature scaled by a power of two near its largest value first: exact, and 1e200s no longer
     # overflow the variance's squares, which made the spread inf and the feature all zeros: coef 0)
     big = np.max(np.abs(X), axis=0)
-    scale = np.where((big > 0) & np.isfinite(big), np.ldexp(1.0, np.frexp(big)[1]), 1.0)
+    scale = np.where((big > 0) & np.isfinite(big), np.ldexp(1.0, np.frexp(big)[1] - 1), 1.0)  # (<= big: finite)
     scaled = X / scale
     m, s = scaled.mean(axis=0), scaled.std(axis=0)
     s = np.where(s > 0, s, 1.0)

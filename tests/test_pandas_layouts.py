@@ -447,6 +447,12 @@ def test_comment_lines_are_not_data(run, tmp_path):
     (tmp_path / "n.csv").write_text("# a note\n" + pd.DataFrame({"pred": X}).to_csv(index=False))
     value, data, _ = _run_value(run, tmp_path / "n.csv", tmp_path / "y.txt")
     assert value == pytest.approx(MSE, rel=1e-12) and data["inputs"][0]["columns"] == ["pred"]
+    # (its first row's missing cell, empty or NA, is no header of its own: the comment names the columns)
+    for missing in ("", "NA"):
+        (tmp_path / "m.csv").write_text(f"# pred,label\n{missing},0.5\n1,2\n3,5\n")
+        out = run("compute", "mse", f"{tmp_path / 'm.csv'}:pred", f"{tmp_path / 'm.csv'}:label", "--nan-policy",
+                  "omit", "--format", "value")
+        assert (out.exit_code, out.stdout) == (0, "2.5\n"), out.stderr
     (tmp_path / "k.txt").write_text("# label\ncat\ndog\ncat\n")  # (class names below a comment that names them)
     out = run("compute", "ce", tmp_path / "k.txt", tmp_path / "k.txt")
     assert out.exit_code == 2 and "(columns: label); line 2, column 'label' holds 'cat'" in out.stderr

@@ -294,7 +294,7 @@ def test_fit_outputs(run, tmp_path):
     assert bad.exit_code == 2 and "not a prediction/label loss" in bad.stderr
 
 
-@pytest.mark.parametrize("size", [1e200, 1e-200])
+@pytest.mark.parametrize("size", [1e200, 3e307, 1e-200])
 def test_features_of_any_magnitude_are_fitted_alike(run, tmp_path, size):
     """Review 87: features of 1e200 overflowed the spread's squares (std inf, the feature all zeros):
     coef 0 with exit 0 and numpy's RuntimeWarning on stderr. A feature scaled by a power of ten fits

@@ -306,7 +306,12 @@ def _comments(lines: list[str]) -> tuple[int, bool]:
             after = split_fields(lines[skip + 1], sep) if skip + 1 < len(lines) else []
         except InputError:
             after = []
-        if len(after) == len(below) and any(not is_number(f) for f in below) and all(map(is_number, after)):
+        from .textvalues import NA_VALUES
+
+        def text(f: str) -> bool:  # (a word, not a number, nor a missing value: NA, an empty cell)
+            return not is_number(f) and f.strip() not in NA_VALUES
+
+        if len(after) == len(below) and any(map(text, below)) and not any(map(text, after)):
             return skip, False  # (its next line, text above numbers, is the header: '# a note' above pandas')
         return skip - 1, True
     return skip, False
