@@ -1729,6 +1729,16 @@ def test_id_named_columns_of_other_numbers_stay_data(run, tmp_path):
     pd.DataFrame({"ID1": Y, "ID2": X}).to_csv(tmp_path / "y.csv", index=False)
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
     assert value == pytest.approx(float(np.mean((X - Y) ** 2)), rel=1e-12)
+    # (review 89: gene-style ID1, ID2 predicted well, the truth written with float_format='%.1f': the
+    # predictions lie within its rounding, as labels written so would; data, as before)
+    rng = np.random.default_rng(2)
+    t1, t2 = rng.choice(np.arange(1000) / 10, N, replace=False), rng.random(N) * 100
+    p1, p2 = t1 + rng.normal(0, 0.01, N), t2 + rng.normal(0, 0.5, N)
+    pd.DataFrame({"ID1": t1, "ID2": t2}).to_csv(tmp_path / "gt.csv", index=False, float_format="%.1f")
+    pd.DataFrame({"ID1": p1, "ID2": p2}).to_csv(tmp_path / "gp.csv", index=False)
+    value, _, _ = _run_value(run, tmp_path / "gp.csv", tmp_path / "gt.csv")
+    written = np.c_[[float(f"{v:.1f}") for v in t1], [float(f"{v:.1f}") for v in t2]]
+    assert value == pytest.approx(float(np.mean((np.c_[p1, p2] - written) ** 2)), rel=1e-12)
     ids = pd.Index(np.random.default_rng(2).uniform(0, 100, N).round(3), name="id")
     pd.Series(X, index=ids, name="v").to_csv(tmp_path / "sp.csv")
     pd.Series(Y, index=ids, name="v").to_csv(tmp_path / "sy.csv")

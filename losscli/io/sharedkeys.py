@@ -62,7 +62,9 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
     that both files were written with), label their rows: read as data they pair the labels with each
     other (mse halved, exit 0). Marked as id columns in both, which the guard compares row by row.
     Tables whose columns all share names are data (a gene ID3 predicted exactly), but for a first
-    column of such labels (pd.Series(y, index=ids).rename_axis('id').to_csv() of both)."""
+    column of such labels (pd.Series(y, index=ids).rename_axis('id').to_csv() of both). Numbers are
+    shared as written (``labels.shared_labels``) only beside other data and under names without a
+    digit (``id``, not ``ID1``): elsewhere a column predicted within the other's rounding is data."""
     from .rules import is_id_name
 
     data = data_columns(blocks)
@@ -84,9 +86,12 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
                 wa, wb = _written(blocks[i][1], na), _written(blocks[j][1], nb)
                 if wa is None or wb is None:
                     continue
+                if shared or any(c.isdigit() for c in na + nb):  # (as floats: a gene's ID1 predicted well
+                    # lies within the truth's float_format='%.1f' of it, as a label written so does)
+                    wa, wb = (wa[0], 0 * wa[1]), (wb[0], 0 * wb[1])
                 # (each once, as labels are: targets rounded to a decimal repeat, and share values by chance;
-                # shared as written: one file's float32 labels, or its float_format='%.2f', and the other's
-                # in full are the same labels)
+                # shared as written, an id beside other data: one file's float32 labels, or its
+                # float_format='%.2f', and the other's in full are the same labels)
                 fa, fb = (w[0][np.isfinite(w[0])].astype(np.float32) for w in (wa, wb))
                 if np.unique(fa).size == fa.size > 1 and np.unique(fb).size == fb.size > 1 and \
                         min(shared_labels(wa, wb), shared_labels(wb, wa)) >= 0.5 * min(fa.size, fb.size):
