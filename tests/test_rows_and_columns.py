@@ -670,8 +670,9 @@ def test_columns_named_by_the_same_fractions_above_numbers_are_refused(run, tmp_
 def test_one_column_named_by_the_same_fraction_is_refused(run, tmp_path):
     """Review 88 F2: df[0.5].to_csv(index=False) of a quantile's predictions and of its truth, one
     column each: the header 0.5 was read as a sample predicted exactly (1.0048 for 1.1053, nothing on
-    stderr), where two such columns were refused. Refused alike; one column whose first line is the
-    same integer (a class predicted exactly) is data."""
+    stderr), where two such columns were refused. Refused alike where the line is written with fewer
+    digits than the numbers below it, as a name is; one column whose first line is the same integer (a
+    class predicted exactly), or a number written as those below it are, is data."""
     rng = np.random.default_rng(8)
     p, y = rng.normal(size=N), rng.normal(size=N)
     _refused_as_a_header_or_a_sample(run, tmp_path, pd.Series(p, name=0.5), pd.Series(y, name=0.5), "0.5",
@@ -683,6 +684,15 @@ def test_one_column_named_by_the_same_fraction_is_refused(run, tmp_path):
     np.savetxt(tmp_path / "c.txt", c, fmt="%d")
     np.savetxt(tmp_path / "t.txt", t, fmt="%d")
     assert _value(run, "mse", tmp_path / "c.txt", tmp_path / "t.txt") == pytest.approx(np.mean((c - t) ** 2.0))
+    # (review 89: a first sample predicted exactly among values written alike, halves: data, in any writer)
+    h, g = np.round(rng.random(N) * 10) / 2, np.round(rng.random(N) * 10) / 2
+    h[0] = g[0] = 3.5
+    for name, write in (("savetxt", lambda v, f: np.savetxt(f, v)), ("fmt", lambda v, f: np.savetxt(f, v, fmt="%.1f")),
+                        ("series", lambda v, f: pd.Series(v).to_csv(f, index=False, header=False))):
+        write(h, tmp_path / f"h{name}.csv")
+        write(g, tmp_path / f"g{name}.csv")
+        assert _value(run, "mse", tmp_path / f"h{name}.csv", tmp_path / f"g{name}.csv") == \
+            pytest.approx(np.mean((h - g) ** 2.0))
 
 
 @pytest.mark.parametrize("columns", [1, 2])

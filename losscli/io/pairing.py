@@ -91,8 +91,8 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
     if any(r != first for r in rows) or len(set(first)) != len(first) or not all(np.isfinite(v) for v in first):
         return
     whole = all(v == round(v) for v in first)
-    if whole and len(first) < 2:  # (a class predicted exactly, in one column: as likely as a Series named 3)
-        return
+    if len(first) < 2 and (whole or not all(_a_name_above(b) for b in files.values())):
+        return  # (one column: a class predicted exactly, 3 in both, is as likely as a Series named 3)
     if not whole:  # (numbers with fractions, the same in each: wavelengths; unless the files are copies)
         seconds = {tuple(float(b.columns[n][1]) for n in b.order) if b.rows > 1 else None for b in files.values()}
         if len(seconds) == 1:
@@ -106,6 +106,19 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
         f"{' and '.join(files)}: the first line of each is {shown}, {line} above "
         f"numbers: pandas' header of columns named by {what} ({example}; to_csv(index=False)), or one sample "
         "predicted exactly, and the files cannot tell which: --header yes, or --header no")
+
+
+def _a_name_above(block: Source) -> bool:
+    """Whether a one-column block's first number is written with fewer digits than most below it, as
+    a column's name (0.5, a quantile's) stands above predictions in full (not a first sample of data
+    written alike: 3.5 above 4.0, 2.5 of values rounded to halves, which one predicted exactly)."""
+    def digits(v: float) -> int:
+        mantissa = repr(abs(v)).split("e")[0].replace(".", "").strip("0")
+        return len(mantissa) or 1
+
+    values = block.columns[block.order[0]][:101]
+    below = sorted(digits(float(v)) for v in values[1:] if np.isfinite(v))
+    return bool(below) and digits(float(values[0])) + 1 < below[len(below) // 2]
 
 
 def _refuse_whole_first_lines(blocks: list[tuple[str, Source, set]]) -> None:
