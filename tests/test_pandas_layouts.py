@@ -1720,6 +1720,28 @@ def test_id_columns_written_with_a_float_format_label_the_rows(run, tmp_path, se
     out = run("compute", "mse", tmp_path / f"r.{second[3:]}", tmp_path / "y.csv")
     assert (out.exit_code, out.stdout) == (2, "") and "their id columns disagree at row 0" in out.stderr
     assert "--on id pairs them by key once every input writes it with the same digits" in out.stderr
+    # (review 89: both in full, the advice is --on id alone, which works)
+    frame.to_csv(tmp_path / "full.csv")
+    out = run("compute", "mse", tmp_path / f"r.{second[3:]}", tmp_path / "full.csv")
+    assert out.exit_code == 2 and "--on id pairs them by key (if these" in out.stderr
+
+
+def test_neighbouring_labels_written_in_full_are_told_apart(run, tmp_path):
+    """Review 89 R5: ids on a 0.01 grid written in full (Python's shortest repr: 10.1 beside 10.11)
+    were each taken as precise to their own last digit: 10.1 as 10.05 to 10.15, so 10.10 and 10.11
+    swapped passed as one order (0.1802 for 0.1750, exit 0). A column written without trailing
+    zeros is as precise as its longest number: refused; the same files in order give the value."""
+    rng = np.random.default_rng(16)
+    ids = np.round(10 + np.arange(N) * 0.01, 2)
+    order = np.arange(N)
+    order[[10, 11]], order[[30, 31]] = [11, 10], [31, 30]
+    pd.DataFrame({"id": ids, "pred": X}).to_csv(tmp_path / "p.csv", index=False)
+    pd.DataFrame({"id": ids[order], "y": Y[order]}).to_csv(tmp_path / "s.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "s.csv")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert "their id columns disagree at row 10 (" in out.stderr and "id '10.1', " in out.stderr
+    pd.DataFrame({"id": ids, "y": Y}).to_csv(tmp_path / "y.csv", index=False)
+    assert _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")[0] == pytest.approx(MSE, rel=1e-12)
 
 
 def test_id_named_columns_of_other_numbers_stay_data(run, tmp_path):

@@ -13,7 +13,8 @@
 - ``rules.py``: how rows and columns are chosen (header, index and id columns, numbers written for
   people); ``pairing.py``: rows paired by position, and the checks that refuse it (row counts,
   id and key columns that disagree; ``labels.py``: whether two columns of labels agree, times as
-  instants, numbers at the precision each file writes them); ``join.py``: rows paired by key (``--on``);
+  instants, numbers at the precision each file writes them; ``firstlines.py``: first lines that only
+  the inputs together tell a header from a sample by); ``join.py``: rows paired by key (``--on``);
 - ``output.py``: outputs: what an output may touch (devices, FIFOs and links written in place or
   followed; an output that is an input refused); ``replace.py``: how a regular file is replaced
   atomically, its owner, attributes and mode kept, the files of a run committed together;

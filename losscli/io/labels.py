@@ -118,8 +118,9 @@ def as_written(values, from_text: bool = False):
         else:  # (no exponent: the digits after the point, 4x faster than the pattern)
             point = floats(pc.find_substring(text, "."))
             digits, exponent = np.where(point < 0, 0.0, floats(pc.binary_length(text)) - point - 1), 0.0
+        place = _column_place(x, exponent - digits)
         with np.errstate(over="ignore", invalid="ignore"):
-            half = np.nan_to_num(0.5 * np.power(10.0, exponent - digits), nan=0.0, posinf=np.inf)
+            half = np.nan_to_num(0.5 * np.power(10.0, place), nan=0.0, posinf=np.inf)
     elif pa.types.is_floating(values.type) and values.type.bit_width < 64:
         width = np.float32 if values.type.bit_width == 32 else np.float16
         with np.errstate(invalid="ignore"):
@@ -128,6 +129,22 @@ def as_written(values, from_text: bool = False):
     else:
         half = np.zeros_like(x)
     return x, half
+
+
+def _column_place(x: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """The place of each number's last digit (10**place: its unit), as its column is written. With a
+    fixed number of decimals (``float_format='%.2f'``: ``10.10``) each number says it; where trailing
+    zeros are left out (Python's shortest repr, ``%g``: ``10.1`` beside ``10.11``) a short number is
+    written to as many significant digits as the column's longest, not to its own last digit (10.1 of a
+    column in full is not 10.05 to 10.15: neighbours 10.10 and 10.11 swapped were taken for one order)."""
+    place = np.broadcast_to(np.asarray(place, dtype=np.float64), x.shape)
+    known = np.isfinite(x) & (x != 0) & np.isfinite(place)
+    if not known.any() or np.unique(place[known]).size == 1:
+        return place
+    with np.errstate(divide="ignore", invalid="ignore"):
+        magnitude = np.floor(np.log10(np.abs(x)))
+    significant = np.max(magnitude[known] - place[known]) + 1
+    return np.where(known, np.minimum(place, magnitude - significant + 1), place)
 
 
 def first_other_number(a: tuple, b: tuple) -> int | None:

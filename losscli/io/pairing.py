@@ -2,8 +2,8 @@
 are not the same samples: row counts (:func:`row_count_mismatch`, :func:`shard_mismatch`), id and
 key columns that disagree, a pandas index out of order (:class:`IdGuard`; whether two label columns
 agree is ``labels.py``'s), and the columns two tables share by name, which are keys and not data
-(``sharedkeys.py``). ``--positional`` says the rows
-are in one order: nothing is compared. Text labels of rows are ``textkeys.py``'s, Hive partitions
+(``sharedkeys.py``); first lines that the inputs together cannot tell a header from a sample by
+(``firstlines.py``). ``--positional`` says the rows are in one order: nothing is compared. Text labels of rows are ``textkeys.py``'s, Hive partitions
 ``partitions.py``'s; pairing by a key column instead (``--on``) is ``join.py``'s."""
 
 from __future__ import annotations
@@ -14,8 +14,9 @@ from ..errors import InputError
 from .buffers import floats
 from .join import arrow_instants, as_labels, comparable, is_interval, is_time_type
 from .labels import (POSITIONAL, as_written, cell, first_difference, first_other_number, first_other_time,
-                     refuse_labels_written_alike, texts_or_times)
-from .rules import BY_REASON, GUESSED, GUESSED_INTEGERS, GUESSES, NUMBERS
+                     refuse_labels_written_alike, shared_labels, texts_or_times)
+from .firstlines import refuse_first_lines_alike
+from .rules import BY_REASON, GUESSES, NUMBERS
 from .sharedkeys import data_columns, fractional_ids, is_index, shared_keys
 from .table import Source, resolve_columns
 
@@ -75,73 +76,6 @@ def _integers_first(block: Source) -> bool:
     return bool(firsts) and all(v.size and np.all(v == np.round(v)) for v in firsts)
 
 
-def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) -> None:
-    """Inputs of several columns whose first lines, read as data, are the same distinct integers
-    (``2021,2022`` above counts: pandas' header of columns named by integers, ``index=False``), or
-    of any columns the same numbers with a fraction (``0.5`` of ``df[0.5].to_csv(index=False)``, a
-    quantile's): as a sample, it is one predicted exactly, and nothing tells that from a header;
-    refused, naming --header yes and --header no. (One column's integer, ``3`` in both, is a class
-    predicted exactly as often as a Series named 3: read as data.)"""
-    files = {label: b for label, b, _ in blocks}  # (two selectors of one file: the same line)
-    if len(files) < 2 or any(b.header != NUMBERS or b.row_offset or not b.rows or not b.columns
-                             or len(b.columns) != len(b.order) for b in files.values()):
-        return
-    rows = [tuple(float(b.columns[n][0]) for n in b.order) for b in files.values()]
-    first = rows[0]
-    if any(r != first for r in rows) or len(set(first)) != len(first) or not all(np.isfinite(v) for v in first):
-        return
-    whole = all(v == round(v) for v in first)
-    if len(first) < 2 and (whole or not all(_a_name_above(b) for b in files.values())):
-        return  # (one column: a class predicted exactly, 3 in both, is as likely as a Series named 3)
-    if not whole:  # (numbers with fractions, the same in each: wavelengths; unless the files are copies)
-        seconds = {tuple(float(b.columns[n][1]) for n in b.order) if b.rows > 1 else None for b in files.values()}
-        if len(seconds) == 1:
-            return
-    shown = ",".join(str(int(v)) for v in first) if whole else \
-        ",".join(f"{v:g}" for v in first[:6]) + (",..." if len(first) > 6 else "")
-    what = "integers" if whole else "numbers"
-    example = "years, horizons" if whole else "quantiles, wavelengths"
-    line = f"distinct {what}" if len(first) > 1 else "a number"
-    raise InputError(
-        f"{' and '.join(files)}: the first line of each is {shown}, {line} above "
-        f"numbers: pandas' header of columns named by {what} ({example}; to_csv(index=False)), or one sample "
-        "predicted exactly, and the files cannot tell which: --header yes, or --header no")
-
-
-def _a_name_above(block: Source) -> bool:
-    """Whether a one-column block's first number is written with fewer digits than most below it, as
-    a column's name (0.5, a quantile's) stands above predictions in full (not a first sample of data
-    written alike: 3.5 above 4.0, 2.5 of values rounded to halves, which one predicted exactly)."""
-    def digits(v: float) -> int:
-        mantissa = repr(abs(v)).split("e")[0].replace(".", "").strip("0")
-        return len(mantissa) or 1
-
-    values = block.columns[block.order[0]][:101]
-    below = sorted(digits(float(v)) for v in values[1:] if np.isfinite(v))
-    return bool(below) and digits(float(values[0])) + 1 < below[len(below) // 2]
-
-
-def _refuse_whole_first_lines(blocks: list[tuple[str, Source, set]]) -> None:
-    """Inputs whose first lines are whole numbers above numbers with a fraction (``rules.GUESSED``),
-    none of them pandas' numbering of unnamed columns (``0``, ``0,1,...``), and not the same line in
-    all (a frame's columns named 1, 2, 3, horizons, written alike for predictions and truth): a header
-    of columns named by other integers in each, or a sample whose values are whole (``np.savetxt(fmt=
-    '%g')`` writes 3.0 as ``3``), read as a header it was dropped (exit 0); refused, naming --header
-    yes and --header no. (Beside an input whose first line is not such a guess, the row counts tell:
-    ``row_count_mismatch``.)"""
-    files = {label: b for label, b, _ in blocks}
-    if len(files) < 2 or any(b.header != GUESSED or b.row_offset or
-                             b.order == [str(i) for i in range(len(b.order))] for b in files.values()) or \
-            len({tuple(b.order) for b in files.values()}) == 1:
-        return
-    shown = " and ".join(f"{label}'s is {','.join(b.order[:6])}{',...' if len(b.order) > 6 else ''}"
-                         for label, b in files.items())
-    raise InputError(
-        f"{' and '.join(files)}: the first line of each holds whole numbers above numbers with a fraction ({shown}): "
-        "a header of columns named by integers, or a sample whose values are whole (np.savetxt(y, fmt='%g') writes "
-        "3.0 as 3), and the files cannot tell which: --header yes, or --header no")
-
-
 class IdGuard:
     """Positional pairing is refused when two inputs carry id columns that disagree row by row:
     an id or index column of the same name (case aside) in both, or the one id column of each
@@ -161,16 +95,7 @@ class IdGuard:
         # replaying theirs (:func:`check_shards_in_order`), one partition seeing a few of a dataset's shards
 
     def _plan(self, blocks: list[tuple[str, Source, set]], start: int = 0) -> None:
-        if blocks and all(b.header == GUESSED_INTEGERS for _, b, _ in blocks) and \
-                (len(blocks) > 1 or self.inputs > 1):
-            which = "the first line of each" if len(blocks) > 1 else "its first line"
-            files = "the files cannot" if len(blocks) > 1 else "the file cannot"
-            raise InputError(
-                f"{' and '.join(label for label, _, _ in blocks)}: {which}, 0 (or 0,1,...) above "
-                "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
-                f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
-        _refuse_one_first_line_of_integers(blocks)
-        _refuse_whole_first_lines(blocks)
+        refuse_first_lines_alike(blocks, self.inputs)
         fractional_ids(blocks)
         # a column that counts like a named index is data where another input holds data of that
         # name (x = 1, 2, ... of a grid beside predicted coordinates): so in every later block
@@ -247,7 +172,9 @@ class IdGuard:
                         if other is None:
                             refuse_labels_written_alike(
                                 numbers, [(la, na, va.slice(row)), (lb, nb, vb.slice(row))], start + row)
-                        digits = other is not None and numbers[0][1][other] != numbers[1][1][other]
+                        # (--on matches keys as numbers: advice where only their digits as written match)
+                        digits = other is not None and \
+                            shared_labels(*numbers) > int(np.isin(numbers[0][0], numbers[1][0]).sum())
                         row = None if other is None else row + other
                 if row is not None and all(arrow_instants(v, "us") is not None for v in (va, vb)):
                     row = first_other_time(va, vb)  # (times as text in pandas' index: as instants, 00:00+01:00 is 23:00Z)

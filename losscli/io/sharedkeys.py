@@ -62,9 +62,10 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
     that both files were written with), label their rows: read as data they pair the labels with each
     other (mse halved, exit 0). Marked as id columns in both, which the guard compares row by row.
     Tables whose columns all share names are data (a gene ID3 predicted exactly), but for a first
-    column of such labels (pd.Series(y, index=ids).rename_axis('id').to_csv() of both). Numbers are
-    shared as written (``labels.shared_labels``) only beside other data and under names without a
-    digit (``id``, not ``ID1``): elsewhere a column predicted within the other's rounding is data."""
+    column of such labels (pd.Series(y, index=ids).rename_axis('id').to_csv() of both), or pandas' index
+    (which Parquet keeps last). Numbers are shared as written (``labels.shared_labels``) only beside
+    other data or pandas' index, under names without a digit (``id``, not ``ID1``): elsewhere a column
+    predicted within the other's rounding is data."""
     from .rules import is_id_name
 
     data = data_columns(blocks)
@@ -81,13 +82,15 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
                 pairs = [(next(iter(names[i].values())), next(iter(names[j].values())))]
             shared = set(data[i]) == set(data[j])
             for na, nb in pairs:
-                if shared and not (blocks[i][1].order[:1] == [na] and blocks[j][1].order[:1] == [nb]):
+                # (pandas' index is first, wherever the file keeps it: Parquet keeps it last)
+                indexed = is_index(blocks[i][1], na) or is_index(blocks[j][1], nb)
+                if shared and not indexed and not (blocks[i][1].order[:1] == [na] and blocks[j][1].order[:1] == [nb]):
                     continue
                 wa, wb = _written(blocks[i][1], na), _written(blocks[j][1], nb)
                 if wa is None or wb is None:
                     continue
-                if shared or any(c.isdigit() for c in na + nb):  # (as floats: a gene's ID1 predicted well
-                    # lies within the truth's float_format='%.1f' of it, as a label written so does)
+                if (shared and not indexed) or any(c.isdigit() for c in na + nb):  # (as floats: a gene's ID1
+                    # predicted well lies within the truth's float_format='%.1f' of it, as a label so written does)
                     wa, wb = (wa[0], 0 * wa[1]), (wb[0], 0 * wb[1])
                 # (each once, as labels are: targets rounded to a decimal repeat, and share values by chance;
                 # shared as written, an id beside other data: one file's float32 labels, or its
