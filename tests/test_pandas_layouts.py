@@ -453,6 +453,10 @@ def test_comment_lines_are_not_data(run, tmp_path):
         out = run("compute", "mse", f"{tmp_path / 'm.csv'}:pred", f"{tmp_path / 'm.csv'}:label", "--nan-policy",
                   "omit", "--format", "value")
         assert (out.exit_code, out.stdout) == (0, "2.5\n"), out.stderr
+    # (a comment of as many fields above pandas' header, ids as text: review 90)
+    (tmp_path / "r.csv").write_text("# run,2024\nid,y\n" + "".join(f"a{i},{float(v)!r}\n" for i, v in enumerate(X)))
+    value, data, _ = _run_value(run, tmp_path / "r.csv", tmp_path / "y.txt")
+    assert value == pytest.approx(MSE, rel=1e-12) and data["inputs"][0]["columns"] == ["y"]
     (tmp_path / "k.txt").write_text("# label\ncat\ndog\ncat\n")  # (class names below a comment that names them)
     out = run("compute", "ce", tmp_path / "k.txt", tmp_path / "k.txt")
     assert out.exit_code == 2 and "(columns: label); line 2, column 'label' holds 'cat'" in out.stderr
@@ -1730,8 +1734,7 @@ def test_neighbouring_labels_written_in_full_are_told_apart(run, tmp_path):
     """Review 89 R5: ids on a 0.01 grid written in full (Python's shortest repr: 10.1 beside 10.11)
     were each taken as precise to their own last digit: 10.1 as 10.05 to 10.15, so 10.10 and 10.11
     swapped passed as one order (0.1802 for 0.1750, exit 0). A column written without trailing
-    zeros is as precise as its longest number: refused; the same files in order give the value."""
-    rng = np.random.default_rng(16)
+    zeros is as precise as its finest digit and its longest number allow: refused; in order, the value."""
     ids = np.round(10 + np.arange(N) * 0.01, 2)
     order = np.arange(N)
     order[[10, 11]], order[[30, 31]] = [11, 10], [31, 30]
@@ -1742,6 +1745,28 @@ def test_neighbouring_labels_written_in_full_are_told_apart(run, tmp_path):
     assert "their id columns disagree at row 10 (" in out.stderr and "id '10.1', " in out.stderr
     pd.DataFrame({"id": ids, "y": Y}).to_csv(tmp_path / "y.csv", index=False)
     assert _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")[0] == pytest.approx(MSE, rel=1e-12)
+
+
+@pytest.mark.parametrize("other", ["id", "sample_id"])
+def test_an_index_rounded_or_formatted_in_one_file_labels_the_rows(run, tmp_path, other):
+    """Review 90: frames of one column name (y), their index named id, one written with float_format
+    '%.2f' and the other '%.6f' (R1), or rounded to 2 decimals and written in full (R2: 1.99 beside
+    10.55 and 12.3): the index was read as data in one version of this stop's changes (mse halved,
+    exit 0) and refused in order in another (np.round(t, 2)'s 1.99 taken as precise to 0.001).
+    Labels, compared at the precision each is written with: the value in order, refused reversed."""
+    t = np.sort(np.random.default_rng(2).uniform(1, 20, N))
+    frame = pd.DataFrame({"y": X}, index=pd.Index(t, name="id"))
+    frame.to_csv(tmp_path / "p.csv", float_format="%.2f")
+    truth = pd.DataFrame({"y": Y}, index=pd.Index(t, name=other))
+    truth.to_csv(tmp_path / "y.csv", float_format="%.6f")
+    xs, ys = np.array([float(f"{v:.2f}") for v in X]), np.array([float(f"{v:.6f}") for v in Y])
+    assert _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")[0] == pytest.approx(np.mean((xs - ys) ** 2), rel=1e-12)
+    truth.iloc[::-1].to_csv(tmp_path / "r.csv", float_format="%.6f")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "r.csv")
+    assert (out.exit_code, out.stdout) == (2, "") and "their id columns disagree at row 0" in out.stderr
+    pd.Series(X, index=np.round(t, 2), name="y").to_csv(tmp_path / "rp.csv")
+    pd.Series(Y, index=t, name="y").to_csv(tmp_path / "ry.csv")
+    assert _run_value(run, tmp_path / "rp.csv", tmp_path / "ry.csv")[0] == pytest.approx(MSE, rel=1e-12)
 
 
 def test_id_named_columns_of_other_numbers_stay_data(run, tmp_path):

@@ -311,7 +311,7 @@ def _comments(lines: list[str]) -> tuple[int, bool]:
         def text(f: str) -> bool:  # (a word, not a number, nor a missing value: NA, an empty cell)
             return not is_number(f) and f.strip() not in NA_VALUES
 
-        if len(after) == len(below) and any(map(text, below)) and not any(map(text, after)):
+        if len(after) == len(below) and any(text(b) and is_number(a) for b, a in zip(below, after)):
             return skip, False  # (its next line, text above numbers, is the header: '# a note' above pandas')
         return skip - 1, True
     return skip, False

@@ -29,10 +29,12 @@ def refuse_first_lines_alike(blocks: list[tuple[str, Source, set]], inputs: int)
 def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) -> None:
     """Inputs of several columns whose first lines, read as data, are the same distinct integers
     (``2021,2022`` above counts: pandas' header of columns named by integers, ``index=False``), or
-    of any columns the same numbers with a fraction (``0.5`` of ``df[0.5].to_csv(index=False)``, a
-    quantile's): as a sample, it is one predicted exactly, and nothing tells that from a header;
-    refused, naming --header yes and --header no. (One column's integer, ``3`` in both, is a class
-    predicted exactly as often as a Series named 3: read as data.)"""
+    of any columns the same numbers with a fraction written with fewer digits than the numbers below
+    them (``0.5`` of ``df[0.5].to_csv(index=False)``, a quantile's, above predictions in full;
+    wavelengths ``400.0,400.5``): as a sample, it is one predicted exactly, and nothing tells that from
+    a header; refused, naming --header yes and --header no. (One column's integer, ``3`` in both, is a
+    class predicted exactly as often as a Series named 3: read as data; so is a first line written as
+    the lines below it are, and files that are copies.)"""
     files = {label: b for label, b, _ in blocks}  # (two selectors of one file: the same line)
     if len(files) < 2 or any(b.header != NUMBERS or b.row_offset or not b.rows or not b.columns
                              or len(b.columns) != len(b.order) for b in files.values()):
@@ -42,11 +44,13 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
     if any(r != first for r in rows) or len(set(first)) != len(first) or not all(np.isfinite(v) for v in first):
         return
     whole = all(v == round(v) for v in first)
-    if len(first) < 2 and (whole or not all(_a_name_above(b) for b in files.values())):
-        return  # (one column: a class predicted exactly, 3 in both, is as likely as a Series named 3)
-    if not whole:  # (numbers with fractions, the same in each: wavelengths; unless the files are copies)
-        seconds = {tuple(float(b.columns[n][1]) for n in b.order) if b.rows > 1 else None for b in files.values()}
-        if len(seconds) == 1:
+    if len(first) < 2 and whole:
+        return
+    if not whole:  # (numbers with fractions, the same in each: unless written as data, or the files are copies)
+        if not all(_fewer_digits(first, [b.columns[n][1:] for n in b.order]) for b in files.values()):
+            return
+        nexts = {tuple(tuple(b.columns[n][1:6]) for n in b.order) for b in files.values()}
+        if len(nexts) == 1:
             return
     shown = ",".join(str(int(v)) for v in first) if whole else \
         ",".join(f"{v:g}" for v in first[:6]) + (",..." if len(first) > 6 else "")
@@ -59,31 +63,34 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
         "predicted exactly, and the files cannot tell which: --header yes, or --header no")
 
 
-def _a_name_above(block: Source) -> bool:
-    """Whether a one-column block's first number is written with fewer digits than most below it, as
-    a column's name (0.5, a quantile's) stands above predictions in full (not a first sample of data
-    written alike: 3.5 above 4.0, 2.5 of values rounded to halves, which one predicted exactly)."""
+def _fewer_digits(first, columns: list[np.ndarray]) -> bool:
+    """Whether a first line's numbers are written with fewer significant digits than most of the numbers
+    below them, as columns' names (0.5, 400.5) stand above predictions in full; not a first sample of data
+    written alike (3.5 above 4.0 and 2.5, values rounded to halves; a row of np.savetxt's 17 digits)."""
     def digits(v: float) -> int:
         mantissa = repr(abs(v)).split("e")[0].replace(".", "").strip("0")
         return len(mantissa) or 1
 
-    values = block.columns[block.order[0]][:101]
-    below = sorted(digits(float(v)) for v in values[1:] if np.isfinite(v))
-    return bool(below) and digits(float(values[0])) + 1 < below[len(below) // 2]
+    below = sorted(digits(float(v)) for c in columns for v in c[:100] if np.isfinite(v))
+    return bool(below) and max(digits(float(v)) for v in first) + 1 < below[len(below) // 2]
 
 
 def _refuse_whole_first_lines(blocks: list[tuple[str, Source, set]]) -> None:
     """Inputs whose first lines are whole numbers above numbers with a fraction (``rules.GUESSED``),
-    none of them pandas' numbering of unnamed columns (``0``, ``0,1,...``), and not the same line in
-    all (a frame's columns named 1, 2, 3, horizons, written alike for predictions and truth): a header
-    of columns named by other integers in each, or a sample whose values are whole (``np.savetxt(fmt=
-    '%g')`` writes 3.0 as ``3``), read as a header it was dropped (exit 0); refused, naming --header
-    yes and --header no. (Beside an input whose first line is not such a guess, the row counts tell:
+    none of them pandas' numbering of unnamed columns (``0``, ``0,1,...``), that differ from input to
+    input, or are the same line written as the numbers below it are: a header of columns named by
+    integers, or a sample whose values are whole (``np.savetxt(fmt='%g')`` writes 3.0 as ``3``; 3 in
+    both, predicted exactly), read as a header it was dropped (exit 0); refused, naming --header yes
+    and --header no. (Columns named 1, 2, 3 above predictions in full, horizons, in every input are a
+    header; beside an input whose first line is not such a guess, the row counts tell:
     ``row_count_mismatch``.)"""
     files = {label: b for label, b, _ in blocks}
     if len(files) < 2 or any(b.header != GUESSED or b.row_offset or
-                             b.order == [str(i) for i in range(len(b.order))] for b in files.values()) or \
-            len({tuple(b.order) for b in files.values()}) == 1:
+                             b.order == [str(i) for i in range(len(b.order))] for b in files.values()):
+        return
+    if len({tuple(b.order) for b in files.values()}) == 1 and \
+            all(_fewer_digits([float(n) for n in b.order], [b.columns[n] for n in b.order if n in b.columns])
+                for b in files.values()):
         return
     shown = " and ".join(f"{label}'s is {','.join(b.order[:6])}{',...' if len(b.order) > 6 else ''}"
                          for label, b in files.items())

@@ -63,9 +63,8 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
     other (mse halved, exit 0). Marked as id columns in both, which the guard compares row by row.
     Tables whose columns all share names are data (a gene ID3 predicted exactly), but for a first
     column of such labels (pd.Series(y, index=ids).rename_axis('id').to_csv() of both), or pandas' index
-    (which Parquet keeps last). Numbers are shared as written (``labels.shared_labels``) only beside
-    other data or pandas' index, under names without a digit (``id``, not ``ID1``): elsewhere a column
-    predicted within the other's rounding is data."""
+    (which Parquet keeps last). Numbers are shared as written (``labels.shared_labels``) under names
+    without a digit (``id``, not ``ID1``: a gene's column predicted within the other's rounding is data)."""
     from .rules import is_id_name
 
     data = data_columns(blocks)
@@ -89,8 +88,8 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
                 wa, wb = _written(blocks[i][1], na), _written(blocks[j][1], nb)
                 if wa is None or wb is None:
                     continue
-                if (shared and not indexed) or any(c.isdigit() for c in na + nb):  # (as floats: a gene's ID1
-                    # predicted well lies within the truth's float_format='%.1f' of it, as a label so written does)
+                if any(c.isdigit() for c in na + nb):  # (as floats: a gene's ID1 predicted well lies within the
+                    # truth's float_format='%.1f' of it, as a label so written does)
                     wa, wb = (wa[0], 0 * wa[1]), (wb[0], 0 * wb[1])
                 # (each once, as labels are: targets rounded to a decimal repeat, and share values by chance;
                 # shared as written, an id beside other data: one file's float32 labels, or its
