@@ -1776,6 +1776,15 @@ def test_id_named_columns_of_other_numbers_stay_data(run, tmp_path):
     pd.DataFrame({"ID1": Y, "ID2": X}).to_csv(tmp_path / "y.csv", index=False)
     value, _, _ = _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")
     assert value == pytest.approx(float(np.mean((X - Y) ** 2)), rel=1e-12)
+    # (review 91: a file's only column, named ID, predicted within the truth's '%.1f': data, not labels)
+    rng = np.random.default_rng(5)
+    t = rng.choice(np.arange(1000) / 10, N, replace=False)
+    q = t + rng.normal(0, 0.03, N)  # (most within the truth's rounding, a few beyond it)
+    pd.DataFrame({"ID": q}).to_csv(tmp_path / "op.csv", index=False)
+    pd.DataFrame({"ID": t}).to_csv(tmp_path / "oy.csv", index=False, float_format="%.1f")
+    written = np.array([float(f"{v:.1f}") for v in t])
+    assert _run_value(run, tmp_path / "op.csv", tmp_path / "oy.csv")[0] == \
+        pytest.approx(float(np.mean((q - written) ** 2)), rel=1e-12)
     # (review 89: gene-style ID1, ID2 predicted well, the truth written with float_format='%.1f': the
     # predictions lie within its rounding, as labels written so would; data, as before)
     rng = np.random.default_rng(2)

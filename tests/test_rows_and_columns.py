@@ -690,12 +690,6 @@ def test_one_column_named_by_the_same_fraction_is_refused(run, tmp_path):
     pd.Series(y, name=0.5).to_csv(tmp_path / "y.csv", index=False)
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
     assert out.exit_code == 2 and "the first line of each is 0.5, a number above numbers" in out.stderr
-    # (and two columns of np.savetxt's 18 digits, their first row predicted exactly: data)
-    q, r = rng.normal(size=(N, 2)), rng.normal(size=(N, 2))
-    q[0] = r[0]
-    np.savetxt(tmp_path / "q.txt", q)
-    np.savetxt(tmp_path / "r.txt", r)
-    assert _value(run, "mse", tmp_path / "q.txt", tmp_path / "r.txt") == pytest.approx(np.mean((q - r) ** 2))
     # (review 89: a first sample predicted exactly among values written alike, halves: data, in any writer)
     h, g = np.round(rng.random(N) * 10) / 2, np.round(rng.random(N) * 10) / 2
     h[0] = g[0] = 3.5
@@ -729,14 +723,11 @@ def test_whole_first_lines_above_fractions_in_every_input_are_refused(run, tmp_p
         "files cannot tell which: --header yes, or --header no")
     data, _ = _result(run, "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--header", "no")
     assert (data["results"][0]["count"], data["results"][0]["value"]) == (N, pytest.approx(np.mean((p - y) ** 2)))
-    # (review 90: the same whole first line in both, 3 predicted exactly, above truths written as it is)
-    h = np.round(rng.random((N, columns)) * 20) / 2
-    g = h + rng.normal(scale=0.1, size=h.shape)
-    g[0] = h[0] = np.arange(3, 3 + columns)
-    np.savetxt(tmp_path / "e.csv", g, fmt="%g", delimiter=",")
-    np.savetxt(tmp_path / "f.csv", h, fmt="%g", delimiter=",")
-    out = run("compute", "mse", tmp_path / "e.csv", tmp_path / "f.csv")
-    assert out.exit_code == 2 and "whole numbers above numbers with a fraction" in out.stderr
+    # (review 91: the same line in both is a header: a Series named 3 above probabilities and 0/1 truths)
+    pd.Series(np.linspace(0.05, 0.95, N), name=3).to_csv(tmp_path / "s3.csv", index=False)
+    pd.Series((np.arange(N) % 2).astype(float), name=3).to_csv(tmp_path / "t3.csv", index=False)
+    assert _value(run, "mse", tmp_path / "s3.csv", tmp_path / "t3.csv") == \
+        pytest.approx(np.mean((np.linspace(0.05, 0.95, N) - np.arange(N) % 2) ** 2))
     pd.DataFrame(p).to_csv(tmp_path / "pp.csv", index=False)
     pd.DataFrame(y).to_csv(tmp_path / "py.csv", index=False)
     data, _ = _result(run, "mse", tmp_path / "pp.csv", tmp_path / "py.csv")

@@ -27,14 +27,14 @@ def refuse_first_lines_alike(blocks: list[tuple[str, Source, set]], inputs: int)
 
 
 def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) -> None:
-    """Inputs of several columns whose first lines, read as data, are the same distinct integers
-    (``2021,2022`` above counts: pandas' header of columns named by integers, ``index=False``), or
-    of any columns the same numbers with a fraction written with fewer digits than the numbers below
-    them (``0.5`` of ``df[0.5].to_csv(index=False)``, a quantile's, above predictions in full;
-    wavelengths ``400.0,400.5``): as a sample, it is one predicted exactly, and nothing tells that from
-    a header; refused, naming --header yes and --header no. (One column's integer, ``3`` in both, is a
-    class predicted exactly as often as a Series named 3: read as data; so is a first line written as
-    the lines below it are, and files that are copies.)"""
+    """Inputs of several columns whose first lines, read as data, are the same distinct numbers
+    (``2021,2022`` above counts, quantiles ``0.1,0.5,0.9``, wavelengths ``400.0,400.5``: pandas' header
+    of columns named by numbers, ``index=False``), or of one column the same number with a fraction
+    written with fewer digits than the numbers below it (``0.5`` of ``df[0.5].to_csv(index=False)``, a
+    quantile's, above predictions in full): as a sample, it is one predicted exactly, and nothing tells
+    that from a header; refused, naming --header yes and --header no. (One column's integer, ``3`` in
+    both, or a number written as those below it, ``3.5`` among halves, is as likely a sample predicted
+    exactly: read as data; files that are copies are read.)"""
     files = {label: b for label, b, _ in blocks}  # (two selectors of one file: the same line)
     if len(files) < 2 or any(b.header != NUMBERS or b.row_offset or not b.rows or not b.columns
                              or len(b.columns) != len(b.order) for b in files.values()):
@@ -44,11 +44,10 @@ def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) ->
     if any(r != first for r in rows) or len(set(first)) != len(first) or not all(np.isfinite(v) for v in first):
         return
     whole = all(v == round(v) for v in first)
-    if len(first) < 2 and whole:
-        return
-    if not whole:  # (numbers with fractions, the same in each: unless written as data, or the files are copies)
-        if not all(_fewer_digits(first, [b.columns[n][1:] for n in b.order]) for b in files.values()):
-            return
+    if len(first) < 2 and (whole or not all(_fewer_digits(first, [b.columns[n][1:] for n in b.order])
+                                            for b in files.values())):
+        return  # (one column: 3 in both, or 3.5 among halves, is as likely a sample predicted exactly)
+    if not whole:  # (numbers with fractions, the same in each: unless the files are copies)
         nexts = {tuple(tuple(b.columns[n][1:6]) for n in b.order) for b in files.values()}
         if len(nexts) == 1:
             return
@@ -78,19 +77,15 @@ def _fewer_digits(first, columns: list[np.ndarray]) -> bool:
 def _refuse_whole_first_lines(blocks: list[tuple[str, Source, set]]) -> None:
     """Inputs whose first lines are whole numbers above numbers with a fraction (``rules.GUESSED``),
     none of them pandas' numbering of unnamed columns (``0``, ``0,1,...``), that differ from input to
-    input, or are the same line written as the numbers below it are: a header of columns named by
-    integers, or a sample whose values are whole (``np.savetxt(fmt='%g')`` writes 3.0 as ``3``; 3 in
-    both, predicted exactly), read as a header it was dropped (exit 0); refused, naming --header yes
-    and --header no. (Columns named 1, 2, 3 above predictions in full, horizons, in every input are a
-    header; beside an input whose first line is not such a guess, the row counts tell:
-    ``row_count_mismatch``.)"""
+    input: a header of columns named by other integers in each, or a sample whose values are whole
+    (``np.savetxt(fmt='%g')`` writes 3.0 as ``3``), read as a header it was dropped (exit 0); refused,
+    naming --header yes and --header no. (The same line in every input, columns named 1, 2, 3, or a
+    Series named 3, is a header; beside an input whose first line is not such a guess, the row counts
+    tell: ``row_count_mismatch``.)"""
     files = {label: b for label, b, _ in blocks}
     if len(files) < 2 or any(b.header != GUESSED or b.row_offset or
-                             b.order == [str(i) for i in range(len(b.order))] for b in files.values()):
-        return
-    if len({tuple(b.order) for b in files.values()}) == 1 and \
-            all(_fewer_digits([float(n) for n in b.order], [b.columns[n] for n in b.order if n in b.columns])
-                for b in files.values()):
+                             b.order == [str(i) for i in range(len(b.order))] for b in files.values()) or \
+            len({tuple(b.order) for b in files.values()}) == 1:
         return
     shown = " and ".join(f"{label}'s is {','.join(b.order[:6])}{',...' if len(b.order) > 6 else ''}"
                          for label, b in files.items())

@@ -80,6 +80,8 @@ def fractional_ids(blocks: list[tuple[str, Source, set]]) -> None:
             if not pairs and len(names[i]) == len(names[j]) == 1:  # (the one id column of each: sample_id, id)
                 pairs = [(next(iter(names[i].values())), next(iter(names[j].values())))]
             shared = set(data[i]) == set(data[j])
+            if len(blocks[i][1].order) < 2 or len(blocks[j][1].order) < 2:
+                continue  # (a file's only column is its data, whatever its name)
             for na, nb in pairs:
                 # (pandas' index is first, wherever the file keeps it: Parquet keeps it last)
                 indexed = is_index(blocks[i][1], na) or is_index(blocks[j][1], nb)
