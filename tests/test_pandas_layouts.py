@@ -1745,6 +1745,15 @@ def test_neighbouring_labels_written_in_full_are_told_apart(run, tmp_path):
     assert "their id columns disagree at row 10 (" in out.stderr and "id '10.1', " in out.stderr
     pd.DataFrame({"id": ids, "y": Y}).to_csv(tmp_path / "y.csv", index=False)
     assert _run_value(run, tmp_path / "p.csv", tmp_path / "y.csv")[0] == pytest.approx(MSE, rel=1e-12)
+    # (review 91: 0.0 beside 0.01, and 1.0 beside 0.99, were each taken to +-0.05)
+    for grid, (a, b) in ((np.round(np.arange(N) / 100, 2), (0, 1)), (np.round(np.arange(1, N + 1) / 100 + 0.4, 2),
+                                                                     (N - 2, N - 1))):
+        swapped = np.arange(N)
+        swapped[[a, b]] = [b, a]
+        pd.Series(X, index=grid, name="v").to_csv(tmp_path / "g.csv")
+        pd.Series(Y[swapped], index=grid[swapped], name="v").to_csv(tmp_path / "h.csv")
+        out = run("compute", "mse", tmp_path / "g.csv", tmp_path / "h.csv")
+        assert (out.exit_code, out.stdout) == (2, "") and f"disagree at row {a} " in out.stderr
 
 
 @pytest.mark.parametrize("other", ["id", "sample_id"])

@@ -135,19 +135,25 @@ def _column_place(x: np.ndarray, place: np.ndarray) -> np.ndarray:
     """The place of each number's last digit (10**place: its unit), as its column is written. With a
     fixed number of decimals (``float_format='%.2f'``: ``10.10``) each number says it; where trailing
     zeros are left out (Python's shortest repr, ``%g``: ``10.1`` beside ``10.11``) a short number is
-    written to the column's finest digit, or to as many significant digits as its longest number has,
-    whichever is coarser, and never coarser than its own last digit (10.1 of a column in full is not
-    10.05 to 10.15: neighbours 10.10 and 10.11 swapped were taken for one order)."""
+    written to the column's finest digit where many numbers end there (decimals, their zeros left out:
+    np.round(t, 2) by repr), else to as many significant digits as its longest number has (%g), and
+    never coarser than its own last digit (10.1 of a column in full is not 10.05 to 10.15: neighbours
+    10.10 and 10.11 swapped were taken for one order; nor is 0.0 or 1.0 beside 0.99)."""
     place = np.broadcast_to(np.asarray(place, dtype=np.float64), x.shape)
     known = np.isfinite(x) & (x != 0) & np.isfinite(place)
     if not known.any() or np.unique(place[known]).size == 1:
         return place
     with np.errstate(divide="ignore", invalid="ignore"):
         magnitude = np.floor(np.log10(np.abs(x)))
-    significant = np.max(magnitude[known] - place[known]) + 1
-    # (no finer than the column's finest digit, nor than its significant digits allow: np.round(t, 2)
-    # written by repr, 1.99 beside 10.55 and 12.3, is to 0.01 everywhere; never coarser than its own digits)
-    return np.where(known, np.minimum(place, np.maximum(np.min(place[known]), magnitude - significant + 1)), place)
+    finest = np.min(place[known])
+    significant = magnitude - (np.max(magnitude[known] - place[known]) + 1) + 1
+    # (which the column is, by the numbers whose last digit says it: rounded to decimals, np.round(t, 2)
+    # written by repr, 1.99 beside 10.55, 12.3 and 1.0, is to 0.01 everywhere; written to significant
+    # digits, %g, 63.7 beside 4.1 and 0.123, each to its own; never coarser than a number's own digits)
+    # (numbers between 0.1 and 1 end alike either way: decimals unless significant digits explain far more)
+    decimals = np.mean(place[known] == finest) >= 0.5 * np.mean(place[known] == significant[known])
+    target = np.where(np.isfinite(x) & (x == 0), finest, finest if decimals else significant)
+    return np.where(np.isfinite(place) & np.isfinite(x), np.minimum(place, target), place)
 
 
 def first_other_number(a: tuple, b: tuple) -> int | None:
