@@ -166,10 +166,10 @@ class IdGuard:
                 row, shown = first_difference(ka, kb), (ka, kb)
                 if row is not None and not pa.types.is_integer(ka.type):  # (63.696 of float_format, 63.696169)
                     # (each column as written judged whole, then compared from the first row that differs)
-                    whole = [as_written(v, from_text=k.sep is not None and n in k.columns)
-                             for v, k, n in ((va, a, na), (vb, b, nb))]
-                    numbers = [None if w is None else (w[0][row:], w[1][row:]) for w in whole]
-                    if None not in numbers:
+                    wa, wb = (as_written(v, from_text=k.sep is not None and n in k.columns)
+                              for v, k, n in ((va, a, na), (vb, b, nb)))
+                    if wa is not None and wb is not None:
+                        numbers = [(w[0][row:], w[1][row:]) for w in (wa, wb)]
                         other, shown = first_other_number(*numbers), (va, vb)
                         if other is None:
                             refuse_labels_written_alike(
