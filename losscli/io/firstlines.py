@@ -22,11 +22,11 @@ def refuse_first_lines_alike(blocks: list[tuple[str, Source, set]], inputs: int)
             f"{' and '.join(label for label, _, _ in blocks)}: {which}, 0 (or 0,1,...) above "
             "integers, may be pandas' header of numbered columns (pd.Series(y).to_csv(index=False)) or a row of "
             f"data (np.savetxt(y, fmt='%d')), and {files} tell which: --header yes, or --header no")
-    _refuse_one_first_line_of_integers(blocks)
+    _refuse_the_same_numbers_above_numbers(blocks)
     _refuse_whole_first_lines(blocks)
 
 
-def _refuse_one_first_line_of_integers(blocks: list[tuple[str, Source, set]]) -> None:
+def _refuse_the_same_numbers_above_numbers(blocks: list[tuple[str, Source, set]]) -> None:
     """Inputs of several columns whose first lines, read as data, are the same distinct numbers
     (``2021,2022`` above counts, quantiles ``0.1,0.5,0.9``, wavelengths ``400.0,400.5``: pandas' header
     of columns named by numbers, ``index=False``), or of one column the same number with a fraction

@@ -93,8 +93,8 @@ def as_written(values, from_text: bool = False):
     numbers): text, half a unit of its last digit (``63.697`` of ``float_format='%.3f'``: 0.0005;
     ``1.5e-07``: 5e-09); a float32 (or float16), half its spacing (the float64 it was cast from
     rounds to it); float64 and integers, exact. ``from_text``: floats a text file's reader parsed
-    (the text not kept), taken as written in their shortest form (``93.91`` of ``%.2f``; a trailing
-    zero, ``93.90``, is not seen: that label's unit is taken ten times wider)."""
+    (the text not kept), taken as written in their shortest form (``93.91`` of ``%.2f``; ``93.9`` of
+    ``93.90`` is judged with its column, :func:`_column_place`)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
