@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import LossCliError
 from ..io.cache import InputCache
 from ..io.rules import HEADER_CHOICES, ON_MISSING
-from ..io.spec import is_url
+from ..io.spec import is_url, reads_stdin
 from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import too_few_resamples
@@ -175,7 +175,7 @@ def _resolve(base: Path, spec: str) -> str:
     if is_url(spec) and "::" in spec:  # (zip://p.csv::../a.zip: the archive, a path, relative to the config too)
         head, last = spec.rsplit("::", 1)
         return f"{head}::{_resolve(base, last)}"
-    return spec if spec == "-" or spec.startswith("-:") or os.path.isabs(spec) or is_url(spec) else str(base / spec)
+    return spec if reads_stdin(spec) or os.path.isabs(spec) or is_url(spec) else str(base / spec)
 
 
 def _param_items(gate: dict) -> list[str]:
@@ -215,7 +215,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     # standard input is read once, by one reading (its rules, --on's order): gates that read it otherwise
     # would find it empty ('gate 2: <stdin>: empty file')
     readings = {_reading(g, base_dir): g["_label"] for g in gates
-                if any(s == "-" or str(s).startswith("-:") for s in [*g["inputs"], g.get("weights"), g.get("baseline")])}
+                if any(reads_stdin(str(s)) for s in [*g["inputs"], g.get("weights"), g.get("baseline")])}
     if len(readings) > 1:
         raise ConfigError(f"standard input is read by {' and '.join(readings.values())} with other reading keys "
                           "(header, on, by, ...), and it can be read once: write it to a file and name the file in the "

@@ -29,11 +29,11 @@ def split_names_and_inputs(args) -> tuple[list[str], list[str]]:
 
     from ..catalogue import get_loss
     from ..errors import UnknownLossError
-    from ..io.spec import STDIN_PREFIX
+    from ..io.spec import reads_stdin
 
     names: list[str] = []
     for i, arg in enumerate(args):
-        if arg == "-" or arg.startswith(STDIN_PREFIX) or os.path.exists(arg.split(":")[0]) or (
+        if reads_stdin(arg) or os.path.exists(arg.split(":")[0]) or (
                 names and (":" in arg or "." in arg or "/" in arg)):
             return names, list(args[i:])
         try:

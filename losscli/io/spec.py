@@ -33,6 +33,12 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     return path, (selector if selector != "" else None)
 
 
+def reads_stdin(spec: str) -> bool:
+    """Whether an input spec is standard input: ``-``, ``-:SELECTOR``, or the latter as the CLI
+    rewrites it (:data:`STDIN_PREFIX`)."""
+    return spec == "-" or spec.startswith(("-:", STDIN_PREFIX))
+
+
 def is_url(path: str) -> bool:
     """A URL for fsspec (s3://, gs://, memory://, file://...): opened through fsspec."""
     return re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]+://", path) is not None
