@@ -53,10 +53,30 @@ def axis_of(loss: Loss) -> str | None:
         return AXES[loss.name]
     names = loss.input_names
     if loss.category == "regression" and names[:2] == ("predictions", "labels") and len(loss.required_inputs) == 2:
-        return "residual"
+        return "residual" if _of_residual(loss) else None
     if names[:2] == ("scores", "labels"):
         return "margin"
     return None
+
+
+#: residuals, and shifts of prediction and label together, at which a loss of the residual alone is
+#: seen to be one: L(c, r + c) = L(0, r). msle, mape and the Poisson and Gamma losses depend on the
+#: label (or the prediction) itself, and drawn at prediction 0 their curves were not theirs
+SHIFT_PROBE = (np.linspace(-3.0, 3.0, 13), (0.5, 2.0, 7.0))
+
+
+def _of_residual(loss: Loss, params: dict | None = None) -> bool:
+    """Whether a regression loss's value, with these parameters (default: its defaults), depends on
+    the residual y - f alone (and finitely)."""
+    r, shifts = SHIFT_PROBE
+    params = loss.resolve_params(params or {})
+    with np.errstate(all="ignore"):
+        try:
+            at0 = np.asarray(loss.fn(np.zeros_like(r), r, **params), dtype=np.float64)
+            moved = [np.asarray(loss.fn(np.full_like(r, c), r + c, **params), dtype=np.float64) for c in shifts]
+        except Exception:  # (a loss that cannot take these values: no curve of the residual)
+            return False
+    return bool(np.all(np.isfinite(at0)) and all(np.allclose(m, at0, rtol=1e-9, atol=1e-12) for m in moved))
 
 
 def axes_of(loss: Loss) -> tuple[str, ...]:
@@ -70,7 +90,9 @@ def shared_axis(losses: list[Loss]) -> str:
     for loss in losses:
         if axis_of(loss) is None:
             plottable = ", ".join(sorted(l.name for l in _all() if axis_of(l)))
-            raise LossCliError(f"plot: {loss.name} has no 1-D natural axis (plottable: {plottable})")
+            why = " (it depends on the label itself, not on the residual y - f alone)" if (
+                loss.category == "regression" and loss.input_names[:2] == ("predictions", "labels")) else ""
+            raise LossCliError(f"plot: {loss.name} has no 1-D natural axis{why} (plottable: {plottable})")
     for axis in axes_of(losses[0]):
         if all(axis in axes_of(l) for l in losses):
             return axis
@@ -93,6 +115,9 @@ def curves(loss: Loss, params: dict, x: np.ndarray, axis: str | None = None
     out = []
     with np.errstate(all="ignore"):
         if axis == "residual":
+            if not _of_residual(loss, params):
+                raise LossCliError(f"plot: {legend(loss.name, params)} depends on the label itself, not on the "
+                                   "residual alone: it has no curve of the residual with these parameters")
             zero = np.zeros_like(x)
             v = loss.fn(zero, x, **params)
             g = -_grad(loss, (zero, x), params)["predictions"] if loss.has_gradient else None  # L(p - r)
@@ -191,6 +216,9 @@ def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo
         a, b = DEFAULT_RANGES[axis]
         a, b = (a if lo is None else lo), (b if hi is None else hi)
         if axis in ("probability", "pt"):
+            if a < 0 or b > 1:
+                raise LossCliError(f"--range: {loss.name} is drawn against a probability, in [0, 1] "
+                                   f"(its ends as 1e-6 and 1 - 1e-6); got {_value(a)}:{_value(b)}")
             a, b = max(a, 1e-6), min(b, 1 - 1e-6)
         x = np.linspace(a, b, points)
         for st in settings:

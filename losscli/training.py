@@ -2,7 +2,7 @@
 to a CSV by full-batch gradient descent on any registered loss, with its analytic gradient.
 
 The loop every course describes: initialise (zeros), predict f = Xw + b, compute the loss,
-back-propagate (∂L/∂w = Xᵀg/N, ∂L/∂b = Σg/N, g = the loss's gradient w.r.t. its predictions),
+back-propagate (∂L/∂w = Xᵀg/D, ∂L/∂b = Σg/D, D = N or the loss's own mean denominator, g = the loss's gradient w.r.t. its predictions),
 step w -= lr(t)·∂L/∂w, repeat. Features are standardised internally (zero mean, unit variance) so
 one learning rate suits every column; the reported coefficients are mapped back to the original
 units. An optional penalty λ₁‖w‖₁ + λ₂·½‖w‖² applies to the standardised weights (not the
@@ -97,13 +97,21 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     else:
         W, b = np.zeros(f), 0.0
     role = loss.inputs[0].name
+    # the reported mean's denominator: N, or the loss's own (Σ class_weights[y_i]; the rows an
+    # ignore_index leaves counted), as compute reports it; it depends on the labels alone
+    normaliser = None if loss.mean_normaliser is None else loss.mean_normaliser(
+        {role: Z @ W + b, loss.inputs[1].name: y}, params)
+    denominator = float(n if normaliser is None else np.sum(normaliser))
+    if not denominator > 0:
+        raise LossCliError(f"fit: no row counts in {loss.name}'s mean (every label ignored or weighted 0)")
     history = []
     every = history_every(epochs)
     watch = _Divergence(lr)
+    moving = False  # the gradient at the start is not 0
     for t in range(epochs + 1):
         with np.errstate(all="ignore"):
             pred = Z @ W + b
-            mean = float(np.mean(loss.fn(pred, y, **params)))
+            mean = float(np.sum(loss.fn(pred, y, **params))) / denominator
             risk = math.sqrt(mean) if loss.root else mean  # (rmse: the root of the mean is the risk)
             pen = float(l1 * np.abs(W).sum() + l2 * 0.5 * (W * W).sum())
         rate = learning_rate(schedule, lr, t, step_size=step_size, factor=factor, decay=decay)
@@ -115,17 +123,19 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
         if t == epochs:
             break
         with np.errstate(all="ignore"):
-            g = loss.gradient_of({role: pred, loss.inputs[1].name: y}, params)[role] / n
+            g = loss.gradient_of({role: pred, loss.inputs[1].name: y}, params)[role] / denominator
             if loss.root:  # d√m = dm / (2√m); 0 where every residual is 0
                 g = g / (2.0 * risk) if risk > 0 else np.zeros_like(g)
             gW = Z.T @ g + l1 * np.sign(W) + l2 * W
             gb = g.sum(axis=0)
+            if t == 0:
+                moving = bool(np.any(gW != 0) or np.any(gb != 0))
             W = W - rate * gW
             b = b - rate * gb
     coef = (W.T / sd).T
     intercept = np.asarray(b - (mu / sd) @ W)
     return FitResult(loss.name, list(features or range(f)), coef, intercept, history, epochs, every,
-                     watch.stalled(epochs))
+                     watch.stalled(epochs, moving))
 
 
 class _Divergence:
@@ -135,13 +145,19 @@ class _Divergence:
         self.lr, self.start, self.last, self.growing = lr, math.nan, math.nan, 0
         self.best, self.best_epoch = math.inf, 0
 
-    def stalled(self, epochs: int) -> list[str]:
-        """A run that has not improved since its first tenth and ends above its best (steps that
-        overshoot back and forth: neither growth nor convergence) gets a warning, not silence."""
-        if epochs >= 20 and self.best_epoch < epochs / 10 and self.last > self.best * (1 + 1e-9) + 1e-300:
+    def stalled(self, epochs: int, moving: bool) -> list[str]:
+        """A run that has not improved since its first tenth and ends above its best, or that ends
+        where it started though its gradient there was not 0 (``moving``; steps of exactly 2/λ, which
+        overshoot to a mirror image and back: the loss neither grows nor falls), gets a warning, not
+        silence. "Above" and "where" are judged at 1e-9 of the larger of the best and the start."""
+        near = 1e-9 * max(abs(self.best), abs(self.start)) + 1e-300
+        overshoot = f"the steps overshoot; lower --lr (it is {self.lr:g}) or let a --schedule decay it"
+        if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
-                    f"{self.last:.6g} at the end, {self.start:.6g} at the start): the steps overshoot; "
-                    f"lower --lr (it is {self.lr:g}) or let a --schedule decay it"]
+                    f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
+        if moving and epochs >= 1 and abs(self.last - self.start) <= near:
+            return [f"fit: the loss did not move in {epochs} epochs ({self.start:.6g} at the start, "
+                    f"{self.last:.6g} at the end), though its gradient at the start was not 0: {overshoot}"]
         return []
 
     def check(self, t: int, objective: float) -> None:

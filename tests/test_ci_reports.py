@@ -107,7 +107,7 @@ def test_check_reads_pyproject(run, models, monkeypatch):
 @pytest.mark.parametrize("body, message", [
     ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmaxx = 1\n',
      "gate 1: unknown key 'maxx' (valid: name, loss, inputs, params, reduction, weights, max, min, baseline, "
-     "max_increase, significant, bootstrap, confidence, seed, on, on_missing, positional, header, classes, prob_tol, by, by_file, min_slice_size)"),
+     "max_increase, significant, bootstrap, confidence, seed, on, on_missing, positional, header, classes, prob_tol, by, by_file, min_slice_size, nan_policy)"),
     ('[[gate]]\nname = "g"\ninputs = ["base.csv"]\nmax = 1\n', "gate 1 ('g'): missing key 'loss'"),
     ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmax = "low"\n',
      "gate 1: key 'max' must be int or float, got 'low'"),

@@ -16,7 +16,8 @@
                                              # or positional = true: by position, no index or id compared
     by = "region"                            # optional: every bound also holds for each slice (by_file = "FILE",
                                              # min_slice_size = 30: smaller slices are reported, not gated)
-    header = "auto"                          # optional, as --header; classes = ["cat", "dog"]; prob_tol = 1e-3
+    header = "auto"                          # optional, as --header; classes = ["cat", "dog"]; prob_tol = 1e-3;
+                                             # nan_policy = "omit" (as --nan-policy)
 
 Paths are relative to the config file (URLs are read as they are). Every distinct input is read once for all gates.
 """
@@ -38,16 +39,18 @@ from ..io.spec import is_url, reads_stdin
 from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import too_few_resamples
+from ..stats.rounding import at_least, at_most
 from .compare import compare_slices
 from .slicing import SliceView, listed, ranked, slice_summary
-from ..vocabulary import BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, ROW_SUM_TOL, SCALAR_REDUCTIONS
+from ..vocabulary import (BOOTSTRAP, BOOTSTRAP_SEED, CONFIDENCE, MAX_BOOTSTRAP, NAN_POLICIES, ROW_SUM_TOL,
+                          SCALAR_REDUCTIONS)
 
 KEYS: dict[str, type | tuple[type, ...]] = {
     "name": str, "loss": str, "inputs": list, "params": dict, "reduction": str, "weights": str,
     "max": (int, float), "min": (int, float), "baseline": str, "max_increase": (str, int, float),
     "significant": bool, "bootstrap": int, "confidence": (int, float), "seed": int,
     "on": str, "on_missing": str, "positional": bool, "header": str, "classes": list, "prob_tol": (int, float),
-    "by": (str, list), "by_file": str, "min_slice_size": int,
+    "by": (str, list), "by_file": str, "min_slice_size": int, "nan_policy": str,
 }
 REQUIRED = ("loss", "inputs")
 
@@ -55,6 +58,13 @@ REQUIRED = ("loss", "inputs")
 class ConfigError(LossCliError):
     """A malformed gate config (exit 2)."""
 
+
+
+def bound_checks(value: float | None, bounds: dict) -> list[dict]:
+    """A value held to a gate's ``max`` and ``min`` (at a bound within rounding: stats.rounding)."""
+    v = math.nan if value is None else value
+    return [{"check": f"value {sign} {exact(bounds[key])}", "passed": judge(v, bounds[key])}
+            for key, sign, judge in (("max", "<=", at_most), ("min", ">=", at_least)) if key in bounds]
 
 
 def baseline_check(cmp: dict) -> dict:
@@ -136,8 +146,11 @@ def validate_gate(i: int, gate, where: str) -> dict:
         if "baseline" in gate and 0 < gate.get("confidence", CONFIDENCE) < 1 else None
     if few:
         raise ConfigError(f"{label}: key 'bootstrap': {few}")
-    if "max_increase" in gate and "baseline" not in gate:
-        raise ConfigError(f"{label}: key 'max_increase' needs a 'baseline'")
+    # (keys of a comparison, on a gate without one: nothing would read them, and the gate would be
+    # judged on its plain value while the config says otherwise)
+    for key in BASELINE_KEYS:
+        if key in gate and "baseline" not in gate:
+            raise ConfigError(f"{label}: key {key!r} needs a 'baseline' (it judges the change from one)")
     if gate.get("reduction", SCALAR_REDUCTIONS[0]) not in SCALAR_REDUCTIONS:
         raise ConfigError(f"{label}: key 'reduction' must be {' or '.join(map(repr, SCALAR_REDUCTIONS))}, "
                           f"got {gate['reduction']!r}")
@@ -164,8 +177,10 @@ _RANGES = (
     ("prob_tol", lambda v: 0 <= v <= 1, "in [0, 1]"),
     ("min_slice_size", lambda v: v >= 1, "an integer >= 1"),
 )
+#: keys read only by a gate's comparison with its baseline
+BASELINE_KEYS = ("max_increase", "significant", "confidence", "bootstrap", "seed")
 #: keys whose value is one of a list of words
-_CHOICES = (("header", HEADER_CHOICES), ("on_missing", ON_MISSING))
+_CHOICES = (("header", HEADER_CHOICES), ("on_missing", ON_MISSING), ("nan_policy", NAN_POLICIES))
 
 
 def _resolve(base: Path, spec: str) -> str:
@@ -211,7 +226,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             _rules_and_slices(gate, base_dir)
             Tolerance.parse(gate.get("max_increase", 0), "key 'max_increase'")
         except LossCliError as exc:
-            raise type(exc)(f"{gate['_label']}: {exc}") from None
+            raise type(exc)(f"{gate['_label']}: {_in_gate_words(str(exc))}") from None
+    _name_gates(gates)
     # standard input is read once, by one reading (its rules, --on's order): gates that read it otherwise
     # would find it empty ('gate 2: <stdin>: empty file')
     readings = {_reading(g, base_dir): g["_label"] for g in gates
@@ -239,16 +255,14 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         weights = _resolve(base_dir, gate["weights"]) if "weights" in gate else None
         reduction = gate.get("reduction", SCALAR_REDUCTIONS[0])
         kw = dict(cache=cache, reduction=reduction, weights=weights, top=3, chunk_rows=None,
-                  per_sample="baseline" in gate, prob_tol=gate.get("prob_tol", ROW_SUM_TOL))
-        add_roles(roles, (by_file, "slices"),
+                  per_sample="baseline" in gate, prob_tol=gate.get("prob_tol", ROW_SUM_TOL),
+                  nan_policy=gate.get("nan_policy", NAN_POLICIES[0]))
+        add_roles(roles, (by_file, "slices"), (weights, "weights"),
                   *((spec, loss.inputs[i].name if i < len(loss.inputs) else "input") for i, spec in enumerate(inputs)))
         ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
         rec = {"gate": _gate_name(gate), "loss": loss.name,
                "value": real(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
-        if "max" in gate:
-            rec["checks"].append({"check": f"value <= {exact(gate['max'])}", "passed": bool(ev.value <= gate["max"])})
-        if "min" in gate:
-            rec["checks"].append({"check": f"value >= {exact(gate['min'])}", "passed": bool(ev.value >= gate["min"])})
+        rec["checks"] += bound_checks(ev.value, gate)
         base = None
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
@@ -269,8 +283,10 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
                                                              **(settings if base is not None else {}))
             rec["by"] = slice_header(slices, view)
             counts = rec["slice_counts"]
-            rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): "
-                                  f"{counts['failed']} of {counts['ranked']} failed", "passed": counts["failed"] == 0})
+            judged = (f"{counts['failed']} of {counts['ranked']} failed" if counts["ranked"]
+                      else "none has as many rows, none judged")
+            rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): {judged}",
+                                  "passed": counts["failed"] == 0})
         rec["passed"] = all(c["passed"] for c in rec["checks"])
         return rec
 
@@ -280,7 +296,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         try:
             rec = evaluate_gate(gate)
         except LossCliError as exc:
-            errors.append(type(exc)(f"{gate['_label']}: {exc}"))
+            errors.append(type(exc)(f"{gate['_label']}: {_in_gate_words(str(exc))}"))
             rec = {"gate": _gate_name(gate), "loss": select_losses(gate["loss"])[0].name,
                    "value": None, "reduction": gate.get("reduction", SCALAR_REDUCTIONS[0]), "count": 0, "checks": [],
                    "error": str(errors[-1]), "passed": False}
@@ -296,11 +312,37 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     return 0 if payload["passed"] else 1
 
 
+def _in_gate_words(message: str) -> str:
+    """An error of a gate whose way out names ``compute``'s options (``--on id pairs them``,
+    ``--nan-policy omit``), with the gate keys that say it in a config."""
+    import re
+
+    named = dict.fromkeys(m.replace("-", "_") for m in re.findall(r"--([a-z][a-z-]*[a-z])", message))
+    keys = [k for k in named if k in KEYS]
+    said = ", ".join(f"--{k.replace('_', '-')} is the key {k!r}" for k in keys)
+    return f"{message} (in a gate: {said})" if keys else message
+
+
 def _gate_name(gate: dict) -> str:
-    """A gate's name in reports: its ``name``, else its loss (canonical) on its first input."""
+    return gate["_name"]
+
+
+def _name_gates(gates: list[dict]) -> None:
+    """Each gate's name in reports (``_name``): its ``name``, else its loss (canonical) on its first
+    input, numbered where two gates would share it. A CI server merges test cases of one name (JUnit),
+    hiding a gate: a name given twice is refused."""
     from .common import select_losses
 
-    return gate.get("name") or f"{select_losses(gate['loss'])[0].name} on {gate['inputs'][0]}"
+    given = [g["name"] for g in gates if g.get("name")]
+    twice = next((n for n in given if given.count(n) > 1), None)
+    if twice is not None:
+        first, second = [i + 1 for i, g in enumerate(gates) if g.get("name") == twice][:2]
+        label = gates[second - 1]["_label"]
+        raise ConfigError(f"{label}: key 'name': gate {first} has this name too; give each gate its own name "
+                          "(reports tell gates apart by name)")
+    names = [g.get("name") or f"{select_losses(g['loss'])[0].name} on {g['inputs'][0]}" for g in gates]
+    for i, (gate, name) in enumerate(zip(gates, names)):
+        gate["_name"] = f"{name} (gate {i + 1})" if names.count(name) > 1 and not gate.get("name") else name
 
 
 def _reading(gate: dict, base_dir: Path) -> tuple:
@@ -335,10 +377,8 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
         rec: dict[str, Any] = {"key": cache.slice_keys.key_record(s.code), "count": s.count,
                                "value": None if s.value is None else real(s.value),
                                "ranked": ranked(s, view), "checks": []}
-        if rec["ranked"] and "max" in bounds:
-            rec["checks"].append({"check": f"value <= {exact(bounds['max'])}", "passed": bool(s.value <= bounds["max"])})
-        if rec["ranked"] and "min" in bounds:
-            rec["checks"].append({"check": f"value >= {exact(bounds['min'])}", "passed": bool(s.value >= bounds["min"])})
+        if rec["ranked"]:
+            rec["checks"] += bound_checks(s.value, bounds)
         records[s.code] = rec
     if base is not None:
         compared, _ = compare_slices(base, ev, cache, SliceView(view.min_size), **compare)

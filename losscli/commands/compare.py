@@ -22,15 +22,18 @@ from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
 from ..io.slices import MissingSliceColumn
 from ..io.spec import split_spec
-from ..render.values import real
+from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import bootstrap_interval, too_few_resamples
+from ..stats.rounding import at_most
 from .slicing import SliceView, listed, ranked, segments, slice_summary
 
 @dataclass
 class Tolerance:
     value: float
     relative: bool
+    written: float = 0.0  # the number as given (10 for 10%), shown as it was written
+
 
     @classmethod
     def parse(cls, text: str | float | int | None, where: str = "--fail-if-worse") -> "Tolerance":
@@ -44,14 +47,15 @@ class Tolerance:
             raise LossCliError(f"{where}: expected a number or a percentage like 2%, got {text!r}") from None
         if not math.isfinite(value) or value < 0:
             raise LossCliError(f"{where}: expected a tolerance >= 0, got {text!r}")
-        return cls(value / 100.0 if relative else value, relative)
+        return cls(value / 100.0 if relative else value, relative, value)
 
     def allowed(self, baseline: float) -> float:
         """The largest increase of the reported value that is not a regression."""
         return self.value * abs(baseline) if self.relative else self.value
 
     def text(self) -> str:
-        return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
+        """As written, with every digit it was given (9.9999999%, never 10%)."""
+        return exact(self.written) + ("%" if self.relative else "")
 
 
 def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_boot: int, confidence: float,
@@ -70,7 +74,7 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     # its change, shares, interval and regressions are of |l| and |value|
     size = base.loss.ranked_by == "magnitude"
     d = np.abs(cand.per_sample) - np.abs(base.per_sample) if size else cand.per_sample - base.per_sample
-    change = abs(cand.value) - abs(base.value) if size else cand.value - base.value
+    change = _change(base, cand, cand.per_sample - base.per_sample if size else d)
     rel = change / abs(base.value) if base.value else (0.0 if change == 0 else math.copysign(math.inf, change))
     if base.loss.root or size:  # the change of √mean or of |mean|: both values per resample
         lo, hi = bootstrap_interval(base.weights, cand.per_sample, base.shares, base.reduction, n_boot, confidence,
@@ -99,10 +103,34 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     if tolerance is not None:
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
-        regressed = not measure <= allowed  # a NaN change (NaN losses) fails, as NaN fails every gate
+        # (a NaN change, of NaN losses, fails, as NaN fails every gate)
+        regressed = not at_most(measure, allowed, base.value, cand.value)
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
                        "significant": significant, "passed": not regressed}
     return rec
+
+
+def _change(base: Evaluation, cand: Evaluation, d: np.ndarray) -> float:
+    """The change of the reported value, from the per-sample differences ``d`` (candidate minus
+    baseline): the reduction of d where the value is linear in the losses (not the difference of two
+    values, which loses the change beside a large loss: 1e16 + 1.21 vs 1e16 + 1 differ by 0 or 2 in
+    float64); for a root (rmse), (C - B) / (√C + √B); for a size (mbe), ±(C - B) where both values
+    have one sign."""
+    from ..stats.sums import block_sum, ratio, value
+
+    assert base.value is not None and cand.value is not None and base.weights is not None and base.shares is not None
+    num = block_sum(d, base.weights)
+    linear = value(num) if base.reduction == "sum" else ratio(num, block_sum(base.shares))
+    if base.loss.root:
+        b, c = base.value, cand.value  # (√ of the means whose change is ``linear``)
+        return linear / (b + c) if b + c > 0 else c - b
+    if base.loss.ranked_by == "magnitude":
+        if base.value >= 0 and cand.value >= 0:
+            return linear
+        if base.value <= 0 and cand.value <= 0:
+            return -linear
+        return abs(cand.value) - abs(base.value)
+    return linear
 
 
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",

@@ -33,6 +33,11 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
     if tgt not in block.order:
         raise InputError(f"{path}: no target column {tgt!r} (columns: {', '.join(block.order)})")
     feats = feature_sel.split(",") if feature_sel else [n for n in names if n != tgt]
+    twice = [f for f in dict.fromkeys(feats) if feats.count(f) > 1]
+    if twice:  # (one column fitted twice: the two weights move as one, a model of copies)
+        raise InputError(f"--features: {twice[0]!r} is named twice; name each feature once")
+    if tgt in feats:  # (a model of the answer: a perfect fit that says nothing)
+        raise InputError(f"--features: {tgt!r} is the target; leave it out of the features (or choose another --target)")
     if not feats:
         raise InputError(f"{path}: fit needs a feature column beside the target {tgt!r} "
                          f"(numeric columns: {', '.join(names)})")

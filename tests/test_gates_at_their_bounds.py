@@ -1,0 +1,216 @@
+"""Review 94: compare and check judge what the user's numbers say (a change beside a large loss, a value at
+its bound exactly), refuse keys and names that would mislead a report, and say options in gate words;
+fit's loss is the one compute reports, and plot draws only curves that are the loss's."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+
+def _csv(path, name, values):
+    pd.DataFrame({name: values}).to_csv(path, index=False)
+    return path
+
+
+def _toml(path, *gates):
+    lines = []
+    for g in gates:
+        lines.append("[[gate]]")
+        lines += [f"{k} = {json.dumps(v)}" for k, v in g.items()]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_the_change_beside_a_large_loss_is_the_mean_of_the_paired_differences(run, tmp_path):
+    y = _csv(tmp_path / "y.csv", "label", [0.0, 0.0, 0.0])
+    b = _csv(tmp_path / "b.csv", "pred", [1e8, 1.0, 1.0])
+    c = _csv(tmp_path / "c.csv", "pred", [1e8, 1.0, 1.1])
+    res = run("compare", "mse,rmse,mae", b, c, y, "--fail-if-worse", "0.1", "--format", "json")
+    by = {r["loss"]: r for r in json.loads(res.stdout)["results"]}
+    d = np.array([1e8, 1, 1.1]) ** 2 - np.array([1e8, 1, 1.0]) ** 2
+    assert by["mse"]["change"] == pytest.approx(d.mean(), rel=1e-12)  # 0.07, not 0.5 (1e16/3 rounded)
+    lo, hi = by["mse"]["bootstrap"]["interval"]
+    assert lo <= by["mse"]["change"] <= hi
+    assert by["mae"]["change"] == pytest.approx(0.1 / 3, rel=1e-12)
+    # rmse: (C - B) / (√C + √B), C and B the means of the squared errors
+    mb, mc = (np.array([1e8, 1, 1.0]) ** 2).mean(), (np.array([1e8, 1, 1.1]) ** 2).mean()
+    assert by["rmse"]["change"] == pytest.approx(d.mean() / (np.sqrt(mb) + np.sqrt(mc)), rel=1e-9)
+    assert by["mse"]["gate"]["passed"] and res.exit_code == 0
+
+
+def test_mbe_change_of_its_size_beside_a_large_bias(run, tmp_path):
+    y = _csv(tmp_path / "y.csv", "label", [0.0, 0.0, 0.0])
+    b = _csv(tmp_path / "b.csv", "pred", [-1e16, 1.0, 1.0])
+    c = _csv(tmp_path / "c.csv", "pred", [-1e16, 1.0, 4.0])
+    r = json.loads(run("compare", "mbe", b, c, y, "--format", "json").stdout)["results"][0]
+    # mbe = mean(y - p): 1e16/3 - 2/3 and 1e16/3 - 5/3 (both positive): its size fell by 1
+    assert r["change"] == pytest.approx(-1.0, rel=1e-12) and r["change_of"] == "|value|"
+
+
+def test_a_change_exactly_at_the_tolerance_passes(run, tmp_path):
+    y = _csv(tmp_path / "y.csv", "label", [0.0] * 10)
+    b = _csv(tmp_path / "b.csv", "pred", [0.3] * 10)
+    c = _csv(tmp_path / "c.csv", "pred", [0.33] * 10)
+    for tol in ("10%", "0.03"):
+        res = run("compare", "mae", b, c, y, "--fail-if-worse", tol, "--format", "json")
+        assert res.exit_code == 0, (tol, res.stdout)
+        assert json.loads(res.stdout)["results"][0]["gate"]["tolerance"] == tol
+    below = run("compare", "mae", b, c, y, "--fail-if-worse", "9.9999999%", "--format", "json")
+    assert below.exit_code == 1
+    assert json.loads(below.stdout)["results"][0]["gate"]["tolerance"] == "9.9999999%"  # not "10%"
+    cfg = _toml(tmp_path / "g.toml", {"loss": "mae", "inputs": ["c.csv", "y.csv"], "baseline": "b.csv",
+                                      "max_increase": "10%"},
+                {"loss": "mae", "inputs": ["c.csv", "y.csv"], "baseline": "b.csv", "max_increase": 0.03})
+    assert run("check", cfg).exit_code == 0
+
+
+@pytest.mark.parametrize("bound,expected", [({"max": 0.15}, 0), ({"min": 0.15}, 0), ({"max": 0.1499999}, 1)])
+def test_a_value_at_its_bound_passes(run, tmp_path, bound, expected):
+    # mae 0.15000000000000002 in float64, overall and in the one slice
+    pd.DataFrame({"pred": [0.1, 0.2], "label": [0.0, 0.0], "g": ["a", "a"]}).to_csv(tmp_path / "d.csv", index=False)
+    cfg = _toml(tmp_path / "g.toml", {"loss": "mae", "inputs": ["d.csv:pred", "d.csv:label"], "by": "g",
+                                      "min_slice_size": 1, **bound})
+    res = run("check", cfg, "--format", "json")
+    assert res.exit_code == expected, res.stdout
+
+
+@pytest.mark.parametrize("key,value", [("significant", True), ("confidence", 0.9), ("bootstrap", 100), ("seed", 3)])
+def test_comparison_keys_without_a_baseline_are_refused(run, tmp_path, key, value):
+    _csv(tmp_path / "p.csv", "pred", [0.1, 0.2])
+    _csv(tmp_path / "y.csv", "label", [0.0, 0.0])
+    cfg = _toml(tmp_path / "g.toml", {"loss": "mae", "inputs": ["p.csv", "y.csv"], "max": 1, key: value})
+    res = run("check", cfg)
+    assert res.exit_code == 2
+    assert res.stderr == f"Error: {cfg}: gate 1: key {key!r} needs a 'baseline' (it judges the change from one)\n"
+
+
+def test_gates_have_names_of_their_own(run, tmp_path):
+    _csv(tmp_path / "p.csv", "pred", [0.1, 0.2])
+    _csv(tmp_path / "y.csv", "label", [0.0, 0.0])
+    twice = _toml(tmp_path / "twice.toml", {"name": "g", "loss": "mae", "inputs": ["p.csv", "y.csv"], "max": 1},
+                  {"name": "g", "loss": "mse", "inputs": ["p.csv", "y.csv"], "max": 1})
+    res = run("check", twice)
+    assert res.exit_code == 2
+    assert res.stderr == (f"Error: {twice}: gate 2 ('g'): key 'name': gate 1 has this name too; give each gate its "
+                          "own name (reports tell gates apart by name)\n")
+    alike = _toml(tmp_path / "alike.toml", {"loss": "mae", "inputs": ["p.csv", "y.csv"], "max": 1},
+                  {"loss": "mae", "inputs": ["p.csv", "y.csv"], "max": 0.5})
+    report = tmp_path / "r.xml"
+    assert run("check", alike, "--report", f"junit:{report}").exit_code == 0
+    names = [tc.get("name") for tc in __import__("xml.etree.ElementTree").etree.ElementTree.parse(report).iter("testcase")]
+    assert names == ["mae on p.csv (gate 1)", "mae on p.csv (gate 2)"]
+
+
+def test_gate_errors_name_the_gate_keys_and_nan_policy_is_one(run, tmp_path):
+    (tmp_path / "d.csv").write_text("pred,label\n0.5,0\nnan,1\n0.25,1\n")
+    cfg = _toml(tmp_path / "g.toml", {"loss": "mae", "inputs": ["d.csv:pred", "d.csv:label"], "max": 1})
+    res = run("check", cfg)
+    assert res.exit_code == 2 and res.stderr.endswith(
+        "(--nan-policy omit drops such rows) (in a gate: --nan-policy is the key 'nan_policy')\n")
+    omit = _toml(tmp_path / "o.toml", {"loss": "mae", "inputs": ["d.csv:pred", "d.csv:label"], "max": 1,
+                                       "nan_policy": "omit", "weights": "w.csv"})
+    _csv(tmp_path / "w.csv", "w", [1.0, 1.0, 3.0])
+    d = json.loads(run("check", omit, "--format", "json").stdout)
+    assert d["gates"][0]["value"] == pytest.approx((0.5 + 3 * 0.75) / 4, rel=1e-15) and d["gates"][0]["count"] == 2
+    assert [i["roles"] for i in d["inputs"] if i["path"].endswith("w.csv")] == [["weights"]]
+
+
+def test_slices_none_of_which_is_judged_say_so(run, tmp_path):
+    pd.DataFrame({"pred": [0.1, 0.2], "label": [0.0, 0.0], "g": ["a", "b"]}).to_csv(tmp_path / "d.csv", index=False)
+    cfg = _toml(tmp_path / "g.toml", {"loss": "mae", "inputs": ["d.csv:pred", "d.csv:label"], "max": 1, "by": "g"})
+    d = json.loads(run("check", cfg, "--format", "json").stdout)
+    assert d["gates"][0]["checks"][-1]["check"] == "slices by g (30+ rows): none has as many rows, none judged"
+
+
+def _fit(run, *args):
+    res = run("fit", *args, "--format", "json")
+    assert res.exit_code == 0, res.stderr
+    return json.loads(res.stdout), res.stderr
+
+
+@pytest.fixture
+def classes(tmp_path):
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(120, 2))
+    k = (X @ np.array([[1.0, -1, 0.5], [0.5, 1, -1]]) + rng.normal(0, 1, (120, 3))).argmax(1)
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "cls": k}).to_csv(tmp_path / "mc.csv", index=False)
+    ign = k.copy()
+    ign[::4] = -100
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "cls": ign}).to_csv(tmp_path / "ign.csv", index=False)
+    return tmp_path
+
+
+@pytest.mark.parametrize("data,extra", [("mc.csv", ("-p", "class_weights=1,3,0.5")), ("ign.csv", ())])
+def test_fit_reports_the_loss_compute_reports(run, classes, data, extra):
+    d, _ = _fit(run, "softmax_ce", classes / data, *extra, "--lr", "1", "--epochs", "400")
+    X = pd.read_csv(classes / data)[["a", "b"]].to_numpy()
+    pd.DataFrame(X @ np.array(d["coef"]) + np.array(d["intercept"]), columns=["c0", "c1", "c2"]).to_csv(
+        classes / "f.csv", index=False)
+    value = run("compute", "softmax_ce", classes / "f.csv", f"{classes / data}:cls", *extra, "--format", "value")
+    assert d["final_loss"] == pytest.approx(float(value.stdout), rel=1e-12)
+
+
+@pytest.fixture
+def line(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.uniform(0, 10, 100)
+    pd.DataFrame({"x": x, "y": 2 + 0.5 * x + rng.normal(0, 1, 100)}).to_csv(tmp_path / "line.csv", index=False)
+    return tmp_path / "line.csv"
+
+
+def test_a_fit_that_does_not_move_says_so(run, line):
+    # lr 1 on mse of a standardised feature: steps of exactly 2/λ, a mirror image and back, the loss unmoved
+    d, err = _fit(run, "mse", line, "--target", "y", "--lr", "1", "--epochs", "300")
+    assert d["warnings"] and d["warnings"][0].startswith("fit: the loss did not move in 300 epochs")
+    assert err.startswith("losscli: warning: fit: the loss did not move")
+    ok, err = _fit(run, "mse", line, "--target", "y", "--lr", "0.1", "--epochs", "300")
+    assert ok["warnings"] == [] and err == ""
+
+
+def test_a_loss_below_zero_that_converged_is_not_said_to_overshoot(run, tmp_path):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(200, 2))
+    y = rng.poisson(np.exp(1 + X @ np.array([0.5, -0.3])))
+    pd.DataFrame({"a": X[:, 0], "b": X[:, 1], "y": y}).to_csv(tmp_path / "p.csv", index=False)
+    d, err = _fit(run, "poisson_nll", tmp_path / "p.csv", "--lr", "0.1", "--epochs", "3000")
+    assert d["final_loss"] < 0 and d["warnings"] == [] and err == ""
+
+
+def test_a_feature_named_twice_or_the_target_is_refused(run, line):
+    twice = run("fit", "mse", line, "--target", "y", "--features", "x,x")
+    assert twice.exit_code == 2 and twice.stderr == "Error: --features: 'x' is named twice; name each feature once\n"
+    target = run("fit", "mse", line, "--target", "y", "--features", "x,y")
+    assert target.exit_code == 2 and target.stderr == (
+        "Error: --features: 'y' is the target; leave it out of the features (or choose another --target)\n")
+
+
+@pytest.mark.parametrize("loss", ["poisson_nll", "msle", "mape", "poisson_deviance", "gamma_deviance"])
+def test_losses_of_more_than_the_residual_have_no_residual_curve(run, loss):
+    res = run("plot", loss, "--format", "csv")
+    assert res.exit_code == 2 and res.stdout == ""
+    assert res.stderr.startswith(f"Error: plot: {loss} has no 1-D natural axis (it depends on the label itself, "
+                                 "not on the residual y - f alone)")
+
+
+def test_a_parameter_that_makes_the_loss_depend_on_the_label_is_refused(run):
+    assert run("plot", "tweedie_deviance", "--format", "csv").exit_code == 0  # power 0: (y - μ)²
+    res = run("plot", "tweedie_deviance", "-p", "power=1.5", "--format", "csv")
+    assert res.exit_code == 2 and res.stderr == (
+        "Error: plot: tweedie_deviance (power=1.5) depends on the label itself, not on the residual alone: it has "
+        "no curve of the residual with these parameters\n")
+
+
+@pytest.mark.parametrize("span", ["1.5:2", "-1:0.5", "0.5:1.5"])
+def test_a_probability_axis_outside_0_1_is_refused(run, span):
+    for loss in ("bce", "focal"):
+        res = run("plot", loss, "--range", span, "--format", "csv")
+        assert res.exit_code == 2 and "is drawn against a probability, in [0, 1]" in res.stderr
+
+
+def test_the_ends_of_the_probability_axis_are_drawn_inside_it(run):
+    res = run("plot", "bce", "--range", "0:1", "--points", "3", "--format", "csv")
+    assert res.exit_code == 0
+    x = pd.read_csv(__import__("io").StringIO(res.stdout))["x"]
+    assert x.min() == 1e-6 and x.max() == 1 - 1e-6
