@@ -186,7 +186,8 @@ nan_policy_option = click.option(
 
 dtype_option = click.option(
     "--dtype", type=click.Choice(list(DTYPES)), default=DTYPES[0], show_default=True,
-    help="Precision inputs are read in; float32 halves memory (reductions stay float64).")
+    help="Precision inputs are read and per-sample losses computed in; float32 halves memory (reductions stay "
+         "float64).")
 
 
 #: how inputs are read and paired (compute, compare; a check gate has the same keys)

@@ -190,10 +190,12 @@ def _inputs_for(d, loss):
     write_csv(d / "s.csv", ["y"], [[1], [-1], [1]])
     write_csv(d / "v.csv", ["a", "b"], [[0.5, 0.1], [0.2, -0.3], [0.0, 0.9]])
     write_csv(d / "c.csv", ["y"], [[0], [1], [1]])
+    write_csv(d / "q.csv", ["a", "b"], [[0.5, 0.5], [0.2, 0.8], [1.0, 0.0]])
     return {
         "quantile": [d / "p.csv", d / "y.csv"],
         "bce": [d / "p.csv", d / "y.csv"],
         "softmax_ce": [d / "v.csv", d / "c.csv"],
+        "ce": [d / "q.csv", d / "c.csv"],
         "cosine_embedding": [d / "v.csv", d / "v.csv", d / "s.csv"],
         "arcface": [d / "v.csv", d / "c.csv"],
         "smooth_l1": [d / "p.csv", d / "y.csv"],
@@ -206,8 +208,11 @@ CONSTRAINTS = [
     ("quantile", "tau", "1", "(0,1)"),  # open upper bound
     ("quantile", "tau", "1e-9", None),
     ("quantile", "tau", "0.999999", None),
-    ("bce", "eps", "0", "(0,0.5)"),
-    ("bce", "eps", "0.5", "(0,0.5)"),
+    ("bce", "eps", "0", "[1.1102230246251565e-16,0.5)"),  # (1 - eps < 1 in float64: eps >= 2^-53)
+    ("bce", "eps", "0.5", "[1.1102230246251565e-16,0.5)"),
+    ("bce", "eps", "1.1102230246251565e-16", None),
+    ("ce", "eps", "1e-300", None),  # (clipped below only: no floor but 0)
+    ("ce", "eps", "0", "(0,0.5)"),
     ("softmax_ce", "label_smoothing", "0", None),  # closed bounds: the bound itself is accepted
     ("softmax_ce", "label_smoothing", "1", None),
     ("softmax_ce", "label_smoothing", "1.0000001", "[0,1]"),
@@ -235,7 +240,8 @@ def test_parameter_bounds_open_and_closed(run, tmp_path, loss, name, value, cons
 def test_constraints_shown_by_list_and_info(run_json, run):
     listed = {l["name"]: l for l in json.loads(run("list", "--format", "json").stdout)["losses"]}
     assert listed["quantile"]["params"]["tau"]["constraint"] == "(0,1)"
-    assert listed["bce"]["params"]["eps"]["constraint"] == "(0,0.5)"
+    assert listed["bce"]["params"]["eps"]["constraint"] == "[1.1102230246251565e-16,0.5)"
+    assert listed["kl"]["params"]["eps"]["constraint"] == "(0,0.5)"
     info = json.loads(run("info", "cosine_embedding", "--format", "json").stdout)
     assert info["params"]["margin"]["constraint"] == "[-1,1]"
 

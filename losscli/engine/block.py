@@ -27,11 +27,19 @@ if TYPE_CHECKING:
     from ..registry import Loss
 
 
-def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | range) -> None:
+def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | range,
+                   computed_in: np.dtype | None = None) -> None:
+    """``computed_in``: the precision the loss returned its values in (float32 under --dtype float32:
+    1e40 overflows it, not float64)."""
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        if not np.isinf(values[i]):
+        narrow = computed_in is not None and computed_in.kind == "f" and computed_in.itemsize < 8
+        if narrow:
+            kind = ("overflows " if np.isinf(values[i]) else "is undefined (NaN) in ") + \
+                f"{computed_in} (--dtype {computed_in} computes per-sample losses in it)"
+            why = "--dtype float64 computes it"
+        elif not np.isinf(values[i]):
             kind, why = "is undefined (NaN)", "the values are too extreme for this loss"
         elif loss.source == "built-in":  # (their code takes logs and quotients only inside their domains)
             kind, why = "overflows float64", "the values are too extreme for this loss"
@@ -75,10 +83,12 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
         else:
             values = loss.fn(*args, **params)
         require_numbers(loss, values)
-        per_sample = np.asarray(values, dtype=np.float64)
+        computed_in = np.asarray(values).dtype
+        # (+ 0.0: a signed zero, -cos of zero vectors, a perfect ctc alignment, reads 0, never -0.0)
+        per_sample = np.asarray(values, dtype=np.float64) + 0.0
     require_per_sample(loss, per_sample, args[0].shape[0])
     if strict:
-        require_finite(loss, per_sample, "loss", rows)
+        require_finite(loss, per_sample, "loss", rows, computed_in)
     normaliser = loss.mean_normaliser(arrays, params) if loss.mean_normaliser is not None else None
     return per_sample, normaliser, grads
 

@@ -21,14 +21,17 @@ from ..registry import Input, Param, register_loss
 
 _TARGET = Input("labels", "N|N,C", "target",
                 description="class indices (N,) or one-hot / soft label rows (N, C)")
-_EPS = Param(PROB_EPS, constraint="(0,0.5)", help="probabilities are clipped to [eps, 1 - eps]")
+_EPS = Param(PROB_EPS, constraint="(0,0.5)", help="probabilities are clipped below at eps")
+#: clipped on both sides: 1 - eps must be below 1 in float64 (eps >= 2^-53; 1e-17 left p = 1 at 1, log(0))
+_EPS_BOTH = Param(PROB_EPS, constraint=f"[{2.0 ** -53!r},0.5)",
+                  help="probabilities are clipped to [eps, 1 - eps]; eps >= 2^-53, below which 1 - eps is 1")
 
 
 @register_loss(
     "bce", aliases=("binary_cross_entropy", "binary_crossentropy"),
     inputs=(Input("predictions", "N,...", "probability", description="predicted P(y = 1)"),
             Input("labels", "=predictions", "probability", description="targets in [0, 1]")),
-    params={"eps": _EPS}, category="classification", coupling="elementwise",
+    params={"eps": _EPS_BOTH}, category="classification", coupling="elementwise",
     summary="Binary cross-entropy on probabilities",
     formula="l_i = -(1/M) Σ_j [y log c + (1 - y) log(1 - c)],  c = clip(p, eps, 1 - eps)",
     gradient_formula="∂L/∂p = (c - y) / (c (1 - c)) / M where eps < p < 1 - eps, else 0",
@@ -638,6 +641,11 @@ def _kl_labels(arrays, params):
     return {**arrays, "labels": judge(chosen("prob_or_log_rows", params), arrays["labels"])}
 
 
+def _kl_clip(predictions, target, eps):
+    """Where the clip holds q: below eps and below the target's own p (q̃ = max(q, min(eps, p)))."""
+    return predictions < np.minimum(eps, target)
+
+
 @register_loss(
     "kl", aliases=("kl_divergence", "relative_entropy", "kld"),
     inputs=(Input("predictions", "N,C", "prob_rows", description="model distribution q"),
@@ -646,32 +654,41 @@ def _kl_labels(arrays, params):
                                                          "KLDivLoss(log_target=True)")},
     validate=_kl_labels, category="classification", coupling="row",
     summary="Kullback-Leibler divergence KL(labels ‖ predictions)",
-    formula="l_i = Σ_k p_ik (ln p_ik - ln max(q_ik, eps)),  0·ln 0 = 0;  log_target: p = exp(labels)",
-    gradient_formula="∂L/∂q_ik = -p_ik / q_ik where q_ik > eps, else 0",
+    formula="l_i = Σ_k [p_ik (ln p_ik - ln q̃_ik) + q̃_ik - q_ik],  q̃ = max(q, min(eps, p)),  0·ln 0 = 0;  "
+            "log_target: p = exp(labels)",
+    gradient_formula="∂L/∂q_ik = -p_ik / q_ik where q_ik >= min(eps, p_ik), else -1 (the clip's added mass)",
     conventions=("Argument order: KL(labels ‖ predictions) = KL(p ‖ q), the divergence of the model "
                  "q from the target p, as torch.nn.functional.kl_div(log q, p).",
                  "Predictions are probabilities q, not PyTorch's log q; log_target=true reads the labels "
                  "as log p (values <= 0, their exponentials summing to 1 within --prob-tol), as PyTorch's "
                  "log_target=True.",
                  "Mean reduction is the mean per-sample KL, PyTorch's reduction='batchmean', not "
-                 "its per-element 'mean'.", "Predictions are clipped below at eps = 1e-7 (PyTorch gives "
-                 "inf for q = 0 where p > 0).",
+                 "its per-element 'mean'.", "Predictions below eps = 1e-7 are clipped up to eps, or to the "
+                 "target's own p where that is smaller, and the mass the clip adds is added to the loss "
+                 "(PyTorch gives inf for q = 0 where p > 0): the value is that of torch wherever q >= "
+                 "min(eps, p), 0 for p = q, and never below 0 (a clip to eps alone gave -4.6e-9 for p = q = "
+                 "(1e-9, 1 - 1e-9)).",
                  _RENORMALISED_ROWS + " Log-probability labels that drift are shifted by log Σ exp."),
-    matches=("PyTorch torch.nn.KLDivLoss on torch.log(q) (reduction='batchmean'; log_target; q >= 1e-7)",),
+    matches=("PyTorch torch.nn.KLDivLoss on torch.log(q) (reduction='batchmean'; log_target; q >= min(1e-7, p))",),
     references=("Kullback & Leibler, On Information and Sufficiency, Ann. Math. Statist. 22(1), 1951",
                 "PyTorch torch.nn.KLDivLoss (reduction='batchmean')"),
 )
 def kl(predictions, labels, *, eps=PROB_EPS, log_target=False):
-    """KL(p ‖ q) = Σ p (ln p - ln q), 0 ln 0 = 0 (Kullback & Leibler 1951)."""
-    q = np.maximum(predictions, eps)
-    if log_target:
-        return np.sum(np.exp(labels) * (labels - np.log(q)), axis=1)
-    return np.sum(xlogy(labels, labels) - xlogy(labels, q), axis=1)
+    """KL(p ‖ q) = Σ p (ln p - ln q), 0 ln 0 = 0 (Kullback & Leibler 1951), q clipped to
+    q̃ = max(q, min(eps, p)) with the mass the clip adds, Σ (q̃ - q), added back: never below 0, and 0
+    for p = q (a class below eps in both, as float32 softmax rows have, was -4.6e-9 at p = 1e-9)."""
+    p = np.exp(labels) if log_target else labels
+    clipped = _kl_clip(predictions, p, eps)
+    q = np.where(clipped, np.minimum(eps, p), predictions)
+    logs = np.exp(labels) * (labels - np.log(q)) if log_target else xlogy(p, p) - xlogy(p, q)
+    return np.sum(logs + np.where(clipped, q - predictions, 0.0), axis=1)
 
 
 @kl.gradient
 def _kl_grad(predictions, labels, *, eps=PROB_EPS, log_target=False):
-    return {"predictions": _log_grad(np.exp(labels) if log_target else labels, predictions, eps)}
+    p = np.exp(labels) if log_target else labels
+    clipped = _kl_clip(predictions, p, eps)
+    return {"predictions": np.where(clipped, -1.0, -p / np.where(clipped | (predictions == 0), 1.0, predictions))}
 
 
 _MASK_P = Input("predictions", "N,...", "probability", description="predicted foreground probabilities")

@@ -480,6 +480,12 @@ def _in_batch_ce_grad(anchors, candidates, scale, symmetric, cotangent):
     return _normalise_backward(g @ uc, ua, na, fa), _normalise_backward(g.T @ ua, uc, nc, fc)
 
 
+#: the smallest τ whose 1/τ is finite (5.56e-309, subnormal): below it, cosines of 1 over τ overflow float64
+#: and the softmax is inf - inf (NaN); supcon computes z - max(z) first and needs no floor
+_TAU_FLOOR = float(np.nextafter(1.0 / np.finfo(np.float64).max, 1.0))
+_TEMPERATURE = Param(0.07, constraint=f">={_TAU_FLOOR!r}",
+                     help="τ, divides the cosine similarities (at least 5.56e-309, whose 1/τ is finite)")
+
 _SYMMETRIC = Param(False, help="also the reverse direction (each key/positive against the queries/anchors); "
                                "the per-sample loss is the mean of both")
 
@@ -488,7 +494,7 @@ _SYMMETRIC = Param(False, help="also the reverse direction (each key/positive ag
     "infonce", aliases=("info_nce",),
     inputs=(Input("query", **_VEC), Input("key", **_VEC, description="positive key of each query")),
     differentiable=("query", "key"), category="embedding", coupling="batch",
-    params={"temperature": Param(0.07, constraint=">0"), "symmetric": _SYMMETRIC},
+    params={"temperature": _TEMPERATURE, "symmetric": _SYMMETRIC},
     summary="InfoNCE: in-batch contrastive loss, the other keys are negatives",
     formula="l_i = -log softmax_j(S_ij)_i,  S_ij = cos(q_i, k_j)/τ;  symmetric: "
             "½[-log softmax_j(S_ij)_i - log softmax_j(S_ji)_i]",
@@ -592,7 +598,7 @@ def _nt_xent_logits(view1, view2, temperature):
     inputs=(Input("view1", **_VEC, description="first view of each sample"),
             Input("view2", **_VEC, description="second view of each sample: the positive of view1's row")),
     differentiable=("view1", "view2"), category="embedding", coupling="batch",
-    params={"temperature": Param(0.07, constraint=">0")},
+    params={"temperature": _TEMPERATURE},
     summary="NT-Xent (SimCLR): both views against all 2N - 2 other views",
     formula="ℓ(k) = -log[exp(S_k,p(k)) / Σ_{m≠k} exp(S_km)],  S = cos(z_k, z_m)/τ over z = [view1; view2], "
             "p(k) = k ± N;  l_i = ½[ℓ(i) + ℓ(i + N)]",

@@ -19,7 +19,7 @@ def block_sum(x: np.ndarray, weights: np.ndarray | None = None) -> Part:
     2^-k for a block of fewer than 2^k rows (their sum then stays within float64); or when a
     weighted sum is below ``TINY``, its products rounded to subnormals (:func:`_raised`)."""
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        s = float(np.sum(x if weights is None else weights * x))
+        s = float(np.sum(x if weights is None else weights * x, dtype=np.float64))  # (float32 weights: in float64)
     if weights is not None and math.isfinite(s) and abs(s) < TINY:
         return _raised(x, weights)
     if math.isfinite(s) or math.isnan(s) and _has_nan(x, weights):
@@ -32,7 +32,7 @@ def block_sum(x: np.ndarray, weights: np.ndarray | None = None) -> Part:
         terms = np.ldexp(weights, -e) * x
     k = max(1, int(x.shape[0]).bit_length())
     with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        s = float(np.sum(np.ldexp(terms, -k)))
+        s = float(np.sum(np.ldexp(terms, -k), dtype=np.float64))
     return s, e + k
 
 
@@ -46,7 +46,7 @@ def _raised(x: np.ndarray, weights: np.ndarray) -> Part:
     every product is then a normal float64, and the sum is kept at its true scale."""
     ew, ex = _exponent(weights) or 0, _exponent(x) or 0
     with np.errstate(under="ignore"):
-        return float(np.sum(np.ldexp(weights, -ew) * np.ldexp(x, -ex))), ew + ex
+        return float(np.sum(np.ldexp(weights, -ew) * np.ldexp(x, -ex), dtype=np.float64)), ew + ex
 
 
 def total(parts: list[Part]) -> Part:
