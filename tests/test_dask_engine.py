@@ -688,3 +688,65 @@ def test_shards_out_of_pandas_order_are_refused_across_partitions(run, cluster, 
            f"{tmp_path}/mixed/part-0.parquet, which held its rows 20 to 29" in out.stderr
     value = _json(run, "compute", "mse", tmp_path / "preds", tmp_path / "ordered", *dask)["results"][0]["value"]
     assert value == pytest.approx(float(np.mean((p - t) ** 2)), rel=1e-12)
+
+
+def _slices(d: dict) -> dict:
+    return {tuple(s["key"].values()): (s["count"], s["value"]) for s in d["results"][0]["slices"]}
+
+
+def test_an_empty_partition_dask_wrote_is_read_by_both_engines(run, cluster, tmp_path):
+    """A filter that empties a partition: Dask writes it (a header-only CSV, a Parquet file of 0 rows);
+    review 93 #4: the Dask engine refused it (exit 2), the local engine read it."""
+    dd = pytest.importorskip("dask.dataframe")
+    import pandas as pd
+
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame({"pred": rng.normal(size=400), "label": rng.normal(size=400)})
+    frame["keep"] = np.r_[np.ones(300, bool), np.zeros(100, bool)]  # the last partition emptied
+    kept = dd.from_pandas(frame, npartitions=4)
+    kept = kept[kept.keep][["pred", "label"]]
+    kept.to_csv(str(tmp_path / "csv" / "part-*.csv"), index=False)
+    kept.to_parquet(str(tmp_path / "pq"), write_index=False)
+    assert (tmp_path / "csv" / "part-3.csv").read_text().strip() == "pred,label"  # (the empty partition)
+    right = float(((frame.pred - frame.label) ** 2)[frame.keep].mean())
+    for data in ("csv", "pq"):
+        d = tmp_path / data
+        for engine in ([], ["--engine", "dask", "--scheduler", cluster.address]):
+            out = _json(run, "compute", "mse", f"{d}:pred", f"{d}:label", *engine)
+            assert out["results"][0]["value"] == pytest.approx(right, rel=1e-12) and out["results"][0]["count"] == 300
+
+
+def test_slice_keys_are_those_pandas_reads_in_every_shard(run, cluster, tmp_path):
+    """Review 93 #1, #2: in Parquet, 'NA', 'nan', '' are text (only a CSV's NA spellings are missing); a
+    shard whose integer key column pandas made float for its NaN (1.0) is the same group as 1."""
+    import pandas as pd
+
+    (tmp_path / "ds").mkdir()
+    rng = np.random.default_rng(6)
+    a = pd.DataFrame({"pred": rng.normal(size=40), "label": rng.normal(size=40), "g": np.tile([1, 2], 20),
+                      "t": np.tile(["NA", "nan", "", "x"], 10)})
+    b = pd.DataFrame({"pred": rng.normal(size=30), "label": rng.normal(size=30),
+                      "g": np.tile([1.0, 2.0, np.nan], 10), "t": np.tile(["null", "x", None], 10)})
+    a.to_parquet(tmp_path / "ds" / "part-0.parquet", index=False)
+    b.to_parquet(tmp_path / "ds" / "part-1.parquet", index=False)
+    assert str(b.g.dtype) == "float64"
+    whole = pd.read_parquet(tmp_path / "ds")
+    loss = (whole.pred - whole.label) ** 2
+    d = tmp_path / "ds"
+    for engine in ([], ["--engine", "dask", "--scheduler", cluster.address]):
+        for by in ("g", "t"):
+            got = _slices(_json(run, "compute", "mse", f"{d}:pred", f"{d}:label", "--by", by, *engine))
+            want = {(None if k != k or k is None else int(k) if by == "g" else k,): (len(v), v.mean())
+                    for k, v in loss.groupby(whole[by], dropna=False)}
+            assert got.keys() == want.keys(), (by, engine)
+            for k, (n, v) in want.items():
+                assert got[k][0] == n and got[k][1] == pytest.approx(v, rel=1e-12), (by, k, engine)
+
+
+@pytest.mark.parametrize("option", ["--scheduler", "--scheduler-file"])
+def test_an_empty_scheduler_is_refused_not_a_local_cluster(run, shards, option):
+    """``--scheduler $(cat addr)`` of a missing file: not a local cluster started in its place."""
+    out = run("compute", "mse", shards / "preds", shards / "labels", "--engine", "dask", option, "")
+    assert out.exit_code == 2 and out.stdout == ""
+    assert out.stderr == (f"Error: {option}: empty; name a scheduler (tcp://HOST:PORT), or leave the option out for a "
+                          "local cluster\n")

@@ -728,3 +728,18 @@ def test_reports_name_the_right_numbers(run, tmp_path):
     out = run("compute", "mse", f"{e}:pred", f"{e}:label", "--by", "region", "--per-sample", "--format", "csv")
     rows = pd.read_csv(__import__("io").StringIO(out.stdout), keep_default_na=False)
     assert list(rows.columns) == ["index", "region", "mse"] and (rows["region"] == df["region"]).all()
+
+
+def test_a_slice_whose_rows_nan_policy_dropped_says_so(run, tmp_path):
+    """Review 93 #8: the slice of one NaN row dropped by --nan-policy omit was said to have weights of 0,
+    and the table's footer counted it among slices 'of fewer than 1 rows'."""
+    pd.DataFrame({"pred": [0.5, np.nan, 0.25, 0.75], "label": [0.0, 1.0, 1.0, 0.0], "g": ["a", "b", "a", "c"],
+                  "w": [1.0, 1.0, 1.0, 0.0]}).to_parquet(tmp_path / "d.parquet", index=False)
+    args = ["compute", "mse", f"{tmp_path}/d.parquet:pred", f"{tmp_path}/d.parquet:label", "--by", "g", "--weights",
+            f"{tmp_path}/d.parquet:w", "--nan-policy", "omit", "--min-slice-size", "1"]
+    out = json.loads(run(*args, "--format", "json").stdout)
+    notes = {s["key"]["g"]: s.get("note") for s in out["results"][0]["slices"]}
+    assert notes == {"a": None, "b": "every row was dropped (--nan-policy omit): its value is undefined",
+                     "c": "no row has a share in the mean (every weight is 0, or every label ignored): its value is "
+                          "undefined"}
+    assert "2 slices of fewer than 1 rows or no sample (dim) not ranked" in run(*args).stdout

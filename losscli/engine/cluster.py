@@ -57,6 +57,10 @@ class Cluster:
         """(the scheduler's address, the option that named it), or (None, "") for a local cluster."""
         from .address import from_file, normal_address  # (a Dask run's; every command builds a Cluster)
 
+        for option, value in (("--scheduler", self.scheduler), ("--scheduler-file", self.scheduler_file)):
+            if value is not None and not value.strip():  # ($(cat addr) of a missing file: not a local cluster)
+                raise LossCliError(f"{option}: empty; name a scheduler (tcp://HOST:PORT), or leave the option out "
+                                   "for a local cluster")
         if self.scheduler and self.scheduler_file:
             raise LossCliError("--scheduler and --scheduler-file name the same thing: give one of them")
         if self.scheduler_file:

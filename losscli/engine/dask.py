@@ -172,7 +172,7 @@ def _merge(parts: list) -> dict:
            "shard_logs": [log for p in parts for log in p["shard_logs"]]}  # (in partition order)
     merged = None if out["slices"] is None else SliceKeys(out["slices"])
     for p in parts:
-        remap = None if merged is None else merged.remap(p["keys"], ["--by"])  # its codes as the merged ones
+        remap = None if merged is None else merged.remap(p["keys"], [out["slices"].file or "the inputs"])  # (merged codes)
         for shard, rows in p["shards"].items():  # (a shard cut into ranges: their rows add up)
             out["shards"][shard] = out["shards"].get(shard, 0) + rows
         for name, o in p["omitted"].items():
@@ -369,7 +369,8 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
         return offsets[keys >> ROW_BITS] + (keys & ((1 << ROW_BITS) - 1))
 
     # the run's codes (compare evaluates twice: both models' slices share them)
-    remap = None if cache.slice_keys is None else cache.slice_keys.remap(result["keys"], ["--by"])
+    remap = None if cache.slice_keys is None else cache.slice_keys.remap(result["keys"],
+                                                                         [cache.slice_keys.spec.file or specs[0]])
     total_rows = int(sum(result["shards"].values()))
     for spec in specs:  # (the client read the first rows only)
         if spec in cache.inputs:

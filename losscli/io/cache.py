@@ -77,7 +77,7 @@ class InputCache:
         if key not in self._readers:
             reader = FileReader(path, self._stdin, self.dtype, self.rules, self.memoize, self.windows.get(path))
             if self.as_shards and reader.shards is None:
-                reader.shards = [path]
+                reader.shards, reader.a_shard = [path], True
             self._readers[key] = reader
         return self._readers[key]
 

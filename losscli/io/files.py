@@ -40,6 +40,9 @@ class FileReader:
         self._stream: Stream | None = None  # standard input, a FIFO, a /dev/fd/N pipe: opened once
         self._whole: list[Source] | None = None  # such a stream's blocks when it was read whole
         self.shards = None if path == "-" else shards_of(path)
+        #: one shard of a larger input (an engine's partition): it may be empty, as Dask writes a
+        #: partition a filter emptied; the client says when the whole input is
+        self.a_shard = False
         if path != "-" and self.shards is None and not is_url(path):
             check_file(path)
         self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
@@ -149,7 +152,7 @@ class FileReader:
             # (a later shard read by position in the first shard: all of it, its names are not known yet)
             own = wanted if f == files[0] or wanted is None or all(self.later_selector(s) == s for s in wanted) \
                 else None
-            for block in self._file_blocks(f, chunk_rows, len(files) > 1, own, rules):
+            for block in self._file_blocks(f, chunk_rows, len(files) > 1 or self.a_shard, own, rules):
                 if len(files) > 1 and rules is self.rules and rules.header == "auto" and block.header:
                     rules = replace(rules, header=_as_first_shard(block.header))
                     self.later_header = rules.header
@@ -159,7 +162,7 @@ class FileReader:
                 if len(files) > 1:
                     block.dataset = self.label
                 yield block
-        if not produced and self.window is None:  # (every shard of a dataset had a header only)
+        if not produced and self.window is None and not self.a_shard:  # (every shard of a dataset had a header only)
             raise InputError(f"{self.label}: has a header but no data rows")
 
     def _file_blocks(self, path: str, chunk_rows: int | None, empty_ok: bool = False,

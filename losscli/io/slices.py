@@ -73,16 +73,18 @@ class SliceKeys:
 
     def __init__(self, spec: SliceSpec):
         self.spec = spec
-        self.keys: list[tuple] = []
-        self._code: dict[tuple, int] = {}
+        self.keys: list[tuple] = []  # each code's key as shown (``code_of``)
+        self._code: dict[tuple, int] = {}  # each key as compared (``_canonical``) -> its code
         # one key column: the values met so far as an Arrow array, looked up by Arrow (None: none
         # yet; False: the column's type changed between blocks, so Python compares them)
         self._known: Any = None
         self._known_codes = np.empty(0, dtype=np.int64)  # the code of each entry of the lookup
+        self._known_text: bool | None = None  # whether the lookup's values were read from text (NA spellings)
 
-    def codes(self, columns: list, labels: list[str]) -> np.ndarray:
+    def codes(self, columns: list, labels: list[str], texts: list[bool] | None = None) -> np.ndarray:
         """One block's key columns (Arrow arrays, one per ``spec.columns``; ``labels``: the files
-        they come from) as int64 codes. One column: looked up by Arrow (``index_in``) in the
+        they come from; ``texts``: whether each was read from a text file, where pandas' NA spellings
+        are missing values: in Parquet, ``'NA'`` is text like any other) as int64 codes. One column: looked up by Arrow (``index_in``) in the
         keys met so far, each dictionary of a categorical column as a whole; in Python only the
         distinct values of a block that holds new keys."""
         import pyarrow as pa
@@ -91,17 +93,22 @@ class SliceKeys:
 
         for name, col, label in zip(self.spec.columns, columns, labels):
             _check_key_type(name, col, label)
+        texts = texts or [True] * len(columns)
         if len(columns) == 1:
             col = columns[0]
-            parts = [self._chunk_codes(c, labels) for c in (col.chunks if isinstance(col, pa.ChunkedArray) else [col])]
+            if self._known_text is not None and self._known_text != texts[0]:
+                self._known = False  # (text and typed files mixed: Python compares, each as its file reads)
+            self._known_text = texts[0]
+            parts = [self._chunk_codes(c, labels, texts[0])
+                     for c in (col.chunks if isinstance(col, pa.ChunkedArray) else [col])]
             return parts[0] if len(parts) == 1 else np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
         local, dictionaries = _factorize([plain_text(c) for c in columns])
         values = _combinations(local, dictionaries)
         local = values.pop()  # (the row codes of the combinations, last)
-        lut = np.array([self.code_of(key, labels) for key in values], dtype=np.int64)
+        lut = np.array([self.code_of(key, labels, texts) for key in values], dtype=np.int64)
         return lut[local]
 
-    def _chunk_codes(self, chunk, labels: list[str]) -> np.ndarray:
+    def _chunk_codes(self, chunk, labels: list[str], text: bool = True) -> np.ndarray:
         import pyarrow as pa
         import pyarrow.compute as pc
 
@@ -110,7 +117,7 @@ class SliceKeys:
             if found is not None:
                 return found
             chunk = pc.dictionary_encode(chunk, null_encoding="encode")
-        lut = self._dictionary_codes(chunk.dictionary, labels)
+        lut = self._dictionary_codes(chunk.dictionary, labels, text)
         idx = chunk.indices
         width = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64}.get(idx.type)
         if width is None:  # (unsigned indices)
@@ -123,7 +130,7 @@ class SliceKeys:
             lut = np.append(lut, self.code_of((None,), labels))
         return lut[local]
 
-    def _dictionary_codes(self, dictionary, labels: list[str]) -> np.ndarray:
+    def _dictionary_codes(self, dictionary, labels: list[str], text: bool = True) -> np.ndarray:
         """The codes of distinct values (an Arrow array), new ones given codes (and added to the
         Arrow lookup)."""
         import pyarrow as pa
@@ -131,7 +138,7 @@ class SliceKeys:
         found = self._lookup(dictionary)
         if found is not None:
             return found
-        lut = np.array([self.code_of((v,), labels) for v in dictionary.to_pylist()], dtype=np.int64)
+        lut = np.array([self.code_of((v,), labels, [text]) for v in dictionary.to_pylist()], dtype=np.int64)
         if self._known is not False:  # the values the lookup did not find join it, with their codes
             unknown = self._positions(dictionary)
             missing = np.ones(lut.size, dtype=bool) if unknown is None else unknown < 0
@@ -167,9 +174,10 @@ class SliceKeys:
             return None
         return self._known_codes[positions]
 
-    def code_of(self, key: tuple, labels: list[str]) -> int:
-        """A key's code, given to it when it is new (``labels``: where keys are read, for the error)."""
-        key = tuple(_canonical(v) for v in key)
+    def code_of(self, key: tuple, labels: list[str], texts: list[bool] | None = None) -> int:
+        """A key's code, given to it when it is new (``labels``: where keys are read, for the error;
+        ``texts``: as for :meth:`codes`)."""
+        raw, key = key, tuple(_canonical(v, t) for v, t in zip(key, texts or [True] * len(key)))
         code = self._code.get(key)
         if code is None:
             if len(self.keys) >= MAX_SLICES:
@@ -178,12 +186,14 @@ class SliceKeys:
                                  "slices are groups of rows that share a value (a country, a device, a "
                                  "class), not a value per row: is it the column you meant?")
             code = self._code[key] = len(self.keys)
-            self.keys.append(key)
+            # shown as first met: a float as the float (1.0, as pandas shows a float column), else as compared
+            self.keys.append(tuple(r if c is not None and isinstance(r, float) else c for r, c in zip(raw, key)))
         return code
 
     def remap(self, keys: list[tuple], labels: list[str]) -> np.ndarray:
-        """Codes of another dictionary's ``keys`` (in its code order) in this one."""
-        return np.array([self.code_of(k, labels) for k in keys], dtype=np.int64)
+        """Codes of another dictionary's ``keys`` (in its code order) in this one (canonical already:
+        its NA spellings are missing where they were, text where they were)."""
+        return np.array([self.code_of(k, labels, [False] * len(k)) for k in keys], dtype=np.int64)
 
     def key_values(self, code: int) -> tuple:
         """A slice's key values as JSON values, in the order of the --by columns."""
@@ -235,16 +245,20 @@ def _combinations(indices: list[np.ndarray], dictionaries: list) -> list:
 _DECIMAL = re.compile(r"-?(?:0|[1-9][0-9]*)")
 
 
-def _canonical(v):
-    """A key's value as it is compared: missing (None) for NaN and for the text pandas reads as
-    missing (``NA``, ``nan``, ``null``, ...); an integer as its decimal text, so that 7 from a
-    Parquet column and ``7`` from a CSV are one key (``007`` stays another)."""
+def _canonical(v, text: bool = True):
+    """A key's value as it is compared: missing (None) for NaN and, in a text file (``text``), for
+    the text pandas reads as missing (``NA``, ``nan``, ``null``, ...); an integer, and a float that
+    is one (a shard's integer column that pandas made float for its NaN: 1.0 beside 1), as its
+    decimal text, so that 7 from a Parquet column and ``7`` from a CSV are one key (``007`` stays
+    another)."""
     from .textvalues import NA_VALUES
 
-    if isinstance(v, float) and v != v or isinstance(v, str) and v in NA_VALUES:
+    if isinstance(v, float) and v != v or text and isinstance(v, str) and v in NA_VALUES:
         return None
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
+    if isinstance(v, float) and v.is_integer() and abs(v) < 2.0**53:
+        return str(int(v))
     return v
 
 
@@ -295,23 +309,30 @@ def block_codes(keys: SliceKeys, blocks: list, taken=None) -> np.ndarray:
         col = blocks[i].keys[name]
         return col if taken is None or taken[i] is None else col.take(int64s(taken[i]))
 
-    columns, labels = [], []
+    columns, labels, texts = [], [], []
     for name in keys.spec.columns:
         holders = [i for i, b in enumerate(blocks) if name in b.keys]
         if not holders:
             raise missing_column(name, blocks, keys.spec)
         columns.append(column(holders[0], name))
         labels.append(blocks[holders[0]].label)
+        texts.append(_from_text(blocks[holders[0]]))
         for other in holders[1:]:  # several inputs hold the column: they must agree row by row (as keys)
             _same_keys(keys, name, blocks[holders[0]], columns[-1], blocks[other], column(other, name),
                        taken is not None)
-    return keys.codes(columns, labels)
+    return keys.codes(columns, labels, texts)
+
+
+def _from_text(block) -> bool:
+    """Whether a block was read from a text file (CSV, TSV: a delimiter), where pandas' NA spellings
+    are missing values; in Parquet or Arrow, ``'NA'`` is text (pandas reads both so)."""
+    return getattr(block, "sep", None) is not None
 
 
 def _same_keys(keys: SliceKeys, name: str, a, ka, b, kb, matched: bool) -> None:
     from .textparse import plain_text
 
-    ca, cb = keys.codes([ka], [a.label]), keys.codes([kb], [b.label])
+    ca, cb = keys.codes([ka], [a.label], [_from_text(a)]), keys.codes([kb], [b.label], [_from_text(b)])
     differ = np.flatnonzero(ca != cb)
     if differ.size:
         row = int(differ[0])

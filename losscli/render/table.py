@@ -166,8 +166,10 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
     out: list = [t]
     notes = []
     if counts["small"]:
+        # (a slice listed with a note has rows but no sample: weights of 0, labels ignored, rows dropped)
+        empty = " or no sample" if any("note" in s for s in slices) else ""
         notes.append(f"{counts['small']:,} slice{'s' if counts['small'] != 1 else ''} of fewer than "
-                     f"{by['min_slice_size']:,} rows (dim) not ranked")
+                     f"{by['min_slice_size']:,} rows{empty} (dim) not ranked")
     if counts["shown"] < counts["total"]:
         notes.append(f"{counts['total'] - counts['shown']:,} more not listed (--top-slices 0 lists all)")
     if notes:
