@@ -448,7 +448,7 @@ BAD = [
      "parameter cosine_distance.epsilon: must be >0, got 0.0"),
     (("cosine_similarity", "a.npy", "v4.npy"),
      "{d}/v4.npy (cosine_similarity targets): has 4 columns but {d}/a.npy has 3"),
-    (("infonce", "a.npy", "p.npy", "-p", "temperature=0"), "parameter infonce.temperature: must be >0, got 0.0"),
+    (("infonce", "a.npy", "p.npy", "-p", "temperature=0"), "parameter infonce.temperature: must be >=5.56268464626801e-309, got 0.0"),
     (("nt_xent", "a.npy"), "nt_xent takes 2 inputs (view1, view2), got 1"),
 ]
 
