@@ -61,22 +61,30 @@ def axis_of(loss: Loss) -> str | None:
 
 #: residuals, and shifts of prediction and label together, at which a loss of the residual alone is
 #: seen to be one: L(c, r + c) = L(0, r). msle, mape and the Poisson and Gamma losses depend on the
-#: label (or the prediction) itself, and drawn at prediction 0 their curves were not theirs
+#: label or the prediction themselves, and drawn at prediction 0 their curves were not theirs
 SHIFT_PROBE = (np.linspace(-3.0, 3.0, 13), (0.5, 2.0, 7.0))
 
 
 def _of_residual(loss: Loss, params: dict | None = None) -> bool:
-    """Whether a regression loss's value, with these parameters (default: its defaults), depends on
-    the residual y - f alone (and finitely)."""
+    """Whether a regression loss, with these parameters (default: its defaults), may be a function
+    of the residual y - f alone: False only where the probe sees two finite values of one residual
+    differ (a loss undefined at the probe's points, a barrier, a root of a negative, is drawn as
+    before, NaN where it is undefined)."""
     r, shifts = SHIFT_PROBE
     params = loss.resolve_params(params or {})
     with np.errstate(all="ignore"):
         try:
             at0 = np.asarray(loss.fn(np.zeros_like(r), r, **params), dtype=np.float64)
             moved = [np.asarray(loss.fn(np.full_like(r, c), r + c, **params), dtype=np.float64) for c in shifts]
-        except Exception:  # (a loss that cannot take these values: no curve of the residual)
-            return False
-    return bool(np.all(np.isfinite(at0)) and all(np.allclose(m, at0, rtol=1e-9, atol=1e-12) for m in moved))
+        except Exception:  # (a loss that cannot take these values: the curve says what it can)
+            return True
+    seen = [at0, *moved]
+    for i, a in enumerate(seen):  # (every pair: at prediction 0 a loss of y, f > 0 is defined nowhere)
+        for b in seen[i + 1:]:
+            both = np.isfinite(a) & np.isfinite(b)
+            if not np.allclose(a[both], b[both], rtol=1e-9, atol=1e-12):
+                return False
+    return True
 
 
 def axes_of(loss: Loss) -> tuple[str, ...]:
@@ -90,7 +98,7 @@ def shared_axis(losses: list[Loss]) -> str:
     for loss in losses:
         if axis_of(loss) is None:
             plottable = ", ".join(sorted(l.name for l in _all() if axis_of(l)))
-            why = " (it depends on the label itself, not on the residual y - f alone)" if (
+            why = " (it is not a function of the residual y - f alone)" if (
                 loss.category == "regression" and loss.input_names[:2] == ("predictions", "labels")) else ""
             raise LossCliError(f"plot: {loss.name} has no 1-D natural axis{why} (plottable: {plottable})")
     for axis in axes_of(losses[0]):
@@ -116,8 +124,8 @@ def curves(loss: Loss, params: dict, x: np.ndarray, axis: str | None = None
     with np.errstate(all="ignore"):
         if axis == "residual":
             if not _of_residual(loss, params):
-                raise LossCliError(f"plot: {legend(loss.name, params)} depends on the label itself, not on the "
-                                   "residual alone: it has no curve of the residual with these parameters")
+                raise LossCliError(f"plot: {legend(loss.name, params)} is not a function of the residual y - f alone: "
+                                   "it has no curve of the residual with these parameters")
             zero = np.zeros_like(x)
             v = loss.fn(zero, x, **params)
             g = -_grad(loss, (zero, x), params)["predictions"] if loss.has_gradient else None  # L(p - r)

@@ -107,7 +107,7 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     history = []
     every = history_every(epochs)
     watch = _Divergence(lr)
-    moving = False  # the gradient at the start is not 0
+    step = 0.0  # the first step's first-order decrease of the objective, lr·|g|² (0: nothing to move)
     for t in range(epochs + 1):
         with np.errstate(all="ignore"):
             pred = Z @ W + b
@@ -129,13 +129,13 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
             gW = Z.T @ g + l1 * np.sign(W) + l2 * W
             gb = g.sum(axis=0)
             if t == 0:
-                moving = bool(np.any(gW != 0) or np.any(gb != 0))
+                step = float(rate * (np.sum(gW * gW) + np.sum(np.square(gb))))
             W = W - rate * gW
             b = b - rate * gb
     coef = (W.T / sd).T
     intercept = np.asarray(b - (mu / sd) @ W)
     return FitResult(loss.name, list(features or range(f)), coef, intercept, history, epochs, every,
-                     watch.stalled(epochs, moving))
+                     watch.stalled(epochs, step, loss.nonnegative))
 
 
 class _Divergence:
@@ -145,20 +145,26 @@ class _Divergence:
         self.lr, self.start, self.last, self.growing = lr, math.nan, math.nan, 0
         self.best, self.best_epoch = math.inf, 0
 
-    def stalled(self, epochs: int, moving: bool) -> list[str]:
+    def stalled(self, epochs: int, step: float, nonnegative: bool) -> list[str]:
         """A run that has not improved since its first tenth and ends above its best, or that ends
-        where it started though its gradient there was not 0 (``moving``; steps of exactly 2/λ, which
-        overshoot to a mirror image and back: the loss neither grows nor falls), gets a warning, not
-        silence. "Above" and "where" are judged at 1e-9 of the larger of the best and the start."""
+        where it started though its first step should have moved it (``step``, lr·|g|², beyond 1e-9
+        of the loss: steps of exactly 2/λ overshoot to a mirror image and back, the loss neither grows
+        nor falls), gets a warning, not silence; one whose steps are too small to move it (lr 1e-12)
+        is told so. A loss that never goes below 0 and starts at 0 is at its floor: nothing to say.
+        "Above" and "where" are judged at 1e-9 of the larger of the best and the start."""
         near = 1e-9 * max(abs(self.best), abs(self.start)) + 1e-300
         overshoot = f"the steps overshoot; lower --lr (it is {self.lr:g}) or let a --schedule decay it"
         if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
                     f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
-        if moving and epochs >= 1 and abs(self.last - self.start) <= near:
-            return [f"fit: the loss did not move in {epochs} epochs ({self.start:.6g} at the start, "
-                    f"{self.last:.6g} at the end), though its gradient at the start was not 0: {overshoot}"]
-        return []
+        if epochs < 1 or abs(self.last - self.start) > near or step == 0 or nonnegative and self.start == 0:
+            return []
+        moved = (f"the loss did not move in {epochs} epoch{'s' if epochs > 1 else ''} ({self.start:.6g} at the "
+                 f"start, {self.last:.6g} at the end)")
+        if step <= near:
+            return [f"fit: {moved}: its steps are too small to move it (the first would lower it by {step:.3g}); "
+                    f"raise --lr (it is {self.lr:g})"]
+        return [f"fit: {moved}, though its first step should have lowered it by {step:.3g}: {overshoot}"]
 
     def check(self, t: int, objective: float) -> None:
         if t == 0:

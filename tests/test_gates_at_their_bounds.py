@@ -190,16 +190,16 @@ def test_a_feature_named_twice_or_the_target_is_refused(run, line):
 def test_losses_of_more_than_the_residual_have_no_residual_curve(run, loss):
     res = run("plot", loss, "--format", "csv")
     assert res.exit_code == 2 and res.stdout == ""
-    assert res.stderr.startswith(f"Error: plot: {loss} has no 1-D natural axis (it depends on the label itself, "
-                                 "not on the residual y - f alone)")
+    assert res.stderr.startswith(f"Error: plot: {loss} has no 1-D natural axis (it is not a function of the residual "
+                                 "y - f alone)")
 
 
 def test_a_parameter_that_makes_the_loss_depend_on_the_label_is_refused(run):
     assert run("plot", "tweedie_deviance", "--format", "csv").exit_code == 0  # power 0: (y - μ)²
     res = run("plot", "tweedie_deviance", "-p", "power=1.5", "--format", "csv")
     assert res.exit_code == 2 and res.stderr == (
-        "Error: plot: tweedie_deviance (power=1.5) depends on the label itself, not on the residual alone: it has "
-        "no curve of the residual with these parameters\n")
+        "Error: plot: tweedie_deviance (power=1.5) is not a function of the residual y - f alone: it has no curve of "
+        "the residual with these parameters\n")
 
 
 @pytest.mark.parametrize("span", ["1.5:2", "-1:0.5", "0.5:1.5"])
@@ -214,3 +214,85 @@ def test_the_ends_of_the_probability_axis_are_drawn_inside_it(run):
     assert res.exit_code == 0
     x = pd.read_csv(__import__("io").StringIO(res.stdout))["x"]
     assert x.min() == 1e-6 and x.max() == 1 - 1e-6
+
+
+def test_a_row_both_models_give_a_huge_loss_does_not_widen_the_tolerance(run, tmp_path):
+    """Review 95 #1: the rounding allowance scaled with the values, so one broken row of 1e18 in both models
+    let every other row get worse by 9 (a change of 8.99 passed --fail-if-worse 0)."""
+    rng = np.random.default_rng(7)
+    y = rng.normal(size=1000)
+    b = y + rng.normal(0, 0.1, 1000)
+    b[0] = 1e9
+    c = b + 3.0
+    c[0] = 1e9
+    for name, v in (("y", y), ("b", b), ("c", c)):
+        _csv(tmp_path / f"{name}.csv", name, v)
+    for extra in ([], ["--significant"], ["--reduction", "sum"]):
+        res = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
+                  *extra, "--format", "json")
+        assert res.exit_code == 1, (extra, res.stdout)
+    cfg = _toml(tmp_path / "g.toml", {"loss": "mse", "inputs": ["c.csv", "y.csv"], "baseline": "b.csv",
+                                      "max_increase": 0})
+    assert run("check", cfg).exit_code == 1
+
+
+def test_a_slice_of_no_sample_has_no_change(run, tmp_path):
+    pd.DataFrame({"pred": [0.1, 0.2, 0.3, 0.4], "cand": [0.2, 0.2, 0.1, 0.4], "label": [0.0] * 4,
+                  "g": ["a", "a", "b", "b"], "w": [1.0, 1.0, 0.0, 0.0]}).to_csv(tmp_path / "d.csv", index=False)
+    d = tmp_path / "d.csv"
+    out = json.loads(run("compare", "mse", f"{d}:pred", f"{d}:cand", f"{d}:label", "--by", "g", "--weights", f"{d}:w",
+                         "--reduction", "sum", "--format", "json").stdout)
+    by = {s["key"]["g"]: s for s in out["results"][0]["slices"]}
+    assert by["a"]["change"] == pytest.approx(0.04 - 0.01) and by["b"]["change"] is None  # (NaN: JSON null)
+
+
+def test_default_comparison_keys_on_a_bound_gate_change_nothing_and_are_accepted(run, tmp_path):
+    _csv(tmp_path / "p.csv", "pred", [0.1, 0.2])
+    _csv(tmp_path / "y.csv", "label", [0.0, 0.0])
+    cfg = _toml(tmp_path / "g.toml", {"loss": "mae", "inputs": ["p.csv", "y.csv"], "max": 1, "significant": False,
+                                      "confidence": 0.95, "bootstrap": 1000, "seed": 0})
+    assert run("check", cfg).exit_code == 0
+
+
+def test_a_given_name_that_is_another_gates_numbered_name_is_refused(run, tmp_path):
+    _csv(tmp_path / "p.csv", "pred", [0.1, 0.2])
+    _csv(tmp_path / "y.csv", "label", [0.0, 0.0])
+    g = {"loss": "mae", "inputs": ["p.csv", "y.csv"], "max": 1}
+    cfg = _toml(tmp_path / "g.toml", g, g, {**g, "name": "mae on p.csv (gate 2)"})
+    res = run("check", cfg)
+    assert res.exit_code == 2 and res.stderr == (
+        f"Error: {cfg}: gate 3 ('mae on p.csv (gate 2)'): key 'name': gate 2, unnamed, is named so in reports too; "
+        "give each gate its own name\n")
+
+
+def test_a_fit_at_its_floor_or_with_tiny_steps_is_told_the_truth(run, tmp_path):
+    """Review 95 #3, #4: a perceptron at loss 0 on separable data got the 'overshoot' warning; lr 1e-12 was told
+    to lower --lr."""
+    x = np.linspace(-1, 1, 40)
+    pd.DataFrame({"x": x, "y": np.where(x > 0, 1, -1)}).to_csv(tmp_path / "sep.csv", index=False)
+    d, err = _fit(run, "perceptron", tmp_path / "sep.csv", "--target", "y", "--epochs", "50")
+    assert d["warnings"] == [] and err == ""
+    rng = np.random.default_rng(8)
+    x = rng.uniform(0, 10, 100)
+    pd.DataFrame({"x": x, "y": 2 + 0.5 * x}).to_csv(tmp_path / "line.csv", index=False)
+    d, err = _fit(run, "mse", tmp_path / "line.csv", "--target", "y", "--lr", "1e-12", "--epochs", "100")
+    assert len(d["warnings"]) == 1 and d["warnings"][0].startswith("fit: the loss did not move in 100 epochs")
+    assert d["warnings"][0].endswith("; raise --lr (it is 1e-12)") and "too small" in d["warnings"][0]
+
+
+def test_the_default_target_named_as_a_feature_says_it_is_the_default(run, tmp_path):
+    pd.DataFrame({"x": [1.0, 2, 3], "y": [2.0, 3, 5]}).to_csv(tmp_path / "d.csv", index=False)
+    res = run("fit", "mse", tmp_path / "d.csv", "--features", "x,y")
+    assert res.exit_code == 2 and res.stderr == (
+        "Error: --features: 'y' is the target (the last column, as no --target was given); leave it out of the "
+        "features (or choose another --target)\n")
+
+
+def test_residual_losses_undefined_at_some_residuals_are_still_drawn(run):
+    """Review 95 #2: examples/my_losses.py's sqrt_gap (a root of the residual: NaN on one side) was refused."""
+    import pathlib
+
+    plugin = pathlib.Path(__file__).parent.parent / "examples" / "my_losses.py"
+    res = run("--plugin", plugin, "plot", "sqrt_gap", "--points", "3", "--format", "csv")
+    assert res.exit_code == 0, res.stderr
+    assert res.stdout.splitlines()[1].startswith("sqrt_gap,sqrt_gap,-3.0,1.7320508075688772,")

@@ -148,8 +148,8 @@ def validate_gate(i: int, gate, where: str) -> dict:
         raise ConfigError(f"{label}: key 'bootstrap': {few}")
     # (keys of a comparison, on a gate without one: nothing would read them, and the gate would be
     # judged on its plain value while the config says otherwise)
-    for key in BASELINE_KEYS:
-        if key in gate and "baseline" not in gate:
+    for key, default in BASELINE_KEYS.items():  # (a default written out changes nothing: accepted, as before)
+        if key in gate and "baseline" not in gate and (default is None or gate[key] != default):
             raise ConfigError(f"{label}: key {key!r} needs a 'baseline' (it judges the change from one)")
     if gate.get("reduction", SCALAR_REDUCTIONS[0]) not in SCALAR_REDUCTIONS:
         raise ConfigError(f"{label}: key 'reduction' must be {' or '.join(map(repr, SCALAR_REDUCTIONS))}, "
@@ -178,7 +178,8 @@ _RANGES = (
     ("min_slice_size", lambda v: v >= 1, "an integer >= 1"),
 )
 #: keys read only by a gate's comparison with its baseline
-BASELINE_KEYS = ("max_increase", "significant", "confidence", "bootstrap", "seed")
+BASELINE_KEYS = {"max_increase": None, "significant": False, "confidence": CONFIDENCE, "bootstrap": BOOTSTRAP,
+                 "seed": BOOTSTRAP_SEED}
 #: keys whose value is one of a list of words
 _CHOICES = (("header", HEADER_CHOICES), ("on_missing", ON_MISSING), ("nan_policy", NAN_POLICIES))
 
@@ -343,6 +344,12 @@ def _name_gates(gates: list[dict]) -> None:
     names = [g.get("name") or f"{select_losses(g['loss'])[0].name} on {g['inputs'][0]}" for g in gates]
     for i, (gate, name) in enumerate(zip(gates, names)):
         gate["_name"] = f"{name} (gate {i + 1})" if names.count(name) > 1 and not gate.get("name") else name
+    final = [g["_name"] for g in gates]
+    clash = next((i for i, n in enumerate(final) if final.count(n) > 1 and gates[i].get("name")), None)
+    if clash is not None:  # (a name given as another gate's numbered one)
+        other = next(i for i, n in enumerate(final) if n == final[clash] and i != clash)
+        raise ConfigError(f"{gates[clash]['_label']}: key 'name': gate {other + 1}, unnamed, is named so in reports "
+                          "too; give each gate its own name")
 
 
 def _reading(gate: dict, base_dir: Path) -> tuple:

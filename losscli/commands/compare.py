@@ -75,6 +75,7 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     size = base.loss.ranked_by == "magnitude"
     d = np.abs(cand.per_sample) - np.abs(base.per_sample) if size else cand.per_sample - base.per_sample
     change = _change(base, cand, cand.per_sample - base.per_sample if size else d)
+    noise = _rounding(base, cand)
     rel = change / abs(base.value) if base.value else (0.0 if change == 0 else math.copysign(math.inf, change))
     if base.loss.root or size:  # the change of √mean or of |mean|: both values per resample
         lo, hi = bootstrap_interval(base.weights, cand.per_sample, base.shares, base.reduction, n_boot, confidence,
@@ -104,7 +105,7 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
         # (a NaN change, of NaN losses, fails, as NaN fails every gate)
-        regressed = not at_most(measure, allowed, base.value, cand.value)
+        regressed = not at_most(measure, allowed, noise)
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
                        "significant": significant, "passed": not regressed}
     return rec
@@ -119,6 +120,8 @@ def _change(base: Evaluation, cand: Evaluation, d: np.ndarray) -> float:
     from ..stats.sums import block_sum, ratio, value
 
     assert base.value is not None and cand.value is not None and base.weights is not None and base.shares is not None
+    if not (math.isfinite(base.value) and math.isfinite(cand.value)):  # (NaN or inf: as the values say)
+        return cand.value - base.value
     num = block_sum(d, base.weights)
     linear = value(num) if base.reduction == "sum" else ratio(num, block_sum(base.shares))
     if base.loss.root:
@@ -131,6 +134,25 @@ def _change(base: Evaluation, cand: Evaluation, d: np.ndarray) -> float:
             return -linear
         return abs(cand.value) - abs(base.value)
     return linear
+
+
+def _rounding(base: Evaluation, cand: Evaluation) -> float:
+    """The size of what the change is computed from, as far as rounding goes: the reduction of
+    |c_i| + |b_i| over the rows whose losses differ (a row both models give one loss adds exactly 0,
+    however large: a broken row of 1e18 in both must not widen the tolerance of the others), in the
+    change's own units (divided by √C + √B for a root). A change beyond its allowance by no more than
+    the rounding of these (stats/rounding.py) is at it."""
+    from ..stats.sums import block_sum, ratio, value
+
+    assert base.per_sample is not None and cand.per_sample is not None and base.weights is not None
+    assert base.shares is not None and base.value is not None and cand.value is not None
+    with np.errstate(invalid="ignore", over="ignore"):
+        terms = np.where(cand.per_sample != base.per_sample, np.abs(cand.per_sample) + np.abs(base.per_sample), 0.0)
+    num = block_sum(terms, np.abs(base.weights))
+    size = value(num) if base.reduction == "sum" else ratio(num, block_sum(base.shares))
+    if base.loss.root and base.value + cand.value > 0:
+        size /= base.value + cand.value
+    return size
 
 
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",

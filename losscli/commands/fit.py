@@ -37,7 +37,9 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
     if twice:  # (one column fitted twice: the two weights move as one, a model of copies)
         raise InputError(f"--features: {twice[0]!r} is named twice; name each feature once")
     if tgt in feats:  # (a model of the answer: a perfect fit that says nothing)
-        raise InputError(f"--features: {tgt!r} is the target; leave it out of the features (or choose another --target)")
+        chosen = "" if target else " (the last column, as no --target was given)"
+        raise InputError(f"--features: {tgt!r} is the target{chosen}; leave it out of the features (or choose "
+                         "another --target)")
     if not feats:
         raise InputError(f"{path}: fit needs a feature column beside the target {tgt!r} "
                          f"(numeric columns: {', '.join(names)})")
