@@ -26,6 +26,7 @@ def test_kl_of_a_distribution_with_itself_is_zero_below_the_clip(run, tmp_path):
 
 
 def test_kl_is_never_below_zero_and_is_torchs_above_the_clip(run, tmp_path):
+    """(q below p below eps: the clipped class's term is 0 and the others fall short; the sum is held at 0.)"""
     rng = np.random.default_rng(1)
     q = rng.dirichlet(np.full(6, 0.05), size=300)  # many classes far below 1e-7
     p = rng.dirichlet(np.full(6, 0.05), size=300)
@@ -47,9 +48,19 @@ def test_bce_eps_is_one_that_1_minus_eps_can_hold(run, tmp_path):
     np.save(tmp_path / "y.npy", np.array([1.0, 0.0]))
     res = run("compute", "bce", tmp_path / "p.npy", tmp_path / "y.npy", "-p", "eps=1e-17")
     assert res.exit_code == 2 and res.stderr == (
-        "Error: parameter bce.eps: must be [1.1102230246251565e-16,0.5), got 1e-17\n")
-    assert _value(run, "bce", tmp_path / "p.npy", tmp_path / "y.npy", "-p", f"eps={2.0 ** -53!r}",
-                  "--reduction", "none") == [-np.log1p(-2.0 ** -53)] * 2
+        "Error: parameter bce.eps: must be (5.551115123125783e-17,0.5), got 1e-17\n")
+    # (1e-16 > 2^-54: 1 - 1e-16 rounds to 1 - 2^-53 < 1, and p = 1 with y = 1 costs -log(1 - 2^-53))
+    assert _value(run, "bce", tmp_path / "p.npy", tmp_path / "y.npy", "-p", "eps=1e-16",
+                  "--reduction", "none") == [-np.log1p(-2.0 ** -53), -np.log1p(-1e-16)]
+
+
+def test_kl_of_log_targets_that_underflow_beside_q_0_is_0(run, tmp_path):
+    """Review 96 #1: log p = -1000 (exp underflows to 0) beside q = 0 was 0·inf = NaN (exit 2)."""
+    np.save(tmp_path / "q.npy", np.array([[0.0, 1.0]]))
+    np.save(tmp_path / "lp.npy", np.array([[-1000.0, 0.0]]))
+    assert _value(run, "kl", tmp_path / "q.npy", tmp_path / "lp.npy", "-p", "log_target=true") == [0.0]
+    assert _value(run, "kl", tmp_path / "q.npy", tmp_path / "lp.npy", "-p", "log_target=true", "--dtype",
+                  "float32") == [0.0]
 
 
 def test_a_loss_beyond_float32_is_said_to_overflow_float32(run, tmp_path):
@@ -57,7 +68,7 @@ def test_a_loss_beyond_float32_is_said_to_overflow_float32(run, tmp_path):
     np.save(tmp_path / "y.npy", np.array([0.0]))
     res = run("compute", "mse", tmp_path / "p.npy", tmp_path / "y.npy", "--dtype", "float32")
     assert res.exit_code == 2 and res.stderr == (
-        "Error: mse: the loss overflows float32 (--dtype float32 computes per-sample losses in it) at row 0 (1 of 1 "
+        "Error: mse: the loss is infinite in float32 (--dtype float32 computes per-sample losses in it) at row 0 (1 of 1 "
         "rows) although the inputs are finite: --dtype float64 computes it\n")
     assert _value(run, "mse", tmp_path / "p.npy", tmp_path / "y.npy") == [1e40]
 
@@ -109,3 +120,17 @@ def test_a_zero_loss_is_never_written_negative(run, tmp_path):
         for fmt in ("csv", "value"):
             out = run(*args, *extra, "--format", fmt).stdout
             assert not re.search(r"(^|[,\s])-0(\.0*)?($|[,\s])", out), (fmt, out)
+
+
+def test_a_plugins_float32_code_is_not_told_to_use_dtype(run, tmp_path):
+    """Review 96 #5: a plugin returning float32 on float64 inputs was told '--dtype float64 computes it'."""
+    (tmp_path / "p32.py").write_text(
+        "import numpy as np\nfrom losscli import register_loss, Input\n"
+        "@register_loss('sq32', inputs=(Input('predictions', 'N'), Input('labels', 'N')), category='regression')\n"
+        "def sq32(predictions, labels):\n    return ((predictions - labels) ** 2).astype(np.float32)\n")
+    np.save(tmp_path / "p.npy", np.array([1e20, 1.0]))
+    np.save(tmp_path / "y.npy", np.array([0.0, 0.0]))
+    res = run("--plugin", tmp_path / "p32.py", "compute", "sq32", tmp_path / "p.npy", tmp_path / "y.npy")
+    assert res.exit_code == 2 and res.stderr == (
+        "Error: sq32: the loss is infinite in float32, the precision the loss's code returned at row 0 (1 of 2 rows) "
+        "although the inputs are finite: compute it in float64\n")

@@ -208,9 +208,10 @@ CONSTRAINTS = [
     ("quantile", "tau", "1", "(0,1)"),  # open upper bound
     ("quantile", "tau", "1e-9", None),
     ("quantile", "tau", "0.999999", None),
-    ("bce", "eps", "0", "[1.1102230246251565e-16,0.5)"),  # (1 - eps < 1 in float64: eps >= 2^-53)
-    ("bce", "eps", "0.5", "[1.1102230246251565e-16,0.5)"),
-    ("bce", "eps", "1.1102230246251565e-16", None),
+    ("bce", "eps", "0", "(5.551115123125783e-17,0.5)"),  # (1 - eps < 1 in float64: eps > 2^-54)
+    ("bce", "eps", "0.5", "(5.551115123125783e-17,0.5)"),
+    ("bce", "eps", "5.551115123125783e-17", "(5.551115123125783e-17,0.5)"),
+    ("bce", "eps", "5.551115123125784e-17", None),
     ("ce", "eps", "1e-300", None),  # (clipped below only: no floor but 0)
     ("ce", "eps", "0", "(0,0.5)"),
     ("softmax_ce", "label_smoothing", "0", None),  # closed bounds: the bound itself is accepted
@@ -240,7 +241,7 @@ def test_parameter_bounds_open_and_closed(run, tmp_path, loss, name, value, cons
 def test_constraints_shown_by_list_and_info(run_json, run):
     listed = {l["name"]: l for l in json.loads(run("list", "--format", "json").stdout)["losses"]}
     assert listed["quantile"]["params"]["tau"]["constraint"] == "(0,1)"
-    assert listed["bce"]["params"]["eps"]["constraint"] == "[1.1102230246251565e-16,0.5)"
+    assert listed["bce"]["params"]["eps"]["constraint"] == "(5.551115123125783e-17,0.5)"
     assert listed["kl"]["params"]["eps"]["constraint"] == "(0,0.5)"
     info = json.loads(run("info", "cosine_embedding", "--format", "json").stdout)
     assert info["params"]["margin"]["constraint"] == "[-1,1]"

@@ -739,7 +739,35 @@ def test_a_slice_whose_rows_nan_policy_dropped_says_so(run, tmp_path):
             f"{tmp_path}/d.parquet:w", "--nan-policy", "omit", "--min-slice-size", "1"]
     out = json.loads(run(*args, "--format", "json").stdout)
     notes = {s["key"]["g"]: s.get("note") for s in out["results"][0]["slices"]}
-    assert notes == {"a": None, "b": "every row was dropped (--nan-policy omit): its value is undefined",
+    assert notes == {"a": None, "b": "no row has a share in the mean (1 dropped by --nan-policy omit; any others have "
+                                     "weight 0 or an ignored label): its value is undefined",
                      "c": "no row has a share in the mean (every weight is 0, or every label ignored): its value is "
                           "undefined"}
     assert "2 slices of fewer than 1 rows or no sample (dim) not ranked" in run(*args).stdout
+
+
+def test_typed_float_keys_are_their_integers_at_any_size(run, tmp_path):
+    """Review 96 #7: a float shard's 2.0**53 beside an int shard's 2**53 is one group (the float is exact)."""
+    (tmp_path / "ds").mkdir()
+    big = 2**53
+    pd.DataFrame({"pred": [1.0, 2.0, 3.0], "label": [0.0] * 3, "g": [big, big + 2, 7]}).to_parquet(
+        tmp_path / "ds" / "part-0.parquet", index=False)
+    pd.DataFrame({"pred": [4.0, 5.0, 6.0], "label": [0.0] * 3, "g": [float(big), float(big + 2), np.nan]}).to_parquet(
+        tmp_path / "ds" / "part-1.parquet", index=False)
+    d = tmp_path / "ds"
+    out = json.loads(run("compute", "mse", f"{d}:pred", f"{d}:label", "--by", "g", "--format", "json").stdout)
+    got = {s["key"]["g"]: (s["count"], s["value"]) for s in out["results"][0]["slices"]}
+    assert got == {big: (2, 8.5), big + 2: (2, 14.5), 7: (1, 9.0), None: (1, 36.0)}
+
+
+def test_a_key_a_csv_reads_as_missing_and_parquet_as_text_is_explained(run, tmp_path):
+    frame = pd.DataFrame({"pred": [0.1, 0.2, 0.3], "label": [0.0, 0.1, 0.2], "k": ["a", "NA", "b"]})
+    frame.to_csv(tmp_path / "c.csv", index=False)
+    frame.to_parquet(tmp_path / "c.parquet", index=False)
+    res = run("compute", "mse", f"{tmp_path}/c.csv:pred", f"{tmp_path}/c.parquet:label", "--by", "k")
+    assert res.exit_code == 2
+    assert res.stderr == (
+        f"Error: --by k: {tmp_path}/c.csv and {tmp_path}/c.parquet both hold column 'k' and disagree at row 1 ('NA' "
+        f"and 'NA': {tmp_path}/c.csv, a text file, reads 'NA' as a missing value, as pandas does, and "
+        f"{tmp_path}/c.parquet holds it as text); name the file the slices come from (--by-file FILE:k, by_file in a "
+        "gate)\n")

@@ -122,8 +122,9 @@ def compute_slices(ev: Evaluation, cache: InputCache, view: SliceView, top: int,
         cache.name_rows(rec["worst"])
         if not s.quantiles_exact:
             rec["quantiles_exact"] = False
-        if unweighted(s) and s.count == 0 and s.omitted:
-            rec["note"] = "every row was dropped (--nan-policy omit): its value is undefined"
+        if unweighted(s) and s.omitted:
+            rec["note"] = (f"no row has a share in the mean ({s.omitted:,} dropped by --nan-policy omit; any others "
+                           "have weight 0 or an ignored label): its value is undefined")
         elif unweighted(s):
             rec["note"] = "no row has a share in the mean (every weight is 0, or every label ignored): its value is " \
                 "undefined"

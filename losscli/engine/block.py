@@ -28,17 +28,19 @@ if TYPE_CHECKING:
 
 
 def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | range,
-                   computed_in: np.dtype | None = None) -> None:
+                   computed_in: np.dtype | None = None, read_narrow: bool = False) -> None:
     """``computed_in``: the precision the loss returned its values in (float32 under --dtype float32:
-    1e40 overflows it, not float64)."""
+    1e40 overflows it, not float64); ``read_narrow``: the inputs were read in a narrower float (--dtype)."""
     bad = ~np.isfinite(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         narrow = computed_in is not None and computed_in.kind == "f" and computed_in.itemsize < 8
-        if narrow:
-            kind = ("overflows " if np.isinf(values[i]) else "is undefined (NaN) in ") + \
-                f"{computed_in} (--dtype {computed_in} computes per-sample losses in it)"
-            why = "--dtype float64 computes it"
+        if narrow:  # (inputs of --dtype float32, or a plugin's float32 code on float64 inputs)
+            kind = ("is infinite in " if np.isinf(values[i]) else "is undefined (NaN) in ") + f"{computed_in}"
+            if read_narrow:
+                kind, why = kind + " (--dtype float32 computes per-sample losses in it)", "--dtype float64 computes it"
+            else:
+                kind, why = kind + ", the precision the loss's code returned", "compute it in float64"
         elif not np.isinf(values[i]):
             kind, why = "is undefined (NaN)", "the values are too extreme for this loss"
         elif loss.source == "built-in":  # (their code takes logs and quotients only inside their domains)
@@ -88,7 +90,8 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
         per_sample = np.asarray(values, dtype=np.float64) + 0.0
     require_per_sample(loss, per_sample, args[0].shape[0])
     if strict:
-        require_finite(loss, per_sample, "loss", rows, computed_in)
+        require_finite(loss, per_sample, "loss", rows, computed_in,
+                       any(np.asarray(a).dtype.kind == "f" and np.asarray(a).dtype.itemsize < 8 for a in args))
     normaliser = loss.mean_normaliser(arrays, params) if loss.mean_normaliser is not None else None
     return per_sample, normaliser, grads
 

@@ -257,7 +257,7 @@ def _canonical(v, text: bool = True):
         return None
     if isinstance(v, int) and not isinstance(v, bool):
         return str(v)
-    if isinstance(v, float) and v.is_integer() and abs(v) < 2.0**53:
+    if isinstance(v, float) and v.is_integer():  # (exact at any size: 2.0**53 is 9007199254740992)
         return str(int(v))
     return v
 
@@ -338,8 +338,13 @@ def _same_keys(keys: SliceKeys, name: str, a, ka, b, kb, matched: bool) -> None:
         row = int(differ[0])
         where = f"matched row {row}" if matched else f"row {a.row_offset + row}"
         va, vb = plain_text(ka)[row].as_py(), plain_text(kb)[row].as_py()
+        why = ""
+        if va == vb and _from_text(a) != _from_text(b):  # ('NA' in a CSV and in a Parquet file)
+            text_file, typed = (a, b) if _from_text(a) else (b, a)
+            why = (f": {text_file.label}, a text file, reads {va!r} as a missing value, as pandas does, and "
+                   f"{typed.label} holds it as text")
         raise InputError(f"--by {name}: {a.label} and {b.label} both hold column {name!r} and disagree at {where} "
-                         f"({va!r} and {vb!r}); name the file the slices come from (--by-file FILE:{name}, "
+                         f"({va!r} and {vb!r}{why}); name the file the slices come from (--by-file FILE:{name}, "
                          "by_file in a gate)")
 
 

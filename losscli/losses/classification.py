@@ -22,9 +22,9 @@ from ..registry import Input, Param, register_loss
 _TARGET = Input("labels", "N|N,C", "target",
                 description="class indices (N,) or one-hot / soft label rows (N, C)")
 _EPS = Param(PROB_EPS, constraint="(0,0.5)", help="probabilities are clipped below at eps")
-#: clipped on both sides: 1 - eps must be below 1 in float64 (eps >= 2^-53; 1e-17 left p = 1 at 1, log(0))
-_EPS_BOTH = Param(PROB_EPS, constraint=f"[{2.0 ** -53!r},0.5)",
-                  help="probabilities are clipped to [eps, 1 - eps]; eps >= 2^-53, below which 1 - eps is 1")
+#: clipped on both sides: 1 - eps must be below 1 in float64 (eps > 2^-54; 1e-17 left p = 1 at 1, log(0))
+_EPS_BOTH = Param(PROB_EPS, constraint=f"({2.0 ** -54!r},0.5)",
+                  help="probabilities are clipped to [eps, 1 - eps]; eps > 2^-54, at or below which 1 - eps is 1")
 
 
 @register_loss(
@@ -654,9 +654,9 @@ def _kl_clip(predictions, target, eps):
                                                          "KLDivLoss(log_target=True)")},
     validate=_kl_labels, category="classification", coupling="row",
     summary="Kullback-Leibler divergence KL(labels ‖ predictions)",
-    formula="l_i = Σ_k [p_ik (ln p_ik - ln q̃_ik) + q̃_ik - q_ik],  q̃ = max(q, min(eps, p)),  0·ln 0 = 0;  "
+    formula="l_i = max(0, Σ_k p_ik (ln p_ik - ln q̃_ik)),  q̃ = max(q, min(eps, p)),  0·ln 0 = 0;  "
             "log_target: p = exp(labels)",
-    gradient_formula="∂L/∂q_ik = -p_ik / q_ik where q_ik >= min(eps, p_ik), else -1 (the clip's added mass)",
+    gradient_formula="∂L/∂q_ik = -p_ik / q_ik where q_ik >= min(eps, p_ik) and the sum is not below 0, else 0",
     conventions=("Argument order: KL(labels ‖ predictions) = KL(p ‖ q), the divergence of the model "
                  "q from the target p, as torch.nn.functional.kl_div(log q, p).",
                  "Predictions are probabilities q, not PyTorch's log q; log_target=true reads the labels "
@@ -664,10 +664,10 @@ def _kl_clip(predictions, target, eps):
                  "log_target=True.",
                  "Mean reduction is the mean per-sample KL, PyTorch's reduction='batchmean', not "
                  "its per-element 'mean'.", "Predictions below eps = 1e-7 are clipped up to eps, or to the "
-                 "target's own p where that is smaller, and the mass the clip adds is added to the loss "
-                 "(PyTorch gives inf for q = 0 where p > 0): the value is that of torch wherever q >= "
-                 "min(eps, p), 0 for p = q, and never below 0 (a clip to eps alone gave -4.6e-9 for p = q = "
-                 "(1e-9, 1 - 1e-9)).",
+                 "target's own p where that is smaller (PyTorch gives inf for q = 0 where p > 0): the value "
+                 "is that of torch wherever q >= min(eps, p), and 0 for p = q (a clip to eps alone gave "
+                 "-4.6e-9 for p = q = (1e-9, 1 - 1e-9)); a sum the clip leaves below 0 (q below p below "
+                 "eps in a class: its term is 0, the others' fall short by p - q) is 0, as a divergence is.",
                  _RENORMALISED_ROWS + " Log-probability labels that drift are shifted by log Σ exp."),
     matches=("PyTorch torch.nn.KLDivLoss on torch.log(q) (reduction='batchmean'; log_target; q >= min(1e-7, p))",),
     references=("Kullback & Leibler, On Information and Sufficiency, Ann. Math. Statist. 22(1), 1951",
@@ -675,20 +675,29 @@ def _kl_clip(predictions, target, eps):
 )
 def kl(predictions, labels, *, eps=PROB_EPS, log_target=False):
     """KL(p ‖ q) = Σ p (ln p - ln q), 0 ln 0 = 0 (Kullback & Leibler 1951), q clipped to
-    q̃ = max(q, min(eps, p)) with the mass the clip adds, Σ (q̃ - q), added back: never below 0, and 0
-    for p = q (a class below eps in both, as float32 softmax rows have, was -4.6e-9 at p = 1e-9)."""
+    q̃ = max(q, min(eps, p)): 0 for p = q (a class below eps in both, as float32 softmax rows have, was
+    -4.6e-9 at p = 1e-9), and never below 0."""
+    return np.maximum(_kl_terms(predictions, labels, eps, log_target)[0].sum(axis=1), 0.0)
+
+
+def _kl_terms(predictions, labels, eps, log_target):
+    """Each class's p (ln p - ln q̃), p, and where the clip holds q."""
     p = np.exp(labels) if log_target else labels
     clipped = _kl_clip(predictions, p, eps)
     q = np.where(clipped, np.minimum(eps, p), predictions)
-    logs = np.exp(labels) * (labels - np.log(q)) if log_target else xlogy(p, p) - xlogy(p, q)
-    return np.sum(logs + np.where(clipped, q - predictions, 0.0), axis=1)
+    if log_target:  # (p = exp(log p) may underflow to 0 beside q = 0: 0·ln 0 = 0, not 0·inf)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            terms = np.where(p > 0, p * (labels - np.log(np.where(p > 0, q, 1.0))), 0.0)
+    else:
+        terms = xlogy(p, p) - xlogy(p, q)
+    return terms, p, clipped
 
 
 @kl.gradient
 def _kl_grad(predictions, labels, *, eps=PROB_EPS, log_target=False):
-    p = np.exp(labels) if log_target else labels
-    clipped = _kl_clip(predictions, p, eps)
-    return {"predictions": np.where(clipped, -1.0, -p / np.where(clipped | (predictions == 0), 1.0, predictions))}
+    terms, p, clipped = _kl_terms(predictions, labels, eps, log_target)
+    live = ~clipped & (p > 0) & (terms.sum(axis=1, keepdims=True) >= 0)
+    return {"predictions": np.where(live, -p / np.where(live, predictions, 1.0), 0.0)}
 
 
 _MASK_P = Input("predictions", "N,...", "probability", description="predicted foreground probabilities")
