@@ -107,7 +107,7 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     history = []
     every = history_every(epochs)
     watch = _Divergence(lr)
-    step = 0.0  # the first step's first-order decrease of the objective, lr·|g|² (0: nothing to move)
+    g2 = 0.0  # |g|² at the start (the first step's first-order decrease of the objective is lr·|g|²)
     for t in range(epochs + 1):
         with np.errstate(all="ignore"):
             pred = Z @ W + b
@@ -129,13 +129,13 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
             gW = Z.T @ g + l1 * np.sign(W) + l2 * W
             gb = g.sum(axis=0)
             if t == 0:
-                step = float(rate * (np.sum(gW * gW) + np.sum(np.square(gb))))
+                g2 = float(np.sum(gW * gW) + np.sum(np.square(gb)))
             W = W - rate * gW
             b = b - rate * gb
     coef = (W.T / sd).T
     intercept = np.asarray(b - (mu / sd) @ W)
     return FitResult(loss.name, list(features or range(f)), coef, intercept, history, epochs, every,
-                     watch.stalled(epochs, step, loss.nonnegative))
+                     watch.stalled(epochs, g2, loss.nonnegative))
 
 
 class _Divergence:
@@ -145,20 +145,23 @@ class _Divergence:
         self.lr, self.start, self.last, self.growing = lr, math.nan, math.nan, 0
         self.best, self.best_epoch = math.inf, 0
 
-    def stalled(self, epochs: int, step: float, nonnegative: bool) -> list[str]:
+    def stalled(self, epochs: int, g2: float, nonnegative: bool) -> list[str]:
         """A run that has not improved since its first tenth and ends above its best, or that ends
-        where it started though its first step should have moved it (``step``, lr·|g|², beyond 1e-9
-        of the loss: steps of exactly 2/λ overshoot to a mirror image and back, the loss neither grows
-        nor falls), gets a warning, not silence; one whose steps are too small to move it (lr 1e-12)
-        is told so. A loss that never goes below 0 and starts at 0 is at its floor: nothing to say.
-        "Above" and "where" are judged at 1e-9 of the larger of the best and the start."""
+        where it started though its first step should have moved it (lr·|g|², ``g2`` = |g|² at the
+        start, beyond 1e-9 of the loss: steps of exactly 2/λ overshoot to a mirror image and back, the
+        loss neither grows nor falls), gets a warning, not silence; one whose steps are too small to
+        move it (lr 1e-12) is told so. A start at a stationary point (|g|² within rounding of the loss:
+        the zero model is the optimum) or at a floor of 0 has nothing to say. "Above" and "where" are
+        judged at 1e-9 of the larger of the best and the start."""
         near = 1e-9 * max(abs(self.best), abs(self.start)) + 1e-300
         overshoot = f"the steps overshoot; lower --lr (it is {self.lr:g}) or let a --schedule decay it"
         if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
                     f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
-        if epochs < 1 or abs(self.last - self.start) > near or step == 0 or nonnegative and self.start == 0:
+        stationary = g2 <= np.finfo(np.float64).eps * max(abs(self.start), 1e-300)
+        if epochs < 1 or abs(self.last - self.start) > near or stationary or nonnegative and self.start == 0:
             return []
+        step = self.lr * g2
         moved = (f"the loss did not move in {epochs} epoch{'s' if epochs > 1 else ''} ({self.start:.6g} at the "
                  f"start, {self.last:.6g} at the end)")
         if step <= near:

@@ -134,3 +134,20 @@ def test_a_plugins_float32_code_is_not_told_to_use_dtype(run, tmp_path):
     assert res.exit_code == 2 and res.stderr == (
         "Error: sq32: the loss is infinite in float32, the precision the loss's code returned at row 0 (1 of 2 rows) "
         "although the inputs are finite: compute it in float64\n")
+
+
+def test_kl_rows_equal_but_for_rounding_keep_torchs_gradient(run, tmp_path):
+    """Review 97 #2: rows with q = p within a few ulps sum to -1e-17; held at 0, their saved gradient was 0
+    where torch's (and the documented formula's, no clip there) is -p/q/N."""
+    rng = np.random.default_rng(3)
+    p = rng.dirichlet(np.ones(5), size=400)
+    q = p * (1 + rng.integers(-3, 4, size=p.shape) * 2.0**-52)
+    np.save(tmp_path / "q.npy", q)
+    np.save(tmp_path / "p.npy", p)
+    res = run("compute", "kl", tmp_path / "q.npy", tmp_path / "p.npy", "--save-grad", tmp_path / "g.npz",
+              "--format", "value")
+    assert res.exit_code == 0, res.stderr
+    g = np.load(tmp_path / "g.npz")["predictions"]
+    assert np.abs(q.sum(axis=1) - 1).max() < 1e-12  # (rows used as given: none renormalised)
+    np.testing.assert_allclose(g, -p / q / len(p), rtol=1e-12)  # torch's kl_div(log q, p, 'batchmean')
+    assert float(res.stdout) >= 0

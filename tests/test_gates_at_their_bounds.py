@@ -296,3 +296,26 @@ def test_residual_losses_undefined_at_some_residuals_are_still_drawn(run):
     res = run("--plugin", plugin, "plot", "sqrt_gap", "--points", "3", "--format", "csv")
     assert res.exit_code == 0, res.stderr
     assert res.stdout.splitlines()[1].startswith("sqrt_gap,sqrt_gap,-3.0,1.7320508075688772,")
+
+
+def test_a_huge_row_whose_losses_differ_by_rounding_does_not_hide_a_regression(run, tmp_path):
+    """Review 97 #1: a row of 9e16 in both models, its predictions 1e-7 apart, widened a tolerance of 0 by
+    2.56 (64 ulps of the mean of |c| + |b|), and a change of 0.89 on the other 999 rows passed."""
+    rng = np.random.default_rng(9)
+    y = rng.normal(size=1000)
+    b = y + rng.normal(0, 0.1, 1000)
+    c = y + rng.normal(0, 1.0, 1000)
+    y[0], b[0], c[0] = 0.0, 3e8, 3e8 - 1e-7
+    for name, v in (("y", y), ("b", b), ("c", c)):
+        _csv(tmp_path / f"{name}.csv", name, [repr(float(x)) for x in v])
+    res = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
+              "--format", "json")
+    r = json.loads(res.stdout)["results"][0]
+    assert r["change"] > 0.5 and res.exit_code == 1
+
+
+def test_a_fit_that_starts_at_its_optimum_is_left_alone(run, tmp_path):
+    """Review 97 #3: y of mean 0 orthogonal to x: the zero model is the optimum; 'raise --lr' was said."""
+    pd.DataFrame({"x": [5.0, -4.0, -1.0], "y": [0.1, 0.2, -0.3]}).to_csv(tmp_path / "orth.csv", index=False)
+    d, err = _fit(run, "mse", tmp_path / "orth.csv", "--target", "y", "--epochs", "50")
+    assert d["warnings"] == [] and err == ""

@@ -25,7 +25,7 @@ from ..io.spec import split_spec
 from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
 from ..stats.bootstrap import bootstrap_interval, too_few_resamples
-from ..stats.rounding import at_most
+from ..stats.rounding import EPS, LOSS_ULPS, at_most
 from .slicing import SliceView, listed, ranked, segments, slice_summary
 
 @dataclass
@@ -33,7 +33,6 @@ class Tolerance:
     value: float
     relative: bool
     written: float = 0.0  # the number as given (10 for 10%), shown as it was written
-
 
     @classmethod
     def parse(cls, text: str | float | int | None, where: str = "--fail-if-worse") -> "Tolerance":
@@ -105,7 +104,7 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
         # (a NaN change, of NaN losses, fails, as NaN fails every gate)
-        regressed = not at_most(measure, allowed, noise)
+        regressed = not at_most(measure, allowed, LOSS_ULPS * EPS * noise)
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
                        "significant": significant, "passed": not regressed}
     return rec
@@ -117,13 +116,10 @@ def _change(base: Evaluation, cand: Evaluation, d: np.ndarray) -> float:
     values, which loses the change beside a large loss: 1e16 + 1.21 vs 1e16 + 1 differ by 0 or 2 in
     float64); for a root (rmse), (C - B) / (√C + √B); for a size (mbe), ±(C - B) where both values
     have one sign."""
-    from ..stats.sums import block_sum, ratio, value
-
-    assert base.value is not None and cand.value is not None and base.weights is not None and base.shares is not None
+    assert base.value is not None and cand.value is not None
     if not (math.isfinite(base.value) and math.isfinite(cand.value)):  # (NaN or inf: as the values say)
         return cand.value - base.value
-    num = block_sum(d, base.weights)
-    linear = value(num) if base.reduction == "sum" else ratio(num, block_sum(base.shares))
+    linear = _reduced(base, d)
     if base.loss.root:
         b, c = base.value, cand.value  # (√ of the means whose change is ``linear``)
         return linear / (b + c) if b + c > 0 else c - b
@@ -141,18 +137,26 @@ def _rounding(base: Evaluation, cand: Evaluation) -> float:
     |c_i| + |b_i| over the rows whose losses differ (a row both models give one loss adds exactly 0,
     however large: a broken row of 1e18 in both must not widen the tolerance of the others), in the
     change's own units (divided by √C + √B for a root). A change beyond its allowance by no more than
-    the rounding of these (stats/rounding.py) is at it."""
-    from ..stats.sums import block_sum, ratio, value
-
-    assert base.per_sample is not None and cand.per_sample is not None and base.weights is not None
-    assert base.shares is not None and base.value is not None and cand.value is not None
+    the rounding of these losses (``LOSS_ULPS`` of them, stats/rounding.py) is at it: a row of 9e16
+    whose losses differ by 60 allows 0.16 in a mean of 1,000, not the 2.56 of 64 ulps."""
+    assert base.per_sample is not None and cand.per_sample is not None
+    assert base.value is not None and cand.value is not None
     with np.errstate(invalid="ignore", over="ignore"):
         terms = np.where(cand.per_sample != base.per_sample, np.abs(cand.per_sample) + np.abs(base.per_sample), 0.0)
-    num = block_sum(terms, np.abs(base.weights))
-    size = value(num) if base.reduction == "sum" else ratio(num, block_sum(base.shares))
+    size = _reduced(base, terms, absolute=True)
     if base.loss.root and base.value + cand.value > 0:
         size /= base.value + cand.value
     return size
+
+
+def _reduced(ev: Evaluation, x: np.ndarray, absolute: bool = False) -> float:
+    """Per-sample values ``x`` of ``ev``'s rows reduced as its value is: Σ w·x, over Σ w·n for a mean
+    (``absolute``: with |w|)."""
+    from ..stats.sums import block_sum, ratio, value
+
+    assert ev.weights is not None and ev.shares is not None
+    num = block_sum(x, np.abs(ev.weights) if absolute else ev.weights)
+    return value(num) if ev.reduction == "sum" else ratio(num, block_sum(ev.shares))
 
 
 def run_compare(losses: str, baseline: str, candidate: str, others, *, params=(), reduction="mean",
