@@ -150,15 +150,15 @@ class _Divergence:
         where it started though its first step should have moved it (lr·|g|², ``g2`` = |g|² at the
         start, beyond 1e-9 of the loss: steps of exactly 2/λ overshoot to a mirror image and back, the
         loss neither grows nor falls), gets a warning, not silence; one whose steps are too small to
-        move it (lr 1e-12) is told so. A start at a stationary point (|g|² within rounding of the loss:
-        the zero model is the optimum) or at a floor of 0 has nothing to say. "Above" and "where" are
+        move it (lr 1e-12) is told so. A start at a stationary point (|g|² within 1e-9 of the loss: the
+        zero model is at the optimum, or within 1e-10 of it) or at a floor of 0 has nothing to say. "Above" and "where" are
         judged at 1e-9 of the larger of the best and the start."""
         near = 1e-9 * max(abs(self.best), abs(self.start)) + 1e-300
         overshoot = f"the steps overshoot; lower --lr (it is {self.lr:g}) or let a --schedule decay it"
         if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
                     f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
-        stationary = g2 <= np.finfo(np.float64).eps * max(abs(self.start), 1e-300)
+        stationary = g2 <= near  # (no step lowers the loss by more than ~|g|²/2 at unit curvature: not beyond `near`)
         if epochs < 1 or abs(self.last - self.start) > near or stationary or nonnegative and self.start == 0:
             return []
         step = self.lr * g2

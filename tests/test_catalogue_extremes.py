@@ -151,3 +151,16 @@ def test_kl_rows_equal_but_for_rounding_keep_torchs_gradient(run, tmp_path):
     assert np.abs(q.sum(axis=1) - 1).max() < 1e-12  # (rows used as given: none renormalised)
     np.testing.assert_allclose(g, -p / q / len(p), rtol=1e-12)  # torch's kl_div(log q, p, 'batchmean')
     assert float(res.stdout) >= 0
+
+
+def test_kl_off_the_simplex_by_an_ulp_keeps_torchs_gradient_on_unclipped_classes(run, tmp_path):
+    """Review 98 #5: q one ulp above p in one class and one below p (< 1e-7) in the other: the row was held at
+    0 with a zero gradient; torch's sum is below 0 too (q sums to 1 + 1 ulp), so only the clipped class is 0."""
+    p = np.array([[1 - 3e-8, 3e-8]])
+    q = np.array([[np.nextafter(p[0, 0], 2.0), np.nextafter(p[0, 1], 0.0)]])
+    np.save(tmp_path / "q.npy", q)
+    np.save(tmp_path / "p.npy", p)
+    res = run("compute", "kl", tmp_path / "q.npy", tmp_path / "p.npy", "--save-grad", tmp_path / "g.npz")
+    assert res.exit_code == 0, res.stderr
+    g = np.load(tmp_path / "g.npz")["predictions"]
+    assert g[0, 0] == pytest.approx(-p[0, 0] / q[0, 0], rel=1e-15) and g[0, 1] == 0.0

@@ -319,3 +319,38 @@ def test_a_fit_that_starts_at_its_optimum_is_left_alone(run, tmp_path):
     pd.DataFrame({"x": [5.0, -4.0, -1.0], "y": [0.1, 0.2, -0.3]}).to_csv(tmp_path / "orth.csv", index=False)
     d, err = _fit(run, "mse", tmp_path / "orth.csv", "--target", "y", "--epochs", "50")
     assert d["warnings"] == [] and err == ""
+
+
+def test_a_row_of_1e20_whose_losses_differ_does_not_hide_a_hundredfold_regression(run, tmp_path):
+    """Review 98 #2: 999 rows whose squared error goes 1 -> 100 and one of 1e20 whose losses differ by 4e4;
+    4 ulps of |c| + |b| allowed 178 and a change of 131.7 passed --fail-if-worse 0."""
+    n = 1000
+    y, b, c = np.zeros(n), np.ones(n), np.full(n, 10.0)
+    b[0], c[0] = 1e10, 1e10 + 2e-6
+    for name, v in (("y", y), ("b", b), ("c", c)):
+        _csv(tmp_path / f"{name}.csv", name, [repr(float(x)) for x in v])
+    assert run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
+               "--bootstrap", "0").exit_code == 1
+
+
+@pytest.mark.parametrize("loss,pb,pc,w", [("mse", [9.0e153] * 2, [1.3e154] * 2, None),
+                                         ("mae", [0.9e8], [0.95e8], [1e300])])
+def test_losses_near_the_float64_limit_do_not_make_the_allowance_infinite(run, tmp_path, loss, pb, pc, w):
+    """Review 98 #1: |c| + |b| overflowed to inf while both values were finite: any regression passed."""
+    _csv(tmp_path / "b.csv", "p", pb)
+    _csv(tmp_path / "c.csv", "p", pc)
+    _csv(tmp_path / "y.csv", "y", [0.0] * len(pb))
+    extra = [] if w is None else ["--weights", _csv(tmp_path / "w.csv", "w", w), "--reduction", "sum"]
+    res = run("compare", loss, tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
+              "--bootstrap", "0", *extra, "--format", "json")
+    r = json.loads(res.stdout)["results"][0]
+    assert np.isfinite(r["baseline"]) and np.isfinite(r["candidate"]) and res.exit_code == 1
+
+
+def test_a_fit_that_starts_within_1e_10_of_its_optimum_is_left_alone(run, tmp_path):
+    """Review 98 #3: a target of ±1 + 1e-5, unrelated to x: the loss goes from 1 + 1e-10 to 1; 'raise --lr'."""
+    x = np.arange(1, 9.0)
+    y = np.array([1, -1, -1, 1, 1, -1, -1, 1.0]) + 1e-5
+    pd.DataFrame({"x": x, "y": y}).to_csv(tmp_path / "n.csv", index=False)
+    d, err = _fit(run, "mse", tmp_path / "n.csv", "--target", "y", "--lr", "0.1", "--epochs", "100")
+    assert d["warnings"] == [] and err == ""

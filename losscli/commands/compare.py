@@ -104,7 +104,7 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
         # (a NaN change, of NaN losses, fails, as NaN fails every gate)
-        regressed = not at_most(measure, allowed, LOSS_ULPS * EPS * noise)
+        regressed = not at_most(measure, allowed, noise)
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
                        "significant": significant, "passed": not regressed}
     return rec
@@ -133,20 +133,23 @@ def _change(base: Evaluation, cand: Evaluation, d: np.ndarray) -> float:
 
 
 def _rounding(base: Evaluation, cand: Evaluation) -> float:
-    """The size of what the change is computed from, as far as rounding goes: the reduction of
-    |c_i| + |b_i| over the rows whose losses differ (a row both models give one loss adds exactly 0,
+    """The rounding of what the change is computed from: the reduction of ``LOSS_ULPS`` × 2^-52 ×
+    (|c_i| + |b_i|) over the rows whose losses differ (a row both models give one loss adds exactly 0,
     however large: a broken row of 1e18 in both must not widen the tolerance of the others), in the
     change's own units (divided by √C + √B for a root). A change beyond its allowance by no more than
-    the rounding of these losses (``LOSS_ULPS`` of them, stats/rounding.py) is at it: a row of 9e16
-    whose losses differ by 60 allows 0.16 in a mean of 1,000, not the 2.56 of 64 ulps."""
+    this (and the rounding of the two numbers, stats/rounding.py) is at it: a row of 9e16 whose losses
+    differ by 60 allows 0.05 in a mean of 1,000, not the 2.56 of 64 ulps."""
     assert base.per_sample is not None and cand.per_sample is not None
     assert base.value is not None and cand.value is not None
+    # (each term scaled by the rounding first: |c| + |b| near 1e308 would overflow, and an infinite
+    # allowance passed any change)
     with np.errstate(invalid="ignore", over="ignore"):
-        terms = np.where(cand.per_sample != base.per_sample, np.abs(cand.per_sample) + np.abs(base.per_sample), 0.0)
+        terms = np.where(cand.per_sample != base.per_sample,
+                         LOSS_ULPS * EPS * np.abs(cand.per_sample) + LOSS_ULPS * EPS * np.abs(base.per_sample), 0.0)
     size = _reduced(base, terms, absolute=True)
     if base.loss.root and base.value + cand.value > 0:
         size /= base.value + cand.value
-    return size
+    return size if math.isfinite(size) else 0.0
 
 
 def _reduced(ev: Evaluation, x: np.ndarray, absolute: bool = False) -> float:

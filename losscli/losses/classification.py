@@ -656,7 +656,8 @@ def _kl_clip(predictions, target, eps):
     summary="Kullback-Leibler divergence KL(labels ‖ predictions)",
     formula="l_i = max(0, Σ_k p_ik (ln p_ik - ln q̃_ik)),  q̃ = max(q, min(eps, p)),  0·ln 0 = 0;  "
             "log_target: p = exp(labels)",
-    gradient_formula="∂L/∂q_ik = -p_ik / q_ik where q_ik >= min(eps, p_ik), else 0; 0 in a row the clip holds at 0",
+    gradient_formula="∂L/∂q_ik = -p_ik / q_ik where q_ik >= min(eps, p_ik), else 0; 0 in a row only the clip took "
+                     "below 0",
     conventions=("Argument order: KL(labels ‖ predictions) = KL(p ‖ q), the divergence of the model "
                  "q from the target p, as torch.nn.functional.kl_div(log q, p).",
                  "Predictions are probabilities q, not PyTorch's log q; log_target=true reads the labels "
@@ -668,8 +669,8 @@ def _kl_clip(predictions, target, eps):
                  "is that of torch wherever q >= min(eps, p), and 0 for p = q (a clip to eps alone gave "
                  "-4.6e-9 for p = q = (1e-9, 1 - 1e-9)); a sum the clip leaves below 0 (q below p below "
                  "eps in a class: its term is 0, the others' fall short by p - q) is 0, as a divergence is, "
-                 "with a gradient of 0; so is a sum of -1e-17 that rounding gives rows with p = q, whose "
-                 "gradient stays torch's.",
+                 "with a gradient of 0; so is a sum below 0 that torch's would share (q off the simplex by "
+                 "ulps: p = q within rounding), whose gradient stays torch's.",
                  _RENORMALISED_ROWS + " Log-probability labels that drift are shifted by log Σ exp."),
     matches=("PyTorch torch.nn.KLDivLoss on torch.log(q) (reduction='batchmean'; log_target; q >= min(1e-7, p))",),
     references=("Kullback & Leibler, On Information and Sufficiency, Ann. Math. Statist. 22(1), 1951",
@@ -698,9 +699,12 @@ def _kl_terms(predictions, labels, eps, log_target):
 @kl.gradient
 def _kl_grad(predictions, labels, *, eps=PROB_EPS, log_target=False):
     terms, p, clipped = _kl_terms(predictions, labels, eps, log_target)
-    # (a row is held at 0 for its clip: q below p below eps; a sum of -1e-17 from rounding, p = q within a
-    # few ulps and no clip, keeps torch's gradient)
-    held = clipped.any(axis=1, keepdims=True) & (terms.sum(axis=1, keepdims=True) < 0)
+    # (a row is held at 0 for its clip: q below p below eps, where torch's sum, with q unclipped, is not below 0;
+    # a sum below 0 without the clip too, q off the simplex by ulps, keeps torch's gradient)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        torch_sum = np.sum(np.where(clipped, p * (np.log(np.where(clipped, p, 1.0)) - np.log(predictions)), 0.0)
+                           + terms, axis=1, keepdims=True)
+    held = clipped.any(axis=1, keepdims=True) & (terms.sum(axis=1, keepdims=True) < 0) & ~(torch_sum < 0)
     live = ~clipped & (p > 0) & ~held
     return {"predictions": np.where(live, -p / np.where(live, predictions, 1.0), 0.0)}
 
