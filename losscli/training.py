@@ -2,11 +2,11 @@
 to a CSV by full-batch gradient descent on any registered loss, with its analytic gradient.
 
 The loop every course describes: initialise (zeros), predict f = Xw + b, compute the loss,
-back-propagate (∂L/∂w = Xᵀg/D, ∂L/∂b = Σg/D, D = N or the loss's own mean denominator, g = the loss's gradient w.r.t. its predictions),
-step w -= lr(t)·∂L/∂w, repeat. Features are standardised internally (zero mean, unit variance) so
-one learning rate suits every column; the reported coefficients are mapped back to the original
-units. An optional penalty λ₁‖w‖₁ + λ₂·½‖w‖² applies to the standardised weights (not the
-intercept), as scikit-learn does after a StandardScaler.
+back-propagate (∂L/∂w = Xᵀg/D, ∂L/∂b = Σg/D, D = N or the loss's own mean denominator, g = the
+loss's gradient w.r.t. its predictions), step w -= lr(t)·∂L/∂w, repeat. Features are standardised
+internally (zero mean, unit variance) so one learning rate suits every column; the reported
+coefficients are mapped back to the original units. An optional penalty λ₁‖w‖₁ + λ₂·½‖w‖² applies
+to the standardised weights (not the intercept), as scikit-learn does after a StandardScaler.
 
 Learning-rate schedules: ``schedules.py``.
 
@@ -151,14 +151,14 @@ class _Divergence:
         start, beyond 1e-9 of the loss: steps of exactly 2/λ overshoot to a mirror image and back, the
         loss neither grows nor falls), gets a warning, not silence; one whose steps are too small to
         move it (lr 1e-12) is told so. A start at a stationary point (|g|² within 1e-9 of the loss: the
-        zero model is at the optimum, or within 1e-10 of it) or at a floor of 0 has nothing to say. "Above" and "where" are
-        judged at 1e-9 of the larger of the best and the start."""
+        zero model is at the optimum, or within 1e-10 of it) or at a floor of 0 has nothing to say.
+        "Above" and "where" are judged at 1e-9 of the larger of the best and the start."""
         near = 1e-9 * max(abs(self.best), abs(self.start)) + 1e-300
         overshoot = f"the steps overshoot; lower --lr (it is {self.lr:g}) or let a --schedule decay it"
         if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
                     f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
-        stationary = g2 <= near  # (no step lowers the loss by more than ~|g|²/2 at unit curvature: not beyond `near`)
+        stationary = g2 <= near  # (no step lowers it by more than ~|g|²/2 at unit curvature: not beyond `near`)
         if epochs < 1 or abs(self.last - self.start) > near or stationary or nonnegative and self.start == 0:
             return []
         step = self.lr * g2

@@ -87,7 +87,8 @@ def block_losses(loss: Loss, arrays: dict, params: dict, rows: np.ndarray | rang
         require_numbers(loss, values)
         computed_in = np.asarray(values).dtype
         per_sample = np.asarray(values, dtype=np.float64)
-        if per_sample.flags.writeable:  # a signed zero (-cos of zero vectors, a perfect ctc alignment) reads 0, not -0.0
+        # a signed zero (-cos of zero vectors, a perfect ctc alignment) reads 0, not -0.0
+        if per_sample.flags.writeable:
             np.add(per_sample, 0.0, out=per_sample)  # (in place: a new array per block cost 6% of a 10M-row run)
         else:
             per_sample = per_sample + 0.0

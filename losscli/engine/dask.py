@@ -172,7 +172,8 @@ def _merge(parts: list) -> dict:
            "shard_logs": [log for p in parts for log in p["shard_logs"]]}  # (in partition order)
     merged = None if out["slices"] is None else SliceKeys(out["slices"])
     for p in parts:
-        remap = None if merged is None else merged.remap(p["keys"], [out["slices"].file or "the inputs"])  # (merged codes)
+        # (its codes as the merged ones)
+        remap = None if merged is None else merged.remap(p["keys"], [out["slices"].file or "the inputs"])
         for shard, rows in p["shards"].items():  # (a shard cut into ranges: their rows add up)
             out["shards"][shard] = out["shards"].get(shard, 0) + rows
         for name, o in p["omitted"].items():

@@ -84,9 +84,9 @@ class SliceKeys:
     def codes(self, columns: list, labels: list[str], texts: list[bool] | None = None) -> np.ndarray:
         """One block's key columns (Arrow arrays, one per ``spec.columns``; ``labels``: the files
         they come from; ``texts``: whether each was read from a text file, where pandas' NA spellings
-        are missing values: in Parquet, ``'NA'`` is text like any other) as int64 codes. One column: looked up by Arrow (``index_in``) in the
-        keys met so far, each dictionary of a categorical column as a whole; in Python only the
-        distinct values of a block that holds new keys."""
+        are missing values: in Parquet, ``'NA'`` is text like any other) as int64 codes. One column:
+        looked up by Arrow (``index_in``) in the keys met so far, each dictionary of a categorical
+        column as a whole; in Python only the distinct values of a block that holds new keys."""
         import pyarrow as pa
 
         from .textparse import plain_text
