@@ -261,7 +261,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         add_roles(roles, (by_file, "slices"), (weights, "weights"),
                   *((spec, loss.inputs[i].name if i < len(loss.inputs) else "input") for i, spec in enumerate(inputs)))
         ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
-        rec = {"gate": _gate_name(gate), "loss": loss.name,
+        rec = {"gate": gate["_name"], "loss": loss.name,
                "value": real(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
         rec["checks"] += bound_checks(ev.value, gate)
         base = None
@@ -298,7 +298,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             rec = evaluate_gate(gate)
         except LossCliError as exc:
             errors.append(type(exc)(f"{gate['_label']}: {_in_gate_words(str(exc))}"))
-            rec = {"gate": _gate_name(gate), "loss": select_losses(gate["loss"])[0].name,
+            rec = {"gate": gate["_name"], "loss": select_losses(gate["loss"])[0].name,
                    "value": None, "reduction": gate.get("reduction", SCALAR_REDUCTIONS[0]), "count": 0, "checks": [],
                    "error": str(errors[-1]), "passed": False}
         timing.case(rec["gate"], since)
@@ -322,10 +322,6 @@ def _in_gate_words(message: str) -> str:
     keys = [k for k in named if k in KEYS]
     said = ", ".join(f"--{k.replace('_', '-')} is the key {k!r}" for k in keys)
     return f"{message} (in a gate: {said})" if keys else message
-
-
-def _gate_name(gate: dict) -> str:
-    return gate["_name"]
 
 
 def _name_gates(gates: list[dict]) -> None:
