@@ -401,3 +401,23 @@ def test_a_slice_too_small_to_gate_is_a_skipped_testcase(run):
     assert [c.get("name") for c in skipped] == ["house prices: Huber under 0.25 in every district [region=harbour]"]
     assert skipped[0].find("skipped").get("message") == "5 rows: too few to rank or gate"
     assert suite.get("skipped") == "1" and suite.get("failures") == "0"
+
+
+@pytest.mark.parametrize("by", [False, True])
+def test_without_a_bootstrap_no_interval_is_printed_in_any_format(run, tmp_path, by):
+    """--bootstrap 0 asks for no interval: it is '-' in tables, 'no CI' in JUnit and null in JSON,
+    never '[nan, nan]' beside a change a reader would take it for."""
+    rng = np.random.default_rng(1)
+    t = rng.normal(size=40)
+    write_csv(tmp_path / "b.csv", ["p", "g"], [[f"{x:.17g}", i % 2] for i, x in enumerate(t + 0.1)])
+    write_csv(tmp_path / "c.csv", ["p", "g"], [[f"{x:.17g}", i % 2] for i, x in enumerate(t + 0.2)])
+    write_csv(tmp_path / "y.csv", ["y"], [[f"{x:.17g}"] for x in t])
+    args = ("compare", "mse", tmp_path / "b.csv:p", tmp_path / "c.csv:p", tmp_path / "y.csv", "--bootstrap", "0",
+            *(("--by-file", f"{tmp_path / 'b.csv'}:g") if by else ()))
+    for fmt in ("table", "markdown", "junit"):
+        out = run(*args, "--format", fmt)
+        assert out.exit_code == 0 and "nan" not in out.stdout.lower(), (fmt, out.stdout)
+    assert "no CI" in run(*args, "--format", "junit").stdout
+    d = json.loads(run(*args, "--format", "json").stdout)
+    assert d["results"][0]["bootstrap"]["interval"] == [None, None]
+    assert "| - |" in run(*args, "--format", "markdown").stdout

@@ -43,6 +43,17 @@ def test_value_is_scikit_learns_and_per_sample_values_are_squared_errors(run, fi
     assert rec["stats"]["mean"] == pytest.approx(SKLEARN ** 2, rel=1e-14)  # statistics are of the squared errors
 
 
+def test_every_output_says_its_statistics_are_of_the_term_under_the_root(run, files):
+    """rmse's statistics and worst samples (squared errors, 2.9 beside a value of 1.3) are not its
+    value's units: the JSON marks the record, the table says so; mse's says nothing."""
+    recs = _json(run, "compute", "rmse,mse", f"{files}/p.csv:pred", f"{files}/t.csv")["results"]
+    assert [r.get("root") for r in recs] == [True, None]
+    table = run("compute", "rmse,mse", f"{files}/p.csv:pred", f"{files}/t.csv").stdout
+    assert ("rmse: the statistics and the samples' losses are of the term under the root (squared errors); "
+            "the value is the root of their reduction") in " ".join(table.split())
+    assert "term under the root" not in run("compute", "mse", f"{files}/p.csv:pred", f"{files}/t.csv").stdout
+
+
 def test_sum_is_the_root_of_the_sum(run, files):
     rec = _json(run, "compute", "rmse", f"{files}/p.csv:pred", f"{files}/t.csv", "--reduction", "sum")["results"][0]
     assert rec["value"] == pytest.approx(math.sqrt(np.sum(np.subtract(P, T) ** 2)), rel=1e-15)

@@ -40,6 +40,8 @@ def result_record(ev: Evaluation, top: int, penalty=None, per_sample: bool = Tru
         "stats": {k: real(v) for k, v in ev.stats.items()},
         "worst": [{"index": row, "loss": real(v)} for row, v in ev.worst[:top]],
     }
+    if ev.loss.root:  # (rmse: stats, worst and per-sample values are the squared errors under the root)
+        rec["root"] = True
     if ev.loss.source != "built-in":  # a user's loss; with --allow-override it may carry a built-in's name
         rec["source"] = ev.loss.source
     if not ev.quantiles_exact:

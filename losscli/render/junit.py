@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .values import check_text, json_text, key_text, params_text
+from .values import check_text, interval_text, json_text, key_text, params_text
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -99,8 +99,9 @@ def compare(payload: dict) -> str:
 
 def _change_text(loss: str, r: dict) -> str:
     gate = r.get("gate")
-    return (f"{loss}: candidate {r['candidate']!r} vs baseline {r['baseline']!r}, change {r['change']!r}, "
-            f"{100 * r['bootstrap']['confidence']:g}% CI {r['bootstrap']['interval']}, allowed "
+    lo, hi = r["bootstrap"]["interval"]
+    ci = "no CI" if interval_text((lo, hi)) == "-" else f"{100 * r['bootstrap']['confidence']:g}% CI [{lo!r}, {hi!r}]"
+    return (f"{loss}: candidate {r['candidate']!r} vs baseline {r['baseline']!r}, change {r['change']!r}, {ci}, allowed "
             f"{gate['allowed_increase'] if gate else None!r}")
 
 

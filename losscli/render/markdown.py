@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..stats.accumulator import STAT_KEYS
-from .values import check_text, exact, fmt, judged, params_text, pct
+from .values import check_text, exact, fmt, interval_text, judged, params_text, pct
 
 
 #: characters Markdown would read as table cells, HTML or emphasis, escaped in every cell
@@ -71,18 +71,17 @@ def _slices(loss: str, slices: list[dict], by: dict, header: list[str], cells) -
 def compare(payload: dict) -> str:
     rows = []
     for r in payload["results"]:
-        lo, hi = r["bootstrap"]["interval"]
         gate = "" if "gate" not in r else ("✅" if r["gate"]["passed"] else "❌")
         rows.append([code(r["loss"]), fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
                      pct(r["relative_change"]), f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
-                     f"[{fmt(lo, 4)}, {fmt(hi, 4)}]", gate])
+                     interval_text(r["bootstrap"]["interval"]), gate])
     out = markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
                           f"{100 * payload['results'][0]['bootstrap']['confidence']:g}% CI", "gate"], rows)
     for r in payload["results"]:
         if "slices" in r:
             out += "\n" + _slices(r["loss"], r["slices"], payload["by"], ["baseline", "candidate", "change", "CI"],
                                    lambda s: [fmt(s["baseline"], 8), fmt(s["candidate"], 8), fmt(s["change"], 4),
-                                              "[{}, {}]".format(*(fmt(x, 4) for x in s["bootstrap"]["interval"]))])
+                                              interval_text(s["bootstrap"]["interval"])])
     return out
 
 

@@ -11,7 +11,7 @@ from ..exits import printable
 from ..stats.accumulator import STAT_KEYS
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
-from .values import check_text, exact, fmt, judged, key_text, param_value, params_text, pct
+from .values import check_text, exact, fmt, interval_text, judged, key_text, param_value, params_text, pct
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -65,8 +65,7 @@ def compute_tables(payload: dict, context: dict) -> list:
         extra: tuple[str, ...] = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
         interval: tuple[str, ...] = ()
         if with_ci:
-            lo, hi = rec["ci"]["interval"]
-            interval = (f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * rec['ci']['confidence']:g}%)",)
+            interval = (_with_confidence(rec["ci"]["interval"], rec["ci"]["confidence"]),)
         value = exact(rec["value"]) if gated and rec.get("gate", {}).get("passed") is False else fmt(rec["value"], 10)
         summary.add_row(rec["loss"], *([status(rec["gate"])] if gated else []), value, *interval,
                         n, rec["reduction"], params_text(rec["params"]), *extra,
@@ -93,6 +92,12 @@ def compute_tables(payload: dict, context: dict) -> list:
                                [("value", 10, _slice_value),
                                 *(((k, 6, lambda s, k=k: s["stats"][k]) for k in ("p50", "p90", "max")))],
                                ci="ci" in rec)
+    rooted = [r["loss"] for r in payload["results"] if r.get("root")]
+    if rooted:
+        from rich.text import Text
+
+        out.append(Text(f"{', '.join(rooted)}: the statistics and the samples' losses are of the term under the root "
+                        "(squared errors); the value is the root of their reduction", style="dim"))
     if "gradient_file" in context:
         from rich.text import Text
 
@@ -160,8 +165,7 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
             cells.append(status({"passed": s.get("passed", s.get("gate", {}).get("passed"))}))
         cells += [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
         if ci:
-            lo, hi = s.get("ci") or s.get("bootstrap", {}).get("interval") or (None, None)  # (none: a slice of no sample)
-            cells.append(f"[{fmt(lo, 4)}, {fmt(hi, 4)}]")
+            cells.append(interval_text(s.get("ci") or s.get("bootstrap", {}).get("interval")))
         t.add_row(*cells, style=None if s["ranked"] else "dim")
     out: list = [t]
     notes = []
@@ -333,11 +337,10 @@ def compare_tables(payload: dict) -> list:
         *(Column(col, group="samples") for col in ("better", "worse", "equal"))])
     out: list = [t]
     for r in payload["results"]:
-        lo, hi = r["bootstrap"]["interval"]
         gate = status(r.get("gate"))
         t.add_row(r["loss"], gate, fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
                   pct(r["relative_change"]),
-                  f"[{fmt(lo, 4)}, {fmt(hi, 4)}] ({100 * r['bootstrap']['confidence']:g}%)",
+                  _with_confidence(r["bootstrap"]["interval"], r["bootstrap"]["confidence"]),
                   f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%", f"{100 * r['equal']:.1f}%")
         if "slices" in r:
             out += slice_table(r["loss"], r["slices"], r["slice_counts"], payload["by"],
@@ -391,3 +394,8 @@ def fit_tables(payload: dict) -> list:
     from .chart import fit_chart
 
     return [t, fit_chart(payload)]
+
+
+def _with_confidence(interval, confidence: float) -> str:
+    text = interval_text(interval)
+    return text if text == "-" else f"{text} ({100 * confidence:g}%)"

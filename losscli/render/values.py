@@ -57,6 +57,15 @@ def fmt(x: float | None, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
+def interval_text(interval, digits: int = 4) -> str:
+    """A bootstrap interval ``[lo, hi]``; ``-`` where there is none (``--bootstrap 0``, a slice of
+    no sample: both ends NaN or null)."""
+    lo, hi = interval or (None, None)
+    if all(x is None or math.isnan(x) for x in (lo, hi)):
+        return "-"
+    return f"[{fmt(lo, digits)}, {fmt(hi, digits)}]"
+
+
 def exact(x: float | None) -> str:
     """A number as short as it is written (``0.29``), with every digit it needs to be itself
     (``0.29000000004``): a value that failed a bound is never printed equal to it."""
