@@ -55,20 +55,21 @@ class RealCluster:
         except (OSError, ValueError):
             return None
 
-    def _start(self, name: str, args: list[str]) -> None:
+    def _start(self, name: str, args: list[str], env: dict | None = None) -> None:
         cwd = self.root / name
         cwd.mkdir(exist_ok=True)
         log = open(self.root / f"{name}.log", "wb")
-        self.procs[name] = subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+        self.procs[name] = subprocess.Popen(args, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, env=env or self.env,
                                             stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
 
     def log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")[-3000:]
 
-    def add_worker(self) -> str:
+    def add_worker(self, env: dict | None = None) -> str:
+        """A worker (``env``: its environment, else the scheduler's)."""
         name = f"worker{sum(n.startswith('worker') for n in self.procs)}"
-        self._start(name, [sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
+        self._start(name, env=env, args=[sys.executable, "-m", "distributed.cli.dask_worker", self.address, "--nthreads", "1",
                            "--no-nanny", "--no-dashboard", "--dashboard-address", "127.0.0.1:0", "--host", "127.0.0.1",
                            "--local-directory",
                            str(self.root / name), "--death-timeout", "120"])

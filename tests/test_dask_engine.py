@@ -9,12 +9,15 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -445,6 +448,34 @@ def test_a_scheduler_without_workers(run, shards, tmp_path):
     assert out.exit_code == 2 and took < 20
     assert out.stderr == (f"Error: --scheduler {lonely.address}: no worker joined within 3 s; start one with `dask "
                           f"worker {lonely.address}`, or wait longer with --worker-timeout\n")
+
+
+def test_a_worker_running_another_losscli_is_refused(run, shards, tmp_path):
+    """A worker whose losscli differs from the client's (an older install, a stale editable copy) can
+    give other numbers under the same version: its partitions are refused, naming it, not merged.
+    Here the worker's mse is doubled; without the check the run gave twice the value, exit 0."""
+    import losscli
+
+    other = tmp_path / "other"
+    shutil.copytree(Path(losscli.__file__).parent, other / "losscli", ignore=shutil.ignore_patterns("__pycache__"))
+    regression = other / "losscli" / "losses" / "regression.py"
+    text = regression.read_text()
+    mse = '    """Mean squared error: l_i = mean_j (p_ij - t_ij)^2 (Gauss 1809; torch.nn.MSELoss)."""\n    return '
+    assert text.count(mse) == 1
+    regression.write_text(text.replace(mse, mse + "2 * "))
+    c = RealCluster(tmp_path / "c", workers=0)
+    try:
+        c.add_worker(env={**c.env, "PYTHONPATH": str(other)})
+        c.wait_for_workers(1)
+        out = run("compute", "mse", shards / "preds", shards / "labels", "--engine", "dask", "--scheduler", c.address,
+                  "--format", "json", *FAST)
+    finally:
+        c.stop()
+    assert out.exit_code == 2 and out.stdout == "", out.stdout
+    assert out.stderr.startswith("Error: the worker at tcp://127.0.0.1:") and out.stderr.count("\n") == 1
+    assert f"runs losscli {losscli.__version__} (code " in out.stderr and f"from {other / 'losscli'}, this client " \
+        f"{losscli.__version__} (code " in out.stderr
+    assert out.stderr.endswith(": install the client's losscli on every worker and restart them\n")
 
 
 SLOW_PLUGIN = '''

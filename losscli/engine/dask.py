@@ -19,6 +19,7 @@ The cluster (connection, timeouts, failures) is ``cluster.py``'s.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import replace
@@ -42,8 +43,32 @@ SAMPLE = 1 << 18  # values in the sample that brackets the quantiles of a large 
 MIN_PREFLIGHT_ROWS = 1024  # rows the client reads itself first (errors and notes before the cluster works)
 
 
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """losscli's version and a digest of its modules' text (what a worker must share with its client:
+    the version alone is the same across development commits). Read once per process."""
+    import hashlib
+    from pathlib import Path
+
+    import losscli
+
+    root = Path(losscli.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{losscli.__version__} (code {digest.hexdigest()[:12]})"
+
+
 def _partition(task: dict) -> dict:
     """Evaluate every loss on one partition; runs on a worker."""
+    if task["code"] != code_version():  # (another losscli can give other numbers: none is merged)
+        import losscli
+        from distributed import get_worker
+
+        return {"summary": {"error": f"the worker at {get_worker().address} runs losscli {code_version()} from "
+                                     f"{os.path.dirname(losscli.__file__)}, this client {task['code']}: install the "
+                                     "client's losscli on every worker and restart them", "first": task["index"]},
+                "values": {}}
     from ..io.cache import InputCache
     from ..plugins import load_plugin
     from ..validation import validate_weights
@@ -329,7 +354,7 @@ def dask_evaluations(selected, inputs, by_loss, *, cluster: Cluster | None = Non
 
     from .. import registry
 
-    common = {"plugins": loaded_plugins(), "allow_override": registry.ALLOW_OVERRIDE,
+    common = {"code": code_version(), "plugins": loaded_plugins(), "allow_override": registry.ALLOW_OVERRIDE,
               "losses": [l.name for l in selected], "params": params, "n_inputs": len(inputs),
               "reduction": reduction, "top": top, "keep": per_sample, "nan_policy": nan_policy,
               "prob_tol": prob_tol, "rules": rules, "slices": slices, "dtype": cache.dtype, "summary": summary,
