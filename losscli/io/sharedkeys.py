@@ -47,6 +47,8 @@ def shared_keys(blocks: list[tuple[str, Source, set]]) -> list[tuple[int, int, l
                 found.append((i, j, same[:1]))
             elif name := _index_of_one(blocks[i][1], blocks[j][1], data[i], data[j]):
                 found.append((i, j, [name]))
+            elif order := _headerless_labels(blocks[i][1], blocks[j][1], data[i], data[j]):
+                refuse_headerless_labels(blocks[i][1], blocks[j][1], data[i], data[j], order)
     for i, j, same in found:
         for k, other in ((i, j), (j, i)):
             for n in same:
@@ -128,6 +130,43 @@ def refuse_keys_or_data(x: tuple, y: tuple, equal: list[str], first: list[str], 
         f"and with repeats: keys of the rows, or values predicted exactly? Name the data columns "
         f"({a.selects}:{','.join(rest_a)} {b.selects}:{','.join(rest_b)}), or every column "
         f"({a.selects}:{','.join(first)} {b.selects}:{','.join(second)})")
+
+
+def _headerless_labels(a: Source, b: Source, first: list[str], second: list[str]) -> str:
+    """Two text files without a header whose first columns hold the same numbers, beside columns
+    that differ: "row by row" or "in another order" (each value once, most of them in both, most of
+    those in other rows), else "". pandas' index written by ``to_csv(header=False)`` (a float index,
+    or integers with repeats, which the index rules do not take for one), or an output predicted
+    exactly: nothing in the files tells, and read as data it halved a mean (or paired shuffled rows)."""
+    if not (a.header or "").startswith("no") or not (b.header or "").startswith("no") or \
+            len(first) < 2 or len(second) < 2 or first[0] != second[0]:
+        return ""
+    x, y = a.columns[first[0]], b.columns[first[0]]
+    if all(n in b.columns and np.array_equal(a.columns[n], b.columns[n]) for n in first[1:]) and first == second:
+        return ""  # (copies of one file: data, alike)
+    n = min(x.size, y.size)
+    if n > 2 and np.unique(x[:n]).size > 2 and np.array_equal(x[:n], y[:n]):
+        return "row by row"
+    if _relabelled(x, y):
+        return "in another order"
+    # (integers with repeats, the same ones: a groupby's or a MultiIndex's outer level, rows shuffled)
+    if x.size == y.size > 2 and np.unique(x).size > 2 and _whole(x) and np.array_equal(np.sort(x), np.sort(y)):
+        return "in another order, with repeats"
+    return ""
+
+
+def refuse_headerless_labels(a: Source, b: Source, first: list[str], second: list[str], order: str) -> None:
+    """:func:`_headerless_labels`' refusal, naming the selectors of either reading (and ``--on``)."""
+    rest_a, rest_b = ",".join(first[1:]), ",".join(second[1:])
+    pair = f"{a.selects}:{rest_a} {b.selects}:{rest_b}"
+    raise InputError(
+        f"{a.label} and {b.label} have no header, and their first columns hold the same numbers {order}: pandas' index "
+        "(written by to_csv(header=False)), or "
+        + {"row by row": f"an output predicted exactly? Name the data columns ({pair}); ",
+           "in another order": f"data? If it labels the rows, pair them by it ({pair} --on {first[0]}); ",
+           "in another order, with repeats": "data? Labels that repeat cannot pair rows written in another order: "
+                                             "write both files in one order; "}[order]
+        + f"if it is data, name every column ({a.selects}:{','.join(first)} {b.selects}:{','.join(second)})")
 
 
 def _index_of_one(a: Source, b: Source, first: list[str], second: list[str]) -> str | None:
