@@ -24,6 +24,8 @@ class RowGuards:
         ``id(reader)``; ``whole``: these blocks hold every row). The columns compared are added to
         each reader's ``label_columns``: an engine's partition reads them beside the data."""
         rows = [(r.label, blocks[id(r)], named[id(r)]) for r in readers]
+        if start == 0 and not self.positional and len({r.path for r in readers}) > 1:
+            _refuse_unordered_writes(readers)
         self.ids.check(rows, start, compare=not self.positional)
         self.partitions.check([(r.label, r.path if r.shards else None, blocks[id(r)]) for r in readers], start,
                               [r.shards for r in readers], compare=not self.positional)
@@ -40,3 +42,22 @@ class RowGuards:
         """Every row was read: a refusal held until then (text labels of a short file)."""
         if not self.positional:
             self.labels.finish()
+
+
+def _refuse_unordered_writes(readers: list) -> None:
+    """A dataset paired by position with another input whose files name several writes by random
+    ids (``spec.unordered_writes``): its rows are read in an order nobody wrote (review 100 #1: the
+    batches of ``write_to_dataset`` paired with a labels file, exit 0)."""
+    from ..errors import InputError
+    from .labels import POSITIONAL
+    from .spec import unordered_writes
+
+    for r in readers:
+        found = unordered_writes(r.shards) if r.shards else None
+        if found is not None:
+            raise InputError(
+                f"{r.label}: its files {found[0]} and {found[1]} are named by the random ids of two writes "
+                "(write_to_dataset called once a batch, an appending job), so the order of their names is not the "
+                "order of its rows: name the files in order (write_to_dataset(..., basename_template="
+                "'part-00001-{i}.parquet'), one number a batch), or write a key beside the values in every input and "
+                f"pair them with --on ({POSITIONAL})")

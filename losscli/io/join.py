@@ -36,7 +36,19 @@ def as_labels(values):
     if is_interval(values.type):  # (as pandas writes an Interval, closed on the right by default: "(0.0, 1.5]")
         return pa.array([None if v is None else f"({v['left']!r}, {v['right']!r}]" for v in values.to_pylist()],
                         pa.string())
-    if pa.types.is_nested(values.type) or pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
+    if isinstance(values.type, pa.ExtensionType):
+        return as_labels(values.storage)
+    if pa.types.is_fixed_size_binary(values.type) and values.type.byte_width == 16:
+        import uuid  # (DuckDB's UUID, Parquet's 16 bytes: pandas and polars write its text)
+
+        return pa.array([None if v is None else str(uuid.UUID(bytes=v)) for v in values.to_pylist()], pa.string())
+    if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type) or \
+            pa.types.is_fixed_size_binary(values.type):
+        try:  # (text kept as bytes: numpy's 'S' ids, h5py's, Hive's strings written as binary)
+            return values.cast(pa.binary()).cast(pa.string())
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            return pa.array([None if v is None else v.hex() for v in values.to_pylist()], pa.string())
+    if pa.types.is_nested(values.type):
         return pa.array([None if v is None else str(v) for v in values.to_pylist()], pa.string())
     return values
 

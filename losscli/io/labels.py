@@ -39,7 +39,8 @@ def first_other_time(a, b) -> int | None:
     alike: ``2024/01/31`` against ``2024-01-31`` is one label in two spellings, not rows out of
     order. Times spelled alike (one writer) are told apart as text first, cheaply. Times a file
     keeps as times (Parquet's timestamps and dates) are compared as instants with times in text;
-    times with a zone are not compared with times without one (which zone was meant is not known)."""
+    times with a zone against times without one (which zone was meant is not known) by
+    :func:`_first_other_zone`."""
     import pyarrow.compute as pc
 
     typed = is_time_type(a.type) or is_time_type(b.type)
@@ -51,7 +52,8 @@ def first_other_time(a, b) -> int | None:
         times = [arrow_instants(x, unit) for x in (a, b)]
         if times[0] is not None and times[1] is not None:
             if times[0][1] != times[1][1]:
-                return None
+                other = _first_other_zone(times[0][0], times[1][0], unit)
+                return None if other is None else row + other
             other = first_difference(times[0][0], times[1][0], known=True)
             return None if other is None else row + other
     if typed:  # a time against text Arrow does not read as times: nothing to tell; against numbers, they differ
@@ -68,6 +70,32 @@ def first_other_time(a, b) -> int | None:
         return None
     other = first_difference(a, b, known=True)
     return None if other is None else row + other
+
+
+def _first_other_zone(a, b, unit: str) -> int | None:
+    """Times with a zone against times without one (as UTC instants, int64 counts of ``unit``): the
+    same rows where the zoneless ones are the others' clock in one zone, whichever: every row apart
+    by one offset of at most 15 hours, or by two that differ by a daylight-saving step (30 or 60
+    minutes). Else the first row apart by another offset (or row 0, where every row is further
+    apart: other times). Rows missing a time tell nothing. (Not comparing them paired a pandas
+    index in UTC with a polars column without a zone in another order: review 100 #2.)"""
+    import pyarrow.compute as pc
+
+    from .buffers import bits
+
+    minute = 60 * {"ns": 10**9, "us": 10**6}[unit]
+    known = np.flatnonzero(bits(pc.and_(pc.is_valid(a), pc.is_valid(b)), null=False))
+    if known.size == 0:
+        return None
+    a, b = (pc.fill_null(x, 0).to_numpy(zero_copy_only=False).astype(np.int64)[known] for x in (a, b))
+    apart = b - a
+    offsets = np.unique(apart)
+    if np.abs(offsets).max() <= 15 * 60 * minute and (
+            offsets.size == 1 or offsets.size == 2 and offsets[1] - offsets[0] in (30 * minute, 60 * minute)):
+        return None
+    if abs(apart[0]) > 15 * 60 * minute:
+        return int(known[0])
+    return int(known[np.flatnonzero(apart != apart[0])[0]])
 
 
 def _padded(values):

@@ -187,6 +187,10 @@ class IdGuard:
                     f"--on NAME, once the key column has one name in every input ({na!r}, {nb!r}) pairs them by key"
                 if digits:
                     on += " once every input writes it with the same digits (one of them with a float_format)"
+                zoned = {t[1] for t in (arrow_instants(k, "us") for k in (ka, kb)) if t is not None}
+                if len(zoned) == 2:  # (--on matches instants: a time without a zone is none of them)
+                    on += (" once its times have a zone in every input, or none (pandas' tz_localize, polars' "
+                           "replace_time_zone)")
                 if pc.count_distinct(ka).as_py() < len(ka):  # (a key repeated: --on would refuse it)
                     on = "sort every input by the same columns (no one of them is unique, for --on)"
                 fresh = [lbl for lbl, k in ((la, ka), (lb, kb)) if _counts_from(k, start)]
@@ -202,6 +206,7 @@ class IdGuard:
                     f"so these are not the same samples; {on} (if these columns are data, name them in a selector; "
                     f"{POSITIONAL})")
         _refuse_a_range_counting_down(blocks)
+        _refuse_ranges_that_disagree(blocks)
         for i, (label, block, _) in enumerate(blocks):  # (a RangeIndex the shards' metadata keeps)
             if block.pandas_range is None or (block.label == label and not self.each_a_shard) or not block.rows or \
                     all(other == label for other, _, _ in blocks):  # (one dataset's columns: one order)
@@ -272,6 +277,27 @@ def _refuse_a_range_counting_down(blocks: list[tuple[str, Source, set]]) -> None
                 f"{-step}: the rows are in the reverse of the order pandas numbered them, and the other inputs do "
                 "not count down alike; write every input in the same order (or each with its index, and pair them "
                 f"with --on) ({POSITIONAL})")
+
+
+def _refuse_ranges_that_disagree(blocks: list[tuple[str, Source, set]]) -> None:
+    """Files that each keep an unnamed RangeIndex in their metadata only (``df.iloc[40:80]
+    .to_parquet()``: pandas' index, which a CSV writes as its first column and which is compared
+    there) whose ranges differ: not the same rows of one frame (``iloc[40:80]`` against
+    ``iloc[80:120]``, or ``iloc[0::2]`` against ``iloc[1::2]``, were paired, exit 0). A dataset's
+    shards each count on their own (``IdGuard._shard_rows``); a named RangeIndex is a key, compared.
+    One that counts 0, 1, 2, ... is a new frame's positions (predictions made from ``test =
+    df.iloc[800:]``), which tell nothing: not compared."""
+    ranged = [(label, (b.pandas_range[0] - b.row_offset * b.pandas_range[1], b.pandas_range[1]))
+              for label, b, _ in blocks if b.pandas_range is not None and b.range_index is None and b.dataset is None
+              and b.rows]
+    ranged = [(label, r) for label, r in ranged if r != (0, 1)]
+    for (la, (fa, sa)), (lb, (fb, sb)) in zip(ranged, ranged[1:]):
+        if la != lb and (fa, sa) != (fb, sb):
+            raise InputError(
+                f"{la} and {lb}: their pandas indexes (RangeIndexes kept in the files' metadata) disagree: {la}'s counts "
+                f"from {fa} by {sa}, {lb}'s from {fb} by {sb}: rows are paired by position, so these are not the "
+                "same samples; write each with its index as a column (df.reset_index()) and pair them with --on "
+                f"index ({POSITIONAL})")
 
 
 def check_shards_in_order(logs: list[list[tuple]], inputs: dict[str, str]) -> None:

@@ -161,6 +161,29 @@ def dataset_files(root: Path, _seen: set | None = None) -> list[str]:
     return files
 
 
+#: a write's own id in a file's name: pyarrow's write_to_dataset (``<32 hex digits>-0.parquet``),
+#: Spark's (``part-00000-<uuid>-c000.snappy.parquet``)
+_WRITE_ID = re.compile(r"(?<![0-9a-f])([0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})"
+                       r"(?![0-9a-f])")
+
+
+def unordered_writes(files: list[str]) -> tuple[str, str] | None:
+    """Two files of one folder of a dataset that name two different writes by random ids
+    (``write_to_dataset`` called once a batch, a Spark job appending): the order of their names is
+    not the order they were written in, so neither is the order of the rows read. None where every
+    folder's files come from one write (or name none)."""
+    seen: dict[str, tuple[str, str]] = {}
+    for f in files:
+        folder, name = os.path.split(f)
+        found = _WRITE_ID.search(name.lower())
+        if found is None:
+            continue
+        first = seen.setdefault(folder, (found.group(1), f))
+        if first[0] != found.group(1):
+            return first[1], f
+    return None
+
+
 def partition_key_hint(label: str, name: str) -> str:
     """For a column ``name`` missing from a file of a Hive-partitioned dataset whose folders name
     that key (``.../g=a/part-0.parquet``): why, and how to reach the rows of one partition; else ""."""
