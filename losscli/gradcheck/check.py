@@ -251,7 +251,8 @@ def _check(loss: Loss, arrays: dict, params: dict, opts: Options) -> LossCheck:
         gs = part.gradient(role, xs.shape) if part is not None and row_local else None
         # (a row-local role on the slice: each row's elements are checked on every row below)
         at = (part.ev, xs, gs, part.base) if part is not None and gs is not None else (ev, x, g, base)
-        prec = stepping.detect_precision(at[0], role, at[1], at[2], at[3], row_local)
+        # (the slice's losses are widened to float64: the loss's own dtype is the batch's)
+        prec = stepping.detect_precision(at[0], role, at[1], at[2], at[3], row_local, np.asarray(base).dtype)
         if levels.index(prec) > levels.index(precision):
             precision = prec
         eps = stepping.EPS_OF[prec]

@@ -144,7 +144,7 @@ def _round_bits(x: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def detect_precision(ev, role: str, x: np.ndarray, g: np.ndarray, base: np.ndarray,
-                     row_local: bool) -> str:
+                     row_local: bool, out_dtype=None) -> str:
     """The precision the loss computes in, as seen from ``role``: the output's dtype, then probes.
 
     A loss that casts its inputs to float32 sees x and x' = (x rounded to float32) + a quarter of
@@ -157,11 +157,12 @@ def detect_precision(ev, role: str, x: np.ndarray, g: np.ndarray, base: np.ndarr
     max: flat along this one direction). So a probe that sees nothing is checked against a control
     move of 4 coarse spacings, which the coarser precision sees: only rows the control moves count,
     and where it moves none, nothing is learnt and the precision stays. One evaluation for a
-    float64 loss, three for a float32 one (probe, control, the next probe)."""
-    out = np.asarray(base)
+    float64 loss, three for a float32 one (probe, control, the next probe). ``out_dtype``: the
+    dtype of the loss's own output where ``base`` was widened (a slice's losses)."""
+    out_dtype = np.asarray(base).dtype if out_dtype is None else np.dtype(out_dtype)
     level = 0
-    if np.issubdtype(out.dtype, np.floating):
-        out_eps = float(np.finfo(out.dtype).eps)
+    if np.issubdtype(out_dtype, np.floating):
+        out_eps = float(np.finfo(out_dtype).eps)
         # (finer than float64, as long double: the probes decide from float64 on)
         level = max((i for i, (_, e) in enumerate(PRECISIONS) if e <= out_eps * 1.0000001), default=0)
     f0 = np.asarray(base, dtype=np.float64).reshape(-1)
