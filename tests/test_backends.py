@@ -274,6 +274,22 @@ def test_order_2_catches_a_backward_whose_own_derivative_is_wrong(run, inputs, b
     assert all(w["analytic"] == 0 for w in record["worst"] if w["status"] == "FAIL")
 
 
+def test_order_2_of_a_loss_with_abs_is_zero_not_an_internal_error(run, tmp_path):
+    """torch's double backward of abs gives its second derivatives as a ZeroTensor, which has no
+    storage: converting it crashed (exit 3, 'Cannot convert a ZeroTensor to numpy'; review 99 #5).
+    Its Hessian is 0 away from the kink: PASS."""
+    pytest.importorskip("torch")
+    plugin = tmp_path / "l1.py"
+    plugin.write_text("from losscli import register_loss\n\n@register_loss('torch_l1', backend='torch', "
+                      "coupling='elementwise')\ndef torch_l1(predictions, labels):\n"
+                      "    return (predictions - labels).abs().reshape(predictions.shape[0], -1).sum(1)\n")
+    result = run("--plugin", plugin, "gradcheck", "torch_l1", "--order", "2", "--format", "json", "--top", "500")
+    assert result.exit_code == 0, result.stderr
+    (record,) = json.loads(result.stdout)["results"]
+    second = [w for w in record["worst"] if "×" in w["role"]]
+    assert second and all(w["analytic"] == 0 for w in second) and record["failures"] == 0
+
+
 def test_order_2_needs_a_framework_loss(run):
     result = run("gradcheck", "mse", "--order", "2")
     assert result.exit_code == 2

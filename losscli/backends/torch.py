@@ -94,7 +94,8 @@ class TorchBridge(Bridge):
         torch = require("torch")
         g = torch.zeros_like(leaf) if g is None else g.detach()
         wide = torch.complex128 if g.is_complex() else torch.float64
-        value = g.to(wide).cpu().numpy()
+        # (force: a double backward of abs gives its second derivatives as a ZeroTensor, no storage)
+        value = g.to(wide).cpu().numpy(force=True)
         return float(value) if name in self.diff_params and not g.is_complex() else value
 
     def hvp(self, arrays: dict, params: dict, wrt: tuple[str, ...], direction: dict) -> tuple[dict, list[str]]:
