@@ -126,8 +126,13 @@ class Where:
         return self.array.where(int(self.kept[r]) if self.kept is not None else r, c)
 
     def fail(self, data: np.ndarray, mask: np.ndarray, domain: "Domain", found: str | None = None):
-        finite = np.isfinite(data)
-        flat = (mask & finite).reshape(data.shape[0], -1)
+        # (a finite value first; else ±inf, which --nan-policy propagate lets through to here: 1e999 of
+        # a text file, inf among probabilities; else whatever the mask holds)
+        flat = mask.reshape(data.shape[0], -1)
+        for kept in (np.isfinite(data), ~np.isnan(data)):
+            if (flat & kept.reshape(flat.shape)).any():
+                flat = flat & kept.reshape(flat.shape)
+                break
         r, c = (int(i) for i in np.argwhere(flat)[0])
         value = data.reshape(data.shape[0], -1)[r, c]
         hint = _logits_hint(data, self) if domain.name in ("probability", "prob_rows", "prob_rows_as_given") else ""

@@ -189,6 +189,16 @@ CASES = {
         lambda d: ["compute", "bce", write_csv(d / "pp.csv", ["p"], [[0.5], [1.5], [0.1]]), d / "y.csv"],
         "{d}/pp.csv, line 3, column 'p': found 1.5 (bce predictions expects probabilities in [0, 1]); these look "
         "like logits: bce_logits (logits) takes them"),
+    "infinite probability, NaN propagated": (  # (exit 3 before: review 101 #1)
+        lambda d: ["compute", "bce", write_csv(d / "pi.csv", ["p"], [[0.5], ["inf"], [0.1]]), d / "y.csv",
+                   "--nan-policy", "propagate"],
+        "{d}/pi.csv, line 3, column 'p': found inf (bce predictions expects probabilities in [0, 1])"),
+    "infinite probability in a one-hot row": (
+        lambda d: ["compute", "softmax_ce", d / "probs.csv",
+                   write_csv(d / "oh.csv", ["a", "b", "c"], [[1, 0, 0], [0, "inf", 0], [0, 0, 1]]),
+                   "--nan-policy", "propagate"],
+        "{d}/oh.csv, line 3, column 'b': found inf (softmax_ce labels expects class indices (N,) (a label equal to "
+        "ignore_index is skipped) or probability rows (N, C) (one-hot or soft))"),
     "probability past 1 by rounding": (
         lambda d: ["compute", "bce", write_csv(d / "pr.csv", ["p"], [[0.5], [1.000000000001], [0.1]]), d / "y.csv"],
         "{d}/pr.csv, line 3, column 'p': found 1.000000000001 (bce predictions expects probabilities in [0, 1]); "
