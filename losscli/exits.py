@@ -69,8 +69,11 @@ def classify(exc: BaseException) -> tuple[int, str | None]:
 
     raised_at = user_code_line(exc)
     if raised_at is not None:  # the user's loss raised it: not a bug of losscli's
-        return USAGE, (f"Error: your loss code raised {type(exc).__name__}: {exc} ({raised_at[0]}, line {raised_at[1]}; "
-                       "rerun as losscli --debug COMMAND ... for a traceback)")
+        # (numpy's words for a write into a read-only array: the inputs a loss is given)
+        hint = ("; a loss's inputs are read-only (every loss reads the same arrays): write into a copy "
+                "(predictions = predictions * 2, not *=)") if isinstance(exc, ValueError) and "read-only" in str(exc) else ""
+        return USAGE, (f"Error: your loss code raised {type(exc).__name__}: {exc} ({raised_at[0]}, line {raised_at[1]}"
+                       f"{hint}; rerun as losscli --debug COMMAND ... for a traceback)")
     return INTERNAL, (f"Error: internal error: {type(exc).__name__}: {exc} "
                       "(rerun as losscli --debug COMMAND ... for a traceback)")
 

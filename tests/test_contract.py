@@ -493,6 +493,50 @@ def raises_in_value(x, y):
 '''
 
 
+WRITING_PLUGIN = '''
+from losscli import register_loss
+
+
+@register_loss("doubles_its_input", formula="test", references=("test",))
+def doubles_its_input(predictions, labels):
+    predictions *= 2
+    return (predictions - labels) ** 2
+'''
+
+
+@pytest.mark.parametrize("api", [False, True])
+def test_a_loss_cannot_change_the_inputs_other_losses_read(run, tmp_path, api):
+    """A plugin's loss that wrote into its inputs (predictions *= 2) changed the numbers of every
+    loss evaluated after it in the run: mse 0.0729 for 0.0009, exit 0 (review 101 #3). The inputs
+    a loss is given are read-only: the write is refused, naming the file and line and the way out."""
+    from losscli import unregister_loss
+
+    plugin = tmp_path / "writing.py"
+    plugin.write_text(WRITING_PLUGIN)
+    p, y = np.array([0.3, 0.3, 0.5]), np.array([0.27, 0.33, 0.5])
+    np.save(tmp_path / "p.npy", p)
+    np.save(tmp_path / "y.npy", y)
+    try:
+        if api:
+            import losscli
+            from losscli.plugins import load_plugin
+
+            load_plugin(str(plugin))
+            with pytest.raises(ValueError, match="read-only"):
+                losscli.evaluate("doubles_its_input", p, y)
+            assert losscli.evaluate("mse", p, y).value == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-15)
+            return
+        out = run("--plugin", plugin, "compute", "doubles_its_input,mse", tmp_path / "p.npy", tmp_path / "y.npy")
+    finally:
+        unregister_loss("doubles_its_input")
+    line = WRITING_PLUGIN.splitlines().index("    predictions *= 2") + 1
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: your loss code raised ValueError: output array is read-only ({plugin}, line {line}; "
+                          "a loss's inputs are read-only (every loss reads the same arrays): write into a copy "
+                          "(predictions = predictions * 2, not *=); rerun as losscli --debug COMMAND ... for a "
+                          "traceback)\n")
+
+
 @pytest.mark.parametrize("command", [["gradcheck", "raises_in_gradient"], ["compute", "raises_in_value", "X", "Y"]])
 def test_an_exception_in_the_users_loss_code_is_theirs_not_an_internal_error(run, tmp_path, command):
     """Exit 3 is for losscli's own bugs: what a plugin's loss raises is named with its file and line, exit 2."""
