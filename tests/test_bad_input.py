@@ -189,6 +189,11 @@ CASES = {
         lambda d: ["compute", "bce", write_csv(d / "pp.csv", ["p"], [[0.5], [1.5], [0.1]]), d / "y.csv"],
         "{d}/pp.csv, line 3, column 'p': found 1.5 (bce predictions expects probabilities in [0, 1]); these look "
         "like logits: bce_logits (logits) takes them"),
+    "a file and a column of one name": (  # (the file was read whole: review 101 #6)
+        lambda d: ["compute", "mse", write_csv(d / "pair.csv:pred", ["pred"], [[1], [2], [3]]).parent / "pair.csv:pred",
+                   write_csv(d / "pair.csv", ["pred", "label"], [[1, 1], [2, 2], [3, 4]]).parent / "pair.csv:label"],
+        "{d}/pair.csv:pred: names the file '{d}/pair.csv:pred' and the selector 'pred' of {d}/pair.csv: rename one of "
+        "them, or write {d}/pair.csv:pred: (a colon at the end) for the file, whole"),
     "infinite probability, NaN propagated": (  # (exit 3 before: review 101 #1)
         lambda d: ["compute", "bce", write_csv(d / "pi.csv", ["p"], [[0.5], ["inf"], [0.1]]), d / "y.csv",
                    "--nan-policy", "propagate"],

@@ -21,7 +21,13 @@ def split_spec(spec: str) -> tuple[str, str | None]:
     column name with a colon)."""
     if spec.startswith(STDIN_PREFIX):
         spec = "-" + spec[len(STDIN_PREFIX):]
-    if spec == "-" or os.path.exists(spec) or ":" not in spec:
+    if spec == "-" or ":" not in spec:
+        return spec, None
+    if os.path.exists(spec):
+        cut = next((i for i in range(len(spec)) if spec[i] == ":" and os.path.isfile(spec[:i])), None)
+        if cut is not None and not is_url(spec):  # (a.csv:p beside a.csv: the file, or a.csv's column?)
+            raise InputError(f"{spec}: names the file {spec!r} and the selector {spec[cut + 1:]!r} of {spec[:cut]}: "
+                             f"rename one of them, or write {spec}: (a colon at the end) for the file, whole")
         return spec, None
     if is_url(spec) and ":" not in _url_rest(spec):
         return spec, None  # s3://bucket/x.csv, zip://p.csv::/data/a.zip: the URL's colons are no selector
