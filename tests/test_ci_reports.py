@@ -421,3 +421,25 @@ def test_without_a_bootstrap_no_interval_is_printed_in_any_format(run, tmp_path,
     d = json.loads(run(*args, "--format", "json").stdout)
     assert d["results"][0]["bootstrap"]["interval"] == [None, None]
     assert "| - |" in run(*args, "--format", "markdown").stdout
+
+
+def test_compare_and_check_say_what_compute_says_of_the_rows(run, tmp_path):
+    """A row dropped by --nan-policy omit, probability rows renormalised within --prob-tol: compute
+    warns on stderr; compare and check said nothing, and check's JSON had no 'omitted' beside a
+    count of 2 of 3 rows (review 101 #2)."""
+    write_csv(tmp_path / "n.csv", ["p", "t"], [[1, 0], ["nan", 1], [3, 0]])
+    write_csv(tmp_path / "pr.csv", ["a", "b"], [[0.5, 0.50001], [0.2, 0.8]])
+    write_csv(tmp_path / "py.csv", ["y"], [[0], [1]])
+    (tmp_path / "c.toml").write_text('[[gate]]\nname = "omit"\nloss = "mse"\ninputs = ["n.csv:p", "n.csv:t"]\n'
+                                     'max = 100\nnan_policy = "omit"\n')
+    dropped = "--nan-policy omit dropped 1 of 3 rows with NaN or infinite values\n"
+    out = run("compute", "mse", f"{tmp_path}/n.csv:p", f"{tmp_path}/n.csv:t", "--nan-policy", "omit")
+    assert out.exit_code == 0 and out.stderr == "losscli: warning: " + dropped
+    out = run("check", tmp_path / "c.toml", "--format", "json")
+    assert out.exit_code == 0 and out.stderr == f"losscli: warning: {tmp_path / 'c.toml'}: gate 1 ('omit'): " + dropped
+    (gate,) = json.loads(out.stdout)["gates"]
+    assert (gate["count"], gate["omitted"]) == (2, 1)
+    out = run("compare", "ce", tmp_path / "pr.csv", tmp_path / "pr.csv", tmp_path / "py.csv", "--prob-tol", "1e-3")
+    assert out.exit_code == 0 and out.stderr == (f"losscli: warning: {tmp_path / 'pr.csv'}: renormalised 1 probability "
+                                                 "rows whose sums differed from 1 by up to 1e-05 (within the tolerance "
+                                                 "0.001)\n")

@@ -203,6 +203,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     """Evaluate every gate; a gate that cannot be evaluated (a missing input, ...) is reported
     as an error beside the others, then the run ends with that error (exit 2)."""
     from ..engine import engine_function
+    from ..engine.block import Warnings
     from ..io.cache import InputCache
     from ..io.replace import together
     from ..render import Timing, publish
@@ -260,15 +261,16 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
                   nan_policy=gate.get("nan_policy", NAN_POLICIES[0]))
         add_roles(roles, (by_file, "slices"), (weights, "weights"),
                   *((spec, loss.inputs[i].name if i < len(loss.inputs) else "input") for i, spec in enumerate(inputs)))
-        ev = stream_evaluations(losses, inputs, by_loss, **kw)[0]
+        told = Warnings(), Warnings()  # (what compute says of the rows: renormalised, omitted)
+        ev = stream_evaluations(losses, inputs, by_loss, **kw, warnings=told[0])[0]
         rec = {"gate": gate["_name"], "loss": loss.name,
-               "value": real(ev.value), "reduction": reduction, "count": ev.count, "checks": []}
+               "value": real(ev.value), "reduction": reduction, "count": ev.count, "omitted": ev.omitted, "checks": []}
         rec["checks"] += bound_checks(ev.value, gate)
         base = None
         if "baseline" in gate:
             base_inputs = [_resolve(base_dir, gate["baseline"])] + inputs[1:]
             add_roles(roles, (base_inputs[0], "baseline"))
-            base = stream_evaluations(losses, base_inputs, by_loss, **kw)[0]
+            base = stream_evaluations(losses, base_inputs, by_loss, **kw, warnings=told[1])[0]
             cache.refuse_other_class_readings(base_inputs[0], inputs[0])
             tol = Tolerance.parse(gate.get("max_increase", 0), "key 'max_increase'")
             settings = dict(n_boot=gate.get("bootstrap", BOOTSTRAP), confidence=gate.get("confidence", CONFIDENCE),
@@ -289,6 +291,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): {judged}",
                                   "passed": counts["failed"] == 0})
         rec["passed"] = all(c["passed"] for c in rec["checks"])
+        told[0].print(told[1], prefix=f"{gate['_label']}: ")
         return rec
 
     errors: list[LossCliError] = []
@@ -299,7 +302,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         except LossCliError as exc:
             errors.append(type(exc)(f"{gate['_label']}: {_in_gate_words(str(exc))}"))
             rec = {"gate": gate["_name"], "loss": select_losses(gate["loss"])[0].name,
-                   "value": None, "reduction": gate.get("reduction", SCALAR_REDUCTIONS[0]), "count": 0, "checks": [],
+                   "value": None, "reduction": gate.get("reduction", SCALAR_REDUCTIONS[0]), "count": 0, "omitted": 0,
+                   "checks": [],
                    "error": str(errors[-1]), "passed": False}
         timing.case(rec["gate"], since)
         results.append(rec)

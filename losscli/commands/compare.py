@@ -167,6 +167,7 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                 significant=False, top=5, fmt="table", output=None, nan_policy="raise", engine="local",
                 cluster=None, rules=None, prob_tol=None, slicing=(None, None), reports=()) -> int:
     from ..engine import engine_function
+    from ..engine.block import Warnings
     from ..io.cache import InputCache
     from ..io.replace import together
     from ..render import Timing, publish
@@ -199,19 +200,21 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
     kw = dict(cache=cache, reduction=reduction, weights=weights, top=0, per_sample=True, nan_policy=nan_policy,
               prob_tol=ROW_SUM_TOL if prob_tol is None else prob_tol)
     evaluate = engine_function(engine, cluster)
+    told = Warnings(), Warnings()  # (what compute says of the rows: renormalised, omitted)
     try:
-        base = evaluate(selected, [baseline, *others], by_loss, **kw)
+        base = evaluate(selected, [baseline, *others], by_loss, **kw, warnings=told[0])
     except MissingSliceColumn as e:  # (both models are sliced by the same rows: say where the column may be)
         raise InputError(f"--by {e.name}: no column {e.name!r} in the baseline's file or the labels ({e.seen}); both "
                          f"models are sliced by the same rows: keep the column in the labels, or name its file "
                          f"(--by-file FILE:{e.name}){e.hint}") from None
     try:
-        cand = evaluate(selected, [candidate, *others], by_loss, **kw)
+        cand = evaluate(selected, [candidate, *others], by_loss, **kw, warnings=told[1])
     except MissingSliceColumn as e:  # (the baseline's file held it: the labels do not)
         raise InputError(f"--by {e.name}: only the baseline's file holds column {e.name!r}, not the candidate's or "
                          f"the labels ({e.seen}); both models are sliced by the same rows: name the file "
                          f"(--by-file {split_spec(baseline)[0]}:{e.name}){e.hint}") from None
     cache.refuse_other_class_readings(baseline, candidate)
+    told[0].print(told[1])
     settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,
                     top=top)
     records = [compare_record(b, c, cache, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]

@@ -221,9 +221,11 @@ class Warnings:
                 out.append(f"--nan-policy omit dropped {dropped} of {total} rows with NaN or infinite values")
         return out + list(self.notes)
 
-    def print(self) -> None:
-        for message in self.messages():
-            print(f"losscli: warning: {message}", file=sys.stderr, flush=True)
+    def print(self, *others: "Warnings", prefix: str = "") -> None:
+        """Each message once (of this run's and ``others``', evaluations of the same rows: compare's
+        two models), after ``prefix`` (check's gate)."""
+        for message in dict.fromkeys(m for w in (self, *others) for m in w.messages()):
+            print(f"losscli: warning: {prefix}{message}", file=sys.stderr, flush=True)
 
 
 def fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
