@@ -443,3 +443,18 @@ def test_compare_and_check_say_what_compute_says_of_the_rows(run, tmp_path):
     assert out.exit_code == 0 and out.stderr == (f"losscli: warning: {tmp_path / 'pr.csv'}: renormalised 1 probability "
                                                  "rows whose sums differed from 1 by up to 1e-05 (within the tolerance "
                                                  "0.001)\n")
+
+
+def test_parameters_are_written_with_every_digit_they_need(run, tmp_path):
+    """-p delta=1.2345681 and delta=1.2345679 give two values but were both written delta=1.23457 in
+    CSV, JUnit test names, tables and markdown (review 101 #7); a short value stays short."""
+    write_csv(tmp_path / "p.csv", ["p"], [[0.5], [3.0], [-1.0]])
+    write_csv(tmp_path / "y.csv", ["y"], [[0.0], [0.0], [0.0]])
+    for delta in ("1.2345681", "1.2345679", "1"):
+        args = ("compute", "huber", tmp_path / "p.csv", tmp_path / "y.csv", "-p", f"delta={delta}")
+        csv_out = run(*args, "--format", "csv").stdout
+        assert csv_out.splitlines()[1].endswith(f",delta={delta}")
+        names = [c.get("name") for c in ET.fromstring(run(*args, "--format", "junit", "--fail-above", "9").stdout).iter(
+            "testcase")]
+        assert names == [f"huber (delta={delta})"]
+        assert f"delta={delta} " in run(*args, "--format", "markdown").stdout

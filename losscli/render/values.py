@@ -99,12 +99,14 @@ def params_text(params: dict) -> str:
 
 
 def param_value(v) -> str:
+    """A parameter as written back: short where that is the value (``delta=1``), with every digit
+    it needs to be itself (``delta=1.2345681``: two runs of other parameters never print alike)."""
     if isinstance(v, (list, tuple)):
-        return ",".join(f"{x:g}" for x in v)
+        return ",".join(param_value(x) for x in v)
     if isinstance(v, bool):
         return str(v).lower()
     if isinstance(v, float):
-        return f"{v:g}"
+        return exact(v)
     return str(v)
 
 
