@@ -557,3 +557,23 @@ def test_an_exception_in_the_users_loss_code_is_theirs_not_an_internal_error(run
     kind = "ValueError: boom" if command[0] == "gradcheck" else "KeyError: 'missing'"
     assert out.stderr == (f"Error: your loss code raised {kind} ({plugin}, line {line}; rerun as losscli --debug "
                           "COMMAND ... for a traceback)\n")
+
+
+@pytest.mark.parametrize("command", [["list"], ["info", "huber"], ["plot", "huber"], ["gradcheck", "mse"],
+                                     ["compute", "mse", "P", "Y"], ["compare", "mse", "P", "P", "Y"]])
+def test_every_commands_json_starts_with_the_layouts_version_and_losscli_s(run, tmp_path, command):
+    """The README: every command's JSON result starts with schema_version and version; list, info
+    and plot's did not (review 101 #8)."""
+    import json
+
+    import losscli
+    from losscli.vocabulary import JSON_SCHEMA_VERSION
+
+    np.save(tmp_path / "p.npy", np.array([0.5, 1.0, 2.0]))
+    np.save(tmp_path / "y.npy", np.array([0.0, 1.0, 3.0]))
+    args = [str(tmp_path / ("p.npy" if a == "P" else "y.npy")) if a in ("P", "Y") else a for a in command]
+    out = run(*args, "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    data = json.loads(out.stdout)
+    assert list(data)[:2] == ["schema_version", "version"]
+    assert (data["schema_version"], data["version"]) == (JSON_SCHEMA_VERSION, losscli.__version__)

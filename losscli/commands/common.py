@@ -18,8 +18,8 @@ from ..io.output import refuse_clobbering
 from ..io.rules import ReadRules
 from ..io.spec import STDIN_PREFIX, archive_file, is_url, local_file, shards_of, split_spec
 from ..registry import Loss
+from ..render.values import stamp
 from ..validation import Validated, bind, validate_inputs
-from ..vocabulary import JSON_SCHEMA_VERSION
 
 
 def select_losses(names: str) -> list[Loss]:
@@ -121,13 +121,6 @@ def provenance(caches: InputCache | list[InputCache], roles: dict[str, list[str]
                                    **{k: v for k, v in rec.items() if k not in ("path", "selector")}})
     inputs = list(seen.values())
     return {**stamp(), "inputs": inputs}
-
-
-def stamp() -> dict:
-    """The first keys of every command's JSON result: the layout's version and losscli's."""
-    import losscli
-
-    return {"schema_version": JSON_SCHEMA_VERSION, "version": losscli.__version__}
 
 
 def refuse_overwriting_inputs(outputs: Iterable[tuple[str, str | None]], specs: Iterable[str | None] = (),

@@ -7,7 +7,7 @@ import io
 import json
 
 from ..stats.accumulator import STAT_KEYS
-from .values import dump_json, json_text, key_text, number, params_text
+from .values import dump_json, json_text, key_text, number, params_text, stamp
 
 
 def to_json(payload) -> str:
@@ -107,7 +107,7 @@ def plot_csv(data: dict) -> str:
 
 
 def plot_json(data: dict) -> str:
-    clean = {**data, "series": [{**s, "loss_values": [number(v) for v in s["loss_values"]],
+    clean = {**stamp(), **data, "series": [{**s, "loss_values": [number(v) for v in s["loss_values"]],
                                  "derivative": None if s["derivative"] is None else [number(v) for v in s["derivative"]]}
                                 for s in data["series"]]}
     return json.dumps(clean, indent=1, allow_nan=False) + "\n"
@@ -132,7 +132,7 @@ def fit_csv(payload: dict) -> str:
 def list_json(losses) -> str:
     from ..commands.catalogue import loss_record
 
-    return json.dumps({"losses": [loss_record(l) for l in losses]}, indent=2) + "\n"
+    return json.dumps({**stamp(), "losses": [loss_record(l) for l in losses]}, indent=2) + "\n"
 
 
 def list_names(losses) -> str:
@@ -142,4 +142,4 @@ def list_names(losses) -> str:
 def info_json(loss) -> str:
     from ..commands.catalogue import loss_record
 
-    return json.dumps(loss_record(loss), indent=2) + "\n"
+    return json.dumps({**stamp(), **loss_record(loss)}, indent=2) + "\n"

@@ -39,6 +39,15 @@ def dump_json(payload) -> str:
     return text + "\n"
 
 
+def stamp() -> dict:
+    """The first keys of every command's JSON result: the layout's version and losscli's."""
+    import losscli
+
+    from ..vocabulary import JSON_SCHEMA_VERSION
+
+    return {"schema_version": JSON_SCHEMA_VERSION, "version": losscli.__version__}
+
+
 def number(x: Any) -> float | None:
     """A JSON-safe float: NaN and ±inf become null (JSON has no spelling for them)."""
     x = float(x)
