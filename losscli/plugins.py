@@ -4,6 +4,7 @@ that declares the entry-point group ``losscli.losses``. Either registers its los
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import importlib.util
 import os
@@ -83,7 +84,8 @@ def load_plugin(spec: str) -> None:
         module = importlib.util.module_from_spec(module_spec)
         sys.modules[module_name] = module
         try:
-            module_spec.loader.exec_module(module)
+            with contextlib.redirect_stdout(sys.stderr):  # (what it prints is not a result)
+                module_spec.loader.exec_module(module)
         except LossCliError as exc:
             sys.modules.pop(module_name, None)
             raise LossCliError(f"--plugin {spec}: {exc}") from exc
@@ -94,7 +96,8 @@ def load_plugin(spec: str) -> None:
         _loaded_specs.append(key)
         return
     try:
-        importlib.import_module(spec)
+        with contextlib.redirect_stdout(sys.stderr):
+            importlib.import_module(spec)
         if spec not in _loaded_specs:
             _loaded_specs.append(spec)
     except ModuleNotFoundError as exc:
@@ -154,7 +157,8 @@ def load_entry_points() -> None:
 
     for ep in entry_points(group=ENTRY_POINT_GROUP):
         try:
-            ep.load()
+            with contextlib.redirect_stdout(sys.stderr):
+                ep.load()
         except (Exception, SystemExit) as exc:  # one broken package must not stop every command
             FAILED[ep.name] = _describe(exc)
             print(f"losscli: warning: plugin entry point {ep.name} ({ep.value}) failed to load: "

@@ -19,8 +19,11 @@ it to choose how many evaluations it needs).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import inspect
 import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -146,7 +149,7 @@ class Loss:
             raise RegistrationError(
                 f"{self.name}: a {self.backend} loss's gradient is {self.backend}'s own backward; define a custom "
                 f"one inside the function ({'torch.autograd.Function' if self.backend == 'torch' else 'jax.custom_vjp'})")
-        self.grad_fn = fn
+        self.grad_fn = _printing_to_stderr(fn) if self.source != "built-in" else fn
         return fn
 
     def value_and_gradient(self, fn: Callable) -> Callable:
@@ -160,7 +163,7 @@ class Loss:
         if self.coupling == "batch":
             raise RegistrationError(f"{self.name}: a batch-coupled loss's weighted gradient needs its cotangent; "
                                     "register its gradient with .gradient (taking 'cotangent')")
-        self.value_and_grad_fn = fn
+        self.value_and_grad_fn = _printing_to_stderr(fn) if self.source != "built-in" else fn
         return fn
 
     def times_cotangent(self, grads: dict, cotangent: np.ndarray) -> dict:
@@ -395,20 +398,22 @@ def register_loss(
             if k not in sig:
                 raise RegistrationError(f"{name}: parameter {k!r} is not an argument of {fn.__name__}")
         doc = inspect.getdoc(fn) or ""
+        user = not fn.__module__.startswith("losscli.")
+        run = _printing_to_stderr if user else _as_is
         bridge = None
         if backend != "numpy":
             from .backends import make_bridge
 
-            bridge = make_bridge(backend, canonical, fn, tuple(role_names), diff, diff_params)
+            bridge = make_bridge(backend, canonical, run(fn), tuple(role_names), diff, diff_params)
         loss = Loss(
-            name=canonical, fn=bridge or fn, aliases=tuple(_normalise(a) for a in aliases), category=category,
+            name=canonical, fn=bridge or run(fn), aliases=tuple(_normalise(a) for a in aliases), category=category,
             summary=summary or (doc.splitlines()[0] if doc else ""), inputs=roles,
             differentiable=diff, params=param_specs, coupling=coupling, formula=formula,
             gradient_formula=gradient_formula, references=tuple(references),
             conventions=tuple(conventions), matches=tuple(matches), root=root, nonnegative=nonnegative, ranked_by=ranked_by,
-            not_differentiable_reason=not_differentiable_reason, validate=validate, sampler=sampler,
-            mean_normaliser=mean_normaliser, grad_checks=tuple(grad_checks),
-            source=fn.__module__ if not fn.__module__.startswith("losscli.") else "built-in",
+            not_differentiable_reason=not_differentiable_reason, validate=run(validate), sampler=run(sampler),
+            mean_normaliser=run(mean_normaliser), grad_checks=tuple(grad_checks),
+            source=fn.__module__ if user else "built-in",
             backend=backend, differentiable_params=diff_params, bridge=bridge,
             grad_fn=bridge.gradient if bridge is not None else None,
         )
@@ -420,6 +425,24 @@ def register_loss(
         return loss
 
     return decorator
+
+
+def _printing_to_stderr(fn):
+    """A user's function whose prints go to stderr: stdout carries results only (a plugin's
+    print() before the JSON made it unreadable; review 101 #4)."""
+    if fn is None:
+        return None
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(*args, **kwargs)
+
+    return call
+
+
+def _as_is(fn):
+    return fn
 
 
 #: whether a user's loss may replace a built-in one (``--allow-override``); each replacement is

@@ -577,3 +577,45 @@ def test_every_commands_json_starts_with_the_layouts_version_and_losscli_s(run, 
     data = json.loads(out.stdout)
     assert list(data)[:2] == ["schema_version", "version"]
     assert (data["schema_version"], data["version"]) == (JSON_SCHEMA_VERSION, losscli.__version__)
+
+
+PRINTING_PLUGIN = '''
+from losscli import register_loss
+
+print("loading my losses")
+
+
+@register_loss("chatty", formula="test", references=("test",))
+def chatty(predictions, labels):
+    print("computing")
+    return ((predictions - labels) ** 2).reshape(len(predictions), -1).sum(axis=1)
+
+
+@chatty.gradient
+def _(predictions, labels):
+    print("differentiating")
+    return {"predictions": 2 * (predictions - labels)}
+'''
+
+
+@pytest.mark.parametrize("command", [["compute", "chatty", "P", "Y", "--format", "json"],
+                                     ["compute", "chatty", "P", "Y", "--format", "value"],
+                                     ["gradcheck", "chatty", "--format", "json"]])
+def test_what_a_plugin_prints_goes_to_stderr(tmp_path, command):
+    """A plugin's print() came before the JSON on stdout, which no longer parsed (review 101 #4):
+    stdout carries results only; what the user's code prints goes to stderr."""
+    plugin = tmp_path / "chatty.py"
+    plugin.write_text(PRINTING_PLUGIN)
+    np.save(tmp_path / "p.npy", np.array([0.5, 1.0, 2.0]))
+    np.save(tmp_path / "y.npy", np.array([0.0, 1.0, 3.0]))
+    args = [str(tmp_path / ("p.npy" if a == "P" else "y.npy")) if a in ("P", "Y") else a for a in command]
+    proc = subprocess.run([sys.executable, "-m", "losscli", "--plugin", str(plugin), *args], capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "loading my losses" in proc.stderr and "computing" in proc.stderr and "computing" not in proc.stdout
+    if "value" in command:
+        assert float(proc.stdout) == pytest.approx(1.25 / 3, rel=1e-15)
+    else:
+        import json
+
+        json.loads(proc.stdout)
