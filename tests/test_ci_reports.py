@@ -116,6 +116,11 @@ def test_check_reads_pyproject(run, models, monkeypatch):
     ('[[gate]]\nloss = "msee"\ninputs = ["base.csv", "labels.csv"]\nmax = 1\n',
      "gate 1: unknown loss 'msee'; did you mean mse, rmse, msle?"),
     ('gate = [\n', "not valid TOML"),
+    # (review 101: a gate no value passes exited 1 as a failed check; an empty name made an empty JUnit name)
+    ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmin = 2\nmax = 1\n',
+     "gate 1: key 'min' (2) is above key 'max' (1): no value can pass"),
+    ('[[gate]]\nname = " "\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nmax = 1\n',
+     "key 'name' is empty (it names the gate in every report: leave it out for the loss and first input)"),
     ('[[gate]]\nloss = "mse"\ninputs = ["base.csv", "labels.csv"]\nbaseline = "base.csv"\nmax_increase = "2 percent"\n',
      "gate 1: key 'max_increase'"),
     # a gate under a key nothing reads never ran, and the check passed without it
@@ -458,3 +463,13 @@ def test_parameters_are_written_with_every_digit_they_need(run, tmp_path):
             "testcase")]
         assert names == [f"huber (delta={delta})"]
         assert f"delta={delta} " in run(*args, "--format", "markdown").stdout
+
+
+def test_a_baseline_gate_without_a_bootstrap_prints_no_interval(run, models):
+    """bootstrap = 0 in a gate printed 'CI [+nan, +nan]' beside the change (review 101)."""
+    cfg = models / "b0.toml"
+    cfg.write_text('[[gate]]\nloss = "mse"\ninputs = ["better.csv", "labels.csv"]\nbaseline = "base.csv"\n'
+                   'bootstrap = 0\n')
+    for fmt in ("table", "markdown", "junit", "json"):
+        out = run("check", cfg, "--format", fmt)
+        assert out.exit_code == 0 and "nan" not in out.stdout.lower() and "CI [" not in out.stdout, (fmt, out.stdout)

@@ -74,8 +74,8 @@ def baseline_check(cmp: dict) -> dict:
     measured = (f"{cmp['baseline']:.6g} -> {cmp['candidate']:.6g}, change {cmp['change']:+.4g}"
                 + (f" ({cmp['relative_change']:+.2%})" if cmp.get("relative_change") is not None else ""))
     boot = cmp.get("bootstrap")
-    if boot and boot.get("interval"):
-        lo, hi = boot["interval"]
+    if boot and boot.get("interval") and not all(x is None or math.isnan(x) for x in boot["interval"]):
+        lo, hi = boot["interval"]  # (none: bootstrap = 0)
         measured += f", {boot['confidence']:.0%} CI [{lo:+.4g}, {hi:+.4g}]"
     return {"check": f"increase over baseline <= {gate['tolerance']}" + (" (significant)" if gate["significant"] else ""),
             "passed": gate["passed"], "measured": measured}
@@ -163,6 +163,12 @@ def validate_gate(i: int, gate, where: str) -> dict:
         value = gate.get(key)
         if isinstance(value, (int, float)) and not isinstance(value, bool) and not ok(value):
             raise ConfigError(f"{label}: key {key!r} must be {must}, got {value!r}")
+    if "min" in gate and "max" in gate and gate["min"] > gate["max"]:  # (no value passes: a typo, not a check)
+        raise ConfigError(f"{label}: key 'min' ({gate['min']!r}) is above key 'max' ({gate['max']!r}): no value "
+                          "can pass")
+    if "name" in gate and not gate["name"].strip():
+        raise ConfigError(f"{label}: key 'name' is empty (it names the gate in every report: leave it out for the "
+                          "loss and first input)")
     return {**gate, "_label": label}
 
 
