@@ -473,3 +473,15 @@ def test_a_baseline_gate_without_a_bootstrap_prints_no_interval(run, models):
     for fmt in ("table", "markdown", "junit", "json"):
         out = run("check", cfg, "--format", fmt)
         assert out.exit_code == 0 and "nan" not in out.stdout.lower() and "CI [" not in out.stdout, (fmt, out.stdout)
+
+
+def test_no_python_none_in_text_outputs(run, tmp_path):
+    """A missing slice key was 'k=None' in CSV, --reduction none 'value=None' in JUnit (review 101):
+    written as the tables write them, (missing) and -."""
+    write_csv(tmp_path / "p.csv", ["p", "k"], [[0.5, "a"], [1.0, ""], [2.0, "a"], [0.1, ""]])
+    write_csv(tmp_path / "y.csv", ["y"], [[0.0], [1.0], [3.0], [0.0]])
+    out = run("compute", "mse", f"{tmp_path}/p.csv:p", tmp_path / "y.csv", "--by-file", f"{tmp_path}/p.csv:k",
+              "--min-slice-size", "1", "--format", "csv")
+    assert out.exit_code == 0 and "None" not in out.stdout and "k=(missing)" in out.stdout, out.stdout
+    out = run("compute", "mse", f"{tmp_path}/p.csv:p", tmp_path / "y.csv", "--reduction", "none", "--format", "junit")
+    assert out.exit_code == 0 and "None" not in out.stdout and "value=- count=4" in out.stdout, out.stdout

@@ -65,7 +65,7 @@ def compute(payload: dict, context: dict) -> str:
         cases.append({"classname": "losscli.compute", "name": f"{r['loss']} ({params_text(r['params'])})",
                       "failure": (f"{r['loss']} = {gate['measured']!r} > --fail-above {limit!r}",
                                   json_text(r)) if failed else None,
-                      "output": f"value={r['value']!r} count={r['count']}"
+                      "output": f"value={_number(r['value'])} count={r['count']}"
                                 + ("" if gate is None else f" --fail-above {limit!r}: {'FAIL' if failed else 'PASS'}")})
         cases += [slice_case("losscli.compute", f"{r['loss']} ({params_text(r['params'])})", sl,
                              f"{r['loss']} = {sl['value'] if r['value'] is not None else sl['stats']['max']!r} > "
@@ -132,9 +132,16 @@ def _element_line(w: dict) -> str:
     from ..gradcheck.record import slopes_text
 
     compared = "" if w["status"] == "kink" else (  # (at a kink the slopes are the comparison)
-        f" diff {w['abs_error']!r} rel diff {w.get('rel_difference')!r} diff/bound {w.get('error_ratio')!r}")
-    return (f"{w['role']}{tuple(w['index'])} {w['status']}: analytic {w['analytic']!r} numeric {w['numeric']!r}"
-            f"{compared} bound {w['error_estimate']!r} one-sided slopes {slopes_text(w, 17)}: {w.get('reason', '')}")
+        f" diff {_number(w['abs_error'])} rel diff {_number(w.get('rel_difference'))} "
+        f"diff/bound {_number(w.get('error_ratio'))}")
+    return (f"{w['role']}{tuple(w['index'])} {w['status']}: analytic {_number(w['analytic'])} numeric "
+            f"{_number(w['numeric'])}{compared} bound {_number(w['error_estimate'])} one-sided slopes "
+            f"{slopes_text(w, 17)}: {w.get('reason', '')}")
+
+
+def _number(x) -> str:
+    """A number of a record, every digit (a missing one: -, as the tables write it)."""
+    return "-" if x is None else repr(x)
 
 
 def gradcheck(payload: dict) -> str:

@@ -11,7 +11,7 @@ from ..exits import printable
 from ..stats.accumulator import STAT_KEYS
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
-from .values import check_text, exact, fmt, interval_text, judged, key_text, param_value, params_text, pct
+from .values import check_text, exact, fmt, interval_text, judged, key_text, key_value, param_value, params_text, pct
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -135,11 +135,6 @@ def status(record: dict | None) -> str:
     return "PASS" if record["passed"] else "FAIL"
 
 
-def key_cell(value) -> str:
-    """A slice key's value in a table cell (a Sheet never reads a cell as rich markup); missing: (missing)."""
-    return "(missing)" if value is None else str(value)
-
-
 def _slice_value(s: dict) -> float:
     """A slice's value for the table: its mean with --reduction none, NaN where every weight is 0
     (the JSON's null and note: the unweighted mean stood there)."""
@@ -160,7 +155,7 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
               [*(Column(n, "left", key=True) for n in names), *([Column("gate", "left")] if gated else []),
                Column("N"), *(Column(name) for name, _, _ in columns), *([Column("CI")] if ci else [])])
     for s in slices:
-        cells = [key_cell(s["key"][n]) for n in names]
+        cells = [key_value(s["key"][n]) for n in names]
         if gated:
             cells.append(status({"passed": s.get("passed", s.get("gate", {}).get("passed"))}))
         cells += [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]

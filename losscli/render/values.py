@@ -142,8 +142,14 @@ def json_text(obj: Any) -> str:
 
 
 def key_text(key: dict, sep: str = ", ") -> str:
-    """A slice's key for people: ``region=EU, device=phone``."""
-    return sep.join(f"{k}={v}" for k, v in key.items())
+    """A slice's key for people: ``region=EU, device=phone`` (a missing one: ``(missing)``, as
+    the tables write it)."""
+    return sep.join(f"{k}={key_value(v)}" for k, v in key.items())
+
+
+def key_value(value) -> str:
+    """One value of a slice's key as text; a missing one: ``(missing)``."""
+    return "(missing)" if value is None else str(value)
 
 
 def check_text(check: dict) -> str:
