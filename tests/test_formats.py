@@ -1057,6 +1057,25 @@ def test_the_decimal_comma_hint_converts_a_file_of_any_delimiter(run, tmp_path, 
     assert float(out.stdout) == pytest.approx(float(np.mean((PRED[:20] - TRUE[:20]) ** 2)), rel=1e-12)
 
 
+@pytest.mark.parametrize("suffix", [".tsv", ".tsv.gz"])
+def test_a_tsv_of_one_column_with_decimal_commas_is_not_read_as_two_columns(run, tmp_path, suffix):
+    """to_csv(sep='\\t', decimal=',', header=False, index=False) of one column: no tab in the file,
+    so ',' was taken for its delimiter and -4,2 read as -4 and 2 (21.35 for 34.93, exit 0; review
+    100 #5). A .tsv is tab-separated: the decimal commas are named, and the hint converts it."""
+    r = np.random.default_rng(3)
+    p, y = np.round(r.normal(size=30) * 4, 1), np.round(r.normal(size=30) * 4, 1)
+    paths = [tmp_path / f"{n}{suffix}" for n in ("p", "y")]
+    for path, v in zip(paths, (p, y)):
+        pd.Series(v).to_csv(path, sep="\t", decimal=",", header=False, index=False)
+    out = run("compute", "mse", *paths)
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert "it looks like a decimal comma" in out.stderr and "sep='\\t'" in out.stderr, out.stderr
+    fixed = [_follow_the_pandas_hint(run("compute", "mse", path, path).stderr, path, tmp_path / f"f{i}.csv")
+             for i, path in enumerate(paths)]
+    out = run("compute", "mse", *fixed, "--format", "value")
+    assert float(out.stdout) == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)
+
+
 def _follow_the_pandas_hint(stderr: str, path, out_path):
     """Runs the pandas line a hint names (``e.g. pandas: ...``) on ``path``, writing ``out_path``."""
     command = stderr.split("e.g. pandas: ")[1].split("; if ")[0].strip()

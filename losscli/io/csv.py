@@ -80,6 +80,14 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     return best
 
 
+def _tab_separated(label: str) -> bool:
+    """A file named as tab-separated values (``.tsv``, ``.tab``; compressed too)."""
+    name = label.lower()
+    for packed in (".gz", ".bz2", ".xz", ".zst"):
+        name = name.removesuffix(packed)
+    return name.endswith((".tsv", ".tab"))
+
+
 def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules(),
                 window=None) -> Iterator[Source]:
     """``window``: only those rows (a :class:`~losscli.io.windows.Window` of a local file)."""
@@ -105,7 +113,8 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     lines = lines[skip:]
     if comment:
         lines[0] = _uncomment(lines[0])
-    sep = hint.group(1) if hint else sniff_delimiter(lines) or ","
+    # (a .tsv is tab-separated, also with one column: '-4,2' of to_csv(sep='\t', decimal=',') is no two fields)
+    sep = hint.group(1) if hint else "\t" if _tab_separated(label) else sniff_delimiter(lines) or ","
     first, below = split_fields(lines[0], sep, label), _sample_rows(lines[1:], sep, label)
     has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
     levels = second_header_line(first, below, label) if has_header and rules.header != "yes" else None
