@@ -162,6 +162,29 @@ def test_an_arrow_stream_on_standard_input(tmp_path, reference):
     assert float(out.stdout) == float(np.mean((PRED - TRUE) ** 2))
 
 
+@pytest.mark.parametrize("stdin", [False, True])
+def test_arrow_streams_written_one_after_another_are_refused(run, tmp_path, stdin):
+    """Two IPC streams appended to one file (or piped in one after another): Arrow reads up to the
+    first end-of-stream mark, and the rest was left out without a word (the mean of 20 rows of 40,
+    exit 0; review 100 #5b). Refused; one stream is read whole, as before."""
+    table = _table()
+    half = table.num_rows // 2
+    _ipc_stream(table.slice(0, half), tmp_path / "a.arrows")
+    _ipc_stream(table.slice(half), tmp_path / "b.arrows")
+    both = tmp_path / "both.arrows"
+    both.write_bytes((tmp_path / "a.arrows").read_bytes() + (tmp_path / "b.arrows").read_bytes())
+    args = ["-:pred", "-:true"] if stdin else [f"{both}:pred", f"{both}:true"]
+    out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", *args, "--format", "value"],
+                         stdin=open(both, "rb"), capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout) == (2, "")
+    label = "<stdin>" if stdin else str(both)
+    assert out.stderr == (f"Error: {label}: holds more after the end of its Arrow IPC stream (streams written one "
+                          "after another: Arrow reads the first only); write one stream, or one file a stream\n")
+    _ipc_stream(table, tmp_path / "one.arrows")
+    assert _value(run, "mse", f"{tmp_path}/one.arrows:pred", f"{tmp_path}/one.arrows:true") == float(
+        np.mean((PRED - TRUE) ** 2))
+
+
 def test_a_ragged_list_column_names_its_row(run, tmp_path):
     lists = [[0.1, 0.2, 0.7]] * 4 + [[0.5, 0.5]] + [[0.2, 0.2, 0.6]]
     pq.write_table(pa.table({"p": lists, "y": [0, 1, 2, 0, 1, 2]}), tmp_path / "r.parquet")

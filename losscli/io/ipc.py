@@ -39,8 +39,9 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadR
                                                    pa.BufferReader(opener().read()))
             schema, batches = table.schema, iter(table.to_batches())
         else:
-            stream = pyarrow.ipc.open_stream(opener())
-            schema, batches = stream.schema, iter(stream)
+            fh = opener()
+            stream = pyarrow.ipc.open_stream(fh)
+            schema, batches = stream.schema, _whole_stream(stream, fh, label)
         names = schema_names(schema)
         columns, index, keys = read_columns(schema, label, wanted, rules)
         yield from table_blocks(renamed(batches, names, schema), label, chunk_rows, dtype, names, columns, index, keys,
@@ -48,6 +49,16 @@ def ipc_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadR
     except (pa.ArrowException, OSError) as exc:  # pyarrow's word on the bytes (a bug of ours stays a bug: exit 3)
         raise InputError(f"{label}: not a readable Arrow IPC / Feather file ({type(exc).__name__}: {exc})"
                          f"{wide_integers(exc)}") from None
+
+
+def _whole_stream(stream, fh, label: str) -> Iterator:
+    """The stream's batches, and nothing after its end-of-stream mark: streams written one after
+    another (appended to one file, or piped in) were read up to the first one's end, the rest
+    left out without a word (review 100 #5b)."""
+    yield from stream
+    if fh.read(1):
+        raise InputError(f"{label}: holds more after the end of its Arrow IPC stream (streams written one after "
+                         "another: Arrow reads the first only); write one stream, or one file a stream")
 
 
 def ipc_rows(path: str) -> int:
