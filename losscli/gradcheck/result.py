@@ -77,6 +77,8 @@ REASONS = {
         "large as the role's others (rtol times its largest, or more): at steps that follow |x| (x = 0 beside "
         "inputs of 1e-12) the rounding an O(1) intermediate may add, which the loss did not refute, covers any "
         "slope; not compared",
+    26: "the gradient is beyond float64's range here: the analytic value is infinite, and the numeric "
+        "estimates are not finite (or beyond 1e300) with its sign: nothing to compare",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
@@ -253,6 +255,10 @@ def passes(a, n, err, kink, opts: Options):
     return np.isfinite(n) & ~kink & (diff <= tol)
 
 
+#: an estimate this large is an overflowing slope's (a step of float64's range by its smallest)
+_OVERFLOWING = 1e300
+
+
 def in_bracket(a, left, right, err, opts: Options):
     lo, hi = np.minimum(left, right), np.maximum(left, right)
     slack = opts.rtol * np.maximum(np.abs(lo), np.abs(hi)) + err + opts.atol
@@ -299,6 +305,10 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
             why[below & (num != 0) & large & (rr.err_est[s] >= scale)] = 25
         bad_a = ~np.isfinite(a) & (why != 7)  # (a gradient of the wrong shape says so, not "not finite")
         codes[bad_a], why[bad_a] = FAIL, 6
+        # ±inf where the slopes are beyond float64 too, with its sign (gamma_deviance at p = 1e-160,
+        # whose gradient -2e320 rounds to -inf): nothing to compare, not a wrong value
+        beyond = bad_a & np.isinf(a) & (np.isnan(num) | ((np.abs(num) > _OVERFLOWING) & (np.sign(num) == np.sign(a))))
+        codes[beyond], why[beyond] = INCONCLUSIVE, 26
 
 
 def classify(rr: RoleResult, kinks: np.ndarray, opts: Options, undecided=None, agreed=None) -> None:
