@@ -15,9 +15,10 @@ from .climb import above, confirmed
 from .finer import averaged, descend, finer
 from .kinks import narrower
 from .methods import NOISE_SIGMAS, RICHARDSON_NOISE, median, one_sided_from, richardson_from
-from .noise import quantum, refutes_intermediate, staircase
+from .noise import levelled, quantum, refutes_intermediate, staircase
 from .result import DOUBTED, FAIL, INCONCLUSIVE, KINK, OK, in_bracket, passes, tolerance
 from .rungs import Column, column_noise, rejudge, rung
+from .stairs import stepped
 
 
 def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, notes: list):
@@ -65,6 +66,8 @@ def check_columns(ev, role, x, g, base, method, lo, hi, eps, opts: Options, note
         above(col, j, xj, a, h, side, room, f0, sens, eps, opts, est, err, left, right, step, status, reason)
         averaged(col, j, xj, a, side, f0, sens, floor, eps, opts, est, err, left, right, step, status, reason)
         _unmoved(a, f0, sens, eps, opts, est[:, j], left[:, j], right[:, j], step[:, j], status[:, j], reason[:, j])
+        # FAILs on a loss flat at the ladder's steps: a staircase coarser than them, seen at larger steps
+        stepped(col, j, xj, a, h, side, room0[:, j], f0, opts, est, err, left, right, step, status, reason, notes, role)
         if method == "complex":
             seen_kink[:, j] = k0
             if cbuf is None:
@@ -124,7 +127,11 @@ def _settle(col, j, xj, a_all, und, h_all, side_all, floor_all, room_all, f0_all
     # Not where the values are quantised (q_all, one level a step or not): differences of such values
     # at steps of powers of two are exact multiples of the quantum, and agree exactly whatever
     # the intermediate's rounding hid (tversky's 1 - A/B at p = 3e-8: a correct gradient FAILed)
-    refuted = refutes_intermediate(first[0][und], e1, h1, first[4][und] | k1, intermediate, q_all)
+    # (nor where the values lie whole levels of the intermediate's spacing from f0, quantised before a
+    # smooth function made them no exact multiples: log of a softmax's sum near 1)
+    on_levels = levelled(values, f0, intermediate)
+    refuted = refutes_intermediate(first[0][und], e1, h1, first[4][und] | k1, intermediate,
+                                   np.where(on_levels, np.inf, q_all))
     intermediate = np.where(refuted, eps * np.fmax(np.abs(f0), sens), intermediate)
     sigma = np.fmax(np.where(first[4][und], 0.0, measured), intermediate)
     redo0 = richardson_from(f0, fA, fB, fC, fD, h0, sens, noise=sigma, eps=eps)
@@ -363,6 +370,7 @@ def _own_scale(col, j, xj, und, near, agreed, a, f0, sens, sigma, eps, opts, run
         assumed = eps * np.maximum.reduce([np.ones(near.size), np.abs(f0[near]), sens[near]])
         (e1, *_), (e2, _, _, _, k2, _, v2) = seen
         q = quantum(np.concatenate([np.stack(seen[0][6]), np.stack(v2), f0[near][None]]))
+        q = np.where(levelled(np.concatenate([np.stack(seen[0][6]), np.stack(v2)]), f0[near], assumed), np.inf, q)
         refuted = refutes_intermediate(e1, e2, h2, seen[0][4] | k2, assumed, q) & (sigma[near] <= assumed)
         if refuted.any():
             own = np.where(refuted, eps * np.fmax(np.abs(f0[near]), sens[near]), sigma[near])

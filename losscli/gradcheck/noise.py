@@ -75,6 +75,40 @@ def staircase(table: np.ndarray, values: np.ndarray, floor: np.ndarray) -> np.nd
     return np.where(ties, np.where(np.isfinite(smallest), smallest, floor), 0.0)
 
 
+#: differences from the base value within this fraction of a whole number of levels count as on the levels
+LEVEL_SLACK = 0.01
+#: at least this many of an element's values must lie a whole (nonzero) number of levels from the base
+LEVEL_POINTS = 3
+
+
+def levelled(values: np.ndarray, f0: np.ndarray, intermediate: np.ndarray) -> np.ndarray:
+    """Per element (axis 1), whether its values (axis 0) lie a whole number of levels of the assumed
+    intermediate's spacing (its ulp: the power of two at ``intermediate`` = ε·magnitude) from the base
+    value ``f0``, to LEVEL_SLACK of a level: exactly equal, or at least LEVEL_POINTS of them a nonzero
+    whole number of levels away, none a fraction of one. The intermediate is then seen, not refuted:
+    a smooth function applied after its rounding (log of a sum near 1, rounded to 2^-52: softmax
+    cross-entropy of a confident row) keeps the levels but makes the values no exact multiples of a
+    quantum, and estimates at steps of powers of two count the same whole levels (8 at h/16, 128 at
+    h): they agree exactly whatever the rounding hid (a correct gradient FAILed, 0.5% off at 2^-28).
+    A smooth loss's differences fall on whole levels by chance with odds of 2% a value."""
+    unit = stepping_ulp(intermediate)
+    with np.errstate(all="ignore"):
+        k = (values - f0[None]) / unit[None]
+        whole = np.round(k)
+        on = np.abs(k - whole) <= LEVEL_SLACK * np.maximum(1.0, np.abs(whole) / 64.0)
+        moved = whole != 0
+        ok = np.all(np.isfinite(k) & (on | (k == 0)) & (moved | (k == 0)), axis=0)
+    return ok & (np.sum(moved, axis=0) >= LEVEL_POINTS)
+
+
+def stepping_ulp(v: np.ndarray) -> np.ndarray:
+    """The power of two at or below ``v`` (> 0), as ``steps.pow2_floor``: the spacing an intermediate's
+    rounding moves a value by, given ε·|intermediate|."""
+    from .steps import pow2_floor
+
+    return pow2_floor(np.maximum(np.asarray(v, dtype=np.float64), np.finfo(np.float64).tiny))
+
+
 def refutes_intermediate(e_big, e_small, h_small, kinks, intermediate, q):
     """Where estimates at steps h and h/16 (``h_small``) agree 1e4 times closer than the rounding of
     an assumed O(1) intermediate (``intermediate``, ε·max(1, |f|)) would let them (both nonzero, of

@@ -79,6 +79,10 @@ REASONS = {
         "slope; not compared",
     26: "the gradient is beyond float64's range here: the analytic value is infinite, and the numeric "
         "estimates are not finite (or beyond 1e300) with its sign: nothing to compare",
+    27: "the loss moves in jumps coarser than the ladder's steps (flat at the smallest, seen at larger steps up "
+        "to 131072h on both sides): it is quantised at that scale (a staircase: an intermediate rounded coarser "
+        "than the step, or a rounded loss); the difference is what those jumps make at its step, and every "
+        "value lies within two jumps of the line the analytic slope draws through x: undecided",
     12: "on a bound of its domain: the analytic value lies between the slope beyond the bound (where "
         "the loss clamps) and the slope inside",
 }
