@@ -45,6 +45,8 @@ _reg("v_sq32_bug", lambda p, t: (p.astype(np.float32) - t.astype(np.float32)) **
 # float32 after a float64 difference (the step moves d = p - t in float32 where |d| < |p|)
 _reg("v_cauchy32", lambda p, t: np.log1p(np.square((p - t).astype(np.float32))),
      lambda p, t: {"predictions": 2 * (p - t) / (1 + (p - t) ** 2)}, coupling="elementwise")
+_reg("v_cauchy32_rows", lambda p, t: np.log1p(np.square((p - t).astype(np.float32))).reshape(len(p), -1).sum(axis=1),
+     lambda p, t: {"predictions": 2 * (p - t) / (1 + (p - t) ** 2)}, coupling="row")
 _reg("v_absmix", lambda p, t: (p - t) ** 2 + 0.5 * np.abs(p),
      lambda p, t: {"predictions": 2 * (p - t) + 0.5 * np.sign(p)}, coupling="elementwise")
 # batch-coupled (every row sees the batch mean) but left at the default coupling "row"
@@ -255,7 +257,7 @@ def plugin(tmp_path):
     path = tmp_path / "verdict_losses.py"
     path.write_text(PLUGIN)
     yield path
-    for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_cauchy32", "v_absmix", "v_centered",
+    for name in ("v_neglogp", "v_tf_logistic", "v_sq32", "v_sq32_cast_back", "v_sq32_bug", "v_cauchy32", "v_cauchy32_rows", "v_absmix", "v_centered",
                  "v_rowmax_ties", "v_rowmax", "v_offset", "v_sqrt", "v_cliff", "v_hidden_flip", "v_hidden_zero", "v_hidden_zero_batch", "v_bound_x3",
                  "v_cx_row", "v_cx_batch", "v_clip01", "v_steep", "v_steep_bug", "v_absbatch", "v_absbatch_bug", "v_sqrt_abs", "v_sqrt_abs_tiny_bug", "v_cbrt", "v_relu",
                  "v_clip_bce", "v_clip_bce_bug", "v_clip_bce_batch", "v_clip_bce_batch_bug", "v_jump", "v_jump_bug", "v_kink1", "v_kink1_bug", "v_jump_batch", "v_jump_batch_bug", "v_kink1_batch",
@@ -624,6 +626,16 @@ def test_a_float32_loss_passes_with_its_precision_reported(run, tmp_path, plugin
     assert taylor["passed"] and 1.8 < taylor["order"] < 2.2 and "note" not in taylor  # measured, not waived
     code, (bug,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_sq32_bug", *files)
     assert code == 1 and bug["failures"] > 0.99 * rows
+
+
+@pytest.mark.parametrize("seed", [5, 9])
+def test_a_float32_losss_taylor_remainder_within_its_precision_is_no_fail(run, plugin, seed):
+    """A correct float32 gradient FAILed on the Taylor test alone (order 1.25, no element failing)
+    on 3% of seeds (review 99 #6): its remainder's linear part is within what float32 resolves
+    (1e-3 relative per element), the --rtol its note suggests. Not a FAIL; a factor 2 still is."""
+    code, (rec,) = _gradcheck(run, "--plugin", plugin, "gradcheck", "v_cauchy32_rows", "--samples", "16", "--dim", "7",
+                              "--seed", str(seed))
+    assert code == 0 and rec["failures"] == 0 and all(t["passed"] for t in rec["taylor"]), rec["taylor"]
 
 
 # -- complex step, per element --------------------------------------------------------------------------

@@ -201,7 +201,7 @@ def consistency(loss: Loss, grads: dict, arrays: dict) -> list[dict]:
 
 def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray | None = None,
            bounds: tuple = (-np.inf, np.inf), eps: float = EPS, still: np.ndarray | None = None,
-           atol: float = 0.0, rtol: float = 0.0) -> dict:
+           atol: float = 0.0, rtol: float = 0.0, resolved: float = 0.0) -> dict:
     """Observed order of |f(x + t d) - f(x) - t gᵀd| as t halves: 2 right, 1 wrong.
 
     ``rng`` must be a stream of its own (not the one random inputs were drawn from: a direction
@@ -215,7 +215,8 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
     or near the smallest steps float64 resolves). ``atol``: gradient
     errors this small per element are not told apart from 0 (--atol); ``rtol``: nor errors of this
     fraction of each element's gradient (--rtol): a linear remainder within atol·Σ|d| +
-    rtol·Σ|g·d| is no wrong gradient, as the element checks would not call it one."""
+    rtol·Σ|g·d| is no wrong gradient, as the element checks would not call it one; nor within
+    ``resolved``·Σ|g·d|, the relative error a coarser precision's estimates resolve (float32: 1e-3)."""
     from .steps import scales
 
     x2 = x.reshape(x.shape[0], -1) if x.ndim else x.reshape(1, 1)
@@ -275,11 +276,13 @@ def taylor(ev, role: str, x: np.ndarray, g: np.ndarray, rng, *, base: np.ndarray
                         f"predicts (at most {ts[0] * abs(slope):.3g}) is below the rounding of the O(1) "
                         f"intermediates it is computed from ({level:.3g}); no order to read, the element "
                         "checks decide"}
-    allowed = atol * float(np.sum(np.abs(d))) + rtol * float(np.sum(np.abs(g * d)))
+    allowed = atol * float(np.sum(np.abs(d))) + max(rtol, resolved) * float(np.sum(np.abs(g * d)))
     if rem[-1] <= allowed * ts[-1]:  # a gradient off by at most --atol, or --rtol, per element explains it
+        within = f"--atol {atol:g} and --rtol {rtol:g}" if resolved <= rtol else \
+            f"--atol {atol:g} and {resolved:g} relative (what the loss's precision resolves)"
         return {"role": role, "order": order, "passed": True,
                 "note": f"the remainder's linear part ({rem[-1] / ts[-1]:.3g}·t) is within "
-                        f"--atol {atol:g} and --rtol {rtol:g} per element along the probe ({allowed:.3g}·t): gradient "
+                        f"{within} per element along the probe ({allowed:.3g}·t): gradient "
                         "errors this small are not told apart from 0"}
     # The summed loss's own noise along the probe (ECnoise of 7 values at a spacing far below the
     # t's): a loss with cancellations (log(1 - c) at c = 1 - 1e-8 loses 8 digits) is noisy far
