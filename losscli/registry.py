@@ -19,11 +19,8 @@ it to choose how many evaluations it needs).
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import inspect
 import re
-import sys
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -31,6 +28,7 @@ import numpy as np
 
 from . import shapes
 from .backends import BACKENDS
+from .plugins import printing_to_stderr
 from .domains import DOMAIN_TEXT
 from .errors import ParameterError, RegistrationError, UnknownLossError
 from .params import Param
@@ -149,7 +147,7 @@ class Loss:
             raise RegistrationError(
                 f"{self.name}: a {self.backend} loss's gradient is {self.backend}'s own backward; define a custom "
                 f"one inside the function ({'torch.autograd.Function' if self.backend == 'torch' else 'jax.custom_vjp'})")
-        self.grad_fn = _printing_to_stderr(fn) if self.source != "built-in" else fn
+        self.grad_fn = printing_to_stderr(fn) if self.source != "built-in" else fn
         return fn
 
     def value_and_gradient(self, fn: Callable) -> Callable:
@@ -163,7 +161,7 @@ class Loss:
         if self.coupling == "batch":
             raise RegistrationError(f"{self.name}: a batch-coupled loss's weighted gradient needs its cotangent; "
                                     "register its gradient with .gradient (taking 'cotangent')")
-        self.value_and_grad_fn = _printing_to_stderr(fn) if self.source != "built-in" else fn
+        self.value_and_grad_fn = printing_to_stderr(fn) if self.source != "built-in" else fn
         return fn
 
     def times_cotangent(self, grads: dict, cotangent: np.ndarray) -> dict:
@@ -399,7 +397,7 @@ def register_loss(
                 raise RegistrationError(f"{name}: parameter {k!r} is not an argument of {fn.__name__}")
         doc = inspect.getdoc(fn) or ""
         user = not fn.__module__.startswith("losscli.")
-        run = _printing_to_stderr if user else _as_is
+        run = printing_to_stderr if user else (lambda f: f)
         bridge = None
         if backend != "numpy":
             from .backends import make_bridge
@@ -425,24 +423,6 @@ def register_loss(
         return loss
 
     return decorator
-
-
-def _printing_to_stderr(fn):
-    """A user's function whose prints go to stderr: stdout carries results only (a plugin's
-    print() before the JSON made it unreadable; review 101 #4)."""
-    if fn is None:
-        return None
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        with contextlib.redirect_stdout(sys.stderr):
-            return fn(*args, **kwargs)
-
-    return call
-
-
-def _as_is(fn):
-    return fn
 
 
 #: whether a user's loss may replace a built-in one (``--allow-override``); each replacement is
