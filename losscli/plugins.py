@@ -5,7 +5,6 @@ that declares the entry-point group ``losscli.losses``. Either registers its los
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import importlib.util
 import os
@@ -62,20 +61,6 @@ def user_code_line(exc: BaseException) -> tuple[str, int] | None:
         if os.path.realpath(frame.filename) in files:
             return frame.filename, frame.lineno or 0
     return None
-
-
-def printing_to_stderr(fn):
-    """A user's function (a plugin's loss, gradient, hook) whose prints go to stderr: stdout carries
-    results only (a plugin's print() before the JSON made it unreadable; review 101 #4)."""
-    if fn is None:
-        return None
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        with contextlib.redirect_stdout(sys.stderr):
-            return fn(*args, **kwargs)
-
-    return call
 
 
 def load_plugin(spec: str) -> None:

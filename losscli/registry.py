@@ -28,10 +28,10 @@ import numpy as np
 
 from . import shapes
 from .backends import BACKENDS
-from .plugins import printing_to_stderr
 from .domains import DOMAIN_TEXT
 from .errors import ParameterError, RegistrationError, UnknownLossError
 from .params import Param
+from .stdio import printing_to_stderr
 from .vocabulary import CATEGORIES, COUPLINGS
 
 

@@ -140,3 +140,21 @@ def inherited(fd: int) -> bool:
     if STARTED is None:
         return fd not in CLOSED
     return fd in STARTED and _identity(fd) == STARTED[fd]
+
+
+def printing_to_stderr(fn):
+    """A user's function (a plugin's loss, gradient, hook) whose prints go to standard error:
+    standard output carries results only (a plugin's print() before the JSON made it unreadable;
+    review 101 #4)."""
+    if fn is None:
+        return None
+    import contextlib
+    import functools
+    import sys
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        with contextlib.redirect_stdout(sys.stderr):
+            return fn(*args, **kwargs)
+
+    return call
