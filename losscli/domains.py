@@ -54,6 +54,22 @@ class _ByIdentity:
 _RENORMALISED = _ByIdentity()
 
 
+def read_only(array):
+    """A read-only view of a validated array, the loss's code reads it (a loss that wrote into its
+    inputs changed what every later loss read: review 101 #3), carrying what this module knows of
+    the array (its rows' sums before renormalisation, its pending domain), which is keyed by the
+    object itself."""
+    if not isinstance(array, np.ndarray) or not array.flags.writeable:
+        return array
+    view = array.view()
+    view.flags.writeable = False
+    for facts in (_RENORMALISED, _PENDING):
+        fact = facts.get(array)
+        if fact is not None:
+            facts.put(view, fact)
+    return view
+
+
 def renormalised_sums(array: np.ndarray) -> np.ndarray | None:
     """The row sums (N,) a ``prob_rows`` input had before validation divided the rows that drifted
     from 1 by them (1.0 for rows left alone); None if no row of ``array`` was renormalised."""

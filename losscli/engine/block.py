@@ -134,20 +134,13 @@ def evaluate_block(loss: Loss, arrays: list, start: int, params: dict, nan_polic
     checked = validate_inputs(loss, bound, nan_policy, params, finite, prob_tol, block=True)
     # read-only to the loss's code: a loss that wrote into its inputs (a plugin's predictions *= 2)
     # changed what every loss after it read (review 101 #3)
-    checked.arrays = {role: _read_only(a) for role, a in checked.arrays.items()}
+    checked.arrays = {role: domains.read_only(a) for role, a in checked.arrays.items()}
     rows = range(start, start + checked.n_rows) if checked.kept is None else start + checked.kept
     if checked.kept is not None and checked.kept.size == 0:  # every row dropped: nothing to evaluate here
         return bound, checked, rows, np.empty(0), None, None
     values, normaliser, grads = block_losses(loss, checked.arrays, params, rows, nan_policy != "propagate",
                                              with_gradient)
     return bound, checked, rows, values, normaliser, grads
-
-
-def _read_only(a):
-    if isinstance(a, np.ndarray) and a.flags.writeable:
-        a = a.view()
-        a.flags.writeable = False
-    return a
 
 
 def finish(acc: Accumulator, omitted: int, weights: str | None) -> Evaluation:
