@@ -470,6 +470,9 @@ def test_a_worker_running_another_losscli_is_refused(run, shards, tmp_path):
         out = run("compute", "mse", shards / "preds", shards / "labels", "--engine", "dask", "--scheduler", c.address,
                   "--format", "json", *FAST)
     finally:
+        from losscli.engine.cluster import close_sessions
+
+        close_sessions()  # (before its scheduler goes: a client closed after it left the next one's loop started)
         c.stop()
     assert out.exit_code == 2 and out.stdout == "", out.stdout
     assert out.stderr.startswith("Error: the worker at tcp://127.0.0.1:") and out.stderr.count("\n") == 1
