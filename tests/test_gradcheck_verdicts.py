@@ -1058,6 +1058,20 @@ def test_a_gradient_beyond_float64_where_the_loss_is_finite_is_not_a_fail(run, t
     code, (rec,) = _gradcheck(run, "gradcheck", loss, f"{tmp_path}/g.csv:p", f"{tmp_path}/g.csv:t", *params)
     assert (code, rec["verdict"], rec["failures"], rec["inconclusive"]) == (0, "inconclusive", 0, 1), rec["reasons"]
     assert any("the gradient is beyond float64's range here" in r for r in rec["reasons"]), rec["reasons"]
+    # a gradient e times too large, inf at p = 709 where the slope is a finite 4.1e307: FAIL (review 103 #2)
+    (tmp_path / "big.py").write_text(
+        "import numpy as np\nfrom losscli import register_loss\n\n"
+        "@register_loss('half_exp_wrong', coupling='elementwise', formula='exp(p)/2', references=('test',))\n"
+        "def half_exp_wrong(predictions, labels):\n    return 0.5 * np.exp(predictions)\n\n"
+        "@half_exp_wrong.gradient\ndef _(predictions, labels):\n"
+        "    with np.errstate(over='ignore'):\n        return {'predictions': np.exp(predictions + 1.0) / 2}\n")
+    (tmp_path / "e.csv").write_text("p,t\n709.0,0\n708.0,0\n")
+    try:
+        code, (rec,) = _gradcheck(run, "--plugin", tmp_path / "big.py", "gradcheck", "half_exp_wrong",
+                                  f"{tmp_path}/e.csv:p", f"{tmp_path}/e.csv:t")
+    finally:
+        unregister_loss("half_exp_wrong")
+    assert code == 1 and rec["failures"] == 1 and "not finite there" in rec["reasons"][0], rec["reasons"]
 
 
 def test_what_a_plugin_returns_that_is_not_a_wrong_gradient_says_what_it_is(run, tmp_path):

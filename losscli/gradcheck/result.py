@@ -78,7 +78,7 @@ REASONS = {
         "inputs of 1e-12) the rounding an O(1) intermediate may add, which the loss did not refute, covers any "
         "slope; not compared",
     26: "the gradient is beyond float64's range here: the analytic value is infinite, and the numeric "
-        "estimates are not finite (or beyond 1e300) with its sign: nothing to compare",
+        "estimates are not finite, with its sign: nothing to compare",
     27: "the loss moves in jumps coarser than the ladder's steps (flat at the smallest, seen at larger steps up "
         "to 131072h on both sides): it is quantised at that scale (a staircase: an intermediate rounded coarser "
         "than the step, or a rounded loss); the difference is what those jumps make at its step, and every "
@@ -259,10 +259,6 @@ def passes(a, n, err, kink, opts: Options):
     return np.isfinite(n) & ~kink & (diff <= tol)
 
 
-#: an estimate this large is an overflowing slope's (a step of float64's range by its smallest)
-_OVERFLOWING = 1e300
-
-
 def in_bracket(a, left, right, err, opts: Options):
     lo, hi = np.minimum(left, right), np.maximum(left, right)
     slack = opts.rtol * np.maximum(np.abs(lo), np.abs(hi)) + err + opts.atol
@@ -309,9 +305,11 @@ def finish(rr: RoleResult, status: np.ndarray, reason: np.ndarray, opts: Options
             why[below & (num != 0) & large & (rr.err_est[s] >= scale)] = 25
         bad_a = ~np.isfinite(a) & (why != 7)  # (a gradient of the wrong shape says so, not "not finite")
         codes[bad_a], why[bad_a] = FAIL, 6
-        # ±inf where the slopes are beyond float64 too, with its sign (gamma_deviance at p = 1e-160,
-        # whose gradient -2e320 rounds to -inf): nothing to compare, not a wrong value
-        beyond = bad_a & np.isinf(a) & (np.isnan(num) | ((np.abs(num) > _OVERFLOWING) & (np.sign(num) == np.sign(a))))
+        # ±inf where the slopes are not finite either (NaN, or ±inf of its sign: gamma_deviance at
+        # p = 1e-160, whose gradient -2e320 rounds to -inf): nothing to compare, not a wrong value. (A
+        # finite slope, however large, is compared: exp(p + 1)/2 for exp(p)/2 at p = 709 is inf where
+        # the slope is 4.1e307: review 103 #2)
+        beyond = bad_a & np.isinf(a) & (np.isnan(num) | (np.isinf(num) & (np.sign(num) == np.sign(a))))
         codes[beyond], why[beyond] = INCONCLUSIVE, 26
 
 
