@@ -1794,6 +1794,13 @@ def test_files_named_by_the_ids_of_several_writes_are_not_paired_by_position(run
                                                       index=False)
     out = run("compute", "mse", tmp_path / "spark", tmp_path / "y.parquet")
     assert out.exit_code == 2 and "are named by the random ids of two writes" in out.stderr
+    # Delta Lake's one write: each file its own uuid, ordered by its part number (review 103 #5)
+    (tmp_path / "delta").mkdir()
+    for k, a in enumerate(range(0, 120, 40)):
+        pd.DataFrame({"pred": p[a:a + 40]}).to_parquet(
+            tmp_path / "delta" / f"part-{k:05d}-{uuid.uuid4()}-c000.snappy.parquet", index=False)
+    assert _run_value(run, tmp_path / "delta", tmp_path / "y.parquet")[0] == pytest.approx(
+        float(np.mean((p - y) ** 2)), rel=1e-12)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])

@@ -177,16 +177,24 @@ def unordered_writes(files: list[str]) -> tuple[str, str] | None:
     """Two files of one folder of a dataset that name two different writes by random ids
     (``write_to_dataset`` called once a batch, a Spark job appending): the order of their names is
     not the order they were written in, so neither is the order of the rows read. None where every
-    folder's files come from one write (or name none)."""
-    seen: dict[str, tuple[str, str]] = {}
+    folder's files come from one write (or name none), or where a part number before each id orders
+    them, each number once (Delta Lake names every file of a write ``part-00001-<its own uuid>``;
+    two writes both count from ``part-00000``)."""
+    folders: dict[str, list[tuple[str, str | None, str]]] = {}
     for f in files:
         folder, name = os.path.split(f)
         found = _WRITE_ID.search(name.lower())
-        if found is None:
-            continue
-        first = seen.setdefault(folder, (found.group(1), f))
-        if first[0] != found.group(1):
-            return first[1], f
+        if found is not None:
+            part = re.findall(r"\d+", name[:found.start()])
+            folders.setdefault(folder, []).append((found.group(1), part[-1] if part else None, f))
+    for marked in folders.values():
+        parts = [p for _, p, _ in marked]
+        if None not in parts and len({int(p) for p in parts}) == len(parts):
+            continue  # (ordered by their part numbers, whatever the ids)
+        first = marked[0]
+        other = next((m for m in marked if m[0] != first[0]), None)
+        if other is not None:
+            return first[2], other[2]
     return None
 
 
