@@ -1097,6 +1097,12 @@ def test_a_tsv_of_one_column_with_decimal_commas_is_not_read_as_two_columns(run,
              for i, path in enumerate(paths)]
     out = run("compute", "mse", *fixed, "--format", "value")
     assert float(out.stdout) == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12)
+    # a .tsv written with commas between named columns, or with spaces, is read as written (review 103 #6)
+    for sep, name in ((",", "named"), (" ", "spaced")):
+        path = tmp_path / f"{name}{suffix}"
+        pd.DataFrame({"p": p, "y": y}).to_csv(path, sep=sep, index=False)
+        out = run("compute", "mse", f"{path}:p", f"{path}:y", "--format", "value")
+        assert float(out.stdout) == pytest.approx(float(np.mean((p - y) ** 2)), rel=1e-12), out.stderr
 
 
 def _follow_the_pandas_hint(stderr: str, path, out_path):

@@ -80,12 +80,19 @@ def sniff_delimiter(lines: list[str]) -> str | None:
     return best
 
 
-def _tab_separated(label: str) -> bool:
-    """A file named as tab-separated values (``.tsv``, ``.tab``; compressed too)."""
+def _delimiter(lines: list[str], label: str) -> str:
+    """The sniffed delimiter; but a file named as tab-separated (``.tsv``, ``.tab``, compressed too)
+    of one column whose lines are numbers with a decimal comma is one column: '-4,2' of
+    to_csv(sep='\\t', decimal=',') is no two fields (a .tsv the sniffer finds separated otherwise,
+    by commas between names or by spaces, is read as it is written)."""
+    sniffed = sniff_delimiter(lines)
     name = label.lower()
     for packed in (".gz", ".bz2", ".xz", ".zst"):
         name = name.removesuffix(packed)
-    return name.endswith((".tsv", ".tab"))
+    if name.endswith((".tsv", ".tab")) and sniffed == "," and \
+            all(_DECIMAL_COMMA.fullmatch(ln.strip()) for ln in lines[1:] or lines):
+        return "\t"
+    return sniffed or ","
 
 
 def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules(),
@@ -113,8 +120,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     lines = lines[skip:]
     if comment:
         lines[0] = _uncomment(lines[0])
-    # (a .tsv is tab-separated, also with one column: '-4,2' of to_csv(sep='\t', decimal=',') is no two fields)
-    sep = hint.group(1) if hint else "\t" if _tab_separated(label) else sniff_delimiter(lines) or ","
+    sep = hint.group(1) if hint else _delimiter(lines, label)
     first, below = split_fields(lines[0], sep, label), _sample_rows(lines[1:], sep, label)
     has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
     levels = second_header_line(first, below, label) if has_header and rules.header != "yes" else None
