@@ -892,6 +892,11 @@ def test_an_index_of_fractions_written_without_a_header_is_not_read_as_data(run,
     # a copy of one file is data, alike (mse 0), and so are outputs that differ in every column
     (tmp_path / "copy.csv").write_bytes(b.read_bytes())
     assert _run_value(run, tmp_path / "copy.csv", b)[0] == 0
+    # a few rows of two outputs sharing values in another order by chance are data (review 103 #7)
+    (tmp_path / "p5.csv").write_text("1.5,4.2\n0.5,2.1\n3.5,7.7\n")
+    (tmp_path / "y5.csv").write_text("0.5,2\n1.5,4\n2.5,6\n")
+    few = np.array([[1.5, 4.2], [0.5, 2.1], [3.5, 7.7]]) - np.array([[0.5, 2], [1.5, 4], [2.5, 6]])
+    assert _run_value(run, tmp_path / "p5.csv", tmp_path / "y5.csv")[0] == pytest.approx(float(np.mean(few ** 2)))
     q, t = np.c_[idx + 1.0, p.to_numpy()], np.c_[idx.astype(np.float64), y.to_numpy()]
     pd.DataFrame(q).to_csv(tmp_path / "q.csv", header=False, index=False)
     pd.DataFrame(t).to_csv(tmp_path / "t.csv", header=False, index=False)
