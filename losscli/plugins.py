@@ -40,6 +40,9 @@ def user_code_files() -> list[tuple[str, str]]:
             files.append((f"--plugin {spec}", path))
     for loss in registered():
         for fn in (loss.fn, loss.grad_fn, loss.value_and_grad_fn):
+            # (the user's own function, not losscli's wrapper that sends its prints to stderr: the
+            # wrapper's file named as the user's made losscli's own bugs 'your loss code', exit 2)
+            fn = getattr(fn, "user_code", fn)
             code = getattr(fn, "__code__", None)
             if code is not None and not str(getattr(fn, "__module__", "") or "").startswith("losscli."):
                 files.append((f"the code of loss {loss.name!r}", code.co_filename))

@@ -157,4 +157,5 @@ def printing_to_stderr(fn):
         with contextlib.redirect_stdout(sys.stderr):
             return fn(*args, **kwargs)
 
+    call.user_code = fn  # type: ignore[attr-defined]  # (plugins.user_code_files: the user's file, not this one)
     return call

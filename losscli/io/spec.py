@@ -188,8 +188,8 @@ def unordered_writes(files: list[str]) -> tuple[str, str] | None:
             part = re.findall(r"\d+", name[:found.start()])
             folders.setdefault(folder, []).append((found.group(1), part[-1] if part else None, f))
     for marked in folders.values():
-        parts = [p for _, p, _ in marked]
-        if None not in parts and len({int(p) for p in parts}) == len(parts):
+        parts = [int(p) for _, p, _ in marked if p is not None]
+        if len(parts) == len(marked) and len(set(parts)) == len(parts):
             continue  # (ordered by their part numbers, whatever the ids)
         first = marked[0]
         other = next((m for m in marked if m[0] != first[0]), None)
