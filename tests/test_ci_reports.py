@@ -441,7 +441,9 @@ def test_compare_and_check_say_what_compute_says_of_the_rows(run, tmp_path):
     out = run("compute", "mse", f"{tmp_path}/n.csv:p", f"{tmp_path}/n.csv:t", "--nan-policy", "omit")
     assert out.exit_code == 0 and out.stderr == "losscli: warning: " + dropped
     out = run("check", tmp_path / "c.toml", "--format", "json")
-    assert out.exit_code == 0 and out.stderr == f"losscli: warning: {tmp_path / 'c.toml'}: gate 1 ('omit'): " + dropped
+    assert out.exit_code == 0 and out.stderr == (f"losscli: warning: {tmp_path / 'c.toml'}: gate 1 ('omit'): "
+                                                 + dropped.rstrip("\n") + " (in a gate: --nan-policy is the key "
+                                                 "'nan_policy')\n")
     (gate,) = json.loads(out.stdout)["gates"]
     assert (gate["count"], gate["omitted"]) == (2, 1)
     out = run("compare", "ce", tmp_path / "pr.csv", tmp_path / "pr.csv", tmp_path / "py.csv", "--prob-tol", "1e-3")
@@ -485,3 +487,5 @@ def test_no_python_none_in_text_outputs(run, tmp_path):
     assert out.exit_code == 0 and "None" not in out.stdout and "k=(missing)" in out.stdout, out.stdout
     out = run("compute", "mse", f"{tmp_path}/p.csv:p", tmp_path / "y.csv", "--reduction", "none", "--format", "junit")
     assert out.exit_code == 0 and "None" not in out.stdout and "value=- count=4" in out.stdout, out.stdout
+    out = run("compare", "mse", f"{tmp_path}/p.csv:p", f"{tmp_path}/p.csv:p", tmp_path / "y.csv", "--format", "junit")
+    assert out.exit_code == 0 and "None" not in out.stdout and ", allowed -" in out.stdout, out.stdout

@@ -297,7 +297,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): {judged}",
                                   "passed": counts["failed"] == 0})
         rec["passed"] = all(c["passed"] for c in rec["checks"])
-        told[0].print(told[1], prefix=f"{gate['_label']}: ")
+        told[0].print(told[1], prefix=f"{gate['_label']}: ", words=_in_gate_words)
         return rec
 
     errors: list[LossCliError] = []

@@ -214,11 +214,11 @@ class Warnings:
                 out.append(f"--nan-policy omit dropped {dropped} of {total} rows with NaN or infinite values")
         return out + list(self.notes)
 
-    def print(self, *others: "Warnings", prefix: str = "") -> None:
+    def print(self, *others: "Warnings", prefix: str = "", words=lambda m: m) -> None:
         """Each message once (of this run's and ``others``', evaluations of the same rows: compare's
-        two models), after ``prefix`` (check's gate)."""
+        two models), after ``prefix`` and in ``words`` (check's gate, its keys for the options)."""
         for message in dict.fromkeys(m for w in (self, *others) for m in w.messages()):
-            print(f"losscli: warning: {prefix}{message}", file=sys.stderr, flush=True)
+            print(f"losscli: warning: {prefix}{words(message)}", file=sys.stderr, flush=True)
 
 
 def fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
