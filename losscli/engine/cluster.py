@@ -22,6 +22,7 @@ that changes the outcome, never a hang or a traceback:
 from __future__ import annotations
 
 import atexit
+import functools
 import os
 import time
 from dataclasses import dataclass
@@ -150,6 +151,32 @@ class Session:
                 raise LossCliError(f"{self._named()}: cannot connect ({exc}); a tls:// scheduler needs Dask's TLS "
                                    "settings (distributed.comm.tls.* in the Dask configuration)") from None
         self._wait_for_workers(cluster.worker_timeout, "joined")
+        self._same_code(cluster.connect_timeout)
+
+    def _same_code(self, timeout: float) -> None:
+        """Every worker runs the client's losscli (``code_version``), asked of them before any task:
+        a worker of an older losscli, which has no check of its own in its tasks, merged its results
+        (review 103 #9). A cluster that does not answer in time is left to the tasks' own check."""
+        def ask():
+            try:
+                return True, self.client.run(where_and_what)
+            except Exception as exc:  # (a worker whose losscli has no where_and_what: another losscli)
+                return False, exc
+
+        answer = _bounded(ask, timeout)
+        if answer is None:
+            return
+        ok, found = answer
+        if not ok:
+            import losscli
+
+            raise LossCliError(f"{self._named()}: a worker cannot run this losscli's check of its code "
+                               f"({type(found).__name__}): install losscli {losscli.__version__} (the client's) on "
+                               "every worker and restart them")
+        mine = code_version()
+        for worker, (path, theirs) in sorted(found.items()):
+            if theirs != mine:
+                raise LossCliError(other_code(worker, theirs, path, mine))
 
     def _named(self) -> str:
         from .address import named
@@ -374,6 +401,34 @@ def _settle(client, futures: list, timeout: float) -> None:
     left = timeout - (time.monotonic() - start)
     if left > 0 and any(f.status != "finished" for f in futures):
         time.sleep(left)  # (never a busy loop, whatever wait did)
+
+
+@functools.lru_cache(maxsize=1)
+def code_version() -> str:
+    """losscli's version and a digest of its modules' text (what a worker must share with its client:
+    the version alone is the same across development commits). Read once per process."""
+    import hashlib
+    from pathlib import Path
+
+    import losscli
+
+    root = Path(losscli.__file__).parent
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return f"{losscli.__version__} (code {digest.hexdigest()[:12]})"
+
+
+def where_and_what() -> tuple[str, str]:
+    """On a worker: where its losscli is, and its :func:`code_version`."""
+    import losscli
+
+    return os.path.dirname(losscli.__file__), code_version()
+
+
+def other_code(worker: str, theirs: str, path: str, mine: str) -> str:
+    return (f"the worker at {worker} runs losscli {theirs} from {path}, this client {mine}: install the client's "
+            "losscli on every worker and restart them")
 
 
 def _bounded(fn, timeout: float):

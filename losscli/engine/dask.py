@@ -19,7 +19,6 @@ The cluster (connection, timeouts, failures) is ``cluster.py``'s.
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from dataclasses import replace
@@ -34,7 +33,7 @@ from ..stats.quantiles import QUANTILES, Quantiles, Selection, quantile_ranks
 from ..stats.topk import rows_at
 from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
 from .block import Warnings, block_rows, evaluate_block, finish
-from .cluster import Cluster, progress, session
+from .cluster import Cluster, code_version, other_code, progress, session, where_and_what
 from .partitions import Part, plan
 
 ROW_BITS = 40  # top-K rows are keyed shard << 40 | row: global order without knowing offsets
@@ -43,32 +42,13 @@ SAMPLE = 1 << 18  # values in the sample that brackets the quantiles of a large 
 MIN_PREFLIGHT_ROWS = 1024  # rows the client reads itself first (errors and notes before the cluster works)
 
 
-@functools.lru_cache(maxsize=1)
-def code_version() -> str:
-    """losscli's version and a digest of its modules' text (what a worker must share with its client:
-    the version alone is the same across development commits). Read once per process."""
-    import hashlib
-    from pathlib import Path
-
-    import losscli
-
-    root = Path(losscli.__file__).parent
-    digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return f"{losscli.__version__} (code {digest.hexdigest()[:12]})"
-
-
 def _partition(task: dict) -> dict:
     """Evaluate every loss on one partition; runs on a worker."""
-    if task["code"] != code_version():  # (another losscli can give other numbers: none is merged)
-        import losscli
-        from distributed import get_worker
+    if task["code"] != code_version():  # (another losscli can give other numbers: none is merged; a worker
+        from distributed import get_worker  # that joined after the session asked them all)
 
-        return {"summary": {"error": f"the worker at {get_worker().address} runs losscli {code_version()} from "
-                                     f"{os.path.dirname(losscli.__file__)}, this client {task['code']}: install the "
-                                     "client's losscli on every worker and restart them", "first": task["index"]},
-                "values": {}}
+        return {"summary": {"error": other_code(get_worker().address, code_version(), *where_and_what()[:1],
+                                                task["code"]), "first": task["index"]}, "values": {}}
     from ..io.cache import InputCache
     from ..plugins import load_plugin
     from ..validation import validate_weights
