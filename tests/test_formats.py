@@ -183,6 +183,10 @@ def test_arrow_streams_written_one_after_another_are_refused(run, tmp_path, stdi
     _ipc_stream(table, tmp_path / "one.arrows")
     assert _value(run, "mse", f"{tmp_path}/one.arrows:pred", f"{tmp_path}/one.arrows:true") == float(
         np.mean((PRED - TRUE) ** 2))
+    # zeros after the end (a writer's padding) are no second stream (review 103 #10)
+    (tmp_path / "padded.arrows").write_bytes((tmp_path / "one.arrows").read_bytes() + bytes(4096))
+    assert _value(run, "mse", f"{tmp_path}/padded.arrows:pred", f"{tmp_path}/padded.arrows:true") == float(
+        np.mean((PRED - TRUE) ** 2))
 
 
 def test_a_ragged_list_column_names_its_row(run, tmp_path):
