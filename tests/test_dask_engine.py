@@ -465,7 +465,7 @@ def test_a_worker_running_another_losscli_is_refused(run, shards, tmp_path, olde
     assert text.count(mse) == 1
     regression.write_text(text.replace(mse, mse + "2 * "))
     if older:  # (a losscli from before the check: no question for the client to ask, none in its tasks)
-        for name, old, new in (("engine/cluster.py", "def where_and_what()", "def _gone()"),
+        for name, old, new in (("engine/code.py", "def where_and_what()", "def _gone()"),
                                ("engine/dask.py", 'if task["code"] != code_version():', "if False:")):
             path = other / "losscli" / name
             assert path.read_text().count(old) == 1

@@ -33,7 +33,8 @@ from ..stats.quantiles import QUANTILES, Quantiles, Selection, quantile_ranks
 from ..stats.topk import rows_at
 from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
 from .block import Warnings, block_rows, evaluate_block, finish
-from .cluster import Cluster, code_version, other_code, progress, session, where_and_what
+from .cluster import Cluster, progress, session
+from .code import code_version, other_code, where_and_what
 from .partitions import Part, plan
 
 ROW_BITS = 40  # top-K rows are keyed shard << 40 | row: global order without knowing offsets
