@@ -84,7 +84,35 @@ def _silence_stdout() -> None:
         pass
 
 
-class InputsCommand(click.Command):
+class Command(click.Command):
+    """An option of one value given twice is refused: click keeps the last (``--by a --by b``
+    grouped by b alone, ``--weights`` twice weighed by the second, without a word)."""
+
+    def parse_args(self, ctx, args):
+        _refuse_twice(self, args, ctx)
+        return super().parse_args(ctx, args)
+
+
+def _refuse_twice(command: click.Command, args: list[str], ctx: click.Context) -> None:
+    seen: dict[str, str] = {}
+    names = {name: p for p in command.params if isinstance(p, click.Option) and not p.multiple and not p.is_flag
+             and not p.count for name in p.opts + p.secondary_opts}
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        name, _, attached = arg.partition("=") if arg.startswith("--") else (arg, "", "")
+        param = names.get(name)
+        if param is None:
+            continue
+        value = attached or (args[i + 1] if i + 1 < len(args) else "")
+        if str(param.name) in seen:
+            listed = f"; it takes a list: {name} A,B" if param.metavar and "," in param.metavar else ""
+            raise click.UsageError(f"{name} is given twice ({seen[str(param.name)]!r}, then {value!r}): give it "
+                                   f"once{listed}", ctx)
+        seen[str(param.name)] = value
+
+
+class InputsCommand(Command):
     """Lets ``-:SEL`` (a selector on stdin) through as an input instead of an unknown option."""
 
     def parse_args(self, ctx, args):
@@ -92,3 +120,6 @@ class InputsCommand(click.Command):
 
         args = [STDIN_PREFIX + a[1:] if a.startswith("-:") else a for a in args]
         return super().parse_args(ctx, args)
+
+
+Group.command_class = Command

@@ -397,6 +397,13 @@ def test_unreadable_file(run, d):
 # click's own usage errors (a missing companion option, a bad --plugin) print click's usage block:
 # exit 2 and nothing on stdout, the message on the last line
 USAGE = {
+    # (click kept the last of two: grouped by b alone, without a word; review 101)
+    "an option given twice": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--by", "a", "--by=b"],
+                              "Error: --by is given twice ('a', then 'b'): give it once; it takes a list: --by A,B "
+                              "(see 'losscli compute --help')"),
+    "an option given twice, in check": (lambda d: ["check", "c.toml", "--format", "json", "--format", "table"],
+                                        "Error: --format is given twice ('json', then 'table'): give it once "
+                                        "(see 'losscli check --help')"),
     "--significant without --fail-if-worse": (
         lambda d: ["compare", "mse", d / "p.csv", d / "p.csv", d / "y.csv", "--significant"],
         "Error: --significant goes with --fail-if-worse (see 'losscli compare --help')"),
