@@ -94,17 +94,28 @@ class Command(click.Command):
 
 
 def _refuse_twice(command: click.Command, args: list[str], ctx: click.Context) -> None:
+    """Reads ``args`` as click does: an option that takes a value takes the next token, whatever it
+    looks like (``--by --by`` groups by a column named ``--by``), so a value is never taken for an option."""
+    options = {name: p for p in command.params if isinstance(p, click.Option) for name in p.opts + p.secondary_opts}
     seen: dict[str, str] = {}
-    names = {name: p for p in command.params if isinstance(p, click.Option) and not p.multiple and not p.is_flag
-             and not p.count for name in p.opts + p.secondary_opts}
-    for i, arg in enumerate(args):
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
         if arg == "--":
             break
-        name, _, attached = arg.partition("=") if arg.startswith("--") else (arg, "", "")
-        param = names.get(name)
-        if param is None:
+        if arg.startswith("--"):
+            name, eq, value = arg.partition("=")
+        else:  # a short option may hold its value: -ofile
+            name, eq, value = arg[:2], arg[2:], arg[2:]
+        param = options.get(name)
+        if param is None or param.is_flag or param.count:
             continue
-        value = attached or (args[i + 1] if i + 1 < len(args) else "")
+        if not eq:
+            value = " ".join(args[i:i + param.nargs])
+            i += param.nargs
+        if param.multiple:
+            continue
         if str(param.name) in seen:
             listed = f"; it takes a list: {name} A,B" if param.metavar and "," in param.metavar else ""
             raise click.UsageError(f"{name} is given twice ({seen[str(param.name)]!r}, then {value!r}): give it "

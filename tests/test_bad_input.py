@@ -404,6 +404,9 @@ USAGE = {
     "an option given twice, in check": (lambda d: ["check", "c.toml", "--format", "json", "--format", "table"],
                                         "Error: --format is given twice ('json', then 'table'): give it once "
                                         "(see 'losscli check --help')"),
+    "a short option given twice, its value attached": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "-o", "a.json", "-ob.json"],
+        "Error: -o is given twice ('a.json', then 'b.json'): give it once (see 'losscli compute --help')"),
     "--significant without --fail-if-worse": (
         lambda d: ["compare", "mse", d / "p.csv", d / "p.csv", d / "y.csv", "--significant"],
         "Error: --significant goes with --fail-if-worse (see 'losscli compare --help')"),
@@ -416,6 +419,14 @@ USAGE = {
                          "Error: Invalid value for '--format': 'xml' is not one of 'table', 'json', 'csv', 'ndjson', "
                          "'value', 'junit', 'markdown'. (see 'losscli compute --help')"),
 }
+
+
+def test_an_option_value_that_looks_like_an_option_is_a_value(run, d):
+    """click gives an option the next token whatever it looks like: ``--by --by`` names a column
+    ``--by``, given once (the check of options given twice took it for a second --by)."""
+    result = run("compute", "mse", d / "p.csv", d / "y.csv", "--by", "--by")
+    assert (result.exit_code, result.stdout) == (2, "")
+    assert result.stderr.startswith("Error: --by --by: no column '--by' in the inputs")
 
 
 @pytest.mark.parametrize("case", list(USAGE), ids=list(USAGE))
