@@ -1,4 +1,4 @@
-"""Delimited text (CSV, TSV, TXT): delimiter sniffed (comma, tab, semicolon, pipe, whitespace),
+"""Delimited text (CSV, TSV, TXT): delimiter and comment lines sniffed (``sniff.py``),
 header detected (a first line with any non-numeric field is a header), UTF-8 with or without BOM,
 CRLF; cut into pieces at line ends and parsed on a thread pool by Arrow's CSV reader
 (``textparse.py``), then regrouped into blocks of exactly the rows asked for. Without a selector
@@ -10,7 +10,6 @@ too few or too many fields is an error naming its line.
 
 from __future__ import annotations
 
-import csv
 import io
 import re
 from collections import deque
@@ -23,14 +22,11 @@ import numpy as np
 from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
-from .textparse import WHITESPACE
 from .hints import numeric_text_hint, refuse_decimal_commas
-from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision, is_number,
+from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision,
                     key_columns, level_columns, reset_index_columns, second_header_line, slice_columns, unnamed_index)
+from .sniff import COMMENT_HEADER, EXCEL_SEP, comments, delimiter, sniffing_head, split_fields, uncomment
 from .table import Source, wanted_columns
-
-_DELIMITERS = (",", "\t", ";", "|")
-
 
 #: what a file in another encoding (Latin-1, Windows-1252: to_csv(encoding='latin-1')) is told
 _REENCODE = ("expected a UTF-8 CSV file: re-encode it from the encoding it was written in (Latin-1: iconv -f "
@@ -46,55 +42,6 @@ def _decode_error(raw: bytes, label: str) -> InputError | None:
         return InputError(f"{label}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); {_REENCODE}")
 
 
-#: a number as pandas writes it with decimal=','
-_DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?(?:[eE][+-]?\d+)?")
-
-
-#: a quoted field, its doubled quotes inside it
-_QUOTED = re.compile(r'"(?:[^"]|"")*"')
-
-
-def sniff_delimiter(lines: list[str]) -> str | None:
-    """The delimiter that splits the first lines into the same number (> 1) of fields (a delimiter
-    inside a quoted field, ``"Paris, FR"`` as pandas writes it, splits nothing)."""
-    lines = [_QUOTED.sub("x", line) for line in lines]
-    best, best_fields = None, 1
-    for d in _DELIMITERS:
-        counts = {line.count(d) for line in lines}
-        if len(counts) != 1:
-            continue
-        n = counts.pop()
-        if n + 1 > best_fields:
-            best, best_fields = d, n + 1
-        elif best == "," and d == ";" and n and all(_DECIMAL_COMMA.fullmatch(f.strip())
-                                                    for line in lines[1:] or lines for f in line.split(";")):
-            best, best_fields = ";", n + 1  # numbers with a decimal comma between the ';' (the header aside)
-    if best is None:
-        if all(len(line.split()) == len(lines[0].split()) > 1 for line in lines):
-            return WHITESPACE
-        if len(lines) > 2:  # a header with fewer fields than the rows (an implicit index): the rows decide
-            return sniff_delimiter(lines[1:])
-        for d in _DELIMITERS:  # inconsistent counts: let the parser report the ragged line
-            if d in lines[0]:
-                return d
-    return best
-
-
-def _delimiter(lines: list[str], label: str) -> str:
-    """The sniffed delimiter; but a file named as tab-separated (``.tsv``, ``.tab``, compressed too)
-    of one column whose lines are numbers with a decimal comma is one column: '-4,2' of
-    to_csv(sep='\\t', decimal=',') is no two fields (a .tsv the sniffer finds separated otherwise,
-    by commas between names or by spaces, is read as it is written)."""
-    sniffed = sniff_delimiter(lines)
-    name = label.lower()
-    for packed in (".gz", ".bz2", ".xz", ".zst"):
-        name = name.removesuffix(packed)
-    if name.endswith((".tsv", ".tab")) and sniffed == "," and \
-            all(_DECIMAL_COMMA.fullmatch(ln.strip()) for ln in lines[1:] or lines):
-        return "\t"
-    return sniffed or ","
-
-
 def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules(),
                 window=None) -> Iterator[Source]:
     """``window``: only those rows (a :class:`~losscli.io.windows.Window` of a local file)."""
@@ -102,7 +49,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
 
     if b"\x00" in head[:8192]:
         raise InputError(f"{label}: looks like a binary file (NUL bytes), expected CSV text")
-    head, whole = _sniffing_head(opener, head)
+    head, whole = sniffing_head(opener, head)
     if b"\n" not in head and (_LONE_CR.search(head[:-1]) or whole and head.endswith(b"\r")):
         # classic Mac OS line ends (CR only), as pandas reads them
         opener, head = _cr_to_lf(opener), head.replace(b"\r", b"\n")
@@ -113,14 +60,14 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     lines = [ln for ln in lines[:50] if ln.strip()]
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
-    skip, comment = _comments(lines)
+    skip, comment = comments(lines)
     # Excel's delimiter hint (``sep=;``, the first line of a CSV Excel exports for another locale)
-    hint = _EXCEL_SEP.fullmatch(lines[0]) if not skip and len(lines) > 1 else None
+    hint = EXCEL_SEP.fullmatch(lines[0]) if not skip and len(lines) > 1 else None
     skip += hint is not None
     lines = lines[skip:]
     if comment:
-        lines[0] = _uncomment(lines[0])
-    sep = hint.group(1) if hint else _delimiter(lines, label)
+        lines[0] = uncomment(lines[0])
+    sep = hint.group(1) if hint else delimiter(lines, label)
     first, below = split_fields(lines[0], sep, label), _sample_rows(lines[1:], sep, label)
     has_header, decision = (True, COMMENT_HEADER) if comment else header_decision(first, below, rules.header)
     levels = second_header_line(first, below, label) if has_header and rules.header != "yes" else None
@@ -249,89 +196,6 @@ def _cr_to_lf(opener):
     return lambda: Filtered(opener(), lambda inner, n: inner.read(n).replace(b"\r", b"\n"))
 
 
-#: bytes looked at to find the delimiter and the header: the first lines, as long as they are
-SNIFF_LINES, SNIFF_BYTES = 5, 16 * 2**20
-
-
-def _sniffing_head(opener, head: bytes) -> tuple[bytes, bool]:
-    """``head`` (the first 64 kB), read on while it holds fewer than SNIFF_LINES whole lines
-    (a line of 4096 numbers is ~100 kB; a 100,000-column header ~700 kB), up to SNIFF_BYTES; and
-    whether it is the whole file."""
-    if head.count(b"\n") >= SNIFF_LINES:
-        return head, False
-    if len(head) < 65536:
-        return head, True
-    with opener() as fh:
-        data = fh.read(len(head))
-        while data.count(b"\n") < SNIFF_LINES and len(data) < SNIFF_BYTES:
-            more = fh.read(len(data))
-            if not more:
-                return data, True
-            data += more
-    return data, False
-
-
-def split_fields(line: str, sep: str, label: str = "input") -> list[str]:
-    """The fields of one line (quotes as CSV has them; spaces after a delimiter skipped)."""
-    if sep == WHITESPACE:
-        return line.split()
-    try:
-        return next(csv.reader([line], delimiter=sep, skipinitialspace=True), [])
-    except csv.Error as exc:  # e.g. a header field over the csv module's 131072 characters
-        raise InputError(f"{label}: cannot split its first lines into fields ({exc})") from None
-
-
-#: the header decision for np.savetxt's header (``# pred label``: a comment line of names)
-COMMENT_HEADER = "yes (np.savetxt's header: the names after '#' on its last comment line)"
-
-
-def _is_comment(line: str) -> bool:
-    """A comment line as np.savetxt writes its header (``# ...``); not ``#,pred`` (a column named '#')."""
-    text = line.lstrip()
-    return text.startswith("#") and (len(text) == 1 or text[1] not in ",;|\t")
-
-
-def _uncomment(line: str) -> str:
-    return line.lstrip()[1:].lstrip()
-
-
-#: Excel's first line naming the delimiter of the lines below it
-_EXCEL_SEP = re.compile(r"sep=([,;\t|]) *")
-
-
-def _comments(lines: list[str]) -> tuple[int, bool]:
-    """The leading comment lines of a text file (np.savetxt's header, ``# trained 2024-01-01`` /
-    ``# pred label``): how many, and whether the last of them names the columns (as many names as
-    the next line has fields, one of them not a number, unless that line is a header itself: text
-    above numbers). Those lines are not data; without such names, the line after them is read as a
-    first line is (a header, or data)."""
-    skip = 0
-    while skip < len(lines) - 1 and _is_comment(lines[skip]):
-        skip += 1
-    if not skip:
-        return 0, False
-    names = _uncomment(lines[skip - 1])
-    sep = sniff_delimiter([names, *lines[skip:]]) or ","
-    try:
-        fields, below = split_fields(names, sep), split_fields(lines[skip], sep)
-    except InputError:
-        return skip, False
-    if len(fields) == len(below) and any(not is_number(f) for f in fields):
-        try:
-            after = split_fields(lines[skip + 1], sep) if skip + 1 < len(lines) else []
-        except InputError:
-            after = []
-        from .textvalues import NA_VALUES
-
-        def text(f: str) -> bool:  # (a word, not a number, nor a missing value: NA, an empty cell)
-            return not is_number(f) and f.strip() not in NA_VALUES
-
-        if len(after) == len(below) and any(text(b) and is_number(a) for b, a in zip(below, after)):
-            return skip, False  # (its next line, text above numbers, is the header: '# a note' above pandas')
-        return skip - 1, True
-    return skip, False
-
-
 def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False, label: str = "input",
                    skip: int = 0, comment: bool = False) -> tuple[list[str], int, bytes]:
     """(column names, file line of the first data row, the bytes read past the header). Names
@@ -355,7 +219,7 @@ def _text_preamble(fh, sep: str, has_header: bool, implicit_index: bool = False,
         if k < skip:
             start = end
     line = data[start:end].decode("utf-8").rstrip("\r\n")
-    fields = split_fields(_uncomment(line) if comment else line, sep, label)
+    fields = split_fields(uncomment(line) if comment else line, sep, label)
     at = len(_LINE_END.findall(data, 0, start)) + 1  # the file line of the header / first data line
     if has_header:
         return column_names([""] * implicit_index + fields), at + 1, data[end:]

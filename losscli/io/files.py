@@ -14,7 +14,8 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import InputError
-from .csv import sniff_delimiter, split_fields, text_blocks
+from .csv import text_blocks
+from .sniff import sniff_delimiter, split_fields
 from .formats import (STREAMED, WINDOWED, codec_of, foreign_format, magic_reader, reader_for, unzip_one,
                       zipped_text)
 from .ipc import ARROW_MAGIC, ipc_blocks, ipc_rows
