@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from . import domain_samplers as S
+from .domain_hints import logits_hint, two_labels_hint, whole_column_hint
 from .errors import InputError, value_text
 
 if TYPE_CHECKING:
@@ -151,63 +152,12 @@ class Where:
                 break
         r, c = (int(i) for i in np.argwhere(flat)[0])
         value = data.reshape(data.shape[0], -1)[r, c]
-        hint = _logits_hint(data, self) if domain.name in ("probability", "prob_rows", "prob_rows_as_given") else ""
+        probabilities = domain.name in ("probability", "prob_rows", "prob_rows_as_given")
+        hint = logits_hint(data, self.loss, self.role) if probabilities else ""
         if domain.name in ("probability", "binary") and self.role in ("labels", "label", "targets", "target"):
-            hint = _two_labels_hint(data) or hint
+            hint = two_labels_hint(data) or hint
         raise InputError(f"{self.at(r, c if data.ndim > 1 else None)}: found "
                          f"{found or value_text(value)} ({self.loss} {self.role} expects {domain.text}){hint}")
-
-
-#: the loss that takes logits where a loss takes probabilities as its predictions, for the hint
-#: when it is given values outside [0, 1]
-LOGIT_FORMS = {"ce": "softmax_ce (logits, one row per sample)", "bce": "bce_logits (logits)",
-               "log_loss": "bce_logits (binary logits) or softmax_ce (logits, one row per sample)",
-               "binary_focal": "binary_focal with -p from_logits=true"}
-
-
-def _whole_column_hint(data: np.ndarray, r: int, where: Where) -> str:
-    """A row whose other columns sum to 1 beside a column of a whole number (a fold, a count: a
-    file sorted by it holds 0 in its first rows, read as a class's score of 0 there): that column
-    named, with the selector that leaves it out."""
-    columns = where.array.columns
-    if data.ndim != 2 or not columns or len(columns) != data.shape[1]:
-        return ""
-    row = data[r]
-    for j in range(row.size):
-        rest = np.delete(row, j)
-        if row[j] >= 1 and row[j] == np.floor(row[j]) and abs(float(np.sum(rest)) - 1.0) <= where.prob_tol + 1e-12:
-            others = ",".join(c for k, c in enumerate(columns) if k != j)
-            return (f"; column {columns[j]!r} holds {row[j]:g} there and the other columns sum to 1: a fold or count "
-                    f"column (0 in the rows before)? name the score columns ({where.array.label}:{others})")
-    return ""
-
-
-def _logits_hint(data: np.ndarray, where: Where) -> str:
-    """When predictions given to a loss that has a logit form hold values outside [0, 1]."""
-    form = LOGIT_FORMS.get(where.loss) if where.role == "predictions" else None
-    finite = data[np.isfinite(data)]
-    outside = finite[(finite < 0) | (finite > 1)]
-    if not outside.size:
-        return ""
-    beyond = float(np.max(np.maximum(-outside, outside - 1.0)))
-    if beyond <= NEAR_UNIT:  # rounding, not logits (1 + 1e-12 from a sum or a float32 sigmoid)
-        return (f"; the values outside [0, 1] lie within {beyond:.2g} of it: rounding? clip them to [0, 1] "
-                "(np.clip(p, 0, 1))")
-    return "" if form is None else f"; these look like logits: {form} takes them"
-
-
-def _two_labels_hint(data: np.ndarray) -> str:
-    """When 0/1 labels are written as two other integers ({-1, 1}, {1, 2}): how --classes reads them."""
-    finite = data[np.isfinite(data)]
-    values = np.unique(finite) if finite.size and (finite == np.round(finite)).all() else np.empty(0)
-    if values.size != 2 or set(values.tolist()) <= {0.0, 1.0}:
-        return ""
-    a, b = (int(v) for v in values)
-    return f"; labels of two other values ({a}, {b}): --classes {a},{b} reads {a} as 0 and {b} as 1"
-
-
-#: how far outside [0, 1] probabilities are said to be rounding rather than logits
-NEAR_UNIT = 1e-6
 
 
 #: a sampler: (shape, rng, classes) -> random values (see domain_samplers)
@@ -245,9 +195,10 @@ def _row_sums_within_tolerance(data, where, domain):
     off = (np.abs(sums - 1.0) > where.prob_tol + 1e-12) & np.isfinite(sums)
     if off.any():
         r = int(np.flatnonzero(off)[0])
+        hint = (whole_column_hint(data, r, where.array.columns, where.array.label, where.prob_tol)
+                or logits_hint(data, where.loss, where.role))
         raise InputError(f"{where.at(r)}: row sums to {sums[r]:.6g} ({where.loss} {where.role} "
-                         f"expects {domain.text}; tolerance {where.prob_tol:g}, --prob-tol sets it)"
-                         f"{_whole_column_hint(data, r, where) or _logits_hint(data, where)}")
+                         f"expects {domain.text}; tolerance {where.prob_tol:g}, --prob-tol sets it){hint}")
     return sums
 
 
