@@ -19,7 +19,7 @@ from .arrays import Array, as_array
 from .catalogue import get_loss
 from .engine.block import Warnings, block_gradient, evaluate_block, fill_rows, finish
 from .errors import InputError
-from .registry import Loss
+from .loss import Loss
 from .stats.accumulator import Accumulator, Evaluation
 from .validation import validate_weights
 from .vocabulary import DEFAULT_TOP, NAN_POLICIES, REDUCTIONS

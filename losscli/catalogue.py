@@ -4,7 +4,7 @@ into the registry on first use, and looked up by name."""
 from __future__ import annotations
 
 from . import registry
-from .registry import Loss
+from .loss import Loss
 
 _loaded = False
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import LossCliError
-from .registry import Loss
+from .loss import Loss
 
 #: the axis each family is drawn against; anything else is refused with the list of what works
 AXES = {"bce": "probability", "focal": "pt", "bce_logits": "margin", "zero_one": "margin"}

@@ -16,7 +16,7 @@ from .errors import InputError
 from .shapes import concrete
 
 if TYPE_CHECKING:
-    from .registry import Loss
+    from .loss import Loss
 
 
 def random_inputs(loss: Loss, *, samples: int = 8, classes: int = 4, dim: int = 3,

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import LossCliError
-from .registry import Loss
+from .loss import Loss
 from .schedules import learning_rate
 from .shapes import is_class_table
 

@@ -464,7 +464,7 @@ def test_bad_input_is_one_line_exit_2(run, d, args, message):
 def test_the_multiple_in_the_shape_language_agrees_across_roles():
     """``kN``: a whole multiple of N, the multiplier k shared by the roles that name it."""
     from losscli.arrays import Array
-    from losscli.registry import Input
+    from losscli.loss import Input
     from losscli.shapes import check_shapes, multiple_rows, whole_inputs
 
     roles = (Input("a", "N,D"), Input("n1", "kN,D"), Input("n2", "kN,D"))
@@ -483,7 +483,7 @@ def test_the_multiple_in_the_shape_language_agrees_across_roles():
 def test_only_a_batch_coupled_loss_may_declare_several_rows_per_sample():
     from losscli import register_loss
     from losscli.errors import RegistrationError
-    from losscli.registry import Input
+    from losscli.loss import Input
 
     with pytest.raises(RegistrationError, match=r"role extra: a shape of several rows per sample \('kN,D'\) "
                                                 r"needs coupling='batch'"):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..catalogue import get_loss, list_losses
-from ..registry import Loss
+from ..loss import Loss
 from ..render import emit, renderer
 
 

@@ -17,7 +17,7 @@ from ..io.cache import InputCache
 from ..io.output import refuse_clobbering
 from ..io.rules import ReadRules
 from ..io.spec import STDIN_PREFIX, archive_file, is_url, local_file, shards_of, split_spec
-from ..registry import Loss
+from ..loss import Loss
 from ..render.values import stamp
 from ..validation import Validated, bind, validate_inputs
 

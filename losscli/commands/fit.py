@@ -8,7 +8,7 @@ import sys
 import numpy as np
 
 from ..errors import InputError, LossCliError
-from ..registry import Loss
+from ..loss import Loss
 from ..shapes import is_class_table
 from ..training import FitResult, fit, require_fittable
 

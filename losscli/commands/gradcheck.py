@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from ..errors import LossCliError
-from ..registry import Loss
+from ..loss import Loss
 from ..resources import require
 from ..gradcheck.check import Options, check_loss
 from ..gradcheck.record import result_record

@@ -24,7 +24,7 @@ from ..vocabulary import ROW_SUM_TOL
 
 if TYPE_CHECKING:
     from ..io.cache import InputCache
-    from ..registry import Loss
+    from ..loss import Loss
 
 
 def require_finite(loss: Loss, values: np.ndarray, what: str, rows: np.ndarray | range,

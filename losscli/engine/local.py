@@ -19,7 +19,7 @@ from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
 from .block import Warnings, block_gradient, block_rows, evaluate_block, fill_rows, finish
 
 if TYPE_CHECKING:
-    from ..registry import Loss
+    from ..loss import Loss
 
 
 def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: InputCache, reduction="mean",

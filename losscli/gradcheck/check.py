@@ -41,7 +41,7 @@ import numpy as np
 
 from ..engine.block import require_finite, require_numbers, require_per_sample
 from ..errors import LossCliError
-from ..registry import Loss
+from ..loss import Loss
 from . import Options
 from . import steps as stepping
 from .batch import copies_for, detect_coupling, estimate_elements

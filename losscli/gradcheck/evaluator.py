@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..registry import Loss
+from ..loss import Loss
 from ..shapes import alternatives_of
 from .draws import Draws
 

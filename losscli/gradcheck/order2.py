@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import LossCliError
-from ..registry import Loss
+from ..loss import Loss
 from . import Options
 from .result import LossCheck, RoleResult, classify
 from .steps import bounds

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import Loss
+from ..loss import Loss
 from . import Options
 from .result import LossCheck, RoleResult, classify
 from .methods import EPS, richardson_from

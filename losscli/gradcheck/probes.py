@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..registry import Loss
+from ..loss import Loss
 from .draws import Draws
 from .methods import EPS, H_SCALE, median, richardson_from
 

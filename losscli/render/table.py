@@ -16,7 +16,7 @@ from .values import check_text, exact, fmt, interval_text, judged, key_text, key
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
-    from ..registry import Loss
+    from ..loss import Loss
 
 
 def _cell_text(values: np.ndarray, limit: int = 4) -> str:

@@ -16,7 +16,7 @@ from .store import GradientBlocks, PerSample
 from .topk import TopK, rows_at
 
 if TYPE_CHECKING:
-    from ..registry import Loss
+    from ..loss import Loss
 
 
 
