@@ -163,9 +163,13 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
       out.npz:logits      an NPZ array
     """
     from .commands.common import reading_rules
-    from .commands.compute import run_compute
+    from .commands.compute import refuse_unshown, run_compute
     from .commands.slicing import bootstrap, slicing
 
+    top_given = click.get_current_context().get_parameter_source("top") is not click.core.ParameterSource.DEFAULT
+    refuse_unshown({w for w, on in (("ci", ci), ("per_sample", per_sample), ("worst", top and top_given),
+                                    ("slices", (by or by_file) and fail_above is None)) if on},
+                   fmt, reports, reduction)
     slices, view = slicing(by, by_file, min_slice_size, top_slices, fmt, reports=reports)
     code = run_compute(
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,

@@ -339,6 +339,27 @@ CASES = {
     "failed run keeps the previous --output file": (
         lambda d: ["compute", "mse", d / "nope.csv", d / "y.csv", "-o", _keep(d / "old.json")],
         "{d}/nope.csv: no such file"),
+    # (an option whose output the format does not show vanished without a word: review 101)
+    "--ci with --format value": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--ci", "--format", "value"],
+        "--ci: --format value does not show the confidence interval (--format json, table, ndjson or csv does; or add "
+        "--report json:FILE)"),
+    "--top with --format csv": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--top", "3", "-o", d / "out.csv"],
+        "--top: --format csv does not show the worst samples (--format json, table or ndjson does; or add "
+        "--report json:FILE)"),
+    "--ci with --per-sample in CSV": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--ci", "--per-sample", "--format", "csv"],
+        "--ci: --format csv with --per-sample does not show the confidence interval (--format json, table or ndjson "
+        "does; or add --report json:FILE)"),
+    "--per-sample with --format junit": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--per-sample", "--format", "junit"],
+        "--per-sample: --format junit does not show every sample's loss (--format json, table, ndjson or csv does; "
+        "or add --report json:FILE)"),
+    "--by with --format value and no gate": (
+        lambda d: ["compute", "mse", f"{d}/eval.csv:pred", f"{d}/eval.csv:label", "--by", "id", "--format", "value"],
+        "--by: --format value does not show the loss per slice (--format json, table, ndjson, csv, markdown or junit "
+        "does; or add --report json:FILE)"),
     "--l2 without --params": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--l2", "1"],
                               "--l1/--l2 need --params FILE (the model's parameters to penalise)"),
     "--scheduler without dask": (lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--scheduler", "tcp://x:1"],

@@ -69,7 +69,7 @@ def test_sample_data_commands_run(run, command, monkeypatch):
     monkeypatch.chdir(ROOT)
     args = shlex.split(command)[1:]
     if args[0] == "compute":
-        args += ["--format", "value"]
+        args += ["--format", "json"]  # (shows everything a command asks for: value refuses --by, --ci, ...)
     result = run(*args)
     assert result.exit_code == 0, (command, result.stderr)
 

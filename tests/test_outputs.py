@@ -400,3 +400,20 @@ def test_what_a_name_may_hold_beside_the_format_it_names(run, d, args, refused):
         assert out.stderr.startswith(f"Error: {args[0]} {args[1]}: its name (."), out.stderr
         given = args[1].split(":")[0]
         assert out.stderr.endswith(f", and --report {given} into a file named otherwise (.txt, say)\n")
+
+
+def test_what_an_option_asks_for_is_shown_somewhere(run, tmp_path):
+    """An option's output may go to a report beside a format that does not show it; --by with a
+    gate judges the slices in every format; --per-sample with --reduction none is what value prints."""
+    write_csv(tmp_path / "e.csv", ["g", "pred", "label"], [["a", 1, 0], ["b", 2, 1], ["a", 3, 5], ["b", 0, 0]])
+    p, y = f"{tmp_path}/e.csv:pred", f"{tmp_path}/e.csv:label"
+    r = run("compute", "mse", p, y, "--ci", "--format", "junit", "--report", f"json:{tmp_path}/r.json")
+    assert r.exit_code == 0, r.stderr
+    assert "interval" in json.loads((tmp_path / "r.json").read_text())["results"][0]["ci"]
+    r = run("compute", "mse", p, y, "--by", "g", "--min-slice-size", "1", "--format", "value", "--fail-above", "2")
+    assert (r.exit_code, r.stdout) == (1, "1.5\n")
+    assert "mse: slice g=a: mean loss 2.5 is above --fail-above 2" in r.stderr and "g=b" not in r.stderr
+    r = run("compute", "mse", p, y, "--per-sample", "--reduction", "none", "--format", "value")
+    assert (r.exit_code, r.stdout) == (0, "1.0\n1.0\n4.0\n0.0\n")
+    r = run("compute", "mse", p, y, "--top", "0", "--format", "csv")
+    assert r.exit_code == 0, r.stderr

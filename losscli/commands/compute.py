@@ -79,6 +79,32 @@ def _require_top(top: int, cache: InputCache, specs) -> None:
     require(kept * (400 + 2 * PY_FLOAT * width), "--top", f"the {kept:,} worst samples with their inputs")
 
 
+#: what an option asks for (render.COMPUTE_SHOWS's names): the option, and the words for it
+_ASKED = {"ci": ("--ci", "the confidence interval"), "per_sample": ("--per-sample", "every sample's loss"),
+          "worst": ("--top", "the worst samples"), "slices": ("--by", "the loss per slice")}
+
+
+def refuse_unshown(asked: set[str], fmt: str, reports=(), reduction: str = "mean") -> None:
+    """An option asking for what no output of the run shows is refused before anything runs, naming
+    the formats that show it (``--ci --format value`` printed the value alone, without a word)."""
+    from ..render import COMPUTE_SHOWS
+
+    def shows(f: str) -> frozenset:
+        if f == "csv" and "per_sample" in asked:
+            return COMPUTE_SHOWS[f] - {"ci"}  # (a row a sample)
+        if f == "value" and reduction == "none":
+            return COMPUTE_SHOWS[f] | {"per_sample"}
+        return COMPUTE_SHOWS[f]
+
+    outputs = [fmt, *(f for f, _ in reports)]
+    for what, (option, words) in _ASKED.items():
+        if what in asked and not any(what in shows(f) for f in outputs):
+            able = sorted((f for f in COMPUTE_SHOWS if what in shows(f)), key=lambda f: f != "json")
+            where = f"--format {fmt}" + (" with --per-sample" if fmt == "csv" and what == "ci" else "")
+            raise LossCliError(f"{option}: {where} does not show {words} (--format {', '.join(able[:-1])} or "
+                               f"{able[-1]} does; or add --report json:FILE)")
+
+
 def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=None, top=5,
                 per_sample=False, fmt="table", output=None, save_grad=None, fail_above=None,
                 nan_policy="raise", stdin=None, dtype="float64", chunk_rows="auto",

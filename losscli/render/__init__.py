@@ -34,6 +34,14 @@ FORMATS: dict[str, dict[str, str]] = {
 }
 #: formats that print the loss values only: quantiles and worst samples are not computed for them
 LOSS_ONLY_FORMATS = frozenset({"value"})
+#: what each compute format shows of what an option asks for beyond the values: "ci" (--ci),
+#: "per_sample" (--per-sample), "worst" (--top), "slices" (--by). An option asking for what no
+#: output of the run shows is refused (``commands.compute.refuse_unshown``): it must not vanish
+_EVERYTHING = frozenset({"ci", "per_sample", "worst", "slices"})
+COMPUTE_SHOWS = {"table": _EVERYTHING, "json": _EVERYTHING, "ndjson": _EVERYTHING,
+                 "csv": frozenset({"ci", "per_sample", "slices"}),  # (with --per-sample a row a sample: no interval)
+                 "markdown": frozenset({"slices"}), "junit": frozenset({"slices"}),
+                 "value": frozenset()}  # (with --reduction none: every sample's loss)
 #: the format an output file's suffix names, taken when --format is not given (``-o run.json``
 #: writes JSON, not a table in a file named .json)
 SUFFIX_FORMATS = {".json": "json", ".csv": "csv", ".ndjson": "ndjson", ".jsonl": "ndjson", ".xml": "junit",
