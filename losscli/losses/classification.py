@@ -395,6 +395,11 @@ def _true_class_logs(logits, labels):
     return log_p, log_q
 
 
+def _focusing(log_q, gamma: float):
+    """(1 - p_t)^γ from log(1 - p_t); 0^0 = 1 (a row of one class, 1 - p_t = 0, at γ = 0)."""
+    return np.exp(gamma * log_q) if gamma else np.ones_like(log_q)
+
+
 @register_loss(
     "softmax_focal", aliases=("multiclass_focal", "focal_softmax"),
     inputs=(_MC_LOGITS, _CLASS),
@@ -419,17 +424,19 @@ def _true_class_logs(logits, labels):
 def softmax_focal(logits, labels, *, alpha=0.25, gamma=2.0):
     """Softmax focal loss: -α (1 - p_t)^γ log p_t, p_t = softmax(z)_y (Lin et al. 2017)."""
     log_p, log_q = _true_class_logs(logits, labels)
-    return -alpha * np.exp(gamma * log_q) * log_p
+    return -alpha * _focusing(log_q, gamma) * log_p
 
 
 @softmax_focal.gradient
 def _softmax_focal_grad(logits, labels, *, alpha=0.25, gamma=2.0):
     log_p, log_q = _true_class_logs(logits, labels)
     p = np.exp(log_p)
-    with np.errstate(divide="ignore"):
-        # γ p log p q^(γ-1) = -γ p |log p| q^(γ-1), in log space (|log p| -> 0 as q -> 0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # γ p log p q^(γ-1) = -γ p |log p| q^(γ-1), in log space (|log p| -> 0 as q -> 0); 0 where
+        # p_t = 1 exactly (a row of one class: log p = 0 beside q^(γ-1) = inf for γ < 1)
         first = -gamma * p * np.exp(_log_pos(-log_p) + (gamma - 1.0) * log_q) if gamma else 0.0
-    a = alpha * (first - np.exp(gamma * log_q))
+        first = np.where(log_p == 0.0, 0.0, first)
+    a = alpha * (first - _focusing(log_q, gamma))
     s = softmax(logits, axis=1)
     g = -a[:, None] * s
     idx = np.arange(logits.shape[0]), labels.astype(np.intp)
