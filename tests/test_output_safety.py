@@ -737,6 +737,83 @@ def test_a_full_disk_while_outputs_are_put_in_place_leaves_every_previous_output
         subprocess.run(["umount", disk], capture_output=True)
 
 
+def _mounted(args: list, disk: Path) -> None:
+    disk.mkdir()
+    if subprocess.run(["mount", *map(str, args), str(disk)], capture_output=True).returncode:
+        pytest.skip(f"this machine does not let a test mount {args[-1]}")
+
+
+def _pair(tmp_path, rows: int) -> tuple[Path, Path]:
+    rng = np.random.default_rng(1)
+    for name in ("p", "y"):
+        np.savetxt(tmp_path / f"{name}.csv", rng.standard_normal(rows), header=name, comments="", fmt="%.17g")
+    return tmp_path / "p.csv", tmp_path / "y.csv"
+
+
+@pytest.mark.skipif(not ROOT or shutil.which("mount") is None, reason="mounting a small file system takes root")
+def test_a_full_disk_leaves_a_sparse_file_written_in_place_as_it_was(tmp_path):
+    """A hard-linked (so copied in place) report of 1 MiB holding 1 KiB of text and holes, on a
+    nearly full disk: its new content was shorter, so nothing was reserved, and writing into the
+    holes ran out of space half-way: truncated JSON, then NULs, the previous text gone (review 104
+    #1). The new length is reserved whatever the old one was."""
+    disk = tmp_path / "disk"
+    _mounted(["-t", "tmpfs", "-o", "size=320k", "tmpfs"], disk)
+    try:
+        p, y = _pair(tmp_path, 5000)
+        report = disk / "r.json"
+        with open(report, "wb") as fh:
+            fh.write(b"PREVIOUS REPORT " * 64)
+            fh.truncate(2**20)
+        before = report.read_bytes()
+        os.link(report, disk / "also.json")
+        out = losscli("compute", "mse", p, y, "--per-sample", "-o", report)
+        assert (out.returncode, out.stdout, out.stderr) == (2, "", f"Error: {report}: cannot write: No space left "
+                                                                   "on device\n")
+        assert report.read_bytes() == before and sorted(os.listdir(disk)) == ["also.json", "r.json"]
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+
+
+@pytest.mark.skipif(not ROOT or shutil.which("mkfs.btrfs") is None, reason="a btrfs file system (btrfs-progs) "
+                    "mounted from a file takes root")
+def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):
+    """btrfs writes every changed block anew: a hard-linked report rewritten in place on a nearly
+    full btrfs ran out of space half-way, new JSON over the old text's first 16,000 lines (review
+    104 #1; posix_fallocate reserves nothing there). It shares the new content's blocks in one
+    step (FICLONE), and is refused where it cannot and the space is short."""
+    image, disk = tmp_path / "bt.img", tmp_path / "disk"
+    with open(image, "wb") as fh:
+        fh.truncate(256 * 2**20)
+    if subprocess.run(["mkfs.btrfs", "-q", "-f", "--mixed", str(image)], capture_output=True).returncode:
+        pytest.skip("mkfs.btrfs failed")
+    _mounted(["-o", "loop", image], disk)
+    try:
+        p, y = _pair(tmp_path, 100_000)
+        report = disk / "r.json"
+        report.write_bytes(b"PREVIOUS REPORT LINE\n" * 250_000)  # (5.25 MB: longer than the new 4.3 MB)
+        os.link(report, disk / "also.json")
+        out = losscli("compute", "mse", p, y, "--per-sample", "-o", report)
+        assert (out.returncode, out.stderr) == (0, "")
+        new = json.loads((disk / "also.json").read_text())  # (the other name sees it: the same file)
+        assert len(new["results"][0]["per_sample"]) == 100_000
+        os.unlink(disk / "also.json")
+        report.write_bytes(b"PREVIOUS REPORT LINE\n" * 250_000)
+        os.link(report, disk / "also.json")
+        subprocess.run(["sync"])
+        free = os.statvfs(disk).f_bavail * os.statvfs(disk).f_frsize
+        with open(disk / "fill", "wb") as fh:  # (about 6 MB left: the temporary file fits, a rewrite does not)
+            fh.write(bytes(max(free - 6_500_000, 0)))
+        subprocess.run(["sync"])
+        out = losscli("compute", "mse", p, y, "--per-sample", "-o", report)
+        assert report.read_bytes() == b"PREVIOUS REPORT LINE\n" * 250_000 or (out.returncode, out.stderr) == (0, "")
+        if out.returncode:
+            assert out.returncode == 2 and "No space left on device" in out.stderr, out.stderr
+        else:
+            assert len(json.loads(report.read_text())["results"][0]["per_sample"]) == 100_000
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+
+
 @pytest.mark.parametrize("args", [["compute", "hubber", "P", "Y"], ["compute", "mse", "P", "Y", "--bogus"],
                                   ["compute", "mse", "P", "Y", "-p", "delta=2"], ["compute", "mse", "P", "Y", "--reduction", "foo"],
                                   ["compute", "mse", "P:pred", "Y"], ["--plugin", "nope.py", "compute", "mse", "P", "Y"],

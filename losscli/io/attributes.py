@@ -1,7 +1,8 @@
 """What a file carries beside its bytes, as a replacement must keep it (``replace.py``):
 extended attributes (ACLs, security labels, user attributes), inode flags (``chattr``: no dump,
 no atime, synchronous; immutable and append only, which no output may be written over), and
-whether the file is a mount point (a bind mount, which no rename may replace)."""
+whether the file is a mount point (a bind mount, which no rename may replace), and the type of
+file system it is on (copy-on-write or not)."""
 
 from __future__ import annotations
 
@@ -80,24 +81,53 @@ def copy_inode_flags(target: str, fd: int) -> bool:
     return inode_flags(fd) & KEPT_FLAGS == want
 
 
-def mount_point(path: str) -> bool:
-    """Whether ``path`` (a real path) is mounted on, as a file bind-mounted into a container is
-    (``docker run -v $PWD/r.json:/w/r.json``): renaming over it fails (EBUSY). Read from
-    /proc/self/mountinfo, whose mount points escape a space, tab, newline and backslash in octal;
-    where there is none, ``os.path.ismount``."""
+def _mounts() -> list[tuple[bytes, bytes]] | None:
+    """(mount point, file system type) of each line of /proc/self/mountinfo, whose mount points
+    escape a space, tab, newline and backslash in octal; None where there is none."""
     import re
 
     try:
         with open("/proc/self/mountinfo", "rb") as fh:
             table = fh.read()
     except OSError:
-        return os.path.ismount(path)
-    want = os.fsencode(path)
+        return None
+    out = []
     for line in table.splitlines():
         fields = line.split(b" ")
-        if len(fields) > 4 and re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4]) == want:
-            return True
-    return False
+        if len(fields) > 4 and b"-" in fields[5:]:
+            kind = fields[fields.index(b"-", 5) + 1:][:1]
+            out.append((re.sub(rb"\\([0-7]{3})", lambda m: bytes([int(m.group(1), 8)]), fields[4]),
+                        kind[0] if kind else b""))
+    return out
+
+
+def mount_point(path: str) -> bool:
+    """Whether ``path`` (a real path) is mounted on, as a file bind-mounted into a container is
+    (``docker run -v $PWD/r.json:/w/r.json``): renaming over it fails (EBUSY). Where there is no
+    mount table, ``os.path.ismount``."""
+    mounts = _mounts()
+    if mounts is None:
+        return os.path.ismount(path)
+    want = os.fsencode(path)
+    return any(point == want for point, _ in mounts)
+
+
+#: file systems that write every changed block anew (copy-on-write): rewriting a file in place
+#: needs as much free space as is rewritten
+COPY_ON_WRITE = frozenset({"btrfs", "zfs", "bcachefs"})
+
+
+def filesystem_type(path: str) -> str:
+    """The type of the file system ``path`` is on (``ext4``, ``btrfs``, ``tmpfs``), from the mount
+    whose point is the longest that holds its real path; '' where that cannot be told."""
+    mounts = _mounts() or []
+    want = os.fsencode(os.path.realpath(path))
+    best, kind = b"", b""
+    for point, fstype in mounts:
+        inside = want == point or want.startswith(point.rstrip(b"/") + b"/")
+        if inside and len(point) >= len(best):
+            best, kind = point, fstype
+    return os.fsdecode(kind)
 
 
 def copy_xattrs(target: str, fd: int) -> bool:

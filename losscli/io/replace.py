@@ -9,11 +9,12 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 from contextlib import contextmanager
 from typing import IO, BinaryIO, Iterator, cast
 
 from ..errors import LossCliError
-from .attributes import copy_inode_flags, copy_xattrs, mount_point
+from .attributes import COPY_ON_WRITE, copy_inode_flags, copy_xattrs, filesystem_type, mount_point
 
 #: temporary files being written, removed by :func:`abandon` when a signal ends the process
 _IN_FLIGHT: set[str] = set()
@@ -25,6 +26,8 @@ _PENDING: list[_Commit] | None = None
 _COMMITTING: list[_Commit] = []
 #: bytes copied at a time into a file written in place
 COPY_BYTES = 2**20
+#: room a copy in place on a copy-on-write file system leaves beside the new content (its metadata)
+COW_MARGIN = 4 * 2**20
 
 
 def cannot_write(path: str, exc: OSError) -> LossCliError:
@@ -114,6 +117,8 @@ class _CopyIn(_Commit):
         try:
             self.before = os.fstat(fd).st_size
             _reserve(fd, self.size)
+            if os.fstat(self.source.fileno()).st_dev != os.fstat(fd).st_dev:  # (no clone: see _clone)
+                _refuse_short_copy_on_write(fd, self.target, self.size)
         except BaseException:
             os.close(fd)
             raise
@@ -135,6 +140,13 @@ class _CopyIn(_Commit):
         fd, self.fd = self.fd, None
         assert fd is not None
         try:
+            if _clone(fd, self.source, self.size, self.before):
+                os.fsync(fd)
+                os.close(fd)
+                fd = -1
+                self.discard()
+                return
+            _refuse_short_copy_on_write(fd, self.target, self.size)
             self.source.seek(0)
             while chunk := self.source.read(COPY_BYTES):
                 view = memoryview(chunk)
@@ -143,7 +155,8 @@ class _CopyIn(_Commit):
             os.ftruncate(fd, self.size)
             os.fsync(fd)
         finally:
-            os.close(fd)
+            if fd >= 0:
+                os.close(fd)
         self.discard()
 
     def discard(self) -> None:
@@ -161,9 +174,10 @@ class _CopyIn(_Commit):
 
 def _reserve(fd: int, size: int) -> None:
     """Allocate ``size`` bytes of the file before writing it: a full disk fails here, with the
-    file as it was (its length put back if the failed allocation changed it)."""
+    file as it was (its length put back if the failed allocation changed it). Also where the new
+    content is not longer: a sparse file's holes take blocks when written into."""
     before = os.fstat(fd).st_size
-    if size <= before or not hasattr(os, "posix_fallocate"):
+    if not size or not hasattr(os, "posix_fallocate"):
         return
     try:
         os.posix_fallocate(fd, 0, size)
@@ -172,6 +186,48 @@ def _reserve(fd: int, size: int) -> None:
             os.ftruncate(fd, before)
         if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # (no allocation on this file system)
             raise
+
+
+#: Linux's FICLONE (``_IOW(0x94, 9, int)``): the target shares the source's blocks, in one step
+_FICLONE = 0x40049409
+
+
+def _clone(fd: int, source: IO[bytes], size: int, before: int) -> bool:
+    """Give the target ``fd`` the source's content by sharing its blocks (a copy-on-write file
+    system: btrfs, XFS with reflinks), where rewriting it in place would need a new block for each
+    block written, which ``posix_fallocate`` does not reserve there: a full disk then stopped the
+    copy half-way. One step that changes the whole file or nothing; False where the file system
+    cannot (ext4, tmpfs, another file system than the source's), and the copy goes on as before.
+    (The source is lengthened with a hole to the target's length first: a clone whose unaligned
+    end falls inside the target is refused.)"""
+    if not sys.platform.startswith("linux"):
+        return False
+    import fcntl
+
+    src = source.fileno()
+    try:
+        if before > size:
+            os.ftruncate(src, before)
+        fcntl.ioctl(fd, _FICLONE, src)
+    except OSError:
+        return False
+    finally:
+        if before > size:
+            os.ftruncate(src, size)
+    os.ftruncate(fd, size)
+    return True
+
+
+def _refuse_short_copy_on_write(fd: int, path: str, size: int) -> None:
+    """On a copy-on-write file system (btrfs, ZFS, bcachefs) whose free space is less than the new
+    content, a copy in place would fail part-way: refused before a byte changes."""
+    if filesystem_type(path) not in COPY_ON_WRITE:
+        return
+    st = os.fstatvfs(fd)
+    free = st.f_bavail * st.f_frsize
+    if free < size + COW_MARGIN:
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (a copy-on-write file system: rewriting the "
+                                    f"file in place needs {size + COW_MARGIN:,} bytes free, {free:,} are)")
 
 
 def _unlink(tmp: str) -> None:
