@@ -774,6 +774,28 @@ def test_a_full_disk_leaves_a_sparse_file_written_in_place_as_it_was(tmp_path):
         subprocess.run(["umount", disk], capture_output=True)
 
 
+@pytest.mark.skipif(not ROOT or shutil.which("mount") is None, reason="mounting a small file system takes root")
+@pytest.mark.parametrize("option", ["--report", "--save-grad"])
+def test_a_file_that_cannot_be_put_in_place_leaves_nothing_on_standard_output(tmp_path, option):
+    """A report (or gradient) copied in place (hard-linked) failed for space when it was put in
+    place, after the value had gone to standard output: `v=$(losscli ...)` took a value from a
+    run that exited 2 (review 104 #7). The files are put in place before the output is written."""
+    disk = tmp_path / "disk"  # (room for the new file once, not twice: its temporary file fits, its copy does not)
+    _mounted(["-t", "tmpfs", "-o", "size=320k" if option == "--report" else "size=256k", "tmpfs"], disk)
+    try:
+        p, y = _pair(tmp_path, 5000 if option == "--report" else 20_000)
+        target = disk / ("r.json" if option == "--report" else "g.npy")
+        target.write_bytes(b"previous")
+        os.link(target, disk / "also")
+        more = ["--per-sample", "--report", f"json:{target}"] if option == "--report" else ["--save-grad", target]
+        out = losscli("compute", "mse", p, y, "--format", "value", *more)  # (a 211 kB report, a 160 kB gradient)
+        assert (out.returncode, out.stdout) == (2, ""), out.stderr
+        assert out.stderr == f"Error: {target}: cannot write: No space left on device\n"
+        assert target.read_bytes() == b"previous"
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+
+
 @pytest.mark.skipif(not ROOT or shutil.which("mkfs.btrfs") is None, reason="a btrfs file system (btrfs-progs) "
                     "mounted from a file takes root")
 def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):

@@ -359,6 +359,20 @@ def together() -> Iterator[None]:
     _commit(pending)
 
 
+def reserve_written() -> None:
+    """Inside :func:`together`, reserve the new lengths of the files written so far that are copied
+    in place (the one step a full disk can still stop): before the result goes to standard output,
+    so that a file that could not be put in place ends the run with nothing there (exit 2 means
+    nothing on standard output). They are put in place at the end of the block, as before; a
+    failure or a signal before that gives the reservations back."""
+    for done in _PENDING or ():
+        if isinstance(done, _CopyIn):
+            try:
+                done.reserve()
+            except OSError as exc:
+                raise cannot_write(done.path, exc) from None
+
+
 def _commit(pending: list[_Commit]) -> None:
     """Put each output in place; Ctrl-C or a signal handler's :func:`abandon` part-way completes
     the rest (they are all written: a run half old, half new would be the only harm left). The
@@ -398,6 +412,12 @@ def abandon() -> None:
     remove the temporary files of the writes under way (their targets keep their previous
     content)."""
     _complete()
+    for done in _PENDING or ():  # (lengths reserved before standard output was written: given back)
+        if isinstance(done, _CopyIn):
+            try:
+                done.release()
+            except OSError:
+                pass
     for tmp in list(_IN_FLIGHT):
         _unlink(tmp)
     _IN_FLIGHT.clear()

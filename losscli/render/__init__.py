@@ -137,8 +137,12 @@ def publish(command: str, fmt: str, output: str | None, reports, *record, timing
     every report. The report files are written first: a reader of stdout that goes away (``|
     head``) does not cost them (``replace.together`` commits them). A report that cannot be written
     ends the run with its error before anything is written to standard output (exit 2 means nothing
-    there); inside a command's ``replace.together()`` no file of the run is then replaced."""
+    there); inside a command's ``replace.together()`` no file of the run is then replaced. Where the
+    output is standard output (or a stream), the files copied in place have their new lengths
+    reserved before it is written: one that cannot be put in place (a full disk) stops it too."""
     from ..errors import LossCliError
+    from ..io.output import staged
+    from ..io.replace import reserve_written
 
     timing = timing or Timing()
     timing.seconds = time.time() - timing.started
@@ -153,7 +157,10 @@ def publish(command: str, fmt: str, output: str | None, reports, *record, timing
                 failed = failed or LossCliError(f"--report {report_fmt}:{path}: {why}")
         if failed is not None:
             raise failed
-        emit(renderer(command, fmt)(*record), output)
+        rendered = renderer(command, fmt)(*record)
+        if output in (None, "-") or not staged(output):  # (standard output, a stream: after the files)
+            reserve_written()
+        emit(rendered, output)
     finally:
         TIMING.reset(token)
 
