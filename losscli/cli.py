@@ -372,8 +372,10 @@ def completion_cmd(shell):
       fish: losscli completion fish > ~/.config/fish/completions/losscli.fish
     Bash keeps its own file-name completion where losscli has nothing to offer.
     """
+    from .commands.common import refuse_overwriting_inputs
     from .render import emit
 
+    refuse_overwriting_inputs([("the completion script", "-")])  # (`--plugin pl.py completion bash >> pl.py`)
     emit(completion.script(main, shell))
 
 

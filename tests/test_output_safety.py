@@ -836,6 +836,25 @@ def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):
         subprocess.run(["umount", disk], capture_output=True)
 
 
+@pytest.mark.parametrize("args, what", [(["list", "--format", "names"], "the report (--format names)"),
+                                        (["info", "mse"], "the report (--format text)"),
+                                        (["completion", "bash"], "the completion script")])
+def test_list_info_and_completion_do_not_write_into_a_plugin(tmp_path, args, what):
+    """``losscli --plugin pl.py list >> pl.py`` appended 66 lines of names to the user's loss code
+    (its next run: exit 2, NameError); compute and plot refused it, list, info and completion did
+    not check (review 104 #3)."""
+    plugin = tmp_path / "pl.py"
+    plugin.write_text("from losscli import register_loss\n\n\n@register_loss('pl_se')\n"
+                      "def pl_se(predictions, labels):\n    return (predictions - labels) ** 2\n")
+    before = plugin.read_bytes()
+    with open(plugin, "ab") as out:
+        done = subprocess.run([sys.executable, "-m", "losscli", "--plugin", str(plugin), *args], stdout=out,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, timeout=120)
+    assert (done.returncode, plugin.read_bytes()) == (2, before)
+    assert done.stderr.decode() == (f"Error: {what}: standard output is an input (--plugin {plugin}): refusing to "
+                                    "write into an input; send the output to another file\n")
+
+
 @pytest.mark.parametrize("args", [["compute", "hubber", "P", "Y"], ["compute", "mse", "P", "Y", "--bogus"],
                                   ["compute", "mse", "P", "Y", "-p", "delta=2"], ["compute", "mse", "P", "Y", "--reduction", "foo"],
                                   ["compute", "mse", "P:pred", "Y"], ["--plugin", "nope.py", "compute", "mse", "P", "Y"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..catalogue import get_loss, list_losses
 from ..loss import Loss
 from ..render import emit, renderer
+from .common import main_output, refuse_overwriting_inputs
 
 
 def loss_record(loss: Loss) -> dict:
@@ -29,10 +30,12 @@ def loss_record(loss: Loss) -> dict:
 
 
 def run_list(category: str | None, fmt: str) -> int:
+    refuse_overwriting_inputs([main_output(None, fmt)])  # (`--plugin pl.py list >> pl.py`)
     emit(renderer("list", fmt)(list_losses(category)))
     return 0
 
 
 def run_info(name: str, fmt: str) -> int:
+    refuse_overwriting_inputs([main_output(None, fmt)])
     emit(renderer("info", fmt)(get_loss(name)))
     return 0
