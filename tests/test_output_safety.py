@@ -836,6 +836,21 @@ def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):
         subprocess.run(["umount", disk], capture_output=True)
 
 
+@pytest.mark.skipif(not ROOT, reason="making a device node takes root")
+@pytest.mark.parametrize("option", ["-o", "--save-grad", "--report"])
+def test_a_block_device_is_never_written(d, option):  # noqa: F811
+    """``-o /dev/loop0`` wrote the report over the disk's first bytes, its partition table (review 104
+    #2): a block device is refused, whichever output names it. (A node of an unused loop device.)"""
+    node = d / "disk"
+    os.mknod(node, stat.S_IFBLK | 0o600, os.makedev(7, 200))
+    target = f"json:{node}" if option == "--report" else str(node)
+    out = losscli("compute", "mse", d / "p.csv", d / "y.csv", option, target)
+    named = {"-o": "--output"}.get(option, option)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: {named} {target}: is a block device (a disk or a partition): refusing to write "
+                          "over it; name a file\n")
+
+
 @pytest.mark.parametrize("args, what", [(["list", "--format", "names"], "the report (--format names)"),
                                         (["info", "mse"], "the report (--format text)"),
                                         (["completion", "bash"], "the completion script")])

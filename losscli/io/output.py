@@ -27,8 +27,9 @@
   ``/dev/fd/N``, ``/proc/self/fd/N``, or a link to one) is written through that stream, as ``-``
   is: at its position, appending if the shell opened it with ``>>``; the file behind it is never
   renamed over or truncated. ``/dev/stdout`` is standard output: it cannot carry a second output.
-- Anything else (a device such as ``/dev/null``, a FIFO, a socket) is written in place as it
-  comes: it is a stream, not a file with a previous content.
+- Anything else (a character device such as ``/dev/null``, a FIFO, a socket) is written in place as
+  it comes: it is a stream, not a file with a previous content. A block device (a disk, a
+  partition) is refused: written from its first byte, it would lose its partition table.
 - ``replace.together``: the files of one run are committed (renamed or copied into place) only
   once every one of them has been written, back to back; a failure or a signal before that leaves
   every previous file. How a file is replaced (its temporary file, metadata, commit) is
@@ -307,6 +308,9 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
             raise LossCliError(f"{_named(option, path)}: is inside a sharded input ({joined}): written there, it "
                                "would be read as one of its shards from then on; write it elsewhere")
         st = _target_stat(path)
+        if st is not None and stat.S_ISBLK(st.st_mode):  # (-o /dev/sdb: a typo or a completion away from a disk)
+            raise LossCliError(f"{_named(option, path)}: is a block device (a disk or a partition): refusing to write "
+                               "over it; name a file")
         ident: object = _identity(path)
         if ident is not None:
             for label, other in ins:
