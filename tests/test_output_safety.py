@@ -239,14 +239,16 @@ def _lsattr(path) -> set[str]:
 
 @pytest.mark.parametrize("output", ["-o", "--save-grad", "--report"])
 def test_a_replaced_file_keeps_its_inode_flags(run, d, output):  # noqa: F811
-    """chattr's no-dump, no-atime and synchronous flags survive the rename that replaces the file."""
+    """chattr's no-dump, no-atime and synchronous flags survive the rename that replaces the file;
+    so does DAX (direct access, x: lost, review 104 #9), where the file system takes it."""
     target = d / {"-o": "r.txt", "--save-grad": "g.npy", "--report": "r.json"}[output]
     target.write_text("previous")
     _chattr("+dAS", target)
+    dax = subprocess.run(["chattr", "+x", str(target)], capture_output=True).returncode == 0
     args = ["--report", f"json:{target}"] if output == "--report" else [output, target]
     out = run("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", *args)
     assert out.exit_code == 0, out.stderr
-    assert _lsattr(target) == {"d", "A", "S"}
+    assert _lsattr(target) == {"d", "A", "S", *("x" * dax)}
     assert target.read_bytes() != b"previous"
     (d / "plain.json").write_text("previous")  # (and a file without them gets none from its directory)
     _chattr("+A", d)

@@ -12,9 +12,10 @@ from typing import cast
 
 
 #: inode flags (``chattr``, ``lsattr``) a replacement takes from the file it replaces: s u c S d A
-#: E m j t C (secure deletion, undeletable, compressed, synchronous, no dump, no access times,
-#: encrypted-compression, no compression, data journalled, no tail merging, no copy-on-write)
-KEPT_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x200 | 0x400 | 0x4000 | 0x8000 | 0x800000
+#: E m j t C x (secure deletion, undeletable, compressed, synchronous, no dump, no access times,
+#: encrypted-compression, no compression, data journalled, no tail merging, no copy-on-write,
+#: direct access: DAX)
+KEPT_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x200 | 0x400 | 0x4000 | 0x8000 | 0x800000 | 0x2000000
 #: flags no output may be written over: immutable (i) and append only (a)
 LOCKED_FLAGS = {0x10: "immutable (chattr +i)", 0x20: "append only (chattr +a)"}
 
