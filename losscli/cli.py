@@ -127,7 +127,7 @@ def info_cmd(loss, fmt):
 @opt.format_option("compute")
 @opt.output_option()
 @opt.report_option("compute")
-@click.option("--save-grad", type=click.Path(dir_okay=False), metavar="FILE.npz|FILE.npy",
+@click.option("--save-grad", type=click.Path(dir_okay=False, readable=False), metavar="FILE.npz|FILE.npy",
               help="Save the gradient of the reported value w.r.t. each differentiable input (.npy: one array).")
 @click.option("--fail-above", type=opt.Finite(), metavar="X", help="Exit 1 if a reduced loss exceeds X.")
 @opt.nan_policy_option

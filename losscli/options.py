@@ -93,7 +93,7 @@ def format_option(command: str, help: str = "Output format."):
 
 
 def output_option(help: str = "Write the report to FILE (- for standard output)."):
-    return click.option("-o", "--output", type=click.Path(dir_okay=False), help=help)
+    return click.option("-o", "--output", type=click.Path(dir_okay=False, readable=False), help=help)  # (0200: ours to write)
 
 
 def report_option(command: str):

@@ -838,6 +838,20 @@ def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):
         subprocess.run(["umount", disk], capture_output=True)
 
 
+@pytest.mark.parametrize("option", ["-o", "--save-grad", "--report"])
+def test_a_file_one_may_write_but_not_read_is_written(d, option):  # noqa: F811
+    """Mode 0200, as the shell's > writes it: -o and --save-grad refused it ("File 'wo.txt' is not
+    readable": click's check of an input), --report wrote it (review 104 #10)."""
+    target = d / ("wo.npy" if option == "--save-grad" else "wo.txt")
+    target.write_text("previous")
+    target.chmod(0o200)
+    args = ["--report", f"value:{target}"] if option == "--report" else [option, target]
+    out = losscli("compute", "mse", d / "p.csv", d / "y.csv", "--format", "value", *args, user=True)
+    assert (out.returncode, out.stderr, stat.S_IMODE(target.stat().st_mode)) == (0, "", 0o200)
+    target.chmod(0o600)
+    assert target.read_bytes() != b"previous"
+
+
 @pytest.mark.skipif(not ROOT, reason="making a device node takes root")
 @pytest.mark.parametrize("option", ["-o", "--save-grad", "--report"])
 def test_a_block_device_is_never_written(d, option):  # noqa: F811
