@@ -798,6 +798,24 @@ def test_a_file_that_cannot_be_put_in_place_leaves_nothing_on_standard_output(tm
         subprocess.run(["umount", disk], capture_output=True)
 
 
+@pytest.mark.skipif(not ROOT or shutil.which("mount") is None, reason="mounting a file system takes root")
+@pytest.mark.parametrize("name", ["r.txt", "new.txt"])
+def test_a_read_only_file_system_is_named(d, name):  # noqa: F811
+    """An output on a file system mounted read-only was refused as 'Permission denied' (review 104
+    #11): the shell says 'Read-only file system', and so does losscli."""
+    disk = d / "disk"
+    _mounted(["-t", "tmpfs", "-o", "size=64k", "tmpfs"], disk)
+    try:
+        (disk / "r.txt").write_text("previous")
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        out = losscli("compute", "mse", d / "p.csv", d / "y.csv", "-o", disk / name)
+        assert (out.returncode, out.stdout) == (2, "")
+        assert out.stderr == f"Error: {disk / name}: cannot write: Read-only file system\n"
+        assert (disk / "r.txt").read_text() == "previous"
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+
+
 @pytest.mark.skipif(not ROOT or shutil.which("mkfs.btrfs") is None, reason="a btrfs file system (btrfs-progs) "
                     "mounted from a file takes root")
 def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):
@@ -850,6 +868,26 @@ def test_a_file_one_may_write_but_not_read_is_written(d, option):  # noqa: F811
     assert (out.returncode, out.stderr, stat.S_IMODE(target.stat().st_mode)) == (0, "", 0o200)
     target.chmod(0o600)
     assert target.read_bytes() != b"previous"
+
+
+@pytest.mark.parametrize("name", ["-", "/dev/stdout", "/dev/fd/1", "PTS"])
+def test_gradients_are_never_written_to_a_terminal(d, name):  # noqa: F811
+    """``--save-grad -`` on a terminal was refused, ``--save-grad /dev/stdout`` (or /dev/fd/1)
+    wrote the binary NPZ onto it, exit 0 (review 104 #11); so did naming the terminal itself."""
+    import pty
+
+    main_fd, terminal = pty.openpty()
+    try:
+        target = os.ttyname(terminal) if name == "PTS" else name
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv",
+                              "-o", d / "out.txt", "--save-grad", target], stdout=terminal, stderr=subprocess.PIPE, text=True,
+                             stdin=subprocess.DEVNULL, timeout=120)
+    finally:
+        os.close(terminal)
+        os.close(main_fd)
+    assert (out.returncode, out.stderr) == (2, f"Error: --save-grad {target}: the gradients are a binary NPZ file, "
+                                               "not for a terminal; redirect standard output to a file or a pipe, "
+                                               "or name a file\n")
 
 
 @pytest.mark.skipif(not ROOT, reason="making a device node takes root")

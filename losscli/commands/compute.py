@@ -15,7 +15,7 @@ from ..engine import engine_function
 from ..engine.block import Warnings
 from ..errors import InputError, LossCliError
 from ..io.cache import InputCache
-from ..io.output import STDOUT
+from ..io.output import is_terminal
 from ..io.replace import together
 from ..render.values import apart, exact, key_text, real
 from ..resources import PY_FLOAT, require
@@ -129,9 +129,9 @@ def run_compute(losses: str, inputs, *, params=(), reduction="mean", weights=Non
         raise LossCliError("--format value with --reduction none prints one column of numbers: the values of "
                            f"{len(selected)} losses would follow each other in it, with nothing to tell where one "
                            "ends; --format csv writes a column per loss (or compute one loss)")
-    if save_grad == STDOUT and sys.stdout.isatty():
-        raise LossCliError("--save-grad -: the gradients are a binary NPZ file; redirect standard output to "
-                           "a file or a pipe, or name a file")
+    if save_grad and is_terminal(save_grad):  # (-, /dev/stdout, /dev/tty)
+        raise LossCliError(f"--save-grad {save_grad}: the gradients are a binary NPZ file, not for a terminal; "
+                           "redirect standard output to a file or a pipe, or name a file")
     if (l1 or l2) and not model_params:
         raise LossCliError("--l1/--l2 need --params FILE (the model's parameters to penalise)")
     if save_grad:

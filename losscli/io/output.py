@@ -185,18 +185,48 @@ def open_stream(path: str) -> int | None:
 
 def _refuse_unwritable(path: str, st: os.stat_result | None) -> None:
     """A regular file this user may not write, or a new file in a directory that is missing or
-    that this user cannot create files in: refused, as the shell's ``>`` would fail."""
+    that this user cannot create files in: refused, as the shell's ``>`` would fail (in its
+    words: 'Read-only file system' where that is why)."""
     if st is not None:
         if stat.S_ISREG(st.st_mode) and (lock := locked(path)):
             raise LossCliError(f"{path}: cannot write: the file is {lock}; lift that with chattr, or write elsewhere")
         if stat.S_ISREG(st.st_mode) and not writable(path):
-            raise LossCliError(f"{path}: cannot write: {os.strerror(errno.EACCES)}")
+            raise LossCliError(f"{path}: cannot write: {_why_not(path)}")
         return
     directory = os.path.dirname(os.path.realpath(path))
     if not os.path.isdir(directory):
         raise LossCliError(f"{path}: cannot write, directory {directory} does not exist")
     if not writable(directory, os.W_OK | os.X_OK):
-        raise LossCliError(f"{path}: cannot write: {os.strerror(errno.EACCES)}")
+        raise LossCliError(f"{path}: cannot write: {_why_not(directory)}")
+
+
+def _why_not(path: str) -> str:
+    """Why ``path`` may not be written: its file system is mounted read-only, or permission."""
+    try:
+        read_only = bool(os.statvfs(path).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):
+        read_only = False
+    return os.strerror(errno.EROFS if read_only else errno.EACCES)
+
+
+def is_terminal(path: str) -> bool:
+    """Whether writing ``path`` writes to a terminal: ``-`` or ``/dev/stdout`` on one, ``/dev/tty``,
+    ``/dev/pts/N``."""
+    if path == STDOUT:
+        return sys.stdout.isatty()
+    fd = open_stream(path)
+    if fd is not None:
+        return os.isatty(fd)
+    try:
+        if not stat.S_ISCHR(os.stat(path).st_mode):
+            return False
+        fd = os.open(path, os.O_WRONLY | os.O_NOCTTY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        return os.isatty(fd)
+    finally:
+        os.close(fd)
 
 
 def write_text(path: str, text: str) -> None:
