@@ -15,6 +15,7 @@ import stat
 import struct
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -888,6 +889,43 @@ def test_gradients_are_never_written_to_a_terminal(d, name):  # noqa: F811
     assert (out.returncode, out.stderr) == (2, f"Error: --save-grad {target}: the gradients are a binary NPZ file, "
                                                "not for a terminal; redirect standard output to a file or a pipe, "
                                                "or name a file\n")
+
+
+@pytest.mark.skipif(not ROOT, reason="mount --bind takes root")
+def test_two_new_outputs_through_a_bind_mount_are_one_file(d):  # noqa: F811
+    """`-o A/r.txt --report json:B/r.txt` with B bind-mounted on A and no r.txt yet: both were
+    written, the table last, and the JSON report asked for was lost, exit 0 (review 104 #6)."""
+    (d / "A").mkdir()
+    (d / "B").mkdir()
+    if subprocess.run(["mount", "--bind", str(d / "A"), str(d / "B")], capture_output=True).returncode:
+        pytest.skip("mount --bind is not allowed here")
+    try:
+        out = losscli("compute", "mse", d / "p.csv", d / "y.csv", "-o", d / "A" / "r.txt",
+                      "--report", f"json:{d / 'B' / 'r.txt'}")
+    finally:
+        subprocess.run(["umount", str(d / "B")], check=True)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: --report json:{d / 'B' / 'r.txt'}: is the same file as --output "
+                          f"{d / 'A' / 'r.txt'}; give two different files\n")
+    assert os.listdir(d / "A") == []
+
+
+def test_a_report_on_the_fifo_standard_output_is_sent_to_is_refused(d):  # noqa: F811
+    """`--report json:ff > ff`: the FIFO's reader got the report and the value after it, not JSON,
+    exit 0 (review 104 #6); a regular file so named was refused."""
+    fifo = d / "ff"
+    os.mkfifo(fifo)
+    got: list = []
+    reader = threading.Thread(target=lambda: got.append(open(fifo, "rb").read()))
+    reader.start()
+    with open(fifo, "wb") as stdout:
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", d / "p.csv", d / "y.csv",
+                              "--format", "value", "--report", f"json:{fifo}"], stdout=stdout,
+                             stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True, timeout=120)
+    reader.join(timeout=60)
+    assert (out.returncode, got) == (2, [b""])
+    assert out.stderr == (f"Error: --report json:{fifo}: is the same file as standard output (the report "
+                          "(--format value)), which the shell redirected to it; give two different files\n")
 
 
 @pytest.mark.skipif(not ROOT, reason="making a device node takes root")

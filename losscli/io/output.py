@@ -242,6 +242,27 @@ def _identity(path: str | int) -> tuple[int, int] | None:
     return (st.st_dev, st.st_ino) if stat.S_ISREG(st.st_mode) else None
 
 
+def _fifo(path: str | int) -> tuple | None:
+    """A FIFO's identity, by its path or an open descriptor; None for anything else."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return ("fifo", st.st_dev, st.st_ino) if stat.S_ISFIFO(st.st_mode) else None
+
+
+def _new_file(path: str) -> object:
+    """The file a new name will be: its directory's (device, inode) and its name, which two paths
+    through a bind mount or a symbolic link to the directory share; its real path where the
+    directory cannot be looked at."""
+    real = os.path.realpath(path)
+    try:
+        st = os.stat(os.path.dirname(real) or ".")
+    except OSError:
+        return real
+    return ("new", st.st_dev, st.st_ino, os.path.basename(real))
+
+
 def _refuse_stderr_on_an_input(ins: list) -> None:
     """Standard error that the shell opened on an input (``2>> preds.csv``): every note, warning or
     error of the run would be written into it. Refused, and the refusal, which would land there
@@ -326,7 +347,9 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
                 if stream_file is not None and other == stream_file and label != "standard input":
                     raise LossCliError(f"{named}: {stream} is an input ({label}): refusing to write into an input; "
                                        "send the output to another file")
-            # (and it may be the file another output names: `--report json:r.json >> r.json`)
+            # (and it may be the file or FIFO another output names: `--report json:r.json >> r.json`,
+            # `--report json:ff > ff`)
+            stream_file = stream_file or _fifo(fd)
             if stream_file is not None:
                 if stream_file in seen:
                     raise LossCliError(f"{named}: {stream} is redirected to the same file as "
@@ -352,10 +375,10 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
                 if ident == _identity(fd) and ("fd", fd) not in seen:
                     raise LossCliError(f"{_named(option, path)}: {stream} is redirected to this file, which the "
                                        f"output replaces (what {stream} says would be lost); give two different files")
-        elif st is None:
-            ident = os.path.realpath(path)  # two outputs about to create the same new file
+        elif st is None:  # two outputs about to create the same new file (by its directory: a bind mount too)
+            ident = _new_file(path)
         elif stat.S_ISFIFO(st.st_mode):
-            ident = ("fifo", st.st_dev, st.st_ino)  # (two outputs on one: its reader takes the first and goes)
+            ident = _fifo(path)  # (two outputs on one: its reader takes the first and goes)
         else:
             continue  # a device: written in place, nobody reads it back as a file
         if ident in seen:
