@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from .conftest import write_csv
 from .test_outputs import NAMES, commands, d  # noqa: F401 (the fixture)
 
 ROOT = os.geteuid() == 0
@@ -926,6 +927,40 @@ def test_a_report_on_the_fifo_standard_output_is_sent_to_is_refused(d):  # noqa:
     assert (out.returncode, got) == (2, [b""])
     assert out.stderr == (f"Error: --report json:{fifo}: is the same file as standard output (the report "
                           "(--format value)), which the shell redirected to it; give two different files\n")
+
+
+@pytest.mark.parametrize("how", ["a link to a folder", "a bind mount", "a hard link of a shard"])
+def test_a_new_output_that_would_join_a_dataset_by_another_way_is_refused(d, how):  # noqa: F811
+    """The dataset's reader walks into a folder through a symbolic link (ds/more -> ../ext), or the
+    output names the dataset's folder through a bind mount, or is a hard link of an empty shard:
+    the output was written, exit 0, and every later run read it as a shard (review 104 #5)."""
+    (d / "ds").mkdir()
+    (d / "ext").mkdir()
+    for i, folder in enumerate(["ds", "ds", "ext"]):
+        write_csv(d / folder / f"part-{i}.csv", ["pred"], [[0.1 * i], [0.2], [0.3]])
+    write_csv(d / "ys.csv", ["label"], [[0.0]] * 9)
+    os.symlink("../ext", d / "ds" / "more")
+    if how == "a link to a folder":
+        target = d / "ext" / "part-3.csv"
+    elif how == "a bind mount":
+        if not ROOT:
+            pytest.skip("mount --bind takes root")
+        (d / "alias").mkdir()
+        if subprocess.run(["mount", "--bind", str(d / "ds"), str(d / "alias")], capture_output=True).returncode:
+            pytest.skip("mount --bind is not allowed here")
+        target = d / "alias" / "part-9.csv"
+    else:
+        (d / "ds" / "part-5.csv").write_bytes(b"")
+        os.link(d / "ds" / "part-5.csv", d / "out.csv")
+        target = d / "out.csv"
+    try:
+        out = losscli("compute", "mse", d / "ds", d / "ys.csv", "--format", "csv", "-o", target)
+    finally:
+        if how == "a bind mount":
+            subprocess.run(["umount", str(d / "alias")], check=True)
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr == (f"Error: --output {target}: is inside a sharded input ({d / 'ds'}): written there, it "
+                          "would be read as one of its shards from then on; write it elsewhere\n")
 
 
 @pytest.mark.skipif(not ROOT, reason="making a device node takes root")

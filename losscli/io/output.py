@@ -292,14 +292,41 @@ def refuse_standard_error(label: str) -> None:
 
 
 def _inside(path: str, root: str) -> bool:
-    """Whether a file ``path`` is inside the directory ``root``, or is a name the glob ``root``
-    matches (by the paths as written and as the system resolves them)."""
+    """Whether a file ``path`` is inside the directory ``root`` (by the paths as the system
+    resolves them; or by the (device, inode) of its directories, as a dataset's reader walks them:
+    through a symbolic link to a folder elsewhere, or a bind mount of one; or a hard link of one
+    of its files), or is a name the glob ``root`` matches."""
     import fnmatch
 
     if os.path.isdir(root):
         top = os.path.realpath(root)
-        return os.path.commonpath([os.path.realpath(path), top]) == top
+        if os.path.commonpath([os.path.realpath(path), top]) == top:
+            return True
+        folders, files = _tree(root)
+        try:
+            parent = os.stat(os.path.dirname(os.path.realpath(path)) or ".")
+        except OSError:
+            return False
+        return (parent.st_dev, parent.st_ino) in folders or _identity(path) in files
     return any(fnmatch.fnmatchcase(f(path), f(root)) for f in (os.path.abspath, os.path.realpath))
+
+
+def _tree(root: str) -> tuple[set, set]:
+    """The (device, inode) of every directory under ``root`` and of every file in them, following
+    symbolic links to directories (each once) as ``spec.dataset_files`` does."""
+    folders: set = set()
+    files: set = set()
+    for here, subdirs, names in os.walk(root, followlinks=True):
+        try:
+            st = os.stat(here)
+        except OSError:
+            continue
+        if (st.st_dev, st.st_ino) in folders:
+            subdirs[:] = []
+            continue
+        folders.add((st.st_dev, st.st_ino))
+        files.update(filter(None, (_identity(os.path.join(here, n)) for n in names)))
+    return folders, files
 
 
 def _named(option: str, path: str) -> str:
