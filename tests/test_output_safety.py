@@ -963,6 +963,35 @@ def test_a_new_output_that_would_join_a_dataset_by_another_way_is_refused(d, how
                           "would be read as one of its shards from then on; write it elsewhere\n")
 
 
+@pytest.mark.skipif(not ROOT, reason="chattr +a takes root")
+@pytest.mark.parametrize("option", ["-o", "--save-grad", "--report"])
+@pytest.mark.parametrize("existing", [True, False])
+def test_an_append_only_directory_is_written_in_place(d, option, existing):  # noqa: F811
+    """A directory that is append only (chattr +a) takes new names but lets none be renamed over or
+    removed: every run failed (exit 2) and left a temporary file there that nobody could delete,
+    where the shell's > writes (review 104 #4). The output is written in place, from a temporary
+    file elsewhere."""
+    folder = d / "adir"
+    folder.mkdir()
+    target = folder / ("g.npy" if option == "--save-grad" else "r.json")
+    if existing:
+        target.write_text("previous")
+    _chattr("+a", folder)
+    try:
+        args = ["--report", f"json:{target}"] if option == "--report" else [option, target]
+        if option == "-o":
+            args += ["--format", "json"]
+        out = losscli("compute", "mse", d / "p.csv", d / "y.csv", *args)
+        assert (out.returncode, out.stderr) == (0, "")
+        assert os.listdir(folder) == [target.name]
+        if option == "--save-grad":
+            assert np.load(target).shape == (3,)
+        else:
+            assert json.loads(target.read_text())["results"][0]["loss"] == "mse"
+    finally:
+        _chattr("-a", folder)
+
+
 @pytest.mark.skipif(not ROOT, reason="making a device node takes root")
 @pytest.mark.parametrize("option", ["-o", "--save-grad", "--report"])
 def test_a_block_device_is_never_written(d, option):  # noqa: F811

@@ -15,7 +15,8 @@
     cannot give to a new file (another user's, writable by this one), a file whose extended
     attributes or inode flags cannot all be set on a new file, a file mounted on its name (a bind
     mount: ``docker run -v $PWD/r.json:/w/r.json``), a file in a directory this user cannot create files
-    in (or a sticky one, such as /tmp, where another user's file cannot be renamed over). Its
+    in (or a sticky one, such as /tmp, where another user's file cannot be renamed over), a file in
+    a directory that is append only (``chattr +a``: a new file is created there in place). Its
     length is reserved on the disk first (a sparse file's holes too), so a full disk leaves it as it
     was; on a copy-on-write file system it shares the new content's blocks in one step (``FICLONE``),
     or, where it cannot, is refused when the space a rewrite takes is not free.

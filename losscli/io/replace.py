@@ -14,7 +14,8 @@ from contextlib import contextmanager
 from typing import IO, BinaryIO, Iterator, cast
 
 from ..errors import LossCliError
-from .attributes import COPY_ON_WRITE, copy_inode_flags, copy_xattrs, filesystem_type, mount_point
+from .attributes import (APPEND_ONLY, COPY_ON_WRITE, LOCKED_FLAGS, copy_inode_flags, copy_xattrs, filesystem_type,
+                         locked, mount_point)
 
 #: temporary files being written, removed by :func:`abandon` when a signal ends the process
 _IN_FLIGHT: set[str] = set()
@@ -101,8 +102,9 @@ class _CopyIn(_Commit):
     owner, group, mode and attributes). The target's new length is reserved on the disk before a
     byte of it changes, so a full disk leaves it as it was."""
 
-    def __init__(self, path: str, source: IO[bytes], target: str, tmp: str | None = None):
+    def __init__(self, path: str, source: IO[bytes], target: str, tmp: str | None = None, create: bool = False):
         self.path, self.source, self.target, self.tmp = path, source, target, tmp
+        self.create = create  # a new file (in an append-only directory), made when it is reserved
         self.size = os.fstat(source.fileno()).st_size
         self.fd: int | None = None  # the target, open and its new length reserved (:meth:`reserve`)
         self.before = 0  # its length before
@@ -113,7 +115,8 @@ class _CopyIn(_Commit):
         any is written (:func:`_commit`)."""
         if self.fd is not None:
             return
-        fd = os.open(self.target, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(self.target, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | (os.O_CREAT if self.create else 0),
+                     0o666)
         try:
             self.before = os.fstat(fd).st_size
             _reserve(fd, self.size)
@@ -244,7 +247,10 @@ def staging(path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
     target's metadata and committed (or left for :func:`together` to commit)."""
     target = os.path.realpath(path)
     directory = os.path.dirname(target) or "."
-    rename = st is None or _renamable(target, st)
+    # (a directory that is append only, chattr +a, takes new names but lets none be renamed over or
+    # removed: the file is written in place, from a temporary file elsewhere)
+    append_only = locked(directory) == LOCKED_FLAGS[APPEND_ONLY]
+    rename = not append_only and (st is None or _renamable(target, st))
     tmp: str | None = None
     fh: IO[bytes] | None = None
     try:
@@ -256,11 +262,12 @@ def staging(path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
         else:  # (copied in place at the end: an unnamed file, which no signal can leave behind)
             import tempfile
 
-            fh = tempfile.TemporaryFile(dir=directory if writable(directory, os.W_OK | os.X_OK) else None)
+            here = writable(directory, os.W_OK | os.X_OK) and not append_only
+            fh = tempfile.TemporaryFile(dir=directory if here else None)
         yield cast(BinaryIO, fh)
         fh.flush()
         if tmp is None:
-            done: _Commit = _CopyIn(path, fh, target)
+            done: _Commit = _CopyIn(path, fh, target, create=st is None)
         elif _keep_metadata(fh.fileno(), target, st):
             os.fsync(fh.fileno())
             fh.close()
