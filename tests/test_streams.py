@@ -93,3 +93,25 @@ def test_standard_input_is_streamed_not_held(tmp_path):
     assert out.returncode == 0, out.stderr
     assert out.stdout == "1.0\n"
     assert int(out.stderr.strip().splitlines()[-1]) / 1024 < 180
+
+
+REENCODE = ("expected a UTF-8 CSV file: re-encode it from the encoding it was written in (Latin-1: iconv -f LATIN1 "
+            "-t UTF-8, or pandas: pd.read_csv(f, encoding='latin-1').to_csv(out, index=False))")
+
+
+def test_text_that_is_not_utf8_far_into_a_file_or_a_stream(tmp_path):
+    """A Latin-1 byte on line 1,200,002 of a 26 MB file: a file names the line (found 1 MB at a
+    time); standard input, past what it keeps to read again, was told 'a pipe ... can be read only
+    once ... save it to a file first' (review 105 #3): it is told the file is not UTF-8."""
+    rows = ["p"] + [f"{i}.{i * 7919 % 10**9:09d}" for i in range(1_300_000)]
+    rows[1_200_001] = "0.5\xe9"
+    (tmp_path / "p.csv").write_bytes(("\n".join(rows) + "\n").encode("latin-1"))
+    (tmp_path / "y.csv").write_text("y\n" + "1\n" * 1_300_000)
+    out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv"],
+                         capture_output=True, text=True, timeout=300)
+    assert (out.returncode, out.stdout, out.stderr) == (
+        2, "", f"Error: {tmp_path / 'p.csv'}, line 1200002: not UTF-8 text (byte 0xe9); {REENCODE}\n")
+    with open(tmp_path / "p.csv", "rb") as stdin:
+        out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", "-", tmp_path / "y.csv"], stdin=stdin,
+                             capture_output=True, text=True, timeout=300)
+    assert (out.returncode, out.stdout, out.stderr) == (2, "", f"Error: <stdin>: not UTF-8 text; {REENCODE}\n")

@@ -33,13 +33,26 @@ _REENCODE = ("expected a UTF-8 CSV file: re-encode it from the encoding it was w
              "LATIN1 -t UTF-8, or pandas: pd.read_csv(f, encoding='latin-1').to_csv(out, index=False))")
 
 
-def _decode_error(raw: bytes, label: str) -> InputError | None:
-    try:
-        raw.decode("utf-8-sig")
-        return None
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        return InputError(f"{label}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); {_REENCODE}")
+def _decode_error(fh, label: str) -> InputError | None:
+    """The first byte of ``fh`` that is not UTF-8, with its line; read in 1 MB pieces (a file of
+    gigabytes is not held whole to find it)."""
+    line, carry = 1, b""
+    while True:
+        chunk = fh.read(2**20)
+        data = carry + chunk
+        try:
+            data.decode("utf-8")
+            carry = b""
+        except UnicodeDecodeError as exc:
+            if chunk and exc.reason == "unexpected end of data":  # (a character cut by the piece's end)
+                carry = data[exc.start:]
+                data = data[:exc.start]
+            else:
+                line += data[: exc.start].count(b"\n")
+                return InputError(f"{label}, line {line}: not UTF-8 text (byte 0x{data[exc.start]:02x}); {_REENCODE}")
+        line += data.count(b"\n")
+        if not chunk:
+            return None
 
 
 def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: ReadRules = ReadRules(),
@@ -105,8 +118,11 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
                              {names[0]: counts} if counts else {}, sep)
             yield from _row_blocks(pieces, chunk_rows, layout, sep, 0 if window is None else window.start)
     except (UnicodeDecodeError, textparse.Utf8Error):
-        with opener() as fh:
-            err = _decode_error(fh.read(), label)
+        try:
+            with opener() as fh:
+                err = _decode_error(fh, label)
+        except (InputError, OSError):  # (standard input, a pipe: read once, it cannot be read again for the line)
+            err = None
         raise err or InputError(f"{label}: not UTF-8 text; {_REENCODE}") from None
 
 
