@@ -1823,17 +1823,22 @@ def test_float_keys_written_as_text_and_as_floats_pair_by_on(run, tmp_path, dtyp
     assert value == pytest.approx(MSE, rel=1e-12)
 
 
-@pytest.mark.parametrize("index", [False, True])
-def test_a_header_repeated_by_appends_is_named(run, tmp_path, index):
+@pytest.mark.parametrize("index, encoding", [(False, "utf-8"), (True, "utf-8"), (False, "utf-8-sig")])
+def test_a_header_repeated_by_appends_is_named(run, tmp_path, index, encoding):
     """df.to_csv(path, mode='a') once a batch writes the header again at each append: the error
-    named the line and the value, not why it is there."""
+    named the line and the value, not why it is there. Parts written for Excel (encoding='utf-8-sig')
+    and put together (cat a.csv b.csv) repeat the byte-order mark with the header: they had no hint
+    (review 105 #6)."""
     for k in range(3):
-        pd.DataFrame({"pred": X[k * 20:(k + 1) * 20]}).to_csv(tmp_path / "p.csv", mode="a", index=index)
+        part = pd.DataFrame({"pred": X[k * 20:(k + 1) * 20]}).to_csv(index=index).encode(encoding)
+        with open(tmp_path / "p.csv", "ab") as fh:
+            fh.write(part)
     pd.DataFrame({"label": Y}).to_csv(tmp_path / "y.csv", index=False)
     out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv")
     assert (out.exit_code, out.stdout) == (2, "")
+    found = "\\ufeffpred" if encoding == "utf-8-sig" else "pred"
     assert out.stderr == (
-        f"Error: {tmp_path / 'p.csv'}, line 22, column 'pred': expected a number, found 'pred' (the column's name "
+        f"Error: {tmp_path / 'p.csv'}, line 22, column 'pred': expected a number, found '{found}' (the column's name "
         "again: a file appended to with to_csv(mode='a') repeats its header at each append; write the appends with "
         "header=False, or remove those lines)\n")
 

@@ -103,7 +103,8 @@ class Source:
         its delimiter, and its header (none where the column's name is such a value too: ``0,5`` on
         a first line of data)."""
         header = (self.header or "yes").startswith("yes") and numeric_text_hint(column) is None
-        if header and self.first_line is not None and value.strip() == column.strip():
+        if header and self.first_line is not None and value.strip().lstrip("\ufeff") == column.strip():
+            # (with a byte-order mark before it where each part was written with encoding='utf-8-sig')
             return (" (the column's name again: a file appended to with to_csv(mode='a') repeats its header "
                     "at each append; write the appends with header=False, or remove those lines)")
         return hint_suffix(value, self.first_line is not None, self.sep, header)
