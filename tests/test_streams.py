@@ -115,3 +115,35 @@ def test_text_that_is_not_utf8_far_into_a_file_or_a_stream(tmp_path):
         out = subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", "-", tmp_path / "y.csv"], stdin=stdin,
                              capture_output=True, text=True, timeout=300)
     assert (out.returncode, out.stdout, out.stderr) == (2, "", f"Error: <stdin>: not UTF-8 text; {REENCODE}\n")
+
+
+WRITTEN_BY = __import__("pathlib").Path(__file__).parent / "data" / "written_by"
+
+
+@pytest.mark.parametrize("writer", ["polars", "duckdb"])
+@pytest.mark.parametrize("how", ["file", "stdin", "gzip"])
+def test_a_missing_value_in_the_last_row_of_one_column_is_a_row(tmp_path, writer, how):
+    """polars and DuckDB write a missing value of a one-column CSV as a line with nothing on it: a
+    missing last value ends the file with a blank line, which was dropped as not data (review 105
+    #1): --nan-policy raise gave a value over the other rows, exit 0, and against a file of the
+    full count the counts differed. It is a row of a missing value."""
+    import gzip
+
+    source = WRITTEN_BY / f"{writer}_null_last.csv"
+    (tmp_path / "y.csv").write_text("y\n0\n1\n2\n")
+    spec, stdin = str(source), None
+    if how == "gzip":
+        spec = str(tmp_path / "p.csv.gz")
+        with gzip.open(spec, "wb") as fh:
+            fh.write(source.read_bytes())
+    elif how == "stdin":
+        spec, stdin = "-", source.read_bytes()
+    run = lambda *more: subprocess.run([sys.executable, "-m", "losscli", "compute", "mse", spec, tmp_path / "y.csv",
+                                        "--format", "value", *more], input=stdin, capture_output=True, timeout=120)
+    out = run()
+    label = "<stdin>" if how == "stdin" else spec
+    assert (out.returncode, out.stdout) == (2, b"")
+    assert out.stderr.decode() == (f"Error: {label}, line 4, column 'p': found NaN (an empty or missing value), expected "
+                                   "a finite number (--nan-policy omit drops such rows)\n")
+    out = run("--nan-policy", "omit")
+    assert (out.returncode, out.stdout) == (0, b"0.25\n")  # ((0.5 - 0)^2 + (1.5 - 1)^2) / 2

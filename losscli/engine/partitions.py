@@ -135,6 +135,7 @@ class _Layout:
     data_start: int = 0  # text: the byte where it begins
     data_end: int = 0  # text: the byte after the last line with data (blank lines after it are not data)
     tail_lines: int = 0  # text: the line ends from there to the end of the file
+    blank_rows: int = 0  # text of one column: the blank lines at its end, rows of missing values
 
 
 def _layout(path: str, rules: ReadRules, dtype) -> _Layout | None:
@@ -185,7 +186,10 @@ def _layout(path: str, rules: ReadRules, dtype) -> _Layout | None:
         end = start + _body_end(view[start:])
         tail = m[end:].count(b"\n")  # (blank lines only: short)
         del view
-    return _Layout("text", first_line=first.first_line, data_start=start, data_end=end, tail_lines=tail)
+    # (a file of one column: each blank line after the data is a missing value, as its reader has it)
+    blank_rows = (max(tail - 1, 0) if end > start else tail) if len(first.order) == 1 else 0
+    return _Layout("text", first_line=first.first_line, data_start=start, data_end=end, tail_lines=tail,
+                   blank_rows=blank_rows)
 
 
 def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int, sharded: bool = False
@@ -220,7 +224,7 @@ def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int, sharded: bool
             if total < n:
                 return None  # fewer line ends than partitions (CR line ends, or a few long lines)
             # one row a line, up to the last line with data (which may lack its line end)
-            x.rows = total - x.tail_lines + 1 if x.data_end > x.data_start else 0
+            x.rows = (total - x.tail_lines + 1 if x.data_end > x.data_start else 0) + x.blank_rows
     sizes = {p: x.rows for p, x in layouts.items()}
     if len(set(sizes.values())) > 1:  # said here, with the sizes of the whole files
         (small, few), (big, many) = min(sizes.items(), key=lambda t: t[1]), max(sizes.items(), key=lambda t: t[1])

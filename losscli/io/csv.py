@@ -4,8 +4,9 @@ CRLF; cut into pieces at line ends and parsed on a thread pool by Arrow's CSV re
 (``textparse.py``), then regrouped into blocks of exactly the rows asked for. Without a selector
 a table contributes its numeric columns; a column is *text* when its first value is not a number,
 and a column that starts numeric but holds a non-number is an error naming the line and column.
-Blank lines inside the data are missing values; blank lines at the end are not data; a row with
-too few or too many fields is an error naming its line.
+Blank lines inside the data are missing values; blank lines at the end are not data, but in a file
+of one column, where each is a missing value (polars and DuckDB write one so); a row with too few
+or too many fields is an error naming its line.
 """
 
 from __future__ import annotations
@@ -94,15 +95,18 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     try:
         with opener() as fh:
             names, first_line, rest = _text_preamble(fh, sep, has_header, implicit_index, label, skip, comment)
+            # (blank lines at the end of a file of one column are missing values, as polars and DuckDB
+            # write a missing value: a line with nothing on it; in other files they are not data)
+            tail = len(names) == 1
             if window is not None:  # rows [start, stop) of a local file (the planner cut only those)
                 from .windows import byte_range
 
                 begin, end = byte_range(fh, window, first_line)
-                raw = textparse.file_pieces(fh, max(begin, fh.tell() - len(rest)), stop=end)
+                raw = textparse.file_pieces(fh, max(begin, fh.tell() - len(rest)), stop=end, blank_tail=tail)
             elif isinstance(fh, (io.BufferedReader, io.FileIO)):  # a local file: cut from a memory map
-                raw = textparse.file_pieces(fh, fh.tell() - len(rest))
+                raw = textparse.file_pieces(fh, fh.tell() - len(rest), blank_tail=tail)
             else:  # standard input, a URL, a decompressing stream: read on from what the header left
-                raw = textparse.line_pieces(fh, rest)
+                raw = textparse.line_pieces(fh, rest, blank_tail=tail)
             rows = below if has_header else [first, *below]  # the first data lines
             index = _index_columns(names, implicit_index, rules, first_column_index(names, has_header, rows))
             keys = key_columns(names, index)

@@ -307,18 +307,28 @@ def _read_after(fh, rest, want: int) -> bytearray:
     return buf
 
 
-def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None) -> Iterator[Piece]:
+def _blank_tail(data, start: int) -> int:
+    """Where the blank lines from ``start`` to the end of ``data`` end: after the last line end
+    (a blank line without one, the file's last, is not a line)."""
+    return max(start, data.rfind(b"\n", start) + 1)
+
+
+def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None, blank_tail: bool = False
+                ) -> Iterator[Piece]:
     """``rest`` and then the rest of ``fh`` in pieces that each end at a line end; blank lines at
-    the very end of the file are dropped."""
+    the very end of the file are dropped, unless ``blank_tail`` (a file of one column: each is a
+    missing value, as polars and DuckDB write one), when they are the last piece."""
     size = size or PIECE_BYTES
     want = size
     while True:
         data = _read_after(fh, rest, want)
         if len(data) == len(rest):  # end of file
             body = _body_end(rest)
+            end = (rest.find(b"\n", body) + 1 or len(rest)) if body else 0
             if body:
-                end = rest.find(b"\n", body) + 1 or len(rest)
                 yield memoryview(rest)[:end], rest.find(QUOTE, 0, end) >= 0
+            if blank_tail and _blank_tail(rest, end) > end:
+                yield memoryview(rest)[end:_blank_tail(rest, end)], False
             return
         cut = _cut(data)
         if cut == 0:  # one line longer than a piece, or a quoted field across it: read on
@@ -329,7 +339,8 @@ def line_pieces(fh, rest: bytes | bytearray = b"", size: int | None = None) -> I
         rest = data[cut:]
 
 
-def file_pieces(fh, start: int, size: int | None = None, stop: int | None = None) -> Iterator[Piece]:
+def file_pieces(fh, start: int, size: int | None = None, stop: int | None = None, blank_tail: bool = False
+                ) -> Iterator[Piece]:
     """line_pieces of a local file from byte ``start``, cut from a read-only memory map instead
     of read into buffers (no copy; pages already parsed are released from this process), as
     long as no quote character turns up; from there on, line_pieces. ``stop``: a line start
@@ -341,7 +352,7 @@ def file_pieces(fh, start: int, size: int | None = None, stop: int | None = None
         m = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError, AttributeError):  # empty, or not a mappable local file
         fh.seek(start)
-        yield from line_pieces(fh, b"", size)
+        yield from line_pieces(fh, b"", size, blank_tail)
         return
     inside = stop is not None and stop < len(m)  # a window that ends before the file does
     view, n, pos, want = memoryview(m), min(len(m), stop) if stop is not None else len(m), start, size
@@ -353,14 +364,16 @@ def file_pieces(fh, start: int, size: int | None = None, stop: int | None = None
             cut = n if end == n else m.rfind(b"\n", pos, end) + 1
         elif quoted:  # quoted fields: cut with quote parity, from buffers
             fh.seek(pos)
-            yield from line_pieces(fh, b"", size)
+            yield from line_pieces(fh, b"", size, blank_tail)
             return
         else:
             cut = _line_cut(m, pos, end)
             if end == n and _body_end(view[cut:n]):  # the last line, without a line end
                 cut = n
         if cut <= pos:
-            if end == n:  # only blank lines are left: not data
+            if end == n:  # only blank lines are left: not data, but in a file of one column
+                if blank_tail and not inside and _blank_tail(m, pos) > pos:
+                    yield view[pos:_blank_tail(m, pos)], False
                 return
             want *= 2  # one line longer than a piece: look further
             continue
