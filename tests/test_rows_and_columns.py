@@ -1157,3 +1157,23 @@ def test_a_column_name_with_a_comma_is_selected_by_its_name(run, tmp_path):
     out = run("compute", "mse", f"{tmp_path}/p.csv:pred", tmp_path / "y.csv")
     assert (out.exit_code, out.stderr) == (2, f"Error: {tmp_path}/p.csv: no column 'pred' (columns: 'pred, v1', "
                                               "'x', 'a,b')\n")
+
+
+@pytest.mark.parametrize("blocks", [None, "500", "300"])
+@pytest.mark.parametrize("booleans_first", [False, True])
+def test_a_column_of_numbers_then_booleans_is_refused_wherever_blocks_fall(run, tmp_path, blocks, booleans_first):
+    """Labels written 1.0/0.0, then True/False from row 500 (two writes put together): refused when
+    one block held both, read as 1/0 when the switch fell on a block's start (review 105 #2); the
+    other way round, the error named the block's first line. Refused wherever the blocks fall,
+    naming the line of the switch."""
+    flags = np.random.default_rng(1).random(1000) < 0.5
+    numbers = ["1.0" if v else "0.0" for v in flags]
+    words = ["True" if v else "False" for v in flags]
+    rows = (words[:500] + numbers[500:]) if booleans_first else (numbers[:500] + words[500:])
+    (tmp_path / "y.csv").write_text("y\n" + "\n".join(rows) + "\n")
+    (tmp_path / "p.csv").write_text("p\n" + "0.5\n" * 1000)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", *(["--block-rows", blocks] if blocks else []))
+    assert (out.exit_code, out.stdout) == (2, "")
+    expected, held = ("a boolean (True or False)", "booleans") if booleans_first else ("a number", "numbers")
+    assert out.stderr == (f"Error: {tmp_path / 'y.csv'}, line 502, column 'y': expected {expected}, found "
+                          f"{rows[500]!r} (the lines above hold {held}: a column of numbers and booleans is neither)\n")

@@ -26,7 +26,8 @@ TRUE, FALSE = ("True", "TRUE", "true"), ("False", "FALSE", "false")
 @dataclass
 class Text:
     """A column that is not numeric: the first present value, at ``at``; and when the column
-    starts with a number, the first cell that is not one (``row``, its ``value``)."""
+    starts with a number, the first cell that is not one (``row``, its ``value``); when it starts
+    with booleans, the first number (a column of both is neither)."""
 
     first: str
     at: int
@@ -59,6 +60,9 @@ def classify(col) -> np.ndarray | Booleans | Text:
             out = np.full(len(col), np.nan)
             out[present] = bits(pc.match_substring_regex(stripped, _TRUE_PATTERN))[present]
             return Booleans(out)
+        bad = int(present[np.flatnonzero(~flags[present])[0]])
+        if ONE_NUMBER.fullmatch(stripped[bad].as_py()):  # (booleans, then a number: neither; words: text)
+            return Text(first, int(present[0]), bad, stripped[bad].as_py())
     if not ONE_NUMBER.fullmatch(first):
         return Text(first, int(present[0]))
     is_number = bits(pc.match_substring_regex(stripped, NUMBER))
