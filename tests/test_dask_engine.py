@@ -256,6 +256,25 @@ def test_trailing_blank_lines_and_late_numbers(run, cluster, tmp_path):
     assert "yz.csv has 7000 rows but" in run("compute", *cases[2]).stderr
 
 
+@pytest.mark.parametrize("ends", [b"\r", b"\r\n"])
+def test_lines_that_end_with_cr_from_some_line_on(run, cluster, tmp_path, ends):
+    """A file whose lines end with a lone CR from some line on (the reader, pandas and Arrow end
+    lines there) was cut by counting LF only: refused with a row count that was not the file's
+    (review 105 #5). Such a file is not cut (one partition reads it); CRLF is cut as before."""
+    rng = np.random.default_rng(7)
+    p, y = (rng.normal(size=7000) for _ in range(2))
+    text = ("p\n" + "".join(f"{float(v)!r}\n" for v in p)).encode()
+    cut = text.index(b"\n", len(text) // 3) + 1
+    (tmp_path / "p.csv").write_bytes(text[:cut] + text[cut:].replace(b"\n", ends))
+    (tmp_path / "y.csv").write_text("y\n" + "".join(f"{float(v)!r}\n" for v in y))
+    args = ["compute", "mse", tmp_path / "p.csv", tmp_path / "y.csv", "--format", "json"]
+    local = run(*args)
+    dask = run(*args, "--engine", "dask", "--scheduler", cluster.address, "--partition-size", "16K")
+    assert (local.exit_code, dask.exit_code, dask.stderr) == (0, 0, local.stderr)
+    _same(json.loads(local.stdout)["results"][0], json.loads(dask.stdout)["results"][0])
+    assert (json.loads(dask.stdout)["inputs"][0]["partitions"] > 1) == (ends == b"\r\n")
+
+
 def test_list_columns_of_two_widths_across_a_cut(run, cluster, tmp_path):
     """A Parquet list column whose width changes where the file is cut: exit 2, as locally."""
     import pyarrow as pa

@@ -208,6 +208,8 @@ def _cut(layouts: dict[str, _Layout], n: int, session, chunk: int, sharded: bool
         results = session.run(futures, "line count")
         odd: dict[str, bool] = {}  # per file: the quote parity of the line being read (it begins even)
         for (p, s, _), c in zip(jobs, results):
+            if c.lone_cr:
+                return None  # CR line ends (from some line on): lines counted by LF are not rows
             if c.lines:
                 if odd.get(p, False) ^ c.head_odd or not c.paired:
                     return None  # a quoted field across a line end: lines are not rows

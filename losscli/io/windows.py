@@ -48,16 +48,18 @@ class LineCount:
     tail_odd: bool
     paired: bool
     marks: tuple[int, ...] = ()  # line ends in each SCAN_BYTES of the chunk, in order
+    lone_cr: bool = False  # a CR not followed by LF: a line end the counts of LF do not see
 
 
 def count_lines(path: str, start: int, stop: int) -> LineCount:
     """The :class:`LineCount` of bytes [start, stop) of a file."""
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
         stop = min(stop, len(m))
-        lines, odd, head, paired, pos = 0, False, None, True, start
+        lines, odd, head, paired, pos, lone_cr = 0, False, None, True, start, False
         marks: list[int] = []
         while pos < stop:
             end = min(stop, pos + SCAN_BYTES)
+            lone_cr = lone_cr or _lone_cr(m, pos, end)
             if m.find(QUOTE, pos, end) < 0:  # (the common case: line ends counted, 3 GB/s)
                 n = int(np.count_nonzero(np.frombuffer(m, dtype=np.uint8, count=end - pos, offset=pos) == 10))
                 if n:
@@ -88,7 +90,24 @@ def count_lines(path: str, start: int, stop: int) -> LineCount:
             lines += int(ends.size)
             marks.append(int(ends.size))
             pos = end
-        return LineCount(lines, bool(head) if head is not None else odd, odd, paired, tuple(marks))
+        return LineCount(lines, bool(head) if head is not None else odd, odd, paired, tuple(marks), lone_cr)
+
+
+def _lone_cr(m, pos: int, end: int) -> bool:
+    """Whether bytes [pos, end) of the map hold a CR that no LF follows (old Mac line ends, from some
+    line on): the reader ends lines there, so counting LF would count rows wrong."""
+    if m.find(b"\r", pos, end) < 0:
+        return False
+    buf = np.frombuffer(m, dtype=np.uint8, count=end - pos, offset=pos)
+    cr = np.flatnonzero(buf == 13)
+    after = cr + 1
+    inside = after < buf.size
+    followed = np.zeros(cr.size, dtype=bool)
+    followed[inside] = buf[after[inside]] == 10
+    del buf  # (the map closes only once no array looks into it)
+    if not inside[-1]:  # (the chunk's last byte: the next one is in the map)
+        followed[-1] = end >= len(m) or m[end] == 10
+    return not followed.all()
 
 
 def line_start(m, line: int, hint: tuple[int, int]) -> int:
