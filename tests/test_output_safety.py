@@ -395,6 +395,20 @@ def test_a_signal_after_some_outputs_are_written_leaves_every_previous_output(d,
     assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
 
 
+def test_a_killed_run_leaves_no_temporary_file(d):  # noqa: F811
+    """SIGKILL (the out-of-memory killer, a CI step's timeout) cannot be handled: the temporary
+    files of the outputs written so far were left beside them, hidden, for good (288 MB for a large
+    gradient: review 104 #8). They have no name until they are put in place."""
+    outputs = [d / "g.npz", d / "r.json"]
+    _previous(*outputs)
+    proc = _waiting_on_a_fifo(d, outputs)
+    assert len(_unnamed_files(proc.pid, d)) >= 2  # (written, waiting: unnamed where the system allows)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate(timeout=60)
+    assert _all_previous(*outputs)
+    assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
+
+
 def test_a_signal_ignored_when_the_run_starts_stays_ignored(d):  # noqa: F811
     """``nohup losscli ...``: SIGHUP, ignored by the user's choice, does not end the run."""
     outputs = [d / "g.npz", d / "r.json"]
@@ -436,10 +450,28 @@ def _waiting_on_a_fifo(folder, outputs, ignored=None):
         signal.signal(signal.SIGINT, previous)
     deadline = time.time() + 60
     while time.time() < deadline and _all_previous(*outputs) and not any(p.startswith(".r.json.")
-                                                                          for p in os.listdir(folder)):
+                                                                          for p in os.listdir(folder)) \
+            and len(_unnamed_files(proc.pid, folder)) < 2:
         time.sleep(0.01)
     time.sleep(0.3)  # (the report's temporary file is complete; the open of the FIFO blocks)
     return proc
+
+
+def _unnamed_files(pid: int, folder) -> list[str]:
+    """The files process ``pid`` holds open in ``folder`` that have no name (O_TMPFILE, or
+    removed): how its temporary files look until they are put in place."""
+    found = []
+    try:
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            try:
+                link = os.readlink(f"/proc/{pid}/fd/{fd}")
+            except OSError:
+                continue
+            if link.startswith(f"{folder}/") and link.endswith(" (deleted)"):
+                found.append(link)
+    except OSError:
+        pass
+    return found
 
 
 def test_gradcheck_reports_are_committed_together(d):  # noqa: F811

@@ -84,16 +84,35 @@ class _Commit:
 
 
 class _Rename(_Commit):
-    """A temporary file beside the target, renamed over it."""
+    """A temporary file beside the target, renamed over it. ``unnamed``: the file, open, has no
+    name yet (``O_TMPFILE``): it is given ``tmp`` only when it is put in place, so that a process
+    killed before (SIGKILL, the out-of-memory killer, a CI step's timeout) leaves nothing."""
 
-    def __init__(self, path: str, tmp: str, target: str):
-        self.path, self.tmp, self.target = path, tmp, target
+    def __init__(self, path: str, tmp: str, target: str, unnamed: IO[bytes] | None = None):
+        self.path, self.tmp, self.target, self.unnamed = path, tmp, target, unnamed
 
     def commit(self) -> None:
+        if self.unnamed is not None:
+            _IN_FLIGHT.add(self.tmp)  # (before it has the name: a signal at any moment finds it)
+            fds = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+            try:  # (linkat through /proc with AT_SYMLINK_FOLLOW: os.link calls link(2), which does not
+                # follow the descriptor's link, unless a directory descriptor is given)
+                os.link(str(self.unnamed.fileno()), self.tmp, src_dir_fd=fds, follow_symlinks=True)
+            finally:
+                os.close(fds)
+            fh, self.unnamed = self.unnamed, None
+            fh.close()
         os.replace(self.tmp, self.target)
         _IN_FLIGHT.discard(self.tmp)
 
     def discard(self) -> None:
+        if self.unnamed is not None:
+            fh, self.unnamed = self.unnamed, None
+            try:
+                fh.close()
+            except OSError:
+                pass
+            return
         _unlink(self.tmp)
 
 
@@ -252,12 +271,14 @@ def staging(path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
     append_only = locked(directory) == LOCKED_FLAGS[APPEND_ONLY]
     rename = not append_only and (st is None or _renamable(target, st))
     tmp: str | None = None
+    unnamed = False
     fh: IO[bytes] | None = None
     try:
         if rename:
             # (a new file is created with the mode the shell's > gives it, 0666 less the umask or
             # as the directory's default ACL says; a replacement is private until it has the target's)
-            fd, tmp = _create_temporary(directory, os.path.basename(target), path, 0o666 if st is None else 0o600)
+            fd, tmp, unnamed = _create_temporary(directory, os.path.basename(target), path,
+                                                 0o666 if st is None else 0o600)
             fh = os.fdopen(fd, "w+b")
         else:  # (copied in place at the end: an unnamed file, which no signal can leave behind)
             import tempfile
@@ -270,10 +291,13 @@ def staging(path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
             done: _Commit = _CopyIn(path, fh, target, create=st is None)
         elif _keep_metadata(fh.fileno(), target, st):
             os.fsync(fh.fileno())
-            fh.close()
-            done = _Rename(path, tmp, target)
+            if unnamed:
+                done = _Rename(path, tmp, target, fh)
+            else:
+                fh.close()
+                done = _Rename(path, tmp, target)
         else:  # (an attribute a new file cannot have: the target is written in place instead)
-            done = _CopyIn(path, fh, target, tmp)
+            done = _CopyIn(path, fh, target, None if unnamed else tmp)
         fh = None
         tmp = None
     except BaseException as exc:
@@ -282,7 +306,7 @@ def staging(path: str, st: os.stat_result | None) -> Iterator[BinaryIO]:
                 fh.close()
             except OSError:
                 pass
-        if tmp is not None:
+        if tmp is not None and not unnamed:
             _unlink(tmp)
         if isinstance(exc, OSError):
             raise cannot_write(path, exc) from None
@@ -318,18 +342,28 @@ def _keep_metadata(fd: int, target: str, st: os.stat_result | None) -> bool:
 NAME_MAX = 255
 
 
-def _create_temporary(directory: str, name: str, path: str, mode: int) -> tuple[int, str]:
-    """A new file ``.NAME.<8 hex digits>.tmp`` beside the target, opened exclusively with ``mode``
-    (less the umask), NAME cut to fit in NAME_MAX bytes (a target's name of 250 is legal). Its name
-    is registered *before* it is created, so a signal at any moment finds it (a signal handler runs
-    between any two steps, whichever thread the kernel delivered it to)."""
+def _create_temporary(directory: str, name: str, path: str, mode: int) -> tuple[int, str, bool]:
+    """A new file for the target, opened with ``mode`` (less the umask, or as the directory's
+    default ACL says), and the name ``.NAME.<8 hex digits>.tmp`` beside the target it is renamed
+    from (NAME cut to fit in NAME_MAX bytes: a target's name of 250 is legal); and whether it is
+    unnamed until then (``O_TMPFILE``, where the file system and /proc allow it: nothing is left
+    behind by a process killed while writing it). Otherwise it is created under that name,
+    exclusively, the name registered *before* it is created, so a signal at any moment finds it
+    (a signal handler runs between any two steps, whichever thread the kernel delivered it to)."""
     stem = os.fsdecode(os.fsencode(name)[:NAME_MAX - len(".12345678.tmp") - 1])
+    # (os.urandom(4).hex() is secrets.token_hex(4) without importing secrets: hmac, hashlib, 8 ms)
+    if hasattr(os, "O_TMPFILE") and os.path.isdir("/proc/self/fd"):
+        try:
+            fd = os.open(directory, os.O_TMPFILE | os.O_RDWR | getattr(os, "O_CLOEXEC", 0), mode)
+            return fd, os.path.join(directory, f".{stem}.{os.urandom(4).hex()}.tmp"), True
+        except OSError as exc:
+            if exc.errno not in (errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOENT):
+                raise cannot_write(path, exc) from None
     for _ in range(100):
-        # (os.urandom(4).hex() is secrets.token_hex(4) without importing secrets: hmac, hashlib, 8 ms)
         tmp = os.path.join(directory, f".{stem}.{os.urandom(4).hex()}.tmp")
         _IN_FLIGHT.add(tmp)
         try:
-            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode), tmp
+            return os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), mode), tmp, False
         except FileExistsError:
             _IN_FLIGHT.discard(tmp)
         except OSError as exc:
