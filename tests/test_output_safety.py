@@ -850,6 +850,89 @@ def test_a_read_only_file_system_is_named(d, name):  # noqa: F811
         subprocess.run(["umount", disk], capture_output=True)
 
 
+def test_a_file_copied_in_place_is_unchanged_while_standard_output_blocks(tmp_path):
+    """The blocks of a file copied in place are reserved before the result goes to standard output:
+    they were reserved by lengthening it, so while a full pipe held the run up its readers saw the
+    old content and 850 kB of NULs, and SIGKILL left it so (review 106 #3). Its length is kept."""
+    p, y = _pair(tmp_path, 20_000)
+    report = tmp_path / "r.json"
+    report.write_text('{"old": "report"}')
+    os.link(report, tmp_path / "also.json")  # (written in place)
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    held = os.open(fifo, os.O_RDWR)  # (a reader that never reads: the pipe fills and the write blocks)
+    try:
+        with open(fifo, "wb") as stdout:
+            proc = subprocess.Popen([sys.executable, "-m", "losscli", "compute", "mse", str(p), str(y), "--per-sample",
+                                     "--format", "csv", "--report", f"json:{report}"], stdout=stdout,
+                                    stderr=subprocess.PIPE)
+        deadline = time.time() + 60
+        while time.time() < deadline and "w" not in _state(proc.pid):
+            time.sleep(0.05)
+        time.sleep(0.5)
+        assert report.read_text() == '{"old": "report"}'
+        proc.kill()
+        proc.communicate(timeout=60)
+    finally:
+        os.close(held)
+    assert report.read_text() == '{"old": "report"}'
+
+
+def _state(pid: int) -> str:
+    """'w' once process ``pid`` waits in a write to a pipe (its wait channel names pipe_write)."""
+    try:
+        with open(f"/proc/{pid}/wchan") as fh:
+            return "w" if "pipe" in fh.read() else ""
+    except OSError:
+        return ""
+
+
+@pytest.mark.skipif(not ROOT or shutil.which("mkfs.ext2") is None, reason="an ext2 file system mounted from a file "
+                    "takes root")
+def test_a_file_system_without_allocation_is_written_in_place_again_and_again(tmp_path):
+    """ext2 has no fallocate: glibc's stand-in reads the file, which is open to write only, and a
+    file copied in place (hard-linked) failed to be rewritten with a report no longer than before
+    ('Bad file descriptor', exit 2: review 106 #2). Nothing is reserved where nothing can be."""
+    image, disk = tmp_path / "e2.img", tmp_path / "disk"
+    with open(image, "wb") as fh:
+        fh.truncate(8 * 2**20)
+    if subprocess.run(["mkfs.ext2", "-q", "-F", str(image)], capture_output=True).returncode:
+        pytest.skip("mkfs.ext2 failed")
+    _mounted(["-o", "loop", image], disk)
+    try:
+        p, y = _pair(tmp_path, 100)
+        report = disk / "r.json"
+        report.write_text("previous")
+        os.link(report, disk / "also.json")
+        for _ in range(3):
+            out = losscli("compute", "mse", p, y, "-o", report, "--format", "json")
+            assert (out.returncode, out.stderr) == (0, "")
+        assert json.loads((disk / "also.json").read_text())["results"][0]["loss"] == "mse"
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+
+
+@pytest.mark.skipif(not ROOT or shutil.which("mount") is None, reason="mounting a small file system takes root")
+def test_a_new_file_an_append_only_directory_cannot_hold_is_not_made(tmp_path):
+    """In an append-only directory nothing made can be removed: a new output was made when its
+    space was reserved, and a full disk then left it there, empty, for good (review 106 #5)."""
+    disk = tmp_path / "disk"
+    _mounted(["-t", "tmpfs", "-o", "size=512k", "tmpfs"], disk)
+    try:
+        p, y = _pair(tmp_path, 20_000)
+        (disk / "ao").mkdir()
+        _chattr("+a", disk / "ao")
+        try:
+            out = losscli("compute", "mse", p, y, "--per-sample", "-o", disk / "ao" / "new.json")
+            assert (out.returncode, out.stdout) == (2, "")
+            assert out.stderr.startswith(f"Error: {disk / 'ao' / 'new.json'}: cannot write: No space left on device")
+            assert os.listdir(disk / "ao") == []
+        finally:
+            _chattr("-a", disk / "ao")
+    finally:
+        subprocess.run(["umount", disk], capture_output=True)
+
+
 @pytest.mark.skipif(not ROOT or shutil.which("mkfs.btrfs") is None, reason="a btrfs file system (btrfs-progs) "
                     "mounted from a file takes root")
 def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):

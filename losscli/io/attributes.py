@@ -18,6 +18,8 @@ from typing import cast
 KEPT_FLAGS = 0x1 | 0x2 | 0x4 | 0x8 | 0x40 | 0x80 | 0x200 | 0x400 | 0x4000 | 0x8000 | 0x800000 | 0x2000000
 #: flags no output may be written over: immutable (i) and append only (a)
 APPEND_ONLY = 0x20
+#: chattr +C: a file whose blocks are rewritten where they are, even on a copy-on-write file system
+NO_COPY_ON_WRITE = 0x800000
 LOCKED_FLAGS = {0x10: "immutable (chattr +i)", APPEND_ONLY: "append only (chattr +a)"}
 
 

@@ -17,9 +17,9 @@
     mount: ``docker run -v $PWD/r.json:/w/r.json``), a file in a directory this user cannot create files
     in (or a sticky one, such as /tmp, where another user's file cannot be renamed over), a file in
     a directory that is append only (``chattr +a``: a new file is created there in place). Its
-    length is reserved on the disk first (a sparse file's holes too), so a full disk leaves it as it
-    was; on a copy-on-write file system it shares the new content's blocks in one step (``FICLONE``),
-    or, where it cannot, is refused when the space a rewrite takes is not free.
+    new content's blocks are reserved on the disk first (a sparse file's holes too), its length
+    unchanged, so a full disk leaves it as it was; on a copy-on-write file system it shares the new
+    content's blocks in one step (``FICLONE``), and is refused when the space a rewrite takes is not free.
 
 - A file this user may not write (``os.access``: root may, as with the shell), or that is
   immutable or append only (``chattr +i``, ``+a``: not even root may replace it), is refused.

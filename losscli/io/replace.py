@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from typing import IO, BinaryIO, Iterator, cast
 
 from ..errors import LossCliError
-from .attributes import (APPEND_ONLY, COPY_ON_WRITE, LOCKED_FLAGS, copy_inode_flags, copy_xattrs, filesystem_type,
-                         locked, mount_point)
+from .attributes import (APPEND_ONLY, COPY_ON_WRITE, LOCKED_FLAGS, NO_COPY_ON_WRITE, copy_inode_flags, copy_xattrs,
+                         filesystem_type, inode_flags, locked, mount_point)
 
 #: temporary files being written, removed by :func:`abandon` when a signal ends the process
 _IN_FLIGHT: set[str] = set()
@@ -27,8 +27,6 @@ _PENDING: list[_Commit] | None = None
 _COMMITTING: list[_Commit] = []
 #: bytes copied at a time into a file written in place
 COPY_BYTES = 2**20
-#: room a copy in place on a copy-on-write file system leaves beside the new content (its metadata)
-COW_MARGIN = 4 * 2**20
 
 
 def cannot_write(path: str, exc: OSError) -> LossCliError:
@@ -118,49 +116,64 @@ class _Rename(_Commit):
 
 class _CopyIn(_Commit):
     """A temporary file copied into the target in place (which keeps its inode: its other names,
-    owner, group, mode and attributes). The target's new length is reserved on the disk before a
-    byte of it changes, so a full disk leaves it as it was."""
+    owner, group, mode and attributes). The blocks of the target's new content are reserved on
+    the disk before a byte of it changes, without changing its length (a process killed then
+    leaves it as it was), so a full disk leaves it as it was."""
 
     def __init__(self, path: str, source: IO[bytes], target: str, tmp: str | None = None, create: bool = False):
         self.path, self.source, self.target, self.tmp = path, source, target, tmp
-        self.create = create  # a new file (in an append-only directory), made when it is reserved
+        self.create = create  # a new file (in an append-only directory): made when it is written
         self.size = os.fstat(source.fileno()).st_size
-        self.fd: int | None = None  # the target, open and its new length reserved (:meth:`reserve`)
+        self.fd: int | None = None  # the target, open and its new content's blocks reserved (:meth:`reserve`)
+        self.reserved = False
         self.before = 0  # its length before
 
     def reserve(self) -> None:
-        """Open the target and reserve its new length, not a byte of its content changed: a full
-        disk fails here (with the length put back). The files of one run are all reserved before
-        any is written (:func:`_commit`)."""
-        if self.fd is not None:
+        """Open the target and reserve its new content's blocks, not a byte of it, nor its length,
+        changed: a full disk fails here. The files of one run are all reserved before any is
+        written (:func:`_commit`), and before anything goes to standard output. A new file (in an
+        append-only directory, where nothing once made can be removed) is made only when it is
+        written: here the free space is looked at."""
+        if self.reserved:
             return
-        fd = os.open(self.target, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0) | (os.O_CREAT if self.create else 0),
-                     0o666)
+        if self.create:
+            _refuse_short(os.path.dirname(self.target) or ".", self.size)
+            self.reserved = True
+            return
+        fd = os.open(self.target, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
         try:
             self.before = os.fstat(fd).st_size
+            # (even where the new content's blocks could be shared, _clone: a clone on a nearly full
+            # copy-on-write file system fails for want of room too, and the copy after it would stop part-way)
+            _refuse_short_copy_on_write(fd, self.target, self.size)
             _reserve(fd, self.size)
-            if os.fstat(self.source.fileno()).st_dev != os.fstat(fd).st_dev:  # (no clone: see _clone)
-                _refuse_short_copy_on_write(fd, self.target, self.size)
         except BaseException:
             os.close(fd)
             raise
-        self.fd = fd
+        self.fd, self.reserved = fd, True
 
     def release(self) -> None:
-        """Give a reservation back: the target's length as it was."""
+        """Give a reservation back: the blocks reserved past the target's end are freed (a
+        truncation to the length it has now: a writer that appended meanwhile keeps its bytes)."""
         fd, self.fd = self.fd, None
+        self.reserved = False
         if fd is None:
             return
         try:
-            if os.fstat(fd).st_size != self.before:
-                os.ftruncate(fd, self.before)
+            os.ftruncate(fd, os.fstat(fd).st_size)
         finally:
             os.close(fd)
 
     def commit(self) -> None:
         self.reserve()
         fd, self.fd = self.fd, None
-        assert fd is not None
+        if fd is None:  # (a new file: made now, its blocks reserved first)
+            fd = os.open(self.target, os.O_WRONLY | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o666)
+            try:
+                _reserve(fd, self.size)
+            except BaseException:
+                os.close(fd)
+                raise
         try:
             if _clone(fd, self.source, self.size, self.before):
                 os.fsync(fd)
@@ -168,7 +181,7 @@ class _CopyIn(_Commit):
                 fd = -1
                 self.discard()
                 return
-            _refuse_short_copy_on_write(fd, self.target, self.size)
+            _refuse_short_copy_on_write(fd, self.target, self.size)  # (again: the space may have gone since)
             self.source.seek(0)
             while chunk := self.source.read(COPY_BYTES):
                 view = memoryview(chunk)
@@ -194,20 +207,61 @@ class _CopyIn(_Commit):
             _unlink(self.tmp)
 
 
+#: Linux's fallocate(2) mode that allocates blocks without changing the file's length
+_KEEP_SIZE = 1
+
+
 def _reserve(fd: int, size: int) -> None:
-    """Allocate ``size`` bytes of the file before writing it: a full disk fails here, with the
-    file as it was (its length put back if the failed allocation changed it). Also where the new
-    content is not longer: a sparse file's holes take blocks when written into."""
+    """Allocate the blocks of the file's first ``size`` bytes before writing them (a sparse file's
+    holes too), its length unchanged (``fallocate(FALLOC_FL_KEEP_SIZE)``): a full disk fails here,
+    with the file as it was, and a process killed after it leaves the file as it was. Where there
+    is no such call (not Linux, not glibc), ``posix_fallocate`` of a longer file, its length put
+    back when it fails; nothing where the file system has no allocation (ext2, NFSv3, FUSE)."""
+    if not size:
+        return
+    fallocate = _fallocate()
+    if fallocate is not None:
+        import ctypes
+
+        if fallocate(fd, _KEEP_SIZE, ctypes.c_int64(0), ctypes.c_int64(size)) == 0:
+            return
+        err = ctypes.get_errno()
+        if err in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS, errno.EBADF):  # (no allocation on this file system)
+            return
+        raise OSError(err, os.strerror(err))
     before = os.fstat(fd).st_size
-    if not size or not hasattr(os, "posix_fallocate"):
+    if size <= before or not hasattr(os, "posix_fallocate"):
         return
     try:
         os.posix_fallocate(fd, 0, size)
     except OSError as exc:
         if os.fstat(fd).st_size != before:
             os.ftruncate(fd, before)
-        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS):  # (no allocation on this file system)
+        # (EBADF: glibc's emulation, where the file system has no fallocate, reads the file opened to write)
+        if exc.errno not in (errno.EOPNOTSUPP, errno.EINVAL, errno.ENOSYS, errno.EBADF):
             raise
+
+
+def _fallocate():
+    """libc's ``fallocate`` (Linux), or None."""
+    global _FALLOCATE
+    if _FALLOCATE is False:
+        if not sys.platform.startswith("linux"):
+            _FALLOCATE = None
+        else:
+            import ctypes
+
+            try:
+                fn = ctypes.CDLL(None, use_errno=True).fallocate
+                fn.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_int64]
+                fn.restype = ctypes.c_int
+                _FALLOCATE = fn
+            except (OSError, AttributeError):
+                _FALLOCATE = None
+    return _FALLOCATE
+
+
+_FALLOCATE: object = False  # (looked up once)
 
 
 #: Linux's FICLONE (``_IOW(0x94, 9, int)``): the target shares the source's blocks, in one step
@@ -242,14 +296,20 @@ def _clone(fd: int, source: IO[bytes], size: int, before: int) -> bool:
 
 def _refuse_short_copy_on_write(fd: int, path: str, size: int) -> None:
     """On a copy-on-write file system (btrfs, ZFS, bcachefs) whose free space is less than the new
-    content, a copy in place would fail part-way: refused before a byte changes."""
-    if filesystem_type(path) not in COPY_ON_WRITE:
+    content, a copy in place would fail part-way: refused before a byte changes (a file that is
+    not copied on write, ``chattr +C``, rewrites its own blocks: not refused)."""
+    if filesystem_type(path) not in COPY_ON_WRITE or inode_flags(fd) & NO_COPY_ON_WRITE:
         return
-    st = os.fstatvfs(fd)
+    _refuse_short(path, size, " (a copy-on-write file system: rewriting the file in place takes as much free "
+                              "space as it holds)")
+
+
+def _refuse_short(where: str, size: int, why: str = "") -> None:
+    """Refused before a byte changes: fewer than ``size`` bytes free on the file system of ``where``."""
+    st = os.statvfs(where)
     free = st.f_bavail * st.f_frsize
-    if free < size + COW_MARGIN:
-        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)} (a copy-on-write file system: rewriting the "
-                                    f"file in place needs {size + COW_MARGIN:,} bytes free, {free:,} are)")
+    if free < size:
+        raise OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}{why}: {size:,} bytes to write, {free:,} free")
 
 
 def _unlink(tmp: str) -> None:
