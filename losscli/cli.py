@@ -166,10 +166,11 @@ def compute_cmd(losses, inputs, params, reduction, weights, top, per_sample, fmt
     from .commands.compute import refuse_unshown, run_compute
     from .commands.slicing import bootstrap, slicing
 
-    top_given = click.get_current_context().get_parameter_source("top") is not click.core.ParameterSource.DEFAULT
-    refuse_unshown({w for w, on in (("ci", ci), ("per_sample", per_sample), ("worst", top and top_given),
+    ctx = click.get_current_context()
+    given = {name: ctx.get_parameter_source(name) is not click.core.ParameterSource.DEFAULT for name in ("top", "fmt")}
+    refuse_unshown({w for w, on in (("ci", ci), ("per_sample", per_sample), ("worst", top and given["top"]),
                                     ("slices", (by or by_file) and fail_above is None)) if on},
-                   fmt, reports, reduction)
+                   fmt, reports, reduction, None if given["fmt"] or not output else f"-o {output} ({fmt}, by its suffix)")
     slices, view = slicing(by, by_file, min_slice_size, top_slices, fmt, reports=reports)
     code = run_compute(
         losses, inputs, params=params, reduction=reduction, weights=weights, top=top,

@@ -344,10 +344,13 @@ CASES = {
         lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--ci", "--format", "value"],
         "--ci: --format value does not show the confidence interval (--format json, table, ndjson or csv does; or add "
         "--report json:FILE)"),
-    "--top with --format csv": (
+    "--top with -o FILE.csv": (
         lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--top", "3", "-o", d / "out.csv"],
-        "--top: --format csv does not show the worst samples (--format json, table or ndjson does; or add "
-        "--report json:FILE)"),
+        "--top: -o {d}/out.csv (csv, by its suffix) does not show the worst samples (--format json, table or ndjson "
+        "does; or add --report json:FILE)"),
+    "--ci with --reduction none": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--ci", "--reduction", "none", "--format", "markdown"],
+        "--ci needs --reduction mean or sum (an interval of one value)"),
     "--ci with --per-sample in CSV": (
         lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--ci", "--per-sample", "--format", "csv"],
         "--ci: --format csv with --per-sample does not show the confidence interval (--format json, table or ndjson "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shlex
 import shutil
 import signal
 import stat
@@ -1105,6 +1106,29 @@ def test_an_append_only_directory_is_written_in_place(d, option, existing):  # n
             assert json.loads(target.read_text())["results"][0]["loss"] == "mse"
     finally:
         _chattr("-a", folder)
+
+
+def test_a_report_to_standard_error_beside_standard_output_on_one_pipe(d):  # noqa: F811
+    """``2>&1 | tee log`` with ``--report table:/dev/stderr``: both reach the pipe's one reader, as
+    asked; refused as 'the same file' once named FIFOs were (review 106 #6)."""
+    out = subprocess.run(f"{shlex.quote(sys.executable)} -m losscli compute mse {d / 'p.csv'} {d / 'y.csv'} "
+                         "--format value --report table:/dev/stderr 2>&1 | cat", shell=True, capture_output=True,
+                         text=True, timeout=120, executable="/bin/bash")
+    assert out.returncode == 0 and out.stdout.count("mse") >= 1 and out.stdout.strip().splitlines()[-1][0].isdigit()
+
+
+@pytest.mark.parametrize("name", ["_reports", ".cache"])
+def test_a_folder_the_dataset_reader_skips_is_not_the_dataset(d, name):  # noqa: F811
+    """``ds/_reports -> ../reports``: the reader never walks a folder named with _ or . (not data),
+    but the check of outputs that would join a dataset did, and refused ``-o reports/run.json``
+    (review 106 #7)."""
+    (d / "ds").mkdir()
+    (d / "reports").mkdir()
+    write_csv(d / "ds" / "part-0.csv", ["pred"], [[0.1], [0.2], [0.9]])
+    os.symlink("../reports", d / "ds" / name)
+    out = losscli("compute", "mse", d / "ds", d / "y.csv", "-o", d / "reports" / "run.json")
+    assert (out.returncode, out.stderr) == (0, "")
+    assert json.loads((d / "reports" / "run.json").read_text())["results"][0]["count"] == 3
 
 
 @pytest.mark.skipif(not ROOT, reason="making a device node takes root")

@@ -84,10 +84,14 @@ _ASKED = {"ci": ("--ci", "the confidence interval"), "per_sample": ("--per-sampl
           "worst": ("--top", "the worst samples"), "slices": ("--by", "the loss per slice")}
 
 
-def refuse_unshown(asked: set[str], fmt: str, reports=(), reduction: str = "mean") -> None:
+def refuse_unshown(asked: set[str], fmt: str, reports=(), reduction: str = "mean", named: str | None = None) -> None:
     """An option asking for what no output of the run shows is refused before anything runs, naming
-    the formats that show it (``--ci --format value`` printed the value alone, without a word)."""
+    the formats that show it (``--ci --format value`` printed the value alone, without a word).
+    ``named``: how the user chose the format, where not by ``--format`` (``-o x.csv``)."""
     from ..render import COMPUTE_SHOWS
+
+    if reduction == "none":
+        asked = asked - {"ci"}  # (refused for itself: an interval needs one value, run_compute says)
 
     def shows(f: str) -> frozenset:
         if f == "csv" and "per_sample" in asked:
@@ -100,7 +104,7 @@ def refuse_unshown(asked: set[str], fmt: str, reports=(), reduction: str = "mean
     for what, (option, words) in _ASKED.items():
         if what in asked and not any(what in shows(f) for f in outputs):
             able = sorted((f for f in COMPUTE_SHOWS if what in shows(f)), key=lambda f: f != "json")
-            where = f"--format {fmt}" + (" with --per-sample" if fmt == "csv" and what == "ci" else "")
+            where = (named or f"--format {fmt}") + (" with --per-sample" if fmt == "csv" and what == "ci" else "")
             raise LossCliError(f"{option}: {where} does not show {words} (--format {', '.join(able[:-1])} or "
                                f"{able[-1]} does; or add --report json:FILE)")
 

@@ -252,6 +252,17 @@ def _fifo(path: str | int) -> tuple | None:
     return ("fifo", st.st_dev, st.st_ino) if stat.S_ISFIFO(st.st_mode) else None
 
 
+def _named_fifo(fd: int) -> tuple | None:
+    """The FIFO a descriptor is on, where it has a name (``> ff``); None for a shell's pipe
+    (``2>&1 | tee log``: what both streams write reaches its one reader, as the user asked)."""
+    try:
+        if os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+            return None
+    except OSError:
+        pass
+    return _fifo(fd)
+
+
 def _new_file(path: str) -> object:
     """The file a new name will be: its directory's (device, inode) and its name, which two paths
     through a bind mount or a symbolic link to the directory share; its real path where the
@@ -292,7 +303,7 @@ def refuse_standard_error(label: str) -> None:
     raise LossCliError(message.strip()[len("Error: "):])
 
 
-def _inside(path: str, root: str) -> bool:
+def _inside(path: str, root: str, trees: dict | None = None) -> bool:
     """Whether a file ``path`` is inside the directory ``root`` (by the paths as the system
     resolves them; or by the (device, inode) of its directories, as a dataset's reader walks them:
     through a symbolic link to a folder elsewhere, or a bind mount of one; or a hard link of one
@@ -303,7 +314,10 @@ def _inside(path: str, root: str) -> bool:
         top = os.path.realpath(root)
         if os.path.commonpath([os.path.realpath(path), top]) == top:
             return True
-        folders, files = _tree(root)
+        trees = {} if trees is None else trees  # (a dataset walked once for every output)
+        if root not in trees:
+            trees[root] = _tree(root)
+        folders, files = trees[root]
         try:
             parent = os.stat(os.path.dirname(os.path.realpath(path)) or ".")
         except OSError:
@@ -312,9 +326,12 @@ def _inside(path: str, root: str) -> bool:
     return any(fnmatch.fnmatchcase(f(path), f(root)) for f in (os.path.abspath, os.path.realpath))
 
 
-def _tree(root: str) -> tuple[set, set]:
-    """The (device, inode) of every directory under ``root`` and of every file in them, following
-    symbolic links to directories (each once) as ``spec.dataset_files`` does."""
+def _tree(root: str) -> tuple[frozenset, frozenset]:
+    """The (device, inode) of every directory of the dataset ``root`` and of every file in them that
+    may hold data, following symbolic links to directories (each once), as ``spec.dataset_files``
+    walks it (names starting with ``.`` or ``_`` are not data: not walked)."""
+    from .spec import is_data_name
+
     folders: set = set()
     files: set = set()
     for here, subdirs, names in os.walk(root, followlinks=True):
@@ -326,8 +343,9 @@ def _tree(root: str) -> tuple[set, set]:
             subdirs[:] = []
             continue
         folders.add((st.st_dev, st.st_ino))
-        files.update(filter(None, (_identity(os.path.join(here, n)) for n in names)))
-    return folders, files
+        subdirs[:] = [d for d in subdirs if is_data_name(d)]
+        files.update(filter(None, (_identity(os.path.join(here, n)) for n in names if is_data_name(n))))
+    return frozenset(folders), frozenset(files)
 
 
 def _named(option: str, path: str) -> str:
@@ -347,6 +365,7 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
     ``inputs``: (what the user wrote, a path it reads); ``datasets``: (what the user wrote, the
     directory or glob of a sharded input)."""
     datasets = list(datasets)
+    trees: dict = {}
     ins = [(label, _identity(p)) for label, p in inputs] + [("standard input", _identity(0))]
     _refuse_stderr_on_an_input(ins)
     seen: dict[object, tuple[str, str]] = {}
@@ -377,14 +396,14 @@ def refuse_clobbering(outputs: Iterable[tuple[str, str | None]], inputs: Iterabl
                                        "send the output to another file")
             # (and it may be the file or FIFO another output names: `--report json:r.json >> r.json`,
             # `--report json:ff > ff`)
-            stream_file = stream_file or _fifo(fd)
+            stream_file = stream_file or _named_fifo(fd)
             if stream_file is not None:
                 if stream_file in seen:
                     raise LossCliError(f"{named}: {stream} is redirected to the same file as "
                                        f"{_named(*seen[stream_file])}; give two different files")
                 seen[stream_file] = (f"{stream} ({named}), which the shell redirected to it", "")
             continue
-        joined = next((label for label, root in datasets if _inside(path, root)), None)
+        joined = next((label for label, root in datasets if _inside(path, root, trees)), None)
         if joined is not None:
             raise LossCliError(f"{_named(option, path)}: is inside a sharded input ({joined}): written there, it "
                                "would be read as one of its shards from then on; write it elsewhere")
