@@ -403,9 +403,11 @@ def test_a_killed_run_leaves_no_temporary_file(d):  # noqa: F811
     outputs = [d / "g.npz", d / "r.json"]
     _previous(*outputs)
     proc = _waiting_on_a_fifo(d, outputs)
-    assert len(_unnamed_files(proc.pid, d)) >= 2  # (written, waiting: unnamed where the system allows)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    try:
+        assert len(_unnamed_files(proc.pid, d)) >= 2  # (written, waiting: unnamed where the system allows)
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
     assert _all_previous(*outputs)
     assert not [p for p in os.listdir(d) if p.endswith(".tmp")]
 
