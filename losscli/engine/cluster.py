@@ -256,13 +256,16 @@ class Session:
                     bar.update(state["rows"], note) if rows else bar.update(state["done"])
 
                 self._wait(watched, state, show)
-                if rows and bar.visible:  # the rows of the last partitions, read since the last look (their
-                    for _ in range(3):  # last words may reach the scheduler after their results: look again)
+                if rows and bar.visible:  # the rows of the last partitions, read since the last look: their
+                    # last words may reach the scheduler after their results; look again until every partition
+                    # has spoken and the count holds still (at most 2 s: the value does not wait on the bar)
+                    for _ in range(10):
                         _, events = _bounded(self._look, self.settings.connect_timeout) or (None, None)
                         counted = _rows_read(events) if events else state["rows"]
-                        if counted == state["rows"] or exact and counted >= rows:
+                        still = counted == state["rows"]
+                        state["rows"] = max(counted, state["rows"])
+                        if exact and counted >= rows or still and _partitions_heard(events or []) >= len(futures):
                             break
-                        state["rows"] = counted
                         time.sleep(0.2)
                     show()
                     bar.draw()
@@ -385,6 +388,17 @@ def _rows_read(events: list) -> int:
         except (TypeError, ValueError):  # (a worker of another losscli version: not counted)
             continue
     return sum(latest.values())
+
+
+def _partitions_heard(events: list) -> int:
+    """How many partitions have told their rows (see :func:`_rows_read`)."""
+    heard = set()
+    for event in events:
+        try:
+            heard.add(event[1][0])
+        except (TypeError, IndexError):
+            continue
+    return len(heard)
 
 
 def _settle(client, futures: list, timeout: float) -> None:
