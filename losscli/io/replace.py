@@ -91,12 +91,13 @@ class _Rename(_Commit):
     def commit(self) -> None:
         if self.unnamed is not None:
             _IN_FLIGHT.add(self.tmp)  # (before it has the name: a signal at any moment finds it)
-            fds = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
-            try:  # (linkat through /proc with AT_SYMLINK_FOLLOW: os.link calls link(2), which does not
-                # follow the descriptor's link, unless a directory descriptor is given)
-                os.link(str(self.unnamed.fileno()), self.tmp, src_dir_fd=fds, follow_symlinks=True)
-            finally:
-                os.close(fds)
+            if not _names(self.tmp, self.unnamed.fileno()):  # (a commit run again after a signal: linked once)
+                fds = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | getattr(os, "O_CLOEXEC", 0))
+                try:  # (linkat through /proc with AT_SYMLINK_FOLLOW: os.link calls link(2), which does not
+                    # follow the descriptor's link, unless a directory descriptor is given)
+                    os.link(str(self.unnamed.fileno()), self.tmp, src_dir_fd=fds, follow_symlinks=True)
+                finally:
+                    os.close(fds)
             fh, self.unnamed = self.unnamed, None
             fh.close()
         os.replace(self.tmp, self.target)
@@ -111,6 +112,27 @@ class _Rename(_Commit):
                 pass
             return
         _unlink(self.tmp)
+
+
+def _give_back(fd: int) -> None:
+    """Free the blocks reserved past a file's end (a reservation given back, or one that failed
+    part-way: a truncation to the length it has now, so a writer that appended meanwhile keeps its
+    bytes), and close it."""
+    try:
+        os.ftruncate(fd, os.fstat(fd).st_size)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _names(path: str, fd: int) -> bool:
+    """Whether ``path`` names the file open as ``fd``."""
+    try:
+        a, b = os.stat(path), os.fstat(fd)
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
 
 
 class _CopyIn(_Commit):
@@ -147,21 +169,16 @@ class _CopyIn(_Commit):
             refuse_short_copy_on_write(fd, self.target, self.size)
             reserve_blocks(fd, self.size)
         except BaseException:
-            os.close(fd)
+            _give_back(fd)
             raise
         self.fd, self.reserved = fd, True
 
     def release(self) -> None:
-        """Give a reservation back: the blocks reserved past the target's end are freed (a
-        truncation to the length it has now: a writer that appended meanwhile keeps its bytes)."""
+        """Give a reservation back (:func:`_give_back`)."""
         fd, self.fd = self.fd, None
         self.reserved = False
-        if fd is None:
-            return
-        try:
-            os.ftruncate(fd, os.fstat(fd).st_size)
-        finally:
-            os.close(fd)
+        if fd is not None:
+            _give_back(fd)
 
     def commit(self) -> None:
         self.reserve()
@@ -171,7 +188,7 @@ class _CopyIn(_Commit):
             try:
                 reserve_blocks(fd, self.size)
             except BaseException:
-                os.close(fd)
+                _give_back(fd)
                 raise
         try:
             if clone(fd, self.source, self.size, self.before):
