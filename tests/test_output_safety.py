@@ -782,6 +782,18 @@ def _mounted(args: list, disk: Path) -> None:
         pytest.skip(f"this machine does not let a test mount {args[-1]}")
 
 
+def _mounted_image(tmp_path, mkfs: list, megabytes: int) -> Path:
+    """A file system of ``megabytes`` made by ``mkfs`` in a file, mounted by a loop device (unmount
+    it when done); skipped where that cannot be done here."""
+    image, disk = tmp_path / "fs.img", tmp_path / "disk"
+    with open(image, "wb") as fh:
+        fh.truncate(megabytes * 2**20)
+    if subprocess.run([*mkfs, str(image)], capture_output=True).returncode:
+        pytest.skip(f"{mkfs[0]} failed")
+    _mounted(["-o", "loop", image], disk)
+    return disk
+
+
 def _pair(tmp_path, rows: int) -> tuple[Path, Path]:
     rng = np.random.default_rng(1)
     for name in ("p", "y"):
@@ -896,12 +908,7 @@ def test_a_file_system_without_allocation_is_written_in_place_again_and_again(tm
     """ext2 has no fallocate: glibc's stand-in reads the file, which is open to write only, and a
     file copied in place (hard-linked) failed to be rewritten with a report no longer than before
     ('Bad file descriptor', exit 2: review 106 #2). Nothing is reserved where nothing can be."""
-    image, disk = tmp_path / "e2.img", tmp_path / "disk"
-    with open(image, "wb") as fh:
-        fh.truncate(8 * 2**20)
-    if subprocess.run(["mkfs.ext2", "-q", "-F", str(image)], capture_output=True).returncode:
-        pytest.skip("mkfs.ext2 failed")
-    _mounted(["-o", "loop", image], disk)
+    disk = _mounted_image(tmp_path, ["mkfs.ext2", "-q", "-F"], 8)
     try:
         p, y = _pair(tmp_path, 100)
         report = disk / "r.json"
@@ -921,12 +928,7 @@ def test_a_reservation_a_full_disk_stops_gives_its_blocks_back(tmp_path):
     """The blocks of a file copied in place are reserved past its end; a disk that filled part-way
     through kept what was reserved (4.4 MB of a 15 MB disk, for a 4-byte file: review 107 #2). They
     are given back."""
-    image, disk = tmp_path / "e4.img", tmp_path / "disk"
-    with open(image, "wb") as fh:
-        fh.truncate(24 * 2**20)
-    if subprocess.run(["mkfs.ext4", "-q", "-F", str(image)], capture_output=True).returncode:
-        pytest.skip("mkfs.ext4 failed")
-    _mounted(["-o", "loop", image], disk)
+    disk = _mounted_image(tmp_path, ["mkfs.ext4", "-q", "-F"], 24)
     try:
         p, y = _pair(tmp_path, 300_000)
         args = ["compute", "mse", p, y, "--per-sample", "--format", "csv", "-o"]
@@ -977,12 +979,7 @@ def test_a_file_written_in_place_on_btrfs_is_whole_old_or_whole_new(tmp_path):
     full btrfs ran out of space half-way, new JSON over the old text's first 16,000 lines (review
     104 #1; posix_fallocate reserves nothing there). It shares the new content's blocks in one
     step (FICLONE), and is refused where it cannot and the space is short."""
-    image, disk = tmp_path / "bt.img", tmp_path / "disk"
-    with open(image, "wb") as fh:
-        fh.truncate(256 * 2**20)
-    if subprocess.run(["mkfs.btrfs", "-q", "-f", "--mixed", str(image)], capture_output=True).returncode:
-        pytest.skip("mkfs.btrfs failed")
-    _mounted(["-o", "loop", image], disk)
+    disk = _mounted_image(tmp_path, ["mkfs.btrfs", "-q", "-f", "--mixed"], 256)
     try:
         p, y = _pair(tmp_path, 100_000)
         report = disk / "r.json"
