@@ -378,8 +378,18 @@ class Session:
 
 
 def _rows_read(events: list) -> int:
-    """Rows read so far, from the partitions' progress events ((time, (index, rows)), the
-    latest count of each partition; one computed again counts once)."""
+    """Rows read so far, from the partitions' progress events (see :func:`_latest`)."""
+    return sum(_latest(events).values())
+
+
+def _partitions_heard(events: list) -> int:
+    """How many partitions have told their rows (see :func:`_latest`)."""
+    return len(_latest(events))
+
+
+def _latest(events: list) -> dict[int, int]:
+    """Each partition's latest count of rows read, from the progress events ((time, (index, rows));
+    one computed again counts once)."""
     latest: dict[int, int] = {}
     for event in events:
         try:
@@ -387,18 +397,7 @@ def _rows_read(events: list) -> int:
             latest[index] = max(int(rows), latest.get(index, 0))
         except (TypeError, ValueError):  # (a worker of another losscli version: not counted)
             continue
-    return sum(latest.values())
-
-
-def _partitions_heard(events: list) -> int:
-    """How many partitions have told their rows (see :func:`_rows_read`)."""
-    heard = set()
-    for event in events:
-        try:
-            heard.add(event[1][0])
-        except (TypeError, IndexError):
-            continue
-    return len(heard)
+    return latest
 
 
 def _settle(client, futures: list, timeout: float) -> None:
