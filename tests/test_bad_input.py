@@ -296,6 +296,15 @@ CASES = {
     "unknown loss in info": (lambda d: ["info", "msee"],
                              "unknown loss 'msee'; did you mean mse, rmse, msle? (run 'losscli list' for all {n} losses)"),
     "empty loss name": (lambda d: ["compute", "mse,", d / "p.csv", d / "y.csv"], "empty loss name in 'mse,'"),
+    "a loss listed twice": (lambda d: ["compute", "mse,mse", d / "p.csv", d / "y.csv"],
+                            "'mse' is listed twice in 'mse,mse': list each loss once (for two settings of one "
+                            "loss, run once per setting)"),
+    "a loss and its alias": (lambda d: ["compute", "mae,mse,l1", d / "p.csv", d / "y.csv"],
+                             "'mae' and 'l1' are one loss (mae) in 'mae,mse,l1': list each loss once (for two "
+                             "settings of one loss, run once per setting)"),
+    "gradcheck: a loss listed twice": (lambda d: ["gradcheck", "huber", "huber"],
+                                       "'huber' is listed twice in 'huber,huber': list each loss once (for two "
+                                       "settings of one loss, run once per setting)"),
     "unknown parameter": (lambda d: ["compute", "huber", d / "p.csv", d / "y.csv", "-p", "delt=1"],
                           "-p 'delt=1': huber has no parameter 'delt' (valid: delta)"),
     "parameter no selected loss has": (lambda d: ["compute", "mse,huber", d / "p.csv", d / "y.csv", "-p", "beta=2"],

@@ -23,14 +23,23 @@ from ..validation import Validated, bind, validate_inputs
 
 
 def select_losses(names: str) -> list[Loss]:
-    """``mse,mae,huber`` -> the losses, in order, each once (aliases collapse)."""
+    """``mse,mae,huber`` -> the losses, in order. A loss listed twice (by a name or an alias) is
+    refused: its parameters are set per loss name, so a second entry could only repeat the first,
+    and a reader of the output would find one result where it counted two."""
     out: list[Loss] = []
+    given: dict[str, str] = {}
     for name in names.split(","):
         if not name.strip():
             raise LossCliError(f"empty loss name in {names!r}")
         loss = get_loss(name)
-        if loss not in out:
-            out.append(loss)
+        if loss.name in given:
+            first = given[loss.name]
+            said = (f"'{name}' is listed twice" if first == name
+                    else f"'{first}' and '{name}' are one loss ({loss.name})")
+            raise LossCliError(f"{said} in {names!r}: list each loss once (for two settings of one "
+                               "loss, run once per setting)")
+        given[loss.name] = name
+        out.append(loss)
     return out
 
 
