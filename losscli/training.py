@@ -53,10 +53,6 @@ class FitResult:
     history_every: int = 1
     warnings: list = field(default_factory=list)  # a run that stopped improving long before its end
 
-    @property
-    def final_loss(self) -> float:
-        return self.history[-1][2] + self.history[-1][3]
-
 
 def require_fittable(loss: Loss) -> None:
     if not loss.has_gradient:

@@ -280,6 +280,22 @@ def test_linear_classifier_and_penalty(run, tmp_path):
     assert shrunk["history"][-1]["penalty"] > 0
 
 
+def test_a_penalised_fit_reports_its_objective_and_penalties_in_every_format(run, tmp_path):
+    """The JSON history carries what the descent lowers (risk + penalty) as the CSV does, and the
+    penalties that made it (review 101: the JSON had only risk and penalty, and no l1 or l2)."""
+    args = ["fit", "huber", *OUTLIERS, "--epochs", "40", "--l1", "0.25", "--l2", "0.5"]
+    d = json.loads(run(*args, "--format", "json").stdout)
+    assert (d["l1"], d["l2"]) == (0.25, 0.5)
+    h = d["history"]
+    assert all(e["objective"] == e["risk"] + e["penalty"] for e in h) and h[-1]["penalty"] > 0
+    assert d["final_loss"] == h[-1]["objective"] > h[-1]["risk"]
+    rows = list(csv.DictReader(io.StringIO(run(*args, "--format", "csv").stdout)))
+    assert [float(r["objective"]) for r in rows] == [e["objective"] for e in h]
+    plain = json.loads(run("fit", "huber", *OUTLIERS, "--epochs", "40", "--format", "json").stdout)
+    assert (plain["l1"], plain["l2"]) == (0.0, 0.0)
+    assert all(e["objective"] == e["risk"] and e["penalty"] == 0 for e in plain["history"])
+
+
 def test_fit_outputs(run, tmp_path):
     args = ["fit", "huber", "sample_data/regression/outliers.csv", "--target", "price", "--epochs", "50"]
     table = run(*args)

@@ -83,7 +83,7 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
         tick = (lambda t, value: bar.update(t, note=f"loss {value:.6g}")) if shown() else None
         result = fit(loss, X, y, by_loss, lr=lr, epochs=epochs, schedule=schedule, step_size=step_size,
                      factor=factor, decay=decay, l1=l1, l2=l2, features=names, progress=tick)
-    payload = fit_record(result, schedule, lr, loss.resolve_params(by_loss))
+    payload = fit_record(result, schedule, lr, loss.resolve_params(by_loss), l1=l1, l2=l2)
     for warning in result.warnings:
         print(f"losscli: warning: {warning}", file=sys.stderr, flush=True)
     with together():  # (the image and the table: both, or neither; a full stdout keeps the old image)
@@ -93,14 +93,18 @@ def run_fit(loss_name: str, data: str, *, target=None, features=None, params=(),
     return 0
 
 
-def fit_record(r: FitResult, schedule: str, lr: float, params: dict | None = None) -> dict:
+def fit_record(r: FitResult, schedule: str, lr: float, params: dict | None = None, *, l1: float = 0.0,
+               l2: float = 0.0) -> dict:
     """The result: ``epochs`` run, and the ``history`` of every ``history_every``-th of them
-    (the last one always in; at most ``training.HISTORY_LIMIT`` entries)."""
-    coef = r.coef.tolist()
+    (the last one always in; at most ``training.HISTORY_LIMIT`` entries). Each entry's
+    ``objective`` is its ``risk`` plus its ``penalty`` (what the descent lowers); ``final_loss`` is
+    the last entry's objective."""
     from .common import stamp
 
-    return {**stamp(), "loss": r.loss, "params": params or {}, "features": r.features, "coef": coef,
-            "intercept": r.intercept.tolist(), "final_loss": r.final_loss, "epochs": r.epochs,
-            "schedule": schedule, "lr": lr, "history_every": r.history_every, "warnings": r.warnings,
-            "history": [{"epoch": t, "lr": rate, "risk": risk, "penalty": pen} for t, rate, risk, pen in r.history]}
+    history = [{"epoch": t, "lr": rate, "risk": risk, "penalty": pen, "objective": risk + pen}
+               for t, rate, risk, pen in r.history]
+    return {**stamp(), "loss": r.loss, "params": params or {}, "features": r.features, "coef": r.coef.tolist(),
+            "intercept": r.intercept.tolist(), "final_loss": history[-1]["objective"], "epochs": r.epochs,
+            "schedule": schedule, "lr": lr, "l1": l1, "l2": l2, "history_every": r.history_every,
+            "warnings": r.warnings, "history": history}
 

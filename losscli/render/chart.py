@@ -253,7 +253,7 @@ def _fit_figure(payload: dict) -> tuple[str, list[dict], list[Panel]]:
     title = (f"fit: {payload['loss']}, {payload['epochs']:,} epochs, {rate}"
              + (f", drawn every {every:,} epochs" if every > 1 else ""))
     series = [{"legend": legend(payload["loss"], payload.get("params", {})), "x": [e["epoch"] for e in h],
-               "objective": [e["risk"] + e["penalty"] for e in h], "lr": [e["lr"] for e in h]}]
+               "objective": [e["objective"] for e in h], "lr": [e["lr"] for e in h]}]
     penalised = any(e["penalty"] for e in h)
     name = "loss + penalty" if penalised else "loss"
     # a loss below 0 (a negative log-likelihood without its constant: poisson_nll) has no log axis

@@ -125,7 +125,7 @@ def fit_csv(payload: dict) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["epoch", "lr", "risk", "penalty", "objective"])
     for e in payload["history"]:
-        w.writerow([e["epoch"], repr(e["lr"]), repr(e["risk"]), repr(e["penalty"]), repr(e["risk"] + e["penalty"])])
+        w.writerow([e["epoch"], repr(e["lr"]), repr(e["risk"]), repr(e["penalty"]), repr(e["objective"])])
     return buf.getvalue()
 
 
