@@ -152,6 +152,16 @@ CASES = {
     # -- shapes -----------------------------------------------------------------------------------
     "row-count mismatch": (lambda d: ["compute", "mse", d / "p.csv", write_csv(d / "s.csv", ["l"], [[1], [2]])],
                            "{d}/s.csv has 2 rows but {d}/p.csv has 3 (every input needs one row per sample)"),
+    "a blank line at the end of a one-column file": (
+        lambda d: ["compute", "mse", d / "p.csv", raw(d / "b.csv", b"label\n1\n2\n2\n\n")],
+        "{d}/p.csv has 3 rows but {d}/b.csv has 4 (every input needs one row per sample); {d}/b.csv's last row is a "
+        "missing value (in a file of one column an empty line is a row, as polars and DuckDB write a missing value): "
+        "delete the blank lines at its end if they are not rows"),
+    "blank lines at the end of one-column weights": (
+        lambda d: ["compute", "mse", d / "p.csv", d / "y.csv", "--weights", raw(d / "w.csv", b"1\n2\n2\n\n\n")],
+        "{d}/p.csv has 3 rows but {d}/w.csv has 5 (every input needs one row per sample); {d}/w.csv's last 2 rows are "
+        "missing values (in a file of one column an empty line is a row, as polars and DuckDB write a missing value): "
+        "delete the blank lines at its end if they are not rows"),
     "column-count mismatch": (lambda d: ["compute", "kl", d / "probs.csv", f"{d}/probs.csv:a,b"],
                               "{d}/probs.csv:a,b (kl labels): has shape (3, 2) (columns 'a', 'b') but {d}/probs.csv "
                               "has (3, 3) (columns 'a', 'b', 'c') (expected the same shape; a selector, FILE:COLUMN, "

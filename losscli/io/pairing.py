@@ -41,11 +41,11 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
     """Positional pairing, two blocks of different sizes: say which file (or shard) is short and
     both sizes (the longer one is read on to its end, or to the end of its shard, to count it)."""
     (small, _), (big, it) = sorted([(a, ita), (b, itb)], key=lambda t: t[0].rows)
-    big_rows = big.row_offset + big.rows
+    big_rows, last = big.row_offset + big.rows, big
     for block in it:  # count the rest of the longer file / shard
         if block.label != big.label:
             break
-        big_rows = block.row_offset + block.rows
+        big_rows, last = block.row_offset + block.rows, block
     if sharded:
         return shard_mismatch(small.label, small.row_offset + small.rows, big.label, big_rows)
     hint = ""
@@ -65,8 +65,27 @@ def row_count_mismatch(a: Source, ita, b: Source, itb, sharded: bool) -> InputEr
     if not hint and big.header == NUMBERS and big_rows == small.row_offset + small.rows + 1:
         hint += (f"; {big.label}'s first line, all numbers, was read as data (--header yes reads it as a header, "
                  "as pandas writes numbered column names: 0.1,0.5,0.9)")
+    if not hint:
+        hint = _missing_tail(last, big_rows - small.row_offset - small.rows)
     return InputError(f"{small.label} has {small.row_offset + small.rows} rows but {big.label} has "
                       f"{big_rows} (every input needs one row per sample){hint}")
+
+
+def _missing_tail(last: Source, extra: int) -> str:
+    """A text file of one column that ends in at least ``extra`` missing values: its blank last
+    lines (an editor's, a ``print`` too many) are rows, as polars and DuckDB write a missing value."""
+    if last.sep is None or len(last.order) != 1 or last.order[0] not in last.columns:
+        return ""
+    values = last.columns[last.order[0]]
+    if values.dtype.kind != "f" or extra > values.size:
+        return ""
+    tail = np.isnan(values[::-1])
+    missing = int(tail.argmin()) if not tail.all() else values.size
+    if missing < extra:
+        return ""
+    many = f"last {missing} rows are missing values" if missing > 1 else "last row is a missing value"
+    return (f"; {last.label}'s {many} (in a file of one column an empty line is a row, "
+            "as polars and DuckDB write a missing value): delete the blank lines at its end if they are not rows")
 
 
 def _integers_first(block: Source) -> bool:
