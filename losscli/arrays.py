@@ -12,6 +12,35 @@ import numpy as np
 from .errors import InputError
 
 
+class Lines:
+    """The line of a text file each data row starts on: ``first`` (data row 0's) plus one a row,
+    plus the line ends inside quoted fields of the rows above it (a text with a line end in it
+    makes one row of several lines). The reader adds those as it parses, in order, so every row a
+    message names has its rows above counted."""
+
+    def __init__(self, first: int):
+        self.first = first
+        self._rows: list[np.ndarray] = []  # the rows that hold line ends inside quotes, ascending
+        self._counts: list[np.ndarray] = []  # how many each holds
+        self._joined: tuple[np.ndarray, np.ndarray] | None = None  # (rows, line ends up to each)
+
+    def add(self, rows: np.ndarray, counts: np.ndarray) -> None:
+        """``rows`` (file rows, after every row added before) hold ``counts`` line ends inside quotes."""
+        self._rows.append(rows)
+        self._counts.append(counts)
+        self._joined = None
+
+    def line(self, row: int) -> int:
+        """The 1-based line data row ``row`` (of the file) starts on."""
+        if not self._rows:
+            return self.first + row
+        if self._joined is None:
+            self._joined = np.concatenate(self._rows), np.cumsum(np.concatenate(self._counts))
+        rows, above = self._joined
+        i = int(np.searchsorted(rows, row))  # (rows above ``row`` only: its own line ends come after its start)
+        return self.first + row + (int(above[i - 1]) if i else 0)
+
+
 @dataclass
 class Array:
     """A selected input (or one block of it): data plus what is needed to point at a cell."""
@@ -19,7 +48,7 @@ class Array:
     data: np.ndarray
     label: str
     columns: tuple[str, ...] | None = None  # names of the selected table columns
-    first_line: int | None = None  # file line of data row 0 of the file (tables only)
+    first_line: Lines | None = None  # the file line of each data row (text tables only)
     row_offset: int = 0  # row of the file (or shard) that this block's row 0 is
     file_rows: np.ndarray | None = None  # rows matched by key (--on): the file row of each row
     positional: bool = False  # the columns' names are their places (a text file without a header), not names
@@ -28,7 +57,7 @@ class Array:
         """'preds.csv, line 4, column "p1"' or 'x.npy, index [3, 1]' (row: within the block)."""
         row = int(self.file_rows[row]) if self.file_rows is not None else row + self.row_offset
         if self.first_line is not None:
-            text = f"{self.label}, line {row + self.first_line}"
+            text = f"{self.label}, line {self.first_line.line(row)}"
             if self.columns and (self.data.ndim == 1 or col is not None):
                 name = self.columns[col] if col is not None and self.data.ndim > 1 else self.columns[0]
                 text += f", column {name!r}"

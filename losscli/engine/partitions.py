@@ -181,14 +181,14 @@ def _layout(path: str, rules: ReadRules, dtype) -> _Layout | None:
     from ..io.textparse import _body_end
 
     with open(path, "rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as m:
-        start = line_start(m, first.first_line - 1, (0, 0))
+        start = line_start(m, first.first_line.first - 1, (0, 0))
         view = memoryview(m)
         end = start + _body_end(view[start:])
         tail = m[end:].count(b"\n")  # (blank lines only: short)
         del view
     # (a file of one column: each blank line after the data is a missing value, as its reader has it)
     blank_rows = (max(tail - 1, 0) if end > start else tail) if len(first.order) == 1 else 0
-    return _Layout("text", first_line=first.first_line, data_start=start, data_end=end, tail_lines=tail,
+    return _Layout("text", first_line=first.first_line.first, data_start=start, data_end=end, tail_lines=tail,
                    blank_rows=blank_rows)
 
 

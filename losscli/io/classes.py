@@ -73,7 +73,7 @@ class Classes:
                 return str(int(value)) if value.is_integer() else f"{value:g}"
         if unknown.size:
             row = int(unknown[0])
-            at_row = f"line {src.first_line + src.row_offset + row}" if src.first_line is not None else \
+            at_row = f"line {src.first_line.line(src.row_offset + row)}" if src.first_line is not None else \
                 f"row {src.row_offset + row}"
             # not one value a class name, and the file has more columns: the labels are likely another one
             others = [c for c in src.order if c != column and c not in src.index]

@@ -20,13 +20,14 @@ from typing import Iterator
 
 import numpy as np
 
+from ..arrays import Lines
 from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
 from .hints import numeric_text_hint, refuse_decimal_commas
 from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision,
                     key_columns, level_columns, reset_index_columns, second_header_line, slice_columns, unnamed_index)
-from .sniff import COMMENT_HEADER, EXCEL_SEP, comments, delimiter, sniffing_head, split_fields, uncomment
+from .sniff import COMMENT_HEADER, EXCEL_SEP, comments, delimiter, records, sniffing_head, split_fields, uncomment
 from .table import Source, wanted_columns
 
 #: what a file in another encoding (Latin-1, Windows-1252: to_csv(encoding='latin-1')) is told
@@ -71,7 +72,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
     lines = text.splitlines()
     if not whole and not head.endswith(b"\n"):
         lines = lines[:-1]  # the last line may be cut
-    lines = [ln for ln in lines[:50] if ln.strip()]
+    lines = [ln for ln in records(lines, whole) if ln.strip()]
     if not lines:
         raise InputError(f"{label}: empty file (no data rows)")
     skip, comment = comments(lines)
@@ -118,7 +119,7 @@ def text_blocks(opener, label, chunk_rows, dtype, head, wanted=None, rules: Read
             pieces = textparse.parse_pieces(raw, sep, len(names), include, keys=[names.index(n) for n in keys],
                                             categories=[names.index(n) for n in rules.by if n in names])
             counts = None if index else counting_column(names, has_header, rows, rules.features)
-            layout = _Layout(names, chosen, label, first_line, dtype, index, set(keys), decision, frozenset(rules.by),
+            layout = _Layout(names, chosen, label, Lines(first_line), dtype, index, set(keys), decision, frozenset(rules.by),
                              {names[0]: counts} if counts else {}, sep)
             yield from _row_blocks(pieces, chunk_rows, layout, sep, 0 if window is None else window.start)
     except (UnicodeDecodeError, textparse.Utf8Error):
@@ -147,7 +148,7 @@ class _Layout:
     names: list[str]
     chosen: list[str]
     label: str
-    first_line: int
+    first_line: Lines  # the file line of each data row
     dtype: type
     index: dict[str, str]
     keys: set[str]
@@ -276,7 +277,9 @@ def _row_blocks(pieces, chunk_rows, layout: _Layout, sep, first_row: int = 0) ->
         return [concat(p) for p in parts]
 
     try:
-        for cols in pieces:
+        for cols, quoted_line_ends in pieces:
+            if quoted_line_ends is not None:  # (rows of several lines: a text with a line end in it)
+                layout.first_line.add(parsed + quoted_line_ends[0], quoted_line_ends[1])
             n = len(cols[0])
             parsed += n
             buffered.append(cols)
@@ -286,7 +289,7 @@ def _row_blocks(pieces, chunk_rows, layout: _Layout, sep, first_row: int = 0) ->
                 offset += chunk_rows
                 have -= chunk_rows
     except ParseError as exc:
-        raise _parser_error(exc, layout.label, layout.first_line + parsed, sep) from None
+        raise _parser_error(exc, layout.label, layout.first_line.line(parsed), sep) from None
     if have:
         yield _columns_block(take(have), layout, offset)
 
@@ -324,7 +327,7 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
 
     from .buffers import floats
 
-    label, first_line = layout.label, layout.first_line
+    label, lines = layout.label, layout.first_line
     if not isinstance(col, np.ndarray):
         col = plain_text(col)  # (a --by column, read as a dictionary, named as data too)
     values = col if isinstance(col, np.ndarray) else floats(col) if str(col.type) == "int64" else classify(col)
@@ -340,14 +343,14 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
             src.text_values[name] = col
             return
         if values.first in TRUE + FALSE:
-            raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
+            raise InputError(f"{label}, line {lines.line(offset + values.row)}, column {name!r}: expected a "
                              f"boolean (True or False), found {values.value!r} (the lines above hold booleans: a "
                              "column of numbers and booleans is neither)")
         why = (" (the lines above hold numbers: a column of numbers and booleans is neither)"
                if values.value in TRUE + FALSE else src.hint(name, values.value))
-        raise InputError(f"{label}, line {offset + values.row + first_line}, column {name!r}: expected a "
+        raise InputError(f"{label}, line {lines.line(offset + values.row)}, column {name!r}: expected a "
                          f"number, found {values.value!r}{why}")
-    src.columns[name] = as_dtype(values, layout.dtype, lambda row: f"{label}, line {offset + row + first_line}, "
+    src.columns[name] = as_dtype(values, layout.dtype, lambda row: f"{label}, line {lines.line(offset + row)}, "
                                                                    f"column {name!r}")
 
 
@@ -363,6 +366,6 @@ def _same_kind(layout: _Layout, offset: int, name: str, col, kind: str, values: 
         return
     row = int(present[0])
     value = col[row].as_py().strip() if not isinstance(col, np.ndarray) else repr(float(col[row]))
-    raise InputError(f"{layout.label}, line {offset + row + layout.first_line}, column {name!r}: expected "
+    raise InputError(f"{layout.label}, line {layout.first_line.line(offset + row)}, column {name!r}: expected "
                      f"{'a number' if was == 'numbers' else 'a boolean (True or False)'}, found {value!r} (the lines "
                      f"above hold {was}: a column of numbers and booleans is neither)")

@@ -22,6 +22,49 @@ _DECIMAL_COMMA = re.compile(r"[+-]?\d+(?:,\d+)?(?:[eE][+-]?\d+)?")
 _QUOTED = re.compile(r'"(?:[^"]|"")*"')
 
 
+#: a quote that opens a quoted field: at the start of a line or after a delimiter (a quote inside
+#: a field, ``5" screen``, is a character like any other, as the parser reads it)
+_OPENS = re.compile(r'(?:^|(?<=[,\t;| ]))"')
+#: the rest of a quoted field, up to its closing quote (doubled quotes are inside it)
+_CLOSES = re.compile(r'(?:[^"]|"")*"(?!")')
+
+
+def records(lines: list[str], whole: bool, limit: int = 50) -> list[str]:
+    """The first lines as the rows they are: a quoted field holding a line end (pandas quotes a
+    text with one) joins its lines into one, so the sniffer counts the fields of rows, not of
+    pieces of them. Comment lines at the top are left as they are; a row still open at the end of
+    what was read is left out unless that is the whole file (the parser then says it is never
+    closed). At most ``limit`` rows."""
+    out: list[str] = []
+    pending: str | None = None  # a row whose quoted field is open
+    for line in lines:
+        if len(out) >= limit:
+            return out
+        if pending is None and not out and is_comment(line):
+            out.append(line)
+            continue
+        row, pos = (line, 0) if pending is None else (f"{pending}\n{line}", len(pending) + 1)
+        inside = pending is not None
+        while True:
+            if inside:
+                m = _CLOSES.match(row, pos)
+                if m is None:
+                    break
+                inside, pos = False, m.end()
+            m = _OPENS.search(row, pos)
+            if m is None:
+                break
+            inside, pos = True, m.end()
+        if inside:
+            pending = row
+        else:
+            out.append(row)
+            pending = None
+    if pending is not None and whole:
+        out.append(pending)
+    return out
+
+
 def sniff_delimiter(lines: list[str]) -> str | None:
     """The delimiter that splits the first lines into the same number (> 1) of fields (a delimiter
     inside a quoted field, ``"Paris, FR"`` as pandas writes it, splits nothing)."""

@@ -13,7 +13,7 @@ from typing import Any, Callable, Protocol
 
 import numpy as np
 
-from ..arrays import Array
+from ..arrays import Array, Lines
 from ..errors import InputError
 from .hints import NUMERIC_TEXT, hint_suffix, numeric_text_hint
 from .rules import BY_REASON, FRACTION, GUESSES, is_id_name
@@ -42,7 +42,7 @@ class Source:
     text_columns: dict[str, str] = field(default_factory=dict)  # tables: name -> first value
     text_rows: dict[str, int] = field(default_factory=dict)  # ... and its row in the block (if not 0)
     order: list[str] = field(default_factory=list)  # tables: every column name, in file order
-    first_line: int | None = None
+    first_line: Lines | None = None  # text: the file line of each data row
     arrays: dict[str, np.ndarray] | None = None  # NPY ("" key) / NPZ
     row_offset: int = 0
     index: dict[str, str] = field(default_factory=dict)  # tables: columns that are not data -> why
@@ -96,7 +96,7 @@ class Source:
     def _at(self, column: str) -> str:
         """Where a text column's first value is (its line, or its row)."""
         row = self.row_offset + self.text_rows.get(column, 0)
-        return f"line {self.first_line + row}" if self.first_line is not None else f"row {row}"
+        return f"line {self.first_line.line(row)}" if self.first_line is not None else f"row {row}"
 
     def hint(self, column: str, value: str) -> str:
         """``hints.hint_suffix`` for a value of ``column`` not read as a number, as this file is read:
@@ -171,7 +171,7 @@ class Source:
         if looks.size:
             row = int(looks[0])
             value = str(values[row].as_py())
-            at = f"line {self.first_line + self.row_offset + row}" if self.first_line is not None else \
+            at = f"line {self.first_line.line(self.row_offset + row)}" if self.first_line is not None else \
                 f"row {self.row_offset + row}"
             raise InputError(f"{self.label}, {at}, column {name!r}: found {value!r}, which is not read as a number"
                              f"{self.hint(name, value)}")

@@ -215,6 +215,26 @@ def plain_text(arr):
     return chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
 
 
+def _parse_and_count(piece, quoted: bool, *args) -> tuple[list[Any], tuple[np.ndarray, np.ndarray] | None]:
+    cols = _parse_piece(piece, quoted, *args)
+    return cols, quoted_line_ends(piece) if quoted else None
+
+
+def quoted_line_ends(piece) -> tuple[np.ndarray, np.ndarray] | None:
+    """The rows of a parsed piece (0-based in it) that hold line ends inside quotes, and how many
+    each holds (a line end between an odd and an even quote character of its line is inside); None
+    if none does. Every other line end ends a row, as the parser reads the piece."""
+    raw = np.frombuffer(piece, dtype=np.uint8)
+    ends = np.flatnonzero(raw == 10)
+    quotes = np.flatnonzero(raw == ord(QUOTE))
+    inside = np.searchsorted(quotes, ends) % 2 == 1
+    if not inside.any():
+        return None
+    at = np.flatnonzero(inside)
+    rows, counts = np.unique(at - np.arange(at.size), return_counts=True)  # (the row ends above each)
+    return rows, counts
+
+
 def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include, keys, categories,
                  shortcut: bool) -> list[Any]:
     if sep == WHITESPACE:
@@ -387,11 +407,14 @@ def file_pieces(fh, start: int, size: int | None = None, stop: int | None = None
         pos, want = cut, size
 
 
-def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, keys=(), categories=()) -> Iterator[list[Any]]:
+def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, keys=(), categories=()
+                 ) -> Iterator[tuple[list[Any], tuple[np.ndarray, np.ndarray] | None]]:
     """The columns of each piece, in order (float64 arrays, or Arrow strings), parsed ``AHEAD``
     pieces ahead on the pool; only those at ``include`` (indices; None: all); those at ``keys``
     (indices) as Arrow int64 when they hold integers, else as strings exactly as written (those
-    at ``categories`` as Arrow dictionaries). A parse error is raised when its piece's turn comes."""
+    at ``categories`` as Arrow dictionaries). Beside them, the piece's rows that hold line ends
+    inside quotes and how many (:func:`quoted_line_ends`). A parse error is raised when its
+    piece's turn comes."""
     pool = _executor()
     key_names = frozenset(_names(ncols)[i] for i in keys)
     category_names = frozenset(_names(ncols)[i] for i in categories)
@@ -399,7 +422,7 @@ def parse_pieces(pieces: Iterator, sep: str, ncols: int, include=None, keys=(), 
     pending: deque = deque()
     try:
         for i, (piece, quoted) in enumerate(pieces):
-            pending.append(pool.submit(_parse_piece, piece, quoted, sep, ncols, text, include, key_names,
+            pending.append(pool.submit(_parse_and_count, piece, quoted, sep, ncols, text, include, key_names,
                                        category_names, i >= SHORTCUT_AFTER))
             if len(pending) >= AHEAD:
                 yield pending.popleft().result()
