@@ -24,7 +24,7 @@ __version__ = "0.1.0"
 
 #: name -> module that defines it; imported on first use, so `losscli --help` needs no numpy
 _LAZY = {
-    "Input": "loss", "Loss": "loss", "Param": "registry", "register_loss": "registry",
+    "Input": "loss", "Loss": "loss", "Param": "registry", "register_loss": "catalogue",
     "get_loss": "catalogue", "list_losses": "catalogue", "unregister_loss": "catalogue",
     "evaluate": "api", "Result": "api",
 }

@@ -199,12 +199,14 @@ def _add(loss: Loss, replace: bool) -> None:
     for n in names:
         owner = _LOSSES[n].name if n in _LOSSES else _ALIASES.get(n)
         if owner is not None and not (replace and owner == loss.name):
-            raise RegistrationError(f"loss name {n!r} is already registered (by {owner})")
+            mine = " (replace=True replaces a loss of yours)" if n == loss.name and owner == n and \
+                _LOSSES[n].source != "built-in" else ""
+            raise RegistrationError(f"loss name {n!r} is already registered (by {owner}): choose another name{mine}")
     previous = _LOSSES.get(loss.name)
     if previous is not None and previous.source == "built-in" and loss.source != "built-in":
         if not ALLOW_OVERRIDE:
             raise RegistrationError(f"{loss.source} replaces the built-in loss {loss.name!r}; "
-                                    "allow it with losscli --allow-override")
+                                    "allow it with losscli --allow-override, or choose another name")
         OVERRIDES[loss.name] = loss.source
     if replace and loss.name in _LOSSES:
         for a in _LOSSES[loss.name].aliases:

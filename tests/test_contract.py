@@ -124,7 +124,7 @@ CASES = {
         lambda d: ["--plugin", plugin(d, "shadow", SQUARED.format(name="mse", extra=", replace=True", body="")),
                    "list"],
         "Error: Invalid value for '--plugin': losscli_plugin_{n}_shadow replaces the built-in loss 'mse'; allow it "
-        "with losscli --allow-override (see 'losscli --help')"),
+        "with losscli --allow-override, or choose another name (see 'losscli --help')"),
     "a loss that calls sys.exit(0) while a gate fails": (
         lambda d: ["--plugin", plugin(d, "exits", SQUARED.format(name="exits_sq", extra="",
                                                                   body="import sys; sys.exit(0)")),
