@@ -15,14 +15,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .arrays import Array, as_array
+from .arrays import Array
 from .catalogue import get_loss
 from .engine.block import Warnings, block_gradient, evaluate_block, fill_rows, finish
-from .errors import InputError
+from .errors import InputError, in_python_words, python_words
+from .frames import as_inputs, params_by_index
 from .loss import Loss
 from .stats.accumulator import Accumulator, Evaluation
 from .validation import validate_weights
-from .vocabulary import DEFAULT_TOP, NAN_POLICIES, REDUCTIONS
+from .vocabulary import DEFAULT_TOP, NAN_POLICIES, REDUCTIONS, ROW_SUM_TOL
 
 
 @dataclass(frozen=True)
@@ -59,14 +60,29 @@ class Result:
 
 
 def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, top: int = DEFAULT_TOP,
-             nan_policy: str = "raise", gradients: bool = True, **params) -> Result:
+             nan_policy: str = "raise", gradients: bool = True, prob_tol: float = ROW_SUM_TOL, **params) -> Result:
     """Evaluate ``loss`` (a name, an alias or a :class:`Loss`) on ``inputs`` given in the loss's
     role order (``losscli info NAME`` lists them): numpy arrays, lists, pandas Series or
     DataFrames, pyarrow arrays or tables. Hyper-parameters are keywords (``delta=2.0``).
 
-    Runs the validation the CLI runs (shapes, domains, non-finite values per ``nan_policy``) and
-    raises :class:`losscli.InputError` (a ``ValueError``) with the same message text.
-    ``gradients=False`` skips the gradient (losses without one need it off)."""
+    Inputs are lined up as the CLI lines up files: pandas objects (weights too) by their index
+    (the same labels in another order are reordered to the first's; other labels are refused);
+    an id column beside values is refused; tables with the same column names in another order
+    are read in the first's order; labels beside predictions whose columns name classes (text, or
+    integers other than 0..K-1 as ``predict_proba`` frames have) are read as those names. A masked
+    array's masked entries are missing values. A parameter given as a pandas Series
+    (``class_weights``) is read by its index. ``rows`` and ``worst`` give places in that order.
+
+    Runs the validation the CLI runs (shapes, domains, non-finite values per ``nan_policy``,
+    probability rows summing to 1 within ``prob_tol``) and raises :class:`losscli.InputError` (a
+    ``ValueError``) with the same message text, its remedies in keywords. ``gradients=False``
+    skips the gradient (losses without one need it off)."""
+    with in_python_words():
+        return _evaluate(loss, inputs, reduction, weights, top, nan_policy, gradients, prob_tol, params)
+
+
+def _evaluate(loss: str | Loss, inputs: tuple, reduction: str, weights, top: int, nan_policy: str, gradients: bool,
+              prob_tol: float, params: dict) -> Result:
     loss = loss if isinstance(loss, Loss) else get_loss(loss)
     if reduction not in REDUCTIONS:
         raise InputError(f"reduction: expected one of {', '.join(REDUCTIONS)}, got {reduction!r}")
@@ -76,18 +92,23 @@ def evaluate(loss: str | Loss, *inputs, reduction: str = "mean", weights=None, t
         raise InputError(f"top: expected a count >= 0, got {top!r}")
     if not isinstance(gradients, bool):
         raise InputError(f"gradients: expected True or False, got {gradients!r}")
-    params = loss.resolve_params(params)
-    arrays: list[Array] = [as_array(x, role.name) for x, role in zip(inputs, loss.inputs)]
-    arrays += [as_array(x, f"input {i + 1}") for i, x in enumerate(inputs[len(arrays):], len(arrays))]
+    if isinstance(prob_tol, bool) or not isinstance(prob_tol, (int, float, np.floating)) or not 0 <= prob_tol <= 1:
+        raise InputError(f"prob_tol: expected a number in [0, 1], got {prob_tol!r}")
+    params = loss.resolve_params(params_by_index(params, list(inputs)))
+    labels = [role.name for role in loss.inputs][:len(inputs)]
+    labels += [f"input {i + 1}" for i in range(len(labels), len(inputs))]
+    given = [*inputs, *([] if weights is None else [weights])]
+    arrays: list[Array] = as_inputs(loss, given, labels + ([] if weights is None else ["weights"]), len(inputs))
+    weights_array = arrays.pop() if weights is not None else None
     bound, checked, rows, values, normaliser, computed = evaluate_block(loss, arrays, 0, params, nan_policy, set(),
-                                                                        with_gradient=gradients)
+                                                                        float(prob_tol), with_gradient=gradients)
     found = Warnings()
     found.add(loss, checked)
     for message in found.messages():
-        _warnings.warn(message, UserWarning, stacklevel=2)
+        _warnings.warn(python_words(message), UserWarning, stacklevel=3)
     w = None
-    if weights is not None:
-        w = validate_weights(as_array(weights, "weights"), checked.n_rows, checked.kept)
+    if weights_array is not None:
+        w = validate_weights(weights_array, checked.n_rows, checked.kept)
     acc = Accumulator(loss, params, reduction, top, keep_per_sample=True)
     shown = {role: (a.data if checked.kept is None else a.data[checked.kept]) for role, a in bound.items()}
     acc.add(values, rows, w, normaliser, inputs=shown)

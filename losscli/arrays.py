@@ -84,9 +84,11 @@ def as_array(value, label: str, dtype=np.float64) -> Array:
         value = _arrow_numpy(value)
     elif hasattr(value, "to_numpy"):  # pandas Series / Index
         value = value.to_numpy()
+    if np.ma.isMaskedArray(value):  # masked entries are missing values (--nan-policy decides), not their data
+        value = np.ma.filled(np.ma.asarray(value, dtype=np.float64), np.nan)
     try:
         data = np.asarray(value)
-    except (ValueError, TypeError) as exc:
+    except (ValueError, TypeError, RuntimeError) as exc:  # (RuntimeError: a torch tensor that requires grad)
         raise InputError(f"{label}: cannot be read as an array of numbers ({exc})") from None
     if data.dtype.kind == "b":
         data = data.astype(dtype)

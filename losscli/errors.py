@@ -6,6 +6,11 @@ row/column or parameter, what was found and what was expected. The CLI prints it
 ``Error: <message>`` and exits 2; ``--debug`` adds the traceback.
 """
 
+from __future__ import annotations
+
+import re
+from contextlib import contextmanager
+
 
 class LossCliError(ValueError):
     """Base class of the errors a user can cause (a ``ValueError``: a bad value). Exit code 2."""
@@ -29,6 +34,29 @@ class RegistrationError(LossCliError):
     """A loss definition is malformed or clashes with a registered one (in a plugin: the user's
     input, exit 2)."""
 
+#: the CLI's options that messages name, as a Python caller gives them (``losscli.evaluate``, a loss
+#: called directly): the messages are the CLI's, the remedy the caller's
+_PYTHON_WORDS = {"--nan-policy": "nan_policy", "--prob-tol": "prob_tol", "--reduction": "reduction",
+                 "--weights": "weights", "--top": "top"}
+_OPTION_VALUE = re.compile(r"(--nan-policy|--reduction) (raise|omit|propagate|mean|sum|none)\b")
+
+
+def python_words(text: str) -> str:
+    """A message's CLI options as keywords: ``--nan-policy omit`` -> ``nan_policy="omit"``."""
+    text = _OPTION_VALUE.sub(lambda m: f'{_PYTHON_WORDS[m.group(1)]}="{m.group(2)}"', text)
+    return re.sub(r"--[a-z]+(?:-[a-z]+)*", lambda m: _PYTHON_WORDS.get(m.group(0), m.group(0)), text)
+
+
+@contextmanager
+def in_python_words():
+    """Errors raised inside say the CLI's options as a Python caller's keywords."""
+    try:
+        yield
+    except LossCliError as exc:
+        text = python_words(str(exc))
+        if text == str(exc):
+            raise
+        raise type(exc)(text).with_traceback(exc.__traceback__) from None
 
 
 def value_text(x) -> str:

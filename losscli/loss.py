@@ -95,28 +95,46 @@ class Loss:
         """Per-sample losses, shape (N,), of validated inputs (numpy arrays, lists, pandas or
         pyarrow objects, in role order); hyper-parameters by keyword, defaults for the rest.
         Shapes, domains and non-finite values are checked as the CLI checks files: a mismatch
-        raises :class:`losscli.InputError` (no silent broadcasting)."""
-        checked, params = self.validated(arrays, params, nan_policy)
-        return self.fn(*checked.values(), **params)
+        raises :class:`losscli.InputError` (no silent broadcasting). Rows that
+        ``nan_policy="omit"`` drops are NaN in the result (one value per row given)."""
+        from .errors import in_python_words
+
+        with in_python_words():
+            checked, params = self._checked(arrays, params, nan_policy)
+            return _rows_given(self.fn(*checked.arrays.values(), **params), checked)
 
     def grad(self, *arrays, cotangent=None, nan_policy: str = "raise", **params) -> dict:
         """Gradient of ``sum(cotangent * per_sample)`` (cotangent defaults to ones) w.r.t. each
-        differentiable role, of validated inputs (as for calling the loss)."""
-        checked, params = self.validated(arrays, params, nan_policy)
+        differentiable role, of validated inputs (as for calling the loss; rows that
+        ``nan_policy="omit"`` drops are NaN, and ``cotangent`` has one value per row given)."""
+        from .errors import in_python_words
+
+        with in_python_words():
+            checked, params = self._checked(arrays, params, nan_policy)
         c = None if cotangent is None else np.asarray(cotangent, dtype=np.float64)
+        if c is not None and checked.kept is not None and c.shape[:1] == (checked.n_rows,):
+            c = c[checked.kept]
         from .domains import as_given
 
-        return as_given(self.gradient_of(checked, params, c), checked)
+        grads = as_given(self.gradient_of(checked.arrays, params, c), checked.arrays)
+        return {role: _rows_given(g, checked) for role, g in grads.items()}
 
     def validated(self, arrays, params: dict, nan_policy: str = "raise") -> tuple[dict, dict]:
-        """(role -> validated array, resolved parameters) for a Python caller's inputs."""
-        from .arrays import as_array
+        """(role -> validated array, resolved parameters) for a Python caller's inputs (rows that
+        ``nan_policy="omit"`` drops left out)."""
+        checked, params = self._checked(arrays, params, nan_policy)
+        return checked.arrays, params
+
+    def _checked(self, arrays, params: dict, nan_policy: str):
+        from .frames import as_inputs, params_by_index
         from .validation import bind, validate_inputs
 
-        params = self.resolve_params(params)
-        labelled = [as_array(a, role.name) for a, role in zip(arrays, self.inputs)]
-        checked = validate_inputs(self, bind(self, labelled + list(arrays[len(labelled):])), nan_policy, params)
-        return checked.arrays, params
+        params = self.resolve_params(params_by_index(params, list(arrays)))
+        labels = [role.name for role in self.inputs][:len(arrays)]
+        labels += [f"input {i + 1}" for i in range(len(labels), len(arrays))]
+        checked = validate_inputs(self, bind(self, as_inputs(self, list(arrays), labels, len(arrays))), nan_policy,
+                                  params)
+        return checked, params
 
     def gradient(self, fn: Callable) -> Callable:
         """Decorator: register the analytic gradient (of the SUM of per-sample losses).
@@ -252,3 +270,12 @@ class Loss:
 
     def describe_inputs(self) -> str:
         return ", ".join(i.name + ("?" if i.optional else "") for i in self.inputs)
+
+
+def _rows_given(values, checked):
+    """Per-row results (losses, a gradient) for the rows given: rows --nan-policy omit dropped hold NaN."""
+    if checked.kept is None or np.shape(values)[:1] != checked.kept.shape:  # (a role of several rows a sample)
+        return values
+    from .engine.block import fill_rows
+
+    return fill_rows(np.asarray(values, dtype=np.float64), checked.kept, checked.n_rows)

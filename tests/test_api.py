@@ -74,7 +74,7 @@ def test_evaluate_accepts_lists_pandas_and_pyarrow():
      "labels, row 1: found 3 (softmax_ce labels expects an integer class index in 0..2)"),
     (lambda: losscli.evaluate("mse", [1.0, np.nan], [1.0, 2.0]),
      "predictions, row 1: found NaN (an empty or missing value), expected a finite number "
-     "(--nan-policy omit drops such rows)"),
+     "(nan_policy=\"omit\" drops such rows)"),
     (lambda: losscli.evaluate("mse", [1.0, 2.0], [1.0, 2.0], weights=[1.0, -1.0]),
      "weights, row 1: found -1 (weights must be finite and >= 0)"),
     (lambda: losscli.evaluate("huber", [1.0], [2.0], delta=-1.0), "parameter huber.delta: must be >0, got -1.0"),
@@ -97,7 +97,7 @@ def test_the_cli_says_the_same_after_the_label(run, tmp_path):
 
 
 def test_nan_policy_omit_and_weights_in_the_api():
-    with pytest.warns(UserWarning, match="^--nan-policy omit dropped 1 of 3 rows with NaN or infinite values$"):
+    with pytest.warns(UserWarning, match="^nan_policy=\"omit\" dropped 1 of 3 rows with NaN or infinite values$"):
         r = losscli.evaluate("mse", [1.0, np.nan, 3.0], [0.0, 0.0, 0.0], nan_policy="omit", weights=[1.0, 5.0, 3.0])
     assert r.count == 2 and r.omitted == 1 and r.rows.tolist() == [0, 2]
     assert r.value == pytest.approx((1 * 1 + 3 * 9) / 4, rel=1e-15)

@@ -117,7 +117,7 @@ def block_gradient(loss: Loss, arrays: dict, params: dict, cotangent: np.ndarray
             raise InputError(f"{loss.name}: the gradient for {role!r} has shape {g.shape}, "
                              f"expected the input's shape {arrays.get(role, np.empty(0)).shape}")
         if strict:  # (a row's finiteness, not its sum: +inf and -inf in one row would make a NaN and a warning)
-            finite_rows = np.isfinite(g).reshape(g.shape[0], -1).all(axis=1)
+            finite_rows = np.isfinite(g).reshape(g.shape[0], int(np.prod(g.shape[1:]))).all(axis=1)  # (0 rows too)
             require_finite(loss, np.where(finite_rows, 0.0, np.inf), f"gradient w.r.t. {role}", rows)
         out[role] = g
     return out

@@ -97,18 +97,19 @@ class Classes:
         found = np.where(hit, order[at], np.where(passed, data, np.nan))
         return found, np.flatnonzero(~hit & ~passed & ~np.isnan(data))
 
-    def array_indices(self, arr: Array, row_offset: int) -> Array:
-        """A 1-D array of integer labels (NPY, an NPZ member) as class indices, as a column's are."""
+    def array_indices(self, arr: Array, row_offset: int, python: bool = False) -> Array:
+        """A 1-D array of integer labels (NPY, an NPZ member; ``python``: a Python caller's) as
+        class indices, as a column's are."""
         found, unknown = self._numbered(np.asarray(arr.data, dtype=np.float64))
         if unknown.size:
             row = int(unknown[0])
             value = float(arr.data[row])
             raise InputError(f"{arr.label}, row {row_offset + row}: "
                              f"{int(value) if value.is_integer() else format(value, 'g')} is not a class name "
-                             f"(classes, {self.source}: {names_text(self.names)}){self._indices_hint(arr.data)}")
+                             f"(classes, {self.source}: {names_text(self.names)}){self._indices_hint(arr.data, python)}")
         return Array(found, arr.label, row_offset=row_offset)
 
-    def _indices_hint(self, data: np.ndarray | None) -> str:
+    def _indices_hint(self, data: np.ndarray | None, python: bool = False) -> str:
         """Integer labels that are all class indices 0..K-1 (a LabelEncoder's) beside columns named by
         other numbers: how to read them so."""
         k = len(self.names)
@@ -117,6 +118,9 @@ class Classes:
         present = data[np.isfinite(data) & (data >= 0)]
         if not ((present == np.round(present)).all() and (present < k).all()):
             return ""
+        if python:
+            return f"; if the labels are class indices 0 to {k - 1}, pass the predictions without their column names " \
+                   "(frame.to_numpy()) to read them so"
         return f"; if the labels are class indices 0 to {k - 1}, --classes {','.join(map(str, range(k)))} reads them so"
 
     def positions(self, given: Classes) -> bool:
