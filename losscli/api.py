@@ -17,7 +17,7 @@ import numpy as np
 
 from .arrays import Array
 from .catalogue import get_loss
-from .engine.block import Warnings, block_gradient, evaluate_block, fill_rows, finish
+from .engine.block import Warnings, block_gradient, evaluate_block, finish
 from .errors import InputError, in_python_words, python_words
 from .frames import as_inputs, params_by_index
 from .loss import Loss
@@ -116,7 +116,7 @@ def _evaluate(loss: str | Loss, inputs: tuple, reduction: str, weights, top: int
         g = block_gradient(loss, checked.arrays, params, None if reduction == "none" else w, rows,
                            nan_policy != "propagate", computed)
         if checked.kept is not None:
-            g = {k: fill_rows(v, checked.kept, checked.n_rows) for k, v in g.items()}
+            g = {k: checked.rows_given(v) for k, v in g.items()}
         acc.add_gradient(g)
     ev = finish(acc, checked.omitted, "weights" if weights is not None else None)
     assert ev.per_sample is not None and ev.rows is not None  # keep_per_sample=True

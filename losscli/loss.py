@@ -101,7 +101,7 @@ class Loss:
 
         with in_python_words():
             checked, params = self._checked(arrays, params, nan_policy)
-            return _rows_given(self.fn(*checked.arrays.values(), **params), checked)
+            return checked.rows_given(self.fn(*checked.arrays.values(), **params))
 
     def grad(self, *arrays, cotangent=None, nan_policy: str = "raise", **params) -> dict:
         """Gradient of ``sum(cotangent * per_sample)`` (cotangent defaults to ones) w.r.t. each
@@ -117,7 +117,7 @@ class Loss:
         from .domains import as_given
 
         grads = as_given(self.gradient_of(checked.arrays, params, c), checked.arrays)
-        return {role: _rows_given(g, checked) for role, g in grads.items()}
+        return {role: checked.rows_given(g) for role, g in grads.items()}
 
     def validated(self, arrays, params: dict, nan_policy: str = "raise") -> tuple[dict, dict]:
         """(role -> validated array, resolved parameters) for a Python caller's inputs (rows that
@@ -271,11 +271,3 @@ class Loss:
     def describe_inputs(self) -> str:
         return ", ".join(i.name + ("?" if i.optional else "") for i in self.inputs)
 
-
-def _rows_given(values, checked):
-    """Per-row results (losses, a gradient) for the rows given: rows --nan-policy omit dropped hold NaN."""
-    if checked.kept is None or np.shape(values)[:1] != checked.kept.shape:  # (a role of several rows a sample)
-        return values
-    from .engine.block import fill_rows
-
-    return fill_rows(np.asarray(values, dtype=np.float64), checked.kept, checked.n_rows)

@@ -67,6 +67,16 @@ class Validated:
     warnings: list = field(default_factory=list)  # (label, rows renormalised, largest deviation) for stderr
     notes: list = field(default_factory=list)  # other warnings for stderr, once each (probabilities given as logits)
 
+    def rows_given(self, values) -> np.ndarray:
+        """Per-row results of the kept rows (losses, a gradient) for every row given: the rows
+        --nan-policy omit dropped hold NaN (a role of several rows a sample is left as it is)."""
+        values = np.asarray(values, dtype=np.float64)
+        if self.kept is None or values.shape[:1] != self.kept.shape:
+            return values
+        full = np.full((self.n_rows,) + values.shape[1:], np.nan)
+        full[self.kept] = values
+        return full
+
 
 def bind(loss: Loss, inputs: list[Array]) -> dict[str, Array]:
     """Match positional inputs to the loss's roles, in order; optional roles may be left out."""

@@ -221,8 +221,3 @@ class Warnings:
             print(f"losscli: warning: {prefix}{words(message)}", file=sys.stderr, flush=True)
 
 
-def fill_rows(g: np.ndarray, kept: np.ndarray, n: int) -> np.ndarray:
-    """A block's gradient for its n file rows: rows dropped by --nan-policy omit hold NaN."""
-    full = np.full((n,) + g.shape[1:], np.nan)
-    full[kept] = g
-    return full

@@ -16,7 +16,7 @@ from ..shapes import whole_inputs
 from ..stats.accumulator import Accumulator, Evaluation
 from ..validation import validate_weights
 from ..vocabulary import QUANTILE_BUDGET, ROW_SUM_TOL
-from .block import Warnings, block_gradient, block_rows, evaluate_block, fill_rows, finish
+from .block import Warnings, block_gradient, block_rows, evaluate_block, finish
 
 if TYPE_CHECKING:
     from ..loss import Loss
@@ -86,7 +86,7 @@ def stream_evaluations(selected: list[Loss], inputs, by_loss: dict, *, cache: In
                      if role in bound} if values.shape[0] == 0 else \
                     block_gradient(loss, checked.arrays, params[loss.name], cot, rows, strict, computed)
                 if kept is not None:  # rows dropped by --nan-policy omit get NaN
-                    g = {k: fill_rows(v, kept, checked.n_rows) for k, v in g.items()}
+                    g = {k: checked.rows_given(v) for k, v in g.items()}
                 accs[loss.name].add_gradient(g)
             if spill is not None:
                 spill.write(loss.name, counting)
