@@ -1,6 +1,7 @@
 """The curves ``plot`` draws: a loss and its derivative over the natural axis of its family.
 
-- regression losses against the residual r = y - f(x) (labels = r, predictions = 0);
+- regression losses against the residual r = y - f(x) (labels = r, predictions = 0); a root loss
+  (rmse) as the value one sample gets, the root of its per-sample value (|r|);
 - margin losses (hinge, squared hinge, exponential, logistic = bce_logits, 0-1) against the
   margin m = y·f(x) (labels = +1, scores = m);
 - bce against the predicted probability p, one curve for y = 1 and one for y = 0;
@@ -154,7 +155,19 @@ def curves(loss: Loss, params: dict, x: np.ndarray, axis: str | None = None
             v = loss.fn(x, ones, **params)
             g = _grad(loss, (x, ones), params)["predictions"] if loss.has_gradient else None
             out.append((loss.name, v, g))
+        if loss.root:
+            out = [(label, *_rooted(v, g)) for label, v, g in out]
     return out
+
+
+def _rooted(v, g):
+    """A root loss's curve (rmse: the reported value is the root of the mean of the per-sample
+    values): the value one sample gets, √l (|r| for rmse), and its derivative l' / (2√l), 0 where
+    l = 0, as compute's gradient of the root (sign(r) for rmse, 0 at r = 0)."""
+    root = np.sqrt(np.asarray(v, dtype=np.float64))
+    if g is None:
+        return root, None
+    return root, np.where(root > 0, np.asarray(g, dtype=np.float64) / np.where(root > 0, 2 * root, 1.0), 0.0)
 
 
 def _grad(loss: Loss, arrays: tuple, params: dict) -> dict:
