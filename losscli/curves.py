@@ -205,17 +205,33 @@ def clipped_view(series: list[dict], key: str = "derivative") -> list[float] | N
     if finite.size == 0:
         return None
     lo, hi = np.quantile(finite, CLIP_QUANTILES)
-    if not hi > lo or finite.max() - finite.min() <= CLIP_RATIO * (hi - lo):
-        return None
-    pad = CLIP_MARGIN * (hi - lo)
-    step = nice_step((hi - lo) / CLIP_STEPS)
-    return [float(np.floor((lo - pad) / step) * step), float(np.ceil((hi + pad) / step) * step)]
+    with np.errstate(all="ignore"):  # (halved: the width of values near ±1.8e308 is beyond float64)
+        if not hi > lo or finite.max() / 2 - finite.min() / 2 <= CLIP_RATIO * (hi / 2 - lo / 2):
+            return None
+        pad = CLIP_MARGIN * 2 * (hi / 2 - lo / 2)
+        step = nice_step(2 * (hi / 2 - lo / 2) / CLIP_STEPS)
+        view = [float(np.floor((lo - pad) / step) * step), float(np.ceil((hi + pad) / step) * step)]
+    return view if all(np.isfinite(view)) and step > 0 else None
 
 
 def nice_step(v: float) -> float:
     """The smallest of 1, 2, 5 × 10^k at least v: a view whose ends a reader can quote."""
     scale = 10.0 ** np.floor(np.log10(v))
     return float(next(m * scale for m in (1, 2, 5, 10) if m * scale >= v * (1 - 1e-9)))
+
+
+def axis_points(a: float, b: float, points: int) -> np.ndarray:
+    """``points`` points from a to b (finite, a < b), evenly spaced, every one in [a, b], both ends
+    exact: computed in halves where b - a is beyond float64 (-1e308:1.7e308), so no point is inf
+    or NaN."""
+    with np.errstate(all="ignore"):
+        if np.isfinite(b - a):
+            x = np.linspace(a, b, points)
+        else:
+            x = 2.0 * np.linspace(a / 2, b / 2, points)
+    x = np.clip(x, a, b)
+    x[0], x[-1] = a, b
+    return x
 
 
 def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo: float | None,
@@ -241,7 +257,7 @@ def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo
                 raise LossCliError(f"--range: {loss.name} is drawn against a probability, in [0, 1] "
                                    f"(its ends as 1e-6 and 1 - 1e-6); got {_value(a)}:{_value(b)}")
             a, b = max(a, 1e-6), min(b, 1 - 1e-6)
-        x = np.linspace(a, b, points)
+        x = axis_points(a, b, points)
         for st in settings:
             used = drawn_params(loss, st)
             if sweep is not None and used[sweep[0]] not in swept:

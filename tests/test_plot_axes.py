@@ -46,3 +46,60 @@ def test_rmse_is_drawn_as_the_value_of_one_sample(run, tmp_path):
     rmse, mse = data["series"]
     assert rmse["legend"] == "rmse" and rmse["loss_values"] == [3.0, 1.5, 0.0, 1.5, 3.0]
     assert mse["loss_values"] == [9.0, 2.25, 0.0, 2.25, 9.0]
+
+
+# -- F7a: a finite range gives finite points; an infinite one is refused -------------------------------
+@pytest.mark.parametrize("span", ["-inf:inf", "-inf:0", "0:inf", "nan:1", "0:nan", "-1e309:0"])
+def test_a_range_with_an_end_that_is_not_finite_is_refused(run, span):
+    assert _refused(run("plot", "mse", f"--range={span}", "--format", "json")) == (
+        f"Error: --range: expected finite LO < HI, got {span!r}")
+
+
+@pytest.mark.parametrize("span", ["-1e308:1.7e308", "-1.7976931348623157e308:1.7976931348623157e308",
+                                  "1.7e308:1.7976931348623157e308", "-1e-320:1e-320"])
+def test_a_huge_or_tiny_finite_range_gives_finite_points_in_it(run, span):
+    lo, hi = (float(v) for v in span.split(":"))
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        rows = _csv(run, "mse,mae", f"--range={span}", "--points", "5")
+        out = run("plot", "mse", f"--range={span}", "--points", "5", "--format", "json")
+        chart = run("plot", "mse,mae", f"--range={span}", "--points", "50")
+    assert not [str(w.message) for w in seen]
+    x = [float(r["x"]) for r in rows if r["loss"] == "mse"]
+    assert x[0] == lo and x[-1] == hi and all(lo <= a <= b <= hi for a, b in zip(x, x[1:]))
+    with np.errstate(over="ignore"):
+        squares = [float(np.float64(v) ** 2) for v in x]
+    for r in rows:
+        want = abs(float(r["x"])) if r["loss"] == "mae" else squares[x.index(float(r["x"]))]
+        assert float(r["loss_value"]) == want  # (inf where r² overflows: the CSV writes inf, as compute's)
+    assert out.exit_code == 0, out.stderr
+    series = json.loads(out.stdout)["series"][0]
+    assert series["x"] == x  # JSON writes a loss beyond float64 as null, as every losscli JSON
+    assert series["loss_values"] == [v if np.isfinite(v) else None for v in squares]
+    assert _refused(chart) == (f"Error: --range {span}: a chart cannot draw an axis with points beyond ±1e+300 or, "
+                               "but 0, below 2.2e-308 in size: narrow it, or write the points with --format csv "
+                               "or json")
+
+
+@pytest.mark.parametrize("args", [["mse", "--range=-1.3e154:1.3e154"], ["exponential", "--range=-709:0"],
+                                  ["mse,mae", "--range=1:1.0000000000000004"], ["mae", "--range=1e-200:2e-200"],
+                                  ["mse", "--range=0:1e-160"]])
+def test_a_chart_of_huge_or_tiny_values_is_drawn(run, args, tmp_path):
+    """Values beyond what plotext and matplotlib draw are said not drawn (as inf is not), subnormal
+    ones drawn at 0; ticks of huge or narrow axes are written short (1e+154, not 155 digits)."""
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        chart = run("plot", *args, "--points", "50")
+        image = run("plot", *args, "--points", "50", "-o", tmp_path / "c.png") if args[0] != "mse,mae" else chart
+    assert not [str(w.message) for w in seen]
+    assert chart.exit_code == 0 and chart.stderr == "", chart.stderr
+    assert image.exit_code == 0 and image.stderr == "", image.stderr
+    assert max(len(line) for line in chart.stdout.splitlines()) <= 100
+    assert chart.stdout.count("*") > 40  # the curves are drawn, not squeezed out by their tick labels
+    if args[1] in ("--range=-1.3e154:1.3e154",):
+        assert "loss L(r): no value to draw; values beyond ±1e+300 not drawn" in chart.stdout
+        assert "2e+154|" in chart.stdout
+    if args[0] == "exponential":
+        assert "loss L(m); values beyond ±1e+300 not drawn" in chart.stdout
+    if args[1] == "--range=0:1e-160":
+        assert "loss L(r); values below 2.2e-308 in size drawn at 0" in chart.stdout

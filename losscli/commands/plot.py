@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from ..curves import sample
 from ..errors import LossCliError
 from ..render import FORMATS, draws_image, emit, renderer
@@ -16,6 +18,8 @@ def parse_range(span: str | None) -> tuple[float | None, float | None]:
         lo, hi = (float(v) for v in span.split(":"))
     except ValueError:
         raise LossCliError(f"--range: expected LO:HI, got {span!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise LossCliError(f"--range: expected finite LO < HI, got {span!r}")
     if not lo < hi:
         raise LossCliError(f"--range: expected LO < HI, got {span!r}")
     return lo, hi
@@ -42,6 +46,10 @@ def run_plot(losses: str, *, params=(), span=None, points=301, sweep=None, fmt="
     curves = len(selected) * (len(sweep_[1]) if sweep_ else 1) * 2  # bce draws y = 1 and y = 0
     require(curves * points * (6 * 8 + 3 * PY_FLOAT), "--points", f"{curves} curves of {points:,} points")
     data = sample(selected, by_loss, sweep_, lo, hi, points)
+    if draws_image("plot", output) or fmt == "terminal":
+        from ..render.chart import refuse_undrawable_axis
+
+        refuse_undrawable_axis(data, f"--range {span}" if span else "--range")
     if draws_image("plot", output):
         if fmt != next(iter(FORMATS["plot"])):  # (an explicit text format and an image's name: say which wins)
             raise LossCliError(f"-o {output}: names an image, and --format {fmt} writes text: leave out --format to "

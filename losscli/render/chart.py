@@ -35,6 +35,11 @@ YLABEL_WIDTH = 40
 #: on a log axis, a loss of 0 (or below) is drawn this many decades below the smallest positive one
 LOG_FLOOR_DECADES = 1
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+#: the sizes of value a chart draws (plotext and matplotlib overflow in their ticks and margins
+#: beyond them): a value larger is not drawn, as inf is not, and a smaller one (subnormal) is drawn
+#: at 0, each panel's note saying so; an axis beyond them is refused (``refuse_undrawable_axis``)
+DRAWN_MAX = 1e300
+DRAWN_MIN = float(np.finfo(np.float64).tiny)
 
 
 @dataclass
@@ -84,6 +89,8 @@ class Chart:
 def plot_panels(data: dict) -> list[Panel]:
     """``plot``'s two panels: the losses, then their derivatives in the view ``curves.py`` chose."""
     view = data.get("derivative_view")
+    if view and max(abs(v) for v in view) > DRAWN_MAX:  # (a view no chart draws: the panel unclipped)
+        view = None
     note = f"y clipped to [{view[0]:g}, {view[1]:g}]" if view else ""
     return [Panel("loss_values", "loss", data["loss_label"], data["loss_symbol"]),
             Panel("derivative", "derivative", data["derivative_label"], data["derivative_symbol"], view=view,
@@ -112,11 +119,16 @@ def _terminal(title: str, xlabel: str, series: list[dict], panels: list[Panel], 
                 plt.plot(np.asarray(s["x"], np.float64)[keep].tolist(), y[keep].tolist(), label=s["legend"],
                          marker=MARKERS[i % len(MARKERS)])
                 drawn = True
-        if not drawn:
+        if not drawn:  # (every value inf, NaN or beyond what a chart draws: said, not left out)
+            if any(y is not None for y in ys):
+                parts.append(f"{panel.ylabel}: no value to draw" + (f"; {note}" if note else "") + "\n")
             continue
         plt.title(panel.ylabel + (f"; {note}" if note else ""))
         plt.xlabel(xlabel)
         plt.ylabel(panel.short)
+        for set_ticks, values in ((plt.xticks, [s["x"] for s in series]), (plt.yticks, [y for y in ys if y is not None])):
+            if (ticks := _short_ticks(values)) and not (set_ticks is plt.yticks and (panel.view or panel.log)):
+                set_ticks(*ticks)
         if panel.view:
             plt.ylim(*panel.view)
             ticks = linear_ticks(*panel.view)
@@ -134,12 +146,38 @@ def _terminal(title: str, xlabel: str, series: list[dict], panels: list[Panel], 
     return "\n".join([title.center(wide).rstrip(), *parts]) + "\n"
 
 
+def _short_ticks(values: list) -> tuple[list[float], list[str]] | None:
+    """Round ticks for an axis whose values plotext would label in fixed point, a digit each (1e50:
+    50 digits, the chart squeezed to nothing; a narrow span: as many decimals), or None: plotext's."""
+    finite = np.concatenate([np.asarray(v, np.float64) for v in values]) if values else np.zeros(0)
+    finite = finite[np.isfinite(finite)]
+    if finite.size == 0:
+        return None
+    lo, hi = float(finite.min()), float(finite.max())
+    if not hi > lo or (max(abs(lo), abs(hi)) < 1e6 and hi - lo >= 1e-3):
+        return None
+    from ..curves import nice_step
+
+    step = nice_step(hi / 5 - lo / 5)
+    digits = max(6, math.ceil(math.log10(max(abs(lo), abs(hi)) / step)) + 1)  # (1 + 1e-15: 16 digits)
+    ticks = [float(f"{k * step:.{digits}g}") for k in range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)]
+    return ticks, [f"{t:.{digits}g}" for t in ticks]
+
+
 def _panel_values(series: list[dict], panel: Panel) -> tuple[list[np.ndarray | None], str]:
     """Each series' y values as float64 (non-finite: NaN, a gap); on a log axis the values at or
     below 0 floored (``LOG_FLOOR_DECADES``) and the panel's note saying so."""
     ys = [None if s[panel.key] is None else np.asarray(s[panel.key], np.float64) for s in series]
     ys = [None if y is None else np.where(np.isfinite(y), y, np.nan) for y in ys]
     note = panel.note
+    present = [y for y in ys if y is not None]
+    with np.errstate(invalid="ignore"):
+        if any(np.any(np.abs(y) > DRAWN_MAX) for y in present):
+            ys = [None if y is None else np.where(np.abs(y) > DRAWN_MAX, np.nan, y) for y in ys]
+            note = "; ".join(filter(None, [note, f"values beyond ±{DRAWN_MAX:g} not drawn"]))
+        if any(np.any((y != 0) & (np.abs(y) < DRAWN_MIN)) for y in present):
+            ys = [None if y is None else np.where(np.abs(y) < DRAWN_MIN, 0.0, y) for y in ys]
+            note = "; ".join(filter(None, [note, f"values below {DRAWN_MIN:.2g} in size drawn at 0"]))
     if panel.log:
         present = [y for y in ys if y is not None]
         values = np.concatenate(present) if present else np.zeros(0)
@@ -175,6 +213,15 @@ def linear_ticks(lo: float, hi: float) -> list[float]:
     step = nice_step((hi - lo) / 5)
     first = math.ceil(lo / step - 1e-9)
     return [round(k * step, 12) for k in range(first, math.floor(hi / step + 1e-9) + 1)]
+
+
+def refuse_undrawable_axis(data: dict, option: str) -> None:
+    """Before a chart is drawn: an x axis with a point beyond ``DRAWN_MAX`` or, not 0, below
+    ``DRAWN_MIN`` in size has no ticks a chart can label: refused, pointing to the data formats."""
+    x = np.abs(np.asarray(data["series"][0]["x"], np.float64)) if data["series"] else np.zeros(0)
+    if np.any(x > DRAWN_MAX) or np.any((x != 0) & (x < DRAWN_MIN)):
+        raise LossCliError(f"{option}: a chart cannot draw an axis with points beyond ±{DRAWN_MAX:g} or, but 0, "
+                           f"below {DRAWN_MIN:.2g} in size: narrow it, or write the points with --format csv or json")
 
 
 def save_image(data: dict, path: str) -> None:

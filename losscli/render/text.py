@@ -7,7 +7,7 @@ import io
 import json
 
 from ..stats.accumulator import STAT_KEYS
-from .values import dump_json, json_text, key_text, number, params_text, stamp
+from .values import dump_json, json_safe, json_text, key_text, number, params_text, stamp
 
 
 def to_json(payload) -> str:
@@ -110,7 +110,7 @@ def plot_json(data: dict) -> str:
     clean = {**stamp(), **data, "series": [{**s, "loss_values": [number(v) for v in s["loss_values"]],
                                  "derivative": None if s["derivative"] is None else [number(v) for v in s["derivative"]]}
                                 for s in data["series"]]}
-    return json.dumps(clean, indent=1, allow_nan=False) + "\n"
+    return json.dumps(json_safe(clean), indent=1, allow_nan=False) + "\n"  # (NaN, ±inf anywhere: null)
 
 
 def plot_terminal(data: dict) -> list:
