@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .errors import LossCliError
+from .errors import LossCliError, value_text
 from .loss import Loss
 
 #: the axis each family is drawn against; anything else is refused with the list of what works
@@ -53,11 +53,22 @@ def axis_of(loss: Loss) -> str | None:
     if loss.name in AXES:
         return AXES[loss.name]
     names = loss.input_names
-    if loss.category == "regression" and names[:2] == ("predictions", "labels") and len(loss.required_inputs) == 2:
-        return "residual" if _of_residual(loss) else None
+    if not _one_d(loss):
+        return None
+    if loss.category == "regression" and names[:2] == ("predictions", "labels"):
+        return "residual" if _of_residual(loss) is True else None
     if names[:2] == ("scores", "labels"):
         return "margin"
     return None
+
+
+def _one_d(loss: Loss) -> bool:
+    """Whether the loss takes two inputs of one value a sample ((N,) or (N, ...)): a curve is drawn
+    from 1-D arrays; multi_margin's (N, C) rows of class scores are not."""
+    from .shapes import alternatives_of
+
+    return len(loss.required_inputs) == 2 and any(
+        alt in (("N",), ("N", "...")) for alt in alternatives_of(loss.inputs[0].shape))
 
 
 #: residuals, and shifts of prediction and label together, at which a loss of the residual alone is
@@ -66,26 +77,38 @@ def axis_of(loss: Loss) -> str | None:
 SHIFT_PROBE = (np.linspace(-3.0, 3.0, 13), (0.5, 2.0, 7.0))
 
 
-def _of_residual(loss: Loss, params: dict | None = None) -> bool:
+def _of_residual(loss: Loss, params: dict | None = None) -> bool | str:
     """Whether a regression loss, with these parameters (default: its defaults), may be a function
-    of the residual y - f alone: False only where the probe sees two finite values of one residual
-    differ (a loss undefined at the probe's points, a barrier, a root of a negative, is drawn as
-    before, NaN where it is undefined)."""
+    of the residual y - f alone: False where the probe sees two finite values of one residual
+    differ, True where every value it could compare agrees (a loss undefined at some of the
+    probe's points, a barrier, a root of a negative, is drawn NaN where it is undefined), and why
+    it cannot tell where it compared nothing: the loss raised, or gave no finite value. A probe
+    that cannot run is not a yes: a loss of the label itself drew at prediction 0 a curve not its own."""
     r, shifts = SHIFT_PROBE
     params = loss.resolve_params(params or {})
     with np.errstate(all="ignore"):
         try:
             at0 = np.asarray(loss.fn(np.zeros_like(r), r, **params), dtype=np.float64)
             moved = [np.asarray(loss.fn(np.full_like(r, c), r + c, **params), dtype=np.float64) for c in shifts]
-        except Exception:  # (a loss that cannot take these values: the curve says what it can)
-            return True
+        except Exception as exc:
+            return f"it raised {type(exc).__name__}: {exc}"
     seen = [at0, *moved]
+    compared = 0
     for i, a in enumerate(seen):  # (every pair: at prediction 0 a loss of y, f > 0 is defined nowhere)
         for b in seen[i + 1:]:
+            if a.shape != b.shape or a.shape != r.shape:
+                return f"it gave {a.shape[0] if a.ndim else 1} values for {r.size} samples"
             both = np.isfinite(a) & np.isfinite(b)
+            compared += int(both.sum())
             if not np.allclose(a[both], b[both], rtol=1e-9, atol=1e-12):
                 return False
-    return True
+    return True if compared else "it gave no finite value"
+
+
+def _cannot_tell(loss: Loss, why: str) -> LossCliError:
+    r = SHIFT_PROBE[0]
+    return LossCliError(f"plot: cannot tell whether {loss.name} is a function of the residual y - f alone: at "
+                        f"prediction c, label c + r (r from {r[0]:g} to {r[-1]:g}) {why}")
 
 
 def axes_of(loss: Loss) -> tuple[str, ...]:
@@ -98,10 +121,14 @@ def shared_axis(losses: list[Loss]) -> str:
     """The axis every loss can be drawn against: the first loss's own axis when possible."""
     for loss in losses:
         if axis_of(loss) is None:
+            regression = loss.category == "regression" and loss.input_names[:2] == ("predictions", "labels")
+            if regression and _one_d(loss) and isinstance(verdict := _of_residual(loss), str):
+                raise _cannot_tell(loss, verdict)
             plottable = ", ".join(sorted(l.name for l in _all() if axis_of(l)))
-            why = " (it is not a function of the residual y - f alone)" if (
-                loss.category == "regression" and loss.input_names[:2] == ("predictions", "labels")) else ""
-            raise LossCliError(f"plot: {loss.name} has no 1-D natural axis{why} (plottable: {plottable})")
+            why = " (it is not a function of the residual y - f alone)" if regression and _one_d(loss) else ""
+            takes = " takes (N, C) rows of class scores: it" if loss.input_names[:1] == ("scores",) and \
+                not _one_d(loss) else ""
+            raise LossCliError(f"plot: {loss.name}{takes} has no 1-D natural axis{why} (plottable: {plottable})")
     for axis in axes_of(losses[0]):
         if all(axis in axes_of(l) for l in losses):
             return axis
@@ -124,7 +151,10 @@ def curves(loss: Loss, params: dict, x: np.ndarray, axis: str | None = None
     out = []
     with np.errstate(all="ignore"):
         if axis == "residual":
-            if not _of_residual(loss, params):
+            verdict = _of_residual(loss, params)
+            if isinstance(verdict, str):
+                raise _cannot_tell(loss, verdict)
+            if not verdict:
                 raise LossCliError(f"plot: {legend(loss.name, params)} is not a function of the residual y - f alone: "
                                    "it has no curve of the residual with these parameters")
             zero = np.zeros_like(x)
@@ -257,6 +287,10 @@ def sample(losses: list[Loss], by_loss: dict, sweep: tuple[str, list] | None, lo
                 raise LossCliError(f"--range: {loss.name} is drawn against a probability, in [0, 1] "
                                    f"(its ends as 1e-6 and 1 - 1e-6); got {_value(a)}:{_value(b)}")
             a, b = max(a, 1e-6), min(b, 1 - 1e-6)
+            if not a < b:  # (0:1e-7 was drawn from 1e-6 down to 1e-7: outside the range, reversed)
+                raise LossCliError(f"--range: {loss.name} is drawn against a probability, from 1e-06 to 1 - 1e-06; "
+                                   f"{value_text(lo)}:{value_text(hi)} has no point there: give LO < HI with HI > 1e-06 "
+                                   "and LO < 1 - 1e-06")
         x = axis_points(a, b, points)
         for st in settings:
             used = drawn_params(loss, st)

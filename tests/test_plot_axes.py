@@ -103,3 +103,77 @@ def test_a_chart_of_huge_or_tiny_values_is_drawn(run, args, tmp_path):
         assert "loss L(m); values beyond ±1e+300 not drawn" in chart.stdout
     if args[1] == "--range=0:1e-160":
         assert "loss L(r); values below 2.2e-308 in size drawn at 0" in chart.stdout
+
+
+# -- F7b: a probability axis is never drawn outside the range asked ------------------------------------
+@pytest.mark.parametrize("span, shown", [("0:1e-7", "0:1e-07"), ("1e-320:2e-320", "1e-320:2e-320"),
+                                         ("0:1e-6", "0:1e-06"), ("0.9999995:1", "0.9999995:1"),
+                                         ("0.9999999:1", "0.9999999:1")])
+def test_a_probability_range_outside_its_drawn_ends_is_refused(run, span, shown):
+    assert _refused(run("plot", "bce", "--range", span, "--points", "3", "--format", "csv")) == (
+        f"Error: --range: bce is drawn against a probability, from 1e-06 to 1 - 1e-06; {shown} has no point "
+        "there: give LO < HI with HI > 1e-06 and LO < 1 - 1e-06")
+
+
+def test_a_probability_range_is_drawn_inside_what_was_asked(run):
+    for args in (["bce", "--range", "0:0.5"], ["bce", "--range", "0.5:1"], ["focal", "--range", "0:1e-5"]):
+        rows = _csv(run, *args, "--points", "3")
+        lo, hi = (float(v) for v in args[2].split(":"))
+        for series in {r["series"] for r in rows}:
+            x = [float(r["x"]) for r in rows if r["series"] == series]
+            assert len(x) == 3 and all(lo <= a < b <= hi for a, b in zip(x, x[1:])), x
+
+
+# -- F8: a probe that cannot run is not a yes ----------------------------------------------------------
+REL = """
+import numpy as np
+from losscli import register_loss
+@register_loss("rel_err", category="regression")
+def rel_err(predictions, labels):
+    if np.any(labels <= 0): raise ValueError("labels must be positive")
+    return np.abs(predictions - labels) / labels
+@rel_err.gradient
+def _(predictions, labels): return {"predictions": np.sign(predictions - labels) / labels}
+@register_loss("nan_err", category="regression")
+def nan_err(predictions, labels):
+    return np.full(predictions.shape, np.nan)
+"""
+
+
+def test_a_loss_whose_residual_probe_raises_is_refused(run, tmp_path):
+    (tmp_path / "rel.py").write_text(REL)
+    plugin = ("--plugin", tmp_path / "rel.py")
+    assert _refused(run(*plugin, "plot", "rel_err", "--range", "1:3", "--points", "3", "--format", "csv")) == (
+        "Error: plot: cannot tell whether rel_err is a function of the residual y - f alone: at prediction c, "
+        "label c + r (r from -3 to 3) it raised ValueError: labels must be positive")
+    assert _refused(run(*plugin, "plot", "nan_err", "--format", "csv")) == (
+        "Error: plot: cannot tell whether nan_err is a function of the residual y - f alone: at prediction c, "
+        "label c + r (r from -3 to 3) it gave no finite value")
+    listed = _refused(run(*plugin, "plot", "softmax_ce"))  # (the plottable list leaves them out)
+    assert "rel_err" not in listed and "nan_err" not in listed and "mse" in listed
+
+
+# -- F10: every loss of the catalogue is drawn, or refused in one line --------------------------------
+@pytest.mark.parametrize("name", ["multi_margin", "categorical_hinge", "multilabel_margin"])
+def test_losses_of_class_score_rows_are_refused_and_not_listed(run, name):
+    assert _refused(run("plot", name)).startswith(
+        f"Error: plot: {name} takes (N, C) rows of class scores: it has no 1-D natural axis (plottable: ")
+    listed = _refused(run("plot", "ranking_softmax"))
+    assert name not in listed.split("plottable: ")[1]
+
+
+def test_every_loss_of_the_catalogue_is_drawn_or_refused(run):
+    names = run("list", "--format", "names").stdout.split()
+    assert len(names) > 50
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        for name in names:
+            for fmt in ([], ["--format", "csv"]):
+                out = run("plot", name, *fmt)
+                assert "Traceback" not in out.stderr and "internal error" not in out.stderr, (name, out.stderr)
+                assert out.exit_code in (0, 2), (name, out.exit_code)
+                if out.exit_code == 2:
+                    _refused(out)
+                else:
+                    assert out.stderr == "", (name, out.stderr)
+    assert not [(str(w.message), w.filename) for w in seen]
