@@ -138,7 +138,13 @@ def shared_axis(losses: list[Loss]) -> str:
 
 def drawn_params(loss: Loss, params: dict) -> dict:
     """The parameters the curve is computed with: defaults filled in, zero_one thresholding the
-    sign of the margin (its threshold applies to probabilities, not drawn here)."""
+    sign of the margin (its threshold and its other modes apply to probabilities or class rows: a
+    value given for them is refused, not drawn as mode=sign)."""
+    if loss.name == "zero_one":  # (threshold and argmax read probabilities and class rows, not margins)
+        for k, v in params.items():
+            if k == "threshold" or (k == "mode" and v not in ("auto", "sign")):
+                raise LossCliError(f"plot: zero_one is drawn against the margin, with mode=sign; -p {k}={_value(v)} "
+                                   "does not apply to a margin: leave it out")
     params = loss.resolve_params(params)
     return {**params, "mode": "sign"} if loss.name == "zero_one" else params
 

@@ -177,3 +177,23 @@ def test_every_loss_of_the_catalogue_is_drawn_or_refused(run):
                 else:
                     assert out.stderr == "", (name, out.stderr)
     assert not [(str(w.message), w.filename) for w in seen]
+
+
+# -- minor: an output or a parameter plot cannot honour ------------------------------------------------
+@pytest.mark.parametrize("suffix, what", [(".tiff", "an image"), (".tif", "an image"), (".bmp", "an image"),
+                                          (".html", "a web page"), (".webp", "an image")])
+def test_an_output_suffix_plot_does_not_write_is_refused(run, tmp_path, suffix, what):
+    out = tmp_path / f"x{suffix}"
+    assert _refused(run("plot", "mse", "-o", out)).startswith(
+        f"Error: -o {out}: its name ({suffix}) says {what}, which plot does not write; ")
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("param", ["mode=threshold", "mode=argmax", "threshold=0.3"])
+def test_a_zero_one_parameter_the_margin_cannot_honour_is_refused(run, param):
+    assert _refused(run("plot", "zero_one", "-p", param, "--format", "csv")) == (
+        f"Error: plot: zero_one is drawn against the margin, with mode=sign; -p {param} does not apply to a margin: "
+        "leave it out")
+    assert _refused(run("plot", "zero_one", "--sweep", param.replace("=", "=sign,") if param.startswith("mode")
+                        else "threshold=0.3,0.5", "--format", "csv")).startswith("Error: plot: zero_one is drawn")
+    assert run("plot", "zero_one", "-p", "mode=sign", "--format", "csv").exit_code == 0

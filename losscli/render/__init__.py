@@ -56,7 +56,9 @@ IMAGES = {"plot": IMAGE_SUFFIXES, "fit": IMAGE_SUFFIXES}
 FOREIGN_SUFFIXES = {
     **dict.fromkeys((".npy", ".npz", ".parquet", ".arrow", ".arrows", ".feather", ".pkl", ".pickle", ".h5",
                      ".hdf5", ".pt", ".pth", ".safetensors"), "a binary data file"),
-    **dict.fromkeys((".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif", ".webp"), "an image"),
+    **dict.fromkeys((".png", ".svg", ".pdf", ".jpg", ".jpeg", ".gif", ".webp", ".tif", ".tiff", ".bmp", ".ico",
+                     ".eps", ".ps", ".avif", ".heic"), "an image"),
+    **dict.fromkeys((".html", ".htm", ".xhtml"), "a web page"),
     **dict.fromkeys((".gz", ".bz2", ".xz", ".zst", ".zip", ".tar"), "a compressed file"),
     **dict.fromkeys((".xlsx", ".xls", ".ods"), "a spreadsheet"),
 }
