@@ -127,8 +127,8 @@ def _terminal(title: str, xlabel: str, series: list[dict], panels: list[Panel], 
         plt.xlabel(xlabel)
         plt.ylabel(panel.short)
         for set_ticks, values in ((plt.xticks, [s["x"] for s in series]), (plt.yticks, [y for y in ys if y is not None])):
-            if (ticks := _short_ticks(values)) and not (set_ticks is plt.yticks and (panel.view or panel.log)):
-                set_ticks(*ticks)
+            if (short := _short_ticks(values)) and not (set_ticks is plt.yticks and (panel.view or panel.log)):
+                set_ticks(*short)
         if panel.view:
             plt.ylim(*panel.view)
             ticks = linear_ticks(*panel.view)
