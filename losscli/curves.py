@@ -56,7 +56,7 @@ def axis_of(loss: Loss) -> str | None:
     if not _one_d(loss):
         return None
     if loss.category == "regression" and names[:2] == ("predictions", "labels"):
-        return "residual" if _of_residual(loss) is True else None
+        return "residual" if _of_residual(loss) is not False else None  # (cannot tell here: the range decides)
     if names[:2] == ("scores", "labels"):
         return "margin"
     return None
@@ -77,7 +77,7 @@ def _one_d(loss: Loss) -> bool:
 SHIFT_PROBE = (np.linspace(-3.0, 3.0, 13), (0.5, 2.0, 7.0))
 
 
-def _of_residual(loss: Loss, params: dict | None = None) -> bool | str:
+def _of_residual(loss: Loss, params: dict | None = None, at: np.ndarray | None = None) -> bool | str:
     """Whether a regression loss, with these parameters (default: its defaults), may be a function
     of the residual y - f alone: False where the probe sees two finite values of one residual
     differ, True where every value it could compare agrees (a loss undefined at some of the
@@ -85,6 +85,8 @@ def _of_residual(loss: Loss, params: dict | None = None) -> bool | str:
     it cannot tell where it compared nothing: the loss raised, or gave no finite value. A probe
     that cannot run is not a yes: a loss of the label itself drew at prediction 0 a curve not its own."""
     r, shifts = SHIFT_PROBE
+    if at is not None:  # (the residuals drawn: a loss defined only there, sqrt(y - f) at 0.5:3, is probed there)
+        r = np.unique(at[np.linspace(0, at.size - 1, min(at.size, 13)).astype(int)])
     params = loss.resolve_params(params or {})
     with np.errstate(all="ignore"):
         try:
@@ -105,10 +107,9 @@ def _of_residual(loss: Loss, params: dict | None = None) -> bool | str:
     return True if compared else "it gave no finite value"
 
 
-def _cannot_tell(loss: Loss, why: str) -> LossCliError:
-    r = SHIFT_PROBE[0]
+def _cannot_tell(loss: Loss, why: str, at: np.ndarray) -> LossCliError:
     return LossCliError(f"plot: cannot tell whether {loss.name} is a function of the residual y - f alone: at "
-                        f"prediction c, label c + r (r from {r[0]:g} to {r[-1]:g}) {why}")
+                        f"prediction c, label c + r (r from {at[0]:g} to {at[-1]:g}) {why}")
 
 
 def axes_of(loss: Loss) -> tuple[str, ...]:
@@ -122,8 +123,6 @@ def shared_axis(losses: list[Loss]) -> str:
     for loss in losses:
         if axis_of(loss) is None:
             regression = loss.category == "regression" and loss.input_names[:2] == ("predictions", "labels")
-            if regression and _one_d(loss) and isinstance(verdict := _of_residual(loss), str):
-                raise _cannot_tell(loss, verdict)
             plottable = ", ".join(sorted(l.name for l in _all() if axis_of(l)))
             why = " (it is not a function of the residual y - f alone)" if regression and _one_d(loss) else ""
             takes = " takes (N, C) rows of class scores: it" if loss.input_names[:1] == ("scores",) and \
@@ -158,8 +157,10 @@ def curves(loss: Loss, params: dict, x: np.ndarray, axis: str | None = None
     with np.errstate(all="ignore"):
         if axis == "residual":
             verdict = _of_residual(loss, params)
+            if isinstance(verdict, str):  # (the probe's residuals told nothing: the drawn ones may)
+                verdict = _of_residual(loss, params, x)
             if isinstance(verdict, str):
-                raise _cannot_tell(loss, verdict)
+                raise _cannot_tell(loss, verdict, x)
             if not verdict:
                 raise LossCliError(f"plot: {legend(loss.name, params)} is not a function of the residual y - f alone: "
                                    "it has no curve of the residual with these parameters")
@@ -203,7 +204,10 @@ def _rooted(v, g):
     root = np.sqrt(np.asarray(v, dtype=np.float64))
     if g is None:
         return root, None
-    return root, np.where(root > 0, np.asarray(g, dtype=np.float64) / np.where(root > 0, 2 * root, 1.0), 0.0)
+    # (where l overflows, √l is inf and l'/(2√l) would be 0: not a number float64 has, so NaN, not 0)
+    fine = np.isfinite(root) & (root > 0)
+    return root, np.where(fine, np.asarray(g, dtype=np.float64) / np.where(fine, 2 * root, 1.0),
+                          np.where(root == 0, 0.0, np.nan))
 
 
 def _grad(loss: Loss, arrays: tuple, params: dict) -> dict:

@@ -77,16 +77,19 @@ def test_a_huge_or_tiny_finite_range_gives_finite_points_in_it(run, span):
     assert series["x"] == x  # JSON writes a loss beyond float64 as null, as every losscli JSON
     assert series["loss_values"] == [v if np.isfinite(v) else None for v in squares]
     assert _refused(chart) == (f"Error: --range {span}: a chart cannot draw an axis with points beyond ±1e+300 or, "
-                               "but 0, below 2.2e-308 in size: narrow it, or write the points with --format csv "
+                               "but 0, below 1e-290 in size: narrow it, or write the points with --format csv "
                                "or json")
 
 
 @pytest.mark.parametrize("args", [["mse", "--range=-1.3e154:1.3e154"], ["exponential", "--range=-709:0"],
                                   ["mse,mae", "--range=1:1.0000000000000004"], ["mae", "--range=1e-200:2e-200"],
-                                  ["mse", "--range=0:1e-160"]])
+                                  ["mse", "--range=0:1e-160"], ["exponential", "--range=-250:0"],
+                                  ["mse", "--range=-1e300:1e300"], ["exponential", "--range=1e-5:1.00000000001e-5"]])
 def test_a_chart_of_huge_or_tiny_values_is_drawn(run, args, tmp_path):
-    """Values beyond what plotext and matplotlib draw are said not drawn (as inf is not), subnormal
-    ones drawn at 0; ticks of huge or narrow axes are written short (1e+154, not 155 digits)."""
+    """Values beyond what plotext and matplotlib draw are said not drawn (as inf is not), those near
+    float64's smallest drawn at 0; ticks of huge values are written short (2.6e+154, not 155 digits).
+    A derivative 1e100 times its clipped view drew for ever (plotext walks every cell of a line:
+    exponential at -250:0, review 111 F1); ±1e300 and a span of 1e-16 relative are drawn (#2, #4)."""
     with warnings.catch_warnings(record=True) as seen:
         warnings.simplefilter("always")
         chart = run("plot", *args, "--points", "50")
@@ -98,11 +101,11 @@ def test_a_chart_of_huge_or_tiny_values_is_drawn(run, args, tmp_path):
     assert chart.stdout.count("*") > 40  # the curves are drawn, not squeezed out by their tick labels
     if args[1] in ("--range=-1.3e154:1.3e154",):
         assert "loss L(r): no value to draw; values beyond ±1e+300 not drawn" in chart.stdout
-        assert "2e+154|" in chart.stdout
-    if args[0] == "exponential":
+        assert "2.6e+154|" in chart.stdout  # (short ticks: plotext writes 155 digits)
+    if args == ["exponential", "--range=-709:0"]:
         assert "loss L(m); values beyond ±1e+300 not drawn" in chart.stdout
     if args[1] == "--range=0:1e-160":
-        assert "loss L(r); values below 2.2e-308 in size drawn at 0" in chart.stdout
+        assert "loss L(r); values below 1e-290 in size drawn at 0" in chart.stdout
 
 
 # -- F7b: a probability axis is never drawn outside the range asked ------------------------------------
@@ -143,14 +146,49 @@ def nan_err(predictions, labels):
 def test_a_loss_whose_residual_probe_raises_is_refused(run, tmp_path):
     (tmp_path / "rel.py").write_text(REL)
     plugin = ("--plugin", tmp_path / "rel.py")
-    assert _refused(run(*plugin, "plot", "rel_err", "--range", "1:3", "--points", "3", "--format", "csv")) == (
+    assert _refused(run(*plugin, "plot", "rel_err", "--points", "3", "--format", "csv")) == (
         "Error: plot: cannot tell whether rel_err is a function of the residual y - f alone: at prediction c, "
         "label c + r (r from -3 to 3) it raised ValueError: labels must be positive")
+    # where the probe cannot run, the residuals drawn are probed: there rel_err is seen to depend on the label
+    assert _refused(run(*plugin, "plot", "rel_err", "--range", "1:3", "--points", "3", "--format", "csv")) == (
+        "Error: plot: rel_err is not a function of the residual y - f alone: it has no curve of the residual "
+        "with these parameters")
     assert _refused(run(*plugin, "plot", "nan_err", "--format", "csv")) == (
         "Error: plot: cannot tell whether nan_err is a function of the residual y - f alone: at prediction c, "
         "label c + r (r from -3 to 3) it gave no finite value")
-    listed = _refused(run(*plugin, "plot", "softmax_ce"))  # (the plottable list leaves them out)
-    assert "rel_err" not in listed and "nan_err" not in listed and "mse" in listed
+
+
+GAP = """
+import numpy as np
+from losscli import register_loss
+
+@register_loss("gap_raise", category="regression")
+def gap_raise(predictions, labels):
+    if np.any(labels < predictions):
+        raise ValueError("labels must be >= predictions")
+    return np.sqrt(labels - predictions)
+
+@gap_raise.gradient
+def _(predictions, labels):
+    return {"predictions": -0.5 / np.sqrt(labels - predictions)}
+"""
+
+
+def test_a_loss_of_the_residual_defined_only_on_the_range_drawn_is_drawn(run, tmp_path):
+    """sqrt(y - f) raises for y < f: the probe's residuals, -3 to 3, cannot tell, the range drawn can
+    (review 111 #5: refused since the probe's refusal, drawn before it)."""
+    (tmp_path / "gap.py").write_text(GAP)
+    out = run("--plugin", tmp_path / "gap.py", "plot", "gap_raise", "--range", "0.5:3", "--points", "3", "--format", "csv")
+    assert out.exit_code == 0, out.stderr
+    rows = list(csv.DictReader(io.StringIO(out.stdout)))
+    assert [(float(r["x"]), float(r["loss_value"]), float(r["derivative"])) for r in rows] == [
+        (x, np.sqrt(x), 0.5 / np.sqrt(x)) for x in (0.5, 1.75, 3.0)]
+
+
+def test_a_root_losss_derivative_is_nan_where_its_value_overflows(run):
+    rows = _csv(run, "rmse", "--range=1e154:1.5e154", "--points", "3")
+    assert [(r["loss_value"], r["derivative"]) for r in rows] == [("1e+154", "1.0"), ("1.2500000000000002e+154", "1.0"),
+                                                                 ("inf", "nan")]
 
 
 # -- F10: every loss of the catalogue is drawn, or refused in one line --------------------------------

@@ -36,10 +36,11 @@ YLABEL_WIDTH = 40
 LOG_FLOOR_DECADES = 1
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 #: the sizes of value a chart draws (plotext and matplotlib overflow in their ticks and margins
-#: beyond them): a value larger is not drawn, as inf is not, and a smaller one (subnormal) is drawn
-#: at 0, each panel's note saying so; an axis beyond them is refused (``refuse_undrawable_axis``)
+#: beyond them, and plotext fails on values near float64's smallest): a value larger is not drawn,
+#: as inf is not, and a smaller one is drawn at 0, each panel's note saying so; an x axis beyond
+#: them is refused (``refuse_undrawable_axis``)
 DRAWN_MAX = 1e300
-DRAWN_MIN = float(np.finfo(np.float64).tiny)
+DRAWN_MIN = 1e-290
 
 
 @dataclass
@@ -115,6 +116,9 @@ def _terminal(title: str, xlabel: str, series: list[dict], panels: list[Panel], 
             if y is None:
                 continue
             keep = np.isfinite(y)
+            if panel.view:  # (plotext walks every cell of a line: to a point 1e100 views away, for ever)
+                lo, hi = panel.view
+                y = np.clip(y, lo - (hi - lo), hi + (hi - lo))
             if keep.any():
                 plt.plot(np.asarray(s["x"], np.float64)[keep].tolist(), y[keep].tolist(), label=s["legend"],
                          marker=MARKERS[i % len(MARKERS)])
@@ -126,9 +130,8 @@ def _terminal(title: str, xlabel: str, series: list[dict], panels: list[Panel], 
         plt.title(panel.ylabel + (f"; {note}" if note else ""))
         plt.xlabel(xlabel)
         plt.ylabel(panel.short)
-        for set_ticks, values in ((plt.xticks, [s["x"] for s in series]), (plt.yticks, [y for y in ys if y is not None])):
-            if (short := _short_ticks(values)) and not (set_ticks is plt.yticks and (panel.view or panel.log)):
-                set_ticks(*short)
+        if not (panel.view or panel.log) and (short := _short_ticks(ys)):
+            plt.yticks(*short)
         if panel.view:
             plt.ylim(*panel.view)
             ticks = linear_ticks(*panel.view)
@@ -146,22 +149,23 @@ def _terminal(title: str, xlabel: str, series: list[dict], panels: list[Panel], 
     return "\n".join([title.center(wide).rstrip(), *parts]) + "\n"
 
 
-def _short_ticks(values: list) -> tuple[list[float], list[str]] | None:
-    """Round ticks for an axis whose values plotext would label in fixed point, a digit each (1e50:
-    50 digits, the chart squeezed to nothing; a narrow span: as many decimals), or None: plotext's."""
-    finite = np.concatenate([np.asarray(v, np.float64) for v in values]) if values else np.zeros(0)
-    finite = finite[np.isfinite(finite)]
-    if finite.size == 0:
-        return None
-    lo, hi = float(finite.min()), float(finite.max())
-    if not hi > lo or (max(abs(lo), abs(hi)) < 1e6 and hi - lo >= 1e-3):
-        return None
-    from ..curves import nice_step
+#: values from this size on get tick labels of their own: plotext writes a tick in fixed point, a
+#: digit each (1e50: 51 characters), and the chart is squeezed to nothing
+SHORT_TICKS_FROM = 1e9
 
-    step = nice_step(hi / 5 - lo / 5)
-    digits = max(6, math.ceil(math.log10(max(abs(lo), abs(hi)) / step)) + 1)  # (1 + 1e-15: 16 digits)
-    ticks = [float(f"{k * step:.{digits}g}") for k in range(math.ceil(lo / step - 1e-9), math.floor(hi / step + 1e-9) + 1)]
-    return ticks, [f"{t:.{digits}g}" for t in ticks]
+
+def _short_ticks(ys: list) -> tuple[list[float], list[str]] | None:
+    """Five ticks from the smallest drawn value to the largest, written short (``2.354e+17``), for a
+    panel whose values plotext would label a digit each; None: plotext's own."""
+    present = [y[np.isfinite(y)] for y in ys if y is not None]
+    values = np.concatenate(present) if present else np.zeros(0)
+    if values.size == 0:
+        return None
+    lo, hi = float(values.min()), float(values.max())
+    if not hi > lo or max(abs(lo), abs(hi)) < SHORT_TICKS_FROM:
+        return None
+    ticks = [float(t) for t in np.linspace(lo, hi, 5)] if np.isfinite(hi - lo) else [lo, hi]
+    return ticks, [f"{t:.4g}" for t in ticks]
 
 
 def _panel_values(series: list[dict], panel: Panel) -> tuple[list[np.ndarray | None], str]:
