@@ -41,10 +41,22 @@ _PYTHON_WORDS = {"--nan-policy": "nan_policy", "--prob-tol": "prob_tol", "--redu
 _OPTION_VALUE = re.compile(r"(--nan-policy|--reduction) (raise|omit|propagate|mean|sum|none)\b")
 
 
+#: a value a message quotes (``'--top'``, a label of the user's): its text is theirs, never rewritten
+_QUOTED = re.compile(r"(?<!\w)'(?:[^'\\]|\\.)*'(?!\w)" + r'|"(?:[^"\\]|\\.)*"')
+
+
 def python_words(text: str) -> str:
-    """A message's CLI options as keywords: ``--nan-policy omit`` -> ``nan_policy="omit"``."""
-    text = _OPTION_VALUE.sub(lambda m: f'{_PYTHON_WORDS[m.group(1)]}="{m.group(2)}"', text)
-    return re.sub(r"--[a-z]+(?:-[a-z]+)*", lambda m: _PYTHON_WORDS.get(m.group(0), m.group(0)), text)
+    """A message's CLI options as keywords: ``--nan-policy omit`` -> ``nan_policy="omit"`` (outside
+    the values it quotes)."""
+    def words(part: str) -> str:
+        part = _OPTION_VALUE.sub(lambda m: f'{_PYTHON_WORDS[m.group(1)]}="{m.group(2)}"', part)
+        return re.sub(r"--[a-z]+(?:-[a-z]+)*", lambda m: _PYTHON_WORDS.get(m.group(0), m.group(0)), part)
+
+    out, at = [], 0
+    for m in _QUOTED.finditer(text):
+        out += [words(text[at:m.start()]), m.group(0)]
+        at = m.end()
+    return "".join(out) + words(text[at:])
 
 
 @contextmanager

@@ -62,8 +62,9 @@ def _refuse_id_columns(value: Any, label: str) -> None:
     ids = [n for n in names if isinstance(n, str) and is_id_name(n)]
     if ids:
         raise InputError(f"{label}: the column {ids[0]!r} is an id, not a value (the CLI keeps it as a key): "
-                         f"pass the value columns only (frame.drop(columns={ids[0]!r})), or make it the index "
-                         f"(frame.set_index({ids[0]!r})): inputs with pandas indexes are paired by them")
+                         f"pass the value columns only (frame.drop(columns={ids[0]!r})), make it the index "
+                         f"(frame.set_index({ids[0]!r})) to pair the inputs by it, or pass frame.to_numpy() if it "
+                         "holds values")
 
 
 def _align_indexes(values: list, labels: list[str]) -> list:

@@ -199,8 +199,9 @@ def _add(loss: Loss, replace: bool) -> None:
     for n in names:
         owner = _LOSSES[n].name if n in _LOSSES else _ALIASES.get(n)
         if owner is not None and not (replace and owner == loss.name):
-            mine = " (replace=True replaces a loss of yours)" if n == loss.name and owner == n and \
-                _LOSSES[n].source != "built-in" else ""
+            builtin = n == loss.name and owner == n and _LOSSES[n].source == "built-in"
+            mine = (" (replace=True replaces the built-in one, with losscli --allow-override)" if builtin else
+                    " (replace=True replaces a loss of yours)" if n == loss.name and owner == n else "")
             raise RegistrationError(f"loss name {n!r} is already registered (by {owner}): choose another name{mine}")
     previous = _LOSSES.get(loss.name)
     if previous is not None and previous.source == "built-in" and loss.source != "built-in":

@@ -109,8 +109,9 @@ def test_an_id_column_beside_values_is_refused(kind):
     with pytest.raises(InputError) as info:
         losscli.evaluate("mse", make(p), make(y))
     assert str(info.value) == ("predictions: the column 'id' is an id, not a value (the CLI keeps it as a key): pass the "
-                               "value columns only (frame.drop(columns='id')), or make it the index "
-                               "(frame.set_index('id')): inputs with pandas indexes are paired by them")
+                               "value columns only (frame.drop(columns='id')), make it the index "
+                               "(frame.set_index('id')) to pair the inputs by it, or pass frame.to_numpy() if it holds "
+                               "values")
     # ... and as the index it pairs the rows (mse 0 by id; 1.0 by place)
     assert losscli.evaluate("mse", pd.DataFrame(p).set_index("id"), pd.DataFrame(y).set_index("id")).value == 0.0
 
@@ -197,7 +198,8 @@ def test_a_loss_registered_before_the_catalogue_loads_cannot_take_a_built_ins_na
     assert out.returncode == 0, out.stderr
     n = len(losscli.list_losses())
     assert out.stdout.splitlines() == [
-        "RegistrationError loss name 'huber' is already registered (by huber): choose another name",
+        "RegistrationError loss name 'huber' is already registered (by huber): choose another name (replace=True "
+        "replaces the built-in one, with losscli --allow-override)",
         "RegistrationError loss name 'bias' is already registered (by mbe): choose another name",
         "1.0", f"{n} mbe"]
 
@@ -209,6 +211,15 @@ def test_the_registry_refuses_what_it_cannot_look_up():
     with pytest.raises(UnknownLossError, match=r"^a loss name is text \(or a Loss\), got None$"):
         losscli.get_loss(None)
     assert losscli.get_loss(losscli.get_loss("l1")).name == "mae"
+
+
+def test_a_message_keeps_the_users_own_text_as_it_is():
+    """Options are written as keywords in the message's own words, never in a value it quotes (a label
+    '--top' was shown as 'top': review 110 #4)."""
+    proba = pd.DataFrame([[0.7, 0.3], [0.2, 0.8]], columns=["a", "b"])
+    with pytest.raises(InputError) as info:
+        losscli.evaluate("ce", proba, pd.Series(["a", "--top"]))
+    assert str(info.value) == "labels, row 1: '--top' is not a class name (classes, the columns of predictions: a, b)"
 
 
 def test_a_users_loss_registered_twice_is_told_about_replace():

@@ -94,3 +94,30 @@ def test_a_class_name_below_quoted_line_ends_is_named_by_its_line(run, tmp_path)
     assert (result.exit_code, result.stderr) == (
         2, f"Error: {path}, line {_line_of(path, 8)}, column 'y': '7' is not a class name (classes, the columns "
            f"of {tmp_path}/p.csv: cat, dog)\n")
+
+
+@pytest.mark.parametrize("rows, bad_line", [
+    # a quote inside a field (an inch mark) is a character, not a quoted field's start: no line end is inside
+    (['1,2,5" screen', '3,4,plain', '5,6,7" tablet', 'x,8,plain'], 5),
+    (['1,2,5" screen', '3,4,"two\nlines"', '5,6,7" tablet', 'x,8,plain'], 6),
+    (['1,2,"a ""quoted""\nword"', '3,4,12" x 9"', 'x,8,plain'], 5),
+])
+def test_quotes_inside_fields_do_not_shift_the_lines_named(run, tmp_path, rows, bad_line):
+    """Review 110 #1: every quote character was taken for a quoted field's edge, so a line end between two
+    inch marks counted as inside quotes and every line below was named too low (line 7 for line 5)."""
+    path = tmp_path / "q.csv"
+    path.write_text("pred,y,note\n" + "\n".join(rows) + "\n")
+    assert "".join(path.read_text().splitlines(keepends=True)[bad_line - 1]).startswith("x,")
+    result = run("compute", "mse", f"{path}:pred", f"{path}:y", "--format", "value")
+    assert (result.exit_code, result.stderr) == (
+        2, f"Error: {path}, line {bad_line}, column 'pred': expected a number, found 'x'\n")
+
+
+@pytest.mark.parametrize("head", ["# run 3\n# the \"best model\n# pred y\n", "# a \"b\n# c\" d\n# pred y\n"])
+def test_quotes_in_comment_lines_above_the_data_are_text(run, tmp_path, head):
+    """np.savetxt's header lines are comments, quotes and all (review 110 #2: a quote in the second one
+    joined the lines below it into one row, and the file was refused: no column 'y')."""
+    path = tmp_path / "s.txt"
+    path.write_text(head + "1 2\n3 5\n")
+    result = run("compute", "mse", f"{path}:pred", f"{path}:y", "--format", "value")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "2.5\n", "")

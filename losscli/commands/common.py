@@ -31,6 +31,7 @@ def select_losses(names: str) -> list[Loss]:
     for name in names.split(","):
         if not name.strip():
             raise LossCliError(f"empty loss name in {names!r}")
+        name = name.strip()
         loss = get_loss(name)
         if loss.name in given:
             first = given[loss.name]

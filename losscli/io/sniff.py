@@ -37,10 +37,12 @@ def records(lines: list[str], whole: bool, limit: int = 50) -> list[str]:
     closed). At most ``limit`` rows."""
     out: list[str] = []
     pending: str | None = None  # a row whose quoted field is open
+    top = True  # (still in the comment lines at the top: np.savetxt's header, '# the "best" model')
     for line in lines:
         if len(out) >= limit:
             return out
-        if pending is None and not out and is_comment(line):
+        top = top and pending is None and is_comment(line)
+        if top:
             out.append(line)
             continue
         row, pos = (line, 0) if pending is None else (f"{pending}\n{line}", len(pending) + 1)
