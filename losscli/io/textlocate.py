@@ -10,6 +10,8 @@ import re
 from typing import Any, Iterable, Iterator
 
 QUOTE = b'"'
+#: the delimiter of whitespace-separated text (np.savetxt's spaces, tabs): a run of them
+WHITESPACE = r"\s+"
 
 
 class ParseError(Exception):

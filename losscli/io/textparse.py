@@ -36,7 +36,8 @@ from typing import Any, Iterator
 import numpy as np
 
 from .buffers import floats
-from .textlocate import QUOTE, locate
+from .textlines import quoted_line_ends
+from .textlocate import QUOTE, WHITESPACE, locate
 from .textvalues import NA_VALUES
 
 #: bytes per parsed piece: large enough to amortise a parse call (~100,000 rows of one number),
@@ -48,7 +49,6 @@ AHEAD = 4
 #: pieces of a file read by the CSV reader before one number a line may take the shortcut
 #: (``_number_lines``): it imports pyarrow.compute (50 ms, 8 MB), and saves ~1.7 ms a piece
 SHORTCUT_AFTER = 16
-WHITESPACE = r"\s+"
 _BLANK = b" \t\r\n"
 #: in the set of a file's text columns: its pieces look up every NA spelling, not only ""
 ALL_NA = "(all NA spellings)"
@@ -218,55 +218,6 @@ def plain_text(arr):
 def _parse_and_count(piece, quoted: bool, sep: str, *args) -> tuple[list[Any], tuple[np.ndarray, np.ndarray] | None]:
     cols = _parse_piece(piece, quoted, sep, *args)
     return cols, quoted_line_ends(piece, sep, len(cols[0])) if quoted else None
-
-
-def quoted_line_ends(piece, sep: str, rows: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """The rows of a parsed piece of ``rows`` rows (0-based in it) that hold line ends inside quoted
-    fields, and how many each holds; None if none does. A piece with as many lines as rows has none
-    (the commonest case, text quoted for its commas: one count). Where every quote character stands
-    at a field's edge (after a delimiter or a line end, before one, or doubled), as pandas writes
-    them, a line end between an odd and an even quote is inside; else (a quote inside a field, ``5"
-    screen``, is a character like any other) the csv module reads the rows as the parser does."""
-    data = bytes(piece)
-    if data.count(b"\n") + (not data.endswith(b"\n")) == rows:
-        return None
-    raw = np.frombuffer(data, dtype=np.uint8)
-    quotes = np.flatnonzero(raw == ord(QUOTE))
-    edges = (b",", b"\t", b";", b"|", b" ") if sep == WHITESPACE else (sep.encode(),)
-    edge = np.zeros(256, dtype=bool)
-    edge[[ord(QUOTE), 10, 13, *(e[0] for e in edges)]] = True
-    before = np.concatenate(([10], raw))[quotes]  # (the byte before each quote; a line end before the first)
-    after = np.concatenate((raw, [10]))[quotes + 1]
-    if not (edge[before] | edge[after]).all():
-        return _csv_line_ends(data, " " if sep == WHITESPACE else sep, rows)
-    ends = np.flatnonzero(raw == 10)
-    inside = np.searchsorted(quotes, ends) % 2 == 1
-    if not inside.any():
-        return None
-    at = np.flatnonzero(inside)
-    found, counts = np.unique(at - np.arange(at.size), return_counts=True)  # (the row ends above each)
-    return found, counts
-
-
-def _csv_line_ends(data: bytes, sep: str, rows: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """``quoted_line_ends`` by the csv module's rules (a quote opens a field only at its start, as
-    the parser has it); None where its rows are not the parser's (the lines then count as rows)."""
-    import csv
-
-    reader = csv.reader(io.StringIO(data.decode("utf-8", errors="replace"), newline=""), delimiter=sep,
-                        skipinitialspace=sep == " ")
-    found, counts, at, row = [], [], 1, -1
-    try:
-        for row, _ in enumerate(reader):
-            if reader.line_num > at:
-                found.append(row)
-                counts.append(reader.line_num - at)
-            at = reader.line_num + 1
-    except csv.Error:
-        return None
-    if row + 1 != rows or not found:
-        return None
-    return np.asarray(found, dtype=np.int64), np.asarray(counts, dtype=np.int64)
 
 
 def _parse_piece(piece, quoted: bool, sep: str, ncols: int, text: set, include, keys, categories,
