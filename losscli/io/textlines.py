@@ -18,18 +18,19 @@ def quoted_line_ends(piece, sep: str, rows: int) -> tuple[np.ndarray, np.ndarray
     at a field's edge (after a delimiter or a line end, before one, or doubled), as pandas writes
     them, a line end between an odd and an even quote is inside; else (a quote inside a field, ``5"
     screen``, is a character like any other) the csv module reads the rows as the parser does."""
-    data = bytes(piece)
-    if data.count(b"\n") + (not data.endswith(b"\n")) == rows:
+    raw = np.frombuffer(piece, dtype=np.uint8)
+    if raw.size == 0 or int(np.count_nonzero(raw == 10)) + int(raw[-1] != 10) == rows:
         return None
-    raw = np.frombuffer(data, dtype=np.uint8)
     quotes = np.flatnonzero(raw == ord(QUOTE))
     edges = (b",", b"\t", b";", b"|", b" ") if sep == WHITESPACE else (sep.encode(),)
     edge = np.zeros(256, dtype=bool)
     edge[[ord(QUOTE), 10, 13, *(e[0] for e in edges)]] = True
-    before = np.concatenate(([10], raw))[quotes]  # (the byte before each quote; a line end before the first)
-    after = np.concatenate((raw, [10]))[quotes + 1]
+    before = raw[np.maximum(quotes - 1, 0)]  # (the byte before each quote; a line end before the first)
+    before[quotes == 0] = 10
+    after = raw[np.minimum(quotes + 1, raw.size - 1)]
+    after[quotes == raw.size - 1] = 10
     if not (edge[before] | edge[after]).all():
-        return _csv_line_ends(data, " " if sep == WHITESPACE else sep, rows)
+        return _csv_line_ends(bytes(piece), " " if sep == WHITESPACE else sep, rows)
     ends = np.flatnonzero(raw == 10)
     inside = np.searchsorted(quotes, ends) % 2 == 1
     if not inside.any():
