@@ -95,10 +95,7 @@ def _evaluate(loss: str | Loss, inputs: tuple, reduction: str, weights, top: int
     if isinstance(prob_tol, bool) or not isinstance(prob_tol, (int, float, np.floating)) or not 0 <= prob_tol <= 1:
         raise InputError(f"prob_tol: expected a number in [0, 1], got {prob_tol!r}")
     params = loss.resolve_params(params_by_index(params, list(inputs)))
-    labels = [role.name for role in loss.inputs][:len(inputs)]
-    labels += [f"input {i + 1}" for i in range(len(labels), len(inputs))]
-    given = [*inputs, *([] if weights is None else [weights])]
-    arrays: list[Array] = as_inputs(loss, given, labels + ([] if weights is None else ["weights"]), len(inputs))
+    arrays: list[Array] = as_inputs(loss, inputs, weights)
     weights_array = arrays.pop() if weights is not None else None
     bound, checked, rows, values, normaliser, computed = evaluate_block(loss, arrays, 0, params, nan_policy, set(),
                                                                         float(prob_tol), with_gradient=gradients)

@@ -111,16 +111,21 @@ def _same_column_order(values: list, labels: list[str]) -> list:
     return out
 
 
-def as_inputs(loss, values: list, labels: list[str], roles: int) -> list:
-    """``values`` in role order (then extra ones) as labelled arrays, lined up (:func:`line_up`),
-    class labels read through the predictions' column names where they name classes: integers
-    beside columns named by other numbers (a ``predict_proba`` frame with ``columns=clf.classes_``:
-    1, 2, 3), text beside columns named by text, as the CLI reads them (``io.classes``). The first
-    ``roles`` values are the loss's inputs; the rest (weights) are only lined up."""
+def as_inputs(loss, inputs, weights=None) -> list:
+    """``inputs`` in role order (named by their roles; extra ones ``input K``) and ``weights`` if
+    given (last) as labelled arrays, lined up (:func:`line_up`), class labels read through the
+    predictions' column names where they name classes: integers beside columns named by other
+    numbers (a ``predict_proba`` frame with ``columns=clf.classes_``: 1, 2, 3), text beside columns
+    named by text, as the CLI reads them (``io.classes``)."""
     from .arrays import as_array
     from .domains import CLASS_LABELS
     from .io.classes import column_classes
 
+    roles = len(inputs)
+    labels = [role.name for role in loss.inputs][:roles]
+    labels += [f"input {i + 1}" for i in range(len(labels), roles)]
+    values = [*inputs, *([] if weights is None else [weights])]
+    labels += [] if weights is None else ["weights"]
     values = line_up(values, labels)
     arrays: list = []
     for i, (value, label) in enumerate(zip(values, labels)):

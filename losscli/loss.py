@@ -130,10 +130,7 @@ class Loss:
         from .validation import bind, validate_inputs
 
         params = self.resolve_params(params_by_index(params, list(arrays)))
-        labels = [role.name for role in self.inputs][:len(arrays)]
-        labels += [f"input {i + 1}" for i in range(len(labels), len(arrays))]
-        checked = validate_inputs(self, bind(self, as_inputs(self, list(arrays), labels, len(arrays))), nan_policy,
-                                  params)
+        checked = validate_inputs(self, bind(self, as_inputs(self, arrays)), nan_policy, params)
         return checked, params
 
     def gradient(self, fn: Callable) -> Callable:
