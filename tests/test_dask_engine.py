@@ -823,3 +823,29 @@ def test_an_empty_scheduler_is_refused_not_a_local_cluster(run, shards, option):
     assert out.exit_code == 2 and out.stdout == ""
     assert out.stderr == (f"Error: {option}: empty; name a scheduler (tcp://HOST:PORT), or leave the option out for a "
                           "local cluster\n")
+
+
+def test_numbers_in_one_partition_and_booleans_in_a_later_one_are_refused(run, cluster, tmp_path):
+    """A column of numbers whose later rows are booleans (True/False) is refused by the local
+    engine wherever its blocks fall; on the cluster it was refused only where one partition held
+    both, and read as 1/0 where the switch fell between partitions (a dataset's shards always):
+    refused whatever the cut, with the local engine's message."""
+    rng = np.random.default_rng(8)
+    flags = rng.random(20_000) < 0.5
+    rows = ["1.0" if v else "0.0" for v in flags[:10_000]] + ["True" if v else "False" for v in flags[10_000:]]
+    write_csv(tmp_path / "y.csv", ["y"], [[r] for r in rows])
+    write_csv(tmp_path / "p.csv", ["p"], [[f"{v:.17g}"] for v in rng.random(20_000)])
+    (tmp_path / "ys").mkdir()
+    (tmp_path / "ps").mkdir()
+    for i in range(2):  # (the same rows as a dataset of two shards, the switch between them)
+        write_csv(tmp_path / "ys" / f"part-{i}.csv", ["y"], [[r] for r in rows[i * 10_000:(i + 1) * 10_000]])
+        write_csv(tmp_path / "ps" / f"part-{i}.csv", ["p"], [["0.5"]] * 10_000)
+    for p, y, size in (("p.csv", "y.csv", "16K"), ("p.csv", "y.csv", "64K"), ("ps", "ys", "1M")):
+        args = ["compute", "mse", tmp_path / p, tmp_path / y]
+        local = run(*args)
+        dask = run(*args, "--engine", "dask", "--scheduler", cluster.address, "--partition-size", size)
+        assert (dask.exit_code, dask.stdout) == (local.exit_code, local.stdout) == (2, "")
+        assert dask.stderr == local.stderr
+    assert local.stderr == (f"Error: {tmp_path}/ys/part-1.csv, line 2, column 'y': expected a number, found "
+                            f"{rows[10_000]!r} ({tmp_path}/ys/part-0.csv, line 2 holds a number, {rows[0]!r}: a "
+                            "column of numbers and booleans is neither)\n")

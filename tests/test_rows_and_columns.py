@@ -1177,3 +1177,33 @@ def test_a_column_of_numbers_then_booleans_is_refused_wherever_blocks_fall(run, 
     expected, held = ("a boolean (True or False)", "booleans") if booleans_first else ("a number", "numbers")
     assert out.stderr == (f"Error: {tmp_path / 'y.csv'}, line 502, column 'y': expected {expected}, found "
                           f"{rows[500]!r} (the lines above hold {held}: a column of numbers and booleans is neither)\n")
+
+
+@pytest.mark.parametrize("writer", ["csv", "parquet"])
+def test_a_dataset_of_numbers_in_one_shard_and_booleans_in_the_next_is_refused(run, tmp_path, writer):
+    """A dataset whose first part holds numbers and whose second holds booleans (two writes of a
+    column, one of them True/False) was read as numbers and 1/0, exit 0, where the same rows in one
+    file are refused: refused, naming the shard and line (or row) of the switch and where the
+    numbers were."""
+    import pandas as pd
+
+    (tmp_path / "y").mkdir()
+    parts = [pd.DataFrame({"y": [0.25, 0.75, 0.5]}), pd.DataFrame({"y": [None, True, False]}, dtype="object")]
+    for i, part in enumerate(parts):
+        if writer == "csv":
+            part.to_csv(tmp_path / "y" / f"part-{i}.csv", index=False)
+        else:
+            part.astype("float64" if i == 0 else "boolean").to_parquet(tmp_path / "y" / f"part-{i}.parquet")
+    pd.DataFrame({"p": np.linspace(0.1, 0.6, 6)}).to_csv(tmp_path / "p.csv", index=False)
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y")
+    assert (out.exit_code, out.stdout) == (2, "")
+    where = ("line 3", "line 2") if writer == "csv" else ("row 1", "row 0")
+    assert out.stderr == (f"Error: {tmp_path}/y/part-1.{writer}, {where[0]}, column 'y': expected a number, found "
+                          f"'True' ({tmp_path}/y/part-0.{writer}, {where[1]} holds a number, "
+                          "'0.25': a column of numbers and booleans is neither)\n")
+    parts[1] = pd.DataFrame({"y": [1.0, 0.0, 1.0]})  # (numbers in both: read)
+    parts[1].to_csv(tmp_path / "y" / "part-1.csv", index=False) if writer == "csv" else \
+        parts[1].to_parquet(tmp_path / "y" / "part-1.parquet")
+    out = run("compute", "mse", tmp_path / "p.csv", tmp_path / "y", "--format", "value")
+    y = np.array([0.25, 0.75, 0.5, 1.0, 0.0, 1.0])
+    assert out.exit_code == 0 and float(out.stdout) == pytest.approx(np.mean((np.linspace(0.1, 0.6, 6) - y) ** 2))

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..catalogue import get_loss
 from ..errors import InputError, LossCliError
+from ..io.kinds import KindGuard
 from ..io.spec import split_spec
 from ..stats.accumulator import Accumulator, Evaluation
 from ..stats.quantiles import QUANTILES, Quantiles, Selection, quantile_ranks
@@ -125,7 +126,9 @@ def _partition(task: dict) -> dict:
     summary = {"shards": {part.shard: rows_seen}, "omitted": omitted, "top": task["top"], "keep": task["keep"],
                "states": {name: acc.state() for name, acc in accs.items()}, "first": task["index"],
                "keys": None if cache.slice_keys is None else cache.slice_keys.keys, "slices": task["slices"],
-               "warnings": warnings, "shard_logs": [cache.row_guards.ids.shard_log if cache.row_guards else []]}
+               "warnings": warnings, "shard_logs": [cache.row_guards.ids.shard_log if cache.row_guards else []],
+               # per input, each column's kind where this partition first held it (numbers, booleans)
+               "kinds": [cache.reader(split_spec(f)[0]).kinds.first for f in files]}
     values = {name: np.concatenate(parts) if parts else np.empty(0) for name, parts in held.items()}
     return {"summary": summary, "values": values}
 
@@ -175,7 +178,8 @@ def _merge(parts: list) -> dict:
         return errors[0]
     out = {"shards": {}, "omitted": {}, "states": {}, "first": parts[0]["first"], "warnings": Warnings(),
            "top": parts[0]["top"], "keep": parts[0]["keep"], "slices": parts[0]["slices"], "keys": None,
-           "shard_logs": [log for p in parts for log in p["shard_logs"]]}  # (in partition order)
+           "shard_logs": [log for p in parts for log in p["shard_logs"]],  # (in partition order)
+           "kinds": [KindGuard() for _ in parts[0]["kinds"]]}
     merged = None if out["slices"] is None else SliceKeys(out["slices"])
     for p in parts:
         # (its codes as the merged ones)
@@ -185,6 +189,12 @@ def _merge(parts: list) -> dict:
         for name, o in p["omitted"].items():
             out["omitted"][name] = out["omitted"].get(name, 0) + o
         out["warnings"].merge(p["warnings"], p["first"])
+        try:  # (a column of numbers in one partition and booleans in a later one: refused, as in one block)
+            for guard, kinds in zip(out["kinds"], p["kinds"]):
+                for name, seen in kinds.items():
+                    guard.see(name, seen)
+        except InputError as exc:
+            return {"error": str(exc), "first": p["first"]}
         for name, st in p["states"].items():
             if name not in out["states"]:
                 out["states"][name] = st if remap is None else _merge_states({}, st, out["top"], out["keep"], remap)
@@ -192,6 +202,7 @@ def _merge(parts: list) -> dict:
                 out["states"][name] = _merge_states(out["states"][name], st, out["top"], out["keep"], remap)
     if merged is not None:
         out["keys"] = merged.keys
+    out["kinds"] = [guard.first for guard in out["kinds"]]
     return out
 
 

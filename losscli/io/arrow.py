@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 from .buffers import as_dtype, floats, int64s, is_numeric, validity
+from .kinds import first_present
 from .rules import (ReadRules, column_names, counting_values, key_columns, level_columns, pandas_index_columns,
                     pandas_range, reset_index_columns, slice_columns, unnamed_index)
 from .table import Source, wanted_columns
@@ -156,6 +157,8 @@ def _source(table, label: str, offset: int, dtype, names, columns, widths, index
             src.columns[name] = as_dtype(floats(col), dtype, where)
             if pa.types.is_boolean(col.type):
                 src.booleans.add(name)
+            if (row := first_present(src.columns[name])) is not None:  # (a dataset's shards: one kind)
+                src.of_kind(name, "booleans" if name in src.booleans else "numbers", row, str(col[row].as_py()))
         elif _is_list_of_numbers(col.type):
             src.columns[name] = as_dtype(_matrix(col, label, name, offset, widths), dtype, where)
         else:  # text: its first present value, and where it is

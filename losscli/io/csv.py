@@ -25,6 +25,7 @@ from ..errors import InputError
 from .buffers import as_dtype
 from .filtered import Filtered
 from .hints import numeric_text_hint, refuse_decimal_commas
+from .kinds import first_present
 from .rules import (NUMBERS, ReadRules, column_names, counting_column, first_column_index, header_decision,
                     key_columns, level_columns, reset_index_columns, second_header_line, slice_columns, unnamed_index)
 from .sniff import COMMENT_HEADER, EXCEL_SEP, comments, delimiter, records, sniffing_head, split_fields, uncomment
@@ -156,9 +157,6 @@ class _Layout:
     slices: frozenset = frozenset()  # --by columns: keys, but data by the usual rules when named as data
     suspects: dict = field(default_factory=dict)  # a first column that counts like pandas' index (rules.counting_column)
     sep: str = ","  # the delimiter
-    #: what each column's values were in the first block that held any: "numbers" or "booleans" (a
-    #: later block of the other kind is refused, as one block holding both is)
-    kinds: dict = field(default_factory=dict)
 
 
 def _index_columns(names: list[str], implicit_index: bool, rules: ReadRules, first: str | None) -> dict[str, str]:
@@ -332,8 +330,8 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
         col = plain_text(col)  # (a --by column, read as a dictionary, named as data too)
     values = col if isinstance(col, np.ndarray) else floats(col) if str(col.type) == "int64" else classify(col)
     if not isinstance(values, Text):
-        _same_kind(layout, offset, name, col, "booleans" if isinstance(values, Booleans) else "numbers",
-                   values.values if isinstance(values, Booleans) else values)
+        _kind(src, name, col, "booleans" if isinstance(values, Booleans) else "numbers",
+              values.values if isinstance(values, Booleans) else values)
     if isinstance(values, Booleans):
         src.booleans.add(name)
         values = values.values
@@ -354,18 +352,11 @@ def _column(src: Source, layout: _Layout, offset: int, name: str, col) -> None:
                                                                    f"column {name!r}")
 
 
-def _same_kind(layout: _Layout, offset: int, name: str, col, kind: str, values: np.ndarray) -> None:
-    """A column whose first values were numbers and whose later block holds booleans (True/False),
-    or the other way round, is refused naming the first line of the other kind: one block holding
-    both was, so the verdict did not hang on where the blocks fell (review 105 #2)."""
-    present = np.flatnonzero(~np.isnan(values))
-    if not present.size:
-        return
-    was = layout.kinds.setdefault(name, kind)
-    if was == kind:
-        return
-    row = int(present[0])
-    value = col[row].as_py().strip() if not isinstance(col, np.ndarray) else repr(float(col[row]))
-    raise InputError(f"{layout.label}, line {layout.first_line.line(offset + row)}, column {name!r}: expected "
-                     f"{'a number' if was == 'numbers' else 'a boolean (True or False)'}, found {value!r} (the lines "
-                     f"above hold {was}: a column of numbers and booleans is neither)")
+def _kind(src: Source, name: str, col, kind: str, values: np.ndarray) -> None:
+    """What a column of the block holds, "numbers" or "booleans", where its first present value is
+    and how it is written (``src.kinds``: the reader refuses a later block, or shard, of the other
+    kind, ``kinds.KindGuard``); nothing when every value is missing."""
+    row = first_present(values)
+    if row is not None:
+        src.of_kind(name, kind, row, str(col[row].as_py()).strip() if not isinstance(col, np.ndarray)
+                    else repr(float(col[row])))

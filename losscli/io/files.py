@@ -15,6 +15,7 @@ import numpy as np
 
 from ..errors import InputError
 from .csv import text_blocks
+from .kinds import KindGuard
 from .sniff import sniff_delimiter, split_fields
 from .formats import (STREAMED, WINDOWED, codec_of, foreign_format, magic_reader, reader_for, unzip_one,
                       zipped_text)
@@ -58,6 +59,9 @@ class FileReader:
         # column chosen by position is in every shard: ``later_selector``)
         self.first_order: list[str] | None = None
         self.first_label: str | None = None
+        # each column's kind, numbers or booleans, as its first block held it: a later block or shard
+        # of the other kind is refused (an engine's partition reports it: the client compares them)
+        self.kinds = KindGuard()
 
     def later_selector(self, selector: str, order: list[str] | None = None) -> str:
         """``selector`` as the later shards of a shard set read it: the names it picks in the first
@@ -162,6 +166,7 @@ class FileReader:
                 produced = True
                 if len(files) > 1:
                     block.dataset = self.label
+                self.kinds.check(block)
                 yield block
         if not produced and self.window is None and not self.a_shard:  # (every shard of a dataset had a header only)
             raise InputError(f"{self.label}: has a header but no data rows")

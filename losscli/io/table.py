@@ -59,6 +59,11 @@ class Source:
     #: first row, and its step (a dataset's shards numbered in order, or each from 0: ``pairing``)
     pandas_range: tuple[int, int] | None = None
     booleans: set[str] = field(default_factory=set)  # tables: columns written as booleans (True/False), read as 1/0
+    #: tables: per column of numbers or booleans, its kind ("numbers", "booleans"), the row of its first
+    #: present value and that value as written; ``guard`` (its reader's ``kinds.KindGuard``) refuses
+    #: a switch of kind from the blocks read before, as a key column read as numbers later is recorded
+    kinds: dict[str, tuple[str, int, str]] = field(default_factory=dict)
+    guard: Any = None
     sep: str | None = None  # text files: the delimiter
 
     @property
@@ -91,12 +96,23 @@ class Source:
                        arrays=None if self.arrays is None else {k: v[lo:hi] for k, v in self.arrays.items()},
                        keys={k: v.slice(lo, hi - lo) for k, v in self.keys.items()},
                        text_values={k: v.slice(lo, hi - lo) for k, v in self.text_values.items()},
-                       text_columns={**self.text_columns, **texts}, text_rows={**self.text_rows, **at}, pending={})
+                       text_columns={**self.text_columns, **texts}, text_rows={**self.text_rows, **at}, pending={},
+                       kinds={})  # (checked whole by its reader)
 
     def _at(self, column: str) -> str:
         """Where a text column's first value is (its line, or its row)."""
-        row = self.row_offset + self.text_rows.get(column, 0)
+        return self.place(self.row_offset + self.text_rows.get(column, 0))
+
+    def place(self, row: int) -> str:
+        """Where a row of the file is, for messages: its line (text), or its row."""
         return f"line {self.first_line.line(row)}" if self.first_line is not None else f"row {row}"
+
+    def of_kind(self, name: str, kind: str, row: int, value: str) -> None:
+        """Column ``name`` holds ``kind`` from ``row`` of the block on (``value`` there): recorded, and
+        checked against the blocks read before once the block is its reader's (``guard``)."""
+        self.kinds[name] = (kind, row, value)
+        if self.guard is not None:
+            self.guard.see(name, (kind, self.label, self.place(self.row_offset + row), value))
 
     def hint(self, column: str, value: str) -> str:
         """``hints.hint_suffix`` for a value of ``column`` not read as a number, as this file is read:
