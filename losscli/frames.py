@@ -144,7 +144,8 @@ def as_inputs(loss, inputs, weights=None) -> list:
 
 def _text(value: Any) -> np.ndarray | None:
     """A 1-D value of text (str or object holding str), as an object array; else None."""
-    if isinstance(value, (list, tuple)) and value and all(isinstance(v, str) or v is None for v in value):
+    if isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value) and \
+            all(isinstance(v, str) or v is None or (isinstance(v, float) and np.isnan(v)) for v in value):
         return np.asarray(value, dtype=object)
     if hasattr(value, "to_numpy") and not hasattr(value, "columns"):
         value = value.to_numpy(zero_copy_only=False) if type(value).__module__.startswith("pyarrow") \
@@ -156,20 +157,23 @@ def _text(value: Any) -> np.ndarray | None:
 
 
 def _text_labels(text: np.ndarray, classes, label: str):
+    """A Python caller's text labels (an object array: str, bytes, None or NaN where missing) as
+    class indices, as the CLI reads a column of them (``Classes.text_indices``)."""
+    import pyarrow as pa
+
     from .arrays import Array
     from .io.table import names_text
 
-    place = {name: float(i) for i, name in enumerate(classes.names)}
-    found = np.empty(text.shape[0], dtype=np.float64)
-    for row, v in enumerate(text):
-        if v is None or (isinstance(v, float) and np.isnan(v)):
-            found[row] = np.nan
-            continue
-        key = (v.decode() if isinstance(v, bytes) else str(v)).strip()
-        if key not in place:
-            raise InputError(f"{label}, row {row}: {key!r} is not a class name "
-                             f"(classes, {classes.source}: {names_text(classes.names)})")
-        found[row] = place[key]
+    try:
+        values = pa.array(text, type=pa.string(), from_pandas=True)  # (None and NaN: missing)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # (bytes, or numbers among the names: as text)
+        values = pa.array([None if v is None or (isinstance(v, float) and np.isnan(v)) else
+                           v.decode() if isinstance(v, bytes) else str(v) for v in text], type=pa.string())
+    found, unknown, shown = classes.text_indices(values)
+    if unknown.size:
+        row = int(unknown[0])
+        raise InputError(f"{label}, row {row}: {shown[row].as_py()!r} is not a class name "
+                         f"(classes, {classes.source}: {names_text(classes.names)})")
     return Array(found, label)
 
 

@@ -100,6 +100,11 @@ def test_text_labels_beside_columns_named_by_classes_are_read_through_the_names(
     with pytest.raises(InputError) as info:
         losscli.evaluate("ce", proba, pd.Series(["dog", "bird"]))
     assert str(info.value) == "labels, row 1: 'bird' is not a class name (classes, the columns of predictions: cat, dog)"
+    # a missing label (None, NaN) in a list or an object array, names as bytes, spaces around a name
+    for labels in ([" dog", float("nan"), "cat"], np.array([b"dog", None, b"cat"], dtype=object)):
+        with pytest.warns(UserWarning, match="dropped 1 of 3 rows"):
+            r = losscli.evaluate("ce", pd.concat([proba, proba.iloc[:1]]), labels, nan_policy="omit")
+        assert r.value == pytest.approx(-np.mean(np.log([0.3, 0.7])), rel=1e-15)
 
 
 @pytest.mark.parametrize("kind", ["pandas", "pyarrow"])

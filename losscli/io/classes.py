@@ -48,19 +48,8 @@ class Classes:
         """A column of labels (``reads``) as class indices (NaN where missing); a label that names
         no class is an error naming it, its line and the classes (but a negative integer one, kept:
         ``ignore_index``)."""
-        import pyarrow as pa
-        import pyarrow.compute as pc
-
-        from .buffers import bits, floats, strings
-
         if column in src.text_columns:
-            values = src.text_values[column]
-            if pa.types.is_dictionary(values.type):  # a categorical column
-                values = values.dictionary_decode()
-            text = pc.utf8_trim_whitespace(values.cast(pa.string()))
-            index = pc.index_in(text, value_set=strings(self.names))
-            found = floats(index)
-            unknown = np.flatnonzero(bits(pc.and_(pc.is_null(index), pc.is_valid(text))))
+            found, unknown, text = self.text_indices(src.text_values[column])
 
             def shown(row: int) -> str:
                 return repr(text[row].as_py())
@@ -84,6 +73,20 @@ class Classes:
             raise InputError(f"{src.label}, {at_row}, column {column!r}: {shown(row)} is not a class name "
                              f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
+
+    def text_indices(self, values) -> tuple[np.ndarray, np.ndarray, object]:
+        """An Arrow column of text labels (a categorical one too) as class indices (NaN where
+        missing), the rows of those that name no class, and the labels as compared (stripped)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        from .buffers import bits, floats, strings
+
+        if pa.types.is_dictionary(values.type):  # a categorical column
+            values = values.dictionary_decode()
+        text = pc.utf8_trim_whitespace(values.cast(pa.string()))
+        index = pc.index_in(text, value_set=strings(self.names))
+        return floats(index), np.flatnonzero(bits(pc.and_(pc.is_null(index), pc.is_valid(text)))), text
 
     def _numbered(self, data: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Integer labels as the indices of the classes they name, and the rows of those that name none."""
