@@ -36,34 +36,32 @@ def records(lines: list[str], whole: bool, limit: int = 50) -> list[str]:
     what was read is left out unless that is the whole file (the parser then says it is never
     closed). At most ``limit`` rows."""
     out: list[str] = []
-    pending: str | None = None  # a row whose quoted field is open
+    pending: list[str] = []  # the lines of a row whose quoted field is open (joined once it closes)
     top = True  # (still in the comment lines at the top: np.savetxt's header, '# the "best" model')
     for line in lines:
         if len(out) >= limit:
             return out
-        top = top and pending is None and is_comment(line)
+        top = top and not pending and is_comment(line)
         if top:
             out.append(line)
             continue
-        row, pos = (line, 0) if pending is None else (f"{pending}\n{line}", len(pending) + 1)
-        inside = pending is not None
+        inside, pos = bool(pending), 0  # (a line of an open field is scanned from its start, inside it)
         while True:
             if inside:
-                m = _CLOSES.match(row, pos)
+                m = _CLOSES.match(line, pos)
                 if m is None:
                     break
                 inside, pos = False, m.end()
-            m = _OPENS.search(row, pos)
+            m = _OPENS.search(line, pos)
             if m is None:
                 break
             inside, pos = True, m.end()
-        if inside:
-            pending = row
-        else:
-            out.append(row)
-            pending = None
-    if pending is not None and whole:
-        out.append(pending)
+        pending.append(line)
+        if not inside:
+            out.append("\n".join(pending))
+            pending = []
+    if pending and whole:
+        out.append("\n".join(pending))
     return out
 
 
