@@ -330,7 +330,7 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 @click.argument("loss", shell_complete=completion.losses)
 @click.argument("data", shell_complete=completion.files)
 @click.option("--target", shell_complete=completion.input_columns,
-              help="Target column (default: the last numeric column).")
+              help="Target column (default: the last column; refused if it holds text).")
 @click.option("--features", shell_complete=completion.input_columns,
               help="Feature columns, comma-separated (default: every other numeric column).")
 @opt.param_option
@@ -341,8 +341,10 @@ def plot_cmd(losses, params, span, points, sweep, fmt, output):
 @click.option("--step-size", type=click.IntRange(min=1), default=10, show_default=True, help="step: epochs per decay.")
 @click.option("--factor", type=opt.Finite(min=0, max=1), default=0.1, show_default=True, help="step: decay factor.")
 @click.option("--decay", type=opt.Finite(min=0), default=0.01, show_default=True, help="exponential / inverse: k.")
-@click.option("--l1", type=opt.Finite(min=0), default=0.0, help="L1 penalty λ₁·‖w‖₁.")
-@click.option("--l2", type=opt.Finite(min=0), default=0.0, help="L2 penalty λ₂·½‖w‖².")
+@click.option("--l1", type=opt.Finite(min=0), default=0.0,
+              help="L1 penalty λ₁·‖w‖₁ on the standardised weights (proximal steps: exact zeros).")
+@click.option("--l2", type=opt.Finite(min=0), default=0.0,
+              help="L2 penalty λ₂·½‖w‖² on the standardised weights.")
 @opt.format_option("fit")
 @opt.output_option("Write the result (.json) or the loss curve (.csv, .png/.svg/.pdf).")
 def fit_cmd(loss, data, target, features, params, lr, epochs, schedule, step_size, factor, decay, l1, l2, fmt, output):

@@ -6,16 +6,23 @@ back-propagate (∂L/∂w = Xᵀg/D, ∂L/∂b = Σg/D, D = N or the loss's own 
 loss's gradient w.r.t. its predictions), step w -= lr(t)·∂L/∂w, repeat. Features are standardised
 internally (zero mean, unit variance) so one learning rate suits every column; the reported
 coefficients are mapped back to the original units. An optional penalty λ₁‖w‖₁ + λ₂·½‖w‖² applies
-to the standardised weights (not the intercept), as scikit-learn does after a StandardScaler.
+to the standardised weights (not the intercept), as scikit-learn does after a StandardScaler and
+glmnet with ``standardize=TRUE``; the L1 part by proximal steps (each step's soft threshold
+lr·λ₁, ISTA), so a weight whose optimum is 0 is exactly 0, where subgradient steps swung around it.
+A column holding one value in every row is left out of the descent (its spread, 0, would be a
+rounding error's: 1e-17 scaled coefficients to 1e16): its coefficient is 0, said in a warning.
 
 Learning-rate schedules: ``schedules.py``.
 
 A run whose loss has not improved since its first tenth and ends above its best (steps that
-overshoot back and forth) ends with a warning saying so.
+overshoot back and forth) ends with a warning saying so; so does one still falling at its end (more
+than ``STILL_FALLING`` of its fall in its last tenth: bounded gradients move a far intercept by at
+most lr an epoch), and one whose learning rate reached 0 before its end (a schedule's factor 0).
 
 A run that diverges is stopped early, with the way out (a lower --lr): at a non-finite loss, or
 when the objective (risk + penalty) has grown for ``DIVERGENCE_EPOCHS`` epochs in a row and is
-above where it started. Both together: a converging run's noise (subgradient steps, a step
+above where it started; a run shorter than that whose every epoch grew it above its start is one
+too (5 epochs at a diverging lr ended at 208756 from 40.57, exit 0). Both together: a converging run's noise (subgradient steps, a step
 schedule's restarts) goes up and down, or up for a while below its start; a run with too large
 a step grows geometrically from its first epochs, and passes its start within a few of them.
 
@@ -33,6 +40,7 @@ import numpy as np
 
 from .errors import LossCliError
 from .loss import Loss
+from .penalty import Penalty
 from .schedules import learning_rate
 from .shapes import is_class_table
 
@@ -40,6 +48,9 @@ from .shapes import is_class_table
 DIVERGENCE_EPOCHS = 20
 #: the most entries a fit's history keeps (JSON, CSV, the charts): epochs 0 to 1,000 kept whole
 HISTORY_LIMIT = 1001
+#: the share of a run's fall in its last tenth of epochs above which it was still falling (a
+#: converging run's fall shrinks geometrically: 1e-2 of it in the last tenth is far from settled)
+STILL_FALLING = 0.01
 
 
 @dataclass
@@ -59,6 +70,9 @@ def require_fittable(loss: Loss) -> None:
         raise LossCliError(f"fit: {loss.no_gradient_message()}")
     if loss.coupling == "batch" or len(loss.required_inputs) != 2:
         raise LossCliError(f"fit: {loss.name} is not a prediction/label loss (inputs: {loss.describe_inputs()})")
+    if loss.ranked_by == "magnitude":  # (mbe: the descent lowered it to -45 and on, exit 0)
+        raise LossCliError(f"fit: {loss.name} is a signed measure, bad either way, with no minimum (a descent lowers "
+                           "it without end): fit a loss of the residual's size, such as mse or mae")
 
 
 def history_every(epochs: int) -> int:
@@ -80,9 +94,10 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
     big = np.max(np.abs(X), axis=0)
     scale = np.where((big > 0) & np.isfinite(big), np.ldexp(1.0, np.frexp(big)[1] - 1), 1.0)  # (<= big: finite)
     scaled = X / scale
-    m, s = scaled.mean(axis=0), scaled.std(axis=0)
-    s = np.where(s > 0, s, 1.0)
-    Z = (scaled - m) / s
+    constant = np.ptp(X, axis=0) == 0 if n else np.ones(f, dtype=bool)  # (one value: 0 spread, exactly)
+    m, s = np.where(constant, scaled[0] if n else 0.0, scaled.mean(axis=0)), scaled.std(axis=0)
+    s = np.where(~constant & (s > 0), s, 1.0)
+    Z = (scaled - m) / s  # (a constant column: 0 exactly, its weight never moves from 0)
     mu, sd = m * scale, s * scale
     multiclass = is_class_table(loss.inputs[0].shape)
     W: np.ndarray  # (F,) or (F, C)
@@ -102,16 +117,16 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
         raise LossCliError(f"fit: no row counts in {loss.name}'s mean (every label ignored or weighted 0)")
     history = []
     every = history_every(epochs)
-    watch = _Divergence(lr)
+    watch = _Divergence(lr, epochs)
     g2 = 0.0  # |g|² at the start (the first step's first-order decrease of the objective is lr·|g|²)
     for t in range(epochs + 1):
         with np.errstate(all="ignore"):
             pred = Z @ W + b
             mean = float(np.sum(loss.fn(pred, y, **params))) / denominator
             risk = math.sqrt(mean) if loss.root else mean  # (rmse: the root of the mean is the risk)
-            pen = float(l1 * np.abs(W).sum() + l2 * 0.5 * (W * W).sum())
+            pen = Penalty(l1, l2, W, "").value
         rate = learning_rate(schedule, lr, t, step_size=step_size, factor=factor, decay=decay)
-        watch.check(t, risk + pen)
+        watch.check(t, risk + pen, rate)
         if t % every == 0 or t == epochs:
             history.append((t, rate, risk, pen))
         if progress:
@@ -122,24 +137,47 @@ def fit(loss: Loss, X: np.ndarray, y: np.ndarray, params: dict, *, lr: float = 0
             g = loss.gradient_of({role: pred, loss.inputs[1].name: y}, params)[role] / denominator
             if loss.root:  # d√m = dm / (2√m); 0 where every residual is 0
                 g = g / (2.0 * risk) if risk > 0 else np.zeros_like(g)
-            gW = Z.T @ g + l1 * np.sign(W) + l2 * W
+            gW = Z.T @ g + l2 * W
             gb = g.sum(axis=0)
             if t == 0:
                 g2 = float(np.sum(gW * gW) + np.sum(np.square(gb)))
             W = W - rate * gW
+            if l1:  # (the L1 part's proximal step: shrink by lr·λ₁, to 0 exactly where it would cross it)
+                W = np.sign(W) * np.maximum(np.abs(W) - rate * l1, 0.0)
             b = b - rate * gb
-    coef = (W.T / sd).T
-    intercept = np.asarray(b - (mu / sd) @ W)
-    return FitResult(loss.name, list(features or range(f)), coef, intercept, history, epochs, every,
-                     watch.stalled(epochs, g2, loss.nonnegative))
+    names = list(features or range(f))
+    with np.errstate(all="ignore"):
+        coef = (W.T / sd).T
+        intercept = np.asarray(b - (mu / sd) @ W)
+    _refuse_overflow(coef, intercept, names, sd)
+    notes = [f"fit: column {names[j]!r} holds one value in every row ({X[0, j]:g}): its coefficient is 0 (the "
+             "intercept carries it)" for j in np.flatnonzero(constant)] if n > 1 else []
+    return FitResult(loss.name, names, coef, intercept, history, epochs, every,
+                     notes + watch.stalled(epochs, g2, loss.nonnegative))
+
+
+def _refuse_overflow(coef: np.ndarray, intercept: np.ndarray, names: list, sd: np.ndarray) -> None:
+    """Coefficients in a column's units beyond float64 (a column of values near 1e-309: its weight
+    over its spread overflows): refused, naming the column, where they were inf or NaN, exit 0."""
+    bad = np.flatnonzero(~np.isfinite(coef.reshape(coef.shape[0], -1)).all(axis=1))
+    if bad.size:
+        j = int(bad[0])
+        raise LossCliError(f"fit: the coefficient of column {names[j]!r} is beyond float64's range in its units "
+                           f"(the column spreads {sd[j]:.3g} around its mean): rescale it (multiply it by a power "
+                           "of ten)")
+    if not np.isfinite(intercept).all():
+        raise LossCliError("fit: the intercept is beyond float64's range (the columns' means over their spreads "
+                           "overflow it): rescale the features (subtract their means)")
 
 
 class _Divergence:
     """Watches the objective epoch by epoch; raises the one-line error of a diverging run."""
 
-    def __init__(self, lr: float):
-        self.lr, self.start, self.last, self.growing = lr, math.nan, math.nan, 0
+    def __init__(self, lr: float, epochs: int):
+        self.lr, self.epochs, self.start, self.last, self.growing = lr, epochs, math.nan, math.nan, 0
         self.best, self.best_epoch = math.inf, 0
+        self.tenth_left = math.nan  # the objective where the run's last tenth begins
+        self.halted: int | None = None  # the first epoch whose learning rate is 0 (a schedule's factor 0)
 
     def stalled(self, epochs: int, g2: float, nonnegative: bool) -> list[str]:
         """A run that has not improved since its first tenth and ends above its best, or that ends
@@ -154,6 +192,15 @@ class _Divergence:
         if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
                     f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
+        if self.halted is not None and self.halted < epochs:
+            return [f"fit: the learning rate is 0 from epoch {self.halted} on (the --schedule's --factor or --decay "
+                    f"took it there): the fit stopped at epoch {self.halted}, loss {self.last:.6g}"]
+        fall, tail = self.start - self.last, self.tenth_left - self.last
+        if epochs >= 20 and fall > near and tail > STILL_FALLING * fall:
+            return [f"fit: the loss was still falling at the end: {tail / fall:.0%} of its fall came in the last "
+                    f"tenth of the epochs ({self.start:.6g} at the start, {self.tenth_left:.6g} at epoch "
+                    f"{epochs - epochs // 10}, {self.last:.6g} at the end); more --epochs or a larger --lr would "
+                    "lower it further"]
         stationary = g2 <= near  # (no step lowers it by more than ~|g|²/2 at unit curvature: not beyond `near`)
         if epochs < 1 or abs(self.last - self.start) > near or stationary or nonnegative and self.start == 0:
             return []
@@ -165,9 +212,13 @@ class _Divergence:
                     f"raise --lr (it is {self.lr:g})"]
         return [f"fit: {moved}, though its first step should have lowered it by {step:.3g}: {overshoot}"]
 
-    def check(self, t: int, objective: float) -> None:
+    def check(self, t: int, objective: float, rate: float = math.nan) -> None:
         if t == 0:
             self.start = objective
+        if t == self.epochs - self.epochs // 10:
+            self.tenth_left = objective
+        if rate == 0 and self.halted is None:
+            self.halted = t
         if objective < self.best:
             self.best, self.best_epoch = objective, t
         self.growing = self.growing + 1 if objective > self.last else 0
@@ -179,6 +230,8 @@ class _Divergence:
             why = f"the loss became {objective}"
         elif self.growing >= DIVERGENCE_EPOCHS and objective > self.start:
             why = f"the loss grew for {DIVERGENCE_EPOCHS} epochs in a row"
+        elif t == self.epochs and 0 < self.growing == t and objective > self.start:  # (a run shorter than that)
+            why = f"the loss grew in every one of the {t} epoch{'s' if t > 1 else ''} run"
         else:
             return
         raise LossCliError(f"fit: diverging at epoch {t}: {why} (loss {self.start:.6g} at the start, "

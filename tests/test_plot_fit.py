@@ -401,10 +401,10 @@ def test_only_growth_epoch_after_epoch_is_divergence():
     from losscli.errors import LossCliError
     from losscli.training import DIVERGENCE_EPOCHS, _Divergence
 
-    watch = _Divergence(lr=1.0)
+    watch = _Divergence(lr=1.0, epochs=10**6)
     for t, loss in enumerate([1.0] + [2.0 + t % 2 + t / 100 for t in range(1, 200)]):  # a sawtooth drifting up
         watch.check(t, loss)
-    watch = _Divergence(lr=1.0)
+    watch = _Divergence(lr=1.0, epochs=10**6)
     rises = [1.0] + [0.5 + t / 100 for t in range(1, 100)]  # growing in a row, above the start from epoch 51
     with pytest.raises(LossCliError, match=f"diverging at epoch 51: the loss grew for {DIVERGENCE_EPOCHS} epochs"):
         for t, loss in enumerate(rises):

@@ -379,7 +379,8 @@ def check_tables(payload: dict) -> list:
 
 def fit_tables(payload: dict) -> list:
 
-    t = Sheet(f"fit: {payload['loss']}, {payload['epochs']} epochs, {payload['schedule']} lr {payload['lr']:g}",
+    t = Sheet(f"fit: {payload['loss']}, target {payload['target']}, {payload['epochs']} epochs, "
+              f"{payload['schedule']} lr {payload['lr']:g}",
               [Column("parameter", "left", key=True), Column("value", wrap=True)])
     for name, c in zip(payload["features"], payload["coef"]):
         t.add_row(f"coef[{name}]", ", ".join(f"{v:.8g}" for v in c) if isinstance(c, list) else f"{c:.8g}")
