@@ -6,6 +6,7 @@ or integers, from a table's column or a 1-D array (:class:`Classes`, :func:`colu
 from __future__ import annotations
 
 import re
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -74,7 +75,7 @@ class Classes:
                              f"(classes, {self.source}: {names_text(self.names)}){hint}")
         return found
 
-    def text_indices(self, values) -> tuple[np.ndarray, np.ndarray, object]:
+    def text_indices(self, values) -> tuple[np.ndarray, np.ndarray, Any]:
         """An Arrow column of text labels (a categorical one too) as class indices (NaN where
         missing), the rows of those that name no class, and the labels as compared (stripped)."""
         import pyarrow as pa
