@@ -243,6 +243,7 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
               "(absolute, or relative with %; default 0).")
 @click.option("--significant", is_flag=True, help="With --fail-if-worse: only when the whole interval is worse.")
 @opt.top_option(help="Worst regressions shown.")
+@opt.nan_policy_option
 @opt.reading_options
 @opt.slice_options
 @opt.format_option("compare")
@@ -250,8 +251,8 @@ def gradcheck_cmd(args, all_losses, params, seed, samples, classes, dim, method,
 @opt.report_option("compare")
 @opt.engine_options
 def compare_cmd(losses, baseline, candidate, others, params, reduction, weights, n_boot, confidence, seed,
-                fail_if_worse, significant, top, header, on, on_missing, positional, classes, prob_tol, by, by_file,
-                min_slice_size, top_slices, fmt, output, reports, engine, cluster):
+                fail_if_worse, significant, top, nan_policy, header, on, on_missing, positional, classes, prob_tol, by,
+                by_file, min_slice_size, top_slices, fmt, output, reports, engine, cluster):
     """Compare LOSSES of a CANDIDATE's predictions with a BASELINE's on the same LABELS.
 
     \b
@@ -270,7 +271,7 @@ def compare_cmd(losses, baseline, candidate, others, params, reduction, weights,
     return run_compare(losses, baseline, candidate, others, params=params, reduction=reduction,
                          weights=weights, n_boot=n_boot, confidence=confidence, seed=seed,
                          fail_if_worse=fail_if_worse, significant=significant, top=top, fmt=fmt,
-                         output=output, engine=engine, cluster=cluster,
+                         output=output, nan_policy=nan_policy, engine=engine, cluster=cluster,
                          rules=reading_rules(header, on, on_missing, classes, positional=positional),
                          prob_tol=prob_tol,
                          slicing=slicing(by, by_file, min_slice_size, top_slices, fmt, reports=reports),

@@ -71,8 +71,11 @@ def baseline_check(cmp: dict) -> dict:
     """A baseline gate's check, with what it was judged on (``measured``): the two values, the
     change (absolute and relative) and its bootstrap interval."""
     gate = cmp["gate"]
-    measured = (f"{cmp['baseline']:.6g} -> {cmp['candidate']:.6g}, change {cmp['change']:+.4g}"
-                + (f" ({cmp['relative_change']:+.2%})" if cmp.get("relative_change") is not None else ""))
+    from ..render.values import judged_change
+
+    change, rel = judged_change(cmp, signed=True)
+    measured = (f"{cmp['baseline']:.6g} -> {cmp['candidate']:.6g}, change {change}"
+                + (f" ({rel})" if cmp.get("relative_change") is not None else ""))
     boot = cmp.get("bootstrap")
     if boot and boot.get("interval") and not all(x is None or math.isnan(x) for x in boot["interval"]):
         lo, hi = boot["interval"]  # (none: bootstrap = 0)
@@ -116,8 +119,12 @@ def find_config(path: str | None) -> tuple[Path, list]:
     if "gate" in data and "gates" in data:
         raise ConfigError(f"{where}: both [[gate]] and [[gates]] tables: write every gate as [[gate]]")
     gates = data.get("gate", data.get("gates"))
+    table = "tool.losscli.gate" if p.name == "pyproject.toml" else "gate"  # (as the file names a gate)
+    if isinstance(gates, dict):  # ([gate]: one table, where gates are an array of them)
+        raise ConfigError(f"{where}: [{table}] is one table; gates are an array of tables, written with two brackets: "
+                          f"[[{table}]]")
     if not isinstance(gates, list) or not gates:
-        raise ConfigError(f"{path}: no gates: add [[gate]] tables (see 'losscli check --help')")
+        raise ConfigError(f"{path}: no gates: add [[{table}]] tables (see 'losscli check --help')")
     return p, gates
 
 
@@ -145,7 +152,7 @@ def validate_gate(i: int, gate, where: str) -> dict:
     few = too_few_resamples(gate.get("bootstrap", BOOTSTRAP), gate.get("confidence", CONFIDENCE)) \
         if "baseline" in gate and 0 < gate.get("confidence", CONFIDENCE) < 1 else None
     if few:
-        raise ConfigError(f"{label}: key 'bootstrap': {few}")
+        raise ConfigError(f"{label}: key 'bootstrap': {_in_gate_words(few)}")
     # (keys of a comparison, on a gate without one: nothing would read them, and the gate would be
     # judged on its plain value while the config says otherwise)
     for key, default in BASELINE_KEYS.items():  # (a default written out changes nothing: accepted, as before)
@@ -215,7 +222,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
     from ..render import Timing, publish
     from .common import (add_roles, main_output, parse_param_options, provenance, refuse_overwriting_inputs, report_outputs,
                          select_losses)
-    from .compare import Tolerance, compare_record
+    from .compare import Tolerance, compare_record, on_common_rows, undecided_notes
     from .slicing import slice_header
 
     timing = Timing()
@@ -283,6 +290,9 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
                             seed=gate.get("seed", BOOTSTRAP_SEED), tolerance=tol,
                             significant=gate.get("significant", False), top=3)
             cmp = compare_record(base, ev, cache, **settings)  # type: ignore[arg-type]
+            common = on_common_rows(base, ev)[2]  # (nan_policy omit dropped other rows of each model)
+            for line in ([common] if common else []) + undecided_notes(cmp):
+                print(f"losscli: note: {gate['_label']}: {line}", file=sys.stderr, flush=True)
             rec["comparison"] = cmp
             rec["checks"].append(baseline_check(cmp))
         if slices is not None:  # every gate holds for each slice big enough to rank
@@ -306,7 +316,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
         try:
             rec = evaluate_gate(gate)
         except LossCliError as exc:
-            errors.append(type(exc)(f"{gate['_label']}: {_in_gate_words(str(exc))}"))
+            errors.append(_reworded(exc, f"{gate['_label']}: {_in_gate_words(str(exc))}"))
             rec = {"gate": gate["_name"], "loss": select_losses(gate["loss"])[0].name,
                    "value": None, "reduction": gate.get("reduction", SCALAR_REDUCTIONS[0]), "count": 0, "omitted": 0,
                    "checks": [],
@@ -406,3 +416,12 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
             rec["passed"] = all(c["passed"] for c in rec["checks"])
     shown = listed(list(records.values()), lambda r: r["value"], view, ev.loss.ranked_by == "magnitude")
     return shown, slice_summary(list(records.values()), shown)
+
+
+def _reworded(exc: LossCliError, message: str) -> LossCliError:
+    """``exc`` (of its own class: an error's exit code is its class's) saying ``message`` (an error
+    whose class takes more than a message was rebuilt from one: TypeError, exit 3, no report)."""
+    out = type(exc).__new__(type(exc), message)
+    out.__dict__.update(exc.__dict__)
+    out.args = (message,)
+    return out

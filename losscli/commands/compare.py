@@ -24,7 +24,7 @@ from ..io.slices import MissingSliceColumn
 from ..io.spec import split_spec
 from ..render.values import exact, real
 from ..stats.accumulator import Evaluation
-from ..stats.bootstrap import bootstrap_interval, too_few_resamples
+from ..stats.bootstrap import bootstrap_interval, too_few_resamples, too_few_samples
 from ..stats.rounding import EPS, LOSS_ULPS, at_most
 from .slicing import SliceView, listed, ranked, segments, slice_summary
 
@@ -63,12 +63,10 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     --on, each worst regression gets its key and its row in the first input)."""
     # both evaluated (run_compare, check's baseline gates) with per-sample values kept and a mean
     # or sum reduction, on inputs with rows: every one of these is there
+    base, cand, _ = on_common_rows(base, cand)
     assert base.per_sample is not None and base.rows is not None and base.weights is not None
     assert base.shares is not None and cand.per_sample is not None and cand.rows is not None
     assert base.value is not None and cand.value is not None
-    if base.count != cand.count or not np.array_equal(base.rows, cand.rows):
-        raise LossCliError(f"{base.loss.name}: baseline and candidate kept different rows (NaN omitted "
-                           "in one of them); compare needs the same samples")
     # a signed measure whose either sign is bad (mbe: ranked_by magnitude) is worse when larger in size:
     # its change, shares, interval and regressions are of |l| and |value|
     size = base.loss.ranked_by == "magnitude"
@@ -103,11 +101,67 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     if tolerance is not None:
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
+        # (too few samples for any interval to show a change: not significant, and said)
+        undecided = too_few_samples(int(dc.size), confidence) if significant else None
         # (a NaN change, of NaN losses, fails, as NaN fails every gate)
-        regressed = not at_most(measure, allowed, noise)
+        regressed = not at_most(measure, allowed, noise) and undecided is None
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
-                       "significant": significant, "passed": not regressed}
+                       "significant": significant, "passed": not regressed,
+                       **({"undecided": f"--significant: {undecided}"} if undecided else {})}
     return rec
+
+
+def undecided_notes(rec: dict) -> list[str]:
+    """What a comparison's --significant gate could not judge (too few samples), the whole and its
+    slices: a line each (the gate is not tripped: nothing showed the change)."""
+    out = [f"{rec['loss']}: {rec['gate']['undecided']}; not judged worse"] if "undecided" in rec.get("gate", {}) else []
+    slices = [s for s in rec.get("slices", []) if "undecided" in s.get("gate", {})]
+    if slices:
+        out.append(f"{rec['loss']}: {len(slices)} slice{'s' if len(slices) > 1 else ''} too small for --significant to "
+                   f"judge (their gates are not tripped): {slices[0]['gate']['undecided'].split(': ', 1)[1]}")
+    return out
+
+
+def on_common_rows(base: Evaluation, cand: Evaluation) -> tuple[Evaluation, Evaluation, str | None]:
+    """Both models on the rows both kept: where ``--nan-policy omit`` dropped a row of one model (its
+    prediction is NaN), the other model's is dropped too, and both values (and their slices') are of
+    the rows left, with a note saying so (None when they kept the same rows). (A model was refused
+    with "kept different rows", and the message of its NaN named an option compare did not have.)"""
+    assert base.rows is not None and cand.rows is not None
+    if np.array_equal(base.rows, cand.rows):
+        return base, cand, None
+    keep_b, keep_c = np.isin(base.rows, cand.rows), np.isin(cand.rows, base.rows)
+    if not np.array_equal(base.rows[keep_b], cand.rows[keep_c]):  # (the two models' rows in two orders)
+        raise LossCliError(f"{base.loss.name}: the baseline's and the candidate's rows came in different orders; "
+                           "compare needs the same samples")
+    b, c = _kept(base, keep_b), _kept(cand, keep_c)
+    lost = {"baseline": int(np.count_nonzero(~keep_c)), "candidate": int(np.count_nonzero(~keep_b))}  # (by whose NaN)
+    other = {"candidate": "baseline", "baseline": "candidate"}
+    why = "; ".join(f"the {who}'s NaN left out {n} row{'s' if n > 1 else ''} of the {other[who]}'s" for who, n in lost.items()
+                    if n)
+    return b, c, f"{base.loss.name}: compared on the {b.count} samples both models kept ({why})"
+
+
+def _kept(ev: Evaluation, keep: np.ndarray) -> Evaluation:
+    """``ev`` on the rows ``keep`` marks: its value, count and slices of those rows alone."""
+    from ..stats.reduction import rooted
+
+    assert ev.per_sample is not None and ev.rows is not None and ev.weights is not None and ev.shares is not None
+
+    def valued(sub: Evaluation) -> Evaluation:
+        assert sub.per_sample is not None and sub.shares is not None
+        with np.errstate(all="ignore"):  # (a slice left without rows: NaN, as its mean is)
+            v = _reduced(sub, sub.per_sample)
+        return replace(sub, value=rooted(v) if sub.loss.root else v, count=int(np.count_nonzero(sub.shares)))
+
+    out = valued(replace(ev, per_sample=ev.per_sample[keep], rows=ev.rows[keep], weights=ev.weights[keep],
+                         shares=ev.shares[keep], codes=None if ev.codes is None else ev.codes[keep]))
+    if ev.slices is not None and out.codes is not None:
+        parts = [(s, valued(_subset(out, np.flatnonzero(out.codes == s.code), None, 0))) for s in ev.slices]
+        out = replace(out, slices=[replace(s, count=p.count, value=p.value,
+                                           denominator=float(np.sum(p.shares if p.shares is not None else 0.0)))
+                                   for s, p in parts])
+    return out
 
 
 def _change(base: Evaluation, cand: Evaluation, d: np.ndarray) -> float:
@@ -215,6 +269,10 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                          f"(--by-file {split_spec(baseline)[0]}:{e.name}){e.hint}") from None
     cache.refuse_other_class_readings(baseline, candidate)
     told[0].print(told[1])
+    for b, c in zip(base, cand):  # (--nan-policy omit dropped other rows of each model: both on the rest)
+        note = on_common_rows(b, c)[2]
+        if note:
+            print(f"losscli: note: {note}", file=sys.stderr, flush=True)
     settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,
                     top=top)
     records = [compare_record(b, c, cache, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]
@@ -222,6 +280,9 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
         rec["slices"], rec["slice_counts"] = compare_slices(b, c, cache, view, **settings)
     passed = all(r.get("gate", {}).get("passed", True) and not any(failed(s) for s in r.get("slices", []))
                  for r in records)
+    for r in records:
+        for line in undecided_notes(r):
+            print(f"losscli: note: {line}", file=sys.stderr, flush=True)
     for r in records:  # each slice that regressed, named
         for s in (s for s in r.get("slices", []) if failed(s)):
             print(f"losscli: {r['loss']}: slice {key_text(s['key'])}: candidate {s['candidate']!r} vs baseline "
@@ -240,6 +301,7 @@ def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: 
                    **compare: object) -> tuple[list[dict], dict]:
     """Each slice compared as ``compare`` compares the whole (``compare_record`` on the slice's
     rows alone: the same bootstrap, seed and gate), ranked by the change."""
+    base, cand, _ = on_common_rows(base, cand)
     assert base.slices is not None and cand.slices is not None and base.codes is not None
     assert cache.slice_keys is not None and cand.codes is not None
     if not np.array_equal(base.codes, cand.codes):  # each model's file held the column, differently

@@ -78,6 +78,7 @@ class InputCache:
             reader = FileReader(path, self._stdin, self.dtype, self.rules, self.memoize, self.windows.get(path))
             if self.as_shards and reader.shards is None:
                 reader.shards, reader.a_shard = [path], True
+            reader.quiet = self.quiet
             self._readers[key] = reader
         return self._readers[key]
 

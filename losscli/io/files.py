@@ -47,7 +47,11 @@ class FileReader:
         self.a_shard = False
         if path != "-" and self.shards is None and not is_url(path):
             check_file(path)
-        self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1
+        self.locked_columns: list[str] | None = None  # "all numeric columns" fixed by block 1, as written
+        #: the orders its columns were read in, said in a note (``roles.in_order``): once each; an
+        #: engine's partition (``quiet``) has nothing to say (its client said it)
+        self.said_orders: set = set()
+        self.quiet = False
         # block 1 of a table of class scores held a column of whole numbers only (roles.select_locked;
         # True until block 1 says: an engine's partition, whose columns its client fixed, looks in each)
         self.whole_columns = True

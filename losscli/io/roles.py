@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from .files import FileReader
 
 
-def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Array:
+def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str, said: set | None = None,
+             quiet: bool = False) -> Array:
     """A table read whole whose columns are ``names`` in another order (the predictions' columns, or
     the classes ``--classes`` gives: ``source`` says which) is read in that order, with a note: by
     position its columns were others (``pd.get_dummies`` sorts the class names; two frames of one
     multi-output model with their columns in another order). So are columns named by the same numbers
-    (``y_1,y_0`` after ``p_0,p_1``; ``1,0`` after ``class_0,class_1``), read by their numbers."""
+    (``y_1,y_0`` after ``p_0,p_1``; ``1,0`` after ``class_0,class_1``), read by their numbers. The note
+    is said once per order (``said``: the orders said of this file; None: said every time), and not
+    with ``quiet`` (an engine's partition: its client said it)."""
     if not arr.columns or len(names) < 2 or tuple(arr.columns) == names:
         return arr
     if sorted(arr.columns) != sorted(names):
@@ -36,8 +39,11 @@ def in_order(src: Source, arr: Array, names: tuple[str, ...], source: str) -> Ar
         if ours is None or theirs is None or sorted(ours) != sorted(theirs) or ours == theirs:
             return arr
         names = tuple(arr.columns[ours.index(n)] for n in theirs)
-    print(f"losscli: note: {src.label}: columns read in the order of {source} ({', '.join(names)}), not as written "
-          f"({', '.join(arr.columns)})", file=sys.stderr, flush=True)
+    if not quiet and (said is None or (names, source) not in said):
+        print(f"losscli: note: {src.label}: columns read in the order of {source} ({', '.join(names)}), not as "
+              f"written ({', '.join(arr.columns)})", file=sys.stderr, flush=True)
+        if said is not None:
+            said.add((names, source))
     picked = src.select(",".join(names))
     return Array(picked.data, src.label, picked.columns, picked.first_line, picked.row_offset)
 
@@ -137,18 +143,21 @@ def select_locked(reader: FileReader, block: Source, selector: str | None, class
     input after the predictions is read in when its columns are those names in another order
     (``roles.in_order``)."""
     if selector is None and block.arrays is None:
+        # the columns are fixed as the file has them; the order each read wants is applied to every
+        # block (the labels of compare's two models, or of two gates, whose columns are in two orders:
+        # fixed in the first model's order, the second was scored against the wrong targets)
         if reader.locked_columns is None:
             arr = block.select(None, classes)
             assert arr.columns is not None  # a table's selection names its columns
             reader.whole_columns = class_axis and refuse_whole_numbers(block, arr)
-            if order is not None:
-                arr = in_order(block, arr, *order)
             reader.locked_columns = list(arr.columns or ())
-            return arr
-        arr = block.select(",".join(reader.locked_columns), classes)
-        if class_axis and reader.whole_columns:  # (a flag all 0 in the first block, sorted by it, shows 1 later)
-            refuse_whole_numbers(block, arr)
-        return Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
+        else:
+            arr = block.select(",".join(reader.locked_columns), classes)
+            if class_axis and reader.whole_columns:  # (a flag all 0 in the first block, sorted by it, shows 1 later)
+                refuse_whole_numbers(block, arr)
+            arr = Array(arr.data, block.label, arr.columns, arr.first_line, arr.row_offset)
+        return arr if order is None else in_order(block, arr, order[0], order[1], said=reader.said_orders,
+                                                      quiet=reader.quiet)
     if selector is not None:
         refuse_name_or_position(selector, block)
         if reader.first_label not in (None, block.label):  # a later shard: what its first shard's positions name

@@ -352,7 +352,7 @@ class MissingSliceColumn(InputError):
     """A ``--by`` column none of a run's inputs holds: ``name``, ``seen`` (each input's columns) and
     ``hint`` (a partition key of that name, if one is)."""
 
-    def __init__(self, message: str, name: str, seen: str, hint: str):
+    def __init__(self, message: str, name: str = "", seen: str = "", hint: str = ""):  # (copied, pickled: a message)
         super().__init__(message)
         self.name, self.seen, self.hint = name, seen, hint
 

@@ -102,7 +102,8 @@ def _change_text(loss: str, r: dict) -> str:
     lo, hi = r["bootstrap"]["interval"]
     ci = "no CI" if interval_text((lo, hi)) == "-" else f"{100 * r['bootstrap']['confidence']:g}% CI [{lo!r}, {hi!r}]"
     return (f"{loss}: candidate {r['candidate']!r} vs baseline {r['baseline']!r}, change {r['change']!r}, {ci}, allowed "
-            f"{_number(gate['allowed_increase'] if gate else None)}")
+            f"{_number(gate['allowed_increase'] if gate else None)}"
+            + (f"; undecided: {gate['undecided']}" if gate and "undecided" in gate else ""))
 
 
 def check(payload: dict) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..stats.accumulator import STAT_KEYS
-from .values import check_text, exact, fmt, interval_text, judged, params_text, pct
+from .values import check_text, exact, fmt, interval_text, judged, judged_change, params_text
 
 
 #: characters Markdown would read as table cells, HTML or emphasis, escaped in every cell
@@ -71,9 +71,10 @@ def _slices(loss: str, slices: list[dict], by: dict, header: list[str], cells) -
 def compare(payload: dict) -> str:
     rows = []
     for r in payload["results"]:
-        gate = "" if "gate" not in r else ("✅" if r["gate"]["passed"] else "❌")
-        rows.append([code(r["loss"]), fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
-                     pct(r["relative_change"]), f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
+        gate = "" if "gate" not in r else "⚠️ undecided" if "undecided" in r["gate"] else \
+            ("✅" if r["gate"]["passed"] else "❌")
+        rows.append([code(r["loss"]), fmt(r["baseline"], 8), fmt(r["candidate"], 8), *judged_change(r),
+                     f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
                      interval_text(r["bootstrap"]["interval"]), gate])
     out = markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
                           f"{100 * payload['results'][0]['bootstrap']['confidence']:g}% CI", "gate"], rows)

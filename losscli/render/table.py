@@ -11,7 +11,7 @@ from ..exits import printable
 from ..stats.accumulator import STAT_KEYS
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
-from .values import check_text, exact, fmt, interval_text, judged, key_text, key_value, param_value, params_text, pct
+from .values import check_text, exact, fmt, interval_text, judged, key_text, key_value, param_value, judged_change, params_text
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -127,9 +127,12 @@ def per_sample_table(payload: dict, context: dict) -> list:
 
 
 def status(record: dict | None) -> str:
-    """A verdict's cell: PASS, FAIL, ERROR for a gate that could not be evaluated, - for none."""
+    """A verdict's cell: PASS, FAIL, ERROR for a gate that could not be evaluated, undecided for a
+    --significant one of too few samples (not tripped), - for none."""
     if record is not None and "error" in record:
         return "ERROR"
+    if record is not None and "undecided" in record:
+        return "undecided"
     if record is None or record.get("passed") is None:
         return "-"
     return "PASS" if record["passed"] else "FAIL"
@@ -333,8 +336,7 @@ def compare_tables(payload: dict) -> list:
     out: list = [t]
     for r in payload["results"]:
         gate = status(r.get("gate"))
-        t.add_row(r["loss"], gate, fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4),
-                  pct(r["relative_change"]),
+        t.add_row(r["loss"], gate, fmt(r["baseline"], 8), fmt(r["candidate"], 8), *judged_change(r),
                   _with_confidence(r["bootstrap"]["interval"], r["bootstrap"]["confidence"]),
                   f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%", f"{100 * r['equal']:.1f}%")
         if "slices" in r:

@@ -66,6 +66,16 @@ def fmt(x: float | None, digits: int = 6) -> str:
     return f"{x:.{digits}g}"
 
 
+def judged_change(r: dict, digits: int = 4, rel_digits: int = 2, signed: bool = False) -> tuple[str, str]:
+    """A comparison's change (``signed``: with its sign) and relative change (``pct``) as shown beside
+    its gate: apart from the increase the gate allows, where they are not it (:func:`apart`)."""
+    gate = r.get("gate") or {}
+    allowed, base = gate.get("allowed_increase"), r.get("baseline")
+    relative = None if allowed is None or not base else allowed / abs(base)
+    return (apart(r["change"], allowed, digits, sign=signed), apart(r["relative_change"], relative, rel_digits,
+                                                                      percent=True))
+
+
 def interval_text(interval, digits: int = 4) -> str:
     """A bootstrap interval ``[lo, hi]``; ``-`` where there is none (``--bootstrap 0``, a slice of
     no sample: both ends NaN or null)."""
@@ -84,18 +94,26 @@ def exact(x: float | None) -> str:
     return short if float(short) == x else repr(float(x))
 
 
-def apart(x: float, bound: float) -> str:
-    """``x`` with the fewest digits (6 or more) that keep it nearer to itself than to ``bound``:
-    ``0.29000000004`` above a bound of 0.29, ``1.91578`` above 1.84, ``1.6580588932508622`` (not
-    ``1.65806``, which is above the bound by a rounding 5·10^9 times the real distance) above
-    1.658058893250862."""
-    if not (math.isfinite(x) and math.isfinite(bound)):
-        return exact(x)
-    for digits in range(6, 18):
-        shown = f"{x:.{digits}g}"
-        if abs(float(shown) - x) < abs(x - bound):
-            return shown
-    return repr(float(x))
+def apart(x: float | None, bound: float | None, digits: int = 6, *, sign: bool = False, percent: bool = False) -> str:
+    """``x`` with the fewest digits (``digits`` or more: significant ones, or decimals of a
+    ``percent``) that keep it nearer to itself than to ``bound``: ``0.29000000004`` above a bound of
+    0.29, ``1.91578`` above 1.84, ``1.6580588932508622`` (not ``1.65806``, which is above the bound by a
+    rounding 5·10^9 times the real distance) above 1.658058893250862; ``+10.0000003%`` above 10%
+    (not ``+10.00%`` beside a FAIL). At the bound, or without one: ``digits``."""
+    if x is None:
+        return "-"
+    plus = "+" if sign or percent else ""
+
+    def shown(d: int) -> str:
+        return f"{100 * x:{plus}.{d}f}%" if percent else f"{x:{plus}.{d}g}"
+
+    if bound is None or x == bound or not (math.isfinite(x) and math.isfinite(bound)):
+        return shown(digits) if percent or bound is None or x == bound else exact(x)
+    for d in range(digits, 18):
+        text = shown(d)
+        if abs((float(text[:-1]) / 100 if percent else float(text)) - x) < abs(x - bound):
+            return text
+    return f"{100 * x:{plus}.17g}%" if percent else repr(float(x))
 
 
 def judged(x: float | None, checks: list, digits: int = 8) -> str:
@@ -117,11 +135,6 @@ def param_value(v) -> str:
     if isinstance(v, float):
         return exact(v)
     return str(v)
-
-
-def pct(x) -> str:
-    """A relative change as a signed percentage."""
-    return "-" if x is None else f"{100 * x:+.2f}%"
 
 
 def json_safe(obj: Any) -> Any:

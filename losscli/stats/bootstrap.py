@@ -15,12 +15,34 @@ def too_few_resamples(n_boot: int, confidence: float) -> str | None:
     of the resamples, must hold one at least (40 for 95%): one resample made a "95% interval" of a
     point that excluded the change itself, and a --significant gate FAILed an improvement. 0 asks
     for no interval."""
-    need = math.ceil(round(2.0 / (1.0 - confidence), 9))
+    from decimal import Decimal
+
+    from ..vocabulary import MAX_BOOTSTRAP
+
+    tail = (1 - Decimal(repr(confidence))) / 2  # (as written: 0.99999999999 leaves 1e-11, not 1.0000000827e-11)
+    need = math.ceil(1 / tail)
     if 0 < n_boot < need:
         resamples = f"{n_boot} resample" + (" gives" if n_boot == 1 else "s give")
-        return (f"{resamples} no {confidence * 100:g}% interval: each tail ({(1 - confidence) * 50:g}% of them) must "
-                f"hold one resample at least, so it needs {need} or more")
+        most = (f", more than --bootstrap allows ({MAX_BOOTSTRAP:,}): the most its resamples give is --confidence "
+                f"{1 - 2 / MAX_BOOTSTRAP:.10g}" if need > MAX_BOOTSTRAP else " or more")
+        percent = f"{Decimal(repr(confidence)) * 100:f}".rstrip("0").rstrip(".")
+        return (f"{resamples} no {percent}% interval: each tail ({float(tail) * 100:.10g}% of them) "
+                f"must hold one resample at least, so it needs {need:,}{most}")
     return None
+
+
+def too_few_samples(n: int, confidence: float) -> str | None:
+    """Why ``n`` paired samples cannot show a change at ``confidence``, or None: even when every one
+    is worse, the chance of that under no change (a sign test's, 2^-n) is above the (1 - confidence)/2
+    of a tail, so an interval of them excluding 0 says nothing (one sample made a "95% interval"
+    [0.03, 0.03], and a --significant gate FAILed on it); 6 samples at 95%, 8 at 99%."""
+    tail = (1.0 - confidence) / 2.0
+    need = max(1, math.ceil(round(math.log2(1.0 / tail), 9)))
+    if n >= need:
+        return None
+    return (f"{n} sample{'s' if n != 1 else ''} cannot show a change at {confidence * 100:g}%: even all worse, "
+            f"their chance under no change is 2^-{n} = {2.0 ** -n:.3g}, above the {tail * 100:g}% of a tail; it "
+            f"needs {need} samples or more")
 
 
 def bootstrap_interval(weights: np.ndarray, losses: np.ndarray, shares: np.ndarray, reduction: str, n_boot: int,
