@@ -25,7 +25,7 @@ BOX = set("┏┃┡│└━┳╇┴─")
 
 def _values(command: str, run) -> list[str]:
     """Every number, interval and status the table must show in full, from the JSON of the same run."""
-    from losscli.render.values import fmt, pct
+    from losscli.render.values import fmt, judged_change
 
     out = run(*COMMANDS[command], "--format", "json")
     assert out.exit_code in (0, 1), out.stderr
@@ -36,7 +36,7 @@ def _values(command: str, run) -> list[str]:
             fmt(r["stats"][k]) for r in rec["results"] for k in ("mean", "min", "p99", "max")] + ["delta=0.75"]
     if command == "compare":
         return [x for r in rec["results"] for x in (
-            fmt(r["baseline"], 8), fmt(r["candidate"], 8), fmt(r["change"], 4), pct(r["relative_change"]),
+            fmt(r["baseline"], 8), fmt(r["candidate"], 8), *judged_change(r),
             "[{}, {}] (95%)".format(*(fmt(v, 4) for v in r["bootstrap"]["interval"])),
             "PASS" if r["gate"]["passed"] else "FAIL")]
     if command == "gradcheck":
