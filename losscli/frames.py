@@ -144,7 +144,7 @@ def as_inputs(loss, inputs, weights=None) -> list:
 
 def _text(value: Any) -> np.ndarray | None:
     """A 1-D value of text (str or object holding str), as an object array; else None."""
-    if isinstance(value, (list, tuple)) and any(isinstance(v, str) for v in value) and \
+    if isinstance(value, (list, tuple)) and any(isinstance(v, str) or v is None for v in value) and \
             all(isinstance(v, str) or v is None or (isinstance(v, float) and np.isnan(v)) for v in value):
         return np.asarray(value, dtype=object)
     if hasattr(value, "to_numpy") and not hasattr(value, "columns"):

@@ -70,6 +70,12 @@ def require_fittable(loss: Loss) -> None:
         raise LossCliError(f"fit: {loss.no_gradient_message()}")
     if loss.coupling == "batch" or len(loss.required_inputs) != 2:
         raise LossCliError(f"fit: {loss.name} is not a prediction/label loss (inputs: {loss.describe_inputs()})")
+    from .shapes import alternatives_of
+
+    shape = loss.inputs[0].shape
+    if not is_class_table(shape) and not {("N",), ("N", "...")} & set(alternatives_of(shape)):
+        raise LossCliError(f"fit: {loss.name} takes {loss.inputs[0].name} of shape ({shape}), and fit's linear model "
+                           "gives one output a sample (or one a class): fit a loss of predictions and labels")
     if loss.ranked_by == "magnitude":  # (mbe: the descent lowered it to -45 and on, exit 0)
         raise LossCliError(f"fit: {loss.name} is a signed measure, bad either way, with no minimum (a descent lowers "
                            "it without end): fit a loss of the residual's size, such as mse or mae")

@@ -105,6 +105,10 @@ def test_text_labels_beside_columns_named_by_classes_are_read_through_the_names(
         with pytest.warns(UserWarning, match="dropped 1 of 3 rows"):
             r = losscli.evaluate("ce", pd.concat([proba, proba.iloc[:1]]), labels, nan_policy="omit")
         assert r.value == pytest.approx(-np.mean(np.log([0.3, 0.7])), rel=1e-15)
+    with pytest.raises(InputError, match='every one of the 2 rows has a NaN or infinite value; nothing is left to '
+                                         'evaluate after nan_policy="omit"'), \
+            pytest.warns(UserWarning, match="dropped 2 of 2 rows"):  # (review 114 #7: "dtype object")
+        losscli.evaluate("ce", proba, [None, None], nan_policy="omit")
 
 
 @pytest.mark.parametrize("kind", ["pandas", "pyarrow"])

@@ -187,3 +187,66 @@ def test_a_gate_written_with_one_bracket_is_told_two(run, tmp_path, name, table)
     where = f"{tmp_path}/{name}" + (": [tool.losscli]" if name == "pyproject.toml" else "")
     assert (out.exit_code, out.stderr) == (2, f"Error: {where}: [{table}] is one table; gates are an array of "
                                               f"tables, written with two brackets: [[{table}]]\n")
+
+
+def test_a_slice_whose_rows_one_models_nan_all_took_is_listed_empty(run, tmp_path):
+    """Review 114 #1: the candidate NaN on every row of slice a: KeyError, exit 3 (compare, and a gate)."""
+    rng = np.random.default_rng(5)
+    g = np.repeat(["a", "b", "c"], 20)
+    y = rng.normal(size=60)
+    c = y + rng.normal(0, 0.3, 60)
+    c[g == "a"] = np.nan
+    pd.DataFrame({"pred": y + rng.normal(0, 0.3, 60), "g": g}).to_csv(tmp_path / "b.csv", index=False)
+    pd.DataFrame({"pred": c}).to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame({"y": y}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compare", "mse", f"{tmp_path}/b.csv:pred", tmp_path / "c.csv", tmp_path / "y.csv", "--by-file",
+              f"{tmp_path}/b.csv:g", "--by", "g", "--nan-policy", "omit", "--format", "json")
+    assert out.exit_code == 0, out.stderr
+    r = json.loads(out.stdout)["results"][0]
+    assert r["count"] == 40 and {s["key"]["g"]: s["count"] for s in r["slices"]} == {"a": 0, "b": 20, "c": 20}
+    (tmp_path / "g.toml").write_text('[[gate]]\nloss = "mse"\ninputs = ["c.csv", "y.csv"]\nbaseline = "b.csv:pred"\n'
+                                     'max_increase = "50%"\nnan_policy = "omit"\nby = "g"\nby_file = "b.csv:g"\n')
+    out = run("check", tmp_path / "g.toml")
+    assert out.exit_code in (0, 1) and "Traceback" not in out.stderr and "internal error" not in out.stderr
+
+
+def test_a_nan_change_fails_a_significant_gate_of_few_samples(run, tmp_path):
+    """Review 114 #2: a NaN candidate (propagate) on 5 rows was undecided, exit 0; NaN fails every gate."""
+    pd.DataFrame({"pred": np.zeros(5)}).to_csv(tmp_path / "b.csv", index=False)
+    pd.DataFrame({"pred": [0.1, 0.1, np.nan, 0.1, 0.1]}).to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame({"label": np.zeros(5)}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse",
+              "--significant", "--nan-policy", "propagate", "--top", "0")
+    assert out.exit_code == 1 and re.search(r"\| mse\s+\| FAIL\s+\|", out.stdout)
+
+
+def test_an_undecided_gate_is_said_so_in_every_format(run, tmp_path):
+    """Review 114 #3: a 5-row slice whose mse went 0.04 -> 8.8 showed PASS (table), a tick (markdown), a
+    passing testcase (JUnit); check's gate showed PASS/ok."""
+    rng = np.random.default_rng(6)
+    g = np.array(["tiny"] * 5 + ["big"] * 55)
+    y = rng.normal(size=60)
+    b = y + rng.normal(0, 0.2, 60)
+    c = b.copy()
+    c[:5] += 3.0
+    pd.DataFrame({"pred": b}).to_csv(tmp_path / "b.csv", index=False)
+    pd.DataFrame({"pred": c}).to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame({"y": y, "g": g}).to_csv(tmp_path / "y.csv", index=False)
+    args = ["compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", f"{tmp_path}/y.csv:y", "--by-file",
+            f"{tmp_path}/y.csv:g", "--by", "g", "--min-slice-size", "1", "--fail-if-worse", "0", "--significant"]
+    assert re.search(r"\| tiny \| undecided \|", run(*args).stdout)
+    assert "| tiny | ⚠️ undecided |" in run(*args, "--format", "markdown").stdout or \
+        re.search(r"tiny \|.*⚠️ undecided", run(*args, "--format", "markdown").stdout)
+    junit = run(*args, "--format", "junit").stdout
+    assert re.search(r'name="mse \[g=tiny\]"[^>]*>\s*<skipped message="undecided: --significant: 5 samples', junit)
+    (tmp_path / "g.toml").write_text('[[gate]]\nloss = "mse"\ninputs = ["c.csv", "y.csv:y"]\nbaseline = "b.csv"\n'
+                                     'max_increase = 0\nsignificant = true\n')
+    pd.DataFrame({"pred": b[:5]}).to_csv(tmp_path / "b.csv", index=False)
+    pd.DataFrame({"pred": c[:5]}).to_csv(tmp_path / "c.csv", index=False)
+    pd.DataFrame({"y": y[:5]}).to_csv(tmp_path / "y.csv", index=False)
+    out = run("check", tmp_path / "g.toml", "--format", "json")
+    gate = json.loads(out.stdout)["gates"][0]
+    assert out.exit_code == 0 and gate["passed"] and gate["undecided"].startswith("--significant: 5 samples cannot")
+    assert re.search(r"\| mse on c\.csv \| undecided \|", run("check", tmp_path / "g.toml").stdout)
+    assert '<skipped message="undecided: --significant: 5 samples' in run("check", tmp_path / "g.toml", "--format",
+                                                                          "junit").stdout

@@ -81,7 +81,8 @@ def baseline_check(cmp: dict) -> dict:
         lo, hi = boot["interval"]  # (none: bootstrap = 0)
         measured += f", {boot['confidence']:.0%} CI [{lo:+.4g}, {hi:+.4g}]"
     return {"check": f"increase over baseline <= {gate['tolerance']}" + (" (significant)" if gate["significant"] else ""),
-            "passed": gate["passed"], "measured": measured}
+            "passed": gate["passed"], "measured": measured,
+            **({"undecided": gate["undecided"]} if "undecided" in gate else {})}
 
 def find_config(path: str | None) -> tuple[Path, list]:
     if sys.version_info >= (3, 11):
@@ -303,10 +304,16 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             rec["by"] = slice_header(slices, view)
             counts = rec["slice_counts"]
             judged = (f"{counts['failed']} of {counts['ranked']} failed" if counts["ranked"]
-                      else "none has as many rows, none judged")
+                      else "none has as many rows, none judged") + \
+                (f", {counts['undecided']} undecided" if counts.get("undecided") else "")
             rec["checks"].append({"check": f"slices by {slices.text()} ({view.min_size}+ rows): {judged}",
                                   "passed": counts["failed"] == 0})
         rec["passed"] = all(c["passed"] for c in rec["checks"])
+        _undecided(rec)
+        small = rec.get("slice_counts", {}).get("undecided", 0)
+        if small:  # (its slices of too few samples for --significant: said, as the whole is)
+            print(f"losscli: note: {gate['_label']}: {small} slice{'s' if small > 1 else ''} too small for "
+                  "significant = true to judge (their gates are not tripped)", file=sys.stderr, flush=True)
         told[0].print(told[1], prefix=f"{gate['_label']}: ", words=_in_gate_words)
         return rec
 
@@ -414,8 +421,19 @@ def gate_slices(ev: Evaluation, cache: InputCache, view: SliceView, bounds: dict
     for rec in records.values():
         if rec["ranked"]:
             rec["passed"] = all(c["passed"] for c in rec["checks"])
+            _undecided(rec)
     shown = listed(list(records.values()), lambda r: r["value"], view, ev.loss.ranked_by == "magnitude")
-    return shown, slice_summary(list(records.values()), shown)
+    counts = slice_summary(list(records.values()), shown)
+    undecided = sum(1 for r in records.values() if r.get("undecided"))
+    return shown, {**counts, **({"undecided": undecided} if undecided else {})}
+
+
+def _undecided(rec: dict) -> None:
+    """A gate (or slice) that passed with a check undecided (significant = true on too few samples)
+    says so: ``undecided`` beside ``passed``, the status every format shows."""
+    why = next((c["undecided"] for c in rec["checks"] if c.get("undecided")), None)
+    if why and rec["passed"]:
+        rec["undecided"] = why
 
 
 def _reworded(exc: LossCliError, message: str) -> LossCliError:

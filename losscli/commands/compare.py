@@ -102,7 +102,7 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         allowed = tolerance.allowed(base.value)
         measure = lo if significant else change
         # (too few samples for any interval to show a change: not significant, and said)
-        undecided = too_few_samples(int(dc.size), confidence) if significant else None
+        undecided = too_few_samples(int(dc.size), confidence) if significant and math.isfinite(change) else None
         # (a NaN change, of NaN losses, fails, as NaN fails every gate)
         regressed = not at_most(measure, allowed, noise) and undecided is None
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
@@ -314,7 +314,7 @@ def compare_slices(base: Evaluation, cand: Evaluation, cache: InputCache, view: 
     cand_by_code = {s.code: s for s in cand.slices}
     records = []
     for s in base.slices:
-        idx = segs[s.code]
+        idx = segs.get(s.code, np.empty(0, dtype=np.intp))  # (none: --nan-policy omit dropped every row of it)
         big = ranked(s, view)
         kw = dict(compare)
         if not big:

@@ -55,16 +55,18 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
         r = int(np.flatnonzero(np.isnan(labels.data))[0])
         raise InputError(f"{labels.where(r)}: the target is missing (NaN); fit reads complete rows: drop the rows "
                          f"without one first (frame.dropna(subset=[{tgt!r}]))")
-    # the model's outputs, as the loss receives them: (N, C) class scores or (N,), of either sign
+    # the model's outputs at the start (0), as the loss receives them: (N, C) class scores or (N,); a
+    # loss whose declared predictions are not any real number is refused first (bce sat at its
+    # clipped start, nll fell without end)
+    _not_linear(loss, params)
     shape: tuple = (X.shape[0],)
     if is_class_table(loss.inputs[0].shape):
         shape = (X.shape[0], max(int(np.nanmax(labels.data)) + 1 if labels.data.size else 1, 2))
-    outputs = Array(np.where(np.arange(int(np.prod(shape))).reshape(shape) % 2 == 0, -2.0, 2.0), MODEL_OUTPUTS)
     try:
-        checked = validate_inputs(loss, bind(loss, [outputs, labels]), "raise", params)
+        checked = validate_inputs(loss, bind(loss, [Array(np.zeros(shape), MODEL_OUTPUTS), labels]), "raise", params)
     except InputError as exc:
         if MODEL_OUTPUTS in str(exc):
-            raise _not_linear(loss, params, str(exc)) from None
+            raise _not_linear(loss, params, str(exc)) or exc from None
         raise
     return X, checked.arrays[loss.inputs[1].name], list(whole.columns or feats), tgt
 
@@ -73,26 +75,31 @@ def load_data(spec: str, target: str | None, feature_sel: str | None, loss: Loss
 MODEL_OUTPUTS = "a linear model's outputs"
 
 
-def _not_linear(loss: Loss, params: dict, message: str) -> InputError:
-    """A loss whose predictions must be probabilities, log-probabilities, positive (or other
-    than any real number) cannot take a linear model's outputs (bce on them stayed at its
-    clipped start, exit 0; nll went to -3322 and on): refused, with the form that takes them."""
+def _not_linear(loss: Loss, params: dict, message: str | None = None) -> InputError | None:
+    """A loss whose predictions must be probabilities, log-probabilities, positive (declared so, or
+    refused by its checks at the model's start, 0: ``message``) cannot take a linear model's outputs
+    (bce on them stayed at its clipped start, exit 0; nll went to -3322 and on): refused, with the
+    form that takes them (raised when declared; returned for a ``message``, None if it is another)."""
     from ..domain_hints import LOGIT_FORMS
     from ..domains import DOMAIN_TEXT, of_role
 
     role, target = loss.inputs[0].name, loss.inputs[1].name
     form = FIT_FORMS.get(loss.name) or LOGIT_FORMS.get(loss.name)
     way = f": fit {form}" if form else ": fit a loss that takes any real number as predictions (losscli list)"
+    domain = of_role(loss, role, params)
+    if domain != "real":
+        raise InputError(f"fit: {loss.name} takes {DOMAIN_TEXT[domain]} as {role}, and a linear model's outputs "
+                         f"are any real number{way}")
+    if message is None:
+        return None
     if not message.startswith(MODEL_OUTPUTS):  # (the target's shape against the outputs': kl's rows of labels)
         return InputError(f"fit: {loss.name}'s {target} are {DOMAIN_TEXT[of_role(loss, target, params)]}, and fit "
                           "reads one target column")
-    domain = of_role(loss, role, params)
-    if domain != "real":
-        return InputError(f"fit: {loss.name} takes {DOMAIN_TEXT[domain]} as {role}, and a linear model's outputs "
-                          f"are any real number{way}")
-    reason = re.search(r"\((.*)\)", message)  # (its validation's own words: tweedie_deviance's power)
-    return InputError(f"fit: a linear model's outputs are any real number, which {loss.name} refuses as {role} "
-                      f"({reason.group(1) if reason else message}){way}")
+    reason = re.search(r"found 0 \((.*)\)", message)  # (its checks' own words: tweedie_deviance's power)
+    if reason is None:
+        return None
+    return InputError(f"fit: a linear model's outputs are any real number, which {loss.name} refuses at its start, 0, "
+                      f"as {role} ({reason.group(1)}){way}")
 
 
 #: the loss to fit in place of one whose predictions a linear model cannot give (beside LOGIT_FORMS)

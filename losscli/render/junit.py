@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .values import check_text, interval_text, json_text, key_text, params_text
+from .values import check_text, interval_text, json_text, key_text, params_text, said, slice_verdict
 
 
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
@@ -76,12 +76,13 @@ def compute(payload: dict, context: dict) -> str:
 def slice_case(classname: str, name: str, sl: dict, message: str) -> dict:
     """One slice's testcase (``NAME [region=EU]``), failed when its gate failed, skipped when it
     is too small to rank or gate."""
-    passed = sl.get("passed", sl.get("gate", {}).get("passed", True))
+    verdict = slice_verdict(sl)
     small = "" if sl["ranked"] else " (too few rows to rank or gate)"
     return {"classname": classname, "name": f"{name} [{key_text(sl['key'])}]",
             "failure": (f"[{key_text(sl['key'])}] {message}", json_text(sl))
-            if not passed else None,
-            "skipped": f"{sl['count']} rows: too few to rank or gate" if not sl["ranked"] else None,
+            if verdict["passed"] is False else None,
+            "skipped": f"{sl['count']} rows: too few to rank or gate" if not sl["ranked"] else
+            f"undecided: {verdict['undecided']}" if "undecided" in verdict else None,
             "output": f"value={sl.get('value', sl.get('candidate'))!r} count={sl['count']}{small}"}
 
 
@@ -92,7 +93,8 @@ def compare(payload: dict) -> str:
         failed = gate is not None and not gate["passed"]
         msg = _change_text(r["loss"], r)
         cases.append({"classname": "losscli.compare", "name": r["loss"],
-                      "failure": (msg, json_text(r)) if failed else None, "output": msg})
+                      "failure": (msg, json_text(r)) if failed else None, "output": msg,
+                      **({"skipped": f"undecided: {gate['undecided']}"} if gate and "undecided" in gate else {})})
         cases += [slice_case("losscli.compare", r["loss"], sl, _change_text(r["loss"], sl)) for sl in r.get("slices", [])]
     return junit_xml("compare", cases)
 
@@ -119,8 +121,8 @@ def check(payload: dict) -> str:
                       "failure": (msg, json_text({k: v for k, v in g.items() if k != "slices"}))
                       if failed else None,
                       "output": "\n".join([f"{g['loss']} = {g['value']!r}",
-                                           *(f"{check_text(c)}: {'ok' if c['passed'] else 'FAILED'}"
-                                             for c in g["checks"])])})
+                                           *(f"{check_text(c)}: {said(c)}" for c in g["checks"])]),
+                      **({"skipped": f"undecided: {g['undecided']}"} if g.get("undecided") else {})})
         for sl in g.get("slices", []):
             failed_checks = [c["check"] for c in sl["checks"] if not c["passed"]]
             cases.append(slice_case("losscli.check", g["gate"], sl,

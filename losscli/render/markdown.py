@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from ..stats.accumulator import STAT_KEYS
-from .values import check_text, exact, fmt, interval_text, judged, judged_change, params_text
+from .values import check_text, exact, fmt, interval_text, judged, judged_change, params_text, slice_verdict
 
 
 #: characters Markdown would read as table cells, HTML or emphasis, escaped in every cell
@@ -61,9 +61,11 @@ def _slices(loss: str, slices: list[dict], by: dict, header: list[str], cells) -
     gated = any("passed" in s or "gate" in s for s in slices)
     rows = []
     for s in slices:
-        passed = s.get("passed", s.get("gate", {}).get("passed"))
+        verdict = slice_verdict(s)
+        mark = "" if verdict["passed"] is None else "⚠️ undecided" if "undecided" in verdict else \
+            "✅" if verdict["passed"] else "❌"
         rows.append([*(s["key"][c] for c in by["columns"]), f"{s['count']:,}" + ("" if s["ranked"] else " (not ranked)"),
-                     *cells(s), *([("" if passed is None else "✅" if passed else "❌")] if gated else [])])
+                     *cells(s), *([mark] if gated else [])])
     return f"{code(loss)} by {escape(', '.join(by['columns']))}\n\n" + markdown_table(
         [*(escape(c) for c in by["columns"]), "N", *header, *(["gate"] if gated else [])], rows)
 
@@ -89,7 +91,8 @@ def compare(payload: dict) -> str:
 def check(payload: dict) -> str:
     rows = [[g["gate"], code(g["loss"]), judged(g["value"], g.get("checks", [])),
              Md(f"⚠️ error: {escape(g['error'])}" if "error" in g else
-                "<br>".join(f"{'✅' if c['passed'] else '❌'} {escape(check_text(c))}" for c in g["checks"]))]
+                "<br>".join(f"{'⚠️' if c.get('undecided') else '✅' if c['passed'] else '❌'} {escape(check_text(c))}"
+                            for c in g["checks"]))]
             for g in payload["gates"]]
     out = markdown_table(["gate", "loss", "value", "checks"], rows)
     for g in payload["gates"]:  # each gate's slices, the failed ones among them (as the table and JUnit name them)

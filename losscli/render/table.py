@@ -11,7 +11,7 @@ from ..exits import printable
 from ..stats.accumulator import STAT_KEYS
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
-from .values import check_text, exact, fmt, interval_text, judged, key_text, key_value, param_value, judged_change, params_text
+from .values import check_text, exact, fmt, interval_text, judged, key_text, key_value, param_value, judged_change, params_text, said, slice_verdict
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -160,7 +160,7 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
     for s in slices:
         cells = [key_value(s["key"][n]) for n in names]
         if gated:
-            cells.append(status({"passed": s.get("passed", s.get("gate", {}).get("passed"))}))
+            cells.append(status(slice_verdict(s)))
         cells += [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
         if ci:
             cells.append(interval_text(s.get("ci") or s.get("bootstrap", {}).get("interval")))
@@ -365,7 +365,7 @@ def check_tables(payload: dict) -> list:
                                                    Column("loss", "left"), Column("value"),
                                                    Column("checks", "left", wrap=True)])
     for g in payload["gates"]:
-        checks = g.get("error") or "; ".join(f"{check_text(c)} {'ok' if c['passed'] else 'FAILED'}" for c in g["checks"])
+        checks = g.get("error") or "; ".join(f"{check_text(c)} {said(c)}" for c in g["checks"])
         t.add_row(g["gate"], status(g), g["loss"], judged(g["value"], g.get("checks", [])), checks)
     out: list = [t]
     failing = [(g, sl) for g in payload["gates"] for sl in g.get("slices", []) if sl.get("passed") is False]

@@ -165,6 +165,20 @@ def key_value(value) -> str:
     return "(missing)" if value is None else str(value)
 
 
+def said(check: dict) -> str:
+    """A check's outcome as the table and JUnit write it: ok, FAILED, or undecided (a --significant
+    gate of too few samples to show a change: not tripped)."""
+    return "undecided" if check.get("undecided") else "ok" if check["passed"] else "FAILED"
+
+
+def slice_verdict(s: dict) -> dict:
+    """A slice's gate verdict (compute's and check's ``passed``, compare's ``gate``), with why it is
+    ``undecided`` where it is, for :func:`~losscli.render.table.status` and the other formats."""
+    gate = s.get("gate", {})
+    why = s.get("undecided") or gate.get("undecided")
+    return {"passed": s.get("passed", gate.get("passed")), **({"undecided": why} if why else {})}
+
+
 def check_text(check: dict) -> str:
     """A gate's check as every format writes it: what was required, and what it was judged on
     where the record says (a baseline gate's values, change and interval)."""
