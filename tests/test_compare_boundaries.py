@@ -95,8 +95,9 @@ def nan_models(tmp_path):
     b, c = y + rng.normal(0, 0.4, 200), y + rng.normal(0, 0.5, 200)
     c[[6, 50]], b[99] = np.nan, np.nan
     region = np.where(np.arange(200) % 2 == 0, "north", "south")
-    pd.DataFrame({"pred": b}).to_csv(tmp_path / "b.csv")
-    pd.DataFrame({"pred": c}).to_csv(tmp_path / "c.csv")
+    with np.errstate(invalid="ignore"):  # (pandas 2.0, the lowest supported, warns in its own to_csv of NaN)
+        pd.DataFrame({"pred": b}).to_csv(tmp_path / "b.csv")
+        pd.DataFrame({"pred": c}).to_csv(tmp_path / "c.csv")
     pd.DataFrame({"label": y, "region": region}).to_csv(tmp_path / "y.csv")
     return tmp_path, b, c, y, region
 
@@ -197,7 +198,8 @@ def test_a_slice_whose_rows_one_models_nan_all_took_is_listed_empty(run, tmp_pat
     c = y + rng.normal(0, 0.3, 60)
     c[g == "a"] = np.nan
     pd.DataFrame({"pred": y + rng.normal(0, 0.3, 60), "g": g}).to_csv(tmp_path / "b.csv", index=False)
-    pd.DataFrame({"pred": c}).to_csv(tmp_path / "c.csv", index=False)
+    with np.errstate(invalid="ignore"):  # (pandas 2.0 warns in its own to_csv of NaN)
+        pd.DataFrame({"pred": c}).to_csv(tmp_path / "c.csv", index=False)
     pd.DataFrame({"y": y}).to_csv(tmp_path / "y.csv", index=False)
     out = run("compare", "mse", f"{tmp_path}/b.csv:pred", tmp_path / "c.csv", tmp_path / "y.csv", "--by-file",
               f"{tmp_path}/b.csv:g", "--by", "g", "--nan-policy", "omit", "--format", "json")
@@ -213,7 +215,8 @@ def test_a_slice_whose_rows_one_models_nan_all_took_is_listed_empty(run, tmp_pat
 def test_a_nan_change_fails_a_significant_gate_of_few_samples(run, tmp_path):
     """Review 114 #2: a NaN candidate (propagate) on 5 rows was undecided, exit 0; NaN fails every gate."""
     pd.DataFrame({"pred": np.zeros(5)}).to_csv(tmp_path / "b.csv", index=False)
-    pd.DataFrame({"pred": [0.1, 0.1, np.nan, 0.1, 0.1]}).to_csv(tmp_path / "c.csv", index=False)
+    with np.errstate(invalid="ignore"):  # (pandas 2.0 warns in its own to_csv of NaN)
+        pd.DataFrame({"pred": [0.1, 0.1, np.nan, 0.1, 0.1]}).to_csv(tmp_path / "c.csv", index=False)
     pd.DataFrame({"label": np.zeros(5)}).to_csv(tmp_path / "y.csv", index=False)
     out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse",
               "--significant", "--nan-policy", "propagate", "--top", "0")
