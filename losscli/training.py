@@ -198,6 +198,9 @@ class _Divergence:
         if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
                     f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
+        if 0 < epochs < 20 and self.last - self.start > near:  # (too short for the test above; worse than its start)
+            return [f"fit: the loss ended above its start ({self.last:.6g}; {self.start:.6g} at the start, "
+                    f"{self.best:.6g} at its best, epoch {self.best_epoch}): {overshoot}"]
         if self.halted is not None and self.halted < epochs:
             return [f"fit: the learning rate is 0 from epoch {self.halted} on (the --schedule's --factor or --decay "
                     f"took it there): the fit stopped at epoch {self.halted}, loss {self.last:.6g}"]

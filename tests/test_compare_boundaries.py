@@ -129,9 +129,13 @@ def test_nan_in_one_models_rows_compares_both_on_the_rows_both_kept(run, nan_mod
                                      'max_increase = "50%"\nnan_policy = "omit"\n')
     out = run("check", tmp_path / "g.toml", "--format", "json")
     assert out.exit_code == 0, out.stderr
-    cmp = json.loads(out.stdout)["gates"][0]["comparison"]
+    gate = json.loads(out.stdout)["gates"][0]
+    cmp = gate["comparison"]
     assert (cmp["baseline"], cmp["candidate"]) == pytest.approx((np.mean(np.abs(b - y)[keep]),
                                                                 np.mean(np.abs(c - y)[keep])), rel=1e-12)
+    # (the gate's own value is the candidate's on its 198 rows; its check says where the comparison was made)
+    assert gate["value"] == pytest.approx(np.nanmean(np.abs(c - y)), rel=1e-12) and gate["count"] == 198
+    assert gate["checks"][0]["measured"].endswith(", on the 197 samples both models kept")
 
 
 @pytest.mark.parametrize("n, verdict, code", [(1, "undecided", 0), (5, "undecided", 0), (6, "FAIL", 1)])
@@ -144,7 +148,8 @@ def test_significant_on_too_few_samples_is_undecided(run, tmp_path, n, verdict, 
     out = run("compare", "mae", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse",
               "--significant", "--top", "0")
     assert out.exit_code == code and re.search(rf"\| mae\s+\| {verdict}\s+\|", out.stdout)
-    note = (f"losscli: note: mae: --significant: {n} sample{'s' if n > 1 else ''} cannot show a change at 95%: even "
+    note = (f"losscli: note: mae: --significant: {n} sample{'s' if n > 1 else ''} whose loss changed cannot show a "
+            "change at 95%: even "
             f"all worse, their chance under no change is 2^-{n} = {2.0 ** -n:.3g}, above the 2.5% of a tail; it needs 6 "
             "samples or more; not judged worse\n")
     assert (note in out.stderr) == (verdict == "undecided")
@@ -249,7 +254,57 @@ def test_an_undecided_gate_is_said_so_in_every_format(run, tmp_path):
     pd.DataFrame({"y": y[:5]}).to_csv(tmp_path / "y.csv", index=False)
     out = run("check", tmp_path / "g.toml", "--format", "json")
     gate = json.loads(out.stdout)["gates"][0]
-    assert out.exit_code == 0 and gate["passed"] and gate["undecided"].startswith("--significant: 5 samples cannot")
+    assert out.exit_code == 0 and gate["passed"]
+    assert gate["undecided"].startswith("--significant: 5 samples whose loss changed cannot")
     assert re.search(r"\| mse on c\.csv \| undecided \|", run("check", tmp_path / "g.toml").stdout)
     assert '<skipped message="undecided: --significant: 5 samples' in run("check", tmp_path / "g.toml", "--format",
                                                                           "junit").stdout
+
+
+def test_rows_both_models_score_alike_are_no_samples_of_significance(run, tmp_path):
+    """Review 115 #1: 95 rows alike and 5 worse FAILed --significant, while those 5 alone were
+    undecided: a sign test leaves ties out; 5 changed samples show nothing at 95%."""
+    y = np.zeros(100)
+    b = np.full(100, 0.1)
+    c = b.copy()
+    c[:5] = 0.3
+    for name, v in (("b", b), ("c", c), ("y", y)):
+        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
+              "--significant", "--format", "json")
+    gate = json.loads(out.stdout)["results"][0]["gate"]
+    assert out.exit_code == 0 and gate["undecided"].startswith("--significant: 5 samples whose loss changed cannot")
+    c[:6] = 0.3
+    pd.DataFrame({"v": c}).to_csv(tmp_path / "c.csv", index=False)
+    out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
+              "--significant", "--format", "json")
+    assert out.exit_code == 1 and "undecided" not in json.loads(out.stdout)["results"][0]["gate"]
+
+
+@pytest.mark.parametrize("case", ["slice change", "interval low end", "at the tolerance"])
+def test_what_a_gate_judged_is_never_shown_as_its_bound_against_the_verdict(run, tmp_path, case):
+    """Review 115 #3-#5: a slice's change of 0.5000001 read 0.5 beside FAIL (tolerance 0.5); with
+    --significant the interval's low end 0.0500001 read 0.05 beside FAIL; and a change at its
+    tolerance within rounding (1.0 -> 1.1, 10%) sprouted 17 digits beside PASS."""
+    n = 40
+    y = np.zeros(n)
+    if case == "slice change":
+        b, c, args = np.zeros(n), np.full(n, np.sqrt(0.5000001)), ["--fail-if-worse", "0.5", "--by-file",
+                                                                 f"{tmp_path}/g.csv", "--by", "g"]
+    elif case == "interval low end":
+        b, c, args = np.zeros(n), np.full(n, np.sqrt(0.0500001)), ["--fail-if-worse", "0.05", "--significant"]
+    else:
+        b, c, args = np.ones(n), np.full(n, np.sqrt(1.1)), ["--fail-if-worse", "10%"]
+    for name, v in (("b", b), ("c", c), ("y", y)):
+        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    pd.DataFrame({"g": ["a"] * n}).to_csv(tmp_path / "g.csv", index=False)
+    base = ["compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", *args]
+    table, md = run(*base).stdout, run(*base, "--format", "markdown").stdout
+    if case == "at the tolerance":
+        assert "| `mse` | 1 | 1.1 | 0.1 | +10.00% |" in md and re.search(r"\|\s+0\.1 \| \+10\.00% \|", table)
+        assert run(*base).exit_code == 0
+    elif case == "slice change":
+        assert run(*base).exit_code == 1
+        assert re.search(r"\| a\s+\| FAIL\s+\|\s+40 \|.*\| 0\.5000001 \|", table) and "| 0.5000001 |" in md
+    else:
+        assert run(*base).exit_code == 1 and "[0.0500001, " in table and "\\[0.0500001, " in md

@@ -257,3 +257,12 @@ def test_the_readmes_fit_table_is_what_the_command_gives(run):
         assert f"{d['coef'][0]:#.4g}" == slope and f"{d['intercept']:#.4g}" == intercept, name
         assert f"{abs(d['coef'][0] - 0.02) / 0.02:.1%}".rstrip("%") == error or \
             f"{abs(d['coef'][0] - 0.02) / 0.02:.2%}".rstrip("%") == error, name
+
+
+@pytest.mark.parametrize("epochs", [3, 5, 19])
+def test_a_short_run_that_ends_above_its_start_says_its_steps_overshoot(run, epochs):
+    """Review 115 #6: mae at lr 10 for 3 to 19 epochs ended at 7.307 from 2.693, exit 0, silent."""
+    d, err = _fit(run, "mae", *OUTLIERS, "--lr", "10", "--epochs", str(epochs))
+    assert err == ("losscli: warning: fit: the loss ended above its start (7.30699; 2.69301 at the start, 2.69301 at "
+                   "its best, epoch 0): the steps overshoot; lower --lr (it is 10) or let a --schedule decay it\n")
+    assert d["warnings"] == [err[len("losscli: warning: "):-1]]

@@ -67,19 +67,22 @@ def bound_checks(value: float | None, bounds: dict) -> list[dict]:
             for key, sign, judge in (("max", "<=", at_most), ("min", ">=", at_least)) if key in bounds]
 
 
-def baseline_check(cmp: dict) -> dict:
+def baseline_check(cmp: dict, own: int | None = None) -> dict:
     """A baseline gate's check, with what it was judged on (``measured``): the two values, the
-    change (absolute and relative) and its bootstrap interval."""
+    change (absolute and relative) and its bootstrap interval; and the samples both models kept,
+    where they are fewer than the gate's ``own`` (nan_policy = "omit": the gate's value and bounds
+    are the candidate's on its rows, the comparison's on the rows both kept)."""
     gate = cmp["gate"]
-    from ..render.values import judged_change
+    from ..render.values import judged_change, judged_interval
 
     change, rel = judged_change(cmp, signed=True)
     measured = (f"{cmp['baseline']:.6g} -> {cmp['candidate']:.6g}, change {change}"
                 + (f" ({rel})" if cmp.get("relative_change") is not None else ""))
     boot = cmp.get("bootstrap")
     if boot and boot.get("interval") and not all(x is None or math.isnan(x) for x in boot["interval"]):
-        lo, hi = boot["interval"]  # (none: bootstrap = 0)
-        measured += f", {boot['confidence']:.0%} CI [{lo:+.4g}, {hi:+.4g}]"
+        measured += f", {boot['confidence']:.0%} CI {judged_interval(cmp, signed=True)}"  # (none: bootstrap = 0)
+    if own is not None and cmp["count"] != own:
+        measured += f", on the {cmp['count']} samples both models kept"
     return {"check": f"increase over baseline <= {gate['tolerance']}" + (" (significant)" if gate["significant"] else ""),
             "passed": gate["passed"], "measured": measured,
             **({"undecided": gate["undecided"]} if "undecided" in gate else {})}
@@ -295,7 +298,7 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             for line in ([common] if common else []) + undecided_notes(cmp):
                 print(f"losscli: note: {gate['_label']}: {line}", file=sys.stderr, flush=True)
             rec["comparison"] = cmp
-            rec["checks"].append(baseline_check(cmp))
+            rec["checks"].append(baseline_check(cmp, own=ev.count))
         if slices is not None:  # every gate holds for each slice big enough to rank
             assert view is not None
             bounds = {k: gate[k] for k in ("max", "min") if k in gate}

@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from ..stats.accumulator import STAT_KEYS
-from .values import check_text, exact, fmt, interval_text, judged, judged_change, params_text, slice_verdict
+from .values import (check_text, exact, fmt, judged, judged_change, judged_interval, params_text,
+                     slice_verdict)
 
 
 #: characters Markdown would read as table cells, HTML or emphasis, escaped in every cell
@@ -77,14 +78,14 @@ def compare(payload: dict) -> str:
             ("✅" if r["gate"]["passed"] else "❌")
         rows.append([code(r["loss"]), fmt(r["baseline"], 8), fmt(r["candidate"], 8), *judged_change(r),
                      f"{100 * r['better']:.1f}% / {100 * r['worse']:.1f}%",
-                     interval_text(r["bootstrap"]["interval"]), gate])
+                     judged_interval(r), gate])
     out = markdown_table(["loss", "baseline", "candidate", "change", "relative", "better / worse",
                           f"{100 * payload['results'][0]['bootstrap']['confidence']:g}% CI", "gate"], rows)
     for r in payload["results"]:
         if "slices" in r:
             out += "\n" + _slices(r["loss"], r["slices"], payload["by"], ["baseline", "candidate", "change", "CI"],
-                                   lambda s: [fmt(s["baseline"], 8), fmt(s["candidate"], 8), fmt(s["change"], 4),
-                                              interval_text(s["bootstrap"]["interval"])])
+                                   lambda s: [fmt(s["baseline"], 8), fmt(s["candidate"], 8), judged_change(s)[0],
+                                              judged_interval(s)])
     return out
 
 

@@ -11,7 +11,8 @@ from ..exits import printable
 from ..stats.accumulator import STAT_KEYS
 from ..vocabulary import PER_SAMPLE_ROWS
 from .sheet import Column, Sheet
-from .values import check_text, exact, fmt, interval_text, judged, key_text, key_value, param_value, judged_change, params_text, said, slice_verdict
+from .values import (check_text, exact, fmt, interval_text, judged, judged_change, judged_interval, key_text, key_value,
+                     param_value, params_text, said, slice_verdict)
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -65,7 +66,7 @@ def compute_tables(payload: dict, context: dict) -> list:
         extra: tuple[str, ...] = (fmt(rec["penalty"]["value"], 10), fmt(rec["objective"], 10)) if penalised else ()
         interval: tuple[str, ...] = ()
         if with_ci:
-            interval = (_with_confidence(rec["ci"]["interval"], rec["ci"]["confidence"]),)
+            interval = (_with_confidence(interval_text(rec["ci"]["interval"]), rec["ci"]["confidence"]),)
         value = exact(rec["value"]) if gated and rec.get("gate", {}).get("passed") is False else fmt(rec["value"], 10)
         summary.add_row(rec["loss"], *([status(rec["gate"])] if gated else []), value, *interval,
                         n, rec["reduction"], params_text(rec["params"]), *extra,
@@ -161,9 +162,9 @@ def slice_table(loss: str, slices: list[dict], counts: dict, by: dict, columns: 
         cells = [key_value(s["key"][n]) for n in names]
         if gated:
             cells.append(status(slice_verdict(s)))
-        cells += [f"{s['count']:,}"] + [fmt(get(s), d) for _, d, get in columns]
-        if ci:
-            cells.append(interval_text(s.get("ci") or s.get("bootstrap", {}).get("interval")))
+        cells += [f"{s['count']:,}"] + [v if isinstance(v := get(s), str) else fmt(v, d) for _, d, get in columns]
+        if ci:  # (compute's --ci, or a comparison's interval: judged_interval)
+            cells.append(interval_text(s["ci"]) if s.get("ci") else judged_interval(s))
         t.add_row(*cells, style=None if s["ranked"] else "dim")
     out: list = [t]
     notes = []
@@ -337,12 +338,12 @@ def compare_tables(payload: dict) -> list:
     for r in payload["results"]:
         gate = status(r.get("gate"))
         t.add_row(r["loss"], gate, fmt(r["baseline"], 8), fmt(r["candidate"], 8), *judged_change(r),
-                  _with_confidence(r["bootstrap"]["interval"], r["bootstrap"]["confidence"]),
+                  _with_confidence(judged_interval(r), r["bootstrap"]["confidence"]),
                   f"{100 * r['better']:.1f}%", f"{100 * r['worse']:.1f}%", f"{100 * r['equal']:.1f}%")
         if "slices" in r:
             out += slice_table(r["loss"], r["slices"], r["slice_counts"], payload["by"],
                                [("baseline", 6, lambda s: s["baseline"]), ("candidate", 6, lambda s: s["candidate"]),
-                                ("change", 4, lambda s: s["change"])], ci=True,
+                                ("change", 4, lambda s: judged_change(s)[0])], ci=True,
                                title=f"{r['loss']} by {', '.join(payload['by']['columns'])}, largest change first")
         if r["worst_regressions"]:
             keyed = "key" in r["worst_regressions"][0]  # --on: the key of each row
@@ -394,6 +395,5 @@ def fit_tables(payload: dict) -> list:
     return [t, fit_chart(payload)]
 
 
-def _with_confidence(interval, confidence: float) -> str:
-    text = interval_text(interval)
+def _with_confidence(text: str, confidence: float) -> str:
     return text if text == "-" else f"{text} ({100 * confidence:g}%)"

@@ -67,13 +67,27 @@ def fmt(x: float | None, digits: int = 6) -> str:
 
 
 def judged_change(r: dict, digits: int = 4, rel_digits: int = 2, signed: bool = False) -> tuple[str, str]:
-    """A comparison's change (``signed``: with its sign) and relative change (``pct``) as shown beside
-    its gate: apart from the increase the gate allows, where they are not it (:func:`apart`)."""
+    """A comparison's (or a slice's) change (``signed``: with its sign) and relative change as shown
+    beside its gate: where the gate failed, apart from the increase it allows (:func:`apart`: never
+    shown as it); else as they are (a change at its tolerance, within rounding, passes as it)."""
     gate = r.get("gate") or {}
-    allowed, base = gate.get("allowed_increase"), r.get("baseline")
+    allowed = gate.get("allowed_increase") if gate.get("passed") is False else None
+    base = r.get("baseline")
     relative = None if allowed is None or not base else allowed / abs(base)
     return (apart(r["change"], allowed, digits, sign=signed), apart(r["relative_change"], relative, rel_digits,
                                                                       percent=True))
+
+
+def judged_interval(r: dict, digits: int = 4, signed: bool = False) -> str:
+    """A comparison's bootstrap interval; where a --significant gate failed on its low end, that end
+    apart from the increase the gate allows (it read as the tolerance beside FAIL)."""
+    gate, interval = r.get("gate") or {}, (r.get("bootstrap") or {}).get("interval")
+    if interval is None or interval_text(interval) == "-":
+        return "-"
+    lo, hi = interval
+    bound = gate.get("allowed_increase") if gate.get("significant") and gate.get("passed") is False else None
+    plus = "+" if signed else ""
+    return f"[{apart(lo, bound, digits, sign=signed)}, {'-' if hi is None else format(hi, f'{plus}.{digits}g')}]"
 
 
 def interval_text(interval, digits: int = 4) -> str:
