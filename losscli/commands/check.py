@@ -293,8 +293,8 @@ def run_check(config: str | None, *, fmt="table", output=None, engine="local", c
             settings = dict(n_boot=gate.get("bootstrap", BOOTSTRAP), confidence=gate.get("confidence", CONFIDENCE),
                             seed=gate.get("seed", BOOTSTRAP_SEED), tolerance=tol,
                             significant=gate.get("significant", False), top=3)
-            cmp = compare_record(base, ev, cache, **settings)  # type: ignore[arg-type]
-            common = on_common_rows(base, ev)[2]  # (nan_policy omit dropped other rows of each model)
+            trimmed_base, trimmed, common = on_common_rows(base, ev)  # (nan_policy omit: on the rows both kept)
+            cmp = compare_record(trimmed_base, trimmed, cache, **settings)  # type: ignore[arg-type]
             for line in ([common] if common else []) + undecided_notes(cmp):
                 print(f"losscli: note: {gate['_label']}: {line}", file=sys.stderr, flush=True)
             rec["comparison"] = cmp

@@ -271,10 +271,10 @@ def run_compare(losses: str, baseline: str, candidate: str, others, *, params=()
                          f"(--by-file {split_spec(baseline)[0]}:{e.name}){e.hint}") from None
     cache.refuse_other_class_readings(baseline, candidate)
     told[0].print(told[1])
-    for b, c in zip(base, cand):  # (--nan-policy omit dropped other rows of each model: both on the rest)
-        note = on_common_rows(b, c)[2]
-        if note:
-            print(f"losscli: note: {note}", file=sys.stderr, flush=True)
+    pairs = [on_common_rows(b, c) for b, c in zip(base, cand)]  # (--nan-policy omit: both on the rows both kept)
+    for note in (p[2] for p in pairs if p[2]):
+        print(f"losscli: note: {note}", file=sys.stderr, flush=True)
+    base, cand = [p[0] for p in pairs], [p[1] for p in pairs]
     settings = dict(n_boot=n_boot, confidence=confidence, seed=seed, tolerance=tolerance, significant=significant,
                     top=top)
     records = [compare_record(b, c, cache, **settings) for b, c in zip(base, cand)]  # type: ignore[arg-type]
