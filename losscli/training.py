@@ -195,7 +195,9 @@ class _Divergence:
         "Above" and "where" are judged at 1e-9 of the larger of the best and the start."""
         near = 1e-9 * max(abs(self.best), abs(self.start)) + 1e-300
         overshoot = f"the steps overshoot; lower --lr (it is {self.lr:g}) or let a --schedule decay it"
-        if epochs >= 20 and self.best_epoch < epochs / 10 and self.last - self.best > near:
+        # (its best early on; or most of what it gained lost again by its end: steps that overshoot)
+        lost = self.last - self.best > max(near, 0.5 * (self.start - self.best))
+        if epochs >= 20 and self.last - self.best > near and (self.best_epoch < epochs / 10 or lost):
             return [f"fit: the loss has not improved since epoch {self.best_epoch} ({self.best:.6g}; "
                     f"{self.last:.6g} at the end, {self.start:.6g} at the start): {overshoot}"]
         if 0 < epochs < 20 and self.last - self.start > near:  # (too short for the test above; worse than its start)

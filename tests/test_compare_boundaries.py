@@ -308,3 +308,29 @@ def test_what_a_gate_judged_is_never_shown_as_its_bound_against_the_verdict(run,
         assert re.search(r"\| a\s+\| FAIL\s+\|\s+40 \|.*\| 0\.5000001 \|", table) and "| 0.5000001 |" in md
     else:
         assert run(*base).exit_code == 1 and "[0.0500001, " in table and "\\[0.0500001, " in md
+
+
+def test_a_significant_gate_is_undecided_only_where_it_would_have_failed(run, tmp_path):
+    """Review 116: identical models (change 0) were undecided ("2^-0 = 1"), and mbe's errors flipping
+    sign at one size counted as unchanged: a regression of 50 rows all one way was undecided, exit 0."""
+    y = np.zeros(100)
+    b = np.where(np.arange(100) % 2 == 0, 1.0, -1.0)  # mbe 0: errors of ±1
+    c = -np.ones(100)  # mbe -1: the same sizes, one sign
+    for name, v in (("b", b), ("c", c), ("y", y)):
+        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    args = ["--fail-if-worse", "0", "--significant", "--format", "json"]
+    same = run("compare", "mse", tmp_path / "b.csv", tmp_path / "b.csv", tmp_path / "y.csv", *args)
+    gate = json.loads(same.stdout)["results"][0]["gate"]
+    assert same.exit_code == 0 and gate["passed"] and "undecided" not in gate
+    flips = run("compare", "mbe", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", *args)
+    gate = json.loads(flips.stdout)["results"][0]["gate"]
+    assert flips.exit_code == 1 and not gate["passed"] and "undecided" not in gate
+
+
+def test_a_passing_change_never_reads_above_its_tolerance(run, tmp_path):
+    """Review 116 #5: 0.123455 read 0.1235 beside PASS at a tolerance of 0.12346."""
+    for name, v in (("b", [1.0]), ("c", [1.123455]), ("y", [0.0])):
+        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    out = run("compare", "mae", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse",
+              "0.12346", "--top", "0")
+    assert out.exit_code == 0 and re.search(r"\| PASS \|\s+1 \|\s+1\.123455 \| 0\.123455 \|", out.stdout)

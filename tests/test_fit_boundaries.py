@@ -266,3 +266,19 @@ def test_a_short_run_that_ends_above_its_start_says_its_steps_overshoot(run, epo
     assert err == ("losscli: warning: fit: the loss ended above its start (7.30699; 2.69301 at the start, 2.69301 at "
                    "its best, epoch 0): the steps overshoot; lower --lr (it is 10) or let a --schedule decay it\n")
     assert d["warnings"] == [err[len("losscli: warning: "):-1]]
+
+
+def test_a_run_that_loses_most_of_its_gain_by_its_end_says_so(run, tmp_path):
+    """Review 116 #4: a slowly diverging direction under a converging one (|1 - lr·λ| = 1.05): best
+    0.0045 at epoch 37, 23.4 at epoch 180 (32.9 at the start), exit 0 and silent (the warning wanted
+    its best within the first tenth; the stop, 20 epochs of growth above the start, came at 190)."""
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=400), rng.normal(size=400)
+    x1, x2 = a, 0.9 * a + np.sqrt(1 - 0.81) * b
+    z1, z2 = (x1 - x1.mean()) / x1.std(), (x2 - x2.mean()) / x2.std()
+    pd.DataFrame({"x1": x1, "x2": x2, "y": 3 + 10 * (z1 - z2) + 0.01 * (z1 + z2)}).to_csv(
+        tmp_path / "d.csv", index=False, float_format="%.17g")
+    d, err = _fit(run, "mse", tmp_path / "d.csv", "--lr", "0.54", "--epochs", "180")
+    assert re.fullmatch(r"losscli: warning: fit: the loss has not improved since epoch 3\d \(0\.00\d+; 23\.\d+ at the "
+                        r"end, 32\.\d+ at the start\): the steps overshoot; lower --lr \(it is 0\.54\) or let a "
+                        r"--schedule decay it\n", err), err

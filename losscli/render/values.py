@@ -71,11 +71,22 @@ def judged_change(r: dict, digits: int = 4, rel_digits: int = 2, signed: bool = 
     beside its gate: where the gate failed, apart from the increase it allows (:func:`apart`: never
     shown as it); else as they are (a change at its tolerance, within rounding, passes as it)."""
     gate = r.get("gate") or {}
-    allowed = gate.get("allowed_increase") if gate.get("passed") is False else None
-    base = r.get("baseline")
+    allowed, failed, base = gate.get("allowed_increase"), gate.get("passed") is False, r.get("baseline")
     relative = None if allowed is None or not base else allowed / abs(base)
-    return (apart(r["change"], allowed, digits, sign=signed), apart(r["relative_change"], relative, rel_digits,
-                                                                      percent=True))
+    return (beside(r["change"], allowed, failed, digits, sign=signed),
+            beside(r["relative_change"], relative, failed, rel_digits, percent=True))
+
+
+def beside(x: float | None, bound: float | None, failed: bool, digits: int, *, sign: bool = False,
+           percent: bool = False) -> str:
+    """``x`` as shown beside the verdict on it against ``bound``: never reading as the bound or within
+    it where it failed, nor above it where it passed below it (0.123455 read 0.1235 beside PASS at
+    0.12346; :func:`apart` then); else in ``digits`` (a value at its bound within rounding passes, as it)."""
+    text = apart(x, None, digits, sign=sign, percent=percent)
+    if x is None or bound is None or not (math.isfinite(x) and math.isfinite(bound)):
+        return text
+    read = float(text[:-1]) / 100 if percent else float(text)
+    return apart(x, bound, digits, sign=sign, percent=percent) if failed or x <= bound < read else text
 
 
 def judged_interval(r: dict, digits: int = 4, signed: bool = False) -> str:
@@ -85,9 +96,10 @@ def judged_interval(r: dict, digits: int = 4, signed: bool = False) -> str:
     if interval is None or interval_text(interval) == "-":
         return "-"
     lo, hi = interval
-    bound = gate.get("allowed_increase") if gate.get("significant") and gate.get("passed") is False else None
+    bound = gate.get("allowed_increase") if gate.get("significant") else None
     plus = "+" if signed else ""
-    return f"[{apart(lo, bound, digits, sign=signed)}, {'-' if hi is None else format(hi, f'{plus}.{digits}g')}]"
+    low = beside(lo, bound, gate.get("passed") is False, digits, sign=signed)
+    return f"[{low}, {'-' if hi is None else format(hi, f'{plus}.{digits}g')}]"
 
 
 def interval_text(interval, digits: int = 4) -> str:
