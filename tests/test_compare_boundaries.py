@@ -148,7 +148,7 @@ def test_significant_on_too_few_samples_is_undecided(run, tmp_path, n, verdict, 
     out = run("compare", "mae", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse",
               "--significant", "--top", "0")
     assert out.exit_code == code and re.search(rf"\| mae\s+\| {verdict}\s+\|", out.stdout)
-    note = (f"losscli: note: mae: --significant: {n} sample{'s' if n > 1 else ''} whose loss changed cannot show a "
+    note = (f"losscli: note: mae: --significant: {n} sample{'s' if n > 1 else ''} whose loss got worse cannot show a "
             "change at 95%: even "
             f"all worse, their chance under no change is 2^-{n} = {2.0 ** -n:.3g}, above the 2.5% of a tail; it needs 6 "
             "samples or more; not judged worse\n")
@@ -255,7 +255,7 @@ def test_an_undecided_gate_is_said_so_in_every_format(run, tmp_path):
     out = run("check", tmp_path / "g.toml", "--format", "json")
     gate = json.loads(out.stdout)["gates"][0]
     assert out.exit_code == 0 and gate["passed"]
-    assert gate["undecided"].startswith("--significant: 5 samples whose loss changed cannot")
+    assert gate["undecided"].startswith("--significant: 5 samples whose loss got worse cannot")
     assert re.search(r"\| mse on c\.csv \| undecided \|", run("check", tmp_path / "g.toml").stdout)
     assert '<skipped message="undecided: --significant: 5 samples' in run("check", tmp_path / "g.toml", "--format",
                                                                           "junit").stdout
@@ -273,7 +273,7 @@ def test_rows_both_models_score_alike_are_no_samples_of_significance(run, tmp_pa
     out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
               "--significant", "--format", "json")
     gate = json.loads(out.stdout)["results"][0]["gate"]
-    assert out.exit_code == 0 and gate["undecided"].startswith("--significant: 5 samples whose loss changed cannot")
+    assert out.exit_code == 0 and gate["undecided"].startswith("--significant: 5 samples whose loss got worse cannot")
     c[:6] = 0.3
     pd.DataFrame({"v": c}).to_csv(tmp_path / "c.csv", index=False)
     out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
@@ -334,3 +334,19 @@ def test_a_passing_change_never_reads_above_its_tolerance(run, tmp_path):
     out = run("compare", "mae", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse",
               "0.12346", "--top", "0")
     assert out.exit_code == 0 and re.search(r"\| PASS \|\s+1 \|\s+1\.123455 \| 0\.123455 \|", out.stdout)
+
+
+def test_rows_that_improved_are_no_evidence_of_a_regression(run, tmp_path):
+    """Review 117 #2: 5 rows worse beside 20 better FAILed --significant where the same 5 alone were
+    undecided: a one-sided sign test counts the rows that got worse."""
+    y = np.zeros(100)
+    b = np.full(100, 0.5)
+    c = b.copy()
+    c[:5] += 2.0  # worse
+    c[5:25] *= 0.9  # better
+    for name, v in (("b", b), ("c", c), ("y", y)):
+        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
+              "--significant", "--format", "json")
+    gate = json.loads(out.stdout)["results"][0]["gate"]
+    assert out.exit_code == 0 and gate["undecided"].startswith("--significant: 5 samples whose loss got worse cannot")

@@ -103,9 +103,9 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
         measure = lo if significant else change
         # (a NaN change, of NaN losses, fails, as NaN fails every gate)
         regressed = not at_most(measure, allowed, noise)
-        # an interval beyond the tolerance from fewer samples whose loss changed than a sign test needs to
-        # show any change is no verdict: undecided, not tripped, and said (a gate that passes has no doubt)
-        undecided = too_few_samples(_changed(base, cand, counts), confidence) \
+        # an interval beyond the tolerance from fewer samples whose loss got worse than a sign test needs
+        # to show any change is no verdict: undecided, not tripped, and said (a gate that passes has no doubt)
+        undecided = too_few_samples(_worse(base, cand, counts, size), confidence) \
             if regressed and significant and math.isfinite(change) else None
         regressed = regressed and undecided is None
         rec["gate"] = {"tolerance": tolerance.text(), "allowed_increase": real(allowed),
@@ -114,14 +114,18 @@ def compare_record(base: Evaluation, cand: Evaluation, cache: InputCache, *, n_b
     return rec
 
 
-def _changed(base: Evaluation, cand: Evaluation, counts: np.ndarray) -> int:
-    """The samples (``counts``) whose loss changed beyond the rounding of the two (a sign test's:
-    ties left out; 95 rows alike beside 5 worse show nothing, nor do rows one ulp apart), by the
-    per-sample losses themselves (mbe's signed errors: a row whose error flips sign changed)."""
+def _worse(base: Evaluation, cand: Evaluation, counts: np.ndarray, size: bool) -> int:
+    """The samples (``counts``) whose loss got worse beyond the rounding of the two: what a one-sided
+    sign test counts (rows alike, and rows that improved, show no regression: 5 worse rows beside 95
+    alike, or beside 20 better, are 5). By the per-sample losses themselves; for a signed measure
+    (``size``: mbe), its errors moved the way the value's size grew (a row whose error flips sign
+    changed). (A prediction moved by an ulp moves its loss beyond the loss's rounding: the rounding of
+    the inputs is not covered.)"""
     assert base.per_sample is not None and cand.per_sample is not None
     b, c = base.per_sample[counts], cand.per_sample[counts]
+    way = 1.0 if not size else math.copysign(1.0, cand.value if cand.value else (base.value or 1.0))
     with np.errstate(invalid="ignore", over="ignore"):
-        return int(np.count_nonzero(np.abs(c - b) > LOSS_ULPS * EPS * (np.abs(c) + np.abs(b))))
+        return int(np.count_nonzero(way * (c - b) > LOSS_ULPS * EPS * (np.abs(c) + np.abs(b))))
 
 
 def undecided_notes(rec: dict) -> list[str]:
@@ -131,7 +135,7 @@ def undecided_notes(rec: dict) -> list[str]:
     slices = [s for s in rec.get("slices", []) if "undecided" in s.get("gate", {})]
     if slices:
         out.append(f"{rec['loss']}: {len(slices)} slice{'s' if len(slices) > 1 else ''} undecided: an interval beyond "
-                   "the tolerance from too few samples whose loss changed for --significant to judge (their gates "
+                   "the tolerance from too few samples whose loss got worse for --significant to judge (their gates "
                    "are not tripped; each slice's gate says why)")
     return out
 

@@ -32,7 +32,7 @@ def too_few_resamples(n_boot: int, confidence: float) -> str | None:
 
 
 def too_few_samples(n: int, confidence: float) -> str | None:
-    """Why ``n`` paired samples whose loss changed (a sign test's: ties show nothing) cannot show a
+    """Why ``n`` paired samples whose loss got worse (a one-sided sign test's) cannot show a
     change at ``confidence``, or None: even when every one is worse, the chance of that under no
     change (2^-n) is above the (1 - confidence)/2 of a tail, so an interval excluding 0 says nothing
     (one sample made a "95% interval" [0.03, 0.03], and a --significant gate FAILed on it); 6
@@ -41,7 +41,7 @@ def too_few_samples(n: int, confidence: float) -> str | None:
     need = max(1, math.ceil(round(math.log2(1.0 / tail), 9)))
     if n >= need:
         return None
-    return (f"{n} sample{'s' if n != 1 else ''} whose loss changed cannot show a change at {confidence * 100:g}%: "
+    return (f"{n} sample{'s' if n != 1 else ''} whose loss got worse cannot show a change at {confidence * 100:g}%: "
             "even all worse, "
             f"their chance under no change is 2^-{n} = {2.0 ** -n:.3g}, above the {tail * 100:g}% of a tail; it "
             f"needs {need} samples or more")
