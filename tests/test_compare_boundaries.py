@@ -12,6 +12,19 @@ import pandas as pd
 import pytest
 
 
+def _models(tmp_path, b, c, y) -> None:
+    """A baseline's, a candidate's and the labels' values, one column each (b.csv, c.csv, y.csv)."""
+    for name, v in (("b", b), ("c", c), ("y", y)):
+        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+
+
+def _significant(run, tmp_path, loss: str = "mse", candidate: str = "c"):
+    """compare of _models' files under --fail-if-worse 0 --significant: the run and its gate (JSON)."""
+    out = run("compare", loss, tmp_path / "b.csv", tmp_path / f"{candidate}.csv", tmp_path / "y.csv",
+              "--fail-if-worse", "0", "--significant", "--format", "json")
+    return out, json.loads(out.stdout)["results"][0]["gate"]
+
+
 @pytest.fixture
 def multi(tmp_path):
     """Two models of a two-output regression (price, qty), the candidate written with its columns
@@ -268,17 +281,13 @@ def test_rows_both_models_score_alike_are_no_samples_of_significance(run, tmp_pa
     b = np.full(100, 0.1)
     c = b.copy()
     c[:5] = 0.3
-    for name, v in (("b", b), ("c", c), ("y", y)):
-        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
-    out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
-              "--significant", "--format", "json")
-    gate = json.loads(out.stdout)["results"][0]["gate"]
+    _models(tmp_path, b, c, y)
+    out, gate = _significant(run, tmp_path)
     assert out.exit_code == 0 and gate["undecided"].startswith("--significant: 5 samples whose loss got worse cannot")
     c[:6] = 0.3
-    pd.DataFrame({"v": c}).to_csv(tmp_path / "c.csv", index=False)
-    out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
-              "--significant", "--format", "json")
-    assert out.exit_code == 1 and "undecided" not in json.loads(out.stdout)["results"][0]["gate"]
+    _models(tmp_path, b, c, y)
+    out, gate = _significant(run, tmp_path)
+    assert out.exit_code == 1 and "undecided" not in gate
 
 
 @pytest.mark.parametrize("case", ["slice change", "interval low end", "at the tolerance"])
@@ -295,8 +304,7 @@ def test_what_a_gate_judged_is_never_shown_as_its_bound_against_the_verdict(run,
         b, c, args = np.zeros(n), np.full(n, np.sqrt(0.0500001)), ["--fail-if-worse", "0.05", "--significant"]
     else:
         b, c, args = np.ones(n), np.full(n, np.sqrt(1.1)), ["--fail-if-worse", "10%"]
-    for name, v in (("b", b), ("c", c), ("y", y)):
-        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    _models(tmp_path, b, c, y)
     pd.DataFrame({"g": ["a"] * n}).to_csv(tmp_path / "g.csv", index=False)
     base = ["compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", *args]
     table, md = run(*base).stdout, run(*base, "--format", "markdown").stdout
@@ -316,21 +324,16 @@ def test_a_significant_gate_is_undecided_only_where_it_would_have_failed(run, tm
     y = np.zeros(100)
     b = np.where(np.arange(100) % 2 == 0, 1.0, -1.0)  # mbe 0: errors of ±1
     c = -np.ones(100)  # mbe -1: the same sizes, one sign
-    for name, v in (("b", b), ("c", c), ("y", y)):
-        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
-    args = ["--fail-if-worse", "0", "--significant", "--format", "json"]
-    same = run("compare", "mse", tmp_path / "b.csv", tmp_path / "b.csv", tmp_path / "y.csv", *args)
-    gate = json.loads(same.stdout)["results"][0]["gate"]
+    _models(tmp_path, b, c, y)
+    same, gate = _significant(run, tmp_path, candidate="b")
     assert same.exit_code == 0 and gate["passed"] and "undecided" not in gate
-    flips = run("compare", "mbe", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", *args)
-    gate = json.loads(flips.stdout)["results"][0]["gate"]
+    flips, gate = _significant(run, tmp_path, "mbe")
     assert flips.exit_code == 1 and not gate["passed"] and "undecided" not in gate
 
 
 def test_a_passing_change_never_reads_above_its_tolerance(run, tmp_path):
     """Review 116 #5: 0.123455 read 0.1235 beside PASS at a tolerance of 0.12346."""
-    for name, v in (("b", [1.0]), ("c", [1.123455]), ("y", [0.0])):
-        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
+    _models(tmp_path, [1.0], [1.123455], [0.0])
     out = run("compare", "mae", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse",
               "0.12346", "--top", "0")
     assert out.exit_code == 0 and re.search(r"\| PASS \|\s+1 \|\s+1\.123455 \| 0\.123455 \|", out.stdout)
@@ -344,9 +347,6 @@ def test_rows_that_improved_are_no_evidence_of_a_regression(run, tmp_path):
     c = b.copy()
     c[:5] += 2.0  # worse
     c[5:25] *= 0.9  # better
-    for name, v in (("b", b), ("c", c), ("y", y)):
-        pd.DataFrame({"v": v}).to_csv(tmp_path / f"{name}.csv", index=False)
-    out = run("compare", "mse", tmp_path / "b.csv", tmp_path / "c.csv", tmp_path / "y.csv", "--fail-if-worse", "0",
-              "--significant", "--format", "json")
-    gate = json.loads(out.stdout)["results"][0]["gate"]
+    _models(tmp_path, b, c, y)
+    out, gate = _significant(run, tmp_path)
     assert out.exit_code == 0 and gate["undecided"].startswith("--significant: 5 samples whose loss got worse cannot")
